@@ -1,0 +1,66 @@
+"""Huimin: the member backend of a city 惠民保 (city-customised supplementary medical insurance)."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, request
+
+from app import database, ratelimit
+from app.api import Api
+from app.config import Config, load_config
+from app.logging_setup import configure_logging
+
+
+def create_app(config: Config | str | None = None) -> Flask:
+    """Build the application. `config` is a Config, a profile name, or None (HUIMIN_PROFILE).
+    No database connection is opened here, so `flask openapi write` runs anywhere."""
+    cfg = config if isinstance(config, Config) else load_config(config)
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(cfg.flask_settings())
+    configure_logging(app)
+
+    database.init_app(app)
+    ratelimit.init_app(app)
+
+    api_instance = Api()
+    api_instance.init_app(app, spec_kwargs={
+        "info": {
+            "description": "惠民保会员后端：微信登录、医保身份实时校验、家属管理等。"
+            " Errors are RFC 9457 problem details with a stable `code` and a Chinese `detail`.",
+        },
+    })
+    api_instance.spec.components.security_scheme(
+        "memberAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                       "description": "Member access token (WeChat login)"}
+    )
+    api_instance.spec.components.security_scheme(
+        "staffAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                      "description": "Staff access token (staff login)"}
+    )
+    app.extensions["huimin_api"] = api_instance
+
+    from app.auth.routes import blp as auth_blp
+    from app.members.routes import blp as members_blp
+    from app.staff.routes import blp as staff_blp
+
+    for blp in (auth_blp, members_blp, staff_blp):
+        api_instance.register_blueprint(blp)
+
+    @app.before_request
+    def _request_id():
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else uuid.uuid4().hex
+
+    @app.after_request
+    def _headers(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    logging.getLogger(__name__).debug("app created", extra={"profile": cfg.PROFILE})
+    return app

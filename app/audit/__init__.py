@@ -1,0 +1,1 @@
+"""Append-only audit trail of access to sensitive data and of security-relevant actions."""

@@ -1,0 +1,31 @@
+"""Write audit rows inside the caller's transaction, so an audited read and its audit row commit
+or roll back together."""
+from __future__ import annotations
+
+from flask import g, has_request_context
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEvent
+
+
+def record(
+    session: Session,
+    *,
+    actor_type: str,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail or {},
+        request_id=getattr(g, "request_id", None) if has_request_context() else None,
+    )
+    session.add(event)
+    return event

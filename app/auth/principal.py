@@ -1,0 +1,85 @@
+"""Who is calling: decode the bearer token for the audience a route expects, and check roles.
+
+Routes use the Blueprint helpers `member_required` / `staff_required(*roles)` (app/api.py), which
+call into here and document the security scheme and the 401/403 they can return.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+
+from app.auth.tokens import TokenInvalid, TokenService
+from app.errors import Forbidden, Unauthorized
+
+TOKEN_MESSAGES = {
+    "token_missing": "请先登录",
+    "token_expired": "登录已过期，请重新登录",
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str                     # "member" | "staff"
+    id: int
+    role: str                     # "member" or a staff role
+    organisation_id: int | None = None
+
+
+def token_service() -> TokenService:
+    ext = current_app.extensions
+    if "token_service" not in ext:
+        cfg = current_app.config
+        ext["token_service"] = TokenService(
+            cfg["JWT_KEYS"], cfg["JWT_ISSUER"], cfg["ACCESS_TOKEN_SECONDS"]
+        )
+    return ext["token_service"]
+
+
+def _bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(TOKEN_MESSAGES["token_missing"], code="token_missing")
+    return token.strip()
+
+
+def _decode(audience_key: str) -> dict:
+    try:
+        return token_service().decode_access(_bearer(), current_app.config[audience_key])
+    except TokenInvalid as exc:
+        raise Unauthorized(
+            TOKEN_MESSAGES.get(exc.code, "登录凭证无效，请重新登录"), code=exc.code
+        ) from None
+
+
+def _subject_id(claims: dict, prefix: str) -> int:
+    kind, _, raw = str(claims["sub"]).partition(":")
+    if kind != prefix or not raw.isdigit():
+        raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
+    return int(raw)
+
+
+def authenticate_member() -> Principal:
+    claims = _decode("JWT_MEMBER_AUDIENCE")
+    principal = Principal(kind="member", id=_subject_id(claims, "member"), role="member")
+    g.principal = principal
+    return principal
+
+
+def authenticate_staff(roles: tuple[str, ...]) -> Principal:
+    claims = _decode("JWT_STAFF_AUDIENCE")
+    role = claims.get("role")
+    org = claims.get("org")
+    principal = Principal(
+        kind="staff", id=_subject_id(claims, "staff"), role=str(role),
+        organisation_id=org if isinstance(org, int) else None,
+    )
+    g.principal = principal
+    if roles and principal.role not in roles:
+        raise Forbidden("当前账号无权执行该操作", code="role_forbidden")
+    return principal
+
+
+def current_principal() -> Principal:
+    return g.principal

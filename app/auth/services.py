@@ -1,0 +1,196 @@
+"""Login, token refresh with rotation and reuse detection, logout, and staff accounts.
+Each public function owns its transaction."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.services import record as audit
+from app.auth.models import ORGANISATION_ROLES, STAFF_ROLES, RefreshToken, StaffAccount
+from app.auth.principal import token_service
+from app.auth.tokens import hash_refresh_token, new_refresh_token
+from app.database import transaction, utcnow
+from app.errors import Conflict, RateLimited, Unauthorized, UpstreamUnavailable, ValidationFailed
+from app.integrations import registry
+from app.integrations.wechat.port import WeChatLoginError
+from app.members.models import Member
+
+_hasher = PasswordHasher()
+# A hash to verify against when the username is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = _hasher.hash("huimin-no-such-account")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    token_type: str = "Bearer"
+
+
+def _issue(session, subject_type: str, subject_id: int, family_id: str | None = None,
+           extra: dict | None = None) -> tuple[TokenPair, RefreshToken]:
+    cfg = current_app.config
+    audience = cfg["JWT_MEMBER_AUDIENCE"] if subject_type == "member" else cfg["JWT_STAFF_AUDIENCE"]
+    access = token_service().issue_access(f"{subject_type}:{subject_id}", audience, extra)
+    raw, digest = new_refresh_token()
+    row = RefreshToken(
+        token_hash=digest,
+        family_id=family_id or str(uuid.uuid4()),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        expires_at=utcnow() + timedelta(seconds=cfg["REFRESH_TOKEN_SECONDS"]),
+    )
+    session.add(row)
+    session.flush()
+    return TokenPair(access.token, access.expires_in, raw), row
+
+
+def _staff_claims(account: StaffAccount) -> dict:
+    claims = {"role": account.role}
+    if account.organisation_id is not None:
+        claims["org"] = account.organisation_id
+    return claims
+
+
+def login_with_wechat(code: str) -> tuple[TokenPair, Member, bool]:
+    """Exchange a mini-program code for our tokens; create the member on first login."""
+    try:
+        wx = registry.wechat_login().code_to_session(code)
+    except WeChatLoginError as exc:
+        if exc.kind == "invalid_code":
+            raise Unauthorized("微信登录凭证无效或已过期，请重新进入小程序", code="wechat_code_invalid") from None
+        if exc.kind == "rate_limited":
+            raise RateLimited("微信登录过于频繁，请稍后再试", code="wechat_rate_limited",
+                              headers={"Retry-After": "60"}) from None
+        raise UpstreamUnavailable("微信服务繁忙，请稍后再试", code="wechat_unavailable") from None
+    with transaction() as session:
+        member = session.scalar(select(Member).where(Member.openid == wx.openid))
+        created = member is None
+        if created:
+            member = Member(openid=wx.openid, unionid=wx.unionid)
+            session.add(member)
+            try:
+                session.flush()
+            except IntegrityError:
+                # A concurrent first login created it; use that one.
+                session.rollback()
+                member = session.scalar(select(Member).where(Member.openid == wx.openid))
+                if member is None:
+                    raise
+                created = False
+        elif wx.unionid and not member.unionid:
+            member.unionid = wx.unionid
+        member.last_login_at = utcnow()
+        pair, _ = _issue(session, "member", member.id)
+    return pair, member, created
+
+
+def refresh(raw_token: str) -> TokenPair:
+    """Rotate a refresh token. A token used twice means it was stolen or replayed: revoke the
+    whole family so both the thief and the victim must log in again."""
+    digest = hash_refresh_token(raw_token)
+    with transaction() as session:
+        row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
+        if row is None:
+            raise Unauthorized("登录凭证无效，请重新登录", code="refresh_token_invalid")
+        now = utcnow()
+        if row.revoked_at is not None or row.rotated_at is not None:
+            _revoke_family(session, row.family_id)
+            audit(session, actor_type=row.subject_type, actor_id=row.subject_id,
+                  action="refresh_token.reuse_detected", object_type="refresh_family",
+                  object_id=row.id)
+            session.commit()
+            raise Unauthorized("登录凭证已失效，请重新登录", code="refresh_token_reused")
+        if row.expires_at <= now:
+            raise Unauthorized("登录已过期，请重新登录", code="refresh_token_expired")
+        # Conditional update: of two concurrent refreshes with one token, exactly one wins.
+        won = session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None),
+                   RefreshToken.revoked_at.is_(None))
+            .values(rotated_at=now)
+        ).rowcount
+        if won != 1:
+            _revoke_family(session, row.family_id)
+            session.commit()
+            raise Unauthorized("登录凭证已失效，请重新登录", code="refresh_token_reused")
+        extra = None
+        if row.subject_type == "staff":
+            account = session.get(StaffAccount, row.subject_id)
+            if account is None or not account.active:
+                raise Unauthorized("账号已停用", code="account_disabled")
+            extra = _staff_claims(account)
+        elif session.get(Member, row.subject_id) is None:
+            raise Unauthorized("登录凭证无效，请重新登录", code="refresh_token_invalid")
+        pair, new_row = _issue(session, row.subject_type, row.subject_id, row.family_id, extra)
+        session.execute(
+            update(RefreshToken).where(RefreshToken.id == row.id).values(replaced_by_id=new_row.id)
+        )
+    return pair
+
+
+def logout(raw_token: str) -> None:
+    """Revoke the refresh-token family. Unknown tokens are ignored (logout is idempotent)."""
+    digest = hash_refresh_token(raw_token)
+    with transaction() as session:
+        row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
+        if row is not None:
+            _revoke_family(session, row.family_id)
+
+
+def _revoke_family(session, family_id: str) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def login_staff(username: str, password: str) -> tuple[TokenPair, StaffAccount]:
+    with transaction() as session:
+        account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+        try:
+            _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+            ok = account is not None and account.active
+        except (VerifyMismatchError, InvalidHashError):
+            ok = False
+        if not ok:
+            raise Unauthorized("用户名或密码错误", code="staff_credentials_invalid")
+        if _hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = _hasher.hash(password)
+        account.last_login_at = utcnow()
+        audit(session, actor_type="staff", actor_id=account.id, action="staff.login",
+              object_type="staff_account", object_id=account.id)
+        pair, _ = _issue(session, "staff", account.id, extra=_staff_claims(account))
+    return pair, account
+
+
+def create_staff_account(*, username: str, role: str, password: str, display_name: str,
+                         organisation_id: int | None = None) -> StaffAccount:
+    if role not in STAFF_ROLES:
+        raise ValidationFailed(f"角色必须是以下之一：{', '.join(STAFF_ROLES)}", code="staff_role_invalid")
+    if (role in ORGANISATION_ROLES) != (organisation_id is not None):
+        raise ValidationFailed("机构管理员必须指定所属机构，保险公司人员不得指定机构",
+                               code="staff_organisation_scope")
+    if len(password) < 12:
+        raise ValidationFailed("密码至少12位", code="staff_password_weak")
+    with transaction() as session:
+        if session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)):
+            raise Conflict("用户名已存在", code="staff_username_taken")
+        account = StaffAccount(
+            username=username, role=role, password_hash=_hasher.hash(password),
+            display_name=display_name, organisation_id=organisation_id,
+        )
+        session.add(account)
+        session.flush()
+        audit(session, actor_type="system", actor_id=None, action="staff.created",
+              object_type="staff_account", object_id=account.id, detail={"role": role})
+    return account

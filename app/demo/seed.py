@@ -1,0 +1,58 @@
+"""`flask demo seed`: load the synthetic residents into the sandbox bureau and create demo staff.
+Idempotent: re-running updates the same rows and creates nothing twice."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.auth.models import StaffAccount
+from app.database import transaction
+from app.demo.residents import generate
+from app.integrations.bureau.sandbox import encrypt_certno
+from app.integrations.bureau.sandbox_models import SandboxResident
+
+DEMO_STAFF = [
+    # username, role, display name
+    ("demo-reviewer", "reviewer", "理赔审核员（演示）"),
+    ("demo-operator", "operator", "运营值班员（演示）"),
+]
+DEMO_STAFF_PASSWORD = "huimin-demo-2026"  # development only; the production profile never seeds
+
+
+def seed_demo(count: int = 240) -> dict[str, int]:
+    if current_app.config["PROFILE"] == "production":
+        raise RuntimeError("demo data is never seeded in production")
+    residents = generate(count)
+    created = updated = 0
+    with transaction() as session:
+        existing = {r.psn_no: r for r in session.scalars(select(SandboxResident))}
+        for demo in residents:
+            row = existing.get(demo.psn_no)
+            if row is None:
+                enc, index = encrypt_certno(demo.certno)
+                row = SandboxResident(certno_enc=enc, certno_index=index, psn_no=demo.psn_no)
+                session.add(row)
+                created += 1
+            else:
+                updated += 1
+            row.psn_name, row.gend, row.brdy = demo.name, demo.gend, demo.brdy
+            row.insutype, row.psn_insu_stas = demo.insutype, demo.psn_insu_stas
+            row.paus_insu_date, row.insuplc_admdvs = demo.paus_insu_date, demo.insuplc_admdvs
+            row.balc_fen, row.idet_types = demo.balc_fen, list(demo.idet_types)
+    staff_created = _seed_staff()
+    return {"residents_created": created, "residents_updated": updated,
+            "staff_created": staff_created}
+
+
+def _seed_staff() -> int:
+    from app.auth.services import create_staff_account
+
+    created = 0
+    for username, role, display in DEMO_STAFF:
+        with transaction() as session:
+            exists = session.scalar(select(StaffAccount.id).where(StaffAccount.username == username))
+        if exists is None:
+            create_staff_account(username=username, role=role, password=DEMO_STAFF_PASSWORD,
+                                 display_name=display)
+            created += 1
+    return created

@@ -1,0 +1,1 @@
+"""Resident identity: ID-number rules, and real-time verification with the bureau (1101)."""

@@ -1,0 +1,127 @@
+"""Real-time identity verification with the bureau (医保身份实时校验).
+
+Used for a member's own identity and for each relative. Abuse controls: rate-limited per member,
+per target identity (by blind index, never the number) and globally; a wrong name and an unknown
+ID number give the same answer.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import ratelimit
+from app.common.clock import today_shanghai
+from app.database import utcnow
+from app.errors import UpstreamUnavailable, ValidationFailed
+from app.identity.idnumber import IdNumber, IdNumberError, parse
+from app.integrations import registry
+from app.integrations.bureau.port import BureauPerson, BureauUnavailable
+from app.members.models import Person
+from app.security.crypto import cipher, index_of
+
+ID_NUMBER_CONTEXT = "persons.id_number"
+ID_INDEX_PURPOSE = "person_id_number"
+_NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·•A-Za-z .]{1,40}$")
+
+NOT_MATCHED = ValidationFailed(
+    "姓名与身份证号码不匹配，或未查询到本市基本医疗保险参保信息，请核对后重试",
+    code="identity_not_matched",
+)
+
+
+def person_index(id_number: str) -> str:
+    return index_of(ID_INDEX_PURPOSE, id_number)
+
+
+def decrypt_id_number(person: Person) -> str:
+    return cipher().decrypt(person.id_number_enc, ID_NUMBER_CONTEXT)
+
+
+def parse_id_number(raw: str) -> IdNumber:
+    try:
+        return parse(raw, today=today_shanghai())
+    except IdNumberError as exc:
+        raise ValidationFailed(exc.message, code=exc.code,
+                               errors={"json": {"id_number": [exc.message]}}) from None
+
+
+def normalise_name(raw: str) -> str:
+    name = " ".join(raw.split())
+    if not _NAME.match(name):
+        raise ValidationFailed("姓名格式不正确", code="name_invalid",
+                               errors={"json": {"name": ["姓名格式不正确"]}})
+    return name
+
+
+def lookup_with_limits(member_id: int, id_number: IdNumber, name: str) -> BureauPerson:
+    """Ask the bureau (1101), counting the attempt against the three limits first."""
+    cfg = current_app.config
+    ratelimit.hit(cfg["RATE_LIMIT_VERIFY_GLOBAL"], "verify-global", "all")
+    ratelimit.hit(cfg["RATE_LIMIT_VERIFY_PER_USER"], "verify-member", str(member_id))
+    ratelimit.hit(cfg["RATE_LIMIT_VERIFY_PER_TARGET"], "verify-target",
+                  person_index(id_number.value))
+    try:
+        found = registry.bureau().lookup_person(id_number.value, name)
+    except BureauUnavailable:
+        raise UpstreamUnavailable("医保系统暂时无法核验身份，请稍后再试",
+                                  code="bureau_unavailable") from None
+    if found is None or found.certno != id_number.value:
+        raise NOT_MATCHED
+    return found
+
+
+def upsert_person(session: Session, id_number: IdNumber, found: BureauPerson) -> Person:
+    """Find the shared person record by blind index (or create it) and store the snapshot."""
+    index = person_index(id_number.value)
+    person = session.scalar(select(Person).where(Person.id_number_index == index))
+    if person is None:
+        person = Person(
+            id_number_enc=cipher().encrypt(id_number.value, ID_NUMBER_CONTEXT),
+            id_number_index=index,
+            name=found.name,
+            birth_date=id_number.birth_date,
+            gender=id_number.gender,
+        )
+        session.add(person)
+    apply_snapshot(person, found)
+    session.flush()
+    return person
+
+
+def apply_snapshot(person: Person, found: BureauPerson) -> None:
+    region_prefix = current_app.config["BUREAU_REGION"][:4]
+    record = found.primary_insurance(region_prefix)
+    person.name = found.name
+    person.psn_no = found.psn_no
+    person.birth_date = found.birth_date
+    person.gender = found.gender if found.gender in ("1", "2") else person.gender
+    person.identity_flags = found.identity_flags
+    person.verified_at = utcnow()
+    if record is None:
+        person.insurance_type = person.insurance_status = person.region_code = None
+        person.suspended_since = None
+        person.has_personal_account = False
+        return
+    person.insurance_type = record.insurance_type if record.insurance_type != "other" else None
+    person.insurance_status = "active" if record.active else "suspended"
+    person.suspended_since = None if record.active else record.paused_on
+    person.region_code = record.region_code
+    person.has_personal_account = record.insutype == "310" and record.balance_fen is not None
+
+
+def is_stale(person: Person) -> bool:
+    max_age = timedelta(seconds=current_app.config["VERIFICATION_MAX_AGE_SECONDS"])
+    return person.verified_at is None or utcnow() - person.verified_at > max_age
+
+
+def reverify(session: Session, member_id: int, person: Person) -> Person:
+    """Re-ask the bureau for a known person (stale snapshot) and update it."""
+    id_number = parse_id_number(decrypt_id_number(person))
+    found = lookup_with_limits(member_id, id_number, person.name)
+    apply_snapshot(person, found)
+    session.flush()
+    return person

@@ -1,0 +1,82 @@
+"""The bureau port, shaped like the national medical-insurance platform's interfaces.
+
+1101 person lookup by ID number + name returns `baseinfo`, `insuinfo[]` and `idetinfo[]`; this
+module turns that into plain dataclasses. A wrong name and an unknown ID number are the same
+answer (`None`), so the port cannot be used as an oracle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+INSUTYPE_EMPLOYEE = "310"  # 职工基本医疗保险
+INSUTYPE_RESIDENT = "390"  # 城乡居民基本医疗保险
+INSUTYPE_NAMES = {INSUTYPE_EMPLOYEE: "employee", INSUTYPE_RESIDENT: "resident"}
+
+# psn_insu_stas: 1 = 正常参保 (active), 2 = 暂停参保 (suspended), 4 = 终止参保 (ended)
+STATUS_ACTIVE = "1"
+STATUS_SUSPENDED = "2"
+STATUS_ENDED = "4"
+
+# idetinfo psn_idet_type codes used by the sandbox and mapped to Huimin's category names.
+IDENTITY_CATEGORIES = {
+    "2301": "dibao",            # 低保对象
+    "2302": "tekun",            # 特困人员
+    "2303": "low_income",       # 低收入人口
+    "2304": "poverty_watch",    # 防返贫监测对象
+    "2401": "entitled_group",   # 优抚对象
+    "2501": "disabled",         # 残疾人
+}
+
+
+@dataclass(frozen=True)
+class InsuranceRecord:
+    insutype: str              # "310" or "390"
+    status: str                # psn_insu_stas
+    region_code: str           # insuplc_admdvs
+    paused_on: date | None     # paus_insu_date
+    balance_fen: int | None    # personal-account balance (employee only), integer fen
+
+    @property
+    def insurance_type(self) -> str:
+        return INSUTYPE_NAMES.get(self.insutype, "other")
+
+    @property
+    def active(self) -> bool:
+        return self.status == STATUS_ACTIVE
+
+
+@dataclass(frozen=True)
+class BureauPerson:
+    psn_no: str
+    certno: str
+    name: str
+    gender: str                # "1" male, "2" female
+    birth_date: date
+    insurance: list[InsuranceRecord] = field(default_factory=list)
+    identity_types: list[str] = field(default_factory=list)  # psn_idet_type codes, current only
+
+    @property
+    def identity_flags(self) -> list[str]:
+        return sorted({IDENTITY_CATEGORIES[c] for c in self.identity_types if c in IDENTITY_CATEGORIES})
+
+    def primary_insurance(self, region_prefix: str | None = None) -> InsuranceRecord | None:
+        """The record that decides eligibility: an active one in the region first, then any
+        active one, then the most relevant suspended one."""
+        def rank(rec: InsuranceRecord) -> tuple:
+            in_region = bool(region_prefix) and rec.region_code.startswith(region_prefix or "")
+            return (rec.active, in_region, rec.insutype == INSUTYPE_EMPLOYEE)
+
+        candidates = [r for r in self.insurance if r.status != STATUS_ENDED] or list(self.insurance)
+        return max(candidates, key=rank, default=None)
+
+
+class BureauUnavailable(Exception):
+    """Timeout, transport error, bad signature or an infcode that is not a business answer."""
+
+
+class BureauPort(Protocol):
+    def lookup_person(self, certno: str, name: str) -> BureauPerson | None:
+        """1101. None when no insured person has this ID number with this name."""
+        ...

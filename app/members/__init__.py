@@ -1,0 +1,1 @@
+"""Members (WeChat accounts), the natural persons they stand for, and their relatives."""

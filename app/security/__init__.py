@@ -1,0 +1,1 @@
+"""Protection of sensitive personal information: field encryption, blind indexes, masking."""

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from app.common.schemas import PageQuerySchema, StrictSchema
+from app.members.schemas import MemberProfileSchema, RelativeSchema
+
+
+class StaffMemberViewSchema(StrictSchema):
+    member = ma.fields.Nested(MemberProfileSchema, required=True)
+    relatives = ma.fields.List(ma.fields.Nested(RelativeSchema), required=True)
+
+
+class AuditQuerySchema(PageQuerySchema):
+    object_type = ma.fields.String(validate=ma.validate.Length(max=32))
+    object_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**62))
+    action = ma.fields.String(validate=ma.validate.Length(max=64))
+
+
+class AuditEventSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    at = ma.fields.DateTime(required=True)
+    actor_type = ma.fields.String(required=True)
+    actor_id = ma.fields.Integer(allow_none=True)
+    action = ma.fields.String(required=True)
+    object_type = ma.fields.String(required=True)
+    object_id = ma.fields.Integer(allow_none=True)
+    detail = ma.fields.Dict(required=True)
+    request_id = ma.fields.String(allow_none=True)
+
+
+class AuditPageSchema(StrictSchema):
+    items = ma.fields.List(ma.fields.Nested(AuditEventSchema), required=True)
+    total = ma.fields.Integer(required=True)
+    page = ma.fields.Integer(required=True)
+    page_size = ma.fields.Integer(required=True)
