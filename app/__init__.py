@@ -59,6 +59,11 @@ def create_app(config: Config | str | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
+    if cfg.SERVE_SWAGGER_UI:
+        from app.docs_assets import register_swagger_assets
+
+        register_swagger_assets(app)
+
     from app.cli import register_cli
 
     register_cli(app)

@@ -113,7 +113,8 @@ class Config:
         if self.SERVE_SWAGGER_UI:
             settings.update(
                 OPENAPI_SWAGGER_UI_PATH="/docs",
-                OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+                # Served from the swagger-ui-bundle wheel: no CDN needed (app/docs_assets.py).
+                OPENAPI_SWAGGER_UI_URL="/docs/assets/",
             )
         return settings
 

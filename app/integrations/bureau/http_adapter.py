@@ -1,0 +1,460 @@
+"""The real medical-insurance bureau adapter: signed JSON envelopes over HTTPS.
+
+The city bureau speaks the national medical-insurance platform's dialect: every call is a JSON
+envelope (`infno`, `msgid`, `recer_sys_code`, `insuplc_admdvs`, `mdtrtarea_admvs`, `inf_time`,
+`signtype`, `input`, `signature`) and every answer is a reply (`infcode`, `err_msg`, `output`,
+`inf_refmsgid`, `signature`). `HttpBureau.call()` is the generic transport that later
+interfaces (personal-account debit / query / refund, 2207 / 5203 settlement queries) reuse;
+`HttpBureau.lookup_person()` is 1101 and implements `BureauPort`.
+
+Wire choices, so both sides can be built from this docstring:
+
+* URL: ``POST {base_url}/fsi/api/{infno}``. The national platform routes everything through a
+  single ``.../fsi/api/rsfComIfsService/callService`` endpoint; the city gateway we integrate
+  with routes per interface instead, which lets its gateway, access logs and rate limits tell
+  interfaces apart without parsing bodies. The infno is *also* in the signed body, and that copy
+  is the authoritative one (the server must refuse a path/body mismatch).
+* Signature: the signer runs over the canonical JSON of the envelope without its ``signature``
+  key: ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` encoded
+  as UTF-8. Replies are signed the same way and are verified before anything in them is trusted.
+  The default signer is HMAC-SHA256 with the shared secret (lower-case hex); the national
+  platform uses SM2/SM3, which can be plugged in through the `Signer` protocol.
+* Times: ``inf_time`` and "today" are Asia/Shanghai, whatever the server's clock zone is.
+
+Every failure that is not a business answer (timeouts, transport errors, non-2xx, non-JSON,
+bad or missing reply signature, non-zero infcode, malformed output) becomes
+`BureauUnavailable`. Its message never carries an ID number or the secret: the bureau's own
+``err_msg`` is passed through `_redact` because it may echo the ID number it was sent.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from app.integrations.bureau.port import BureauPerson, BureauUnavailable, InsuranceRecord
+
+log = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+INFNO_PERSON_LOOKUP = "1101"
+
+# 1101 certificate type codes: 02 = 居民身份证 as the medical certificate (mdtrt_cert_type),
+# 01 = 居民身份证 as the personal certificate (psn_cert_type).
+MDTRT_CERT_TYPE_ID_CARD = "02"
+PSN_CERT_TYPE_ID_CARD = "01"
+
+_FEN = Decimal("0.01")
+_INF_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_MSGID_TIME_FORMAT = "%Y%m%d%H%M%S"
+# 18-digit resident IDs (last char may be X) and legacy 15-digit ones, not inside longer digit runs.
+_ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_MAX_ERR_MSG_CHARS = 200
+
+
+# --------------------------------------------------------------------------------------------
+# Signing
+
+
+class Signer(Protocol):
+    """Signs outgoing envelopes and verifies the bureau's replies.
+
+    HMAC uses one shared secret for both directions; an SM2/SM3 signer would sign with our
+    private key and verify with the bureau's public key, which is why both live here."""
+
+    signtype: str  # goes into the envelope's `signtype` field
+
+    def sign(self, payload: bytes) -> str: ...
+
+    def verify(self, payload: bytes, signature: str) -> bool: ...
+
+
+class HmacSha256Signer:
+    """HMAC-SHA256 over the canonical bytes, lower-case hex."""
+
+    signtype = "HMAC-SHA256"
+
+    def __init__(self, secret: str | bytes) -> None:
+        key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+        if not key:
+            # An empty key would make every signature forgeable by anyone.
+            raise ValueError("HMAC secret must not be empty")
+        self._key = key
+
+    def __repr__(self) -> str:  # never show the key in debug output or tracebacks
+        return "HmacSha256Signer(<secret>)"
+
+    def sign(self, payload: bytes) -> str:
+        return hmac.new(self._key, payload, hashlib.sha256).hexdigest()
+
+    def verify(self, payload: bytes, signature: str) -> bool:
+        if not isinstance(signature, str) or not signature:
+            return False
+        # Compare bytes, not str: hmac.compare_digest raises on non-ASCII str, and a probe with
+        # a non-ASCII "signature" must be a plain False. Hex case is not significant.
+        expected = self.sign(payload).encode("ascii")
+        return hmac.compare_digest(expected, signature.strip().lower().encode("utf-8"))
+
+
+def canonical_json(obj: Mapping[str, Any]) -> bytes:
+    """The exact bytes that get signed: sorted keys, no whitespace, UTF-8 (not \\u escapes)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _signed_part(obj: Mapping[str, Any]) -> bytes:
+    return canonical_json({k: v for k, v in obj.items() if k != "signature"})
+
+
+# --------------------------------------------------------------------------------------------
+# Redaction
+
+
+def mask_id_number(value: str) -> str:
+    """First 4 + ******** + last 4, the form allowed in messages and logs."""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return f"{value[:4]}********{value[-4:]}"
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class BureauRejected(BureauUnavailable):
+    """The bureau answered, signed, with a non-zero infcode. Still a `BureauUnavailable` for
+    1101 callers; later interfaces (debit, refund) can tell a business refusal from a transport
+    failure by catching this subclass. `err_msg` is already redacted."""
+
+    def __init__(self, infno: str, infcode: Any, err_msg: str) -> None:
+        self.infno = infno
+        self.infcode = infcode
+        self.err_msg = err_msg
+        super().__init__(f"bureau {infno} refused: infcode={infcode!r} err_msg={err_msg!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# The adapter
+
+
+class HttpBureau:
+    """`BureauPort` over HTTP. One instance per app: it owns a pooled `httpx.Client`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        app_id: str,
+        secret: str,
+        region: str,
+        timeout: float,
+        signer: Signer | None = None,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not base_url or not app_id or not region:
+            raise ValueError("HttpBureau needs base_url, app_id and region")
+        self._base_url = base_url.rstrip("/")
+        self._app_id = app_id
+        self._region = region
+        # Kept only so error messages can be scrubbed of it; never sent or logged.
+        self._secret = secret
+        self._signer: Signer = signer if signer is not None else HmacSha256Signer(secret)
+        self._clock = clock or (lambda: datetime.now(SHANGHAI))
+        # Random start: two workers that start in the same second do not begin at the same
+        # sequence number, so their msgids only collide by (unlikely) chance.
+        self._seq = itertools.count(secrets.randbelow(10_000))
+        self._seq_lock = threading.Lock()
+        # Explicit timeouts for every phase: a hung bureau must not hang a request worker.
+        # httpx's read timeout is per socket read, not a total deadline.
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(connect=timeout, read=timeout, write=timeout, pool=timeout),
+            transport=transport,
+            follow_redirects=False,  # a redirect would re-send a signed body somewhere else
+            headers={"Accept": "application/json"},
+        )
+
+    def __repr__(self) -> str:
+        return f"HttpBureau(base_url={self._base_url!r}, app_id={self._app_id!r}, region={self._region!r})"
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpBureau:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- generic call -----------------------------------------------------------------------
+
+    def call(self, infno: str, input_data: dict) -> dict:
+        """Send one signed envelope and return the verified reply's `output` (``{}`` if null).
+
+        Numbers with a fraction in `output` arrive as `Decimal` (never float), so amounts can be
+        converted to fen exactly. Raises `BureauUnavailable` (or its subclass `BureauRejected`
+        for a signed non-zero infcode)."""
+        now = self._now()
+        msgid = self._next_msgid(now)
+        envelope: dict[str, Any] = {
+            "infno": infno,
+            "msgid": msgid,
+            "recer_sys_code": self._app_id,
+            "insuplc_admdvs": self._region,
+            "mdtrtarea_admvs": self._region,
+            "inf_time": now.strftime(_INF_TIME_FORMAT),
+            "signtype": self._signer.signtype,
+            "input": input_data,
+        }
+        envelope["signature"] = self._signer.sign(_signed_part(envelope))
+        url = f"{self._base_url}/fsi/api/{infno}"
+
+        started = time.monotonic()
+        try:
+            response = self._client.post(
+                url,
+                content=canonical_json(envelope),
+                headers={"Content-Type": "application/json; charset=utf-8"},
+            )
+        except httpx.TimeoutException as exc:
+            self._log(infno, msgid, started, "timeout")
+            raise BureauUnavailable(f"bureau {infno} timed out ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            self._log(infno, msgid, started, "transport_error")
+            # Only the exception class: httpx messages can include the URL, and the chained
+            # exception would carry the request (whose body holds the ID number).
+            raise BureauUnavailable(f"bureau {infno} transport error ({type(exc).__name__})") from None
+
+        if not 200 <= response.status_code < 300:
+            self._log(infno, msgid, started, f"http_{response.status_code}")
+            raise BureauUnavailable(f"bureau {infno} answered HTTP {response.status_code}")
+
+        plain, data = self._parse_reply(infno, response.content)
+        signature = plain.get("signature")
+        # Verify over the reply as parsed with default floats: re-serialising that reproduces
+        # the canonical bytes the bureau signed. Values are read from the Decimal parse (`data`).
+        if not isinstance(signature, str) or not self._signer.verify(_signed_part(plain), signature):
+            self._log(infno, msgid, started, "bad_signature")
+            raise BureauUnavailable(f"bureau {infno} reply signature missing or invalid")
+
+        infcode = data.get("infcode")
+        if infcode not in (0, "0") or isinstance(infcode, bool):
+            self._log(infno, msgid, started, f"infcode_{infcode!r}", data.get("inf_refmsgid"))
+            err_msg = data.get("err_msg")
+            raise BureauRejected(infno, infcode, self._redact(err_msg if isinstance(err_msg, str) else ""))
+
+        output = data.get("output")
+        if output is None:
+            output = {}
+        if not isinstance(output, dict):
+            self._log(infno, msgid, started, "malformed_output", data.get("inf_refmsgid"))
+            raise BureauUnavailable(f"bureau {infno} reply output is not an object")
+        self._log(infno, msgid, started, "ok", data.get("inf_refmsgid"))
+        return output
+
+    # -- 1101 -------------------------------------------------------------------------------
+
+    def lookup_person(self, certno: str, name: str) -> BureauPerson | None:
+        """1101 person lookup. None when the bureau has no such ID number, or has it under a
+        different name: both answers must look identical to the caller (no name oracle)."""
+        output = self.call(
+            INFNO_PERSON_LOOKUP,
+            {
+                "data": {
+                    "mdtrt_cert_type": MDTRT_CERT_TYPE_ID_CARD,
+                    "mdtrt_cert_no": certno,
+                    "psn_cert_type": PSN_CERT_TYPE_ID_CARD,
+                    "certno": certno,
+                    "psn_name": name,
+                }
+            },
+        )
+        try:
+            return self._to_person(output, certno, name)
+        except _Malformed as exc:
+            raise BureauUnavailable(f"bureau 1101 output malformed: {exc}") from None
+
+    def _to_person(self, output: dict, certno: str, name: str) -> BureauPerson | None:
+        base = output.get("baseinfo")
+        if base is None:
+            return None
+        if not isinstance(base, dict):
+            raise _Malformed("baseinfo is not an object")
+
+        got_certno = _str_field(base, "certno")
+        got_name = _str_field(base, "psn_name")
+        # A bureau that matches on the ID number alone returns the record even for a wrong name;
+        # compare both here so a wrong name and an unknown number are the same None.
+        if got_certno.strip().upper() != certno.strip().upper() or got_name.strip() != name.strip():
+            return None
+
+        today = self._now().date()
+        insurance = [self._to_insurance(row) for row in _list_field(output, "insuinfo")]
+        identity_types: list[str] = []
+        for row in _list_field(output, "idetinfo"):
+            if not isinstance(row, dict):
+                raise _Malformed("idetinfo row is not an object")
+            code = _code_field(row, "psn_idet_type")
+            begins = _date_field(row, "begntime", nullable=True)
+            ends = _date_field(row, "endtime", nullable=True)
+            # Only identities in force today count for subsidies: an expired 低保 status (or one
+            # that has not started yet) must not earn a discount.
+            if (begins is None or begins <= today) and (ends is None or ends >= today):
+                if code not in identity_types:
+                    identity_types.append(code)
+
+        gender = _code_field(base, "gend")
+        return BureauPerson(
+            psn_no=_code_field(base, "psn_no"),
+            # Ours, not theirs: equal after normalisation, and the caller's form is canonical.
+            certno=certno,
+            name=got_name,
+            gender=gender,
+            birth_date=_date_field(base, "brdy", nullable=False),
+            insurance=insurance,
+            identity_types=identity_types,
+        )
+
+    @staticmethod
+    def _to_insurance(row: Any) -> InsuranceRecord:
+        if not isinstance(row, dict):
+            raise _Malformed("insuinfo row is not an object")
+        return InsuranceRecord(
+            insutype=_code_field(row, "insutype"),
+            status=_code_field(row, "psn_insu_stas"),
+            region_code=_code_field(row, "insuplc_admdvs"),
+            paused_on=_date_field(row, "paus_insu_date", nullable=True),
+            balance_fen=_yuan_to_fen(row.get("balc")),
+        )
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        # A naive clock is taken to be Shanghai already; an aware one is converted.
+        return now.replace(tzinfo=SHANGHAI) if now.tzinfo is None else now.astimezone(SHANGHAI)
+
+    def _next_msgid(self, now: datetime) -> str:
+        with self._seq_lock:
+            seq = next(self._seq) % 10_000
+        return f"{self._app_id}{now.strftime(_MSGID_TIME_FORMAT)}{seq:04d}"
+
+    @staticmethod
+    def _parse_reply(infno: str, body: bytes) -> tuple[dict, dict]:
+        """The reply twice: as plain JSON (for the signature) and with Decimal fractions."""
+        try:
+            plain = json.loads(body)
+            # Decimal for fractions so balances and amounts are exact; NaN/Infinity are refused.
+            exact = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError):
+            # `from None`: a JSONDecodeError carries the whole body in `.doc`.
+            raise BureauUnavailable(f"bureau {infno} reply is not JSON") from None
+        if not isinstance(plain, dict) or not isinstance(exact, dict):
+            raise BureauUnavailable(f"bureau {infno} reply is not a JSON object")
+        return plain, exact
+
+    def _redact(self, text: str) -> str:
+        text = _ID_NUMBER_RE.sub(lambda m: mask_id_number(m.group(0)), text)
+        if self._secret:
+            text = text.replace(self._secret, "<secret>")
+        return text[:_MAX_ERR_MSG_CHARS]
+
+    @staticmethod
+    def _log(infno: str, msgid: str, started: float, outcome: str, refmsgid: Any = None) -> None:
+        # Identifiers of the exchange only: never the input (it holds the ID number and name).
+        log.info(
+            "bureau call infno=%s msgid=%s inf_refmsgid=%s outcome=%s ms=%d",
+            infno, msgid, refmsgid if isinstance(refmsgid, str) else None, outcome,
+            int((time.monotonic() - started) * 1000),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Field readers for the bureau's output. Each raises _Malformed, which lookup_person turns into
+# BureauUnavailable: a half-understood answer must not be taken as a person.
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name}")
+
+
+def _str_field(row: dict, key: str) -> str:
+    value = row.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _Malformed(f"{key} missing or not a string")
+    return value
+
+
+def _code_field(row: dict, key: str) -> str:
+    """Code fields are strings on the wire; tolerate an integer (some gateways send 310)."""
+    value = row.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise _Malformed(f"{key} missing or not a code")
+    return value.strip()
+
+
+def _date_field(row: dict, key: str, *, nullable: bool) -> date | None:
+    value = row.get(key)
+    if value is None or (nullable and value == ""):
+        if nullable:
+            return None
+        raise _Malformed(f"{key} missing")
+    if not isinstance(value, str):
+        raise _Malformed(f"{key} is not a date string")
+    value = value.strip()
+    try:
+        # "YYYY-MM-DD", and the platform's "YYYY-MM-DD HH:MM:SS" form for begntime/endtime.
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        return datetime.strptime(value, _INF_TIME_FORMAT).date()
+    except ValueError:
+        raise _Malformed(f"{key} is not a valid date") from None
+
+
+def _list_field(output: dict, key: str) -> list:
+    value = output.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Malformed(f"{key} is not a list")
+    return value
+
+
+def _yuan_to_fen(value: Any) -> int | None:
+    """Yuan (decimal string or number) to integer fen, exactly: Decimal, ROUND_HALF_UP, no float.
+
+    JSON numbers arrive here already as Decimal (see `_parse_reply`); a float can only come from
+    a caller bypassing that, and goes through its shortest repr rather than its binary value."""
+    if value is None or value == "":
+        return None  # residents have no personal account
+    if isinstance(value, bool):
+        raise _Malformed("balc is not an amount")
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise _Malformed("balc is not an amount") from None
+    if not amount.is_finite():
+        raise _Malformed("balc is not a finite amount")
+    return int((amount.quantize(_FEN, rounding=ROUND_HALF_UP) * 100).to_integral_value())
