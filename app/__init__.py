@@ -7,7 +7,8 @@ import uuid
 from flask import Flask, g, request
 
 from app import database, ratelimit
-from app.api import Api
+from app.api import Api, DatabaseIdConverter
+from flask_smorest.spec.plugins import integerconverter2paramschema
 from app.config import Config, load_config
 from app.logging_setup import configure_logging
 
@@ -22,6 +23,9 @@ def create_app(config: Config | str | None = None) -> Flask:
 
     database.init_app(app)
     ratelimit.init_app(app)
+    # Every `<int:...>` in a path is a database id: 1 .. 2**31-1 (INTEGER on PostgreSQL), so an
+    # out-of-range id is a plain 404 instead of an overflow in the database driver.
+    app.url_map.converters["int"] = DatabaseIdConverter
 
     api_instance = Api()
     api_instance.init_app(app, spec_kwargs={
@@ -39,12 +43,20 @@ def create_app(config: Config | str | None = None) -> Flask:
                       "description": "Staff access token (staff login)"}
     )
     app.extensions["huimin_api"] = api_instance
+    api_instance.register_converter(DatabaseIdConverter, integerconverter2paramschema)
 
     from app.auth.routes import blp as auth_blp
+    from app.enrollment.routes import blp as enrollment_blp
     from app.members.routes import blp as members_blp
+    from app.payments.routes import blp as payments_blp
+    from app.policies.routes import blp as policies_blp
+    from app.products.routes import blp as products_blp
+    from app.products.routes import register_converters as register_product_converters
     from app.staff.routes import blp as staff_blp
 
-    for blp in (auth_blp, members_blp, staff_blp):
+    register_product_converters(app, api_instance)
+    for blp in (auth_blp, members_blp, products_blp, enrollment_blp, payments_blp, policies_blp,
+                staff_blp):
         api_instance.register_blueprint(blp)
 
     @app.before_request

@@ -18,6 +18,7 @@ from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.spec import prepare_response
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from app.auth.principal import authenticate_member, authenticate_staff
 from app.errors import (
@@ -29,6 +30,26 @@ from app.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+
+MAX_DB_ID = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` bounded to the range of an INTEGER primary key (documented as 1..2**31-1).
+    An id outside it is a plain 404 raised here: werkzeug's own range check would let the router
+    fall through to a sibling rule and answer 405 for a DELETE of /x/0."""
+
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_DB_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not (self.min <= number <= self.max):
+            from werkzeug.exceptions import NotFound
+
+            raise NotFound()
+        return number
 
 
 class ProblemSchema(ma.Schema):
@@ -111,6 +132,17 @@ class Api(_Api):
 class Blueprint(_Blueprint):
     """Blueprint whose routes document the errors they can return."""
 
+    def arguments(self, schema, *, location="json", **kwargs):
+        """As flask-smorest's, plus: a JSON body that is not JSON at all is a documented 400."""
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return decorator
+
+        def with_400(func):
+            return self.errors(400)(decorator(func))
+
+        return with_400
+
     def errors(self, *statuses: int):
         """Declare the 4xx/5xx a route can return, so the spec matches reality."""
 
@@ -145,3 +177,18 @@ class Blueprint(_Blueprint):
             return self.errors(401, 403)(wrapper)
 
         return decorator
+
+    def idempotent(self, func):
+        """Money-moving POST: requires an Idempotency-Key header (see app/common/idempotency.py).
+        Place it under member_required/staff_required so the key is scoped to the caller."""
+        from app.auth.principal import current_principal
+        from app.common.idempotency import HEADER, idempotent
+
+        wrapper = idempotent(lambda: f"{current_principal().kind}:{current_principal().id}")(func)
+        wrapper = self.doc(parameters=[{
+            "in": "header", "name": HEADER, "required": True,
+            "schema": {"type": "string", "minLength": 8, "maxLength": 64,
+                       "pattern": "^[A-Za-z0-9_.:\\-]{8,64}$"},
+            "description": "同一操作重试时使用相同的值；不同操作使用不同的值",
+        }])(wrapper)
+        return self.errors(400, 409, 422)(wrapper)

@@ -85,6 +85,20 @@ class Config:
     BUREAU_SECRET: str = ""
     BUREAU_REGION: str = "360700"
     HTTP_TIMEOUT_SECONDS: float = 5.0
+    # WeChat Pay API v3 (JSAPI). Key material is given as PEM text or a path to a PEM file.
+    WECHATPAY_ADAPTER: str = "sandbox"
+    WECHATPAY_MCHID: str = "1900000001"
+    WECHATPAY_MERCHANT_KEY: str = ""          # merchant API private key (PEM or path)
+    WECHATPAY_MERCHANT_SERIAL: str = ""       # merchant certificate serial number
+    WECHATPAY_APIV3_KEY: str = ""             # 32-byte APIv3 key for AEAD_AES_256_GCM
+    WECHATPAY_PUBLIC_KEY: str = ""            # WeChat Pay platform public key (PEM or path)
+    WECHATPAY_PUBLIC_KEY_ID: str = ""         # its id ("PUB_KEY_ID_...")
+    WECHATPAY_NOTIFY_URL: str = "http://127.0.0.1:5000/payments/wechat/notify"
+    WECHATPAY_NOTIFY_MAX_SKEW_SECONDS: int = 300
+    # Unpaid orders close after this long.
+    ORDER_PAYMENT_TIMEOUT_SECONDS: int = 30 * 60
+    # Public base URL used in certificate QR codes.
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
     # Identity verification is re-done when older than this.
     VERIFICATION_MAX_AGE_SECONDS: int = 24 * 3600
     REDIS_URL: str | None = None
@@ -105,7 +119,9 @@ class Config:
             API_TITLE="Huimin 惠民保 member API",
             API_VERSION="0.1.0",
             OPENAPI_VERSION="3.0.3",
-            OPENAPI_URL_PREFIX="/",
+            # The spec is served where Swagger UI is (not in production); `flask openapi write`
+            # exports it anywhere.
+            OPENAPI_URL_PREFIX="/" if self.SERVE_SWAGGER_UI else None,
             OPENAPI_JSON_PATH="openapi.json",
             PROPAGATE_EXCEPTIONS=False,
             JSON_SORT_KEYS=False,
@@ -128,7 +144,7 @@ class Config:
                 raise ConfigurationError(
                     f"JWT key '{kid}' is shorter than {MIN_SECRET_BYTES} bytes"
                 )
-        for name in ("WECHAT_ADAPTER", "BUREAU_ADAPTER"):
+        for name in ("WECHAT_ADAPTER", "BUREAU_ADAPTER", "WECHATPAY_ADAPTER"):
             if getattr(self, name) not in ("sandbox", "real"):
                 raise ConfigurationError(f"{name} must be 'sandbox' or 'real'")
 
@@ -146,6 +162,9 @@ def _common_from_env(cfg: Config) -> Config:
     for name in (
         "WECHAT_ADAPTER", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_API_BASE",
         "BUREAU_ADAPTER", "BUREAU_BASE_URL", "BUREAU_APP_ID", "BUREAU_SECRET", "BUREAU_REGION",
+        "WECHATPAY_ADAPTER", "WECHATPAY_MCHID", "WECHATPAY_MERCHANT_KEY",
+        "WECHATPAY_MERCHANT_SERIAL", "WECHATPAY_APIV3_KEY", "WECHATPAY_PUBLIC_KEY",
+        "WECHATPAY_PUBLIC_KEY_ID", "WECHATPAY_NOTIFY_URL", "PUBLIC_BASE_URL",
     ):
         setattr(cfg, name, _env(name, getattr(cfg, name)))
     return cfg
@@ -204,8 +223,16 @@ def validate_production(cfg: Config) -> None:
         raise ConfigurationError("FIELD_ENCRYPTION_KEY and BLIND_INDEX_KEY must differ")
     if len(cfg.CERTIFICATE_SIGNING_KEY.encode()) < MIN_SECRET_BYTES or cfg.CERTIFICATE_SIGNING_KEY in _DEV_KEYS:
         raise ConfigurationError("production needs CERTIFICATE_SIGNING_KEY of 32+ bytes")
-    if cfg.WECHAT_ADAPTER != "real" or cfg.BUREAU_ADAPTER != "real":
+    if "sandbox" in (cfg.WECHAT_ADAPTER, cfg.BUREAU_ADAPTER, cfg.WECHATPAY_ADAPTER):
         raise ConfigurationError("production refuses sandbox adapters")
+    for name in ("WECHATPAY_MERCHANT_KEY", "WECHATPAY_MERCHANT_SERIAL", "WECHATPAY_APIV3_KEY",
+                 "WECHATPAY_PUBLIC_KEY", "WECHATPAY_PUBLIC_KEY_ID"):
+        if not getattr(cfg, name):
+            raise ConfigurationError(f"production needs {name}")
+    if len(cfg.WECHATPAY_APIV3_KEY.encode()) != 32:
+        raise ConfigurationError("WECHATPAY_APIV3_KEY must be exactly 32 bytes")
+    if not cfg.PUBLIC_BASE_URL.startswith("https://"):
+        raise ConfigurationError("production needs an https PUBLIC_BASE_URL")
     if not cfg.WECHAT_SECRET:
         raise ConfigurationError("production needs WECHAT_SECRET")
     if not (cfg.BUREAU_BASE_URL and cfg.BUREAU_SECRET and cfg.BUREAU_APP_ID):

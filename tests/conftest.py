@@ -50,21 +50,17 @@ def make_config(**overrides):
     return cfg
 
 
-@pytest.fixture
-def app_factory(_pg_schema):
-    """Build an app (with overrides) on a clean database; tear it down after the test."""
-    made = []
+def build_app(made: list, **overrides):
+    """An app on a clean database: its own in-memory SQLite, or the shared PostgreSQL schema."""
+    application = create_app(make_config(**overrides))
+    application.config["RAISE_UNEXPECTED"] = False
+    if not ON_POSTGRES:
+        Base.metadata.create_all(application.extensions["db_engine"])
+    made.append(application)
+    return application
 
-    def factory(**overrides):
-        application = create_app(make_config(**overrides))
-        application.config["RAISE_UNEXPECTED"] = False
-        engine = application.extensions["db_engine"]
-        if not ON_POSTGRES:
-            Base.metadata.create_all(engine)
-        made.append(application)
-        return application
 
-    yield factory
+def teardown_apps(made: list) -> None:
     for application in made:
         engine = application.extensions["db_engine"]
         application.extensions["db_session"].remove()
@@ -73,6 +69,14 @@ def app_factory(_pg_schema):
             with engine.begin() as conn:
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         engine.dispose()
+
+
+@pytest.fixture
+def app_factory(_pg_schema):
+    """Build an app (with overrides) on a clean database; tear it down after the test."""
+    made: list = []
+    yield lambda **overrides: build_app(made, **overrides)
+    teardown_apps(made)
 
 
 @pytest.fixture

@@ -68,13 +68,19 @@ def authenticate_member() -> Principal:
 
 
 def authenticate_staff(roles: tuple[str, ...]) -> Principal:
+    """Staff are few and powerful: their account is read on every request, so a disabled or
+    re-roled account loses access at once rather than when its 15-minute token expires."""
+    from app.auth.models import StaffAccount
+    from app.database import get_session
+
     claims = _decode("JWT_STAFF_AUDIENCE")
-    role = claims.get("role")
-    org = claims.get("org")
-    principal = Principal(
-        kind="staff", id=_subject_id(claims, "staff"), role=str(role),
-        organisation_id=org if isinstance(org, int) else None,
-    )
+    account = get_session().get(StaffAccount, _subject_id(claims, "staff"))
+    if account is None or not account.active:
+        raise Unauthorized("账号已停用，请联系管理员", code="account_disabled")
+    if claims.get("role") != account.role or claims.get("org") != account.organisation_id:
+        raise Unauthorized("账号权限已变更，请重新登录", code="token_stale_role")
+    principal = Principal(kind="staff", id=account.id, role=account.role,
+                          organisation_id=account.organisation_id)
     g.principal = principal
     if roles and principal.role not in roles:
         raise Forbidden("当前账号无权执行该操作", code="role_forbidden")

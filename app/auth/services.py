@@ -102,7 +102,10 @@ def refresh(raw_token: str) -> TokenPair:
         if row is None:
             raise Unauthorized("登录凭证无效，请重新登录", code="refresh_token_invalid")
         now = utcnow()
-        if row.revoked_at is not None or row.rotated_at is not None:
+        if row.revoked_at is not None and row.rotated_at is None:
+            # Logged out (or its family revoked earlier): not a theft signal by itself.
+            raise Unauthorized("登录已退出，请重新登录", code="refresh_token_revoked")
+        if row.rotated_at is not None:
             _revoke_family(session, row.family_id)
             audit(session, actor_type=row.subject_type, actor_id=row.subject_id,
                   action="refresh_token.reuse_detected", object_type="refresh_family",

@@ -1,5 +1,6 @@
-"""`flask demo seed`: load the synthetic residents into the sandbox bureau and create demo staff.
-Idempotent: re-running updates the same rows and creates nothing twice."""
+"""`flask demo seed`: load the shipped products, load the synthetic residents into the sandbox
+bureau and create demo staff. Idempotent: re-running updates the same rows and creates nothing
+twice."""
 from __future__ import annotations
 
 from flask import current_app
@@ -22,6 +23,9 @@ DEMO_STAFF_PASSWORD = "huimin-demo-2026"  # development only; the production pro
 def seed_demo(count: int = 240) -> dict[str, int]:
     if current_app.config["PROFILE"] == "production":
         raise RuntimeError("demo data is never seeded in production")
+    from app.products.services import load_products
+
+    products = load_products()  # the shipped definitions; unchanged files change nothing
     residents = generate(count)
     created = updated = 0
     with transaction() as session:
@@ -41,7 +45,7 @@ def seed_demo(count: int = 240) -> dict[str, int]:
             row.balc_fen, row.idet_types = demo.balc_fen, list(demo.idet_types)
     staff_created = _seed_staff()
     return {"residents_created": created, "residents_updated": updated,
-            "staff_created": staff_created}
+            "staff_created": staff_created, "products_loaded": products["products"]}
 
 
 def _seed_staff() -> int:

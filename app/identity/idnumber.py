@@ -8,12 +8,13 @@ real people whose area code was created after their birth year and accepts futur
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from stdnum.cn import ric
 
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 EARLIEST_BIRTH = date(1880, 1, 1)
 
 
@@ -41,7 +42,8 @@ class IdNumber:
 
 
 def normalise(raw: str) -> str:
-    return raw.strip().replace(" ", "").upper()
+    """NFKC folds full-width digits and letters to ASCII (一个人只有一个号码); all white space goes."""
+    return "".join(unicodedata.normalize("NFKC", raw).split()).upper()
 
 
 def parse(raw: str, *, today: date) -> IdNumber:

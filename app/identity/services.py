@@ -27,10 +27,13 @@ ID_NUMBER_CONTEXT = "persons.id_number"
 ID_INDEX_PURPOSE = "person_id_number"
 _NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·•A-Za-z .]{1,40}$")
 
-NOT_MATCHED = ValidationFailed(
-    "姓名与身份证号码不匹配，或未查询到本市基本医疗保险参保信息，请核对后重试",
-    code="identity_not_matched",
-)
+def not_matched() -> ValidationFailed:
+    """A fresh error each time (a shared instance would keep every failed attempt's frames, and
+    the personal data in them, alive through its traceback)."""
+    return ValidationFailed(
+        "姓名与身份证号码不匹配，或未查询到本市基本医疗保险参保信息，请核对后重试",
+        code="identity_not_matched",
+    )
 
 
 def person_index(id_number: str) -> str:
@@ -60,17 +63,20 @@ def normalise_name(raw: str) -> str:
 def lookup_with_limits(member_id: int, id_number: IdNumber, name: str) -> BureauPerson:
     """Ask the bureau (1101), counting the attempt against the three limits first."""
     cfg = current_app.config
-    ratelimit.hit(cfg["RATE_LIMIT_VERIFY_GLOBAL"], "verify-global", "all")
-    ratelimit.hit(cfg["RATE_LIMIT_VERIFY_PER_USER"], "verify-member", str(member_id))
-    ratelimit.hit(cfg["RATE_LIMIT_VERIFY_PER_TARGET"], "verify-target",
-                  person_index(id_number.value))
+    # Checked together, counted only when all allow: a member refused by their own limit does
+    # not use up the city-wide budget.
+    ratelimit.hit_all([
+        (cfg["RATE_LIMIT_VERIFY_PER_USER"], "verify-member", str(member_id)),
+        (cfg["RATE_LIMIT_VERIFY_PER_TARGET"], "verify-target", person_index(id_number.value)),
+        (cfg["RATE_LIMIT_VERIFY_GLOBAL"], "verify-global", "all"),
+    ])
     try:
         found = registry.bureau().lookup_person(id_number.value, name)
     except BureauUnavailable:
         raise UpstreamUnavailable("医保系统暂时无法核验身份，请稍后再试",
                                   code="bureau_unavailable") from None
     if found is None or found.certno != id_number.value:
-        raise NOT_MATCHED
+        raise not_matched() from None
     return found
 
 

@@ -6,6 +6,7 @@ from flask import current_app
 
 from app.integrations.bureau.port import BureauPort
 from app.integrations.wechat.port import WeChatLogin
+from app.integrations.wechatpay.port import WeChatPayPort
 
 
 def wechat_login() -> WeChatLogin:
@@ -43,3 +44,35 @@ def bureau() -> BureauPort:
 
             ext["bureau"] = SandboxBureau()
     return ext["bureau"]
+
+
+def wechat_pay() -> WeChatPayPort:
+    """WeChat Pay v3. Real: keys from config (PEM text or a path to a PEM file). Sandbox: the
+    per-process sandbox key pair and the configured APIv3 key, or a fixed sandbox one."""
+    ext = current_app.extensions
+    if "wechat_pay" not in ext:
+        cfg = current_app.config
+        if cfg["WECHATPAY_ADAPTER"] == "real":
+            from app.integrations.wechatpay.real import RealWeChatPay
+            from app.integrations.wechatpay.signing import read_pem
+
+            ext["wechat_pay"] = RealWeChatPay(
+                appid=cfg["WECHAT_APPID"], mchid=cfg["WECHATPAY_MCHID"],
+                merchant_private_key_pem=read_pem(cfg["WECHATPAY_MERCHANT_KEY"]).decode("ascii"),
+                merchant_serial=cfg["WECHATPAY_MERCHANT_SERIAL"],
+                apiv3_key=cfg["WECHATPAY_APIV3_KEY"],
+                platform_public_key_pem=read_pem(cfg["WECHATPAY_PUBLIC_KEY"]).decode("ascii"),
+                platform_public_key_id=cfg["WECHATPAY_PUBLIC_KEY_ID"],
+                notify_url=cfg["WECHATPAY_NOTIFY_URL"],
+                timeout=cfg["HTTP_TIMEOUT_SECONDS"],
+                notify_max_skew_seconds=cfg["WECHATPAY_NOTIFY_MAX_SKEW_SECONDS"],
+            )
+        else:
+            from app.integrations.wechatpay.sandbox import SandboxWeChatPay
+
+            ext["wechat_pay"] = SandboxWeChatPay(
+                appid=cfg["WECHAT_APPID"], mchid=cfg["WECHATPAY_MCHID"],
+                apiv3_key=cfg["WECHATPAY_APIV3_KEY"] or None,
+                max_skew_seconds=cfg["WECHATPAY_NOTIFY_MAX_SKEW_SECONDS"],
+            )
+    return ext["wechat_pay"]

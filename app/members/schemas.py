@@ -27,7 +27,8 @@ class VerifyIdentitySchema(StrictSchema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
     id_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32),
                                  metadata={"description": "18位居民身份证号码"})
-    consent = ma.fields.Nested(ConsentSchema, required=True)
+    consent = ma.fields.Nested(ConsentSchema, load_default=None,
+                               metadata={"description": "单独同意；缺少或未同意时返回 consent_required"})
 
 
 class AddRelativeSchema(VerifyIdentitySchema):

@@ -22,9 +22,10 @@ class ConsentInput:
     text_version: str
 
 
-def _require_consent(consent: ConsentInput | None, code: str, message: str) -> ConsentInput:
+def _require_consent(consent: ConsentInput | None, code: str, message: str,
+                     field: str = "consent") -> ConsentInput:
     if consent is None or not consent.accepted:
-        raise ValidationFailed(message, code=code, errors={"json": {"consent": [message]}})
+        raise ValidationFailed(message, code=code, errors={"json": {field: [message]}})
     return consent
 
 
@@ -99,7 +100,7 @@ def add_relative(member_id: int, *, name: str, id_number_raw: str, relation: str
     if is_minor:
         guardian_consent = _require_consent(
             guardian_consent, "guardian_consent_required",
-            "添加未满14周岁的未成年人，需要监护人同意处理其个人信息",
+            "添加未满14周岁的未成年人，需要监护人同意处理其个人信息", field="guardian_consent",
         )
     found = identity.lookup_with_limits(member_id, id_number, name)
     session.rollback()  # end the read-only transaction above before the unit of work

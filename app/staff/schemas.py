@@ -13,7 +13,7 @@ class StaffMemberViewSchema(StrictSchema):
 
 class AuditQuerySchema(PageQuerySchema):
     object_type = ma.fields.String(validate=ma.validate.Length(max=32))
-    object_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**62))
+    object_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
     action = ma.fields.String(validate=ma.validate.Length(max=64))
 
 

@@ -126,6 +126,9 @@ class FakeBureau:
         # Test hooks: replace the 1101 output, or mutate the reply after it has been signed.
         self.output_override: Callable[[dict], dict] | None = None
         self.after_sign: Callable[[dict], None] | None = None
+        # Further interfaces by infno (e.g. the 96xx account debit in test_bureau_account_http):
+        # called with the validated envelope, after the signature and envelope checks.
+        self.handlers: dict[str, Callable[[dict], Response]] = {}
 
     def reply(self, infcode: int, err_msg: str = "", output: dict | None = None) -> Response:
         self.refseq += 1
@@ -201,6 +204,8 @@ class FakeBureau:
                 "setl_id": env["input"]["data"]["setl_id"], "medfee_sumamt": 1000.05,
                 "hifp_pay": 612.3, "psn_cash_pay": "387.75",
             }})
+        if infno in self.handlers:
+            return self.handlers[infno](env)
         return self.refuse(f"不支持的交易{infno}")
 
 

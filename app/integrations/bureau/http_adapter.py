@@ -21,6 +21,39 @@ Wire choices, so both sides can be built from this docstring:
   platform uses SM2/SM3, which can be plugged in through the `Signer` protocol.
 * Times: ``inf_time`` and "today" are Asia/Shanghai, whatever the server's clock zone is.
 
+Personal-account debit, 9601-9604 (Huimin's modelled interface)
+-------------------------------------------------------------------
+There is no public standard for debiting a personal account (个人账户) to buy commercial cover,
+so these four interfaces are *Huimin's own model*, in the platform's style, for the city gateway
+to implement or to be mapped onto what the city offers. `HttpBureau` implements `AccountPort`
+with them (authorise -> debit -> query -> refund):
+
+* ``9601`` authorise. input ``{"data": {"psn_no", "order_no", "amt"}}``; output
+  ``{"authinfo": {"auth_id", "psn_no", "amt", "expy_time"}}`` (``expy_time`` is
+  ``YYYY-MM-DD HH:MM:SS`` Shanghai time). A refusal (e.g. unknown person) is a non-zero infcode.
+* ``9602`` debit. input ``{"data": {"req_id", "auth_id", "psn_no", "order_no", "amt"}}``;
+  output ``{"txninfo": TXN}``. Idempotent on ``req_id``: a repeat returns the recorded TXN and
+  never debits twice; the same ``req_id`` for a different request is a failed TXN with
+  ``fail_code`` ``request_id_conflict``.
+* ``9603`` query. input ``{"data": {"req_id"}}``; output ``{"txninfo": TXN}``, or
+  ``{"txninfo": null}`` when the bureau never saw the request id (`DEBIT_NOT_FOUND`).
+* ``9604`` refund. input ``{"data": {"req_id", "orig_req_id", "amt"}}`` where ``req_id`` is the
+  refund's own idempotent id; output ``{"txninfo": TXN}``. Partial refunds add up; the total
+  never exceeds the debit (``fail_code`` ``refund_exceeds_debit``).
+
+``TXN`` is ``{"req_id", "txn_stas", "amt", "bureau_txn_id", "balc", "fail_code", "fail_msg"}``
+with ``txn_stas`` ``"1"`` succeeded, ``"2"`` failed (a final business refusal such as
+``insufficient_balance``, recorded under ``req_id``), ``"0"`` processing (pending: query later);
+``balc`` is the balance after the transaction (may be null). Amounts (``amt``, ``balc``) are
+yuan as decimal strings with exactly two decimals (``"1234.50"``): built from integer fen with
+`Decimal`, and read back with `Decimal`; a reply amount with a fraction of a fen is malformed,
+never rounded, and floats are never involved. Request ids are the caller's, passed through.
+
+Outcome rules for 9602 / 9604: a timeout, transport error, bad signature, malformed or
+inconsistent output (another ``req_id``, another amount), and even a signed non-zero infcode
+(`BureauRejected`) all raise `BureauUnavailable`: the outcome is **unknown**, and the caller must
+query 9603 by request id rather than assume nothing happened.
+
 Every failure that is not a business answer (timeouts, transport errors, non-2xx, non-JSON,
 bad or missing reply signature, non-zero infcode, malformed output) becomes
 `BureauUnavailable`. Its message never carries an ID number or the secret: the bureau's own
@@ -45,12 +78,29 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from app.integrations.bureau.port import BureauPerson, BureauUnavailable, InsuranceRecord
+from app.integrations.bureau.port import (
+    DEBIT_FAILED,
+    DEBIT_NOT_FOUND,
+    DEBIT_PENDING,
+    DEBIT_SUCCEEDED,
+    AccountAuthorisation,
+    AccountTransaction,
+    BureauPerson,
+    BureauUnavailable,
+    InsuranceRecord,
+)
 
 log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 INFNO_PERSON_LOOKUP = "1101"
+# Huimin's modelled personal-account debit interface (see the module docstring).
+INFNO_ACCOUNT_AUTHORISE = "9601"
+INFNO_ACCOUNT_DEBIT = "9602"
+INFNO_ACCOUNT_QUERY = "9603"
+INFNO_ACCOUNT_REFUND = "9604"
+# txn_stas on the wire -> port status.
+TXN_STATUSES = {"1": DEBIT_SUCCEEDED, "2": DEBIT_FAILED, "0": DEBIT_PENDING}
 
 # 1101 certificate type codes: 02 = 居民身份证 as the medical certificate (mdtrt_cert_type),
 # 01 = 居民身份证 as the personal certificate (psn_cert_type).
@@ -341,6 +391,104 @@ class HttpBureau:
             balance_fen=_yuan_to_fen(row.get("balc")),
         )
 
+    # -- 9601-9604 personal-account debit (AccountPort) --------------------------------------
+
+    def authorise_debit(self, psn_no: str, amount_fen: int, order_no: str) -> AccountAuthorisation:
+        """9601. A refusal is `BureauRejected` (a signed non-zero infcode)."""
+        _check_id(psn_no, "psn_no")
+        _check_id(order_no, "order_no")
+        amt = fen_to_yuan(amount_fen)
+        output = self.call(INFNO_ACCOUNT_AUTHORISE, {"data": {"psn_no": psn_no, "order_no": order_no, "amt": amt}})
+        try:
+            info = output.get("authinfo")
+            if not isinstance(info, dict):
+                raise _Malformed("authinfo missing or not an object")
+            if _code_field(info, "psn_no") != psn_no:
+                raise _Malformed("authinfo is for another person")
+            if _amount_field(info, "amt") != amount_fen:
+                raise _Malformed("authinfo is for another amount")
+            expires = _str_field(info, "expy_time").strip()
+            try:
+                expires_at = datetime.strptime(expires, _INF_TIME_FORMAT).replace(tzinfo=SHANGHAI)
+            except ValueError:
+                raise _Malformed("expy_time is not a valid time") from None
+            return AccountAuthorisation(
+                authorisation_id=_code_field(info, "auth_id"), psn_no=psn_no,
+                amount_fen=amount_fen, expires_at_iso=expires_at.isoformat(),
+            )
+        except _Malformed as exc:
+            raise BureauUnavailable(f"bureau {INFNO_ACCOUNT_AUTHORISE} output malformed: {exc}") from None
+
+    def debit(self, request_id: str, authorisation_id: str, psn_no: str, amount_fen: int,
+              order_no: str) -> AccountTransaction:
+        """9602. Idempotent on request_id. `BureauUnavailable` means the outcome is unknown:
+        query it (9603) with the same request id."""
+        _check_id(request_id, "request_id")
+        _check_id(authorisation_id, "authorisation_id")
+        _check_id(psn_no, "psn_no")
+        _check_id(order_no, "order_no")
+        amt = fen_to_yuan(amount_fen)
+        output = self.call(INFNO_ACCOUNT_DEBIT, {"data": {
+            "req_id": request_id, "auth_id": authorisation_id, "psn_no": psn_no,
+            "order_no": order_no, "amt": amt,
+        }})
+        return self._to_txn(INFNO_ACCOUNT_DEBIT, output, request_id, amount_fen)
+
+    def query(self, request_id: str) -> AccountTransaction:
+        """9603. `DEBIT_NOT_FOUND` (amount 0) when the bureau never saw the request id."""
+        _check_id(request_id, "request_id")
+        output = self.call(INFNO_ACCOUNT_QUERY, {"data": {"req_id": request_id}})
+        if output.get("txninfo") is None:
+            return AccountTransaction(request_id=request_id, status=DEBIT_NOT_FOUND, amount_fen=0)
+        return self._to_txn(INFNO_ACCOUNT_QUERY, output, request_id, None)
+
+    def refund(self, refund_request_id: str, original_request_id: str,
+               amount_fen: int) -> AccountTransaction:
+        """9604. Idempotent on refund_request_id; the bureau caps the total at the debit."""
+        _check_id(refund_request_id, "refund_request_id")
+        _check_id(original_request_id, "original_request_id")
+        amt = fen_to_yuan(amount_fen)
+        output = self.call(INFNO_ACCOUNT_REFUND, {"data": {
+            "req_id": refund_request_id, "orig_req_id": original_request_id, "amt": amt,
+        }})
+        return self._to_txn(INFNO_ACCOUNT_REFUND, output, refund_request_id, amount_fen)
+
+    def _to_txn(self, infno: str, output: dict, request_id: str,
+                expected_fen: int | None) -> AccountTransaction:
+        try:
+            info = output.get("txninfo")
+            if not isinstance(info, dict):
+                raise _Malformed("txninfo missing or not an object")
+            if _str_field(info, "req_id") != request_id:
+                raise _Malformed("txninfo is for another request id")
+            stas = _code_field(info, "txn_stas")
+            status = TXN_STATUSES.get(stas)
+            if status is None:
+                raise _Malformed(f"unknown txn_stas {stas!r}")
+            amount = _amount_field(info, "amt")
+            # Money that moved (or may move) must be exactly what was asked for.
+            if expected_fen is not None and status != DEBIT_FAILED and amount != expected_fen:
+                raise _Malformed("txninfo amount differs from the request")
+            balance = info.get("balc")
+            txn_id = info.get("bureau_txn_id")
+            if txn_id is not None and not isinstance(txn_id, str):
+                raise _Malformed("bureau_txn_id is not a string")
+            if status == DEBIT_SUCCEEDED and not txn_id:
+                raise _Malformed("succeeded without bureau_txn_id")
+            fail_code = info.get("fail_code")
+            fail_msg = info.get("fail_msg")
+            if status == DEBIT_FAILED and (not isinstance(fail_code, str) or not fail_code.strip()):
+                raise _Malformed("failed without fail_code")
+            return AccountTransaction(
+                request_id=request_id, status=status, amount_fen=amount,
+                bureau_txn_id=txn_id or None,
+                balance_after_fen=None if balance in (None, "") else _amount_field(info, "balc"),
+                failure_code=fail_code.strip() if isinstance(fail_code, str) and fail_code.strip() else None,
+                failure_message=self._redact(fail_msg) if isinstance(fail_msg, str) and fail_msg else None,
+            )
+        except _Malformed as exc:
+            raise BureauUnavailable(f"bureau {infno} output malformed: {exc}") from None
+
     # -- helpers ----------------------------------------------------------------------------
 
     def _now(self) -> datetime:
@@ -458,3 +606,38 @@ def _yuan_to_fen(value: Any) -> int | None:
     if not amount.is_finite():
         raise _Malformed("balc is not a finite amount")
     return int((amount.quantize(_FEN, rounding=ROUND_HALF_UP) * 100).to_integral_value())
+
+
+
+def fen_to_yuan(amount_fen: int) -> str:
+    """Integer fen to the wire's yuan string with exactly two decimals: 1 -> "0.01",
+    123450 -> "1234.50". Only positive integers (no bool, no float)."""
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise ValueError("amount_fen must be a positive integer number of fen")
+    return str(Decimal(amount_fen).scaleb(-2).quantize(_FEN))
+
+
+def _amount_field(row: dict, key: str) -> int:
+    """A transaction amount in yuan to integer fen, exactly: a fraction of a fen is malformed
+    (never rounded), and so is a negative or non-finite amount. Accepts the decimal string the
+    interface specifies and a JSON number (already a Decimal from `_parse_reply`)."""
+    value = row.get(key)
+    if isinstance(value, bool) or value is None:
+        raise _Malformed(f"{key} missing or not an amount")
+    if isinstance(value, float):  # only when a caller bypassed the Decimal parse
+        value = repr(value)
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise _Malformed(f"{key} is not an amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise _Malformed(f"{key} is not a non-negative finite amount")
+    fen = amount.scaleb(2)
+    if fen != fen.to_integral_value():
+        raise _Malformed(f"{key} has a fraction of a fen")
+    return int(fen)
+
+
+def _check_id(value: str, name: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string")

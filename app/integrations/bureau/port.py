@@ -80,3 +80,52 @@ class BureauPort(Protocol):
     def lookup_person(self, certno: str, name: str) -> BureauPerson | None:
         """1101. None when no insured person has this ID number with this name."""
         ...
+
+
+# --- Personal-account debit (个人账户缴费投保划扣) -------------------------------------------
+# No public standard exists for debiting a personal account to buy commercial cover, so it is
+# modelled as authorise -> debit (idempotent request id) -> query -> refund (DOMAIN.md).
+
+DEBIT_SUCCEEDED = "succeeded"
+DEBIT_FAILED = "failed"        # a final business refusal (e.g. insufficient balance)
+DEBIT_PENDING = "pending"      # accepted but not final; query later
+DEBIT_NOT_FOUND = "not_found"  # the bureau never saw this request id (query only)
+
+
+@dataclass(frozen=True)
+class AccountAuthorisation:
+    authorisation_id: str
+    psn_no: str
+    amount_fen: int
+    expires_at_iso: str
+
+
+@dataclass(frozen=True)
+class AccountTransaction:
+    request_id: str
+    status: str                    # one of DEBIT_* above
+    amount_fen: int
+    bureau_txn_id: str | None = None
+    balance_after_fen: int | None = None
+    failure_code: str | None = None    # e.g. "insufficient_balance", "account_frozen"
+    failure_message: str | None = None
+
+
+class AccountPort(Protocol):
+    def authorise_debit(self, psn_no: str, amount_fen: int, order_no: str) -> AccountAuthorisation:
+        """The payer authorises a debit of exactly this amount for this order."""
+        ...
+
+    def debit(self, request_id: str, authorisation_id: str, psn_no: str, amount_fen: int,
+              order_no: str) -> AccountTransaction:
+        """Idempotent on request_id: repeating it never debits twice. Raises BureauUnavailable on
+        timeout, leaving the outcome unknown (query it)."""
+        ...
+
+    def query(self, request_id: str) -> AccountTransaction:
+        ...
+
+    def refund(self, refund_request_id: str, original_request_id: str,
+               amount_fen: int) -> AccountTransaction:
+        """Idempotent on refund_request_id; never refunds more than was debited."""
+        ...

@@ -1,0 +1,163 @@
+"""Idempotency keys for every money-moving POST (IETF draft "Idempotency-Key" header).
+
+- same key + same request  -> the stored answer is replayed, the effect happened once;
+- same key + other request -> 422 idempotency_key_reused;
+- same key while the first request still runs -> 409 idempotency_in_progress (one effect);
+- a key whose first attempt died (5xx, crash) is released, so a retry runs again.
+Keys are scoped to the caller (member or staff account): two members may use the same key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime, timedelta
+from functools import wraps
+
+from flask import Response, current_app, make_response, request
+from sqlalchemy import Integer, JSON, String, UniqueConstraint, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.exceptions import HTTPException
+
+from app.database import Base, get_engine, utcnow
+from app.errors import BadRequest, Conflict, DomainError, ValidationFailed
+
+HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
+# A claim still "in progress" after this long belongs to a crashed worker and may be taken over.
+ABANDONED_AFTER = timedelta(minutes=5)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="in_progress")
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[dict | list | None] = mapped_column(JSON)
+    response_mimetype: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+
+def _fingerprint() -> str:
+    raw = request.get_data(cache=True) or b""
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        body = raw.decode("utf-8", "replace")
+    material = f"{request.method} {request.path}\n{body}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _claim(scope: str, key: str, fingerprint: str):
+    """Insert the claim in its own short transaction. Returns (record_id, None) for a new claim,
+    or (None, record) for a completed one to replay."""
+    engine = get_engine()
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(
+                IdempotencyRecord.__table__.insert().values(
+                    scope=scope, key=key, fingerprint=fingerprint, state="in_progress",
+                    created_at=utcnow(),
+                )
+            )
+            return result.inserted_primary_key[0], None
+    except IntegrityError:
+        pass
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(IdempotencyRecord.__table__).where(
+                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+            )
+        ).mappings().first()
+        if row is None:  # released between our insert and this read: try once more
+            return _claim(scope, key, fingerprint)
+        if row["fingerprint"] != fingerprint:
+            raise ValidationFailed("该幂等键已用于另一笔不同的请求", code="idempotency_key_reused")
+        if row["state"] == "completed":
+            return None, row
+        created = row["created_at"]
+        if created.tzinfo is None:  # SQLite returns naive datetimes through Core
+            from datetime import timezone
+
+            created = created.replace(tzinfo=timezone.utc)
+        if utcnow() - created > ABANDONED_AFTER:
+            taken = conn.execute(
+                update(IdempotencyRecord.__table__)
+                .where(IdempotencyRecord.id == row["id"], IdempotencyRecord.state == "in_progress",
+                       IdempotencyRecord.created_at == row["created_at"])
+                .values(created_at=utcnow())
+            ).rowcount
+            if taken == 1:
+                return row["id"], None
+        raise Conflict("相同的请求正在处理中，请稍后查询结果", code="idempotency_in_progress")
+
+
+def _complete(record_id: int, response: Response) -> None:
+    body = response.get_json(silent=True)
+    with get_engine().begin() as conn:
+        conn.execute(
+            update(IdempotencyRecord.__table__)
+            .where(IdempotencyRecord.id == record_id)
+            .values(state="completed", response_status=response.status_code,
+                    response_body=body, response_mimetype=response.mimetype,
+                    completed_at=utcnow())
+        )
+
+
+def _release(record_id: int) -> None:
+    with get_engine().begin() as conn:
+        conn.execute(delete(IdempotencyRecord.__table__).where(IdempotencyRecord.id == record_id))
+
+
+def _replay(row) -> Response:
+    body = row["response_body"]
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False) if body is not None else "",
+        status=row["response_status"], mimetype=row["response_mimetype"] or "application/json",
+    )
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(scope_of):
+    """Decorator factory; `scope_of()` names the caller (e.g. "member:12")."""
+
+    def decorator(func):
+        @wraps(func)
+        def wrapper(*args, **kwargs):
+            key = request.headers.get(HEADER, "")
+            if not key:
+                raise BadRequest("缺少 Idempotency-Key 请求头", code="idempotency_key_required")
+            if not _KEY.match(key):
+                raise BadRequest("Idempotency-Key 应为8-64位字母、数字或 _ . : -",
+                                 code="idempotency_key_invalid")
+            record_id, stored = _claim(scope_of(), key, _fingerprint())
+            if stored is not None:
+                return _replay(stored)
+            api = current_app.extensions["huimin_api"]
+            try:
+                response = make_response(func(*args, **kwargs))
+            except DomainError as exc:
+                response = api.handle_domain_error(exc)
+            except HTTPException as exc:
+                response = api.handle_http_exception(exc)
+            except BaseException:
+                _release(record_id)
+                raise
+            if response.status_code >= 500:
+                _release(record_id)
+            else:
+                _complete(record_id, response)
+            return response
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,1 @@
+"""Enrollment: quotes, orders for self and relatives, and their funding."""

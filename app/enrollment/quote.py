@@ -1,0 +1,180 @@
+"""Premium quotes: pure rules over plain data (no Flask, no database).
+
+For each person a member wants to insure: are they eligible (basic insurance active in the
+product's region, window open, relation allowed, not already insured this plan year), what is
+the premium, which subsidies apply (a subsidy is a funding source on the order; the sponsorship
+programmes supply `SubsidyOffer`s in priority order), and what is left to pay. Then which payment
+methods can pay the remainder: the personal account only for an employee-insured payer with an
+account and only for the relations the product allows (家庭共济).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from app.products.definition import ProductDefinition
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    person_id: int
+    relation: str                 # "self" or the relation to the member
+    birth_date: date
+    insurance_type: str | None    # employee | resident
+    insurance_status: str | None  # active | suspended
+    region_code: str | None
+    already_insured: bool         # an active policy or an open order this plan year
+
+
+@dataclass(frozen=True)
+class Payer:
+    insurance_type: str | None
+    insurance_status: str | None
+    has_personal_account: bool
+
+
+@dataclass(frozen=True)
+class SubsidyOffer:
+    person_id: int
+    programme_id: int
+    funder_name: str
+    funder_kind: str              # relief_fund | charity | employer | paired_assistance
+    amount_fen: int               # what the programme would pay at most for this person
+
+
+@dataclass(frozen=True)
+class AppliedSubsidy:
+    programme_id: int
+    funder_name: str
+    funder_kind: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    person_id: int
+    relation: str
+    eligible: bool
+    reasons: tuple[Reason, ...]
+    premium_fen: int
+    subsidies: tuple[AppliedSubsidy, ...]
+    subsidy_fen: int
+    pay_fen: int
+
+
+@dataclass(frozen=True)
+class Quote:
+    product_code: str
+    plan_year: int
+    lines: tuple[QuoteLine, ...]
+    total_premium_fen: int
+    total_subsidy_fen: int
+    total_pay_fen: int
+    payment_methods: tuple[str, ...]
+    unavailable_methods: dict[str, Reason] = field(default_factory=dict)
+
+    @property
+    def all_eligible(self) -> bool:
+        return all(line.eligible for line in self.lines)
+
+
+WINDOW_CLOSED = Reason("window_closed", "当前不在投保期内")
+NOT_INSURED = Reason("basic_insurance_missing", "未查询到本市基本医疗保险参保信息")
+SUSPENDED = Reason("basic_insurance_suspended", "基本医疗保险处于暂停参保状态，恢复参保后方可投保")
+OUTSIDE_REGION = Reason("region_not_covered", "非本市基本医疗保险参保人员，不在投保范围内")
+ALREADY_INSURED = Reason("already_insured", "本保障年度已投保或有未完成的投保订单")
+RELATION_NOT_ALLOWED = Reason("relation_not_allowed", "本产品不支持为该关系的家属投保")
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def _eligibility(defn: ProductDefinition, today: date, c: Candidate) -> tuple[Reason, ...]:
+    reasons = []
+    if not defn.window_open_on(today):
+        reasons.append(WINDOW_CLOSED)
+    if c.relation not in defn.insured_relations:
+        reasons.append(RELATION_NOT_ALLOWED)
+    if c.insurance_status is None or c.insurance_type is None:
+        reasons.append(NOT_INSURED)
+    elif c.insurance_status != "active":
+        reasons.append(SUSPENDED)
+    if c.region_code is not None and not c.region_code.startswith(defn.region_prefix):
+        reasons.append(OUTSIDE_REGION)
+    if c.already_insured:
+        reasons.append(ALREADY_INSURED)
+    return tuple(reasons)
+
+
+def _apply_subsidies(premium: int, offers: list[SubsidyOffer]) -> tuple[AppliedSubsidy, ...]:
+    """In the order given (the programmes' priority), each pays up to what is still due."""
+    applied, due = [], premium
+    for offer in offers:
+        if due <= 0:
+            break
+        amount = min(max(offer.amount_fen, 0), due)
+        if amount > 0:
+            applied.append(AppliedSubsidy(offer.programme_id, offer.funder_name,
+                                          offer.funder_kind, amount))
+            due -= amount
+    return tuple(applied)
+
+
+def _methods(defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_total: int):
+    available, unavailable = [], {}
+    if pay_total == 0:
+        return ("sponsor",) if any(line.subsidy_fen for line in lines) else (), {}
+    for method in defn.payment_methods:
+        if method == "sponsor":
+            continue
+        if method == "personal_account":
+            if not (payer.insurance_type == "employee" and payer.has_personal_account):
+                unavailable[method] = Reason("personal_account_unavailable",
+                                             "仅职工医保参保人可使用个人账户支付")
+                continue
+            if payer.insurance_status != "active":
+                unavailable[method] = Reason("personal_account_suspended",
+                                             "医保暂停参保期间不能使用个人账户支付")
+                continue
+            outside = [l for l in lines if l.pay_fen > 0 and l.relation not in defn.family_pool_relations]
+            if outside:
+                unavailable[method] = Reason("family_pool_relation",
+                                             "个人账户家庭共济仅可为本人、配偶、父母、子女支付")
+                continue
+        available.append(method)
+    return tuple(available), unavailable
+
+
+def quote(defn: ProductDefinition, today: date, payer: Payer, candidates: list[Candidate],
+          offers: list[SubsidyOffer] | None = None) -> Quote:
+    offers = offers or []
+    lines: list[QuoteLine] = []
+    for c in candidates:
+        reasons = _eligibility(defn, today, c)
+        premium = defn.premium_for(insurance_type=c.insurance_type,
+                                   age=age_on(c.birth_date, defn.coverage_starts))
+        eligible = not reasons
+        subsidies = _apply_subsidies(premium, [o for o in offers if o.person_id == c.person_id]) if eligible else ()
+        subsidy = sum(s.amount_fen for s in subsidies)
+        lines.append(QuoteLine(
+            person_id=c.person_id, relation=c.relation, eligible=eligible, reasons=reasons,
+            premium_fen=premium, subsidies=subsidies, subsidy_fen=subsidy,
+            pay_fen=premium - subsidy if eligible else 0,
+        ))
+    eligible_lines = [l for l in lines if l.eligible]
+    total_premium = sum(l.premium_fen for l in eligible_lines)
+    total_subsidy = sum(l.subsidy_fen for l in eligible_lines)
+    total_pay = total_premium - total_subsidy
+    methods, unavailable = _methods(defn, payer, eligible_lines, total_pay)
+    return Quote(
+        product_code=defn.code, plan_year=defn.plan_year, lines=tuple(lines),
+        total_premium_fen=total_premium, total_subsidy_fen=total_subsidy,
+        total_pay_fen=total_pay, payment_methods=methods, unavailable_methods=unavailable,
+    )

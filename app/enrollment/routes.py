@@ -1,0 +1,91 @@
+"""Quotes and orders for the member and their relatives, and paying for an order."""
+from __future__ import annotations
+
+from flask import current_app
+
+from app.api import Blueprint
+from app.auth.principal import current_principal
+from app.enrollment import services
+from app.enrollment.schemas import CreateOrderSchema, OrderSchema, QuoteSchema, SelectionSchema, quote_view
+from app.errors import NotFound
+from app.payments import services as payments
+from app.payments.schemas import PaymentStartResultSchema, SandboxPaymentResultSchema, StartPaymentSchema
+
+blp = Blueprint("enrollment", __name__, description="投保与支付 Quotes, orders and payment")
+
+
+def _selection(body) -> services.Selection:
+    return services.Selection(body["include_self"], tuple(body["relative_ids"]))
+
+
+@blp.route("/quotes", methods=["POST"])
+@blp.member_required
+@blp.arguments(SelectionSchema)
+@blp.response(200, QuoteSchema)
+@blp.errors(404, 422)
+def create_quote(body):
+    """Eligibility, premium, subsidies and amount to pay per insured person. No side effects."""
+    _product, quote, persons = services.get_quote(current_principal().id, body.get("product_code"),
+                                                  _selection(body))
+    return quote_view(quote, persons)
+
+
+@blp.route("/orders", methods=["POST"])
+@blp.member_required
+@blp.idempotent
+@blp.arguments(CreateOrderSchema)
+@blp.response(201, OrderSchema)
+@blp.errors(404, 409, 422, 429, 503)
+def create_order(body):
+    """Create an order for self and relatives, recording the terms version agreed to (可回溯).
+    Requires an Idempotency-Key header."""
+    return services.create_order(
+        current_principal().id, product_code=body.get("product_code"), selection=_selection(body),
+        payment_method=body.get("payment_method"), terms_version=body["terms"]["version"],
+        terms_accepted=body["terms"]["accepted"],
+    )
+
+
+@blp.route("/orders", methods=["GET"])
+@blp.member_required
+@blp.response(200, OrderSchema(many=True))
+def list_orders():
+    """The member's orders, newest first (at most 100)."""
+    return services.list_orders(current_principal().id)
+
+
+@blp.route("/orders/<int:order_id>", methods=["GET"])
+@blp.member_required
+@blp.response(200, OrderSchema)
+@blp.errors(404)
+def get_order(order_id):
+    """One of the member's orders."""
+    return services.get_order(current_principal().id, order_id)
+
+
+@blp.route("/orders/<int:order_id>/payments", methods=["POST"])
+@blp.member_required
+@blp.idempotent
+@blp.arguments(StartPaymentSchema)
+@blp.response(200, PaymentStartResultSchema)
+@blp.errors(404, 409, 422, 503)
+def start_payment(body, order_id):
+    """Pay an order from the personal account (家庭共济; settles at once, or `processing` if the
+    bureau's answer is pending) or start a WeChat Pay JSAPI payment (returns the parameters for
+    wx.requestPayment). Requires an Idempotency-Key header."""
+    started = payments.start_payment(current_principal().id, order_id, body["method"])
+    return {"state": started.state, "order": started.order, "payment": started.payment,
+            "wechat_js_params": started.wechat_js_params}
+
+
+@blp.route("/orders/<int:order_id>/sandbox-wechat-payment", methods=["POST"])
+@blp.member_required
+@blp.response(200, SandboxPaymentResultSchema)
+@blp.errors(404, 409)
+def sandbox_wechat_payment(order_id):
+    """Sandbox only (refused with 404 otherwise): act as the member paying in WeChat and WeChat
+    sending its signed, encrypted notification to our notify endpoint's verification code."""
+    if current_app.config["WECHATPAY_ADAPTER"] != "sandbox":
+        raise NotFound()
+    outcome = payments.sandbox_simulate_wechat_payment(current_principal().id, order_id)
+    return {"outcome": outcome, "order": services.get_order(current_principal().id, order_id)}

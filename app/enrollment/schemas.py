@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from app.common.schemas import StrictSchema
+from app.identity.idnumber import mask_name
+
+MAX_INSURED = 20
+
+
+class SelectionSchema(StrictSchema):
+    product_code = ma.fields.String(validate=ma.validate.Regexp(r"^[a-z0-9-]{1,40}$"),
+                                    metadata={"description": "默认为当前开放投保的产品"})
+    include_self = ma.fields.Boolean(load_default=True)
+    relative_ids = ma.fields.List(
+        ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1)),
+        load_default=list, validate=ma.validate.Length(max=MAX_INSURED),
+    )
+
+
+class TermsAcceptanceSchema(StrictSchema):
+    version = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    accepted = ma.fields.Boolean(required=True, metadata={"description": "已阅读并同意全部条款"})
+
+
+class CreateOrderSchema(SelectionSchema):
+    payment_method = ma.fields.String(validate=ma.validate.OneOf(("personal_account", "wechat")))
+    terms = ma.fields.Nested(TermsAcceptanceSchema, required=True)
+
+
+class ReasonSchema(StrictSchema):
+    code = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+
+
+class SubsidySchema(StrictSchema):
+    programme_id = ma.fields.Integer(required=True)
+    funder_name = ma.fields.String(required=True)
+    funder_kind = ma.fields.String(required=True)
+    amount_fen = ma.fields.Integer(required=True)
+
+
+class QuoteLineSchema(StrictSchema):
+    person_id = ma.fields.Integer(required=True)
+    name_masked = ma.fields.String(required=True)
+    relation = ma.fields.String(required=True)
+    eligible = ma.fields.Boolean(required=True)
+    reasons = ma.fields.List(ma.fields.Nested(ReasonSchema), required=True)
+    premium_fen = ma.fields.Integer(required=True)
+    subsidies = ma.fields.List(ma.fields.Nested(SubsidySchema), required=True)
+    subsidy_fen = ma.fields.Integer(required=True)
+    pay_fen = ma.fields.Integer(required=True)
+
+
+class QuoteSchema(StrictSchema):
+    product_code = ma.fields.String(required=True)
+    plan_year = ma.fields.Integer(required=True)
+    lines = ma.fields.List(ma.fields.Nested(QuoteLineSchema), required=True)
+    total_premium_fen = ma.fields.Integer(required=True)
+    total_subsidy_fen = ma.fields.Integer(required=True)
+    total_pay_fen = ma.fields.Integer(required=True)
+    payment_methods = ma.fields.List(ma.fields.String(), required=True)
+    unavailable_methods = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(ReasonSchema),
+                                         required=True)
+
+
+def quote_view(quote, persons) -> dict:
+    return {
+        "product_code": quote.product_code, "plan_year": quote.plan_year,
+        "lines": [{
+            "person_id": line.person_id, "name_masked": mask_name(persons[line.person_id].name),
+            "relation": line.relation, "eligible": line.eligible,
+            "reasons": [r.__dict__ for r in line.reasons], "premium_fen": line.premium_fen,
+            "subsidies": [s.__dict__ for s in line.subsidies], "subsidy_fen": line.subsidy_fen,
+            "pay_fen": line.pay_fen,
+        } for line in quote.lines],
+        "total_premium_fen": quote.total_premium_fen, "total_subsidy_fen": quote.total_subsidy_fen,
+        "total_pay_fen": quote.total_pay_fen, "payment_methods": list(quote.payment_methods),
+        "unavailable_methods": {k: v.__dict__ for k, v in quote.unavailable_methods.items()},
+    }
+
+
+class OrderItemSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    person_id = ma.fields.Integer(required=True)
+    name_masked = ma.fields.Method("_name", required=True)
+    relation = ma.fields.String(required=True)
+    premium_fen = ma.fields.Integer(required=True)
+    subsidy_fen = ma.fields.Integer(required=True)
+    pay_fen = ma.fields.Integer(required=True)
+    subsidies = ma.fields.List(ma.fields.Nested(SubsidySchema), required=True)
+
+    def _name(self, item) -> str:
+        return mask_name(item.person.name)
+
+
+class OrderSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    order_no = ma.fields.String(required=True)
+    status = ma.fields.String(required=True,
+                              metadata={"description": "pending_payment | paying | paid | closed"})
+    plan_year = ma.fields.Integer(required=True)
+    payment_method = ma.fields.String(allow_none=True)
+    total_premium_fen = ma.fields.Integer(required=True)
+    total_subsidy_fen = ma.fields.Integer(required=True)
+    total_pay_fen = ma.fields.Integer(required=True)
+    terms_version = ma.fields.String(required=True)
+    terms_agreed_at = ma.fields.DateTime(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    expires_at = ma.fields.DateTime(required=True)
+    paid_at = ma.fields.DateTime(allow_none=True)
+    closed_at = ma.fields.DateTime(allow_none=True)
+    close_reason = ma.fields.String(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(OrderItemSchema), required=True)

@@ -1,0 +1,124 @@
+"""Refunds back to each original funding source: the personal account through the bureau,
+WeChat by out_refund_no, a sponsor back to its programme. Each refund is idempotent at the other
+side (its reference is the idempotent id) and settled exactly once here."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.database import get_session, transaction, utcnow
+from app.enrollment.models import LedgerEntry, OrderItem, Payment, Refund
+from app.integrations import registry
+from app.integrations.bureau.port import DEBIT_FAILED, DEBIT_SUCCEEDED, BureauUnavailable
+from app.integrations.wechatpay.port import (
+    REFUND_ABNORMAL,
+    REFUND_CLOSED,
+    REFUND_SUCCESS,
+    WeChatPayError,
+)
+from app.policies.models import Policy
+
+log = logging.getLogger(__name__)
+LEDGER_KIND_OUT = {"personal_account": "personal_account_refund", "wechat": "wechat_refund",
+                   "sponsor": "sponsor_refund"}
+
+
+def execute_refund(refund_id: int) -> str:
+    """Send one refund to its funding source; returns pending | succeeded | failed."""
+    session = get_session()
+    refund = session.get(Refund, refund_id)
+    if refund is None or refund.status != "pending":
+        return refund.status if refund else "missing"
+    payment = session.get(Payment, refund.payment_id) if refund.payment_id else None
+    session.rollback()
+    if refund.method == "sponsor":
+        return _succeeded(refund_id, None)
+    try:
+        if refund.method == "personal_account":
+            txn = registry.bureau().refund(refund.reference, payment.reference, refund.amount_fen)
+            if txn.status == DEBIT_SUCCEEDED:
+                return _succeeded(refund_id, txn.bureau_txn_id)
+            if txn.status == DEBIT_FAILED:
+                return _failed(refund_id, txn.failure_code)
+            return "pending"
+        result = registry.wechat_pay().refund(
+            out_trade_no=payment.reference, out_refund_no=refund.reference,
+            refund_fen=refund.amount_fen, total_fen=payment.amount_fen,
+            reason="惠民保退保" if refund.reason == "surrender" else "订单已关闭，退回款项",
+        )
+    except (BureauUnavailable, WeChatPayError):
+        log.warning("refund outcome unknown; reconciliation will retry", extra={"refund_id": refund_id})
+        return "pending"
+    if result.status == REFUND_SUCCESS:
+        return _succeeded(refund_id, result.refund_id)
+    if result.status in (REFUND_ABNORMAL, REFUND_CLOSED):
+        return _failed(refund_id, result.status.lower())
+    return "pending"
+
+
+def _succeeded(refund_id: int, external_id: str | None) -> str:
+    with transaction() as s:
+        won = s.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
+                        .values(status="succeeded", external_refund_id=external_id,
+                                settled_at=utcnow())).rowcount
+        if won != 1:
+            return "duplicate"
+        refund = s.get(Refund, refund_id)
+        s.add(LedgerEntry(order_id=refund.order_id, order_item_id=refund.order_item_id,
+                          kind=LEDGER_KIND_OUT[refund.method], amount_fen=-refund.amount_fen,
+                          payment_id=refund.payment_id, refund_id=refund.id,
+                          programme_id=refund.programme_id))
+        s.flush()
+        if refund.order_item_id is not None:
+            _void_if_fully_refunded(s, refund.order_item_id)
+    return "succeeded"
+
+
+def _failed(refund_id: int, code: str | None) -> str:
+    with transaction() as s:
+        s.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
+                  .values(status="failed", settled_at=utcnow()))
+    log.error("refund refused by the funding source", extra={"refund_id": refund_id, "code": code})
+    return "failed"
+
+
+def _void_if_fully_refunded(s, order_item_id: int) -> None:
+    statuses = set(s.scalars(select(Refund.status).where(Refund.order_item_id == order_item_id)))
+    if statuses == {"succeeded"}:
+        s.execute(update(Policy).where(Policy.order_item_id == order_item_id,
+                                       Policy.status == "surrendered")
+                  .values(status="void", voided_at=utcnow()))
+        s.execute(update(OrderItem).where(OrderItem.id == order_item_id).values(open=False))
+
+
+def reconcile_refunds(min_age_seconds: int = 60) -> int:
+    cutoff = utcnow() - timedelta(seconds=min_age_seconds)
+    ids = list(get_session().scalars(select(Refund.id).where(Refund.status == "pending",
+                                                             Refund.created_at <= cutoff)))
+    get_session().rollback()
+    settled = 0
+    for refund_id in ids:
+        if _query_or_retry(refund_id) in ("succeeded", "failed"):
+            settled += 1
+    return settled
+
+
+def _query_or_retry(refund_id: int) -> str:
+    session = get_session()
+    refund = session.get(Refund, refund_id)
+    session.rollback()
+    try:
+        if refund.method == "wechat":
+            result = registry.wechat_pay().query_refund(refund.reference)
+            if result.status == REFUND_SUCCESS:
+                return _succeeded(refund_id, result.refund_id)
+            if result.status in (REFUND_ABNORMAL, REFUND_CLOSED):
+                return _failed(refund_id, result.status.lower())
+            return "pending"
+    except WeChatPayError as exc:
+        if exc.code != "RESOURCE_NOT_EXISTS":
+            return "pending"
+    # Personal account, sponsor, or a WeChat refund never received: repeating is idempotent.
+    return execute_refund(refund_id)

@@ -1,0 +1,374 @@
+"""Paying for an order, and settling each payment exactly once.
+
+Every outcome goes through `settle_success` / `settle_failure`, whichever way it arrives (the
+bureau's direct answer, a WeChat notification, or reconciliation), and each starts with a
+conditional UPDATE of the payment's status, so duplicates and races have one effect.
+Calls to outside systems never happen inside a database transaction.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from app.audit.services import record as audit
+from app.common.clock import today_shanghai
+from app.database import get_session, transaction, utcnow
+from app.enrollment.models import LedgerEntry, Order, Payment, Refund
+from app.enrollment.services import close_order, get_order
+from app.errors import Conflict, DomainError, UpstreamUnavailable, ValidationFailed
+from app.integrations import registry
+from app.integrations.bureau.port import (
+    DEBIT_FAILED,
+    DEBIT_NOT_FOUND,
+    DEBIT_PENDING,
+    DEBIT_SUCCEEDED,
+    BureauUnavailable,
+)
+from app.integrations.wechatpay.port import (
+    TRADE_CLOSED,
+    TRADE_NOTPAY,
+    TRADE_SUCCESS,
+    NotificationRejected,
+    WeChatPayError,
+)
+from app.members.models import Member
+
+log = logging.getLogger(__name__)
+
+LEDGER_KIND_IN = {"personal_account": "personal_account_debit", "wechat": "wechat_payment"}
+ACCOUNT_FAILURES = {
+    "insufficient_balance": "医保个人账户余额不足，请选择其他支付方式",
+    "account_frozen": "医保个人账户暂不可用",
+    "insurance_suspended": "医保暂停参保期间不能使用个人账户支付",
+    "no_account": "未查询到医保个人账户",
+}
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    order: Order
+    payment: Payment | None
+    state: str                       # paid | processing | awaiting_wechat
+    wechat_js_params: dict | None = None
+
+
+def _payment_reference(order: Order, method: str, session) -> str:
+    count = session.scalar(select(func.count()).select_from(Payment).where(Payment.order_id == order.id))
+    return f"{order.order_no}{'A' if method == 'personal_account' else 'W'}{count + 1:02d}"
+
+
+def _lock_order_for_payment(session, member_id: int, order_id: int, method: str) -> Order:
+    order = get_order(member_id, order_id)
+    if order.status == "paid":
+        raise Conflict("订单已支付", code="order_already_paid")
+    if order.status == "closed":
+        raise Conflict("订单已关闭，请重新下单", code="order_closed")
+    if order.status == "paying":
+        raise Conflict("订单正在扣款确认中，请稍后查询", code="payment_in_progress")
+    if order.expires_at <= utcnow():
+        if close_order(session, order, "expired"):
+            session.commit()
+        raise Conflict("订单已超时关闭，请重新下单", code="order_closed")
+    if order.total_pay_fen <= 0:
+        raise Conflict("该订单无需支付", code="order_nothing_to_pay")
+    return order
+
+
+def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
+    session = get_session()
+    order = _lock_order_for_payment(session, member_id, order_id, method)
+    from app.products.services import definition_of, get_product_by_id
+
+    defn = definition_of(get_product_by_id(order.product_id))
+    if method not in defn.payment_methods or method == "sponsor":
+        raise ValidationFailed("该产品不支持此支付方式", code="payment_method_unavailable")
+    pending = session.scalar(select(Payment).where(Payment.order_id == order.id,
+                                                   Payment.status == "pending"))
+    if method == "personal_account":
+        if pending is not None and pending.method == "wechat":
+            _close_wechat_payment(session, pending)
+        return _pay_from_account(session, member_id, order)
+    if pending is not None and pending.method == "personal_account":
+        raise Conflict("订单正在扣款确认中，请稍后查询", code="payment_in_progress")
+    return _pay_with_wechat(session, member_id, order, pending, defn.name)
+
+
+# --- personal account ---------------------------------------------------------------------
+
+def _pay_from_account(session, member_id: int, order: Order) -> PaymentStart:
+    member = session.get(Member, member_id)
+    person = member.person
+    items_outside_pool = [i for i in order.items if i.pay_fen > 0 and i.relation not in
+                          _family_pool_relations(order)]
+    if person is None or person.insurance_type != "employee" or not person.has_personal_account:
+        raise ValidationFailed("仅职工医保参保人可使用个人账户支付", code="personal_account_unavailable")
+    if items_outside_pool:
+        raise ValidationFailed("个人账户家庭共济仅可为本人、配偶、父母、子女支付",
+                               code="family_pool_relation")
+    with transaction() as s:
+        won = s.execute(update(Order).where(Order.id == order.id, Order.status == "pending_payment")
+                        .values(status="paying", payment_method="personal_account")).rowcount
+        if won != 1:
+            raise Conflict("订单状态已变化，请刷新", code="order_state_changed")
+        payment = Payment(order_id=order.id, method="personal_account", amount_fen=order.total_pay_fen,
+                          reference=_payment_reference(order, "personal_account", s),
+                          payer_psn_no=person.psn_no)
+        s.add(payment)
+    bureau = registry.bureau()
+    try:
+        auth = bureau.authorise_debit(person.psn_no, payment.amount_fen, order.order_no)
+    except BureauUnavailable:
+        settle_failure(payment.id, "bureau_unavailable")
+        raise UpstreamUnavailable("医保系统暂时无法扣款，请稍后再试或选择微信支付",
+                                  code="bureau_unavailable") from None
+    with transaction() as s:
+        s.execute(update(Payment).where(Payment.id == payment.id)
+                  .values(authorisation_id=auth.authorisation_id))
+    try:
+        txn = bureau.debit(payment.reference, auth.authorisation_id, person.psn_no,
+                           payment.amount_fen, order.order_no)
+    except BureauUnavailable:
+        # Outcome unknown: the payment stays pending and reconciliation settles it.
+        log.warning("personal-account debit outcome unknown", extra={"payment_id": payment.id})
+        return PaymentStart(get_order(member_id, order.id), payment, "processing")
+    return _apply_account_result(member_id, order, payment, txn)
+
+
+def _apply_account_result(member_id, order, payment, txn) -> PaymentStart:
+    if txn.status == DEBIT_SUCCEEDED:
+        if txn.amount_fen != payment.amount_fen:
+            log.error("bureau debited a different amount", extra={"payment_id": payment.id})
+            return PaymentStart(get_order(member_id, order.id), payment, "processing")
+        settle_success(payment.id, txn.bureau_txn_id, txn.amount_fen)
+        return PaymentStart(get_order(member_id, order.id), payment, "paid")
+    if txn.status == DEBIT_FAILED:
+        code = txn.failure_code or "debit_failed"
+        settle_failure(payment.id, code)
+        raise ValidationFailed(ACCOUNT_FAILURES.get(code, "医保个人账户扣款失败"),
+                               code=f"personal_account_{code}")
+    return PaymentStart(get_order(member_id, order.id), payment, "processing")
+
+
+def _family_pool_relations(order: Order) -> tuple[str, ...]:
+    from app.products.services import definition_of, get_product_by_id
+
+    return definition_of(get_product_by_id(order.product_id)).family_pool_relations
+
+
+# --- WeChat Pay -----------------------------------------------------------------------------
+
+def _pay_with_wechat(session, member_id, order, pending, description) -> PaymentStart:
+    member = session.get(Member, member_id)
+    if pending is None:
+        with transaction() as s:
+            pending = Payment(order_id=order.id, method="wechat", amount_fen=order.total_pay_fen,
+                              reference=_payment_reference(order, "wechat", s))
+            s.add(pending)
+            s.execute(update(Order).where(Order.id == order.id).values(payment_method="wechat"))
+    cfg = current_app.config
+    try:
+        prepay = registry.wechat_pay().create_jsapi_order(
+            out_trade_no=pending.reference, description=description[:127],
+            amount_fen=pending.amount_fen, payer_openid=member.openid,
+            notify_url=cfg["WECHATPAY_NOTIFY_URL"], time_expire=order.expires_at,
+        )
+    except WeChatPayError as exc:
+        if not exc.retryable:
+            settle_failure(pending.id, f"wechat_{exc.code or 'rejected'}".lower()[:40])
+        raise UpstreamUnavailable("微信支付暂时不可用，请稍后再试", code="wechat_pay_unavailable") from None
+    return PaymentStart(get_order(member_id, order.id), pending, "awaiting_wechat", prepay.js_params)
+
+
+def _close_wechat_payment(session, payment: Payment) -> None:
+    try:
+        registry.wechat_pay().close_order(payment.reference)
+    except WeChatPayError:
+        raise UpstreamUnavailable("微信支付暂时不可用，请稍后再试", code="wechat_pay_unavailable") from None
+    with transaction() as s:
+        s.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
+                  .values(status="closed", settled_at=utcnow(), failure_code="switched_method"))
+
+
+def handle_wechat_notification(headers: dict, body: bytes) -> str:
+    """Verify and apply a WeChat Pay notification. Returns what happened (for logs/tests);
+    raises NotificationRejected for forged, stale or malformed ones."""
+    note = registry.wechat_pay().parse_notification(headers, body)
+    if note.trade_state != TRADE_SUCCESS:
+        return "ignored_state"
+    session = get_session()
+    payment = session.scalar(select(Payment).where(Payment.reference == note.out_trade_no,
+                                                   Payment.method == "wechat"))
+    if payment is None:
+        log.warning("notification for an unknown out_trade_no")
+        return "unknown_trade"
+    if note.amount_total_fen != payment.amount_fen:
+        with transaction() as s:
+            audit(s, actor_type="system", actor_id=None, action="payment.amount_mismatch",
+                  object_type="payment", object_id=payment.id,
+                  detail={"expected_fen": payment.amount_fen, "notified_fen": note.amount_total_fen})
+        raise NotificationRejected("amount_mismatch")
+    session.rollback()
+    return settle_success(payment.id, note.transaction_id, note.amount_total_fen)
+
+
+# --- settlement -------------------------------------------------------------------------------
+
+def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int) -> str:
+    """Apply a confirmed payment exactly once. If the order was closed meanwhile (paid after
+    cancel), the money is recorded and refunded in full."""
+    refund_id = None
+    with transaction() as s:
+        won = s.execute(
+            update(Payment).where(Payment.id == payment_id, Payment.status.in_(("pending", "closed")))
+            .values(status="succeeded", external_txn_id=external_txn_id, settled_at=utcnow())
+        ).rowcount
+        if won != 1:
+            return "duplicate"
+        payment = s.get(Payment, payment_id)
+        order = s.get(Order, payment.order_id)
+        paid = s.execute(
+            update(Order).where(Order.id == order.id, Order.status.in_(("pending_payment", "paying")))
+            .values(status="paid", paid_at=utcnow(), payment_method=payment.method)
+        ).rowcount
+        if paid == 1:
+            s.refresh(order)
+            record_paid_order(s, order, method=payment.method, payment=payment)
+            outcome = "paid"
+        else:
+            s.add(LedgerEntry(order_id=order.id, kind=LEDGER_KIND_IN[payment.method],
+                              amount_fen=payment.amount_fen, payment_id=payment.id))
+            refund = Refund(order_id=order.id, payment_id=payment.id, method=payment.method,
+                            amount_fen=payment.amount_fen, reason="paid_after_close",
+                            reference=f"RF{payment.reference}")
+            s.add(refund)
+            s.flush()
+            refund_id = refund.id
+            audit(s, actor_type="system", actor_id=None, action="payment.paid_after_close",
+                  object_type="order", object_id=order.id)
+            outcome = "refunding_paid_after_close"
+    if refund_id is not None:
+        from app.payments.refunds import execute_refund
+
+        execute_refund(refund_id)
+    return outcome
+
+
+def settle_failure(payment_id: int, failure_code: str) -> bool:
+    with transaction() as s:
+        won = s.execute(
+            update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
+            .values(status="failed", failure_code=failure_code[:40], settled_at=utcnow())
+        ).rowcount
+        if won == 1:
+            payment = s.get(Payment, payment_id)
+            s.execute(update(Order).where(Order.id == payment.order_id, Order.status == "paying")
+                      .values(status="pending_payment"))
+    return won == 1
+
+
+def record_paid_order(session, order: Order, *, method: str | None, payment: Payment | None) -> None:
+    """Ledger entries for a paid order (per item, per funder) and its policies."""
+    from app.policies.services import issue_policies
+
+    for item in order.items:
+        if item.pay_fen > 0 and method is not None:
+            session.add(LedgerEntry(order_id=order.id, order_item_id=item.id,
+                                    kind=LEDGER_KIND_IN[method], amount_fen=item.pay_fen,
+                                    payment_id=payment.id if payment else None))
+        for subsidy in item.subsidies:
+            session.add(LedgerEntry(order_id=order.id, order_item_id=item.id, kind="sponsor_subsidy",
+                                    amount_fen=subsidy["amount_fen"],
+                                    programme_id=subsidy["programme_id"]))
+    issue_policies(session, order, paid_on=today_shanghai())
+
+
+# --- expiry and reconciliation ---------------------------------------------------------------
+
+def expire_orders() -> int:
+    """Close unpaid orders past their deadline (closing their WeChat trades first)."""
+    session = get_session()
+    overdue = list(session.scalars(select(Order).where(Order.status == "pending_payment",
+                                                       Order.expires_at <= utcnow())))
+    closed = 0
+    for order in overdue:
+        pending = session.scalar(select(Payment).where(Payment.order_id == order.id,
+                                                       Payment.status == "pending"))
+        if pending is not None and pending.method == "wechat":
+            try:
+                _close_wechat_payment(session, pending)
+            except DomainError:
+                continue  # try again next run
+        with transaction() as s:
+            if close_order(s, s.get(Order, order.id), "expired"):
+                closed += 1
+    return closed
+
+
+def reconcile(min_age_seconds: int = 60) -> dict[str, int]:
+    """Settle payments whose outcome is unknown (timeouts, lost notifications) by asking the
+    other side. Safe to run at any time and as often as wanted."""
+    session = get_session()
+    cutoff = utcnow() - timedelta(seconds=min_age_seconds)
+    pending = list(session.scalars(select(Payment).where(Payment.status == "pending",
+                                                         Payment.created_at <= cutoff)))
+    session.rollback()
+    summary = {"checked": 0, "paid": 0, "failed": 0, "still_pending": 0, "errors": 0}
+    for payment in pending:
+        summary["checked"] += 1
+        try:
+            outcome = _reconcile_one(payment)
+        except (BureauUnavailable, WeChatPayError):
+            summary["errors"] += 1
+            continue
+        summary[outcome] += 1
+    from app.payments.refunds import reconcile_refunds
+
+    summary["refunds_settled"] = reconcile_refunds(min_age_seconds)
+    summary["orders_expired"] = expire_orders()
+    return summary
+
+
+def _reconcile_one(payment: Payment) -> str:
+    if payment.method == "personal_account":
+        txn = registry.bureau().query(payment.reference)
+        if txn.status == DEBIT_SUCCEEDED:
+            settle_success(payment.id, txn.bureau_txn_id, txn.amount_fen)
+            return "paid"
+        if txn.status in (DEBIT_FAILED, DEBIT_NOT_FOUND):
+            settle_failure(payment.id, txn.failure_code or "debit_not_found")
+            return "failed"
+        assert txn.status == DEBIT_PENDING
+        return "still_pending"
+    status = registry.wechat_pay().query_order(payment.reference)
+    if status.trade_state == TRADE_SUCCESS:
+        if status.amount_fen is not None and status.amount_fen != payment.amount_fen:
+            return "still_pending"
+        settle_success(payment.id, status.transaction_id, payment.amount_fen)
+        return "paid"
+    if status.trade_state in (TRADE_CLOSED, TRADE_NOTPAY):
+        order = get_session().get(Order, payment.order_id)
+        if status.trade_state == TRADE_CLOSED or order.expires_at <= utcnow():
+            if status.trade_state == TRADE_NOTPAY:
+                registry.wechat_pay().close_order(payment.reference)
+            settle_failure(payment.id, "wechat_" + status.trade_state.lower())
+            return "failed"
+    return "still_pending"
+
+
+def sandbox_simulate_wechat_payment(member_id: int, order_id: int) -> str:
+    """Development and tests only: the sandbox plays the member paying in WeChat and WeChat
+    sending its signed, encrypted notification, which goes through the real verification."""
+    order = get_order(member_id, order_id)
+    payment = get_session().scalar(select(Payment).where(Payment.order_id == order.id,
+                                                         Payment.method == "wechat",
+                                                         Payment.status == "pending"))
+    if payment is None:
+        raise Conflict("该订单没有待支付的微信支付单", code="no_pending_wechat_payment")
+    headers, body = registry.wechat_pay().simulate_payment(payment.reference)
+    get_session().rollback()
+    return handle_wechat_notification(headers, body)
+

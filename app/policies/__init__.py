@@ -1,0 +1,1 @@
+"""Policies: issued cover, electronic certificates, surrender."""

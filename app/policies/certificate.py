@@ -1,0 +1,569 @@
+"""The electronic policy certificate (电子保险凭证), as pure code: no Flask, no database.
+
+Three pieces:
+
+* **Verification tokens** for the QR link. ``sign_token`` / ``verify_token`` produce and check
+  ``<payload>.<mac>``, both URL-safe base64 without padding. The payload is the ASCII text
+  ``"<policy_no>:<version>"``. The MAC is HMAC-SHA256 over a domain-separation prefix plus the
+  payload *as transmitted* (its base64 text), truncated to 16 bytes (22 characters). A token for
+  a 15-character policy number is about 46 characters, so the QR code stays small. The token
+  carries no expiry: a certificate stays checkable as long as the policy exists. The caller
+  compares the returned ``version`` with the policy's current certificate version, so bumping
+  the version retires old printouts. The token also says nothing about status: the verify
+  page shows the policy's *current* status.
+
+* **CertificateView**: everything the picture shows, already masked and labelled by the caller.
+
+* **render_png**: a 1240x1754 PNG (A-series 1:√2 portrait; A5 printed at about 210 dpi),
+  drawn with Pillow, with the QR code (error correction M, at least 300 px) that
+  encodes ``verify_url``. The output is deterministic for the same inputs and carries no
+  metadata chunks: only IHDR, IDAT and IEND.
+
+Fonts: Chinese text needs a CJK font. ``find_cjk_font`` looks at common paths (then at
+``fc-match``) at first use and caches the answer. A candidate counts only when it really has
+the glyphs (fontconfig happily answers DejaVu Sans for ``sans:lang=zh``). Without one, the
+certificate is drawn in English with Pillow's default font, names fully starred, and any
+other Chinese text replaced by an English label or a placeholder. Even with a CJK font, a
+character the font lacks (a rare name character, say) is drawn as ``*``, never as a tofu box.
+
+Money: ``fen_to_yuan_text`` writes yuan with two decimals and thousands grouping
+(``1234567`` -> ``"12,345.67"``), with integer arithmetic only.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import io
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import qrcode
+import qrcode.constants
+from PIL import Image, ImageDraw, ImageFont
+
+log = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# --------------------------------------------------------------------------------------------
+# Money
+# --------------------------------------------------------------------------------------------
+
+
+def fen_to_yuan_text(fen: int) -> str:
+    """Fen -> yuan text with two decimals and comma grouping: 0 -> "0.00", 5 -> "0.05",
+    8900 -> "89.00", 1234567 -> "12,345.67", -250 -> "-2.50". Integer arithmetic only."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError(f"fen must be an int, not {type(fen).__name__}")
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{sign}{yuan:,}.{cents:02d}"
+
+
+# --------------------------------------------------------------------------------------------
+# Verification tokens
+# --------------------------------------------------------------------------------------------
+
+TOKEN_MAX_LEN = 200
+MAC_BYTES = 16
+_MAC_CHARS = 22                                   # len(base64url(16 bytes)) without padding
+_DOMAIN = b"huimin/policy-certificate-token/v1\x00"
+_MIN_SECRET_BYTES = 16
+_MAX_VERSION = 999_999
+
+POLICY_NO_RE = re.compile(r"[A-Za-z0-9-]{1,32}")            # policies.policy_no is String(32)
+_VERSION_RE = re.compile(r"[1-9][0-9]{0,5}")                 # canonical decimal, 1..999999
+_TOKEN_RE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{22})")
+
+
+class CertificateTokenInvalid(ValueError):
+    """The token is not one we issued (forged, altered, truncated, malformed, over-long).
+
+    ``reason`` is for logs only; show the user one generic message whatever it says."""
+
+    def __init__(self, reason: str):
+        super().__init__("certificate token invalid")
+        self.reason = reason
+
+
+def _check_secret(secret: bytes) -> None:
+    if not isinstance(secret, (bytes, bytearray)) or len(secret) < _MIN_SECRET_BYTES:
+        raise ValueError(f"the certificate secret must be at least {_MIN_SECRET_BYTES} bytes")
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode_canonical(text: str) -> bytes:
+    """Strict URL-safe base64 without padding; rejects non-canonical trailing bits."""
+    if len(text) % 4 == 1:
+        raise CertificateTokenInvalid("bad base64 length")
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CertificateTokenInvalid("bad base64") from exc
+    if _b64encode(raw) != text:
+        raise CertificateTokenInvalid("non-canonical base64")
+    return raw
+
+
+def _mac(secret: bytes, payload_b64: str) -> str:
+    digest = hmac.new(bytes(secret), _DOMAIN + payload_b64.encode("ascii"), hashlib.sha256)
+    return _b64encode(digest.digest()[:MAC_BYTES])
+
+
+def sign_token(secret: bytes, policy_no: str, version: int = 1) -> str:
+    """The token for the certificate QR link of ``policy_no`` (certificate ``version``)."""
+    _check_secret(secret)
+    if not isinstance(policy_no, str) or not POLICY_NO_RE.fullmatch(policy_no):
+        raise ValueError("policy_no must be 1-32 characters of A-Z, a-z, 0-9 and '-'")
+    if isinstance(version, bool) or not isinstance(version, int) \
+            or not 1 <= version <= _MAX_VERSION:
+        raise ValueError(f"version must be an int from 1 to {_MAX_VERSION}")
+    payload_b64 = _b64encode(f"{policy_no}:{version}".encode("ascii"))
+    return f"{payload_b64}.{_mac(secret, payload_b64)}"
+
+
+def verify_token(secret: bytes, token: str) -> tuple[str, int]:
+    """``(policy_no, version)`` from a token made by ``sign_token`` with the same secret.
+
+    Raises ``CertificateTokenInvalid`` for anything else. The MAC is checked (in constant time)
+    before the payload is decoded."""
+    _check_secret(secret)
+    if not isinstance(token, str):
+        raise CertificateTokenInvalid("not a string")
+    if len(token) > TOKEN_MAX_LEN:
+        raise CertificateTokenInvalid("too long")
+    if not token.isascii():
+        raise CertificateTokenInvalid("non-ascii")
+    match = _TOKEN_RE.fullmatch(token)
+    if match is None:
+        raise CertificateTokenInvalid("malformed")
+    payload_b64, mac_b64 = match.groups()
+    if not hmac.compare_digest(_mac(secret, payload_b64).encode("ascii"),
+                               mac_b64.encode("ascii")):
+        raise CertificateTokenInvalid("bad mac")
+    # Authentic from here on; the checks below guard against a secret shared with a bug.
+    try:
+        payload = _b64decode_canonical(payload_b64).decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise CertificateTokenInvalid("payload not ascii") from exc
+    policy_no, sep, version_text = payload.partition(":")
+    if not sep or not POLICY_NO_RE.fullmatch(policy_no) \
+            or not _VERSION_RE.fullmatch(version_text):
+        raise CertificateTokenInvalid("bad payload")
+    return policy_no, int(version_text)
+
+
+# --------------------------------------------------------------------------------------------
+# The view
+# --------------------------------------------------------------------------------------------
+
+STATUS_LABELS = {"active": "有效", "surrendered": "已退保", "void": "已作废"}
+_STATUS_LABELS_EN = {"active": "In force", "surrendered": "Surrendered", "void": "Void"}
+_RELATION_LABELS_EN = {
+    "本人": "Self", "配偶": "Spouse", "子女": "Child", "父母": "Parent",
+    "父亲": "Father", "母亲": "Mother", "儿子": "Son", "女儿": "Daughter",
+}
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """What one certificate shows. Names and ID numbers arrive already masked.
+
+    ``buckets`` is a sequence of ``(name, summary_line)`` pairs, stored as a tuple of tuples so
+    the view really is immutable. ``issued_at`` may be naive (taken as UTC, as SQLite returns
+    it) or aware; it is shown in Asia/Shanghai time."""
+
+    policy_no: str
+    product_name: str
+    plan_year: int
+    insured_name_masked: str
+    id_number_masked: str
+    relation_label: str
+    coverage_start: date
+    coverage_end: date
+    status: str
+    status_label: str
+    premium_fen: int
+    issued_at: datetime
+    insurer_line: str
+    buckets: Sequence[tuple[str, str]] = ()
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUS_LABELS:
+            raise ValueError(f"unknown status {self.status!r}")
+        if self.coverage_start > self.coverage_end:
+            raise ValueError("coverage_start is after coverage_end")
+        if isinstance(self.premium_fen, bool) or not isinstance(self.premium_fen, int):
+            raise TypeError("premium_fen must be an int")
+        object.__setattr__(self, "buckets",
+                           tuple((str(name), str(summary)) for name, summary in self.buckets))
+
+
+# --------------------------------------------------------------------------------------------
+# Fonts
+# --------------------------------------------------------------------------------------------
+
+CJK_FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+)
+_FC_MATCH_PATTERNS = ("sans:lang=zh", ":lang=zh-cn")
+_PROBE_TEXT = "电子保险凭证扫码核验保单真伪被保险人"
+_UNASSIGNED = "\u0378"            # never assigned in Unicode: always the font's .notdef glyph
+_PROBE_SIZE = 32
+
+
+def _fc_match_candidates() -> list[str]:
+    exe = shutil.which("fc-match")
+    if exe is None:
+        return []
+    found = []
+    for pattern in _FC_MATCH_PATTERNS:
+        try:
+            done = subprocess.run([exe, "-f", "%{file}", pattern], capture_output=True,
+                                  text=True, timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        path = done.stdout.strip()
+        if done.returncode == 0 and path:
+            found.append(path)
+    return found
+
+
+def _mask_key(font, ch: str) -> tuple:
+    mask = font.getmask(ch)
+    return mask.size, bytes(mask)
+
+
+def _font_covers(font, text: str) -> bool:
+    """True when every non-space character of ``text`` has a real glyph in ``font``."""
+    notdef = _mask_key(font, _UNASSIGNED)
+    for ch in set(text):
+        if ch.isspace():
+            continue
+        mask = font.getmask(ch)
+        if mask.getbbox() is None or (mask.size, bytes(mask)) == notdef:
+            return False
+    return True
+
+
+def _usable_cjk_font(path: str) -> bool:
+    if not os.path.isfile(path):
+        return False
+    try:
+        font = ImageFont.truetype(path, _PROBE_SIZE, layout_engine=ImageFont.Layout.BASIC)
+    except OSError:
+        return False
+    return _font_covers(font, _PROBE_TEXT)
+
+
+@functools.cache
+def find_cjk_font() -> str | None:
+    """The path of a font that really draws Chinese, or None. Looked up once, then cached
+    (``find_cjk_font.cache_clear()`` forgets the answer)."""
+    for path in (*CJK_FONT_CANDIDATES, *_fc_match_candidates()):
+        if _usable_cjk_font(path):
+            log.info("certificate CJK font: %s", path)
+            return path
+    log.warning("no CJK font found; certificates are drawn in English "
+                "(install fonts-wqy-microhei)")
+    return None
+
+
+@functools.cache
+def _load_font(path: str | None, size: int):
+    if path is None:
+        return ImageFont.load_default(size=size)
+    return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
+
+
+@functools.cache
+def _has_glyph(path: str | None, size: int, ch: str) -> bool:
+    if ch.isspace():
+        return True
+    font = _load_font(path, size)
+    if not isinstance(font, ImageFont.FreeTypeFont):      # Pillow built without FreeType
+        return " " <= ch <= "~"
+    return _font_covers(font, ch)
+
+
+# --------------------------------------------------------------------------------------------
+# Texts for the two font situations
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Texts:
+    title: str
+    labels: tuple[str, ...]        # one per row of _rows()
+    section: str
+    footer: str
+    to: str
+    premium_unit: tuple[str, str]  # (prefix, suffix)
+    year_suffix: str
+    time_suffix: str
+    more: str
+
+
+_ZH = _Texts(
+    title="电子保险凭证",
+    labels=("保单号", "产品名称", "保障年度", "被保险人", "证件号码", "与投保人关系",
+            "保障期间", "保单状态", "保费", "签发时间"),
+    section="保障责任",
+    footer="扫码核验保单真伪",
+    to=" 至 ",
+    premium_unit=("", " 元"),
+    year_suffix=" 年度",
+    time_suffix="（北京时间）",
+    more="……更多保障责任详见保险条款",
+)
+_EN = _Texts(
+    title="Electronic policy certificate",
+    labels=("Policy no.", "Product", "Plan year", "Insured", "ID number", "Relationship",
+            "Coverage", "Status", "Premium", "Issued at"),
+    section="Benefits",
+    footer="Scan to verify this policy",
+    to=" to ",
+    premium_unit=("CNY ", ""),
+    year_suffix="",
+    time_suffix=" (UTC+8)",
+    more="... more benefits: see the policy terms",
+)
+
+
+def _printable_ascii(text: str) -> bool:
+    return all(" " <= ch <= "~" for ch in text)
+
+
+def _latin_or(text: str, placeholder: str) -> str:
+    return text if _printable_ascii(text) else placeholder
+
+
+def _star_non_ascii(text: str) -> str:
+    return "".join(ch if " " <= ch <= "~" else "*" for ch in text)
+
+
+def _issued_text(issued_at: datetime) -> str:
+    aware = issued_at if issued_at.tzinfo else issued_at.replace(tzinfo=timezone.utc)
+    return aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _rows(view: CertificateView, t: _Texts, cjk: bool) -> list[tuple[str, str]]:
+    prefix, suffix = t.premium_unit
+    if cjk:
+        product, name, relation = view.product_name, view.insured_name_masked, view.relation_label
+        status = view.status_label
+    else:
+        product = _latin_or(view.product_name, "Huimin supplementary medical insurance")
+        name = _star_non_ascii(view.insured_name_masked)
+        relation = _RELATION_LABELS_EN.get(view.relation_label,
+                                           _latin_or(view.relation_label, "-"))
+        status = _STATUS_LABELS_EN[view.status]
+    values = (
+        view.policy_no,
+        product,
+        f"{view.plan_year}{t.year_suffix}",
+        name,
+        view.id_number_masked,
+        relation,
+        f"{view.coverage_start.isoformat()}{t.to}{view.coverage_end.isoformat()}",
+        status,
+        f"{prefix}{fen_to_yuan_text(view.premium_fen)}{suffix}",
+        f"{_issued_text(view.issued_at)}{t.time_suffix}",
+    )
+    return list(zip(t.labels, values))
+
+
+def _buckets(view: CertificateView, cjk: bool) -> list[tuple[str, str]]:
+    if cjk:
+        return list(view.buckets)
+    out = []
+    for i, (name, summary) in enumerate(view.buckets, start=1):
+        out.append((_latin_or(name, f"Benefit {i}"),
+                    _latin_or(summary, "see the policy terms")))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# QR code
+# --------------------------------------------------------------------------------------------
+
+QR_MIN_PX = 300
+QR_BOX_PX = 400
+VERIFY_URL_MAX_LEN = 512
+
+
+def qr_image(verify_url: str) -> Image.Image:
+    """A 1-bit QR image of ``verify_url`` (error correction M, 4-module quiet zone), scaled by a
+    whole number of pixels per module to the largest size that fits ``QR_BOX_PX``; never below
+    ``QR_MIN_PX``."""
+    if not isinstance(verify_url, str) or not verify_url or len(verify_url) > VERIFY_URL_MAX_LEN:
+        raise ValueError(f"verify_url must be a non-empty string of at most "
+                         f"{VERIFY_URL_MAX_LEN} characters")
+    if not _printable_ascii(verify_url):
+        raise ValueError("verify_url must be printable ASCII (percent-encode anything else)")
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=4)
+    qr.add_data(verify_url)
+    qr.make(fit=True)
+    matrix = qr.get_matrix()
+    n = len(matrix)
+    img = Image.new("1", (n, n), 1)
+    img.putdata([0 if dark else 1 for row in matrix for dark in row])
+    scale = QR_BOX_PX // n
+    if n * scale < QR_MIN_PX:            # cannot happen within VERIFY_URL_MAX_LEN; kept honest
+        raise ValueError("verify_url too long for a scannable QR code in the box")
+    return img.resize((n * scale, n * scale), Image.Resampling.NEAREST)
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing
+# --------------------------------------------------------------------------------------------
+
+WIDTH, HEIGHT = 1240, 1754
+_MARGIN = 90
+_BAND = (11, 92, 122)
+_INK = (26, 26, 26)
+_GREY = (110, 110, 110)
+_RULE = (210, 214, 218)
+_RED = (190, 30, 45)
+_WHITE = (255, 255, 255)
+
+
+_NO_LINE_START = set("，。、；：？！）》」』”’%,.;:?!)")
+
+
+class _Pen:
+    """Draws text in one typeface, starring any character the font cannot draw."""
+
+    def __init__(self, img: Image.Image, font_path: str | None):
+        self.draw = ImageDraw.Draw(img)
+        self.path = font_path
+
+    def font(self, size: int):
+        return _load_font(self.path, size)
+
+    def safe(self, text: str, size: int) -> str:
+        return "".join(ch if _has_glyph(self.path, size, ch) else "*" for ch in text)
+
+    def width(self, text: str, size: int) -> float:
+        return self.draw.textlength(self.safe(text, size), font=self.font(size))
+
+    def text(self, xy, text: str, size: int, fill, anchor: str = "la") -> None:
+        self.draw.text(xy, self.safe(text, size), font=self.font(size), fill=fill, anchor=anchor)
+
+    def wrap(self, text: str, size: int, max_width: float) -> list[str]:
+        """Greedy wrap: Latin words and numbers stay whole, CJK breaks between characters, and
+        closing punctuation never starts a line (the word before it comes along)."""
+        tokens = re.findall(r"[\x21-\x7e]+|\s+|.", self.safe(text, size), flags=re.S)
+        lines: list[str] = []
+        line: list[str] = []
+        for tok in tokens:
+            if line and self.width("".join(line) + tok, size) > max_width:
+                if tok in _NO_LINE_START and len(line) > 1 and not line[-1].isspace():
+                    carry = line.pop()
+                    lines.append("".join(line).rstrip())
+                    line = [carry, tok]
+                else:
+                    lines.append("".join(line).rstrip())
+                    line = [] if tok.isspace() else [tok]
+            else:
+                line.append(tok)
+            current = "".join(line)
+            while self.width(current, size) > max_width and len(current) > 1:  # one huge word
+                cut = len(current) - 1
+                while cut > 1 and self.width(current[:cut], size) > max_width:
+                    cut -= 1
+                lines.append(current[:cut])
+                current = current[cut:]
+                line = [current]
+        if "".join(line).strip():
+            lines.append("".join(line).rstrip())
+        return lines or [""]
+
+
+def render_png(view: CertificateView, verify_url: str) -> bytes:
+    """The certificate as PNG bytes (1240x1754, RGB, no metadata, deterministic)."""
+    qr = qr_image(verify_url)
+    font_path = find_cjk_font()
+    cjk = font_path is not None
+    t = _ZH if cjk else _EN
+
+    img = Image.new("RGB", (WIDTH, HEIGHT), _WHITE)
+    pen = _Pen(img, font_path)
+    draw = pen.draw
+    right = WIDTH - _MARGIN
+
+    # Title band
+    draw.rectangle((0, 0, WIDTH, 190), fill=_BAND)
+    pen.text((WIDTH // 2, 95), t.title, 64 if cjk else 56, _WHITE, anchor="mm")
+
+    # Fields
+    label_size, value_size, line_h = 30, 32, 56
+    value_x = _MARGIN + 270
+    y = 240
+    for i, (label, value) in enumerate(_rows(view, t, cjk)):
+        fill = _RED if (i == 7 and view.status != "active") else _INK
+        pen.text((_MARGIN, y + 4), label, label_size, _GREY)
+        for line in pen.wrap(value, value_size, right - value_x):
+            pen.text((value_x, y), line, value_size, fill)
+            y += line_h
+    y += 6
+    draw.line((_MARGIN, y, right, y), fill=_RULE, width=2)
+
+    # Benefits (left) and QR code (right)
+    y += 26
+    pen.text((_MARGIN, y), t.section, 34, _BAND)
+    top = y + 60
+    footer_rule = HEIGHT - 150
+    qr_x = right - QR_BOX_PX + (QR_BOX_PX - qr.width) // 2
+    img.paste(qr.convert("RGB"), (qr_x, top))
+    pen.text((qr_x + qr.width // 2, top + qr.height + 14), t.footer, 30, _INK, anchor="ma")
+
+    col_right = right - QR_BOX_PX - 40
+    name_size, summary_size, summary_h = 30, 27, 40
+    y = top + 10
+    bottom = footer_rule - 30
+    items = _buckets(view, cjk)
+    for k, (name, summary) in enumerate(items):
+        lines = pen.wrap(summary, summary_size, col_right - _MARGIN - 20)
+        need = 44 + len(lines) * summary_h + 18
+        if y + need > bottom - (summary_h if k < len(items) - 1 else 0):
+            pen.text((_MARGIN, y), t.more, summary_size, _GREY)
+            break
+        draw.rectangle((_MARGIN, y + 8, _MARGIN + 6, y + 34), fill=_BAND)
+        pen.text((_MARGIN + 20, y), name, name_size, _INK)
+        y += 44
+        for line in lines:
+            pen.text((_MARGIN + 20, y), line, summary_size, _GREY)
+            y += summary_h
+        y += 18
+
+    # Footer
+    draw.line((_MARGIN, footer_rule, right, footer_rule), fill=_RULE, width=2)
+    insurer = view.insurer_line if cjk else _latin_or(view.insurer_line, "")
+    if insurer:
+        pen.text((WIDTH // 2, footer_rule + 50), insurer, 28, _INK, anchor="ma")
+
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=False, compress_level=9)   # no pnginfo, no dpi
+    return out.getvalue()

@@ -1,0 +1,89 @@
+"""Policies of the member and relatives, certificates, surrender; public certificate check."""
+from __future__ import annotations
+
+from flask import Response
+
+from app.api import Blueprint
+from app.auth.principal import current_principal
+from app.identity.idnumber import mask, mask_name
+from app.identity.services import decrypt_id_number
+from app.members.schemas import RELATION_LABELS
+from app.policies import services
+from app.policies.schemas import (
+    CertificateSchema,
+    PolicyQuerySchema,
+    PolicySchema,
+    PublicCertificateSchema,
+    SurrenderResultSchema,
+    VerifyQuerySchema,
+)
+
+blp = Blueprint("policies", __name__, description="保单与电子凭证 Policies and certificates")
+
+
+@blp.route("/policies", methods=["GET"])
+@blp.member_required
+@blp.arguments(PolicyQuerySchema, location="query")
+@blp.response(200, PolicySchema(many=True))
+def list_policies(query):
+    """Policies of the member, their relatives, and those the member paid for."""
+    return services.list_policies(current_principal().id, query.get("plan_year"))
+
+
+@blp.route("/policies/<int:policy_id>", methods=["GET"])
+@blp.member_required
+@blp.response(200, PolicySchema)
+@blp.errors(404)
+def get_policy(policy_id):
+    """One policy."""
+    return services.get_policy(current_principal().id, policy_id)
+
+
+@blp.route("/policies/<int:policy_id>/certificate", methods=["GET"])
+@blp.member_required
+@blp.response(200, CertificateSchema)
+@blp.errors(404)
+def get_certificate(policy_id):
+    """The electronic certificate as data, with the signed verification link in its QR code."""
+    data = services.certificate_data(current_principal().id, policy_id)
+    relation = "本人" if data.relation == "self" else RELATION_LABELS.get(data.relation, data.relation)
+    return {"policy": data.policy, "product_name": data.product_name,
+            "insured_id_number_masked": mask(decrypt_id_number(data.person)),
+            "relation": relation, "verify_url": data.verify_url,
+            "png_url": f"/policies/{policy_id}/certificate.png"}
+
+
+@blp.route("/policies/<int:policy_id>/certificate.png", methods=["GET"])
+@blp.member_required
+@blp.response(200, content_type="image/png", description="电子保险凭证 PNG")
+@blp.errors(404)
+def get_certificate_png(policy_id):
+    """The electronic certificate as a PNG image with a verifiable QR code."""
+    png = services.certificate_png(current_principal().id, policy_id)
+    return Response(png, mimetype="image/png",
+                    headers={"Content-Disposition": f'inline; filename="policy-{policy_id}.png"'})
+
+
+@blp.route("/policies/<int:policy_id>/surrender", methods=["POST"])
+@blp.member_required
+@blp.idempotent
+@blp.response(200, SurrenderResultSchema)
+@blp.errors(404, 409, 422)
+def surrender_policy(policy_id):
+    """退保 within the product's refund rule: each funding source is refunded and the policy
+    becomes void. Requires an Idempotency-Key header."""
+    policy = services.surrender(current_principal().id, policy_id)
+    return {"policy": policy, "refunds": services.refunds_of(policy)}
+
+
+@blp.route("/public/certificates/verify", methods=["GET"])
+@blp.arguments(VerifyQuerySchema, location="query")
+@blp.response(200, PublicCertificateSchema)
+@blp.errors(404)
+def verify_certificate(query):
+    """Public check of a certificate QR code: masked name, product, period and live status."""
+    policy, person, product_name = services.verify_certificate(query["token"])
+    return {"valid": True, "policy_no": policy.policy_no, "insured_name_masked": mask_name(person.name),
+            "product_name": product_name, "plan_year": policy.plan_year,
+            "coverage_start": policy.coverage_start, "coverage_end": policy.coverage_end,
+            "status": policy.status, "status_label": services.STATUS_LABELS[policy.status]}

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from app.common.schemas import StrictSchema
+from app.identity.idnumber import mask_name
+from app.policies.services import STATUS_LABELS
+
+
+class PolicyQuerySchema(StrictSchema):
+    plan_year = ma.fields.Integer(validate=ma.validate.Range(min=2000, max=2100))
+
+
+class RefundSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    method = ma.fields.String(required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    settled_at = ma.fields.DateTime(allow_none=True)
+
+
+class PolicySchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    policy_no = ma.fields.String(required=True)
+    plan_year = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True, metadata={"description": "active | surrendered | void"})
+    status_label = ma.fields.Method("_status_label", required=True)
+    insured_person_id = ma.fields.Integer(required=True, attribute="person_id")
+    insured_name_masked = ma.fields.Method("_name", required=True)
+    coverage_start = ma.fields.Date(required=True)
+    coverage_end = ma.fields.Date(required=True)
+    premium_fen = ma.fields.Integer(required=True)
+    paid_on = ma.fields.Date(required=True)
+    issued_at = ma.fields.DateTime(required=True)
+    surrendered_at = ma.fields.DateTime(allow_none=True)
+    voided_at = ma.fields.DateTime(allow_none=True)
+
+    def _status_label(self, policy) -> str:
+        return STATUS_LABELS[policy.status]
+
+    def _name(self, policy) -> str:
+        from app.database import get_session
+        from app.members.models import Person
+
+        return mask_name(get_session().get(Person, policy.person_id).name)
+
+
+class SurrenderResultSchema(StrictSchema):
+    policy = ma.fields.Nested(PolicySchema, required=True)
+    refunds = ma.fields.List(ma.fields.Nested(RefundSchema), required=True)
+
+
+class CertificateSchema(StrictSchema):
+    policy = ma.fields.Nested(PolicySchema, required=True)
+    product_name = ma.fields.String(required=True)
+    insured_id_number_masked = ma.fields.String(required=True)
+    relation = ma.fields.String(required=True)
+    verify_url = ma.fields.String(required=True)
+    png_url = ma.fields.String(required=True)
+
+
+class VerifyQuerySchema(StrictSchema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class PublicCertificateSchema(StrictSchema):
+    valid = ma.fields.Boolean(required=True)
+    policy_no = ma.fields.String(required=True)
+    insured_name_masked = ma.fields.String(required=True)
+    product_name = ma.fields.String(required=True)
+    plan_year = ma.fields.Integer(required=True)
+    coverage_start = ma.fields.Date(required=True)
+    coverage_end = ma.fields.Date(required=True)
+    status = ma.fields.String(required=True)
+    status_label = ma.fields.String(required=True)

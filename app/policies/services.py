@@ -1,0 +1,219 @@
+"""Policy use cases: issue on payment, list and read (self, relatives, or paid-for), surrender
+with refund to each funding source, and the electronic certificate."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from app.audit.services import record as audit
+from app.common.clock import today_shanghai
+from app.database import get_session, transaction, utcnow
+from app.enrollment.models import Order, OrderItem, Payment, Refund
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.members.models import Member, Person, Relative
+from app.policies.models import Policy
+
+STATUS_LABELS = {"active": "有效", "surrendered": "退保处理中", "void": "已终止"}
+
+
+def new_policy_no(plan_year: int) -> str:
+    return f"HMB{plan_year}{secrets.randbelow(10**10):010d}"
+
+
+def coverage_for(defn, paid_on: date) -> tuple[date, date]:
+    """Cover starts on the product's coverage start, or, for a late enrollment, the day after
+    payment plus any waiting period (次日零时生效)."""
+    start = defn.coverage_starts
+    if paid_on >= start:
+        start = paid_on + timedelta(days=1 + defn.late_enrollment_waiting_days)
+    return min(start, defn.coverage_ends), defn.coverage_ends
+
+
+def issue_policies(session, order: Order, *, paid_on: date) -> list[Policy]:
+    from app.products.services import definition_of, get_product_by_id
+
+    defn = definition_of(get_product_by_id(order.product_id))
+    start, end = coverage_for(defn, paid_on)
+    policies = []
+    for item in order.items:
+        policy = Policy(policy_no=new_policy_no(order.plan_year), person_id=item.person_id,
+                        product_id=order.product_id, plan_year=order.plan_year,
+                        order_item_id=item.id, coverage_start=start, coverage_end=end,
+                        premium_fen=item.premium_fen, paid_on=paid_on)
+        session.add(policy)
+        policies.append(policy)
+    session.flush()
+    for policy in policies:
+        audit(session, actor_type="system", actor_id=None, action="policy.issued",
+              object_type="policy", object_id=policy.id, detail={"order_id": order.id})
+    return policies
+
+
+def _visible(member_id: int):
+    """Policies a member may see: their own, their relatives', and those they paid for."""
+    member_person = select(Member.person_id).where(Member.id == member_id).scalar_subquery()
+    relatives = select(Relative.person_id).where(Relative.member_id == member_id)
+    paid_for = (select(OrderItem.id).join(Order, Order.id == OrderItem.order_id)
+                .where(Order.member_id == member_id))
+    return or_(Policy.person_id == member_person, Policy.person_id.in_(relatives),
+               Policy.order_item_id.in_(paid_for))
+
+
+def list_policies(member_id: int, plan_year: int | None = None) -> list[Policy]:
+    query = select(Policy).where(_visible(member_id))
+    if plan_year is not None:
+        query = query.where(Policy.plan_year == plan_year)
+    return list(get_session().scalars(query.order_by(Policy.plan_year.desc(), Policy.id)))
+
+
+def get_policy(member_id: int, policy_id: int) -> Policy:
+    policy = get_session().scalar(select(Policy).where(Policy.id == policy_id, _visible(member_id)))
+    if policy is None:
+        raise NotFound("保单不存在", code="policy_not_found")
+    return policy
+
+
+def _claims_filed(session, policy: Policy) -> bool:
+    """Has any claim been filed on this policy? The claims capability registers its check in
+    app.extensions["policy_claim_checks"]; with none registered there are no claims."""
+    checks = current_app.extensions.get("policy_claim_checks", [])
+    return any(check(session, policy) for check in checks)
+
+
+def surrender(member_id: int, policy_id: int) -> Policy:
+    """退保: within the product's refund rule, refund each funding source and void the policy."""
+    from app.payments.refunds import execute_refund
+    from app.products.services import definition_of, get_product_by_id
+
+    session = get_session()
+    policy = get_policy(member_id, policy_id)
+    item = session.get(OrderItem, policy.order_item_id)
+    order = session.get(Order, item.order_id)
+    if order.member_id != member_id:
+        raise ValidationFailed("仅投保时的付款人可以申请退保", code="surrender_payer_only")
+    if policy.status != "active":
+        raise Conflict("保单不是有效状态，不能退保", code="policy_not_active")
+    rule = definition_of(get_product_by_id(policy.product_id)).refund
+    if (today_shanghai() - policy.paid_on).days > rule.within_days:
+        raise ValidationFailed(f"已超过缴费后{rule.within_days}天的退保期限", code="refund_window_passed")
+    if rule.requires_no_claim and _claims_filed(session, policy):
+        raise ValidationFailed("该保单已申请理赔，不能退保", code="refund_claim_exists")
+    refund_ids = []
+    with transaction() as s:
+        won = s.execute(update(Policy).where(Policy.id == policy.id, Policy.status == "active")
+                        .values(status="surrendered", surrendered_at=utcnow())).rowcount
+        if won != 1:
+            raise Conflict("保单状态已变化，请刷新", code="policy_not_active")
+        payment = s.scalar(select(Payment).where(Payment.order_id == order.id,
+                                                 Payment.status == "succeeded"))
+        refunds = []
+        if item.pay_fen > 0:
+            refunds.append(Refund(order_id=order.id, order_item_id=item.id, payment_id=payment.id,
+                                  method=payment.method, amount_fen=item.pay_fen,
+                                  reason="surrender", reference=f"RF{policy.policy_no}P"))
+        for n, subsidy in enumerate(item.subsidies):
+            refunds.append(Refund(order_id=order.id, order_item_id=item.id, method="sponsor",
+                                  programme_id=subsidy["programme_id"],
+                                  amount_fen=subsidy["amount_fen"], reason="surrender",
+                                  reference=f"RF{policy.policy_no}S{n}"))
+        s.add_all(refunds)
+        s.flush()
+        refund_ids = [r.id for r in refunds]
+        audit(s, actor_type="member", actor_id=member_id, action="policy.surrendered",
+              object_type="policy", object_id=policy.id)
+        if not refunds:  # nothing was paid for it: void at once
+            s.execute(update(Policy).where(Policy.id == policy.id)
+                      .values(status="void", voided_at=utcnow()))
+            s.execute(update(OrderItem).where(OrderItem.id == item.id).values(open=False))
+    for refund_id in refund_ids:
+        execute_refund(refund_id)
+    session = get_session()
+    session.expire_all()
+    return session.get(Policy, policy.id)
+
+
+def refunds_of(policy: Policy) -> list[Refund]:
+    return list(get_session().scalars(
+        select(Refund).where(Refund.order_item_id == policy.order_item_id).order_by(Refund.id)))
+
+
+# --- certificate ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CertificateData:
+    policy: Policy
+    person: Person
+    relation: str
+    product_name: str
+    token: str
+    verify_url: str
+
+
+def _secret() -> bytes:
+    return current_app.config["CERTIFICATE_SIGNING_KEY"].encode()
+
+
+def certificate_data(member_id: int, policy_id: int) -> CertificateData:
+    from app.policies.certificate import sign_token
+    from app.products.services import get_product_by_id
+
+    session = get_session()
+    policy = get_policy(member_id, policy_id)
+    person = session.get(Person, policy.person_id)
+    item = session.get(OrderItem, policy.order_item_id)
+    token = sign_token(_secret(), policy.policy_no)
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return CertificateData(policy, person, item.relation,
+                           get_product_by_id(policy.product_id).name, token,
+                           f"{base}/public/certificates/verify?token={token}")
+
+
+def certificate_png(member_id: int, policy_id: int) -> bytes:
+    from app.identity.idnumber import mask, mask_name
+    from app.identity.services import decrypt_id_number
+    from app.members.schemas import RELATION_LABELS
+    from app.policies.certificate import CertificateView, render_png
+    from app.products.services import definition_of, get_product_by_id
+
+    data = certificate_data(member_id, policy_id)
+    defn = definition_of(get_product_by_id(data.policy.product_id))
+    view = CertificateView(
+        policy_no=data.policy.policy_no, product_name=data.product_name,
+        plan_year=data.policy.plan_year, insured_name_masked=mask_name(data.person.name),
+        id_number_masked=mask(decrypt_id_number(data.person)),
+        relation_label="本人" if data.relation == "self" else RELATION_LABELS.get(data.relation, data.relation),
+        coverage_start=data.policy.coverage_start, coverage_end=data.policy.coverage_end,
+        status=data.policy.status, status_label=STATUS_LABELS[data.policy.status],
+        premium_fen=data.policy.premium_fen, issued_at=data.policy.issued_at,
+        insurer_line="承保：惠民保共保体（演示）",
+        buckets=[(b.name, bucket_summary(b)) for b in defn.buckets],
+    )
+    return render_png(view, data.verify_url)
+
+
+def bucket_summary(bucket) -> str:
+    from app.policies.certificate import fen_to_yuan_text
+
+    return (f"起付线 {fen_to_yuan_text(bucket.deductible_fen)} 元，"
+            f"比例 {bucket.ratio_healthy_bp // 100}%/{bucket.ratio_pre_existing_bp // 100}%，"
+            f"封顶 {fen_to_yuan_text(bucket.cap_fen)} 元")
+
+
+def verify_certificate(token: str) -> tuple[Policy, Person, str]:
+    """Public: a forged or altered token is simply not found."""
+    from app.policies.certificate import CertificateTokenInvalid, verify_token
+    from app.products.services import get_product_by_id
+
+    try:
+        policy_no, _version = verify_token(_secret(), token)
+    except CertificateTokenInvalid:
+        raise NotFound("凭证无效或已被篡改", code="certificate_invalid") from None
+    session = get_session()
+    policy = session.scalar(select(Policy).where(Policy.policy_no == policy_no))
+    if policy is None:
+        raise NotFound("凭证无效或已被篡改", code="certificate_invalid")
+    return policy, session.get(Person, policy.person_id), get_product_by_id(policy.product_id).name

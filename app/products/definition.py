@@ -1,0 +1,131 @@
+"""The shape of a product definition, as plain frozen dataclasses (no Flask, no database).
+
+Definitions are written as TOML files under app/products/definitions/, validated and loaded by
+`flask products load` (app/products/loader.py), stored whole as JSON on the product row, and
+turned back into these dataclasses wherever a rule needs them (quotes, refunds, adjudication).
+Money is integer fen; ratios are basis points (7000 = 70%).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+# What a bucket may count (the member's own money, in the bureau's settlement terms).
+COUNTABLE_AMOUNTS = (
+    "in_policy_self_pay",       # 医保政策范围内个人自付 (incl. basic deductible and co-pay)
+    "out_of_policy_self_pay",   # 医保范围外自费 (on the commercial list where required)
+    "special_drugs",            # 特药
+    "proton_heavy_ion",         # 质子重离子
+)
+INSURED_RELATIONS = ("self", "spouse", "child", "parent", "grandparent", "grandchild", "sibling")
+PAYMENT_METHODS = ("personal_account", "wechat", "sponsor")
+CARE_KINDS = ("in_patient", "emergency", "day_surgery", "chronic_outpatient", "special_drug")
+DOCUMENT_TYPES = ("invoice", "settlement_sheet", "discharge_summary", "itemised_bill",
+                  "prescription", "pathology")
+
+
+@dataclass(frozen=True)
+class PremiumRule:
+    """First matching rule wins; unset conditions match anything."""
+    premium_fen: int
+    insurance_type: str | None = None   # employee | resident
+    min_age: int | None = None          # inclusive, age on the coverage start date
+    max_age: int | None = None          # inclusive
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Above `above_fen` of the year's eligible spend in this bucket, these ratios apply."""
+    above_fen: int
+    ratio_healthy_bp: int
+    ratio_pre_existing_bp: int
+
+
+@dataclass(frozen=True)
+class SubCap:
+    code: str
+    name: str
+    cap_fen: int
+    per: str  # year | admission | item
+
+
+@dataclass(frozen=True)
+class Bucket:
+    code: str
+    name: str
+    counts: tuple[str, ...]
+    deductible_fen: int
+    ratio_healthy_bp: int
+    ratio_pre_existing_bp: int
+    cap_fen: int
+    deductible_pre_existing_fen: int | None = None
+    # Buckets with the same group share one annual deductible (年度累计起付线).
+    deductible_group: str | None = None
+    # Each continuous healthy renewal lowers the deductible by this much, to a floor.
+    renewal_deductible_step_fen: int = 0
+    renewal_deductible_floor_fen: int = 0
+    tiers: tuple[Tier, ...] = ()
+    sub_caps: tuple[SubCap, ...] = ()
+    commercial_list_required: bool = False
+
+
+@dataclass(frozen=True)
+class RefundRule:
+    within_days: int            # days after payment (Asia/Shanghai dates), inclusive
+    requires_no_claim: bool = True
+
+
+@dataclass(frozen=True)
+class Terms:
+    version: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Policy bounds the city set (e.g. Ganzhou first year); checked when loading."""
+    premium_max_fen: int | None = None
+    deductible_max_fen: int | None = None
+    cap_min_fen: int | None = None
+    loss_ratio_floor_bp: int | None = None
+
+
+@dataclass(frozen=True)
+class ProductDefinition:
+    code: str
+    name: str
+    plan_year: int
+    region_prefix: str                      # admdvs prefix of the city, e.g. "3607"
+    window_opens: date
+    window_closes: date                     # inclusive; the city may extend it
+    coverage_starts: date
+    coverage_ends: date                     # inclusive
+    premium_default_fen: int
+    premium_rules: tuple[PremiumRule, ...]
+    insured_relations: tuple[str, ...]      # who a member may enroll ("self", "spouse", ...)
+    payment_methods: tuple[str, ...]
+    family_pool_relations: tuple[str, ...]  # whom a personal account may pay for (家庭共济)
+    refund: RefundRule
+    terms: Terms
+    buckets: tuple[Bucket, ...]
+    bounds: Bounds = field(default_factory=Bounds)
+    # Days after payment before cover starts when enrolling after coverage_starts.
+    late_enrollment_waiting_days: int = 0
+    # Claims: which documents each kind of care requires (used by the claims issue).
+    required_documents: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    auto_approve_max_fen: int | None = None
+
+    def premium_for(self, *, insurance_type: str | None, age: int) -> int:
+        for rule in self.premium_rules:
+            if rule.insurance_type is not None and rule.insurance_type != insurance_type:
+                continue
+            if rule.min_age is not None and age < rule.min_age:
+                continue
+            if rule.max_age is not None and age > rule.max_age:
+                continue
+            return rule.premium_fen
+        return self.premium_default_fen
+
+    def window_open_on(self, day: date) -> bool:
+        return self.window_opens <= day <= self.window_closes

@@ -1,0 +1,492 @@
+"""The electronic policy certificate: verification tokens, yuan text and the PNG.
+
+Pure code: no app, no database. The QR code is decoded back with zxing-cpp, and both font
+situations are drawn: the CJK font on this machine (fonts-wqy-microhei) and the English
+fallback (the font finder monkeypatched to None).
+"""
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import zxingcpp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from app.policies import certificate as cert
+from app.policies.certificate import (
+    CertificateTokenInvalid,
+    CertificateView,
+    fen_to_yuan_text,
+    render_png,
+    sign_token,
+    verify_token,
+)
+
+SECRET = b"certificate-test-secret-0123456789"
+OTHER_SECRET = b"another-certificate-secret-98765"
+BASE_URL = "http://127.0.0.1:5000/public/certificates/verify?token="
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+# --------------------------------------------------------------------------------------------
+# fen_to_yuan_text: two decimals, comma thousands grouping (decided: grouping on)
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fen, text", [
+    (0, "0.00"),
+    (1, "0.01"),
+    (5, "0.05"),
+    (10, "0.10"),
+    (99, "0.99"),
+    (100, "1.00"),
+    (8900, "89.00"),
+    (12_345, "123.45"),
+    (99_999, "999.99"),
+    (100_000, "1,000.00"),
+    (1_234_567, "12,345.67"),
+    (15_000_000_00, "15,000,000.00"),
+    (-5, "-0.05"),
+    (-250, "-2.50"),
+    (-1_234_567, "-12,345.67"),
+    (10**20 + 1, "1,000,000,000,000,000,000.01"),     # no float rounding anywhere
+])
+def test_fen_to_yuan_text(fen, text):
+    assert fen_to_yuan_text(fen) == text
+
+
+@pytest.mark.parametrize("bad", [89.0, "8900", True, None])
+def test_fen_to_yuan_text_wants_an_int(bad):
+    with pytest.raises(TypeError):
+        fen_to_yuan_text(bad)
+
+
+# --------------------------------------------------------------------------------------------
+# Tokens
+# --------------------------------------------------------------------------------------------
+
+def test_token_round_trip():
+    token = sign_token(SECRET, "HM2026000001234")
+    assert verify_token(SECRET, token) == ("HM2026000001234", 1)
+    assert verify_token(SECRET, sign_token(SECRET, "HM2026000001234", 7)) == ("HM2026000001234", 7)
+
+
+def test_token_is_short_url_safe_and_unpadded():
+    token = sign_token(SECRET, "HM2026000001234")
+    payload, mac = token.split(".")
+    assert len(mac) == 22                        # 16 bytes of HMAC-SHA256
+    assert len(token) <= 48
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+    longest = sign_token(SECRET, "X" * 32, 999_999)
+    assert len(longest) <= 80 < cert.TOKEN_MAX_LEN
+
+
+def test_token_is_deterministic_and_depends_on_every_input():
+    a = sign_token(SECRET, "HM1")
+    assert a == sign_token(SECRET, "HM1")
+    assert len({a, sign_token(SECRET, "HM2"), sign_token(SECRET, "HM1", 2),
+                sign_token(OTHER_SECRET, "HM1")}) == 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(policy_no=st.from_regex(cert.POLICY_NO_RE, fullmatch=True),
+       version=st.integers(min_value=1, max_value=999_999))
+def test_token_round_trip_property(policy_no, version):
+    assert verify_token(SECRET, sign_token(SECRET, policy_no, version)) == (policy_no, version)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_single_character_change_is_rejected(data):
+    token = sign_token(SECRET, "HM2026000001234", 3)
+    i = data.draw(st.integers(min_value=0, max_value=len(token) - 1))
+    ch = data.draw(st.characters(codec="utf-8").filter(lambda c: c != token[i]))
+    with pytest.raises(CertificateTokenInvalid):
+        verify_token(SECRET, token[:i] + ch + token[i + 1:])
+
+
+def _flip(s: str, i: int) -> str:
+    return s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1:]
+
+
+def _forge(payload_text: str | bytes) -> str:
+    """A token with a *correct* MAC around an arbitrary payload: the parser must still refuse."""
+    raw = payload_text.encode() if isinstance(payload_text, str) else payload_text
+    payload_b64 = cert._b64encode(raw)
+    return f"{payload_b64}.{cert._mac(SECRET, payload_b64)}"
+
+
+GOOD = sign_token(SECRET, "HM2026000001234")
+OTHER = sign_token(SECRET, "HM2026000009999")
+G_PAYLOAD, G_MAC = GOOD.split(".")
+O_PAYLOAD, O_MAC = OTHER.split(".")
+
+TAMPERED = [
+    pytest.param(_flip(GOOD, 0), id="flip-payload-first"),
+    pytest.param(_flip(GOOD, len(G_PAYLOAD) - 1), id="flip-payload-last"),
+    pytest.param(_flip(GOOD, len(G_PAYLOAD) + 1), id="flip-mac-first"),
+    pytest.param(_flip(GOOD, len(GOOD) - 1), id="flip-mac-last"),
+    pytest.param(f"{O_PAYLOAD}.{G_MAC}", id="other-policy-payload"),
+    pytest.param(f"{G_PAYLOAD}.{O_MAC}", id="other-policy-mac"),
+    pytest.param(GOOD[:-1], id="truncated-one"),
+    pytest.param(GOOD[:-5], id="truncated-mac"),
+    pytest.param(GOOD[1:], id="truncated-front"),
+    pytest.param(G_PAYLOAD, id="payload-only"),
+    pytest.param(G_PAYLOAD + ".", id="payload-dot"),
+    pytest.param("." + G_MAC, id="dot-mac"),
+    pytest.param("", id="empty"),
+    pytest.param(".", id="just-a-dot"),
+    pytest.param(GOOD + ".", id="trailing-dot"),
+    pytest.param("." + GOOD, id="leading-dot"),
+    pytest.param(GOOD + "." + G_MAC, id="three-parts"),
+    pytest.param(G_PAYLOAD + ".." + G_MAC, id="double-dot"),
+    pytest.param(GOOD + "A", id="one-char-longer"),
+    pytest.param(GOOD + "=", id="padding"),
+    pytest.param(G_PAYLOAD + "==." + G_MAC, id="padded-payload"),
+    pytest.param(" " + GOOD, id="leading-space"),
+    pytest.param(GOOD + "\n", id="trailing-newline"),
+    pytest.param(GOOD.replace(".", "．"), id="fullwidth-dot"),
+    pytest.param(GOOD[:-1] + "é", id="non-ascii-mac"),
+    pytest.param("保单" + GOOD, id="non-ascii-prefix"),
+    pytest.param(GOOD.replace("-", "+").replace("_", "/") if ("-" in GOOD or "_" in GOOD)
+                 else G_PAYLOAD + "+." + G_MAC, id="standard-base64-alphabet"),
+    pytest.param("A" * 500, id="500-chars"),
+    pytest.param("A" * 250 + "." + G_MAC, id="over-long-payload"),
+    pytest.param("A" * 178 + "." + G_MAC, id="201-chars"),
+    pytest.param(GOOD.swapcase(), id="swapcase"),
+    # Correct MAC, bad contents (a key shared with a bug must still not yield garbage)
+    pytest.param(_forge("HM1:01"), id="version-leading-zero"),
+    pytest.param(_forge("HM1:0"), id="version-zero"),
+    pytest.param(_forge("HM1:-1"), id="version-negative"),
+    pytest.param(_forge("HM1:+1"), id="version-plus"),
+    pytest.param(_forge("HM1:1.0"), id="version-decimal"),
+    pytest.param(_forge("HM1: 1"), id="version-space"),
+    pytest.param(_forge("HM1:1234567"), id="version-too-big"),
+    pytest.param(_forge("HM1:"), id="version-missing"),
+    pytest.param(_forge("HM1"), id="no-separator"),
+    pytest.param(_forge("HM1:1:2"), id="two-separators"),
+    pytest.param(_forge(":1"), id="empty-policy-no"),
+    pytest.param(_forge("X" * 33 + ":1"), id="policy-no-too-long"),
+    pytest.param(_forge("HM 1:1"), id="policy-no-space"),
+    pytest.param(_forge("保单:1".encode()), id="payload-utf8"),
+    pytest.param(_forge(b"\xff\xfe:1"), id="payload-binary"),
+]
+
+
+@pytest.mark.parametrize("token", TAMPERED)
+def test_tampered_tokens_are_rejected(token):
+    with pytest.raises(CertificateTokenInvalid):
+        verify_token(SECRET, token)
+
+
+def test_non_canonical_base64_is_rejected_even_with_a_correct_mac():
+    payload = cert._b64encode(b"HM1:1")              # 7 chars: the last one carries spare bits
+    assert len(payload) % 4 == 3
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twin = payload[:-1] + alphabet[alphabet.index(payload[-1]) + 1]   # same bytes, other text
+    assert cert.base64.b64decode(twin + "=", altchars=b"-_") == b"HM1:1"
+    with pytest.raises(CertificateTokenInvalid):
+        verify_token(SECRET, f"{twin}.{cert._mac(SECRET, twin)}")
+
+
+def test_wrong_secret_is_rejected():
+    with pytest.raises(CertificateTokenInvalid):
+        verify_token(OTHER_SECRET, GOOD)
+
+
+@pytest.mark.parametrize("token", [None, GOOD.encode(), 12345])
+def test_non_string_tokens_are_rejected(token):
+    with pytest.raises(CertificateTokenInvalid):
+        verify_token(SECRET, token)
+
+
+def test_invalid_token_error_is_a_value_error_with_a_generic_message():
+    with pytest.raises(ValueError) as caught:
+        verify_token(SECRET, "A" * 500)
+    assert str(caught.value) == "certificate token invalid"
+    assert caught.value.reason == "too long"
+
+
+@pytest.mark.parametrize("policy_no, version", [
+    ("", 1), ("HM 1", 1), ("HM:1", 1), ("HM.1", 1), ("保单", 1), ("X" * 33, 1), (None, 1),
+    ("HM1", 0), ("HM1", -1), ("HM1", 1_000_000), ("HM1", True), ("HM1", 1.0), ("HM1", "1"),
+])
+def test_sign_token_refuses_bad_input(policy_no, version):
+    with pytest.raises(ValueError):
+        sign_token(SECRET, policy_no, version)
+
+
+@pytest.mark.parametrize("secret", [b"", b"short", "a-str-secret-of-enough-length!!", None])
+def test_secret_must_be_16_bytes_or_more(secret):
+    with pytest.raises(ValueError):
+        sign_token(secret, "HM1")
+    with pytest.raises(ValueError):
+        verify_token(secret, GOOD)
+
+
+# --------------------------------------------------------------------------------------------
+# The view
+# --------------------------------------------------------------------------------------------
+
+def make_view(**changes) -> CertificateView:
+    view = CertificateView(
+        policy_no="HM2026000001234",
+        product_name="惠民保 2026（示范城市）",
+        plan_year=2026,
+        insured_name_masked="*三",
+        id_number_masked="3607**********0018",
+        relation_label="本人",
+        coverage_start=date(2026, 1, 1),
+        coverage_end=date(2026, 12, 31),
+        status="active",
+        status_label="有效",
+        premium_fen=8900,
+        issued_at=datetime(2025, 12, 20, 2, 30, tzinfo=timezone.utc),
+        insurer_line="承保：惠民保共保体（演示）",
+        buckets=[
+            ("医保范围内个人自付", "起付线 15,000 元，比例 75%/50%，封顶 150 万元"),
+            ("医保范围外自费", "起付线 15,000 元，比例 60%，封顶 100 万元"),
+            ("特定高额药品", "起付线 0 元，比例 70%，封顶 100 万元，覆盖 30 种药品清单内药品"),
+        ],
+    )
+    return replace(view, **changes) if changes else view
+
+
+def test_view_is_frozen_and_buckets_become_a_tuple():
+    view = make_view()
+    assert view.buckets[0] == ("医保范围内个人自付", "起付线 15,000 元，比例 75%/50%，封顶 150 万元")
+    assert isinstance(view.buckets, tuple)
+    with pytest.raises(AttributeError):
+        view.status = "void"                                      # type: ignore[misc]
+    assert make_view() == view and hash(make_view()) == hash(view)
+
+
+@pytest.mark.parametrize("changes, error", [
+    ({"status": "lapsed"}, ValueError),
+    ({"coverage_start": date(2027, 1, 1)}, ValueError),
+    ({"premium_fen": 89.0}, TypeError),
+])
+def test_view_rejects_nonsense(changes, error):
+    with pytest.raises(error):
+        make_view(**changes)
+
+
+# --------------------------------------------------------------------------------------------
+# PNG
+# --------------------------------------------------------------------------------------------
+
+def verify_url(policy_no: str = "HM2026000001234", version: int = 1) -> str:
+    return BASE_URL + sign_token(SECRET, policy_no, version)
+
+
+def png_chunks(data: bytes) -> list[str]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, names = 8, []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        names.append(data[pos + 4:pos + 8].decode("ascii"))
+        pos += 12 + length
+    return names
+
+
+def decode_qr(data: bytes) -> list:
+    return zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))
+
+
+@pytest.fixture
+def cjk_font():
+    path = cert.find_cjk_font()
+    if path is None:
+        pytest.skip("no CJK font on this machine (apt-get install fonts-wqy-microhei)")
+    return path
+
+
+@pytest.fixture
+def no_cjk_font(monkeypatch):
+    monkeypatch.setattr(cert, "find_cjk_font", lambda: None)
+
+
+@pytest.fixture(params=["cjk", "fallback"])
+def font_situation(request):
+    if request.param == "cjk":
+        request.getfixturevalue("cjk_font")
+    else:
+        request.getfixturevalue("no_cjk_font")
+    return request.param
+
+
+def check_png(data: bytes, url: str) -> None:
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "PNG"
+    assert img.size == (cert.WIDTH, cert.HEIGHT) == (1240, 1754)
+    assert img.mode == "RGB"
+    img.verify()
+    assert png_chunks(data) == ["IHDR"] + ["IDAT"] * (len(png_chunks(data)) - 2) + ["IEND"]
+    results = decode_qr(data)
+    assert [r.text for r in results] == [url]
+    assert results[0].format == zxingcpp.BarcodeFormat.QRCode
+    assert results[0].ec_level == "M"
+    pos = results[0].position
+    assert pos.top_right.x - pos.top_left.x >= 300 * 0.8      # symbol without its quiet zone
+
+
+def test_render_png_with_the_cjk_font(cjk_font):
+    url = verify_url()
+    data = render_png(make_view(), url)
+    check_png(data, url)
+    # The link in the QR code carries a token that verifies back to the policy.
+    token = parse_qs(urlsplit(decode_qr(data)[0].text).query)["token"][0]
+    assert verify_token(SECRET, token) == ("HM2026000001234", 1)
+
+
+def test_render_png_fallback_without_a_cjk_font(no_cjk_font):
+    url = verify_url()
+    data = render_png(make_view(), url)
+    check_png(data, url)
+
+
+def test_the_two_font_situations_draw_different_pictures(cjk_font, monkeypatch):
+    url = verify_url()
+    with_cjk = render_png(make_view(), url)
+    monkeypatch.setattr(cert, "find_cjk_font", lambda: None)
+    assert render_png(make_view(), url) != with_cjk
+
+
+def test_output_is_deterministic(font_situation):
+    url = verify_url()
+    assert render_png(make_view(), url) == render_png(make_view(), url)
+
+
+def test_naive_issued_at_is_taken_as_utc(font_situation):
+    url = verify_url()
+    naive = make_view(issued_at=datetime(2025, 12, 20, 2, 30))
+    shanghai = make_view(issued_at=datetime(2025, 12, 20, 10, 30,
+                                            tzinfo=timezone(timedelta(hours=8))))
+    assert render_png(naive, url) == render_png(make_view(), url) == render_png(shanghai, url)
+
+
+@pytest.mark.parametrize("changes", [
+    pytest.param({"status": "surrendered", "status_label": "已退保"}, id="surrendered"),
+    pytest.param({"status": "void", "status_label": "已作废"}, id="void"),
+    pytest.param({"buckets": [(f"保障责任{i}", "起付线 15,000 元，比例 75%，封顶 150 万元，"
+                                             "含特定药品与质子重离子治疗费用") for i in range(20)]},
+                 id="too-many-buckets"),
+    pytest.param({"buckets": []}, id="no-buckets"),
+    pytest.param({"product_name": "惠民保" * 30}, id="very-long-product-name"),
+    pytest.param({"insured_name_masked": "*\U00020BB7"}, id="name-char-outside-the-font"),
+    pytest.param({"premium_fen": 123_456_789}, id="big-premium"),
+    pytest.param({"product_name": "Huimin Care 2026", "insurer_line": "Demo insurer",
+                  "buckets": [("Inpatient", "deductible 15,000 yuan")]}, id="ascii-texts"),
+])
+def test_variants_render_and_scan(font_situation, changes):
+    url = verify_url()
+    data = render_png(make_view(**changes), url)
+    check_png(data, url)
+
+
+def test_longest_allowed_url_still_scans(font_situation):
+    url = BASE_URL + sign_token(SECRET, "X" * 32, 999_999)
+    url += "&" + "p" * (cert.VERIFY_URL_MAX_LEN - len(url) - 1)
+    assert len(url) == cert.VERIFY_URL_MAX_LEN
+    check_png(render_png(make_view(), url), url)
+
+
+@pytest.mark.parametrize("url", ["", "x" * (cert.VERIFY_URL_MAX_LEN + 1),
+                                 "http://127.0.0.1:5000/核验", "http://a/\n", None])
+def test_render_png_refuses_bad_urls(url):
+    with pytest.raises(ValueError):
+        render_png(make_view(), url)
+
+
+def test_qr_image_is_big_enough():
+    img = cert.qr_image(verify_url())
+    assert img.width == img.height
+    assert cert.QR_MIN_PX <= img.width <= cert.QR_BOX_PX
+
+
+def test_sample_image_for_a_human(cjk_font):
+    """Writes the picture a developer looks at (outside the repository)."""
+    url = verify_url()
+    data = render_png(make_view(), url)
+    with open("/tmp/huimin-cert-sample.png", "wb") as fh:
+        fh.write(data)
+    check_png(data, url)
+
+
+# --------------------------------------------------------------------------------------------
+# Fonts and text fitting
+# --------------------------------------------------------------------------------------------
+
+def test_the_found_font_really_draws_chinese(cjk_font):
+    assert cert._usable_cjk_font(cjk_font)
+    assert cert._has_glyph(cjk_font, 32, "保")
+
+
+@pytest.mark.skipif(not cert.os.path.isfile(DEJAVU), reason="DejaVu Sans not installed")
+def test_a_font_without_chinese_glyphs_is_not_taken(monkeypatch):
+    """fontconfig answers DejaVu Sans for 'sans:lang=zh' when no CJK font is installed."""
+    assert not cert._usable_cjk_font(DEJAVU)
+    monkeypatch.setattr(cert, "CJK_FONT_CANDIDATES", ("/nonexistent/font.ttc", DEJAVU))
+    monkeypatch.setattr(cert, "_fc_match_candidates", lambda: [DEJAVU])
+    cert.find_cjk_font.cache_clear()
+    try:
+        assert cert.find_cjk_font() is None
+    finally:
+        cert.find_cjk_font.cache_clear()
+
+
+def test_font_choice_is_cached(monkeypatch):
+    cert.find_cjk_font.cache_clear()
+    first = cert.find_cjk_font()
+    monkeypatch.setattr(cert, "_fc_match_candidates",
+                        lambda: pytest.fail("looked for fonts twice"))
+    monkeypatch.setattr(cert, "CJK_FONT_CANDIDATES", ())
+    assert cert.find_cjk_font() == first
+
+
+def test_characters_missing_from_the_font_are_starred_not_tofu(cjk_font):
+    pen = cert._Pen(Image.new("RGB", (10, 10)), cjk_font)
+    assert pen.safe("*\U00020BB7", 32) == "**"
+    assert pen.safe("张三", 32) == "张三"
+    fallback = cert._Pen(Image.new("RGB", (10, 10)), None)
+    assert fallback.safe("Policy 张三", 32) == "Policy **"
+
+
+def test_fallback_texts_are_plain_ascii(no_cjk_font):
+    view = make_view(insured_name_masked="**娜娜", relation_label="配偶")
+    rows = dict(cert._rows(view, cert._EN, cjk=False))
+    assert all(cert._printable_ascii(label + value) for label, value in rows.items())
+    assert rows["Insured"] == "****"
+    assert rows["Relationship"] == "Spouse"
+    assert rows["Status"] == "In force"
+    assert rows["Premium"] == "CNY 89.00"
+    assert rows["Issued at"] == "2025-12-20 10:30 (UTC+8)"
+    assert rows["Coverage"] == "2026-01-01 to 2026-12-31"
+    buckets = cert._buckets(view, cjk=False)
+    assert len(buckets) == 3 and all(cert._printable_ascii(a + b) for a, b in buckets)
+
+
+def test_chinese_rows(cjk_font):
+    rows = dict(cert._rows(make_view(), cert._ZH, cjk=True))
+    assert rows["保费"] == "89.00 元"
+    assert rows["签发时间"] == "2025-12-20 10:30（北京时间）"
+    assert rows["保障期间"] == "2026-01-01 至 2026-12-31"
+    assert rows["被保险人"] == "*三"
+
+
+def test_wrapping_keeps_numbers_whole_and_punctuation_off_line_starts(cjk_font):
+    pen = cert._Pen(Image.new("RGB", (10, 10)), cjk_font)
+    text = "起付线 15,000 元，比例 75%/50%，封顶 150 万元"
+    for width in range(150, 700, 7):            # a word plus its comma fits from ~114 px
+        lines = pen.wrap(text, 27, width)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        assert not any(line[:1] in cert._NO_LINE_START for line in lines)
+        for line in lines:
+            assert pen.width(line, 27) <= width or " " not in line.strip()
+        joined = " ".join(lines)
+        assert "15,000" in joined and "75%/50%" in joined

@@ -1,0 +1,1 @@
+"""Security harnesses every feature must keep green (QUALITY.md, security checklist)."""

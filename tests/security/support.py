@@ -1,0 +1,101 @@
+"""Helpers shared by the security harnesses (plain functions; fixtures live in conftest.py)."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from app.identity.idnumber import mask
+from tests.conftest import bearer
+
+PROBLEM_JSON = "application/problem+json"
+
+# KNOWN BUG (reported; not fixed here): an integer id in the path, or the audit `object_id`
+# filter, beyond the database's INTEGER range reaches the query and the driver raises -> 500
+# (SQLite: above 2**63-1, OverflowError; PostgreSQL INTEGER columns: above 2**31-1,
+# NumericValueOutOfRange). While True, test_object_access.py's regression test is a strict xfail
+# and the schemathesis sweep tolerates exactly that failure (a 500 to a request carrying such an
+# integer). Set it to False together with the fix; the strict xfail XPASSes until you do.
+OUT_OF_RANGE_ID_BUG_OPEN = False
+DB_INTEGER_MAX = 2**31 - 1  # INTEGER columns on PostgreSQL; every id column is one
+ORG_ADMIN_PASSWORD = "long-enough-pass"
+
+# Endpoints that are not API operations: Flask's static files, flask-smorest's spec and Swagger
+# UI, and Swagger UI's own static files (app/docs_assets.py). Nothing else belongs here.
+NON_API_ENDPOINTS = frozenset({"static", "swagger_assets"})
+NON_API_ENDPOINT_PREFIXES = ("api-docs.",)
+IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
+
+
+def api_routes(app: Flask, *, with_path_variables: bool | None = None) -> Iterator[tuple[str, str]]:
+    """Every (url rule, HTTP method) the app serves, as spelled in `app.url_map`."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NON_API_ENDPOINTS or rule.endpoint.startswith(NON_API_ENDPOINT_PREFIXES):
+            continue
+        has_variable = "<" in rule.rule
+        if with_path_variables is not None and has_variable != with_path_variables:
+            continue
+        for method in sorted((rule.methods or set()) - IGNORED_METHODS):
+            yield rule.rule, method
+
+
+def assert_problem(resp: TestResponse, status: int, code: str | None = None) -> dict:
+    """An RFC 9457 problem-details answer with the given status (and stable code)."""
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == status, f"expected {status}, got {resp.status_code}: {text}"
+    assert resp.mimetype == PROBLEM_JSON, f"content type {resp.content_type!r}: {text}"
+    body = resp.get_json()
+    assert body["status"] == status, body
+    assert body["type"].endswith("/" + body["code"]), body
+    assert body["detail"], body
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+def assert_unauthorized(resp: TestResponse, code: str | None = None) -> dict:
+    """401 problem details with a stable code and a Bearer challenge."""
+    body = assert_problem(resp, 401, code)
+    challenge = resp.headers.get("WWW-Authenticate", "")
+    assert challenge.startswith("Bearer"), f"WWW-Authenticate is {challenge!r}"
+    return body
+
+
+def response_text(resp: TestResponse) -> str:
+    """Status line, every header and the body, as one string to search."""
+    headers = "\n".join(f"{name}: {value}" for name, value in resp.headers.items())
+    return f"{resp.status}\n{headers}\n\n{resp.get_data(as_text=True)}"
+
+
+def assert_leaks_nothing(resp: TestResponse, secrets: Iterable[str | None]) -> None:
+    text = response_text(resp)
+    for secret in secrets:
+        if secret:
+            assert secret not in text, f"{secret!r} leaked in a {resp.status_code} answer:\n{text}"
+
+
+def person_secrets(resident) -> list[str]:
+    """What identifies a person in an answer: name, full ID number, masked ID number, psn_no."""
+    return [resident.name, resident.certno, mask(resident.certno), resident.psn_no]
+
+
+def staff_login(client, username: str, password: str) -> dict:
+    resp = client.post("/auth/staff/login", json={"username": username, "password": password})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def create_org_admin(app: Flask, username: str = "charity-admin-1", *, role: str = "charity_admin",
+                     organisation_id: int = 1) -> int:
+    from app.auth.services import create_staff_account
+
+    with app.app_context():
+        account = create_staff_account(username=username, role=role,
+                                       password=ORG_ADMIN_PASSWORD, display_name="x",
+                                       organisation_id=organisation_id)
+        return account.id
+
+
+def get_json(client, path: str, token: str | None) -> TestResponse:
+    return client.get(path, headers=bearer(token) if token else {})

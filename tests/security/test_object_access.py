@@ -1,0 +1,552 @@
+"""Object-level access (QUALITY.md): every route with an id in its path is tried by someone who
+does not own the object, and the answer is a 404 that says nothing about the object.
+
+HOW TO EXTEND (every new route with a `<...>` path variable needs this, or the sweep fails):
+
+    @cross_owner("/policies/<int:policy_id>", "GET")         # the rule exactly as in app.url_map
+    def _policy_of_another_member(client, world):
+        a = world.verified_member("owner-a", "张伟")            # owner A creates the object
+        policy_id = ...                                         # through the public API
+        b = world.verified_member("intruder-b", "刘强")         # B (or another organisation)
+        resp = client.get(f"/policies/{policy_id}", headers=bearer(b))
+        world.assert_hidden(resp, "policy_not_found",           # 404 problem+json, nothing of
+                            secrets=world.secrets("张伟"),      # the object, and the same body
+                            same_as=client.get(f"/policies/{UNKNOWN_ID}", headers=bearer(b)))
+        # ... then show the object still exists, unchanged, for its owner.
+
+One function may serve several methods: `@cross_owner(rule, "GET", "PATCH")`. `world` (class
+`World` below) logs members and staff in (`world.org_admin(organisation_id=2)` for another
+organisation), verifies identities, adds relatives and counts audit rows; add helpers there when
+a new kind of object needs them. Routes whose objects belong to nobody still get an entry:
+staff reads by role (show the wrong audience or role gets 401/403 with nothing of the object and
+an unknown id a bare 404), a public catalogue (show an unknown or unpublished id is a bare 404).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.audit.models import AuditEvent
+from app.database import get_session
+from app.demo.seed import DEMO_STAFF_PASSWORD
+from app.enrollment.models import LedgerEntry, Order, Payment, Refund
+from app.identity.idnumber import mask_name
+from app.integrations.bureau.sandbox_models import SandboxResident
+from app.policies.models import Policy
+from tests.conftest import CONSENT, add_relative, bearer, login, verify
+from tests.enrollment.conftest import NOW as ENROLLMENT_NOW
+from tests.enrollment.conftest import key, pay, place_order
+from tests.security.support import (
+    DB_INTEGER_MAX,
+    ORG_ADMIN_PASSWORD,
+    OUT_OF_RANGE_ID_BUG_OPEN,
+    api_routes,
+    assert_leaks_nothing,
+    assert_problem,
+    assert_unauthorized,
+    create_org_admin,
+    person_secrets,
+    staff_login,
+)
+
+CrossOwnerCase = Callable[[FlaskClient, "World"], None]
+CROSS_OWNER_CASES: dict[tuple[str, str], CrossOwnerCase] = {}
+
+
+def cross_owner(rule: str, *methods: str) -> Callable[[CrossOwnerCase], CrossOwnerCase]:
+    """Register `fn` as the cross-owner attempt for (rule, method) of each method."""
+
+    def register(fn: CrossOwnerCase) -> CrossOwnerCase:
+        for method in methods:
+            key = (rule, method.upper())
+            assert key not in CROSS_OWNER_CASES, f"two cross-owner cases for {key}"
+            CROSS_OWNER_CASES[key] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class World:
+    app: Flask
+    client: FlaskClient
+    residents: dict
+    _members: dict[str, dict] = field(default_factory=dict)
+
+    # --- members --------------------------------------------------------------------------
+    def member(self, code: str) -> str:
+        """Log a member in (created on first login); their access token."""
+        self._members[code] = login(self.client, code)
+        return self._members[code]["access_token"]
+
+    def member_id(self, code: str) -> int:
+        return self._members[code]["member_id"]
+
+    def verified_member(self, code: str, name: str) -> str:
+        token = self.member(code)
+        resp = verify(self.client, token, self.residents[name])
+        assert resp.status_code == 200, resp.get_json()
+        return token
+
+    def relative(self, token: str, name: str, relation: str, **extra) -> int:
+        if relation == "child" and "guardian_consent" not in extra:
+            extra["guardian_consent"] = CONSENT
+        resp = add_relative(self.client, token, self.residents[name], relation, **extra)
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()["id"]
+
+    def secrets(self, name: str) -> list[str]:
+        return person_secrets(self.residents[name])
+
+    # --- staff ----------------------------------------------------------------------------
+    def staff(self, username: str) -> str:
+        return staff_login(self.client, username, DEMO_STAFF_PASSWORD)["access_token"]
+
+    def org_admin(self, organisation_id: int = 1, role: str = "charity_admin") -> str:
+        username = f"{role}-{organisation_id}"
+        create_org_admin(self.app, username, role=role, organisation_id=organisation_id)
+        return staff_login(self.client, username, ORG_ADMIN_PASSWORD)["access_token"]
+
+    # --- enrollment (inside `in_enrollment_window`) -----------------------------------------
+    def paid_family(self, code: str = "owner-a") -> tuple[str, dict, list[dict]]:
+        """Owner A: 张伟 with 李娜 as spouse, both insured by an order A paid from the personal
+        account (policies at once). Returns A's token, the paid order and the two policies."""
+        a = self.verified_member(code, "张伟")
+        spouse = self.relative(a, "李娜", "spouse")
+        order = place_order(self.client, {"token": a}, [spouse])
+        resp = pay(self.client, {"token": a}, order["id"])
+        assert resp.status_code == 200 and resp.get_json()["state"] == "paid", resp.get_json()
+        policies = self.client.get("/policies", headers=bearer(a)).get_json()
+        assert len(policies) == 2 and {p["status"] for p in policies} == {"active"}, policies
+        return a, resp.get_json()["order"], policies
+
+    def object_secrets(self, *objects: dict, names=("张伟", "李娜")) -> list[str]:
+        """What identifies A's orders and policies: their numbers, and the insured people."""
+        found = [o.get(field) for o in objects for field in ("order_no", "policy_no")]
+        for name in names:
+            found += self.secrets(name) + [mask_name(name)]
+        return found
+
+    def money_snapshot(self) -> dict:
+        """Every order, payment, refund, policy, ledger entry and showcase account balance."""
+        psn_nos = [r.psn_no for r in self.residents.values()]
+        with self.app.app_context():
+            s = get_session()
+            return {
+                "orders": s.execute(select(Order.id, Order.status, Order.payment_method,
+                                           Order.paid_at).order_by(Order.id)).all(),
+                "payments": s.execute(select(Payment.id, Payment.method, Payment.status)
+                                      .order_by(Payment.id)).all(),
+                "refunds": s.execute(select(Refund.id, Refund.status).order_by(Refund.id)).all(),
+                "policies": s.execute(select(Policy.id, Policy.status).order_by(Policy.id)).all(),
+                "ledger": s.scalar(select(func.count()).select_from(LedgerEntry)),
+                "balances": s.execute(select(SandboxResident.psn_no, SandboxResident.balc_fen)
+                                      .where(SandboxResident.psn_no.in_(psn_nos))
+                                      .order_by(SandboxResident.psn_no)).all(),
+            }
+
+    # --- checks ---------------------------------------------------------------------------
+    def audit_count(self, action: str) -> int:
+        with self.app.app_context():
+            return get_session().scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+            )
+
+    def assert_hidden(self, resp, code: str, *, secrets: list[str], same_as=None) -> None:
+        """A plain 404 problem with nothing of the object; identical to a never-existing id."""
+        assert_problem(resp, 404, code)
+        assert_leaks_nothing(resp, secrets)
+        if same_as is not None:
+            assert_problem(same_as, 404, code)
+            assert resp.get_json() == same_as.get_json(), "another's object and no object differ"
+
+
+@pytest.fixture
+def world(fast_password_hashing, seeded, residents) -> World:
+    return World(seeded, seeded.test_client(), residents)
+
+
+# --- the cases -----------------------------------------------------------------------------
+
+UNKNOWN_ID = 99_999_999
+
+
+@cross_owner("/me/relatives/<int:relative_id>", "GET")
+def _read_relative_of_another_member(client, world: World):
+    a = world.verified_member("owner-a", "张伟")
+    spouse = world.relative(a, "李娜", "spouse")
+    b = world.verified_member("intruder-b", "刘强")
+    b_own = world.relative(b, "陈静", "spouse")
+
+    resp = client.get(f"/me/relatives/{spouse}", headers=bearer(b))
+    world.assert_hidden(resp, "relative_not_found", secrets=world.secrets("李娜"),
+                        same_as=client.get(f"/me/relatives/{UNKNOWN_ID}", headers=bearer(b)))
+    # B can read B's own relative, and A's relative is there for A: the 404 is about ownership.
+    assert client.get(f"/me/relatives/{b_own}", headers=bearer(b)).status_code == 200
+    own = client.get(f"/me/relatives/{spouse}", headers=bearer(a))
+    assert own.status_code == 200 and own.get_json()["person"]["name"] == "李娜"
+
+
+@cross_owner("/me/relatives/<int:relative_id>", "DELETE")
+def _delete_relative_of_another_member(client, world: World):
+    a = world.verified_member("owner-a", "张伟")
+    child = world.relative(a, "张小宝", "child")
+    b = world.verified_member("intruder-b", "刘强")
+    removed_before = world.audit_count("relative.removed")
+
+    resp = client.delete(f"/me/relatives/{child}", headers=bearer(b))
+    world.assert_hidden(resp, "relative_not_found", secrets=world.secrets("张小宝"),
+                        same_as=client.delete(f"/me/relatives/{UNKNOWN_ID}", headers=bearer(b)))
+    # Nothing happened: A still has the child, and no removal was recorded.
+    own = client.get(f"/me/relatives/{child}", headers=bearer(a))
+    assert own.status_code == 200 and own.get_json()["person"]["name"] == "张小宝"
+    assert world.audit_count("relative.removed") == removed_before
+
+
+@cross_owner("/staff/members/<int:member_id>", "GET")
+def _staff_member_record_by_the_wrong_audience_or_role(client, world: World):
+    """Staff read member records by role, not ownership: a member token (even the member's own)
+    gets 401, an organisation admin gets 403, an unknown id gets a bare 404; none of them shows
+    anything of the member or writes a sensitive-read audit row."""
+    a = world.verified_member("owner-a", "张伟")
+    world.relative(a, "李娜", "spouse")
+    member_id = world.member_id("owner-a")
+    b = world.member("intruder-b")
+    secrets = world.secrets("张伟") + world.secrets("李娜")
+    reads_before = world.audit_count("member.read_sensitive")
+
+    for token in (b, a):
+        resp = client.get(f"/staff/members/{member_id}", headers=bearer(token))
+        assert_unauthorized(resp, "token_audience")
+        assert_leaks_nothing(resp, secrets)
+
+    org_admin = world.org_admin(organisation_id=1)
+    resp = client.get(f"/staff/members/{member_id}", headers=bearer(org_admin))
+    assert_problem(resp, 403, "role_forbidden")
+    assert_leaks_nothing(resp, secrets)
+    assert world.audit_count("member.read_sensitive") == reads_before
+
+    reviewer = world.staff("demo-reviewer")
+    resp = client.get(f"/staff/members/{UNKNOWN_ID}", headers=bearer(reviewer))
+    assert_problem(resp, 404, "member_not_found")
+    assert_leaks_nothing(resp, secrets)
+    # The route does work for the right role, so the denials above are about who asked.
+    assert client.get(f"/staff/members/{member_id}", headers=bearer(reviewer)).status_code == 200
+
+
+@cross_owner("/products/<product_code:code>", "GET")
+@cross_owner("/products/<product_code:code>/terms", "GET")
+def _public_catalogue_hides_unknown_and_retired_products(client, world: World):
+    """Products belong to nobody: anyone may read a published one; an unknown code and a retired
+    product are the same bare 404 for every caller; a malformed code never reaches a query."""
+    from app.products.services import retire_product
+
+    member = world.verified_member("reader-a", "张伟")
+    reviewer = world.staff("demo-reviewer")
+    with world.app.app_context():
+        retire_product("huhuibao-2021")
+    for suffix in ("", "/terms"):
+        for headers in ({}, bearer(member), bearer(reviewer)):
+            unknown = client.get(f"/products/never-existed{suffix}", headers=headers)
+            world.assert_hidden(client.get(f"/products/huhuibao-2021{suffix}", headers=headers),
+                                "product_not_found", secrets=["沪惠保"], same_as=unknown)
+            assert_problem(client.get(f"/products/BAD_CODE!{suffix}", headers=headers), 404,
+                           "not_found")
+            assert client.get(f"/products/ganzhou-demo-2026{suffix}",
+                              headers=headers).status_code == 200
+
+
+# Orders and policies. A (张伟, see World.paid_family) owns them; B is another real, verified
+# member. Money-moving POSTs carry a valid Idempotency-Key, so the 404 is about ownership and not
+# a missing header, and World.money_snapshot shows B's attempt changed nothing anywhere.
+
+def in_enrollment_window(case: CrossOwnerCase) -> CrossOwnerCase:
+    """Run `case` on 2026-11-23 10:00 Shanghai, when the demo product's window is open (the clock
+    keeps ticking, so tokens and rate limits behave as usual)."""
+
+    @wraps(case)
+    def run(client, world):
+        with time_machine.travel(ENROLLMENT_NOW, tick=True):
+            case(client, world)
+
+    return run
+
+
+def _intruder(world: World) -> str:
+    """B: 陈静, verified (an employee with her own personal account, so a payment wrongly taken
+    from the caller's account would show in the balances)."""
+    return world.verified_member("intruder-b", "陈静")
+
+
+def _intruder_with_a_policy(client, world: World) -> tuple[str, dict, int]:
+    """B, insured by an order of her own (so she has an order and a policy to read herself)."""
+    b = _intruder(world)
+    order = place_order(client, {"token": b}, [])
+    if order["status"] != "paid":  # nothing to pay when a subsidy covers the premium
+        resp = pay(client, {"token": b}, order["id"])
+        assert resp.status_code == 200 and resp.get_json()["state"] == "paid", resp.get_json()
+    policies = client.get("/policies", headers=bearer(b)).get_json()
+    assert len(policies) == 1, policies
+    return b, order, policies[0]["id"]
+
+
+@cross_owner("/orders/<int:order_id>", "GET")
+@in_enrollment_window
+def _read_order_of_another_member(client, world: World):
+    a, paid, _ = world.paid_family()
+    child = world.relative(a, "张小宝", "child")
+    unpaid = place_order(client, {"token": a}, [child], include_self=False)
+    b, b_order, _ = _intruder_with_a_policy(client, world)
+    secrets = world.object_secrets(paid, unpaid, names=("张伟", "李娜", "张小宝"))
+
+    unknown = client.get(f"/orders/{UNKNOWN_ID}", headers=bearer(b))
+    for order in (paid, unpaid):
+        resp = client.get(f"/orders/{order['id']}", headers=bearer(b))
+        world.assert_hidden(resp, "order_not_found", secrets=secrets, same_as=unknown)
+    listed = client.get("/orders", headers=bearer(b))
+    assert [o["id"] for o in listed.get_json()] == [b_order["id"]]
+    assert_leaks_nothing(listed, secrets)
+    # B reads B's own order, and A's orders are there for A: the 404 is about ownership.
+    assert client.get(f"/orders/{b_order['id']}", headers=bearer(b)).status_code == 200
+    for order, status in ((paid, "paid"), (unpaid, "pending_payment")):
+        own = client.get(f"/orders/{order['id']}", headers=bearer(a))
+        assert own.status_code == 200, own.get_json()
+        assert (own.get_json()["order_no"], own.get_json()["status"]) == (order["order_no"], status)
+
+
+@cross_owner("/orders/<int:order_id>/payments", "POST")
+@in_enrollment_window
+def _pay_order_of_another_member(client, world: World):
+    a = world.verified_member("owner-a", "张伟")
+    spouse = world.relative(a, "李娜", "spouse")
+    order = place_order(client, {"token": a}, [spouse])
+    b = _intruder(world)
+    secrets = world.object_secrets(order)
+    path = f"/orders/{order['id']}/payments"
+    before = world.money_snapshot()
+
+    for method in ("personal_account", "wechat"):
+        resp = client.post(path, headers={**bearer(b), **key()}, json={"method": method})
+        world.assert_hidden(resp, "order_not_found", secrets=secrets, same_as=client.post(
+            f"/orders/{UNKNOWN_ID}/payments", headers={**bearer(b), **key()},
+            json={"method": method}))
+    # Nothing happened: no payment started, nobody's account debited, A's order still unpaid.
+    assert world.money_snapshot() == before
+    own = client.get(f"/orders/{order['id']}", headers=bearer(a)).get_json()
+    assert (own["status"], own["payment_method"]) == ("pending_payment", "personal_account")
+
+    # A can pay it (the route works). Keys are scoped to the caller: B sending A's very key and
+    # body gets no replay of A's stored answer, and still changes nothing.
+    a_key = key()
+    resp = client.post(path, headers={**bearer(a), **a_key}, json={"method": "personal_account"})
+    assert resp.status_code == 200 and resp.get_json()["state"] == "paid", resp.get_json()
+    after_paid = world.money_snapshot()
+    resp = client.post(path, headers={**bearer(b), **a_key}, json={"method": "personal_account"})
+    world.assert_hidden(resp, "order_not_found", secrets=secrets)
+    assert "Idempotent-Replayed" not in resp.headers
+    assert world.money_snapshot() == after_paid
+
+
+@cross_owner("/orders/<int:order_id>/sandbox-wechat-payment", "POST")
+@in_enrollment_window
+def _simulate_wechat_payment_of_another_members_order(client, world: World):
+    a = world.verified_member("owner-a", "张伟")
+    spouse = world.relative(a, "李娜", "spouse")
+    order = place_order(client, {"token": a}, [spouse], method="wechat")
+    started = pay(client, {"token": a}, order["id"], "wechat")
+    assert started.status_code == 200 and started.get_json()["state"] == "awaiting_wechat"
+    b = _intruder(world)
+    secrets = world.object_secrets(order)
+    path = f"/orders/{order['id']}/sandbox-wechat-payment"
+    before = world.money_snapshot()
+
+    resp = client.post(path, headers={**bearer(b), **key()})
+    world.assert_hidden(resp, "order_not_found", secrets=secrets, same_as=client.post(
+        f"/orders/{UNKNOWN_ID}/sandbox-wechat-payment", headers={**bearer(b), **key()}))
+    # Nothing happened: A's WeChat payment is still pending, the order unpaid, no policies.
+    assert world.money_snapshot() == before
+    own = client.get(f"/orders/{order['id']}", headers=bearer(a)).get_json()
+    assert (own["status"], own["payment_method"]) == ("pending_payment", "wechat")
+    # For A the simulated payment goes through: the 404 above was about ownership.
+    resp = client.post(path, headers=bearer(a))
+    assert resp.status_code == 200 and resp.get_json()["outcome"] == "paid", resp.get_json()
+
+
+@cross_owner("/policies/<int:policy_id>", "GET")
+@in_enrollment_window
+def _read_policy_of_another_member(client, world: World):
+    a, order, policies = world.paid_family()
+    b, _, b_policy = _intruder_with_a_policy(client, world)
+    secrets = world.object_secrets(order, *policies)
+
+    unknown = client.get(f"/policies/{UNKNOWN_ID}", headers=bearer(b))
+    for policy in policies:
+        resp = client.get(f"/policies/{policy['id']}", headers=bearer(b))
+        world.assert_hidden(resp, "policy_not_found", secrets=secrets, same_as=unknown)
+    listed = client.get("/policies", headers=bearer(b))
+    assert [p["id"] for p in listed.get_json()] == [b_policy]
+    assert_leaks_nothing(listed, secrets)
+    assert client.get(f"/policies/{b_policy}", headers=bearer(b)).status_code == 200
+    for policy in policies:
+        own = client.get(f"/policies/{policy['id']}", headers=bearer(a))
+        assert own.status_code == 200 and own.get_json() == policy
+
+
+def _certificate_secrets(client, world: World, a: str, order: dict, policies: list[dict]) -> list[str]:
+    """A's objects, plus the signed verification tokens of A's certificates."""
+    tokens = []
+    for policy in policies:
+        cert = client.get(f"/policies/{policy['id']}/certificate", headers=bearer(a))
+        assert cert.status_code == 200, cert.get_json()
+        tokens.append(cert.get_json()["verify_url"].split("token=", 1)[1])
+    return world.object_secrets(order, *policies) + tokens
+
+
+@cross_owner("/policies/<int:policy_id>/certificate", "GET")
+@cross_owner("/policies/<int:policy_id>/certificate.png", "GET")
+@in_enrollment_window
+def _certificate_of_another_members_policy(client, world: World):
+    """The certificate as data and as a PNG: B gets the same problem+json 404 as for no policy
+    (never an image, never the verification link)."""
+    a, order, policies = world.paid_family()
+    secrets = _certificate_secrets(client, world, a, order, policies)
+    b = _intruder(world)
+
+    for suffix in ("/certificate", "/certificate.png"):
+        unknown = client.get(f"/policies/{UNKNOWN_ID}{suffix}", headers=bearer(b))
+        for policy in policies:
+            resp = client.get(f"/policies/{policy['id']}{suffix}", headers=bearer(b))
+            world.assert_hidden(resp, "policy_not_found", secrets=secrets, same_as=unknown)
+    for policy in policies:
+        png = client.get(f"/policies/{policy['id']}/certificate.png", headers=bearer(a))
+        assert png.status_code == 200 and png.mimetype == "image/png"
+
+
+@cross_owner("/policies/<int:policy_id>/surrender", "POST")
+@in_enrollment_window
+def _surrender_policy_of_another_member(client, world: World):
+    a, order, policies = world.paid_family()
+    b = _intruder(world)
+    secrets = world.object_secrets(order, *policies)
+    before = world.money_snapshot()
+    surrendered_before = world.audit_count("policy.surrendered")
+
+    unknown = client.post(f"/policies/{UNKNOWN_ID}/surrender", headers={**bearer(b), **key()})
+    for policy in policies:
+        resp = client.post(f"/policies/{policy['id']}/surrender", headers={**bearer(b), **key()})
+        world.assert_hidden(resp, "policy_not_found", secrets=secrets, same_as=unknown)
+    # Nothing happened: both policies active, no refund rows, no balance moved, nothing audited.
+    assert world.money_snapshot() == before
+    assert world.audit_count("policy.surrendered") == surrendered_before
+    for policy in policies:
+        assert client.get(f"/policies/{policy['id']}", headers=bearer(a)).get_json()["status"] == "active"
+
+    # A (the payer) can surrender (the route works); B sending A's very key gets no replay.
+    a_key = key()
+    path = f"/policies/{policies[0]['id']}/surrender"
+    resp = client.post(path, headers={**bearer(a), **a_key})
+    assert resp.status_code == 200 and resp.get_json()["policy"]["status"] == "void", resp.get_json()
+    after = world.money_snapshot()
+    resp = client.post(path, headers={**bearer(b), **a_key})
+    world.assert_hidden(resp, "policy_not_found", secrets=secrets)
+    assert "Idempotent-Replayed" not in resp.headers
+    assert world.money_snapshot() == after
+
+
+# --- the tests -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", sorted(CROSS_OWNER_CASES), ids=lambda k: f"{k[1]} {k[0]}")
+def test_cross_owner_attempt_is_a_bare_404(key, world):
+    CROSS_OWNER_CASES[key](world.client, world)
+
+
+def test_every_id_route_has_a_cross_owner_case(app):
+    id_routes = set(api_routes(app, with_path_variables=True))
+    assert ("/me/relatives/<int:relative_id>", "GET") in id_routes  # the sweep sees the url_map
+    missing = sorted(id_routes - set(CROSS_OWNER_CASES))
+    assert not missing, (
+        "These routes have an id in their path but no cross-owner test. Add one per route with "
+        "@cross_owner(rule, method) in tests/security/test_object_access.py (see the top of that "
+        "file): " + ", ".join(f"{method} {rule}" for rule, method in missing)
+    )
+
+
+def test_cross_owner_registry_names_only_existing_routes(app):
+    stale = sorted(set(CROSS_OWNER_CASES) - set(api_routes(app, with_path_variables=True)))
+    assert not stale, f"cross-owner cases for routes that no longer exist (rename them): {stale}"
+
+
+def test_a_relative_sees_the_policy_paid_for_her_but_only_the_payer_may_surrender(world):
+    """Visibility is own + relatives' + paid-for: 李娜, logged in as her own verified member, sees
+    the policy 张伟 paid for her (and its certificate), but not 张伟's own policy nor his order,
+    and may not surrender hers (the payer's money comes back to the payer only)."""
+    client = world.client
+    with time_machine.travel(ENROLLMENT_NOW, tick=True):
+        a, order, policies = world.paid_family()
+        hers = next(p for p in policies if p["insured_name_masked"] == mask_name("李娜"))
+        his = next(p for p in policies if p["id"] != hers["id"])
+        li_na = world.verified_member("li-na", "李娜")
+
+        listed = client.get("/policies", headers=bearer(li_na))
+        assert listed.status_code == 200 and listed.get_json() == [hers]
+        assert client.get(f"/policies/{hers['id']}", headers=bearer(li_na)).get_json() == hers
+        cert = client.get(f"/policies/{hers['id']}/certificate", headers=bearer(li_na))
+        assert cert.status_code == 200 and cert.get_json()["policy"]["id"] == hers["id"]
+        png = client.get(f"/policies/{hers['id']}/certificate.png", headers=bearer(li_na))
+        assert png.status_code == 200 and png.mimetype == "image/png"
+
+        # 张伟's own policy and the order are not hers to see.
+        his_secrets = [his["policy_no"], order["order_no"]] + world.secrets("张伟")
+        world.assert_hidden(client.get(f"/policies/{his['id']}", headers=bearer(li_na)),
+                            "policy_not_found", secrets=his_secrets,
+                            same_as=client.get(f"/policies/{UNKNOWN_ID}", headers=bearer(li_na)))
+        world.assert_hidden(client.get(f"/orders/{order['id']}", headers=bearer(li_na)),
+                            "order_not_found", secrets=his_secrets,
+                            same_as=client.get(f"/orders/{UNKNOWN_ID}", headers=bearer(li_na)))
+        assert client.get("/orders", headers=bearer(li_na)).get_json() == []
+
+        before = world.money_snapshot()
+        surrendered_before = world.audit_count("policy.surrendered")
+        resp = client.post(f"/policies/{hers['id']}/surrender", headers={**bearer(li_na), **key()})
+        assert_problem(resp, 422, "surrender_payer_only")
+        assert_leaks_nothing(resp, his_secrets)
+        assert world.money_snapshot() == before  # still active, no refund rows, no money moved
+        assert world.audit_count("policy.surrendered") == surrendered_before
+        assert client.get(f"/policies/{hers['id']}", headers=bearer(li_na)).get_json()["status"] == "active"
+
+        # The payer may.
+        resp = client.post(f"/policies/{hers['id']}/surrender", headers={**bearer(a), **key()})
+        assert resp.status_code == 200 and resp.get_json()["policy"]["status"] == "void", resp.get_json()
+
+
+@pytest.mark.xfail(OUT_OF_RANGE_ID_BUG_OPEN, strict=True, raises=AssertionError, reason=(
+    "BUG: werkzeug's <int:...> converter (and AuditQuerySchema.object_id, max 2**62) admit "
+    "integers beyond the INTEGER columns; the query then raises (SQLite OverflowError above "
+    "2**63-1, PostgreSQL NumericValueOutOfRange above 2**31-1) -> 500 instead of 404/422."))
+def test_out_of_range_ids_are_a_plain_404_not_a_server_error(world):
+    """An id no row can have is "not found" (a filter on one is a 422 or an empty page)."""
+    client = world.client
+    token = world.verified_member("owner-a", "张伟")
+    reviewer = world.staff("demo-reviewer")
+    operator = world.staff("demo-operator")
+    failures = []
+    for value in (DB_INTEGER_MAX + 1, 2**63, 2**64):
+        for method, path, auth, allowed in (
+            ("GET", f"/me/relatives/{value}", token, (404,)),
+            ("DELETE", f"/me/relatives/{value}", token, (404,)),
+            ("GET", f"/staff/members/{value}", reviewer, (404,)),
+            ("GET", f"/staff/audit-events?object_id={value}", operator, (200, 422)),
+        ):
+            resp = client.open(path, method=method, headers=bearer(auth))
+            if resp.status_code not in allowed:
+                failures.append(f"{method} {path} -> {resp.status_code}")
+            elif resp.status_code >= 400:
+                assert_problem(resp, resp.status_code)
+    assert not failures, failures

@@ -1,0 +1,391 @@
+"""Function-level access (QUALITY.md): a role x operation matrix; anything not allowed is denied.
+
+Each row of MATRIX is an operation (url rule as in app.url_map, method); each column a caller.
+A cell is the exact status that caller gets for a well-formed request: a 2xx means allowed, 401
+means no token or a token for the other audience (member vs staff), 403 means a staff role that
+may not. A new route fails `test_matrix_covers_every_route` until it has a row here and a request
+builder in REQUESTS. A builder is called once per caller (denied callers first) and returns the
+client.open keyword arguments (`json`, `query_string`, `headers`, e.g. an Idempotency-Key) plus
+path values; when the request consumes something (a refresh token, an object to delete) and more
+than one caller is allowed, build a fresh one per call. Objects a row needs (an order, a policy)
+are made once per test by World helpers, on first use. Public routes whose well-formed request is
+refused for everyone alike (a forged notification, a garbage certificate token) name the stable
+code of that refusal in PUBLIC_REFUSALS.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.audit.models import AuditEvent
+from app.auth.models import ORGANISATION_ROLES
+from app.database import get_session
+from app.demo.seed import DEMO_STAFF_PASSWORD
+from tests.conftest import CONSENT, add_relative, bearer, login, verify
+from tests.enrollment.conftest import key, order_body, pay, place_order
+from tests.security.support import (
+    ORG_ADMIN_PASSWORD,
+    api_routes,
+    assert_leaks_nothing,
+    assert_problem,
+    assert_unauthorized,
+    create_org_admin,
+    person_secrets,
+    staff_login,
+)
+
+MATRIX_NOW = "2026-11-23T02:00:00+00:00"
+ROLES = ("anonymous", "member", "reviewer", "operator", "charity_admin")
+
+#                                                     anon member reviewer operator charity
+MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
+    ("/auth/wechat/login", "POST"):                   (200,  200,  200,     200,     200),
+    ("/auth/refresh", "POST"):                        (200,  200,  200,     200,     200),
+    ("/auth/logout", "POST"):                         (204,  204,  204,     204,     204),
+    ("/auth/staff/login", "POST"):                    (200,  200,  200,     200,     200),
+    ("/me", "GET"):                                   (401,  200,  401,     401,     401),
+    ("/me/identity", "POST"):                         (401,  200,  401,     401,     401),
+    ("/me/identity/refresh", "POST"):                 (401,  200,  401,     401,     401),
+    ("/me/relatives", "GET"):                         (401,  200,  401,     401,     401),
+    ("/me/relatives", "POST"):                        (401,  201,  401,     401,     401),
+    ("/me/relatives/<int:relative_id>", "GET"):       (401,  200,  401,     401,     401),
+    ("/me/relatives/<int:relative_id>", "DELETE"):    (401,  204,  401,     401,     401),
+    ("/staff/members/<int:member_id>", "GET"):        (401,  401,  200,     200,     403),
+    ("/staff/audit-events", "GET"):                   (401,  401,  403,     200,     403),
+    ("/products", "GET"):                             (200,  200,  200,     200,     200),
+    ("/products/current", "GET"):                     (200,  200,  200,     200,     200),
+    ("/products/<product_code:code>", "GET"):         (200,  200,  200,     200,     200),
+    ("/products/<product_code:code>/terms", "GET"):   (200,  200,  200,     200,     200),
+    ("/quotes", "POST"):                              (401,  200,  401,     401,     401),
+    ("/orders", "GET"):                               (401,  200,  401,     401,     401),
+    ("/orders", "POST"):                              (401,  201,  401,     401,     401),
+    ("/orders/<int:order_id>", "GET"):                (401,  200,  401,     401,     401),
+    ("/orders/<int:order_id>/payments", "POST"):      (401,  200,  401,     401,     401),
+    ("/orders/<int:order_id>/sandbox-wechat-payment", "POST"):
+                                                      (401,  200,  401,     401,     401),
+    ("/payments/wechat/notify", "POST"):              (401,  401,  401,     401,     401),
+    ("/policies", "GET"):                             (401,  200,  401,     401,     401),
+    ("/policies/<int:policy_id>", "GET"):             (401,  200,  401,     401,     401),
+    ("/policies/<int:policy_id>/certificate", "GET"): (401,  200,  401,     401,     401),
+    ("/policies/<int:policy_id>/certificate.png", "GET"):
+                                                      (401,  200,  401,     401,     401),
+    ("/policies/<int:policy_id>/surrender", "POST"):  (401,  200,  401,     401,     401),
+    ("/public/certificates/verify", "GET"):           (404,  404,  404,     404,     404),
+}
+
+# Public routes (no token asked for) that refuse the row's request for every caller alike, and
+# the stable code of that refusal: a WeChat notification without WeChat's signature headers,
+# and a certificate token that was never signed.
+PUBLIC_REFUSALS: dict[tuple[str, str], str] = {
+    ("/payments/wechat/notify", "POST"): "notification_rejected",
+    ("/public/certificates/verify", "GET"): "certificate_invalid",
+}
+
+
+@dataclass
+class World:
+    app: Flask
+    client: FlaskClient
+    residents: dict
+    tokens: dict[str, str | None]
+    member_id: int
+    spouse_id: int
+    child_id: int
+    _logins: int = 0
+    _made: dict = field(default_factory=dict)
+    numbers: list[str] = field(default_factory=list)  # order and policy numbers made so far
+
+    def fresh_refresh_token(self) -> str:
+        self._logins += 1
+        return login(self.client, f"matrix-refresh-{self._logins}")["refresh_token"]
+
+    # --- the member's orders and policies, made once per test on first use (the window is open:
+    # see _demo_window_open) -----------------------------------------------------------------
+    def _once(self, name: str, make: Callable[[], int]) -> int:
+        if name not in self._made:
+            self._made[name] = make()
+        return self._made[name]
+
+    def _order(self, relative_ids: list[int], include_self: bool, method: str) -> dict:
+        order = place_order(self.client, {"token": self.tokens["member"]}, relative_ids,
+                            include_self, method)
+        self.numbers.append(order["order_no"])
+        return order
+
+    def unpaid_order(self) -> int:
+        """An order for the spouse, to be paid from the personal account."""
+        return self._once("unpaid", lambda: self._order([self.spouse_id], False,
+                                                        "personal_account")["id"])
+
+    def wechat_order(self) -> int:
+        """An order for the child with a WeChat payment started (awaiting the payer)."""
+        def make() -> int:
+            order = self._order([self.child_id], False, "wechat")
+            started = pay(self.client, {"token": self.tokens["member"]}, order["id"], "wechat")
+            assert started.get_json()["state"] == "awaiting_wechat", started.get_json()
+            return order["id"]
+
+        return self._once("wechat", make)
+
+    def policy(self) -> int:
+        """The member's own policy, paid from the personal account."""
+        def make() -> int:
+            order = self._order([], True, "personal_account")
+            paid = pay(self.client, {"token": self.tokens["member"]}, order["id"])
+            assert paid.get_json()["state"] == "paid", paid.get_json()
+            policies = self.client.get("/policies", headers=bearer(self.tokens["member"]))
+            [policy] = policies.get_json()
+            self.numbers.append(policy["policy_no"])
+            return policy["id"]
+
+        return self._once("policy", make)
+
+    def order_body(self, **selection) -> dict:
+        return order_body(self.client, **selection)
+
+    def identity_body(self, name: str, **extra) -> dict:
+        resident = self.residents[name]
+        return {"name": resident.name, "id_number": resident.certno, "consent": CONSENT, **extra}
+
+
+Request = Callable[[World], dict]
+REQUESTS: dict[tuple[str, str], Request] = {
+    ("/auth/wechat/login", "POST"): lambda w: {"json": {"code": "matrix-login"}},
+    ("/auth/refresh", "POST"): lambda w: {"json": {"refresh_token": w.fresh_refresh_token()}},
+    ("/auth/logout", "POST"): lambda w: {"json": {"refresh_token": w.fresh_refresh_token()}},
+    ("/auth/staff/login", "POST"): lambda w: {
+        "json": {"username": "demo-reviewer", "password": DEMO_STAFF_PASSWORD}},
+    ("/me", "GET"): lambda w: {},
+    ("/me/identity", "POST"): lambda w: {"json": w.identity_body("张伟")},
+    ("/me/identity/refresh", "POST"): lambda w: {},
+    ("/me/relatives", "GET"): lambda w: {},
+    ("/me/relatives", "POST"): lambda w: {"json": w.identity_body("张建国", relation="parent")},
+    ("/me/relatives/<int:relative_id>", "GET"): lambda w: {"relative_id": w.spouse_id},
+    ("/me/relatives/<int:relative_id>", "DELETE"): lambda w: {"relative_id": w.child_id},
+    ("/staff/members/<int:member_id>", "GET"): lambda w: {"member_id": w.member_id},
+    ("/staff/audit-events", "GET"): lambda w: {"query_string": {"page": 1, "page_size": 5}},
+    ("/products", "GET"): lambda w: {},
+    ("/products/current", "GET"): lambda w: {},
+    ("/products/<product_code:code>", "GET"): lambda w: {"code": "huhuibao-2021"},
+    ("/products/<product_code:code>/terms", "GET"): lambda w: {"code": "ganzhou-demo-2026"},
+    ("/quotes", "POST"): lambda w: {"json": {"relative_ids": [w.spouse_id]}},
+    ("/orders", "GET"): lambda w: {},
+    ("/orders", "POST"): lambda w: {"headers": key(), "json": w.order_body(relative_ids=[])},
+    ("/orders/<int:order_id>", "GET"): lambda w: {"order_id": w.unpaid_order()},
+    ("/orders/<int:order_id>/payments", "POST"): lambda w: {
+        "order_id": w.unpaid_order(), "headers": key(), "json": {"method": "personal_account"}},
+    ("/orders/<int:order_id>/sandbox-wechat-payment", "POST"): lambda w: {
+        "order_id": w.wechat_order(), "headers": key()},
+    # No Wechatpay-Signature/-Timestamp/-Nonce/-Serial headers: not from WeChat.
+    ("/payments/wechat/notify", "POST"): lambda w: {"json": {
+        "id": "matrix-event", "event_type": "TRANSACTION.SUCCESS", "resource_type": "encrypt-resource",
+        "resource": {"algorithm": "AEAD_AES_256_GCM", "ciphertext": "", "nonce": "",
+                     "associated_data": "transaction"}}},
+    ("/policies", "GET"): lambda w: {},
+    ("/policies/<int:policy_id>", "GET"): lambda w: {"policy_id": w.policy()},
+    ("/policies/<int:policy_id>/certificate", "GET"): lambda w: {"policy_id": w.policy()},
+    ("/policies/<int:policy_id>/certificate.png", "GET"): lambda w: {"policy_id": w.policy()},
+    ("/policies/<int:policy_id>/surrender", "POST"): lambda w: {
+        "policy_id": w.policy(), "headers": key()},
+    ("/public/certificates/verify", "GET"): lambda w: {
+        "query_string": {"token": "bm90LWEtdG9rZW4.Zm9yZ2VkLW1hYy1oZXJlLTAwMDA"}},
+}
+
+
+def _build_path(rule: str, values: dict) -> str:
+    """Fill a url rule's `<converter:name>` variables from `values`."""
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        assert name in values, f"REQUESTS gives no value for <{name}> in {rule}"
+        return str(values[name])
+
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", fill, rule)
+
+
+def call(world: World, rule: str, method: str, role: str):
+    kwargs = REQUESTS[(rule, method)](world)
+    headers = kwargs.pop("headers", {})
+    path_values = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("json", "query_string")}
+    token = world.tokens[role]
+    if token:
+        headers = {**headers, **bearer(token)}
+    return world.client.open(_build_path(rule, path_values), method=method, headers=headers,
+                             **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _demo_window_open():
+    """The matrix runs on a day the demo product's window is open (2026-11-23 10:00 Shanghai);
+    the clock keeps ticking so tokens and rate limits behave as usual."""
+    with time_machine.travel(MATRIX_NOW, tick=True):
+        yield
+
+
+@pytest.fixture
+def world(fast_password_hashing, seeded, residents) -> World:
+    client = seeded.test_client()
+    member = login(client, "matrix-member")
+    token = member["access_token"]
+    assert verify(client, token, residents["张伟"]).status_code == 200
+    spouse = add_relative(client, token, residents["李娜"], "spouse")
+    child = add_relative(client, token, residents["张小宝"], "child", guardian_consent=CONSENT)
+    assert spouse.status_code == 201 and child.status_code == 201, (spouse.get_json(), child.get_json())
+    create_org_admin(seeded, "charity-admin-1")
+    tokens = {
+        "anonymous": None,
+        "member": token,
+        "reviewer": staff_login(client, "demo-reviewer", DEMO_STAFF_PASSWORD)["access_token"],
+        "operator": staff_login(client, "demo-operator", DEMO_STAFF_PASSWORD)["access_token"],
+        "charity_admin": staff_login(client, "charity-admin-1", ORG_ADMIN_PASSWORD)["access_token"],
+    }
+    return World(seeded, client, residents, tokens, member["member_id"],
+                 spouse.get_json()["id"], child.get_json()["id"])
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX), ids=lambda k: f"{k[1]} {k[0]}")
+def test_role_matrix(world, key):
+    rule, method = key
+    expected = dict(zip(ROLES, MATRIX[key], strict=True))
+    secrets = person_secrets(world.residents["张伟"]) + person_secrets(world.residents["李娜"])
+    # Denied callers first, so an allowed call that changes state (DELETE, paying, surrendering)
+    # comes last, and succeeds only if no denied call changed the object before it.
+    order = sorted(ROLES, key=lambda role: expected[role] < 400)
+    public_refusal = PUBLIC_REFUSALS.get(key)
+    mismatches = []
+    for role in order:
+        resp = call(world, rule, method, role)
+        if resp.status_code != expected[role]:
+            mismatches.append(f"{role}: expected {expected[role]}, got {resp.status_code} "
+                              f"{resp.get_data(as_text=True)[:200]}")
+            continue
+        if public_refusal is not None:  # the same refusal for everyone, token or not
+            assert_problem(resp, expected[role], public_refusal)
+        elif expected[role] == 401:  # no token, or a token for the other audience
+            assert_unauthorized(resp, "token_missing" if role == "anonymous" else "token_audience")
+        elif expected[role] == 403:
+            assert_problem(resp, 403, "role_forbidden")
+        if expected[role] >= 400:
+            assert_leaks_nothing(resp, secrets + world.numbers)
+    assert not mismatches, f"{method} {rule}:\n" + "\n".join(mismatches)
+
+
+def test_matrix_covers_every_route(app):
+    routes = set(api_routes(app))
+    missing = sorted(routes - set(MATRIX))
+    assert not missing, ("Add a row to MATRIX and a request to REQUESTS in "
+                         f"tests/security/test_role_matrix.py for: {missing}")
+    assert not sorted(set(MATRIX) - routes), "MATRIX rows for routes that no longer exist"
+    assert set(REQUESTS) == set(MATRIX)
+
+
+def test_public_certificate_check_answers_every_caller_alike(world):
+    """A genuine certificate link: every caller, token or none, gets the same 200 answer."""
+    policy_id = world.policy()
+    cert = world.client.get(f"/policies/{policy_id}/certificate",
+                            headers=bearer(world.tokens["member"]))
+    query = cert.get_json()["verify_url"].split("?", 1)[1]
+    bodies = []
+    for role in ROLES:
+        token = world.tokens[role]
+        resp = world.client.get(f"/public/certificates/verify?{query}",
+                                headers=bearer(token) if token else {})
+        assert resp.status_code == 200, (role, resp.get_json())
+        bodies.append(resp.get_json())
+    assert all(body == bodies[0] for body in bodies) and bodies[0]["valid"] is True
+    assert_leaks_nothing(world.client.get(f"/public/certificates/verify?{query}"),
+                         [world.residents["张伟"].name, world.residents["张伟"].certno])
+
+
+@pytest.mark.parametrize("role", ORGANISATION_ROLES)
+def test_every_organisation_admin_role_is_kept_out_of_insurer_staff_routes(
+        fast_password_hashing, seeded, role):
+    client = seeded.test_client()
+    create_org_admin(seeded, f"{role}-7", role=role, organisation_id=7)
+    token = staff_login(client, f"{role}-7", ORG_ADMIN_PASSWORD)["access_token"]
+    assert_problem(client.get("/staff/members/1", headers=bearer(token)), 403, "role_forbidden")
+    assert_problem(client.get("/staff/audit-events", headers=bearer(token)), 403, "role_forbidden")
+    assert_unauthorized(client.get("/me", headers=bearer(token)), "token_audience")
+
+
+# --- audited reads -------------------------------------------------------------------------
+
+
+def _audit_rows(app, action: str = "member.read_sensitive") -> list[AuditEvent]:
+    with app.app_context():
+        return list(get_session().scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def _audit_total(app) -> int:
+    with app.app_context():
+        return get_session().scalar(select(func.count()).select_from(AuditEvent))
+
+
+def test_staff_read_writes_exactly_one_audit_row(world):
+    before = _audit_rows(world.app)
+    resp = call(world, "/staff/members/<int:member_id>", "GET", "reviewer")
+    assert resp.status_code == 200
+    assert resp.get_json()["member"]["member_id"] == world.member_id
+    assert len(resp.get_json()["relatives"]) == 2
+
+    after = _audit_rows(world.app)
+    assert len(after) == len(before) + 1
+    row = after[-1]
+    reviewer_id = staff_login(world.client, "demo-reviewer", DEMO_STAFF_PASSWORD)["staff_id"]
+    assert (row.actor_type, row.actor_id) == ("staff", reviewer_id)
+    assert (row.object_type, row.object_id) == ("member", world.member_id)
+    assert row.request_id == resp.headers["X-Request-Id"]
+    assert row.detail == {"role": "reviewer", "relatives": 2}
+    # The audit trail itself holds no personal data.
+    operator_view = call(world, "/staff/audit-events", "GET", "operator")
+    assert operator_view.status_code == 200
+    assert_leaks_nothing(operator_view, person_secrets(world.residents["张伟"]))
+
+
+def test_denied_staff_reads_write_no_audit_row(world):
+    before = _audit_rows(world.app)
+    for role in ("anonymous", "member", "charity_admin"):
+        assert call(world, "/staff/members/<int:member_id>", "GET", role).status_code in (401, 403)
+    assert _audit_rows(world.app) == before
+
+
+@pytest.mark.parametrize("failure", ["writer-raises", "insert-rejected-at-commit"])
+def test_read_and_audit_row_are_one_transaction(world, monkeypatch, failure):
+    """If the audit row cannot be written, the read is not served and nothing is committed."""
+    import app.audit.services as audit_services
+    import app.staff.services as staff_services
+
+    real_record = audit_services.record
+
+    def failing_record(session, **kwargs):
+        if failure == "writer-raises":
+            real_record(session, **kwargs)
+            raise RuntimeError("audit store unavailable: 张伟 secret-marker")
+        # A row the database refuses (NOT NULL action) when the transaction commits.
+        return real_record(session, **{**kwargs, "action": None})
+
+    monkeypatch.setattr(staff_services, "audit", failing_record)
+    total_before = _audit_total(world.app)
+    resp = call(world, "/staff/members/<int:member_id>", "GET", "reviewer")
+
+    body = assert_problem(resp, 500, "internal_error")
+    assert set(body) == {"type", "title", "status", "detail", "code"}
+    text = resp.get_data(as_text=True)
+    for leak in ("Traceback", "RuntimeError", "IntegrityError", "secret-marker", "audit_events",
+                 'File "', "sqlalchemy"):
+        assert leak not in text
+    assert_leaks_nothing(resp, person_secrets(world.residents["张伟"])
+                         + person_secrets(world.residents["李娜"]))
+    assert _audit_total(world.app) == total_before
+
+    # And with the writer restored, the same read is served and audited again.
+    monkeypatch.setattr(staff_services, "audit", real_record)
+    assert call(world, "/staff/members/<int:member_id>", "GET", "reviewer").status_code == 200
+    assert _audit_total(world.app) == total_before + 1
