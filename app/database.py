@@ -67,10 +67,17 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
 
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            if not in_memory:
+                # Readers never block the writer (the sandbox bureau writes in its own session
+                # while a request may hold a read transaction); wait rather than fail on a lock.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
 
     return engine
