@@ -1,0 +1,1 @@
+"""Sponsorship: employers, charities, paired-assistance bodies and relief funds paying premiums."""
