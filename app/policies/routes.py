@@ -26,7 +26,7 @@ blp = Blueprint("policies", __name__, description="保单与电子凭证 Policie
 @blp.arguments(PolicyQuerySchema, location="query")
 @blp.response(200, PolicySchema(many=True))
 def list_policies(query):
-    """Policies of the member, their relatives, and those the member paid for."""
+    """Policies where the member is the insured person, and those the member paid for."""
     return services.list_policies(current_principal().id, query.get("plan_year"))
 
 

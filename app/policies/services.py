@@ -1,4 +1,4 @@
-"""Policy use cases: issue on payment, list and read (self, relatives, or paid-for), surrender
+"""Policy use cases: issue on payment, list and read (own as insured, or paid-for), surrender
 with refund to each funding source, and the electronic certificate."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import Order, OrderItem, Payment, Refund
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.members.models import Member, Person, Relative
+from app.members.models import Member, Person
 from app.policies.models import Policy
 
 STATUS_LABELS = {"active": "有效", "surrendered": "退保处理中", "void": "已终止"}
@@ -54,13 +54,14 @@ def issue_policies(session, order: Order, *, paid_on: date) -> list[Policy]:
 
 
 def _visible(member_id: int):
-    """Policies a member may see: their own, their relatives', and those they paid for."""
+    """Policies a member may see: their own (as the insured person) and those they paid for
+    (self and the relatives they enrolled). Being able to add someone as a relative proves only
+    that one knows their name and ID number, not the relationship, so a relative's policy paid
+    by someone else stays private to its payer and its insured person."""
     member_person = select(Member.person_id).where(Member.id == member_id).scalar_subquery()
-    relatives = select(Relative.person_id).where(Relative.member_id == member_id)
     paid_for = (select(OrderItem.id).join(Order, Order.id == OrderItem.order_id)
                 .where(Order.member_id == member_id))
-    return or_(Policy.person_id == member_person, Policy.person_id.in_(relatives),
-               Policy.order_item_id.in_(paid_for))
+    return or_(Policy.person_id == member_person, Policy.order_item_id.in_(paid_for))
 
 
 def list_policies(member_id: int, plan_year: int | None = None) -> list[Policy]:

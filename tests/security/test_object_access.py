@@ -543,8 +543,21 @@ def test_out_of_range_ids_are_a_plain_404_not_a_server_error(world):
             ("DELETE", f"/me/relatives/{value}", token, (404,)),
             ("GET", f"/staff/members/{value}", reviewer, (404,)),
             ("GET", f"/staff/audit-events?object_id={value}", operator, (200, 422)),
+            ("GET", f"/orders/{value}", token, (404,)),
+            ("POST", f"/orders/{value}/payments", token, (404,)),
+            ("POST", f"/orders/{value}/sandbox-wechat-payment", token, (404,)),
+            ("GET", f"/policies/{value}", token, (404,)),
+            ("GET", f"/policies/{value}/certificate", token, (404,)),
+            ("GET", f"/policies/{value}/certificate.png", token, (404,)),
+            ("POST", f"/policies/{value}/surrender", token, (404,)),
         ):
-            resp = client.open(path, method=method, headers=bearer(auth))
+            # Money-moving POSTs carry a valid Idempotency-Key (and a body), so only the id
+            # decides the answer.
+            extra = {"headers": {**bearer(auth), **key()}} if method == "POST" else {
+                "headers": bearer(auth)}
+            if path.endswith("/payments"):
+                extra["json"] = {"method": "personal_account"}
+            resp = client.open(path, method=method, **extra)
             if resp.status_code not in allowed:
                 failures.append(f"{method} {path} -> {resp.status_code}")
             elif resp.status_code >= 400:
