@@ -1,0 +1,325 @@
+"""Inputs and outputs of the adjudication engine, as frozen dataclasses (no Flask, no database).
+
+Money is integer fen everywhere; dates are Asia/Shanghai calendar dates (`datetime.date`, never a
+`datetime`: the caller converts a timestamp with app.common.clock.SHANGHAI first).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import NamedTuple
+
+from app.products.definition import CARE_KINDS, COUNTABLE_AMOUNTS
+
+HEALTH_STATUSES = ("healthy", "pre_existing")
+BASIC_INSURANCE_STATUSES = ("active", "suspended")
+POLICY_STATUSES = ("active", "surrendered", "void")  # as app.policies.models
+DECISIONS = ("payable", "not_payable", "review")
+UNITEMISED = "*"  # the item key of an amount that has no itemised line
+
+
+# --- validation helpers ---------------------------------------------------------------------------
+
+
+def _fen(name: str, value: object) -> None:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer number of fen, got {value!r}")
+
+
+def _day(name: str, value: object, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValueError(f"{name} must be a datetime.date (Asia/Shanghai), got {value!r}")
+
+
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+# --- the claim ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimLine:
+    """One itemised line of the member's own money (an itemised bill / prescription line).
+
+    `amount_kind` says which of the claim's amounts this line itemises (normally
+    out_of_policy_self_pay or special_drugs). `item_code` identifies the item (drug, implant,
+    service) for per-item sub-caps; lines with the same code are the same item.
+    """
+    item_code: str
+    amount_fen: int
+    on_commercial_list: bool
+    amount_kind: str = "out_of_policy_self_pay"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.item_code, str) or not self.item_code or \
+                self.item_code == UNITEMISED:
+            raise ValueError(f"item_code must be a non-empty string other than "
+                             f"{UNITEMISED!r}, got {self.item_code!r}")
+        _fen("amount_fen", self.amount_fen)
+        if type(self.on_commercial_list) is not bool:
+            raise ValueError("on_commercial_list must be True or False")
+        _choice("amount_kind", self.amount_kind, COUNTABLE_AMOUNTS)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One settlement (the bureau's 2207/5203 shape), all amounts in fen.
+
+    medfee_sumamt_fen   total cost of the care (medfee_sumamt)
+    hifp_pay_fen        paid by basic insurance (hifp_pay)
+    hifmi_pay_fen       paid by resident critical-illness insurance (hifmi_pay)
+    hifob_pay_fen       paid by employee large-amount insurance (hifob_pay)
+    maf_pay_fen         paid by medical assistance (maf_pay)
+    in_policy_self_pay_fen      the member's in-policy self-pay (incl. the basic deductible and
+                                co-pay) as left after basic and critical-illness insurance and
+                                BEFORE medical assistance
+    out_of_policy_self_pay_fen  the member's out-of-policy self-pay (fulamt_ownpay_amt)
+    special_drugs_fen           the member's own money for special drugs (特药)
+    proton_heavy_ion_fen        the member's own money for proton / heavy-ion therapy
+    The four member amounts are disjoint: a yuan of special drugs is not also in the
+    out-of-policy figure.
+    lines         itemised lines (an amount kind with at least one line is "itemised")
+    admission_id  the admission (mdtrt_id) for per-admission sub-caps
+    """
+    care_kind: str
+    care_date: date
+    medfee_sumamt_fen: int
+    hifp_pay_fen: int = 0
+    hifmi_pay_fen: int = 0
+    hifob_pay_fen: int = 0
+    maf_pay_fen: int = 0
+    in_policy_self_pay_fen: int = 0
+    out_of_policy_self_pay_fen: int = 0
+    special_drugs_fen: int = 0
+    proton_heavy_ion_fen: int = 0
+    lines: tuple[ClaimLine, ...] = ()
+    admission_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _choice("care_kind", self.care_kind, CARE_KINDS)
+        _day("care_date", self.care_date)
+        for name in ("medfee_sumamt_fen", "hifp_pay_fen", "hifmi_pay_fen", "hifob_pay_fen",
+                     "maf_pay_fen", "in_policy_self_pay_fen", "out_of_policy_self_pay_fen",
+                     "special_drugs_fen", "proton_heavy_ion_fen"):
+            _fen(name, getattr(self, name))
+        object.__setattr__(self, "lines", tuple(self.lines))
+        for line in self.lines:
+            if not isinstance(line, ClaimLine):
+                raise ValueError("lines must be ClaimLine instances")
+        if self.admission_id is not None and (not isinstance(self.admission_id, str)
+                                              or not self.admission_id):
+            raise ValueError("admission_id must be a non-empty string or None")
+
+    def amount(self, kind: str) -> int:
+        """The member amount of one countable kind (see COUNTABLE_AMOUNTS)."""
+        _choice("kind", kind, COUNTABLE_AMOUNTS)
+        return getattr(self, f"{kind}_fen")
+
+    def lines_of(self, kind: str) -> tuple[ClaimLine, ...]:
+        return tuple(line for line in self.lines if line.amount_kind == kind)
+
+
+# --- the policy and the insured -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyCover:
+    """The insured person's policy: its own coverage dates (inclusive) and status."""
+    coverage_starts: date
+    coverage_ends: date
+    status: str = "active"
+
+    def __post_init__(self) -> None:
+        _day("coverage_starts", self.coverage_starts)
+        _day("coverage_ends", self.coverage_ends)
+        _choice("status", self.status, POLICY_STATUSES)
+
+    def covers(self, day: date) -> bool:
+        return self.coverage_starts <= day <= self.coverage_ends
+
+
+@dataclass(frozen=True)
+class BasicInsurance:
+    """Basic medical insurance status as the bureau reports it for the date of care.
+
+    `status` is the status on the date of care (psn_insu_stas). When a suspension interval
+    (paus_insu_date ... restoration, inclusive; open-ended when `suspended_until` is None) is
+    known, it decides: care inside it is in a suspension even if the status has since been
+    restored, care outside it is not. Without an interval, `status` decides.
+    """
+    status: str = "active"
+    suspended_from: date | None = None
+    suspended_until: date | None = None
+
+    def __post_init__(self) -> None:
+        _choice("status", self.status, BASIC_INSURANCE_STATUSES)
+        _day("suspended_from", self.suspended_from, optional=True)
+        _day("suspended_until", self.suspended_until, optional=True)
+        if self.suspended_until is not None and self.suspended_from is None:
+            raise ValueError("suspended_until needs suspended_from")
+
+    def suspended_on(self, day: date) -> bool:
+        if self.suspended_from is not None:
+            return self.suspended_from <= day and (
+                self.suspended_until is None or day <= self.suspended_until)
+        return self.status == "suspended"
+
+
+@dataclass(frozen=True)
+class Insured:
+    """The person cared for: basic insurance on the date of care, the pre-existing
+    determination (healthy | pre_existing) and continuous healthy renewal years."""
+    basic_insurance: BasicInsurance = field(default_factory=BasicInsurance)
+    health: str = "healthy"
+    healthy_renewal_years: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.basic_insurance, BasicInsurance):
+            raise ValueError("basic_insurance must be a BasicInsurance")
+        _choice("health", self.health, HEALTH_STATUSES)
+        if type(self.healthy_renewal_years) is not int or self.healthy_renewal_years < 0:
+            raise ValueError("healthy_renewal_years must be a non-negative integer")
+
+
+# --- accumulators ---------------------------------------------------------------------------------
+
+
+class SubCapKey(NamedTuple):
+    """Which sub-cap counter: bucket code, sub-cap code, and the scope within it — the item code
+    (per item; "*" for an un-itemised amount), the admission id (per admission) or "" (per year)."""
+    bucket: str
+    sub_cap: str
+    scope: str
+
+
+def _frozen_map(name: str, value: Mapping, key_check) -> MappingProxyType:
+    data = dict(value)
+    for key, amount in data.items():
+        key_check(key)
+        _fen(f"{name}[{key!r}]", amount)
+    return MappingProxyType(data)
+
+
+def _str_key(key: object) -> None:
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"accumulator keys must be non-empty strings, got {key!r}")
+
+
+def _sub_cap_key(key: object) -> None:
+    if not isinstance(key, tuple) or len(key) != 3 or not all(isinstance(p, str) for p in key):
+        raise ValueError(f"sub-cap keys must be (bucket, sub_cap, scope), got {key!r}")
+
+
+@dataclass(frozen=True)
+class _Ledger:
+    paid_fen: Mapping[str, int] = field(default_factory=dict)             # bucket -> fen
+    eligible_fen: Mapping[str, int] = field(default_factory=dict)         # bucket -> fen
+    deductible_used_fen: Mapping[str, int] = field(default_factory=dict)  # deductible key -> fen
+    sub_cap_used_fen: Mapping[SubCapKey, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "paid_fen", _frozen_map("paid_fen", self.paid_fen, _str_key))
+        object.__setattr__(self, "eligible_fen",
+                           _frozen_map("eligible_fen", self.eligible_fen, _str_key))
+        object.__setattr__(self, "deductible_used_fen",
+                           _frozen_map("deductible_used_fen", self.deductible_used_fen, _str_key))
+        subs = {SubCapKey(*key) if isinstance(key, tuple) and len(key) == 3 else key: amount
+                for key, amount in dict(self.sub_cap_used_fen).items()}
+        object.__setattr__(self, "sub_cap_used_fen",
+                           _frozen_map("sub_cap_used_fen", subs, _sub_cap_key))
+
+
+@dataclass(frozen=True)
+class Accumulators(_Ledger):
+    """What the person/policy year has used so far (read before the claim).
+
+    paid_fen             bucket code -> paid so far this year (for the annual cap)
+    eligible_fen         bucket code -> eligible spend counted so far this year (for tiers;
+                         includes spend absorbed by the deductible)
+    deductible_used_fen  deductible key -> deductible used so far; the key is the bucket's
+                         deductible_group, or the bucket code when it has none
+    sub_cap_used_fen     SubCapKey(bucket, sub_cap, scope) -> paid against that sub-cap so far
+    """
+
+    def apply(self, deltas: AccumulatorDeltas) -> Accumulators:
+        """These accumulators plus the deltas of one claim (a pure helper; the database caller
+        applies the same deltas in one transaction)."""
+        def plus(a: Mapping, b: Mapping) -> dict:
+            out = dict(a)
+            for key, amount in b.items():
+                out[key] = out.get(key, 0) + amount
+            return out
+        return Accumulators(
+            paid_fen=plus(self.paid_fen, deltas.paid_fen),
+            eligible_fen=plus(self.eligible_fen, deltas.eligible_fen),
+            deductible_used_fen=plus(self.deductible_used_fen, deltas.deductible_used_fen),
+            sub_cap_used_fen=plus(self.sub_cap_used_fen, deltas.sub_cap_used_fen),
+        )
+
+
+@dataclass(frozen=True)
+class AccumulatorDeltas(_Ledger):
+    """What one claim adds to the accumulators (only non-zero entries). The caller applies them
+    atomically together with recording the claim's payment, and only when the claim is settled
+    (decision "payable", or "review" once a reviewer approves the figures)."""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.paid_fen or self.eligible_fen or self.deductible_used_fen
+                    or self.sub_cap_used_fen)
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One line of the explanation shown to the member and the reviewer."""
+    code: str
+    zh: str
+    en: str
+    bucket: str | None = None
+
+
+@dataclass(frozen=True)
+class BucketResult:
+    """How one bucket was computed for this claim.
+
+    counted_fen          the member's money counted in the bucket (added to eligible spend)
+    excluded_fen         the member's money mapped to the bucket but not counted (not on the
+                         commercial list, or the list could not be verified)
+    deductible_fen       part of counted_fen absorbed by the deductible
+    ratio_numerator      exact ratio result in 1/10,000 fen (fen x basis points), before rounding
+    after_ratio_fen      ratio result rounded (ROUND_HALF_UP)
+    after_sub_caps_fen   after per-item, per-admission and per-year sub-caps
+    payable_fen          after the annual cap: what this bucket pays
+    """
+    bucket: str
+    name: str
+    counted_fen: int
+    excluded_fen: int
+    deductible_fen: int
+    ratio_numerator: int
+    after_ratio_fen: int
+    after_sub_caps_fen: int
+    payable_fen: int
+
+
+@dataclass(frozen=True)
+class Adjudication:
+    """The result. decision: payable (pay payable_fen, apply deltas) | not_payable (nothing to
+    pay or apply) | review (figures computed as if the claim's amounts are right; hold for a
+    reviewer, apply the deltas only if approved)."""
+    decision: str
+    payable_fen: int
+    buckets: tuple[BucketResult, ...]
+    lines: tuple[Explanation, ...]
+    reason_codes: tuple[str, ...]
+    deltas: AccumulatorDeltas
