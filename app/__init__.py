@@ -52,12 +52,18 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.policies.routes import blp as policies_blp
     from app.products.routes import blp as products_blp
     from app.products.routes import register_converters as register_product_converters
+    from app.sponsors.routes import blp as sponsors_blp
     from app.staff.routes import blp as staff_blp
 
     register_product_converters(app, api_instance)
     for blp in (auth_blp, members_blp, products_blp, enrollment_blp, payments_blp, policies_blp,
-                staff_blp):
+                staff_blp, sponsors_blp):
         api_instance.register_blueprint(blp)
+
+    from app.enrollment.subsidies import register_provider
+    from app.sponsors.services import programme_offers
+
+    register_provider(app, programme_offers)
 
     @app.before_request
     def _request_id():

@@ -123,12 +123,15 @@ def payments_expire_orders() -> None:
 
 @ledger_cli.command("check")
 def ledger_check() -> None:
-    """Verify that every order's ledger entries add up; exit 1 on any problem."""
+    """Verify the premium ledger (every order) and every sponsor programme's budget ledger;
+    exit 1 on any problem."""
     from app.payments.ledger import check_ledger
+    from app.sponsors.services import check_programmes
 
-    problems = check_ledger()
-    for p in problems:
-        click.echo(f"order {p.order_id} item {p.order_item_id}: {p.message}")
+    problems = [f"order {p.order_id} item {p.order_item_id}: {p.message}" for p in check_ledger()]
+    problems += [f"programme {p.programme_id}: {p.message}" for p in check_programmes()]
+    for line in problems:
+        click.echo(line)
     if problems:
         raise SystemExit(1)
     click.echo("ledger consistent")

@@ -9,3 +9,4 @@ from app.products.models import Product, ProductTerms  # noqa: F401
 from app.common.idempotency import IdempotencyRecord  # noqa: F401
 from app.enrollment.models import LedgerEntry, Order, OrderItem, Payment, Refund  # noqa: F401
 from app.policies.models import Policy  # noqa: F401
+from app.sponsors.models import Organisation, Programme, ProgrammeLedgerEntry  # noqa: F401

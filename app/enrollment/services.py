@@ -153,6 +153,12 @@ def create_order(member_id: int, *, product_code: str | None, selection: Selecti
             session.flush()
         except IntegrityError:
             raise Conflict("被保险人本年度已投保或有未完成的投保订单", code="already_enrolling") from None
+        # Sponsorship: reserve each applied subsidy's budget and quota in this same transaction
+        # (one conditional UPDATE each). If a programme ran out since the quote, this raises
+        # Conflict subsidy_unavailable and the whole order rolls back: nothing is written.
+        from app.sponsors.services import reserve_items
+
+        reserve_items(session, order.items)
         audit(session, actor_type="member", actor_id=member_id, action="order.created",
               object_type="order", object_id=order.id,
               detail={"insured": len(q.lines), "terms_version": terms.version})
@@ -202,4 +208,8 @@ def close_order(session, order: Order, reason: str) -> bool:
     if won:
         session.execute(update(OrderItem).where(OrderItem.order_id == order.id).values(open=False))
         session.refresh(order)
+        # Sponsorship: give the subsidies reserved for this unpaid order back to their programmes.
+        from app.sponsors.services import release_items
+
+        release_items(session, order.items)
     return bool(won)

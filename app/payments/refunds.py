@@ -71,6 +71,11 @@ def _succeeded(refund_id: int, external_id: str | None) -> str:
                           payment_id=refund.payment_id, refund_id=refund.id,
                           programme_id=refund.programme_id))
         s.flush()
+        if refund.method == "sponsor" and refund.programme_id is not None:
+            # Sponsorship: the subsidy goes back to its programme's budget and quota.
+            from app.sponsors.services import release_budget
+
+            release_budget(s, refund.programme_id, refund.amount_fen, refund.order_item_id)
         if refund.order_item_id is not None:
             _void_if_fully_refunded(s, refund.order_item_id)
     return "succeeded"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import wraps
 
 import pytest
@@ -458,6 +459,123 @@ def _surrender_policy_of_another_member(client, world: World):
     world.assert_hidden(resp, "policy_not_found", secrets=secrets)
     assert "Idempotent-Replayed" not in resp.headers
     assert world.money_snapshot() == after
+
+
+# Sponsors. Organisation A (a relief fund) owns a programme; B is another organisation's admin.
+# B gets the same 404 as for an id that never existed, sees nothing of A's organisation or
+# programme, and changes nothing; A's own admin (and, for organisations, an operator) can.
+
+@dataclass
+class SponsorWorld:
+    org_a: dict
+    org_b: dict
+    admin_a: str
+    admin_b: str
+    programme_id: int
+    secrets: list[str]
+
+
+def _sponsor_world(world: World) -> SponsorWorld:
+    from app.auth.principal import Principal
+    from app.sponsors import services as sponsor_services
+    from app.sponsors.rules import uscc_check_char
+
+    operator = Principal(kind="staff", id=1, role="operator")
+    codes = {}
+    with world.app.app_context():
+        orgs = []
+        for first17, name, kind in (("11360700MB1111111", "赣州市民政局A", "relief_fund"),
+                                    ("51360700MJ2222222", "赣州市慈善总会B", "charity")):
+            code = first17 + uscc_check_char(first17)
+            org = sponsor_services.create_organisation(operator, uscc=code, name=name, kind=kind)
+            codes[name] = code
+            orgs.append({"id": org.id, "name": name, "uscc": code})
+        admin = Principal(kind="staff", id=1, role="fund_admin", organisation_id=orgs[0]["id"])
+        programme = sponsor_services.create_programme(
+            admin, name="低保资助专项A", plan_year=2026, starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31), rule={"kind": "full"},
+            eligibility={"categories": ["dibao"]}, quota=None, product_id=None)
+        sponsor_services.top_up(admin, programme.id, 89_000)
+        programme_id = programme.id
+    admin_a = world.org_admin(organisation_id=orgs[0]["id"], role="fund_admin")
+    admin_b = world.org_admin(organisation_id=orgs[1]["id"], role="charity_admin")
+    secrets = [orgs[0]["name"], orgs[0]["uscc"], "低保资助专项A", "89000"]
+    return SponsorWorld(orgs[0], orgs[1], admin_a, admin_b, programme_id, secrets)
+
+
+def _programme_figures(world: World, programme_id: int) -> tuple:
+    from app.sponsors.models import Programme, ProgrammeLedgerEntry
+
+    with world.app.app_context():
+        s = get_session()
+        p = s.get(Programme, programme_id)
+        entries = s.scalar(select(func.count()).select_from(ProgrammeLedgerEntry))
+        return p.status, p.budget_total_fen, p.budget_reserved_fen, entries
+
+
+@cross_owner("/staff/organisations/<int:organisation_id>", "GET")
+def _organisation_of_another_organisations_admin(client, world: World):
+    sw = _sponsor_world(world)
+    path = f"/staff/organisations/{sw.org_a['id']}"
+    resp = client.get(path, headers=bearer(sw.admin_b))
+    world.assert_hidden(resp, "organisation_not_found", secrets=sw.secrets, same_as=client.get(
+        f"/staff/organisations/{UNKNOWN_ID}", headers=bearer(sw.admin_b)))
+    # A's admin and an operator read it; B reads its own.
+    for token in (sw.admin_a, world.staff("demo-operator")):
+        own = client.get(path, headers=bearer(token))
+        assert own.status_code == 200 and own.get_json()["uscc"] == sw.org_a["uscc"], own.get_json()
+    assert client.get(f"/staff/organisations/{sw.org_b['id']}",
+                      headers=bearer(sw.admin_b)).status_code == 200
+
+
+@cross_owner("/staff/programmes/<int:programme_id>", "GET")
+@cross_owner("/staff/programmes/<int:programme_id>/report", "GET")
+def _read_programme_of_another_organisation(client, world: World):
+    sw = _sponsor_world(world)
+    for suffix in ("", "/report"):
+        resp = client.get(f"/staff/programmes/{sw.programme_id}{suffix}", headers=bearer(sw.admin_b))
+        world.assert_hidden(resp, "programme_not_found", secrets=sw.secrets, same_as=client.get(
+            f"/staff/programmes/{UNKNOWN_ID}{suffix}", headers=bearer(sw.admin_b)))
+        own = client.get(f"/staff/programmes/{sw.programme_id}{suffix}", headers=bearer(sw.admin_a))
+        assert own.status_code == 200 and own.get_json()["budget_total_fen"] == 89_000
+    listed = client.get("/staff/programmes", headers=bearer(sw.admin_b))
+    assert listed.get_json() == []
+    assert_leaks_nothing(listed, sw.secrets)
+
+
+@cross_owner("/staff/programmes/<int:programme_id>/top-ups", "POST")
+def _top_up_programme_of_another_organisation(client, world: World):
+    sw = _sponsor_world(world)
+    before = _programme_figures(world, sw.programme_id)
+    path = f"/staff/programmes/{sw.programme_id}/top-ups"
+    resp = client.post(path, headers={**bearer(sw.admin_b), **key()}, json={"amount_fen": 100})
+    world.assert_hidden(resp, "programme_not_found", secrets=sw.secrets, same_as=client.post(
+        f"/staff/programmes/{UNKNOWN_ID}/top-ups", headers={**bearer(sw.admin_b), **key()},
+        json={"amount_fen": 100}))
+    assert _programme_figures(world, sw.programme_id) == before
+    a_key = key()
+    resp = client.post(path, headers={**bearer(sw.admin_a), **a_key}, json={"amount_fen": 100})
+    assert resp.status_code == 200 and resp.get_json()["budget_total_fen"] == 89_100
+    after = _programme_figures(world, sw.programme_id)
+    resp = client.post(path, headers={**bearer(sw.admin_b), **a_key}, json={"amount_fen": 100})
+    world.assert_hidden(resp, "programme_not_found", secrets=sw.secrets)
+    assert "Idempotent-Replayed" not in resp.headers
+    assert _programme_figures(world, sw.programme_id) == after
+
+
+@cross_owner("/staff/programmes/<int:programme_id>/status", "POST")
+def _change_status_of_another_organisations_programme(client, world: World):
+    sw = _sponsor_world(world)
+    before = _programme_figures(world, sw.programme_id)
+    path = f"/staff/programmes/{sw.programme_id}/status"
+    for action in ("pause", "close"):
+        resp = client.post(path, headers=bearer(sw.admin_b), json={"action": action})
+        world.assert_hidden(resp, "programme_not_found", secrets=sw.secrets, same_as=client.post(
+            f"/staff/programmes/{UNKNOWN_ID}/status", headers=bearer(sw.admin_b),
+            json={"action": action}))
+    assert _programme_figures(world, sw.programme_id) == before
+    resp = client.post(path, headers=bearer(sw.admin_a), json={"action": "pause"})
+    assert resp.status_code == 200 and resp.get_json()["status"] == "paused"
 
 
 # --- the tests -----------------------------------------------------------------------------

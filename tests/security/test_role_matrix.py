@@ -78,6 +78,18 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
                                                       (401,  200,  401,     401,     401),
     ("/policies/<int:policy_id>/surrender", "POST"):  (401,  200,  401,     401,     401),
     ("/public/certificates/verify", "GET"):           (404,  404,  404,     404,     404),
+    ("/staff/organisations", "POST"):                 (401,  401,  403,     201,     403),
+    ("/staff/organisations/<int:organisation_id>", "GET"):
+                                                      (401,  401,  403,     200,     200),
+    ("/staff/programmes", "POST"):                    (401,  401,  403,     403,     201),
+    ("/staff/programmes", "GET"):                     (401,  401,  403,     403,     200),
+    ("/staff/programmes/<int:programme_id>", "GET"):  (401,  401,  403,     403,     200),
+    ("/staff/programmes/<int:programme_id>/top-ups", "POST"):
+                                                      (401,  401,  403,     403,     200),
+    ("/staff/programmes/<int:programme_id>/status", "POST"):
+                                                      (401,  401,  403,     403,     200),
+    ("/staff/programmes/<int:programme_id>/report", "GET"):
+                                                      (401,  401,  403,     403,     200),
 }
 
 # Public routes (no token asked for) that refuse the row's request for every caller alike, and
@@ -147,6 +159,47 @@ class World:
 
         return self._once("policy", make)
 
+    # --- sponsors: organisation 1 is the charity whose admin is the charity_admin column ----
+    @staticmethod
+    def uscc(first17: str) -> str:
+        from app.sponsors.rules import uscc_check_char
+
+        return first17 + uscc_check_char(first17)
+
+    def organisation(self) -> int:
+        def make() -> int:
+            from app.auth.principal import Principal
+            from app.sponsors.services import create_organisation
+
+            with self.app.app_context():
+                org = create_organisation(Principal(kind="staff", id=1, role="operator"),
+                                          uscc=self.uscc("51360700MJ3333333"), name="矩阵慈善总会",
+                                          kind="charity")
+            assert org.id == 1, "the charity_admin column is organisation 1's admin"
+            return org.id
+
+        return self._once("organisation", make)
+
+    def programmes_listing(self) -> dict:
+        """No arguments; organisation 1 exists so its admin lists its (empty) programmes."""
+        self.organisation()
+        return {}
+
+    def programme_body(self) -> dict:
+        self.organisation()
+        return {"name": "矩阵助保", "plan_year": 2026, "starts_on": "2026-01-01",
+                "ends_on": "2026-12-31", "rule": {"kind": "full"},
+                "eligibility": {"categories": ["dibao"]}}
+
+    def programme(self) -> int:
+        def make() -> int:
+            resp = self.client.post("/staff/programmes", headers=bearer(self.tokens["charity_admin"]),
+                                    json=self.programme_body())
+            assert resp.status_code == 201, resp.get_json()
+            return resp.get_json()["id"]
+
+        return self._once("programme", make)
+
     def order_body(self, **selection) -> dict:
         return order_body(self.client, **selection)
 
@@ -196,6 +249,19 @@ REQUESTS: dict[tuple[str, str], Request] = {
         "policy_id": w.policy(), "headers": key()},
     ("/public/certificates/verify", "GET"): lambda w: {
         "query_string": {"token": "bm90LWEtdG9rZW4.Zm9yZ2VkLW1hYy1oZXJlLTAwMDA"}},
+    ("/staff/organisations", "POST"): lambda w: {"json": {
+        "uscc": w.uscc("91360700MA35MATRX"), "name": "矩阵测试有限公司", "kind": "employer"}},
+    ("/staff/organisations/<int:organisation_id>", "GET"): lambda w: {
+        "organisation_id": w.organisation()},
+    ("/staff/programmes", "POST"): lambda w: {"json": w.programme_body()},
+    ("/staff/programmes", "GET"): lambda w: w.programmes_listing(),
+    ("/staff/programmes/<int:programme_id>", "GET"): lambda w: {"programme_id": w.programme()},
+    ("/staff/programmes/<int:programme_id>/top-ups", "POST"): lambda w: {
+        "programme_id": w.programme(), "headers": key(), "json": {"amount_fen": 100}},
+    ("/staff/programmes/<int:programme_id>/status", "POST"): lambda w: {
+        "programme_id": w.programme(), "json": {"action": "pause"}},
+    ("/staff/programmes/<int:programme_id>/report", "GET"): lambda w: {
+        "programme_id": w.programme()},
 }
 
 

@@ -2,7 +2,8 @@
 
 The app is built with `app_factory` (so it runs on SQLite or, with TEST_DATABASE_URL, PostgreSQL),
 seeded with the demo data, and called with real tokens: a verified member's for `/me/*`, a demo
-operator's for `/staff/*` (operators may call every staff operation), none for `/auth/*`.
+operator's for `/staff/*` (operators may call every insurer staff operation), an organisation
+admin's for `/staff/programmes*` (only organisation admins run programmes), none for `/auth/*`.
 
 Checks: no 5xx, the status code is documented, the content type is documented, the body matches
 the documented schema (and documented headers). Because flask-smorest gives every operation a
@@ -134,10 +135,13 @@ class FuzzWorld:
     app: Flask
     member_token: str
     staff_token: str
+    org_admin_token: str
 
     def headers_for(self, path: str) -> dict[str, str]:
         if path.startswith("/auth/"):
             return {}
+        if path.startswith("/staff/programmes"):
+            return bearer(self.org_admin_token)
         if path.startswith("/staff/"):
             return bearer(self.staff_token)
         return bearer(self.member_token)
@@ -161,9 +165,34 @@ def fuzz_world(module_app_factory) -> FuzzWorld:
                        json={"username": "demo-operator", "password": DEMO_STAFF_PASSWORD})
     assert resp.status_code == 200, resp.get_json()
     staff_token = resp.get_json()["access_token"]
+    org_admin_token = _org_admin_with_a_programme(app, client)
     assert client.get("/openapi.json").get_json() == schema.raw_schema, \
         "the fuzzed app serves another spec than the one loaded at collection"
-    return FuzzWorld(app, member["access_token"], staff_token)
+    return FuzzWorld(app, member["access_token"], staff_token, org_admin_token)
+
+
+def _org_admin_with_a_programme(app, client) -> str:
+    """A relief fund (organisation 1) with a funded programme (id 1), and its admin's token."""
+    from datetime import date
+
+    from app.auth.principal import Principal
+    from app.sponsors import services as sponsors
+    from app.sponsors.rules import uscc_check_char
+    from tests.security.support import create_org_admin, staff_login, ORG_ADMIN_PASSWORD
+
+    with app.app_context():
+        org = sponsors.create_organisation(
+            Principal(kind="staff", id=1, role="operator"),
+            uscc="11360700MB1234567" + uscc_check_char("11360700MB1234567"),
+            name="赣州市民政局", kind="relief_fund")
+        admin = Principal(kind="staff", id=1, role="fund_admin", organisation_id=org.id)
+        programme = sponsors.create_programme(
+            admin, name="低保资助", plan_year=2026, starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31), rule={"kind": "full"}, eligibility={"categories": ["dibao"]},
+            quota=None, product_id=None)
+        sponsors.top_up(admin, programme.id, 89_000)
+    create_org_admin(app, "fuzz-fund-admin", role="fund_admin", organisation_id=org.id)
+    return staff_login(client, "fuzz-fund-admin", ORG_ADMIN_PASSWORD)["access_token"]
 
 
 def _load_schema():
