@@ -13,6 +13,13 @@ from app.database import Base
 from app.demo.residents import generate
 import app.models  # noqa: F401  (every table on the metadata)
 
+from hypothesis import settings as hypothesis_settings
+
+# Property tests are derandomised so a CI run is repeatable; HYPOTHESIS_RANDOM=1 explores.
+hypothesis_settings.register_profile("repeatable", derandomize=True, deadline=None)
+hypothesis_settings.register_profile("explore", deadline=None)
+hypothesis_settings.load_profile("explore" if os.environ.get("HYPOTHESIS_RANDOM") else "repeatable")
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = PG_URL.startswith("postgresql")
 
