@@ -83,12 +83,7 @@ def _claim(scope: str, key: str, fingerprint: str):
             raise ValidationFailed("该幂等键已用于另一笔不同的请求", code="idempotency_key_reused")
         if row["state"] == "completed":
             return None, row
-        created = row["created_at"]
-        if created.tzinfo is None:  # SQLite returns naive datetimes through Core
-            from datetime import timezone
-
-            created = created.replace(tzinfo=timezone.utc)
-        if utcnow() - created > ABANDONED_AFTER:
+        if utcnow() - row["created_at"] > ABANDONED_AFTER:  # UTCDateTime: always aware
             taken = conn.execute(
                 update(IdempotencyRecord.__table__)
                 .where(IdempotencyRecord.id == row["id"], IdempotencyRecord.state == "in_progress",

@@ -127,6 +127,19 @@ def _apply_subsidies(premium: int, offers: list[SubsidyOffer]) -> tuple[AppliedS
     return tuple(applied)
 
 
+def personal_account_refusal(defn: ProductDefinition, payer: Payer,
+                             relations_paid_for: list[str]) -> Reason | None:
+    """Why the payer's personal account may not pay for these people (家庭共济), or None.
+    Used by the quote and again when a payment is started (the method may change)."""
+    if not (payer.insurance_type == "employee" and payer.has_personal_account):
+        return Reason("personal_account_unavailable", "仅职工医保参保人可使用个人账户支付")
+    if payer.insurance_status != "active":
+        return Reason("personal_account_suspended", "医保暂停参保期间不能使用个人账户支付")
+    if any(relation not in defn.family_pool_relations for relation in relations_paid_for):
+        return Reason("family_pool_relation", "个人账户家庭共济仅可为本人、配偶、父母、子女支付")
+    return None
+
+
 def _methods(defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_total: int):
     available, unavailable = [], {}
     if pay_total == 0:
@@ -135,18 +148,10 @@ def _methods(defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_
         if method == "sponsor":
             continue
         if method == "personal_account":
-            if not (payer.insurance_type == "employee" and payer.has_personal_account):
-                unavailable[method] = Reason("personal_account_unavailable",
-                                             "仅职工医保参保人可使用个人账户支付")
-                continue
-            if payer.insurance_status != "active":
-                unavailable[method] = Reason("personal_account_suspended",
-                                             "医保暂停参保期间不能使用个人账户支付")
-                continue
-            outside = [l for l in lines if l.pay_fen > 0 and l.relation not in defn.family_pool_relations]
-            if outside:
-                unavailable[method] = Reason("family_pool_relation",
-                                             "个人账户家庭共济仅可为本人、配偶、父母、子女支付")
+            refusal = personal_account_refusal(
+                defn, payer, [line.relation for line in lines if line.pay_fen > 0])
+            if refusal is not None:
+                unavailable[method] = refusal
                 continue
         available.append(method)
     return tuple(available), unavailable

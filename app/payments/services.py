@@ -18,6 +18,7 @@ from app.audit.services import record as audit
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
+from app.enrollment.quote import Payer, personal_account_refusal
 from app.enrollment.services import close_order, get_order
 from app.errors import Conflict, DomainError, UpstreamUnavailable, ValidationFailed
 from app.integrations import registry
@@ -40,11 +41,12 @@ from app.members.models import Member
 log = logging.getLogger(__name__)
 
 LEDGER_KIND_IN = {"personal_account": "personal_account_debit", "wechat": "wechat_payment"}
-ACCOUNT_FAILURES = {
+ACCOUNT_FAILURES = {  # the bureau's failure codes (app/integrations/bureau/sandbox.py)
     "insufficient_balance": "医保个人账户余额不足，请选择其他支付方式",
-    "account_frozen": "医保个人账户暂不可用",
     "insurance_suspended": "医保暂停参保期间不能使用个人账户支付",
-    "no_account": "未查询到医保个人账户",
+    "insurance_ended": "医保已终止参保，不能使用个人账户支付",
+    "no_personal_account": "未查询到医保个人账户",
+    "authorisation_expired": "扣款授权已过期，请重新支付",
 }
 
 
@@ -91,7 +93,7 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
     if method == "personal_account":
         if pending is not None and pending.method == "wechat":
             _close_wechat_payment(session, pending)
-        return _pay_from_account(session, member_id, order)
+        return _pay_from_account(session, member_id, order, defn)
     if pending is not None and pending.method == "personal_account":
         raise Conflict("订单正在扣款确认中，请稍后查询", code="payment_in_progress")
     return _pay_with_wechat(session, member_id, order, pending, defn.name)
@@ -99,16 +101,14 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
 
 # --- personal account ---------------------------------------------------------------------
 
-def _pay_from_account(session, member_id: int, order: Order) -> PaymentStart:
+def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentStart:
     member = session.get(Member, member_id)
     person = member.person
-    items_outside_pool = [i for i in order.items if i.pay_fen > 0 and i.relation not in
-                          _family_pool_relations(order)]
-    if person is None or person.insurance_type != "employee" or not person.has_personal_account:
-        raise ValidationFailed("仅职工医保参保人可使用个人账户支付", code="personal_account_unavailable")
-    if items_outside_pool:
-        raise ValidationFailed("个人账户家庭共济仅可为本人、配偶、父母、子女支付",
-                               code="family_pool_relation")
+    refusal = personal_account_refusal(
+        defn, Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
+        [item.relation for item in order.items if item.pay_fen > 0])
+    if refusal is not None:
+        raise ValidationFailed(refusal.message, code=refusal.code)
     with transaction() as s:
         won = s.execute(update(Order).where(Order.id == order.id, Order.status == "pending_payment")
                         .values(status="paying", payment_method="personal_account")).rowcount
@@ -151,12 +151,6 @@ def _apply_account_result(member_id, order, payment, txn) -> PaymentStart:
         raise ValidationFailed(ACCOUNT_FAILURES.get(code, "医保个人账户扣款失败"),
                                code=f"personal_account_{code}")
     return PaymentStart(get_order(member_id, order.id), payment, "processing")
-
-
-def _family_pool_relations(order: Order) -> tuple[str, ...]:
-    from app.products.services import definition_of, get_product_by_id
-
-    return definition_of(get_product_by_id(order.product_id)).family_pool_relations
 
 
 # --- WeChat Pay -----------------------------------------------------------------------------

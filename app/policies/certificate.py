@@ -170,8 +170,9 @@ def verify_token(secret: bytes, token: str) -> tuple[str, int]:
 # The view
 # --------------------------------------------------------------------------------------------
 
-STATUS_LABELS = {"active": "有效", "surrendered": "已退保", "void": "已作废"}
-_STATUS_LABELS_EN = {"active": "In force", "surrendered": "Surrendered", "void": "Void"}
+# surrendered: the member surrendered and refunds are in flight; void: refunded, cover ended.
+STATUS_LABELS = {"active": "有效", "surrendered": "退保处理中", "void": "已终止"}
+_STATUS_LABELS_EN = {"active": "In force", "surrendered": "Surrender in progress", "void": "Ended"}
 _RELATION_LABELS_EN = {
     "本人": "Self", "配偶": "Spouse", "子女": "Child", "父母": "Parent",
     "父亲": "Father", "母亲": "Mother", "儿子": "Son", "女儿": "Daughter",

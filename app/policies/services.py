@@ -17,7 +17,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.members.models import Member, Person
 from app.policies.models import Policy
 
-STATUS_LABELS = {"active": "有效", "surrendered": "退保处理中", "void": "已终止"}
+from app.policies.certificate import STATUS_LABELS  # noqa: E402  (one set of labels)
 
 
 def new_policy_no(plan_year: int) -> str:
