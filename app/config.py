@@ -22,7 +22,9 @@ _DEV_JWT_KEY = "dev-only-jwt-signing-key-do-not-use-in-production!!"
 _DEV_FIELD_KEY = base64.b64encode(b"dev-only-field-encryption-key-32").decode()
 _DEV_INDEX_KEY = base64.b64encode(b"dev-only-blind-index-key-32bytes").decode()
 _DEV_CERT_KEY = "dev-only-certificate-signing-key-do-not-use-in-prod!"
-_DEV_KEYS = {_DEV_JWT_KEY, _DEV_FIELD_KEY, _DEV_INDEX_KEY, _DEV_CERT_KEY}
+_DEV_DOCUMENT_KEY = b"dev-only-document-storage-key-32"  # 32 bytes, refused in production
+_DEV_CAMPAIGN_KEY = "dev-only-campaign-link-signing-key-do-not-use-in-prod!"
+_DEV_KEYS = {_DEV_JWT_KEY, _DEV_FIELD_KEY, _DEV_INDEX_KEY, _DEV_CERT_KEY, _DEV_CAMPAIGN_KEY}
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -74,6 +76,10 @@ class Config:
     FIELD_ENCRYPTION_KEY: bytes = b""
     BLIND_INDEX_KEY: bytes = b""
     CERTIFICATE_SIGNING_KEY: str = ""
+    # Signs invite-campaign links (HMAC-SHA256); a key of its own, never the certificate's.
+    CAMPAIGN_SIGNING_KEY: str = ""
+    # Sponsor reports suppress any claims count below this (and the sum that goes with it).
+    SPONSOR_REPORT_MIN_CELL: int = 5
     # Adapters: "sandbox" or "real".
     WECHAT_ADAPTER: str = "sandbox"
     WECHAT_APPID: str = "wx-sandbox-appid"
@@ -95,8 +101,21 @@ class Config:
     WECHATPAY_PUBLIC_KEY_ID: str = ""         # its id ("PUB_KEY_ID_...")
     WECHATPAY_NOTIFY_URL: str = "http://127.0.0.1:5000/payments/wechat/notify"
     WECHATPAY_NOTIFY_MAX_SKEW_SECONDS: int = 300
+    # The API v3 gateway; another value only for a local fake (the production smoke run).
+    WECHATPAY_API_BASE: str = "https://api.mch.weixin.qq.com"
     # Unpaid orders close after this long.
     ORDER_PAYMENT_TIMEOUT_SECONDS: int = 30 * 60
+    # Member notifications: WeChat subscription messages with the mini-program's WECHAT_APPID /
+    # WECHAT_SECRET / WECHAT_API_BASE ("real"), or the recording sandbox. The state is which
+    # mini-program build a tap opens: developer | trial | formal.
+    NOTIFIER_BACKEND: str = "sandbox"
+    NOTIFIER_MINIPROGRAM_STATE: str = "formal"
+    # Claim payouts: the payment platform's transfer API (app/integrations/payout/http_adapter.py)
+    # or the sandbox bank. PAYOUT_SECRET is the HMAC-SHA256 key shared with the platform.
+    PAYOUT_BACKEND: str = "sandbox"
+    PAYOUT_BASE_URL: str = ""
+    PAYOUT_MERCHANT_ID: str = ""
+    PAYOUT_SECRET: str = ""
     # Public base URL used in certificate QR codes.
     PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
     # Identity verification is re-done when older than this.
@@ -111,6 +130,53 @@ class Config:
     MAX_PAGE_SIZE: int = 100
     SERVE_SWAGGER_UI: bool = True
     LOAD_DEMO_DATA: bool = False
+    # Claim documents (app/documents): upload size, image pixels, PDF pages and the total a PDF's
+    # streams may inflate to. The upload route needs a request limit of its own above
+    # MAX_CONTENT_LENGTH to let DOCUMENT_MAX_BYTES through.
+    DOCUMENT_MAX_BYTES: int = 10 * 1024 * 1024
+    DOCUMENT_MAX_PIXELS: int = 50_000_000
+    DOCUMENT_PDF_MAX_PAGES: int = 200
+    DOCUMENT_PDF_MAX_DECODED_BYTES: int = 128 * 1024 * 1024
+    # Document storage (app/integrations/storage): AES-256-GCM key (base64 of 32 bytes in the
+    # environment), backend "local" (STORAGE_LOCAL_DIR; a temporary directory in tests) or "s3"
+    # (any S3-compatible endpoint; addressing style "auto", "path" or "virtual").
+    DOCUMENT_ENCRYPTION_KEY: bytes = b""
+    STORAGE_BACKEND: str = "local"
+    STORAGE_LOCAL_DIR: str = ""
+    STORAGE_S3_ENDPOINT_URL: str = ""
+    STORAGE_S3_BUCKET: str = ""
+    STORAGE_S3_REGION: str = ""
+    STORAGE_S3_ACCESS_KEY_ID: str = ""
+    STORAGE_S3_SECRET_ACCESS_KEY: str = ""
+    STORAGE_S3_ADDRESSING_STYLE: str = "auto"
+    STORAGE_S3_TIMEOUT_SECONDS: float = 10.0
+    STORAGE_S3_MAX_ATTEMPTS: int = 3
+    # Operations (app/ops): log format "text" or "json" (one JSON object per line), the bearer
+    # token that /metrics answers to (unset: it answers nobody), and how long /readyz waits for
+    # each dependency.
+    LOG_FORMAT: str = "text"
+    LOG_LEVEL: str = "INFO"
+    METRICS_TOKEN: str = ""
+    READINESS_TIMEOUT_SECONDS: float = 2.0
+    # Long work (app/jobs): Celery on this broker (Redis) when set, eagerly in-process otherwise.
+    # Production falls back to REDIS_URL. The queue name lets tests use a queue of their own.
+    CELERY_BROKER_URL: str | None = None
+    CELERY_QUEUE: str = "huimin-jobs"
+    # Batch enrollment: rows per transaction (1 = every row its own transaction; a failed batch
+    # is redone row by row anyway), bureau 1101 calls per second across all workers (0 = no
+    # limit: the embedded sandbox), and when a running job's heartbeat counts as dead.
+    JOB_BATCH_SIZE: int = 500
+    JOB_STALE_SECONDS: int = 120
+    BUREAU_CALLS_PER_SECOND: float = 20.0
+    # Sponsor rosters: the upload's size (a request-level limit of its own, above
+    # MAX_CONTENT_LENGTH), data rows, and the uncompressed size of an XLSX's zip members.
+    ROSTER_MAX_BYTES: int = 16 * 1024 * 1024
+    ROSTER_MAX_ROWS: int = 100_000
+    ROSTER_XLSX_MAX_UNCOMPRESSED_BYTES: int = 64 * 1024 * 1024
+    # Public statistics (app/disclosure): counts under this many people or claims are suppressed,
+    # and public caches may keep an answer this long (it carries an ETag either way).
+    DISCLOSURE_MIN_CELL: int = 10
+    DISCLOSURE_CACHE_SECONDS: int = 300
 
     def flask_settings(self) -> dict:
         """What Flask and flask-smorest read from app.config."""
@@ -144,9 +210,37 @@ class Config:
                 raise ConfigurationError(
                     f"JWT key '{kid}' is shorter than {MIN_SECRET_BYTES} bytes"
                 )
-        for name in ("WECHAT_ADAPTER", "BUREAU_ADAPTER", "WECHATPAY_ADAPTER"):
+        for name in ("WECHAT_ADAPTER", "BUREAU_ADAPTER", "WECHATPAY_ADAPTER", "NOTIFIER_BACKEND",
+                     "PAYOUT_BACKEND"):
             if getattr(self, name) not in ("sandbox", "real"):
                 raise ConfigurationError(f"{name} must be 'sandbox' or 'real'")
+        if self.NOTIFIER_MINIPROGRAM_STATE not in ("developer", "trial", "formal"):
+            raise ConfigurationError("NOTIFIER_MINIPROGRAM_STATE must be developer, trial or formal")
+        if len(self.DOCUMENT_ENCRYPTION_KEY) != 32:
+            raise ConfigurationError("DOCUMENT_ENCRYPTION_KEY must be base64 of exactly 32 bytes")
+        if self.STORAGE_BACKEND not in ("local", "s3"):
+            raise ConfigurationError("STORAGE_BACKEND must be 'local' or 's3'")
+        if self.STORAGE_BACKEND == "s3":
+            if not (self.STORAGE_S3_BUCKET and self.STORAGE_S3_ACCESS_KEY_ID
+                    and self.STORAGE_S3_SECRET_ACCESS_KEY):
+                raise ConfigurationError("STORAGE_BACKEND=s3 needs STORAGE_S3_BUCKET, "
+                                         "STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY")
+            if self.STORAGE_S3_ADDRESSING_STYLE not in ("auto", "path", "virtual"):
+                raise ConfigurationError("STORAGE_S3_ADDRESSING_STYLE must be auto, path or virtual")
+        if not (0 < self.STORAGE_S3_TIMEOUT_SECONDS <= 120 and 1 <= self.STORAGE_S3_MAX_ATTEMPTS <= 10):
+            raise ConfigurationError("STORAGE_S3_TIMEOUT_SECONDS 0..120, STORAGE_S3_MAX_ATTEMPTS 1..10")
+        if self.LOG_FORMAT not in ("text", "json"):
+            raise ConfigurationError("LOG_FORMAT must be 'text' or 'json'")
+        if self.LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigurationError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if not 0 < self.READINESS_TIMEOUT_SECONDS <= 30:
+            raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be between 0 and 30")
+        if not (1 <= self.JOB_BATCH_SIZE <= 5000 and self.JOB_STALE_SECONDS >= 10
+                and self.BUREAU_CALLS_PER_SECOND >= 0):
+            raise ConfigurationError("JOB_BATCH_SIZE 1..5000, JOB_STALE_SECONDS >= 10, "
+                                     "BUREAU_CALLS_PER_SECOND >= 0")
+        if self.DISCLOSURE_MIN_CELL < 1 or not 0 <= self.DISCLOSURE_CACHE_SECONDS <= 86400:
+            raise ConfigurationError("DISCLOSURE_MIN_CELL >= 1, DISCLOSURE_CACHE_SECONDS 0..86400")
 
 
 def _common_from_env(cfg: Config) -> Config:
@@ -159,14 +253,57 @@ def _common_from_env(cfg: Config) -> Config:
     if _env("BLIND_INDEX_KEY"):
         cfg.BLIND_INDEX_KEY = _decode_key(_env("BLIND_INDEX_KEY"), "BLIND_INDEX_KEY")
     cfg.CERTIFICATE_SIGNING_KEY = _env("CERTIFICATE_SIGNING_KEY", cfg.CERTIFICATE_SIGNING_KEY) or ""
+    if _env("DOCUMENT_ENCRYPTION_KEY"):
+        cfg.DOCUMENT_ENCRYPTION_KEY = _decode_key(_env("DOCUMENT_ENCRYPTION_KEY"), "DOCUMENT_ENCRYPTION_KEY")
+    for name in ("STORAGE_BACKEND", "STORAGE_LOCAL_DIR", "STORAGE_S3_ENDPOINT_URL",
+                 "STORAGE_S3_BUCKET", "STORAGE_S3_REGION", "STORAGE_S3_ACCESS_KEY_ID",
+                 "STORAGE_S3_SECRET_ACCESS_KEY", "STORAGE_S3_ADDRESSING_STYLE"):
+        setattr(cfg, name, _env(name, getattr(cfg, name)) or "")
+    for name, kind in (("DOCUMENT_MAX_BYTES", int), ("STORAGE_S3_TIMEOUT_SECONDS", float),
+                       ("STORAGE_S3_MAX_ATTEMPTS", int)):
+        if _env(name):
+            try:
+                setattr(cfg, name, kind(_env(name)))
+            except ValueError:
+                raise ConfigurationError(f"{name} must be a {kind.__name__}") from None
+    cfg.CAMPAIGN_SIGNING_KEY = _env("CAMPAIGN_SIGNING_KEY", cfg.CAMPAIGN_SIGNING_KEY) or ""
+    min_cell = _env("SPONSOR_REPORT_MIN_CELL")
+    if min_cell is not None:
+        if not min_cell.isdigit() or int(min_cell) < 1:
+            raise ConfigurationError("SPONSOR_REPORT_MIN_CELL must be a whole number >= 1")
+        cfg.SPONSOR_REPORT_MIN_CELL = int(min_cell)
     for name in (
         "WECHAT_ADAPTER", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_API_BASE",
         "BUREAU_ADAPTER", "BUREAU_BASE_URL", "BUREAU_APP_ID", "BUREAU_SECRET", "BUREAU_REGION",
         "WECHATPAY_ADAPTER", "WECHATPAY_MCHID", "WECHATPAY_MERCHANT_KEY",
         "WECHATPAY_MERCHANT_SERIAL", "WECHATPAY_APIV3_KEY", "WECHATPAY_PUBLIC_KEY",
-        "WECHATPAY_PUBLIC_KEY_ID", "WECHATPAY_NOTIFY_URL", "PUBLIC_BASE_URL",
+        "WECHATPAY_PUBLIC_KEY_ID", "WECHATPAY_NOTIFY_URL", "WECHATPAY_API_BASE", "PUBLIC_BASE_URL",
+        "NOTIFIER_BACKEND", "NOTIFIER_MINIPROGRAM_STATE", "PAYOUT_BACKEND", "PAYOUT_BASE_URL",
+        "PAYOUT_MERCHANT_ID", "PAYOUT_SECRET",
     ):
         setattr(cfg, name, _env(name, getattr(cfg, name)))
+    cfg.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", cfg.CELERY_BROKER_URL)
+    for name, kind in (("CELERY_QUEUE", str), ("JOB_BATCH_SIZE", int), ("JOB_STALE_SECONDS", int),
+                       ("BUREAU_CALLS_PER_SECOND", float)):
+        if _env(name):
+            try:
+                setattr(cfg, name, kind(_env(name)))
+            except ValueError:
+                raise ConfigurationError(f"{name} must be a {kind.__name__}") from None
+    cfg.LOG_FORMAT = (_env("LOG_FORMAT", cfg.LOG_FORMAT) or "").lower()
+    cfg.LOG_LEVEL = (_env("LOG_LEVEL", cfg.LOG_LEVEL) or "").upper()
+    cfg.METRICS_TOKEN = _env("METRICS_TOKEN", cfg.METRICS_TOKEN) or ""
+    if _env("READINESS_TIMEOUT_SECONDS"):
+        try:
+            cfg.READINESS_TIMEOUT_SECONDS = float(_env("READINESS_TIMEOUT_SECONDS"))
+        except ValueError:
+            raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be a number") from None
+    for name in ("DISCLOSURE_MIN_CELL", "DISCLOSURE_CACHE_SECONDS"):
+        raw = _env(name)
+        if raw is not None:
+            if not raw.isdigit():
+                raise ConfigurationError(f"{name} must be a whole number")
+            setattr(cfg, name, int(raw))
     return cfg
 
 
@@ -180,7 +317,11 @@ def development_config() -> Config:
         FIELD_ENCRYPTION_KEY=base64.b64decode(_DEV_FIELD_KEY),
         BLIND_INDEX_KEY=base64.b64decode(_DEV_INDEX_KEY),
         CERTIFICATE_SIGNING_KEY=_DEV_CERT_KEY,
+        CAMPAIGN_SIGNING_KEY=_DEV_CAMPAIGN_KEY,
         LOAD_DEMO_DATA=True,
+        DOCUMENT_ENCRYPTION_KEY=_DEV_DOCUMENT_KEY,
+        STORAGE_LOCAL_DIR=str(instance / "documents"),
+        BUREAU_CALLS_PER_SECOND=0,   # the embedded sandbox bureau has no rate to keep
     )
     return _common_from_env(cfg)
 
@@ -194,14 +335,20 @@ def testing_config() -> Config:
         FIELD_ENCRYPTION_KEY=b"test-field-encryption-key-32byte",
         BLIND_INDEX_KEY=b"test-blind-index-key-32-bytes-ok",
         CERTIFICATE_SIGNING_KEY="test-certificate-signing-key-0123456789",
+        CAMPAIGN_SIGNING_KEY="test-campaign-link-signing-key-0123456789",
         REDIS_URL=None,
+        DOCUMENT_ENCRYPTION_KEY=b"test-document-encryption-key-32b",
+        BUREAU_CALLS_PER_SECOND=0,
     )
     cfg.DATABASE_URL = _env("TEST_DATABASE_URL", cfg.DATABASE_URL) or "sqlite://"
     return cfg
 
 
 def production_config() -> Config:
-    return _common_from_env(Config(PROFILE="production", SERVE_SWAGGER_UI=False))
+    cfg = _common_from_env(Config(PROFILE="production", SERVE_SWAGGER_UI=False, LOG_FORMAT="json"))
+    # Jobs never run inside a request in production: Celery on the Redis it already has.
+    cfg.CELERY_BROKER_URL = cfg.CELERY_BROKER_URL or cfg.REDIS_URL
+    return cfg
 
 
 def validate_production(cfg: Config) -> None:
@@ -223,8 +370,17 @@ def validate_production(cfg: Config) -> None:
         raise ConfigurationError("FIELD_ENCRYPTION_KEY and BLIND_INDEX_KEY must differ")
     if len(cfg.CERTIFICATE_SIGNING_KEY.encode()) < MIN_SECRET_BYTES or cfg.CERTIFICATE_SIGNING_KEY in _DEV_KEYS:
         raise ConfigurationError("production needs CERTIFICATE_SIGNING_KEY of 32+ bytes")
-    if "sandbox" in (cfg.WECHAT_ADAPTER, cfg.BUREAU_ADAPTER, cfg.WECHATPAY_ADAPTER):
+    if len(cfg.CAMPAIGN_SIGNING_KEY.encode()) < MIN_SECRET_BYTES or cfg.CAMPAIGN_SIGNING_KEY in _DEV_KEYS:
+        raise ConfigurationError("production needs CAMPAIGN_SIGNING_KEY of 32+ bytes")
+    if cfg.CAMPAIGN_SIGNING_KEY == cfg.CERTIFICATE_SIGNING_KEY:
+        raise ConfigurationError("CAMPAIGN_SIGNING_KEY and CERTIFICATE_SIGNING_KEY must differ")
+    if "sandbox" in (cfg.WECHAT_ADAPTER, cfg.BUREAU_ADAPTER, cfg.WECHATPAY_ADAPTER,
+                     cfg.NOTIFIER_BACKEND, cfg.PAYOUT_BACKEND):
         raise ConfigurationError("production refuses sandbox adapters")
+    if not cfg.PAYOUT_BASE_URL.startswith("https://") or not cfg.PAYOUT_MERCHANT_ID:
+        raise ConfigurationError("production needs an https PAYOUT_BASE_URL and PAYOUT_MERCHANT_ID")
+    if len(cfg.PAYOUT_SECRET.encode()) < MIN_SECRET_BYTES or cfg.PAYOUT_SECRET in _DEV_KEYS:
+        raise ConfigurationError(f"production needs PAYOUT_SECRET of {MIN_SECRET_BYTES}+ bytes")
     for name in ("WECHATPAY_MERCHANT_KEY", "WECHATPAY_MERCHANT_SERIAL", "WECHATPAY_APIV3_KEY",
                  "WECHATPAY_PUBLIC_KEY", "WECHATPAY_PUBLIC_KEY_ID"):
         if not getattr(cfg, name):
@@ -239,6 +395,29 @@ def validate_production(cfg: Config) -> None:
         raise ConfigurationError("production needs BUREAU_BASE_URL, BUREAU_APP_ID and BUREAU_SECRET")
     if not cfg.REDIS_URL:
         raise ConfigurationError("production needs REDIS_URL (rate limits are shared across workers)")
+    validate_production_document_storage(cfg)
+    if cfg.METRICS_TOKEN and (len(cfg.METRICS_TOKEN.encode()) < MIN_SECRET_BYTES
+                              or cfg.METRICS_TOKEN in _DEV_KEYS):
+        raise ConfigurationError(f"METRICS_TOKEN must be at least {MIN_SECRET_BYTES} bytes")
+
+
+def validate_production_document_storage(cfg: Config) -> None:
+    """Claim documents in production: a real key of their own, and a store that persists."""
+    if len(cfg.DOCUMENT_ENCRYPTION_KEY) != 32:
+        raise ConfigurationError("production needs DOCUMENT_ENCRYPTION_KEY (base64, 32 bytes)")
+    if cfg.DOCUMENT_ENCRYPTION_KEY == _DEV_DOCUMENT_KEY:
+        raise ConfigurationError("production refuses the development DOCUMENT_ENCRYPTION_KEY")
+    if cfg.DOCUMENT_ENCRYPTION_KEY in (cfg.FIELD_ENCRYPTION_KEY, cfg.BLIND_INDEX_KEY):
+        raise ConfigurationError("DOCUMENT_ENCRYPTION_KEY must differ from the field and index keys")
+    # Local disk is a real store, not a sandbox, but the default directory under instance/ lives
+    # beside the code, where a redeploy or a new container loses it and no backup looks. So
+    # production takes local storage only when STORAGE_LOCAL_DIR names a persistent, backed-up
+    # volume explicitly (shared by every app server, if there are several).
+    if cfg.STORAGE_BACKEND == "local" and not cfg.STORAGE_LOCAL_DIR:
+        raise ConfigurationError("production local storage needs STORAGE_LOCAL_DIR set explicitly")
+    if cfg.STORAGE_BACKEND == "s3" and cfg.STORAGE_S3_ENDPOINT_URL \
+            and not cfg.STORAGE_S3_ENDPOINT_URL.startswith("https://"):
+        raise ConfigurationError("production needs an https STORAGE_S3_ENDPOINT_URL")
 
 
 PROFILES = {

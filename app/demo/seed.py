@@ -1,7 +1,10 @@
-"""`flask demo seed`: load the shipped products, load the synthetic residents into the sandbox
-bureau and create demo staff. Idempotent: re-running updates the same rows and creates nothing
-twice."""
+"""`flask demo seed`: load the shipped products, load the synthetic residents and their 2026
+settlement records into the sandbox bureau and create demo staff. Idempotent: re-running updates
+the same rows and creates nothing twice."""
 from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import select
@@ -11,6 +14,8 @@ from app.database import transaction
 from app.demo.residents import generate
 from app.integrations.bureau.sandbox import encrypt_certno
 from app.integrations.bureau.sandbox_models import SandboxResident
+from app.integrations.bureau.sandbox_settlements import add_settlement, seed_settlements
+from app.integrations.bureau.settlements import SettlementRecord
 
 DEMO_STAFF = [
     # username, role, display name
@@ -43,8 +48,11 @@ def seed_demo(count: int = 240) -> dict[str, int]:
             row.insutype, row.psn_insu_stas = demo.insutype, demo.psn_insu_stas
             row.paus_insu_date, row.insuplc_admdvs = demo.paus_insu_date, demo.insuplc_admdvs
             row.balc_fen, row.idet_types = demo.balc_fen, list(demo.idet_types)
+    with transaction() as session:
+        settlements = seed_settlements(session, residents)
     staff_created = _seed_staff()
     return {"residents_created": created, "residents_updated": updated,
+            **settlements,
             "staff_created": staff_created, "products_loaded": products["products"]}
 
 
@@ -60,3 +68,20 @@ def _seed_staff() -> int:
                                  display_name=display)
             created += 1
     return created
+
+
+def add_demo_settlement(psn_no: str, amount_yuan: str, care_kind: str = "in_patient",
+                        discharged_on: date | None = None) -> SettlementRecord:
+    """`flask demo settlement`: the sandbox bureau records a new settlement of `amount_yuan`
+    (the total cost, e.g. "23680.50") for a sandbox resident, split by the sandbox rule
+    (app/integrations/bureau/sandbox_settlements.py). Sandbox bureau only, never in production."""
+    if current_app.config["PROFILE"] == "production" or current_app.config["BUREAU_ADAPTER"] != "sandbox":
+        raise RuntimeError("settlements are only added to the sandbox bureau")
+    try:
+        amount = Decimal(amount_yuan.strip())
+    except (InvalidOperation, AttributeError):
+        raise ValueError("amount must be a number of yuan, e.g. 23680.50") from None
+    fen = amount.scaleb(2)
+    if not amount.is_finite() or fen != fen.to_integral_value() or fen <= 0:
+        raise ValueError("amount must be a positive number of yuan with at most two decimals")
+    return add_settlement(psn_no, int(fen), care_kind=care_kind, enddate=discharged_on)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import current_app
 
 from app.integrations.bureau.port import BureauPort
+from app.integrations.notifier.port import Notifier
+from app.integrations.payout.port import PayoutPort
+from app.integrations.storage.port import StoragePort
 from app.integrations.wechat.port import WeChatLogin
 from app.integrations.wechatpay.port import WeChatPayPort
 
@@ -66,6 +69,7 @@ def wechat_pay() -> WeChatPayPort:
                 notify_url=cfg["WECHATPAY_NOTIFY_URL"],
                 timeout=cfg["HTTP_TIMEOUT_SECONDS"],
                 notify_max_skew_seconds=cfg["WECHATPAY_NOTIFY_MAX_SKEW_SECONDS"],
+                gateway=cfg["WECHATPAY_API_BASE"],
             )
         else:
             from app.integrations.wechatpay.sandbox import SandboxWeChatPay
@@ -76,3 +80,53 @@ def wechat_pay() -> WeChatPayPort:
                 max_skew_seconds=cfg["WECHATPAY_NOTIFY_MAX_SKEW_SECONDS"],
             )
     return ext["wechat_pay"]
+
+
+def notifier() -> Notifier:
+    """Member notifications: WeChat subscription messages (real) or the recording sandbox."""
+    ext = current_app.extensions
+    if "notifier" not in ext:
+        cfg = current_app.config
+        if cfg["NOTIFIER_BACKEND"] == "real":
+            from app.integrations.notifier.wechat import WeChatSubscribeNotifier
+
+            ext["notifier"] = WeChatSubscribeNotifier(
+                appid=cfg["WECHAT_APPID"], secret=cfg["WECHAT_SECRET"],
+                base_url=cfg["WECHAT_API_BASE"], timeout=cfg["HTTP_TIMEOUT_SECONDS"],
+                miniprogram_state=cfg["NOTIFIER_MINIPROGRAM_STATE"],
+            )
+        else:
+            from app.integrations.notifier.sandbox import SandboxNotifier
+
+            ext["notifier"] = SandboxNotifier()
+    return ext["notifier"]
+
+
+def payout() -> PayoutPort:
+    """Claim payouts: the payment platform's transfer API (real) or the sandbox bank."""
+    ext = current_app.extensions
+    if "payout" not in ext:
+        cfg = current_app.config
+        if cfg["PAYOUT_BACKEND"] == "real":
+            from app.integrations.payout.http_adapter import HttpPayout
+
+            ext["payout"] = HttpPayout(
+                base_url=cfg["PAYOUT_BASE_URL"], merchant_id=cfg["PAYOUT_MERCHANT_ID"],
+                secret=cfg["PAYOUT_SECRET"], timeout=cfg["HTTP_TIMEOUT_SECONDS"],
+            )
+        else:
+            from app.integrations.payout.sandbox import SandboxPayoutBank
+
+            ext["payout"] = SandboxPayoutBank()
+    return ext["payout"]
+
+
+def storage() -> StoragePort:
+    """Claim documents' bytes: local disk or an S3-compatible store (STORAGE_BACKEND), always
+    AES-GCM encrypted (app/integrations/storage/encrypted.py)."""
+    ext = current_app.extensions
+    if "storage" not in ext:
+        from app.integrations.storage import build_storage
+
+        ext["storage"] = build_storage(current_app.config)
+    return ext["storage"]

@@ -76,6 +76,7 @@ def test_seeding_twice_creates_nothing_new(app):
         ids_again = sorted(session.scalars(select(SandboxResident.id)))
     assert first["residents_created"] > 0
     assert second == {"residents_created": 0, "residents_updated": first["residents_created"],
+                      "settlements_created": 0, "settlements_updated": first["settlements_created"],
                       "staff_created": 0, "products_loaded": 2}
     assert again == counts
     assert ids_again == ids

@@ -388,6 +388,7 @@ VALID_PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEY": _b64(b"F" * 32),
     "BLIND_INDEX_KEY": _b64(b"I" * 32),
     "CERTIFICATE_SIGNING_KEY": "prod-certificate-signing-key-" + "c" * 20,
+    "CAMPAIGN_SIGNING_KEY": "prod-campaign-link-signing-key-" + "q" * 20,
     "WECHAT_ADAPTER": "real",
     "WECHAT_APPID": "wx1234567890abcdef",
     "WECHAT_SECRET": "wechat-app-secret-0123456789abcdef",
@@ -406,10 +407,27 @@ VALID_PRODUCTION_ENV = {
     "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0114232134912410000000000000",
     "WECHATPAY_NOTIFY_URL": "https://huimin.example/payments/wechat/notify",
     "PUBLIC_BASE_URL": "https://huimin.example",
+    # Member notifications (WeChat subscription messages) and claim payouts (transfer API).
+    "NOTIFIER_BACKEND": "real",
+    "PAYOUT_BACKEND": "real",
+    "PAYOUT_BASE_URL": "https://payout.invalid/api",
+    "PAYOUT_MERCHANT_ID": "HUIMIN-GZ-01",
+    "PAYOUT_SECRET": "payout-shared-secret-0123456789abcdef",
+    # Claim documents: encrypted, in an S3-compatible bucket (nothing is contacted at start-up).
+    "DOCUMENT_ENCRYPTION_KEY": _b64(b"D" * 32),
+    "STORAGE_BACKEND": "s3",
+    "STORAGE_S3_ENDPOINT_URL": "https://oss.invalid",
+    "STORAGE_S3_BUCKET": "huimin-claim-documents",
+    "STORAGE_S3_ACCESS_KEY_ID": "prod-access-key-id",
+    "STORAGE_S3_SECRET_ACCESS_KEY": "prod-secret-access-key-0123456789",
 }
 # Every variable the configuration reads, so the machine's own environment cannot leak in.
 _CONFIG_VARIABLES = set(VALID_PRODUCTION_ENV) | {
-    "WECHAT_API_BASE", "BUREAU_REGION", "TEST_DATABASE_URL",
+    "WECHAT_API_BASE", "BUREAU_REGION", "TEST_DATABASE_URL", "NOTIFIER_MINIPROGRAM_STATE",
+    "SPONSOR_REPORT_MIN_CELL",
+    "STORAGE_LOCAL_DIR", "STORAGE_S3_REGION", "STORAGE_S3_ADDRESSING_STYLE", "DOCUMENT_MAX_BYTES",
+    "STORAGE_S3_TIMEOUT_SECONDS", "STORAGE_S3_MAX_ATTEMPTS",
+    "LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN", "READINESS_TIMEOUT_SECONDS", "WECHATPAY_API_BASE",
 }
 
 
@@ -470,6 +488,14 @@ REFUSALS = {
     "certificate-key-short": {"CERTIFICATE_SIGNING_KEY": _SHORT},
     "certificate-key-development": {
         "CERTIFICATE_SIGNING_KEY": "dev-only-certificate-signing-key-do-not-use-in-prod!"},
+    "campaign-key-missing": {"CAMPAIGN_SIGNING_KEY": None},
+    "campaign-key-short": {"CAMPAIGN_SIGNING_KEY": _SHORT},
+    "campaign-key-development": {
+        "CAMPAIGN_SIGNING_KEY": "dev-only-campaign-link-signing-key-do-not-use-in-prod!"},
+    "campaign-key-equals-certificate-key": {
+        "CAMPAIGN_SIGNING_KEY": "prod-certificate-signing-key-" + "c" * 20},
+    "report-min-cell-zero": {"SPONSOR_REPORT_MIN_CELL": "0"},
+    "report-min-cell-not-a-number": {"SPONSOR_REPORT_MIN_CELL": "five"},
     "wechat-sandbox": {"WECHAT_ADAPTER": "sandbox"},
     "wechat-adapter-unknown": {"WECHAT_ADAPTER": "fake"},
     "wechat-secret-missing": {"WECHAT_SECRET": None},
@@ -478,6 +504,27 @@ REFUSALS = {
     "bureau-app-id-missing": {"BUREAU_APP_ID": None},
     "bureau-secret-missing": {"BUREAU_SECRET": None},
     "redis-missing": {"REDIS_URL": None},
+    "metrics-token-short": {"METRICS_TOKEN": _SHORT},
+    "log-format-unknown": {"LOG_FORMAT": "xml"},
+    "notifier-sandbox": {"NOTIFIER_BACKEND": "sandbox"},
+    "notifier-backend-unknown": {"NOTIFIER_BACKEND": "email"},
+    "notifier-state-unknown": {"NOTIFIER_MINIPROGRAM_STATE": "beta"},
+    "payout-sandbox": {"PAYOUT_BACKEND": "sandbox"},
+    "payout-url-missing": {"PAYOUT_BASE_URL": None},
+    "payout-url-plain-http": {"PAYOUT_BASE_URL": "http://payout.invalid/api"},
+    "payout-merchant-missing": {"PAYOUT_MERCHANT_ID": None},
+    "payout-secret-missing": {"PAYOUT_SECRET": None},
+    "payout-secret-short": {"PAYOUT_SECRET": _SHORT},
+    "document-key-missing": {"DOCUMENT_ENCRYPTION_KEY": None},
+    "document-key-short": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"D" * 31)},
+    "document-key-too-long": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"D" * 33)},
+    "document-key-development": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"dev-only-document-storage-key-32")},
+    "document-key-equals-field-key": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"F" * 32)},
+    "storage-backend-unknown": {"STORAGE_BACKEND": "ftp"},
+    "storage-local-without-explicit-dir": {"STORAGE_BACKEND": "local"},
+    "storage-s3-bucket-missing": {"STORAGE_S3_BUCKET": None},
+    "storage-s3-secret-missing": {"STORAGE_S3_SECRET_ACCESS_KEY": None},
+    "storage-s3-plain-http": {"STORAGE_S3_ENDPOINT_URL": "http://oss.invalid"},
 }
 
 

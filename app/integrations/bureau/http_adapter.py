@@ -3,8 +3,8 @@
 The city bureau speaks the national medical-insurance platform's dialect: every call is a JSON
 envelope (`infno`, `msgid`, `recer_sys_code`, `insuplc_admdvs`, `mdtrtarea_admvs`, `inf_time`,
 `signtype`, `input`, `signature`) and every answer is a reply (`infcode`, `err_msg`, `output`,
-`inf_refmsgid`, `signature`). `HttpBureau.call()` is the generic transport that later
-interfaces (personal-account debit / query / refund, 2207 / 5203 settlement queries) reuse;
+`inf_refmsgid`, `signature`). `HttpBureau.call()` is the generic transport that the other
+interfaces (personal-account debit / query / refund, 5203 / 9605 settlement queries) reuse;
 `HttpBureau.lookup_person()` is 1101 and implements `BureauPort`.
 
 Wire choices, so both sides can be built from this docstring:
@@ -49,6 +49,36 @@ yuan as decimal strings with exactly two decimals (``"1234.50"``): built from in
 `Decimal`, and read back with `Decimal`; a reply amount with a fraction of a fen is malformed,
 never rounded, and floats are never involved. Request ids are the caller's, passed through.
 
+Settlement records: 5203 (national) and 9605 (Huimin's modelled list)
+------------------------------------------------------------------------
+`HttpBureau.settlement_record` is the national platform's ``5203`` 结算信息查询: input
+``{"data": {"psn_no", "setl_id"}}`` (its optional ``mdtrt_id`` is not sent); output
+``{"setlinfo": SETL, "setldetail": [...]}``, or ``{"setlinfo": null}`` when the bureau has no
+such settlement for that person (-> None). ``setldetail`` (per-fund breakdown) is not read.
+
+The platform has no interface that lists a person's settlements over a period (5201 lists
+visits, without amounts), so `HttpBureau.settlement_records` uses Huimin's modelled ``9605``,
+in the same family as 9601-9604: input ``{"data": {"psn_no", "begndate", "enddate"}}``
+(``YYYY-MM-DD``, Asia/Shanghai, inclusive, matched against the settlement date); output
+``{"setlinfo": [SETL, ...]}`` (``[]`` or null when there are none). Rows settled outside the
+range are dropped; two rows with one ``setl_id`` are malformed.
+
+``SETL`` is the ``setlinfo`` object of 2207/5203, of which these keys are read:
+``setl_id``, ``mdtrt_id``, ``psn_no``, ``psn_name``, ``fixmedins_code``, ``fixmedins_name``,
+``med_type``, ``begndate``, ``enddate`` (``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS``),
+``setl_time`` (``YYYY-MM-DD HH:MM:SS`` Shanghai), ``dise_codg``, ``dise_name`` (may be empty),
+``refd_setl_flag`` (``"0"`` normal, ``"1"`` reversed), and the amounts ``medfee_sumamt``,
+``fulamt_ownpay_amt``, ``overlmt_selfpay``, ``preselfpay_amt``, ``inscp_scp_amt``,
+``hifp_pay``, ``hifmi_pay``, ``hifob_pay``, ``maf_pay``, ``psn_part_amt``, ``acct_pay``,
+``psn_cash_pay`` (required) and ``cvlserv_pay``, ``hifes_pay``, ``oth_pay``,
+``hosp_part_amt`` (optional, 0 when absent; summed into `SettlementRecord.oth_pay_fen`).
+Amounts are yuan, as decimal strings or JSON numbers, converted to fen exactly: a fraction of a
+fen, a negative amount or a non-number is malformed (never rounded). A reversed settlement is
+reported once, with its original non-negative amounts and ``refd_setl_flag`` ``"1"``. A row for
+another ``psn_no`` than the one asked about is malformed: another person's data is never
+handed on. ``certno`` (which 5203 includes) is never read or kept. Whether the amounts add up
+is not the adapter's business: `settlements.settlement_inconsistencies` flags that for review.
+
 Outcome rules for 9602 / 9604: a timeout, transport error, bad signature, malformed or
 inconsistent output (another ``req_id``, another amount), and even a signed non-zero infcode
 (`BureauRejected`) all raise `BureauUnavailable`: the outcome is **unknown**, and the caller must
@@ -89,6 +119,7 @@ from app.integrations.bureau.port import (
     BureauUnavailable,
     InsuranceRecord,
 )
+from app.integrations.bureau.settlements import SettlementRecord
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +130,14 @@ INFNO_ACCOUNT_AUTHORISE = "9601"
 INFNO_ACCOUNT_DEBIT = "9602"
 INFNO_ACCOUNT_QUERY = "9603"
 INFNO_ACCOUNT_REFUND = "9604"
+INFNO_SETTLEMENT_DETAIL = "5203"   # national: 结算信息查询
+INFNO_SETTLEMENT_LIST = "9605"     # Huimin's modelled settlement list (see the module docstring)
+# setlinfo amounts read into SettlementRecord.<key>_fen, and the other payers summed into oth_pay.
+_SETTLEMENT_AMOUNTS = (
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+    "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "psn_part_amt", "acct_pay", "psn_cash_pay",
+)
+_OTHER_PAYERS = ("cvlserv_pay", "hifes_pay", "oth_pay", "hosp_part_amt")
 # txn_stas on the wire -> port status.
 TXN_STATUSES = {"1": DEBIT_SUCCEEDED, "2": DEBIT_FAILED, "0": DEBIT_PENDING}
 
@@ -489,6 +528,74 @@ class HttpBureau:
         except _Malformed as exc:
             raise BureauUnavailable(f"bureau {infno} output malformed: {exc}") from None
 
+    # -- 5203 / 9605 settlement records -------------------------------------------------------
+
+    def settlement_records(self, psn_no: str, begin: date, end: date) -> list[SettlementRecord]:
+        """9605 (Huimin's modelled list). Oldest first; reversed settlements included."""
+        _check_id(psn_no, "psn_no")
+        _check_range(begin, end)
+        output = self.call(INFNO_SETTLEMENT_LIST, {"data": {
+            "psn_no": psn_no, "begndate": begin.isoformat(), "enddate": end.isoformat(),
+        }})
+        try:
+            rows = _list_field(output, "setlinfo")
+            records = [self._to_settlement(row, psn_no) for row in rows]
+            if len({r.setl_id for r in records}) != len(records):
+                raise _Malformed("setlinfo repeats a setl_id")
+        except _Malformed as exc:
+            raise BureauUnavailable(f"bureau {INFNO_SETTLEMENT_LIST} output malformed: {exc}") from None
+        in_range = [r for r in records if begin <= r.settled_on <= end]
+        return sorted(in_range, key=lambda r: (r.setl_time, r.setl_id))
+
+    def settlement_record(self, psn_no: str, setl_id: str) -> SettlementRecord | None:
+        """5203 结算信息查询. None when the bureau has no such settlement for this person."""
+        _check_id(psn_no, "psn_no")
+        _check_id(setl_id, "setl_id")
+        output = self.call(INFNO_SETTLEMENT_DETAIL, {"data": {"psn_no": psn_no, "setl_id": setl_id}})
+        try:
+            row = output.get("setlinfo")
+            if row is None:
+                return None
+            record = self._to_settlement(row, psn_no)
+            if record.setl_id != setl_id:
+                raise _Malformed("setlinfo is for another settlement")
+            return record
+        except _Malformed as exc:
+            raise BureauUnavailable(f"bureau {INFNO_SETTLEMENT_DETAIL} output malformed: {exc}") from None
+
+    @staticmethod
+    def _to_settlement(row: Any, psn_no: str) -> SettlementRecord:
+        if not isinstance(row, dict):
+            raise _Malformed("setlinfo row is not an object")
+        if _code_field(row, "psn_no") != psn_no:
+            raise _Malformed("setlinfo row is for another person")
+        setl_time_text = _str_field(row, "setl_time").strip()
+        try:
+            setl_time = datetime.strptime(setl_time_text, _INF_TIME_FORMAT).replace(tzinfo=SHANGHAI)
+        except ValueError:
+            raise _Malformed("setl_time is not a valid time") from None
+        flag = _code_field(row, "refd_setl_flag")
+        if flag not in ("0", "1"):
+            raise _Malformed("refd_setl_flag is neither 0 nor 1")
+        amounts = {f"{key}_fen": _amount_field(row, key) for key in _SETTLEMENT_AMOUNTS}
+        amounts["oth_pay_fen"] = sum(
+            0 if row.get(key) in (None, "") else _amount_field(row, key) for key in _OTHER_PAYERS)
+        try:
+            return SettlementRecord(
+                setl_id=_code_field(row, "setl_id"), mdtrt_id=_code_field(row, "mdtrt_id"),
+                psn_no=psn_no, psn_name=_str_field(row, "psn_name").strip(),
+                fixmedins_code=_code_field(row, "fixmedins_code"),
+                fixmedins_name=_str_field(row, "fixmedins_name").strip(),
+                med_type=_code_field(row, "med_type"),
+                begndate=_date_field(row, "begndate", nullable=False),
+                enddate=_date_field(row, "enddate", nullable=False),
+                setl_time=setl_time,
+                dise_codg=_optional_text(row, "dise_codg"), dise_name=_optional_text(row, "dise_name"),
+                refd_setl_flag=flag, **amounts,
+            )
+        except ValueError as exc:  # pragma: no cover - every field was checked above
+            raise _Malformed(str(exc)) from None
+
     # -- helpers ----------------------------------------------------------------------------
 
     def _now(self) -> datetime:
@@ -641,3 +748,20 @@ def _amount_field(row: dict, key: str) -> int:
 def _check_id(value: str, name: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string")
+
+
+def _check_range(begin: date, end: date) -> None:
+    for value in (begin, end):
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ValueError("begin and end must be datetime.date values (Asia/Shanghai)")
+    if begin > end:
+        raise ValueError("begin is after end")
+
+
+def _optional_text(row: dict, key: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Malformed(f"{key} is not a string")
+    return value.strip()

@@ -3,12 +3,17 @@
 1101 person lookup by ID number + name returns `baseinfo`, `insuinfo[]` and `idetinfo[]`; this
 module turns that into plain dataclasses. A wrong name and an unknown ID number are the same
 answer (`None`), so the port cannot be used as an oracle.
+
+Settlement records (2207/5203 `setlinfo` shape) are `SettlementRecord`s, defined with their
+medical-type map and arithmetic identities in app/integrations/bureau/settlements.py.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
+
+from app.integrations.bureau.settlements import SettlementRecord
 
 INSUTYPE_EMPLOYEE = "310"  # 职工基本医疗保险
 INSUTYPE_RESIDENT = "390"  # 城乡居民基本医疗保险
@@ -79,6 +84,26 @@ class BureauUnavailable(Exception):
 class BureauPort(Protocol):
     def lookup_person(self, certno: str, name: str) -> BureauPerson | None:
         """1101. None when no insured person has this ID number with this name."""
+        ...
+
+    def settlement_records(self, psn_no: str, begin: date, end: date) -> list[SettlementRecord]:
+        """The person's settlements whose settlement date (setl_time, Asia/Shanghai) is within
+        begin..end inclusive, oldest first, reversed ones included (marked `cancelled`).
+        Raises BureauUnavailable when the bureau cannot answer."""
+        ...
+
+    def settlement_record(self, psn_no: str, setl_id: str) -> SettlementRecord | None:
+        """One settlement (5203 结算信息查询); None when the bureau has no settlement with this
+        id for this person. Raises BureauUnavailable when the bureau cannot answer."""
+        ...
+
+
+class BatchLookup(Protocol):
+    """Optional: 1101 for many people in one exchange (the sandbox has it; the national
+    platform's 1101 is one person per call). Batch enrollment uses it when an adapter has it."""
+
+    def lookup_people(self, requests: list[tuple[str, str]]) -> list[BureauPerson | None]:
+        """One answer per (certno, name), in order, each as `lookup_person` would answer."""
         ...
 
 

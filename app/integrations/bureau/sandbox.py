@@ -38,13 +38,19 @@ the same request gives the same answer):
 Test-only faults (constructor ``faults=``): ``timeout_before_debit`` raises `BureauUnavailable`
 having done nothing; ``timeout_after_debit`` makes and commits the debit, then raises (the lost
 reply). ``timeout_before_refund`` / ``timeout_after_refund`` do the same for refunds.
+``settlements_unavailable`` makes both settlement queries raise `BureauUnavailable`.
+
+Settlement records (`settlement_records`, `settlement_record`) come from the
+`sandbox_settlements` table, seeded by `flask demo seed` and added to by `flask demo settlement`;
+how the sandbox splits a bill and the demo data are in sandbox_settlements.py. The list is
+filtered by settlement date (setl_time in Asia/Shanghai), both ends inclusive.
 """
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -70,6 +76,8 @@ from app.integrations.bureau.sandbox_models import (
     SandboxAccountTxn,
     SandboxResident,
 )
+from app.integrations.bureau.sandbox_settlements import query_settlement, query_settlements
+from app.integrations.bureau.settlements import SettlementRecord
 from app.security.crypto import cipher, index_of
 
 CERTNO_CONTEXT = "sandbox_residents.certno"
@@ -78,6 +86,7 @@ KIND_DEBIT = "debit"
 KIND_REFUND = "refund"
 FAULTS = frozenset({
     "timeout_before_debit", "timeout_after_debit", "timeout_before_refund", "timeout_after_refund",
+    "settlements_unavailable",
 })
 AUTHORISATION_TTL = timedelta(minutes=15)
 
@@ -133,6 +142,40 @@ class SandboxBureau:
         if row is None or row.psn_name != name:
             return None
         return to_bureau_person(row, certno)
+
+    def lookup_people(self, requests: list[tuple[str, str]]) -> list[BureauPerson | None]:
+        """1101 for many people at once (`BatchLookup`): one answer per (certno, name), in
+        order, each exactly what `lookup_person` would answer. One query for the batch."""
+        indexes = [index_of("sandbox_certno", certno) for certno, _ in requests]
+        table = SandboxResident.__table__   # plain rows: thousands of ORM objects cost more
+        rows = {row.certno_index: row for row in get_session().execute(
+            select(table).where(table.c.certno_index.in_(set(indexes))))}
+        answers: list[BureauPerson | None] = []
+        for (certno, name), index in zip(requests, indexes):
+            row = rows.get(index)
+            answers.append(None if row is None or row.psn_name != name
+                           else to_bureau_person(row, certno))
+        return answers
+
+    # -- settlement records (2207/5203 shape; data in sandbox_settlements.py) ---------------
+
+    def settlement_records(self, psn_no: str, begin: date, end: date) -> list[SettlementRecord]:
+        _check_id(psn_no, "psn_no")
+        _check_range(begin, end)
+        self._settlement_fault()
+        with self._bureau_session() as s:
+            return query_settlements(s, psn_no, begin, end)
+
+    def settlement_record(self, psn_no: str, setl_id: str) -> SettlementRecord | None:
+        _check_id(psn_no, "psn_no")
+        _check_id(setl_id, "setl_id")
+        self._settlement_fault()
+        with self._bureau_session() as s:
+            return query_settlement(s, psn_no, setl_id)
+
+    def _settlement_fault(self) -> None:
+        if "settlements_unavailable" in self.faults:
+            raise BureauUnavailable("sandbox bureau settlement query timed out (fault: settlements_unavailable)")
 
     # -- personal-account debit (AccountPort) -----------------------------------------------
 
@@ -379,6 +422,14 @@ def _new_txn_id() -> str:
 def _check_amount(amount_fen: int) -> None:
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
         raise ValueError("amount_fen must be a positive integer number of fen")
+
+
+def _check_range(begin: date, end: date) -> None:
+    for value in (begin, end):
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ValueError("begin and end must be datetime.date values (Asia/Shanghai)")
+    if begin > end:
+        raise ValueError("begin is after end")
 
 
 def _check_id(value: str, name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base, utcnow
@@ -79,4 +79,57 @@ class SandboxAccountTxn(Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("kind IN ('debit', 'refund')", name="kind_known"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_debit"),
+    )
+
+
+# --- Settlement records (结算信息, 2207/5203 setlinfo shape) ----------------------------------
+# The bureau's own settlements for the sandbox residents, seeded by `flask demo seed` and added
+# by `flask demo settlement`; read by `SandboxBureau.settlement_records` / `settlement_record`.
+
+
+class SandboxSettlement(Base):
+    """One settlement, amounts in fen under the bureau's field names (see
+    app/integrations/bureau/settlements.py for what each means and how they add up)."""
+
+    __tablename__ = "sandbox_settlements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    setl_id: Mapped[str] = mapped_column(String(40), unique=True)
+    mdtrt_id: Mapped[str] = mapped_column(String(40))
+    psn_no: Mapped[str] = mapped_column(String(40), index=True)
+    psn_name: Mapped[str] = mapped_column(String(64))
+    fixmedins_code: Mapped[str] = mapped_column(String(20))
+    fixmedins_name: Mapped[str] = mapped_column(String(100))
+    med_type: Mapped[str] = mapped_column(String(6))
+    begndate: Mapped[date]
+    enddate: Mapped[date]
+    setl_time: Mapped[datetime]
+    dise_codg: Mapped[str] = mapped_column(String(20))
+    dise_name: Mapped[str] = mapped_column(String(100))
+    medfee_sumamt_fen: Mapped[int] = mapped_column(BigInteger)
+    fulamt_ownpay_amt_fen: Mapped[int] = mapped_column(BigInteger)
+    overlmt_selfpay_fen: Mapped[int] = mapped_column(BigInteger)
+    preselfpay_amt_fen: Mapped[int] = mapped_column(BigInteger)
+    inscp_scp_amt_fen: Mapped[int] = mapped_column(BigInteger)
+    hifp_pay_fen: Mapped[int] = mapped_column(BigInteger)
+    hifmi_pay_fen: Mapped[int] = mapped_column(BigInteger)
+    hifob_pay_fen: Mapped[int] = mapped_column(BigInteger)
+    maf_pay_fen: Mapped[int] = mapped_column(BigInteger)
+    oth_pay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    psn_part_amt_fen: Mapped[int] = mapped_column(BigInteger)
+    acct_pay_fen: Mapped[int] = mapped_column(BigInteger)
+    psn_cash_pay_fen: Mapped[int] = mapped_column(BigInteger)
+    refd_setl_flag: Mapped[str] = mapped_column(String(1), default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            " AND ".join(f"{name} >= 0" for name in (
+                "medfee_sumamt_fen", "fulamt_ownpay_amt_fen", "overlmt_selfpay_fen",
+                "preselfpay_amt_fen", "inscp_scp_amt_fen", "hifp_pay_fen", "hifmi_pay_fen",
+                "hifob_pay_fen", "maf_pay_fen", "oth_pay_fen", "psn_part_amt_fen", "acct_pay_fen",
+                "psn_cash_pay_fen")),
+            name="amounts_nonnegative"),
+        CheckConstraint("refd_setl_flag IN ('0', '1')", name="refd_setl_flag_known"),
+        CheckConstraint("begndate <= enddate", name="dates_ordered"),
     )

@@ -1,0 +1,1 @@
+"""Member notifications: WeChat mini-program subscription messages (port, sandbox, real)."""

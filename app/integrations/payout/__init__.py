@@ -1,0 +1,1 @@
+"""Claim payouts: bank transfers to the payee (port, sandbox, real HTTP adapter)."""
