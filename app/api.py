@@ -178,6 +178,22 @@ class Blueprint(_Blueprint):
 
         return decorator
 
+    def sized_body(self, config_key: str, overhead: int = 64 * 1024):
+        """This route alone reads a body up to app.config[config_key] (+ multipart overhead)
+        instead of MAX_CONTENT_LENGTH. Place it under the auth decorator (the limit is raised
+        only for an authenticated caller) and above the arguments that parse the body."""
+        from flask import current_app, request
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kwargs):
+                request.max_content_length = current_app.config[config_key] + overhead
+                return func(*args, **kwargs)
+
+            return self.errors(413)(wrapper)
+
+        return decorator
+
     def idempotent(self, func):
         """Money-moving POST: requires an Idempotency-Key header (see app/common/idempotency.py).
         Place it under member_required/staff_required so the key is scoped to the caller."""

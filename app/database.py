@@ -52,7 +52,9 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    from app.common.clock import now_utc  # one clock (the demo seed may backdate it)
+
+    return now_utc()
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:

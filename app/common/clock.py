@@ -1,11 +1,36 @@
-"""Dates as people in the city see them: Asia/Shanghai."""
+"""Dates as people in the city see them: Asia/Shanghai.
+
+`now_utc()` is the one clock the services read (database.utcnow delegates to it). `backdated`
+shifts it for the current context only; the demo seed uses it to record last December's
+enrollment of the showcase family, so their 2026 policies cover the bureau's 2026 settlements.
+Nothing else may use it.
+"""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
+_shift: ContextVar[timedelta] = ContextVar("clock_shift", default=timedelta(0))
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc) + _shift.get()
+
 
 def today_shanghai() -> date:
-    return datetime.now(timezone.utc).astimezone(SHANGHAI).date()
+    return now_utc().astimezone(SHANGHAI).date()
+
+
+@contextlib.contextmanager
+def backdated(at: datetime) -> Iterator[None]:
+    """Run the block as if it were `at` (an aware datetime), the clock still ticking."""
+    token = _shift.set(at - datetime.now(timezone.utc))
+    try:
+        yield
+    finally:
+        _shift.reset(token)

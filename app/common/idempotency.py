@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 
-from app.database import Base, get_engine, utcnow
+from app.database import Base, get_engine, get_session, utcnow
 from app.errors import BadRequest, Conflict, DomainError, ValidationFailed
 
 HEADER = "Idempotency-Key"
@@ -145,8 +145,12 @@ def idempotent(scope_of):
             except HTTPException as exc:
                 response = api.handle_http_exception(exc)
             except BaseException:
+                get_session().close()
                 _release(record_id)
                 raise
+            # The answer is built: give the request's connection back before recording it on a
+            # second one, so concurrent requests never hold two connections each (pool safety).
+            get_session().close()
             if response.status_code >= 500:
                 _release(record_id)
             else:

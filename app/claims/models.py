@@ -1,0 +1,241 @@
+"""Claims, their documents, invoices and transitions; the per-person-year accumulators the
+engine reads and the deltas it writes; payouts and the claim ledger."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.claims.workflow import STATUSES
+from app.database import Base, utcnow
+
+CLAIM_SOURCES = ("documents", "settlement")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Claim(Base):
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_no: Mapped[str] = mapped_column(String(32), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)  # who filed it
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)  # the insured
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    plan_year: Mapped[int]
+    source: Mapped[str] = mapped_column(String(12))
+    setl_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    mdtrt_id: Mapped[str | None] = mapped_column(String(40))
+
+    care_kind: Mapped[str | None] = mapped_column(String(24))
+    hospital_name: Mapped[str | None] = mapped_column(String(100))
+    hospital_code: Mapped[str | None] = mapped_column(String(40))
+    admitted_on: Mapped[date | None]
+    discharged_on: Mapped[date | None]
+    diagnosis: Mapped[str | None] = mapped_column(Text)
+    patient_name: Mapped[str | None] = mapped_column(String(64))  # the name on the bill
+
+    medfee_sumamt_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    hifp_pay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    hifmi_pay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    hifob_pay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    maf_pay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    in_policy_self_pay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_of_policy_self_pay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    special_drugs_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    pre_existing_declared: Mapped[bool] = mapped_column(Boolean, default=False)
+    health: Mapped[str] = mapped_column(String(16), default="healthy")
+    health_set_by: Mapped[str] = mapped_column(String(8), default="member")
+
+    payee_name: Mapped[str | None] = mapped_column(String(64))
+    payee_bank_name: Mapped[str | None] = mapped_column(String(64))
+    payee_account_enc: Mapped[str | None] = mapped_column(Text)
+    payee_account_last4: Mapped[str | None] = mapped_column(String(4))
+
+    status: Mapped[str] = mapped_column(String(24), default="draft")
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"),
+                                                           index=True)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    decision: Mapped[str | None] = mapped_column(String(16))   # the engine's last decision
+    payable_fen: Mapped[int | None] = mapped_column(BigInteger)  # the engine's last figure
+    approved_fen: Mapped[int | None] = mapped_column(BigInteger)
+    paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    adjudication: Mapped[dict | None] = mapped_column(JSON)    # lines, buckets, reason codes
+    applied_deltas: Mapped[dict | None] = mapped_column(JSON)  # what settling it added
+    info_request: Mapped[dict | None] = mapped_column(JSON)    # the reviewer's open question
+    auto_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    settlement_disclosed: Mapped[bool] = mapped_column(Boolean, default=False)  # counted once
+    human_review_requested_at: Mapped[datetime | None]
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+
+    documents: Mapped[list[ClaimDocument]] = relationship(
+        order_by="ClaimDocument.id", primaryjoin="and_(ClaimDocument.claim_id == Claim.id, "
+        "ClaimDocument.deleted_at.is_(None))", viewonly=True)
+    invoices: Mapped[list[ClaimInvoice]] = relationship(order_by="ClaimInvoice.id",
+                                                        cascade="all, delete-orphan")
+    transitions: Mapped[list[ClaimTransition]] = relationship(order_by="ClaimTransition.id",
+                                                              viewonly=True)
+
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(_in("source", CLAIM_SOURCES), name="source"),
+        CheckConstraint("health IN ('healthy', 'pre_existing')", name="health"),
+        CheckConstraint("paid_fen >= 0", name="paid_nonnegative"),
+        CheckConstraint(
+            "medfee_sumamt_fen >= 0 AND hifp_pay_fen >= 0 AND hifmi_pay_fen >= 0 AND "
+            "hifob_pay_fen >= 0 AND maf_pay_fen >= 0 AND in_policy_self_pay_fen >= 0 AND "
+            "out_of_policy_self_pay_fen >= 0 AND special_drugs_fen >= 0", name="amounts_nonnegative"),
+        # One live claim per settlement record and person: the one-tap path cannot file twice.
+        Index("uq_claims_person_setl_live", "person_id", "setl_id", unique=True,
+              sqlite_where=text("setl_id IS NOT NULL AND status <> 'rejected'"),
+              postgresql_where=text("setl_id IS NOT NULL AND status <> 'rejected'")),
+    )
+
+
+class ClaimInvoice(Base):
+    """An invoice (发票) the member lists: the duplicate check looks across every claim."""
+    __tablename__ = "claim_invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(100))
+    number: Mapped[str] = mapped_column(String(40))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_claim_invoices_issuer_number", "issuer", "number"),
+        CheckConstraint("amount_fen >= 0", name="amount_nonnegative"),
+    )
+
+
+class ClaimDocument(Base):
+    __tablename__ = "claim_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(24))
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    media_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+
+class ClaimTransition(Base):
+    """Append-only: every change of a claim's status, by whom and why."""
+    __tablename__ = "claim_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor_type: Mapped[str] = mapped_column(String(8))   # member | staff | system
+    actor_id: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("actor_type IN ('member', 'staff', 'system')",
+                                      name="actor_type"),)
+
+
+class AccumulatorYear(Base):
+    """One row per insured person, product and plan year. Its `version` is the lock: settling a
+    claim bumps it with a conditional UPDATE (WHERE version = the one read), so two claims
+    settled at once cannot both consume the same deductible; the loser re-runs the engine."""
+    __tablename__ = "accumulator_years"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    plan_year: Mapped[int]
+    version: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (UniqueConstraint("person_id", "product_id", "plan_year"),)
+
+
+class AccumulatorEntry(Base):
+    """Deductible used, eligible spend, amount paid and sub-cap use, per key, in fen."""
+    __tablename__ = "accumulator_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year_id: Mapped[int] = mapped_column(ForeignKey("accumulator_years.id"))
+    kind: Mapped[str] = mapped_column(String(12))   # paid | eligible | deductible | sub_cap
+    key: Mapped[str] = mapped_column(String(200))   # bucket / deductible key / "b|sub|scope"
+    value_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("year_id", "kind", "key"),
+        CheckConstraint("kind IN ('paid', 'eligible', 'deductible', 'sub_cap')", name="kind"),
+        CheckConstraint("value_fen >= 0", name="value_nonnegative"),
+    )
+
+
+PAYOUT_STATUSES = ("pending", "succeeded", "failed")
+
+
+class Payout(Base):
+    __tablename__ = "payouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    attempt: Mapped[int]
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(_in("status", PAYOUT_STATUSES), name="status"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        UniqueConstraint("claim_id", "attempt"),
+        # at most one transfer in flight or done per claim
+        Index("uq_payouts_claim_live", "claim_id", unique=True,
+              sqlite_where=text("status <> 'failed'"), postgresql_where=text("status <> 'failed'")),
+    )
+
+
+class ClaimLedgerEntry(Base):
+    """Append-only: + the approved amount owed to the member, - each transfer that succeeded,
+    - the approved amount again when a refused transfer sends the claim back to review.
+    Per claim the entries sum to what is still owed; `flask ledger check` verifies it."""
+    __tablename__ = "claim_ledger_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('claim_approved', 'claim_payout', 'approval_reversed')",
+                        name="kind"),
+        CheckConstraint("(kind = 'claim_approved' AND amount_fen > 0) OR "
+                        "(kind <> 'claim_approved' AND amount_fen < 0)", name="sign"),
+    )

@@ -1,0 +1,354 @@
+"""Claim request and response bodies. Amounts are integer fen; dates are Asia/Shanghai dates."""
+from __future__ import annotations
+
+import marshmallow as ma
+
+from app.claims.workflow import STATUS_LABELS, STATUSES
+from app.common.schemas import StrictSchema
+from app.documents.types import DOCUMENT_TYPES
+from app.identity.idnumber import mask_name
+from app.products.definition import CARE_KINDS
+
+MAX_ID = 2**31 - 1
+MAX_FEN = 10**10  # 1 亿元: far above any bill, well inside BIGINT
+
+
+def _plain_text(value: str) -> None:
+    if any(ord(c) < 32 and c not in "\n" or ord(c) == 127 for c in value) or not value.strip():
+        raise ma.ValidationError("不能为空，且不能包含控制字符")
+
+
+def _text(max_len: int):
+    return [ma.validate.Length(min=1, max=max_len), _plain_text]
+
+
+def _fen(**kw):
+    return ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_FEN), **kw)
+
+
+class PayeeSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=_text(64),
+                            metadata={"description": "收款人：被保险人本人；未成年人也可为监护人"})
+    bank_name = ma.fields.String(required=True, validate=_text(64))
+    bank_account = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=40),
+                                    metadata={"description": "银行账号（加密保存，仅显示后四位）"})
+
+
+class InvoiceSchema(StrictSchema):
+    issuer = ma.fields.String(required=True, validate=_text(100),
+                              metadata={"description": "开票单位（医院）"})
+    number = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=40),
+                                                       ma.validate.Regexp(r"^[0-9A-Za-z\-]+$")],
+                              metadata={"description": "发票号码"})
+    amount_fen = _fen(required=True)
+
+
+class _ClaimFields(StrictSchema):
+    care_kind = ma.fields.String(validate=ma.validate.OneOf(CARE_KINDS))
+    hospital_name = ma.fields.String(validate=_text(100))
+    hospital_code = ma.fields.String(validate=_text(40))
+    admitted_on = ma.fields.Date(metadata={"description": "入院（就诊）日期"})
+    discharged_on = ma.fields.Date(metadata={"description": "出院日期"})
+    diagnosis = ma.fields.String(validate=_text(500))
+    patient_name = ma.fields.String(validate=_text(64), metadata={"description": "票据上的患者姓名"})
+    pre_existing_declared = ma.fields.Boolean(metadata={"description": "是否为既往症"})
+    medfee_sumamt_fen = _fen(metadata={"description": "医疗费用总额"})
+    hifp_pay_fen = _fen(metadata={"description": "基本医保统筹支付"})
+    hifmi_pay_fen = _fen(metadata={"description": "居民大病保险支付"})
+    hifob_pay_fen = _fen(metadata={"description": "职工大额医疗补助支付"})
+    maf_pay_fen = _fen(metadata={"description": "医疗救助支付"})
+    in_policy_self_pay_fen = _fen(metadata={"description": "政策范围内个人自付（医疗救助前）"})
+    out_of_policy_self_pay_fen = _fen(metadata={"description": "政策范围外个人自费"})
+    special_drugs_fen = _fen(metadata={"description": "特药个人负担"})
+    payee = ma.fields.Nested(PayeeSchema)
+    invoices = ma.fields.List(ma.fields.Nested(InvoiceSchema), validate=ma.validate.Length(max=50))
+
+
+class ClaimCreateSchema(_ClaimFields):
+    policy_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
+
+
+class ClaimUpdateSchema(_ClaimFields):
+    pass
+
+
+class SettlementClaimSchema(StrictSchema):
+    policy_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
+    setl_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    payee = ma.fields.Nested(PayeeSchema, required=True)
+    pre_existing_declared = ma.fields.Boolean(load_default=False)
+
+
+class EstimateSchema(StrictSchema):
+    policy_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
+    setl_id = ma.fields.String(validate=ma.validate.Length(min=1, max=40),
+                               metadata={"description": "按医保结算记录试算；不填则按金额试算"})
+    care_kind = ma.fields.String(validate=ma.validate.OneOf(CARE_KINDS))
+    care_date = ma.fields.Date()
+    pre_existing = ma.fields.Boolean(load_default=False)
+    medfee_sumamt_fen = _fen()
+    hifp_pay_fen = _fen()
+    hifmi_pay_fen = _fen()
+    hifob_pay_fen = _fen()
+    maf_pay_fen = _fen()
+    in_policy_self_pay_fen = _fen()
+    out_of_policy_self_pay_fen = _fen()
+    special_drugs_fen = _fen()
+
+    @ma.validates_schema
+    def _one_way(self, data, **kwargs):
+        if "setl_id" in data:
+            return
+        missing = [f for f in ("care_kind", "care_date", "medfee_sumamt_fen") if f not in data]
+        if missing:
+            raise ma.ValidationError({f: ["按金额试算时必填"] for f in missing})
+
+
+class AnswerSchema(StrictSchema):
+    message = ma.fields.String(required=True, validate=_text(1000))
+
+
+class HumanReviewSchema(StrictSchema):
+    reason = ma.fields.String(required=True, validate=_text(1000))
+
+
+class ExplanationLineSchema(StrictSchema):
+    code = ma.fields.String(required=True)
+    zh = ma.fields.String(required=True)
+    en = ma.fields.String(required=True)
+    bucket = ma.fields.String(allow_none=True)
+
+
+class BucketSchema(StrictSchema):
+    bucket = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    counted_fen = ma.fields.Integer(required=True)
+    excluded_fen = ma.fields.Integer(required=True)
+    deductible_fen = ma.fields.Integer(required=True)
+    after_ratio_fen = ma.fields.Integer(required=True)
+    after_sub_caps_fen = ma.fields.Integer(required=True)
+    payable_fen = ma.fields.Integer(required=True)
+
+
+class AdjudicationSchema(StrictSchema):
+    decision = ma.fields.String(required=True)
+    payable_fen = ma.fields.Integer(required=True)
+    reason_codes = ma.fields.List(ma.fields.String(), required=True)
+    lines = ma.fields.List(ma.fields.Nested(ExplanationLineSchema), required=True)
+    buckets = ma.fields.List(ma.fields.Nested(BucketSchema), required=True)
+
+
+class EstimateResultSchema(AdjudicationSchema):
+    pass
+
+
+class TransitionSchema(StrictSchema):
+    action = ma.fields.String(required=True)
+    from_status = ma.fields.String(required=True)
+    to_status = ma.fields.String(required=True)
+    actor_type = ma.fields.String(required=True)
+    reason = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class DocumentSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    doc_type = ma.fields.String(required=True)
+    media_type = ma.fields.String(required=True)
+    size_bytes = ma.fields.Integer(required=True)
+    uploaded_at = ma.fields.DateTime(required=True)
+
+
+class DocumentUploadSchema(StrictSchema):
+    doc_type = ma.fields.String(required=True, validate=ma.validate.OneOf(DOCUMENT_TYPES))
+
+
+class DocumentFileSchema(ma.Schema):
+    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class PayeeViewSchema(StrictSchema):
+    name = ma.fields.String(required=True)
+    bank_name = ma.fields.String(required=True)
+    account_masked = ma.fields.String(required=True)
+
+
+class InfoRequestSchema(StrictSchema):
+    message = ma.fields.String(required=True)
+    documents = ma.fields.List(ma.fields.String(), required=True)
+    answer = ma.fields.String(allow_none=True)
+
+
+class ClaimSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    claim_no = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
+    status_label = ma.fields.Method("_label", required=True)
+    policy_id = ma.fields.Integer(required=True)
+    plan_year = ma.fields.Integer(required=True)
+    insured_name = ma.fields.Method("_insured", required=True)
+    source = ma.fields.String(required=True)
+    setl_id = ma.fields.String(allow_none=True)
+    care_kind = ma.fields.String(allow_none=True)
+    hospital_name = ma.fields.String(allow_none=True)
+    admitted_on = ma.fields.Date(allow_none=True)
+    discharged_on = ma.fields.Date(allow_none=True)
+    diagnosis = ma.fields.String(allow_none=True)
+    patient_name = ma.fields.String(allow_none=True)
+    pre_existing_declared = ma.fields.Boolean(required=True)
+    health = ma.fields.String(required=True)
+    medfee_sumamt_fen = ma.fields.Integer(required=True)
+    hifp_pay_fen = ma.fields.Integer(required=True)
+    hifmi_pay_fen = ma.fields.Integer(required=True)
+    hifob_pay_fen = ma.fields.Integer(required=True)
+    maf_pay_fen = ma.fields.Integer(required=True)
+    in_policy_self_pay_fen = ma.fields.Integer(required=True)
+    out_of_policy_self_pay_fen = ma.fields.Integer(required=True)
+    special_drugs_fen = ma.fields.Integer(required=True)
+    payee = ma.fields.Method("_payee", allow_none=True)
+    invoices = ma.fields.List(ma.fields.Nested(InvoiceSchema), required=True)
+    documents = ma.fields.List(ma.fields.Nested(DocumentSchema), required=True)
+    required_documents = ma.fields.Method("_required", required=True)
+    missing_documents = ma.fields.Method("_missing", required=True)
+    adjudication = ma.fields.Nested(AdjudicationSchema, allow_none=True)
+    approved_fen = ma.fields.Integer(allow_none=True)
+    paid_fen = ma.fields.Integer(required=True)
+    info_request = ma.fields.Method("_info", allow_none=True)
+    human_review_available = ma.fields.Method("_human", required=True)
+    transitions = ma.fields.List(ma.fields.Nested(TransitionSchema), required=True)
+    created_at = ma.fields.DateTime(required=True)
+    submitted_at = ma.fields.DateTime(allow_none=True)
+    decided_at = ma.fields.DateTime(allow_none=True)
+    paid_at = ma.fields.DateTime(allow_none=True)
+
+    def _label(self, c):
+        return STATUS_LABELS[c.status]
+
+    def _insured(self, c):
+        from app.database import get_session
+        from app.members.models import Person
+
+        return mask_name(get_session().get(Person, c.person_id).name)
+
+    def _payee(self, c):
+        if not c.payee_account_last4:
+            return None
+        return {"name": mask_name(c.payee_name), "bank_name": c.payee_bank_name,
+                "account_masked": "**** **** " + c.payee_account_last4}
+
+    def _required(self, c):
+        from app.claims.services import required_documents
+
+        return required_documents(c)
+
+    def _missing(self, c):
+        from app.claims.services import missing_documents
+
+        return missing_documents(c)
+
+    def _info(self, c):
+        if not c.info_request:
+            return None
+        return {"message": c.info_request.get("message", ""),
+                "documents": c.info_request.get("documents", []),
+                "answer": c.info_request.get("answer")}
+
+    def _human(self, c):
+        return c.status == "rejected" and bool(c.auto_rejected)
+
+
+class ClaimSummarySchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    claim_no = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    status_label = ma.fields.Method("_label", required=True)
+    source = ma.fields.String(required=True)
+    care_kind = ma.fields.String(allow_none=True)
+    admitted_on = ma.fields.Date(allow_none=True)
+    approved_fen = ma.fields.Integer(allow_none=True)
+    paid_fen = ma.fields.Integer(required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+    def _label(self, c):
+        return STATUS_LABELS[c.status]
+
+
+class FlagSchema(StrictSchema):
+    code = ma.fields.String(required=True)
+    zh = ma.fields.String(required=True)
+
+
+class StaffClaimSchema(ClaimSchema):
+    person_id = ma.fields.Integer(required=True)
+    member_id = ma.fields.Integer(required=True)
+    assigned_staff_id = ma.fields.Integer(allow_none=True)
+    flags = ma.fields.List(ma.fields.Nested(FlagSchema), required=True)
+    decision = ma.fields.String(allow_none=True)
+    payable_fen = ma.fields.Integer(allow_none=True)
+    health_set_by = ma.fields.String(required=True)
+    human_review_requested_at = ma.fields.DateTime(allow_none=True)
+
+
+class StaffClaimSummarySchema(ClaimSummarySchema):
+    assigned_staff_id = ma.fields.Integer(allow_none=True)
+    flags = ma.fields.List(ma.fields.Nested(FlagSchema), required=True)
+    payable_fen = ma.fields.Integer(allow_none=True)
+    human_review_requested_at = ma.fields.DateTime(allow_none=True)
+
+
+class QueueQuerySchema(StrictSchema):
+    status = ma.fields.String(validate=ma.validate.OneOf(
+        ("pending_review", "more_info_requested", "approved", "rejected", "paid", "closed",
+         "submitted")))
+    assigned = ma.fields.String(validate=ma.validate.OneOf(("me", "unassigned")))
+    flag = ma.fields.String(validate=ma.validate.Length(min=1, max=40))
+    care_kind = ma.fields.String(validate=ma.validate.OneOf(CARE_KINDS))
+    before_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID),
+                                 metadata={"description": "keyset cursor: claims with a smaller id"})
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
+
+
+class AssignSchema(StrictSchema):
+    staff_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID),
+                                 metadata={"description": "operator only; a reviewer assigns to self"})
+
+
+class ClaimReasonSchema(StrictSchema):
+    reason = ma.fields.String(required=True, validate=_text(1000))
+
+
+REJECT_REASONS = ("not_covered", "outside_coverage", "basic_insurance_suspended",
+                  "documents_invalid", "fraud_confirmed", "duplicate", "other")
+
+
+class RejectSchema(StrictSchema):
+    reason_code = ma.fields.String(required=True, validate=ma.validate.OneOf(REJECT_REASONS))
+    reason = ma.fields.String(required=True, validate=_text(1000))
+
+
+class InfoRequestCreateSchema(StrictSchema):
+    message = ma.fields.String(required=True, validate=_text(1000))
+    documents = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(DOCUMENT_TYPES)),
+                               load_default=list, validate=ma.validate.Length(max=6))
+
+
+class RedetermineSchema(StrictSchema):
+    health = ma.fields.String(required=True, validate=ma.validate.OneOf(("healthy", "pre_existing")))
+    reason = ma.fields.String(required=True, validate=_text(1000))
+
+
+class SettlementRecordSchema(StrictSchema):
+    setl_id = ma.fields.String(required=True)
+    hospital_name = ma.fields.String(required=True)
+    care_kind = ma.fields.String(required=True)
+    admitted_on = ma.fields.Date(required=True)
+    discharged_on = ma.fields.Date(required=True)
+    diagnosis = ma.fields.String(allow_none=True)
+    medfee_sumamt_fen = ma.fields.Integer(required=True)
+    hifp_pay_fen = ma.fields.Integer(required=True)
+    hifmi_pay_fen = ma.fields.Integer(required=True)
+    hifob_pay_fen = ma.fields.Integer(required=True)
+    maf_pay_fen = ma.fields.Integer(required=True)
+    member_paid_fen = ma.fields.Integer(required=True, metadata={"description": "个人负担 psn_part_amt"})
+    claimable = ma.fields.Boolean(required=True)
+    claim_id = ma.fields.Integer(allow_none=True)

@@ -1,0 +1,85 @@
+"""Write events in the caller's transaction; deliver them later through the notifier port.
+
+Delivery is at-least-once: a row is marked sent only after the notifier accepted it. A retryable
+failure backs off (1, 2, 4 ... minutes, at most MAX_ATTEMPTS tries); a permanent one (the member
+has not subscribed to the message) is marked failed and never retried.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.database import get_session, transaction, utcnow
+from app.members.models import Member
+from app.outbox.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+def enqueue(session, *, member_id: int, kind: str, payload: dict) -> OutboxEvent:
+    event = OutboxEvent(member_id=member_id, kind=kind, payload=payload)
+    session.add(event)
+    return event
+
+
+def _template(kind: str) -> str:
+    return current_app.config.get("NOTIFY_TEMPLATES", {}).get(kind, kind)
+
+
+def deliver_pending(limit: int = 100) -> dict[str, int]:
+    """Send due events. Each event is claimed with a conditional UPDATE (attempts = the value
+    read), so two deliverers running at once never send the same event twice in one round."""
+    from app.integrations.registry import notifier
+
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    session = get_session()
+    due = list(session.scalars(
+        select(OutboxEvent.id).where(OutboxEvent.status == "pending",
+                                     OutboxEvent.next_attempt_at <= utcnow())
+        .order_by(OutboxEvent.id).limit(limit)))
+    session.rollback()
+    port = notifier()
+    for event_id in due:
+        with transaction() as s:
+            event = s.get(OutboxEvent, event_id)
+            if event is None or event.status != "pending":
+                continue
+            attempts = event.attempts
+            claimed = s.execute(
+                update(OutboxEvent).where(OutboxEvent.id == event_id,
+                                          OutboxEvent.attempts == attempts,
+                                          OutboxEvent.status == "pending")
+                .values(attempts=attempts + 1)).rowcount
+            if claimed != 1:
+                continue
+            openid = s.scalar(select(Member.openid).where(Member.id == event.member_id))
+            kind, payload = event.kind, dict(event.payload)
+        # the outside call runs with no transaction open
+        try:
+            result = port.send(openid, _template(kind), _data(payload), payload.get("page"))
+            status, code = result.status, result.code
+        except Exception as exc:  # noqa: BLE001 - the port's own errors are transport failures
+            log.warning("outbox delivery error event=%s: %s", event_id, type(exc).__name__)
+            status, code = "retry", type(exc).__name__
+        with transaction() as s:
+            event = s.get(OutboxEvent, event_id)
+            if status == "sent":
+                event.status, event.sent_at, event.last_error = "sent", utcnow(), None
+            elif status == "failed" or event.attempts >= MAX_ATTEMPTS:
+                event.status, event.last_error = "failed", code
+            else:
+                event.last_error = code
+                event.next_attempt_at = utcnow() + timedelta(minutes=2 ** (event.attempts - 1))
+            counts["sent" if event.status == "sent" else
+                   "failed" if event.status == "failed" else "retry"] += 1
+    return counts
+
+
+def _data(payload: dict) -> dict[str, str]:
+    """The template fields: every payload entry but the page, as strings."""
+    return {k: str(v) for k, v in payload.items() if k != "page"}
