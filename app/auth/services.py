@@ -188,6 +188,10 @@ def create_staff_account(*, username: str, role: str, password: str, display_nam
     with transaction() as session:
         if session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)):
             raise Conflict("用户名已存在", code="staff_username_taken")
+        if organisation_id is not None:
+            from app.sponsors.services import check_admin_organisation
+
+            check_admin_organisation(session, role, organisation_id)
         account = StaffAccount(
             username=username, role=role, password_hash=_hasher.hash(password),
             display_name=display_name, organisation_id=organisation_id,

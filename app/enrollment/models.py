@@ -32,8 +32,10 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_no: Mapped[str] = mapped_column(String(32), unique=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    payer_person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    # Both null on an order a sponsor's batch enrollment job placed (app/jobs): no member placed
+    # it and the programme pays all of it; its job row names the job and the roster entry.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    payer_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     plan_year: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="pending_payment")

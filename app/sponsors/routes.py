@@ -1,17 +1,28 @@
-"""Sponsor endpoints: operators register organisations; an organisation's admins run its
-programmes (budgets, status, report). Another organisation's objects are a plain 404."""
+"""Sponsor endpoints: operators register organisations and may read every programme; an
+organisation's admins run its programmes (budgets, status, report) and read its sponsor reports.
+Another organisation's objects are a plain 404."""
 from __future__ import annotations
+
+from flask import Response
 
 from app.api import Blueprint
 from app.auth.models import ORGANISATION_ROLES
 from app.auth.principal import current_principal
-from app.sponsors import services
+from app.sponsors import reports, services
 from app.sponsors.schemas import (
+    BeneficiaryPageSchema,
+    BeneficiaryQuerySchema,
+    DonationQuerySchema,
+    DonationsSchema,
     OrganisationCreateSchema,
     OrganisationSchema,
+    OutcomesSchema,
     ProgrammeCreateSchema,
+    ProgrammeQuerySchema,
     ProgrammeReportSchema,
     ProgrammeSchema,
+    ReportQuerySchema,
+    SponsorSummarySchema,
     StatusChangeSchema,
     TopUpSchema,
 )
@@ -50,20 +61,23 @@ def create_programme(body):
 
 
 @blp.route("/programmes", methods=["GET"])
-@blp.staff_required(*ORGANISATION_ROLES)
+@blp.staff_required("operator", *ORGANISATION_ROLES)
+@blp.arguments(ProgrammeQuerySchema, location="query")
 @blp.response(200, ProgrammeSchema(many=True))
-def list_programmes():
-    """The caller's organisation's programmes, newest first (at most 100)."""
-    return services.list_programmes(current_principal())
+def list_programmes(query):
+    """Programmes, newest first (at most 100), filtered by organisation, status and plan year:
+    an organisation admin sees its own organisation's, an operator every organisation's
+    (read-only)."""
+    return services.list_programmes(current_principal(), **query)
 
 
 @blp.route("/programmes/<int:programme_id>", methods=["GET"])
-@blp.staff_required(*ORGANISATION_ROLES)
+@blp.staff_required("operator", *ORGANISATION_ROLES)
 @blp.response(200, ProgrammeSchema)
 @blp.errors(404)
 def read_programme(programme_id):
-    """One of the caller's organisation's programmes."""
-    return services.get_programme(current_principal(), programme_id)
+    """One programme: the caller's organisation's own, or any for an operator (read-only)."""
+    return services.view_programme(current_principal(), programme_id)
 
 
 @blp.route("/programmes/<int:programme_id>/top-ups", methods=["POST"])
@@ -88,10 +102,69 @@ def change_status(body, programme_id):
 
 
 @blp.route("/programmes/<int:programme_id>/report", methods=["GET"])
-@blp.staff_required(*ORGANISATION_ROLES)
+@blp.staff_required("operator", *ORGANISATION_ROLES)
 @blp.response(200, ProgrammeReportSchema)
 @blp.errors(404)
 def programme_report(programme_id):
     """Budget, reserved and spent, unspent, beneficiaries, and active policies funded (names
-    masked)."""
+    masked): the caller's organisation's programme, or any for an operator."""
     return services.report(current_principal(), programme_id)
+
+
+# --- sponsor reports: the caller's own organisation only (app/sponsors/reports.py) ------------
+
+@blp.route("/reports/summary", methods=["GET"])
+@blp.staff_required(*ORGANISATION_ROLES)
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.response(200, SponsorSummarySchema)
+@blp.errors(404)
+def report_summary(query):
+    """Spend against budget, unspent budget, active policies and beneficiaries, per programme
+    and in total."""
+    return reports.summary(current_principal(), **query)
+
+
+@blp.route("/reports/beneficiaries", methods=["GET"])
+@blp.staff_required(*ORGANISATION_ROLES)
+@blp.arguments(BeneficiaryQuerySchema, location="query")
+@blp.response(200, BeneficiaryPageSchema)
+@blp.errors(404)
+def report_beneficiaries(query):
+    """The people the organisation's programmes insured (name and ID number masked), with
+    policy status and what each programme paid; paginated. Each read is audited."""
+    rows, total = reports.beneficiaries(current_principal(), **query)
+    return {"items": rows, "total": total, "page": query["page"], "page_size": query["page_size"]}
+
+
+@blp.route("/reports/donations", methods=["GET"])
+@blp.staff_required(*ORGANISATION_ROLES)
+@blp.arguments(DonationQuerySchema, location="query")
+@blp.response(200, DonationsSchema)
+@blp.errors(404)
+def report_donations(query):
+    """Donation records for tax deduction: each top-up (and any money handed back) with date,
+    amount, the organisation's name and 统一社会信用代码, and the programme."""
+    return reports.donations(current_principal(), **query)
+
+
+@blp.route("/reports/donations.csv", methods=["GET"])
+@blp.staff_required(*ORGANISATION_ROLES)
+@blp.arguments(DonationQuerySchema, location="query")
+@blp.response(200, content_type="text/csv", description="捐赠记录 CSV（UTF-8，带 BOM）")
+@blp.errors(404)
+def report_donations_csv(query):
+    """The donation records as a CSV download (UTF-8 with BOM, so Excel shows the Chinese)."""
+    body = reports.donations_csv(current_principal(), **query)
+    name = f"donations-{query['year']}.csv" if query.get("year") else "donations.csv"
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blp.route("/reports/outcomes", methods=["GET"])
+@blp.staff_required(*ORGANISATION_ROLES)
+@blp.response(200, OutcomesSchema)
+@blp.errors(404)
+def report_outcomes():
+    """Anonymised outcomes per plan year: number and sum of claims paid for the organisation's
+    beneficiaries, small counts suppressed; no medical detail."""
+    return reports.outcomes(current_principal())

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from app.common.schemas import StrictSchema
-from app.sponsors.models import ORGANISATION_KINDS, RULE_KINDS
+from app.common.schemas import PageQuerySchema, StrictSchema
+from app.sponsors.models import ORGANISATION_KINDS, PROGRAMME_STATUSES, RULE_KINDS
 from app.sponsors.rules import KNOWN_CATEGORIES
 
 MAX_ID = 2**31 - 1
@@ -86,6 +86,13 @@ class ProgrammeSchema(StrictSchema):
         return p.budget_total_fen - p.budget_reserved_fen
 
 
+class ProgrammeQuerySchema(StrictSchema):
+    organisation_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID),
+                                        metadata={"description": "operators: one organisation"})
+    status = ma.fields.String(validate=ma.validate.OneOf(PROGRAMME_STATUSES))
+    plan_year = ma.fields.Integer(validate=ma.validate.Range(min=2020, max=2100))
+
+
 class TopUpSchema(StrictSchema):
     amount_fen = ma.fields.Integer(required=True, strict=True,
                                    validate=ma.validate.Range(min=1, max=10**10),
@@ -116,3 +123,117 @@ class ProgrammeReportSchema(StrictSchema):
     quota = ma.fields.Integer(allow_none=True)
     active_policies_funded = ma.fields.Integer(required=True)
     funded = ma.fields.List(ma.fields.Nested(FundedSchema), required=True)
+
+
+# --- sponsor reports (app/sponsors/reports.py) -------------------------------------------------
+
+class ReportQuerySchema(StrictSchema):
+    plan_year = ma.fields.Integer(validate=ma.validate.Range(min=2020, max=2100))
+
+
+class OrganisationBriefSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    uscc = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+
+
+class ProgrammeFiguresSchema(StrictSchema):
+    programme_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    plan_year = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True)
+    budget_total_fen = ma.fields.Integer(required=True)
+    spent_fen = ma.fields.Integer(required=True, metadata={"description": "已支付保费资助（扣除退回）"})
+    spent_bp = ma.fields.Integer(required=True, metadata={"description": "支出占预算（万分比，四舍五入）"})
+    reserved_unpaid_fen = ma.fields.Integer(required=True)
+    unspent_fen = ma.fields.Integer(required=True)
+    active_policies = ma.fields.Integer(required=True)
+    beneficiaries = ma.fields.Integer(required=True)
+    quota = ma.fields.Integer(allow_none=True)
+
+
+class TotalsSchema(StrictSchema):
+    budget_total_fen = ma.fields.Integer(required=True)
+    spent_fen = ma.fields.Integer(required=True)
+    spent_bp = ma.fields.Integer(required=True)
+    reserved_unpaid_fen = ma.fields.Integer(required=True)
+    unspent_fen = ma.fields.Integer(required=True)
+    active_policies = ma.fields.Integer(required=True)
+
+
+class SponsorSummarySchema(StrictSchema):
+    organisation = ma.fields.Nested(OrganisationBriefSchema, required=True)
+    programmes = ma.fields.List(ma.fields.Nested(ProgrammeFiguresSchema), required=True)
+    totals = ma.fields.Nested(TotalsSchema, required=True)
+
+
+class BeneficiaryQuerySchema(PageQuerySchema):
+    programme_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID))
+    plan_year = ma.fields.Integer(validate=ma.validate.Range(min=2020, max=2100))
+    status = ma.fields.String(validate=ma.validate.OneOf(("active", "surrendered", "void")))
+
+
+class FundingShareSchema(StrictSchema):
+    programme_id = ma.fields.Integer(required=True)
+    programme_name = ma.fields.String(required=True)
+    subsidy_fen = ma.fields.Integer(required=True)
+
+
+class BeneficiarySchema(StrictSchema):
+    insured_name_masked = ma.fields.String(required=True)
+    id_number_masked = ma.fields.String(required=True)
+    plan_year = ma.fields.Integer(required=True)
+    policy_status = ma.fields.String(required=True)
+    policy_status_label = ma.fields.String(required=True)
+    coverage_start = ma.fields.Date(required=True)
+    coverage_end = ma.fields.Date(required=True)
+    programmes = ma.fields.List(ma.fields.Nested(FundingShareSchema), required=True)
+    subsidy_fen = ma.fields.Integer(required=True)
+
+
+class BeneficiaryPageSchema(StrictSchema):
+    items = ma.fields.List(ma.fields.Nested(BeneficiarySchema), required=True)
+    total = ma.fields.Integer(required=True)
+    page = ma.fields.Integer(required=True)
+    page_size = ma.fields.Integer(required=True)
+
+
+class DonationQuerySchema(StrictSchema):
+    year = ma.fields.Integer(validate=ma.validate.Range(min=2020, max=2100),
+                             metadata={"description": "自然年（北京时间），不填为全部"})
+
+
+class DonationSchema(StrictSchema):
+    entry_id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True, metadata={"description": "top_up | refund"})
+    kind_label = ma.fields.String(required=True)
+    date = ma.fields.Date(required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    amount_yuan = ma.fields.String(required=True)
+    organisation_name = ma.fields.String(required=True)
+    organisation_uscc = ma.fields.String(required=True)
+    programme_id = ma.fields.Integer(required=True)
+    programme_name = ma.fields.String(required=True)
+
+
+class DonationsSchema(StrictSchema):
+    organisation_name = ma.fields.String(required=True)
+    organisation_uscc = ma.fields.String(required=True)
+    year = ma.fields.Integer(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(DonationSchema), required=True)
+    total_fen = ma.fields.Integer(required=True)
+
+
+class OutcomeYearSchema(StrictSchema):
+    plan_year = ma.fields.Integer(required=True)
+    beneficiaries = ma.fields.Integer(required=True)
+    suppressed = ma.fields.Boolean(required=True,
+                                   metadata={"description": "理赔件数低于最小单元，不予显示"})
+    claims_paid_count = ma.fields.Integer(allow_none=True)
+    claims_paid_fen = ma.fields.Integer(allow_none=True)
+
+
+class OutcomesSchema(StrictSchema):
+    min_cell = ma.fields.Integer(required=True)
+    years = ma.fields.List(ma.fields.Nested(OutcomeYearSchema), required=True)

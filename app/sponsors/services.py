@@ -49,6 +49,33 @@ def create_organisation(actor: Principal, *, uscc: str, name: str, kind: str) ->
     return org
 
 
+# Which kind of organisation each organisation-admin role may act for: a charity's officer
+# cannot run an employer's staff cover, nor a relief fund's officer a charity's donations.
+ADMIN_ROLE_KIND = {"employer_admin": "employer", "charity_admin": "charity",
+                   "fund_admin": "relief_fund", "paired_admin": "paired_assistance"}
+KIND_LABELS = {"employer": "用人单位", "charity": "慈善组织", "relief_fund": "政府救助资金",
+               "paired_assistance": "结对帮扶单位"}
+ROLE_LABELS = {"employer_admin": "用人单位管理员", "charity_admin": "慈善组织管理员",
+               "fund_admin": "救助资金管理员", "paired_admin": "结对帮扶单位管理员"}
+
+
+def role_fits_kind(role: str, kind: str) -> bool:
+    return ADMIN_ROLE_KIND.get(role) == kind
+
+
+def check_admin_organisation(session, role: str, organisation_id: int) -> Organisation:
+    """The organisation an admin account of `role` is created for: it must exist and be of the
+    role's kind (ADMIN_ROLE_KIND); otherwise a 422 naming both."""
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise ValidationFailed("所属机构不存在，请先由运营人员登记机构", code="staff_organisation_not_found")
+    if not role_fits_kind(role, org.kind):
+        raise ValidationFailed(
+            f"{ROLE_LABELS.get(role, role)}只能属于{KIND_LABELS[ADMIN_ROLE_KIND[role]]}，"
+            f"而该机构是{KIND_LABELS.get(org.kind, org.kind)}", code="staff_role_organisation_kind")
+    return org
+
+
 def get_organisation(actor: Principal, organisation_id: int) -> Organisation:
     """Operators see every organisation; an organisation admin only its own (others: 404)."""
     org = get_session().get(Organisation, organisation_id)
@@ -131,9 +158,30 @@ def get_programme(actor: Principal, programme_id: int) -> Programme:
     return programme
 
 
-def list_programmes(actor: Principal) -> list[Programme]:
-    return list(get_session().scalars(select(Programme).where(
-        Programme.organisation_id == actor.organisation_id).order_by(Programme.id.desc()).limit(100)))
+def view_programme(actor: Principal, programme_id: int) -> Programme:
+    """Read-only: an operator sees any programme, an organisation admin only its own."""
+    if actor.role == "operator":
+        programme = get_session().get(Programme, programme_id)
+        if programme is None:
+            raise NotFound("资助项目不存在", code="programme_not_found")
+        return programme
+    return get_programme(actor, programme_id)
+
+
+def list_programmes(actor: Principal, *, organisation_id: int | None = None,
+                    status: str | None = None, plan_year: int | None = None) -> list[Programme]:
+    """Newest first, at most 100. Operators see every organisation's programmes (read-only);
+    an organisation admin only its own, whatever `organisation_id` asks for."""
+    query = select(Programme)
+    if actor.role != "operator":
+        query = query.where(Programme.organisation_id == actor.organisation_id)
+    if organisation_id is not None:
+        query = query.where(Programme.organisation_id == organisation_id)
+    if status is not None:
+        query = query.where(Programme.status == status)
+    if plan_year is not None:
+        query = query.where(Programme.plan_year == plan_year)
+    return list(get_session().scalars(query.order_by(Programme.id.desc()).limit(100)))
 
 
 def top_up(actor: Principal, programme_id: int, amount_fen: int) -> Programme:
@@ -280,7 +328,7 @@ def report(actor: Principal, programme_id: int) -> dict:
     from app.members.models import Person
     from app.policies.models import Policy
 
-    programme = get_programme(actor, programme_id)
+    programme = view_programme(actor, programme_id)
     session = get_session()
     spent = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
         LedgerEntry.programme_id == programme_id,
@@ -340,6 +388,10 @@ def programme_offers(session, product, defn, persons) -> list:
         return []
     base = [to_rule_programme(p) for p in candidates]
     today = today_shanghai()
+    from app.sponsors.roster_services import rostered_programmes
+
+    rostered = rostered_programmes(session, [person.id for person in persons],
+                                   [p.id for p in candidates if p.roster_only])
     offers = []
     for person in persons:
         # Several people on one order draw on the same snapshot: what earlier people were
@@ -350,7 +402,7 @@ def programme_offers(session, product, defn, persons) -> list:
         facts = rules.PersonFacts(
             person_id=person.id,
             identity_flags=frozenset(person.identity_flags or []) & rules.KNOWN_CATEGORIES,
-            on_roster_of=frozenset(),  # rosters come later: roster_only programmes match nobody
+            on_roster_of=rostered.get(person.id, frozenset()),
             insurance_type=person.insurance_type, region_code=person.region_code,
         )
         offers.extend(rules.match_offers(programmes, facts, premium, today, plan_year=defn.plan_year))

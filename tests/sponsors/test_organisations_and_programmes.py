@@ -118,9 +118,10 @@ def test_programmes_are_scoped_to_their_organisation(sponsors, client):
         assert_problem(client.get(path, headers=bearer(admin_b)), 404, "programme_not_found")
     assert_problem(client.get(f"/staff/organisations/{programme['organisation_id']}",
                               headers=bearer(admin_b)), 404, "organisation_not_found")
-    # Programmes are an organisation admin's business: operators and reviewers may not run them.
-    assert_problem(client.get("/staff/programmes", headers=bearer(sponsors.operator)), 403,
-                   "role_forbidden")
+    # Programmes are an organisation admin's business: operators may read them (issue 4 §1, see
+    # tests/sponsors/test_org_roles.py) but not run them.
+    assert_problem(client.post(f"/staff/programmes/{programme['id']}/status", json={"action": "pause"},
+                               headers=bearer(sponsors.operator)), 403, "role_forbidden")
 
 
 def test_ledger_check_finds_a_figure_that_does_not_match(sponsors):

@@ -1,0 +1,138 @@
+"""Invite-campaign rules as pure functions over plain data (no Flask, no database).
+
+Two questions, each answered with a stable code and a Chinese message:
+
+1. Is the link still good? (`link_refusal`): revoked and expired links are gone for good (410);
+   a campaign whose places are all taken, or whose programme is paused, is a conflict (409).
+2. Does this person fit the campaign's own eligibility rules? (`eligibility_refusal`): any of
+   the listed bureau identity categories, an age range, a region-code prefix. Each rule is
+   optional; an empty rule set admits everyone the product itself admits.
+
+Age is counted on the product's coverage start, the same day the premium's age band uses
+(`app.enrollment.quote.age_on`), so "60 and over" means 60 or more when cover begins.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.integrations.bureau.port import IDENTITY_CATEGORIES
+
+KNOWN_CATEGORIES = frozenset(IDENTITY_CATEGORIES.values())
+CATEGORY_LABELS = {
+    "dibao": "低保对象",
+    "tekun": "特困人员",
+    "low_income": "低收入人口",
+    "poverty_watch": "防返贫监测对象",
+    "entitled_group": "优抚对象",
+    "disabled": "残疾人",
+}
+MAX_AGE = 150
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+    status: int          # the HTTP status the refusal deserves (410, 409 or 422)
+
+
+# --- 1. the link ---------------------------------------------------------------------------
+
+REVOKED = Refusal("campaign_revoked", "该邀请已被发起机构撤销，二维码已失效", 410)
+EXPIRED = Refusal("campaign_expired", "该邀请已过期，二维码已失效", 410)
+PROGRAMME_CLOSED = Refusal("campaign_programme_closed", "该邀请所属的资助项目已结束", 410)
+EXHAUSTED = Refusal("campaign_exhausted", "该邀请的名额已领完", 409)
+PROGRAMME_PAUSED = Refusal("campaign_programme_paused", "该邀请所属的资助项目暂停中，请稍后再试", 409)
+
+
+@dataclass(frozen=True)
+class LinkState:
+    status: str              # campaign: active | revoked
+    expires_on: date         # inclusive, Asia/Shanghai
+    quota: int
+    claimed: int
+    programme_status: str    # active | paused | closed
+
+
+def link_refusal(link: LinkState, today: date) -> Refusal | None:
+    """Why the link cannot be used today, or None. Final states (revoked, expired, programme
+    closed) come before temporary ones, so a person is never told to wait for a dead link."""
+    if link.status == "revoked":
+        return REVOKED
+    if today > link.expires_on:
+        return EXPIRED
+    if link.programme_status == "closed":
+        return PROGRAMME_CLOSED
+    if link.claimed >= link.quota:
+        return EXHAUSTED
+    if link.programme_status != "active":
+        return PROGRAMME_PAUSED
+    return None
+
+
+def effective_status(link: LinkState, today: date) -> str:
+    """One word for a staff list: active | revoked | expired | ended | exhausted | paused."""
+    refusal = link_refusal(link, today)
+    return {None: "active", REVOKED: "revoked", EXPIRED: "expired", PROGRAMME_CLOSED: "ended",
+            EXHAUSTED: "exhausted", PROGRAMME_PAUSED: "paused"}[refusal]
+
+
+# --- 2. the person -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CampaignEligibility:
+    categories: frozenset[str] = frozenset()   # any one of these bureau flags; empty = no rule
+    min_age: int | None = None                 # inclusive
+    max_age: int | None = None                 # inclusive
+    region_prefix: str = ""                    # e.g. "360702"; "" = anywhere the product covers
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "categories", frozenset(self.categories))
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    identity_flags: frozenset[str]
+    age: int                          # on the product's coverage start
+    region_code: str | None           # insuplc_admdvs of the person's basic insurance
+
+
+def eligibility_problem(rules: CampaignEligibility) -> Refusal | None:
+    """A rule set that cannot be right (told to the admin creating the campaign; a campaign is
+    stored only when this is None)."""
+    unknown = rules.categories - KNOWN_CATEGORIES
+    if unknown:
+        return Refusal("campaign_category", "资助对象类别不正确", 422)
+    for age in (rules.min_age, rules.max_age):
+        if age is not None and not (isinstance(age, int) and 0 <= age <= MAX_AGE):
+            return Refusal("campaign_age_range", f"年龄应为0至{MAX_AGE}岁", 422)
+    if rules.min_age is not None and rules.max_age is not None and rules.min_age > rules.max_age:
+        return Refusal("campaign_age_range", "最小年龄不能大于最大年龄", 422)
+    if rules.region_prefix and not (rules.region_prefix.isascii() and rules.region_prefix.isdigit()
+                                    and 2 <= len(rules.region_prefix) <= 6):
+        return Refusal("campaign_region", "地区代码应为2至6位数字（行政区划代码的前几位）", 422)
+    return None
+
+
+def _age_text(rules: CampaignEligibility) -> str:
+    if rules.min_age is not None and rules.max_age is not None:
+        return f"{rules.min_age}至{rules.max_age}岁"
+    if rules.min_age is not None:
+        return f"{rules.min_age}岁及以上"
+    return f"{rules.max_age}岁及以下"
+
+
+def eligibility_refusal(rules: CampaignEligibility, person: PersonFacts) -> Refusal | None:
+    """Why this person may not use the campaign, or None. The first failing rule is named."""
+    if rules.categories and not (rules.categories & person.identity_flags):
+        labels = "、".join(CATEGORY_LABELS[c] for c in sorted(rules.categories))
+        return Refusal("campaign_not_eligible_category", f"该邀请仅限{labels}参加", 422)
+    too_young = rules.min_age is not None and person.age < rules.min_age
+    too_old = rules.max_age is not None and person.age > rules.max_age
+    if too_young or too_old:
+        return Refusal("campaign_not_eligible_age", f"该邀请仅限{_age_text(rules)}人员参加", 422)
+    if rules.region_prefix and not (person.region_code or "").startswith(rules.region_prefix):
+        return Refusal("campaign_not_eligible_region",
+                       f"该邀请仅限参保地为{rules.region_prefix}开头地区的人员参加", 422)
+    return None

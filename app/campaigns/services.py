@@ -1,0 +1,428 @@
+"""Invite-campaign use cases.
+
+Staff (an organisation's admins): create a campaign on one of the organisation's own
+full-premium programmes, list and read its campaigns, fetch the QR code, revoke.
+Public: preview a campaign from the token in its link (nothing personal).
+Member: redeem a link for themselves. One transaction does everything or nothing:
+
+    claim a place      UPDATE campaigns SET claimed = claimed + 1
+                       WHERE id = :id AND status = 'active' AND expires_on >= :today
+                         AND claimed < quota                      (row count checked)
+    order + item       status paid, payment_method sponsor, subsidy = the whole premium
+                       (the open-item unique index refuses a second cover for the person)
+    budget + quota     sponsors.reserve_items: the programme's own conditional UPDATE
+    ledger + policy    payments.record_paid_order
+    redemption         unique (campaign, person)
+
+So the quota and the budget hold under any concurrency (both are conditional UPDATEs on
+PostgreSQL row versions), and a lost race rolls everything back, the claimed place included.
+Scanning again finds the first redemption and answers with the same policy.
+
+Locks are always taken campaign row first, then programme row; order creation and top-ups
+lock only the programme row, so no two paths wait on each other in opposite order.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.services import record as audit
+from app.auth.principal import Principal
+from app.campaigns import rules, tokens
+from app.campaigns.models import Campaign, CampaignRedemption
+from app.common.clock import today_shanghai
+from app.database import get_session, transaction, utcnow
+from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.sponsors.models import Programme
+
+log = logging.getLogger(__name__)
+
+PREVIEW_PATH = "/public/campaigns/preview"
+LINK_INVALID = "二维码无效或已被篡改，请向发起机构重新索取"
+MAX_LIST = 100
+
+
+class CampaignRefused(DomainError):
+    """A link that cannot be used (revoked, expired, full, paused) or a person it is not for."""
+
+    def __init__(self, refusal: rules.Refusal) -> None:
+        super().__init__(refusal.message, code=refusal.code, status=refusal.status)
+
+
+def _secret() -> bytes:
+    return current_app.config["CAMPAIGN_SIGNING_KEY"].encode()
+
+
+def link_for(campaign: Campaign) -> str:
+    """The signed link the QR code encodes (PUBLIC_BASE_URL + preview path + token)."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}{PREVIEW_PATH}?token={tokens.sign(_secret(), campaign.public_code)}"
+
+
+def eligibility_of(campaign: Campaign) -> rules.CampaignEligibility:
+    return rules.CampaignEligibility(
+        categories=frozenset(campaign.eligibility_categories or []), min_age=campaign.min_age,
+        max_age=campaign.max_age, region_prefix=campaign.region_prefix or "")
+
+
+def link_state(campaign: Campaign) -> rules.LinkState:
+    return rules.LinkState(status=campaign.status, expires_on=campaign.expires_on,
+                           quota=campaign.quota, claimed=campaign.claimed,
+                           programme_status=campaign.programme.status)
+
+
+def effective_status(campaign: Campaign) -> str:
+    return rules.effective_status(link_state(campaign), today_shanghai())
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+def create_campaign(actor: Principal, *, programme_id: int, name: str, quota: int,
+                    expires_on: date, eligibility: dict) -> Campaign:
+    wanted = rules.CampaignEligibility(
+        categories=frozenset(eligibility.get("categories") or []),
+        min_age=eligibility.get("min_age"), max_age=eligibility.get("max_age"),
+        region_prefix=eligibility.get("region_prefix") or "")
+    problem = rules.eligibility_problem(wanted)
+    if problem is not None:
+        raise ValidationFailed(problem.message, code=problem.code)
+    if expires_on < today_shanghai():
+        raise ValidationFailed("有效期不能早于今天", code="campaign_expiry_past")
+    with transaction() as session:
+        programme = session.scalar(select(Programme).where(
+            Programme.id == programme_id, Programme.organisation_id == actor.organisation_id))
+        if programme is None or actor.organisation_id is None:
+            raise NotFound("资助项目不存在", code="programme_not_found")
+        if programme.status == "closed":
+            raise Conflict("资助项目已关闭，不能发起邀请", code="programme_closed")
+        if programme.rule_kind != "full":
+            # A resident who scans is enrolled at once with nothing to pay; a partial rule would
+            # leave a remainder the invitation never asked them to pay.
+            raise ValidationFailed("邀请只能使用全额资助保费的项目（被邀请人无需付费）",
+                                   code="campaign_programme_not_full")
+        if expires_on > programme.ends_on:
+            raise ValidationFailed("邀请的有效期不能晚于资助项目的结束日期",
+                                   code="campaign_expiry_after_programme")
+        campaign = Campaign(
+            public_code=tokens.new_public_code(), organisation_id=programme.organisation_id,
+            programme_id=programme.id, name=name, quota=quota, claimed=0, expires_on=expires_on,
+            status="active", eligibility_categories=sorted(wanted.categories),
+            min_age=wanted.min_age, max_age=wanted.max_age,
+            region_prefix=wanted.region_prefix or None, created_by_staff_id=actor.id,
+        )
+        session.add(campaign)
+        session.flush()
+        audit(session, actor_type="staff", actor_id=actor.id, action="campaign.created",
+              object_type="campaign", object_id=campaign.id,
+              detail={"programme_id": programme.id, "quota": quota})
+    return campaign
+
+
+def get_campaign(actor: Principal, campaign_id: int) -> Campaign:
+    """Only the campaign's own organisation sees it; anyone else gets the same 404 as for none."""
+    campaign = None
+    if actor.organisation_id is not None:
+        campaign = get_session().scalar(select(Campaign).where(
+            Campaign.id == campaign_id, Campaign.organisation_id == actor.organisation_id))
+    if campaign is None:
+        raise NotFound("邀请活动不存在", code="campaign_not_found")
+    return campaign
+
+
+def list_campaigns(actor: Principal, *, programme_id: int | None = None,
+                   status: str | None = None) -> list[Campaign]:
+    query = select(Campaign).where(Campaign.organisation_id == actor.organisation_id)
+    if programme_id is not None:
+        query = query.where(Campaign.programme_id == programme_id)
+    if status is not None:
+        query = query.where(Campaign.status == status)
+    return list(get_session().scalars(query.order_by(Campaign.id.desc()).limit(MAX_LIST)))
+
+
+def revoke(actor: Principal, campaign_id: int) -> Campaign:
+    """Revoke at once: every printed QR code stops working. Revoking twice changes nothing."""
+    get_campaign(actor, campaign_id)
+    with transaction() as session:
+        won = session.execute(
+            update(Campaign).where(Campaign.id == campaign_id,
+                                   Campaign.organisation_id == actor.organisation_id,
+                                   Campaign.status == "active")
+            .values(status="revoked", revoked_at=utcnow(), revoked_by_staff_id=actor.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            audit(session, actor_type="staff", actor_id=actor.id, action="campaign.revoked",
+                  object_type="campaign", object_id=campaign_id)
+    session = get_session()
+    campaign = session.get(Campaign, campaign_id)
+    session.refresh(campaign)
+    return campaign
+
+
+def qr_png(actor: Principal, campaign_id: int) -> bytes:
+    """The campaign link as a QR code PNG (the certificate's QR settings: error correction M,
+    quiet zone, at least 300 px), with no metadata chunks."""
+    from app.policies.certificate import qr_image
+
+    image = qr_image(link_for(get_campaign(actor, campaign_id)))
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+# --- public --------------------------------------------------------------------------------
+
+def campaign_from_token(token: str) -> Campaign:
+    """The campaign a link names; a forged, altered or unknown token is one plain 404."""
+    try:
+        public_code = tokens.verify(_secret(), token)
+    except tokens.CampaignTokenInvalid as exc:
+        log.info("campaign link refused", extra={"reason": exc.reason})
+        raise NotFound(LINK_INVALID, code="campaign_link_invalid") from None
+    campaign = get_session().scalar(select(Campaign).where(Campaign.public_code == public_code))
+    if campaign is None:
+        raise NotFound(LINK_INVALID, code="campaign_link_invalid")
+    return campaign
+
+
+def _refuse_if_closed(campaign: Campaign, today: date) -> None:
+    refusal = rules.link_refusal(link_state(campaign), today)
+    if refusal is not None:
+        raise CampaignRefused(refusal)
+
+
+def product_for(session, programme: Programme):
+    """The product a campaign enrolls into: the programme's own, or else the published product
+    of the programme's plan year (the one whose window opened last)."""
+    from app.products.models import Product
+
+    query = select(Product).where(Product.status == "published",
+                                  Product.plan_year == programme.plan_year)
+    if programme.product_id is not None:
+        query = query.where(Product.id == programme.product_id)
+    return session.scalar(query.order_by(Product.window_opens.desc(), Product.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class Preview:
+    campaign: Campaign
+    product_name: str | None
+    premium_fen_max: int | None
+    coverage_start: date | None
+    coverage_end: date | None
+
+
+def preview(token: str) -> Preview:
+    from app.products.services import definition_of
+
+    campaign = campaign_from_token(token)
+    _refuse_if_closed(campaign, today_shanghai())
+    product = product_for(get_session(), campaign.programme)
+    if product is None:
+        return Preview(campaign, None, None, None, None)
+    defn = definition_of(product)
+    top = max([defn.premium_default_fen] + [r.premium_fen for r in defn.premium_rules])
+    return Preview(campaign, product.name, top, defn.coverage_starts, defn.coverage_ends)
+
+
+# --- member --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Redemption:
+    campaign: Campaign
+    order: object        # app.enrollment.models.Order
+    policy: object       # app.policies.models.Policy
+    created: bool        # False: this person had already redeemed this campaign
+    insured: object      # app.members.models.Person, kept referenced for the policy schema
+
+
+def _answer(session, campaign: Campaign, redemption: CampaignRedemption,
+            created: bool) -> Redemption:
+    """Load everything the answer shows (the policy's insured person included, which the policy
+    schema reads), then end the read transaction. The session's connection goes back to the pool
+    before the response is built, so the Idempotency-Key record's own short transaction never
+    waits for a second connection while this request holds one (with many concurrent scans that
+    could exhaust the pool)."""
+    from app.enrollment.models import Order
+    from app.members.models import Person
+    from app.policies.models import Policy
+
+    order = session.get(Order, redemption.order_id)
+    policy = session.get(Policy, redemption.policy_id)
+    # Held by the answer: the session's identity map keeps only weak references, and the policy
+    # schema looks the insured person up there.
+    insured = session.get(Person, policy.person_id)
+    _ = campaign.name, campaign.organisation.name
+    session.commit()
+    return Redemption(campaign, order, policy, created, insured)
+
+
+def _redemption_of(session, campaign_id: int, person_id: int) -> CampaignRedemption | None:
+    return session.scalar(select(CampaignRedemption).where(
+        CampaignRedemption.campaign_id == campaign_id, CampaignRedemption.person_id == person_id))
+
+
+def _already_insured(session, person_id: int, plan_year: int) -> bool:
+    """A standing policy or an open order for the plan year (as app.enrollment.services)."""
+    from app.enrollment.models import OrderItem
+    from app.policies.models import Policy
+
+    return bool(session.scalar(select(exists().where(
+        Policy.person_id == person_id, Policy.plan_year == plan_year, Policy.status != "void")))
+        or session.scalar(select(exists().where(
+            OrderItem.person_id == person_id, OrderItem.plan_year == plan_year, OrderItem.open))))
+
+
+ALREADY_INSURED = "您本保障年度已投保或有未完成的投保订单，无需再领取"
+BUDGET_EXHAUSTED = "资助预算已用完，该邀请暂时无法领取"
+
+
+def redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: bool) -> Redemption:
+    """Enroll the member's own verified person at the sponsor's cost (see the module doc)."""
+    try:
+        return _redeem(member_id, token, terms_version=terms_version,
+                       terms_accepted=terms_accepted)
+    except BaseException:
+        # A refusal leaves no connection checked out: the Idempotency-Key record of the error
+        # answer is written on a connection of its own, and 200 refused scans at once must not
+        # each hold one while waiting for another (the pool would run dry).
+        get_session().rollback()
+        raise
+
+
+def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: bool) -> Redemption:
+    from app.enrollment.quote import Candidate, Payer, SubsidyOffer, age_on, quote
+    from app.identity import services as identity
+    from app.members.models import Member
+    from app.products.services import current_terms, definition_of
+
+    campaign = campaign_from_token(token)
+    session = get_session()
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound("账号不存在", code="member_not_found")
+    person = member.person
+    if person is None:
+        raise ValidationFailed("请先完成本人医保身份核验", code="identity_not_verified")
+    existing = _redemption_of(session, campaign.id, person.id)
+    if existing is not None:
+        return _answer(session, campaign, existing, False)
+    today = today_shanghai()
+    _refuse_if_closed(campaign, today)
+    product = product_for(session, campaign.programme)
+    if product is None:
+        raise Conflict("该邀请对应的保险产品暂未开放", code="campaign_product_unavailable")
+    defn = definition_of(product)
+    terms = current_terms(product)
+    if not terms_accepted:
+        raise ValidationFailed("请阅读并同意保险条款后再领取", code="terms_not_accepted")
+    if terms_version != terms.version:
+        raise ValidationFailed("保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated")
+    # Eligibility is decided on a fresh bureau answer, as at enrollment.
+    if identity.is_stale(person):
+        identity.reverify(session, member_id, person)
+        session.commit()
+    age = age_on(person.birth_date, defn.coverage_starts)
+    refusal = rules.eligibility_refusal(eligibility_of(campaign), rules.PersonFacts(
+        identity_flags=frozenset(person.identity_flags or []), age=age,
+        region_code=person.region_code))
+    if refusal is not None:
+        raise CampaignRefused(refusal)
+    if _already_insured(session, person.id, defn.plan_year):
+        raise Conflict(ALREADY_INSURED, code="campaign_already_insured")
+    org = campaign.organisation
+    premium = defn.premium_for(insurance_type=person.insurance_type, age=age)
+    q = quote(defn, today, Payer(person.insurance_type, person.insurance_status,
+                                 person.has_personal_account),
+              [Candidate(person_id=person.id, relation="self", birth_date=person.birth_date,
+                         insurance_type=person.insurance_type,
+                         insurance_status=person.insurance_status,
+                         region_code=person.region_code, already_insured=False)],
+              [SubsidyOffer(person.id, campaign.programme_id, org.name, org.kind, premium)])
+    [line] = q.lines
+    if not line.eligible:
+        reason = line.reasons[0]
+        raise ValidationFailed(reason.message, code=reason.code)
+    if q.total_pay_fen != 0 or not line.subsidies:  # pragma: no cover - full rule, premium > 0
+        raise Conflict("该邀请无法全额资助本次投保", code="campaign_not_free")
+    session.rollback()  # end the read transaction: the write below starts fresh
+    try:
+        redemption = _write(member_id, person.id, campaign, product, defn, terms, line)
+        return _answer(get_session(), campaign, redemption, True)
+    except IntegrityError:
+        # Lost a race to ourselves (a double tap) or to another enrollment of this person.
+        session = get_session()
+        existing = _redemption_of(session, campaign.id, person.id)
+        if existing is not None:
+            return _answer(session, campaign, existing, False)
+        if _already_insured(session, person.id, defn.plan_year):
+            raise Conflict(ALREADY_INSURED, code="campaign_already_insured") from None
+        raise
+    except Conflict as exc:
+        if exc.code != "subsidy_unavailable":
+            raise
+        session = get_session()
+        session.refresh(campaign.programme)
+        session.refresh(campaign)
+        closed = rules.link_refusal(link_state(campaign), today_shanghai())
+        if closed is not None:
+            raise CampaignRefused(closed) from None
+        raise Conflict(BUDGET_EXHAUSTED, code="campaign_budget_exhausted") from None
+
+
+def _write(member_id: int, person_id: int, campaign: Campaign, product, defn, terms,
+           line) -> CampaignRedemption:
+    from app.enrollment.models import Order, OrderItem
+    from app.enrollment.services import new_order_no
+    from app.payments.services import record_paid_order
+    from app.policies.models import Policy
+    from app.sponsors.services import reserve_items
+
+    today = today_shanghai()
+    now = utcnow()
+    with transaction() as session:
+        won = session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id, Campaign.status == "active",
+                   Campaign.expires_on >= today, Campaign.claimed < Campaign.quota)
+            .values(claimed=Campaign.claimed + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won != 1:
+            session.refresh(campaign)
+            refusal = rules.link_refusal(link_state(campaign), today) or rules.EXHAUSTED
+            raise CampaignRefused(refusal)
+        order = Order(
+            order_no=new_order_no(), member_id=member_id, payer_person_id=person_id,
+            product_id=product.id, plan_year=defn.plan_year, status="paid",
+            payment_method="sponsor", total_premium_fen=line.premium_fen,
+            total_subsidy_fen=line.subsidy_fen, total_pay_fen=0, terms_version=terms.version,
+            terms_sha256=terms.sha256, terms_agreed_at=now, paid_at=now,
+            expires_at=now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"]),
+        )
+        order.items.append(OrderItem(
+            person_id=person_id, plan_year=defn.plan_year, relation="self",
+            premium_fen=line.premium_fen, subsidy_fen=line.subsidy_fen, pay_fen=0,
+            subsidies=[s.__dict__ for s in line.subsidies],
+        ))
+        session.add(order)
+        session.flush()
+        reserve_items(session, order.items)
+        record_paid_order(session, order, method=None, payment=None)
+        policy_id = session.scalar(select(Policy.id).where(
+            Policy.order_item_id == order.items[0].id))
+        redemption = CampaignRedemption(campaign_id=campaign.id, person_id=person_id,
+                                        member_id=member_id, order_id=order.id,
+                                        policy_id=policy_id)
+        session.add(redemption)
+        session.flush()
+        audit(session, actor_type="member", actor_id=member_id, action="campaign.redeemed",
+              object_type="campaign", object_id=campaign.id,
+              detail={"order_id": order.id, "policy_id": policy_id})
+    return redemption

@@ -1,0 +1,616 @@
+"""Batch enrollment of a roster-only programme's people, paid in full by the programme.
+
+For each batch of pending job rows (JOB_BATCH_SIZE):
+
+1. **verify** every person with the bureau (1101, by the stored encrypted ID number and name),
+   each call kept within BUREAU_CALLS_PER_SECOND (`throttle`), outside any transaction of ours;
+2. **decide** per person with the same pure rules as a member's quote (`app.enrollment.quote`):
+   basic insurance active in the region, window open, not already insured, the premium, and the
+   programme's subsidy (`app.sponsors.rules.subsidy_for`), which must cover all of it;
+3. **enroll** the batch in ONE transaction: the bureau's answers written to the people, the paid
+   orders and their items inserted, then the programme's budget and quota reserved by one
+   conditional UPDATE for the whole batch (row by row when the batch does not fit, so people are
+   refused in order and the budget is never overspent; the orders of the refused are deleted
+   again), then the programme ledger's reserve entries, the premium ledger's sponsor entries, the
+   policies and their audit rows, the job rows' outcomes and the job's counters, all in bulk
+   (app/jobs/bulk.py).
+
+Idempotency is per row: a row is `succeeded` exactly when its order and policy committed with it;
+the commit goes through an UPDATE of the job naming this runner's token (a runner that lost the
+job commits nothing). A crash loses at most the open batch, which the next runner redoes; the
+partial unique indexes (one open order item, one standing policy per person and year) forbid a
+second enrollment whatever happens. A batch refused by the database (someone enrolled meanwhile)
+is split in halves, each its own transaction, down to the refused row, which is settled alone.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.audit.models import AuditEvent
+from app.common.clock import today_shanghai
+from app.database import get_session, transaction, utcnow
+from app.enrollment.models import LedgerEntry, Order, OrderItem
+from app.enrollment.quote import (
+    ALREADY_INSURED,
+    NOT_INSURED,
+    OUTSIDE_REGION,
+    RELATION_NOT_ALLOWED,
+    SUSPENDED,
+    WINDOW_CLOSED,
+    Candidate,
+    Payer,
+    SubsidyOffer,
+    age_on,
+    quote,
+)
+from app.enrollment.services import new_order_no
+from app.identity.services import apply_snapshot, decrypt_id_number
+from app.integrations import registry
+from app.integrations.bureau.port import BureauPerson, BureauUnavailable
+from app.jobs.bulk import allocate_ids, among, insert_rows, update_rows
+from app.jobs.models import Job, JobRow
+from app.jobs.throttle import Throttle
+from app.members.models import Person
+from app.policies.models import Policy
+from app.policies.services import coverage_for, new_policy_no
+from app.sponsors import rules
+from app.sponsors.models import Programme, ProgrammeLedgerEntry
+from app.sponsors import roster_services
+from app.sponsors.roster_services import standing_person_ids
+
+log = logging.getLogger(__name__)
+
+ENROLLED = "enrolled"
+ROW_MESSAGES = {
+    ENROLLED: "已投保，保费由资助项目全额支付",
+    "identity_not_matched": "姓名与身份证号不匹配，或未查询到本市基本医疗保险参保信息",
+    "bureau_unavailable": "医保系统暂时无法核验身份，可稍后重新发起批量投保",
+    "not_fully_funded": "资助项目不能支付全部保费，需本人投保并支付差额",
+    "budget_exhausted": "资助项目预算不足",
+    "quota_exhausted": "资助项目名额已用完",
+    "programme_not_active": "资助项目已暂停或关闭",
+    "enrollment_conflict": "投保未能完成，请稍后重新发起批量投保",
+    **{r.code: r.message for r in (WINDOW_CLOSED, NOT_INSURED, SUSPENDED, OUTSIDE_REGION,
+                                   ALREADY_INSURED, RELATION_NOT_ALLOWED)},
+}
+BUREAU_ATTEMPTS = 3
+BUREAU_RETRY_PAUSE = 0.2     # seconds, doubled after each failed attempt
+
+
+class LostJob(Exception):
+    """This runner no longer holds the job (cancelled, or taken over as stale)."""
+
+
+class ProgrammeStopped(Exception):
+    """The programme cannot fund anyone now (paused, closed, outside its dates)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a run needs, read once when it starts."""
+    job_id: int
+    token: str
+    programme_id: int
+    funder_name: str
+    funder_kind: str
+    rule: rules.FundingRule
+    product_id: int
+    defn: object                      # ProductDefinition
+    plan_year: int
+    terms_version: str
+    terms_sha256: str
+    terms_agreed_at: datetime
+    batch_size: int
+    heartbeat_every: float            # seconds
+
+
+@dataclass
+class PersonView:
+    """The columns of `persons` a run reads and writes, without the ORM: `apply_snapshot` (the
+    member flow's own function) sets the bureau's answer on it, and a batch writes them back in
+    one statement (`SNAPSHOT_COLUMNS`)."""
+    id: int
+    id_number_enc: str
+    name: str
+    birth_date: date
+    gender: str
+    psn_no: str | None = None
+    insurance_type: str | None = None
+    insurance_status: str | None = None
+    suspended_since: date | None = None
+    region_code: str | None = None
+    identity_flags: list = field(default_factory=list)
+    has_personal_account: bool = False
+    verified_at: datetime | None = None
+
+
+SNAPSHOT_COLUMNS = ("name", "psn_no", "birth_date", "gender", "identity_flags", "verified_at",
+                    "insurance_type", "insurance_status", "suspended_since", "region_code",
+                    "has_personal_account")
+
+
+@dataclass
+class Pending:
+    row_id: int
+    person: PersonView
+    found: BureauPerson | None = None
+    code: str | None = None           # set when the row is decided against
+
+
+@dataclass
+class Outcome:
+    row_id: int
+    status: str
+    code: str
+
+
+@dataclass
+class Plan:
+    """Rows to enroll in this transaction, with their premium and the subsidy line."""
+    rows: list[Pending] = field(default_factory=list)
+    premiums: dict[int, int] = field(default_factory=dict)          # row id -> fen
+    subsidies: dict[int, list[dict]] = field(default_factory=dict)  # row id -> order item's
+
+
+def context(job: Job, token: str) -> Context:
+    from app.products.services import definition_of, get_product_by_id
+
+    session = get_session()
+    programme = session.get(Programme, job.programme_id)
+    cfg = current_app.config
+    return Context(
+        job_id=job.id, token=token, programme_id=programme.id,
+        funder_name=programme.organisation.name, funder_kind=programme.organisation.kind,
+        rule=rules.FundingRule(programme.rule_kind, amount_fen=programme.rule_amount_fen,
+                               basis_points=programme.rule_basis_points),
+        product_id=job.product_id, defn=definition_of(get_product_by_id(job.product_id)),
+        plan_year=job.plan_year, terms_version=job.terms_version, terms_sha256=job.terms_sha256,
+        terms_agreed_at=job.terms_agreed_at, batch_size=cfg["JOB_BATCH_SIZE"],
+        heartbeat_every=max(cfg["JOB_STALE_SECONDS"] / 4, 1.0),
+    )
+
+
+def run(ctx: Context, throttle: Throttle) -> None:
+    """Process every pending row of the job. Raises LostJob or ProgrammeStopped.
+
+    On PostgreSQL the next batch is verified with the bureau in a second thread (its own
+    session and connection) while this one writes the current batch: the bureau's latency, and
+    this process's work, overlap the database's. SQLite (one shared connection in the tests'
+    in-memory database) goes one batch at a time."""
+    if get_session().get_bind().dialect.name == "postgresql":
+        verified = _verified_ahead(ctx, throttle)
+    else:
+        verified = verified_batches(ctx, throttle)
+    with contextlib.closing(verified):   # leaving early stops the verifying thread at once
+        for batch in verified:
+            check_programme(ctx)
+            write(ctx, batch)
+
+
+def verified_batches(ctx: Context, throttle: Throttle):
+    """The pending rows in order, a batch at a time, each verified with the bureau."""
+    after = 0
+    while True:
+        batch = next_batch(ctx, after)
+        if not batch:
+            return
+        after = batch[-1].row_id
+        verify(ctx, batch, throttle)
+        yield batch
+
+
+_DONE = object()
+
+
+def _verified_ahead(ctx: Context, throttle: Throttle):
+    """`verified_batches` run one batch ahead in a thread of its own. Rows travel between the
+    threads as plain data (PersonView, BureauPerson); a failure there is raised here; leaving
+    early (an error, LostJob) stops the thread."""
+    app = current_app._get_current_object()
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            with app.app_context():
+                for batch in verified_batches(ctx, throttle):
+                    if not hand_over(batch):
+                        return
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
+            hand_over(exc)
+            return
+        hand_over(_DONE)
+
+    thread = threading.Thread(target=produce, name=f"job-{ctx.job_id}-verify", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+
+
+def next_batch(ctx: Context, after: int = 0) -> list[Pending]:
+    session = get_session()
+    rows = session.execute(
+        select(JobRow.id, Person.id, Person.id_number_enc, Person.name, Person.birth_date,
+               Person.gender)
+        .join(Person, Person.id == JobRow.person_id)
+        .where(JobRow.job_id == ctx.job_id, JobRow.status == "pending", JobRow.id > after)
+        .order_by(JobRow.id).limit(ctx.batch_size)).all()
+    session.commit()  # end the read; the bureau is called outside any transaction of ours
+    return [Pending(row_id, PersonView(person_id, enc, name, birth, gender))
+            for row_id, person_id, enc, name, birth, gender in rows]
+
+
+def check_programme(ctx: Context) -> None:
+    session = get_session()
+    programme = session.get(Programme, ctx.programme_id)
+    session.refresh(programme)
+    today = today_shanghai()
+    session.commit()
+    if programme.status != "active":
+        raise ProgrammeStopped("programme_not_active")
+    if not (programme.starts_on <= today <= programme.ends_on):
+        raise ProgrammeStopped("programme_not_in_period")
+
+
+def verify(ctx: Context, batch: list[Pending], throttle: Throttle) -> None:
+    """Ask the bureau about each person (1101), within the rate: every person asked counts as
+    one call, retries and batch exchanges included. A long batch keeps the heartbeat fresh."""
+    bureau = registry.bureau()
+    requests = [(decrypt_id_number(p.person), p.person.name) for p in batch]
+    last_beat = [time.monotonic()]
+
+    def beat() -> None:   # waiting for the rate is working: keep the job's heartbeat fresh
+        if time.monotonic() - last_beat[0] >= ctx.heartbeat_every:
+            heartbeat(ctx)
+            last_beat[0] = time.monotonic()
+
+    if hasattr(bureau, "lookup_people"):
+        answers = _asked(throttle, len(requests), lambda: bureau.lookup_people(requests), beat)
+        for pending, (certno, _), found in zip(batch, requests, answers or [None] * len(batch)):
+            if answers is None:
+                pending.code = "bureau_unavailable"
+            else:
+                _take(pending, certno, found)
+    else:
+        for pending, (certno, name) in zip(batch, requests):
+            found = _asked(throttle, 1, lambda: [bureau.lookup_person(certno, name)], beat)
+            if found is None:
+                pending.code = "bureau_unavailable"
+            else:
+                _take(pending, certno, found[0])
+    get_session().commit()  # the sandbox bureau reads through our session: end that read
+
+
+def _asked(throttle: Throttle, people: int, call, beat):
+    """The bureau's answer, retried on BureauUnavailable; None when it never answered."""
+    for attempt in range(BUREAU_ATTEMPTS):
+        for _ in range(people):
+            throttle.acquire()
+            beat()
+        try:
+            return call()
+        except BureauUnavailable:
+            if attempt + 1 < BUREAU_ATTEMPTS:
+                time.sleep(BUREAU_RETRY_PAUSE * 2 ** attempt)
+    return None
+
+
+def _take(pending: Pending, certno: str, found: BureauPerson | None) -> None:
+    if found is None or found.certno != certno:
+        pending.code = "identity_not_matched"
+    else:
+        pending.found = found
+
+
+def heartbeat(ctx: Context) -> None:
+    with transaction() as session:
+        if session.execute(update(Job).where(Job.id == ctx.job_id, Job.status == "running",
+                                             Job.runner_token == ctx.token)
+                           .values(heartbeat_at=utcnow())).rowcount != 1:
+            raise LostJob()
+
+
+def write(ctx: Context, batch: list[Pending]) -> None:
+    """Enroll the batch in one transaction. If the database refuses it (someone enrolled one of
+    these people meanwhile, a number taken at the same moment), each half is tried on its own,
+    down to the row that is refused, which is then settled in its own transaction."""
+    if len(batch) == 1:
+        write_one(ctx, batch[0])
+        return
+    try:
+        with transaction() as session:
+            record(session, ctx, enroll(session, ctx, batch))
+        return
+    except (IntegrityError, OperationalError) as exc:
+        if not refused(exc):
+            raise
+        log.info("batch refused by a constraint; splitting it",
+                 extra={"job_id": ctx.job_id, "rows": len(batch)})
+    middle = len(batch) // 2
+    write(ctx, batch[:middle])
+    write(ctx, batch[middle:])
+
+
+# SQLSTATEs of a transaction the database gave up on for its own reasons, to be tried again.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}   # deadlock detected, serialization failure
+
+
+def refused(exc: Exception) -> bool:
+    """A unique (or other integrity) constraint refused the rows, or PostgreSQL broke a
+    deadlock with a concurrent transaction (an enrollment through the member flow)."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def write_one(ctx: Context, pending: Pending) -> None:
+    """One row in its own transaction. A constraint refusing it twice means the person was
+    enrolled by someone else meanwhile (or numbers collided twice): recorded as such."""
+    for _ in range(2):
+        try:
+            with transaction() as session:
+                record(session, ctx, enroll(session, ctx, [pending]))
+            return
+        except (IntegrityError, OperationalError) as exc:
+            if not refused(exc):
+                raise
+            continue
+    with transaction() as session:
+        insured = pending.person.id in roster_services.standing_person_ids(
+            session, [pending.person.id], ctx.plan_year)
+        record(session, ctx, [Outcome(pending.row_id, "failed",
+                                      ALREADY_INSURED.code if insured else "enrollment_conflict")])
+
+
+def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
+    outcomes = [Outcome(p.row_id, "failed", p.code) for p in batch if p.code]
+    verified = [p for p in batch if p.code is None]
+    for pending in verified:
+        apply_snapshot(pending.person, pending.found)
+    update_rows(session, Person.__table__, [
+        {"id": p.person.id, **{name: getattr(p.person, name) for name in SNAPSHOT_COLUMNS}}
+        for p in verified])
+    plan = decide(session, ctx, verified, outcomes)
+    # The member flow's lock order: the order items first (the one-open-item-per-person index),
+    # then the programme's row (the reservation). The same order here means a member enrolling
+    # at this moment waits for this batch, or this batch for them, but neither deadlocks.
+    placed = insert_orders(session, ctx, plan)
+    reserved = reserve(session, ctx, plan, outcomes)
+    kept = {p.row_id for p in reserved}
+    unfunded = [placed[p.row_id][0] for p in plan.rows if p.row_id not in kept]
+    if unfunded:   # no budget left for them: their orders go (their items with them, CASCADE)
+        session.execute(delete(Order).where(among(session, Order.id, unfunded))
+                        .execution_options(synchronize_session=False))
+    outcomes.extend(insert_enrollments(session, ctx, plan, reserved, placed))
+    return outcomes
+
+
+def decide(session, ctx: Context, verified: list[Pending], outcomes: list[Outcome]) -> Plan:
+    """The member-quote rules, per person, with this programme's subsidy as the only offer."""
+    defn = ctx.defn
+    today = today_shanghai()
+    insured = standing_person_ids(session, [p.person.id for p in verified], ctx.plan_year)
+    plan = Plan()
+    for pending in verified:
+        person = pending.person
+        premium = defn.premium_for(insurance_type=person.insurance_type,
+                                   age=age_on(person.birth_date, defn.coverage_starts))
+        offer = SubsidyOffer(person.id, ctx.programme_id, ctx.funder_name, ctx.funder_kind,
+                             rules.subsidy_for(ctx.rule, premium))
+        candidate = Candidate(person_id=person.id, relation="self", birth_date=person.birth_date,
+                              insurance_type=person.insurance_type,
+                              insurance_status=person.insurance_status,
+                              region_code=person.region_code,
+                              already_insured=person.id in insured)
+        line = quote(defn, today, Payer(None, None, False), [candidate], [offer]).lines[0]
+        if not line.eligible:
+            outcomes.append(Outcome(pending.row_id, "failed", line.reasons[0].code))
+        elif line.pay_fen > 0 or line.subsidy_fen <= 0:
+            outcomes.append(Outcome(pending.row_id, "failed", "not_fully_funded"))
+        else:
+            plan.rows.append(pending)
+            plan.premiums[pending.row_id] = line.premium_fen
+            plan.subsidies[pending.row_id] = [s.__dict__ for s in line.subsidies]
+    return plan
+
+
+def _reserve(session, programme_id: int, amount_fen: int, people: int) -> bool:
+    """The conditional UPDATE of app.sponsors.services.reserve_budget, for `people` at once:
+    budget and quota are checked and taken in one statement, so it cannot overspend."""
+    return session.execute(
+        update(Programme)
+        .where(Programme.id == programme_id, Programme.status == "active",
+               Programme.budget_total_fen - Programme.budget_reserved_fen >= amount_fen,
+               or_(Programme.quota.is_(None),
+                   Programme.beneficiaries_reserved + people <= Programme.quota))
+        .values(budget_reserved_fen=Programme.budget_reserved_fen + amount_fen,
+                beneficiaries_reserved=Programme.beneficiaries_reserved + people)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def reserve(session, ctx: Context, plan: Plan, outcomes: list[Outcome]) -> list[Pending]:
+    """Reserve the budget for the planned rows: all at once, or in order while it lasts."""
+    if not plan.rows:
+        return []
+    total = sum(plan.premiums.values())
+    if _reserve(session, ctx.programme_id, total, len(plan.rows)):
+        return list(plan.rows)
+    reserved = []
+    for pending in plan.rows:
+        if _reserve(session, ctx.programme_id, plan.premiums[pending.row_id], 1):
+            reserved.append(pending)
+        else:
+            outcomes.append(Outcome(pending.row_id, "failed", _why_not_reserved(session, ctx)))
+    return reserved
+
+
+def _why_not_reserved(session, ctx: Context) -> str:
+    status, quota, people = session.execute(
+        select(Programme.status, Programme.quota, Programme.beneficiaries_reserved)
+        .where(Programme.id == ctx.programme_id)).one()
+    if status != "active":
+        return "programme_not_active"
+    if quota is not None and people >= quota:
+        return "quota_exhausted"
+    return "budget_exhausted"
+
+
+def insert_orders(session, ctx: Context, plan: Plan) -> dict[int, tuple[int, int]]:
+    """A paid order (method sponsor, nothing left to pay) and its item per planned row, as
+    create_order writes them; row id -> (order id, item id)."""
+    if not plan.rows:
+        return {}
+    now = utcnow()
+    expires = now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"])
+    premiums = [plan.premiums[p.row_id] for p in plan.rows]
+    order_nos = fresh_numbers(session, Order.order_no, new_order_no, len(plan.rows))
+    ids = allocate_ids(session, {Order.__table__: len(plan.rows),
+                                 OrderItem.__table__: len(plan.rows)})
+    order_ids = insert_rows(session, Order.__table__, ids=ids.get(Order.__table__), rows=[{
+        "order_no": order_no, "member_id": None, "payer_person_id": None,
+        "product_id": ctx.product_id, "plan_year": ctx.plan_year, "status": "paid",
+        "payment_method": "sponsor", "total_premium_fen": premium, "total_subsidy_fen": premium,
+        "total_pay_fen": 0, "terms_version": ctx.terms_version, "terms_sha256": ctx.terms_sha256,
+        "terms_agreed_at": ctx.terms_agreed_at, "created_at": now, "expires_at": expires,
+        "paid_at": now} for order_no, premium in zip(order_nos, premiums)])
+    item_ids = insert_rows(session, OrderItem.__table__, ids=ids.get(OrderItem.__table__), rows=[{
+        "order_id": order_id, "person_id": p.person.id, "plan_year": ctx.plan_year,
+        "relation": "self", "premium_fen": premium, "subsidy_fen": premium, "pay_fen": 0,
+        "subsidies": plan.subsidies[p.row_id], "open": True}
+        for order_id, p, premium in zip(order_ids, plan.rows, premiums)])
+    return {p.row_id: (order_id, item_id)
+            for p, order_id, item_id in zip(plan.rows, order_ids, item_ids)}
+
+
+def insert_enrollments(session, ctx: Context, plan: Plan, reserved: list[Pending],
+                       placed: dict[int, tuple[int, int]]) -> list[Outcome]:
+    """For the orders whose budget is reserved: the programme ledger's reservations, the
+    premium ledger's sponsor entries, the policies and their audit rows, as record_paid_order
+    and issue_policies write them."""
+    if not reserved:
+        return []
+    now = utcnow()
+    paid_on = today_shanghai()
+    start, end = coverage_for(ctx.defn, paid_on)
+    premiums = [plan.premiums[p.row_id] for p in reserved]
+    order_ids = [placed[p.row_id][0] for p in reserved]
+    item_ids = [placed[p.row_id][1] for p in reserved]
+    subsidies = sum(len(plan.subsidies[p.row_id]) for p in reserved)
+    policy_nos = fresh_numbers(session, Policy.policy_no, lambda: new_policy_no(ctx.plan_year),
+                               len(reserved))
+    ids = allocate_ids(session, {ProgrammeLedgerEntry.__table__: len(reserved),
+                                 LedgerEntry.__table__: subsidies, Policy.__table__: len(reserved),
+                                 AuditEvent.__table__: len(reserved)})
+    insert_rows(session, ProgrammeLedgerEntry.__table__, ids=ids.get(ProgrammeLedgerEntry.__table__), rows=[{
+        "programme_id": ctx.programme_id, "kind": "reserve", "amount_fen": premium,
+        "order_item_id": item_id, "staff_id": None, "created_at": now}
+        for item_id, premium in zip(item_ids, premiums)])
+    insert_rows(session, LedgerEntry.__table__, ids=ids.get(LedgerEntry.__table__), rows=[{
+        "order_id": order_id, "order_item_id": item_id, "kind": "sponsor_subsidy",
+        "amount_fen": subsidy["amount_fen"], "payment_id": None, "refund_id": None,
+        "programme_id": subsidy["programme_id"], "created_at": now}
+        for order_id, item_id, p in zip(order_ids, item_ids, reserved)
+        for subsidy in plan.subsidies[p.row_id]])
+    policy_ids = insert_rows(session, Policy.__table__, ids=ids.get(Policy.__table__), rows=[{
+        "policy_no": policy_no, "person_id": p.person.id,
+        "product_id": ctx.product_id, "plan_year": ctx.plan_year, "order_item_id": item_id,
+        "status": "active", "coverage_start": start, "coverage_end": end, "premium_fen": premium,
+        "issued_at": now, "paid_on": paid_on}
+        for p, item_id, premium, policy_no in zip(reserved, item_ids, premiums, policy_nos)])
+    # As issue_policies does: one audit row per policy issued (here naming the job too).
+    insert_rows(session, AuditEvent.__table__, ids=ids.get(AuditEvent.__table__), rows=[{
+        "actor_type": "system", "actor_id": None, "action": "policy.issued",
+        "object_type": "policy", "object_id": policy_id, "request_id": None, "at": now,
+        "detail": {"order_id": order_id, "job_id": ctx.job_id, "programme_id": ctx.programme_id}}
+        for order_id, policy_id in zip(order_ids, policy_ids)])
+    # As issue_policies does: the public enrollment figures, in the same transaction.
+    from app.disclosure.aggregates import IssuedPolicy, record_enrollments
+
+    record_enrollments(session, product_id=ctx.product_id, plan_year=ctx.plan_year,
+                       paid_on=paid_on, issued=[
+                           IssuedPolicy(policy_id=policy_id,
+                                        insurance_type=p.person.insurance_type,
+                                        payer_method=None, pay_fen=0,
+                                        subsidies=plan.subsidies[p.row_id])
+                           for p, policy_id in zip(reserved, policy_ids)])
+    return [Outcome(p.row_id, "succeeded", ENROLLED) for p in reserved]
+
+
+def fresh_numbers(session, column, make, count: int) -> list[str]:
+    """`count` new random numbers (order or policy numbers) that no row has yet and that differ
+    from each other. The member flow's generators leave a collision to the unique index, fine
+    for one order at a time; among 100,000 policies at 10^10 possible numbers a collision is
+    likely (expected 100,000^2 / 2 / 10^10 = 0.5), and each would cost a split batch."""
+    chosen: set[str] = set()
+    while len(chosen) < count:
+        candidates = {make() for _ in range(count - len(chosen))} - chosen
+        chosen |= candidates - set(session.scalars(select(column).where(
+            among(session, column, list(candidates)))))
+    return list(chosen)
+
+
+def record(session, ctx: Context, outcomes: list[Outcome]) -> None:
+    """The rows' outcomes (one UPDATE per distinct outcome) and the job's counters, committed
+    only while this runner holds the job (else LostJob: the caller's transaction rolls back
+    everything, enrollments included)."""
+    if not outcomes:
+        return
+    now = utcnow()
+    by_outcome: dict[tuple[str, str], list[int]] = {}
+    for o in outcomes:
+        by_outcome.setdefault((o.status, o.code), []).append(o.row_id)
+    for (status, code), row_ids in by_outcome.items():
+        statement = (update(JobRow).where(among(session, JobRow.id, row_ids))
+                     .values(status=status, code=code, processed_at=now))
+        if status == "succeeded":   # each row's policy: the person's, for this plan year
+            statement = statement.where(Policy.person_id == JobRow.person_id,
+                                        Policy.plan_year == ctx.plan_year,
+                                        Policy.status != "void").values(policy_id=Policy.id)
+        session.execute(statement.execution_options(synchronize_session=False))
+    done = sum(1 for o in outcomes if o.status == "succeeded")
+    won = session.execute(
+        update(Job).where(Job.id == ctx.job_id, Job.status == "running",
+                          Job.runner_token == ctx.token)
+        .values(done=Job.done + done, failed=Job.failed + (len(outcomes) - done),
+                heartbeat_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        raise LostJob()
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)

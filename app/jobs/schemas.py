@@ -1,0 +1,63 @@
+"""Schemas of the job endpoints."""
+from __future__ import annotations
+
+import marshmallow as ma
+
+from app.common.schemas import PageQuerySchema, StrictSchema
+from app.jobs.models import ROW_STATUSES
+
+
+class TermsAgreementSchema(StrictSchema):
+    version = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    accepted = ma.fields.Boolean(required=True)
+
+
+class JobCreateSchema(StrictSchema):
+    terms = ma.fields.Nested(TermsAgreementSchema, required=True, metadata={
+        "description": "机构经办人代被保险人阅读并同意的保险条款版本"})
+
+
+class JobSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True)
+    programme_id = ma.fields.Integer(required=True)
+    product_id = ma.fields.Integer(required=True)
+    plan_year = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True,
+                              metadata={"description": "queued | running | succeeded | failed | cancelled"})
+    total = ma.fields.Integer(required=True)
+    done = ma.fields.Integer(required=True, metadata={"description": "rows enrolled"})
+    failed = ma.fields.Integer(required=True, metadata={"description": "rows not enrolled"})
+    processed = ma.fields.Integer(required=True)
+    percent = ma.fields.Float(required=True)
+    eta_seconds = ma.fields.Integer(allow_none=True,
+                                    metadata={"description": "estimated time left while running"})
+    error_code = ma.fields.String(allow_none=True)
+    runs = ma.fields.Integer(required=True, metadata={"description": "1 + times resumed"})
+    created_at = ma.fields.DateTime(required=True)
+    started_at = ma.fields.DateTime(allow_none=True)
+    heartbeat_at = ma.fields.DateTime(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True)
+
+
+class JobRowSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    roster_entry_id = ma.fields.Integer(required=True)
+    name_masked = ma.fields.String(required=True)
+    id_number_masked = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"description": "pending | succeeded | failed"})
+    code = ma.fields.String(allow_none=True)
+    message = ma.fields.String(allow_none=True)
+    policy_id = ma.fields.Integer(allow_none=True)
+    processed_at = ma.fields.DateTime(allow_none=True)
+
+
+class JobRowPageSchema(StrictSchema):
+    items = ma.fields.List(ma.fields.Nested(JobRowSchema), required=True)
+    total = ma.fields.Integer(required=True)
+    page = ma.fields.Integer(required=True)
+    page_size = ma.fields.Integer(required=True)
+
+
+class JobRowQuerySchema(PageQuerySchema):
+    status = ma.fields.String(validate=ma.validate.OneOf(ROW_STATUSES))

@@ -1,0 +1,271 @@
+"""Job use cases: start a programme's batch enrollment, read its progress and rows, cancel it;
+claim and run a job (the Celery task's body); find jobs whose runner died and run them again.
+
+Claiming is one conditional UPDATE: a queued job, or a running one whose heartbeat is older than
+JOB_STALE_SECONDS, becomes running under a fresh runner token. Two workers racing for a job, or a
+redelivered task, therefore run it once; a runner that was declared dead commits nothing more
+(see app/jobs/models.py).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, insert, literal, not_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.services import record as audit
+from app.auth.principal import Principal
+from app.common.clock import today_shanghai
+from app.database import get_session, transaction, utcnow
+from app.enrollment.models import OrderItem
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.identity.idnumber import mask_name
+from app.jobs import roster_enrollment
+from app.jobs.models import ACTIVE_STATUSES, Job, JobRow
+from app.jobs.throttle import bureau_throttle
+from app.members.models import Person
+from app.policies.models import Policy
+from app.sponsors.models import Programme
+from app.sponsors.roster_models import RosterEntry
+from app.sponsors.services import get_programme
+
+log = logging.getLogger(__name__)
+
+
+# --- starting ----------------------------------------------------------------------------------
+
+def _product_for(programme: Programme):
+    from app.products.models import Product
+    from app.products.services import current_product, get_product_by_id
+
+    if programme.product_id is not None:
+        return get_product_by_id(programme.product_id)
+    product = current_product(today_shanghai())
+    if product is None or product.plan_year != programme.plan_year:
+        # No open product: any product of the programme's plan year (its window decides).
+        product = get_session().scalar(select(Product).where(
+            Product.plan_year == programme.plan_year).order_by(Product.id.desc()))
+    if product is None:
+        raise Conflict("该保障年度没有可投保的产品", code="product_not_found")
+    return product
+
+
+def start_roster_enrollment(actor: Principal, programme_id: int, *, terms_version: str,
+                            terms_accepted: bool) -> Job:
+    """Create the job (one row per roster entry not insured this plan year) and queue it.
+    With no broker configured it runs at once, in this process."""
+    from app.products.services import current_terms
+
+    programme = get_programme(actor, programme_id)
+    if not programme.roster_only:
+        raise Conflict("该资助项目按医保身份类别确定资助对象，不能按名单批量投保",
+                       code="programme_not_roster")
+    if programme.status != "active":
+        raise Conflict("资助项目已暂停或关闭，不能批量投保", code="programme_not_active")
+    if programme.rule_kind == "percentage" and (programme.rule_basis_points or 0) < 10000:
+        raise ValidationFailed("按比例部分资助的项目不能批量投保：差额需由本人支付",
+                               code="programme_partial_funding")
+    product = _product_for(programme)
+    terms = current_terms(product)
+    if not terms_accepted:
+        raise ValidationFailed("请阅读并同意保险条款后再批量投保", code="terms_not_accepted")
+    if terms_version != terms.version:
+        raise ValidationFailed("保险条款已更新，请重新阅读并同意最新条款",
+                               code="terms_version_outdated")
+    now = utcnow()
+    try:
+        with transaction() as session:
+            job = Job(kind="roster_enrollment", programme_id=programme.id,
+                      organisation_id=programme.organisation_id, product_id=product.id,
+                      plan_year=programme.plan_year, status="queued", total=0, done=0, failed=0,
+                      terms_version=terms.version, terms_sha256=terms.sha256,
+                      terms_agreed_at=now, created_by_staff_id=actor.id, runs=0, created_at=now)
+            session.add(job)
+            session.flush()
+            standing = or_(
+                select(Policy.id).where(Policy.person_id == RosterEntry.person_id,
+                                        Policy.plan_year == programme.plan_year,
+                                        Policy.status != "void").exists(),
+                select(OrderItem.id).where(OrderItem.person_id == RosterEntry.person_id,
+                                           OrderItem.plan_year == programme.plan_year,
+                                           OrderItem.open).exists())
+            session.execute(insert(JobRow).from_select(
+                ["job_id", "roster_entry_id", "person_id", "status"],
+                select(literal(job.id), RosterEntry.id, RosterEntry.person_id, literal("pending"))
+                .where(RosterEntry.programme_id == programme.id, not_(standing))
+                .order_by(RosterEntry.id)))
+            total = session.scalar(select(func.count()).select_from(JobRow)
+                                   .where(JobRow.job_id == job.id))
+            job.total = total
+            if total == 0:
+                job.status, job.started_at, job.finished_at = "succeeded", now, now
+            audit(session, actor_type="staff", actor_id=actor.id, action="job.created",
+                  object_type="job", object_id=job.id,
+                  detail={"programme_id": programme.id, "kind": job.kind, "total": total})
+    except IntegrityError as exc:
+        if "uq_jobs_one_active_per_programme" not in str(exc.orig) and "jobs.programme_id" not in str(exc.orig):
+            raise
+        raise Conflict("该资助项目已有正在进行的批量投保任务", code="job_already_active") from None
+    if job.status == "queued":
+        from app.jobs.celery_app import enqueue
+
+        enqueue(job.id)
+    return fresh(job.id)
+
+
+def fresh(job_id: int) -> Job:
+    session = get_session()
+    job = session.get(Job, job_id)
+    session.refresh(job)
+    return job
+
+
+# --- reading and cancelling --------------------------------------------------------------------
+
+def get_job(actor: Principal, programme_id: int, job_id: int) -> Job:
+    programme = get_programme(actor, programme_id)
+    job = get_session().scalar(select(Job).where(Job.id == job_id,
+                                                 Job.programme_id == programme.id))
+    if job is None:
+        raise NotFound("批量投保任务不存在", code="job_not_found")
+    get_session().refresh(job)
+    return job
+
+
+def list_jobs(actor: Principal, programme_id: int) -> list[Job]:
+    programme = get_programme(actor, programme_id)
+    return list(get_session().scalars(select(Job).where(Job.programme_id == programme.id)
+                                      .order_by(Job.id.desc()).limit(20)))
+
+
+def list_rows(actor: Principal, programme_id: int, job_id: int, *, status: str | None,
+              page: int, page_size: int) -> tuple[list[dict], int]:
+    job = get_job(actor, programme_id, job_id)
+    page_size = min(page_size, current_app.config["MAX_PAGE_SIZE"])
+    where = [JobRow.job_id == job.id] + ([JobRow.status == status] if status else [])
+    session = get_session()
+    total = session.scalar(select(func.count()).select_from(JobRow).where(*where)) or 0
+    rows = session.execute(
+        select(JobRow, RosterEntry.id_number_masked, Person.name)
+        .join(RosterEntry, RosterEntry.id == JobRow.roster_entry_id)
+        .join(Person, Person.id == JobRow.person_id)
+        .where(*where).order_by(JobRow.id).offset((page - 1) * page_size).limit(page_size)).all()
+    items = [{"id": row.id, "roster_entry_id": row.roster_entry_id, "name_masked": mask_name(name),
+              "id_number_masked": masked, "status": row.status, "code": row.code,
+              "message": roster_enrollment.ROW_MESSAGES.get(row.code) if row.code else None,
+              "policy_id": row.policy_id, "processed_at": row.processed_at}
+             for row, masked, name in rows]
+    return items, total
+
+
+def cancel_job(actor: Principal, programme_id: int, job_id: int) -> Job:
+    """Stop at the next batch boundary: rows already enrolled stay enrolled, the rest stay
+    pending (a new job picks them up)."""
+    job = get_job(actor, programme_id, job_id)
+    with transaction() as session:
+        won = session.execute(update(Job).where(Job.id == job.id, Job.status.in_(ACTIVE_STATUSES))
+                              .values(status="cancelled", finished_at=utcnow())).rowcount
+        if won != 1:
+            raise Conflict("任务已结束，不能取消", code="job_finished")
+        audit(session, actor_type="staff", actor_id=actor.id, action="job.cancelled",
+              object_type="job", object_id=job.id, detail={"programme_id": programme_id})
+    return fresh(job.id)
+
+
+def progress(job: Job) -> dict:
+    """Percentage processed and, while running, the time left at the rate so far."""
+    processed = job.done + job.failed
+    percent = 100.0 if job.total == 0 else round(100.0 * processed / job.total, 1)
+    eta = None
+    if job.status == "running" and job.started_at is not None and processed > 0:
+        elapsed = (utcnow() - job.started_at).total_seconds()
+        eta = int(round(elapsed / processed * (job.total - processed)))
+    return {"processed": processed, "percent": percent, "eta_seconds": eta}
+
+
+# --- running -----------------------------------------------------------------------------------
+
+def claim(job_id: int) -> str | None:
+    """Take the job for this runner: queued, or running with a stale heartbeat. The new runner
+    token, or None when someone else holds it or it is finished."""
+    stale_before = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+    token = roster_enrollment.new_token()
+    now = utcnow()
+    with transaction() as session:
+        won = session.execute(
+            update(Job).where(Job.id == job_id, or_(
+                Job.status == "queued",
+                and_(Job.status == "running", or_(Job.heartbeat_at.is_(None),
+                                                  Job.heartbeat_at < stale_before))))
+            .values(status="running", runner_token=token, heartbeat_at=now, runs=Job.runs + 1,
+                    started_at=func.coalesce(Job.started_at, literal(now, Job.started_at.type)))
+            .execution_options(synchronize_session=False)).rowcount
+    return token if won == 1 else None
+
+
+def _finish(job_id: int, token: str, status: str, error_code: str | None = None) -> None:
+    with transaction() as session:
+        session.execute(update(Job).where(Job.id == job_id, Job.status == "running",
+                                          Job.runner_token == token)
+                        .values(status=status, error_code=error_code, finished_at=utcnow()))
+
+
+def run_job(job_id: int) -> str:
+    """The task: claim the job and work through its pending rows. Returns what happened.
+
+    An ordinary exception ends the job as failed (its rows stay pending for a new job); a crash
+    that kills the process leaves it running with a heartbeat that goes stale, and
+    `resume_stale` runs it again.
+    """
+    token = claim(job_id)
+    if token is None:
+        return "not_claimed"
+    session = get_session()
+    job = session.get(Job, job_id)
+    session.refresh(job)
+    log.info("job started", extra={"job_id": job_id, "run": job.runs})
+    try:
+        roster_enrollment.run(roster_enrollment.context(job, token), bureau_throttle())
+    except roster_enrollment.LostJob:
+        get_session().rollback()
+        log.info("job given up: cancelled or taken over", extra={"job_id": job_id})
+        return "lost"
+    except roster_enrollment.ProgrammeStopped as stop:
+        get_session().rollback()
+        _finish(job_id, token, "failed", stop.code)
+        log.warning("job stopped", extra={"job_id": job_id, "error_code": stop.code})
+        return "failed"
+    except Exception as exc:  # noqa: BLE001 - the job ends failed instead of looping on a bug
+        get_session().rollback()
+        # No traceback: an adapter's exception text may carry the person it was asked about.
+        log.error("job failed", extra={"job_id": job_id, "error_type": type(exc).__name__})
+        _finish(job_id, token, "failed", "internal_error")
+        return "failed"
+    _finish(job_id, token, "succeeded")
+    log.info("job finished", extra={"job_id": job_id})
+    return "succeeded"
+
+
+def stale_jobs() -> list[int]:
+    """Running jobs whose heartbeat is older than JOB_STALE_SECONDS, and queued jobs that no
+    worker took within that time (a lost message, a broker that was down)."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+    session = get_session()
+    ids = list(session.scalars(select(Job.id).where(or_(
+        and_(Job.status == "running", or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff)),
+        and_(Job.status == "queued", Job.created_at < cutoff))).order_by(Job.id)))
+    session.rollback()
+    return ids
+
+
+def resume_stale() -> list[int]:
+    """Queue every stale job again (`flask jobs resume`, and a worker when it starts)."""
+    from app.jobs.celery_app import enqueue
+
+    ids = stale_jobs()
+    for job_id in ids:
+        log.info("resuming stale job", extra={"job_id": job_id})
+        enqueue(job_id)
+    return ids

@@ -1,0 +1,344 @@
+"""Sponsor rosters: reading and checking an uploaded list of people, as pure functions (no Flask,
+no database).
+
+A roster is a CSV (UTF-8 with or without BOM, else GB18030, which covers GBK and GB2312) or an
+XLSX file with the columns 姓名 / 身份证号 / 类别 (类别 optional; the English headers name /
+id_number / category are accepted too). `parse_roster` checks the file as a whole (format,
+size, headers, at most `max_rows` data rows) and raises `RosterError` for a file that cannot be
+read; otherwise it returns one `RosterRow` per data row with a stable code and a Chinese message:
+the name, the ID number (shape, birth date, check character: `app.identity.idnumber.parse`), the
+category, and duplicates within the file. Whether a person is already on the programme's roster
+or already insured this plan year needs the database: `roster_services` decides that.
+
+The file type is decided by its bytes (an XLSX is a zip), never by its name. An XLSX is a zip of
+XML parts: before openpyxl opens it, the declared uncompressed sizes of its members are added up
+and refused above `max_xlsx_uncompressed` (a zip bomb). CPython's zipfile never inflates a member
+beyond its declared size (it stops there and fails the CRC), so the declared sizes bound the work.
+
+Plaintext ID numbers live only in the returned rows of valid lines (the caller encrypts them into
+`Person`); an invalid line keeps only its masked form, for the report.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+
+from app.identity.idnumber import IdNumberError, mask, mask_name, normalise, parse
+from app.integrations.bureau.port import IDENTITY_CATEGORIES
+
+MAX_ROWS = 100_000
+MAX_XLSX_UNCOMPRESSED = 64 * 1024 * 1024
+MAX_XLSX_MEMBERS = 2_000
+MAX_NAME_LENGTH = 40
+MAX_COLUMNS = 50          # columns read per row; a roster needs three
+
+OK = "ok"
+
+# Header spellings -> column. Compared after NFKC, trimming and lower-casing.
+HEADERS = {
+    "name": ("姓名", "name"),
+    "id_number": ("身份证号", "身份证号码", "公民身份号码", "证件号码", "id_number", "id number", "idnumber"),
+    "category": ("类别", "人员类别", "category"),
+}
+
+# Accepted spellings of each bureau identity category: the category's own name, the bureau's
+# psn_idet_type code and the Chinese labels people write.
+CATEGORY_LABELS = {
+    "dibao": ("低保", "低保对象", "低保户"),
+    "tekun": ("特困", "特困人员", "特困供养人员"),
+    "low_income": ("低收入", "低收入人口", "低收入人员"),
+    "poverty_watch": ("防返贫监测", "防返贫监测对象", "监测对象"),
+    "entitled_group": ("优抚", "优抚对象"),
+    "disabled": ("残疾", "残疾人"),
+}
+CATEGORY_ALIASES: dict[str, str] = {}
+for _code, _category in IDENTITY_CATEGORIES.items():
+    CATEGORY_ALIASES[_category] = _category
+    CATEGORY_ALIASES[_code] = _category
+    for _label in CATEGORY_LABELS[_category]:
+        CATEGORY_ALIASES[_label] = _category
+
+# Han characters (the BMP blocks and the supplementary ideograph planes), Latin letters for
+# transliterated names, spaces, and the interpuncts minority names are written with (·, •, ・).
+_NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134fA-Za-z ·•・]+$")
+
+MESSAGES = {
+    OK: "校验通过",
+    "roster_name_missing": "姓名不能为空",
+    "roster_name_too_long": f"姓名过长（最多{MAX_NAME_LENGTH}个字）",
+    "roster_name_invalid": "姓名只能包含汉字、字母和间隔号“·”",
+    "id_number_missing": "身份证号不能为空",
+    "id_number_not_text": "身份证号被保存为数字，末几位可能已丢失，请将该列设为文本格式后重新填写",
+    "roster_category_unknown": "人员类别不正确，可填：" + "、".join(
+        labels[0] for labels in CATEGORY_LABELS.values()),
+    "roster_duplicate_in_file": "身份证号与文件中前面的行重复",
+}
+
+
+class RosterError(ValueError):
+    """A file that cannot be read as a roster. `code` is stable, `message` is for the person."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    line: int                       # row number in the file as a spreadsheet shows it (header = 1)
+    name: str                       # normalised; "" when missing
+    name_masked: str
+    id_number: str | None           # the normalised number, only when the row is valid
+    id_number_masked: str
+    category: str | None            # one of IDENTITY_CATEGORIES' values
+    code: str
+    message: str
+    duplicate_of: int | None = None  # the earlier line with the same ID number
+    birth_date: date | None = None   # from the ID number, when the row is valid
+    gender: str | None = None        # "1" male, "2" female (the bureau's gend codes)
+
+    @property
+    def valid(self) -> bool:
+        return self.code == OK
+
+
+@dataclass(frozen=True)
+class ParsedRoster:
+    file_format: str                # "csv" | "xlsx"
+    rows: tuple[RosterRow, ...]
+
+    @property
+    def valid_rows(self) -> list[RosterRow]:
+        return [r for r in self.rows if r.valid]
+
+
+# --- the file --------------------------------------------------------------------------------
+
+def sniff_format(data: bytes) -> str:
+    """"xlsx" for a zip, "csv" for text; RosterError for anything else (by content, not name)."""
+    if not data:
+        raise RosterError("roster_file_empty", "文件为空")
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RosterError("roster_format_xls", "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后上传")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RosterError("roster_encoding", "不支持 UTF-16 编码，请另存为 UTF-8 或 GB18030 编码的 CSV")
+    if b"\x00" in data[:4096]:
+        raise RosterError("roster_format_unsupported", "仅支持 CSV 或 XLSX 格式的名单文件")
+    return "csv"
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8 (a BOM is dropped), else GB18030 (what Excel on a Chinese Windows saves as CSV)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RosterError("roster_encoding", "无法识别文件编码，请使用 UTF-8 或 GB18030（GBK）编码的 CSV")
+
+
+def _csv_records(data: bytes):
+    """(line number, cells), streamed: a file of blank lines costs no memory."""
+    reader = csv.reader(io.StringIO(decode_csv(data), newline=""))
+    try:
+        for cells in reader:
+            yield reader.line_num, cells[:MAX_COLUMNS]
+    except csv.Error:
+        raise RosterError("roster_csv_invalid", "CSV 文件格式不正确（引号不匹配或字段过长）") from None
+
+
+def check_xlsx_size(data: bytes, max_uncompressed: int) -> None:
+    """Refuse a zip whose members would inflate beyond `max_uncompressed` bytes in all."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件") from None
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件")
+    if sum(m.file_size for m in members) > max_uncompressed:
+        raise RosterError("roster_xlsx_too_large",
+                          f"XLSX 文件解压后超过{max_uncompressed // (1024 * 1024)}MB，请拆分后上传或改用 CSV")
+
+
+def _xlsx_records(data: bytes):
+    """(row number, cells) of the first worksheet, read as a stream (openpyxl read-only).
+    Call `check_xlsx_size` first."""
+    import openpyxl  # imported here: CSV rosters and the rest of the app do not need it
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - openpyxl raises many types for a broken file
+        raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件") from None
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None:
+            raise RosterError("roster_file_empty", "文件中没有工作表")
+        try:
+            # `parse_rows` stops reading at the first row beyond max_rows.
+            for number, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True),
+                                           start=1):
+                yield number, list(cells)
+        except Exception:  # noqa: BLE001 - a malformed sheet part
+            raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件") from None
+    finally:
+        workbook.close()
+
+
+# --- the rows --------------------------------------------------------------------------------
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def normalise_header(value) -> str:
+    return " ".join(unicodedata.normalize("NFKC", _cell_text(value)).split()).lower()
+
+
+def map_headers(cells: list) -> dict[str, int]:
+    """Column index of name, id_number and (optional) category; RosterError when a required
+    column is missing or a column appears twice."""
+    spelled = {spelling.lower(): column for column, spellings in HEADERS.items()
+               for spelling in spellings}
+    found: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        column = spelled.get(normalise_header(cell))
+        if column is None:
+            continue
+        if column in found:
+            raise RosterError("roster_headers_duplicate", f"表头中“{_cell_text(cell)}”列重复")
+        found[column] = index
+    missing = [HEADERS[c][0] for c in ("name", "id_number") if c not in found]
+    if missing:
+        raise RosterError("roster_headers_missing",
+                          "第一行应为表头，缺少必需的列：" + "、".join(missing)
+                          + "（可选列：类别）")
+    return found
+
+
+def normalise_name(raw) -> str:
+    """NFKC folds full-width letters; runs of white space become one space."""
+    return " ".join(unicodedata.normalize("NFKC", _cell_text(raw)).split())
+
+
+def check_name(name: str) -> str:
+    if not name:
+        return "roster_name_missing"
+    if len(name) > MAX_NAME_LENGTH:
+        return "roster_name_too_long"
+    if not _NAME.match(name):
+        return "roster_name_invalid"
+    return OK
+
+
+def parse_category(raw) -> tuple[str | None, str]:
+    text = normalise_header(raw)
+    if not text:
+        return None, OK
+    category = CATEGORY_ALIASES.get(text)
+    if category is None:
+        return None, "roster_category_unknown"
+    return category, OK
+
+
+def _masked_id(raw: str) -> str:
+    return mask(raw[:40]) or ""
+
+
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
+
+
+def check_row(line: int, raw_name, raw_id, raw_category, *, today: date) -> RosterRow:
+    """One row on its own, checks in this order: name, ID number, category (duplicates need the
+    whole file: see `parse_rows`)."""
+    name = normalise_name(raw_name)
+    name_masked = mask_name(name[:MAX_NAME_LENGTH]) or ""
+    category, category_code = parse_category(raw_category)
+    # A number cell: Excel keeps 15 significant digits, so an 18-digit number has lost its last
+    # ones (and a wrong number passes the check character 1 time in 11): refuse it as such.
+    numeric = isinstance(raw_id, (int, float)) and not isinstance(raw_id, bool)
+    id_text = normalise(_cell_text(raw_id))
+    masked_id = _masked_id(id_text)
+
+    def fail(code: str, message: str | None = None) -> RosterRow:
+        return RosterRow(line, name, name_masked, None, masked_id, category, code,
+                         message or MESSAGES[code])
+
+    name_code = check_name(name)
+    if name_code != OK:
+        return fail(name_code)
+    if not id_text:
+        return fail("id_number_missing")
+    if numeric or _SCIENTIFIC.match(id_text):
+        return fail("id_number_not_text")
+    try:
+        number = parse(id_text, today=today)
+    except IdNumberError as exc:
+        return fail(exc.code, exc.message)
+    if category_code != OK:
+        return fail(category_code)
+    return RosterRow(line, name, name_masked, number.value, mask(number.value) or "", category,
+                     OK, MESSAGES[OK], birth_date=number.birth_date, gender=number.gender)
+
+
+def parse_rows(records, *, today: date, max_rows: int = MAX_ROWS) -> tuple[RosterRow, ...]:
+    """`records`: (line number, cells) in file order, the first non-empty one being the header."""
+    columns: dict[str, int] | None = None
+    rows: list[RosterRow] = []
+    first_line_of: dict[str, int] = {}
+
+    def cell(cells: list, column: str):
+        index = columns.get(column)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    for line, cells in records:
+        if not any(_cell_text(c).strip() for c in cells):
+            continue                                  # blank lines are skipped, not reported
+        if columns is None:
+            columns = map_headers(cells)
+            continue
+        if len(rows) >= max_rows:
+            raise RosterError("roster_too_many_rows",
+                              f"名单最多{max_rows}行（不含表头），请拆分后分批上传")
+        row = check_row(line, cell(cells, "name"), cell(cells, "id_number"),
+                        cell(cells, "category"), today=today)
+        if row.valid:
+            first = first_line_of.setdefault(row.id_number, line)
+            if first != line:
+                row = RosterRow(line, row.name, row.name_masked, None, row.id_number_masked,
+                                row.category, "roster_duplicate_in_file",
+                                f"身份证号与第{first}行重复", duplicate_of=first)
+        rows.append(row)
+    if columns is None:
+        raise RosterError("roster_file_empty", "文件中没有内容")
+    if not rows:
+        raise RosterError("roster_no_rows", "文件中只有表头，没有人员数据")
+    return tuple(rows)
+
+
+def parse_roster(data: bytes, *, today: date, max_rows: int = MAX_ROWS,
+                 max_xlsx_uncompressed: int = MAX_XLSX_UNCOMPRESSED) -> ParsedRoster:
+    """Read and check a roster file. Raises RosterError for a file that cannot be a roster."""
+    file_format = sniff_format(data)
+    if file_format == "xlsx":
+        check_xlsx_size(data, max_xlsx_uncompressed)
+        records = _xlsx_records(data)
+    else:
+        records = _csv_records(data)
+    with contextlib.closing(records):      # the workbook is closed even when parsing stops early
+        return ParsedRoster(file_format, parse_rows(records, today=today, max_rows=max_rows))
