@@ -40,11 +40,21 @@ _redacting_factory.huimin = True  # type: ignore[attr-defined]
 
 
 def configure_logging(app: Flask) -> None:
+    """Redaction always; then a stderr handler on the root logger in the configured format
+    (LOG_FORMAT text | json, see app/ops/logs.py), unless something else (a test runner, an
+    embedding server) configured logging first. A handler this function added is reconfigured
+    when another app is created in the same process."""
+    from app.ops.logs import formatter_for
+
     if not getattr(logging.getLogRecordFactory(), "huimin", False):
         logging.setLogRecordFactory(_redacting_factory)
     root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    ours = [h for h in root.handlers if getattr(h, "huimin", False)]
+    if root.handlers and not ours:
+        return
+    handler = ours[0] if ours else logging.StreamHandler()
+    handler.huimin = True  # type: ignore[attr-defined]
+    handler.setFormatter(formatter_for(app.config.get("LOG_FORMAT", "text")))
+    if not ours:
         root.addHandler(handler)
-        root.setLevel(logging.INFO)
+    root.setLevel(app.config.get("LOG_LEVEL") or logging.INFO)

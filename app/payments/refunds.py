@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import LedgerEntry, OrderItem, Payment, Refund
 from app.integrations import registry
@@ -71,6 +72,9 @@ def _succeeded(refund_id: int, external_id: str | None) -> str:
                           payment_id=refund.payment_id, refund_id=refund.id,
                           programme_id=refund.programme_id))
         s.flush()
+        from app.disclosure.aggregates import record_refund_settled
+
+        record_refund_settled(s, refund, on=today_shanghai())
         if refund.method == "sponsor" and refund.programme_id is not None:
             # Sponsorship: the subsidy goes back to its programme's budget and quota.
             from app.sponsors.services import release_budget
@@ -92,10 +96,15 @@ def _failed(refund_id: int, code: str | None) -> str:
 def _void_if_fully_refunded(s, order_item_id: int) -> None:
     statuses = set(s.scalars(select(Refund.status).where(Refund.order_item_id == order_item_id)))
     if statuses == {"succeeded"}:
-        s.execute(update(Policy).where(Policy.order_item_id == order_item_id,
-                                       Policy.status == "surrendered")
-                  .values(status="void", voided_at=utcnow()))
+        voided = s.execute(update(Policy).where(Policy.order_item_id == order_item_id,
+                                                Policy.status == "surrendered")
+                           .values(status="void", voided_at=utcnow())).rowcount
         s.execute(update(OrderItem).where(OrderItem.id == order_item_id).values(open=False))
+        if voided == 1:
+            from app.disclosure.aggregates import record_policy_voided
+
+            record_policy_voided(s, s.scalar(select(Policy.id).where(
+                Policy.order_item_id == order_item_id)))
 
 
 def reconcile_refunds(min_age_seconds: int = 60) -> int:

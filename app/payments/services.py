@@ -37,6 +37,7 @@ from app.integrations.wechatpay.port import (
     WeChatPayError,
 )
 from app.members.models import Member
+from app.ops.metrics import payment_outcome
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
             audit(s, actor_type="system", actor_id=None, action="payment.paid_after_close",
                   object_type="order", object_id=order.id)
             outcome = "refunding_paid_after_close"
+    payment_outcome(payment.method, "succeeded", payment.amount_fen)
     if refund_id is not None:
         from app.payments.refunds import execute_refund
 
@@ -261,6 +263,8 @@ def settle_failure(payment_id: int, failure_code: str) -> bool:
             payment = s.get(Payment, payment_id)
             s.execute(update(Order).where(Order.id == payment.order_id, Order.status == "paying")
                       .values(status="pending_payment"))
+    if won == 1:
+        payment_outcome(payment.method, "failed", payment.amount_fen)
     return won == 1
 
 

@@ -50,6 +50,10 @@ def issue_policies(session, order: Order, *, paid_on: date) -> list[Policy]:
     for policy in policies:
         audit(session, actor_type="system", actor_id=None, action="policy.issued",
               object_type="policy", object_id=policy.id, detail={"order_id": order.id})
+    # Public statistics: enrolled people and premiums, counted in this same transaction.
+    from app.disclosure.aggregates import record_policies_issued
+
+    record_policies_issued(session, order, policies, paid_on=paid_on)
     return policies
 
 
@@ -130,6 +134,9 @@ def surrender(member_id: int, policy_id: int) -> Policy:
             s.execute(update(Policy).where(Policy.id == policy.id)
                       .values(status="void", voided_at=utcnow()))
             s.execute(update(OrderItem).where(OrderItem.id == item.id).values(open=False))
+            from app.disclosure.aggregates import record_policy_voided
+
+            record_policy_voided(s, policy.id)
     for refund_id in refund_ids:
         execute_refund(refund_id)
     session = get_session()

@@ -92,6 +92,26 @@ class Bounds:
 
 
 @dataclass(frozen=True)
+class Corridor:
+    """Insurer settlement corridor (Huizhou 2013), on payout / premium: at or above
+    `full_premium_from_bp` the insurer keeps the whole premium; below it, the payout plus
+    `cost_allowance_bp` of the payout (the rest carries forward); outside
+    [renegotiate_below_bp, renegotiate_above_bp] next year's premium is renegotiated."""
+    full_premium_from_bp: int = 9500
+    cost_allowance_bp: int = 400
+    renegotiate_below_bp: int = 9500
+    renegotiate_above_bp: int = 10500
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """Public statistics and the yearly settlement (app/disclosure)."""
+    region_basic_insured_population: int | None = None  # people in the city's basic insurance
+    loss_ratio_floor_bp: int | None = None   # at least the city's bound (bounds.loss_ratio_floor_bp)
+    corridor: Corridor | None = None
+
+
+@dataclass(frozen=True)
 class ProductDefinition:
     code: str
     name: str
@@ -115,6 +135,7 @@ class ProductDefinition:
     # Claims: which documents each kind of care requires (used by the claims issue).
     required_documents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     auto_approve_max_fen: int | None = None
+    disclosure: Disclosure = field(default_factory=Disclosure)
 
     def premium_for(self, *, insurance_type: str | None, age: int) -> int:
         for rule in self.premium_rules:

@@ -13,6 +13,9 @@ TOML layout (money in integer fen, ratios in basis points, 7000 = 70%):
     [refund]   within_days, requires_no_claim?
     [terms]    version, title, file (the Markdown file beside the TOML)
     [bounds]?  premium_max_fen?, deductible_max_fen?, cap_min_fen?, loss_ratio_floor_bp?
+    [disclosure]?  region_basic_insured_population?, loss_ratio_floor_bp?
+    [disclosure.corridor]?  full_premium_from_bp, cost_allowance_bp, renegotiate_below_bp,
+                            renegotiate_above_bp
     [required_documents]?  <care kind> = [<document type>, ...]
     [[buckets]] code, name, counts, deductible_fen, ratio_healthy_bp, ratio_pre_existing_bp,
                 cap_fen, deductible_pre_existing_fen?, deductible_group?,
@@ -40,6 +43,8 @@ from app.products.definition import (
     PAYMENT_METHODS,
     Bounds,
     Bucket,
+    Corridor,
+    Disclosure,
     PremiumRule,
     ProductDefinition,
     RefundRule,
@@ -227,7 +232,7 @@ TOP_REQUIRED = ("code", "name", "plan_year", "region_prefix", "window", "coverag
                 "insured_relations", "payment_methods", "family_pool_relations", "refund",
                 "terms", "buckets")
 TOP_OPTIONAL = ("bounds", "late_enrollment_waiting_days", "required_documents",
-                "auto_approve_max_fen")
+                "auto_approve_max_fen", "disclosure")
 BUCKET_REQUIRED = ("code", "name", "counts", "deductible_fen", "ratio_healthy_bp",
                    "ratio_pre_existing_bp", "cap_fen")
 BUCKET_OPTIONAL = ("deductible_pre_existing_fen", "deductible_group", "renewal_deductible_step_fen",
@@ -296,6 +301,7 @@ def parse_definition(raw: dict, terms_text: str) -> ProductDefinition:
     auto_approve = None
     if g("auto_approve_max_fen", None) is not None:
         auto_approve = c.fen(g("auto_approve_max_fen"), "auto_approve_max_fen")
+    disclosure = _disclosure(c, g("disclosure"), bounds)
 
     if c.errors:
         raise DefinitionError(c.errors)
@@ -307,8 +313,61 @@ def parse_definition(raw: dict, terms_text: str) -> ProductDefinition:
         insured_relations=insured, payment_methods=methods, family_pool_relations=pool,
         refund=refund, terms=terms, buckets=buckets, bounds=bounds,
         late_enrollment_waiting_days=waiting, required_documents=documents,
-        auto_approve_max_fen=auto_approve,
+        auto_approve_max_fen=auto_approve, disclosure=disclosure,
     )
+
+
+def _disclosure(c: _Checker, raw: Any, bounds: Bounds) -> Disclosure:
+    """Public statistics and the yearly settlement (app/disclosure/corridor.py)."""
+    if raw is _MISSING:
+        return Disclosure()
+    table = c.table(raw, "disclosure", (),
+                    ("region_basic_insured_population", "loss_ratio_floor_bp", "corridor"))
+    if table is None:
+        return Disclosure()
+    if not table:
+        c.add("disclosure", "披露表不能为空；不需要时请删除 [disclosure]")
+    population = c.integer(table.get("region_basic_insured_population", _MISSING),
+                           "disclosure.region_basic_insured_population", minimum=1,
+                           maximum=2_000_000_000, message="基本医保参保人数应为 1 到 20 亿之间的整数")
+    floor = c.ratio(table.get("loss_ratio_floor_bp", _MISSING), "disclosure.loss_ratio_floor_bp")
+    city_floor = bounds.loss_ratio_floor_bp
+    if floor is not None and city_floor is not None and floor < city_floor:
+        c.add("disclosure.loss_ratio_floor_bp",
+              f"赔付率下限不能低于城市规定的 {city_floor} 个基点（bounds.loss_ratio_floor_bp）")
+    corridor = None
+    if "corridor" in table:
+        corridor = _corridor(c, table["corridor"])
+    return Disclosure(region_basic_insured_population=population, loss_ratio_floor_bp=floor,
+                      corridor=corridor)
+
+
+def _corridor(c: _Checker, raw: Any) -> Corridor | None:
+    keys = ("full_premium_from_bp", "cost_allowance_bp", "renegotiate_below_bp",
+            "renegotiate_above_bp")
+    table = c.table(raw, "disclosure.corridor", keys)
+    if table is None:
+        return None
+    path = "disclosure.corridor."
+    full = c.integer(table.get("full_premium_from_bp", _MISSING), path + "full_premium_from_bp",
+                     minimum=1, maximum=MAX_BP, message="阈值应在 1 到 10000 个基点之间")
+    allowance = c.ratio(table.get("cost_allowance_bp", _MISSING), path + "cost_allowance_bp")
+    # Renegotiation bounds are payout / premium and may pass 100% (Huizhou: 105%).
+    below = c.integer(table.get("renegotiate_below_bp", _MISSING), path + "renegotiate_below_bp",
+                      minimum=0, maximum=10 * MAX_BP, message="应在 0 到 100000 个基点之间")
+    above = c.integer(table.get("renegotiate_above_bp", _MISSING), path + "renegotiate_above_bp",
+                      minimum=0, maximum=10 * MAX_BP, message="应在 0 到 100000 个基点之间")
+    if below is not None and above is not None and below > above:
+        c.add(path + "renegotiate_above_bp", "重新议价区间的上限不能低于下限")
+    # Just below the threshold the insurer keeps payout x (1 + allowance); that must stay within
+    # the premium, or the "returned" surplus would be negative.
+    if full is not None and allowance is not None and full * (MAX_BP + allowance) > MAX_BP * MAX_BP:
+        c.add(path + "cost_allowance_bp",
+              "阈值以下保险公司留存（赔款加费用补偿）会超过保费，请降低阈值或费用比例")
+    if None in (full, allowance, below, above):
+        return None
+    return Corridor(full_premium_from_bp=full, cost_allowance_bp=allowance,
+                    renegotiate_below_bp=below, renegotiate_above_bp=above)
 
 
 def _bounds(c: _Checker, raw: Any) -> Bounds:
@@ -653,7 +712,15 @@ def definition_from_json(data: dict) -> ProductDefinition:
         late_enrollment_waiting_days=data.get("late_enrollment_waiting_days", 0),
         required_documents={k: tuple(v) for k, v in data.get("required_documents", {}).items()},
         auto_approve_max_fen=data.get("auto_approve_max_fen"),
+        disclosure=_disclosure_from_json(data.get("disclosure") or {}),
     )
+
+
+def _disclosure_from_json(data: dict) -> Disclosure:
+    fields = dict(data)
+    if fields.get("corridor") is not None:
+        fields["corridor"] = Corridor(**fields["corridor"])
+    return Disclosure(**fields)
 
 
 def _bucket_from_json(data: dict) -> Bucket:

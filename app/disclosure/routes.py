@@ -1,0 +1,86 @@
+"""Disclosure endpoints: public statistics (no login, cacheable, ETag), the operator's settlement
+(JSON and CSV), and the member's own records as a FHIR Bundle."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import Response, current_app, request
+
+from app.api import Blueprint
+from app.auth.principal import current_principal
+from app.disclosure import services
+from app.disclosure.schemas import (
+    FhirBundleSchema,
+    SettlementQuerySchema,
+    SettlementSchema,
+    StatisticsQuerySchema,
+    StatisticsSchema,
+)
+
+blp = Blueprint("disclosure", __name__, description="信息披露 Disclosure")
+
+CACHE_HEADERS_DOC = {
+    "ETag": {"description": "Strong validator: SHA-256 of the body", "schema": {"type": "string"}},
+    "Cache-Control": {"description": "public, max-age=DISCLOSURE_CACHE_SECONDS",
+                      "schema": {"type": "string"}},
+}
+
+
+def _cacheable_json(body: dict) -> Response:
+    """The body with a strong ETag (its SHA-256) and public caching; 304 when If-None-Match
+    names it (weak comparison, as RFC 9110 asks for If-None-Match)."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = hashlib.sha256(data).hexdigest()
+    headers = {"Cache-Control": f"public, max-age={current_app.config['DISCLOSURE_CACHE_SECONDS']}"}
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304, headers=headers)
+    else:
+        response = Response(data, mimetype="application/json", headers=headers)
+    response.set_etag(etag)
+    return response
+
+
+@blp.route("/public/statistics", methods=["GET"])
+@blp.arguments(StatisticsQuerySchema, location="query")
+@blp.response(200, StatisticsSchema, headers=CACHE_HEADERS_DOC)
+@blp.alt_response(304, description="Not Modified (If-None-Match matched the ETag)")
+@blp.errors(404)
+def public_statistics(query):
+    """公开统计：按保障年度和月份披露参保、保费、理赔和赔付率（来自维护的汇总表；
+    小于 DISCLOSURE_MIN_CELL 的单元格及可据以推算的单元格不公布）。No login."""
+    data = services.public_statistics(plan_year=query.get("plan_year"),
+                                      product_code=query.get("product"))
+    return _cacheable_json(StatisticsSchema().dump(data))
+
+
+@blp.route("/staff/disclosure/settlement", methods=["GET"])
+@blp.staff_required("operator")
+@blp.arguments(SettlementQuerySchema, location="query")
+@blp.response(200, SettlementSchema)
+def settlement(query):
+    """保险公司年度结算（operators only）: loss ratio against the product's floor, the
+    Huizhou corridor, the surplus carried forward, and the renegotiation flag."""
+    return services.settlement_report(query["plan_year"])
+
+
+@blp.route("/staff/disclosure/settlement.csv", methods=["GET"])
+@blp.staff_required("operator")
+@blp.arguments(SettlementQuerySchema, location="query")
+@blp.response(200, content_type="text/csv", description="结算表 CSV（UTF-8，带 BOM）")
+def settlement_csv(query):
+    """The settlement as CSV (UTF-8 with BOM, for spreadsheets; operators only)."""
+    text = services.settlement_csv(services.settlement_report(query["plan_year"]))
+    filename = f"settlement-{query['plan_year']}.csv"
+    return Response(text.encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@blp.route("/me/fhir", methods=["GET"])
+@blp.member_required
+@blp.response(200, FhirBundleSchema, content_type="application/fhir+json")
+def member_fhir():
+    """The member's own records as a FHIR R4 Bundle (collection): Coverage per policy, Claim and
+    ClaimResponse per claim. No ID numbers; people are keyed pseudonyms with masked names."""
+    bundle = services.member_fhir_bundle(current_principal().id)
+    return Response(bundle.model_dump_json(), mimetype="application/fhir+json")

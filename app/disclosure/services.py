@@ -1,0 +1,213 @@
+"""Disclosure use cases: public statistics, the insurer's settlement (JSON and CSV), and the
+member's FHIR export. Statistics and settlement read the maintained counters only
+(aggregates.counters_for), never the raw order, policy or claim tables."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.database import get_session
+from app.disclosure import aggregates as agg
+from app.disclosure.corridor import settle
+from app.disclosure.statistics import product_statistics, rate_display
+from app.products.models import Product
+
+if TYPE_CHECKING:  # fhir.resources takes a second to import: only the FHIR export loads it
+    from app.disclosure import fhir
+
+# --- public statistics --------------------------------------------------------------------------
+
+
+def public_statistics(*, plan_year: int | None = None, product_code: str | None = None) -> dict:
+    """Every product (retired ones too: past years stay disclosed), or the one asked for, with
+    its year and months; newest plan year first."""
+    from app.products.services import definition_of, get_product
+
+    session = get_session()
+    if product_code is not None:
+        products = [get_product(product_code, include_retired=True)]
+    else:
+        products = list(session.scalars(select(Product).order_by(Product.plan_year.desc(),
+                                                                 Product.code)))
+    if plan_year is not None:
+        products = [p for p in products if p.plan_year == plan_year]
+    counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
+    min_cell = current_app.config["DISCLOSURE_MIN_CELL"]
+    result = []
+    for product in products:
+        population = definition_of(product).disclosure.region_basic_insured_population
+        result.append({
+            "product_code": product.code, "product_name": product.name,
+            "plan_year": product.plan_year, "region_basic_insured_population": population,
+            **product_statistics(counters[(product.id, product.plan_year)],
+                                 plan_year=product.plan_year, population=population,
+                                 min_cell=min_cell),
+        })
+    session.rollback()
+    return {"min_cell": min_cell, "products": result}
+
+
+# --- insurer settlement -------------------------------------------------------------------------
+
+
+def _year_totals(cells: dict, metric: str) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for (_month, m, dimension), value in cells.items():
+        if m == metric:
+            totals[dimension] = totals.get(dimension, 0) + value
+    return totals
+
+
+def settlement_report(plan_year: int) -> dict:
+    """Per product of the plan year: premiums, claims paid, loss ratio against the floor, the
+    corridor, and what carries forward (app/disclosure/corridor.py)."""
+    from app.products.services import definition_of
+
+    session = get_session()
+    products = list(session.scalars(select(Product).where(Product.plan_year == plan_year)
+                                    .order_by(Product.code)))
+    counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
+    rows = []
+    for product in products:
+        defn = definition_of(product)
+        cells = counters[(product.id, product.plan_year)]
+        collected = _year_totals(cells, agg.PREMIUMS_COLLECTED_FEN)
+        refunded = _year_totals(cells, agg.PREMIUMS_REFUNDED_FEN)
+        paid = sum(_year_totals(cells, agg.CLAIMS_PAID_FEN).values())
+        net = sum(collected.values()) - sum(refunded.values())
+        floor = defn.disclosure.loss_ratio_floor_bp or defn.bounds.loss_ratio_floor_bp
+        result = settle(net_premium_fen=net, claims_paid_fen=paid, loss_ratio_floor_bp=floor,
+                        corridor=defn.disclosure.corridor)
+        rows.append({
+            "product_code": product.code, "product_name": product.name,
+            "plan_year": product.plan_year,
+            "premiums_collected_fen": sum(collected.values()),
+            "premiums_collected_by_source_fen": {s: collected.get(s, 0)
+                                                 for s in agg.FUNDING_SOURCES},
+            "premiums_refunded_fen": sum(refunded.values()),
+            "net_premium_fen": net,
+            "claims_paid": sum(_year_totals(cells, agg.CLAIMS_PAID).values()),
+            "claims_paid_fen": paid,
+            "loss_ratio_bp": result.loss_ratio_bp,
+            "loss_ratio_display": (None if result.loss_ratio_bp is None
+                                   else rate_display(result.loss_ratio_bp)),
+            "loss_ratio_floor_bp": result.loss_ratio_floor_bp,
+            "meets_floor": result.meets_floor,
+            "floor_shortfall_fen": result.floor_shortfall_fen,
+            "corridor": None if result.corridor is None else asdict(result.corridor),
+            "surplus_carried_forward_fen": result.surplus_carried_forward_fen,
+            "insurer_margin_fen": result.insurer_margin_fen,
+            "renegotiate": bool(result.corridor and result.corridor.renegotiate),
+        })
+    session.rollback()
+    return {"plan_year": plan_year, "products": rows}
+
+
+SOURCE_LABELS = {"personal_account": "医保个人账户", "wechat": "微信支付", "employer": "用人单位",
+                 "charity": "慈善组织", "relief_fund": "救助资金", "paired_assistance": "结对帮扶"}
+CSV_COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
+    ("产品代码", lambda r: r["product_code"]),
+    ("产品名称", lambda r: r["product_name"]),
+    ("保障年度", lambda r: r["plan_year"]),
+    ("保费收入（分）", lambda r: r["premiums_collected_fen"]),
+    *((f"其中{label}（分）", (lambda r, s=source: r["premiums_collected_by_source_fen"][s]))
+      for source, label in SOURCE_LABELS.items()),
+    ("退费（分）", lambda r: r["premiums_refunded_fen"]),
+    ("净保费（分）", lambda r: r["net_premium_fen"]),
+    ("赔付件数", lambda r: r["claims_paid"]),
+    ("赔款支出（分）", lambda r: r["claims_paid_fen"]),
+    ("赔付率（基点）", lambda r: r["loss_ratio_bp"]),
+    ("赔付率", lambda r: r["loss_ratio_display"]),
+    ("赔付率下限（基点）", lambda r: r["loss_ratio_floor_bp"]),
+    ("达到下限", lambda r: _yes_no(r["meets_floor"])),
+    ("距下限差额（分）", lambda r: r["floor_shortfall_fen"]),
+    ("走廊区间", lambda r: r["corridor"] and r["corridor"]["band"]),
+    ("保险公司留存（分）", lambda r: r["corridor"] and r["corridor"]["insurer_keeps_fen"]),
+    ("费用补偿（分）", lambda r: r["corridor"] and r["corridor"]["cost_allowance_fen"]),
+    ("返还基金（分）", lambda r: r["corridor"] and r["corridor"]["returned_fen"]),
+    ("结转下年（分）", lambda r: r["surplus_carried_forward_fen"]),
+    ("需重新议价", lambda r: _yes_no(r["renegotiate"])),
+)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("是" if value else "否")
+
+
+def settlement_csv(report: dict) -> str:
+    """The settlement as CSV for spreadsheet users: UTF-8 with a byte-order mark (so Excel reads
+    the Chinese correctly), one row per product, amounts in fen, empty where not applicable."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([name for name, _ in CSV_COLUMNS])
+    for row in report["products"]:
+        writer.writerow(["" if (value := get(row)) is None else value for _, get in CSV_COLUMNS])
+    return "\ufeff" + out.getvalue()
+
+
+# --- FHIR export ---------------------------------------------------------------------------------
+
+ClaimsProvider = Callable[[Session, int],
+                          Iterable["tuple[fhir.ClaimView, fhir.AdjudicationView | None]"]]
+_PROVIDER_KEY = "fhir_claims_provider"
+
+
+def register_fhir_claims_provider(app: Flask, provider: ClaimsProvider | None) -> None:
+    """The claims capability plugs in here: `provider(session, member_id)` yields the member's
+    claims as (ClaimView, AdjudicationView or None). Without one, the export has no claims."""
+    app.extensions[_PROVIDER_KEY] = provider
+
+
+def patient_ref(person) -> fhir.PatientRef:
+    """A person as a FHIR logical reference: a keyed pseudonym (HMAC of the person's row id under
+    the blind-index key, in a domain of its own, so it matches no ID-number index) and the masked
+    name."""
+    from app.disclosure import fhir
+    from app.identity.idnumber import mask_name
+
+    key = current_app.config["BLIND_INDEX_KEY"]
+    digest = hmac.new(key, f"fhir-patient:{person.id}".encode(), hashlib.sha256).hexdigest()
+    return fhir.PatientRef(pseudonym=digest[:32], display=mask_name(person.name))
+
+
+def member_fhir_bundle(member_id: int):
+    """The member's own records as a FHIR Bundle: a Coverage for each policy they may see (as
+    the insured person or the payer), then each claim the registered provider gives, with its
+    ClaimResponse when adjudicated."""
+    from app.disclosure import fhir
+    from app.enrollment.models import Order, OrderItem
+    from app.members.models import Person
+    from app.policies.services import list_policies
+    from app.products.services import get_product_by_id
+
+    session = get_session()
+    resources = []
+    for policy in list_policies(member_id):
+        item = session.get(OrderItem, policy.order_item_id)
+        order = session.get(Order, item.order_id)
+        holder = session.get(Person, order.payer_person_id) if order.payer_person_id else None
+        product = get_product_by_id(policy.product_id)
+        resources.append(fhir.coverage(fhir.PolicyView(
+            policy_no=policy.policy_no, status=policy.status, plan_year=policy.plan_year,
+            product_code=product.code, product_name=product.name,
+            coverage_start=policy.coverage_start, coverage_end=policy.coverage_end,
+            beneficiary=patient_ref(session.get(Person, policy.person_id)),
+            relationship=item.relation,
+            policy_holder=patient_ref(holder) if holder is not None else None,
+        )))
+    provider = current_app.extensions.get(_PROVIDER_KEY)
+    for claim_view, adjudication in (provider(session, member_id) if provider else ()):
+        resources.append(fhir.claim(claim_view))
+        if adjudication is not None:
+            resources.append(fhir.claim_response(claim_view, adjudication))
+    session.rollback()
+    return fhir.bundle(resources)
