@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
-from flask import Flask, g, request
+from flask import Flask
 
 from app import database, ratelimit
 from app.api import Api, DatabaseIdConverter
@@ -42,22 +41,33 @@ def create_app(config: Config | str | None = None) -> Flask:
         "staffAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                       "description": "Staff access token (staff login)"}
     )
+    api_instance.spec.components.security_scheme(
+        "metricsAuth", {"type": "http", "scheme": "bearer",
+                        "description": "The operator's METRICS_TOKEN (GET /metrics only)"}
+    )
     app.extensions["huimin_api"] = api_instance
     api_instance.register_converter(DatabaseIdConverter, integerconverter2paramschema)
 
     from app.auth.routes import blp as auth_blp
+    from app.campaigns.routes import blp as campaigns_blp
+    from app.claims.routes import blp as claims_blp
     from app.enrollment.routes import blp as enrollment_blp
     from app.members.routes import blp as members_blp
     from app.payments.routes import blp as payments_blp
     from app.policies.routes import blp as policies_blp
     from app.products.routes import blp as products_blp
     from app.products.routes import register_converters as register_product_converters
+    from app.jobs.routes import blp as jobs_blp
+    from app.sponsors.roster_routes import blp as rosters_blp
     from app.sponsors.routes import blp as sponsors_blp
     from app.staff.routes import blp as staff_blp
+    from app.ops.routes import blp as ops_blp
+    from app.disclosure.routes import blp as disclosure_blp
 
     register_product_converters(app, api_instance)
     for blp in (auth_blp, members_blp, products_blp, enrollment_blp, payments_blp, policies_blp,
-                staff_blp, sponsors_blp):
+                staff_blp, sponsors_blp, ops_blp, claims_blp, campaigns_blp, rosters_blp, jobs_blp,
+                disclosure_blp):
         api_instance.register_blueprint(blp)
 
     from app.enrollment.subsidies import register_provider
@@ -65,14 +75,26 @@ def create_app(config: Config | str | None = None) -> Flask:
 
     register_provider(app, programme_offers)
 
-    @app.before_request
-    def _request_id():
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else uuid.uuid4().hex
+    # The refund rule's "no claim filed" check (app/policies/services.py).
+    from app.claims.services import claims_filed_on
+
+    app.extensions.setdefault("policy_claim_checks", []).append(claims_filed_on)
+    from app.claims.services import fhir_claims
+    from app.disclosure.services import register_fhir_claims_provider
+
+    register_fhir_claims_provider(app, fhir_claims)
+    from app.claims.services import claims_paid_on
+    from app.sponsors.reports import register_outcomes_provider
+
+    register_outcomes_provider(app, claims_paid_on)
+
+    # Request id, request log line and request metrics (app/ops/logs.py).
+    from app import ops
+
+    ops.init_app(app)
 
     @app.after_request
     def _headers(response):
-        response.headers["X-Request-Id"] = g.get("request_id", "")
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
@@ -85,5 +107,8 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.cli import register_cli
 
     register_cli(app)
+    from app.jobs.cli import jobs_cli
+
+    app.cli.add_command(jobs_cli)
     logging.getLogger(__name__).debug("app created", extra={"profile": cfg.PROFILE})
     return app

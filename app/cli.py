@@ -1,4 +1,4 @@
-"""Operator commands: `flask db-init`, `flask demo seed`, `flask staff create`,
+"""Operator commands: `flask db-init`, `flask demo seed`, `flask demo settlement`, `flask staff create`,
 `flask products load`, `flask products extend-window`, `flask products retire`."""
 from __future__ import annotations
 
@@ -12,13 +12,51 @@ products_cli = AppGroup("products", help="Products as data: load definitions, ex
 
 
 @demo_cli.command("seed")
-def demo_seed() -> None:
+@click.option("--family/--no-family", default=True, show_default=True,
+              help="also enroll the showcase family (sandbox code demo-zhangwei) as of last "
+                   "December, so their 2026 settlements can be claimed")
+def demo_seed(family: bool) -> None:
     """Seed the sandbox bureau's synthetic residents and demo staff (idempotent)."""
     from app.demo.seed import seed_demo
 
     summary = seed_demo()
+    if family:
+        from app.demo.family import seed_family
+        from app.demo.residents import generate
+
+        summary["family_policies_created"] = seed_family(generate(10))
+    from app.demo.charity import seed_charity
+    from app.demo.seed import DEMO_STAFF_PASSWORD
+
+    summary.update(seed_charity(DEMO_STAFF_PASSWORD))
     for key, value in summary.items():
         click.echo(f"{key}: {value}")
+
+
+@demo_cli.command("settlement")
+@click.option("--psn-no", required=True, help="the sandbox resident's psn_no")
+@click.option("--amount", required=True, help="total cost in yuan, e.g. 23680.50")
+@click.option("--care-kind", default="in_patient", show_default=True,
+              type=click.Choice(["in_patient", "emergency", "day_surgery", "chronic_outpatient",
+                                 "special_drug"]))
+@click.option("--date", "discharged_on", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="discharge date (Asia/Shanghai); default yesterday")
+def demo_settlement(psn_no: str, amount: str, care_kind: str, discharged_on) -> None:
+    """Have the sandbox bureau record a new settlement for a resident (sandbox only)."""
+    from app.demo.seed import add_demo_settlement
+    from app.integrations.bureau.sandbox_settlements import UnknownResident
+
+    try:
+        record = add_demo_settlement(psn_no, amount, care_kind,
+                                     discharged_on.date() if discharged_on else None)
+    except (UnknownResident, ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"setl_id: {record.setl_id}")
+    click.echo(f"care: {record.care_kind} {record.begndate} .. {record.enddate}")
+    for name in ("medfee_sumamt_fen", "hifp_pay_fen", "hifmi_pay_fen", "hifob_pay_fen",
+                 "maf_pay_fen", "psn_part_amt_fen", "in_policy_self_pay_fen",
+                 "out_of_policy_self_pay_fen"):
+        click.echo(f"{name}: {getattr(record, name)}")
 
 
 @staff_cli.command("create")
@@ -130,6 +168,9 @@ def ledger_check() -> None:
 
     problems = [f"order {p.order_id} item {p.order_item_id}: {p.message}" for p in check_ledger()]
     problems += [f"programme {p.programme_id}: {p.message}" for p in check_programmes()]
+    from app.claims.services import check_claim_ledger
+
+    problems += check_claim_ledger()
     for line in problems:
         click.echo(line)
     if problems:
@@ -137,7 +178,60 @@ def ledger_check() -> None:
     click.echo("ledger consistent")
 
 
+claims_cli = AppGroup("claims", help="Claim operations for the operator on call.")
+outbox_cli = AppGroup("outbox", help="Member notifications waiting in the outbox.")
+
+
+@claims_cli.command("adjudicate-pending")
+def claims_adjudicate_pending() -> None:
+    """Adjudicate claims left 'submitted' (e.g. by a crash between submit and adjudication)."""
+    from app.claims.services import adjudicate_pending
+
+    click.echo(f"adjudicated: {adjudicate_pending()}")
+
+
+@claims_cli.command("reconcile-payouts")
+@click.option("--min-age", default=60, show_default=True, help="only transfers older than this (s)")
+def claims_reconcile_payouts(min_age: int) -> None:
+    """Resolve pending transfers by query; retry transfers that failed for a transient reason."""
+    from app.claims.services import reconcile_payouts
+
+    for key, value in reconcile_payouts(min_age).items():
+        click.echo(f"{key}: {value}")
+
+
+@claims_cli.command("rerun")
+@click.argument("product_code")
+@click.option("--apply", is_flag=True, help="store the new figures on claims awaiting review")
+def claims_rerun(product_code: str, apply: bool) -> None:
+    """Re-run adjudication for a product's claims after a product change (dry run by default;
+    settled claims are only reported)."""
+    from app.claims.services import rerun_for_product
+
+    rows = rerun_for_product(product_code, apply=apply)
+    changed = [r for r in rows if r["before_fen"] != r["after_fen"]]
+    for r in changed:
+        click.echo(f"{r['claim_no']} {r['status']}: {r['before_fen']} -> {r['after_fen']} fen"
+                   + (" (settled: not changed)" if r["settled"] else ""))
+    click.echo(f"claims: {len(rows)}, changed: {len(changed)}, applied: {apply}")
+
+
+@outbox_cli.command("deliver")
+@click.option("--limit", default=100, show_default=True)
+def outbox_deliver(limit: int) -> None:
+    """Send due member notifications through the notifier port."""
+    from app.outbox.services import deliver_pending
+
+    for key, value in deliver_pending(limit).items():
+        click.echo(f"{key}: {value}")
+
+
 def register_cli(app: Flask) -> None:
+    from app.disclosure.cli import disclosure_cli
+
+    app.cli.add_command(disclosure_cli)
+    app.cli.add_command(claims_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(products_cli)

@@ -63,9 +63,10 @@ def assert_unauthorized(resp: TestResponse, code: str | None = None) -> dict:
 
 
 def response_text(resp: TestResponse) -> str:
-    """Status line, every header and the body, as one string to search."""
+    """Status line, every header and the body, as one string to search (a binary body, such as
+    a certificate PNG, decoded leniently: any text inside it is still found)."""
     headers = "\n".join(f"{name}: {value}" for name, value in resp.headers.items())
-    return f"{resp.status}\n{headers}\n\n{resp.get_data(as_text=True)}"
+    return f"{resp.status}\n{headers}\n\n{resp.get_data().decode('utf-8', 'replace')}"
 
 
 def assert_leaks_nothing(resp: TestResponse, secrets: Iterable[str | None]) -> None:
@@ -86,10 +87,35 @@ def staff_login(client, username: str, password: str) -> dict:
     return resp.get_json()
 
 
-def create_org_admin(app: Flask, username: str = "charity-admin-1", *, role: str = "charity_admin",
-                     organisation_id: int = 1) -> int:
-    from app.auth.services import create_staff_account
+def create_organisation(app: Flask, kind: str, name: str | None = None) -> int:
+    """Register an organisation of `kind` (as an operator would) with a fresh valid 统一社会信用代码;
+    its id."""
+    import secrets
 
+    from app.auth.principal import Principal
+    from app.sponsors.rules import uscc_check_char
+    from app.sponsors.services import create_organisation as register
+
+    first17 = {"employer": "91", "charity": "51"}.get(kind, "11") + "360700" + \
+        f"{secrets.randbelow(10**9):09d}"
+    with app.app_context():
+        org = register(Principal(kind="staff", id=1, role="operator"),
+                       uscc=first17 + uscc_check_char(first17), name=name or f"{kind} {first17}",
+                       kind=kind)
+        return org.id
+
+
+def create_org_admin(app: Flask, username: str = "charity-admin-1", *, role: str = "charity_admin",
+                     organisation_id: int | None = None) -> int:
+    """A staff account. An organisation admin belongs to an organisation of its role's kind
+    (app/sponsors/services.py ADMIN_ROLE_KIND): without `organisation_id`, one is registered for
+    it. Insurer roles (reviewer, operator) take no organisation."""
+    from app.auth.models import ORGANISATION_ROLES
+    from app.auth.services import create_staff_account
+    from app.sponsors.services import ADMIN_ROLE_KIND
+
+    if role in ORGANISATION_ROLES and organisation_id is None:
+        organisation_id = create_organisation(app, ADMIN_ROLE_KIND[role])
     with app.app_context():
         account = create_staff_account(username=username, role=role,
                                        password=ORG_ADMIN_PASSWORD, display_name="x",

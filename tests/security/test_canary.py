@@ -155,8 +155,48 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
                        query_string={"page_size": 100})
     assert audit.status_code == 200
 
+    # An employer lists the same people on a roster (with the unknown and the mistyped number),
+    # enrolls them in a batch job and reads the roster, the job's rows and the per-row report.
+    import io
+    import uuid
+
+    from tests.security.support import ORG_ADMIN_PASSWORD, create_org_admin, create_organisation
+
+    org = create_organisation(app, "employer", "赣州金丝雀有限公司")
+    create_org_admin(app, "canary-employer", role="employer_admin", organisation_id=org)
+    employer = staff_login(client, "canary-employer", ORG_ADMIN_PASSWORD)["access_token"]
+    programme = client.post("/staff/programmes", headers=bearer(employer), json={
+        "name": "金丝雀员工保障", "plan_year": 2026, "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31", "rule": {"kind": "full"}, "eligibility": {"roster_only": True}})
+    assert programme.status_code == 201, programme.get_json()
+    programme_id = programme.get_json()["id"]
+    client.post(f"/staff/programmes/{programme_id}/top-ups",
+                headers={**bearer(employer), "Idempotency-Key": uuid.uuid4().hex},
+                json={"amount_fen": 10 * 8900})
+    roster = "姓名,身份证号,类别\n" + "".join(
+        f"{name},{certno},\n" for name, certno in ((zhang.name, zhang.certno), (li.name, li.certno),
+                                                   (liu.name, liu.certno), ("王五", unknown),
+                                                   ("张三", bad_checksum)))
+    uploaded = client.post(f"/staff/programmes/{programme_id}/roster/uploads",
+                           headers=bearer(employer), content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(roster.encode()), "roster.csv")})
+    assert uploaded.status_code == 201 and uploaded.get_json()["added"] == 4, uploaded.get_json()
+    terms = client.get("/products").get_json()[0]["terms_version"]
+    job = client.post(f"/staff/programmes/{programme_id}/enrollment-jobs",
+                      headers={**bearer(employer), "Idempotency-Key": uuid.uuid4().hex},
+                      json={"terms": {"version": terms, "accepted": True}})
+    # Whatever the date (the product's window decides who is enrolled), every row is answered.
+    assert job.status_code == 202 and job.get_json()["processed"] == 4, job.get_json()
+    rows = client.get(f"/staff/programmes/{programme_id}/enrollment-jobs/{job.get_json()['id']}/rows",
+                      headers=bearer(employer))
+    assert mask(li.certno) in rows.get_data(as_text=True)
+    report = client.get(uploaded.get_json()["report_url"], headers=bearer(employer))
+    assert report.status_code == 200 and mask(zhang.certno) in report.get_data(as_text=True)
+
     # Every GET route, for the member and the staff token, with the flow's own ids.
-    ids = {"relative_id": spouse.get_json()["id"], "member_id": a["member_id"]}
+    ids = {"relative_id": spouse.get_json()["id"], "member_id": a["member_id"],
+           "programme_id": programme_id, "upload_id": uploaded.get_json()["id"],
+           "job_id": job.get_json()["id"]}
     for rule, method in api_routes(app):
         if method != "GET":
             continue
@@ -165,7 +205,7 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
             start, end = path.index("<"), path.index(">")
             name = path[start + 1:end].split(":")[-1]
             path = path[:start] + str(ids.get(name, 1)) + path[end + 1:]
-        for token in (ta, tb, reviewer, operator):
+        for token in (ta, tb, reviewer, operator, employer):
             client.get(path, headers=bearer(token))
     client.get("/openapi.json")
     client.post("/auth/refresh", json={"refresh_token": a["refresh_token"]})

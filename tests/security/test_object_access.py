@@ -110,8 +110,12 @@ class World:
     def staff(self, username: str) -> str:
         return staff_login(self.client, username, DEMO_STAFF_PASSWORD)["access_token"]
 
-    def org_admin(self, organisation_id: int = 1, role: str = "charity_admin") -> str:
-        username = f"{role}-{organisation_id}"
+    def org_admin(self, organisation_id: int | None = None, role: str = "charity_admin") -> str:
+        """An admin of `organisation_id` (which must be of the role's kind), or of a new
+        organisation of the role's kind."""
+        import uuid
+
+        username = f"{role}-{organisation_id or 'new'}-{uuid.uuid4().hex[:8]}"
         create_org_admin(self.app, username, role=role, organisation_id=organisation_id)
         return staff_login(self.client, username, ORG_ADMIN_PASSWORD)["access_token"]
 
@@ -228,7 +232,7 @@ def _staff_member_record_by_the_wrong_audience_or_role(client, world: World):
         assert_unauthorized(resp, "token_audience")
         assert_leaks_nothing(resp, secrets)
 
-    org_admin = world.org_admin(organisation_id=1)
+    org_admin = world.org_admin()
     resp = client.get(f"/staff/members/{member_id}", headers=bearer(org_admin))
     assert_problem(resp, 403, "role_forbidden")
     assert_leaks_nothing(resp, secrets)
@@ -576,6 +580,14 @@ def _change_status_of_another_organisations_programme(client, world: World):
     assert _programme_figures(world, sw.programme_id) == before
     resp = client.post(path, headers=bearer(sw.admin_a), json={"action": "pause"})
     assert resp.status_code == 200 and resp.get_json()["status"] == "paused"
+
+
+# Claim routes register their cases from their own module (keeps this file to one concern each).
+from tests.security import claims_cases  # noqa: E402,F401
+# So do invite campaigns.
+from tests.security import campaigns_cases  # noqa: E402,F401
+# And rosters with their batch-enrollment jobs.
+from tests.security import rosters_cases  # noqa: E402,F401
 
 
 # --- the tests -----------------------------------------------------------------------------

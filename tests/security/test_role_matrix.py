@@ -82,14 +82,21 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/staff/organisations/<int:organisation_id>", "GET"):
                                                       (401,  401,  403,     200,     200),
     ("/staff/programmes", "POST"):                    (401,  401,  403,     403,     201),
-    ("/staff/programmes", "GET"):                     (401,  401,  403,     403,     200),
-    ("/staff/programmes/<int:programme_id>", "GET"):  (401,  401,  403,     403,     200),
+    ("/staff/programmes", "GET"):                     (401,  401,  403,     200,     200),
+    ("/staff/programmes/<int:programme_id>", "GET"):  (401,  401,  403,     200,     200),
     ("/staff/programmes/<int:programme_id>/top-ups", "POST"):
                                                       (401,  401,  403,     403,     200),
     ("/staff/programmes/<int:programme_id>/status", "POST"):
                                                       (401,  401,  403,     403,     200),
     ("/staff/programmes/<int:programme_id>/report", "GET"):
-                                                      (401,  401,  403,     403,     200),
+                                                      (401,  401,  403,     200,     200),
+    ("/healthz", "GET"):                              (200,  200,  200,     200,     200),
+    ("/readyz", "GET"):                               (200,  200,  200,     200,     200),
+    ("/metrics", "GET"):                              (401,  401,  401,     401,     401),
+    ("/public/statistics", "GET"):                    (200,  200,  200,     200,     200),
+    ("/staff/disclosure/settlement", "GET"):          (401,  401,  403,     200,     403),
+    ("/staff/disclosure/settlement.csv", "GET"):      (401,  401,  403,     200,     403),
+    ("/me/fhir", "GET"):                              (401,  200,  401,     401,     401),
 }
 
 # Public routes (no token asked for) that refuse the row's request for every caller alike, and
@@ -98,6 +105,8 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
 PUBLIC_REFUSALS: dict[tuple[str, str], str] = {
     ("/payments/wechat/notify", "POST"): "notification_rejected",
     ("/public/certificates/verify", "GET"): "certificate_invalid",
+    # Not public, but no caller's token is the operator's METRICS_TOKEN: refused alike.
+    ("/metrics", "GET"): "metrics_unauthorized",
 }
 
 
@@ -113,6 +122,7 @@ class World:
     _logins: int = 0
     _made: dict = field(default_factory=dict)
     numbers: list[str] = field(default_factory=list)  # order and policy numbers made so far
+    charity_id: int = 0                                 # organisation 1, see _matrix_charity
 
     def fresh_refresh_token(self) -> str:
         self._logins += 1
@@ -167,18 +177,9 @@ class World:
         return first17 + uscc_check_char(first17)
 
     def organisation(self) -> int:
-        def make() -> int:
-            from app.auth.principal import Principal
-            from app.sponsors.services import create_organisation
-
-            with self.app.app_context():
-                org = create_organisation(Principal(kind="staff", id=1, role="operator"),
-                                          uscc=self.uscc("51360700MJ3333333"), name="矩阵慈善总会",
-                                          kind="charity")
-            assert org.id == 1, "the charity_admin column is organisation 1's admin"
-            return org.id
-
-        return self._once("organisation", make)
+        """The charity (organisation 1), made by the `world` fixture: an admin account needs an
+        organisation of its role's kind to exist first."""
+        return self.charity_id
 
     def programmes_listing(self) -> dict:
         """No arguments; organisation 1 exists so its admin lists its (empty) programmes."""
@@ -262,7 +263,32 @@ REQUESTS: dict[tuple[str, str], Request] = {
         "programme_id": w.programme(), "json": {"action": "pause"}},
     ("/staff/programmes/<int:programme_id>/report", "GET"): lambda w: {
         "programme_id": w.programme()},
+    ("/healthz", "GET"): lambda w: {},
+    ("/readyz", "GET"): lambda w: {},
+    ("/metrics", "GET"): lambda w: {},
+    ("/public/statistics", "GET"): lambda w: {"query_string": {"plan_year": 2026}},
+    ("/staff/disclosure/settlement", "GET"): lambda w: {"query_string": {"plan_year": 2026}},
+    ("/staff/disclosure/settlement.csv", "GET"): lambda w: {"query_string": {"plan_year": 2026}},
+    ("/me/fhir", "GET"): lambda w: {},
 }
+
+# Claim routes keep their rows and requests in their own module.
+from tests.security import claims_matrix  # noqa: E402
+
+MATRIX.update(claims_matrix.ROWS)
+REQUESTS.update(claims_matrix.REQUESTS)
+
+# So do invite campaigns and sponsor reports.
+from tests.security import campaigns_matrix  # noqa: E402
+
+MATRIX.update(campaigns_matrix.ROWS)
+REQUESTS.update(campaigns_matrix.REQUESTS)
+
+# And rosters with their batch-enrollment jobs.
+from tests.security import rosters_matrix  # noqa: E402
+
+MATRIX.update(rosters_matrix.ROWS)
+REQUESTS.update(rosters_matrix.REQUESTS)
 
 
 def _build_path(rule: str, values: dict) -> str:
@@ -278,7 +304,8 @@ def _build_path(rule: str, values: dict) -> str:
 def call(world: World, rule: str, method: str, role: str):
     kwargs = REQUESTS[(rule, method)](world)
     headers = kwargs.pop("headers", {})
-    path_values = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("json", "query_string")}
+    path_values = {k: kwargs.pop(k) for k in list(kwargs)
+                   if k not in ("json", "query_string", "data", "content_type")}
     token = world.tokens[role]
     if token:
         headers = {**headers, **bearer(token)}
@@ -294,6 +321,19 @@ def _demo_window_open():
         yield
 
 
+def _matrix_charity(app) -> int:
+    """Organisation 1: the charity whose admin is the charity_admin column."""
+    from app.auth.principal import Principal
+    from app.sponsors.services import create_organisation
+
+    with app.app_context():
+        org = create_organisation(Principal(kind="staff", id=1, role="operator"),
+                                  uscc=World.uscc("51360700MJ3333333"), name="矩阵慈善总会",
+                                  kind="charity")
+    assert org.id == 1, "the charity_admin column is organisation 1's admin"
+    return org.id
+
+
 @pytest.fixture
 def world(fast_password_hashing, seeded, residents) -> World:
     client = seeded.test_client()
@@ -303,7 +343,8 @@ def world(fast_password_hashing, seeded, residents) -> World:
     spouse = add_relative(client, token, residents["李娜"], "spouse")
     child = add_relative(client, token, residents["张小宝"], "child", guardian_consent=CONSENT)
     assert spouse.status_code == 201 and child.status_code == 201, (spouse.get_json(), child.get_json())
-    create_org_admin(seeded, "charity-admin-1")
+    charity_id = _matrix_charity(seeded)
+    create_org_admin(seeded, "charity-admin-1", organisation_id=charity_id)
     tokens = {
         "anonymous": None,
         "member": token,
@@ -312,7 +353,7 @@ def world(fast_password_hashing, seeded, residents) -> World:
         "charity_admin": staff_login(client, "charity-admin-1", ORG_ADMIN_PASSWORD)["access_token"],
     }
     return World(seeded, client, residents, tokens, member["member_id"],
-                 spouse.get_json()["id"], child.get_json()["id"])
+                 spouse.get_json()["id"], child.get_json()["id"], charity_id=charity_id)
 
 
 @pytest.mark.parametrize("key", sorted(MATRIX), ids=lambda k: f"{k[1]} {k[0]}")
@@ -373,7 +414,7 @@ def test_public_certificate_check_answers_every_caller_alike(world):
 def test_every_organisation_admin_role_is_kept_out_of_insurer_staff_routes(
         fast_password_hashing, seeded, role):
     client = seeded.test_client()
-    create_org_admin(seeded, f"{role}-7", role=role, organisation_id=7)
+    create_org_admin(seeded, f"{role}-7", role=role)  # with an organisation of its own kind
     token = staff_login(client, f"{role}-7", ORG_ADMIN_PASSWORD)["access_token"]
     assert_problem(client.get("/staff/members/1", headers=bearer(token)), 403, "role_forbidden")
     assert_problem(client.get("/staff/audit-events", headers=bearer(token)), 403, "role_forbidden")
