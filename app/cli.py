@@ -1,5 +1,6 @@
 """Operator commands: `flask db-init`, `flask demo seed`, `flask demo settlement`, `flask staff create`,
-`flask products load`, `flask products extend-window`, `flask products retire`."""
+`flask products load`, `flask products extend-window`, `flask products close-window`,
+`flask products retire`, `flask claims ...`, `flask outbox deliver`."""
 from __future__ import annotations
 
 import click
@@ -97,6 +98,21 @@ def products_load(paths) -> None:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from None
     for key, value in summary.items():
         click.echo(f"{key}: {value}")
+
+
+@products_cli.command("close-window")
+@click.argument("code")
+@click.argument("last_day", metavar="YYYY-MM-DD", type=click.DateTime(formats=["%Y-%m-%d"]))
+def products_close_window(code: str, last_day) -> None:
+    """Close a product's enrollment window early: LAST_DAY (inclusive) is the last day to enroll."""
+    from app.errors import DomainError
+    from app.products.services import close_window
+
+    try:
+        product = close_window(code, last_day.date())
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from None
+    click.echo(f"{product.code}: window now {product.window_opens} .. {product.window_closes}")
 
 
 @products_cli.command("extend-window")

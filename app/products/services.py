@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -233,6 +233,28 @@ def _audit_operator(session, actor: Principal | None, action: str, product: Prod
                     detail: dict) -> None:
     audit(session, actor_type="staff" if actor else "system", actor_id=actor.id if actor else None,
           action=action, object_type="product", object_id=product.id, detail=detail)
+
+
+def close_window(code: str, last_day: date, actor: Principal | None = None) -> Product:
+    """The operator closes enrollment early: `last_day` (inclusive) becomes the close date. It
+    must be earlier than the current close and not before the day the window opened minus one
+    (closing before opening means no enrollment at all, which retire is for)."""
+    _require_operator(actor)
+    with transaction() as session:
+        product = session.scalar(select(Product).where(Product.code == code).with_for_update())
+        if product is None:
+            raise NotFound(PRODUCT_NOT_FOUND, code="product_not_found")
+        if last_day >= product.window_closes:
+            raise ValidationFailed(
+                f"新的投保截止日期必须早于当前截止日期 {product.window_closes.isoformat()}（延长请用 extend-window）",
+                code="window_not_shortened")
+        if last_day < product.window_opens - timedelta(days=1):
+            raise ValidationFailed("投保截止日期不能早于投保开始日期", code="window_before_opening")
+        previous = product.window_closes
+        product.window_closes = last_day
+        _audit_operator(session, actor, "product.window_closed", product,
+                        {"code": code, "from": previous.isoformat(), "to": last_day.isoformat()})
+    return product
 
 
 def extend_window(code: str, new_close: date, actor: Principal | None = None) -> Product:

@@ -276,3 +276,28 @@ def test_demo_seed_loads_the_products(app):
         assert seed_demo()["products_loaded"] == 2
         assert seed_demo()["products_loaded"] == 2
         assert counts() == (2, 2)
+
+
+# --- close_window -------------------------------------------------------------------------------
+
+
+def test_close_window_stops_enrollment_from_the_next_day_and_is_audited(loaded):
+    product = services.close_window(HUHUIBAO, date(2021, 5, 10), OPERATOR)
+    assert product.window_closes == date(2021, 5, 10)
+    defn = services.definition_of(product)
+    assert defn.window_open_on(date(2021, 5, 10)) and not defn.window_open_on(date(2021, 5, 11))
+    event = get_session().scalars(
+        select(AuditEvent).where(AuditEvent.action == "product.window_closed")).one()
+    assert event.detail == {"code": HUHUIBAO, "from": "2021-05-24", "to": "2021-05-10"}
+
+
+@pytest.mark.parametrize("last_day, code", [
+    (date(2021, 5, 24), "window_not_shortened"),    # the current close: nothing to close
+    (date(2021, 6, 1), "window_not_shortened"),     # later is an extension
+    (date(2020, 1, 1), "window_before_opening"),    # before the window ever opened
+])
+def test_close_window_refuses(loaded, last_day, code):
+    with pytest.raises(ValidationFailed) as info:
+        services.close_window(HUHUIBAO, last_day, OPERATOR)
+    assert info.value.code == code
+    assert services.get_product(HUHUIBAO).window_closes == date(2021, 5, 24)
