@@ -111,8 +111,5 @@ def redeem_campaign(body):
     answer = {"created": result.created, "campaign_name": result.campaign.name,
               "organisation_name": result.campaign.organisation.name,
               "order_id": result.order.id, "order_no": result.order.order_no,
-              "policy": result.policy,
-              # Not shown: keeps the insured person in the session's (weak) identity map for
-              # PolicySchema, so serialising needs no new connection (services._answer).
-              "_insured": result.insured}
+              "policy": result.policy}
     return answer, (201 if result.created else 200)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record as audit
@@ -38,6 +38,7 @@ from app.campaigns import rules, tokens
 from app.campaigns.models import Campaign, CampaignRedemption
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
+from app.enrollment.services import already_insured
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.sponsors.models import Programme
 
@@ -239,44 +240,26 @@ class Redemption:
     order: object        # app.enrollment.models.Order
     policy: object       # app.policies.models.Policy
     created: bool        # False: this person had already redeemed this campaign
-    insured: object      # app.members.models.Person, kept referenced for the policy schema
 
 
 def _answer(session, campaign: Campaign, redemption: CampaignRedemption,
             created: bool) -> Redemption:
-    """Load everything the answer shows (the policy's insured person included, which the policy
-    schema reads), then end the read transaction. The session's connection goes back to the pool
-    before the response is built, so the Idempotency-Key record's own short transaction never
-    waits for a second connection while this request holds one (with many concurrent scans that
-    could exhaust the pool)."""
+    """Load everything the answer shows, then end the read transaction. (The Idempotency-Key
+    record is written after the request's session has given its connection back: see
+    app/common/idempotency.py.)"""
     from app.enrollment.models import Order
-    from app.members.models import Person
     from app.policies.models import Policy
 
     order = session.get(Order, redemption.order_id)
     policy = session.get(Policy, redemption.policy_id)
-    # Held by the answer: the session's identity map keeps only weak references, and the policy
-    # schema looks the insured person up there.
-    insured = session.get(Person, policy.person_id)
     _ = campaign.name, campaign.organisation.name
     session.commit()
-    return Redemption(campaign, order, policy, created, insured)
+    return Redemption(campaign, order, policy, created)
 
 
 def _redemption_of(session, campaign_id: int, person_id: int) -> CampaignRedemption | None:
     return session.scalar(select(CampaignRedemption).where(
         CampaignRedemption.campaign_id == campaign_id, CampaignRedemption.person_id == person_id))
-
-
-def _already_insured(session, person_id: int, plan_year: int) -> bool:
-    """A standing policy or an open order for the plan year (as app.enrollment.services)."""
-    from app.enrollment.models import OrderItem
-    from app.policies.models import Policy
-
-    return bool(session.scalar(select(exists().where(
-        Policy.person_id == person_id, Policy.plan_year == plan_year, Policy.status != "void")))
-        or session.scalar(select(exists().where(
-            OrderItem.person_id == person_id, OrderItem.plan_year == plan_year, OrderItem.open))))
 
 
 ALREADY_INSURED = "您本保障年度已投保或有未完成的投保订单，无需再领取"
@@ -334,7 +317,7 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
         region_code=person.region_code))
     if refusal is not None:
         raise CampaignRefused(refusal)
-    if _already_insured(session, person.id, defn.plan_year):
+    if already_insured(session, person.id, defn.plan_year):
         raise Conflict(ALREADY_INSURED, code="campaign_already_insured")
     org = campaign.organisation
     premium = defn.premium_for(insurance_type=person.insurance_type, age=age)
@@ -361,7 +344,7 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
         existing = _redemption_of(session, campaign.id, person.id)
         if existing is not None:
             return _answer(session, campaign, existing, False)
-        if _already_insured(session, person.id, defn.plan_year):
+        if already_insured(session, person.id, defn.plan_year):
             raise Conflict(ALREADY_INSURED, code="campaign_already_insured") from None
         raise
     except Conflict as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.claims.workflow import STATUS_LABELS, STATUSES
-from app.common.schemas import StrictSchema
+from app.common.schemas import StrictSchema, plain_text
 from app.documents.types import DOCUMENT_TYPES
 from app.identity.idnumber import mask_name
 from app.products.definition import CARE_KINDS
@@ -13,13 +13,8 @@ MAX_ID = 2**31 - 1
 MAX_FEN = 10**10  # 1 亿元: far above any bill, well inside BIGINT
 
 
-def _plain_text(value: str) -> None:
-    if any(ord(c) < 32 and c not in "\n" or ord(c) == 127 for c in value) or not value.strip():
-        raise ma.ValidationError("不能为空，且不能包含控制字符")
-
-
 def _text(max_len: int):
-    return [ma.validate.Length(min=1, max=max_len), _plain_text]
+    return [ma.validate.Length(min=1, max=max_len), plain_text(multiline=True)]
 
 
 def _fen(**kw):

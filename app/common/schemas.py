@@ -4,6 +4,19 @@ from __future__ import annotations
 import marshmallow as ma
 
 
+def plain_text(multiline: bool = False):
+    """A validator for text shown to people and stored as text: not blank, no control characters
+    (NUL, escapes), newlines only where `multiline` (a diagnosis, a reviewer's reason)."""
+    allowed = "\n" if multiline else ""
+
+    def check(value: str) -> None:
+        if not value.strip() or any((ord(c) < 32 and c not in allowed) or ord(c) == 127
+                                    for c in value):
+            raise ma.ValidationError("不能为空，且不能包含控制字符")
+
+    return check
+
+
 class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE

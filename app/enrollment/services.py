@@ -61,7 +61,8 @@ def _selected_people(session, member: Member, selection: Selection) -> list[tupl
     return people
 
 
-def _already_insured(session, person_id: int, plan_year: int) -> bool:
+def already_insured(session, person_id: int, plan_year: int) -> bool:
+    """A standing policy or an open order for the plan year (also used by campaign redemption)."""
     policy = session.scalar(select(exists().where(
         Policy.person_id == person_id, Policy.plan_year == plan_year, Policy.status != "void")))
     open_item = session.scalar(select(exists().where(
@@ -75,7 +76,7 @@ def _candidates(session, people, plan_year: int) -> list[Candidate]:
             person_id=p.id, relation=relation, birth_date=p.birth_date,
             insurance_type=p.insurance_type, insurance_status=p.insurance_status,
             region_code=p.region_code,
-            already_insured=_already_insured(session, p.id, plan_year),
+            already_insured=already_insured(session, p.id, plan_year),
         )
         for p, relation in people
     ]

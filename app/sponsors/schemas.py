@@ -2,20 +2,14 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from app.common.schemas import PageQuerySchema, StrictSchema
+from app.common.schemas import PageQuerySchema, StrictSchema, plain_text
 from app.sponsors.models import ORGANISATION_KINDS, PROGRAMME_STATUSES, RULE_KINDS
 from app.sponsors.rules import KNOWN_CATEGORIES
 
 MAX_ID = 2**31 - 1
 
 
-def _plain_text(value: str) -> None:
-    """Names are shown to people and stored as text: no control characters (NUL, newlines)."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value) or not value.strip():
-        raise ma.ValidationError("名称不能为空，且不能包含控制字符")
-
-
-NAME = [ma.validate.Length(min=1, max=100), _plain_text]
+NAME = [ma.validate.Length(min=1, max=100), plain_text()]
 
 
 class OrganisationCreateSchema(StrictSchema):
