@@ -28,6 +28,7 @@ it is emptied at start, since counters from an earlier run would be added to thi
 removed at exit when it was created here. `child_exit` tells the library that a worker died, so
 its live gauges stop being reported (max_requests recycles workers routinely).
 """
+
 from __future__ import annotations
 
 import os as _os
@@ -71,8 +72,12 @@ preload_app = False  # each worker imports the app after the multiprocess direct
 control_socket_disable = True
 proc_name = "huimin"
 
-if _os.environ.get("LOG_FORMAT", "json" if _os.environ.get("HUIMIN_PROFILE") == "production"
-                   else "text").lower() == "json":
+if (
+    _os.environ.get(
+        "LOG_FORMAT", "json" if _os.environ.get("HUIMIN_PROFILE") == "production" else "text"
+    ).lower()
+    == "json"
+):
     # Replaces gunicorn's defaults key by key: the root logger gets no handler (the application
     # installs its own JSON one in each worker, app/logging_setup.py), gunicorn's error log is
     # JSON, and its access log, which a logging config switches on, is discarded.
@@ -81,13 +86,22 @@ if _os.environ.get("LOG_FORMAT", "json" if _os.environ.get("HUIMIN_PROFILE") == 
         "disable_existing_loggers": False,
         "root": {"level": loglevel.upper(), "handlers": []},
         "formatters": {"json": {"()": "app.ops.logs.JsonFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
-                                "stream": "ext://sys.stderr"},
-                     "discard": {"class": "logging.NullHandler"}},
-        "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(),
-                                       "propagate": False},
-                    "gunicorn.access": {"handlers": ["discard"], "level": "INFO",
-                                        "propagate": False}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
+            "discard": {"class": "logging.NullHandler"},
+        },
+        "loggers": {
+            "gunicorn.error": {
+                "handlers": ["stderr"],
+                "level": loglevel.upper(),
+                "propagate": False,
+            },
+            "gunicorn.access": {"handlers": ["discard"], "level": "INFO", "propagate": False},
+        },
     }
 
 _created_multiproc_dir: str | None = None

@@ -1,13 +1,14 @@
 """Huimin: the member backend of a city 惠民保 (city-customised supplementary medical insurance)."""
+
 from __future__ import annotations
 
 import logging
 
 from flask import Flask
+from flask_smorest.spec.plugins import integerconverter2paramschema
 
 from app import database, ratelimit
 from app.api import Api, DatabaseIdConverter
-from flask_smorest.spec.plugins import integerconverter2paramschema
 from app.config import Config, load_config
 from app.logging_setup import configure_logging
 
@@ -27,23 +28,40 @@ def create_app(config: Config | str | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseIdConverter
 
     api_instance = Api()
-    api_instance.init_app(app, spec_kwargs={
-        "info": {
-            "description": "惠民保会员后端：微信登录、医保身份实时校验、家属管理等。"
-            " Errors are RFC 9457 problem details with a stable `code` and a Chinese `detail`.",
+    api_instance.init_app(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "惠民保会员后端：微信登录、医保身份实时校验、家属管理等。"
+                " Errors are RFC 9457 problem details with a stable `code` and a Chinese `detail`.",
+            },
         },
-    })
-    api_instance.spec.components.security_scheme(
-        "memberAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                       "description": "Member access token (WeChat login)"}
     )
     api_instance.spec.components.security_scheme(
-        "staffAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                      "description": "Staff access token (staff login)"}
+        "memberAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Member access token (WeChat login)",
+        },
     )
     api_instance.spec.components.security_scheme(
-        "metricsAuth", {"type": "http", "scheme": "bearer",
-                        "description": "The operator's METRICS_TOKEN (GET /metrics only)"}
+        "staffAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Staff access token (staff login)",
+        },
+    )
+    api_instance.spec.components.security_scheme(
+        "metricsAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The operator's METRICS_TOKEN (GET /metrics only)",
+        },
     )
     app.extensions["huimin_api"] = api_instance
     api_instance.register_converter(DatabaseIdConverter, integerconverter2paramschema)
@@ -51,23 +69,36 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.auth.routes import blp as auth_blp
     from app.campaigns.routes import blp as campaigns_blp
     from app.claims.routes import blp as claims_blp
+    from app.disclosure.routes import blp as disclosure_blp
     from app.enrollment.routes import blp as enrollment_blp
+    from app.jobs.routes import blp as jobs_blp
     from app.members.routes import blp as members_blp
+    from app.ops.routes import blp as ops_blp
     from app.payments.routes import blp as payments_blp
     from app.policies.routes import blp as policies_blp
     from app.products.routes import blp as products_blp
     from app.products.routes import register_converters as register_product_converters
-    from app.jobs.routes import blp as jobs_blp
     from app.sponsors.roster_routes import blp as rosters_blp
     from app.sponsors.routes import blp as sponsors_blp
     from app.staff.routes import blp as staff_blp
-    from app.ops.routes import blp as ops_blp
-    from app.disclosure.routes import blp as disclosure_blp
 
     register_product_converters(app, api_instance)
-    for blp in (auth_blp, members_blp, products_blp, enrollment_blp, payments_blp, policies_blp,
-                staff_blp, sponsors_blp, ops_blp, claims_blp, campaigns_blp, rosters_blp, jobs_blp,
-                disclosure_blp):
+    for blp in (
+        auth_blp,
+        members_blp,
+        products_blp,
+        enrollment_blp,
+        payments_blp,
+        policies_blp,
+        staff_blp,
+        sponsors_blp,
+        ops_blp,
+        claims_blp,
+        campaigns_blp,
+        rosters_blp,
+        jobs_blp,
+        disclosure_blp,
+    ):
         api_instance.register_blueprint(blp)
 
     from app.enrollment.subsidies import register_provider

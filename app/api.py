@@ -6,6 +6,7 @@
 - Error responses are documented with the problem schema and content type, so the spec and the
   wire agree (schemathesis checks that).
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,7 +41,7 @@ class DatabaseIdConverter(IntegerConverter):
     An id outside it is a plain 404 raised here: werkzeug's own range check would let the router
     fall through to a sibling rule and answer 405 for a DELETE of /x/0."""
 
-    def __init__(self, map, fixed_digits=0, min=1, max=MAX_DB_ID, signed=False):  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_DB_ID, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
     def to_python(self, value: str) -> int:
@@ -201,10 +202,20 @@ class Blueprint(_Blueprint):
         from app.common.idempotency import HEADER, idempotent
 
         wrapper = idempotent(lambda: f"{current_principal().kind}:{current_principal().id}")(func)
-        wrapper = self.doc(parameters=[{
-            "in": "header", "name": HEADER, "required": True,
-            "schema": {"type": "string", "minLength": 8, "maxLength": 64,
-                       "pattern": "^[A-Za-z0-9_.:\\-]{8,64}$"},
-            "description": "同一操作重试时使用相同的值；不同操作使用不同的值",
-        }])(wrapper)
+        wrapper = self.doc(
+            parameters=[
+                {
+                    "in": "header",
+                    "name": HEADER,
+                    "required": True,
+                    "schema": {
+                        "type": "string",
+                        "minLength": 8,
+                        "maxLength": 64,
+                        "pattern": "^[A-Za-z0-9_.:\\-]{8,64}$",
+                    },
+                    "description": "同一操作重试时使用相同的值；不同操作使用不同的值",
+                }
+            ]
+        )(wrapper)
         return self.errors(400, 409, 422)(wrapper)

@@ -1,6 +1,7 @@
 """Operator commands: `flask db-init`, `flask demo seed`, `flask demo settlement`, `flask staff create`,
 `flask products load`, `flask products extend-window`, `flask products close-window`,
 `flask products retire`, `flask claims ...`, `flask outbox deliver`."""
+
 from __future__ import annotations
 
 import click
@@ -9,13 +10,19 @@ from flask.cli import AppGroup
 
 demo_cli = AppGroup("demo", help="Demo data for the embedded default (sandbox adapters).")
 staff_cli = AppGroup("staff", help="Staff accounts (reviewers, operators, organisation admins).")
-products_cli = AppGroup("products", help="Products as data: load definitions, extend a window, retire.")
+products_cli = AppGroup(
+    "products", help="Products as data: load definitions, extend a window, retire."
+)
 
 
 @demo_cli.command("seed")
-@click.option("--family/--no-family", default=True, show_default=True,
-              help="also enroll the showcase family (sandbox code demo-zhangwei) as of last "
-                   "December, so their 2026 settlements can be claimed")
+@click.option(
+    "--family/--no-family",
+    default=True,
+    show_default=True,
+    help="also enroll the showcase family (sandbox code demo-zhangwei) as of last "
+    "December, so their 2026 settlements can be claimed",
+)
 def demo_seed(family: bool) -> None:
     """Seed the sandbox bureau's synthetic residents and demo staff (idempotent)."""
     from app.demo.seed import seed_demo
@@ -37,26 +44,44 @@ def demo_seed(family: bool) -> None:
 @demo_cli.command("settlement")
 @click.option("--psn-no", required=True, help="the sandbox resident's psn_no")
 @click.option("--amount", required=True, help="total cost in yuan, e.g. 23680.50")
-@click.option("--care-kind", default="in_patient", show_default=True,
-              type=click.Choice(["in_patient", "emergency", "day_surgery", "chronic_outpatient",
-                                 "special_drug"]))
-@click.option("--date", "discharged_on", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="discharge date (Asia/Shanghai); default yesterday")
+@click.option(
+    "--care-kind",
+    default="in_patient",
+    show_default=True,
+    type=click.Choice(
+        ["in_patient", "emergency", "day_surgery", "chronic_outpatient", "special_drug"]
+    ),
+)
+@click.option(
+    "--date",
+    "discharged_on",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="discharge date (Asia/Shanghai); default yesterday",
+)
 def demo_settlement(psn_no: str, amount: str, care_kind: str, discharged_on) -> None:
     """Have the sandbox bureau record a new settlement for a resident (sandbox only)."""
     from app.demo.seed import add_demo_settlement
     from app.integrations.bureau.sandbox_settlements import UnknownResident
 
     try:
-        record = add_demo_settlement(psn_no, amount, care_kind,
-                                     discharged_on.date() if discharged_on else None)
+        record = add_demo_settlement(
+            psn_no, amount, care_kind, discharged_on.date() if discharged_on else None
+        )
     except (UnknownResident, ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"setl_id: {record.setl_id}")
     click.echo(f"care: {record.care_kind} {record.begndate} .. {record.enddate}")
-    for name in ("medfee_sumamt_fen", "hifp_pay_fen", "hifmi_pay_fen", "hifob_pay_fen",
-                 "maf_pay_fen", "psn_part_amt_fen", "in_policy_self_pay_fen",
-                 "out_of_policy_self_pay_fen"):
+    for name in (
+        "medfee_sumamt_fen",
+        "hifp_pay_fen",
+        "hifmi_pay_fen",
+        "hifob_pay_fen",
+        "maf_pay_fen",
+        "psn_part_amt_fen",
+        "in_policy_self_pay_fen",
+        "out_of_policy_self_pay_fen",
+    ):
         click.echo(f"{name}: {getattr(record, name)}")
 
 
@@ -73,8 +98,11 @@ def staff_create(username, role, display_name, organisation_id, password) -> Non
 
     try:
         account = create_staff_account(
-            username=username, role=role, password=password,
-            display_name=display_name or username, organisation_id=organisation_id,
+            username=username,
+            role=role,
+            password=password,
+            display_name=display_name or username,
+            organisation_id=organisation_id,
         )
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from None
@@ -227,8 +255,10 @@ def claims_rerun(product_code: str, apply: bool) -> None:
     rows = rerun_for_product(product_code, apply=apply)
     changed = [r for r in rows if r["before_fen"] != r["after_fen"]]
     for r in changed:
-        click.echo(f"{r['claim_no']} {r['status']}: {r['before_fen']} -> {r['after_fen']} fen"
-                   + (" (settled: not changed)" if r["settled"] else ""))
+        click.echo(
+            f"{r['claim_no']} {r['status']}: {r['before_fen']} -> {r['after_fen']} fen"
+            + (" (settled: not changed)" if r["settled"] else "")
+        )
     click.echo(f"claims: {len(rows)}, changed: {len(changed)}, applied: {apply}")
 
 

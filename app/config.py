@@ -4,6 +4,7 @@ Development is the default so that `flask run` works on a fresh clone: an SQLite
 `instance/`, sandbox adapters, generated development-only keys. Production refuses to start with
 weak secrets, SQLite or sandbox adapters (`ProductionConfig.validate`).
 """
+
 from __future__ import annotations
 
 import base64
@@ -94,11 +95,11 @@ class Config:
     # WeChat Pay API v3 (JSAPI). Key material is given as PEM text or a path to a PEM file.
     WECHATPAY_ADAPTER: str = "sandbox"
     WECHATPAY_MCHID: str = "1900000001"
-    WECHATPAY_MERCHANT_KEY: str = ""          # merchant API private key (PEM or path)
-    WECHATPAY_MERCHANT_SERIAL: str = ""       # merchant certificate serial number
-    WECHATPAY_APIV3_KEY: str = ""             # 32-byte APIv3 key for AEAD_AES_256_GCM
-    WECHATPAY_PUBLIC_KEY: str = ""            # WeChat Pay platform public key (PEM or path)
-    WECHATPAY_PUBLIC_KEY_ID: str = ""         # its id ("PUB_KEY_ID_...")
+    WECHATPAY_MERCHANT_KEY: str = ""  # merchant API private key (PEM or path)
+    WECHATPAY_MERCHANT_SERIAL: str = ""  # merchant certificate serial number
+    WECHATPAY_APIV3_KEY: str = ""  # 32-byte APIv3 key for AEAD_AES_256_GCM
+    WECHATPAY_PUBLIC_KEY: str = ""  # WeChat Pay platform public key (PEM or path)
+    WECHATPAY_PUBLIC_KEY_ID: str = ""  # its id ("PUB_KEY_ID_...")
     WECHATPAY_NOTIFY_URL: str = "http://127.0.0.1:5000/payments/wechat/notify"
     WECHATPAY_NOTIFY_MAX_SKEW_SECONDS: int = 300
     # The API v3 gateway; another value only for a local fake (the production smoke run).
@@ -210,35 +211,57 @@ class Config:
                 raise ConfigurationError(
                     f"JWT key '{kid}' is shorter than {MIN_SECRET_BYTES} bytes"
                 )
-        for name in ("WECHAT_ADAPTER", "BUREAU_ADAPTER", "WECHATPAY_ADAPTER", "NOTIFIER_BACKEND",
-                     "PAYOUT_BACKEND"):
+        for name in (
+            "WECHAT_ADAPTER",
+            "BUREAU_ADAPTER",
+            "WECHATPAY_ADAPTER",
+            "NOTIFIER_BACKEND",
+            "PAYOUT_BACKEND",
+        ):
             if getattr(self, name) not in ("sandbox", "real"):
                 raise ConfigurationError(f"{name} must be 'sandbox' or 'real'")
         if self.NOTIFIER_MINIPROGRAM_STATE not in ("developer", "trial", "formal"):
-            raise ConfigurationError("NOTIFIER_MINIPROGRAM_STATE must be developer, trial or formal")
+            raise ConfigurationError(
+                "NOTIFIER_MINIPROGRAM_STATE must be developer, trial or formal"
+            )
         if len(self.DOCUMENT_ENCRYPTION_KEY) != 32:
             raise ConfigurationError("DOCUMENT_ENCRYPTION_KEY must be base64 of exactly 32 bytes")
         if self.STORAGE_BACKEND not in ("local", "s3"):
             raise ConfigurationError("STORAGE_BACKEND must be 'local' or 's3'")
         if self.STORAGE_BACKEND == "s3":
-            if not (self.STORAGE_S3_BUCKET and self.STORAGE_S3_ACCESS_KEY_ID
-                    and self.STORAGE_S3_SECRET_ACCESS_KEY):
-                raise ConfigurationError("STORAGE_BACKEND=s3 needs STORAGE_S3_BUCKET, "
-                                         "STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY")
+            if not (
+                self.STORAGE_S3_BUCKET
+                and self.STORAGE_S3_ACCESS_KEY_ID
+                and self.STORAGE_S3_SECRET_ACCESS_KEY
+            ):
+                raise ConfigurationError(
+                    "STORAGE_BACKEND=s3 needs STORAGE_S3_BUCKET, "
+                    "STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY"
+                )
             if self.STORAGE_S3_ADDRESSING_STYLE not in ("auto", "path", "virtual"):
-                raise ConfigurationError("STORAGE_S3_ADDRESSING_STYLE must be auto, path or virtual")
-        if not (0 < self.STORAGE_S3_TIMEOUT_SECONDS <= 120 and 1 <= self.STORAGE_S3_MAX_ATTEMPTS <= 10):
-            raise ConfigurationError("STORAGE_S3_TIMEOUT_SECONDS 0..120, STORAGE_S3_MAX_ATTEMPTS 1..10")
+                raise ConfigurationError(
+                    "STORAGE_S3_ADDRESSING_STYLE must be auto, path or virtual"
+                )
+        if not (
+            0 < self.STORAGE_S3_TIMEOUT_SECONDS <= 120 and 1 <= self.STORAGE_S3_MAX_ATTEMPTS <= 10
+        ):
+            raise ConfigurationError(
+                "STORAGE_S3_TIMEOUT_SECONDS 0..120, STORAGE_S3_MAX_ATTEMPTS 1..10"
+            )
         if self.LOG_FORMAT not in ("text", "json"):
             raise ConfigurationError("LOG_FORMAT must be 'text' or 'json'")
         if self.LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigurationError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         if not 0 < self.READINESS_TIMEOUT_SECONDS <= 30:
             raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be between 0 and 30")
-        if not (1 <= self.JOB_BATCH_SIZE <= 5000 and self.JOB_STALE_SECONDS >= 10
-                and self.BUREAU_CALLS_PER_SECOND >= 0):
-            raise ConfigurationError("JOB_BATCH_SIZE 1..5000, JOB_STALE_SECONDS >= 10, "
-                                     "BUREAU_CALLS_PER_SECOND >= 0")
+        if not (
+            1 <= self.JOB_BATCH_SIZE <= 5000
+            and self.JOB_STALE_SECONDS >= 10
+            and self.BUREAU_CALLS_PER_SECOND >= 0
+        ):
+            raise ConfigurationError(
+                "JOB_BATCH_SIZE 1..5000, JOB_STALE_SECONDS >= 10, BUREAU_CALLS_PER_SECOND >= 0"
+            )
         if self.DISCLOSURE_MIN_CELL < 1 or not 0 <= self.DISCLOSURE_CACHE_SECONDS <= 86400:
             raise ConfigurationError("DISCLOSURE_MIN_CELL >= 1, DISCLOSURE_CACHE_SECONDS 0..86400")
 
@@ -254,13 +277,25 @@ def _common_from_env(cfg: Config) -> Config:
         cfg.BLIND_INDEX_KEY = _decode_key(_env("BLIND_INDEX_KEY"), "BLIND_INDEX_KEY")
     cfg.CERTIFICATE_SIGNING_KEY = _env("CERTIFICATE_SIGNING_KEY", cfg.CERTIFICATE_SIGNING_KEY) or ""
     if _env("DOCUMENT_ENCRYPTION_KEY"):
-        cfg.DOCUMENT_ENCRYPTION_KEY = _decode_key(_env("DOCUMENT_ENCRYPTION_KEY"), "DOCUMENT_ENCRYPTION_KEY")
-    for name in ("STORAGE_BACKEND", "STORAGE_LOCAL_DIR", "STORAGE_S3_ENDPOINT_URL",
-                 "STORAGE_S3_BUCKET", "STORAGE_S3_REGION", "STORAGE_S3_ACCESS_KEY_ID",
-                 "STORAGE_S3_SECRET_ACCESS_KEY", "STORAGE_S3_ADDRESSING_STYLE"):
+        cfg.DOCUMENT_ENCRYPTION_KEY = _decode_key(
+            _env("DOCUMENT_ENCRYPTION_KEY"), "DOCUMENT_ENCRYPTION_KEY"
+        )
+    for name in (
+        "STORAGE_BACKEND",
+        "STORAGE_LOCAL_DIR",
+        "STORAGE_S3_ENDPOINT_URL",
+        "STORAGE_S3_BUCKET",
+        "STORAGE_S3_REGION",
+        "STORAGE_S3_ACCESS_KEY_ID",
+        "STORAGE_S3_SECRET_ACCESS_KEY",
+        "STORAGE_S3_ADDRESSING_STYLE",
+    ):
         setattr(cfg, name, _env(name, getattr(cfg, name)) or "")
-    for name, kind in (("DOCUMENT_MAX_BYTES", int), ("STORAGE_S3_TIMEOUT_SECONDS", float),
-                       ("STORAGE_S3_MAX_ATTEMPTS", int)):
+    for name, kind in (
+        ("DOCUMENT_MAX_BYTES", int),
+        ("STORAGE_S3_TIMEOUT_SECONDS", float),
+        ("STORAGE_S3_MAX_ATTEMPTS", int),
+    ):
         if _env(name):
             try:
                 setattr(cfg, name, kind(_env(name)))
@@ -273,18 +308,40 @@ def _common_from_env(cfg: Config) -> Config:
             raise ConfigurationError("SPONSOR_REPORT_MIN_CELL must be a whole number >= 1")
         cfg.SPONSOR_REPORT_MIN_CELL = int(min_cell)
     for name in (
-        "WECHAT_ADAPTER", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_API_BASE",
-        "BUREAU_ADAPTER", "BUREAU_BASE_URL", "BUREAU_APP_ID", "BUREAU_SECRET", "BUREAU_REGION",
-        "WECHATPAY_ADAPTER", "WECHATPAY_MCHID", "WECHATPAY_MERCHANT_KEY",
-        "WECHATPAY_MERCHANT_SERIAL", "WECHATPAY_APIV3_KEY", "WECHATPAY_PUBLIC_KEY",
-        "WECHATPAY_PUBLIC_KEY_ID", "WECHATPAY_NOTIFY_URL", "WECHATPAY_API_BASE", "PUBLIC_BASE_URL",
-        "NOTIFIER_BACKEND", "NOTIFIER_MINIPROGRAM_STATE", "PAYOUT_BACKEND", "PAYOUT_BASE_URL",
-        "PAYOUT_MERCHANT_ID", "PAYOUT_SECRET",
+        "WECHAT_ADAPTER",
+        "WECHAT_APPID",
+        "WECHAT_SECRET",
+        "WECHAT_API_BASE",
+        "BUREAU_ADAPTER",
+        "BUREAU_BASE_URL",
+        "BUREAU_APP_ID",
+        "BUREAU_SECRET",
+        "BUREAU_REGION",
+        "WECHATPAY_ADAPTER",
+        "WECHATPAY_MCHID",
+        "WECHATPAY_MERCHANT_KEY",
+        "WECHATPAY_MERCHANT_SERIAL",
+        "WECHATPAY_APIV3_KEY",
+        "WECHATPAY_PUBLIC_KEY",
+        "WECHATPAY_PUBLIC_KEY_ID",
+        "WECHATPAY_NOTIFY_URL",
+        "WECHATPAY_API_BASE",
+        "PUBLIC_BASE_URL",
+        "NOTIFIER_BACKEND",
+        "NOTIFIER_MINIPROGRAM_STATE",
+        "PAYOUT_BACKEND",
+        "PAYOUT_BASE_URL",
+        "PAYOUT_MERCHANT_ID",
+        "PAYOUT_SECRET",
     ):
         setattr(cfg, name, _env(name, getattr(cfg, name)))
     cfg.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", cfg.CELERY_BROKER_URL)
-    for name, kind in (("CELERY_QUEUE", str), ("JOB_BATCH_SIZE", int), ("JOB_STALE_SECONDS", int),
-                       ("BUREAU_CALLS_PER_SECOND", float)):
+    for name, kind in (
+        ("CELERY_QUEUE", str),
+        ("JOB_BATCH_SIZE", int),
+        ("JOB_STALE_SECONDS", int),
+        ("BUREAU_CALLS_PER_SECOND", float),
+    ):
         if _env(name):
             try:
                 setattr(cfg, name, kind(_env(name)))
@@ -321,7 +378,7 @@ def development_config() -> Config:
         LOAD_DEMO_DATA=True,
         DOCUMENT_ENCRYPTION_KEY=_DEV_DOCUMENT_KEY,
         STORAGE_LOCAL_DIR=str(instance / "documents"),
-        BUREAU_CALLS_PER_SECOND=0,   # the embedded sandbox bureau has no rate to keep
+        BUREAU_CALLS_PER_SECOND=0,  # the embedded sandbox bureau has no rate to keep
     )
     return _common_from_env(cfg)
 
@@ -368,21 +425,37 @@ def validate_production(cfg: Config) -> None:
         raise ConfigurationError("production needs BLIND_INDEX_KEY (base64, 32 bytes)")
     if cfg.FIELD_ENCRYPTION_KEY == cfg.BLIND_INDEX_KEY:
         raise ConfigurationError("FIELD_ENCRYPTION_KEY and BLIND_INDEX_KEY must differ")
-    if len(cfg.CERTIFICATE_SIGNING_KEY.encode()) < MIN_SECRET_BYTES or cfg.CERTIFICATE_SIGNING_KEY in _DEV_KEYS:
+    if (
+        len(cfg.CERTIFICATE_SIGNING_KEY.encode()) < MIN_SECRET_BYTES
+        or cfg.CERTIFICATE_SIGNING_KEY in _DEV_KEYS
+    ):
         raise ConfigurationError("production needs CERTIFICATE_SIGNING_KEY of 32+ bytes")
-    if len(cfg.CAMPAIGN_SIGNING_KEY.encode()) < MIN_SECRET_BYTES or cfg.CAMPAIGN_SIGNING_KEY in _DEV_KEYS:
+    if (
+        len(cfg.CAMPAIGN_SIGNING_KEY.encode()) < MIN_SECRET_BYTES
+        or cfg.CAMPAIGN_SIGNING_KEY in _DEV_KEYS
+    ):
         raise ConfigurationError("production needs CAMPAIGN_SIGNING_KEY of 32+ bytes")
     if cfg.CAMPAIGN_SIGNING_KEY == cfg.CERTIFICATE_SIGNING_KEY:
         raise ConfigurationError("CAMPAIGN_SIGNING_KEY and CERTIFICATE_SIGNING_KEY must differ")
-    if "sandbox" in (cfg.WECHAT_ADAPTER, cfg.BUREAU_ADAPTER, cfg.WECHATPAY_ADAPTER,
-                     cfg.NOTIFIER_BACKEND, cfg.PAYOUT_BACKEND):
+    if "sandbox" in (
+        cfg.WECHAT_ADAPTER,
+        cfg.BUREAU_ADAPTER,
+        cfg.WECHATPAY_ADAPTER,
+        cfg.NOTIFIER_BACKEND,
+        cfg.PAYOUT_BACKEND,
+    ):
         raise ConfigurationError("production refuses sandbox adapters")
     if not cfg.PAYOUT_BASE_URL.startswith("https://") or not cfg.PAYOUT_MERCHANT_ID:
         raise ConfigurationError("production needs an https PAYOUT_BASE_URL and PAYOUT_MERCHANT_ID")
     if len(cfg.PAYOUT_SECRET.encode()) < MIN_SECRET_BYTES or cfg.PAYOUT_SECRET in _DEV_KEYS:
         raise ConfigurationError(f"production needs PAYOUT_SECRET of {MIN_SECRET_BYTES}+ bytes")
-    for name in ("WECHATPAY_MERCHANT_KEY", "WECHATPAY_MERCHANT_SERIAL", "WECHATPAY_APIV3_KEY",
-                 "WECHATPAY_PUBLIC_KEY", "WECHATPAY_PUBLIC_KEY_ID"):
+    for name in (
+        "WECHATPAY_MERCHANT_KEY",
+        "WECHATPAY_MERCHANT_SERIAL",
+        "WECHATPAY_APIV3_KEY",
+        "WECHATPAY_PUBLIC_KEY",
+        "WECHATPAY_PUBLIC_KEY_ID",
+    ):
         if not getattr(cfg, name):
             raise ConfigurationError(f"production needs {name}")
     if len(cfg.WECHATPAY_APIV3_KEY.encode()) != 32:
@@ -392,12 +465,17 @@ def validate_production(cfg: Config) -> None:
     if not cfg.WECHAT_SECRET:
         raise ConfigurationError("production needs WECHAT_SECRET")
     if not (cfg.BUREAU_BASE_URL and cfg.BUREAU_SECRET and cfg.BUREAU_APP_ID):
-        raise ConfigurationError("production needs BUREAU_BASE_URL, BUREAU_APP_ID and BUREAU_SECRET")
+        raise ConfigurationError(
+            "production needs BUREAU_BASE_URL, BUREAU_APP_ID and BUREAU_SECRET"
+        )
     if not cfg.REDIS_URL:
-        raise ConfigurationError("production needs REDIS_URL (rate limits are shared across workers)")
+        raise ConfigurationError(
+            "production needs REDIS_URL (rate limits are shared across workers)"
+        )
     validate_production_document_storage(cfg)
-    if cfg.METRICS_TOKEN and (len(cfg.METRICS_TOKEN.encode()) < MIN_SECRET_BYTES
-                              or cfg.METRICS_TOKEN in _DEV_KEYS):
+    if cfg.METRICS_TOKEN and (
+        len(cfg.METRICS_TOKEN.encode()) < MIN_SECRET_BYTES or cfg.METRICS_TOKEN in _DEV_KEYS
+    ):
         raise ConfigurationError(f"METRICS_TOKEN must be at least {MIN_SECRET_BYTES} bytes")
 
 
@@ -408,15 +486,20 @@ def validate_production_document_storage(cfg: Config) -> None:
     if cfg.DOCUMENT_ENCRYPTION_KEY == _DEV_DOCUMENT_KEY:
         raise ConfigurationError("production refuses the development DOCUMENT_ENCRYPTION_KEY")
     if cfg.DOCUMENT_ENCRYPTION_KEY in (cfg.FIELD_ENCRYPTION_KEY, cfg.BLIND_INDEX_KEY):
-        raise ConfigurationError("DOCUMENT_ENCRYPTION_KEY must differ from the field and index keys")
+        raise ConfigurationError(
+            "DOCUMENT_ENCRYPTION_KEY must differ from the field and index keys"
+        )
     # Local disk is a real store, not a sandbox, but the default directory under instance/ lives
     # beside the code, where a redeploy or a new container loses it and no backup looks. So
     # production takes local storage only when STORAGE_LOCAL_DIR names a persistent, backed-up
     # volume explicitly (shared by every app server, if there are several).
     if cfg.STORAGE_BACKEND == "local" and not cfg.STORAGE_LOCAL_DIR:
         raise ConfigurationError("production local storage needs STORAGE_LOCAL_DIR set explicitly")
-    if cfg.STORAGE_BACKEND == "s3" and cfg.STORAGE_S3_ENDPOINT_URL \
-            and not cfg.STORAGE_S3_ENDPOINT_URL.startswith("https://"):
+    if (
+        cfg.STORAGE_BACKEND == "s3"
+        and cfg.STORAGE_S3_ENDPOINT_URL
+        and not cfg.STORAGE_S3_ENDPOINT_URL.startswith("https://")
+    ):
         raise ConfigurationError("production needs an https STORAGE_S3_ENDPOINT_URL")
 
 

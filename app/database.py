@@ -3,11 +3,12 @@
 One `scoped_session` per application, removed at the end of every request (BEMServer style).
 Services own the transaction: they call `transaction()` and commit once; routes never commit.
 """
+
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, MetaData, create_engine, event
@@ -36,14 +37,14 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -68,7 +69,6 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
-
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
 
         @event.listens_for(engine, "connect")

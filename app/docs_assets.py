@@ -1,4 +1,5 @@
 """Serve Swagger UI's static files from the swagger-ui-bundle wheel, so /docs works offline."""
+
 from __future__ import annotations
 
 from flask import Flask, send_from_directory

@@ -5,6 +5,7 @@ Every error leaves as RFC 9457 problem details (`application/problem+json`):
 `code` is stable and meant for the mini-program's logic; `detail` is a Chinese sentence meant for
 the person holding the phone; `errors` carries per-field messages on a 422.
 """
+
 from __future__ import annotations
 
 from http import HTTPStatus
@@ -125,10 +126,10 @@ def translate_field_messages(messages: Any) -> Any:
         if messages in FIELD_MESSAGES_ZH:
             return FIELD_MESSAGES_ZH[messages]
         if messages.startswith("Must be one of:"):
-            return "取值必须是以下之一：" + messages[len("Must be one of:"):].strip()
-        if messages.startswith("Length must be") or messages.startswith("Shorter than") or messages.startswith("Longer than"):
+            return "取值必须是以下之一：" + messages[len("Must be one of:") :].strip()
+        if messages.startswith(("Length must be", "Shorter than", "Longer than")):
             return "长度不符合要求（" + messages + "）"
-        if messages.startswith("Must be greater") or messages.startswith("Must be less"):
+        if messages.startswith(("Must be greater", "Must be less")):
             return "数值超出范围（" + messages + "）"
         return messages
     return messages

@@ -4,6 +4,7 @@ A log-record factory masks any ID-number-shaped or mobile-phone-shaped run of ch
 record's message before any handler sees it, whichever logger or handler is used (defence in
 depth: code should not log them in the first place).
 """
+
 from __future__ import annotations
 
 import logging

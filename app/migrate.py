@@ -1,4 +1,5 @@
 """Run Alembic from inside the application (CLI, tests, the development server's first start)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 Route-level limits use the decorator; limits keyed on something inside the request body (the
 identity being verified) are checked from the service with `hit()`.
 """
+
 from __future__ import annotations
 
 import time
@@ -45,7 +46,9 @@ def hit_all(limits: list[tuple[str, str, str]]) -> None:
     strategy = limiter.limiter
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "huimin")
     items = [(parse(limit), f"{prefix}:{scope}", key) for limit, scope, key in limits]
-    refused = [(item, scope, key) for item, scope, key in items if not strategy.test(item, scope, key)]
+    refused = [
+        (item, scope, key) for item, scope, key in items if not strategy.test(item, scope, key)
+    ]
     if refused:
         reset_at = max(strategy.get_window_stats(*r).reset_time for r in refused)
         retry_after = max(1, int(reset_at - time.time()) + 1)

@@ -1,5 +1,6 @@
 """Alembic environment. The database URL comes from the application's configuration (the
 HUIMIN_PROFILE / DATABASE_URL environment), or from a connection handed in by app.migrate."""
+
 from __future__ import annotations
 
 from alembic import context

@@ -1,19 +1,19 @@
 """Shared fixtures. SQLite in memory by default; TEST_DATABASE_URL=postgresql+psycopg://... runs
 the same suite on PostgreSQL (plus the tests marked `postgres`)."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
+import app.models
 from app import create_app
 from app.config import testing_config
 from app.database import Base
 from app.demo.residents import generate
-import app.models  # noqa: F401  (every table on the metadata)
-
-from hypothesis import settings as hypothesis_settings
 
 # Property tests are derandomised so a CI run is repeatable; HYPOTHESIS_RANDOM=1 explores.
 hypothesis_settings.register_profile("repeatable", derandomize=True, deadline=None)
@@ -124,15 +124,25 @@ def bearer(token: str) -> dict:
 CONSENT = {"accepted": True, "text_version": "pi-2026-01"}
 
 
-def verify(client, token: str, resident) -> "Response":
-    return client.post("/me/identity", headers=bearer(token), json={
-        "name": resident.name, "id_number": resident.certno, "consent": CONSENT,
-    })
+def verify(client, token: str, resident):
+    return client.post(
+        "/me/identity",
+        headers=bearer(token),
+        json={
+            "name": resident.name,
+            "id_number": resident.certno,
+            "consent": CONSENT,
+        },
+    )
 
 
 def add_relative(client, token: str, resident, relation: str, **extra):
-    body = {"name": resident.name, "id_number": resident.certno, "relation": relation,
-            "consent": CONSENT}
+    body = {
+        "name": resident.name,
+        "id_number": resident.certno,
+        "relation": relation,
+        "consent": CONSENT,
+    }
     body.update(extra)
     return client.post("/me/relatives", headers=bearer(token), json=body)
 

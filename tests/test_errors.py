@@ -1,4 +1,5 @@
 """Every error leaves as RFC 9457 problem details with a stable code and a Chinese detail."""
+
 from __future__ import annotations
 
 import logging
@@ -9,9 +10,15 @@ from app.errors import PROBLEM_TYPE_BASE
 from tests.conftest import bearer, login
 
 PROBLEM = "application/problem+json"
-PHRASES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-           413: "Request Entity Too Large", 422: "Unprocessable Entity",
-           500: "Internal Server Error"}
+PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Request Entity Too Large",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+}
 
 
 def has_cjk(s: str) -> bool:
@@ -33,11 +40,14 @@ def assert_problem(resp, status: int, code: str | None = None) -> dict:
     return body
 
 
-@pytest.mark.parametrize(("path", "method"), [
-    pytest.param("/no/such/route", "get", id="unknown-route"),
-    pytest.param("/me/relatives/not-a-number", "get", id="non-int-id"),
-    pytest.param("/auth/wechat/nothing", "post", id="unknown-route-post"),
-])
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        pytest.param("/no/such/route", "get", id="unknown-route"),
+        pytest.param("/me/relatives/not-a-number", "get", id="non-int-id"),
+        pytest.param("/auth/wechat/nothing", "post", id="unknown-route-post"),
+    ],
+)
 def test_unknown_route_is_404(client, path, method):
     body = assert_problem(getattr(client, method)(path), 404, "not_found")
     assert body["detail"] == "资源不存在"
@@ -51,11 +61,14 @@ def test_wrong_method_is_405_with_allow(client):
     assert "GET" not in allowed
 
 
-@pytest.mark.parametrize(("headers", "code"), [
-    pytest.param({}, "token_missing", id="no-header"),
-    pytest.param({"Authorization": "Basic dXNlcjpwYXNz"}, "token_missing", id="basic-scheme"),
-    pytest.param({"Authorization": "Bearer not.a.jwt"}, None, id="garbage-token"),
-])
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        pytest.param({}, "token_missing", id="no-header"),
+        pytest.param({"Authorization": "Basic dXNlcjpwYXNz"}, "token_missing", id="basic-scheme"),
+        pytest.param({"Authorization": "Bearer not.a.jwt"}, None, id="garbage-token"),
+    ],
+)
 def test_401_has_www_authenticate(client, headers, code):
     resp = client.get("/me", headers=headers)
     body = assert_problem(resp, 401, code)
@@ -80,16 +93,20 @@ def test_body_larger_than_max_content_length_is_413(client, app):
 def test_body_larger_than_max_content_length_on_a_member_route_is_413(client, app):
     token = login(client, "member-big")["access_token"]
     payload = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
-    resp = client.post("/me/identity", data=payload, content_type="application/json",
-                       headers=bearer(token))
+    resp = client.post(
+        "/me/identity", data=payload, content_type="application/json", headers=bearer(token)
+    )
     assert_problem(resp, 413, "payload_too_large")
 
 
-@pytest.mark.parametrize("raw", [
-    pytest.param(b"{bad json", id="broken"),
-    pytest.param(b'{"code": "a",}', id="trailing-comma"),
-    pytest.param(b"\xff\xfe\x00", id="not-utf8"),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"{bad json", id="broken"),
+        pytest.param(b'{"code": "a",}', id="trailing-comma"),
+        pytest.param(b"\xff\xfe\x00", id="not-utf8"),
+    ],
+)
 def test_malformed_json(client, raw):
     resp = client.post("/auth/wechat/login", data=raw, content_type="application/json")
     assert resp.status_code in (400, 422)
@@ -130,8 +147,9 @@ def test_unexpected_exception_is_a_500_problem_without_internals(client, monkeyp
         assert leak not in raw
     assert set(body) == {"type", "title", "status", "detail", "code"}
     # it is logged on the server side instead
-    assert any(r.levelno >= logging.ERROR and "unhandled error" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        r.levelno >= logging.ERROR and "unhandled error" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_domain_error_detail_is_chinese_and_code_is_stable(client):

@@ -1,5 +1,6 @@
 """`alembic upgrade head` on an empty database gives exactly the models' schema, on SQLite and
 (when TEST_DATABASE_URL is set) on a fresh PostgreSQL database; downgrade to base empties it."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,6 @@ from app.migrate import alembic_config
 from app.models import Base
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-
 
 
 def _assert_head_matches_models(engine):

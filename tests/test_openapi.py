@@ -1,5 +1,6 @@
 """The committed openapi/openapi.json is what the app serves; regenerate it with
 `flask --app wsgi openapi write --format json openapi/openapi.json` when a route changes."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,9 @@ def test_every_operation_declares_its_errors_as_problem_details(client):
                 assert "401" in codes, f"{method.upper()} {path} does not declare 401"
             if "{" in path:
                 assert "404" in codes, f"{method.upper()} {path} does not declare 404"
-            if "requestBody" in operation or any(p.get("in") == "query" for p in operation.get("parameters", [])):
+            if "requestBody" in operation or any(
+                p.get("in") == "query" for p in operation.get("parameters", [])
+            ):
                 assert "422" in codes, f"{method.upper()} {path} does not declare 422"
     problem = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
     assert "application/problem+json" in problem

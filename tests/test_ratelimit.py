@@ -1,9 +1,10 @@
 """Rate limits: identity verification per member, per target identity and globally (checked in
 the service), and the login route (flask-limiter decorator). Storage is in memory here; each
 app built by app_factory starts with fresh counters."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -24,8 +25,9 @@ def cheap_staff_password_hashing(monkeypatch):
     """seed_demo() also creates demo staff; their argon2 hashes are not under test here."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr("app.auth.services._hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture
@@ -58,8 +60,11 @@ def counting(app) -> CountingBureau:
 
 
 def attempt(client, token, resident, name=None):
-    return client.post("/me/identity", headers=bearer(token), json={
-        "name": name or resident.name, "id_number": resident.certno, "consent": CONSENT})
+    return client.post(
+        "/me/identity",
+        headers=bearer(token),
+        json={"name": name or resident.name, "id_number": resident.certno, "consent": CONSENT},
+    )
 
 
 def assert_rate_limited(resp, max_retry: int) -> int:
@@ -115,7 +120,7 @@ def test_global_limit_across_members(lclient, limited, residents):
     late = login(lclient, "member-late")["access_token"]
     assert_rate_limited(attempt(lclient, late, residents["陈静"]), max_retry=61)
 
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(seconds=61)):
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=61)):
         resp = attempt(lclient, late, residents["陈静"])
         assert resp.status_code == 200, resp.get_json()
 
@@ -150,8 +155,11 @@ def test_full_width_digits_do_not_sidestep_the_per_target_limit(lclient, limited
         assert attempt(lclient, a, father, name="张三").status_code == 422
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in father.certno[:17]) + "X"
     b = login(lclient, "member-b")["access_token"]
-    resp = lclient.post("/me/identity", headers=bearer(b), json={
-        "name": father.name, "id_number": full_width, "consent": CONSENT})
+    resp = lclient.post(
+        "/me/identity",
+        headers=bearer(b),
+        json={"name": father.name, "id_number": full_width, "consent": CONSENT},
+    )
     assert resp.status_code == 429
 
 
@@ -163,9 +171,10 @@ def test_login_route_limit(app_factory):
     resp = client.post("/auth/wechat/login", json={"code": "c3"})
     assert_rate_limited(resp, max_retry=61)
     # the limit is keyed on the client address: another address may still log in
-    other = client.post("/auth/wechat/login", json={"code": "c4"},
-                        environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    other = client.post(
+        "/auth/wechat/login", json={"code": "c4"}, environ_base={"REMOTE_ADDR": "10.0.0.2"}
+    )
     assert other.status_code == 200
     # and the window ends
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(seconds=61)):
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=61)):
         assert client.post("/auth/wechat/login", json={"code": "c5"}).status_code == 200

@@ -1,5 +1,6 @@
 """With REDIS_URL set (as in production and in CI's PostgreSQL run), rate-limit counters live in
 Redis and are shared by every worker: two app instances see one budget."""
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@
 `estimate` is the same engine run against the current accumulators (nothing is applied).
 The rules, in order, are documented in docs/adjudication.md.
 """
+
 from app.adjudication.engine import (
     KIND_NAMES,
     adjudicate,
@@ -34,9 +35,26 @@ from app.adjudication.money import BP, round_half_up_fen
 from app.adjudication.reasons import REASONS
 
 __all__ = [
-    "BP", "DECISIONS", "KIND_NAMES", "REASONS", "UNITEMISED",
-    "AccumulatorDeltas", "Accumulators", "Adjudication", "BasicInsurance", "BucketResult",
-    "Claim", "ClaimLine", "Explanation", "Insured", "PolicyCover", "SubCapKey",
-    "adjudicate", "deductible_key", "effective_deductible", "estimate", "ratio_schedule",
+    "BP",
+    "DECISIONS",
+    "KIND_NAMES",
+    "REASONS",
+    "UNITEMISED",
+    "AccumulatorDeltas",
+    "Accumulators",
+    "Adjudication",
+    "BasicInsurance",
+    "BucketResult",
+    "Claim",
+    "ClaimLine",
+    "Explanation",
+    "Insured",
+    "PolicyCover",
+    "SubCapKey",
+    "adjudicate",
+    "deductible_key",
+    "effective_deductible",
+    "estimate",
+    "ratio_schedule",
     "round_half_up_fen",
 ]

@@ -3,6 +3,7 @@
 Money is integer fen everywhere; dates are Asia/Shanghai calendar dates (`datetime.date`, never a
 `datetime`: the caller converts a timestamp with app.common.clock.SHANGHAI first).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -51,6 +52,7 @@ class ClaimLine:
     out_of_policy_self_pay or special_drugs). `item_code` identifies the item (drug, implant,
     service) for per-item sub-caps; lines with the same code are the same item.
     """
+
     item_code: str
     amount_fen: int
     on_commercial_list: bool
@@ -58,10 +60,15 @@ class ClaimLine:
     name: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.item_code, str) or not self.item_code or \
-                self.item_code == UNITEMISED:
-            raise ValueError(f"item_code must be a non-empty string other than "
-                             f"{UNITEMISED!r}, got {self.item_code!r}")
+        if (
+            not isinstance(self.item_code, str)
+            or not self.item_code
+            or self.item_code == UNITEMISED
+        ):
+            raise ValueError(
+                f"item_code must be a non-empty string other than "
+                f"{UNITEMISED!r}, got {self.item_code!r}"
+            )
         _fen("amount_fen", self.amount_fen)
         if type(self.on_commercial_list) is not bool:
             raise ValueError("on_commercial_list must be True or False")
@@ -88,6 +95,7 @@ class Claim:
     lines         itemised lines (an amount kind with at least one line is "itemised")
     admission_id  the admission (mdtrt_id) for per-admission sub-caps
     """
+
     care_kind: str
     care_date: date
     medfee_sumamt_fen: int
@@ -105,16 +113,25 @@ class Claim:
     def __post_init__(self) -> None:
         _choice("care_kind", self.care_kind, CARE_KINDS)
         _day("care_date", self.care_date)
-        for name in ("medfee_sumamt_fen", "hifp_pay_fen", "hifmi_pay_fen", "hifob_pay_fen",
-                     "maf_pay_fen", "in_policy_self_pay_fen", "out_of_policy_self_pay_fen",
-                     "special_drugs_fen", "proton_heavy_ion_fen"):
+        for name in (
+            "medfee_sumamt_fen",
+            "hifp_pay_fen",
+            "hifmi_pay_fen",
+            "hifob_pay_fen",
+            "maf_pay_fen",
+            "in_policy_self_pay_fen",
+            "out_of_policy_self_pay_fen",
+            "special_drugs_fen",
+            "proton_heavy_ion_fen",
+        ):
             _fen(name, getattr(self, name))
         object.__setattr__(self, "lines", tuple(self.lines))
         for line in self.lines:
             if not isinstance(line, ClaimLine):
                 raise ValueError("lines must be ClaimLine instances")
-        if self.admission_id is not None and (not isinstance(self.admission_id, str)
-                                              or not self.admission_id):
+        if self.admission_id is not None and (
+            not isinstance(self.admission_id, str) or not self.admission_id
+        ):
             raise ValueError("admission_id must be a non-empty string or None")
 
     def amount(self, kind: str) -> int:
@@ -132,6 +149,7 @@ class Claim:
 @dataclass(frozen=True)
 class PolicyCover:
     """The insured person's policy: its own coverage dates (inclusive) and status."""
+
     coverage_starts: date
     coverage_ends: date
     status: str = "active"
@@ -154,6 +172,7 @@ class BasicInsurance:
     known, it decides: care inside it is in a suspension even if the status has since been
     restored, care outside it is not. Without an interval, `status` decides.
     """
+
     status: str = "active"
     suspended_from: date | None = None
     suspended_until: date | None = None
@@ -168,7 +187,8 @@ class BasicInsurance:
     def suspended_on(self, day: date) -> bool:
         if self.suspended_from is not None:
             return self.suspended_from <= day and (
-                self.suspended_until is None or day <= self.suspended_until)
+                self.suspended_until is None or day <= self.suspended_until
+            )
         return self.status == "suspended"
 
 
@@ -176,6 +196,7 @@ class BasicInsurance:
 class Insured:
     """The person cared for: basic insurance on the date of care, the pre-existing
     determination (healthy | pre_existing) and continuous healthy renewal years."""
+
     basic_insurance: BasicInsurance = field(default_factory=BasicInsurance)
     health: str = "healthy"
     healthy_renewal_years: int = 0
@@ -194,6 +215,7 @@ class Insured:
 class SubCapKey(NamedTuple):
     """Which sub-cap counter: bucket code, sub-cap code, and the scope within it — the item code
     (per item; "*" for an un-itemised amount), the admission id (per admission) or "" (per year)."""
+
     bucket: str
     sub_cap: str
     scope: str
@@ -219,21 +241,28 @@ def _sub_cap_key(key: object) -> None:
 
 @dataclass(frozen=True)
 class _Ledger:
-    paid_fen: Mapping[str, int] = field(default_factory=dict)             # bucket -> fen
-    eligible_fen: Mapping[str, int] = field(default_factory=dict)         # bucket -> fen
+    paid_fen: Mapping[str, int] = field(default_factory=dict)  # bucket -> fen
+    eligible_fen: Mapping[str, int] = field(default_factory=dict)  # bucket -> fen
     deductible_used_fen: Mapping[str, int] = field(default_factory=dict)  # deductible key -> fen
     sub_cap_used_fen: Mapping[SubCapKey, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paid_fen", _frozen_map("paid_fen", self.paid_fen, _str_key))
-        object.__setattr__(self, "eligible_fen",
-                           _frozen_map("eligible_fen", self.eligible_fen, _str_key))
-        object.__setattr__(self, "deductible_used_fen",
-                           _frozen_map("deductible_used_fen", self.deductible_used_fen, _str_key))
-        subs = {SubCapKey(*key) if isinstance(key, tuple) and len(key) == 3 else key: amount
-                for key, amount in dict(self.sub_cap_used_fen).items()}
-        object.__setattr__(self, "sub_cap_used_fen",
-                           _frozen_map("sub_cap_used_fen", subs, _sub_cap_key))
+        object.__setattr__(
+            self, "eligible_fen", _frozen_map("eligible_fen", self.eligible_fen, _str_key)
+        )
+        object.__setattr__(
+            self,
+            "deductible_used_fen",
+            _frozen_map("deductible_used_fen", self.deductible_used_fen, _str_key),
+        )
+        subs = {
+            SubCapKey(*key) if isinstance(key, tuple) and len(key) == 3 else key: amount
+            for key, amount in dict(self.sub_cap_used_fen).items()
+        }
+        object.__setattr__(
+            self, "sub_cap_used_fen", _frozen_map("sub_cap_used_fen", subs, _sub_cap_key)
+        )
 
 
 @dataclass(frozen=True)
@@ -251,11 +280,13 @@ class Accumulators(_Ledger):
     def apply(self, deltas: AccumulatorDeltas) -> Accumulators:
         """These accumulators plus the deltas of one claim (a pure helper; the database caller
         applies the same deltas in one transaction)."""
+
         def plus(a: Mapping, b: Mapping) -> dict:
             out = dict(a)
             for key, amount in b.items():
                 out[key] = out.get(key, 0) + amount
             return out
+
         return Accumulators(
             paid_fen=plus(self.paid_fen, deltas.paid_fen),
             eligible_fen=plus(self.eligible_fen, deltas.eligible_fen),
@@ -272,8 +303,9 @@ class AccumulatorDeltas(_Ledger):
 
     @property
     def is_empty(self) -> bool:
-        return not (self.paid_fen or self.eligible_fen or self.deductible_used_fen
-                    or self.sub_cap_used_fen)
+        return not (
+            self.paid_fen or self.eligible_fen or self.deductible_used_fen or self.sub_cap_used_fen
+        )
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -282,6 +314,7 @@ class AccumulatorDeltas(_Ledger):
 @dataclass(frozen=True)
 class Explanation:
     """One line of the explanation shown to the member and the reviewer."""
+
     code: str
     zh: str
     en: str
@@ -301,6 +334,7 @@ class BucketResult:
     after_sub_caps_fen   after per-item, per-admission and per-year sub-caps
     payable_fen          after the annual cap: what this bucket pays
     """
+
     bucket: str
     name: str
     counted_fen: int
@@ -317,6 +351,7 @@ class Adjudication:
     """The result. decision: payable (pay payable_fen, apply deltas) | not_payable (nothing to
     pay or apply) | review (figures computed as if the claim's amounts are right; hold for a
     reviewer, apply the deltas only if approved)."""
+
     decision: str
     payable_fen: int
     buckets: tuple[BucketResult, ...]

@@ -4,6 +4,7 @@ Nothing here (or anywhere in app/adjudication) uses floats. A ratio is applied a
 `fen * basis_points`, an exact integer "numerator" in units of 1/10,000 fen, and turned back
 into fen exactly once per bucket by `round_half_up_fen(numerator, BP)`.
 """
+
 from __future__ import annotations
 
 BP = 10_000  # basis points in 100%

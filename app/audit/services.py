@@ -1,5 +1,6 @@
 """Write audit rows inside the caller's transaction, so an audited read and its audit row commit
 or roll back together."""
+
 from __future__ import annotations
 
 from flask import g, has_request_context

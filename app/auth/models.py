@@ -8,12 +8,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.database import Base, utcnow
 
 STAFF_ROLES = (
-    "reviewer",          # claims reviewer at the insurer's service centre
-    "operator",          # runs the service: products, organisations, reconciliation
-    "employer_admin",    # an employer's HR clerk
-    "charity_admin",     # a charity's / donor enterprise's officer
-    "fund_admin",        # a government relief fund's officer
-    "paired_admin",      # a paired-assistance body's officer
+    "reviewer",  # claims reviewer at the insurer's service centre
+    "operator",  # runs the service: products, organisations, reconciliation
+    "employer_admin",  # an employer's HR clerk
+    "charity_admin",  # a charity's / donor enterprise's officer
+    "fund_admin",  # a government relief fund's officer
+    "paired_admin",  # a paired-assistance body's officer
 )
 ORGANISATION_ROLES = ("employer_admin", "charity_admin", "fund_admin", "paired_admin")
 

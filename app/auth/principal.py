@@ -3,6 +3,7 @@
 Routes use the Blueprint helpers `member_required` / `staff_required(*roles)` (app/api.py), which
 call into here and document the security scheme and the 401/403 they can return.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ TOKEN_MESSAGES = {
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str                     # "member" | "staff"
+    kind: str  # "member" | "staff"
     id: int
-    role: str                     # "member" or a staff role
+    role: str  # "member" or a staff role
     organisation_id: int | None = None
 
 
@@ -79,8 +80,9 @@ def authenticate_staff(roles: tuple[str, ...]) -> Principal:
         raise Unauthorized("账号已停用，请联系管理员", code="account_disabled")
     if claims.get("role") != account.role or claims.get("org") != account.organisation_id:
         raise Unauthorized("账号权限已变更，请重新登录", code="token_stale_role")
-    principal = Principal(kind="staff", id=account.id, role=account.role,
-                          organisation_id=account.organisation_id)
+    principal = Principal(
+        kind="staff", id=account.id, role=account.role, organisation_id=account.organisation_id
+    )
     g.principal = principal
     if roles and principal.role not in roles:
         raise Forbidden("当前账号无权执行该操作", code="role_forbidden")

@@ -1,4 +1,5 @@
 """POST /auth/wechat/login, /auth/refresh, /auth/logout, /auth/staff/login."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -30,8 +31,12 @@ def _login_limit() -> str:
 def wechat_login(body):
     """Log in with a mini-program code (jscode2session); the account is created on first login."""
     pair, member, created = services.login_with_wechat(body["code"])
-    return {**pair.__dict__, "member_id": member.id, "new_member": created,
-            "identity_verified": member.person_id is not None}
+    return {
+        **pair.__dict__,
+        "member_id": member.id,
+        "new_member": created,
+        "identity_verified": member.person_id is not None,
+    }
 
 
 @blp.route("/refresh", methods=["POST"])
@@ -60,5 +65,9 @@ def logout(body):
 def staff_login(body):
     """Staff login (reviewers, operators, organisation admins) with username and password."""
     pair, account = services.login_staff(body["username"], body["password"])
-    return {**pair.__dict__, "staff_id": account.id, "role": account.role,
-            "organisation_id": account.organisation_id}
+    return {
+        **pair.__dict__,
+        "staff_id": account.id,
+        "role": account.role,
+        "organisation_id": account.organisation_id,
+    }

@@ -6,8 +6,11 @@ from app.common.schemas import StrictSchema
 
 
 class WeChatLoginSchema(StrictSchema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128),
-                            metadata={"description": "wx.login() 返回的一次性 code"})
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=128),
+        metadata={"description": "wx.login() 返回的一次性 code"},
+    )
 
 
 class RefreshSchema(StrictSchema):
@@ -16,8 +19,9 @@ class RefreshSchema(StrictSchema):
 
 class StaffLoginSchema(StrictSchema):
     username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    password = ma.fields.String(required=True, load_only=True,
-                                validate=ma.validate.Length(min=1, max=256))
+    password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(min=1, max=256)
+    )
 
 
 class TokenPairSchema(StrictSchema):

@@ -1,5 +1,6 @@
 """Login, token refresh with rotation and reuse detection, logout, and staff accounts.
 Each public function owns its transaction."""
+
 from __future__ import annotations
 
 import uuid
@@ -35,8 +36,13 @@ class TokenPair:
     token_type: str = "Bearer"
 
 
-def _issue(session, subject_type: str, subject_id: int, family_id: str | None = None,
-           extra: dict | None = None) -> tuple[TokenPair, RefreshToken]:
+def _issue(
+    session,
+    subject_type: str,
+    subject_id: int,
+    family_id: str | None = None,
+    extra: dict | None = None,
+) -> tuple[TokenPair, RefreshToken]:
     cfg = current_app.config
     audience = cfg["JWT_MEMBER_AUDIENCE"] if subject_type == "member" else cfg["JWT_STAFF_AUDIENCE"]
     access = token_service().issue_access(f"{subject_type}:{subject_id}", audience, extra)
@@ -66,10 +72,15 @@ def login_with_wechat(code: str) -> tuple[TokenPair, Member, bool]:
         wx = registry.wechat_login().code_to_session(code)
     except WeChatLoginError as exc:
         if exc.kind == "invalid_code":
-            raise Unauthorized("微信登录凭证无效或已过期，请重新进入小程序", code="wechat_code_invalid") from None
+            raise Unauthorized(
+                "微信登录凭证无效或已过期，请重新进入小程序", code="wechat_code_invalid"
+            ) from None
         if exc.kind == "rate_limited":
-            raise RateLimited("微信登录过于频繁，请稍后再试", code="wechat_rate_limited",
-                              headers={"Retry-After": "60"}) from None
+            raise RateLimited(
+                "微信登录过于频繁，请稍后再试",
+                code="wechat_rate_limited",
+                headers={"Retry-After": "60"},
+            ) from None
         raise UpstreamUnavailable("微信服务繁忙，请稍后再试", code="wechat_unavailable") from None
     with transaction() as session:
         member = session.scalar(select(Member).where(Member.openid == wx.openid))
@@ -107,9 +118,14 @@ def refresh(raw_token: str) -> TokenPair:
             raise Unauthorized("登录已退出，请重新登录", code="refresh_token_revoked")
         if row.rotated_at is not None:
             _revoke_family(session, row.family_id)
-            audit(session, actor_type=row.subject_type, actor_id=row.subject_id,
-                  action="refresh_token.reuse_detected", object_type="refresh_family",
-                  object_id=row.id)
+            audit(
+                session,
+                actor_type=row.subject_type,
+                actor_id=row.subject_id,
+                action="refresh_token.reuse_detected",
+                object_type="refresh_family",
+                object_id=row.id,
+            )
             session.commit()
             raise Unauthorized("登录凭证已失效，请重新登录", code="refresh_token_reused")
         if row.expires_at <= now:
@@ -117,8 +133,11 @@ def refresh(raw_token: str) -> TokenPair:
         # Conditional update: of two concurrent refreshes with one token, exactly one wins.
         won = session.execute(
             update(RefreshToken)
-            .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None),
-                   RefreshToken.revoked_at.is_(None))
+            .where(
+                RefreshToken.id == row.id,
+                RefreshToken.rotated_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+            )
             .values(rotated_at=now)
         ).rowcount
         if won != 1:
@@ -170,19 +189,34 @@ def login_staff(username: str, password: str) -> tuple[TokenPair, StaffAccount]:
         if _hasher.check_needs_rehash(account.password_hash):
             account.password_hash = _hasher.hash(password)
         account.last_login_at = utcnow()
-        audit(session, actor_type="staff", actor_id=account.id, action="staff.login",
-              object_type="staff_account", object_id=account.id)
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=account.id,
+            action="staff.login",
+            object_type="staff_account",
+            object_id=account.id,
+        )
         pair, _ = _issue(session, "staff", account.id, extra=_staff_claims(account))
     return pair, account
 
 
-def create_staff_account(*, username: str, role: str, password: str, display_name: str,
-                         organisation_id: int | None = None) -> StaffAccount:
+def create_staff_account(
+    *,
+    username: str,
+    role: str,
+    password: str,
+    display_name: str,
+    organisation_id: int | None = None,
+) -> StaffAccount:
     if role not in STAFF_ROLES:
-        raise ValidationFailed(f"角色必须是以下之一：{', '.join(STAFF_ROLES)}", code="staff_role_invalid")
+        raise ValidationFailed(
+            f"角色必须是以下之一：{', '.join(STAFF_ROLES)}", code="staff_role_invalid"
+        )
     if (role in ORGANISATION_ROLES) != (organisation_id is not None):
-        raise ValidationFailed("机构管理员必须指定所属机构，保险公司人员不得指定机构",
-                               code="staff_organisation_scope")
+        raise ValidationFailed(
+            "机构管理员必须指定所属机构，保险公司人员不得指定机构", code="staff_organisation_scope"
+        )
     if len(password) < 12:
         raise ValidationFailed("密码至少12位", code="staff_password_weak")
     with transaction() as session:
@@ -193,11 +227,21 @@ def create_staff_account(*, username: str, role: str, password: str, display_nam
 
             check_admin_organisation(session, role, organisation_id)
         account = StaffAccount(
-            username=username, role=role, password_hash=_hasher.hash(password),
-            display_name=display_name, organisation_id=organisation_id,
+            username=username,
+            role=role,
+            password_hash=_hasher.hash(password),
+            display_name=display_name,
+            organisation_id=organisation_id,
         )
         session.add(account)
         session.flush()
-        audit(session, actor_type="system", actor_id=None, action="staff.created",
-              object_type="staff_account", object_id=account.id, detail={"role": role})
+        audit(
+            session,
+            actor_type="system",
+            actor_id=None,
+            action="staff.created",
+            object_type="staff_account",
+            object_id=account.id,
+            detail={"role": role},
+        )
     return account

@@ -4,13 +4,14 @@ Hardening (QUALITY.md): HS256 only; exp, iat, nbf, sub, aud, iss, jti required; 
 key in the ring; `typ` must be "access" (a refresh token can never be used as an access token,
 and refresh tokens are opaque anyway).
 """
+
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -40,9 +41,10 @@ class TokenService:
         self._issuer = issuer
         self._access_seconds = access_seconds
 
-    def issue_access(self, subject: str, audience: str, extra: dict | None = None,
-                     now: datetime | None = None) -> IssuedAccess:
-        now = now or datetime.now(timezone.utc)
+    def issue_access(
+        self, subject: str, audience: str, extra: dict | None = None, now: datetime | None = None
+    ) -> IssuedAccess:
+        now = now or datetime.now(UTC)
         jti = uuid.uuid4().hex
         claims = {
             "iss": self._issuer,
@@ -56,7 +58,9 @@ class TokenService:
         }
         claims.update(extra or {})
         token = jwt.encode(
-            claims, self._keys[self._signing_kid], algorithm=ALGORITHM,
+            claims,
+            self._keys[self._signing_kid],
+            algorithm=ALGORITHM,
             headers={"kid": self._signing_kid},
         )
         return IssuedAccess(token=token, expires_in=self._access_seconds, jti=jti)

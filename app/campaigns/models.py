@@ -6,6 +6,7 @@ sponsor-paid order, the programme's budget reservation and the policy; the CHECK
 an over-quota campaign impossible even for a buggy writer. One redemption per person per
 campaign (unique), so scanning twice finds the first one.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -30,7 +31,7 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(100))
     quota: Mapped[int]
     claimed: Mapped[int] = mapped_column(default=0)
-    expires_on: Mapped[date]                  # inclusive, Asia/Shanghai
+    expires_on: Mapped[date]  # inclusive, Asia/Shanghai
     status: Mapped[str] = mapped_column(String(8), default="active")
     eligibility_categories: Mapped[list] = mapped_column(JSON, default=list)
     min_age: Mapped[int | None]

@@ -1,5 +1,6 @@
 """Invite campaigns: organisation admins create and revoke them and fetch the QR code; anyone
 previews one from its link; a logged-in, verified resident redeems it for themselves."""
+
 from __future__ import annotations
 
 from flask import Response
@@ -60,8 +61,11 @@ def read_campaign(campaign_id):
 def campaign_qr(campaign_id):
     """The campaign's QR code (PNG) encoding its signed link, to print or share."""
     png = services.qr_png(current_principal(), campaign_id)
-    return Response(png, mimetype="image/png",
-                    headers={"Content-Disposition": f'inline; filename="campaign-{campaign_id}.png"'})
+    return Response(
+        png,
+        mimetype="image/png",
+        headers={"Content-Disposition": f'inline; filename="campaign-{campaign_id}.png"'},
+    )
 
 
 @blp.route("/staff/campaigns/<int:campaign_id>/revoke", methods=["POST"])
@@ -83,14 +87,20 @@ def preview_campaign(query):
     left, who may join). Nothing personal. This is the link the QR code encodes."""
     found = services.preview(query["token"])
     campaign = found.campaign
-    return {"campaign_name": campaign.name, "organisation_name": campaign.organisation.name,
-            "organisation_kind": campaign.organisation.kind, "product_name": found.product_name,
-            "plan_year": campaign.programme.plan_year,
-            "pays": FUNDING_TEXT.format(org=campaign.organisation.name),
-            "premium_fen_max": found.premium_fen_max, "coverage_start": found.coverage_start,
-            "coverage_end": found.coverage_end, "expires_on": campaign.expires_on,
-            "places_left": campaign.quota - campaign.claimed,
-            "eligibility": eligibility_view(campaign)}
+    return {
+        "campaign_name": campaign.name,
+        "organisation_name": campaign.organisation.name,
+        "organisation_kind": campaign.organisation.kind,
+        "product_name": found.product_name,
+        "plan_year": campaign.programme.plan_year,
+        "pays": FUNDING_TEXT.format(org=campaign.organisation.name),
+        "premium_fen_max": found.premium_fen_max,
+        "coverage_start": found.coverage_start,
+        "coverage_end": found.coverage_end,
+        "expires_on": campaign.expires_on,
+        "places_left": campaign.quota - campaign.claimed,
+        "eligibility": eligibility_view(campaign),
+    }
 
 
 @blp.route("/me/campaign-redemptions", methods=["POST"])
@@ -98,18 +108,28 @@ def preview_campaign(query):
 @blp.idempotent
 @blp.arguments(RedeemSchema)
 @blp.response(201, RedemptionSchema)
-@blp.alt_response(200, schema=RedemptionSchema,
-                  description="Already redeemed by this person: the same policy again")
+@blp.alt_response(
+    200,
+    schema=RedemptionSchema,
+    description="Already redeemed by this person: the same policy again",
+)
 @blp.errors(404, 409, 410, 422, 429, 503)
 def redeem_campaign(body):
     """Redeem a campaign link for oneself (verified identity required; re-verified with the
     bureau when stale): if eligible, enrolled at once at the sponsor's cost. Scanning again
     answers 200 with the same policy. Requires an Idempotency-Key header."""
-    result = services.redeem(current_principal().id, body["token"],
-                             terms_version=body["terms"]["version"],
-                             terms_accepted=body["terms"]["accepted"])
-    answer = {"created": result.created, "campaign_name": result.campaign.name,
-              "organisation_name": result.campaign.organisation.name,
-              "order_id": result.order.id, "order_no": result.order.order_no,
-              "policy": result.policy}
+    result = services.redeem(
+        current_principal().id,
+        body["token"],
+        terms_version=body["terms"]["version"],
+        terms_accepted=body["terms"]["accepted"],
+    )
+    answer = {
+        "created": result.created,
+        "campaign_name": result.campaign.name,
+        "organisation_name": result.campaign.organisation.name,
+        "order_id": result.order.id,
+        "order_no": result.order.order_no,
+        "policy": result.policy,
+    }
     return answer, (201 if result.created else 200)

@@ -11,6 +11,7 @@ Two questions, each answered with a stable code and a Chinese message:
 Age is counted on the product's coverage start, the same day the premium's age band uses
 (`app.enrollment.quote.age_on`), so "60 and over" means 60 or more when cover begins.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ MAX_AGE = 150
 class Refusal:
     code: str
     message: str
-    status: int          # the HTTP status the refusal deserves (410, 409 or 422)
+    status: int  # the HTTP status the refusal deserves (410, 409 or 422)
 
 
 # --- 1. the link ---------------------------------------------------------------------------
@@ -43,16 +44,18 @@ REVOKED = Refusal("campaign_revoked", "该邀请已被发起机构撤销，二�
 EXPIRED = Refusal("campaign_expired", "该邀请已过期，二维码已失效", 410)
 PROGRAMME_CLOSED = Refusal("campaign_programme_closed", "该邀请所属的资助项目已结束", 410)
 EXHAUSTED = Refusal("campaign_exhausted", "该邀请的名额已领完", 409)
-PROGRAMME_PAUSED = Refusal("campaign_programme_paused", "该邀请所属的资助项目暂停中，请稍后再试", 409)
+PROGRAMME_PAUSED = Refusal(
+    "campaign_programme_paused", "该邀请所属的资助项目暂停中，请稍后再试", 409
+)
 
 
 @dataclass(frozen=True)
 class LinkState:
-    status: str              # campaign: active | revoked
-    expires_on: date         # inclusive, Asia/Shanghai
+    status: str  # campaign: active | revoked
+    expires_on: date  # inclusive, Asia/Shanghai
     quota: int
     claimed: int
-    programme_status: str    # active | paused | closed
+    programme_status: str  # active | paused | closed
 
 
 def link_refusal(link: LinkState, today: date) -> Refusal | None:
@@ -74,18 +77,25 @@ def link_refusal(link: LinkState, today: date) -> Refusal | None:
 def effective_status(link: LinkState, today: date) -> str:
     """One word for a staff list: active | revoked | expired | ended | exhausted | paused."""
     refusal = link_refusal(link, today)
-    return {None: "active", REVOKED: "revoked", EXPIRED: "expired", PROGRAMME_CLOSED: "ended",
-            EXHAUSTED: "exhausted", PROGRAMME_PAUSED: "paused"}[refusal]
+    return {
+        None: "active",
+        REVOKED: "revoked",
+        EXPIRED: "expired",
+        PROGRAMME_CLOSED: "ended",
+        EXHAUSTED: "exhausted",
+        PROGRAMME_PAUSED: "paused",
+    }[refusal]
 
 
 # --- 2. the person -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CampaignEligibility:
-    categories: frozenset[str] = frozenset()   # any one of these bureau flags; empty = no rule
-    min_age: int | None = None                 # inclusive
-    max_age: int | None = None                 # inclusive
-    region_prefix: str = ""                    # e.g. "360702"; "" = anywhere the product covers
+    categories: frozenset[str] = frozenset()  # any one of these bureau flags; empty = no rule
+    min_age: int | None = None  # inclusive
+    max_age: int | None = None  # inclusive
+    region_prefix: str = ""  # e.g. "360702"; "" = anywhere the product covers
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categories", frozenset(self.categories))
@@ -94,8 +104,8 @@ class CampaignEligibility:
 @dataclass(frozen=True)
 class PersonFacts:
     identity_flags: frozenset[str]
-    age: int                          # on the product's coverage start
-    region_code: str | None           # insuplc_admdvs of the person's basic insurance
+    age: int  # on the product's coverage start
+    region_code: str | None  # insuplc_admdvs of the person's basic insurance
 
 
 def eligibility_problem(rules: CampaignEligibility) -> Refusal | None:
@@ -109,8 +119,11 @@ def eligibility_problem(rules: CampaignEligibility) -> Refusal | None:
             return Refusal("campaign_age_range", f"年龄应为0至{MAX_AGE}岁", 422)
     if rules.min_age is not None and rules.max_age is not None and rules.min_age > rules.max_age:
         return Refusal("campaign_age_range", "最小年龄不能大于最大年龄", 422)
-    if rules.region_prefix and not (rules.region_prefix.isascii() and rules.region_prefix.isdigit()
-                                    and 2 <= len(rules.region_prefix) <= 6):
+    if rules.region_prefix and not (
+        rules.region_prefix.isascii()
+        and rules.region_prefix.isdigit()
+        and 2 <= len(rules.region_prefix) <= 6
+    ):
         return Refusal("campaign_region", "地区代码应为2至6位数字（行政区划代码的前几位）", 422)
     return None
 
@@ -133,6 +146,9 @@ def eligibility_refusal(rules: CampaignEligibility, person: PersonFacts) -> Refu
     if too_young or too_old:
         return Refusal("campaign_not_eligible_age", f"该邀请仅限{_age_text(rules)}人员参加", 422)
     if rules.region_prefix and not (person.region_code or "").startswith(rules.region_prefix):
-        return Refusal("campaign_not_eligible_region",
-                       f"该邀请仅限参保地为{rules.region_prefix}开头地区的人员参加", 422)
+        return Refusal(
+            "campaign_not_eligible_region",
+            f"该邀请仅限参保地为{rules.region_prefix}开头地区的人员参加",
+            422,
+        )
     return None

@@ -15,21 +15,33 @@ TOKEN = ma.validate.Length(min=1, max=200)
 class CampaignEligibilitySchema(StrictSchema):
     categories = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(sorted(rules.KNOWN_CATEGORIES))),
-        load_default=list, validate=ma.validate.Length(max=len(rules.KNOWN_CATEGORIES)),
-        metadata={"description": "任一身份类别即可；为空表示不限"})
-    min_age = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0, max=rules.MAX_AGE),
-                                metadata={"description": "含；按产品保障起始日计算的年龄"})
-    max_age = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0, max=rules.MAX_AGE),
-                                metadata={"description": "含"})
-    region_prefix = ma.fields.String(allow_none=True, validate=ma.validate.Regexp(r"^[0-9]{2,6}$"),
-                                     metadata={"description": "参保地行政区划代码前缀，如 360702"})
+        load_default=list,
+        validate=ma.validate.Length(max=len(rules.KNOWN_CATEGORIES)),
+        metadata={"description": "任一身份类别即可；为空表示不限"},
+    )
+    min_age = ma.fields.Integer(
+        allow_none=True,
+        validate=ma.validate.Range(min=0, max=rules.MAX_AGE),
+        metadata={"description": "含；按产品保障起始日计算的年龄"},
+    )
+    max_age = ma.fields.Integer(
+        allow_none=True,
+        validate=ma.validate.Range(min=0, max=rules.MAX_AGE),
+        metadata={"description": "含"},
+    )
+    region_prefix = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Regexp(r"^[0-9]{2,6}$"),
+        metadata={"description": "参保地行政区划代码前缀，如 360702"},
+    )
 
 
 class CampaignCreateSchema(StrictSchema):
     programme_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
     name = ma.fields.String(required=True, validate=NAME)
-    quota = ma.fields.Integer(required=True, strict=True,
-                              validate=ma.validate.Range(min=1, max=MAX_QUOTA))
+    quota = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=1, max=MAX_QUOTA)
+    )
     expires_on = ma.fields.Date(required=True, metadata={"description": "含当日（北京时间）"})
     eligibility = ma.fields.Nested(CampaignEligibilitySchema, load_default=dict)
 
@@ -49,10 +61,13 @@ class CampaignEligibilityViewSchema(StrictSchema):
 
 def eligibility_view(campaign) -> dict:
     categories = sorted(campaign.eligibility_categories or [])
-    return {"categories": categories,
-            "category_labels": [rules.CATEGORY_LABELS[c] for c in categories],
-            "min_age": campaign.min_age, "max_age": campaign.max_age,
-            "region_prefix": campaign.region_prefix}
+    return {
+        "categories": categories,
+        "category_labels": [rules.CATEGORY_LABELS[c] for c in categories],
+        "min_age": campaign.min_age,
+        "max_age": campaign.max_age,
+        "region_prefix": campaign.region_prefix,
+    }
 
 
 class CampaignSchema(StrictSchema):
@@ -65,11 +80,12 @@ class CampaignSchema(StrictSchema):
     expires_on = ma.fields.Date(required=True)
     status = ma.fields.String(required=True, metadata={"description": "active | revoked"})
     effective_status = ma.fields.Method(
-        "_effective_status", required=True,
-        metadata={"description": "active | revoked | expired | ended | exhausted | paused"})
+        "_effective_status",
+        required=True,
+        metadata={"description": "active | revoked | expired | ended | exhausted | paused"},
+    )
     eligibility = ma.fields.Function(eligibility_view, required=True)
-    link = ma.fields.Method("_link", required=True,
-                            metadata={"description": "二维码中的签名链接"})
+    link = ma.fields.Method("_link", required=True, metadata={"description": "二维码中的签名链接"})
     qr_png_url = ma.fields.Method("_qr_png_url", required=True)
     created_at = ma.fields.DateTime(required=True)
     revoked_at = ma.fields.DateTime(allow_none=True)
@@ -102,8 +118,9 @@ class CampaignPreviewSchema(StrictSchema):
     product_name = ma.fields.String(allow_none=True)
     plan_year = ma.fields.Integer(required=True)
     pays = ma.fields.String(required=True, metadata={"description": "资助方式说明"})
-    premium_fen_max = ma.fields.Integer(allow_none=True,
-                                        metadata={"description": "每人保费最高金额（分），全额由资助方承担"})
+    premium_fen_max = ma.fields.Integer(
+        allow_none=True, metadata={"description": "每人保费最高金额（分），全额由资助方承担"}
+    )
     coverage_start = ma.fields.Date(allow_none=True)
     coverage_end = ma.fields.Date(allow_none=True)
     expires_on = ma.fields.Date(required=True)
@@ -112,14 +129,16 @@ class CampaignPreviewSchema(StrictSchema):
 
 
 class RedeemSchema(StrictSchema):
-    token = ma.fields.String(required=True, validate=TOKEN,
-                             metadata={"description": "二维码链接中的 token"})
+    token = ma.fields.String(
+        required=True, validate=TOKEN, metadata={"description": "二维码链接中的 token"}
+    )
     terms = ma.fields.Nested(TermsAcceptanceSchema, required=True)
 
 
 class RedemptionSchema(StrictSchema):
-    created = ma.fields.Boolean(required=True,
-                                metadata={"description": "false: 此前已领取，返回原保单"})
+    created = ma.fields.Boolean(
+        required=True, metadata={"description": "false: 此前已领取，返回原保单"}
+    )
     campaign_name = ma.fields.String(required=True)
     organisation_name = ma.fields.String(required=True)
     order_id = ma.fields.Integer(required=True)

@@ -21,6 +21,7 @@ Scanning again finds the first redemption and answers with the same policy.
 Locks are always taken campaign row first, then programme row; order creation and top-ups
 lock only the programme row, so no two paths wait on each other in opposite order.
 """
+
 from __future__ import annotations
 
 import io
@@ -68,14 +69,21 @@ def link_for(campaign: Campaign) -> str:
 
 def eligibility_of(campaign: Campaign) -> rules.CampaignEligibility:
     return rules.CampaignEligibility(
-        categories=frozenset(campaign.eligibility_categories or []), min_age=campaign.min_age,
-        max_age=campaign.max_age, region_prefix=campaign.region_prefix or "")
+        categories=frozenset(campaign.eligibility_categories or []),
+        min_age=campaign.min_age,
+        max_age=campaign.max_age,
+        region_prefix=campaign.region_prefix or "",
+    )
 
 
 def link_state(campaign: Campaign) -> rules.LinkState:
-    return rules.LinkState(status=campaign.status, expires_on=campaign.expires_on,
-                           quota=campaign.quota, claimed=campaign.claimed,
-                           programme_status=campaign.programme.status)
+    return rules.LinkState(
+        status=campaign.status,
+        expires_on=campaign.expires_on,
+        quota=campaign.quota,
+        claimed=campaign.claimed,
+        programme_status=campaign.programme.status,
+    )
 
 
 def effective_status(campaign: Campaign) -> str:
@@ -84,20 +92,33 @@ def effective_status(campaign: Campaign) -> str:
 
 # --- staff ---------------------------------------------------------------------------------
 
-def create_campaign(actor: Principal, *, programme_id: int, name: str, quota: int,
-                    expires_on: date, eligibility: dict) -> Campaign:
+
+def create_campaign(
+    actor: Principal,
+    *,
+    programme_id: int,
+    name: str,
+    quota: int,
+    expires_on: date,
+    eligibility: dict,
+) -> Campaign:
     wanted = rules.CampaignEligibility(
         categories=frozenset(eligibility.get("categories") or []),
-        min_age=eligibility.get("min_age"), max_age=eligibility.get("max_age"),
-        region_prefix=eligibility.get("region_prefix") or "")
+        min_age=eligibility.get("min_age"),
+        max_age=eligibility.get("max_age"),
+        region_prefix=eligibility.get("region_prefix") or "",
+    )
     problem = rules.eligibility_problem(wanted)
     if problem is not None:
         raise ValidationFailed(problem.message, code=problem.code)
     if expires_on < today_shanghai():
         raise ValidationFailed("有效期不能早于今天", code="campaign_expiry_past")
     with transaction() as session:
-        programme = session.scalar(select(Programme).where(
-            Programme.id == programme_id, Programme.organisation_id == actor.organisation_id))
+        programme = session.scalar(
+            select(Programme).where(
+                Programme.id == programme_id, Programme.organisation_id == actor.organisation_id
+            )
+        )
         if programme is None or actor.organisation_id is None:
             raise NotFound("资助项目不存在", code="programme_not_found")
         if programme.status == "closed":
@@ -105,23 +126,40 @@ def create_campaign(actor: Principal, *, programme_id: int, name: str, quota: in
         if programme.rule_kind != "full":
             # A resident who scans is enrolled at once with nothing to pay; a partial rule would
             # leave a remainder the invitation never asked them to pay.
-            raise ValidationFailed("邀请只能使用全额资助保费的项目（被邀请人无需付费）",
-                                   code="campaign_programme_not_full")
+            raise ValidationFailed(
+                "邀请只能使用全额资助保费的项目（被邀请人无需付费）",
+                code="campaign_programme_not_full",
+            )
         if expires_on > programme.ends_on:
-            raise ValidationFailed("邀请的有效期不能晚于资助项目的结束日期",
-                                   code="campaign_expiry_after_programme")
+            raise ValidationFailed(
+                "邀请的有效期不能晚于资助项目的结束日期", code="campaign_expiry_after_programme"
+            )
         campaign = Campaign(
-            public_code=tokens.new_public_code(), organisation_id=programme.organisation_id,
-            programme_id=programme.id, name=name, quota=quota, claimed=0, expires_on=expires_on,
-            status="active", eligibility_categories=sorted(wanted.categories),
-            min_age=wanted.min_age, max_age=wanted.max_age,
-            region_prefix=wanted.region_prefix or None, created_by_staff_id=actor.id,
+            public_code=tokens.new_public_code(),
+            organisation_id=programme.organisation_id,
+            programme_id=programme.id,
+            name=name,
+            quota=quota,
+            claimed=0,
+            expires_on=expires_on,
+            status="active",
+            eligibility_categories=sorted(wanted.categories),
+            min_age=wanted.min_age,
+            max_age=wanted.max_age,
+            region_prefix=wanted.region_prefix or None,
+            created_by_staff_id=actor.id,
         )
         session.add(campaign)
         session.flush()
-        audit(session, actor_type="staff", actor_id=actor.id, action="campaign.created",
-              object_type="campaign", object_id=campaign.id,
-              detail={"programme_id": programme.id, "quota": quota})
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="campaign.created",
+            object_type="campaign",
+            object_id=campaign.id,
+            detail={"programme_id": programme.id, "quota": quota},
+        )
     return campaign
 
 
@@ -129,15 +167,19 @@ def get_campaign(actor: Principal, campaign_id: int) -> Campaign:
     """Only the campaign's own organisation sees it; anyone else gets the same 404 as for none."""
     campaign = None
     if actor.organisation_id is not None:
-        campaign = get_session().scalar(select(Campaign).where(
-            Campaign.id == campaign_id, Campaign.organisation_id == actor.organisation_id))
+        campaign = get_session().scalar(
+            select(Campaign).where(
+                Campaign.id == campaign_id, Campaign.organisation_id == actor.organisation_id
+            )
+        )
     if campaign is None:
         raise NotFound("邀请活动不存在", code="campaign_not_found")
     return campaign
 
 
-def list_campaigns(actor: Principal, *, programme_id: int | None = None,
-                   status: str | None = None) -> list[Campaign]:
+def list_campaigns(
+    actor: Principal, *, programme_id: int | None = None, status: str | None = None
+) -> list[Campaign]:
     query = select(Campaign).where(Campaign.organisation_id == actor.organisation_id)
     if programme_id is not None:
         query = query.where(Campaign.programme_id == programme_id)
@@ -151,15 +193,24 @@ def revoke(actor: Principal, campaign_id: int) -> Campaign:
     get_campaign(actor, campaign_id)
     with transaction() as session:
         won = session.execute(
-            update(Campaign).where(Campaign.id == campaign_id,
-                                   Campaign.organisation_id == actor.organisation_id,
-                                   Campaign.status == "active")
+            update(Campaign)
+            .where(
+                Campaign.id == campaign_id,
+                Campaign.organisation_id == actor.organisation_id,
+                Campaign.status == "active",
+            )
             .values(status="revoked", revoked_at=utcnow(), revoked_by_staff_id=actor.id)
             .execution_options(synchronize_session=False)
         ).rowcount
         if won:
-            audit(session, actor_type="staff", actor_id=actor.id, action="campaign.revoked",
-                  object_type="campaign", object_id=campaign_id)
+            audit(
+                session,
+                actor_type="staff",
+                actor_id=actor.id,
+                action="campaign.revoked",
+                object_type="campaign",
+                object_id=campaign_id,
+            )
     session = get_session()
     campaign = session.get(Campaign, campaign_id)
     session.refresh(campaign)
@@ -178,6 +229,7 @@ def qr_png(actor: Principal, campaign_id: int) -> bytes:
 
 
 # --- public --------------------------------------------------------------------------------
+
 
 def campaign_from_token(token: str) -> Campaign:
     """The campaign a link names; a forged, altered or unknown token is one plain 404."""
@@ -203,8 +255,9 @@ def product_for(session, programme: Programme):
     of the programme's plan year (the one whose window opened last)."""
     from app.products.models import Product
 
-    query = select(Product).where(Product.status == "published",
-                                  Product.plan_year == programme.plan_year)
+    query = select(Product).where(
+        Product.status == "published", Product.plan_year == programme.plan_year
+    )
     if programme.product_id is not None:
         query = query.where(Product.id == programme.product_id)
     return session.scalar(query.order_by(Product.window_opens.desc(), Product.id.desc()).limit(1))
@@ -234,16 +287,18 @@ def preview(token: str) -> Preview:
 
 # --- member --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Redemption:
     campaign: Campaign
-    order: object        # app.enrollment.models.Order
-    policy: object       # app.policies.models.Policy
-    created: bool        # False: this person had already redeemed this campaign
+    order: object  # app.enrollment.models.Order
+    policy: object  # app.policies.models.Policy
+    created: bool  # False: this person had already redeemed this campaign
 
 
-def _answer(session, campaign: Campaign, redemption: CampaignRedemption,
-            created: bool) -> Redemption:
+def _answer(
+    session, campaign: Campaign, redemption: CampaignRedemption, created: bool
+) -> Redemption:
     """Load everything the answer shows, then end the read transaction. (The Idempotency-Key
     record is written after the request's session has given its connection back: see
     app/common/idempotency.py.)"""
@@ -258,8 +313,11 @@ def _answer(session, campaign: Campaign, redemption: CampaignRedemption,
 
 
 def _redemption_of(session, campaign_id: int, person_id: int) -> CampaignRedemption | None:
-    return session.scalar(select(CampaignRedemption).where(
-        CampaignRedemption.campaign_id == campaign_id, CampaignRedemption.person_id == person_id))
+    return session.scalar(
+        select(CampaignRedemption).where(
+            CampaignRedemption.campaign_id == campaign_id, CampaignRedemption.person_id == person_id
+        )
+    )
 
 
 ALREADY_INSURED = "您本保障年度已投保或有未完成的投保订单，无需再领取"
@@ -269,8 +327,7 @@ BUDGET_EXHAUSTED = "资助预算已用完，该邀请暂时无法领取"
 def redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: bool) -> Redemption:
     """Enroll the member's own verified person at the sponsor's cost (see the module doc)."""
     try:
-        return _redeem(member_id, token, terms_version=terms_version,
-                       terms_accepted=terms_accepted)
+        return _redeem(member_id, token, terms_version=terms_version, terms_accepted=terms_accepted)
     except BaseException:
         # A refusal leaves no connection checked out: the Idempotency-Key record of the error
         # answer is written on a connection of its own, and 200 refused scans at once must not
@@ -306,28 +363,45 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
     if not terms_accepted:
         raise ValidationFailed("请阅读并同意保险条款后再领取", code="terms_not_accepted")
     if terms_version != terms.version:
-        raise ValidationFailed("保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated")
+        raise ValidationFailed(
+            "保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated"
+        )
     # Eligibility is decided on a fresh bureau answer, as at enrollment.
     if identity.is_stale(person):
         identity.reverify(session, member_id, person)
         session.commit()
     age = age_on(person.birth_date, defn.coverage_starts)
-    refusal = rules.eligibility_refusal(eligibility_of(campaign), rules.PersonFacts(
-        identity_flags=frozenset(person.identity_flags or []), age=age,
-        region_code=person.region_code))
+    refusal = rules.eligibility_refusal(
+        eligibility_of(campaign),
+        rules.PersonFacts(
+            identity_flags=frozenset(person.identity_flags or []),
+            age=age,
+            region_code=person.region_code,
+        ),
+    )
     if refusal is not None:
         raise CampaignRefused(refusal)
     if already_insured(session, person.id, defn.plan_year):
         raise Conflict(ALREADY_INSURED, code="campaign_already_insured")
     org = campaign.organisation
     premium = defn.premium_for(insurance_type=person.insurance_type, age=age)
-    q = quote(defn, today, Payer(person.insurance_type, person.insurance_status,
-                                 person.has_personal_account),
-              [Candidate(person_id=person.id, relation="self", birth_date=person.birth_date,
-                         insurance_type=person.insurance_type,
-                         insurance_status=person.insurance_status,
-                         region_code=person.region_code, already_insured=False)],
-              [SubsidyOffer(person.id, campaign.programme_id, org.name, org.kind, premium)])
+    q = quote(
+        defn,
+        today,
+        Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
+        [
+            Candidate(
+                person_id=person.id,
+                relation="self",
+                birth_date=person.birth_date,
+                insurance_type=person.insurance_type,
+                insurance_status=person.insurance_status,
+                region_code=person.region_code,
+                already_insured=False,
+            )
+        ],
+        [SubsidyOffer(person.id, campaign.programme_id, org.name, org.kind, premium)],
+    )
     [line] = q.lines
     if not line.eligible:
         reason = line.reasons[0]
@@ -359,8 +433,9 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
         raise Conflict(BUDGET_EXHAUSTED, code="campaign_budget_exhausted") from None
 
 
-def _write(member_id: int, person_id: int, campaign: Campaign, product, defn, terms,
-           line) -> CampaignRedemption:
+def _write(
+    member_id: int, person_id: int, campaign: Campaign, product, defn, terms, line
+) -> CampaignRedemption:
     from app.enrollment.models import Order, OrderItem
     from app.enrollment.services import new_order_no
     from app.payments.services import record_paid_order
@@ -372,8 +447,12 @@ def _write(member_id: int, person_id: int, campaign: Campaign, product, defn, te
     with transaction() as session:
         won = session.execute(
             update(Campaign)
-            .where(Campaign.id == campaign.id, Campaign.status == "active",
-                   Campaign.expires_on >= today, Campaign.claimed < Campaign.quota)
+            .where(
+                Campaign.id == campaign.id,
+                Campaign.status == "active",
+                Campaign.expires_on >= today,
+                Campaign.claimed < Campaign.quota,
+            )
             .values(claimed=Campaign.claimed + 1)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -382,30 +461,56 @@ def _write(member_id: int, person_id: int, campaign: Campaign, product, defn, te
             refusal = rules.link_refusal(link_state(campaign), today) or rules.EXHAUSTED
             raise CampaignRefused(refusal)
         order = Order(
-            order_no=new_order_no(), member_id=member_id, payer_person_id=person_id,
-            product_id=product.id, plan_year=defn.plan_year, status="paid",
-            payment_method="sponsor", total_premium_fen=line.premium_fen,
-            total_subsidy_fen=line.subsidy_fen, total_pay_fen=0, terms_version=terms.version,
-            terms_sha256=terms.sha256, terms_agreed_at=now, paid_at=now,
+            order_no=new_order_no(),
+            member_id=member_id,
+            payer_person_id=person_id,
+            product_id=product.id,
+            plan_year=defn.plan_year,
+            status="paid",
+            payment_method="sponsor",
+            total_premium_fen=line.premium_fen,
+            total_subsidy_fen=line.subsidy_fen,
+            total_pay_fen=0,
+            terms_version=terms.version,
+            terms_sha256=terms.sha256,
+            terms_agreed_at=now,
+            paid_at=now,
             expires_at=now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"]),
         )
-        order.items.append(OrderItem(
-            person_id=person_id, plan_year=defn.plan_year, relation="self",
-            premium_fen=line.premium_fen, subsidy_fen=line.subsidy_fen, pay_fen=0,
-            subsidies=[s.__dict__ for s in line.subsidies],
-        ))
+        order.items.append(
+            OrderItem(
+                person_id=person_id,
+                plan_year=defn.plan_year,
+                relation="self",
+                premium_fen=line.premium_fen,
+                subsidy_fen=line.subsidy_fen,
+                pay_fen=0,
+                subsidies=[s.__dict__ for s in line.subsidies],
+            )
+        )
         session.add(order)
         session.flush()
         reserve_items(session, order.items)
         record_paid_order(session, order, method=None, payment=None)
-        policy_id = session.scalar(select(Policy.id).where(
-            Policy.order_item_id == order.items[0].id))
-        redemption = CampaignRedemption(campaign_id=campaign.id, person_id=person_id,
-                                        member_id=member_id, order_id=order.id,
-                                        policy_id=policy_id)
+        policy_id = session.scalar(
+            select(Policy.id).where(Policy.order_item_id == order.items[0].id)
+        )
+        redemption = CampaignRedemption(
+            campaign_id=campaign.id,
+            person_id=person_id,
+            member_id=member_id,
+            order_id=order.id,
+            policy_id=policy_id,
+        )
         session.add(redemption)
         session.flush()
-        audit(session, actor_type="member", actor_id=member_id, action="campaign.redeemed",
-              object_type="campaign", object_id=campaign.id,
-              detail={"order_id": order.id, "policy_id": policy_id})
+        audit(
+            session,
+            actor_type="member",
+            actor_id=member_id,
+            action="campaign.redeemed",
+            object_type="campaign",
+            object_id=campaign.id,
+            detail={"order_id": order.id, "policy_id": policy_id},
+        )
     return redemption

@@ -12,6 +12,7 @@ its own domain-separation prefix, so neither kind of token is ever accepted as t
 The token carries no expiry or status: those live on the campaign row, so revoking a campaign or
 reaching its expiry takes effect at once for every printed QR code.
 """
+
 from __future__ import annotations
 
 import base64
@@ -80,8 +81,9 @@ def verify(secret: bytes, token: object) -> str:
         raise CampaignTokenInvalid("bad mac")
     # Authentic from here on; the checks below guard against a secret shared with a bug.
     try:
-        raw = base64.b64decode(payload_b64 + "=" * (-len(payload_b64) % 4), altchars=b"-_",
-                               validate=True)
+        raw = base64.b64decode(
+            payload_b64 + "=" * (-len(payload_b64) % 4), altchars=b"-_", validate=True
+        )
         public_code = raw.decode("ascii")
     except (binascii.Error, ValueError) as exc:
         raise CampaignTokenInvalid("bad payload") from exc

@@ -6,6 +6,7 @@ in between, the UPDATE matches no row and the caller re-reads and re-runs the en
 claims can never both consume the same deductible. On PostgreSQL the UPDATE waits for the other
 transaction and then sees the new version; on SQLite writers are serialised by the database lock.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.adjudication.model import AccumulatorDeltas, Accumulators, SubCapKey
 from app.claims.models import AccumulatorEntry, AccumulatorYear
 
-KINDS = {"paid": "paid_fen", "eligible": "eligible_fen", "deductible": "deductible_used_fen",
-         "sub_cap": "sub_cap_used_fen"}
+KINDS = {
+    "paid": "paid_fen",
+    "eligible": "eligible_fen",
+    "deductible": "deductible_used_fen",
+    "sub_cap": "sub_cap_used_fen",
+}
 
 
 class StaleAccumulators(Exception):
@@ -31,13 +36,19 @@ def _insert(session):
 
 def year_of(session, person_id: int, product_id: int, plan_year: int) -> AccumulatorYear:
     """The person-year row, created if missing (a concurrent creator is not an error)."""
-    stmt = _insert(session)(AccumulatorYear).values(
-        person_id=person_id, product_id=product_id, plan_year=plan_year, version=0
-    ).on_conflict_do_nothing(index_elements=["person_id", "product_id", "plan_year"])
+    stmt = (
+        _insert(session)(AccumulatorYear)
+        .values(person_id=person_id, product_id=product_id, plan_year=plan_year, version=0)
+        .on_conflict_do_nothing(index_elements=["person_id", "product_id", "plan_year"])
+    )
     session.execute(stmt)
-    return session.scalar(select(AccumulatorYear).where(
-        AccumulatorYear.person_id == person_id, AccumulatorYear.product_id == product_id,
-        AccumulatorYear.plan_year == plan_year))
+    return session.scalar(
+        select(AccumulatorYear).where(
+            AccumulatorYear.person_id == person_id,
+            AccumulatorYear.product_id == product_id,
+            AccumulatorYear.plan_year == plan_year,
+        )
+    )
 
 
 def _key(kind: str, key) -> str:
@@ -46,7 +57,9 @@ def _key(kind: str, key) -> str:
 
 def read(session, year: AccumulatorYear) -> Accumulators:
     maps: dict[str, dict] = {field: {} for field in KINDS.values()}
-    for entry in session.scalars(select(AccumulatorEntry).where(AccumulatorEntry.year_id == year.id)):
+    for entry in session.scalars(
+        select(AccumulatorEntry).where(AccumulatorEntry.year_id == year.id)
+    ):
         key = SubCapKey(*json.loads(entry.key)) if entry.kind == "sub_cap" else entry.key
         maps[KINDS[entry.kind]][key] = entry.value_fen
     return Accumulators(**maps)
@@ -56,9 +69,10 @@ def apply(session, year: AccumulatorYear, version_read: int, deltas: Accumulator
     """Add one claim's deltas, or raise StaleAccumulators (the caller's transaction must then
     roll back and start again)."""
     bumped = session.execute(
-        update(AccumulatorYear).where(AccumulatorYear.id == year.id,
-                                      AccumulatorYear.version == version_read)
-        .values(version=version_read + 1)).rowcount
+        update(AccumulatorYear)
+        .where(AccumulatorYear.id == year.id, AccumulatorYear.version == version_read)
+        .values(version=version_read + 1)
+    ).rowcount
     if bumped != 1:
         raise StaleAccumulators()
     insert = _insert(session)
@@ -67,13 +81,17 @@ def apply(session, year: AccumulatorYear, version_read: int, deltas: Accumulator
             if not amount:
                 continue
             stmt = insert(AccumulatorEntry).values(
-                year_id=year.id, kind=kind, key=_key(kind, key), value_fen=amount)
+                year_id=year.id, kind=kind, key=_key(kind, key), value_fen=amount
+            )
             stmt = stmt.on_conflict_do_update(
                 index_elements=["year_id", "kind", "key"],
-                set_={"value_fen": AccumulatorEntry.value_fen + stmt.excluded.value_fen})
+                set_={"value_fen": AccumulatorEntry.value_fen + stmt.excluded.value_fen},
+            )
             session.execute(stmt)
 
 
 def deltas_to_json(deltas: AccumulatorDeltas) -> dict:
-    return {kind: {_key(kind, k): v for k, v in getattr(deltas, field).items()}
-            for kind, field in KINDS.items()}
+    return {
+        kind: {_key(kind, k): v for k, v in getattr(deltas, field).items()}
+        for kind, field in KINDS.items()
+    }

@@ -1,5 +1,6 @@
 """Claims, their documents, invoices and transitions; the per-person-year accumulators the
 engine reads and the deltas it writes; payouts and the claim ledger."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -69,16 +70,17 @@ class Claim(Base):
     payee_account_last4: Mapped[str | None] = mapped_column(String(4))
 
     status: Mapped[str] = mapped_column(String(24), default="draft")
-    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"),
-                                                           index=True)
+    assigned_staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_accounts.id"), index=True
+    )
     flags: Mapped[list] = mapped_column(JSON, default=list)
-    decision: Mapped[str | None] = mapped_column(String(16))   # the engine's last decision
+    decision: Mapped[str | None] = mapped_column(String(16))  # the engine's last decision
     payable_fen: Mapped[int | None] = mapped_column(BigInteger)  # the engine's last figure
     approved_fen: Mapped[int | None] = mapped_column(BigInteger)
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    adjudication: Mapped[dict | None] = mapped_column(JSON)    # lines, buckets, reason codes
+    adjudication: Mapped[dict | None] = mapped_column(JSON)  # lines, buckets, reason codes
     applied_deltas: Mapped[dict | None] = mapped_column(JSON)  # what settling it added
-    info_request: Mapped[dict | None] = mapped_column(JSON)    # the reviewer's open question
+    info_request: Mapped[dict | None] = mapped_column(JSON)  # the reviewer's open question
     auto_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
     settlement_disclosed: Mapped[bool] = mapped_column(Boolean, default=False)  # counted once
     human_review_requested_at: Mapped[datetime | None]
@@ -90,12 +92,16 @@ class Claim(Base):
     paid_at: Mapped[datetime | None]
 
     documents: Mapped[list[ClaimDocument]] = relationship(
-        order_by="ClaimDocument.id", primaryjoin="and_(ClaimDocument.claim_id == Claim.id, "
-        "ClaimDocument.deleted_at.is_(None))", viewonly=True)
-    invoices: Mapped[list[ClaimInvoice]] = relationship(order_by="ClaimInvoice.id",
-                                                        cascade="all, delete-orphan")
-    transitions: Mapped[list[ClaimTransition]] = relationship(order_by="ClaimTransition.id",
-                                                              viewonly=True)
+        order_by="ClaimDocument.id",
+        primaryjoin="and_(ClaimDocument.claim_id == Claim.id, ClaimDocument.deleted_at.is_(None))",
+        viewonly=True,
+    )
+    invoices: Mapped[list[ClaimInvoice]] = relationship(
+        order_by="ClaimInvoice.id", cascade="all, delete-orphan"
+    )
+    transitions: Mapped[list[ClaimTransition]] = relationship(
+        order_by="ClaimTransition.id", viewonly=True
+    )
 
     __table_args__ = (
         CheckConstraint(_in("status", STATUSES), name="status"),
@@ -105,16 +111,24 @@ class Claim(Base):
         CheckConstraint(
             "medfee_sumamt_fen >= 0 AND hifp_pay_fen >= 0 AND hifmi_pay_fen >= 0 AND "
             "hifob_pay_fen >= 0 AND maf_pay_fen >= 0 AND in_policy_self_pay_fen >= 0 AND "
-            "out_of_policy_self_pay_fen >= 0 AND special_drugs_fen >= 0", name="amounts_nonnegative"),
+            "out_of_policy_self_pay_fen >= 0 AND special_drugs_fen >= 0",
+            name="amounts_nonnegative",
+        ),
         # One live claim per settlement record and person: the one-tap path cannot file twice.
-        Index("uq_claims_person_setl_live", "person_id", "setl_id", unique=True,
-              sqlite_where=text("setl_id IS NOT NULL AND status <> 'rejected'"),
-              postgresql_where=text("setl_id IS NOT NULL AND status <> 'rejected'")),
+        Index(
+            "uq_claims_person_setl_live",
+            "person_id",
+            "setl_id",
+            unique=True,
+            sqlite_where=text("setl_id IS NOT NULL AND status <> 'rejected'"),
+            postgresql_where=text("setl_id IS NOT NULL AND status <> 'rejected'"),
+        ),
     )
 
 
 class ClaimInvoice(Base):
     """An invoice (发票) the member lists: the duplicate check looks across every claim."""
+
     __tablename__ = "claim_invoices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +159,7 @@ class ClaimDocument(Base):
 
 class ClaimTransition(Base):
     """Append-only: every change of a claim's status, by whom and why."""
+
     __tablename__ = "claim_transitions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,19 +167,21 @@ class ClaimTransition(Base):
     action: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str] = mapped_column(String(24))
     to_status: Mapped[str] = mapped_column(String(24))
-    actor_type: Mapped[str] = mapped_column(String(8))   # member | staff | system
+    actor_type: Mapped[str] = mapped_column(String(8))  # member | staff | system
     actor_id: Mapped[int | None]
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (CheckConstraint("actor_type IN ('member', 'staff', 'system')",
-                                      name="actor_type"),)
+    __table_args__ = (
+        CheckConstraint("actor_type IN ('member', 'staff', 'system')", name="actor_type"),
+    )
 
 
 class AccumulatorYear(Base):
     """One row per insured person, product and plan year. Its `version` is the lock: settling a
     claim bumps it with a conditional UPDATE (WHERE version = the one read), so two claims
     settled at once cannot both consume the same deductible; the loser re-runs the engine."""
+
     __tablename__ = "accumulator_years"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,12 +195,13 @@ class AccumulatorYear(Base):
 
 class AccumulatorEntry(Base):
     """Deductible used, eligible spend, amount paid and sub-cap use, per key, in fen."""
+
     __tablename__ = "accumulator_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year_id: Mapped[int] = mapped_column(ForeignKey("accumulator_years.id"))
-    kind: Mapped[str] = mapped_column(String(12))   # paid | eligible | deductible | sub_cap
-    key: Mapped[str] = mapped_column(String(200))   # bucket / deductible key / "b|sub|scope"
+    kind: Mapped[str] = mapped_column(String(12))  # paid | eligible | deductible | sub_cap
+    key: Mapped[str] = mapped_column(String(200))  # bucket / deductible key / "b|sub|scope"
     value_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (
@@ -215,8 +233,13 @@ class Payout(Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         UniqueConstraint("claim_id", "attempt"),
         # at most one transfer in flight or done per claim
-        Index("uq_payouts_claim_live", "claim_id", unique=True,
-              sqlite_where=text("status <> 'failed'"), postgresql_where=text("status <> 'failed'")),
+        Index(
+            "uq_payouts_claim_live",
+            "claim_id",
+            unique=True,
+            sqlite_where=text("status <> 'failed'"),
+            postgresql_where=text("status <> 'failed'"),
+        ),
     )
 
 
@@ -224,6 +247,7 @@ class ClaimLedgerEntry(Base):
     """Append-only: + the approved amount owed to the member, - each transfer that succeeded,
     - the approved amount again when a refused transfer sends the claim back to review.
     Per claim the entries sum to what is still owed; `flask ledger check` verifies it."""
+
     __tablename__ = "claim_ledger_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -234,8 +258,12 @@ class ClaimLedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("kind IN ('claim_approved', 'claim_payout', 'approval_reversed')",
-                        name="kind"),
-        CheckConstraint("(kind = 'claim_approved' AND amount_fen > 0) OR "
-                        "(kind <> 'claim_approved' AND amount_fen < 0)", name="sign"),
+        CheckConstraint(
+            "kind IN ('claim_approved', 'claim_payout', 'approval_reversed')", name="kind"
+        ),
+        CheckConstraint(
+            "(kind = 'claim_approved' AND amount_fen > 0) OR "
+            "(kind <> 'claim_approved' AND amount_fen < 0)",
+            name="sign",
+        ),
     )

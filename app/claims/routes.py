@@ -1,5 +1,6 @@
 """Claim endpoints: members file and follow claims (their own only: another member's claim is a
 plain 404); reviewers work the queue; documents go only to their owner and the assigned reviewer."""
+
 from __future__ import annotations
 
 from flask import Response, current_app
@@ -11,6 +12,7 @@ from app.claims.schemas import (
     AnswerSchema,
     AssignSchema,
     ClaimCreateSchema,
+    ClaimReasonSchema,
     ClaimSchema,
     ClaimSummarySchema,
     ClaimUpdateSchema,
@@ -22,7 +24,6 @@ from app.claims.schemas import (
     HumanReviewSchema,
     InfoRequestCreateSchema,
     QueueQuerySchema,
-    ClaimReasonSchema,
     RedetermineSchema,
     RejectSchema,
     SettlementClaimSchema,
@@ -50,14 +51,25 @@ def list_settlement_records(policy_id):
     """The insured person's medical-insurance settlement records within the policy's cover
     (from the bureau, 5203 shape); `claimable` says whether a claim can still be made from one."""
     views = services.settlement_records(_me(), policy_id)
-    return [{"setl_id": v.record.setl_id, "hospital_name": v.record.fixmedins_name,
-             "care_kind": v.record.care_kind, "admitted_on": v.record.begndate,
-             "discharged_on": v.record.enddate, "diagnosis": v.record.dise_name,
-             "medfee_sumamt_fen": v.record.medfee_sumamt_fen,
-             "hifp_pay_fen": v.record.hifp_pay_fen, "hifmi_pay_fen": v.record.hifmi_pay_fen,
-             "hifob_pay_fen": v.record.hifob_pay_fen, "maf_pay_fen": v.record.maf_pay_fen,
-             "member_paid_fen": v.record.psn_part_amt_fen, "claimable": v.claimable,
-             "claim_id": v.claim_id} for v in views]
+    return [
+        {
+            "setl_id": v.record.setl_id,
+            "hospital_name": v.record.fixmedins_name,
+            "care_kind": v.record.care_kind,
+            "admitted_on": v.record.begndate,
+            "discharged_on": v.record.enddate,
+            "diagnosis": v.record.dise_name,
+            "medfee_sumamt_fen": v.record.medfee_sumamt_fen,
+            "hifp_pay_fen": v.record.hifp_pay_fen,
+            "hifmi_pay_fen": v.record.hifmi_pay_fen,
+            "hifob_pay_fen": v.record.hifob_pay_fen,
+            "maf_pay_fen": v.record.maf_pay_fen,
+            "member_paid_fen": v.record.psn_part_amt_fen,
+            "claimable": v.claimable,
+            "claim_id": v.claim_id,
+        }
+        for v in views
+    ]
 
 
 @blp.route("/claims/from-settlement", methods=["POST"])
@@ -84,8 +96,15 @@ def estimate(body):
     setl_id = body.pop("setl_id", None)
     pre_existing = body.pop("pre_existing", False)
     care_kind, care_date = body.pop("care_kind", None), body.pop("care_date", None)
-    result = services.estimate(_me(), policy_id=policy_id, amounts=body, care_kind=care_kind,
-                               care_date=care_date, setl_id=setl_id, pre_existing=pre_existing)
+    result = services.estimate(
+        _me(),
+        policy_id=policy_id,
+        amounts=body,
+        care_kind=care_kind,
+        care_date=care_date,
+        setl_id=setl_id,
+        pre_existing=pre_existing,
+    )
     return services.adjudication_json(result)
 
 
@@ -208,13 +227,20 @@ def human_review(body, claim_id):
 
 
 def _file(doc, data: bytes) -> Response:
-    ext = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(doc.media_type,
-                                                                                  "bin")
+    ext = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(
+        doc.media_type, "bin"
+    )
     # A PDF opened in the browser runs in a sandbox: no scripts, no forms, no same origin.
-    return Response(data, mimetype=doc.media_type, headers={
-        "Content-Disposition": f'attachment; filename="document-{doc.id}.{ext}"',
-        "Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        mimetype=doc.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="document-{doc.id}.{ext}"',
+            "Content-Security-Policy": "sandbox",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 # --- reviewers ------------------------------------------------------------------------------------
@@ -278,8 +304,7 @@ def reject(body, claim_id):
 @blp.errors(404, 409, 422)
 def request_info(body, claim_id):
     """Ask the member for more (a message and the document types wanted)."""
-    return services.request_info(current_principal(), claim_id, body["message"],
-                                 body["documents"])
+    return services.request_info(current_principal(), claim_id, body["message"], body["documents"])
 
 
 @blp.route("/staff/claims/<int:claim_id>/health-determination", methods=["POST"])
@@ -300,5 +325,3 @@ def staff_document(claim_id, document_id):
     """A document of a claim assigned to the caller (audited)."""
     doc, data = services.staff_document(current_principal(), claim_id, document_id)
     return _file(doc, data)
-
-

@@ -6,6 +6,7 @@
 - payee_refusal: who may receive the money (the insured; for a child also the guardian);
 - fraud_flags: the checks that send a claim to a reviewer (never a silent rejection).
 """
+
 from __future__ import annotations
 
 import re
@@ -13,9 +14,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-AMOUNT_FIELDS = ("medfee_sumamt_fen", "hifp_pay_fen", "hifmi_pay_fen", "hifob_pay_fen",
-                 "maf_pay_fen", "in_policy_self_pay_fen", "out_of_policy_self_pay_fen",
-                 "special_drugs_fen")
+AMOUNT_FIELDS = (
+    "medfee_sumamt_fen",
+    "hifp_pay_fen",
+    "hifmi_pay_fen",
+    "hifob_pay_fen",
+    "maf_pay_fen",
+    "in_policy_self_pay_fen",
+    "out_of_policy_self_pay_fen",
+    "special_drugs_fen",
+)
 MEMBER_AMOUNTS = ("in_policy_self_pay_fen", "out_of_policy_self_pay_fen", "special_drugs_fen")
 CHILD_PAYEE_AGE = 18  # below it the guardian may receive a child's money
 
@@ -58,8 +66,12 @@ def parts_mismatch(amounts: Mapping[str, int]) -> int:
     medfee_sumamt = basic + critical illness + large amount + the member's money (in-policy,
     out-of-policy, special drugs); medical assistance is paid out of the in-policy part, so it
     is not added again."""
-    parts = (amounts["hifp_pay_fen"] + amounts["hifmi_pay_fen"] + amounts["hifob_pay_fen"]
-             + sum(amounts[k] for k in MEMBER_AMOUNTS))
+    parts = (
+        amounts["hifp_pay_fen"]
+        + amounts["hifmi_pay_fen"]
+        + amounts["hifob_pay_fen"]
+        + sum(amounts[k] for k in MEMBER_AMOUNTS)
+    )
     return amounts["medfee_sumamt_fen"] - parts
 
 
@@ -79,8 +91,15 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def payee_refusal(*, payee_name: str, bank_account: str, insured_name: str, insured_birth: date,
-                  member_name: str | None, today: date) -> tuple[str, str] | None:
+def payee_refusal(
+    *,
+    payee_name: str,
+    bank_account: str,
+    insured_name: str,
+    insured_birth: date,
+    member_name: str | None,
+    today: date,
+) -> tuple[str, str] | None:
     """Why this payee cannot receive the claim's money, as (code, message), or None.
 
     The money goes to the insured person; for a child under 18 it may also go to the guardian
@@ -108,19 +127,20 @@ class Flag:
 @dataclass(frozen=True)
 class FraudFacts:
     """What the service looked up for one claim."""
+
     care_start: date
     care_end: date
     coverage_start: date
     coverage_end: date
     amounts: Mapping[str, int]
     insured_name: str
-    patient_name: str | None = None           # the name on the invoice / settlement
+    patient_name: str | None = None  # the name on the invoice / settlement
     insured_psn_no: str | None = None
-    record_psn_no: str | None = None          # the settlement record's person, if any
+    record_psn_no: str | None = None  # the settlement record's person, if any
     duplicate_invoices: tuple[str, ...] = ()  # "issuer/number" already on another claim
-    duplicate_settlement: bool = False        # the setl_id is already on another claim
-    settlement_problems: tuple[str, ...] = () # the bureau record's own inconsistencies
-    claims_in_window: int = 0                 # this person's other claims in the window
+    duplicate_settlement: bool = False  # the setl_id is already on another claim
+    settlement_problems: tuple[str, ...] = ()  # the bureau record's own inconsistencies
+    claims_in_window: int = 0  # this person's other claims in the window
     frequency_limit: int = 4
     frequency_window_days: int = 30
     extra: tuple[Flag, ...] = field(default_factory=tuple)
@@ -134,21 +154,30 @@ def fraud_flags(f: FraudFacts) -> list[Flag]:
     if f.duplicate_settlement:
         flags.append(Flag("duplicate_settlement", "该笔医保结算记录已在其他理赔申请中使用"))
     if f.care_start < f.coverage_start or f.care_end > f.coverage_end:
-        flags.append(Flag("care_outside_coverage",
-                          f"就医日期 {f.care_start.isoformat()} 至 {f.care_end.isoformat()} 超出保障期 "
-                          f"{f.coverage_start.isoformat()} 至 {f.coverage_end.isoformat()}"))
+        flags.append(
+            Flag(
+                "care_outside_coverage",
+                f"就医日期 {f.care_start.isoformat()} 至 {f.care_end.isoformat()} 超出保障期 "
+                f"{f.coverage_start.isoformat()} 至 {f.coverage_end.isoformat()}",
+            )
+        )
     if f.patient_name is not None and f.patient_name != f.insured_name:
         flags.append(Flag("name_mismatch", "票据或结算记录上的姓名与被保险人不一致"))
     if f.record_psn_no is not None and f.record_psn_no != f.insured_psn_no:
         flags.append(Flag("person_mismatch", "医保结算记录的参保人与被保险人不一致"))
     gap = parts_mismatch(f.amounts)
     if gap != 0:
-        flags.append(Flag("amounts_do_not_add_up",
-                          f"各项金额合计与医疗费用总额相差 {abs(gap) / 100:.2f} 元"))
+        flags.append(
+            Flag("amounts_do_not_add_up", f"各项金额合计与医疗费用总额相差 {abs(gap) / 100:.2f} 元")
+        )
     for problem in f.settlement_problems:
         flags.append(Flag("settlement_inconsistent", f"医保结算记录金额不一致：{problem}"))
     if f.claims_in_window >= f.frequency_limit:
-        flags.append(Flag("unusual_frequency",
-                          f"被保险人近 {f.frequency_window_days} 天内已有 {f.claims_in_window} 笔理赔申请"))
+        flags.append(
+            Flag(
+                "unusual_frequency",
+                f"被保险人近 {f.frequency_window_days} 天内已有 {f.claims_in_window} 笔理赔申请",
+            )
+        )
     flags.extend(f.extra)
     return flags

@@ -1,4 +1,5 @@
 """Claim request and response bodies. Amounts are integer fen; dates are Asia/Shanghai dates."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -22,19 +23,28 @@ def _fen(**kw):
 
 
 class PayeeSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=_text(64),
-                            metadata={"description": "收款人：被保险人本人；未成年人也可为监护人"})
+    name = ma.fields.String(
+        required=True,
+        validate=_text(64),
+        metadata={"description": "收款人：被保险人本人；未成年人也可为监护人"},
+    )
     bank_name = ma.fields.String(required=True, validate=_text(64))
-    bank_account = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=40),
-                                    metadata={"description": "银行账号（加密保存，仅显示后四位）"})
+    bank_account = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=10, max=40),
+        metadata={"description": "银行账号（加密保存，仅显示后四位）"},
+    )
 
 
 class InvoiceSchema(StrictSchema):
-    issuer = ma.fields.String(required=True, validate=_text(100),
-                              metadata={"description": "开票单位（医院）"})
-    number = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=40),
-                                                       ma.validate.Regexp(r"^[0-9A-Za-z\-]+$")],
-                              metadata={"description": "发票号码"})
+    issuer = ma.fields.String(
+        required=True, validate=_text(100), metadata={"description": "开票单位（医院）"}
+    )
+    number = ma.fields.String(
+        required=True,
+        validate=[ma.validate.Length(min=1, max=40), ma.validate.Regexp(r"^[0-9A-Za-z\-]+$")],
+        metadata={"description": "发票号码"},
+    )
     amount_fen = _fen(required=True)
 
 
@@ -45,7 +55,9 @@ class _ClaimFields(StrictSchema):
     admitted_on = ma.fields.Date(metadata={"description": "入院（就诊）日期"})
     discharged_on = ma.fields.Date(metadata={"description": "出院日期"})
     diagnosis = ma.fields.String(validate=_text(500))
-    patient_name = ma.fields.String(validate=_text(64), metadata={"description": "票据上的患者姓名"})
+    patient_name = ma.fields.String(
+        validate=_text(64), metadata={"description": "票据上的患者姓名"}
+    )
     pre_existing_declared = ma.fields.Boolean(metadata={"description": "是否为既往症"})
     medfee_sumamt_fen = _fen(metadata={"description": "医疗费用总额"})
     hifp_pay_fen = _fen(metadata={"description": "基本医保统筹支付"})
@@ -76,8 +88,10 @@ class SettlementClaimSchema(StrictSchema):
 
 class EstimateSchema(StrictSchema):
     policy_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
-    setl_id = ma.fields.String(validate=ma.validate.Length(min=1, max=40),
-                               metadata={"description": "按医保结算记录试算；不填则按金额试算"})
+    setl_id = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "按医保结算记录试算；不填则按金额试算"},
+    )
     care_kind = ma.fields.String(validate=ma.validate.OneOf(CARE_KINDS))
     care_date = ma.fields.Date()
     pre_existing = ma.fields.Boolean(load_default=False)
@@ -228,8 +242,11 @@ class ClaimSchema(StrictSchema):
     def _payee(self, c):
         if not c.payee_account_last4:
             return None
-        return {"name": mask_name(c.payee_name), "bank_name": c.payee_bank_name,
-                "account_masked": "**** **** " + c.payee_account_last4}
+        return {
+            "name": mask_name(c.payee_name),
+            "bank_name": c.payee_bank_name,
+            "account_masked": "**** **** " + c.payee_account_last4,
+        }
 
     def _required(self, c):
         from app.claims.services import required_documents
@@ -244,9 +261,11 @@ class ClaimSchema(StrictSchema):
     def _info(self, c):
         if not c.info_request:
             return None
-        return {"message": c.info_request.get("message", ""),
-                "documents": c.info_request.get("documents", []),
-                "answer": c.info_request.get("answer")}
+        return {
+            "message": c.info_request.get("message", ""),
+            "documents": c.info_request.get("documents", []),
+            "answer": c.info_request.get("answer"),
+        }
 
     def _human(self, c):
         return c.status == "rejected" and bool(c.auto_rejected)
@@ -292,28 +311,49 @@ class StaffClaimSummarySchema(ClaimSummarySchema):
 
 
 class QueueQuerySchema(StrictSchema):
-    status = ma.fields.String(validate=ma.validate.OneOf(
-        ("pending_review", "more_info_requested", "approved", "rejected", "paid", "closed",
-         "submitted")))
+    status = ma.fields.String(
+        validate=ma.validate.OneOf(
+            (
+                "pending_review",
+                "more_info_requested",
+                "approved",
+                "rejected",
+                "paid",
+                "closed",
+                "submitted",
+            )
+        )
+    )
     assigned = ma.fields.String(validate=ma.validate.OneOf(("me", "unassigned")))
     flag = ma.fields.String(validate=ma.validate.Length(min=1, max=40))
     care_kind = ma.fields.String(validate=ma.validate.OneOf(CARE_KINDS))
-    before_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID),
-                                 metadata={"description": "keyset cursor: claims with a smaller id"})
+    before_id = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "keyset cursor: claims with a smaller id"},
+    )
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
 
 
 class AssignSchema(StrictSchema):
-    staff_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID),
-                                 metadata={"description": "operator only; a reviewer assigns to self"})
+    staff_id = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "operator only; a reviewer assigns to self"},
+    )
 
 
 class ClaimReasonSchema(StrictSchema):
     reason = ma.fields.String(required=True, validate=_text(1000))
 
 
-REJECT_REASONS = ("not_covered", "outside_coverage", "basic_insurance_suspended",
-                  "documents_invalid", "fraud_confirmed", "duplicate", "other")
+REJECT_REASONS = (
+    "not_covered",
+    "outside_coverage",
+    "basic_insurance_suspended",
+    "documents_invalid",
+    "fraud_confirmed",
+    "duplicate",
+    "other",
+)
 
 
 class RejectSchema(StrictSchema):
@@ -323,12 +363,17 @@ class RejectSchema(StrictSchema):
 
 class InfoRequestCreateSchema(StrictSchema):
     message = ma.fields.String(required=True, validate=_text(1000))
-    documents = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(DOCUMENT_TYPES)),
-                               load_default=list, validate=ma.validate.Length(max=6))
+    documents = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(DOCUMENT_TYPES)),
+        load_default=list,
+        validate=ma.validate.Length(max=6),
+    )
 
 
 class RedetermineSchema(StrictSchema):
-    health = ma.fields.String(required=True, validate=ma.validate.OneOf(("healthy", "pre_existing")))
+    health = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(("healthy", "pre_existing"))
+    )
     reason = ma.fields.String(required=True, validate=_text(1000))
 
 
@@ -344,6 +389,8 @@ class SettlementRecordSchema(StrictSchema):
     hifmi_pay_fen = ma.fields.Integer(required=True)
     hifob_pay_fen = ma.fields.Integer(required=True)
     maf_pay_fen = ma.fields.Integer(required=True)
-    member_paid_fen = ma.fields.Integer(required=True, metadata={"description": "个人负担 psn_part_amt"})
+    member_paid_fen = ma.fields.Integer(
+        required=True, metadata={"description": "个人负担 psn_part_amt"}
+    )
     claimable = ma.fields.Boolean(required=True)
     claim_id = ma.fields.Integer(allow_none=True)

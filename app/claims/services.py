@@ -5,6 +5,7 @@ submit (commit) -> adjudicate (commit; settles the accumulators when approved) -
 (a pending Payout row is committed before the transfer is asked for, so a crash leaves a
 recoverable pending state that `reconcile_payouts` finishes).
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,10 +48,19 @@ log = logging.getLogger(__name__)
 
 SETTLE_ATTEMPTS = 8
 PAYOUT_ATTEMPTS = 3
-PERMANENT_PAYOUT_FAILURES = ("account_invalid", "payee_name_mismatch", "account_frozen",
-                             "account_closed")
-CARE_KIND_LABELS = {"in_patient": "住院", "emergency": "急诊", "day_surgery": "日间手术",
-                    "chronic_outpatient": "门诊慢特病", "special_drug": "特药"}
+PERMANENT_PAYOUT_FAILURES = (
+    "account_invalid",
+    "payee_name_mismatch",
+    "account_frozen",
+    "account_closed",
+)
+CARE_KIND_LABELS = {
+    "in_patient": "住院",
+    "emergency": "急诊",
+    "day_surgery": "日间手术",
+    "chronic_outpatient": "门诊慢特病",
+    "special_drug": "特药",
+}
 
 
 # --- public disclosure (maintained aggregates, app/disclosure) -----------------------------------
@@ -69,8 +79,9 @@ def _disclose_settled(session, claim: Claim, payable_fen: int) -> None:
     from app.disclosure.aggregates import record_claim_settled
 
     if not claim.settlement_disclosed:
-        record_claim_settled(session, claim.product_id, claim.plan_year, today_shanghai(),
-                             payable_fen)
+        record_claim_settled(
+            session, claim.product_id, claim.plan_year, today_shanghai(), payable_fen
+        )
         claim.settlement_disclosed = True
 
 
@@ -83,8 +94,9 @@ def new_claim_no() -> str:
 
 def _actable_policy(session, member_id: int, policy_id: int) -> Policy:
     """A policy the member may claim on: their own, or a relative's that they paid for."""
-    policy = session.scalar(select(Policy).where(Policy.id == policy_id,
-                                                 policy_visible_to(member_id)))
+    policy = session.scalar(
+        select(Policy).where(Policy.id == policy_id, policy_visible_to(member_id))
+    )
     if policy is None:
         raise NotFound("保单不存在", code="policy_not_found")
     return policy
@@ -97,37 +109,76 @@ def _own_claim(session, member_id: int, claim_id: int) -> Claim:
     return claim
 
 
-def _transition(session, claim: Claim, action: str, *, actor_type: str, actor_id: int | None,
-                outcome: str | None = None, reason: str | None = None, **changes) -> None:
+def _transition(
+    session,
+    claim: Claim,
+    action: str,
+    *,
+    actor_type: str,
+    actor_id: int | None,
+    outcome: str | None = None,
+    reason: str | None = None,
+    **changes,
+) -> None:
     """Move the claim with a conditional UPDATE on its current status (a concurrent change makes
     this one a 409), record the transition, apply `changes` to the row."""
     old = claim.status
     new = next_status(old, action, outcome)
-    moved = session.execute(update(Claim).where(Claim.id == claim.id, Claim.status == old)
-                            .values(status=new, updated_at=utcnow(), **changes)).rowcount
+    moved = session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == old)
+        .values(status=new, updated_at=utcnow(), **changes)
+    ).rowcount
     if moved != 1:
         raise Conflict("理赔申请刚刚被其他操作更新，请刷新后重试", code="claim_state_conflict")
-    session.add(ClaimTransition(claim_id=claim.id, action=action, from_status=old, to_status=new,
-                                actor_type=actor_type, actor_id=actor_id, reason=reason))
+    session.add(
+        ClaimTransition(
+            claim_id=claim.id,
+            action=action,
+            from_status=old,
+            to_status=new,
+            actor_type=actor_type,
+            actor_id=actor_id,
+            reason=reason,
+        )
+    )
     session.flush()
     session.refresh(claim)
 
 
 def _notify(session, claim: Claim, kind: str, **extra) -> None:
-    enqueue(session, member_id=claim.member_id, kind=kind, payload={
-        "claim_no": claim.claim_no, "status": STATUS_LABELS[claim.status],
-        "page": f"pages/claims/detail?id={claim.id}", **extra})
+    enqueue(
+        session,
+        member_id=claim.member_id,
+        kind=kind,
+        payload={
+            "claim_no": claim.claim_no,
+            "status": STATUS_LABELS[claim.status],
+            "page": f"pages/claims/detail?id={claim.id}",
+            **extra,
+        },
+    )
 
 
 # --- intake ---------------------------------------------------------------------------------------
 
 
-INTAKE_FIELDS = ("care_kind", "hospital_name", "hospital_code", "admitted_on", "discharged_on",
-                 "diagnosis", "patient_name", "pre_existing_declared", *rules.AMOUNT_FIELDS)
+INTAKE_FIELDS = (
+    "care_kind",
+    "hospital_name",
+    "hospital_code",
+    "admitted_on",
+    "discharged_on",
+    "diagnosis",
+    "patient_name",
+    "pre_existing_declared",
+    *rules.AMOUNT_FIELDS,
+)
 
 
-def _apply_fields(session, claim: Claim, member: Member, policy: Policy, person: Person,
-                  fields: dict) -> None:
+def _apply_fields(
+    session, claim: Claim, member: Member, policy: Policy, person: Person, fields: dict
+) -> None:
     for name in INTAKE_FIELDS:
         if name in fields:
             setattr(claim, name, fields[name])
@@ -136,16 +187,26 @@ def _apply_fields(session, claim: Claim, member: Member, policy: Policy, person:
     if "payee" in fields:
         _set_payee(claim, member, person, fields["payee"])
     if "invoices" in fields:
-        claim.invoices = [ClaimInvoice(issuer=i["issuer"].strip(), number=i["number"].strip(),
-                                       amount_fen=i["amount_fen"]) for i in fields["invoices"]]
+        claim.invoices = [
+            ClaimInvoice(
+                issuer=i["issuer"].strip(), number=i["number"].strip(), amount_fen=i["amount_fen"]
+            )
+            for i in fields["invoices"]
+        ]
     if claim.admitted_on and claim.discharged_on and claim.discharged_on < claim.admitted_on:
-        raise ValidationFailed("出院日期不能早于入院日期", code="care_dates_invalid",
-                               errors={"json": {"discharged_on": ["出院日期不能早于入院日期"]}})
+        raise ValidationFailed(
+            "出院日期不能早于入院日期",
+            code="care_dates_invalid",
+            errors={"json": {"discharged_on": ["出院日期不能早于入院日期"]}},
+        )
     for day_field in ("admitted_on", "discharged_on"):
         day = getattr(claim, day_field)
         if day is not None and day > today_shanghai():
-            raise ValidationFailed("就医日期不能晚于今天", code="care_date_in_future",
-                                   errors={"json": {day_field: ["就医日期不能晚于今天"]}})
+            raise ValidationFailed(
+                "就医日期不能晚于今天",
+                code="care_date_in_future",
+                errors={"json": {day_field: ["就医日期不能晚于今天"]}},
+            )
 
 
 def _set_payee(claim: Claim, member: Member, person: Person, payee: dict) -> None:
@@ -153,9 +214,14 @@ def _set_payee(claim: Claim, member: Member, person: Person, payee: dict) -> Non
 
     account = payee["bank_account"].replace(" ", "")
     member_name = member.person.name if member.person else None
-    refusal = rules.payee_refusal(payee_name=payee["name"], bank_account=account,
-                                  insured_name=person.name, insured_birth=person.birth_date,
-                                  member_name=member_name, today=today_shanghai())
+    refusal = rules.payee_refusal(
+        payee_name=payee["name"],
+        bank_account=account,
+        insured_name=person.name,
+        insured_birth=person.birth_date,
+        member_name=member_name,
+        today=today_shanghai(),
+    )
     if refusal:
         code, message = refusal
         raise ValidationFailed(message, code=code, errors={"json": {"payee": [message]}})
@@ -178,14 +244,28 @@ def create_claim(member_id: int, *, policy_id: int, fields: dict) -> Claim:
         member = _member(s, member_id)
         policy = _actable_policy(s, member_id, policy_id)
         person = s.get(Person, policy.person_id)
-        claim = Claim(claim_no=new_claim_no(), member_id=member_id, person_id=person.id,
-                      policy_id=policy.id, product_id=policy.product_id,
-                      plan_year=policy.plan_year, source="documents", status="draft")
+        claim = Claim(
+            claim_no=new_claim_no(),
+            member_id=member_id,
+            person_id=person.id,
+            policy_id=policy.id,
+            product_id=policy.product_id,
+            plan_year=policy.plan_year,
+            source="documents",
+            status="draft",
+        )
         s.add(claim)
         _apply_fields(s, claim, member, policy, person, fields)
         s.flush()
-        audit(s, actor_type="member", actor_id=member_id, action="claim.created",
-              object_type="claim", object_id=claim.id, detail={"source": "documents"})
+        audit(
+            s,
+            actor_type="member",
+            actor_id=member_id,
+            action="claim.created",
+            object_type="claim",
+            object_id=claim.id,
+            detail={"source": "documents"},
+        )
     return claim
 
 
@@ -195,7 +275,9 @@ def update_claim(member_id: int, claim_id: int, fields: dict) -> Claim:
         if claim.status not in EDITABLE:
             raise Conflict("理赔申请已提交，不能再修改", code="claim_not_editable")
         if claim.source == "settlement" and set(fields) & set(rules.AMOUNT_FIELDS):
-            raise ValidationFailed("医保结算数据来自医保部门，不能修改", code="settlement_amounts_locked")
+            raise ValidationFailed(
+                "医保结算数据来自医保部门，不能修改", code="settlement_amounts_locked"
+            )
         member = _member(s, member_id)
         policy = s.get(Policy, claim.policy_id)
         person = s.get(Person, claim.person_id)
@@ -210,20 +292,25 @@ def delete_draft(member_id: int, claim_id: int) -> None:
         claim = _own_claim(s, member_id, claim_id)
         if claim.status != "draft":
             raise Conflict("只能删除草稿", code="claim_not_draft")
-        keys = [d.storage_key for d in s.scalars(select(ClaimDocument).where(
-            ClaimDocument.claim_id == claim.id))]
+        keys = [
+            d.storage_key
+            for d in s.scalars(select(ClaimDocument).where(ClaimDocument.claim_id == claim.id))
+        ]
         s.execute(ClaimDocument.__table__.delete().where(ClaimDocument.claim_id == claim.id))
         s.delete(claim)
     for key in keys:  # after the commit: a crash here leaves an orphan blob, never a dangling row
         try:
             storage().delete(key)
-        except Exception:  # noqa: BLE001 - best effort; orphan blobs are harmless and sweepable
+        except Exception:
             log.warning("could not delete blob of a deleted draft")
 
 
 def list_claims(member_id: int) -> list[Claim]:
-    return list(get_session().scalars(select(Claim).where(Claim.member_id == member_id)
-                                      .order_by(Claim.id.desc()).limit(100)))
+    return list(
+        get_session().scalars(
+            select(Claim).where(Claim.member_id == member_id).order_by(Claim.id.desc()).limit(100)
+        )
+    )
 
 
 def get_claim(member_id: int, claim_id: int) -> Claim:
@@ -243,9 +330,14 @@ def missing_documents(claim: Claim) -> list[str]:
 
 def _check_complete(claim: Claim) -> None:
     errors: dict[str, list[str]] = {}
-    for name, label in (("care_kind", "就医类型"), ("hospital_name", "医院"),
-                        ("admitted_on", "入院（就诊）日期"), ("discharged_on", "出院日期"),
-                        ("diagnosis", "诊断"), ("payee_account_enc", "收款账户")):
+    for name, label in (
+        ("care_kind", "就医类型"),
+        ("hospital_name", "医院"),
+        ("admitted_on", "入院（就诊）日期"),
+        ("discharged_on", "出院日期"),
+        ("diagnosis", "诊断"),
+        ("payee_account_enc", "收款账户"),
+    ):
         if not getattr(claim, name):
             errors[name.replace("_enc", "").replace("payee_account", "payee")] = [f"请填写{label}"]
     if claim.medfee_sumamt_fen <= 0:
@@ -253,13 +345,17 @@ def _check_complete(claim: Claim) -> None:
     if claim.source == "documents" and not claim.invoices:
         errors["invoices"] = ["请至少填写一张发票"]
     if errors:
-        raise ValidationFailed("理赔申请信息不完整", code="claim_incomplete", errors={"json": errors})
+        raise ValidationFailed(
+            "理赔申请信息不完整", code="claim_incomplete", errors={"json": errors}
+        )
     missing = missing_documents(claim)
     if missing:
         labels = _doc_labels()
         raise ValidationFailed(
             "缺少材料：" + "、".join(labels.get(m, m) for m in missing),
-            code="claim_documents_missing", errors={"json": {"documents": missing}})
+            code="claim_documents_missing",
+            errors={"json": {"documents": missing}},
+        )
 
 
 def _doc_labels() -> dict[str, str]:
@@ -274,8 +370,9 @@ def submit(member_id: int, claim_id: int) -> Claim:
         if claim.status != "draft":
             return claim  # a repeated submit is an idempotent no-op
         _check_complete(claim)
-        _transition(s, claim, "submit", actor_type="member", actor_id=member_id,
-                    submitted_at=utcnow())
+        _transition(
+            s, claim, "submit", actor_type="member", actor_id=member_id, submitted_at=utcnow()
+        )
         _disclose_received(s, claim)
     return process(claim.id)
 
@@ -305,8 +402,9 @@ def _bureau_call(fn, *args):
     try:
         return fn(*args)
     except BureauUnavailable:
-        raise UpstreamUnavailable("医保部门系统暂时无法访问，请稍后重试",
-                                  code="bureau_unavailable") from None
+        raise UpstreamUnavailable(
+            "医保部门系统暂时无法访问，请稍后重试", code="bureau_unavailable"
+        ) from None
 
 
 def _settlement(port, psn_no: str, setl_id: str):
@@ -314,8 +412,9 @@ def _settlement(port, psn_no: str, setl_id: str):
     if record is None or record.cancelled:
         raise NotFound("未找到该医保结算记录（或已冲销）", code="settlement_not_found")
     if record.care_kind is None:
-        raise ValidationFailed("该笔结算的医疗类别（如普通门诊）不属于惠民保保障范围",
-                               code="settlement_not_claimable")
+        raise ValidationFailed(
+            "该笔结算的医疗类别（如普通门诊）不属于惠民保保障范围", code="settlement_not_claimable"
+        )
     return record
 
 
@@ -337,18 +436,33 @@ def settlement_records(member_id: int, policy_id: int) -> list[RecordView]:
         return []
     s.rollback()  # no transaction held open across the bureau call
     records = _bureau_call(bureau().settlement_records, person.psn_no, policy.coverage_start, end)
-    claimed = dict(s.execute(select(Claim.setl_id, Claim.id).where(
-        Claim.person_id == person.id, Claim.setl_id.in_([r.setl_id for r in records]),
-        Claim.status != "rejected")).all())
+    claimed = dict(
+        s.execute(
+            select(Claim.setl_id, Claim.id).where(
+                Claim.person_id == person.id,
+                Claim.setl_id.in_([r.setl_id for r in records]),
+                Claim.status != "rejected",
+            )
+        ).all()
+    )
     views = []
     for r in sorted(records, key=lambda r: (r.begndate, r.setl_id), reverse=True):
-        views.append(RecordView(r, claimed.get(r.setl_id),
-                                claimable=r.claimable and r.setl_id not in claimed))
+        views.append(
+            RecordView(
+                r, claimed.get(r.setl_id), claimable=r.claimable and r.setl_id not in claimed
+            )
+        )
     return views
 
 
-def claim_from_settlement(member_id: int, *, policy_id: int, setl_id: str, payee: dict,
-                          pre_existing_declared: bool = False) -> Claim:
+def claim_from_settlement(
+    member_id: int,
+    *,
+    policy_id: int,
+    setl_id: str,
+    payee: dict,
+    pre_existing_declared: bool = False,
+) -> Claim:
     """One tap: the bureau's record becomes a submitted claim (its amounts are trusted, so no
     document is needed), which is adjudicated and, when approved automatically, paid."""
     from app.integrations.registry import bureau
@@ -364,15 +478,26 @@ def claim_from_settlement(member_id: int, *, policy_id: int, setl_id: str, payee
         person = s.get(Person, policy.person_id)
         amounts = rules.settlement_amounts(record)
         claim = Claim(
-            claim_no=new_claim_no(), member_id=member_id, person_id=person.id,
-            policy_id=policy.id, product_id=policy.product_id, plan_year=policy.plan_year,
-            source="settlement", setl_id=record.setl_id, mdtrt_id=record.mdtrt_id,
-            care_kind=record.care_kind, hospital_name=record.fixmedins_name,
-            hospital_code=record.fixmedins_code, admitted_on=record.begndate,
-            discharged_on=record.enddate, diagnosis=record.dise_name,
+            claim_no=new_claim_no(),
+            member_id=member_id,
+            person_id=person.id,
+            policy_id=policy.id,
+            product_id=policy.product_id,
+            plan_year=policy.plan_year,
+            source="settlement",
+            setl_id=record.setl_id,
+            mdtrt_id=record.mdtrt_id,
+            care_kind=record.care_kind,
+            hospital_name=record.fixmedins_name,
+            hospital_code=record.fixmedins_code,
+            admitted_on=record.begndate,
+            discharged_on=record.enddate,
+            diagnosis=record.dise_name,
             pre_existing_declared=pre_existing_declared,
             health="pre_existing" if pre_existing_declared else "healthy",
-            status="draft", **amounts)
+            status="draft",
+            **amounts,
+        )
         _set_payee(claim, member, person, payee)
         claim.patient_name = record.psn_name
         claim.flags = _record_flags(record, person)
@@ -380,11 +505,21 @@ def claim_from_settlement(member_id: int, *, policy_id: int, setl_id: str, payee
         try:
             s.flush()
         except IntegrityError:
-            raise Conflict("该医保结算记录已提交过理赔", code="settlement_already_claimed") from None
-        audit(s, actor_type="member", actor_id=member_id, action="claim.created",
-              object_type="claim", object_id=claim.id, detail={"source": "settlement"})
-        _transition(s, claim, "submit", actor_type="member", actor_id=member_id,
-                    submitted_at=utcnow())
+            raise Conflict(
+                "该医保结算记录已提交过理赔", code="settlement_already_claimed"
+            ) from None
+        audit(
+            s,
+            actor_type="member",
+            actor_id=member_id,
+            action="claim.created",
+            object_type="claim",
+            object_id=claim.id,
+            detail={"source": "settlement"},
+        )
+        _transition(
+            s, claim, "submit", actor_type="member", actor_id=member_id, submitted_at=utcnow()
+        )
         _disclose_received(s, claim)
     return process(claim.id)
 
@@ -393,8 +528,10 @@ def _record_flags(record, person: Person) -> list[dict]:
     """What the bureau record itself shows: identities it breaks, another person's record."""
     from app.integrations.bureau.settlements import INCONSISTENCIES, settlement_inconsistencies
 
-    flags = [{"code": "settlement_inconsistent", "zh": f"医保结算记录金额不一致：{INCONSISTENCIES[c]}"}
-             for c in settlement_inconsistencies(record)]
+    flags = [
+        {"code": "settlement_inconsistent", "zh": f"医保结算记录金额不一致：{INCONSISTENCIES[c]}"}
+        for c in settlement_inconsistencies(record)
+    ]
     if record.psn_no != person.psn_no:
         flags.append({"code": "person_mismatch", "zh": "医保结算记录的参保人与被保险人不一致"})
     return flags
@@ -404,8 +541,13 @@ def _record_flags(record, person: Person) -> list[dict]:
 
 
 def _renewal_years(session, person_id: int, plan_year: int) -> int:
-    years = set(session.scalars(select(Policy.plan_year).where(
-        Policy.person_id == person_id, Policy.plan_year < plan_year, Policy.status != "void")))
+    years = set(
+        session.scalars(
+            select(Policy.plan_year).where(
+                Policy.person_id == person_id, Policy.plan_year < plan_year, Policy.status != "void"
+            )
+        )
+    )
     n = 0
     while plan_year - n - 1 in years:
         n += 1
@@ -414,26 +556,39 @@ def _renewal_years(session, person_id: int, plan_year: int) -> int:
 
 def engine_claim(amounts: dict, care_kind: str, care_date: date, admission_id: str | None):
     return EngineClaim(
-        care_kind=care_kind, care_date=care_date,
-        medfee_sumamt_fen=amounts["medfee_sumamt_fen"], hifp_pay_fen=amounts["hifp_pay_fen"],
-        hifmi_pay_fen=amounts["hifmi_pay_fen"], hifob_pay_fen=amounts["hifob_pay_fen"],
+        care_kind=care_kind,
+        care_date=care_date,
+        medfee_sumamt_fen=amounts["medfee_sumamt_fen"],
+        hifp_pay_fen=amounts["hifp_pay_fen"],
+        hifmi_pay_fen=amounts["hifmi_pay_fen"],
+        hifob_pay_fen=amounts["hifob_pay_fen"],
         maf_pay_fen=amounts["maf_pay_fen"],
         in_policy_self_pay_fen=amounts["in_policy_self_pay_fen"],
         out_of_policy_self_pay_fen=amounts["out_of_policy_self_pay_fen"],
-        special_drugs_fen=amounts["special_drugs_fen"], admission_id=admission_id)
+        special_drugs_fen=amounts["special_drugs_fen"],
+        admission_id=admission_id,
+    )
 
 
 def _insured(session, person: Person, health: str, plan_year: int) -> Insured:
     suspended = person.insurance_status == "suspended"
-    basic = BasicInsurance(status="suspended" if suspended else "active",
-                           suspended_from=person.suspended_since if suspended else None)
-    return Insured(basic_insurance=basic, health=health,
-                   healthy_renewal_years=_renewal_years(session, person.id, plan_year))
+    basic = BasicInsurance(
+        status="suspended" if suspended else "active",
+        suspended_from=person.suspended_since if suspended else None,
+    )
+    return Insured(
+        basic_insurance=basic,
+        health=health,
+        healthy_renewal_years=_renewal_years(session, person.id, plan_year),
+    )
 
 
 def _cover(policy: Policy) -> PolicyCover:
-    return PolicyCover(coverage_starts=policy.coverage_start, coverage_ends=policy.coverage_end,
-                       status=policy.status)
+    return PolicyCover(
+        coverage_starts=policy.coverage_start,
+        coverage_ends=policy.coverage_end,
+        status=policy.status,
+    )
 
 
 def _run(session, claim: Claim, acc) -> Adjudication:
@@ -441,23 +596,36 @@ def _run(session, claim: Claim, acc) -> Adjudication:
     policy = session.get(Policy, claim.policy_id)
     person = session.get(Person, claim.person_id)
     amounts = {k: getattr(claim, k) for k in rules.AMOUNT_FIELDS}
-    return run_engine(definition_of(product),
-                      engine_claim(amounts, claim.care_kind, claim.admitted_on,
-                                   claim.mdtrt_id or claim.claim_no),
-                      _cover(policy), _insured(session, person, claim.health, claim.plan_year), acc)
+    return run_engine(
+        definition_of(product),
+        engine_claim(amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no),
+        _cover(policy),
+        _insured(session, person, claim.health, claim.plan_year),
+        acc,
+    )
 
 
 def adjudication_json(result: Adjudication) -> dict:
     return {
-        "decision": result.decision, "payable_fen": result.payable_fen,
+        "decision": result.decision,
+        "payable_fen": result.payable_fen,
         "reason_codes": list(result.reason_codes),
-        "lines": [{"code": l.code, "zh": l.zh, "en": l.en, "bucket": l.bucket}
-                  for l in result.lines],
-        "buckets": [{"bucket": b.bucket, "name": b.name, "counted_fen": b.counted_fen,
-                     "excluded_fen": b.excluded_fen, "deductible_fen": b.deductible_fen,
-                     "after_ratio_fen": b.after_ratio_fen,
-                     "after_sub_caps_fen": b.after_sub_caps_fen, "payable_fen": b.payable_fen}
-                    for b in result.buckets],
+        "lines": [
+            {"code": l.code, "zh": l.zh, "en": l.en, "bucket": l.bucket} for l in result.lines
+        ],
+        "buckets": [
+            {
+                "bucket": b.bucket,
+                "name": b.name,
+                "counted_fen": b.counted_fen,
+                "excluded_fen": b.excluded_fen,
+                "deductible_fen": b.deductible_fen,
+                "after_ratio_fen": b.after_ratio_fen,
+                "after_sub_caps_fen": b.after_sub_caps_fen,
+                "payable_fen": b.payable_fen,
+            }
+            for b in result.buckets
+        ],
     }
 
 
@@ -466,34 +634,57 @@ def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.
     others = Claim.id != claim.id
     duplicate_invoices = []
     for inv in claim.invoices:
-        seen = session.scalar(select(func.count()).select_from(ClaimInvoice).join(
-            Claim, Claim.id == ClaimInvoice.claim_id).where(
-            ClaimInvoice.issuer == inv.issuer, ClaimInvoice.number == inv.number, others,
-            Claim.status != "draft"))
+        seen = session.scalar(
+            select(func.count())
+            .select_from(ClaimInvoice)
+            .join(Claim, Claim.id == ClaimInvoice.claim_id)
+            .where(
+                ClaimInvoice.issuer == inv.issuer,
+                ClaimInvoice.number == inv.number,
+                others,
+                Claim.status != "draft",
+            )
+        )
         if seen:
             duplicate_invoices.append(f"{inv.issuer}/{inv.number}")
-    duplicate_setl = bool(claim.setl_id) and bool(session.scalar(
-        select(func.count()).select_from(Claim).where(Claim.setl_id == claim.setl_id, others,
-                                                      Claim.status != "draft")))
+    duplicate_setl = bool(claim.setl_id) and bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.setl_id == claim.setl_id, others, Claim.status != "draft")
+        )
+    )
     window = int(cfg.get("CLAIMS_FREQUENCY_WINDOW_DAYS", 30))
     since = utcnow() - timedelta(days=window)
-    recent = session.scalar(select(func.count()).select_from(Claim).where(
-        Claim.person_id == person.id, others, Claim.submitted_at >= since))
+    recent = session.scalar(
+        select(func.count())
+        .select_from(Claim)
+        .where(Claim.person_id == person.id, others, Claim.submitted_at >= since)
+    )
     # what the bureau record itself showed when the claim was created from it
-    extra = [rules.Flag(f["code"], f["zh"]) for f in claim.flags or []
-             if f.get("code") in ("settlement_inconsistent", "person_mismatch")]
+    extra = [
+        rules.Flag(f["code"], f["zh"])
+        for f in claim.flags or []
+        if f.get("code") in ("settlement_inconsistent", "person_mismatch")
+    ]
     if person.insurance_status is None:
         extra.append(rules.Flag("identity_not_matched", "医保部门未能核实被保险人的身份信息"))
     facts = rules.FraudFacts(
-        care_start=claim.admitted_on, care_end=claim.discharged_on or claim.admitted_on,
-        coverage_start=policy.coverage_start, coverage_end=policy.coverage_end,
+        care_start=claim.admitted_on,
+        care_end=claim.discharged_on or claim.admitted_on,
+        coverage_start=policy.coverage_start,
+        coverage_end=policy.coverage_end,
         amounts={k: getattr(claim, k) for k in rules.AMOUNT_FIELDS},
-        insured_name=person.name, patient_name=claim.patient_name,
+        insured_name=person.name,
+        patient_name=claim.patient_name,
         insured_psn_no=person.psn_no,
-        duplicate_invoices=tuple(duplicate_invoices), duplicate_settlement=duplicate_setl,
+        duplicate_invoices=tuple(duplicate_invoices),
+        duplicate_settlement=duplicate_setl,
         claims_in_window=recent,
-        frequency_limit=int(cfg.get("CLAIMS_FREQUENCY_LIMIT", 4)), frequency_window_days=window,
-        extra=tuple(extra))
+        frequency_limit=int(cfg.get("CLAIMS_FREQUENCY_LIMIT", 4)),
+        frequency_window_days=window,
+        extra=tuple(extra),
+    )
     return rules.fraud_flags(facts)
 
 
@@ -537,9 +728,17 @@ def adjudicate(claim_id: int) -> Claim:
                 outcome, reason = _route(claim, result, flags)
                 if outcome == "approved":
                     _settle(s, claim, year, version, result)
-                _transition(s, claim, "adjudicate", actor_type="system", actor_id=None,
-                            outcome=outcome, reason=reason, decided_at=utcnow(),
-                            auto_rejected=outcome == "rejected")
+                _transition(
+                    s,
+                    claim,
+                    "adjudicate",
+                    actor_type="system",
+                    actor_id=None,
+                    outcome=outcome,
+                    reason=reason,
+                    decided_at=utcnow(),
+                    auto_rejected=outcome == "rejected",
+                )
                 if outcome == "approved":
                     _after_approval(s, claim, actor_type="system", actor_id=None)
                 else:
@@ -557,8 +756,11 @@ def _route(claim: Claim, result: Adjudication, flags) -> tuple[str, str]:
     if flags:
         return "pending_review", "；".join(f.zh for f in flags)
     if result.decision == "not_payable":
-        return "rejected", "；".join(l.zh for l in result.lines if l.code in result.reason_codes
-                                    and l.code not in ("payable_total",)) or "不符合赔付条件"
+        return "rejected", "；".join(
+            l.zh
+            for l in result.lines
+            if l.code in result.reason_codes and l.code not in ("payable_total",)
+        ) or "不符合赔付条件"
     if result.decision == "review":
         return "pending_review", "理赔规则要求人工审核"
     if claim.source != "settlement":
@@ -577,24 +779,41 @@ def _settle(session, claim: Claim, year, version: int, result: Adjudication) -> 
     claim.approved_fen = result.payable_fen
     claim.applied_deltas = accumulators.deltas_to_json(result.deltas)
     if result.payable_fen > 0:
-        session.add(ClaimLedgerEntry(claim_id=claim.id, kind="claim_approved",
-                                     amount_fen=result.payable_fen))
+        session.add(
+            ClaimLedgerEntry(
+                claim_id=claim.id, kind="claim_approved", amount_fen=result.payable_fen
+            )
+        )
 
 
 def _after_approval(session, claim: Claim, *, actor_type: str, actor_id: int | None) -> None:
     if not claim.approved_fen:
         _disclose_settled(session, claim, 0)
-        _transition(session, claim, "pay", actor_type=actor_type, actor_id=actor_id,
-                    outcome="closed", reason="本次可赔付金额为 0 元（计入年度免赔额）",
-                    paid_at=utcnow())
+        _transition(
+            session,
+            claim,
+            "pay",
+            actor_type=actor_type,
+            actor_id=actor_id,
+            outcome="closed",
+            reason="本次可赔付金额为 0 元（计入年度免赔额）",
+            paid_at=utcnow(),
+        )
         _notify(session, claim, "claim_closed")
     else:
         _notify(session, claim, "claim_approved", amount=f"{claim.approved_fen / 100:.2f}")
 
 
-def estimate(member_id: int, *, policy_id: int, amounts: dict | None = None,
-             care_kind: str | None = None, care_date: date | None = None,
-             setl_id: str | None = None, pre_existing: bool = False) -> Adjudication:
+def estimate(
+    member_id: int,
+    *,
+    policy_id: int,
+    amounts: dict | None = None,
+    care_kind: str | None = None,
+    care_date: date | None = None,
+    setl_id: str | None = None,
+    pre_existing: bool = False,
+) -> Adjudication:
     """What a claim would pay now, against the person's current accumulators; changes nothing."""
     s = get_session()
     if setl_id is not None:
@@ -604,22 +823,31 @@ def estimate(member_id: int, *, policy_id: int, amounts: dict | None = None,
         psn_no = person.psn_no
         s.rollback()
         record = _settlement(bureau(), psn_no, setl_id)
-        amounts, care_kind, care_date = (rules.settlement_amounts(record), record.care_kind,
-                                         record.begndate)
+        amounts, care_kind, care_date = (
+            rules.settlement_amounts(record),
+            record.care_kind,
+            record.begndate,
+        )
     policy = _actable_policy(s, member_id, policy_id)
     person = s.get(Person, policy.person_id)
     product = s.get(Product, policy.product_id)
-    year = s.scalar(select(accumulators.AccumulatorYear).where(
-        accumulators.AccumulatorYear.person_id == person.id,
-        accumulators.AccumulatorYear.product_id == policy.product_id,
-        accumulators.AccumulatorYear.plan_year == policy.plan_year))
+    year = s.scalar(
+        select(accumulators.AccumulatorYear).where(
+            accumulators.AccumulatorYear.person_id == person.id,
+            accumulators.AccumulatorYear.product_id == policy.product_id,
+            accumulators.AccumulatorYear.plan_year == policy.plan_year,
+        )
+    )
     acc = accumulators.read(s, year) if year is not None else None
     full = {k: 0 for k in rules.AMOUNT_FIELDS} | dict(amounts or {})
     try:
-        result = run_engine(definition_of(product),
-                            engine_claim(full, care_kind, care_date, None), _cover(policy),
-                            _insured(s, person, "pre_existing" if pre_existing else "healthy",
-                                     policy.plan_year), acc)
+        result = run_engine(
+            definition_of(product),
+            engine_claim(full, care_kind, care_date, None),
+            _cover(policy),
+            _insured(s, person, "pre_existing" if pre_existing else "healthy", policy.plan_year),
+            acc,
+        )
     finally:
         s.rollback()
     return result
@@ -628,8 +856,9 @@ def estimate(member_id: int, *, policy_id: int, amounts: dict | None = None,
 # --- documents ------------------------------------------------------------------------------------
 
 
-def upload_document(member_id: int, claim_id: int, doc_type: str, data: bytes,
-                    declared_media_type: str | None) -> ClaimDocument:
+def upload_document(
+    member_id: int, claim_id: int, doc_type: str, data: bytes, declared_media_type: str | None
+) -> ClaimDocument:
     from app.documents.sanitise import sanitise
     from app.integrations.registry import storage
     from app.integrations.storage.port import StorageUnavailable, claim_document_key
@@ -639,8 +868,11 @@ def upload_document(member_id: int, claim_id: int, doc_type: str, data: bytes,
     if claim.status not in EDITABLE:
         raise Conflict("当前状态不能上传材料", code="claim_not_editable")
     limit = int(current_app.config.get("CLAIM_DOCUMENTS_MAX", 30))
-    count = s.scalar(select(func.count()).select_from(ClaimDocument).where(
-        ClaimDocument.claim_id == claim.id, ClaimDocument.deleted_at.is_(None)))
+    count = s.scalar(
+        select(func.count())
+        .select_from(ClaimDocument)
+        .where(ClaimDocument.claim_id == claim.id, ClaimDocument.deleted_at.is_(None))
+    )
     if count >= limit:
         raise ValidationFailed(f"每笔理赔最多上传 {limit} 份材料", code="too_many_documents")
     s.rollback()
@@ -649,16 +881,22 @@ def upload_document(member_id: int, claim_id: int, doc_type: str, data: bytes,
     try:
         storage().put(key, clean.content, clean.media_type)
     except StorageUnavailable:
-        raise UpstreamUnavailable("材料存储暂时无法访问，请稍后重试",
-                                  code="storage_unavailable") from None
+        raise UpstreamUnavailable(
+            "材料存储暂时无法访问，请稍后重试", code="storage_unavailable"
+        ) from None
     try:
         with transaction() as s:
             claim = _own_claim(s, member_id, claim_id)
             if claim.status not in EDITABLE:
                 raise Conflict("当前状态不能上传材料", code="claim_not_editable")
-            doc = ClaimDocument(claim_id=claim.id, doc_type=doc_type, storage_key=key,
-                                media_type=clean.media_type, size_bytes=len(clean.content),
-                                sha256=clean.sha256)
+            doc = ClaimDocument(
+                claim_id=claim.id,
+                doc_type=doc_type,
+                storage_key=key,
+                media_type=clean.media_type,
+                size_bytes=len(clean.content),
+                sha256=clean.sha256,
+            )
             s.add(doc)
     except Exception:
         storage().delete(key)  # the row did not commit: the blob must not linger
@@ -667,9 +905,13 @@ def upload_document(member_id: int, claim_id: int, doc_type: str, data: bytes,
 
 
 def _document(session, claim: Claim, doc_id: int) -> ClaimDocument:
-    doc = session.scalar(select(ClaimDocument).where(
-        ClaimDocument.id == doc_id, ClaimDocument.claim_id == claim.id,
-        ClaimDocument.deleted_at.is_(None)))
+    doc = session.scalar(
+        select(ClaimDocument).where(
+            ClaimDocument.id == doc_id,
+            ClaimDocument.claim_id == claim.id,
+            ClaimDocument.deleted_at.is_(None),
+        )
+    )
     if doc is None:
         raise NotFound("材料不存在", code="document_not_found")
     return doc
@@ -685,8 +927,9 @@ def _blob(key: str) -> bytes:
         log.error("claim document blob missing from storage")
         raise NotFound("材料不存在", code="document_not_found") from None
     except StorageUnavailable:
-        raise UpstreamUnavailable("材料存储暂时无法访问，请稍后重试",
-                                  code="storage_unavailable") from None
+        raise UpstreamUnavailable(
+            "材料存储暂时无法访问，请稍后重试", code="storage_unavailable"
+        ) from None
 
 
 def member_document(member_id: int, claim_id: int, doc_id: int) -> tuple[ClaimDocument, bytes]:
@@ -711,8 +954,15 @@ def staff_document(actor: Principal, claim_id: int, doc_id: int) -> tuple[ClaimD
         if claim is None or claim.assigned_staff_id != actor.id:
             raise NotFound("材料不存在", code="document_not_found")
         doc = _document(s, claim, doc_id)
-        audit(s, actor_type="staff", actor_id=actor.id, action="claim.document.read",
-              object_type="claim_document", object_id=doc.id, detail={"claim_id": claim.id})
+        audit(
+            s,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="claim.document.read",
+            object_type="claim_document",
+            object_id=doc.id,
+            detail={"claim_id": claim.id},
+        )
     return doc, _blob(doc.storage_key)
 
 
@@ -725,18 +975,33 @@ def answer(member_id: int, claim_id: int, message: str) -> Claim:
         if claim.status != "more_info_requested":
             raise Conflict("当前没有需要补充的材料", code="claim_state_conflict")
         wanted = (claim.info_request or {}).get("documents", [])
-        have_since = {d.doc_type for d in claim.documents
-                      if d.uploaded_at >= _as_aware((claim.info_request or {}).get("at"))}
+        have_since = {
+            d.doc_type
+            for d in claim.documents
+            if d.uploaded_at >= _as_aware((claim.info_request or {}).get("at"))
+        }
         missing = [d for d in wanted if d not in have_since]
         if missing:
             labels = _doc_labels()
-            raise ValidationFailed("请先上传：" + "、".join(labels.get(m, m) for m in missing),
-                                   code="claim_documents_missing",
-                                   errors={"json": {"documents": missing}})
+            raise ValidationFailed(
+                "请先上传：" + "、".join(labels.get(m, m) for m in missing),
+                code="claim_documents_missing",
+                errors={"json": {"documents": missing}},
+            )
         _check_complete(claim)
-        info = dict(claim.info_request or {}) | {"answer": message, "answered_at": utcnow().isoformat()}
-        _transition(s, claim, "answer", actor_type="member", actor_id=member_id, reason=message,
-                    info_request=info)
+        info = dict(claim.info_request or {}) | {
+            "answer": message,
+            "answered_at": utcnow().isoformat(),
+        }
+        _transition(
+            s,
+            claim,
+            "answer",
+            actor_type="member",
+            actor_id=member_id,
+            reason=message,
+            info_request=info,
+        )
     return claim
 
 
@@ -751,19 +1016,35 @@ def request_human_review(member_id: int, claim_id: int, reason: str) -> Claim:
     with transaction() as s:
         claim = _own_claim(s, member_id, claim_id)
         if claim.status != "rejected" or not claim.auto_rejected:
-            raise Conflict("只有系统自动作出的拒赔决定可以申请人工复核",
-                           code="human_review_not_available")
-        _transition(s, claim, "request_human_review", actor_type="member", actor_id=member_id,
-                    reason=reason, human_review_requested_at=utcnow(), auto_rejected=False)
+            raise Conflict(
+                "只有系统自动作出的拒赔决定可以申请人工复核", code="human_review_not_available"
+            )
+        _transition(
+            s,
+            claim,
+            "request_human_review",
+            actor_type="member",
+            actor_id=member_id,
+            reason=reason,
+            human_review_requested_at=utcnow(),
+            auto_rejected=False,
+        )
     return claim
 
 
 # --- reviewers ------------------------------------------------------------------------------------
 
 
-def queue(actor: Principal, *, status: str | None = None, assigned: str | None = None,
-          flag: str | None = None, care_kind: str | None = None, before_id: int | None = None,
-          limit: int = 50) -> list[Claim]:
+def queue(
+    actor: Principal,
+    *,
+    status: str | None = None,
+    assigned: str | None = None,
+    flag: str | None = None,
+    care_kind: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Claim]:
     q = select(Claim).where(Claim.status.in_(FILED))
     q = q.where(Claim.status == (status or "pending_review"))
     if assigned == "me":
@@ -774,7 +1055,9 @@ def queue(actor: Principal, *, status: str | None = None, assigned: str | None =
         q = q.where(Claim.care_kind == care_kind)
     if before_id:
         q = q.where(Claim.id < before_id)
-    rows = list(get_session().scalars(q.order_by(Claim.id.desc()).limit(limit if not flag else 1000)))
+    rows = list(
+        get_session().scalars(q.order_by(Claim.id.desc()).limit(limit if not flag else 1000))
+    )
     if flag:
         rows = [c for c in rows if any(f.get("code") == flag for f in c.flags or [])][:limit]
     return rows
@@ -786,8 +1069,14 @@ def staff_get(actor: Principal, claim_id: int) -> Claim:
         claim = s.get(Claim, claim_id)
         if claim is None or claim.status == "draft":
             raise NotFound("理赔申请不存在", code="claim_not_found")
-        audit(s, actor_type="staff", actor_id=actor.id, action="claim.read",
-              object_type="claim", object_id=claim.id)
+        audit(
+            s,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="claim.read",
+            object_type="claim",
+            object_id=claim.id,
+        )
     return claim
 
 
@@ -814,17 +1103,30 @@ def assign(actor: Principal, claim_id: int, staff_id: int | None) -> Claim:
         if account is None or account.role != "reviewer" or getattr(account, "disabled", False):
             raise ValidationFailed("只能分配给有效的审核员", code="reviewer_not_found")
         claim.assigned_staff_id = target
-        audit(s, actor_type="staff", actor_id=actor.id, action="claim.assigned",
-              object_type="claim", object_id=claim.id, detail={"to": target})
+        audit(
+            s,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="claim.assigned",
+            object_type="claim",
+            object_id=claim.id,
+            detail={"to": target},
+        )
     return claim
 
 
 def request_info(actor: Principal, claim_id: int, message: str, documents: list[str]) -> Claim:
     with transaction() as s:
         claim = _reviewable(s, actor, claim_id)
-        _transition(s, claim, "request_info", actor_type="staff", actor_id=actor.id,
-                    reason=message, info_request={"message": message, "documents": documents,
-                                                  "at": utcnow().isoformat()})
+        _transition(
+            s,
+            claim,
+            "request_info",
+            actor_type="staff",
+            actor_id=actor.id,
+            reason=message,
+            info_request={"message": message, "documents": documents, "at": utcnow().isoformat()},
+        )
         _notify(s, claim, "claim_more_info_requested", message=message[:20])
     return claim
 
@@ -832,8 +1134,16 @@ def request_info(actor: Principal, claim_id: int, message: str, documents: list[
 def reject(actor: Principal, claim_id: int, reason_code: str, reason: str) -> Claim:
     with transaction() as s:
         claim = _reviewable(s, actor, claim_id)
-        _transition(s, claim, "reject", actor_type="staff", actor_id=actor.id,
-                    reason=f"{reason_code}: {reason}", decided_at=utcnow(), auto_rejected=False)
+        _transition(
+            s,
+            claim,
+            "reject",
+            actor_type="staff",
+            actor_id=actor.id,
+            reason=f"{reason_code}: {reason}",
+            decided_at=utcnow(),
+            auto_rejected=False,
+        )
         _disclose_settled(s, claim, 0)
         _notify(s, claim, "claim_rejected")
     return claim
@@ -848,8 +1158,14 @@ def redetermine(actor: Principal, claim_id: int, health: str, reason: str) -> Cl
         result = _run(s, claim, accumulators.read(s, year))
         claim.decision, claim.payable_fen = result.decision, result.payable_fen
         claim.adjudication = adjudication_json(result)
-        _transition(s, claim, "redetermine", actor_type="staff", actor_id=actor.id,
-                    reason=f"既往症认定改为 {'既往症' if health == 'pre_existing' else '健康体'}：{reason}")
+        _transition(
+            s,
+            claim,
+            "redetermine",
+            actor_type="staff",
+            actor_id=actor.id,
+            reason=f"既往症认定改为 {'既往症' if health == 'pre_existing' else '健康体'}：{reason}",
+        )
     return claim
 
 
@@ -867,11 +1183,19 @@ def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
                 claim.decision, claim.payable_fen = result.decision, result.payable_fen
                 claim.adjudication = adjudication_json(result)
                 if result.decision == "not_payable":
-                    raise Conflict("按理赔规则本案不予赔付，请选择拒赔并说明理由",
-                                   code="claim_not_payable")
+                    raise Conflict(
+                        "按理赔规则本案不予赔付，请选择拒赔并说明理由", code="claim_not_payable"
+                    )
                 _settle(s, claim, year, version, result)
-                _transition(s, claim, "approve", actor_type="staff", actor_id=actor.id,
-                            reason=reason, decided_at=utcnow())
+                _transition(
+                    s,
+                    claim,
+                    "approve",
+                    actor_type="staff",
+                    actor_id=actor.id,
+                    reason=reason,
+                    decided_at=utcnow(),
+                )
                 _after_approval(s, claim, actor_type="staff", actor_id=actor.id)
             break
         except accumulators.StaleAccumulators:
@@ -888,8 +1212,11 @@ def _payee(claim: Claim):
     from app.integrations.payout.port import Payee
     from app.security.crypto import cipher
 
-    return Payee(name=claim.payee_name, bank_name=claim.payee_bank_name,
-                 bank_account=cipher().decrypt(claim.payee_account_enc, "claims.payee_account"))
+    return Payee(
+        name=claim.payee_name,
+        bank_name=claim.payee_bank_name,
+        bank_account=cipher().decrypt(claim.payee_account_enc, "claims.payee_account"),
+    )
 
 
 def pay(claim_id: int) -> Claim:
@@ -900,14 +1227,21 @@ def pay(claim_id: int) -> Claim:
         claim = s.get(Claim, claim_id)
         if claim.status != "approved" or not claim.approved_fen:
             return claim
-        live = s.scalar(select(Payout).where(Payout.claim_id == claim.id,
-                                             Payout.status != "failed"))
+        live = s.scalar(
+            select(Payout).where(Payout.claim_id == claim.id, Payout.status != "failed")
+        )
         if live is not None:
             return claim  # in flight: reconcile_payouts resolves it
-        attempt = 1 + (s.scalar(select(func.count()).select_from(Payout).where(
-            Payout.claim_id == claim.id)) or 0)
-        row = Payout(claim_id=claim.id, request_id=f"{claim.claim_no}P{attempt}",
-                     attempt=attempt, amount_fen=claim.approved_fen)
+        attempt = 1 + (
+            s.scalar(select(func.count()).select_from(Payout).where(Payout.claim_id == claim.id))
+            or 0
+        )
+        row = Payout(
+            claim_id=claim.id,
+            request_id=f"{claim.claim_no}P{attempt}",
+            attempt=attempt,
+            amount_fen=claim.approved_fen,
+        )
         s.add(row)
         try:
             s.flush()
@@ -917,7 +1251,7 @@ def pay(claim_id: int) -> Claim:
         amount, memo = row.amount_fen, f"惠民保理赔 {claim.claim_no}"
     try:
         result = payout().transfer(request_id, payee, amount, memo)
-    except Exception as exc:  # noqa: BLE001 - a transport failure leaves the payout pending
+    except Exception as exc:
         log.warning("payout transfer for claim %s left pending: %s", claim_id, type(exc).__name__)
         return get_session().get(Claim, claim_id)
     return record_payout(payout_id, result)
@@ -931,29 +1265,60 @@ def record_payout(payout_id: int, result) -> Claim:
         claim = s.get(Claim, row.claim_id)
         if result.status == "pending" or row.status != "pending":
             return claim
-        moved = s.execute(update(Payout).where(Payout.id == row.id, Payout.status == "pending")
-                          .values(status=result.status, external_id=result.external_id,
-                                  failure_code=result.failure_code, updated_at=utcnow())).rowcount
+        moved = s.execute(
+            update(Payout)
+            .where(Payout.id == row.id, Payout.status == "pending")
+            .values(
+                status=result.status,
+                external_id=result.external_id,
+                failure_code=result.failure_code,
+                updated_at=utcnow(),
+            )
+        ).rowcount
         if moved != 1:
             return claim
         if result.status == "succeeded":
-            s.add(ClaimLedgerEntry(claim_id=claim.id, payout_id=row.id, kind="claim_payout",
-                                   amount_fen=-row.amount_fen))
-            _transition(s, claim, "pay", actor_type="system", actor_id=None, outcome="paid",
-                        reason=f"理赔款 {row.amount_fen / 100:.2f} 元已转账",
-                        paid_fen=claim.paid_fen + row.amount_fen, paid_at=utcnow())
+            s.add(
+                ClaimLedgerEntry(
+                    claim_id=claim.id,
+                    payout_id=row.id,
+                    kind="claim_payout",
+                    amount_fen=-row.amount_fen,
+                )
+            )
+            _transition(
+                s,
+                claim,
+                "pay",
+                actor_type="system",
+                actor_id=None,
+                outcome="paid",
+                reason=f"理赔款 {row.amount_fen / 100:.2f} 元已转账",
+                paid_fen=claim.paid_fen + row.amount_fen,
+                paid_at=utcnow(),
+            )
             _disclose_settled(s, claim, row.amount_fen)
             from app.disclosure.aggregates import record_claim_paid
 
-            record_claim_paid(s, claim.product_id, claim.plan_year, today_shanghai(), row.amount_fen)
+            record_claim_paid(
+                s, claim.product_id, claim.plan_year, today_shanghai(), row.amount_fen
+            )
             _notify(s, claim, "claim_paid", amount=f"{row.amount_fen / 100:.2f}")
             paid_now = row.amount_fen
         elif result.failure_code in PERMANENT_PAYOUT_FAILURES or row.attempt >= PAYOUT_ATTEMPTS:
-            flags = list(claim.flags or []) + [{"code": "payout_failed",
-                                                 "zh": f"理赔款转账失败（{result.failure_code}）"}]
+            flags = list(claim.flags or []) + [
+                {"code": "payout_failed", "zh": f"理赔款转账失败（{result.failure_code}）"}
+            ]
             _reverse_approval(s, claim)
-            _transition(s, claim, "payout_failed", actor_type="system", actor_id=None,
-                        reason=f"转账失败：{result.failure_code}", flags=flags)
+            _transition(
+                s,
+                claim,
+                "payout_failed",
+                actor_type="system",
+                actor_id=None,
+                reason=f"转账失败：{result.failure_code}",
+                flags=flags,
+            )
             _notify(s, claim, "claim_payout_failed")
     if paid_now is not None:
         claim_outcome("paid", paid_now)
@@ -967,17 +1332,26 @@ def _reverse_approval(session, claim: Claim) -> None:
     year = accumulators.year_of(session, claim.person_id, claim.product_id, claim.plan_year)
     for kind, amounts in applied.items():
         for key, amount in amounts.items():
-            session.execute(update(accumulators.AccumulatorEntry).where(
-                accumulators.AccumulatorEntry.year_id == year.id,
-                accumulators.AccumulatorEntry.kind == kind,
-                accumulators.AccumulatorEntry.key == key).values(
-                value_fen=accumulators.AccumulatorEntry.value_fen - amount))
-    session.execute(update(accumulators.AccumulatorYear).where(
-        accumulators.AccumulatorYear.id == year.id).values(
-        version=accumulators.AccumulatorYear.version + 1))
+            session.execute(
+                update(accumulators.AccumulatorEntry)
+                .where(
+                    accumulators.AccumulatorEntry.year_id == year.id,
+                    accumulators.AccumulatorEntry.kind == kind,
+                    accumulators.AccumulatorEntry.key == key,
+                )
+                .values(value_fen=accumulators.AccumulatorEntry.value_fen - amount)
+            )
+    session.execute(
+        update(accumulators.AccumulatorYear)
+        .where(accumulators.AccumulatorYear.id == year.id)
+        .values(version=accumulators.AccumulatorYear.version + 1)
+    )
     if claim.approved_fen:
-        session.add(ClaimLedgerEntry(claim_id=claim.id, kind="approval_reversed",
-                                     amount_fen=-claim.approved_fen))
+        session.add(
+            ClaimLedgerEntry(
+                claim_id=claim.id, kind="approval_reversed", amount_fen=-claim.approved_fen
+            )
+        )
     claim.approved_fen, claim.applied_deltas = None, None
 
 
@@ -989,10 +1363,12 @@ def reconcile_payouts(min_age_seconds: int = 60) -> dict[str, int]:
 
     s = get_session()
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
-    pending = list(s.scalars(select(Payout.id).where(Payout.status == "pending",
-                                                      Payout.created_at <= cutoff)))
-    retry = list(s.scalars(select(Claim.id).where(Claim.status == "approved",
-                                                  Claim.approved_fen > 0)))
+    pending = list(
+        s.scalars(select(Payout.id).where(Payout.status == "pending", Payout.created_at <= cutoff))
+    )
+    retry = list(
+        s.scalars(select(Claim.id).where(Claim.status == "approved", Claim.approved_fen > 0))
+    )
     s.rollback()
     counts = {"resolved": 0, "still_pending": 0, "retried": 0}
     for payout_id in pending:
@@ -1007,19 +1383,23 @@ def reconcile_payouts(min_age_seconds: int = 60) -> dict[str, int]:
                 claim = get_session().get(Claim, row.claim_id)
                 payee, amount = _payee(claim), row.amount_fen
                 get_session().rollback()
-                result = payout().transfer(request_id, payee, amount, f"惠民保理赔 {claim.claim_no}")
-        except Exception:  # noqa: BLE001 - the bank is unreachable: try again next run
+                result = payout().transfer(
+                    request_id, payee, amount, f"惠民保理赔 {claim.claim_no}"
+                )
+        except Exception:
             get_session().rollback()
             counts["still_pending"] += 1
             continue
         record_payout(payout_id, result)
         counts["resolved" if result.status != "pending" else "still_pending"] += 1
     for claim_id in retry:
-        before = get_session().scalar(select(func.count()).select_from(Payout).where(
-            Payout.claim_id == claim_id))
+        before = get_session().scalar(
+            select(func.count()).select_from(Payout).where(Payout.claim_id == claim_id)
+        )
         pay(claim_id)
-        after = get_session().scalar(select(func.count()).select_from(Payout).where(
-            Payout.claim_id == claim_id))
+        after = get_session().scalar(
+            select(func.count()).select_from(Payout).where(Payout.claim_id == claim_id)
+        )
         counts["retried"] += int(after > before)
     return counts
 
@@ -1042,9 +1422,16 @@ def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
     product = get_product(product_code, include_retired=True)
     out = []
     with transaction() as s:
-        claims = list(s.scalars(select(Claim).where(
-            Claim.product_id == product.id, Claim.status.in_(
-                ("pending_review", "more_info_requested", "approved", "paid", "closed")))))
+        claims = list(
+            s.scalars(
+                select(Claim).where(
+                    Claim.product_id == product.id,
+                    Claim.status.in_(
+                        ("pending_review", "more_info_requested", "approved", "paid", "closed")
+                    ),
+                )
+            )
+        )
         for claim in claims:
             year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
             acc = accumulators.read(s, year)
@@ -1054,8 +1441,15 @@ def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
             if apply and not settled:
                 claim.decision, claim.payable_fen = result.decision, result.payable_fen
                 claim.adjudication = adjudication_json(result)
-            out.append({"claim_no": claim.claim_no, "status": claim.status, "before_fen": before,
-                        "after_fen": result.payable_fen, "settled": settled})
+            out.append(
+                {
+                    "claim_no": claim.claim_no,
+                    "status": claim.status,
+                    "before_fen": before,
+                    "after_fen": result.payable_fen,
+                    "settled": settled,
+                }
+            )
         if not apply:
             s.rollback()
     return out
@@ -1064,21 +1458,37 @@ def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
 def check_claim_ledger() -> list[str]:
     """Per claim: ledger sum == approved - paid (approved is kept while money is owed)."""
     s = get_session()
-    sums = dict(s.execute(select(ClaimLedgerEntry.claim_id, func.sum(ClaimLedgerEntry.amount_fen))
-                          .group_by(ClaimLedgerEntry.claim_id)).all())
+    sums = dict(
+        s.execute(
+            select(ClaimLedgerEntry.claim_id, func.sum(ClaimLedgerEntry.amount_fen)).group_by(
+                ClaimLedgerEntry.claim_id
+            )
+        ).all()
+    )
     problems = []
     for claim in s.scalars(select(Claim).where(Claim.status.in_(FILED))):
-        owed = (claim.approved_fen or 0) - claim.paid_fen if claim.status in ("approved", "paid") else 0
+        owed = (
+            (claim.approved_fen or 0) - claim.paid_fen
+            if claim.status in ("approved", "paid")
+            else 0
+        )
         if sums.get(claim.id, 0) != owed:
-            problems.append(f"claim {claim.claim_no}: ledger {sums.get(claim.id, 0)} != owed {owed}")
+            problems.append(
+                f"claim {claim.claim_no}: ledger {sums.get(claim.id, 0)} != owed {owed}"
+            )
     s.rollback()
     return problems
 
 
 def claims_filed_on(session, policy: Policy) -> bool:
     """The refund rule's hook: has a claim been filed on this policy?"""
-    return bool(session.scalar(select(func.count()).select_from(Claim).where(
-        Claim.policy_id == policy.id, Claim.status.in_(FILED))))
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.policy_id == policy.id, Claim.status.in_(FILED))
+        )
+    )
 
 
 # --- FHIR export (app/disclosure/fhir.py maps these views to Claim / ClaimResponse) ---------------
@@ -1101,33 +1511,50 @@ def fhir_claims(session, member_id: int):
     from app.disclosure import fhir
     from app.disclosure.services import patient_ref
 
-    claims = session.scalars(select(Claim).where(Claim.member_id == member_id,
-                                                 Claim.status.in_(FILED)).order_by(Claim.id))
+    claims = session.scalars(
+        select(Claim)
+        .where(Claim.member_id == member_id, Claim.status.in_(FILED))
+        .order_by(Claim.id)
+    )
     for claim in claims:
         policy = session.get(Policy, claim.policy_id)
-        items = tuple(fhir.AmountLine(code=k.removesuffix("_fen"), zh=zh, en=en,
-                                      amount_fen=getattr(claim, k))
-                      for k, (zh, en) in AMOUNT_LABELS.items()
-                      if k != "medfee_sumamt_fen" and getattr(claim, k))
+        items = tuple(
+            fhir.AmountLine(code=k.removesuffix("_fen"), zh=zh, en=en, amount_fen=getattr(claim, k))
+            for k, (zh, en) in AMOUNT_LABELS.items()
+            if k != "medfee_sumamt_fen" and getattr(claim, k)
+        )
         view = fhir.ClaimView(
-            claim_no=claim.claim_no, status=claim.status, created=claim.created_at,
-            care_kind=claim.care_kind, provider_name=claim.hospital_name or "",
-            admission_date=claim.admitted_on, discharge_date=claim.discharged_on,
-            policy_no=policy.policy_no, patient=patient_ref(session.get(Person, claim.person_id)),
-            items=items, total_fen=claim.medfee_sumamt_fen)
+            claim_no=claim.claim_no,
+            status=claim.status,
+            created=claim.created_at,
+            care_kind=claim.care_kind,
+            provider_name=claim.hospital_name or "",
+            admission_date=claim.admitted_on,
+            discharge_date=claim.discharged_on,
+            policy_no=policy.policy_no,
+            patient=patient_ref(session.get(Person, claim.person_id)),
+            items=items,
+            total_fen=claim.medfee_sumamt_fen,
+        )
         adjudication = None
         if claim.adjudication and claim.decided_at:
             payable = claim.approved_fen if claim.approved_fen is not None else claim.payable_fen
             adjudication = fhir.AdjudicationView(
                 decided_at=claim.decided_at,
-                lines=tuple(fhir.AdjudicationLine(
-                    code=line["code"], zh=line["zh"], en=line["en"],
-                    amount_fen=payable if line["code"] == "payable_total" else None)
-                    for line in claim.adjudication["lines"]),
+                lines=tuple(
+                    fhir.AdjudicationLine(
+                        code=line["code"],
+                        zh=line["zh"],
+                        en=line["en"],
+                        amount_fen=payable if line["code"] == "payable_total" else None,
+                    )
+                    for line in claim.adjudication["lines"]
+                ),
                 claimed_fen=sum(getattr(claim, k) for k in rules.MEMBER_AMOUNTS),
                 payable_fen=payable or 0,
                 paid_fen=claim.paid_fen if claim.status == "paid" else None,
-                paid_on=claim.paid_at.astimezone(SHANGHAI).date() if claim.paid_at else None)
+                paid_on=claim.paid_at.astimezone(SHANGHAI).date() if claim.paid_at else None,
+            )
         yield view, adjudication
 
 
@@ -1138,5 +1565,7 @@ def claims_paid_on(session, policy_ids):
 
     count, total = session.execute(
         select(func.count(), func.coalesce(func.sum(Claim.paid_fen), 0)).where(
-            Claim.policy_id.in_(policy_ids), Claim.status == "paid")).one()
+            Claim.policy_id.in_(policy_ids), Claim.status == "paid"
+        )
+    ).one()
     return ClaimsPaid(int(count), int(total))

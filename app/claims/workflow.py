@@ -10,12 +10,21 @@
 "adjudicated" is not a resting status: the adjudicate action records its own transition and
 lands in one of its three outcomes in the same transaction.
 """
+
 from __future__ import annotations
 
 from app.errors import Conflict
 
-STATUSES = ("draft", "submitted", "pending_review", "more_info_requested", "approved",
-            "rejected", "paid", "closed")
+STATUSES = (
+    "draft",
+    "submitted",
+    "pending_review",
+    "more_info_requested",
+    "approved",
+    "rejected",
+    "paid",
+    "closed",
+)
 
 STATUS_LABELS = {
     "draft": "草稿",
@@ -55,8 +64,10 @@ def next_status(status: str, action: str, outcome: str | None = None) -> str:
     Conflict with a stable code when the action is not allowed from `status`."""
     allowed = TRANSITIONS.get((status, action))
     if allowed is None:
-        raise Conflict(f"理赔当前状态为“{STATUS_LABELS.get(status, status)}”，不能执行此操作",
-                       code="claim_state_conflict")
+        raise Conflict(
+            f"理赔当前状态为“{STATUS_LABELS.get(status, status)}”，不能执行此操作",
+            code="claim_state_conflict",
+        )
     if outcome is None:
         if len(allowed) != 1:
             raise ValueError(f"{action} from {status} needs an outcome among {allowed}")

@@ -5,12 +5,13 @@ shifts it for the current context only; the demo seed uses it to record last Dec
 enrollment of the showcase family, so their 2026 policies cover the bureau's 2026 settlements.
 Nothing else may use it.
 """
+
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -19,7 +20,7 @@ _shift: ContextVar[timedelta] = ContextVar("clock_shift", default=timedelta(0))
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc) + _shift.get()
+    return datetime.now(UTC) + _shift.get()
 
 
 def today_shanghai() -> date:
@@ -29,7 +30,7 @@ def today_shanghai() -> date:
 @contextlib.contextmanager
 def backdated(at: datetime) -> Iterator[None]:
     """Run the block as if it were `at` (an aware datetime), the clock still ticking."""
-    token = _shift.set(at - datetime.now(timezone.utc))
+    token = _shift.set(at - datetime.now(UTC))
     try:
         yield
     finally:

@@ -6,6 +6,7 @@
 - a key whose first attempt died (5xx, crash) is released, so a retry runs again.
 Keys are scoped to the caller (member or staff account): two members may use the same key.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import Response, current_app, make_response, request
-from sqlalchemy import Integer, JSON, String, UniqueConstraint, delete, select, update
+from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
@@ -64,7 +65,10 @@ def _claim(scope: str, key: str, fingerprint: str):
         with engine.begin() as conn:
             result = conn.execute(
                 IdempotencyRecord.__table__.insert().values(
-                    scope=scope, key=key, fingerprint=fingerprint, state="in_progress",
+                    scope=scope,
+                    key=key,
+                    fingerprint=fingerprint,
+                    state="in_progress",
                     created_at=utcnow(),
                 )
             )
@@ -72,11 +76,15 @@ def _claim(scope: str, key: str, fingerprint: str):
     except IntegrityError:
         pass
     with engine.begin() as conn:
-        row = conn.execute(
-            select(IdempotencyRecord.__table__).where(
-                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        row = (
+            conn.execute(
+                select(IdempotencyRecord.__table__).where(
+                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         if row is None:  # released between our insert and this read: try once more
             return _claim(scope, key, fingerprint)
         if row["fingerprint"] != fingerprint:
@@ -86,8 +94,11 @@ def _claim(scope: str, key: str, fingerprint: str):
         if utcnow() - row["created_at"] > ABANDONED_AFTER:  # UTCDateTime: always aware
             taken = conn.execute(
                 update(IdempotencyRecord.__table__)
-                .where(IdempotencyRecord.id == row["id"], IdempotencyRecord.state == "in_progress",
-                       IdempotencyRecord.created_at == row["created_at"])
+                .where(
+                    IdempotencyRecord.id == row["id"],
+                    IdempotencyRecord.state == "in_progress",
+                    IdempotencyRecord.created_at == row["created_at"],
+                )
                 .values(created_at=utcnow())
             ).rowcount
             if taken == 1:
@@ -101,9 +112,13 @@ def _complete(record_id: int, response: Response) -> None:
         conn.execute(
             update(IdempotencyRecord.__table__)
             .where(IdempotencyRecord.id == record_id)
-            .values(state="completed", response_status=response.status_code,
-                    response_body=body, response_mimetype=response.mimetype,
-                    completed_at=utcnow())
+            .values(
+                state="completed",
+                response_status=response.status_code,
+                response_body=body,
+                response_mimetype=response.mimetype,
+                completed_at=utcnow(),
+            )
         )
 
 
@@ -116,7 +131,8 @@ def _replay(row) -> Response:
     body = row["response_body"]
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False) if body is not None else "",
-        status=row["response_status"], mimetype=row["response_mimetype"] or "application/json",
+        status=row["response_status"],
+        mimetype=row["response_mimetype"] or "application/json",
     )
     response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -132,8 +148,9 @@ def idempotent(scope_of):
             if not key:
                 raise BadRequest("缺少 Idempotency-Key 请求头", code="idempotency_key_required")
             if not _KEY.match(key):
-                raise BadRequest("Idempotency-Key 应为8-64位字母、数字或 _ . : -",
-                                 code="idempotency_key_invalid")
+                raise BadRequest(
+                    "Idempotency-Key 应为8-64位字母、数字或 _ . : -", code="idempotency_key_invalid"
+                )
             record_id, stored = _claim(scope_of(), key, _fingerprint())
             if stored is not None:
                 return _replay(stored)

@@ -1,4 +1,5 @@
 """Base schemas: unknown fields are rejected (marshmallow's RAISE), strings are bounded."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -10,8 +11,9 @@ def plain_text(multiline: bool = False):
     allowed = "\n" if multiline else ""
 
     def check(value: str) -> None:
-        if not value.strip() or any((ord(c) < 32 and c not in allowed) or ord(c) == 127
-                                    for c in value):
+        if not value.strip() or any(
+            (ord(c) < 32 and c not in allowed) or ord(c) == 127 for c in value
+        ):
             raise ma.ValidationError("不能为空，且不能包含控制字符")
 
     return check
@@ -33,6 +35,7 @@ class PageQuerySchema(StrictSchema):
 class ConsentSchema(StrictSchema):
     accepted = ma.fields.Boolean(required=True, metadata={"description": "单独同意：必须为 true"})
     text_version = ma.fields.String(
-        required=True, validate=ma.validate.Length(min=1, max=32),
+        required=True,
+        validate=ma.validate.Length(min=1, max=32),
         metadata={"description": "The version of the consent text the member read"},
     )

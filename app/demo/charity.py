@@ -1,6 +1,7 @@
 """A demo charity and its admin for the sponsorship walk-through (development only): 赣州市慈善
 总会 (a charity, 统一社会信用代码 with prefix 5) and the staff account `demo-charity`
 (charity_admin, password as the other demo staff). Idempotent."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -30,12 +31,24 @@ def seed_charity(password: str) -> dict[str, int]:
             org = Organisation(uscc=uscc, name=CHARITY_NAME, kind="charity")
             t.add(org)
             t.flush()
-            audit(t, actor_type="system", actor_id=None, action="organisation.created",
-                  object_type="organisation", object_id=org.id, detail={"kind": "charity"})
+            audit(
+                t,
+                actor_type="system",
+                actor_id=None,
+                action="organisation.created",
+                object_type="organisation",
+                object_id=org.id,
+                detail={"kind": "charity"},
+            )
             org_id = org.id
         created += 1
     if admin is None:
-        create_staff_account(username="demo-charity", role="charity_admin", password=password,
-                             display_name="慈善总会项目专员（演示）", organisation_id=org_id)
+        create_staff_account(
+            username="demo-charity",
+            role="charity_admin",
+            password=password,
+            display_name="慈善总会项目专员（演示）",
+            organisation_id=org_id,
+        )
         created += 1
     return {"charity_created": created, "charity_organisation_id": org_id}

@@ -7,6 +7,7 @@ Everything goes through the real services (verification with the sandbox bureau,
 personal-account debit, policy issue), run on a clock set back to 2025-12-15 (app.common.clock
 .backdated). Idempotent: a second run finds the member insured and does nothing.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -37,9 +38,15 @@ def seed_family(residents) -> int:
     openid = wechat_login().code_to_session(DEMO_CODE).openid
     session = get_session()
     member = session.scalar(select(Member).where(Member.openid == openid))
-    if member is not None and member.person_id is not None and session.scalar(
-            select(Policy.id).where(Policy.person_id == member.person_id,
-                                    Policy.plan_year == product.plan_year)):
+    if (
+        member is not None
+        and member.person_id is not None
+        and session.scalar(
+            select(Policy.id).where(
+                Policy.person_id == member.person_id, Policy.plan_year == product.plan_year
+            )
+        )
+    ):
         session.rollback()
         return 0
     consent = ConsentInput(True, CONSENT_VERSION)
@@ -54,17 +61,35 @@ def seed_family(residents) -> int:
         relatives = []
         for name, relation in (("李娜", "spouse"), ("张小宝", "child")):
             r = by_name[name]
-            relatives.append(add_relative(
-                member_id, name=r.name, id_number_raw=r.certno, relation=relation,
-                consent=consent, guardian_consent=consent if relation == "child" else None).id)
-        order = create_order(member_id, product_code=product.code,
-                             selection=Selection(include_self=True, relative_ids=tuple(relatives)),
-                             payment_method="personal_account",
-                             terms_version=current_terms(product).version, terms_accepted=True)
+            relatives.append(
+                add_relative(
+                    member_id,
+                    name=r.name,
+                    id_number_raw=r.certno,
+                    relation=relation,
+                    consent=consent,
+                    guardian_consent=consent if relation == "child" else None,
+                ).id
+            )
+        order = create_order(
+            member_id,
+            product_code=product.code,
+            selection=Selection(include_self=True, relative_ids=tuple(relatives)),
+            payment_method="personal_account",
+            terms_version=current_terms(product).version,
+            terms_accepted=True,
+        )
         start_payment(member_id, order.id, "personal_account")
     from app.enrollment.models import OrderItem
 
-    issued = len(list(get_session().scalars(select(Policy.id).join(
-        OrderItem, OrderItem.id == Policy.order_item_id).where(OrderItem.order_id == order.id))))
+    issued = len(
+        list(
+            get_session().scalars(
+                select(Policy.id)
+                .join(OrderItem, OrderItem.id == Policy.order_item_id)
+                .where(OrderItem.order_id == order.id)
+            )
+        )
+    )
     current_app.logger.info("demo family enrolled (backdated to %s)", ENROLLED_AT.date())
     return issued

@@ -1,6 +1,7 @@
 """`flask demo seed`: load the shipped products, load the synthetic residents and their 2026
 settlement records into the sandbox bureau and create demo staff. Idempotent: re-running updates
 the same rows and creates nothing twice."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -51,9 +52,13 @@ def seed_demo(count: int = 240) -> dict[str, int]:
     with transaction() as session:
         settlements = seed_settlements(session, residents)
     staff_created = _seed_staff()
-    return {"residents_created": created, "residents_updated": updated,
-            **settlements,
-            "staff_created": staff_created, "products_loaded": products["products"]}
+    return {
+        "residents_created": created,
+        "residents_updated": updated,
+        **settlements,
+        "staff_created": staff_created,
+        "products_loaded": products["products"],
+    }
 
 
 def _seed_staff() -> int:
@@ -62,20 +67,27 @@ def _seed_staff() -> int:
     created = 0
     for username, role, display in DEMO_STAFF:
         with transaction() as session:
-            exists = session.scalar(select(StaffAccount.id).where(StaffAccount.username == username))
+            exists = session.scalar(
+                select(StaffAccount.id).where(StaffAccount.username == username)
+            )
         if exists is None:
-            create_staff_account(username=username, role=role, password=DEMO_STAFF_PASSWORD,
-                                 display_name=display)
+            create_staff_account(
+                username=username, role=role, password=DEMO_STAFF_PASSWORD, display_name=display
+            )
             created += 1
     return created
 
 
-def add_demo_settlement(psn_no: str, amount_yuan: str, care_kind: str = "in_patient",
-                        discharged_on: date | None = None) -> SettlementRecord:
+def add_demo_settlement(
+    psn_no: str, amount_yuan: str, care_kind: str = "in_patient", discharged_on: date | None = None
+) -> SettlementRecord:
     """`flask demo settlement`: the sandbox bureau records a new settlement of `amount_yuan`
     (the total cost, e.g. "23680.50") for a sandbox resident, split by the sandbox rule
     (app/integrations/bureau/sandbox_settlements.py). Sandbox bureau only, never in production."""
-    if current_app.config["PROFILE"] == "production" or current_app.config["BUREAU_ADAPTER"] != "sandbox":
+    if (
+        current_app.config["PROFILE"] == "production"
+        or current_app.config["BUREAU_ADAPTER"] != "sandbox"
+    ):
         raise RuntimeError("settlements are only added to the sandbox bureau")
     try:
         amount = Decimal(amount_yuan.strip())

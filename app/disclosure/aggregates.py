@@ -25,6 +25,7 @@ Funding source of an enrolled person: the source that paid the largest share of 
 FUNDING_SOURCES wins, i.e. the member's own payment before any sponsor. Premiums are counted per
 source in full, whoever is counted as the person's main source.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,23 +46,23 @@ from app.sponsors.models import ORGANISATION_KINDS
 log = logging.getLogger(__name__)
 
 # --- metrics ----------------------------------------------------------------------------------
-ENROLLED_BY_INSURANCE_TYPE = "enrolled_by_insurance_type"   # people, dim: INSURANCE_TYPES
-ENROLLED_BY_FUNDING_SOURCE = "enrolled_by_funding_source"   # people, dim: FUNDING_SOURCES
-POLICIES_ISSUED = "policies_issued"                         # gross, never decremented
-PREMIUMS_COLLECTED_FEN = "premiums_collected_fen"           # fen, dim: FUNDING_SOURCES
-REFUNDS = "refunds"                                         # refund payments, dim: source
-PREMIUMS_REFUNDED_FEN = "premiums_refunded_fen"             # fen, dim: FUNDING_SOURCES
+ENROLLED_BY_INSURANCE_TYPE = "enrolled_by_insurance_type"  # people, dim: INSURANCE_TYPES
+ENROLLED_BY_FUNDING_SOURCE = "enrolled_by_funding_source"  # people, dim: FUNDING_SOURCES
+POLICIES_ISSUED = "policies_issued"  # gross, never decremented
+PREMIUMS_COLLECTED_FEN = "premiums_collected_fen"  # fen, dim: FUNDING_SOURCES
+REFUNDS = "refunds"  # refund payments, dim: source
+PREMIUMS_REFUNDED_FEN = "premiums_refunded_fen"  # fen, dim: FUNDING_SOURCES
 CLAIMS_RECEIVED = "claims_received"
 CLAIMS_SETTLED = "claims_settled"
 CLAIMS_SETTLED_PAYABLE_FEN = "claims_settled_payable_fen"
 CLAIMS_PAID = "claims_paid"
 CLAIMS_PAID_FEN = "claims_paid_fen"
-LARGEST_CLAIM_PAID_FEN = "largest_claim_paid_fen"           # maximum, not a sum
+LARGEST_CLAIM_PAID_FEN = "largest_claim_paid_fen"  # maximum, not a sum
 
 # "unknown" only if a person was enrolled without a verified insurance type (the quote refuses
 # that today; the cell exists so such a person would still be counted somewhere).
 INSURANCE_TYPES = ("employee", "resident", "unknown")
-SPONSOR_KINDS = ORGANISATION_KINDS    # employer, charity, relief_fund, paired_assistance
+SPONSOR_KINDS = ORGANISATION_KINDS  # employer, charity, relief_fund, paired_assistance
 # Order matters: it breaks ties when two sources paid the same amount.
 FUNDING_SOURCES = ("personal_account", "wechat", *SPONSOR_KINDS)
 MAXIMUM_METRICS = frozenset({LARGEST_CLAIM_PAID_FEN})
@@ -82,40 +83,90 @@ def _insert_for(session: Session):
     raise RuntimeError(f"no atomic upsert for the {dialect} dialect")
 
 
-def _upsert(session: Session, *, product_id: int, plan_year: int, on: date, metric: str,
-            dimension: str, amount: int, maximum: bool) -> None:
+def _upsert(
+    session: Session,
+    *,
+    product_id: int,
+    plan_year: int,
+    on: date,
+    metric: str,
+    dimension: str,
+    amount: int,
+    maximum: bool,
+) -> None:
     table = DisclosureCounter.__table__
     dialect_insert = _insert_for(session)
-    stmt = dialect_insert(table).values(product_id=product_id, plan_year=plan_year, month=month_of(on),
-                                metric=metric, dimension=dimension, value=amount,
-                                updated_at=utcnow())
+    stmt = dialect_insert(table).values(
+        product_id=product_id,
+        plan_year=plan_year,
+        month=month_of(on),
+        metric=metric,
+        dimension=dimension,
+        value=amount,
+        updated_at=utcnow(),
+    )
     if maximum:
-        new_value = case((stmt.excluded.value > table.c.value, stmt.excluded.value),
-                         else_=table.c.value)
+        new_value = case(
+            (stmt.excluded.value > table.c.value, stmt.excluded.value), else_=table.c.value
+        )
     else:
         new_value = table.c.value + stmt.excluded.value
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[table.c[name] for name in _KEY],
-        set_={"value": new_value, "updated_at": stmt.excluded.updated_at},
-    ))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c[name] for name in _KEY],
+            set_={"value": new_value, "updated_at": stmt.excluded.updated_at},
+        )
+    )
 
 
-def bump(session: Session, *, product_id: int, plan_year: int, on: date, metric: str,
-         dimension: str = "", amount: int = 1) -> None:
+def bump(
+    session: Session,
+    *,
+    product_id: int,
+    plan_year: int,
+    on: date,
+    metric: str,
+    dimension: str = "",
+    amount: int = 1,
+) -> None:
     """Add `amount` (may be negative) to one counter cell, creating it at `amount` if absent."""
     if metric in MAXIMUM_METRICS:
         raise ValueError(f"{metric} is a maximum: use bump_max")
-    _upsert(session, product_id=product_id, plan_year=plan_year, on=on, metric=metric,
-            dimension=dimension, amount=amount, maximum=False)
+    _upsert(
+        session,
+        product_id=product_id,
+        plan_year=plan_year,
+        on=on,
+        metric=metric,
+        dimension=dimension,
+        amount=amount,
+        maximum=False,
+    )
 
 
-def bump_max(session: Session, *, product_id: int, plan_year: int, on: date, metric: str,
-             dimension: str = "", amount: int) -> None:
+def bump_max(
+    session: Session,
+    *,
+    product_id: int,
+    plan_year: int,
+    on: date,
+    metric: str,
+    dimension: str = "",
+    amount: int,
+) -> None:
     """Raise one counter cell to `amount` if that is larger (the cell starts at `amount`)."""
     if metric not in MAXIMUM_METRICS:
         raise ValueError(f"{metric} is a sum: use bump")
-    _upsert(session, product_id=product_id, plan_year=plan_year, on=on, metric=metric,
-            dimension=dimension, amount=amount, maximum=True)
+    _upsert(
+        session,
+        product_id=product_id,
+        plan_year=plan_year,
+        on=on,
+        metric=metric,
+        dimension=dimension,
+        amount=amount,
+        maximum=True,
+    )
 
 
 class _Bumps:
@@ -132,14 +183,23 @@ class _Bumps:
         for (on, metric, dimension), amount in sorted(self._deltas.items()):
             if amount == 0:
                 continue
-            bump(session, product_id=self.product_id, plan_year=self.plan_year, on=on,
-                 metric=metric, dimension=dimension, amount=amount)
+            bump(
+                session,
+                product_id=self.product_id,
+                plan_year=self.plan_year,
+                on=on,
+                metric=metric,
+                dimension=dimension,
+                amount=amount,
+            )
 
 
 # --- funding sources (pure) -------------------------------------------------------------------
 
-def contributions_of(payer_method: str | None, pay_fen: int,
-                     subsidies: Iterable[Mapping]) -> dict[str, int]:
+
+def contributions_of(
+    payer_method: str | None, pay_fen: int, subsidies: Iterable[Mapping]
+) -> dict[str, int]:
     """Who paid how much of one insured person's premium, per funding source (fen > 0 only).
     `payer_method` is the order's payment method (personal_account | wechat) for the member's own
     share; `subsidies` are the order item's [{"funder_kind", "amount_fen", ...}]."""
@@ -168,18 +228,26 @@ def main_funding_source(contributions: Mapping[str, int]) -> str:
 
 # --- enrollment hooks -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class IssuedPolicy:
     """What the enrollment counters need to know about one policy just issued."""
+
     policy_id: int
-    insurance_type: str | None     # the insured person's verified type: employee | resident
-    payer_method: str | None       # the order's payment method (for the member's own share)
-    pay_fen: int                   # the member's own share
-    subsidies: Sequence[Mapping]   # the order item's [{"funder_kind", "amount_fen", ...}]
+    insurance_type: str | None  # the insured person's verified type: employee | resident
+    payer_method: str | None  # the order's payment method (for the member's own share)
+    pay_fen: int  # the member's own share
+    subsidies: Sequence[Mapping]  # the order item's [{"funder_kind", "amount_fen", ...}]
 
 
-def record_enrollments(session: Session, *, product_id: int, plan_year: int, paid_on: date,
-                       issued: Iterable[IssuedPolicy]) -> None:
+def record_enrollments(
+    session: Session,
+    *,
+    product_id: int,
+    plan_year: int,
+    paid_on: date,
+    issued: Iterable[IssuedPolicy],
+) -> None:
     """Policies issued -> enrolled people (by insurance type and by main funding source),
     policies issued, premiums collected per source. One row per policy in
     disclosure_enrollments, and one upsert per counter cell however many policies: bulk
@@ -189,11 +257,19 @@ def record_enrollments(session: Session, *, product_id: int, plan_year: int, pai
     for policy in issued:
         contributions = contributions_of(policy.payer_method, policy.pay_fen, policy.subsidies)
         source = main_funding_source(contributions)
-        insurance_type = (policy.insurance_type if policy.insurance_type in INSURANCE_TYPES
-                          else "unknown")
-        facts.append({"policy_id": policy.policy_id, "product_id": product_id,
-                      "plan_year": plan_year, "issued_on": paid_on,
-                      "insurance_type": insurance_type, "funding_source": source})
+        insurance_type = (
+            policy.insurance_type if policy.insurance_type in INSURANCE_TYPES else "unknown"
+        )
+        facts.append(
+            {
+                "policy_id": policy.policy_id,
+                "product_id": product_id,
+                "plan_year": plan_year,
+                "issued_on": paid_on,
+                "insurance_type": insurance_type,
+                "funding_source": source,
+            }
+        )
         bumps.add(paid_on, ENROLLED_BY_INSURANCE_TYPE, insurance_type)
         bumps.add(paid_on, ENROLLED_BY_FUNDING_SOURCE, source)
         bumps.add(paid_on, POLICIES_ISSUED)
@@ -214,11 +290,22 @@ def record_policies_issued(session: Session, order, policies, *, paid_on: date) 
     for policy in policies:
         item = items[policy.order_item_id]
         person = session.get(Person, policy.person_id)
-        issued.append(IssuedPolicy(policy_id=policy.id, insurance_type=person.insurance_type,
-                                   payer_method=order.payment_method, pay_fen=item.pay_fen,
-                                   subsidies=item.subsidies or []))
-    record_enrollments(session, product_id=order.product_id, plan_year=order.plan_year,
-                       paid_on=paid_on, issued=issued)
+        issued.append(
+            IssuedPolicy(
+                policy_id=policy.id,
+                insurance_type=person.insurance_type,
+                payer_method=order.payment_method,
+                pay_fen=item.pay_fen,
+                subsidies=item.subsidies or [],
+            )
+        )
+    record_enrollments(
+        session,
+        product_id=order.product_id,
+        plan_year=order.plan_year,
+        paid_on=paid_on,
+        issued=issued,
+    )
 
 
 def record_policy_voided(session: Session, policy_id: int) -> bool:
@@ -226,15 +313,18 @@ def record_policy_voided(session: Session, policy_id: int) -> bool:
     cells their enrollment counted in. Once per policy; returns whether it decremented."""
     won = session.execute(
         update(DisclosureEnrollment)
-        .where(DisclosureEnrollment.policy_id == policy_id, DisclosureEnrollment.voided_at.is_(None))
+        .where(
+            DisclosureEnrollment.policy_id == policy_id, DisclosureEnrollment.voided_at.is_(None)
+        )
         .values(voided_at=utcnow())
     ).rowcount
     if won != 1:
         if session.get(DisclosureEnrollment, policy_id) is None:
             log.warning("voided policy was never counted", extra={"policy_id": policy_id})
         return False
-    fact = session.scalar(select(DisclosureEnrollment)
-                          .where(DisclosureEnrollment.policy_id == policy_id))
+    fact = session.scalar(
+        select(DisclosureEnrollment).where(DisclosureEnrollment.policy_id == policy_id)
+    )
     bumps = _Bumps(fact.product_id, fact.plan_year)
     bumps.add(fact.issued_on, ENROLLED_BY_INSURANCE_TYPE, fact.insurance_type, -1)
     bumps.add(fact.issued_on, ENROLLED_BY_FUNDING_SOURCE, fact.funding_source, -1)
@@ -267,14 +357,18 @@ def record_refund_settled(session: Session, refund, *, on: date) -> None:
 def _programme_kind(session: Session, programme_id: int | None) -> str:
     from app.sponsors.models import Organisation, Programme
 
-    kind = session.scalar(select(Organisation.kind).join(
-        Programme, Programme.organisation_id == Organisation.id).where(Programme.id == programme_id))
+    kind = session.scalar(
+        select(Organisation.kind)
+        .join(Programme, Programme.organisation_id == Organisation.id)
+        .where(Programme.id == programme_id)
+    )
     if kind is None:
         raise ValueError(f"sponsor refund for unknown programme {programme_id}")
     return kind
 
 
 # --- claim hooks (called by the claims services, in their own transactions) -------------------
+
 
 def _check_amount(name: str, fen: int) -> None:
     if type(fen) is not int or fen < 0:
@@ -286,8 +380,9 @@ def record_claim_received(session: Session, product_id: int, plan_year: int, on:
     bump(session, product_id=product_id, plan_year=plan_year, on=on, metric=CLAIMS_RECEIVED)
 
 
-def record_claim_settled(session: Session, product_id: int, plan_year: int, on: date,
-                         payable_fen: int) -> None:
+def record_claim_settled(
+    session: Session, product_id: int, plan_year: int, on: date, payable_fen: int
+) -> None:
     """A claim reached its final decision (approved, or rejected with payable 0)."""
     _check_amount("payable_fen", payable_fen)
     bumps = _Bumps(product_id, plan_year)
@@ -296,31 +391,47 @@ def record_claim_settled(session: Session, product_id: int, plan_year: int, on: 
     bumps.apply(session)
 
 
-def record_claim_paid(session: Session, product_id: int, plan_year: int, on: date,
-                      paid_fen: int) -> None:
+def record_claim_paid(
+    session: Session, product_id: int, plan_year: int, on: date, paid_fen: int
+) -> None:
     """A claim's payout reached the payee: count, sum and the month's largest claim."""
     _check_amount("paid_fen", paid_fen)
     bumps = _Bumps(product_id, plan_year)
     bumps.add(on, CLAIMS_PAID)
     bumps.add(on, CLAIMS_PAID_FEN, amount=paid_fen)
     bumps.apply(session)
-    bump_max(session, product_id=product_id, plan_year=plan_year, on=on,
-             metric=LARGEST_CLAIM_PAID_FEN, amount=paid_fen)
+    bump_max(
+        session,
+        product_id=product_id,
+        plan_year=plan_year,
+        on=on,
+        metric=LARGEST_CLAIM_PAID_FEN,
+        amount=paid_fen,
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------
 
-def counters_for(session: Session, products: Iterable[tuple[int, int]]) -> dict[tuple[int, int], dict]:
+
+def counters_for(
+    session: Session, products: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], dict]:
     """{(product_id, plan_year): {(month, metric, dimension): value}} for the given
     (product_id, plan_year) pairs: the only read the public statistics and the settlement make."""
     wanted = set(products)
     result: dict[tuple[int, int], dict] = {key: {} for key in wanted}
     if not wanted:
         return result
-    rows = session.execute(select(
-        DisclosureCounter.product_id, DisclosureCounter.plan_year, DisclosureCounter.month,
-        DisclosureCounter.metric, DisclosureCounter.dimension, DisclosureCounter.value,
-    ).where(DisclosureCounter.product_id.in_({pid for pid, _ in wanted})))
+    rows = session.execute(
+        select(
+            DisclosureCounter.product_id,
+            DisclosureCounter.plan_year,
+            DisclosureCounter.month,
+            DisclosureCounter.metric,
+            DisclosureCounter.dimension,
+            DisclosureCounter.value,
+        ).where(DisclosureCounter.product_id.in_({pid for pid, _ in wanted}))
+    )
     for product_id, plan_year, month, metric, dimension, value in rows:
         if (product_id, plan_year) in result:
             result[(product_id, plan_year)][(month, metric, dimension)] = value

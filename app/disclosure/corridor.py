@@ -22,6 +22,7 @@ Roundings, each named and half up to the fen (or basis point):
 - COST_ALLOWANCE:  claims paid x allowance / 10000 -> fen.
 Threshold comparisons are exact (cross-multiplied integers), never made on rounded ratios.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,10 +33,10 @@ from app.products.definition import Corridor
 
 @dataclass(frozen=True)
 class CorridorOutcome:
-    band: str                 # at_or_above_full_premium | below_full_premium | no_premium
+    band: str  # at_or_above_full_premium | below_full_premium | no_premium
     insurer_keeps_fen: int
     cost_allowance_fen: int
-    returned_fen: int         # to the fund, carried forward
+    returned_fen: int  # to the fund, carried forward
     renegotiate: bool
 
 
@@ -43,35 +44,44 @@ class CorridorOutcome:
 class Settlement:
     net_premium_fen: int
     claims_paid_fen: int
-    loss_ratio_bp: int | None          # None without premium
+    loss_ratio_bp: int | None  # None without premium
     loss_ratio_floor_bp: int | None
-    meets_floor: bool | None           # None without a floor or without premium
+    meets_floor: bool | None  # None without a floor or without premium
     floor_shortfall_fen: int
     corridor: CorridorOutcome | None
     surplus_carried_forward_fen: int
-    insurer_margin_fen: int | None     # what the insurer keeps minus what it paid (corridor)
+    insurer_margin_fen: int | None  # what the insurer keeps minus what it paid (corridor)
 
 
-def settle(*, net_premium_fen: int, claims_paid_fen: int, loss_ratio_floor_bp: int | None,
-           corridor: Corridor | None) -> Settlement:
+def settle(
+    *,
+    net_premium_fen: int,
+    claims_paid_fen: int,
+    loss_ratio_floor_bp: int | None,
+    corridor: Corridor | None,
+) -> Settlement:
     for name, value in (("net_premium_fen", net_premium_fen), ("claims_paid_fen", claims_paid_fen)):
         if type(value) is not int or value < 0:
             raise ValueError(f"{name} must be a non-negative integer (fen)")
     premium, paid = net_premium_fen, claims_paid_fen
 
-    loss_ratio = round_half_up_fen(paid * BP, premium) if premium > 0 else None   # LOSS_RATIO
+    loss_ratio = round_half_up_fen(paid * BP, premium) if premium > 0 else None  # LOSS_RATIO
     meets_floor = None
     shortfall = 0
     if loss_ratio_floor_bp is not None and premium > 0:
         meets_floor = paid * BP >= loss_ratio_floor_bp * premium
-        floor_amount = round_half_up_fen(premium * loss_ratio_floor_bp, BP)       # FLOOR_AMOUNT
+        floor_amount = round_half_up_fen(premium * loss_ratio_floor_bp, BP)  # FLOOR_AMOUNT
         shortfall = max(floor_amount - paid, 0)
 
     outcome = corridor_outcome(premium, paid, corridor) if corridor is not None else None
     return Settlement(
-        net_premium_fen=premium, claims_paid_fen=paid, loss_ratio_bp=loss_ratio,
-        loss_ratio_floor_bp=loss_ratio_floor_bp, meets_floor=meets_floor,
-        floor_shortfall_fen=shortfall, corridor=outcome,
+        net_premium_fen=premium,
+        claims_paid_fen=paid,
+        loss_ratio_bp=loss_ratio,
+        loss_ratio_floor_bp=loss_ratio_floor_bp,
+        meets_floor=meets_floor,
+        floor_shortfall_fen=shortfall,
+        corridor=outcome,
         surplus_carried_forward_fen=outcome.returned_fen if outcome is not None else shortfall,
         insurer_margin_fen=outcome.insurer_keeps_fen - paid if outcome is not None else None,
     )
@@ -80,11 +90,13 @@ def settle(*, net_premium_fen: int, claims_paid_fen: int, loss_ratio_floor_bp: i
 def corridor_outcome(premium: int, paid: int, corridor: Corridor) -> CorridorOutcome:
     if premium == 0:
         return CorridorOutcome("no_premium", 0, 0, 0, renegotiate=paid > 0)
-    renegotiate = (paid * BP < corridor.renegotiate_below_bp * premium
-                   or paid * BP > corridor.renegotiate_above_bp * premium)
+    renegotiate = (
+        paid * BP < corridor.renegotiate_below_bp * premium
+        or paid * BP > corridor.renegotiate_above_bp * premium
+    )
     if paid * BP >= corridor.full_premium_from_bp * premium:
         return CorridorOutcome("at_or_above_full_premium", premium, 0, 0, renegotiate)
-    allowance = round_half_up_fen(paid * corridor.cost_allowance_bp, BP)            # COST_ALLOWANCE
+    allowance = round_half_up_fen(paid * corridor.cost_allowance_bp, BP)  # COST_ALLOWANCE
     # The loader refuses corridors where payout plus allowance could pass the premium below the
     # threshold; the bound here only guards the half-fen of rounding at that edge.
     keeps = min(paid + allowance, premium)

@@ -10,6 +10,7 @@ type, funding source), so voiding the policy later decrements exactly those cell
 person's verified insurance type has changed since; its `voided_at` makes the decrement
 happen once.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -26,7 +27,7 @@ class DisclosureCounter(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     plan_year: Mapped[int]
-    month: Mapped[str] = mapped_column(String(7))          # 'YYYY-MM', Asia/Shanghai
+    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM', Asia/Shanghai
     metric: Mapped[str] = mapped_column(String(40))
     # "" when the metric has no breakdown: never NULL, or the unique key (and the upsert's
     # ON CONFLICT target) would not match.
@@ -46,7 +47,7 @@ class DisclosureEnrollment(Base):
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     plan_year: Mapped[int]
-    issued_on: Mapped[date]                                # Asia/Shanghai date of payment
+    issued_on: Mapped[date]  # Asia/Shanghai date of payment
     insurance_type: Mapped[str] = mapped_column(String(16))
     funding_source: Mapped[str] = mapped_column(String(24))
     voided_at: Mapped[datetime | None]

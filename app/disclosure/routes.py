@@ -1,5 +1,6 @@
 """Disclosure endpoints: public statistics (no login, cacheable, ETag), the operator's settlement
 (JSON and CSV), and the member's own records as a FHIR Bundle."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,10 @@ blp = Blueprint("disclosure", __name__, description="信息披露 Disclosure")
 
 CACHE_HEADERS_DOC = {
     "ETag": {"description": "Strong validator: SHA-256 of the body", "schema": {"type": "string"}},
-    "Cache-Control": {"description": "public, max-age=DISCLOSURE_CACHE_SECONDS",
-                      "schema": {"type": "string"}},
+    "Cache-Control": {
+        "description": "public, max-age=DISCLOSURE_CACHE_SECONDS",
+        "schema": {"type": "string"},
+    },
 }
 
 
@@ -49,8 +52,9 @@ def _cacheable_json(body: dict) -> Response:
 def public_statistics(query):
     """公开统计：按保障年度和月份披露参保、保费、理赔和赔付率（来自维护的汇总表；
     小于 DISCLOSURE_MIN_CELL 的单元格及可据以推算的单元格不公布）。No login."""
-    data = services.public_statistics(plan_year=query.get("plan_year"),
-                                      product_code=query.get("product"))
+    data = services.public_statistics(
+        plan_year=query.get("plan_year"), product_code=query.get("product")
+    )
     return _cacheable_json(StatisticsSchema().dump(data))
 
 
@@ -72,8 +76,11 @@ def settlement_csv(query):
     """The settlement as CSV (UTF-8 with BOM, for spreadsheets; operators only)."""
     text = services.settlement_csv(services.settlement_report(query["plan_year"]))
     filename = f"settlement-{query['plan_year']}.csv"
-    return Response(text.encode("utf-8"), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        text.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @blp.route("/me/fhir", methods=["GET"])

@@ -1,5 +1,6 @@
 """Schemas of the disclosure endpoints: public statistics, the insurer's settlement, and the FHIR
 Bundle envelope (its resources are FHIR JSON, validated by fhir.resources, not re-described)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -20,8 +21,11 @@ class SettlementQuerySchema(StrictSchema):
 
 
 class CellSchema(StrictSchema):
-    value = ma.fields.Integer(required=True, allow_none=True,
-                              metadata={"description": "null when suppressed (or undefined)"})
+    value = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "null when suppressed (or undefined)"},
+    )
     suppressed = ma.fields.Boolean(required=True)
 
 
@@ -74,8 +78,12 @@ class ProductStatisticsSchema(StrictSchema):
 
 
 class StatisticsSchema(StrictSchema):
-    min_cell = ma.fields.Integer(required=True, metadata={
-        "description": "counts below this (and figures that would reveal them) are suppressed"})
+    min_cell = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "counts below this (and figures that would reveal them) are suppressed"
+        },
+    )
     products = ma.fields.List(ma.fields.Nested(ProductStatisticsSchema), required=True)
 
 
@@ -89,8 +97,10 @@ class SourceAmountsSchema(StrictSchema):
 
 
 class CorridorSchema(StrictSchema):
-    band = ma.fields.String(required=True, metadata={
-        "description": "at_or_above_full_premium | below_full_premium | no_premium"})
+    band = ma.fields.String(
+        required=True,
+        metadata={"description": "at_or_above_full_premium | below_full_premium | no_premium"},
+    )
     insurer_keeps_fen = ma.fields.Integer(required=True)
     cost_allowance_fen = ma.fields.Integer(required=True)
     returned_fen = ma.fields.Integer(required=True)
@@ -125,8 +135,10 @@ class SettlementSchema(StrictSchema):
 
 class FhirBundleEntrySchema(StrictSchema):
     fullUrl = ma.fields.String(required=True)
-    resource = ma.fields.Dict(required=True, metadata={
-        "description": "A FHIR R4 resource: Coverage, Claim or ClaimResponse"})
+    resource = ma.fields.Dict(
+        required=True,
+        metadata={"description": "A FHIR R4 resource: Coverage, Claim or ClaimResponse"},
+    )
 
 
 class FhirBundleSchema(StrictSchema):

@@ -1,6 +1,7 @@
 """Disclosure use cases: public statistics, the insurer's settlement (JSON and CSV), and the
 member's FHIR export. Statistics and settlement read the maintained counters only
 (aggregates.counters_for), never the raw order, policy or claim tables."""
+
 from __future__ import annotations
 
 import csv
@@ -36,8 +37,9 @@ def public_statistics(*, plan_year: int | None = None, product_code: str | None 
     if product_code is not None:
         products = [get_product(product_code, include_retired=True)]
     else:
-        products = list(session.scalars(select(Product).order_by(Product.plan_year.desc(),
-                                                                 Product.code)))
+        products = list(
+            session.scalars(select(Product).order_by(Product.plan_year.desc(), Product.code))
+        )
     if plan_year is not None:
         products = [p for p in products if p.plan_year == plan_year]
     counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
@@ -45,13 +47,20 @@ def public_statistics(*, plan_year: int | None = None, product_code: str | None 
     result = []
     for product in products:
         population = definition_of(product).disclosure.region_basic_insured_population
-        result.append({
-            "product_code": product.code, "product_name": product.name,
-            "plan_year": product.plan_year, "region_basic_insured_population": population,
-            **product_statistics(counters[(product.id, product.plan_year)],
-                                 plan_year=product.plan_year, population=population,
-                                 min_cell=min_cell),
-        })
+        result.append(
+            {
+                "product_code": product.code,
+                "product_name": product.name,
+                "plan_year": product.plan_year,
+                "region_basic_insured_population": population,
+                **product_statistics(
+                    counters[(product.id, product.plan_year)],
+                    plan_year=product.plan_year,
+                    population=population,
+                    min_cell=min_cell,
+                ),
+            }
+        )
     session.rollback()
     return {"min_cell": min_cell, "products": result}
 
@@ -73,8 +82,11 @@ def settlement_report(plan_year: int) -> dict:
     from app.products.services import definition_of
 
     session = get_session()
-    products = list(session.scalars(select(Product).where(Product.plan_year == plan_year)
-                                    .order_by(Product.code)))
+    products = list(
+        session.scalars(
+            select(Product).where(Product.plan_year == plan_year).order_by(Product.code)
+        )
+    )
     counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
     rows = []
     for product in products:
@@ -85,42 +97,59 @@ def settlement_report(plan_year: int) -> dict:
         paid = sum(_year_totals(cells, agg.CLAIMS_PAID_FEN).values())
         net = sum(collected.values()) - sum(refunded.values())
         floor = defn.disclosure.loss_ratio_floor_bp or defn.bounds.loss_ratio_floor_bp
-        result = settle(net_premium_fen=net, claims_paid_fen=paid, loss_ratio_floor_bp=floor,
-                        corridor=defn.disclosure.corridor)
-        rows.append({
-            "product_code": product.code, "product_name": product.name,
-            "plan_year": product.plan_year,
-            "premiums_collected_fen": sum(collected.values()),
-            "premiums_collected_by_source_fen": {s: collected.get(s, 0)
-                                                 for s in agg.FUNDING_SOURCES},
-            "premiums_refunded_fen": sum(refunded.values()),
-            "net_premium_fen": net,
-            "claims_paid": sum(_year_totals(cells, agg.CLAIMS_PAID).values()),
-            "claims_paid_fen": paid,
-            "loss_ratio_bp": result.loss_ratio_bp,
-            "loss_ratio_display": (None if result.loss_ratio_bp is None
-                                   else rate_display(result.loss_ratio_bp)),
-            "loss_ratio_floor_bp": result.loss_ratio_floor_bp,
-            "meets_floor": result.meets_floor,
-            "floor_shortfall_fen": result.floor_shortfall_fen,
-            "corridor": None if result.corridor is None else asdict(result.corridor),
-            "surplus_carried_forward_fen": result.surplus_carried_forward_fen,
-            "insurer_margin_fen": result.insurer_margin_fen,
-            "renegotiate": bool(result.corridor and result.corridor.renegotiate),
-        })
+        result = settle(
+            net_premium_fen=net,
+            claims_paid_fen=paid,
+            loss_ratio_floor_bp=floor,
+            corridor=defn.disclosure.corridor,
+        )
+        rows.append(
+            {
+                "product_code": product.code,
+                "product_name": product.name,
+                "plan_year": product.plan_year,
+                "premiums_collected_fen": sum(collected.values()),
+                "premiums_collected_by_source_fen": {
+                    s: collected.get(s, 0) for s in agg.FUNDING_SOURCES
+                },
+                "premiums_refunded_fen": sum(refunded.values()),
+                "net_premium_fen": net,
+                "claims_paid": sum(_year_totals(cells, agg.CLAIMS_PAID).values()),
+                "claims_paid_fen": paid,
+                "loss_ratio_bp": result.loss_ratio_bp,
+                "loss_ratio_display": (
+                    None if result.loss_ratio_bp is None else rate_display(result.loss_ratio_bp)
+                ),
+                "loss_ratio_floor_bp": result.loss_ratio_floor_bp,
+                "meets_floor": result.meets_floor,
+                "floor_shortfall_fen": result.floor_shortfall_fen,
+                "corridor": None if result.corridor is None else asdict(result.corridor),
+                "surplus_carried_forward_fen": result.surplus_carried_forward_fen,
+                "insurer_margin_fen": result.insurer_margin_fen,
+                "renegotiate": bool(result.corridor and result.corridor.renegotiate),
+            }
+        )
     session.rollback()
     return {"plan_year": plan_year, "products": rows}
 
 
-SOURCE_LABELS = {"personal_account": "医保个人账户", "wechat": "微信支付", "employer": "用人单位",
-                 "charity": "慈善组织", "relief_fund": "救助资金", "paired_assistance": "结对帮扶"}
+SOURCE_LABELS = {
+    "personal_account": "医保个人账户",
+    "wechat": "微信支付",
+    "employer": "用人单位",
+    "charity": "慈善组织",
+    "relief_fund": "救助资金",
+    "paired_assistance": "结对帮扶",
+}
 CSV_COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
     ("产品代码", lambda r: r["product_code"]),
     ("产品名称", lambda r: r["product_name"]),
     ("保障年度", lambda r: r["plan_year"]),
     ("保费收入（分）", lambda r: r["premiums_collected_fen"]),
-    *((f"其中{label}（分）", (lambda r, s=source: r["premiums_collected_by_source_fen"][s]))
-      for source, label in SOURCE_LABELS.items()),
+    *(
+        (f"其中{label}（分）", (lambda r, s=source: r["premiums_collected_by_source_fen"][s]))
+        for source, label in SOURCE_LABELS.items()
+    ),
     ("退费（分）", lambda r: r["premiums_refunded_fen"]),
     ("净保费（分）", lambda r: r["net_premium_fen"]),
     ("赔付件数", lambda r: r["claims_paid"]),
@@ -156,8 +185,9 @@ def settlement_csv(report: dict) -> str:
 
 # --- FHIR export ---------------------------------------------------------------------------------
 
-ClaimsProvider = Callable[[Session, int],
-                          Iterable["tuple[fhir.ClaimView, fhir.AdjudicationView | None]"]]
+ClaimsProvider = Callable[
+    [Session, int], Iterable["tuple[fhir.ClaimView, fhir.AdjudicationView | None]"]
+]
 _PROVIDER_KEY = "fhir_claims_provider"
 
 
@@ -196,16 +226,24 @@ def member_fhir_bundle(member_id: int):
         order = session.get(Order, item.order_id)
         holder = session.get(Person, order.payer_person_id) if order.payer_person_id else None
         product = get_product_by_id(policy.product_id)
-        resources.append(fhir.coverage(fhir.PolicyView(
-            policy_no=policy.policy_no, status=policy.status, plan_year=policy.plan_year,
-            product_code=product.code, product_name=product.name,
-            coverage_start=policy.coverage_start, coverage_end=policy.coverage_end,
-            beneficiary=patient_ref(session.get(Person, policy.person_id)),
-            relationship=item.relation,
-            policy_holder=patient_ref(holder) if holder is not None else None,
-        )))
+        resources.append(
+            fhir.coverage(
+                fhir.PolicyView(
+                    policy_no=policy.policy_no,
+                    status=policy.status,
+                    plan_year=policy.plan_year,
+                    product_code=product.code,
+                    product_name=product.name,
+                    coverage_start=policy.coverage_start,
+                    coverage_end=policy.coverage_end,
+                    beneficiary=patient_ref(session.get(Person, policy.person_id)),
+                    relationship=item.relation,
+                    policy_holder=patient_ref(holder) if holder is not None else None,
+                )
+            )
+        )
     provider = current_app.extensions.get(_PROVIDER_KEY)
-    for claim_view, adjudication in (provider(session, member_id) if provider else ()):
+    for claim_view, adjudication in provider(session, member_id) if provider else ():
         resources.append(fhir.claim(claim_view))
         if adjudication is not None:
             resources.append(fhir.claim_response(claim_view, adjudication))

@@ -24,6 +24,7 @@ amount paid / (premiums collected - premiums refunded). Both in basis points, ro
 A month's rate is of that month's flows. A rate whose denominator is missing or not positive is
 null without being suppressed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -63,7 +64,7 @@ class _Table:
         """A metric in one period: one dimension, or all dimensions added (or the largest, for
         a maximum); the year adds (or takes the largest of) its months."""
         found = []
-        for month in (self.months if period == YEAR else [period]):
+        for month in self.months if period == YEAR else [period]:
             cells = self.by_month_metric.get((month, metric), {})
             found += cells.values() if dimension is None else [cells.get(dimension, 0)]
         if metric in agg.MAXIMUM_METRICS:
@@ -75,8 +76,13 @@ class _Table:
         return key
 
 
-def product_statistics(counters: Mapping[tuple[str, str, str], int], *, plan_year: int,
-                       population: int | None, min_cell: int) -> dict:
+def product_statistics(
+    counters: Mapping[tuple[str, str, str], int],
+    *,
+    plan_year: int,
+    population: int | None,
+    min_cell: int,
+) -> dict:
     """{"year": figures, "months": [figures, ...]} for one product (see module doc)."""
     t = _Table(counters)
     counts: list[tuple] = []
@@ -92,10 +98,18 @@ def product_statistics(counters: Mapping[tuple[str, str, str], int], *, plan_yea
         return key
 
     for p in t.periods:
-        by_type = [cell(("insurance_type", it), p, t.raw(p, agg.ENROLLED_BY_INSURANCE_TYPE, it),
-                        count=True) for it in agg.INSURANCE_TYPES]
-        by_source = [cell(("funding_source", fs), p, t.raw(p, agg.ENROLLED_BY_FUNDING_SOURCE, fs),
-                          count=True) for fs in agg.FUNDING_SOURCES]
+        by_type = [
+            cell(
+                ("insurance_type", it), p, t.raw(p, agg.ENROLLED_BY_INSURANCE_TYPE, it), count=True
+            )
+            for it in agg.INSURANCE_TYPES
+        ]
+        by_source = [
+            cell(
+                ("funding_source", fs), p, t.raw(p, agg.ENROLLED_BY_FUNDING_SOURCE, fs), count=True
+            )
+            for fs in agg.FUNDING_SOURCES
+        ]
         enrolled = cell(("enrolled",), p, sum(t.values[k] for k in by_type), count=True)
         equations += [[*by_type, enrolled], [*by_source, enrolled]]
         issued = cell(("issued",), p, t.raw(p, agg.POLICIES_ISSUED), count=True)
@@ -104,13 +118,18 @@ def product_statistics(counters: Mapping[tuple[str, str, str], int], *, plan_yea
         refunded = cell(("refunded",), p, t.raw(p, agg.PREMIUMS_REFUNDED_FEN), count=False)
         cell(("received",), p, t.raw(p, agg.CLAIMS_RECEIVED), count=True)
         settled = cell(("settled",), p, t.raw(p, agg.CLAIMS_SETTLED), count=True)
-        settled_fen = cell(("settled_fen",), p, t.raw(p, agg.CLAIMS_SETTLED_PAYABLE_FEN),
-                           count=False)
+        settled_fen = cell(
+            ("settled_fen",), p, t.raw(p, agg.CLAIMS_SETTLED_PAYABLE_FEN), count=False
+        )
         paid = cell(("paid",), p, t.raw(p, agg.CLAIMS_PAID), count=True)
         paid_fen = cell(("paid_fen",), p, t.raw(p, agg.CLAIMS_PAID_FEN), count=False)
         t.define(("largest", p), t.raw(p, agg.LARGEST_CLAIM_PAID_FEN))
-        links += [[enrolled, issued, collected], [refunds, refunded], [settled, settled_fen],
-                  [paid, paid_fen, ("largest", p)]]
+        links += [
+            [enrolled, issued, collected],
+            [refunds, refunded],
+            [settled, settled_fen],
+            [paid, paid_fen, ("largest", p)],
+        ]
     # Every figure that adds up: the year is the sum of its months.
     equations += [keys for keys in columns.values()]
     hidden = suppress(t.values, primary_suppressed(t.values, counts, min_cell), equations, links)
@@ -124,8 +143,11 @@ def product_statistics(counters: Mapping[tuple[str, str, str], int], *, plan_yea
         def rate(value: int | None, suppressed: bool) -> dict:
             if suppressed:
                 return {"basis_points": None, "display": None, "suppressed": True}
-            return {"basis_points": value, "suppressed": False,
-                    "display": None if value is None else rate_display(value)}
+            return {
+                "basis_points": value,
+                "suppressed": False,
+                "display": None if value is None else rate_display(value),
+            }
 
         v = lambda name: t.values[(name, p)]  # noqa: E731
         net_premium = v("collected") - v("refunded")
@@ -135,11 +157,14 @@ def product_statistics(counters: Mapping[tuple[str, str, str], int], *, plan_yea
             "period": str(plan_year) if p == YEAR else p,
             "enrolled_people": show(("enrolled", p)),
             "enrolled_by_insurance_type": {
-                it: show(("insurance_type", it, p)) for it in agg.INSURANCE_TYPES},
+                it: show(("insurance_type", it, p)) for it in agg.INSURANCE_TYPES
+            },
             "enrolled_by_funding_source": {
-                fs: show(("funding_source", fs, p)) for fs in agg.FUNDING_SOURCES},
-            "participation_rate": rate(ratio_bp(v("enrolled"), population),
-                                       ("enrolled", p) in hidden),
+                fs: show(("funding_source", fs, p)) for fs in agg.FUNDING_SOURCES
+            },
+            "participation_rate": rate(
+                ratio_bp(v("enrolled"), population), ("enrolled", p) in hidden
+            ),
             "premiums_collected_fen": show(("collected", p)),
             "premiums_refunded_fen": show(("refunded", p)),
             "claims_received": show(("received", p)),
@@ -147,15 +172,20 @@ def product_statistics(counters: Mapping[tuple[str, str, str], int], *, plan_yea
             "claims_paid": show(("paid", p)),
             "amount_settled_fen": show(("settled_fen", p)),
             "amount_paid_fen": show(("paid_fen", p)),
-            "loss_ratio": rate(ratio_bp(v("paid_fen"), net_premium),
-                               any((name, p) in hidden
-                                   for name in ("paid_fen", "collected", "refunded"))),
+            "loss_ratio": rate(
+                ratio_bp(v("paid_fen"), net_premium),
+                any((name, p) in hidden for name in ("paid_fen", "collected", "refunded")),
+            ),
             "average_claim_paid_fen": (
-                {"value": None, "suppressed": True} if paid_hidden
-                else {"value": average, "suppressed": False}),
+                {"value": None, "suppressed": True}
+                if paid_hidden
+                else {"value": average, "suppressed": False}
+            ),
             "largest_claim_paid_fen": (
-                {"value": None, "suppressed": True} if paid_hidden
-                else {"value": v("largest") if v("paid") > 0 else None, "suppressed": False}),
+                {"value": None, "suppressed": True}
+                if paid_hidden
+                else {"value": v("largest") if v("paid") > 0 else None, "suppressed": False}
+            ),
         }
 
     return {"year": figures(YEAR), "months": [figures(m) for m in t.months]}

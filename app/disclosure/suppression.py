@@ -16,20 +16,25 @@ Known limit (documented, as with every heuristic short of solving the full linea
 hidden cell cannot be found from any single equation, but someone combining several equations
 and the fact that counts are non-negative may still narrow a hidden cell down to a range.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 
-def primary_suppressed(values: Mapping[Hashable, int], count_cells: Iterable[Hashable],
-                       min_cell: int) -> set:
+def primary_suppressed(
+    values: Mapping[Hashable, int], count_cells: Iterable[Hashable], min_cell: int
+) -> set:
     """The count cells under the threshold (zero excepted)."""
     return {cell for cell in count_cells if 0 < values[cell] < min_cell}
 
 
-def suppress(values: Mapping[Hashable, int], primary: Iterable[Hashable],
-             equations: Sequence[Sequence[Hashable]],
-             links: Sequence[Sequence[Hashable]] = ()) -> set:
+def suppress(
+    values: Mapping[Hashable, int],
+    primary: Iterable[Hashable],
+    equations: Sequence[Sequence[Hashable]],
+    links: Sequence[Sequence[Hashable]] = (),
+) -> set:
     """Every cell to hide: `primary`, plus what the equations and links require (see module)."""
     hidden = set(primary)
     changed = True
@@ -44,9 +49,11 @@ def suppress(values: Mapping[Hashable, int], primary: Iterable[Hashable],
         for equation in equations:
             if sum(1 for cell in equation if cell in hidden) != 1:
                 continue
-            candidates = [(abs(values[cell]), position, cell)
-                          for position, cell in enumerate(equation)
-                          if cell not in hidden and values[cell] != 0]
+            candidates = [
+                (abs(values[cell]), position, cell)
+                for position, cell in enumerate(equation)
+                if cell not in hidden and values[cell] != 0
+            ]
             if not candidates:
                 continue  # every other cell is 0, so the hidden one is 0 too: nothing to protect
             hidden.add(min(candidates, key=lambda c: (c[0], c[1]))[2])

@@ -1,5 +1,6 @@
 """Why an uploaded document was refused: one DomainError per reason, each a 422 with a stable code
 and a Chinese sentence for the person holding the phone. The message never echoes the upload."""
+
 from __future__ import annotations
 
 from app.errors import ValidationFailed
@@ -40,7 +41,10 @@ class DocumentTooManyPages(DocumentRejected):
 
 
 class DocumentPdfActiveContent(DocumentRejected):
-    code, detail = "document_pdf_active_content", "PDF 含有脚本、自动操作或附件，不能接收，请另存为普通 PDF 或拍照上传"
+    code, detail = (
+        "document_pdf_active_content",
+        "PDF 含有脚本、自动操作或附件，不能接收，请另存为普通 PDF 或拍照上传",
+    )
 
 
 class DocumentPdfEncrypted(DocumentRejected):
@@ -48,4 +52,7 @@ class DocumentPdfEncrypted(DocumentRejected):
 
 
 class DocumentPdfTooComplex(DocumentRejected):
-    code, detail = "document_pdf_too_complex", "PDF 结构过于复杂或解压后过大，请另存为普通 PDF 或拍照上传"
+    code, detail = (
+        "document_pdf_too_complex",
+        "PDF 结构过于复杂或解压后过大，请另存为普通 PDF 或拍照上传",
+    )

@@ -7,6 +7,7 @@ payloads), and a file that does not decode fully is refused here rather than in 
 browser. Colour profiles are dropped rather than converted: parsing an untrusted ICC profile is
 attack surface, and a slight colour shift does not matter for reading an invoice.
 """
+
 from __future__ import annotations
 
 import io

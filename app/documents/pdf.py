@@ -12,6 +12,7 @@ and an electronic invoice's layout is evidence), so the checks must be strict:
 - a plain byte scan backs the object walk up for objects a lenient viewer could find after a
   broken cross-reference table but pypdf's table does not list.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,21 +37,48 @@ _HEADER = re.compile(rb"%PDF-(1\.[0-7]|2\.0)[\s%]")
 _TRAILING_WHITESPACE = b"\x00\t\n\x0c\r "
 
 # Dictionary keys that run something, act on opening or on events, or carry another file.
-_ACTIVE_KEYS = frozenset({
-    "/JS", "/JavaScript", "/AA", "/Launch", "/EmbeddedFile", "/EmbeddedFiles", "/EF",
-    "/RichMedia", "/RichMediaContent", "/XFA",
-})
+_ACTIVE_KEYS = frozenset(
+    {
+        "/JS",
+        "/JavaScript",
+        "/AA",
+        "/Launch",
+        "/EmbeddedFile",
+        "/EmbeddedFiles",
+        "/EF",
+        "/RichMedia",
+        "/RichMediaContent",
+        "/XFA",
+    }
+)
 # Action types (`/S`) that run code, open other files or send data out. `/URI` links and `/GoTo`
 # within the document are ordinary in invoices and are allowed.
-_ACTIVE_ACTIONS = frozenset({
-    "/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/GoToR",
-    "/RichMediaExecute", "/Rendition", "/Movie", "/Sound",
-})
+_ACTIVE_ACTIONS = frozenset(
+    {
+        "/JavaScript",
+        "/Launch",
+        "/SubmitForm",
+        "/ImportData",
+        "/GoToE",
+        "/GoToR",
+        "/RichMediaExecute",
+        "/Rendition",
+        "/Movie",
+        "/Sound",
+    }
+)
 # Names looked for in the raw bytes. Short ones (/JS, /AA, /EF) are left to the object walk: in
 # 10 MiB of compressed binary they would turn up by chance.
-_RAW_ACTIVE_NAMES = frozenset({
-    b"JavaScript", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"RichMedia", b"XFA",
-})
+_RAW_ACTIVE_NAMES = frozenset(
+    {
+        b"JavaScript",
+        b"Launch",
+        b"EmbeddedFile",
+        b"EmbeddedFiles",
+        b"RichMedia",
+        b"XFA",
+    }
+)
 _RAW_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]{3,64})")
 _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 # Streams with these filters are not decoded: JBIG2 would run an external program, and a
@@ -94,7 +122,7 @@ def check_pdf(data: bytes, *, max_pages: int, max_decoded_bytes: int) -> PdfFact
         raise
     except (LimitReachedError, RecursionError) as exc:  # pypdf's work limits, deep nesting
         raise DocumentPdfTooComplex() from exc
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         # pypdf meeting hostile or broken input can fail with almost any exception type; each
         # of them means "not a PDF we can vouch for".
         raise DocumentCorrupt() from exc

@@ -10,11 +10,13 @@ Limits come from the app's config when called inside an app context (DOCUMENT_MA
 DOCUMENT_MAX_PIXELS, DOCUMENT_PDF_MAX_PAGES, DOCUMENT_PDF_MAX_DECODED_BYTES), else the defaults
 below; pass `limits=` to choose them explicitly.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from flask import current_app, has_app_context
 
@@ -39,8 +41,11 @@ _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
 )
 # Spellings clients use for the same three types.
 _MEDIA_TYPE_ALIASES = {
-    "image/jpg": JPEG, "image/pjpeg": JPEG, "image/x-png": PNG,
-    "application/x-pdf": PDF, "application/acrobat": PDF,
+    "image/jpg": JPEG,
+    "image/pjpeg": JPEG,
+    "image/x-png": PNG,
+    "application/x-pdf": PDF,
+    "application/acrobat": PDF,
 }
 # Declarations that assert nothing about the format: a generic multipart part, or the
 # mini-program's wx.uploadFile, label files this way.
@@ -56,7 +61,7 @@ class DocumentLimits:
     max_pdf_decoded_bytes: int = 128 * 1024 * 1024
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "DocumentLimits":
+    def from_config(cls, config: Mapping[str, Any]) -> DocumentLimits:
         default = cls()
         return cls(
             max_bytes=int(config.get("DOCUMENT_MAX_BYTES", default.max_bytes)),
@@ -73,12 +78,12 @@ class CleanDocument:
     """What may be stored: `content` is the re-encoded image or the checked PDF."""
 
     content: bytes
-    media_type: str      # image/jpeg, image/png or application/pdf
-    extension: str       # jpg, png or pdf (for a download's file name; never from the client)
-    sha256: str          # hex digest of `content`
-    width: int | None    # images only, after EXIF orientation
+    media_type: str  # image/jpeg, image/png or application/pdf
+    extension: str  # jpg, png or pdf (for a download's file name; never from the client)
+    sha256: str  # hex digest of `content`
+    width: int | None  # images only, after EXIF orientation
     height: int | None
-    pages: int | None    # PDFs only
+    pages: int | None  # PDFs only
 
 
 def sniff_media_type(data: bytes) -> tuple[str, str] | None:
@@ -110,7 +115,11 @@ def sanitise(
     Order matters for the answer a user sees: emptiness and size first (cheap, and the most
     likely mistakes), then the type, then the format's own checks."""
     if limits is None:
-        limits = DocumentLimits.from_config(current_app.config) if has_app_context() else DocumentLimits()
+        limits = (
+            DocumentLimits.from_config(current_app.config)
+            if has_app_context()
+            else DocumentLimits()
+        )
     if not data:
         raise DocumentEmpty()
     if len(data) > limits.max_bytes:

@@ -2,6 +2,7 @@
 
 Which kinds each kind of claim requires is the product's business (its definition), not this list.
 """
+
 from __future__ import annotations
 
 DOCUMENT_TYPE_LABELS: dict[str, str] = {

@@ -7,6 +7,7 @@ Concurrency is designed into the schema:
 - a partial unique index allows one pending payment per order;
 - status changes are conditional UPDATEs with row-count checks (see services).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,15 +16,19 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import Base, utcnow
-from app.members.models import Person  # noqa: F401  (relationship target)
+from app.members.models import Person
 
 ORDER_STATUSES = ("pending_payment", "paying", "paid", "closed")
 PAYMENT_METHODS = ("personal_account", "wechat", "sponsor")
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "closed")
 REFUND_STATUSES = ("pending", "succeeded", "failed")
 LEDGER_KINDS = (
-    "personal_account_debit", "wechat_payment", "sponsor_subsidy",
-    "personal_account_refund", "wechat_refund", "sponsor_refund",
+    "personal_account_debit",
+    "wechat_payment",
+    "sponsor_subsidy",
+    "personal_account_refund",
+    "wechat_refund",
+    "sponsor_refund",
 )
 
 
@@ -52,15 +57,19 @@ class Order(Base):
     closed_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(32))
 
-    items: Mapped[list["OrderItem"]] = relationship(
+    items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", order_by="OrderItem.id", lazy="selectin"
     )
 
     __table_args__ = (
         CheckConstraint("status IN ('pending_payment', 'paying', 'paid', 'closed')", name="status"),
-        CheckConstraint("total_premium_fen >= 0 AND total_subsidy_fen >= 0 AND total_pay_fen >= 0",
-                        name="amounts_non_negative"),
-        CheckConstraint("total_premium_fen = total_subsidy_fen + total_pay_fen", name="amounts_add_up"),
+        CheckConstraint(
+            "total_premium_fen >= 0 AND total_subsidy_fen >= 0 AND total_pay_fen >= 0",
+            name="amounts_non_negative",
+        ),
+        CheckConstraint(
+            "total_premium_fen = total_subsidy_fen + total_pay_fen", name="amounts_add_up"
+        ),
     )
 
 
@@ -80,13 +89,21 @@ class OrderItem(Base):
     open: Mapped[bool] = mapped_column(default=True)
 
     order: Mapped[Order] = relationship(back_populates="items")
-    person: Mapped["Person"] = relationship(lazy="joined")  # noqa: F821
+    person: Mapped[Person] = relationship(lazy="joined")
 
     __table_args__ = (
-        CheckConstraint("premium_fen = subsidy_fen + pay_fen AND subsidy_fen >= 0 AND pay_fen >= 0",
-                        name="amounts_add_up"),
-        Index("uq_order_items_open_person_year", "person_id", "plan_year", unique=True,
-              sqlite_where=text("open"), postgresql_where=text("open")),
+        CheckConstraint(
+            "premium_fen = subsidy_fen + pay_fen AND subsidy_fen >= 0 AND pay_fen >= 0",
+            name="amounts_add_up",
+        ),
+        Index(
+            "uq_order_items_open_person_year",
+            "person_id",
+            "plan_year",
+            unique=True,
+            sqlite_where=text("open"),
+            postgresql_where=text("open"),
+        ),
     )
 
 
@@ -111,9 +128,13 @@ class Payment(Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'closed')", name="status"),
         CheckConstraint("method IN ('personal_account', 'wechat')", name="method"),
-        Index("uq_payments_one_pending_per_order", "order_id", unique=True,
-              sqlite_where=text("status = 'pending'"),
-              postgresql_where=text("status = 'pending'")),
+        Index(
+            "uq_payments_one_pending_per_order",
+            "order_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
 
@@ -125,7 +146,7 @@ class Refund(Base):
     order_item_id: Mapped[int | None] = mapped_column(ForeignKey("order_items.id"))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     method: Mapped[str] = mapped_column(String(16))  # personal_account | wechat | sponsor
-    programme_id: Mapped[int | None]                 # the sponsor programme credited back
+    programme_id: Mapped[int | None]  # the sponsor programme credited back
     amount_fen: Mapped[int]
     reference: Mapped[str] = mapped_column(String(64), unique=True)  # out_refund_no / request id
     reason: Mapped[str] = mapped_column(String(32))  # surrender | paid_after_close
@@ -161,5 +182,7 @@ class LedgerEntry(Base):
         CheckConstraint("amount_fen <> 0", name="amount_nonzero"),
         CheckConstraint(
             "kind IN ('personal_account_debit', 'wechat_payment', 'sponsor_subsidy', "
-            "'personal_account_refund', 'wechat_refund', 'sponsor_refund')", name="kind"),
+            "'personal_account_refund', 'wechat_refund', 'sponsor_refund')",
+            name="kind",
+        ),
     )

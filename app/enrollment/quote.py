@@ -7,6 +7,7 @@ programmes supply `SubsidyOffer`s in priority order), and what is left to pay. T
 methods can pay the remainder: the personal account only for an employee-insured payer with an
 account and only for the relations the product allows (家庭共济).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,12 +25,12 @@ class Reason:
 @dataclass(frozen=True)
 class Candidate:
     person_id: int
-    relation: str                 # "self" or the relation to the member
+    relation: str  # "self" or the relation to the member
     birth_date: date
-    insurance_type: str | None    # employee | resident
+    insurance_type: str | None  # employee | resident
     insurance_status: str | None  # active | suspended
     region_code: str | None
-    already_insured: bool         # an active policy or an open order this plan year
+    already_insured: bool  # an active policy or an open order this plan year
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class SubsidyOffer:
     person_id: int
     programme_id: int
     funder_name: str
-    funder_kind: str              # relief_fund | charity | employer | paired_assistance
-    amount_fen: int               # what the programme would pay at most for this person
+    funder_kind: str  # relief_fund | charity | employer | paired_assistance
+    amount_fen: int  # what the programme would pay at most for this person
 
 
 @dataclass(frozen=True)
@@ -121,14 +122,16 @@ def _apply_subsidies(premium: int, offers: list[SubsidyOffer]) -> tuple[AppliedS
             break
         amount = min(max(offer.amount_fen, 0), due)
         if amount > 0:
-            applied.append(AppliedSubsidy(offer.programme_id, offer.funder_name,
-                                          offer.funder_kind, amount))
+            applied.append(
+                AppliedSubsidy(offer.programme_id, offer.funder_name, offer.funder_kind, amount)
+            )
             due -= amount
     return tuple(applied)
 
 
-def personal_account_refusal(defn: ProductDefinition, payer: Payer,
-                             relations_paid_for: list[str]) -> Reason | None:
+def personal_account_refusal(
+    defn: ProductDefinition, payer: Payer, relations_paid_for: list[str]
+) -> Reason | None:
     """Why the payer's personal account may not pay for these people (家庭共济), or None.
     Used by the quote and again when a payment is started (the method may change)."""
     if not (payer.insurance_type == "employee" and payer.has_personal_account):
@@ -149,7 +152,8 @@ def _methods(defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_
             continue
         if method == "personal_account":
             refusal = personal_account_refusal(
-                defn, payer, [line.relation for line in lines if line.pay_fen > 0])
+                defn, payer, [line.relation for line in lines if line.pay_fen > 0]
+            )
             if refusal is not None:
                 unavailable[method] = refusal
                 continue
@@ -157,29 +161,51 @@ def _methods(defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_
     return tuple(available), unavailable
 
 
-def quote(defn: ProductDefinition, today: date, payer: Payer, candidates: list[Candidate],
-          offers: list[SubsidyOffer] | None = None) -> Quote:
+def quote(
+    defn: ProductDefinition,
+    today: date,
+    payer: Payer,
+    candidates: list[Candidate],
+    offers: list[SubsidyOffer] | None = None,
+) -> Quote:
     offers = offers or []
     lines: list[QuoteLine] = []
     for c in candidates:
         reasons = _eligibility(defn, today, c)
-        premium = defn.premium_for(insurance_type=c.insurance_type,
-                                   age=age_on(c.birth_date, defn.coverage_starts))
+        premium = defn.premium_for(
+            insurance_type=c.insurance_type, age=age_on(c.birth_date, defn.coverage_starts)
+        )
         eligible = not reasons
-        subsidies = _apply_subsidies(premium, [o for o in offers if o.person_id == c.person_id]) if eligible else ()
+        subsidies = (
+            _apply_subsidies(premium, [o for o in offers if o.person_id == c.person_id])
+            if eligible
+            else ()
+        )
         subsidy = sum(s.amount_fen for s in subsidies)
-        lines.append(QuoteLine(
-            person_id=c.person_id, relation=c.relation, eligible=eligible, reasons=reasons,
-            premium_fen=premium, subsidies=subsidies, subsidy_fen=subsidy,
-            pay_fen=premium - subsidy if eligible else 0,
-        ))
+        lines.append(
+            QuoteLine(
+                person_id=c.person_id,
+                relation=c.relation,
+                eligible=eligible,
+                reasons=reasons,
+                premium_fen=premium,
+                subsidies=subsidies,
+                subsidy_fen=subsidy,
+                pay_fen=premium - subsidy if eligible else 0,
+            )
+        )
     eligible_lines = [l for l in lines if l.eligible]
     total_premium = sum(l.premium_fen for l in eligible_lines)
     total_subsidy = sum(l.subsidy_fen for l in eligible_lines)
     total_pay = total_premium - total_subsidy
     methods, unavailable = _methods(defn, payer, eligible_lines, total_pay)
     return Quote(
-        product_code=defn.code, plan_year=defn.plan_year, lines=tuple(lines),
-        total_premium_fen=total_premium, total_subsidy_fen=total_subsidy,
-        total_pay_fen=total_pay, payment_methods=methods, unavailable_methods=unavailable,
+        product_code=defn.code,
+        plan_year=defn.plan_year,
+        lines=tuple(lines),
+        total_premium_fen=total_premium,
+        total_subsidy_fen=total_subsidy,
+        total_pay_fen=total_pay,
+        payment_methods=methods,
+        unavailable_methods=unavailable,
     )

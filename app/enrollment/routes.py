@@ -1,4 +1,5 @@
 """Quotes and orders for the member and their relatives, and paying for an order."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -6,10 +7,20 @@ from flask import current_app
 from app.api import Blueprint
 from app.auth.principal import current_principal
 from app.enrollment import services
-from app.enrollment.schemas import CreateOrderSchema, OrderSchema, QuoteSchema, SelectionSchema, quote_view
+from app.enrollment.schemas import (
+    CreateOrderSchema,
+    OrderSchema,
+    QuoteSchema,
+    SelectionSchema,
+    quote_view,
+)
 from app.errors import NotFound
 from app.payments import services as payments
-from app.payments.schemas import PaymentStartResultSchema, SandboxPaymentResultSchema, StartPaymentSchema
+from app.payments.schemas import (
+    PaymentStartResultSchema,
+    SandboxPaymentResultSchema,
+    StartPaymentSchema,
+)
 
 blp = Blueprint("enrollment", __name__, description="投保与支付 Quotes, orders and payment")
 
@@ -25,8 +36,9 @@ def _selection(body) -> services.Selection:
 @blp.errors(404, 422)
 def create_quote(body):
     """Eligibility, premium, subsidies and amount to pay per insured person. No side effects."""
-    _product, quote, persons = services.get_quote(current_principal().id, body.get("product_code"),
-                                                  _selection(body))
+    _product, quote, persons = services.get_quote(
+        current_principal().id, body.get("product_code"), _selection(body)
+    )
     return quote_view(quote, persons)
 
 
@@ -40,8 +52,11 @@ def create_order(body):
     """Create an order for self and relatives, recording the terms version agreed to (可回溯).
     Requires an Idempotency-Key header."""
     return services.create_order(
-        current_principal().id, product_code=body.get("product_code"), selection=_selection(body),
-        payment_method=body.get("payment_method"), terms_version=body["terms"]["version"],
+        current_principal().id,
+        product_code=body.get("product_code"),
+        selection=_selection(body),
+        payment_method=body.get("payment_method"),
+        terms_version=body["terms"]["version"],
         terms_accepted=body["terms"]["accepted"],
     )
 
@@ -74,8 +89,12 @@ def start_payment(body, order_id):
     bureau's answer is pending) or start a WeChat Pay JSAPI payment (returns the parameters for
     wx.requestPayment). Requires an Idempotency-Key header."""
     started = payments.start_payment(current_principal().id, order_id, body["method"])
-    return {"state": started.state, "order": started.order, "payment": started.payment,
-            "wechat_js_params": started.wechat_js_params}
+    return {
+        "state": started.state,
+        "order": started.order,
+        "payment": started.payment,
+        "wechat_js_params": started.wechat_js_params,
+    }
 
 
 @blp.route("/orders/<int:order_id>/sandbox-wechat-payment", methods=["POST"])

@@ -9,12 +9,15 @@ MAX_INSURED = 20
 
 
 class SelectionSchema(StrictSchema):
-    product_code = ma.fields.String(validate=ma.validate.Regexp(r"^[a-z0-9-]{1,40}$"),
-                                    metadata={"description": "默认为当前开放投保的产品"})
+    product_code = ma.fields.String(
+        validate=ma.validate.Regexp(r"^[a-z0-9-]{1,40}$"),
+        metadata={"description": "默认为当前开放投保的产品"},
+    )
     include_self = ma.fields.Boolean(load_default=True)
     relative_ids = ma.fields.List(
         ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1)),
-        load_default=list, validate=ma.validate.Length(max=MAX_INSURED),
+        load_default=list,
+        validate=ma.validate.Length(max=MAX_INSURED),
     )
 
 
@@ -60,22 +63,33 @@ class QuoteSchema(StrictSchema):
     total_subsidy_fen = ma.fields.Integer(required=True)
     total_pay_fen = ma.fields.Integer(required=True)
     payment_methods = ma.fields.List(ma.fields.String(), required=True)
-    unavailable_methods = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(ReasonSchema),
-                                         required=True)
+    unavailable_methods = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Nested(ReasonSchema), required=True
+    )
 
 
 def quote_view(quote, persons) -> dict:
     return {
-        "product_code": quote.product_code, "plan_year": quote.plan_year,
-        "lines": [{
-            "person_id": line.person_id, "name_masked": mask_name(persons[line.person_id].name),
-            "relation": line.relation, "eligible": line.eligible,
-            "reasons": [r.__dict__ for r in line.reasons], "premium_fen": line.premium_fen,
-            "subsidies": [s.__dict__ for s in line.subsidies], "subsidy_fen": line.subsidy_fen,
-            "pay_fen": line.pay_fen,
-        } for line in quote.lines],
-        "total_premium_fen": quote.total_premium_fen, "total_subsidy_fen": quote.total_subsidy_fen,
-        "total_pay_fen": quote.total_pay_fen, "payment_methods": list(quote.payment_methods),
+        "product_code": quote.product_code,
+        "plan_year": quote.plan_year,
+        "lines": [
+            {
+                "person_id": line.person_id,
+                "name_masked": mask_name(persons[line.person_id].name),
+                "relation": line.relation,
+                "eligible": line.eligible,
+                "reasons": [r.__dict__ for r in line.reasons],
+                "premium_fen": line.premium_fen,
+                "subsidies": [s.__dict__ for s in line.subsidies],
+                "subsidy_fen": line.subsidy_fen,
+                "pay_fen": line.pay_fen,
+            }
+            for line in quote.lines
+        ],
+        "total_premium_fen": quote.total_premium_fen,
+        "total_subsidy_fen": quote.total_subsidy_fen,
+        "total_pay_fen": quote.total_pay_fen,
+        "payment_methods": list(quote.payment_methods),
         "unavailable_methods": {k: v.__dict__ for k, v in quote.unavailable_methods.items()},
     }
 
@@ -97,8 +111,9 @@ class OrderItemSchema(StrictSchema):
 class OrderSchema(StrictSchema):
     id = ma.fields.Integer(required=True)
     order_no = ma.fields.String(required=True)
-    status = ma.fields.String(required=True,
-                              metadata={"description": "pending_payment | paying | paid | closed"})
+    status = ma.fields.String(
+        required=True, metadata={"description": "pending_payment | paying | paid | closed"}
+    )
     plan_year = ma.fields.Integer(required=True)
     payment_method = ma.fields.String(allow_none=True)
     total_premium_fen = ma.fields.Integer(required=True)

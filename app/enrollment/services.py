@@ -1,5 +1,6 @@
 """Enrollment use cases: quote (no side effects) and order creation. Payment is in
 app/payments/services.py; policy issue and surrender in app/policies/services.py."""
+
 from __future__ import annotations
 
 import secrets
@@ -51,9 +52,14 @@ def _selected_people(session, member: Member, selection: Selection) -> list[tupl
     if selection.include_self:
         people.append((member.person, "self"))
     if selection.relative_ids:
-        rows = {r.id: r for r in session.scalars(
-            select(Relative).where(Relative.member_id == member.id,
-                                   Relative.id.in_(selection.relative_ids)))}
+        rows = {
+            r.id: r
+            for r in session.scalars(
+                select(Relative).where(
+                    Relative.member_id == member.id, Relative.id.in_(selection.relative_ids)
+                )
+            )
+        }
         for rid in selection.relative_ids:
             if rid not in rows:
                 raise NotFound("家属不存在", code="relative_not_found")
@@ -63,18 +69,33 @@ def _selected_people(session, member: Member, selection: Selection) -> list[tupl
 
 def already_insured(session, person_id: int, plan_year: int) -> bool:
     """A standing policy or an open order for the plan year (also used by campaign redemption)."""
-    policy = session.scalar(select(exists().where(
-        Policy.person_id == person_id, Policy.plan_year == plan_year, Policy.status != "void")))
-    open_item = session.scalar(select(exists().where(
-        OrderItem.person_id == person_id, OrderItem.plan_year == plan_year, OrderItem.open)))
+    policy = session.scalar(
+        select(
+            exists().where(
+                Policy.person_id == person_id,
+                Policy.plan_year == plan_year,
+                Policy.status != "void",
+            )
+        )
+    )
+    open_item = session.scalar(
+        select(
+            exists().where(
+                OrderItem.person_id == person_id, OrderItem.plan_year == plan_year, OrderItem.open
+            )
+        )
+    )
     return bool(policy or open_item)
 
 
 def _candidates(session, people, plan_year: int) -> list[Candidate]:
     return [
         Candidate(
-            person_id=p.id, relation=relation, birth_date=p.birth_date,
-            insurance_type=p.insurance_type, insurance_status=p.insurance_status,
+            person_id=p.id,
+            relation=relation,
+            birth_date=p.birth_date,
+            insurance_type=p.insurance_type,
+            insurance_status=p.insurance_status,
             region_code=p.region_code,
             already_insured=already_insured(session, p.id, plan_year),
         )
@@ -104,13 +125,22 @@ def get_quote(member_id: int, product_code: str | None, selection: Selection):
     defn = products.definition_of(product)
     people = _selected_people(session, member, selection)
     offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
-    result = quote(defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers)
+    result = quote(
+        defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers
+    )
     session.rollback()
     return product, result, {p.id: p for p, _ in people}
 
 
-def create_order(member_id: int, *, product_code: str | None, selection: Selection,
-                 payment_method: str | None, terms_version: str, terms_accepted: bool) -> Order:
+def create_order(
+    member_id: int,
+    *,
+    product_code: str | None,
+    selection: Selection,
+    payment_method: str | None,
+    terms_version: str,
+    terms_accepted: bool,
+) -> Order:
     session = get_session()
     member = _verified_member(session, member_id)
     product = _resolve_product(product_code)
@@ -119,7 +149,9 @@ def create_order(member_id: int, *, product_code: str | None, selection: Selecti
     if not terms_accepted:
         raise ValidationFailed("请阅读并同意保险条款后再投保", code="terms_not_accepted")
     if terms_version != terms.version:
-        raise ValidationFailed("保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated")
+        raise ValidationFailed(
+            "保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated"
+        )
     people = _selected_people(session, member, selection)
     # Eligibility is decided on a fresh bureau answer: re-verify stale snapshots first.
     for person, _ in people:
@@ -127,42 +159,63 @@ def create_order(member_id: int, *, product_code: str | None, selection: Selecti
             identity.reverify(session, member_id, person)
     session.commit()
     offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
-    q = quote(defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers)
+    q = quote(
+        defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers
+    )
     _check_orderable(q, payment_method)
     now = utcnow()
     with transaction() as session:
         order = Order(
-            order_no=new_order_no(), member_id=member_id, payer_person_id=member.person_id,
-            product_id=product.id, plan_year=defn.plan_year,
+            order_no=new_order_no(),
+            member_id=member_id,
+            payer_person_id=member.person_id,
+            product_id=product.id,
+            plan_year=defn.plan_year,
             status="pending_payment" if q.total_pay_fen > 0 else "paid",
             payment_method=payment_method if q.total_pay_fen > 0 else "sponsor",
-            total_premium_fen=q.total_premium_fen, total_subsidy_fen=q.total_subsidy_fen,
-            total_pay_fen=q.total_pay_fen, terms_version=terms.version, terms_sha256=terms.sha256,
+            total_premium_fen=q.total_premium_fen,
+            total_subsidy_fen=q.total_subsidy_fen,
+            total_pay_fen=q.total_pay_fen,
+            terms_version=terms.version,
+            terms_sha256=terms.sha256,
             terms_agreed_at=now,
             expires_at=now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"]),
         )
         session.add(order)
         relation_of = {p.id: rel for p, rel in people}
         for line in q.lines:
-            order.items.append(OrderItem(
-                person_id=line.person_id, plan_year=defn.plan_year,
-                relation=relation_of[line.person_id], premium_fen=line.premium_fen,
-                subsidy_fen=line.subsidy_fen, pay_fen=line.pay_fen,
-                subsidies=[s.__dict__ for s in line.subsidies],
-            ))
+            order.items.append(
+                OrderItem(
+                    person_id=line.person_id,
+                    plan_year=defn.plan_year,
+                    relation=relation_of[line.person_id],
+                    premium_fen=line.premium_fen,
+                    subsidy_fen=line.subsidy_fen,
+                    pay_fen=line.pay_fen,
+                    subsidies=[s.__dict__ for s in line.subsidies],
+                )
+            )
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict("被保险人本年度已投保或有未完成的投保订单", code="already_enrolling") from None
+            raise Conflict(
+                "被保险人本年度已投保或有未完成的投保订单", code="already_enrolling"
+            ) from None
         # Sponsorship: reserve each applied subsidy's budget and quota in this same transaction
         # (one conditional UPDATE each). If a programme ran out since the quote, this raises
         # Conflict subsidy_unavailable and the whole order rolls back: nothing is written.
         from app.sponsors.services import reserve_items
 
         reserve_items(session, order.items)
-        audit(session, actor_type="member", actor_id=member_id, action="order.created",
-              object_type="order", object_id=order.id,
-              detail={"insured": len(q.lines), "terms_version": terms.version})
+        audit(
+            session,
+            actor_type="member",
+            actor_id=member_id,
+            action="order.created",
+            object_type="order",
+            object_id=order.id,
+            detail={"insured": len(q.lines), "terms_version": terms.version},
+        )
         if order.status == "paid":
             from app.payments.services import record_paid_order
 
@@ -174,7 +227,8 @@ def _check_orderable(q: Quote, payment_method: str | None) -> None:
     if not q.all_eligible:
         errors = {
             str(line.person_id): [r.message for r in line.reasons]
-            for line in q.lines if not line.eligible
+            for line in q.lines
+            if not line.eligible
         }
         first = next(r for line in q.lines for r in line.reasons)
         raise ValidationFailed(first.message, code=first.code, errors={"insured": errors})
@@ -183,27 +237,34 @@ def _check_orderable(q: Quote, payment_method: str | None) -> None:
             raise ValidationFailed("请选择支付方式", code="payment_method_required")
         if payment_method not in q.payment_methods:
             reason = q.unavailable_methods.get(payment_method)
-            raise ValidationFailed(reason.message if reason else "该支付方式不可用",
-                                   code=reason.code if reason else "payment_method_unavailable")
+            raise ValidationFailed(
+                reason.message if reason else "该支付方式不可用",
+                code=reason.code if reason else "payment_method_unavailable",
+            )
 
 
 def get_order(member_id: int, order_id: int) -> Order:
     order = get_session().scalar(
-        select(Order).where(Order.id == order_id, Order.member_id == member_id))
+        select(Order).where(Order.id == order_id, Order.member_id == member_id)
+    )
     if order is None:
         raise NotFound("订单不存在", code="order_not_found")
     return order
 
 
 def list_orders(member_id: int) -> list[Order]:
-    return list(get_session().scalars(
-        select(Order).where(Order.member_id == member_id).order_by(Order.id.desc()).limit(100)))
+    return list(
+        get_session().scalars(
+            select(Order).where(Order.member_id == member_id).order_by(Order.id.desc()).limit(100)
+        )
+    )
 
 
 def close_order(session, order: Order, reason: str) -> bool:
     """Close an unpaid order and release its people (conditional: only from pending_payment)."""
     won = session.execute(
-        update(Order).where(Order.id == order.id, Order.status == "pending_payment")
+        update(Order)
+        .where(Order.id == order.id, Order.status == "pending_payment")
         .values(status="closed", closed_at=utcnow(), close_reason=reason)
     ).rowcount
     if won:

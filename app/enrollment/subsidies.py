@@ -4,6 +4,7 @@ A provider is a callable `(session, product, defn, persons) -> list[SubsidyOffer
 offers in the order they should pay (the sponsorship capability registers its programme matcher
 here). With no provider registered, nobody is subsidised.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -5,6 +5,7 @@ The check character comes from python-stdnum; its `validate()` is not used becau
 real people whose area code was created after their birth year and accepts future birth dates
 (see LIBRARY-NOTES.md). The area code is information only.
 """
+
 from __future__ import annotations
 
 import re

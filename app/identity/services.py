@@ -4,6 +4,7 @@ Used for a member's own identity and for each relative. Abuse controls: rate-lim
 per target identity (by blind index, never the number) and globally; a wrong name and an unknown
 ID number give the same answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,6 +28,7 @@ ID_NUMBER_CONTEXT = "persons.id_number"
 ID_INDEX_PURPOSE = "person_id_number"
 _NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·•A-Za-z .]{1,40}$")
 
+
 def not_matched() -> ValidationFailed:
     """A fresh error each time (a shared instance would keep every failed attempt's frames, and
     the personal data in them, alive through its traceback)."""
@@ -48,15 +50,17 @@ def parse_id_number(raw: str) -> IdNumber:
     try:
         return parse(raw, today=today_shanghai())
     except IdNumberError as exc:
-        raise ValidationFailed(exc.message, code=exc.code,
-                               errors={"json": {"id_number": [exc.message]}}) from None
+        raise ValidationFailed(
+            exc.message, code=exc.code, errors={"json": {"id_number": [exc.message]}}
+        ) from None
 
 
 def normalise_name(raw: str) -> str:
     name = " ".join(raw.split())
     if not _NAME.match(name):
-        raise ValidationFailed("姓名格式不正确", code="name_invalid",
-                               errors={"json": {"name": ["姓名格式不正确"]}})
+        raise ValidationFailed(
+            "姓名格式不正确", code="name_invalid", errors={"json": {"name": ["姓名格式不正确"]}}
+        )
     return name
 
 
@@ -65,16 +69,19 @@ def lookup_with_limits(member_id: int, id_number: IdNumber, name: str) -> Bureau
     cfg = current_app.config
     # Checked together, counted only when all allow: a member refused by their own limit does
     # not use up the city-wide budget.
-    ratelimit.hit_all([
-        (cfg["RATE_LIMIT_VERIFY_PER_USER"], "verify-member", str(member_id)),
-        (cfg["RATE_LIMIT_VERIFY_PER_TARGET"], "verify-target", person_index(id_number.value)),
-        (cfg["RATE_LIMIT_VERIFY_GLOBAL"], "verify-global", "all"),
-    ])
+    ratelimit.hit_all(
+        [
+            (cfg["RATE_LIMIT_VERIFY_PER_USER"], "verify-member", str(member_id)),
+            (cfg["RATE_LIMIT_VERIFY_PER_TARGET"], "verify-target", person_index(id_number.value)),
+            (cfg["RATE_LIMIT_VERIFY_GLOBAL"], "verify-global", "all"),
+        ]
+    )
     try:
         found = registry.bureau().lookup_person(id_number.value, name)
     except BureauUnavailable:
-        raise UpstreamUnavailable("医保系统暂时无法核验身份，请稍后再试",
-                                  code="bureau_unavailable") from None
+        raise UpstreamUnavailable(
+            "医保系统暂时无法核验身份，请稍后再试", code="bureau_unavailable"
+        ) from None
     if found is None or found.certno != id_number.value:
         raise not_matched() from None
     return found

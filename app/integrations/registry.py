@@ -1,5 +1,6 @@
 """Builds the configured adapter for each port once per app; tests may replace them in
 `app.extensions` (e.g. a real adapter pointed at a local fake server)."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -20,8 +21,10 @@ def wechat_login() -> WeChatLogin:
             from app.integrations.wechat.http_login import HttpWeChatLogin
 
             ext["wechat_login"] = HttpWeChatLogin(
-                appid=cfg["WECHAT_APPID"], secret=cfg["WECHAT_SECRET"],
-                base_url=cfg["WECHAT_API_BASE"], timeout=cfg["HTTP_TIMEOUT_SECONDS"],
+                appid=cfg["WECHAT_APPID"],
+                secret=cfg["WECHAT_SECRET"],
+                base_url=cfg["WECHAT_API_BASE"],
+                timeout=cfg["HTTP_TIMEOUT_SECONDS"],
             )
         else:
             from app.integrations.wechat.sandbox import SandboxWeChatLogin
@@ -38,8 +41,10 @@ def bureau() -> BureauPort:
             from app.integrations.bureau.http_adapter import HttpBureau
 
             ext["bureau"] = HttpBureau(
-                base_url=cfg["BUREAU_BASE_URL"], app_id=cfg["BUREAU_APP_ID"],
-                secret=cfg["BUREAU_SECRET"], region=cfg["BUREAU_REGION"],
+                base_url=cfg["BUREAU_BASE_URL"],
+                app_id=cfg["BUREAU_APP_ID"],
+                secret=cfg["BUREAU_SECRET"],
+                region=cfg["BUREAU_REGION"],
                 timeout=cfg["HTTP_TIMEOUT_SECONDS"],
             )
         else:
@@ -60,7 +65,8 @@ def wechat_pay() -> WeChatPayPort:
             from app.integrations.wechatpay.signing import read_pem
 
             ext["wechat_pay"] = RealWeChatPay(
-                appid=cfg["WECHAT_APPID"], mchid=cfg["WECHATPAY_MCHID"],
+                appid=cfg["WECHAT_APPID"],
+                mchid=cfg["WECHATPAY_MCHID"],
                 merchant_private_key_pem=read_pem(cfg["WECHATPAY_MERCHANT_KEY"]).decode("ascii"),
                 merchant_serial=cfg["WECHATPAY_MERCHANT_SERIAL"],
                 apiv3_key=cfg["WECHATPAY_APIV3_KEY"],
@@ -75,7 +81,8 @@ def wechat_pay() -> WeChatPayPort:
             from app.integrations.wechatpay.sandbox import SandboxWeChatPay
 
             ext["wechat_pay"] = SandboxWeChatPay(
-                appid=cfg["WECHAT_APPID"], mchid=cfg["WECHATPAY_MCHID"],
+                appid=cfg["WECHAT_APPID"],
+                mchid=cfg["WECHATPAY_MCHID"],
                 apiv3_key=cfg["WECHATPAY_APIV3_KEY"] or None,
                 max_skew_seconds=cfg["WECHATPAY_NOTIFY_MAX_SKEW_SECONDS"],
             )
@@ -91,8 +98,10 @@ def notifier() -> Notifier:
             from app.integrations.notifier.wechat import WeChatSubscribeNotifier
 
             ext["notifier"] = WeChatSubscribeNotifier(
-                appid=cfg["WECHAT_APPID"], secret=cfg["WECHAT_SECRET"],
-                base_url=cfg["WECHAT_API_BASE"], timeout=cfg["HTTP_TIMEOUT_SECONDS"],
+                appid=cfg["WECHAT_APPID"],
+                secret=cfg["WECHAT_SECRET"],
+                base_url=cfg["WECHAT_API_BASE"],
+                timeout=cfg["HTTP_TIMEOUT_SECONDS"],
                 miniprogram_state=cfg["NOTIFIER_MINIPROGRAM_STATE"],
             )
         else:
@@ -111,8 +120,10 @@ def payout() -> PayoutPort:
             from app.integrations.payout.http_adapter import HttpPayout
 
             ext["payout"] = HttpPayout(
-                base_url=cfg["PAYOUT_BASE_URL"], merchant_id=cfg["PAYOUT_MERCHANT_ID"],
-                secret=cfg["PAYOUT_SECRET"], timeout=cfg["HTTP_TIMEOUT_SECONDS"],
+                base_url=cfg["PAYOUT_BASE_URL"],
+                merchant_id=cfg["PAYOUT_MERCHANT_ID"],
+                secret=cfg["PAYOUT_SECRET"],
+                timeout=cfg["HTTP_TIMEOUT_SECONDS"],
             )
         else:
             from app.integrations.payout.sandbox import SandboxPayoutBank

@@ -13,6 +13,7 @@ their time adapting the arrays.
 On SQLite (in process: a statement costs no round trip) the plain Core forms are used.
 Written by hand: no maintained library does COPY-based bulk writes inside a SQLAlchemy session.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,10 +44,12 @@ def allocate_ids(session, counts: dict[Table, int]) -> dict[Table, list[int]]:
     table's ids as one array); {} elsewhere."""
     counts = {table: n for table, n in counts.items() if n > 0}
     if not counts or not _postgres(session):
-        return {}   # SQLite: the INSERT's RETURNING gives them
+        return {}  # SQLite: the INSERT's RETURNING gives them
     tables = list(counts)
-    arrays = ", ".join(f"ARRAY(SELECT nextval(pg_get_serial_sequence(:t{k}, 'id')) "
-                       f"FROM generate_series(1, :n{k}))" for k in range(len(tables)))
+    arrays = ", ".join(
+        f"ARRAY(SELECT nextval(pg_get_serial_sequence(:t{k}, 'id')) FROM generate_series(1, :n{k}))"
+        for k in range(len(tables))
+    )
     params = {}
     for k, table in enumerate(tables):
         params[f"t{k}"], params[f"n{k}"] = table.name, counts[table]
@@ -64,14 +67,20 @@ def _copy(session, target: str, names: list[str], table: Table, rows: list[dict]
     try:
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([json.dumps(row[name], ensure_ascii=False)
-                                if name in json_columns and row[name] is not None else row[name]
-                                for name in names])
+                copy.write_row(
+                    [
+                        json.dumps(row[name], ensure_ascii=False)
+                        if name in json_columns and row[name] is not None
+                        else row[name]
+                        for name in names
+                    ]
+                )
     except psycopg.Error as exc:
         # As SQLAlchemy would raise it (IntegrityError for a unique violation ...), so callers
         # handle a refused COPY like any refused statement.
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error,
-                                  dialect=session.get_bind().dialect) from None
+        raise DBAPIError.instance(
+            statement, None, exc, psycopg.Error, dialect=session.get_bind().dialect
+        ) from None
 
 
 def _staged(session, table: Table, names: list[str], rows: list[dict]) -> str:
@@ -81,9 +90,13 @@ def _staged(session, table: Table, names: list[str], rows: list[dict]) -> str:
     at every commit (ON COMMIT DELETE ROWS), so a batch does not pay for creating one."""
     columns = ", ".join(_quote(name) for name in names)
     stage = f"stage_{table.name}_{zlib.crc32(columns.encode()):08x}"
-    session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-                         f"SELECT {columns} FROM {_PG.identifier_preparer.format_table(table)} "
-                         f"WITH NO DATA"))
+    session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+            f"SELECT {columns} FROM {_PG.identifier_preparer.format_table(table)} "
+            f"WITH NO DATA"
+        )
+    )
     _copy(session, stage, names, table, rows)
     return stage
 
@@ -99,8 +112,13 @@ def insert_rows(session, table: Table, rows: list[dict], ids: list[int] | None =
     if ids is None:
         ids = allocate_ids(session, {table: len(rows)})[table]
     names = ["id", *rows[0]]
-    _copy(session, _PG.identifier_preparer.format_table(table), names, table,
-          [{"id": new_id, **row} for new_id, row in zip(ids, rows)])
+    _copy(
+        session,
+        _PG.identifier_preparer.format_table(table),
+        names,
+        table,
+        [{"id": new_id, **row} for new_id, row in zip(ids, rows)],
+    )
     return ids
 
 
@@ -117,8 +135,12 @@ def insert_rows_ignoring_conflicts(session, table: Table, rows: list[dict]) -> N
     names = list(rows[0])
     stage = _staged(session, table, names, rows)
     columns = ", ".join(_quote(name) for name in names)
-    session.execute(text(f"INSERT INTO {_PG.identifier_preparer.format_table(table)} ({columns}) "
-                         f"SELECT {columns} FROM {stage} ON CONFLICT DO NOTHING"))
+    session.execute(
+        text(
+            f"INSERT INTO {_PG.identifier_preparer.format_table(table)} ({columns}) "
+            f"SELECT {columns} FROM {stage} ON CONFLICT DO NOTHING"
+        )
+    )
 
 
 def update_rows(session, table: Table, rows: list[dict]) -> None:
@@ -127,13 +149,19 @@ def update_rows(session, table: Table, rows: list[dict]) -> None:
         return
     names = [name for name in rows[0] if name != "id"]
     if not _postgres(session):
-        statement = (table.update().where(table.c.id == bindparam("row_id"))
-                     .values({name: bindparam(f"new_{name}") for name in names}))
-        session.execute(statement, [{"row_id": row["id"], **{f"new_{n}": row[n] for n in names}}
-                                    for row in rows])
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}") for name in names})
+        )
+        session.execute(
+            statement,
+            [{"row_id": row["id"], **{f"new_{n}": row[n] for n in names}} for row in rows],
+        )
         return
     stage = _staged(session, table, ["id", *names], rows)
     target = _PG.identifier_preparer.format_table(table)
     assignments = ", ".join(f"{_quote(name)} = {stage}.{_quote(name)}" for name in names)
-    session.execute(text(f"UPDATE {target} SET {assignments} FROM {stage} "
-                         f"WHERE {target}.id = {stage}.id"))
+    session.execute(
+        text(f"UPDATE {target} SET {assignments} FROM {stage} WHERE {target}.id = {stage}.id")
+    )

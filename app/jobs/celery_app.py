@@ -5,6 +5,7 @@ Each task runs inside the Flask app's context (the pattern of Flask's Celery gui
 be delivered twice (acks late: a worker that dies mid-task leaves its message to be delivered
 again); that is safe because a job is claimed by a conditional UPDATE (app/jobs/services.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,9 @@ def make_celery(flask_app: Flask) -> Celery:
             with flask_app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery = Celery("huimin", broker=broker or "memory://", task_cls=FlaskTask,
-                    set_as_current=False)
+    celery = Celery(
+        "huimin", broker=broker or "memory://", task_cls=FlaskTask, set_as_current=False
+    )
     celery.conf.update(
         task_always_eager=not broker,
         task_eager_propagates=False,
@@ -89,10 +91,12 @@ def enqueue(job_id: int) -> None:
     celery = celery_for(current_app._get_current_object())
     task = celery.tasks[RUN_JOB]
     if celery.conf.task_always_eager:
-        task.apply(args=(job_id,))   # in this process, now: no broker is touched
+        task.apply(args=(job_id,))  # in this process, now: no broker is touched
         return
     try:
         task.apply_async(args=(job_id,), retry=False)
-    except Exception as exc:  # noqa: BLE001 - kombu/redis raise various connection errors
-        log.warning("could not queue job; it stays queued for `flask jobs resume`",
-                    extra={"job_id": job_id, "error_type": type(exc).__name__})
+    except Exception as exc:
+        log.warning(
+            "could not queue job; it stays queued for `flask jobs resume`",
+            extra={"job_id": job_id, "error_type": type(exc).__name__},
+        )

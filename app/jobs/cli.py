@@ -1,4 +1,5 @@
 """`flask jobs resume`: run again the jobs whose runner died (and queued jobs no worker took)."""
+
 from __future__ import annotations
 
 import click

@@ -5,6 +5,7 @@ A job is claimed by one runner at a time: claiming (or taking over a stale job) 
 so a runner that lost the job (a slow worker declared dead) cannot commit anything more.
 The counters `done` and `failed` change in the same transaction as the rows they count.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,15 +32,15 @@ class Job(Base):
     plan_year: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="queued")
     total: Mapped[int] = mapped_column(default=0)
-    done: Mapped[int] = mapped_column(default=0)        # rows enrolled
-    failed: Mapped[int] = mapped_column(default=0)      # rows that could not be enrolled
+    done: Mapped[int] = mapped_column(default=0)  # rows enrolled
+    failed: Mapped[int] = mapped_column(default=0)  # rows that could not be enrolled
     # The organisation admin who started it agreed to these terms for the people it enrolls.
     terms_version: Mapped[str] = mapped_column(String(32))
     terms_sha256: Mapped[str] = mapped_column(String(64))
     terms_agreed_at: Mapped[datetime]
     created_by_staff_id: Mapped[int | None]
     runner_token: Mapped[str | None] = mapped_column(String(32))
-    runs: Mapped[int] = mapped_column(default=0)        # times claimed (1 + resumptions)
+    runs: Mapped[int] = mapped_column(default=0)  # times claimed (1 + resumptions)
     error_code: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
@@ -48,13 +49,18 @@ class Job(Base):
 
     __table_args__ = (
         CheckConstraint("kind IN ('roster_enrollment')", name="kind"),
-        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
-                        name="status"),
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status"
+        ),
         CheckConstraint("done >= 0 AND failed >= 0 AND done + failed <= total", name="counts"),
         # One job at a time per programme: two would race for the same roster.
-        Index("uq_jobs_one_active_per_programme", "programme_id", unique=True,
-              sqlite_where=text("status IN ('queued', 'running')"),
-              postgresql_where=text("status IN ('queued', 'running')")),
+        Index(
+            "uq_jobs_one_active_per_programme",
+            "programme_id",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
     )
 
 
@@ -70,7 +76,7 @@ class JobRow(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     code: Mapped[str | None] = mapped_column(String(40))
-    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))   # when enrolled
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))  # when enrolled
     processed_at: Mapped[datetime | None]
 
     __table_args__ = (

@@ -22,6 +22,7 @@ partial unique indexes (one open order item, one standing policy per person and 
 second enrollment whatever happens. A batch refused by the database (someone enrolled meanwhile)
 is split in halves, each its own transaction, down to the refused row, which is settled alone.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -64,9 +65,8 @@ from app.jobs.throttle import Throttle
 from app.members.models import Person
 from app.policies.models import Policy
 from app.policies.services import coverage_for, new_policy_no
-from app.sponsors import rules
+from app.sponsors import roster_services, rules
 from app.sponsors.models import Programme, ProgrammeLedgerEntry
-from app.sponsors import roster_services
 from app.sponsors.roster_services import standing_person_ids
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,20 @@ ROW_MESSAGES = {
     "quota_exhausted": "资助项目名额已用完",
     "programme_not_active": "资助项目已暂停或关闭",
     "enrollment_conflict": "投保未能完成，请稍后重新发起批量投保",
-    **{r.code: r.message for r in (WINDOW_CLOSED, NOT_INSURED, SUSPENDED, OUTSIDE_REGION,
-                                   ALREADY_INSURED, RELATION_NOT_ALLOWED)},
+    **{
+        r.code: r.message
+        for r in (
+            WINDOW_CLOSED,
+            NOT_INSURED,
+            SUSPENDED,
+            OUTSIDE_REGION,
+            ALREADY_INSURED,
+            RELATION_NOT_ALLOWED,
+        )
+    },
 }
 BUREAU_ATTEMPTS = 3
-BUREAU_RETRY_PAUSE = 0.2     # seconds, doubled after each failed attempt
+BUREAU_RETRY_PAUSE = 0.2  # seconds, doubled after each failed attempt
 
 
 class LostJob(Exception):
@@ -103,6 +112,7 @@ class ProgrammeStopped(Exception):
 @dataclass(frozen=True)
 class Context:
     """What a run needs, read once when it starts."""
+
     job_id: int
     token: str
     programme_id: int
@@ -110,13 +120,13 @@ class Context:
     funder_kind: str
     rule: rules.FundingRule
     product_id: int
-    defn: object                      # ProductDefinition
+    defn: object  # ProductDefinition
     plan_year: int
     terms_version: str
     terms_sha256: str
     terms_agreed_at: datetime
     batch_size: int
-    heartbeat_every: float            # seconds
+    heartbeat_every: float  # seconds
 
 
 @dataclass
@@ -124,6 +134,7 @@ class PersonView:
     """The columns of `persons` a run reads and writes, without the ORM: `apply_snapshot` (the
     member flow's own function) sets the bureau's answer on it, and a batch writes them back in
     one statement (`SNAPSHOT_COLUMNS`)."""
+
     id: int
     id_number_enc: str
     name: str
@@ -139,9 +150,19 @@ class PersonView:
     verified_at: datetime | None = None
 
 
-SNAPSHOT_COLUMNS = ("name", "psn_no", "birth_date", "gender", "identity_flags", "verified_at",
-                    "insurance_type", "insurance_status", "suspended_since", "region_code",
-                    "has_personal_account")
+SNAPSHOT_COLUMNS = (
+    "name",
+    "psn_no",
+    "birth_date",
+    "gender",
+    "identity_flags",
+    "verified_at",
+    "insurance_type",
+    "insurance_status",
+    "suspended_since",
+    "region_code",
+    "has_personal_account",
+)
 
 
 @dataclass
@@ -149,7 +170,7 @@ class Pending:
     row_id: int
     person: PersonView
     found: BureauPerson | None = None
-    code: str | None = None           # set when the row is decided against
+    code: str | None = None  # set when the row is decided against
 
 
 @dataclass
@@ -162,8 +183,9 @@ class Outcome:
 @dataclass
 class Plan:
     """Rows to enroll in this transaction, with their premium and the subsidy line."""
+
     rows: list[Pending] = field(default_factory=list)
-    premiums: dict[int, int] = field(default_factory=dict)          # row id -> fen
+    premiums: dict[int, int] = field(default_factory=dict)  # row id -> fen
     subsidies: dict[int, list[dict]] = field(default_factory=dict)  # row id -> order item's
 
 
@@ -174,13 +196,23 @@ def context(job: Job, token: str) -> Context:
     programme = session.get(Programme, job.programme_id)
     cfg = current_app.config
     return Context(
-        job_id=job.id, token=token, programme_id=programme.id,
-        funder_name=programme.organisation.name, funder_kind=programme.organisation.kind,
-        rule=rules.FundingRule(programme.rule_kind, amount_fen=programme.rule_amount_fen,
-                               basis_points=programme.rule_basis_points),
-        product_id=job.product_id, defn=definition_of(get_product_by_id(job.product_id)),
-        plan_year=job.plan_year, terms_version=job.terms_version, terms_sha256=job.terms_sha256,
-        terms_agreed_at=job.terms_agreed_at, batch_size=cfg["JOB_BATCH_SIZE"],
+        job_id=job.id,
+        token=token,
+        programme_id=programme.id,
+        funder_name=programme.organisation.name,
+        funder_kind=programme.organisation.kind,
+        rule=rules.FundingRule(
+            programme.rule_kind,
+            amount_fen=programme.rule_amount_fen,
+            basis_points=programme.rule_basis_points,
+        ),
+        product_id=job.product_id,
+        defn=definition_of(get_product_by_id(job.product_id)),
+        plan_year=job.plan_year,
+        terms_version=job.terms_version,
+        terms_sha256=job.terms_sha256,
+        terms_agreed_at=job.terms_agreed_at,
+        batch_size=cfg["JOB_BATCH_SIZE"],
         heartbeat_every=max(cfg["JOB_STALE_SECONDS"] / 4, 1.0),
     )
 
@@ -196,7 +228,7 @@ def run(ctx: Context, throttle: Throttle) -> None:
         verified = _verified_ahead(ctx, throttle)
     else:
         verified = verified_batches(ctx, throttle)
-    with contextlib.closing(verified):   # leaving early stops the verifying thread at once
+    with contextlib.closing(verified):  # leaving early stops the verifying thread at once
         for batch in verified:
             check_programme(ctx)
             write(ctx, batch)
@@ -240,7 +272,7 @@ def _verified_ahead(ctx: Context, throttle: Throttle):
                 for batch in verified_batches(ctx, throttle):
                     if not hand_over(batch):
                         return
-        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
+        except BaseException as exc:
             hand_over(exc)
             return
         hand_over(_DONE)
@@ -263,14 +295,24 @@ def _verified_ahead(ctx: Context, throttle: Throttle):
 def next_batch(ctx: Context, after: int = 0) -> list[Pending]:
     session = get_session()
     rows = session.execute(
-        select(JobRow.id, Person.id, Person.id_number_enc, Person.name, Person.birth_date,
-               Person.gender)
+        select(
+            JobRow.id,
+            Person.id,
+            Person.id_number_enc,
+            Person.name,
+            Person.birth_date,
+            Person.gender,
+        )
         .join(Person, Person.id == JobRow.person_id)
         .where(JobRow.job_id == ctx.job_id, JobRow.status == "pending", JobRow.id > after)
-        .order_by(JobRow.id).limit(ctx.batch_size)).all()
+        .order_by(JobRow.id)
+        .limit(ctx.batch_size)
+    ).all()
     session.commit()  # end the read; the bureau is called outside any transaction of ours
-    return [Pending(row_id, PersonView(person_id, enc, name, birth, gender))
-            for row_id, person_id, enc, name, birth, gender in rows]
+    return [
+        Pending(row_id, PersonView(person_id, enc, name, birth, gender))
+        for row_id, person_id, enc, name, birth, gender in rows
+    ]
 
 
 def check_programme(ctx: Context) -> None:
@@ -292,7 +334,7 @@ def verify(ctx: Context, batch: list[Pending], throttle: Throttle) -> None:
     requests = [(decrypt_id_number(p.person), p.person.name) for p in batch]
     last_beat = [time.monotonic()]
 
-    def beat() -> None:   # waiting for the rate is working: keep the job's heartbeat fresh
+    def beat() -> None:  # waiting for the rate is working: keep the job's heartbeat fresh
         if time.monotonic() - last_beat[0] >= ctx.heartbeat_every:
             heartbeat(ctx)
             last_beat[0] = time.monotonic()
@@ -306,7 +348,7 @@ def verify(ctx: Context, batch: list[Pending], throttle: Throttle) -> None:
                 _take(pending, certno, found)
     else:
         for pending, (certno, name) in zip(batch, requests):
-            found = _asked(throttle, 1, lambda: [bureau.lookup_person(certno, name)], beat)
+            found = _asked(throttle, 1, lambda c=certno, n=name: [bureau.lookup_person(c, n)], beat)
             if found is None:
                 pending.code = "bureau_unavailable"
             else:
@@ -324,7 +366,7 @@ def _asked(throttle: Throttle, people: int, call, beat):
             return call()
         except BureauUnavailable:
             if attempt + 1 < BUREAU_ATTEMPTS:
-                time.sleep(BUREAU_RETRY_PAUSE * 2 ** attempt)
+                time.sleep(BUREAU_RETRY_PAUSE * 2**attempt)
     return None
 
 
@@ -337,9 +379,14 @@ def _take(pending: Pending, certno: str, found: BureauPerson | None) -> None:
 
 def heartbeat(ctx: Context) -> None:
     with transaction() as session:
-        if session.execute(update(Job).where(Job.id == ctx.job_id, Job.status == "running",
-                                             Job.runner_token == ctx.token)
-                           .values(heartbeat_at=utcnow())).rowcount != 1:
+        if (
+            session.execute(
+                update(Job)
+                .where(Job.id == ctx.job_id, Job.status == "running", Job.runner_token == ctx.token)
+                .values(heartbeat_at=utcnow())
+            ).rowcount
+            != 1
+        ):
             raise LostJob()
 
 
@@ -357,15 +404,17 @@ def write(ctx: Context, batch: list[Pending]) -> None:
     except (IntegrityError, OperationalError) as exc:
         if not refused(exc):
             raise
-        log.info("batch refused by a constraint; splitting it",
-                 extra={"job_id": ctx.job_id, "rows": len(batch)})
+        log.info(
+            "batch refused by a constraint; splitting it",
+            extra={"job_id": ctx.job_id, "rows": len(batch)},
+        )
     middle = len(batch) // 2
     write(ctx, batch[:middle])
     write(ctx, batch[middle:])
 
 
 # SQLSTATEs of a transaction the database gave up on for its own reasons, to be tried again.
-RETRYABLE_SQLSTATES = {"40P01", "40001"}   # deadlock detected, serialization failure
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 def refused(exc: Exception) -> bool:
@@ -390,9 +439,19 @@ def write_one(ctx: Context, pending: Pending) -> None:
             continue
     with transaction() as session:
         insured = pending.person.id in roster_services.standing_person_ids(
-            session, [pending.person.id], ctx.plan_year)
-        record(session, ctx, [Outcome(pending.row_id, "failed",
-                                      ALREADY_INSURED.code if insured else "enrollment_conflict")])
+            session, [pending.person.id], ctx.plan_year
+        )
+        record(
+            session,
+            ctx,
+            [
+                Outcome(
+                    pending.row_id,
+                    "failed",
+                    ALREADY_INSURED.code if insured else "enrollment_conflict",
+                )
+            ],
+        )
 
 
 def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
@@ -400,9 +459,14 @@ def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
     verified = [p for p in batch if p.code is None]
     for pending in verified:
         apply_snapshot(pending.person, pending.found)
-    update_rows(session, Person.__table__, [
-        {"id": p.person.id, **{name: getattr(p.person, name) for name in SNAPSHOT_COLUMNS}}
-        for p in verified])
+    update_rows(
+        session,
+        Person.__table__,
+        [
+            {"id": p.person.id, **{name: getattr(p.person, name) for name in SNAPSHOT_COLUMNS}}
+            for p in verified
+        ],
+    )
     plan = decide(session, ctx, verified, outcomes)
     # The member flow's lock order: the order items first (the one-open-item-per-person index),
     # then the programme's row (the reservation). The same order here means a member enrolling
@@ -411,9 +475,12 @@ def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
     reserved = reserve(session, ctx, plan, outcomes)
     kept = {p.row_id for p in reserved}
     unfunded = [placed[p.row_id][0] for p in plan.rows if p.row_id not in kept]
-    if unfunded:   # no budget left for them: their orders go (their items with them, CASCADE)
-        session.execute(delete(Order).where(among(session, Order.id, unfunded))
-                        .execution_options(synchronize_session=False))
+    if unfunded:  # no budget left for them: their orders go (their items with them, CASCADE)
+        session.execute(
+            delete(Order)
+            .where(among(session, Order.id, unfunded))
+            .execution_options(synchronize_session=False)
+        )
     outcomes.extend(insert_enrollments(session, ctx, plan, reserved, placed))
     return outcomes
 
@@ -426,15 +493,26 @@ def decide(session, ctx: Context, verified: list[Pending], outcomes: list[Outcom
     plan = Plan()
     for pending in verified:
         person = pending.person
-        premium = defn.premium_for(insurance_type=person.insurance_type,
-                                   age=age_on(person.birth_date, defn.coverage_starts))
-        offer = SubsidyOffer(person.id, ctx.programme_id, ctx.funder_name, ctx.funder_kind,
-                             rules.subsidy_for(ctx.rule, premium))
-        candidate = Candidate(person_id=person.id, relation="self", birth_date=person.birth_date,
-                              insurance_type=person.insurance_type,
-                              insurance_status=person.insurance_status,
-                              region_code=person.region_code,
-                              already_insured=person.id in insured)
+        premium = defn.premium_for(
+            insurance_type=person.insurance_type,
+            age=age_on(person.birth_date, defn.coverage_starts),
+        )
+        offer = SubsidyOffer(
+            person.id,
+            ctx.programme_id,
+            ctx.funder_name,
+            ctx.funder_kind,
+            rules.subsidy_for(ctx.rule, premium),
+        )
+        candidate = Candidate(
+            person_id=person.id,
+            relation="self",
+            birth_date=person.birth_date,
+            insurance_type=person.insurance_type,
+            insurance_status=person.insurance_status,
+            region_code=person.region_code,
+            already_insured=person.id in insured,
+        )
         line = quote(defn, today, Payer(None, None, False), [candidate], [offer]).lines[0]
         if not line.eligible:
             outcomes.append(Outcome(pending.row_id, "failed", line.reasons[0].code))
@@ -450,16 +528,26 @@ def decide(session, ctx: Context, verified: list[Pending], outcomes: list[Outcom
 def _reserve(session, programme_id: int, amount_fen: int, people: int) -> bool:
     """The conditional UPDATE of app.sponsors.services.reserve_budget, for `people` at once:
     budget and quota are checked and taken in one statement, so it cannot overspend."""
-    return session.execute(
-        update(Programme)
-        .where(Programme.id == programme_id, Programme.status == "active",
-               Programme.budget_total_fen - Programme.budget_reserved_fen >= amount_fen,
-               or_(Programme.quota.is_(None),
-                   Programme.beneficiaries_reserved + people <= Programme.quota))
-        .values(budget_reserved_fen=Programme.budget_reserved_fen + amount_fen,
-                beneficiaries_reserved=Programme.beneficiaries_reserved + people)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return (
+        session.execute(
+            update(Programme)
+            .where(
+                Programme.id == programme_id,
+                Programme.status == "active",
+                Programme.budget_total_fen - Programme.budget_reserved_fen >= amount_fen,
+                or_(
+                    Programme.quota.is_(None),
+                    Programme.beneficiaries_reserved + people <= Programme.quota,
+                ),
+            )
+            .values(
+                budget_reserved_fen=Programme.budget_reserved_fen + amount_fen,
+                beneficiaries_reserved=Programme.beneficiaries_reserved + people,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
 def reserve(session, ctx: Context, plan: Plan, outcomes: list[Outcome]) -> list[Pending]:
@@ -480,8 +568,10 @@ def reserve(session, ctx: Context, plan: Plan, outcomes: list[Outcome]) -> list[
 
 def _why_not_reserved(session, ctx: Context) -> str:
     status, quota, people = session.execute(
-        select(Programme.status, Programme.quota, Programme.beneficiaries_reserved)
-        .where(Programme.id == ctx.programme_id)).one()
+        select(Programme.status, Programme.quota, Programme.beneficiaries_reserved).where(
+            Programme.id == ctx.programme_id
+        )
+    ).one()
     if status != "active":
         return "programme_not_active"
     if quota is not None and people >= quota:
@@ -498,26 +588,63 @@ def insert_orders(session, ctx: Context, plan: Plan) -> dict[int, tuple[int, int
     expires = now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"])
     premiums = [plan.premiums[p.row_id] for p in plan.rows]
     order_nos = fresh_numbers(session, Order.order_no, new_order_no, len(plan.rows))
-    ids = allocate_ids(session, {Order.__table__: len(plan.rows),
-                                 OrderItem.__table__: len(plan.rows)})
-    order_ids = insert_rows(session, Order.__table__, ids=ids.get(Order.__table__), rows=[{
-        "order_no": order_no, "member_id": None, "payer_person_id": None,
-        "product_id": ctx.product_id, "plan_year": ctx.plan_year, "status": "paid",
-        "payment_method": "sponsor", "total_premium_fen": premium, "total_subsidy_fen": premium,
-        "total_pay_fen": 0, "terms_version": ctx.terms_version, "terms_sha256": ctx.terms_sha256,
-        "terms_agreed_at": ctx.terms_agreed_at, "created_at": now, "expires_at": expires,
-        "paid_at": now} for order_no, premium in zip(order_nos, premiums)])
-    item_ids = insert_rows(session, OrderItem.__table__, ids=ids.get(OrderItem.__table__), rows=[{
-        "order_id": order_id, "person_id": p.person.id, "plan_year": ctx.plan_year,
-        "relation": "self", "premium_fen": premium, "subsidy_fen": premium, "pay_fen": 0,
-        "subsidies": plan.subsidies[p.row_id], "open": True}
-        for order_id, p, premium in zip(order_ids, plan.rows, premiums)])
-    return {p.row_id: (order_id, item_id)
-            for p, order_id, item_id in zip(plan.rows, order_ids, item_ids)}
+    ids = allocate_ids(
+        session, {Order.__table__: len(plan.rows), OrderItem.__table__: len(plan.rows)}
+    )
+    order_ids = insert_rows(
+        session,
+        Order.__table__,
+        ids=ids.get(Order.__table__),
+        rows=[
+            {
+                "order_no": order_no,
+                "member_id": None,
+                "payer_person_id": None,
+                "product_id": ctx.product_id,
+                "plan_year": ctx.plan_year,
+                "status": "paid",
+                "payment_method": "sponsor",
+                "total_premium_fen": premium,
+                "total_subsidy_fen": premium,
+                "total_pay_fen": 0,
+                "terms_version": ctx.terms_version,
+                "terms_sha256": ctx.terms_sha256,
+                "terms_agreed_at": ctx.terms_agreed_at,
+                "created_at": now,
+                "expires_at": expires,
+                "paid_at": now,
+            }
+            for order_no, premium in zip(order_nos, premiums)
+        ],
+    )
+    item_ids = insert_rows(
+        session,
+        OrderItem.__table__,
+        ids=ids.get(OrderItem.__table__),
+        rows=[
+            {
+                "order_id": order_id,
+                "person_id": p.person.id,
+                "plan_year": ctx.plan_year,
+                "relation": "self",
+                "premium_fen": premium,
+                "subsidy_fen": premium,
+                "pay_fen": 0,
+                "subsidies": plan.subsidies[p.row_id],
+                "open": True,
+            }
+            for order_id, p, premium in zip(order_ids, plan.rows, premiums)
+        ],
+    )
+    return {
+        p.row_id: (order_id, item_id)
+        for p, order_id, item_id in zip(plan.rows, order_ids, item_ids)
+    }
 
 
-def insert_enrollments(session, ctx: Context, plan: Plan, reserved: list[Pending],
-                       placed: dict[int, tuple[int, int]]) -> list[Outcome]:
+def insert_enrollments(
+    session, ctx: Context, plan: Plan, reserved: list[Pending], placed: dict[int, tuple[int, int]]
+) -> list[Outcome]:
     """For the orders whose budget is reserved: the programme ledger's reservations, the
     premium ledger's sponsor entries, the policies and their audit rows, as record_paid_order
     and issue_policies write them."""
@@ -530,43 +657,116 @@ def insert_enrollments(session, ctx: Context, plan: Plan, reserved: list[Pending
     order_ids = [placed[p.row_id][0] for p in reserved]
     item_ids = [placed[p.row_id][1] for p in reserved]
     subsidies = sum(len(plan.subsidies[p.row_id]) for p in reserved)
-    policy_nos = fresh_numbers(session, Policy.policy_no, lambda: new_policy_no(ctx.plan_year),
-                               len(reserved))
-    ids = allocate_ids(session, {ProgrammeLedgerEntry.__table__: len(reserved),
-                                 LedgerEntry.__table__: subsidies, Policy.__table__: len(reserved),
-                                 AuditEvent.__table__: len(reserved)})
-    insert_rows(session, ProgrammeLedgerEntry.__table__, ids=ids.get(ProgrammeLedgerEntry.__table__), rows=[{
-        "programme_id": ctx.programme_id, "kind": "reserve", "amount_fen": premium,
-        "order_item_id": item_id, "staff_id": None, "created_at": now}
-        for item_id, premium in zip(item_ids, premiums)])
-    insert_rows(session, LedgerEntry.__table__, ids=ids.get(LedgerEntry.__table__), rows=[{
-        "order_id": order_id, "order_item_id": item_id, "kind": "sponsor_subsidy",
-        "amount_fen": subsidy["amount_fen"], "payment_id": None, "refund_id": None,
-        "programme_id": subsidy["programme_id"], "created_at": now}
-        for order_id, item_id, p in zip(order_ids, item_ids, reserved)
-        for subsidy in plan.subsidies[p.row_id]])
-    policy_ids = insert_rows(session, Policy.__table__, ids=ids.get(Policy.__table__), rows=[{
-        "policy_no": policy_no, "person_id": p.person.id,
-        "product_id": ctx.product_id, "plan_year": ctx.plan_year, "order_item_id": item_id,
-        "status": "active", "coverage_start": start, "coverage_end": end, "premium_fen": premium,
-        "issued_at": now, "paid_on": paid_on}
-        for p, item_id, premium, policy_no in zip(reserved, item_ids, premiums, policy_nos)])
+    policy_nos = fresh_numbers(
+        session, Policy.policy_no, lambda: new_policy_no(ctx.plan_year), len(reserved)
+    )
+    ids = allocate_ids(
+        session,
+        {
+            ProgrammeLedgerEntry.__table__: len(reserved),
+            LedgerEntry.__table__: subsidies,
+            Policy.__table__: len(reserved),
+            AuditEvent.__table__: len(reserved),
+        },
+    )
+    insert_rows(
+        session,
+        ProgrammeLedgerEntry.__table__,
+        ids=ids.get(ProgrammeLedgerEntry.__table__),
+        rows=[
+            {
+                "programme_id": ctx.programme_id,
+                "kind": "reserve",
+                "amount_fen": premium,
+                "order_item_id": item_id,
+                "staff_id": None,
+                "created_at": now,
+            }
+            for item_id, premium in zip(item_ids, premiums)
+        ],
+    )
+    insert_rows(
+        session,
+        LedgerEntry.__table__,
+        ids=ids.get(LedgerEntry.__table__),
+        rows=[
+            {
+                "order_id": order_id,
+                "order_item_id": item_id,
+                "kind": "sponsor_subsidy",
+                "amount_fen": subsidy["amount_fen"],
+                "payment_id": None,
+                "refund_id": None,
+                "programme_id": subsidy["programme_id"],
+                "created_at": now,
+            }
+            for order_id, item_id, p in zip(order_ids, item_ids, reserved)
+            for subsidy in plan.subsidies[p.row_id]
+        ],
+    )
+    policy_ids = insert_rows(
+        session,
+        Policy.__table__,
+        ids=ids.get(Policy.__table__),
+        rows=[
+            {
+                "policy_no": policy_no,
+                "person_id": p.person.id,
+                "product_id": ctx.product_id,
+                "plan_year": ctx.plan_year,
+                "order_item_id": item_id,
+                "status": "active",
+                "coverage_start": start,
+                "coverage_end": end,
+                "premium_fen": premium,
+                "issued_at": now,
+                "paid_on": paid_on,
+            }
+            for p, item_id, premium, policy_no in zip(reserved, item_ids, premiums, policy_nos)
+        ],
+    )
     # As issue_policies does: one audit row per policy issued (here naming the job too).
-    insert_rows(session, AuditEvent.__table__, ids=ids.get(AuditEvent.__table__), rows=[{
-        "actor_type": "system", "actor_id": None, "action": "policy.issued",
-        "object_type": "policy", "object_id": policy_id, "request_id": None, "at": now,
-        "detail": {"order_id": order_id, "job_id": ctx.job_id, "programme_id": ctx.programme_id}}
-        for order_id, policy_id in zip(order_ids, policy_ids)])
+    insert_rows(
+        session,
+        AuditEvent.__table__,
+        ids=ids.get(AuditEvent.__table__),
+        rows=[
+            {
+                "actor_type": "system",
+                "actor_id": None,
+                "action": "policy.issued",
+                "object_type": "policy",
+                "object_id": policy_id,
+                "request_id": None,
+                "at": now,
+                "detail": {
+                    "order_id": order_id,
+                    "job_id": ctx.job_id,
+                    "programme_id": ctx.programme_id,
+                },
+            }
+            for order_id, policy_id in zip(order_ids, policy_ids)
+        ],
+    )
     # As issue_policies does: the public enrollment figures, in the same transaction.
     from app.disclosure.aggregates import IssuedPolicy, record_enrollments
 
-    record_enrollments(session, product_id=ctx.product_id, plan_year=ctx.plan_year,
-                       paid_on=paid_on, issued=[
-                           IssuedPolicy(policy_id=policy_id,
-                                        insurance_type=p.person.insurance_type,
-                                        payer_method=None, pay_fen=0,
-                                        subsidies=plan.subsidies[p.row_id])
-                           for p, policy_id in zip(reserved, policy_ids)])
+    record_enrollments(
+        session,
+        product_id=ctx.product_id,
+        plan_year=ctx.plan_year,
+        paid_on=paid_on,
+        issued=[
+            IssuedPolicy(
+                policy_id=policy_id,
+                insurance_type=p.person.insurance_type,
+                payer_method=None,
+                pay_fen=0,
+                subsidies=plan.subsidies[p.row_id],
+            )
+            for p, policy_id in zip(reserved, policy_ids)
+        ],
+    )
     return [Outcome(p.row_id, "succeeded", ENROLLED) for p in reserved]
 
 
@@ -578,8 +778,9 @@ def fresh_numbers(session, column, make, count: int) -> list[str]:
     chosen: set[str] = set()
     while len(chosen) < count:
         candidates = {make() for _ in range(count - len(chosen))} - chosen
-        chosen |= candidates - set(session.scalars(select(column).where(
-            among(session, column, list(candidates)))))
+        chosen |= candidates - set(
+            session.scalars(select(column).where(among(session, column, list(candidates))))
+        )
     return list(chosen)
 
 
@@ -594,20 +795,25 @@ def record(session, ctx: Context, outcomes: list[Outcome]) -> None:
     for o in outcomes:
         by_outcome.setdefault((o.status, o.code), []).append(o.row_id)
     for (status, code), row_ids in by_outcome.items():
-        statement = (update(JobRow).where(among(session, JobRow.id, row_ids))
-                     .values(status=status, code=code, processed_at=now))
-        if status == "succeeded":   # each row's policy: the person's, for this plan year
-            statement = statement.where(Policy.person_id == JobRow.person_id,
-                                        Policy.plan_year == ctx.plan_year,
-                                        Policy.status != "void").values(policy_id=Policy.id)
+        statement = (
+            update(JobRow)
+            .where(among(session, JobRow.id, row_ids))
+            .values(status=status, code=code, processed_at=now)
+        )
+        if status == "succeeded":  # each row's policy: the person's, for this plan year
+            statement = statement.where(
+                Policy.person_id == JobRow.person_id,
+                Policy.plan_year == ctx.plan_year,
+                Policy.status != "void",
+            ).values(policy_id=Policy.id)
         session.execute(statement.execution_options(synchronize_session=False))
     done = sum(1 for o in outcomes if o.status == "succeeded")
     won = session.execute(
-        update(Job).where(Job.id == ctx.job_id, Job.status == "running",
-                          Job.runner_token == ctx.token)
-        .values(done=Job.done + done, failed=Job.failed + (len(outcomes) - done),
-                heartbeat_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        update(Job)
+        .where(Job.id == ctx.job_id, Job.status == "running", Job.runner_token == ctx.token)
+        .values(done=Job.done + done, failed=Job.failed + (len(outcomes) - done), heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if won != 1:
         raise LostJob()
 

@@ -1,6 +1,7 @@
 """Batch enrollment jobs of an organisation's programme: start one, follow its progress (counts,
 percentage, time left), read its per-row outcomes, cancel it. Another organisation's programme
 or job is a plain 404."""
+
 from __future__ import annotations
 
 from app.api import Blueprint
@@ -13,10 +14,29 @@ blp = Blueprint("jobs", __name__, url_prefix="/staff", description="批量投保
 
 
 def _view(job) -> dict:
-    return {**{c: getattr(job, c) for c in (
-        "id", "kind", "programme_id", "product_id", "plan_year", "status", "total", "done",
-        "failed", "error_code", "runs", "created_at", "started_at", "heartbeat_at",
-        "finished_at")}, **services.progress(job)}
+    return {
+        **{
+            c: getattr(job, c)
+            for c in (
+                "id",
+                "kind",
+                "programme_id",
+                "product_id",
+                "plan_year",
+                "status",
+                "total",
+                "done",
+                "failed",
+                "error_code",
+                "runs",
+                "created_at",
+                "started_at",
+                "heartbeat_at",
+                "finished_at",
+            )
+        },
+        **services.progress(job),
+    }
 
 
 @blp.route("/programmes/<int:programme_id>/enrollment-jobs", methods=["POST"])
@@ -28,9 +48,12 @@ def _view(job) -> dict:
 def start_job(body, programme_id):
     """Enroll everyone on the roster not yet insured this plan year, paid by the programme.
     Runs on the worker (or at once when no broker is configured). Requires an Idempotency-Key."""
-    job = services.start_roster_enrollment(current_principal(), programme_id,
-                                           terms_version=body["terms"]["version"],
-                                           terms_accepted=body["terms"]["accepted"])
+    job = services.start_roster_enrollment(
+        current_principal(),
+        programme_id,
+        terms_version=body["terms"]["version"],
+        terms_accepted=body["terms"]["accepted"],
+    )
     return _view(job)
 
 
@@ -59,9 +82,14 @@ def read_job(programme_id, job_id):
 @blp.errors(404)
 def job_rows(query, programme_id, job_id):
     """Per-row outcomes (masked), in roster order, optionally only one status."""
-    items, total = services.list_rows(current_principal(), programme_id, job_id,
-                                      status=query.get("status"), page=query["page"],
-                                      page_size=query["page_size"])
+    items, total = services.list_rows(
+        current_principal(),
+        programme_id,
+        job_id,
+        status=query.get("status"),
+        page=query["page"],
+        page_size=query["page_size"],
+    )
     return {"items": items, "total": total, "page": query["page"], "page_size": query["page_size"]}
 
 

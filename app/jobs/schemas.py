@@ -1,4 +1,5 @@
 """Schemas of the job endpoints."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -13,8 +14,11 @@ class TermsAgreementSchema(StrictSchema):
 
 
 class JobCreateSchema(StrictSchema):
-    terms = ma.fields.Nested(TermsAgreementSchema, required=True, metadata={
-        "description": "机构经办人代被保险人阅读并同意的保险条款版本"})
+    terms = ma.fields.Nested(
+        TermsAgreementSchema,
+        required=True,
+        metadata={"description": "机构经办人代被保险人阅读并同意的保险条款版本"},
+    )
 
 
 class JobSchema(StrictSchema):
@@ -23,15 +27,17 @@ class JobSchema(StrictSchema):
     programme_id = ma.fields.Integer(required=True)
     product_id = ma.fields.Integer(required=True)
     plan_year = ma.fields.Integer(required=True)
-    status = ma.fields.String(required=True,
-                              metadata={"description": "queued | running | succeeded | failed | cancelled"})
+    status = ma.fields.String(
+        required=True, metadata={"description": "queued | running | succeeded | failed | cancelled"}
+    )
     total = ma.fields.Integer(required=True)
     done = ma.fields.Integer(required=True, metadata={"description": "rows enrolled"})
     failed = ma.fields.Integer(required=True, metadata={"description": "rows not enrolled"})
     processed = ma.fields.Integer(required=True)
     percent = ma.fields.Float(required=True)
-    eta_seconds = ma.fields.Integer(allow_none=True,
-                                    metadata={"description": "estimated time left while running"})
+    eta_seconds = ma.fields.Integer(
+        allow_none=True, metadata={"description": "estimated time left while running"}
+    )
     error_code = ma.fields.String(allow_none=True)
     runs = ma.fields.Integer(required=True, metadata={"description": "1 + times resumed"})
     created_at = ma.fields.DateTime(required=True)
@@ -45,7 +51,9 @@ class JobRowSchema(StrictSchema):
     roster_entry_id = ma.fields.Integer(required=True)
     name_masked = ma.fields.String(required=True)
     id_number_masked = ma.fields.String(required=True)
-    status = ma.fields.String(required=True, metadata={"description": "pending | succeeded | failed"})
+    status = ma.fields.String(
+        required=True, metadata={"description": "pending | succeeded | failed"}
+    )
     code = ma.fields.String(allow_none=True)
     message = ma.fields.String(allow_none=True)
     policy_id = ma.fields.Integer(allow_none=True)

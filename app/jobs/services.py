@@ -6,6 +6,7 @@ JOB_STALE_SECONDS, becomes running under a fresh runner token. Two workers racin
 redelivered task, therefore run it once; a runner that was declared dead commits nothing more
 (see app/jobs/models.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 # --- starting ----------------------------------------------------------------------------------
 
+
 def _product_for(programme: Programme):
     from app.products.models import Product
     from app.products.services import current_product, get_product_by_id
@@ -45,67 +47,109 @@ def _product_for(programme: Programme):
     product = current_product(today_shanghai())
     if product is None or product.plan_year != programme.plan_year:
         # No open product: any product of the programme's plan year (its window decides).
-        product = get_session().scalar(select(Product).where(
-            Product.plan_year == programme.plan_year).order_by(Product.id.desc()))
+        product = get_session().scalar(
+            select(Product)
+            .where(Product.plan_year == programme.plan_year)
+            .order_by(Product.id.desc())
+        )
     if product is None:
         raise Conflict("该保障年度没有可投保的产品", code="product_not_found")
     return product
 
 
-def start_roster_enrollment(actor: Principal, programme_id: int, *, terms_version: str,
-                            terms_accepted: bool) -> Job:
+def start_roster_enrollment(
+    actor: Principal, programme_id: int, *, terms_version: str, terms_accepted: bool
+) -> Job:
     """Create the job (one row per roster entry not insured this plan year) and queue it.
     With no broker configured it runs at once, in this process."""
     from app.products.services import current_terms
 
     programme = get_programme(actor, programme_id)
     if not programme.roster_only:
-        raise Conflict("该资助项目按医保身份类别确定资助对象，不能按名单批量投保",
-                       code="programme_not_roster")
+        raise Conflict(
+            "该资助项目按医保身份类别确定资助对象，不能按名单批量投保", code="programme_not_roster"
+        )
     if programme.status != "active":
         raise Conflict("资助项目已暂停或关闭，不能批量投保", code="programme_not_active")
     if programme.rule_kind == "percentage" and (programme.rule_basis_points or 0) < 10000:
-        raise ValidationFailed("按比例部分资助的项目不能批量投保：差额需由本人支付",
-                               code="programme_partial_funding")
+        raise ValidationFailed(
+            "按比例部分资助的项目不能批量投保：差额需由本人支付", code="programme_partial_funding"
+        )
     product = _product_for(programme)
     terms = current_terms(product)
     if not terms_accepted:
         raise ValidationFailed("请阅读并同意保险条款后再批量投保", code="terms_not_accepted")
     if terms_version != terms.version:
-        raise ValidationFailed("保险条款已更新，请重新阅读并同意最新条款",
-                               code="terms_version_outdated")
+        raise ValidationFailed(
+            "保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated"
+        )
     now = utcnow()
     try:
         with transaction() as session:
-            job = Job(kind="roster_enrollment", programme_id=programme.id,
-                      organisation_id=programme.organisation_id, product_id=product.id,
-                      plan_year=programme.plan_year, status="queued", total=0, done=0, failed=0,
-                      terms_version=terms.version, terms_sha256=terms.sha256,
-                      terms_agreed_at=now, created_by_staff_id=actor.id, runs=0, created_at=now)
+            job = Job(
+                kind="roster_enrollment",
+                programme_id=programme.id,
+                organisation_id=programme.organisation_id,
+                product_id=product.id,
+                plan_year=programme.plan_year,
+                status="queued",
+                total=0,
+                done=0,
+                failed=0,
+                terms_version=terms.version,
+                terms_sha256=terms.sha256,
+                terms_agreed_at=now,
+                created_by_staff_id=actor.id,
+                runs=0,
+                created_at=now,
+            )
             session.add(job)
             session.flush()
             standing = or_(
-                select(Policy.id).where(Policy.person_id == RosterEntry.person_id,
-                                        Policy.plan_year == programme.plan_year,
-                                        Policy.status != "void").exists(),
-                select(OrderItem.id).where(OrderItem.person_id == RosterEntry.person_id,
-                                           OrderItem.plan_year == programme.plan_year,
-                                           OrderItem.open).exists())
-            session.execute(insert(JobRow).from_select(
-                ["job_id", "roster_entry_id", "person_id", "status"],
-                select(literal(job.id), RosterEntry.id, RosterEntry.person_id, literal("pending"))
-                .where(RosterEntry.programme_id == programme.id, not_(standing))
-                .order_by(RosterEntry.id)))
-            total = session.scalar(select(func.count()).select_from(JobRow)
-                                   .where(JobRow.job_id == job.id))
+                select(Policy.id)
+                .where(
+                    Policy.person_id == RosterEntry.person_id,
+                    Policy.plan_year == programme.plan_year,
+                    Policy.status != "void",
+                )
+                .exists(),
+                select(OrderItem.id)
+                .where(
+                    OrderItem.person_id == RosterEntry.person_id,
+                    OrderItem.plan_year == programme.plan_year,
+                    OrderItem.open,
+                )
+                .exists(),
+            )
+            session.execute(
+                insert(JobRow).from_select(
+                    ["job_id", "roster_entry_id", "person_id", "status"],
+                    select(
+                        literal(job.id), RosterEntry.id, RosterEntry.person_id, literal("pending")
+                    )
+                    .where(RosterEntry.programme_id == programme.id, not_(standing))
+                    .order_by(RosterEntry.id),
+                )
+            )
+            total = session.scalar(
+                select(func.count()).select_from(JobRow).where(JobRow.job_id == job.id)
+            )
             job.total = total
             if total == 0:
                 job.status, job.started_at, job.finished_at = "succeeded", now, now
-            audit(session, actor_type="staff", actor_id=actor.id, action="job.created",
-                  object_type="job", object_id=job.id,
-                  detail={"programme_id": programme.id, "kind": job.kind, "total": total})
+            audit(
+                session,
+                actor_type="staff",
+                actor_id=actor.id,
+                action="job.created",
+                object_type="job",
+                object_id=job.id,
+                detail={"programme_id": programme.id, "kind": job.kind, "total": total},
+            )
     except IntegrityError as exc:
-        if "uq_jobs_one_active_per_programme" not in str(exc.orig) and "jobs.programme_id" not in str(exc.orig):
+        if "uq_jobs_one_active_per_programme" not in str(
+            exc.orig
+        ) and "jobs.programme_id" not in str(exc.orig):
             raise
         raise Conflict("该资助项目已有正在进行的批量投保任务", code="job_already_active") from None
     if job.status == "queued":
@@ -124,10 +168,12 @@ def fresh(job_id: int) -> Job:
 
 # --- reading and cancelling --------------------------------------------------------------------
 
+
 def get_job(actor: Principal, programme_id: int, job_id: int) -> Job:
     programme = get_programme(actor, programme_id)
-    job = get_session().scalar(select(Job).where(Job.id == job_id,
-                                                 Job.programme_id == programme.id))
+    job = get_session().scalar(
+        select(Job).where(Job.id == job_id, Job.programme_id == programme.id)
+    )
     if job is None:
         raise NotFound("批量投保任务不存在", code="job_not_found")
     get_session().refresh(job)
@@ -136,12 +182,22 @@ def get_job(actor: Principal, programme_id: int, job_id: int) -> Job:
 
 def list_jobs(actor: Principal, programme_id: int) -> list[Job]:
     programme = get_programme(actor, programme_id)
-    return list(get_session().scalars(select(Job).where(Job.programme_id == programme.id)
-                                      .order_by(Job.id.desc()).limit(20)))
+    return list(
+        get_session().scalars(
+            select(Job).where(Job.programme_id == programme.id).order_by(Job.id.desc()).limit(20)
+        )
+    )
 
 
-def list_rows(actor: Principal, programme_id: int, job_id: int, *, status: str | None,
-              page: int, page_size: int) -> tuple[list[dict], int]:
+def list_rows(
+    actor: Principal,
+    programme_id: int,
+    job_id: int,
+    *,
+    status: str | None,
+    page: int,
+    page_size: int,
+) -> tuple[list[dict], int]:
     job = get_job(actor, programme_id, job_id)
     page_size = min(page_size, current_app.config["MAX_PAGE_SIZE"])
     where = [JobRow.job_id == job.id] + ([JobRow.status == status] if status else [])
@@ -151,12 +207,25 @@ def list_rows(actor: Principal, programme_id: int, job_id: int, *, status: str |
         select(JobRow, RosterEntry.id_number_masked, Person.name)
         .join(RosterEntry, RosterEntry.id == JobRow.roster_entry_id)
         .join(Person, Person.id == JobRow.person_id)
-        .where(*where).order_by(JobRow.id).offset((page - 1) * page_size).limit(page_size)).all()
-    items = [{"id": row.id, "roster_entry_id": row.roster_entry_id, "name_masked": mask_name(name),
-              "id_number_masked": masked, "status": row.status, "code": row.code,
-              "message": roster_enrollment.ROW_MESSAGES.get(row.code) if row.code else None,
-              "policy_id": row.policy_id, "processed_at": row.processed_at}
-             for row, masked, name in rows]
+        .where(*where)
+        .order_by(JobRow.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    items = [
+        {
+            "id": row.id,
+            "roster_entry_id": row.roster_entry_id,
+            "name_masked": mask_name(name),
+            "id_number_masked": masked,
+            "status": row.status,
+            "code": row.code,
+            "message": roster_enrollment.ROW_MESSAGES.get(row.code) if row.code else None,
+            "policy_id": row.policy_id,
+            "processed_at": row.processed_at,
+        }
+        for row, masked, name in rows
+    ]
     return items, total
 
 
@@ -165,12 +234,22 @@ def cancel_job(actor: Principal, programme_id: int, job_id: int) -> Job:
     pending (a new job picks them up)."""
     job = get_job(actor, programme_id, job_id)
     with transaction() as session:
-        won = session.execute(update(Job).where(Job.id == job.id, Job.status.in_(ACTIVE_STATUSES))
-                              .values(status="cancelled", finished_at=utcnow())).rowcount
+        won = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status.in_(ACTIVE_STATUSES))
+            .values(status="cancelled", finished_at=utcnow())
+        ).rowcount
         if won != 1:
             raise Conflict("任务已结束，不能取消", code="job_finished")
-        audit(session, actor_type="staff", actor_id=actor.id, action="job.cancelled",
-              object_type="job", object_id=job.id, detail={"programme_id": programme_id})
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="job.cancelled",
+            object_type="job",
+            object_id=job.id,
+            detail={"programme_id": programme_id},
+        )
     return fresh(job.id)
 
 
@@ -187,6 +266,7 @@ def progress(job: Job) -> dict:
 
 # --- running -----------------------------------------------------------------------------------
 
+
 def claim(job_id: int) -> str | None:
     """Take the job for this runner: queued, or running with a stale heartbeat. The new runner
     token, or None when someone else holds it or it is finished."""
@@ -195,21 +275,36 @@ def claim(job_id: int) -> str | None:
     now = utcnow()
     with transaction() as session:
         won = session.execute(
-            update(Job).where(Job.id == job_id, or_(
-                Job.status == "queued",
-                and_(Job.status == "running", or_(Job.heartbeat_at.is_(None),
-                                                  Job.heartbeat_at < stale_before))))
-            .values(status="running", runner_token=token, heartbeat_at=now, runs=Job.runs + 1,
-                    started_at=func.coalesce(Job.started_at, literal(now, Job.started_at.type)))
-            .execution_options(synchronize_session=False)).rowcount
+            update(Job)
+            .where(
+                Job.id == job_id,
+                or_(
+                    Job.status == "queued",
+                    and_(
+                        Job.status == "running",
+                        or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before),
+                    ),
+                ),
+            )
+            .values(
+                status="running",
+                runner_token=token,
+                heartbeat_at=now,
+                runs=Job.runs + 1,
+                started_at=func.coalesce(Job.started_at, literal(now, Job.started_at.type)),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
     return token if won == 1 else None
 
 
 def _finish(job_id: int, token: str, status: str, error_code: str | None = None) -> None:
     with transaction() as session:
-        session.execute(update(Job).where(Job.id == job_id, Job.status == "running",
-                                          Job.runner_token == token)
-                        .values(status=status, error_code=error_code, finished_at=utcnow()))
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "running", Job.runner_token == token)
+            .values(status=status, error_code=error_code, finished_at=utcnow())
+        )
 
 
 def run_job(job_id: int) -> str:
@@ -237,7 +332,7 @@ def run_job(job_id: int) -> str:
         _finish(job_id, token, "failed", stop.code)
         log.warning("job stopped", extra={"job_id": job_id, "error_code": stop.code})
         return "failed"
-    except Exception as exc:  # noqa: BLE001 - the job ends failed instead of looping on a bug
+    except Exception as exc:
         get_session().rollback()
         # No traceback: an adapter's exception text may carry the person it was asked about.
         log.error("job failed", extra={"job_id": job_id, "error_type": type(exc).__name__})
@@ -253,9 +348,21 @@ def stale_jobs() -> list[int]:
     worker took within that time (a lost message, a broker that was down)."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
     session = get_session()
-    ids = list(session.scalars(select(Job.id).where(or_(
-        and_(Job.status == "running", or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff)),
-        and_(Job.status == "queued", Job.created_at < cutoff))).order_by(Job.id)))
+    ids = list(
+        session.scalars(
+            select(Job.id)
+            .where(
+                or_(
+                    and_(
+                        Job.status == "running",
+                        or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff),
+                    ),
+                    and_(Job.status == "queued", Job.created_at < cutoff),
+                )
+            )
+            .order_by(Job.id)
+        )
+    )
     session.rollback()
     return ids
 

@@ -8,6 +8,7 @@ clock says; without Redis it lives in the process. `rate` 0 means no limit (the 
 Written by hand because the rate limiter the app already uses (`limits`, via flask-limiter)
 answers "allowed or not" per window; a job needs "wait until allowed" with calls spaced evenly.
 """
+
 from __future__ import annotations
 
 import threading
@@ -32,8 +33,13 @@ return string.format('%.6f', slot - t)
 class Throttle:
     """In-process schedule. `clock` and `sleep` are injectable so tests need not wait."""
 
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._clock, self._sleep = clock, sleep
         self._next = 0.0

@@ -4,6 +4,7 @@ Builds the Flask app from the environment (HUIMIN_PROFILE, DATABASE_URL, CELERY_
 and exports its Celery application. When the worker starts it queues again every job whose
 runner died (app/jobs/celery_app.py, `resume_on_start`).
 """
+
 from __future__ import annotations
 
 from app import create_app

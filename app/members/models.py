@@ -5,6 +5,7 @@ for them (both parents add the same child: one Person). The ID number is stored 
 found by blind index; the last bureau verification is kept on the person, since it is a fact about
 the person, not about whoever asked.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime

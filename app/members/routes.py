@@ -1,4 +1,5 @@
 """The member's own account: /me, identity verification, relatives."""
+
 from __future__ import annotations
 
 from app.api import Blueprint
@@ -11,7 +12,9 @@ from app.members.schemas import (
     VerifyIdentitySchema,
 )
 
-blp = Blueprint("members", __name__, url_prefix="/me", description="本人与家属 Member and relatives")
+blp = Blueprint(
+    "members", __name__, url_prefix="/me", description="本人与家属 Member and relatives"
+)
 
 
 def _consent(body: dict, key: str = "consent") -> services.ConsentInput | None:
@@ -36,8 +39,9 @@ def get_profile():
 def verify_identity(body):
     """Verify the member's own basic medical-insurance identity with the bureau (1101).
     Requires a separate consent (PIPL). A wrong name and an unknown ID get the same answer."""
-    return services.verify_self(current_principal().id, body["name"], body["id_number"],
-                                _consent(body))
+    return services.verify_self(
+        current_principal().id, body["name"], body["id_number"], _consent(body)
+    )
 
 
 @blp.route("/identity/refresh", methods=["POST"])
@@ -65,8 +69,11 @@ def list_relatives():
 def add_relative(body):
     """Add a relative, verified with the bureau. Under 14 needs a guardian consent."""
     return services.add_relative(
-        current_principal().id, name=body["name"], id_number_raw=body["id_number"],
-        relation=body["relation"], consent=_consent(body),
+        current_principal().id,
+        name=body["name"],
+        id_number_raw=body["id_number"],
+        relation=body["relation"],
+        consent=_consent(body),
         guardian_consent=_consent(body, "guardian_consent"),
     )
 

@@ -1,4 +1,5 @@
 """What the mini-program sends and sees. ID numbers only ever leave masked."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -12,8 +13,12 @@ from app.members.services import GUARDIAN_CONSENT_AGE
 INSURANCE_TYPE_LABELS = {"employee": "职工基本医疗保险", "resident": "城乡居民基本医疗保险"}
 INSURANCE_STATUS_LABELS = {"active": "正常参保", "suspended": "暂停参保"}
 RELATION_LABELS = {
-    "spouse": "配偶", "child": "子女", "parent": "父母", "grandparent": "祖父母/外祖父母",
-    "grandchild": "孙子女/外孙子女", "sibling": "兄弟姐妹",
+    "spouse": "配偶",
+    "child": "子女",
+    "parent": "父母",
+    "grandparent": "祖父母/外祖父母",
+    "grandchild": "孙子女/外孙子女",
+    "sibling": "兄弟姐妹",
 }
 
 
@@ -25,10 +30,16 @@ def _age(person) -> int:
 
 class VerifyIdentitySchema(StrictSchema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
-    id_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32),
-                                 metadata={"description": "18位居民身份证号码"})
-    consent = ma.fields.Nested(ConsentSchema, load_default=None,
-                               metadata={"description": "单独同意；缺少或未同意时返回 consent_required"})
+    id_number = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={"description": "18位居民身份证号码"},
+    )
+    consent = ma.fields.Nested(
+        ConsentSchema,
+        load_default=None,
+        metadata={"description": "单独同意；缺少或未同意时返回 consent_required"},
+    )
 
 
 class AddRelativeSchema(VerifyIdentitySchema):
@@ -40,14 +51,19 @@ class AddRelativeSchema(VerifyIdentitySchema):
 
 class PersonSchema(StrictSchema):
     name = ma.fields.String(required=True)
-    id_number_masked = ma.fields.Method("_masked", required=True,
-                                        metadata={"example": "3607**********0018"})
+    id_number_masked = ma.fields.Method(
+        "_masked", required=True, metadata={"example": "3607**********0018"}
+    )
     gender = ma.fields.String(required=True, metadata={"description": "1 男 / 2 女"})
     birth_date = ma.fields.Date(required=True)
     age = ma.fields.Method("_age", required=True)
-    insurance_type = ma.fields.String(allow_none=True, metadata={"description": "employee | resident"})
+    insurance_type = ma.fields.String(
+        allow_none=True, metadata={"description": "employee | resident"}
+    )
     insurance_type_label = ma.fields.Method("_type_label", allow_none=True)
-    insurance_status = ma.fields.String(allow_none=True, metadata={"description": "active | suspended"})
+    insurance_status = ma.fields.String(
+        allow_none=True, metadata={"description": "active | suspended"}
+    )
     insurance_status_label = ma.fields.Method("_status_label", allow_none=True)
     suspended_since = ma.fields.Date(allow_none=True)
     region_code = ma.fields.String(allow_none=True)

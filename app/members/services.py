@@ -1,4 +1,5 @@
 """Member use cases: verify one's own identity, manage relatives. Each owns its transaction."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from app.common.clock import today_shanghai
 from app.database import get_session, transaction
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.identity import services as identity
-from app.members.models import RELATIONS, Consent, Member, Person, Relative
+from app.members.models import RELATIONS, Consent, Member, Relative
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31: under 14 needs a guardian's consent
 
@@ -22,8 +23,9 @@ class ConsentInput:
     text_version: str
 
 
-def _require_consent(consent: ConsentInput | None, code: str, message: str,
-                     field: str = "consent") -> ConsentInput:
+def _require_consent(
+    consent: ConsentInput | None, code: str, message: str, field: str = "consent"
+) -> ConsentInput:
     if consent is None or not consent.accepted:
         raise ValidationFailed(message, code=code, errors={"json": {field: [message]}})
     return consent
@@ -36,7 +38,9 @@ def get_member(member_id: int) -> Member:
     return member
 
 
-def verify_self(member_id: int, name: str, id_number_raw: str, consent: ConsentInput | None) -> Member:
+def verify_self(
+    member_id: int, name: str, id_number_raw: str, consent: ConsentInput | None
+) -> Member:
     consent = _require_consent(
         consent, "consent_required", "核验医保身份需要您单独同意处理身份证号码等敏感个人信息"
     )
@@ -54,17 +58,32 @@ def verify_self(member_id: int, name: str, id_number_raw: str, consent: ConsentI
             raise Conflict("该微信账号已绑定其他身份", code="member_already_verified")
         owner = session.scalar(select(Member.id).where(Member.person_id == person.id))
         if owner not in (None, member.id):
-            raise Conflict("该身份已绑定其他微信账号，如有疑问请联系客服", code="identity_already_bound")
+            raise Conflict(
+                "该身份已绑定其他微信账号，如有疑问请联系客服", code="identity_already_bound"
+            )
         member.person = person
-        session.add(Consent(member_id=member.id, subject_person_id=person.id,
-                            purpose="identity_verification", text_version=consent.text_version))
-        audit(session, actor_type="member", actor_id=member.id, action="identity.verified",
-              object_type="person", object_id=person.id)
+        session.add(
+            Consent(
+                member_id=member.id,
+                subject_person_id=person.id,
+                purpose="identity_verification",
+                text_version=consent.text_version,
+            )
+        )
+        audit(
+            session,
+            actor_type="member",
+            actor_id=member.id,
+            action="identity.verified",
+            object_type="person",
+            object_id=person.id,
+        )
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict("该身份已绑定其他微信账号，如有疑问请联系客服",
-                           code="identity_already_bound") from None
+            raise Conflict(
+                "该身份已绑定其他微信账号，如有疑问请联系客服", code="identity_already_bound"
+            ) from None
     return member
 
 
@@ -79,8 +98,15 @@ def refresh_self(member_id: int) -> Member:
     return member
 
 
-def add_relative(member_id: int, *, name: str, id_number_raw: str, relation: str,
-                 consent: ConsentInput | None, guardian_consent: ConsentInput | None) -> Relative:
+def add_relative(
+    member_id: int,
+    *,
+    name: str,
+    id_number_raw: str,
+    relation: str,
+    consent: ConsentInput | None,
+    guardian_consent: ConsentInput | None,
+) -> Relative:
     if relation not in RELATIONS:
         raise ValidationFailed("关系类型不正确", code="relation_invalid")
     consent = _require_consent(
@@ -99,31 +125,56 @@ def add_relative(member_id: int, *, name: str, id_number_raw: str, relation: str
     is_minor = id_number.age_on(today_shanghai()) < GUARDIAN_CONSENT_AGE
     if is_minor:
         guardian_consent = _require_consent(
-            guardian_consent, "guardian_consent_required",
-            "添加未满14周岁的未成年人，需要监护人同意处理其个人信息", field="guardian_consent",
+            guardian_consent,
+            "guardian_consent_required",
+            "添加未满14周岁的未成年人，需要监护人同意处理其个人信息",
+            field="guardian_consent",
         )
     found = identity.lookup_with_limits(member_id, id_number, name)
     session.rollback()  # end the read-only transaction above before the unit of work
     with transaction() as session:
         person = identity.upsert_person(session, id_number, found)
         existing = session.scalar(
-            select(Relative.id).where(Relative.member_id == member_id, Relative.person_id == person.id)
+            select(Relative.id).where(
+                Relative.member_id == member_id, Relative.person_id == person.id
+            )
         )
         if existing is not None:
             raise Conflict("该家属已添加", code="relative_exists")
-        session.add(Consent(member_id=member_id, subject_person_id=person.id,
-                            purpose="identity_verification", text_version=consent.text_version))
+        session.add(
+            Consent(
+                member_id=member_id,
+                subject_person_id=person.id,
+                purpose="identity_verification",
+                text_version=consent.text_version,
+            )
+        )
         guardian_row = None
         if is_minor and guardian_consent is not None:
-            guardian_row = Consent(member_id=member_id, subject_person_id=person.id,
-                                   purpose="guardian", text_version=guardian_consent.text_version)
+            guardian_row = Consent(
+                member_id=member_id,
+                subject_person_id=person.id,
+                purpose="guardian",
+                text_version=guardian_consent.text_version,
+            )
             session.add(guardian_row)
             session.flush()
-        relative = Relative(member_id=member_id, person_id=person.id, relation=relation,
-                            guardian_consent_id=guardian_row.id if guardian_row else None)
+        relative = Relative(
+            member_id=member_id,
+            person_id=person.id,
+            relation=relation,
+            guardian_consent_id=guardian_row.id if guardian_row else None,
+        )
         session.add(relative)
-        audit(session, actor_type="member", actor_id=member_id, action="relative.added",
-              object_type="person", object_id=person.id, detail={"relation": relation})
+        audit(
+            session,
+            actor_type="member",
+            actor_id=member_id,
+            action="relative.added",
+            object_type="person",
+            object_id=person.id,
+            detail={"relation": relation},
+        )
         try:
             session.flush()
         except IntegrityError:
@@ -132,9 +183,11 @@ def add_relative(member_id: int, *, name: str, id_number_raw: str, relation: str
 
 
 def list_relatives(member_id: int) -> list[Relative]:
-    return list(get_session().scalars(
-        select(Relative).where(Relative.member_id == member_id).order_by(Relative.id)
-    ))
+    return list(
+        get_session().scalars(
+            select(Relative).where(Relative.member_id == member_id).order_by(Relative.id)
+        )
+    )
 
 
 def get_relative(member_id: int, relative_id: int) -> Relative:
@@ -154,7 +207,12 @@ def remove_relative(member_id: int, relative_id: int) -> None:
         )
         if relative is None:
             raise NotFound("家属不存在", code="relative_not_found")
-        audit(session, actor_type="member", actor_id=member_id, action="relative.removed",
-              object_type="person", object_id=relative.person_id)
+        audit(
+            session,
+            actor_type="member",
+            actor_id=member_id,
+            action="relative.removed",
+            object_type="person",
+            object_id=relative.person_id,
+        )
         session.delete(relative)
-

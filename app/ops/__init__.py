@@ -3,6 +3,7 @@
 `init_app(app)` wires the request hooks; the blueprint (`app.ops.routes.blp`) is registered with
 the others in `create_app`. Domain code reports outcomes through `app.ops.metrics`.
 """
+
 from __future__ import annotations
 
 from flask import Flask

@@ -10,6 +10,7 @@ so a hung dependency cannot pile up threads either.
 Results name the dependency and a fixed word (ok, failed, timeout, not_configured); exception
 messages, which carry hosts and ports, are never returned and logged only by type.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,7 +45,9 @@ class Readiness:
 def run_with_deadline(name: str, probe: Callable[[], None], seconds: float) -> str:
     """Run `probe` in a daemon thread; ok if it returns within `seconds`."""
     if not _in_flight.acquire(blocking=False):
-        log.warning("readiness probe skipped: earlier probes still hang", extra={"dependency": name})
+        log.warning(
+            "readiness probe skipped: earlier probes still hang", extra={"dependency": name}
+        )
         return TIMEOUT
     outcome: dict[str, str] = {}
 
@@ -63,8 +66,10 @@ def run_with_deadline(name: str, probe: Callable[[], None], seconds: float) -> s
     thread.join(seconds)
     result = outcome.get("result", TIMEOUT)
     if result != OK:
-        log.warning("readiness check failed", extra={
-            "dependency": name, "result": result, "error_type": outcome.get("error_type")})
+        log.warning(
+            "readiness check failed",
+            extra={"dependency": name, "result": result, "error_type": outcome.get("error_type")},
+        )
     return result
 
 
@@ -87,8 +92,12 @@ def _redis_client(app: Flask):
         # A little longer than the probe's deadline, so a hung Redis is reported by the deadline
         # ("timeout") and the probe's thread still ends soon after.
         timeout = app.config["READINESS_TIMEOUT_SECONDS"] + 1.0
-        client = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=timeout,
-                                      socket_timeout=timeout, health_check_interval=0)
+        client = redis.Redis.from_url(
+            app.config["REDIS_URL"],
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            health_check_interval=0,
+        )
         app.extensions["readiness_redis"] = client
     return client
 

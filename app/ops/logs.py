@@ -12,13 +12,14 @@
   every string value is passed through `redact()` as well, because the record factory in
   app/logging_setup.py redacts only the message and `extra=` values are not part of it.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
@@ -67,14 +68,18 @@ class JsonFormatter(_JsonFormatter):
     """One JSON object per line: ts, level, logger, msg, request fields, extras."""
 
     def __init__(self) -> None:
-        super().__init__(["levelname", "name", "message"],
-                         rename_fields={"levelname": "level", "name": "logger", "message": "msg"},
-                         json_ensure_ascii=False)
+        super().__init__(
+            ["levelname", "name", "message"],
+            rename_fields={"levelname": "level", "name": "logger", "message": "msg"},
+            json_ensure_ascii=False,
+        )
 
-    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord,
-                   message_dict: dict[str, Any]) -> None:
-        log_data["ts"] = datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(
-            timespec="milliseconds")
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["ts"] = datetime.fromtimestamp(record.created, tz=UTC).isoformat(
+            timespec="milliseconds"
+        )
         super().add_fields(log_data, record, message_dict)
         for key, value in request_fields().items():
             log_data.setdefault(key, value)
@@ -121,7 +126,13 @@ def init_app(app: Flask) -> None:
         metrics.observe_request(route, request.method, response.status_code, seconds)
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         duration_ms = round(seconds * 1000, 1)
-        request_log.log(level, "%s %s %s %.1fms", request.method,
-                        route or metrics.UNMATCHED_ROUTE, response.status_code, duration_ms,
-                        extra={"status": response.status_code, "duration_ms": duration_ms})
+        request_log.log(
+            level,
+            "%s %s %s %.1fms",
+            request.method,
+            route or metrics.UNMATCHED_ROUTE,
+            response.status_code,
+            duration_ms,
+            extra={"status": response.status_code, "duration_ms": duration_ms},
+        )
         return response

@@ -11,6 +11,7 @@ environment; gunicorn.conf.py sets it up) has each worker write its values to fi
 directory, and `exposition()` aggregates all of them, so whichever worker answers a scrape
 reports the whole service.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,8 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _LABEL = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 HTTP_REQUESTS = Counter(
-    "huimin_http_requests_total", "HTTP requests answered, by route, method and status class.",
+    "huimin_http_requests_total",
+    "HTTP requests answered, by route, method and status class.",
     ("route", "method", "status_class"),
 )
 HTTP_LATENCY = Histogram(
@@ -38,7 +40,8 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 PAYMENT_OUTCOMES = Counter(
-    "huimin_payment_outcomes_total", "Payments settled, by method and outcome.",
+    "huimin_payment_outcomes_total",
+    "Payments settled, by method and outcome.",
     ("method", "outcome"),
 )
 PAYMENT_AMOUNT = Counter(
@@ -47,13 +50,18 @@ PAYMENT_AMOUNT = Counter(
     ("method", "outcome"),
 )
 CLAIM_OUTCOMES = Counter(
-    "huimin_claim_outcomes_total", "Claims decided, by decision.", ("decision",),
+    "huimin_claim_outcomes_total",
+    "Claims decided, by decision.",
+    ("decision",),
 )
 CLAIM_PAID = Counter(
-    "huimin_claim_paid_fen_total", "Money paid out on claims, in fen.", (),
+    "huimin_claim_paid_fen_total",
+    "Money paid out on claims, in fen.",
+    (),
 )
 JOB_ROWS = Counter(
-    "huimin_job_rows_total", "Rows processed by long-running jobs, by job kind and result.",
+    "huimin_job_rows_total",
+    "Rows processed by long-running jobs, by job kind and result.",
     ("kind", "result"),
 )
 
@@ -69,8 +77,11 @@ def status_class(status: int) -> str:
 
 
 def observe_request(route: str | None, method: str, status: int, seconds: float) -> None:
-    labels = (route or UNMATCHED_ROUTE, method if method in _METHODS else OTHER,
-              status_class(status))
+    labels = (
+        route or UNMATCHED_ROUTE,
+        method if method in _METHODS else OTHER,
+        status_class(status),
+    )
     HTTP_REQUESTS.labels(*labels).inc()
     HTTP_LATENCY.labels(*labels).observe(max(seconds, 0.0))
 

@@ -5,6 +5,7 @@ credentials). `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`: o
 ingress for the service, usable under `flask run` as under gunicorn, and nothing about traffic or
 payments is shown to anyone else. With METRICS_TOKEN unset it answers nobody.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -31,8 +32,12 @@ def healthz():
 
 @blp.route("/readyz", methods=["GET"])
 @blp.response(200, ReadinessSchema)
-@blp.alt_response(503, schema=ReadinessProblemSchema, content_type="application/problem+json",
-                  description="A dependency is down or too slow; `checks` names it")
+@blp.alt_response(
+    503,
+    schema=ReadinessProblemSchema,
+    content_type="application/problem+json",
+    description="A dependency is down or too slow; `checks` names it",
+)
 def readyz():
     """Readiness: the database answers `SELECT 1` and, when REDIS_URL is configured, Redis
     answers PING, each within READINESS_TIMEOUT_SECONDS."""
@@ -41,23 +46,33 @@ def readyz():
         names = "、".join(_DEPENDENCY_NAMES[name] for name in readiness.failed)
         body = problem_body(503, "not_ready", f"服务暂未就绪：{names}不可用")
         body["checks"] = readiness.checks  # an RFC 9457 extension member
-        return Response(json.dumps(body, ensure_ascii=False), status=503,
-                        mimetype=PROBLEM_CONTENT_TYPE)
+        return Response(
+            json.dumps(body, ensure_ascii=False), status=503, mimetype=PROBLEM_CONTENT_TYPE
+        )
     return {"status": "ready", "checks": readiness.checks}
 
 
 @blp.route("/metrics", methods=["GET"])
-@blp.response(200, content_type="text/plain",
-              description="Prometheus text exposition (OpenMetrics when the scraper asks)")
+@blp.response(
+    200,
+    content_type="text/plain",
+    description="Prometheus text exposition (OpenMetrics when the scraper asks)",
+)
 @blp.doc(security=[{"metricsAuth": []}])
 @blp.errors(401)
 def prometheus_metrics():
     """Prometheus metrics for the operator: `Authorization: Bearer <METRICS_TOKEN>`."""
     expected = current_app.config.get("METRICS_TOKEN") or ""
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    if not (expected and scheme.lower() == "bearer"
-            and hmac.compare_digest(presented.strip().encode(), expected.encode())):
-        raise Unauthorized("需要运维监控凭证", code="metrics_unauthorized",
-                           headers={"WWW-Authenticate": 'Bearer realm="huimin-metrics"'})
+    if not (
+        expected
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(presented.strip().encode(), expected.encode())
+    ):
+        raise Unauthorized(
+            "需要运维监控凭证",
+            code="metrics_unauthorized",
+            headers={"WWW-Authenticate": 'Bearer realm="huimin-metrics"'},
+        )
     body, content_type = metrics.exposition(request.headers.get("Accept"))
     return Response(body, content_type=content_type)

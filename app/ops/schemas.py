@@ -1,4 +1,5 @@
 """Answers of the operations endpoints (health, readiness)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -11,10 +12,15 @@ CHECK_RESULTS = ("ok", "failed", "timeout", "not_configured")
 
 class ChecksField(ma.fields.Dict):
     def __init__(self, **kwargs) -> None:
-        super().__init__(keys=ma.fields.String(validate=ma.validate.OneOf(("database", "redis"))),
-                         values=ma.fields.String(validate=ma.validate.OneOf(CHECK_RESULTS)),
-                         metadata={"description": "依赖检查结果：database、redis -> ok / failed / "
-                                                  "timeout / not_configured"}, **kwargs)
+        super().__init__(
+            keys=ma.fields.String(validate=ma.validate.OneOf(("database", "redis"))),
+            values=ma.fields.String(validate=ma.validate.OneOf(CHECK_RESULTS)),
+            metadata={
+                "description": "依赖检查结果：database、redis -> ok / failed / "
+                "timeout / not_configured"
+            },
+            **kwargs,
+        )
 
 
 class HealthSchema(StrictSchema):

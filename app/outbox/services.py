@@ -4,6 +4,7 @@ Delivery is at-least-once: a row is marked sent only after the notifier accepted
 failure backs off (1, 2, 4 ... minutes, at most MAX_ATTEMPTS tries); a permanent one (the member
 has not subscribed to the message) is marked failed and never retried.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,10 +39,14 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
 
     counts = {"sent": 0, "retry": 0, "failed": 0}
     session = get_session()
-    due = list(session.scalars(
-        select(OutboxEvent.id).where(OutboxEvent.status == "pending",
-                                     OutboxEvent.next_attempt_at <= utcnow())
-        .order_by(OutboxEvent.id).limit(limit)))
+    due = list(
+        session.scalars(
+            select(OutboxEvent.id)
+            .where(OutboxEvent.status == "pending", OutboxEvent.next_attempt_at <= utcnow())
+            .order_by(OutboxEvent.id)
+            .limit(limit)
+        )
+    )
     session.rollback()
     port = notifier()
     for event_id in due:
@@ -51,10 +56,14 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
                 continue
             attempts = event.attempts
             claimed = s.execute(
-                update(OutboxEvent).where(OutboxEvent.id == event_id,
-                                          OutboxEvent.attempts == attempts,
-                                          OutboxEvent.status == "pending")
-                .values(attempts=attempts + 1)).rowcount
+                update(OutboxEvent)
+                .where(
+                    OutboxEvent.id == event_id,
+                    OutboxEvent.attempts == attempts,
+                    OutboxEvent.status == "pending",
+                )
+                .values(attempts=attempts + 1)
+            ).rowcount
             if claimed != 1:
                 continue
             openid = s.scalar(select(Member.openid).where(Member.id == event.member_id))
@@ -63,7 +72,7 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
         try:
             result = port.send(openid, _template(kind), _data(payload), payload.get("page"))
             status, code = result.status, result.code
-        except Exception as exc:  # noqa: BLE001 - the port's own errors are transport failures
+        except Exception as exc:
             log.warning("outbox delivery error event=%s: %s", event_id, type(exc).__name__)
             status, code = "retry", type(exc).__name__
         with transaction() as s:
@@ -75,8 +84,13 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
             else:
                 event.last_error = code
                 event.next_attempt_at = utcnow() + timedelta(minutes=2 ** (event.attempts - 1))
-            counts["sent" if event.status == "sent" else
-                   "failed" if event.status == "failed" else "retry"] += 1
+            counts[
+                "sent"
+                if event.status == "sent"
+                else "failed"
+                if event.status == "failed"
+                else "retry"
+            ] += 1
     return counts
 
 

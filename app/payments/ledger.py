@@ -7,6 +7,7 @@
 3. Per order: entries not tied to an item (a payment that arrived after the order closed) sum to
    zero once its refund settled.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,15 +29,20 @@ class LedgerProblem:
 def check_ledger() -> list[LedgerProblem]:
     session = get_session()
     problems: list[LedgerProblem] = []
-    item_sums = dict(session.execute(
-        select(LedgerEntry.order_item_id, func.sum(LedgerEntry.amount_fen))
-        .where(LedgerEntry.order_item_id.is_not(None)).group_by(LedgerEntry.order_item_id)
-    ).all())
-    pending_refunds = dict(session.execute(
-        select(Refund.order_item_id, func.sum(Refund.amount_fen))
-        .where(Refund.status == "pending", Refund.order_item_id.is_not(None))
-        .group_by(Refund.order_item_id)
-    ).all())
+    item_sums = dict(
+        session.execute(
+            select(LedgerEntry.order_item_id, func.sum(LedgerEntry.amount_fen))
+            .where(LedgerEntry.order_item_id.is_not(None))
+            .group_by(LedgerEntry.order_item_id)
+        ).all()
+    )
+    pending_refunds = dict(
+        session.execute(
+            select(Refund.order_item_id, func.sum(Refund.amount_fen))
+            .where(Refund.status == "pending", Refund.order_item_id.is_not(None))
+            .group_by(Refund.order_item_id)
+        ).all()
+    )
     rows = session.execute(
         select(OrderItem, Order.status, Policy.status)
         .join(Order, Order.id == OrderItem.order_id)
@@ -53,17 +59,29 @@ def check_ledger() -> list[LedgerProblem]:
         else:
             expected = item.premium_fen
         if total != expected:
-            problems.append(LedgerProblem(item.order_id, item.id,
-                                          f"entries sum to {total} fen, expected {expected} fen"))
+            problems.append(
+                LedgerProblem(
+                    item.order_id, item.id, f"entries sum to {total} fen, expected {expected} fen"
+                )
+            )
     loose = session.execute(
         select(LedgerEntry.order_id, func.sum(LedgerEntry.amount_fen))
-        .where(LedgerEntry.order_item_id.is_(None)).group_by(LedgerEntry.order_id)
+        .where(LedgerEntry.order_item_id.is_(None))
+        .group_by(LedgerEntry.order_id)
     ).all()
     for order_id, total in loose:
-        pending = session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
-            Refund.order_id == order_id, Refund.order_item_id.is_(None), Refund.status == "pending"))
+        pending = session.scalar(
+            select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
+                Refund.order_id == order_id,
+                Refund.order_item_id.is_(None),
+                Refund.status == "pending",
+            )
+        )
         if total != pending:
-            problems.append(LedgerProblem(order_id, None,
-                                          f"unallocated entries sum to {total} fen, expected {pending}"))
+            problems.append(
+                LedgerProblem(
+                    order_id, None, f"unallocated entries sum to {total} fen, expected {pending}"
+                )
+            )
     session.rollback()
     return problems

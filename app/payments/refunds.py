@@ -1,6 +1,7 @@
 """Refunds back to each original funding source: the personal account through the bureau,
 WeChat by out_refund_no, a sponsor back to its programme. Each refund is idempotent at the other
 side (its reference is the idempotent id) and settled exactly once here."""
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,11 @@ from app.integrations.wechatpay.port import (
 from app.policies.models import Policy
 
 log = logging.getLogger(__name__)
-LEDGER_KIND_OUT = {"personal_account": "personal_account_refund", "wechat": "wechat_refund",
-                   "sponsor": "sponsor_refund"}
+LEDGER_KIND_OUT = {
+    "personal_account": "personal_account_refund",
+    "wechat": "wechat_refund",
+    "sponsor": "sponsor_refund",
+}
 
 
 def execute_refund(refund_id: int) -> str:
@@ -45,12 +49,16 @@ def execute_refund(refund_id: int) -> str:
                 return _failed(refund_id, txn.failure_code)
             return "pending"
         result = registry.wechat_pay().refund(
-            out_trade_no=payment.reference, out_refund_no=refund.reference,
-            refund_fen=refund.amount_fen, total_fen=payment.amount_fen,
+            out_trade_no=payment.reference,
+            out_refund_no=refund.reference,
+            refund_fen=refund.amount_fen,
+            total_fen=payment.amount_fen,
             reason="惠民保退保" if refund.reason == "surrender" else "订单已关闭，退回款项",
         )
     except (BureauUnavailable, WeChatPayError):
-        log.warning("refund outcome unknown; reconciliation will retry", extra={"refund_id": refund_id})
+        log.warning(
+            "refund outcome unknown; reconciliation will retry", extra={"refund_id": refund_id}
+        )
         return "pending"
     if result.status == REFUND_SUCCESS:
         return _succeeded(refund_id, result.refund_id)
@@ -61,16 +69,25 @@ def execute_refund(refund_id: int) -> str:
 
 def _succeeded(refund_id: int, external_id: str | None) -> str:
     with transaction() as s:
-        won = s.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
-                        .values(status="succeeded", external_refund_id=external_id,
-                                settled_at=utcnow())).rowcount
+        won = s.execute(
+            update(Refund)
+            .where(Refund.id == refund_id, Refund.status == "pending")
+            .values(status="succeeded", external_refund_id=external_id, settled_at=utcnow())
+        ).rowcount
         if won != 1:
             return "duplicate"
         refund = s.get(Refund, refund_id)
-        s.add(LedgerEntry(order_id=refund.order_id, order_item_id=refund.order_item_id,
-                          kind=LEDGER_KIND_OUT[refund.method], amount_fen=-refund.amount_fen,
-                          payment_id=refund.payment_id, refund_id=refund.id,
-                          programme_id=refund.programme_id))
+        s.add(
+            LedgerEntry(
+                order_id=refund.order_id,
+                order_item_id=refund.order_item_id,
+                kind=LEDGER_KIND_OUT[refund.method],
+                amount_fen=-refund.amount_fen,
+                payment_id=refund.payment_id,
+                refund_id=refund.id,
+                programme_id=refund.programme_id,
+            )
+        )
         s.flush()
         from app.disclosure.aggregates import record_refund_settled
 
@@ -87,8 +104,11 @@ def _succeeded(refund_id: int, external_id: str | None) -> str:
 
 def _failed(refund_id: int, code: str | None) -> str:
     with transaction() as s:
-        s.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "pending")
-                  .values(status="failed", settled_at=utcnow()))
+        s.execute(
+            update(Refund)
+            .where(Refund.id == refund_id, Refund.status == "pending")
+            .values(status="failed", settled_at=utcnow())
+        )
     log.error("refund refused by the funding source", extra={"refund_id": refund_id, "code": code})
     return "failed"
 
@@ -96,21 +116,27 @@ def _failed(refund_id: int, code: str | None) -> str:
 def _void_if_fully_refunded(s, order_item_id: int) -> None:
     statuses = set(s.scalars(select(Refund.status).where(Refund.order_item_id == order_item_id)))
     if statuses == {"succeeded"}:
-        voided = s.execute(update(Policy).where(Policy.order_item_id == order_item_id,
-                                                Policy.status == "surrendered")
-                           .values(status="void", voided_at=utcnow())).rowcount
+        voided = s.execute(
+            update(Policy)
+            .where(Policy.order_item_id == order_item_id, Policy.status == "surrendered")
+            .values(status="void", voided_at=utcnow())
+        ).rowcount
         s.execute(update(OrderItem).where(OrderItem.id == order_item_id).values(open=False))
         if voided == 1:
             from app.disclosure.aggregates import record_policy_voided
 
-            record_policy_voided(s, s.scalar(select(Policy.id).where(
-                Policy.order_item_id == order_item_id)))
+            record_policy_voided(
+                s, s.scalar(select(Policy.id).where(Policy.order_item_id == order_item_id))
+            )
 
 
 def reconcile_refunds(min_age_seconds: int = 60) -> int:
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
-    ids = list(get_session().scalars(select(Refund.id).where(Refund.status == "pending",
-                                                             Refund.created_at <= cutoff)))
+    ids = list(
+        get_session().scalars(
+            select(Refund.id).where(Refund.status == "pending", Refund.created_at <= cutoff)
+        )
+    )
     get_session().rollback()
     settled = 0
     for refund_id in ids:

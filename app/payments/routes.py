@@ -1,4 +1,5 @@
 """WeChat Pay notifications (public, verified by signature)."""
+
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,9 @@ from app.integrations.wechatpay.port import NotificationRejected
 from app.payments import services
 
 log = logging.getLogger(__name__)
-blp = Blueprint("payments", __name__, url_prefix="/payments", description="支付回调 Payment notifications")
+blp = Blueprint(
+    "payments", __name__, url_prefix="/payments", description="支付回调 Payment notifications"
+)
 
 
 @blp.route("/wechat/notify", methods=["POST"])

@@ -7,7 +7,9 @@ from app.enrollment.schemas import OrderSchema
 
 
 class StartPaymentSchema(StrictSchema):
-    method = ma.fields.String(required=True, validate=ma.validate.OneOf(("personal_account", "wechat")))
+    method = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(("personal_account", "wechat"))
+    )
 
 
 class PaymentSchema(StrictSchema):
@@ -19,12 +21,20 @@ class PaymentSchema(StrictSchema):
 
 
 class PaymentStartResultSchema(StrictSchema):
-    state = ma.fields.String(required=True, metadata={
-        "description": "paid: 已支付；processing: 扣款结果确认中；awaiting_wechat: 请调起微信支付"})
+    state = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "paid: 已支付；processing: 扣款结果确认中；awaiting_wechat: 请调起微信支付"
+        },
+    )
     order = ma.fields.Nested(OrderSchema, required=True)
     payment = ma.fields.Nested(PaymentSchema, allow_none=True)
-    wechat_js_params = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
-                                      allow_none=True, metadata={"description": "wx.requestPayment 参数"})
+    wechat_js_params = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        allow_none=True,
+        metadata={"description": "wx.requestPayment 参数"},
+    )
 
 
 class SandboxPaymentResultSchema(StrictSchema):

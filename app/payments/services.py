@@ -5,6 +5,7 @@ bureau's direct answer, a WeChat notification, or reconciliation), and each star
 conditional UPDATE of the payment's status, so duplicates and races have one effect.
 Calls to outside systems never happen inside a database transaction.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,12 +56,14 @@ ACCOUNT_FAILURES = {  # the bureau's failure codes (app/integrations/bureau/sand
 class PaymentStart:
     order: Order
     payment: Payment | None
-    state: str                       # paid | processing | awaiting_wechat
+    state: str  # paid | processing | awaiting_wechat
     wechat_js_params: dict | None = None
 
 
 def _payment_reference(order: Order, method: str, session) -> str:
-    count = session.scalar(select(func.count()).select_from(Payment).where(Payment.order_id == order.id))
+    count = session.scalar(
+        select(func.count()).select_from(Payment).where(Payment.order_id == order.id)
+    )
     return f"{order.order_no}{'A' if method == 'personal_account' else 'W'}{count + 1:02d}"
 
 
@@ -89,8 +92,9 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
     defn = definition_of(get_product_by_id(order.product_id))
     if method not in defn.payment_methods or method == "sponsor":
         raise ValidationFailed("该产品不支持此支付方式", code="payment_method_unavailable")
-    pending = session.scalar(select(Payment).where(Payment.order_id == order.id,
-                                                   Payment.status == "pending"))
+    pending = session.scalar(
+        select(Payment).where(Payment.order_id == order.id, Payment.status == "pending")
+    )
     if method == "personal_account":
         if pending is not None and pending.method == "wechat":
             _close_wechat_payment(session, pending)
@@ -102,36 +106,55 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
 
 # --- personal account ---------------------------------------------------------------------
 
+
 def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentStart:
     member = session.get(Member, member_id)
     person = member.person
     refusal = personal_account_refusal(
-        defn, Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
-        [item.relation for item in order.items if item.pay_fen > 0])
+        defn,
+        Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
+        [item.relation for item in order.items if item.pay_fen > 0],
+    )
     if refusal is not None:
         raise ValidationFailed(refusal.message, code=refusal.code)
     with transaction() as s:
-        won = s.execute(update(Order).where(Order.id == order.id, Order.status == "pending_payment")
-                        .values(status="paying", payment_method="personal_account")).rowcount
+        won = s.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.status == "pending_payment")
+            .values(status="paying", payment_method="personal_account")
+        ).rowcount
         if won != 1:
             raise Conflict("订单状态已变化，请刷新", code="order_state_changed")
-        payment = Payment(order_id=order.id, method="personal_account", amount_fen=order.total_pay_fen,
-                          reference=_payment_reference(order, "personal_account", s),
-                          payer_psn_no=person.psn_no)
+        payment = Payment(
+            order_id=order.id,
+            method="personal_account",
+            amount_fen=order.total_pay_fen,
+            reference=_payment_reference(order, "personal_account", s),
+            payer_psn_no=person.psn_no,
+        )
         s.add(payment)
     bureau = registry.bureau()
     try:
         auth = bureau.authorise_debit(person.psn_no, payment.amount_fen, order.order_no)
     except BureauUnavailable:
         settle_failure(payment.id, "bureau_unavailable")
-        raise UpstreamUnavailable("医保系统暂时无法扣款，请稍后再试或选择微信支付",
-                                  code="bureau_unavailable") from None
+        raise UpstreamUnavailable(
+            "医保系统暂时无法扣款，请稍后再试或选择微信支付", code="bureau_unavailable"
+        ) from None
     with transaction() as s:
-        s.execute(update(Payment).where(Payment.id == payment.id)
-                  .values(authorisation_id=auth.authorisation_id))
+        s.execute(
+            update(Payment)
+            .where(Payment.id == payment.id)
+            .values(authorisation_id=auth.authorisation_id)
+        )
     try:
-        txn = bureau.debit(payment.reference, auth.authorisation_id, person.psn_no,
-                           payment.amount_fen, order.order_no)
+        txn = bureau.debit(
+            payment.reference,
+            auth.authorisation_id,
+            person.psn_no,
+            payment.amount_fen,
+            order.order_no,
+        )
     except BureauUnavailable:
         # Outcome unknown: the payment stays pending and reconciliation settles it.
         log.warning("personal-account debit outcome unknown", extra={"payment_id": payment.id})
@@ -149,43 +172,61 @@ def _apply_account_result(member_id, order, payment, txn) -> PaymentStart:
     if txn.status == DEBIT_FAILED:
         code = txn.failure_code or "debit_failed"
         settle_failure(payment.id, code)
-        raise ValidationFailed(ACCOUNT_FAILURES.get(code, "医保个人账户扣款失败"),
-                               code=f"personal_account_{code}")
+        raise ValidationFailed(
+            ACCOUNT_FAILURES.get(code, "医保个人账户扣款失败"), code=f"personal_account_{code}"
+        )
     return PaymentStart(get_order(member_id, order.id), payment, "processing")
 
 
 # --- WeChat Pay -----------------------------------------------------------------------------
 
+
 def _pay_with_wechat(session, member_id, order, pending, description) -> PaymentStart:
     member = session.get(Member, member_id)
     if pending is None:
         with transaction() as s:
-            pending = Payment(order_id=order.id, method="wechat", amount_fen=order.total_pay_fen,
-                              reference=_payment_reference(order, "wechat", s))
+            pending = Payment(
+                order_id=order.id,
+                method="wechat",
+                amount_fen=order.total_pay_fen,
+                reference=_payment_reference(order, "wechat", s),
+            )
             s.add(pending)
             s.execute(update(Order).where(Order.id == order.id).values(payment_method="wechat"))
     cfg = current_app.config
     try:
         prepay = registry.wechat_pay().create_jsapi_order(
-            out_trade_no=pending.reference, description=description[:127],
-            amount_fen=pending.amount_fen, payer_openid=member.openid,
-            notify_url=cfg["WECHATPAY_NOTIFY_URL"], time_expire=order.expires_at,
+            out_trade_no=pending.reference,
+            description=description[:127],
+            amount_fen=pending.amount_fen,
+            payer_openid=member.openid,
+            notify_url=cfg["WECHATPAY_NOTIFY_URL"],
+            time_expire=order.expires_at,
         )
     except WeChatPayError as exc:
         if not exc.retryable:
             settle_failure(pending.id, f"wechat_{exc.code or 'rejected'}".lower()[:40])
-        raise UpstreamUnavailable("微信支付暂时不可用，请稍后再试", code="wechat_pay_unavailable") from None
-    return PaymentStart(get_order(member_id, order.id), pending, "awaiting_wechat", prepay.js_params)
+        raise UpstreamUnavailable(
+            "微信支付暂时不可用，请稍后再试", code="wechat_pay_unavailable"
+        ) from None
+    return PaymentStart(
+        get_order(member_id, order.id), pending, "awaiting_wechat", prepay.js_params
+    )
 
 
 def _close_wechat_payment(session, payment: Payment) -> None:
     try:
         registry.wechat_pay().close_order(payment.reference)
     except WeChatPayError:
-        raise UpstreamUnavailable("微信支付暂时不可用，请稍后再试", code="wechat_pay_unavailable") from None
+        raise UpstreamUnavailable(
+            "微信支付暂时不可用，请稍后再试", code="wechat_pay_unavailable"
+        ) from None
     with transaction() as s:
-        s.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
-                  .values(status="closed", settled_at=utcnow(), failure_code="switched_method"))
+        s.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.status == "pending")
+            .values(status="closed", settled_at=utcnow(), failure_code="switched_method")
+        )
 
 
 def handle_wechat_notification(headers: dict, body: bytes) -> str:
@@ -195,16 +236,23 @@ def handle_wechat_notification(headers: dict, body: bytes) -> str:
     if note.trade_state != TRADE_SUCCESS:
         return "ignored_state"
     session = get_session()
-    payment = session.scalar(select(Payment).where(Payment.reference == note.out_trade_no,
-                                                   Payment.method == "wechat"))
+    payment = session.scalar(
+        select(Payment).where(Payment.reference == note.out_trade_no, Payment.method == "wechat")
+    )
     if payment is None:
         log.warning("notification for an unknown out_trade_no")
         return "unknown_trade"
     if note.amount_total_fen != payment.amount_fen:
         with transaction() as s:
-            audit(s, actor_type="system", actor_id=None, action="payment.amount_mismatch",
-                  object_type="payment", object_id=payment.id,
-                  detail={"expected_fen": payment.amount_fen, "notified_fen": note.amount_total_fen})
+            audit(
+                s,
+                actor_type="system",
+                actor_id=None,
+                action="payment.amount_mismatch",
+                object_type="payment",
+                object_id=payment.id,
+                detail={"expected_fen": payment.amount_fen, "notified_fen": note.amount_total_fen},
+            )
         raise NotificationRejected("amount_mismatch")
     session.rollback()
     return settle_success(payment.id, note.transaction_id, note.amount_total_fen)
@@ -212,13 +260,15 @@ def handle_wechat_notification(headers: dict, body: bytes) -> str:
 
 # --- settlement -------------------------------------------------------------------------------
 
+
 def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int) -> str:
     """Apply a confirmed payment exactly once. If the order was closed meanwhile (paid after
     cancel), the money is recorded and refunded in full."""
     refund_id = None
     with transaction() as s:
         won = s.execute(
-            update(Payment).where(Payment.id == payment_id, Payment.status.in_(("pending", "closed")))
+            update(Payment)
+            .where(Payment.id == payment_id, Payment.status.in_(("pending", "closed")))
             .values(status="succeeded", external_txn_id=external_txn_id, settled_at=utcnow())
         ).rowcount
         if won != 1:
@@ -226,7 +276,8 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
         payment = s.get(Payment, payment_id)
         order = s.get(Order, payment.order_id)
         paid = s.execute(
-            update(Order).where(Order.id == order.id, Order.status.in_(("pending_payment", "paying")))
+            update(Order)
+            .where(Order.id == order.id, Order.status.in_(("pending_payment", "paying")))
             .values(status="paid", paid_at=utcnow(), payment_method=payment.method)
         ).rowcount
         if paid == 1:
@@ -234,16 +285,33 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
             record_paid_order(s, order, method=payment.method, payment=payment)
             outcome = "paid"
         else:
-            s.add(LedgerEntry(order_id=order.id, kind=LEDGER_KIND_IN[payment.method],
-                              amount_fen=payment.amount_fen, payment_id=payment.id))
-            refund = Refund(order_id=order.id, payment_id=payment.id, method=payment.method,
-                            amount_fen=payment.amount_fen, reason="paid_after_close",
-                            reference=f"RF{payment.reference}")
+            s.add(
+                LedgerEntry(
+                    order_id=order.id,
+                    kind=LEDGER_KIND_IN[payment.method],
+                    amount_fen=payment.amount_fen,
+                    payment_id=payment.id,
+                )
+            )
+            refund = Refund(
+                order_id=order.id,
+                payment_id=payment.id,
+                method=payment.method,
+                amount_fen=payment.amount_fen,
+                reason="paid_after_close",
+                reference=f"RF{payment.reference}",
+            )
             s.add(refund)
             s.flush()
             refund_id = refund.id
-            audit(s, actor_type="system", actor_id=None, action="payment.paid_after_close",
-                  object_type="order", object_id=order.id)
+            audit(
+                s,
+                actor_type="system",
+                actor_id=None,
+                action="payment.paid_after_close",
+                object_type="order",
+                object_id=order.id,
+            )
             outcome = "refunding_paid_after_close"
     payment_outcome(payment.method, "succeeded", payment.amount_fen)
     if refund_id is not None:
@@ -256,45 +324,68 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
 def settle_failure(payment_id: int, failure_code: str) -> bool:
     with transaction() as s:
         won = s.execute(
-            update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
+            update(Payment)
+            .where(Payment.id == payment_id, Payment.status == "pending")
             .values(status="failed", failure_code=failure_code[:40], settled_at=utcnow())
         ).rowcount
         if won == 1:
             payment = s.get(Payment, payment_id)
-            s.execute(update(Order).where(Order.id == payment.order_id, Order.status == "paying")
-                      .values(status="pending_payment"))
+            s.execute(
+                update(Order)
+                .where(Order.id == payment.order_id, Order.status == "paying")
+                .values(status="pending_payment")
+            )
     if won == 1:
         payment_outcome(payment.method, "failed", payment.amount_fen)
     return won == 1
 
 
-def record_paid_order(session, order: Order, *, method: str | None, payment: Payment | None) -> None:
+def record_paid_order(
+    session, order: Order, *, method: str | None, payment: Payment | None
+) -> None:
     """Ledger entries for a paid order (per item, per funder) and its policies."""
     from app.policies.services import issue_policies
 
     for item in order.items:
         if item.pay_fen > 0 and method is not None:
-            session.add(LedgerEntry(order_id=order.id, order_item_id=item.id,
-                                    kind=LEDGER_KIND_IN[method], amount_fen=item.pay_fen,
-                                    payment_id=payment.id if payment else None))
+            session.add(
+                LedgerEntry(
+                    order_id=order.id,
+                    order_item_id=item.id,
+                    kind=LEDGER_KIND_IN[method],
+                    amount_fen=item.pay_fen,
+                    payment_id=payment.id if payment else None,
+                )
+            )
         for subsidy in item.subsidies:
-            session.add(LedgerEntry(order_id=order.id, order_item_id=item.id, kind="sponsor_subsidy",
-                                    amount_fen=subsidy["amount_fen"],
-                                    programme_id=subsidy["programme_id"]))
+            session.add(
+                LedgerEntry(
+                    order_id=order.id,
+                    order_item_id=item.id,
+                    kind="sponsor_subsidy",
+                    amount_fen=subsidy["amount_fen"],
+                    programme_id=subsidy["programme_id"],
+                )
+            )
     issue_policies(session, order, paid_on=today_shanghai())
 
 
 # --- expiry and reconciliation ---------------------------------------------------------------
 
+
 def expire_orders() -> int:
     """Close unpaid orders past their deadline (closing their WeChat trades first)."""
     session = get_session()
-    overdue = list(session.scalars(select(Order).where(Order.status == "pending_payment",
-                                                       Order.expires_at <= utcnow())))
+    overdue = list(
+        session.scalars(
+            select(Order).where(Order.status == "pending_payment", Order.expires_at <= utcnow())
+        )
+    )
     closed = 0
     for order in overdue:
-        pending = session.scalar(select(Payment).where(Payment.order_id == order.id,
-                                                       Payment.status == "pending"))
+        pending = session.scalar(
+            select(Payment).where(Payment.order_id == order.id, Payment.status == "pending")
+        )
         if pending is not None and pending.method == "wechat":
             try:
                 _close_wechat_payment(session, pending)
@@ -311,8 +402,11 @@ def reconcile(min_age_seconds: int = 60) -> dict[str, int]:
     other side. Safe to run at any time and as often as wanted."""
     session = get_session()
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
-    pending = list(session.scalars(select(Payment).where(Payment.status == "pending",
-                                                         Payment.created_at <= cutoff)))
+    pending = list(
+        session.scalars(
+            select(Payment).where(Payment.status == "pending", Payment.created_at <= cutoff)
+        )
+    )
     session.rollback()
     summary = {"checked": 0, "paid": 0, "failed": 0, "still_pending": 0, "errors": 0}
     for payment in pending:
@@ -361,12 +455,13 @@ def sandbox_simulate_wechat_payment(member_id: int, order_id: int) -> str:
     """Development and tests only: the sandbox plays the member paying in WeChat and WeChat
     sending its signed, encrypted notification, which goes through the real verification."""
     order = get_order(member_id, order_id)
-    payment = get_session().scalar(select(Payment).where(Payment.order_id == order.id,
-                                                         Payment.method == "wechat",
-                                                         Payment.status == "pending"))
+    payment = get_session().scalar(
+        select(Payment).where(
+            Payment.order_id == order.id, Payment.method == "wechat", Payment.status == "pending"
+        )
+    )
     if payment is None:
         raise Conflict("该订单没有待支付的微信支付单", code="no_pending_wechat_payment")
     headers, body = registry.wechat_pay().simulate_payment(payment.reference)
     get_session().rollback()
     return handle_wechat_notification(headers, body)
-

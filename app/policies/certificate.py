@@ -29,6 +29,7 @@ character the font lacks (a rare name character, say) is drawn as ``*``, never a
 Money: ``fen_to_yuan_text`` writes yuan with two decimals and thousands grouping
 (``1234567`` -> ``"12,345.67"``), with integer arithmetic only.
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,7 +45,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import qrcode
@@ -76,13 +77,13 @@ def fen_to_yuan_text(fen: int) -> str:
 
 TOKEN_MAX_LEN = 200
 MAC_BYTES = 16
-_MAC_CHARS = 22                                   # len(base64url(16 bytes)) without padding
+_MAC_CHARS = 22  # len(base64url(16 bytes)) without padding
 _DOMAIN = b"huimin/policy-certificate-token/v1\x00"
 _MIN_SECRET_BYTES = 16
 _MAX_VERSION = 999_999
 
-POLICY_NO_RE = re.compile(r"[A-Za-z0-9-]{1,32}")            # policies.policy_no is String(32)
-_VERSION_RE = re.compile(r"[1-9][0-9]{0,5}")                 # canonical decimal, 1..999999
+POLICY_NO_RE = re.compile(r"[A-Za-z0-9-]{1,32}")  # policies.policy_no is String(32)
+_VERSION_RE = re.compile(r"[1-9][0-9]{0,5}")  # canonical decimal, 1..999999
 _TOKEN_RE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{22})")
 
 
@@ -128,8 +129,11 @@ def sign_token(secret: bytes, policy_no: str, version: int = 1) -> str:
     _check_secret(secret)
     if not isinstance(policy_no, str) or not POLICY_NO_RE.fullmatch(policy_no):
         raise ValueError("policy_no must be 1-32 characters of A-Z, a-z, 0-9 and '-'")
-    if isinstance(version, bool) or not isinstance(version, int) \
-            or not 1 <= version <= _MAX_VERSION:
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or not 1 <= version <= _MAX_VERSION
+    ):
         raise ValueError(f"version must be an int from 1 to {_MAX_VERSION}")
     payload_b64 = _b64encode(f"{policy_no}:{version}".encode("ascii"))
     return f"{payload_b64}.{_mac(secret, payload_b64)}"
@@ -151,8 +155,7 @@ def verify_token(secret: bytes, token: str) -> tuple[str, int]:
     if match is None:
         raise CertificateTokenInvalid("malformed")
     payload_b64, mac_b64 = match.groups()
-    if not hmac.compare_digest(_mac(secret, payload_b64).encode("ascii"),
-                               mac_b64.encode("ascii")):
+    if not hmac.compare_digest(_mac(secret, payload_b64).encode("ascii"), mac_b64.encode("ascii")):
         raise CertificateTokenInvalid("bad mac")
     # Authentic from here on; the checks below guard against a secret shared with a bug.
     try:
@@ -160,8 +163,7 @@ def verify_token(secret: bytes, token: str) -> tuple[str, int]:
     except UnicodeDecodeError as exc:
         raise CertificateTokenInvalid("payload not ascii") from exc
     policy_no, sep, version_text = payload.partition(":")
-    if not sep or not POLICY_NO_RE.fullmatch(policy_no) \
-            or not _VERSION_RE.fullmatch(version_text):
+    if not sep or not POLICY_NO_RE.fullmatch(policy_no) or not _VERSION_RE.fullmatch(version_text):
         raise CertificateTokenInvalid("bad payload")
     return policy_no, int(version_text)
 
@@ -174,8 +176,14 @@ def verify_token(secret: bytes, token: str) -> tuple[str, int]:
 STATUS_LABELS = {"active": "有效", "surrendered": "退保处理中", "void": "已终止"}
 _STATUS_LABELS_EN = {"active": "In force", "surrendered": "Surrender in progress", "void": "Ended"}
 _RELATION_LABELS_EN = {
-    "本人": "Self", "配偶": "Spouse", "子女": "Child", "父母": "Parent",
-    "父亲": "Father", "母亲": "Mother", "儿子": "Son", "女儿": "Daughter",
+    "本人": "Self",
+    "配偶": "Spouse",
+    "子女": "Child",
+    "父母": "Parent",
+    "父亲": "Father",
+    "母亲": "Mother",
+    "儿子": "Son",
+    "女儿": "Daughter",
 }
 
 
@@ -209,8 +217,9 @@ class CertificateView:
             raise ValueError("coverage_start is after coverage_end")
         if isinstance(self.premium_fen, bool) or not isinstance(self.premium_fen, int):
             raise TypeError("premium_fen must be an int")
-        object.__setattr__(self, "buckets",
-                           tuple((str(name), str(summary)) for name, summary in self.buckets))
+        object.__setattr__(
+            self, "buckets", tuple((str(name), str(summary)) for name, summary in self.buckets)
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,7 +239,7 @@ CJK_FONT_CANDIDATES = (
 )
 _FC_MATCH_PATTERNS = ("sans:lang=zh", ":lang=zh-cn")
 _PROBE_TEXT = "电子保险凭证扫码核验保单真伪被保险人"
-_UNASSIGNED = "\u0378"            # never assigned in Unicode: always the font's .notdef glyph
+_UNASSIGNED = "\u0378"  # never assigned in Unicode: always the font's .notdef glyph
 _PROBE_SIZE = 32
 
 
@@ -241,8 +250,13 @@ def _fc_match_candidates() -> list[str]:
     found = []
     for pattern in _FC_MATCH_PATTERNS:
         try:
-            done = subprocess.run([exe, "-f", "%{file}", pattern], capture_output=True,
-                                  text=True, timeout=5, check=False)
+            done = subprocess.run(
+                [exe, "-f", "%{file}", pattern],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            )
         except (OSError, subprocess.SubprocessError):
             continue
         path = done.stdout.strip()
@@ -286,8 +300,7 @@ def find_cjk_font() -> str | None:
         if _usable_cjk_font(path):
             log.info("certificate CJK font: %s", path)
             return path
-    log.warning("no CJK font found; certificates are drawn in English "
-                "(install fonts-wqy-microhei)")
+    log.warning("no CJK font found; certificates are drawn in English (install fonts-wqy-microhei)")
     return None
 
 
@@ -303,7 +316,7 @@ def _has_glyph(path: str | None, size: int, ch: str) -> bool:
     if ch.isspace():
         return True
     font = _load_font(path, size)
-    if not isinstance(font, ImageFont.FreeTypeFont):      # Pillow built without FreeType
+    if not isinstance(font, ImageFont.FreeTypeFont):  # Pillow built without FreeType
         return " " <= ch <= "~"
     return _font_covers(font, ch)
 
@@ -316,7 +329,7 @@ def _has_glyph(path: str | None, size: int, ch: str) -> bool:
 @dataclass(frozen=True)
 class _Texts:
     title: str
-    labels: tuple[str, ...]        # one per row of _rows()
+    labels: tuple[str, ...]  # one per row of _rows()
     section: str
     footer: str
     to: str
@@ -328,8 +341,18 @@ class _Texts:
 
 _ZH = _Texts(
     title="电子保险凭证",
-    labels=("保单号", "产品名称", "保障年度", "被保险人", "证件号码", "与投保人关系",
-            "保障期间", "保单状态", "保费", "签发时间"),
+    labels=(
+        "保单号",
+        "产品名称",
+        "保障年度",
+        "被保险人",
+        "证件号码",
+        "与投保人关系",
+        "保障期间",
+        "保单状态",
+        "保费",
+        "签发时间",
+    ),
     section="保障责任",
     footer="扫码核验保单真伪",
     to=" 至 ",
@@ -340,8 +363,18 @@ _ZH = _Texts(
 )
 _EN = _Texts(
     title="Electronic policy certificate",
-    labels=("Policy no.", "Product", "Plan year", "Insured", "ID number", "Relationship",
-            "Coverage", "Status", "Premium", "Issued at"),
+    labels=(
+        "Policy no.",
+        "Product",
+        "Plan year",
+        "Insured",
+        "ID number",
+        "Relationship",
+        "Coverage",
+        "Status",
+        "Premium",
+        "Issued at",
+    ),
     section="Benefits",
     footer="Scan to verify this policy",
     to=" to ",
@@ -365,7 +398,7 @@ def _star_non_ascii(text: str) -> str:
 
 
 def _issued_text(issued_at: datetime) -> str:
-    aware = issued_at if issued_at.tzinfo else issued_at.replace(tzinfo=timezone.utc)
+    aware = issued_at if issued_at.tzinfo else issued_at.replace(tzinfo=UTC)
     return aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
@@ -377,8 +410,7 @@ def _rows(view: CertificateView, t: _Texts, cjk: bool) -> list[tuple[str, str]]:
     else:
         product = _latin_or(view.product_name, "Huimin supplementary medical insurance")
         name = _star_non_ascii(view.insured_name_masked)
-        relation = _RELATION_LABELS_EN.get(view.relation_label,
-                                           _latin_or(view.relation_label, "-"))
+        relation = _RELATION_LABELS_EN.get(view.relation_label, _latin_or(view.relation_label, "-"))
         status = _STATUS_LABELS_EN[view.status]
     values = (
         view.policy_no,
@@ -400,8 +432,7 @@ def _buckets(view: CertificateView, cjk: bool) -> list[tuple[str, str]]:
         return list(view.buckets)
     out = []
     for i, (name, summary) in enumerate(view.buckets, start=1):
-        out.append((_latin_or(name, f"Benefit {i}"),
-                    _latin_or(summary, "see the policy terms")))
+        out.append((_latin_or(name, f"Benefit {i}"), _latin_or(summary, "see the policy terms")))
     return out
 
 
@@ -419,8 +450,9 @@ def qr_image(verify_url: str) -> Image.Image:
     whole number of pixels per module to the largest size that fits ``QR_BOX_PX``; never below
     ``QR_MIN_PX``."""
     if not isinstance(verify_url, str) or not verify_url or len(verify_url) > VERIFY_URL_MAX_LEN:
-        raise ValueError(f"verify_url must be a non-empty string of at most "
-                         f"{VERIFY_URL_MAX_LEN} characters")
+        raise ValueError(
+            f"verify_url must be a non-empty string of at most {VERIFY_URL_MAX_LEN} characters"
+        )
     if not _printable_ascii(verify_url):
         raise ValueError("verify_url must be printable ASCII (percent-encode anything else)")
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=4)
@@ -431,7 +463,7 @@ def qr_image(verify_url: str) -> Image.Image:
     img = Image.new("1", (n, n), 1)
     img.putdata([0 if dark else 1 for row in matrix for dark in row])
     scale = QR_BOX_PX // n
-    if n * scale < QR_MIN_PX:            # cannot happen within VERIFY_URL_MAX_LEN; kept honest
+    if n * scale < QR_MIN_PX:  # cannot happen within VERIFY_URL_MAX_LEN; kept honest
         raise ValueError("verify_url too long for a scannable QR code in the box")
     return img.resize((n * scale, n * scale), Image.Resampling.NEAREST)
 
@@ -566,5 +598,5 @@ def render_png(view: CertificateView, verify_url: str) -> bytes:
         pen.text((WIDTH // 2, footer_rule + 50), insurer, 28, _INK, anchor="ma")
 
     out = io.BytesIO()
-    img.save(out, format="PNG", optimize=False, compress_level=9)   # no pnginfo, no dpi
+    img.save(out, format="PNG", optimize=False, compress_level=9)  # no pnginfo, no dpi
     return out.getvalue()

@@ -1,5 +1,6 @@
 """Policies: one per insured person per plan year (a partial unique index over policies that
 are not void), each tied to the order item that paid for it."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -26,13 +27,19 @@ class Policy(Base):
     coverage_end: Mapped[date]
     premium_fen: Mapped[int]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
-    paid_on: Mapped[date]                  # Asia/Shanghai date of payment (refund window)
+    paid_on: Mapped[date]  # Asia/Shanghai date of payment (refund window)
     surrendered_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'surrendered', 'void')", name="status"),
         CheckConstraint("coverage_start <= coverage_end", name="coverage_dates"),
-        Index("uq_policies_person_year_standing", "person_id", "plan_year", unique=True,
-              sqlite_where=text("status <> 'void'"), postgresql_where=text("status <> 'void'")),
+        Index(
+            "uq_policies_person_year_standing",
+            "person_id",
+            "plan_year",
+            unique=True,
+            sqlite_where=text("status <> 'void'"),
+            postgresql_where=text("status <> 'void'"),
+        ),
     )

@@ -1,4 +1,5 @@
 """Policies of the member and relatives, certificates, surrender; public certificate check."""
+
 from __future__ import annotations
 
 from flask import Response
@@ -46,11 +47,17 @@ def get_policy(policy_id):
 def get_certificate(policy_id):
     """The electronic certificate as data, with the signed verification link in its QR code."""
     data = services.certificate_data(current_principal().id, policy_id)
-    relation = "本人" if data.relation == "self" else RELATION_LABELS.get(data.relation, data.relation)
-    return {"policy": data.policy, "product_name": data.product_name,
-            "insured_id_number_masked": mask(decrypt_id_number(data.person)),
-            "relation": relation, "verify_url": data.verify_url,
-            "png_url": f"/policies/{policy_id}/certificate.png"}
+    relation = (
+        "本人" if data.relation == "self" else RELATION_LABELS.get(data.relation, data.relation)
+    )
+    return {
+        "policy": data.policy,
+        "product_name": data.product_name,
+        "insured_id_number_masked": mask(decrypt_id_number(data.person)),
+        "relation": relation,
+        "verify_url": data.verify_url,
+        "png_url": f"/policies/{policy_id}/certificate.png",
+    }
 
 
 @blp.route("/policies/<int:policy_id>/certificate.png", methods=["GET"])
@@ -60,8 +67,11 @@ def get_certificate(policy_id):
 def get_certificate_png(policy_id):
     """The electronic certificate as a PNG image with a verifiable QR code."""
     png = services.certificate_png(current_principal().id, policy_id)
-    return Response(png, mimetype="image/png",
-                    headers={"Content-Disposition": f'inline; filename="policy-{policy_id}.png"'})
+    return Response(
+        png,
+        mimetype="image/png",
+        headers={"Content-Disposition": f'inline; filename="policy-{policy_id}.png"'},
+    )
 
 
 @blp.route("/policies/<int:policy_id>/surrender", methods=["POST"])
@@ -83,7 +93,14 @@ def surrender_policy(policy_id):
 def verify_certificate(query):
     """Public check of a certificate QR code: masked name, product, period and live status."""
     policy, person, product_name = services.verify_certificate(query["token"])
-    return {"valid": True, "policy_no": policy.policy_no, "insured_name_masked": mask_name(person.name),
-            "product_name": product_name, "plan_year": policy.plan_year,
-            "coverage_start": policy.coverage_start, "coverage_end": policy.coverage_end,
-            "status": policy.status, "status_label": services.STATUS_LABELS[policy.status]}
+    return {
+        "valid": True,
+        "policy_no": policy.policy_no,
+        "insured_name_masked": mask_name(person.name),
+        "product_name": product_name,
+        "plan_year": policy.plan_year,
+        "coverage_start": policy.coverage_start,
+        "coverage_end": policy.coverage_end,
+        "status": policy.status,
+        "status_label": services.STATUS_LABELS[policy.status],
+    }

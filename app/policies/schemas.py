@@ -24,7 +24,9 @@ class PolicySchema(StrictSchema):
     id = ma.fields.Integer(required=True)
     policy_no = ma.fields.String(required=True)
     plan_year = ma.fields.Integer(required=True)
-    status = ma.fields.String(required=True, metadata={"description": "active | surrendered | void"})
+    status = ma.fields.String(
+        required=True, metadata={"description": "active | surrendered | void"}
+    )
     status_label = ma.fields.Method("_status_label", required=True)
     insured_person_id = ma.fields.Integer(required=True, attribute="person_id")
     insured_name_masked = ma.fields.Method("_name", required=True)

@@ -1,5 +1,6 @@
 """Policy use cases: issue on payment, list and read (own as insured, or paid-for), surrender
 with refund to each funding source, and the electronic certificate."""
+
 from __future__ import annotations
 
 import secrets
@@ -15,9 +16,8 @@ from app.database import get_session, transaction, utcnow
 from app.enrollment.models import Order, OrderItem, Payment, Refund
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.members.models import Member, Person
+from app.policies.certificate import STATUS_LABELS
 from app.policies.models import Policy
-
-from app.policies.certificate import STATUS_LABELS  # noqa: E402  (one set of labels)
 
 
 def new_policy_no(plan_year: int) -> str:
@@ -40,16 +40,30 @@ def issue_policies(session, order: Order, *, paid_on: date) -> list[Policy]:
     start, end = coverage_for(defn, paid_on)
     policies = []
     for item in order.items:
-        policy = Policy(policy_no=new_policy_no(order.plan_year), person_id=item.person_id,
-                        product_id=order.product_id, plan_year=order.plan_year,
-                        order_item_id=item.id, coverage_start=start, coverage_end=end,
-                        premium_fen=item.premium_fen, paid_on=paid_on)
+        policy = Policy(
+            policy_no=new_policy_no(order.plan_year),
+            person_id=item.person_id,
+            product_id=order.product_id,
+            plan_year=order.plan_year,
+            order_item_id=item.id,
+            coverage_start=start,
+            coverage_end=end,
+            premium_fen=item.premium_fen,
+            paid_on=paid_on,
+        )
         session.add(policy)
         policies.append(policy)
     session.flush()
     for policy in policies:
-        audit(session, actor_type="system", actor_id=None, action="policy.issued",
-              object_type="policy", object_id=policy.id, detail={"order_id": order.id})
+        audit(
+            session,
+            actor_type="system",
+            actor_id=None,
+            action="policy.issued",
+            object_type="policy",
+            object_id=policy.id,
+            detail={"order_id": order.id},
+        )
     # Public statistics: enrolled people and premiums, counted in this same transaction.
     from app.disclosure.aggregates import record_policies_issued
 
@@ -63,8 +77,11 @@ def _visible(member_id: int):
     that one knows their name and ID number, not the relationship, so a relative's policy paid
     by someone else stays private to its payer and its insured person."""
     member_person = select(Member.person_id).where(Member.id == member_id).scalar_subquery()
-    paid_for = (select(OrderItem.id).join(Order, Order.id == OrderItem.order_id)
-                .where(Order.member_id == member_id))
+    paid_for = (
+        select(OrderItem.id)
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.member_id == member_id)
+    )
     return or_(Policy.person_id == member_person, Policy.order_item_id.in_(paid_for))
 
 
@@ -104,35 +121,65 @@ def surrender(member_id: int, policy_id: int) -> Policy:
         raise Conflict("保单不是有效状态，不能退保", code="policy_not_active")
     rule = definition_of(get_product_by_id(policy.product_id)).refund
     if (today_shanghai() - policy.paid_on).days > rule.within_days:
-        raise ValidationFailed(f"已超过缴费后{rule.within_days}天的退保期限", code="refund_window_passed")
+        raise ValidationFailed(
+            f"已超过缴费后{rule.within_days}天的退保期限", code="refund_window_passed"
+        )
     if rule.requires_no_claim and _claims_filed(session, policy):
         raise ValidationFailed("该保单已申请理赔，不能退保", code="refund_claim_exists")
     refund_ids = []
     with transaction() as s:
-        won = s.execute(update(Policy).where(Policy.id == policy.id, Policy.status == "active")
-                        .values(status="surrendered", surrendered_at=utcnow())).rowcount
+        won = s.execute(
+            update(Policy)
+            .where(Policy.id == policy.id, Policy.status == "active")
+            .values(status="surrendered", surrendered_at=utcnow())
+        ).rowcount
         if won != 1:
             raise Conflict("保单状态已变化，请刷新", code="policy_not_active")
-        payment = s.scalar(select(Payment).where(Payment.order_id == order.id,
-                                                 Payment.status == "succeeded"))
+        payment = s.scalar(
+            select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded")
+        )
         refunds = []
         if item.pay_fen > 0:
-            refunds.append(Refund(order_id=order.id, order_item_id=item.id, payment_id=payment.id,
-                                  method=payment.method, amount_fen=item.pay_fen,
-                                  reason="surrender", reference=f"RF{policy.policy_no}P"))
+            refunds.append(
+                Refund(
+                    order_id=order.id,
+                    order_item_id=item.id,
+                    payment_id=payment.id,
+                    method=payment.method,
+                    amount_fen=item.pay_fen,
+                    reason="surrender",
+                    reference=f"RF{policy.policy_no}P",
+                )
+            )
         for n, subsidy in enumerate(item.subsidies):
-            refunds.append(Refund(order_id=order.id, order_item_id=item.id, method="sponsor",
-                                  programme_id=subsidy["programme_id"],
-                                  amount_fen=subsidy["amount_fen"], reason="surrender",
-                                  reference=f"RF{policy.policy_no}S{n}"))
+            refunds.append(
+                Refund(
+                    order_id=order.id,
+                    order_item_id=item.id,
+                    method="sponsor",
+                    programme_id=subsidy["programme_id"],
+                    amount_fen=subsidy["amount_fen"],
+                    reason="surrender",
+                    reference=f"RF{policy.policy_no}S{n}",
+                )
+            )
         s.add_all(refunds)
         s.flush()
         refund_ids = [r.id for r in refunds]
-        audit(s, actor_type="member", actor_id=member_id, action="policy.surrendered",
-              object_type="policy", object_id=policy.id)
+        audit(
+            s,
+            actor_type="member",
+            actor_id=member_id,
+            action="policy.surrendered",
+            object_type="policy",
+            object_id=policy.id,
+        )
         if not refunds:  # nothing was paid for it: void at once
-            s.execute(update(Policy).where(Policy.id == policy.id)
-                      .values(status="void", voided_at=utcnow()))
+            s.execute(
+                update(Policy)
+                .where(Policy.id == policy.id)
+                .values(status="void", voided_at=utcnow())
+            )
             s.execute(update(OrderItem).where(OrderItem.id == item.id).values(open=False))
             from app.disclosure.aggregates import record_policy_voided
 
@@ -145,11 +192,15 @@ def surrender(member_id: int, policy_id: int) -> Policy:
 
 
 def refunds_of(policy: Policy) -> list[Refund]:
-    return list(get_session().scalars(
-        select(Refund).where(Refund.order_item_id == policy.order_item_id).order_by(Refund.id)))
+    return list(
+        get_session().scalars(
+            select(Refund).where(Refund.order_item_id == policy.order_item_id).order_by(Refund.id)
+        )
+    )
 
 
 # --- certificate ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CertificateData:
@@ -175,9 +226,14 @@ def certificate_data(member_id: int, policy_id: int) -> CertificateData:
     item = session.get(OrderItem, policy.order_item_id)
     token = sign_token(_secret(), policy.policy_no)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return CertificateData(policy, person, item.relation,
-                           get_product_by_id(policy.product_id).name, token,
-                           f"{base}/public/certificates/verify?token={token}")
+    return CertificateData(
+        policy,
+        person,
+        item.relation,
+        get_product_by_id(policy.product_id).name,
+        token,
+        f"{base}/public/certificates/verify?token={token}",
+    )
 
 
 def certificate_png(member_id: int, policy_id: int) -> bytes:
@@ -190,13 +246,20 @@ def certificate_png(member_id: int, policy_id: int) -> bytes:
     data = certificate_data(member_id, policy_id)
     defn = definition_of(get_product_by_id(data.policy.product_id))
     view = CertificateView(
-        policy_no=data.policy.policy_no, product_name=data.product_name,
-        plan_year=data.policy.plan_year, insured_name_masked=mask_name(data.person.name),
+        policy_no=data.policy.policy_no,
+        product_name=data.product_name,
+        plan_year=data.policy.plan_year,
+        insured_name_masked=mask_name(data.person.name),
         id_number_masked=mask(decrypt_id_number(data.person)),
-        relation_label="本人" if data.relation == "self" else RELATION_LABELS.get(data.relation, data.relation),
-        coverage_start=data.policy.coverage_start, coverage_end=data.policy.coverage_end,
-        status=data.policy.status, status_label=STATUS_LABELS[data.policy.status],
-        premium_fen=data.policy.premium_fen, issued_at=data.policy.issued_at,
+        relation_label="本人"
+        if data.relation == "self"
+        else RELATION_LABELS.get(data.relation, data.relation),
+        coverage_start=data.policy.coverage_start,
+        coverage_end=data.policy.coverage_end,
+        status=data.policy.status,
+        status_label=STATUS_LABELS[data.policy.status],
+        premium_fen=data.policy.premium_fen,
+        issued_at=data.policy.issued_at,
         insurer_line="承保：惠民保共保体（演示）",
         buckets=[(b.name, bucket_summary(b)) for b in defn.buckets],
     )
@@ -206,9 +269,11 @@ def certificate_png(member_id: int, policy_id: int) -> bytes:
 def bucket_summary(bucket) -> str:
     from app.policies.certificate import fen_to_yuan_text
 
-    return (f"起付线 {fen_to_yuan_text(bucket.deductible_fen)} 元，"
-            f"比例 {bucket.ratio_healthy_bp // 100}%/{bucket.ratio_pre_existing_bp // 100}%，"
-            f"封顶 {fen_to_yuan_text(bucket.cap_fen)} 元")
+    return (
+        f"起付线 {fen_to_yuan_text(bucket.deductible_fen)} 元，"
+        f"比例 {bucket.ratio_healthy_bp // 100}%/{bucket.ratio_pre_existing_bp // 100}%，"
+        f"封顶 {fen_to_yuan_text(bucket.cap_fen)} 元"
+    )
 
 
 def verify_certificate(token: str) -> tuple[Policy, Person, str]:

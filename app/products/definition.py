@@ -5,6 +5,7 @@ Definitions are written as TOML files under app/products/definitions/, validated
 turned back into these dataclasses wherever a rule needs them (quotes, refunds, adjudication).
 Money is integer fen; ratios are basis points (7000 = 70%).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,30 +13,38 @@ from datetime import date
 
 # What a bucket may count (the member's own money, in the bureau's settlement terms).
 COUNTABLE_AMOUNTS = (
-    "in_policy_self_pay",       # 医保政策范围内个人自付 (incl. basic deductible and co-pay)
-    "out_of_policy_self_pay",   # 医保范围外自费 (on the commercial list where required)
-    "special_drugs",            # 特药
-    "proton_heavy_ion",         # 质子重离子
+    "in_policy_self_pay",  # 医保政策范围内个人自付 (incl. basic deductible and co-pay)
+    "out_of_policy_self_pay",  # 医保范围外自费 (on the commercial list where required)
+    "special_drugs",  # 特药
+    "proton_heavy_ion",  # 质子重离子
 )
 INSURED_RELATIONS = ("self", "spouse", "child", "parent", "grandparent", "grandchild", "sibling")
 PAYMENT_METHODS = ("personal_account", "wechat", "sponsor")
 CARE_KINDS = ("in_patient", "emergency", "day_surgery", "chronic_outpatient", "special_drug")
-DOCUMENT_TYPES = ("invoice", "settlement_sheet", "discharge_summary", "itemised_bill",
-                  "prescription", "pathology")
+DOCUMENT_TYPES = (
+    "invoice",
+    "settlement_sheet",
+    "discharge_summary",
+    "itemised_bill",
+    "prescription",
+    "pathology",
+)
 
 
 @dataclass(frozen=True)
 class PremiumRule:
     """First matching rule wins; unset conditions match anything."""
+
     premium_fen: int
-    insurance_type: str | None = None   # employee | resident
-    min_age: int | None = None          # inclusive, age on the coverage start date
-    max_age: int | None = None          # inclusive
+    insurance_type: str | None = None  # employee | resident
+    min_age: int | None = None  # inclusive, age on the coverage start date
+    max_age: int | None = None  # inclusive
 
 
 @dataclass(frozen=True)
 class Tier:
     """Above `above_fen` of the year's eligible spend in this bucket, these ratios apply."""
+
     above_fen: int
     ratio_healthy_bp: int
     ratio_pre_existing_bp: int
@@ -71,7 +80,7 @@ class Bucket:
 
 @dataclass(frozen=True)
 class RefundRule:
-    within_days: int            # days after payment (Asia/Shanghai dates), inclusive
+    within_days: int  # days after payment (Asia/Shanghai dates), inclusive
     requires_no_claim: bool = True
 
 
@@ -85,6 +94,7 @@ class Terms:
 @dataclass(frozen=True)
 class Bounds:
     """Policy bounds the city set (e.g. Ganzhou first year); checked when loading."""
+
     premium_max_fen: int | None = None
     deductible_max_fen: int | None = None
     cap_min_fen: int | None = None
@@ -97,6 +107,7 @@ class Corridor:
     `full_premium_from_bp` the insurer keeps the whole premium; below it, the payout plus
     `cost_allowance_bp` of the payout (the rest carries forward); outside
     [renegotiate_below_bp, renegotiate_above_bp] next year's premium is renegotiated."""
+
     full_premium_from_bp: int = 9500
     cost_allowance_bp: int = 400
     renegotiate_below_bp: int = 9500
@@ -106,8 +117,9 @@ class Corridor:
 @dataclass(frozen=True)
 class Disclosure:
     """Public statistics and the yearly settlement (app/disclosure)."""
+
     region_basic_insured_population: int | None = None  # people in the city's basic insurance
-    loss_ratio_floor_bp: int | None = None   # at least the city's bound (bounds.loss_ratio_floor_bp)
+    loss_ratio_floor_bp: int | None = None  # at least the city's bound (bounds.loss_ratio_floor_bp)
     corridor: Corridor | None = None
 
 
@@ -116,14 +128,14 @@ class ProductDefinition:
     code: str
     name: str
     plan_year: int
-    region_prefix: str                      # admdvs prefix of the city, e.g. "3607"
+    region_prefix: str  # admdvs prefix of the city, e.g. "3607"
     window_opens: date
-    window_closes: date                     # inclusive; the city may extend it
+    window_closes: date  # inclusive; the city may extend it
     coverage_starts: date
-    coverage_ends: date                     # inclusive
+    coverage_ends: date  # inclusive
     premium_default_fen: int
     premium_rules: tuple[PremiumRule, ...]
-    insured_relations: tuple[str, ...]      # who a member may enroll ("self", "spouse", ...)
+    insured_relations: tuple[str, ...]  # who a member may enroll ("self", "spouse", ...)
     payment_methods: tuple[str, ...]
     family_pool_relations: tuple[str, ...]  # whom a personal account may pay for (家庭共济)
     refund: RefundRule

@@ -25,6 +25,7 @@ TOML layout (money in integer fen, ratios in basis points, 7000 = 70%):
 `definition_to_json` / `definition_from_json` are the stored form (the dataclass fields, dates as
 ISO strings); the JSON is not re-validated when read back, it was validated when loaded.
 """
+
 from __future__ import annotations
 
 import re
@@ -99,8 +100,9 @@ class _Checker:
     def add(self, path: str, message: str) -> None:
         self.errors.append((path or "(根)", message))
 
-    def table(self, value: Any, path: str, required: tuple[str, ...],
-              optional: tuple[str, ...] = ()) -> dict | None:
+    def table(
+        self, value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+    ) -> dict | None:
         if not isinstance(value, dict):
             self.add(path, "应为表（键值对）")
             return None
@@ -113,8 +115,15 @@ class _Checker:
                 self.add(_join(path, key), "未知字段（请检查拼写）")
         return value
 
-    def integer(self, value: Any, path: str, *, minimum: int | None = None,
-                maximum: int | None = None, message: str | None = None) -> int | None:
+    def integer(
+        self,
+        value: Any,
+        path: str,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        message: str | None = None,
+    ) -> int | None:
         if value is _MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -147,8 +156,13 @@ class _Checker:
         return value
 
     def ratio(self, value: Any, path: str) -> int | None:
-        return self.integer(value, path, minimum=0, maximum=MAX_BP,
-                            message="比例应在 0 到 10000 个基点之间（10000 = 100%）")
+        return self.integer(
+            value,
+            path,
+            minimum=0,
+            maximum=MAX_BP,
+            message="比例应在 0 到 10000 个基点之间（10000 = 100%）",
+        )
 
     def boolean(self, value: Any, path: str) -> bool | None:
         if value is _MISSING:
@@ -158,8 +172,15 @@ class _Checker:
             return None
         return value
 
-    def string(self, value: Any, path: str, *, max_length: int = 200,
-               pattern: re.Pattern | None = None, pattern_hint: str = "") -> str | None:
+    def string(
+        self,
+        value: Any,
+        path: str,
+        *,
+        max_length: int = 200,
+        pattern: re.Pattern | None = None,
+        pattern_hint: str = "",
+    ) -> str | None:
         if value is _MISSING:
             return None
         if not isinstance(value, str):
@@ -192,8 +213,9 @@ class _Checker:
         self.add(path, "应为有效日期（YYYY-MM-DD）")
         return None
 
-    def choices(self, value: Any, path: str, allowed: tuple[str, ...], *,
-                non_empty: bool = True) -> tuple[str, ...] | None:
+    def choices(
+        self, value: Any, path: str, allowed: tuple[str, ...], *, non_empty: bool = True
+    ) -> tuple[str, ...] | None:
         if value is _MISSING:
             return None
         if not isinstance(value, list):
@@ -228,15 +250,46 @@ class _Checker:
 
 # --- the definition -----------------------------------------------------------------------------
 
-TOP_REQUIRED = ("code", "name", "plan_year", "region_prefix", "window", "coverage", "premium",
-                "insured_relations", "payment_methods", "family_pool_relations", "refund",
-                "terms", "buckets")
-TOP_OPTIONAL = ("bounds", "late_enrollment_waiting_days", "required_documents",
-                "auto_approve_max_fen", "disclosure")
-BUCKET_REQUIRED = ("code", "name", "counts", "deductible_fen", "ratio_healthy_bp",
-                   "ratio_pre_existing_bp", "cap_fen")
-BUCKET_OPTIONAL = ("deductible_pre_existing_fen", "deductible_group", "renewal_deductible_step_fen",
-                   "renewal_deductible_floor_fen", "tiers", "sub_caps", "commercial_list_required")
+TOP_REQUIRED = (
+    "code",
+    "name",
+    "plan_year",
+    "region_prefix",
+    "window",
+    "coverage",
+    "premium",
+    "insured_relations",
+    "payment_methods",
+    "family_pool_relations",
+    "refund",
+    "terms",
+    "buckets",
+)
+TOP_OPTIONAL = (
+    "bounds",
+    "late_enrollment_waiting_days",
+    "required_documents",
+    "auto_approve_max_fen",
+    "disclosure",
+)
+BUCKET_REQUIRED = (
+    "code",
+    "name",
+    "counts",
+    "deductible_fen",
+    "ratio_healthy_bp",
+    "ratio_pre_existing_bp",
+    "cap_fen",
+)
+BUCKET_OPTIONAL = (
+    "deductible_pre_existing_fen",
+    "deductible_group",
+    "renewal_deductible_step_fen",
+    "renewal_deductible_floor_fen",
+    "tiers",
+    "sub_caps",
+    "commercial_list_required",
+)
 
 
 def parse_definition(raw: dict, terms_text: str) -> ProductDefinition:
@@ -248,16 +301,30 @@ def parse_definition(raw: dict, terms_text: str) -> ProductDefinition:
         raise DefinitionError(c.errors)
     g = lambda key, default=_MISSING: top.get(key, default)  # noqa: E731
 
-    code = c.string(g("code"), "code", max_length=40, pattern=CODE_PATTERN,
-                    pattern_hint="只能用小写字母、数字和连字符，1-40 个字符")
+    code = c.string(
+        g("code"),
+        "code",
+        max_length=40,
+        pattern=CODE_PATTERN,
+        pattern_hint="只能用小写字母、数字和连字符，1-40 个字符",
+    )
     if code in RESERVED_CODES:
         c.add("code", f"“{code}”是保留字，不能用作产品代码")
     name = c.string(g("name"), "name", max_length=100)
-    plan_year = c.integer(g("plan_year"), "plan_year", minimum=2000, maximum=2100,
-                          message="年度应在 2000 到 2100 之间")
-    region_prefix = c.string(g("region_prefix"), "region_prefix", max_length=6,
-                             pattern=REGION_PREFIX_PATTERN,
-                             pattern_hint="应为 2-6 位数字的医保区划代码前缀，如 3607")
+    plan_year = c.integer(
+        g("plan_year"),
+        "plan_year",
+        minimum=2000,
+        maximum=2100,
+        message="年度应在 2000 到 2100 之间",
+    )
+    region_prefix = c.string(
+        g("region_prefix"),
+        "region_prefix",
+        max_length=6,
+        pattern=REGION_PREFIX_PATTERN,
+        pattern_hint="应为 2-6 位数字的医保区划代码前缀，如 3607",
+    )
 
     window_opens = window_closes = coverage_starts = coverage_ends = None
     window = c.table(g("window"), "window", ("opens", "closes")) if "window" in top else None
@@ -273,30 +340,47 @@ def parse_definition(raw: dict, terms_text: str) -> ProductDefinition:
     if coverage_starts and coverage_ends and coverage_starts > coverage_ends:
         c.add("coverage.ends", "保障结束日期不能早于开始日期")
     if window_closes and coverage_ends and window_closes > coverage_ends:
-        c.add("window.closes", f"投保窗口结束日期不能晚于保障结束日期（{coverage_ends.isoformat()}）")
-    if plan_year and coverage_starts and coverage_ends and not (
-            coverage_starts.year <= plan_year <= coverage_ends.year):
+        c.add(
+            "window.closes", f"投保窗口结束日期不能晚于保障结束日期（{coverage_ends.isoformat()}）"
+        )
+    if (
+        plan_year
+        and coverage_starts
+        and coverage_ends
+        and not (coverage_starts.year <= plan_year <= coverage_ends.year)
+    ):
         c.add("plan_year", "保障年度应落在保障期间内")
 
     insured = c.choices(g("insured_relations"), "insured_relations", INSURED_RELATIONS)
     methods = c.choices(g("payment_methods"), "payment_methods", PAYMENT_METHODS)
-    pool = c.choices(g("family_pool_relations"), "family_pool_relations", INSURED_RELATIONS,
-                     non_empty=False)
+    pool = c.choices(
+        g("family_pool_relations"), "family_pool_relations", INSURED_RELATIONS, non_empty=False
+    )
     if insured is not None and pool is not None:
         for i, relation in enumerate(pool):
             if relation not in insured:
-                c.add(f"family_pool_relations[{i}]",
-                      f"“{relation}”不在可投保关系（insured_relations）中")
+                c.add(
+                    f"family_pool_relations[{i}]",
+                    f"“{relation}”不在可投保关系（insured_relations）中",
+                )
     if pool and methods is not None and "personal_account" not in methods:
-        c.add("family_pool_relations", "未开放医保个人账户缴费（personal_account）时不能设置家庭共济关系")
+        c.add(
+            "family_pool_relations",
+            "未开放医保个人账户缴费（personal_account）时不能设置家庭共济关系",
+        )
 
     bounds = _bounds(c, g("bounds"))
     premium_default, premium_rules = _premium(c, g("premium"), bounds)
     refund = _refund(c, g("refund"))
     terms = _terms(c, g("terms"), terms_text)
     buckets = _buckets(c, g("buckets"), bounds)
-    waiting = c.integer(g("late_enrollment_waiting_days", 0), "late_enrollment_waiting_days",
-                        minimum=0, maximum=365, message="等待期应在 0 到 365 天之间")
+    waiting = c.integer(
+        g("late_enrollment_waiting_days", 0),
+        "late_enrollment_waiting_days",
+        minimum=0,
+        maximum=365,
+        message="等待期应在 0 到 365 天之间",
+    )
     documents = _required_documents(c, g("required_documents", {}))
     auto_approve = None
     if g("auto_approve_max_fen", None) is not None:
@@ -306,14 +390,27 @@ def parse_definition(raw: dict, terms_text: str) -> ProductDefinition:
     if c.errors:
         raise DefinitionError(c.errors)
     return ProductDefinition(
-        code=code, name=name, plan_year=plan_year, region_prefix=region_prefix,
-        window_opens=window_opens, window_closes=window_closes,
-        coverage_starts=coverage_starts, coverage_ends=coverage_ends,
-        premium_default_fen=premium_default, premium_rules=premium_rules,
-        insured_relations=insured, payment_methods=methods, family_pool_relations=pool,
-        refund=refund, terms=terms, buckets=buckets, bounds=bounds,
-        late_enrollment_waiting_days=waiting, required_documents=documents,
-        auto_approve_max_fen=auto_approve, disclosure=disclosure,
+        code=code,
+        name=name,
+        plan_year=plan_year,
+        region_prefix=region_prefix,
+        window_opens=window_opens,
+        window_closes=window_closes,
+        coverage_starts=coverage_starts,
+        coverage_ends=coverage_ends,
+        premium_default_fen=premium_default,
+        premium_rules=premium_rules,
+        insured_relations=insured,
+        payment_methods=methods,
+        family_pool_relations=pool,
+        refund=refund,
+        terms=terms,
+        buckets=buckets,
+        bounds=bounds,
+        late_enrollment_waiting_days=waiting,
+        required_documents=documents,
+        auto_approve_max_fen=auto_approve,
+        disclosure=disclosure,
     )
 
 
@@ -321,53 +418,89 @@ def _disclosure(c: _Checker, raw: Any, bounds: Bounds) -> Disclosure:
     """Public statistics and the yearly settlement (app/disclosure/corridor.py)."""
     if raw is _MISSING:
         return Disclosure()
-    table = c.table(raw, "disclosure", (),
-                    ("region_basic_insured_population", "loss_ratio_floor_bp", "corridor"))
+    table = c.table(
+        raw,
+        "disclosure",
+        (),
+        ("region_basic_insured_population", "loss_ratio_floor_bp", "corridor"),
+    )
     if table is None:
         return Disclosure()
     if not table:
         c.add("disclosure", "披露表不能为空；不需要时请删除 [disclosure]")
-    population = c.integer(table.get("region_basic_insured_population", _MISSING),
-                           "disclosure.region_basic_insured_population", minimum=1,
-                           maximum=2_000_000_000, message="基本医保参保人数应为 1 到 20 亿之间的整数")
+    population = c.integer(
+        table.get("region_basic_insured_population", _MISSING),
+        "disclosure.region_basic_insured_population",
+        minimum=1,
+        maximum=2_000_000_000,
+        message="基本医保参保人数应为 1 到 20 亿之间的整数",
+    )
     floor = c.ratio(table.get("loss_ratio_floor_bp", _MISSING), "disclosure.loss_ratio_floor_bp")
     city_floor = bounds.loss_ratio_floor_bp
     if floor is not None and city_floor is not None and floor < city_floor:
-        c.add("disclosure.loss_ratio_floor_bp",
-              f"赔付率下限不能低于城市规定的 {city_floor} 个基点（bounds.loss_ratio_floor_bp）")
+        c.add(
+            "disclosure.loss_ratio_floor_bp",
+            f"赔付率下限不能低于城市规定的 {city_floor} 个基点（bounds.loss_ratio_floor_bp）",
+        )
     corridor = None
     if "corridor" in table:
         corridor = _corridor(c, table["corridor"])
-    return Disclosure(region_basic_insured_population=population, loss_ratio_floor_bp=floor,
-                      corridor=corridor)
+    return Disclosure(
+        region_basic_insured_population=population, loss_ratio_floor_bp=floor, corridor=corridor
+    )
 
 
 def _corridor(c: _Checker, raw: Any) -> Corridor | None:
-    keys = ("full_premium_from_bp", "cost_allowance_bp", "renegotiate_below_bp",
-            "renegotiate_above_bp")
+    keys = (
+        "full_premium_from_bp",
+        "cost_allowance_bp",
+        "renegotiate_below_bp",
+        "renegotiate_above_bp",
+    )
     table = c.table(raw, "disclosure.corridor", keys)
     if table is None:
         return None
     path = "disclosure.corridor."
-    full = c.integer(table.get("full_premium_from_bp", _MISSING), path + "full_premium_from_bp",
-                     minimum=1, maximum=MAX_BP, message="阈值应在 1 到 10000 个基点之间")
+    full = c.integer(
+        table.get("full_premium_from_bp", _MISSING),
+        path + "full_premium_from_bp",
+        minimum=1,
+        maximum=MAX_BP,
+        message="阈值应在 1 到 10000 个基点之间",
+    )
     allowance = c.ratio(table.get("cost_allowance_bp", _MISSING), path + "cost_allowance_bp")
     # Renegotiation bounds are payout / premium and may pass 100% (Huizhou: 105%).
-    below = c.integer(table.get("renegotiate_below_bp", _MISSING), path + "renegotiate_below_bp",
-                      minimum=0, maximum=10 * MAX_BP, message="应在 0 到 100000 个基点之间")
-    above = c.integer(table.get("renegotiate_above_bp", _MISSING), path + "renegotiate_above_bp",
-                      minimum=0, maximum=10 * MAX_BP, message="应在 0 到 100000 个基点之间")
+    below = c.integer(
+        table.get("renegotiate_below_bp", _MISSING),
+        path + "renegotiate_below_bp",
+        minimum=0,
+        maximum=10 * MAX_BP,
+        message="应在 0 到 100000 个基点之间",
+    )
+    above = c.integer(
+        table.get("renegotiate_above_bp", _MISSING),
+        path + "renegotiate_above_bp",
+        minimum=0,
+        maximum=10 * MAX_BP,
+        message="应在 0 到 100000 个基点之间",
+    )
     if below is not None and above is not None and below > above:
         c.add(path + "renegotiate_above_bp", "重新议价区间的上限不能低于下限")
     # Just below the threshold the insurer keeps payout x (1 + allowance); that must stay within
     # the premium, or the "returned" surplus would be negative.
     if full is not None and allowance is not None and full * (MAX_BP + allowance) > MAX_BP * MAX_BP:
-        c.add(path + "cost_allowance_bp",
-              "阈值以下保险公司留存（赔款加费用补偿）会超过保费，请降低阈值或费用比例")
+        c.add(
+            path + "cost_allowance_bp",
+            "阈值以下保险公司留存（赔款加费用补偿）会超过保费，请降低阈值或费用比例",
+        )
     if None in (full, allowance, below, above):
         return None
-    return Corridor(full_premium_from_bp=full, cost_allowance_bp=allowance,
-                    renegotiate_below_bp=below, renegotiate_above_bp=above)
+    return Corridor(
+        full_premium_from_bp=full,
+        cost_allowance_bp=allowance,
+        renegotiate_below_bp=below,
+        renegotiate_above_bp=above,
+    )
 
 
 def _bounds(c: _Checker, raw: Any) -> Bounds:
@@ -411,8 +544,12 @@ def _premium(c: _Checker, raw: Any, bounds: Bounds) -> tuple[int | None, tuple[P
         if itype is not None and itype not in INSURANCE_TYPES:
             c.add(f"{path}.insurance_type", "险种只能是 employee（职工）或 resident（城乡居民）")
             itype = None
-        min_age = c.integer(rule.get("min_age", _MISSING), f"{path}.min_age", minimum=0, maximum=150)
-        max_age = c.integer(rule.get("max_age", _MISSING), f"{path}.max_age", minimum=0, maximum=150)
+        min_age = c.integer(
+            rule.get("min_age", _MISSING), f"{path}.min_age", minimum=0, maximum=150
+        )
+        max_age = c.integer(
+            rule.get("max_age", _MISSING), f"{path}.max_age", minimum=0, maximum=150
+        )
         if min_age is not None and max_age is not None and min_age > max_age:
             c.add(f"{path}.max_age", "最大年龄不能小于最小年龄")
         if unconditional_at is not None:
@@ -420,8 +557,9 @@ def _premium(c: _Checker, raw: Any, bounds: Bounds) -> tuple[int | None, tuple[P
         if "insurance_type" not in rule and "min_age" not in rule and "max_age" not in rule:
             unconditional_at = i if unconditional_at is None else unconditional_at
         if fen is not None:
-            rules.append(PremiumRule(premium_fen=fen, insurance_type=itype,
-                                     min_age=min_age, max_age=max_age))
+            rules.append(
+                PremiumRule(premium_fen=fen, insurance_type=itype, min_age=min_age, max_age=max_age)
+            )
     return default, tuple(rules)
 
 
@@ -431,8 +569,13 @@ def _refund(c: _Checker, raw: Any) -> RefundRule | None:
     table = c.table(raw, "refund", ("within_days",), ("requires_no_claim",))
     if table is None:
         return None
-    days = c.integer(table.get("within_days", _MISSING), "refund.within_days", minimum=0,
-                     maximum=365, message="退保期限应在 0 到 365 天之间")
+    days = c.integer(
+        table.get("within_days", _MISSING),
+        "refund.within_days",
+        minimum=0,
+        maximum=365,
+        message="退保期限应在 0 到 365 天之间",
+    )
     no_claim = c.boolean(table.get("requires_no_claim", True), "refund.requires_no_claim")
     if days is None or no_claim is None:
         return None
@@ -445,13 +588,22 @@ def _terms(c: _Checker, raw: Any, text: str) -> Terms | None:
     table = c.table(raw, "terms", ("version", "title"), ("file",))
     if table is None:
         return None
-    version = c.string(table.get("version", _MISSING), "terms.version", max_length=32,
-                       pattern=re.compile(r"^[A-Za-z0-9._-]+$"),
-                       pattern_hint="只能用字母、数字、点、下划线和连字符")
+    version = c.string(
+        table.get("version", _MISSING),
+        "terms.version",
+        max_length=32,
+        pattern=re.compile(r"^[A-Za-z0-9._-]+$"),
+        pattern_hint="只能用字母、数字、点、下划线和连字符",
+    )
     title = c.string(table.get("title", _MISSING), "terms.title", max_length=200)
     if "file" in table:
-        c.string(table["file"], "terms.file", max_length=84, pattern=TERMS_FILE_PATTERN,
-                 pattern_hint="应为与定义文件同目录的 .md 文件名")
+        c.string(
+            table["file"],
+            "terms.file",
+            max_length=84,
+            pattern=TERMS_FILE_PATTERN,
+            pattern_hint="应为与定义文件同目录的 .md 文件名",
+        )
     if not isinstance(text, str) or not text.strip():
         c.add("terms.text", "条款正文不能为空")
         return None
@@ -470,9 +622,14 @@ def _buckets(c: _Checker, raw: Any, bounds: Bounds) -> tuple[Bucket, ...]:
         table = c.table(item, path, BUCKET_REQUIRED, BUCKET_OPTIONAL)
         if table is None:
             continue
-        get = lambda key, default=_MISSING: table.get(key, default)  # noqa: E731
-        code = c.string(get("code"), f"{path}.code", max_length=40, pattern=BUCKET_CODE_PATTERN,
-                        pattern_hint="只能用小写字母、数字和下划线")
+        get = lambda key, default=_MISSING, t=table: t.get(key, default)  # noqa: E731
+        code = c.string(
+            get("code"),
+            f"{path}.code",
+            max_length=40,
+            pattern=BUCKET_CODE_PATTERN,
+            pattern_hint="只能用小写字母、数字和下划线",
+        )
         if code is not None:
             if code in codes:
                 c.add(f"{path}.code", f"责任代码“{code}”与 buckets[{codes[code]}] 重复")
@@ -484,18 +641,23 @@ def _buckets(c: _Checker, raw: Any, bounds: Bounds) -> tuple[Bucket, ...]:
         # two buckets may not count the same amount.
         for j, amount in enumerate(counts or ()):
             if amount in counted_by:
-                c.add(f"{path}.counts[{j}]",
-                      f"“{amount}”已由 buckets[{counted_by[amount]}] 计入，同一费用不能重复赔付")
+                c.add(
+                    f"{path}.counts[{j}]",
+                    f"“{amount}”已由 buckets[{counted_by[amount]}] 计入，同一费用不能重复赔付",
+                )
             else:
                 counted_by[amount] = i
         deductible = c.fen(get("deductible_fen"), f"{path}.deductible_fen")
         deductible_pre = None
         if get("deductible_pre_existing_fen", None) is not None:
-            deductible_pre = c.fen(get("deductible_pre_existing_fen"),
-                                   f"{path}.deductible_pre_existing_fen")
+            deductible_pre = c.fen(
+                get("deductible_pre_existing_fen"), f"{path}.deductible_pre_existing_fen"
+            )
         limit = bounds.deductible_max_fen
-        for key, value in (("deductible_fen", deductible),
-                           ("deductible_pre_existing_fen", deductible_pre)):
+        for key, value in (
+            ("deductible_fen", deductible),
+            ("deductible_pre_existing_fen", deductible_pre),
+        ):
             if value is not None and limit is not None and value > limit:
                 c.add(f"{path}.{key}", f"起付线 {_yuan(value)} 超过上限 {_yuan(limit)}")
         healthy = c.ratio(get("ratio_healthy_bp"), f"{path}.ratio_healthy_bp")
@@ -507,27 +669,46 @@ def _buckets(c: _Checker, raw: Any, bounds: Bounds) -> tuple[Bucket, ...]:
             c.add(f"{path}.cap_fen", f"封顶线 {_yuan(cap)} 低于下限 {_yuan(bounds.cap_min_fen)}")
         group = None
         if get("deductible_group", None) is not None:
-            group = c.string(get("deductible_group"), f"{path}.deductible_group", max_length=40,
-                             pattern=BUCKET_CODE_PATTERN, pattern_hint="只能用小写字母、数字和下划线")
+            group = c.string(
+                get("deductible_group"),
+                f"{path}.deductible_group",
+                max_length=40,
+                pattern=BUCKET_CODE_PATTERN,
+                pattern_hint="只能用小写字母、数字和下划线",
+            )
         step = c.fen(get("renewal_deductible_step_fen", 0), f"{path}.renewal_deductible_step_fen")
-        floor = c.fen(get("renewal_deductible_floor_fen", 0), f"{path}.renewal_deductible_floor_fen")
+        floor = c.fen(
+            get("renewal_deductible_floor_fen", 0), f"{path}.renewal_deductible_floor_fen"
+        )
         if floor and deductible is not None and floor > deductible:
             c.add(f"{path}.renewal_deductible_floor_fen", "续保起付线下限不能高于起付线")
         if floor and not step:
             c.add(f"{path}.renewal_deductible_floor_fen", "没有设置续保递减额时不应设置下限")
-        commercial = c.boolean(get("commercial_list_required", False),
-                               f"{path}.commercial_list_required")
+        commercial = c.boolean(
+            get("commercial_list_required", False), f"{path}.commercial_list_required"
+        )
         tiers = _tiers(c, get("tiers"), path, healthy, pre)
         sub_caps = _sub_caps(c, get("sub_caps"), path, cap)
         if None in (code, name, counts, deductible, healthy, pre, cap, step, floor, commercial):
             continue
-        buckets.append(Bucket(
-            code=code, name=name, counts=counts, deductible_fen=deductible,
-            ratio_healthy_bp=healthy, ratio_pre_existing_bp=pre, cap_fen=cap,
-            deductible_pre_existing_fen=deductible_pre, deductible_group=group,
-            renewal_deductible_step_fen=step, renewal_deductible_floor_fen=floor,
-            tiers=tiers, sub_caps=sub_caps, commercial_list_required=commercial,
-        ))
+        buckets.append(
+            Bucket(
+                code=code,
+                name=name,
+                counts=counts,
+                deductible_fen=deductible,
+                ratio_healthy_bp=healthy,
+                ratio_pre_existing_bp=pre,
+                cap_fen=cap,
+                deductible_pre_existing_fen=deductible_pre,
+                deductible_group=group,
+                renewal_deductible_step_fen=step,
+                renewal_deductible_floor_fen=floor,
+                tiers=tiers,
+                sub_caps=sub_caps,
+                commercial_list_required=commercial,
+            )
+        )
     _check_groups(c, buckets, items)
     return tuple(buckets)
 
@@ -543,17 +724,28 @@ def _check_groups(c: _Checker, buckets: list[Bucket], items: list) -> None:
         j = first.setdefault(bucket.deductible_group, i)
         other = buckets[j]
         if j != i and (
-            (bucket.deductible_fen, bucket.deductible_pre_existing_fen,
-             bucket.renewal_deductible_step_fen, bucket.renewal_deductible_floor_fen)
-            != (other.deductible_fen, other.deductible_pre_existing_fen,
-                other.renewal_deductible_step_fen, other.renewal_deductible_floor_fen)
+            (
+                bucket.deductible_fen,
+                bucket.deductible_pre_existing_fen,
+                bucket.renewal_deductible_step_fen,
+                bucket.renewal_deductible_floor_fen,
+            )
+            != (
+                other.deductible_fen,
+                other.deductible_pre_existing_fen,
+                other.renewal_deductible_step_fen,
+                other.renewal_deductible_floor_fen,
+            )
         ):
-            c.add(f"buckets[{i}].deductible_group",
-                  f"与 buckets[{j}] 共用起付线组“{bucket.deductible_group}”，起付线设置必须一致")
+            c.add(
+                f"buckets[{i}].deductible_group",
+                f"与 buckets[{j}] 共用起付线组“{bucket.deductible_group}”，起付线设置必须一致",
+            )
 
 
-def _tiers(c: _Checker, raw: Any, bucket_path: str, healthy: int | None,
-           pre: int | None) -> tuple[Tier, ...]:
+def _tiers(
+    c: _Checker, raw: Any, bucket_path: str, healthy: int | None, pre: int | None
+) -> tuple[Tier, ...]:
     tiers: list[Tier] = []
     previous = (0, healthy, pre)
     for i, item in enumerate(c.list_of_tables(raw, f"{bucket_path}.tiers")):
@@ -563,8 +755,9 @@ def _tiers(c: _Checker, raw: Any, bucket_path: str, healthy: int | None,
             continue
         above = c.fen(table.get("above_fen", _MISSING), f"{path}.above_fen", positive=True)
         t_healthy = c.ratio(table.get("ratio_healthy_bp", _MISSING), f"{path}.ratio_healthy_bp")
-        t_pre = c.ratio(table.get("ratio_pre_existing_bp", _MISSING),
-                        f"{path}.ratio_pre_existing_bp")
+        t_pre = c.ratio(
+            table.get("ratio_pre_existing_bp", _MISSING), f"{path}.ratio_pre_existing_bp"
+        )
         if above is not None and above <= previous[0]:
             c.add(f"{path}.above_fen", "分段起点必须严格递增")
         # Shaanxi: higher spend -> higher ratio; a tier never pays less than the one below.
@@ -575,8 +768,9 @@ def _tiers(c: _Checker, raw: Any, bucket_path: str, healthy: int | None,
         if t_healthy is not None and t_pre is not None and t_pre > t_healthy:
             c.add(f"{path}.ratio_pre_existing_bp", "既往症人群的赔付比例不能高于健康人群")
         if None not in (above, t_healthy, t_pre):
-            tiers.append(Tier(above_fen=above, ratio_healthy_bp=t_healthy,
-                              ratio_pre_existing_bp=t_pre))
+            tiers.append(
+                Tier(above_fen=above, ratio_healthy_bp=t_healthy, ratio_pre_existing_bp=t_pre)
+            )
         previous = (above if above is not None else previous[0], t_healthy, t_pre)
     return tuple(tiers)
 
@@ -589,8 +783,13 @@ def _sub_caps(c: _Checker, raw: Any, bucket_path: str, cap: int | None) -> tuple
         table = c.table(item, path, ("code", "name", "cap_fen", "per"))
         if table is None:
             continue
-        code = c.string(table.get("code", _MISSING), f"{path}.code", max_length=40,
-                        pattern=BUCKET_CODE_PATTERN, pattern_hint="只能用小写字母、数字和下划线")
+        code = c.string(
+            table.get("code", _MISSING),
+            f"{path}.code",
+            max_length=40,
+            pattern=BUCKET_CODE_PATTERN,
+            pattern_hint="只能用小写字母、数字和下划线",
+        )
         if code is not None and code in seen:
             c.add(f"{path}.code", f"分项限额代码“{code}”重复")
         if code is not None:
@@ -654,8 +853,9 @@ def load_file(path: str | Path) -> ProductDefinition:
     file_name = terms.get("file") if isinstance(terms, dict) else None
     if isinstance(terms, dict):
         if file_name is None:
-            raise DefinitionError([("terms.file", "缺少条款文件名（与定义文件同目录的 .md 文件）")],
-                                  source)
+            raise DefinitionError(
+                [("terms.file", "缺少条款文件名（与定义文件同目录的 .md 文件）")], source
+            )
         if isinstance(file_name, str) and TERMS_FILE_PATTERN.fullmatch(file_name):
             terms_path = path.parent / file_name
             if not terms_path.is_file():
@@ -694,7 +894,9 @@ def _lists(value: Any) -> Any:
 def definition_from_json(data: dict) -> ProductDefinition:
     """Inverse of definition_to_json (optional fields default, for definitions stored earlier)."""
     return ProductDefinition(
-        code=data["code"], name=data["name"], plan_year=data["plan_year"],
+        code=data["code"],
+        name=data["name"],
+        plan_year=data["plan_year"],
         region_prefix=data["region_prefix"],
         window_opens=date.fromisoformat(data["window_opens"]),
         window_closes=date.fromisoformat(data["window_closes"]),

@@ -7,6 +7,7 @@ extend the window (`flask products extend-window`), and a reload of an unchanged
 Terms are versioned: a member agrees to one version (recorded on the order with its digest), and
 a version's text never changes once published.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -29,9 +30,9 @@ class Product(Base):
     region_prefix: Mapped[str] = mapped_column(String(6))
     status: Mapped[str] = mapped_column(String(16), default="published")
     window_opens: Mapped[date]
-    window_closes: Mapped[date]        # inclusive; may be later than the definition's (extended)
+    window_closes: Mapped[date]  # inclusive; may be later than the definition's (extended)
     coverage_starts: Mapped[date]
-    coverage_ends: Mapped[date]        # inclusive
+    coverage_ends: Mapped[date]  # inclusive
     definition: Mapped[dict] = mapped_column(JSON)
     definition_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,5 @@
 """Public product pages: what is on sale, its benefits, and its terms (no login needed)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -25,8 +26,14 @@ class ProductCodeConverter(BaseConverter):
 def register_converters(app, api) -> None:
     """Call before registering the blueprint (the spec documents the pattern)."""
     app.url_map.converters["product_code"] = ProductCodeConverter
-    api.register_converter(ProductCodeConverter, lambda _c: {
-        "type": "string", "pattern": f"^{PRODUCT_CODE_REGEX}$", "example": "ganzhou-demo-2026"})
+    api.register_converter(
+        ProductCodeConverter,
+        lambda _c: {
+            "type": "string",
+            "pattern": f"^{PRODUCT_CODE_REGEX}$",
+            "example": "ganzhou-demo-2026",
+        },
+    )
 
 
 def _view(product) -> dict:
@@ -38,11 +45,16 @@ def _view(product) -> dict:
         "status": product.status,
         "plan_year": product.plan_year,
         "region_prefix": product.region_prefix,
-        "window": {"opens": defn.window_opens, "closes": defn.window_closes,
-                   "open_now": product.status == "published"
-                   and defn.window_open_on(today_shanghai())},
-        "coverage": {"starts": defn.coverage_starts, "ends": defn.coverage_ends,
-                     "late_enrollment_waiting_days": defn.late_enrollment_waiting_days},
+        "window": {
+            "opens": defn.window_opens,
+            "closes": defn.window_closes,
+            "open_now": product.status == "published" and defn.window_open_on(today_shanghai()),
+        },
+        "coverage": {
+            "starts": defn.coverage_starts,
+            "ends": defn.coverage_ends,
+            "late_enrollment_waiting_days": defn.late_enrollment_waiting_days,
+        },
         "premium": {"default_fen": defn.premium_default_fen, "rules": defn.premium_rules},
         "insured_relations": defn.insured_relations,
         "payment_methods": defn.payment_methods,
@@ -89,5 +101,11 @@ def get_terms(code):
     """The product's current terms (Markdown), with the version and digest a member agrees to."""
     product = services.get_product(code)
     terms = services.current_terms(product)
-    return {"product_code": product.code, "version": terms.version, "title": terms.title,
-            "text": terms.text, "sha256": terms.sha256, "published_at": terms.published_at}
+    return {
+        "product_code": product.code,
+        "version": terms.version,
+        "title": terms.title,
+        "text": terms.text,
+        "sha256": terms.sha256,
+        "published_at": terms.published_at,
+    }

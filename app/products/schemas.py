@@ -1,5 +1,6 @@
 """What the mini-program sees of a product: everything a member needs to decide, in fen and basis
 points, with each ratio also as a percent string ("70%") ready to display."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -15,12 +16,17 @@ def percent(bp: int) -> str:
 
 
 def _bp(description: str) -> ma.fields.Integer:
-    return ma.fields.Integer(required=True, metadata={"description": f"{description}，基点（7000 = 70%）"})
+    return ma.fields.Integer(
+        required=True, metadata={"description": f"{description}，基点（7000 = 70%）"}
+    )
 
 
 def _percent(attribute: str, description: str) -> ma.fields.Function:
-    return ma.fields.Function(lambda obj: percent(getattr(obj, attribute)), required=True,
-                              metadata={"description": f"{description}（百分比）", "example": "70%"})
+    return ma.fields.Function(
+        lambda obj: percent(getattr(obj, attribute)),
+        required=True,
+        metadata={"description": f"{description}（百分比）", "example": "70%"},
+    )
 
 
 class ProductWindowSchema(StrictSchema):
@@ -33,20 +39,26 @@ class ProductCoverageSchema(StrictSchema):
     starts = ma.fields.Date(required=True)
     ends = ma.fields.Date(required=True, metadata={"description": "含当日"})
     late_enrollment_waiting_days = ma.fields.Integer(
-        required=True, metadata={"description": "保障开始后投保的等待期（天）"})
+        required=True, metadata={"description": "保障开始后投保的等待期（天）"}
+    )
 
 
 class PremiumRuleSchema(StrictSchema):
     premium_fen = ma.fields.Integer(required=True)
-    insurance_type = ma.fields.String(allow_none=True, metadata={"description": "employee | resident"})
+    insurance_type = ma.fields.String(
+        allow_none=True, metadata={"description": "employee | resident"}
+    )
     min_age = ma.fields.Integer(allow_none=True, metadata={"description": "保障开始日的年龄，含"})
     max_age = ma.fields.Integer(allow_none=True, metadata={"description": "含"})
 
 
 class ProductPremiumSchema(StrictSchema):
     default_fen = ma.fields.Integer(required=True)
-    rules = ma.fields.List(ma.fields.Nested(PremiumRuleSchema), required=True,
-                           metadata={"description": "按顺序匹配，第一条匹配的规则生效"})
+    rules = ma.fields.List(
+        ma.fields.Nested(PremiumRuleSchema),
+        required=True,
+        metadata={"description": "按顺序匹配，第一条匹配的规则生效"},
+    )
 
 
 class RefundRuleSchema(StrictSchema):
@@ -55,8 +67,9 @@ class RefundRuleSchema(StrictSchema):
 
 
 class BucketTierSchema(StrictSchema):
-    above_fen = ma.fields.Integer(required=True, metadata={
-        "description": "年度累计符合条件的费用超过此数的部分适用本段比例"})
+    above_fen = ma.fields.Integer(
+        required=True, metadata={"description": "年度累计符合条件的费用超过此数的部分适用本段比例"}
+    )
     ratio_healthy_bp = _bp("健康人群赔付比例")
     ratio_healthy_percent = _percent("ratio_healthy_bp", "健康人群赔付比例")
     ratio_pre_existing_bp = _bp("既往症人群赔付比例")
@@ -73,16 +86,25 @@ class BucketSubCapSchema(StrictSchema):
 class ProductBucketSchema(StrictSchema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
-    counts = ma.fields.List(ma.fields.String(), required=True, metadata={
-        "description": "计入的费用：in_policy_self_pay | out_of_policy_self_pay | special_drugs"
-                       " | proton_heavy_ion"})
+    counts = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "计入的费用：in_policy_self_pay | out_of_policy_self_pay | special_drugs"
+            " | proton_heavy_ion"
+        },
+    )
     deductible_fen = ma.fields.Integer(required=True, metadata={"description": "年度累计起付线"})
-    deductible_pre_existing_fen = ma.fields.Integer(allow_none=True, metadata={
-        "description": "既往症人群的起付线；为空时与 deductible_fen 相同"})
-    deductible_group = ma.fields.String(allow_none=True, metadata={
-        "description": "同组责任共用一条年度累计起付线"})
-    renewal_deductible_step_fen = ma.fields.Integer(required=True, metadata={
-        "description": "每次连续健康续保起付线降低的金额"})
+    deductible_pre_existing_fen = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "既往症人群的起付线；为空时与 deductible_fen 相同"},
+    )
+    deductible_group = ma.fields.String(
+        allow_none=True, metadata={"description": "同组责任共用一条年度累计起付线"}
+    )
+    renewal_deductible_step_fen = ma.fields.Integer(
+        required=True, metadata={"description": "每次连续健康续保起付线降低的金额"}
+    )
     renewal_deductible_floor_fen = ma.fields.Integer(required=True)
     ratio_healthy_bp = _bp("健康人群赔付比例")
     ratio_healthy_percent = _percent("ratio_healthy_bp", "健康人群赔付比例")
@@ -91,8 +113,9 @@ class ProductBucketSchema(StrictSchema):
     cap_fen = ma.fields.Integer(required=True, metadata={"description": "年度封顶线"})
     tiers = ma.fields.List(ma.fields.Nested(BucketTierSchema), required=True)
     sub_caps = ma.fields.List(ma.fields.Nested(BucketSubCapSchema), required=True)
-    commercial_list_required = ma.fields.Boolean(required=True, metadata={
-        "description": "仅限商保目录内的项目"})
+    commercial_list_required = ma.fields.Boolean(
+        required=True, metadata={"description": "仅限商保目录内的项目"}
+    )
 
 
 class ProductBoundsSchema(StrictSchema):
@@ -113,17 +136,26 @@ class ProductSchema(StrictSchema):
     premium = ma.fields.Nested(ProductPremiumSchema, required=True)
     insured_relations = ma.fields.List(ma.fields.String(), required=True)
     payment_methods = ma.fields.List(ma.fields.String(), required=True)
-    family_pool_relations = ma.fields.List(ma.fields.String(), required=True, metadata={
-        "description": "医保个人账户可为哪些关系缴费（家庭共济）"})
+    family_pool_relations = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "医保个人账户可为哪些关系缴费（家庭共济）"},
+    )
     refund = ma.fields.Nested(RefundRuleSchema, required=True)
     terms_version = ma.fields.String(required=True)
     terms_title = ma.fields.String(required=True)
     buckets = ma.fields.List(ma.fields.Nested(ProductBucketSchema), required=True)
     required_documents = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), required=True,
-        metadata={"description": "理赔材料：就医类型 -> 材料类型"})
-    bounds = ma.fields.Nested(ProductBoundsSchema, allow_none=True, metadata={
-        "description": "城市规定的产品边界（如赣州首年）；没有时为 null"})
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        required=True,
+        metadata={"description": "理赔材料：就医类型 -> 材料类型"},
+    )
+    bounds = ma.fields.Nested(
+        ProductBoundsSchema,
+        allow_none=True,
+        metadata={"description": "城市规定的产品边界（如赣州首年）；没有时为 null"},
+    )
 
 
 class ProductTermsSchema(StrictSchema):

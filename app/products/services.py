@@ -7,6 +7,7 @@ the row (and adds a terms version when the terms version is new). A terms versio
 never changes: the same version with another text or title is refused (members agreed to it, and
 their orders carry its digest). Plan years never change under a code.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,9 @@ _DEFINITIONS: dict[str, ProductDefinition] = {}
 
 
 def definition_sha256(defn: ProductDefinition) -> str:
-    canonical = json.dumps(definition_to_json(defn), ensure_ascii=False, sort_keys=True,
-                           separators=(",", ":"))
+    canonical = json.dumps(
+        definition_to_json(defn), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -75,8 +77,13 @@ def load_products(paths: Iterable[str | Path] | None = None) -> dict[str, int]:
     if errors:
         raise DefinitionError(errors)
 
-    summary = {"products": len(definitions), "created": 0, "updated": 0, "unchanged": 0,
-               "terms_added": 0}
+    summary = {
+        "products": len(definitions),
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "terms_added": 0,
+    }
     with transaction() as session:
         for defn in definitions:
             outcome, terms_added = _upsert(session, defn)
@@ -94,20 +101,35 @@ def _upsert(session, defn: ProductDefinition) -> tuple[str, bool]:
         session.add(product)
         session.flush()
         _add_terms(session, product, defn)
-        audit(session, actor_type="system", actor_id=None, action="product.created",
-              object_type="product", object_id=product.id,
-              detail={"code": defn.code, "sha256": sha, "terms_version": defn.terms.version})
+        audit(
+            session,
+            actor_type="system",
+            actor_id=None,
+            action="product.created",
+            object_type="product",
+            object_id=product.id,
+            detail={"code": defn.code, "sha256": sha, "terms_version": defn.terms.version},
+        )
         return "created", True
 
     if product.plan_year != defn.plan_year:
-        raise Conflict(f"产品 {defn.code} 的保障年度不能从 {product.plan_year} 改为 {defn.plan_year}",
-                       code="product_plan_year_changed")
-    terms = session.scalar(select(ProductTerms).where(
-        ProductTerms.product_id == product.id, ProductTerms.version == defn.terms.version))
-    if terms is not None and (terms.sha256 != text_sha256(defn.terms.text)
-                              or terms.title != defn.terms.title):
-        raise Conflict(f"产品 {defn.code} 的条款版本 {defn.terms.version} 已发布，内容不能修改；"
-                       "请使用新的条款版本号", code="terms_version_changed")
+        raise Conflict(
+            f"产品 {defn.code} 的保障年度不能从 {product.plan_year} 改为 {defn.plan_year}",
+            code="product_plan_year_changed",
+        )
+    terms = session.scalar(
+        select(ProductTerms).where(
+            ProductTerms.product_id == product.id, ProductTerms.version == defn.terms.version
+        )
+    )
+    if terms is not None and (
+        terms.sha256 != text_sha256(defn.terms.text) or terms.title != defn.terms.title
+    ):
+        raise Conflict(
+            f"产品 {defn.code} 的条款版本 {defn.terms.version} 已发布，内容不能修改；"
+            "请使用新的条款版本号",
+            code="terms_version_changed",
+        )
     if product.definition_sha256 == sha and terms is not None:
         return "unchanged", False
 
@@ -118,10 +140,20 @@ def _upsert(session, defn: ProductDefinition) -> tuple[str, bool]:
     _apply(product, defn, sha, close)
     if terms is None:
         _add_terms(session, product, defn)
-    audit(session, actor_type="system", actor_id=None, action="product.updated",
-          object_type="product", object_id=product.id,
-          detail={"code": defn.code, "sha256": sha, "terms_version": defn.terms.version,
-                  "window_closes": close.isoformat()})
+    audit(
+        session,
+        actor_type="system",
+        actor_id=None,
+        action="product.updated",
+        object_type="product",
+        object_id=product.id,
+        detail={
+            "code": defn.code,
+            "sha256": sha,
+            "terms_version": defn.terms.version,
+            "window_closes": close.isoformat(),
+        },
+    )
     return "updated", terms is None
 
 
@@ -138,9 +170,15 @@ def _apply(product: Product, defn: ProductDefinition, sha: str, window_closes: d
 
 
 def _add_terms(session, product: Product, defn: ProductDefinition) -> None:
-    session.add(ProductTerms(product_id=product.id, version=defn.terms.version,
-                             title=defn.terms.title, text=defn.terms.text,
-                             sha256=text_sha256(defn.terms.text)))
+    session.add(
+        ProductTerms(
+            product_id=product.id,
+            version=defn.terms.version,
+            title=defn.terms.title,
+            text=defn.terms.text,
+            sha256=text_sha256(defn.terms.text),
+        )
+    )
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -148,18 +186,24 @@ def _add_terms(session, product: Product, defn: ProductDefinition) -> None:
 
 def list_products() -> list[Product]:
     """Published products, newest plan year first."""
-    return list(get_session().scalars(
-        select(Product).where(Product.status == "published")
-        .order_by(Product.plan_year.desc(), Product.window_opens.desc(), Product.code)
-    ))
+    return list(
+        get_session().scalars(
+            select(Product)
+            .where(Product.status == "published")
+            .order_by(Product.plan_year.desc(), Product.window_opens.desc(), Product.code)
+        )
+    )
 
 
 def current_product(today: date) -> Product | None:
     """The published product whose window is open on `today` (the latest plan year if several)."""
     return get_session().scalar(
         select(Product)
-        .where(Product.status == "published", Product.window_opens <= today,
-               Product.window_closes >= today)
+        .where(
+            Product.status == "published",
+            Product.window_opens <= today,
+            Product.window_closes >= today,
+        )
         .order_by(Product.plan_year.desc(), Product.window_opens.desc(), Product.id.desc())
         .limit(1)
     )
@@ -199,8 +243,11 @@ def definition_of(product: Product) -> ProductDefinition:
 def current_terms(product: Product) -> ProductTerms:
     """The terms version the product's current definition names (what a member must agree to)."""
     version = definition_of(product).terms.version
-    terms = get_session().scalar(select(ProductTerms).where(
-        ProductTerms.product_id == product.id, ProductTerms.version == version))
+    terms = get_session().scalar(
+        select(ProductTerms).where(
+            ProductTerms.product_id == product.id, ProductTerms.version == version
+        )
+    )
     if terms is None:  # pragma: no cover - load_products always writes it
         raise NotFound("产品条款不存在", code="terms_not_found")
     return terms
@@ -229,10 +276,18 @@ def _require_operator(actor: Principal | None) -> None:
         raise Forbidden("只有运营人员可以执行该操作")
 
 
-def _audit_operator(session, actor: Principal | None, action: str, product: Product,
-                    detail: dict) -> None:
-    audit(session, actor_type="staff" if actor else "system", actor_id=actor.id if actor else None,
-          action=action, object_type="product", object_id=product.id, detail=detail)
+def _audit_operator(
+    session, actor: Principal | None, action: str, product: Product, detail: dict
+) -> None:
+    audit(
+        session,
+        actor_type="staff" if actor else "system",
+        actor_id=actor.id if actor else None,
+        action=action,
+        object_type="product",
+        object_id=product.id,
+        detail=detail,
+    )
 
 
 def close_window(code: str, last_day: date, actor: Principal | None = None) -> Product:
@@ -247,13 +302,19 @@ def close_window(code: str, last_day: date, actor: Principal | None = None) -> P
         if last_day >= product.window_closes:
             raise ValidationFailed(
                 f"新的投保截止日期必须早于当前截止日期 {product.window_closes.isoformat()}（延长请用 extend-window）",
-                code="window_not_shortened")
+                code="window_not_shortened",
+            )
         if last_day < product.window_opens - timedelta(days=1):
             raise ValidationFailed("投保截止日期不能早于投保开始日期", code="window_before_opening")
         previous = product.window_closes
         product.window_closes = last_day
-        _audit_operator(session, actor, "product.window_closed", product,
-                        {"code": code, "from": previous.isoformat(), "to": last_day.isoformat()})
+        _audit_operator(
+            session,
+            actor,
+            "product.window_closed",
+            product,
+            {"code": code, "from": previous.isoformat(), "to": last_day.isoformat()},
+        )
     return product
 
 
@@ -270,13 +331,20 @@ def extend_window(code: str, new_close: date, actor: Principal | None = None) ->
         if new_close <= product.window_closes:
             raise ValidationFailed(
                 f"新的投保截止日期必须晚于当前截止日期 {product.window_closes.isoformat()}",
-                code="window_not_extended")
+                code="window_not_extended",
+            )
         if new_close > product.coverage_ends:
             raise ValidationFailed(
                 f"投保截止日期不能晚于保障结束日期 {product.coverage_ends.isoformat()}",
-                code="window_beyond_coverage")
+                code="window_beyond_coverage",
+            )
         previous = product.window_closes
         product.window_closes = new_close
-        _audit_operator(session, actor, "product.window_extended", product,
-                        {"code": code, "from": previous.isoformat(), "to": new_close.isoformat()})
+        _audit_operator(
+            session,
+            actor,
+            "product.window_extended",
+            product,
+            {"code": code, "from": previous.isoformat(), "to": new_close.isoformat()},
+        )
     return product

@@ -4,6 +4,7 @@ Stored form of an encrypted field: b"v1" + 12-byte nonce + ciphertext-with-tag, 
 The column name is bound in as associated data, so a ciphertext copied into another column does
 not decrypt. Lookups never decrypt: they compare HMAC-SHA256(blind-index key, purpose | value).
 """
+
 from __future__ import annotations
 
 import base64

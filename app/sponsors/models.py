@@ -8,6 +8,7 @@ A programme's money figures are caches of its ledger (see `services.check_progra
 They are changed only by conditional UPDATEs that also write the matching entry, in one
 transaction; the CHECK constraints make an overspend impossible even for a buggy writer.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -33,8 +34,9 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("kind IN ('employer', 'charity', 'relief_fund', 'paired_assistance')",
-                        name="kind"),
+        CheckConstraint(
+            "kind IN ('employer', 'charity', 'relief_fund', 'paired_assistance')", name="kind"
+        ),
     )
 
 
@@ -67,11 +69,14 @@ class Programme(Base):
         CheckConstraint("status IN ('active', 'paused', 'closed')", name="status"),
         CheckConstraint("rule_kind IN ('full', 'fixed', 'percentage')", name="rule_kind"),
         CheckConstraint("starts_on <= ends_on", name="dates"),
-        CheckConstraint("budget_reserved_fen >= 0 AND budget_reserved_fen <= budget_total_fen",
-                        name="budget_not_overspent"),
-        CheckConstraint("beneficiaries_reserved >= 0 AND "
-                        "(quota IS NULL OR beneficiaries_reserved <= quota)",
-                        name="beneficiaries_within_quota"),
+        CheckConstraint(
+            "budget_reserved_fen >= 0 AND budget_reserved_fen <= budget_total_fen",
+            name="budget_not_overspent",
+        ),
+        CheckConstraint(
+            "beneficiaries_reserved >= 0 AND (quota IS NULL OR beneficiaries_reserved <= quota)",
+            name="beneficiaries_within_quota",
+        ),
     )
 
 
@@ -83,15 +88,18 @@ class ProgrammeLedgerEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    amount_fen: Mapped[int] = mapped_column(BigInteger)   # signed: release/refund are negative
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # signed: release/refund are negative
     order_item_id: Mapped[int | None] = mapped_column(ForeignKey("order_items.id"), index=True)
     staff_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
         CheckConstraint("kind IN ('top_up', 'reserve', 'release', 'refund')", name="kind"),
-        CheckConstraint("(kind IN ('top_up', 'reserve') AND amount_fen > 0) OR "
-                        "(kind IN ('release', 'refund') AND amount_fen < 0)", name="amount_sign"),
+        CheckConstraint(
+            "(kind IN ('top_up', 'reserve') AND amount_fen > 0) OR "
+            "(kind IN ('release', 'refund') AND amount_fen < 0)",
+            name="amount_sign",
+        ),
     )
 
 

@@ -20,13 +20,14 @@ the order items with a `sponsor_subsidy` premium-ledger entry from one of its pr
   The claims live in another capability: it plugs its query in with
   `register_outcomes_provider(app, fn)`; until then no claims are counted.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, current_app
 from sqlalchemy import Select, func, select
@@ -47,10 +48,11 @@ DONATION_LABELS = {"top_up": "捐赠（预算充值）", "refund": "退回"}
 
 # --- the outcomes seam -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ClaimsPaid:
-    count: int          # claims paid
-    paid_fen: int       # their sum
+    count: int  # claims paid
+    paid_fen: int  # their sum
 
 
 # (session, a SELECT of policy ids) -> the claims paid on those policies.
@@ -79,6 +81,7 @@ def _claims_paid(session: Session, policy_ids: Select) -> ClaimsPaid:
 
 # --- scoping ---------------------------------------------------------------------------------
 
+
 def _own_organisation(session, actor: Principal) -> Organisation:
     org = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
     if org is None:
@@ -94,7 +97,10 @@ def _own_programme_ids(org_id: int, programme_id: int | None = None) -> Select:
 
 
 def _check_own_programme(session, org_id: int, programme_id: int | None) -> None:
-    if programme_id is not None and session.scalar(_own_programme_ids(org_id, programme_id)) is None:
+    if (
+        programme_id is not None
+        and session.scalar(_own_programme_ids(org_id, programme_id)) is None
+    ):
         raise NotFound("资助项目不存在", code="programme_not_found")
 
 
@@ -104,7 +110,8 @@ def _funded_items(programme_ids: Select) -> Select:
     from app.enrollment.models import LedgerEntry
 
     return select(LedgerEntry.order_item_id).where(
-        LedgerEntry.kind == "sponsor_subsidy", LedgerEntry.programme_id.in_(programme_ids))
+        LedgerEntry.kind == "sponsor_subsidy", LedgerEntry.programme_id.in_(programme_ids)
+    )
 
 
 def _spent_by_programme(session, programme_ids: Select) -> dict[int, int]:
@@ -113,11 +120,13 @@ def _spent_by_programme(session, programme_ids: Select) -> dict[int, int]:
     rows = session.execute(
         select(LedgerEntry.programme_id, func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
         .where(LedgerEntry.kind.in_(SPENT_KINDS), LedgerEntry.programme_id.in_(programme_ids))
-        .group_by(LedgerEntry.programme_id))
+        .group_by(LedgerEntry.programme_id)
+    )
     return {pid: int(total) for pid, total in rows}
 
 
 # --- summary ---------------------------------------------------------------------------------
+
 
 def spent_basis_points(spent_fen: int, budget_fen: int) -> int:
     """Spend against budget in basis points, half up (2,670 of 8,900 fen -> 3000 = 30.00%);
@@ -139,28 +148,46 @@ def summary(actor: Principal, *, plan_year: int | None = None) -> dict:
     programmes = list(session.scalars(query.order_by(Programme.id)))
     ids = select(Programme.id).where(Programme.id.in_([p.id for p in programmes]))
     spent = _spent_by_programme(session, ids)
-    active = dict(session.execute(
-        select(LedgerEntry.programme_id, func.count(func.distinct(Policy.id)))
-        .join(Policy, Policy.order_item_id == LedgerEntry.order_item_id)
-        .where(LedgerEntry.kind == "sponsor_subsidy", LedgerEntry.programme_id.in_(ids),
-               Policy.status == "active")
-        .group_by(LedgerEntry.programme_id)).all())
+    active = dict(
+        session.execute(
+            select(LedgerEntry.programme_id, func.count(func.distinct(Policy.id)))
+            .join(Policy, Policy.order_item_id == LedgerEntry.order_item_id)
+            .where(
+                LedgerEntry.kind == "sponsor_subsidy",
+                LedgerEntry.programme_id.in_(ids),
+                Policy.status == "active",
+            )
+            .group_by(LedgerEntry.programme_id)
+        ).all()
+    )
     rows = []
     for p in programmes:
         spent_fen = spent.get(p.id, 0)
-        rows.append({
-            "programme_id": p.id, "name": p.name, "plan_year": p.plan_year, "status": p.status,
-            "budget_total_fen": p.budget_total_fen, "spent_fen": spent_fen,
-            "spent_bp": spent_basis_points(spent_fen, p.budget_total_fen),
-            "reserved_unpaid_fen": p.budget_reserved_fen - spent_fen,
-            "unspent_fen": p.budget_total_fen - p.budget_reserved_fen,
-            "active_policies": int(active.get(p.id, 0)),
-            "beneficiaries": p.beneficiaries_reserved, "quota": p.quota,
-        })
+        rows.append(
+            {
+                "programme_id": p.id,
+                "name": p.name,
+                "plan_year": p.plan_year,
+                "status": p.status,
+                "budget_total_fen": p.budget_total_fen,
+                "spent_fen": spent_fen,
+                "spent_bp": spent_basis_points(spent_fen, p.budget_total_fen),
+                "reserved_unpaid_fen": p.budget_reserved_fen - spent_fen,
+                "unspent_fen": p.budget_total_fen - p.budget_reserved_fen,
+                "active_policies": int(active.get(p.id, 0)),
+                "beneficiaries": p.beneficiaries_reserved,
+                "quota": p.quota,
+            }
+        )
     # A policy two of the organisation's programmes paid for is one active policy.
-    active_total = session.scalar(
-        select(func.count(func.distinct(Policy.id)))
-        .where(Policy.order_item_id.in_(_funded_items(ids)), Policy.status == "active")) or 0
+    active_total = (
+        session.scalar(
+            select(func.count(func.distinct(Policy.id))).where(
+                Policy.order_item_id.in_(_funded_items(ids)), Policy.status == "active"
+            )
+        )
+        or 0
+    )
     budget = sum(r["budget_total_fen"] for r in rows)
     spent_total = sum(r["spent_fen"] for r in rows)
     organisation = {"id": org.id, "name": org.name, "uscc": org.uscc, "kind": org.kind}
@@ -169,7 +196,8 @@ def summary(actor: Principal, *, plan_year: int | None = None) -> dict:
         "organisation": organisation,
         "programmes": rows,
         "totals": {
-            "budget_total_fen": budget, "spent_fen": spent_total,
+            "budget_total_fen": budget,
+            "spent_fen": spent_total,
             "spent_bp": spent_basis_points(spent_total, budget),
             "reserved_unpaid_fen": sum(r["reserved_unpaid_fen"] for r in rows),
             "unspent_fen": sum(r["unspent_fen"] for r in rows),
@@ -180,8 +208,16 @@ def summary(actor: Principal, *, plan_year: int | None = None) -> dict:
 
 # --- beneficiaries ---------------------------------------------------------------------------
 
-def beneficiaries(actor: Principal, *, page: int, page_size: int, programme_id: int | None = None,
-                  plan_year: int | None = None, status: str | None = None) -> tuple[list[dict], int]:
+
+def beneficiaries(
+    actor: Principal,
+    *,
+    page: int,
+    page_size: int,
+    programme_id: int | None = None,
+    plan_year: int | None = None,
+    status: str | None = None,
+) -> tuple[list[dict], int]:
     from app.enrollment.models import LedgerEntry
     from app.identity.idnumber import mask, mask_name
     from app.identity.services import decrypt_id_number
@@ -193,49 +229,74 @@ def beneficiaries(actor: Principal, *, page: int, page_size: int, programme_id: 
         org = _own_organisation(session, actor)
         _check_own_programme(session, org.id, programme_id)
         programme_ids = _own_programme_ids(org.id, programme_id)
-        query = (select(Policy, Person).join(Person, Person.id == Policy.person_id)
-                 .where(Policy.order_item_id.in_(_funded_items(programme_ids))))
+        query = (
+            select(Policy, Person)
+            .join(Person, Person.id == Policy.person_id)
+            .where(Policy.order_item_id.in_(_funded_items(programme_ids)))
+        )
         if plan_year is not None:
             query = query.where(Policy.plan_year == plan_year)
         if status is not None:
             query = query.where(Policy.status == status)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
-        found = session.execute(query.order_by(Policy.id).offset((page - 1) * page_size)
-                                .limit(page_size)).all()
+        found = session.execute(
+            query.order_by(Policy.id).offset((page - 1) * page_size).limit(page_size)
+        ).all()
         item_ids = [policy.order_item_id for policy, _ in found]
         paid: dict[int, list[dict]] = {}
         for item_id, pid, name, amount in session.execute(
-                select(LedgerEntry.order_item_id, Programme.id, Programme.name,
-                       func.sum(LedgerEntry.amount_fen))
-                .join(Programme, Programme.id == LedgerEntry.programme_id)
-                .where(LedgerEntry.order_item_id.in_(item_ids),
-                       LedgerEntry.kind.in_(SPENT_KINDS), Programme.id.in_(programme_ids))
-                .group_by(LedgerEntry.order_item_id, Programme.id, Programme.name)
-                .order_by(Programme.id)):
+            select(
+                LedgerEntry.order_item_id,
+                Programme.id,
+                Programme.name,
+                func.sum(LedgerEntry.amount_fen),
+            )
+            .join(Programme, Programme.id == LedgerEntry.programme_id)
+            .where(
+                LedgerEntry.order_item_id.in_(item_ids),
+                LedgerEntry.kind.in_(SPENT_KINDS),
+                Programme.id.in_(programme_ids),
+            )
+            .group_by(LedgerEntry.order_item_id, Programme.id, Programme.name)
+            .order_by(Programme.id)
+        ):
             paid.setdefault(item_id, []).append(
-                {"programme_id": pid, "programme_name": name, "subsidy_fen": int(amount)})
-        rows = [{
-            "insured_name_masked": mask_name(person.name),
-            "id_number_masked": mask(decrypt_id_number(person)),
-            "plan_year": policy.plan_year, "policy_status": policy.status,
-            "policy_status_label": STATUS_LABELS[policy.status],
-            "coverage_start": policy.coverage_start, "coverage_end": policy.coverage_end,
-            "programmes": paid.get(policy.order_item_id, []),
-            "subsidy_fen": sum(p["subsidy_fen"] for p in paid.get(policy.order_item_id, [])),
-        } for policy, person in found]
-        audit(session, actor_type="staff", actor_id=actor.id, action="sponsor.beneficiaries_read",
-              object_type="organisation", object_id=org.id,
-              detail={"page": page, "rows": len(rows), "programme_id": programme_id})
+                {"programme_id": pid, "programme_name": name, "subsidy_fen": int(amount)}
+            )
+        rows = [
+            {
+                "insured_name_masked": mask_name(person.name),
+                "id_number_masked": mask(decrypt_id_number(person)),
+                "plan_year": policy.plan_year,
+                "policy_status": policy.status,
+                "policy_status_label": STATUS_LABELS[policy.status],
+                "coverage_start": policy.coverage_start,
+                "coverage_end": policy.coverage_end,
+                "programmes": paid.get(policy.order_item_id, []),
+                "subsidy_fen": sum(p["subsidy_fen"] for p in paid.get(policy.order_item_id, [])),
+            }
+            for policy, person in found
+        ]
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="sponsor.beneficiaries_read",
+            object_type="organisation",
+            object_id=org.id,
+            detail={"page": page, "rows": len(rows), "programme_id": programme_id},
+        )
     return rows, int(total or 0)
 
 
 # --- donations -------------------------------------------------------------------------------
 
+
 def _year_bounds_utc(year: int) -> tuple[datetime, datetime]:
     """A calendar year in Asia/Shanghai, as a UTC interval [start, end)."""
     start = datetime(year, 1, 1, tzinfo=SHANGHAI)
     end = datetime(year + 1, 1, 1, tzinfo=SHANGHAI)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def donations(actor: Principal, *, year: int | None = None) -> dict:
@@ -244,27 +305,51 @@ def donations(actor: Principal, *, year: int | None = None) -> dict:
     session = get_session()
     org = _own_organisation(session, actor)
     e = ProgrammeLedgerEntry
-    query = (select(e, Programme).join(Programme, Programme.id == e.programme_id)
-             .where(Programme.organisation_id == org.id, e.kind.in_(DONATION_KINDS)))
+    query = (
+        select(e, Programme)
+        .join(Programme, Programme.id == e.programme_id)
+        .where(Programme.organisation_id == org.id, e.kind.in_(DONATION_KINDS))
+    )
     if year is not None:
         start, end = _year_bounds_utc(year)
         query = query.where(e.created_at >= start, e.created_at < end)
     items = []
     for entry, programme in session.execute(query.order_by(e.created_at, e.id)):
-        items.append({
-            "entry_id": entry.id, "kind": entry.kind, "kind_label": DONATION_LABELS[entry.kind],
-            "date": entry.created_at.astimezone(SHANGHAI).date(),
-            "amount_fen": entry.amount_fen, "amount_yuan": fen_to_yuan_text(entry.amount_fen),
-            "organisation_name": org.name, "organisation_uscc": org.uscc,
-            "programme_id": programme.id, "programme_name": programme.name,
-        })
+        items.append(
+            {
+                "entry_id": entry.id,
+                "kind": entry.kind,
+                "kind_label": DONATION_LABELS[entry.kind],
+                "date": entry.created_at.astimezone(SHANGHAI).date(),
+                "amount_fen": entry.amount_fen,
+                "amount_yuan": fen_to_yuan_text(entry.amount_fen),
+                "organisation_name": org.name,
+                "organisation_uscc": org.uscc,
+                "programme_id": programme.id,
+                "programme_name": programme.name,
+            }
+        )
     session.rollback()
-    return {"organisation_name": org.name, "organisation_uscc": org.uscc, "year": year,
-            "items": items, "total_fen": sum(i["amount_fen"] for i in items)}
+    return {
+        "organisation_name": org.name,
+        "organisation_uscc": org.uscc,
+        "year": year,
+        "items": items,
+        "total_fen": sum(i["amount_fen"] for i in items),
+    }
 
 
-CSV_HEADER = ("流水号", "日期", "类型", "金额（元）", "金额（分）", "捐赠单位", "统一社会信用代码",
-              "资助项目编号", "资助项目")
+CSV_HEADER = (
+    "流水号",
+    "日期",
+    "类型",
+    "金额（元）",
+    "金额（分）",
+    "捐赠单位",
+    "统一社会信用代码",
+    "资助项目编号",
+    "资助项目",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -280,15 +365,25 @@ def donations_csv(actor: Principal, *, year: int | None = None) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for i in report["items"]:
-        writer.writerow([i["entry_id"], i["date"].isoformat(), i["kind_label"], i["amount_yuan"],
-                         i["amount_fen"], _text_cell(i["organisation_name"]),
-                         i["organisation_uscc"], i["programme_id"],
-                         _text_cell(i["programme_name"])])
+        writer.writerow(
+            [
+                i["entry_id"],
+                i["date"].isoformat(),
+                i["kind_label"],
+                i["amount_yuan"],
+                i["amount_fen"],
+                _text_cell(i["organisation_name"]),
+                i["organisation_uscc"],
+                i["programme_id"],
+                _text_cell(i["programme_name"]),
+            ]
+        )
     # UTF-8 with a byte-order mark: Excel then reads the file as UTF-8, not the locale's GBK.
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 # --- outcomes --------------------------------------------------------------------------------
+
 
 def outcomes(actor: Principal) -> dict:
     from app.policies.models import Policy
@@ -297,16 +392,31 @@ def outcomes(actor: Principal) -> dict:
     session = get_session()
     org = _own_organisation(session, actor)
     funded = Policy.order_item_id.in_(_funded_items(_own_programme_ids(org.id)))
-    years = list(session.scalars(select(Policy.plan_year).where(funded).distinct()
-                                 .order_by(Policy.plan_year)))
+    years = list(
+        session.scalars(
+            select(Policy.plan_year).where(funded).distinct().order_by(Policy.plan_year)
+        )
+    )
     rows = []
     for year in years:
-        people = session.scalar(select(func.count(func.distinct(Policy.person_id)))
-                                .where(funded, Policy.plan_year == year)) or 0
+        people = (
+            session.scalar(
+                select(func.count(func.distinct(Policy.person_id))).where(
+                    funded, Policy.plan_year == year
+                )
+            )
+            or 0
+        )
         paid = _claims_paid(session, select(Policy.id).where(funded, Policy.plan_year == year))
         suppressed = paid.count < min_cell
-        rows.append({"plan_year": year, "beneficiaries": int(people), "suppressed": suppressed,
-                     "claims_paid_count": None if suppressed else paid.count,
-                     "claims_paid_fen": None if suppressed else paid.paid_fen})
+        rows.append(
+            {
+                "plan_year": year,
+                "beneficiaries": int(people),
+                "suppressed": suppressed,
+                "claims_paid_count": None if suppressed else paid.count,
+                "claims_paid_fen": None if suppressed else paid.paid_fen,
+            }
+        )
     session.rollback()
     return {"min_cell": min_cell, "years": rows}

@@ -7,6 +7,7 @@ encrypted, found by blind index); `persons.id_number_index` is unique, so the un
 same or an overlapping list, even two uploads at once, never lists anyone twice. The report keeps
 masked values only.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,9 +26,9 @@ class RosterUpload(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
     uploaded_by_staff_id: Mapped[int | None]
-    file_format: Mapped[str] = mapped_column(String(8))       # csv | xlsx (sniffed, not the name)
+    file_format: Mapped[str] = mapped_column(String(8))  # csv | xlsx (sniffed, not the name)
     file_bytes: Mapped[int]
-    file_sha256: Mapped[str] = mapped_column(String(64))      # tells an identical re-upload
+    file_sha256: Mapped[str] = mapped_column(String(64))  # tells an identical re-upload
     rows_total: Mapped[int]
     rows_invalid: Mapped[int]
     added: Mapped[int]
@@ -37,8 +38,10 @@ class RosterUpload(Base):
 
     __table_args__ = (
         CheckConstraint("file_format IN ('csv', 'xlsx')", name="file_format"),
-        CheckConstraint("rows_total = rows_invalid + added + already_listed + already_insured",
-                        name="rows_add_up"),
+        CheckConstraint(
+            "rows_total = rows_invalid + added + already_listed + already_insured",
+            name="rows_add_up",
+        ),
     )
 
 
@@ -72,7 +75,8 @@ class RosterReportRow(Base):
     message: Mapped[str] = mapped_column(String(200))
 
     __table_args__ = (
-        CheckConstraint("outcome IN ('added', 'already_listed', 'already_insured', 'invalid')",
-                        name="outcome"),
+        CheckConstraint(
+            "outcome IN ('added', 'already_listed', 'already_insured', 'invalid')", name="outcome"
+        ),
         Index("ix_roster_report_rows_upload_line", "upload_id", "line"),
     )

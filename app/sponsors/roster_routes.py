@@ -1,8 +1,8 @@
 """Roster endpoints for an organisation's admin on its own roster-only programmes: upload a
 CSV/XLSX roster, read the roster and its entries (masked, paged), download an upload's per-row
 report. Another organisation's programme is a plain 404."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from flask import Response, current_app
 
@@ -51,18 +51,23 @@ def roster_summary(programme_id):
 @blp.errors(404, 409)
 def roster_entries(query, programme_id):
     """The people on the roster (name and ID number masked), oldest first, paged."""
-    items, total = services.list_entries(current_principal(), programme_id, query["page"],
-                                         query["page_size"])
+    items, total = services.list_entries(
+        current_principal(), programme_id, query["page"], query["page_size"]
+    )
     return {"items": items, "total": total, "page": query["page"], "page_size": query["page_size"]}
 
 
-@blp.route("/programmes/<int:programme_id>/roster/uploads/<int:upload_id>/report.csv",
-           methods=["GET"])
+@blp.route(
+    "/programmes/<int:programme_id>/roster/uploads/<int:upload_id>/report.csv", methods=["GET"]
+)
 @blp.staff_required(*ORGANISATION_ROLES)
 @blp.response(200, content_type="text/csv", description="逐行校验结果（CSV，UTF-8 BOM）")
 @blp.errors(404, 409)
 def roster_report(programme_id, upload_id):
     """The upload's per-row report: line, masked name and ID number, outcome, code, message."""
     body = services.report_csv(current_principal(), programme_id, upload_id)
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="roster-upload-{upload_id}.csv"'})
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="roster-upload-{upload_id}.csv"'},
+    )

@@ -1,4 +1,5 @@
 """Schemas of the roster endpoints: the upload form, an upload's summary, the roster, entries."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -8,8 +9,12 @@ from app.common.schemas import PageQuerySchema, StrictSchema
 
 
 class RosterFileSchema(StrictSchema):
-    file = Upload(required=True, metadata={
-        "description": "名单文件：CSV（UTF-8 或 GB18030）或 XLSX；表头 姓名、身份证号、类别（可选）"})
+    file = Upload(
+        required=True,
+        metadata={
+            "description": "名单文件：CSV（UTF-8 或 GB18030）或 XLSX；表头 姓名、身份证号、类别（可选）"
+        },
+    )
 
 
 class RosterUploadSchema(StrictSchema):
@@ -34,10 +39,14 @@ class RosterSummarySchema(StrictSchema):
     programme_id = ma.fields.Integer(required=True)
     plan_year = ma.fields.Integer(required=True)
     entries = ma.fields.Integer(required=True, metadata={"description": "people on the roster"})
-    insured = ma.fields.Integer(required=True,
-                                metadata={"description": "of them, insured this plan year"})
-    uploads = ma.fields.List(ma.fields.Nested(RosterUploadSchema), required=True,
-                             metadata={"description": "the latest 20 uploads, newest first"})
+    insured = ma.fields.Integer(
+        required=True, metadata={"description": "of them, insured this plan year"}
+    )
+    uploads = ma.fields.List(
+        ma.fields.Nested(RosterUploadSchema),
+        required=True,
+        metadata={"description": "the latest 20 uploads, newest first"},
+    )
 
 
 class RosterEntrySchema(StrictSchema):

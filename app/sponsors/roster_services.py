@@ -8,6 +8,7 @@ NOTHING, then the entries the same way against the unique (programme, person), s
 overlapping re-upload, or two uploads at once, list each person once. Nobody is enrolled here: a batch enrollment job does
 that (app/jobs).
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,25 +39,31 @@ from app.sponsors.services import get_programme
 
 log = logging.getLogger(__name__)
 
-CHUNK = 10_000          # values per lookup (SQLite allows 32,766 parameters a statement)
+CHUNK = 10_000  # values per lookup (SQLite allows 32,766 parameters a statement)
 OUTCOME_MESSAGES = {
     "added": "已加入资助名单",
     "already_listed": "已在资助名单中（重复上传，未重复添加）",
     "already_insured": "本保障年度已投保，未加入名单",
 }
-OUTCOME_LABELS = {"added": "已加入", "already_listed": "已在名单中", "already_insured": "已投保",
-                  "invalid": "未通过校验"}
+OUTCOME_LABELS = {
+    "added": "已加入",
+    "already_listed": "已在名单中",
+    "already_insured": "已投保",
+    "invalid": "未通过校验",
+}
 
 
 def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _roster_programme(actor: Principal, programme_id: int) -> Programme:
     programme = get_programme(actor, programme_id)
     if not programme.roster_only:
-        raise Conflict("该资助项目按医保身份类别确定资助对象，不使用名单", code="programme_not_roster")
+        raise Conflict(
+            "该资助项目按医保身份类别确定资助对象，不使用名单", code="programme_not_roster"
+        )
     return programme
 
 
@@ -66,12 +73,24 @@ def standing_person_ids(session, person_ids: Iterable[int], plan_year: int) -> s
     ids = list(person_ids)
     found: set[int] = set()
     for chunk in _chunks(ids):
-        found.update(session.scalars(select(Policy.person_id).where(
-            among(session, Policy.person_id, chunk), Policy.plan_year == plan_year,
-            Policy.status != "void")))
-        found.update(session.scalars(select(OrderItem.person_id).where(
-            among(session, OrderItem.person_id, chunk), OrderItem.plan_year == plan_year,
-            OrderItem.open)))
+        found.update(
+            session.scalars(
+                select(Policy.person_id).where(
+                    among(session, Policy.person_id, chunk),
+                    Policy.plan_year == plan_year,
+                    Policy.status != "void",
+                )
+            )
+        )
+        found.update(
+            session.scalars(
+                select(OrderItem.person_id).where(
+                    among(session, OrderItem.person_id, chunk),
+                    OrderItem.plan_year == plan_year,
+                    OrderItem.open,
+                )
+            )
+        )
     return found
 
 
@@ -83,44 +102,81 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
     today = today_shanghai()
     try:
         parsed = rosters.parse_roster(
-            data, today=today, max_rows=cfg["ROSTER_MAX_ROWS"],
-            max_xlsx_uncompressed=cfg["ROSTER_XLSX_MAX_UNCOMPRESSED_BYTES"])
+            data,
+            today=today,
+            max_rows=cfg["ROSTER_MAX_ROWS"],
+            max_xlsx_uncompressed=cfg["ROSTER_XLSX_MAX_UNCOMPRESSED_BYTES"],
+        )
     except rosters.RosterError as exc:
-        raise ValidationFailed(exc.message, code=exc.code,
-                               errors={"files": {"file": [exc.message]}}) from None
+        raise ValidationFailed(
+            exc.message, code=exc.code, errors={"files": {"file": [exc.message]}}
+        ) from None
     valid = parsed.valid_rows
     index_of = {row.id_number: person_index(row.id_number) for row in valid}
     with transaction() as session:
         person_of = _persons_for(session, valid, index_of)
         listed = set()
         for chunk in _chunks(list(person_of.values())):
-            listed.update(session.scalars(select(RosterEntry.person_id).where(
-                RosterEntry.programme_id == programme.id,
-                among(session, RosterEntry.person_id, chunk))))
-        insured = standing_person_ids(session, set(person_of.values()) - listed, programme.plan_year)
+            listed.update(
+                session.scalars(
+                    select(RosterEntry.person_id).where(
+                        RosterEntry.programme_id == programme.id,
+                        among(session, RosterEntry.person_id, chunk),
+                    )
+                )
+            )
+        insured = standing_person_ids(
+            session, set(person_of.values()) - listed, programme.plan_year
+        )
 
-        upload = RosterUpload(programme_id=programme.id, uploaded_by_staff_id=actor.id,
-                              file_format=parsed.file_format, file_bytes=len(data),
-                              file_sha256=hashlib.sha256(data).hexdigest(),
-                              rows_total=0, rows_invalid=0, added=0, already_listed=0,
-                              already_insured=0)   # counted below, once the entries are in
+        upload = RosterUpload(
+            programme_id=programme.id,
+            uploaded_by_staff_id=actor.id,
+            file_format=parsed.file_format,
+            file_bytes=len(data),
+            file_sha256=hashlib.sha256(data).hexdigest(),
+            rows_total=0,
+            rows_invalid=0,
+            added=0,
+            already_listed=0,
+            already_insured=0,
+        )  # counted below, once the entries are in
         session.add(upload)
         session.flush()
-        to_add = [row for row in valid if person_of[row.id_number] not in listed
-                  and person_of[row.id_number] not in insured]
+        to_add = [
+            row
+            for row in valid
+            if person_of[row.id_number] not in listed and person_of[row.id_number] not in insured
+        ]
         now = utcnow()
-        insert_rows_ignoring_conflicts(session, RosterEntry.__table__, [
-            {"programme_id": programme.id, "person_id": person_of[row.id_number],
-             "upload_id": upload.id, "category": row.category,
-             "id_number_masked": row.id_number_masked, "created_at": now}
-            for row in to_add])
+        insert_rows_ignoring_conflicts(
+            session,
+            RosterEntry.__table__,
+            [
+                {
+                    "programme_id": programme.id,
+                    "person_id": person_of[row.id_number],
+                    "upload_id": upload.id,
+                    "category": row.category,
+                    "id_number_masked": row.id_number_masked,
+                    "created_at": now,
+                }
+                for row in to_add
+            ],
+        )
         # An upload running at the same time may have listed some of them first: only the
         # entries carrying this upload's id were added by it.
         added = set()
         for chunk in _chunks([person_of[row.id_number] for row in to_add]):
-            added.update(session.scalars(select(RosterEntry.person_id).where(
-                RosterEntry.programme_id == programme.id, RosterEntry.upload_id == upload.id,
-                among(session, RosterEntry.person_id, chunk))))
+            added.update(
+                session.scalars(
+                    select(RosterEntry.person_id).where(
+                        RosterEntry.programme_id == programme.id,
+                        RosterEntry.upload_id == upload.id,
+                        among(session, RosterEntry.person_id, chunk),
+                    )
+                )
+            )
 
         report, counts = [], {"added": 0, "already_listed": 0, "already_insured": 0, "invalid": 0}
         for row in parsed.rows:
@@ -128,15 +184,27 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
                 outcome, code, message = "invalid", row.code, row.message
             else:
                 person_id = person_of[row.id_number]
-                outcome = ("added" if person_id in added else
-                           "already_insured" if person_id in insured else "already_listed")
+                outcome = (
+                    "added"
+                    if person_id in added
+                    else "already_insured"
+                    if person_id in insured
+                    else "already_listed"
+                )
                 code, message = f"roster_{outcome}", OUTCOME_MESSAGES[outcome]
             counts[outcome] += 1
-            report.append({"upload_id": upload.id, "line": row.line,
-                           "name_masked": row.name_masked[:64],
-                           "id_number_masked": row.id_number_masked[:48],
-                           "category": row.category, "outcome": outcome, "code": code,
-                           "message": message[:200]})
+            report.append(
+                {
+                    "upload_id": upload.id,
+                    "line": row.line,
+                    "name_masked": row.name_masked[:64],
+                    "id_number_masked": row.id_number_masked[:48],
+                    "category": row.category,
+                    "outcome": outcome,
+                    "code": code,
+                    "message": message[:200],
+                }
+            )
         for chunk in _chunks(report, 5000):
             insert_rows(session, RosterReportRow.__table__, chunk)
         upload.rows_total = len(parsed.rows)
@@ -144,15 +212,24 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
         upload.added = counts["added"]
         upload.already_listed = counts["already_listed"]
         upload.already_insured = counts["already_insured"]
-        audit(session, actor_type="staff", actor_id=actor.id, action="roster.uploaded",
-              object_type="programme", object_id=programme.id,
-              detail={"upload_id": upload.id, **counts})
-    log.info("roster uploaded", extra={"programme_id": programme.id, "upload_id": upload.id,
-                                       **counts})
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="roster.uploaded",
+            object_type="programme",
+            object_id=programme.id,
+            detail={"upload_id": upload.id, **counts},
+        )
+    log.info(
+        "roster uploaded", extra={"programme_id": programme.id, "upload_id": upload.id, **counts}
+    )
     return upload
 
 
-def _persons_for(session, valid: list[rosters.RosterRow], index_of: dict[str, str]) -> dict[str, int]:
+def _persons_for(
+    session, valid: list[rosters.RosterRow], index_of: dict[str, str]
+) -> dict[str, int]:
     """The Person id of every valid row (by blind index), creating the ones not yet known.
 
     A new person gets the roster's name and the birth date and sex the ID number carries; the
@@ -166,8 +243,10 @@ def _persons_for(session, valid: list[rosters.RosterRow], index_of: dict[str, st
 
     def lookup(chunk):
         for person_id, index, name, verified_at in session.execute(
-                select(Person.id, Person.id_number_index, Person.name, Person.verified_at)
-                .where(among(session, Person.id_number_index, chunk))):
+            select(Person.id, Person.id_number_index, Person.name, Person.verified_at).where(
+                among(session, Person.id_number_index, chunk)
+            )
+        ):
             row = by_index[index]
             person_of[row.id_number] = person_id
             if verified_at is None and name != row.name:
@@ -181,63 +260,122 @@ def _persons_for(session, valid: list[rosters.RosterRow], index_of: dict[str, st
         now = utcnow()
         fresh = []
         for row in new:
-            fresh.append({"id_number_enc": seal(row.id_number, ID_NUMBER_CONTEXT),
-                          "id_number_index": index_of[row.id_number], "name": row.name,
-                          "birth_date": row.birth_date, "gender": row.gender,
-                          "identity_flags": [], "has_personal_account": False,
-                          "created_at": now})
+            fresh.append(
+                {
+                    "id_number_enc": seal(row.id_number, ID_NUMBER_CONTEXT),
+                    "id_number_index": index_of[row.id_number],
+                    "name": row.name,
+                    "birth_date": row.birth_date,
+                    "gender": row.gender,
+                    "identity_flags": [],
+                    "has_personal_account": False,
+                    "created_at": now,
+                }
+            )
         for chunk in _chunks(fresh, 5000):
             insert_rows_ignoring_conflicts(session, Person.__table__, chunk)
         for chunk in _chunks([index_of[row.id_number] for row in new]):
             lookup(chunk)
     if unverified:
-        update_rows(session, Person.__table__, [{"id": pid, "name": name}
-                                                for pid, name in unverified.items()])
+        update_rows(
+            session,
+            Person.__table__,
+            [{"id": pid, "name": name} for pid, name in unverified.items()],
+        )
     return person_of
 
 
 # --- reading ---------------------------------------------------------------------------------
 
+
 def roster_summary(actor: Principal, programme_id: int) -> dict:
     programme = _roster_programme(actor, programme_id)
     session = get_session()
-    entries = session.scalar(select(func.count()).select_from(RosterEntry).where(
-        RosterEntry.programme_id == programme.id)) or 0
-    insured = session.scalar(select(func.count()).select_from(RosterEntry).where(
-        RosterEntry.programme_id == programme.id, _insured_clause(programme.plan_year))) or 0
-    uploads = list(session.scalars(select(RosterUpload).where(
-        RosterUpload.programme_id == programme.id).order_by(RosterUpload.id.desc()).limit(20)))
-    return {"programme_id": programme.id, "plan_year": programme.plan_year, "entries": entries,
-            "insured": insured, "uploads": uploads}
+    entries = (
+        session.scalar(
+            select(func.count())
+            .select_from(RosterEntry)
+            .where(RosterEntry.programme_id == programme.id)
+        )
+        or 0
+    )
+    insured = (
+        session.scalar(
+            select(func.count())
+            .select_from(RosterEntry)
+            .where(RosterEntry.programme_id == programme.id, _insured_clause(programme.plan_year))
+        )
+        or 0
+    )
+    uploads = list(
+        session.scalars(
+            select(RosterUpload)
+            .where(RosterUpload.programme_id == programme.id)
+            .order_by(RosterUpload.id.desc())
+            .limit(20)
+        )
+    )
+    return {
+        "programme_id": programme.id,
+        "plan_year": programme.plan_year,
+        "entries": entries,
+        "insured": insured,
+        "uploads": uploads,
+    }
 
 
 def _insured_clause(plan_year: int):
-    return exists().where(Policy.person_id == RosterEntry.person_id,
-                          Policy.plan_year == plan_year, Policy.status != "void")
+    return exists().where(
+        Policy.person_id == RosterEntry.person_id,
+        Policy.plan_year == plan_year,
+        Policy.status != "void",
+    )
 
 
-def list_entries(actor: Principal, programme_id: int, page: int, page_size: int) -> tuple[list[dict], int]:
+def list_entries(
+    actor: Principal, programme_id: int, page: int, page_size: int
+) -> tuple[list[dict], int]:
     programme = _roster_programme(actor, programme_id)
     page_size = min(page_size, current_app.config["MAX_PAGE_SIZE"])
     session = get_session()
-    total = session.scalar(select(func.count()).select_from(RosterEntry).where(
-        RosterEntry.programme_id == programme.id)) or 0
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(RosterEntry)
+            .where(RosterEntry.programme_id == programme.id)
+        )
+        or 0
+    )
     rows = session.execute(
         select(RosterEntry, Person.name, _insured_clause(programme.plan_year).label("insured"))
         .join(Person, Person.id == RosterEntry.person_id)
         .where(RosterEntry.programme_id == programme.id)
-        .order_by(RosterEntry.id).offset((page - 1) * page_size).limit(page_size)
+        .order_by(RosterEntry.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
     ).all()
-    items = [{"id": entry.id, "name_masked": mask_name(name), "id_number_masked": entry.id_number_masked,
-              "category": entry.category, "insured": bool(insured), "upload_id": entry.upload_id,
-              "created_at": entry.created_at} for entry, name, insured in rows]
+    items = [
+        {
+            "id": entry.id,
+            "name_masked": mask_name(name),
+            "id_number_masked": entry.id_number_masked,
+            "category": entry.category,
+            "insured": bool(insured),
+            "upload_id": entry.upload_id,
+            "created_at": entry.created_at,
+        }
+        for entry, name, insured in rows
+    ]
     return items, total
 
 
 def get_upload(actor: Principal, programme_id: int, upload_id: int) -> RosterUpload:
     programme = _roster_programme(actor, programme_id)
-    upload = get_session().scalar(select(RosterUpload).where(
-        RosterUpload.id == upload_id, RosterUpload.programme_id == programme.id))
+    upload = get_session().scalar(
+        select(RosterUpload).where(
+            RosterUpload.id == upload_id, RosterUpload.programme_id == programme.id
+        )
+    )
     if upload is None:
         raise NotFound("名单上传记录不存在", code="roster_upload_not_found")
     return upload
@@ -258,24 +396,40 @@ def report_csv(actor: Principal, programme_id: int, upload_id: int) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["行号", "姓名", "身份证号", "类别", "结果", "代码", "说明"])
-    rows = get_session().scalars(select(RosterReportRow).where(
-        RosterReportRow.upload_id == upload.id).order_by(RosterReportRow.line))
+    rows = get_session().scalars(
+        select(RosterReportRow)
+        .where(RosterReportRow.upload_id == upload.id)
+        .order_by(RosterReportRow.line)
+    )
     for row in rows:
-        writer.writerow([row.line, _cell(row.name_masked), _cell(row.id_number_masked),
-                         _cell(row.category), OUTCOME_LABELS[row.outcome], row.code,
-                         _cell(row.message)])
+        writer.writerow(
+            [
+                row.line,
+                _cell(row.name_masked),
+                _cell(row.id_number_masked),
+                _cell(row.category),
+                OUTCOME_LABELS[row.outcome],
+                row.code,
+                _cell(row.message),
+            ]
+        )
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 
 # --- the subsidy matcher's question ---------------------------------------------------------
 
-def rostered_programmes(session, person_ids: list[int], programme_ids: list[int]) -> dict[int, frozenset[int]]:
+
+def rostered_programmes(
+    session, person_ids: list[int], programme_ids: list[int]
+) -> dict[int, frozenset[int]]:
     """person id -> the ids (among `programme_ids`) of the programmes whose roster lists them."""
     if not person_ids or not programme_ids:
         return {}
     found: dict[int, set[int]] = {}
     for person_id, programme_id in session.execute(
-            select(RosterEntry.person_id, RosterEntry.programme_id).where(and_(
-                RosterEntry.person_id.in_(person_ids), RosterEntry.programme_id.in_(programme_ids)))):
+        select(RosterEntry.person_id, RosterEntry.programme_id).where(
+            and_(RosterEntry.person_id.in_(person_ids), RosterEntry.programme_id.in_(programme_ids))
+        )
+    ):
         found.setdefault(person_id, set()).add(programme_id)
     return {k: frozenset(v) for k, v in found.items()}

@@ -18,6 +18,7 @@ beyond its declared size (it stops there and fails the CRC), so the declared siz
 Plaintext ID numbers live only in the returned rows of valid lines (the caller encrypts them into
 `Person`); an invalid line keeps only its masked form, for the report.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,14 +37,22 @@ MAX_ROWS = 100_000
 MAX_XLSX_UNCOMPRESSED = 64 * 1024 * 1024
 MAX_XLSX_MEMBERS = 2_000
 MAX_NAME_LENGTH = 40
-MAX_COLUMNS = 50          # columns read per row; a roster needs three
+MAX_COLUMNS = 50  # columns read per row; a roster needs three
 
 OK = "ok"
 
 # Header spellings -> column. Compared after NFKC, trimming and lower-casing.
 HEADERS = {
     "name": ("姓名", "name"),
-    "id_number": ("身份证号", "身份证号码", "公民身份号码", "证件号码", "id_number", "id number", "idnumber"),
+    "id_number": (
+        "身份证号",
+        "身份证号码",
+        "公民身份号码",
+        "证件号码",
+        "id_number",
+        "id number",
+        "idnumber",
+    ),
     "category": ("类别", "人员类别", "category"),
 }
 
@@ -75,8 +84,8 @@ MESSAGES = {
     "roster_name_invalid": "姓名只能包含汉字、字母和间隔号“·”",
     "id_number_missing": "身份证号不能为空",
     "id_number_not_text": "身份证号被保存为数字，末几位可能已丢失，请将该列设为文本格式后重新填写",
-    "roster_category_unknown": "人员类别不正确，可填：" + "、".join(
-        labels[0] for labels in CATEGORY_LABELS.values()),
+    "roster_category_unknown": "人员类别不正确，可填："
+    + "、".join(labels[0] for labels in CATEGORY_LABELS.values()),
     "roster_duplicate_in_file": "身份证号与文件中前面的行重复",
 }
 
@@ -92,17 +101,17 @@ class RosterError(ValueError):
 
 @dataclass(frozen=True)
 class RosterRow:
-    line: int                       # row number in the file as a spreadsheet shows it (header = 1)
-    name: str                       # normalised; "" when missing
+    line: int  # row number in the file as a spreadsheet shows it (header = 1)
+    name: str  # normalised; "" when missing
     name_masked: str
-    id_number: str | None           # the normalised number, only when the row is valid
+    id_number: str | None  # the normalised number, only when the row is valid
     id_number_masked: str
-    category: str | None            # one of IDENTITY_CATEGORIES' values
+    category: str | None  # one of IDENTITY_CATEGORIES' values
     code: str
     message: str
     duplicate_of: int | None = None  # the earlier line with the same ID number
-    birth_date: date | None = None   # from the ID number, when the row is valid
-    gender: str | None = None        # "1" male, "2" female (the bureau's gend codes)
+    birth_date: date | None = None  # from the ID number, when the row is valid
+    gender: str | None = None  # "1" male, "2" female (the bureau's gend codes)
 
     @property
     def valid(self) -> bool:
@@ -111,7 +120,7 @@ class RosterRow:
 
 @dataclass(frozen=True)
 class ParsedRoster:
-    file_format: str                # "csv" | "xlsx"
+    file_format: str  # "csv" | "xlsx"
     rows: tuple[RosterRow, ...]
 
     @property
@@ -121,16 +130,21 @@ class ParsedRoster:
 
 # --- the file --------------------------------------------------------------------------------
 
+
 def sniff_format(data: bytes) -> str:
-    """"xlsx" for a zip, "csv" for text; RosterError for anything else (by content, not name)."""
+    """ "xlsx" for a zip, "csv" for text; RosterError for anything else (by content, not name)."""
     if not data:
         raise RosterError("roster_file_empty", "文件为空")
     if data.startswith(b"PK\x03\x04"):
         return "xlsx"
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise RosterError("roster_format_xls", "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后上传")
+        raise RosterError(
+            "roster_format_xls", "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后上传"
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise RosterError("roster_encoding", "不支持 UTF-16 编码，请另存为 UTF-8 或 GB18030 编码的 CSV")
+        raise RosterError(
+            "roster_encoding", "不支持 UTF-16 编码，请另存为 UTF-8 或 GB18030 编码的 CSV"
+        )
     if b"\x00" in data[:4096]:
         raise RosterError("roster_format_unsupported", "仅支持 CSV 或 XLSX 格式的名单文件")
     return "csv"
@@ -145,7 +159,9 @@ def decode_csv(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise RosterError("roster_encoding", "无法识别文件编码，请使用 UTF-8 或 GB18030（GBK）编码的 CSV")
+    raise RosterError(
+        "roster_encoding", "无法识别文件编码，请使用 UTF-8 或 GB18030（GBK）编码的 CSV"
+    )
 
 
 def _csv_records(data: bytes):
@@ -155,7 +171,9 @@ def _csv_records(data: bytes):
         for cells in reader:
             yield reader.line_num, cells[:MAX_COLUMNS]
     except csv.Error:
-        raise RosterError("roster_csv_invalid", "CSV 文件格式不正确（引号不匹配或字段过长）") from None
+        raise RosterError(
+            "roster_csv_invalid", "CSV 文件格式不正确（引号不匹配或字段过长）"
+        ) from None
 
 
 def check_xlsx_size(data: bytes, max_uncompressed: int) -> None:
@@ -168,8 +186,10 @@ def check_xlsx_size(data: bytes, max_uncompressed: int) -> None:
     if len(members) > MAX_XLSX_MEMBERS:
         raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件")
     if sum(m.file_size for m in members) > max_uncompressed:
-        raise RosterError("roster_xlsx_too_large",
-                          f"XLSX 文件解压后超过{max_uncompressed // (1024 * 1024)}MB，请拆分后上传或改用 CSV")
+        raise RosterError(
+            "roster_xlsx_too_large",
+            f"XLSX 文件解压后超过{max_uncompressed // (1024 * 1024)}MB，请拆分后上传或改用 CSV",
+        )
 
 
 def _xlsx_records(data: bytes):
@@ -179,7 +199,7 @@ def _xlsx_records(data: bytes):
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - openpyxl raises many types for a broken file
+    except Exception:
         raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件") from None
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
@@ -187,16 +207,20 @@ def _xlsx_records(data: bytes):
             raise RosterError("roster_file_empty", "文件中没有工作表")
         try:
             # `parse_rows` stops reading at the first row beyond max_rows.
-            for number, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True),
-                                           start=1):
+            for number, cells in enumerate(
+                sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
+            ):
                 yield number, list(cells)
-        except Exception:  # noqa: BLE001 - a malformed sheet part
-            raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件") from None
+        except Exception:
+            raise RosterError(
+                "roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件"
+            ) from None
     finally:
         workbook.close()
 
 
 # --- the rows --------------------------------------------------------------------------------
+
 
 def _cell_text(value) -> str:
     if value is None:
@@ -213,8 +237,9 @@ def normalise_header(value) -> str:
 def map_headers(cells: list) -> dict[str, int]:
     """Column index of name, id_number and (optional) category; RosterError when a required
     column is missing or a column appears twice."""
-    spelled = {spelling.lower(): column for column, spellings in HEADERS.items()
-               for spelling in spellings}
+    spelled = {
+        spelling.lower(): column for column, spellings in HEADERS.items() for spelling in spellings
+    }
     found: dict[str, int] = {}
     for index, cell in enumerate(cells):
         column = spelled.get(normalise_header(cell))
@@ -225,9 +250,10 @@ def map_headers(cells: list) -> dict[str, int]:
         found[column] = index
     missing = [HEADERS[c][0] for c in ("name", "id_number") if c not in found]
     if missing:
-        raise RosterError("roster_headers_missing",
-                          "第一行应为表头，缺少必需的列：" + "、".join(missing)
-                          + "（可选列：类别）")
+        raise RosterError(
+            "roster_headers_missing",
+            "第一行应为表头，缺少必需的列：" + "、".join(missing) + "（可选列：类别）",
+        )
     return found
 
 
@@ -276,8 +302,9 @@ def check_row(line: int, raw_name, raw_id, raw_category, *, today: date) -> Rost
     masked_id = _masked_id(id_text)
 
     def fail(code: str, message: str | None = None) -> RosterRow:
-        return RosterRow(line, name, name_masked, None, masked_id, category, code,
-                         message or MESSAGES[code])
+        return RosterRow(
+            line, name, name_masked, None, masked_id, category, code, message or MESSAGES[code]
+        )
 
     name_code = check_name(name)
     if name_code != OK:
@@ -292,8 +319,18 @@ def check_row(line: int, raw_name, raw_id, raw_category, *, today: date) -> Rost
         return fail(exc.code, exc.message)
     if category_code != OK:
         return fail(category_code)
-    return RosterRow(line, name, name_masked, number.value, mask(number.value) or "", category,
-                     OK, MESSAGES[OK], birth_date=number.birth_date, gender=number.gender)
+    return RosterRow(
+        line,
+        name,
+        name_masked,
+        number.value,
+        mask(number.value) or "",
+        category,
+        OK,
+        MESSAGES[OK],
+        birth_date=number.birth_date,
+        gender=number.gender,
+    )
 
 
 def parse_rows(records, *, today: date, max_rows: int = MAX_ROWS) -> tuple[RosterRow, ...]:
@@ -308,21 +345,35 @@ def parse_rows(records, *, today: date, max_rows: int = MAX_ROWS) -> tuple[Roste
 
     for line, cells in records:
         if not any(_cell_text(c).strip() for c in cells):
-            continue                                  # blank lines are skipped, not reported
+            continue  # blank lines are skipped, not reported
         if columns is None:
             columns = map_headers(cells)
             continue
         if len(rows) >= max_rows:
-            raise RosterError("roster_too_many_rows",
-                              f"名单最多{max_rows}行（不含表头），请拆分后分批上传")
-        row = check_row(line, cell(cells, "name"), cell(cells, "id_number"),
-                        cell(cells, "category"), today=today)
+            raise RosterError(
+                "roster_too_many_rows", f"名单最多{max_rows}行（不含表头），请拆分后分批上传"
+            )
+        row = check_row(
+            line,
+            cell(cells, "name"),
+            cell(cells, "id_number"),
+            cell(cells, "category"),
+            today=today,
+        )
         if row.valid:
             first = first_line_of.setdefault(row.id_number, line)
             if first != line:
-                row = RosterRow(line, row.name, row.name_masked, None, row.id_number_masked,
-                                row.category, "roster_duplicate_in_file",
-                                f"身份证号与第{first}行重复", duplicate_of=first)
+                row = RosterRow(
+                    line,
+                    row.name,
+                    row.name_masked,
+                    None,
+                    row.id_number_masked,
+                    row.category,
+                    "roster_duplicate_in_file",
+                    f"身份证号与第{first}行重复",
+                    duplicate_of=first,
+                )
         rows.append(row)
     if columns is None:
         raise RosterError("roster_file_empty", "文件中没有内容")
@@ -331,8 +382,13 @@ def parse_rows(records, *, today: date, max_rows: int = MAX_ROWS) -> tuple[Roste
     return tuple(rows)
 
 
-def parse_roster(data: bytes, *, today: date, max_rows: int = MAX_ROWS,
-                 max_xlsx_uncompressed: int = MAX_XLSX_UNCOMPRESSED) -> ParsedRoster:
+def parse_roster(
+    data: bytes,
+    *,
+    today: date,
+    max_rows: int = MAX_ROWS,
+    max_xlsx_uncompressed: int = MAX_XLSX_UNCOMPRESSED,
+) -> ParsedRoster:
     """Read and check a roster file. Raises RosterError for a file that cannot be a roster."""
     file_format = sniff_format(data)
     if file_format == "xlsx":
@@ -340,5 +396,5 @@ def parse_roster(data: bytes, *, today: date, max_rows: int = MAX_ROWS,
         records = _xlsx_records(data)
     else:
         records = _csv_records(data)
-    with contextlib.closing(records):      # the workbook is closed even when parsing stops early
+    with contextlib.closing(records):  # the workbook is closed even when parsing stops early
         return ParsedRoster(file_format, parse_rows(records, today=today, max_rows=max_rows))

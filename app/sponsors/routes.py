@@ -1,6 +1,7 @@
 """Sponsor endpoints: operators register organisations and may read every programme; an
 organisation's admins run its programmes (budgets, status, report) and read its sponsor reports.
 Another organisation's objects are a plain 404."""
+
 from __future__ import annotations
 
 from flask import Response
@@ -56,8 +57,9 @@ def read_organisation(organisation_id):
 @blp.errors(404, 422)
 def create_programme(body):
     """Create a subsidy programme for the caller's own organisation (budget starts at 0)."""
-    return services.create_programme(current_principal(), **{
-        "quota": None, "product_id": None, **body})
+    return services.create_programme(
+        current_principal(), **{"quota": None, "product_id": None, **body}
+    )
 
 
 @blp.route("/programmes", methods=["GET"])
@@ -113,6 +115,7 @@ def programme_report(programme_id):
 
 # --- sponsor reports: the caller's own organisation only (app/sponsors/reports.py) ------------
 
+
 @blp.route("/reports/summary", methods=["GET"])
 @blp.staff_required(*ORGANISATION_ROLES)
 @blp.arguments(ReportQuerySchema, location="query")
@@ -156,8 +159,9 @@ def report_donations_csv(query):
     """The donation records as a CSV download (UTF-8 with BOM, so Excel shows the Chinese)."""
     body = reports.donations_csv(current_principal(), **query)
     name = f"donations-{query['year']}.csv" if query.get("year") else "donations.csv"
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @blp.route("/reports/outcomes", methods=["GET"])

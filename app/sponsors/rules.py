@@ -11,12 +11,13 @@ Three things a sponsorship needs before any money moves:
 docs/sponsorship.md explains the rules with worked examples. Money is integer fen; ratios are
 basis points (10000 = 100%); the one rounding step is `round_half_up_div`.
 """
+
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
 
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -36,21 +37,40 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 # The table published with GB 32100-2015 and kept by the national code centre (CODS). Data, not
 # code: a combination added by a later notice is one line here.
 REGISTRATION_AUTHORITIES: dict[str, tuple[str, dict[str, str]]] = {
-    "1": ("机构编制", {"1": "机关", "2": "事业单位",
-                      "3": "中央编办直接管理机构编制的群众团体", "9": "其他"}),
+    "1": (
+        "机构编制",
+        {"1": "机关", "2": "事业单位", "3": "中央编办直接管理机构编制的群众团体", "9": "其他"},
+    ),
     "2": ("外交", {"1": "外国常驻新闻机构", "9": "其他"}),
-    "3": ("司法行政", {"1": "律师执业机构", "2": "公证处", "3": "基层法律服务所",
-                      "4": "司法鉴定机构", "5": "仲裁委员会", "9": "其他"}),
+    "3": (
+        "司法行政",
+        {
+            "1": "律师执业机构",
+            "2": "公证处",
+            "3": "基层法律服务所",
+            "4": "司法鉴定机构",
+            "5": "仲裁委员会",
+            "9": "其他",
+        },
+    ),
     "4": ("文化", {"1": "外国在华文化中心", "9": "其他"}),
     "5": ("民政", {"1": "社会团体", "2": "民办非企业单位", "3": "基金会", "9": "其他"}),
-    "6": ("旅游", {"1": "外国旅游部门常驻代表机构",
-                  "2": "港澳台地区旅游部门常驻内地（大陆）代表机构", "9": "其他"}),
+    "6": (
+        "旅游",
+        {
+            "1": "外国旅游部门常驻代表机构",
+            "2": "港澳台地区旅游部门常驻内地（大陆）代表机构",
+            "9": "其他",
+        },
+    ),
     "7": ("宗教", {"1": "宗教活动场所", "2": "宗教院校", "9": "其他"}),
     "8": ("工会", {"1": "基层工会", "9": "其他"}),
     "9": ("工商", {"1": "企业", "2": "个体工商户", "3": "农民专业合作社"}),
     "A": ("中央军委改革和编制办公室", {"1": "军队事业单位", "9": "其他"}),
-    "N": ("农业", {"1": "组级集体经济组织", "2": "村级集体经济组织",
-                  "3": "乡镇级集体经济组织", "9": "其他"}),
+    "N": (
+        "农业",
+        {"1": "组级集体经济组织", "2": "村级集体经济组织", "3": "乡镇级集体经济组织", "9": "其他"},
+    ),
     "Y": ("其他", {"1": "其他"}),  # not divided further: always 1
 }
 
@@ -66,7 +86,7 @@ class UsccError(ValueError):
 
 @dataclass(frozen=True)
 class Uscc:
-    value: str               # the normalised 18 characters
+    value: str  # the normalised 18 characters
 
     @property
     def authority_code(self) -> str:
@@ -124,7 +144,9 @@ def uscc_check_char(first17: str) -> str:
     17 characters of the alphabet.
     """
     if len(first17) != 17 or any(c not in USCC_ALPHABET for c in first17):
-        raise UsccError("uscc_format", "统一社会信用代码前17位应为数字或大写字母（不含I、O、Z、S、V）")
+        raise UsccError(
+            "uscc_format", "统一社会信用代码前17位应为数字或大写字母（不含I、O、Z、S、V）"
+        )
     return stdnum_uscc.calc_check_digit(first17)
 
 
@@ -142,15 +164,21 @@ def parse_uscc(raw: object) -> Uscc:
         raise UsccError("uscc_length", f"统一社会信用代码应为18位，当前为{len(value)}位")
     bad = sorted({c for c in value if c not in USCC_ALPHABET})
     if bad:
-        raise UsccError("uscc_character",
-                        "统一社会信用代码只能包含数字和大写字母（不含I、O、Z、S、V），"
-                        f"不能包含：{'、'.join(bad)}")
+        raise UsccError(
+            "uscc_character",
+            "统一社会信用代码只能包含数字和大写字母（不含I、O、Z、S、V），"
+            f"不能包含：{'、'.join(bad)}",
+        )
     authority = REGISTRATION_AUTHORITIES.get(value[0])
     if authority is None:
-        raise UsccError("uscc_authority", f"统一社会信用代码第1位（登记管理部门代码）“{value[0]}”不存在")
+        raise UsccError(
+            "uscc_authority", f"统一社会信用代码第1位（登记管理部门代码）“{value[0]}”不存在"
+        )
     if value[1] not in authority[1]:
-        raise UsccError("uscc_category",
-                        f"统一社会信用代码第2位（机构类别代码）“{value[1]}”不属于{authority[0]}部门")
+        raise UsccError(
+            "uscc_category",
+            f"统一社会信用代码第2位（机构类别代码）“{value[1]}”不属于{authority[0]}部门",
+        )
     if not value[2:8].isdigit():
         raise UsccError("uscc_region", "统一社会信用代码第3至8位（登记管理机关行政区划码）应为数字")
     if uscc_check_char(value[:17]) != value[17]:
@@ -183,16 +211,19 @@ def round_half_up_div(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded to the nearest integer, halves up (四舍五入), for
     numerator >= 0 and denominator > 0. Integer arithmetic only: floor((2n + d) / 2d)."""
     if not (_is_int(numerator) and _is_int(denominator)) or numerator < 0 or denominator <= 0:
-        raise RuleError("rounding_domain", "round_half_up_div needs numerator >= 0 and denominator > 0")
+        raise RuleError(
+            "rounding_domain", "round_half_up_div needs numerator >= 0 and denominator > 0"
+        )
     return (2 * numerator + denominator) // (2 * denominator)
 
 
 @dataclass(frozen=True)
 class FundingRule:
     """full: the whole premium; fixed: up to amount_fen; percentage: basis_points of it."""
+
     kind: str
-    amount_fen: int | None = None       # fixed only
-    basis_points: int | None = None     # percentage only, 1..10000
+    amount_fen: int | None = None  # fixed only
+    basis_points: int | None = None  # percentage only, 1..10000
 
     def __post_init__(self) -> None:
         if self.kind not in FUNDING_KINDS:
@@ -204,7 +235,9 @@ class FundingRule:
             raise RuleError("funding_amount", f"a {self.kind} rule takes no amount_fen")
         if self.kind == "percentage":
             if not _is_int(self.basis_points) or not 0 < self.basis_points <= FULL_BASIS_POINTS:
-                raise RuleError("funding_basis_points", "a percentage rule needs 1..10000 basis points")
+                raise RuleError(
+                    "funding_basis_points", "a percentage rule needs 1..10000 basis points"
+                )
         elif self.basis_points is not None:
             raise RuleError("funding_basis_points", f"a {self.kind} rule takes no basis_points")
 
@@ -264,6 +297,7 @@ class Eligibility:
     for the people it adds by roster), unless require_both, when a person must be on the roster
     *and* in a category (a charity targeting the disabled people of its paired villages).
     """
+
     roster: bool = False
     categories: frozenset[str] = frozenset()
     require_both: bool = False
@@ -274,9 +308,13 @@ class Eligibility:
             raise RuleError("eligibility_empty", "eligibility needs a roster, categories, or both")
         unknown = self.categories - KNOWN_CATEGORIES
         if unknown:
-            raise RuleError("eligibility_category", f"unknown identity categories {sorted(unknown)}")
+            raise RuleError(
+                "eligibility_category", f"unknown identity categories {sorted(unknown)}"
+            )
         if self.require_both and not (self.roster and self.categories):
-            raise RuleError("eligibility_require_both", "require_both needs a roster and categories")
+            raise RuleError(
+                "eligibility_require_both", "require_both needs a roster and categories"
+            )
 
     @classmethod
     def roster_only(cls) -> Eligibility:
@@ -297,16 +335,16 @@ class Eligibility:
 class Programme:
     id: int
     funder_name: str
-    funder_kind: str                  # relief_fund | charity | employer | paired_assistance
+    funder_kind: str  # relief_fund | charity | employer | paired_assistance
     eligibility: Eligibility
     plan_year: int
-    status: str                       # active | paused | closed
-    starts_on: date                   # inclusive (Asia/Shanghai dates)
-    ends_on: date                     # inclusive
-    budget_remaining_fen: int         # what is left to spend; a programme always has a budget
+    status: str  # active | paused | closed
+    starts_on: date  # inclusive (Asia/Shanghai dates)
+    ends_on: date  # inclusive
+    budget_remaining_fen: int  # what is left to spend; a programme always has a budget
     rule: FundingRule
-    quota_remaining: int | None = None    # people it may still fund; None = only the budget limits
-    region_prefix: str = ""               # e.g. "360702" for a 章贡区 fund; "" = anywhere
+    quota_remaining: int | None = None  # people it may still fund; None = only the budget limits
+    region_prefix: str = ""  # e.g. "360702" for a 章贡区 fund; "" = anywhere
     insurance_types: frozenset[str] = frozenset()  # e.g. {"employee"}; empty = any
 
     def __post_init__(self) -> None:
@@ -319,8 +357,9 @@ class Programme:
             raise RuleError("programme_dates", "a programme cannot end before it starts")
         if not _is_int(self.budget_remaining_fen) or self.budget_remaining_fen < 0:
             raise RuleError("programme_budget", "budget_remaining_fen must be an integer >= 0")
-        if self.quota_remaining is not None and (not _is_int(self.quota_remaining)
-                                                 or self.quota_remaining < 0):
+        if self.quota_remaining is not None and (
+            not _is_int(self.quota_remaining) or self.quota_remaining < 0
+        ):
             raise RuleError("programme_quota", "quota_remaining must be None or an integer >= 0")
         if self.region_prefix and not self.region_prefix.isdigit():
             raise RuleError("programme_region", "region_prefix must be digits")
@@ -331,10 +370,10 @@ class Programme:
 @dataclass(frozen=True)
 class PersonFacts:
     person_id: int
-    identity_flags: frozenset[str]            # bureau categories (BureauPerson.identity_flags)
-    on_roster_of: frozenset[int]              # programme ids whose roster lists this person
-    insurance_type: str | None                # employee | resident
-    region_code: str | None                   # insuplc_admdvs
+    identity_flags: frozenset[str]  # bureau categories (BureauPerson.identity_flags)
+    on_roster_of: frozenset[int]  # programme ids whose roster lists this person
+    insurance_type: str | None  # employee | resident
+    region_code: str | None  # insuplc_admdvs
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "identity_flags", frozenset(self.identity_flags))
@@ -343,8 +382,8 @@ class PersonFacts:
 
 # Why a programme offers what it offers (for a reviewer, a sponsor's report, a test).
 OFFERED = "offered"
-OFFERED_BUDGET_SHORT = "offered_budget_short"   # pays what is left of the budget
-NOT_ACTIVE = "programme_not_active"             # paused or closed
+OFFERED_BUDGET_SHORT = "offered_budget_short"  # pays what is left of the budget
+NOT_ACTIVE = "programme_not_active"  # paused or closed
 OTHER_PLAN_YEAR = "other_plan_year"
 NOT_STARTED = "not_started"
 ENDED = "ended"
@@ -363,8 +402,9 @@ class Decision:
     reason: str
 
 
-def decide(programme: Programme, person: PersonFacts, premium_fen: int, today: date, *,
-           plan_year: int) -> Decision:
+def decide(
+    programme: Programme, person: PersonFacts, premium_fen: int, today: date, *, plan_year: int
+) -> Decision:
     """What this programme would pay at most for this person's premium, and why."""
     if not _is_int(premium_fen) or premium_fen < 0:
         raise RuleError("premium_negative", "premium_fen must be an integer >= 0")
@@ -386,7 +426,9 @@ def decide(programme: Programme, person: PersonFacts, premium_fen: int, today: d
         return no(BUDGET_EXHAUSTED)
     if not programme.eligibility.admits(programme.id in person.on_roster_of, person.identity_flags):
         return no(NOT_ELIGIBLE)
-    if programme.region_prefix and not (person.region_code or "").startswith(programme.region_prefix):
+    if programme.region_prefix and not (person.region_code or "").startswith(
+        programme.region_prefix
+    ):
         return no(OUTSIDE_REGION)
     if programme.insurance_types and person.insurance_type not in programme.insurance_types:
         return no(INSURANCE_TYPE)
@@ -403,8 +445,14 @@ def priority_key(programme: Programme) -> tuple[int, date, int]:
     return (FUNDER_KIND_PRIORITY.index(programme.funder_kind), programme.starts_on, programme.id)
 
 
-def match_offers(programmes: Iterable[Programme], person: PersonFacts, premium_fen: int,
-                 today: date, *, plan_year: int) -> list[SubsidyOffer]:
+def match_offers(
+    programmes: Iterable[Programme],
+    person: PersonFacts,
+    premium_fen: int,
+    today: date,
+    *,
+    plan_year: int,
+) -> list[SubsidyOffer]:
     """The offers this person may draw on, in priority order, each at most what its programme
     would pay for the whole premium (capped by its remaining budget).
 
@@ -417,6 +465,13 @@ def match_offers(programmes: Iterable[Programme], person: PersonFacts, premium_f
     for programme in sorted(programmes, key=priority_key):
         decision = decide(programme, person, premium_fen, today, plan_year=plan_year)
         if decision.amount_fen > 0:
-            offers.append(SubsidyOffer(person.person_id, programme.id, programme.funder_name,
-                                       programme.funder_kind, decision.amount_fen))
+            offers.append(
+                SubsidyOffer(
+                    person.person_id,
+                    programme.id,
+                    programme.funder_name,
+                    programme.funder_kind,
+                    decision.amount_fen,
+                )
+            )
     return offers

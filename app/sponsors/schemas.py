@@ -13,8 +13,11 @@ NAME = [ma.validate.Length(min=1, max=100), plain_text()]
 
 
 class OrganisationCreateSchema(StrictSchema):
-    uscc = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40),
-                            metadata={"description": "统一社会信用代码（18位）"})
+    uscc = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "统一社会信用代码（18位）"},
+    )
     name = ma.fields.String(required=True, validate=NAME)
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(ORGANISATION_KINDS))
 
@@ -29,15 +32,24 @@ class OrganisationSchema(StrictSchema):
 
 class RuleSchema(StrictSchema):
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(RULE_KINDS))
-    amount_fen = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=10**8),
-                                   metadata={"description": "fixed only: up to this many fen"})
-    basis_points = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=10000),
-                                     metadata={"description": "percentage only: 1..10000"})
+    amount_fen = ma.fields.Integer(
+        allow_none=True,
+        validate=ma.validate.Range(min=1, max=10**8),
+        metadata={"description": "fixed only: up to this many fen"},
+    )
+    basis_points = ma.fields.Integer(
+        allow_none=True,
+        validate=ma.validate.Range(min=1, max=10000),
+        metadata={"description": "percentage only: 1..10000"},
+    )
 
 
 class EligibilitySchema(StrictSchema):
-    categories = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(sorted(KNOWN_CATEGORIES))),
-                                load_default=list, validate=ma.validate.Length(max=6))
+    categories = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(sorted(KNOWN_CATEGORIES))),
+        load_default=list,
+        validate=ma.validate.Length(max=6),
+    )
     roster_only = ma.fields.Boolean(load_default=False)
 
 
@@ -70,8 +82,11 @@ class ProgrammeSchema(StrictSchema):
     budget_unspent_fen = ma.fields.Method("_unspent", required=True)
 
     def _rule(self, p):
-        return {"kind": p.rule_kind, "amount_fen": p.rule_amount_fen,
-                "basis_points": p.rule_basis_points}
+        return {
+            "kind": p.rule_kind,
+            "amount_fen": p.rule_amount_fen,
+            "basis_points": p.rule_basis_points,
+        }
 
     def _eligibility(self, p):
         return {"categories": list(p.eligibility_categories or []), "roster_only": p.roster_only}
@@ -81,20 +96,27 @@ class ProgrammeSchema(StrictSchema):
 
 
 class ProgrammeQuerySchema(StrictSchema):
-    organisation_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID),
-                                        metadata={"description": "operators: one organisation"})
+    organisation_id = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "operators: one organisation"},
+    )
     status = ma.fields.String(validate=ma.validate.OneOf(PROGRAMME_STATUSES))
     plan_year = ma.fields.Integer(validate=ma.validate.Range(min=2020, max=2100))
 
 
 class TopUpSchema(StrictSchema):
-    amount_fen = ma.fields.Integer(required=True, strict=True,
-                                   validate=ma.validate.Range(min=1, max=10**10),
-                                   metadata={"description": "追加预算（分），1 至 10^10"})
+    amount_fen = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=10**10),
+        metadata={"description": "追加预算（分），1 至 10^10"},
+    )
 
 
 class StatusChangeSchema(StrictSchema):
-    action = ma.fields.String(required=True, validate=ma.validate.OneOf(("pause", "resume", "close")))
+    action = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(("pause", "resume", "close"))
+    )
 
 
 class FundedSchema(StrictSchema):
@@ -108,8 +130,9 @@ class ProgrammeReportSchema(StrictSchema):
     name = ma.fields.String(required=True)
     status = ma.fields.String(required=True)
     budget_total_fen = ma.fields.Integer(required=True)
-    budget_reserved_fen = ma.fields.Integer(required=True,
-                                            metadata={"description": "promised to open orders and spent"})
+    budget_reserved_fen = ma.fields.Integer(
+        required=True, metadata={"description": "promised to open orders and spent"}
+    )
     spent_fen = ma.fields.Integer(required=True)
     reserved_unpaid_fen = ma.fields.Integer(required=True)
     unspent_fen = ma.fields.Integer(required=True)
@@ -120,6 +143,7 @@ class ProgrammeReportSchema(StrictSchema):
 
 
 # --- sponsor reports (app/sponsors/reports.py) -------------------------------------------------
+
 
 class ReportQuerySchema(StrictSchema):
     plan_year = ma.fields.Integer(validate=ma.validate.Range(min=2020, max=2100))
@@ -138,8 +162,12 @@ class ProgrammeFiguresSchema(StrictSchema):
     plan_year = ma.fields.Integer(required=True)
     status = ma.fields.String(required=True)
     budget_total_fen = ma.fields.Integer(required=True)
-    spent_fen = ma.fields.Integer(required=True, metadata={"description": "已支付保费资助（扣除退回）"})
-    spent_bp = ma.fields.Integer(required=True, metadata={"description": "支出占预算（万分比，四舍五入）"})
+    spent_fen = ma.fields.Integer(
+        required=True, metadata={"description": "已支付保费资助（扣除退回）"}
+    )
+    spent_bp = ma.fields.Integer(
+        required=True, metadata={"description": "支出占预算（万分比，四舍五入）"}
+    )
     reserved_unpaid_fen = ma.fields.Integer(required=True)
     unspent_fen = ma.fields.Integer(required=True)
     active_policies = ma.fields.Integer(required=True)
@@ -194,8 +222,10 @@ class BeneficiaryPageSchema(StrictSchema):
 
 
 class DonationQuerySchema(StrictSchema):
-    year = ma.fields.Integer(validate=ma.validate.Range(min=2020, max=2100),
-                             metadata={"description": "自然年（北京时间），不填为全部"})
+    year = ma.fields.Integer(
+        validate=ma.validate.Range(min=2020, max=2100),
+        metadata={"description": "自然年（北京时间），不填为全部"},
+    )
 
 
 class DonationSchema(StrictSchema):
@@ -222,8 +252,9 @@ class DonationsSchema(StrictSchema):
 class OutcomeYearSchema(StrictSchema):
     plan_year = ma.fields.Integer(required=True)
     beneficiaries = ma.fields.Integer(required=True)
-    suppressed = ma.fields.Boolean(required=True,
-                                   metadata={"description": "理赔件数低于最小单元，不予显示"})
+    suppressed = ma.fields.Boolean(
+        required=True, metadata={"description": "理赔件数低于最小单元，不予显示"}
+    )
     claims_paid_count = ma.fields.Integer(allow_none=True)
     claims_paid_fen = ma.fields.Integer(allow_none=True)
 

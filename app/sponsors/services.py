@@ -7,6 +7,7 @@ clause carries the condition (budget left, quota left, status), checked by its r
 the matching ledger entry in the same transaction (docs/sponsorship.md; LIBRARY-NOTES.md: a
 read-then-write overspent 5x in a 50-thread race, the conditional UPDATE held).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,30 +34,52 @@ MAX_TOP_UP_FEN = 10**10
 
 # --- organisations ---------------------------------------------------------------------------
 
+
 def create_organisation(actor: Principal, *, uscc: str, name: str, kind: str) -> Organisation:
     try:
         code = rules.parse_uscc(uscc)
     except rules.UsccError as exc:
-        raise ValidationFailed(exc.message, code=exc.code, errors={"json": {"uscc": [exc.message]}}) from None
+        raise ValidationFailed(
+            exc.message, code=exc.code, errors={"json": {"uscc": [exc.message]}}
+        ) from None
     with transaction() as session:
         if session.scalar(select(Organisation.id).where(Organisation.uscc == code.value)):
             raise Conflict("该统一社会信用代码的机构已存在", code="organisation_exists")
         org = Organisation(uscc=code.value, name=name, kind=kind)
         session.add(org)
         session.flush()
-        audit(session, actor_type="staff", actor_id=actor.id, action="organisation.created",
-              object_type="organisation", object_id=org.id, detail={"kind": kind})
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="organisation.created",
+            object_type="organisation",
+            object_id=org.id,
+            detail={"kind": kind},
+        )
     return org
 
 
 # Which kind of organisation each organisation-admin role may act for: a charity's officer
 # cannot run an employer's staff cover, nor a relief fund's officer a charity's donations.
-ADMIN_ROLE_KIND = {"employer_admin": "employer", "charity_admin": "charity",
-                   "fund_admin": "relief_fund", "paired_admin": "paired_assistance"}
-KIND_LABELS = {"employer": "用人单位", "charity": "慈善组织", "relief_fund": "政府救助资金",
-               "paired_assistance": "结对帮扶单位"}
-ROLE_LABELS = {"employer_admin": "用人单位管理员", "charity_admin": "慈善组织管理员",
-               "fund_admin": "救助资金管理员", "paired_admin": "结对帮扶单位管理员"}
+ADMIN_ROLE_KIND = {
+    "employer_admin": "employer",
+    "charity_admin": "charity",
+    "fund_admin": "relief_fund",
+    "paired_admin": "paired_assistance",
+}
+KIND_LABELS = {
+    "employer": "用人单位",
+    "charity": "慈善组织",
+    "relief_fund": "政府救助资金",
+    "paired_assistance": "结对帮扶单位",
+}
+ROLE_LABELS = {
+    "employer_admin": "用人单位管理员",
+    "charity_admin": "慈善组织管理员",
+    "fund_admin": "救助资金管理员",
+    "paired_admin": "结对帮扶单位管理员",
+}
 
 
 def role_fits_kind(role: str, kind: str) -> bool:
@@ -68,11 +91,15 @@ def check_admin_organisation(session, role: str, organisation_id: int) -> Organi
     role's kind (ADMIN_ROLE_KIND); otherwise a 422 naming both."""
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise ValidationFailed("所属机构不存在，请先由运营人员登记机构", code="staff_organisation_not_found")
+        raise ValidationFailed(
+            "所属机构不存在，请先由运营人员登记机构", code="staff_organisation_not_found"
+        )
     if not role_fits_kind(role, org.kind):
         raise ValidationFailed(
             f"{ROLE_LABELS.get(role, role)}只能属于{KIND_LABELS[ADMIN_ROLE_KIND[role]]}，"
-            f"而该机构是{KIND_LABELS.get(org.kind, org.kind)}", code="staff_role_organisation_kind")
+            f"而该机构是{KIND_LABELS.get(org.kind, org.kind)}",
+            code="staff_role_organisation_kind",
+        )
     return org
 
 
@@ -86,6 +113,7 @@ def get_organisation(actor: Principal, organisation_id: int) -> Organisation:
 
 # --- programmes ------------------------------------------------------------------------------
 
+
 def _own_organisation(session, actor: Principal) -> Organisation:
     org = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
     if org is None:
@@ -93,8 +121,9 @@ def _own_organisation(session, actor: Principal) -> Organisation:
     return org
 
 
-def _validate_programme(*, plan_year, starts_on, ends_on, rule_kind, amount_fen, basis_points,
-                        categories, roster_only) -> None:
+def _validate_programme(
+    *, plan_year, starts_on, ends_on, rule_kind, amount_fen, basis_points, categories, roster_only
+) -> None:
     if starts_on > ends_on:
         raise ValidationFailed("结束日期不能早于开始日期", code="programme_dates")
     if not (starts_on.year - 1 <= plan_year <= ends_on.year + 1):
@@ -102,29 +131,47 @@ def _validate_programme(*, plan_year, starts_on, ends_on, rule_kind, amount_fen,
     try:
         rules.FundingRule(rule_kind, amount_fen=amount_fen, basis_points=basis_points)
     except rules.RuleError as exc:
-        messages = {"funding_kind": "资助方式不正确",
-                    "funding_amount": "定额资助需填写金额（分），其他方式不填",
-                    "funding_basis_points": "比例资助需填写1至10000的万分比，其他方式不填"}
+        messages = {
+            "funding_kind": "资助方式不正确",
+            "funding_amount": "定额资助需填写金额（分），其他方式不填",
+            "funding_basis_points": "比例资助需填写1至10000的万分比，其他方式不填",
+        }
         raise ValidationFailed(messages.get(exc.code, "资助规则不正确"), code=exc.code) from None
     unknown = set(categories) - rules.KNOWN_CATEGORIES
     if unknown:
         raise ValidationFailed("资助对象类别不正确", code="eligibility_category")
     if roster_only == bool(categories):
-        raise ValidationFailed("请选择资助对象类别，或设定为仅限名单人员（二者选一）",
-                               code="eligibility_invalid")
+        raise ValidationFailed(
+            "请选择资助对象类别，或设定为仅限名单人员（二者选一）", code="eligibility_invalid"
+        )
 
 
-def create_programme(actor: Principal, *, name: str, plan_year: int, starts_on: date,
-                     ends_on: date, rule: dict, eligibility: dict, quota: int | None,
-                     product_id: int | None) -> Programme:
+def create_programme(
+    actor: Principal,
+    *,
+    name: str,
+    plan_year: int,
+    starts_on: date,
+    ends_on: date,
+    rule: dict,
+    eligibility: dict,
+    quota: int | None,
+    product_id: int | None,
+) -> Programme:
     from app.products.models import Product
 
     categories = sorted(set(eligibility.get("categories", [])))
     roster_only = bool(eligibility.get("roster_only", False))
-    _validate_programme(plan_year=plan_year, starts_on=starts_on, ends_on=ends_on,
-                        rule_kind=rule["kind"], amount_fen=rule.get("amount_fen"),
-                        basis_points=rule.get("basis_points"), categories=categories,
-                        roster_only=roster_only)
+    _validate_programme(
+        plan_year=plan_year,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        rule_kind=rule["kind"],
+        amount_fen=rule.get("amount_fen"),
+        basis_points=rule.get("basis_points"),
+        categories=categories,
+        roster_only=roster_only,
+    )
     with transaction() as session:
         org = _own_organisation(session, actor)
         if product_id is not None:
@@ -134,25 +181,45 @@ def create_programme(actor: Principal, *, name: str, plan_year: int, starts_on: 
             if product.plan_year != plan_year:
                 raise ValidationFailed("产品的保障年度与项目不一致", code="programme_plan_year")
         programme = Programme(
-            organisation_id=org.id, plan_year=plan_year, product_id=product_id, name=name,
-            status="active", starts_on=starts_on, ends_on=ends_on, rule_kind=rule["kind"],
-            rule_amount_fen=rule.get("amount_fen"), rule_basis_points=rule.get("basis_points"),
-            eligibility_categories=categories, roster_only=roster_only, quota=quota,
-            beneficiaries_reserved=0, budget_total_fen=0, budget_reserved_fen=0,
+            organisation_id=org.id,
+            plan_year=plan_year,
+            product_id=product_id,
+            name=name,
+            status="active",
+            starts_on=starts_on,
+            ends_on=ends_on,
+            rule_kind=rule["kind"],
+            rule_amount_fen=rule.get("amount_fen"),
+            rule_basis_points=rule.get("basis_points"),
+            eligibility_categories=categories,
+            roster_only=roster_only,
+            quota=quota,
+            beneficiaries_reserved=0,
+            budget_total_fen=0,
+            budget_reserved_fen=0,
             created_by_staff_id=actor.id,
         )
         session.add(programme)
         session.flush()
-        audit(session, actor_type="staff", actor_id=actor.id, action="programme.created",
-              object_type="programme", object_id=programme.id,
-              detail={"organisation_id": org.id, "rule": rule["kind"]})
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="programme.created",
+            object_type="programme",
+            object_id=programme.id,
+            detail={"organisation_id": org.id, "rule": rule["kind"]},
+        )
     return programme
 
 
 def get_programme(actor: Principal, programme_id: int) -> Programme:
     """Only the programme's own organisation sees it; anyone else gets the same 404 as for none."""
-    programme = get_session().scalar(select(Programme).where(
-        Programme.id == programme_id, Programme.organisation_id == actor.organisation_id))
+    programme = get_session().scalar(
+        select(Programme).where(
+            Programme.id == programme_id, Programme.organisation_id == actor.organisation_id
+        )
+    )
     if programme is None or actor.organisation_id is None:
         raise NotFound("资助项目不存在", code="programme_not_found")
     return programme
@@ -168,8 +235,13 @@ def view_programme(actor: Principal, programme_id: int) -> Programme:
     return get_programme(actor, programme_id)
 
 
-def list_programmes(actor: Principal, *, organisation_id: int | None = None,
-                    status: str | None = None, plan_year: int | None = None) -> list[Programme]:
+def list_programmes(
+    actor: Principal,
+    *,
+    organisation_id: int | None = None,
+    status: str | None = None,
+    plan_year: int | None = None,
+) -> list[Programme]:
     """Newest first, at most 100. Operators see every organisation's programmes (read-only);
     an organisation admin only its own, whatever `organisation_id` asks for."""
     query = select(Programme)
@@ -190,23 +262,39 @@ def top_up(actor: Principal, programme_id: int, amount_fen: int) -> Programme:
     get_programme(actor, programme_id)
     with transaction() as session:
         won = session.execute(
-            update(Programme).where(Programme.id == programme_id,
-                                    Programme.organisation_id == actor.organisation_id,
-                                    Programme.status != "closed")
+            update(Programme)
+            .where(
+                Programme.id == programme_id,
+                Programme.organisation_id == actor.organisation_id,
+                Programme.status != "closed",
+            )
             .values(budget_total_fen=Programme.budget_total_fen + amount_fen)
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
             raise Conflict("资助项目已关闭，不能追加预算", code="programme_closed")
-        session.add(ProgrammeLedgerEntry(programme_id=programme_id, kind="top_up",
-                                         amount_fen=amount_fen, staff_id=actor.id))
-        audit(session, actor_type="staff", actor_id=actor.id, action="programme.topped_up",
-              object_type="programme", object_id=programme_id, detail={"amount_fen": amount_fen})
+        session.add(
+            ProgrammeLedgerEntry(
+                programme_id=programme_id, kind="top_up", amount_fen=amount_fen, staff_id=actor.id
+            )
+        )
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="programme.topped_up",
+            object_type="programme",
+            object_id=programme_id,
+            detail={"amount_fen": amount_fen},
+        )
     return _fresh(programme_id)
 
 
-TRANSITIONS = {"pause": (("active",), "paused"), "resume": (("paused",), "active"),
-               "close": (("active", "paused"), "closed")}
+TRANSITIONS = {
+    "pause": (("active",), "paused"),
+    "resume": (("paused",), "active"),
+    "close": (("active", "paused"), "closed"),
+}
 
 
 def change_status(actor: Principal, programme_id: int, action: str) -> Programme:
@@ -214,15 +302,26 @@ def change_status(actor: Principal, programme_id: int, action: str) -> Programme
     sources, target = TRANSITIONS[action]
     with transaction() as session:
         won = session.execute(
-            update(Programme).where(Programme.id == programme_id,
-                                    Programme.organisation_id == actor.organisation_id,
-                                    Programme.status.in_(sources))
-            .values(status=target).execution_options(synchronize_session=False)
+            update(Programme)
+            .where(
+                Programme.id == programme_id,
+                Programme.organisation_id == actor.organisation_id,
+                Programme.status.in_(sources),
+            )
+            .values(status=target)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
             raise Conflict("资助项目当前状态不允许该操作", code="programme_status_conflict")
-        audit(session, actor_type="staff", actor_id=actor.id, action="programme.status_changed",
-              object_type="programme", object_id=programme_id, detail={"status": target})
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="programme.status_changed",
+            object_type="programme",
+            object_id=programme_id,
+            detail={"status": target},
+        )
     return _fresh(programme_id)
 
 
@@ -235,40 +334,65 @@ def _fresh(programme_id: int) -> Programme:
 
 # --- reservation: called inside the order's / refund's transaction ------------------------------
 
+
 def reserve_budget(session, programme_id: int, amount_fen: int, order_item_id: int | None) -> None:
     """Reserve `amount_fen` and one beneficiary of the programme, or raise Conflict
     subsidy_unavailable (the caller's transaction then rolls back: nothing is written)."""
     won = session.execute(
         update(Programme)
-        .where(Programme.id == programme_id, Programme.status == "active",
-               Programme.budget_total_fen - Programme.budget_reserved_fen >= amount_fen,
-               or_(Programme.quota.is_(None), Programme.beneficiaries_reserved < Programme.quota))
-        .values(budget_reserved_fen=Programme.budget_reserved_fen + amount_fen,
-                beneficiaries_reserved=Programme.beneficiaries_reserved + 1)
+        .where(
+            Programme.id == programme_id,
+            Programme.status == "active",
+            Programme.budget_total_fen - Programme.budget_reserved_fen >= amount_fen,
+            or_(Programme.quota.is_(None), Programme.beneficiaries_reserved < Programme.quota),
+        )
+        .values(
+            budget_reserved_fen=Programme.budget_reserved_fen + amount_fen,
+            beneficiaries_reserved=Programme.beneficiaries_reserved + 1,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
         raise Conflict(SUBSIDY_UNAVAILABLE, code="subsidy_unavailable")
-    session.add(ProgrammeLedgerEntry(programme_id=programme_id, kind="reserve",
-                                     amount_fen=amount_fen, order_item_id=order_item_id))
+    session.add(
+        ProgrammeLedgerEntry(
+            programme_id=programme_id,
+            kind="reserve",
+            amount_fen=amount_fen,
+            order_item_id=order_item_id,
+        )
+    )
 
 
 def release_budget(session, programme_id: int, amount_fen: int, order_item_id: int | None) -> bool:
     """Give back a reservation (order closed unpaid, or a sponsor refund succeeded)."""
     won = session.execute(
         update(Programme)
-        .where(Programme.id == programme_id, Programme.budget_reserved_fen >= amount_fen,
-               Programme.beneficiaries_reserved >= 1)
-        .values(budget_reserved_fen=Programme.budget_reserved_fen - amount_fen,
-                beneficiaries_reserved=Programme.beneficiaries_reserved - 1)
+        .where(
+            Programme.id == programme_id,
+            Programme.budget_reserved_fen >= amount_fen,
+            Programme.beneficiaries_reserved >= 1,
+        )
+        .values(
+            budget_reserved_fen=Programme.budget_reserved_fen - amount_fen,
+            beneficiaries_reserved=Programme.beneficiaries_reserved - 1,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
-        log.error("programme release found nothing to release",
-                  extra={"programme_id": programme_id, "order_item_id": order_item_id})
+        log.error(
+            "programme release found nothing to release",
+            extra={"programme_id": programme_id, "order_item_id": order_item_id},
+        )
         return False
-    session.add(ProgrammeLedgerEntry(programme_id=programme_id, kind="release",
-                                     amount_fen=-amount_fen, order_item_id=order_item_id))
+    session.add(
+        ProgrammeLedgerEntry(
+            programme_id=programme_id,
+            kind="release",
+            amount_fen=-amount_fen,
+            order_item_id=order_item_id,
+        )
+    )
     return True
 
 
@@ -287,6 +411,7 @@ def release_items(session, items) -> None:
 
 # --- the ledger check ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ProgrammeProblem:
     programme_id: int
@@ -300,8 +425,12 @@ def check_programmes(programme_ids: list[int] | None = None) -> list[ProgrammePr
     sums = select(
         e.programme_id,
         func.coalesce(func.sum(case((e.kind.in_(("top_up", "refund")), e.amount_fen), else_=0)), 0),
-        func.coalesce(func.sum(case((e.kind.in_(("reserve", "release")), e.amount_fen), else_=0)), 0),
-        func.coalesce(func.sum(case((e.kind == "reserve", 1), (e.kind == "release", -1), else_=0)), 0),
+        func.coalesce(
+            func.sum(case((e.kind.in_(("reserve", "release")), e.amount_fen), else_=0)), 0
+        ),
+        func.coalesce(
+            func.sum(case((e.kind == "reserve", 1), (e.kind == "release", -1), else_=0)), 0
+        ),
     ).group_by(e.programme_id)
     by_id = {row[0]: tuple(int(v) for v in row[1:]) for row in session.execute(sums)}
     query = select(Programme)
@@ -311,16 +440,21 @@ def check_programmes(programme_ids: list[int] | None = None) -> list[ProgrammePr
     for p in session.scalars(query):
         session.refresh(p)
         total, reserved, people = by_id.get(p.id, (0, 0, 0))
-        for label, cached, summed in (("budget_total_fen", p.budget_total_fen, total),
-                                      ("budget_reserved_fen", p.budget_reserved_fen, reserved),
-                                      ("beneficiaries_reserved", p.beneficiaries_reserved, people)):
+        for label, cached, summed in (
+            ("budget_total_fen", p.budget_total_fen, total),
+            ("budget_reserved_fen", p.budget_reserved_fen, reserved),
+            ("beneficiaries_reserved", p.beneficiaries_reserved, people),
+        ):
             if cached != summed:
-                problems.append(ProgrammeProblem(p.id, f"{label} is {cached}, ledger sums to {summed}"))
+                problems.append(
+                    ProgrammeProblem(p.id, f"{label} is {cached}, ledger sums to {summed}")
+                )
     session.rollback()
     return problems
 
 
 # --- the report ------------------------------------------------------------------------------
+
 
 def report(actor: Principal, programme_id: int) -> dict:
     from app.enrollment.models import LedgerEntry
@@ -330,16 +464,27 @@ def report(actor: Principal, programme_id: int) -> dict:
 
     programme = view_programme(actor, programme_id)
     session = get_session()
-    spent = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
-        LedgerEntry.programme_id == programme_id,
-        LedgerEntry.kind.in_(("sponsor_subsidy", "sponsor_refund")))) or 0
+    spent = (
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+                LedgerEntry.programme_id == programme_id,
+                LedgerEntry.kind.in_(("sponsor_subsidy", "sponsor_refund")),
+            )
+        )
+        or 0
+    )
     rows = session.execute(
         select(Policy.plan_year, Person.name, LedgerEntry.amount_fen)
-        .join(LedgerEntry, (LedgerEntry.order_item_id == Policy.order_item_id)
-              & (LedgerEntry.programme_id == programme_id)
-              & (LedgerEntry.kind == "sponsor_subsidy"))
+        .join(
+            LedgerEntry,
+            (LedgerEntry.order_item_id == Policy.order_item_id)
+            & (LedgerEntry.programme_id == programme_id)
+            & (LedgerEntry.kind == "sponsor_subsidy"),
+        )
         .join(Person, Person.id == Policy.person_id)
-        .where(Policy.status == "active").order_by(Policy.id).limit(1000)
+        .where(Policy.status == "active")
+        .order_by(Policy.id)
+        .limit(1000)
     ).all()
     return {
         "programme_id": programme.id,
@@ -353,12 +498,15 @@ def report(actor: Principal, programme_id: int) -> dict:
         "beneficiaries": programme.beneficiaries_reserved,
         "quota": programme.quota,
         "active_policies_funded": len(rows),
-        "funded": [{"insured_name_masked": mask_name(name), "plan_year": year, "subsidy_fen": amount}
-                   for year, name, amount in rows],
+        "funded": [
+            {"insured_name_masked": mask_name(name), "plan_year": year, "subsidy_fen": amount}
+            for year, name, amount in rows
+        ],
     }
 
 
 # --- the subsidy provider (registered in create_app) ------------------------------------------
+
 
 def to_rule_programme(p: Programme) -> rules.Programme:
     if p.roster_only:
@@ -366,12 +514,18 @@ def to_rule_programme(p: Programme) -> rules.Programme:
     else:
         eligibility = rules.Eligibility.by_categories(*p.eligibility_categories)
     return rules.Programme(
-        id=p.id, funder_name=p.organisation.name, funder_kind=p.organisation.kind,
-        eligibility=eligibility, plan_year=p.plan_year, status=p.status,
-        starts_on=p.starts_on, ends_on=p.ends_on,
+        id=p.id,
+        funder_name=p.organisation.name,
+        funder_kind=p.organisation.kind,
+        eligibility=eligibility,
+        plan_year=p.plan_year,
+        status=p.status,
+        starts_on=p.starts_on,
+        ends_on=p.ends_on,
         budget_remaining_fen=max(p.budget_total_fen - p.budget_reserved_fen, 0),
-        rule=rules.FundingRule(p.rule_kind, amount_fen=p.rule_amount_fen,
-                               basis_points=p.rule_basis_points),
+        rule=rules.FundingRule(
+            p.rule_kind, amount_fen=p.rule_amount_fen, basis_points=p.rule_basis_points
+        ),
         quota_remaining=None if p.quota is None else max(p.quota - p.beneficiaries_reserved, 0),
     )
 
@@ -381,31 +535,43 @@ def programme_offers(session, product, defn, persons) -> list:
     order. A snapshot: the reservation in create_order is the authority."""
     from app.enrollment.quote import age_on
 
-    candidates = list(session.scalars(select(Programme).where(
-        Programme.status == "active", Programme.plan_year == defn.plan_year,
-        or_(Programme.product_id.is_(None), Programme.product_id == product.id))))
+    candidates = list(
+        session.scalars(
+            select(Programme).where(
+                Programme.status == "active",
+                Programme.plan_year == defn.plan_year,
+                or_(Programme.product_id.is_(None), Programme.product_id == product.id),
+            )
+        )
+    )
     if not candidates:
         return []
     base = [to_rule_programme(p) for p in candidates]
     today = today_shanghai()
     from app.sponsors.roster_services import rostered_programmes
 
-    rostered = rostered_programmes(session, [person.id for person in persons],
-                                   [p.id for p in candidates if p.roster_only])
+    rostered = rostered_programmes(
+        session, [person.id for person in persons], [p.id for p in candidates if p.roster_only]
+    )
     offers = []
     for person in persons:
         # Several people on one order draw on the same snapshot: what earlier people were
         # offered is taken off (conservatively, at most) so the order is not refused later.
         programmes = [_less(pr, offers) for pr in base]
-        premium = defn.premium_for(insurance_type=person.insurance_type,
-                                   age=age_on(person.birth_date, defn.coverage_starts))
+        premium = defn.premium_for(
+            insurance_type=person.insurance_type,
+            age=age_on(person.birth_date, defn.coverage_starts),
+        )
         facts = rules.PersonFacts(
             person_id=person.id,
             identity_flags=frozenset(person.identity_flags or []) & rules.KNOWN_CATEGORIES,
             on_roster_of=rostered.get(person.id, frozenset()),
-            insurance_type=person.insurance_type, region_code=person.region_code,
+            insurance_type=person.insurance_type,
+            region_code=person.region_code,
         )
-        offers.extend(rules.match_offers(programmes, facts, premium, today, plan_year=defn.plan_year))
+        offers.extend(
+            rules.match_offers(programmes, facts, premium, today, plan_year=defn.plan_year)
+        )
     return offers
 
 
@@ -415,5 +581,7 @@ def _less(programme: rules.Programme, offers) -> rules.Programme:
         return programme
     quota = programme.quota_remaining
     return dataclasses.replace(
-        programme, budget_remaining_fen=max(programme.budget_remaining_fen - sum(taken), 0),
-        quota_remaining=None if quota is None else max(quota - len(taken), 0))
+        programme,
+        budget_remaining_fen=max(programme.budget_remaining_fen - sum(taken), 0),
+        quota_remaining=None if quota is None else max(quota - len(taken), 0),
+    )

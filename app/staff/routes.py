@@ -1,4 +1,5 @@
 """Staff endpoints (insurer staff): audited reads of member identity, and the audit trail."""
+
 from __future__ import annotations
 
 from app.api import Blueprint

@@ -16,17 +16,31 @@ def read_member(staff: Principal, member_id: int) -> tuple[Member, list[Relative
         member = session.get(Member, member_id)
         if member is None:
             raise NotFound("会员不存在", code="member_not_found")
-        relatives = list(session.scalars(
-            select(Relative).where(Relative.member_id == member_id).order_by(Relative.id)
-        ))
-        audit(session, actor_type="staff", actor_id=staff.id, action="member.read_sensitive",
-              object_type="member", object_id=member.id,
-              detail={"role": staff.role, "relatives": len(relatives)})
+        relatives = list(
+            session.scalars(
+                select(Relative).where(Relative.member_id == member_id).order_by(Relative.id)
+            )
+        )
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=staff.id,
+            action="member.read_sensitive",
+            object_type="member",
+            object_id=member.id,
+            detail={"role": staff.role, "relatives": len(relatives)},
+        )
     return member, relatives
 
 
-def list_audit_events(*, page: int, page_size: int, object_type: str | None = None,
-                      object_id: int | None = None, action: str | None = None):
+def list_audit_events(
+    *,
+    page: int,
+    page_size: int,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    action: str | None = None,
+):
     with transaction() as session:
         query = select(AuditEvent)
         if object_type:
@@ -36,7 +50,9 @@ def list_audit_events(*, page: int, page_size: int, object_type: str | None = No
         if action:
             query = query.where(AuditEvent.action == action)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = list(session.scalars(
-            query.order_by(AuditEvent.id.desc()).offset((page - 1) * page_size).limit(page_size)
-        ))
+        rows = list(
+            session.scalars(
+                query.order_by(AuditEvent.id.desc()).offset((page - 1) * page_size).limit(page_size)
+            )
+        )
     return rows, total

@@ -19,6 +19,7 @@ every ratio a whole percent), and otherwise within 1 fen per claim per bucket (e
 bucket payment is rounded on its own). test_sequences.py shows counterexamples when (a) or (b)
 fails.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,20 +34,22 @@ from app.adjudication import (
     Insured,
     SubCapKey,
     adjudicate,
-    effective_deductible,
     deductible_key,
+    effective_deductible,
     estimate,
     round_half_up_fen,
 )
 from app.products.definition import COUNTABLE_AMOUNTS, ProductDefinition
-
 from tests.adjudication.products import Y, bucket, claim, line, make_product, policy_for
 
 # ADJUDICATION_EXAMPLES=5000 for a deeper run; the default keeps the suite well under 30 s.
 # Derandomised so CI is repeatable; HYPOTHESIS_RANDOM=1 explores new examples on a dev machine.
-SETTINGS = settings(max_examples=int(os.environ.get("ADJUDICATION_EXAMPLES", "100")), deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow],
-                    derandomize=not os.environ.get("HYPOTHESIS_RANDOM"))
+SETTINGS = settings(
+    max_examples=int(os.environ.get("ADJUDICATION_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=not os.environ.get("HYPOTHESIS_RANDOM"),
+)
 DAY = date(2026, 6, 1)
 
 
@@ -88,8 +91,9 @@ def products(draw, *, whole: bool = False, order_safe: bool = False) -> ProductD
             step = g["step"] * Y
             floor = min(g["years_floor"] * Y, deductible) if step else 0
         else:
-            deductible = draw(st.integers(0, 30_000)) * Y if whole else \
-                draw(st.integers(0, 3_000_000))
+            deductible = (
+                draw(st.integers(0, 30_000)) * Y if whole else draw(st.integers(0, 3_000_000))
+            )
             pre_deductible = draw(st.one_of(st.none(), st.integers(0, 40_000)))
             pre_deductible = None if pre_deductible is None else pre_deductible * Y
             step = draw(st.sampled_from([0, 0, 1_000])) * Y
@@ -105,25 +109,47 @@ def products(draw, *, whole: bool = False, order_safe: bool = False) -> ProductD
         above = max(deductible, pre_deductible or 0) if order_safe else 0
         h, p = healthy, pre
         for _ in range(draw(st.integers(0, 2))):
-            above = above + draw(st.integers(1, 200_000)) * (Y if whole else 1) * \
-                (1 if whole else Y)
+            above = above + draw(st.integers(1, 200_000)) * (Y if whole else 1) * (
+                1 if whole else Y
+            )
             h = _ratio(draw, h, 10000, whole)
             p = _ratio(draw, p, h, whole)
             tiers.append({"above_fen": above, "ratio_healthy_bp": h, "ratio_pre_existing_bp": p})
         cap = draw(st.sampled_from([1_000, 20_000, 100_000, 1_000_000])) * Y
         if order_safe and grouped:
             cap = 100_000_000 * Y  # (a): no limit may cut a payment in a shared group
-        periods = [] if order_safe and grouped else ["year"] if order_safe else \
-            ["item", "admission", "year"]
+        periods = (
+            []
+            if order_safe and grouped
+            else ["year"]
+            if order_safe
+            else ["item", "admission", "year"]
+        )
         sub_caps = []
-        for j, per in enumerate(draw(st.lists(st.sampled_from(periods), max_size=2))
-                                if periods else []):
-            sub_caps.append({"code": f"s{j}", "name": f"限额{j}", "per": per,
-                             "cap_fen": draw(st.integers(1, cap // Y)) * Y})
-        raw = bucket(f"b{i}", counts, deductible=deductible, healthy=healthy, pre=pre, cap=cap,
-                     tiers=tiers, sub_caps=sub_caps,
-                     commercial_list_required=draw(st.booleans()),
-                     renewal_deductible_step_fen=step, renewal_deductible_floor_fen=floor)
+        for j, per in enumerate(
+            draw(st.lists(st.sampled_from(periods), max_size=2)) if periods else []
+        ):
+            sub_caps.append(
+                {
+                    "code": f"s{j}",
+                    "name": f"限额{j}",
+                    "per": per,
+                    "cap_fen": draw(st.integers(1, cap // Y)) * Y,
+                }
+            )
+        raw = bucket(
+            f"b{i}",
+            counts,
+            deductible=deductible,
+            healthy=healthy,
+            pre=pre,
+            cap=cap,
+            tiers=tiers,
+            sub_caps=sub_caps,
+            commercial_list_required=draw(st.booleans()),
+            renewal_deductible_step_fen=step,
+            renewal_deductible_floor_fen=floor,
+        )
         if pre_deductible is not None:
             raw["deductible_pre_existing_fen"] = pre_deductible
         if grouped:
@@ -134,8 +160,10 @@ def products(draw, *, whole: bool = False, order_safe: bool = False) -> ProductD
 
 @st.composite
 def insureds(draw) -> Insured:
-    return Insured(health=draw(st.sampled_from(["healthy", "pre_existing"])),
-                   healthy_renewal_years=draw(st.integers(0, 6)))
+    return Insured(
+        health=draw(st.sampled_from(["healthy", "pre_existing"])),
+        healthy_renewal_years=draw(st.integers(0, 6)),
+    )
 
 
 @st.composite
@@ -154,10 +182,18 @@ def claims(draw, *, whole: bool = False, max_yuan: int = 300_000):
                 lines.append(line(draw(st.sampled_from("ABC")), part, draw(st.booleans()), kind))
             left -= part
     maf = draw(st.integers(0, amounts["in_policy_self_pay"] // unit)) * unit
-    return claim(DAY, in_=amounts["in_policy_self_pay"], out=amounts["out_of_policy_self_pay"],
-                 sp=amounts["special_drugs"], proton=amounts["proton_heavy_ion"],
-                 hifp=draw(st.integers(0, top)) * unit, hifmi=draw(st.integers(0, top // 10)) * unit,
-                 maf=maf, lines=tuple(lines), admission=draw(st.sampled_from(["A1", "A2", None])))
+    return claim(
+        DAY,
+        in_=amounts["in_policy_self_pay"],
+        out=amounts["out_of_policy_self_pay"],
+        sp=amounts["special_drugs"],
+        proton=amounts["proton_heavy_ion"],
+        hifp=draw(st.integers(0, top)) * unit,
+        hifmi=draw(st.integers(0, top // 10)) * unit,
+        maf=maf,
+        lines=tuple(lines),
+        admission=draw(st.sampled_from(["A1", "A2", None])),
+    )
 
 
 @st.composite
@@ -169,10 +205,13 @@ def accumulators(draw, product: ProductDefinition) -> Accumulators:
             eligible[b.code] = draw(st.integers(0, 500_000 * Y))
             deductible[deductible_key(b)] = draw(st.integers(0, 40_000 * Y))
             for s in b.sub_caps:
-                scope = {"year": "", "admission": "A1", "item": draw(st.sampled_from("ABC*"))}[s.per]
+                scope = {"year": "", "admission": "A1", "item": draw(st.sampled_from("ABC*"))}[
+                    s.per
+                ]
                 subs[SubCapKey(b.code, s.code, scope)] = draw(st.integers(0, s.cap_fen))
-    return Accumulators(paid_fen=paid, eligible_fen=eligible, deductible_used_fen=deductible,
-                        sub_cap_used_fen=subs)
+    return Accumulators(
+        paid_fen=paid, eligible_fen=eligible, deductible_used_fen=deductible, sub_cap_used_fen=subs
+    )
 
 
 def run_year(product, year_claims, insured):
@@ -201,8 +240,15 @@ def test_never_negative_and_within_remaining_caps(data):
     by_code = {b.code: b for b in product.buckets}
     for r in result.buckets:
         b = by_code[r.bucket]
-        for value in (r.counted_fen, r.excluded_fen, r.deductible_fen, r.ratio_numerator,
-                      r.after_ratio_fen, r.after_sub_caps_fen, r.payable_fen):
+        for value in (
+            r.counted_fen,
+            r.excluded_fen,
+            r.deductible_fen,
+            r.ratio_numerator,
+            r.after_ratio_fen,
+            r.after_sub_caps_fen,
+            r.payable_fen,
+        ):
             assert value >= 0
         assert r.payable_fen <= r.after_sub_caps_fen <= r.after_ratio_fen
         assert r.payable_fen <= max(0, b.cap_fen - acc.paid_fen.get(b.code, 0))
@@ -212,18 +258,22 @@ def test_never_negative_and_within_remaining_caps(data):
                 assert r.payable_fen <= max(0, s.cap_fen - used)
             if s.per == "admission":
                 scope = c.admission_id
-                used = acc.sub_cap_used_fen.get(SubCapKey(b.code, s.code, scope), 0) \
-                    if scope else 0
+                used = acc.sub_cap_used_fen.get(SubCapKey(b.code, s.code, scope), 0) if scope else 0
                 assert r.payable_fen <= max(0, s.cap_fen - used)
         assert r.payable_fen <= r.counted_fen  # ratios never exceed 100%
-    for mapping in (result.deltas.paid_fen, result.deltas.eligible_fen,
-                    result.deltas.deductible_used_fen, result.deltas.sub_cap_used_fen):
+    for mapping in (
+        result.deltas.paid_fen,
+        result.deltas.eligible_fen,
+        result.deltas.deductible_used_fen,
+        result.deltas.sub_cap_used_fen,
+    ):
         assert all(v > 0 for v in mapping.values())
     # sub-cap usage never goes over the sub-cap (unless it already was)
     for key, delta in result.deltas.sub_cap_used_fen.items():
         s = next(s for s in by_code[key.bucket].sub_caps if s.code == key.sub_cap)
-        assert acc.sub_cap_used_fen.get(key, 0) + delta <= max(s.cap_fen,
-                                                               acc.sub_cap_used_fen.get(key, 0))
+        assert acc.sub_cap_used_fen.get(key, 0) + delta <= max(
+            s.cap_fen, acc.sub_cap_used_fen.get(key, 0)
+        )
     # the deductible never consumes more than is left of it
     for key, delta in result.deltas.deductible_used_fen.items():
         b = next(b for b in product.buckets if deductible_key(b) == key)
@@ -242,15 +292,26 @@ def test_more_self_pay_never_pays_less(data):
     extra = data.draw(st.integers(1, 100_000 * Y))
     lines = c.lines
     if data.draw(st.booleans()) and kind != "in_policy_self_pay":
-        lines = lines + (line(data.draw(st.sampled_from("ABCD")), extra, data.draw(st.booleans()),
-                              kind),)
+        lines = lines + (
+            line(data.draw(st.sampled_from("ABCD")), extra, data.draw(st.booleans()), kind),
+        )
+
     def plus(k: str) -> int:
         return c.amount(k) + (extra if kind == k else 0)
 
-    more = claim(c.care_date, in_=plus("in_policy_self_pay"), out=plus("out_of_policy_self_pay"),
-                 sp=plus("special_drugs"), proton=plus("proton_heavy_ion"), hifp=c.hifp_pay_fen,
-                 hifmi=c.hifmi_pay_fen, maf=c.maf_pay_fen, lines=lines,
-                 admission=c.admission_id, total=c.medfee_sumamt_fen + extra)
+    more = claim(
+        c.care_date,
+        in_=plus("in_policy_self_pay"),
+        out=plus("out_of_policy_self_pay"),
+        sp=plus("special_drugs"),
+        proton=plus("proton_heavy_ion"),
+        hifp=c.hifp_pay_fen,
+        hifmi=c.hifmi_pay_fen,
+        maf=c.maf_pay_fen,
+        lines=lines,
+        admission=c.admission_id,
+        total=c.medfee_sumamt_fen + extra,
+    )
     policy = policy_for(product)
     base = adjudicate(product, c, policy, insured, acc)
     bigger = adjudicate(product, more, policy, insured, acc)
@@ -293,10 +354,15 @@ def test_order_of_claims_changes_the_year_total_by_rounding_only(data):
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 10**15), st.integers(1, 10**6))
 def test_round_half_up_matches_decimal(numerator, denominator):
-    expected = (Decimal(numerator) / Decimal(denominator)).quantize(
-        Decimal(1), rounding=ROUND_HALF_UP) if numerator < 10**12 else None
+    expected = (
+        (Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        if numerator < 10**12
+        else None
+    )
     got = round_half_up_fen(numerator, denominator)
     # exact characterisation, valid for any size: got - 1/2 <= n/d < got + 1/2
-    assert 2 * got * denominator - denominator <= 2 * numerator < 2 * got * denominator + denominator
+    assert (
+        2 * got * denominator - denominator <= 2 * numerator < 2 * got * denominator + denominator
+    )
     if expected is not None:
         assert got == int(expected)

@@ -1,5 +1,6 @@
 """A year of claims through the accumulators, where the order of claims matters (and why),
 input validation, and the engine's own hygiene (reason codes documented, no floats)."""
+
 from __future__ import annotations
 
 import ast
@@ -22,7 +23,6 @@ from app.adjudication import (
     round_half_up_fen,
 )
 from app.adjudication.reasons import REASONS
-
 from tests.adjudication.products import (
     GANZHOU,
     HEALTHY,
@@ -64,8 +64,11 @@ def test_huhuibao_pair_through_the_accumulators():
     assert dict(acc.eligible_fen) == {"in_patient": 45_000 * Y}
     assert dict(acc.paid_fen) == {"in_patient": 17_500 * Y}
     # pre-existing: 25,000 x 50% = 12,500
-    (_, r2p), _ = run(HUHUIBAO, [claim(HHB_DAY, in_=15_000 * Y), claim(HHB_DAY, in_=30_000 * Y)],
-                      Insured(health="pre_existing"))
+    (_, r2p), _ = run(
+        HUHUIBAO,
+        [claim(HHB_DAY, in_=15_000 * Y), claim(HHB_DAY, in_=30_000 * Y)],
+        Insured(health="pre_existing"),
+    )
     assert r2p.payable_fen == 12_500 * Y
 
 
@@ -84,8 +87,10 @@ def test_estimate_is_the_engine_against_current_accumulators():
 def test_cap_reached_exactly_then_exhausted():
     # ROUNDING product: 50%, no deductible, cap 1,000,000.
     # 1,000,000 x 50% = 500,000; again 500,000 -> exactly 1,000,000; then 10 x 50% = 5 -> 0
-    results, acc = run(ROUNDING, [claim(DAY, in_=1_000_000 * Y), claim(DAY, in_=1_000_000 * Y),
-                                  claim(DAY, in_=10 * Y)])
+    results, acc = run(
+        ROUNDING,
+        [claim(DAY, in_=1_000_000 * Y), claim(DAY, in_=1_000_000 * Y), claim(DAY, in_=10 * Y)],
+    )
     assert [r.payable_fen for r in results] == [500_000 * Y, 500_000 * Y, 0]
     assert "cap_applied" not in results[1].reason_codes
     assert "cap_applied" in results[2].reason_codes
@@ -104,8 +109,7 @@ def test_annual_cap_binding_does_not_make_order_matter():
     a, b = claim(DAY, in_=1_500_000 * Y), claim(DAY, in_=700_000 * Y)
     first, _ = run(ROUNDING, [a, b])
     second, _ = run(ROUNDING, [b, a])
-    assert sum(r.payable_fen for r in first) == sum(r.payable_fen for r in second) == \
-        1_000_000 * Y
+    assert sum(r.payable_fen for r in first) == sum(r.payable_fen for r in second) == 1_000_000 * Y
 
 
 # --- where the order of claims matters ------------------------------------------------------------
@@ -127,10 +131,19 @@ def test_order_matters_when_a_per_admission_sub_cap_binds():
     # deductible 20,000, 100%, 10,000 per admission.
     # A1 100,000 first: 80,000 -> 10,000; A2 20,000 -> 10,000; year 20,000
     # A2 20,000 first: all deductible -> 0; A1 100,000 -> 10,000; year 10,000
-    product = make_product(bucket(
-        "in_policy", ["in_policy_self_pay"], deductible=20_000 * Y, healthy=10000, pre=10000,
-        cap=1_000_000 * Y,
-        sub_caps=[{"code": "adm", "name": "单次住院限额", "cap_fen": 10_000 * Y, "per": "admission"}]))
+    product = make_product(
+        bucket(
+            "in_policy",
+            ["in_policy_self_pay"],
+            deductible=20_000 * Y,
+            healthy=10000,
+            pre=10000,
+            cap=1_000_000 * Y,
+            sub_caps=[
+                {"code": "adm", "name": "单次住院限额", "cap_fen": 10_000 * Y, "per": "admission"}
+            ],
+        )
+    )
     a = claim(DAY, in_=100_000 * Y, admission="A1")
     b = claim(DAY, in_=20_000 * Y, admission="A2")
     first, acc = run(product, [a, b])
@@ -151,24 +164,34 @@ def test_order_matters_by_rounding_only_otherwise():
 # --- money ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("numerator,denominator,expected", [
-    (5, 10, 1),          # 0.5 -> 1
-    (49, 100, 0),        # 0.49 -> 0
-    (15, 10, 2),         # 1.5 -> 2
-    (25, 10, 3),         # 2.5 -> 3 (banker's would say 2)
-    (0, 10_000, 0),
-    (17_500_007_000, 10_000, 1_750_001),  # 17,500.007 yuan -> 17,500.01
-    (12_500_005_000, 10_000, 1_250_001),  # 12,500.005 yuan -> 12,500.01
-    (9_999, 10_000, 1),
-    (4_999, 10_000, 0),
-])
+@pytest.mark.parametrize(
+    "numerator,denominator,expected",
+    [
+        (5, 10, 1),  # 0.5 -> 1
+        (49, 100, 0),  # 0.49 -> 0
+        (15, 10, 2),  # 1.5 -> 2
+        (25, 10, 3),  # 2.5 -> 3 (banker's would say 2)
+        (0, 10_000, 0),
+        (17_500_007_000, 10_000, 1_750_001),  # 17,500.007 yuan -> 17,500.01
+        (12_500_005_000, 10_000, 1_250_001),  # 12,500.005 yuan -> 12,500.01
+        (9_999, 10_000, 1),
+        (4_999, 10_000, 0),
+    ],
+)
 def test_round_half_up_fen(numerator, denominator, expected):
     assert round_half_up_fen(numerator, denominator) == expected
 
 
-@pytest.mark.parametrize("args,error", [((1.5, 1), TypeError), ((1, 2.0), TypeError),
-                                        ((True, 1), TypeError), ((-1, 10), ValueError),
-                                        ((1, 0), ValueError)])
+@pytest.mark.parametrize(
+    "args,error",
+    [
+        ((1.5, 1), TypeError),
+        ((1, 2.0), TypeError),
+        ((True, 1), TypeError),
+        ((-1, 10), ValueError),
+        ((1, 0), ValueError),
+    ],
+)
 def test_round_half_up_fen_rejects(args, error):
     with pytest.raises(error):
         round_half_up_fen(*args)
@@ -177,11 +200,17 @@ def test_round_half_up_fen_rejects(args, error):
 # --- validation -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("change", [
-    {"in_policy_self_pay_fen": -1}, {"in_policy_self_pay_fen": 1.0},
-    {"hifp_pay_fen": True}, {"care_kind": "outpatient"},
-    {"care_date": datetime(2026, 3, 1, 8, 0)}, {"admission_id": ""},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"in_policy_self_pay_fen": -1},
+        {"in_policy_self_pay_fen": 1.0},
+        {"hifp_pay_fen": True},
+        {"care_kind": "outpatient"},
+        {"care_date": datetime(2026, 3, 1, 8, 0)},
+        {"admission_id": ""},
+    ],
+)
 def test_claim_validation(change):
     fields = dict(care_kind="in_patient", care_date=DAY, medfee_sumamt_fen=0)
     fields.update(change)
@@ -214,8 +243,16 @@ def test_other_validation():
 def test_colliding_deductible_keys_are_refused():
     product = make_product(
         bucket("main", ["in_policy_self_pay"], deductible=100, healthy=5000, pre=5000, cap=10**6),
-        bucket("other", ["out_of_policy_self_pay"], deductible=100, healthy=5000, pre=5000,
-               cap=10**6, deductible_group="main"))
+        bucket(
+            "other",
+            ["out_of_policy_self_pay"],
+            deductible=100,
+            healthy=5000,
+            pre=5000,
+            cap=10**6,
+            deductible_group="main",
+        ),
+    )
     with pytest.raises(ValueError):
         adjudicate(product, claim(DAY, in_=100), policy_for(product), HEALTHY)
 
@@ -237,5 +274,6 @@ def test_no_float_in_the_engine():
         for node in ast.walk(tree):
             assert not (isinstance(node, ast.Constant) and isinstance(node.value, float)), path
             assert not isinstance(node, ast.Div), f"true division in {path.name}:{node.lineno}"
-            assert not (isinstance(node, ast.Name) and node.id in ("float", "Decimal", "round")), \
+            assert not (isinstance(node, ast.Name) and node.id in ("float", "Decimal", "round")), (
                 f"{node.id} in {path.name}:{node.lineno}"
+            )

@@ -2,6 +2,7 @@
 roster-only programme (so it subsidises nobody through ordinary quotes: only its campaigns pay),
 and residents who log in, verify and scan. Time is frozen at 2026-11-23 10:00 Shanghai, when the
 demo product's window is open (tests/enrollment/conftest.py)."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,10 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import bearer, login, verify
-from tests.enrollment.conftest import terms_version
-from tests.sponsors.conftest import CHARITY_USCC, Sponsors, sponsors  # noqa: F401  (fixture)
-from tests.enrollment.conftest import family, frozen  # noqa: F401  (fixtures)
+from tests.enrollment.conftest import family, frozen, terms_version  # noqa: F401  (fixtures)
 from tests.security.conftest import fast_password_hashing  # noqa: F401  (fixture)
+from tests.sponsors.conftest import CHARITY_USCC, Sponsors, sponsors  # noqa: F401  (fixture)
 
 PREMIUM = 8900  # the demo product's flat premium (89 yuan)
 
@@ -33,17 +33,34 @@ class Campaigns:
         self.sponsors, self.client, self.app = sponsors, sponsors.client, sponsors.app
         self.residents = residents
 
-    def charity(self, *, budget_fen: int = 10 * PREMIUM, quota: int | None = None,
-                uscc: str = CHARITY_USCC, name: str = "赣州市慈善总会") -> tuple[str, dict]:
+    def charity(
+        self,
+        *,
+        budget_fen: int = 10 * PREMIUM,
+        quota: int | None = None,
+        uscc: str = CHARITY_USCC,
+        name: str = "赣州市慈善总会",
+    ) -> tuple[str, dict]:
         org = self.sponsors.organisation(uscc, name, "charity")
         admin = self.sponsors.admin(org["id"], "charity_admin")
-        programme = self.sponsors.programme(admin, rule={"kind": "full"}, roster_only=True,
-                                            budget_fen=budget_fen, quota=quota, name="慈善助保")
+        programme = self.sponsors.programme(
+            admin,
+            rule={"kind": "full"},
+            roster_only=True,
+            budget_fen=budget_fen,
+            quota=quota,
+            name="慈善助保",
+        )
         return admin, programme
 
     def create(self, admin: str, programme_id: int, **overrides):
-        body = {"programme_id": programme_id, "name": "扫码领取惠民保", "quota": 5,
-                "expires_on": "2026-12-31", **overrides}
+        body = {
+            "programme_id": programme_id,
+            "name": "扫码领取惠民保",
+            "quota": 5,
+            "expires_on": "2026-12-31",
+            **overrides,
+        }
         return self.client.post("/staff/campaigns", headers=bearer(admin), json=body)
 
     def campaign(self, admin: str, programme_id: int, **overrides) -> dict:
@@ -57,15 +74,25 @@ class Campaigns:
         assert resp.status_code == 200, resp.get_json()
         return token
 
-    def redeem(self, member_token: str, campaign_token: str, *, key: str | None = None,
-               version: str | None = None, accepted: bool = True):
+    def redeem(
+        self,
+        member_token: str,
+        campaign_token: str,
+        *,
+        key: str | None = None,
+        version: str | None = None,
+        accepted: bool = True,
+    ):
         return self.client.post(
             "/me/campaign-redemptions",
             headers={**bearer(member_token), "Idempotency-Key": key or uuid.uuid4().hex},
-            json={"token": campaign_token,
-                  "terms": {"version": version or terms_version(self.client), "accepted": accepted}})
+            json={
+                "token": campaign_token,
+                "terms": {"version": version or terms_version(self.client), "accepted": accepted},
+            },
+        )
 
 
 @pytest.fixture
-def campaigns(sponsors, residents) -> Campaigns:  # noqa: F811
+def campaigns(sponsors, residents) -> Campaigns:
     return Campaigns(sponsors, residents)

@@ -1,6 +1,7 @@
 """Invite campaigns through HTTP: a charity admin makes a campaign, the QR code decodes (zxing-cpp)
 to a link that previews the campaign to anyone, and a verified resident who redeems it is insured
 at once at the charity's cost; the quota, the budget and every refusal behave as documented."""
+
 from __future__ import annotations
 
 import io
@@ -41,7 +42,11 @@ def _ledgers_consistent(app) -> None:
 def test_scan_the_qr_code_preview_and_be_enrolled_for_free(campaigns, app, client, residents):
     admin, programme = campaigns.charity(budget_fen=3 * PREMIUM)
     campaign = campaigns.campaign(admin, programme["id"], quota=2)
-    assert (campaign["claimed"], campaign["places_left"], campaign["effective_status"]) == (0, 2, "active")
+    assert (campaign["claimed"], campaign["places_left"], campaign["effective_status"]) == (
+        0,
+        2,
+        "active",
+    )
 
     # The QR code decodes to the very link the staff view shows, on PUBLIC_BASE_URL.
     png = client.get(campaign["qr_png_url"], headers=bearer(admin))
@@ -72,7 +77,11 @@ def test_scan_the_qr_code_preview_and_be_enrolled_for_free(campaigns, app, clien
     assert first["policy"]["insured_name_masked"] == "*强"
     assert client.get("/policies", headers=bearer(liu)).get_json() == [first["policy"]]
     order = client.get(f"/orders/{first['order_id']}", headers=bearer(liu)).get_json()
-    assert (order["status"], order["total_pay_fen"], order["total_subsidy_fen"]) == ("paid", 0, PREMIUM)
+    assert (order["status"], order["total_pay_fen"], order["total_subsidy_fen"]) == (
+        "paid",
+        0,
+        PREMIUM,
+    )
 
     # Scanning again (another Idempotency-Key): the same policy, 200, nothing new anywhere.
     again = campaigns.redeem(liu, token_of(decoded.text))
@@ -83,8 +92,15 @@ def test_scan_the_qr_code_preview_and_be_enrolled_for_free(campaigns, app, clien
     # Money: the charity's budget paid the whole premium, once; every ledger agrees.
     figures = client.get(f"/staff/programmes/{programme['id']}", headers=bearer(admin)).get_json()
     assert (figures["budget_reserved_fen"], figures["beneficiaries_reserved"]) == (PREMIUM, 1)
-    assert _count(app, LedgerEntry, LedgerEntry.kind == "sponsor_subsidy",
-                  LedgerEntry.programme_id == programme["id"]) == 1
+    assert (
+        _count(
+            app,
+            LedgerEntry,
+            LedgerEntry.kind == "sponsor_subsidy",
+            LedgerEntry.programme_id == programme["id"],
+        )
+        == 1
+    )
     _ledgers_consistent(app)
     staff_view = client.get(f"/staff/campaigns/{campaign['id']}", headers=bearer(admin)).get_json()
     assert (staff_view["claimed"], staff_view["places_left"]) == (1, 1)
@@ -95,11 +111,16 @@ def test_the_link_works_for_anyone_but_enrolls_only_the_caller(campaigns, client
     admin, programme = campaigns.charity()
     link = campaigns.campaign(admin, programme["id"])["link"]
     liu = campaigns.resident("刘强")
-    answers = [client.get(local(link), headers=headers).get_json()
-               for headers in ({}, bearer(liu), bearer(admin))]
+    answers = [
+        client.get(local(link), headers=headers).get_json()
+        for headers in ({}, bearer(liu), bearer(admin))
+    ]
     assert answers[0] == answers[1] == answers[2]
-    resp = client.post("/me/campaign-redemptions", headers={**bearer(admin), "Idempotency-Key": "k" * 12},
-                       json={"token": token_of(link), "terms": {"version": "2026.1", "accepted": True}})
+    resp = client.post(
+        "/me/campaign-redemptions",
+        headers={**bearer(admin), "Idempotency-Key": "k" * 12},
+        json={"token": token_of(link), "terms": {"version": "2026.1", "accepted": True}},
+    )
     assert_problem(resp, 401, "token_audience")
 
 
@@ -109,19 +130,25 @@ def test_already_insured_this_year_is_a_409(campaigns, client, family):
     campaign = campaigns.campaign(admin, programme["id"])
     order = place_order(client, family, [])
     assert order["status"] == "pending_payment"  # an open order is already "enrolling"
-    body = assert_problem(campaigns.redeem(family["token"], token_of(campaign["link"])), 409,
-                          "campaign_already_insured")
+    body = assert_problem(
+        campaigns.redeem(family["token"], token_of(campaign["link"])),
+        409,
+        "campaign_already_insured",
+    )
     assert "已投保" in body["detail"]
     with campaigns.app.app_context():
         assert get_session().get(Campaign, campaign["id"]).claimed == 0
 
 
-@pytest.mark.parametrize("change, code", [
-    ({"eligibility": {"categories": ["dibao"]}}, "campaign_not_eligible_category"),
-    ({"eligibility": {"min_age": 60}}, "campaign_not_eligible_age"),
-    ({"eligibility": {"max_age": 39}}, "campaign_not_eligible_age"),
-    ({"eligibility": {"region_prefix": "360722"}}, "campaign_not_eligible_region"),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"eligibility": {"categories": ["dibao"]}}, "campaign_not_eligible_category"),
+        ({"eligibility": {"min_age": 60}}, "campaign_not_eligible_age"),
+        ({"eligibility": {"max_age": 39}}, "campaign_not_eligible_age"),
+        ({"eligibility": {"region_prefix": "360722"}}, "campaign_not_eligible_region"),
+    ],
+)
 def test_a_person_outside_the_rules_is_refused_with_the_rule_named(campaigns, app, change, code):
     """张伟: no identity flag, 40 on 2026-01-01 (born 1985-03-12), insured in 360702."""
     admin, programme = campaigns.charity()
@@ -132,12 +159,15 @@ def test_a_person_outside_the_rules_is_refused_with_the_rule_named(campaigns, ap
     assert _count(app, Order) == 0 and _count(app, Policy) == 0
 
 
-@pytest.mark.parametrize("rules", [
-    {"categories": ["dibao", "disabled"]},
-    {"min_age": 57, "max_age": 57},          # 刘强, born 1968-09-30: 57 on 2026-01-01
-    {"region_prefix": "360722"},
-    {"categories": ["dibao"], "min_age": 18, "region_prefix": "3607"},
-])
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"categories": ["dibao", "disabled"]},
+        {"min_age": 57, "max_age": 57},  # 刘强, born 1968-09-30: 57 on 2026-01-01
+        {"region_prefix": "360722"},
+        {"categories": ["dibao"], "min_age": 18, "region_prefix": "3607"},
+    ],
+)
 def test_a_person_inside_the_rules_is_enrolled(campaigns, rules):
     admin, programme = campaigns.charity()
     link = campaigns.campaign(admin, programme["id"], eligibility=rules)["link"]
@@ -150,10 +180,14 @@ def test_the_product_rules_still_apply(campaigns):
     eligibility refuses them, with its own codes."""
     admin, programme = campaigns.charity()
     link = campaigns.campaign(admin, programme["id"])["link"]
-    assert_problem(campaigns.redeem(campaigns.resident("王芳"), token_of(link)), 422,
-                   "basic_insurance_suspended")
-    assert_problem(campaigns.redeem(campaigns.resident("赵敏"), token_of(link)), 422,
-                   "region_not_covered")
+    assert_problem(
+        campaigns.redeem(campaigns.resident("王芳"), token_of(link)),
+        422,
+        "basic_insurance_suspended",
+    )
+    assert_problem(
+        campaigns.redeem(campaigns.resident("赵敏"), token_of(link)), 422, "region_not_covered"
+    )
 
 
 def test_an_unverified_member_must_verify_first(campaigns, client):
@@ -176,13 +210,17 @@ def test_a_stale_identity_is_checked_with_the_bureau_again(campaigns, app, resid
     from app.database import transaction
 
     with app.app_context(), transaction() as s:
-        row = s.scalar(select(SandboxResident).where(SandboxResident.psn_no == residents["刘强"].psn_no))
+        row = s.scalar(
+            select(SandboxResident).where(SandboxResident.psn_no == residents["刘强"].psn_no)
+        )
         row.idet_types = []
         person = s.scalar(select(Person).where(Person.psn_no == residents["刘强"].psn_no))
         person.verified_at = utcnow() - timedelta(days=2)
     assert_problem(campaigns.redeem(liu, token_of(link)), 422, "campaign_not_eligible_category")
     with app.app_context():
-        person = get_session().scalar(select(Person).where(Person.psn_no == residents["刘强"].psn_no))
+        person = get_session().scalar(
+            select(Person).where(Person.psn_no == residents["刘强"].psn_no)
+        )
         assert person.identity_flags == [] and utcnow() - person.verified_at < timedelta(minutes=5)
 
 
@@ -203,9 +241,14 @@ def test_budget_exhausted_is_a_409_and_rolls_the_place_back(campaigns, app):
     would have taken is not counted."""
     admin, programme = campaigns.charity(budget_fen=PREMIUM)
     campaign = campaigns.campaign(admin, programme["id"], quota=5)
-    assert campaigns.redeem(campaigns.resident("刘强"), token_of(campaign["link"])).status_code == 201
-    body = assert_problem(campaigns.redeem(campaigns.resident("陈静"), token_of(campaign["link"])),
-                          409, "campaign_budget_exhausted")
+    assert (
+        campaigns.redeem(campaigns.resident("刘强"), token_of(campaign["link"])).status_code == 201
+    )
+    body = assert_problem(
+        campaigns.redeem(campaigns.resident("陈静"), token_of(campaign["link"])),
+        409,
+        "campaign_budget_exhausted",
+    )
     assert "预算" in body["detail"]
     with app.app_context():
         assert get_session().get(Campaign, campaign["id"]).claimed == 1
@@ -225,8 +268,10 @@ def test_revoked_link_is_gone_but_the_policies_it_gave_stay(campaigns, app, clie
     again = client.post(f"/staff/campaigns/{campaign['id']}/revoke", headers=bearer(admin))
     assert again.get_json()["revoked_at"] == revoked.get_json()["revoked_at"]
 
-    for resp in (client.get(local(campaign["link"])),
-                 campaigns.redeem(campaigns.resident("陈静"), token_of(campaign["link"]))):
+    for resp in (
+        client.get(local(campaign["link"])),
+        campaigns.redeem(campaigns.resident("陈静"), token_of(campaign["link"])),
+    ):
         body = assert_problem(resp, 410, "campaign_revoked")
         assert "撤销" in body["detail"]
     # 刘强 scanning again still finds his policy: revoking stops new people, not cover given.
@@ -235,8 +280,14 @@ def test_revoked_link_is_gone_but_the_policies_it_gave_stay(campaigns, app, clie
     with app.app_context():
         from app.audit.models import AuditEvent
 
-        assert get_session().scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "campaign.revoked")) == 1
+        assert (
+            get_session().scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "campaign.revoked")
+            )
+            == 1
+        )
 
 
 def test_expired_link_is_gone(campaigns, client):
@@ -264,23 +315,33 @@ def test_paused_and_closed_programmes(campaigns, client):
     assert_problem(client.get(local(link)), 410, "campaign_programme_closed")
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),          # MAC altered
-    lambda t: ("B" if t[0] != "B" else "C") + t[1:],            # payload altered
-    lambda t: t.split(".")[0],                                  # MAC missing
-    lambda t: "not-a-token",
-    lambda t: t + ".extra",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # MAC altered
+        lambda t: ("B" if t[0] != "B" else "C") + t[1:],  # payload altered
+        lambda t: t.split(".")[0],  # MAC missing
+        lambda t: "not-a-token",
+        lambda t: t + ".extra",
+    ],
+)
 def test_forged_or_altered_links_are_a_plain_404(campaigns, client, mangle):
     admin, programme = campaigns.charity()
     link = campaigns.campaign(admin, programme["id"])["link"]
     forged = mangle(token_of(link))
-    body = assert_problem(client.get("/public/campaigns/preview", query_string={"token": forged}),
-                          404, "campaign_link_invalid")
+    body = assert_problem(
+        client.get("/public/campaigns/preview", query_string={"token": forged}),
+        404,
+        "campaign_link_invalid",
+    )
     assert "二维码无效" in body["detail"]
-    assert_leaks_nothing(client.get("/public/campaigns/preview", query_string={"token": forged}),
-                         ["赣州市慈善总会", "扫码领取惠民保"])
-    assert_problem(campaigns.redeem(campaigns.resident("刘强"), forged), 404, "campaign_link_invalid")
+    assert_leaks_nothing(
+        client.get("/public/campaigns/preview", query_string={"token": forged}),
+        ["赣州市慈善总会", "扫码领取惠民保"],
+    )
+    assert_problem(
+        campaigns.redeem(campaigns.resident("刘强"), forged), 404, "campaign_link_invalid"
+    )
 
 
 def test_a_certificate_token_is_not_a_campaign_token(campaigns, client, family):
@@ -292,8 +353,11 @@ def test_a_certificate_token_is_not_a_campaign_token(campaigns, client, family):
     [policy] = client.get("/policies", headers=bearer(family["token"])).get_json()
     cert = client.get(f"/policies/{policy['id']}/certificate", headers=bearer(family["token"]))
     cert_token = token_of(cert.get_json()["verify_url"])
-    assert_problem(client.get("/public/campaigns/preview", query_string={"token": cert_token}),
-                   404, "campaign_link_invalid")
+    assert_problem(
+        client.get("/public/campaigns/preview", query_string={"token": cert_token}),
+        404,
+        "campaign_link_invalid",
+    )
 
 
 def test_terms_must_be_accepted_and_current(campaigns):
@@ -301,8 +365,9 @@ def test_terms_must_be_accepted_and_current(campaigns):
     link = campaigns.campaign(admin, programme["id"])["link"]
     liu = campaigns.resident("刘强")
     assert_problem(campaigns.redeem(liu, token_of(link), accepted=False), 422, "terms_not_accepted")
-    assert_problem(campaigns.redeem(liu, token_of(link), version="2025.9"), 422,
-                   "terms_version_outdated")
+    assert_problem(
+        campaigns.redeem(liu, token_of(link), version="2025.9"), 422, "terms_version_outdated"
+    )
 
 
 def test_the_same_idempotency_key_replays_the_first_answer(campaigns, app):
@@ -318,17 +383,21 @@ def test_the_same_idempotency_key_replays_the_first_answer(campaigns, app):
 
 # --- staff side -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("change, status, code", [
-    ({"programme_id": 999999}, 404, "programme_not_found"),
-    ({"expires_on": "2027-01-01"}, 422, "campaign_expiry_after_programme"),
-    ({"expires_on": "2026-11-22"}, 422, "campaign_expiry_past"),
-    ({"eligibility": {"min_age": 70, "max_age": 60}}, 422, "campaign_age_range"),
-    ({"eligibility": {"region_prefix": "36-07"}}, 422, "validation_failed"),
-    ({"eligibility": {"categories": ["rich"]}}, 422, "validation_failed"),
-    ({"quota": 0}, 422, "validation_failed"),
-    ({"quota": "5"}, 422, "validation_failed"),
-    ({"unknown": 1}, 422, "validation_failed"),
-])
+
+@pytest.mark.parametrize(
+    "change, status, code",
+    [
+        ({"programme_id": 999999}, 404, "programme_not_found"),
+        ({"expires_on": "2027-01-01"}, 422, "campaign_expiry_after_programme"),
+        ({"expires_on": "2026-11-22"}, 422, "campaign_expiry_past"),
+        ({"eligibility": {"min_age": 70, "max_age": 60}}, 422, "campaign_age_range"),
+        ({"eligibility": {"region_prefix": "36-07"}}, 422, "validation_failed"),
+        ({"eligibility": {"categories": ["rich"]}}, 422, "validation_failed"),
+        ({"quota": 0}, 422, "validation_failed"),
+        ({"quota": "5"}, 422, "validation_failed"),
+        ({"unknown": 1}, 422, "validation_failed"),
+    ],
+)
 def test_campaign_validation(campaigns, change, status, code):
     admin, programme = campaigns.charity()
     change = dict(change)
@@ -340,15 +409,22 @@ def test_only_a_full_premium_programme_can_back_a_campaign(campaigns, sponsors):
     """A campaign enrolls with nothing to pay; a partial rule would leave a remainder."""
     org = sponsors.organisation(EMPLOYER_USCC, "赣州某科技有限公司", "employer")
     admin = sponsors.admin(org["id"], "employer_admin")
-    programme = sponsors.programme(admin, rule={"kind": "percentage", "basis_points": 5000},
-                                   roster_only=True, budget_fen=10_000)
+    programme = sponsors.programme(
+        admin,
+        rule={"kind": "percentage", "basis_points": 5000},
+        roster_only=True,
+        budget_fen=10_000,
+    )
     assert_problem(campaigns.create(admin, programme["id"]), 422, "campaign_programme_not_full")
 
 
 def test_a_closed_programme_takes_no_new_campaign(campaigns, client):
     admin, programme = campaigns.charity()
-    client.post(f"/staff/programmes/{programme['id']}/status", headers=bearer(admin),
-                json={"action": "close"})
+    client.post(
+        f"/staff/programmes/{programme['id']}/status",
+        headers=bearer(admin),
+        json={"action": "close"},
+    )
     assert_problem(campaigns.create(admin, programme["id"]), 409, "programme_closed")
 
 
@@ -368,11 +444,18 @@ def test_staff_list_filters_and_effective_status(campaigns, client):
     client.post(f"/staff/campaigns/{first['id']}/revoke", headers=bearer(admin))
     listed = client.get("/staff/campaigns", headers=bearer(admin)).get_json()
     assert [(c["name"], c["status"], c["effective_status"]) for c in listed] == [
-        ("第二期", "active", "exhausted"), ("第一期", "revoked", "revoked")]
-    active = client.get("/staff/campaigns", headers=bearer(admin), query_string={"status": "active"})
+        ("第二期", "active", "exhausted"),
+        ("第一期", "revoked", "revoked"),
+    ]
+    active = client.get(
+        "/staff/campaigns", headers=bearer(admin), query_string={"status": "active"}
+    )
     assert [c["id"] for c in active.get_json()] == [second["id"]]
-    other = client.get("/staff/campaigns", headers=bearer(admin),
-                       query_string={"programme_id": programme["id"] + 1})
+    other = client.get(
+        "/staff/campaigns",
+        headers=bearer(admin),
+        query_string={"programme_id": programme["id"] + 1},
+    )
     assert other.get_json() == []
 
 

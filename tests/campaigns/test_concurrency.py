@@ -3,6 +3,7 @@ serialises writers, which would hide any race): never more redemptions than the 
 spent than the budget, and every ledger consistent afterwards. Each scan is a real HTTP request
 through the member endpoint; only the setup (organisation, programme, 200 verified members) is
 done through the services directly, to keep the test quick."""
+
 from __future__ import annotations
 
 import threading
@@ -42,9 +43,11 @@ TERMS = "2026.1"
 def _members(app, count: int) -> list[str]:
     """`count` adults insured in the city, verified with the sandbox bureau (the verification
     code path without its HTTP route and rate limits); their access tokens."""
-    people = [r for r in generate(400)[10:]
-              if r.psn_insu_stas == "1" and r.insuplc_admdvs in CITY_AREAS
-              and r.brdy <= date(2000, 1, 1)]
+    people = [
+        r
+        for r in generate(400)[10:]
+        if r.psn_insu_stas == "1" and r.insuplc_admdvs in CITY_AREAS and r.brdy <= date(2000, 1, 1)
+    ]
     assert len(people) >= count
     tokens = []
     with app.app_context():
@@ -58,8 +61,11 @@ def _members(app, count: int) -> list[str]:
                 s.add(member)
                 s.flush()
                 member_id = member.id
-            tokens.append(token_service().issue_access(
-                f"member:{member_id}", cfg["JWT_MEMBER_AUDIENCE"]).token)
+            tokens.append(
+                token_service()
+                .issue_access(f"member:{member_id}", cfg["JWT_MEMBER_AUDIENCE"])
+                .token
+            )
     return tokens
 
 
@@ -67,17 +73,32 @@ def _campaign(app, *, budget_fen: int, quota: int) -> tuple[str, int, int]:
     first17 = "51360700MJ7777777"
     with app.app_context():
         org = sponsor_services.create_organisation(
-            Principal(kind="staff", id=1, role="operator"), uscc=first17 + uscc_check_char(first17),
-            name="赣州市慈善总会", kind="charity")
+            Principal(kind="staff", id=1, role="operator"),
+            uscc=first17 + uscc_check_char(first17),
+            name="赣州市慈善总会",
+            kind="charity",
+        )
         admin = Principal(kind="staff", id=1, role="charity_admin", organisation_id=org.id)
         programme = sponsor_services.create_programme(
-            admin, name="扫码助保", plan_year=2026, starts_on=date(2026, 1, 1),
-            ends_on=date(2026, 12, 31), rule={"kind": "full"}, eligibility={"roster_only": True},
-            quota=None, product_id=None)
+            admin,
+            name="扫码助保",
+            plan_year=2026,
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            rule={"kind": "full"},
+            eligibility={"roster_only": True},
+            quota=None,
+            product_id=None,
+        )
         sponsor_services.top_up(admin, programme.id, budget_fen)
         campaign = campaign_services.create_campaign(
-            admin, programme_id=programme.id, name="200人同时扫码", quota=quota,
-            expires_on=date(2026, 12, 31), eligibility={})
+            admin,
+            programme_id=programme.id,
+            name="200人同时扫码",
+            quota=quota,
+            expires_on=date(2026, 12, 31),
+            eligibility={},
+        )
         link = campaign_services.link_for(campaign)
         return link.split("token=", 1)[1], campaign.id, programme.id
 
@@ -88,11 +109,15 @@ def test_200_concurrent_redemptions_never_exceed_quota_or_budget(app_factory, li
     with time_machine.travel(NOW, tick=True):
         with app.app_context():
             seed_demo(count=400)
-        if limit == "quota":        # room for 50 people, money for all 200
-            token, campaign_id, programme_id = _campaign(app, budget_fen=ATTEMPTS * PREMIUM, quota=ROOM)
+        if limit == "quota":  # room for 50 people, money for all 200
+            token, campaign_id, programme_id = _campaign(
+                app, budget_fen=ATTEMPTS * PREMIUM, quota=ROOM
+            )
             refusal = "campaign_exhausted"
-        else:                       # places for all 200, money for 50
-            token, campaign_id, programme_id = _campaign(app, budget_fen=ROOM * PREMIUM, quota=ATTEMPTS)
+        else:  # places for all 200, money for 50
+            token, campaign_id, programme_id = _campaign(
+                app, budget_fen=ROOM * PREMIUM, quota=ATTEMPTS
+            )
             refusal = "campaign_budget_exhausted"
         members = _members(app, ATTEMPTS)
         start = threading.Barrier(ATTEMPTS)
@@ -102,10 +127,14 @@ def test_200_concurrent_redemptions_never_exceed_quota_or_budget(app_factory, li
         def scan(member_token: str) -> None:
             client = app.test_client()
             start.wait()
-            resp = client.post("/me/campaign-redemptions", json={
-                "token": token, "terms": {"version": TERMS, "accepted": True}},
-                headers={"Authorization": f"Bearer {member_token}",
-                         "Idempotency-Key": uuid.uuid4().hex})
+            resp = client.post(
+                "/me/campaign-redemptions",
+                json={"token": token, "terms": {"version": TERMS, "accepted": True}},
+                headers={
+                    "Authorization": f"Bearer {member_token}",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                },
+            )
             body = resp.get_json() or {}
             with lock:
                 outcomes.append((resp.status_code, body.get("code")))
@@ -127,7 +156,10 @@ def test_200_concurrent_redemptions_never_exceed_quota_or_budget(app_factory, li
         assert campaign.claimed == ROOM <= campaign.quota
         assert s.scalar(select(func.count()).select_from(CampaignRedemption)) == ROOM
         assert s.scalar(select(func.count()).select_from(Order)) == ROOM
-        assert s.scalar(select(func.count()).select_from(Policy).where(Policy.status == "active")) == ROOM
+        assert (
+            s.scalar(select(func.count()).select_from(Policy).where(Policy.status == "active"))
+            == ROOM
+        )
         assert programme.budget_reserved_fen == ROOM * PREMIUM <= programme.budget_total_fen
         assert programme.beneficiaries_reserved == ROOM
         # One person, one policy: the 50 policies belong to 50 different people.
@@ -152,11 +184,15 @@ def test_one_person_scanning_eight_times_at_once_gets_one_policy(app_factory):
         def scan() -> None:
             client = app.test_client()
             start.wait()
-            resp = client.post("/me/campaign-redemptions", json={
-                "token": token, "terms": {"version": TERMS, "accepted": True}},
-                headers={"Authorization": f"Bearer {member}", "Idempotency-Key": uuid.uuid4().hex})
+            resp = client.post(
+                "/me/campaign-redemptions",
+                json={"token": token, "terms": {"version": TERMS, "accepted": True}},
+                headers={"Authorization": f"Bearer {member}", "Idempotency-Key": uuid.uuid4().hex},
+            )
             with lock:
-                answers.append((resp.status_code, (resp.get_json() or {}).get("policy", {}).get("id")))
+                answers.append(
+                    (resp.status_code, (resp.get_json() or {}).get("policy", {}).get("id"))
+                )
 
         threads = [threading.Thread(target=scan) for _ in range(8)]
         for t in threads:

@@ -1,6 +1,7 @@
 """Fixtures for claims: the 张 family enrolled last December (cover 2026-01-01..2026-12-31,
 paid from 张伟's personal account), then the clock moved to 2026-11-23, when the bureau holds
 their 2026 settlements; a reviewer logged in."""
+
 from __future__ import annotations
 
 import uuid
@@ -24,13 +25,18 @@ def insured_family(client, seeded, residents):
         token = login(client, "claims-zhang")["access_token"]
         assert verify(client, token, residents["张伟"]).status_code == 200
         spouse = add_relative(client, token, residents["李娜"], "spouse").get_json()["id"]
-        child = add_relative(client, token, residents["张小宝"], "child",
-                             guardian_consent=GUARDIAN).get_json()["id"]
-        order = client.post("/orders", headers={**bearer(token), **key()},
-                            json=order_body(client, [spouse, child]))
+        child = add_relative(
+            client, token, residents["张小宝"], "child", guardian_consent=GUARDIAN
+        ).get_json()["id"]
+        order = client.post(
+            "/orders", headers={**bearer(token), **key()}, json=order_body(client, [spouse, child])
+        )
         assert order.status_code == 201, order.get_json()
-        paid = client.post(f"/orders/{order.get_json()['id']}/payments",
-                           headers={**bearer(token), **key()}, json={"method": "personal_account"})
+        paid = client.post(
+            f"/orders/{order.get_json()['id']}/payments",
+            headers={**bearer(token), **key()},
+            json={"method": "personal_account"},
+        )
         assert paid.status_code == 200, paid.get_json()
     with time_machine.travel(NOW, tick=True):
         token = login(client, "claims-zhang")["access_token"]
@@ -41,7 +47,8 @@ def insured_family(client, seeded, residents):
 
 @pytest.fixture
 def reviewer(client, seeded):
-    resp = client.post("/auth/staff/login", json={"username": "demo-reviewer",
-                                                  "password": "huimin-demo-2026"})
+    resp = client.post(
+        "/auth/staff/login", json={"username": "demo-reviewer", "password": "huimin-demo-2026"}
+    )
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()["access_token"]

@@ -1,6 +1,7 @@
 """Two (and more) claims of one person adjudicated at the same moment never both consume the same
 deductible: the accumulator year's version is bumped with a conditional UPDATE and the loser
 re-runs the engine. PostgreSQL only (SQLite serialises writers anyway)."""
+
 from __future__ import annotations
 
 import threading
@@ -29,9 +30,11 @@ def test_concurrent_claims_share_one_deductible(app, client, insured_family, mon
     monkeypatch.setattr(services, "process", lambda claim_id: get_session().get(Claim, claim_id))
     ids = []
     for record in claimable:
-        resp = client.post("/claims/from-settlement", headers={**bearer(token), **key()},
-                           json={"policy_id": policy["id"], "setl_id": record["setl_id"],
-                                 "payee": PAYEE})
+        resp = client.post(
+            "/claims/from-settlement",
+            headers={**bearer(token), **key()},
+            json={"policy_id": policy["id"], "setl_id": record["setl_id"], "payee": PAYEE},
+        )
         assert resp.status_code == 201 and resp.get_json()["status"] == "submitted"
         ids.append(resp.get_json()["id"])
     monkeypatch.undo()
@@ -58,7 +61,7 @@ def test_concurrent_claims_share_one_deductible(app, client, insured_family, mon
             start.wait()
             try:
                 services.adjudicate(claim_id)
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 errors.append(repr(exc))
             finally:
                 get_session().close()
@@ -74,8 +77,12 @@ def test_concurrent_claims_share_one_deductible(app, client, insured_family, mon
         s = get_session()
         claims = list(s.scalars(select(Claim).where(Claim.id.in_(ids))))
         assert {c.status for c in claims} == {"approved"}
-        deductible = {e.key: e.value_fen for e in s.scalars(select(AccumulatorEntry).where(
-            AccumulatorEntry.kind == "deductible"))}
+        deductible = {
+            e.key: e.value_fen
+            for e in s.scalars(
+                select(AccumulatorEntry).where(AccumulatorEntry.kind == "deductible")
+            )
+        }
         # The order differs from the sequential run, the deductible used does not: it is the
         # same total, never twice.
         assert deductible == deductible_limit

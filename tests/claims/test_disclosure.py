@@ -2,6 +2,7 @@
 surrender) a one-tap claim is paid and a claim with documents waits for a reviewer; the published
 statistics equal a recomputation from the claim tables, and the FHIR export carries the claim
 with its adjudication."""
+
 from __future__ import annotations
 
 import io
@@ -27,8 +28,11 @@ def _jpeg() -> bytes:
     return buf.getvalue()
 
 
-def test_claims_in_the_statistics_and_the_fhir_export(fast_password_hashing, app_factory,  # noqa: F811
-                                                     residents):
+def test_claims_in_the_statistics_and_the_fhir_export(
+    fast_password_hashing,
+    app_factory,
+    residents,
+):
     from app.demo.seed import seed_demo
 
     app = app_factory(DISCLOSURE_MIN_CELL=1)
@@ -38,34 +42,60 @@ def test_claims_in_the_statistics_and_the_fhir_export(fast_password_hashing, app
     Scenario(app, client, residents).run()
     with time_machine.travel(MARCH, tick=True):
         token = login(client, "disclosure-zhang")["access_token"]
-        policies = {p["insured_name_masked"]: p for p in
-                    client.get("/policies", headers=bearer(token)).get_json()}
+        policies = {
+            p["insured_name_masked"]: p
+            for p in client.get("/policies", headers=bearer(token)).get_json()
+        }
         mine = policies["*伟"]
-        records = client.get(f"/policies/{mine['id']}/settlement-records",
-                             headers=bearer(token)).get_json()
+        records = client.get(
+            f"/policies/{mine['id']}/settlement-records", headers=bearer(token)
+        ).get_json()
         [february] = [r for r in records if r["claimable"]]  # the stay of 2026-02-10..16
-        paid = client.post("/claims/from-settlement", headers={**bearer(token), **key()}, json={
-            "policy_id": mine["id"], "setl_id": february["setl_id"], "payee": PAYEE}).get_json()
+        paid = client.post(
+            "/claims/from-settlement",
+            headers={**bearer(token), **key()},
+            json={"policy_id": mine["id"], "setl_id": february["setl_id"], "payee": PAYEE},
+        ).get_json()
         assert paid["status"] in ("paid", "closed"), paid
-        draft = client.post("/claims", headers=bearer(token), json={
-            "policy_id": policies["*娜"]["id"], "care_kind": "emergency",
-            "hospital_name": "赣州市人民医院", "admitted_on": "2026-03-01",
-            "discharged_on": "2026-03-01", "diagnosis": "急性胃肠炎",
-            "medfee_sumamt_fen": 100_000, "hifp_pay_fen": 60_000, "in_policy_self_pay_fen": 40_000,
-            "payee": {**PAYEE, "name": "李娜"},
-            "invoices": [{"issuer": "赣州市人民医院", "number": "D0001", "amount_fen": 100_000}]},
+        draft = client.post(
+            "/claims",
+            headers=bearer(token),
+            json={
+                "policy_id": policies["*娜"]["id"],
+                "care_kind": "emergency",
+                "hospital_name": "赣州市人民医院",
+                "admitted_on": "2026-03-01",
+                "discharged_on": "2026-03-01",
+                "diagnosis": "急性胃肠炎",
+                "medfee_sumamt_fen": 100_000,
+                "hifp_pay_fen": 60_000,
+                "in_policy_self_pay_fen": 40_000,
+                "payee": {**PAYEE, "name": "李娜"},
+                "invoices": [
+                    {"issuer": "赣州市人民医院", "number": "D0001", "amount_fen": 100_000}
+                ],
+            },
         ).get_json()
         for doc_type in ("invoice", "settlement_sheet"):
-            assert client.post(f"/claims/{draft['id']}/documents", headers=bearer(token),
-                               data={"doc_type": doc_type,
-                                     "file": (io.BytesIO(_jpeg()), "a.jpg", "image/jpeg")},
-                               content_type="multipart/form-data").status_code == 201
+            assert (
+                client.post(
+                    f"/claims/{draft['id']}/documents",
+                    headers=bearer(token),
+                    data={
+                        "doc_type": doc_type,
+                        "file": (io.BytesIO(_jpeg()), "a.jpg", "image/jpeg"),
+                    },
+                    content_type="multipart/form-data",
+                ).status_code
+                == 201
+            )
         waiting = client.post(f"/claims/{draft['id']}/submit", headers={**bearer(token), **key()})
         assert waiting.get_json()["status"] == "pending_review"
 
         with app.app_context():
-            product_id = get_session().scalar(select(Product.id).where(
-                Product.code == "ganzhou-demo-2026"))
+            product_id = get_session().scalar(
+                select(Product.id).where(Product.code == "ganzhou-demo-2026")
+            )
         expected = recompute(app, product_id)
         resp = client.get("/public/statistics", query_string={"product": "ganzhou-demo-2026"})
         [stats] = resp.get_json()["products"]

@@ -1,6 +1,7 @@
 """Claims end to end through HTTP on the sandbox: one-tap from a settlement record, a claim with
 documents for a relative with a request for more, a duplicate invoice, an automatic denial and
 a human review, the estimator, and the money (ledger, accumulators, payout, outbox)."""
+
 from __future__ import annotations
 
 import io
@@ -24,10 +25,15 @@ def jpeg(color=(200, 200, 200)) -> bytes:
 
 
 def upload(client, token, claim_id, doc_type, data=None):
-    return client.post(f"/claims/{claim_id}/documents", headers=bearer(token),
-                       data={"doc_type": doc_type,
-                             "file": (io.BytesIO(data or jpeg()), "photo.jpg", "image/jpeg")},
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/claims/{claim_id}/documents",
+        headers=bearer(token),
+        data={
+            "doc_type": doc_type,
+            "file": (io.BytesIO(data or jpeg()), "photo.jpg", "image/jpeg"),
+        },
+        content_type="multipart/form-data",
+    )
 
 
 def policy_of(family, name):
@@ -35,16 +41,20 @@ def policy_of(family, name):
 
 
 def records(client, family, name):
-    resp = client.get(f"/policies/{policy_of(family, name)['id']}/settlement-records",
-                      headers=bearer(family["token"]))
+    resp = client.get(
+        f"/policies/{policy_of(family, name)['id']}/settlement-records",
+        headers=bearer(family["token"]),
+    )
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()
 
 
 def one_tap(client, family, name, setl_id, payee=PAYEE):
-    return client.post("/claims/from-settlement", headers={**bearer(family["token"]), **key()},
-                       json={"policy_id": policy_of(family, name)["id"], "setl_id": setl_id,
-                             "payee": payee})
+    return client.post(
+        "/claims/from-settlement",
+        headers={**bearer(family["token"]), **key()},
+        json={"policy_id": policy_of(family, name)["id"], "setl_id": setl_id, "payee": payee},
+    )
 
 
 def ledger_consistent(app):
@@ -61,9 +71,11 @@ def test_one_tap_claim_is_approved_paid_and_explained(app, client, insured_famil
     assert any(not r["claimable"] for r in rows) and claimable
     stroke = max(claimable, key=lambda r: r["medfee_sumamt_fen"])
 
-    est = client.post("/claims/estimate", headers=bearer(insured_family["token"]),
-                      json={"policy_id": policy_of(insured_family, "张伟")["id"],
-                            "setl_id": stroke["setl_id"]})
+    est = client.post(
+        "/claims/estimate",
+        headers=bearer(insured_family["token"]),
+        json={"policy_id": policy_of(insured_family, "张伟")["id"], "setl_id": stroke["setl_id"]},
+    )
     assert est.status_code == 200, est.get_json()
     estimate = est.get_json()
 
@@ -84,7 +96,9 @@ def test_one_tap_claim_is_approved_paid_and_explained(app, client, insured_famil
     # the record is now taken; a second tap is refused, and the list says so
     again = one_tap(client, insured_family, "张伟", stroke["setl_id"])
     assert again.status_code == 409 and again.get_json()["code"] == "settlement_already_claimed"
-    taken = [r for r in records(client, insured_family, "张伟") if r["setl_id"] == stroke["setl_id"]]
+    taken = [
+        r for r in records(client, insured_family, "张伟") if r["setl_id"] == stroke["setl_id"]
+    ]
     assert taken[0]["claimable"] is False and taken[0]["claim_id"] == claim["id"]
 
     assert ledger_consistent(app)
@@ -96,18 +110,25 @@ def test_one_tap_claim_is_approved_paid_and_explained(app, client, insured_famil
         s = get_session()
         payouts = list(s.scalars(select(Payout)))
         assert [(p.status, p.amount_fen) for p in payouts] == [("succeeded", claim["paid_fen"])]
-        paid = sum(e.value_fen for e in s.scalars(select(AccumulatorEntry).where(
-            AccumulatorEntry.kind == "paid")))
+        paid = sum(
+            e.value_fen
+            for e in s.scalars(select(AccumulatorEntry).where(AccumulatorEntry.kind == "paid"))
+        )
         assert paid == claim["paid_fen"]
         kinds = [e.kind for e in s.scalars(select(OutboxEvent).order_by(OutboxEvent.id))]
         assert kinds[-2:] == ["claim_approved", "claim_paid"]
 
 
 def test_the_estimate_changes_nothing(app, client, insured_family):
-    body = {"policy_id": policy_of(insured_family, "张伟")["id"], "care_kind": "in_patient",
-            "care_date": "2026-06-01", "medfee_sumamt_fen": 10_000_000,
-            "hifp_pay_fen": 6_000_000, "in_policy_self_pay_fen": 3_000_000,
-            "out_of_policy_self_pay_fen": 1_000_000}
+    body = {
+        "policy_id": policy_of(insured_family, "张伟")["id"],
+        "care_kind": "in_patient",
+        "care_date": "2026-06-01",
+        "medfee_sumamt_fen": 10_000_000,
+        "hifp_pay_fen": 6_000_000,
+        "in_policy_self_pay_fen": 3_000_000,
+        "out_of_policy_self_pay_fen": 1_000_000,
+    }
     first = client.post("/claims/estimate", headers=bearer(insured_family["token"]), json=body)
     second = client.post("/claims/estimate", headers=bearer(insured_family["token"]), json=body)
     assert first.status_code == 200, first.get_json()
@@ -130,8 +151,9 @@ def test_a_second_claim_uses_what_is_left_of_the_deductible(app, client, insured
     token, pid = insured_family["token"], policy_of(insured_family, "张伟")["id"]
 
     def estimate(setl_id):
-        return client.post("/claims/estimate", headers=bearer(token),
-                           json={"policy_id": pid, "setl_id": setl_id}).get_json()
+        return client.post(
+            "/claims/estimate", headers=bearer(token), json={"policy_id": pid, "setl_id": setl_id}
+        ).get_json()
 
     before = estimate(large["setl_id"])
     first = one_tap(client, insured_family, "张伟", small["setl_id"]).get_json()
@@ -145,37 +167,51 @@ def test_a_second_claim_uses_what_is_left_of_the_deductible(app, client, insured
 
 
 def _draft_for(client, family, name, **extra):
-    body = {"policy_id": policy_of(family, name)["id"], "care_kind": "day_surgery",
-            "hospital_name": "赣州市人民医院", "admitted_on": "2026-04-08",
-            "discharged_on": "2026-04-08", "diagnosis": "乳腺良性肿瘤切除",
-            "patient_name": name, "medfee_sumamt_fen": 8_000_000, "hifp_pay_fen": 4_000_000,
-            "in_policy_self_pay_fen": 2_500_000, "out_of_policy_self_pay_fen": 1_500_000,
-            "payee": {**PAYEE, "name": name},
-            "invoices": [{"issuer": "赣州市人民医院", "number": "36000026001234",
-                          "amount_fen": 8_000_000}]}
+    body = {
+        "policy_id": policy_of(family, name)["id"],
+        "care_kind": "day_surgery",
+        "hospital_name": "赣州市人民医院",
+        "admitted_on": "2026-04-08",
+        "discharged_on": "2026-04-08",
+        "diagnosis": "乳腺良性肿瘤切除",
+        "patient_name": name,
+        "medfee_sumamt_fen": 8_000_000,
+        "hifp_pay_fen": 4_000_000,
+        "in_policy_self_pay_fen": 2_500_000,
+        "out_of_policy_self_pay_fen": 1_500_000,
+        "payee": {**PAYEE, "name": name},
+        "invoices": [
+            {"issuer": "赣州市人民医院", "number": "36000026001234", "amount_fen": 8_000_000}
+        ],
+    }
     body.update(extra)
     resp = client.post("/claims", headers=bearer(family["token"]), json=body)
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
 
-def test_photographed_claim_for_a_relative_more_info_then_approved(app, client, insured_family,
-                                                                   reviewer):
+def test_photographed_claim_for_a_relative_more_info_then_approved(
+    app, client, insured_family, reviewer
+):
     token = insured_family["token"]
     draft = _draft_for(client, insured_family, "李娜")
     assert draft["status"] == "draft"
     assert draft["missing_documents"] == ["invoice", "settlement_sheet", "discharge_summary"]
 
     # a draft can be saved and resumed
-    saved = client.patch(f"/claims/{draft['id']}", headers=bearer(token),
-                         json={"diagnosis": "乳腺纤维腺瘤切除术"})
+    saved = client.patch(
+        f"/claims/{draft['id']}", headers=bearer(token), json={"diagnosis": "乳腺纤维腺瘤切除术"}
+    )
     assert saved.status_code == 200 and saved.get_json()["diagnosis"] == "乳腺纤维腺瘤切除术"
 
     missing = client.post(f"/claims/{draft['id']}/submit", headers={**bearer(token), **key()})
     assert missing.status_code == 422
     assert missing.get_json()["code"] == "claim_documents_missing"
     assert missing.get_json()["errors"]["json"]["documents"] == [
-        "invoice", "settlement_sheet", "discharge_summary"]
+        "invoice",
+        "settlement_sheet",
+        "discharge_summary",
+    ]
 
     for doc_type in ("invoice", "settlement_sheet", "discharge_summary"):
         resp = upload(client, token, draft["id"], doc_type)
@@ -199,27 +235,44 @@ def test_photographed_claim_for_a_relative_more_info_then_approved(app, client, 
     doc = client.get(f"/staff/claims/{claim['id']}/documents/{doc_id}", headers=staff)
     assert doc.status_code == 200 and doc.data[:3] == b"\xff\xd8\xff"
 
-    asked = client.post(f"/staff/claims/{claim['id']}/request-info", headers=staff,
-                        json={"message": "请补充费用明细清单", "documents": ["itemised_bill"]})
+    asked = client.post(
+        f"/staff/claims/{claim['id']}/request-info",
+        headers=staff,
+        json={"message": "请补充费用明细清单", "documents": ["itemised_bill"]},
+    )
     assert asked.status_code == 200 and asked.get_json()["status"] == "more_info_requested"
 
     # the member must upload what was asked before answering
-    early = client.post(f"/claims/{claim['id']}/answer", headers=bearer(token),
-                        json={"message": "已补充"})
+    early = client.post(
+        f"/claims/{claim['id']}/answer", headers=bearer(token), json={"message": "已补充"}
+    )
     assert early.status_code == 422 and early.get_json()["errors"]["json"]["documents"] == [
-        "itemised_bill"]
+        "itemised_bill"
+    ]
     assert upload(client, token, claim["id"], "itemised_bill").status_code == 201
-    answered = client.post(f"/claims/{claim['id']}/answer", headers=bearer(token),
-                           json={"message": "已上传费用明细清单"})
+    answered = client.post(
+        f"/claims/{claim['id']}/answer",
+        headers=bearer(token),
+        json={"message": "已上传费用明细清单"},
+    )
     assert answered.status_code == 200 and answered.get_json()["status"] == "pending_review"
 
-    approved = client.post(f"/staff/claims/{claim['id']}/approve", headers={**staff, **key()},
-                           json={"reason": "材料齐全，金额核对无误"})
+    approved = client.post(
+        f"/staff/claims/{claim['id']}/approve",
+        headers={**staff, **key()},
+        json={"reason": "材料齐全，金额核对无误"},
+    )
     assert approved.status_code == 200, approved.get_json()
     final = client.get(f"/claims/{claim['id']}", headers=bearer(token)).get_json()
     assert final["status"] == "paid" and final["paid_fen"] == final["approved_fen"] > 0
     assert [t["action"] for t in final["transitions"]] == [
-        "submit", "adjudicate", "request_info", "answer", "approve", "pay"]
+        "submit",
+        "adjudicate",
+        "request_info",
+        "answer",
+        "approve",
+        "pay",
+    ]
     assert all(t["created_at"] for t in final["transitions"])
 
     with app.app_context():
@@ -247,7 +300,9 @@ def test_duplicate_invoice_is_flagged_for_review(client, insured_family, reviewe
     assert "36000026001234" in staff["flags"][0]["zh"]
     first = client.get(f"/staff/claims/{ids[0]}", headers=bearer(reviewer)).get_json()
     assert first["flags"] == []
-    flagged = client.get("/staff/claims?flag=duplicate_invoice", headers=bearer(reviewer)).get_json()
+    flagged = client.get(
+        "/staff/claims?flag=duplicate_invoice", headers=bearer(reviewer)
+    ).get_json()
     assert [c["id"] for c in flagged] == [ids[1]]
 
 
@@ -263,8 +318,10 @@ def test_automatic_denial_and_a_human_review(app, client, insured_family, review
             psn_no = s.scalar(select(Person.psn_no).where(Person.name == "张伟"))
             row = s.scalar(select(SandboxResident).where(SandboxResident.psn_no == psn_no))
             row.psn_insu_stas, row.paus_insu_date = "2", date(2026, 2, 1)
-    first = min((r for r in records(client, insured_family, "张伟") if r["claimable"]),
-                key=lambda r: r["admitted_on"])
+    first = min(
+        (r for r in records(client, insured_family, "张伟") if r["claimable"]),
+        key=lambda r: r["admitted_on"],
+    )
     assert first["admitted_on"] >= "2026-02-01"
     resp = one_tap(client, insured_family, "张伟", first["setl_id"])
     assert resp.status_code == 201, resp.get_json()
@@ -273,31 +330,44 @@ def test_automatic_denial_and_a_human_review(app, client, insured_family, review
     assert "basic_insurance_suspended" in claim["adjudication"]["reason_codes"]
     assert claim["paid_fen"] == 0
 
-    review = client.post(f"/claims/{claim['id']}/human-review",
-                         headers=bearer(insured_family["token"]),
-                         json={"reason": "我一直正常缴费，请人工核实"})
+    review = client.post(
+        f"/claims/{claim['id']}/human-review",
+        headers=bearer(insured_family["token"]),
+        json={"reason": "我一直正常缴费，请人工核实"},
+    )
     assert review.status_code == 200, review.get_json()
     assert review.get_json()["status"] == "pending_review"
     assert review.get_json()["human_review_available"] is False
-    twice = client.post(f"/claims/{claim['id']}/human-review",
-                        headers=bearer(insured_family["token"]), json={"reason": "再次申请"})
+    twice = client.post(
+        f"/claims/{claim['id']}/human-review",
+        headers=bearer(insured_family["token"]),
+        json={"reason": "再次申请"},
+    )
     assert twice.status_code == 409
     staff = client.get(f"/staff/claims/{claim['id']}", headers=bearer(reviewer)).get_json()
     assert staff["human_review_requested_at"] is not None
 
 
-@pytest.mark.parametrize("changes, code", [
-    ({"admitted_on": "2026-04-09", "discharged_on": "2026-04-08"}, "care_dates_invalid"),
-    ({"admitted_on": "2099-01-01", "discharged_on": "2099-01-02"}, "care_date_in_future"),
-    ({"payee": {**PAYEE, "name": "王五"}}, "payee_not_allowed"),
-    ({"payee": {**PAYEE, "name": "李娜", "bank_account": "62220202x0112233"}},
-     "payee_account_invalid"),
-    ({"medfee_sumamt_fen": -1}, "validation_failed"),
-    ({"care_kind": "dental"}, "validation_failed"),
-])
+@pytest.mark.parametrize(
+    "changes, code",
+    [
+        ({"admitted_on": "2026-04-09", "discharged_on": "2026-04-08"}, "care_dates_invalid"),
+        ({"admitted_on": "2099-01-01", "discharged_on": "2099-01-02"}, "care_date_in_future"),
+        ({"payee": {**PAYEE, "name": "王五"}}, "payee_not_allowed"),
+        (
+            {"payee": {**PAYEE, "name": "李娜", "bank_account": "62220202x0112233"}},
+            "payee_account_invalid",
+        ),
+        ({"medfee_sumamt_fen": -1}, "validation_failed"),
+        ({"care_kind": "dental"}, "validation_failed"),
+    ],
+)
 def test_bad_claims_get_a_clear_422(client, insured_family, changes, code):
-    body = {"policy_id": policy_of(insured_family, "李娜")["id"], "care_kind": "day_surgery",
-            "payee": {**PAYEE, "name": "李娜"}}
+    body = {
+        "policy_id": policy_of(insured_family, "李娜")["id"],
+        "care_kind": "day_surgery",
+        "payee": {**PAYEE, "name": "李娜"},
+    }
     body.update(changes)
     resp = client.post("/claims", headers=bearer(insured_family["token"]), json=body)
     assert resp.status_code == 422, resp.get_json()
@@ -305,8 +375,11 @@ def test_bad_claims_get_a_clear_422(client, insured_family, changes, code):
 
 
 def test_a_guardian_may_receive_a_childs_claim(client, insured_family):
-    body = {"policy_id": policy_of(insured_family, "张小宝")["id"], "care_kind": "in_patient",
-            "payee": PAYEE}  # 张伟, the father filing the claim
+    body = {
+        "policy_id": policy_of(insured_family, "张小宝")["id"],
+        "care_kind": "in_patient",
+        "payee": PAYEE,
+    }  # 张伟, the father filing the claim
     resp = client.post("/claims", headers=bearer(insured_family["token"]), json=body)
     assert resp.status_code == 201, resp.get_json()
 
@@ -314,9 +387,15 @@ def test_a_guardian_may_receive_a_childs_claim(client, insured_family):
 def test_a_claim_on_a_policy_blocks_surrender(client, insured_family):
     from tests.claims.conftest import key as k
 
-    resp = one_tap(client, insured_family, "张伟",
-                   [r for r in records(client, insured_family, "张伟") if r["claimable"]][0]["setl_id"])
+    resp = one_tap(
+        client,
+        insured_family,
+        "张伟",
+        [r for r in records(client, insured_family, "张伟") if r["claimable"]][0]["setl_id"],
+    )
     assert resp.status_code == 201
-    surrender = client.post(f"/policies/{policy_of(insured_family, '张伟')['id']}/surrender",
-                            headers={**bearer(insured_family["token"]), **k()})
+    surrender = client.post(
+        f"/policies/{policy_of(insured_family, '张伟')['id']}/surrender",
+        headers={**bearer(insured_family["token"]), **k()},
+    )
     assert surrender.status_code in (409, 422)

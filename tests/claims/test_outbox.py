@@ -1,5 +1,6 @@
 """Member notifications: written with the change they announce, delivered afterwards through the
 notifier port; a refusal is final, a busy answer is retried later, nothing is sent twice."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -15,10 +16,22 @@ def _paid_claim(client, family):
     token = family["token"]
     policy = [p for p in family["policies"] if p["insured_name_masked"] == "*伟"][0]
     rows = client.get(f"/policies/{policy['id']}/settlement-records", headers=bearer(token))
-    record = max((r for r in rows.get_json() if r["claimable"]), key=lambda r: r["medfee_sumamt_fen"])
-    resp = client.post("/claims/from-settlement", headers={**bearer(token), **key()}, json={
-        "policy_id": policy["id"], "setl_id": record["setl_id"],
-        "payee": {"name": "张伟", "bank_name": "工商银行", "bank_account": "6222020200112233445"}})
+    record = max(
+        (r for r in rows.get_json() if r["claimable"]), key=lambda r: r["medfee_sumamt_fen"]
+    )
+    resp = client.post(
+        "/claims/from-settlement",
+        headers={**bearer(token), **key()},
+        json={
+            "policy_id": policy["id"],
+            "setl_id": record["setl_id"],
+            "payee": {
+                "name": "张伟",
+                "bank_name": "工商银行",
+                "bank_account": "6222020200112233445",
+            },
+        },
+    )
     assert resp.status_code == 201 and resp.get_json()["status"] == "paid"
     return resp.get_json()
 
@@ -68,5 +81,6 @@ def test_sponsor_outcomes_count_paid_claims_on_the_given_policies(app, client, i
         everyone = select(Policy.id)
         others = select(Policy.id).where(Policy.id != claim["policy_id"])
         assert claims_paid_on(s, everyone) == claims_paid_on(s, everyone).__class__(
-            1, claim["paid_fen"])
+            1, claim["paid_fen"]
+        )
         assert (claims_paid_on(s, others).count, claims_paid_on(s, others).paid_fen) == (0, 0)

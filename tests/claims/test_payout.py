@@ -1,6 +1,7 @@
 """Payout through the sandbox bank: a refused account sends the claim back to review (and gives
 back what settling it consumed), a lost reply is resolved by reconciliation, a transient failure
 is retried with a new request id. The ledger stays consistent throughout."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -15,10 +16,18 @@ def _tap(client, family, account):
     token = family["token"]
     policy = [p for p in family["policies"] if p["insured_name_masked"] == "*伟"][0]
     rows = client.get(f"/policies/{policy['id']}/settlement-records", headers=bearer(token))
-    record = max((r for r in rows.get_json() if r["claimable"]), key=lambda r: r["medfee_sumamt_fen"])
-    resp = client.post("/claims/from-settlement", headers={**bearer(token), **key()}, json={
-        "policy_id": policy["id"], "setl_id": record["setl_id"],
-        "payee": {"name": "张伟", "bank_name": "工商银行", "bank_account": account}})
+    record = max(
+        (r for r in rows.get_json() if r["claimable"]), key=lambda r: r["medfee_sumamt_fen"]
+    )
+    resp = client.post(
+        "/claims/from-settlement",
+        headers={**bearer(token), **key()},
+        json={
+            "policy_id": policy["id"],
+            "setl_id": record["setl_id"],
+            "payee": {"name": "张伟", "bank_name": "工商银行", "bank_account": account},
+        },
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
@@ -30,21 +39,28 @@ def _ledger_ok(app):
         return check_claim_ledger()
 
 
-def test_refused_account_goes_back_to_review_and_gives_back_the_accumulators(app, client,
-                                                                           insured_family):
+def test_refused_account_goes_back_to_review_and_gives_back_the_accumulators(
+    app, client, insured_family
+):
     claim = _tap(client, insured_family, "6222020200112230000")  # ...0000: account_invalid
     assert claim["status"] == "pending_review"
-    assert [t["action"] for t in claim["transitions"]] == [
-        "submit", "adjudicate", "payout_failed"]
+    assert [t["action"] for t in claim["transitions"]] == ["submit", "adjudicate", "payout_failed"]
     assert claim["approved_fen"] is None and claim["paid_fen"] == 0
     with app.app_context():
         s = get_session()
         row = s.get(Claim, claim["id"])
         assert [f["code"] for f in row.flags] == ["payout_failed"]
-        assert s.scalar(select(func.coalesce(func.sum(AccumulatorEntry.value_fen), 0)).where(
-            AccumulatorEntry.kind == "paid")) == 0
+        assert (
+            s.scalar(
+                select(func.coalesce(func.sum(AccumulatorEntry.value_fen), 0)).where(
+                    AccumulatorEntry.kind == "paid"
+                )
+            )
+            == 0
+        )
         assert [(p.status, p.failure_code) for p in s.scalars(select(Payout))] == [
-            ("failed", "account_invalid")]
+            ("failed", "account_invalid")
+        ]
     assert _ledger_ok(app) == []
 
 
@@ -60,13 +76,19 @@ def test_a_lost_reply_is_resolved_by_reconciliation(app, client, insured_family)
         from app.integrations.registry import payout
 
         payout().faults.clear()
-        assert reconcile_payouts(min_age_seconds=0) == {"resolved": 1, "still_pending": 0,
-                                                         "retried": 0}
+        assert reconcile_payouts(min_age_seconds=0) == {
+            "resolved": 1,
+            "still_pending": 0,
+            "retried": 0,
+        }
         row = get_session().get(Claim, claim["id"])
         assert row.status == "paid" and row.paid_fen == row.approved_fen > 0
         # a second run finds nothing to do and moves no money twice
-        assert reconcile_payouts(min_age_seconds=0) == {"resolved": 0, "still_pending": 0,
-                                                         "retried": 0}
+        assert reconcile_payouts(min_age_seconds=0) == {
+            "resolved": 0,
+            "still_pending": 0,
+            "retried": 0,
+        }
     assert _ledger_ok(app) == []
 
 
@@ -85,8 +107,9 @@ def test_a_transient_failure_is_retried_with_a_new_request(app, client, insured_
     assert _ledger_ok(app) == []
 
 
-def test_a_request_lost_before_the_bank_is_sent_again_under_the_same_id(app, client,
-                                                                        insured_family):
+def test_a_request_lost_before_the_bank_is_sent_again_under_the_same_id(
+    app, client, insured_family
+):
     with app.app_context():
         from app.integrations.registry import payout
 

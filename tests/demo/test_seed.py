@@ -1,4 +1,5 @@
 """`flask demo seed`: the synthetic registry behind the sandbox bureau."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -24,8 +25,9 @@ def cheap_staff_password_hashing(monkeypatch):
     """Demo staff are created with argon2; the hash cost is not under test here."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr("app.auth.services._hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 def age(born: date, today: date) -> int:
@@ -65,19 +67,28 @@ def test_seeding_twice_creates_nothing_new(app):
     with app.app_context():
         first = seed_demo()
         session = get_session()
-        counts = (session.scalar(select(func.count()).select_from(SandboxResident)),
-                  session.scalar(select(func.count()).select_from(StaffAccount)))
+        counts = (
+            session.scalar(select(func.count()).select_from(SandboxResident)),
+            session.scalar(select(func.count()).select_from(StaffAccount)),
+        )
         ids = sorted(session.scalars(select(SandboxResident.id)))
         session.rollback()
         second = seed_demo()
         session = get_session()
-        again = (session.scalar(select(func.count()).select_from(SandboxResident)),
-                 session.scalar(select(func.count()).select_from(StaffAccount)))
+        again = (
+            session.scalar(select(func.count()).select_from(SandboxResident)),
+            session.scalar(select(func.count()).select_from(StaffAccount)),
+        )
         ids_again = sorted(session.scalars(select(SandboxResident.id)))
     assert first["residents_created"] > 0
-    assert second == {"residents_created": 0, "residents_updated": first["residents_created"],
-                      "settlements_created": 0, "settlements_updated": first["settlements_created"],
-                      "staff_created": 0, "products_loaded": 2}
+    assert second == {
+        "residents_created": 0,
+        "residents_updated": first["residents_created"],
+        "settlements_created": 0,
+        "settlements_updated": first["settlements_created"],
+        "staff_created": 0,
+        "products_loaded": 2,
+    }
     assert again == counts
     assert ids_again == ids
 
@@ -120,7 +131,9 @@ def test_showcase_people_are_as_the_readme_describes(registry):
     by_name = {r.name: r for r in registry[:10]}
     today = today_shanghai()
     assert by_name["张伟"].insutype == "310" and by_name["张伟"].balc_fen == 356_000
-    assert by_name["王芳"].psn_insu_stas == "2" and by_name["王芳"].paus_insu_date == date(2026, 3, 1)
+    assert by_name["王芳"].psn_insu_stas == "2" and by_name["王芳"].paus_insu_date == date(
+        2026, 3, 1
+    )
     assert by_name["赵敏"].insuplc_admdvs == "360102"
     assert by_name["孙丽"].balc_fen == 0
     assert age(by_name["张小宝"].brdy, today) < 14

@@ -10,6 +10,7 @@ The scenario (Asia/Shanghai dates; the demo product charges 89.00 yuan):
 - 2026-02-05  陈静 surrenders: 5,934 fen back to her account and 2,966 fen to the employer's
               programme, in February; her January enrollment is taken back out of January.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -27,13 +28,12 @@ from app.members.models import Person
 from app.policies.models import Policy
 from app.sponsors.models import Organisation, Programme
 from tests.conftest import CONSENT, bearer, login, verify
-from tests.enrollment.conftest import GUARDIAN, key, pay, place_order
-from tests.enrollment.conftest import family, frozen  # noqa: F401  (fixtures)
+from tests.enrollment.conftest import GUARDIAN, family, frozen, key, pay, place_order  # noqa: F401  (fixtures)
 from tests.security.conftest import fast_password_hashing  # noqa: F401  (fixture)
 from tests.sponsors.conftest import EMPLOYER_USCC, Sponsors
 
 PREMIUM = 8900
-DECEMBER = "2025-12-10T02:00:00+00:00"    # 10:00 in Shanghai
+DECEMBER = "2025-12-10T02:00:00+00:00"  # 10:00 in Shanghai
 JANUARY = "2026-01-28T02:00:00+00:00"
 FEBRUARY = "2026-02-05T02:00:00+00:00"
 
@@ -52,9 +52,17 @@ class Scenario:
 
     def relative(self, who: dict, name: str, relation: str, **extra) -> int:
         resident = self.residents[name]
-        resp = self.client.post("/me/relatives", headers=bearer(who["token"]), json={
-            "name": resident.name, "id_number": resident.certno, "relation": relation,
-            "consent": CONSENT, **extra})
+        resp = self.client.post(
+            "/me/relatives",
+            headers=bearer(who["token"]),
+            json={
+                "name": resident.name,
+                "id_number": resident.certno,
+                "relation": relation,
+                "consent": CONSENT,
+                **extra,
+            },
+        )
         assert resp.status_code == 201, resp.get_json()
         return resp.get_json()["id"]
 
@@ -65,8 +73,9 @@ class Scenario:
         resp = pay(self.client, who, order["id"], method)
         assert resp.status_code == 200, resp.get_json()
         if method == "wechat":
-            resp = self.client.post(f"/orders/{order['id']}/sandbox-wechat-payment",
-                                    headers=bearer(who["token"]))
+            resp = self.client.post(
+                f"/orders/{order['id']}/sandbox-wechat-payment", headers=bearer(who["token"])
+            )
             assert resp.get_json()["outcome"] == "paid", resp.get_json()
         else:
             assert resp.get_json()["state"] == "paid", resp.get_json()
@@ -76,8 +85,9 @@ class Scenario:
         return self.client.get("/policies", headers=bearer(who["token"])).get_json()
 
     def surrender(self, who: dict, policy_id: int) -> dict:
-        resp = self.client.post(f"/policies/{policy_id}/surrender",
-                                headers={**bearer(who["token"]), **key()})
+        resp = self.client.post(
+            f"/policies/{policy_id}/surrender", headers={**bearer(who["token"]), **key()}
+        )
         assert resp.status_code == 200, resp.get_json()
         return resp.get_json()
 
@@ -92,8 +102,13 @@ class Scenario:
             sponsors.relief_fund(budget_fen=PREMIUM * 10)
             org = sponsors.organisation(EMPLOYER_USCC, "赣州某科技有限公司", "employer")
             admin = sponsors.admin(org["id"], "employer_admin")
-            sponsors.programme(admin, rule={"kind": "percentage", "basis_points": 3333},
-                               categories=["disabled"], budget_fen=100_000, name="员工关爱")
+            sponsors.programme(
+                admin,
+                rule={"kind": "percentage", "basis_points": 3333},
+                categories=["disabled"],
+                budget_fen=100_000,
+                name="员工关爱",
+            )
             liu = self.member("disclosure-liu", "刘强")
             assert self.enroll_paid(liu, method=None)["total_pay_fen"] == 0
             chen = self.member("disclosure-chen", "陈静")
@@ -105,18 +120,24 @@ class Scenario:
             [policy] = self.policies(chen)
             refunds = self.surrender(chen, policy["id"])["refunds"]
             assert sorted((r["method"], r["amount_fen"], r["status"]) for r in refunds) == [
-                ("personal_account", PREMIUM - 2966, "succeeded"), ("sponsor", 2966, "succeeded")]
+                ("personal_account", PREMIUM - 2966, "succeeded"),
+                ("sponsor", 2966, "succeeded"),
+            ]
 
 
 @pytest.fixture
-def scenario(fast_password_hashing, seeded, residents):  # noqa: F811
+def scenario(fast_password_hashing, seeded, residents):
     return Scenario(seeded, seeded.test_client(), residents)
 
 
 # --- recomputation from the raw tables -------------------------------------------------------
 
-LEDGER_SOURCE = {"personal_account_debit": "personal_account", "wechat_payment": "wechat",
-                 "personal_account_refund": "personal_account", "wechat_refund": "wechat"}
+LEDGER_SOURCE = {
+    "personal_account_debit": "personal_account",
+    "wechat_payment": "wechat",
+    "personal_account_refund": "personal_account",
+    "wechat_refund": "wechat",
+}
 
 
 def _month(moment: datetime) -> str:
@@ -135,23 +156,35 @@ def recompute(app, product_id: int) -> dict[str, dict]:
     claim's first final transition (paid, closed or rejected); paid (count and amount) by the
     month of each succeeded payout.
     """
-    figures: dict[str, dict] = defaultdict(lambda: {
-        "enrolled_by_insurance_type": dict.fromkeys(INSURANCE_TYPES, 0),
-        "enrolled_by_funding_source": dict.fromkeys(FUNDING_SOURCES, 0),
-        "premiums_collected_fen": 0, "premiums_refunded_fen": 0,
-        "claims_received": 0, "claims_settled": 0, "claims_paid": 0, "amount_paid_fen": 0,
-    })
+    figures: dict[str, dict] = defaultdict(
+        lambda: {
+            "enrolled_by_insurance_type": dict.fromkeys(INSURANCE_TYPES, 0),
+            "enrolled_by_funding_source": dict.fromkeys(FUNDING_SOURCES, 0),
+            "premiums_collected_fen": 0,
+            "premiums_refunded_fen": 0,
+            "claims_received": 0,
+            "claims_settled": 0,
+            "claims_paid": 0,
+            "amount_paid_fen": 0,
+        }
+    )
     with app.app_context():
         s = get_session()
-        org_kind = dict(s.execute(select(Programme.id, Organisation.kind)
-                                  .join(Organisation, Organisation.id == Programme.organisation_id))
-                        .all())
+        org_kind = dict(
+            s.execute(
+                select(Programme.id, Organisation.kind).join(
+                    Organisation, Organisation.id == Programme.organisation_id
+                )
+            ).all()
+        )
 
         def source(entry: LedgerEntry) -> str:
             return org_kind[entry.programme_id] if entry.programme_id else LEDGER_SOURCE[entry.kind]
 
-        policies = {p.order_item_id: p for p in s.scalars(
-            select(Policy).where(Policy.product_id == product_id))}
+        policies = {
+            p.order_item_id: p
+            for p in s.scalars(select(Policy).where(Policy.product_id == product_id))
+        }
         paid_by: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for entry in s.scalars(select(LedgerEntry).where(LedgerEntry.order_item_id.in_(policies))):
             month = _month(entry.created_at)
@@ -176,17 +209,22 @@ def recompute(app, product_id: int) -> dict[str, dict]:
         for claim in claims.values():
             if claim.submitted_at is not None:
                 figures[_month(claim.submitted_at)]["claims_received"] += 1
-        finals = s.scalars(select(ClaimTransition).where(
-            ClaimTransition.claim_id.in_(claims),
-            ClaimTransition.to_status.in_(("paid", "closed", "rejected")))
-            .order_by(ClaimTransition.id))
+        finals = s.scalars(
+            select(ClaimTransition)
+            .where(
+                ClaimTransition.claim_id.in_(claims),
+                ClaimTransition.to_status.in_(("paid", "closed", "rejected")),
+            )
+            .order_by(ClaimTransition.id)
+        )
         first_final: dict[int, ClaimTransition] = {}
         for t in finals:
             first_final.setdefault(t.claim_id, t)
         for t in first_final.values():
             figures[_month(t.created_at)]["claims_settled"] += 1
-        for payout in s.scalars(select(Payout).where(Payout.claim_id.in_(claims),
-                                                     Payout.status == "succeeded")):
+        for payout in s.scalars(
+            select(Payout).where(Payout.claim_id.in_(claims), Payout.status == "succeeded")
+        ):
             figures[_month(payout.updated_at)]["claims_paid"] += 1
             figures[_month(payout.updated_at)]["amount_paid_fen"] += payout.amount_fen
         s.rollback()
@@ -209,10 +247,12 @@ def published(period: dict) -> dict:
     """The published figures of one period in recompute()'s shape (cell values only)."""
     value = lambda cell: cell["value"]  # noqa: E731
     return {
-        "enrolled_by_insurance_type": {k: value(c) for k, c in
-                                       period["enrolled_by_insurance_type"].items()},
-        "enrolled_by_funding_source": {k: value(c) for k, c in
-                                       period["enrolled_by_funding_source"].items()},
+        "enrolled_by_insurance_type": {
+            k: value(c) for k, c in period["enrolled_by_insurance_type"].items()
+        },
+        "enrolled_by_funding_source": {
+            k: value(c) for k, c in period["enrolled_by_funding_source"].items()
+        },
         "enrolled_people": value(period["enrolled_people"]),
         "premiums_collected_fen": value(period["premiums_collected_fen"]),
         "premiums_refunded_fen": value(period["premiums_refunded_fen"]),
@@ -221,4 +261,3 @@ def published(period: dict) -> dict:
         "claims_paid": value(period["claims_paid"]),
         "amount_paid_fen": value(period["amount_paid_fen"]),
     }
-

@@ -1,5 +1,6 @@
 """The [disclosure] section of a product definition: the region's basic-insured population, the
 loss-ratio floor and the optional corridor, validated on load with a path and a Chinese message."""
+
 from __future__ import annotations
 
 import json
@@ -7,36 +8,75 @@ import json
 import pytest
 
 from app.products.definition import Corridor, Disclosure
-from app.products.loader import definition_from_json, definition_to_json, load_file, parse_definition
+from app.products.loader import (
+    definition_from_json,
+    definition_to_json,
+    load_file,
+    parse_definition,
+)
 from tests.products.test_loader import GANZHOU, HUHUIBAO, TERMS, _del, _set, errors_of, ganzhou_raw
 
 CASES = [
     # id, mutation of the shipped Ganzhou definition, error path, message fragment
     ("empty section", _set("disclosure", {}), "disclosure", "不能为空"),
     ("unknown key", _set("disclosure.population", 1), "disclosure.population", "未知字段"),
-    ("population zero", _set("disclosure.region_basic_insured_population", 0),
-     "disclosure.region_basic_insured_population", "1 到 20 亿"),
-    ("population as text", _set("disclosure.region_basic_insured_population", "8600000"),
-     "disclosure.region_basic_insured_population", "应为整数"),
-    ("floor above 100%", _set("disclosure.loss_ratio_floor_bp", 12000),
-     "disclosure.loss_ratio_floor_bp", "0 到 10000"),
+    (
+        "population zero",
+        _set("disclosure.region_basic_insured_population", 0),
+        "disclosure.region_basic_insured_population",
+        "1 到 20 亿",
+    ),
+    (
+        "population as text",
+        _set("disclosure.region_basic_insured_population", "8600000"),
+        "disclosure.region_basic_insured_population",
+        "应为整数",
+    ),
+    (
+        "floor above 100%",
+        _set("disclosure.loss_ratio_floor_bp", 12000),
+        "disclosure.loss_ratio_floor_bp",
+        "0 到 10000",
+    ),
     # The city's bound is 80% (bounds.loss_ratio_floor_bp = 8000): 75% promises less.
-    ("floor under the city's bound", _set("disclosure.loss_ratio_floor_bp", 7500),
-     "disclosure.loss_ratio_floor_bp", "不能低于城市规定的 8000"),
-    ("corridor key missing", _del("disclosure.corridor.cost_allowance_bp"),
-     "disclosure.corridor.cost_allowance_bp", "缺少必填项"),
-    ("corridor threshold zero", _set("disclosure.corridor.full_premium_from_bp", 0),
-     "disclosure.corridor.full_premium_from_bp", "1 到 10000"),
-    ("renegotiation band upside down", _set("disclosure.corridor.renegotiate_below_bp", 11000),
-     "disclosure.corridor.renegotiate_above_bp", "不能低于下限"),
+    (
+        "floor under the city's bound",
+        _set("disclosure.loss_ratio_floor_bp", 7500),
+        "disclosure.loss_ratio_floor_bp",
+        "不能低于城市规定的 8000",
+    ),
+    (
+        "corridor key missing",
+        _del("disclosure.corridor.cost_allowance_bp"),
+        "disclosure.corridor.cost_allowance_bp",
+        "缺少必填项",
+    ),
+    (
+        "corridor threshold zero",
+        _set("disclosure.corridor.full_premium_from_bp", 0),
+        "disclosure.corridor.full_premium_from_bp",
+        "1 到 10000",
+    ),
+    (
+        "renegotiation band upside down",
+        _set("disclosure.corridor.renegotiate_below_bp", 11000),
+        "disclosure.corridor.renegotiate_above_bp",
+        "不能低于下限",
+    ),
     # 9,800 x (10,000 + 400) = 101,920,000 > 100,000,000: just under 98% the insurer would keep
     # 98% x 1.04 = 101.92% of the premium.
-    ("allowance would pass the premium", _set("disclosure.corridor.full_premium_from_bp", 9800),
-     "disclosure.corridor.cost_allowance_bp", "超过保费"),
+    (
+        "allowance would pass the premium",
+        _set("disclosure.corridor.full_premium_from_bp", 9800),
+        "disclosure.corridor.cost_allowance_bp",
+        "超过保费",
+    ),
 ]
 
 
-@pytest.mark.parametrize("mutate, path, fragment", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    "mutate, path, fragment", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_broken_disclosure_is_reported(mutate, path, fragment):
     raw = ganzhou_raw()
     mutate(raw)
@@ -46,8 +86,11 @@ def test_broken_disclosure_is_reported(mutate, path, fragment):
 
 def test_shipped_definitions():
     ganzhou = load_file(GANZHOU).disclosure
-    assert ganzhou == Disclosure(region_basic_insured_population=8_600_000, loss_ratio_floor_bp=8000,
-                                 corridor=Corridor(9500, 400, 9500, 10500))
+    assert ganzhou == Disclosure(
+        region_basic_insured_population=8_600_000,
+        loss_ratio_floor_bp=8000,
+        corridor=Corridor(9500, 400, 9500, 10500),
+    )
     huhuibao = load_file(HUHUIBAO).disclosure
     assert huhuibao == Disclosure(region_basic_insured_population=19_000_000)
 

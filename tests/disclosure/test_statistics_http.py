@@ -1,6 +1,7 @@
 """GET /public/statistics after the mixed scenario (tests/disclosure/conftest.py): the figures
 equal a recomputation from the raw tables, small cells are suppressed without being recoverable,
 nothing personal is published, and the answer is cacheable (ETag, 304)."""
+
 from __future__ import annotations
 
 import pytest
@@ -60,19 +61,33 @@ def test_the_scenario_figures_by_hand(unsuppressed):
         # 张伟 employee; 李娜, 张小宝 residents; all paid from 张伟's personal account.
         "enrolled_by_insurance_type": {"employee": 1, "resident": 2, "unknown": 0},
         "enrolled_by_funding_source": {**dict.fromkeys(FUNDING_SOURCES, 0), "personal_account": 3},
-        "enrolled_people": 3, "premiums_collected_fen": 3 * PREMIUM, "premiums_refunded_fen": 0,
-        "claims_received": 0, "claims_settled": 0, "claims_paid": 0, "amount_paid_fen": 0,
+        "enrolled_people": 3,
+        "premiums_collected_fen": 3 * PREMIUM,
+        "premiums_refunded_fen": 0,
+        "claims_received": 0,
+        "claims_settled": 0,
+        "claims_paid": 0,
+        "amount_paid_fen": 0,
     }
     # January: 刘强 (resident, relief fund), 孙丽 (employee, WeChat); 陈静 surrendered in
     # February, so her January enrollment no longer counts; her premium was still collected:
     # 8,900 (relief fund) + 5,934 + 2,966 (陈静) + 8,900 (WeChat) = 26,700 fen.
-    assert published(jan)["enrolled_by_insurance_type"] == {"employee": 1, "resident": 1,
-                                                            "unknown": 0}
+    assert published(jan)["enrolled_by_insurance_type"] == {
+        "employee": 1,
+        "resident": 1,
+        "unknown": 0,
+    }
     assert published(jan)["enrolled_by_funding_source"] == {
-        **dict.fromkeys(FUNDING_SOURCES, 0), "relief_fund": 1, "wechat": 1}
+        **dict.fromkeys(FUNDING_SOURCES, 0),
+        "relief_fund": 1,
+        "wechat": 1,
+    }
     assert published(jan)["premiums_collected_fen"] == 26_700
     # February: the refund of 5,934 + 2,966 = 8,900 fen; nobody enrolled.
-    assert (published(feb)["enrolled_people"], published(feb)["premiums_refunded_fen"]) == (0, PREMIUM)
+    assert (published(feb)["enrolled_people"], published(feb)["premiums_refunded_fen"]) == (
+        0,
+        PREMIUM,
+    )
     assert published(year)["enrolled_people"] == 5
     assert published(year)["premiums_collected_fen"] == 53_400
     # No claims yet: loss ratio 0 / (53,400 - 8,900) = 0.00%; no average or largest claim.
@@ -98,12 +113,15 @@ def test_claim_hooks_feed_the_claim_figures(unsuppressed):
                 agg.record_claim_settled(s, product_id, 2026, date(2026, 3, day), paid)
                 agg.record_claim_paid(s, product_id, 2026, date(2026, 4, 1), paid)
             agg.record_claim_received(s, product_id, 2026, date(2026, 4, 2))
-            agg.record_claim_settled(s, product_id, 2026, date(2026, 4, 2), 0)   # rejected
+            agg.record_claim_settled(s, product_id, 2026, date(2026, 4, 2), 0)  # rejected
     stats = _ganzhou(unsuppressed.test_client())
     march, april = stats["months"][-2:]
     assert (march["period"], april["period"]) == ("2026-03", "2026-04")
-    assert (march["claims_received"]["value"], march["claims_settled"]["value"],
-            march["amount_settled_fen"]["value"]) == (3, 3, 35_000)
+    assert (
+        march["claims_received"]["value"],
+        march["claims_settled"]["value"],
+        march["amount_settled_fen"]["value"],
+    ) == (3, 3, 35_000)
     assert april["claims_paid"]["value"] == 3
     assert april["amount_paid_fen"]["value"] == 35_000
     # 35,000 / 3 = 11,666.67 fen -> 11,667 (half up).
@@ -113,8 +131,11 @@ def test_claim_hooks_feed_the_claim_figures(unsuppressed):
     assert stats["year"]["claims_received"]["value"] == 4
     assert stats["year"]["claims_settled"]["value"] == 4
     # Year: 35,000 x 10,000 / (53,400 - 8,900) = 7,865.17 -> 7,865 bp.
-    assert stats["year"]["loss_ratio"] == {"basis_points": 7_865, "display": "78.65%",
-                                           "suppressed": False}
+    assert stats["year"]["loss_ratio"] == {
+        "basis_points": 7_865,
+        "display": "78.65%",
+        "suppressed": False,
+    }
     # April alone: paid 35,000 against no premium that month -> no ratio (not suppressed).
     assert april["loss_ratio"] == {"basis_points": None, "display": None, "suppressed": False}
 
@@ -123,18 +144,32 @@ def _hidden_equation_cells(product: dict) -> list[str]:
     """Equations of the published table with exactly one hidden cell (there must be none)."""
     periods = [*product["months"], product["year"]]
     problems = []
-    groups = {"insurance": ("enrolled_by_insurance_type", INSURANCE_TYPES),
-              "funding": ("enrolled_by_funding_source", FUNDING_SOURCES)}
+    groups = {
+        "insurance": ("enrolled_by_insurance_type", INSURANCE_TYPES),
+        "funding": ("enrolled_by_funding_source", FUNDING_SOURCES),
+    }
     for period in periods:
         for label, (name, keys) in groups.items():
             cells = [period[name][k] for k in keys] + [period["enrolled_people"]]
             if sum(c["suppressed"] for c in cells) == 1:
                 problems.append(f"{period['period']} {label}")
+
     def column(getter) -> list[dict]:
         return [getter(p) for p in periods]
-    figures = [lambda p, n=n: p[n] for n in (
-        "enrolled_people", "premiums_collected_fen", "premiums_refunded_fen", "claims_received",
-        "claims_settled", "claims_paid", "amount_settled_fen", "amount_paid_fen")]
+
+    figures = [
+        lambda p, n=n: p[n]
+        for n in (
+            "enrolled_people",
+            "premiums_collected_fen",
+            "premiums_refunded_fen",
+            "claims_received",
+            "claims_settled",
+            "claims_paid",
+            "amount_settled_fen",
+            "amount_paid_fen",
+        )
+    ]
     figures += [lambda p, k=k: p["enrolled_by_insurance_type"][k] for k in INSURANCE_TYPES]
     figures += [lambda p, k=k: p["enrolled_by_funding_source"][k] for k in FUNDING_SOURCES]
     for n, getter in enumerate(figures):
@@ -170,12 +205,15 @@ def test_small_cells_are_suppressed_at_the_default_size(scenario):
     assert_leaks_nothing(resp, secrets + ["赣州市民政局", "赣州某科技有限公司"])
     # The other product had no activity: all zeros, nothing hidden.
     other = next(p for p in body["products"] if p["product_code"] == "huhuibao-2021")
-    assert other["months"] == [] and other["year"]["enrolled_people"] == {"value": 0,
-                                                                          "suppressed": False}
+    assert other["months"] == [] and other["year"]["enrolled_people"] == {
+        "value": 0,
+        "suppressed": False,
+    }
 
 
-def test_complementary_suppression_hides_a_second_month(fast_password_hashing, app_factory,
-                                                        residents):
+def test_complementary_suppression_hides_a_second_month(
+    fast_password_hashing, app_factory, residents
+):
     """At a minimum of 3: December's 3 people are publishable, January's 2 are not; with the
     year (5) published, December is hidden too, or 5 - 3 would give January away."""
     from app.demo.seed import seed_demo
@@ -186,12 +224,14 @@ def test_complementary_suppression_hides_a_second_month(fast_password_hashing, a
     Scenario(app, app.test_client(), residents).run()
     product = _ganzhou(app.test_client())
     dec, jan, feb = product["months"]
-    assert jan["enrolled_people"] == {"value": None, "suppressed": True}        # 2 < 3
-    assert dec["enrolled_people"] == {"value": None, "suppressed": True}        # complement
+    assert jan["enrolled_people"] == {"value": None, "suppressed": True}  # 2 < 3
+    assert dec["enrolled_people"] == {"value": None, "suppressed": True}  # complement
     assert product["year"]["enrolled_people"] == {"value": 5, "suppressed": False}
     assert feb["enrolled_people"] == {"value": 0, "suppressed": False}
     # Premiums go with the people they were paid for (a flat premium gives the count away).
-    assert dec["premiums_collected_fen"]["suppressed"] and jan["premiums_collected_fen"]["suppressed"]
+    assert (
+        dec["premiums_collected_fen"]["suppressed"] and jan["premiums_collected_fen"]["suppressed"]
+    )
     assert product["year"]["premiums_collected_fen"] == {"value": 53_400, "suppressed": False}
     assert _hidden_equation_cells(product) == []
 
@@ -202,8 +242,9 @@ def test_etag_and_cache_headers(unsuppressed):
     etag = first.headers["ETag"]
     assert etag.startswith('"') and not etag.startswith("W/") and len(etag) == 66
     assert first.headers["Cache-Control"] == "public, max-age=300"
-    again = client.get("/public/statistics?product=ganzhou-demo-2026",
-                       headers={"If-None-Match": etag})
+    again = client.get(
+        "/public/statistics?product=ganzhou-demo-2026", headers={"If-None-Match": etag}
+    )
     assert again.status_code == 304 and again.get_data() == b""
     assert again.headers["ETag"] == etag
     # Another query is another body, hence another ETag.
@@ -217,8 +258,9 @@ def test_etag_and_cache_headers(unsuppressed):
 
     with unsuppressed.app_context(), transaction() as s:
         record_claim_received(s, _product_id(unsuppressed), 2026, date(2026, 3, 1))
-    changed = client.get("/public/statistics?product=ganzhou-demo-2026",
-                         headers={"If-None-Match": etag})
+    changed = client.get(
+        "/public/statistics?product=ganzhou-demo-2026", headers={"If-None-Match": etag}
+    )
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 
@@ -227,11 +269,16 @@ def test_filters_and_unknown_product(seeded):
     by_year = client.get("/public/statistics?plan_year=2021").get_json()["products"]
     assert [p["product_code"] for p in by_year] == ["huhuibao-2021"]
     assert client.get("/public/statistics?plan_year=2030").get_json()["products"] == []
-    assert_problem(client.get("/public/statistics?product=no-such-product"), 404,
-                   "product_not_found")
+    assert_problem(
+        client.get("/public/statistics?product=no-such-product"), 404, "product_not_found"
+    )
     assert_problem(client.get("/public/statistics?product=BAD!"), 422, "validation_failed")
-    assert client.get("/public/statistics?product=ganzhou-demo-2026&plan_year=2021"
-                      ).get_json()["products"] == []
+    assert (
+        client.get("/public/statistics?product=ganzhou-demo-2026&plan_year=2021").get_json()[
+            "products"
+        ]
+        == []
+    )
 
 
 def test_published_breakdowns_name_every_dimension_counted():

@@ -4,6 +4,7 @@ Each builder returns the bytes of one file, made the way the real thing is made 
 photos, pypdf or tests/documents/pdfs.py for PDFs, zipfile for ZIP, a real PE/MZ header for an
 executable). They are cached because several tests look at the same file.
 """
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,7 @@ import zlib
 from functools import cache
 
 from PIL import Image, ImageCms
-from PIL.ExifTags import IFD, GPS
+from PIL.ExifTags import GPS, IFD
 from PIL.PngImagePlugin import PngInfo
 from pypdf import PdfWriter
 from pypdf.actions import JavaScript
@@ -22,7 +23,7 @@ from pypdf.annotations import Link
 from tests.documents import pdfs
 
 MiB = 1024 * 1024
-GPS_LATITUDE = (25.0, 49.0, 52.0)   # Ganzhou, where a member photographed the invoice
+GPS_LATITUDE = (25.0, 49.0, 52.0)  # Ganzhou, where a member photographed the invoice
 PRIVATE_COMMENT = b"patient Zhang Wei 360702198503120119"
 
 
@@ -39,6 +40,7 @@ def _two_colour_photo(size=(64, 48)) -> Image.Image:
 
 # --- photos ----------------------------------------------------------------------------------
 
+
 @cache
 def jpeg_with_exif_gps() -> bytes:
     """A phone photo: EXIF orientation 6 (turn 90 degrees clockwise to view), maker, GPS
@@ -52,8 +54,9 @@ def jpeg_with_exif_gps() -> bytes:
     gps[GPS.GPSLongitudeRef] = "E"
     gps[GPS.GPSLongitude] = (114.0, 56.0, 0.0)
     out = io.BytesIO()
-    _two_colour_photo().save(out, "JPEG", quality=95, exif=exif, icc_profile=_srgb_icc(),
-                             comment=PRIVATE_COMMENT)
+    _two_colour_photo().save(
+        out, "JPEG", quality=95, exif=exif, icc_profile=_srgb_icc(), comment=PRIVATE_COMMENT
+    )
     return out.getvalue()
 
 
@@ -67,7 +70,9 @@ def plain_jpeg() -> bytes:
 @cache
 def noisy_jpeg() -> bytes:
     """Random pixels: a large entropy-coded scan, so a cut lands in the middle of image data."""
-    image = Image.frombytes("RGB", (256, 256), bytes((i * 7919) % 251 for i in range(256 * 256 * 3)))
+    image = Image.frombytes(
+        "RGB", (256, 256), bytes((i * 7919) % 251 for i in range(256 * 256 * 3))
+    )
     out = io.BytesIO()
     image.save(out, "JPEG", quality=95)
     return out.getvalue()
@@ -124,11 +129,15 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 def bilevel_png(width: int, height: int) -> bytes:
     """A real 1-bit greyscale PNG of all-black pixels, every row filtered and deflated: the cheap
     way to make a small file that declares a huge image. `height` must be a multiple of 16."""
-    row = bytes(1 + (width + 7) // 8)      # filter byte 0 + packed bits
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0 + packed bits
     pixels = pdfs.zlib_of_repeats(row * 16, height // 16)
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-            + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", pixels)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 @cache
@@ -152,6 +161,7 @@ def jpeg_with_pdf_appended() -> bytes:
 
 # --- PDFs ------------------------------------------------------------------------------------
 
+
 @cache
 def simple_pdf() -> bytes:
     return pdfs.one_page()
@@ -167,8 +177,10 @@ def pypdf_written_pdf() -> bytes:
     """What a generator writes: a page, document info, a link to the tax bureau's checker."""
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
-    writer.add_annotation(page_number=0, annotation=Link(
-        rect=(72, 72, 200, 90), url="https://inv-veri.chinatax.gov.cn/"))
+    writer.add_annotation(
+        page_number=0,
+        annotation=Link(rect=(72, 72, 200, 90), url="https://inv-veri.chinatax.gov.cn/"),
+    )
     writer.add_metadata({"/Producer": "Hospital billing system"})
     out = io.BytesIO()
     writer.write(out)
@@ -193,17 +205,22 @@ def pdf_with_javascript_name_tree() -> bytes:
 
 @cache
 def pdf_with_open_action_javascript() -> bytes:
-    return pdfs.one_page(catalog_extra=b"/OpenAction 20 0 R ",
-                         more={20: b"<< /Type /Action /S /JavaScript /JS (app.launchURL\\(1\\)) >>"})
+    return pdfs.one_page(
+        catalog_extra=b"/OpenAction 20 0 R ",
+        more={20: b"<< /Type /Action /S /JavaScript /JS (app.launchURL\\(1\\)) >>"},
+    )
 
 
 @cache
 def pdf_with_launch_action() -> bytes:
     """A link annotation that launches a program."""
-    return pdfs.one_page(page_extra=b"/Annots [20 0 R] ", more={
-        20: b"<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A 21 0 R >>",
-        21: b"<< /S /Launch /F (cmd.exe) >>",
-    })
+    return pdfs.one_page(
+        page_extra=b"/Annots [20 0 R] ",
+        more={
+            20: b"<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A 21 0 R >>",
+            21: b"<< /S /Launch /F (cmd.exe) >>",
+        },
+    )
 
 
 @cache
@@ -214,16 +231,20 @@ def pdf_with_page_additional_action() -> bytes:
 @cache
 def pdf_with_escaped_javascript_name() -> bytes:
     """`/J#61vaScript` is `/JavaScript` once the name escape is decoded."""
-    return pdfs.one_page(catalog_extra=b"/OpenAction 20 0 R ",
-                         more={20: b"<< /S /J#61vaScript /J#53 (app.alert\\(1\\)) >>"})
+    return pdfs.one_page(
+        catalog_extra=b"/OpenAction 20 0 R ",
+        more={20: b"<< /S /J#61vaScript /J#53 (app.alert\\(1\\)) >>"},
+    )
 
 
 @cache
 def pdf_with_javascript_in_object_stream() -> bytes:
     """The action sits in a Flate-compressed object stream: invisible to a byte scan."""
-    data = pdfs.one_page(catalog_extra=b"/OpenAction 20 0 R ",
-                         more={20: b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"},
-                         compressed=frozenset({1, 20}))
+    data = pdfs.one_page(
+        catalog_extra=b"/OpenAction 20 0 R ",
+        more={20: b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"},
+        compressed=frozenset({1, 20}),
+    )
     assert b"JavaScript" not in data
     return data
 
@@ -231,8 +252,9 @@ def pdf_with_javascript_in_object_stream() -> bytes:
 @cache
 def pdf_with_javascript_in_unlisted_object() -> bytes:
     """An action object the cross-reference table marks free: only the byte scan sees it."""
-    return pdfs.one_page(more={20: b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"},
-                         unlisted=frozenset({20}))
+    return pdfs.one_page(
+        more={20: b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"}, unlisted=frozenset({20})
+    )
 
 
 @cache
@@ -253,8 +275,10 @@ def pdf_with_embedded_file() -> bytes:
 
 @cache
 def pdf_with_xfa_form() -> bytes:
-    return pdfs.one_page(catalog_extra=b"/AcroForm << /Fields [] /XFA 20 0 R >> ",
-                         more={20: pdfs.stream(b"", b"<xdp:xdp/>")})
+    return pdfs.one_page(
+        catalog_extra=b"/AcroForm << /Fields [] /XFA 20 0 R >> ",
+        more={20: pdfs.stream(b"", b"<xdp:xdp/>")},
+    )
 
 
 def _encrypted(user_password: str) -> bytes:
@@ -280,15 +304,13 @@ def encrypted_pdf_empty_password() -> bytes:
 @cache
 def pdf_flate_bomb() -> bytes:
     """129 MiB of zeros in one Flate stream (about 130 KiB on disk): over the 128 MiB limit."""
-    return pdfs.one_page(page_extra=b"/Thumb 20 0 R ",
-                         more={20: pdfs.flate_stream_of_zeros(129)})
+    return pdfs.one_page(page_extra=b"/Thumb 20 0 R ", more={20: pdfs.flate_stream_of_zeros(129)})
 
 
 @cache
 def pdf_with_deeply_nested_arrays() -> bytes:
     """50,000 arrays inside each other: a parser that recurses runs out of stack."""
-    return pdfs.one_page(page_extra=b"/PieceInfo 20 0 R ",
-                         more={20: b"[" * 50_000 + b"]" * 50_000})
+    return pdfs.one_page(page_extra=b"/PieceInfo 20 0 R ", more={20: b"[" * 50_000 + b"]" * 50_000})
 
 
 @cache
@@ -304,8 +326,9 @@ def pdf_with_zip_appended() -> bytes:
 
 @cache
 def pdf_without_pages() -> bytes:
-    return pdfs.build({1: b"<< /Type /Catalog /Pages 2 0 R >>",
-                       2: b"<< /Type /Pages /Kids [] /Count 0 >>"})
+    return pdfs.build(
+        {1: b"<< /Type /Catalog /Pages 2 0 R >>", 2: b"<< /Type /Pages /Kids [] /Count 0 >>"}
+    )
 
 
 @cache
@@ -319,6 +342,7 @@ def html_with_pdf_inside() -> bytes:
 
 
 # --- other formats -----------------------------------------------------------------------------
+
 
 @cache
 def zip_archive() -> bytes:
@@ -345,8 +369,10 @@ def _other_image(fmt: str) -> bytes:
 
 
 HTML = b"<!DOCTYPE html><html><head><title>invoice</title></head><body>x</body></html>"
-SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
-       b"<script>alert(document.cookie)</script></svg>")
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert(document.cookie)</script></svg>"
+)
 HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
 
 

@@ -5,6 +5,7 @@ a Flate-compressed object stream, where a byte scan cannot see them.
 pypdf's writer makes the ordinary cases (JavaScript name tree, attachment, encryption); this one
 makes what a writer would not: hostile structures placed exactly where the check has to look.
 """
+
 from __future__ import annotations
 
 import struct
@@ -78,10 +79,15 @@ def build(
         bodies += objects[number] + b"\n"
     first = b" ".join(header) + b"\n"
     offsets[object_stream_number] = len(out)
-    out += b"%d 0 obj\n" % object_stream_number + stream(
-        b"/Type /ObjStm /N %d /First %d" % (len(packed), len(first)), first + bytes(bodies),
-        flate=True,
-    ) + b"\nendobj\n"
+    out += (
+        b"%d 0 obj\n" % object_stream_number
+        + stream(
+            b"/Type /ObjStm /N %d /First %d" % (len(packed), len(first)),
+            first + bytes(bodies),
+            flate=True,
+        )
+        + b"\nendobj\n"
+    )
     offsets[xref_number] = len(out)
     size = xref_number + 1
     rows = bytearray(struct.pack(">BIH", 0, 0, 0xFFFF))
@@ -92,16 +98,27 @@ def build(
             rows += struct.pack(">BIH", 2, object_stream_number, packed.index(number))
         else:
             rows += struct.pack(">BIH", 0, 0, 0)
-    out += b"%d 0 obj\n" % xref_number + stream(
-        b"/Type /XRef /Size %d /W [1 4 2] /Root %d 0 R %s" % (size, root, trailer_extra), bytes(rows)
-    ) + b"\nendobj\n"
+    out += (
+        b"%d 0 obj\n" % xref_number
+        + stream(
+            b"/Type /XRef /Size %d /W [1 4 2] /Root %d 0 R %s" % (size, root, trailer_extra),
+            bytes(rows),
+        )
+        + b"\nendobj\n"
+    )
     out += b"startxref\n%d\n%%%%EOF\n" % offsets[xref_number]
     return bytes(out)
 
 
-def one_page(*, catalog_extra: bytes = b"", page_extra: bytes = b"",
-             more: dict[int, bytes] | None = None, compressed: frozenset[int] = frozenset(),
-             unlisted: frozenset[int] = frozenset(), pages: int = 1) -> bytes:
+def one_page(
+    *,
+    catalog_extra: bytes = b"",
+    page_extra: bytes = b"",
+    more: dict[int, bytes] | None = None,
+    compressed: frozenset[int] = frozenset(),
+    unlisted: frozenset[int] = frozenset(),
+    pages: int = 1,
+) -> bytes:
     """An invoice-like document: catalog 1, page tree 2, font 3, content 4, pages from 10 on;
     `more` adds objects (numbered from 20) that the extras may refer to."""
     kids = b" ".join(b"%d 0 R" % (10 + i) for i in range(pages))
@@ -109,11 +126,16 @@ def one_page(*, catalog_extra: bytes = b"", page_extra: bytes = b"",
         1: b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b">>",
         2: b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
         3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        4: stream(b"", b"BT /F1 12 Tf 72 720 Td (Invoice No. 2026-000123  Total 12345.60) Tj ET",
-                  flate=True),
+        4: stream(
+            b"",
+            b"BT /F1 12 Tf 72 720 Td (Invoice No. 2026-000123  Total 12345.60) Tj ET",
+            flate=True,
+        ),
     }
     for i in range(pages):
-        objects[10 + i] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-                           b" /Resources << /Font << /F1 3 0 R >> >> " + page_extra + b">>")
+        objects[10 + i] = (
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 3 0 R >> >> " + page_extra + b">>"
+        )
     objects.update(more or {})
     return build(objects, compressed=compressed, unlisted=unlisted)

@@ -1,6 +1,7 @@
 """What a sanitised document looks like inside: no metadata segment or chunk left, pixels turned
 upright, transparency kept; limits at their boundaries; limits read from the app's config; and
 each of the PDF check's two layers (object walk, byte scan) catching what the other cannot."""
+
 from __future__ import annotations
 
 import io
@@ -37,7 +38,7 @@ def jpeg_segments(data: bytes) -> list[int]:
         markers.append(marker)
         if marker == 0xDA:  # start of scan: entropy-coded data follows
             return markers
-        (length,) = struct.unpack(">H", data[position + 2:position + 4])
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
         position += 2 + length
 
 
@@ -45,13 +46,14 @@ def png_chunks(data: bytes) -> list[bytes]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     kinds, position = [], 8
     while position < len(data):
-        (length,) = struct.unpack(">I", data[position:position + 4])
-        kinds.append(data[position + 4:position + 8])
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kinds.append(data[position + 4 : position + 8])
         position += 12 + length
     return kinds
 
 
 # --- photos ----------------------------------------------------------------------------------
+
 
 def test_the_source_photo_really_carries_gps_icc_and_a_comment():
     """The fixture is what the next test claims to clean."""
@@ -94,7 +96,7 @@ def test_palette_transparency_survives_as_alpha():
     document = sanitise(corpus.palette_png_with_transparency())
     image = Image.open(io.BytesIO(document.content))
     assert image.mode == "RGBA"
-    assert image.getpixel((2, 2))[3] == 0        # palette index 0 was transparent
+    assert image.getpixel((2, 2))[3] == 0  # palette index 0 was transparent
     assert image.getpixel((15, 2)) == (0, 0, 0, 255)
 
 
@@ -113,10 +115,13 @@ def test_payload_appended_to_a_jpeg_is_dropped():
     assert b"%PDF" not in document.content and b"endobj" not in document.content
 
 
-@pytest.mark.parametrize(("side", "max_pixels", "accepted"), [
-    (100, 10_000, True),    # 100 x 100 = 10,000 = the limit
-    (100, 9_999, False),    # one pixel over
-])
+@pytest.mark.parametrize(
+    ("side", "max_pixels", "accepted"),
+    [
+        (100, 10_000, True),  # 100 x 100 = 10,000 = the limit
+        (100, 9_999, False),  # one pixel over
+    ],
+)
 def test_pixel_limit_boundary(side, max_pixels, accepted):
     data = _grey_png(side, side)
     limits = DocumentLimits(max_pixels=max_pixels)
@@ -161,6 +166,7 @@ def test_limits_come_from_the_app_config():
 
 # --- PDFs ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("max_pages", "accepted"), [(3, True), (2, False)])
 def test_page_limit_boundary(max_pages, accepted):
     limits = DocumentLimits(max_pdf_pages=max_pages)
@@ -172,14 +178,22 @@ def test_page_limit_boundary(max_pages, accepted):
         assert raised.value.code == "document_too_many_pages"
 
 
-@pytest.mark.parametrize(("limit_mib", "accepted"), [
-    (4, True),    # 3 streams x 1 MiB = 3 MiB inflated, plus the small content stream: under 4
-    (2.5, False), # each stream alone is under 2.5 MiB; their sum is not
-])
+@pytest.mark.parametrize(
+    ("limit_mib", "accepted"),
+    [
+        (4, True),  # 3 streams x 1 MiB = 3 MiB inflated, plus the small content stream: under 4
+        (2.5, False),  # each stream alone is under 2.5 MiB; their sum is not
+    ],
+)
 def test_inflated_total_is_counted_across_streams(limit_mib, accepted):
-    data = pdfs.one_page(page_extra=b"/PieceInfo << /A 20 0 R /B 21 0 R /C 22 0 R >> ", more={
-        20: pdfs.flate_stream_of_zeros(1), 21: pdfs.flate_stream_of_zeros(1),
-        22: pdfs.flate_stream_of_zeros(1)})
+    data = pdfs.one_page(
+        page_extra=b"/PieceInfo << /A 20 0 R /B 21 0 R /C 22 0 R >> ",
+        more={
+            20: pdfs.flate_stream_of_zeros(1),
+            21: pdfs.flate_stream_of_zeros(1),
+            22: pdfs.flate_stream_of_zeros(1),
+        },
+    )
     limits = DocumentLimits(max_pdf_decoded_bytes=int(limit_mib * 1024 * 1024))
     if accepted:
         assert sanitise(data, limits=limits).pages == 1
@@ -211,15 +225,25 @@ def test_byte_scan_ignores_names_that_only_start_like_active_ones():
 def test_a_pdf_stream_inflating_within_the_limit_is_fine():
     data = pdfs.one_page(page_extra=b"/Thumb 20 0 R ", more={20: pdfs.flate_stream_of_zeros(2)})
     stream_start = data.index(b"stream\n", data.index(b"20 0 obj")) + 7
-    assert len(zlib.decompress(data[stream_start:data.index(b"\nendstream", stream_start)])) == 2 * 1024 * 1024
+    assert (
+        len(zlib.decompress(data[stream_start : data.index(b"\nendstream", stream_start)]))
+        == 2 * 1024 * 1024
+    )
     assert sanitise(data).pages == 1
 
 
 # --- document types --------------------------------------------------------------------------
 
+
 def test_document_types_and_labels():
-    assert DOCUMENT_TYPES == ("invoice", "settlement_sheet", "discharge_summary", "itemised_bill",
-                              "prescription", "pathology")
+    assert DOCUMENT_TYPES == (
+        "invoice",
+        "settlement_sheet",
+        "discharge_summary",
+        "itemised_bill",
+        "prescription",
+        "pathology",
+    )
     assert DOCUMENT_TYPE_LABELS["invoice"] == "医疗费用发票"
     assert DOCUMENT_TYPE_LABELS["discharge_summary"] == "出院小结"
     assert set(DOCUMENT_TYPE_LABELS) == set(DOCUMENT_TYPES)

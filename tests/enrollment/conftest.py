@@ -1,5 +1,6 @@
 """Fixtures for enrollment: demo data seeded (residents, staff, products), a member verified as
 张伟 (employee, personal account 3,560.00 yuan) with 李娜 (spouse) and 张小宝 (child) added."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,7 +8,7 @@ import uuid
 import pytest
 import time_machine
 
-from tests.conftest import CONSENT, add_relative, bearer, login, verify
+from tests.conftest import add_relative, bearer, login, verify
 
 GUARDIAN = {"accepted": True, "text_version": "guardian-2026-01"}
 # 2026-11-23 10:00 in Asia/Shanghai: the demo product's window is open.
@@ -28,8 +29,12 @@ def family(client, seeded, residents, frozen):
     spouse = add_relative(client, token, residents["李娜"], "spouse")
     child = add_relative(client, token, residents["张小宝"], "child", guardian_consent=GUARDIAN)
     assert spouse.status_code == 201 and child.status_code == 201
-    return {"token": token, "spouse": spouse.get_json()["id"], "child": child.get_json()["id"],
-            "refresh": tokens["refresh_token"]}
+    return {
+        "token": token,
+        "spouse": spouse.get_json()["id"],
+        "child": child.get_json()["id"],
+        "refresh": tokens["refresh_token"],
+    }
 
 
 def key() -> dict:
@@ -41,8 +46,11 @@ def terms_version(client) -> str:
 
 
 def order_body(client, relative_ids, include_self=True, method="personal_account", **extra):
-    body = {"include_self": include_self, "relative_ids": relative_ids,
-            "terms": {"version": terms_version(client), "accepted": True}}
+    body = {
+        "include_self": include_self,
+        "relative_ids": relative_ids,
+        "terms": {"version": terms_version(client), "accepted": True},
+    }
     if method:
         body["payment_method"] = method
     body.update(extra)
@@ -50,12 +58,18 @@ def order_body(client, relative_ids, include_self=True, method="personal_account
 
 
 def place_order(client, family, relative_ids, include_self=True, method="personal_account"):
-    resp = client.post("/orders", headers={**bearer(family["token"]), **key()},
-                       json=order_body(client, relative_ids, include_self, method))
+    resp = client.post(
+        "/orders",
+        headers={**bearer(family["token"]), **key()},
+        json=order_body(client, relative_ids, include_self, method),
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
 
 def pay(client, family, order_id, method="personal_account"):
-    return client.post(f"/orders/{order_id}/payments", headers={**bearer(family["token"]), **key()},
-                       json={"method": method})
+    return client.post(
+        f"/orders/{order_id}/payments",
+        headers={**bearer(family["token"]), **key()},
+        json={"method": method},
+    )

@@ -1,6 +1,7 @@
 """Races that must have one effect, on PostgreSQL (SQLite serialises writers, which would hide
 them): a double-tapped enroll with one Idempotency-Key, taps with different keys, and a
 double-tapped personal-account payment."""
+
 from __future__ import annotations
 
 import uuid
@@ -59,8 +60,15 @@ def test_double_tapped_payment_debits_once_and_issues_one_policy_per_person(app,
 
     def tap(_):
         headers = {**bearer(family["token"]), "Idempotency-Key": uuid.uuid4().hex}
-        return app.test_client().post(f"/orders/{order['id']}/payments", headers=headers,
-                                      json={"method": "personal_account"}).status_code
+        return (
+            app.test_client()
+            .post(
+                f"/orders/{order['id']}/payments",
+                headers=headers,
+                json={"method": "personal_account"},
+            )
+            .status_code
+        )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         codes = list(pool.map(tap, range(8)))

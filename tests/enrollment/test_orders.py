@@ -1,5 +1,6 @@
 """Enrollment through HTTP on the sandbox: quotes, orders, personal-account and WeChat payment,
 policies, idempotency, reconciliation, surrender and refunds, and the ledger."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ SHOWCASE = {r.name: r for r in generate()[:10]}
 def balance(app, name="张伟") -> int:
     """The showcase person's personal-account balance (names are not unique in the registry)."""
     with app.app_context():
-        return get_session().scalar(select(SandboxResident.balc_fen)
-                                    .where(SandboxResident.psn_no == SHOWCASE[name].psn_no))
+        return get_session().scalar(
+            select(SandboxResident.balc_fen).where(SandboxResident.psn_no == SHOWCASE[name].psn_no)
+        )
 
 
 def count(app, model, *where) -> int:
@@ -34,8 +36,11 @@ def count(app, model, *where) -> int:
 
 
 def test_quote_for_the_family_has_no_side_effects(app, client, family):
-    resp = client.post("/quotes", headers=bearer(family["token"]),
-                       json={"relative_ids": [family["spouse"], family["child"]]})
+    resp = client.post(
+        "/quotes",
+        headers=bearer(family["token"]),
+        json={"relative_ids": [family["spouse"], family["child"]]},
+    )
     assert resp.status_code == 200, resp.get_json()
     q = resp.get_json()
     assert [l["eligible"] for l in q["lines"]] == [True, True, True]
@@ -91,13 +96,18 @@ def test_idempotency_key_rules(app, client, family):
 
 def test_a_second_order_for_the_same_people_is_refused(app, client, family):
     place_order(client, family, [family["spouse"]])
-    resp = client.post("/orders", headers={**bearer(family["token"]), **key()},
-                       json=order_body(client, [family["spouse"]]))
+    resp = client.post(
+        "/orders",
+        headers={**bearer(family["token"]), **key()},
+        json=order_body(client, [family["spouse"]]),
+    )
     assert resp.status_code == 422 and resp.get_json()["code"] == "already_insured"
     assert count(app, Order) == 1
 
 
-def test_insufficient_balance_leaves_the_order_payable_by_wechat(app, client, seeded, residents, frozen):
+def test_insufficient_balance_leaves_the_order_payable_by_wechat(
+    app, client, seeded, residents, frozen
+):
     from tests.conftest import login, verify
 
     token = login(client, "sun-li")["access_token"]
@@ -105,7 +115,10 @@ def test_insufficient_balance_leaves_the_order_payable_by_wechat(app, client, se
     fam = {"token": token}
     order = place_order(client, fam, [], include_self=True)
     resp = pay(client, fam, order["id"])
-    assert resp.status_code == 422 and resp.get_json()["code"] == "personal_account_insufficient_balance"
+    assert (
+        resp.status_code == 422
+        and resp.get_json()["code"] == "personal_account_insufficient_balance"
+    )
     resp = pay(client, fam, order["id"], "wechat")
     assert resp.status_code == 200 and resp.get_json()["state"] == "awaiting_wechat"
     assert resp.get_json()["wechat_js_params"]["package"].startswith("prepay_id=")
@@ -117,7 +130,9 @@ def test_wechat_payment_through_the_sandbox_notification(app, client, family):
     assert started["state"] == "awaiting_wechat"
     params = started["wechat_js_params"]
     assert set(params) >= {"timeStamp", "nonceStr", "package", "signType", "paySign"}
-    resp = client.post(f"/orders/{order['id']}/sandbox-wechat-payment", headers=bearer(family["token"]))
+    resp = client.post(
+        f"/orders/{order['id']}/sandbox-wechat-payment", headers=bearer(family["token"])
+    )
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["outcome"] == "paid" and resp.get_json()["order"]["status"] == "paid"
     assert count(app, Policy) == 2
@@ -159,7 +174,10 @@ def test_timeout_before_debit_reconciles_to_failed_and_can_be_paid_again(app, cl
     app.extensions["bureau"] = SandboxBureau()
     with app.app_context():
         assert reconcile(min_age_seconds=0)["failed"] == 1
-    assert client.get(f"/orders/{order['id']}", headers=bearer(family["token"])).get_json()["status"] == "pending_payment"
+    assert (
+        client.get(f"/orders/{order['id']}", headers=bearer(family["token"])).get_json()["status"]
+        == "pending_payment"
+    )
     assert pay(client, family, order["id"]).get_json()["state"] == "paid"
     assert balance(app) == before - PREMIUM
 
@@ -170,21 +188,28 @@ def test_surrender_within_the_window_refunds_the_account(app, client, family, fr
     assert pay(client, family, order["id"]).get_json()["state"] == "paid"
     policies = client.get("/policies", headers=bearer(family["token"])).get_json()
     target = policies[0]["id"]
-    resp = client.post(f"/policies/{target}/surrender", headers={**bearer(family["token"]), **key()})
+    resp = client.post(
+        f"/policies/{target}/surrender", headers={**bearer(family["token"]), **key()}
+    )
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["policy"]["status"] == "void"
     assert [(r["method"], r["amount_fen"], r["status"]) for r in body["refunds"]] == [
-        ("personal_account", PREMIUM, "succeeded")]
+        ("personal_account", PREMIUM, "succeeded")
+    ]
     assert balance(app) == before - PREMIUM  # paid 178.00, 89.00 came back
-    again = client.post(f"/policies/{target}/surrender", headers={**bearer(family["token"]), **key()})
+    again = client.post(
+        f"/policies/{target}/surrender", headers={**bearer(family["token"]), **key()}
+    )
     assert again.status_code == 409 and again.get_json()["code"] == "policy_not_active"
     with app.app_context():
         assert check_ledger() == []
     # The surrendered person may enroll again.
-    assert client.post("/quotes", headers=bearer(family["token"]),
-                       json={"include_self": False, "relative_ids": [family["spouse"]]}
-                       ).get_json()["lines"][0]["eligible"] in (True, False)
+    assert client.post(
+        "/quotes",
+        headers=bearer(family["token"]),
+        json={"include_self": False, "relative_ids": [family["spouse"]]},
+    ).get_json()["lines"][0]["eligible"] in (True, False)
 
 
 def test_surrender_outside_the_window_is_refused(app, client, family, frozen):
@@ -195,7 +220,9 @@ def test_surrender_outside_the_window_is_refused(app, client, family, frozen):
     token = login(client, "family-zhang")["access_token"]  # the old access token has expired
     resp = client.post(f"/policies/{policy_id}/surrender", headers={**bearer(token), **key()})
     assert resp.status_code == 422 and resp.get_json()["code"] == "refund_window_passed"
-    assert client.get(f"/policies/{policy_id}", headers=bearer(token)).get_json()["status"] == "active"
+    assert (
+        client.get(f"/policies/{policy_id}", headers=bearer(token)).get_json()["status"] == "active"
+    )
 
 
 def test_surrender_of_a_wechat_policy_refunds_by_out_refund_no(app, client, family):
@@ -203,8 +230,9 @@ def test_surrender_of_a_wechat_policy_refunds_by_out_refund_no(app, client, fami
     pay(client, family, order["id"], "wechat")
     client.post(f"/orders/{order['id']}/sandbox-wechat-payment", headers=bearer(family["token"]))
     policy_id = client.get("/policies", headers=bearer(family["token"])).get_json()[0]["id"]
-    body = client.post(f"/policies/{policy_id}/surrender",
-                       headers={**bearer(family["token"]), **key()}).get_json()
+    body = client.post(
+        f"/policies/{policy_id}/surrender", headers={**bearer(family["token"]), **key()}
+    ).get_json()
     assert [(r["method"], r["amount_fen"]) for r in body["refunds"]] == [("wechat", PREMIUM)]
     assert body["policy"]["status"] in ("void", "surrendered")
     with app.app_context():

@@ -2,6 +2,7 @@
 use (app/enrollment/subsidies.py), a programme pays part of a premium: the quote names the
 funder, the member pays the remainder, the ledger records both, and surrender refunds each
 funding source."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -33,11 +34,20 @@ def _backing_programme(app, kind: str, budget_fen: int) -> int:
         org = Organisation(uscc=first17 + uscc_check_char(first17), name=kind, kind=kind)
         s.add(org)
         s.flush()
-        programme = Programme(organisation_id=org.id, plan_year=2026, name=kind, status="active",
-                              starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                              rule_kind="full", eligibility_categories=[], roster_only=True,
-                              budget_total_fen=budget_fen, budget_reserved_fen=0,
-                              beneficiaries_reserved=0)
+        programme = Programme(
+            organisation_id=org.id,
+            plan_year=2026,
+            name=kind,
+            status="active",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            rule_kind="full",
+            eligibility_categories=[],
+            roster_only=True,
+            budget_total_fen=budget_fen,
+            budget_reserved_fen=0,
+            beneficiaries_reserved=0,
+        )
         s.add(programme)
         s.flush()
         s.add(ProgrammeLedgerEntry(programme_id=programme.id, kind="top_up", amount_fen=budget_fen))
@@ -48,15 +58,25 @@ def test_partial_subsidy_then_surrender_refunds_each_funding_source(app, client,
     pid = _backing_programme(app, "charity", 100_000)
 
     def _charity_for_spouse(session, product, defn, persons):
-        return [SubsidyOffer(p.id, pid, "市慈善总会", "charity", CHARITY_PAYS)
-                for p in persons if p.name == "李娜"]
+        return [
+            SubsidyOffer(p.id, pid, "市慈善总会", "charity", CHARITY_PAYS)
+            for p in persons
+            if p.name == "李娜"
+        ]
 
     register_provider(app, _charity_for_spouse)
-    quote = client.post("/quotes", headers=bearer(family["token"]),
-                        json={"relative_ids": [family["spouse"]]}).get_json()
+    quote = client.post(
+        "/quotes", headers=bearer(family["token"]), json={"relative_ids": [family["spouse"]]}
+    ).get_json()
     spouse_line = quote["lines"][1]
-    assert spouse_line["subsidies"] == [{"programme_id": pid, "funder_name": "市慈善总会",
-                                         "funder_kind": "charity", "amount_fen": CHARITY_PAYS}]
+    assert spouse_line["subsidies"] == [
+        {
+            "programme_id": pid,
+            "funder_name": "市慈善总会",
+            "funder_kind": "charity",
+            "amount_fen": CHARITY_PAYS,
+        }
+    ]
     assert quote["total_pay_fen"] == 2 * PREMIUM - CHARITY_PAYS  # 89 + 39 = 128 yuan
 
     before = balance(app)
@@ -67,25 +87,37 @@ def test_partial_subsidy_then_surrender_refunds_each_funding_source(app, client,
 
     policies = client.get("/policies", headers=bearer(family["token"])).get_json()
     spouse_policy = next(p for p in policies if p["insured_name_masked"].endswith("娜"))
-    body = client.post(f"/policies/{spouse_policy['id']}/surrender",
-                       headers={**bearer(family["token"]), **key()}).get_json()
+    body = client.post(
+        f"/policies/{spouse_policy['id']}/surrender", headers={**bearer(family["token"]), **key()}
+    ).get_json()
     assert sorted((r["method"], r["amount_fen"], r["status"]) for r in body["refunds"]) == [
         ("personal_account", PREMIUM - CHARITY_PAYS, "succeeded"),  # 39 yuan back to the account
-        ("sponsor", CHARITY_PAYS, "succeeded"),                      # 50 yuan back to the charity
+        ("sponsor", CHARITY_PAYS, "succeeded"),  # 50 yuan back to the charity
     ]
     assert body["policy"]["status"] == "void"
     assert balance(app) == before - PREMIUM
     with app.app_context():
-        kinds = sorted((e.kind, e.amount_fen, e.programme_id) for e in get_session().scalars(
-            select(LedgerEntry).where(LedgerEntry.programme_id.is_not(None))))
-        assert kinds == [("sponsor_refund", -CHARITY_PAYS, pid), ("sponsor_subsidy", CHARITY_PAYS, pid)]
+        kinds = sorted(
+            (e.kind, e.amount_fen, e.programme_id)
+            for e in get_session().scalars(
+                select(LedgerEntry).where(LedgerEntry.programme_id.is_not(None))
+            )
+        )
+        assert kinds == [
+            ("sponsor_refund", -CHARITY_PAYS, pid),
+            ("sponsor_subsidy", CHARITY_PAYS, pid),
+        ]
         assert check_ledger() == []
 
 
 def test_fully_subsidised_order_is_paid_at_once(app, client, family):
     pid = _backing_programme(app, "relief_fund", 100_000)
-    register_provider(app, lambda s, p, d, persons: [
-        SubsidyOffer(x.id, pid, "市民政局", "relief_fund", PREMIUM) for x in persons])
+    register_provider(
+        app,
+        lambda s, p, d, persons: [
+            SubsidyOffer(x.id, pid, "市民政局", "relief_fund", PREMIUM) for x in persons
+        ],
+    )
     order = place_order(client, family, [family["spouse"]], method=None)
     assert order["status"] == "paid" and order["total_pay_fen"] == 0
     assert order["payment_method"] == "sponsor"

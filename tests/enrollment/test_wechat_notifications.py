@@ -1,5 +1,6 @@
 """WeChat Pay notifications against our notify endpoint: valid, duplicate (sequential and
 concurrent), tampered, stale, probe, amount mismatch, and paid after the order was closed."""
+
 from __future__ import annotations
 
 import time
@@ -15,7 +16,6 @@ from app.integrations import registry
 from app.integrations.wechatpay.notifications import build_notification
 from app.payments.ledger import check_ledger
 from app.policies.models import Policy
-from tests.conftest import bearer
 from tests.enrollment.conftest import pay, place_order
 
 PREMIUM = 8900
@@ -27,7 +27,9 @@ def awaiting(app, client, family):
     order = place_order(client, family, [], method="wechat")
     assert pay(client, family, order["id"], "wechat").get_json()["state"] == "awaiting_wechat"
     with app.app_context():
-        reference = get_session().scalar(select(Payment.reference).where(Payment.order_id == order["id"]))
+        reference = get_session().scalar(
+            select(Payment.reference).where(Payment.order_id == order["id"])
+        )
     return order, reference
 
 
@@ -40,15 +42,22 @@ def transaction_for(app, reference, transaction_id):
     """The decrypted resource WeChat would send for our trade (for hand-built notifications)."""
     with app.app_context():
         wx = registry.wechat_pay()
-        return {"appid": wx.appid, "mchid": wx.mchid, "out_trade_no": reference,
-                "transaction_id": transaction_id, "trade_state": "SUCCESS",
-                "amount": {"total": PREMIUM, "payer_total": PREMIUM, "currency": "CNY"},
-                "payer": {"openid": "x"}, "success_time": "2026-11-23T10:00:00+08:00"}
+        return {
+            "appid": wx.appid,
+            "mchid": wx.mchid,
+            "out_trade_no": reference,
+            "transaction_id": transaction_id,
+            "trade_state": "SUCCESS",
+            "amount": {"total": PREMIUM, "payer_total": PREMIUM, "currency": "CNY"},
+            "payer": {"openid": "x"},
+            "success_time": "2026-11-23T10:00:00+08:00",
+        }
 
 
 def post(client, headers, body):
-    return client.post("/payments/wechat/notify", headers=headers, data=body,
-                       content_type="application/json")
+    return client.post(
+        "/payments/wechat/notify", headers=headers, data=body, content_type="application/json"
+    )
 
 
 def state(app):
@@ -76,7 +85,9 @@ def test_tampered_notifications_are_rejected_without_effect(app, client, awaitin
     headers, body = notification(app, awaiting[1])
     headers = dict(headers)
     if tamper == "body":
-        body = body.replace(b'"event_type":"TRANSACTION.SUCCESS"', b'"event_type":"TRANSACTION.SUCCESS" ')
+        body = body.replace(
+            b'"event_type":"TRANSACTION.SUCCESS"', b'"event_type":"TRANSACTION.SUCCESS" '
+        )
     elif tamper == "signature":
         sig = headers["Wechatpay-Signature"]
         headers["Wechatpay-Signature"] = ("A" if sig[0] != "A" else "B") + sig[1:]
@@ -98,20 +109,31 @@ def test_probe_signed_with_another_key_is_rejected(app, client, awaiting):
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _, genuine = notification(app, awaiting[1])
     import json as _json
+
     txn = transaction_for(app, awaiting[1], "4200000000000000000000000001")
-    headers, body = build_notification(stranger, SANDBOX_PUBLIC_KEY_ID, SANDBOX_APIV3_KEY, txn,
-                                       timestamp=int(time.time()))
+    headers, body = build_notification(
+        stranger, SANDBOX_PUBLIC_KEY_ID, SANDBOX_APIV3_KEY, txn, timestamp=int(time.time())
+    )
     assert post(client, headers, body).status_code == 401
     assert _json.loads(genuine)["id"]  # the genuine one is still deliverable afterwards
     assert state(app)["policies"] == 0
 
 
 def test_stale_notification_is_rejected(app, client, awaiting):
-    from app.integrations.wechatpay.sandbox import SANDBOX_APIV3_KEY, SANDBOX_PUBLIC_KEY_ID, sandbox_keypair
+    from app.integrations.wechatpay.sandbox import (
+        SANDBOX_APIV3_KEY,
+        SANDBOX_PUBLIC_KEY_ID,
+        sandbox_keypair,
+    )
 
     txn = transaction_for(app, awaiting[1], "4200000000000000000000000002")
-    headers, body = build_notification(sandbox_keypair(), SANDBOX_PUBLIC_KEY_ID, SANDBOX_APIV3_KEY,
-                                       txn, timestamp=int(time.time()) - 3600)
+    headers, body = build_notification(
+        sandbox_keypair(),
+        SANDBOX_PUBLIC_KEY_ID,
+        SANDBOX_APIV3_KEY,
+        txn,
+        timestamp=int(time.time()) - 3600,
+    )
     assert post(client, headers, body).status_code == 401
     assert state(app)["policies"] == 0
 
@@ -137,7 +159,9 @@ def test_paid_after_the_order_was_closed_is_refunded(app, client, awaiting):
     with app.app_context():
         s = get_session()
         refunds = list(s.scalars(select(Refund)))
-        assert [(r.reason, r.method, r.amount_fen) for r in refunds] == [("paid_after_close", "wechat", PREMIUM)]
+        assert [(r.reason, r.method, r.amount_fen) for r in refunds] == [
+            ("paid_after_close", "wechat", PREMIUM)
+        ]
         assert s.scalar(select(func.count()).select_from(Policy)) == 0
         assert s.scalar(select(Order.status)) == "closed"
         reconcile(min_age_seconds=0)  # the sandbox's refund goes PROCESSING -> SUCCESS

@@ -1,9 +1,10 @@
 """POST /me/identity and /me/identity/refresh through the HTTP client, against the sandbox
 bureau seeded with the demo registry."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -44,8 +45,9 @@ def cheap_staff_password_hashing(monkeypatch):
     """seed_demo() also creates demo staff; their argon2 hashes are not under test here."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr("app.auth.services._hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture
@@ -139,8 +141,14 @@ def test_lowercase_x_and_spaces_are_normalised(client, member, residents):
     resp = post_identity(client, token, name=father.name, id_number=spaced, consent=CONSENT)
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["person"]["id_number_masked"] == masked(father.certno)
-    assert count(client.application, Person,
-                 Person.id_number_index == _index(client.application, father.certno)) == 1
+    assert (
+        count(
+            client.application,
+            Person,
+            Person.id_number_index == _index(client.application, father.certno),
+        )
+        == 1
+    )
 
 
 def _index(app, certno):
@@ -153,10 +161,12 @@ def _index(app, certno):
 # --------------------------------------------------------------------------------------------
 def test_wrong_name_and_unknown_id_are_indistinguishable(client, member, residents):
     token, _ = member
-    wrong_name = post_identity(client, token, name="张三", id_number=residents["张伟"].certno,
-                               consent=CONSENT)
-    unknown_id = post_identity(client, token, name="张伟", id_number=UNKNOWN_VALID_ID,
-                               consent=CONSENT)
+    wrong_name = post_identity(
+        client, token, name="张三", id_number=residents["张伟"].certno, consent=CONSENT
+    )
+    unknown_id = post_identity(
+        client, token, name="张伟", id_number=UNKNOWN_VALID_ID, consent=CONSENT
+    )
     assert wrong_name.status_code == unknown_id.status_code == 422
     assert wrong_name.get_json()["code"] == "identity_not_matched"
     assert wrong_name.get_data() == unknown_id.get_data()  # byte-identical problem bodies
@@ -179,9 +189,12 @@ def test_bad_checksum(client, member, residents):
     assert bad not in resp.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("consent", [
-    pytest.param({"accepted": False, "text_version": "pi-2026-01"}, id="accepted-false"),
-])
+@pytest.mark.parametrize(
+    "consent",
+    [
+        pytest.param({"accepted": False, "text_version": "pi-2026-01"}, id="accepted-false"),
+    ],
+)
 def test_consent_not_given(client, member, residents, consent):
     token, _ = member
     zhang = residents["张伟"]
@@ -211,10 +224,15 @@ def test_consent_missing_has_the_consent_required_code(client, member, residents
     assert resp.get_json()["code"] == "consent_required"
 
 
-@pytest.mark.parametrize(("body_extra", "path"), [
-    pytest.param({"phone": "13800000000"}, ("phone",), id="top-level"),
-    pytest.param({"consent": {**CONSENT, "signed_by": "x"}}, ("consent", "signed_by"), id="nested"),
-])
+@pytest.mark.parametrize(
+    ("body_extra", "path"),
+    [
+        pytest.param({"phone": "13800000000"}, ("phone",), id="top-level"),
+        pytest.param(
+            {"consent": {**CONSENT, "signed_by": "x"}}, ("consent", "signed_by"), id="nested"
+        ),
+    ],
+)
 def test_unknown_field_is_named(client, member, residents, body_extra, path):
     token, _ = member
     zhang = residents["张伟"]
@@ -240,8 +258,9 @@ def test_child_cannot_verify_as_member(client, member, residents):
 
 def test_unauthenticated_verify_is_401(client, seeded, residents):
     zhang = residents["张伟"]
-    resp = client.post("/me/identity", json={"name": zhang.name, "id_number": zhang.certno,
-                                             "consent": CONSENT})
+    resp = client.post(
+        "/me/identity", json={"name": zhang.name, "id_number": zhang.certno, "consent": CONSENT}
+    )
     assert resp.status_code == 401
     assert count(client.application, Person) == 0
 
@@ -256,7 +275,10 @@ def test_identity_cannot_be_bound_to_two_wechat_accounts(client, verified_member
     assert resp.status_code == 409
     assert resp.get_json()["code"] == "identity_already_bound"
     assert residents["张伟"].certno not in resp.get_data(as_text=True)
-    assert client.get("/me", headers=bearer(other["access_token"])).get_json()["identity_verified"] is False
+    assert (
+        client.get("/me", headers=bearer(other["access_token"])).get_json()["identity_verified"]
+        is False
+    )
     assert count(app, Person) == 1
     assert count(app, Consent, Consent.member_id == other["member_id"]) == 0
     assert count(app, AuditEvent, AuditEvent.actor_id == other["member_id"]) == 0
@@ -294,14 +316,20 @@ def test_consent_and_audit_rows_are_written(client, member, residents):
         session = get_session()
         person = session.scalar(select(Person))
         consents = session.scalars(select(Consent)).all()
-        assert [(c.member_id, c.subject_person_id, c.purpose, c.text_version) for c in consents] == [
-            (member_id, person.id, "identity_verification", "pi-2026-01")
-        ]
-        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "identity.verified")).all()
+        assert [
+            (c.member_id, c.subject_person_id, c.purpose, c.text_version) for c in consents
+        ] == [(member_id, person.id, "identity_verification", "pi-2026-01")]
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "identity.verified")
+        ).all()
         assert len(events) == 1
         event = events[0]
         assert (event.actor_type, event.actor_id, event.object_type, event.object_id) == (
-            "member", member_id, "person", person.id)
+            "member",
+            member_id,
+            "person",
+            person.id,
+        )
         assert event.request_id == resp.headers["X-Request-Id"]
         assert zhang.certno not in json.dumps(event.detail)
         assert session.get(Member, member_id).person_id == person.id
@@ -312,7 +340,9 @@ def test_id_number_is_encrypted_and_found_by_blind_index(client, verified_member
     certno = residents["张伟"].certno
     with app.app_context():
         session = get_session()
-        person = session.scalar(select(Person).where(Person.id_number_index == person_index(certno)))
+        person = session.scalar(
+            select(Person).where(Person.id_number_index == person_index(certno))
+        )
         assert person is not None and person.name == "张伟"
         assert person.id_number_enc != certno
         assert certno not in person.id_number_enc
@@ -339,11 +369,11 @@ def test_stale_verification_is_flagged_and_refresh_reverifies(client, verified_m
     assert before["verification_stale"] is False
     first = _verified_at(before)
 
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(seconds=max_age - 60)):
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=max_age - 60)):
         token = login(client, "member-a")["access_token"]  # the old access token has expired
         assert client.get("/me", headers=bearer(token)).get_json()["verification_stale"] is False
 
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(seconds=max_age + 60)):
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=max_age + 60)):
         token = login(client, "member-a")["access_token"]
         stale = client.get("/me", headers=bearer(token)).get_json()
         assert stale["verification_stale"] is True
@@ -381,7 +411,7 @@ def test_refresh_when_the_bureau_is_down_keeps_the_old_snapshot(client, verified
     app = client.application
     first = _verified_at(client.get("/me", headers=bearer(verified_member)).get_json())
     app.extensions["bureau"] = down = DownBureau()
-    later = datetime.now(timezone.utc) + timedelta(seconds=app.config["VERIFICATION_MAX_AGE_SECONDS"] + 60)
+    later = datetime.now(UTC) + timedelta(seconds=app.config["VERIFICATION_MAX_AGE_SECONDS"] + 60)
     with time_machine.travel(later):
         token = login(client, "member-a")["access_token"]
         resp = client.post("/me/identity/refresh", headers=bearer(token))
@@ -424,8 +454,13 @@ def test_unknown_id_with_valid_checksum_reaches_the_bureau(client, member):
     assert resp.get_json()["code"] == "identity_not_matched"
     assert counting.calls == 1
     # a number with a bad check character never reaches it
-    bad = post_identity(client, token, name="张伟",
-                        id_number=with_check_digit("36070219900101001")[:17] + "1", consent=CONSENT)
+    bad = post_identity(
+        client,
+        token,
+        name="张伟",
+        id_number=with_check_digit("36070219900101001")[:17] + "1",
+        consent=CONSENT,
+    )
     assert bad.get_json()["code"] == "id_number_checksum"
     assert counting.calls == 1
 

@@ -4,6 +4,7 @@
 The fake (`FakeBureau` from test_bureau_http, which checks every request's signature and
 envelope with its own HMAC code) gets an account book here: balances in fen, authorisations and
 transactions keyed by request id, amounts on the wire as yuan strings with two decimals."""
+
 from __future__ import annotations
 
 import json
@@ -33,23 +34,16 @@ from app.integrations.bureau.port import (
     BureauUnavailable,
 )
 from tests.integrations.test_bureau_http import (
-    APP_ID,
-    ENDPOINT,
     EMPLOYEE_ID,
-    FIXED_UTC,
-    REGION,
+    ENDPOINT,
     RESIDENTS,
-    SECRET,
     FakeBureau,
     assert_clean,
-    base_url,
-    bureau,
-    make_bureau,
     fake_sign,
 )
 
-PSN = "36070000000000000001"     # 356,000 fen
-EMPTY = "36070000000000000009"   # 0 fen
+PSN = "36070000000000000001"  # 356,000 fen
+EMPTY = "36070000000000000009"  # 0 fen
 UNKNOWN = "36070000000000000404"
 _AMT = re.compile(r"^\d+\.\d{2}$")
 
@@ -71,13 +65,17 @@ class AccountBook:
         self.fake = fake
         self.balances = {PSN: 356_000, EMPTY: 0}
         self.auths: dict[str, dict] = {}
-        self.txns: dict[str, dict] = {}      # req_id -> {"request": ..., "info": txninfo}
-        self.refunded: dict[str, int] = {}   # debit req_id -> fen refunded so far
+        self.txns: dict[str, dict] = {}  # req_id -> {"request": ..., "info": txninfo}
+        self.refunded: dict[str, int] = {}  # debit req_id -> fen refunded so far
         self.seq = 0
         # Test hook: rewrite a txninfo before it is signed.
         self.txninfo_override = None
-        for infno, handler in ((INFNO_ACCOUNT_AUTHORISE, self.authorise), (INFNO_ACCOUNT_DEBIT, self.debit),
-                               (INFNO_ACCOUNT_QUERY, self.query), (INFNO_ACCOUNT_REFUND, self.refund)):
+        for infno, handler in (
+            (INFNO_ACCOUNT_AUTHORISE, self.authorise),
+            (INFNO_ACCOUNT_DEBIT, self.debit),
+            (INFNO_ACCOUNT_QUERY, self.query),
+            (INFNO_ACCOUNT_REFUND, self.refund),
+        ):
             fake.handlers[infno] = handler
 
     def _data(self, env: dict, *keys: str) -> dict | None:
@@ -97,9 +95,16 @@ class AccountBook:
 
     def _record(self, req_id: str, request: dict, stas: str, amt: str, **extra) -> dict:
         self.seq += 1
-        info = {"req_id": req_id, "txn_stas": stas, "amt": amt,
-                "bureau_txn_id": f"BT{self.seq:010d}" if stas == "1" else None,
-                "balc": None, "fail_code": None, "fail_msg": None, **extra}
+        info = {
+            "req_id": req_id,
+            "txn_stas": stas,
+            "amt": amt,
+            "bureau_txn_id": f"BT{self.seq:010d}" if stas == "1" else None,
+            "balc": None,
+            "fail_code": None,
+            "fail_msg": None,
+            **extra,
+        }
         self.txns[req_id] = {"request": request, "info": info}
         return info
 
@@ -109,9 +114,17 @@ class AccountBook:
             return None
         if seen["request"] == request:
             return self._txn_reply(seen["info"])
-        return self._txn_reply({"req_id": req_id, "txn_stas": "2", "amt": request["amt"],
-                                "bureau_txn_id": None, "balc": None,
-                                "fail_code": "request_id_conflict", "fail_msg": "流水号重复"})
+        return self._txn_reply(
+            {
+                "req_id": req_id,
+                "txn_stas": "2",
+                "amt": request["amt"],
+                "bureau_txn_id": None,
+                "balc": None,
+                "fail_code": "request_id_conflict",
+                "fail_msg": "流水号重复",
+            }
+        )
 
     def authorise(self, env: dict) -> Response:
         data = self._data(env, "psn_no", "order_no", "amt")
@@ -121,10 +134,18 @@ class AccountBook:
             return self.fake.reply(-1, "人员不存在")
         auth_id = f"AU{len(self.auths) + 1:08d}"
         self.auths[auth_id] = {**data, "used": False}
-        return self.fake.reply(0, "", {"authinfo": {
-            "auth_id": auth_id, "psn_no": data["psn_no"], "amt": data["amt"],
-            "expy_time": "2026-11-04 04:45:00",
-        }})
+        return self.fake.reply(
+            0,
+            "",
+            {
+                "authinfo": {
+                    "auth_id": auth_id,
+                    "psn_no": data["psn_no"],
+                    "amt": data["amt"],
+                    "expy_time": "2026-11-04 04:45:00",
+                }
+            },
+        )
 
     def debit(self, env: dict) -> Response:
         data = self._data(env, "req_id", "auth_id", "psn_no", "order_no", "amt")
@@ -137,20 +158,51 @@ class AccountBook:
         fen = to_fen(data["amt"])
         auth = self.auths.get(data["auth_id"])
         request = {"kind": "debit", **data}
-        if auth is None or (auth["psn_no"], auth["amt"], auth["order_no"]) != (data["psn_no"], data["amt"], data["order_no"]):
-            return self._txn_reply(self._record(req_id, request, "2", data["amt"],
-                                                fail_code="authorisation_mismatch", fail_msg="授权不符"))
+        if auth is None or (auth["psn_no"], auth["amt"], auth["order_no"]) != (
+            data["psn_no"],
+            data["amt"],
+            data["order_no"],
+        ):
+            return self._txn_reply(
+                self._record(
+                    req_id,
+                    request,
+                    "2",
+                    data["amt"],
+                    fail_code="authorisation_mismatch",
+                    fail_msg="授权不符",
+                )
+            )
         if auth["used"]:
-            return self._txn_reply(self._record(req_id, request, "2", data["amt"],
-                                                fail_code="authorisation_used", fail_msg="授权已使用"))
+            return self._txn_reply(
+                self._record(
+                    req_id,
+                    request,
+                    "2",
+                    data["amt"],
+                    fail_code="authorisation_used",
+                    fail_msg="授权已使用",
+                )
+            )
         if self.balances[data["psn_no"]] < fen:
-            return self._txn_reply(self._record(req_id, request, "2", data["amt"],
-                                                fail_code="insufficient_balance", fail_msg="余额不足"))
+            return self._txn_reply(
+                self._record(
+                    req_id,
+                    request,
+                    "2",
+                    data["amt"],
+                    fail_code="insufficient_balance",
+                    fail_msg="余额不足",
+                )
+            )
         auth["used"] = True
         self.balances[data["psn_no"]] -= fen
         self.refunded[req_id] = 0
-        return self._txn_reply(self._record(req_id, request, "1", data["amt"],
-                                            balc=yuan(self.balances[data["psn_no"]])))
+        return self._txn_reply(
+            self._record(
+                req_id, request, "1", data["amt"], balc=yuan(self.balances[data["psn_no"]])
+            )
+        )
 
     def query(self, env: dict) -> Response:
         data = self._data(env, "req_id")
@@ -171,17 +223,39 @@ class AccountBook:
         if replay is not None:
             return replay
         original = self.txns.get(data["orig_req_id"])
-        if original is None or original["request"]["kind"] != "debit" or original["info"]["txn_stas"] != "1":
-            return self._txn_reply(self._record(req_id, request, "2", data["amt"],
-                                                fail_code="original_not_found", fail_msg="原交易不存在"))
+        if (
+            original is None
+            or original["request"]["kind"] != "debit"
+            or original["info"]["txn_stas"] != "1"
+        ):
+            return self._txn_reply(
+                self._record(
+                    req_id,
+                    request,
+                    "2",
+                    data["amt"],
+                    fail_code="original_not_found",
+                    fail_msg="原交易不存在",
+                )
+            )
         fen = to_fen(data["amt"])
         if self.refunded[data["orig_req_id"]] + fen > to_fen(original["info"]["amt"]):
-            return self._txn_reply(self._record(req_id, request, "2", data["amt"],
-                                                fail_code="refund_exceeds_debit", fail_msg="退款超过原交易金额"))
+            return self._txn_reply(
+                self._record(
+                    req_id,
+                    request,
+                    "2",
+                    data["amt"],
+                    fail_code="refund_exceeds_debit",
+                    fail_msg="退款超过原交易金额",
+                )
+            )
         psn = original["request"]["psn_no"]
         self.refunded[data["orig_req_id"]] += fen
         self.balances[psn] += fen
-        return self._txn_reply(self._record(req_id, request, "1", data["amt"], balc=yuan(self.balances[psn])))
+        return self._txn_reply(
+            self._record(req_id, request, "1", data["amt"], balc=yuan(self.balances[psn]))
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,9 +274,9 @@ def book(fake) -> AccountBook:
     return AccountBook(fake)
 
 
-
-
-def pay(bureau: HttpBureau, psn: str, fen: int, req_id: str, order_no: str = "ORD-1") -> AccountTransaction:
+def pay(
+    bureau: HttpBureau, psn: str, fen: int, req_id: str, order_no: str = "ORD-1"
+) -> AccountTransaction:
     auth = bureau.authorise_debit(psn, fen, order_no)
     return bureau.debit(req_id, auth.authorisation_id, psn, fen, order_no)
 
@@ -215,10 +289,18 @@ def sent(fake: FakeBureau, infno: str) -> list[dict]:
 # Amounts on the wire
 
 
-@pytest.mark.parametrize(("fen", "wire"), [
-    (1, "0.01"), (10, "0.10"), (99, "0.99"), (100, "1.00"), (12_345, "123.45"), (356_000, "3560.00"),
-    (123_456_789_012_345_678, "1234567890123456.78"),  # beyond float precision, still exact
-])
+@pytest.mark.parametrize(
+    ("fen", "wire"),
+    [
+        (1, "0.01"),
+        (10, "0.10"),
+        (99, "0.99"),
+        (100, "1.00"),
+        (12_345, "123.45"),
+        (356_000, "3560.00"),
+        (123_456_789_012_345_678, "1234567890123456.78"),  # beyond float precision, still exact
+    ],
+)
 def test_fen_to_yuan_is_exact_with_two_decimals(fen, wire):
     assert fen_to_yuan(fen) == wire
 
@@ -244,7 +326,9 @@ def test_authorise_sends_yuan_and_maps_the_authorisation(bureau, fake, book):
     assert isinstance(auth, AccountAuthorisation)
     assert auth.authorisation_id == "AU00000001"
     assert auth.psn_no == PSN and auth.amount_fen == 12_345
-    assert auth.expires_at_iso == "2026-11-04T04:45:00+08:00"  # the bureau's Shanghai time, with offset
+    assert (
+        auth.expires_at_iso == "2026-11-04T04:45:00+08:00"
+    )  # the bureau's Shanghai time, with offset
     env = sent(fake, "9601")[0]
     assert env["input"] == {"data": {"psn_no": PSN, "order_no": "ORD-2026-0001", "amt": "123.45"}}
     assert env["signature"] == fake_sign(env)
@@ -266,13 +350,23 @@ def test_debit_ok(bureau, fake, book):
     txn = bureau.debit("REQ-0001", auth.authorisation_id, PSN, 12_345, "ORD-7")
 
     assert txn == AccountTransaction(
-        request_id="REQ-0001", status=DEBIT_SUCCEEDED, amount_fen=12_345,
-        bureau_txn_id="BT0000000001", balance_after_fen=356_000 - 12_345,
+        request_id="REQ-0001",
+        status=DEBIT_SUCCEEDED,
+        amount_fen=12_345,
+        bureau_txn_id="BT0000000001",
+        balance_after_fen=356_000 - 12_345,
     )
     assert book.balances[PSN] == 356_000 - 12_345
     env = sent(fake, "9602")[0]
-    assert env["input"] == {"data": {"req_id": "REQ-0001", "auth_id": auth.authorisation_id,
-                                     "psn_no": PSN, "order_no": "ORD-7", "amt": "123.45"}}
+    assert env["input"] == {
+        "data": {
+            "req_id": "REQ-0001",
+            "auth_id": auth.authorisation_id,
+            "psn_no": PSN,
+            "order_no": "ORD-7",
+            "amt": "123.45",
+        }
+    }
     assert fake.rejections == []
 
 
@@ -318,14 +412,20 @@ def test_query_found_and_not_found(bureau, fake, book):
 
     assert bureau.query("REQ-Q1") == ok
     assert bureau.query("REQ-Q2") == failed
-    assert bureau.query("REQ-NEVER") == AccountTransaction(request_id="REQ-NEVER", status=DEBIT_NOT_FOUND,
-                                                           amount_fen=0)
+    assert bureau.query("REQ-NEVER") == AccountTransaction(
+        request_id="REQ-NEVER", status=DEBIT_NOT_FOUND, amount_fen=0
+    )
     assert sent(fake, "9603")[0]["input"] == {"data": {"req_id": "REQ-Q1"}}
 
 
 def test_query_maps_pending(bureau, fake, book):
     pay(bureau, PSN, 2_000, "REQ-P")
-    book.txninfo_override = lambda info: {**info, "txn_stas": "0", "bureau_txn_id": None, "balc": None}
+    book.txninfo_override = lambda info: {
+        **info,
+        "txn_stas": "0",
+        "bureau_txn_id": None,
+        "balc": None,
+    }
     txn = bureau.query("REQ-P")
     assert txn.status == DEBIT_PENDING and txn.amount_fen == 2_000 and txn.bureau_txn_id is None
 
@@ -340,7 +440,9 @@ def test_refund_partial_then_over_refund_refused_then_rest(bureau, fake, book):
     part = bureau.refund("REF-1", "REQ-D", 3_050)
     assert part.status == DEBIT_SUCCEEDED and part.amount_fen == 3_050
     assert part.balance_after_fen == 356_000 - 10_000 + 3_050
-    assert sent(fake, "9604")[0]["input"] == {"data": {"req_id": "REF-1", "orig_req_id": "REQ-D", "amt": "30.50"}}
+    assert sent(fake, "9604")[0]["input"] == {
+        "data": {"req_id": "REF-1", "orig_req_id": "REQ-D", "amt": "30.50"}
+    }
 
     over = bureau.refund("REF-2", "REQ-D", 6_951)
     assert over.status == DEBIT_FAILED and over.failure_code == "refund_exceeds_debit"
@@ -380,6 +482,7 @@ def test_tampered_debit_reply_is_unavailable(bureau, fake, book):
 
     def tamper(body):
         body["output"]["txninfo"]["balc"] = "999999.00"  # changed after signing
+
     fake.after_sign = tamper
 
     with pytest.raises(BureauUnavailable, match="signature"):
@@ -397,6 +500,7 @@ def test_timeout_before_the_bureau_acts_is_unavailable(make_bureau, fake, book, 
     def slow(request):
         time.sleep(0.6)
         return fake.reply(-1, "too late")  # never reached the account book
+
     httpserver.expect_oneshot_request("/fsi/api/9602", method="POST").respond_with_handler(slow)
     quick = make_bureau(timeout=0.2)
 
@@ -405,14 +509,19 @@ def test_timeout_before_the_bureau_acts_is_unavailable(make_bureau, fake, book, 
     assert book.balances[PSN] == 356_000
 
 
-def test_lost_reply_timeout_then_query_and_retry_debit_once(make_bureau, bureau, fake, book, httpserver):
+def test_lost_reply_timeout_then_query_and_retry_debit_once(
+    make_bureau, bureau, fake, book, httpserver
+):
     auth = bureau.authorise_debit(PSN, 6_000, "ORD-LOST")
 
     def debit_then_stall(request):
         response = fake.handle(request)  # the bureau debits ...
-        time.sleep(0.6)                  # ... and the reply never arrives in time
+        time.sleep(0.6)  # ... and the reply never arrives in time
         return response
-    httpserver.expect_oneshot_request("/fsi/api/9602", method="POST").respond_with_handler(debit_then_stall)
+
+    httpserver.expect_oneshot_request("/fsi/api/9602", method="POST").respond_with_handler(
+        debit_then_stall
+    )
     quick = make_bureau(timeout=0.2)
 
     with pytest.raises(BureauUnavailable, match="timed out") as info:
@@ -433,6 +542,7 @@ def test_refund_timeout_is_unavailable(make_bureau, bureau, fake, book, httpserv
     def slow(request):
         time.sleep(0.6)
         return fake.handle(request)
+
     httpserver.expect_oneshot_request("/fsi/api/9604", method="POST").respond_with_handler(slow)
 
     with pytest.raises(BureauUnavailable, match="timed out"):
@@ -441,7 +551,8 @@ def test_refund_timeout_is_unavailable(make_bureau, bureau, fake, book, httpserv
 
 def test_non_zero_infcode_on_debit_is_an_unknown_outcome(bureau, fake, book, httpserver):
     httpserver.expect_oneshot_request("/fsi/api/9602", method="POST").respond_with_handler(
-        lambda request: fake.reply(-1, f"系统繁忙 {EMPLOYEE_ID}"))
+        lambda request: fake.reply(-1, f"系统繁忙 {EMPLOYEE_ID}")
+    )
 
     with pytest.raises(BureauUnavailable) as info:  # BureauRejected is-a BureauUnavailable
         bureau.debit("REQ-BUSY", "AU1", PSN, 100, "ORD-1")
@@ -453,19 +564,33 @@ def test_non_zero_infcode_on_debit_is_an_unknown_outcome(bureau, fake, book, htt
 # Malformed or inconsistent replies: never taken as an answer
 
 
-@pytest.mark.parametrize("breakage", [
-    lambda i: {**i, "req_id": "REQ-SOMEONE-ELSE"},
-    lambda i: {**i, "amt": "1.005"},
-    lambda i: {**i, "amt": "2.00"},
-    lambda i: {**i, "amt": "-1.00"},
-    lambda i: {**i, "amt": "lots"},
-    lambda i: {**i, "txn_stas": "9"},
-    lambda i: {**i, "bureau_txn_id": None},
-    lambda i: {**i, "balc": "12.345"},
-    lambda i: {**i, "txn_stas": "2", "fail_code": None},
-    lambda i: "succeeded",
-], ids=["other-req-id", "fraction-of-fen", "other-amount", "negative", "not-amount", "unknown-status",
-        "no-txn-id", "balance-fraction", "failed-without-code", "not-object"])
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda i: {**i, "req_id": "REQ-SOMEONE-ELSE"},
+        lambda i: {**i, "amt": "1.005"},
+        lambda i: {**i, "amt": "2.00"},
+        lambda i: {**i, "amt": "-1.00"},
+        lambda i: {**i, "amt": "lots"},
+        lambda i: {**i, "txn_stas": "9"},
+        lambda i: {**i, "bureau_txn_id": None},
+        lambda i: {**i, "balc": "12.345"},
+        lambda i: {**i, "txn_stas": "2", "fail_code": None},
+        lambda i: "succeeded",
+    ],
+    ids=[
+        "other-req-id",
+        "fraction-of-fen",
+        "other-amount",
+        "negative",
+        "not-amount",
+        "unknown-status",
+        "no-txn-id",
+        "balance-fraction",
+        "failed-without-code",
+        "not-object",
+    ],
+)
 def test_malformed_debit_reply_is_unavailable(bureau, fake, book, breakage):
     auth = bureau.authorise_debit(PSN, 100, "ORD-1")
     book.txninfo_override = breakage

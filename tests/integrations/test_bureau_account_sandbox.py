@@ -1,12 +1,13 @@
 """The sandbox bureau's personal-account debit (AccountPort): authorise -> debit -> query -> refund
 against the seeded residents' balances, with idempotent request ids, the conditional-UPDATE
 balance guard (raced on PostgreSQL), and the test-only lost-reply faults."""
+
 from __future__ import annotations
 
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -32,10 +33,10 @@ from app.integrations.bureau.sandbox_models import (
 )
 
 SHOWCASE = {r.name: r for r in _showcase()}
-ZHANG_WEI = SHOWCASE["张伟"].psn_no    # employee, 356,000 fen
-SUN_LI = SHOWCASE["孙丽"].psn_no       # employee, 0 fen
-LI_NA = SHOWCASE["李娜"].psn_no        # resident insurance: no personal account
-CHEN_JING = SHOWCASE["陈静"].psn_no    # employee, 125,050 fen
+ZHANG_WEI = SHOWCASE["张伟"].psn_no  # employee, 356,000 fen
+SUN_LI = SHOWCASE["孙丽"].psn_no  # employee, 0 fen
+LI_NA = SHOWCASE["李娜"].psn_no  # resident insurance: no personal account
+CHEN_JING = SHOWCASE["陈静"].psn_no  # employee, 125,050 fen
 START = 356_000
 
 _ids = itertools.count(1)
@@ -47,7 +48,9 @@ def rid(prefix: str = "REQ") -> str:
 
 def balance(psn_no: str) -> int | None:
     # A column select always reads the database (no identity-map staleness).
-    return get_session().scalar(select(SandboxResident.balc_fen).where(SandboxResident.psn_no == psn_no))
+    return get_session().scalar(
+        select(SandboxResident.balc_fen).where(SandboxResident.psn_no == psn_no)
+    )
 
 
 def set_resident(psn_no: str, **values) -> None:
@@ -79,7 +82,7 @@ def test_authorise_then_debit_decreases_the_balance_exactly(seeded, bureau):
         assert isinstance(auth, AccountAuthorisation)
         assert auth.psn_no == ZHANG_WEI and auth.amount_fen == 12_345
         expires = datetime.fromisoformat(auth.expires_at_iso)
-        assert expires.tzinfo is not None and expires > datetime.now(timezone.utc)
+        assert expires.tzinfo is not None and expires > datetime.now(UTC)
 
         txn = bureau.debit("REQ-A-1", auth.authorisation_id, ZHANG_WEI, 12_345, "ORD-2026-0001")
 
@@ -106,15 +109,26 @@ def test_repeat_request_id_returns_the_same_txn_and_debits_once(seeded, bureau):
         assert txn_count() == 1
 
 
-@pytest.mark.parametrize("change", [
-    {"amount_fen": 10_001}, {"psn_no": CHEN_JING}, {"order_no": "ORD-OTHER"}, {"authorisation_id": "SBA-X"},
-], ids=["amount", "psn_no", "order_no", "authorisation"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"amount_fen": 10_001},
+        {"psn_no": CHEN_JING},
+        {"order_no": "ORD-OTHER"},
+        {"authorisation_id": "SBA-X"},
+    ],
+    ids=["amount", "psn_no", "order_no", "authorisation"],
+)
 def test_repeat_request_id_with_different_parameters_is_a_conflict(seeded, bureau, change):
     with seeded.app_context():
         auth = bureau.authorise_debit(ZHANG_WEI, 10_000, "ORD-C")
         first = bureau.debit("REQ-CONFLICT", auth.authorisation_id, ZHANG_WEI, 10_000, "ORD-C")
-        args = dict(authorisation_id=auth.authorisation_id, psn_no=ZHANG_WEI, amount_fen=10_000,
-                    order_no="ORD-C")
+        args = dict(
+            authorisation_id=auth.authorisation_id,
+            psn_no=ZHANG_WEI,
+            amount_fen=10_000,
+            order_no="ORD-C",
+        )
         args.update(change)
 
         conflict = bureau.debit("REQ-CONFLICT", **args)
@@ -156,12 +170,20 @@ def test_failed_debit_leaves_the_authorisation_usable(seeded, bureau):
     with seeded.app_context():
         set_resident(ZHANG_WEI, balc_fen=500)
         auth = bureau.authorise_debit(ZHANG_WEI, 800, "ORD-TOPUP")
-        assert bureau.debit("REQ-T1", auth.authorisation_id, ZHANG_WEI, 800, "ORD-TOPUP").failure_code \
+        assert (
+            bureau.debit("REQ-T1", auth.authorisation_id, ZHANG_WEI, 800, "ORD-TOPUP").failure_code
             == "insufficient_balance"
+        )
         set_resident(ZHANG_WEI, balc_fen=1_000)
         # Same request id: the recorded failure (idempotent). New request id: a new attempt.
-        assert bureau.debit("REQ-T1", auth.authorisation_id, ZHANG_WEI, 800, "ORD-TOPUP").status == DEBIT_FAILED
-        assert bureau.debit("REQ-T2", auth.authorisation_id, ZHANG_WEI, 800, "ORD-TOPUP").status == DEBIT_SUCCEEDED
+        assert (
+            bureau.debit("REQ-T1", auth.authorisation_id, ZHANG_WEI, 800, "ORD-TOPUP").status
+            == DEBIT_FAILED
+        )
+        assert (
+            bureau.debit("REQ-T2", auth.authorisation_id, ZHANG_WEI, 800, "ORD-TOPUP").status
+            == DEBIT_SUCCEEDED
+        )
         assert balance(ZHANG_WEI) == 200
 
 
@@ -173,8 +195,9 @@ def test_resident_without_personal_account_is_refused(seeded, bureau):
         assert balance(LI_NA) is None
 
 
-@pytest.mark.parametrize(("stas", "code"), [(STATUS_SUSPENDED, "insurance_suspended"),
-                                             (STATUS_ENDED, "insurance_ended")])
+@pytest.mark.parametrize(
+    ("stas", "code"), [(STATUS_SUSPENDED, "insurance_suspended"), (STATUS_ENDED, "insurance_ended")]
+)
 def test_suspended_or_ended_insurance_is_refused(seeded, bureau, stas, code):
     with seeded.app_context():
         set_resident(ZHANG_WEI, psn_insu_stas=stas)
@@ -187,7 +210,9 @@ def test_unknown_person_cannot_be_authorised(seeded, bureau):
     with seeded.app_context():
         with pytest.raises(BureauRejected):
             bureau.authorise_debit("36079999999999999999", 100, "ORD-X")
-        assert get_session().scalar(select(func.count()).select_from(SandboxAccountAuthorisation)) == 0
+        assert (
+            get_session().scalar(select(func.count()).select_from(SandboxAccountAuthorisation)) == 0
+        )
 
 
 @pytest.mark.parametrize("amount", [0, -1, 1.5, True, "100"])
@@ -213,8 +238,11 @@ def test_unknown_authorisation_is_refused(seeded, bureau):
         assert balance(ZHANG_WEI) == START
 
 
-@pytest.mark.parametrize("change", [{"psn_no": CHEN_JING}, {"amount_fen": 999}, {"order_no": "ORD-2"}],
-                         ids=["other-person", "other-amount", "other-order"])
+@pytest.mark.parametrize(
+    "change",
+    [{"psn_no": CHEN_JING}, {"amount_fen": 999}, {"order_no": "ORD-2"}],
+    ids=["other-person", "other-amount", "other-order"],
+)
 def test_authorisation_must_match_person_amount_and_order(seeded, bureau, change):
     with seeded.app_context():
         auth = bureau.authorise_debit(ZHANG_WEI, 1_000, "ORD-1")
@@ -226,7 +254,7 @@ def test_authorisation_must_match_person_amount_and_order(seeded, bureau, change
 
 
 def test_expired_authorisation_is_refused(seeded):
-    now = [datetime(2026, 11, 4, 2, 0, tzinfo=timezone.utc)]
+    now = [datetime(2026, 11, 4, 2, 0, tzinfo=UTC)]
     bureau = SandboxBureau(clock=lambda: now[0], authorisation_ttl=timedelta(minutes=10))
     with seeded.app_context():
         auth = bureau.authorise_debit(ZHANG_WEI, 1_000, "ORD-1")
@@ -346,8 +374,9 @@ def test_bureau_commit_is_separate_from_the_callers_unit_of_work(seeded, bureau)
     commit neither commits the caller's pending work nor is undone by the caller's rollback."""
     with seeded.app_context():
         session = get_session()
-        session.execute(update(SandboxResident).where(SandboxResident.psn_no == CHEN_JING)
-                        .values(balc_fen=1))  # the caller's own uncommitted write
+        session.execute(
+            update(SandboxResident).where(SandboxResident.psn_no == CHEN_JING).values(balc_fen=1)
+        )  # the caller's own uncommitted write
         txn = pay(bureau, ZHANG_WEI, 4_000, "REQ-SEP")
         session.rollback()
 
@@ -417,7 +446,7 @@ def test_unknown_fault_names_are_rejected():
 # The race (PostgreSQL only: SQLite serialises writers and ignores row locks)
 
 RACE_DEBITS = 200
-RACE_WORKERS = 25          # the engine pools at most 30 connections
+RACE_WORKERS = 25  # the engine pools at most 30 connections
 RACE_AMOUNT = 1_000
 RACE_BALANCE = 50_000
 
@@ -428,8 +457,10 @@ def test_concurrent_debits_never_overspend(seeded):
     bureau = SandboxBureau()
     with app.app_context():
         set_resident(ZHANG_WEI, balc_fen=RACE_BALANCE)
-        auths = [bureau.authorise_debit(ZHANG_WEI, RACE_AMOUNT, f"ORD-RACE-{i:03d}")
-                 for i in range(RACE_DEBITS)]
+        auths = [
+            bureau.authorise_debit(ZHANG_WEI, RACE_AMOUNT, f"ORD-RACE-{i:03d}")
+            for i in range(RACE_DEBITS)
+        ]
         get_session().close()
 
     start = threading.Barrier(RACE_WORKERS)
@@ -438,8 +469,13 @@ def test_concurrent_debits_never_overspend(seeded):
         if i < RACE_WORKERS:
             start.wait(timeout=30)  # the first wave starts together
         with app.app_context():
-            return bureau.debit(f"REQ-RACE-{i:03d}", auths[i].authorisation_id, ZHANG_WEI,
-                                RACE_AMOUNT, f"ORD-RACE-{i:03d}")
+            return bureau.debit(
+                f"REQ-RACE-{i:03d}",
+                auths[i].authorisation_id,
+                ZHANG_WEI,
+                RACE_AMOUNT,
+                f"ORD-RACE-{i:03d}",
+            )
 
     with ThreadPoolExecutor(max_workers=RACE_WORKERS) as pool:
         results = list(pool.map(one, range(RACE_DEBITS)))
@@ -457,13 +493,19 @@ def test_concurrent_debits_never_overspend(seeded):
         final = balance(ZHANG_WEI)
         assert final == 0
         session = get_session()
-        recorded_ok = session.scalar(select(func.sum(SandboxAccountTxn.amount_fen)).where(
-            SandboxAccountTxn.kind == "debit", SandboxAccountTxn.status == DEBIT_SUCCEEDED))
+        recorded_ok = session.scalar(
+            select(func.sum(SandboxAccountTxn.amount_fen)).where(
+                SandboxAccountTxn.kind == "debit", SandboxAccountTxn.status == DEBIT_SUCCEEDED
+            )
+        )
         assert recorded_ok == RACE_BALANCE - final == sum(t.amount_fen for t in ok)
         assert session.scalar(select(func.count()).select_from(SandboxAccountTxn)) == RACE_DEBITS
         assert session.scalar(select(func.min(SandboxAccountTxn.balance_after_fen))) == 0
-        used = session.scalar(select(func.count()).select_from(SandboxAccountAuthorisation)
-                              .where(SandboxAccountAuthorisation.used.is_(True)))
+        used = session.scalar(
+            select(func.count())
+            .select_from(SandboxAccountAuthorisation)
+            .where(SandboxAccountAuthorisation.used.is_(True))
+        )
         assert used == 50
         session.close()  # nothing left idle in a transaction before the fixture truncates
 

@@ -4,6 +4,7 @@ The fake below speaks the same wire format with its *own* HMAC/canonical-JSON co
 adapter's), so a bug shared by signer and verifier cannot hide: it checks every request's
 signature and envelope, answers 1101 from a few synthetic residents, and signs its replies.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,7 @@ import re
 import socket
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -42,7 +43,7 @@ REGION = "360700"
 
 # 2026-11-03 20:30 UTC is already 2026-11-04 04:30 in Shanghai: "today" for the adapter is the
 # 4th, so a row that ended on the 3rd is expired only if the adapter uses Shanghai time.
-FIXED_UTC = datetime(2026, 11, 3, 20, 30, 0, tzinfo=timezone.utc)
+FIXED_UTC = datetime(2026, 11, 3, 20, 30, 0, tzinfo=UTC)
 SHANGHAI_INF_TIME = "2026-11-04 04:30:00"
 
 
@@ -61,7 +62,13 @@ ALL_IDS = [EMPLOYEE_ID, RESIDENT_ID, IDENTITY_ID, NUMERIC_BALC_ID, UNKNOWN_ID]
 
 def resident(certno, name, psn_no, gend, brdy, insuinfo, idetinfo=()):
     return {
-        "baseinfo": {"psn_no": psn_no, "certno": certno, "psn_name": name, "gend": gend, "brdy": brdy},
+        "baseinfo": {
+            "psn_no": psn_no,
+            "certno": certno,
+            "psn_name": name,
+            "gend": gend,
+            "brdy": brdy,
+        },
         "insuinfo": list(insuinfo),
         "idetinfo": list(idetinfo),
     }
@@ -69,33 +76,89 @@ def resident(certno, name, psn_no, gend, brdy, insuinfo, idetinfo=()):
 
 RESIDENTS = {
     EMPLOYEE_ID: resident(
-        EMPLOYEE_ID, "张伟", "36070000000000000001", "1", "1990-03-07",
-        [{"insutype": "310", "psn_insu_stas": "1", "paus_insu_date": None,
-          "insuplc_admdvs": "360702", "balc": "1234.56"}],
+        EMPLOYEE_ID,
+        "张伟",
+        "36070000000000000001",
+        "1",
+        "1990-03-07",
+        [
+            {
+                "insutype": "310",
+                "psn_insu_stas": "1",
+                "paus_insu_date": None,
+                "insuplc_admdvs": "360702",
+                "balc": "1234.56",
+            }
+        ],
         [{"psn_idet_type": "2501", "begntime": "2019-05-01 00:00:00", "endtime": None}],
     ),
     RESIDENT_ID: resident(
-        RESIDENT_ID, "李娜", "36070000000000000002", "2", "1985-05-12",
-        [{"insutype": "390", "psn_insu_stas": "2", "paus_insu_date": "2026-07-01",
-          "insuplc_admdvs": "360721", "balc": None}],
+        RESIDENT_ID,
+        "李娜",
+        "36070000000000000002",
+        "2",
+        "1985-05-12",
+        [
+            {
+                "insutype": "390",
+                "psn_insu_stas": "2",
+                "paus_insu_date": "2026-07-01",
+                "insuplc_admdvs": "360721",
+                "balc": None,
+            }
+        ],
     ),
     IDENTITY_ID: resident(
-        IDENTITY_ID, "王芳", "36070000000000000003", "2", "1978-11-20",
-        [{"insutype": "390", "psn_insu_stas": "1", "paus_insu_date": None,
-          "insuplc_admdvs": "360702", "balc": None}],
+        IDENTITY_ID,
+        "王芳",
+        "36070000000000000003",
+        "2",
+        "1978-11-20",
         [
-            {"psn_idet_type": "2301", "begntime": "2024-01-01", "endtime": None},         # open: kept
-            {"psn_idet_type": "2302", "begntime": "2025-01-01", "endtime": "2026-11-04"},  # ends today: kept
-            {"psn_idet_type": "2303", "begntime": "2025-01-01", "endtime": "2026-11-03"},  # ended yesterday (Shanghai)
-            {"psn_idet_type": "2304", "begntime": "2020-01-01", "endtime": "2022-12-31 23:59:59"},  # long expired
-            {"psn_idet_type": "2401", "begntime": "2026-12-01", "endtime": None},         # not started yet
+            {
+                "insutype": "390",
+                "psn_insu_stas": "1",
+                "paus_insu_date": None,
+                "insuplc_admdvs": "360702",
+                "balc": None,
+            }
+        ],
+        [
+            {"psn_idet_type": "2301", "begntime": "2024-01-01", "endtime": None},  # open: kept
+            {
+                "psn_idet_type": "2302",
+                "begntime": "2025-01-01",
+                "endtime": "2026-11-04",
+            },  # ends today: kept
+            {
+                "psn_idet_type": "2303",
+                "begntime": "2025-01-01",
+                "endtime": "2026-11-03",
+            },  # ended yesterday (Shanghai)
+            {
+                "psn_idet_type": "2304",
+                "begntime": "2020-01-01",
+                "endtime": "2022-12-31 23:59:59",
+            },  # long expired
+            {"psn_idet_type": "2401", "begntime": "2026-12-01", "endtime": None},  # not started yet
         ],
     ),
     NUMERIC_BALC_ID: resident(
-        NUMERIC_BALC_ID, "赵磊", "36070000000000000004", "1", "2001-01-01",
+        NUMERIC_BALC_ID,
+        "赵磊",
+        "36070000000000000004",
+        "1",
+        "2001-01-01",
         # A JSON *number*: 19.99 * 100 as a float is 1998.9999999999998.
-        [{"insutype": "310", "psn_insu_stas": "1", "paus_insu_date": None,
-          "insuplc_admdvs": "360702", "balc": 19.99}],
+        [
+            {
+                "insutype": "310",
+                "psn_insu_stas": "1",
+                "paus_insu_date": None,
+                "insuplc_admdvs": "360702",
+                "balc": 19.99,
+            }
+        ],
     ),
 }
 
@@ -106,7 +169,9 @@ RESIDENTS = {
 
 def fake_canonical(obj: dict) -> bytes:
     body = {k: v for k, v in obj.items() if k != "signature"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def fake_sign(obj: dict, secret: str = SECRET) -> str:
@@ -118,9 +183,9 @@ class FakeBureau:
 
     def __init__(self, residents: dict[str, dict]) -> None:
         self.residents = residents
-        self.received: list[dict] = []      # every parsed envelope, accepted or not
+        self.received: list[dict] = []  # every parsed envelope, accepted or not
         self.content_types: list[str] = []
-        self.rejections: list[str] = []     # why requests were refused
+        self.rejections: list[str] = []  # why requests were refused
         self.seen_msgids: set[str] = set()
         self.refseq = 0
         # Test hooks: replace the 1101 output, or mutate the reply after it has been signed.
@@ -146,8 +211,10 @@ class FakeBureau:
             self.after_sign(body)
         # Deliberately not canonical (indented, insertion order): the adapter must verify the
         # parsed content, not the bytes as they happen to be laid out.
-        return Response(json.dumps(body, ensure_ascii=False, indent=2),
-                        content_type="application/json; charset=utf-8")
+        return Response(
+            json.dumps(body, ensure_ascii=False, indent=2),
+            content_type="application/json; charset=utf-8",
+        )
 
     def refuse(self, why: str) -> Response:
         self.rejections.append(why)
@@ -195,15 +262,25 @@ class FakeBureau:
             found = self.residents.get(data.get("certno"))
             # Like a gateway that keys on the ID number alone: the record comes back even when
             # the name is wrong, so the name check has to happen in the adapter.
-            output = found if found is not None else {"baseinfo": None, "insuinfo": [], "idetinfo": []}
+            output = (
+                found if found is not None else {"baseinfo": None, "insuinfo": [], "idetinfo": []}
+            )
             if self.output_override:
                 output = self.output_override(output)
             return self.reply(0, "", output)
         if infno == "5203":
-            return self.reply(0, "", {"setlinfo": {
-                "setl_id": env["input"]["data"]["setl_id"], "medfee_sumamt": 1000.05,
-                "hifp_pay": 612.3, "psn_cash_pay": "387.75",
-            }})
+            return self.reply(
+                0,
+                "",
+                {
+                    "setlinfo": {
+                        "setl_id": env["input"]["data"]["setl_id"],
+                        "medfee_sumamt": 1000.05,
+                        "hifp_pay": 612.3,
+                        "psn_cash_pay": "387.75",
+                    }
+                },
+            )
         if infno in self.handlers:
             return self.handlers[infno](env)
         return self.refuse(f"不支持的交易{infno}")
@@ -231,8 +308,14 @@ def make_bureau(httpserver):
     made: list[HttpBureau] = []
 
     def _make(**overrides) -> HttpBureau:
-        kwargs = dict(base_url=base_url(httpserver), app_id=APP_ID, secret=SECRET, region=REGION,
-                      timeout=2.0, clock=lambda: FIXED_UTC)
+        kwargs = dict(
+            base_url=base_url(httpserver),
+            app_id=APP_ID,
+            secret=SECRET,
+            region=REGION,
+            timeout=2.0,
+            clock=lambda: FIXED_UTC,
+        )
         kwargs.update(overrides)
         b = HttpBureau(**kwargs)
         made.append(b)
@@ -322,8 +405,18 @@ def test_numeric_balance_is_converted_without_float_error(bureau, fake):
 
 @pytest.mark.parametrize(
     ("balc", "fen"),
-    [("1234.56", 123456), ("0.005", 1), ("2.675", 268), ("0.004", 0), ("0", 0), ("100", 10000),
-     (Decimal("19.99"), 1999), (7, 700), (None, None), ("", None)],
+    [
+        ("1234.56", 123456),
+        ("0.005", 1),
+        ("2.675", 268),
+        ("0.004", 0),
+        ("0", 0),
+        ("100", 10000),
+        (Decimal("19.99"), 1999),
+        (7, 700),
+        (None, None),
+        ("", None),
+    ],
 )
 def test_yuan_to_fen_is_exact_and_half_up(balc, fen):
     assert _yuan_to_fen(balc) == fen
@@ -346,7 +439,10 @@ def test_wrong_name_is_none_and_indistinguishable_from_unknown(bureau, fake):
 
 def test_reply_for_a_different_certno_is_none(bureau, fake):
     other = RESIDENTS[RESIDENT_ID]
-    fake.output_override = lambda output: {**other, "baseinfo": {**other["baseinfo"], "psn_name": "张伟"}}
+    fake.output_override = lambda output: {
+        **other,
+        "baseinfo": {**other["baseinfo"], "psn_name": "张伟"},
+    }
 
     assert bureau.lookup_person(EMPLOYEE_ID, "张伟") is None
 
@@ -375,10 +471,15 @@ def test_request_is_signed_and_addressed_correctly(bureau, fake):
     assert env["signtype"] == "HMAC-SHA256"
     assert env["inf_time"] == SHANGHAI_INF_TIME  # the UTC clock was converted to Shanghai
     assert re.fullmatch(re.escape(APP_ID) + r"20261104043000\d{4}", env["msgid"])
-    assert env["input"] == {"data": {
-        "mdtrt_cert_type": "02", "mdtrt_cert_no": EMPLOYEE_ID, "psn_cert_type": "01",
-        "certno": EMPLOYEE_ID, "psn_name": "张伟",
-    }}
+    assert env["input"] == {
+        "data": {
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": EMPLOYEE_ID,
+            "psn_cert_type": "01",
+            "certno": EMPLOYEE_ID,
+            "psn_name": "张伟",
+        }
+    }
     assert fake.content_types[0].startswith("application/json")
 
 
@@ -416,6 +517,7 @@ def test_generic_call_returns_output_with_exact_decimals(bureau, fake):
 def test_tampered_reply_signature_is_unavailable(bureau, fake):
     def tamper(body):
         body["output"]["insuinfo"][0]["balc"] = "99999.99"  # changed after signing
+
     fake.after_sign = tamper
 
     with pytest.raises(BureauUnavailable, match="signature") as info:
@@ -426,6 +528,7 @@ def test_tampered_reply_signature_is_unavailable(bureau, fake):
 def test_reply_signed_with_another_key_is_unavailable(bureau, fake):
     def resign(body):
         body["signature"] = fake_sign(body, secret="someone-else")
+
     fake.after_sign = resign
 
     with pytest.raises(BureauUnavailable, match="signature") as info:
@@ -443,7 +546,8 @@ def test_missing_reply_signature_is_unavailable(bureau, fake):
 
 def test_http_500_is_unavailable(bureau, fake, httpserver):
     httpserver.expect_oneshot_request("/fsi/api/1101", method="POST").respond_with_data(
-        f"internal error for {EMPLOYEE_ID}", status=500)
+        f"internal error for {EMPLOYEE_ID}", status=500
+    )
 
     with pytest.raises(BureauUnavailable, match="HTTP 500") as info:
         bureau.lookup_person(EMPLOYEE_ID, "张伟")
@@ -452,7 +556,8 @@ def test_http_500_is_unavailable(bureau, fake, httpserver):
 
 def test_redirect_is_not_followed(bureau, fake, httpserver):
     httpserver.expect_oneshot_request("/fsi/api/1101", method="POST").respond_with_data(
-        "", status=302, headers={"Location": "http://example.invalid/steal"})
+        "", status=302, headers={"Location": "http://example.invalid/steal"}
+    )
 
     with pytest.raises(BureauUnavailable, match="HTTP 302"):
         bureau.lookup_person(EMPLOYEE_ID, "张伟")
@@ -462,6 +567,7 @@ def test_timeout_is_unavailable(make_bureau, fake, httpserver):
     def slow(request):
         time.sleep(0.6)
         return fake.handle(request)
+
     httpserver.expect_oneshot_request("/fsi/api/1101", method="POST").respond_with_handler(slow)
     quick = make_bureau(timeout=0.2)
 
@@ -485,7 +591,8 @@ def test_connection_refused_is_unavailable(make_bureau):
 
 def test_non_json_reply_is_unavailable(bureau, fake, httpserver):
     httpserver.expect_oneshot_request("/fsi/api/1101", method="POST").respond_with_data(
-        f"<html>gateway says {EMPLOYEE_ID}</html>", status=200, content_type="text/html")
+        f"<html>gateway says {EMPLOYEE_ID}</html>", status=200, content_type="text/html"
+    )
 
     with pytest.raises(BureauUnavailable, match="not JSON") as info:
         bureau.lookup_person(EMPLOYEE_ID, "张伟")
@@ -496,6 +603,7 @@ def test_non_json_reply_is_unavailable(bureau, fake, httpserver):
 def test_non_zero_infcode_is_unavailable_and_echoed_id_is_masked(bureau, fake, httpserver):
     def refuse(request):
         return fake.reply(-1, f"人员{EMPLOYEE_ID}参保信息异常")
+
     httpserver.expect_oneshot_request("/fsi/api/1101", method="POST").respond_with_handler(refuse)
 
     with pytest.raises(BureauUnavailable) as info:
@@ -509,10 +617,18 @@ def test_non_zero_infcode_is_unavailable_and_echoed_id_is_masked(bureau, fake, h
 def test_string_zero_infcode_is_success(bureau, fake, httpserver):
     def ok_as_string(request):
         fake.handle(request)  # validate the request as usual
-        body = {"infcode": "0", "err_msg": None, "output": RESIDENTS[EMPLOYEE_ID], "inf_refmsgid": "r1"}
+        body = {
+            "infcode": "0",
+            "err_msg": None,
+            "output": RESIDENTS[EMPLOYEE_ID],
+            "inf_refmsgid": "r1",
+        }
         body["signature"] = fake_sign(body)
         return Response(json.dumps(body, ensure_ascii=False), content_type="application/json")
-    httpserver.expect_oneshot_request("/fsi/api/1101", method="POST").respond_with_handler(ok_as_string)
+
+    httpserver.expect_oneshot_request("/fsi/api/1101", method="POST").respond_with_handler(
+        ok_as_string
+    )
 
     person = bureau.lookup_person(EMPLOYEE_ID, "张伟")
     assert person is not None and person.insurance[0].balance_fen == 123456
@@ -526,9 +642,19 @@ def test_string_zero_infcode_is_success(bureau, fake, httpserver):
         lambda o: {**o, "insuinfo": {"insutype": "310"}},
         lambda o: {**o, "insuinfo": [{**o["insuinfo"][0], "balc": "a lot"}]},
         lambda o: {**o, "insuinfo": [{**o["insuinfo"][0], "insutype": None}]},
-        lambda o: {**o, "idetinfo": [{"psn_idet_type": "2301", "begntime": "2024-01-01", "endtime": "soon"}]},
+        lambda o: {
+            **o,
+            "idetinfo": [{"psn_idet_type": "2301", "begntime": "2024-01-01", "endtime": "soon"}],
+        },
     ],
-    ids=["bad-brdy", "baseinfo-not-object", "insuinfo-not-list", "bad-balc", "no-insutype", "bad-endtime"],
+    ids=[
+        "bad-brdy",
+        "baseinfo-not-object",
+        "insuinfo-not-list",
+        "bad-balc",
+        "no-insutype",
+        "bad-endtime",
+    ],
 )
 def test_malformed_output_is_unavailable(bureau, fake, breakage):
     fake.output_override = breakage

@@ -1,5 +1,6 @@
 """The sandbox notifier: records every message with the outcome it answered, deterministic
 refusals and faults, and the registry choosing sandbox or real by configuration."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,7 +28,10 @@ def test_sent_and_recorded(ctx):
     assert result == NotifyResult("sent", None)
     (message,) = recorded_messages("sbx_member_a")
     assert (message.template_id, message.data, message.page) == (
-        "TPL_CLAIM_PAID", DATA, "pages/claims/detail?id=7")
+        "TPL_CLAIM_PAID",
+        DATA,
+        "pages/claims/detail?id=7",
+    )
     assert (message.status, message.code) == ("sent", None)
     assert recorded_messages("sbx_member_b") == []
 
@@ -38,7 +42,9 @@ def test_refused_member_fails_permanently_and_is_recorded(ctx):
     assert sandbox.send("sbx_refuser", "TPL", DATA, None) == NotifyResult("failed", "43101")
     assert sandbox.send("sbx_other", "TPL", DATA, None) == NotifyResult("sent", None)
     assert [(m.openid, m.status, m.code) for m in recorded_messages()] == [
-        ("sbx_refuser", "failed", "43101"), ("sbx_other", "sent", None)]
+        ("sbx_refuser", "failed", "43101"),
+        ("sbx_other", "sent", None),
+    ]
 
 
 def test_busy_fault_asks_for_a_retry(ctx):
@@ -49,13 +55,17 @@ def test_busy_fault_asks_for_a_retry(ctx):
     assert [m.status for m in recorded_messages("sbx_a")] == ["retry", "sent"]
 
 
-@pytest.mark.parametrize(("openid", "template_id", "data", "page"), [
-    ("", "TPL", DATA, None),
-    ("sbx_a", " ", DATA, None),
-    ("sbx_a", "TPL", {"amount2": 17500}, None),
-    ("sbx_a", "TPL", {"": "x"}, None),
-    ("sbx_a", "TPL", DATA, 42),
-], ids=["no-openid", "blank-template", "non-string-value", "empty-key", "page-not-text"])
+@pytest.mark.parametrize(
+    ("openid", "template_id", "data", "page"),
+    [
+        ("", "TPL", DATA, None),
+        ("sbx_a", " ", DATA, None),
+        ("sbx_a", "TPL", {"amount2": 17500}, None),
+        ("sbx_a", "TPL", {"": "x"}, None),
+        ("sbx_a", "TPL", DATA, 42),
+    ],
+    ids=["no-openid", "blank-template", "non-string-value", "empty-key", "page-not-text"],
+)
 def test_caller_mistakes_are_value_errors_and_not_recorded(ctx, openid, template_id, data, page):
     with pytest.raises(ValueError):
         SandboxNotifier().send(openid, template_id, data, page)
@@ -93,8 +103,12 @@ def test_registry_builds_the_configured_notifier_once(app_factory):
         first = notifier()
         assert isinstance(first, SandboxNotifier) and notifier() is first
 
-    real_app = app_factory(NOTIFIER_BACKEND="real", WECHAT_SECRET="wechat-app-secret-for-test",
-                           WECHAT_API_BASE="http://127.0.0.1:9", NOTIFIER_MINIPROGRAM_STATE="trial")
+    real_app = app_factory(
+        NOTIFIER_BACKEND="real",
+        WECHAT_SECRET="wechat-app-secret-for-test",
+        WECHAT_API_BASE="http://127.0.0.1:9",
+        NOTIFIER_MINIPROGRAM_STATE="trial",
+    )
     with real_app.app_context():
         real = notifier()
         assert isinstance(real, WeChatSubscribeNotifier) and notifier() is real

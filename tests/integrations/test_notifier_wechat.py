@@ -1,6 +1,7 @@
 """The real notifier (`WeChatSubscribeNotifier`) against a local fake WeChat over real HTTP:
 stable_token issuing and caching, subscribeMessage.send outcomes, the one token refresh,
 timeouts, and secrets kept out of logs."""
+
 from __future__ import annotations
 
 import json
@@ -26,21 +27,25 @@ class FakeWeChat:
         self.issued: list[str] = []
         self.valid: set[str] = set()
         self.token_requests: list[dict] = []
-        self.sends: list[dict] = []          # {"token": ..., "body": ...}
-        self.send_errcodes: list[int] = []   # scripted answers, then 0
+        self.sends: list[dict] = []  # {"token": ..., "body": ...}
+        self.send_errcodes: list[int] = []  # scripted answers, then 0
         self.token_reply: dict | None = None
 
     def json(self, obj: dict, status: int = 200) -> Response:
-        return Response(json.dumps(obj, ensure_ascii=False), status=status,
-                        content_type="application/json")
+        return Response(
+            json.dumps(obj, ensure_ascii=False), status=status, content_type="application/json"
+        )
 
     def stable_token(self, request: Request) -> Response:
         body = json.loads(request.get_data())
         self.token_requests.append(body)
         if self.token_reply is not None:
             return self.json(self.token_reply)
-        if (body.get("grant_type"), body.get("appid"), body.get("secret")) != \
-                ("client_credential", APPID, SECRET):
+        if (body.get("grant_type"), body.get("appid"), body.get("secret")) != (
+            "client_credential",
+            APPID,
+            SECRET,
+        ):
             return self.json({"errcode": 40125, "errmsg": "invalid appsecret"})
         token = f"ACCESS-TOKEN-{len(self.issued) + 1:04d}-{'x' * 40}"
         if body.get("force_refresh"):
@@ -72,8 +77,12 @@ class Clock:
 @pytest.fixture
 def fake(httpserver) -> FakeWeChat:
     fw = FakeWeChat()
-    httpserver.expect_request("/cgi-bin/stable_token", method="POST").respond_with_handler(fw.stable_token)
-    httpserver.expect_request("/cgi-bin/message/subscribe/send", method="POST").respond_with_handler(fw.send)
+    httpserver.expect_request("/cgi-bin/stable_token", method="POST").respond_with_handler(
+        fw.stable_token
+    )
+    httpserver.expect_request(
+        "/cgi-bin/message/subscribe/send", method="POST"
+    ).respond_with_handler(fw.send)
     return fw
 
 
@@ -87,8 +96,14 @@ def make_notifier(httpserver, clock):
     made = []
 
     def _make(**overrides) -> WeChatSubscribeNotifier:
-        kwargs = dict(appid=APPID, secret=SECRET, base_url=httpserver.url_for("/").rstrip("/"),
-                      timeout=2.0, miniprogram_state="trial", monotonic=clock)
+        kwargs = dict(
+            appid=APPID,
+            secret=SECRET,
+            base_url=httpserver.url_for("/").rstrip("/"),
+            timeout=2.0,
+            miniprogram_state="trial",
+            monotonic=clock,
+        )
         kwargs.update(overrides)
         made.append(WeChatSubscribeNotifier(**kwargs))
         return made[-1]
@@ -104,17 +119,25 @@ def notifier(make_notifier) -> WeChatSubscribeNotifier:
 
 
 def test_sent_with_the_wechat_body_and_one_cached_token(notifier, fake):
-    assert notifier.send(OPENID, "TPL_PAID", DATA, "pages/claims/detail?id=7") == NotifyResult("sent")
+    assert notifier.send(OPENID, "TPL_PAID", DATA, "pages/claims/detail?id=7") == NotifyResult(
+        "sent"
+    )
     assert notifier.send(OPENID, "TPL_PAID", DATA, None) == NotifyResult("sent")
 
     assert len(fake.token_requests) == 1 and fake.token_requests[0]["force_refresh"] is False
     first, second = fake.sends
     assert first["token"] == second["token"] == fake.issued[0]
     assert first["body"] == {
-        "touser": OPENID, "template_id": "TPL_PAID", "page": "pages/claims/detail?id=7",
-        "data": {"thing1": {"value": "住院理赔"}, "amount2": {"value": "17500.00元"},
-                 "date3": {"value": "2026-11-20"}},
-        "miniprogram_state": "trial", "lang": "zh_CN",
+        "touser": OPENID,
+        "template_id": "TPL_PAID",
+        "page": "pages/claims/detail?id=7",
+        "data": {
+            "thing1": {"value": "住院理赔"},
+            "amount2": {"value": "17500.00元"},
+            "date3": {"value": "2026-11-20"},
+        },
+        "miniprogram_state": "trial",
+        "lang": "zh_CN",
     }
     assert "page" not in second["body"]
 
@@ -130,16 +153,19 @@ def test_token_is_fetched_again_before_it_expires(notifier, fake, clock):
     assert fake.sends[-1]["token"] == fake.issued[1]
 
 
-@pytest.mark.parametrize(("errcode", "expected"), [
-    (43101, NotifyResult("failed", "43101")),   # refused / no subscription left
-    (40003, NotifyResult("failed", "40003")),   # bad openid
-    (40037, NotifyResult("failed", "40037")),   # bad template
-    (47003, NotifyResult("failed", "47003")),   # data does not fit the template
-    (-1, NotifyResult("retry", "-1")),          # busy
-    (45009, NotifyResult("retry", "45009")),    # daily quota
-    (45011, NotifyResult("retry", "45011")),    # per-minute limit
-    (61234, NotifyResult("retry", "61234")),    # unknown: not treated as permanent
-])
+@pytest.mark.parametrize(
+    ("errcode", "expected"),
+    [
+        (43101, NotifyResult("failed", "43101")),  # refused / no subscription left
+        (40003, NotifyResult("failed", "40003")),  # bad openid
+        (40037, NotifyResult("failed", "40037")),  # bad template
+        (47003, NotifyResult("failed", "47003")),  # data does not fit the template
+        (-1, NotifyResult("retry", "-1")),  # busy
+        (45009, NotifyResult("retry", "45009")),  # daily quota
+        (45011, NotifyResult("retry", "45011")),  # per-minute limit
+        (61234, NotifyResult("retry", "61234")),  # unknown: not treated as permanent
+    ],
+)
 def test_errcodes_map_to_outcomes_without_resending(notifier, fake, errcode, expected):
     fake.send_errcodes = [errcode]
     assert notifier.send(OPENID, "TPL", DATA, None) == expected
@@ -167,8 +193,10 @@ def test_timeout_is_retry_and_bounded(make_notifier, fake, httpserver):
     def slow(request):
         time.sleep(0.6)
         return fake.send(request)
-    httpserver.expect_oneshot_request("/cgi-bin/message/subscribe/send", method="POST") \
-        .respond_with_handler(slow)
+
+    httpserver.expect_oneshot_request(
+        "/cgi-bin/message/subscribe/send", method="POST"
+    ).respond_with_handler(slow)
     quick = make_notifier(timeout=0.2)
 
     started = time.monotonic()
@@ -176,15 +204,19 @@ def test_timeout_is_retry_and_bounded(make_notifier, fake, httpserver):
     assert time.monotonic() - started < 0.55
 
 
-@pytest.mark.parametrize(("status", "body", "code"), [
-    (502, "bad gateway", "http_502"),
-    (200, "<html>not json</html>", "bad_reply"),
-    (200, "[1, 2]", "bad_reply"),
-    (200, '{"errcode": "0"}', "bad_reply"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "code"),
+    [
+        (502, "bad gateway", "http_502"),
+        (200, "<html>not json</html>", "bad_reply"),
+        (200, "[1, 2]", "bad_reply"),
+        (200, '{"errcode": "0"}', "bad_reply"),
+    ],
+)
 def test_unusable_send_replies_are_retry(make_notifier, fake, httpserver, status, body, code):
-    httpserver.expect_oneshot_request("/cgi-bin/message/subscribe/send", method="POST") \
-        .respond_with_data(body, status=status, content_type="application/json")
+    httpserver.expect_oneshot_request(
+        "/cgi-bin/message/subscribe/send", method="POST"
+    ).respond_with_data(body, status=status, content_type="application/json")
 
     assert make_notifier().send(OPENID, "TPL", DATA, None) == NotifyResult("retry", code)
     assert fake.sends == []  # the one-shot answer above was the only send
@@ -196,11 +228,14 @@ def test_token_refused_is_retry_and_nothing_is_sent(make_notifier, fake):
     assert fake.sends == []
 
 
-@pytest.mark.parametrize(("reply", "code"), [
-    ({"access_token": "", "expires_in": 7200}, "token_bad_reply"),
-    ({"access_token": "T", "expires_in": "7200"}, "token_bad_reply"),
-    ({"errcode": -1, "errmsg": "system error"}, "token_-1"),
-])
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        ({"access_token": "", "expires_in": 7200}, "token_bad_reply"),
+        ({"access_token": "T", "expires_in": "7200"}, "token_bad_reply"),
+        ({"errcode": -1, "errmsg": "system error"}, "token_-1"),
+    ],
+)
 def test_unusable_token_replies_are_retry(notifier, fake, reply, code):
     fake.token_reply = reply
     assert notifier.send(OPENID, "TPL", DATA, None) == NotifyResult("retry", code)
@@ -208,8 +243,9 @@ def test_unusable_token_replies_are_retry(notifier, fake, reply, code):
 
 
 def test_wechat_unreachable_is_retry(make_notifier):
-    assert make_notifier(base_url="http://127.0.0.1:9").send(OPENID, "TPL", DATA, None) == \
-        NotifyResult("retry", "token_transport_error")
+    assert make_notifier(base_url="http://127.0.0.1:9").send(
+        OPENID, "TPL", DATA, None
+    ) == NotifyResult("retry", "token_transport_error")
 
 
 def test_bad_input_is_a_value_error_before_any_call(notifier, fake):
@@ -231,13 +267,13 @@ def test_secret_token_and_openid_never_reach_the_logs(notifier, fake, caplog):
     caplog.set_level(logging.DEBUG)
     notifier.send(OPENID, "TPL", DATA, None)
     fake.valid.clear()
-    notifier.send(OPENID, "TPL", DATA, None)      # refresh path
+    notifier.send(OPENID, "TPL", DATA, None)  # refresh path
     fake.send_errcodes = [43101]
     notifier.send(OPENID, "TPL", DATA, None)
 
     # Everything logged on our side (werkzeug's lines are the fake WeChat server's own log).
     text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
-    assert "subscribe/send?access_token=***" in text    # httpx's request line, masked
+    assert "subscribe/send?access_token=***" in text  # httpx's request line, masked
     assert "outcome=failed code=43101" in text
     for secret in (SECRET, *fake.issued, OPENID, "17500.00"):
         assert secret not in text

@@ -3,6 +3,7 @@
 The fake signs and verifies with its own HMAC / canonical-JSON code (not the adapter's), checks
 the timestamp and refuses reused nonces, keeps its transfers by request id (idempotent, with
 conflicts), and can answer PROCESSING, lose replies, or answer in broken ways."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,9 @@ NOW = 1_795_000_000  # a fixed "now" (Unix seconds) shared by the adapter and th
 
 def canonical(obj: dict) -> bytes:
     body = {k: v for k, v in obj.items() if k != "signature"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def sign(obj: dict, secret: str = SECRET) -> str:
@@ -36,33 +39,45 @@ def sign(obj: dict, secret: str = SECRET) -> str:
 
 class FakeBank:
     def __init__(self) -> None:
-        self.transfers: dict[str, dict] = {}      # request_id -> {"request": ..., "data": ...}
+        self.transfers: dict[str, dict] = {}  # request_id -> {"request": ..., "data": ...}
         self.received: list[dict] = []
         self.rejections: list[str] = []
         self.nonces: set[str] = set()
-        self.processing = False                   # answer PROCESSING and complete on query
-        self.after_sign = None                    # mutate a reply after signing
-        self.data_override = None                 # rewrite `data` before signing
+        self.processing = False  # answer PROCESSING and complete on query
+        self.after_sign = None  # mutate a reply after signing
+        self.data_override = None  # rewrite `data` before signing
         self.reply_timestamp = NOW
 
     def reply(self, code: str, data: dict | None = None, message: str = "") -> Response:
         if data is not None and self.data_override:
             data = self.data_override(dict(data))
-        body = {"code": code, "message": message, "nonce": secrets.token_hex(16),
-                "timestamp": self.reply_timestamp, "data": data}
+        body = {
+            "code": code,
+            "message": message,
+            "nonce": secrets.token_hex(16),
+            "timestamp": self.reply_timestamp,
+            "data": data,
+        }
         body["signature"] = sign(body)
         if self.after_sign:
             self.after_sign(body)
-        return Response(json.dumps(body, ensure_ascii=False, indent=1), content_type="application/json")
+        return Response(
+            json.dumps(body, ensure_ascii=False, indent=1), content_type="application/json"
+        )
 
     def check(self, request: Request) -> dict | Response:
         env = json.loads(request.get_data())
         self.received.append(env)
-        if not isinstance(env.get("signature"), str) or not hmac.compare_digest(env["signature"], sign(env)):
+        if not isinstance(env.get("signature"), str) or not hmac.compare_digest(
+            env["signature"], sign(env)
+        ):
             self.rejections.append("sign")
             return self.reply("SIGN_ERROR")
-        if env.get("mch_id") != MCH_ID or abs(env.get("timestamp", 0) - NOW) > 300 \
-                or env.get("nonce") in self.nonces:
+        if (
+            env.get("mch_id") != MCH_ID
+            or abs(env.get("timestamp", 0) - NOW) > 300
+            or env.get("nonce") in self.nonces
+        ):
             self.rejections.append("envelope")
             return self.reply("INVALID_REQUEST")
         self.nonces.add(env["nonce"])
@@ -72,8 +87,10 @@ class FakeBank:
         env = self.check(request)
         if isinstance(env, Response):
             return env
-        fields = {k: env.get(k) for k in ("amount_fen", "currency", "payee_name", "payee_account",
-                                          "payee_bank", "memo")}
+        fields = {
+            k: env.get(k)
+            for k in ("amount_fen", "currency", "payee_name", "payee_account", "payee_bank", "memo")
+        }
         if type(fields["amount_fen"]) is not int or fields["currency"] != "CNY":
             return self.reply("INVALID_REQUEST")
         seen = self.transfers.get(env["request_id"])
@@ -81,8 +98,12 @@ class FakeBank:
             if seen["request"] != fields:
                 return self.reply("REQUEST_ID_CONFLICT")
             return self.reply("OK", seen["data"])
-        data = {"request_id": env["request_id"], "amount_fen": fields["amount_fen"],
-                "transfer_id": None, "fail_code": None}
+        data = {
+            "request_id": env["request_id"],
+            "amount_fen": fields["amount_fen"],
+            "transfer_id": None,
+            "fail_code": None,
+        }
         if fields["payee_account"].endswith("0000"):
             data.update(status="FAILED", fail_code="account_invalid")
         elif self.processing:
@@ -117,8 +138,13 @@ def make_payout(httpserver):
     made = []
 
     def _make(**overrides) -> HttpPayout:
-        kwargs = dict(base_url=httpserver.url_for("/").rstrip("/"), merchant_id=MCH_ID,
-                      secret=SECRET, timeout=2.0, clock=lambda: NOW)
+        kwargs = dict(
+            base_url=httpserver.url_for("/").rstrip("/"),
+            merchant_id=MCH_ID,
+            secret=SECRET,
+            timeout=2.0,
+            clock=lambda: NOW,
+        )
         kwargs.update(overrides)
         made.append(HttpPayout(**kwargs))
         return made[-1]
@@ -140,11 +166,30 @@ def test_transfer_succeeds_with_a_signed_integer_fen_request(bank, fake):
     env = fake.received[0]
     assert fake.rejections == []
     assert hmac.compare_digest(env["signature"], sign(env))
-    assert {k: env[k] for k in ("mch_id", "request_id", "amount_fen", "currency", "payee_name",
-                                "payee_account", "payee_bank", "memo", "timestamp")} == {
-        "mch_id": MCH_ID, "request_id": "CLM2026000001P1", "amount_fen": 1_750_000,
-        "currency": "CNY", "payee_name": "张伟", "payee_account": ACCOUNT,
-        "payee_bank": "中国工商银行赣州分行", "memo": "惠民保理赔 CLM2026000001", "timestamp": NOW}
+    assert {
+        k: env[k]
+        for k in (
+            "mch_id",
+            "request_id",
+            "amount_fen",
+            "currency",
+            "payee_name",
+            "payee_account",
+            "payee_bank",
+            "memo",
+            "timestamp",
+        )
+    } == {
+        "mch_id": MCH_ID,
+        "request_id": "CLM2026000001P1",
+        "amount_fen": 1_750_000,
+        "currency": "CNY",
+        "payee_name": "张伟",
+        "payee_account": ACCOUNT,
+        "payee_bank": "中国工商银行赣州分行",
+        "memo": "惠民保理赔 CLM2026000001",
+        "timestamp": NOW,
+    }
     assert len(env["nonce"]) == 32
 
 
@@ -166,7 +211,9 @@ def test_same_request_id_for_another_amount_is_a_conflict(bank, fake):
 
 def test_refused_account_is_failed_with_the_banks_code(bank, fake):
     payee = Payee(name="张伟", bank_account="6222021234567890000", bank_name="工商银行")
-    assert bank.transfer("R1", payee, 5_000, "memo") == PayoutResult("failed", None, "account_invalid")
+    assert bank.transfer("R1", payee, 5_000, "memo") == PayoutResult(
+        "failed", None, "account_invalid"
+    )
 
 
 def test_processing_is_pending_until_a_query_finds_it_done(bank, fake):
@@ -178,12 +225,17 @@ def test_processing_is_pending_until_a_query_finds_it_done(bank, fake):
     assert done.status == "succeeded" and done.external_id == "BT00000001"
 
 
-def test_timeout_after_acceptance_is_pending_and_the_query_resolves_it(make_payout, fake, httpserver):
+def test_timeout_after_acceptance_is_pending_and_the_query_resolves_it(
+    make_payout, fake, httpserver
+):
     def accept_then_hang(request):
-        answer = fake.transfer(request)   # the bank books the transfer ...
-        time.sleep(0.6)                   # ... and the reply never arrives in time
+        answer = fake.transfer(request)  # the bank books the transfer ...
+        time.sleep(0.6)  # ... and the reply never arrives in time
         return answer
-    httpserver.expect_oneshot_request("/v1/transfers", method="POST").respond_with_handler(accept_then_hang)
+
+    httpserver.expect_oneshot_request("/v1/transfers", method="POST").respond_with_handler(
+        accept_then_hang
+    )
     quick = make_payout(timeout=0.2)
 
     started = time.monotonic()
@@ -194,10 +246,13 @@ def test_timeout_after_acceptance_is_pending_and_the_query_resolves_it(make_payo
     assert len(fake.transfers) == 1
 
 
-def test_timeout_before_acceptance_is_pending_and_the_query_says_not_found(make_payout, fake, httpserver):
+def test_timeout_before_acceptance_is_pending_and_the_query_says_not_found(
+    make_payout, fake, httpserver
+):
     def hang(request):
         time.sleep(0.6)
         return Response("", status=504)
+
     httpserver.expect_oneshot_request("/v1/transfers", method="POST").respond_with_handler(hang)
     quick = make_payout(timeout=0.2)
 
@@ -211,43 +266,69 @@ def breaks(field, value):
     def override(data):
         data[field] = value
         return data
+
     return override
 
 
-@pytest.mark.parametrize("tamper", [
-    dict(after_sign=lambda body: body["data"].update(amount_fen=1)),          # changed after signing
-    dict(after_sign=lambda body: body.pop("signature")),
-    dict(after_sign=lambda body: body.update(signature=sign(body, "someone-else"))),
-    dict(reply_timestamp=NOW - 301),                                          # stale reply
-    dict(data_override=breaks("request_id", "R2")),                           # another request
-    dict(data_override=breaks("amount_fen", 4_999)),                          # another amount
-    dict(data_override=breaks("amount_fen", 5_000.0)),                        # a float amount
-    dict(data_override=breaks("transfer_id", None)),                          # success without id
-    dict(data_override=breaks("status", "DONE")),                             # unknown status
-], ids=["tampered", "unsigned", "other-key", "stale", "other-request", "other-amount", "float-amount",
-        "no-transfer-id", "unknown-status"])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        dict(after_sign=lambda body: body["data"].update(amount_fen=1)),  # changed after signing
+        dict(after_sign=lambda body: body.pop("signature")),
+        dict(after_sign=lambda body: body.update(signature=sign(body, "someone-else"))),
+        dict(reply_timestamp=NOW - 301),  # stale reply
+        dict(data_override=breaks("request_id", "R2")),  # another request
+        dict(data_override=breaks("amount_fen", 4_999)),  # another amount
+        dict(data_override=breaks("amount_fen", 5_000.0)),  # a float amount
+        dict(data_override=breaks("transfer_id", None)),  # success without id
+        dict(data_override=breaks("status", "DONE")),  # unknown status
+    ],
+    ids=[
+        "tampered",
+        "unsigned",
+        "other-key",
+        "stale",
+        "other-request",
+        "other-amount",
+        "float-amount",
+        "no-transfer-id",
+        "unknown-status",
+    ],
+)
 def test_untrustworthy_replies_leave_the_transfer_pending(bank, fake, tamper):
     for name, value in tamper.items():
         setattr(fake, name, value)
     assert bank.transfer("R1", PAYEE, 5_000, "memo") == PayoutResult("pending")
-    assert len(fake.transfers) == 1   # the bank did book it: reconciliation will find it
+    assert len(fake.transfers) == 1  # the bank did book it: reconciliation will find it
 
 
-@pytest.mark.parametrize(("status", "body"), [
-    (500, "internal error"), (200, "<html>maintenance</html>"), (200, "[]"),
-], ids=["http-500", "not-json", "not-an-object"])
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, "internal error"),
+        (200, "<html>maintenance</html>"),
+        (200, "[]"),
+    ],
+    ids=["http-500", "not-json", "not-an-object"],
+)
 def test_broken_answers_are_pending(bank, fake, httpserver, status, body):
-    httpserver.expect_oneshot_request("/v1/transfers", method="POST").respond_with_data(body, status=status)
+    httpserver.expect_oneshot_request("/v1/transfers", method="POST").respond_with_data(
+        body, status=status
+    )
     assert bank.transfer("R1", PAYEE, 5_000, "memo") == PayoutResult("pending")
 
 
 def test_platform_codes(bank, fake, httpserver):
     httpserver.expect_oneshot_request("/v1/transfers", method="POST").respond_with_handler(
-        lambda request: fake.reply("SYSTEM_ERROR"))
+        lambda request: fake.reply("SYSTEM_ERROR")
+    )
     assert bank.transfer("R1", PAYEE, 5_000, "memo") == PayoutResult("pending")
     httpserver.expect_oneshot_request("/v1/transfers", method="POST").respond_with_handler(
-        lambda request: fake.reply("INVALID_REQUEST"))
-    assert bank.transfer("R2", PAYEE, 5_000, "memo") == PayoutResult("failed", None, "invalid_request")
+        lambda request: fake.reply("INVALID_REQUEST")
+    )
+    assert bank.transfer("R2", PAYEE, 5_000, "memo") == PayoutResult(
+        "failed", None, "invalid_request"
+    )
     assert bank.query("R-never-sent") == PayoutResult("not_found")
 
 
@@ -258,8 +339,9 @@ def test_request_signed_with_the_wrong_secret_is_refused_and_pending(make_payout
 
 
 def test_unreachable_platform_is_pending(make_payout):
-    assert make_payout(base_url="http://127.0.0.1:9").transfer("R1", PAYEE, 5_000, "memo") == \
-        PayoutResult("pending")
+    assert make_payout(base_url="http://127.0.0.1:9").transfer(
+        "R1", PAYEE, 5_000, "memo"
+    ) == PayoutResult("pending")
 
 
 def test_caller_mistakes_never_reach_the_platform(bank, fake):

@@ -1,5 +1,6 @@
 """The sandbox bank behind the payout port: idempotency by request id, deterministic failures,
 the timeout faults, sensitive account numbers, and the registry."""
+
 from __future__ import annotations
 
 import threading
@@ -41,12 +42,20 @@ def test_transfer_succeeds_once_and_repeats_are_the_same_transfer(ctx):
     assert count_rows() == 1
 
 
-@pytest.mark.parametrize("other", [
-    dict(amount_fen=1_750_001),
-    dict(payee=Payee(name="张伟", bank_account="6222021234567890999", bank_name="中国工商银行赣州分行")),
-    dict(payee=Payee(name="李娜", bank_account=ACCOUNT, bank_name="中国工商银行赣州分行")),
-    dict(payee=Payee(name="张伟", bank_account=ACCOUNT, bank_name="中国建设银行")),
-], ids=["other-amount", "other-account", "other-name", "other-bank"])
+@pytest.mark.parametrize(
+    "other",
+    [
+        dict(amount_fen=1_750_001),
+        dict(
+            payee=Payee(
+                name="张伟", bank_account="6222021234567890999", bank_name="中国工商银行赣州分行"
+            )
+        ),
+        dict(payee=Payee(name="李娜", bank_account=ACCOUNT, bank_name="中国工商银行赣州分行")),
+        dict(payee=Payee(name="张伟", bank_account=ACCOUNT, bank_name="中国建设银行")),
+    ],
+    ids=["other-amount", "other-account", "other-name", "other-bank"],
+)
 def test_same_request_id_for_another_transfer_is_a_conflict(ctx, other):
     bank = SandboxPayoutBank()
     bank.transfer("R1", PAYEE, 1_750_000, "memo")
@@ -59,17 +68,22 @@ def test_same_request_id_for_another_transfer_is_a_conflict(ctx, other):
     assert count_rows() == 1
 
 
-@pytest.mark.parametrize(("suffix", "code"), [
-    ("0000", "account_invalid"), ("1111", "payee_name_mismatch"), ("2222", "account_frozen"),
-    ("3333", "bank_system_error"),
-])
+@pytest.mark.parametrize(
+    ("suffix", "code"),
+    [
+        ("0000", "account_invalid"),
+        ("1111", "payee_name_mismatch"),
+        ("2222", "account_frozen"),
+        ("3333", "bank_system_error"),
+    ],
+)
 def test_deterministic_failures_by_account_suffix(ctx, suffix, code):
     payee = Payee(name="张伟", bank_account="622202123456789" + suffix, bank_name="工商银行")
     bank = SandboxPayoutBank()
 
     result = bank.transfer("R-" + suffix, payee, 100, "memo")
     assert result == PayoutResult("failed", None, code)
-    assert bank.query("R-" + suffix) == result        # recorded: a repeat is the same answer
+    assert bank.query("R-" + suffix) == result  # recorded: a repeat is the same answer
 
 
 def test_timeout_before_acceptance_is_pending_and_unknown_to_the_bank(ctx):
@@ -79,7 +93,7 @@ def test_timeout_before_acceptance_is_pending_and_unknown_to_the_bank(ctx):
     assert bank.query("R1") == PayoutResult("not_found")
     assert count_rows() == 0
     bank.faults.clear()
-    assert bank.transfer("R1", PAYEE, 5_000, "memo").status == "succeeded"   # safe to resend
+    assert bank.transfer("R1", PAYEE, 5_000, "memo").status == "succeeded"  # safe to resend
 
 
 def test_timeout_after_acceptance_is_pending_until_queried(ctx):
@@ -89,7 +103,7 @@ def test_timeout_after_acceptance_is_pending_until_queried(ctx):
     settled = bank.query("R1")
     assert settled.status == "succeeded" and settled.external_id
     bank.faults.clear()
-    assert bank.transfer("R1", PAYEE, 5_000, "memo") == settled   # no second transfer
+    assert bank.transfer("R1", PAYEE, 5_000, "memo") == settled  # no second transfer
     assert count_rows() == 1
 
 
@@ -108,13 +122,17 @@ def test_payee_repr_and_mask_show_only_the_last_four_digits():
     assert ACCOUNT not in str(PAYEE)
 
 
-@pytest.mark.parametrize("args", [
-    dict(request_id="", amount_fen=1),
-    dict(request_id="R 1", amount_fen=1),
-    dict(request_id="R1", amount_fen=0),
-    dict(request_id="R1", amount_fen=1.5),
-    dict(request_id="R1", amount_fen=1, memo="x" * 65),
-], ids=["no-request-id", "space-in-request-id", "zero", "float", "memo-too-long"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        dict(request_id="", amount_fen=1),
+        dict(request_id="R 1", amount_fen=1),
+        dict(request_id="R1", amount_fen=0),
+        dict(request_id="R1", amount_fen=1.5),
+        dict(request_id="R1", amount_fen=1, memo="x" * 65),
+    ],
+    ids=["no-request-id", "space-in-request-id", "zero", "float", "memo-too-long"],
+)
 def test_caller_mistakes_are_value_errors(ctx, args):
     call = dict(payee=PAYEE, memo="memo") | args
     with pytest.raises(ValueError) as info:
@@ -123,7 +141,9 @@ def test_caller_mistakes_are_value_errors(ctx, args):
     assert count_rows() == 0
 
 
-@pytest.mark.parametrize("account", ["12345", "6222 0212 3456 7890", "6222021234567890123456789012345678"])
+@pytest.mark.parametrize(
+    "account", ["12345", "6222 0212 3456 7890", "6222021234567890123456789012345678"]
+)
 def test_payee_refuses_what_is_not_an_account_number_without_echoing_it(account):
     with pytest.raises(ValueError) as info:
         Payee(name="张伟", bank_account=account, bank_name="工商银行")
@@ -139,8 +159,12 @@ def test_registry_builds_the_configured_payout_once(app_factory):
     with app_factory().app_context():
         first = payout()
         assert isinstance(first, SandboxPayoutBank) and payout() is first
-    real_app = app_factory(PAYOUT_BACKEND="real", PAYOUT_BASE_URL="https://payout.example",
-                           PAYOUT_MERCHANT_ID="HUIMIN01", PAYOUT_SECRET="p" * 32)
+    real_app = app_factory(
+        PAYOUT_BACKEND="real",
+        PAYOUT_BASE_URL="https://payout.example",
+        PAYOUT_MERCHANT_ID="HUIMIN01",
+        PAYOUT_SECRET="p" * 32,
+    )
     with real_app.app_context():
         real = payout()
         assert isinstance(real, HttpPayout) and payout() is real
@@ -154,7 +178,7 @@ def test_registry_builds_the_configured_payout_once(app_factory):
 @pytest.mark.postgres
 def test_a_transfer_survives_the_callers_rollback(ctx):
     session = get_session()
-    session.execute(text("SELECT 1"))             # the caller holds an open transaction
+    session.execute(text("SELECT 1"))  # the caller holds an open transaction
     result = SandboxPayoutBank().transfer("R1", PAYEE, 5_000, "memo")
     session.rollback()
     assert result.status == "succeeded"

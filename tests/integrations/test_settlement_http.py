@@ -4,6 +4,7 @@ bureau over real HTTP.
 The fake checks every request's envelope and HMAC signature with its own code (the canonical
 JSON and HMAC from test_bureau_http, not the adapter's), keeps settlements in fen, writes them
 on the wire as yuan (strings, or JSON numbers where a test says so) and signs its replies."""
+
 from __future__ import annotations
 
 import hmac
@@ -52,27 +53,68 @@ def setl(setl_id: str, setl_time: str, **overrides) -> dict:
                      = hifp 700,000 + hifmi 20,000 + maf 50,000 + cvlserv 10,000 + psn 454,567
     psn_part 454,567 = acct 54,567 + cash 400,000."""
     row = {
-        "setl_id": setl_id, "mdtrt_id": f"M{setl_id}", "psn_no": PSN, "psn_name": "张伟",
-        "psn_cert_type": "01", "certno": EMPLOYEE_ID, "gend": "1", "insutype": "310",
-        "fixmedins_code": "H36070200001", "fixmedins_name": "赣南医科大学第一附属医院",
-        "med_type": "21", "begndate": "2026-03-01", "enddate": "2026-03-11",
-        "setl_time": setl_time, "dise_codg": "I63.900", "dise_name": "脑梗死",
+        "setl_id": setl_id,
+        "mdtrt_id": f"M{setl_id}",
+        "psn_no": PSN,
+        "psn_name": "张伟",
+        "psn_cert_type": "01",
+        "certno": EMPLOYEE_ID,
+        "gend": "1",
+        "insutype": "310",
+        "fixmedins_code": "H36070200001",
+        "fixmedins_name": "赣南医科大学第一附属医院",
+        "med_type": "21",
+        "begndate": "2026-03-01",
+        "enddate": "2026-03-11",
+        "setl_time": setl_time,
+        "dise_codg": "I63.900",
+        "dise_name": "脑梗死",
         "refd_setl_flag": "0",
-        "medfee_sumamt": 1_234_567, "fulamt_ownpay_amt": 100_000, "overlmt_selfpay": 4_567,
-        "preselfpay_amt": 30_000, "inscp_scp_amt": 1_100_000, "act_pay_dedc": 80_000,
-        "hifp_pay": 700_000, "hifmi_pay": 20_000, "hifob_pay": 0, "maf_pay": 50_000,
-        "cvlserv_pay": 10_000, "hifes_pay": 0, "oth_pay": 0, "hosp_part_amt": 0,
-        "fund_pay_sumamt": 780_000, "psn_part_amt": 454_567, "acct_pay": 54_567,
-        "psn_cash_pay": 400_000, "balc": 100_000,
+        "medfee_sumamt": 1_234_567,
+        "fulamt_ownpay_amt": 100_000,
+        "overlmt_selfpay": 4_567,
+        "preselfpay_amt": 30_000,
+        "inscp_scp_amt": 1_100_000,
+        "act_pay_dedc": 80_000,
+        "hifp_pay": 700_000,
+        "hifmi_pay": 20_000,
+        "hifob_pay": 0,
+        "maf_pay": 50_000,
+        "cvlserv_pay": 10_000,
+        "hifes_pay": 0,
+        "oth_pay": 0,
+        "hosp_part_amt": 0,
+        "fund_pay_sumamt": 780_000,
+        "psn_part_amt": 454_567,
+        "acct_pay": 54_567,
+        "psn_cash_pay": 400_000,
+        "balc": 100_000,
     }
     row.update(overrides)
     return row
 
 
-AMOUNT_KEYS = {"medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-               "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay",
-               "cvlserv_pay", "hifes_pay", "oth_pay", "hosp_part_amt", "fund_pay_sumamt",
-               "psn_part_amt", "acct_pay", "psn_cash_pay", "balc"}
+AMOUNT_KEYS = {
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "maf_pay",
+    "cvlserv_pay",
+    "hifes_pay",
+    "oth_pay",
+    "hosp_part_amt",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "psn_cash_pay",
+    "balc",
+}
 
 
 def on_the_wire(row: dict) -> dict:
@@ -85,8 +127,13 @@ class FakeSettlementBureau:
 
     def __init__(self) -> None:
         self.rows: list[dict] = [
-            setl("S0003", "2026-05-21 10:02:00", med_type="2114", begndate="2026-05-21",
-                 enddate="2026-05-21"),
+            setl(
+                "S0003",
+                "2026-05-21 10:02:00",
+                med_type="2114",
+                begndate="2026-05-21",
+                enddate="2026-05-21",
+            ),
             setl("S0001", "2026-03-11 10:00:00"),
             setl("S0002", "2026-04-02 09:00:00", refd_setl_flag="1"),
             setl("S0009", "2026-04-05 09:00:00", psn_no=OTHER_PSN, psn_name="李娜"),
@@ -111,24 +158,38 @@ class FakeSettlementBureau:
     def handle(self, request: Request) -> Response:
         env = json.loads(request.get_data())
         self.received.append(env)
-        if not isinstance(env.get("signature"), str) or not hmac.compare_digest(env["signature"], fake_sign(env)):
+        if not isinstance(env.get("signature"), str) or not hmac.compare_digest(
+            env["signature"], fake_sign(env)
+        ):
             return self.refuse("签名验证失败")
         infno = env.get("infno")
-        if request.path != f"/fsi/api/{infno}" or env.get("recer_sys_code") != APP_ID \
-                or env.get("insuplc_admdvs") != REGION or env.get("signtype") != "HMAC-SHA256":
+        if (
+            request.path != f"/fsi/api/{infno}"
+            or env.get("recer_sys_code") != APP_ID
+            or env.get("insuplc_admdvs") != REGION
+            or env.get("signtype") != "HMAC-SHA256"
+        ):
             return self.refuse("报文头错误")
         data = (env.get("input") or {}).get("data") or {}
         if infno == INFNO_SETTLEMENT_LIST:
             if set(data) != {"psn_no", "begndate", "enddate"}:
                 return self.refuse("9605入参错误")
             begin, end = date.fromisoformat(data["begndate"]), date.fromisoformat(data["enddate"])
-            rows = [on_the_wire(r) for r in self.rows if r["psn_no"] == data["psn_no"]
-                    and begin <= date.fromisoformat(str(r["setl_time"])[:10]) <= end]
+            rows = [
+                on_the_wire(r)
+                for r in self.rows
+                if r["psn_no"] == data["psn_no"]
+                and begin <= date.fromisoformat(str(r["setl_time"])[:10]) <= end
+            ]
             output = {"setlinfo": rows}
         elif infno == INFNO_SETTLEMENT_DETAIL:
             if set(data) != {"psn_no", "setl_id"}:
                 return self.refuse("5203入参错误")
-            found = [r for r in self.rows if r["setl_id"] == data["setl_id"] and r["psn_no"] == data["psn_no"]]
+            found = [
+                r
+                for r in self.rows
+                if r["setl_id"] == data["setl_id"] and r["psn_no"] == data["psn_no"]
+            ]
             output = {"setlinfo": on_the_wire(found[0]) if found else None, "setldetail": []}
         else:
             return self.refuse(f"不支持的交易{infno}")
@@ -153,8 +214,14 @@ def make_bureau(httpserver):
     made: list[HttpBureau] = []
 
     def _make(**overrides) -> HttpBureau:
-        kwargs = dict(base_url=httpserver.url_for("/").rstrip("/"), app_id=APP_ID, secret=SECRET,
-                      region=REGION, timeout=2.0, clock=lambda: FIXED_UTC)
+        kwargs = dict(
+            base_url=httpserver.url_for("/").rstrip("/"),
+            app_id=APP_ID,
+            secret=SECRET,
+            region=REGION,
+            timeout=2.0,
+            clock=lambda: FIXED_UTC,
+        )
         kwargs.update(overrides)
         made.append(HttpBureau(**kwargs))
         return made[-1]
@@ -178,19 +245,33 @@ def test_list_returns_exact_fen_records_oldest_first(bureau, fake):
     assert [r.setl_id for r in records] == ["S0001", "S0002", "S0003"]  # not S0009 (other person)
     first = records[0]
     assert first.psn_no == PSN and first.psn_name == "张伟" and first.mdtrt_id == "MS0001"
-    assert first.fixmedins_name == "赣南医科大学第一附属医院" and first.fixmedins_code == "H36070200001"
+    assert (
+        first.fixmedins_name == "赣南医科大学第一附属医院"
+        and first.fixmedins_code == "H36070200001"
+    )
     assert (first.med_type, first.care_kind) == ("21", "in_patient")
     assert (first.begndate, first.enddate) == (date(2026, 3, 1), date(2026, 3, 11))
     assert first.setl_time == datetime(2026, 3, 11, 10, 0, tzinfo=SHANGHAI)
     assert (first.dise_codg, first.dise_name) == ("I63.900", "脑梗死")
     assert first.medfee_sumamt_fen == 1_234_567 and type(first.medfee_sumamt_fen) is int
-    assert (first.fulamt_ownpay_amt_fen, first.overlmt_selfpay_fen, first.preselfpay_amt_fen,
-            first.inscp_scp_amt_fen) == (100_000, 4_567, 30_000, 1_100_000)
-    assert (first.hifp_pay_fen, first.hifmi_pay_fen, first.hifob_pay_fen, first.maf_pay_fen) == \
-        (700_000, 20_000, 0, 50_000)
+    assert (
+        first.fulamt_ownpay_amt_fen,
+        first.overlmt_selfpay_fen,
+        first.preselfpay_amt_fen,
+        first.inscp_scp_amt_fen,
+    ) == (100_000, 4_567, 30_000, 1_100_000)
+    assert (first.hifp_pay_fen, first.hifmi_pay_fen, first.hifob_pay_fen, first.maf_pay_fen) == (
+        700_000,
+        20_000,
+        0,
+        50_000,
+    )
     assert first.oth_pay_fen == 10_000  # cvlserv_pay 100.00 + hifes 0 + oth 0 + hosp_part 0
-    assert (first.psn_part_amt_fen, first.acct_pay_fen, first.psn_cash_pay_fen) == \
-        (454_567, 54_567, 400_000)
+    assert (first.psn_part_amt_fen, first.acct_pay_fen, first.psn_cash_pay_fen) == (
+        454_567,
+        54_567,
+        400_000,
+    )
     assert settlement_inconsistencies(first) == []
     assert records[1].cancelled and not records[1].claimable
     assert records[2].care_kind == "day_surgery"
@@ -203,17 +284,22 @@ def test_list_request_is_a_signed_9605_envelope(bureau, fake):
     assert fake.rejections == []
     assert hmac.compare_digest(env["signature"], fake_sign(env))
     assert env["infno"] == "9605"
-    assert env["input"] == {"data": {"psn_no": PSN, "begndate": "2026-01-01", "enddate": "2026-10-31"}}
+    assert env["input"] == {
+        "data": {"psn_no": PSN, "begndate": "2026-01-01", "enddate": "2026-10-31"}
+    }
 
 
 def test_list_range_is_by_settlement_date_both_ends_inclusive(bureau, fake):
-    assert [r.setl_id for r in bureau.settlement_records(PSN, date(2026, 3, 11), date(2026, 4, 2))] \
-        == ["S0001", "S0002"]
+    assert [
+        r.setl_id for r in bureau.settlement_records(PSN, date(2026, 3, 11), date(2026, 4, 2))
+    ] == ["S0001", "S0002"]
     assert bureau.settlement_records(PSN, date(2026, 3, 12), date(2026, 4, 1)) == []
 
 
 def test_rows_outside_the_range_are_dropped_even_if_sent(bureau, fake):
-    fake.output_override = lambda output, data: {"setlinfo": [on_the_wire(r) for r in fake.rows[:3]]}
+    fake.output_override = lambda output, data: {
+        "setlinfo": [on_the_wire(r) for r in fake.rows[:3]]
+    }
 
     records = bureau.settlement_records(PSN, date(2026, 3, 1), date(2026, 3, 31))
     assert [r.setl_id for r in records] == ["S0001"]
@@ -226,13 +312,33 @@ def test_no_settlements_is_an_empty_list(bureau, fake):
 
 def test_json_number_amounts_are_exact(bureau, fake):
     # 19.99 as a float is 19.989999...; 0.1 + 0.2 style errors must not reach the fen.
-    fake.rows = [setl("S0001", "2026-03-11 10:00:00", medfee_sumamt=19.99, fulamt_ownpay_amt=0.0,
-                      overlmt_selfpay=0, preselfpay_amt=0.1, inscp_scp_amt=19.89, hifp_pay=10.0,
-                      hifmi_pay=0, maf_pay=0, cvlserv_pay=None, hifes_pay="", oth_pay=0,
-                      hosp_part_amt=0, psn_part_amt=9.99, acct_pay=0, psn_cash_pay=9.99)]
+    fake.rows = [
+        setl(
+            "S0001",
+            "2026-03-11 10:00:00",
+            medfee_sumamt=19.99,
+            fulamt_ownpay_amt=0.0,
+            overlmt_selfpay=0,
+            preselfpay_amt=0.1,
+            inscp_scp_amt=19.89,
+            hifp_pay=10.0,
+            hifmi_pay=0,
+            maf_pay=0,
+            cvlserv_pay=None,
+            hifes_pay="",
+            oth_pay=0,
+            hosp_part_amt=0,
+            psn_part_amt=9.99,
+            acct_pay=0,
+            psn_cash_pay=9.99,
+        )
+    ]
     (record,) = bureau.settlement_records(PSN, *YEAR)
-    assert (record.medfee_sumamt_fen, record.preselfpay_amt_fen, record.inscp_scp_amt_fen) == \
-        (1999, 10, 1989)
+    assert (record.medfee_sumamt_fen, record.preselfpay_amt_fen, record.inscp_scp_amt_fen) == (
+        1999,
+        10,
+        1989,
+    )
     assert record.oth_pay_fen == 0 and record.psn_cash_pay_fen == 999
     assert settlement_inconsistencies(record) == []
 
@@ -274,22 +380,37 @@ def test_detail_for_another_settlement_is_malformed(bureau, fake):
 # --- malformed output: BureauUnavailable, never a half-read record ------------------------------------
 
 
-@pytest.mark.parametrize("changes", [
-    {"medfee_sumamt": "1234.567"},
-    {"hifp_pay": 7000.005},
-    {"maf_pay": "-1.00"},
-    {"acct_pay": "about 500"},
-    {"psn_cash_pay": True},
-    {"hifmi_pay": None},
-    {"cvlserv_pay": "0.001"},
-    {"setl_time": "2026-03-11T10:00:00+08:00"},
-    {"begndate": "2026-02-30"},
-    {"refd_setl_flag": "2"},
-    {"med_type": None},
-    {"dise_name": 42},
-], ids=["fraction-of-a-fen-string", "fraction-of-a-fen-number", "negative", "not-a-number", "bool",
-        "missing-required-amount", "other-payer-fraction", "iso-time",
-        "impossible-date", "unknown-flag", "no-med-type", "diagnosis-not-text"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"medfee_sumamt": "1234.567"},
+        {"hifp_pay": 7000.005},
+        {"maf_pay": "-1.00"},
+        {"acct_pay": "about 500"},
+        {"psn_cash_pay": True},
+        {"hifmi_pay": None},
+        {"cvlserv_pay": "0.001"},
+        {"setl_time": "2026-03-11T10:00:00+08:00"},
+        {"begndate": "2026-02-30"},
+        {"refd_setl_flag": "2"},
+        {"med_type": None},
+        {"dise_name": 42},
+    ],
+    ids=[
+        "fraction-of-a-fen-string",
+        "fraction-of-a-fen-number",
+        "negative",
+        "not-a-number",
+        "bool",
+        "missing-required-amount",
+        "other-payer-fraction",
+        "iso-time",
+        "impossible-date",
+        "unknown-flag",
+        "no-med-type",
+        "diagnosis-not-text",
+    ],
+)
 def test_malformed_row_is_unavailable(bureau, fake, changes):
     fake.rows = [{**setl("S0001", "2026-03-11 10:00:00"), **changes}]
 
@@ -310,10 +431,14 @@ def test_another_persons_row_is_malformed(bureau, fake):
         bureau.settlement_record(PSN, "S0009")
 
 
-@pytest.mark.parametrize("output", [
-    {"setlinfo": {"setl_id": "S0001"}},
-    {"setlinfo": ["S0001"]},
-], ids=["object-not-list", "row-not-object"])
+@pytest.mark.parametrize(
+    "output",
+    [
+        {"setlinfo": {"setl_id": "S0001"}},
+        {"setlinfo": ["S0001"]},
+    ],
+    ids=["object-not-list", "row-not-object"],
+)
 def test_malformed_list_shape_is_unavailable(bureau, fake, output):
     fake.output_override = lambda _output, data: output
     with pytest.raises(BureauUnavailable, match="malformed"):
@@ -321,7 +446,9 @@ def test_malformed_list_shape_is_unavailable(bureau, fake, output):
 
 
 def test_repeated_setl_id_is_malformed(bureau, fake):
-    fake.output_override = lambda output, data: {"setlinfo": output["setlinfo"] + output["setlinfo"][:1]}
+    fake.output_override = lambda output, data: {
+        "setlinfo": output["setlinfo"] + output["setlinfo"][:1]
+    }
     with pytest.raises(BureauUnavailable, match="repeats"):
         bureau.settlement_records(PSN, *YEAR)
 
@@ -332,6 +459,7 @@ def test_repeated_setl_id_is_malformed(bureau, fake):
 def test_tampered_reply_is_unavailable(bureau, fake):
     def raise_the_bill(body):
         body["output"]["setlinfo"][0]["medfee_sumamt"] = "99999.99"  # after signing
+
     fake.after_sign = raise_the_bill
 
     with pytest.raises(BureauUnavailable, match="signature") as info:
@@ -347,7 +475,8 @@ def test_request_signed_with_the_wrong_secret_is_refused(make_bureau, fake):
 
 def test_infcode_error_is_rejected_with_the_echoed_id_masked(bureau, fake, httpserver):
     httpserver.expect_oneshot_request("/fsi/api/5203", method="POST").respond_with_handler(
-        lambda request: fake.reply(-1, f"人员{EMPLOYEE_ID}结算信息查询失败"))
+        lambda request: fake.reply(-1, f"人员{EMPLOYEE_ID}结算信息查询失败")
+    )
 
     with pytest.raises(BureauRejected) as info:
         bureau.settlement_record(PSN, "S0001")
@@ -360,6 +489,7 @@ def test_timeout_is_unavailable(make_bureau, fake, httpserver):
     def slow(request):
         time.sleep(0.6)
         return fake.handle(request)
+
     httpserver.expect_oneshot_request("/fsi/api/9605", method="POST").respond_with_handler(slow)
 
     started = time.monotonic()

@@ -1,5 +1,6 @@
 """The sandbox bureau's settlement records: what `flask demo seed` loads, the two queries of the
 port, the sandbox-only helper and `flask demo settlement`."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -33,8 +34,9 @@ def cheap_staff_password_hashing(monkeypatch):
     """Demo staff are created with argon2; the hash cost is not under test here."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr("app.auth.services._hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture
@@ -44,7 +46,9 @@ def ctx(seeded):
 
 
 def all_rows():
-    return get_session().scalars(select(SandboxSettlement).order_by(SandboxSettlement.setl_id)).all()
+    return (
+        get_session().scalars(select(SandboxSettlement).order_by(SandboxSettlement.setl_id)).all()
+    )
 
 
 # --- what the seed loads --------------------------------------------------------------------------
@@ -52,26 +56,35 @@ def all_rows():
 
 def test_seed_gives_a_good_share_of_residents_consistent_2026_settlements(ctx):
     registry = generate()
-    records = [r for p in {x.psn_no for x in registry}
-               for r in SandboxBureau().settlement_records(p, *YEAR)]
+    records = [
+        r
+        for p in {x.psn_no for x in registry}
+        for r in SandboxBureau().settlement_records(p, *YEAR)
+    ]
     people = {r.psn_no for r in records}
 
-    assert len(people) >= 0.4 * len(registry)          # 129 of 240 with the shipped registry
+    assert len(people) >= 0.4 * len(registry)  # 129 of 240 with the shipped registry
     assert len(records) == len(all_rows()) >= 150
     assert all(r.setl_time.year == 2026 and r.begndate.year == 2026 for r in records)
     assert all(r.settled_on < SEED_CUTOFF == date(2026, 11, 1) for r in records)
     assert [r.setl_id for r in records if settlement_inconsistencies(r)] == []
     kinds = Counter(r.care_kind for r in records)
-    assert set(kinds) == {"in_patient", "emergency", "day_surgery", "chronic_outpatient",
-                          "special_drug", None}
+    assert set(kinds) == {
+        "in_patient",
+        "emergency",
+        "day_surgery",
+        "chronic_outpatient",
+        "special_drug",
+        None,
+    }
     claimable = [r for r in records if r.claimable]
     self_pay = [r.in_policy_self_pay_fen + r.out_of_policy_self_pay_fen for r in claimable]
-    assert sum(s > HUIMIN_DEDUCTIBLE_FEN for s in self_pay) >= 10     # above the deductible
-    assert sum(s < HUIMIN_DEDUCTIBLE_FEN for s in self_pay) >= 50     # small ones
+    assert sum(s > HUIMIN_DEDUCTIBLE_FEN for s in self_pay) >= 10  # above the deductible
+    assert sum(s < HUIMIN_DEDUCTIBLE_FEN for s in self_pay) >= 50  # small ones
     assert [r.setl_id for r in records if r.cancelled] == ["SBS20269000000002"]
-    assert any(r.maf_pay_fen > 0 for r in records)                     # medical assistance
-    assert any(r.hifmi_pay_fen > 0 for r in records)                   # resident critical illness
-    assert any(r.acct_pay_fen > 0 for r in records)                    # personal account
+    assert any(r.maf_pay_fen > 0 for r in records)  # medical assistance
+    assert any(r.hifmi_pay_fen > 0 for r in records)  # resident critical illness
+    assert any(r.acct_pay_fen > 0 for r in records)  # personal account
 
 
 def test_seed_matches_the_pure_plan_and_is_deterministic(ctx):
@@ -96,8 +109,11 @@ def test_seeding_again_changes_nothing(ctx):
 def test_seeding_restores_a_tampered_demo_settlement_and_keeps_added_ones(ctx, residents):
     added = add_settlement(residents["张伟"].psn_no, 500_000)
     session = get_session()
-    session.execute(update(SandboxSettlement).where(SandboxSettlement.setl_id == "SBS20269000000001")
-                    .values(medfee_sumamt_fen=1))
+    session.execute(
+        update(SandboxSettlement)
+        .where(SandboxSettlement.setl_id == "SBS20269000000001")
+        .values(medfee_sumamt_fen=1)
+    )
     session.commit()
     seed_demo()
     zhang = SandboxBureau().settlement_records(residents["张伟"].psn_no, *YEAR)
@@ -113,17 +129,20 @@ def test_zhang_wei_has_a_small_stay_a_reversed_one_and_its_resettlement(ctx, res
     records = bureau().settlement_records(residents["张伟"].psn_no, *YEAR)
 
     assert [(r.setl_id, r.cancelled) for r in records] == [
-        ("SBS20269000000001", False), ("SBS20269000000002", True), ("SBS20269000000003", False)]
+        ("SBS20269000000001", False),
+        ("SBS20269000000002", True),
+        ("SBS20269000000003", False),
+    ]
     small, reversed_, resettled = records
     assert small.care_kind == "in_patient" and small.claimable
     # 4,847.50 + 1,280.50 yuan of his own money: below the 15,000-yuan deductible
     assert small.in_policy_self_pay_fen + small.out_of_policy_self_pay_fen == 612_800
     assert not reversed_.claimable
-    assert resettled.mdtrt_id == reversed_.mdtrt_id          # the same admission, settled again
+    assert resettled.mdtrt_id == reversed_.mdtrt_id  # the same admission, settled again
     assert resettled.settled_on == date(2026, 5, 21)
     # 17,005.00 + 12,100.00 yuan: above the deductible
     assert resettled.in_policy_self_pay_fen + resettled.out_of_policy_self_pay_fen == 2_910_500
-    assert resettled.acct_pay_fen == 200_000                 # an employee paying from the account
+    assert resettled.acct_pay_fen == 200_000  # an employee paying from the account
     assert all(r.psn_name == "张伟" for r in records)
 
 
@@ -133,8 +152,8 @@ def test_li_na_zhang_jianguo_and_wang_fang_have_records(ctx, residents):
 
     jianguo = bureau().settlement_records(residents["张建国"].psn_no, *YEAR)
     assert [r.care_kind for r in jianguo] == ["in_patient", "special_drug", "chronic_outpatient"]
-    assert all(r.maf_pay_fen > 0 for r in jianguo)           # low-income: medical assistance
-    assert jianguo[0].hifmi_pay_fen > 0                      # resident critical illness
+    assert all(r.maf_pay_fen > 0 for r in jianguo)  # low-income: medical assistance
+    assert jianguo[0].hifmi_pay_fen > 0  # resident critical illness
 
     wang = bureau().settlement_records(residents["王芳"].psn_no, *YEAR)
     suspended_since = residents["王芳"].paus_insu_date
@@ -152,8 +171,11 @@ def test_list_is_filtered_by_shanghai_settlement_date(ctx, residents):
     record = add_settlement(psn, 300_000, care_kind="emergency", enddate=date(2026, 9, 30))
     # Move it to 2026-10-01 07:30 in Shanghai, which is still 2026-09-30 in UTC.
     session = get_session()
-    session.execute(update(SandboxSettlement).where(SandboxSettlement.setl_id == record.setl_id)
-                    .values(setl_time=datetime(2026, 10, 1, 7, 30, tzinfo=SHANGHAI)))
+    session.execute(
+        update(SandboxSettlement)
+        .where(SandboxSettlement.setl_id == record.setl_id)
+        .values(setl_time=datetime(2026, 10, 1, 7, 30, tzinfo=SHANGHAI))
+    )
     session.commit()
     sandbox = SandboxBureau()
 
@@ -174,7 +196,7 @@ def test_detail_only_for_its_own_person(ctx, residents):
 
     found = sandbox.settlement_record(zhang, "SBS20269000000003")
     assert found is not None and found.psn_no == zhang and found.medfee_sumamt_fen == 9_736_000
-    assert sandbox.settlement_record(li, "SBS20269000000003") is None   # someone else's
+    assert sandbox.settlement_record(li, "SBS20269000000003") is None  # someone else's
     assert sandbox.settlement_record(zhang, "SBS-NO-SUCH") is None
     assert sandbox.settlement_records("3607-nobody", *YEAR) == []
 
@@ -212,10 +234,16 @@ def test_add_settlement_defaults_and_split(ctx, residents):
     # 10% wholly self-paid and 5% first self-paid by default: 200,000 and 100,000 of 2,000,000
     assert (record.fulamt_ownpay_amt_fen, record.preselfpay_amt_fen) == (200_000, 100_000)
     assert settlement_inconsistencies(record) == []
-    assert record.maf_pay_fen > 0                       # 张建国 is low-income
+    assert record.maf_pay_fen > 0  # 张建国 is low-income
     assert SandboxBureau().settlement_record(psn, record.setl_id) == record
-    assert get_session().scalar(select(func.count()).select_from(SandboxSettlement).where(
-        SandboxSettlement.psn_no == psn)) == 4
+    assert (
+        get_session().scalar(
+            select(func.count())
+            .select_from(SandboxSettlement)
+            .where(SandboxSettlement.psn_no == psn)
+        )
+        == 4
+    )
 
 
 def test_add_settlement_refusals(ctx, residents):
@@ -226,15 +254,28 @@ def test_add_settlement_refusals(ctx, residents):
     with pytest.raises(ValueError):
         add_settlement(residents["张伟"].psn_no, 100_000, care_kind="dental")
     with pytest.raises(ValueError):
-        add_settlement(residents["张伟"].psn_no, 100_000, begndate=date(2026, 5, 2),
-                       enddate=date(2026, 5, 1))
+        add_settlement(
+            residents["张伟"].psn_no, 100_000, begndate=date(2026, 5, 2), enddate=date(2026, 5, 1)
+        )
 
 
 def test_cli_adds_a_settlement(seeded, residents):
     runner = seeded.test_cli_runner()
     psn = residents["李娜"].psn_no
-    result = runner.invoke(args=["demo", "settlement", "--psn-no", psn, "--amount", "23680.50",
-                                 "--care-kind", "day_surgery", "--date", "2026-10-20"])
+    result = runner.invoke(
+        args=[
+            "demo",
+            "settlement",
+            "--psn-no",
+            psn,
+            "--amount",
+            "23680.50",
+            "--care-kind",
+            "day_surgery",
+            "--date",
+            "2026-10-20",
+        ]
+    )
 
     assert result.exit_code == 0, result.output
     assert "medfee_sumamt_fen: 2368050" in result.output
@@ -245,14 +286,19 @@ def test_cli_adds_a_settlement(seeded, residents):
     assert record.begndate == record.enddate == date(2026, 10, 20)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--amount", "12.345"], "at most two decimals"),
-    (["--amount", "-5"], "positive"),
-    (["--amount", "lots"], "number of yuan"),
-], ids=["fraction-of-a-fen", "negative", "not-a-number"])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--amount", "12.345"], "at most two decimals"),
+        (["--amount", "-5"], "positive"),
+        (["--amount", "lots"], "number of yuan"),
+    ],
+    ids=["fraction-of-a-fen", "negative", "not-a-number"],
+)
 def test_cli_refuses_bad_amounts(seeded, residents, args, message):
     result = seeded.test_cli_runner().invoke(
-        args=["demo", "settlement", "--psn-no", residents["李娜"].psn_no, *args])
+        args=["demo", "settlement", "--psn-no", residents["李娜"].psn_no, *args]
+    )
     assert result.exit_code != 0 and message in result.output
 
 

@@ -1,5 +1,6 @@
 """EncryptedStorage over a real LocalDiskStorage: what lands on disk is ciphertext bound to its
 key; tampering, truncation, another key's blob and another encryption key are all refused."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """LocalDiskStorage on a real directory: round trips, permissions, atomic replacement, key
 validation, and confinement to the root even through a planted symbolic link."""
+
 from __future__ import annotations
 
 import os
@@ -112,8 +113,12 @@ BAD_KEYS = [
 
 @pytest.mark.parametrize("key", [k for _, k in BAD_KEYS], ids=[name for name, _ in BAD_KEYS])
 def test_bad_keys_are_refused_by_every_operation(store, root, tmp_path, key):
-    for operation in (lambda: store.put(key, b"x", "image/png"), lambda: store.get(key),
-                      lambda: store.exists(key), lambda: store.delete(key)):
+    for operation in (
+        lambda: store.put(key, b"x", "image/png"),
+        lambda: store.get(key),
+        lambda: store.exists(key),
+        lambda: store.delete(key),
+    ):
         with pytest.raises(InvalidStorageKey):
             operation()
     assert _all_files(tmp_path) == []

@@ -1,6 +1,7 @@
 """How the app gets its document store (`registry.storage()`), and the configuration rules around
 it: every profile validates the backend and the key; production also refuses the development
 key, a key shared with another purpose, an implicit local directory and a plain-http endpoint."""
+
 from __future__ import annotations
 
 import base64
@@ -79,8 +80,12 @@ def test_environment_is_read(monkeypatch, tmp_path):
         app_config.production_config()
 
 
-_S3 = dict(STORAGE_BACKEND="s3", STORAGE_S3_BUCKET="b", STORAGE_S3_ACCESS_KEY_ID="id",
-           STORAGE_S3_SECRET_ACCESS_KEY="secret")
+_S3 = dict(
+    STORAGE_BACKEND="s3",
+    STORAGE_S3_BUCKET="b",
+    STORAGE_S3_ACCESS_KEY_ID="id",
+    STORAGE_S3_SECRET_ACCESS_KEY="secret",
+)
 EVERY_PROFILE_REFUSES = {
     "backend-unknown": dict(STORAGE_BACKEND="gcs"),
     "key-missing": dict(DOCUMENT_ENCRYPTION_KEY=b""),
@@ -96,8 +101,9 @@ EVERY_PROFILE_REFUSES = {
 }
 
 
-@pytest.mark.parametrize("change", list(EVERY_PROFILE_REFUSES.values()),
-                         ids=list(EVERY_PROFILE_REFUSES))
+@pytest.mark.parametrize(
+    "change", list(EVERY_PROFILE_REFUSES.values()), ids=list(EVERY_PROFILE_REFUSES)
+)
 def test_every_profile_refuses(change):
     cfg = app_config.testing_config()
     cfg.validate()  # the baseline is valid: the refusal below is the change's doing
@@ -119,7 +125,9 @@ PRODUCTION_ACCEPTS = {
 }
 PRODUCTION_REFUSES = {
     "key-missing": dict(DOCUMENT_ENCRYPTION_KEY=b""),
-    "key-development": dict(DOCUMENT_ENCRYPTION_KEY=app_config.development_config().DOCUMENT_ENCRYPTION_KEY),
+    "key-development": dict(
+        DOCUMENT_ENCRYPTION_KEY=app_config.development_config().DOCUMENT_ENCRYPTION_KEY
+    ),
     "key-equals-field-key": dict(DOCUMENT_ENCRYPTION_KEY=b"test-field-encryption-key-32byte"),
     "key-equals-index-key": dict(DOCUMENT_ENCRYPTION_KEY=b"test-blind-index-key-32-bytes-ok"),
     "local-without-explicit-dir": dict(STORAGE_LOCAL_DIR=""),

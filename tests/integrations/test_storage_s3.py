@@ -1,6 +1,7 @@
 """S3Storage against a real S3 wire-format server on loopback (moto's ThreadedMotoServer: SigV4,
 XML error bodies, 404 on HEAD), plus bounded retries against a fake that answers 503 SlowDown
 and bounded timeouts against a socket that accepts and never answers."""
+
 from __future__ import annotations
 
 import socket
@@ -36,8 +37,11 @@ def s3_endpoint():
 def raw_client(s3_endpoint):
     """A plain boto3 client, to look at the bucket without going through the adapter."""
     client = boto3.session.Session().client(
-        "s3", endpoint_url=s3_endpoint, region_name=REGION,
-        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
     )
     client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     yield client
@@ -45,9 +49,16 @@ def raw_client(s3_endpoint):
 
 
 def _adapter(endpoint, **overrides):
-    settings = dict(bucket=BUCKET, access_key_id=ACCESS_KEY, secret_access_key=SECRET_KEY,
-                    endpoint_url=endpoint, region=REGION, addressing_style="path",
-                    timeout_seconds=5, max_attempts=2)
+    settings = dict(
+        bucket=BUCKET,
+        access_key_id=ACCESS_KEY,
+        secret_access_key=SECRET_KEY,
+        endpoint_url=endpoint,
+        region=REGION,
+        addressing_style="path",
+        timeout_seconds=5,
+        max_attempts=2,
+    )
     settings.update(overrides)
     return S3Storage(**settings)
 
@@ -108,7 +119,8 @@ _SLOW_DOWN = (
 @pytest.mark.parametrize("attempts", [1, 3])
 def test_retries_stop_at_the_configured_number_of_attempts(httpserver, attempts):
     httpserver.expect_request(f"/{BUCKET}/claims/1/a").respond_with_data(
-        _SLOW_DOWN, status=503, content_type="application/xml")
+        _SLOW_DOWN, status=503, content_type="application/xml"
+    )
     adapter = _adapter(httpserver.url_for("/").rstrip("/"), max_attempts=attempts)
     try:
         with pytest.raises(StorageUnavailable):
@@ -139,7 +151,7 @@ class SilentServer:
 
     @property
     def url(self) -> str:
-        return "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
 
     def close(self) -> None:
         self.sock.close()
@@ -179,7 +191,11 @@ def test_registry_builds_the_s3_store_from_config(s3_endpoint, raw_client):
 
     cfg = app_config.testing_config()
     cfg.STORAGE_BACKEND = "s3"
-    cfg.STORAGE_S3_ENDPOINT_URL, cfg.STORAGE_S3_BUCKET, cfg.STORAGE_S3_REGION = s3_endpoint, BUCKET, REGION
+    cfg.STORAGE_S3_ENDPOINT_URL, cfg.STORAGE_S3_BUCKET, cfg.STORAGE_S3_REGION = (
+        s3_endpoint,
+        BUCKET,
+        REGION,
+    )
     cfg.STORAGE_S3_ACCESS_KEY_ID, cfg.STORAGE_S3_SECRET_ACCESS_KEY = ACCESS_KEY, SECRET_KEY
     application = create_app(cfg)
     with application.app_context():

@@ -3,6 +3,7 @@
 The fake answers the way WeChat does: HTTP 200 and a JSON body, usually labelled text/plain, with
 `errcode` present only on failure.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,6 +47,7 @@ def _all_text(exc: BaseException) -> str:
 
 # --- success ---------------------------------------------------------------------------------
 
+
 def test_success_with_unionid(httpserver, login):
     _reply(httpserver, {"openid": "oABC123", "session_key": SESSION_KEY, "unionid": "uXYZ789"})
 
@@ -65,7 +67,9 @@ def test_success_without_unionid_gives_none(httpserver, login):
 
 
 def test_errcode_zero_with_openid_is_success(httpserver, login):
-    _reply(httpserver, {"errcode": 0, "errmsg": "ok", "openid": "oZERO", "session_key": SESSION_KEY})
+    _reply(
+        httpserver, {"errcode": 0, "errmsg": "ok", "openid": "oZERO", "session_key": SESSION_KEY}
+    )
 
     assert login.code_to_session(CODE).openid == "oZERO"
 
@@ -83,7 +87,7 @@ def test_request_carries_appid_secret_code_and_grant_type(httpserver, login):
     ).respond_with_data(json.dumps({"openid": "oQS", "session_key": SESSION_KEY}))
 
     assert login.code_to_session(CODE).openid == "oQS"
-    (request, _), = httpserver.log
+    ((request, _),) = httpserver.log
     assert dict(request.args) == {
         "appid": APPID,
         "secret": SECRET,
@@ -94,13 +98,17 @@ def test_request_carries_appid_secret_code_and_grant_type(httpserver, login):
 
 def test_text_plain_json_body_is_accepted(httpserver, login):
     # Exactly what WeChat sends: JSON bytes labelled text/plain.
-    _reply(httpserver, '{"session_key":"%s","openid":"oPLAIN"}' % SESSION_KEY,
-           content_type="text/plain")
+    _reply(
+        httpserver,
+        '{"session_key":"' + SESSION_KEY + '","openid":"oPLAIN"}',
+        content_type="text/plain",
+    )
 
     assert login.code_to_session(CODE).openid == "oPLAIN"
 
 
 # --- WeChat refusals ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("errcode", "kind"),
@@ -123,6 +131,7 @@ def test_errcodes_map_to_kinds(httpserver, login, errcode, kind):
 
 
 # --- broken replies and transport failures ------------------------------------------------------
+
 
 def test_non_json_reply_is_unavailable(httpserver, login):
     _reply(httpserver, "<html>502 Bad Gateway</html>", content_type="text/html")
@@ -152,8 +161,9 @@ def test_timeout_is_unavailable(httpserver):
         return Response(json.dumps({"openid": "oLATE", "session_key": SESSION_KEY}))
 
     httpserver.expect_request(PATH).respond_with_handler(slow)
-    adapter = HttpWeChatLogin(APPID, SECRET, base_url=httpserver.url_for("/").rstrip("/"),
-                              timeout=0.2)
+    adapter = HttpWeChatLogin(
+        APPID, SECRET, base_url=httpserver.url_for("/").rstrip("/"), timeout=0.2
+    )
     try:
         with pytest.raises(WeChatLoginError) as info:
             adapter.code_to_session(CODE)
@@ -181,9 +191,9 @@ def test_connection_refused_is_unavailable():
 @pytest.mark.parametrize(
     "payload",
     [
-        {"openid": "oNOKEY"},                                 # missing session_key
-        {"session_key": SESSION_KEY},                          # missing openid
-        {"errcode": 0, "openid": "oX", "session_key": ""},     # empty session_key
+        {"openid": "oNOKEY"},  # missing session_key
+        {"session_key": SESSION_KEY},  # missing openid
+        {"errcode": 0, "openid": "oX", "session_key": ""},  # empty session_key
     ],
 )
 def test_success_reply_missing_fields_is_unavailable(httpserver, login, payload):
@@ -196,6 +206,7 @@ def test_success_reply_missing_fields_is_unavailable(httpserver, login, payload)
 
 
 # --- garbage codes never reach WeChat ----------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "code",
@@ -220,6 +231,7 @@ def test_code_of_128_visible_characters_is_sent(httpserver, login):
 
 
 # --- secrets stay out of errors and logs -------------------------------------------------------
+
 
 def _our_side_logs(caplog) -> str:
     """Log lines from Huimin's side of the wire. The fake server's own werkzeug access log plays

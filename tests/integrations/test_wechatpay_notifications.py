@@ -1,9 +1,11 @@
 """NotificationVerifier: WeChat Pay v3 payment notifications, verified over the raw body and
 decrypted with the APIv3 key; every forged, stale, misrouted or malformed one is rejected with a
 stable reason. Keys are real RSA-2048 pairs generated for the test module."""
+
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -57,25 +59,39 @@ def other_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(scope="module")
 def verifier(platform_key) -> NotificationVerifier:
-    return NotificationVerifier(public_key_pem(platform_key.public_key()).encode(), PUB_KEY_ID,
-                                APIV3_KEY, APPID, MCHID, max_skew_seconds=300, clock=lambda: NOW)
+    return NotificationVerifier(
+        public_key_pem(platform_key.public_key()).encode(),
+        PUB_KEY_ID,
+        APIV3_KEY,
+        APPID,
+        MCHID,
+        max_skew_seconds=300,
+        clock=lambda: NOW,
+    )
 
 
 def _notify(platform_key, transaction=None, **kwargs) -> tuple[dict, bytes]:
     kwargs.setdefault("timestamp", NOW)
-    return build_notification(platform_key, PUB_KEY_ID, APIV3_KEY,
-                              transaction if transaction is not None else _transaction(), **kwargs)
+    return build_notification(
+        platform_key,
+        PUB_KEY_ID,
+        APIV3_KEY,
+        transaction if transaction is not None else _transaction(),
+        **kwargs,
+    )
 
 
 def _resign(key, headers: dict, body: bytes) -> tuple[dict, bytes]:
     """Sign `body` properly (with `key`), so only what the case changed inside it is wrong."""
     headers = dict(headers)
     headers["Wechatpay-Signature"] = rsa_sign(
-        key, message_for(headers["Wechatpay-Timestamp"], headers["Wechatpay-Nonce"], body))
+        key, message_for(headers["Wechatpay-Timestamp"], headers["Wechatpay-Nonce"], body)
+    )
     return headers, body
 
 
 # --- the valid case ----------------------------------------------------------------------------
+
 
 def test_valid_notification_is_verified_decrypted_and_parsed(platform_key, verifier):
     headers, body = _notify(platform_key, notification_id="EV-2026010100001")
@@ -102,12 +118,23 @@ def test_built_notification_has_wechats_shape(platform_key):
     headers, body = _notify(platform_key)
     envelope = json.loads(body)
 
-    assert set(headers) >= {"Wechatpay-Serial", "Wechatpay-Signature", "Wechatpay-Timestamp",
-                            "Wechatpay-Nonce", "Wechatpay-Signature-Type"}
+    assert set(headers) >= {
+        "Wechatpay-Serial",
+        "Wechatpay-Signature",
+        "Wechatpay-Timestamp",
+        "Wechatpay-Nonce",
+        "Wechatpay-Signature-Type",
+    }
     assert headers["Wechatpay-Serial"] == PUB_KEY_ID
     assert headers["Wechatpay-Signature-Type"] == "WECHATPAY2-SHA256-RSA2048"
-    assert set(envelope) == {"id", "create_time", "resource_type", "event_type", "summary",
-                             "resource"}
+    assert set(envelope) == {
+        "id",
+        "create_time",
+        "resource_type",
+        "event_type",
+        "summary",
+        "resource",
+    }
     assert envelope["resource_type"] == "encrypt-resource"
     assert envelope["event_type"] == "TRANSACTION.SUCCESS"
     assert envelope["resource"]["original_type"] == "transaction"
@@ -121,11 +148,16 @@ def test_wechatpayv3_sdk_accepts_the_built_notification(platform_key, other_key)
     """Cross-check of the builder against an independent implementation of the wire format."""
     from wechatpayv3 import WeChatPay, WeChatPayType
 
-    sdk = WeChatPay(wechatpay_type=WeChatPayType.JSAPI, mchid=MCHID,
-                    private_key=private_key_pkcs8_pem(other_key), cert_serial_no="SERIAL",
-                    appid=APPID, apiv3_key=APIV3_KEY.decode(),
-                    public_key=public_key_pem(platform_key.public_key()),
-                    public_key_id=PUB_KEY_ID)
+    sdk = WeChatPay(
+        wechatpay_type=WeChatPayType.JSAPI,
+        mchid=MCHID,
+        private_key=private_key_pkcs8_pem(other_key),
+        cert_serial_no="SERIAL",
+        appid=APPID,
+        apiv3_key=APIV3_KEY.decode(),
+        public_key=public_key_pem(platform_key.public_key()),
+        public_key_id=PUB_KEY_ID,
+    )
     headers, body = _notify(platform_key)
 
     result = sdk.callback(headers, body)
@@ -150,16 +182,23 @@ def test_timestamps_within_the_window_are_accepted(platform_key, verifier, offse
 
 
 def test_a_clock_returning_datetimes_is_accepted(platform_key):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    v = NotificationVerifier(public_key_pem(platform_key.public_key()), PUB_KEY_ID, APIV3_KEY,
-                             APPID, MCHID, clock=lambda: datetime.fromtimestamp(NOW, timezone.utc))
+    v = NotificationVerifier(
+        public_key_pem(platform_key.public_key()),
+        PUB_KEY_ID,
+        APIV3_KEY,
+        APPID,
+        MCHID,
+        clock=lambda: datetime.fromtimestamp(NOW, UTC),
+    )
     headers, body = _notify(platform_key)
 
     assert v.parse(headers, body).trade_state == "SUCCESS"
 
 
 # --- the rejections: one table -----------------------------------------------------------------
+
 
 def _tamper_body(ctx, headers, body):
     return headers, body.replace(b"TRANSACTION.SUCCESS", b"TRANSACTION.SUCCESs")
@@ -180,8 +219,9 @@ def _tamper_ciphertext(ctx, headers, body):
 def _wrong_apiv3_key(ctx, headers, body):
     envelope = json.loads(body)
     res = envelope["resource"]
-    res["ciphertext"] = aes_gcm_encrypt(b"x" * 32, res["nonce"], res["associated_data"],
-                                        json.dumps(_transaction()).encode())
+    res["ciphertext"] = aes_gcm_encrypt(
+        b"x" * 32, res["nonce"], res["associated_data"], json.dumps(_transaction()).encode()
+    )
     return _resign(ctx["platform"], headers, json.dumps(envelope).encode())
 
 
@@ -213,6 +253,7 @@ def _timestamp(value):
     def change(ctx, headers, body):
         headers = {**headers, "Wechatpay-Timestamp": str(value)}
         return _resign(ctx["platform"], headers, body)
+
     return change
 
 
@@ -231,6 +272,7 @@ def _empty(name):
 def _transaction_changed(**changes):
     def change(ctx, headers, body):
         return _notify(ctx["platform"], _transaction(**changes))
+
     return change
 
 
@@ -243,6 +285,7 @@ def _resource_changed(**changes):
         envelope = json.loads(body)
         envelope["resource"].update(changes)
         return _resign(ctx["platform"], headers, json.dumps(envelope).encode())
+
     return change
 
 
@@ -251,21 +294,25 @@ def _envelope_changed(**changes):
         envelope = json.loads(body)
         envelope.update(changes)
         return _resign(ctx["platform"], headers, json.dumps(envelope).encode())
+
     return change
 
 
 def _refund_event(ctx, headers, body):
-    return _notify(ctx["platform"], {"mchid": MCHID, "out_refund_no": "R1"},
-                   event_type="REFUND.SUCCESS")
+    return _notify(
+        ctx["platform"], {"mchid": MCHID, "out_refund_no": "R1"}, event_type="REFUND.SUCCESS"
+    )
 
 
 def _encrypted_payload(payload: bytes):
     def change(ctx, headers, body):
         envelope = json.loads(body)
         res = envelope["resource"]
-        res["ciphertext"] = aes_gcm_encrypt(APIV3_KEY, res["nonce"], res["associated_data"],
-                                            payload)
+        res["ciphertext"] = aes_gcm_encrypt(
+            APIV3_KEY, res["nonce"], res["associated_data"], payload
+        )
         return _resign(ctx["platform"], headers, json.dumps(envelope).encode())
+
     return change
 
 
@@ -284,8 +331,11 @@ REJECTIONS = [
     ("stale: a day old (replay)", _timestamp(NOW - 86400), "stale"),
     ("timestamp not a number", _timestamp("2026-01-01T08:00:00"), "stale"),
     ("unknown serial", _serial("PUB_KEY_ID_0199999999"), "unknown_serial"),
-    ("platform certificate serial", _serial("5157F09EFDC096DE15EBE81A47057A7232F1B8E1"),
-     "unknown_serial"),
+    (
+        "platform certificate serial",
+        _serial("5157F09EFDC096DE15EBE81A47057A7232F1B8E1"),
+        "unknown_serial",
+    ),
     ("missing Wechatpay-Serial", _without("Wechatpay-Serial"), "missing_headers"),
     ("missing Wechatpay-Signature", _without("Wechatpay-Signature"), "missing_headers"),
     ("missing Wechatpay-Timestamp", _without("Wechatpay-Timestamp"), "missing_headers"),
@@ -293,8 +343,7 @@ REJECTIONS = [
     ("empty Wechatpay-Signature", _empty("Wechatpay-Signature"), "missing_headers"),
     ("wrong appid", _transaction_changed(appid="wx0000000000000000"), "merchant_mismatch"),
     ("wrong mchid", _transaction_changed(mchid="1900000999"), "merchant_mismatch"),
-    ("body not JSON", _signed_body(b"<xml><return_code>SUCCESS</return_code></xml>"),
-     "malformed"),
+    ("body not JSON", _signed_body(b"<xml><return_code>SUCCESS</return_code></xml>"), "malformed"),
     ("body a JSON array", _signed_body(b"[]"), "malformed"),
     ("body not UTF-8", _signed_body(b"\xff\xfe{}"), "malformed"),
     ("empty body", _signed_body(b""), "malformed"),
@@ -303,9 +352,13 @@ REJECTIONS = [
     ("other algorithm", _resource_changed(algorithm="AEAD_SM4_GCM"), "malformed"),
     ("no ciphertext", _resource_changed(ciphertext=""), "malformed"),
     ("decrypted transaction not JSON", _encrypted_payload(b"not json"), "malformed"),
-    ("decrypted transaction without amount", _encrypted_payload(
-        json.dumps({k: v for k, v in _transaction().items() if k != "amount"}).encode()),
-     "malformed"),
+    (
+        "decrypted transaction without amount",
+        _encrypted_payload(
+            json.dumps({k: v for k, v in _transaction().items() if k != "amount"}).encode()
+        ),
+        "malformed",
+    ),
     ("amount.total a string", _transaction_changed(amount={"total": "9900"}), "malformed"),
     ("no out_trade_no", _transaction_changed(out_trade_no=""), "malformed"),
     ("refund notification", _refund_event, "unsupported_event"),
@@ -328,7 +381,12 @@ def test_constructor_rejects_bad_configuration(platform_key):
     with pytest.raises(ValueError):
         NotificationVerifier(pem, PUB_KEY_ID, b"short", APPID, MCHID)
     with pytest.raises(ValueError):
-        NotificationVerifier(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----",
-                             PUB_KEY_ID, APIV3_KEY, APPID, MCHID)
+        NotificationVerifier(
+            b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----",
+            PUB_KEY_ID,
+            APIV3_KEY,
+            APPID,
+            MCHID,
+        )
     with pytest.raises(ValueError):
         NotificationVerifier(pem, "", APIV3_KEY, APPID, MCHID)

@@ -1,8 +1,9 @@
 """SandboxWeChatPay: WeChat's side of API v3 played from the sandbox tables, with real keys, so
 the notifications it produces go through the production `NotificationVerifier`."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -27,7 +28,7 @@ from app.integrations.wechatpay.signing import public_key_pem, verify_js_params
 APPID = "wx-sandbox-appid"
 MCHID = "1900000001"
 OPENID = "oSandboxMemberA000000000001"
-T0 = datetime(2026, 1, 1, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
 
 
 class Clock:
@@ -50,9 +51,14 @@ def sandbox(app, clock):
 
 
 def _create(sandbox, out_trade_no="HM20260101000001", amount_fen=9900, **overrides):
-    args = dict(out_trade_no=out_trade_no, description="赣州惠民保2026", amount_fen=amount_fen,
-                payer_openid=OPENID, notify_url="http://127.0.0.1:5000/payments/wechat/notify",
-                time_expire=T0 + timedelta(minutes=30))
+    args = dict(
+        out_trade_no=out_trade_no,
+        description="赣州惠民保2026",
+        amount_fen=amount_fen,
+        payer_openid=OPENID,
+        notify_url="http://127.0.0.1:5000/payments/wechat/notify",
+        time_expire=T0 + timedelta(minutes=30),
+    )
     args.update(overrides)
     return sandbox.create_jsapi_order(**args)
 
@@ -69,6 +75,7 @@ def _code(call) -> WeChatPayError:
 
 
 # --- create ------------------------------------------------------------------------------------
+
 
 def test_create_returns_js_params_signed_with_the_sandbox_merchant_key(sandbox):
     result = _create(sandbox)
@@ -107,17 +114,21 @@ def test_create_for_a_paid_or_closed_order_fails(sandbox):
     assert _code(lambda: _create(sandbox, "HM20260101000002")).code == "ORDER_CLOSED"
 
 
-@pytest.mark.parametrize("overrides, code", [
-    ({"amount_fen": 0}, "PARAM_ERROR"),
-    ({"out_trade_no": "x"}, "PARAM_ERROR"),
-    ({"time_expire": T0 - timedelta(seconds=1)}, "PARAM_ERROR"),
-    ({"time_expire": datetime(2026, 1, 1, 12, 0)}, "PARAM_ERROR"),
-])
+@pytest.mark.parametrize(
+    "overrides, code",
+    [
+        ({"amount_fen": 0}, "PARAM_ERROR"),
+        ({"out_trade_no": "x"}, "PARAM_ERROR"),
+        ({"time_expire": T0 - timedelta(seconds=1)}, "PARAM_ERROR"),
+        ({"time_expire": datetime(2026, 1, 1, 12, 0)}, "PARAM_ERROR"),
+    ],
+)
 def test_create_rejects_bad_arguments(sandbox, overrides, code):
     assert _code(lambda: _create(sandbox, **overrides)).code == code
 
 
 # --- payment and its notification --------------------------------------------------------------
+
 
 def test_simulated_payment_gives_a_notification_the_verifier_accepts(sandbox):
     _create(sandbox)
@@ -140,9 +151,14 @@ def test_simulated_payment_gives_a_notification_the_verifier_accepts(sandbox):
 def test_a_standalone_verifier_with_the_sandbox_public_key_accepts_it(sandbox, clock):
     _create(sandbox)
     headers, body = sandbox.simulate_payment("HM20260101000001")
-    verifier = NotificationVerifier(public_key_pem(sandbox_keypair().public_key()).encode(),
-                                    sandbox.public_key_id, b"huimin-sandbox-apiv3-key-0000000",
-                                    APPID, MCHID, clock=clock)
+    verifier = NotificationVerifier(
+        public_key_pem(sandbox_keypair().public_key()).encode(),
+        sandbox.public_key_id,
+        b"huimin-sandbox-apiv3-key-0000000",
+        APPID,
+        MCHID,
+        clock=clock,
+    )
 
     assert verifier.parse(headers, body).amount_total_fen == 9900
 
@@ -158,8 +174,7 @@ def test_repeated_simulation_is_a_duplicate_delivery(sandbox):
 def test_simulated_payment_with_another_amount(sandbox):
     _create(sandbox)
 
-    parsed = sandbox.verifier().parse(*sandbox.simulate_payment("HM20260101000001",
-                                                                paid_fen=100))
+    parsed = sandbox.verifier().parse(*sandbox.simulate_payment("HM20260101000001", paid_fen=100))
 
     assert parsed.amount_total_fen == 100
     assert sandbox.query_order("HM20260101000001").amount_fen == 100
@@ -182,8 +197,9 @@ def test_another_apiv3_key_cannot_decrypt_the_sandbox_notification(app, clock):
         sandbox = SandboxWeChatPay(APPID, MCHID, clock=clock)
         _create(sandbox)
         headers, body = sandbox.simulate_payment("HM20260101000001")
-        other = SandboxWeChatPay(APPID, MCHID, apiv3_key=b"another-apiv3-key-of-32-bytes-00",
-                                 clock=clock)
+        other = SandboxWeChatPay(
+            APPID, MCHID, apiv3_key=b"another-apiv3-key-of-32-bytes-00", clock=clock
+        )
 
         with pytest.raises(NotificationRejected) as info:
             other.verifier().parse(headers, body)
@@ -209,6 +225,7 @@ def test_unknown_orders(sandbox):
 
 # --- close -------------------------------------------------------------------------------------
 
+
 def test_close(sandbox):
     _create(sandbox)
     sandbox.close_order("HM20260101000001")
@@ -228,9 +245,15 @@ def test_a_paid_trade_cannot_be_closed(sandbox):
 
 # --- refunds -----------------------------------------------------------------------------------
 
+
 def _refund(sandbox, out_refund_no, refund_fen, total_fen=9900, out_trade_no="HM20260101000001"):
-    return sandbox.refund(out_trade_no=out_trade_no, out_refund_no=out_refund_no,
-                          refund_fen=refund_fen, total_fen=total_fen, reason="犹豫期退保")
+    return sandbox.refund(
+        out_trade_no=out_trade_no,
+        out_refund_no=out_refund_no,
+        refund_fen=refund_fen,
+        total_fen=total_fen,
+        reason="犹豫期退保",
+    )
 
 
 def test_refund_is_processing_then_succeeds(sandbox):
@@ -319,6 +342,7 @@ def test_a_refunded_trade_still_replays_its_payment_notification(sandbox):
 
 
 # --- registry ----------------------------------------------------------------------------------
+
 
 def test_registry_builds_one_sandbox_adapter_per_app(app):
     from app.integrations.registry import wechat_pay

@@ -3,6 +3,7 @@
 Every eligible person ends with exactly one paid order, one policy and the ledger entries the
 member flow writes; the others fail with the bureau's or the quote's stable code; the budget and
 the quota are never overspent; a second job, or a re-uploaded roster, enrolls nobody twice."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -31,45 +32,68 @@ from tests.jobs.support import (
 def test_roster_enrolled_with_outcomes_per_row(sponsors, client, seeded):
     admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 50)
     ok = eligible(8)
-    suspended, outside = by_name("王芳"), by_name("赵敏")     # 暂停参保; insured in 南昌
+    suspended, outside = by_name("王芳"), by_name("赵敏")  # 暂停参保; insured in 南昌
     wrong_name = eligible(1, skip=8)[0]
-    data = roster_csv(ok + [suspended, outside],
-                      f"{wrong_name.name}某,{wrong_name.certno},")  # the bureau knows another name
+    data = roster_csv(
+        ok + [suspended, outside], f"{wrong_name.name}某,{wrong_name.certno},"
+    )  # the bureau knows another name
     assert upload(client, admin, programme["id"], data).get_json()["added"] == 11
 
     resp = start_job(client, admin, programme["id"])
     assert resp.status_code == 202, resp.get_json()
     job = resp.get_json()
     assert {k: job[k] for k in ("status", "total", "done", "failed", "processed", "percent")} == {
-        "status": "succeeded", "total": 11, "done": 8, "failed": 3, "processed": 11,
-        "percent": 100.0}
+        "status": "succeeded",
+        "total": 11,
+        "done": 8,
+        "failed": 3,
+        "processed": 11,
+        "percent": 100.0,
+    }
     assert job["eta_seconds"] is None and job["finished_at"] and job["runs"] == 1
     assert read_job(client, admin, programme["id"], job["id"]) == job
 
     failed = job_rows(client, admin, programme["id"], job["id"], status="failed")
-    assert sorted((r["code"], r["id_number_masked"][-4:]) for r in failed["items"]) == sorted([
-        ("basic_insurance_suspended", suspended.certno[-4:]),
-        ("region_not_covered", outside.certno[-4:]),
-        ("identity_not_matched", wrong_name.certno[-4:])])
+    assert sorted((r["code"], r["id_number_masked"][-4:]) for r in failed["items"]) == sorted(
+        [
+            ("basic_insurance_suspended", suspended.certno[-4:]),
+            ("region_not_covered", outside.certno[-4:]),
+            ("identity_not_matched", wrong_name.certno[-4:]),
+        ]
+    )
     assert all(r["message"] and r["policy_id"] is None for r in failed["items"])
     enrolled = job_rows(client, admin, programme["id"], job["id"], status="succeeded")
-    assert enrolled["total"] == 8 and all(r["code"] == "enrolled" and r["policy_id"]
-                                          for r in enrolled["items"])
+    assert enrolled["total"] == 8 and all(
+        r["code"] == "enrolled" and r["policy_id"] for r in enrolled["items"]
+    )
 
     # 8 people x 89 yuan: 8 paid sponsor orders, each with its item, ledger entries and policy.
-    assert counts(seeded) == {"orders": 8, "items": 8, "ledger": 8, "programme_ledger": 8,
-                              "policies": 8, "people_insured": 8, "issued_audits": 8}
+    assert counts(seeded) == {
+        "orders": 8,
+        "items": 8,
+        "ledger": 8,
+        "programme_ledger": 8,
+        "policies": 8,
+        "people_insured": 8,
+        "issued_audits": 8,
+    }
     assert sponsors.figures(programme["id"]) == (PREMIUM_FEN * 50, PREMIUM_FEN * 8, 8)
     with seeded.app_context():
         orders = list(get_session().scalars(select(Order)))
-        assert {(o.status, o.payment_method, o.member_id, o.total_pay_fen, o.total_subsidy_fen)
-                for o in orders} == {("paid", "sponsor", None, 0, PREMIUM_FEN)}
+        assert {
+            (o.status, o.payment_method, o.member_id, o.total_pay_fen, o.total_subsidy_fen)
+            for o in orders
+        } == {("paid", "sponsor", None, 0, PREMIUM_FEN)}
         policy_ids = {r["policy_id"] for r in enrolled["items"]}
         assert {p.id for p in get_session().scalars(select(Policy))} == policy_ids
     ledgers_consistent(seeded, programme["id"])
-    report = client.get(f"/staff/programmes/{programme['id']}/report", headers=bearer(admin)).get_json()
+    report = client.get(
+        f"/staff/programmes/{programme['id']}/report", headers=bearer(admin)
+    ).get_json()
     assert (report["spent_fen"], report["active_policies_funded"]) == (PREMIUM_FEN * 8, 8)
-    summary = client.get(f"/staff/programmes/{programme['id']}/roster", headers=bearer(admin)).get_json()
+    summary = client.get(
+        f"/staff/programmes/{programme['id']}/roster", headers=bearer(admin)
+    ).get_json()
     assert (summary["entries"], summary["insured"]) == (11, 8)
     # The public figures count the batch like any enrollment: 8 people, all funded by the employer.
     with seeded.app_context():
@@ -79,8 +103,14 @@ def test_roster_enrolled_with_outcomes_per_row(sponsors, client, seeded):
         s = get_session()
         product = s.scalar(select(Product).where(Product.code == "ganzhou-demo-2026"))
         cells = counters_for(s, [(product.id, product.plan_year)])[(product.id, product.plan_year)]
-    assert sum(v for (month, metric, dim), v in cells.items()
-               if metric == "enrolled_by_funding_source" and dim == "employer") == 8
+    assert (
+        sum(
+            v
+            for (month, metric, dim), v in cells.items()
+            if metric == "enrolled_by_funding_source" and dim == "employer"
+        )
+        == 8
+    )
 
 
 def test_second_job_and_reupload_enroll_nobody_twice(sponsors, client, seeded):
@@ -118,10 +148,17 @@ def test_budget_runs_out_mid_batch_and_is_never_overspent(sponsors, client):
     assert (job["status"], job["done"], job["failed"]) == ("succeeded", 5, 2)
     rows = job_rows(client, admin, programme["id"], job["id"], status="failed")["items"]
     assert [r["code"] for r in rows] == ["budget_exhausted", "budget_exhausted"]
-    assert sponsors.figures(programme["id"]) == (44_500, 44_500, 5)   # reserved == total
+    assert sponsors.figures(programme["id"]) == (44_500, 44_500, 5)  # reserved == total
     # The refused people's orders (placed before the reservation was refused) are gone.
-    assert counts(sponsors.app) == {"orders": 5, "items": 5, "ledger": 5, "programme_ledger": 5,
-                                    "policies": 5, "people_insured": 5, "issued_audits": 5}
+    assert counts(sponsors.app) == {
+        "orders": 5,
+        "items": 5,
+        "ledger": 5,
+        "programme_ledger": 5,
+        "policies": 5,
+        "people_insured": 5,
+        "issued_audits": 5,
+    }
     ledgers_consistent(sponsors.app, programme["id"])
 
 
@@ -130,30 +167,42 @@ def test_quota_limits_the_people_funded(sponsors, client):
     upload(client, admin, programme["id"], roster_csv(eligible(5)))
     job = start_job(client, admin, programme["id"]).get_json()
     assert (job["done"], job["failed"]) == (3, 2)
-    codes = {r["code"] for r in job_rows(client, admin, programme["id"], job["id"],
-                                          status="failed")["items"]}
+    codes = {
+        r["code"]
+        for r in job_rows(client, admin, programme["id"], job["id"], status="failed")["items"]
+    }
     assert codes == {"quota_exhausted"}
     assert sponsors.figures(programme["id"]) == (PREMIUM_FEN * 10, PREMIUM_FEN * 3, 3)
 
 
 def test_partial_funding_and_paused_programmes_cannot_batch_enroll(sponsors, client):
-    admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 10,
-                                          rule={"kind": "percentage", "basis_points": 5000})
+    admin, programme = employer_programme(
+        sponsors, budget_fen=PREMIUM_FEN * 10, rule={"kind": "percentage", "basis_points": 5000}
+    )
     upload(client, admin, programme["id"], roster_csv(eligible(2)))
     resp = start_job(client, admin, programme["id"])
     assert resp.status_code == 422 and resp.get_json()["code"] == "programme_partial_funding"
 
     employer = sponsors.admin(programme["organisation_id"], "employer_admin")
-    fixed = sponsors.programme(employer, rule={"kind": "fixed", "amount_fen": 5000},
-                               roster_only=True, budget_fen=PREMIUM_FEN * 10, name="定额资助")
+    fixed = sponsors.programme(
+        employer,
+        rule={"kind": "fixed", "amount_fen": 5000},
+        roster_only=True,
+        budget_fen=PREMIUM_FEN * 10,
+        name="定额资助",
+    )
     upload(client, employer, fixed["id"], roster_csv(eligible(2)))
-    job = start_job(client, employer, fixed["id"]).get_json()   # 50 of 89 yuan: not enough
+    job = start_job(client, employer, fixed["id"]).get_json()  # 50 of 89 yuan: not enough
     assert (job["done"], job["failed"]) == (0, 2)
     assert {r["code"] for r in job_rows(client, employer, fixed["id"], job["id"])["items"]} == {
-        "not_fully_funded"}
+        "not_fully_funded"
+    }
 
-    client.post(f"/staff/programmes/{fixed['id']}/status", headers=bearer(employer),
-                json={"action": "pause"})
+    client.post(
+        f"/staff/programmes/{fixed['id']}/status",
+        headers=bearer(employer),
+        json={"action": "pause"},
+    )
     resp = start_job(client, employer, fixed["id"])
     assert resp.status_code == 409 and resp.get_json()["code"] == "programme_not_active"
 
@@ -178,23 +227,32 @@ def test_programme_paused_while_the_job_runs(sponsors, client, monkeypatch):
         real_write(ctx, batch)
         batches.append(len(batch))
         if len(batches) == 1:
-            from app.sponsors.models import Programme
             from sqlalchemy import update
 
+            from app.sponsors.models import Programme
+
             session = get_session()
-            session.execute(update(Programme).where(Programme.id == ctx.programme_id)
-                            .values(status="paused"))
+            session.execute(
+                update(Programme).where(Programme.id == ctx.programme_id).values(status="paused")
+            )
             session.commit()
 
     monkeypatch.setattr(roster_enrollment, "write", write_then_pause)
     job = start_job(client, admin, programme["id"]).get_json()
     assert (job["status"], job["error_code"], job["done"], job["failed"]) == (
-        "failed", "programme_not_active", 2, 0)
+        "failed",
+        "programme_not_active",
+        2,
+        0,
+    )
     assert job_rows(client, admin, programme["id"], job["id"], status="pending")["total"] == 3
 
     monkeypatch.setattr(roster_enrollment, "write", real_write)
-    client.post(f"/staff/programmes/{programme['id']}/status", headers=bearer(admin),
-                json={"action": "resume"})
+    client.post(
+        f"/staff/programmes/{programme['id']}/status",
+        headers=bearer(admin),
+        json={"action": "resume"},
+    )
     second = start_job(client, admin, programme["id"]).get_json()
     assert (second["total"], second["done"]) == (3, 3)
     assert counts(app)["people_insured"] == 5
@@ -213,7 +271,7 @@ def test_someone_enrolled_between_the_check_and_the_insert(sponsors, client, fam
     upload(client, admin, programme["id"], roster_csv(people))
     import app.jobs.celery_app as celery_app
 
-    monkeypatch.setattr(celery_app, "enqueue", lambda job_id: None)   # queued, not run yet
+    monkeypatch.setattr(celery_app, "enqueue", lambda job_id: None)  # queued, not run yet
     job = start_job(client, admin, programme["id"]).get_json()
     assert (job["status"], job["total"]) == ("queued", 4)
     order = place_order(client, family, [], method=None)  # 张伟 insures himself meanwhile
@@ -225,18 +283,22 @@ def test_someone_enrolled_between_the_check_and_the_insert(sponsors, client, fam
     done = read_job(client, admin, programme["id"], job["id"])
     assert (done["done"], done["failed"]) == (3, 1)
     [row] = job_rows(client, admin, programme["id"], job["id"], status="failed")["items"]
-    assert (row["code"], row["id_number_masked"][-4:]) == ("already_insured", by_name("张伟").certno[-4:])
+    assert (row["code"], row["id_number_masked"][-4:]) == (
+        "already_insured",
+        by_name("张伟").certno[-4:],
+    )
     with app.app_context():
         insured = get_session().scalars(select(Policy.person_id)).all()
         assert len(insured) == len(set(insured)) == 4
         open_items = get_session().scalars(select(OrderItem.person_id).where(OrderItem.open)).all()
         assert len(open_items) == len(set(open_items)) == 4
-    assert sponsors.figures(programme["id"])[1:] == (PREMIUM_FEN * 4, 4)   # his order + 3
+    assert sponsors.figures(programme["id"])[1:] == (PREMIUM_FEN * 4, 4)  # his order + 3
     ledgers_consistent(app, programme["id"])
 
 
-def test_bureau_down_fails_the_rows_and_each_person_counts_against_the_rate(sponsors, client,
-                                                                             monkeypatch):
+def test_bureau_down_fails_the_rows_and_each_person_counts_against_the_rate(
+    sponsors, client, monkeypatch
+):
     from app.integrations import registry
     from app.integrations.bureau.port import BureauUnavailable
     from app.jobs import throttle
@@ -264,7 +326,8 @@ def test_bureau_down_fails_the_rows_and_each_person_counts_against_the_rate(spon
     job = start_job(client, admin, programme["id"]).get_json()
     assert (job["status"], job["done"], job["failed"]) == ("succeeded", 0, 4)
     assert {r["code"] for r in job_rows(client, admin, programme["id"], job["id"])["items"]} == {
-        "bureau_unavailable"}
+        "bureau_unavailable"
+    }
     # 4 people x 3 attempts each, every attempt within the rate.
     assert DownBureau.calls == CountingThrottle.acquired == 12
     assert counts(app)["policies"] == 0 and sponsors.figures(programme["id"])[1] == 0
@@ -281,7 +344,7 @@ def test_cancel_a_queued_job(sponsors, client, monkeypatch):
     upload(client, admin, programme["id"], roster_csv(eligible(3)))
     monkeypatch.setattr(celery_app, "enqueue", lambda job_id: None)
     job = start_job(client, admin, programme["id"]).get_json()
-    again = start_job(client, admin, programme["id"])           # one active job per programme
+    again = start_job(client, admin, programme["id"])  # one active job per programme
     assert again.status_code == 409 and again.get_json()["code"] == "job_already_active"
     path = f"/staff/programmes/{programme['id']}/enrollment-jobs/{job['id']}/cancel"
     resp = client.post(path, headers=bearer(admin))
@@ -292,7 +355,9 @@ def test_cancel_a_queued_job(sponsors, client, monkeypatch):
         assert get_session().scalar(select(Job.done).where(Job.id == job["id"])) == 0
         statuses = set(get_session().scalars(select(JobRow.status)))
     assert statuses == {"pending"} and counts(sponsors.app)["policies"] == 0
-    listed = client.get(f"/staff/programmes/{programme['id']}/enrollment-jobs", headers=bearer(admin))
+    listed = client.get(
+        f"/staff/programmes/{programme['id']}/enrollment-jobs", headers=bearer(admin)
+    )
     assert [j["status"] for j in listed.get_json()] == ["cancelled"]
 
 

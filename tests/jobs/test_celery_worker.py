@@ -5,6 +5,7 @@ previous worker died. Skipped when that Redis is not reachable.
 
 The database is one both threads can share: PostgreSQL when TEST_DATABASE_URL is set, otherwise
 an SQLite file (the in-memory test database lives on one connection)."""
+
 from __future__ import annotations
 
 import time
@@ -37,8 +38,9 @@ def redis_reachable() -> bool:
     import redis
 
     try:
-        return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=0.5,
-                                         socket_timeout=0.5).ping())
+        return bool(
+            redis.Redis.from_url(BROKER, socket_connect_timeout=0.5, socket_timeout=0.5).ping()
+        )
     except redis.RedisError:
         return False
 
@@ -48,8 +50,11 @@ pytestmark = pytest.mark.skipif(not redis_reachable(), reason=f"needs Redis at {
 
 @pytest.fixture
 def worker_app(app_factory, tmp_path, fast_password_hashing, frozen):
-    settings = {"CELERY_BROKER_URL": BROKER, "CELERY_QUEUE": f"huimin-test-{uuid.uuid4().hex[:8]}",
-                "JOB_STALE_SECONDS": 10}
+    settings = {
+        "CELERY_BROKER_URL": BROKER,
+        "CELERY_QUEUE": f"huimin-test-{uuid.uuid4().hex[:8]}",
+        "JOB_STALE_SECONDS": 10,
+    }
     if not ON_POSTGRES:
         settings["DATABASE_URL"] = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
     app = app_factory(**settings)
@@ -60,7 +65,7 @@ def worker_app(app_factory, tmp_path, fast_password_hashing, frozen):
     yield app
     from app.jobs.celery_app import celery_for
 
-    celery_for(app).control.purge()   # the delayed resume check a stopped worker handed back
+    celery_for(app).control.purge()  # the delayed resume check a stopped worker handed back
 
 
 def wait_for(predicate, timeout: float = 60.0):
@@ -87,28 +92,43 @@ def test_real_worker_enrolls_the_roster_and_resumes_a_dead_workers_job(worker_ap
     admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 20)
     upload(client, admin, programme["id"], roster_csv(eligible(4)))
     orphan = start_job(client, admin, programme["id"]).get_json()
-    assert (orphan["status"], orphan["total"]) == ("queued", 4)    # queued on Redis, nobody took it
+    assert (orphan["status"], orphan["total"]) == ("queued", 4)  # queued on Redis, nobody took it
     with app.app_context():
         session = get_session()
-        session.execute(update(Job).where(Job.id == orphan["id"]).values(
-            status="running", runs=1, runner_token="dead-worker",
-            started_at=utcnow() - timedelta(minutes=5), heartbeat_at=utcnow() - timedelta(minutes=5)))
+        session.execute(
+            update(Job)
+            .where(Job.id == orphan["id"])
+            .values(
+                status="running",
+                runs=1,
+                runner_token="dead-worker",
+                started_at=utcnow() - timedelta(minutes=5),
+                heartbeat_at=utcnow() - timedelta(minutes=5),
+            )
+        )
         session.commit()
-    celery.control.purge()   # its message died with the worker
+    celery.control.purge()  # its message died with the worker
 
-    with start_worker(celery, pool="solo", perform_ping_check=False, loglevel="WARNING",
-                      shutdown_timeout=30):
+    with start_worker(
+        celery, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30
+    ):
         # The starting worker queued the stale-job check, which queued the orphan again.
-        done = wait_for(lambda: (lambda j: j if j["status"] == "succeeded" else None)(
-            read_job(client, admin, programme["id"], orphan["id"])))
+        done = wait_for(
+            lambda: (lambda j: j if j["status"] == "succeeded" else None)(
+                read_job(client, admin, programme["id"], orphan["id"])
+            )
+        )
         assert (done["done"], done["failed"], done["runs"]) == (4, 0, 2)
 
         # A new roster through HTTP: the request only queues; the worker does the work.
-        upload(client, admin, programme["id"], roster_csv(eligible(6)))   # 2 new people
+        upload(client, admin, programme["id"], roster_csv(eligible(6)))  # 2 new people
         queued = start_job(client, admin, programme["id"])
         assert queued.status_code == 202 and queued.get_json()["total"] == 2
-        finished = wait_for(lambda: (lambda j: j if j["status"] == "succeeded" else None)(
-            read_job(client, admin, programme["id"], queued.get_json()["id"])))
+        finished = wait_for(
+            lambda: (lambda j: j if j["status"] == "succeeded" else None)(
+                read_job(client, admin, programme["id"], queued.get_json()["id"])
+            )
+        )
         assert (finished["done"], finished["runs"]) == (2, 1)
 
     assert counts(app)["policies"] == counts(app)["people_insured"] == 6

@@ -4,6 +4,7 @@
 - a batch job and the rostered people enrolling themselves at the same moment, on a budget that
   cannot cover everyone: the budget is never overspent and nobody is insured twice.
 """
+
 from __future__ import annotations
 
 import threading
@@ -41,7 +42,7 @@ def run_together(*calls):
         try:
             barrier.wait(timeout=30)
             results[n] = call()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
@@ -57,7 +58,7 @@ def test_overlapping_uploads_at_once_list_each_person_once(sponsors, client):
     app = sponsors.app
     admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN)
     people = eligible(20)
-    files = [roster_csv(people[start:start + 12]) for start in (0, 4, 8, 0)]   # overlapping
+    files = [roster_csv(people[start : start + 12]) for start in (0, 4, 8, 0)]  # overlapping
     persons_before = _count(app, Person)
 
     def uploader(data):
@@ -83,7 +84,7 @@ def test_job_and_members_enrolling_themselves_at_once_never_overspend(sponsors, 
     people = eligible(12)
     upload(client, admin, programme["id"], roster_csv(people))
     members = []
-    adults = [person for person in people if person.brdy.year < 2000][:4]   # may log in alone
+    adults = [person for person in people if person.brdy.year < 2000][:4]  # may log in alone
     for n, person in enumerate(adults):
         token = login(client, f"race-{n}")["access_token"]
         assert verify(client, token, person).status_code == 200
@@ -99,8 +100,12 @@ def test_job_and_members_enrolling_themselves_at_once_never_overspend(sponsors, 
     def enroll(token):
         def call():
             own = app.test_client()
-            return own.post("/orders", headers={"Authorization": f"Bearer {token}", **key()},
-                            json=order_body(own, [], include_self=True, method=None))
+            return own.post(
+                "/orders",
+                headers={"Authorization": f"Bearer {token}", **key()},
+                json=order_body(own, [], include_self=True, method=None),
+            )
+
         return call
 
     results = run_together(run_job, *[enroll(token) for token in members])
@@ -113,7 +118,7 @@ def test_job_and_members_enrolling_themselves_at_once_never_overspend(sponsors, 
     found = counts(app)
     # Nobody twice; everyone insured was paid for by the programme, within its budget.
     assert found["policies"] == found["people_insured"] == people_funded == reserved // PREMIUM_FEN
-    assert people_funded == 9          # the budget is used up exactly: 12 people wanted it
+    assert people_funded == 9  # the budget is used up exactly: 12 people wanted it
     ledgers_consistent(app, programme["id"])
 
 

@@ -4,6 +4,7 @@ The crash is simulated by raising `WorkerKilled`, a BaseException the runner doe
 nothing runs when a process is killed), from inside a batch once k rows were recorded: that batch
 rolls back, the job stays `running` with a heartbeat that goes stale. `flask jobs resume` (or a
 worker starting) takes it over; rows already done are not done again."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -73,10 +74,10 @@ def test_crashed_job_resumes_without_duplicates(sponsors, client, roster, monkey
         assert get_session().scalar(select(JobRow.id).where(JobRow.status == "pending").limit(1))
     assert counts(app)["policies"] == 4
     progress = read_job(client, admin, programme["id"], job_id)
-    assert (progress["percent"], progress["processed"]) == (33.3, 4)       # 4 of 12
+    assert (progress["percent"], progress["processed"]) == (33.3, 4)  # 4 of 12
     assert progress["eta_seconds"] is not None and progress["eta_seconds"] >= 0
 
-    monkeypatch.undo()                                   # the next worker does not die
+    monkeypatch.undo()  # the next worker does not die
     runner = app.test_cli_runner()
     # Not yet stale: nothing to resume, and a second runner cannot take it.
     assert runner.invoke(args=["jobs", "resume"]).output.strip() == "resumed: 0"
@@ -89,14 +90,22 @@ def test_crashed_job_resumes_without_duplicates(sponsors, client, roster, monkey
     job = read_job(client, admin, programme["id"], job_id)
     assert (job["status"], job["done"], job["failed"], job["runs"]) == ("succeeded", 12, 0, 2)
     # Every person once: 12 orders, items, ledger entries, reservations and policies.
-    assert counts(app) == {"orders": 12, "items": 12, "ledger": 12, "programme_ledger": 12,
-                           "policies": 12, "people_insured": 12, "issued_audits": 12}
+    assert counts(app) == {
+        "orders": 12,
+        "items": 12,
+        "ledger": 12,
+        "programme_ledger": 12,
+        "policies": 12,
+        "people_insured": 12,
+        "issued_audits": 12,
+    }
     assert sponsors.figures(programme["id"]) == (PREMIUM_FEN * 20, PREMIUM_FEN * 12, 12)
     ledgers_consistent(app, programme["id"])
 
 
-def test_crash_after_the_last_commit_resumes_to_succeeded(sponsors, client, roster, monkeypatch,
-                                                           frozen):
+def test_crash_after_the_last_commit_resumes_to_succeeded(
+    sponsors, client, roster, monkeypatch, frozen
+):
     """Died after recording every row but before marking the job finished: resuming finds no
     pending row and finishes it; nothing is enrolled twice."""
     admin, programme = roster
@@ -129,9 +138,11 @@ def test_a_runner_that_lost_the_job_commits_nothing(sponsors, client, roster, mo
 
     def write_and_get_taken_over(ctx, batch):
         calls.append(ctx.token)
-        if len(calls) == 2:   # between A's first and second batch, B claims the job
+        if len(calls) == 2:  # between A's first and second batch, B claims the job
             session = get_session()
-            session.execute(update(Job).values(heartbeat_at=utcnow() - timedelta(seconds=STALE + 5)))
+            session.execute(
+                update(Job).values(heartbeat_at=utcnow() - timedelta(seconds=STALE + 5))
+            )
             session.commit()
             assert job_services.claim(ctx.job_id) is not None
         real_write(ctx, batch)
@@ -142,8 +153,8 @@ def test_a_runner_that_lost_the_job_commits_nothing(sponsors, client, roster, mo
     monkeypatch.setattr(celery_app, "enqueue", lambda job_id: None)
     job = start_job(client, admin, programme["id"]).get_json()
     with app.app_context():
-        assert job_services.run_job(job["id"]) == "lost"          # A gives up
-    assert counts(app)["policies"] == 4                           # only A's first batch
+        assert job_services.run_job(job["id"]) == "lost"  # A gives up
+    assert counts(app)["policies"] == 4  # only A's first batch
     with app.app_context():
         current = get_session().scalar(select(Job))
         assert (current.status, current.done, current.runs) == ("running", 4, 2)

@@ -1,5 +1,6 @@
 """The bureau rate limit (app/jobs/throttle.py): calls are spaced 1/rate apart, in process and,
 with Redis, across processes."""
+
 from __future__ import annotations
 
 import uuid

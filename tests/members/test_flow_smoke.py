@@ -1,4 +1,4 @@
-from tests.conftest import CONSENT, add_relative, bearer, login, verify
+from tests.conftest import add_relative, bearer, login, verify
 
 
 def test_login_verify_add_relative_and_isolation(client, seeded, residents):
@@ -8,7 +8,10 @@ def test_login_verify_add_relative_and_isolation(client, seeded, residents):
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["person"]["insurance_type"] == "employee"
-    assert body["person"]["id_number_masked"] == residents["张伟"].certno[:4] + "*" * 10 + residents["张伟"].certno[-4:]
+    assert (
+        body["person"]["id_number_masked"]
+        == residents["张伟"].certno[:4] + "*" * 10 + residents["张伟"].certno[-4:]
+    )
     assert residents["张伟"].certno not in resp.get_data(as_text=True)
 
     resp = add_relative(client, a["access_token"], residents["李娜"], "spouse")

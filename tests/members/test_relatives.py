@@ -1,4 +1,5 @@
 """Relatives: /me/relatives (add, list, get, delete), verified with the sandbox bureau."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,9 @@ def cheap_staff_password_hashing(monkeypatch):
     """seed_demo() also creates demo staff; their argon2 hashes are not under test here."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr("app.auth.services._hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 def count(app, model, *where) -> int:
@@ -34,8 +36,12 @@ def masked(certno: str) -> str:
 
 
 def snapshot(app) -> tuple[int, int, int, int]:
-    return (count(app, Person), count(app, Relative), count(app, Consent),
-            count(app, AuditEvent, AuditEvent.action == "relative.added"))
+    return (
+        count(app, Person),
+        count(app, Relative),
+        count(app, Consent),
+        count(app, AuditEvent, AuditEvent.action == "relative.added"),
+    )
 
 
 @pytest.fixture
@@ -89,8 +95,12 @@ def test_add_list_get_delete_spouse(client, verified_member, residents):
 
     # the shared person record stays; the removal is audited
     with app.app_context():
-        assert get_session().scalar(
-            select(Person).where(Person.id_number_index == person_index(li.certno))) is not None
+        assert (
+            get_session().scalar(
+                select(Person).where(Person.id_number_index == person_index(li.certno))
+            )
+            is not None
+        )
     assert count(app, AuditEvent, AuditEvent.action == "relative.removed") == 1
 
 
@@ -102,31 +112,43 @@ def test_relative_consent_and_audit_rows(client, verified_member, residents):
         session = get_session()
         relative = session.get(Relative, resp.get_json()["id"])
         consents = session.scalars(
-            select(Consent).where(Consent.subject_person_id == relative.person_id)).all()
+            select(Consent).where(Consent.subject_person_id == relative.person_id)
+        ).all()
         assert [(c.purpose, c.text_version) for c in consents] == [
-            ("identity_verification", "pi-2026-01")]
+            ("identity_verification", "pi-2026-01")
+        ]
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "relative.added"))
         assert (event.object_type, event.object_id, event.detail) == (
-            "person", relative.person_id, {"relation": "parent"})
+            "person",
+            relative.person_id,
+            {"relation": "parent"},
+        )
         assert event.request_id == resp.headers["X-Request-Id"]
 
 
 # --------------------------------------------------------------------------------------------
 # The relative must be checked with the bureau
 # --------------------------------------------------------------------------------------------
-def test_relative_with_wrong_name_is_not_matched_and_nothing_is_written(client, verified_member, residents):
+def test_relative_with_wrong_name_is_not_matched_and_nothing_is_written(
+    client, verified_member, residents
+):
     app = client.application
     before = snapshot(app)
     li = residents["李娜"]
-    resp = client.post("/me/relatives", headers=bearer(verified_member), json={
-        "name": "李四", "id_number": li.certno, "relation": "spouse", "consent": CONSENT})
+    resp = client.post(
+        "/me/relatives",
+        headers=bearer(verified_member),
+        json={"name": "李四", "id_number": li.certno, "relation": "spouse", "consent": CONSENT},
+    )
     assert resp.status_code == 422
     assert resp.get_json()["code"] == "identity_not_matched"
     assert snapshot(app) == before
     assert client.get("/me/relatives", headers=bearer(verified_member)).get_json() == []
 
 
-def test_relative_when_bureau_is_down_is_503_and_nothing_is_written(client, verified_member, residents):
+def test_relative_when_bureau_is_down_is_503_and_nothing_is_written(
+    client, verified_member, residents
+):
     app = client.application
     before = snapshot(app)
 
@@ -144,8 +166,13 @@ def test_relative_when_bureau_is_down_is_503_and_nothing_is_written(client, veri
 def test_relative_needs_consent(client, verified_member, residents):
     app = client.application
     before = snapshot(app)
-    resp = add_relative(client, verified_member, residents["李娜"], "spouse",
-                        consent={"accepted": False, "text_version": "pi-2026-01"})
+    resp = add_relative(
+        client,
+        verified_member,
+        residents["李娜"],
+        "spouse",
+        consent={"accepted": False, "text_version": "pi-2026-01"},
+    )
     assert resp.status_code == 422
     assert resp.get_json()["code"] == "consent_required"
     assert snapshot(app) == before
@@ -201,10 +228,13 @@ def test_relation_outside_the_allowed_list_is_422(client, verified_member, resid
 # --------------------------------------------------------------------------------------------
 # Children under 14 (PIPL art. 31)
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("guardian", [
-    pytest.param(None, id="missing"),
-    pytest.param({"accepted": False, "text_version": "guardian-2026-01"}, id="accepted-false"),
-])
+@pytest.mark.parametrize(
+    "guardian",
+    [
+        pytest.param(None, id="missing"),
+        pytest.param({"accepted": False, "text_version": "guardian-2026-01"}, id="accepted-false"),
+    ],
+)
 def test_child_under_14_needs_guardian_consent(client, verified_member, residents, guardian):
     app = client.application
     before = snapshot(app)
@@ -217,7 +247,9 @@ def test_child_under_14_needs_guardian_consent(client, verified_member, resident
     assert snapshot(app) == before
 
 
-def test_missing_guardian_consent_names_the_guardian_consent_field(client, verified_member, residents):
+def test_missing_guardian_consent_names_the_guardian_consent_field(
+    client, verified_member, residents
+):
     resp = add_relative(client, verified_member, residents["张小宝"], "child")
     assert resp.get_json()["code"] == "guardian_consent_required"
     assert list(resp.get_json()["errors"]["json"]) == ["guardian_consent"]
@@ -245,8 +277,9 @@ def test_child_under_14_with_guardian_consent(client, verified_member, residents
 
 def test_adult_relative_records_no_guardian_consent(client, verified_member, residents):
     app = client.application
-    resp = add_relative(client, verified_member, residents["张建国"], "parent",
-                        guardian_consent=GUARDIAN)
+    resp = add_relative(
+        client, verified_member, residents["张建国"], "parent", guardian_consent=GUARDIAN
+    )
     assert resp.status_code == 201
     assert resp.get_json()["under_14"] is False
     assert resp.get_json()["guardian_consent_recorded"] is False
@@ -263,17 +296,24 @@ def test_both_parents_share_one_person_for_the_child(client, verified_member, me
     with app.app_context():
         session = get_session()
         people = session.scalars(
-            select(Person).where(Person.id_number_index == person_index(child.certno))).all()
+            select(Person).where(Person.id_number_index == person_index(child.certno))
+        ).all()
         assert len(people) == 1
         rows = session.scalars(select(Relative).where(Relative.person_id == people[0].id)).all()
         assert len(rows) == 2
         assert len({r.member_id for r in rows}) == 2
     assert count(app, Consent, Consent.purpose == "guardian") == 2
     # one parent removing the child leaves the other parent's relative intact
-    assert client.delete(f"/me/relatives/{a.get_json()['id']}",
-                         headers=bearer(verified_member)).status_code == 204
-    assert client.get(f"/me/relatives/{b.get_json()['id']}",
-                      headers=bearer(member_b)).status_code == 200
+    assert (
+        client.delete(
+            f"/me/relatives/{a.get_json()['id']}", headers=bearer(verified_member)
+        ).status_code
+        == 204
+    )
+    assert (
+        client.get(f"/me/relatives/{b.get_json()['id']}", headers=bearer(member_b)).status_code
+        == 200
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,8 +333,14 @@ def test_other_member_cannot_see_or_delete_a_relative(client, verified_member, m
         assert theirs.status_code == 404
         assert theirs.headers["Content-Type"] == PROBLEM
         text = theirs.get_data(as_text=True)
-        for leak in ("张建国", father.certno, masked(father.certno), "parent", "父母",
-                     father.certno[-4:]):
+        for leak in (
+            "张建国",
+            father.certno,
+            masked(father.certno),
+            "parent",
+            "父母",
+            father.certno[-4:],
+        ):
             assert leak not in text
         # an existing relative of someone else looks exactly like an id that does not exist
         assert theirs.get_data() == nothing.get_data()
@@ -311,8 +357,12 @@ def test_other_member_cannot_see_or_delete_a_relative(client, verified_member, m
 
 
 def test_relatives_require_login(client, seeded):
-    for method, path in (("get", "/me/relatives"), ("get", "/me/relatives/1"),
-                         ("delete", "/me/relatives/1"), ("post", "/me/relatives")):
+    for method, path in (
+        ("get", "/me/relatives"),
+        ("get", "/me/relatives/1"),
+        ("delete", "/me/relatives/1"),
+        ("post", "/me/relatives"),
+    ):
         resp = getattr(client, method)(path)
         assert resp.status_code == 401, (method, path)
         assert "WWW-Authenticate" in resp.headers

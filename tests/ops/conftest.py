@@ -1,5 +1,6 @@
 """Helpers for the operations tests: ports where nothing listens, or where a server accepts and
 then never answers."""
+
 from __future__ import annotations
 
 import socket

@@ -1,5 +1,6 @@
 """gunicorn.conf.py: settings from the environment, and the Prometheus multiprocess bookkeeping
 its hooks do (the production smoke run, scripts/smoke, starts gunicorn with it for real)."""
+
 from __future__ import annotations
 
 import os
@@ -10,9 +11,19 @@ from types import SimpleNamespace
 import pytest
 
 CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
-_VARIABLES = ("PORT", "BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT",
-              "FORWARDED_ALLOW_IPS", "LOG_FORMAT", "LOG_LEVEL", "HUIMIN_PROFILE",
-              "PROMETHEUS_MULTIPROC_DIR", "GUNICORN_MAX_REQUESTS")
+_VARIABLES = (
+    "PORT",
+    "BIND",
+    "WEB_CONCURRENCY",
+    "GUNICORN_THREADS",
+    "GUNICORN_TIMEOUT",
+    "FORWARDED_ALLOW_IPS",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "HUIMIN_PROFILE",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "GUNICORN_MAX_REQUESTS",
+)
 
 
 @pytest.fixture
@@ -29,14 +40,17 @@ def load(monkeypatch, tmp_path):
     return _load
 
 
-@pytest.mark.parametrize(("cores", "workers"), [
-    (1, 3),    # 2 x 1 + 1
-    (2, 5),    # 2 x 2 + 1
-    (3, 7),    # 2 x 3 + 1
-    (4, 8),    # 2 x 4 + 1 = 9, capped at 8
-    (64, 8),   # capped
-    (None, 3), # cpu_count() unknown: counted as 1
-])
+@pytest.mark.parametrize(
+    ("cores", "workers"),
+    [
+        (1, 3),  # 2 x 1 + 1
+        (2, 5),  # 2 x 2 + 1
+        (3, 7),  # 2 x 3 + 1
+        (4, 8),  # 2 x 4 + 1 = 9, capped at 8
+        (64, 8),  # capped
+        (None, 3),  # cpu_count() unknown: counted as 1
+    ],
+)
 def test_default_workers_are_two_per_core_plus_one_capped(load, monkeypatch, cores, workers):
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert load()["workers"] == workers
@@ -55,8 +69,13 @@ def test_defaults(load):
 
 
 def test_environment_overrides(load):
-    conf = load(PORT="9123", WEB_CONCURRENCY="2", GUNICORN_THREADS="8", GUNICORN_TIMEOUT="60",
-                FORWARDED_ALLOW_IPS="10.0.0.1,10.0.0.2")
+    conf = load(
+        PORT="9123",
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="8",
+        GUNICORN_TIMEOUT="60",
+        FORWARDED_ALLOW_IPS="10.0.0.1,10.0.0.2",
+    )
     assert conf["bind"] == ["0.0.0.0:9123"]
     assert (conf["workers"], conf["threads"], conf["timeout"]) == (2, 8, 60)
     assert conf["forwarded_allow_ips"] == "10.0.0.1,10.0.0.2"
@@ -69,8 +88,11 @@ def test_production_logs_gunicorn_itself_as_json(load):
     assert formatter == "app.ops.logs.JsonFormatter"
     loggers = conf["logconfig_dict"]["loggers"]
     assert loggers["gunicorn.error"]["handlers"] == ["stderr"]
-    assert loggers["gunicorn.access"] == {"handlers": ["discard"], "level": "INFO",
-                                          "propagate": False}
+    assert loggers["gunicorn.access"] == {
+        "handlers": ["discard"],
+        "level": "INFO",
+        "propagate": False,
+    }
     # No handler on the root logger, so each worker's app installs its JSON one.
     assert conf["logconfig_dict"]["root"]["handlers"] == []
     assert "logconfig_dict" not in load(HUIMIN_PROFILE="production", LOG_FORMAT="text")

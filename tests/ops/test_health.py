@@ -1,5 +1,6 @@
 """/healthz and /readyz: liveness never touches the database; readiness fails, as problem details
 naming the dependency and nothing else, when the database or a configured Redis is down or hangs."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,16 @@ def assert_not_ready(resp, checks: dict[str, str], port: int) -> dict:
     assert body["type"].endswith("/not_ready")
     assert body["checks"] == checks
     text = resp.get_data(as_text=True)
-    for secret in (DB_PASSWORD, REDIS_PASSWORD, str(port), "127.0.0.1", "postgresql", "redis://",
-                   "Traceback", "Error"):
+    for secret in (
+        DB_PASSWORD,
+        REDIS_PASSWORD,
+        str(port),
+        "127.0.0.1",
+        "postgresql",
+        "redis://",
+        "Traceback",
+        "Error",
+    ):
         assert secret not in text, f"{secret!r} in the readiness answer: {text}"
     return body
 
@@ -58,8 +67,10 @@ def test_readyz_is_ready_with_the_test_database(app):
     resp = app.test_client().get("/readyz")
 
     assert resp.status_code == 200, resp.get_data(as_text=True)
-    assert resp.get_json() == {"status": "ready",
-                               "checks": {"database": "ok", "redis": "not_configured"}}
+    assert resp.get_json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "redis": "not_configured"},
+    }
 
 
 def test_readyz_fails_when_the_database_is_down():
@@ -90,8 +101,9 @@ def test_readyz_fails_when_configured_redis_is_unreachable(app_factory):
 
 
 def test_readyz_fails_when_redis_hangs(app_factory, silent_port):
-    application = app_factory(REDIS_URL=f"redis://127.0.0.1:{silent_port}/13",
-                              READINESS_TIMEOUT_SECONDS=0.5)
+    application = app_factory(
+        REDIS_URL=f"redis://127.0.0.1:{silent_port}/13", READINESS_TIMEOUT_SECONDS=0.5
+    )
     resp = application.test_client().get("/readyz")
 
     assert_not_ready(resp, {"database": "ok", "redis": "timeout"}, silent_port)
@@ -99,8 +111,9 @@ def test_readyz_fails_when_redis_hangs(app_factory, silent_port):
 
 def test_readyz_names_both_when_both_are_down():
     db_port, redis_port = closed_port(), closed_port()
-    application = app_with(DATABASE_URL=pg_url(db_port),
-                           REDIS_URL=f"redis://127.0.0.1:{redis_port}/13")
+    application = app_with(
+        DATABASE_URL=pg_url(db_port), REDIS_URL=f"redis://127.0.0.1:{redis_port}/13"
+    )
     resp = application.test_client().get("/readyz")
 
     body = assert_not_ready(resp, {"database": "failed", "redis": "failed"}, db_port)

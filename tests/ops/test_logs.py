@@ -1,4 +1,5 @@
 """Request ids, the request log line, JSON logs, and personal data redacted from all of them."""
+
 from __future__ import annotations
 
 import io
@@ -12,7 +13,7 @@ from app.config import ConfigurationError, development_config, load_config, prod
 from app.ops.logs import accept_request_id
 from tests.conftest import CONSENT, bearer, login
 
-ID_NUMBER = "360702198503120119"         # 张伟 in the sandbox bureau
+ID_NUMBER = "360702198503120119"  # 张伟 in the sandbox bureau
 ID_MASKED = "3607**********0119"
 PHONE = "13812345678"
 PHONE_MASKED = "138****5678"
@@ -21,21 +22,25 @@ _GENERATED = re.compile(r"[0-9a-f]{32}")
 
 # --- request ids -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("incoming", "kept"), [
-    ("0f8e2c4a-9b1d-4e7f-a3c5-6d2b8e1f0a94", True),   # a UUID with hyphens
-    ("abcdef12", True),                                # 8: the shortest kept
-    ("a" * 64, True),                                  # 64: the longest kept
-    ("gw.2026-11-23:node_7:000123", True),             # dots, colons, underscores
-    ("abcdef1", False),                                # 7: too short
-    ("a" * 65, False),                                 # 65: too long (the audit column holds 64)
-    ("-abcdef123", False),                             # must start with a letter or digit
-    ("abc def 123", False),                            # spaces
-    ("abc\r\nSet-Cookie: x=1", False),                 # header injection
-    ("请求编号一二三四五六七八", False),                    # non-ASCII letters
-    ("<script>alert(1)</script>", False),
-    ("", False),
-    (None, False),
-])
+
+@pytest.mark.parametrize(
+    ("incoming", "kept"),
+    [
+        ("0f8e2c4a-9b1d-4e7f-a3c5-6d2b8e1f0a94", True),  # a UUID with hyphens
+        ("abcdef12", True),  # 8: the shortest kept
+        ("a" * 64, True),  # 64: the longest kept
+        ("gw.2026-11-23:node_7:000123", True),  # dots, colons, underscores
+        ("abcdef1", False),  # 7: too short
+        ("a" * 65, False),  # 65: too long (the audit column holds 64)
+        ("-abcdef123", False),  # must start with a letter or digit
+        ("abc def 123", False),  # spaces
+        ("abc\r\nSet-Cookie: x=1", False),  # header injection
+        ("请求编号一二三四五六七八", False),  # non-ASCII letters
+        ("<script>alert(1)</script>", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_a_client_request_id_is_kept_only_when_sane(incoming, kept):
     result = accept_request_id(incoming)
     if kept:
@@ -46,9 +51,11 @@ def test_a_client_request_id_is_kept_only_when_sane(incoming, kept):
 
 def test_the_request_id_is_echoed_on_every_answer(client):
     rid = "trace-0123456789abcdef"
-    for resp in (client.get("/healthz", headers={"X-Request-ID": rid}),
-                 client.get("/me", headers={"X-Request-ID": rid}),          # 401 problem
-                 client.get("/no/such/path", headers={"X-Request-ID": rid})):  # 404 problem
+    for resp in (
+        client.get("/healthz", headers={"X-Request-ID": rid}),
+        client.get("/me", headers={"X-Request-ID": rid}),  # 401 problem
+        client.get("/no/such/path", headers={"X-Request-ID": rid}),
+    ):  # 404 problem
         assert resp.headers["X-Request-Id"] == rid
 
 
@@ -56,8 +63,9 @@ def test_a_rate_limited_answer_carries_the_request_id_too(app_factory):
     client = app_factory(RATE_LIMIT_LOGIN="1 per minute").test_client()
     assert client.post("/auth/wechat/login", json={"code": "rl-1"}).status_code == 200
 
-    refused = client.post("/auth/wechat/login", json={"code": "rl-2"},
-                          headers={"X-Request-ID": "trace-limited-01"})
+    refused = client.post(
+        "/auth/wechat/login", json={"code": "rl-2"}, headers={"X-Request-ID": "trace-limited-01"}
+    )
 
     assert refused.status_code == 429
     assert refused.headers["X-Request-Id"] == "trace-limited-01"
@@ -77,6 +85,7 @@ def test_a_generated_request_id_differs_per_request(client):
 
 
 # --- the log format ----------------------------------------------------------------------------
+
 
 def test_text_in_development_and_json_in_production(monkeypatch):
     monkeypatch.delenv("LOG_FORMAT", raising=False)
@@ -138,25 +147,38 @@ def test_json_logs_hold_no_id_number_and_no_phone(json_log, residents):
 
     def leaky():
         # Everything a careless handler could do: message, arguments, extras, an exception.
-        log.warning("looking up %s with phone %s", ID_NUMBER, PHONE,
-                    extra={"certno": ID_NUMBER, "contact": {"phone": PHONE}})
+        log.warning(
+            "looking up %s with phone %s",
+            ID_NUMBER,
+            PHONE,
+            extra={"certno": ID_NUMBER, "contact": {"phone": PHONE}},
+        )
         raise RuntimeError(f"bureau refused {ID_NUMBER} / {PHONE}")
 
     application.add_url_rule("/_tests/leaky", "leaky", leaky)
     client = application.test_client()
     token = login(client, "json-log-redaction")["access_token"]
     from app.demo.seed import seed_demo
+
     with application.app_context():
         seed_demo()
 
-    assert client.get("/_tests/leaky", headers={"X-Request-ID": "trace-leaky-01"}).status_code == 500
+    assert (
+        client.get("/_tests/leaky", headers={"X-Request-ID": "trace-leaky-01"}).status_code == 500
+    )
     client.get(f"/me/relatives/{ID_NUMBER}?phone={PHONE}", headers=bearer(token))
     client.get(f"/{ID_NUMBER}/{PHONE}")
-    verified = client.post("/me/identity", headers=bearer(token), json={
-        "name": residents["张伟"].name, "id_number": ID_NUMBER, "consent": CONSENT})
+    verified = client.post(
+        "/me/identity",
+        headers=bearer(token),
+        json={"name": residents["张伟"].name, "id_number": ID_NUMBER, "consent": CONSENT},
+    )
     assert verified.status_code == 200, verified.get_json()
-    client.post("/me/identity", headers=bearer(token), json={
-        "name": "王不对", "id_number": ID_NUMBER, "consent": CONSENT})
+    client.post(
+        "/me/identity",
+        headers=bearer(token),
+        json={"name": "王不对", "id_number": ID_NUMBER, "consent": CONSENT},
+    )
 
     text = stream.getvalue()
     records = lines_of(stream)

@@ -1,6 +1,7 @@
 """Prometheus metrics: who may read them, what a request is counted under (the url rule, not the
 raw path), the domain counters others call, payments counted where they settle, and the
 multiprocess aggregation gunicorn relies on."""
+
 from __future__ import annotations
 
 import os
@@ -40,13 +41,17 @@ def ops_app(app_factory):
 
 # --- access ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer wrong-token-0123456789abcdef-0123"},
-    {"Authorization": f"Basic {TOKEN}"},
-    {"Authorization": f"Bearer {TOKEN[:-1]}"},
-    {"Authorization": "Bearer"},
-])
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789abcdef-0123"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": f"Bearer {TOKEN[:-1]}"},
+        {"Authorization": "Bearer"},
+    ],
+)
 def test_metrics_refuse_anyone_without_the_token(ops_app, headers):
     resp = ops_app.test_client().get("/metrics", headers=headers)
 
@@ -79,8 +84,10 @@ def test_metrics_with_the_token_are_prometheus_text(ops_app):
 
 
 def test_openmetrics_when_the_scraper_asks_for_it(ops_app):
-    resp = ops_app.test_client().get("/metrics", headers={
-        **bearer(TOKEN), "Accept": "application/openmetrics-text; version=1.0.0"})
+    resp = ops_app.test_client().get(
+        "/metrics",
+        headers={**bearer(TOKEN), "Accept": "application/openmetrics-text; version=1.0.0"},
+    )
 
     assert resp.status_code == 200
     assert resp.mimetype == "application/openmetrics-text"
@@ -88,6 +95,7 @@ def test_openmetrics_when_the_scraper_asks_for_it(ops_app):
 
 
 # --- requests ----------------------------------------------------------------------------------
+
 
 def test_requests_are_counted_by_url_rule_and_status_class(ops_app):
     client = ops_app.test_client()
@@ -99,24 +107,31 @@ def test_requests_are_counted_by_url_rule_and_status_class(ops_app):
         assert client.get(f"/orders/{order_id}", headers=bearer(member)).status_code == 404
 
     found = scrape(client)
-    key_4xx = ("huimin_http_requests_total",
-               (("method", "GET"), ("route", rule), ("status_class", "4xx")))
+    key_4xx = (
+        "huimin_http_requests_total",
+        (("method", "GET"), ("route", rule), ("status_class", "4xx")),
+    )
     assert found[key_4xx] == before_4xx + 3
     assert not any("98765" in value for _, labels in found for _, value in labels)
-    hist = ("huimin_http_request_duration_seconds_count",
-            (("method", "GET"), ("route", rule), ("status_class", "4xx")))
+    hist = (
+        "huimin_http_request_duration_seconds_count",
+        (("method", "GET"), ("route", rule), ("status_class", "4xx")),
+    )
     assert found[hist] >= 3
 
 
 def test_unrouted_paths_share_one_series(ops_app):
     client = ops_app.test_client()
-    before = sample("huimin_http_requests_total", route="<unmatched>", method="GET",
-                    status_class="4xx")
+    before = sample(
+        "huimin_http_requests_total", route="<unmatched>", method="GET", status_class="4xx"
+    )
     for path in ("/no/such/thing", "/360702198503120119", "/wp-login.php"):
         assert client.get(path).status_code == 404
 
-    assert sample("huimin_http_requests_total", route="<unmatched>", method="GET",
-                  status_class="4xx") == before + 3
+    assert (
+        sample("huimin_http_requests_total", route="<unmatched>", method="GET", status_class="4xx")
+        == before + 3
+    )
     exposition = client.get("/metrics", headers=bearer(TOKEN)).get_data(as_text=True)
     assert "360702198503120119" not in exposition and "wp-login" not in exposition
 
@@ -135,17 +150,21 @@ def test_a_successful_request_is_timed(ops_app):
 
 # --- domain counters ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("given", "label"), [
-    ("personal_account", "personal_account"),   # snake_case word: kept
-    ("wechat", "wechat"),
-    ("approved2", "approved2"),
-    ("Approved", "other"),                       # capitals: folded
-    ("paid after close", "other"),               # spaces
-    ("360702198503120119", "other"),             # starts with a digit (an id number)
-    ("x" * 41, "other"),                         # longer than 40
-    ("", "other"),
-    ("审核通过", "other"),
-])
+
+@pytest.mark.parametrize(
+    ("given", "label"),
+    [
+        ("personal_account", "personal_account"),  # snake_case word: kept
+        ("wechat", "wechat"),
+        ("approved2", "approved2"),
+        ("Approved", "other"),  # capitals: folded
+        ("paid after close", "other"),  # spaces
+        ("360702198503120119", "other"),  # starts with a digit (an id number)
+        ("x" * 41, "other"),  # longer than 40
+        ("", "other"),
+        ("审核通过", "other"),
+    ],
+)
 def test_label_values_are_short_snake_case_words_or_other(given, label):
     assert metrics.label(given) == label
 
@@ -163,11 +182,21 @@ def test_domain_counters_count(ops_app):
     metrics.job_progress("roster_import", done=10)
     metrics.payment_outcome("wechat", "succeeded", 8900)
 
-    assert sample("huimin_claim_outcomes_total", decision="partially_approved") == before["claim"] + 1
+    assert (
+        sample("huimin_claim_outcomes_total", decision="partially_approved") == before["claim"] + 1
+    )
     assert sample("huimin_claim_paid_fen_total") == before["paid"] + 123_456
-    assert sample("huimin_job_rows_total", kind="roster_import", result="done") == before["done"] + 50
-    assert sample("huimin_job_rows_total", kind="roster_import", result="failed") == before["failed"] + 2
-    assert sample("huimin_payment_outcomes_total", method="wechat", outcome="succeeded") == before["pay"] + 1
+    assert (
+        sample("huimin_job_rows_total", kind="roster_import", result="done") == before["done"] + 50
+    )
+    assert (
+        sample("huimin_job_rows_total", kind="roster_import", result="failed")
+        == before["failed"] + 2
+    )
+    assert (
+        sample("huimin_payment_outcomes_total", method="wechat", outcome="succeeded")
+        == before["pay"] + 1
+    )
 
 
 def test_personal_account_payments_are_counted_where_they_settle(client, seeded, residents, frozen):
@@ -187,12 +216,21 @@ def test_personal_account_payments_are_counted_where_they_settle(client, seeded,
     refused = pay(client, {"token": sun}, order["id"])
     assert refused.status_code == 422, refused.get_json()
 
-    assert sample("huimin_payment_outcomes_total", method=method, outcome="succeeded") == ok_before + 1
-    assert sample("huimin_payment_amount_fen_total", method=method, outcome="succeeded") == fen_before + 8900
-    assert sample("huimin_payment_outcomes_total", method=method, outcome="failed") == failed_before + 1
+    assert (
+        sample("huimin_payment_outcomes_total", method=method, outcome="succeeded") == ok_before + 1
+    )
+    assert (
+        sample("huimin_payment_amount_fen_total", method=method, outcome="succeeded")
+        == fen_before + 8900
+    )
+    assert (
+        sample("huimin_payment_outcomes_total", method=method, outcome="failed")
+        == failed_before + 1
+    )
 
 
 # --- gunicorn: several processes, one exposition -----------------------------------------------
+
 
 def test_multiprocess_mode_aggregates_every_worker(tmp_path):
     """What gunicorn does: each worker process counts into files under PROMETHEUS_MULTIPROC_DIR;
@@ -206,14 +244,36 @@ def test_multiprocess_mode_aggregates_every_worker(tmp_path):
     for _ in range(2):
         subprocess.run([sys.executable, "-c", worker], env=env, check=True, timeout=60)
     scrape_script = "from app.ops import metrics; print(metrics.exposition(None)[0].decode())"
-    out = subprocess.run([sys.executable, "-c", scrape_script], env=env, check=True, timeout=60,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", scrape_script],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
 
-    values = {(s.name, tuple(sorted(s.labels.items()))): s.value
-              for family in text_string_to_metric_families(out) for s in family.samples}
-    assert values[("huimin_payment_outcomes_total",
-                   (("method", "wechat"), ("outcome", "succeeded")))] == 2
-    assert values[("huimin_payment_amount_fen_total",
-                   (("method", "wechat"), ("outcome", "succeeded")))] == 200
-    assert values[("huimin_http_requests_total",
-                   (("method", "GET"), ("route", "/healthz"), ("status_class", "2xx")))] == 2
+    values = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(out)
+        for s in family.samples
+    }
+    assert (
+        values[("huimin_payment_outcomes_total", (("method", "wechat"), ("outcome", "succeeded")))]
+        == 2
+    )
+    assert (
+        values[
+            ("huimin_payment_amount_fen_total", (("method", "wechat"), ("outcome", "succeeded")))
+        ]
+        == 200
+    )
+    assert (
+        values[
+            (
+                "huimin_http_requests_total",
+                (("method", "GET"), ("route", "/healthz"), ("status_class", "2xx")),
+            )
+        ]
+        == 2
+    )

@@ -1,6 +1,7 @@
 """The production smoke run's own machinery (tests/smoke/run.py): a failed step stops the run and
 is named; the dated product keeps the run independent of today's date. The run itself is
 `scripts/smoke`, in .ci/run."""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,12 @@ from tests.smoke.run import Smoke, Step, StepFailed, check, dated_definition, ru
 
 
 def _smoke(tmp_path: Path) -> Smoke:
-    return Smoke(pg_admin_url="postgresql://unused", database="unused", redis_url="redis://unused",
-                 workdir=tmp_path)
+    return Smoke(
+        pg_admin_url="postgresql://unused",
+        database="unused",
+        redis_url="redis://unused",
+        workdir=tmp_path,
+    )
 
 
 def test_the_first_failed_step_stops_the_run_and_is_named(tmp_path):
@@ -30,8 +35,9 @@ def test_the_first_failed_step_stops_the_run_and_is_named(tmp_path):
         ran.append("third")
 
     out = io.StringIO()
-    code = run_steps([Step("first", ok), Step("second", fails), Step("third", never)],
-                     _smoke(tmp_path), out)
+    code = run_steps(
+        [Step("first", ok), Step("second", fails), Step("third", never)], _smoke(tmp_path), out
+    )
 
     assert code == 1 and ran == ["first", "second"]
     text = out.getvalue()
@@ -52,8 +58,10 @@ def test_an_unexpected_exception_fails_its_step_with_the_traceback(tmp_path):
 
 def test_all_steps_passing_is_exit_zero(tmp_path):
     out = io.StringIO()
-    assert run_steps([Step("a", lambda s: None), Step("b", lambda s: None)],
-                     _smoke(tmp_path), out) == 0
+    assert (
+        run_steps([Step("a", lambda s: None), Step("b", lambda s: None)], _smoke(tmp_path), out)
+        == 0
+    )
     assert "2 steps passed" in out.getvalue()
 
 

@@ -4,12 +4,13 @@ Pure code: no app, no database. The QR code is decoded back with zxing-cpp, and 
 situations are drawn: the CJK font on this machine (fonts-wqy-microhei) and the English
 fallback (the font finder monkeypatched to None).
 """
+
 from __future__ import annotations
 
 import io
 import struct
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -38,24 +39,28 @@ DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 # fen_to_yuan_text: two decimals, comma thousands grouping (decided: grouping on)
 # --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fen, text", [
-    (0, "0.00"),
-    (1, "0.01"),
-    (5, "0.05"),
-    (10, "0.10"),
-    (99, "0.99"),
-    (100, "1.00"),
-    (8900, "89.00"),
-    (12_345, "123.45"),
-    (99_999, "999.99"),
-    (100_000, "1,000.00"),
-    (1_234_567, "12,345.67"),
-    (15_000_000_00, "15,000,000.00"),
-    (-5, "-0.05"),
-    (-250, "-2.50"),
-    (-1_234_567, "-12,345.67"),
-    (10**20 + 1, "1,000,000,000,000,000,000.01"),     # no float rounding anywhere
-])
+
+@pytest.mark.parametrize(
+    "fen, text",
+    [
+        (0, "0.00"),
+        (1, "0.01"),
+        (5, "0.05"),
+        (10, "0.10"),
+        (99, "0.99"),
+        (100, "1.00"),
+        (8900, "89.00"),
+        (12_345, "123.45"),
+        (99_999, "999.99"),
+        (100_000, "1,000.00"),
+        (1_234_567, "12,345.67"),
+        (15_000_000_00, "15,000,000.00"),
+        (-5, "-0.05"),
+        (-250, "-2.50"),
+        (-1_234_567, "-12,345.67"),
+        (10**20 + 1, "1,000,000,000,000,000,000.01"),  # no float rounding anywhere
+    ],
+)
 def test_fen_to_yuan_text(fen, text):
     assert fen_to_yuan_text(fen) == text
 
@@ -70,6 +75,7 @@ def test_fen_to_yuan_text_wants_an_int(bad):
 # Tokens
 # --------------------------------------------------------------------------------------------
 
+
 def test_token_round_trip():
     token = sign_token(SECRET, "HM2026000001234")
     assert verify_token(SECRET, token) == ("HM2026000001234", 1)
@@ -79,7 +85,7 @@ def test_token_round_trip():
 def test_token_is_short_url_safe_and_unpadded():
     token = sign_token(SECRET, "HM2026000001234")
     payload, mac = token.split(".")
-    assert len(mac) == 22                        # 16 bytes of HMAC-SHA256
+    assert len(mac) == 22  # 16 bytes of HMAC-SHA256
     assert len(token) <= 48
     assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
     longest = sign_token(SECRET, "X" * 32, 999_999)
@@ -89,13 +95,24 @@ def test_token_is_short_url_safe_and_unpadded():
 def test_token_is_deterministic_and_depends_on_every_input():
     a = sign_token(SECRET, "HM1")
     assert a == sign_token(SECRET, "HM1")
-    assert len({a, sign_token(SECRET, "HM2"), sign_token(SECRET, "HM1", 2),
-                sign_token(OTHER_SECRET, "HM1")}) == 4
+    assert (
+        len(
+            {
+                a,
+                sign_token(SECRET, "HM2"),
+                sign_token(SECRET, "HM1", 2),
+                sign_token(OTHER_SECRET, "HM1"),
+            }
+        )
+        == 4
+    )
 
 
 @settings(max_examples=200, deadline=None)
-@given(policy_no=st.from_regex(cert.POLICY_NO_RE, fullmatch=True),
-       version=st.integers(min_value=1, max_value=999_999))
+@given(
+    policy_no=st.from_regex(cert.POLICY_NO_RE, fullmatch=True),
+    version=st.integers(min_value=1, max_value=999_999),
+)
 def test_token_round_trip_property(policy_no, version):
     assert verify_token(SECRET, sign_token(SECRET, policy_no, version)) == (policy_no, version)
 
@@ -107,11 +124,11 @@ def test_any_single_character_change_is_rejected(data):
     i = data.draw(st.integers(min_value=0, max_value=len(token) - 1))
     ch = data.draw(st.characters(codec="utf-8").filter(lambda c: c != token[i]))
     with pytest.raises(CertificateTokenInvalid):
-        verify_token(SECRET, token[:i] + ch + token[i + 1:])
+        verify_token(SECRET, token[:i] + ch + token[i + 1 :])
 
 
 def _flip(s: str, i: int) -> str:
-    return s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1:]
+    return s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1 :]
 
 
 def _forge(payload_text: str | bytes) -> str:
@@ -153,8 +170,12 @@ TAMPERED = [
     pytest.param(GOOD.replace(".", "．"), id="fullwidth-dot"),
     pytest.param(GOOD[:-1] + "é", id="non-ascii-mac"),
     pytest.param("保单" + GOOD, id="non-ascii-prefix"),
-    pytest.param(GOOD.replace("-", "+").replace("_", "/") if ("-" in GOOD or "_" in GOOD)
-                 else G_PAYLOAD + "+." + G_MAC, id="standard-base64-alphabet"),
+    pytest.param(
+        GOOD.replace("-", "+").replace("_", "/")
+        if ("-" in GOOD or "_" in GOOD)
+        else G_PAYLOAD + "+." + G_MAC,
+        id="standard-base64-alphabet",
+    ),
     pytest.param("A" * 500, id="500-chars"),
     pytest.param("A" * 250 + "." + G_MAC, id="over-long-payload"),
     pytest.param("A" * 178 + "." + G_MAC, id="201-chars"),
@@ -185,10 +206,10 @@ def test_tampered_tokens_are_rejected(token):
 
 
 def test_non_canonical_base64_is_rejected_even_with_a_correct_mac():
-    payload = cert._b64encode(b"HM1:1")              # 7 chars: the last one carries spare bits
+    payload = cert._b64encode(b"HM1:1")  # 7 chars: the last one carries spare bits
     assert len(payload) % 4 == 3
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    twin = payload[:-1] + alphabet[alphabet.index(payload[-1]) + 1]   # same bytes, other text
+    twin = payload[:-1] + alphabet[alphabet.index(payload[-1]) + 1]  # same bytes, other text
     assert cert.base64.b64decode(twin + "=", altchars=b"-_") == b"HM1:1"
     with pytest.raises(CertificateTokenInvalid):
         verify_token(SECRET, f"{twin}.{cert._mac(SECRET, twin)}")
@@ -212,10 +233,24 @@ def test_invalid_token_error_is_a_value_error_with_a_generic_message():
     assert caught.value.reason == "too long"
 
 
-@pytest.mark.parametrize("policy_no, version", [
-    ("", 1), ("HM 1", 1), ("HM:1", 1), ("HM.1", 1), ("保单", 1), ("X" * 33, 1), (None, 1),
-    ("HM1", 0), ("HM1", -1), ("HM1", 1_000_000), ("HM1", True), ("HM1", 1.0), ("HM1", "1"),
-])
+@pytest.mark.parametrize(
+    "policy_no, version",
+    [
+        ("", 1),
+        ("HM 1", 1),
+        ("HM:1", 1),
+        ("HM.1", 1),
+        ("保单", 1),
+        ("X" * 33, 1),
+        (None, 1),
+        ("HM1", 0),
+        ("HM1", -1),
+        ("HM1", 1_000_000),
+        ("HM1", True),
+        ("HM1", 1.0),
+        ("HM1", "1"),
+    ],
+)
 def test_sign_token_refuses_bad_input(policy_no, version):
     with pytest.raises(ValueError):
         sign_token(SECRET, policy_no, version)
@@ -233,6 +268,7 @@ def test_secret_must_be_16_bytes_or_more(secret):
 # The view
 # --------------------------------------------------------------------------------------------
 
+
 def make_view(**changes) -> CertificateView:
     view = CertificateView(
         policy_no="HM2026000001234",
@@ -246,7 +282,7 @@ def make_view(**changes) -> CertificateView:
         status="active",
         status_label="有效",
         premium_fen=8900,
-        issued_at=datetime(2025, 12, 20, 2, 30, tzinfo=timezone.utc),
+        issued_at=datetime(2025, 12, 20, 2, 30, tzinfo=UTC),
         insurer_line="承保：惠民保共保体（演示）",
         buckets=[
             ("医保范围内个人自付", "起付线 15,000 元，比例 75%/50%，封顶 150 万元"),
@@ -259,18 +295,24 @@ def make_view(**changes) -> CertificateView:
 
 def test_view_is_frozen_and_buckets_become_a_tuple():
     view = make_view()
-    assert view.buckets[0] == ("医保范围内个人自付", "起付线 15,000 元，比例 75%/50%，封顶 150 万元")
+    assert view.buckets[0] == (
+        "医保范围内个人自付",
+        "起付线 15,000 元，比例 75%/50%，封顶 150 万元",
+    )
     assert isinstance(view.buckets, tuple)
     with pytest.raises(AttributeError):
-        view.status = "void"                                      # type: ignore[misc]
+        view.status = "void"  # type: ignore[misc]
     assert make_view() == view and hash(make_view()) == hash(view)
 
 
-@pytest.mark.parametrize("changes, error", [
-    ({"status": "lapsed"}, ValueError),
-    ({"coverage_start": date(2027, 1, 1)}, ValueError),
-    ({"premium_fen": 89.0}, TypeError),
-])
+@pytest.mark.parametrize(
+    "changes, error",
+    [
+        ({"status": "lapsed"}, ValueError),
+        ({"coverage_start": date(2027, 1, 1)}, ValueError),
+        ({"premium_fen": 89.0}, TypeError),
+    ],
+)
 def test_view_rejects_nonsense(changes, error):
     with pytest.raises(error):
         make_view(**changes)
@@ -280,6 +322,7 @@ def test_view_rejects_nonsense(changes, error):
 # PNG
 # --------------------------------------------------------------------------------------------
 
+
 def verify_url(policy_no: str = "HM2026000001234", version: int = 1) -> str:
     return BASE_URL + sign_token(SECRET, policy_no, version)
 
@@ -288,8 +331,8 @@ def png_chunks(data: bytes) -> list[str]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, names = 8, []
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        names.append(data[pos + 4:pos + 8].decode("ascii"))
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        names.append(data[pos + 4 : pos + 8].decode("ascii"))
         pos += 12 + length
     return names
 
@@ -332,7 +375,7 @@ def check_png(data: bytes, url: str) -> None:
     assert results[0].format == zxingcpp.BarcodeFormat.QRCode
     assert results[0].ec_level == "M"
     pos = results[0].position
-    assert pos.top_right.x - pos.top_left.x >= 300 * 0.8      # symbol without its quiet zone
+    assert pos.top_right.x - pos.top_left.x >= 300 * 0.8  # symbol without its quiet zone
 
 
 def test_render_png_with_the_cjk_font(cjk_font):
@@ -365,24 +408,43 @@ def test_output_is_deterministic(font_situation):
 def test_naive_issued_at_is_taken_as_utc(font_situation):
     url = verify_url()
     naive = make_view(issued_at=datetime(2025, 12, 20, 2, 30))
-    shanghai = make_view(issued_at=datetime(2025, 12, 20, 10, 30,
-                                            tzinfo=timezone(timedelta(hours=8))))
+    shanghai = make_view(
+        issued_at=datetime(2025, 12, 20, 10, 30, tzinfo=timezone(timedelta(hours=8)))
+    )
     assert render_png(naive, url) == render_png(make_view(), url) == render_png(shanghai, url)
 
 
-@pytest.mark.parametrize("changes", [
-    pytest.param({"status": "surrendered", "status_label": "已退保"}, id="surrendered"),
-    pytest.param({"status": "void", "status_label": "已作废"}, id="void"),
-    pytest.param({"buckets": [(f"保障责任{i}", "起付线 15,000 元，比例 75%，封顶 150 万元，"
-                                             "含特定药品与质子重离子治疗费用") for i in range(20)]},
-                 id="too-many-buckets"),
-    pytest.param({"buckets": []}, id="no-buckets"),
-    pytest.param({"product_name": "惠民保" * 30}, id="very-long-product-name"),
-    pytest.param({"insured_name_masked": "*\U00020BB7"}, id="name-char-outside-the-font"),
-    pytest.param({"premium_fen": 123_456_789}, id="big-premium"),
-    pytest.param({"product_name": "Huimin Care 2026", "insurer_line": "Demo insurer",
-                  "buckets": [("Inpatient", "deductible 15,000 yuan")]}, id="ascii-texts"),
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"status": "surrendered", "status_label": "已退保"}, id="surrendered"),
+        pytest.param({"status": "void", "status_label": "已作废"}, id="void"),
+        pytest.param(
+            {
+                "buckets": [
+                    (
+                        f"保障责任{i}",
+                        "起付线 15,000 元，比例 75%，封顶 150 万元，含特定药品与质子重离子治疗费用",
+                    )
+                    for i in range(20)
+                ]
+            },
+            id="too-many-buckets",
+        ),
+        pytest.param({"buckets": []}, id="no-buckets"),
+        pytest.param({"product_name": "惠民保" * 30}, id="very-long-product-name"),
+        pytest.param({"insured_name_masked": "*\U00020bb7"}, id="name-char-outside-the-font"),
+        pytest.param({"premium_fen": 123_456_789}, id="big-premium"),
+        pytest.param(
+            {
+                "product_name": "Huimin Care 2026",
+                "insurer_line": "Demo insurer",
+                "buckets": [("Inpatient", "deductible 15,000 yuan")],
+            },
+            id="ascii-texts",
+        ),
+    ],
+)
 def test_variants_render_and_scan(font_situation, changes):
     url = verify_url()
     data = render_png(make_view(**changes), url)
@@ -396,8 +458,10 @@ def test_longest_allowed_url_still_scans(font_situation):
     check_png(render_png(make_view(), url), url)
 
 
-@pytest.mark.parametrize("url", ["", "x" * (cert.VERIFY_URL_MAX_LEN + 1),
-                                 "http://127.0.0.1:5000/核验", "http://a/\n", None])
+@pytest.mark.parametrize(
+    "url",
+    ["", "x" * (cert.VERIFY_URL_MAX_LEN + 1), "http://127.0.0.1:5000/核验", "http://a/\n", None],
+)
 def test_render_png_refuses_bad_urls(url):
     with pytest.raises(ValueError):
         render_png(make_view(), url)
@@ -422,6 +486,7 @@ def test_sample_image_for_a_human(cjk_font):
 # Fonts and text fitting
 # --------------------------------------------------------------------------------------------
 
+
 def test_the_found_font_really_draws_chinese(cjk_font):
     assert cert._usable_cjk_font(cjk_font)
     assert cert._has_glyph(cjk_font, 32, "保")
@@ -443,15 +508,14 @@ def test_a_font_without_chinese_glyphs_is_not_taken(monkeypatch):
 def test_font_choice_is_cached(monkeypatch):
     cert.find_cjk_font.cache_clear()
     first = cert.find_cjk_font()
-    monkeypatch.setattr(cert, "_fc_match_candidates",
-                        lambda: pytest.fail("looked for fonts twice"))
+    monkeypatch.setattr(cert, "_fc_match_candidates", lambda: pytest.fail("looked for fonts twice"))
     monkeypatch.setattr(cert, "CJK_FONT_CANDIDATES", ())
     assert cert.find_cjk_font() == first
 
 
 def test_characters_missing_from_the_font_are_starred_not_tofu(cjk_font):
     pen = cert._Pen(Image.new("RGB", (10, 10)), cjk_font)
-    assert pen.safe("*\U00020BB7", 32) == "**"
+    assert pen.safe("*\U00020bb7", 32) == "**"
     assert pen.safe("张三", 32) == "张三"
     fallback = cert._Pen(Image.new("RGB", (10, 10)), None)
     assert fallback.safe("Policy 张三", 32) == "Policy **"
@@ -482,7 +546,7 @@ def test_chinese_rows(cjk_font):
 def test_wrapping_keeps_numbers_whole_and_punctuation_off_line_starts(cjk_font):
     pen = cert._Pen(Image.new("RGB", (10, 10)), cjk_font)
     text = "起付线 15,000 元，比例 75%/50%，封顶 150 万元"
-    for width in range(150, 700, 7):            # a word plus its comma fits from ~114 px
+    for width in range(150, 700, 7):  # a word plus its comma fits from ~114 px
         lines = pen.wrap(text, 27, width)
         assert "".join(lines).replace(" ", "") == text.replace(" ", "")
         assert not any(line[:1] in cert._NO_LINE_START for line in lines)

@@ -5,6 +5,7 @@ and following that link shows the live status, masked, to anyone; a tampered lin
 Runs with whatever font this machine has and with the English fallback (no CJK font found): the
 QR code must scan either way, so nothing here depends on fonts-wqy-microhei.
 """
+
 from __future__ import annotations
 
 import io
@@ -57,7 +58,7 @@ def _local(url: str) -> str:
 
 def _one_char_changed(token: str, index: int) -> str:
     assert token[index] != "."
-    return token[:index] + ("B" if token[index] == "A" else "A") + token[index + 1:]
+    return token[:index] + ("B" if token[index] == "A" else "A") + token[index + 1 :]
 
 
 def test_certificate_png_qr_links_to_the_live_public_check(client, residents, zhang_wei, font):
@@ -97,8 +98,10 @@ def test_certificate_png_qr_links_to_the_live_public_check(client, residents, zh
     assert shown["policy_no"] == policy["policy_no"]
     assert shown["insured_name_masked"] == mask_name(zhang.name) == "*伟"
     assert shown["product_name"] == data["product_name"]
-    assert (shown["coverage_start"], shown["coverage_end"]) == (policy["coverage_start"],
-                                                                policy["coverage_end"])
+    assert (shown["coverage_start"], shown["coverage_end"]) == (
+        policy["coverage_start"],
+        policy["coverage_end"],
+    )
     assert (shown["status"], shown["status_label"]) == ("active", "有效")
     assert_leaks_nothing(check, [zhang.name, zhang.certno, ZHANG_WEI_ID_MASKED, zhang.psn_no])
 
@@ -108,12 +111,14 @@ def test_certificate_png_qr_links_to_the_live_public_check(client, residents, zh
         forged = _one_char_changed(token, index)
         resp = client.get("/public/certificates/verify", query_string={"token": forged})
         assert_problem(resp, 404, "certificate_invalid")
-        assert_leaks_nothing(resp, [policy["policy_no"], zhang.name, mask_name(zhang.name),
-                                    data["product_name"]])
+        assert_leaks_nothing(
+            resp, [policy["policy_no"], zhang.name, mask_name(zhang.name), data["product_name"]]
+        )
 
     # After surrender the same link shows the policy void.
-    surrendered = client.post(f"/policies/{policy['id']}/surrender",
-                              headers={**bearer(zhang_wei), **key()})
+    surrendered = client.post(
+        f"/policies/{policy['id']}/surrender", headers={**bearer(zhang_wei), **key()}
+    )
     assert surrendered.status_code == 200, surrendered.get_json()
     assert surrendered.get_json()["policy"]["status"] == "void"
     after = client.get(_local(verify_url))

@@ -1,5 +1,6 @@
 """Product definitions: every broken definition names the path and says what is wrong (in
 Chinese); the shipped files load, keep their bounds, and survive the JSON round trip."""
+
 from __future__ import annotations
 
 import copy
@@ -37,12 +38,14 @@ def errors_of(raw: dict, terms: str = TERMS) -> list[tuple[str, str]]:
 
 def _set(path: str, value):
     """A mutation setting a dotted/indexed path, e.g. "buckets.2.cap_fen"."""
+
     def mutate(raw):
         *parents, last = path.split(".")
         node = raw
         for part in parents:
             node = node[int(part)] if part.isdigit() else node[part]
         node[int(last) if last.isdigit() else last] = value
+
     return mutate
 
 
@@ -53,6 +56,7 @@ def _del(path: str):
         for part in parents:
             node = node[int(part)] if part.isdigit() else node[part]
         del node[last]
+
     return mutate
 
 
@@ -62,6 +66,7 @@ def _append(path: str, value):
         for part in path.split("."):
             node = node[int(part)] if part.isdigit() else node[part]
         node.append(value)
+
     return mutate
 
 
@@ -76,79 +81,189 @@ CASES = [
     ("plan year as a string", _set("plan_year", "2026"), "plan_year", "应为整数"),
     ("a boolean is not money", _set("premium.default_fen", True), "premium.default_fen", "整数"),
     ("impossible date", _set("window.opens", "2026-02-30"), "window.opens", "有效日期"),
-    ("a datetime is not a date", _set("window.opens", datetime(2025, 10, 1, 8, 0)),
-     "window.opens", "不要带时间"),
-    ("window closes before it opens", _set("window.closes", date(2025, 9, 30)),
-     "window.closes", "不能早于开始日期"),
-    ("coverage ends before it starts", _set("coverage.ends", date(2025, 12, 31)),
-     "coverage.ends", "不能早于开始日期"),
-    ("window closes after coverage ends", _set("window.closes", date(2027, 1, 15)),
-     "window.closes", "不能晚于保障结束日期"),
-    ("ratio above 100%", _set("buckets.0.ratio_healthy_bp", 10001),
-     "buckets[0].ratio_healthy_bp", "0 到 10000"),
-    ("negative ratio", _set("buckets.1.ratio_pre_existing_bp", -1),
-     "buckets[1].ratio_pre_existing_bp", "0 到 10000"),
-    ("pre-existing ratio above healthy", _set("buckets.2.ratio_pre_existing_bp", 8000),
-     "buckets[2].ratio_pre_existing_bp", "不能高于健康人群"),
-    ("negative deductible", _set("buckets.2.deductible_fen", -1),
-     "buckets[2].deductible_fen", "不能为负数"),
+    (
+        "a datetime is not a date",
+        _set("window.opens", datetime(2025, 10, 1, 8, 0)),
+        "window.opens",
+        "不要带时间",
+    ),
+    (
+        "window closes before it opens",
+        _set("window.closes", date(2025, 9, 30)),
+        "window.closes",
+        "不能早于开始日期",
+    ),
+    (
+        "coverage ends before it starts",
+        _set("coverage.ends", date(2025, 12, 31)),
+        "coverage.ends",
+        "不能早于开始日期",
+    ),
+    (
+        "window closes after coverage ends",
+        _set("window.closes", date(2027, 1, 15)),
+        "window.closes",
+        "不能晚于保障结束日期",
+    ),
+    (
+        "ratio above 100%",
+        _set("buckets.0.ratio_healthy_bp", 10001),
+        "buckets[0].ratio_healthy_bp",
+        "0 到 10000",
+    ),
+    (
+        "negative ratio",
+        _set("buckets.1.ratio_pre_existing_bp", -1),
+        "buckets[1].ratio_pre_existing_bp",
+        "0 到 10000",
+    ),
+    (
+        "pre-existing ratio above healthy",
+        _set("buckets.2.ratio_pre_existing_bp", 8000),
+        "buckets[2].ratio_pre_existing_bp",
+        "不能高于健康人群",
+    ),
+    (
+        "negative deductible",
+        _set("buckets.2.deductible_fen", -1),
+        "buckets[2].deductible_fen",
+        "不能为负数",
+    ),
     ("zero cap", _set("buckets.2.cap_fen", 0), "buckets[2].cap_fen", "必须大于 0"),
-    ("sub-cap above the bucket cap", _set("buckets.2.sub_caps.0.cap_fen", 100000001),
-     "buckets[2].sub_caps[0].cap_fen", "不能高于所属责任的年度封顶线"),
-    ("sub-cap period unknown", _set("buckets.2.sub_caps.0.per", "month"),
-     "buckets[2].sub_caps[0].per", "不是允许的取值"),
-    ("tiers not strictly increasing",
-     _append("buckets.0.tiers", {"above_fen": 10000000, "ratio_healthy_bp": 9000,
-                                 "ratio_pre_existing_bp": 7000}),
-     "buckets[0].tiers[1].above_fen", "严格递增"),
-    ("a higher tier paying less", _set("buckets.0.tiers.0.ratio_healthy_bp", 7000),
-     "buckets[0].tiers[0].ratio_healthy_bp", "不能低于前一段"),
-    ("unknown countable amount", _set("buckets.0.counts", ["dental"]),
-     "buckets[0].counts[0]", "不是允许的取值"),
-    ("an amount counted by two buckets",
-     _set("buckets.2.counts", ["special_drugs", "in_policy_self_pay"]),
-     "buckets[2].counts[1]", "已由 buckets[0] 计入"),
+    (
+        "sub-cap above the bucket cap",
+        _set("buckets.2.sub_caps.0.cap_fen", 100000001),
+        "buckets[2].sub_caps[0].cap_fen",
+        "不能高于所属责任的年度封顶线",
+    ),
+    (
+        "sub-cap period unknown",
+        _set("buckets.2.sub_caps.0.per", "month"),
+        "buckets[2].sub_caps[0].per",
+        "不是允许的取值",
+    ),
+    (
+        "tiers not strictly increasing",
+        _append(
+            "buckets.0.tiers",
+            {"above_fen": 10000000, "ratio_healthy_bp": 9000, "ratio_pre_existing_bp": 7000},
+        ),
+        "buckets[0].tiers[1].above_fen",
+        "严格递增",
+    ),
+    (
+        "a higher tier paying less",
+        _set("buckets.0.tiers.0.ratio_healthy_bp", 7000),
+        "buckets[0].tiers[0].ratio_healthy_bp",
+        "不能低于前一段",
+    ),
+    (
+        "unknown countable amount",
+        _set("buckets.0.counts", ["dental"]),
+        "buckets[0].counts[0]",
+        "不是允许的取值",
+    ),
+    (
+        "an amount counted by two buckets",
+        _set("buckets.2.counts", ["special_drugs", "in_policy_self_pay"]),
+        "buckets[2].counts[1]",
+        "已由 buckets[0] 计入",
+    ),
     ("duplicate bucket code", _set("buckets.1.code", "in_policy"), "buckets[1].code", "重复"),
     ("no buckets", _set("buckets", []), "buckets", "至少需要一项"),
-    ("shared deductible group disagrees", _set("buckets.1.deductible_fen", 1000000),
-     "buckets[1].deductible_group", "起付线设置必须一致"),
-    ("unknown insured relation", _append("insured_relations", "friend"),
-     "insured_relations[4]", "不是允许的取值"),
+    (
+        "shared deductible group disagrees",
+        _set("buckets.1.deductible_fen", 1000000),
+        "buckets[1].deductible_group",
+        "起付线设置必须一致",
+    ),
+    (
+        "unknown insured relation",
+        _append("insured_relations", "friend"),
+        "insured_relations[4]",
+        "不是允许的取值",
+    ),
     ("duplicate relation", _append("insured_relations", "self"), "insured_relations[4]", "重复"),
-    ("family pool outside insured relations", _set("insured_relations", ["self", "spouse"]),
-     "family_pool_relations[2]", "不在可投保关系"),
-    ("family pool without personal-account payment", _set("payment_methods", ["wechat"]),
-     "family_pool_relations", "personal_account"),
-    ("unknown payment method", _append("payment_methods", "alipay"), "payment_methods[3]",
-     "不是允许的取值"),
-    ("unknown care kind", _set("required_documents.dental", ["invoice"]),
-     "required_documents.dental", "不是允许的就医类型"),
-    ("unknown document type", _set("required_documents.in_patient", ["invoice", "photo"]),
-     "required_documents.in_patient[1]", "不是允许的取值"),
-    ("premium above the city's bound", _set("premium.default_fen", 10001),
-     "premium.default_fen", "超过上限"),
-    ("premium rule above the bound", _set("premium.rules", [{"premium_fen": 12900, "min_age": 80}]),
-     "premium.rules[0].premium_fen", "超过上限"),
-    ("premium rule after a catch-all rule is dead",
-     _set("premium.rules", [{"premium_fen": 8900}, {"premium_fen": 5900, "max_age": 17}]),
-     "premium.rules[1]", "永远不会生效"),
-    ("premium rule ages reversed", _set("premium.rules", [{"premium_fen": 5900, "min_age": 18,
-                                                           "max_age": 6}]),
-     "premium.rules[0].max_age", "不能小于最小年龄"),
-    ("premium rule insurance type unknown",
-     _set("premium.rules", [{"premium_fen": 5900, "insurance_type": "commercial"}]),
-     "premium.rules[0].insurance_type", "employee"),
+    (
+        "family pool outside insured relations",
+        _set("insured_relations", ["self", "spouse"]),
+        "family_pool_relations[2]",
+        "不在可投保关系",
+    ),
+    (
+        "family pool without personal-account payment",
+        _set("payment_methods", ["wechat"]),
+        "family_pool_relations",
+        "personal_account",
+    ),
+    (
+        "unknown payment method",
+        _append("payment_methods", "alipay"),
+        "payment_methods[3]",
+        "不是允许的取值",
+    ),
+    (
+        "unknown care kind",
+        _set("required_documents.dental", ["invoice"]),
+        "required_documents.dental",
+        "不是允许的就医类型",
+    ),
+    (
+        "unknown document type",
+        _set("required_documents.in_patient", ["invoice", "photo"]),
+        "required_documents.in_patient[1]",
+        "不是允许的取值",
+    ),
+    (
+        "premium above the city's bound",
+        _set("premium.default_fen", 10001),
+        "premium.default_fen",
+        "超过上限",
+    ),
+    (
+        "premium rule above the bound",
+        _set("premium.rules", [{"premium_fen": 12900, "min_age": 80}]),
+        "premium.rules[0].premium_fen",
+        "超过上限",
+    ),
+    (
+        "premium rule after a catch-all rule is dead",
+        _set("premium.rules", [{"premium_fen": 8900}, {"premium_fen": 5900, "max_age": 17}]),
+        "premium.rules[1]",
+        "永远不会生效",
+    ),
+    (
+        "premium rule ages reversed",
+        _set("premium.rules", [{"premium_fen": 5900, "min_age": 18, "max_age": 6}]),
+        "premium.rules[0].max_age",
+        "不能小于最小年龄",
+    ),
+    (
+        "premium rule insurance type unknown",
+        _set("premium.rules", [{"premium_fen": 5900, "insurance_type": "commercial"}]),
+        "premium.rules[0].insurance_type",
+        "employee",
+    ),
     ("refund period negative", _set("refund.within_days", -1), "refund.within_days", "0 到 365"),
-    ("terms file outside the directory", _set("terms.file", "../secrets.md"), "terms.file",
-     "格式不正确"),
-    ("bounds ratio above 100%", _set("bounds.loss_ratio_floor_bp", 12000),
-     "bounds.loss_ratio_floor_bp", "0 到 10000"),
+    (
+        "terms file outside the directory",
+        _set("terms.file", "../secrets.md"),
+        "terms.file",
+        "格式不正确",
+    ),
+    (
+        "bounds ratio above 100%",
+        _set("bounds.loss_ratio_floor_bp", 12000),
+        "bounds.loss_ratio_floor_bp",
+        "0 到 10000",
+    ),
     ("region prefix not digits", _set("region_prefix", "GZ"), "region_prefix", "格式不正确"),
 ]
 
 
-@pytest.mark.parametrize("mutate, path, fragment", [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    "mutate, path, fragment", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_broken_definition_names_path_and_problem(mutate, path, fragment):
     raw = ganzhou_raw()
     mutate(raw)
@@ -170,8 +285,13 @@ def test_every_problem_is_reported_at_once():
     raw["buckets"][2]["cap_fen"] = -5
     raw["colour"] = "red"
     paths = {where for where, _ in errors_of(raw)}
-    assert {"name", "plan_year", "buckets[0].ratio_healthy_bp", "buckets[2].cap_fen",
-            "colour"} <= paths
+    assert {
+        "name",
+        "plan_year",
+        "buckets[0].ratio_healthy_bp",
+        "buckets[2].cap_fen",
+        "colour",
+    } <= paths
     with pytest.raises(DefinitionError) as info:
         parse_definition(raw, TERMS)
     text = str(info.value)
@@ -200,7 +320,11 @@ def test_ganzhou_demo_is_within_its_bounds_and_open_now():
     assert d.premium_for(insurance_type="employee", age=95) == 8900
     b = d.bounds
     assert (b.premium_max_fen, b.deductible_max_fen, b.cap_min_fen, b.loss_ratio_floor_bp) == (
-        10000, 1500000, 100000000, 8000)
+        10000,
+        1500000,
+        100000000,
+        8000,
+    )
     assert d.premium_default_fen <= b.premium_max_fen
     assert all(r.premium_fen <= b.premium_max_fen for r in d.premium_rules)
     assert all(x.deductible_fen <= b.deductible_max_fen for x in d.buckets)
@@ -208,13 +332,25 @@ def test_ganzhou_demo_is_within_its_bounds_and_open_now():
     inside, outside, drugs = d.buckets
     assert (inside.deductible_group, outside.deductible_group) == ("main", "main")
     assert (inside.ratio_healthy_bp, inside.ratio_pre_existing_bp, inside.cap_fen) == (
-        7500, 5000, 150000000)
+        7500,
+        5000,
+        150000000,
+    )
     assert [(t.above_fen, t.ratio_healthy_bp, t.ratio_pre_existing_bp) for t in inside.tiers] == [
-        (10000000, 8500, 6000)]
-    assert (outside.ratio_healthy_bp, outside.ratio_pre_existing_bp, outside.cap_fen,
-            outside.commercial_list_required) == (6000, 3000, 100000000, True)
-    assert (drugs.deductible_fen, drugs.ratio_healthy_bp, drugs.ratio_pre_existing_bp,
-            drugs.cap_fen) == (0, 7000, 3000, 100000000)
+        (10000000, 8500, 6000)
+    ]
+    assert (
+        outside.ratio_healthy_bp,
+        outside.ratio_pre_existing_bp,
+        outside.cap_fen,
+        outside.commercial_list_required,
+    ) == (6000, 3000, 100000000, True)
+    assert (
+        drugs.deductible_fen,
+        drugs.ratio_healthy_bp,
+        drugs.ratio_pre_existing_bp,
+        drugs.cap_fen,
+    ) == (0, 7000, 3000, 100000000)
     assert [(s.cap_fen, s.per) for s in drugs.sub_caps] == [(20000000, "item")]
     assert d.required_documents["special_drug"] == ("invoice", "prescription", "pathology")
     assert d.auto_approve_max_fen == 5000000
@@ -226,8 +362,10 @@ def test_huhuibao_reproduces_the_public_table():
     d = load_file(HUHUIBAO)
     assert d.premium_default_fen == 11500 and d.plan_year == 2021
     assert d.bounds.premium_max_fen is None  # no Ganzhou bounds for Shanghai
-    rows = [(b.counts, b.deductible_fen, b.ratio_healthy_bp, b.ratio_pre_existing_bp, b.cap_fen)
-            for b in d.buckets]
+    rows = [
+        (b.counts, b.deductible_fen, b.ratio_healthy_bp, b.ratio_pre_existing_bp, b.cap_fen)
+        for b in d.buckets
+    ]
     assert rows == [
         (("in_policy_self_pay", "out_of_policy_self_pay"), 2000000, 7000, 5000, 100000000),
         (("special_drugs",), 0, 7000, 3000, 100000000),
@@ -287,8 +425,10 @@ def test_json_round_trip_is_exact(path):
 
 def test_json_round_trip_with_rules_and_optional_fields():
     raw = ganzhou_raw()
-    raw["premium"]["rules"] = [{"premium_fen": 5900, "max_age": 17},
-                               {"premium_fen": 9900, "insurance_type": "resident"}]
+    raw["premium"]["rules"] = [
+        {"premium_fen": 5900, "max_age": 17},
+        {"premium_fen": 9900, "insurance_type": "resident"},
+    ]
     raw["buckets"][0]["deductible_pre_existing_fen"] = 1500000
     raw["buckets"][1]["deductible_pre_existing_fen"] = 1500000
     raw["buckets"][2]["renewal_deductible_step_fen"] = 0
@@ -298,11 +438,24 @@ def test_json_round_trip_with_rules_and_optional_fields():
 
 # --- premium rules ------------------------------------------------------------------------------
 
-RULED = parse_definition({**ganzhou_raw(), "premium": {"default_fen": 8900, "rules": [
-    {"premium_fen": 5900, "max_age": 17},                           # children 59 yuan
-    {"premium_fen": 9900, "min_age": 80},                           # 80+ 99 yuan
-    {"premium_fen": 6900, "insurance_type": "resident", "min_age": 60},  # resident 60-79
-]}}, TERMS)
+RULED = parse_definition(
+    {
+        **ganzhou_raw(),
+        "premium": {
+            "default_fen": 8900,
+            "rules": [
+                {"premium_fen": 5900, "max_age": 17},  # children 59 yuan
+                {"premium_fen": 9900, "min_age": 80},  # 80+ 99 yuan
+                {
+                    "premium_fen": 6900,
+                    "insurance_type": "resident",
+                    "min_age": 60,
+                },  # resident 60-79
+            ],
+        },
+    },
+    TERMS,
+)
 
 PREMIUMS = [
     # insurance type, age, expected fen, why
@@ -318,8 +471,9 @@ PREMIUMS = [
 ]
 
 
-@pytest.mark.parametrize("itype, age, expected", [p[:3] for p in PREMIUMS],
-                         ids=[p[3] for p in PREMIUMS])
+@pytest.mark.parametrize(
+    "itype, age, expected", [p[:3] for p in PREMIUMS], ids=[p[3] for p in PREMIUMS]
+)
 def test_premium_for_first_matching_rule(itype, age, expected):
     assert RULED.premium_for(insurance_type=itype, age=age) == expected
 

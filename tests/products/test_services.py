@@ -1,5 +1,6 @@
 """Loading products into the database (idempotent, versioned terms), finding the product on sale,
 and the operator's window extension."""
+
 from __future__ import annotations
 
 import shutil
@@ -23,8 +24,10 @@ OPERATOR = Principal(kind="staff", id=7, role="operator")
 
 def counts():
     session = get_session()
-    result = (session.scalar(select(func.count()).select_from(Product)),
-              session.scalar(select(func.count()).select_from(ProductTerms)))
+    result = (
+        session.scalar(select(func.count()).select_from(Product)),
+        session.scalar(select(func.count()).select_from(ProductTerms)),
+    )
     session.rollback()
     return result
 
@@ -74,8 +77,11 @@ def test_load_is_idempotent(ctx):
 def test_changed_definition_updates_the_row_without_a_new_terms_version(ctx, defs):
     services.load_products(sorted(defs.glob("*.toml")))
     before = services.get_product(GANZHOU).definition_sha256
-    edit(defs / "ganzhou-demo-2026.toml", 'name = "赣州惠民保 2026（示范）"',
-         'name = "赣州惠民保 2026"')
+    edit(
+        defs / "ganzhou-demo-2026.toml",
+        'name = "赣州惠民保 2026（示范）"',
+        'name = "赣州惠民保 2026"',
+    )
     summary = services.load_products(sorted(defs.glob("*.toml")))
     assert summary == {"products": 2, "created": 0, "updated": 1, "unchanged": 1, "terms_added": 0}
     product = services.get_product(GANZHOU)
@@ -117,7 +123,9 @@ def test_a_broken_file_loads_nothing_and_names_the_file(ctx, defs):
     edit(defs / "huhuibao-2021.toml", "cap_fen = 30000000", "cap_fen = 0")
     with pytest.raises(DefinitionError) as info:
         services.load_products(sorted(defs.glob("*.toml")))
-    assert info.value.errors == [("huhuibao-2021.toml: buckets[2].cap_fen", "金额必须大于 0（单位：分）")]
+    assert info.value.errors == [
+        ("huhuibao-2021.toml: buckets[2].cap_fen", "金额必须大于 0（单位：分）")
+    ]
     assert counts() == (0, 0)  # the valid Ganzhou file was not loaded either
 
 
@@ -128,14 +136,17 @@ def test_duplicate_codes_in_one_batch_are_refused(ctx, defs):
     assert info.value.errors[0][0] == "copy.toml: code"
 
 
-@pytest.mark.parametrize("today, expected", [
-    (date(2026, 11, 23), GANZHOU),
-    (date(2025, 10, 1), GANZHOU),     # opening day
-    (date(2026, 12, 31), GANZHOU),    # closing day (inclusive)
-    (date(2025, 9, 30), None),
-    (date(2027, 6, 1), None),
-    (date(2021, 5, 1), HUHUIBAO),
-])
+@pytest.mark.parametrize(
+    "today, expected",
+    [
+        (date(2026, 11, 23), GANZHOU),
+        (date(2025, 10, 1), GANZHOU),  # opening day
+        (date(2026, 12, 31), GANZHOU),  # closing day (inclusive)
+        (date(2025, 9, 30), None),
+        (date(2027, 6, 1), None),
+        (date(2021, 5, 1), HUHUIBAO),
+    ],
+)
 def test_current_product(loaded, today, expected):
     product = services.current_product(today)
     assert (product.code if product else None) == expected
@@ -154,10 +165,14 @@ def test_retired_products_are_off_sale_and_out_of_the_catalogue(loaded):
     assert services.get_product_by_id(product.id).status == "retired"  # policies keep theirs
     assert services.load_products()["unchanged"] == 2  # reloading does not republish it
     assert services.get_product_by_id(product.id).status == "retired"
-    retired = get_session().scalars(
-        select(AuditEvent).where(AuditEvent.action == "product.retired")).all()
+    retired = (
+        get_session()
+        .scalars(select(AuditEvent).where(AuditEvent.action == "product.retired"))
+        .all()
+    )
     assert [(e.actor_type, e.actor_id, e.detail) for e in retired] == [
-        ("staff", 7, {"code": GANZHOU})]
+        ("staff", 7, {"code": GANZHOU})
+    ]
     with pytest.raises(Forbidden):
         services.retire_product(HUHUIBAO, Principal("member", 1, "member"))
 
@@ -193,31 +208,50 @@ def test_extend_window_moves_later_and_is_audited(loaded):
     assert services.definition_of(product).window_closes == date(2021, 6, 30)
     assert services.definition_of(product).window_open_on(date(2021, 6, 15))
     assert services.current_product(date(2021, 6, 15)).code == HUHUIBAO
-    event = get_session().scalars(
-        select(AuditEvent).where(AuditEvent.action == "product.window_extended")).one()
+    event = (
+        get_session()
+        .scalars(select(AuditEvent).where(AuditEvent.action == "product.window_extended"))
+        .one()
+    )
     assert (event.actor_type, event.actor_id, event.object_type, event.object_id) == (
-        "staff", 7, "product", product.id)
+        "staff",
+        7,
+        "product",
+        product.id,
+    )
     assert event.detail == {"code": HUHUIBAO, "from": "2021-05-24", "to": "2021-06-30"}
 
 
-@pytest.mark.parametrize("new_close, code", [
-    (date(2021, 5, 1), "window_not_extended"),      # earlier
-    (date(2021, 5, 24), "window_not_extended"),     # the same day is no extension
-    (date(2022, 6, 1), "window_beyond_coverage"),   # past the end of coverage (2022-05-31)
-])
+@pytest.mark.parametrize(
+    "new_close, code",
+    [
+        (date(2021, 5, 1), "window_not_extended"),  # earlier
+        (date(2021, 5, 24), "window_not_extended"),  # the same day is no extension
+        (date(2022, 6, 1), "window_beyond_coverage"),  # past the end of coverage (2022-05-31)
+    ],
+)
 def test_extend_window_refuses(loaded, new_close, code):
     with pytest.raises(ValidationFailed) as info:
         services.extend_window(HUHUIBAO, new_close, OPERATOR)
     assert info.value.code == code
     assert services.get_product(HUHUIBAO).window_closes == date(2021, 5, 24)
-    assert get_session().scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "product.window_extended")) == 0
+    assert (
+        get_session().scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "product.window_extended")
+        )
+        == 0
+    )
 
 
 def test_extend_window_up_to_the_last_day_of_coverage(loaded):
     assert services.extend_window(HUHUIBAO, date(2022, 5, 31)).window_closes == date(2022, 5, 31)
-    event = get_session().scalars(
-        select(AuditEvent).where(AuditEvent.action == "product.window_extended")).one()
+    event = (
+        get_session()
+        .scalars(select(AuditEvent).where(AuditEvent.action == "product.window_extended"))
+        .one()
+    )
     assert (event.actor_type, event.actor_id) == ("system", None)
 
 
@@ -264,7 +298,9 @@ def test_cli_load_and_extend(app):
 def test_cli_load_reports_every_error(app, defs):
     edit(defs / "huhuibao-2021.toml", "cap_fen = 30000000", "cap_fen = 0")
     edit(defs / "huhuibao-2021.toml", "default_fen = 11500", "default_fen = -1")
-    result = app.test_cli_runner().invoke(args=["products", "load", str(defs / "huhuibao-2021.toml")])
+    result = app.test_cli_runner().invoke(
+        args=["products", "load", str(defs / "huhuibao-2021.toml")]
+    )
     assert result.exit_code != 0
     assert "buckets[2].cap_fen" in result.output and "premium.default_fen" in result.output
 
@@ -286,16 +322,22 @@ def test_close_window_stops_enrollment_from_the_next_day_and_is_audited(loaded):
     assert product.window_closes == date(2021, 5, 10)
     defn = services.definition_of(product)
     assert defn.window_open_on(date(2021, 5, 10)) and not defn.window_open_on(date(2021, 5, 11))
-    event = get_session().scalars(
-        select(AuditEvent).where(AuditEvent.action == "product.window_closed")).one()
+    event = (
+        get_session()
+        .scalars(select(AuditEvent).where(AuditEvent.action == "product.window_closed"))
+        .one()
+    )
     assert event.detail == {"code": HUHUIBAO, "from": "2021-05-24", "to": "2021-05-10"}
 
 
-@pytest.mark.parametrize("last_day, code", [
-    (date(2021, 5, 24), "window_not_shortened"),    # the current close: nothing to close
-    (date(2021, 6, 1), "window_not_shortened"),     # later is an extension
-    (date(2020, 1, 1), "window_before_opening"),    # before the window ever opened
-])
+@pytest.mark.parametrize(
+    "last_day, code",
+    [
+        (date(2021, 5, 24), "window_not_shortened"),  # the current close: nothing to close
+        (date(2021, 6, 1), "window_not_shortened"),  # later is an extension
+        (date(2020, 1, 1), "window_before_opening"),  # before the window ever opened
+    ],
+)
 def test_close_window_refuses(loaded, last_day, code):
     with pytest.raises(ValidationFailed) as info:
         services.close_window(HUHUIBAO, last_day, OPERATOR)

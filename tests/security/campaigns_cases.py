@@ -2,6 +2,7 @@
 registry). Organisation A (a charity) owns a campaign; B, another organisation's admin, gets the
 same bare 404 as for an id that never existed, learns nothing of the campaign (name, link,
 organisation, figures), and changes nothing: A's link still works and its campaign stays active."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,17 +28,36 @@ def _campaign_world(client, world: World) -> CampaignWorld:
     org_b = create_organisation(world.app, "charity", "赣州市慈善总会B")
     admin_a = world.org_admin(organisation_id=org_a)
     admin_b = world.org_admin(organisation_id=org_b)
-    programme = client.post("/staff/programmes", headers=bearer(admin_a), json={
-        "name": "扫码助保专项A", "plan_year": 2026, "starts_on": "2026-01-01",
-        "ends_on": "2026-12-31", "rule": {"kind": "full"}, "eligibility": {"roster_only": True}})
+    programme = client.post(
+        "/staff/programmes",
+        headers=bearer(admin_a),
+        json={
+            "name": "扫码助保专项A",
+            "plan_year": 2026,
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+            "rule": {"kind": "full"},
+            "eligibility": {"roster_only": True},
+        },
+    )
     assert programme.status_code == 201, programme.get_json()
     programme_id = programme.get_json()["id"]
-    topped = client.post(f"/staff/programmes/{programme_id}/top-ups",
-                         headers={**bearer(admin_a), **key()}, json={"amount_fen": 89_000})
+    topped = client.post(
+        f"/staff/programmes/{programme_id}/top-ups",
+        headers={**bearer(admin_a), **key()},
+        json={"amount_fen": 89_000},
+    )
     assert topped.status_code == 200, topped.get_json()
-    resp = client.post("/staff/campaigns", headers=bearer(admin_a), json={
-        "programme_id": programme_id, "name": "邀请活动A专属", "quota": 7,
-        "expires_on": "2026-12-31"})
+    resp = client.post(
+        "/staff/campaigns",
+        headers=bearer(admin_a),
+        json={
+            "programme_id": programme_id,
+            "name": "邀请活动A专属",
+            "quota": 7,
+            "expires_on": "2026-12-31",
+        },
+    )
     assert resp.status_code == 201, resp.get_json()
     campaign = resp.get_json()
     token = parse_qs(urlsplit(campaign["link"]).query)["token"][0]
@@ -58,9 +78,17 @@ def _read_campaign_of_another_organisation(client, world: World):
     """Neither the campaign as data nor its QR code (which is the link itself)."""
     cw = _campaign_world(client, world)
     for suffix in ("", "/qr.png"):
-        resp = client.get(f"/staff/campaigns/{cw.campaign['id']}{suffix}", headers=bearer(cw.admin_b))
-        world.assert_hidden(resp, "campaign_not_found", secrets=cw.secrets, same_as=client.get(
-            f"/staff/campaigns/{UNKNOWN_ID}{suffix}", headers=bearer(cw.admin_b)))
+        resp = client.get(
+            f"/staff/campaigns/{cw.campaign['id']}{suffix}", headers=bearer(cw.admin_b)
+        )
+        world.assert_hidden(
+            resp,
+            "campaign_not_found",
+            secrets=cw.secrets,
+            same_as=client.get(
+                f"/staff/campaigns/{UNKNOWN_ID}{suffix}", headers=bearer(cw.admin_b)
+            ),
+        )
         assert resp.mimetype == "application/problem+json"  # never an image
     listed = client.get("/staff/campaigns", headers=bearer(cw.admin_b))
     assert listed.status_code == 200 and listed.get_json() == []
@@ -74,8 +102,12 @@ def _revoke_campaign_of_another_organisation(client, world: World):
     cw = _campaign_world(client, world)
     revoked_before = world.audit_count("campaign.revoked")
     resp = client.post(f"/staff/campaigns/{cw.campaign['id']}/revoke", headers=bearer(cw.admin_b))
-    world.assert_hidden(resp, "campaign_not_found", secrets=cw.secrets, same_as=client.post(
-        f"/staff/campaigns/{UNKNOWN_ID}/revoke", headers=bearer(cw.admin_b)))
+    world.assert_hidden(
+        resp,
+        "campaign_not_found",
+        secrets=cw.secrets,
+        same_as=client.post(f"/staff/campaigns/{UNKNOWN_ID}/revoke", headers=bearer(cw.admin_b)),
+    )
     # Nothing happened: the campaign is active, its link works, no revocation was recorded.
     _still_active_for_its_owner(client, cw)
     assert world.audit_count("campaign.revoked") == revoked_before

@@ -5,6 +5,7 @@ existed, and A's claim is unchanged. Staff claim routes are reviewer/operator re
 token is 401, an organisation admin 403, an unknown id 404; a document goes only to the
 reviewer the claim is assigned to (another reviewer gets the bare 404).
 """
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,12 @@ from PIL import Image
 
 from tests.conftest import bearer
 from tests.enrollment.conftest import key
-from tests.security.support import assert_leaks_nothing, assert_problem, create_org_admin, staff_login
+from tests.security.support import (
+    assert_leaks_nothing,
+    assert_problem,
+    create_org_admin,
+    staff_login,
+)
 from tests.security.test_object_access import (
     ORG_ADMIN_PASSWORD,
     UNKNOWN_ID,
@@ -31,22 +37,35 @@ def _jpeg() -> bytes:
 
 
 def _upload(client, token, claim_id, doc_type="invoice"):
-    return client.post(f"/claims/{claim_id}/documents", headers=bearer(token),
-                       data={"doc_type": doc_type, "file": (io.BytesIO(_jpeg()), "a.jpg",
-                                                            "image/jpeg")},
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/claims/{claim_id}/documents",
+        headers=bearer(token),
+        data={"doc_type": doc_type, "file": (io.BytesIO(_jpeg()), "a.jpg", "image/jpeg")},
+        content_type="multipart/form-data",
+    )
 
 
 def _claim_of_a(client, world: World, *, submitted: bool = False) -> tuple[str, dict, list]:
     """A (张伟) files a claim with documents for 李娜's policy."""
     a, order, policies = world.paid_family()
-    spouse = [p for p in policies if p["insured_name_masked"] != policies[0]["insured_name_masked"]
-              or len(policies) == 1][-1]
-    body = {"policy_id": spouse["id"], "care_kind": "emergency", "hospital_name": "赣州市人民医院",
-            "admitted_on": "2026-11-20", "discharged_on": "2026-11-20", "diagnosis": "急性胃肠炎",
-            "medfee_sumamt_fen": 100_000, "hifp_pay_fen": 60_000, "in_policy_self_pay_fen": 40_000,
-            "payee": {"name": "李娜", "bank_name": "工商银行", "bank_account": "6222020200112233999"},
-            "invoices": [{"issuer": "赣州市人民医院", "number": "INV-A-0001", "amount_fen": 100_000}]}
+    spouse = [
+        p
+        for p in policies
+        if p["insured_name_masked"] != policies[0]["insured_name_masked"] or len(policies) == 1
+    ][-1]
+    body = {
+        "policy_id": spouse["id"],
+        "care_kind": "emergency",
+        "hospital_name": "赣州市人民医院",
+        "admitted_on": "2026-11-20",
+        "discharged_on": "2026-11-20",
+        "diagnosis": "急性胃肠炎",
+        "medfee_sumamt_fen": 100_000,
+        "hifp_pay_fen": 60_000,
+        "in_policy_self_pay_fen": 40_000,
+        "payee": {"name": "李娜", "bank_name": "工商银行", "bank_account": "6222020200112233999"},
+        "invoices": [{"issuer": "赣州市人民医院", "number": "INV-A-0001", "amount_fen": 100_000}],
+    }
     resp = client.post("/claims", headers=bearer(a), json=body)
     assert resp.status_code == 201, resp.get_json()
     claim = resp.get_json()
@@ -56,8 +75,12 @@ def _claim_of_a(client, world: World, *, submitted: bool = False) -> tuple[str, 
         sub = client.post(f"/claims/{claim['id']}/submit", headers={**bearer(a), **key()})
         assert sub.status_code == 200, sub.get_json()
     claim = client.get(f"/claims/{claim['id']}", headers=bearer(a)).get_json()
-    secrets = world.object_secrets(order, *policies) + [claim["claim_no"], "6222020200112233999",
-                                                        "INV-A-0001", "急性胃肠炎"]
+    secrets = world.object_secrets(order, *policies) + [
+        claim["claim_no"],
+        "6222020200112233999",
+        "INV-A-0001",
+        "急性胃肠炎",
+    ]
     return a, claim, secrets
 
 
@@ -69,10 +92,18 @@ def _settlement_records_of_another_members_policy(client, world: World):
     unknown = client.get(f"/policies/{UNKNOWN_ID}/settlement-records", headers=bearer(b))
     for policy in policies:
         resp = client.get(f"/policies/{policy['id']}/settlement-records", headers=bearer(b))
-        world.assert_hidden(resp, "policy_not_found", secrets=world.object_secrets(order, *policies),
-                            same_as=unknown)
-        assert client.get(f"/policies/{policy['id']}/settlement-records",
-                          headers=bearer(a)).status_code == 200
+        world.assert_hidden(
+            resp,
+            "policy_not_found",
+            secrets=world.object_secrets(order, *policies),
+            same_as=unknown,
+        )
+        assert (
+            client.get(
+                f"/policies/{policy['id']}/settlement-records", headers=bearer(a)
+            ).status_code
+            == 200
+        )
 
 
 @cross_owner("/claims/<int:claim_id>", "GET", "PATCH", "DELETE")
@@ -86,16 +117,22 @@ def _claim_of_another_member(client, world: World):
     b = _intruder(world)
     cid = claim["id"]
     attempts = [
-        ("GET", "", None), ("PATCH", "", {"diagnosis": "改掉"}), ("DELETE", "", None),
-        ("POST", "/submit", None), ("POST", "/answer", {"message": "x"}),
+        ("GET", "", None),
+        ("PATCH", "", {"diagnosis": "改掉"}),
+        ("DELETE", "", None),
+        ("POST", "/submit", None),
+        ("POST", "/answer", {"message": "x"}),
         ("POST", "/human-review", {"reason": "x"}),
     ]
     for method, suffix, body in attempts:
         headers = {**bearer(b), **(key() if suffix == "/submit" else {})}
         resp = client.open(f"/claims/{cid}{suffix}", method=method, headers=headers, json=body)
-        same = client.open(f"/claims/{UNKNOWN_ID}{suffix}", method=method,
-                           headers={**bearer(b), **(key() if suffix == "/submit" else {})},
-                           json=body)
+        same = client.open(
+            f"/claims/{UNKNOWN_ID}{suffix}",
+            method=method,
+            headers={**bearer(b), **(key() if suffix == "/submit" else {})},
+            json=body,
+        )
         world.assert_hidden(resp, "claim_not_found", secrets=secrets, same_as=same)
     resp = _upload(client, b, cid)
     world.assert_hidden(resp, "claim_not_found", secrets=secrets)
@@ -113,10 +150,17 @@ def _document_of_another_member(client, world: World):
     b = _intruder(world)
     doc_id = claim["documents"][0]["id"]
     for method in ("GET", "DELETE"):
-        resp = client.open(f"/claims/{claim['id']}/documents/{doc_id}", method=method,
-                           headers=bearer(b))
-        world.assert_hidden(resp, "claim_not_found", secrets=secrets, same_as=client.open(
-            f"/claims/{UNKNOWN_ID}/documents/{doc_id}", method=method, headers=bearer(b)))
+        resp = client.open(
+            f"/claims/{claim['id']}/documents/{doc_id}", method=method, headers=bearer(b)
+        )
+        world.assert_hidden(
+            resp,
+            "claim_not_found",
+            secrets=secrets,
+            same_as=client.open(
+                f"/claims/{UNKNOWN_ID}/documents/{doc_id}", method=method, headers=bearer(b)
+            ),
+        )
     # A's own document under another claim id is not found either
     own = client.get(f"/claims/{claim['id']}/documents/{doc_id}", headers=bearer(a))
     assert own.status_code == 200 and own.data[:3] == b"\xff\xd8\xff"
@@ -124,7 +168,9 @@ def _document_of_another_member(client, world: World):
 
 
 STAFF_ROUTES = [
-    ("GET", "", None), ("POST", "/assign", {}), ("POST", "/approve", {"reason": "x"}),
+    ("GET", "", None),
+    ("POST", "/assign", {}),
+    ("POST", "/approve", {"reason": "x"}),
     ("POST", "/reject", {"reason_code": "other", "reason": "x"}),
     ("POST", "/request-info", {"message": "x"}),
     ("POST", "/health-determination", {"health": "pre_existing", "reason": "x"}),
@@ -150,12 +196,17 @@ def _staff_claim_routes_by_role(client, world: World):
         assert_problem(resp, 401)
         assert_leaks_nothing(resp, secrets)
         if suffix not in ("", "/assign"):
-            resp = client.open(path, method=method, headers={**bearer(operator), **key()},
-                               json=body)
+            resp = client.open(
+                path, method=method, headers={**bearer(operator), **key()}, json=body
+            )
             assert_problem(resp, 403)
             assert_leaks_nothing(resp, secrets)
-        resp = client.open(f"/staff/claims/{UNKNOWN_ID}{suffix}", method=method,
-                           headers={**bearer(reviewer), **key()}, json=body)
+        resp = client.open(
+            f"/staff/claims/{UNKNOWN_ID}{suffix}",
+            method=method,
+            headers={**bearer(reviewer), **key()},
+            json=body,
+        )
         assert_problem(resp, 404, "claim_not_found")
     after = client.get(f"/claims/{claim['id']}", headers=bearer(a)).get_json()
     assert after["status"] == claim["status"] and after["transitions"] == claim["transitions"]
@@ -169,13 +220,23 @@ def _claim_document_for_an_unassigned_reviewer(client, world: World):
     create_org_admin(world.app, "reviewer-two", role="reviewer", organisation_id=None)
     other = staff_login(client, "reviewer-two", ORG_ADMIN_PASSWORD)["access_token"]
     reviewer = world.staff("demo-reviewer")
-    assert client.post(f"/staff/claims/{claim['id']}/assign", headers=bearer(reviewer),
-                       json={}).status_code == 200
+    assert (
+        client.post(
+            f"/staff/claims/{claim['id']}/assign", headers=bearer(reviewer), json={}
+        ).status_code
+        == 200
+    )
     reads = world.audit_count("claim.document.read")
     path = f"/staff/claims/{claim['id']}/documents/{doc_id}"
     resp = client.get(path, headers=bearer(other))
-    world.assert_hidden(resp, "document_not_found", secrets=secrets, same_as=client.get(
-        f"/staff/claims/{claim['id']}/documents/{UNKNOWN_ID}", headers=bearer(other)))
+    world.assert_hidden(
+        resp,
+        "document_not_found",
+        secrets=secrets,
+        same_as=client.get(
+            f"/staff/claims/{claim['id']}/documents/{UNKNOWN_ID}", headers=bearer(other)
+        ),
+    )
     assert world.audit_count("claim.document.read") == reads
     own = client.get(path, headers=bearer(reviewer))
     assert own.status_code == 200 and world.audit_count("claim.document.read") == reads + 1

@@ -1,6 +1,7 @@
 """Role-matrix rows and requests for the claim routes (merged into test_role_matrix's MATRIX and
 REQUESTS). Members file and follow claims; reviewers decide; operators read and assign; an
 organisation admin is kept out of all of it."""
+
 from __future__ import annotations
 
 import io
@@ -16,31 +17,27 @@ from tests.enrollment.conftest import key, pay, place_order
 #                                                          anon member reviewer operator charity
 ROWS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/policies/<int:policy_id>/settlement-records", "GET"): (401, 200, 401, 401, 401),
-    ("/claims/from-settlement", "POST"):                    (401, 201, 401, 401, 401),
-    ("/claims/estimate", "POST"):                           (401, 200, 401, 401, 401),
-    ("/claims", "POST"):                                    (401, 201, 401, 401, 401),
-    ("/claims", "GET"):                                     (401, 200, 401, 401, 401),
-    ("/claims/<int:claim_id>", "GET"):                      (401, 200, 401, 401, 401),
-    ("/claims/<int:claim_id>", "PATCH"):                    (401, 200, 401, 401, 401),
-    ("/claims/<int:claim_id>", "DELETE"):                   (401, 204, 401, 401, 401),
-    ("/claims/<int:claim_id>/submit", "POST"):              (401, 200, 401, 401, 401),
-    ("/claims/<int:claim_id>/documents", "POST"):           (401, 201, 401, 401, 401),
-    ("/claims/<int:claim_id>/documents/<int:document_id>", "GET"):
-                                                            (401, 200, 401, 401, 401),
-    ("/claims/<int:claim_id>/documents/<int:document_id>", "DELETE"):
-                                                            (401, 204, 401, 401, 401),
-    ("/claims/<int:claim_id>/answer", "POST"):              (401, 200, 401, 401, 401),
-    ("/claims/<int:claim_id>/human-review", "POST"):        (401, 200, 401, 401, 401),
-    ("/staff/claims", "GET"):                               (401, 401, 200, 200, 403),
-    ("/staff/claims/<int:claim_id>", "GET"):                (401, 401, 200, 200, 403),
-    ("/staff/claims/<int:claim_id>/assign", "POST"):        (401, 401, 200, 200, 403),
-    ("/staff/claims/<int:claim_id>/approve", "POST"):       (401, 401, 200, 403, 403),
-    ("/staff/claims/<int:claim_id>/reject", "POST"):        (401, 401, 200, 403, 403),
-    ("/staff/claims/<int:claim_id>/request-info", "POST"):  (401, 401, 200, 403, 403),
-    ("/staff/claims/<int:claim_id>/health-determination", "POST"):
-                                                            (401, 401, 200, 403, 403),
-    ("/staff/claims/<int:claim_id>/documents/<int:document_id>", "GET"):
-                                                            (401, 401, 200, 403, 403),
+    ("/claims/from-settlement", "POST"): (401, 201, 401, 401, 401),
+    ("/claims/estimate", "POST"): (401, 200, 401, 401, 401),
+    ("/claims", "POST"): (401, 201, 401, 401, 401),
+    ("/claims", "GET"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>", "GET"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>", "PATCH"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>", "DELETE"): (401, 204, 401, 401, 401),
+    ("/claims/<int:claim_id>/submit", "POST"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>/documents", "POST"): (401, 201, 401, 401, 401),
+    ("/claims/<int:claim_id>/documents/<int:document_id>", "GET"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>/documents/<int:document_id>", "DELETE"): (401, 204, 401, 401, 401),
+    ("/claims/<int:claim_id>/answer", "POST"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>/human-review", "POST"): (401, 200, 401, 401, 401),
+    ("/staff/claims", "GET"): (401, 401, 200, 200, 403),
+    ("/staff/claims/<int:claim_id>", "GET"): (401, 401, 200, 200, 403),
+    ("/staff/claims/<int:claim_id>/assign", "POST"): (401, 401, 200, 200, 403),
+    ("/staff/claims/<int:claim_id>/approve", "POST"): (401, 401, 200, 403, 403),
+    ("/staff/claims/<int:claim_id>/reject", "POST"): (401, 401, 200, 403, 403),
+    ("/staff/claims/<int:claim_id>/request-info", "POST"): (401, 401, 200, 403, 403),
+    ("/staff/claims/<int:claim_id>/health-determination", "POST"): (401, 401, 200, 403, 403),
+    ("/staff/claims/<int:claim_id>/documents/<int:document_id>", "GET"): (401, 401, 200, 403, 403),
 }
 
 PAYEE = {"name": "张伟", "bank_name": "工商银行", "bank_account": "6222020200112233445"}
@@ -53,8 +50,10 @@ def _jpeg() -> bytes:
 
 
 def _file() -> dict:
-    return {"data": {"doc_type": "invoice", "file": (io.BytesIO(_jpeg()), "a.jpg", "image/jpeg")},
-            "content_type": "multipart/form-data"}
+    return {
+        "data": {"doc_type": "invoice", "file": (io.BytesIO(_jpeg()), "a.jpg", "image/jpeg")},
+        "content_type": "multipart/form-data",
+    }
 
 
 def _member(w) -> dict:
@@ -62,23 +61,34 @@ def _member(w) -> dict:
 
 
 def _draft(w, *, complete: bool = False, policy_id: int | None = None, **extra) -> int:
-    body = {"policy_id": policy_id or w.policy(), "care_kind": "emergency",
-            "hospital_name": "赣州市人民医院", "admitted_on": "2026-11-20",
-            "discharged_on": "2026-11-20", "diagnosis": "急性胃肠炎",
-            "medfee_sumamt_fen": 100_000, "hifp_pay_fen": 60_000,
-            "in_policy_self_pay_fen": 40_000, "payee": PAYEE,
-            "invoices": [{"issuer": "赣州市人民医院", "number": f"M{len(w.numbers):06d}",
-                          "amount_fen": 100_000}], **extra}
+    body = {
+        "policy_id": policy_id or w.policy(),
+        "care_kind": "emergency",
+        "hospital_name": "赣州市人民医院",
+        "admitted_on": "2026-11-20",
+        "discharged_on": "2026-11-20",
+        "diagnosis": "急性胃肠炎",
+        "medfee_sumamt_fen": 100_000,
+        "hifp_pay_fen": 60_000,
+        "in_policy_self_pay_fen": 40_000,
+        "payee": PAYEE,
+        "invoices": [
+            {"issuer": "赣州市人民医院", "number": f"M{len(w.numbers):06d}", "amount_fen": 100_000}
+        ],
+        **extra,
+    }
     resp = w.client.post("/claims", headers=_member(w), json=body)
     assert resp.status_code == 201, resp.get_json()
     claim = resp.get_json()
     w.numbers.append(claim["claim_no"])
     if complete:
         for doc_type in ("invoice", "settlement_sheet"):
-            up = w.client.post(f"/claims/{claim['id']}/documents", headers=_member(w),
-                               data={"doc_type": doc_type,
-                                     "file": (io.BytesIO(_jpeg()), "a.jpg", "image/jpeg")},
-                               content_type="multipart/form-data")
+            up = w.client.post(
+                f"/claims/{claim['id']}/documents",
+                headers=_member(w),
+                data={"doc_type": doc_type, "file": (io.BytesIO(_jpeg()), "a.jpg", "image/jpeg")},
+                content_type="multipart/form-data",
+            )
             assert up.status_code == 201, up.get_json()
     return claim["id"]
 
@@ -91,23 +101,29 @@ def _submitted(w) -> int:
     """A complete claim with documents, submitted: it waits for a reviewer."""
     claim_id = _draft(w, complete=True)
     resp = w.client.post(f"/claims/{claim_id}/submit", headers={**_member(w), **key()})
-    assert resp.status_code == 200 and resp.get_json()["status"] == "pending_review", resp.get_json()
+    assert resp.status_code == 200 and resp.get_json()["status"] == "pending_review", (
+        resp.get_json()
+    )
     return claim_id
 
 
 def _assigned(w) -> int:
     """Submitted and taken by demo-reviewer (fresh per call: the actions consume it)."""
     claim_id = _submitted(w)
-    resp = w.client.post(f"/staff/claims/{claim_id}/assign",
-                         headers=bearer(w.tokens["reviewer"]), json={})
+    resp = w.client.post(
+        f"/staff/claims/{claim_id}/assign", headers=bearer(w.tokens["reviewer"]), json={}
+    )
     assert resp.status_code == 200, resp.get_json()
     return claim_id
 
 
 def _more_info_requested(w) -> int:
     claim_id = _assigned(w)
-    resp = w.client.post(f"/staff/claims/{claim_id}/request-info",
-                         headers=bearer(w.tokens["reviewer"]), json={"message": "请补充说明"})
+    resp = w.client.post(
+        f"/staff/claims/{claim_id}/request-info",
+        headers=bearer(w.tokens["reviewer"]),
+        json={"message": "请补充说明"},
+    )
     assert resp.status_code == 200, resp.get_json()
     return claim_id
 
@@ -127,14 +143,23 @@ def _payable_assigned(w) -> int:
     """李娜's claim for a day surgery in April, covered and above the deductible, taken by the
     reviewer: approving it pays."""
     policy_id = w._once("spouse_policy", lambda: _backdated_policy(w, w.spouse_id))
-    claim_id = _draft(w, complete=True, policy_id=policy_id, care_kind="emergency",
-                      admitted_on="2026-04-08", discharged_on="2026-04-08",
-                      medfee_sumamt_fen=8_000_000, hifp_pay_fen=4_000_000,
-                      in_policy_self_pay_fen=4_000_000, payee={**PAYEE, "name": "李娜"})
+    claim_id = _draft(
+        w,
+        complete=True,
+        policy_id=policy_id,
+        care_kind="emergency",
+        admitted_on="2026-04-08",
+        discharged_on="2026-04-08",
+        medfee_sumamt_fen=8_000_000,
+        hifp_pay_fen=4_000_000,
+        in_policy_self_pay_fen=4_000_000,
+        payee={**PAYEE, "name": "李娜"},
+    )
     resp = w.client.post(f"/claims/{claim_id}/submit", headers={**_member(w), **key()})
     assert resp.get_json()["status"] == "pending_review", resp.get_json()
-    resp = w.client.post(f"/staff/claims/{claim_id}/assign",
-                         headers=bearer(w.tokens["reviewer"]), json={})
+    resp = w.client.post(
+        f"/staff/claims/{claim_id}/assign", headers=bearer(w.tokens["reviewer"]), json={}
+    )
     assert resp.status_code == 200, resp.get_json()
     return claim_id
 
@@ -142,6 +167,7 @@ def _payable_assigned(w) -> int:
 def _auto_rejected(w) -> int:
     """张小宝 enrolled last December; his basic insurance found suspended from 2026-02-01; a claim
     for care in March is denied by the engine alone, so a human review may be asked for."""
+
     def make() -> int:
         policy_id = _backdated_policy(w, w.child_id)
         with w.app.app_context():
@@ -152,15 +178,22 @@ def _auto_rejected(w) -> int:
             with transaction() as s:
                 person = s.scalar(select(Person).where(Person.name == "张小宝"))
                 person.insurance_status, person.suspended_since = "suspended", date(2026, 2, 1)
-                row = s.scalar(select(SandboxResident).where(
-                    SandboxResident.psn_no == person.psn_no))
+                row = s.scalar(
+                    select(SandboxResident).where(SandboxResident.psn_no == person.psn_no)
+                )
                 row.psn_insu_stas, row.paus_insu_date = "2", date(2026, 2, 1)
         return policy_id
 
     policy_id = w._once("child_policy", make)
-    claim_id = _draft(w, complete=True, policy_id=policy_id, admitted_on="2026-03-03",
-                      discharged_on="2026-03-08", care_kind="emergency",
-                      payee={**PAYEE})
+    claim_id = _draft(
+        w,
+        complete=True,
+        policy_id=policy_id,
+        admitted_on="2026-03-03",
+        discharged_on="2026-03-08",
+        care_kind="emergency",
+        payee={**PAYEE},
+    )
     resp = w.client.post(f"/claims/{claim_id}/submit", headers={**_member(w), **key()})
     assert resp.get_json()["status"] == "rejected", resp.get_json()
     return claim_id
@@ -171,66 +204,101 @@ def _reviewer_id(w) -> int:
         from app.auth.models import StaffAccount
         from app.database import get_session
 
-        return get_session().scalar(select(StaffAccount.id).where(
-            StaffAccount.username == "demo-reviewer"))
+        return get_session().scalar(
+            select(StaffAccount.id).where(StaffAccount.username == "demo-reviewer")
+        )
 
 
 def _setl_id(w) -> str:
     """One of 张伟's settlement records at the (sandbox) bureau."""
     with w.app.app_context():
-        from app.integrations.bureau.sandbox_models import SandboxSettlement
         from app.database import get_session
+        from app.integrations.bureau.sandbox_models import SandboxSettlement
 
-        return get_session().scalar(select(SandboxSettlement.setl_id).where(
-            SandboxSettlement.psn_name == "张伟", SandboxSettlement.refd_setl_flag == "0",
-            SandboxSettlement.med_type == "21").order_by(SandboxSettlement.id))
+        return get_session().scalar(
+            select(SandboxSettlement.setl_id)
+            .where(
+                SandboxSettlement.psn_name == "张伟",
+                SandboxSettlement.refd_setl_flag == "0",
+                SandboxSettlement.med_type == "21",
+            )
+            .order_by(SandboxSettlement.id)
+        )
 
 
 REQUESTS = {
     ("/policies/<int:policy_id>/settlement-records", "GET"): lambda w: {"policy_id": w.policy()},
-    ("/claims/from-settlement", "POST"): lambda w: {"headers": key(), "json": {
-        "policy_id": w.policy(), "setl_id": _setl_id(w), "payee": PAYEE}},
-    ("/claims/estimate", "POST"): lambda w: {"json": {
-        "policy_id": w.policy(), "care_kind": "in_patient", "care_date": "2026-11-20",
-        "medfee_sumamt_fen": 100_000, "in_policy_self_pay_fen": 40_000,
-        "hifp_pay_fen": 60_000}},
+    ("/claims/from-settlement", "POST"): lambda w: {
+        "headers": key(),
+        "json": {"policy_id": w.policy(), "setl_id": _setl_id(w), "payee": PAYEE},
+    },
+    ("/claims/estimate", "POST"): lambda w: {
+        "json": {
+            "policy_id": w.policy(),
+            "care_kind": "in_patient",
+            "care_date": "2026-11-20",
+            "medfee_sumamt_fen": 100_000,
+            "in_policy_self_pay_fen": 40_000,
+            "hifp_pay_fen": 60_000,
+        }
+    },
     ("/claims", "POST"): lambda w: {"json": {"policy_id": w.policy(), "care_kind": "emergency"}},
     ("/claims", "GET"): lambda w: {},
     ("/claims/<int:claim_id>", "GET"): lambda w: {"claim_id": w._once("draft", lambda: _draft(w))},
     ("/claims/<int:claim_id>", "PATCH"): lambda w: {
-        "claim_id": w._once("draft", lambda: _draft(w)), "json": {"diagnosis": "急性肠炎"}},
+        "claim_id": w._once("draft", lambda: _draft(w)),
+        "json": {"diagnosis": "急性肠炎"},
+    },
     ("/claims/<int:claim_id>", "DELETE"): lambda w: {"claim_id": _draft(w)},
     ("/claims/<int:claim_id>/submit", "POST"): lambda w: {
-        "claim_id": _draft(w, complete=True), "headers": key()},
+        "claim_id": _draft(w, complete=True),
+        "headers": key(),
+    },
     ("/claims/<int:claim_id>/documents", "POST"): lambda w: {
-        "claim_id": w._once("draft", lambda: _draft(w)), **_file()},
+        "claim_id": w._once("draft", lambda: _draft(w)),
+        **_file(),
+    },
     ("/claims/<int:claim_id>/documents/<int:document_id>", "GET"): lambda w: {
         "claim_id": w._once("full", lambda: _draft(w, complete=True)),
-        "document_id": _document(w, w._once("full", lambda: _draft(w, complete=True)))},
+        "document_id": _document(w, w._once("full", lambda: _draft(w, complete=True))),
+    },
     ("/claims/<int:claim_id>/documents/<int:document_id>", "DELETE"): lambda w: (
-        lambda cid: {"claim_id": cid, "document_id": _document(w, cid)})(_draft(w, complete=True)),
+        lambda cid: {"claim_id": cid, "document_id": _document(w, cid)}
+    )(_draft(w, complete=True)),
     ("/claims/<int:claim_id>/answer", "POST"): lambda w: {
         "claim_id": w._once("more_info", lambda: _more_info_requested(w)),
-        "json": {"message": "已说明"}},
+        "json": {"message": "已说明"},
+    },
     ("/claims/<int:claim_id>/human-review", "POST"): lambda w: {
         "claim_id": w._once("rejected", lambda: _auto_rejected(w)),
-        "json": {"reason": "请人工复核"}},
+        "json": {"reason": "请人工复核"},
+    },
     ("/staff/claims", "GET"): lambda w: {"query_string": {"limit": 5}},
     ("/staff/claims/<int:claim_id>", "GET"): lambda w: {
-        "claim_id": w._once("submitted", lambda: _submitted(w))},
+        "claim_id": w._once("submitted", lambda: _submitted(w))
+    },
     ("/staff/claims/<int:claim_id>/assign", "POST"): lambda w: {
         "claim_id": w._once("submitted", lambda: _submitted(w)),
-        "json": {"staff_id": _reviewer_id(w)}},
+        "json": {"staff_id": _reviewer_id(w)},
+    },
     ("/staff/claims/<int:claim_id>/approve", "POST"): lambda w: {
-        "claim_id": w._once("payable", lambda: _payable_assigned(w)), "headers": key(),
-        "json": {"reason": "核对无误"}},
+        "claim_id": w._once("payable", lambda: _payable_assigned(w)),
+        "headers": key(),
+        "json": {"reason": "核对无误"},
+    },
     ("/staff/claims/<int:claim_id>/reject", "POST"): lambda w: {
-        "claim_id": w._once("assigned", lambda: _assigned(w)), "json": {"reason_code": "other", "reason": "材料不符"}},
+        "claim_id": w._once("assigned", lambda: _assigned(w)),
+        "json": {"reason_code": "other", "reason": "材料不符"},
+    },
     ("/staff/claims/<int:claim_id>/request-info", "POST"): lambda w: {
-        "claim_id": w._once("assigned", lambda: _assigned(w)), "json": {"message": "请补充", "documents": ["itemised_bill"]}},
+        "claim_id": w._once("assigned", lambda: _assigned(w)),
+        "json": {"message": "请补充", "documents": ["itemised_bill"]},
+    },
     ("/staff/claims/<int:claim_id>/health-determination", "POST"): lambda w: {
-        "claim_id": w._once("assigned", lambda: _assigned(w)), "json": {"health": "pre_existing", "reason": "既往病史"}},
+        "claim_id": w._once("assigned", lambda: _assigned(w)),
+        "json": {"health": "pre_existing", "reason": "既往病史"},
+    },
     ("/staff/claims/<int:claim_id>/documents/<int:document_id>", "GET"): lambda w: (
-        lambda cid: {"claim_id": cid, "document_id": _document(w, cid)})(
-        w._once("assigned", lambda: _assigned(w))),
+        lambda cid: {"claim_id": cid, "document_id": _document(w, cid)}
+    )(w._once("assigned", lambda: _assigned(w))),
 }

@@ -1,8 +1,10 @@
 """Fixtures for the security harnesses."""
+
 from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
+
 from tests.conftest import build_app, teardown_apps
 
 

@@ -1,4 +1,5 @@
 """Helpers shared by the security harnesses (plain functions; fixtures live in conftest.py)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -31,7 +32,9 @@ IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 def api_routes(app: Flask, *, with_path_variables: bool | None = None) -> Iterator[tuple[str, str]]:
     """Every (url rule, HTTP method) the app serves, as spelled in `app.url_map`."""
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in NON_API_ENDPOINTS or rule.endpoint.startswith(NON_API_ENDPOINT_PREFIXES):
+        if rule.endpoint in NON_API_ENDPOINTS or rule.endpoint.startswith(
+            NON_API_ENDPOINT_PREFIXES
+        ):
             continue
         has_variable = "<" in rule.rule
         if with_path_variables is not None and has_variable != with_path_variables:
@@ -96,17 +99,28 @@ def create_organisation(app: Flask, kind: str, name: str | None = None) -> int:
     from app.sponsors.rules import uscc_check_char
     from app.sponsors.services import create_organisation as register
 
-    first17 = {"employer": "91", "charity": "51"}.get(kind, "11") + "360700" + \
-        f"{secrets.randbelow(10**9):09d}"
+    first17 = (
+        {"employer": "91", "charity": "51"}.get(kind, "11")
+        + "360700"
+        + f"{secrets.randbelow(10**9):09d}"
+    )
     with app.app_context():
-        org = register(Principal(kind="staff", id=1, role="operator"),
-                       uscc=first17 + uscc_check_char(first17), name=name or f"{kind} {first17}",
-                       kind=kind)
+        org = register(
+            Principal(kind="staff", id=1, role="operator"),
+            uscc=first17 + uscc_check_char(first17),
+            name=name or f"{kind} {first17}",
+            kind=kind,
+        )
         return org.id
 
 
-def create_org_admin(app: Flask, username: str = "charity-admin-1", *, role: str = "charity_admin",
-                     organisation_id: int | None = None) -> int:
+def create_org_admin(
+    app: Flask,
+    username: str = "charity-admin-1",
+    *,
+    role: str = "charity_admin",
+    organisation_id: int | None = None,
+) -> int:
     """A staff account. An organisation admin belongs to an organisation of its role's kind
     (app/sponsors/services.py ADMIN_ROLE_KIND): without `organisation_id`, one is registered for
     it. Insurer roles (reviewer, operator) take no organisation."""
@@ -117,9 +131,13 @@ def create_org_admin(app: Flask, username: str = "charity-admin-1", *, role: str
     if role in ORGANISATION_ROLES and organisation_id is None:
         organisation_id = create_organisation(app, ADMIN_ROLE_KIND[role])
     with app.app_context():
-        account = create_staff_account(username=username, role=role,
-                                       password=ORG_ADMIN_PASSWORD, display_name="x",
-                                       organisation_id=organisation_id)
+        account = create_staff_account(
+            username=username,
+            role=role,
+            password=ORG_ADMIN_PASSWORD,
+            display_name="x",
+            organisation_id=organisation_id,
+        )
         return account.id
 
 

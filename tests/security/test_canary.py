@@ -6,6 +6,7 @@ for every logger, the process's stdout/stderr, or in plaintext in any column of 
 Every GET route in the url_map is called, so new read routes are covered without editing this
 file (their path ids are filled from the flow's own objects, or 1).
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,17 @@ from app.identity.idnumber import mask, with_check_digit
 from tests.conftest import CONSENT, bearer, login
 from tests.security.support import api_routes, response_text, staff_login
 
-LOGGERS = ("", "app", "werkzeug", "flask.app", "sqlalchemy.engine", "sqlalchemy.pool", "httpx",
-           "flask_limiter", "argon2")
+LOGGERS = (
+    "",
+    "app",
+    "werkzeug",
+    "flask.app",
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+    "httpx",
+    "flask_limiter",
+    "argon2",
+)
 
 
 class RecordingClient(FlaskClient):
@@ -105,22 +115,25 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
     assert client.post("/me/identity", headers=bearer(ta), json=_body(zhang)).status_code == 200
     spouse = client.post("/me/relatives", headers=bearer(ta), json=_body(li, relation="spouse"))
     assert spouse.status_code == 201
-    child = client.post("/me/relatives", headers=bearer(ta),
-                        json=_body(baby, relation="child", guardian_consent=CONSENT))
+    child = client.post(
+        "/me/relatives",
+        headers=bearer(ta),
+        json=_body(baby, relation="child", guardian_consent=CONSENT),
+    )
     assert child.status_code == 201
 
     # Member B: a string of failed verifications, then verified as 刘强.
     b = login(client, "canary-b")
     tb = b["access_token"]
     failures = [
-        (_body(zhang, name="张三"), 422),                                   # wrong name
-        (_body(zhang, id_number=bad_checksum), 422),                       # bad check character
-        (_body(zhang, id_number=zhang.certno.lower() + " "), 409),         # A's identity
-        (_body(zhang, id_number=zhang.certno + "1"), 422),                 # too long
-        (_body(baby), 422),                                                 # under 14
+        (_body(zhang, name="张三"), 422),  # wrong name
+        (_body(zhang, id_number=bad_checksum), 422),  # bad check character
+        (_body(zhang, id_number=zhang.certno.lower() + " "), 409),  # A's identity
+        (_body(zhang, id_number=zhang.certno + "1"), 422),  # too long
+        (_body(baby), 422),  # under 14
         ({"name": "王五", "id_number": unknown, "consent": CONSENT}, 422),  # unknown person
         (_body(liu, consent={"accepted": False, "text_version": "pi-2026-01"}), 422),
-        ({**_body(liu), "extra": liu.certno}, 422),                         # unknown field
+        ({**_body(liu), "extra": liu.certno}, 422),  # unknown field
     ]
     for body, status in failures:
         resp = client.post("/me/identity", headers=bearer(tb), json=body)
@@ -128,7 +141,7 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
     assert client.post("/me/identity", headers=bearer(tb), json=_body(liu)).status_code == 200
     for body, status in [
         (_body(li, name="李四", relation="spouse"), 422),
-        (_body(baby, relation="child"), 422),                               # no guardian consent
+        (_body(baby, relation="child"), 422),  # no guardian consent
         (_body(li, id_number=bad_checksum, relation="spouse"), 422),
     ]:
         resp = client.post("/me/relatives", headers=bearer(tb), json=body)
@@ -150,9 +163,12 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
     reviewer = staff_login(client, "demo-reviewer", DEMO_STAFF_PASSWORD)["access_token"]
     operator = staff_login(client, "demo-operator", DEMO_STAFF_PASSWORD)["access_token"]
     for member_id in (a["member_id"], b["member_id"]):
-        assert client.get(f"/staff/members/{member_id}", headers=bearer(reviewer)).status_code == 200
-    audit = client.get("/staff/audit-events", headers=bearer(operator),
-                       query_string={"page_size": 100})
+        assert (
+            client.get(f"/staff/members/{member_id}", headers=bearer(reviewer)).status_code == 200
+        )
+    audit = client.get(
+        "/staff/audit-events", headers=bearer(operator), query_string={"page_size": 100}
+    )
     assert audit.status_code == 200
 
     # An employer lists the same people on a roster (with the unknown and the mistyped number),
@@ -165,46 +181,74 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
     org = create_organisation(app, "employer", "赣州金丝雀有限公司")
     create_org_admin(app, "canary-employer", role="employer_admin", organisation_id=org)
     employer = staff_login(client, "canary-employer", ORG_ADMIN_PASSWORD)["access_token"]
-    programme = client.post("/staff/programmes", headers=bearer(employer), json={
-        "name": "金丝雀员工保障", "plan_year": 2026, "starts_on": "2026-01-01",
-        "ends_on": "2026-12-31", "rule": {"kind": "full"}, "eligibility": {"roster_only": True}})
+    programme = client.post(
+        "/staff/programmes",
+        headers=bearer(employer),
+        json={
+            "name": "金丝雀员工保障",
+            "plan_year": 2026,
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+            "rule": {"kind": "full"},
+            "eligibility": {"roster_only": True},
+        },
+    )
     assert programme.status_code == 201, programme.get_json()
     programme_id = programme.get_json()["id"]
-    client.post(f"/staff/programmes/{programme_id}/top-ups",
-                headers={**bearer(employer), "Idempotency-Key": uuid.uuid4().hex},
-                json={"amount_fen": 10 * 8900})
+    client.post(
+        f"/staff/programmes/{programme_id}/top-ups",
+        headers={**bearer(employer), "Idempotency-Key": uuid.uuid4().hex},
+        json={"amount_fen": 10 * 8900},
+    )
     roster = "姓名,身份证号,类别\n" + "".join(
-        f"{name},{certno},\n" for name, certno in ((zhang.name, zhang.certno), (li.name, li.certno),
-                                                   (liu.name, liu.certno), ("王五", unknown),
-                                                   ("张三", bad_checksum)))
-    uploaded = client.post(f"/staff/programmes/{programme_id}/roster/uploads",
-                           headers=bearer(employer), content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(roster.encode()), "roster.csv")})
+        f"{name},{certno},\n"
+        for name, certno in (
+            (zhang.name, zhang.certno),
+            (li.name, li.certno),
+            (liu.name, liu.certno),
+            ("王五", unknown),
+            ("张三", bad_checksum),
+        )
+    )
+    uploaded = client.post(
+        f"/staff/programmes/{programme_id}/roster/uploads",
+        headers=bearer(employer),
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(roster.encode()), "roster.csv")},
+    )
     assert uploaded.status_code == 201 and uploaded.get_json()["added"] == 4, uploaded.get_json()
     terms = client.get("/products").get_json()[0]["terms_version"]
-    job = client.post(f"/staff/programmes/{programme_id}/enrollment-jobs",
-                      headers={**bearer(employer), "Idempotency-Key": uuid.uuid4().hex},
-                      json={"terms": {"version": terms, "accepted": True}})
+    job = client.post(
+        f"/staff/programmes/{programme_id}/enrollment-jobs",
+        headers={**bearer(employer), "Idempotency-Key": uuid.uuid4().hex},
+        json={"terms": {"version": terms, "accepted": True}},
+    )
     # Whatever the date (the product's window decides who is enrolled), every row is answered.
     assert job.status_code == 202 and job.get_json()["processed"] == 4, job.get_json()
-    rows = client.get(f"/staff/programmes/{programme_id}/enrollment-jobs/{job.get_json()['id']}/rows",
-                      headers=bearer(employer))
+    rows = client.get(
+        f"/staff/programmes/{programme_id}/enrollment-jobs/{job.get_json()['id']}/rows",
+        headers=bearer(employer),
+    )
     assert mask(li.certno) in rows.get_data(as_text=True)
     report = client.get(uploaded.get_json()["report_url"], headers=bearer(employer))
     assert report.status_code == 200 and mask(zhang.certno) in report.get_data(as_text=True)
 
     # Every GET route, for the member and the staff token, with the flow's own ids.
-    ids = {"relative_id": spouse.get_json()["id"], "member_id": a["member_id"],
-           "programme_id": programme_id, "upload_id": uploaded.get_json()["id"],
-           "job_id": job.get_json()["id"]}
+    ids = {
+        "relative_id": spouse.get_json()["id"],
+        "member_id": a["member_id"],
+        "programme_id": programme_id,
+        "upload_id": uploaded.get_json()["id"],
+        "job_id": job.get_json()["id"],
+    }
     for rule, method in api_routes(app):
         if method != "GET":
             continue
         path = rule
         while "<" in path:
             start, end = path.index("<"), path.index(">")
-            name = path[start + 1:end].split(":")[-1]
-            path = path[:start] + str(ids.get(name, 1)) + path[end + 1:]
+            name = path[start + 1 : end].split(":")[-1]
+            path = path[:start] + str(ids.get(name, 1)) + path[end + 1 :]
         for token in (ta, tb, reviewer, operator, employer):
             client.get(path, headers=bearer(token))
     client.get("/openapi.json")
@@ -236,8 +280,12 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
     # Logs: the formatted text and every attribute of every record (extras, args, exc_text).
     assert not find(caplog.text), "ID number in the formatted log output"
     for record in caplog.records:
-        parts = [record.getMessage(), repr(record.args), record.exc_text or "",
-                 repr({k: v for k, v in vars(record).items() if k not in ("msg", "args")})]
+        parts = [
+            record.getMessage(),
+            repr(record.args),
+            record.exc_text or "",
+            repr({k: v for k, v in vars(record).items() if k not in ("msg", "args")}),
+        ]
         leaked = find("\n".join(parts))
         assert not leaked, f"log record {record.name}:{record.lineno} contains {leaked}"
     out, err = capfd.readouterr()

@@ -1,13 +1,14 @@
 """JWT hardening (QUALITY.md): every malformed, forged, expired or misdirected token gets a 401
 problem with a stable code and a Bearer challenge; refresh tokens rotate and a reused one revokes
 its family; the key ring rotates; production refuses weak or fake configuration."""
+
 from __future__ import annotations
 
 import base64
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -46,8 +47,15 @@ def claims_for(app, member_id: int, **overrides) -> dict:
     return claims
 
 
-def craft(app, claims: dict, *, drop: tuple[str, ...] = (), key: str | None = None,
-          kid: str | None = "__ring__", algorithm: str = "HS256") -> str:
+def craft(
+    app,
+    claims: dict,
+    *,
+    drop: tuple[str, ...] = (),
+    key: str | None = None,
+    kid: str | None = "__ring__",
+    algorithm: str = "HS256",
+) -> str:
     ring_kid, secret = _test_key(app)
     claims = {k: v for k, v in claims.items() if k not in drop}
     headers = {} if kid is None else {"kid": ring_kid if kid == "__ring__" else kid}
@@ -80,18 +88,31 @@ def test_a_correctly_crafted_token_is_accepted(app, client, member):
     assert resp.get_json()["member_id"] == member_id
 
 
-@pytest.mark.parametrize("headers, code", [
-    ({}, "token_missing"),
-    ({"Authorization": ""}, "token_missing"),
-    ({"Authorization": "Bearer"}, "token_missing"),
-    ({"Authorization": "Bearer    "}, "token_missing"),
-    ({"Authorization": "Basic ZGVtbzpkZW1v"}, "token_missing"),
-    ({"Authorization": "Token abc.def.ghi"}, "token_missing"),
-    ({"Authorization": "Bearer not-a-jwt"}, "token_malformed"),
-    ({"Authorization": "Bearer a.b.c"}, "token_malformed"),
-    ({"Authorization": "Bearer " + "x" * 4000}, "token_malformed"),
-], ids=["no-header", "empty", "bearer-no-token", "bearer-blank", "basic", "other-scheme",
-        "garbage", "garbage-three-parts", "garbage-long"])
+@pytest.mark.parametrize(
+    "headers, code",
+    [
+        ({}, "token_missing"),
+        ({"Authorization": ""}, "token_missing"),
+        ({"Authorization": "Bearer"}, "token_missing"),
+        ({"Authorization": "Bearer    "}, "token_missing"),
+        ({"Authorization": "Basic ZGVtbzpkZW1v"}, "token_missing"),
+        ({"Authorization": "Token abc.def.ghi"}, "token_missing"),
+        ({"Authorization": "Bearer not-a-jwt"}, "token_malformed"),
+        ({"Authorization": "Bearer a.b.c"}, "token_malformed"),
+        ({"Authorization": "Bearer " + "x" * 4000}, "token_malformed"),
+    ],
+    ids=[
+        "no-header",
+        "empty",
+        "bearer-no-token",
+        "bearer-blank",
+        "basic",
+        "other-scheme",
+        "garbage",
+        "garbage-three-parts",
+        "garbage-long",
+    ],
+)
 def test_missing_or_garbage_credentials(client, headers, code):
     assert_unauthorized(me(client, headers=headers), code)
 
@@ -142,8 +163,9 @@ def test_member_token_on_a_staff_route(client, member):
 def test_member_token_with_staff_audience_and_role_claim(app, client, member):
     """A member cannot mint staff rights: a staff-audience token with a member subject fails."""
     member_id, _ = member
-    token = craft(app, claims_for(app, member_id, aud=app.config["JWT_STAFF_AUDIENCE"],
-                                  role="operator"))
+    token = craft(
+        app, claims_for(app, member_id, aud=app.config["JWT_STAFF_AUDIENCE"], role="operator")
+    )
     resp = client.get("/staff/audit-events", headers=bearer(token))
     assert_unauthorized(resp, "token_invalid")
 
@@ -156,8 +178,9 @@ def test_wrong_issuer(app, client, member):
 
 @pytest.mark.parametrize("sub", ["staff:1", "member:", "member:abc", "1", "member:-1"])
 def test_subject_of_the_wrong_kind(app, client, member, sub):
-    assert_unauthorized(me(client, craft(app, claims_for(app, member[0], sub=sub))),
-                        "token_invalid")
+    assert_unauthorized(
+        me(client, craft(app, claims_for(app, member[0], sub=sub))), "token_invalid"
+    )
 
 
 def test_expired_crafted_token(app, client, member):
@@ -180,7 +203,7 @@ def test_issued_token_expires_after_its_lifetime(app, client, member):
     token = answer["access_token"]
     lifetime = app.config["ACCESS_TOKEN_SECONDS"]
     assert answer["expires_in"] == lifetime
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     with time_machine.travel(start + timedelta(seconds=lifetime - 30), tick=False):
         assert me(client, token).status_code == 200
     with time_machine.travel(start + timedelta(seconds=lifetime + 30), tick=False):
@@ -232,11 +255,17 @@ def test_access_token_used_as_refresh_token(client, member):
 def _family_rows(app, refresh_token: str) -> list[RefreshToken]:
     with app.app_context():
         session = get_session()
-        row = session.scalar(select(RefreshToken).where(
-            RefreshToken.token_hash == hash_refresh_token(refresh_token)))
+        row = session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+        )
         assert row is not None
-        return list(session.scalars(select(RefreshToken).where(
-            RefreshToken.family_id == row.family_id).order_by(RefreshToken.id)))
+        return list(
+            session.scalars(
+                select(RefreshToken)
+                .where(RefreshToken.family_id == row.family_id)
+                .order_by(RefreshToken.id)
+            )
+        )
 
 
 def refresh(client, token: str):
@@ -260,8 +289,9 @@ def test_refresh_rotates_the_pair(app, client, member):
     assert rows[0].rotated_at is not None and rows[0].replaced_by_id == rows[1].id
     assert rows[1].rotated_at is None and rows[1].revoked_at is None
     # Refresh tokens are stored as digests, never as given.
-    assert all(row.token_hash not in (first["refresh_token"], second["refresh_token"])
-               for row in rows)
+    assert all(
+        row.token_hash not in (first["refresh_token"], second["refresh_token"]) for row in rows
+    )
 
 
 def test_reused_refresh_token_revokes_the_family(app, client, member):
@@ -306,7 +336,10 @@ def test_logout_revokes_the_family(app, client, member):
 def test_logout_with_an_older_token_of_the_family_also_ends_the_session(client, member):
     _, first = member
     second = refresh(client, first["refresh_token"]).get_json()
-    assert client.post("/auth/logout", json={"refresh_token": first["refresh_token"]}).status_code == 204
+    assert (
+        client.post("/auth/logout", json={"refresh_token": first["refresh_token"]}).status_code
+        == 204
+    )
     assert_unauthorized(refresh(client, second["refresh_token"]))
 
 
@@ -317,7 +350,7 @@ def test_logout_is_idempotent_for_unknown_tokens(client):
 
 def test_expired_refresh_token(app, client, member):
     _, answer = member
-    later = datetime.now(timezone.utc) + timedelta(seconds=app.config["REFRESH_TOKEN_SECONDS"] + 60)
+    later = datetime.now(UTC) + timedelta(seconds=app.config["REFRESH_TOKEN_SECONDS"] + 60)
     with time_machine.travel(later, tick=False):
         assert_unauthorized(refresh(client, answer["refresh_token"]), "refresh_token_expired")
 
@@ -345,8 +378,12 @@ def test_key_rotation(app_factory):
     assert me(rotated, new_token).status_code == 200
     assert me(rotated, old_token).status_code == 200
     # A token naming the old kid but signed with another ring key is still a forgery.
-    forged = craft(rotated_app, jwt.decode(old_token, options={"verify_signature": False}),
-                   key=NEW_KEY, kid="k-old")
+    forged = craft(
+        rotated_app,
+        jwt.decode(old_token, options={"verify_signature": False}),
+        key=NEW_KEY,
+        kid="k-old",
+    )
     assert_unauthorized(me(rotated, forged), "token_invalid")
     # The old app never heard of the new key.
     assert_unauthorized(me(old_app.test_client(), new_token), "token_unknown_key")
@@ -362,6 +399,7 @@ def test_key_rotation(app_factory):
 
 # --- production configuration ----------------------------------------------------------------
 
+
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
@@ -371,10 +409,14 @@ def _pem_keys() -> tuple[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -423,11 +465,22 @@ VALID_PRODUCTION_ENV = {
 }
 # Every variable the configuration reads, so the machine's own environment cannot leak in.
 _CONFIG_VARIABLES = set(VALID_PRODUCTION_ENV) | {
-    "WECHAT_API_BASE", "BUREAU_REGION", "TEST_DATABASE_URL", "NOTIFIER_MINIPROGRAM_STATE",
+    "WECHAT_API_BASE",
+    "BUREAU_REGION",
+    "TEST_DATABASE_URL",
+    "NOTIFIER_MINIPROGRAM_STATE",
     "SPONSOR_REPORT_MIN_CELL",
-    "STORAGE_LOCAL_DIR", "STORAGE_S3_REGION", "STORAGE_S3_ADDRESSING_STYLE", "DOCUMENT_MAX_BYTES",
-    "STORAGE_S3_TIMEOUT_SECONDS", "STORAGE_S3_MAX_ATTEMPTS",
-    "LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN", "READINESS_TIMEOUT_SECONDS", "WECHATPAY_API_BASE",
+    "STORAGE_LOCAL_DIR",
+    "STORAGE_S3_REGION",
+    "STORAGE_S3_ADDRESSING_STYLE",
+    "DOCUMENT_MAX_BYTES",
+    "STORAGE_S3_TIMEOUT_SECONDS",
+    "STORAGE_S3_MAX_ATTEMPTS",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "METRICS_TOKEN",
+    "READINESS_TIMEOUT_SECONDS",
+    "WECHATPAY_API_BASE",
 }
 
 
@@ -471,7 +524,9 @@ _SHORT = "s" * 31  # one byte short of 32
 REFUSALS = {
     "jwt-key-short": {"JWT_KEYS": f"prod-1:{_SHORT}"},
     "jwt-ring-has-a-short-key": {"JWT_KEYS": f"prod-2:{PROD_JWT_SECRET},prod-1:{_SHORT}"},
-    "jwt-development-key": {"JWT_KEYS": "prod-1:dev-only-jwt-signing-key-do-not-use-in-production!!"},
+    "jwt-development-key": {
+        "JWT_KEYS": "prod-1:dev-only-jwt-signing-key-do-not-use-in-production!!"
+    },
     "jwt-keys-missing": {"JWT_KEYS": None},
     "jwt-keys-malformed": {"JWT_KEYS": "no-kid-separator"},
     "database-missing": {"DATABASE_URL": None},
@@ -487,13 +542,16 @@ REFUSALS = {
     "certificate-key-missing": {"CERTIFICATE_SIGNING_KEY": None},
     "certificate-key-short": {"CERTIFICATE_SIGNING_KEY": _SHORT},
     "certificate-key-development": {
-        "CERTIFICATE_SIGNING_KEY": "dev-only-certificate-signing-key-do-not-use-in-prod!"},
+        "CERTIFICATE_SIGNING_KEY": "dev-only-certificate-signing-key-do-not-use-in-prod!"
+    },
     "campaign-key-missing": {"CAMPAIGN_SIGNING_KEY": None},
     "campaign-key-short": {"CAMPAIGN_SIGNING_KEY": _SHORT},
     "campaign-key-development": {
-        "CAMPAIGN_SIGNING_KEY": "dev-only-campaign-link-signing-key-do-not-use-in-prod!"},
+        "CAMPAIGN_SIGNING_KEY": "dev-only-campaign-link-signing-key-do-not-use-in-prod!"
+    },
     "campaign-key-equals-certificate-key": {
-        "CAMPAIGN_SIGNING_KEY": "prod-certificate-signing-key-" + "c" * 20},
+        "CAMPAIGN_SIGNING_KEY": "prod-certificate-signing-key-" + "c" * 20
+    },
     "report-min-cell-zero": {"SPONSOR_REPORT_MIN_CELL": "0"},
     "report-min-cell-not-a-number": {"SPONSOR_REPORT_MIN_CELL": "five"},
     "wechat-sandbox": {"WECHAT_ADAPTER": "sandbox"},
@@ -518,7 +576,9 @@ REFUSALS = {
     "document-key-missing": {"DOCUMENT_ENCRYPTION_KEY": None},
     "document-key-short": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"D" * 31)},
     "document-key-too-long": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"D" * 33)},
-    "document-key-development": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"dev-only-document-storage-key-32")},
+    "document-key-development": {
+        "DOCUMENT_ENCRYPTION_KEY": _b64(b"dev-only-document-storage-key-32")
+    },
     "document-key-equals-field-key": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"F" * 32)},
     "storage-backend-unknown": {"STORAGE_BACKEND": "ftp"},
     "storage-local-without-explicit-dir": {"STORAGE_BACKEND": "local"},

@@ -21,6 +21,7 @@ a new kind of object needs them. Routes whose objects belong to nobody still get
 staff reads by role (show the wrong audience or role gets 401/403 with nothing of the object and
 an unknown id a bare 404), a public catalogue (show an unknown or unpublished id is a bare 404).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -145,16 +146,22 @@ class World:
         with self.app.app_context():
             s = get_session()
             return {
-                "orders": s.execute(select(Order.id, Order.status, Order.payment_method,
-                                           Order.paid_at).order_by(Order.id)).all(),
-                "payments": s.execute(select(Payment.id, Payment.method, Payment.status)
-                                      .order_by(Payment.id)).all(),
+                "orders": s.execute(
+                    select(Order.id, Order.status, Order.payment_method, Order.paid_at).order_by(
+                        Order.id
+                    )
+                ).all(),
+                "payments": s.execute(
+                    select(Payment.id, Payment.method, Payment.status).order_by(Payment.id)
+                ).all(),
                 "refunds": s.execute(select(Refund.id, Refund.status).order_by(Refund.id)).all(),
                 "policies": s.execute(select(Policy.id, Policy.status).order_by(Policy.id)).all(),
                 "ledger": s.scalar(select(func.count()).select_from(LedgerEntry)),
-                "balances": s.execute(select(SandboxResident.psn_no, SandboxResident.balc_fen)
-                                      .where(SandboxResident.psn_no.in_(psn_nos))
-                                      .order_by(SandboxResident.psn_no)).all(),
+                "balances": s.execute(
+                    select(SandboxResident.psn_no, SandboxResident.balc_fen)
+                    .where(SandboxResident.psn_no.in_(psn_nos))
+                    .order_by(SandboxResident.psn_no)
+                ).all(),
             }
 
     # --- checks ---------------------------------------------------------------------------
@@ -191,8 +198,12 @@ def _read_relative_of_another_member(client, world: World):
     b_own = world.relative(b, "陈静", "spouse")
 
     resp = client.get(f"/me/relatives/{spouse}", headers=bearer(b))
-    world.assert_hidden(resp, "relative_not_found", secrets=world.secrets("李娜"),
-                        same_as=client.get(f"/me/relatives/{UNKNOWN_ID}", headers=bearer(b)))
+    world.assert_hidden(
+        resp,
+        "relative_not_found",
+        secrets=world.secrets("李娜"),
+        same_as=client.get(f"/me/relatives/{UNKNOWN_ID}", headers=bearer(b)),
+    )
     # B can read B's own relative, and A's relative is there for A: the 404 is about ownership.
     assert client.get(f"/me/relatives/{b_own}", headers=bearer(b)).status_code == 200
     own = client.get(f"/me/relatives/{spouse}", headers=bearer(a))
@@ -207,8 +218,12 @@ def _delete_relative_of_another_member(client, world: World):
     removed_before = world.audit_count("relative.removed")
 
     resp = client.delete(f"/me/relatives/{child}", headers=bearer(b))
-    world.assert_hidden(resp, "relative_not_found", secrets=world.secrets("张小宝"),
-                        same_as=client.delete(f"/me/relatives/{UNKNOWN_ID}", headers=bearer(b)))
+    world.assert_hidden(
+        resp,
+        "relative_not_found",
+        secrets=world.secrets("张小宝"),
+        same_as=client.delete(f"/me/relatives/{UNKNOWN_ID}", headers=bearer(b)),
+    )
     # Nothing happened: A still has the child, and no removal was recorded.
     own = client.get(f"/me/relatives/{child}", headers=bearer(a))
     assert own.status_code == 200 and own.get_json()["person"]["name"] == "张小宝"
@@ -260,17 +275,25 @@ def _public_catalogue_hides_unknown_and_retired_products(client, world: World):
     for suffix in ("", "/terms"):
         for headers in ({}, bearer(member), bearer(reviewer)):
             unknown = client.get(f"/products/never-existed{suffix}", headers=headers)
-            world.assert_hidden(client.get(f"/products/huhuibao-2021{suffix}", headers=headers),
-                                "product_not_found", secrets=["沪惠保"], same_as=unknown)
-            assert_problem(client.get(f"/products/BAD_CODE!{suffix}", headers=headers), 404,
-                           "not_found")
-            assert client.get(f"/products/ganzhou-demo-2026{suffix}",
-                              headers=headers).status_code == 200
+            world.assert_hidden(
+                client.get(f"/products/huhuibao-2021{suffix}", headers=headers),
+                "product_not_found",
+                secrets=["沪惠保"],
+                same_as=unknown,
+            )
+            assert_problem(
+                client.get(f"/products/BAD_CODE!{suffix}", headers=headers), 404, "not_found"
+            )
+            assert (
+                client.get(f"/products/ganzhou-demo-2026{suffix}", headers=headers).status_code
+                == 200
+            )
 
 
 # Orders and policies. A (张伟, see World.paid_family) owns them; B is another real, verified
 # member. Money-moving POSTs carry a valid Idempotency-Key, so the 404 is about ownership and not
 # a missing header, and World.money_snapshot shows B's attempt changed nothing anywhere.
+
 
 def in_enrollment_window(case: CrossOwnerCase) -> CrossOwnerCase:
     """Run `case` on 2026-11-23 10:00 Shanghai, when the demo product's window is open (the clock
@@ -339,9 +362,16 @@ def _pay_order_of_another_member(client, world: World):
 
     for method in ("personal_account", "wechat"):
         resp = client.post(path, headers={**bearer(b), **key()}, json={"method": method})
-        world.assert_hidden(resp, "order_not_found", secrets=secrets, same_as=client.post(
-            f"/orders/{UNKNOWN_ID}/payments", headers={**bearer(b), **key()},
-            json={"method": method}))
+        world.assert_hidden(
+            resp,
+            "order_not_found",
+            secrets=secrets,
+            same_as=client.post(
+                f"/orders/{UNKNOWN_ID}/payments",
+                headers={**bearer(b), **key()},
+                json={"method": method},
+            ),
+        )
     # Nothing happened: no payment started, nobody's account debited, A's order still unpaid.
     assert world.money_snapshot() == before
     own = client.get(f"/orders/{order['id']}", headers=bearer(a)).get_json()
@@ -373,8 +403,14 @@ def _simulate_wechat_payment_of_another_members_order(client, world: World):
     before = world.money_snapshot()
 
     resp = client.post(path, headers={**bearer(b), **key()})
-    world.assert_hidden(resp, "order_not_found", secrets=secrets, same_as=client.post(
-        f"/orders/{UNKNOWN_ID}/sandbox-wechat-payment", headers={**bearer(b), **key()}))
+    world.assert_hidden(
+        resp,
+        "order_not_found",
+        secrets=secrets,
+        same_as=client.post(
+            f"/orders/{UNKNOWN_ID}/sandbox-wechat-payment", headers={**bearer(b), **key()}
+        ),
+    )
     # Nothing happened: A's WeChat payment is still pending, the order unpaid, no policies.
     assert world.money_snapshot() == before
     own = client.get(f"/orders/{order['id']}", headers=bearer(a)).get_json()
@@ -404,7 +440,9 @@ def _read_policy_of_another_member(client, world: World):
         assert own.status_code == 200 and own.get_json() == policy
 
 
-def _certificate_secrets(client, world: World, a: str, order: dict, policies: list[dict]) -> list[str]:
+def _certificate_secrets(
+    client, world: World, a: str, order: dict, policies: list[dict]
+) -> list[str]:
     """A's objects, plus the signed verification tokens of A's certificates."""
     tokens = []
     for policy in policies:
@@ -451,13 +489,18 @@ def _surrender_policy_of_another_member(client, world: World):
     assert world.money_snapshot() == before
     assert world.audit_count("policy.surrendered") == surrendered_before
     for policy in policies:
-        assert client.get(f"/policies/{policy['id']}", headers=bearer(a)).get_json()["status"] == "active"
+        assert (
+            client.get(f"/policies/{policy['id']}", headers=bearer(a)).get_json()["status"]
+            == "active"
+        )
 
     # A (the payer) can surrender (the route works); B sending A's very key gets no replay.
     a_key = key()
     path = f"/policies/{policies[0]['id']}/surrender"
     resp = client.post(path, headers={**bearer(a), **a_key})
-    assert resp.status_code == 200 and resp.get_json()["policy"]["status"] == "void", resp.get_json()
+    assert resp.status_code == 200 and resp.get_json()["policy"]["status"] == "void", (
+        resp.get_json()
+    )
     after = world.money_snapshot()
     resp = client.post(path, headers={**bearer(b), **a_key})
     world.assert_hidden(resp, "policy_not_found", secrets=secrets)
@@ -468,6 +511,7 @@ def _surrender_policy_of_another_member(client, world: World):
 # Sponsors. Organisation A (a relief fund) owns a programme; B is another organisation's admin.
 # B gets the same 404 as for an id that never existed, sees nothing of A's organisation or
 # programme, and changes nothing; A's own admin (and, for organisations, an operator) can.
+
 
 @dataclass
 class SponsorWorld:
@@ -488,17 +532,26 @@ def _sponsor_world(world: World) -> SponsorWorld:
     codes = {}
     with world.app.app_context():
         orgs = []
-        for first17, name, kind in (("11360700MB1111111", "赣州市民政局A", "relief_fund"),
-                                    ("51360700MJ2222222", "赣州市慈善总会B", "charity")):
+        for first17, name, kind in (
+            ("11360700MB1111111", "赣州市民政局A", "relief_fund"),
+            ("51360700MJ2222222", "赣州市慈善总会B", "charity"),
+        ):
             code = first17 + uscc_check_char(first17)
             org = sponsor_services.create_organisation(operator, uscc=code, name=name, kind=kind)
             codes[name] = code
             orgs.append({"id": org.id, "name": name, "uscc": code})
         admin = Principal(kind="staff", id=1, role="fund_admin", organisation_id=orgs[0]["id"])
         programme = sponsor_services.create_programme(
-            admin, name="低保资助专项A", plan_year=2026, starts_on=date(2026, 1, 1),
-            ends_on=date(2026, 12, 31), rule={"kind": "full"},
-            eligibility={"categories": ["dibao"]}, quota=None, product_id=None)
+            admin,
+            name="低保资助专项A",
+            plan_year=2026,
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            rule={"kind": "full"},
+            eligibility={"categories": ["dibao"]},
+            quota=None,
+            product_id=None,
+        )
         sponsor_services.top_up(admin, programme.id, 89_000)
         programme_id = programme.id
     admin_a = world.org_admin(organisation_id=orgs[0]["id"], role="fund_admin")
@@ -522,14 +575,20 @@ def _organisation_of_another_organisations_admin(client, world: World):
     sw = _sponsor_world(world)
     path = f"/staff/organisations/{sw.org_a['id']}"
     resp = client.get(path, headers=bearer(sw.admin_b))
-    world.assert_hidden(resp, "organisation_not_found", secrets=sw.secrets, same_as=client.get(
-        f"/staff/organisations/{UNKNOWN_ID}", headers=bearer(sw.admin_b)))
+    world.assert_hidden(
+        resp,
+        "organisation_not_found",
+        secrets=sw.secrets,
+        same_as=client.get(f"/staff/organisations/{UNKNOWN_ID}", headers=bearer(sw.admin_b)),
+    )
     # A's admin and an operator read it; B reads its own.
     for token in (sw.admin_a, world.staff("demo-operator")):
         own = client.get(path, headers=bearer(token))
         assert own.status_code == 200 and own.get_json()["uscc"] == sw.org_a["uscc"], own.get_json()
-    assert client.get(f"/staff/organisations/{sw.org_b['id']}",
-                      headers=bearer(sw.admin_b)).status_code == 200
+    assert (
+        client.get(f"/staff/organisations/{sw.org_b['id']}", headers=bearer(sw.admin_b)).status_code
+        == 200
+    )
 
 
 @cross_owner("/staff/programmes/<int:programme_id>", "GET")
@@ -537,9 +596,17 @@ def _organisation_of_another_organisations_admin(client, world: World):
 def _read_programme_of_another_organisation(client, world: World):
     sw = _sponsor_world(world)
     for suffix in ("", "/report"):
-        resp = client.get(f"/staff/programmes/{sw.programme_id}{suffix}", headers=bearer(sw.admin_b))
-        world.assert_hidden(resp, "programme_not_found", secrets=sw.secrets, same_as=client.get(
-            f"/staff/programmes/{UNKNOWN_ID}{suffix}", headers=bearer(sw.admin_b)))
+        resp = client.get(
+            f"/staff/programmes/{sw.programme_id}{suffix}", headers=bearer(sw.admin_b)
+        )
+        world.assert_hidden(
+            resp,
+            "programme_not_found",
+            secrets=sw.secrets,
+            same_as=client.get(
+                f"/staff/programmes/{UNKNOWN_ID}{suffix}", headers=bearer(sw.admin_b)
+            ),
+        )
         own = client.get(f"/staff/programmes/{sw.programme_id}{suffix}", headers=bearer(sw.admin_a))
         assert own.status_code == 200 and own.get_json()["budget_total_fen"] == 89_000
     listed = client.get("/staff/programmes", headers=bearer(sw.admin_b))
@@ -553,9 +620,16 @@ def _top_up_programme_of_another_organisation(client, world: World):
     before = _programme_figures(world, sw.programme_id)
     path = f"/staff/programmes/{sw.programme_id}/top-ups"
     resp = client.post(path, headers={**bearer(sw.admin_b), **key()}, json={"amount_fen": 100})
-    world.assert_hidden(resp, "programme_not_found", secrets=sw.secrets, same_as=client.post(
-        f"/staff/programmes/{UNKNOWN_ID}/top-ups", headers={**bearer(sw.admin_b), **key()},
-        json={"amount_fen": 100}))
+    world.assert_hidden(
+        resp,
+        "programme_not_found",
+        secrets=sw.secrets,
+        same_as=client.post(
+            f"/staff/programmes/{UNKNOWN_ID}/top-ups",
+            headers={**bearer(sw.admin_b), **key()},
+            json={"amount_fen": 100},
+        ),
+    )
     assert _programme_figures(world, sw.programme_id) == before
     a_key = key()
     resp = client.post(path, headers={**bearer(sw.admin_a), **a_key}, json={"amount_fen": 100})
@@ -574,23 +648,32 @@ def _change_status_of_another_organisations_programme(client, world: World):
     path = f"/staff/programmes/{sw.programme_id}/status"
     for action in ("pause", "close"):
         resp = client.post(path, headers=bearer(sw.admin_b), json={"action": action})
-        world.assert_hidden(resp, "programme_not_found", secrets=sw.secrets, same_as=client.post(
-            f"/staff/programmes/{UNKNOWN_ID}/status", headers=bearer(sw.admin_b),
-            json={"action": action}))
+        world.assert_hidden(
+            resp,
+            "programme_not_found",
+            secrets=sw.secrets,
+            same_as=client.post(
+                f"/staff/programmes/{UNKNOWN_ID}/status",
+                headers=bearer(sw.admin_b),
+                json={"action": action},
+            ),
+        )
     assert _programme_figures(world, sw.programme_id) == before
     resp = client.post(path, headers=bearer(sw.admin_a), json={"action": "pause"})
     assert resp.status_code == 200 and resp.get_json()["status"] == "paused"
 
 
 # Claim routes register their cases from their own module (keeps this file to one concern each).
-from tests.security import claims_cases  # noqa: E402,F401
 # So do invite campaigns.
-from tests.security import campaigns_cases  # noqa: E402,F401
 # And rosters with their batch-enrollment jobs.
-from tests.security import rosters_cases  # noqa: E402,F401
-
+from tests.security import (  # noqa: E402
+    campaigns_cases,  # noqa: F401
+    claims_cases,  # noqa: F401
+    rosters_cases,  # noqa: F401
+)
 
 # --- the tests -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("key", sorted(CROSS_OWNER_CASES), ids=lambda k: f"{k[1]} {k[0]}")
 def test_cross_owner_attempt_is_a_bare_404(key, world):
@@ -634,12 +717,18 @@ def test_a_relative_sees_the_policy_paid_for_her_but_only_the_payer_may_surrende
 
         # 张伟's own policy and the order are not hers to see.
         his_secrets = [his["policy_no"], order["order_no"]] + world.secrets("张伟")
-        world.assert_hidden(client.get(f"/policies/{his['id']}", headers=bearer(li_na)),
-                            "policy_not_found", secrets=his_secrets,
-                            same_as=client.get(f"/policies/{UNKNOWN_ID}", headers=bearer(li_na)))
-        world.assert_hidden(client.get(f"/orders/{order['id']}", headers=bearer(li_na)),
-                            "order_not_found", secrets=his_secrets,
-                            same_as=client.get(f"/orders/{UNKNOWN_ID}", headers=bearer(li_na)))
+        world.assert_hidden(
+            client.get(f"/policies/{his['id']}", headers=bearer(li_na)),
+            "policy_not_found",
+            secrets=his_secrets,
+            same_as=client.get(f"/policies/{UNKNOWN_ID}", headers=bearer(li_na)),
+        )
+        world.assert_hidden(
+            client.get(f"/orders/{order['id']}", headers=bearer(li_na)),
+            "order_not_found",
+            secrets=his_secrets,
+            same_as=client.get(f"/orders/{UNKNOWN_ID}", headers=bearer(li_na)),
+        )
         assert client.get("/orders", headers=bearer(li_na)).get_json() == []
 
         before = world.money_snapshot()
@@ -649,17 +738,28 @@ def test_a_relative_sees_the_policy_paid_for_her_but_only_the_payer_may_surrende
         assert_leaks_nothing(resp, his_secrets)
         assert world.money_snapshot() == before  # still active, no refund rows, no money moved
         assert world.audit_count("policy.surrendered") == surrendered_before
-        assert client.get(f"/policies/{hers['id']}", headers=bearer(li_na)).get_json()["status"] == "active"
+        assert (
+            client.get(f"/policies/{hers['id']}", headers=bearer(li_na)).get_json()["status"]
+            == "active"
+        )
 
         # The payer may.
         resp = client.post(f"/policies/{hers['id']}/surrender", headers={**bearer(a), **key()})
-        assert resp.status_code == 200 and resp.get_json()["policy"]["status"] == "void", resp.get_json()
+        assert resp.status_code == 200 and resp.get_json()["policy"]["status"] == "void", (
+            resp.get_json()
+        )
 
 
-@pytest.mark.xfail(OUT_OF_RANGE_ID_BUG_OPEN, strict=True, raises=AssertionError, reason=(
-    "BUG: werkzeug's <int:...> converter (and AuditQuerySchema.object_id, max 2**62) admit "
-    "integers beyond the INTEGER columns; the query then raises (SQLite OverflowError above "
-    "2**63-1, PostgreSQL NumericValueOutOfRange above 2**31-1) -> 500 instead of 404/422."))
+@pytest.mark.xfail(
+    OUT_OF_RANGE_ID_BUG_OPEN,
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "BUG: werkzeug's <int:...> converter (and AuditQuerySchema.object_id, max 2**62) admit "
+        "integers beyond the INTEGER columns; the query then raises (SQLite OverflowError above "
+        "2**63-1, PostgreSQL NumericValueOutOfRange above 2**31-1) -> 500 instead of 404/422."
+    ),
+)
 def test_out_of_range_ids_are_a_plain_404_not_a_server_error(world):
     """An id no row can have is "not found" (a filter on one is a 422 or an empty page)."""
     client = world.client
@@ -683,8 +783,11 @@ def test_out_of_range_ids_are_a_plain_404_not_a_server_error(world):
         ):
             # Money-moving POSTs carry a valid Idempotency-Key (and a body), so only the id
             # decides the answer.
-            extra = {"headers": {**bearer(auth), **key()}} if method == "POST" else {
-                "headers": bearer(auth)}
+            extra = (
+                {"headers": {**bearer(auth), **key()}}
+                if method == "POST"
+                else {"headers": bearer(auth)}
+            )
             if path.endswith("/payments"):
                 extra["json"] = {"method": "personal_account"}
             resp = client.open(path, method=method, **extra)

@@ -12,6 +12,7 @@ are made once per test by World helpers, on first use. Public routes whose well-
 refused for everyone alike (a forged notification, a garbage certificate token) name the stable
 code of that refusal in PUBLIC_REFUSALS.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,57 +47,51 @@ ROLES = ("anonymous", "member", "reviewer", "operator", "charity_admin")
 
 #                                                     anon member reviewer operator charity
 MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
-    ("/auth/wechat/login", "POST"):                   (200,  200,  200,     200,     200),
-    ("/auth/refresh", "POST"):                        (200,  200,  200,     200,     200),
-    ("/auth/logout", "POST"):                         (204,  204,  204,     204,     204),
-    ("/auth/staff/login", "POST"):                    (200,  200,  200,     200,     200),
-    ("/me", "GET"):                                   (401,  200,  401,     401,     401),
-    ("/me/identity", "POST"):                         (401,  200,  401,     401,     401),
-    ("/me/identity/refresh", "POST"):                 (401,  200,  401,     401,     401),
-    ("/me/relatives", "GET"):                         (401,  200,  401,     401,     401),
-    ("/me/relatives", "POST"):                        (401,  201,  401,     401,     401),
-    ("/me/relatives/<int:relative_id>", "GET"):       (401,  200,  401,     401,     401),
-    ("/me/relatives/<int:relative_id>", "DELETE"):    (401,  204,  401,     401,     401),
-    ("/staff/members/<int:member_id>", "GET"):        (401,  401,  200,     200,     403),
-    ("/staff/audit-events", "GET"):                   (401,  401,  403,     200,     403),
-    ("/products", "GET"):                             (200,  200,  200,     200,     200),
-    ("/products/current", "GET"):                     (200,  200,  200,     200,     200),
-    ("/products/<product_code:code>", "GET"):         (200,  200,  200,     200,     200),
-    ("/products/<product_code:code>/terms", "GET"):   (200,  200,  200,     200,     200),
-    ("/quotes", "POST"):                              (401,  200,  401,     401,     401),
-    ("/orders", "GET"):                               (401,  200,  401,     401,     401),
-    ("/orders", "POST"):                              (401,  201,  401,     401,     401),
-    ("/orders/<int:order_id>", "GET"):                (401,  200,  401,     401,     401),
-    ("/orders/<int:order_id>/payments", "POST"):      (401,  200,  401,     401,     401),
-    ("/orders/<int:order_id>/sandbox-wechat-payment", "POST"):
-                                                      (401,  200,  401,     401,     401),
-    ("/payments/wechat/notify", "POST"):              (401,  401,  401,     401,     401),
-    ("/policies", "GET"):                             (401,  200,  401,     401,     401),
-    ("/policies/<int:policy_id>", "GET"):             (401,  200,  401,     401,     401),
-    ("/policies/<int:policy_id>/certificate", "GET"): (401,  200,  401,     401,     401),
-    ("/policies/<int:policy_id>/certificate.png", "GET"):
-                                                      (401,  200,  401,     401,     401),
-    ("/policies/<int:policy_id>/surrender", "POST"):  (401,  200,  401,     401,     401),
-    ("/public/certificates/verify", "GET"):           (404,  404,  404,     404,     404),
-    ("/staff/organisations", "POST"):                 (401,  401,  403,     201,     403),
-    ("/staff/organisations/<int:organisation_id>", "GET"):
-                                                      (401,  401,  403,     200,     200),
-    ("/staff/programmes", "POST"):                    (401,  401,  403,     403,     201),
-    ("/staff/programmes", "GET"):                     (401,  401,  403,     200,     200),
-    ("/staff/programmes/<int:programme_id>", "GET"):  (401,  401,  403,     200,     200),
-    ("/staff/programmes/<int:programme_id>/top-ups", "POST"):
-                                                      (401,  401,  403,     403,     200),
-    ("/staff/programmes/<int:programme_id>/status", "POST"):
-                                                      (401,  401,  403,     403,     200),
-    ("/staff/programmes/<int:programme_id>/report", "GET"):
-                                                      (401,  401,  403,     200,     200),
-    ("/healthz", "GET"):                              (200,  200,  200,     200,     200),
-    ("/readyz", "GET"):                               (200,  200,  200,     200,     200),
-    ("/metrics", "GET"):                              (401,  401,  401,     401,     401),
-    ("/public/statistics", "GET"):                    (200,  200,  200,     200,     200),
-    ("/staff/disclosure/settlement", "GET"):          (401,  401,  403,     200,     403),
-    ("/staff/disclosure/settlement.csv", "GET"):      (401,  401,  403,     200,     403),
-    ("/me/fhir", "GET"):                              (401,  200,  401,     401,     401),
+    ("/auth/wechat/login", "POST"): (200, 200, 200, 200, 200),
+    ("/auth/refresh", "POST"): (200, 200, 200, 200, 200),
+    ("/auth/logout", "POST"): (204, 204, 204, 204, 204),
+    ("/auth/staff/login", "POST"): (200, 200, 200, 200, 200),
+    ("/me", "GET"): (401, 200, 401, 401, 401),
+    ("/me/identity", "POST"): (401, 200, 401, 401, 401),
+    ("/me/identity/refresh", "POST"): (401, 200, 401, 401, 401),
+    ("/me/relatives", "GET"): (401, 200, 401, 401, 401),
+    ("/me/relatives", "POST"): (401, 201, 401, 401, 401),
+    ("/me/relatives/<int:relative_id>", "GET"): (401, 200, 401, 401, 401),
+    ("/me/relatives/<int:relative_id>", "DELETE"): (401, 204, 401, 401, 401),
+    ("/staff/members/<int:member_id>", "GET"): (401, 401, 200, 200, 403),
+    ("/staff/audit-events", "GET"): (401, 401, 403, 200, 403),
+    ("/products", "GET"): (200, 200, 200, 200, 200),
+    ("/products/current", "GET"): (200, 200, 200, 200, 200),
+    ("/products/<product_code:code>", "GET"): (200, 200, 200, 200, 200),
+    ("/products/<product_code:code>/terms", "GET"): (200, 200, 200, 200, 200),
+    ("/quotes", "POST"): (401, 200, 401, 401, 401),
+    ("/orders", "GET"): (401, 200, 401, 401, 401),
+    ("/orders", "POST"): (401, 201, 401, 401, 401),
+    ("/orders/<int:order_id>", "GET"): (401, 200, 401, 401, 401),
+    ("/orders/<int:order_id>/payments", "POST"): (401, 200, 401, 401, 401),
+    ("/orders/<int:order_id>/sandbox-wechat-payment", "POST"): (401, 200, 401, 401, 401),
+    ("/payments/wechat/notify", "POST"): (401, 401, 401, 401, 401),
+    ("/policies", "GET"): (401, 200, 401, 401, 401),
+    ("/policies/<int:policy_id>", "GET"): (401, 200, 401, 401, 401),
+    ("/policies/<int:policy_id>/certificate", "GET"): (401, 200, 401, 401, 401),
+    ("/policies/<int:policy_id>/certificate.png", "GET"): (401, 200, 401, 401, 401),
+    ("/policies/<int:policy_id>/surrender", "POST"): (401, 200, 401, 401, 401),
+    ("/public/certificates/verify", "GET"): (404, 404, 404, 404, 404),
+    ("/staff/organisations", "POST"): (401, 401, 403, 201, 403),
+    ("/staff/organisations/<int:organisation_id>", "GET"): (401, 401, 403, 200, 200),
+    ("/staff/programmes", "POST"): (401, 401, 403, 403, 201),
+    ("/staff/programmes", "GET"): (401, 401, 403, 200, 200),
+    ("/staff/programmes/<int:programme_id>", "GET"): (401, 401, 403, 200, 200),
+    ("/staff/programmes/<int:programme_id>/top-ups", "POST"): (401, 401, 403, 403, 200),
+    ("/staff/programmes/<int:programme_id>/status", "POST"): (401, 401, 403, 403, 200),
+    ("/staff/programmes/<int:programme_id>/report", "GET"): (401, 401, 403, 200, 200),
+    ("/healthz", "GET"): (200, 200, 200, 200, 200),
+    ("/readyz", "GET"): (200, 200, 200, 200, 200),
+    ("/metrics", "GET"): (401, 401, 401, 401, 401),
+    ("/public/statistics", "GET"): (200, 200, 200, 200, 200),
+    ("/staff/disclosure/settlement", "GET"): (401, 401, 403, 200, 403),
+    ("/staff/disclosure/settlement.csv", "GET"): (401, 401, 403, 200, 403),
+    ("/me/fhir", "GET"): (401, 200, 401, 401, 401),
 }
 
 # Public routes (no token asked for) that refuse the row's request for every caller alike, and
@@ -122,7 +117,7 @@ class World:
     _logins: int = 0
     _made: dict = field(default_factory=dict)
     numbers: list[str] = field(default_factory=list)  # order and policy numbers made so far
-    charity_id: int = 0                                 # organisation 1, see _matrix_charity
+    charity_id: int = 0  # organisation 1, see _matrix_charity
 
     def fresh_refresh_token(self) -> str:
         self._logins += 1
@@ -136,18 +131,21 @@ class World:
         return self._made[name]
 
     def _order(self, relative_ids: list[int], include_self: bool, method: str) -> dict:
-        order = place_order(self.client, {"token": self.tokens["member"]}, relative_ids,
-                            include_self, method)
+        order = place_order(
+            self.client, {"token": self.tokens["member"]}, relative_ids, include_self, method
+        )
         self.numbers.append(order["order_no"])
         return order
 
     def unpaid_order(self) -> int:
         """An order for the spouse, to be paid from the personal account."""
-        return self._once("unpaid", lambda: self._order([self.spouse_id], False,
-                                                        "personal_account")["id"])
+        return self._once(
+            "unpaid", lambda: self._order([self.spouse_id], False, "personal_account")["id"]
+        )
 
     def wechat_order(self) -> int:
         """An order for the child with a WeChat payment started (awaiting the payer)."""
+
         def make() -> int:
             order = self._order([self.child_id], False, "wechat")
             started = pay(self.client, {"token": self.tokens["member"]}, order["id"], "wechat")
@@ -158,6 +156,7 @@ class World:
 
     def policy(self) -> int:
         """The member's own policy, paid from the personal account."""
+
         def make() -> int:
             order = self._order([], True, "personal_account")
             paid = pay(self.client, {"token": self.tokens["member"]}, order["id"])
@@ -188,14 +187,22 @@ class World:
 
     def programme_body(self) -> dict:
         self.organisation()
-        return {"name": "矩阵助保", "plan_year": 2026, "starts_on": "2026-01-01",
-                "ends_on": "2026-12-31", "rule": {"kind": "full"},
-                "eligibility": {"categories": ["dibao"]}}
+        return {
+            "name": "矩阵助保",
+            "plan_year": 2026,
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+            "rule": {"kind": "full"},
+            "eligibility": {"categories": ["dibao"]},
+        }
 
     def programme(self) -> int:
         def make() -> int:
-            resp = self.client.post("/staff/programmes", headers=bearer(self.tokens["charity_admin"]),
-                                    json=self.programme_body())
+            resp = self.client.post(
+                "/staff/programmes",
+                headers=bearer(self.tokens["charity_admin"]),
+                json=self.programme_body(),
+            )
             assert resp.status_code == 201, resp.get_json()
             return resp.get_json()["id"]
 
@@ -215,7 +222,8 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("/auth/refresh", "POST"): lambda w: {"json": {"refresh_token": w.fresh_refresh_token()}},
     ("/auth/logout", "POST"): lambda w: {"json": {"refresh_token": w.fresh_refresh_token()}},
     ("/auth/staff/login", "POST"): lambda w: {
-        "json": {"username": "demo-reviewer", "password": DEMO_STAFF_PASSWORD}},
+        "json": {"username": "demo-reviewer", "password": DEMO_STAFF_PASSWORD}
+    },
     ("/me", "GET"): lambda w: {},
     ("/me/identity", "POST"): lambda w: {"json": w.identity_body("张伟")},
     ("/me/identity/refresh", "POST"): lambda w: {},
@@ -234,35 +242,64 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("/orders", "POST"): lambda w: {"headers": key(), "json": w.order_body(relative_ids=[])},
     ("/orders/<int:order_id>", "GET"): lambda w: {"order_id": w.unpaid_order()},
     ("/orders/<int:order_id>/payments", "POST"): lambda w: {
-        "order_id": w.unpaid_order(), "headers": key(), "json": {"method": "personal_account"}},
+        "order_id": w.unpaid_order(),
+        "headers": key(),
+        "json": {"method": "personal_account"},
+    },
     ("/orders/<int:order_id>/sandbox-wechat-payment", "POST"): lambda w: {
-        "order_id": w.wechat_order(), "headers": key()},
+        "order_id": w.wechat_order(),
+        "headers": key(),
+    },
     # No Wechatpay-Signature/-Timestamp/-Nonce/-Serial headers: not from WeChat.
-    ("/payments/wechat/notify", "POST"): lambda w: {"json": {
-        "id": "matrix-event", "event_type": "TRANSACTION.SUCCESS", "resource_type": "encrypt-resource",
-        "resource": {"algorithm": "AEAD_AES_256_GCM", "ciphertext": "", "nonce": "",
-                     "associated_data": "transaction"}}},
+    ("/payments/wechat/notify", "POST"): lambda w: {
+        "json": {
+            "id": "matrix-event",
+            "event_type": "TRANSACTION.SUCCESS",
+            "resource_type": "encrypt-resource",
+            "resource": {
+                "algorithm": "AEAD_AES_256_GCM",
+                "ciphertext": "",
+                "nonce": "",
+                "associated_data": "transaction",
+            },
+        }
+    },
     ("/policies", "GET"): lambda w: {},
     ("/policies/<int:policy_id>", "GET"): lambda w: {"policy_id": w.policy()},
     ("/policies/<int:policy_id>/certificate", "GET"): lambda w: {"policy_id": w.policy()},
     ("/policies/<int:policy_id>/certificate.png", "GET"): lambda w: {"policy_id": w.policy()},
     ("/policies/<int:policy_id>/surrender", "POST"): lambda w: {
-        "policy_id": w.policy(), "headers": key()},
+        "policy_id": w.policy(),
+        "headers": key(),
+    },
     ("/public/certificates/verify", "GET"): lambda w: {
-        "query_string": {"token": "bm90LWEtdG9rZW4.Zm9yZ2VkLW1hYy1oZXJlLTAwMDA"}},
-    ("/staff/organisations", "POST"): lambda w: {"json": {
-        "uscc": w.uscc("91360700MA35MATRX"), "name": "矩阵测试有限公司", "kind": "employer"}},
+        "query_string": {"token": "bm90LWEtdG9rZW4.Zm9yZ2VkLW1hYy1oZXJlLTAwMDA"}
+    },
+    ("/staff/organisations", "POST"): lambda w: {
+        "json": {
+            "uscc": w.uscc("91360700MA35MATRX"),
+            "name": "矩阵测试有限公司",
+            "kind": "employer",
+        }
+    },
     ("/staff/organisations/<int:organisation_id>", "GET"): lambda w: {
-        "organisation_id": w.organisation()},
+        "organisation_id": w.organisation()
+    },
     ("/staff/programmes", "POST"): lambda w: {"json": w.programme_body()},
     ("/staff/programmes", "GET"): lambda w: w.programmes_listing(),
     ("/staff/programmes/<int:programme_id>", "GET"): lambda w: {"programme_id": w.programme()},
     ("/staff/programmes/<int:programme_id>/top-ups", "POST"): lambda w: {
-        "programme_id": w.programme(), "headers": key(), "json": {"amount_fen": 100}},
+        "programme_id": w.programme(),
+        "headers": key(),
+        "json": {"amount_fen": 100},
+    },
     ("/staff/programmes/<int:programme_id>/status", "POST"): lambda w: {
-        "programme_id": w.programme(), "json": {"action": "pause"}},
+        "programme_id": w.programme(),
+        "json": {"action": "pause"},
+    },
     ("/staff/programmes/<int:programme_id>/report", "GET"): lambda w: {
-        "programme_id": w.programme()},
+        "programme_id": w.programme()
+    },
     ("/healthz", "GET"): lambda w: {},
     ("/readyz", "GET"): lambda w: {},
     ("/metrics", "GET"): lambda w: {},
@@ -293,6 +330,7 @@ REQUESTS.update(rosters_matrix.REQUESTS)
 
 def _build_path(rule: str, values: dict) -> str:
     """Fill a url rule's `<converter:name>` variables from `values`."""
+
     def fill(match: re.Match) -> str:
         name = match.group(1)
         assert name in values, f"REQUESTS gives no value for <{name}> in {rule}"
@@ -304,13 +342,17 @@ def _build_path(rule: str, values: dict) -> str:
 def call(world: World, rule: str, method: str, role: str):
     kwargs = REQUESTS[(rule, method)](world)
     headers = kwargs.pop("headers", {})
-    path_values = {k: kwargs.pop(k) for k in list(kwargs)
-                   if k not in ("json", "query_string", "data", "content_type")}
+    path_values = {
+        k: kwargs.pop(k)
+        for k in list(kwargs)
+        if k not in ("json", "query_string", "data", "content_type")
+    }
     token = world.tokens[role]
     if token:
         headers = {**headers, **bearer(token)}
-    return world.client.open(_build_path(rule, path_values), method=method, headers=headers,
-                             **kwargs)
+    return world.client.open(
+        _build_path(rule, path_values), method=method, headers=headers, **kwargs
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -327,9 +369,12 @@ def _matrix_charity(app) -> int:
     from app.sponsors.services import create_organisation
 
     with app.app_context():
-        org = create_organisation(Principal(kind="staff", id=1, role="operator"),
-                                  uscc=World.uscc("51360700MJ3333333"), name="矩阵慈善总会",
-                                  kind="charity")
+        org = create_organisation(
+            Principal(kind="staff", id=1, role="operator"),
+            uscc=World.uscc("51360700MJ3333333"),
+            name="矩阵慈善总会",
+            kind="charity",
+        )
     assert org.id == 1, "the charity_admin column is organisation 1's admin"
     return org.id
 
@@ -342,7 +387,10 @@ def world(fast_password_hashing, seeded, residents) -> World:
     assert verify(client, token, residents["张伟"]).status_code == 200
     spouse = add_relative(client, token, residents["李娜"], "spouse")
     child = add_relative(client, token, residents["张小宝"], "child", guardian_consent=CONSENT)
-    assert spouse.status_code == 201 and child.status_code == 201, (spouse.get_json(), child.get_json())
+    assert spouse.status_code == 201 and child.status_code == 201, (
+        spouse.get_json(),
+        child.get_json(),
+    )
     charity_id = _matrix_charity(seeded)
     create_org_admin(seeded, "charity-admin-1", organisation_id=charity_id)
     tokens = {
@@ -352,8 +400,16 @@ def world(fast_password_hashing, seeded, residents) -> World:
         "operator": staff_login(client, "demo-operator", DEMO_STAFF_PASSWORD)["access_token"],
         "charity_admin": staff_login(client, "charity-admin-1", ORG_ADMIN_PASSWORD)["access_token"],
     }
-    return World(seeded, client, residents, tokens, member["member_id"],
-                 spouse.get_json()["id"], child.get_json()["id"], charity_id=charity_id)
+    return World(
+        seeded,
+        client,
+        residents,
+        tokens,
+        member["member_id"],
+        spouse.get_json()["id"],
+        child.get_json()["id"],
+        charity_id=charity_id,
+    )
 
 
 @pytest.mark.parametrize("key", sorted(MATRIX), ids=lambda k: f"{k[1]} {k[0]}")
@@ -369,8 +425,10 @@ def test_role_matrix(world, key):
     for role in order:
         resp = call(world, rule, method, role)
         if resp.status_code != expected[role]:
-            mismatches.append(f"{role}: expected {expected[role]}, got {resp.status_code} "
-                              f"{resp.get_data(as_text=True)[:200]}")
+            mismatches.append(
+                f"{role}: expected {expected[role]}, got {resp.status_code} "
+                f"{resp.get_data(as_text=True)[:200]}"
+            )
             continue
         if public_refusal is not None:  # the same refusal for everyone, token or not
             assert_problem(resp, expected[role], public_refusal)
@@ -386,8 +444,10 @@ def test_role_matrix(world, key):
 def test_matrix_covers_every_route(app):
     routes = set(api_routes(app))
     missing = sorted(routes - set(MATRIX))
-    assert not missing, ("Add a row to MATRIX and a request to REQUESTS in "
-                         f"tests/security/test_role_matrix.py for: {missing}")
+    assert not missing, (
+        "Add a row to MATRIX and a request to REQUESTS in "
+        f"tests/security/test_role_matrix.py for: {missing}"
+    )
     assert not sorted(set(MATRIX) - routes), "MATRIX rows for routes that no longer exist"
     assert set(REQUESTS) == set(MATRIX)
 
@@ -395,24 +455,29 @@ def test_matrix_covers_every_route(app):
 def test_public_certificate_check_answers_every_caller_alike(world):
     """A genuine certificate link: every caller, token or none, gets the same 200 answer."""
     policy_id = world.policy()
-    cert = world.client.get(f"/policies/{policy_id}/certificate",
-                            headers=bearer(world.tokens["member"]))
+    cert = world.client.get(
+        f"/policies/{policy_id}/certificate", headers=bearer(world.tokens["member"])
+    )
     query = cert.get_json()["verify_url"].split("?", 1)[1]
     bodies = []
     for role in ROLES:
         token = world.tokens[role]
-        resp = world.client.get(f"/public/certificates/verify?{query}",
-                                headers=bearer(token) if token else {})
+        resp = world.client.get(
+            f"/public/certificates/verify?{query}", headers=bearer(token) if token else {}
+        )
         assert resp.status_code == 200, (role, resp.get_json())
         bodies.append(resp.get_json())
     assert all(body == bodies[0] for body in bodies) and bodies[0]["valid"] is True
-    assert_leaks_nothing(world.client.get(f"/public/certificates/verify?{query}"),
-                         [world.residents["张伟"].name, world.residents["张伟"].certno])
+    assert_leaks_nothing(
+        world.client.get(f"/public/certificates/verify?{query}"),
+        [world.residents["张伟"].name, world.residents["张伟"].certno],
+    )
 
 
 @pytest.mark.parametrize("role", ORGANISATION_ROLES)
 def test_every_organisation_admin_role_is_kept_out_of_insurer_staff_routes(
-        fast_password_hashing, seeded, role):
+    fast_password_hashing, seeded, role
+):
     client = seeded.test_client()
     create_org_admin(seeded, f"{role}-7", role=role)  # with an organisation of its own kind
     token = staff_login(client, f"{role}-7", ORG_ADMIN_PASSWORD)["access_token"]
@@ -426,8 +491,11 @@ def test_every_organisation_admin_role_is_kept_out_of_insurer_staff_routes(
 
 def _audit_rows(app, action: str = "member.read_sensitive") -> list[AuditEvent]:
     with app.app_context():
-        return list(get_session().scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+        return list(
+            get_session().scalars(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+            )
+        )
 
 
 def _audit_total(app) -> int:
@@ -485,11 +553,19 @@ def test_read_and_audit_row_are_one_transaction(world, monkeypatch, failure):
     body = assert_problem(resp, 500, "internal_error")
     assert set(body) == {"type", "title", "status", "detail", "code"}
     text = resp.get_data(as_text=True)
-    for leak in ("Traceback", "RuntimeError", "IntegrityError", "secret-marker", "audit_events",
-                 'File "', "sqlalchemy"):
+    for leak in (
+        "Traceback",
+        "RuntimeError",
+        "IntegrityError",
+        "secret-marker",
+        "audit_events",
+        'File "',
+        "sqlalchemy",
+    ):
         assert leak not in text
-    assert_leaks_nothing(resp, person_secrets(world.residents["张伟"])
-                         + person_secrets(world.residents["李娜"]))
+    assert_leaks_nothing(
+        resp, person_secrets(world.residents["张伟"]) + person_secrets(world.residents["李娜"])
+    )
     assert _audit_total(world.app) == total_before
 
     # And with the writer restored, the same read is served and audited again.

@@ -17,6 +17,7 @@ One reported app bug is tolerated, narrowly: a 500 to a request carrying an inte
 database's INTEGER range, while `OUT_OF_RANGE_ID_BUG_OPEN` (tests/security/support.py) is True;
 that bug is pinned by a strict xfail in test_object_access.py. Nothing else is tolerated.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,8 +61,11 @@ def _carries_out_of_range_integer(case) -> bool:
 
 def _known_out_of_range_500(response, case) -> bool:
     """The one reported bug tolerated here (see OUT_OF_RANGE_ID_BUG_OPEN in support.py)."""
-    return (OUT_OF_RANGE_ID_BUG_OPEN and response.status_code == 500
-            and _carries_out_of_range_integer(case))
+    return (
+        OUT_OF_RANGE_ID_BUG_OPEN
+        and response.status_code == 500
+        and _carries_out_of_range_integer(case)
+    )
 
 
 @schemathesis.check
@@ -90,7 +94,9 @@ def status_code_explicitly_documented(ctx, response, case):
     status = response.status_code
     if status not in allowed and str(status)[0] not in ranges:
         raise UndefinedStatusCode(
-            operation=case.operation.label, status_code=status, defined_status_codes=listed,
+            operation=case.operation.label,
+            status_code=status,
+            defined_status_codes=listed,
             allowed_status_codes=sorted(allowed),
             message=f"Received: {status}\nListed (besides `default`): {', '.join(listed)}",
         )
@@ -165,13 +171,15 @@ def fuzz_world(module_app_factory) -> FuzzWorld:
     zhang = next(r for r in generate(10) if r.name == "张伟")
     resp = verify(client, member["access_token"], zhang)
     assert resp.status_code == 200, resp.get_json()
-    resp = client.post("/auth/staff/login",
-                       json={"username": "demo-operator", "password": DEMO_STAFF_PASSWORD})
+    resp = client.post(
+        "/auth/staff/login", json={"username": "demo-operator", "password": DEMO_STAFF_PASSWORD}
+    )
     assert resp.status_code == 200, resp.get_json()
     staff_token = resp.get_json()["access_token"]
     org_admin_token = _org_admin_with_a_programme(app, client)
-    assert client.get("/openapi.json").get_json() == schema.raw_schema, \
+    assert client.get("/openapi.json").get_json() == schema.raw_schema, (
         "the fuzzed app serves another spec than the one loaded at collection"
+    )
     return FuzzWorld(app, member["access_token"], staff_token, org_admin_token)
 
 
@@ -182,18 +190,27 @@ def _org_admin_with_a_programme(app, client) -> str:
     from app.auth.principal import Principal
     from app.sponsors import services as sponsors
     from app.sponsors.rules import uscc_check_char
-    from tests.security.support import create_org_admin, staff_login, ORG_ADMIN_PASSWORD
+    from tests.security.support import ORG_ADMIN_PASSWORD, create_org_admin, staff_login
 
     with app.app_context():
         org = sponsors.create_organisation(
             Principal(kind="staff", id=1, role="operator"),
             uscc="11360700MB1234567" + uscc_check_char("11360700MB1234567"),
-            name="赣州市民政局", kind="relief_fund")
+            name="赣州市民政局",
+            kind="relief_fund",
+        )
         admin = Principal(kind="staff", id=1, role="fund_admin", organisation_id=org.id)
         programme = sponsors.create_programme(
-            admin, name="低保资助", plan_year=2026, starts_on=date(2026, 1, 1),
-            ends_on=date(2026, 12, 31), rule={"kind": "full"}, eligibility={"categories": ["dibao"]},
-            quota=None, product_id=None)
+            admin,
+            name="低保资助",
+            plan_year=2026,
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            rule={"kind": "full"},
+            eligibility={"categories": ["dibao"]},
+            quota=None,
+            product_id=None,
+        )
         sponsors.top_up(admin, programme.id, 89_000)
     create_org_admin(app, "fuzz-fund-admin", role="fund_admin", organisation_id=org.id)
     return staff_login(client, "fuzz-fund-admin", ORG_ADMIN_PASSWORD)["access_token"]
@@ -207,10 +224,12 @@ def _load_schema():
     loaded here (create_app opens no database connection) and every case is sent to the fixture's
     app with `app=`; `fuzz_world` checks that both apps serve the same document.
     """
-    config = schemathesis.Config.from_dict({
-        "seed": 20261123,
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-    })
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": 20261123,
+            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+        }
+    )
     return schemathesis.openapi.from_wsgi("/openapi.json", create_app(make_config()), config=config)
 
 
@@ -218,11 +237,17 @@ schema = _load_schema()
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_api_conforms_to_its_spec(case, fuzz_world):
-    case.call_and_validate(app=fuzz_world.app, headers=fuzz_world.headers_for(case.path),
-                           checks=CHECKS)
+    case.call_and_validate(
+        app=fuzz_world.app, headers=fuzz_world.headers_for(case.path), checks=CHECKS
+    )
 
 
 def test_fuzzing_got_past_authentication():
@@ -230,31 +255,42 @@ def test_fuzzing_got_past_authentication():
     would make every check above pass without testing the operation)."""
     if not SEEN_STATUSES:
         pytest.skip("run together with test_api_conforms_to_its_spec")
-    stuck = sorted(label for (label, secured), statuses in SEEN_STATUSES.items()
-                   if secured and statuses <= {401, 403})
+    stuck = sorted(
+        label
+        for (label, secured), statuses in SEEN_STATUSES.items()
+        if secured and statuses <= {401, 403}
+    )
     assert not stuck, f"only ever denied: {stuck}"
 
 
 def test_a_body_that_is_not_json_is_a_400_problem(fuzz_world):
     """The behaviour the spec gap below is about (so the xfail cannot pass vacuously)."""
-    resp = fuzz_world.app.test_client().post("/auth/logout", data="{not json",
-                                  content_type="application/json")
+    resp = fuzz_world.app.test_client().post(
+        "/auth/logout", data="{not json", content_type="application/json"
+    )
     assert resp.status_code == 400 and resp.mimetype == "application/problem+json"
     assert resp.get_json()["code"] == "bad_request"
 
 
-@pytest.mark.xfail(MALFORMED_JSON_400_GAP_OPEN, strict=True, raises=AssertionError, reason=(
-    "SPEC GAP: a body that is not JSON gets 400 bad_request (webargs), but most operations with "
-    "a JSON body list only 422 (400 is covered only by `default`). Suggested fix: document 400 "
-    "wherever @blp.arguments takes a JSON body (e.g. override Blueprint.arguments in app/api.py "
-    "to add self.errors(400) when location == 'json')."))
+@pytest.mark.xfail(
+    MALFORMED_JSON_400_GAP_OPEN,
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "SPEC GAP: a body that is not JSON gets 400 bad_request (webargs), but most operations with "
+        "a JSON body list only 422 (400 is covered only by `default`). Suggested fix: document 400 "
+        "wherever @blp.arguments takes a JSON body (e.g. override Blueprint.arguments in app/api.py "
+        "to add self.errors(400) when location == 'json')."
+    ),
+)
 def test_operations_with_a_json_body_document_400():
     spec = schema.raw_schema
     undocumented = [
         f"{method.upper()} {path}"
         for path, item in spec["paths"].items()
         for method, operation in item.items()
-        if isinstance(operation, dict) and "requestBody" in operation
+        if isinstance(operation, dict)
+        and "requestBody" in operation
         and "400" not in operation["responses"]
     ]
     assert not undocumented, undocumented

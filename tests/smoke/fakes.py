@@ -10,6 +10,7 @@ Bureau interfaces served: 1101 (person lookup) and the 96xx personal-account deb
 synthetic residents of tests/integrations/test_bureau_http.py. Settlement records (2207 / 5203)
 plug in as one more entry in `FakeBureau.handlers` when the claims step needs them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,7 @@ from tests.integrations import test_bureau_account_http as bureau_account
 from tests.integrations import test_bureau_http as bureau
 from tests.integrations import test_wechatpay_real as wechatpay
 
-WECHAT_APPID = wechatpay.APPID          # one mini-program for login and pay, as in production
+WECHAT_APPID = wechatpay.APPID  # one mini-program for login and pay, as in production
 WECHAT_SECRET = "smoke-wechat-app-secret-0123456789"
 JSCODE2SESSION = "/sns/jscode2session"
 
@@ -57,7 +58,10 @@ class FakeWeChatLogin:
         self.calls.append(args)
         code = args.get("js_code", "")
         if (args.get("appid"), args.get("secret"), args.get("grant_type")) != (
-                WECHAT_APPID, WECHAT_SECRET, "authorization_code"):
+            WECHAT_APPID,
+            WECHAT_SECRET,
+            "authorization_code",
+        ):
             payload = {"errcode": 40013, "errmsg": "invalid appid"}
         elif not code or code.startswith("invalid-"):
             payload = {"errcode": 40029, "errmsg": "invalid code"}
@@ -76,7 +80,7 @@ class WeChatPayKeys:
     platform: rsa.RSAPrivateKey
 
     @classmethod
-    def generate(cls) -> "WeChatPayKeys":
+    def generate(cls) -> WeChatPayKeys:
         make = lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)  # noqa: E731
         return cls(make(), make())
 
@@ -128,18 +132,29 @@ class Fakes:
         request body the service sent): signed with the platform key, or with a stranger's key
         when `forged` (WeChat sends such probes on purpose)."""
         transaction = {
-            "appid": created["appid"], "mchid": created["mchid"],
+            "appid": created["appid"],
+            "mchid": created["mchid"],
             "out_trade_no": created["out_trade_no"],
             "transaction_id": "4200" + "".join(secrets.choice("0123456789") for _ in range(24)),
-            "trade_type": "JSAPI", "trade_state": "SUCCESS", "trade_state_desc": "支付成功",
-            "bank_type": "OTHERS", "attach": "",
+            "trade_type": "JSAPI",
+            "trade_state": "SUCCESS",
+            "trade_state_desc": "支付成功",
+            "bank_type": "OTHERS",
+            "attach": "",
             "success_time": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
             "payer": {"openid": created["payer"]["openid"]},
-            "amount": {"total": created["amount"]["total"], "payer_total": created["amount"]["total"],
-                       "currency": "CNY", "payer_currency": "CNY"},
+            "amount": {
+                "total": created["amount"]["total"],
+                "payer_total": created["amount"]["total"],
+                "currency": "CNY",
+                "payer_currency": "CNY",
+            },
         }
-        key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if forged
-               else self.keys.platform)
+        key = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            if forged
+            else self.keys.platform
+        )
         return build_notification(key, wechatpay.PUB_KEY_ID, wechatpay.APIV3_KEY, transaction)
 
     def stop(self) -> None:
@@ -156,7 +171,8 @@ def start_fakes() -> Fakes:
 
         fake_bureau = bureau.FakeBureau(json.loads(json.dumps(bureau.RESIDENTS)))
         bureau_server.expect_request(bureau.ENDPOINT, method="POST").respond_with_handler(
-            fake_bureau.handle)
+            fake_bureau.handle
+        )
         book = bureau_account.AccountBook(fake_bureau)
 
         keys = WeChatPayKeys.generate()
@@ -165,4 +181,6 @@ def start_fakes() -> Fakes:
         for server in (login_server, bureau_server, pay_server):
             server.stop()
         raise
-    return Fakes(login, fake_bureau, book, fake_pay, keys, [login_server, bureau_server, pay_server])
+    return Fakes(
+        login, fake_bureau, book, fake_pay, keys, [login_server, bureau_server, pay_server]
+    )

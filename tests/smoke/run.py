@@ -18,6 +18,7 @@ Settings (environment):
                         run one of its own (default redis://127.0.0.1:6379/14)
     SMOKE_KEEP=1        keep the database and the service log afterwards (for a look by hand)
 """
+
 from __future__ import annotations
 
 import base64
@@ -59,16 +60,16 @@ def check(condition: Any, message: str) -> None:
 @dataclass
 class Step:
     name: str
-    run: Callable[["Smoke"], None]
+    run: Callable[[Smoke], None]
 
 
 STEPS: list[Step] = []
 
 
-def step(name: str) -> Callable[[Callable[["Smoke"], None]], Callable[["Smoke"], None]]:
+def step(name: str) -> Callable[[Callable[[Smoke], None]], Callable[[Smoke], None]]:
     """Append the decorated function to the run, under `name`."""
 
-    def register(func: Callable[["Smoke"], None]) -> Callable[["Smoke"], None]:
+    def register(func: Callable[[Smoke], None]) -> Callable[[Smoke], None]:
         STEPS.append(Step(name, func))
         return func
 
@@ -96,8 +97,16 @@ class Smoke:
     state: dict[str, Any] = field(default_factory=dict)
 
     # --- helpers for steps ----------------------------------------------------------------
-    def call(self, method: str, path: str, *, token: str | None = None, key: bool = False,
-             expect: int | tuple[int, ...] = 200, **kwargs) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        key: bool = False,
+        expect: int | tuple[int, ...] = 200,
+        **kwargs,
+    ) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}))
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -105,15 +114,18 @@ class Smoke:
             headers["Idempotency-Key"] = uuid.uuid4().hex
         resp = self.http.request(method, path, headers=headers, **kwargs)
         expected = (expect,) if isinstance(expect, int) else expect
-        check(resp.status_code in expected,
-              f"{method} {path}: expected {expected}, got {resp.status_code} {resp.text[:500]}")
+        check(
+            resp.status_code in expected,
+            f"{method} {path}: expected {expected}, got {resp.status_code} {resp.text[:500]}",
+        )
         return resp
 
     def log_tail(self, lines: int = 30, width: int = 3000) -> str:
         if self.log_path is None or not self.log_path.exists():
             return "(no service log)"
-        return "\n".join(line[:width] for line in
-                         self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(
+            line[:width] for line in self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        )
 
 
 def run_steps(steps: list[Step], smoke: Smoke, out: TextIO = sys.stdout) -> int:
@@ -134,6 +146,7 @@ def run_steps(steps: list[Step], smoke: Smoke, out: TextIO = sys.stdout) -> int:
 
 
 # --- setting up ------------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -170,10 +183,19 @@ def dated_definition(target: Path, year: int) -> tuple[str, Path]:
 
 
 def _flask(smoke: Smoke, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
-                          env=smoke.env, capture_output=True, text=True, timeout=180)
-    check(done.returncode == 0, f"flask {' '.join(args)} exited {done.returncode}:\n"
-                                f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=smoke.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    check(
+        done.returncode == 0,
+        f"flask {' '.join(args)} exited {done.returncode}:\n"
+        f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}",
+    )
     return done.stdout
 
 
@@ -217,32 +239,34 @@ def production_configuration(smoke: Smoke) -> None:
     smoke.log_path = smoke.workdir / "service.log"
     metrics_dir = smoke.workdir / "metrics"
     metrics_dir.mkdir()
-    smoke.env.update({
-        "HUIMIN_PROFILE": "production",
-        "JWT_KEYS": f"smoke-1:{secrets.token_urlsafe(48)}",
-        "FIELD_ENCRYPTION_KEY": _b64_key(),
-        "BLIND_INDEX_KEY": _b64_key(),
-        "CERTIFICATE_SIGNING_KEY": secrets.token_urlsafe(48),
-        "CAMPAIGN_SIGNING_KEY": secrets.token_urlsafe(48),
-        "DOCUMENT_ENCRYPTION_KEY": _b64_key(),
-        "STORAGE_LOCAL_DIR": str(smoke.workdir / "documents"),
-        "DISCLOSURE_MIN_CELL": "1",  # two people enroll here: publish every cell
-        # Claim notifications and payouts: no step uses them yet, but production refuses the
-        # sandboxes. The payout platform is never called before a claim is paid.
-        "NOTIFIER_BACKEND": "real",
-        "PAYOUT_BACKEND": "real",
-        "PAYOUT_BASE_URL": "https://payout.smoke.invalid",
-        "PAYOUT_MERCHANT_ID": "smoke-merchant",
-        "PAYOUT_SECRET": secrets.token_urlsafe(48),
-        "METRICS_TOKEN": smoke.metrics_token,
-        "PUBLIC_BASE_URL": "https://huimin.smoke.invalid",
-        "WECHATPAY_NOTIFY_URL": f"http://127.0.0.1:{smoke.port}/payments/wechat/notify",
-        "LOG_FORMAT": "json",
-        "BIND": f"127.0.0.1:{smoke.port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "4",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    })
+    smoke.env.update(
+        {
+            "HUIMIN_PROFILE": "production",
+            "JWT_KEYS": f"smoke-1:{secrets.token_urlsafe(48)}",
+            "FIELD_ENCRYPTION_KEY": _b64_key(),
+            "BLIND_INDEX_KEY": _b64_key(),
+            "CERTIFICATE_SIGNING_KEY": secrets.token_urlsafe(48),
+            "CAMPAIGN_SIGNING_KEY": secrets.token_urlsafe(48),
+            "DOCUMENT_ENCRYPTION_KEY": _b64_key(),
+            "STORAGE_LOCAL_DIR": str(smoke.workdir / "documents"),
+            "DISCLOSURE_MIN_CELL": "1",  # two people enroll here: publish every cell
+            # Claim notifications and payouts: no step uses them yet, but production refuses the
+            # sandboxes. The payout platform is never called before a claim is paid.
+            "NOTIFIER_BACKEND": "real",
+            "PAYOUT_BACKEND": "real",
+            "PAYOUT_BASE_URL": "https://payout.smoke.invalid",
+            "PAYOUT_MERCHANT_ID": "smoke-merchant",
+            "PAYOUT_SECRET": secrets.token_urlsafe(48),
+            "METRICS_TOKEN": smoke.metrics_token,
+            "PUBLIC_BASE_URL": "https://huimin.smoke.invalid",
+            "WECHATPAY_NOTIFY_URL": f"http://127.0.0.1:{smoke.port}/payments/wechat/notify",
+            "LOG_FORMAT": "json",
+            "BIND": f"127.0.0.1:{smoke.port}",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "4",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        }
+    )
     from app.config import ConfigurationError, load_config
 
     saved = dict(os.environ)
@@ -276,7 +300,11 @@ def start_service(smoke: Smoke) -> None:
     log = smoke.log_path.open("wb")
     smoke.service = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
-        cwd=ROOT, env=smoke.env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT,
+        env=smoke.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     log.close()
     smoke.http = httpx.Client(base_url=f"http://127.0.0.1:{smoke.port}", timeout=15)
     deadline = time.monotonic() + SERVICE_START_SECONDS
@@ -293,6 +321,7 @@ def start_service(smoke: Smoke) -> None:
 
 # --- the walk through --------------------------------------------------------------------------
 
+
 @step("healthz")
 def healthz(smoke: Smoke) -> None:
     check(smoke.call("GET", "/healthz").json() == {"status": "ok"}, "unexpected /healthz body")
@@ -301,8 +330,10 @@ def healthz(smoke: Smoke) -> None:
 @step("readyz")
 def readyz(smoke: Smoke) -> None:
     body = smoke.call("GET", "/readyz").json()
-    check(body == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}},
-          f"unexpected /readyz body {body}")
+    check(
+        body == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}},
+        f"unexpected /readyz body {body}",
+    )
 
 
 @step("login")
@@ -312,10 +343,13 @@ def login(smoke: Smoke) -> None:
     calls = smoke.fakes.wechat_login.calls
     check(calls and calls[-1]["js_code"] == "smoke-login-code-1", "WeChat was not asked")
     smoke.state["token"] = body["access_token"]
-    refused = smoke.call("POST", "/auth/wechat/login", json={"code": "invalid-code"},
-                         expect=(400, 401, 422, 503))
-    check(refused.headers["content-type"].startswith("application/problem+json"),
-          "a refused login is not problem details")
+    refused = smoke.call(
+        "POST", "/auth/wechat/login", json={"code": "invalid-code"}, expect=(400, 401, 422, 503)
+    )
+    check(
+        refused.headers["content-type"].startswith("application/problem+json"),
+        "a refused login is not problem details",
+    )
 
 
 @step("verify_identity")
@@ -324,21 +358,32 @@ def verify_identity(smoke: Smoke) -> None:
 
     request_id = f"smoke-{uuid.uuid4().hex}"
     smoke.state["verify_request_id"] = request_id
-    resp = smoke.call("POST", "/me/identity", token=smoke.state["token"],
-                      headers={"X-Request-ID": request_id},
-                      json={"name": "张伟", "id_number": EMPLOYEE_ID, "consent": CONSENT})
+    resp = smoke.call(
+        "POST",
+        "/me/identity",
+        token=smoke.state["token"],
+        headers={"X-Request-ID": request_id},
+        json={"name": "张伟", "id_number": EMPLOYEE_ID, "consent": CONSENT},
+    )
     check(resp.headers.get("X-Request-Id") == request_id, "the request id was not echoed")
     check(EMPLOYEE_ID not in resp.text, "the ID number came back unmasked")
-    check(any(env.get("infno") == "1101" for env in smoke.fakes.bureau.received),
-          "the bureau was not asked (1101)")
+    check(
+        any(env.get("infno") == "1101" for env in smoke.fakes.bureau.received),
+        "the bureau was not asked (1101)",
+    )
 
 
 @step("add_relative")
 def add_relative(smoke: Smoke) -> None:
     from tests.integrations.test_bureau_http import IDENTITY_ID
 
-    body = smoke.call("POST", "/me/relatives", token=smoke.state["token"], expect=201, json={
-        "name": "王芳", "id_number": IDENTITY_ID, "relation": "spouse", "consent": CONSENT}).json()
+    body = smoke.call(
+        "POST",
+        "/me/relatives",
+        token=smoke.state["token"],
+        expect=201,
+        json={"name": "王芳", "id_number": IDENTITY_ID, "relation": "spouse", "consent": CONSENT},
+    ).json()
     smoke.state["relative_id"] = body["id"]
 
 
@@ -347,24 +392,42 @@ def quote(smoke: Smoke) -> None:
     product = smoke.call("GET", f"/products/{smoke.product_code}").json()
     check(product["window"]["open_now"], f"{smoke.product_code} is not on sale today")
     smoke.state["terms"] = {"version": product["terms_version"], "accepted": True}
-    body = smoke.call("POST", "/quotes", token=smoke.state["token"], json={
-        "product_code": smoke.product_code, "include_self": True,
-        "relative_ids": [smoke.state["relative_id"]]}).json()
-    check(len(body["lines"]) == 2 and all(line["eligible"] for line in body["lines"]),
-          f"both people should be eligible: {body['lines']}")
-    check(body["total_pay_fen"] == sum(line["pay_fen"] for line in body["lines"]) > 0,
-          "the quote's total is not the sum of its lines")
+    body = smoke.call(
+        "POST",
+        "/quotes",
+        token=smoke.state["token"],
+        json={
+            "product_code": smoke.product_code,
+            "include_self": True,
+            "relative_ids": [smoke.state["relative_id"]],
+        },
+    ).json()
+    check(
+        len(body["lines"]) == 2 and all(line["eligible"] for line in body["lines"]),
+        f"both people should be eligible: {body['lines']}",
+    )
+    check(
+        body["total_pay_fen"] == sum(line["pay_fen"] for line in body["lines"]) > 0,
+        "the quote's total is not the sum of its lines",
+    )
     check("personal_account" in body["payment_methods"], "personal account not offered")
 
 
 def _order(smoke: Smoke, include_self: bool, relative_ids: list[int], method: str) -> dict:
-    body = {"product_code": smoke.product_code, "include_self": include_self,
-            "relative_ids": relative_ids, "payment_method": method, "terms": smoke.state["terms"]}
+    body = {
+        "product_code": smoke.product_code,
+        "include_self": include_self,
+        "relative_ids": relative_ids,
+        "payment_method": method,
+        "terms": smoke.state["terms"],
+    }
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    first = smoke.call("POST", "/orders", token=smoke.state["token"], headers=key, json=body,
-                       expect=201).json()
-    again = smoke.call("POST", "/orders", token=smoke.state["token"], headers=key, json=body,
-                       expect=(200, 201)).json()
+    first = smoke.call(
+        "POST", "/orders", token=smoke.state["token"], headers=key, json=body, expect=201
+    ).json()
+    again = smoke.call(
+        "POST", "/orders", token=smoke.state["token"], headers=key, json=body, expect=(200, 201)
+    ).json()
     check(again["id"] == first["id"], "a retried order (same Idempotency-Key) made another order")
     return first
 
@@ -383,22 +446,32 @@ def pay_personal_account(smoke: Smoke) -> None:
     book = smoke.fakes.account_book
     before = book.balances[PSN]
     placed = smoke.state["order"]
-    body = smoke.call("POST", f"/orders/{placed['id']}/payments", token=smoke.state["token"],
-                      key=True, json={"method": "personal_account"}).json()
+    body = smoke.call(
+        "POST",
+        f"/orders/{placed['id']}/payments",
+        token=smoke.state["token"],
+        key=True,
+        json={"method": "personal_account"},
+    ).json()
     check(body["state"] == "paid", f"payment state {body['state']}")
-    check(book.balances[PSN] == before - placed["total_pay_fen"],
-          f"the bureau's account moved {before - book.balances[PSN]} fen, "
-          f"not {placed['total_pay_fen']}")
+    check(
+        book.balances[PSN] == before - placed["total_pay_fen"],
+        f"the bureau's account moved {before - book.balances[PSN]} fen, "
+        f"not {placed['total_pay_fen']}",
+    )
 
 
 @step("policy")
 def policy(smoke: Smoke) -> None:
     policies = smoke.call("GET", "/policies", token=smoke.state["token"]).json()
     check(len(policies) == 1 and policies[0]["status"] == "active", f"policies: {policies}")
-    cert = smoke.call("GET", f"/policies/{policies[0]['id']}/certificate",
-                      token=smoke.state["token"]).json()
-    check(cert["verify_url"].startswith("https://huimin.smoke.invalid/"),
-          "the certificate link is not on PUBLIC_BASE_URL")
+    cert = smoke.call(
+        "GET", f"/policies/{policies[0]['id']}/certificate", token=smoke.state["token"]
+    ).json()
+    check(
+        cert["verify_url"].startswith("https://huimin.smoke.invalid/"),
+        "the certificate link is not on PUBLIC_BASE_URL",
+    )
     query = cert["verify_url"].split("?", 1)[1]
     public = smoke.call("GET", f"/public/certificates/verify?{query}").json()
     check(public["valid"] is True, f"the certificate does not verify: {public}")
@@ -418,28 +491,51 @@ def claim(smoke: Smoke) -> None:
 
     token = smoke.state["token"]
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    draft = smoke.call("POST", "/claims", token=token, expect=201, json={
-        "policy_id": smoke.state["policy_id"], "care_kind": "emergency",
-        "hospital_name": "冒烟测试医院", "admitted_on": today, "discharged_on": today,
-        "diagnosis": "急性胃肠炎", "medfee_sumamt_fen": 300_000, "hifp_pay_fen": 180_000,
-        "in_policy_self_pay_fen": 120_000,
-        "payee": {"name": "张伟", "bank_name": "工商银行",
-                  "bank_account": "6222020200112233445"},
-        "invoices": [{"issuer": "冒烟测试医院", "number": "SMOKE0001", "amount_fen": 300_000}]}).json()
+    draft = smoke.call(
+        "POST",
+        "/claims",
+        token=token,
+        expect=201,
+        json={
+            "policy_id": smoke.state["policy_id"],
+            "care_kind": "emergency",
+            "hospital_name": "冒烟测试医院",
+            "admitted_on": today,
+            "discharged_on": today,
+            "diagnosis": "急性胃肠炎",
+            "medfee_sumamt_fen": 300_000,
+            "hifp_pay_fen": 180_000,
+            "in_policy_self_pay_fen": 120_000,
+            "payee": {
+                "name": "张伟",
+                "bank_name": "工商银行",
+                "bank_account": "6222020200112233445",
+            },
+            "invoices": [{"issuer": "冒烟测试医院", "number": "SMOKE0001", "amount_fen": 300_000}],
+        },
+    ).json()
     photo = io.BytesIO()
     Image.new("RGB", (640, 480), (240, 240, 240)).save(photo, "JPEG")
     for doc_type in ("invoice", "settlement_sheet"):
-        smoke.call("POST", f"/claims/{draft['id']}/documents", token=token, expect=201,
-                   data={"doc_type": doc_type},
-                   files={"file": ("invoice.jpg", photo.getvalue(), "image/jpeg")})
+        smoke.call(
+            "POST",
+            f"/claims/{draft['id']}/documents",
+            token=token,
+            expect=201,
+            data={"doc_type": doc_type},
+            files={"file": ("invoice.jpg", photo.getvalue(), "image/jpeg")},
+        )
     done = smoke.call("POST", f"/claims/{draft['id']}/submit", token=token, key=True).json()
     check(done["status"] == "pending_review", f"claim status {done['status']}")
-    check(done["adjudication"]["lines"][-1]["code"] == "payable_total",
-          "the claim has no explanation")
+    check(
+        done["adjudication"]["lines"][-1]["code"] == "payable_total", "the claim has no explanation"
+    )
     stored = list((smoke.workdir / "documents").rglob("*"))
     blobs = [p for p in stored if p.is_file()]
-    check(len(blobs) == 2 and all(b"JFIF" not in p.read_bytes()[:64] for p in blobs),
-          "documents are not stored (or not encrypted) on disk")
+    check(
+        len(blobs) == 2 and all(b"JFIF" not in p.read_bytes()[:64] for p in blobs),
+        "documents are not stored (or not encrypted) on disk",
+    )
 
 
 @step("pay_wechat")
@@ -451,17 +547,27 @@ def pay_wechat(smoke: Smoke) -> None:
     fake = smoke.fakes.wechat_pay
     fake.route(JSAPI, "POST", 200, {"prepay_id": "wx2026smoke0000000000000000000001"})
     placed = _order(smoke, False, [smoke.state["relative_id"]], "wechat")
-    body = smoke.call("POST", f"/orders/{placed['id']}/payments", token=smoke.state["token"],
-                      key=True, json={"method": "wechat"}).json()
-    check(body["state"] == "awaiting_wechat" and body["wechat_js_params"],
-          f"no WeChat payment started: {body}")
-    check(fake.auth_failures == [], f"the fake refused the service's signature: {fake.auth_failures}")
+    body = smoke.call(
+        "POST",
+        f"/orders/{placed['id']}/payments",
+        token=smoke.state["token"],
+        key=True,
+        json={"method": "wechat"},
+    ).json()
+    check(
+        body["state"] == "awaiting_wechat" and body["wechat_js_params"],
+        f"no WeChat payment started: {body}",
+    )
+    check(
+        fake.auth_failures == [], f"the fake refused the service's signature: {fake.auth_failures}"
+    )
     created = fake.requests[-1]["json"]
     check(created["amount"]["total"] == placed["total_pay_fen"], "WeChat was asked another amount")
 
     forged_headers, forged_body = smoke.fakes.notification(created, forged=True)
-    smoke.call("POST", "/payments/wechat/notify", headers=forged_headers, content=forged_body,
-               expect=401)
+    smoke.call(
+        "POST", "/payments/wechat/notify", headers=forged_headers, content=forged_body, expect=401
+    )
     headers, raw = smoke.fakes.notification(created)
     smoke.call("POST", "/payments/wechat/notify", headers=headers, content=raw, expect=204)
     smoke.call("POST", "/payments/wechat/notify", headers=headers, content=raw, expect=204)  # retry
@@ -475,8 +581,11 @@ def pay_wechat(smoke: Smoke) -> None:
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
     from prometheus_client.parser import text_string_to_metric_families
 
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 @step("statistics")
@@ -488,13 +597,20 @@ def statistics(smoke: Smoke) -> None:
     year = product["year"]
     check(year["enrolled_people"]["value"] == 2, f"enrolled people {year['enrolled_people']}")
     by_source = {k: v["value"] for k, v in year["enrolled_by_funding_source"].items()}
-    check(by_source.get("personal_account") == 1 and by_source.get("wechat") == 1,
-          f"by funding source {by_source}")
+    check(
+        by_source.get("personal_account") == 1 and by_source.get("wechat") == 1,
+        f"by funding source {by_source}",
+    )
     check(year["claims_received"]["value"] == 1, f"claims received {year['claims_received']}")
     etag = resp.headers.get("ETag")
     check(bool(etag), "no ETag on the public statistics")
-    smoke.call("GET", "/public/statistics", params={"product": smoke.product_code},
-               headers={"If-None-Match": etag}, expect=304)
+    smoke.call(
+        "GET",
+        "/public/statistics",
+        params={"product": smoke.product_code},
+        headers={"If-None-Match": etag},
+        expect=304,
+    )
 
 
 @step("metrics")
@@ -506,9 +622,10 @@ def metrics(smoke: Smoke) -> None:
         key = ("huimin_payment_outcomes_total", (("method", method), ("outcome", "succeeded")))
         check(found.get(key) == 1, f"{method} payments counted {found.get(key)}, not 1")
     # Both workers' requests, added up (prometheus multiprocess mode under gunicorn).
-    key = ("huimin_http_requests_total", (("method", "POST"),
-                                          ("route", "/orders/<int:order_id>/payments"),
-                                          ("status_class", "2xx")))
+    key = (
+        "huimin_http_requests_total",
+        (("method", "POST"), ("route", "/orders/<int:order_id>/payments"), ("status_class", "2xx")),
+    )
     check(found.get(key) == 2, f"payment requests counted {found.get(key)}, not 2")
     key = ("huimin_claim_outcomes_total", (("decision", "pending_review"),))
     check(found.get(key) == 1, f"claims sent to review counted {found.get(key)}, not 1")
@@ -526,11 +643,19 @@ def logs(smoke: Smoke) -> None:
         except ValueError:
             raise StepFailed(f"service log line {number} is not JSON: {line[:200]}") from None
     check(EMPLOYEE_ID not in text and IDENTITY_ID not in text, "an ID number is in the log")
-    verify = [r for r in records if r.get("request_id") == smoke.state["verify_request_id"]
-              and r.get("logger") == "huimin.request"]
-    check(len(verify) == 1 and verify[0]["route"] == "/me/identity" and verify[0]["status"] == 200
-          and isinstance(verify[0].get("member_id"), int),
-          f"the verification's request line: {verify}")
+    verify = [
+        r
+        for r in records
+        if r.get("request_id") == smoke.state["verify_request_id"]
+        and r.get("logger") == "huimin.request"
+    ]
+    check(
+        len(verify) == 1
+        and verify[0]["route"] == "/me/identity"
+        and verify[0]["status"] == 200
+        and isinstance(verify[0].get("member_id"), int),
+        f"the verification's request line: {verify}",
+    )
 
 
 @step("graceful_stop")
@@ -545,6 +670,7 @@ def graceful_stop(smoke: Smoke) -> None:
 
 
 # --- main ----------------------------------------------------------------------------------------
+
 
 def _cleanup(smoke: Smoke) -> None:
     if smoke.http is not None:
@@ -576,11 +702,13 @@ def main() -> int:
     keep = os.environ.get("SMOKE_KEEP") == "1"
     workdir = Path(tempfile.mkdtemp(prefix="huimin-smoke-"))
     smoke = Smoke(
-        pg_admin_url=os.environ.get("SMOKE_PG_ADMIN_URL",
-                                    "postgresql://postgres@127.0.0.1:5432/postgres"),
+        pg_admin_url=os.environ.get(
+            "SMOKE_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
         database=os.environ.get("SMOKE_DATABASE", "huimin_smoke"),
         redis_url=os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/14"),
-        workdir=workdir, keep=keep,
+        workdir=workdir,
+        keep=keep,
         # The service gets the caller's environment (PATH, locale) plus what the steps set.
         env={k: v for k, v in os.environ.items() if not k.startswith("SMOKE_")},
     )

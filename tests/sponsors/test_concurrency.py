@@ -1,6 +1,7 @@
 """Budget and quota are never overspent: 200 concurrent reservations against a programme with
 room for exactly 50. PostgreSQL only (with_for_update and row locks are no-ops on SQLite; the
 conditional UPDATE is what holds, see /work/shared/LIBRARY-NOTES.md)."""
+
 from __future__ import annotations
 
 import threading
@@ -23,13 +24,26 @@ ROOM = 50
 def _programme(app, *, budget_fen: int, quota: int | None) -> int:
     first17 = "11360700MB7654321"
     with app.app_context(), transaction() as s:
-        org = Organisation(uscc=first17 + uscc_check_char(first17), name="民政局", kind="relief_fund")
+        org = Organisation(
+            uscc=first17 + uscc_check_char(first17), name="民政局", kind="relief_fund"
+        )
         s.add(org)
         s.flush()
-        p = Programme(organisation_id=org.id, plan_year=2026, name="x", status="active",
-                      starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31), rule_kind="full",
-                      eligibility_categories=["dibao"], roster_only=False, quota=quota,
-                      budget_total_fen=budget_fen, budget_reserved_fen=0, beneficiaries_reserved=0)
+        p = Programme(
+            organisation_id=org.id,
+            plan_year=2026,
+            name="x",
+            status="active",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            rule_kind="full",
+            eligibility_categories=["dibao"],
+            roster_only=False,
+            quota=quota,
+            budget_total_fen=budget_fen,
+            budget_reserved_fen=0,
+            beneficiaries_reserved=0,
+        )
         s.add(p)
         s.flush()
         s.add(ProgrammeLedgerEntry(programme_id=p.id, kind="top_up", amount_fen=budget_fen))
@@ -74,7 +88,10 @@ def test_200_concurrent_reservations_for_50_places(app, limit):
         assert p.budget_reserved_fen == ROOM * PREMIUM <= p.budget_total_fen
         if limit == "budget":
             assert p.budget_reserved_fen == p.budget_total_fen
-        reserves = s.scalar(select(func.count()).select_from(ProgrammeLedgerEntry).where(
-            ProgrammeLedgerEntry.programme_id == pid, ProgrammeLedgerEntry.kind == "reserve"))
+        reserves = s.scalar(
+            select(func.count())
+            .select_from(ProgrammeLedgerEntry)
+            .where(ProgrammeLedgerEntry.programme_id == pid, ProgrammeLedgerEntry.kind == "reserve")
+        )
         assert reserves == ROOM
         assert check_programmes() == []

@@ -6,11 +6,19 @@
   staff and runs the batch job; an employee then sees the policy the employer paid, and adds a
   relative through the normal member flow at their own cost (personal account, 家庭共济).
 """
+
 from __future__ import annotations
 
 from tests.conftest import add_relative, bearer, login, verify
 from tests.enrollment.conftest import GUARDIAN, key, order_body, pay, place_order
-from tests.jobs.support import PREMIUM_FEN, by_name, employer_programme, roster_csv, start_job, upload
+from tests.jobs.support import (
+    PREMIUM_FEN,
+    by_name,
+    employer_programme,
+    roster_csv,
+    start_job,
+    upload,
+)
 
 
 def test_a_rostered_resident_gets_the_subsidy_in_the_quote(sponsors, client, residents):
@@ -22,14 +30,21 @@ def test_a_rostered_resident_gets_the_subsidy_in_the_quote(sponsors, client, res
     quote = client.post("/quotes", headers=bearer(li_na), json={"include_self": True})
     assert quote.status_code == 200, quote.get_json()
     [line] = quote.get_json()["lines"]
-    assert (line["premium_fen"], line["subsidy_fen"], line["pay_fen"]) == (PREMIUM_FEN, PREMIUM_FEN, 0)
+    assert (line["premium_fen"], line["subsidy_fen"], line["pay_fen"]) == (
+        PREMIUM_FEN,
+        PREMIUM_FEN,
+        0,
+    )
     assert [(s["funder_name"], s["amount_fen"]) for s in line["subsidies"]] == [
-        ("赣州市慈善总会", PREMIUM_FEN)]
+        ("赣州市慈善总会", PREMIUM_FEN)
+    ]
 
     # 刘强 is not on this roster (his 低保 flag does not matter to a roster-only programme).
     liu = login(client, "liu-qiang")["access_token"]
     assert verify(client, liu, residents["刘强"]).status_code == 200
-    [other] = client.post("/quotes", headers=bearer(liu), json={"include_self": True}).get_json()["lines"]
+    [other] = client.post("/quotes", headers=bearer(liu), json={"include_self": True}).get_json()[
+        "lines"
+    ]
     assert (other["subsidy_fen"], other["pay_fen"]) == (0, PREMIUM_FEN)
 
     # Enrolling goes through the member flow; the programme's budget is reserved and spent.
@@ -40,7 +55,7 @@ def test_a_rostered_resident_gets_the_subsidy_in_the_quote(sponsors, client, res
 
 def test_employer_group_cover_and_relatives_at_the_employees_cost(sponsors, client, residents):
     employer, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 100)
-    staff = [residents["张伟"], residents["陈静"], residents["孙丽"]]   # employee insurance
+    staff = [residents["张伟"], residents["陈静"], residents["孙丽"]]  # employee insurance
     uploaded = upload(client, employer, programme["id"], roster_csv(staff))
     assert uploaded.get_json()["added"] == 3
     job = start_job(client, employer, programme["id"]).get_json()
@@ -61,13 +76,20 @@ def test_employer_group_cover_and_relatives_at_the_employees_cost(sponsors, clie
 
     # His spouse and child are not on the roster: he pays for them, from his personal account.
     spouse = add_relative(client, zhang, residents["李娜"], "spouse").get_json()["id"]
-    child = add_relative(client, zhang, residents["张小宝"], "child",
-                         guardian_consent=GUARDIAN).get_json()["id"]
-    quote = client.post("/quotes", headers=bearer(zhang),
-                        json={"include_self": False, "relative_ids": [spouse, child]}).get_json()
+    child = add_relative(
+        client, zhang, residents["张小宝"], "child", guardian_consent=GUARDIAN
+    ).get_json()["id"]
+    quote = client.post(
+        "/quotes",
+        headers=bearer(zhang),
+        json={"include_self": False, "relative_ids": [spouse, child]},
+    ).get_json()
     assert quote["total_subsidy_fen"] == 0 and quote["total_pay_fen"] == 2 * PREMIUM_FEN
-    resp = client.post("/orders", headers={**bearer(zhang), **key()},
-                       json=order_body(client, [spouse, child], include_self=False))
+    resp = client.post(
+        "/orders",
+        headers={**bearer(zhang), **key()},
+        json=order_body(client, [spouse, child], include_self=False),
+    )
     assert resp.status_code == 201, resp.get_json()
     order = resp.get_json()
     paid = pay(client, {"token": zhang}, order["id"])
@@ -77,12 +99,18 @@ def test_employer_group_cover_and_relatives_at_the_employees_cost(sponsors, clie
     assert len(policies) == 3 and {p["status"] for p in policies} == {"active"}
     # The employer paid for its three employees only; the family's premiums came from 张伟.
     assert sponsors.figures(programme["id"]) == (PREMIUM_FEN * 100, PREMIUM_FEN * 3, 3)
-    report = client.get(f"/staff/programmes/{programme['id']}/report", headers=bearer(employer)).get_json()
+    report = client.get(
+        f"/staff/programmes/{programme['id']}/report", headers=bearer(employer)
+    ).get_json()
     assert (report["spent_fen"], report["active_policies_funded"]) == (PREMIUM_FEN * 3, 3)
     me = client.get("/orders", headers=bearer(zhang)).get_json()
-    assert [(o["total_pay_fen"], o["payment_method"]) for o in me] == [(2 * PREMIUM_FEN, "personal_account")]
+    assert [(o["total_pay_fen"], o["payment_method"]) for o in me] == [
+        (2 * PREMIUM_FEN, "personal_account")
+    ]
     # Another member cannot see the employees' policies.
     stranger = login(client, "stranger")["access_token"]
     assert verify(client, stranger, residents["刘强"]).status_code == 200
     assert client.get(f"/policies/{policy['id']}", headers=bearer(stranger)).status_code == 404
-    assert by_name("陈静").certno not in client.get("/policies", headers=bearer(stranger)).get_data(as_text=True)
+    assert by_name("陈静").certno not in client.get("/policies", headers=bearer(stranger)).get_data(
+        as_text=True
+    )

@@ -6,6 +6,7 @@ ID numbers used (GB 11643: check = table[sum(digit_i x weight_i) mod 11], weight
   +2·9+3·10+1·5+0·8+0·4+2·2 = 167; 167 mod 11 = 2 -> "X".
 - 440524188001010014, the standard's second example: sum 195; 195 mod 11 = 8 -> "4".
 """
+
 from __future__ import annotations
 
 import io
@@ -36,9 +37,18 @@ def rows_of(data: bytes, **kwargs):
 ROW_CASES = [
     ("valid, category by Chinese label", f"张伟,{ZHANG},低保", "ok", "dibao"),
     ("lower-case x is the same number", f"张伟,{ZHANG.lower()},", "ok", None),
-    ("full-width digits fold to ASCII (NFKC)",
-     "张伟," + "".join(chr(ord(c) + 0xFEE0) for c in LIANG) + ",", "ok", None),
-    ("spaces inside the number are dropped", f"张伟,{LIANG[:6]} {LIANG[6:14]} {LIANG[14:]},", "ok", None),
+    (
+        "full-width digits fold to ASCII (NFKC)",
+        "张伟," + "".join(chr(ord(c) + 0xFEE0) for c in LIANG) + ",",
+        "ok",
+        None,
+    ),
+    (
+        "spaces inside the number are dropped",
+        f"张伟,{LIANG[:6]} {LIANG[6:14]} {LIANG[14:]},",
+        "ok",
+        None,
+    ),
     ("category by the bureau's code 2501", f"张伟,{LIANG},2501", "ok", "disabled"),
     ("category by its own name", f"张伟,{LIANG},low_income", "ok", "low_income"),
     ("minority name with the interpunct", f"阿依古丽·买买提,{LIANG},", "ok", None),
@@ -51,7 +61,12 @@ ROW_CASES = [
     # born 2030-01-01, after 2026-11-23
     ("birth date in the future", "张伟,110105203001010027,", "id_number_birth_future", None),
     ("no ID number", "张伟,,", "id_number_missing", None),
-    ("a spreadsheet number in scientific notation", "张伟,1.10105E+17,", "id_number_not_text", None),
+    (
+        "a spreadsheet number in scientific notation",
+        "张伟,1.10105E+17,",
+        "id_number_not_text",
+        None,
+    ),
     ("no name", f",{ZHANG},", "roster_name_missing", None),
     ("digits in the name", f"张伟2,{ZHANG},", "roster_name_invalid", None),
     ("41 characters of name (at most 40)", f"{'张' * 41},{ZHANG},", "roster_name_too_long", None),
@@ -90,14 +105,17 @@ def test_blank_lines_are_skipped_and_lines_keep_their_numbers():
     assert [(r.line, r.code) for r in rows] == [(3, "ok"), (5, "ok")]
 
 
-@pytest.mark.parametrize("header", ["name,id_number,category", "Name , ID Number", "姓名,身份证号码"])
+@pytest.mark.parametrize(
+    "header", ["name,id_number,category", "Name , ID Number", "姓名,身份证号码"]
+)
 def test_english_and_alternative_headers(header):
     [row] = rows_of(csv_roster(f"张伟,{ZHANG},", header=header))
     assert row.code == "ok"
 
 
-@pytest.mark.parametrize("encoding,prefix", [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"),
-                                             ("gb18030", b""), ("gbk", b"")])
+@pytest.mark.parametrize(
+    "encoding,prefix", [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("gb18030", b""), ("gbk", b"")]
+)
 def test_encodings(encoding, prefix):
     [row] = rows_of(prefix + csv_roster(f"张伟,{ZHANG},低保", encoding=encoding))
     assert (row.name, row.code, row.category) == ("张伟", "ok", "dibao")
@@ -151,12 +169,18 @@ def workbook(*rows) -> bytes:
 
 
 def test_xlsx_rows_and_a_number_cell():
-    data = workbook(["姓名", "身份证号", "类别"], ["张伟", ZHANG, "特困"], [None, None, None],
-                    ["梁一", 440524188001010014, None])
+    data = workbook(
+        ["姓名", "身份证号", "类别"],
+        ["张伟", ZHANG, "特困"],
+        [None, None, None],
+        ["梁一", 440524188001010014, None],
+    )
     parsed = parse_roster(data, today=TODAY)
     assert parsed.file_format == "xlsx"
     assert [(r.line, r.code, r.category) for r in parsed.rows] == [
-        (2, "ok", "tekun"), (4, "id_number_not_text", None)]
+        (2, "ok", "tekun"),
+        (4, "id_number_not_text", None),
+    ]
 
 
 def test_xlsx_stops_reading_beyond_max_rows():
@@ -198,11 +222,15 @@ def test_any_bytes_are_rows_or_a_roster_error(data):
         assert all(r.code and r.message for r in rows)
 
 
-@given(st.lists(st.lists(_CELL, max_size=5), max_size=20),
-       st.sampled_from(["utf-8", "gb18030"]), st.booleans())
+@given(
+    st.lists(st.lists(_CELL, max_size=5), max_size=20),
+    st.sampled_from(["utf-8", "gb18030"]),
+    st.booleans(),
+)
 def test_any_table_of_text_is_rows_or_a_roster_error(table, encoding, with_header):
     lines = (["姓名,身份证号,类别"] if with_header else []) + [
-        ",".join('"' + cell.replace('"', '""') + '"' for cell in row) for row in table]
+        ",".join('"' + cell.replace('"', '""') + '"' for cell in row) for row in table
+    ]
     data = "\n".join(lines).encode(encoding, errors="replace")
     try:
         rows = rows_of(data)

@@ -1,5 +1,6 @@
 """Roster upload through HTTP: per-row results, re-uploads that list nobody twice, the roster
 summary and its masked, paged entries, the per-row report as CSV, and the limits on the file."""
+
 from __future__ import annotations
 
 import csv
@@ -31,23 +32,40 @@ def db_count(app, model, *where) -> int:
 def test_upload_reports_every_row_and_lists_the_valid_people(sponsors, client):
     admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 10)
     people = eligible(5)
-    data = roster_csv(people, f"{people[0].name}伟,{people[0].certno},",   # line 7: duplicate
-                      f"坏号码,{people[1].certno[:17]}0,",                  # line 8: check char
-                      "无名氏,,")                                          # line 9: no number
+    data = roster_csv(
+        people,
+        f"{people[0].name}伟,{people[0].certno},",  # line 7: duplicate
+        f"坏号码,{people[1].certno[:17]}0,",  # line 8: check char
+        "无名氏,,",
+    )  # line 9: no number
     resp = upload(client, admin, programme["id"], data)
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
-    assert {k: body[k] for k in ("rows_total", "rows_invalid", "added", "already_listed",
-                                 "already_insured", "file_format")} == {
-        "rows_total": 8, "rows_invalid": 3, "added": 5, "already_listed": 0,
-        "already_insured": 0, "file_format": "csv"}
+    assert {
+        k: body[k]
+        for k in (
+            "rows_total",
+            "rows_invalid",
+            "added",
+            "already_listed",
+            "already_insured",
+            "file_format",
+        )
+    } == {
+        "rows_total": 8,
+        "rows_invalid": 3,
+        "added": 5,
+        "already_listed": 0,
+        "already_insured": 0,
+        "file_format": "csv",
+    }
     assert body["report_url"].endswith(f"/roster/uploads/{body['id']}/report.csv")
 
     report = client.get(body["report_url"], headers=bearer(admin))
     assert report.status_code == 200 and report.mimetype == "text/csv"
     assert "attachment" in report.headers["Content-Disposition"]
     raw = report.get_data()
-    assert raw.startswith("\ufeff".encode())            # Excel reads the Chinese as UTF-8
+    assert raw.startswith("\ufeff".encode())  # Excel reads the Chinese as UTF-8
     lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert lines[0] == ["行号", "姓名", "身份证号", "类别", "结果", "代码", "说明"]
     by_line = {int(line[0]): line for line in lines[1:]}
@@ -57,7 +75,7 @@ def test_upload_reports_every_row_and_lists_the_valid_people(sponsors, client):
     assert by_line[8][5] == "id_number_checksum"
     assert by_line[9][5] == "id_number_missing"
     text = raw.decode("utf-8-sig")
-    for person in people:                                # masked only, never the number or name
+    for person in people:  # masked only, never the number or name
         assert person.certno not in text and person.certno[:17] not in text
         assert f",{person.name}," not in text
     assert by_line[2][2] == people[0].certno[:4] + "*" * 10 + people[0].certno[-4:]
@@ -65,21 +83,26 @@ def test_upload_reports_every_row_and_lists_the_valid_people(sponsors, client):
 
 def test_reupload_and_overlap_list_nobody_twice(sponsors, client, seeded):
     admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 10)
-    first, overlap = eligible(6), eligible(6, skip=3)    # 3 in common
+    first, overlap = eligible(6), eligible(6, skip=3)  # 3 in common
     persons_before = db_count(seeded, Person)
     assert upload(client, admin, programme["id"], roster_csv(first)).get_json()["added"] == 6
     again = upload(client, admin, programme["id"], roster_csv(first)).get_json()
     assert (again["added"], again["already_listed"]) == (0, 6)
-    assert again["file_sha256"] == upload(client, admin, programme["id"], roster_csv(first)).get_json()["file_sha256"]
+    assert (
+        again["file_sha256"]
+        == upload(client, admin, programme["id"], roster_csv(first)).get_json()["file_sha256"]
+    )
     mixed = upload(client, admin, programme["id"], roster_csv(overlap)).get_json()
     assert (mixed["added"], mixed["already_listed"]) == (3, 3)
 
     assert db_count(seeded, RosterEntry, RosterEntry.programme_id == programme["id"]) == 9
     # One Person per ID number (blind index), however many uploads named them.
     assert db_count(seeded, Person) == persons_before + 9
-    summary = client.get(f"/staff/programmes/{programme['id']}/roster", headers=bearer(admin)).get_json()
+    summary = client.get(
+        f"/staff/programmes/{programme['id']}/roster", headers=bearer(admin)
+    ).get_json()
     assert (summary["entries"], summary["insured"], len(summary["uploads"])) == (9, 0, 4)
-    assert summary["uploads"][0]["id"] == mixed["id"]   # newest first
+    assert summary["uploads"][0]["id"] == mixed["id"]  # newest first
 
 
 def test_entries_are_masked_and_paged(sponsors, client):
@@ -88,11 +111,15 @@ def test_entries_are_masked_and_paged(sponsors, client):
     upload(client, admin, programme["id"], roster_csv(people))
     path = f"/staff/programmes/{programme['id']}/roster/entries"
     page1 = client.get(path, headers=bearer(admin), query_string={"page_size": 5}).get_json()
-    page2 = client.get(path, headers=bearer(admin), query_string={"page": 2, "page_size": 5}).get_json()
+    page2 = client.get(
+        path, headers=bearer(admin), query_string={"page": 2, "page_size": 5}
+    ).get_json()
     assert (page1["total"], len(page1["items"]), len(page2["items"])) == (7, 5, 2)
     first = page1["items"][0]
     assert first["id_number_masked"] == people[0].certno[:4] + "*" * 10 + people[0].certno[-4:]
-    assert first["name_masked"].endswith(people[0].name[-1]) and first["name_masked"].startswith("*")
+    assert first["name_masked"].endswith(people[0].name[-1]) and first["name_masked"].startswith(
+        "*"
+    )
     assert first["insured"] is False
     for item, person in zip(page1["items"] + page2["items"], people):
         assert person.certno not in str(item) and item["name_masked"] != person.name
@@ -105,11 +132,16 @@ def test_an_insured_person_is_reported_and_not_listed(sponsors, client, family, 
     order = place_order(client, family, [])
     assert pay(client, family, order["id"]).get_json()["state"] == "paid"
     admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 5)
-    body = upload(client, admin, programme["id"], roster_csv([by_name("张伟"), by_name("李娜")])).get_json()
+    body = upload(
+        client, admin, programme["id"], roster_csv([by_name("张伟"), by_name("李娜")])
+    ).get_json()
     assert (body["added"], body["already_insured"]) == (1, 1)
     with seeded.app_context():
-        codes = set(get_session().scalars(select(RosterReportRow.code).where(
-            RosterReportRow.upload_id == body["id"])))
+        codes = set(
+            get_session().scalars(
+                select(RosterReportRow.code).where(RosterReportRow.upload_id == body["id"])
+            )
+        )
     assert codes == {"roster_added", "roster_already_insured"}
 
 
@@ -123,7 +155,9 @@ def test_xlsx_upload(sponsors, client):
     buffer = io.BytesIO()
     book.save(buffer)
     # The name says CSV; the bytes say XLSX, and the bytes decide.
-    resp = upload(client, admin, programme["id"], buffer.getvalue(), filename="../../etc/roster.csv")
+    resp = upload(
+        client, admin, programme["id"], buffer.getvalue(), filename="../../etc/roster.csv"
+    )
     assert resp.status_code == 201, resp.get_json()
     assert (resp.get_json()["file_format"], resp.get_json()["added"]) == ("xlsx", 3)
 
@@ -134,8 +168,12 @@ def test_unreadable_file_is_a_422_and_writes_nothing(sponsors, client, seeded):
     assert resp.status_code == 422
     assert resp.get_json()["code"] == "roster_headers_missing"
     assert "身份证号" in resp.get_json()["detail"]
-    missing = client.post(f"/staff/programmes/{programme['id']}/roster/uploads",
-                          headers=bearer(admin), data={}, content_type="multipart/form-data")
+    missing = client.post(
+        f"/staff/programmes/{programme['id']}/roster/uploads",
+        headers=bearer(admin),
+        data={},
+        content_type="multipart/form-data",
+    )
     assert missing.status_code == 422
     assert db_count(seeded, RosterUpload) == 0
 
@@ -145,9 +183,11 @@ def test_the_roster_has_its_own_size_limit(sponsors, client, seeded):
     roster goes through, one above ROSTER_MAX_BYTES is a 413."""
     admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 20)
     assert seeded.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
-    note = "备注" * 20_000                              # 120 kB of UTF-8 per line
+    note = "备注" * 20_000  # 120 kB of UTF-8 per line
     people = eligible(10)
-    big = ("姓名,身份证号,备注\n" + "".join(f"{p.name},{p.certno},{note}\n" for p in people)).encode()
+    big = (
+        "姓名,身份证号,备注\n" + "".join(f"{p.name},{p.certno},{note}\n" for p in people)
+    ).encode()
     assert len(big) > 1.1 * 1024 * 1024
     resp = upload(client, admin, programme["id"], big)
     assert resp.status_code == 201 and resp.get_json()["added"] == 10, resp.get_json()
@@ -158,13 +198,16 @@ def test_the_roster_has_its_own_size_limit(sponsors, client, seeded):
 
 
 def test_only_roster_programmes_take_a_roster(sponsors, client):
-    admin, programme = sponsors.relief_fund()            # eligibility by bureau categories
+    admin, programme = sponsors.relief_fund()  # eligibility by bureau categories
     resp = upload(client, admin, programme["id"], roster_csv(eligible(1)))
     assert resp.status_code == 409 and resp.get_json()["code"] == "programme_not_roster"
 
     employer, roster_programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN)
-    resp = client.post(f"/staff/programmes/{roster_programme['id']}/status", headers=bearer(employer),
-                       json={"action": "close"})
+    resp = client.post(
+        f"/staff/programmes/{roster_programme['id']}/status",
+        headers=bearer(employer),
+        json={"action": "close"},
+    )
     assert resp.status_code == 200
     resp = upload(client, employer, roster_programme["id"], roster_csv(eligible(1)))
     assert resp.status_code == 409 and resp.get_json()["code"] == "programme_closed"

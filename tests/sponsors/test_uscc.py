@@ -6,6 +6,7 @@ R25 T26 U27 W28 X29 Y30 (no I, O, S, V, Z). Weights for positions 1..17:
 S = sum(value_i x weight_i); check = 31 - (S mod 31), 31 -> 0; the check is the character of
 that value. Each row's comment lists the non-zero products.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -39,62 +40,161 @@ VALID = [
     pytest.param(
         # python-stdnum's own example. 9*1+1*3+1*9+1*27+6*20+3*8+7*24+3*10+4*30+1*28 = 538;
         # 538 mod 31 = 11; 31-11 = 20 -> L
-        "91110000600037341L", "91110000600037341L", "工商", "企业", False, id="enterprise-91-check-L"),
+        "91110000600037341L",
+        "91110000600037341L",
+        "工商",
+        "企业",
+        False,
+        id="enterprise-91-check-L",
+    ),
     pytest.param(
         # 9+3+27+162+182+34+420(M21*20)+290(A10*29)+75+104+80+264+120+390+112 = 2272;
         # 2272 mod 31 = 9; 31-9 = 22 -> N
-        "91360702MA38ABCD4N", "91360702MA38ABCD4N", "工商", "企业", False, id="ganzhou-enterprise-MA"),
+        "91360702MA38ABCD4N",
+        "91360702MA38ABCD4N",
+        "工商",
+        "企业",
+        False,
+        id="ganzhou-enterprise-MA",
+    ),
     pytest.param(
         # 赣州 city-level 社会团体 (a 慈善总会 is one): 5+3+27+162+182+100+225+104+56+144+50+120+84
         # = 1262; 1262 mod 31 = 22; 31-22 = 9 -> '9'
-        "513607005098765439", "513607005098765439", "民政", "社会团体", True, id="charity-federation-51"),
+        "513607005098765439",
+        "513607005098765439",
+        "民政",
+        "社会团体",
+        True,
+        id="charity-federation-51",
+    ),
     pytest.param(
         # national foundation: 5+9+9+100+8+48+30+120+140 = 469; 469 mod 31 = 4; 31-4 = 27 -> U
-        "53100000500012345U", "53100000500012345U", "民政", "基金会", True, id="foundation-53-check-U"),
+        "53100000500012345U",
+        "53100000500012345U",
+        "民政",
+        "基金会",
+        True,
+        id="foundation-53-check-U",
+    ),
     pytest.param(
         # 5+6+27+162+182+34+420+522(J18*29)+25+26+24+96+50+180+196 = 1955; mod 31 = 2;
         # 31-2 = 29 -> X
-        "52360702MJ1234567X", "52360702MJ1234567X", "民政", "民办非企业单位", True, id="private-non-enterprise-52"),
+        "52360702MJ1234567X",
+        "52360702MJ1234567X",
+        "民政",
+        "民办非企业单位",
+        True,
+        id="private-non-enterprise-52",
+    ),
     pytest.param(
         # the city's 医疗保障局: 1+3+27+162+182+420+319(B11*29)+25+26+24+96+50+180+196 = 1711;
         # mod 31 = 6; 31-6 = 25 -> R
-        "11360700MB1234567R", "11360700MB1234567R", "机构编制", "机关", False, id="government-body-11"),
+        "11360700MB1234567R",
+        "11360700MB1234567R",
+        "机构编制",
+        "机关",
+        False,
+        id="government-body-11",
+    ),
     pytest.param(
         # 1+6+27+162+182+34+80+261+25+26+24+96+50+180+196 = 1350; mod 31 = 17; 31-17 = 14 -> E
-        "12360702491234567E", "12360702491234567E", "机构编制", "事业单位", False, id="public-institution-12"),
+        "12360702491234567E",
+        "12360702491234567E",
+        "机构编制",
+        "事业单位",
+        False,
+        id="public-institution-12",
+    ),
     pytest.param(
         # A=10: 10+3+9+420+290+28 = 760; mod 31 = 16; 31-16 = 15 -> F
-        "A1100000MA0000001F", "A1100000MA0000001F", "中央军委改革和编制办公室", "军队事业单位", False,
-        id="A-prefix-military-institution"),
+        "A1100000MA0000001F",
+        "A1100000MA0000001F",
+        "中央军委改革和编制办公室",
+        "军队事业单位",
+        False,
+        id="A-prefix-military-institution",
+    ),
     pytest.param(
         # N=22: 22+6+27+162+182+34+420+435(F15*29)+25+26+24+96+50+180+196 = 1885; mod 31 = 25;
         # 31-25 = 6 -> '6'
-        "N2360702MF12345676", "N2360702MF12345676", "农业", "村级集体经济组织", False,
-        id="N-prefix-village-collective"),
+        "N2360702MF12345676",
+        "N2360702MF12345676",
+        "农业",
+        "村级集体经济组织",
+        False,
+        id="N-prefix-village-collective",
+    ),
     pytest.param(
         # Y=30: 30+3+27+162+182+34+420+348(C12*29)+28 = 1234; mod 31 = 25; 31-25 = 6 -> '6'
-        "Y1360702MC00000016", "Y1360702MC00000016", "其他", "其他", False, id="Y-prefix-other"),
+        "Y1360702MC00000016",
+        "Y1360702MC00000016",
+        "其他",
+        "其他",
+        False,
+        id="Y-prefix-other",
+    ),
     pytest.param(
         # 8+3+27+162+182+34+420+348+25+26+24+96+50+180+196 = 1781; mod 31 = 14; 31-14 = 17 -> H
-        "81360702MC1234567H", "81360702MC1234567H", "工会", "基层工会", False, id="trade-union-81"),
+        "81360702MC1234567H",
+        "81360702MC1234567H",
+        "工会",
+        "基层工会",
+        False,
+        id="trade-union-81",
+    ),
     pytest.param(
         # 9+6+27+162+182+34+420+290+75+130+88+288+10+60+84 = 1865; mod 31 = 5; 31-5 = 26 -> T
-        "92360702MA3ABC123T", "92360702MA3ABC123T", "工商", "个体工商户", False, id="individual-business-92"),
+        "92360702MA3ABC123T",
+        "92360702MA3ABC123T",
+        "工商",
+        "个体工商户",
+        False,
+        id="individual-business-92",
+    ),
     pytest.param(
         # 5+9+27+162+182+420+522+10+60+308(B11*28) = 1705 = 55*31: mod 31 = 0; 31-0 = 31 -> '0'
-        "53360700MJ000012B0", "53360700MJ000012B0", "民政", "基金会", True, id="remainder-0-check-0"),
+        "53360700MJ000012B0",
+        "53360700MJ000012B0",
+        "民政",
+        "基金会",
+        True,
+        id="remainder-0-check-0",
+    ),
     pytest.param(
         # 5+9+27+162+182+420+522+10+60+588(M21*28) = 1985; mod 31 = 1; 31-1 = 30 -> Y
-        "53360700MJ000012MY", "53360700MJ000012MY", "民政", "基金会", True, id="remainder-1-check-Y"),
+        "53360700MJ000012MY",
+        "53360700MJ000012MY",
+        "民政",
+        "基金会",
+        True,
+        id="remainder-1-check-Y",
+    ),
     pytest.param(
-        "91360702ma38abcd4n", "91360702MA38ABCD4N", "工商", "企业", False, id="lower-case-normalised"),
+        "91360702ma38abcd4n",
+        "91360702MA38ABCD4N",
+        "工商",
+        "企业",
+        False,
+        id="lower-case-normalised",
+    ),
     pytest.param(
         # full-width digits and letters, as typed on a Chinese keyboard, plus an ideographic space
         "\uff19\uff11\uff13\uff16\uff10\uff17\uff10\uff12\uff2d\uff21\uff13\uff18\uff21\uff22"
         "\uff23\uff24\uff14\uff2e\u3000",
-        "91360702MA38ABCD4N", "工商", "企业", False, id="full-width-normalised"),
+        "91360702MA38ABCD4N",
+        "工商",
+        "企业",
+        False,
+        id="full-width-normalised",
+    ),
     pytest.param(
-        " 9136 0702 MA38 ABCD 4N\n", "91360702MA38ABCD4N", "工商", "企业", False, id="white-space-removed"),
+        " 9136 0702 MA38 ABCD 4N\n",
+        "91360702MA38ABCD4N",
+        "工商",
+        "企业",
+        False,
+        id="white-space-removed",
+    ),
 ]
 
 
@@ -170,9 +270,42 @@ def test_check_char_needs_17_alphabet_characters(first17):
 def test_table_is_the_published_one():
     combos = {a + c for a, (_, cats) in REGISTRATION_AUTHORITIES.items() for c in cats}
     assert combos == {
-        "11", "12", "13", "19", "21", "29", "31", "32", "33", "34", "35", "39", "41", "49",
-        "51", "52", "53", "59", "61", "62", "69", "71", "72", "79", "81", "89", "91", "92", "93",
-        "A1", "A9", "N1", "N2", "N3", "N9", "Y1",
+        "11",
+        "12",
+        "13",
+        "19",
+        "21",
+        "29",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "39",
+        "41",
+        "49",
+        "51",
+        "52",
+        "53",
+        "59",
+        "61",
+        "62",
+        "69",
+        "71",
+        "72",
+        "79",
+        "81",
+        "89",
+        "91",
+        "92",
+        "93",
+        "A1",
+        "A9",
+        "N1",
+        "N2",
+        "N3",
+        "N9",
+        "Y1",
     }
     assert set("".join(combos)) <= set(USCC_ALPHABET)
 
@@ -200,6 +333,6 @@ def test_every_single_character_substitution_is_rejected(first17, position, shif
     sum mod 31: the check catches it (or an earlier structural check does)."""
     value = first17 + by_hand(first17)
     changed_char = USCC_ALPHABET[(USCC_ALPHABET.index(value[position]) + shift) % 31]
-    changed = value[:position] + changed_char + value[position + 1:]
+    changed = value[:position] + changed_char + value[position + 1 :]
     with pytest.raises(UsccError):
         parse_uscc(changed)

@@ -89,6 +89,7 @@ bad or missing reply signature, non-zero infcode, malformed output) becomes
 `BureauUnavailable`. Its message never carries an ID number or the secret: the bureau's own
 ``err_msg`` is passed through `_redact` because it may echo the ID number it was sent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -130,12 +131,22 @@ INFNO_ACCOUNT_AUTHORISE = "9601"
 INFNO_ACCOUNT_DEBIT = "9602"
 INFNO_ACCOUNT_QUERY = "9603"
 INFNO_ACCOUNT_REFUND = "9604"
-INFNO_SETTLEMENT_DETAIL = "5203"   # national: 结算信息查询
-INFNO_SETTLEMENT_LIST = "9605"     # Huimin's modelled settlement list (see the module docstring)
+INFNO_SETTLEMENT_DETAIL = "5203"  # national: 结算信息查询
+INFNO_SETTLEMENT_LIST = "9605"  # Huimin's modelled settlement list (see the module docstring)
 # setlinfo amounts read into SettlementRecord.<key>_fen, and the other payers summed into oth_pay.
 _SETTLEMENT_AMOUNTS = (
-    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
-    "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "psn_part_amt", "acct_pay", "psn_cash_pay",
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "hifp_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "maf_pay",
+    "psn_part_amt",
+    "acct_pay",
+    "psn_cash_pay",
 )
 _OTHER_PAYERS = ("cvlserv_pay", "hifes_pay", "oth_pay", "hosp_part_amt")
 # txn_stas on the wire -> port status.
@@ -200,7 +211,9 @@ class HmacSha256Signer:
 
 def canonical_json(obj: Mapping[str, Any]) -> bytes:
     """The exact bytes that get signed: sorted keys, no whitespace, UTF-8 (not \\u escapes)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _signed_part(obj: Mapping[str, Any]) -> bytes:
@@ -326,7 +339,9 @@ class HttpBureau:
             self._log(infno, msgid, started, "transport_error")
             # Only the exception class: httpx messages can include the URL, and the chained
             # exception would carry the request (whose body holds the ID number).
-            raise BureauUnavailable(f"bureau {infno} transport error ({type(exc).__name__})") from None
+            raise BureauUnavailable(
+                f"bureau {infno} transport error ({type(exc).__name__})"
+            ) from None
 
         if not 200 <= response.status_code < 300:
             self._log(infno, msgid, started, f"http_{response.status_code}")
@@ -336,7 +351,9 @@ class HttpBureau:
         signature = plain.get("signature")
         # Verify over the reply as parsed with default floats: re-serialising that reproduces
         # the canonical bytes the bureau signed. Values are read from the Decimal parse (`data`).
-        if not isinstance(signature, str) or not self._signer.verify(_signed_part(plain), signature):
+        if not isinstance(signature, str) or not self._signer.verify(
+            _signed_part(plain), signature
+        ):
             self._log(infno, msgid, started, "bad_signature")
             raise BureauUnavailable(f"bureau {infno} reply signature missing or invalid")
 
@@ -344,7 +361,9 @@ class HttpBureau:
         if infcode not in (0, "0") or isinstance(infcode, bool):
             self._log(infno, msgid, started, f"infcode_{infcode!r}", data.get("inf_refmsgid"))
             err_msg = data.get("err_msg")
-            raise BureauRejected(infno, infcode, self._redact(err_msg if isinstance(err_msg, str) else ""))
+            raise BureauRejected(
+                infno, infcode, self._redact(err_msg if isinstance(err_msg, str) else "")
+            )
 
         output = data.get("output")
         if output is None:
@@ -437,7 +456,9 @@ class HttpBureau:
         _check_id(psn_no, "psn_no")
         _check_id(order_no, "order_no")
         amt = fen_to_yuan(amount_fen)
-        output = self.call(INFNO_ACCOUNT_AUTHORISE, {"data": {"psn_no": psn_no, "order_no": order_no, "amt": amt}})
+        output = self.call(
+            INFNO_ACCOUNT_AUTHORISE, {"data": {"psn_no": psn_no, "order_no": order_no, "amt": amt}}
+        )
         try:
             info = output.get("authinfo")
             if not isinstance(info, dict):
@@ -452,14 +473,19 @@ class HttpBureau:
             except ValueError:
                 raise _Malformed("expy_time is not a valid time") from None
             return AccountAuthorisation(
-                authorisation_id=_code_field(info, "auth_id"), psn_no=psn_no,
-                amount_fen=amount_fen, expires_at_iso=expires_at.isoformat(),
+                authorisation_id=_code_field(info, "auth_id"),
+                psn_no=psn_no,
+                amount_fen=amount_fen,
+                expires_at_iso=expires_at.isoformat(),
             )
         except _Malformed as exc:
-            raise BureauUnavailable(f"bureau {INFNO_ACCOUNT_AUTHORISE} output malformed: {exc}") from None
+            raise BureauUnavailable(
+                f"bureau {INFNO_ACCOUNT_AUTHORISE} output malformed: {exc}"
+            ) from None
 
-    def debit(self, request_id: str, authorisation_id: str, psn_no: str, amount_fen: int,
-              order_no: str) -> AccountTransaction:
+    def debit(
+        self, request_id: str, authorisation_id: str, psn_no: str, amount_fen: int, order_no: str
+    ) -> AccountTransaction:
         """9602. Idempotent on request_id. `BureauUnavailable` means the outcome is unknown:
         query it (9603) with the same request id."""
         _check_id(request_id, "request_id")
@@ -467,10 +493,18 @@ class HttpBureau:
         _check_id(psn_no, "psn_no")
         _check_id(order_no, "order_no")
         amt = fen_to_yuan(amount_fen)
-        output = self.call(INFNO_ACCOUNT_DEBIT, {"data": {
-            "req_id": request_id, "auth_id": authorisation_id, "psn_no": psn_no,
-            "order_no": order_no, "amt": amt,
-        }})
+        output = self.call(
+            INFNO_ACCOUNT_DEBIT,
+            {
+                "data": {
+                    "req_id": request_id,
+                    "auth_id": authorisation_id,
+                    "psn_no": psn_no,
+                    "order_no": order_no,
+                    "amt": amt,
+                }
+            },
+        )
         return self._to_txn(INFNO_ACCOUNT_DEBIT, output, request_id, amount_fen)
 
     def query(self, request_id: str) -> AccountTransaction:
@@ -481,19 +515,28 @@ class HttpBureau:
             return AccountTransaction(request_id=request_id, status=DEBIT_NOT_FOUND, amount_fen=0)
         return self._to_txn(INFNO_ACCOUNT_QUERY, output, request_id, None)
 
-    def refund(self, refund_request_id: str, original_request_id: str,
-               amount_fen: int) -> AccountTransaction:
+    def refund(
+        self, refund_request_id: str, original_request_id: str, amount_fen: int
+    ) -> AccountTransaction:
         """9604. Idempotent on refund_request_id; the bureau caps the total at the debit."""
         _check_id(refund_request_id, "refund_request_id")
         _check_id(original_request_id, "original_request_id")
         amt = fen_to_yuan(amount_fen)
-        output = self.call(INFNO_ACCOUNT_REFUND, {"data": {
-            "req_id": refund_request_id, "orig_req_id": original_request_id, "amt": amt,
-        }})
+        output = self.call(
+            INFNO_ACCOUNT_REFUND,
+            {
+                "data": {
+                    "req_id": refund_request_id,
+                    "orig_req_id": original_request_id,
+                    "amt": amt,
+                }
+            },
+        )
         return self._to_txn(INFNO_ACCOUNT_REFUND, output, refund_request_id, amount_fen)
 
-    def _to_txn(self, infno: str, output: dict, request_id: str,
-                expected_fen: int | None) -> AccountTransaction:
+    def _to_txn(
+        self, infno: str, output: dict, request_id: str, expected_fen: int | None
+    ) -> AccountTransaction:
         try:
             info = output.get("txninfo")
             if not isinstance(info, dict):
@@ -519,11 +562,17 @@ class HttpBureau:
             if status == DEBIT_FAILED and (not isinstance(fail_code, str) or not fail_code.strip()):
                 raise _Malformed("failed without fail_code")
             return AccountTransaction(
-                request_id=request_id, status=status, amount_fen=amount,
+                request_id=request_id,
+                status=status,
+                amount_fen=amount,
                 bureau_txn_id=txn_id or None,
                 balance_after_fen=None if balance in (None, "") else _amount_field(info, "balc"),
-                failure_code=fail_code.strip() if isinstance(fail_code, str) and fail_code.strip() else None,
-                failure_message=self._redact(fail_msg) if isinstance(fail_msg, str) and fail_msg else None,
+                failure_code=fail_code.strip()
+                if isinstance(fail_code, str) and fail_code.strip()
+                else None,
+                failure_message=self._redact(fail_msg)
+                if isinstance(fail_msg, str) and fail_msg
+                else None,
             )
         except _Malformed as exc:
             raise BureauUnavailable(f"bureau {infno} output malformed: {exc}") from None
@@ -534,16 +583,25 @@ class HttpBureau:
         """9605 (Huimin's modelled list). Oldest first; reversed settlements included."""
         _check_id(psn_no, "psn_no")
         _check_range(begin, end)
-        output = self.call(INFNO_SETTLEMENT_LIST, {"data": {
-            "psn_no": psn_no, "begndate": begin.isoformat(), "enddate": end.isoformat(),
-        }})
+        output = self.call(
+            INFNO_SETTLEMENT_LIST,
+            {
+                "data": {
+                    "psn_no": psn_no,
+                    "begndate": begin.isoformat(),
+                    "enddate": end.isoformat(),
+                }
+            },
+        )
         try:
             rows = _list_field(output, "setlinfo")
             records = [self._to_settlement(row, psn_no) for row in rows]
             if len({r.setl_id for r in records}) != len(records):
                 raise _Malformed("setlinfo repeats a setl_id")
         except _Malformed as exc:
-            raise BureauUnavailable(f"bureau {INFNO_SETTLEMENT_LIST} output malformed: {exc}") from None
+            raise BureauUnavailable(
+                f"bureau {INFNO_SETTLEMENT_LIST} output malformed: {exc}"
+            ) from None
         in_range = [r for r in records if begin <= r.settled_on <= end]
         return sorted(in_range, key=lambda r: (r.setl_time, r.setl_id))
 
@@ -551,7 +609,9 @@ class HttpBureau:
         """5203 结算信息查询. None when the bureau has no such settlement for this person."""
         _check_id(psn_no, "psn_no")
         _check_id(setl_id, "setl_id")
-        output = self.call(INFNO_SETTLEMENT_DETAIL, {"data": {"psn_no": psn_no, "setl_id": setl_id}})
+        output = self.call(
+            INFNO_SETTLEMENT_DETAIL, {"data": {"psn_no": psn_no, "setl_id": setl_id}}
+        )
         try:
             row = output.get("setlinfo")
             if row is None:
@@ -561,7 +621,9 @@ class HttpBureau:
                 raise _Malformed("setlinfo is for another settlement")
             return record
         except _Malformed as exc:
-            raise BureauUnavailable(f"bureau {INFNO_SETTLEMENT_DETAIL} output malformed: {exc}") from None
+            raise BureauUnavailable(
+                f"bureau {INFNO_SETTLEMENT_DETAIL} output malformed: {exc}"
+            ) from None
 
     @staticmethod
     def _to_settlement(row: Any, psn_no: str) -> SettlementRecord:
@@ -579,19 +641,24 @@ class HttpBureau:
             raise _Malformed("refd_setl_flag is neither 0 nor 1")
         amounts = {f"{key}_fen": _amount_field(row, key) for key in _SETTLEMENT_AMOUNTS}
         amounts["oth_pay_fen"] = sum(
-            0 if row.get(key) in (None, "") else _amount_field(row, key) for key in _OTHER_PAYERS)
+            0 if row.get(key) in (None, "") else _amount_field(row, key) for key in _OTHER_PAYERS
+        )
         try:
             return SettlementRecord(
-                setl_id=_code_field(row, "setl_id"), mdtrt_id=_code_field(row, "mdtrt_id"),
-                psn_no=psn_no, psn_name=_str_field(row, "psn_name").strip(),
+                setl_id=_code_field(row, "setl_id"),
+                mdtrt_id=_code_field(row, "mdtrt_id"),
+                psn_no=psn_no,
+                psn_name=_str_field(row, "psn_name").strip(),
                 fixmedins_code=_code_field(row, "fixmedins_code"),
                 fixmedins_name=_str_field(row, "fixmedins_name").strip(),
                 med_type=_code_field(row, "med_type"),
                 begndate=_date_field(row, "begndate", nullable=False),
                 enddate=_date_field(row, "enddate", nullable=False),
                 setl_time=setl_time,
-                dise_codg=_optional_text(row, "dise_codg"), dise_name=_optional_text(row, "dise_name"),
-                refd_setl_flag=flag, **amounts,
+                dise_codg=_optional_text(row, "dise_codg"),
+                dise_name=_optional_text(row, "dise_name"),
+                refd_setl_flag=flag,
+                **amounts,
             )
         except ValueError as exc:  # pragma: no cover - every field was checked above
             raise _Malformed(str(exc)) from None
@@ -633,7 +700,10 @@ class HttpBureau:
         # Identifiers of the exchange only: never the input (it holds the ID number and name).
         log.info(
             "bureau call infno=%s msgid=%s inf_refmsgid=%s outcome=%s ms=%d",
-            infno, msgid, refmsgid if isinstance(refmsgid, str) else None, outcome,
+            infno,
+            msgid,
+            refmsgid if isinstance(refmsgid, str) else None,
+            outcome,
             int((time.monotonic() - started) * 1000),
         )
 
@@ -713,7 +783,6 @@ def _yuan_to_fen(value: Any) -> int | None:
     if not amount.is_finite():
         raise _Malformed("balc is not a finite amount")
     return int((amount.quantize(_FEN, rounding=ROUND_HALF_UP) * 100).to_integral_value())
-
 
 
 def fen_to_yuan(amount_fen: int) -> str:

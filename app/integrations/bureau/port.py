@@ -7,6 +7,7 @@ answer (`None`), so the port cannot be used as an oracle.
 Settlement records (2207/5203 `setlinfo` shape) are `SettlementRecord`s, defined with their
 medical-type map and arithmetic identities in app/integrations/bureau/settlements.py.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,22 +27,22 @@ STATUS_ENDED = "4"
 
 # idetinfo psn_idet_type codes used by the sandbox and mapped to Huimin's category names.
 IDENTITY_CATEGORIES = {
-    "2301": "dibao",            # 低保对象
-    "2302": "tekun",            # 特困人员
-    "2303": "low_income",       # 低收入人口
-    "2304": "poverty_watch",    # 防返贫监测对象
-    "2401": "entitled_group",   # 优抚对象
-    "2501": "disabled",         # 残疾人
+    "2301": "dibao",  # 低保对象
+    "2302": "tekun",  # 特困人员
+    "2303": "low_income",  # 低收入人口
+    "2304": "poverty_watch",  # 防返贫监测对象
+    "2401": "entitled_group",  # 优抚对象
+    "2501": "disabled",  # 残疾人
 }
 
 
 @dataclass(frozen=True)
 class InsuranceRecord:
-    insutype: str              # "310" or "390"
-    status: str                # psn_insu_stas
-    region_code: str           # insuplc_admdvs
-    paused_on: date | None     # paus_insu_date
-    balance_fen: int | None    # personal-account balance (employee only), integer fen
+    insutype: str  # "310" or "390"
+    status: str  # psn_insu_stas
+    region_code: str  # insuplc_admdvs
+    paused_on: date | None  # paus_insu_date
+    balance_fen: int | None  # personal-account balance (employee only), integer fen
 
     @property
     def insurance_type(self) -> str:
@@ -57,18 +58,21 @@ class BureauPerson:
     psn_no: str
     certno: str
     name: str
-    gender: str                # "1" male, "2" female
+    gender: str  # "1" male, "2" female
     birth_date: date
     insurance: list[InsuranceRecord] = field(default_factory=list)
     identity_types: list[str] = field(default_factory=list)  # psn_idet_type codes, current only
 
     @property
     def identity_flags(self) -> list[str]:
-        return sorted({IDENTITY_CATEGORIES[c] for c in self.identity_types if c in IDENTITY_CATEGORIES})
+        return sorted(
+            {IDENTITY_CATEGORIES[c] for c in self.identity_types if c in IDENTITY_CATEGORIES}
+        )
 
     def primary_insurance(self, region_prefix: str | None = None) -> InsuranceRecord | None:
         """The record that decides eligibility: an active one in the region first, then any
         active one, then the most relevant suspended one."""
+
         def rank(rec: InsuranceRecord) -> tuple:
             in_region = bool(region_prefix) and rec.region_code.startswith(region_prefix or "")
             return (rec.active, in_region, rec.insutype == INSUTYPE_EMPLOYEE)
@@ -112,8 +116,8 @@ class BatchLookup(Protocol):
 # modelled as authorise -> debit (idempotent request id) -> query -> refund (DOMAIN.md).
 
 DEBIT_SUCCEEDED = "succeeded"
-DEBIT_FAILED = "failed"        # a final business refusal (e.g. insufficient balance)
-DEBIT_PENDING = "pending"      # accepted but not final; query later
+DEBIT_FAILED = "failed"  # a final business refusal (e.g. insufficient balance)
+DEBIT_PENDING = "pending"  # accepted but not final; query later
 DEBIT_NOT_FOUND = "not_found"  # the bureau never saw this request id (query only)
 
 
@@ -128,11 +132,11 @@ class AccountAuthorisation:
 @dataclass(frozen=True)
 class AccountTransaction:
     request_id: str
-    status: str                    # one of DEBIT_* above
+    status: str  # one of DEBIT_* above
     amount_fen: int
     bureau_txn_id: str | None = None
     balance_after_fen: int | None = None
-    failure_code: str | None = None    # e.g. "insufficient_balance", "account_frozen"
+    failure_code: str | None = None  # e.g. "insufficient_balance", "account_frozen"
     failure_message: str | None = None
 
 
@@ -141,16 +145,17 @@ class AccountPort(Protocol):
         """The payer authorises a debit of exactly this amount for this order."""
         ...
 
-    def debit(self, request_id: str, authorisation_id: str, psn_no: str, amount_fen: int,
-              order_no: str) -> AccountTransaction:
+    def debit(
+        self, request_id: str, authorisation_id: str, psn_no: str, amount_fen: int, order_no: str
+    ) -> AccountTransaction:
         """Idempotent on request_id: repeating it never debits twice. Raises BureauUnavailable on
         timeout, leaving the outcome unknown (query it)."""
         ...
 
-    def query(self, request_id: str) -> AccountTransaction:
-        ...
+    def query(self, request_id: str) -> AccountTransaction: ...
 
-    def refund(self, refund_request_id: str, original_request_id: str,
-               amount_fen: int) -> AccountTransaction:
+    def refund(
+        self, refund_request_id: str, original_request_id: str, amount_fen: int
+    ) -> AccountTransaction:
         """Idempotent on refund_request_id; never refunds more than was debited."""
         ...

@@ -45,6 +45,7 @@ Settlement records (`settlement_records`, `settlement_record`) come from the
 how the sandbox splits a bill and the demo data are in sandbox_settlements.py. The list is
 filtered by settlement date (setl_time in Asia/Shanghai), both ends inclusive.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -84,10 +85,15 @@ CERTNO_CONTEXT = "sandbox_residents.certno"
 
 KIND_DEBIT = "debit"
 KIND_REFUND = "refund"
-FAULTS = frozenset({
-    "timeout_before_debit", "timeout_after_debit", "timeout_before_refund", "timeout_after_refund",
-    "settlements_unavailable",
-})
+FAULTS = frozenset(
+    {
+        "timeout_before_debit",
+        "timeout_after_debit",
+        "timeout_before_refund",
+        "timeout_after_refund",
+        "settlements_unavailable",
+    }
+)
 AUTHORISATION_TTL = timedelta(minutes=15)
 
 _MESSAGES = {
@@ -147,14 +153,19 @@ class SandboxBureau:
         """1101 for many people at once (`BatchLookup`): one answer per (certno, name), in
         order, each exactly what `lookup_person` would answer. One query for the batch."""
         indexes = [index_of("sandbox_certno", certno) for certno, _ in requests]
-        table = SandboxResident.__table__   # plain rows: thousands of ORM objects cost more
-        rows = {row.certno_index: row for row in get_session().execute(
-            select(table).where(table.c.certno_index.in_(set(indexes))))}
+        table = SandboxResident.__table__  # plain rows: thousands of ORM objects cost more
+        rows = {
+            row.certno_index: row
+            for row in get_session().execute(
+                select(table).where(table.c.certno_index.in_(set(indexes)))
+            )
+        }
         answers: list[BureauPerson | None] = []
         for (certno, name), index in zip(requests, indexes):
             row = rows.get(index)
-            answers.append(None if row is None or row.psn_name != name
-                           else to_bureau_person(row, certno))
+            answers.append(
+                None if row is None or row.psn_name != name else to_bureau_person(row, certno)
+            )
         return answers
 
     # -- settlement records (2207/5203 shape; data in sandbox_settlements.py) ---------------
@@ -175,7 +186,9 @@ class SandboxBureau:
 
     def _settlement_fault(self) -> None:
         if "settlements_unavailable" in self.faults:
-            raise BureauUnavailable("sandbox bureau settlement query timed out (fault: settlements_unavailable)")
+            raise BureauUnavailable(
+                "sandbox bureau settlement query timed out (fault: settlements_unavailable)"
+            )
 
     # -- personal-account debit (AccountPort) -----------------------------------------------
 
@@ -190,38 +203,54 @@ class SandboxBureau:
             if s.scalar(select(SandboxResident.id).where(SandboxResident.psn_no == psn_no)) is None:
                 raise BureauRejected("9601", -1, "人员不存在")
             auth = SandboxAccountAuthorisation(
-                authorisation_id=f"SBA{uuid.uuid4().hex[:24].upper()}", psn_no=psn_no,
-                amount_fen=amount_fen, order_no=order_no, expires_at=self._clock() + self._ttl,
-                used=False, created_at=self._clock(),
+                authorisation_id=f"SBA{uuid.uuid4().hex[:24].upper()}",
+                psn_no=psn_no,
+                amount_fen=amount_fen,
+                order_no=order_no,
+                expires_at=self._clock() + self._ttl,
+                used=False,
+                created_at=self._clock(),
             )
             s.add(auth)
         return AccountAuthorisation(
-            authorisation_id=auth.authorisation_id, psn_no=psn_no, amount_fen=amount_fen,
+            authorisation_id=auth.authorisation_id,
+            psn_no=psn_no,
+            amount_fen=amount_fen,
             expires_at_iso=auth.expires_at.isoformat(),
         )
 
-    def debit(self, request_id: str, authorisation_id: str, psn_no: str, amount_fen: int,
-              order_no: str) -> AccountTransaction:
+    def debit(
+        self, request_id: str, authorisation_id: str, psn_no: str, amount_fen: int, order_no: str
+    ) -> AccountTransaction:
         _check_id(request_id, "request_id")
         _check_amount(amount_fen)
         if "timeout_before_debit" in self.faults:
             raise BureauUnavailable("sandbox bureau debit timed out (fault: timeout_before_debit)")
-        wanted = dict(kind=KIND_DEBIT, psn_no=psn_no, amount_fen=amount_fen,
-                      authorisation_id=authorisation_id, order_no=order_no)
+        wanted = dict(
+            kind=KIND_DEBIT,
+            psn_no=psn_no,
+            amount_fen=amount_fen,
+            authorisation_id=authorisation_id,
+            order_no=order_no,
+        )
         txn = self._run(request_id, wanted, self._debit_in)
         if "timeout_after_debit" in self.faults:
             raise BureauUnavailable("sandbox bureau debit timed out (fault: timeout_after_debit)")
         return txn
 
-    def refund(self, refund_request_id: str, original_request_id: str,
-               amount_fen: int) -> AccountTransaction:
+    def refund(
+        self, refund_request_id: str, original_request_id: str, amount_fen: int
+    ) -> AccountTransaction:
         _check_id(refund_request_id, "refund_request_id")
         _check_id(original_request_id, "original_request_id")
         _check_amount(amount_fen)
         if "timeout_before_refund" in self.faults:
-            raise BureauUnavailable("sandbox bureau refund timed out (fault: timeout_before_refund)")
-        wanted = dict(kind=KIND_REFUND, amount_fen=amount_fen,
-                      original_request_id=original_request_id)
+            raise BureauUnavailable(
+                "sandbox bureau refund timed out (fault: timeout_before_refund)"
+            )
+        wanted = dict(
+            kind=KIND_REFUND, amount_fen=amount_fen, original_request_id=original_request_id
+        )
         txn = self._run(refund_request_id, wanted, self._refund_in)
         if "timeout_after_refund" in self.faults:
             raise BureauUnavailable("sandbox bureau refund timed out (fault: timeout_after_refund)")
@@ -230,9 +259,13 @@ class SandboxBureau:
     def query(self, request_id: str) -> AccountTransaction:
         """The recorded debit or refund, or `DEBIT_NOT_FOUND` (amount 0) if never seen."""
         with self._bureau_session() as s:
-            row = s.scalar(select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == request_id))
+            row = s.scalar(
+                select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == request_id)
+            )
             if row is None:
-                return AccountTransaction(request_id=request_id, status=DEBIT_NOT_FOUND, amount_fen=0)
+                return AccountTransaction(
+                    request_id=request_id, status=DEBIT_NOT_FOUND, amount_fen=0
+                )
             return _to_txn(row)
 
     # -- internals --------------------------------------------------------------------------
@@ -245,17 +278,24 @@ class SandboxBureau:
                 yield session
         except OperationalError as exc:
             # Lock timeouts, deadlocks, a vanished database: the bureau did not answer.
-            raise BureauUnavailable(f"sandbox bureau storage unavailable ({type(exc.orig).__name__})") from exc
+            raise BureauUnavailable(
+                f"sandbox bureau storage unavailable ({type(exc.orig).__name__})"
+            ) from exc
 
-    def _run(self, request_id: str, wanted: dict,
-             perform: Callable[[Session, str, dict], SandboxAccountTxn]) -> AccountTransaction:
+    def _run(
+        self,
+        request_id: str,
+        wanted: dict,
+        perform: Callable[[Session, str, dict], SandboxAccountTxn],
+    ) -> AccountTransaction:
         """Replay a recorded request, or perform it in one transaction; a business refusal rolls
         that transaction back and is recorded on its own."""
         with self._bureau_session() as s:
             try:
                 with s.begin():
-                    existing = s.scalar(select(SandboxAccountTxn).where(
-                        SandboxAccountTxn.request_id == request_id))
+                    existing = s.scalar(
+                        select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == request_id)
+                    )
                     if existing is not None:
                         return _replay(existing, request_id, wanted)
                     row = perform(s, request_id, wanted)
@@ -267,16 +307,24 @@ class SandboxBureau:
                 # this attempt, balance change included, was rolled back. Answer with that record.
                 return self._replay_committed(s, request_id, wanted)
 
-    def _record_failure(self, s: Session, request_id: str, wanted: dict, code: str) -> AccountTransaction:
+    def _record_failure(
+        self, s: Session, request_id: str, wanted: dict, code: str
+    ) -> AccountTransaction:
         try:
             with s.begin():
                 row = SandboxAccountTxn(
-                    request_id=request_id, kind=wanted["kind"],
-                    psn_no=wanted.get("psn_no") or self._psn_of(s, wanted.get("original_request_id")),
-                    amount_fen=wanted["amount_fen"], status=DEBIT_FAILED,
-                    authorisation_id=wanted.get("authorisation_id"), order_no=wanted.get("order_no"),
+                    request_id=request_id,
+                    kind=wanted["kind"],
+                    psn_no=wanted.get("psn_no")
+                    or self._psn_of(s, wanted.get("original_request_id")),
+                    amount_fen=wanted["amount_fen"],
+                    status=DEBIT_FAILED,
+                    authorisation_id=wanted.get("authorisation_id"),
+                    order_no=wanted.get("order_no"),
                     original_request_id=wanted.get("original_request_id"),
-                    failure_code=code, failure_message=_MESSAGES[code], created_at=self._clock(),
+                    failure_code=code,
+                    failure_message=_MESSAGES[code],
+                    created_at=self._clock(),
                 )
                 s.add(row)
             return _to_txn(row)
@@ -286,23 +334,31 @@ class SandboxBureau:
     @staticmethod
     def _replay_committed(s: Session, request_id: str, wanted: dict) -> AccountTransaction:
         with s.begin():
-            existing = s.scalar(select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == request_id))
+            existing = s.scalar(
+                select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == request_id)
+            )
             if existing is None:  # pragma: no cover - the integrity error was about something else
                 raise BureauUnavailable("sandbox bureau could not record the request")
             return _replay(existing, request_id, wanted)
 
     @staticmethod
     def _psn_of(s: Session, original_request_id: str | None) -> str:
-        psn = s.scalar(select(SandboxAccountTxn.psn_no).where(
-            SandboxAccountTxn.request_id == original_request_id))
+        psn = s.scalar(
+            select(SandboxAccountTxn.psn_no).where(
+                SandboxAccountTxn.request_id == original_request_id
+            )
+        )
         return psn or ""
 
     def _debit_in(self, s: Session, request_id: str, wanted: dict) -> SandboxAccountTxn:
         psn_no, amount = wanted["psn_no"], wanted["amount_fen"]
         now = self._clock()
 
-        auth = s.scalar(select(SandboxAccountAuthorisation).where(
-            SandboxAccountAuthorisation.authorisation_id == wanted["authorisation_id"]))
+        auth = s.scalar(
+            select(SandboxAccountAuthorisation).where(
+                SandboxAccountAuthorisation.authorisation_id == wanted["authorisation_id"]
+            )
+        )
         if auth is None:
             raise _Refused("authorisation_not_found")
         if (auth.psn_no, auth.amount_fen, auth.order_no) != (psn_no, amount, wanted["order_no"]):
@@ -312,21 +368,27 @@ class SandboxBureau:
         if auth.used:
             raise _Refused("authorisation_used")
 
-        person = s.execute(select(SandboxResident.insutype, SandboxResident.psn_insu_stas,
-                                  SandboxResident.balc_fen)
-                           .where(SandboxResident.psn_no == psn_no)).one_or_none()
+        person = s.execute(
+            select(
+                SandboxResident.insutype, SandboxResident.psn_insu_stas, SandboxResident.balc_fen
+            ).where(SandboxResident.psn_no == psn_no)
+        ).one_or_none()
         if person is None or person.insutype != INSUTYPE_EMPLOYEE or person.balc_fen is None:
             raise _Refused("no_personal_account")
         if person.psn_insu_stas != STATUS_ACTIVE:
-            raise _Refused("insurance_ended" if person.psn_insu_stas == STATUS_ENDED else "insurance_suspended")
+            raise _Refused(
+                "insurance_ended" if person.psn_insu_stas == STATUS_ENDED else "insurance_suspended"
+            )
 
         # Claim the authorisation: a conditional UPDATE, so two requests racing on one
         # authorisation cannot both pass (the loser sees used = true after the winner commits).
         claimed = s.execute(
             update(SandboxAccountAuthorisation)
-            .where(SandboxAccountAuthorisation.authorisation_id == auth.authorisation_id,
-                   SandboxAccountAuthorisation.used.is_(False),
-                   SandboxAccountAuthorisation.expires_at > now)
+            .where(
+                SandboxAccountAuthorisation.authorisation_id == auth.authorisation_id,
+                SandboxAccountAuthorisation.used.is_(False),
+                SandboxAccountAuthorisation.expires_at > now,
+            )
             .values(used=True)
             .execution_options(synchronize_session=False)
         )
@@ -343,12 +405,22 @@ class SandboxBureau:
         if debited.rowcount != 1:
             raise _Refused("insufficient_balance")
         # This transaction holds the row lock now, so the value read is the one it wrote.
-        balance_after = s.scalar(select(SandboxResident.balc_fen).where(SandboxResident.psn_no == psn_no))
+        balance_after = s.scalar(
+            select(SandboxResident.balc_fen).where(SandboxResident.psn_no == psn_no)
+        )
 
         row = SandboxAccountTxn(
-            request_id=request_id, kind=KIND_DEBIT, psn_no=psn_no, amount_fen=amount,
-            status=DEBIT_SUCCEEDED, bureau_txn_id=_new_txn_id(), authorisation_id=auth.authorisation_id,
-            order_no=wanted["order_no"], refunded_fen=0, balance_after_fen=balance_after, created_at=now,
+            request_id=request_id,
+            kind=KIND_DEBIT,
+            psn_no=psn_no,
+            amount_fen=amount,
+            status=DEBIT_SUCCEEDED,
+            bureau_txn_id=_new_txn_id(),
+            authorisation_id=auth.authorisation_id,
+            order_no=wanted["order_no"],
+            refunded_fen=0,
+            balance_after_fen=balance_after,
+            created_at=now,
         )
         s.add(row)
         s.flush()  # the unique request_id is enforced here, inside the transaction
@@ -356,7 +428,9 @@ class SandboxBureau:
 
     def _refund_in(self, s: Session, request_id: str, wanted: dict) -> SandboxAccountTxn:
         amount, original_id = wanted["amount_fen"], wanted["original_request_id"]
-        original = s.scalar(select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == original_id))
+        original = s.scalar(
+            select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == original_id)
+        )
         if original is None or original.kind != KIND_DEBIT:
             raise _Refused("original_not_found")
         if original.status != DEBIT_SUCCEEDED:
@@ -366,8 +440,10 @@ class SandboxBureau:
         # balance): partial refunds add up, and never past the debited amount.
         capped = s.execute(
             update(SandboxAccountTxn)
-            .where(SandboxAccountTxn.request_id == original_id,
-                   SandboxAccountTxn.refunded_fen + amount <= SandboxAccountTxn.amount_fen)
+            .where(
+                SandboxAccountTxn.request_id == original_id,
+                SandboxAccountTxn.refunded_fen + amount <= SandboxAccountTxn.amount_fen,
+            )
             .values(refunded_fen=SandboxAccountTxn.refunded_fen + amount)
             .execution_options(synchronize_session=False)
         )
@@ -381,13 +457,20 @@ class SandboxBureau:
         )
         if credited.rowcount != 1:  # pragma: no cover - a debited account does not disappear
             raise BureauUnavailable("sandbox bureau could not credit the account")
-        balance_after = s.scalar(select(SandboxResident.balc_fen).where(
-            SandboxResident.psn_no == original.psn_no))
+        balance_after = s.scalar(
+            select(SandboxResident.balc_fen).where(SandboxResident.psn_no == original.psn_no)
+        )
 
         row = SandboxAccountTxn(
-            request_id=request_id, kind=KIND_REFUND, psn_no=original.psn_no, amount_fen=amount,
-            status=DEBIT_SUCCEEDED, bureau_txn_id=_new_txn_id(), original_request_id=original_id,
-            balance_after_fen=balance_after, created_at=self._clock(),
+            request_id=request_id,
+            kind=KIND_REFUND,
+            psn_no=original.psn_no,
+            amount_fen=amount,
+            status=DEBIT_SUCCEEDED,
+            bureau_txn_id=_new_txn_id(),
+            original_request_id=original_id,
+            balance_after_fen=balance_after,
+            created_at=self._clock(),
         )
         s.add(row)
         s.flush()
@@ -398,20 +481,28 @@ def _replay(row: SandboxAccountTxn, request_id: str, wanted: dict) -> AccountTra
     """A repeat of a recorded request gets the recorded answer; the same id for a different
     request gets a (not recorded) `request_id_conflict`."""
     same = row.kind == wanted["kind"] and all(
-        getattr(row, key) == value for key, value in wanted.items() if key != "kind")
+        getattr(row, key) == value for key, value in wanted.items() if key != "kind"
+    )
     if same:
         return _to_txn(row)
     return AccountTransaction(
-        request_id=request_id, status=DEBIT_FAILED, amount_fen=wanted["amount_fen"],
-        failure_code="request_id_conflict", failure_message=_MESSAGES["request_id_conflict"],
+        request_id=request_id,
+        status=DEBIT_FAILED,
+        amount_fen=wanted["amount_fen"],
+        failure_code="request_id_conflict",
+        failure_message=_MESSAGES["request_id_conflict"],
     )
 
 
 def _to_txn(row: SandboxAccountTxn) -> AccountTransaction:
     return AccountTransaction(
-        request_id=row.request_id, status=row.status, amount_fen=row.amount_fen,
-        bureau_txn_id=row.bureau_txn_id, balance_after_fen=row.balance_after_fen,
-        failure_code=row.failure_code, failure_message=row.failure_message,
+        request_id=row.request_id,
+        status=row.status,
+        amount_fen=row.amount_fen,
+        bureau_txn_id=row.bureau_txn_id,
+        balance_after_fen=row.balance_after_fen,
+        failure_code=row.failure_code,
+        failure_message=row.failure_message,
     )
 
 

@@ -1,5 +1,6 @@
 """Tables behind the sandbox bureau: the synthetic residents the embedded default knows.
 They play the part of the bureau's own records and are never used by a production profile."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -60,13 +61,13 @@ class SandboxAccountTxn(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(8))            # "debit" | "refund"
+    kind: Mapped[str] = mapped_column(String(8))  # "debit" | "refund"
     psn_no: Mapped[str] = mapped_column(String(40), index=True)
     amount_fen: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16))         # port.DEBIT_SUCCEEDED / DEBIT_FAILED
+    status: Mapped[str] = mapped_column(String(16))  # port.DEBIT_SUCCEEDED / DEBIT_FAILED
     bureau_txn_id: Mapped[str | None] = mapped_column(String(40), unique=True)
-    authorisation_id: Mapped[str | None] = mapped_column(String(40))   # debits
-    order_no: Mapped[str | None] = mapped_column(String(64))           # debits
+    authorisation_id: Mapped[str | None] = mapped_column(String(40))  # debits
+    order_no: Mapped[str | None] = mapped_column(String(64))  # debits
     original_request_id: Mapped[str | None] = mapped_column(String(64), index=True)  # refunds
     # On a succeeded debit: how much of it has been refunded so far (never above amount_fen).
     refunded_fen: Mapped[int] = mapped_column(default=0)
@@ -78,7 +79,9 @@ class SandboxAccountTxn(Base):
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("kind IN ('debit', 'refund')", name="kind_known"),
-        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_debit"),
+        CheckConstraint(
+            "refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_debit"
+        ),
     )
 
 
@@ -124,12 +127,26 @@ class SandboxSettlement(Base):
 
     __table_args__ = (
         CheckConstraint(
-            " AND ".join(f"{name} >= 0" for name in (
-                "medfee_sumamt_fen", "fulamt_ownpay_amt_fen", "overlmt_selfpay_fen",
-                "preselfpay_amt_fen", "inscp_scp_amt_fen", "hifp_pay_fen", "hifmi_pay_fen",
-                "hifob_pay_fen", "maf_pay_fen", "oth_pay_fen", "psn_part_amt_fen", "acct_pay_fen",
-                "psn_cash_pay_fen")),
-            name="amounts_nonnegative"),
+            " AND ".join(
+                f"{name} >= 0"
+                for name in (
+                    "medfee_sumamt_fen",
+                    "fulamt_ownpay_amt_fen",
+                    "overlmt_selfpay_fen",
+                    "preselfpay_amt_fen",
+                    "inscp_scp_amt_fen",
+                    "hifp_pay_fen",
+                    "hifmi_pay_fen",
+                    "hifob_pay_fen",
+                    "maf_pay_fen",
+                    "oth_pay_fen",
+                    "psn_part_amt_fen",
+                    "acct_pay_fen",
+                    "psn_cash_pay_fen",
+                )
+            ),
+            name="amounts_nonnegative",
+        ),
         CheckConstraint("refd_setl_flag IN ('0', '1')", name="refd_setl_flag_known"),
         CheckConstraint("begndate <= enddate", name="dates_ordered"),
     )

@@ -45,6 +45,7 @@ the in-policy self-pay, and 惠民保 pays last, after it (DOMAIN.md "order of p
 A reversed settlement (`refd_setl_flag` "1", 退费/冲销) is reported with its original,
 non-negative amounts and is never claimable.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,27 +66,46 @@ REFD_SETL_REVERSED = "1"
 # emergency observation or the special drugs settled under the 单独支付/双通道 arrangement. A city
 # with other local codes changes this table only.
 MED_TYPE_CARE_KINDS: dict[str, str] = {
-    "21": "in_patient",             # 普通住院
-    "22": "in_patient",             # 外伤住院
-    "23": "in_patient",             # 转外诊治住院
-    "24": "in_patient",             # 急诊转住院
-    "2114": "day_surgery",          # 日间手术 (city extension)
-    "13": "emergency",              # 急诊
-    "9909": "emergency",            # 急诊留观/抢救 (city extension)
-    "14": "chronic_outpatient",     # 门诊慢特病 (一类门诊慢特病)
-    "9910": "special_drug",         # 特药：单独支付/双通道药品 (city extension)
+    "21": "in_patient",  # 普通住院
+    "22": "in_patient",  # 外伤住院
+    "23": "in_patient",  # 转外诊治住院
+    "24": "in_patient",  # 急诊转住院
+    "2114": "day_surgery",  # 日间手术 (city extension)
+    "13": "emergency",  # 急诊
+    "9909": "emergency",  # 急诊留观/抢救 (city extension)
+    "14": "chronic_outpatient",  # 门诊慢特病 (一类门诊慢特病)
+    "9910": "special_drug",  # 特药：单独支付/双通道药品 (city extension)
 }
 
 MED_TYPE_NAMES: dict[str, str] = {
-    "11": "普通门诊", "12": "门诊挂号", "13": "急诊", "14": "门诊慢特病", "21": "普通住院",
-    "22": "外伤住院", "23": "转外诊治住院", "24": "急诊转住院", "41": "定点药店购药",
-    "2114": "日间手术", "9909": "急诊留观", "9910": "特药",
+    "11": "普通门诊",
+    "12": "门诊挂号",
+    "13": "急诊",
+    "14": "门诊慢特病",
+    "21": "普通住院",
+    "22": "外伤住院",
+    "23": "转外诊治住院",
+    "24": "急诊转住院",
+    "41": "定点药店购药",
+    "2114": "日间手术",
+    "9909": "急诊留观",
+    "9910": "特药",
 }
 
 AMOUNT_FIELDS = (
-    "medfee_sumamt_fen", "fulamt_ownpay_amt_fen", "overlmt_selfpay_fen", "preselfpay_amt_fen",
-    "inscp_scp_amt_fen", "hifp_pay_fen", "hifmi_pay_fen", "hifob_pay_fen", "maf_pay_fen",
-    "oth_pay_fen", "psn_part_amt_fen", "acct_pay_fen", "psn_cash_pay_fen",
+    "medfee_sumamt_fen",
+    "fulamt_ownpay_amt_fen",
+    "overlmt_selfpay_fen",
+    "preselfpay_amt_fen",
+    "inscp_scp_amt_fen",
+    "hifp_pay_fen",
+    "hifmi_pay_fen",
+    "hifob_pay_fen",
+    "maf_pay_fen",
+    "oth_pay_fen",
+    "psn_part_amt_fen",
+    "acct_pay_fen",
+    "psn_cash_pay_fen",
 )
 
 # Stable codes returned by `settlement_inconsistencies`, with the reviewer's reading of each.
@@ -215,8 +235,9 @@ def settlement_inconsistencies(record: SettlementRecord) -> list[str]:
     that order; empty when it adds up. Each code's Chinese reading is INCONSISTENCIES[code]."""
     r = record
     found: list[str] = []
-    if r.medfee_sumamt_fen != (r.fulamt_ownpay_amt_fen + r.overlmt_selfpay_fen
-                               + r.preselfpay_amt_fen + r.inscp_scp_amt_fen):
+    if r.medfee_sumamt_fen != (
+        r.fulamt_ownpay_amt_fen + r.overlmt_selfpay_fen + r.preselfpay_amt_fen + r.inscp_scp_amt_fen
+    ):
         found.append("total_split_mismatch")
     if r.medfee_sumamt_fen != r.fund_pay_sumamt_fen + r.psn_part_amt_fen:
         found.append("total_payers_mismatch")

@@ -12,6 +12,7 @@
 reason such as "timeout"); None when sent. A ValueError means the caller passed something that
 cannot be a message (empty openid or template id, non-string field values).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ NOTIFY_STATUSES = (NOTIFY_SENT, NOTIFY_RETRY, NOTIFY_FAILED)
 
 @dataclass(frozen=True)
 class NotifyResult:
-    status: str           # one of NOTIFY_STATUSES
+    status: str  # one of NOTIFY_STATUSES
     code: str | None = None
 
     def __post_init__(self) -> None:
@@ -34,8 +35,9 @@ class NotifyResult:
 
 
 class Notifier(Protocol):
-    def send(self, openid: str, template_id: str, data: dict[str, str],
-             page: str | None) -> NotifyResult:
+    def send(
+        self, openid: str, template_id: str, data: dict[str, str], page: str | None
+    ) -> NotifyResult:
         """One subscription message: `data` maps the template's keys (e.g. "thing1",
         "amount2") to their text; `page` is the mini-program page a tap opens."""
         ...
@@ -48,7 +50,8 @@ def check_message(openid: str, template_id: str, data: dict[str, str], page: str
         if not isinstance(value, str) or not value.strip() or len(value) > 128:
             raise ValueError(f"{name} must be a non-empty string of at most 128 characters")
     if not isinstance(data, dict) or not all(
-            isinstance(k, str) and k and isinstance(v, str) for k, v in data.items()):
+        isinstance(k, str) and k and isinstance(v, str) for k, v in data.items()
+    ):
         raise ValueError("data must map non-empty string keys to string values")
     if page is not None and (not isinstance(page, str) or len(page) > 512):
         raise ValueError("page must be a string of at most 512 characters, or None")

@@ -11,6 +11,7 @@ database a second connection could not write until that transaction ends, so the
 in the caller's session: inside the caller's open transaction when there is one (the record
 commits with it), or in a short transaction of its own when there is none.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -54,8 +55,9 @@ class SandboxNotifier:
         self.refused_openids: set[str] = set(refused_openids)
         self.faults: set[str] = set(faults)
 
-    def send(self, openid: str, template_id: str, data: dict[str, str],
-             page: str | None) -> NotifyResult:
+    def send(
+        self, openid: str, template_id: str, data: dict[str, str], page: str | None
+    ) -> NotifyResult:
         check_message(openid, template_id, data, page)
         if "busy" in self.faults:
             result = NotifyResult(NOTIFY_RETRY, ERRCODE_BUSY)
@@ -63,8 +65,14 @@ class SandboxNotifier:
             result = NotifyResult(NOTIFY_FAILED, ERRCODE_REFUSED)
         else:
             result = NotifyResult(NOTIFY_SENT)
-        row = SandboxNotification(openid=openid, template_id=template_id, data=dict(data),
-                                  page=page, status=result.status, code=result.code)
+        row = SandboxNotification(
+            openid=openid,
+            template_id=template_id,
+            data=dict(data),
+            page=page,
+            status=result.status,
+            code=result.code,
+        )
         session = get_session()
         if session.in_transaction():
             session.add(row)
@@ -81,7 +89,14 @@ def recorded_messages(openid: str | None = None) -> list[RecordedMessage]:
     if openid is not None:
         query = query.where(SandboxNotification.openid == openid)
     return [
-        RecordedMessage(openid=row.openid, template_id=row.template_id, data=dict(row.data),
-                        page=row.page, status=row.status, code=row.code, created_at=row.created_at)
+        RecordedMessage(
+            openid=row.openid,
+            template_id=row.template_id,
+            data=dict(row.data),
+            page=row.page,
+            status=row.status,
+            code=row.code,
+            created_at=row.created_at,
+        )
         for row in get_session().scalars(query)
     ]

@@ -24,6 +24,7 @@ Secrets: the app secret and the access token are never logged and never put in a
 a NotifyResult. httpx logs each request's URL (with ``access_token=``) at INFO; a filter on the
 "httpx" logger masks it. The openid and the message text are not logged either.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,15 +49,17 @@ log = logging.getLogger(__name__)
 
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 # Errors about this message itself: repeating it cannot succeed.
-PERMANENT_ERRCODES = frozenset({
-    43101,   # user refused / no subscription left for this template
-    40003,   # invalid openid
-    40037,   # invalid template_id
-    41030,   # invalid page
-    43107,   # subscription messages banned for this account or template
-    45168,   # content contains sensitive words
-    47003,   # data does not match the template's rules
-})
+PERMANENT_ERRCODES = frozenset(
+    {
+        43101,  # user refused / no subscription left for this template
+        40003,  # invalid openid
+        40037,  # invalid template_id
+        41030,  # invalid page
+        43107,  # subscription messages banned for this account or template
+        45168,  # content contains sensitive words
+        47003,  # data does not match the template's rules
+    }
+)
 MINIPROGRAM_STATES = ("developer", "trial", "formal")
 # Refresh this long before WeChat's stated expiry, so a token is never used at its last second.
 TOKEN_MARGIN_SECONDS = 300
@@ -95,10 +98,18 @@ class _NoToken(Exception):
 class WeChatSubscribeNotifier:
     """`Notifier` over HTTP. One instance per app: it owns a pooled client and the token cache."""
 
-    def __init__(self, appid: str, secret: str, base_url: str = "https://api.weixin.qq.com",
-                 timeout: float = 5.0, miniprogram_state: str = "formal", lang: str = "zh_CN",
-                 transport: httpx.BaseTransport | None = None, *,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        base_url: str = "https://api.weixin.qq.com",
+        timeout: float = 5.0,
+        miniprogram_state: str = "formal",
+        lang: str = "zh_CN",
+        transport: httpx.BaseTransport | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not appid or not secret:
             raise ValueError("WeChatSubscribeNotifier needs appid and secret")
         if miniprogram_state not in MINIPROGRAM_STATES:
@@ -114,7 +125,8 @@ class WeChatSubscribeNotifier:
         self._token_lock = threading.Lock()
         self._client = httpx.Client(
             timeout=httpx.Timeout(connect=timeout, read=timeout, write=timeout, pool=timeout),
-            transport=transport, follow_redirects=False,
+            transport=transport,
+            follow_redirects=False,
             headers={"Accept": "application/json"},
         )
         _install_httpx_log_redaction()
@@ -127,13 +139,16 @@ class WeChatSubscribeNotifier:
 
     # -- the port ---------------------------------------------------------------------------
 
-    def send(self, openid: str, template_id: str, data: dict[str, str],
-             page: str | None) -> NotifyResult:
+    def send(
+        self, openid: str, template_id: str, data: dict[str, str], page: str | None
+    ) -> NotifyResult:
         check_message(openid, template_id, data, page)
         body: dict[str, Any] = {
-            "touser": openid, "template_id": template_id,
+            "touser": openid,
+            "template_id": template_id,
             "data": {key: {"value": value} for key, value in data.items()},
-            "miniprogram_state": self._state, "lang": self._lang,
+            "miniprogram_state": self._state,
+            "lang": self._lang,
         }
         if page:
             body["page"] = page
@@ -148,8 +163,12 @@ class WeChatSubscribeNotifier:
             result = NotifyResult(NOTIFY_RETRY, exc.code)
         else:
             result = self._result(errcode)
-        log.info("wechat subscribe send template=%s outcome=%s code=%s",
-                 template_id, result.status, result.code)
+        log.info(
+            "wechat subscribe send template=%s outcome=%s code=%s",
+            template_id,
+            result.status,
+            result.code,
+        )
         return result
 
     @staticmethod
@@ -164,8 +183,9 @@ class WeChatSubscribeNotifier:
 
     def _post_send(self, token: str, body: dict) -> int | str:
         """WeChat's errcode (int), or a transport reason (str) when there is no usable answer."""
-        reply = self._post_json("/cgi-bin/message/subscribe/send", body,
-                                params={"access_token": token})
+        reply = self._post_json(
+            "/cgi-bin/message/subscribe/send", body, params={"access_token": token}
+        )
         if isinstance(reply, str):
             return reply
         errcode = reply.get("errcode", 0)  # WeChat omits errcode on some successes
@@ -180,16 +200,23 @@ class WeChatSubscribeNotifier:
             now = self._monotonic()
             if self._token is not None and now < self._token_expires_at and self._token != stale:
                 return self._token
-            reply = self._post_json("/cgi-bin/stable_token", {
-                "grant_type": "client_credential", "appid": self._appid, "secret": self._secret,
-                "force_refresh": stale is not None,
-            })
+            reply = self._post_json(
+                "/cgi-bin/stable_token",
+                {
+                    "grant_type": "client_credential",
+                    "appid": self._appid,
+                    "secret": self._secret,
+                    "force_refresh": stale is not None,
+                },
+            )
             if isinstance(reply, str):
                 raise _NoToken(f"token_{reply}")
             token, expires_in = reply.get("access_token"), reply.get("expires_in")
             if not isinstance(token, str) or not token:
                 errcode = reply.get("errcode")
-                raise _NoToken(f"token_{errcode}" if isinstance(errcode, int) else "token_bad_reply")
+                raise _NoToken(
+                    f"token_{errcode}" if isinstance(errcode, int) else "token_bad_reply"
+                )
             if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in <= 0:
                 raise _NoToken("token_bad_reply")
             self._token = token
@@ -200,7 +227,8 @@ class WeChatSubscribeNotifier:
         """The JSON object WeChat answered, or a short reason string when there is none."""
         try:
             response = self._client.post(
-                f"{self._base_url}{path}", params=params,
+                f"{self._base_url}{path}",
+                params=params,
                 content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
                 headers={"Content-Type": "application/json; charset=utf-8"},
             )

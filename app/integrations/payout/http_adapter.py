@@ -39,6 +39,7 @@ another request id or amount, SIGN_ERROR / SYSTEM_ERROR — is ``pending``: the 
 may not have been accepted, and `query` (the reconciliation) settles it. Nothing here raises
 for those, and nothing logs or raises with the account number, the payee's name or the secret.
 """
+
 from __future__ import annotations
 
 import json
@@ -85,9 +86,17 @@ def _reject_constant(name: str) -> Any:
 class HttpPayout:
     """`PayoutPort` over HTTP. One instance per app: it owns a pooled `httpx.Client`."""
 
-    def __init__(self, base_url: str, merchant_id: str, secret: str, timeout: float = 5.0,
-                 transport: httpx.BaseTransport | None = None, *,
-                 clock: Callable[[], float] = time.time, max_skew_seconds: int = 300) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        merchant_id: str,
+        secret: str,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_skew_seconds: int = 300,
+    ) -> None:
         if not base_url or not merchant_id:
             raise ValueError("HttpPayout needs base_url and merchant_id")
         self._base_url = base_url.rstrip("/")
@@ -112,20 +121,28 @@ class HttpPayout:
 
     def transfer(self, request_id: str, payee: Payee, amount_fen: int, memo: str) -> PayoutResult:
         check_transfer(request_id, payee, amount_fen, memo)
-        fields = {"request_id": request_id, "amount_fen": amount_fen, "currency": "CNY",
-                  "payee_name": payee.name, "payee_account": payee.bank_account,
-                  "payee_bank": payee.bank_name, "memo": memo}
+        fields = {
+            "request_id": request_id,
+            "amount_fen": amount_fen,
+            "currency": "CNY",
+            "payee_name": payee.name,
+            "payee_account": payee.bank_account,
+            "payee_bank": payee.bank_name,
+            "memo": memo,
+        }
         return self._exchange("transfer", "/v1/transfers", request_id, fields, amount_fen)
 
     def query(self, request_id: str) -> PayoutResult:
         check_request_id(request_id)
-        return self._exchange("query", "/v1/transfers/query", request_id,
-                              {"request_id": request_id}, None)
+        return self._exchange(
+            "query", "/v1/transfers/query", request_id, {"request_id": request_id}, None
+        )
 
     # -- the exchange -----------------------------------------------------------------------
 
-    def _exchange(self, action: str, path: str, request_id: str, fields: dict,
-                  amount_fen: int | None) -> PayoutResult:
+    def _exchange(
+        self, action: str, path: str, request_id: str, fields: dict, amount_fen: int | None
+    ) -> PayoutResult:
         started = time.monotonic()
         try:
             reply = self._post(path, fields)
@@ -174,13 +191,19 @@ class HttpPayout:
         return PayoutResult(status, external_id=transfer_id or None)
 
     def _post(self, path: str, fields: dict) -> dict:
-        body: dict[str, Any] = {"mch_id": self._merchant_id, "nonce": secrets.token_hex(16),
-                                "timestamp": int(self._clock()), **fields}
+        body: dict[str, Any] = {
+            "mch_id": self._merchant_id,
+            "nonce": secrets.token_hex(16),
+            "timestamp": int(self._clock()),
+            **fields,
+        }
         body["signature"] = self._signer.sign(canonical_json(body))
         try:
             response = self._client.post(
-                f"{self._base_url}{path}", content=canonical_json(body),
-                headers={"Content-Type": "application/json; charset=utf-8"})
+                f"{self._base_url}{path}",
+                content=canonical_json(body),
+                headers={"Content-Type": "application/json; charset=utf-8"},
+            )
         except httpx.TimeoutException:
             raise _Uncertain("timeout") from None
         except httpx.HTTPError:
@@ -193,7 +216,9 @@ class HttpPayout:
         try:
             plain = json.loads(response.content)
             # Amounts must be integers: a fraction shows up as a Decimal and is refused.
-            exact = json.loads(response.content, parse_float=Decimal, parse_constant=_reject_constant)
+            exact = json.loads(
+                response.content, parse_float=Decimal, parse_constant=_reject_constant
+            )
         except (ValueError, UnicodeDecodeError):
             raise _Uncertain("not_json") from None
         if not isinstance(plain, dict) or not isinstance(exact, dict):
@@ -210,5 +235,10 @@ class HttpPayout:
     @staticmethod
     def _log(action: str, request_id: str, started: float, outcome: str) -> None:
         # The request id and the outcome only: never the payee, the account or the amount's owner.
-        log.info("payout %s request_id=%s outcome=%s ms=%d", action, request_id, outcome,
-                 int((time.monotonic() - started) * 1000))
+        log.info(
+            "payout %s request_id=%s outcome=%s ms=%d",
+            action,
+            request_id,
+            outcome,
+            int((time.monotonic() - started) * 1000),
+        )

@@ -20,6 +20,7 @@ Statuses of a `PayoutResult`:
 Bank account numbers are sensitive: `Payee` shows only the last four digits in its repr, and
 no adapter puts an account number in a log line or an exception.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,9 @@ PAYOUT_FAILED = "failed"
 PAYOUT_NOT_FOUND = "not_found"
 PAYOUT_STATUSES = (PAYOUT_SUCCEEDED, PAYOUT_PENDING, PAYOUT_FAILED, PAYOUT_NOT_FOUND)
 
-PERMANENT_FAILURES = frozenset({"account_invalid", "payee_name_mismatch", "account_frozen",
-                                "account_closed"})
+PERMANENT_FAILURES = frozenset(
+    {"account_invalid", "payee_name_mismatch", "account_frozen", "account_closed"}
+)
 
 _ACCOUNT = re.compile(r"^\d{8,32}$")
 _REQUEST_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -56,7 +58,11 @@ class Payee:
             raise ValueError("payee name must be a non-empty string of at most 64 characters")
         if not isinstance(self.bank_account, str) or not _ACCOUNT.match(self.bank_account):
             raise ValueError("bank account must be 8 to 32 digits")
-        if not isinstance(self.bank_name, str) or not self.bank_name.strip() or len(self.bank_name) > 64:
+        if (
+            not isinstance(self.bank_name, str)
+            or not self.bank_name.strip()
+            or len(self.bank_name) > 64
+        ):
             raise ValueError("bank name must be a non-empty string of at most 64 characters")
 
     @property
@@ -69,9 +75,9 @@ class Payee:
 
 @dataclass(frozen=True)
 class PayoutResult:
-    status: str                        # one of PAYOUT_STATUSES
-    external_id: str | None = None     # the bank's transfer id (succeeded, sometimes pending)
-    failure_code: str | None = None    # failed only
+    status: str  # one of PAYOUT_STATUSES
+    external_id: str | None = None  # the bank's transfer id (succeeded, sometimes pending)
+    failure_code: str | None = None  # failed only
 
     def __post_init__(self) -> None:
         if self.status not in PAYOUT_STATUSES:
@@ -94,8 +100,7 @@ class PayoutPort(Protocol):
         """Idempotent on request_id. Never raises for a timeout: that is `pending`."""
         ...
 
-    def query(self, request_id: str) -> PayoutResult:
-        ...
+    def query(self, request_id: str) -> PayoutResult: ...
 
 
 def check_transfer(request_id: str, payee: Payee, amount_fen: int, memo: str) -> None:

@@ -21,6 +21,7 @@ then answers `pending` (the reply was lost: `query` tells the outcome).
 Like the sandbox bureau, the bank writes in its own session on its own connection, committed
 before returning: a caller rolling back its unit of work does not undo a transfer.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -70,17 +71,25 @@ class SandboxPayoutBank:
         with Session(get_engine(), expire_on_commit=False) as s:
             try:
                 with s.begin():
-                    row = s.scalar(select(SandboxPayout).where(SandboxPayout.request_id == request_id))
+                    row = s.scalar(
+                        select(SandboxPayout).where(SandboxPayout.request_id == request_id)
+                    )
                     if row is None:
                         row = self._accept(s, request_id, payee, amount_fen, memo, account_index)
             except IntegrityError:
                 # The same request id was accepted concurrently: answer with that record.
                 with s.begin():
-                    row = s.scalar(select(SandboxPayout).where(SandboxPayout.request_id == request_id))
+                    row = s.scalar(
+                        select(SandboxPayout).where(SandboxPayout.request_id == request_id)
+                    )
                 if row is None:  # pragma: no cover - the integrity error was about something else
                     return PayoutResult(PAYOUT_PENDING)
             if (row.amount_fen, row.account_index, row.payee_name, row.bank_name) != (
-                    amount_fen, account_index, payee.name, payee.bank_name):
+                amount_fen,
+                account_index,
+                payee.name,
+                payee.bank_name,
+            ):
                 raise PayoutConflict(request_id)
         if "timeout_after_accept" in self.faults:
             return PayoutResult(PAYOUT_PENDING)
@@ -93,14 +102,19 @@ class SandboxPayoutBank:
         return PayoutResult(PAYOUT_NOT_FOUND) if row is None else _result(row)
 
     @staticmethod
-    def _accept(s: Session, request_id: str, payee: Payee, amount_fen: int, memo: str,
-                account_index: str) -> SandboxPayout:
+    def _accept(
+        s: Session, request_id: str, payee: Payee, amount_fen: int, memo: str, account_index: str
+    ) -> SandboxPayout:
         failure = FAILURES_BY_SUFFIX.get(payee.bank_account[-4:])
         row = SandboxPayout(
-            request_id=request_id, amount_fen=amount_fen, payee_name=payee.name,
+            request_id=request_id,
+            amount_fen=amount_fen,
+            payee_name=payee.name,
             account_enc=cipher().encrypt(payee.bank_account, ACCOUNT_CONTEXT),
-            account_index=account_index, account_last4=payee.bank_account[-4:],
-            bank_name=payee.bank_name, memo=memo,
+            account_index=account_index,
+            account_last4=payee.bank_account[-4:],
+            bank_name=payee.bank_name,
+            memo=memo,
             status=PAYOUT_FAILED if failure else PAYOUT_SUCCEEDED,
             external_id=None if failure else f"SBP{uuid.uuid4().hex[:24].upper()}",
             failure_code=failure,

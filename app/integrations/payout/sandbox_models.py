@@ -2,6 +2,7 @@
 by the caller's request id. The account number is stored encrypted (it is sensitive even in a
 sandbox) with a keyed fingerprint for the idempotency comparison and its last four digits.
 Never used by a production profile (which refuses the sandbox payout)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,7 +25,7 @@ class SandboxPayout(Base):
     account_last4: Mapped[str] = mapped_column(String(4))
     bank_name: Mapped[str] = mapped_column(String(64))
     memo: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(12))          # payout.port PAYOUT_SUCCEEDED / FAILED
+    status: Mapped[str] = mapped_column(String(12))  # payout.port PAYOUT_SUCCEEDED / FAILED
     external_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     failure_code: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,12 +4,14 @@ encryption wrapper every configured store goes through (`build_storage`).
 Configuration (app/config.py): STORAGE_BACKEND=local|s3; STORAGE_LOCAL_DIR; STORAGE_S3_*;
 DOCUMENT_ENCRYPTION_KEY. The app gets its store from `app.integrations.registry.storage()`.
 """
+
 from __future__ import annotations
 
 import shutil
 import tempfile
 import weakref
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from app.integrations.storage.encrypted import EncryptedStorage
 from app.integrations.storage.local import LocalDiskStorage
@@ -26,9 +28,18 @@ from app.integrations.storage.port import (
 )
 
 __all__ = [
-    "StoragePort", "LocalDiskStorage", "EncryptedStorage", "build_storage",
-    "StorageError", "InvalidStorageKey", "ObjectNotFound", "StorageUnavailable",
-    "StorageIntegrityError", "validate_key", "new_key", "claim_document_key",
+    "StoragePort",
+    "LocalDiskStorage",
+    "EncryptedStorage",
+    "build_storage",
+    "StorageError",
+    "InvalidStorageKey",
+    "ObjectNotFound",
+    "StorageUnavailable",
+    "StorageIntegrityError",
+    "validate_key",
+    "new_key",
+    "claim_document_key",
 ]
 
 

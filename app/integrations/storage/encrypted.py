@@ -5,6 +5,7 @@ key is bound in as associated data, so a blob copied or renamed to another key (
 invoice placed under another member's claim) does not decrypt there; a changed byte anywhere
 fails the tag. The store (a disk, a cloud bucket and its operators) only ever sees ciphertext.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,7 @@ class EncryptedStorage:
         self.inner = inner
         self._aead = AESGCM(key)
 
-    def put(self, key: str, data: bytes, media_type: str) -> None:  # noqa: ARG002
+    def put(self, key: str, data: bytes, media_type: str) -> None:
         validate_key(key)
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, data, _AAD_PREFIX + key.encode("ascii"))
@@ -40,8 +41,8 @@ class EncryptedStorage:
         blob = self.inner.get(key)
         if len(blob) < len(_MAGIC) + _NONCE_BYTES + 16 or not blob.startswith(_MAGIC):
             raise StorageIntegrityError(f"object {key!r} is not an encrypted document")
-        nonce = blob[len(_MAGIC):len(_MAGIC) + _NONCE_BYTES]
-        sealed = blob[len(_MAGIC) + _NONCE_BYTES:]
+        nonce = blob[len(_MAGIC) : len(_MAGIC) + _NONCE_BYTES]
+        sealed = blob[len(_MAGIC) + _NONCE_BYTES :]
         try:
             return self._aead.decrypt(nonce, sealed, _AAD_PREFIX + key.encode("ascii"))
         except InvalidTag as exc:

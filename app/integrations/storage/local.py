@@ -7,6 +7,7 @@ production on an explicitly configured, persistent volume (see app/config.py).
 - Every path is resolved and must stay under the root, so neither a crafted key nor a symbolic
   link planted inside the root can reach outside it.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,7 @@ class LocalDiskStorage:
             raise StorageError(f"storage key {key!r} resolves outside the storage root")
         return path
 
-    def put(self, key: str, data: bytes, media_type: str) -> None:  # noqa: ARG002 - bytes only
+    def put(self, key: str, data: bytes, media_type: str) -> None:
         path = self._path(key)
         self._make_parents(path)
         fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)  # mode 0600

@@ -5,6 +5,7 @@ every adapter checks them again (`validate_key`) so that a bug upstream cannot b
 traversal. Metadata (owner, type, media type, hash) lives in the database; the store holds bytes
 only, encrypted by `EncryptedStorage` before they leave the process.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,9 @@ def validate_key(key: str) -> str:
     if not isinstance(key, str) or not (0 < len(key) <= MAX_KEY_LENGTH):
         raise InvalidStorageKey("storage key must be 1..512 characters")
     if ".." in key or not _KEY.fullmatch(key):
-        raise InvalidStorageKey(f"storage key {key!r} is not of the form a/b_c-d.e (segments of 1..128)")
+        raise InvalidStorageKey(
+            f"storage key {key!r} is not of the form a/b_c-d.e (segments of 1..128)"
+        )
     return key
 
 

@@ -9,6 +9,7 @@ through boto3, with the endpoint, bucket, region and access key from config.
 - Errors come out as the port's: ObjectNotFound, StorageUnavailable (network, timeouts, 5xx,
   throttling: retry later) and StorageError (refused: credentials, missing bucket).
 """
+
 from __future__ import annotations
 
 import boto3
@@ -23,8 +24,15 @@ from app.integrations.storage.port import (
 )
 
 _NOT_FOUND_CODES = {"NoSuchKey", "NotFound", "404"}
-_RETRYABLE_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
-                    "InternalError", "ServiceUnavailable", "RequestTimeTooSkewed"}
+_RETRYABLE_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestTimeTooSkewed",
+}
 
 
 class S3Storage:

@@ -10,6 +10,7 @@ Secrets discipline: the app secret, the login code and the session_key are crede
 them goes into an exception message, a log line or a chained traceback from this module, and the
 `httpx` request log (which prints the full URL, query string included) is redacted.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,10 +26,10 @@ log = logging.getLogger(__name__)
 
 # WeChat's documented jscode2session errcodes that mean something other than "broken".
 _ERRCODE_KINDS = {
-    40029: "invalid_code",   # code invalid or expired (codes live about 5 minutes)
-    40163: "invalid_code",   # code already used: a replayed or double-submitted login
-    45011: "rate_limited",   # per-user frequency limit (100 calls/minute)
-    -1: "busy",              # "system busy, try again"
+    40029: "invalid_code",  # code invalid or expired (codes live about 5 minutes)
+    40163: "invalid_code",  # code already used: a replayed or double-submitted login
+    45011: "rate_limited",  # per-user frequency limit (100 calls/minute)
+    -1: "busy",  # "system busy, try again"
 }
 
 # Real codes are ~32 visible ASCII characters. Anything else is garbage from a broken or hostile
@@ -188,13 +189,17 @@ class HttpWeChatLogin:
             rid = _RID.search(str(reply.get("errmsg", "")))
             log.warning(
                 "wechat jscode2session refused: errcode=%s kind=%s rid=%s",
-                errcode, kind, rid.group(1) if rid else "-",
+                errcode,
+                kind,
+                rid.group(1) if rid else "-",
             )
             raise WeChatLoginError(kind, errcode, "refused by WeChat")
 
         openid = reply.get("openid")
         session_key = reply.get("session_key")
-        if not (isinstance(openid, str) and openid and isinstance(session_key, str) and session_key):
+        if not (
+            isinstance(openid, str) and openid and isinstance(session_key, str) and session_key
+        ):
             # A "success" without both is not usable; the message names the fields, never values.
             log.warning("wechat jscode2session failed: success reply without openid/session_key")
             raise WeChatLoginError("unavailable", None, "incomplete reply")

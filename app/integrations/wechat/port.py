@@ -1,4 +1,5 @@
 """The WeChat login port: exchange a one-time mini-program `code` for an openid."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -22,6 +22,7 @@ Reasons (stable strings, safe to log and to count):
     missing_headers, unknown_serial, stale, bad_signature, malformed, decrypt_failed,
     unsupported_event, merchant_mismatch
 """
+
 from __future__ import annotations
 
 import json
@@ -85,10 +86,16 @@ class NotificationVerifier:
     """Verifies and decrypts TRANSACTION.* notifications for one merchant (appid + mchid) and one
     platform public key. Stateless and thread-safe; build it once."""
 
-    def __init__(self, platform_public_key_pem: bytes | str, public_key_id: str,
-                 apiv3_key: bytes | str, appid: str, mchid: str,
-                 max_skew_seconds: int = 300,
-                 clock: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        platform_public_key_pem: bytes | str,
+        public_key_id: str,
+        apiv3_key: bytes | str,
+        appid: str,
+        mchid: str,
+        max_skew_seconds: int = 300,
+        clock: Callable[[], Any] | None = None,
+    ) -> None:
         if not public_key_id or not appid or not mchid:
             raise ValueError("NotificationVerifier needs public_key_id, appid and mchid")
         if max_skew_seconds <= 0:
@@ -102,8 +109,10 @@ class NotificationVerifier:
         self._clock = clock
 
     def __repr__(self) -> str:
-        return (f"NotificationVerifier(public_key_id={self._public_key_id!r}, "
-                f"appid={self._appid!r}, mchid={self._mchid!r})")
+        return (
+            f"NotificationVerifier(public_key_id={self._public_key_id!r}, "
+            f"appid={self._appid!r}, mchid={self._mchid!r})"
+        )
 
     def parse(self, headers: Mapping[str, str] | Any, body: bytes) -> PaidNotification:
         if isinstance(body, str):  # be forgiving about the type, never about the content
@@ -137,8 +146,11 @@ class NotificationVerifier:
         event_type = envelope.get("event_type")
         notification_id = envelope.get("id")
         resource = envelope.get("resource")
-        if not (isinstance(event_type, str) and isinstance(notification_id, str)
-                and isinstance(resource, dict)):
+        if not (
+            isinstance(event_type, str)
+            and isinstance(notification_id, str)
+            and isinstance(resource, dict)
+        ):
             raise NotificationRejected(MALFORMED)
         if envelope.get("resource_type", "encrypt-resource") != "encrypt-resource":
             raise NotificationRejected(MALFORMED)
@@ -147,8 +159,13 @@ class NotificationVerifier:
         ciphertext = resource.get("ciphertext")
         gcm_nonce = resource.get("nonce")
         associated_data = resource.get("associated_data") or ""
-        if not (isinstance(ciphertext, str) and isinstance(gcm_nonce, str)
-                and isinstance(associated_data, str) and ciphertext and gcm_nonce):
+        if not (
+            isinstance(ciphertext, str)
+            and isinstance(gcm_nonce, str)
+            and isinstance(associated_data, str)
+            and ciphertext
+            and gcm_nonce
+        ):
             raise NotificationRejected(MALFORMED)
 
         try:
@@ -229,13 +246,18 @@ _SUMMARIES = {
 }
 
 
-def build_notification(private_key: rsa.RSAPrivateKey, public_key_id: str,
-                       apiv3_key: bytes | str, transaction: dict,
-                       event_type: str = "TRANSACTION.SUCCESS",
-                       timestamp: int | str | None = None,
-                       nonce: str | None = None,
-                       *, notification_id: str | None = None,
-                       create_time: str | None = None) -> tuple[dict[str, str], bytes]:
+def build_notification(
+    private_key: rsa.RSAPrivateKey,
+    public_key_id: str,
+    apiv3_key: bytes | str,
+    transaction: dict,
+    event_type: str = "TRANSACTION.SUCCESS",
+    timestamp: int | str | None = None,
+    nonce: str | None = None,
+    *,
+    notification_id: str | None = None,
+    create_time: str | None = None,
+) -> tuple[dict[str, str], bytes]:
     """Headers and raw body of a notification exactly as WeChat would POST it: the transaction
     encrypted with the APIv3 key (associated_data "transaction", a 12-character nonce), the body
     signed with the platform private key. `notification_id` and `create_time` are extras so a
@@ -246,7 +268,8 @@ def build_notification(private_key: rsa.RSAPrivateKey, public_key_id: str,
     plaintext = json.dumps(transaction, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     envelope = {
         "id": notification_id or str(uuid.uuid4()),
-        "create_time": create_time or transaction.get("success_time")
+        "create_time": create_time
+        or transaction.get("success_time")
         or datetime.now(SHANGHAI).isoformat(timespec="seconds"),
         "resource_type": "encrypt-resource",
         "event_type": event_type,

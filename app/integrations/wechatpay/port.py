@@ -1,4 +1,5 @@
 """The WeChat Pay port (API v3, JSAPI for mini-programs). Amounts are integer fen."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class RefundResult:
 @dataclass(frozen=True)
 class PaidNotification:
     """A verified, decrypted transaction notification (event_type TRANSACTION.SUCCESS)."""
+
     notification_id: str
     event_type: str
     appid: str
@@ -70,16 +72,24 @@ class PaidNotification:
 
 
 class WeChatPayPort(Protocol):
-    def create_jsapi_order(self, *, out_trade_no: str, description: str, amount_fen: int,
-                           payer_openid: str, notify_url: str,
-                           time_expire: datetime) -> PrepayResult: ...
+    def create_jsapi_order(
+        self,
+        *,
+        out_trade_no: str,
+        description: str,
+        amount_fen: int,
+        payer_openid: str,
+        notify_url: str,
+        time_expire: datetime,
+    ) -> PrepayResult: ...
 
     def query_order(self, out_trade_no: str) -> TradeStatus: ...
 
     def close_order(self, out_trade_no: str) -> None: ...
 
-    def refund(self, *, out_trade_no: str, out_refund_no: str, refund_fen: int,
-               total_fen: int, reason: str) -> RefundResult: ...
+    def refund(
+        self, *, out_trade_no: str, out_refund_no: str, refund_fen: int, total_fen: int, reason: str
+    ) -> RefundResult: ...
 
     def query_refund(self, out_refund_no: str) -> RefundResult: ...
 

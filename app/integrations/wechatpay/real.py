@@ -13,6 +13,7 @@
 
 Secrets (merchant private key, APIv3 key) never appear in an exception message or repr.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,15 +51,26 @@ _RETRYABLE_CODES = frozenset({"SYSTEM_ERROR", "FREQUENCY_LIMITED", "BANK_ERROR"}
 class RealWeChatPay:
     """`WeChatPayPort` against api.mch.weixin.qq.com (or `gateway`, for a local fake in tests)."""
 
-    def __init__(self, appid: str, mchid: str, merchant_private_key_pem: str,
-                 merchant_serial: str, apiv3_key: str, platform_public_key_pem: str,
-                 platform_public_key_id: str, notify_url: str, timeout: float, *,
-                 notify_max_skew_seconds: int = 300,
-                 gateway: str | None = None,
-                 clock: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        appid: str,
+        mchid: str,
+        merchant_private_key_pem: str,
+        merchant_serial: str,
+        apiv3_key: str,
+        platform_public_key_pem: str,
+        platform_public_key_id: str,
+        notify_url: str,
+        timeout: float,
+        *,
+        notify_max_skew_seconds: int = 300,
+        gateway: str | None = None,
+        clock: Callable[[], Any] | None = None,
+    ) -> None:
         if not (appid and mchid and merchant_serial and platform_public_key_id):
-            raise ValueError("RealWeChatPay needs appid, mchid, merchant_serial and "
-                             "platform_public_key_id")
+            raise ValueError(
+                "RealWeChatPay needs appid, mchid, merchant_serial and platform_public_key_id"
+            )
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         key = apiv3_key_bytes(apiv3_key)
@@ -85,8 +97,13 @@ class RealWeChatPay:
             # wechatpayv3 2.0.4 hard-codes the gateway here; there is no constructor argument.
             self._pay._core._gate_way = gateway.rstrip("/")
         self._verifier = NotificationVerifier(
-            public_key_pem(platform_key).encode("ascii"), platform_public_key_id, key,
-            appid, mchid, max_skew_seconds=notify_max_skew_seconds, clock=clock,
+            public_key_pem(platform_key).encode("ascii"),
+            platform_public_key_id,
+            key,
+            appid,
+            mchid,
+            max_skew_seconds=notify_max_skew_seconds,
+            clock=clock,
         )
 
     def __repr__(self) -> str:
@@ -97,24 +114,38 @@ class RealWeChatPay:
 
     # --- the port ----------------------------------------------------------------------------
 
-    def create_jsapi_order(self, *, out_trade_no: str, description: str, amount_fen: int,
-                           payer_openid: str, notify_url: str,
-                           time_expire: datetime) -> PrepayResult:
-        validation.check_order(out_trade_no=out_trade_no, description=description,
-                               amount_fen=amount_fen, payer_openid=payer_openid,
-                               time_expire=time_expire)
+    def create_jsapi_order(
+        self,
+        *,
+        out_trade_no: str,
+        description: str,
+        amount_fen: int,
+        payer_openid: str,
+        notify_url: str,
+        time_expire: datetime,
+    ) -> PrepayResult:
+        validation.check_order(
+            out_trade_no=out_trade_no,
+            description=description,
+            amount_fen=amount_fen,
+            payer_openid=payer_openid,
+            time_expire=time_expire,
+        )
         if not (notify_url or self._notify_url):
             raise validation.param_error("notify_url is required")
         op = "create_jsapi_order"
-        data = self._call(op, lambda: self._pay.pay(
-            description=description,
-            out_trade_no=out_trade_no,
-            amount={"total": amount_fen, "currency": "CNY"},
-            payer={"openid": payer_openid},
-            time_expire=validation.rfc3339_shanghai(time_expire),
-            notify_url=notify_url or self._notify_url,
-            pay_type=WeChatPayType.JSAPI,
-        ))
+        data = self._call(
+            op,
+            lambda: self._pay.pay(
+                description=description,
+                out_trade_no=out_trade_no,
+                amount={"total": amount_fen, "currency": "CNY"},
+                payer={"openid": payer_openid},
+                time_expire=validation.rfc3339_shanghai(time_expire),
+                notify_url=notify_url or self._notify_url,
+                pay_type=WeChatPayType.JSAPI,
+            ),
+        )
         prepay_id = data.get("prepay_id")
         if not isinstance(prepay_id, str) or not prepay_id:
             raise _invalid_response(op, "no prepay_id")
@@ -156,17 +187,26 @@ class RealWeChatPay:
         validation.check_out_trade_no(out_trade_no)
         self._call("close_order", lambda: self._pay.close(out_trade_no), expect_body=False)
 
-    def refund(self, *, out_trade_no: str, out_refund_no: str, refund_fen: int,
-               total_fen: int, reason: str) -> RefundResult:
-        validation.check_refund(out_trade_no=out_trade_no, out_refund_no=out_refund_no,
-                                refund_fen=refund_fen, total_fen=total_fen, reason=reason)
-        op = "refund"
-        data = self._call(op, lambda: self._pay.refund(
-            out_refund_no=out_refund_no,
-            amount={"refund": refund_fen, "total": total_fen, "currency": "CNY"},
+    def refund(
+        self, *, out_trade_no: str, out_refund_no: str, refund_fen: int, total_fen: int, reason: str
+    ) -> RefundResult:
+        validation.check_refund(
             out_trade_no=out_trade_no,
-            reason=reason or None,
-        ))
+            out_refund_no=out_refund_no,
+            refund_fen=refund_fen,
+            total_fen=total_fen,
+            reason=reason,
+        )
+        op = "refund"
+        data = self._call(
+            op,
+            lambda: self._pay.refund(
+                out_refund_no=out_refund_no,
+                amount={"refund": refund_fen, "total": total_fen, "currency": "CNY"},
+                out_trade_no=out_trade_no,
+                reason=reason or None,
+            ),
+        )
         return self._refund_result(op, data, out_refund_no)
 
     def query_refund(self, out_refund_no: str) -> RefundResult:
@@ -194,21 +234,29 @@ class RealWeChatPay:
             amount_fen=refund if isinstance(refund, int) and not isinstance(refund, bool) else None,
         )
 
-    def _call(self, op: str, send: Callable[[], tuple[int, Any]], *,
-              expect_body: bool = True) -> dict:
+    def _call(
+        self, op: str, send: Callable[[], tuple[int, Any]], *, expect_body: bool = True
+    ) -> dict:
         try:
             status, text = send()
         except requests.Timeout as exc:
-            raise WeChatPayError(f"WeChat Pay {op}: timed out", code="TIMEOUT",
-                                 retryable=True) from exc
+            raise WeChatPayError(
+                f"WeChat Pay {op}: timed out", code="TIMEOUT", retryable=True
+            ) from exc
         except requests.RequestException as exc:
-            raise WeChatPayError(f"WeChat Pay {op}: network error ({type(exc).__name__})",
-                                 code="NETWORK_ERROR", retryable=True) from exc
-        except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exception
+            raise WeChatPayError(
+                f"WeChat Pay {op}: network error ({type(exc).__name__})",
+                code="NETWORK_ERROR",
+                retryable=True,
+            ) from exc
+        except Exception as exc:
             # In practice: "failed to verify the signature" or a missing Signature-Type on a 2xx
             # response: something between us and WeChat, or a platform key mix-up.
-            raise WeChatPayError(f"WeChat Pay {op}: response failed verification",
-                                 code="INVALID_RESPONSE_SIGNATURE", retryable=True) from exc
+            raise WeChatPayError(
+                f"WeChat Pay {op}: response failed verification",
+                code="INVALID_RESPONSE_SIGNATURE",
+                retryable=True,
+            ) from exc
         if 200 <= status < 300:
             if not expect_body:
                 return {}
@@ -220,8 +268,11 @@ class RealWeChatPay:
         code = data.get("code") if isinstance(data.get("code"), str) else f"HTTP_{status}"
         message = data.get("message") if isinstance(data.get("message"), str) else ""
         retryable = status >= 500 or status == 429 or code in _RETRYABLE_CODES
-        raise WeChatPayError(f"WeChat Pay {op}: HTTP {status} {code} {message[:200]}".rstrip(),
-                             code=code, retryable=retryable)
+        raise WeChatPayError(
+            f"WeChat Pay {op}: HTTP {status} {code} {message[:200]}".rstrip(),
+            code=code,
+            retryable=retryable,
+        )
 
 
 def _json(text: Any) -> dict | None:
@@ -238,5 +289,6 @@ def _json(text: Any) -> dict | None:
 
 
 def _invalid_response(op: str, what: str) -> WeChatPayError:
-    return WeChatPayError(f"WeChat Pay {op}: invalid response ({what})",
-                          code="INVALID_RESPONSE", retryable=True)
+    return WeChatPayError(
+        f"WeChat Pay {op}: invalid response ({what})", code="INVALID_RESPONSE", retryable=True
+    )

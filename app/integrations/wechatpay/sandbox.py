@@ -16,6 +16,7 @@ Rules it enforces the way WeChat does:
   same refund. New refunds are PROCESSING; `query_refund` settles them to SUCCESS when
   `auto_settle_refunds` (the default), or `settle_refund()` sets an outcome explicitly.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -91,11 +92,17 @@ class SandboxWeChatPay:
 
     public_key_id = SANDBOX_PUBLIC_KEY_ID
 
-    def __init__(self, appid: str, mchid: str, apiv3_key: bytes | str | None = None,
-                 keypair: rsa.RSAPrivateKey | None = None, *,
-                 max_skew_seconds: int = 300,
-                 clock: Callable[[], datetime] | None = None,
-                 auto_settle_refunds: bool = True) -> None:
+    def __init__(
+        self,
+        appid: str,
+        mchid: str,
+        apiv3_key: bytes | str | None = None,
+        keypair: rsa.RSAPrivateKey | None = None,
+        *,
+        max_skew_seconds: int = 300,
+        clock: Callable[[], datetime] | None = None,
+        auto_settle_refunds: bool = True,
+    ) -> None:
         self.appid = appid
         self.mchid = mchid
         self._apiv3_key = apiv3_key_bytes(apiv3_key or SANDBOX_APIV3_KEY)
@@ -125,30 +132,50 @@ class SandboxWeChatPay:
     def verifier(self) -> NotificationVerifier:
         if self._verifier is None:
             self._verifier = NotificationVerifier(
-                self.public_key_pem().encode("ascii"), SANDBOX_PUBLIC_KEY_ID, self._apiv3_key,
-                self.appid, self.mchid, max_skew_seconds=self._max_skew, clock=self._clock,
+                self.public_key_pem().encode("ascii"),
+                SANDBOX_PUBLIC_KEY_ID,
+                self._apiv3_key,
+                self.appid,
+                self.mchid,
+                max_skew_seconds=self._max_skew,
+                clock=self._clock,
             )
         return self._verifier
 
     # --- the port ----------------------------------------------------------------------------
 
-    def create_jsapi_order(self, *, out_trade_no: str, description: str, amount_fen: int,
-                           payer_openid: str, notify_url: str,
-                           time_expire: datetime) -> PrepayResult:
-        validation.check_order(out_trade_no=out_trade_no, description=description,
-                               amount_fen=amount_fen, payer_openid=payer_openid,
-                               time_expire=time_expire)
+    def create_jsapi_order(
+        self,
+        *,
+        out_trade_no: str,
+        description: str,
+        amount_fen: int,
+        payer_openid: str,
+        notify_url: str,
+        time_expire: datetime,
+    ) -> PrepayResult:
+        validation.check_order(
+            out_trade_no=out_trade_no,
+            description=description,
+            amount_fen=amount_fen,
+            payer_openid=payer_openid,
+            time_expire=time_expire,
+        )
         for attempt in (1, 2):
             try:
-                prepay_id = self._create(out_trade_no, description, amount_fen, payer_openid,
-                                         time_expire)
+                prepay_id = self._create(
+                    out_trade_no, description, amount_fen, payer_openid, time_expire
+                )
                 break
-            except IntegrityError:
+            except IntegrityError as exc:
                 # A concurrent create of the same out_trade_no won; the second pass sees its row.
                 if attempt == 2:
-                    raise _error("SYSTEM_ERROR", "concurrent order creation", retryable=True)
-        return PrepayResult(prepay_id=prepay_id,
-                            js_params=build_js_params(self._key, self.appid, prepay_id))
+                    raise _error(
+                        "SYSTEM_ERROR", "concurrent order creation", retryable=True
+                    ) from exc
+        return PrepayResult(
+            prepay_id=prepay_id, js_params=build_js_params(self._key, self.appid, prepay_id)
+        )
 
     def _create(self, out_trade_no, description, amount_fen, payer_openid, time_expire) -> str:
         now = self._clock()
@@ -156,8 +183,9 @@ class SandboxWeChatPay:
             trade = self._trade_for_update(session, out_trade_no)
             if trade is not None:
                 if trade.amount_fen != amount_fen or trade.payer_openid != payer_openid:
-                    raise _error("INVALID_REQUEST",
-                                 "out_trade_no already used with another amount or payer")
+                    raise _error(
+                        "INVALID_REQUEST", "out_trade_no already used with another amount or payer"
+                    )
                 self._expire_if_due(trade, now)
                 if trade.state in (TRADE_SUCCESS, TRADE_REFUND):
                     raise _error("ORDERPAID", "the order has been paid")
@@ -169,8 +197,12 @@ class SandboxWeChatPay:
             trade = SandboxWeChatTrade(
                 out_trade_no=out_trade_no,
                 prepay_id=f"wx{now.astimezone(SHANGHAI):%d%H%M%S}{secrets.token_hex(12)}",
-                amount_fen=amount_fen, payer_openid=payer_openid, description=description,
-                state=TRADE_NOTPAY, time_expire=time_expire, created_at=now,
+                amount_fen=amount_fen,
+                payer_openid=payer_openid,
+                description=description,
+                state=TRADE_NOTPAY,
+                time_expire=time_expire,
+                created_at=now,
             )
             session.add(trade)
             session.flush()
@@ -197,16 +229,22 @@ class SandboxWeChatPay:
                 raise _error("ORDERPAID", "the order has been paid")
             trade.state = TRADE_CLOSED
 
-    def refund(self, *, out_trade_no: str, out_refund_no: str, refund_fen: int,
-               total_fen: int, reason: str) -> RefundResult:
-        validation.check_refund(out_trade_no=out_trade_no, out_refund_no=out_refund_no,
-                                refund_fen=refund_fen, total_fen=total_fen, reason=reason)
+    def refund(
+        self, *, out_trade_no: str, out_refund_no: str, refund_fen: int, total_fen: int, reason: str
+    ) -> RefundResult:
+        validation.check_refund(
+            out_trade_no=out_trade_no,
+            out_refund_no=out_refund_no,
+            refund_fen=refund_fen,
+            total_fen=total_fen,
+            reason=reason,
+        )
         for attempt in (1, 2):
             try:
                 return self._refund(out_trade_no, out_refund_no, refund_fen, total_fen, reason)
-            except IntegrityError:
+            except IntegrityError as exc:
                 if attempt == 2:
-                    raise _error("SYSTEM_ERROR", "concurrent refund", retryable=True)
+                    raise _error("SYSTEM_ERROR", "concurrent refund", retryable=True) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _refund(self, out_trade_no, out_refund_no, refund_fen, total_fen, reason) -> RefundResult:
@@ -214,17 +252,23 @@ class SandboxWeChatPay:
         with transaction() as session:
             trade = session.scalar(
                 select(SandboxWeChatTrade)
-                .where(SandboxWeChatTrade.out_trade_no == out_trade_no).with_for_update()
+                .where(SandboxWeChatTrade.out_trade_no == out_trade_no)
+                .with_for_update()
             )
             existing = session.scalar(
-                select(SandboxWeChatRefund)
-                .where(SandboxWeChatRefund.out_refund_no == out_refund_no)
+                select(SandboxWeChatRefund).where(
+                    SandboxWeChatRefund.out_refund_no == out_refund_no
+                )
             )
             if existing is not None:
-                if (trade is None or existing.trade_id != trade.id
-                        or existing.amount_fen != refund_fen):
-                    raise _error("INVALID_REQUEST",
-                                 "out_refund_no already used for another trade or amount")
+                if (
+                    trade is None
+                    or existing.trade_id != trade.id
+                    or existing.amount_fen != refund_fen
+                ):
+                    raise _error(
+                        "INVALID_REQUEST", "out_refund_no already used for another trade or amount"
+                    )
                 return self._refund_result(existing)
             if trade is None:
                 raise _error("RESOURCE_NOT_EXISTS", "the order does not exist")
@@ -242,8 +286,12 @@ class SandboxWeChatPay:
             if refunded + refund_fen > trade.paid_fen:
                 raise _error("INVALID_REQUEST", "refunds would exceed the paid amount")
             row = SandboxWeChatRefund(
-                out_refund_no=out_refund_no, refund_id=f"50{_digits(30)}", trade_id=trade.id,
-                amount_fen=refund_fen, reason=reason or "", status=REFUND_PROCESSING,
+                out_refund_no=out_refund_no,
+                refund_id=f"50{_digits(30)}",
+                trade_id=trade.id,
+                amount_fen=refund_fen,
+                reason=reason or "",
+                status=REFUND_PROCESSING,
                 created_at=now,
             )
             session.add(row)
@@ -265,8 +313,9 @@ class SandboxWeChatPay:
 
     # --- sandbox-only controls ---------------------------------------------------------------
 
-    def simulate_payment(self, out_trade_no: str,
-                         paid_fen: int | None = None) -> tuple[dict[str, str], bytes]:
+    def simulate_payment(
+        self, out_trade_no: str, paid_fen: int | None = None
+    ) -> tuple[dict[str, str], bytes]:
         """The payer pays: the trade becomes SUCCESS and the notification WeChat would POST to
         notify_url is returned (headers, raw body). Calling it again for a paid trade returns the
         same notification (same id and transaction), as WeChat's duplicate deliveries do.
@@ -293,8 +342,12 @@ class SandboxWeChatPay:
             transaction_data = self._transaction_resource(trade)
             notification_id = trade.notification_id
         return build_notification(
-            self._key, SANDBOX_PUBLIC_KEY_ID, self._apiv3_key, transaction_data,
-            timestamp=int(now.timestamp()), notification_id=notification_id,
+            self._key,
+            SANDBOX_PUBLIC_KEY_ID,
+            self._apiv3_key,
+            transaction_data,
+            timestamp=int(now.timestamp()),
+            notification_id=notification_id,
             create_time=transaction_data["success_time"],
         )
 
@@ -315,11 +368,13 @@ class SandboxWeChatPay:
     def _trade_for_update(session, out_trade_no: str) -> SandboxWeChatTrade | None:
         return session.scalar(
             select(SandboxWeChatTrade)
-            .where(SandboxWeChatTrade.out_trade_no == out_trade_no).with_for_update()
+            .where(SandboxWeChatTrade.out_trade_no == out_trade_no)
+            .with_for_update()
         )
 
-    def _existing_trade(self, session, out_trade_no: str, *,
-                        for_update: bool = False) -> SandboxWeChatTrade:
+    def _existing_trade(
+        self, session, out_trade_no: str, *, for_update: bool = False
+    ) -> SandboxWeChatTrade:
         stmt = select(SandboxWeChatTrade).where(SandboxWeChatTrade.out_trade_no == out_trade_no)
         trade = session.scalar(stmt.with_for_update() if for_update else stmt)
         if trade is None:
@@ -342,8 +397,12 @@ class SandboxWeChatPay:
 
     @staticmethod
     def _refund_result(row: SandboxWeChatRefund) -> RefundResult:
-        return RefundResult(out_refund_no=row.out_refund_no, status=row.status,
-                            refund_id=row.refund_id, amount_fen=row.amount_fen)
+        return RefundResult(
+            out_refund_no=row.out_refund_no,
+            status=row.status,
+            refund_id=row.refund_id,
+            amount_fen=row.amount_fen,
+        )
 
     def _transaction_resource(self, trade: SandboxWeChatTrade) -> dict:
         """The decrypted `resource` of a TRANSACTION.SUCCESS notification."""
@@ -359,6 +418,10 @@ class SandboxWeChatPay:
             "attach": "",
             "success_time": _rfc3339(trade.success_time),
             "payer": {"openid": trade.payer_openid},
-            "amount": {"total": trade.paid_fen, "payer_total": trade.paid_fen,
-                       "currency": "CNY", "payer_currency": "CNY"},
+            "amount": {
+                "total": trade.paid_fen,
+                "payer_total": trade.paid_fen,
+                "currency": "CNY",
+                "payer_currency": "CNY",
+            },
         }

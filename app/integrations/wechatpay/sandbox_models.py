@@ -1,5 +1,6 @@
 """Tables behind the sandbox WeChat Pay: they play WeChat's own ledger of trades and refunds.
 Never used by a production profile (which refuses sandbox adapters)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -5,6 +5,7 @@
 - AEAD_AES_256_GCM with the 32-byte APIv3 key: the notification `resource`. The nonce and
   associated_data travel as UTF-8 strings; the ciphertext is base64 of ciphertext || 16-byte tag.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,9 +30,9 @@ def random_nonce(length: int = 32) -> str:
 
 
 def rsa_sign(private_key: rsa.RSAPrivateKey, message: bytes) -> str:
-    return base64.b64encode(
-        private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
-    ).decode("ascii")
+    return base64.b64encode(private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode(
+        "ascii"
+    )
 
 
 def rsa_verify(public_key: rsa.RSAPublicKey, message: bytes, signature_b64: str) -> bool:
@@ -58,8 +59,9 @@ def aes_gcm_encrypt(apiv3_key: bytes, nonce: str, associated_data: str, plaintex
     ).decode("ascii")
 
 
-def aes_gcm_decrypt(apiv3_key: bytes, nonce: str, associated_data: str,
-                    ciphertext_b64: str) -> bytes:
+def aes_gcm_decrypt(
+    apiv3_key: bytes, nonce: str, associated_data: str, ciphertext_b64: str
+) -> bytes:
     """Raises ValueError for anything that does not authenticate (bad base64, tag, key or nonce)."""
     try:
         data = base64.b64decode(ciphertext_b64, validate=True)
@@ -71,11 +73,17 @@ def aes_gcm_decrypt(apiv3_key: bytes, nonce: str, associated_data: str,
 
 
 def jsapi_sign_message(appid: str, timestamp: str, nonce: str, package: str) -> bytes:
-    return f"{appid}\n{timestamp}\n{nonce}\n{package}\n".encode("utf-8")
+    return f"{appid}\n{timestamp}\n{nonce}\n{package}\n".encode()
 
 
-def build_js_params(private_key: rsa.RSAPrivateKey, appid: str, prepay_id: str,
-                    *, timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
+def build_js_params(
+    private_key: rsa.RSAPrivateKey,
+    appid: str,
+    prepay_id: str,
+    *,
+    timestamp: str | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
     """What `wx.requestPayment()` needs, paySign = SHA256withRSA with the merchant key over
     `appId\\ntimeStamp\\nnonceStr\\npackage\\n`."""
     timestamp = timestamp or str(int(time.time()))
@@ -95,13 +103,15 @@ def verify_js_params(public_key: rsa.RSAPublicKey, params: dict[str, str]) -> bo
     """Check a paySign with the merchant public key (what WeChat does when the client pays)."""
     return rsa_verify(
         public_key,
-        jsapi_sign_message(params["appId"], params["timeStamp"], params["nonceStr"],
-                           params["package"]),
+        jsapi_sign_message(
+            params["appId"], params["timeStamp"], params["nonceStr"], params["package"]
+        ),
         params["paySign"],
     )
 
 
 # --- key material ------------------------------------------------------------------------------
+
 
 def _as_bytes(value: str | bytes) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else value
@@ -154,7 +164,8 @@ def private_key_pkcs8_pem(key: rsa.RSAPrivateKey) -> str:
     """PKCS#8 PEM with LF line ends: the one form wechatpayv3's key loader accepts as given
     (it re-wraps anything not starting with `-----BEGIN PRIVATE KEY-----\\n`)."""
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode("ascii")
 

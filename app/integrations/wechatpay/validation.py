@@ -1,6 +1,7 @@
 """Argument checks both adapters make before anything leaves the process, with WeChat's own
 limits and its error code (PARAM_ERROR, never retryable): a bad argument would only come back
 from WeChat as the same error, after a round trip and a rate-limit charge."""
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,14 @@ def check_out_refund_no(out_refund_no: str) -> None:
         raise param_error("out_refund_no must be 1-64 characters of [0-9A-Za-z_-*@]")
 
 
-def check_order(*, out_trade_no: str, description: str, amount_fen: int, payer_openid: str,
-                time_expire: datetime) -> None:
+def check_order(
+    *,
+    out_trade_no: str,
+    description: str,
+    amount_fen: int,
+    payer_openid: str,
+    time_expire: datetime,
+) -> None:
     check_out_trade_no(out_trade_no)
     if not isinstance(description, str) or not 1 <= len(description) <= 127:
         raise param_error("description must be 1-127 characters")
@@ -47,8 +54,9 @@ def check_order(*, out_trade_no: str, description: str, amount_fen: int, payer_o
         raise param_error("time_expire must be a timezone-aware datetime")
 
 
-def check_refund(*, out_trade_no: str, out_refund_no: str, refund_fen: int, total_fen: int,
-                 reason: str) -> None:
+def check_refund(
+    *, out_trade_no: str, out_refund_no: str, refund_fen: int, total_fen: int, reason: str
+) -> None:
     check_out_trade_no(out_trade_no)
     check_out_refund_no(out_refund_no)
     if not _positive_int(refund_fen) or not _positive_int(total_fen):
@@ -64,4 +72,3 @@ def rfc3339_shanghai(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime")
     return value.astimezone(SHANGHAI).isoformat(timespec="seconds")
-
