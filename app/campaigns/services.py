@@ -10,8 +10,8 @@ Member: redeem a link for themselves. One transaction does everything or nothing
                          AND claimed < quota                      (row count checked)
     order + item       status paid, payment_method sponsor, subsidy = the whole premium
                        (the open-item unique index refuses a second cover for the person)
-    budget + quota     sponsors.reserve_items: the programme's own conditional UPDATE
-    ledger + policy    payments.record_paid_order
+    budget + quota     the programme's own conditional UPDATE (sponsors.take_budget)
+    ledger + policy    the same writer as every enrollment (app/enrollment/writer.py)
     redemption         unique (campaign, person)
 
 So the quota and the budget hold under any concurrency (both are conditional UPDATEs on
@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -39,7 +39,7 @@ from app.campaigns import rules, tokens
 from app.campaigns.models import Campaign, CampaignRedemption
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
-from app.enrollment.services import already_insured
+from app.enrollment.services import already_insured, check_terms
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.sponsors.models import Programme
 
@@ -360,12 +360,7 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
         raise Conflict("该邀请对应的保险产品暂未开放", code="campaign_product_unavailable")
     defn = definition_of(product)
     terms = current_terms(product)
-    if not terms_accepted:
-        raise ValidationFailed("请阅读并同意保险条款后再领取", code="terms_not_accepted")
-    if terms_version != terms.version:
-        raise ValidationFailed(
-            "保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated"
-        )
+    check_terms(terms, version=terms_version, accepted=terms_accepted)
     # Eligibility is decided on a fresh bureau answer, as at enrollment.
     if identity.is_stale(person):
         identity.reverify(session, member_id, person)
@@ -436,14 +431,9 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
 def _write(
     member_id: int, person_id: int, campaign: Campaign, product, defn, terms, line
 ) -> CampaignRedemption:
-    from app.enrollment.models import Order, OrderItem
-    from app.enrollment.services import new_order_no
-    from app.payments.services import record_paid_order
-    from app.policies.models import Policy
-    from app.sponsors.services import reserve_items
+    from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enrollments
 
     today = today_shanghai()
-    now = utcnow()
     with transaction() as session:
         won = session.execute(
             update(Campaign)
@@ -460,46 +450,30 @@ def _write(
             session.refresh(campaign)
             refusal = rules.link_refusal(link_state(campaign), today) or rules.EXHAUSTED
             raise CampaignRefused(refusal)
-        order = Order(
-            order_no=new_order_no(),
-            member_id=member_id,
-            payer_person_id=person_id,
-            product_id=product.id,
-            plan_year=defn.plan_year,
-            status="paid",
-            payment_method="sponsor",
-            total_premium_fen=line.premium_fen,
-            total_subsidy_fen=line.subsidy_fen,
-            total_pay_fen=0,
-            terms_version=terms.version,
-            terms_sha256=terms.sha256,
-            terms_agreed_at=now,
-            paid_at=now,
-            expires_at=now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"]),
-        )
-        order.items.append(
-            OrderItem(
-                person_id=person_id,
+        [written] = write_enrollments(
+            session,
+            EnrollmentPlan(
+                product_id=product.id,
                 plan_year=defn.plan_year,
-                relation="self",
-                premium_fen=line.premium_fen,
-                subsidy_fen=line.subsidy_fen,
-                pay_fen=0,
-                subsidies=[s.__dict__ for s in line.subsidies],
-            )
+                defn=defn,
+                terms_version=terms.version,
+                terms_sha256=terms.sha256,
+                terms_agreed_at=utcnow(),
+                orders=[
+                    OrderSpec(
+                        insured=(Insured.of(line, "self"),),
+                        member_id=member_id,
+                        payer_person_id=person_id,
+                    )
+                ],
+            ),
         )
-        session.add(order)
-        session.flush()
-        reserve_items(session, order.items)
-        record_paid_order(session, order, method=None, payment=None)
-        policy_id = session.scalar(
-            select(Policy.id).where(Policy.order_item_id == order.items[0].id)
-        )
+        [policy_id] = written.policy_ids
         redemption = CampaignRedemption(
             campaign_id=campaign.id,
             person_id=person_id,
             member_id=member_id,
-            order_id=order.id,
+            order_id=written.order_id,
             policy_id=policy_id,
         )
         session.add(redemption)
@@ -511,6 +485,6 @@ def _write(
             action="campaign.redeemed",
             object_type="campaign",
             object_id=campaign.id,
-            detail={"order_id": order.id, "policy_id": policy_id},
+            detail={"order_id": written.order_id, "policy_id": policy_id},
         )
     return redemption

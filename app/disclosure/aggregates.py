@@ -280,34 +280,6 @@ def record_enrollments(
         bumps.apply(session)
 
 
-def record_policies_issued(session: Session, order, policies, *, paid_on: date) -> None:
-    """record_enrollments for the policies of one paid order (called by issue_policies, in the
-    payment's transaction)."""
-    from app.members.models import Person
-
-    items = {item.id: item for item in order.items}
-    issued = []
-    for policy in policies:
-        item = items[policy.order_item_id]
-        person = session.get(Person, policy.person_id)
-        issued.append(
-            IssuedPolicy(
-                policy_id=policy.id,
-                insurance_type=person.insurance_type,
-                payer_method=order.payment_method,
-                pay_fen=item.pay_fen,
-                subsidies=item.subsidies or [],
-            )
-        )
-    record_enrollments(
-        session,
-        product_id=order.product_id,
-        plan_year=order.plan_year,
-        paid_on=paid_on,
-        issued=issued,
-    )
-
-
 def record_policy_voided(session: Session, policy_id: int) -> bool:
     """The policy is void (surrendered and fully refunded): take the person back out of the
     cells their enrollment counted in. Once per policy; returns whether it decremented."""

@@ -3,11 +3,8 @@ app/payments/services.py; policy issue and surrender in app/policies/services.py
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +14,7 @@ from app.database import get_session, transaction, utcnow
 from app.enrollment import subsidies
 from app.enrollment.models import Order, OrderItem
 from app.enrollment.quote import Candidate, Payer, Quote, quote
+from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enrollments
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.identity import services as identity
 from app.members.models import Member, Person, Relative
@@ -30,8 +28,15 @@ class Selection:
     relative_ids: tuple[int, ...]
 
 
-def new_order_no() -> str:
-    return f"HM{today_shanghai():%Y%m%d}{secrets.token_hex(5).upper()}"
+def check_terms(terms, *, version: str, accepted: bool) -> None:
+    """The terms the person enrolling (or the organisation enrolling its roster) agreed to must
+    be agreed, and be the product's current version. One check for every way in."""
+    if not accepted:
+        raise ValidationFailed("请阅读并同意保险条款后再投保", code="terms_not_accepted")
+    if version != terms.version:
+        raise ValidationFailed(
+            "保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated"
+        )
 
 
 def _verified_member(session, member_id: int) -> Member:
@@ -146,12 +151,7 @@ def create_order(
     product = _resolve_product(product_code)
     defn = products.definition_of(product)
     terms = products.current_terms(product)
-    if not terms_accepted:
-        raise ValidationFailed("请阅读并同意保险条款后再投保", code="terms_not_accepted")
-    if terms_version != terms.version:
-        raise ValidationFailed(
-            "保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated"
-        )
+    check_terms(terms, version=terms_version, accepted=terms_accepted)
     people = _selected_people(session, member, selection)
     # Eligibility is decided on a fresh bureau answer: re-verify stale snapshots first.
     for person, _ in people:
@@ -163,50 +163,34 @@ def create_order(
         defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers
     )
     _check_orderable(q, payment_method)
-    now = utcnow()
-    with transaction() as session:
-        order = Order(
-            order_no=new_order_no(),
-            member_id=member_id,
-            payer_person_id=member.person_id,
-            product_id=product.id,
-            plan_year=defn.plan_year,
-            status="pending_payment" if q.total_pay_fen > 0 else "paid",
-            payment_method=payment_method if q.total_pay_fen > 0 else "sponsor",
-            total_premium_fen=q.total_premium_fen,
-            total_subsidy_fen=q.total_subsidy_fen,
-            total_pay_fen=q.total_pay_fen,
-            terms_version=terms.version,
-            terms_sha256=terms.sha256,
-            terms_agreed_at=now,
-            expires_at=now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"]),
-        )
-        session.add(order)
-        relation_of = {p.id: rel for p, rel in people}
-        for line in q.lines:
-            order.items.append(
-                OrderItem(
-                    person_id=line.person_id,
-                    plan_year=defn.plan_year,
-                    relation=relation_of[line.person_id],
-                    premium_fen=line.premium_fen,
-                    subsidy_fen=line.subsidy_fen,
-                    pay_fen=line.pay_fen,
-                    subsidies=[s.__dict__ for s in line.subsidies],
-                )
+    relation_of = {p.id: rel for p, rel in people}
+    plan = EnrollmentPlan(
+        product_id=product.id,
+        plan_year=defn.plan_year,
+        defn=defn,
+        terms_version=terms.version,
+        terms_sha256=terms.sha256,
+        terms_agreed_at=utcnow(),
+        orders=[
+            OrderSpec(
+                insured=tuple(Insured.of(line, relation_of[line.person_id]) for line in q.lines),
+                member_id=member_id,
+                payer_person_id=member.person_id,
+                payment_method=payment_method,
             )
+        ],
+    )
+    with transaction() as session:
+        # Sponsorship: each applied subsidy's budget and quota are reserved in this same
+        # transaction (a conditional UPDATE). If a programme ran out since the quote, this
+        # raises Conflict subsidy_unavailable and the whole order rolls back: nothing is written.
         try:
-            session.flush()
+            [written] = write_enrollments(session, plan)
         except IntegrityError:
             raise Conflict(
                 "被保险人本年度已投保或有未完成的投保订单", code="already_enrolling"
             ) from None
-        # Sponsorship: reserve each applied subsidy's budget and quota in this same transaction
-        # (one conditional UPDATE each). If a programme ran out since the quote, this raises
-        # Conflict subsidy_unavailable and the whole order rolls back: nothing is written.
-        from app.sponsors.services import reserve_items
-
-        reserve_items(session, order.items)
+        order = session.get(Order, written.order_id)
         audit(
             session,
             actor_type="member",
@@ -216,10 +200,6 @@ def create_order(
             object_id=order.id,
             detail={"insured": len(q.lines), "terms_version": terms.version},
         )
-        if order.status == "paid":
-            from app.payments.services import record_paid_order
-
-            record_paid_order(session, order, method=None, payment=None)
     return order
 
 

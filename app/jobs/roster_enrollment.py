@@ -7,13 +7,13 @@ For each batch of pending job rows (JOB_BATCH_SIZE):
 2. **decide** per person with the same pure rules as a member's quote (`app.enrollment.quote`):
    basic insurance active in the region, window open, not already insured, the premium, and the
    programme's subsidy (`app.sponsors.rules.subsidy_for`), which must cover all of it;
-3. **enroll** the batch in ONE transaction: the bureau's answers written to the people, the paid
-   orders and their items inserted, then the programme's budget and quota reserved by one
-   conditional UPDATE for the whole batch (row by row when the batch does not fit, so people are
-   refused in order and the budget is never overspent; the orders of the refused are deleted
-   again), then the programme ledger's reserve entries, the premium ledger's sponsor entries, the
-   policies and their audit rows, the job rows' outcomes and the job's counters, all in bulk
-   (app/jobs/bulk.py).
+3. **enroll** the batch in ONE transaction: the bureau's answers written to the people, then the
+   enrollment writer every path uses (app/enrollment/writer.py): the paid orders and their
+   items, the programme's budget and quota reserved by one conditional UPDATE for the whole
+   batch (person by person when the batch does not fit, so people are refused in order and the
+   budget is never overspent; the orders of the refused are deleted again), the ledgers'
+   entries, the policies, their audit rows and the enrollment counters, all in bulk
+   (app/common/bulk.py); then the job rows' outcomes and the job's counters.
 
 Idempotency is per row: a row is `succeeded` exactly when its order and policy committed with it;
 the commit goes through an UPDATE of the job naming this runner's token (a runner that lost the
@@ -32,16 +32,15 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.audit.models import AuditEvent
+from app.common.bulk import among, update_rows
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
-from app.enrollment.models import LedgerEntry, Order, OrderItem
 from app.enrollment.quote import (
     ALREADY_INSURED,
     NOT_INSURED,
@@ -55,18 +54,22 @@ from app.enrollment.quote import (
     age_on,
     quote,
 )
-from app.enrollment.services import new_order_no
+from app.enrollment.writer import (
+    WHILE_IT_LASTS,
+    EnrollmentPlan,
+    Insured,
+    OrderSpec,
+    write_enrollments,
+)
 from app.identity.services import apply_snapshot, decrypt_id_number
 from app.integrations import registry
 from app.integrations.bureau.port import BureauPerson, BureauUnavailable
-from app.jobs.bulk import allocate_ids, among, insert_rows, update_rows
 from app.jobs.models import Job, JobRow
 from app.jobs.throttle import Throttle
 from app.members.models import Person
 from app.policies.models import Policy
-from app.policies.services import coverage_for, new_policy_no
 from app.sponsors import roster_services, rules
-from app.sponsors.models import Programme, ProgrammeLedgerEntry
+from app.sponsors.models import Programme
 from app.sponsors.roster_services import standing_person_ids
 
 log = logging.getLogger(__name__)
@@ -178,15 +181,6 @@ class Outcome:
     row_id: int
     status: str
     code: str
-
-
-@dataclass
-class Plan:
-    """Rows to enroll in this transaction, with their premium and the subsidy line."""
-
-    rows: list[Pending] = field(default_factory=list)
-    premiums: dict[int, int] = field(default_factory=dict)  # row id -> fen
-    subsidies: dict[int, list[dict]] = field(default_factory=dict)  # row id -> order item's
 
 
 def context(job: Job, token: str) -> Context:
@@ -467,30 +461,42 @@ def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
             for p in verified
         ],
     )
-    plan = decide(session, ctx, verified, outcomes)
-    # The member flow's lock order: the order items first (the one-open-item-per-person index),
-    # then the programme's row (the reservation). The same order here means a member enrolling
-    # at this moment waits for this batch, or this batch for them, but neither deadlocks.
-    placed = insert_orders(session, ctx, plan)
-    reserved = reserve(session, ctx, plan, outcomes)
-    kept = {p.row_id for p in reserved}
-    unfunded = [placed[p.row_id][0] for p in plan.rows if p.row_id not in kept]
-    if unfunded:  # no budget left for them: their orders go (their items with them, CASCADE)
-        session.execute(
-            delete(Order)
-            .where(among(session, Order.id, unfunded))
-            .execution_options(synchronize_session=False)
-        )
-    outcomes.extend(insert_enrollments(session, ctx, plan, reserved, placed))
+    planned = decide(session, ctx, verified, outcomes)
+    # The enrollment writer (the member flow's own) inserts a paid order per person, takes the
+    # programme's budget for the batch in one conditional UPDATE (person by person, in order,
+    # when it does not all fit: the unfunded are refused and their orders deleted again), and
+    # issues the policies, all in this transaction.
+    written = write_enrollments(
+        session,
+        EnrollmentPlan(
+            product_id=ctx.product_id,
+            plan_year=ctx.plan_year,
+            defn=ctx.defn,
+            terms_version=ctx.terms_version,
+            terms_sha256=ctx.terms_sha256,
+            terms_agreed_at=ctx.terms_agreed_at,
+            orders=[OrderSpec(insured=(insured,)) for _, insured in planned],
+            budget=WHILE_IT_LASTS,
+            policy_audit_detail={"job_id": ctx.job_id, "programme_id": ctx.programme_id},
+        ),
+    )
+    for (pending, _), w in zip(planned, written):
+        if w.refused is None:
+            outcomes.append(Outcome(pending.row_id, "succeeded", ENROLLED))
+        else:
+            outcomes.append(Outcome(pending.row_id, "failed", w.refused))
     return outcomes
 
 
-def decide(session, ctx: Context, verified: list[Pending], outcomes: list[Outcome]) -> Plan:
-    """The member-quote rules, per person, with this programme's subsidy as the only offer."""
+def decide(
+    session, ctx: Context, verified: list[Pending], outcomes: list[Outcome]
+) -> list[tuple[Pending, Insured]]:
+    """The member-quote rules, per person, with this programme's subsidy as the only offer:
+    the rows to enroll, each with its order item."""
     defn = ctx.defn
     today = today_shanghai()
     insured = standing_person_ids(session, [p.person.id for p in verified], ctx.plan_year)
-    plan = Plan()
+    planned = []
     for pending in verified:
         person = pending.person
         premium = defn.premium_for(
@@ -519,269 +525,8 @@ def decide(session, ctx: Context, verified: list[Pending], outcomes: list[Outcom
         elif line.pay_fen > 0 or line.subsidy_fen <= 0:
             outcomes.append(Outcome(pending.row_id, "failed", "not_fully_funded"))
         else:
-            plan.rows.append(pending)
-            plan.premiums[pending.row_id] = line.premium_fen
-            plan.subsidies[pending.row_id] = [s.__dict__ for s in line.subsidies]
-    return plan
-
-
-def _reserve(session, programme_id: int, amount_fen: int, people: int) -> bool:
-    """The conditional UPDATE of app.sponsors.services.reserve_budget, for `people` at once:
-    budget and quota are checked and taken in one statement, so it cannot overspend."""
-    return (
-        session.execute(
-            update(Programme)
-            .where(
-                Programme.id == programme_id,
-                Programme.status == "active",
-                Programme.budget_total_fen - Programme.budget_reserved_fen >= amount_fen,
-                or_(
-                    Programme.quota.is_(None),
-                    Programme.beneficiaries_reserved + people <= Programme.quota,
-                ),
-            )
-            .values(
-                budget_reserved_fen=Programme.budget_reserved_fen + amount_fen,
-                beneficiaries_reserved=Programme.beneficiaries_reserved + people,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
-    )
-
-
-def reserve(session, ctx: Context, plan: Plan, outcomes: list[Outcome]) -> list[Pending]:
-    """Reserve the budget for the planned rows: all at once, or in order while it lasts."""
-    if not plan.rows:
-        return []
-    total = sum(plan.premiums.values())
-    if _reserve(session, ctx.programme_id, total, len(plan.rows)):
-        return list(plan.rows)
-    reserved = []
-    for pending in plan.rows:
-        if _reserve(session, ctx.programme_id, plan.premiums[pending.row_id], 1):
-            reserved.append(pending)
-        else:
-            outcomes.append(Outcome(pending.row_id, "failed", _why_not_reserved(session, ctx)))
-    return reserved
-
-
-def _why_not_reserved(session, ctx: Context) -> str:
-    status, quota, people = session.execute(
-        select(Programme.status, Programme.quota, Programme.beneficiaries_reserved).where(
-            Programme.id == ctx.programme_id
-        )
-    ).one()
-    if status != "active":
-        return "programme_not_active"
-    if quota is not None and people >= quota:
-        return "quota_exhausted"
-    return "budget_exhausted"
-
-
-def insert_orders(session, ctx: Context, plan: Plan) -> dict[int, tuple[int, int]]:
-    """A paid order (method sponsor, nothing left to pay) and its item per planned row, as
-    create_order writes them; row id -> (order id, item id)."""
-    if not plan.rows:
-        return {}
-    now = utcnow()
-    expires = now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"])
-    premiums = [plan.premiums[p.row_id] for p in plan.rows]
-    order_nos = fresh_numbers(session, Order.order_no, new_order_no, len(plan.rows))
-    ids = allocate_ids(
-        session, {Order.__table__: len(plan.rows), OrderItem.__table__: len(plan.rows)}
-    )
-    order_ids = insert_rows(
-        session,
-        Order.__table__,
-        ids=ids.get(Order.__table__),
-        rows=[
-            {
-                "order_no": order_no,
-                "member_id": None,
-                "payer_person_id": None,
-                "product_id": ctx.product_id,
-                "plan_year": ctx.plan_year,
-                "status": "paid",
-                "payment_method": "sponsor",
-                "total_premium_fen": premium,
-                "total_subsidy_fen": premium,
-                "total_pay_fen": 0,
-                "terms_version": ctx.terms_version,
-                "terms_sha256": ctx.terms_sha256,
-                "terms_agreed_at": ctx.terms_agreed_at,
-                "created_at": now,
-                "expires_at": expires,
-                "paid_at": now,
-            }
-            for order_no, premium in zip(order_nos, premiums)
-        ],
-    )
-    item_ids = insert_rows(
-        session,
-        OrderItem.__table__,
-        ids=ids.get(OrderItem.__table__),
-        rows=[
-            {
-                "order_id": order_id,
-                "person_id": p.person.id,
-                "plan_year": ctx.plan_year,
-                "relation": "self",
-                "premium_fen": premium,
-                "subsidy_fen": premium,
-                "pay_fen": 0,
-                "subsidies": plan.subsidies[p.row_id],
-                "open": True,
-            }
-            for order_id, p, premium in zip(order_ids, plan.rows, premiums)
-        ],
-    )
-    return {
-        p.row_id: (order_id, item_id)
-        for p, order_id, item_id in zip(plan.rows, order_ids, item_ids)
-    }
-
-
-def insert_enrollments(
-    session, ctx: Context, plan: Plan, reserved: list[Pending], placed: dict[int, tuple[int, int]]
-) -> list[Outcome]:
-    """For the orders whose budget is reserved: the programme ledger's reservations, the
-    premium ledger's sponsor entries, the policies and their audit rows, as record_paid_order
-    and issue_policies write them."""
-    if not reserved:
-        return []
-    now = utcnow()
-    paid_on = today_shanghai()
-    start, end = coverage_for(ctx.defn, paid_on)
-    premiums = [plan.premiums[p.row_id] for p in reserved]
-    order_ids = [placed[p.row_id][0] for p in reserved]
-    item_ids = [placed[p.row_id][1] for p in reserved]
-    subsidies = sum(len(plan.subsidies[p.row_id]) for p in reserved)
-    policy_nos = fresh_numbers(
-        session, Policy.policy_no, lambda: new_policy_no(ctx.plan_year), len(reserved)
-    )
-    ids = allocate_ids(
-        session,
-        {
-            ProgrammeLedgerEntry.__table__: len(reserved),
-            LedgerEntry.__table__: subsidies,
-            Policy.__table__: len(reserved),
-            AuditEvent.__table__: len(reserved),
-        },
-    )
-    insert_rows(
-        session,
-        ProgrammeLedgerEntry.__table__,
-        ids=ids.get(ProgrammeLedgerEntry.__table__),
-        rows=[
-            {
-                "programme_id": ctx.programme_id,
-                "kind": "reserve",
-                "amount_fen": premium,
-                "order_item_id": item_id,
-                "staff_id": None,
-                "created_at": now,
-            }
-            for item_id, premium in zip(item_ids, premiums)
-        ],
-    )
-    insert_rows(
-        session,
-        LedgerEntry.__table__,
-        ids=ids.get(LedgerEntry.__table__),
-        rows=[
-            {
-                "order_id": order_id,
-                "order_item_id": item_id,
-                "kind": "sponsor_subsidy",
-                "amount_fen": subsidy["amount_fen"],
-                "payment_id": None,
-                "refund_id": None,
-                "programme_id": subsidy["programme_id"],
-                "created_at": now,
-            }
-            for order_id, item_id, p in zip(order_ids, item_ids, reserved)
-            for subsidy in plan.subsidies[p.row_id]
-        ],
-    )
-    policy_ids = insert_rows(
-        session,
-        Policy.__table__,
-        ids=ids.get(Policy.__table__),
-        rows=[
-            {
-                "policy_no": policy_no,
-                "person_id": p.person.id,
-                "product_id": ctx.product_id,
-                "plan_year": ctx.plan_year,
-                "order_item_id": item_id,
-                "status": "active",
-                "coverage_start": start,
-                "coverage_end": end,
-                "premium_fen": premium,
-                "issued_at": now,
-                "paid_on": paid_on,
-            }
-            for p, item_id, premium, policy_no in zip(reserved, item_ids, premiums, policy_nos)
-        ],
-    )
-    # As issue_policies does: one audit row per policy issued (here naming the job too).
-    insert_rows(
-        session,
-        AuditEvent.__table__,
-        ids=ids.get(AuditEvent.__table__),
-        rows=[
-            {
-                "actor_type": "system",
-                "actor_id": None,
-                "action": "policy.issued",
-                "object_type": "policy",
-                "object_id": policy_id,
-                "request_id": None,
-                "at": now,
-                "detail": {
-                    "order_id": order_id,
-                    "job_id": ctx.job_id,
-                    "programme_id": ctx.programme_id,
-                },
-            }
-            for order_id, policy_id in zip(order_ids, policy_ids)
-        ],
-    )
-    # As issue_policies does: the public enrollment figures, in the same transaction.
-    from app.disclosure.aggregates import IssuedPolicy, record_enrollments
-
-    record_enrollments(
-        session,
-        product_id=ctx.product_id,
-        plan_year=ctx.plan_year,
-        paid_on=paid_on,
-        issued=[
-            IssuedPolicy(
-                policy_id=policy_id,
-                insurance_type=p.person.insurance_type,
-                payer_method=None,
-                pay_fen=0,
-                subsidies=plan.subsidies[p.row_id],
-            )
-            for p, policy_id in zip(reserved, policy_ids)
-        ],
-    )
-    return [Outcome(p.row_id, "succeeded", ENROLLED) for p in reserved]
-
-
-def fresh_numbers(session, column, make, count: int) -> list[str]:
-    """`count` new random numbers (order or policy numbers) that no row has yet and that differ
-    from each other. The member flow's generators leave a collision to the unique index, fine
-    for one order at a time; among 100,000 policies at 10^10 possible numbers a collision is
-    likely (expected 100,000^2 / 2 / 10^10 = 0.5), and each would cost a split batch."""
-    chosen: set[str] = set()
-    while len(chosen) < count:
-        candidates = {make() for _ in range(count - len(chosen))} - chosen
-        chosen |= candidates - set(
-            session.scalars(select(column).where(among(session, column, list(candidates))))
-        )
-    return list(chosen)
+            planned.append((pending, Insured.of(line, "self")))
+    return planned
 
 
 def record(session, ctx: Context, outcomes: list[Outcome]) -> None:

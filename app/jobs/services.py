@@ -62,6 +62,7 @@ def start_roster_enrollment(
 ) -> Job:
     """Create the job (one row per roster entry not insured this plan year) and queue it.
     With no broker configured it runs at once, in this process."""
+    from app.enrollment.services import check_terms
     from app.products.services import current_terms
 
     programme = get_programme(actor, programme_id)
@@ -77,12 +78,7 @@ def start_roster_enrollment(
         )
     product = _product_for(programme)
     terms = current_terms(product)
-    if not terms_accepted:
-        raise ValidationFailed("请阅读并同意保险条款后再批量投保", code="terms_not_accepted")
-    if terms_version != terms.version:
-        raise ValidationFailed(
-            "保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated"
-        )
+    check_terms(terms, version=terms_version, accepted=terms_accepted)
     now = utcnow()
     try:
         with transaction() as session:

@@ -16,11 +16,11 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.audit.services import record as audit
-from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.enrollment.quote import Payer, personal_account_refusal
 from app.enrollment.services import close_order, get_order
+from app.enrollment.writer import LEDGER_KIND_IN, PaidOrderFacts, record_paid
 from app.errors import Conflict, DomainError, UpstreamUnavailable, ValidationFailed
 from app.integrations import registry
 from app.integrations.bureau.port import (
@@ -42,7 +42,6 @@ from app.ops.metrics import payment_outcome
 
 log = logging.getLogger(__name__)
 
-LEDGER_KIND_IN = {"personal_account": "personal_account_debit", "wechat": "wechat_payment"}
 ACCOUNT_FAILURES = {  # the bureau's failure codes (app/integrations/bureau/sandbox.py)
     "insufficient_balance": "医保个人账户余额不足，请选择其他支付方式",
     "insurance_suspended": "医保暂停参保期间不能使用个人账户支付",
@@ -282,7 +281,16 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
         ).rowcount
         if paid == 1:
             s.refresh(order)
-            record_paid_order(s, order, method=payment.method, payment=payment)
+            from app.products.services import definition_of, get_product_by_id
+
+            record_paid(
+                s,
+                order.product_id,
+                order.plan_year,
+                [PaidOrderFacts.of(order)],
+                defn=definition_of(get_product_by_id(order.product_id)),
+                payment_id=payment.id,
+            )
             outcome = "paid"
         else:
             s.add(
@@ -338,36 +346,6 @@ def settle_failure(payment_id: int, failure_code: str) -> bool:
     if won == 1:
         payment_outcome(payment.method, "failed", payment.amount_fen)
     return won == 1
-
-
-def record_paid_order(
-    session, order: Order, *, method: str | None, payment: Payment | None
-) -> None:
-    """Ledger entries for a paid order (per item, per funder) and its policies."""
-    from app.policies.services import issue_policies
-
-    for item in order.items:
-        if item.pay_fen > 0 and method is not None:
-            session.add(
-                LedgerEntry(
-                    order_id=order.id,
-                    order_item_id=item.id,
-                    kind=LEDGER_KIND_IN[method],
-                    amount_fen=item.pay_fen,
-                    payment_id=payment.id if payment else None,
-                )
-            )
-        for subsidy in item.subsidies:
-            session.add(
-                LedgerEntry(
-                    order_id=order.id,
-                    order_item_id=item.id,
-                    kind="sponsor_subsidy",
-                    amount_fen=subsidy["amount_fen"],
-                    programme_id=subsidy["programme_id"],
-                )
-            )
-    issue_policies(session, order, paid_on=today_shanghai())
 
 
 # --- expiry and reconciliation ---------------------------------------------------------------

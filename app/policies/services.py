@@ -1,9 +1,8 @@
-"""Policy use cases: issue on payment, list and read (own as insured, or paid-for), surrender
+"""Policy use cases (policies are issued by app/enrollment/writer.py): list and read (own as insured, or paid-for), surrender
 with refund to each funding source, and the electronic certificate."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -20,10 +19,6 @@ from app.policies.certificate import STATUS_LABELS
 from app.policies.models import Policy
 
 
-def new_policy_no(plan_year: int) -> str:
-    return f"HMB{plan_year}{secrets.randbelow(10**10):010d}"
-
-
 def coverage_for(defn, paid_on: date) -> tuple[date, date]:
     """Cover starts on the product's coverage start, or, for a late enrollment, the day after
     payment plus any waiting period (次日零时生效)."""
@@ -31,44 +26,6 @@ def coverage_for(defn, paid_on: date) -> tuple[date, date]:
     if paid_on >= start:
         start = paid_on + timedelta(days=1 + defn.late_enrollment_waiting_days)
     return min(start, defn.coverage_ends), defn.coverage_ends
-
-
-def issue_policies(session, order: Order, *, paid_on: date) -> list[Policy]:
-    from app.products.services import definition_of, get_product_by_id
-
-    defn = definition_of(get_product_by_id(order.product_id))
-    start, end = coverage_for(defn, paid_on)
-    policies = []
-    for item in order.items:
-        policy = Policy(
-            policy_no=new_policy_no(order.plan_year),
-            person_id=item.person_id,
-            product_id=order.product_id,
-            plan_year=order.plan_year,
-            order_item_id=item.id,
-            coverage_start=start,
-            coverage_end=end,
-            premium_fen=item.premium_fen,
-            paid_on=paid_on,
-        )
-        session.add(policy)
-        policies.append(policy)
-    session.flush()
-    for policy in policies:
-        audit(
-            session,
-            actor_type="system",
-            actor_id=None,
-            action="policy.issued",
-            object_type="policy",
-            object_id=policy.id,
-            detail={"order_id": order.id},
-        )
-    # Public statistics: enrolled people and premiums, counted in this same transaction.
-    from app.disclosure.aggregates import record_policies_issued
-
-    record_policies_issued(session, order, policies, paid_on=paid_on)
-    return policies
 
 
 def _visible(member_id: int):

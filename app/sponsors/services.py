@@ -335,24 +335,51 @@ def _fresh(programme_id: int) -> Programme:
 # --- reservation: called inside the order's / refund's transaction ------------------------------
 
 
+def take_budget(session, programme_id: int, amount_fen: int, people: int) -> bool:
+    """Take `amount_fen` and `people` beneficiaries of the programme in ONE conditional UPDATE
+    (budget left, quota left, status active are its WHERE clause), so it cannot overspend
+    whatever runs at the same time. False when the programme cannot fund that much now; the
+    caller writes the matching ledger entries (app/enrollment/writer.py, reserve_budget)."""
+    return (
+        session.execute(
+            update(Programme)
+            .where(
+                Programme.id == programme_id,
+                Programme.status == "active",
+                Programme.budget_total_fen - Programme.budget_reserved_fen >= amount_fen,
+                or_(
+                    Programme.quota.is_(None),
+                    Programme.beneficiaries_reserved + people <= Programme.quota,
+                ),
+            )
+            .values(
+                budget_reserved_fen=Programme.budget_reserved_fen + amount_fen,
+                beneficiaries_reserved=Programme.beneficiaries_reserved + people,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+
+
+def refusal_code(session, programme_id: int) -> str:
+    """Why `take_budget` refused, as a batch job row's outcome code."""
+    status, quota, people = session.execute(
+        select(Programme.status, Programme.quota, Programme.beneficiaries_reserved).where(
+            Programme.id == programme_id
+        )
+    ).one()
+    if status != "active":
+        return "programme_not_active"
+    if quota is not None and people >= quota:
+        return "quota_exhausted"
+    return "budget_exhausted"
+
+
 def reserve_budget(session, programme_id: int, amount_fen: int, order_item_id: int | None) -> None:
     """Reserve `amount_fen` and one beneficiary of the programme, or raise Conflict
     subsidy_unavailable (the caller's transaction then rolls back: nothing is written)."""
-    won = session.execute(
-        update(Programme)
-        .where(
-            Programme.id == programme_id,
-            Programme.status == "active",
-            Programme.budget_total_fen - Programme.budget_reserved_fen >= amount_fen,
-            or_(Programme.quota.is_(None), Programme.beneficiaries_reserved < Programme.quota),
-        )
-        .values(
-            budget_reserved_fen=Programme.budget_reserved_fen + amount_fen,
-            beneficiaries_reserved=Programme.beneficiaries_reserved + 1,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
+    if not take_budget(session, programme_id, amount_fen, 1):
         raise Conflict(SUBSIDY_UNAVAILABLE, code="subsidy_unavailable")
     session.add(
         ProgrammeLedgerEntry(
@@ -394,13 +421,6 @@ def release_budget(session, programme_id: int, amount_fen: int, order_item_id: i
         )
     )
     return True
-
-
-def reserve_items(session, items) -> None:
-    """Reserve every applied subsidy of these order items (each item's `subsidies` JSON)."""
-    for item in items:
-        for subsidy in item.subsidies or []:
-            reserve_budget(session, subsidy["programme_id"], subsidy["amount_fen"], item.id)
 
 
 def release_items(session, items) -> None:

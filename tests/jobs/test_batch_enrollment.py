@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.database import get_session
+from app.enrollment import writer
 from app.enrollment.models import Order, OrderItem
 from app.jobs import roster_enrollment
 from app.jobs.models import Job, JobRow
@@ -370,7 +371,7 @@ def test_policy_numbers_already_taken_are_drawn_again(sponsors, client, monkeypa
     with sponsors.app.app_context():
         taken = get_session().scalar(select(Policy.policy_no))
     offered = iter([taken, "HMB20269999999991", "HMB20269999999991", "HMB20269999999992"])
-    monkeypatch.setattr(roster_enrollment, "new_policy_no", lambda plan_year: next(offered))
+    monkeypatch.setattr(writer, "new_policy_no", lambda plan_year: next(offered))
     upload(client, admin, programme["id"], roster_csv(eligible(3)))
     job = start_job(client, admin, programme["id"]).get_json()
     assert (job["done"], job["failed"]) == (2, 0)
