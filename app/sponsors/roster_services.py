@@ -2,7 +2,7 @@
 keep a masked per-row report), the roster's summary and entries, the report as CSV, and who is on
 which roster (the subsidy matcher asks, `rostered_programmes`).
 
-An upload is one transaction of set-based statements (COPY on PostgreSQL, app/jobs/bulk.py): the people are looked up
+An upload is one transaction of set-based statements (COPY on PostgreSQL, app/common/bulk.py): the people are looked up
 by blind index and the new ones inserted (ID number encrypted) with INSERT ... ON CONFLICT DO
 NOTHING, then the entries the same way against the unique (programme, person), so an identical or
 overlapping re-upload, or two uploads at once, list each person once. Nobody is enrolled here: a batch enrollment job does
@@ -22,13 +22,13 @@ from sqlalchemy import and_, exists, func, select
 
 from app.audit.services import record as audit
 from app.auth.principal import Principal
+from app.common.bulk import among, insert_rows, insert_rows_ignoring_conflicts, update_rows
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import OrderItem
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.identity.idnumber import mask_name
 from app.identity.services import ID_NUMBER_CONTEXT, person_index
-from app.jobs.bulk import among, insert_rows, insert_rows_ignoring_conflicts, update_rows
 from app.members.models import Person
 from app.policies.models import Policy
 from app.security.crypto import cipher
