@@ -101,23 +101,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     ):
         api_instance.register_blueprint(blp)
 
-    from app.enrollment.subsidies import register_provider
-    from app.sponsors.services import programme_offers
-
-    register_provider(app, programme_offers)
-
-    # The refund rule's "no claim filed" check (app/policies/services.py).
-    from app.claims.services import claims_filed_on
-
-    app.extensions.setdefault("policy_claim_checks", []).append(claims_filed_on)
-    from app.claims.services import fhir_claims
-    from app.disclosure.services import register_fhir_claims_provider
-
-    register_fhir_claims_provider(app, fhir_claims)
-    from app.claims.services import claims_paid_on
-    from app.sponsors.reports import register_outcomes_provider
-
-    register_outcomes_provider(app, claims_paid_on)
+    _register_hooks(app)
 
     # Request id, request log line and request metrics (app/ops/logs.py).
     from app import ops
@@ -143,3 +127,17 @@ def create_app(config: Config | str | None = None) -> Flask:
     app.cli.add_command(jobs_cli)
     logging.getLogger(__name__).debug("app created", extra={"profile": cfg.PROFILE})
     return app
+
+
+def _register_hooks(app: Flask) -> None:
+    """Each capability's answers to the hook points another capability asks (app/common/hooks.py
+    declares them); then check that none is left without one."""
+    from app.claims.services import claims_filed_on, claims_paid_on, fhir_claims
+    from app.common import hooks
+    from app.sponsors.services import programme_offers
+
+    hooks.register(hooks.SUBSIDY_OFFERS, programme_offers, app=app)
+    hooks.register(hooks.CLAIMS_FILED, claims_filed_on, app=app)
+    hooks.register(hooks.CLAIMS_PAID, claims_paid_on, app=app)
+    hooks.register(hooks.MEMBER_CLAIMS, fhir_claims, app=app)
+    hooks.check_registered(app)

@@ -1,7 +1,17 @@
-"""Engine, session registry and transaction scope.
+"""Engine, session registry and the two session scopes.
 
 One `scoped_session` per application, removed at the end of every request (BEMServer style).
-Services own the transaction: they call `transaction()` and commit once; routes never commit.
+Services own the transaction; routes never commit. SQLAlchemy begins a transaction implicitly at
+the first statement, so every use of the session goes through one of two scopes that say how it
+ends (no bare `commit()` / `rollback()` outside this module):
+
+- `transaction()`: the unit of work. Use it for anything that writes: it commits once when the
+  block ends normally and rolls back on any exception.
+- `read_scope()`: a read. Use it for reads whose results leave the block as plain data or as
+  already-loaded objects (reports, checks, "is there already ...?" before a unit of work, reads
+  before calling an outside system): it always ends the implicit transaction at exit (rolled
+  back: nothing was written), on success or error, so no transaction is held open across a
+  bureau call, a long computation or the next unit of work.
 """
 
 from __future__ import annotations
@@ -105,6 +115,19 @@ def get_engine() -> Engine:
 
 def get_session() -> Session:
     return current_app.extensions["db_session"]()
+
+
+@contextlib.contextmanager
+def read_scope() -> Iterator[Session]:
+    """A read: yields the request's session and ends its transaction at exit, always (a rollback:
+    a read has nothing to keep). Objects loaded inside stay usable afterwards only for the
+    attributes already loaded (the rollback expires them), so turn results into plain data, or
+    read what you need, inside the block. Never use it for writes: they would be discarded."""
+    session = get_session()
+    try:
+        yield session
+    finally:
+        session.rollback()
 
 
 @contextlib.contextmanager

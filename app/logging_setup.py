@@ -8,18 +8,10 @@ depth: code should not log them in the first place).
 from __future__ import annotations
 
 import logging
-import re
 
 from flask import Flask
 
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-
-
-def redact(text: str) -> str:
-    text = _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)
-    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
-
+from app.common.redaction import redact
 
 _base_factory = logging.getLogRecordFactory()
 

@@ -17,6 +17,7 @@ from app.common.idempotency import IdempotencyRecord  # noqa: F401
 from app.database import Base  # noqa: F401
 from app.disclosure.models import DisclosureCounter, DisclosureEnrollment  # noqa: F401
 from app.enrollment.models import LedgerEntry, Order, OrderItem, Payment, Refund  # noqa: F401
+from app.identity.models import Person  # noqa: F401
 from app.integrations.bureau.sandbox_models import (  # noqa: F401
     SandboxAccountAuthorisation,
     SandboxAccountTxn,
@@ -27,7 +28,7 @@ from app.integrations.notifier.sandbox_models import SandboxNotification  # noqa
 from app.integrations.payout.sandbox_models import SandboxPayout  # noqa: F401
 from app.integrations.wechatpay.sandbox_models import SandboxWeChatRefund, SandboxWeChatTrade  # noqa: F401
 from app.jobs.models import Job, JobRow  # noqa: F401
-from app.members.models import Consent, Member, Person, Relative  # noqa: F401
+from app.members.models import Consent, Member, Relative  # noqa: F401
 from app.outbox.models import OutboxEvent  # noqa: F401
 from app.policies.models import Policy  # noqa: F401
 from app.products.models import Product, ProductTerms  # noqa: F401

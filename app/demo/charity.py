@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.auth.models import StaffAccount
-from app.database import get_session
+from app.database import read_scope
 from app.sponsors.models import Organisation
 from app.sponsors.rules import uscc_check_char
 
@@ -21,10 +21,9 @@ def seed_charity(password: str) -> dict[str, int]:
     from app.database import transaction
 
     uscc = CHARITY_USCC_17 + uscc_check_char(CHARITY_USCC_17)
-    s = get_session()
-    org_id = s.scalar(select(Organisation.id).where(Organisation.uscc == uscc))
-    admin = s.scalar(select(StaffAccount.id).where(StaffAccount.username == "demo-charity"))
-    s.rollback()
+    with read_scope() as s:
+        org_id = s.scalar(select(Organisation.id).where(Organisation.uscc == uscc))
+        admin = s.scalar(select(StaffAccount.id).where(StaffAccount.username == "demo-charity"))
     created = 0
     if org_id is None:
         with transaction() as t:

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.common.clock import SHANGHAI, backdated
-from app.database import get_session, transaction
+from app.database import read_scope, transaction
 from app.members.models import Member
 from app.policies.models import Policy
 
@@ -36,18 +36,19 @@ def seed_family(residents) -> int:
     by_name = {r.name: r for r in residents}
     product = get_product("ganzhou-demo-2026")
     openid = wechat_login().code_to_session(DEMO_CODE).openid
-    session = get_session()
-    member = session.scalar(select(Member).where(Member.openid == openid))
-    if (
-        member is not None
-        and member.person_id is not None
-        and session.scalar(
-            select(Policy.id).where(
-                Policy.person_id == member.person_id, Policy.plan_year == product.plan_year
+    with read_scope() as session:
+        member = session.scalar(select(Member).where(Member.openid == openid))
+        already_insured = (
+            member is not None
+            and member.person_id is not None
+            and session.scalar(
+                select(Policy.id).where(
+                    Policy.person_id == member.person_id, Policy.plan_year == product.plan_year
+                )
             )
+            is not None
         )
-    ):
-        session.rollback()
+    if already_insured:
         return 0
     consent = ConsentInput(True, CONSENT_VERSION)
     with backdated(ENROLLED_AT):
@@ -82,14 +83,15 @@ def seed_family(residents) -> int:
         start_payment(member_id, order.id, "personal_account")
     from app.enrollment.models import OrderItem
 
-    issued = len(
-        list(
-            get_session().scalars(
-                select(Policy.id)
-                .join(OrderItem, OrderItem.id == Policy.order_item_id)
-                .where(OrderItem.order_id == order.id)
+    with read_scope() as session:
+        issued = len(
+            list(
+                session.scalars(
+                    select(Policy.id)
+                    .join(OrderItem, OrderItem.id == Policy.order_item_id)
+                    .where(OrderItem.order_id == order.id)
+                )
             )
         )
-    )
     current_app.logger.info("demo family enrolled (backdated to %s)", ENROLLED_AT.date())
     return issued

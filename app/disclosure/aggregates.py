@@ -40,32 +40,29 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
+from app.disclosure.metrics import (
+    CLAIMS_PAID,
+    CLAIMS_PAID_FEN,
+    CLAIMS_RECEIVED,
+    CLAIMS_SETTLED,
+    CLAIMS_SETTLED_PAYABLE_FEN,
+    ENROLLED_BY_FUNDING_SOURCE,
+    ENROLLED_BY_INSURANCE_TYPE,
+    FUNDING_SOURCES,
+    INSURANCE_TYPES,
+    LARGEST_CLAIM_PAID_FEN,
+    MAXIMUM_METRICS,
+    POLICIES_ISSUED,
+    PREMIUMS_COLLECTED_FEN,
+    PREMIUMS_REFUNDED_FEN,
+    REFUNDS,
+    SPONSOR_KINDS,
+)
 from app.disclosure.models import DisclosureCounter, DisclosureEnrollment
-from app.sponsors.models import ORGANISATION_KINDS
 
 log = logging.getLogger(__name__)
 
-# --- metrics ----------------------------------------------------------------------------------
-ENROLLED_BY_INSURANCE_TYPE = "enrolled_by_insurance_type"  # people, dim: INSURANCE_TYPES
-ENROLLED_BY_FUNDING_SOURCE = "enrolled_by_funding_source"  # people, dim: FUNDING_SOURCES
-POLICIES_ISSUED = "policies_issued"  # gross, never decremented
-PREMIUMS_COLLECTED_FEN = "premiums_collected_fen"  # fen, dim: FUNDING_SOURCES
-REFUNDS = "refunds"  # refund payments, dim: source
-PREMIUMS_REFUNDED_FEN = "premiums_refunded_fen"  # fen, dim: FUNDING_SOURCES
-CLAIMS_RECEIVED = "claims_received"
-CLAIMS_SETTLED = "claims_settled"
-CLAIMS_SETTLED_PAYABLE_FEN = "claims_settled_payable_fen"
-CLAIMS_PAID = "claims_paid"
-CLAIMS_PAID_FEN = "claims_paid_fen"
-LARGEST_CLAIM_PAID_FEN = "largest_claim_paid_fen"  # maximum, not a sum
-
-# "unknown" only if a person was enrolled without a verified insurance type (the quote refuses
-# that today; the cell exists so such a person would still be counted somewhere).
-INSURANCE_TYPES = ("employee", "resident", "unknown")
-SPONSOR_KINDS = ORGANISATION_KINDS  # employer, charity, relief_fund, paired_assistance
-# Order matters: it breaks ties when two sources paid the same amount.
-FUNDING_SOURCES = ("personal_account", "wechat", *SPONSOR_KINDS)
-MAXIMUM_METRICS = frozenset({LARGEST_CLAIM_PAID_FEN})
+# The metric names are in metrics.py (pure); imported above, and read as agg.NAME by the writers.
 
 _KEY = ("product_id", "plan_year", "month", "metric", "dimension")
 

@@ -16,7 +16,8 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.database import get_session
+from app.common import hooks
+from app.database import read_scope
 from app.disclosure import aggregates as agg
 from app.disclosure.corridor import settle
 from app.disclosure.statistics import product_statistics, rate_display
@@ -33,35 +34,34 @@ def public_statistics(*, plan_year: int | None = None, product_code: str | None 
     its year and months; newest plan year first."""
     from app.products.services import definition_of, get_product
 
-    session = get_session()
-    if product_code is not None:
-        products = [get_product(product_code, include_retired=True)]
-    else:
-        products = list(
-            session.scalars(select(Product).order_by(Product.plan_year.desc(), Product.code))
-        )
-    if plan_year is not None:
-        products = [p for p in products if p.plan_year == plan_year]
-    counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
-    min_cell = current_app.config["DISCLOSURE_MIN_CELL"]
-    result = []
-    for product in products:
-        population = definition_of(product).disclosure.region_basic_insured_population
-        result.append(
-            {
-                "product_code": product.code,
-                "product_name": product.name,
-                "plan_year": product.plan_year,
-                "region_basic_insured_population": population,
-                **product_statistics(
-                    counters[(product.id, product.plan_year)],
-                    plan_year=product.plan_year,
-                    population=population,
-                    min_cell=min_cell,
-                ),
-            }
-        )
-    session.rollback()
+    with read_scope() as session:
+        if product_code is not None:
+            products = [get_product(product_code, include_retired=True)]
+        else:
+            products = list(
+                session.scalars(select(Product).order_by(Product.plan_year.desc(), Product.code))
+            )
+        if plan_year is not None:
+            products = [p for p in products if p.plan_year == plan_year]
+        counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
+        min_cell = current_app.config["DISCLOSURE_MIN_CELL"]
+        result = []
+        for product in products:
+            population = definition_of(product).disclosure.region_basic_insured_population
+            result.append(
+                {
+                    "product_code": product.code,
+                    "product_name": product.name,
+                    "plan_year": product.plan_year,
+                    "region_basic_insured_population": population,
+                    **product_statistics(
+                        counters[(product.id, product.plan_year)],
+                        plan_year=product.plan_year,
+                        population=population,
+                        min_cell=min_cell,
+                    ),
+                }
+            )
     return {"min_cell": min_cell, "products": result}
 
 
@@ -81,55 +81,54 @@ def settlement_report(plan_year: int) -> dict:
     corridor, and what carries forward (app/disclosure/corridor.py)."""
     from app.products.services import definition_of
 
-    session = get_session()
-    products = list(
-        session.scalars(
-            select(Product).where(Product.plan_year == plan_year).order_by(Product.code)
+    with read_scope() as session:
+        products = list(
+            session.scalars(
+                select(Product).where(Product.plan_year == plan_year).order_by(Product.code)
+            )
         )
-    )
-    counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
-    rows = []
-    for product in products:
-        defn = definition_of(product)
-        cells = counters[(product.id, product.plan_year)]
-        collected = _year_totals(cells, agg.PREMIUMS_COLLECTED_FEN)
-        refunded = _year_totals(cells, agg.PREMIUMS_REFUNDED_FEN)
-        paid = sum(_year_totals(cells, agg.CLAIMS_PAID_FEN).values())
-        net = sum(collected.values()) - sum(refunded.values())
-        floor = defn.disclosure.loss_ratio_floor_bp or defn.bounds.loss_ratio_floor_bp
-        result = settle(
-            net_premium_fen=net,
-            claims_paid_fen=paid,
-            loss_ratio_floor_bp=floor,
-            corridor=defn.disclosure.corridor,
-        )
-        rows.append(
-            {
-                "product_code": product.code,
-                "product_name": product.name,
-                "plan_year": product.plan_year,
-                "premiums_collected_fen": sum(collected.values()),
-                "premiums_collected_by_source_fen": {
-                    s: collected.get(s, 0) for s in agg.FUNDING_SOURCES
-                },
-                "premiums_refunded_fen": sum(refunded.values()),
-                "net_premium_fen": net,
-                "claims_paid": sum(_year_totals(cells, agg.CLAIMS_PAID).values()),
-                "claims_paid_fen": paid,
-                "loss_ratio_bp": result.loss_ratio_bp,
-                "loss_ratio_display": (
-                    None if result.loss_ratio_bp is None else rate_display(result.loss_ratio_bp)
-                ),
-                "loss_ratio_floor_bp": result.loss_ratio_floor_bp,
-                "meets_floor": result.meets_floor,
-                "floor_shortfall_fen": result.floor_shortfall_fen,
-                "corridor": None if result.corridor is None else asdict(result.corridor),
-                "surplus_carried_forward_fen": result.surplus_carried_forward_fen,
-                "insurer_margin_fen": result.insurer_margin_fen,
-                "renegotiate": bool(result.corridor and result.corridor.renegotiate),
-            }
-        )
-    session.rollback()
+        counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
+        rows = []
+        for product in products:
+            defn = definition_of(product)
+            cells = counters[(product.id, product.plan_year)]
+            collected = _year_totals(cells, agg.PREMIUMS_COLLECTED_FEN)
+            refunded = _year_totals(cells, agg.PREMIUMS_REFUNDED_FEN)
+            paid = sum(_year_totals(cells, agg.CLAIMS_PAID_FEN).values())
+            net = sum(collected.values()) - sum(refunded.values())
+            floor = defn.disclosure.loss_ratio_floor_bp or defn.bounds.loss_ratio_floor_bp
+            result = settle(
+                net_premium_fen=net,
+                claims_paid_fen=paid,
+                loss_ratio_floor_bp=floor,
+                corridor=defn.disclosure.corridor,
+            )
+            rows.append(
+                {
+                    "product_code": product.code,
+                    "product_name": product.name,
+                    "plan_year": product.plan_year,
+                    "premiums_collected_fen": sum(collected.values()),
+                    "premiums_collected_by_source_fen": {
+                        s: collected.get(s, 0) for s in agg.FUNDING_SOURCES
+                    },
+                    "premiums_refunded_fen": sum(refunded.values()),
+                    "net_premium_fen": net,
+                    "claims_paid": sum(_year_totals(cells, agg.CLAIMS_PAID).values()),
+                    "claims_paid_fen": paid,
+                    "loss_ratio_bp": result.loss_ratio_bp,
+                    "loss_ratio_display": (
+                        None if result.loss_ratio_bp is None else rate_display(result.loss_ratio_bp)
+                    ),
+                    "loss_ratio_floor_bp": result.loss_ratio_floor_bp,
+                    "meets_floor": result.meets_floor,
+                    "floor_shortfall_fen": result.floor_shortfall_fen,
+                    "corridor": None if result.corridor is None else asdict(result.corridor),
+                    "surplus_carried_forward_fen": result.surplus_carried_forward_fen,
+                    "insurer_margin_fen": result.insurer_margin_fen,
+                    "renegotiate": bool(result.corridor and result.corridor.renegotiate),
+                }
+            )
     return {"plan_year": plan_year, "products": rows}
 
 
@@ -188,13 +187,18 @@ def settlement_csv(report: dict) -> str:
 ClaimsProvider = Callable[
     [Session, int], Iterable["tuple[fhir.ClaimView, fhir.AdjudicationView | None]"]
 ]
-_PROVIDER_KEY = "fhir_claims_provider"
+
+
+def no_claims(_session: Session, _member_id: int) -> tuple:
+    """For an app with no claims capability: the export has no claims."""
+    return ()
 
 
 def register_fhir_claims_provider(app: Flask, provider: ClaimsProvider | None) -> None:
-    """The claims capability plugs in here: `provider(session, member_id)` yields the member's
-    claims as (ClaimView, AdjudicationView or None). Without one, the export has no claims."""
-    app.extensions[_PROVIDER_KEY] = provider
+    """The claims capability plugs in here (the hook point `disclosure.member_claims`):
+    `provider(session, member_id)` yields the member's claims as (ClaimView, AdjudicationView or
+    None). None says explicitly that there are no claims to export."""
+    hooks.register(hooks.MEMBER_CLAIMS, provider or no_claims, app=app)
 
 
 def patient_ref(person) -> fhir.PatientRef:
@@ -219,33 +223,31 @@ def member_fhir_bundle(member_id: int):
     from app.policies.services import list_policies
     from app.products.services import get_product_by_id
 
-    session = get_session()
-    resources = []
-    for policy in list_policies(member_id):
-        item = session.get(OrderItem, policy.order_item_id)
-        order = session.get(Order, item.order_id)
-        holder = session.get(Person, order.payer_person_id) if order.payer_person_id else None
-        product = get_product_by_id(policy.product_id)
-        resources.append(
-            fhir.coverage(
-                fhir.PolicyView(
-                    policy_no=policy.policy_no,
-                    status=policy.status,
-                    plan_year=policy.plan_year,
-                    product_code=product.code,
-                    product_name=product.name,
-                    coverage_start=policy.coverage_start,
-                    coverage_end=policy.coverage_end,
-                    beneficiary=patient_ref(session.get(Person, policy.person_id)),
-                    relationship=item.relation,
-                    policy_holder=patient_ref(holder) if holder is not None else None,
+    with read_scope() as session:
+        resources = []
+        for policy in list_policies(member_id):
+            item = session.get(OrderItem, policy.order_item_id)
+            order = session.get(Order, item.order_id)
+            holder = session.get(Person, order.payer_person_id) if order.payer_person_id else None
+            product = get_product_by_id(policy.product_id)
+            resources.append(
+                fhir.coverage(
+                    fhir.PolicyView(
+                        policy_no=policy.policy_no,
+                        status=policy.status,
+                        plan_year=policy.plan_year,
+                        product_code=product.code,
+                        product_name=product.name,
+                        coverage_start=policy.coverage_start,
+                        coverage_end=policy.coverage_end,
+                        beneficiary=patient_ref(session.get(Person, policy.person_id)),
+                        relationship=item.relation,
+                        policy_holder=patient_ref(holder) if holder is not None else None,
+                    )
                 )
             )
-        )
-    provider = current_app.extensions.get(_PROVIDER_KEY)
-    for claim_view, adjudication in provider(session, member_id) if provider else ():
-        resources.append(fhir.claim(claim_view))
-        if adjudication is not None:
-            resources.append(fhir.claim_response(claim_view, adjudication))
-    session.rollback()
+        for claim_view, adjudication in hooks.call(hooks.MEMBER_CLAIMS, session, member_id):
+            resources.append(fhir.claim(claim_view))
+            if adjudication is not None:
+                resources.append(fhir.claim_response(claim_view, adjudication))
     return fhir.bundle(resources)

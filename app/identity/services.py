@@ -19,9 +19,9 @@ from app.common.clock import today_shanghai
 from app.database import utcnow
 from app.errors import UpstreamUnavailable, ValidationFailed
 from app.identity.idnumber import IdNumber, IdNumberError, parse
+from app.identity.models import Person
 from app.integrations import registry
 from app.integrations.bureau.port import BureauPerson, BureauUnavailable
-from app.members.models import Person
 from app.security.crypto import cipher, index_of
 
 ID_NUMBER_CONTEXT = "persons.id_number"

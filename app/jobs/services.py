@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
+from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.models import OrderItem
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.identity.idnumber import mask_name
@@ -313,23 +313,24 @@ def run_job(job_id: int) -> str:
     token = claim(job_id)
     if token is None:
         return "not_claimed"
-    session = get_session()
-    job = session.get(Job, job_id)
-    session.refresh(job)
-    log.info("job started", extra={"job_id": job_id, "run": job.runs})
+    with read_scope() as session:
+        job = session.get(Job, job_id)
+        session.refresh(job)
+        log.info("job started", extra={"job_id": job_id, "run": job.runs})
     try:
-        roster_enrollment.run(roster_enrollment.context(job, token), bureau_throttle())
+        # The run commits its units of work as it goes; whatever read it leaves open (the
+        # sandbox bureau reads through this session) ends here, on success or failure, before
+        # the job's outcome is written.
+        with read_scope():
+            roster_enrollment.run(roster_enrollment.context(job, token), bureau_throttle())
     except roster_enrollment.LostJob:
-        get_session().rollback()
         log.info("job given up: cancelled or taken over", extra={"job_id": job_id})
         return "lost"
     except roster_enrollment.ProgrammeStopped as stop:
-        get_session().rollback()
         _finish(job_id, token, "failed", stop.code)
         log.warning("job stopped", extra={"job_id": job_id, "error_code": stop.code})
         return "failed"
     except Exception as exc:
-        get_session().rollback()
         # No traceback: an adapter's exception text may carry the person it was asked about.
         log.error("job failed", extra={"job_id": job_id, "error_type": type(exc).__name__})
         _finish(job_id, token, "failed", "internal_error")
@@ -343,23 +344,22 @@ def stale_jobs() -> list[int]:
     """Running jobs whose heartbeat is older than JOB_STALE_SECONDS, and queued jobs that no
     worker took within that time (a lost message, a broker that was down)."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
-    session = get_session()
-    ids = list(
-        session.scalars(
-            select(Job.id)
-            .where(
-                or_(
-                    and_(
-                        Job.status == "running",
-                        or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff),
-                    ),
-                    and_(Job.status == "queued", Job.created_at < cutoff),
+    with read_scope() as session:
+        ids = list(
+            session.scalars(
+                select(Job.id)
+                .where(
+                    or_(
+                        and_(
+                            Job.status == "running",
+                            or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff),
+                        ),
+                        and_(Job.status == "queued", Job.created_at < cutoff),
+                    )
                 )
+                .order_by(Job.id)
             )
-            .order_by(Job.id)
         )
-    )
-    session.rollback()
     return ids
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction
+from app.database import get_session, read_scope, transaction
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.identity import services as identity
 from app.members.models import RELATIONS, Consent, Member, Relative
@@ -114,24 +114,25 @@ def add_relative(
     )
     name = identity.normalise_name(name)
     id_number = identity.parse_id_number(id_number_raw)
-    session = get_session()
-    member = session.get(Member, member_id)
-    if member is None:
-        raise NotFound("账号不存在", code="member_not_found")
-    if member.person_id is None:
-        raise ValidationFailed("请先完成本人医保身份核验，再添加家属", code="identity_not_verified")
-    if member.person.id_number_index == identity.person_index(id_number.value):
-        raise Conflict("不能将本人添加为家属", code="relative_is_self")
-    is_minor = id_number.age_on(today_shanghai()) < GUARDIAN_CONSENT_AGE
-    if is_minor:
-        guardian_consent = _require_consent(
-            guardian_consent,
-            "guardian_consent_required",
-            "添加未满14周岁的未成年人，需要监护人同意处理其个人信息",
-            field="guardian_consent",
-        )
-    found = identity.lookup_with_limits(member_id, id_number, name)
-    session.rollback()  # end the read-only transaction above before the unit of work
+    with read_scope() as session:
+        member = session.get(Member, member_id)
+        if member is None:
+            raise NotFound("账号不存在", code="member_not_found")
+        if member.person_id is None:
+            raise ValidationFailed(
+                "请先完成本人医保身份核验，再添加家属", code="identity_not_verified"
+            )
+        if member.person.id_number_index == identity.person_index(id_number.value):
+            raise Conflict("不能将本人添加为家属", code="relative_is_self")
+        is_minor = id_number.age_on(today_shanghai()) < GUARDIAN_CONSENT_AGE
+        if is_minor:
+            guardian_consent = _require_consent(
+                guardian_consent,
+                "guardian_consent_required",
+                "添加未满14周岁的未成年人，需要监护人同意处理其个人信息",
+                field="guardian_consent",
+            )
+        found = identity.lookup_with_limits(member_id, id_number, name)
     with transaction() as session:
         person = identity.upsert_person(session, id_number, found)
         existing = session.scalar(

@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.database import get_session, transaction, utcnow
+from app.database import read_scope, transaction, utcnow
 from app.members.models import Member
 from app.outbox.models import OutboxEvent
 
@@ -38,16 +38,15 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
     from app.integrations.registry import notifier
 
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    session = get_session()
-    due = list(
-        session.scalars(
-            select(OutboxEvent.id)
-            .where(OutboxEvent.status == "pending", OutboxEvent.next_attempt_at <= utcnow())
-            .order_by(OutboxEvent.id)
-            .limit(limit)
+    with read_scope() as session:
+        due = list(
+            session.scalars(
+                select(OutboxEvent.id)
+                .where(OutboxEvent.status == "pending", OutboxEvent.next_attempt_at <= utcnow())
+                .order_by(OutboxEvent.id)
+                .limit(limit)
+            )
         )
-    )
-    session.rollback()
     port = notifier()
     for event_id in due:
         with transaction() as s:

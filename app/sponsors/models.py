@@ -18,7 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import Base, utcnow
 
-ORGANISATION_KINDS = ("employer", "charity", "relief_fund", "paired_assistance")
 PROGRAMME_STATUSES = ("active", "paused", "closed")
 RULE_KINDS = ("full", "fixed", "percentage")
 PROGRAMME_LEDGER_KINDS = ("top_up", "reserve", "release", "refund")

@@ -17,8 +17,8 @@ the order items with a `sponsor_subsidy` premium-ledger entry from one of its pr
   else about them (no person, no diagnosis, no hospital). A claims count below
   SPONSOR_REPORT_MIN_CELL is suppressed together with its sum. Only per-plan-year cells are
   given, with no total across years, so no suppressed cell can be recovered by subtraction.
-  The claims live in another capability: it plugs its query in with
-  `register_outcomes_provider(app, fn)`; until then no claims are counted.
+  The claims live in another capability: it plugs its query in at the hook point
+  `sponsors.claims_paid` (app/common/hooks.py); without one the report fails loudly.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
 from app.auth.principal import Principal
+from app.common import hooks
 from app.common.clock import SHANGHAI
-from app.database import get_session, transaction
+from app.database import read_scope, transaction
 from app.errors import NotFound
 from app.sponsors.models import Organisation, Programme, ProgrammeLedgerEntry
 from app.sponsors.rules import FULL_BASIS_POINTS, round_half_up_div
@@ -57,22 +58,21 @@ class ClaimsPaid:
 
 # (session, a SELECT of policy ids) -> the claims paid on those policies.
 OutcomesProvider = Callable[[Session, Select], ClaimsPaid]
-_PROVIDER_KEY = "sponsor_outcomes_provider"
 
 
 def no_claims(_session: Session, _policy_ids: Select) -> ClaimsPaid:
-    """The default: no claims capability registered, so nothing has been paid."""
+    """For an app with no claims capability, registered explicitly: nothing has been paid."""
     return ClaimsPaid(0, 0)
 
 
 def register_outcomes_provider(app: Flask, provider: OutcomesProvider) -> None:
     """Plug in the claims query, e.g. count and sum of `paid_fen` of claims with status 'paid'
-    whose policy_id is in the given SELECT."""
-    app.extensions[_PROVIDER_KEY] = provider
+    whose policy_id is in the given SELECT (the hook point `sponsors.claims_paid`)."""
+    hooks.register(hooks.CLAIMS_PAID, provider, app=app)
 
 
 def _claims_paid(session: Session, policy_ids: Select) -> ClaimsPaid:
-    paid = current_app.extensions.get(_PROVIDER_KEY, no_claims)(session, policy_ids)
+    paid = hooks.call(hooks.CLAIMS_PAID, session, policy_ids)
     for value in (paid.count, paid.paid_fen):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise RuntimeError("the outcomes provider must return whole, non-negative figures")
@@ -140,58 +140,57 @@ def summary(actor: Principal, *, plan_year: int | None = None) -> dict:
     from app.enrollment.models import LedgerEntry
     from app.policies.models import Policy
 
-    session = get_session()
-    org = _own_organisation(session, actor)
-    query = select(Programme).where(Programme.organisation_id == org.id)
-    if plan_year is not None:
-        query = query.where(Programme.plan_year == plan_year)
-    programmes = list(session.scalars(query.order_by(Programme.id)))
-    ids = select(Programme.id).where(Programme.id.in_([p.id for p in programmes]))
-    spent = _spent_by_programme(session, ids)
-    active = dict(
-        session.execute(
-            select(LedgerEntry.programme_id, func.count(func.distinct(Policy.id)))
-            .join(Policy, Policy.order_item_id == LedgerEntry.order_item_id)
-            .where(
-                LedgerEntry.kind == "sponsor_subsidy",
-                LedgerEntry.programme_id.in_(ids),
-                Policy.status == "active",
-            )
-            .group_by(LedgerEntry.programme_id)
-        ).all()
-    )
-    rows = []
-    for p in programmes:
-        spent_fen = spent.get(p.id, 0)
-        rows.append(
-            {
-                "programme_id": p.id,
-                "name": p.name,
-                "plan_year": p.plan_year,
-                "status": p.status,
-                "budget_total_fen": p.budget_total_fen,
-                "spent_fen": spent_fen,
-                "spent_bp": spent_basis_points(spent_fen, p.budget_total_fen),
-                "reserved_unpaid_fen": p.budget_reserved_fen - spent_fen,
-                "unspent_fen": p.budget_total_fen - p.budget_reserved_fen,
-                "active_policies": int(active.get(p.id, 0)),
-                "beneficiaries": p.beneficiaries_reserved,
-                "quota": p.quota,
-            }
+    with read_scope() as session:
+        org = _own_organisation(session, actor)
+        query = select(Programme).where(Programme.organisation_id == org.id)
+        if plan_year is not None:
+            query = query.where(Programme.plan_year == plan_year)
+        programmes = list(session.scalars(query.order_by(Programme.id)))
+        ids = select(Programme.id).where(Programme.id.in_([p.id for p in programmes]))
+        spent = _spent_by_programme(session, ids)
+        active = dict(
+            session.execute(
+                select(LedgerEntry.programme_id, func.count(func.distinct(Policy.id)))
+                .join(Policy, Policy.order_item_id == LedgerEntry.order_item_id)
+                .where(
+                    LedgerEntry.kind == "sponsor_subsidy",
+                    LedgerEntry.programme_id.in_(ids),
+                    Policy.status == "active",
+                )
+                .group_by(LedgerEntry.programme_id)
+            ).all()
         )
-    # A policy two of the organisation's programmes paid for is one active policy.
-    active_total = (
-        session.scalar(
-            select(func.count(func.distinct(Policy.id))).where(
-                Policy.order_item_id.in_(_funded_items(ids)), Policy.status == "active"
+        rows = []
+        for p in programmes:
+            spent_fen = spent.get(p.id, 0)
+            rows.append(
+                {
+                    "programme_id": p.id,
+                    "name": p.name,
+                    "plan_year": p.plan_year,
+                    "status": p.status,
+                    "budget_total_fen": p.budget_total_fen,
+                    "spent_fen": spent_fen,
+                    "spent_bp": spent_basis_points(spent_fen, p.budget_total_fen),
+                    "reserved_unpaid_fen": p.budget_reserved_fen - spent_fen,
+                    "unspent_fen": p.budget_total_fen - p.budget_reserved_fen,
+                    "active_policies": int(active.get(p.id, 0)),
+                    "beneficiaries": p.beneficiaries_reserved,
+                    "quota": p.quota,
+                }
             )
+        # A policy two of the organisation's programmes paid for is one active policy.
+        active_total = (
+            session.scalar(
+                select(func.count(func.distinct(Policy.id))).where(
+                    Policy.order_item_id.in_(_funded_items(ids)), Policy.status == "active"
+                )
+            )
+            or 0
         )
-        or 0
-    )
-    budget = sum(r["budget_total_fen"] for r in rows)
-    spent_total = sum(r["spent_fen"] for r in rows)
-    organisation = {"id": org.id, "name": org.name, "uscc": org.uscc, "kind": org.kind}
-    session.rollback()
+        budget = sum(r["budget_total_fen"] for r in rows)
+        spent_total = sum(r["spent_fen"] for r in rows)
+        organisation = {"id": org.id, "name": org.name, "uscc": org.uscc, "kind": org.kind}
     return {
         "organisation": organisation,
         "programmes": rows,
@@ -302,34 +301,33 @@ def _year_bounds_utc(year: int) -> tuple[datetime, datetime]:
 def donations(actor: Principal, *, year: int | None = None) -> dict:
     from app.policies.certificate import fen_to_yuan_text
 
-    session = get_session()
-    org = _own_organisation(session, actor)
-    e = ProgrammeLedgerEntry
-    query = (
-        select(e, Programme)
-        .join(Programme, Programme.id == e.programme_id)
-        .where(Programme.organisation_id == org.id, e.kind.in_(DONATION_KINDS))
-    )
-    if year is not None:
-        start, end = _year_bounds_utc(year)
-        query = query.where(e.created_at >= start, e.created_at < end)
-    items = []
-    for entry, programme in session.execute(query.order_by(e.created_at, e.id)):
-        items.append(
-            {
-                "entry_id": entry.id,
-                "kind": entry.kind,
-                "kind_label": DONATION_LABELS[entry.kind],
-                "date": entry.created_at.astimezone(SHANGHAI).date(),
-                "amount_fen": entry.amount_fen,
-                "amount_yuan": fen_to_yuan_text(entry.amount_fen),
-                "organisation_name": org.name,
-                "organisation_uscc": org.uscc,
-                "programme_id": programme.id,
-                "programme_name": programme.name,
-            }
+    with read_scope() as session:
+        org = _own_organisation(session, actor)
+        e = ProgrammeLedgerEntry
+        query = (
+            select(e, Programme)
+            .join(Programme, Programme.id == e.programme_id)
+            .where(Programme.organisation_id == org.id, e.kind.in_(DONATION_KINDS))
         )
-    session.rollback()
+        if year is not None:
+            start, end = _year_bounds_utc(year)
+            query = query.where(e.created_at >= start, e.created_at < end)
+        items = []
+        for entry, programme in session.execute(query.order_by(e.created_at, e.id)):
+            items.append(
+                {
+                    "entry_id": entry.id,
+                    "kind": entry.kind,
+                    "kind_label": DONATION_LABELS[entry.kind],
+                    "date": entry.created_at.astimezone(SHANGHAI).date(),
+                    "amount_fen": entry.amount_fen,
+                    "amount_yuan": fen_to_yuan_text(entry.amount_fen),
+                    "organisation_name": org.name,
+                    "organisation_uscc": org.uscc,
+                    "programme_id": programme.id,
+                    "programme_name": programme.name,
+                }
+            )
     return {
         "organisation_name": org.name,
         "organisation_uscc": org.uscc,
@@ -389,34 +387,33 @@ def outcomes(actor: Principal) -> dict:
     from app.policies.models import Policy
 
     min_cell = current_app.config["SPONSOR_REPORT_MIN_CELL"]
-    session = get_session()
-    org = _own_organisation(session, actor)
-    funded = Policy.order_item_id.in_(_funded_items(_own_programme_ids(org.id)))
-    years = list(
-        session.scalars(
-            select(Policy.plan_year).where(funded).distinct().order_by(Policy.plan_year)
-        )
-    )
-    rows = []
-    for year in years:
-        people = (
-            session.scalar(
-                select(func.count(func.distinct(Policy.person_id))).where(
-                    funded, Policy.plan_year == year
-                )
+    with read_scope() as session:
+        org = _own_organisation(session, actor)
+        funded = Policy.order_item_id.in_(_funded_items(_own_programme_ids(org.id)))
+        years = list(
+            session.scalars(
+                select(Policy.plan_year).where(funded).distinct().order_by(Policy.plan_year)
             )
-            or 0
         )
-        paid = _claims_paid(session, select(Policy.id).where(funded, Policy.plan_year == year))
-        suppressed = paid.count < min_cell
-        rows.append(
-            {
-                "plan_year": year,
-                "beneficiaries": int(people),
-                "suppressed": suppressed,
-                "claims_paid_count": None if suppressed else paid.count,
-                "claims_paid_fen": None if suppressed else paid.paid_fen,
-            }
-        )
-    session.rollback()
+        rows = []
+        for year in years:
+            people = (
+                session.scalar(
+                    select(func.count(func.distinct(Policy.person_id))).where(
+                        funded, Policy.plan_year == year
+                    )
+                )
+                or 0
+            )
+            paid = _claims_paid(session, select(Policy.id).where(funded, Policy.plan_year == year))
+            suppressed = paid.count < min_cell
+            rows.append(
+                {
+                    "plan_year": year,
+                    "beneficiaries": int(people),
+                    "suppressed": suppressed,
+                    "claims_paid_count": None if suppressed else paid.count,
+                    "claims_paid_fen": None if suppressed else paid.paid_fen,
+                }
+            )
     return {"min_cell": min_cell, "years": rows}

@@ -24,6 +24,9 @@ from stdnum.cn import uscc as stdnum_uscc
 from app.enrollment.quote import SubsidyOffer
 from app.integrations.bureau.port import IDENTITY_CATEGORIES
 
+# The kinds of organisation that fund cover (plain data: the models and disclosure use it).
+ORGANISATION_KINDS = ("employer", "charity", "relief_fund", "paired_assistance")
+
 # =============================================================================================
 # 1. 统一社会信用代码 (GB 32100-2015)
 # =============================================================================================

@@ -3,8 +3,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.common.schemas import PageQuerySchema, StrictSchema, plain_text
-from app.sponsors.models import ORGANISATION_KINDS, PROGRAMME_STATUSES, RULE_KINDS
-from app.sponsors.rules import KNOWN_CATEGORIES
+from app.sponsors.models import PROGRAMME_STATUSES, RULE_KINDS
+from app.sponsors.rules import KNOWN_CATEGORIES, ORGANISATION_KINDS
 
 MAX_ID = 2**31 - 1
 

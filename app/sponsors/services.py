@@ -21,7 +21,7 @@ from app.audit.services import record as audit
 from app.auth.models import ORGANISATION_ROLES
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction
+from app.database import get_session, read_scope, transaction
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.sponsors import rules
 from app.sponsors.models import Organisation, Programme, ProgrammeLedgerEntry
@@ -440,36 +440,37 @@ class ProgrammeProblem:
 
 def check_programmes(programme_ids: list[int] | None = None) -> list[ProgrammeProblem]:
     """Each programme's figures equal the sums of its ledger."""
-    session = get_session()
-    e = ProgrammeLedgerEntry
-    sums = select(
-        e.programme_id,
-        func.coalesce(func.sum(case((e.kind.in_(("top_up", "refund")), e.amount_fen), else_=0)), 0),
-        func.coalesce(
-            func.sum(case((e.kind.in_(("reserve", "release")), e.amount_fen), else_=0)), 0
-        ),
-        func.coalesce(
-            func.sum(case((e.kind == "reserve", 1), (e.kind == "release", -1), else_=0)), 0
-        ),
-    ).group_by(e.programme_id)
-    by_id = {row[0]: tuple(int(v) for v in row[1:]) for row in session.execute(sums)}
-    query = select(Programme)
-    if programme_ids is not None:
-        query = query.where(Programme.id.in_(programme_ids))
-    problems = []
-    for p in session.scalars(query):
-        session.refresh(p)
-        total, reserved, people = by_id.get(p.id, (0, 0, 0))
-        for label, cached, summed in (
-            ("budget_total_fen", p.budget_total_fen, total),
-            ("budget_reserved_fen", p.budget_reserved_fen, reserved),
-            ("beneficiaries_reserved", p.beneficiaries_reserved, people),
-        ):
-            if cached != summed:
-                problems.append(
-                    ProgrammeProblem(p.id, f"{label} is {cached}, ledger sums to {summed}")
-                )
-    session.rollback()
+    with read_scope() as session:
+        e = ProgrammeLedgerEntry
+        sums = select(
+            e.programme_id,
+            func.coalesce(
+                func.sum(case((e.kind.in_(("top_up", "refund")), e.amount_fen), else_=0)), 0
+            ),
+            func.coalesce(
+                func.sum(case((e.kind.in_(("reserve", "release")), e.amount_fen), else_=0)), 0
+            ),
+            func.coalesce(
+                func.sum(case((e.kind == "reserve", 1), (e.kind == "release", -1), else_=0)), 0
+            ),
+        ).group_by(e.programme_id)
+        by_id = {row[0]: tuple(int(v) for v in row[1:]) for row in session.execute(sums)}
+        query = select(Programme)
+        if programme_ids is not None:
+            query = query.where(Programme.id.in_(programme_ids))
+        problems = []
+        for p in session.scalars(query):
+            session.refresh(p)
+            total, reserved, people = by_id.get(p.id, (0, 0, 0))
+            for label, cached, summed in (
+                ("budget_total_fen", p.budget_total_fen, total),
+                ("budget_reserved_fen", p.budget_reserved_fen, reserved),
+                ("beneficiaries_reserved", p.beneficiaries_reserved, people),
+            ):
+                if cached != summed:
+                    problems.append(
+                        ProgrammeProblem(p.id, f"{label} is {cached}, ledger sums to {summed}")
+                    )
     return problems
 
 

@@ -3,9 +3,10 @@ and plays the bureau's side of the personal-account debit (authorise -> debit ->
 refund) against those residents' `balc_fen`. Deterministic, embedded, and refused by the
 production profile.
 
-The bureau is another system. Its account writes therefore happen in the sandbox's **own**
-session on its own connection (a fresh `Session` on the app engine, committed before the method
-returns), never in the caller's scoped session: a caller that rolls back its own unit of work
+The bureau is another system. Everything it does, 1101 reads included, therefore happens in the
+sandbox's **own** session on its own connection (a fresh `Session` on the app engine, committed
+or closed before the method returns), never in the caller's scoped session: callers need not
+end a transaction the sandbox began for them, and a caller that rolls back its own unit of work
 does not undo a debit "the bureau" already made, exactly as with the real bureau. Callers must
 reconcile (query by request id), not rely on a rollback.
 
@@ -57,7 +58,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from app.database import get_engine, get_session, utcnow
+from app.database import get_engine, utcnow
 from app.integrations.bureau.http_adapter import BureauRejected
 from app.integrations.bureau.port import (
     DEBIT_FAILED,
@@ -139,27 +140,30 @@ class SandboxBureau:
     # -- 1101 -------------------------------------------------------------------------------
 
     def lookup_person(self, certno: str, name: str) -> BureauPerson | None:
-        session = get_session()
-        row = session.scalar(
-            select(SandboxResident).where(
-                SandboxResident.certno_index == index_of("sandbox_certno", certno)
+        # The bureau's own session, like every other method: the caller's transaction is not
+        # touched, so nobody has to end a read the sandbox began on their behalf.
+        with self._bureau_session() as session:
+            row = session.scalar(
+                select(SandboxResident).where(
+                    SandboxResident.certno_index == index_of("sandbox_certno", certno)
+                )
             )
-        )
-        if row is None or row.psn_name != name:
-            return None
-        return to_bureau_person(row, certno)
+            if row is None or row.psn_name != name:
+                return None
+            return to_bureau_person(row, certno)
 
     def lookup_people(self, requests: list[tuple[str, str]]) -> list[BureauPerson | None]:
         """1101 for many people at once (`BatchLookup`): one answer per (certno, name), in
         order, each exactly what `lookup_person` would answer. One query for the batch."""
         indexes = [index_of("sandbox_certno", certno) for certno, _ in requests]
         table = SandboxResident.__table__  # plain rows: thousands of ORM objects cost more
-        rows = {
-            row.certno_index: row
-            for row in get_session().execute(
-                select(table).where(table.c.certno_index.in_(set(indexes)))
-            )
-        }
+        with self._bureau_session() as session:
+            rows = {
+                row.certno_index: row
+                for row in session.execute(
+                    select(table).where(table.c.certno_index.in_(set(indexes)))
+                )
+            }
         answers: list[BureauPerson | None] = []
         for (certno, name), index in zip(requests, indexes):
             row = rows.get(index)

@@ -1,0 +1,167 @@
+"""The hook registry: the one way a capability asks another one, lower in the layer order, for
+something it cannot import (e.g. enrollment asking sponsorship for subsidy offers, policies asking
+claims whether a claim was filed), without an import upward (see [tool.importlinter] in
+pyproject.toml and docs in /work/shared/ARCHITECTURE.md "Layer order").
+
+Every hook point is declared below, up front, with the arguments its implementations take, what
+they return and who provides them. The providing capability registers its function once at app
+start (`create_app`, app/__init__.py) with `register(name, fn, app=app)`; the asking capability
+calls it with `call(name, ...)` (a hook with one implementation) or iterates `providers(name)`
+(a hook with several, called in registration order).
+
+Fails loudly: a name that is not declared here, a function whose parameters do not fit the
+declared ones, and asking a hook that nobody registered all raise at once (`UnknownHook`,
+`TypeError`, `HookMissing`), instead of the old `app.extensions.get(key, default)` that silently
+answered "no claims" or "no subsidies" when a registration was forgotten. `create_app` also checks
+with `check_registered(app)` that every hook point has an implementation before serving anything.
+
+Registrations live per application (tests build many apps) under `app.extensions["hooks"]`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+_EXTENSION_KEY = "hooks"
+
+
+@dataclass(frozen=True)
+class HookPoint:
+    name: str
+    params: tuple[str, ...]  # the positional arguments every implementation is called with
+    returns: str
+    purpose: str
+    provided_by: str
+    many: bool = False  # several implementations, all asked; else one, a later one replaces it
+    # The `app.extensions` key a module not yet converted still reads (see legacy_key users
+    # below); the registry keeps that list as its own storage so both see the same functions.
+    legacy_key: str | None = None
+
+
+SUBSIDY_OFFERS = "enrollment.subsidy_offers"
+CLAIMS_FILED = "policies.claims_filed"
+CLAIMS_PAID = "sponsors.claims_paid"
+MEMBER_CLAIMS = "disclosure.member_claims"
+
+HOOK_POINTS: dict[str, HookPoint] = {
+    point.name: point
+    for point in (
+        HookPoint(
+            SUBSIDY_OFFERS,
+            params=("session", "product", "defn", "persons"),
+            returns="list[app.enrollment.quote.SubsidyOffer], in the order they should pay",
+            purpose="who pays (part of) these persons' premium for this product: the quote and "
+            "the order ask every provider and take the offers in registration order",
+            provided_by="sponsors (app.sponsors.services.programme_offers)",
+            many=True,
+            # TODO(owned): app/enrollment/subsidies.py still reads and writes this key.
+            legacy_key="subsidy_providers",
+        ),
+        HookPoint(
+            CLAIMS_FILED,
+            params=("session", "policy"),
+            returns="bool: has any claim been filed on this policy",
+            purpose="the refund rule's 'no claim filed' check on surrender",
+            provided_by="claims (app.claims.services.claims_filed_on)",
+            many=True,
+            # TODO(owned): app/policies/services.py still reads this key.
+            legacy_key="policy_claim_checks",
+        ),
+        HookPoint(
+            CLAIMS_PAID,
+            params=("session", "policy_ids"),
+            returns="app.sponsors.reports.ClaimsPaid: count and sum (fen) of the claims paid on "
+            "the policies the SELECT `policy_ids` gives",
+            purpose="the sponsor outcomes report",
+            provided_by="claims (app.claims.services.claims_paid_on)",
+        ),
+        HookPoint(
+            MEMBER_CLAIMS,
+            params=("session", "member_id"),
+            returns="iterable of (app.disclosure.fhir.ClaimView, AdjudicationView | None)",
+            purpose="the claims in a member's FHIR export",
+            provided_by="claims (app.claims.services.fhir_claims)",
+        ),
+    )
+}
+
+
+class UnknownHook(LookupError):
+    """A hook name that is not declared in HOOK_POINTS (a typo, or a point never declared)."""
+
+
+class HookMissing(RuntimeError):
+    """A declared hook point that nobody registered an implementation for."""
+
+
+def point(name: str) -> HookPoint:
+    try:
+        return HOOK_POINTS[name]
+    except KeyError:
+        raise UnknownHook(
+            f"no hook point {name!r}; declared: {', '.join(sorted(HOOK_POINTS))}"
+        ) from None
+
+
+def _slots(app: Flask) -> dict[str, list[Callable]]:
+    return app.extensions.setdefault(_EXTENSION_KEY, {})
+
+
+def _slot(app: Flask, hook: HookPoint) -> list[Callable]:
+    slots = _slots(app)
+    if hook.name not in slots:
+        slots[hook.name] = app.extensions.setdefault(hook.legacy_key, []) if hook.legacy_key else []
+    return slots[hook.name]
+
+
+def register(name: str, fn: Callable, *, app: Flask | None = None) -> None:
+    """Register `fn` for the hook point `name` (at app start). A hook with one implementation
+    keeps the latest registration; a `many` hook appends."""
+    hook = point(name)
+    if not callable(fn):
+        raise TypeError(f"hook {name!r}: {fn!r} is not callable")
+    try:
+        inspect.signature(fn).bind(*hook.params)
+    except TypeError as exc:
+        raise TypeError(
+            f"hook {name!r}: {getattr(fn, '__qualname__', fn)!r} must take ({', '.join(hook.params)}): {exc}"
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): take it on trust
+        pass
+    slot = _slot(app if app is not None else current_app, hook)
+    if not hook.many:
+        slot.clear()
+    slot.append(fn)
+
+
+def providers(name: str, *, app: Flask | None = None) -> tuple[Callable, ...]:
+    """Every implementation registered for `name`, in registration order; `HookMissing` when
+    there is none."""
+    hook = point(name)
+    found = tuple(_slot(app if app is not None else current_app, hook))
+    if not found:
+        raise HookMissing(
+            f"hook {name!r} has no implementation registered ({hook.purpose}; provided by "
+            f"{hook.provided_by}): register it in create_app with hooks.register({name!r}, fn)"
+        )
+    return found
+
+
+def call(name: str, *args: Any) -> Any:
+    """Call the one implementation of a single-implementation hook point."""
+    hook = point(name)
+    if hook.many:
+        raise TypeError(f"hook {name!r} has several implementations: iterate providers()")
+    (fn,) = providers(name)
+    return fn(*args)
+
+
+def check_registered(app: Flask) -> None:
+    """Every declared hook point has an implementation (create_app calls this last)."""
+    for name in HOOK_POINTS:
+        providers(name, app=app)
