@@ -1,0 +1,47 @@
+"""Catalogues of a product: the 商保目录 (commercial list of items outside basic insurance that
+the product pays for) and the 特药目录 (special drugs), each as dated versions.
+
+`app.catalogues.rules` holds the pure part: parsing spreadsheet rows into entries with a per-row
+report, and picking the version in force on a date of care. Line matching against a catalogue
+lives in app/adjudication/lines.py.
+"""
+
+from app.catalogues.rules import (
+    CommercialCatalogue,
+    CommercialItem,
+    HeaderError,
+    ParseReport,
+    RowError,
+    RowReport,
+    SpecialDrug,
+    SpecialDrugCatalogue,
+    VersionProblem,
+    VersionWindow,
+    normalise_approval,
+    normalise_code,
+    parse_commercial_rows,
+    parse_special_drug_rows,
+    select_version,
+    version_problems,
+    yuan_to_fen,
+)
+
+__all__ = [
+    "CommercialCatalogue",
+    "CommercialItem",
+    "HeaderError",
+    "ParseReport",
+    "RowError",
+    "RowReport",
+    "SpecialDrug",
+    "SpecialDrugCatalogue",
+    "VersionProblem",
+    "VersionWindow",
+    "normalise_approval",
+    "normalise_code",
+    "parse_commercial_rows",
+    "parse_special_drug_rows",
+    "select_version",
+    "version_problems",
+    "yuan_to_fen",
+]

@@ -1,0 +1,448 @@
+"""Fee lines (5204 shape) -> engine ClaimLines (app/adjudication/lines.py), table-driven.
+
+Money in fen (100 fen = 1 yuan). Each row's comment is the hand arithmetic. The catalogues:
+  commercial list  DRUG_A   price limit 100.00 yuan, quantity limit 3 per settlement
+                   SERVICE  no limits
+                   THIRDS   quantity limit 2 (to show the single half-up rounding)
+                   (OFF is not listed)
+  special drugs    SP_D     needs approval, indication 肺癌, only at 国大药房 / code P001
+                   SP_E     listed by approval number 国药准字H20183113, no approval needed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from app.adjudication import Accumulators, Claim, ClaimLine, Insured, PolicyCover, adjudicate
+from app.adjudication.lines import (
+    LINE_REASONS,
+    FeeLine,
+    SettlementTotals,
+    SpecialDrugApproval,
+    check_line_totals,
+    match_lines,
+)
+from app.catalogues.rules import (
+    CommercialCatalogue,
+    CommercialItem,
+    SpecialDrug,
+    SpecialDrugCatalogue,
+)
+from app.products.loader import DEFINITIONS_DIR, load_file
+
+DAY = date(2026, 3, 10)
+DRUG_A = "XA01AAA001A001010100001"
+SERVICE = "001201000010000"
+THIRDS = "002201000010000"
+OFF = "ZA01AAL0010010100405"
+SP_D = "XL01XET001A001010100001"
+SP_E_CODE = "XL01XCT177B002010101445"  # the line's list code; the catalogue knows the approval
+
+COMMERCIAL = CommercialCatalogue(
+    "2026-01",
+    date(2026, 1, 1),
+    None,
+    items=(
+        CommercialItem(DRUG_A, "甲药", "西药", price_limit_fen=10000, quantity_limit=Decimal(3)),
+        CommercialItem(SERVICE, "质子放疗", "医疗服务"),
+        CommercialItem(THIRDS, "某项目", "医疗服务", quantity_limit=Decimal(2)),
+    ),
+)
+SPECIAL = SpecialDrugCatalogue(
+    "2026-01",
+    date(2026, 1, 1),
+    None,
+    drugs=(
+        SpecialDrug("丁药", SP_D, ("肺癌",), 20_000_000, ("国大药房", "P001"), True),
+        SpecialDrug("戊药", "国药准字H20183113", ("乳腺癌",), None, (), False),
+    ),
+)
+APPROVED = SpecialDrugApproval(SP_D, "肺癌", date(2026, 1, 1), date(2026, 6, 30), "A-1")
+
+
+def fee(sn, code, *, lv="03", cnt=1, pric=0, total, full=None, over=0, pre=0, inscp=0, **kw):
+    """A line; a 丙类 line is wholly self-paid unless `full` says otherwise."""
+    if full is None:
+        full = total if lv == "03" else 0
+    return FeeLine(
+        feedetl_sn=sn,
+        med_list_codg=code,
+        chrgitm_lv=lv,
+        cnt=cnt,
+        pric_fen=pric,
+        det_item_fee_sumamt_fen=total,
+        fulamt_ownpay_amt_fen=full,
+        overlmt_amt_fen=over,
+        preselfpay_amt_fen=pre,
+        inscp_scp_amt_fen=inscp,
+        **kw,
+    )
+
+
+OOP = "out_of_policy_self_pay"
+SD = "special_drugs"
+
+
+@dataclass
+class Case:
+    lines: list[FeeLine]
+    # expected ClaimLines as (code, fen, on_list, kind)
+    claim_lines: list[tuple[str, int, bool, str]]
+    # expected reason codes per fee line
+    reasons: list[tuple[str, ...]]
+    approvals: tuple = (APPROVED,)
+    dispensed_at: tuple = ("国大药房",)
+    commercial: object = COMMERCIAL
+    special: object = SPECIAL
+    notes: tuple[str, ...] = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+CASES = {
+    # 甲类 line wholly in policy: own-pay 0 + 0 -> nothing itemised
+    "in_policy_only": Case(
+        [fee("1", DRUG_A, lv="01", cnt=1, pric=5000, total=5000, inscp=5000)],
+        [],
+        [("no_own_pay",)],
+    ),
+    # 丙类 listed service, no limits: 200.00 yuan all on the list
+    "listed_service": Case(
+        [fee("1", SERVICE, total=20000)],
+        [(SERVICE, 20000, True, OOP)],
+        [("commercial_listed",)],
+    ),
+    # not on the list: 80.00 yuan off the list
+    "not_listed": Case(
+        [fee("1", OFF, total=8000)],
+        [(OFF, 8000, False, OOP)],
+        [("commercial_not_listed",)],
+    ),
+    # 2 x 120.00 = 240.00; limit 100.00 -> (120 - 100) x 2 = 40.00 off; 200.00 on
+    "price_limit": Case(
+        [fee("1", DRUG_A, cnt=2, pric=12000, total=24000)],
+        [(DRUG_A, 20000, True, OOP), (DRUG_A, 4000, False, OOP)],
+        [("commercial_price_limit", "commercial_listed")],
+    ),
+    # limit 3 units: line 1 uses 2 (160.00 on); line 2 has 2 units, 1 left:
+    # 160.00 x 1/2 = 80.00 on, 80.00 off
+    "quantity_limit_across_lines": Case(
+        [
+            fee("1", DRUG_A, cnt=2, pric=8000, total=16000),
+            fee("2", DRUG_A, cnt=2, pric=8000, total=16000),
+        ],
+        [(DRUG_A, 16000, True, OOP), (DRUG_A, 8000, True, OOP), (DRUG_A, 8000, False, OOP)],
+        [("commercial_listed",), ("commercial_quantity_limit", "commercial_listed")],
+    ),
+    # 4 x 120.00 = 480.00; 3 units allowed -> 480 x 3/4 = 360.00 (120.00 off for quantity);
+    # of those, (120 - 100) x 3 = 60.00 over the price -> 300.00 on, 180.00 off
+    "quantity_and_price": Case(
+        [fee("1", DRUG_A, cnt=4, pric=12000, total=48000)],
+        [(DRUG_A, 30000, True, OOP), (DRUG_A, 18000, False, OOP)],
+        [("commercial_quantity_limit", "commercial_price_limit", "commercial_listed")],
+    ),
+    # fractional quantity: 1.5 units allowed of 3 after a first line of 1.5
+    # line 2: 150.00 x 1.5/3 = 75.00 on, 75.00 off
+    "decimal_counts": Case(
+        [
+            fee("1", DRUG_A, cnt="1.5", pric=5000, total=7500),
+            fee("2", DRUG_A, cnt=Decimal("3.0000"), pric=5000, total=15000),
+        ],
+        [(DRUG_A, 7500, True, OOP), (DRUG_A, 7500, True, OOP), (DRUG_A, 7500, False, OOP)],
+        [("commercial_listed",), ("commercial_quantity_limit", "commercial_listed")],
+    ),
+    # 3 units for 100.00, limit 2: 100 x 2/3 = 66.666... yuan -> one half-up rounding -> 66.67 on;
+    # off = 100.00 - 66.67 = 33.33 (the two parts add up to the line)
+    "rounding_once": Case(
+        [fee("1", THIRDS, cnt=3, pric=3333, total=10000)],
+        [(THIRDS, 6667, True, OOP), (THIRDS, 3333, False, OOP)],
+        [("commercial_quantity_limit", "commercial_listed")],
+    ),
+    # 乙类 at 150.00 with a basic limit of 110.00: overlmt 40.00 is the own-pay (pre 11.00 and
+    # inscp 99.00 are in policy). Commercial limit 100.00: (150 - 100) x 1 = 50.00 over the
+    # price, more than the 40.00 own-pay -> 0 on, 40.00 off
+    "class_b_over_basic_limit": Case(
+        [fee("1", DRUG_A, lv="02", pric=15000, total=15000, over=4000, pre=1100, inscp=9900)],
+        [(DRUG_A, 4000, False, OOP)],
+        [("commercial_price_limit",)],
+    ),
+    # special drug with an approval for 肺癌 valid on the day, at 国大药房: 5,000.00 special
+    "special_drug_approved": Case(
+        [fee("1", SP_D, pric=500000, total=500000)],
+        [(SP_D, 500000, True, SD)],
+        [("special_drug_listed",)],
+    ),
+    # same drug, matched at a pharmacy given by code (P001) and a fee date inside the approval
+    "special_drug_pharmacy_by_code": Case(
+        [fee("1", SP_D, pric=500000, total=500000, fee_ocur_date=date(2026, 6, 30))],
+        [(SP_D, 500000, True, SD)],
+        [("special_drug_listed",)],
+        dispensed_at=("P001", "某医院"),
+    ),
+    # no approval: falls through to the commercial list, where it is not listed -> off
+    "special_drug_no_approval": Case(
+        [fee("1", SP_D, pric=500000, total=500000)],
+        [(SP_D, 500000, False, OOP)],
+        [("special_drug_not_approved", "commercial_not_listed")],
+        approvals=(),
+    ),
+    # the approval ended 2026-06-30; the fee arose 2026-07-01
+    "special_drug_approval_expired": Case(
+        [fee("1", SP_D, pric=500000, total=500000, fee_ocur_date=date(2026, 7, 1))],
+        [(SP_D, 500000, False, OOP)],
+        [("special_drug_not_approved", "commercial_not_listed")],
+    ),
+    # approved for an indication the catalogue does not list (肝癌)
+    "special_drug_other_indication": Case(
+        [fee("1", SP_D, pric=500000, total=500000)],
+        [(SP_D, 500000, False, OOP)],
+        [("special_drug_not_approved", "commercial_not_listed")],
+        approvals=(SpecialDrugApproval(SP_D, "肝癌", date(2026, 1, 1), date(2026, 12, 31)),),
+    ),
+    "special_drug_wrong_pharmacy": Case(
+        [fee("1", SP_D, pric=500000, total=500000)],
+        [(SP_D, 500000, False, OOP)],
+        [("special_drug_pharmacy_not_designated", "commercial_not_listed")],
+        dispensed_at=("另一家药房",),
+    ),
+    "special_drug_pharmacy_unknown": Case(
+        [fee("1", SP_D, pric=500000, total=500000)],
+        [(SP_D, 500000, False, OOP)],
+        [("special_drug_pharmacy_unknown", "commercial_not_listed")],
+        dispensed_at=(),
+    ),
+    # listed by approval number; the line carries it without the prefix; no approval needed
+    "special_drug_by_approval_number": Case(
+        [fee("1", SP_E_CODE, pric=300000, total=300000, approval_no="h20183113")],
+        [(SP_E_CODE, 300000, True, SD)],
+        [("special_drug_listed",)],
+        approvals=(),
+    ),
+    # no commercial list in force: off the list, and the claim needs a person
+    "no_commercial_list": Case(
+        [fee("1", SERVICE, total=20000)],
+        [(SERVICE, 20000, False, OOP)],
+        [()],
+        commercial=None,
+        notes=("commercial_list_not_in_force",),
+    ),
+    # a product without a special-drug list: no note, nothing held
+    "no_special_list_expected": Case(
+        [fee("1", SP_D, pric=500000, total=500000)],
+        [(SP_D, 500000, False, OOP)],
+        [("commercial_not_listed",)],
+        special=None,
+        kwargs={"expect_special_drugs": False},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_match_lines(name):
+    case = CASES[name]
+    result = match_lines(
+        case.lines,
+        care_date=DAY,
+        commercial=case.commercial,
+        special_drugs=case.special,
+        approvals=case.approvals,
+        dispensed_at=case.dispensed_at,
+        **case.kwargs,
+    )
+    got = [
+        (l.item_code, l.amount_fen, l.on_commercial_list, l.amount_kind) for l in result.claim_lines
+    ]
+    assert got == case.claim_lines
+    assert [e.reason_codes for e in result.explanations] == case.reasons
+    assert tuple(n.code for n in result.notes) == case.notes
+    assert result.needs_review == bool(case.notes)
+    # every fen of own-pay is in exactly one ClaimLine, and the explanations agree
+    own = sum(l.own_pay_fen for l in case.lines)
+    assert result.out_of_policy_self_pay_fen + result.special_drugs_fen == own
+    for explanation, line in zip(result.explanations, case.lines):
+        assert explanation.feedetl_sn == line.feedetl_sn
+        assert explanation.on_list_fen + explanation.off_list_fen == line.own_pay_fen
+    for explanation in result.explanations:
+        for reason in explanation.reasons:
+            assert reason.zh.startswith(LINE_REASONS[reason.code][1])
+            assert reason.en.startswith(LINE_REASONS[reason.code][2])
+
+
+def test_explanation_texts_carry_the_figures():
+    result = match_lines(
+        [fee("7", DRUG_A, cnt=2, pric=12000, total=24000, name="甲药 10mg")],
+        care_date=DAY,
+        commercial=COMMERCIAL,
+        special_drugs=SPECIAL,
+    )
+    (explanation,) = result.explanations
+    assert (explanation.feedetl_sn, explanation.name, explanation.amount_kind) == (
+        "7",
+        "甲药 10mg",
+        OOP,
+    )
+    assert (explanation.own_pay_fen, explanation.on_list_fen, explanation.off_list_fen) == (
+        24000,
+        20000,
+        4000,
+    )
+    price = explanation.reasons[0]
+    assert price.zh.endswith("单价 120.00 元，限价 100.00 元，40.00 元目录外")
+    assert price.en.endswith("price 120.00 yuan, limit 100.00 yuan, 40.00 yuan off the list")
+
+
+def test_matched_lines_feed_the_engine():
+    """The shipped 赣州 demo product: out_of_policy (60%, commercial list required, deductible
+    group "main" already met) and special_drugs (70%, no deductible).
+    Lines: SERVICE 200.00 listed, OFF 80.00 not listed, SP_D 5,000.00 approved special drug.
+    out_of_policy: 200.00 counted x 60% = 120.00; 80.00 excluded.
+    special_drugs: 5,000.00 x 70% = 3,500.00. Total 3,620.00."""
+    product = load_file(DEFINITIONS_DIR / "ganzhou-demo-2026.toml")
+    lines = [
+        fee("1", SERVICE, total=20000),
+        fee("2", OFF, total=8000),
+        fee("3", SP_D, pric=500000, total=500000),
+    ]
+    matched = match_lines(
+        lines,
+        care_date=DAY,
+        commercial=COMMERCIAL,
+        special_drugs=SPECIAL,
+        approvals=(APPROVED,),
+        dispensed_at=("国大药房",),
+    )
+    claim = Claim(
+        care_kind="in_patient",
+        care_date=DAY,
+        medfee_sumamt_fen=528000,
+        out_of_policy_self_pay_fen=matched.out_of_policy_self_pay_fen,  # 280.00
+        special_drugs_fen=matched.special_drugs_fen,  # 5,000.00
+        lines=matched.claim_lines,
+    )
+    result = adjudicate(
+        product,
+        claim,
+        PolicyCover(product.coverage_starts, product.coverage_ends),
+        Insured(),
+        Accumulators(deductible_used_fen={"main": 1_500_000}),
+    )
+    by_bucket = {b.bucket: b for b in result.buckets}
+    assert (by_bucket["out_of_policy"].counted_fen, by_bucket["out_of_policy"].excluded_fen) == (
+        20000,
+        8000,
+    )
+    assert by_bucket["out_of_policy"].payable_fen == 12000
+    assert by_bucket["special_drugs"].payable_fen == 350000
+    assert result.payable_fen == 362000
+
+
+# --- totals -------------------------------------------------------------------------------------
+
+GOOD = [
+    fee("1", DRUG_A, lv="01", pric=5000, total=5000, inscp=5000),
+    fee("2", DRUG_A, lv="02", pric=15000, total=15000, over=4000, pre=1100, inscp=9900),
+    fee("3", SERVICE, total=20000),
+]
+# medfee 50 + 150 + 200 = 400.00; fulamt 200.00; overlmt 40.00; pre 11.00; inscp 50 + 99 = 149.00
+TOTALS = SettlementTotals(40000, 20000, 4000, 1100, 14900)
+
+
+@pytest.mark.parametrize(
+    ("lines", "totals", "found"),
+    [
+        (GOOD, TOTALS, []),
+        # the settlement says 401.00: lines are 1.00 short of medfee_sumamt
+        (
+            GOOD,
+            SettlementTotals(40100, 20000, 4000, 1100, 14900),
+            [("lines_total_mismatch", "medfee_sumamt_fen", None, -100)],
+        ),
+        # a line's parts 150.00 != its total 151.00 -> the line, and medfee is then 1.00 over
+        (
+            [
+                *GOOD[:1],
+                fee("2", DRUG_A, lv="02", total=15100, over=4000, pre=1100, inscp=9900),
+                GOOD[2],
+            ],
+            TOTALS,
+            [
+                ("line_split_mismatch", "det_item_fee_sumamt_fen", "2", -100),
+                ("lines_total_mismatch", "medfee_sumamt_fen", None, 100),
+            ],
+        ),
+        # a 丙类 line with 50.00 in policy: not wholly self-paid (its own split adds up)
+        (
+            [*GOOD[:2], fee("3", SERVICE, total=20000, full=15000, inscp=5000)],
+            TOTALS,
+            [
+                ("class_c_not_self_paid", "fulamt_ownpay_amt_fen", "3", -5000),
+                ("lines_total_mismatch", "fulamt_ownpay_amt_fen", None, -5000),
+                ("lines_total_mismatch", "inscp_scp_amt_fen", None, 5000),
+            ],
+        ),
+        # serial 1 twice (and the totals then count it twice: +50.00 medfee, +50.00 inscp)
+        (
+            [*GOOD, GOOD[0]],
+            TOTALS,
+            [
+                ("duplicate_line_sn", "feedetl_sn", "1", 0),
+                ("lines_total_mismatch", "medfee_sumamt_fen", None, 5000),
+                ("lines_total_mismatch", "inscp_scp_amt_fen", None, 5000),
+            ],
+        ),
+    ],
+)
+def test_check_line_totals(lines, totals, found):
+    got = check_line_totals(lines, totals)
+    assert [(d.code, d.field, d.feedetl_sn, d.difference_fen) for d in got] == found
+    assert all(d.zh and d.en for d in got)
+
+
+def test_totals_from_a_record_and_messages():
+    class Record:  # any object with the setlinfo attributes
+        medfee_sumamt_fen = 40100
+        fulamt_ownpay_amt_fen = 20000
+        overlmt_selfpay_fen = 4000
+        preselfpay_amt_fen = 1100
+        inscp_scp_amt_fen = 14900
+
+    (d,) = check_line_totals(GOOD, SettlementTotals.of(Record()))
+    assert d.zh == "明细合计 400.00 元与结算医疗费总额 401.00 元不一致"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"chrgitm_lv": "04"},
+        {"cnt": 0},
+        {"cnt": "-1"},
+        {"det_item_fee_sumamt_fen": -1},
+        {"det_item_fee_sumamt_fen": 1.5},
+        {"feedetl_sn": " "},
+        {"med_list_codg": ""},
+    ],
+)
+def test_fee_line_refuses_bad_input(kwargs):
+    base = {
+        "feedetl_sn": "1",
+        "med_list_codg": SERVICE,
+        "chrgitm_lv": "03",
+        "det_item_fee_sumamt_fen": 100,
+    }
+    with pytest.raises(ValueError):
+        FeeLine(**{**base, **kwargs})
+
+
+def test_fee_line_normalises_level_and_count():
+    line = FeeLine(
+        feedetl_sn="1",
+        med_list_codg=SERVICE.lower(),
+        chrgitm_lv="3",
+        cnt=2.5,
+        det_item_fee_sumamt_fen=1,
+    )
+    assert (line.chrgitm_lv, line.cnt, line.code) == ("03", Decimal("2.5"), SERVICE)
+    assert ClaimLine(line.code, 1, True).item_code == SERVICE
