@@ -58,7 +58,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.database import get_engine, get_session, utcnow
-from app.integrations.bureau.http_adapter import BureauRejected
+from app.integrations.bureau.http_envelope import BureauRejected
 from app.integrations.bureau.port import (
     DEBIT_FAILED,
     DEBIT_NOT_FOUND,
