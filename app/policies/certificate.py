@@ -2,15 +2,9 @@
 
 Three pieces:
 
-* **Verification tokens** for the QR link. ``sign_token`` / ``verify_token`` produce and check
-  ``<payload>.<mac>``, both URL-safe base64 without padding. The payload is the ASCII text
-  ``"<policy_no>:<version>"``. The MAC is HMAC-SHA256 over a domain-separation prefix plus the
-  payload *as transmitted* (its base64 text), truncated to 16 bytes (22 characters). A token for
-  a 15-character policy number is about 46 characters, so the QR code stays small. The token
-  carries no expiry: a certificate stays checkable as long as the policy exists. The caller
-  compares the returned ``version`` with the policy's current certificate version, so bumping
-  the version retires old printouts. The token also says nothing about status: the verify
-  page shows the policy's *current* status.
+* **Verification tokens** for the QR link: ``sign_token`` / ``verify_token`` (in
+  certificate_tokens.py, importable from here) produce and check ``<payload>.<mac>``, which
+  names a policy and a certificate version and carries no expiry and no status.
 
 * **CertificateView**: everything the picture shows, already masked and labelled by the caller.
 
@@ -19,12 +13,11 @@ Three pieces:
   encodes ``verify_url``. The output is deterministic for the same inputs and carries no
   metadata chunks: only IHDR, IDAT and IEND.
 
-Fonts: Chinese text needs a CJK font. ``find_cjk_font`` looks at common paths (then at
-``fc-match``) at first use and caches the answer. A candidate counts only when it really has
-the glyphs (fontconfig happily answers DejaVu Sans for ``sans:lang=zh``). Without one, the
-certificate is drawn in English with Pillow's default font, names fully starred, and any
-other Chinese text replaced by an English label or a placeholder. Even with a CJK font, a
-character the font lacks (a rare name character, say) is drawn as ``*``, never as a tofu box.
+Fonts (certificate_fonts.py): Chinese text needs a CJK font, which ``find_cjk_font`` looks for
+once. Without one, the certificate is drawn in English with Pillow's default font, names fully
+starred, and any other Chinese text replaced by an English label or a placeholder. Even with a
+CJK font, a character the font lacks (a rare name character, say) is drawn as ``*``, never as a
+tofu box.
 
 Money: ``fen_to_yuan_text`` writes yuan with two decimals and thousands grouping
 (``1234567`` -> ``"12,345.67"``), with integer arithmetic only.
@@ -32,17 +25,8 @@ Money: ``fen_to_yuan_text`` writes yuan with two decimals and thousands grouping
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
-import hashlib
-import hmac
 import io
-import logging
-import os
 import re
-import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -50,9 +34,41 @@ from zoneinfo import ZoneInfo
 
 import qrcode
 import qrcode.constants
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-log = logging.getLogger(__name__)
+# render_png looks find_cjk_font up in this module, so replacing it here (as the tests do to
+# draw the English fallback) changes which font the certificate is drawn with.
+from app.policies.certificate_fonts import CJK_FONT_CANDIDATES, find_cjk_font, has_glyph, load_font
+from app.policies.certificate_tokens import (
+    MAC_BYTES,
+    POLICY_NO_RE,
+    TOKEN_MAX_LEN,
+    CertificateTokenInvalid,
+    sign_token,
+    verify_token,
+)
+
+__all__ = [
+    "CJK_FONT_CANDIDATES",
+    "HEIGHT",
+    "MAC_BYTES",
+    "POLICY_NO_RE",
+    "QR_BOX_PX",
+    "QR_MIN_PX",
+    "SHANGHAI",
+    "STATUS_LABELS",
+    "TOKEN_MAX_LEN",
+    "VERIFY_URL_MAX_LEN",
+    "WIDTH",
+    "CertificateTokenInvalid",
+    "CertificateView",
+    "fen_to_yuan_text",
+    "find_cjk_font",
+    "qr_image",
+    "render_png",
+    "sign_token",
+    "verify_token",
+]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -69,103 +85,6 @@ def fen_to_yuan_text(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), 100)
     return f"{sign}{yuan:,}.{cents:02d}"
-
-
-# --------------------------------------------------------------------------------------------
-# Verification tokens
-# --------------------------------------------------------------------------------------------
-
-TOKEN_MAX_LEN = 200
-MAC_BYTES = 16
-_MAC_CHARS = 22  # len(base64url(16 bytes)) without padding
-_DOMAIN = b"huimin/policy-certificate-token/v1\x00"
-_MIN_SECRET_BYTES = 16
-_MAX_VERSION = 999_999
-
-POLICY_NO_RE = re.compile(r"[A-Za-z0-9-]{1,32}")  # policies.policy_no is String(32)
-_VERSION_RE = re.compile(r"[1-9][0-9]{0,5}")  # canonical decimal, 1..999999
-_TOKEN_RE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{22})")
-
-
-class CertificateTokenInvalid(ValueError):
-    """The token is not one we issued (forged, altered, truncated, malformed, over-long).
-
-    ``reason`` is for logs only; show the user one generic message whatever it says."""
-
-    def __init__(self, reason: str):
-        super().__init__("certificate token invalid")
-        self.reason = reason
-
-
-def _check_secret(secret: bytes) -> None:
-    if not isinstance(secret, (bytes, bytearray)) or len(secret) < _MIN_SECRET_BYTES:
-        raise ValueError(f"the certificate secret must be at least {_MIN_SECRET_BYTES} bytes")
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _b64decode_canonical(text: str) -> bytes:
-    """Strict URL-safe base64 without padding; rejects non-canonical trailing bits."""
-    if len(text) % 4 == 1:
-        raise CertificateTokenInvalid("bad base64 length")
-    try:
-        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise CertificateTokenInvalid("bad base64") from exc
-    if _b64encode(raw) != text:
-        raise CertificateTokenInvalid("non-canonical base64")
-    return raw
-
-
-def _mac(secret: bytes, payload_b64: str) -> str:
-    digest = hmac.new(bytes(secret), _DOMAIN + payload_b64.encode("ascii"), hashlib.sha256)
-    return _b64encode(digest.digest()[:MAC_BYTES])
-
-
-def sign_token(secret: bytes, policy_no: str, version: int = 1) -> str:
-    """The token for the certificate QR link of ``policy_no`` (certificate ``version``)."""
-    _check_secret(secret)
-    if not isinstance(policy_no, str) or not POLICY_NO_RE.fullmatch(policy_no):
-        raise ValueError("policy_no must be 1-32 characters of A-Z, a-z, 0-9 and '-'")
-    if (
-        isinstance(version, bool)
-        or not isinstance(version, int)
-        or not 1 <= version <= _MAX_VERSION
-    ):
-        raise ValueError(f"version must be an int from 1 to {_MAX_VERSION}")
-    payload_b64 = _b64encode(f"{policy_no}:{version}".encode("ascii"))
-    return f"{payload_b64}.{_mac(secret, payload_b64)}"
-
-
-def verify_token(secret: bytes, token: str) -> tuple[str, int]:
-    """``(policy_no, version)`` from a token made by ``sign_token`` with the same secret.
-
-    Raises ``CertificateTokenInvalid`` for anything else. The MAC is checked (in constant time)
-    before the payload is decoded."""
-    _check_secret(secret)
-    if not isinstance(token, str):
-        raise CertificateTokenInvalid("not a string")
-    if len(token) > TOKEN_MAX_LEN:
-        raise CertificateTokenInvalid("too long")
-    if not token.isascii():
-        raise CertificateTokenInvalid("non-ascii")
-    match = _TOKEN_RE.fullmatch(token)
-    if match is None:
-        raise CertificateTokenInvalid("malformed")
-    payload_b64, mac_b64 = match.groups()
-    if not hmac.compare_digest(_mac(secret, payload_b64).encode("ascii"), mac_b64.encode("ascii")):
-        raise CertificateTokenInvalid("bad mac")
-    # Authentic from here on; the checks below guard against a secret shared with a bug.
-    try:
-        payload = _b64decode_canonical(payload_b64).decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise CertificateTokenInvalid("payload not ascii") from exc
-    policy_no, sep, version_text = payload.partition(":")
-    if not sep or not POLICY_NO_RE.fullmatch(policy_no) or not _VERSION_RE.fullmatch(version_text):
-        raise CertificateTokenInvalid("bad payload")
-    return policy_no, int(version_text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,105 +139,6 @@ class CertificateView:
         object.__setattr__(
             self, "buckets", tuple((str(name), str(summary)) for name, summary in self.buckets)
         )
-
-
-# --------------------------------------------------------------------------------------------
-# Fonts
-# --------------------------------------------------------------------------------------------
-
-CJK_FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-)
-_FC_MATCH_PATTERNS = ("sans:lang=zh", ":lang=zh-cn")
-_PROBE_TEXT = "电子保险凭证扫码核验保单真伪被保险人"
-_UNASSIGNED = "\u0378"  # never assigned in Unicode: always the font's .notdef glyph
-_PROBE_SIZE = 32
-
-
-def _fc_match_candidates() -> list[str]:
-    exe = shutil.which("fc-match")
-    if exe is None:
-        return []
-    found = []
-    for pattern in _FC_MATCH_PATTERNS:
-        try:
-            done = subprocess.run(
-                [exe, "-f", "%{file}", pattern],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
-            continue
-        path = done.stdout.strip()
-        if done.returncode == 0 and path:
-            found.append(path)
-    return found
-
-
-def _mask_key(font, ch: str) -> tuple:
-    mask = font.getmask(ch)
-    return mask.size, bytes(mask)
-
-
-def _font_covers(font, text: str) -> bool:
-    """True when every non-space character of ``text`` has a real glyph in ``font``."""
-    notdef = _mask_key(font, _UNASSIGNED)
-    for ch in set(text):
-        if ch.isspace():
-            continue
-        mask = font.getmask(ch)
-        if mask.getbbox() is None or (mask.size, bytes(mask)) == notdef:
-            return False
-    return True
-
-
-def _usable_cjk_font(path: str) -> bool:
-    if not os.path.isfile(path):
-        return False
-    try:
-        font = ImageFont.truetype(path, _PROBE_SIZE, layout_engine=ImageFont.Layout.BASIC)
-    except OSError:
-        return False
-    return _font_covers(font, _PROBE_TEXT)
-
-
-@functools.cache
-def find_cjk_font() -> str | None:
-    """The path of a font that really draws Chinese, or None. Looked up once, then cached
-    (``find_cjk_font.cache_clear()`` forgets the answer)."""
-    for path in (*CJK_FONT_CANDIDATES, *_fc_match_candidates()):
-        if _usable_cjk_font(path):
-            log.info("certificate CJK font: %s", path)
-            return path
-    log.warning("no CJK font found; certificates are drawn in English (install fonts-wqy-microhei)")
-    return None
-
-
-@functools.cache
-def _load_font(path: str | None, size: int):
-    if path is None:
-        return ImageFont.load_default(size=size)
-    return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
-
-
-@functools.cache
-def _has_glyph(path: str | None, size: int, ch: str) -> bool:
-    if ch.isspace():
-        return True
-    font = _load_font(path, size)
-    if not isinstance(font, ImageFont.FreeTypeFont):  # Pillow built without FreeType
-        return " " <= ch <= "~"
-    return _font_covers(font, ch)
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,10 +313,10 @@ class _Pen:
         self.path = font_path
 
     def font(self, size: int):
-        return _load_font(self.path, size)
+        return load_font(self.path, size)
 
     def safe(self, text: str, size: int) -> str:
-        return "".join(ch if _has_glyph(self.path, size, ch) else "*" for ch in text)
+        return "".join(ch if has_glyph(self.path, size, ch) else "*" for ch in text)
 
     def width(self, text: str, size: int) -> float:
         return self.draw.textlength(self.safe(text, size), font=self.font(size))

@@ -42,6 +42,11 @@ from tests.integrations.test_bureau_http import (
     fake_sign,
 )
 
+# Fixtures, named only as test parameters: the redundant `as` marks the import as deliberate, so
+# ruff's unused-import fix does not drop it again (without them pytest cannot find the fixtures).
+from tests.integrations.test_bureau_http import bureau as bureau
+from tests.integrations.test_bureau_http import make_bureau as make_bureau
+
 PSN = "36070000000000000001"  # 356,000 fen
 EMPTY = "36070000000000000009"  # 0 fen
 UNKNOWN = "36070000000000000404"

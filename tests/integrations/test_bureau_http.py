@@ -25,9 +25,9 @@ from app.integrations.bureau.http_adapter import (
     BureauRejected,
     HmacSha256Signer,
     HttpBureau,
-    _yuan_to_fen,
     mask_id_number,
 )
+from app.integrations.bureau.http_fields import yuan_to_fen
 from app.integrations.bureau.port import (
     INSUTYPE_EMPLOYEE,
     INSUTYPE_RESIDENT,
@@ -419,7 +419,7 @@ def test_numeric_balance_is_converted_without_float_error(bureau, fake):
     ],
 )
 def test_yuan_to_fen_is_exact_and_half_up(balc, fen):
-    assert _yuan_to_fen(balc) == fen
+    assert yuan_to_fen(balc) == fen
 
 
 def test_unknown_id_is_none(bureau, fake):

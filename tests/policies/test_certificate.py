@@ -7,7 +7,9 @@ fallback (the font finder monkeypatched to None).
 
 from __future__ import annotations
 
+import base64
 import io
+import os
 import struct
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -20,6 +22,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from app.policies import certificate as cert
+from app.policies import certificate_fonts as fonts
+from app.policies import certificate_tokens as tokens
 from app.policies.certificate import (
     CertificateTokenInvalid,
     CertificateView,
@@ -134,8 +138,8 @@ def _flip(s: str, i: int) -> str:
 def _forge(payload_text: str | bytes) -> str:
     """A token with a *correct* MAC around an arbitrary payload: the parser must still refuse."""
     raw = payload_text.encode() if isinstance(payload_text, str) else payload_text
-    payload_b64 = cert._b64encode(raw)
-    return f"{payload_b64}.{cert._mac(SECRET, payload_b64)}"
+    payload_b64 = tokens._b64encode(raw)
+    return f"{payload_b64}.{tokens._mac(SECRET, payload_b64)}"
 
 
 GOOD = sign_token(SECRET, "HM2026000001234")
@@ -206,13 +210,13 @@ def test_tampered_tokens_are_rejected(token):
 
 
 def test_non_canonical_base64_is_rejected_even_with_a_correct_mac():
-    payload = cert._b64encode(b"HM1:1")  # 7 chars: the last one carries spare bits
+    payload = tokens._b64encode(b"HM1:1")  # 7 chars: the last one carries spare bits
     assert len(payload) % 4 == 3
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     twin = payload[:-1] + alphabet[alphabet.index(payload[-1]) + 1]  # same bytes, other text
-    assert cert.base64.b64decode(twin + "=", altchars=b"-_") == b"HM1:1"
+    assert base64.b64decode(twin + "=", altchars=b"-_") == b"HM1:1"
     with pytest.raises(CertificateTokenInvalid):
-        verify_token(SECRET, f"{twin}.{cert._mac(SECRET, twin)}")
+        verify_token(SECRET, f"{twin}.{tokens._mac(SECRET, twin)}")
 
 
 def test_wrong_secret_is_rejected():
@@ -488,16 +492,16 @@ def test_sample_image_for_a_human(cjk_font):
 
 
 def test_the_found_font_really_draws_chinese(cjk_font):
-    assert cert._usable_cjk_font(cjk_font)
-    assert cert._has_glyph(cjk_font, 32, "保")
+    assert fonts._usable_cjk_font(cjk_font)
+    assert fonts.has_glyph(cjk_font, 32, "保")
 
 
-@pytest.mark.skipif(not cert.os.path.isfile(DEJAVU), reason="DejaVu Sans not installed")
+@pytest.mark.skipif(not os.path.isfile(DEJAVU), reason="DejaVu Sans not installed")
 def test_a_font_without_chinese_glyphs_is_not_taken(monkeypatch):
     """fontconfig answers DejaVu Sans for 'sans:lang=zh' when no CJK font is installed."""
-    assert not cert._usable_cjk_font(DEJAVU)
-    monkeypatch.setattr(cert, "CJK_FONT_CANDIDATES", ("/nonexistent/font.ttc", DEJAVU))
-    monkeypatch.setattr(cert, "_fc_match_candidates", lambda: [DEJAVU])
+    assert not fonts._usable_cjk_font(DEJAVU)
+    monkeypatch.setattr(fonts, "CJK_FONT_CANDIDATES", ("/nonexistent/font.ttc", DEJAVU))
+    monkeypatch.setattr(fonts, "_fc_match_candidates", lambda: [DEJAVU])
     cert.find_cjk_font.cache_clear()
     try:
         assert cert.find_cjk_font() is None
@@ -508,8 +512,10 @@ def test_a_font_without_chinese_glyphs_is_not_taken(monkeypatch):
 def test_font_choice_is_cached(monkeypatch):
     cert.find_cjk_font.cache_clear()
     first = cert.find_cjk_font()
-    monkeypatch.setattr(cert, "_fc_match_candidates", lambda: pytest.fail("looked for fonts twice"))
-    monkeypatch.setattr(cert, "CJK_FONT_CANDIDATES", ())
+    monkeypatch.setattr(
+        fonts, "_fc_match_candidates", lambda: pytest.fail("looked for fonts twice")
+    )
+    monkeypatch.setattr(fonts, "CJK_FONT_CANDIDATES", ())
     assert cert.find_cjk_font() == first
 
 

@@ -42,9 +42,9 @@ reply). ``timeout_before_refund`` / ``timeout_after_refund`` do the same for ref
 ``settlements_unavailable`` makes both settlement queries raise `BureauUnavailable`.
 
 Settlement records (`settlement_records`, `settlement_record`) come from the
-`sandbox_settlements` table, seeded by `flask demo seed` and added to by `flask demo settlement`;
-how the sandbox splits a bill and the demo data are in sandbox_settlements.py. The list is
-filtered by settlement date (setl_time in Asia/Shanghai), both ends inclusive.
+`sandbox_settlements` table (sandbox_settlements.py), seeded by `flask demo seed` and added to by
+`flask demo settlement`; how the sandbox splits a bill is in sandbox_split.py, the demo data in
+sandbox_demo_data.py and sandbox_demo_plan.py. The list is filtered by settlement date (setl_time in Asia/Shanghai), both ends inclusive.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.database import get_engine, utcnow
-from app.integrations.bureau.http_adapter import BureauRejected
+from app.integrations.bureau.http_envelope import BureauRejected
 from app.integrations.bureau.port import (
     DEBIT_FAILED,
     DEBIT_NOT_FOUND,
@@ -172,7 +172,7 @@ class SandboxBureau:
             )
         return answers
 
-    # -- settlement records (2207/5203 shape; data in sandbox_settlements.py) ---------------
+    # -- settlement records (2207/5203 shape; table in sandbox_settlements.py) --------------
 
     def settlement_records(self, psn_no: str, begin: date, end: date) -> list[SettlementRecord]:
         _check_id(psn_no, "psn_no")

@@ -117,7 +117,33 @@ class NotificationVerifier:
     def parse(self, headers: Mapping[str, str] | Any, body: bytes) -> PaidNotification:
         if isinstance(body, str):  # be forgiving about the type, never about the content
             body = body.encode("utf-8")
-        h = _lower_headers(headers)
+        self._check_signed(_lower_headers(headers), body)
+
+        # From here on the body is WeChat's own words; failures are malformed or misrouted.
+        envelope = _json_object(body)
+        event_type, notification_id, resource = _envelope(envelope)
+        ciphertext, gcm_nonce, associated_data = _encrypted_resource(resource)
+
+        try:
+            plaintext = aes_gcm_decrypt(self._apiv3_key, gcm_nonce, associated_data, ciphertext)
+        except ValueError:
+            raise NotificationRejected(DECRYPT_FAILED) from None
+
+        # Refund notifications (REFUND.*) carry a different resource; this port only takes
+        # transactions. The caller may acknowledge these to stop WeChat's retries.
+        if not event_type.startswith("TRANSACTION."):
+            raise NotificationRejected(UNSUPPORTED_EVENT)
+        if resource.get("original_type", "transaction") != "transaction":
+            raise NotificationRejected(UNSUPPORTED_EVENT)
+
+        txn = _json_object(plaintext)
+        parsed = _transaction(txn, notification_id, event_type)
+        if parsed.appid != self._appid or parsed.mchid != self._mchid:
+            raise NotificationRejected(MERCHANT_MISMATCH)
+        return parsed
+
+    def _check_signed(self, h: dict[str, str], body: bytes) -> None:
+        """The Wechatpay-* headers: present, our platform key, fresh, and a valid signature."""
         serial = h.get(H_SERIAL.lower(), "")
         signature = h.get(H_SIGNATURE.lower(), "")
         timestamp = h.get(H_TIMESTAMP.lower(), "")
@@ -141,50 +167,39 @@ class NotificationVerifier:
         if not rsa_verify(self._public_key, message_for(timestamp, nonce, body), signature):
             raise NotificationRejected(BAD_SIGNATURE)
 
-        # From here on the body is WeChat's own words; failures are malformed or misrouted.
-        envelope = _json_object(body)
-        event_type = envelope.get("event_type")
-        notification_id = envelope.get("id")
-        resource = envelope.get("resource")
-        if not (
-            isinstance(event_type, str)
-            and isinstance(notification_id, str)
-            and isinstance(resource, dict)
-        ):
-            raise NotificationRejected(MALFORMED)
-        if envelope.get("resource_type", "encrypt-resource") != "encrypt-resource":
-            raise NotificationRejected(MALFORMED)
-        if resource.get("algorithm") != AEAD_ALGORITHM:
-            raise NotificationRejected(MALFORMED)
-        ciphertext = resource.get("ciphertext")
-        gcm_nonce = resource.get("nonce")
-        associated_data = resource.get("associated_data") or ""
-        if not (
-            isinstance(ciphertext, str)
-            and isinstance(gcm_nonce, str)
-            and isinstance(associated_data, str)
-            and ciphertext
-            and gcm_nonce
-        ):
-            raise NotificationRejected(MALFORMED)
 
-        try:
-            plaintext = aes_gcm_decrypt(self._apiv3_key, gcm_nonce, associated_data, ciphertext)
-        except ValueError:
-            raise NotificationRejected(DECRYPT_FAILED) from None
+def _envelope(envelope: dict) -> tuple[str, str, dict]:
+    """``(event_type, id, resource)`` of a verified notification body."""
+    event_type = envelope.get("event_type")
+    notification_id = envelope.get("id")
+    resource = envelope.get("resource")
+    if not (
+        isinstance(event_type, str)
+        and isinstance(notification_id, str)
+        and isinstance(resource, dict)
+    ):
+        raise NotificationRejected(MALFORMED)
+    if envelope.get("resource_type", "encrypt-resource") != "encrypt-resource":
+        raise NotificationRejected(MALFORMED)
+    return event_type, notification_id, resource
 
-        # Refund notifications (REFUND.*) carry a different resource; this port only takes
-        # transactions. The caller may acknowledge these to stop WeChat's retries.
-        if not event_type.startswith("TRANSACTION."):
-            raise NotificationRejected(UNSUPPORTED_EVENT)
-        if resource.get("original_type", "transaction") != "transaction":
-            raise NotificationRejected(UNSUPPORTED_EVENT)
 
-        txn = _json_object(plaintext)
-        parsed = _transaction(txn, notification_id, event_type)
-        if parsed.appid != self._appid or parsed.mchid != self._mchid:
-            raise NotificationRejected(MERCHANT_MISMATCH)
-        return parsed
+def _encrypted_resource(resource: dict) -> tuple[str, str, str]:
+    """``(ciphertext, nonce, associated_data)`` of an AEAD_AES_256_GCM resource."""
+    if resource.get("algorithm") != AEAD_ALGORITHM:
+        raise NotificationRejected(MALFORMED)
+    ciphertext = resource.get("ciphertext")
+    gcm_nonce = resource.get("nonce")
+    associated_data = resource.get("associated_data") or ""
+    if not (
+        isinstance(ciphertext, str)
+        and isinstance(gcm_nonce, str)
+        and isinstance(associated_data, str)
+        and ciphertext
+        and gcm_nonce
+    ):
+        raise NotificationRejected(MALFORMED)
+    return ciphertext, gcm_nonce, associated_data
 
 
 def _json_object(raw: bytes) -> dict:

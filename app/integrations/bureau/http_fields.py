@@ -1,0 +1,153 @@
+"""Field readers for the real bureau's replies, and the yuan <-> fen conversions of its wire.
+
+Each reader raises `Malformed`, which the interface that asked turns into `BureauUnavailable`: a
+half-understood answer must not be taken as a person, a transaction or a settlement. Amounts are
+converted with `Decimal` only (never float): see `amount_field` and `fen_to_yuan`. Times on the
+wire are Asia/Shanghai (``INF_TIME_FORMAT``) whatever the server's clock zone is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+INF_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_FEN = Decimal("0.01")
+
+
+class Malformed(Exception):
+    """A reply field is missing or not what the interface specifies."""
+
+
+def reject_constant(name: str) -> Any:
+    """`json.loads(parse_constant=...)`: NaN and Infinity are never amounts."""
+    raise ValueError(f"non-finite number {name}")
+
+
+def str_field(row: dict, key: str) -> str:
+    value = row.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise Malformed(f"{key} missing or not a string")
+    return value
+
+
+def code_field(row: dict, key: str) -> str:
+    """Code fields are strings on the wire; tolerate an integer (some gateways send 310)."""
+    value = row.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise Malformed(f"{key} missing or not a code")
+    return value.strip()
+
+
+def date_field(row: dict, key: str, *, nullable: bool) -> date | None:
+    value = row.get(key)
+    if value is None or (nullable and value == ""):
+        if nullable:
+            return None
+        raise Malformed(f"{key} missing")
+    if not isinstance(value, str):
+        raise Malformed(f"{key} is not a date string")
+    value = value.strip()
+    try:
+        # "YYYY-MM-DD", and the platform's "YYYY-MM-DD HH:MM:SS" form for begntime/endtime.
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        return datetime.strptime(value, INF_TIME_FORMAT).date()
+    except ValueError:
+        raise Malformed(f"{key} is not a valid date") from None
+
+
+def time_field(row: dict, key: str) -> datetime:
+    """A ``YYYY-MM-DD HH:MM:SS`` Shanghai time (``setl_time``, ``expy_time``), made aware."""
+    text = str_field(row, key).strip()
+    try:
+        return datetime.strptime(text, INF_TIME_FORMAT).replace(tzinfo=SHANGHAI)
+    except ValueError:
+        raise Malformed(f"{key} is not a valid time") from None
+
+
+def list_field(output: dict, key: str) -> list:
+    value = output.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Malformed(f"{key} is not a list")
+    return value
+
+
+def optional_text(row: dict, key: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Malformed(f"{key} is not a string")
+    return value.strip()
+
+
+def yuan_to_fen(value: Any) -> int | None:
+    """Yuan (decimal string or number) to integer fen, exactly: Decimal, ROUND_HALF_UP, no float.
+
+    JSON numbers arrive here already as Decimal (see the transport's reply parsing); a float can
+    only come from a caller bypassing that, and goes through its shortest repr rather than its
+    binary value."""
+    if value is None or value == "":
+        return None  # residents have no personal account
+    if isinstance(value, bool):
+        raise Malformed("balc is not an amount")
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise Malformed("balc is not an amount") from None
+    if not amount.is_finite():
+        raise Malformed("balc is not a finite amount")
+    return int((amount.quantize(_FEN, rounding=ROUND_HALF_UP) * 100).to_integral_value())
+
+
+def fen_to_yuan(amount_fen: int) -> str:
+    """Integer fen to the wire's yuan string with exactly two decimals: 1 -> "0.01",
+    123450 -> "1234.50". Only positive integers (no bool, no float)."""
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise ValueError("amount_fen must be a positive integer number of fen")
+    return str(Decimal(amount_fen).scaleb(-2).quantize(_FEN))
+
+
+def amount_field(row: dict, key: str) -> int:
+    """A transaction amount in yuan to integer fen, exactly: a fraction of a fen is malformed
+    (never rounded), and so is a negative or non-finite amount. Accepts the decimal string the
+    interface specifies and a JSON number (already a Decimal from the reply parsing)."""
+    value = row.get(key)
+    if isinstance(value, bool) or value is None:
+        raise Malformed(f"{key} missing or not an amount")
+    if isinstance(value, float):  # only when a caller bypassed the Decimal parse
+        value = repr(value)
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise Malformed(f"{key} is not an amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise Malformed(f"{key} is not a non-negative finite amount")
+    fen = amount.scaleb(2)
+    if fen != fen.to_integral_value():
+        raise Malformed(f"{key} has a fraction of a fen")
+    return int(fen)
+
+
+def check_id(value: str, name: str) -> None:
+    """A caller's identifier (psn_no, request id, ...) before anything is sent."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string")
+
+
+def check_range(begin: date, end: date) -> None:
+    for value in (begin, end):
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ValueError("begin and end must be datetime.date values (Asia/Shanghai)")
+    if begin > end:
+        raise ValueError("begin is after end")
