@@ -2,7 +2,8 @@
 
     adjudicate(product, claim, policy, insured, accumulators) -> Adjudication
 
-Rules, in order (each writes explanation lines with a stable reason code, see reasons.py):
+Rules, in order (each writes explanation lines with a stable reason code, see reasons.py; their
+wording is in explain.py):
   1. eligibility: care date inside the policy's coverage; basic insurance not suspended on the
      date of care; policy active. Any failure -> not_payable, nothing else is computed.
   2. coordination of benefits: what the member still carries after basic insurance,
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.adjudication import explain
+from app.adjudication.explain import KIND_NAMES, Run
 from app.adjudication.model import (
     UNITEMISED,
     AccumulatorDeltas,
@@ -29,21 +32,22 @@ from app.adjudication.model import (
     Adjudication,
     BucketResult,
     Claim,
-    Explanation,
     Insured,
     PolicyCover,
     SubCapKey,
 )
-from app.adjudication.money import BP, exact_yuan, percent, round_half_up_fen, yuan
-from app.adjudication.reasons import DENY, REASONS, REVIEW
-from app.products.definition import COUNTABLE_AMOUNTS, Bucket, ProductDefinition
+from app.adjudication.money import BP, round_half_up_fen
+from app.adjudication.reasons import DENY
+from app.products.definition import COUNTABLE_AMOUNTS, Bucket, ProductDefinition, SubCap
 
-KIND_NAMES = {
-    "in_policy_self_pay": ("医保政策范围内个人自付", "in-policy self-pay"),
-    "out_of_policy_self_pay": ("医保范围外自费", "out-of-policy self-pay"),
-    "special_drugs": ("特药费用", "special drugs"),
-    "proton_heavy_ion": ("质子重离子费用", "proton / heavy-ion therapy"),
-}
+__all__ = [
+    "KIND_NAMES",
+    "adjudicate",
+    "deductible_key",
+    "effective_deductible",
+    "estimate",
+    "ratio_schedule",
+]
 
 
 # --- small public helpers -------------------------------------------------------------------------
@@ -123,25 +127,6 @@ class _Piece:
     paid: int = 0  # after later limits (for per-item sub-cap usage)
 
 
-class _Run:
-    def __init__(self) -> None:
-        self.lines: list[Explanation] = []
-        self.review = False
-
-    def add(self, code: str, zh: str, en: str, bucket: str | None = None) -> None:
-        if code not in REASONS:
-            raise AssertionError(f"unknown reason code {code}")
-        if code in REVIEW:
-            self.review = True
-        self.lines.append(Explanation(code=code, zh=zh, en=en, bucket=bucket))
-
-    def codes(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for line in self.lines:
-            seen.setdefault(line.code, None)
-        return tuple(seen)
-
-
 def adjudicate(
     product: ProductDefinition,
     claim: Claim,
@@ -156,45 +141,12 @@ def adjudicate(
     """
     acc = accumulators if accumulators is not None else Accumulators()
     _check_deductible_keys(product)
-    run = _Run()
+    run = Run()
 
     # 1. eligibility -----------------------------------------------------------------------------
-    day = claim.care_date.isoformat()
-    start, end = policy.coverage_starts.isoformat(), policy.coverage_ends.isoformat()
-    if policy.covers(claim.care_date):
-        run.add(
-            "care_within_coverage",
-            f"就医日期 {day} 在保障期 {start} 至 {end} 内",
-            f"date of care {day} is within the coverage period {start} to {end}",
-        )
-    else:
-        run.add(
-            "care_outside_coverage",
-            f"就医日期 {day} 不在保障期 {start} 至 {end} 内，不予赔付",
-            f"date of care {day} is outside the coverage period {start} to {end}: not payable",
-        )
-    if insured.basic_insurance.suspended_on(claim.care_date):
-        run.add(
-            "basic_insurance_suspended",
-            f"就医日期 {day} 基本医保处于暂停或中断状态，不享受惠民保待遇",
-            f"basic insurance was suspended on the date of care {day}: no benefit",
-        )
-    else:
-        run.add(
-            "basic_insurance_active",
-            f"就医日期 {day} 基本医保正常参保",
-            f"basic insurance was active on the date of care {day}",
-        )
-    if policy.status == "active":
-        run.add("policy_active", "保单有效", "the policy is active")
-    else:
-        run.add(
-            "policy_not_active",
-            f"保单状态为 {policy.status}，不予赔付",
-            f"the policy is {policy.status}: not payable",
-        )
+    explain.eligibility(run, claim, policy, insured)
     if any(line.code in DENY for line in run.lines):
-        run.add("payable_total", "本次赔付 0.00 元", "payable 0.00 yuan")
+        explain.not_payable_total(run)
         return Adjudication(
             decision="not_payable",
             payable_fen=0,
@@ -211,12 +163,7 @@ def adjudicate(
     counted_by = {kind: b for b in product.buckets for kind in b.counts}
     for kind in COUNTABLE_AMOUNTS:
         if net[kind] > 0 and kind not in counted_by:
-            zh, en = KIND_NAMES[kind]
-            run.add(
-                "amount_not_covered",
-                f"{zh} {yuan(net[kind])} 元不属于本产品保障责任",
-                f"{en} {yuan(net[kind])} yuan is not covered by any bucket of this product",
-            )
+            explain.amount_not_covered(run, kind, net[kind])
 
     remaining_deductible: dict[str, int] = {}  # deductible key -> left, as this claim runs
     results: list[BucketResult] = []
@@ -227,7 +174,7 @@ def adjudicate(
             results.append(result)
 
     total = sum(r.payable_fen for r in results)
-    run.add("payable_total", f"本次赔付合计 {yuan(total)} 元", f"total payable {yuan(total)} yuan")
+    explain.payable_total(run, total)
     return Adjudication(
         decision="review" if run.review else "payable",
         payable_fen=total,
@@ -262,7 +209,7 @@ def estimate(
 # --- 2. coordination ------------------------------------------------------------------------------
 
 
-def _coordinate(run: _Run, claim: Claim) -> dict[str, int]:
+def _coordinate(run: Run, claim: Claim) -> dict[str, int]:
     """The member's remaining amounts per kind after the public layers.
 
     hifp/hifmi/hifob have already been deducted by the bureau from the member amounts in the
@@ -275,77 +222,27 @@ def _coordinate(run: _Run, claim: Claim) -> dict[str, int]:
     maf = claim.maf_pay_fen
     if maf:
         take = min(maf, net["in_policy_self_pay"])
-        run.add(
-            "medical_assistance_deducted",
-            f"医疗救助支付 {yuan(maf)} 元，政策范围内个人自付 {yuan(net['in_policy_self_pay'])} 元"
-            f"扣除 {yuan(take)} 元后为 {yuan(net['in_policy_self_pay'] - take)} 元",
-            f"medical assistance paid {yuan(maf)} yuan: in-policy self-pay "
-            f"{yuan(net['in_policy_self_pay'])} yuan less {yuan(take)} yuan is "
-            f"{yuan(net['in_policy_self_pay'] - take)} yuan",
-        )
+        explain.medical_assistance(run, maf, net["in_policy_self_pay"], take)
         net["in_policy_self_pay"] -= take
         left = maf - take
         if left:
-            run.add(
-                "medical_assistance_exceeds_in_policy",
-                f"医疗救助支付额超过政策范围内个人自付 {yuan(left)} 元，超出部分从其他自付费用中扣除，"
-                f"转人工审核",
-                f"medical assistance exceeds in-policy self-pay by {yuan(left)} yuan; the excess "
-                f"is deducted from the other amounts and the claim goes to review",
-            )
+            explain.medical_assistance_excess(run, left)
             for kind in COUNTABLE_AMOUNTS[1:]:
                 take = min(left, net[kind])
                 net[kind] -= take
                 left -= take
 
     payers = claim.hifp_pay_fen + claim.hifmi_pay_fen + claim.hifob_pay_fen + claim.maf_pay_fen
-    carried = sum(net.values())
-    parts = (
-        f"基本医保 {yuan(claim.hifp_pay_fen)} + 大病/大额 "
-        f"{yuan(claim.hifmi_pay_fen + claim.hifob_pay_fen)} + 医疗救助 {yuan(claim.maf_pay_fen)}"
-        f" + 个人负担 {yuan(carried)} = {yuan(payers + carried)} 元"
-    )
-    parts_en = (
-        f"basic {yuan(claim.hifp_pay_fen)} + critical illness/large amount "
-        f"{yuan(claim.hifmi_pay_fen + claim.hifob_pay_fen)} + assistance "
-        f"{yuan(claim.maf_pay_fen)} + member {yuan(carried)} = {yuan(payers + carried)} yuan"
-    )
-    if claim.medfee_sumamt_fen < payers + carried:
-        run.add(
-            "amounts_inconsistent",
-            f"{parts}，超过医疗费用总额 {yuan(claim.medfee_sumamt_fen)} 元，转人工审核",
-            f"{parts_en}, more than the total cost {yuan(claim.medfee_sumamt_fen)} yuan: "
-            f"held for review",
-        )
-    else:
-        run.add(
-            "amounts_consistent",
-            f"{parts}，不超过医疗费用总额 {yuan(claim.medfee_sumamt_fen)} 元",
-            f"{parts_en}, within the total cost {yuan(claim.medfee_sumamt_fen)} yuan",
-        )
+    explain.settlement_sum(run, claim, payers, sum(net.values()))
     for kind in COUNTABLE_AMOUNTS:
         listed = sum(line.amount_fen for line in claim.lines_of(kind))
         if listed > claim.amount(kind):
-            zh, en = KIND_NAMES[kind]
-            run.add(
-                "amounts_inconsistent",
-                f"{zh}明细合计 {yuan(listed)} 元超过申报金额 {yuan(claim.amount(kind))} 元，"
-                f"转人工审核",
-                f"itemised {en} lines add up to {yuan(listed)} yuan, more than the amount "
-                f"{yuan(claim.amount(kind))} yuan: held for review",
-            )
-    summary_zh = "，".join(f"{KIND_NAMES[k][0]} {yuan(v)} 元" for k, v in net.items() if v)
-    summary_en = ", ".join(f"{KIND_NAMES[k][1]} {yuan(v)} yuan" for k, v in net.items() if v)
-    run.add(
-        "coordination_applied",
-        f"基本医保、大病保险、医疗救助之后个人仍负担：{summary_zh or '0.00 元'}",
-        f"after basic insurance, critical-illness insurance and medical assistance the member "
-        f"still carries: {summary_en or '0.00 yuan'}",
-    )
+            explain.lines_exceed_amount(run, kind, listed, claim.amount(kind))
+    explain.coordination(run, net)
     return net
 
 
-# --- 3.-7. one bucket -----------------------------------------------------------------------------
+# --- 3. mapping into the bucket -------------------------------------------------------------------
 
 
 def _trim(lines, limit: int) -> list[tuple[object, int]]:
@@ -361,27 +258,19 @@ def _trim(lines, limit: int) -> list[tuple[object, int]]:
     return list(zip(lines, amounts))
 
 
-def _map(run: _Run, bucket: Bucket, claim: Claim, net: dict[str, int]) -> tuple[list[_Piece], int]:
+def _map(run: Run, bucket: Bucket, claim: Claim, net: dict[str, int]) -> tuple[list[_Piece], int]:
     pieces: list[_Piece] = []
     excluded = 0
-    code = bucket.code
     for kind in bucket.counts:
         amount = net[kind]
         lines = claim.lines_of(kind)
         if amount == 0:
             continue
-        zh, en = KIND_NAMES[kind]
         trimmed = _trim(lines, amount)
         if bucket.commercial_list_required:
             if not lines:
                 excluded += amount
-                run.add(
-                    "commercial_list_unverifiable",
-                    f"{zh} {yuan(amount)} 元无费用明细，无法核对商保目录，不予计入",
-                    f"{en} {yuan(amount)} yuan has no itemised lines: the commercial list "
-                    f"cannot be verified, not counted",
-                    code,
-                )
+                explain.commercial_list_unverifiable(run, bucket, kind, amount)
                 continue
             listed = [(line, a) for line, a in trimmed if line.on_commercial_list and a]
             counted = sum(a for _, a in listed)
@@ -389,40 +278,24 @@ def _map(run: _Run, bucket: Bucket, claim: Claim, net: dict[str, int]) -> tuple[
             unitemised = amount - sum(a for _, a in trimmed)
             excluded += amount - counted
             pieces += [_Piece(kind, line.item_code, a) for line, a in listed]
-            run.add(
-                "commercial_list_itemised",
-                f"{zh}：商保目录内 {yuan(counted)} 元计入，目录外 {yuan(not_listed)} 元、"
-                f"无明细 {yuan(unitemised)} 元不计入",
-                f"{en}: {yuan(counted)} yuan on the commercial list counted; "
-                f"{yuan(not_listed)} yuan off the list and {yuan(unitemised)} yuan without "
-                f"itemised lines not counted",
-                code,
-            )
+            explain.commercial_list_itemised(run, bucket, kind, counted, not_listed, unitemised)
         else:
             pieces += [_Piece(kind, line.item_code, a) for line, a in trimmed if a]
             rest = amount - sum(a for _, a in trimmed)
             if rest:
                 pieces.append(_Piece(kind, UNITEMISED, rest))
             if kind != "in_policy_self_pay":
-                run.add(
-                    "commercial_list_not_required",
-                    f"{zh}：本责任不限商保目录，{yuan(amount)} 元全部计入",
-                    f"{en}: this bucket does not require the commercial list, all "
-                    f"{yuan(amount)} yuan counted",
-                    code,
-                )
+                explain.commercial_list_not_required(run, bucket, kind, amount)
             counted = amount
-        run.add(
-            "amount_mapped",
-            f"{zh} {yuan(counted)} 元计入“{bucket.name}”",
-            f"{en} {yuan(counted)} yuan counted in bucket {code}",
-            code,
-        )
+        explain.amount_mapped(run, bucket, kind, counted)
     return pieces, excluded
 
 
+# --- 4.-7. one bucket -----------------------------------------------------------------------------
+
+
 def _bucket(
-    run: _Run,
+    run: Run,
     bucket: Bucket,
     claim: Claim,
     insured: Insured,
@@ -431,71 +304,76 @@ def _bucket(
     remaining_deductible: dict[str, int],
     deltas: dict,
 ) -> BucketResult | None:
+    """One bucket of the claim, step by step; None when the claim has nothing in it."""
     code = bucket.code
     if not any(net[kind] for kind in bucket.counts):
         return None
     pieces, excluded = _map(run, bucket, claim, net)
     counted = sum(p.amount for p in pieces)
     if counted == 0:
-        run.add(
-            "bucket_payable", f"“{bucket.name}”赔付 0.00 元", f"bucket {code} pays 0.00 yuan", code
-        )
+        explain.bucket_payable(run, bucket, 0)
         return BucketResult(code, bucket.name, 0, excluded, 0, 0, 0, 0, 0)
 
-    # 4. deductible ------------------------------------------------------------------------------
+    absorbed = _deductible(run, bucket, insured, acc, counted, remaining_deductible)
+    numerator = _ratio(run, bucket, insured, acc, pieces, absorbed)
+    item_caps = [s for s in bucket.sub_caps if s.per == "item"]
+    after_ratio = _round(run, bucket, pieces, numerator, per_item=bool(item_caps))
+    amount = after_ratio
+    if item_caps:
+        amount = _item_sub_caps(run, bucket, acc, pieces, item_caps)
+    after_sub_caps = _scope_sub_caps(run, bucket, claim, acc, amount)
+    payable = _annual_cap(run, bucket, acc, after_sub_caps)
+    explain.bucket_payable(run, bucket, payable)
+
+    _record_deltas(deltas, bucket, claim, counted, absorbed, payable, pieces, item_caps)
+    return BucketResult(
+        bucket=code,
+        name=bucket.name,
+        counted_fen=counted,
+        excluded_fen=excluded,
+        deductible_fen=absorbed,
+        ratio_numerator=numerator,
+        after_ratio_fen=after_ratio,
+        after_sub_caps_fen=after_sub_caps,
+        payable_fen=payable,
+    )
+
+
+def _deductible(
+    run: Run,
+    bucket: Bucket,
+    insured: Insured,
+    acc: Accumulators,
+    counted: int,
+    remaining_deductible: dict[str, int],
+) -> int:
+    """4. What the year's deductible (per bucket or shared group) absorbs of `counted`; the
+    claim's running `remaining_deductible` is lowered by it."""
     key = deductible_key(bucket)
     deductible = effective_deductible(bucket, insured)
     if key not in remaining_deductible:
         used = acc.deductible_used_fen.get(key, 0)
         remaining_deductible[key] = max(0, deductible - used)
-        if insured.health == "pre_existing" and bucket.deductible_pre_existing_fen is not None:
-            run.add(
-                "deductible_pre_existing",
-                f"既往症人群起付线 {yuan(deductible)} 元",
-                f"pre-existing deductible {yuan(deductible)} yuan",
-                code,
-            )
-        elif deductible != bucket.deductible_fen:
-            run.add(
-                "deductible_renewal_reduced",
-                f"连续健康续保 {insured.healthy_renewal_years} 年，起付线由 "
-                f"{yuan(bucket.deductible_fen)} 元降至 {yuan(deductible)} 元",
-                f"{insured.healthy_renewal_years} continuous healthy renewals lower the "
-                f"deductible from {yuan(bucket.deductible_fen)} to {yuan(deductible)} yuan",
-                code,
-            )
+        explain.deductible_basis(run, bucket, insured, deductible)
     before = remaining_deductible[key]
     absorbed = min(before, counted)
     remaining_deductible[key] = before - absorbed
-    shared = f"（与同组责任共用“{key}”）" if bucket.deductible_group else ""
-    shared_en = f" (shared deductible group {key})" if bucket.deductible_group else ""
-    if deductible == 0:
-        run.add("deductible_none", "本责任无起付线", "this bucket has no deductible", code)
-    elif before == 0:
-        run.add(
-            "deductible_already_met",
-            f"年度累计起付线 {yuan(deductible)} 元{shared}已累计达到（本年此前的费用或本次先计算的"
-            f"责任），{yuan(counted)} 元全部超过起付线",
-            f"the annual deductible of {yuan(deductible)} yuan{shared_en} is already met (by "
-            f"earlier spend this year or a bucket computed before this one): all "
-            f"{yuan(counted)} yuan is above it",
-            code,
-        )
-    else:
-        run.add(
-            "deductible_applied",
-            f"年度累计起付线 {yuan(deductible)} 元{shared}，此前已累计 "
-            f"{yuan(deductible - before)} 元，本次抵扣 {yuan(absorbed)} 元，尚余 "
-            f"{yuan(before - absorbed)} 元；超过起付线的部分 {yuan(counted - absorbed)} 元",
-            f"annual deductible {yuan(deductible)} yuan{shared_en}: {yuan(deductible - before)}"
-            f" used before, {yuan(absorbed)} used now, {yuan(before - absorbed)} left; "
-            f"{yuan(counted - absorbed)} yuan above the deductible",
-            code,
-        )
+    explain.deductible(run, bucket, key, deductible, before, absorbed, counted)
+    return absorbed
 
-    # 5. ratio, marginal tiers -------------------------------------------------------------------
+
+def _ratio(
+    run: Run,
+    bucket: Bucket,
+    insured: Insured,
+    acc: Accumulators,
+    pieces: list[_Piece],
+    absorbed: int,
+) -> int:
+    """5. The ratio with marginal tiers over the year's eligible spend: the deductible takes the
+    first `absorbed` fen; each piece gets its exact numerator (fen x bp). Returns their sum."""
     schedule = ratio_schedule(bucket, insured.health)
-    position = acc.eligible_fen.get(code, 0)
+    position = acc.eligible_fen.get(bucket.code, 0)
     left = absorbed
     by_segment: dict[int, int] = {}
     for piece in pieces:
@@ -507,144 +385,101 @@ def _bucket(
             piece.numerator += length * bp
             by_segment[index] = by_segment.get(index, 0) + length
         position += piece.amount
-    numerator = sum(p.numerator for p in pieces)
     for index in sorted(by_segment):
         lo, bp = schedule[index]
-        length = by_segment[index]
-        if index == 0:
-            run.add(
-                "ratio_applied",
-                f"{yuan(length)} 元 × {percent(bp)} = {exact_yuan(length * bp)} 元",
-                f"{yuan(length)} yuan x {percent(bp)} = {exact_yuan(length * bp)} yuan",
-                code,
-            )
-        else:
-            run.add(
-                "tier_applied",
-                f"年度累计合规费用超过 {yuan(lo)} 元的部分 {yuan(length)} 元 × {percent(bp)} = "
-                f"{exact_yuan(length * bp)} 元",
-                f"the part of the year's eligible spend above {yuan(lo)} yuan, "
-                f"{yuan(length)} yuan x {percent(bp)} = {exact_yuan(length * bp)} yuan",
-                code,
-            )
+        explain.ratio_segment(run, bucket, index, lo, bp, by_segment[index])
+    return sum(p.numerator for p in pieces)
 
-    item_caps = [s for s in bucket.sub_caps if s.per == "item"]
-    if item_caps:
+
+def _round(run: Run, bucket: Bucket, pieces: list[_Piece], numerator: int, *, per_item: bool):
+    """5. Round half up to the fen: once for the bucket, or item by item (each piece's `fen`)
+    when the bucket has per-item sub-caps."""
+    if per_item:
         for piece in pieces:
             piece.fen = round_half_up_fen(piece.numerator, BP)
         after_ratio = sum(p.fen for p in pieces)
         if any(p.numerator % BP for p in pieces):
-            run.add(
-                "rounding_applied",
-                f"按项目四舍五入到分：{exact_yuan(numerator)} 元计为 {yuan(after_ratio)} 元",
-                f"rounded half up to the fen item by item: {exact_yuan(numerator)} yuan "
-                f"becomes {yuan(after_ratio)} yuan",
-                code,
-            )
-    else:
-        after_ratio = round_half_up_fen(numerator, BP)
-        if numerator % BP:
-            run.add(
-                "rounding_applied",
-                f"四舍五入到分：{exact_yuan(numerator)} 元计为 {yuan(after_ratio)} 元",
-                f"rounded half up to the fen: {exact_yuan(numerator)} yuan becomes "
-                f"{yuan(after_ratio)} yuan",
-                code,
-            )
+            explain.rounding(run, bucket, numerator, after_ratio, per_item=True)
+        return after_ratio
+    after_ratio = round_half_up_fen(numerator, BP)
+    if numerator % BP:
+        explain.rounding(run, bucket, numerator, after_ratio, per_item=False)
+    return after_ratio
 
-    # 6. sub-caps: per item, per admission, per year ---------------------------------------------
-    sub_deltas: dict[SubCapKey, int] = deltas["sub_caps"]
-    amount = after_ratio
-    if item_caps:
-        in_claim: dict[SubCapKey, int] = {}
-        if any(p.item == UNITEMISED for p in pieces):
-            run.add(
-                "sub_cap_item_unitemised",
-                "未分项的费用合并视为一个项目计算单项限额",
-                "amounts without itemised lines are treated as one item for the per-item sub-cap",
-                code,
-            )
-        for piece in pieces:
-            for cap in item_caps:
-                sk = SubCapKey(code, cap.code, piece.item)
-                rem = max(0, cap.cap_fen - acc.sub_cap_used_fen.get(sk, 0) - in_claim.get(sk, 0))
-                if piece.fen > rem:
-                    run.add(
-                        "sub_cap_applied",
-                        f"{cap.name}（项目 {piece.item}）{yuan(cap.cap_fen)} 元，尚余 "
-                        f"{yuan(rem)} 元：{yuan(piece.fen)} 元降为 {yuan(rem)} 元",
-                        f"sub-cap {cap.code} (item {piece.item}) of {yuan(cap.cap_fen)} yuan "
-                        f"has {yuan(rem)} yuan left: {yuan(piece.fen)} becomes {yuan(rem)} yuan",
-                        code,
-                    )
-                    piece.fen = rem
-            for cap in item_caps:
-                sk = SubCapKey(code, cap.code, piece.item)
-                in_claim[sk] = in_claim.get(sk, 0) + piece.fen
-        amount = sum(p.fen for p in pieces)
+
+def _item_sub_caps(
+    run: Run, bucket: Bucket, acc: Accumulators, pieces: list[_Piece], item_caps: list[SubCap]
+) -> int:
+    """6. Per-item sub-caps cut each piece (usage counted across the year and this claim's
+    earlier pieces of the same item); returns the bucket's amount after them."""
+    code = bucket.code
+    in_claim: dict[SubCapKey, int] = {}
+    if any(p.item == UNITEMISED for p in pieces):
+        explain.unitemised_as_one_item(run, bucket)
+    for piece in pieces:
+        for cap in item_caps:
+            sk = SubCapKey(code, cap.code, piece.item)
+            rem = max(0, cap.cap_fen - acc.sub_cap_used_fen.get(sk, 0) - in_claim.get(sk, 0))
+            if piece.fen > rem:
+                explain.item_sub_cap(run, bucket, cap, piece.item, piece.fen, rem)
+                piece.fen = rem
+        for cap in item_caps:
+            sk = SubCapKey(code, cap.code, piece.item)
+            in_claim[sk] = in_claim.get(sk, 0) + piece.fen
+    return sum(p.fen for p in pieces)
+
+
+def _scope_sub_caps(run: Run, bucket: Bucket, claim: Claim, acc: Accumulators, amount: int) -> int:
+    """6. Per-admission, then per-year sub-caps, on what is left of them."""
+    code = bucket.code
     for per in ("admission", "year"):
         for cap in (s for s in bucket.sub_caps if s.per == per):
             if per == "admission" and claim.admission_id is None:
                 rem = cap.cap_fen
-                run.add(
-                    "admission_unidentified",
-                    f"缺少住院号，{cap.name} {yuan(cap.cap_fen)} 元仅按本次理赔计算，转人工审核",
-                    f"no admission id: sub-cap {cap.code} of {yuan(cap.cap_fen)} yuan is "
-                    f"checked against this claim alone; held for review",
-                    code,
-                )
+                explain.admission_unidentified(run, bucket, cap)
             else:
                 scope = claim.admission_id if per == "admission" else ""
                 rem = max(
                     0, cap.cap_fen - acc.sub_cap_used_fen.get(SubCapKey(code, cap.code, scope), 0)
                 )
             if amount > rem:
-                what_zh = (
-                    f"（住院 {claim.admission_id}）"
-                    if per == "admission" and claim.admission_id
-                    else ""
-                )
-                what_en = f" (admission {claim.admission_id})" if what_zh else ""
-                run.add(
-                    "sub_cap_applied",
-                    f"{cap.name}{what_zh} {yuan(cap.cap_fen)} 元，尚余 {yuan(rem)} 元："
-                    f"{yuan(amount)} 元降为 {yuan(rem)} 元",
-                    f"sub-cap {cap.code}{what_en} of {yuan(cap.cap_fen)} yuan has "
-                    f"{yuan(rem)} yuan left: {yuan(amount)} becomes {yuan(rem)} yuan",
-                    code,
-                )
+                admission = claim.admission_id if per == "admission" else None
+                explain.scope_sub_cap(run, bucket, cap, admission, amount, rem)
                 amount = rem
-    after_sub_caps = amount
+    return amount
 
-    # 7. annual cap -------------------------------------------------------------------------------
-    paid_before = acc.paid_fen.get(code, 0)
+
+def _annual_cap(run: Run, bucket: Bucket, acc: Accumulators, amount: int) -> int:
+    """7. The annual cap: what is left of it after the year's earlier payments."""
+    paid_before = acc.paid_fen.get(bucket.code, 0)
     cap_left = max(0, bucket.cap_fen - paid_before)
     if amount > cap_left:
-        run.add(
-            "cap_applied",
-            f"年度封顶线 {yuan(bucket.cap_fen)} 元，此前已赔 {yuan(paid_before)} 元，尚余 "
-            f"{yuan(cap_left)} 元：{yuan(amount)} 元降为 {yuan(cap_left)} 元",
-            f"annual cap {yuan(bucket.cap_fen)} yuan, {yuan(paid_before)} paid before, "
-            f"{yuan(cap_left)} left: {yuan(amount)} becomes {yuan(cap_left)} yuan",
-            code,
-        )
-        amount = cap_left
-    payable = amount
-    run.add(
-        "bucket_payable",
-        f"“{bucket.name}”赔付 {yuan(payable)} 元",
-        f"bucket {code} pays {yuan(payable)} yuan",
-        code,
-    )
+        explain.annual_cap(run, bucket, paid_before, cap_left, amount)
+        return cap_left
+    return amount
 
-    # deltas ---------------------------------------------------------------------------------------
+
+def _record_deltas(
+    deltas: dict,
+    bucket: Bucket,
+    claim: Claim,
+    counted: int,
+    absorbed: int,
+    payable: int,
+    pieces: list[_Piece],
+    item_caps: list[SubCap],
+) -> None:
+    """What settling the bucket adds to the accumulators (only non-zero amounts)."""
+    code = bucket.code
+    sub_deltas: dict[SubCapKey, int] = deltas["sub_caps"]
+
     def add(target: dict, k, v: int) -> None:
         if v:
             target[k] = target.get(k, 0) + v
 
     add(deltas["paid"], code, payable)
     add(deltas["eligible"], code, counted)
-    add(deltas["deductible"], key, absorbed)
+    add(deltas["deductible"], deductible_key(bucket), absorbed)
     if item_caps:
         # Later limits cut the bucket's payment; the cut is taken from the pieces in reverse
         # order (last line first) so each item is charged only what was actually paid for it.
@@ -661,14 +496,3 @@ def _bucket(
             add(sub_deltas, SubCapKey(code, cap.code, claim.admission_id), payable)
         elif cap.per == "year":
             add(sub_deltas, SubCapKey(code, cap.code, ""), payable)
-    return BucketResult(
-        bucket=code,
-        name=bucket.name,
-        counted_fen=counted,
-        excluded_fen=excluded,
-        deductible_fen=absorbed,
-        ratio_numerator=numerator,
-        after_ratio_fen=after_ratio,
-        after_sub_caps_fen=after_sub_caps,
-        payable_fen=payable,
-    )

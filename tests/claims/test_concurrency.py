@@ -9,7 +9,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from app.claims import services
+from app.claims import services, settlement
 from app.claims.models import AccumulatorEntry, Claim
 from app.database import get_session
 from tests.claims.conftest import key
@@ -26,8 +26,9 @@ def test_concurrent_claims_share_one_deductible(app, client, insured_family, mon
     claimable = [r for r in rows.get_json() if r["claimable"]]
     assert len(claimable) >= 2
 
-    # File the claims without adjudicating them (as if the adjudicator were down) ...
-    monkeypatch.setattr(services, "process", lambda claim_id: get_session().get(Claim, claim_id))
+    # File the claims without adjudicating them (as if the adjudicator were down): `process` is
+    # patched where the one-tap claim looks it up ...
+    monkeypatch.setattr(settlement, "process", lambda claim_id: get_session().get(Claim, claim_id))
     ids = []
     for record in claimable:
         resp = client.post(
@@ -42,12 +43,12 @@ def test_concurrent_claims_share_one_deductible(app, client, insured_family, mon
     # ... what they would pay one after the other, from the engine alone
     with app.app_context():
         from app.adjudication.model import Accumulators
-        from app.claims.services import _run
+        from app.claims.adjudication_run import run_claim
 
         s = get_session()
         acc, sequential = Accumulators(), 0
         for claim_id in ids:
-            result = _run(s, s.get(Claim, claim_id), acc)
+            result = run_claim(s, s.get(Claim, claim_id), acc)
             acc, sequential = acc.apply(result.deltas), sequential + result.payable_fen
         deductible_limit = dict(acc.deductible_used_fen)
         s.rollback()

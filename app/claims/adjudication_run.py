@@ -1,0 +1,361 @@
+"""The adjudication run: the pure engine (app/adjudication) against the person's accumulators,
+fraud flags, routing of the outcome (approved / pending_review / rejected), settling the
+accumulators on approval; `process` (adjudicate, then pay) and the maintenance re-runs.
+
+Settling is optimistic: the accumulator year's version is bumped with a conditional UPDATE,
+and a stale version re-runs the engine (up to SETTLE_ATTEMPTS times).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.adjudication.engine import adjudicate as run_engine
+from app.adjudication.model import Adjudication, BasicInsurance, Insured, PolicyCover
+from app.adjudication.model import Claim as EngineClaim
+from app.claims import accumulators, rules
+from app.claims.common import disclose_settled, notify, transition
+from app.claims.models import Claim, ClaimInvoice, ClaimLedgerEntry
+from app.claims.payouts import pay
+from app.database import get_session, transaction, utcnow
+from app.errors import Conflict, DomainError, UpstreamUnavailable, ValidationFailed
+from app.identity.services import is_stale, reverify
+from app.members.models import Person
+from app.ops.metrics import claim_outcome
+from app.policies.models import Policy
+from app.products.models import Product
+from app.products.services import definition_of
+
+log = logging.getLogger(__name__)
+
+SETTLE_ATTEMPTS = 8
+
+
+def _renewal_years(session, person_id: int, plan_year: int) -> int:
+    years = set(
+        session.scalars(
+            select(Policy.plan_year).where(
+                Policy.person_id == person_id, Policy.plan_year < plan_year, Policy.status != "void"
+            )
+        )
+    )
+    n = 0
+    while plan_year - n - 1 in years:
+        n += 1
+    return n
+
+
+def engine_claim(amounts: dict, care_kind: str, care_date: date, admission_id: str | None):
+    return EngineClaim(
+        care_kind=care_kind,
+        care_date=care_date,
+        medfee_sumamt_fen=amounts["medfee_sumamt_fen"],
+        hifp_pay_fen=amounts["hifp_pay_fen"],
+        hifmi_pay_fen=amounts["hifmi_pay_fen"],
+        hifob_pay_fen=amounts["hifob_pay_fen"],
+        maf_pay_fen=amounts["maf_pay_fen"],
+        in_policy_self_pay_fen=amounts["in_policy_self_pay_fen"],
+        out_of_policy_self_pay_fen=amounts["out_of_policy_self_pay_fen"],
+        special_drugs_fen=amounts["special_drugs_fen"],
+        admission_id=admission_id,
+    )
+
+
+def insured_of(session, person: Person, health: str, plan_year: int) -> Insured:
+    suspended = person.insurance_status == "suspended"
+    basic = BasicInsurance(
+        status="suspended" if suspended else "active",
+        suspended_from=person.suspended_since if suspended else None,
+    )
+    return Insured(
+        basic_insurance=basic,
+        health=health,
+        healthy_renewal_years=_renewal_years(session, person.id, plan_year),
+    )
+
+
+def policy_cover(policy: Policy) -> PolicyCover:
+    return PolicyCover(
+        coverage_starts=policy.coverage_start,
+        coverage_ends=policy.coverage_end,
+        status=policy.status,
+    )
+
+
+def run_claim(session, claim: Claim, acc) -> Adjudication:
+    product = session.get(Product, claim.product_id)
+    policy = session.get(Policy, claim.policy_id)
+    person = session.get(Person, claim.person_id)
+    amounts = {k: getattr(claim, k) for k in rules.AMOUNT_FIELDS}
+    return run_engine(
+        definition_of(product),
+        engine_claim(amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no),
+        policy_cover(policy),
+        insured_of(session, person, claim.health, claim.plan_year),
+        acc,
+    )
+
+
+def adjudication_json(result: Adjudication) -> dict:
+    return {
+        "decision": result.decision,
+        "payable_fen": result.payable_fen,
+        "reason_codes": list(result.reason_codes),
+        "lines": [
+            {"code": l.code, "zh": l.zh, "en": l.en, "bucket": l.bucket} for l in result.lines
+        ],
+        "buckets": [
+            {
+                "bucket": b.bucket,
+                "name": b.name,
+                "counted_fen": b.counted_fen,
+                "excluded_fen": b.excluded_fen,
+                "deductible_fen": b.deductible_fen,
+                "after_ratio_fen": b.after_ratio_fen,
+                "after_sub_caps_fen": b.after_sub_caps_fen,
+                "payable_fen": b.payable_fen,
+            }
+            for b in result.buckets
+        ],
+    }
+
+
+def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.Flag]:
+    cfg = current_app.config
+    others = Claim.id != claim.id
+    duplicate_invoices = []
+    for inv in claim.invoices:
+        seen = session.scalar(
+            select(func.count())
+            .select_from(ClaimInvoice)
+            .join(Claim, Claim.id == ClaimInvoice.claim_id)
+            .where(
+                ClaimInvoice.issuer == inv.issuer,
+                ClaimInvoice.number == inv.number,
+                others,
+                Claim.status != "draft",
+            )
+        )
+        if seen:
+            duplicate_invoices.append(f"{inv.issuer}/{inv.number}")
+    duplicate_setl = bool(claim.setl_id) and bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.setl_id == claim.setl_id, others, Claim.status != "draft")
+        )
+    )
+    window = int(cfg.get("CLAIMS_FREQUENCY_WINDOW_DAYS", 30))
+    since = utcnow() - timedelta(days=window)
+    recent = session.scalar(
+        select(func.count())
+        .select_from(Claim)
+        .where(Claim.person_id == person.id, others, Claim.submitted_at >= since)
+    )
+    # what the bureau record itself showed when the claim was created from it
+    extra = [
+        rules.Flag(f["code"], f["zh"])
+        for f in claim.flags or []
+        if f.get("code") in ("settlement_inconsistent", "person_mismatch")
+    ]
+    if person.insurance_status is None:
+        extra.append(rules.Flag("identity_not_matched", "医保部门未能核实被保险人的身份信息"))
+    facts = rules.FraudFacts(
+        care_start=claim.admitted_on,
+        care_end=claim.discharged_on or claim.admitted_on,
+        coverage_start=policy.coverage_start,
+        coverage_end=policy.coverage_end,
+        amounts={k: getattr(claim, k) for k in rules.AMOUNT_FIELDS},
+        insured_name=person.name,
+        patient_name=claim.patient_name,
+        insured_psn_no=person.psn_no,
+        duplicate_invoices=tuple(duplicate_invoices),
+        duplicate_settlement=duplicate_setl,
+        claims_in_window=recent,
+        frequency_limit=int(cfg.get("CLAIMS_FREQUENCY_LIMIT", 4)),
+        frequency_window_days=window,
+        extra=tuple(extra),
+    )
+    return rules.fraud_flags(facts)
+
+
+def _refresh_identity(claim_id: int) -> None:
+    """Re-verify the insured with the bureau when the snapshot is stale (a name or ID number the
+    bureau no longer matches becomes a flag, never a silent pass)."""
+    s = get_session()
+    claim = s.get(Claim, claim_id)
+    person = s.get(Person, claim.person_id)
+    if not is_stale(person):
+        s.rollback()
+        return
+    try:
+        with transaction() as t:
+            reverify(t, claim.member_id, t.get(Person, claim.person_id))
+    except ValidationFailed:
+        with transaction() as t:
+            t.get(Person, claim.person_id).insurance_status = None
+    except (UpstreamUnavailable, DomainError):
+        log.info("re-verification skipped for claim %s: bureau unavailable", claim_id)
+
+
+def adjudicate(claim_id: int) -> Claim:
+    """submitted -> approved (settled now) | pending_review | rejected (automatic)."""
+    _refresh_identity(claim_id)
+    for _ in range(SETTLE_ATTEMPTS):
+        try:
+            with transaction() as s:
+                claim = s.get(Claim, claim_id)
+                if claim.status != "submitted":
+                    return claim
+                person = s.get(Person, claim.person_id)
+                policy = s.get(Policy, claim.policy_id)
+                year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
+                version = year.version
+                result = run_claim(s, claim, accumulators.read(s, year))
+                flags = _fraud(s, claim, person, policy)
+                claim.flags = [{"code": f.code, "zh": f.zh} for f in flags]
+                claim.decision, claim.payable_fen = result.decision, result.payable_fen
+                claim.adjudication = adjudication_json(result)
+                outcome, reason = _route(claim, result, flags)
+                if outcome == "approved":
+                    settle(s, claim, year, version, result)
+                transition(
+                    s,
+                    claim,
+                    "adjudicate",
+                    actor_type="system",
+                    actor_id=None,
+                    outcome=outcome,
+                    reason=reason,
+                    decided_at=utcnow(),
+                    auto_rejected=outcome == "rejected",
+                )
+                if outcome == "approved":
+                    after_approval(s, claim, actor_type="system", actor_id=None)
+                else:
+                    if outcome == "rejected":
+                        disclose_settled(s, claim, 0)
+                    notify(s, claim, "claim_" + outcome)
+            claim_outcome(claim.status)
+            return claim
+        except accumulators.StaleAccumulators:
+            continue
+    raise Conflict("理赔系统繁忙，请稍后重试", code="claim_busy")
+
+
+def _route(claim: Claim, result: Adjudication, flags) -> tuple[str, str]:
+    if flags:
+        return "pending_review", "；".join(f.zh for f in flags)
+    if result.decision == "not_payable":
+        return "rejected", "；".join(
+            l.zh
+            for l in result.lines
+            if l.code in result.reason_codes and l.code not in ("payable_total",)
+        ) or "不符合赔付条件"
+    if result.decision == "review":
+        return "pending_review", "理赔规则要求人工审核"
+    if claim.source != "settlement":
+        return "pending_review", "材料理赔需人工审核票据"
+    product = get_session().get(Product, claim.product_id)
+    limit = definition_of(product).auto_approve_max_fen
+    if limit is None:
+        limit = int(current_app.config.get("CLAIMS_AUTO_APPROVE_MAX_FEN", 0))
+    if result.payable_fen > limit:
+        return "pending_review", f"赔付金额超过自动核准上限 {limit / 100:.2f} 元"
+    return "approved", "医保结算数据直连，规则全部通过，自动核准"
+
+
+def settle(session, claim: Claim, year, version: int, result: Adjudication) -> None:
+    accumulators.apply(session, year, version, result.deltas)
+    claim.approved_fen = result.payable_fen
+    claim.applied_deltas = accumulators.deltas_to_json(result.deltas)
+    if result.payable_fen > 0:
+        session.add(
+            ClaimLedgerEntry(
+                claim_id=claim.id, kind="claim_approved", amount_fen=result.payable_fen
+            )
+        )
+
+
+def after_approval(session, claim: Claim, *, actor_type: str, actor_id: int | None) -> None:
+    if not claim.approved_fen:
+        disclose_settled(session, claim, 0)
+        transition(
+            session,
+            claim,
+            "pay",
+            actor_type=actor_type,
+            actor_id=actor_id,
+            outcome="closed",
+            reason="本次可赔付金额为 0 元（计入年度免赔额）",
+            paid_at=utcnow(),
+        )
+        notify(session, claim, "claim_closed")
+    else:
+        notify(session, claim, "claim_approved", amount=f"{claim.approved_fen / 100:.2f}")
+
+
+# --- the pipeline, and re-runs for operations -----------------------------------------------------
+
+
+def process(claim_id: int) -> Claim:
+    """Adjudicate a submitted claim, then pay it if it was approved automatically."""
+    claim = adjudicate(claim_id)
+    if claim.status == "approved":
+        claim = pay(claim_id)
+    return claim
+
+
+def adjudicate_pending() -> int:
+    """Claims left 'submitted' by a crash between submit and adjudication."""
+    ids = list(get_session().scalars(select(Claim.id).where(Claim.status == "submitted")))
+    get_session().rollback()
+    for claim_id in ids:
+        process(claim_id)
+    return len(ids)
+
+
+def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
+    """Re-run the engine for the product's open claims after a product change. Claims waiting
+    for a reviewer get the new figures when `apply`; settled claims are only reported (their
+    money has moved; a difference is for a person to handle)."""
+    from app.products.services import get_product
+
+    product = get_product(product_code, include_retired=True)
+    out = []
+    with transaction() as s:
+        claims = list(
+            s.scalars(
+                select(Claim).where(
+                    Claim.product_id == product.id,
+                    Claim.status.in_(
+                        ("pending_review", "more_info_requested", "approved", "paid", "closed")
+                    ),
+                )
+            )
+        )
+        for claim in claims:
+            year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
+            acc = accumulators.read(s, year)
+            result = run_claim(s, claim, acc)
+            before = claim.payable_fen
+            settled = claim.status in ("approved", "paid", "closed")
+            if apply and not settled:
+                claim.decision, claim.payable_fen = result.decision, result.payable_fen
+                claim.adjudication = adjudication_json(result)
+            out.append(
+                {
+                    "claim_no": claim.claim_no,
+                    "status": claim.status,
+                    "before_fen": before,
+                    "after_fen": result.payable_fen,
+                    "settled": settled,
+                }
+            )
+        if not apply:
+            s.rollback()
+    return out

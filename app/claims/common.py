@@ -1,0 +1,129 @@
+"""What every claim use case shares: the claim or policy a member may act on, the member's
+verified identity, moving the state machine (with its transition record), notifying the
+member, and the public-disclosure hooks (app/disclosure)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from app.claims.models import Claim, ClaimTransition
+from app.claims.workflow import STATUS_LABELS, next_status
+from app.common.clock import SHANGHAI, today_shanghai
+from app.database import utcnow
+from app.errors import Conflict, DomainError, NotFound
+from app.members.models import Member
+from app.outbox.services import enqueue
+from app.policies.models import Policy
+from app.policies.services import _visible as policy_visible_to
+
+# --- public disclosure (maintained aggregates, app/disclosure) -----------------------------------
+
+
+def disclose_received(session, claim: Claim) -> None:
+    from app.disclosure.aggregates import record_claim_received
+
+    record_claim_received(session, claim.product_id, claim.plan_year, today_shanghai())
+
+
+def disclose_settled(session, claim: Claim, payable_fen: int) -> None:
+    """Counted once, at the claim's first final decision (paid, closed or rejected). A denial
+    later overturned on human review stays counted as first decided; its payment is counted
+    when made."""
+    from app.disclosure.aggregates import record_claim_settled
+
+    if not claim.settlement_disclosed:
+        record_claim_settled(
+            session, claim.product_id, claim.plan_year, today_shanghai(), payable_fen
+        )
+        claim.settlement_disclosed = True
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+
+def new_claim_no() -> str:
+    return "CL" + datetime.now(SHANGHAI).strftime("%Y%m%d") + secrets.token_hex(6).upper()
+
+
+def actable_policy(session, member_id: int, policy_id: int) -> Policy:
+    """A policy the member may claim on: their own, or a relative's that they paid for."""
+    policy = session.scalar(
+        select(Policy).where(Policy.id == policy_id, policy_visible_to(member_id))
+    )
+    if policy is None:
+        raise NotFound("保单不存在", code="policy_not_found")
+    return policy
+
+
+def own_claim(session, member_id: int, claim_id: int) -> Claim:
+    claim = session.scalar(select(Claim).where(Claim.id == claim_id, Claim.member_id == member_id))
+    if claim is None:
+        raise NotFound("理赔申请不存在", code="claim_not_found")
+    return claim
+
+
+def transition(
+    session,
+    claim: Claim,
+    action: str,
+    *,
+    actor_type: str,
+    actor_id: int | None,
+    outcome: str | None = None,
+    reason: str | None = None,
+    **changes,
+) -> None:
+    """Move the claim with a conditional UPDATE on its current status (a concurrent change makes
+    this one a 409), record the transition, apply `changes` to the row."""
+    old = claim.status
+    new = next_status(old, action, outcome)
+    moved = session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == old)
+        .values(status=new, updated_at=utcnow(), **changes)
+    ).rowcount
+    if moved != 1:
+        raise Conflict("理赔申请刚刚被其他操作更新，请刷新后重试", code="claim_state_conflict")
+    session.add(
+        ClaimTransition(
+            claim_id=claim.id,
+            action=action,
+            from_status=old,
+            to_status=new,
+            actor_type=actor_type,
+            actor_id=actor_id,
+            reason=reason,
+        )
+    )
+    session.flush()
+    session.refresh(claim)
+
+
+def notify(session, claim: Claim, kind: str, **extra) -> None:
+    enqueue(
+        session,
+        member_id=claim.member_id,
+        kind=kind,
+        payload={
+            "claim_no": claim.claim_no,
+            "status": STATUS_LABELS[claim.status],
+            "page": f"pages/claims/detail?id={claim.id}",
+            **extra,
+        },
+    )
+
+
+def verified_member(session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None or member.person is None:
+        raise DomainError("请先完成医保身份核验", code="identity_not_verified", status=403)
+    return member
+
+
+def document_labels() -> dict[str, str]:
+    from app.documents.types import DOCUMENT_TYPE_LABELS
+
+    return DOCUMENT_TYPE_LABELS

@@ -1,0 +1,129 @@
+"""A claim's documents: upload (sanitised, stored, then recorded), the member's and the assigned
+reviewer's reads (the staff read is audited before the bytes leave), deletion while editable."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.audit.services import record as audit
+from app.auth.principal import Principal
+from app.claims.common import own_claim
+from app.claims.models import Claim, ClaimDocument
+from app.claims.workflow import EDITABLE
+from app.database import get_session, transaction, utcnow
+from app.errors import Conflict, NotFound, UpstreamUnavailable, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+def upload_document(
+    member_id: int, claim_id: int, doc_type: str, data: bytes, declared_media_type: str | None
+) -> ClaimDocument:
+    from app.documents.sanitise import sanitise
+    from app.integrations.registry import storage
+    from app.integrations.storage.port import StorageUnavailable, claim_document_key
+
+    s = get_session()
+    claim = own_claim(s, member_id, claim_id)
+    if claim.status not in EDITABLE:
+        raise Conflict("当前状态不能上传材料", code="claim_not_editable")
+    limit = int(current_app.config.get("CLAIM_DOCUMENTS_MAX", 30))
+    count = s.scalar(
+        select(func.count())
+        .select_from(ClaimDocument)
+        .where(ClaimDocument.claim_id == claim.id, ClaimDocument.deleted_at.is_(None))
+    )
+    if count >= limit:
+        raise ValidationFailed(f"每笔理赔最多上传 {limit} 份材料", code="too_many_documents")
+    s.rollback()
+    clean = sanitise(data, declared_media_type=declared_media_type)
+    key = claim_document_key(claim_id)
+    try:
+        storage().put(key, clean.content, clean.media_type)
+    except StorageUnavailable:
+        raise UpstreamUnavailable(
+            "材料存储暂时无法访问，请稍后重试", code="storage_unavailable"
+        ) from None
+    try:
+        with transaction() as s:
+            claim = own_claim(s, member_id, claim_id)
+            if claim.status not in EDITABLE:
+                raise Conflict("当前状态不能上传材料", code="claim_not_editable")
+            doc = ClaimDocument(
+                claim_id=claim.id,
+                doc_type=doc_type,
+                storage_key=key,
+                media_type=clean.media_type,
+                size_bytes=len(clean.content),
+                sha256=clean.sha256,
+            )
+            s.add(doc)
+    except Exception:
+        storage().delete(key)  # the row did not commit: the blob must not linger
+        raise
+    return doc
+
+
+def _document(session, claim: Claim, doc_id: int) -> ClaimDocument:
+    doc = session.scalar(
+        select(ClaimDocument).where(
+            ClaimDocument.id == doc_id,
+            ClaimDocument.claim_id == claim.id,
+            ClaimDocument.deleted_at.is_(None),
+        )
+    )
+    if doc is None:
+        raise NotFound("材料不存在", code="document_not_found")
+    return doc
+
+
+def _blob(key: str) -> bytes:
+    from app.integrations.registry import storage
+    from app.integrations.storage.port import ObjectNotFound, StorageUnavailable
+
+    try:
+        return storage().get(key)
+    except ObjectNotFound:
+        log.error("claim document blob missing from storage")
+        raise NotFound("材料不存在", code="document_not_found") from None
+    except StorageUnavailable:
+        raise UpstreamUnavailable(
+            "材料存储暂时无法访问，请稍后重试", code="storage_unavailable"
+        ) from None
+
+
+def member_document(member_id: int, claim_id: int, doc_id: int) -> tuple[ClaimDocument, bytes]:
+    s = get_session()
+    doc = _document(s, own_claim(s, member_id, claim_id), doc_id)
+    return doc, _blob(doc.storage_key)
+
+
+def delete_document(member_id: int, claim_id: int, doc_id: int) -> None:
+    with transaction() as s:
+        claim = own_claim(s, member_id, claim_id)
+        if claim.status not in EDITABLE:
+            raise Conflict("当前状态不能删除材料", code="claim_not_editable")
+        _document(s, claim, doc_id).deleted_at = utcnow()
+
+
+def staff_document(actor: Principal, claim_id: int, doc_id: int) -> tuple[ClaimDocument, bytes]:
+    """Only the reviewer the claim is assigned to; the read is audited in its own committed
+    transaction before the bytes leave."""
+    with transaction() as s:
+        claim = s.get(Claim, claim_id)
+        if claim is None or claim.assigned_staff_id != actor.id:
+            raise NotFound("材料不存在", code="document_not_found")
+        doc = _document(s, claim, doc_id)
+        audit(
+            s,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="claim.document.read",
+            object_type="claim_document",
+            object_id=doc.id,
+            detail={"claim_id": claim.id},
+        )
+    return doc, _blob(doc.storage_key)

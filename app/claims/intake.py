@@ -1,0 +1,233 @@
+"""Claim intake (照片理赔): drafts filed with documents, their fields and payee, the
+completeness check, and submission (which hands the claim to `process`)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from app.audit.services import record as audit
+from app.claims import rules
+from app.claims.adjudication_run import process
+from app.claims.common import (
+    actable_policy,
+    disclose_received,
+    document_labels,
+    new_claim_no,
+    own_claim,
+    transition,
+    verified_member,
+)
+from app.claims.models import Claim, ClaimDocument, ClaimInvoice
+from app.claims.workflow import EDITABLE
+from app.common.clock import today_shanghai
+from app.database import get_session, transaction, utcnow
+from app.errors import Conflict, ValidationFailed
+from app.members.models import Member, Person
+from app.policies.models import Policy
+from app.products.models import Product
+from app.products.services import definition_of
+
+log = logging.getLogger(__name__)
+
+
+INTAKE_FIELDS = (
+    "care_kind",
+    "hospital_name",
+    "hospital_code",
+    "admitted_on",
+    "discharged_on",
+    "diagnosis",
+    "patient_name",
+    "pre_existing_declared",
+    *rules.AMOUNT_FIELDS,
+)
+
+
+def _apply_fields(
+    session, claim: Claim, member: Member, policy: Policy, person: Person, fields: dict
+) -> None:
+    for name in INTAKE_FIELDS:
+        if name in fields:
+            setattr(claim, name, fields[name])
+    if "pre_existing_declared" in fields and claim.health_set_by == "member":
+        claim.health = "pre_existing" if fields["pre_existing_declared"] else "healthy"
+    if "payee" in fields:
+        set_payee(claim, member, person, fields["payee"])
+    if "invoices" in fields:
+        claim.invoices = [
+            ClaimInvoice(
+                issuer=i["issuer"].strip(), number=i["number"].strip(), amount_fen=i["amount_fen"]
+            )
+            for i in fields["invoices"]
+        ]
+    if claim.admitted_on and claim.discharged_on and claim.discharged_on < claim.admitted_on:
+        raise ValidationFailed(
+            "出院日期不能早于入院日期",
+            code="care_dates_invalid",
+            errors={"json": {"discharged_on": ["出院日期不能早于入院日期"]}},
+        )
+    for day_field in ("admitted_on", "discharged_on"):
+        day = getattr(claim, day_field)
+        if day is not None and day > today_shanghai():
+            raise ValidationFailed(
+                "就医日期不能晚于今天",
+                code="care_date_in_future",
+                errors={"json": {day_field: ["就医日期不能晚于今天"]}},
+            )
+
+
+def set_payee(claim: Claim, member: Member, person: Person, payee: dict) -> None:
+    from app.security.crypto import cipher
+
+    account = payee["bank_account"].replace(" ", "")
+    member_name = member.person.name if member.person else None
+    refusal = rules.payee_refusal(
+        payee_name=payee["name"],
+        bank_account=account,
+        insured_name=person.name,
+        insured_birth=person.birth_date,
+        member_name=member_name,
+        today=today_shanghai(),
+    )
+    if refusal:
+        code, message = refusal
+        raise ValidationFailed(message, code=code, errors={"json": {"payee": [message]}})
+    claim.payee_name = payee["name"]
+    claim.payee_bank_name = payee["bank_name"]
+    claim.payee_account_enc = cipher().encrypt(account, "claims.payee_account")
+    claim.payee_account_last4 = account[-4:]
+
+
+def create_claim(member_id: int, *, policy_id: int, fields: dict) -> Claim:
+    """A draft claim filed with documents (照片理赔)."""
+    with transaction() as s:
+        member = verified_member(s, member_id)
+        policy = actable_policy(s, member_id, policy_id)
+        person = s.get(Person, policy.person_id)
+        claim = Claim(
+            claim_no=new_claim_no(),
+            member_id=member_id,
+            person_id=person.id,
+            policy_id=policy.id,
+            product_id=policy.product_id,
+            plan_year=policy.plan_year,
+            source="documents",
+            status="draft",
+        )
+        s.add(claim)
+        _apply_fields(s, claim, member, policy, person, fields)
+        s.flush()
+        audit(
+            s,
+            actor_type="member",
+            actor_id=member_id,
+            action="claim.created",
+            object_type="claim",
+            object_id=claim.id,
+            detail={"source": "documents"},
+        )
+    return claim
+
+
+def update_claim(member_id: int, claim_id: int, fields: dict) -> Claim:
+    with transaction() as s:
+        claim = own_claim(s, member_id, claim_id)
+        if claim.status not in EDITABLE:
+            raise Conflict("理赔申请已提交，不能再修改", code="claim_not_editable")
+        if claim.source == "settlement" and set(fields) & set(rules.AMOUNT_FIELDS):
+            raise ValidationFailed(
+                "医保结算数据来自医保部门，不能修改", code="settlement_amounts_locked"
+            )
+        member = verified_member(s, member_id)
+        policy = s.get(Policy, claim.policy_id)
+        person = s.get(Person, claim.person_id)
+        _apply_fields(s, claim, member, policy, person, fields)
+    return claim
+
+
+def delete_draft(member_id: int, claim_id: int) -> None:
+    from app.integrations.registry import storage
+
+    with transaction() as s:
+        claim = own_claim(s, member_id, claim_id)
+        if claim.status != "draft":
+            raise Conflict("只能删除草稿", code="claim_not_draft")
+        keys = [
+            d.storage_key
+            for d in s.scalars(select(ClaimDocument).where(ClaimDocument.claim_id == claim.id))
+        ]
+        s.execute(ClaimDocument.__table__.delete().where(ClaimDocument.claim_id == claim.id))
+        s.delete(claim)
+    for key in keys:  # after the commit: a crash here leaves an orphan blob, never a dangling row
+        try:
+            storage().delete(key)
+        except Exception:
+            log.warning("could not delete blob of a deleted draft")
+
+
+def list_claims(member_id: int) -> list[Claim]:
+    return list(
+        get_session().scalars(
+            select(Claim).where(Claim.member_id == member_id).order_by(Claim.id.desc()).limit(100)
+        )
+    )
+
+
+def get_claim(member_id: int, claim_id: int) -> Claim:
+    return own_claim(get_session(), member_id, claim_id)
+
+
+def required_documents(claim: Claim) -> list[str]:
+    if claim.source == "settlement" or not claim.care_kind:
+        return []
+    product = get_session().get(Product, claim.product_id)
+    return list(definition_of(product).required_documents.get(claim.care_kind, ()))
+
+
+def missing_documents(claim: Claim) -> list[str]:
+    return rules.missing_documents(required_documents(claim), [d.doc_type for d in claim.documents])
+
+
+def check_complete(claim: Claim) -> None:
+    errors: dict[str, list[str]] = {}
+    for name, label in (
+        ("care_kind", "就医类型"),
+        ("hospital_name", "医院"),
+        ("admitted_on", "入院（就诊）日期"),
+        ("discharged_on", "出院日期"),
+        ("diagnosis", "诊断"),
+        ("payee_account_enc", "收款账户"),
+    ):
+        if not getattr(claim, name):
+            errors[name.replace("_enc", "").replace("payee_account", "payee")] = [f"请填写{label}"]
+    if claim.medfee_sumamt_fen <= 0:
+        errors["medfee_sumamt_fen"] = ["请填写医疗费用总额"]
+    if claim.source == "documents" and not claim.invoices:
+        errors["invoices"] = ["请至少填写一张发票"]
+    if errors:
+        raise ValidationFailed(
+            "理赔申请信息不完整", code="claim_incomplete", errors={"json": errors}
+        )
+    missing = missing_documents(claim)
+    if missing:
+        labels = document_labels()
+        raise ValidationFailed(
+            "缺少材料：" + "、".join(labels.get(m, m) for m in missing),
+            code="claim_documents_missing",
+            errors={"json": {"documents": missing}},
+        )
+
+
+def submit(member_id: int, claim_id: int) -> Claim:
+    with transaction() as s:
+        claim = own_claim(s, member_id, claim_id)
+        if claim.status != "draft":
+            return claim  # a repeated submit is an idempotent no-op
+        check_complete(claim)
+        transition(
+            s, claim, "submit", actor_type="member", actor_id=member_id, submitted_at=utcnow()
+        )
+        disclose_received(s, claim)
+    return process(claim.id)

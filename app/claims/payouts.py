@@ -1,0 +1,254 @@
+"""Paying approved claims: a pending Payout row is committed before the transfer is asked for,
+so a crash leaves a recoverable pending state that `reconcile_payouts` finishes; a permanent
+failure reverses the approval and sends the claim back to review. Also the claim ledger check."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.claims import accumulators
+from app.claims.common import disclose_settled, notify, transition
+from app.claims.models import Claim, ClaimLedgerEntry, Payout
+from app.claims.workflow import FILED
+from app.common.clock import today_shanghai
+from app.database import get_session, transaction, utcnow
+from app.errors import Conflict
+from app.ops.metrics import claim_outcome
+
+log = logging.getLogger(__name__)
+
+PAYOUT_ATTEMPTS = 3
+PERMANENT_PAYOUT_FAILURES = (
+    "account_invalid",
+    "payee_name_mismatch",
+    "account_frozen",
+    "account_closed",
+)
+
+
+def _payee(claim: Claim):
+    from app.integrations.payout.port import Payee
+    from app.security.crypto import cipher
+
+    return Payee(
+        name=claim.payee_name,
+        bank_name=claim.payee_bank_name,
+        bank_account=cipher().decrypt(claim.payee_account_enc, "claims.payee_account"),
+    )
+
+
+def pay(claim_id: int) -> Claim:
+    """Start (or resume) the transfer of an approved claim."""
+    from app.integrations.registry import payout
+
+    with transaction() as s:
+        claim = s.get(Claim, claim_id)
+        if claim.status != "approved" or not claim.approved_fen:
+            return claim
+        live = s.scalar(
+            select(Payout).where(Payout.claim_id == claim.id, Payout.status != "failed")
+        )
+        if live is not None:
+            return claim  # in flight: reconcile_payouts resolves it
+        attempt = 1 + (
+            s.scalar(select(func.count()).select_from(Payout).where(Payout.claim_id == claim.id))
+            or 0
+        )
+        row = Payout(
+            claim_id=claim.id,
+            request_id=f"{claim.claim_no}P{attempt}",
+            attempt=attempt,
+            amount_fen=claim.approved_fen,
+        )
+        s.add(row)
+        try:
+            s.flush()
+        except IntegrityError:
+            raise Conflict("理赔款正在支付中", code="payout_in_progress") from None
+        payout_id, request_id, payee = row.id, row.request_id, _payee(claim)
+        amount, memo = row.amount_fen, f"惠民保理赔 {claim.claim_no}"
+    try:
+        result = payout().transfer(request_id, payee, amount, memo)
+    except Exception as exc:
+        log.warning("payout transfer for claim %s left pending: %s", claim_id, type(exc).__name__)
+        return get_session().get(Claim, claim_id)
+    return record_payout(payout_id, result)
+
+
+def record_payout(payout_id: int, result) -> Claim:
+    """Apply a transfer outcome exactly once (a conditional UPDATE from pending)."""
+    paid_now = None
+    with transaction() as s:
+        row = s.get(Payout, payout_id)
+        claim = s.get(Claim, row.claim_id)
+        if result.status == "pending" or row.status != "pending":
+            return claim
+        moved = s.execute(
+            update(Payout)
+            .where(Payout.id == row.id, Payout.status == "pending")
+            .values(
+                status=result.status,
+                external_id=result.external_id,
+                failure_code=result.failure_code,
+                updated_at=utcnow(),
+            )
+        ).rowcount
+        if moved != 1:
+            return claim
+        if result.status == "succeeded":
+            s.add(
+                ClaimLedgerEntry(
+                    claim_id=claim.id,
+                    payout_id=row.id,
+                    kind="claim_payout",
+                    amount_fen=-row.amount_fen,
+                )
+            )
+            transition(
+                s,
+                claim,
+                "pay",
+                actor_type="system",
+                actor_id=None,
+                outcome="paid",
+                reason=f"理赔款 {row.amount_fen / 100:.2f} 元已转账",
+                paid_fen=claim.paid_fen + row.amount_fen,
+                paid_at=utcnow(),
+            )
+            disclose_settled(s, claim, row.amount_fen)
+            from app.disclosure.aggregates import record_claim_paid
+
+            record_claim_paid(
+                s, claim.product_id, claim.plan_year, today_shanghai(), row.amount_fen
+            )
+            notify(s, claim, "claim_paid", amount=f"{row.amount_fen / 100:.2f}")
+            paid_now = row.amount_fen
+        elif result.failure_code in PERMANENT_PAYOUT_FAILURES or row.attempt >= PAYOUT_ATTEMPTS:
+            flags = list(claim.flags or []) + [
+                {"code": "payout_failed", "zh": f"理赔款转账失败（{result.failure_code}）"}
+            ]
+            _reverse_approval(s, claim)
+            transition(
+                s,
+                claim,
+                "payout_failed",
+                actor_type="system",
+                actor_id=None,
+                reason=f"转账失败：{result.failure_code}",
+                flags=flags,
+            )
+            notify(s, claim, "claim_payout_failed")
+    if paid_now is not None:
+        claim_outcome("paid", paid_now)
+    return claim
+
+
+def _reverse_approval(session, claim: Claim) -> None:
+    """A claim going back to review gives back what settling it consumed, so the reviewer's
+    next approval re-runs the engine against honest accumulators."""
+    applied = claim.applied_deltas or {}
+    year = accumulators.year_of(session, claim.person_id, claim.product_id, claim.plan_year)
+    for kind, amounts in applied.items():
+        for key, amount in amounts.items():
+            session.execute(
+                update(accumulators.AccumulatorEntry)
+                .where(
+                    accumulators.AccumulatorEntry.year_id == year.id,
+                    accumulators.AccumulatorEntry.kind == kind,
+                    accumulators.AccumulatorEntry.key == key,
+                )
+                .values(value_fen=accumulators.AccumulatorEntry.value_fen - amount)
+            )
+    session.execute(
+        update(accumulators.AccumulatorYear)
+        .where(accumulators.AccumulatorYear.id == year.id)
+        .values(version=accumulators.AccumulatorYear.version + 1)
+    )
+    if claim.approved_fen:
+        session.add(
+            ClaimLedgerEntry(
+                claim_id=claim.id, kind="approval_reversed", amount_fen=-claim.approved_fen
+            )
+        )
+    claim.approved_fen, claim.applied_deltas = None, None
+
+
+def reconcile_payouts(min_age_seconds: int = 60) -> dict[str, int]:
+    """Resolve transfers left pending (timeouts) by querying, and retry approved claims whose
+    last transfer failed for a transient reason."""
+    from app.integrations.payout.port import PAYOUT_NOT_FOUND
+    from app.integrations.registry import payout
+
+    s = get_session()
+    cutoff = utcnow() - timedelta(seconds=min_age_seconds)
+    pending = list(
+        s.scalars(select(Payout.id).where(Payout.status == "pending", Payout.created_at <= cutoff))
+    )
+    retry = list(
+        s.scalars(select(Claim.id).where(Claim.status == "approved", Claim.approved_fen > 0))
+    )
+    s.rollback()
+    counts = {"resolved": 0, "still_pending": 0, "retried": 0}
+    for payout_id in pending:
+        request_id = get_session().get(Payout, payout_id).request_id
+        get_session().rollback()
+        try:
+            result = payout().query(request_id)
+            if result.status == PAYOUT_NOT_FOUND:
+                # The request never reached the bank: send it again under the SAME request id
+                # (a late arrival of the first one is then the same transfer, never a second).
+                row = get_session().get(Payout, payout_id)
+                claim = get_session().get(Claim, row.claim_id)
+                payee, amount = _payee(claim), row.amount_fen
+                get_session().rollback()
+                result = payout().transfer(
+                    request_id, payee, amount, f"惠民保理赔 {claim.claim_no}"
+                )
+        except Exception:
+            get_session().rollback()
+            counts["still_pending"] += 1
+            continue
+        record_payout(payout_id, result)
+        counts["resolved" if result.status != "pending" else "still_pending"] += 1
+    for claim_id in retry:
+        before = get_session().scalar(
+            select(func.count()).select_from(Payout).where(Payout.claim_id == claim_id)
+        )
+        pay(claim_id)
+        after = get_session().scalar(
+            select(func.count()).select_from(Payout).where(Payout.claim_id == claim_id)
+        )
+        counts["retried"] += int(after > before)
+    return counts
+
+
+# --- the claim ledger -----------------------------------------------------------------------------
+
+
+def check_claim_ledger() -> list[str]:
+    """Per claim: ledger sum == approved - paid (approved is kept while money is owed)."""
+    s = get_session()
+    sums = dict(
+        s.execute(
+            select(ClaimLedgerEntry.claim_id, func.sum(ClaimLedgerEntry.amount_fen)).group_by(
+                ClaimLedgerEntry.claim_id
+            )
+        ).all()
+    )
+    problems = []
+    for claim in s.scalars(select(Claim).where(Claim.status.in_(FILED))):
+        owed = (
+            (claim.approved_fen or 0) - claim.paid_fen
+            if claim.status in ("approved", "paid")
+            else 0
+        )
+        if sums.get(claim.id, 0) != owed:
+            problems.append(
+                f"claim {claim.claim_no}: ledger {sums.get(claim.id, 0)} != owed {owed}"
+            )
+    s.rollback()
+    return problems

@@ -1,0 +1,105 @@
+"""What other packages read from claims, registered as providers in app/__init__.py: the
+refund rule's "no claim filed" check, the FHIR export's views and the sponsor reports' paid
+outcomes."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.claims import rules
+from app.claims.models import Claim
+from app.claims.workflow import FILED
+from app.common.clock import SHANGHAI
+from app.members.models import Person
+from app.policies.models import Policy
+
+
+def claims_filed_on(session, policy: Policy) -> bool:
+    """The refund rule's hook: has a claim been filed on this policy?"""
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.policy_id == policy.id, Claim.status.in_(FILED))
+        )
+    )
+
+
+# --- FHIR export (app/disclosure/fhir.py maps these views to Claim / ClaimResponse) ---------------
+
+AMOUNT_LABELS = {
+    "medfee_sumamt_fen": ("医疗费用总额", "total cost"),
+    "hifp_pay_fen": ("基本医保统筹支付", "basic insurance"),
+    "hifmi_pay_fen": ("居民大病保险支付", "critical-illness insurance"),
+    "hifob_pay_fen": ("职工大额医疗补助支付", "employee large-amount insurance"),
+    "maf_pay_fen": ("医疗救助支付", "medical assistance"),
+    "in_policy_self_pay_fen": ("政策范围内个人自付", "in-policy self-pay"),
+    "out_of_policy_self_pay_fen": ("政策范围外个人自费", "out-of-policy self-pay"),
+    "special_drugs_fen": ("特药个人负担", "special drugs"),
+}
+
+
+def fhir_claims(session, member_id: int):
+    """The member's filed claims as plain views for the FHIR export (no ID numbers, no
+    diagnosis text: the views carry what the resources need)."""
+    from app.disclosure import fhir
+    from app.disclosure.services import patient_ref
+
+    claims = session.scalars(
+        select(Claim)
+        .where(Claim.member_id == member_id, Claim.status.in_(FILED))
+        .order_by(Claim.id)
+    )
+    for claim in claims:
+        policy = session.get(Policy, claim.policy_id)
+        items = tuple(
+            fhir.AmountLine(code=k.removesuffix("_fen"), zh=zh, en=en, amount_fen=getattr(claim, k))
+            for k, (zh, en) in AMOUNT_LABELS.items()
+            if k != "medfee_sumamt_fen" and getattr(claim, k)
+        )
+        view = fhir.ClaimView(
+            claim_no=claim.claim_no,
+            status=claim.status,
+            created=claim.created_at,
+            care_kind=claim.care_kind,
+            provider_name=claim.hospital_name or "",
+            admission_date=claim.admitted_on,
+            discharge_date=claim.discharged_on,
+            policy_no=policy.policy_no,
+            patient=patient_ref(session.get(Person, claim.person_id)),
+            items=items,
+            total_fen=claim.medfee_sumamt_fen,
+        )
+        adjudication = None
+        if claim.adjudication and claim.decided_at:
+            payable = claim.approved_fen if claim.approved_fen is not None else claim.payable_fen
+            adjudication = fhir.AdjudicationView(
+                decided_at=claim.decided_at,
+                lines=tuple(
+                    fhir.AdjudicationLine(
+                        code=line["code"],
+                        zh=line["zh"],
+                        en=line["en"],
+                        amount_fen=payable if line["code"] == "payable_total" else None,
+                    )
+                    for line in claim.adjudication["lines"]
+                ),
+                claimed_fen=sum(getattr(claim, k) for k in rules.MEMBER_AMOUNTS),
+                payable_fen=payable or 0,
+                paid_fen=claim.paid_fen if claim.status == "paid" else None,
+                paid_on=claim.paid_at.astimezone(SHANGHAI).date() if claim.paid_at else None,
+            )
+        yield view, adjudication
+
+
+def claims_paid_on(session, policy_ids):
+    """Sponsor reports' anonymised outcomes: how many claims were paid on these policies and how
+    much, with nothing else about them (app/sponsors/reports.py suppresses small counts)."""
+    from app.sponsors.reports import ClaimsPaid
+
+    count, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(Claim.paid_fen), 0)).where(
+            Claim.policy_id.in_(policy_ids), Claim.status == "paid"
+        )
+    ).one()
+    return ClaimsPaid(int(count), int(total))

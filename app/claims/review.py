@@ -1,0 +1,219 @@
+"""The human side of the workflow: the member's answer to a request for information, the
+member's request for human review of an automatic rejection (PIPL art. 24), and the reviewer's
+transitions (assign, request information, reject, redetermine, approve)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.audit.services import record as audit
+from app.auth.principal import Principal
+from app.claims import accumulators
+from app.claims.adjudication_run import (
+    SETTLE_ATTEMPTS,
+    adjudication_json,
+    after_approval,
+    run_claim,
+    settle,
+)
+from app.claims.common import disclose_settled, document_labels, notify, own_claim, transition
+from app.claims.intake import check_complete
+from app.claims.models import Claim
+from app.claims.payouts import pay
+from app.claims.workflow import next_status
+from app.common.clock import SHANGHAI
+from app.database import transaction, utcnow
+from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+
+# --- member answers ---------------------------------------------------------------------------------
+
+
+def answer(member_id: int, claim_id: int, message: str) -> Claim:
+    with transaction() as s:
+        claim = own_claim(s, member_id, claim_id)
+        if claim.status != "more_info_requested":
+            raise Conflict("当前没有需要补充的材料", code="claim_state_conflict")
+        wanted = (claim.info_request or {}).get("documents", [])
+        have_since = {
+            d.doc_type
+            for d in claim.documents
+            if d.uploaded_at >= _as_aware((claim.info_request or {}).get("at"))
+        }
+        missing = [d for d in wanted if d not in have_since]
+        if missing:
+            labels = document_labels()
+            raise ValidationFailed(
+                "请先上传：" + "、".join(labels.get(m, m) for m in missing),
+                code="claim_documents_missing",
+                errors={"json": {"documents": missing}},
+            )
+        check_complete(claim)
+        info = dict(claim.info_request or {}) | {
+            "answer": message,
+            "answered_at": utcnow().isoformat(),
+        }
+        transition(
+            s,
+            claim,
+            "answer",
+            actor_type="member",
+            actor_id=member_id,
+            reason=message,
+            info_request=info,
+        )
+    return claim
+
+
+def _as_aware(value: str | None) -> datetime:
+    if not value:
+        return datetime.min.replace(tzinfo=SHANGHAI)
+    return datetime.fromisoformat(value)
+
+
+def request_human_review(member_id: int, claim_id: int, reason: str) -> Claim:
+    """PIPL art. 24: a person may refuse a decision made only by automated means."""
+    with transaction() as s:
+        claim = own_claim(s, member_id, claim_id)
+        if claim.status != "rejected" or not claim.auto_rejected:
+            raise Conflict(
+                "只有系统自动作出的拒赔决定可以申请人工复核", code="human_review_not_available"
+            )
+        transition(
+            s,
+            claim,
+            "request_human_review",
+            actor_type="member",
+            actor_id=member_id,
+            reason=reason,
+            human_review_requested_at=utcnow(),
+            auto_rejected=False,
+        )
+    return claim
+
+
+# --- reviewers ------------------------------------------------------------------------------------
+
+
+def _reviewable(session, actor: Principal, claim_id: int) -> Claim:
+    claim = session.get(Claim, claim_id)
+    if claim is None or claim.status == "draft":
+        raise NotFound("理赔申请不存在", code="claim_not_found")
+    if claim.assigned_staff_id != actor.id:
+        raise DomainError("请先将该理赔申请分配给自己", code="claim_not_assigned", status=409)
+    return claim
+
+
+def assign(actor: Principal, claim_id: int, staff_id: int | None) -> Claim:
+    from app.auth.models import StaffAccount
+
+    with transaction() as s:
+        claim = s.get(Claim, claim_id)
+        if claim is None or claim.status == "draft":
+            raise NotFound("理赔申请不存在", code="claim_not_found")
+        target = staff_id if staff_id is not None else actor.id
+        if actor.role == "reviewer" and target != actor.id:
+            raise DomainError("审核员只能将理赔申请分配给自己", code="forbidden", status=403)
+        account = s.get(StaffAccount, target)
+        if account is None or account.role != "reviewer" or getattr(account, "disabled", False):
+            raise ValidationFailed("只能分配给有效的审核员", code="reviewer_not_found")
+        claim.assigned_staff_id = target
+        audit(
+            s,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="claim.assigned",
+            object_type="claim",
+            object_id=claim.id,
+            detail={"to": target},
+        )
+    return claim
+
+
+def request_info(actor: Principal, claim_id: int, message: str, documents: list[str]) -> Claim:
+    with transaction() as s:
+        claim = _reviewable(s, actor, claim_id)
+        transition(
+            s,
+            claim,
+            "request_info",
+            actor_type="staff",
+            actor_id=actor.id,
+            reason=message,
+            info_request={"message": message, "documents": documents, "at": utcnow().isoformat()},
+        )
+        notify(s, claim, "claim_more_info_requested", message=message[:20])
+    return claim
+
+
+def reject(actor: Principal, claim_id: int, reason_code: str, reason: str) -> Claim:
+    with transaction() as s:
+        claim = _reviewable(s, actor, claim_id)
+        transition(
+            s,
+            claim,
+            "reject",
+            actor_type="staff",
+            actor_id=actor.id,
+            reason=f"{reason_code}: {reason}",
+            decided_at=utcnow(),
+            auto_rejected=False,
+        )
+        disclose_settled(s, claim, 0)
+        notify(s, claim, "claim_rejected")
+    return claim
+
+
+def redetermine(actor: Principal, claim_id: int, health: str, reason: str) -> Claim:
+    """Override the pre-existing determination; the engine re-runs (nothing is settled yet)."""
+    with transaction() as s:
+        claim = _reviewable(s, actor, claim_id)
+        claim.health, claim.health_set_by = health, "reviewer"
+        year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
+        result = run_claim(s, claim, accumulators.read(s, year))
+        claim.decision, claim.payable_fen = result.decision, result.payable_fen
+        claim.adjudication = adjudication_json(result)
+        transition(
+            s,
+            claim,
+            "redetermine",
+            actor_type="staff",
+            actor_id=actor.id,
+            reason=f"既往症认定改为 {'既往症' if health == 'pre_existing' else '健康体'}：{reason}",
+        )
+    return claim
+
+
+def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
+    """Settle at the engine's figure against the accumulators as they are now (other claims of
+    the year may have settled since the claim was first adjudicated)."""
+    for _ in range(SETTLE_ATTEMPTS):
+        try:
+            with transaction() as s:
+                claim = _reviewable(s, actor, claim_id)
+                next_status(claim.status, "approve")
+                year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
+                version = year.version
+                result = run_claim(s, claim, accumulators.read(s, year))
+                claim.decision, claim.payable_fen = result.decision, result.payable_fen
+                claim.adjudication = adjudication_json(result)
+                if result.decision == "not_payable":
+                    raise Conflict(
+                        "按理赔规则本案不予赔付，请选择拒赔并说明理由", code="claim_not_payable"
+                    )
+                settle(s, claim, year, version, result)
+                transition(
+                    s,
+                    claim,
+                    "approve",
+                    actor_type="staff",
+                    actor_id=actor.id,
+                    reason=reason,
+                    decided_at=utcnow(),
+                )
+                after_approval(s, claim, actor_type="staff", actor_id=actor.id)
+            break
+        except accumulators.StaleAccumulators:
+            continue
+    else:
+        raise Conflict("理赔系统繁忙，请稍后重试", code="claim_busy")
+    return pay(claim_id)
