@@ -77,7 +77,12 @@ def test_concurrent_claims_share_one_deductible(app, client, insured_family, mon
     with app.app_context():
         s = get_session()
         claims = list(s.scalars(select(Claim).where(Claim.id.in_(ids))))
-        assert {c.status for c in claims} == {"approved"}
+        # In some orders the deductible absorbs a whole claim: that one closes with nothing to
+        # pay (approved -> closed); every other claim is approved with money to pay.
+        assert {c.status for c in claims} <= {"approved", "closed"}
+        assert any(c.status == "approved" for c in claims)
+        assert all(c.approved_fen == 0 for c in claims if c.status == "closed")
+        assert all(c.approved_fen > 0 for c in claims if c.status == "approved")
         deductible = {
             e.key: e.value_fen
             for e in s.scalars(
