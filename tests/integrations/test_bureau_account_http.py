@@ -39,7 +39,9 @@ from tests.integrations.test_bureau_http import (
     RESIDENTS,
     FakeBureau,
     assert_clean,
+    bureau,  # noqa: F401  (fixture)
     fake_sign,
+    make_bureau,  # noqa: F401  (fixture)
 )
 
 PSN = "36070000000000000001"  # 356,000 fen
