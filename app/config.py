@@ -178,6 +178,12 @@ class Config:
     # and public caches may keep an answer this long (it carries an ETag either way).
     DISCLOSURE_MIN_CELL: int = 10
     DISCLOSURE_CACHE_SECONDS: int = 300
+    # Argon2id cost for staff passwords (app/auth/services.py): passes, memory in KiB, lanes.
+    # The defaults are argon2-cffi's (RFC 9106 low-memory profile); only the testing profile
+    # lowers them, because hashing at this cost takes ~0.1 s of CPU and tests hash thousands.
+    PASSWORD_HASH_TIME_COST: int = 3
+    PASSWORD_HASH_MEMORY_KIB: int = 64 * 1024
+    PASSWORD_HASH_PARALLELISM: int = 4
 
     def flask_settings(self) -> dict:
         """What Flask and flask-smorest read from app.config."""
@@ -396,6 +402,11 @@ def testing_config() -> Config:
         REDIS_URL=None,
         DOCUMENT_ENCRYPTION_KEY=b"test-document-encryption-key-32b",
         BUREAU_CALLS_PER_SECOND=0,
+        # Cheap Argon2 (same code path): tests check who may log in, not the hash's strength;
+        # tests/security/test_password_cost.py checks the production profile keeps the defaults.
+        PASSWORD_HASH_TIME_COST=1,
+        PASSWORD_HASH_MEMORY_KIB=8,
+        PASSWORD_HASH_PARALLELISM=1,
     )
     cfg.DATABASE_URL = _env("TEST_DATABASE_URL", cfg.DATABASE_URL) or "sqlite://"
     return cfg

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from app.demo.seed import seed_demo
-from tests.conftest import CONSENT, bearer, login, verify
+from tests.conftest import CONSENT, bearer, login, seed_app, verify
 
 PROBLEM = "application/problem+json"
 LIMITS = dict(
@@ -20,22 +19,9 @@ LIMITS = dict(
 )
 
 
-@pytest.fixture(autouse=True)
-def cheap_staff_password_hashing(monkeypatch):
-    """seed_demo() also creates demo staff; their argon2 hashes are not under test here."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
-
-
 @pytest.fixture
 def limited(app_factory):
-    application = app_factory(**LIMITS)
-    with application.app_context():
-        seed_demo()
-    return application
+    return seed_app(app_factory(**LIMITS))
 
 
 @pytest.fixture
@@ -126,9 +112,9 @@ def test_global_limit_across_members(lclient, limited, residents):
 
 
 def test_refresh_counts_against_the_limits(app_factory, residents):
-    app = app_factory(RATE_LIMIT_VERIFY_PER_USER="1 per hour", VERIFICATION_MAX_AGE_SECONDS=0)
-    with app.app_context():
-        seed_demo()
+    app = seed_app(
+        app_factory(RATE_LIMIT_VERIFY_PER_USER="1 per hour", VERIFICATION_MAX_AGE_SECONDS=0)
+    )
     client = app.test_client()
     token = login(client, "member-a")["access_token"]
     assert verify(client, token, residents["张伟"]).status_code == 200

@@ -23,9 +23,25 @@ from app.integrations import registry
 from app.integrations.wechat.port import WeChatLoginError
 from app.members.models import Member
 
-_hasher = PasswordHasher()
-# A hash to verify against when the username is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = _hasher.hash("huimin-no-such-account")
+
+def make_password_hasher(config) -> PasswordHasher:
+    """An Argon2id hasher with the cost in `config` (app.config or a Config's flask_settings())."""
+    return PasswordHasher(
+        time_cost=config["PASSWORD_HASH_TIME_COST"],
+        memory_cost=config["PASSWORD_HASH_MEMORY_KIB"],
+        parallelism=config["PASSWORD_HASH_PARALLELISM"],
+    )
+
+
+def _password_hasher() -> tuple[PasswordHasher, str]:
+    """This app's hasher and a hash to verify against when the username is unknown (so timing
+    does not reveal accounts), both made once per app."""
+    cached = current_app.extensions.get("password_hasher")
+    if cached is None:
+        hasher = make_password_hasher(current_app.config)
+        cached = (hasher, hasher.hash("huimin-no-such-account"))
+        current_app.extensions["password_hasher"] = cached
+    return cached
 
 
 @dataclass(frozen=True)
@@ -179,15 +195,16 @@ def _revoke_family(session, family_id: str) -> None:
 def login_staff(username: str, password: str) -> tuple[TokenPair, StaffAccount]:
     with transaction() as session:
         account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+        hasher, dummy_hash = _password_hasher()
         try:
-            _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+            hasher.verify(account.password_hash if account else dummy_hash, password)
             ok = account is not None and account.active
         except (VerifyMismatchError, InvalidHashError):
             ok = False
         if not ok:
             raise Unauthorized("用户名或密码错误", code="staff_credentials_invalid")
-        if _hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = _hasher.hash(password)
+        if hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = hasher.hash(password)
         account.last_login_at = utcnow()
         audit(
             session,
@@ -229,7 +246,7 @@ def create_staff_account(
         account = StaffAccount(
             username=username,
             role=role,
-            password_hash=_hasher.hash(password),
+            password_hash=_password_hasher()[0].hash(password),
             display_name=display_name,
             organisation_id=organisation_id,
         )

@@ -20,16 +20,6 @@ from app.security.crypto import cipher, index_of
 IDENTITY_CODES = {"2301", "2302", "2303", "2304", "2401", "2501"}
 
 
-@pytest.fixture(autouse=True)
-def cheap_staff_password_hashing(monkeypatch):
-    """Demo staff are created with argon2; the hash cost is not under test here."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
-
-
 def age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 

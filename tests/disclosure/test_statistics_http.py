@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.database import get_session
 from app.disclosure.aggregates import FUNDING_SOURCES, INSURANCE_TYPES
 from app.products.models import Product
+from tests.conftest import seed_app
 from tests.disclosure.conftest import PREMIUM, Scenario, published, recompute
 from tests.security.support import assert_leaks_nothing, assert_problem, person_secrets
 
@@ -19,11 +20,7 @@ PEOPLE = ("张伟", "李娜", "张小宝", "刘强", "陈静", "孙丽")
 @pytest.fixture
 def unsuppressed(fast_password_hashing, app_factory, residents):
     """The scenario on an app that publishes every cell (minimum cell size 1)."""
-    from app.demo.seed import seed_demo
-
-    app = app_factory(DISCLOSURE_MIN_CELL=1)
-    with app.app_context():
-        seed_demo()
+    app = seed_app(app_factory(DISCLOSURE_MIN_CELL=1))
     Scenario(app, app.test_client(), residents).run()
     return app
 
@@ -216,11 +213,7 @@ def test_complementary_suppression_hides_a_second_month(
 ):
     """At a minimum of 3: December's 3 people are publishable, January's 2 are not; with the
     year (5) published, December is hidden too, or 5 - 3 would give January away."""
-    from app.demo.seed import seed_demo
-
-    app = app_factory(DISCLOSURE_MIN_CELL=3)
-    with app.app_context():
-        seed_demo()
+    app = seed_app(app_factory(DISCLOSURE_MIN_CELL=3))
     Scenario(app, app.test_client(), residents).run()
     product = _ganzhou(app.test_client())
     dec, jan, feb = product["months"]

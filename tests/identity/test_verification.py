@@ -40,16 +40,6 @@ def has_cjk(s: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in s)
 
 
-@pytest.fixture(autouse=True)
-def cheap_staff_password_hashing(monkeypatch):
-    """seed_demo() also creates demo staff; their argon2 hashes are not under test here."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
-
-
 @pytest.fixture
 def member(client, seeded):
     """A fresh member, logged in, not yet verified: (token, member_id)."""

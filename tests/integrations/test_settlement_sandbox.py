@@ -29,16 +29,6 @@ YEAR = (date(2026, 1, 1), date(2026, 12, 31))
 HUIMIN_DEDUCTIBLE_FEN = 1_500_000  # ganzhou-demo-2026: 15,000 yuan over in- and out-of-policy
 
 
-@pytest.fixture(autouse=True)
-def cheap_staff_password_hashing(monkeypatch):
-    """Demo staff are created with argon2; the hash cost is not under test here."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
-
-
 @pytest.fixture
 def ctx(seeded):
     with seeded.app_context():

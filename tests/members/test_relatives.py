@@ -16,16 +16,6 @@ PROBLEM = "application/problem+json"
 GUARDIAN = {"accepted": True, "text_version": "guardian-2026-01"}
 
 
-@pytest.fixture(autouse=True)
-def cheap_staff_password_hashing(monkeypatch):
-    """seed_demo() also creates demo staff; their argon2 hashes are not under test here."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
-
-
 def count(app, model, *where) -> int:
     with app.app_context():
         return get_session().scalar(select(func.count()).select_from(model).where(*where))
