@@ -21,7 +21,7 @@ from app.auth.principal import Principal
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import OrderItem
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.error_catalogue import E
 from app.identity.idnumber import mask_name
 from app.jobs import roster_enrollment
 from app.jobs.models import ACTIVE_STATUSES, Job, JobRow
@@ -53,7 +53,7 @@ def _product_for(programme: Programme):
             .order_by(Product.id.desc())
         )
     if product is None:
-        raise Conflict("该保障年度没有可投保的产品", code="product_not_found")
+        raise E.product_not_found(status=409)
     return product
 
 
@@ -66,23 +66,17 @@ def start_roster_enrollment(
 
     programme = get_programme(actor, programme_id)
     if not programme.roster_only:
-        raise Conflict(
-            "该资助项目按医保身份类别确定资助对象，不能按名单批量投保", code="programme_not_roster"
-        )
+        raise E.programme_not_roster()
     if programme.status != "active":
-        raise Conflict("资助项目已暂停或关闭，不能批量投保", code="programme_not_active")
+        raise E.programme_not_active()
     if programme.rule_kind == "percentage" and (programme.rule_basis_points or 0) < 10000:
-        raise ValidationFailed(
-            "按比例部分资助的项目不能批量投保：差额需由本人支付", code="programme_partial_funding"
-        )
+        raise E.programme_partial_funding()
     product = _product_for(programme)
     terms = current_terms(product)
     if not terms_accepted:
-        raise ValidationFailed("请阅读并同意保险条款后再批量投保", code="terms_not_accepted")
+        raise E.terms_not_accepted()
     if terms_version != terms.version:
-        raise ValidationFailed(
-            "保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated"
-        )
+        raise E.terms_version_outdated()
     now = utcnow()
     try:
         with transaction() as session:
@@ -151,7 +145,7 @@ def start_roster_enrollment(
             exc.orig
         ) and "jobs.programme_id" not in str(exc.orig):
             raise
-        raise Conflict("该资助项目已有正在进行的批量投保任务", code="job_already_active") from None
+        raise E.job_already_active() from None
     if job.status == "queued":
         from app.jobs.celery_app import enqueue
 
@@ -175,7 +169,7 @@ def get_job(actor: Principal, programme_id: int, job_id: int) -> Job:
         select(Job).where(Job.id == job_id, Job.programme_id == programme.id)
     )
     if job is None:
-        raise NotFound("批量投保任务不存在", code="job_not_found")
+        raise E.job_not_found()
     get_session().refresh(job)
     return job
 
@@ -240,7 +234,7 @@ def cancel_job(actor: Principal, programme_id: int, job_id: int) -> Job:
             .values(status="cancelled", finished_at=utcnow())
         ).rowcount
         if won != 1:
-            raise Conflict("任务已结束，不能取消", code="job_finished")
+            raise E.job_finished()
         audit(
             session,
             actor_type="staff",

@@ -8,7 +8,7 @@ from werkzeug.routing import BaseConverter
 
 from app.api import Blueprint
 from app.common.clock import today_shanghai
-from app.errors import NotFound
+from app.error_catalogue import E
 from app.products import services
 from app.products.schemas import ProductSchema, ProductTermsSchema
 
@@ -82,7 +82,7 @@ def current_product():
     """The product whose enrollment window is open today (Asia/Shanghai); 404 when none is."""
     product = services.current_product(today_shanghai())
     if product is None:
-        raise NotFound("当前没有开放投保的产品", code="product_not_found")
+        raise E.product_not_found()
     return _view(product)
 
 

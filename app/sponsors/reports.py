@@ -37,7 +37,7 @@ from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common.clock import SHANGHAI
 from app.database import get_session, transaction
-from app.errors import NotFound
+from app.error_catalogue import E
 from app.sponsors.models import Organisation, Programme, ProgrammeLedgerEntry
 from app.sponsors.rules import FULL_BASIS_POINTS, round_half_up_div
 
@@ -85,7 +85,7 @@ def _claims_paid(session: Session, policy_ids: Select) -> ClaimsPaid:
 def _own_organisation(session, actor: Principal) -> Organisation:
     org = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
     if org is None:
-        raise NotFound("机构不存在", code="organisation_not_found")
+        raise E.organisation_not_found()
     return org
 
 
@@ -101,7 +101,7 @@ def _check_own_programme(session, org_id: int, programme_id: int | None) -> None
         programme_id is not None
         and session.scalar(_own_programme_ids(org_id, programme_id)) is None
     ):
-        raise NotFound("资助项目不存在", code="programme_not_found")
+        raise E.programme_not_found()
 
 
 def _funded_items(programme_ids: Select) -> Select:

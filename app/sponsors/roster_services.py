@@ -25,7 +25,7 @@ from app.auth.principal import Principal
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import OrderItem
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.error_catalogue import E, error
 from app.identity.idnumber import mask_name
 from app.identity.services import ID_NUMBER_CONTEXT, person_index
 from app.jobs.bulk import among, insert_rows, insert_rows_ignoring_conflicts, update_rows
@@ -61,9 +61,7 @@ def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
 def _roster_programme(actor: Principal, programme_id: int) -> Programme:
     programme = get_programme(actor, programme_id)
     if not programme.roster_only:
-        raise Conflict(
-            "该资助项目按医保身份类别确定资助对象，不使用名单", code="programme_not_roster"
-        )
+        raise E.programme_not_roster()
     return programme
 
 
@@ -97,7 +95,7 @@ def standing_person_ids(session, person_ids: Iterable[int], plan_year: int) -> s
 def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpload:
     programme = _roster_programme(actor, programme_id)
     if programme.status == "closed":
-        raise Conflict("资助项目已关闭，不能再上传名单", code="programme_closed")
+        raise E.programme_closed()
     cfg = current_app.config
     today = today_shanghai()
     try:
@@ -108,9 +106,7 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
             max_xlsx_uncompressed=cfg["ROSTER_XLSX_MAX_UNCOMPRESSED_BYTES"],
         )
     except rosters.RosterError as exc:
-        raise ValidationFailed(
-            exc.message, code=exc.code, errors={"files": {"file": [exc.message]}}
-        ) from None
+        raise error(exc.code, exc.message, errors={"files": {"file": [exc.message]}}) from None
     valid = parsed.valid_rows
     index_of = {row.id_number: person_index(row.id_number) for row in valid}
     with transaction() as session:
@@ -377,7 +373,7 @@ def get_upload(actor: Principal, programme_id: int, upload_id: int) -> RosterUpl
         )
     )
     if upload is None:
-        raise NotFound("名单上传记录不存在", code="roster_upload_not_found")
+        raise E.roster_upload_not_found()
     return upload
 
 

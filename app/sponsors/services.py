@@ -22,7 +22,7 @@ from app.auth.models import ORGANISATION_ROLES
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.error_catalogue import E, error
 from app.sponsors import rules
 from app.sponsors.models import Organisation, Programme, ProgrammeLedgerEntry
 
@@ -39,12 +39,10 @@ def create_organisation(actor: Principal, *, uscc: str, name: str, kind: str) ->
     try:
         code = rules.parse_uscc(uscc)
     except rules.UsccError as exc:
-        raise ValidationFailed(
-            exc.message, code=exc.code, errors={"json": {"uscc": [exc.message]}}
-        ) from None
+        raise error(exc.code, exc.message, errors={"json": {"uscc": [exc.message]}}) from None
     with transaction() as session:
         if session.scalar(select(Organisation.id).where(Organisation.uscc == code.value)):
-            raise Conflict("该统一社会信用代码的机构已存在", code="organisation_exists")
+            raise E.organisation_exists()
         org = Organisation(uscc=code.value, name=name, kind=kind)
         session.add(org)
         session.flush()
@@ -91,14 +89,11 @@ def check_admin_organisation(session, role: str, organisation_id: int) -> Organi
     role's kind (ADMIN_ROLE_KIND); otherwise a 422 naming both."""
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise ValidationFailed(
-            "所属机构不存在，请先由运营人员登记机构", code="staff_organisation_not_found"
-        )
+        raise E.staff_organisation_not_found()
     if not role_fits_kind(role, org.kind):
-        raise ValidationFailed(
+        raise E.staff_role_organisation_kind(
             f"{ROLE_LABELS.get(role, role)}只能属于{KIND_LABELS[ADMIN_ROLE_KIND[role]]}，"
-            f"而该机构是{KIND_LABELS.get(org.kind, org.kind)}",
-            code="staff_role_organisation_kind",
+            f"而该机构是{KIND_LABELS.get(org.kind, org.kind)}"
         )
     return org
 
@@ -107,7 +102,7 @@ def get_organisation(actor: Principal, organisation_id: int) -> Organisation:
     """Operators see every organisation; an organisation admin only its own (others: 404)."""
     org = get_session().get(Organisation, organisation_id)
     if org is None or (actor.role in ORGANISATION_ROLES and actor.organisation_id != org.id):
-        raise NotFound("机构不存在", code="organisation_not_found")
+        raise E.organisation_not_found()
     return org
 
 
@@ -117,7 +112,7 @@ def get_organisation(actor: Principal, organisation_id: int) -> Organisation:
 def _own_organisation(session, actor: Principal) -> Organisation:
     org = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
     if org is None:
-        raise NotFound("机构不存在", code="organisation_not_found")
+        raise E.organisation_not_found()
     return org
 
 
@@ -125,25 +120,20 @@ def _validate_programme(
     *, plan_year, starts_on, ends_on, rule_kind, amount_fen, basis_points, categories, roster_only
 ) -> None:
     if starts_on > ends_on:
-        raise ValidationFailed("结束日期不能早于开始日期", code="programme_dates")
+        raise E.programme_dates()
     if not (starts_on.year - 1 <= plan_year <= ends_on.year + 1):
-        raise ValidationFailed("保障年度与项目日期不匹配", code="programme_plan_year")
+        raise E.programme_plan_year()
     try:
         rules.FundingRule(rule_kind, amount_fen=amount_fen, basis_points=basis_points)
     except rules.RuleError as exc:
-        messages = {
-            "funding_kind": "资助方式不正确",
-            "funding_amount": "定额资助需填写金额（分），其他方式不填",
-            "funding_basis_points": "比例资助需填写1至10000的万分比，其他方式不填",
-        }
-        raise ValidationFailed(messages.get(exc.code, "资助规则不正确"), code=exc.code) from None
+        # FundingRule raises funding_kind / funding_amount / funding_basis_points only, each
+        # catalogued with its Chinese message (the rule's own message is English, for developers).
+        raise error(exc.code) from None
     unknown = set(categories) - rules.KNOWN_CATEGORIES
     if unknown:
-        raise ValidationFailed("资助对象类别不正确", code="eligibility_category")
+        raise E.eligibility_category()
     if roster_only == bool(categories):
-        raise ValidationFailed(
-            "请选择资助对象类别，或设定为仅限名单人员（二者选一）", code="eligibility_invalid"
-        )
+        raise E.eligibility_invalid()
 
 
 def create_programme(
@@ -177,9 +167,9 @@ def create_programme(
         if product_id is not None:
             product = session.get(Product, product_id)
             if product is None:
-                raise ValidationFailed("产品不存在", code="product_not_found")
+                raise E.product_not_found(status=422)
             if product.plan_year != plan_year:
-                raise ValidationFailed("产品的保障年度与项目不一致", code="programme_plan_year")
+                raise E.programme_plan_year()
         programme = Programme(
             organisation_id=org.id,
             plan_year=plan_year,
@@ -221,7 +211,7 @@ def get_programme(actor: Principal, programme_id: int) -> Programme:
         )
     )
     if programme is None or actor.organisation_id is None:
-        raise NotFound("资助项目不存在", code="programme_not_found")
+        raise E.programme_not_found()
     return programme
 
 
@@ -230,7 +220,7 @@ def view_programme(actor: Principal, programme_id: int) -> Programme:
     if actor.role == "operator":
         programme = get_session().get(Programme, programme_id)
         if programme is None:
-            raise NotFound("资助项目不存在", code="programme_not_found")
+            raise E.programme_not_found()
         return programme
     return get_programme(actor, programme_id)
 
@@ -258,7 +248,7 @@ def list_programmes(
 
 def top_up(actor: Principal, programme_id: int, amount_fen: int) -> Programme:
     if not (1 <= amount_fen <= MAX_TOP_UP_FEN):
-        raise ValidationFailed("充值金额应为1分至1亿元", code="top_up_amount")
+        raise E.top_up_amount()
     get_programme(actor, programme_id)
     with transaction() as session:
         won = session.execute(
@@ -272,7 +262,7 @@ def top_up(actor: Principal, programme_id: int, amount_fen: int) -> Programme:
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
-            raise Conflict("资助项目已关闭，不能追加预算", code="programme_closed")
+            raise E.programme_closed()
         session.add(
             ProgrammeLedgerEntry(
                 programme_id=programme_id, kind="top_up", amount_fen=amount_fen, staff_id=actor.id
@@ -312,7 +302,7 @@ def change_status(actor: Principal, programme_id: int, action: str) -> Programme
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
-            raise Conflict("资助项目当前状态不允许该操作", code="programme_status_conflict")
+            raise E.programme_status_conflict()
         audit(
             session,
             actor_type="staff",
@@ -353,7 +343,7 @@ def reserve_budget(session, programme_id: int, amount_fen: int, order_item_id: i
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
-        raise Conflict(SUBSIDY_UNAVAILABLE, code="subsidy_unavailable")
+        raise E.subsidy_unavailable()
     session.add(
         ProgrammeLedgerEntry(
             programme_id=programme_id,

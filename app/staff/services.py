@@ -6,7 +6,7 @@ from app.audit.models import AuditEvent
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.database import transaction
-from app.errors import NotFound
+from app.error_catalogue import E
 from app.members.models import Member, Relative
 
 
@@ -15,7 +15,7 @@ def read_member(staff: Principal, member_id: int) -> tuple[Member, list[Relative
     with transaction() as session:
         member = session.get(Member, member_id)
         if member is None:
-            raise NotFound("会员不存在", code="member_not_found")
+            raise E.member_not_found()
         relatives = list(
             session.scalars(
                 select(Relative).where(Relative.member_id == member_id).order_by(Relative.id)
