@@ -139,7 +139,7 @@ class Api(_Api):
         if isinstance(error, HTTPException):  # pragma: no cover - routed above
             return self.handle_http_exception(error)
         log.exception("unhandled error", extra={"error_type": type(error).__name__})
-        if current_app.config.get("TESTING") and current_app.config.get("RAISE_UNEXPECTED"):
+        if current_app.config["TESTING"] and current_app.config["RAISE_UNEXPECTED"]:
             raise error
         code, detail = HTTP_ERROR_MESSAGES[500]
         return problem_response(500, code, detail)

@@ -63,7 +63,7 @@ def readyz():
 @blp.errors(401)
 def prometheus_metrics():
     """Prometheus metrics for the operator: `Authorization: Bearer <METRICS_TOKEN>`."""
-    expected = current_app.config.get("METRICS_TOKEN") or ""
+    expected = current_app.config["METRICS_TOKEN"]
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if not (
         expected

@@ -29,7 +29,7 @@ def enqueue(session, *, member_id: int, kind: str, payload: dict) -> OutboxEvent
 
 
 def _template(kind: str) -> str:
-    return current_app.config.get("NOTIFY_TEMPLATES", {}).get(kind, kind)
+    return current_app.config["NOTIFY_TEMPLATES"].get(kind, kind)
 
 
 def deliver_pending(limit: int = 100) -> dict[str, int]:
