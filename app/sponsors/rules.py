@@ -21,6 +21,7 @@ from datetime import date
 
 from stdnum.cn import uscc as stdnum_uscc
 
+from app.common import money
 from app.enrollment.quote import SubsidyOffer
 from app.integrations.bureau.port import IDENTITY_CATEGORIES
 
@@ -208,13 +209,14 @@ def _is_int(value: object) -> bool:
 
 
 def round_half_up_div(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded to the nearest integer, halves up (四舍五入), for
-    numerator >= 0 and denominator > 0. Integer arithmetic only: floor((2n + d) / 2d)."""
-    if not (_is_int(numerator) and _is_int(denominator)) or numerator < 0 or denominator <= 0:
+    """app/common/money.round_half_up_div (halves up, 四舍五入), with its domain errors as this
+    module's RuleError so a funding rule fails one way."""
+    try:
+        return money.round_half_up_div(numerator, denominator)
+    except (TypeError, ValueError):
         raise RuleError(
             "rounding_domain", "round_half_up_div needs numerator >= 0 and denominator > 0"
-        )
-    return (2 * numerator + denominator) // (2 * denominator)
+        ) from None
 
 
 @dataclass(frozen=True)
