@@ -10,6 +10,7 @@ redelivered task, therefore run it once; a runner that was declared dead commits
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import current_app
@@ -19,18 +20,20 @@ from sqlalchemy.exc import IntegrityError
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
+from app.common.pagination import Page, paginate
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import OrderItem
 from app.error_catalogue import E
 from app.identity.idnumber import mask_name
 from app.jobs import roster_enrollment
-from app.jobs.models import ACTIVE_STATUSES, Job, JobRow
+from app.jobs.models import ACTIVE_STATUSES, Job, JobRow, JobStatus
 from app.jobs.throttle import bureau_throttle
 from app.members.models import Person
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.sponsors.models import Programme
 from app.sponsors.roster_models import RosterEntry
 from app.sponsors.services import get_programme
+from app.sponsors.statuses import ProgrammeStatus
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ def start_roster_enrollment(
     programme = get_programme(actor, programme_id)
     if not programme.roster_only:
         raise E.programme_not_roster()
-    if programme.status != "active":
+    if programme.status != ProgrammeStatus.ACTIVE:
         raise E.programme_not_active()
     if programme.rule_kind == "percentage" and (programme.rule_basis_points or 0) < 10000:
         raise E.programme_partial_funding()
@@ -86,7 +89,7 @@ def start_roster_enrollment(
                 organisation_id=programme.organisation_id,
                 product_id=product.id,
                 plan_year=programme.plan_year,
-                status="queued",
+                status=JobStatus.QUEUED,
                 total=0,
                 done=0,
                 failed=0,
@@ -104,7 +107,7 @@ def start_roster_enrollment(
                 .where(
                     Policy.person_id == RosterEntry.person_id,
                     Policy.plan_year == programme.plan_year,
-                    Policy.status != "void",
+                    Policy.status != PolicyStatus.VOID,
                 )
                 .exists(),
                 select(OrderItem.id)
@@ -130,7 +133,7 @@ def start_roster_enrollment(
             )
             job.total = total
             if total == 0:
-                job.status, job.started_at, job.finished_at = "succeeded", now, now
+                job.status, job.started_at, job.finished_at = JobStatus.SUCCEEDED, now, now
             audit(
                 session,
                 actor_type="staff",
@@ -146,7 +149,7 @@ def start_roster_enrollment(
         ) and "jobs.programme_id" not in str(exc.orig):
             raise
         raise E.job_already_active() from None
-    if job.status == "queued":
+    if job.status == JobStatus.QUEUED:
         from app.jobs.celery_app import enqueue
 
         enqueue(job.id)
@@ -191,21 +194,21 @@ def list_rows(
     status: str | None,
     page: int,
     page_size: int,
-) -> tuple[list[dict], int]:
+) -> Page[dict]:
     job = get_job(actor, programme_id, job_id)
-    page_size = min(page_size, current_app.config["MAX_PAGE_SIZE"])
     where = [JobRow.job_id == job.id] + ([JobRow.status == status] if status else [])
-    session = get_session()
-    total = session.scalar(select(func.count()).select_from(JobRow).where(*where)) or 0
-    rows = session.execute(
+    found = paginate(
+        get_session(),
         select(JobRow, RosterEntry.id_number_masked, Person.name)
         .join(RosterEntry, RosterEntry.id == JobRow.roster_entry_id)
         .join(Person, Person.id == JobRow.person_id)
         .where(*where)
-        .order_by(JobRow.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
+        .order_by(JobRow.id),
+        page,
+        page_size,
+        max_page_size=current_app.config["MAX_PAGE_SIZE"],
+    )
+    rows = found.items
     items = [
         {
             "id": row.id,
@@ -220,7 +223,7 @@ def list_rows(
         }
         for row, masked, name in rows
     ]
-    return items, total
+    return replace(found, items=items)
 
 
 def cancel_job(actor: Principal, programme_id: int, job_id: int) -> Job:
@@ -231,7 +234,7 @@ def cancel_job(actor: Principal, programme_id: int, job_id: int) -> Job:
         won = session.execute(
             update(Job)
             .where(Job.id == job.id, Job.status.in_(ACTIVE_STATUSES))
-            .values(status="cancelled", finished_at=utcnow())
+            .values(status=JobStatus.CANCELLED, finished_at=utcnow())
         ).rowcount
         if won != 1:
             raise E.job_finished()
@@ -252,7 +255,7 @@ def progress(job: Job) -> dict:
     processed = job.done + job.failed
     percent = 100.0 if job.total == 0 else round(100.0 * processed / job.total, 1)
     eta = None
-    if job.status == "running" and job.started_at is not None and processed > 0:
+    if job.status == JobStatus.RUNNING and job.started_at is not None and processed > 0:
         elapsed = (utcnow() - job.started_at).total_seconds()
         eta = int(round(elapsed / processed * (job.total - processed)))
     return {"processed": processed, "percent": percent, "eta_seconds": eta}
@@ -273,15 +276,15 @@ def claim(job_id: int) -> str | None:
             .where(
                 Job.id == job_id,
                 or_(
-                    Job.status == "queued",
+                    Job.status == JobStatus.QUEUED,
                     and_(
-                        Job.status == "running",
+                        Job.status == JobStatus.RUNNING,
                         or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before),
                     ),
                 ),
             )
             .values(
-                status="running",
+                status=JobStatus.RUNNING,
                 runner_token=token,
                 heartbeat_at=now,
                 runs=Job.runs + 1,
@@ -296,7 +299,7 @@ def _finish(job_id: int, token: str, status: str, error_code: str | None = None)
     with transaction() as session:
         session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == "running", Job.runner_token == token)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.runner_token == token)
             .values(status=status, error_code=error_code, finished_at=utcnow())
         )
 
@@ -348,10 +351,10 @@ def stale_jobs() -> list[int]:
             .where(
                 or_(
                     and_(
-                        Job.status == "running",
+                        Job.status == JobStatus.RUNNING,
                         or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff),
                     ),
-                    and_(Job.status == "queued", Job.created_at < cutoff),
+                    and_(Job.status == JobStatus.QUEUED, Job.created_at < cutoff),
                 )
             )
             .order_by(Job.id)

@@ -10,6 +10,7 @@ from app.api import Blueprint
 from app.common.clock import today_shanghai
 from app.error_catalogue import E
 from app.products import services
+from app.products.models import ProductStatus
 from app.products.schemas import ProductSchema, ProductTermsSchema
 
 blp = Blueprint("products", __name__, url_prefix="/products", description="产品 Products")
@@ -48,7 +49,8 @@ def _view(product) -> dict:
         "window": {
             "opens": defn.window_opens,
             "closes": defn.window_closes,
-            "open_now": product.status == "published" and defn.window_open_on(today_shanghai()),
+            "open_now": product.status == ProductStatus.PUBLISHED
+            and defn.window_open_on(today_shanghai()),
         },
         "coverage": {
             "starts": defn.coverage_starts,

@@ -33,7 +33,7 @@ from app.products.loader import (
     load_file,
     shipped_definition_paths,
 )
-from app.products.models import Product, ProductTerms
+from app.products.models import Product, ProductStatus, ProductTerms
 
 PRODUCT_NOT_FOUND = "产品不存在"
 
@@ -97,7 +97,7 @@ def _upsert(session, defn: ProductDefinition) -> tuple[str, bool]:
     sha = definition_sha256(defn)
     product = session.scalar(select(Product).where(Product.code == defn.code).with_for_update())
     if product is None:
-        product = Product(code=defn.code, status="published")
+        product = Product(code=defn.code, status=ProductStatus.PUBLISHED)
         _apply(product, defn, sha, defn.window_closes)
         session.add(product)
         session.flush()
@@ -188,7 +188,7 @@ def list_products() -> list[Product]:
     return list(
         get_session().scalars(
             select(Product)
-            .where(Product.status == "published")
+            .where(Product.status == ProductStatus.PUBLISHED)
             .order_by(Product.plan_year.desc(), Product.window_opens.desc(), Product.code)
         )
     )
@@ -199,7 +199,7 @@ def current_product(today: date) -> Product | None:
     return get_session().scalar(
         select(Product)
         .where(
-            Product.status == "published",
+            Product.status == ProductStatus.PUBLISHED,
             Product.window_opens <= today,
             Product.window_closes >= today,
         )
@@ -214,7 +214,7 @@ def get_product(code: str, *, include_retired: bool = False) -> Product:
     product = None
     if isinstance(code, str) and CODE_PATTERN.fullmatch(code):
         product = get_session().scalar(select(Product).where(Product.code == code))
-    if product is None or (product.status != "published" and not include_retired):
+    if product is None or (product.status != ProductStatus.PUBLISHED and not include_retired):
         raise E.product_not_found()
     return product
 
@@ -263,9 +263,9 @@ def retire_product(code: str, actor: Principal | None = None) -> Product:
         product = session.scalar(select(Product).where(Product.code == code).with_for_update())
         if product is None:
             raise E.product_not_found()
-        if product.status == "retired":
+        if product.status == ProductStatus.RETIRED:
             return product
-        product.status = "retired"
+        product.status = ProductStatus.RETIRED
         _audit_operator(session, actor, "product.retired", product, {"code": code})
     return product
 
@@ -324,7 +324,7 @@ def extend_window(code: str, new_close: date, actor: Principal | None = None) ->
         product = session.scalar(select(Product).where(Product.code == code).with_for_update())
         if product is None:
             raise E.product_not_found()
-        if product.status != "published":
+        if product.status != ProductStatus.PUBLISHED:
             raise E.product_retired()
         if new_close <= product.window_closes:
             raise E.window_not_extended(

@@ -16,6 +16,7 @@ import hashlib
 import io
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from flask import current_app
 from sqlalchemy import and_, exists, func, select
@@ -23,6 +24,7 @@ from sqlalchemy import and_, exists, func, select
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
+from app.common.pagination import Page, paginate
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import OrderItem
 from app.error_catalogue import E, error
@@ -30,12 +32,13 @@ from app.identity.idnumber import mask_name
 from app.identity.services import ID_NUMBER_CONTEXT, person_index
 from app.jobs.bulk import among, insert_rows, insert_rows_ignoring_conflicts, update_rows
 from app.members.models import Person
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.security.crypto import cipher
 from app.sponsors import rosters
 from app.sponsors.models import Programme
 from app.sponsors.roster_models import RosterEntry, RosterReportRow, RosterUpload
 from app.sponsors.services import get_programme
+from app.sponsors.statuses import ProgrammeStatus
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ def standing_person_ids(session, person_ids: Iterable[int], plan_year: int) -> s
                 select(Policy.person_id).where(
                     among(session, Policy.person_id, chunk),
                     Policy.plan_year == plan_year,
-                    Policy.status != "void",
+                    Policy.status != PolicyStatus.VOID,
                 )
             )
         )
@@ -94,7 +97,7 @@ def standing_person_ids(session, person_ids: Iterable[int], plan_year: int) -> s
 
 def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpload:
     programme = _roster_programme(actor, programme_id)
-    if programme.status == "closed":
+    if programme.status == ProgrammeStatus.CLOSED:
         raise E.programme_closed()
     cfg = current_app.config
     today = today_shanghai()
@@ -324,32 +327,23 @@ def _insured_clause(plan_year: int):
     return exists().where(
         Policy.person_id == RosterEntry.person_id,
         Policy.plan_year == plan_year,
-        Policy.status != "void",
+        Policy.status != PolicyStatus.VOID,
     )
 
 
-def list_entries(
-    actor: Principal, programme_id: int, page: int, page_size: int
-) -> tuple[list[dict], int]:
+def list_entries(actor: Principal, programme_id: int, page: int, page_size: int) -> Page[dict]:
     programme = _roster_programme(actor, programme_id)
-    page_size = min(page_size, current_app.config["MAX_PAGE_SIZE"])
-    session = get_session()
-    total = (
-        session.scalar(
-            select(func.count())
-            .select_from(RosterEntry)
-            .where(RosterEntry.programme_id == programme.id)
-        )
-        or 0
-    )
-    rows = session.execute(
+    found = paginate(
+        get_session(),
         select(RosterEntry, Person.name, _insured_clause(programme.plan_year).label("insured"))
         .join(Person, Person.id == RosterEntry.person_id)
         .where(RosterEntry.programme_id == programme.id)
-        .order_by(RosterEntry.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
+        .order_by(RosterEntry.id),
+        page,
+        page_size,
+        max_page_size=current_app.config["MAX_PAGE_SIZE"],
+    )
+    rows = found.items
     items = [
         {
             "id": entry.id,
@@ -362,7 +356,7 @@ def list_entries(
         }
         for entry, name, insured in rows
     ]
-    return items, total
+    return replace(found, items=items)
 
 
 def get_upload(actor: Principal, programme_id: int, upload_id: int) -> RosterUpload:

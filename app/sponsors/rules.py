@@ -24,6 +24,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from app.common import money
 from app.enrollment.quote import SubsidyOffer
 from app.integrations.bureau.port import IDENTITY_CATEGORIES
+from app.sponsors.statuses import ProgrammeStatus
 
 # =============================================================================================
 # 1. 统一社会信用代码 (GB 32100-2015)
@@ -284,7 +285,7 @@ def subsidy_for(rule: FundingRule, premium_fen: int) -> int:
 # funds for their own staff), then charities, the most flexible and scarcest money, last.
 FUNDER_KIND_PRIORITY = ("relief_fund", "paired_assistance", "employer", "charity")
 FUNDER_KINDS = frozenset(FUNDER_KIND_PRIORITY)
-PROGRAMME_STATUSES = ("active", "paused", "closed")
+PROGRAMME_STATUSES = tuple(s.value for s in ProgrammeStatus)
 KNOWN_CATEGORIES = frozenset(IDENTITY_CATEGORIES.values())
 INSURANCE_TYPES = frozenset({"employee", "resident"})
 
@@ -414,7 +415,7 @@ def decide(
     def no(reason: str) -> Decision:
         return Decision(programme.id, 0, reason)
 
-    if programme.status != "active":
+    if programme.status != ProgrammeStatus.ACTIVE:
         return no(NOT_ACTIVE)
     if programme.plan_year != plan_year:
         return no(OTHER_PLAN_YEAR)

@@ -23,8 +23,10 @@ from app.auth.principal import Principal
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction
 from app.error_catalogue import E, error
+from app.policies.models import PolicyStatus
 from app.sponsors import rules
 from app.sponsors.models import Organisation, Programme, ProgrammeLedgerEntry
+from app.sponsors.statuses import ProgrammeStatus
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +177,7 @@ def create_programme(
             plan_year=plan_year,
             product_id=product_id,
             name=name,
-            status="active",
+            status=ProgrammeStatus.ACTIVE,
             starts_on=starts_on,
             ends_on=ends_on,
             rule_kind=rule["kind"],
@@ -256,7 +258,7 @@ def top_up(actor: Principal, programme_id: int, amount_fen: int) -> Programme:
             .where(
                 Programme.id == programme_id,
                 Programme.organisation_id == actor.organisation_id,
-                Programme.status != "closed",
+                Programme.status != ProgrammeStatus.CLOSED,
             )
             .values(budget_total_fen=Programme.budget_total_fen + amount_fen)
             .execution_options(synchronize_session=False)
@@ -332,7 +334,7 @@ def reserve_budget(session, programme_id: int, amount_fen: int, order_item_id: i
         update(Programme)
         .where(
             Programme.id == programme_id,
-            Programme.status == "active",
+            Programme.status == ProgrammeStatus.ACTIVE,
             Programme.budget_total_fen - Programme.budget_reserved_fen >= amount_fen,
             or_(Programme.quota.is_(None), Programme.beneficiaries_reserved < Programme.quota),
         )
@@ -472,7 +474,7 @@ def report(actor: Principal, programme_id: int) -> dict:
             & (LedgerEntry.kind == "sponsor_subsidy"),
         )
         .join(Person, Person.id == Policy.person_id)
-        .where(Policy.status == "active")
+        .where(Policy.status == PolicyStatus.ACTIVE)
         .order_by(Policy.id)
         .limit(1000)
     ).all()
@@ -528,7 +530,7 @@ def programme_offers(session, product, defn, persons) -> list:
     candidates = list(
         session.scalars(
             select(Programme).where(
-                Programme.status == "active",
+                Programme.status == ProgrammeStatus.ACTIVE,
                 Programme.plan_year == defn.plan_year,
                 or_(Programme.product_id.is_(None), Programme.product_id == product.id),
             )

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.audit.services import record as audit
 from app.auth.principal import Principal
+from app.common.pagination import Page, paginate
 from app.database import transaction
 from app.error_catalogue import E
 from app.members.models import Member, Relative
@@ -40,7 +41,7 @@ def list_audit_events(
     object_type: str | None = None,
     object_id: int | None = None,
     action: str | None = None,
-):
+) -> Page[AuditEvent]:
     with transaction() as session:
         query = select(AuditEvent)
         if object_type:
@@ -49,10 +50,6 @@ def list_audit_events(
             query = query.where(AuditEvent.object_id == object_id)
         if action:
             query = query.where(AuditEvent.action == action)
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = list(
-            session.scalars(
-                query.order_by(AuditEvent.id.desc()).offset((page - 1) * page_size).limit(page_size)
-            )
+        return paginate(
+            session, query.order_by(AuditEvent.id.desc()), page, page_size, scalars=True
         )
-    return rows, total
