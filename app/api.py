@@ -5,6 +5,8 @@
   `WWW-Authenticate` on 401, `Retry-After` on 429), which flask-smorest's default handler drops.
 - Error responses are documented with the problem schema and content type, so the spec and the
   wire agree (schemathesis checks that).
+- The spec carries the error-code catalogue (app/error_catalogue.py) as the root extension
+  `x-error-codes`: [{code, status, message}], so a client can map `code` without reading our docs.
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ class ProblemSchema(ma.Schema):
     title = ma.fields.String(metadata={"description": "HTTP status phrase"})
     status = ma.fields.Integer()
     detail = ma.fields.String(metadata={"description": "面向用户的中文说明"})
-    code = ma.fields.String(metadata={"description": "Stable machine code, e.g. identity_mismatch"})
+    code = ma.fields.String(
+        metadata={"description": "Stable machine code, e.g. identity_not_matched (x-error-codes)"}
+    )
     errors = ma.fields.Dict(metadata={"description": "Per-location, per-field messages (422)"})
 
 
@@ -97,6 +101,17 @@ class Api(_Api):
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+        self._document_error_codes()
+
+    def _document_error_codes(self):
+        """Every stable code, once: apispec merges `options` into the root of the spec."""
+        from app.error_catalogue import CATALOGUE
+
+        self.spec.options["x-error-codes"] = [
+            {"code": s.code, "status": s.status, "message": s.message}
+            | ({"also": list(s.also)} if s.also else {})
+            for s in CATALOGUE.values()
+        ]
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
@@ -124,7 +139,7 @@ class Api(_Api):
         if isinstance(error, HTTPException):  # pragma: no cover - routed above
             return self.handle_http_exception(error)
         log.exception("unhandled error", extra={"error_type": type(error).__name__})
-        if current_app.config.get("TESTING") and current_app.config.get("RAISE_UNEXPECTED"):
+        if current_app.config["TESTING"] and current_app.config["RAISE_UNEXPECTED"]:
             raise error
         code, detail = HTTP_ERROR_MESSAGES[500]
         return problem_response(500, code, detail)

@@ -1,6 +1,6 @@
 """Operator commands: `flask db-init`, `flask demo seed`, `flask demo settlement`, `flask staff create`,
 `flask products load`, `flask products extend-window`, `flask products close-window`,
-`flask products retire`, `flask claims ...`, `flask outbox deliver`."""
+`flask products retire`, `flask claims ...`, `flask outbox deliver`, `flask errors doc`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 demo_cli = AppGroup("demo", help="Demo data for the embedded default (sandbox adapters).")
 staff_cli = AppGroup("staff", help="Staff accounts (reviewers, operators, organisation admins).")
+errors_cli = AppGroup("errors", help="The error-code catalogue (app/error_catalogue.py).")
 products_cli = AppGroup(
     "products", help="Products as data: load definitions, extend a window, retire."
 )
@@ -272,6 +273,14 @@ def outbox_deliver(limit: int) -> None:
         click.echo(f"{key}: {value}")
 
 
+@errors_cli.command("doc")
+def errors_doc() -> None:
+    """Print docs/errors.md (code | HTTP | 中文说明): `flask errors doc > docs/errors.md`."""
+    from app.error_catalogue import markdown_table
+
+    click.echo(markdown_table(), nl=False)
+
+
 def register_cli(app: Flask) -> None:
     from app.disclosure.cli import disclosure_cli
 
@@ -281,6 +290,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(products_cli)
+    app.cli.add_command(errors_cli)
     app.cli.add_command(db_upgrade)
     app.cli.add_command(payments_cli)
     app.cli.add_command(ledger_cli)

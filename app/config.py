@@ -184,6 +184,21 @@ class Config:
     PASSWORD_HASH_TIME_COST: int = 3
     PASSWORD_HASH_MEMORY_KIB: int = 64 * 1024
     PASSWORD_HASH_PARALLELISM: int = 4
+    # Claims (app/claims): a claim whose payable is at most this many fen is approved without a
+    # reviewer (0 = every payable claim goes to a person); documents per claim; and the
+    # frequency flag: more than CLAIMS_FREQUENCY_LIMIT claims within the window -> review.
+    CLAIMS_AUTO_APPROVE_MAX_FEN: int = 0
+    CLAIM_DOCUMENTS_MAX: int = 30
+    CLAIMS_FREQUENCY_WINDOW_DAYS: int = 30
+    CLAIMS_FREQUENCY_LIMIT: int = 4
+    # Member notifications (app/outbox): event kind -> WeChat subscription template id; a kind
+    # without an entry is sent with the kind itself as the template (what the sandbox records).
+    NOTIFY_TEMPLATES: dict[str, str] = field(default_factory=dict)
+    # Prefix of every Redis key the rate limiter and the bureau throttle write, so that two
+    # deployments (or two test runs) can share one Redis without counting each other's calls.
+    RATELIMIT_KEY_PREFIX: str = "huimin"
+    # Tests only: re-raise an unexpected exception instead of answering 500 (see app/api.py).
+    RAISE_UNEXPECTED: bool = False
 
     def flask_settings(self) -> dict:
         """What Flask and flask-smorest read from app.config."""

@@ -98,7 +98,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 def init_app(app: Flask) -> None:
     """Create the engine lazily-connecting (no connection is opened here), so `create_app()`
     works without a reachable database (e.g. `flask openapi write`)."""
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("SQL_ECHO", False))
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     registry = scoped_session(factory)
     app.extensions["db_engine"] = engine

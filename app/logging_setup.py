@@ -47,7 +47,7 @@ def configure_logging(app: Flask) -> None:
         return
     handler = ours[0] if ours else logging.StreamHandler()
     handler.huimin = True  # type: ignore[attr-defined]
-    handler.setFormatter(formatter_for(app.config.get("LOG_FORMAT", "text")))
+    handler.setFormatter(formatter_for(app.config["LOG_FORMAT"]))
     if not ours:
         root.addHandler(handler)
-    root.setLevel(app.config.get("LOG_LEVEL") or logging.INFO)
+    root.setLevel(app.config["LOG_LEVEL"] or logging.INFO)

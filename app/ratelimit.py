@@ -19,8 +19,7 @@ limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "huimin")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
 
     @app.after_request
     def _retry_after_only_when_refused(response):
@@ -44,7 +43,7 @@ def hit_all(limits: list[tuple[str, str, str]]) -> None:
     if not limiter.enabled:
         return
     strategy = limiter.limiter
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "huimin")
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
     items = [(parse(limit), f"{prefix}:{scope}", key) for limit, scope, key in limits]
     refused = [
         (item, scope, key) for item, scope, key in items if not strategy.test(item, scope, key)

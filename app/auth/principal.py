@@ -11,12 +11,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 
 from app.auth.tokens import TokenInvalid, TokenService
-from app.errors import Forbidden, Unauthorized
-
-TOKEN_MESSAGES = {
-    "token_missing": "请先登录",
-    "token_expired": "登录已过期，请重新登录",
-}
+from app.error_catalogue import E, error
 
 
 @dataclass(frozen=True)
@@ -41,7 +36,7 @@ def _bearer() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized(TOKEN_MESSAGES["token_missing"], code="token_missing")
+        raise E.token_missing()
     return token.strip()
 
 
@@ -49,15 +44,14 @@ def _decode(audience_key: str) -> dict:
     try:
         return token_service().decode_access(_bearer(), current_app.config[audience_key])
     except TokenInvalid as exc:
-        raise Unauthorized(
-            TOKEN_MESSAGES.get(exc.code, "登录凭证无效，请重新登录"), code=exc.code
-        ) from None
+        # Every TokenInvalid code is catalogued with its message (token_expired, token_audience...).
+        raise error(exc.code) from None
 
 
 def _subject_id(claims: dict, prefix: str) -> int:
     kind, _, raw = str(claims["sub"]).partition(":")
     if kind != prefix or not raw.isdigit():
-        raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
+        raise E.token_invalid()
     return int(raw)
 
 
@@ -77,15 +71,15 @@ def authenticate_staff(roles: tuple[str, ...]) -> Principal:
     claims = _decode("JWT_STAFF_AUDIENCE")
     account = get_session().get(StaffAccount, _subject_id(claims, "staff"))
     if account is None or not account.active:
-        raise Unauthorized("账号已停用，请联系管理员", code="account_disabled")
+        raise E.account_disabled()
     if claims.get("role") != account.role or claims.get("org") != account.organisation_id:
-        raise Unauthorized("账号权限已变更，请重新登录", code="token_stale_role")
+        raise E.token_stale_role()
     principal = Principal(
         kind="staff", id=account.id, role=account.role, organisation_id=account.organisation_id
     )
     g.principal = principal
     if roles and principal.role not in roles:
-        raise Forbidden("当前账号无权执行该操作", code="role_forbidden")
+        raise E.role_forbidden()
     return principal
 
 

@@ -14,10 +14,11 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.campaigns.statuses import CampaignStatus
 from app.database import Base, utcnow
 from app.sponsors.models import Organisation, Programme
 
-CAMPAIGN_STATUSES = ("active", "revoked")
+CAMPAIGN_STATUSES = tuple(s.value for s in CampaignStatus)
 
 
 class Campaign(Base):
@@ -32,7 +33,7 @@ class Campaign(Base):
     quota: Mapped[int]
     claimed: Mapped[int] = mapped_column(default=0)
     expires_on: Mapped[date]  # inclusive, Asia/Shanghai
-    status: Mapped[str] = mapped_column(String(8), default="active")
+    status: Mapped[str] = mapped_column(String(8), default=CampaignStatus.ACTIVE)
     eligibility_categories: Mapped[list] = mapped_column(JSON, default=list)
     min_age: Mapped[int | None]
     max_age: Mapped[int | None]

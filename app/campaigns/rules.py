@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from app.campaigns.statuses import CampaignStatus
 from app.integrations.bureau.port import IDENTITY_CATEGORIES
+from app.sponsors.statuses import ProgrammeStatus
 
 KNOWN_CATEGORIES = frozenset(IDENTITY_CATEGORIES.values())
 CATEGORY_LABELS = {
@@ -61,15 +63,15 @@ class LinkState:
 def link_refusal(link: LinkState, today: date) -> Refusal | None:
     """Why the link cannot be used today, or None. Final states (revoked, expired, programme
     closed) come before temporary ones, so a person is never told to wait for a dead link."""
-    if link.status == "revoked":
+    if link.status == CampaignStatus.REVOKED:
         return REVOKED
     if today > link.expires_on:
         return EXPIRED
-    if link.programme_status == "closed":
+    if link.programme_status == ProgrammeStatus.CLOSED:
         return PROGRAMME_CLOSED
     if link.claimed >= link.quota:
         return EXHAUSTED
-    if link.programme_status != "active":
+    if link.programme_status != ProgrammeStatus.ACTIVE:
         return PROGRAMME_PAUSED
     return None
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.campaigns import rules
+from app.campaigns.statuses import CampaignStatus
 from app.common.schemas import StrictSchema
 from app.enrollment.schemas import TermsAcceptanceSchema
 from app.policies.schemas import PolicySchema
@@ -48,7 +49,7 @@ class CampaignCreateSchema(StrictSchema):
 
 class CampaignQuerySchema(StrictSchema):
     programme_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID))
-    status = ma.fields.String(validate=ma.validate.OneOf(("active", "revoked")))
+    status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in CampaignStatus]))
 
 
 class CampaignEligibilityViewSchema(StrictSchema):

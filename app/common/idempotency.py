@@ -22,7 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 
 from app.database import Base, get_engine, get_session, utcnow
-from app.errors import BadRequest, Conflict, DomainError, ValidationFailed
+from app.error_catalogue import E
+from app.errors import DomainError
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
@@ -88,7 +89,7 @@ def _claim(scope: str, key: str, fingerprint: str):
         if row is None:  # released between our insert and this read: try once more
             return _claim(scope, key, fingerprint)
         if row["fingerprint"] != fingerprint:
-            raise ValidationFailed("该幂等键已用于另一笔不同的请求", code="idempotency_key_reused")
+            raise E.idempotency_key_reused()
         if row["state"] == "completed":
             return None, row
         if utcnow() - row["created_at"] > ABANDONED_AFTER:  # UTCDateTime: always aware
@@ -103,7 +104,7 @@ def _claim(scope: str, key: str, fingerprint: str):
             ).rowcount
             if taken == 1:
                 return row["id"], None
-        raise Conflict("相同的请求正在处理中，请稍后查询结果", code="idempotency_in_progress")
+        raise E.idempotency_in_progress()
 
 
 def _complete(record_id: int, response: Response) -> None:
@@ -146,11 +147,9 @@ def idempotent(scope_of):
         def wrapper(*args, **kwargs):
             key = request.headers.get(HEADER, "")
             if not key:
-                raise BadRequest("缺少 Idempotency-Key 请求头", code="idempotency_key_required")
+                raise E.idempotency_key_required()
             if not _KEY.match(key):
-                raise BadRequest(
-                    "Idempotency-Key 应为8-64位字母、数字或 _ . : -", code="idempotency_key_invalid"
-                )
+                raise E.idempotency_key_invalid()
             record_id, stored = _claim(scope_of(), key, _fingerprint())
             if stored is not None:
                 return _replay(stored)

@@ -5,12 +5,12 @@ the same rows and creates nothing twice."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import select
 
 from app.auth.models import StaffAccount
+from app.common.money import yuan_to_fen
 from app.database import transaction
 from app.demo.residents import generate
 from app.integrations.bureau.sandbox import encrypt_certno
@@ -90,10 +90,11 @@ def add_demo_settlement(
     ):
         raise RuntimeError("settlements are only added to the sandbox bureau")
     try:
-        amount = Decimal(amount_yuan.strip())
-    except (InvalidOperation, AttributeError):
-        raise ValueError("amount must be a number of yuan, e.g. 23680.50") from None
-    fen = amount.scaleb(2)
-    if not amount.is_finite() or fen != fen.to_integral_value() or fen <= 0:
-        raise ValueError("amount must be a positive number of yuan with at most two decimals")
-    return add_settlement(psn_no, int(fen), care_kind=care_kind, enddate=discharged_on)
+        fen = yuan_to_fen(amount_yuan)
+    except ValueError:
+        fen = 0
+    if fen <= 0:
+        raise ValueError(
+            "amount must be a positive number of yuan with at most two decimals, e.g. 23680.50"
+        )
+    return add_settlement(psn_no, fen, care_kind=care_kind, enddate=discharged_on)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.adjudication.money import BP, round_half_up_fen
+from app.common.money import BP, round_half_up_fen
 from app.products.definition import Corridor
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.adjudication.money import BP, round_half_up_fen
+from app.common.money import BP, round_half_up_fen
 from app.disclosure import metrics as agg
 from app.disclosure.suppression import primary_suppressed, suppress
 

@@ -62,14 +62,13 @@ class DocumentLimits:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DocumentLimits:
-        default = cls()
+        """The limits app/config.py declares (DOCUMENT_MAX_BYTES ...); the defaults above are
+        for callers without an app (the corpus tests)."""
         return cls(
-            max_bytes=int(config.get("DOCUMENT_MAX_BYTES", default.max_bytes)),
-            max_pixels=int(config.get("DOCUMENT_MAX_PIXELS", default.max_pixels)),
-            max_pdf_pages=int(config.get("DOCUMENT_PDF_MAX_PAGES", default.max_pdf_pages)),
-            max_pdf_decoded_bytes=int(
-                config.get("DOCUMENT_PDF_MAX_DECODED_BYTES", default.max_pdf_decoded_bytes)
-            ),
+            max_bytes=int(config["DOCUMENT_MAX_BYTES"]),
+            max_pixels=int(config["DOCUMENT_MAX_PIXELS"]),
+            max_pdf_pages=int(config["DOCUMENT_PDF_MAX_PAGES"]),
+            max_pdf_decoded_bytes=int(config["DOCUMENT_PDF_MAX_DECODED_BYTES"]),
         )
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from app import ratelimit
 from app.common.clock import today_shanghai
 from app.database import utcnow
-from app.errors import UpstreamUnavailable, ValidationFailed
+from app.error_catalogue import E, error
+from app.errors import ValidationFailed
 from app.identity.idnumber import IdNumber, IdNumberError, parse
 from app.identity.models import Person
 from app.integrations import registry
@@ -32,10 +33,7 @@ _NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·•A-Za-z .]{1,40}$")
 def not_matched() -> ValidationFailed:
     """A fresh error each time (a shared instance would keep every failed attempt's frames, and
     the personal data in them, alive through its traceback)."""
-    return ValidationFailed(
-        "姓名与身份证号码不匹配，或未查询到本市基本医疗保险参保信息，请核对后重试",
-        code="identity_not_matched",
-    )
+    return E.identity_not_matched()
 
 
 def person_index(id_number: str) -> str:
@@ -50,17 +48,13 @@ def parse_id_number(raw: str) -> IdNumber:
     try:
         return parse(raw, today=today_shanghai())
     except IdNumberError as exc:
-        raise ValidationFailed(
-            exc.message, code=exc.code, errors={"json": {"id_number": [exc.message]}}
-        ) from None
+        raise error(exc.code, exc.message, errors={"json": {"id_number": [exc.message]}}) from None
 
 
 def normalise_name(raw: str) -> str:
     name = " ".join(raw.split())
     if not _NAME.match(name):
-        raise ValidationFailed(
-            "姓名格式不正确", code="name_invalid", errors={"json": {"name": ["姓名格式不正确"]}}
-        )
+        raise E.name_invalid(errors={"json": {"name": ["姓名格式不正确"]}})
     return name
 
 
@@ -79,9 +73,7 @@ def lookup_with_limits(member_id: int, id_number: IdNumber, name: str) -> Bureau
     try:
         found = registry.bureau().lookup_person(id_number.value, name)
     except BureauUnavailable:
-        raise UpstreamUnavailable(
-            "医保系统暂时无法核验身份，请稍后再试", code="bureau_unavailable"
-        ) from None
+        raise E.bureau_unavailable() from None
     if found is None or found.certno != id_number.value:
         raise not_matched() from None
     return found

@@ -22,7 +22,7 @@ RESUME_STALE = "huimin.jobs.resume_stale"
 
 def make_celery(flask_app: Flask) -> Celery:
     cfg = flask_app.config
-    broker = cfg.get("CELERY_BROKER_URL")
+    broker = cfg["CELERY_BROKER_URL"]
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):

@@ -9,6 +9,7 @@ The counters `done` and `failed` change in the same transaction as the rows they
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -16,9 +17,25 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.database import Base, utcnow
 
 JOB_KINDS = ("roster_enrollment",)
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-ACTIVE_STATUSES = ("queued", "running")
-ROW_STATUSES = ("pending", "succeeded", "failed")
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"  # every row processed (some rows may have failed)
+    FAILED = "failed"  # the job itself could not go on
+    CANCELLED = "cancelled"
+
+
+class JobRowStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+JOB_STATUSES = tuple(s.value for s in JobStatus)
+ACTIVE_STATUSES = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+ROW_STATUSES = tuple(s.value for s in JobRowStatus)
 
 
 class Job(Base):
@@ -30,7 +47,7 @@ class Job(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     plan_year: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     total: Mapped[int] = mapped_column(default=0)
     done: Mapped[int] = mapped_column(default=0)  # rows enrolled
     failed: Mapped[int] = mapped_column(default=0)  # rows that could not be enrolled
@@ -74,7 +91,7 @@ class JobRow(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
     roster_entry_id: Mapped[int] = mapped_column(ForeignKey("roster_entries.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=JobRowStatus.PENDING)
     code: Mapped[str | None] = mapped_column(String(40))
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))  # when enrolled
     processed_at: Mapped[datetime | None]

@@ -82,15 +82,14 @@ def read_job(programme_id, job_id):
 @blp.errors(404)
 def job_rows(query, programme_id, job_id):
     """Per-row outcomes (masked), in roster order, optionally only one status."""
-    items, total = services.list_rows(
+    return services.list_rows(
         current_principal(),
         programme_id,
         job_id,
         status=query.get("status"),
         page=query["page"],
         page_size=query["page_size"],
-    )
-    return {"items": items, "total": total, "page": query["page"], "page_size": query["page_size"]}
+    ).as_dict()
 
 
 @blp.route("/programmes/<int:programme_id>/enrollment-jobs/<int:job_id>/cancel", methods=["POST"])

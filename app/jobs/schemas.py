@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.common.pagination import page_schema
 from app.common.schemas import PageQuerySchema, StrictSchema
 from app.jobs.models import ROW_STATUSES
 
@@ -60,11 +61,7 @@ class JobRowSchema(StrictSchema):
     processed_at = ma.fields.DateTime(allow_none=True)
 
 
-class JobRowPageSchema(StrictSchema):
-    items = ma.fields.List(ma.fields.Nested(JobRowSchema), required=True)
-    total = ma.fields.Integer(required=True)
-    page = ma.fields.Integer(required=True)
-    page_size = ma.fields.Integer(required=True)
+JobRowPageSchema = page_schema("JobRowPageSchema", JobRowSchema)
 
 
 class JobRowQuerySchema(PageQuerySchema):

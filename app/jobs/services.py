@@ -10,6 +10,7 @@ redelivered task, therefore run it once; a runner that was declared dead commits
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import current_app
@@ -19,18 +20,20 @@ from sqlalchemy.exc import IntegrityError
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
+from app.common.pagination import Page, paginate
 from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.models import OrderItem
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.error_catalogue import E
 from app.identity.idnumber import mask_name
 from app.jobs import roster_enrollment
-from app.jobs.models import ACTIVE_STATUSES, Job, JobRow
+from app.jobs.models import ACTIVE_STATUSES, Job, JobRow, JobStatus
 from app.jobs.throttle import bureau_throttle
 from app.members.models import Person
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.sponsors.models import Programme
 from app.sponsors.roster_models import RosterEntry
 from app.sponsors.services import get_programme
+from app.sponsors.statuses import ProgrammeStatus
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ def _product_for(programme: Programme):
             .order_by(Product.id.desc())
         )
     if product is None:
-        raise Conflict("该保障年度没有可投保的产品", code="product_not_found")
+        raise E.product_not_found(status=409)
     return product
 
 
@@ -67,15 +70,11 @@ def start_roster_enrollment(
 
     programme = get_programme(actor, programme_id)
     if not programme.roster_only:
-        raise Conflict(
-            "该资助项目按医保身份类别确定资助对象，不能按名单批量投保", code="programme_not_roster"
-        )
-    if programme.status != "active":
-        raise Conflict("资助项目已暂停或关闭，不能批量投保", code="programme_not_active")
+        raise E.programme_not_roster()
+    if programme.status != ProgrammeStatus.ACTIVE:
+        raise E.programme_not_active()
     if programme.rule_kind == "percentage" and (programme.rule_basis_points or 0) < 10000:
-        raise ValidationFailed(
-            "按比例部分资助的项目不能批量投保：差额需由本人支付", code="programme_partial_funding"
-        )
+        raise E.programme_partial_funding()
     product = _product_for(programme)
     terms = current_terms(product)
     check_terms(terms, version=terms_version, accepted=terms_accepted)
@@ -88,7 +87,7 @@ def start_roster_enrollment(
                 organisation_id=programme.organisation_id,
                 product_id=product.id,
                 plan_year=programme.plan_year,
-                status="queued",
+                status=JobStatus.QUEUED,
                 total=0,
                 done=0,
                 failed=0,
@@ -106,7 +105,7 @@ def start_roster_enrollment(
                 .where(
                     Policy.person_id == RosterEntry.person_id,
                     Policy.plan_year == programme.plan_year,
-                    Policy.status != "void",
+                    Policy.status != PolicyStatus.VOID,
                 )
                 .exists(),
                 select(OrderItem.id)
@@ -132,7 +131,7 @@ def start_roster_enrollment(
             )
             job.total = total
             if total == 0:
-                job.status, job.started_at, job.finished_at = "succeeded", now, now
+                job.status, job.started_at, job.finished_at = JobStatus.SUCCEEDED, now, now
             audit(
                 session,
                 actor_type="staff",
@@ -147,8 +146,8 @@ def start_roster_enrollment(
             exc.orig
         ) and "jobs.programme_id" not in str(exc.orig):
             raise
-        raise Conflict("该资助项目已有正在进行的批量投保任务", code="job_already_active") from None
-    if job.status == "queued":
+        raise E.job_already_active() from None
+    if job.status == JobStatus.QUEUED:
         from app.jobs.celery_app import enqueue
 
         enqueue(job.id)
@@ -171,7 +170,7 @@ def get_job(actor: Principal, programme_id: int, job_id: int) -> Job:
         select(Job).where(Job.id == job_id, Job.programme_id == programme.id)
     )
     if job is None:
-        raise NotFound("批量投保任务不存在", code="job_not_found")
+        raise E.job_not_found()
     get_session().refresh(job)
     return job
 
@@ -193,21 +192,21 @@ def list_rows(
     status: str | None,
     page: int,
     page_size: int,
-) -> tuple[list[dict], int]:
+) -> Page[dict]:
     job = get_job(actor, programme_id, job_id)
-    page_size = min(page_size, current_app.config["MAX_PAGE_SIZE"])
     where = [JobRow.job_id == job.id] + ([JobRow.status == status] if status else [])
-    session = get_session()
-    total = session.scalar(select(func.count()).select_from(JobRow).where(*where)) or 0
-    rows = session.execute(
+    found = paginate(
+        get_session(),
         select(JobRow, RosterEntry.id_number_masked, Person.name)
         .join(RosterEntry, RosterEntry.id == JobRow.roster_entry_id)
         .join(Person, Person.id == JobRow.person_id)
         .where(*where)
-        .order_by(JobRow.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
+        .order_by(JobRow.id),
+        page,
+        page_size,
+        max_page_size=current_app.config["MAX_PAGE_SIZE"],
+    )
+    rows = found.items
     items = [
         {
             "id": row.id,
@@ -222,7 +221,7 @@ def list_rows(
         }
         for row, masked, name in rows
     ]
-    return items, total
+    return replace(found, items=items)
 
 
 def cancel_job(actor: Principal, programme_id: int, job_id: int) -> Job:
@@ -233,10 +232,10 @@ def cancel_job(actor: Principal, programme_id: int, job_id: int) -> Job:
         won = session.execute(
             update(Job)
             .where(Job.id == job.id, Job.status.in_(ACTIVE_STATUSES))
-            .values(status="cancelled", finished_at=utcnow())
+            .values(status=JobStatus.CANCELLED, finished_at=utcnow())
         ).rowcount
         if won != 1:
-            raise Conflict("任务已结束，不能取消", code="job_finished")
+            raise E.job_finished()
         audit(
             session,
             actor_type="staff",
@@ -254,7 +253,7 @@ def progress(job: Job) -> dict:
     processed = job.done + job.failed
     percent = 100.0 if job.total == 0 else round(100.0 * processed / job.total, 1)
     eta = None
-    if job.status == "running" and job.started_at is not None and processed > 0:
+    if job.status == JobStatus.RUNNING and job.started_at is not None and processed > 0:
         elapsed = (utcnow() - job.started_at).total_seconds()
         eta = int(round(elapsed / processed * (job.total - processed)))
     return {"processed": processed, "percent": percent, "eta_seconds": eta}
@@ -275,15 +274,15 @@ def claim(job_id: int) -> str | None:
             .where(
                 Job.id == job_id,
                 or_(
-                    Job.status == "queued",
+                    Job.status == JobStatus.QUEUED,
                     and_(
-                        Job.status == "running",
+                        Job.status == JobStatus.RUNNING,
                         or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before),
                     ),
                 ),
             )
             .values(
-                status="running",
+                status=JobStatus.RUNNING,
                 runner_token=token,
                 heartbeat_at=now,
                 runs=Job.runs + 1,
@@ -298,7 +297,7 @@ def _finish(job_id: int, token: str, status: str, error_code: str | None = None)
     with transaction() as session:
         session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == "running", Job.runner_token == token)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.runner_token == token)
             .values(status=status, error_code=error_code, finished_at=utcnow())
         )
 
@@ -351,10 +350,10 @@ def stale_jobs() -> list[int]:
                 .where(
                     or_(
                         and_(
-                            Job.status == "running",
+                            Job.status == JobStatus.RUNNING,
                             or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff),
                         ),
-                        and_(Job.status == "queued", Job.created_at < cutoff),
+                        and_(Job.status == JobStatus.QUEUED, Job.created_at < cutoff),
                     )
                 )
                 .order_by(Job.id)

@@ -83,11 +83,11 @@ def bureau_throttle() -> Throttle:
     if "bureau_throttle" not in ext:
         cfg = current_app.config
         rate = float(cfg["BUREAU_CALLS_PER_SECOND"])
-        if rate > 0 and cfg.get("REDIS_URL"):
+        if rate > 0 and cfg["REDIS_URL"]:
             import redis
 
             client = redis.Redis.from_url(cfg["REDIS_URL"], socket_timeout=5)
-            prefix = cfg.get("RATELIMIT_KEY_PREFIX", "huimin")
+            prefix = cfg["RATELIMIT_KEY_PREFIX"]
             ext["bureau_throttle"] = RedisThrottle(rate, client, f"{prefix}:bureau-1101-slot")
         else:
             ext["bureau_throttle"] = Throttle(rate)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
 from app.database import get_session, read_scope, transaction
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.error_catalogue import E, ErrorSpec
 from app.identity import services as identity
 from app.members.models import RELATIONS, Consent, Member, Relative
 
@@ -24,17 +24,18 @@ class ConsentInput:
 
 
 def _require_consent(
-    consent: ConsentInput | None, code: str, message: str, field: str = "consent"
+    consent: ConsentInput | None, refusal: ErrorSpec, message: str, field: str = "consent"
 ) -> ConsentInput:
+    """`message` says whose information is meant (the member's own or a relative's)."""
     if consent is None or not consent.accepted:
-        raise ValidationFailed(message, code=code, errors={"json": {field: [message]}})
+        raise refusal(message, errors={"json": {field: [message]}})
     return consent
 
 
 def get_member(member_id: int) -> Member:
     member = get_session().get(Member, member_id)
     if member is None:
-        raise NotFound("账号不存在", code="member_not_found")
+        raise E.member_not_found()
     return member
 
 
@@ -42,25 +43,23 @@ def verify_self(
     member_id: int, name: str, id_number_raw: str, consent: ConsentInput | None
 ) -> Member:
     consent = _require_consent(
-        consent, "consent_required", "核验医保身份需要您单独同意处理身份证号码等敏感个人信息"
+        consent, E.consent_required, "核验医保身份需要您单独同意处理身份证号码等敏感个人信息"
     )
     name = identity.normalise_name(name)
     id_number = identity.parse_id_number(id_number_raw)
     if id_number.age_on(today_shanghai()) < GUARDIAN_CONSENT_AGE:
-        raise ValidationFailed("未满14周岁的未成年人请由监护人添加为家属", code="member_too_young")
+        raise E.member_too_young()
     found = identity.lookup_with_limits(member_id, id_number, name)
     with transaction() as session:
         member = session.get(Member, member_id)
         if member is None:
-            raise NotFound("账号不存在", code="member_not_found")
+            raise E.member_not_found()
         person = identity.upsert_person(session, id_number, found)
         if member.person_id not in (None, person.id):
-            raise Conflict("该微信账号已绑定其他身份", code="member_already_verified")
+            raise E.member_already_verified()
         owner = session.scalar(select(Member.id).where(Member.person_id == person.id))
         if owner not in (None, member.id):
-            raise Conflict(
-                "该身份已绑定其他微信账号，如有疑问请联系客服", code="identity_already_bound"
-            )
+            raise E.identity_already_bound()
         member.person = person
         session.add(
             Consent(
@@ -81,9 +80,7 @@ def verify_self(
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict(
-                "该身份已绑定其他微信账号，如有疑问请联系客服", code="identity_already_bound"
-            ) from None
+            raise E.identity_already_bound() from None
     return member
 
 
@@ -92,7 +89,7 @@ def refresh_self(member_id: int) -> Member:
     with transaction() as session:
         member = session.get(Member, member_id)
         if member is None or member.person is None:
-            raise ValidationFailed("请先完成医保身份核验", code="identity_not_verified")
+            raise E.identity_not_verified()
         if identity.is_stale(member.person):
             identity.reverify(session, member_id, member.person)
     return member
@@ -108,27 +105,25 @@ def add_relative(
     guardian_consent: ConsentInput | None,
 ) -> Relative:
     if relation not in RELATIONS:
-        raise ValidationFailed("关系类型不正确", code="relation_invalid")
+        raise E.relation_invalid()
     consent = _require_consent(
-        consent, "consent_required", "核验家属医保身份需要您单独同意处理其身份证号码等敏感个人信息"
+        consent, E.consent_required, "核验家属医保身份需要您单独同意处理其身份证号码等敏感个人信息"
     )
     name = identity.normalise_name(name)
     id_number = identity.parse_id_number(id_number_raw)
     with read_scope() as session:
         member = session.get(Member, member_id)
         if member is None:
-            raise NotFound("账号不存在", code="member_not_found")
+            raise E.member_not_found()
         if member.person_id is None:
-            raise ValidationFailed(
-                "请先完成本人医保身份核验，再添加家属", code="identity_not_verified"
-            )
+            raise E.identity_not_verified()
         if member.person.id_number_index == identity.person_index(id_number.value):
-            raise Conflict("不能将本人添加为家属", code="relative_is_self")
+            raise E.relative_is_self()
         is_minor = id_number.age_on(today_shanghai()) < GUARDIAN_CONSENT_AGE
         if is_minor:
             guardian_consent = _require_consent(
                 guardian_consent,
-                "guardian_consent_required",
+                E.guardian_consent_required,
                 "添加未满14周岁的未成年人，需要监护人同意处理其个人信息",
                 field="guardian_consent",
             )
@@ -141,7 +136,7 @@ def add_relative(
             )
         )
         if existing is not None:
-            raise Conflict("该家属已添加", code="relative_exists")
+            raise E.relative_exists()
         session.add(
             Consent(
                 member_id=member_id,
@@ -179,7 +174,7 @@ def add_relative(
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict("该家属已添加", code="relative_exists") from None
+            raise E.relative_exists() from None
     return relative
 
 
@@ -197,7 +192,7 @@ def get_relative(member_id: int, relative_id: int) -> Relative:
         select(Relative).where(Relative.id == relative_id, Relative.member_id == member_id)
     )
     if relative is None:
-        raise NotFound("家属不存在", code="relative_not_found")
+        raise E.relative_not_found()
     return relative
 
 
@@ -207,7 +202,7 @@ def remove_relative(member_id: int, relative_id: int) -> None:
             select(Relative).where(Relative.id == relative_id, Relative.member_id == member_id)
         )
         if relative is None:
-            raise NotFound("家属不存在", code="relative_not_found")
+            raise E.relative_not_found()
         audit(
             session,
             actor_type="member",

@@ -106,7 +106,7 @@ def check_readiness() -> Readiness:
     app = current_app._get_current_object()
     seconds = float(app.config["READINESS_TIMEOUT_SECONDS"])
     checks = {"database": run_with_deadline("database", _database_probe(app), seconds)}
-    if app.config.get("REDIS_URL"):
+    if app.config["REDIS_URL"]:
         client = _redis_client(app)
 
         def ping() -> None:

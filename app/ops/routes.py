@@ -13,7 +13,8 @@ import hmac
 from flask import Response, current_app, json, request
 
 from app.api import Blueprint
-from app.errors import PROBLEM_CONTENT_TYPE, Unauthorized, problem_body
+from app.error_catalogue import E
+from app.errors import PROBLEM_CONTENT_TYPE, problem_body
 from app.ops import health, metrics
 from app.ops.schemas import HealthSchema, ReadinessProblemSchema, ReadinessSchema
 
@@ -62,17 +63,13 @@ def readyz():
 @blp.errors(401)
 def prometheus_metrics():
     """Prometheus metrics for the operator: `Authorization: Bearer <METRICS_TOKEN>`."""
-    expected = current_app.config.get("METRICS_TOKEN") or ""
+    expected = current_app.config["METRICS_TOKEN"]
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if not (
         expected
         and scheme.lower() == "bearer"
         and hmac.compare_digest(presented.strip().encode(), expected.encode())
     ):
-        raise Unauthorized(
-            "需要运维监控凭证",
-            code="metrics_unauthorized",
-            headers={"WWW-Authenticate": 'Bearer realm="huimin-metrics"'},
-        )
+        raise E.metrics_unauthorized(headers={"WWW-Authenticate": 'Bearer realm="huimin-metrics"'})
     body, content_type = metrics.exposition(request.headers.get("Accept"))
     return Response(body, content_type=content_type)

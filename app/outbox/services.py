@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from app.database import read_scope, transaction, utcnow
 from app.members.models import Member
-from app.outbox.models import OutboxEvent
+from app.outbox.models import OutboxEvent, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def enqueue(session, *, member_id: int, kind: str, payload: dict) -> OutboxEvent
 
 
 def _template(kind: str) -> str:
-    return current_app.config.get("NOTIFY_TEMPLATES", {}).get(kind, kind)
+    return current_app.config["NOTIFY_TEMPLATES"].get(kind, kind)
 
 
 def deliver_pending(limit: int = 100) -> dict[str, int]:
@@ -42,7 +42,10 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
         due = list(
             session.scalars(
                 select(OutboxEvent.id)
-                .where(OutboxEvent.status == "pending", OutboxEvent.next_attempt_at <= utcnow())
+                .where(
+                    OutboxEvent.status == OutboxStatus.PENDING,
+                    OutboxEvent.next_attempt_at <= utcnow(),
+                )
                 .order_by(OutboxEvent.id)
                 .limit(limit)
             )
@@ -51,7 +54,7 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
     for event_id in due:
         with transaction() as s:
             event = s.get(OutboxEvent, event_id)
-            if event is None or event.status != "pending":
+            if event is None or event.status != OutboxStatus.PENDING:
                 continue
             attempts = event.attempts
             claimed = s.execute(
@@ -59,7 +62,7 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
                 .where(
                     OutboxEvent.id == event_id,
                     OutboxEvent.attempts == attempts,
-                    OutboxEvent.status == "pending",
+                    OutboxEvent.status == OutboxStatus.PENDING,
                 )
                 .values(attempts=attempts + 1)
             ).rowcount
@@ -77,17 +80,17 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
         with transaction() as s:
             event = s.get(OutboxEvent, event_id)
             if status == "sent":
-                event.status, event.sent_at, event.last_error = "sent", utcnow(), None
+                event.status, event.sent_at, event.last_error = OutboxStatus.SENT, utcnow(), None
             elif status == "failed" or event.attempts >= MAX_ATTEMPTS:
-                event.status, event.last_error = "failed", code
+                event.status, event.last_error = OutboxStatus.FAILED, code
             else:
                 event.last_error = code
                 event.next_attempt_at = utcnow() + timedelta(minutes=2 ** (event.attempts - 1))
             counts[
                 "sent"
-                if event.status == "sent"
+                if event.status == OutboxStatus.SENT
                 else "failed"
-                if event.status == "failed"
+                if event.status == OutboxStatus.FAILED
                 else "retry"
             ] += 1
     return counts

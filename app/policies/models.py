@@ -4,13 +4,21 @@ are not void), each tied to the order item that paid for it."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base, utcnow
 
-POLICY_STATUSES = ("active", "surrendered", "void")
+
+class PolicyStatus(StrEnum):
+    ACTIVE = "active"
+    SURRENDERED = "surrendered"  # refunded within the surrender window
+    VOID = "void"  # never took effect (its order was undone); frees the person's plan year
+
+
+POLICY_STATUSES = tuple(s.value for s in PolicyStatus)
 
 
 class Policy(Base):
@@ -22,7 +30,7 @@ class Policy(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     plan_year: Mapped[int]
     order_item_id: Mapped[int] = mapped_column(ForeignKey("order_items.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=PolicyStatus.ACTIVE)
     coverage_start: Mapped[date]
     coverage_end: Mapped[date]
     premium_fen: Mapped[int]

@@ -11,13 +11,20 @@ a version's text never changes once published.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base, utcnow
 
-PRODUCT_STATUSES = ("published", "retired")
+
+class ProductStatus(StrEnum):
+    PUBLISHED = "published"
+    RETIRED = "retired"  # no longer sold; its policies and claims go on
+
+
+PRODUCT_STATUSES = tuple(s.value for s in ProductStatus)
 
 
 class Product(Base):
@@ -28,7 +35,7 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(100))
     plan_year: Mapped[int]
     region_prefix: Mapped[str] = mapped_column(String(6))
-    status: Mapped[str] = mapped_column(String(16), default="published")
+    status: Mapped[str] = mapped_column(String(16), default=ProductStatus.PUBLISHED)
     window_opens: Mapped[date]
     window_closes: Mapped[date]  # inclusive; may be later than the definition's (extended)
     coverage_starts: Mapped[date]

@@ -8,8 +8,9 @@ from werkzeug.routing import BaseConverter
 
 from app.api import Blueprint
 from app.common.clock import today_shanghai
-from app.errors import NotFound
+from app.error_catalogue import E
 from app.products import services
+from app.products.models import ProductStatus
 from app.products.schemas import ProductSchema, ProductTermsSchema
 
 blp = Blueprint("products", __name__, url_prefix="/products", description="产品 Products")
@@ -48,7 +49,8 @@ def _view(product) -> dict:
         "window": {
             "opens": defn.window_opens,
             "closes": defn.window_closes,
-            "open_now": product.status == "published" and defn.window_open_on(today_shanghai()),
+            "open_now": product.status == ProductStatus.PUBLISHED
+            and defn.window_open_on(today_shanghai()),
         },
         "coverage": {
             "starts": defn.coverage_starts,
@@ -82,7 +84,7 @@ def current_product():
     """The product whose enrollment window is open today (Asia/Shanghai); 404 when none is."""
     product = services.current_product(today_shanghai())
     if product is None:
-        raise NotFound("当前没有开放投保的产品", code="product_not_found")
+        raise E.product_not_found()
     return _view(product)
 
 

@@ -3,16 +3,10 @@ points, with each ratio also as a percent string ("70%") ready to display."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import marshmallow as ma
 
+from app.common.money import percent  # 7000 -> "70%", 7050 -> "70.5%" (exact)
 from app.common.schemas import StrictSchema
-
-
-def percent(bp: int) -> str:
-    """7000 -> "70%", 7050 -> "70.5%", 10000 -> "100%" (exact; no float rounding)."""
-    return f"{Decimal(bp) / Decimal(100):f}%"
 
 
 def _bp(description: str) -> ma.fields.Integer:

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.database import get_session, transaction
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.error_catalogue import E
+from app.errors import Forbidden
 from app.products.definition import ProductDefinition
 from app.products.loader import (
     CODE_PATTERN,
@@ -32,7 +33,7 @@ from app.products.loader import (
     load_file,
     shipped_definition_paths,
 )
-from app.products.models import Product, ProductTerms
+from app.products.models import Product, ProductStatus, ProductTerms
 
 PRODUCT_NOT_FOUND = "产品不存在"
 
@@ -96,7 +97,7 @@ def _upsert(session, defn: ProductDefinition) -> tuple[str, bool]:
     sha = definition_sha256(defn)
     product = session.scalar(select(Product).where(Product.code == defn.code).with_for_update())
     if product is None:
-        product = Product(code=defn.code, status="published")
+        product = Product(code=defn.code, status=ProductStatus.PUBLISHED)
         _apply(product, defn, sha, defn.window_closes)
         session.add(product)
         session.flush()
@@ -113,9 +114,8 @@ def _upsert(session, defn: ProductDefinition) -> tuple[str, bool]:
         return "created", True
 
     if product.plan_year != defn.plan_year:
-        raise Conflict(
-            f"产品 {defn.code} 的保障年度不能从 {product.plan_year} 改为 {defn.plan_year}",
-            code="product_plan_year_changed",
+        raise E.product_plan_year_changed(
+            f"产品 {defn.code} 的保障年度不能从 {product.plan_year} 改为 {defn.plan_year}"
         )
     terms = session.scalar(
         select(ProductTerms).where(
@@ -125,10 +125,9 @@ def _upsert(session, defn: ProductDefinition) -> tuple[str, bool]:
     if terms is not None and (
         terms.sha256 != text_sha256(defn.terms.text) or terms.title != defn.terms.title
     ):
-        raise Conflict(
+        raise E.terms_version_changed(
             f"产品 {defn.code} 的条款版本 {defn.terms.version} 已发布，内容不能修改；"
-            "请使用新的条款版本号",
-            code="terms_version_changed",
+            "请使用新的条款版本号"
         )
     if product.definition_sha256 == sha and terms is not None:
         return "unchanged", False
@@ -189,7 +188,7 @@ def list_products() -> list[Product]:
     return list(
         get_session().scalars(
             select(Product)
-            .where(Product.status == "published")
+            .where(Product.status == ProductStatus.PUBLISHED)
             .order_by(Product.plan_year.desc(), Product.window_opens.desc(), Product.code)
         )
     )
@@ -200,7 +199,7 @@ def current_product(today: date) -> Product | None:
     return get_session().scalar(
         select(Product)
         .where(
-            Product.status == "published",
+            Product.status == ProductStatus.PUBLISHED,
             Product.window_opens <= today,
             Product.window_closes >= today,
         )
@@ -215,8 +214,8 @@ def get_product(code: str, *, include_retired: bool = False) -> Product:
     product = None
     if isinstance(code, str) and CODE_PATTERN.fullmatch(code):
         product = get_session().scalar(select(Product).where(Product.code == code))
-    if product is None or (product.status != "published" and not include_retired):
-        raise NotFound(PRODUCT_NOT_FOUND, code="product_not_found")
+    if product is None or (product.status != ProductStatus.PUBLISHED and not include_retired):
+        raise E.product_not_found()
     return product
 
 
@@ -224,7 +223,7 @@ def get_product_by_id(product_id: int) -> Product:
     """Any product by id, retired or not (orders and policies keep pointing at theirs)."""
     product = get_session().get(Product, product_id)
     if product is None:
-        raise NotFound(PRODUCT_NOT_FOUND, code="product_not_found")
+        raise E.product_not_found()
     return product
 
 
@@ -249,7 +248,7 @@ def current_terms(product: Product) -> ProductTerms:
         )
     )
     if terms is None:  # pragma: no cover - load_products always writes it
-        raise NotFound("产品条款不存在", code="terms_not_found")
+        raise E.terms_not_found()
     return terms
 
 
@@ -263,10 +262,10 @@ def retire_product(code: str, actor: Principal | None = None) -> Product:
     with transaction() as session:
         product = session.scalar(select(Product).where(Product.code == code).with_for_update())
         if product is None:
-            raise NotFound(PRODUCT_NOT_FOUND, code="product_not_found")
-        if product.status == "retired":
+            raise E.product_not_found()
+        if product.status == ProductStatus.RETIRED:
             return product
-        product.status = "retired"
+        product.status = ProductStatus.RETIRED
         _audit_operator(session, actor, "product.retired", product, {"code": code})
     return product
 
@@ -298,14 +297,13 @@ def close_window(code: str, last_day: date, actor: Principal | None = None) -> P
     with transaction() as session:
         product = session.scalar(select(Product).where(Product.code == code).with_for_update())
         if product is None:
-            raise NotFound(PRODUCT_NOT_FOUND, code="product_not_found")
+            raise E.product_not_found()
         if last_day >= product.window_closes:
-            raise ValidationFailed(
-                f"新的投保截止日期必须早于当前截止日期 {product.window_closes.isoformat()}（延长请用 extend-window）",
-                code="window_not_shortened",
+            raise E.window_not_shortened(
+                f"新的投保截止日期必须早于当前截止日期 {product.window_closes.isoformat()}（延长请用 extend-window）"
             )
         if last_day < product.window_opens - timedelta(days=1):
-            raise ValidationFailed("投保截止日期不能早于投保开始日期", code="window_before_opening")
+            raise E.window_before_opening()
         previous = product.window_closes
         product.window_closes = last_day
         _audit_operator(
@@ -325,18 +323,16 @@ def extend_window(code: str, new_close: date, actor: Principal | None = None) ->
     with transaction() as session:
         product = session.scalar(select(Product).where(Product.code == code).with_for_update())
         if product is None:
-            raise NotFound(PRODUCT_NOT_FOUND, code="product_not_found")
-        if product.status != "published":
-            raise Conflict("产品已下架，不能延长投保期", code="product_retired")
+            raise E.product_not_found()
+        if product.status != ProductStatus.PUBLISHED:
+            raise E.product_retired()
         if new_close <= product.window_closes:
-            raise ValidationFailed(
-                f"新的投保截止日期必须晚于当前截止日期 {product.window_closes.isoformat()}",
-                code="window_not_extended",
+            raise E.window_not_extended(
+                f"新的投保截止日期必须晚于当前截止日期 {product.window_closes.isoformat()}"
             )
         if new_close > product.coverage_ends:
-            raise ValidationFailed(
-                f"投保截止日期不能晚于保障结束日期 {product.coverage_ends.isoformat()}",
-                code="window_beyond_coverage",
+            raise E.window_beyond_coverage(
+                f"投保截止日期不能晚于保障结束日期 {product.coverage_ends.isoformat()}"
             )
         previous = product.window_closes
         product.window_closes = new_close

@@ -17,8 +17,9 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, ev
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import Base, utcnow
+from app.sponsors.statuses import ProgrammeStatus
 
-PROGRAMME_STATUSES = ("active", "paused", "closed")
+PROGRAMME_STATUSES = tuple(s.value for s in ProgrammeStatus)
 RULE_KINDS = ("full", "fixed", "percentage")
 PROGRAMME_LEDGER_KINDS = ("top_up", "reserve", "release", "refund")
 
@@ -47,7 +48,7 @@ class Programme(Base):
     plan_year: Mapped[int]
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     name: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(8), default="active")
+    status: Mapped[str] = mapped_column(String(8), default=ProgrammeStatus.ACTIVE)
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     rule_kind: Mapped[str] = mapped_column(String(16))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
@@ -37,8 +37,10 @@ from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common import hooks
 from app.common.clock import SHANGHAI
+from app.common.pagination import Page, paginate
 from app.database import read_scope, transaction
-from app.errors import NotFound
+from app.error_catalogue import E
+from app.policies.models import PolicyStatus
 from app.sponsors.models import Organisation, Programme, ProgrammeLedgerEntry
 from app.sponsors.rules import FULL_BASIS_POINTS, round_half_up_div
 
@@ -85,7 +87,7 @@ def _claims_paid(session: Session, policy_ids: Select) -> ClaimsPaid:
 def _own_organisation(session, actor: Principal) -> Organisation:
     org = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
     if org is None:
-        raise NotFound("机构不存在", code="organisation_not_found")
+        raise E.organisation_not_found()
     return org
 
 
@@ -101,7 +103,7 @@ def _check_own_programme(session, org_id: int, programme_id: int | None) -> None
         programme_id is not None
         and session.scalar(_own_programme_ids(org_id, programme_id)) is None
     ):
-        raise NotFound("资助项目不存在", code="programme_not_found")
+        raise E.programme_not_found()
 
 
 def _funded_items(programme_ids: Select) -> Select:
@@ -155,7 +157,7 @@ def summary(actor: Principal, *, plan_year: int | None = None) -> dict:
                 .where(
                     LedgerEntry.kind == "sponsor_subsidy",
                     LedgerEntry.programme_id.in_(ids),
-                    Policy.status == "active",
+                    Policy.status == PolicyStatus.ACTIVE,
                 )
                 .group_by(LedgerEntry.programme_id)
             ).all()
@@ -183,7 +185,8 @@ def summary(actor: Principal, *, plan_year: int | None = None) -> dict:
         active_total = (
             session.scalar(
                 select(func.count(func.distinct(Policy.id))).where(
-                    Policy.order_item_id.in_(_funded_items(ids)), Policy.status == "active"
+                    Policy.order_item_id.in_(_funded_items(ids)),
+                    Policy.status == PolicyStatus.ACTIVE,
                 )
             )
             or 0
@@ -216,7 +219,7 @@ def beneficiaries(
     programme_id: int | None = None,
     plan_year: int | None = None,
     status: str | None = None,
-) -> tuple[list[dict], int]:
+) -> Page[dict]:
     from app.enrollment.models import LedgerEntry
     from app.identity.idnumber import mask, mask_name
     from app.identity.services import decrypt_id_number
@@ -237,10 +240,8 @@ def beneficiaries(
             query = query.where(Policy.plan_year == plan_year)
         if status is not None:
             query = query.where(Policy.status == status)
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        found = session.execute(
-            query.order_by(Policy.id).offset((page - 1) * page_size).limit(page_size)
-        ).all()
+        found_page = paginate(session, query.order_by(Policy.id), page, page_size)
+        found = found_page.items
         item_ids = [policy.order_item_id for policy, _ in found]
         paid: dict[int, list[dict]] = {}
         for item_id, pid, name, amount in session.execute(
@@ -285,7 +286,7 @@ def beneficiaries(
             object_id=org.id,
             detail={"page": page, "rows": len(rows), "programme_id": programme_id},
         )
-    return rows, int(total or 0)
+    return replace(found_page, items=rows)
 
 
 # --- donations -------------------------------------------------------------------------------

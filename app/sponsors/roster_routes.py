@@ -51,10 +51,9 @@ def roster_summary(programme_id):
 @blp.errors(404, 409)
 def roster_entries(query, programme_id):
     """The people on the roster (name and ID number masked), oldest first, paged."""
-    items, total = services.list_entries(
+    return services.list_entries(
         current_principal(), programme_id, query["page"], query["page_size"]
-    )
-    return {"items": items, "total": total, "page": query["page"], "page_size": query["page_size"]}
+    ).as_dict()
 
 
 @blp.route(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
+from app.common.pagination import page_schema
 from app.common.schemas import PageQuerySchema, StrictSchema
 
 
@@ -59,11 +60,7 @@ class RosterEntrySchema(StrictSchema):
     created_at = ma.fields.DateTime(required=True)
 
 
-class RosterEntryPageSchema(StrictSchema):
-    items = ma.fields.List(ma.fields.Nested(RosterEntrySchema), required=True)
-    total = ma.fields.Integer(required=True)
-    page = ma.fields.Integer(required=True)
-    page_size = ma.fields.Integer(required=True)
+RosterEntryPageSchema = page_schema("RosterEntryPageSchema", RosterEntrySchema)
 
 
 class RosterEntryQuerySchema(PageQuerySchema):

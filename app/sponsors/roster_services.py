@@ -16,6 +16,7 @@ import hashlib
 import io
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from flask import current_app
 from sqlalchemy import and_, exists, func, select
@@ -24,18 +25,20 @@ from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common.bulk import among, insert_rows, insert_rows_ignoring_conflicts, update_rows
 from app.common.clock import today_shanghai
+from app.common.pagination import Page, paginate
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import OrderItem
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.error_catalogue import E, error
 from app.identity.idnumber import mask_name
 from app.identity.services import ID_NUMBER_CONTEXT, person_index
 from app.members.models import Person
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.security.crypto import cipher
 from app.sponsors import rosters
 from app.sponsors.models import Programme
 from app.sponsors.roster_models import RosterEntry, RosterReportRow, RosterUpload
 from app.sponsors.services import get_programme
+from app.sponsors.statuses import ProgrammeStatus
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +64,7 @@ def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
 def _roster_programme(actor: Principal, programme_id: int) -> Programme:
     programme = get_programme(actor, programme_id)
     if not programme.roster_only:
-        raise Conflict(
-            "该资助项目按医保身份类别确定资助对象，不使用名单", code="programme_not_roster"
-        )
+        raise E.programme_not_roster()
     return programme
 
 
@@ -78,7 +79,7 @@ def standing_person_ids(session, person_ids: Iterable[int], plan_year: int) -> s
                 select(Policy.person_id).where(
                     among(session, Policy.person_id, chunk),
                     Policy.plan_year == plan_year,
-                    Policy.status != "void",
+                    Policy.status != PolicyStatus.VOID,
                 )
             )
         )
@@ -96,8 +97,8 @@ def standing_person_ids(session, person_ids: Iterable[int], plan_year: int) -> s
 
 def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpload:
     programme = _roster_programme(actor, programme_id)
-    if programme.status == "closed":
-        raise Conflict("资助项目已关闭，不能再上传名单", code="programme_closed")
+    if programme.status == ProgrammeStatus.CLOSED:
+        raise E.programme_closed()
     cfg = current_app.config
     today = today_shanghai()
     try:
@@ -108,9 +109,7 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
             max_xlsx_uncompressed=cfg["ROSTER_XLSX_MAX_UNCOMPRESSED_BYTES"],
         )
     except rosters.RosterError as exc:
-        raise ValidationFailed(
-            exc.message, code=exc.code, errors={"files": {"file": [exc.message]}}
-        ) from None
+        raise error(exc.code, exc.message, errors={"files": {"file": [exc.message]}}) from None
     valid = parsed.valid_rows
     index_of = {row.id_number: person_index(row.id_number) for row in valid}
     with transaction() as session:
@@ -328,32 +327,23 @@ def _insured_clause(plan_year: int):
     return exists().where(
         Policy.person_id == RosterEntry.person_id,
         Policy.plan_year == plan_year,
-        Policy.status != "void",
+        Policy.status != PolicyStatus.VOID,
     )
 
 
-def list_entries(
-    actor: Principal, programme_id: int, page: int, page_size: int
-) -> tuple[list[dict], int]:
+def list_entries(actor: Principal, programme_id: int, page: int, page_size: int) -> Page[dict]:
     programme = _roster_programme(actor, programme_id)
-    page_size = min(page_size, current_app.config["MAX_PAGE_SIZE"])
-    session = get_session()
-    total = (
-        session.scalar(
-            select(func.count())
-            .select_from(RosterEntry)
-            .where(RosterEntry.programme_id == programme.id)
-        )
-        or 0
-    )
-    rows = session.execute(
+    found = paginate(
+        get_session(),
         select(RosterEntry, Person.name, _insured_clause(programme.plan_year).label("insured"))
         .join(Person, Person.id == RosterEntry.person_id)
         .where(RosterEntry.programme_id == programme.id)
-        .order_by(RosterEntry.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
+        .order_by(RosterEntry.id),
+        page,
+        page_size,
+        max_page_size=current_app.config["MAX_PAGE_SIZE"],
+    )
+    rows = found.items
     items = [
         {
             "id": entry.id,
@@ -366,7 +356,7 @@ def list_entries(
         }
         for entry, name, insured in rows
     ]
-    return items, total
+    return replace(found, items=items)
 
 
 def get_upload(actor: Principal, programme_id: int, upload_id: int) -> RosterUpload:
@@ -377,7 +367,7 @@ def get_upload(actor: Principal, programme_id: int, upload_id: int) -> RosterUpl
         )
     )
     if upload is None:
-        raise NotFound("名单上传记录不存在", code="roster_upload_not_found")
+        raise E.roster_upload_not_found()
     return upload
 
 

@@ -135,8 +135,7 @@ def report_summary(query):
 def report_beneficiaries(query):
     """The people the organisation's programmes insured (name and ID number masked), with
     policy status and what each programme paid; paginated. Each read is audited."""
-    rows, total = reports.beneficiaries(current_principal(), **query)
-    return {"items": rows, "total": total, "page": query["page"], "page_size": query["page_size"]}
+    return reports.beneficiaries(current_principal(), **query).as_dict()
 
 
 @blp.route("/reports/donations", methods=["GET"])

@@ -21,8 +21,10 @@ from datetime import date
 
 from stdnum.cn import uscc as stdnum_uscc
 
+from app.common import money
 from app.enrollment.quote import SubsidyOffer
 from app.integrations.bureau.port import IDENTITY_CATEGORIES
+from app.sponsors.statuses import ProgrammeStatus
 
 # The kinds of organisation that fund cover (plain data: the models and disclosure use it).
 ORGANISATION_KINDS = ("employer", "charity", "relief_fund", "paired_assistance")
@@ -211,13 +213,14 @@ def _is_int(value: object) -> bool:
 
 
 def round_half_up_div(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded to the nearest integer, halves up (四舍五入), for
-    numerator >= 0 and denominator > 0. Integer arithmetic only: floor((2n + d) / 2d)."""
-    if not (_is_int(numerator) and _is_int(denominator)) or numerator < 0 or denominator <= 0:
+    """app/common/money.round_half_up_div (halves up, 四舍五入), with its domain errors as this
+    module's RuleError so a funding rule fails one way."""
+    try:
+        return money.round_half_up_div(numerator, denominator)
+    except (TypeError, ValueError):
         raise RuleError(
             "rounding_domain", "round_half_up_div needs numerator >= 0 and denominator > 0"
-        )
-    return (2 * numerator + denominator) // (2 * denominator)
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,7 @@ def subsidy_for(rule: FundingRule, premium_fen: int) -> int:
 # funds for their own staff), then charities, the most flexible and scarcest money, last.
 FUNDER_KIND_PRIORITY = ("relief_fund", "paired_assistance", "employer", "charity")
 FUNDER_KINDS = frozenset(FUNDER_KIND_PRIORITY)
-PROGRAMME_STATUSES = ("active", "paused", "closed")
+PROGRAMME_STATUSES = tuple(s.value for s in ProgrammeStatus)
 KNOWN_CATEGORIES = frozenset(IDENTITY_CATEGORIES.values())
 INSURANCE_TYPES = frozenset({"employee", "resident"})
 
@@ -415,7 +418,7 @@ def decide(
     def no(reason: str) -> Decision:
         return Decision(programme.id, 0, reason)
 
-    if programme.status != "active":
+    if programme.status != ProgrammeStatus.ACTIVE:
         return no(NOT_ACTIVE)
     if programme.plan_year != plan_year:
         return no(OTHER_PLAN_YEAR)

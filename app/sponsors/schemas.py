@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.common.pagination import page_schema
 from app.common.schemas import PageQuerySchema, StrictSchema, plain_text
+from app.policies.models import POLICY_STATUSES
 from app.sponsors.models import PROGRAMME_STATUSES, RULE_KINDS
 from app.sponsors.rules import KNOWN_CATEGORIES, ORGANISATION_KINDS
 
@@ -193,7 +195,7 @@ class SponsorSummarySchema(StrictSchema):
 class BeneficiaryQuerySchema(PageQuerySchema):
     programme_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID))
     plan_year = ma.fields.Integer(validate=ma.validate.Range(min=2020, max=2100))
-    status = ma.fields.String(validate=ma.validate.OneOf(("active", "surrendered", "void")))
+    status = ma.fields.String(validate=ma.validate.OneOf(POLICY_STATUSES))
 
 
 class FundingShareSchema(StrictSchema):
@@ -214,11 +216,7 @@ class BeneficiarySchema(StrictSchema):
     subsidy_fen = ma.fields.Integer(required=True)
 
 
-class BeneficiaryPageSchema(StrictSchema):
-    items = ma.fields.List(ma.fields.Nested(BeneficiarySchema), required=True)
-    total = ma.fields.Integer(required=True)
-    page = ma.fields.Integer(required=True)
-    page_size = ma.fields.Integer(required=True)
+BeneficiaryPageSchema = page_schema("BeneficiaryPageSchema", BeneficiarySchema)
 
 
 class DonationQuerySchema(StrictSchema):

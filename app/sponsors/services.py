@@ -22,9 +22,11 @@ from app.auth.models import ORGANISATION_ROLES
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
 from app.database import get_session, read_scope, transaction
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.error_catalogue import E, error
+from app.policies.models import PolicyStatus
 from app.sponsors import rules
 from app.sponsors.models import Organisation, Programme, ProgrammeLedgerEntry
+from app.sponsors.statuses import ProgrammeStatus
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,10 @@ def create_organisation(actor: Principal, *, uscc: str, name: str, kind: str) ->
     try:
         code = rules.parse_uscc(uscc)
     except rules.UsccError as exc:
-        raise ValidationFailed(
-            exc.message, code=exc.code, errors={"json": {"uscc": [exc.message]}}
-        ) from None
+        raise error(exc.code, exc.message, errors={"json": {"uscc": [exc.message]}}) from None
     with transaction() as session:
         if session.scalar(select(Organisation.id).where(Organisation.uscc == code.value)):
-            raise Conflict("该统一社会信用代码的机构已存在", code="organisation_exists")
+            raise E.organisation_exists()
         org = Organisation(uscc=code.value, name=name, kind=kind)
         session.add(org)
         session.flush()
@@ -91,14 +91,11 @@ def check_admin_organisation(session, role: str, organisation_id: int) -> Organi
     role's kind (ADMIN_ROLE_KIND); otherwise a 422 naming both."""
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise ValidationFailed(
-            "所属机构不存在，请先由运营人员登记机构", code="staff_organisation_not_found"
-        )
+        raise E.staff_organisation_not_found()
     if not role_fits_kind(role, org.kind):
-        raise ValidationFailed(
+        raise E.staff_role_organisation_kind(
             f"{ROLE_LABELS.get(role, role)}只能属于{KIND_LABELS[ADMIN_ROLE_KIND[role]]}，"
-            f"而该机构是{KIND_LABELS.get(org.kind, org.kind)}",
-            code="staff_role_organisation_kind",
+            f"而该机构是{KIND_LABELS.get(org.kind, org.kind)}"
         )
     return org
 
@@ -107,7 +104,7 @@ def get_organisation(actor: Principal, organisation_id: int) -> Organisation:
     """Operators see every organisation; an organisation admin only its own (others: 404)."""
     org = get_session().get(Organisation, organisation_id)
     if org is None or (actor.role in ORGANISATION_ROLES and actor.organisation_id != org.id):
-        raise NotFound("机构不存在", code="organisation_not_found")
+        raise E.organisation_not_found()
     return org
 
 
@@ -117,7 +114,7 @@ def get_organisation(actor: Principal, organisation_id: int) -> Organisation:
 def _own_organisation(session, actor: Principal) -> Organisation:
     org = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
     if org is None:
-        raise NotFound("机构不存在", code="organisation_not_found")
+        raise E.organisation_not_found()
     return org
 
 
@@ -125,25 +122,20 @@ def _validate_programme(
     *, plan_year, starts_on, ends_on, rule_kind, amount_fen, basis_points, categories, roster_only
 ) -> None:
     if starts_on > ends_on:
-        raise ValidationFailed("结束日期不能早于开始日期", code="programme_dates")
+        raise E.programme_dates()
     if not (starts_on.year - 1 <= plan_year <= ends_on.year + 1):
-        raise ValidationFailed("保障年度与项目日期不匹配", code="programme_plan_year")
+        raise E.programme_plan_year()
     try:
         rules.FundingRule(rule_kind, amount_fen=amount_fen, basis_points=basis_points)
     except rules.RuleError as exc:
-        messages = {
-            "funding_kind": "资助方式不正确",
-            "funding_amount": "定额资助需填写金额（分），其他方式不填",
-            "funding_basis_points": "比例资助需填写1至10000的万分比，其他方式不填",
-        }
-        raise ValidationFailed(messages.get(exc.code, "资助规则不正确"), code=exc.code) from None
+        # FundingRule raises funding_kind / funding_amount / funding_basis_points only, each
+        # catalogued with its Chinese message (the rule's own message is English, for developers).
+        raise error(exc.code) from None
     unknown = set(categories) - rules.KNOWN_CATEGORIES
     if unknown:
-        raise ValidationFailed("资助对象类别不正确", code="eligibility_category")
+        raise E.eligibility_category()
     if roster_only == bool(categories):
-        raise ValidationFailed(
-            "请选择资助对象类别，或设定为仅限名单人员（二者选一）", code="eligibility_invalid"
-        )
+        raise E.eligibility_invalid()
 
 
 def create_programme(
@@ -177,15 +169,15 @@ def create_programme(
         if product_id is not None:
             product = session.get(Product, product_id)
             if product is None:
-                raise ValidationFailed("产品不存在", code="product_not_found")
+                raise E.product_not_found(status=422)
             if product.plan_year != plan_year:
-                raise ValidationFailed("产品的保障年度与项目不一致", code="programme_plan_year")
+                raise E.programme_plan_year()
         programme = Programme(
             organisation_id=org.id,
             plan_year=plan_year,
             product_id=product_id,
             name=name,
-            status="active",
+            status=ProgrammeStatus.ACTIVE,
             starts_on=starts_on,
             ends_on=ends_on,
             rule_kind=rule["kind"],
@@ -221,7 +213,7 @@ def get_programme(actor: Principal, programme_id: int) -> Programme:
         )
     )
     if programme is None or actor.organisation_id is None:
-        raise NotFound("资助项目不存在", code="programme_not_found")
+        raise E.programme_not_found()
     return programme
 
 
@@ -230,7 +222,7 @@ def view_programme(actor: Principal, programme_id: int) -> Programme:
     if actor.role == "operator":
         programme = get_session().get(Programme, programme_id)
         if programme is None:
-            raise NotFound("资助项目不存在", code="programme_not_found")
+            raise E.programme_not_found()
         return programme
     return get_programme(actor, programme_id)
 
@@ -258,7 +250,7 @@ def list_programmes(
 
 def top_up(actor: Principal, programme_id: int, amount_fen: int) -> Programme:
     if not (1 <= amount_fen <= MAX_TOP_UP_FEN):
-        raise ValidationFailed("充值金额应为1分至1亿元", code="top_up_amount")
+        raise E.top_up_amount()
     get_programme(actor, programme_id)
     with transaction() as session:
         won = session.execute(
@@ -266,13 +258,13 @@ def top_up(actor: Principal, programme_id: int, amount_fen: int) -> Programme:
             .where(
                 Programme.id == programme_id,
                 Programme.organisation_id == actor.organisation_id,
-                Programme.status != "closed",
+                Programme.status != ProgrammeStatus.CLOSED,
             )
             .values(budget_total_fen=Programme.budget_total_fen + amount_fen)
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
-            raise Conflict("资助项目已关闭，不能追加预算", code="programme_closed")
+            raise E.programme_closed()
         session.add(
             ProgrammeLedgerEntry(
                 programme_id=programme_id, kind="top_up", amount_fen=amount_fen, staff_id=actor.id
@@ -312,7 +304,7 @@ def change_status(actor: Principal, programme_id: int, action: str) -> Programme
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
-            raise Conflict("资助项目当前状态不允许该操作", code="programme_status_conflict")
+            raise E.programme_status_conflict()
         audit(
             session,
             actor_type="staff",
@@ -380,7 +372,7 @@ def reserve_budget(session, programme_id: int, amount_fen: int, order_item_id: i
     """Reserve `amount_fen` and one beneficiary of the programme, or raise Conflict
     subsidy_unavailable (the caller's transaction then rolls back: nothing is written)."""
     if not take_budget(session, programme_id, amount_fen, 1):
-        raise Conflict(SUBSIDY_UNAVAILABLE, code="subsidy_unavailable")
+        raise E.subsidy_unavailable()
     session.add(
         ProgrammeLedgerEntry(
             programme_id=programme_id,
@@ -503,7 +495,7 @@ def report(actor: Principal, programme_id: int) -> dict:
             & (LedgerEntry.kind == "sponsor_subsidy"),
         )
         .join(Person, Person.id == Policy.person_id)
-        .where(Policy.status == "active")
+        .where(Policy.status == PolicyStatus.ACTIVE)
         .order_by(Policy.id)
         .limit(1000)
     ).all()
@@ -559,7 +551,7 @@ def programme_offers(session, product, defn, persons) -> list:
     candidates = list(
         session.scalars(
             select(Programme).where(
-                Programme.status == "active",
+                Programme.status == ProgrammeStatus.ACTIVE,
                 Programme.plan_year == defn.plan_year,
                 or_(Programme.product_id.is_(None), Programme.product_id == product.id),
             )

@@ -26,5 +26,4 @@ def read_member(member_id):
 @blp.response(200, AuditPageSchema)
 def list_audit_events(query):
     """The audit trail, newest first (operators only)."""
-    rows, total = services.list_audit_events(**query)
-    return {"items": rows, "total": total, "page": query["page"], "page_size": query["page_size"]}
+    return services.list_audit_events(**query).as_dict()

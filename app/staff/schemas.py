@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.common.pagination import page_schema
 from app.common.schemas import PageQuerySchema, StrictSchema
 from app.members.schemas import MemberProfileSchema, RelativeSchema
 
@@ -29,8 +30,4 @@ class AuditEventSchema(StrictSchema):
     request_id = ma.fields.String(allow_none=True)
 
 
-class AuditPageSchema(StrictSchema):
-    items = ma.fields.List(ma.fields.Nested(AuditEventSchema), required=True)
-    total = ma.fields.Integer(required=True)
-    page = ma.fields.Integer(required=True)
-    page_size = ma.fields.Integer(required=True)
+AuditPageSchema = page_schema("AuditPageSchema", AuditEventSchema)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.audit.services import record as audit
 from app.auth.principal import Principal
+from app.common.pagination import Page, paginate
 from app.database import transaction
-from app.errors import NotFound
+from app.error_catalogue import E
 from app.members.models import Member, Relative
 
 
@@ -15,7 +16,7 @@ def read_member(staff: Principal, member_id: int) -> tuple[Member, list[Relative
     with transaction() as session:
         member = session.get(Member, member_id)
         if member is None:
-            raise NotFound("会员不存在", code="member_not_found")
+            raise E.member_not_found()
         relatives = list(
             session.scalars(
                 select(Relative).where(Relative.member_id == member_id).order_by(Relative.id)
@@ -40,7 +41,7 @@ def list_audit_events(
     object_type: str | None = None,
     object_id: int | None = None,
     action: str | None = None,
-):
+) -> Page[AuditEvent]:
     with transaction() as session:
         query = select(AuditEvent)
         if object_type:
@@ -49,10 +50,6 @@ def list_audit_events(
             query = query.where(AuditEvent.object_id == object_id)
         if action:
             query = query.where(AuditEvent.action == action)
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = list(
-            session.scalars(
-                query.order_by(AuditEvent.id.desc()).offset((page - 1) * page_size).limit(page_size)
-            )
+        return paginate(
+            session, query.order_by(AuditEvent.id.desc()), page, page_size, scalars=True
         )
-    return rows, total

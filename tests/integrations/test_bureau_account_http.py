@@ -39,9 +39,9 @@ from tests.integrations.test_bureau_http import (
     RESIDENTS,
     FakeBureau,
     assert_clean,
-    bureau,  # noqa: F401  (fixture)
+    bureau,
     fake_sign,
-    make_bureau,  # noqa: F401  (fixture)
+    make_bureau,
 )
 
 # Fixtures, named only as test parameters: the redundant `as` marks the import as deliberate, so

@@ -54,18 +54,18 @@ def build_storage(config: Mapping[str, Any]) -> EncryptedStorage:
             bucket=config["STORAGE_S3_BUCKET"],
             access_key_id=config["STORAGE_S3_ACCESS_KEY_ID"],
             secret_access_key=config["STORAGE_S3_SECRET_ACCESS_KEY"],
-            endpoint_url=config.get("STORAGE_S3_ENDPOINT_URL") or None,
-            region=config.get("STORAGE_S3_REGION") or None,
-            addressing_style=config.get("STORAGE_S3_ADDRESSING_STYLE") or "auto",
+            endpoint_url=config["STORAGE_S3_ENDPOINT_URL"] or None,
+            region=config["STORAGE_S3_REGION"] or None,
+            addressing_style=config["STORAGE_S3_ADDRESSING_STYLE"],
             timeout_seconds=float(config["STORAGE_S3_TIMEOUT_SECONDS"]),
             max_attempts=int(config["STORAGE_S3_MAX_ATTEMPTS"]),
         )
     elif backend == "local":
-        root = config.get("STORAGE_LOCAL_DIR")
+        root = config["STORAGE_LOCAL_DIR"]
         if root:
             inner = LocalDiskStorage(root)
         else:
-            if config.get("PROFILE") == "production":  # also refused by validate_production
+            if config["PROFILE"] == "production":  # also refused by validate_production
                 raise StorageError("production needs STORAGE_LOCAL_DIR for local storage")
             # Tests: a private directory per app, removed when the store is dropped or at exit.
             root = tempfile.mkdtemp(prefix="huimin-documents-")

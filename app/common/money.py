@@ -1,0 +1,112 @@
+"""Money, one way everywhere: integer fen, basis points, one half-up rounding, yuan text.
+
+Pure: standard library only (no Flask, no SQLAlchemy), so the rule engines (adjudication,
+subsidies, disclosure) can use it as plain data in, plain data out. No floats anywhere:
+- `round_half_up_div(n, d)`: n / d to the nearest integer, halves up (四舍五入), for n >= 0, d > 0.
+  A ratio is applied as `fen * basis_points` (an exact integer) and turned back into fen exactly
+  once with `round_half_up_div(numerator, BP)`.
+- `yuan_to_fen(value)`: a yuan amount (decimal text, Decimal or int) to integer fen via Decimal;
+  exact by default (a fraction of a fen is an error), or rounded half up when asked.
+- Display: `yuan(fen)` "12,345.67" (grouped, for people: certificates, reasons, reports),
+  `yuan_plain(fen)` "12345.67" (ungrouped: wire formats and notification fields),
+  `yuan_short(fen)` "12,345" or "12,345.67" (whole yuan without ".00": product texts),
+  `exact_yuan(numerator)` a fen x bp numerator with every decimal it needs, `percent(bp)` "72.5%".
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+BP = 10_000  # basis points in 100%
+_FEN = Decimal("0.01")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def round_half_up_div(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded to the nearest integer, halves away from zero.
+
+    Integers only: 5/10 -> 1 (0.5 rounds up), 49/100 -> 0, 25/10 -> 3 (not banker's 2).
+    The numerator must be >= 0 (a payable is never negative) and the denominator > 0.
+    floor((2n + d) / 2d) is n/d + 1/2 rounded down, i.e. half up, in exact integers.
+    """
+    if not (_is_int(numerator) and _is_int(denominator)):
+        raise TypeError("round_half_up_div takes integers only")
+    if denominator <= 0:
+        raise ValueError("denominator must be positive")
+    if numerator < 0:
+        raise ValueError("numerator must not be negative")
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+# The adjudication engine's name for the same step (numerator in fen x bp, denominator BP).
+round_half_up_fen = round_half_up_div
+
+
+def yuan_to_fen(value: str | Decimal | int, *, round_half_up: bool = False) -> int:
+    """Yuan to integer fen through Decimal: "1234.5" -> 123450, Decimal("0.01") -> 1, 3 -> 300.
+
+    A fraction of a fen ("0.005") is a ValueError unless `round_half_up` (then 0.005 -> 1 fen).
+    Text may carry surrounding blanks. bool, float, NaN, infinities and non-numbers are
+    ValueErrors: a float would already have lost the exact amount (a caller holding one from a
+    JSON parser should parse with Decimal instead). The sign is kept; callers decide on it."""
+    if isinstance(value, bool | float) or not isinstance(value, str | Decimal | int):
+        raise ValueError(f"not a yuan amount: {type(value).__name__}")
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise ValueError("not a yuan amount") from None
+    if not amount.is_finite():
+        raise ValueError("not a finite yuan amount")
+    fen = amount.scaleb(2)
+    if fen != fen.to_integral_value():
+        if not round_half_up:
+            raise ValueError("a yuan amount has at most two decimals")
+        fen = amount.quantize(_FEN, rounding=ROUND_HALF_UP).scaleb(2)
+    return int(fen)
+
+
+def _split(fen: int) -> tuple[str, int, int]:
+    if not _is_int(fen):
+        raise TypeError(f"fen must be an int, not {type(fen).__name__}")
+    whole, cents = divmod(abs(fen), 100)
+    return ("-" if fen < 0 else ""), whole, cents
+
+
+def yuan(fen: int) -> str:
+    """Fen as grouped yuan with two decimals: 0 -> "0.00", 5 -> "0.05", 1234567 -> "12,345.67",
+    -250 -> "-2.50"."""
+    sign, whole, cents = _split(fen)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def yuan_plain(fen: int) -> str:
+    """Fen as ungrouped yuan with two decimals: 123450 -> "1234.50", 1 -> "0.01"."""
+    sign, whole, cents = _split(fen)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def yuan_short(fen: int) -> str:
+    """Grouped yuan without ".00" for whole amounts: 1500000 -> "15,000", 150 -> "1.50"."""
+    sign, whole, cents = _split(fen)
+    return f"{sign}{whole:,}" if cents == 0 else f"{sign}{whole:,}.{cents:02d}"
+
+
+def exact_yuan(numerator: int) -> str:
+    """An exact ratio numerator (fen x basis points) in yuan, with as many decimals as needed
+    (at least two): 17500007000 -> "17,500.007"."""
+    whole, rest = divmod(numerator, 100 * BP)
+    decimals = f"{rest:06d}".rstrip("0")
+    if len(decimals) < 2:
+        decimals = decimals.ljust(2, "0")
+    return f"{whole:,}.{decimals}"
+
+
+def percent(bp: int) -> str:
+    """Basis points as a percent: 7000 -> "70%", 7250 -> "72.5%", 1 -> "0.01%"."""
+    whole, rest = divmod(bp, 100)
+    if rest == 0:
+        return f"{whole}%"
+    return f"{whole}.{f'{rest:02d}'.rstrip('0')}%"

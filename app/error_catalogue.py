@@ -1,0 +1,391 @@
+"""The one list of stable error codes: each code once, with its HTTP status and Chinese message.
+
+Raise from it instead of spelling a code inline:
+
+    from app.error_catalogue import E, raise_error
+
+    raise E.policy_not_found()                                  # the catalogue's message
+    raise E.window_not_extended(f"……当前截止日期 {closes}")       # a detail that carries data
+    raise E.name_invalid(errors={"json": {"name": ["姓名格式不正确"]}})
+    raise_error("id_number_format", exc.message)                 # a code a pure module chose
+
+The body shape is app/errors.py's (problem details); an `ErrorSpec` only builds the DomainError
+subclass that matches its status (NotFound for 404, Unauthorized for 401 with its
+`WWW-Authenticate`, ...), so `except NotFound` keeps working.
+
+A site may pass its own `detail` only where it carries data (an amount, a date, a name); otherwise
+the catalogue's message is the message. `docs/errors.md` is generated from this module
+(`flask errors doc > docs/errors.md`) and the OpenAPI spec lists the codes (app/api.py).
+tests/test_error_catalogue.py scans app/ for codes still raised inline and fails on one that is
+missing here.
+
+`also` lists other statuses a code is still raised with at sites not yet converted (owned files);
+raising with a status outside `status` + `also` is a programming error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from app.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
+
+# The DomainError subclass a status maps to (others: a plain DomainError with that status).
+_CLASS_FOR_STATUS: dict[int, type[DomainError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: ValidationFailed,
+    429: RateLimited,
+    503: UpstreamUnavailable,
+}
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    code: str
+    status: int
+    message: str  # Chinese, for the person holding the phone
+    description: str = ""  # one English line, for developers
+    also: tuple[int, ...] = ()  # legacy statuses still used by unconverted sites
+
+    def __call__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        status: int | None = None,
+    ) -> DomainError:
+        """The exception to raise: `raise E.code()` or `raise E.code("detail with data")`."""
+        status = status or self.status
+        if status != self.status and status not in self.also:
+            raise ValueError(f"{self.code} is not documented with status {status}")
+        cls = _CLASS_FOR_STATUS.get(status, DomainError)
+        return cls(
+            detail or self.message, code=self.code, errors=errors, headers=headers, status=status
+        )
+
+
+CATALOGUE: dict[str, ErrorSpec] = {}
+
+
+def _add(
+    code: str, status: int, message: str, description: str = "", also: tuple[int, ...] = ()
+) -> None:
+    if code in CATALOGUE:  # pragma: no cover - caught at import
+        raise RuntimeError(f"error code {code} listed twice")
+    CATALOGUE[code] = ErrorSpec(code, status, message, description, also)
+
+
+# --- generic, and werkzeug's own HTTP errors (app/errors.py HTTP_ERROR_MESSAGES) -------------
+_add("bad_request", 400, "请求格式错误", "Malformed request")
+_add("unauthorized", 401, "未登录或登录已失效，请重新登录", "Not signed in")
+_add("forbidden", 403, "无权执行该操作", "Not allowed")
+_add("not_found", 404, "资源不存在", "No such resource")
+_add("method_not_allowed", 405, "不支持该请求方法", "Method not allowed (see Allow)")
+_add("not_acceptable", 406, "无法提供所请求的格式", "Cannot produce the requested format")
+_add("conflict", 409, "操作与当前状态冲突", "Conflicts with the current state")
+_add("precondition_failed", 412, "资源已被修改，请刷新后重试", "If-Match did not match")
+_add("payload_too_large", 413, "请求内容过大", "Body larger than allowed")
+_add("unsupported_media_type", 415, "不支持的内容类型", "Unsupported content type")
+_add("validation_failed", 422, "提交的信息有误，请检查后重试", "Field errors in `errors`")
+_add("precondition_required", 428, "缺少必要的请求头", "A required header is missing")
+_add("rate_limited", 429, "请求过于频繁，请稍后再试", "Rate limited (see Retry-After)")
+_add("internal_error", 500, "服务器开小差了，请稍后再试", "Unexpected server error")
+_add("upstream_unavailable", 503, "外部系统暂时不可用，请稍后再试", "An outside system failed")
+_add("service_unavailable", 503, "服务暂时不可用，请稍后再试", "Service unavailable")
+_add("http_error", 400, "请求无法处理", "Any other HTTP error werkzeug raises")
+
+# --- sign-in and tokens (app/auth) ----------------------------------------------------------
+_add("token_missing", 401, "请先登录", "No bearer token")
+_add("token_expired", 401, "登录已过期，请重新登录", "Access token expired")
+_add("token_invalid", 401, "登录凭证无效，请重新登录", "Access token invalid")
+_add("token_malformed", 401, "登录凭证无效，请重新登录", "Access token is not a JWT")
+_add("token_algorithm", 401, "登录凭证无效，请重新登录", "JWT algorithm not allowed")
+_add("token_unknown_key", 401, "登录凭证无效，请重新登录", "JWT kid not in the key ring")
+_add("token_audience", 401, "登录凭证无效，请重新登录", "JWT for another audience")
+_add("token_type", 401, "登录凭证无效，请重新登录", "Not an access token")
+_add("token_stale_role", 401, "账号权限已变更，请重新登录", "Role changed since issue")
+_add("account_disabled", 401, "账号已停用，请联系管理员", "Account disabled")
+_add("role_forbidden", 403, "当前账号无权执行该操作", "Role not allowed here")
+_add("refresh_token_invalid", 401, "登录凭证无效，请重新登录", "Unknown refresh token")
+_add("refresh_token_revoked", 401, "登录已退出，请重新登录", "Refresh token revoked")
+_add("refresh_token_reused", 401, "登录凭证已失效，请重新登录", "Refresh reuse: family revoked")
+_add("refresh_token_expired", 401, "登录已过期，请重新登录", "Refresh token expired")
+_add("wechat_code_invalid", 401, "微信登录凭证无效或已过期，请重新进入小程序")
+_add("wechat_rate_limited", 429, "微信登录过于频繁，请稍后再试")
+_add("wechat_unavailable", 503, "微信服务繁忙，请稍后再试")
+_add("staff_credentials_invalid", 401, "用户名或密码错误")
+_add("staff_role_invalid", 422, "角色不正确", "Unknown staff role (detail lists the roles)")
+_add("staff_organisation_scope", 422, "机构管理员必须指定所属机构，保险公司人员不得指定机构")
+_add("staff_password_weak", 422, "密码至少12位")
+_add("staff_username_taken", 409, "用户名已存在")
+_add("metrics_unauthorized", 401, "需要运维监控凭证", "/metrics bearer token wrong")
+
+# --- idempotency (app/common/idempotency.py) ------------------------------------------------
+_add("idempotency_key_required", 400, "缺少 Idempotency-Key 请求头")
+_add("idempotency_key_invalid", 400, "Idempotency-Key 应为8-64位字母、数字或 _ . : -")
+_add("idempotency_key_reused", 422, "该幂等键已用于另一笔不同的请求")
+_add("idempotency_in_progress", 409, "相同的请求正在处理中，请稍后查询结果")
+
+# --- identity and members (app/identity, app/members, app/staff) ----------------------------
+_add(
+    "identity_not_matched",
+    422,
+    "姓名与身份证号码不匹配，或未查询到本市基本医疗保险参保信息，请核对后重试",
+    "Name/ID do not match (indistinguishable from unknown ID)",
+)
+_add(
+    "identity_not_verified",
+    422,
+    "请先完成医保身份核验",
+    "Identity not verified yet",
+    also=(403,),  # claims still answers 403
+)
+_add(
+    "consent_required",
+    422,
+    "核验医保身份需要您单独同意处理身份证号码等敏感个人信息",
+    "Separate consent to process the ID number is missing (detail says whose)",
+)
+_add("guardian_consent_required", 422, "添加未满14周岁的未成年人，需要监护人同意处理其个人信息")
+_add("identity_already_bound", 409, "该身份已绑定其他微信账号，如有疑问请联系客服")
+_add("name_invalid", 422, "姓名格式不正确")
+_add("id_number_format", 422, "身份证号码格式不正确", "ID number format (detail says how)")
+_add("id_number_length", 422, "身份证号码应为18位")
+_add("id_number_birth_date", 422, "身份证号码中的出生日期不合理")
+_add("id_number_birth_future", 422, "身份证号码中的出生日期晚于今天")
+_add("id_number_checksum", 422, "身份证号码校验位不正确，请核对后重新输入")
+_add("bureau_unavailable", 503, "医保系统暂时无法访问，请稍后再试", "Bureau did not answer")
+_add("member_not_found", 404, "账号不存在")
+_add("member_already_verified", 409, "该微信账号已绑定其他身份")
+_add("member_too_young", 422, "未满14周岁的未成年人请由监护人添加为家属")
+_add("relation_invalid", 422, "关系类型不正确")
+_add("relative_is_self", 409, "不能将本人添加为家属")
+_add("relative_exists", 409, "该家属已添加")
+_add("relative_not_found", 404, "家属不存在")
+
+# --- products (app/products) ----------------------------------------------------------------
+_add(
+    "product_not_found",
+    404,
+    "产品不存在",
+    "No such product / none open",
+    also=(409, 422),  # bulk enrollment answers 409, programme validation 422
+)
+_add("product_plan_year_changed", 409, "产品的保障年度不能修改", "detail names the years")
+_add("terms_version_changed", 409, "已发布的条款版本内容不能修改；请使用新的条款版本号")
+_add("terms_not_found", 404, "产品条款不存在")
+_add("product_retired", 409, "产品已下架，不能延长投保期")
+_add("window_not_shortened", 422, "新的投保截止日期必须早于当前截止日期", "detail has the date")
+_add("window_not_extended", 422, "新的投保截止日期必须晚于当前截止日期", "detail has the date")
+_add("window_before_opening", 422, "投保截止日期不能早于投保开始日期")
+_add("window_beyond_coverage", 422, "投保截止日期不能晚于保障结束日期", "detail has the date")
+
+# --- enrollment, quotes and orders (app/enrollment) -----------------------------------------
+_add("insured_empty", 422, "请至少选择一位被保险人")
+_add("insured_duplicate", 422, "被保险人重复")
+_add("terms_not_accepted", 422, "请阅读并同意保险条款后再投保")
+_add("terms_version_outdated", 422, "保险条款已更新，请重新阅读并同意最新条款")
+_add("already_enrolling", 409, "被保险人本年度已投保或有未完成的投保订单")
+_add("payment_method_required", 422, "请选择支付方式")
+_add("payment_method_unavailable", 422, "该产品不支持此支付方式")
+_add("order_not_found", 404, "订单不存在")
+_add("window_closed", 422, "当前不在投保期内")
+_add("basic_insurance_missing", 422, "未查询到本市基本医疗保险参保信息")
+_add("basic_insurance_suspended", 422, "基本医疗保险处于暂停参保状态，恢复参保后方可投保")
+_add("region_not_covered", 422, "非本市基本医疗保险参保人员，不在投保范围内")
+_add("already_insured", 422, "本保障年度已投保或有未完成的投保订单")
+_add("relation_not_allowed", 422, "本产品不支持为该关系的家属投保")
+_add("personal_account_unavailable", 422, "仅职工医保参保人可使用个人账户支付")
+_add("personal_account_suspended", 422, "医保暂停参保期间不能使用个人账户支付")
+_add("family_pool_relation", 422, "个人账户家庭共济仅可为本人、配偶、父母、子女支付")
+
+# --- payments (app/payments) ----------------------------------------------------------------
+_add("order_already_paid", 409, "订单已支付")
+_add("order_closed", 409, "订单已关闭，请重新下单")
+_add("order_nothing_to_pay", 409, "该订单无需支付")
+_add("order_state_changed", 409, "订单状态已变化，请刷新")
+_add("payment_in_progress", 409, "订单正在扣款确认中，请稍后查询")
+_add("wechat_pay_unavailable", 503, "微信支付暂时不可用，请稍后再试")
+_add("no_pending_wechat_payment", 409, "该订单没有待支付的微信支付单")
+_add("notification_rejected", 401, "通知验签失败", "Payment notification signature bad")
+
+# --- policies and refunds (app/policies) ----------------------------------------------------
+_add("policy_not_found", 404, "保单不存在")
+_add("policy_not_active", 409, "保单不是有效状态，不能退保")
+_add("surrender_payer_only", 422, "仅投保时的付款人可以申请退保")
+_add("refund_window_passed", 422, "已超过退保期限", "detail has the number of days")
+_add("refund_claim_exists", 422, "该保单已申请理赔，不能退保")
+_add("certificate_invalid", 404, "凭证无效或已被篡改")
+
+# --- claims and documents (app/claims, app/documents) ---------------------------------------
+_add("claim_not_found", 404, "理赔申请不存在")
+_add("claim_state_conflict", 409, "理赔申请当前状态不能执行此操作", "detail names the state")
+_add("claim_not_editable", 409, "理赔申请已提交，不能再修改")
+_add("claim_not_draft", 409, "只能删除草稿")
+_add("claim_incomplete", 422, "理赔申请信息不完整", "missing fields in `errors`")
+_add("claim_documents_missing", 422, "缺少材料", "detail lists the missing documents")
+_add("claim_busy", 409, "理赔系统繁忙，请稍后重试")
+_add("claim_not_assigned", 409, "请先将该理赔申请分配给自己")
+_add("claim_not_payable", 409, "按理赔规则本案不予赔付，请选择拒赔并说明理由")
+_add("care_dates_invalid", 422, "出院日期不能早于入院日期")
+_add("care_date_in_future", 422, "就医日期不能晚于今天")
+_add("settlement_amounts_locked", 422, "医保结算数据来自医保部门，不能修改")
+_add("settlement_not_found", 404, "未找到该医保结算记录（或已冲销）")
+_add("settlement_not_claimable", 422, "该笔结算的医疗类别（如普通门诊）不属于惠民保保障范围")
+_add("settlement_already_claimed", 409, "该医保结算记录已提交过理赔")
+_add("human_review_not_available", 409, "只有系统自动作出的拒赔决定可以申请人工复核")
+_add("reviewer_not_found", 422, "只能分配给有效的审核员")
+_add("payout_in_progress", 409, "理赔款正在支付中")
+_add("payee_account_invalid", 422, "银行账号应为 10 至 30 位数字")
+_add("payee_not_allowed", 422, "理赔款只能支付给被保险人本人", "detail explains minors")
+_add("too_many_documents", 422, "理赔材料数量已达上限", "detail has the limit")
+_add("storage_unavailable", 503, "材料存储暂时无法访问，请稍后重试")
+_add("document_missing", 422, "请上传文件")
+_add("document_not_found", 404, "材料不存在")
+_add("document_rejected", 422, "文件无法接收，请重新拍照或选择文件")
+_add("document_empty", 422, "文件为空，请重新选择")
+_add("document_too_large", 422, "文件过大，请压缩后重新上传")
+_add("document_type_not_allowed", 422, "仅支持 JPG、PNG 图片或 PDF 文件")
+_add("document_type_mismatch", 422, "文件内容与声明的类型不符，请重新选择文件")
+_add("document_corrupt", 422, "文件已损坏或不完整，请重新拍照或选择文件")
+_add("document_too_many_pixels", 422, "图片尺寸过大，请缩小后重新上传")
+_add("document_too_many_pages", 422, "PDF 页数过多，请拆分后分别上传")
+_add(
+    "document_pdf_active_content",
+    422,
+    "PDF 含有脚本、自动操作或附件，不能接收，请另存为普通 PDF 或拍照上传",
+)
+_add("document_pdf_encrypted", 422, "PDF 已加密，请去除密码后重新上传")
+_add(
+    "document_pdf_too_complex",
+    422,
+    "PDF 结构过于复杂或解压后过大，请另存为普通 PDF 或拍照上传",
+)
+
+# --- sponsors, programmes and rosters (app/sponsors) ----------------------------------------
+_add("organisation_exists", 409, "该统一社会信用代码的机构已存在")
+_add("organisation_not_found", 404, "机构不存在")
+_add("staff_organisation_not_found", 422, "所属机构不存在，请先由运营人员登记机构")
+_add("staff_role_organisation_kind", 422, "该角色不能属于此类机构", "detail names role and kind")
+_add("uscc_format", 422, "统一社会信用代码应为18位数字或大写字母")
+_add("uscc_length", 422, "统一社会信用代码应为18位", "detail has the length given")
+_add("uscc_character", 422, "统一社会信用代码只能包含数字和大写字母（不含I、O、Z、S、V）")
+_add("uscc_authority", 422, "统一社会信用代码第1位（登记管理部门代码）不存在")
+_add("uscc_category", 422, "统一社会信用代码第2位（机构类别代码）不正确")
+_add("uscc_region", 422, "统一社会信用代码第3至8位（登记管理机关行政区划码）应为数字")
+_add("uscc_checksum", 422, "统一社会信用代码校验位不正确，请核对后重新输入")
+_add("programme_dates", 422, "结束日期不能早于开始日期")
+_add("programme_plan_year", 422, "保障年度与项目日期不匹配")
+_add("funding_kind", 422, "资助方式不正确")
+_add("funding_amount", 422, "定额资助需填写金额（分），其他方式不填")
+_add("funding_basis_points", 422, "比例资助需填写1至10000的万分比，其他方式不填")
+_add("eligibility_category", 422, "资助对象类别不正确")
+_add("eligibility_invalid", 422, "请选择资助对象类别，或设定为仅限名单人员（二者选一）")
+_add("programme_not_found", 404, "资助项目不存在")
+_add("programme_closed", 409, "资助项目已关闭，不能执行该操作")
+_add("programme_status_conflict", 409, "资助项目当前状态不允许该操作")
+_add("top_up_amount", 422, "充值金额应为1分至1亿元")
+_add("subsidy_unavailable", 409, "资助名额或预算已用完，请重新获取报价")
+_add("programme_not_roster", 409, "该资助项目按医保身份类别确定资助对象，不使用名单")
+_add("roster_upload_not_found", 404, "名单上传记录不存在")
+_add("roster_file_empty", 422, "文件为空", "detail says what is empty")
+_add("roster_format_xls", 422, "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后上传")
+_add("roster_encoding", 422, "无法识别文件编码，请使用 UTF-8 或 GB18030（GBK）编码的 CSV")
+_add("roster_format_unsupported", 422, "仅支持 CSV 或 XLSX 格式的名单文件")
+_add("roster_csv_invalid", 422, "CSV 文件格式不正确（引号不匹配或字段过长）")
+_add("roster_xlsx_invalid", 422, "XLSX 文件已损坏或不是有效的 Excel 文件")
+_add("roster_xlsx_too_large", 422, "XLSX 文件解压后过大，请拆分后上传或改用 CSV")
+_add("roster_headers_duplicate", 422, "表头中有重复的列", "detail names the column")
+_add("roster_headers_missing", 422, "第一行应为表头，缺少必需的列", "detail names the columns")
+_add("roster_too_many_rows", 422, "名单行数过多，请拆分后分批上传", "detail has the limit")
+_add("roster_no_rows", 422, "文件中只有表头，没有人员数据")
+
+# --- batch enrollment jobs (app/jobs) -------------------------------------------------------
+_add("job_not_found", 404, "批量投保任务不存在")
+_add("job_already_active", 409, "该资助项目已有正在进行的批量投保任务")
+_add("job_finished", 409, "任务已结束，不能取消")
+_add("programme_not_active", 409, "资助项目已暂停或关闭，不能批量投保")
+_add("programme_partial_funding", 422, "按比例部分资助的项目不能批量投保：差额需由本人支付")
+
+# --- invite campaigns (app/campaigns) -------------------------------------------------------
+_add("campaign_not_found", 404, "邀请活动不存在")
+_add("campaign_link_invalid", 404, "二维码无效或已被篡改，请向发起机构重新索取")
+_add("campaign_expiry_past", 422, "有效期不能早于今天")
+_add("campaign_expiry_after_programme", 422, "邀请的有效期不能晚于资助项目的结束日期")
+_add("campaign_programme_not_full", 422, "邀请只能使用全额资助保费的项目（被邀请人无需付费）")
+_add("campaign_category", 422, "资助对象类别不正确")
+_add("campaign_age_range", 422, "年龄范围不正确", "detail says which bound")
+_add("campaign_region", 422, "地区代码应为2至6位数字（行政区划代码的前几位）")
+_add("campaign_revoked", 410, "该邀请已被发起机构撤销，二维码已失效")
+_add("campaign_expired", 410, "该邀请已过期，二维码已失效")
+_add("campaign_programme_closed", 410, "该邀请所属的资助项目已结束")
+_add("campaign_exhausted", 409, "该邀请的名额已领完")
+_add("campaign_programme_paused", 409, "该邀请所属的资助项目暂停中，请稍后再试")
+_add("campaign_not_eligible_category", 422, "不符合该邀请的资助对象类别", "detail names them")
+_add("campaign_not_eligible_age", 422, "不符合该邀请的年龄要求", "detail has the ages")
+_add("campaign_not_eligible_region", 422, "不符合该邀请的参保地要求", "detail has the region")
+_add("campaign_product_unavailable", 409, "该邀请对应的保险产品暂未开放")
+_add("campaign_already_insured", 409, "您本保障年度已投保或有未完成的投保订单，无需再领取")
+_add("campaign_not_free", 409, "该邀请无法全额资助本次投保")
+_add("campaign_budget_exhausted", 409, "资助预算已用完，该邀请暂时无法领取")
+
+
+class _Raisers:
+    """`E.policy_not_found(...)`: attribute access to the catalogue, failing loudly on a typo."""
+
+    def __getattr__(self, code: str) -> ErrorSpec:
+        try:
+            return CATALOGUE[code]
+        except KeyError:
+            raise AttributeError(f"no error code {code!r} in app/error_catalogue.py") from None
+
+    def __dir__(self) -> list[str]:  # pragma: no cover - for editors and shells
+        return sorted(CATALOGUE)
+
+
+E = _Raisers()
+
+
+def error(code: str, detail: str | None = None, **kwargs: Any) -> DomainError:
+    """The catalogued error `code`, for a code a pure module chose at run time:
+    `raise error(exc.code, exc.message, errors=...) from None`."""
+    return getattr(E, code)(detail, **kwargs)
+
+
+def raise_error(code: str, detail: str | None = None, **kwargs: Any) -> NoReturn:
+    """Raise the catalogued error `code`."""
+    raise error(code, detail, **kwargs)
+
+
+def markdown_table() -> str:
+    """docs/errors.md: one row per code, in catalogue order (grouped by capability)."""
+    lines = [
+        "# Error codes",
+        "",
+        "Generated from `app/error_catalogue.py` by `flask errors doc > docs/errors.md`; "
+        "do not edit by hand.",
+        "Every error body is RFC 9457 problem details with a stable `code` (see `app/errors.py`).",
+        "",
+        "| code | HTTP | 中文说明 |",
+        "|---|---|---|",
+    ]
+    for spec in CATALOGUE.values():
+        status = " / ".join(str(s) for s in (spec.status, *spec.also))
+        message = spec.message.replace("|", "\\|")
+        lines.append(f"| `{spec.code}` | {status} | {message} |")
+    return "\n".join(lines) + "\n"
