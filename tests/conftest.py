@@ -218,6 +218,22 @@ def _app_shape(application) -> tuple:
     )
 
 
+def _copy_registrations(extensions: dict) -> dict:
+    """A copy of app.extensions in which the registration lists (hooks, providers) are new lists,
+    also inside dicts of lists (app.extensions["hooks"]), with aliasing kept: a hook slot that is
+    the same list as a legacy extensions key stays one list in the copy."""
+    made: dict[int, list] = {}
+
+    def copied(value):
+        if isinstance(value, list):
+            return made.setdefault(id(value), list(value))
+        if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
+            return {k: copied(v) for k, v in value.items()}
+        return value
+
+    return {k: copied(v) for k, v in extensions.items()}
+
+
 class _PooledApp:
     """A default app (`app_factory()` without overrides) kept between tests, because building
     one (blueprints, their OpenAPI docs, the URL map) is most of a small test's time.
@@ -235,7 +251,7 @@ class _PooledApp:
 
         self.app = application
         self.config = copy.deepcopy(dict(application.config))
-        self.extensions = dict(application.extensions)
+        self.extensions = _copy_registrations(application.extensions)
         self.limiter_state = dict(vars(limiter))
         self.shape = _app_shape(application)
 
@@ -249,9 +265,7 @@ class _PooledApp:
         application.config.clear()
         application.config.update(copy.deepcopy(self.config))
         application.extensions.clear()
-        application.extensions.update(
-            {k: (list(v) if isinstance(v, list) else v) for k, v in self.extensions.items()}
-        )
+        application.extensions.update(_copy_registrations(self.extensions))
         vars(limiter).clear()
         vars(limiter).update(self.limiter_state)
         limiter.reset()

@@ -24,7 +24,7 @@ def test_import_contracts_are_kept():
     assert lint_imports, "import-linter is not installed (pip install -e '.[dev]')"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [lint_imports, "--no-cache", "--config", str(ROOT / "pyproject.toml")],
+        [lint_imports, "--no-cache", str(ROOT / "pyproject.toml")],
         cwd=ROOT,
         env=env,
         capture_output=True,

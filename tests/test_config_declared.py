@@ -15,8 +15,6 @@ READ = re.compile(r"""\b(?:config|cfg)(?:\[|\.get\()\s*["']([A-Z][A-Z0-9_]+)["']
 INLINE_DEFAULT = re.compile(r"""\b(?:config|cfg)\.get\(\s*["']([A-Z][A-Z0-9_]+)["']\s*,""")
 # Keys flask-smorest / Flask / flask-limiter own (set by Config.flask_settings or the extension).
 FRAMEWORK = {"RATELIMIT_STORAGE_URI", "OPENAPI_URL_PREFIX", "API_TITLE", "API_VERSION"}
-# Owned files still reading with an inline default (now declared in Config); to be converted.
-NOT_YET_CONVERTED = {"app/claims/services.py"}
 
 
 def _sources():
@@ -33,12 +31,9 @@ def test_every_setting_read_is_declared_in_config():
     assert not missing, "declare these in app/config.py Config: " + ", ".join(missing)
 
 
-def test_no_inline_defaults_outside_files_not_yet_converted():
+def test_no_setting_is_read_with_an_inline_default():
     found = sorted(
-        f"{name} ({rel})"
-        for rel, text in _sources()
-        if rel not in NOT_YET_CONVERTED
-        for name in INLINE_DEFAULT.findall(text)
+        f"{name} ({rel})" for rel, text in _sources() for name in INLINE_DEFAULT.findall(text)
     )
     assert not found, "read these settings plainly (their default is in Config): " + ", ".join(
         found

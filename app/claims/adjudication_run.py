@@ -149,7 +149,7 @@ def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.
             .where(Claim.setl_id == claim.setl_id, others, Claim.status != "draft")
         )
     )
-    window = int(cfg.get("CLAIMS_FREQUENCY_WINDOW_DAYS", 30))
+    window = cfg["CLAIMS_FREQUENCY_WINDOW_DAYS"]
     since = utcnow() - timedelta(days=window)
     recent = session.scalar(
         select(func.count())
@@ -176,7 +176,7 @@ def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.
         duplicate_invoices=tuple(duplicate_invoices),
         duplicate_settlement=duplicate_setl,
         claims_in_window=recent,
-        frequency_limit=int(cfg.get("CLAIMS_FREQUENCY_LIMIT", 4)),
+        frequency_limit=cfg["CLAIMS_FREQUENCY_LIMIT"],
         frequency_window_days=window,
         extra=tuple(extra),
     )
@@ -263,7 +263,7 @@ def _route(claim: Claim, result: Adjudication, flags) -> tuple[str, str]:
     product = get_session().get(Product, claim.product_id)
     limit = definition_of(product).auto_approve_max_fen
     if limit is None:
-        limit = int(current_app.config.get("CLAIMS_AUTO_APPROVE_MAX_FEN", 0))
+        limit = current_app.config["CLAIMS_AUTO_APPROVE_MAX_FEN"]
     if result.payable_fen > limit:
         return "pending_review", f"赔付金额超过自动核准上限 {limit / 100:.2f} 元"
     return "approved", "医保结算数据直连，规则全部通过，自动核准"

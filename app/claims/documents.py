@@ -30,7 +30,7 @@ def upload_document(
     claim = own_claim(s, member_id, claim_id)
     if claim.status not in EDITABLE:
         raise Conflict("当前状态不能上传材料", code="claim_not_editable")
-    limit = int(current_app.config.get("CLAIM_DOCUMENTS_MAX", 30))
+    limit = current_app.config["CLAIM_DOCUMENTS_MAX"]
     count = s.scalar(
         select(func.count())
         .select_from(ClaimDocument)

@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 
 from app.adjudication import Accumulators, Claim, ClaimLine, Insured, PolicyCover, adjudicate
-from app.adjudication.lines import (
+from app.catalogues.matching import (
     LINE_REASONS,
     FeeLine,
     SettlementTotals,
