@@ -45,6 +45,8 @@ IVIG = "XJ06BAJ054B002010181432"
 NAB_PACLITAXEL = "XL01CDZ011B001010101234"
 MULTIFOCAL_IOL = "C14130211400000147800000023"
 ABSORBABLE_CLIP = "C02101503000000113200000458"
+OPHTHALMIC_VISCOELASTIC = "C14130312000000136500000071"
+ACETYLCYSTEINE_INHALED = "XR05CBY042L002010101517"
 
 DEMO_COMMERCIAL_ITEMS: tuple[CommercialItem, ...] = (
     CommercialItem(
@@ -94,6 +96,22 @@ DEMO_COMMERCIAL_ITEMS: tuple[CommercialItem, ...] = (
         30_000,  # 300 yuan per clip
         Decimal(6),
         "腔镜手术",
+    ),
+    CommercialItem(
+        OPHTHALMIC_VISCOELASTIC,
+        "医用透明质酸钠凝胶(眼科手术用)",
+        "医用耗材",
+        28_000,  # 280 yuan per syringe
+        Decimal(2),
+        "白内障手术",
+    ),
+    CommercialItem(
+        ACETYLCYSTEINE_INHALED,
+        "吸入用乙酰半胱氨酸溶液(3ml:0.3g)",
+        "西药",
+        2_500,  # 25 yuan per ampoule
+        Decimal(20),
+        "儿童下呼吸道感染",
     ),
 )
 
