@@ -117,6 +117,10 @@ class FeeDiscrepancy:
     feedetl_sn: str | None = None
     detail: str = ""  # for the codes that are not about amounts
 
+    @property
+    def difference_fen(self) -> int:
+        return self.actual_fen - self.expected_fen
+
     def __str__(self) -> str:
         where = f" line {self.feedetl_sn}" if self.feedetl_sn else ""
         if self.detail:

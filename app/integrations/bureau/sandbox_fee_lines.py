@@ -218,6 +218,8 @@ def plan_fee_lines(
             pool = _CANCER_SELF_PAID
         else:
             pool = _SELF_PAID.get(kind, _SELF_PAID[None])
+        # A featured item is billed once, on its own hand-set line.
+        pool = tuple(i for i in pool if i.code not in {f.code for f in featured}) or (VITAMINS,)
         pieces = 1 if self_paid_left < 20_000 or len(pool) == 1 else 2
         for item, part in zip(rng.sample(pool, pieces), _split(self_paid_left, pieces, rng)):
             drafts.append(_line(item, fulamt_ownpay_amt_fen=part))
