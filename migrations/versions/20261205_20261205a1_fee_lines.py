@@ -4,6 +4,7 @@ Revision ID: 20261205a1_fee_lines
 Revises: 2b2e10f45784
 Create Date: 2026-12-05 22:45:00
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -60,9 +61,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("feedetl_sn", name=op.f("uq_sandbox_fee_lines_feedetl_sn")),
     )
     with op.batch_alter_table("sandbox_fee_lines", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_sandbox_fee_lines_setl_id"), ["setl_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_sandbox_fee_lines_setl_id"), ["setl_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -36,8 +36,14 @@ same arithmetic as app.adjudication.lines.check_line_totals, which the adjudicat
                             sum(preselfpay_amt) != preselfpay_amt, sum(inscp_scp_amt) !=
                             inscp_scp_amt
 
-(The check cannot call lines.check_line_totals itself: app.integrations sits below the
-capabilities and may not import app.adjudication, see [tool.importlinter] in pyproject.toml.)
+and before that (`settled_fee_details`), the lines are this bill's and can be netted:
+
+    foreign_line            a line of another settlement, visit or person (never handed on)
+    reversal_unmatched      a reversal that names no earlier line, or takes one below zero
+
+(The check cannot call lines.check_line_totals itself: app.adjudication.model imports
+app.products, and the foundation, app.integrations included, may not import a capability even
+indirectly; see "The foundation imports no capability" in pyproject.toml [tool.importlinter].)
 
 `FeeDetailRecord` is shaped like `app.adjudication.lines.FeeLine`: the same attribute names, and
 `fee_line_fields()` gives exactly FeeLine's constructor arguments, so the claims side converts
@@ -47,12 +53,12 @@ match_lines as they are).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from app.catalogues.rules import normalise_code
 from app.integrations.bureau.port import BureauUnavailable
 from app.integrations.bureau.settlements import SHANGHAI, SettlementRecord
 
@@ -147,11 +153,6 @@ class FeeDetailsInconsistent(BureauUnavailable):
         )
 
 
-def _code(value: str) -> str:
-    # The catalogues' lookup form (app.catalogues.rules.normalise_code): NFKC, no spaces, upper.
-    return "".join(unicodedata.normalize("NFKC", value or "").split()).upper()
-
-
 @dataclass(frozen=True, kw_only=True)
 class FeeDetailRecord:
     """One fee line as the bureau holds it (module docstring). Reversal lines (negative cnt,
@@ -208,7 +209,8 @@ class FeeDetailRecord:
 
     @property
     def code(self) -> str:
-        return _code(self.med_list_codg)
+        """The list code in the catalogues' lookup form (NFKC, no spaces, upper case)."""
+        return normalise_code(self.med_list_codg)
 
     @property
     def own_pay_fen(self) -> int:
