@@ -21,6 +21,7 @@ from app.identity.models import Person  # noqa: F401
 from app.integrations.bureau.sandbox_models import (  # noqa: F401
     SandboxAccountAuthorisation,
     SandboxAccountTxn,
+    SandboxFeeLine,
     SandboxResident,
     SandboxSettlement,
 )

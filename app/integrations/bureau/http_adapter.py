@@ -9,7 +9,8 @@ envelope and every answer a signed reply. `HttpBureau` puts together, one module
   http_fields.py (reply field readers, exact yuan <-> fen conversion);
 * http_identity.py: ``1101`` person lookup, `BureauPort.lookup_person`;
 * http_account.py: Huimin's modelled ``9601``-``9604`` personal-account debit, `AccountPort`;
-* http_settlements.py: ``5203`` settlement record and Huimin's modelled ``9605`` list.
+* http_settlements.py: ``5203`` settlement record and Huimin's modelled ``9605`` list;
+* http_fee_details.py: ``5204`` fee details (a settlement's itemised lines), netted and checked.
 
 Each module's docstring is the wire specification of its interfaces, so both sides can be built
 from them. The names below stay importable from here, where callers have always found them.
@@ -32,6 +33,7 @@ from app.integrations.bureau.http_envelope import (
     canonical_json,
     mask_id_number,
 )
+from app.integrations.bureau.http_fee_details import INFNO_FEE_DETAILS, FeeDetailQueries
 from app.integrations.bureau.http_fields import SHANGHAI, fen_to_yuan
 from app.integrations.bureau.http_identity import (
     INFNO_PERSON_LOOKUP,
@@ -42,7 +44,6 @@ from app.integrations.bureau.http_identity import (
 from app.integrations.bureau.http_settlements import (
     INFNO_SETTLEMENT_DETAIL,
     INFNO_SETTLEMENT_LIST,
-    SettlementQueries,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "INFNO_ACCOUNT_DEBIT",
     "INFNO_ACCOUNT_QUERY",
     "INFNO_ACCOUNT_REFUND",
+    "INFNO_FEE_DETAILS",
     "INFNO_PERSON_LOOKUP",
     "INFNO_SETTLEMENT_DETAIL",
     "INFNO_SETTLEMENT_LIST",
@@ -67,6 +69,7 @@ __all__ = [
 ]
 
 
-class HttpBureau(PersonLookup, AccountDebit, SettlementQueries):
+class HttpBureau(PersonLookup, AccountDebit, FeeDetailQueries):
     """`BureauPort` and `AccountPort` over HTTP. One instance per app: it owns a pooled
-    `httpx.Client` (see `BureauTransport` for the constructor)."""
+    `httpx.Client` (see `BureauTransport` for the constructor). The settlement queries (5203,
+    9605) come with `FeeDetailQueries`, which builds on them."""

@@ -139,6 +139,46 @@ def amount_field(row: dict, key: str) -> int:
     return int(fen)
 
 
+def _decimal(row: dict, key: str) -> Decimal:
+    value = row.get(key)
+    if isinstance(value, bool) or value is None:
+        raise Malformed(f"{key} missing or not a number")
+    if isinstance(value, float):  # only when a caller bypassed the Decimal parse
+        value = repr(value)
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise Malformed(f"{key} is not a number") from None
+    if not number.is_finite():
+        raise Malformed(f"{key} is not a finite number")
+    return number
+
+
+def signed_amount_field(row: dict, key: str) -> int:
+    """Like `amount_field`, but a negative amount is allowed (a reversal line's)."""
+    fen = _decimal(row, key).scaleb(2)
+    if fen != fen.to_integral_value():
+        raise Malformed(f"{key} has a fraction of a fen")
+    return int(fen)
+
+
+def price_field(row: dict, key: str) -> int:
+    """A unit price in yuan to fen. Unit prices may carry more decimals than the fen (a tablet
+    at 0.0833 yuan); the named rounding is ROUND_HALF_UP to the fen. Never negative."""
+    price = _decimal(row, key)
+    if price < 0:
+        raise Malformed(f"{key} is negative")
+    return int((price.quantize(_FEN, rounding=ROUND_HALF_UP) * 100).to_integral_value())
+
+
+def count_field(row: dict, key: str) -> Decimal:
+    """A quantity (``cnt``): exact Decimal, not zero (negative on a reversal line)."""
+    count = _decimal(row, key)
+    if count == 0:
+        raise Malformed(f"{key} is zero")
+    return count
+
+
 def check_id(value: str, name: str) -> None:
     """A caller's identifier (psn_no, request id, ...) before anything is sent."""
     if not isinstance(value, str) or not value.strip():

@@ -3,7 +3,7 @@
 Every call is a JSON envelope (`infno`, `msgid`, `recer_sys_code`, `insuplc_admdvs`,
 `mdtrtarea_admvs`, `inf_time`, `signtype`, `input`, `signature`) and every answer is a reply
 (`infcode`, `err_msg`, `output`, `inf_refmsgid`, `signature`). `BureauTransport.call()` is the
-generic call that every interface (1101, 9601-9605, 5203) reuses.
+generic call that every interface (1101, 9601-9605, 5203, 5204) reuses.
 
 Wire choices, so both sides can be built from this docstring:
 

@@ -5,16 +5,21 @@ module turns that into plain dataclasses. A wrong name and an unknown ID number 
 answer (`None`), so the port cannot be used as an oracle.
 
 Settlement records (2207/5203 `setlinfo` shape) are `SettlementRecord`s, defined with their
-medical-type map and arithmetic identities in app/integrations/bureau/settlements.py.
+medical-type map and arithmetic identities in app/integrations/bureau/settlements.py; a
+settlement's itemised lines (5204 费用明细) are `FeeDetailRecord`s, defined with their netting and
+adding-up check in app/integrations/bureau/fee_details.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from app.integrations.bureau.settlements import SettlementRecord
+
+if TYPE_CHECKING:  # fee_details.py imports BureauUnavailable from here
+    from app.integrations.bureau.fee_details import FeeDetailRecord
 
 INSUTYPE_EMPLOYEE = "310"  # 职工基本医疗保险
 INSUTYPE_RESIDENT = "390"  # 城乡居民基本医疗保险
@@ -99,6 +104,18 @@ class BureauPort(Protocol):
     def settlement_record(self, psn_no: str, setl_id: str) -> SettlementRecord | None:
         """One settlement (5203 结算信息查询); None when the bureau has no settlement with this
         id for this person. Raises BureauUnavailable when the bureau cannot answer."""
+        ...
+
+    def fee_details(
+        self, psn_no: str, setl_id: str, *, settlement: SettlementRecord | None = None
+    ) -> list[FeeDetailRecord] | None:
+        """The settlement's itemised lines (5204 费用明细查询), reversal lines netted out, in the
+        bureau's feedetl_sn order; None when the bureau has no settlement with this id for this
+        person. The lines are checked to add up to the settlement's totals (fee_details.py);
+        when they do not, raises `FeeDetailsInconsistent` (a BureauUnavailable that asking
+        again will not cure). `settlement`: the record, when the caller already has it (saves
+        asking for it again); it must be this person's settlement `setl_id`. Raises
+        BureauUnavailable when the bureau cannot answer."""
         ...
 
 

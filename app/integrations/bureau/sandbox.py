@@ -39,12 +39,15 @@ the same request gives the same answer):
 Test-only faults (constructor ``faults=``): ``timeout_before_debit`` raises `BureauUnavailable`
 having done nothing; ``timeout_after_debit`` makes and commits the debit, then raises (the lost
 reply). ``timeout_before_refund`` / ``timeout_after_refund`` do the same for refunds.
-``settlements_unavailable`` makes both settlement queries raise `BureauUnavailable`.
+``settlements_unavailable`` makes the settlement queries (fee details included) raise
+`BureauUnavailable`.
 
 Settlement records (`settlement_records`, `settlement_record`) come from the
 `sandbox_settlements` table (sandbox_settlements.py), seeded by `flask demo seed` and added to by
 `flask demo settlement`; how the sandbox splits a bill is in sandbox_split.py, the demo data in
 sandbox_demo_data.py and sandbox_demo_plan.py. The list is filtered by settlement date (setl_time in Asia/Shanghai), both ends inclusive.
+`fee_details` reads the `sandbox_fee_lines` stored with each settlement and hands them on as the
+real adapter does: reversal lines netted out, checked to add up (fee_details.py).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.database import get_engine, utcnow
+from app.integrations.bureau.fee_details import FeeDetailRecord, settled_fee_details
 from app.integrations.bureau.http_envelope import BureauRejected
 from app.integrations.bureau.port import (
     DEBIT_FAILED,
@@ -78,7 +82,11 @@ from app.integrations.bureau.sandbox_models import (
     SandboxAccountTxn,
     SandboxResident,
 )
-from app.integrations.bureau.sandbox_settlements import query_settlement, query_settlements
+from app.integrations.bureau.sandbox_settlements import (
+    query_fee_lines,
+    query_settlement,
+    query_settlements,
+)
 from app.integrations.bureau.settlements import SettlementRecord
 from app.security.crypto import cipher, index_of
 
@@ -187,6 +195,21 @@ class SandboxBureau:
         self._settlement_fault()
         with self._bureau_session() as s:
             return query_settlement(s, psn_no, setl_id)
+
+    def fee_details(
+        self, psn_no: str, setl_id: str, *, settlement: SettlementRecord | None = None
+    ) -> list[FeeDetailRecord] | None:
+        _check_id(psn_no, "psn_no")
+        _check_id(setl_id, "setl_id")
+        _check_settlement(settlement, psn_no, setl_id)
+        self._settlement_fault()
+        with self._bureau_session() as s:
+            if settlement is None:
+                settlement = query_settlement(s, psn_no, setl_id)
+                if settlement is None:
+                    return None
+            lines = query_fee_lines(s, setl_id)
+        return settled_fee_details(lines, settlement, source="sandbox bureau")
 
     def _settlement_fault(self) -> None:
         if "settlements_unavailable" in self.faults:
@@ -525,6 +548,11 @@ def _check_range(begin: date, end: date) -> None:
             raise ValueError("begin and end must be datetime.date values (Asia/Shanghai)")
     if begin > end:
         raise ValueError("begin is after end")
+
+
+def _check_settlement(settlement: SettlementRecord | None, psn_no: str, setl_id: str) -> None:
+    if settlement is not None and (settlement.psn_no, settlement.setl_id) != (psn_no, setl_id):
+        raise ValueError("settlement is not this person's settlement setl_id")
 
 
 def _check_id(value: str, name: str) -> None:

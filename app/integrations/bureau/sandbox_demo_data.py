@@ -1,5 +1,7 @@
 """The sandbox bureau's fixed demo data: the plan year, hospitals, diagnoses, the medical type
-for each kind of care, and the showcase people's hand-set bills (`SHOWCASE_VISITS`).
+for each kind of care, and the showcase people's hand-set bills (`SHOWCASE_VISITS`), some with
+hand-set wholly self-paid lines (`Visit.featured`) billing items of the demo product's
+catalogues (app/catalogues/demo_data.py).
 
 Pure data: sandbox_demo_plan.py turns it (and seeded-random bills for everyone else) into
 settlement records with the rule in sandbox_split.py.
@@ -9,6 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+
+from app.catalogues.demo_data import (
+    ABSORBABLE_CLIP,
+    ACETYLCYSTEINE_INHALED,
+    ALBUMIN,
+    DEMO_COMMERCIAL_ITEMS,
+    DEMO_SPECIAL_DRUGS,
+    EDARAVONE_DEXBORNEOL,
+    NAB_PACLITAXEL,
+    OPHTHALMIC_VISCOELASTIC,
+    OSIMERTINIB,
+    PEMBROLIZUMAB,
+)
 
 PLAN_YEAR = 2026
 # Demo settlements are all dated before this day (the demo "now" is late November 2026).
@@ -59,6 +74,38 @@ DIAGNOSES = {
 
 
 @dataclass(frozen=True)
+class FeaturedLine:
+    """A hand-set wholly self-paid (丙类) fee line of a showcase bill: list code, name, 医疗收费
+    项目类别, units and unit price (fen). The sandbox bills it as it is and fills the rest of
+    the bill around it (sandbox_fee_lines.py)."""
+
+    code: str
+    name: str
+    chrgitm_type: str  # fee_details.MED_CHRGITM_TYPES
+    cnt: int
+    pric_fen: int
+
+    @property
+    def amount_fen(self) -> int:
+        return self.cnt * self.pric_fen
+
+
+_CATALOGUE_NAMES = {
+    **{
+        i.med_list_codg: (i.name, "08" if i.category == "医用耗材" else "09")
+        for i in DEMO_COMMERCIAL_ITEMS
+    },
+    **{d.drug_code: (d.drug_name, "09") for d in DEMO_SPECIAL_DRUGS},
+}
+
+
+def _listed(code: str, cnt: int, pric_fen: int) -> FeaturedLine:
+    """A featured line of an item on the demo catalogues, named as the catalogue names it."""
+    name, chrgitm_type = _CATALOGUE_NAMES[code]
+    return FeaturedLine(code, name, chrgitm_type, cnt, pric_fen)
+
+
+@dataclass(frozen=True)
 class Visit:
     """One bill before the split: dates, an index into HOSPITALS, diagnosis, amounts in fen."""
 
@@ -75,6 +122,11 @@ class Visit:
     reversed: bool = False
     same_admission_as: int | None = None  # a re-settlement of an earlier seq's admission
     settled_on: date | None = None  # default: the discharge date
+    # Hand-set 丙类 lines (their sum at most fulamt_fen); the sandbox fills the rest.
+    featured: tuple[FeaturedLine, ...] = ()
+    # A returned item (a reversal line) on the bill: True / False, or None to let the sandbox
+    # decide from the settlement id.
+    fee_reversal: bool | None = None
 
 
 def _dx(kind: str, i: int) -> tuple[str, str]:
@@ -98,6 +150,8 @@ SHOWCASE_VISITS: dict[str, list[Visit]] = {
             120_000,
             8_050,
             95_000,
+            # 3 clips at 320 yuan: on the commercial list, 20 yuan a clip above its price limit
+            featured=(_listed(ABSORBABLE_CLIP, 3, 32_000),),
         ),
         Visit(
             2,
@@ -111,6 +165,10 @@ SHOWCASE_VISITS: dict[str, list[Visit]] = {
             30_000,
             420_000,
             reversed=True,
+            featured=(
+                _listed(EDARAVONE_DEXBORNEOL, 30, 36_000),
+                _listed(ALBUMIN, 2, 50_000),
+            ),
         ),
         Visit(
             3,
@@ -125,6 +183,13 @@ SHOWCASE_VISITS: dict[str, list[Visit]] = {
             416_000,
             same_admission_as=2,
             settled_on=date(2026, 5, 21),
+            # 30 vials where the list allows 28; albumin at 500 yuan where it allows 450; and a
+            # returned item, which the bureau nets out of the lines it reports.
+            featured=(
+                _listed(EDARAVONE_DEXBORNEOL, 30, 36_000),
+                _listed(ALBUMIN, 1, 50_000),
+            ),
+            fee_reversal=True,
         ),
     ],
     "李娜": [
@@ -139,6 +204,7 @@ SHOWCASE_VISITS: dict[str, list[Visit]] = {
             52_000,
             0,
             31_000,
+            featured=(_listed(OPHTHALMIC_VISCOELASTIC, 1, 32_000),),
         ),
         Visit(
             2,
@@ -165,6 +231,7 @@ SHOWCASE_VISITS: dict[str, list[Visit]] = {
             41_000,
             0,
             22_500,
+            featured=(_listed(ACETYLCYSTEINE_INHALED, 10, 2_600),),
         ),
     ],
     "张建国": [
@@ -179,6 +246,12 @@ SHOWCASE_VISITS: dict[str, list[Visit]] = {
             2_650_000,
             45_000,
             880_000,
+            # a special drug that needs an approval, and a listed chemotherapy drug above its
+            # price limit (1,280 yuan a vial, 1,200 allowed)
+            featured=(
+                _listed(PEMBROLIZUMAB, 1, 1_791_800),
+                _listed(NAB_PACLITAXEL, 4, 128_000),
+            ),
         ),
         Visit(
             2,
@@ -191,6 +264,8 @@ SHOWCASE_VISITS: dict[str, list[Visit]] = {
             3_200_000,
             0,
             0,
+            # the whole self-paid part: 2 boxes of a listed special drug at a designated place
+            featured=(_listed(OSIMERTINIB, 2, 1_600_000),),
         ),
         Visit(
             3,

@@ -173,8 +173,14 @@ def demo_settlements(residents: Iterable) -> list[SettlementRecord]:
     """The deterministic demo settlements for a resident registry (app.demo.residents):
     hand-set ones for the showcase people, seeded-random ones for about half of the rest, all in
     plan year 2026 and settled before 2026-11-01."""
+    return [record for record, _ in demo_plan(residents)]
+
+
+def demo_plan(residents: Iterable) -> list[tuple[SettlementRecord, Visit]]:
+    """`demo_settlements`, each with the bill (`Visit`) it was drawn up from: the sandbox
+    itemises a settlement from its visit's hand-set lines (sandbox_fee_lines.py)."""
     rng = random.Random(_SEED)
-    records: list[SettlementRecord] = []
+    plan: list[tuple[SettlementRecord, Visit]] = []
     for resident in residents:
         facts = facts_of(resident)
         # Names can repeat among the generated residents; the showcase psn_nos cannot.
@@ -194,5 +200,5 @@ def demo_settlements(residents: Iterable) -> list[SettlementRecord]:
             _, mdtrt_id = _ids(facts.psn_no, visit.same_admission_as or visit.seq)
             day = visit.settled_on or visit.enddate
             settled_at = datetime.combine(day, time(10, 0), SHANGHAI) + timedelta(minutes=visit.seq)
-            records.append(build_record(facts, visit, setl_id, mdtrt_id, settled_at))
-    return records
+            plan.append((build_record(facts, visit, setl_id, mdtrt_id, settled_at), visit))
+    return plan

@@ -4,8 +4,9 @@ They play the part of the bureau's own records and are never used by a productio
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base, utcnow
@@ -149,4 +150,60 @@ class SandboxSettlement(Base):
         ),
         CheckConstraint("refd_setl_flag IN ('0', '1')", name="refd_setl_flag_known"),
         CheckConstraint("begndate <= enddate", name="dates_ordered"),
+    )
+
+
+# --- Fee details (费用明细, 5204 shape) -----------------------------------------------------------
+# Each sandbox settlement's itemised lines, written with the settlement (sandbox_fee_lines.py
+# plans them so they add up to its totals); read by `SandboxBureau.fee_details`.
+
+_LINE_AMOUNTS = (
+    "det_item_fee_sumamt_fen",
+    "fulamt_ownpay_amt_fen",
+    "overlmt_amt_fen",
+    "preselfpay_amt_fen",
+    "inscp_scp_amt_fen",
+)
+
+
+class SandboxFeeLine(Base):
+    """One fee line as the bureau holds it (app/integrations/bureau/fee_details.py). A reversal
+    line (退费) has a negative cnt, amounts <= 0 and names the line it reverses in
+    init_feedetl_sn; the bureau stores it as billed and nets it out when asked."""
+
+    __tablename__ = "sandbox_fee_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedetl_sn: Mapped[str] = mapped_column(String(48), unique=True)
+    setl_id: Mapped[str] = mapped_column(String(40), index=True)
+    mdtrt_id: Mapped[str] = mapped_column(String(40))
+    psn_no: Mapped[str] = mapped_column(String(40))
+    med_list_codg: Mapped[str] = mapped_column(String(50))
+    medins_list_codg: Mapped[str] = mapped_column(String(50))
+    med_list_name: Mapped[str] = mapped_column(String(200))
+    med_chrgitm_type: Mapped[str] = mapped_column(String(4))
+    chrgitm_lv: Mapped[str] = mapped_column(String(2))
+    cnt: Mapped[Decimal] = mapped_column(Numeric(16, 4))
+    pric_fen: Mapped[int] = mapped_column(BigInteger)
+    det_item_fee_sumamt_fen: Mapped[int] = mapped_column(BigInteger)
+    fulamt_ownpay_amt_fen: Mapped[int] = mapped_column(BigInteger)
+    overlmt_amt_fen: Mapped[int] = mapped_column(BigInteger)
+    preselfpay_amt_fen: Mapped[int] = mapped_column(BigInteger)
+    inscp_scp_amt_fen: Mapped[int] = mapped_column(BigInteger)
+    fee_ocur_time: Mapped[datetime]
+    init_feedetl_sn: Mapped[str] = mapped_column(String(48), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("chrgitm_lv IN ('01', '02', '03')", name="chrgitm_lv_known"),
+        CheckConstraint("pric_fen >= 0", name="price_nonnegative"),
+        # A charge (cnt > 0, every amount >= 0) or a reversal (cnt < 0, every amount <= 0).
+        CheckConstraint(
+            "(cnt > 0 AND "
+            + " AND ".join(f"{name} >= 0" for name in _LINE_AMOUNTS)
+            + ") OR (cnt < 0 AND "
+            + " AND ".join(f"{name} <= 0" for name in _LINE_AMOUNTS)
+            + ")",
+            name="charge_or_reversal",
+        ),
     )

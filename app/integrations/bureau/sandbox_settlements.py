@@ -1,10 +1,11 @@
-"""The sandbox bureau's settlement records: the table behind `SandboxBureau`'s reads, the seeding
-of the demo settlements (`flask demo seed`) and the sandbox-only helper that adds one
-(`flask demo settlement`).
+"""The sandbox bureau's settlement records and their fee lines: the tables behind
+`SandboxBureau`'s reads, the seeding of the demo settlements (`flask demo seed`) and the
+sandbox-only helper that adds one (`flask demo settlement`). Every settlement is stored with its
+fee lines (5204 shape), planned by sandbox_fee_lines.py so that they add up to it.
 
-How the sandbox splits a bill is in sandbox_split.py, the demo data in sandbox_demo_data.py and
-how the demo settlements are drawn up in sandbox_demo_plan.py; their public names stay
-importable from here.
+How the sandbox splits a bill is in sandbox_split.py, the demo data in sandbox_demo_data.py,
+how the demo settlements are drawn up in sandbox_demo_plan.py and how a bill is itemised in
+sandbox_fee_lines.py; their public names stay importable from here.
 
 Writes happen in the bureau's own session, committed before returning, as in sandbox.py: a
 caller rolling back its unit of work does not undo what "the bureau" recorded.
@@ -16,11 +17,12 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.common.clock import SHANGHAI, today_shanghai
 from app.database import get_engine
+from app.integrations.bureau.fee_details import RECORD_FIELDS, FeeDetailRecord
 from app.integrations.bureau.sandbox_demo_data import (
     DIAGNOSES,
     HOSPITALS,
@@ -35,10 +37,16 @@ from app.integrations.bureau.sandbox_demo_data import (
 from app.integrations.bureau.sandbox_demo_plan import (
     ResidentFacts,
     build_record,
+    demo_plan,
     demo_settlements,
     facts_of,
 )
-from app.integrations.bureau.sandbox_models import SandboxResident, SandboxSettlement
+from app.integrations.bureau.sandbox_fee_lines import plan_fee_lines
+from app.integrations.bureau.sandbox_models import (
+    SandboxFeeLine,
+    SandboxResident,
+    SandboxSettlement,
+)
 from app.integrations.bureau.sandbox_split import ASSISTED_IDENTITIES, bureau_split, floor_share
 from app.integrations.bureau.settlements import (
     AMOUNT_FIELDS,
@@ -62,6 +70,8 @@ __all__ = [
     "bureau_split",
     "demo_settlements",
     "facts_of",
+    "plan_fee_lines",
+    "query_fee_lines",
     "query_settlement",
     "query_settlements",
     "seed_settlements",
@@ -107,10 +117,31 @@ def to_record(row: SandboxSettlement) -> SettlementRecord:
     )
 
 
+def _line_row(line: FeeDetailRecord) -> dict:
+    row = {name: getattr(line, name) for name in RECORD_FIELDS if name != "name"}
+    row["med_list_name"] = line.name
+    return row
+
+
+def to_fee_detail(row: SandboxFeeLine) -> FeeDetailRecord:
+    values = {name: getattr(row, name) for name in RECORD_FIELDS if name != "name"}
+    values["fee_ocur_time"] = row.fee_ocur_time.astimezone(SHANGHAI)
+    # Numeric(16, 4) reads back with its scale (2 -> 2.0000); the value is the same.
+    return FeeDetailRecord(name=row.med_list_name, **values)
+
+
+def _store_fee_lines(session: Session, lines: list[FeeDetailRecord]) -> None:
+    if lines:
+        session.execute(insert(SandboxFeeLine), [_line_row(line) for line in lines])
+
+
 def seed_settlements(session: Session, residents: Iterable) -> dict[str, int]:
-    """Insert or update the demo settlements by setl_id, in the caller's transaction (seeding is
-    set-up, not a bureau call). Settlements added later by `add_settlement` are left alone."""
-    records = demo_settlements(residents)
+    """Insert or update the demo settlements by setl_id, with their fee lines, in the caller's
+    transaction (seeding is set-up, not a bureau call). A demo settlement's lines are written
+    afresh (same feedetl_sn, same content: the plan is deterministic). Settlements added later
+    by `add_settlement` are left alone, lines included."""
+    plan = demo_plan(residents)
+    records = [record for record, _ in plan]
     existing = {
         row.setl_id: row
         for row in session.scalars(
@@ -127,6 +158,19 @@ def seed_settlements(session: Session, residents: Iterable) -> dict[str, int]:
             session.add(row)
             created += 1
         _fill(row, record)
+    setl_ids = [r.setl_id for r in records]
+    for start in range(0, len(setl_ids), 500):  # bounded IN lists
+        session.execute(
+            delete(SandboxFeeLine).where(SandboxFeeLine.setl_id.in_(setl_ids[start : start + 500]))
+        )
+    _store_fee_lines(
+        session,
+        [
+            line
+            for record, visit in plan
+            for line in plan_fee_lines(record, visit.featured, visit.fee_reversal)
+        ],
+    )
     return {"settlements_created": created, "settlements_updated": len(records) - created}
 
 
@@ -157,6 +201,17 @@ def query_settlement(session: Session, psn_no: str, setl_id: str) -> SettlementR
     return None if row is None else to_record(row)
 
 
+def query_fee_lines(session: Session, setl_id: str) -> list[FeeDetailRecord]:
+    """The settlement's lines as the bureau stores them (reversal lines included), in
+    feedetl_sn order."""
+    rows = session.scalars(
+        select(SandboxFeeLine)
+        .where(SandboxFeeLine.setl_id == setl_id)
+        .order_by(SandboxFeeLine.feedetl_sn)
+    )
+    return [to_fee_detail(row) for row in rows]
+
+
 def add_settlement(
     psn_no: str,
     medfee_fen: int,
@@ -174,9 +229,10 @@ def add_settlement(
     reversed: bool = False,
 ) -> SettlementRecord:
     """Sandbox only: the bureau records a new settlement for a sandbox resident, split by the
-    sandbox rule. Defaults: an in-patient stay discharged yesterday (Shanghai) after 5 days,
-    10% of the total wholly self-paid and 5% first self-paid. Committed in the bureau's own
-    session; returns the record as the bureau now reports it.
+    sandbox rule and itemised into fee lines that add up to it (sandbox_fee_lines.py). Defaults:
+    an in-patient stay discharged yesterday (Shanghai) after 5 days, 10% of the total wholly
+    self-paid and 5% first self-paid. Committed in the bureau's own session; returns the record
+    as the bureau now reports it.
 
     Raises UnknownResident for an unknown psn_no and ValueError for impossible amounts or dates.
     """
@@ -219,4 +275,5 @@ def add_settlement(
         row = SandboxSettlement(setl_id=record.setl_id)
         _fill(row, record)
         s.add(row)
+        _store_fee_lines(s, plan_fee_lines(record))
     return record
