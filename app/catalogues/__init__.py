@@ -3,7 +3,7 @@ the product pays for) and the 特药目录 (special drugs), each as dated versio
 
 `app.catalogues.rules` holds the pure part: parsing spreadsheet rows into entries with a per-row
 report, and picking the version in force on a date of care. Line matching against a catalogue
-lives in app/adjudication/lines.py.
+lives in app/catalogues/matching.py.
 """
 
 from app.catalogues.rules import (

@@ -1,4 +1,4 @@
-"""Fee lines (5204 shape) -> engine ClaimLines (app/adjudication/lines.py), table-driven.
+"""Fee lines (5204 shape) -> engine ClaimLines (app/catalogues/matching.py), table-driven.
 
 Money in fen (100 fen = 1 yuan). Each row's comment is the hand arithmetic. The catalogues:
   commercial list  DRUG_A   price limit 100.00 yuan, quantity limit 3 per settlement

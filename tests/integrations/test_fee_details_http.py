@@ -17,8 +17,8 @@ from decimal import Decimal
 import pytest
 from werkzeug import Request, Response
 
-from app.adjudication.lines import FeeLine, SettlementTotals, check_line_totals
 from app.catalogues import demo_data
+from app.catalogues.matching import FeeLine, SettlementTotals, check_line_totals
 from app.integrations.bureau.fee_details import FeeDetailsInconsistent
 from app.integrations.bureau.http_adapter import INFNO_FEE_DETAILS, HttpBureau
 from app.integrations.bureau.port import BureauUnavailable

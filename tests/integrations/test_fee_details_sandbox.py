@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, update
 
-from app.adjudication.lines import FeeLine, SettlementTotals, check_line_totals, match_lines
 from app.catalogues import demo_data
+from app.catalogues.matching import FeeLine, SettlementTotals, check_line_totals, match_lines
 from app.database import get_session
 from app.demo.residents import generate
 from app.integrations.bureau.fee_details import FeeDetailsInconsistent, net_reversals
@@ -29,16 +29,6 @@ from app.integrations.bureau.sandbox_settlements import (
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
 LISTED = {i.med_list_codg for i in demo_data.DEMO_COMMERCIAL_ITEMS}
 SPECIAL = {d.drug_code for d in demo_data.DEMO_SPECIAL_DRUGS}
-
-
-@pytest.fixture(autouse=True)
-def cheap_staff_password_hashing(monkeypatch):
-    """Demo staff are created with argon2; the hash cost is not under test here."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        "app.auth.services._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ is empty, from the first earlier line with the same list code, level and unit pr
 has the units); a reversal that matches no line, or takes a line below zero, is malformed.
 
 The lines of a settlement add up (`fee_detail_discrepancies`; the same stable codes and the
-same arithmetic as app.adjudication.lines.check_line_totals, which the adjudication side runs on
+same arithmetic as app.catalogues.matching.check_line_totals, which the adjudication side runs on
 `FeeLine`s; tests/integrations/test_fee_details.py keeps the two in step):
 
     duplicate_line_sn       two lines with one feedetl_sn
@@ -45,7 +45,7 @@ and before that (`settled_fee_details`), the lines are this bill's and can be ne
 app.products, and the foundation, app.integrations included, may not import a capability even
 indirectly; see "The foundation imports no capability" in pyproject.toml [tool.importlinter].)
 
-`FeeDetailRecord` is shaped like `app.adjudication.lines.FeeLine`: the same attribute names, and
+`FeeDetailRecord` is shaped like `app.catalogues.matching.FeeLine`: the same attribute names, and
 `fee_line_fields()` gives exactly FeeLine's constructor arguments, so the claims side converts
 with ``FeeLine(**record.fee_line_fields())`` (or passes the records to check_line_totals /
 match_lines as they are).
@@ -227,7 +227,7 @@ class FeeDetailRecord:
         return None
 
     def fee_line_fields(self) -> dict:
-        """Exactly the keyword arguments of app.adjudication.lines.FeeLine."""
+        """Exactly the keyword arguments of app.catalogues.matching.FeeLine."""
         return {
             "feedetl_sn": self.feedetl_sn,
             "med_list_codg": self.med_list_codg,
