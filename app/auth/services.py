@@ -18,7 +18,14 @@ from app.auth.models import ORGANISATION_ROLES, STAFF_ROLES, RefreshToken, Staff
 from app.auth.principal import token_service
 from app.auth.tokens import hash_refresh_token, new_refresh_token
 from app.database import transaction, utcnow
-from app.errors import Conflict, RateLimited, Unauthorized, UpstreamUnavailable, ValidationFailed
+from app.errors import (
+    Conflict,
+    DomainError,
+    RateLimited,
+    Unauthorized,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
 from app.integrations import registry
 from app.integrations.wechat.port import WeChatLoginError
 from app.members.models import Member
@@ -98,25 +105,43 @@ def login_with_wechat(code: str) -> tuple[TokenPair, Member, bool]:
                 headers={"Retry-After": "60"},
             ) from None
         raise UpstreamUnavailable("微信服务繁忙，请稍后再试", code="wechat_unavailable") from None
-    with transaction() as session:
-        member = session.scalar(select(Member).where(Member.openid == wx.openid))
-        created = member is None
-        if created:
-            member = Member(openid=wx.openid, unionid=wx.unionid)
-            session.add(member)
-            try:
-                session.flush()
-            except IntegrityError:
-                # A concurrent first login created it; use that one.
-                session.rollback()
-                member = session.scalar(select(Member).where(Member.openid == wx.openid))
-                if member is None:
-                    raise
-                created = False
-        elif wx.unionid and not member.unionid:
-            member.unionid = wx.unionid
-        member.last_login_at = utcnow()
-        pair, _ = _issue(session, "member", member.id)
+    try:
+        with transaction() as session:
+            pair, member, created = _member_login(session, wx, may_create=True)
+    except _ConcurrentFirstLogin as lost:
+        # A concurrent first login created it (our unit of work rolled back): use that one.
+        with transaction() as session:
+            pair, member, created = _member_login(session, wx, may_create=False, lost=lost)
+    return pair, member, created
+
+
+class _ConcurrentFirstLogin(Exception):
+    """Our INSERT of a new member lost to a concurrent first login with the same openid."""
+
+    def __init__(self, cause: IntegrityError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _member_login(
+    session, wx, *, may_create: bool, lost: _ConcurrentFirstLogin | None = None
+) -> tuple[TokenPair, Member, bool]:
+    member = session.scalar(select(Member).where(Member.openid == wx.openid))
+    created = member is None
+    if member is None:
+        if not may_create:
+            assert lost is not None  # only the retry after a lost race passes may_create=False
+            raise lost.cause
+        member = Member(openid=wx.openid, unionid=wx.unionid)
+        session.add(member)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise _ConcurrentFirstLogin(exc) from exc
+    elif wx.unionid and not member.unionid:
+        member.unionid = wx.unionid
+    member.last_login_at = utcnow()
+    pair, _ = _issue(session, "member", member.id)
     return pair, member, created
 
 
@@ -125,53 +150,60 @@ def refresh(raw_token: str) -> TokenPair:
     whole family so both the thief and the victim must log in again."""
     digest = hash_refresh_token(raw_token)
     with transaction() as session:
-        row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
-        if row is None:
-            raise Unauthorized("登录凭证无效，请重新登录", code="refresh_token_invalid")
-        now = utcnow()
-        if row.revoked_at is not None and row.rotated_at is None:
-            # Logged out (or its family revoked earlier): not a theft signal by itself.
-            raise Unauthorized("登录已退出，请重新登录", code="refresh_token_revoked")
-        if row.rotated_at is not None:
-            _revoke_family(session, row.family_id)
-            audit(
-                session,
-                actor_type=row.subject_type,
-                actor_id=row.subject_id,
-                action="refresh_token.reuse_detected",
-                object_type="refresh_family",
-                object_id=row.id,
-            )
-            session.commit()
-            raise Unauthorized("登录凭证已失效，请重新登录", code="refresh_token_reused")
-        if row.expires_at <= now:
-            raise Unauthorized("登录已过期，请重新登录", code="refresh_token_expired")
-        # Conditional update: of two concurrent refreshes with one token, exactly one wins.
-        won = session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.id == row.id,
-                RefreshToken.rotated_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(rotated_at=now)
-        ).rowcount
-        if won != 1:
-            _revoke_family(session, row.family_id)
-            session.commit()
-            raise Unauthorized("登录凭证已失效，请重新登录", code="refresh_token_reused")
-        extra = None
-        if row.subject_type == "staff":
-            account = session.get(StaffAccount, row.subject_id)
-            if account is None or not account.active:
-                raise Unauthorized("账号已停用", code="account_disabled")
-            extra = _staff_claims(account)
-        elif session.get(Member, row.subject_id) is None:
-            raise Unauthorized("登录凭证无效，请重新登录", code="refresh_token_invalid")
-        pair, new_row = _issue(session, row.subject_type, row.subject_id, row.family_id, extra)
-        session.execute(
-            update(RefreshToken).where(RefreshToken.id == row.id).values(replaced_by_id=new_row.id)
+        outcome = _rotate(session, digest)
+    if isinstance(outcome, DomainError):
+        raise outcome  # a reuse: the family's revocation above is committed first
+    return outcome
+
+
+def _rotate(session, digest: str) -> TokenPair | DomainError:
+    """The refresh in one unit of work: a new pair, or the reuse error to raise once the
+    family's revocation has been committed (any other refusal raises and writes nothing)."""
+    row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
+    if row is None:
+        raise Unauthorized("登录凭证无效，请重新登录", code="refresh_token_invalid")
+    now = utcnow()
+    if row.revoked_at is not None and row.rotated_at is None:
+        # Logged out (or its family revoked earlier): not a theft signal by itself.
+        raise Unauthorized("登录已退出，请重新登录", code="refresh_token_revoked")
+    if row.rotated_at is not None:
+        _revoke_family(session, row.family_id)
+        audit(
+            session,
+            actor_type=row.subject_type,
+            actor_id=row.subject_id,
+            action="refresh_token.reuse_detected",
+            object_type="refresh_family",
+            object_id=row.id,
         )
+        return Unauthorized("登录凭证已失效，请重新登录", code="refresh_token_reused")
+    if row.expires_at <= now:
+        raise Unauthorized("登录已过期，请重新登录", code="refresh_token_expired")
+    # Conditional update: of two concurrent refreshes with one token, exactly one wins.
+    won = session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.id == row.id,
+            RefreshToken.rotated_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(rotated_at=now)
+    ).rowcount
+    if won != 1:
+        _revoke_family(session, row.family_id)
+        return Unauthorized("登录凭证已失效，请重新登录", code="refresh_token_reused")
+    extra = None
+    if row.subject_type == "staff":
+        account = session.get(StaffAccount, row.subject_id)
+        if account is None or not account.active:
+            raise Unauthorized("账号已停用", code="account_disabled")
+        extra = _staff_claims(account)
+    elif session.get(Member, row.subject_id) is None:
+        raise Unauthorized("登录凭证无效，请重新登录", code="refresh_token_invalid")
+    pair, new_row = _issue(session, row.subject_type, row.subject_id, row.family_id, extra)
+    session.execute(
+        update(RefreshToken).where(RefreshToken.id == row.id).values(replaced_by_id=new_row.id)
+    )
     return pair
 
 

@@ -38,7 +38,7 @@ from app.auth.principal import Principal
 from app.campaigns import rules, tokens
 from app.campaigns.models import Campaign, CampaignRedemption
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
+from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.services import already_insured, check_terms
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.sponsors.models import Programme
@@ -305,10 +305,12 @@ def _answer(
     from app.enrollment.models import Order
     from app.policies.models import Policy
 
-    order = session.get(Order, redemption.order_id)
-    policy = session.get(Policy, redemption.policy_id)
-    _ = campaign.name, campaign.organisation.name
-    session.commit()
+    # Ended by a commit, not read_scope()'s rollback: nothing is pending here, and a commit keeps
+    # the loaded objects loaded (expire_on_commit=False) for the answer to show.
+    with transaction():
+        order = session.get(Order, redemption.order_id)
+        policy = session.get(Policy, redemption.policy_id)
+        _ = campaign.name, campaign.organisation.name
     return Redemption(campaign, order, policy, created)
 
 
@@ -326,14 +328,12 @@ BUDGET_EXHAUSTED = "资助预算已用完，该邀请暂时无法领取"
 
 def redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: bool) -> Redemption:
     """Enroll the member's own verified person at the sponsor's cost (see the module doc)."""
-    try:
+    # A refusal leaves no connection checked out: the Idempotency-Key record of the error answer
+    # is written on a connection of its own, and 200 refused scans at once must not each hold one
+    # while waiting for another (the pool would run dry). On success _redeem has already
+    # committed its writes, so the unit of work's commit at exit finds nothing left to write.
+    with transaction():
         return _redeem(member_id, token, terms_version=terms_version, terms_accepted=terms_accepted)
-    except BaseException:
-        # A refusal leaves no connection checked out: the Idempotency-Key record of the error
-        # answer is written on a connection of its own, and 200 refused scans at once must not
-        # each hold one while waiting for another (the pool would run dry).
-        get_session().rollback()
-        raise
 
 
 def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: bool) -> Redemption:
@@ -353,57 +353,59 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
     existing = _redemption_of(session, campaign.id, person.id)
     if existing is not None:
         return _answer(session, campaign, existing, False)
-    today = today_shanghai()
-    _refuse_if_closed(campaign, today)
-    product = product_for(session, campaign.programme)
-    if product is None:
-        raise Conflict("该邀请对应的保险产品暂未开放", code="campaign_product_unavailable")
-    defn = definition_of(product)
-    terms = current_terms(product)
-    check_terms(terms, version=terms_version, accepted=terms_accepted)
-    # Eligibility is decided on a fresh bureau answer, as at enrollment.
-    if identity.is_stale(person):
-        identity.reverify(session, member_id, person)
-        session.commit()
-    age = age_on(person.birth_date, defn.coverage_starts)
-    refusal = rules.eligibility_refusal(
-        eligibility_of(campaign),
-        rules.PersonFacts(
-            identity_flags=frozenset(person.identity_flags or []),
-            age=age,
-            region_code=person.region_code,
-        ),
-    )
-    if refusal is not None:
-        raise CampaignRefused(refusal)
-    if already_insured(session, person.id, defn.plan_year):
-        raise Conflict(ALREADY_INSURED, code="campaign_already_insured")
-    org = campaign.organisation
-    premium = defn.premium_for(insurance_type=person.insurance_type, age=age)
-    q = quote(
-        defn,
-        today,
-        Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
-        [
-            Candidate(
-                person_id=person.id,
-                relation="self",
-                birth_date=person.birth_date,
-                insurance_type=person.insurance_type,
-                insurance_status=person.insurance_status,
+    # The checks are a read, ended before the write below starts fresh (the re-verification
+    # inside commits on its own).
+    with read_scope():
+        today = today_shanghai()
+        _refuse_if_closed(campaign, today)
+        product = product_for(session, campaign.programme)
+        if product is None:
+            raise Conflict("该邀请对应的保险产品暂未开放", code="campaign_product_unavailable")
+        defn = definition_of(product)
+        terms = current_terms(product)
+        check_terms(terms, version=terms_version, accepted=terms_accepted)
+        # Eligibility is decided on a fresh bureau answer, as at enrollment.
+        if identity.is_stale(person):
+            with transaction():
+                identity.reverify(session, member_id, person)
+        age = age_on(person.birth_date, defn.coverage_starts)
+        refusal = rules.eligibility_refusal(
+            eligibility_of(campaign),
+            rules.PersonFacts(
+                identity_flags=frozenset(person.identity_flags or []),
+                age=age,
                 region_code=person.region_code,
-                already_insured=False,
-            )
-        ],
-        [SubsidyOffer(person.id, campaign.programme_id, org.name, org.kind, premium)],
-    )
-    [line] = q.lines
-    if not line.eligible:
-        reason = line.reasons[0]
-        raise ValidationFailed(reason.message, code=reason.code)
-    if q.total_pay_fen != 0 or not line.subsidies:  # pragma: no cover - full rule, premium > 0
-        raise Conflict("该邀请无法全额资助本次投保", code="campaign_not_free")
-    session.rollback()  # end the read transaction: the write below starts fresh
+            ),
+        )
+        if refusal is not None:
+            raise CampaignRefused(refusal)
+        if already_insured(session, person.id, defn.plan_year):
+            raise Conflict(ALREADY_INSURED, code="campaign_already_insured")
+        org = campaign.organisation
+        premium = defn.premium_for(insurance_type=person.insurance_type, age=age)
+        q = quote(
+            defn,
+            today,
+            Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
+            [
+                Candidate(
+                    person_id=person.id,
+                    relation="self",
+                    birth_date=person.birth_date,
+                    insurance_type=person.insurance_type,
+                    insurance_status=person.insurance_status,
+                    region_code=person.region_code,
+                    already_insured=False,
+                )
+            ],
+            [SubsidyOffer(person.id, campaign.programme_id, org.name, org.kind, premium)],
+        )
+        [line] = q.lines
+        if not line.eligible:
+            reason = line.reasons[0]
+            raise ValidationFailed(reason.message, code=reason.code)
+        if q.total_pay_fen != 0 or not line.subsidies:  # pragma: no cover - full rule, premium > 0
+            raise Conflict("该邀请无法全额资助本次投保", code="campaign_not_free")
     try:
         redemption = _write(member_id, person.id, campaign, product, defn, terms, line)
         return _answer(get_session(), campaign, redemption, True)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
+from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment import subsidies
 from app.enrollment.models import Order, OrderItem
 from app.enrollment.quote import Candidate, Payer, Quote, quote
@@ -124,16 +124,19 @@ def _resolve_product(code: str | None):
 
 def get_quote(member_id: int, product_code: str | None, selection: Selection):
     """A quote from the stored verification snapshots. No side effects."""
-    session = get_session()
-    member = _verified_member(session, member_id)
-    product = _resolve_product(product_code)
-    defn = products.definition_of(product)
-    people = _selected_people(session, member, selection)
-    offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
-    result = quote(
-        defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers
-    )
-    session.rollback()
+    with read_scope() as session:
+        member = _verified_member(session, member_id)
+        product = _resolve_product(product_code)
+        defn = products.definition_of(product)
+        people = _selected_people(session, member, selection)
+        offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
+        result = quote(
+            defn,
+            today_shanghai(),
+            _payer(member),
+            _candidates(session, people, defn.plan_year),
+            offers,
+        )
     return product, result, {p.id: p for p, _ in people}
 
 
@@ -146,18 +149,19 @@ def create_order(
     terms_version: str,
     terms_accepted: bool,
 ) -> Order:
+    with transaction() as session:
+        member = _verified_member(session, member_id)
+        product = _resolve_product(product_code)
+        defn = products.definition_of(product)
+        terms = products.current_terms(product)
+        check_terms(terms, version=terms_version, accepted=terms_accepted)
+        people = _selected_people(session, member, selection)
+        # Eligibility is decided on a fresh bureau answer: re-verify stale snapshots first (kept
+        # even if the order is then refused).
+        for person, _ in people:
+            if identity.is_stale(person):
+                identity.reverify(session, member_id, person)
     session = get_session()
-    member = _verified_member(session, member_id)
-    product = _resolve_product(product_code)
-    defn = products.definition_of(product)
-    terms = products.current_terms(product)
-    check_terms(terms, version=terms_version, accepted=terms_accepted)
-    people = _selected_people(session, member, selection)
-    # Eligibility is decided on a fresh bureau answer: re-verify stale snapshots first.
-    for person, _ in people:
-        if identity.is_stale(person):
-            identity.reverify(session, member_id, person)
-    session.commit()
     offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
     q = quote(
         defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers

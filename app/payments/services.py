@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.audit.services import record as audit
-from app.database import get_session, transaction, utcnow
+from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.enrollment.quote import Payer, personal_account_refusal
 from app.enrollment.services import close_order, get_order
@@ -75,8 +75,8 @@ def _lock_order_for_payment(session, member_id: int, order_id: int, method: str)
     if order.status == "paying":
         raise Conflict("订单正在扣款确认中，请稍后查询", code="payment_in_progress")
     if order.expires_at <= utcnow():
-        if close_order(session, order, "expired"):
-            session.commit()
+        with transaction() as s:
+            close_order(s, order, "expired")  # a lost race writes nothing: the commit is empty
         raise Conflict("订单已超时关闭，请重新下单", code="order_closed")
     if order.total_pay_fen <= 0:
         raise Conflict("该订单无需支付", code="order_nothing_to_pay")
@@ -234,14 +234,17 @@ def handle_wechat_notification(headers: dict, body: bytes) -> str:
     note = registry.wechat_pay().parse_notification(headers, body)
     if note.trade_state != TRADE_SUCCESS:
         return "ignored_state"
-    session = get_session()
-    payment = session.scalar(
-        select(Payment).where(Payment.reference == note.out_trade_no, Payment.method == "wechat")
-    )
-    if payment is None:
-        log.warning("notification for an unknown out_trade_no")
-        return "unknown_trade"
-    if note.amount_total_fen != payment.amount_fen:
+    with read_scope() as session:
+        payment = session.scalar(
+            select(Payment).where(
+                Payment.reference == note.out_trade_no, Payment.method == "wechat"
+            )
+        )
+        if payment is None:
+            log.warning("notification for an unknown out_trade_no")
+            return "unknown_trade"
+        payment_id, expected_fen = payment.id, payment.amount_fen
+    if note.amount_total_fen != expected_fen:
         with transaction() as s:
             audit(
                 s,
@@ -249,12 +252,11 @@ def handle_wechat_notification(headers: dict, body: bytes) -> str:
                 actor_id=None,
                 action="payment.amount_mismatch",
                 object_type="payment",
-                object_id=payment.id,
-                detail={"expected_fen": payment.amount_fen, "notified_fen": note.amount_total_fen},
+                object_id=payment_id,
+                detail={"expected_fen": expected_fen, "notified_fen": note.amount_total_fen},
             )
         raise NotificationRejected("amount_mismatch")
-    session.rollback()
-    return settle_success(payment.id, note.transaction_id, note.amount_total_fen)
+    return settle_success(payment_id, note.transaction_id, note.amount_total_fen)
 
 
 # --- settlement -------------------------------------------------------------------------------
@@ -378,14 +380,13 @@ def expire_orders() -> int:
 def reconcile(min_age_seconds: int = 60) -> dict[str, int]:
     """Settle payments whose outcome is unknown (timeouts, lost notifications) by asking the
     other side. Safe to run at any time and as often as wanted."""
-    session = get_session()
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
-    pending = list(
-        session.scalars(
-            select(Payment).where(Payment.status == "pending", Payment.created_at <= cutoff)
+    with read_scope() as session:
+        pending = list(
+            session.scalars(
+                select(Payment).where(Payment.status == "pending", Payment.created_at <= cutoff)
+            )
         )
-    )
-    session.rollback()
     summary = {"checked": 0, "paid": 0, "failed": 0, "still_pending": 0, "errors": 0}
     for payment in pending:
         summary["checked"] += 1
@@ -432,14 +433,16 @@ def _reconcile_one(payment: Payment) -> str:
 def sandbox_simulate_wechat_payment(member_id: int, order_id: int) -> str:
     """Development and tests only: the sandbox plays the member paying in WeChat and WeChat
     sending its signed, encrypted notification, which goes through the real verification."""
-    order = get_order(member_id, order_id)
-    payment = get_session().scalar(
-        select(Payment).where(
-            Payment.order_id == order.id, Payment.method == "wechat", Payment.status == "pending"
+    with read_scope() as session:
+        order = get_order(member_id, order_id)
+        payment = session.scalar(
+            select(Payment).where(
+                Payment.order_id == order.id,
+                Payment.method == "wechat",
+                Payment.status == "pending",
+            )
         )
-    )
-    if payment is None:
-        raise Conflict("该订单没有待支付的微信支付单", code="no_pending_wechat_payment")
-    headers, body = registry.wechat_pay().simulate_payment(payment.reference)
-    get_session().rollback()
+        if payment is None:
+            raise Conflict("该订单没有待支付的微信支付单", code="no_pending_wechat_payment")
+        headers, body = registry.wechat_pay().simulate_payment(payment.reference)
     return handle_wechat_notification(headers, body)

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from app.audit.services import record as audit
+from app.common import hooks
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import Order, OrderItem, Payment, Refund
@@ -57,10 +58,9 @@ def get_policy(member_id: int, policy_id: int) -> Policy:
 
 
 def _claims_filed(session, policy: Policy) -> bool:
-    """Has any claim been filed on this policy? The claims capability registers its check in
-    app.extensions["policy_claim_checks"]; with none registered there are no claims."""
-    checks = current_app.extensions.get("policy_claim_checks", [])
-    return any(check(session, policy) for check in checks)
+    """Has any claim been filed on this policy? Claims (above policies) answers through the hook
+    point `hooks.CLAIMS_FILED`; the registry fails loudly when nobody registered a check."""
+    return any(check(session, policy) for check in hooks.providers(hooks.CLAIMS_FILED))
 
 
 def surrender(member_id: int, policy_id: int) -> Policy:
