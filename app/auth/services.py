@@ -18,7 +18,10 @@ from app.auth.models import ORGANISATION_ROLES, STAFF_ROLES, RefreshToken, Staff
 from app.auth.principal import token_service
 from app.auth.tokens import hash_refresh_token, new_refresh_token
 from app.database import transaction, utcnow
-from app.errors import Conflict, RateLimited, Unauthorized, UpstreamUnavailable, ValidationFailed
+from app.error_catalogue import E
+from app.errors import (
+    DomainError,
+)
 from app.integrations import registry
 from app.integrations.wechat.port import WeChatLoginError
 from app.members.models import Member
@@ -88,35 +91,47 @@ def login_with_wechat(code: str) -> tuple[TokenPair, Member, bool]:
         wx = registry.wechat_login().code_to_session(code)
     except WeChatLoginError as exc:
         if exc.kind == "invalid_code":
-            raise Unauthorized(
-                "微信登录凭证无效或已过期，请重新进入小程序", code="wechat_code_invalid"
-            ) from None
+            raise E.wechat_code_invalid() from None
         if exc.kind == "rate_limited":
-            raise RateLimited(
-                "微信登录过于频繁，请稍后再试",
-                code="wechat_rate_limited",
-                headers={"Retry-After": "60"},
-            ) from None
-        raise UpstreamUnavailable("微信服务繁忙，请稍后再试", code="wechat_unavailable") from None
-    with transaction() as session:
-        member = session.scalar(select(Member).where(Member.openid == wx.openid))
-        created = member is None
-        if created:
-            member = Member(openid=wx.openid, unionid=wx.unionid)
-            session.add(member)
-            try:
-                session.flush()
-            except IntegrityError:
-                # A concurrent first login created it; use that one.
-                session.rollback()
-                member = session.scalar(select(Member).where(Member.openid == wx.openid))
-                if member is None:
-                    raise
-                created = False
-        elif wx.unionid and not member.unionid:
-            member.unionid = wx.unionid
-        member.last_login_at = utcnow()
-        pair, _ = _issue(session, "member", member.id)
+            raise E.wechat_rate_limited(headers={"Retry-After": "60"}) from None
+        raise E.wechat_unavailable() from None
+    try:
+        with transaction() as session:
+            pair, member, created = _member_login(session, wx, may_create=True)
+    except _ConcurrentFirstLogin as lost:
+        # A concurrent first login created it (our unit of work rolled back): use that one.
+        with transaction() as session:
+            pair, member, created = _member_login(session, wx, may_create=False, lost=lost)
+    return pair, member, created
+
+
+class _ConcurrentFirstLogin(Exception):
+    """Our INSERT of a new member lost to a concurrent first login with the same openid."""
+
+    def __init__(self, cause: IntegrityError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _member_login(
+    session, wx, *, may_create: bool, lost: _ConcurrentFirstLogin | None = None
+) -> tuple[TokenPair, Member, bool]:
+    member = session.scalar(select(Member).where(Member.openid == wx.openid))
+    created = member is None
+    if member is None:
+        if not may_create:
+            assert lost is not None  # only the retry after a lost race passes may_create=False
+            raise lost.cause
+        member = Member(openid=wx.openid, unionid=wx.unionid)
+        session.add(member)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise _ConcurrentFirstLogin(exc) from exc
+    elif wx.unionid and not member.unionid:
+        member.unionid = wx.unionid
+    member.last_login_at = utcnow()
+    pair, _ = _issue(session, "member", member.id)
     return pair, member, created
 
 
@@ -125,53 +140,60 @@ def refresh(raw_token: str) -> TokenPair:
     whole family so both the thief and the victim must log in again."""
     digest = hash_refresh_token(raw_token)
     with transaction() as session:
-        row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
-        if row is None:
-            raise Unauthorized("登录凭证无效，请重新登录", code="refresh_token_invalid")
-        now = utcnow()
-        if row.revoked_at is not None and row.rotated_at is None:
-            # Logged out (or its family revoked earlier): not a theft signal by itself.
-            raise Unauthorized("登录已退出，请重新登录", code="refresh_token_revoked")
-        if row.rotated_at is not None:
-            _revoke_family(session, row.family_id)
-            audit(
-                session,
-                actor_type=row.subject_type,
-                actor_id=row.subject_id,
-                action="refresh_token.reuse_detected",
-                object_type="refresh_family",
-                object_id=row.id,
-            )
-            session.commit()
-            raise Unauthorized("登录凭证已失效，请重新登录", code="refresh_token_reused")
-        if row.expires_at <= now:
-            raise Unauthorized("登录已过期，请重新登录", code="refresh_token_expired")
-        # Conditional update: of two concurrent refreshes with one token, exactly one wins.
-        won = session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.id == row.id,
-                RefreshToken.rotated_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(rotated_at=now)
-        ).rowcount
-        if won != 1:
-            _revoke_family(session, row.family_id)
-            session.commit()
-            raise Unauthorized("登录凭证已失效，请重新登录", code="refresh_token_reused")
-        extra = None
-        if row.subject_type == "staff":
-            account = session.get(StaffAccount, row.subject_id)
-            if account is None or not account.active:
-                raise Unauthorized("账号已停用", code="account_disabled")
-            extra = _staff_claims(account)
-        elif session.get(Member, row.subject_id) is None:
-            raise Unauthorized("登录凭证无效，请重新登录", code="refresh_token_invalid")
-        pair, new_row = _issue(session, row.subject_type, row.subject_id, row.family_id, extra)
-        session.execute(
-            update(RefreshToken).where(RefreshToken.id == row.id).values(replaced_by_id=new_row.id)
+        outcome = _rotate(session, digest)
+    if isinstance(outcome, DomainError):
+        raise outcome  # a reuse: the family's revocation above is committed first
+    return outcome
+
+
+def _rotate(session, digest: str) -> TokenPair | DomainError:
+    """The refresh in one unit of work: a new pair, or the reuse error to raise once the
+    family's revocation has been committed (any other refusal raises and writes nothing)."""
+    row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
+    if row is None:
+        raise E.refresh_token_invalid()
+    now = utcnow()
+    if row.revoked_at is not None and row.rotated_at is None:
+        # Logged out (or its family revoked earlier): not a theft signal by itself.
+        raise E.refresh_token_revoked()
+    if row.rotated_at is not None:
+        _revoke_family(session, row.family_id)
+        audit(
+            session,
+            actor_type=row.subject_type,
+            actor_id=row.subject_id,
+            action="refresh_token.reuse_detected",
+            object_type="refresh_family",
+            object_id=row.id,
         )
+        return E.refresh_token_reused()
+    if row.expires_at <= now:
+        raise E.refresh_token_expired()
+    # Conditional update: of two concurrent refreshes with one token, exactly one wins.
+    won = session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.id == row.id,
+            RefreshToken.rotated_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(rotated_at=now)
+    ).rowcount
+    if won != 1:
+        _revoke_family(session, row.family_id)
+        return E.refresh_token_reused()
+    extra = None
+    if row.subject_type == "staff":
+        account = session.get(StaffAccount, row.subject_id)
+        if account is None or not account.active:
+            raise E.account_disabled("账号已停用")
+        extra = _staff_claims(account)
+    elif session.get(Member, row.subject_id) is None:
+        raise E.refresh_token_invalid()
+    pair, new_row = _issue(session, row.subject_type, row.subject_id, row.family_id, extra)
+    session.execute(
+        update(RefreshToken).where(RefreshToken.id == row.id).values(replaced_by_id=new_row.id)
+    )
     return pair
 
 
@@ -202,7 +224,7 @@ def login_staff(username: str, password: str) -> tuple[TokenPair, StaffAccount]:
         except (VerifyMismatchError, InvalidHashError):
             ok = False
         if not ok:
-            raise Unauthorized("用户名或密码错误", code="staff_credentials_invalid")
+            raise E.staff_credentials_invalid()
         if hasher.check_needs_rehash(account.password_hash):
             account.password_hash = hasher.hash(password)
         account.last_login_at = utcnow()
@@ -227,18 +249,14 @@ def create_staff_account(
     organisation_id: int | None = None,
 ) -> StaffAccount:
     if role not in STAFF_ROLES:
-        raise ValidationFailed(
-            f"角色必须是以下之一：{', '.join(STAFF_ROLES)}", code="staff_role_invalid"
-        )
+        raise E.staff_role_invalid(f"角色必须是以下之一：{', '.join(STAFF_ROLES)}")
     if (role in ORGANISATION_ROLES) != (organisation_id is not None):
-        raise ValidationFailed(
-            "机构管理员必须指定所属机构，保险公司人员不得指定机构", code="staff_organisation_scope"
-        )
+        raise E.staff_organisation_scope()
     if len(password) < 12:
-        raise ValidationFailed("密码至少12位", code="staff_password_weak")
+        raise E.staff_password_weak()
     with transaction() as session:
         if session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)):
-            raise Conflict("用户名已存在", code="staff_username_taken")
+            raise E.staff_username_taken()
         if organisation_id is not None:
             from app.sponsors.services import check_admin_organisation
 

@@ -38,9 +38,10 @@ from app.auth.principal import Principal
 from app.campaigns import rules, tokens
 from app.campaigns.models import Campaign, CampaignRedemption
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
+from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.services import already_insured, check_terms
-from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.error_catalogue import E, error
+from app.errors import Conflict, DomainError
 from app.sponsors.models import Programme
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,10 @@ LINK_INVALID = "二维码无效或已被篡改，请向发起机构重新索取"
 MAX_LIST = 100
 
 
-class CampaignRefused(DomainError):
-    """A link that cannot be used (revoked, expired, full, paused) or a person it is not for."""
-
-    def __init__(self, refusal: rules.Refusal) -> None:
-        super().__init__(refusal.message, code=refusal.code, status=refusal.status)
+def campaign_refused(refusal: rules.Refusal) -> DomainError:
+    """A link that cannot be used (revoked, expired, full, paused) or a person it is not for: the
+    catalogued error of the code the rules chose, with the status the refusal deserves."""
+    return error(refusal.code, refusal.message, status=refusal.status)
 
 
 def _secret() -> bytes:
@@ -110,9 +110,9 @@ def create_campaign(
     )
     problem = rules.eligibility_problem(wanted)
     if problem is not None:
-        raise ValidationFailed(problem.message, code=problem.code)
+        raise error(problem.code, problem.message, status=422)
     if expires_on < today_shanghai():
-        raise ValidationFailed("有效期不能早于今天", code="campaign_expiry_past")
+        raise E.campaign_expiry_past()
     with transaction() as session:
         programme = session.scalar(
             select(Programme).where(
@@ -120,20 +120,15 @@ def create_campaign(
             )
         )
         if programme is None or actor.organisation_id is None:
-            raise NotFound("资助项目不存在", code="programme_not_found")
+            raise E.programme_not_found()
         if programme.status == "closed":
-            raise Conflict("资助项目已关闭，不能发起邀请", code="programme_closed")
+            raise E.programme_closed("资助项目已关闭，不能发起邀请")
         if programme.rule_kind != "full":
             # A resident who scans is enrolled at once with nothing to pay; a partial rule would
             # leave a remainder the invitation never asked them to pay.
-            raise ValidationFailed(
-                "邀请只能使用全额资助保费的项目（被邀请人无需付费）",
-                code="campaign_programme_not_full",
-            )
+            raise E.campaign_programme_not_full()
         if expires_on > programme.ends_on:
-            raise ValidationFailed(
-                "邀请的有效期不能晚于资助项目的结束日期", code="campaign_expiry_after_programme"
-            )
+            raise E.campaign_expiry_after_programme()
         campaign = Campaign(
             public_code=tokens.new_public_code(),
             organisation_id=programme.organisation_id,
@@ -173,7 +168,7 @@ def get_campaign(actor: Principal, campaign_id: int) -> Campaign:
             )
         )
     if campaign is None:
-        raise NotFound("邀请活动不存在", code="campaign_not_found")
+        raise E.campaign_not_found()
     return campaign
 
 
@@ -237,17 +232,17 @@ def campaign_from_token(token: str) -> Campaign:
         public_code = tokens.verify(_secret(), token)
     except tokens.CampaignTokenInvalid as exc:
         log.info("campaign link refused", extra={"reason": exc.reason})
-        raise NotFound(LINK_INVALID, code="campaign_link_invalid") from None
+        raise E.campaign_link_invalid(LINK_INVALID) from None
     campaign = get_session().scalar(select(Campaign).where(Campaign.public_code == public_code))
     if campaign is None:
-        raise NotFound(LINK_INVALID, code="campaign_link_invalid")
+        raise E.campaign_link_invalid(LINK_INVALID)
     return campaign
 
 
 def _refuse_if_closed(campaign: Campaign, today: date) -> None:
     refusal = rules.link_refusal(link_state(campaign), today)
     if refusal is not None:
-        raise CampaignRefused(refusal)
+        raise campaign_refused(refusal)
 
 
 def product_for(session, programme: Programme):
@@ -305,10 +300,12 @@ def _answer(
     from app.enrollment.models import Order
     from app.policies.models import Policy
 
-    order = session.get(Order, redemption.order_id)
-    policy = session.get(Policy, redemption.policy_id)
-    _ = campaign.name, campaign.organisation.name
-    session.commit()
+    # Ended by a commit, not read_scope()'s rollback: nothing is pending here, and a commit keeps
+    # the loaded objects loaded (expire_on_commit=False) for the answer to show.
+    with transaction():
+        order = session.get(Order, redemption.order_id)
+        policy = session.get(Policy, redemption.policy_id)
+        _ = campaign.name, campaign.organisation.name
     return Redemption(campaign, order, policy, created)
 
 
@@ -326,14 +323,12 @@ BUDGET_EXHAUSTED = "资助预算已用完，该邀请暂时无法领取"
 
 def redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: bool) -> Redemption:
     """Enroll the member's own verified person at the sponsor's cost (see the module doc)."""
-    try:
+    # A refusal leaves no connection checked out: the Idempotency-Key record of the error answer
+    # is written on a connection of its own, and 200 refused scans at once must not each hold one
+    # while waiting for another (the pool would run dry). On success _redeem has already
+    # committed its writes, so the unit of work's commit at exit finds nothing left to write.
+    with transaction():
         return _redeem(member_id, token, terms_version=terms_version, terms_accepted=terms_accepted)
-    except BaseException:
-        # A refusal leaves no connection checked out: the Idempotency-Key record of the error
-        # answer is written on a connection of its own, and 200 refused scans at once must not
-        # each hold one while waiting for another (the pool would run dry).
-        get_session().rollback()
-        raise
 
 
 def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: bool) -> Redemption:
@@ -346,64 +341,66 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
     session = get_session()
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound("账号不存在", code="member_not_found")
+        raise E.member_not_found()
     person = member.person
     if person is None:
-        raise ValidationFailed("请先完成本人医保身份核验", code="identity_not_verified")
+        raise E.identity_not_verified("请先完成本人医保身份核验")
     existing = _redemption_of(session, campaign.id, person.id)
     if existing is not None:
         return _answer(session, campaign, existing, False)
-    today = today_shanghai()
-    _refuse_if_closed(campaign, today)
-    product = product_for(session, campaign.programme)
-    if product is None:
-        raise Conflict("该邀请对应的保险产品暂未开放", code="campaign_product_unavailable")
-    defn = definition_of(product)
-    terms = current_terms(product)
-    check_terms(terms, version=terms_version, accepted=terms_accepted)
-    # Eligibility is decided on a fresh bureau answer, as at enrollment.
-    if identity.is_stale(person):
-        identity.reverify(session, member_id, person)
-        session.commit()
-    age = age_on(person.birth_date, defn.coverage_starts)
-    refusal = rules.eligibility_refusal(
-        eligibility_of(campaign),
-        rules.PersonFacts(
-            identity_flags=frozenset(person.identity_flags or []),
-            age=age,
-            region_code=person.region_code,
-        ),
-    )
-    if refusal is not None:
-        raise CampaignRefused(refusal)
-    if already_insured(session, person.id, defn.plan_year):
-        raise Conflict(ALREADY_INSURED, code="campaign_already_insured")
-    org = campaign.organisation
-    premium = defn.premium_for(insurance_type=person.insurance_type, age=age)
-    q = quote(
-        defn,
-        today,
-        Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
-        [
-            Candidate(
-                person_id=person.id,
-                relation="self",
-                birth_date=person.birth_date,
-                insurance_type=person.insurance_type,
-                insurance_status=person.insurance_status,
+    # The checks are a read, ended before the write below starts fresh (the re-verification
+    # inside commits on its own).
+    with read_scope():
+        today = today_shanghai()
+        _refuse_if_closed(campaign, today)
+        product = product_for(session, campaign.programme)
+        if product is None:
+            raise E.campaign_product_unavailable()
+        defn = definition_of(product)
+        terms = current_terms(product)
+        check_terms(terms, version=terms_version, accepted=terms_accepted)
+        # Eligibility is decided on a fresh bureau answer, as at enrollment.
+        if identity.is_stale(person):
+            with transaction():
+                identity.reverify(session, member_id, person)
+        age = age_on(person.birth_date, defn.coverage_starts)
+        refusal = rules.eligibility_refusal(
+            eligibility_of(campaign),
+            rules.PersonFacts(
+                identity_flags=frozenset(person.identity_flags or []),
+                age=age,
                 region_code=person.region_code,
-                already_insured=False,
-            )
-        ],
-        [SubsidyOffer(person.id, campaign.programme_id, org.name, org.kind, premium)],
-    )
-    [line] = q.lines
-    if not line.eligible:
-        reason = line.reasons[0]
-        raise ValidationFailed(reason.message, code=reason.code)
-    if q.total_pay_fen != 0 or not line.subsidies:  # pragma: no cover - full rule, premium > 0
-        raise Conflict("该邀请无法全额资助本次投保", code="campaign_not_free")
-    session.rollback()  # end the read transaction: the write below starts fresh
+            ),
+        )
+        if refusal is not None:
+            raise campaign_refused(refusal)
+        if already_insured(session, person.id, defn.plan_year):
+            raise E.campaign_already_insured(ALREADY_INSURED)
+        org = campaign.organisation
+        premium = defn.premium_for(insurance_type=person.insurance_type, age=age)
+        q = quote(
+            defn,
+            today,
+            Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
+            [
+                Candidate(
+                    person_id=person.id,
+                    relation="self",
+                    birth_date=person.birth_date,
+                    insurance_type=person.insurance_type,
+                    insurance_status=person.insurance_status,
+                    region_code=person.region_code,
+                    already_insured=False,
+                )
+            ],
+            [SubsidyOffer(person.id, campaign.programme_id, org.name, org.kind, premium)],
+        )
+        [line] = q.lines
+        if not line.eligible:
+            reason = line.reasons[0]
+            raise error(reason.code, reason.message, status=422)
+        if q.total_pay_fen != 0 or not line.subsidies:  # pragma: no cover - full rule, premium > 0
+            raise E.campaign_not_free()
     try:
         redemption = _write(member_id, person.id, campaign, product, defn, terms, line)
         return _answer(get_session(), campaign, redemption, True)
@@ -414,7 +411,7 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
         if existing is not None:
             return _answer(session, campaign, existing, False)
         if already_insured(session, person.id, defn.plan_year):
-            raise Conflict(ALREADY_INSURED, code="campaign_already_insured") from None
+            raise E.campaign_already_insured(ALREADY_INSURED) from None
         raise
     except Conflict as exc:
         if exc.code != "subsidy_unavailable":
@@ -424,8 +421,8 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
         session.refresh(campaign)
         closed = rules.link_refusal(link_state(campaign), today_shanghai())
         if closed is not None:
-            raise CampaignRefused(closed) from None
-        raise Conflict(BUDGET_EXHAUSTED, code="campaign_budget_exhausted") from None
+            raise campaign_refused(closed) from None
+        raise E.campaign_budget_exhausted(BUDGET_EXHAUSTED) from None
 
 
 def _write(
@@ -449,7 +446,7 @@ def _write(
         if won != 1:
             session.refresh(campaign)
             refusal = rules.link_refusal(link_state(campaign), today) or rules.EXHAUSTED
-            raise CampaignRefused(refusal)
+            raise campaign_refused(refusal)
         [written] = write_enrollments(
             session,
             EnrollmentPlan(

@@ -38,9 +38,6 @@ class HookPoint:
     purpose: str
     provided_by: str
     many: bool = False  # several implementations, all asked; else one, a later one replaces it
-    # The `app.extensions` key a module not yet converted still reads (see legacy_key users
-    # below); the registry keeps that list as its own storage so both see the same functions.
-    legacy_key: str | None = None
 
 
 SUBSIDY_OFFERS = "enrollment.subsidy_offers"
@@ -59,8 +56,6 @@ HOOK_POINTS: dict[str, HookPoint] = {
             "the order ask every provider and take the offers in registration order",
             provided_by="sponsors (app.sponsors.services.programme_offers)",
             many=True,
-            # TODO(owned): app/enrollment/subsidies.py still reads and writes this key.
-            legacy_key="subsidy_providers",
         ),
         HookPoint(
             CLAIMS_FILED,
@@ -69,8 +64,6 @@ HOOK_POINTS: dict[str, HookPoint] = {
             purpose="the refund rule's 'no claim filed' check on surrender",
             provided_by="claims (app.claims.services.claims_filed_on)",
             many=True,
-            # TODO(owned): app/policies/services.py still reads this key.
-            legacy_key="policy_claim_checks",
         ),
         HookPoint(
             CLAIMS_PAID,
@@ -113,10 +106,7 @@ def _slots(app: Flask) -> dict[str, list[Callable]]:
 
 
 def _slot(app: Flask, hook: HookPoint) -> list[Callable]:
-    slots = _slots(app)
-    if hook.name not in slots:
-        slots[hook.name] = app.extensions.setdefault(hook.legacy_key, []) if hook.legacy_key else []
-    return slots[hook.name]
+    return _slots(app).setdefault(hook.name, [])
 
 
 def register(name: str, fn: Callable, *, app: Flask | None = None) -> None:

@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
+from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment import subsidies
 from app.enrollment.models import Order, OrderItem
 from app.enrollment.quote import Candidate, Payer, Quote, quote
 from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enrollments
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.error_catalogue import E, error
 from app.identity import services as identity
 from app.members.models import Member, Person, Relative
 from app.policies.models import Policy
@@ -32,27 +32,25 @@ def check_terms(terms, *, version: str, accepted: bool) -> None:
     """The terms the person enrolling (or the organisation enrolling its roster) agreed to must
     be agreed, and be the product's current version. One check for every way in."""
     if not accepted:
-        raise ValidationFailed("请阅读并同意保险条款后再投保", code="terms_not_accepted")
+        raise E.terms_not_accepted()
     if version != terms.version:
-        raise ValidationFailed(
-            "保险条款已更新，请重新阅读并同意最新条款", code="terms_version_outdated"
-        )
+        raise E.terms_version_outdated()
 
 
 def _verified_member(session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound("账号不存在", code="member_not_found")
+        raise E.member_not_found()
     if member.person is None:
-        raise ValidationFailed("请先完成本人医保身份核验", code="identity_not_verified")
+        raise E.identity_not_verified("请先完成本人医保身份核验")
     return member
 
 
 def _selected_people(session, member: Member, selection: Selection) -> list[tuple[Person, str]]:
     if not selection.include_self and not selection.relative_ids:
-        raise ValidationFailed("请至少选择一位被保险人", code="insured_empty")
+        raise E.insured_empty()
     if len(set(selection.relative_ids)) != len(selection.relative_ids):
-        raise ValidationFailed("被保险人重复", code="insured_duplicate")
+        raise E.insured_duplicate()
     people: list[tuple[Person, str]] = []
     if selection.include_self:
         people.append((member.person, "self"))
@@ -67,7 +65,7 @@ def _selected_people(session, member: Member, selection: Selection) -> list[tupl
         }
         for rid in selection.relative_ids:
             if rid not in rows:
-                raise NotFound("家属不存在", code="relative_not_found")
+                raise E.relative_not_found()
             people.append((rows[rid].person, rows[rid].relation))
     return people
 
@@ -118,22 +116,25 @@ def _resolve_product(code: str | None):
         return products.get_product(code)
     product = products.current_product(today_shanghai())
     if product is None:
-        raise NotFound("当前没有开放投保的产品", code="product_not_found")
+        raise E.product_not_found("当前没有开放投保的产品")
     return product
 
 
 def get_quote(member_id: int, product_code: str | None, selection: Selection):
     """A quote from the stored verification snapshots. No side effects."""
-    session = get_session()
-    member = _verified_member(session, member_id)
-    product = _resolve_product(product_code)
-    defn = products.definition_of(product)
-    people = _selected_people(session, member, selection)
-    offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
-    result = quote(
-        defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers
-    )
-    session.rollback()
+    with read_scope() as session:
+        member = _verified_member(session, member_id)
+        product = _resolve_product(product_code)
+        defn = products.definition_of(product)
+        people = _selected_people(session, member, selection)
+        offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
+        result = quote(
+            defn,
+            today_shanghai(),
+            _payer(member),
+            _candidates(session, people, defn.plan_year),
+            offers,
+        )
     return product, result, {p.id: p for p, _ in people}
 
 
@@ -146,18 +147,19 @@ def create_order(
     terms_version: str,
     terms_accepted: bool,
 ) -> Order:
+    with transaction() as session:
+        member = _verified_member(session, member_id)
+        product = _resolve_product(product_code)
+        defn = products.definition_of(product)
+        terms = products.current_terms(product)
+        check_terms(terms, version=terms_version, accepted=terms_accepted)
+        people = _selected_people(session, member, selection)
+        # Eligibility is decided on a fresh bureau answer: re-verify stale snapshots first (kept
+        # even if the order is then refused).
+        for person, _ in people:
+            if identity.is_stale(person):
+                identity.reverify(session, member_id, person)
     session = get_session()
-    member = _verified_member(session, member_id)
-    product = _resolve_product(product_code)
-    defn = products.definition_of(product)
-    terms = products.current_terms(product)
-    check_terms(terms, version=terms_version, accepted=terms_accepted)
-    people = _selected_people(session, member, selection)
-    # Eligibility is decided on a fresh bureau answer: re-verify stale snapshots first.
-    for person, _ in people:
-        if identity.is_stale(person):
-            identity.reverify(session, member_id, person)
-    session.commit()
     offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
     q = quote(
         defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers
@@ -187,9 +189,7 @@ def create_order(
         try:
             [written] = write_enrollments(session, plan)
         except IntegrityError:
-            raise Conflict(
-                "被保险人本年度已投保或有未完成的投保订单", code="already_enrolling"
-            ) from None
+            raise E.already_enrolling() from None
         order = session.get(Order, written.order_id)
         audit(
             session,
@@ -211,16 +211,15 @@ def _check_orderable(q: Quote, payment_method: str | None) -> None:
             if not line.eligible
         }
         first = next(r for line in q.lines for r in line.reasons)
-        raise ValidationFailed(first.message, code=first.code, errors={"insured": errors})
+        raise error(first.code, first.message, errors={"insured": errors}, status=422)
     if q.total_pay_fen > 0:
         if payment_method is None:
-            raise ValidationFailed("请选择支付方式", code="payment_method_required")
+            raise E.payment_method_required()
         if payment_method not in q.payment_methods:
             reason = q.unavailable_methods.get(payment_method)
-            raise ValidationFailed(
-                reason.message if reason else "该支付方式不可用",
-                code=reason.code if reason else "payment_method_unavailable",
-            )
+            if reason is not None:
+                raise error(reason.code, reason.message, status=422)
+            raise E.payment_method_unavailable("该支付方式不可用")
 
 
 def get_order(member_id: int, order_id: int) -> Order:
@@ -228,7 +227,7 @@ def get_order(member_id: int, order_id: int) -> Order:
         select(Order).where(Order.id == order_id, Order.member_id == member_id)
     )
     if order is None:
-        raise NotFound("订单不存在", code="order_not_found")
+        raise E.order_not_found()
     return order
 
 

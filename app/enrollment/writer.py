@@ -33,7 +33,7 @@ from app.common.bulk import allocate_ids, among, insert_rows
 from app.common.clock import today_shanghai
 from app.database import utcnow
 from app.enrollment.models import LedgerEntry, Order, OrderItem
-from app.errors import Conflict
+from app.error_catalogue import E
 from app.members.models import Person
 from app.policies.models import Policy
 from app.policies.services import coverage_for
@@ -269,7 +269,7 @@ def _reserve(session, plan: EnrollmentPlan, placed) -> dict[int, str]:
         if take_budget(session, programme_id, sum(t[3] for t in taken), len(taken)):
             continue
         if plan.budget != WHILE_IT_LASTS:
-            raise Conflict(SUBSIDY_UNAVAILABLE, code="subsidy_unavailable")
+            raise E.subsidy_unavailable(SUBSIDY_UNAVAILABLE)
         if len(by_programme) > 1:  # dropping an order would leave another programme's share
             raise ValueError("WHILE_IT_LASTS plans draw on one programme")
         for _, n, _, amount in taken:  # one person at a time, in order, while it lasts

@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.common.bulk import among, update_rows
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
+from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.quote import (
     ALREADY_INSURED,
     NOT_INSURED,
@@ -287,22 +287,21 @@ def _verified_ahead(ctx: Context, throttle: Throttle):
 
 
 def next_batch(ctx: Context, after: int = 0) -> list[Pending]:
-    session = get_session()
-    rows = session.execute(
-        select(
-            JobRow.id,
-            Person.id,
-            Person.id_number_enc,
-            Person.name,
-            Person.birth_date,
-            Person.gender,
-        )
-        .join(Person, Person.id == JobRow.person_id)
-        .where(JobRow.job_id == ctx.job_id, JobRow.status == "pending", JobRow.id > after)
-        .order_by(JobRow.id)
-        .limit(ctx.batch_size)
-    ).all()
-    session.commit()  # end the read; the bureau is called outside any transaction of ours
+    with read_scope() as session:  # the bureau is called outside any transaction of ours
+        rows = session.execute(
+            select(
+                JobRow.id,
+                Person.id,
+                Person.id_number_enc,
+                Person.name,
+                Person.birth_date,
+                Person.gender,
+            )
+            .join(Person, Person.id == JobRow.person_id)
+            .where(JobRow.job_id == ctx.job_id, JobRow.status == "pending", JobRow.id > after)
+            .order_by(JobRow.id)
+            .limit(ctx.batch_size)
+        ).all()
     return [
         Pending(row_id, PersonView(person_id, enc, name, birth, gender))
         for row_id, person_id, enc, name, birth, gender in rows
@@ -310,14 +309,15 @@ def next_batch(ctx: Context, after: int = 0) -> list[Pending]:
 
 
 def check_programme(ctx: Context) -> None:
-    session = get_session()
-    programme = session.get(Programme, ctx.programme_id)
-    session.refresh(programme)
+    with read_scope() as session:
+        programme = session.get(Programme, ctx.programme_id)
+        assert programme is not None  # the job's programme_id is a foreign key
+        session.refresh(programme)
+        status, starts_on, ends_on = programme.status, programme.starts_on, programme.ends_on
     today = today_shanghai()
-    session.commit()
-    if programme.status != "active":
+    if status != "active":
         raise ProgrammeStopped("programme_not_active")
-    if not (programme.starts_on <= today <= programme.ends_on):
+    if not (starts_on <= today <= ends_on):
         raise ProgrammeStopped("programme_not_in_period")
 
 
@@ -347,7 +347,6 @@ def verify(ctx: Context, batch: list[Pending], throttle: Throttle) -> None:
                 pending.code = "bureau_unavailable"
             else:
                 _take(pending, certno, found[0])
-    get_session().commit()  # the sandbox bureau reads through our session: end that read
 
 
 def _asked(throttle: Throttle, people: int, call, beat):

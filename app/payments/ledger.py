@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from app.database import get_session
+from app.database import read_scope
 from app.enrollment.models import LedgerEntry, Order, OrderItem, Refund
 from app.policies.models import Policy
 
@@ -27,7 +27,11 @@ class LedgerProblem:
 
 
 def check_ledger() -> list[LedgerProblem]:
-    session = get_session()
+    with read_scope() as session:
+        return _problems(session)
+
+
+def _problems(session) -> list[LedgerProblem]:
     problems: list[LedgerProblem] = []
     item_sums = dict(
         session.execute(
@@ -83,5 +87,4 @@ def check_ledger() -> list[LedgerProblem]:
                     order_id, None, f"unallocated entries sum to {total} fen, expected {pending}"
                 )
             )
-    session.rollback()
     return problems

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
+from app.database import read_scope, transaction, utcnow
 from app.enrollment.models import LedgerEntry, OrderItem, Payment, Refund
 from app.integrations import registry
 from app.integrations.bureau.port import DEBIT_FAILED, DEBIT_SUCCEEDED, BureauUnavailable
@@ -32,12 +32,11 @@ LEDGER_KIND_OUT = {
 
 def execute_refund(refund_id: int) -> str:
     """Send one refund to its funding source; returns pending | succeeded | failed."""
-    session = get_session()
-    refund = session.get(Refund, refund_id)
-    if refund is None or refund.status != "pending":
-        return refund.status if refund else "missing"
-    payment = session.get(Payment, refund.payment_id) if refund.payment_id else None
-    session.rollback()
+    with read_scope() as session:
+        refund = session.get(Refund, refund_id)
+        if refund is None or refund.status != "pending":
+            return refund.status if refund else "missing"
+        payment = session.get(Payment, refund.payment_id) if refund.payment_id else None
     if refund.method == "sponsor":
         return _succeeded(refund_id, None)
     try:
@@ -132,12 +131,12 @@ def _void_if_fully_refunded(s, order_item_id: int) -> None:
 
 def reconcile_refunds(min_age_seconds: int = 60) -> int:
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
-    ids = list(
-        get_session().scalars(
-            select(Refund.id).where(Refund.status == "pending", Refund.created_at <= cutoff)
+    with read_scope() as session:
+        ids = list(
+            session.scalars(
+                select(Refund.id).where(Refund.status == "pending", Refund.created_at <= cutoff)
+            )
         )
-    )
-    get_session().rollback()
     settled = 0
     for refund_id in ids:
         if _query_or_retry(refund_id) in ("succeeded", "failed"):
@@ -146,9 +145,8 @@ def reconcile_refunds(min_age_seconds: int = 60) -> int:
 
 
 def _query_or_retry(refund_id: int) -> str:
-    session = get_session()
-    refund = session.get(Refund, refund_id)
-    session.rollback()
+    with read_scope() as session:
+        refund = session.get(Refund, refund_id)
     try:
         if refund.method == "wechat":
             result = registry.wechat_pay().query_refund(refund.reference)

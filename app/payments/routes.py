@@ -7,7 +7,7 @@ import logging
 from flask import request
 
 from app.api import Blueprint
-from app.errors import Unauthorized
+from app.error_catalogue import E
 from app.integrations.wechatpay.port import NotificationRejected
 from app.payments import services
 
@@ -29,5 +29,5 @@ def wechat_notify():
         outcome = services.handle_wechat_notification(headers, request.get_data(cache=False))
     except NotificationRejected as exc:
         log.warning("wechat notification rejected: %s", exc.reason)
-        raise Unauthorized("通知验签失败", code="notification_rejected") from None
+        raise E.notification_rejected() from None
     log.info("wechat notification applied: %s", outcome)

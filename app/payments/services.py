@@ -16,12 +16,13 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.audit.services import record as audit
-from app.database import get_session, transaction, utcnow
+from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.enrollment.quote import Payer, personal_account_refusal
 from app.enrollment.services import close_order, get_order
 from app.enrollment.writer import LEDGER_KIND_IN, PaidOrderFacts, record_paid
-from app.errors import Conflict, DomainError, UpstreamUnavailable, ValidationFailed
+from app.error_catalogue import E, error
+from app.errors import DomainError, ValidationFailed
 from app.integrations import registry
 from app.integrations.bureau.port import (
     DEBIT_FAILED,
@@ -69,17 +70,17 @@ def _payment_reference(order: Order, method: str, session) -> str:
 def _lock_order_for_payment(session, member_id: int, order_id: int, method: str) -> Order:
     order = get_order(member_id, order_id)
     if order.status == "paid":
-        raise Conflict("订单已支付", code="order_already_paid")
+        raise E.order_already_paid()
     if order.status == "closed":
-        raise Conflict("订单已关闭，请重新下单", code="order_closed")
+        raise E.order_closed()
     if order.status == "paying":
-        raise Conflict("订单正在扣款确认中，请稍后查询", code="payment_in_progress")
+        raise E.payment_in_progress()
     if order.expires_at <= utcnow():
-        if close_order(session, order, "expired"):
-            session.commit()
-        raise Conflict("订单已超时关闭，请重新下单", code="order_closed")
+        with transaction() as s:
+            close_order(s, order, "expired")  # a lost race writes nothing: the commit is empty
+        raise E.order_closed("订单已超时关闭，请重新下单")
     if order.total_pay_fen <= 0:
-        raise Conflict("该订单无需支付", code="order_nothing_to_pay")
+        raise E.order_nothing_to_pay()
     return order
 
 
@@ -90,7 +91,7 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
 
     defn = definition_of(get_product_by_id(order.product_id))
     if method not in defn.payment_methods or method == "sponsor":
-        raise ValidationFailed("该产品不支持此支付方式", code="payment_method_unavailable")
+        raise E.payment_method_unavailable()
     pending = session.scalar(
         select(Payment).where(Payment.order_id == order.id, Payment.status == "pending")
     )
@@ -99,7 +100,7 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
             _close_wechat_payment(session, pending)
         return _pay_from_account(session, member_id, order, defn)
     if pending is not None and pending.method == "personal_account":
-        raise Conflict("订单正在扣款确认中，请稍后查询", code="payment_in_progress")
+        raise E.payment_in_progress()
     return _pay_with_wechat(session, member_id, order, pending, defn.name)
 
 
@@ -115,7 +116,7 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
         [item.relation for item in order.items if item.pay_fen > 0],
     )
     if refusal is not None:
-        raise ValidationFailed(refusal.message, code=refusal.code)
+        raise error(refusal.code, refusal.message, status=422)
     with transaction() as s:
         won = s.execute(
             update(Order)
@@ -123,7 +124,7 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
             .values(status="paying", payment_method="personal_account")
         ).rowcount
         if won != 1:
-            raise Conflict("订单状态已变化，请刷新", code="order_state_changed")
+            raise E.order_state_changed()
         payment = Payment(
             order_id=order.id,
             method="personal_account",
@@ -137,9 +138,7 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
         auth = bureau.authorise_debit(person.psn_no, payment.amount_fen, order.order_no)
     except BureauUnavailable:
         settle_failure(payment.id, "bureau_unavailable")
-        raise UpstreamUnavailable(
-            "医保系统暂时无法扣款，请稍后再试或选择微信支付", code="bureau_unavailable"
-        ) from None
+        raise E.bureau_unavailable("医保系统暂时无法扣款，请稍后再试或选择微信支付") from None
     with transaction() as s:
         s.execute(
             update(Payment)
@@ -205,9 +204,7 @@ def _pay_with_wechat(session, member_id, order, pending, description) -> Payment
     except WeChatPayError as exc:
         if not exc.retryable:
             settle_failure(pending.id, f"wechat_{exc.code or 'rejected'}".lower()[:40])
-        raise UpstreamUnavailable(
-            "微信支付暂时不可用，请稍后再试", code="wechat_pay_unavailable"
-        ) from None
+        raise E.wechat_pay_unavailable() from None
     return PaymentStart(
         get_order(member_id, order.id), pending, "awaiting_wechat", prepay.js_params
     )
@@ -217,9 +214,7 @@ def _close_wechat_payment(session, payment: Payment) -> None:
     try:
         registry.wechat_pay().close_order(payment.reference)
     except WeChatPayError:
-        raise UpstreamUnavailable(
-            "微信支付暂时不可用，请稍后再试", code="wechat_pay_unavailable"
-        ) from None
+        raise E.wechat_pay_unavailable() from None
     with transaction() as s:
         s.execute(
             update(Payment)
@@ -234,14 +229,17 @@ def handle_wechat_notification(headers: dict, body: bytes) -> str:
     note = registry.wechat_pay().parse_notification(headers, body)
     if note.trade_state != TRADE_SUCCESS:
         return "ignored_state"
-    session = get_session()
-    payment = session.scalar(
-        select(Payment).where(Payment.reference == note.out_trade_no, Payment.method == "wechat")
-    )
-    if payment is None:
-        log.warning("notification for an unknown out_trade_no")
-        return "unknown_trade"
-    if note.amount_total_fen != payment.amount_fen:
+    with read_scope() as session:
+        payment = session.scalar(
+            select(Payment).where(
+                Payment.reference == note.out_trade_no, Payment.method == "wechat"
+            )
+        )
+        if payment is None:
+            log.warning("notification for an unknown out_trade_no")
+            return "unknown_trade"
+        payment_id, expected_fen = payment.id, payment.amount_fen
+    if note.amount_total_fen != expected_fen:
         with transaction() as s:
             audit(
                 s,
@@ -249,12 +247,11 @@ def handle_wechat_notification(headers: dict, body: bytes) -> str:
                 actor_id=None,
                 action="payment.amount_mismatch",
                 object_type="payment",
-                object_id=payment.id,
-                detail={"expected_fen": payment.amount_fen, "notified_fen": note.amount_total_fen},
+                object_id=payment_id,
+                detail={"expected_fen": expected_fen, "notified_fen": note.amount_total_fen},
             )
         raise NotificationRejected("amount_mismatch")
-    session.rollback()
-    return settle_success(payment.id, note.transaction_id, note.amount_total_fen)
+    return settle_success(payment_id, note.transaction_id, note.amount_total_fen)
 
 
 # --- settlement -------------------------------------------------------------------------------
@@ -378,14 +375,13 @@ def expire_orders() -> int:
 def reconcile(min_age_seconds: int = 60) -> dict[str, int]:
     """Settle payments whose outcome is unknown (timeouts, lost notifications) by asking the
     other side. Safe to run at any time and as often as wanted."""
-    session = get_session()
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
-    pending = list(
-        session.scalars(
-            select(Payment).where(Payment.status == "pending", Payment.created_at <= cutoff)
+    with read_scope() as session:
+        pending = list(
+            session.scalars(
+                select(Payment).where(Payment.status == "pending", Payment.created_at <= cutoff)
+            )
         )
-    )
-    session.rollback()
     summary = {"checked": 0, "paid": 0, "failed": 0, "still_pending": 0, "errors": 0}
     for payment in pending:
         summary["checked"] += 1
@@ -432,14 +428,16 @@ def _reconcile_one(payment: Payment) -> str:
 def sandbox_simulate_wechat_payment(member_id: int, order_id: int) -> str:
     """Development and tests only: the sandbox plays the member paying in WeChat and WeChat
     sending its signed, encrypted notification, which goes through the real verification."""
-    order = get_order(member_id, order_id)
-    payment = get_session().scalar(
-        select(Payment).where(
-            Payment.order_id == order.id, Payment.method == "wechat", Payment.status == "pending"
+    with read_scope() as session:
+        order = get_order(member_id, order_id)
+        payment = session.scalar(
+            select(Payment).where(
+                Payment.order_id == order.id,
+                Payment.method == "wechat",
+                Payment.status == "pending",
+            )
         )
-    )
-    if payment is None:
-        raise Conflict("该订单没有待支付的微信支付单", code="no_pending_wechat_payment")
-    headers, body = registry.wechat_pay().simulate_payment(payment.reference)
-    get_session().rollback()
+        if payment is None:
+            raise E.no_pending_wechat_payment()
+        headers, body = registry.wechat_pay().simulate_payment(payment.reference)
     return handle_wechat_notification(headers, body)

@@ -10,10 +10,11 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from app.audit.services import record as audit
+from app.common import hooks
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import Order, OrderItem, Payment, Refund
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.error_catalogue import E
 from app.members.models import Member, Person
 from app.policies.certificate import STATUS_LABELS
 from app.policies.models import Policy
@@ -52,15 +53,14 @@ def list_policies(member_id: int, plan_year: int | None = None) -> list[Policy]:
 def get_policy(member_id: int, policy_id: int) -> Policy:
     policy = get_session().scalar(select(Policy).where(Policy.id == policy_id, _visible(member_id)))
     if policy is None:
-        raise NotFound("保单不存在", code="policy_not_found")
+        raise E.policy_not_found()
     return policy
 
 
 def _claims_filed(session, policy: Policy) -> bool:
-    """Has any claim been filed on this policy? The claims capability registers its check in
-    app.extensions["policy_claim_checks"]; with none registered there are no claims."""
-    checks = current_app.extensions.get("policy_claim_checks", [])
-    return any(check(session, policy) for check in checks)
+    """Has any claim been filed on this policy? Claims (above policies) answers through the hook
+    point `hooks.CLAIMS_FILED`; the registry fails loudly when nobody registered a check."""
+    return any(check(session, policy) for check in hooks.providers(hooks.CLAIMS_FILED))
 
 
 def surrender(member_id: int, policy_id: int) -> Policy:
@@ -73,16 +73,14 @@ def surrender(member_id: int, policy_id: int) -> Policy:
     item = session.get(OrderItem, policy.order_item_id)
     order = session.get(Order, item.order_id)
     if order.member_id != member_id:
-        raise ValidationFailed("仅投保时的付款人可以申请退保", code="surrender_payer_only")
+        raise E.surrender_payer_only()
     if policy.status != "active":
-        raise Conflict("保单不是有效状态，不能退保", code="policy_not_active")
+        raise E.policy_not_active()
     rule = definition_of(get_product_by_id(policy.product_id)).refund
     if (today_shanghai() - policy.paid_on).days > rule.within_days:
-        raise ValidationFailed(
-            f"已超过缴费后{rule.within_days}天的退保期限", code="refund_window_passed"
-        )
+        raise E.refund_window_passed(f"已超过缴费后{rule.within_days}天的退保期限")
     if rule.requires_no_claim and _claims_filed(session, policy):
-        raise ValidationFailed("该保单已申请理赔，不能退保", code="refund_claim_exists")
+        raise E.refund_claim_exists()
     refund_ids = []
     with transaction() as s:
         won = s.execute(
@@ -91,7 +89,7 @@ def surrender(member_id: int, policy_id: int) -> Policy:
             .values(status="surrendered", surrendered_at=utcnow())
         ).rowcount
         if won != 1:
-            raise Conflict("保单状态已变化，请刷新", code="policy_not_active")
+            raise E.policy_not_active("保单状态已变化，请刷新")
         payment = s.scalar(
             select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded")
         )
@@ -241,9 +239,9 @@ def verify_certificate(token: str) -> tuple[Policy, Person, str]:
     try:
         policy_no, _version = verify_token(_secret(), token)
     except CertificateTokenInvalid:
-        raise NotFound("凭证无效或已被篡改", code="certificate_invalid") from None
+        raise E.certificate_invalid() from None
     session = get_session()
     policy = session.scalar(select(Policy).where(Policy.policy_no == policy_no))
     if policy is None:
-        raise NotFound("凭证无效或已被篡改", code="certificate_invalid")
+        raise E.certificate_invalid()
     return policy, session.get(Person, policy.person_id), get_product_by_id(policy.product_id).name
