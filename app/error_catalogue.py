@@ -276,6 +276,12 @@ _add(
     422,
     "PDF 结构过于复杂或解压后过大，请另存为普通 PDF 或拍照上传",
 )
+_add(
+    "claim_assign_self_only",
+    403,
+    "审核员只能将理赔申请分配给自己",
+    "A reviewer assigning a claim to someone else (operators may)",
+)
 
 # --- sponsors, programmes and rosters (app/sponsors) ----------------------------------------
 _add("organisation_exists", 409, "该统一社会信用代码的机构已存在")

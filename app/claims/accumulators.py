@@ -10,12 +10,15 @@ transaction and then sees the new version; on SQLite writers are serialised by t
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from app.adjudication.model import AccumulatorDeltas, Accumulators, SubCapKey
+from app.claims.common import rows_changed
 from app.claims.models import AccumulatorEntry, AccumulatorYear
 
 KINDS = {
@@ -30,11 +33,11 @@ class StaleAccumulators(Exception):
     """Another claim of the same person-year settled since the accumulators were read."""
 
 
-def _insert(session):
+def _insert(session: Session) -> Any:  # either dialect's insert(), same use
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def year_of(session, person_id: int, product_id: int, plan_year: int) -> AccumulatorYear:
+def year_of(session: Session, person_id: int, product_id: int, plan_year: int) -> AccumulatorYear:
     """The person-year row, created if missing (a concurrent creator is not an error)."""
     stmt = (
         _insert(session)(AccumulatorYear)
@@ -42,20 +45,22 @@ def year_of(session, person_id: int, product_id: int, plan_year: int) -> Accumul
         .on_conflict_do_nothing(index_elements=["person_id", "product_id", "plan_year"])
     )
     session.execute(stmt)
-    return session.scalar(
+    year = session.scalar(
         select(AccumulatorYear).where(
             AccumulatorYear.person_id == person_id,
             AccumulatorYear.product_id == product_id,
             AccumulatorYear.plan_year == plan_year,
         )
     )
+    assert year is not None  # inserted just above, or already there
+    return year
 
 
 def _key(kind: str, key) -> str:
     return json.dumps(list(key), ensure_ascii=False) if kind == "sub_cap" else key
 
 
-def read(session, year: AccumulatorYear) -> Accumulators:
+def read(session: Session, year: AccumulatorYear) -> Accumulators:
     maps: dict[str, dict] = {field: {} for field in KINDS.values()}
     for entry in session.scalars(
         select(AccumulatorEntry).where(AccumulatorEntry.year_id == year.id)
@@ -65,14 +70,17 @@ def read(session, year: AccumulatorYear) -> Accumulators:
     return Accumulators(**maps)
 
 
-def apply(session, year: AccumulatorYear, version_read: int, deltas: AccumulatorDeltas) -> None:
+def apply(
+    session: Session, year: AccumulatorYear, version_read: int, deltas: AccumulatorDeltas
+) -> None:
     """Add one claim's deltas, or raise StaleAccumulators (the caller's transaction must then
     roll back and start again)."""
-    bumped = session.execute(
+    bumped = rows_changed(
+        session,
         update(AccumulatorYear)
         .where(AccumulatorYear.id == year.id, AccumulatorYear.version == version_read)
-        .values(version=version_read + 1)
-    ).rowcount
+        .values(version=version_read + 1),
+    )
     if bumped != 1:
         raise StaleAccumulators()
     insert = _insert(session)

@@ -13,33 +13,41 @@ from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.adjudication.engine import adjudicate as run_engine
-from app.adjudication.model import Adjudication, BasicInsurance, Insured, PolicyCover
+from app.adjudication.model import Accumulators, Adjudication, BasicInsurance, Insured, PolicyCover
 from app.adjudication.model import Claim as EngineClaim
 from app.claims import accumulators, rules
-from app.claims.common import disclose_settled, notify, transition
+from app.claims.common import claim_by_id, disclose_settled, existing, notify, transition
 from app.claims.models import Claim, ClaimInvoice, ClaimLedgerEntry
 from app.claims.payouts import pay
-from app.database import get_session, transaction, utcnow
-from app.errors import Conflict, DomainError, UpstreamUnavailable, ValidationFailed
+from app.claims.statuses import ClaimStatus
+from app.common.money import yuan_plain
+from app.database import get_session, read_scope, transaction, utcnow
+from app.error_catalogue import E
+from app.errors import DomainError, UpstreamUnavailable, ValidationFailed
 from app.identity.services import is_stale, reverify
 from app.members.models import Person
 from app.ops.metrics import claim_outcome
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.products.models import Product
 from app.products.services import definition_of
 
 log = logging.getLogger(__name__)
 
 SETTLE_ATTEMPTS = 8
+# Claims whose money has been settled: a re-run only reports them.
+SETTLED = (ClaimStatus.APPROVED, ClaimStatus.PAID, ClaimStatus.CLOSED)
 
 
-def _renewal_years(session, person_id: int, plan_year: int) -> int:
+def _renewal_years(session: Session, person_id: int, plan_year: int) -> int:
     years = set(
         session.scalars(
             select(Policy.plan_year).where(
-                Policy.person_id == person_id, Policy.plan_year < plan_year, Policy.status != "void"
+                Policy.person_id == person_id,
+                Policy.plan_year < plan_year,
+                Policy.status != PolicyStatus.VOID,
             )
         )
     )
@@ -49,7 +57,12 @@ def _renewal_years(session, person_id: int, plan_year: int) -> int:
     return n
 
 
-def engine_claim(amounts: dict, care_kind: str, care_date: date, admission_id: str | None):
+def engine_claim(
+    amounts: dict, care_kind: str | None, care_date: date | None, admission_id: str | None
+) -> EngineClaim:
+    """The engine's view of a claim. Kind and date are set by then: a submitted claim passed
+    the completeness check (or came from a bureau record), an estimate's schema requires them."""
+    assert care_kind is not None and care_date is not None, "claim without kind or date"
     return EngineClaim(
         care_kind=care_kind,
         care_date=care_date,
@@ -65,7 +78,7 @@ def engine_claim(amounts: dict, care_kind: str, care_date: date, admission_id: s
     )
 
 
-def insured_of(session, person: Person, health: str, plan_year: int) -> Insured:
+def insured_of(session: Session, person: Person, health: str, plan_year: int) -> Insured:
     suspended = person.insurance_status == "suspended"
     basic = BasicInsurance(
         status="suspended" if suspended else "active",
@@ -86,10 +99,10 @@ def policy_cover(policy: Policy) -> PolicyCover:
     )
 
 
-def run_claim(session, claim: Claim, acc) -> Adjudication:
-    product = session.get(Product, claim.product_id)
-    policy = session.get(Policy, claim.policy_id)
-    person = session.get(Person, claim.person_id)
+def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication:
+    product = existing(session, Product, claim.product_id)
+    policy = existing(session, Policy, claim.policy_id)
+    person = existing(session, Person, claim.person_id)
     amounts = {k: getattr(claim, k) for k in rules.AMOUNT_FIELDS}
     return run_engine(
         definition_of(product),
@@ -124,7 +137,7 @@ def adjudication_json(result: Adjudication) -> dict:
     }
 
 
-def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.Flag]:
+def _fraud(session: Session, claim: Claim, person: Person, policy: Policy) -> list[rules.Flag]:
     cfg = current_app.config
     others = Claim.id != claim.id
     duplicate_invoices = []
@@ -137,7 +150,7 @@ def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.
                 ClaimInvoice.issuer == inv.issuer,
                 ClaimInvoice.number == inv.number,
                 others,
-                Claim.status != "draft",
+                Claim.status != ClaimStatus.DRAFT,
             )
         )
         if seen:
@@ -146,7 +159,7 @@ def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.
         session.scalar(
             select(func.count())
             .select_from(Claim)
-            .where(Claim.setl_id == claim.setl_id, others, Claim.status != "draft")
+            .where(Claim.setl_id == claim.setl_id, others, Claim.status != ClaimStatus.DRAFT)
         )
     )
     window = cfg["CLAIMS_FREQUENCY_WINDOW_DAYS"]
@@ -164,6 +177,7 @@ def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.
     ]
     if person.insurance_status is None:
         extra.append(rules.Flag("identity_not_matched", "医保部门未能核实被保险人的身份信息"))
+    assert claim.admitted_on is not None  # a submitted claim passed the completeness check
     facts = rules.FraudFacts(
         care_start=claim.admitted_on,
         care_end=claim.discharged_on or claim.admitted_on,
@@ -175,7 +189,7 @@ def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.
         insured_psn_no=person.psn_no,
         duplicate_invoices=tuple(duplicate_invoices),
         duplicate_settlement=duplicate_setl,
-        claims_in_window=recent,
+        claims_in_window=recent or 0,
         frequency_limit=cfg["CLAIMS_FREQUENCY_LIMIT"],
         frequency_window_days=window,
         extra=tuple(extra),
@@ -186,18 +200,18 @@ def _fraud(session, claim: Claim, person: Person, policy: Policy) -> list[rules.
 def _refresh_identity(claim_id: int) -> None:
     """Re-verify the insured with the bureau when the snapshot is stale (a name or ID number the
     bureau no longer matches becomes a flag, never a silent pass)."""
-    s = get_session()
-    claim = s.get(Claim, claim_id)
-    person = s.get(Person, claim.person_id)
-    if not is_stale(person):
-        s.rollback()
+    with read_scope() as s:
+        claim = claim_by_id(s, claim_id)
+        member_id, person_id = claim.member_id, claim.person_id
+        stale = is_stale(existing(s, Person, person_id))
+    if not stale:
         return
     try:
         with transaction() as t:
-            reverify(t, claim.member_id, t.get(Person, claim.person_id))
+            reverify(t, member_id, existing(t, Person, person_id))
     except ValidationFailed:
         with transaction() as t:
-            t.get(Person, claim.person_id).insurance_status = None
+            existing(t, Person, person_id).insurance_status = None
     except (UpstreamUnavailable, DomainError):
         log.info("re-verification skipped for claim %s: bureau unavailable", claim_id)
 
@@ -208,11 +222,11 @@ def adjudicate(claim_id: int) -> Claim:
     for _ in range(SETTLE_ATTEMPTS):
         try:
             with transaction() as s:
-                claim = s.get(Claim, claim_id)
-                if claim.status != "submitted":
+                claim = claim_by_id(s, claim_id)
+                if claim.status != ClaimStatus.SUBMITTED:
                     return claim
-                person = s.get(Person, claim.person_id)
-                policy = s.get(Policy, claim.policy_id)
+                person = existing(s, Person, claim.person_id)
+                policy = existing(s, Policy, claim.policy_id)
                 year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
                 version = year.version
                 result = run_claim(s, claim, accumulators.read(s, year))
@@ -221,7 +235,7 @@ def adjudicate(claim_id: int) -> Claim:
                 claim.decision, claim.payable_fen = result.decision, result.payable_fen
                 claim.adjudication = adjudication_json(result)
                 outcome, reason = _route(claim, result, flags)
-                if outcome == "approved":
+                if outcome == ClaimStatus.APPROVED:
                     settle(s, claim, year, version, result)
                 transition(
                     s,
@@ -232,44 +246,50 @@ def adjudicate(claim_id: int) -> Claim:
                     outcome=outcome,
                     reason=reason,
                     decided_at=utcnow(),
-                    auto_rejected=outcome == "rejected",
+                    auto_rejected=outcome == ClaimStatus.REJECTED,
                 )
-                if outcome == "approved":
+                if outcome == ClaimStatus.APPROVED:
                     after_approval(s, claim, actor_type="system", actor_id=None)
                 else:
-                    if outcome == "rejected":
+                    if outcome == ClaimStatus.REJECTED:
                         disclose_settled(s, claim, 0)
                     notify(s, claim, "claim_" + outcome)
             claim_outcome(claim.status)
             return claim
         except accumulators.StaleAccumulators:
             continue
-    raise Conflict("理赔系统繁忙，请稍后重试", code="claim_busy")
+    raise E.claim_busy()
 
 
-def _route(claim: Claim, result: Adjudication, flags) -> tuple[str, str]:
+def _route(claim: Claim, result: Adjudication, flags: list[rules.Flag]) -> tuple[ClaimStatus, str]:
     if flags:
-        return "pending_review", "；".join(f.zh for f in flags)
+        return ClaimStatus.PENDING_REVIEW, "；".join(f.zh for f in flags)
     if result.decision == "not_payable":
-        return "rejected", "；".join(
+        return ClaimStatus.REJECTED, "；".join(
             l.zh
             for l in result.lines
             if l.code in result.reason_codes and l.code not in ("payable_total",)
         ) or "不符合赔付条件"
     if result.decision == "review":
-        return "pending_review", "理赔规则要求人工审核"
+        return ClaimStatus.PENDING_REVIEW, "理赔规则要求人工审核"
     if claim.source != "settlement":
-        return "pending_review", "材料理赔需人工审核票据"
-    product = get_session().get(Product, claim.product_id)
+        return ClaimStatus.PENDING_REVIEW, "材料理赔需人工审核票据"
+    product = existing(get_session(), Product, claim.product_id)
     limit = definition_of(product).auto_approve_max_fen
     if limit is None:
         limit = current_app.config["CLAIMS_AUTO_APPROVE_MAX_FEN"]
     if result.payable_fen > limit:
-        return "pending_review", f"赔付金额超过自动核准上限 {limit / 100:.2f} 元"
-    return "approved", "医保结算数据直连，规则全部通过，自动核准"
+        return ClaimStatus.PENDING_REVIEW, f"赔付金额超过自动核准上限 {yuan_plain(limit)} 元"
+    return ClaimStatus.APPROVED, "医保结算数据直连，规则全部通过，自动核准"
 
 
-def settle(session, claim: Claim, year, version: int, result: Adjudication) -> None:
+def settle(
+    session: Session,
+    claim: Claim,
+    year: accumulators.AccumulatorYear,
+    version: int,
+    result: Adjudication,
+) -> None:
     accumulators.apply(session, year, version, result.deltas)
     claim.approved_fen = result.payable_fen
     claim.applied_deltas = accumulators.deltas_to_json(result.deltas)
@@ -281,7 +301,9 @@ def settle(session, claim: Claim, year, version: int, result: Adjudication) -> N
         )
 
 
-def after_approval(session, claim: Claim, *, actor_type: str, actor_id: int | None) -> None:
+def after_approval(
+    session: Session, claim: Claim, *, actor_type: str, actor_id: int | None
+) -> None:
     if not claim.approved_fen:
         disclose_settled(session, claim, 0)
         transition(
@@ -290,13 +312,13 @@ def after_approval(session, claim: Claim, *, actor_type: str, actor_id: int | No
             "pay",
             actor_type=actor_type,
             actor_id=actor_id,
-            outcome="closed",
+            outcome=ClaimStatus.CLOSED,
             reason="本次可赔付金额为 0 元（计入年度免赔额）",
             paid_at=utcnow(),
         )
         notify(session, claim, "claim_closed")
     else:
-        notify(session, claim, "claim_approved", amount=f"{claim.approved_fen / 100:.2f}")
+        notify(session, claim, "claim_approved", amount=yuan_plain(claim.approved_fen))
 
 
 # --- the pipeline, and re-runs for operations -----------------------------------------------------
@@ -305,15 +327,15 @@ def after_approval(session, claim: Claim, *, actor_type: str, actor_id: int | No
 def process(claim_id: int) -> Claim:
     """Adjudicate a submitted claim, then pay it if it was approved automatically."""
     claim = adjudicate(claim_id)
-    if claim.status == "approved":
+    if claim.status == ClaimStatus.APPROVED:
         claim = pay(claim_id)
     return claim
 
 
 def adjudicate_pending() -> int:
     """Claims left 'submitted' by a crash between submit and adjudication."""
-    ids = list(get_session().scalars(select(Claim.id).where(Claim.status == "submitted")))
-    get_session().rollback()
+    with read_scope() as s:
+        ids = list(s.scalars(select(Claim.id).where(Claim.status == ClaimStatus.SUBMITTED)))
     for claim_id in ids:
         process(claim_id)
     return len(ids)
@@ -327,13 +349,18 @@ def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
 
     product = get_product(product_code, include_retired=True)
     out = []
-    with transaction() as s:
+    # A dry run reads in a scope that rolls back: reading the accumulators may create a year.
+    with transaction() if apply else read_scope() as s:
         claims = list(
             s.scalars(
                 select(Claim).where(
                     Claim.product_id == product.id,
                     Claim.status.in_(
-                        ("pending_review", "more_info_requested", "approved", "paid", "closed")
+                        (
+                            ClaimStatus.PENDING_REVIEW,
+                            ClaimStatus.MORE_INFO_REQUESTED,
+                            *SETTLED,
+                        )
                     ),
                 )
             )
@@ -343,7 +370,7 @@ def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
             acc = accumulators.read(s, year)
             result = run_claim(s, claim, acc)
             before = claim.payable_fen
-            settled = claim.status in ("approved", "paid", "closed")
+            settled = claim.status in SETTLED
             if apply and not settled:
                 claim.decision, claim.payable_fen = result.decision, result.payable_fen
                 claim.adjudication = adjudication_json(result)
@@ -356,6 +383,4 @@ def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
                     "settled": settled,
                 }
             )
-        if not apply:
-            s.rollback()
     return out

@@ -6,29 +6,33 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Executable, select, update
+from sqlalchemy.orm import Session
 
 from app.claims.models import Claim, ClaimTransition
 from app.claims.workflow import STATUS_LABELS, next_status
 from app.common.clock import SHANGHAI, today_shanghai
-from app.database import utcnow
-from app.errors import Conflict, DomainError, NotFound
+from app.database import Base, utcnow
+from app.error_catalogue import E
 from app.members.models import Member
 from app.outbox.services import enqueue
 from app.policies.models import Policy
-from app.policies.services import _visible as policy_visible_to
+from app.policies.services import visible_to as policy_visible_to
+
+RowT = TypeVar("RowT", bound=Base)
 
 # --- public disclosure (maintained aggregates, app/disclosure) -----------------------------------
 
 
-def disclose_received(session, claim: Claim) -> None:
+def disclose_received(session: Session, claim: Claim) -> None:
     from app.disclosure.aggregates import record_claim_received
 
     record_claim_received(session, claim.product_id, claim.plan_year, today_shanghai())
 
 
-def disclose_settled(session, claim: Claim, payable_fen: int) -> None:
+def disclose_settled(session: Session, claim: Claim, payable_fen: int) -> None:
     """Counted once, at the claim's first final decision (paid, closed or rejected). A denial
     later overturned on human review stays counted as first decided; its payment is counted
     when made."""
@@ -48,25 +52,48 @@ def new_claim_no() -> str:
     return "CL" + datetime.now(SHANGHAI).strftime("%Y%m%d") + secrets.token_hex(6).upper()
 
 
-def actable_policy(session, member_id: int, policy_id: int) -> Policy:
+def existing(session: Session, model: type[RowT], key: int) -> RowT:
+    """A row whose id came from the database itself (a loaded row's non-null foreign key: a
+    claim's person, policy and product, a payout's claim; a payout id the claims code wrote): it
+    exists, so a miss is a broken database, never a caller's mistake."""
+    row = session.get(model, key)
+    assert row is not None, f"{model.__name__} {key} missing behind a foreign key"
+    return row
+
+
+def claim_by_id(session: Session, claim_id: int) -> Claim:
+    """A claim the system itself names by id (the pipeline, payouts): drafts may be deleted, so a
+    stale id is the ordinary not-found error."""
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        raise E.claim_not_found()
+    return claim
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """How many rows a conditional UPDATE moved (its result is a CursorResult)."""
+    return cast(CursorResult, session.execute(statement)).rowcount
+
+
+def actable_policy(session: Session, member_id: int, policy_id: int) -> Policy:
     """A policy the member may claim on: their own, or a relative's that they paid for."""
     policy = session.scalar(
         select(Policy).where(Policy.id == policy_id, policy_visible_to(member_id))
     )
     if policy is None:
-        raise NotFound("保单不存在", code="policy_not_found")
+        raise E.policy_not_found()
     return policy
 
 
-def own_claim(session, member_id: int, claim_id: int) -> Claim:
+def own_claim(session: Session, member_id: int, claim_id: int) -> Claim:
     claim = session.scalar(select(Claim).where(Claim.id == claim_id, Claim.member_id == member_id))
     if claim is None:
-        raise NotFound("理赔申请不存在", code="claim_not_found")
+        raise E.claim_not_found()
     return claim
 
 
 def transition(
-    session,
+    session: Session,
     claim: Claim,
     action: str,
     *,
@@ -74,19 +101,21 @@ def transition(
     actor_id: int | None,
     outcome: str | None = None,
     reason: str | None = None,
-    **changes,
+    **changes: Any,
 ) -> None:
     """Move the claim with a conditional UPDATE on its current status (a concurrent change makes
     this one a 409), record the transition, apply `changes` to the row."""
     old = claim.status
     new = next_status(old, action, outcome)
-    moved = session.execute(
+    moved = rows_changed(
+        session,
         update(Claim)
         .where(Claim.id == claim.id, Claim.status == old)
-        .values(status=new, updated_at=utcnow(), **changes)
-    ).rowcount
+        .values(status=new, updated_at=utcnow(), **changes),
+    )
     if moved != 1:
-        raise Conflict("理赔申请刚刚被其他操作更新，请刷新后重试", code="claim_state_conflict")
+        # a race, not a state the member can see: the detail says to refresh
+        raise E.claim_state_conflict("理赔申请刚刚被其他操作更新，请刷新后重试")
     session.add(
         ClaimTransition(
             claim_id=claim.id,
@@ -102,7 +131,7 @@ def transition(
     session.refresh(claim)
 
 
-def notify(session, claim: Claim, kind: str, **extra) -> None:
+def notify(session: Session, claim: Claim, kind: str, **extra: Any) -> None:
     enqueue(
         session,
         member_id=claim.member_id,
@@ -116,10 +145,10 @@ def notify(session, claim: Claim, kind: str, **extra) -> None:
     )
 
 
-def verified_member(session, member_id: int) -> Member:
+def verified_member(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None or member.person is None:
-        raise DomainError("请先完成医保身份核验", code="identity_not_verified", status=403)
+        raise E.identity_not_verified(status=403)
     return member
 
 

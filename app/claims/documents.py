@@ -7,14 +7,15 @@ import logging
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.claims.common import own_claim
 from app.claims.models import Claim, ClaimDocument
 from app.claims.workflow import EDITABLE
-from app.database import get_session, transaction, utcnow
-from app.errors import Conflict, NotFound, UpstreamUnavailable, ValidationFailed
+from app.database import get_session, read_scope, transaction, utcnow
+from app.error_catalogue import E
 
 log = logging.getLogger(__name__)
 
@@ -26,32 +27,29 @@ def upload_document(
     from app.integrations.registry import storage
     from app.integrations.storage.port import StorageUnavailable, claim_document_key
 
-    s = get_session()
-    claim = own_claim(s, member_id, claim_id)
-    if claim.status not in EDITABLE:
-        raise Conflict("当前状态不能上传材料", code="claim_not_editable")
-    limit = current_app.config["CLAIM_DOCUMENTS_MAX"]
-    count = s.scalar(
-        select(func.count())
-        .select_from(ClaimDocument)
-        .where(ClaimDocument.claim_id == claim.id, ClaimDocument.deleted_at.is_(None))
-    )
-    if count >= limit:
-        raise ValidationFailed(f"每笔理赔最多上传 {limit} 份材料", code="too_many_documents")
-    s.rollback()
+    with read_scope() as s:  # ended before the bytes are sanitised and stored
+        claim = own_claim(s, member_id, claim_id)
+        if claim.status not in EDITABLE:
+            raise E.claim_not_editable()
+        limit = current_app.config["CLAIM_DOCUMENTS_MAX"]
+        count = s.scalar(
+            select(func.count())
+            .select_from(ClaimDocument)
+            .where(ClaimDocument.claim_id == claim.id, ClaimDocument.deleted_at.is_(None))
+        )
+        if (count or 0) >= limit:
+            raise E.too_many_documents(f"每笔理赔最多上传 {limit} 份材料")
     clean = sanitise(data, declared_media_type=declared_media_type)
     key = claim_document_key(claim_id)
     try:
         storage().put(key, clean.content, clean.media_type)
     except StorageUnavailable:
-        raise UpstreamUnavailable(
-            "材料存储暂时无法访问，请稍后重试", code="storage_unavailable"
-        ) from None
+        raise E.storage_unavailable() from None
     try:
         with transaction() as s:
             claim = own_claim(s, member_id, claim_id)
             if claim.status not in EDITABLE:
-                raise Conflict("当前状态不能上传材料", code="claim_not_editable")
+                raise E.claim_not_editable()
             doc = ClaimDocument(
                 claim_id=claim.id,
                 doc_type=doc_type,
@@ -67,7 +65,7 @@ def upload_document(
     return doc
 
 
-def _document(session, claim: Claim, doc_id: int) -> ClaimDocument:
+def _document(session: Session, claim: Claim, doc_id: int) -> ClaimDocument:
     doc = session.scalar(
         select(ClaimDocument).where(
             ClaimDocument.id == doc_id,
@@ -76,7 +74,7 @@ def _document(session, claim: Claim, doc_id: int) -> ClaimDocument:
         )
     )
     if doc is None:
-        raise NotFound("材料不存在", code="document_not_found")
+        raise E.document_not_found()
     return doc
 
 
@@ -88,11 +86,9 @@ def _blob(key: str) -> bytes:
         return storage().get(key)
     except ObjectNotFound:
         log.error("claim document blob missing from storage")
-        raise NotFound("材料不存在", code="document_not_found") from None
+        raise E.document_not_found() from None
     except StorageUnavailable:
-        raise UpstreamUnavailable(
-            "材料存储暂时无法访问，请稍后重试", code="storage_unavailable"
-        ) from None
+        raise E.storage_unavailable() from None
 
 
 def member_document(member_id: int, claim_id: int, doc_id: int) -> tuple[ClaimDocument, bytes]:
@@ -105,7 +101,7 @@ def delete_document(member_id: int, claim_id: int, doc_id: int) -> None:
     with transaction() as s:
         claim = own_claim(s, member_id, claim_id)
         if claim.status not in EDITABLE:
-            raise Conflict("当前状态不能删除材料", code="claim_not_editable")
+            raise E.claim_not_editable()
         _document(s, claim, doc_id).deleted_at = utcnow()
 
 
@@ -115,7 +111,7 @@ def staff_document(actor: Principal, claim_id: int, doc_id: int) -> tuple[ClaimD
     with transaction() as s:
         claim = s.get(Claim, claim_id)
         if claim is None or claim.assigned_staff_id != actor.id:
-            raise NotFound("材料不存在", code="document_not_found")
+            raise E.document_not_found()
         doc = _document(s, claim, doc_id)
         audit(
             s,

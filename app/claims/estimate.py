@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.adjudication.engine import adjudicate as run_engine
 from app.adjudication.model import Adjudication
 from app.claims import accumulators, rules
 from app.claims.adjudication_run import engine_claim, insured_of, policy_cover
-from app.claims.common import actable_policy
+from app.claims.common import actable_policy, existing
 from app.claims.settlement import policy_person, settlement_record
-from app.database import get_session
+from app.database import read_scope
 from app.members.models import Person
 from app.products.models import Product
 from app.products.services import definition_of
@@ -30,22 +31,33 @@ def estimate(
     pre_existing: bool = False,
 ) -> Adjudication:
     """What a claim would pay now, against the person's current accumulators; changes nothing."""
-    s = get_session()
     if setl_id is not None:
         from app.integrations.registry import bureau
 
-        policy, person = policy_person(s, member_id, policy_id)
-        psn_no = person.psn_no
-        s.rollback()
+        with read_scope() as s:  # ended before the bureau call
+            psn_no = policy_person(s, member_id, policy_id)[2]
         record = settlement_record(bureau(), psn_no, setl_id)
         amounts, care_kind, care_date = (
             rules.settlement_amounts(record),
             record.care_kind,
             record.begndate,
         )
+    with read_scope() as s:  # reads only: the engine's answer leaves as plain data
+        return _estimate(s, member_id, policy_id, amounts, care_kind, care_date, pre_existing)
+
+
+def _estimate(
+    s: Session,
+    member_id: int,
+    policy_id: int,
+    amounts: dict | None,
+    care_kind: str | None,
+    care_date: date | None,
+    pre_existing: bool,
+) -> Adjudication:
     policy = actable_policy(s, member_id, policy_id)
-    person = s.get(Person, policy.person_id)
-    product = s.get(Product, policy.product_id)
+    person = existing(s, Person, policy.person_id)
+    product = existing(s, Product, policy.product_id)
     year = s.scalar(
         select(accumulators.AccumulatorYear).where(
             accumulators.AccumulatorYear.person_id == person.id,
@@ -55,14 +67,10 @@ def estimate(
     )
     acc = accumulators.read(s, year) if year is not None else None
     full = {k: 0 for k in rules.AMOUNT_FIELDS} | dict(amounts or {})
-    try:
-        result = run_engine(
-            definition_of(product),
-            engine_claim(full, care_kind, care_date, None),
-            policy_cover(policy),
-            insured_of(s, person, "pre_existing" if pre_existing else "healthy", policy.plan_year),
-            acc,
-        )
-    finally:
-        s.rollback()
-    return result
+    return run_engine(
+        definition_of(product),
+        engine_claim(full, care_kind, care_date, None),
+        policy_cover(policy),
+        insured_of(s, person, "pre_existing" if pre_existing else "healthy", policy.plan_year),
+        acc,
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
 from app.claims import rules
@@ -14,16 +15,18 @@ from app.claims.common import (
     actable_policy,
     disclose_received,
     document_labels,
+    existing,
     new_claim_no,
     own_claim,
     transition,
     verified_member,
 )
 from app.claims.models import Claim, ClaimDocument, ClaimInvoice
+from app.claims.statuses import ClaimStatus
 from app.claims.workflow import EDITABLE
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
-from app.errors import Conflict, ValidationFailed
+from app.error_catalogue import E, error
 from app.members.models import Member, Person
 from app.policies.models import Policy
 from app.products.models import Product
@@ -46,7 +49,7 @@ INTAKE_FIELDS = (
 
 
 def _apply_fields(
-    session, claim: Claim, member: Member, policy: Policy, person: Person, fields: dict
+    session: Session, claim: Claim, member: Member, policy: Policy, person: Person, fields: dict
 ) -> None:
     for name in INTAKE_FIELDS:
         if name in fields:
@@ -63,19 +66,11 @@ def _apply_fields(
             for i in fields["invoices"]
         ]
     if claim.admitted_on and claim.discharged_on and claim.discharged_on < claim.admitted_on:
-        raise ValidationFailed(
-            "出院日期不能早于入院日期",
-            code="care_dates_invalid",
-            errors={"json": {"discharged_on": ["出院日期不能早于入院日期"]}},
-        )
+        raise E.care_dates_invalid(errors={"json": {"discharged_on": ["出院日期不能早于入院日期"]}})
     for day_field in ("admitted_on", "discharged_on"):
         day = getattr(claim, day_field)
         if day is not None and day > today_shanghai():
-            raise ValidationFailed(
-                "就医日期不能晚于今天",
-                code="care_date_in_future",
-                errors={"json": {day_field: ["就医日期不能晚于今天"]}},
-            )
+            raise E.care_date_in_future(errors={"json": {day_field: ["就医日期不能晚于今天"]}})
 
 
 def set_payee(claim: Claim, member: Member, person: Person, payee: dict) -> None:
@@ -93,7 +88,7 @@ def set_payee(claim: Claim, member: Member, person: Person, payee: dict) -> None
     )
     if refusal:
         code, message = refusal
-        raise ValidationFailed(message, code=code, errors={"json": {"payee": [message]}})
+        raise error(code, message, errors={"json": {"payee": [message]}})
     claim.payee_name = payee["name"]
     claim.payee_bank_name = payee["bank_name"]
     claim.payee_account_enc = cipher().encrypt(account, "claims.payee_account")
@@ -105,7 +100,7 @@ def create_claim(member_id: int, *, policy_id: int, fields: dict) -> Claim:
     with transaction() as s:
         member = verified_member(s, member_id)
         policy = actable_policy(s, member_id, policy_id)
-        person = s.get(Person, policy.person_id)
+        person = existing(s, Person, policy.person_id)
         claim = Claim(
             claim_no=new_claim_no(),
             member_id=member_id,
@@ -114,7 +109,7 @@ def create_claim(member_id: int, *, policy_id: int, fields: dict) -> Claim:
             product_id=policy.product_id,
             plan_year=policy.plan_year,
             source="documents",
-            status="draft",
+            status=ClaimStatus.DRAFT,
         )
         s.add(claim)
         _apply_fields(s, claim, member, policy, person, fields)
@@ -135,14 +130,12 @@ def update_claim(member_id: int, claim_id: int, fields: dict) -> Claim:
     with transaction() as s:
         claim = own_claim(s, member_id, claim_id)
         if claim.status not in EDITABLE:
-            raise Conflict("理赔申请已提交，不能再修改", code="claim_not_editable")
+            raise E.claim_not_editable()
         if claim.source == "settlement" and set(fields) & set(rules.AMOUNT_FIELDS):
-            raise ValidationFailed(
-                "医保结算数据来自医保部门，不能修改", code="settlement_amounts_locked"
-            )
+            raise E.settlement_amounts_locked()
         member = verified_member(s, member_id)
-        policy = s.get(Policy, claim.policy_id)
-        person = s.get(Person, claim.person_id)
+        policy = existing(s, Policy, claim.policy_id)
+        person = existing(s, Person, claim.person_id)
         _apply_fields(s, claim, member, policy, person, fields)
     return claim
 
@@ -152,13 +145,19 @@ def delete_draft(member_id: int, claim_id: int) -> None:
 
     with transaction() as s:
         claim = own_claim(s, member_id, claim_id)
-        if claim.status != "draft":
-            raise Conflict("只能删除草稿", code="claim_not_draft")
+        if claim.status != ClaimStatus.DRAFT:
+            raise E.claim_not_draft()
         keys = [
             d.storage_key
             for d in s.scalars(select(ClaimDocument).where(ClaimDocument.claim_id == claim.id))
         ]
-        s.execute(ClaimDocument.__table__.delete().where(ClaimDocument.claim_id == claim.id))
+        # a set-based delete of the rows (not the ORM's per-object one): nothing in the session
+        # holds them, so there is nothing to synchronise
+        s.execute(
+            delete(ClaimDocument)
+            .where(ClaimDocument.claim_id == claim.id)
+            .execution_options(synchronize_session=False)
+        )
         s.delete(claim)
     for key in keys:  # after the commit: a crash here leaves an orphan blob, never a dangling row
         try:
@@ -182,7 +181,7 @@ def get_claim(member_id: int, claim_id: int) -> Claim:
 def required_documents(claim: Claim) -> list[str]:
     if claim.source == "settlement" or not claim.care_kind:
         return []
-    product = get_session().get(Product, claim.product_id)
+    product = existing(get_session(), Product, claim.product_id)
     return list(definition_of(product).required_documents.get(claim.care_kind, ()))
 
 
@@ -207,15 +206,12 @@ def check_complete(claim: Claim) -> None:
     if claim.source == "documents" and not claim.invoices:
         errors["invoices"] = ["请至少填写一张发票"]
     if errors:
-        raise ValidationFailed(
-            "理赔申请信息不完整", code="claim_incomplete", errors={"json": errors}
-        )
+        raise E.claim_incomplete(errors={"json": errors})
     missing = missing_documents(claim)
     if missing:
         labels = document_labels()
-        raise ValidationFailed(
+        raise E.claim_documents_missing(
             "缺少材料：" + "、".join(labels.get(m, m) for m in missing),
-            code="claim_documents_missing",
             errors={"json": {"documents": missing}},
         )
 
@@ -223,7 +219,7 @@ def check_complete(claim: Claim) -> None:
 def submit(member_id: int, claim_id: int) -> Claim:
     with transaction() as s:
         claim = own_claim(s, member_id, claim_id)
-        if claim.status != "draft":
+        if claim.status != ClaimStatus.DRAFT:
             return claim  # a repeated submit is an idempotent no-op
         check_complete(claim)
         transition(

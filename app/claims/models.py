@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.claims.statuses import ClaimStatus, PayoutStatus
 from app.claims.workflow import STATUSES
 from app.database import Base, utcnow
 
@@ -69,7 +70,7 @@ class Claim(Base):
     payee_account_enc: Mapped[str | None] = mapped_column(Text)
     payee_account_last4: Mapped[str | None] = mapped_column(String(4))
 
-    status: Mapped[str] = mapped_column(String(24), default="draft")
+    status: Mapped[str] = mapped_column(String(24), default=ClaimStatus.DRAFT)
     assigned_staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_accounts.id"), index=True
     )
@@ -211,7 +212,8 @@ class AccumulatorEntry(Base):
     )
 
 
-PAYOUT_STATUSES = ("pending", "succeeded", "failed")
+# The CHECK constraint on payouts.status is built from these strings.
+PAYOUT_STATUSES = tuple(s.value for s in PayoutStatus)
 
 
 class Payout(Base):
@@ -222,7 +224,7 @@ class Payout(Base):
     request_id: Mapped[str] = mapped_column(String(64), unique=True)
     attempt: Mapped[int]
     amount_fen: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=PayoutStatus.PENDING)
     external_id: Mapped[str | None] = mapped_column(String(64))
     failure_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,14 +9,31 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.claims import accumulators
-from app.claims.common import disclose_settled, notify, transition
+from app.claims.common import (
+    claim_by_id,
+    disclose_settled,
+    existing,
+    notify,
+    rows_changed,
+    transition,
+)
 from app.claims.models import Claim, ClaimLedgerEntry, Payout
+from app.claims.statuses import ClaimStatus, PayoutStatus
 from app.claims.workflow import FILED
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
-from app.errors import Conflict
+from app.common.money import yuan_plain
+from app.database import read_scope, transaction, utcnow
+from app.error_catalogue import E
+from app.integrations.payout.port import (
+    PAYOUT_NOT_FOUND,
+    PAYOUT_PENDING,
+    PAYOUT_SUCCEEDED,
+    Payee,
+    PayoutResult,
+)
 from app.ops.metrics import claim_outcome
 
 log = logging.getLogger(__name__)
@@ -30,10 +47,12 @@ PERMANENT_PAYOUT_FAILURES = (
 )
 
 
-def _payee(claim: Claim):
-    from app.integrations.payout.port import Payee
+def _payee(claim: Claim) -> Payee:
+    """Only an approved claim is paid, and approval needs a payee (the completeness check, or
+    the one-tap claim's required payee)."""
     from app.security.crypto import cipher
 
+    assert claim.payee_name and claim.payee_bank_name and claim.payee_account_enc, "no payee"
     return Payee(
         name=claim.payee_name,
         bank_name=claim.payee_bank_name,
@@ -46,11 +65,11 @@ def pay(claim_id: int) -> Claim:
     from app.integrations.registry import payout
 
     with transaction() as s:
-        claim = s.get(Claim, claim_id)
-        if claim.status != "approved" or not claim.approved_fen:
+        claim = claim_by_id(s, claim_id)
+        if claim.status != ClaimStatus.APPROVED or not claim.approved_fen:
             return claim
         live = s.scalar(
-            select(Payout).where(Payout.claim_id == claim.id, Payout.status != "failed")
+            select(Payout).where(Payout.claim_id == claim.id, Payout.status != PayoutStatus.FAILED)
         )
         if live is not None:
             return claim  # in flight: reconcile_payouts resolves it
@@ -68,38 +87,39 @@ def pay(claim_id: int) -> Claim:
         try:
             s.flush()
         except IntegrityError:
-            raise Conflict("理赔款正在支付中", code="payout_in_progress") from None
+            raise E.payout_in_progress() from None
         payout_id, request_id, payee = row.id, row.request_id, _payee(claim)
         amount, memo = row.amount_fen, f"惠民保理赔 {claim.claim_no}"
     try:
         result = payout().transfer(request_id, payee, amount, memo)
     except Exception as exc:
         log.warning("payout transfer for claim %s left pending: %s", claim_id, type(exc).__name__)
-        return get_session().get(Claim, claim_id)
+        return claim  # as committed above (expire_on_commit=False keeps it loaded)
     return record_payout(payout_id, result)
 
 
-def record_payout(payout_id: int, result) -> Claim:
+def record_payout(payout_id: int, result: PayoutResult) -> Claim:
     """Apply a transfer outcome exactly once (a conditional UPDATE from pending)."""
     paid_now = None
     with transaction() as s:
-        row = s.get(Payout, payout_id)
-        claim = s.get(Claim, row.claim_id)
-        if result.status == "pending" or row.status != "pending":
+        row = existing(s, Payout, payout_id)
+        claim = existing(s, Claim, row.claim_id)
+        if result.status == PAYOUT_PENDING or row.status != PayoutStatus.PENDING:
             return claim
-        moved = s.execute(
+        moved = rows_changed(
+            s,
             update(Payout)
-            .where(Payout.id == row.id, Payout.status == "pending")
+            .where(Payout.id == row.id, Payout.status == PayoutStatus.PENDING)
             .values(
                 status=result.status,
                 external_id=result.external_id,
                 failure_code=result.failure_code,
                 updated_at=utcnow(),
-            )
-        ).rowcount
+            ),
+        )
         if moved != 1:
             return claim
-        if result.status == "succeeded":
+        if result.status == PAYOUT_SUCCEEDED:
             s.add(
                 ClaimLedgerEntry(
                     claim_id=claim.id,
@@ -114,8 +134,8 @@ def record_payout(payout_id: int, result) -> Claim:
                 "pay",
                 actor_type="system",
                 actor_id=None,
-                outcome="paid",
-                reason=f"理赔款 {row.amount_fen / 100:.2f} 元已转账",
+                outcome=ClaimStatus.PAID,
+                reason=f"理赔款 {yuan_plain(row.amount_fen)} 元已转账",
                 paid_fen=claim.paid_fen + row.amount_fen,
                 paid_at=utcnow(),
             )
@@ -125,7 +145,7 @@ def record_payout(payout_id: int, result) -> Claim:
             record_claim_paid(
                 s, claim.product_id, claim.plan_year, today_shanghai(), row.amount_fen
             )
-            notify(s, claim, "claim_paid", amount=f"{row.amount_fen / 100:.2f}")
+            notify(s, claim, "claim_paid", amount=yuan_plain(row.amount_fen))
             paid_now = row.amount_fen
         elif result.failure_code in PERMANENT_PAYOUT_FAILURES or row.attempt >= PAYOUT_ATTEMPTS:
             flags = list(claim.flags or []) + [
@@ -143,11 +163,11 @@ def record_payout(payout_id: int, result) -> Claim:
             )
             notify(s, claim, "claim_payout_failed")
     if paid_now is not None:
-        claim_outcome("paid", paid_now)
+        claim_outcome(ClaimStatus.PAID, paid_now)
     return claim
 
 
-def _reverse_approval(session, claim: Claim) -> None:
+def _reverse_approval(session: Session, claim: Claim) -> None:
     """A claim going back to review gives back what settling it consumed, so the reviewer's
     next approval re-runs the engine against honest accumulators."""
     applied = claim.applied_deltas or {}
@@ -180,50 +200,60 @@ def _reverse_approval(session, claim: Claim) -> None:
 def reconcile_payouts(min_age_seconds: int = 60) -> dict[str, int]:
     """Resolve transfers left pending (timeouts) by querying, and retry approved claims whose
     last transfer failed for a transient reason."""
-    from app.integrations.payout.port import PAYOUT_NOT_FOUND
-    from app.integrations.registry import payout
-
-    s = get_session()
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
-    pending = list(
-        s.scalars(select(Payout.id).where(Payout.status == "pending", Payout.created_at <= cutoff))
-    )
-    retry = list(
-        s.scalars(select(Claim.id).where(Claim.status == "approved", Claim.approved_fen > 0))
-    )
-    s.rollback()
+    with read_scope() as s:
+        pending = list(
+            s.scalars(
+                select(Payout.id).where(
+                    Payout.status == PayoutStatus.PENDING, Payout.created_at <= cutoff
+                )
+            )
+        )
+        retry = list(
+            s.scalars(
+                select(Claim.id).where(Claim.status == ClaimStatus.APPROVED, Claim.approved_fen > 0)
+            )
+        )
     counts = {"resolved": 0, "still_pending": 0, "retried": 0}
     for payout_id in pending:
-        request_id = get_session().get(Payout, payout_id).request_id
-        get_session().rollback()
         try:
-            result = payout().query(request_id)
-            if result.status == PAYOUT_NOT_FOUND:
-                # The request never reached the bank: send it again under the SAME request id
-                # (a late arrival of the first one is then the same transfer, never a second).
-                row = get_session().get(Payout, payout_id)
-                claim = get_session().get(Claim, row.claim_id)
-                payee, amount = _payee(claim), row.amount_fen
-                get_session().rollback()
-                result = payout().transfer(
-                    request_id, payee, amount, f"惠民保理赔 {claim.claim_no}"
-                )
+            result = _ask_the_bank(payout_id)
         except Exception:
-            get_session().rollback()
             counts["still_pending"] += 1
             continue
         record_payout(payout_id, result)
-        counts["resolved" if result.status != "pending" else "still_pending"] += 1
+        counts["resolved" if result.status != PAYOUT_PENDING else "still_pending"] += 1
     for claim_id in retry:
-        before = get_session().scalar(
-            select(func.count()).select_from(Payout).where(Payout.claim_id == claim_id)
-        )
+        before = _payout_count(claim_id)
         pay(claim_id)
-        after = get_session().scalar(
-            select(func.count()).select_from(Payout).where(Payout.claim_id == claim_id)
-        )
-        counts["retried"] += int(after > before)
+        counts["retried"] += int(_payout_count(claim_id) > before)
     return counts
+
+
+def _ask_the_bank(payout_id: int) -> PayoutResult:
+    """Where a pending transfer stands; one the bank never received is sent again under the SAME
+    request id (a late arrival of the first one is then the same transfer, never a second).
+    Each read ends before the bank is called."""
+    from app.integrations.registry import payout
+
+    with read_scope() as s:
+        request_id = existing(s, Payout, payout_id).request_id
+    result = payout().query(request_id)
+    if result.status == PAYOUT_NOT_FOUND:
+        with read_scope() as s:
+            row = existing(s, Payout, payout_id)
+            claim = existing(s, Claim, row.claim_id)
+            payee, amount, memo = _payee(claim), row.amount_fen, f"惠民保理赔 {claim.claim_no}"
+        result = payout().transfer(request_id, payee, amount, memo)
+    return result
+
+
+def _payout_count(claim_id: int) -> int:
+    with read_scope() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Payout).where(Payout.claim_id == claim_id))
+            or 0
+        )
 
 
 # --- the claim ledger -----------------------------------------------------------------------------
@@ -231,7 +261,11 @@ def reconcile_payouts(min_age_seconds: int = 60) -> dict[str, int]:
 
 def check_claim_ledger() -> list[str]:
     """Per claim: ledger sum == approved - paid (approved is kept while money is owed)."""
-    s = get_session()
+    with read_scope() as s:
+        return _ledger_problems(s)
+
+
+def _ledger_problems(s: Session) -> list[str]:
     sums = dict(
         s.execute(
             select(ClaimLedgerEntry.claim_id, func.sum(ClaimLedgerEntry.amount_fen)).group_by(
@@ -243,12 +277,11 @@ def check_claim_ledger() -> list[str]:
     for claim in s.scalars(select(Claim).where(Claim.status.in_(FILED))):
         owed = (
             (claim.approved_fen or 0) - claim.paid_fen
-            if claim.status in ("approved", "paid")
+            if claim.status in (ClaimStatus.APPROVED, ClaimStatus.PAID)
             else 0
         )
         if sums.get(claim.id, 0) != owed:
             problems.append(
                 f"claim {claim.claim_no}: ledger {sums.get(claim.id, 0)} != owed {owed}"
             )
-    s.rollback()
     return problems

@@ -4,17 +4,27 @@ outcomes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.claims import rules
+from app.claims.common import existing
 from app.claims.models import Claim
+from app.claims.statuses import ClaimStatus
 from app.claims.workflow import FILED
 from app.common.clock import SHANGHAI
 from app.members.models import Person
 from app.policies.models import Policy
 
+if TYPE_CHECKING:
+    from app.disclosure.fhir import AdjudicationView, ClaimView
+    from app.sponsors.reports import ClaimsPaid
 
-def claims_filed_on(session, policy: Policy) -> bool:
+
+def claims_filed_on(session: Session, policy: Policy) -> bool:
     """The refund rule's hook: has a claim been filed on this policy?"""
     return bool(
         session.scalar(
@@ -39,7 +49,9 @@ AMOUNT_LABELS = {
 }
 
 
-def fhir_claims(session, member_id: int):
+def fhir_claims(
+    session: Session, member_id: int
+) -> Iterator[tuple[ClaimView, AdjudicationView | None]]:
     """The member's filed claims as plain views for the FHIR export (no ID numbers, no
     diagnosis text: the views carry what the resources need)."""
     from app.disclosure import fhir
@@ -51,7 +63,8 @@ def fhir_claims(session, member_id: int):
         .order_by(Claim.id)
     )
     for claim in claims:
-        policy = session.get(Policy, claim.policy_id)
+        policy = existing(session, Policy, claim.policy_id)
+        assert claim.care_kind is not None  # a filed claim passed the completeness check
         items = tuple(
             fhir.AmountLine(code=k.removesuffix("_fen"), zh=zh, en=en, amount_fen=getattr(claim, k))
             for k, (zh, en) in AMOUNT_LABELS.items()
@@ -66,7 +79,7 @@ def fhir_claims(session, member_id: int):
             admission_date=claim.admitted_on,
             discharge_date=claim.discharged_on,
             policy_no=policy.policy_no,
-            patient=patient_ref(session.get(Person, claim.person_id)),
+            patient=patient_ref(existing(session, Person, claim.person_id)),
             items=items,
             total_fen=claim.medfee_sumamt_fen,
         )
@@ -86,20 +99,20 @@ def fhir_claims(session, member_id: int):
                 ),
                 claimed_fen=sum(getattr(claim, k) for k in rules.MEMBER_AMOUNTS),
                 payable_fen=payable or 0,
-                paid_fen=claim.paid_fen if claim.status == "paid" else None,
+                paid_fen=claim.paid_fen if claim.status == ClaimStatus.PAID else None,
                 paid_on=claim.paid_at.astimezone(SHANGHAI).date() if claim.paid_at else None,
             )
         yield view, adjudication
 
 
-def claims_paid_on(session, policy_ids):
+def claims_paid_on(session: Session, policy_ids: Iterable[int]) -> ClaimsPaid:
     """Sponsor reports' anonymised outcomes: how many claims were paid on these policies and how
     much, with nothing else about them (app/sponsors/reports.py suppresses small counts)."""
     from app.sponsors.reports import ClaimsPaid
 
     count, total = session.execute(
         select(func.count(), func.coalesce(func.sum(Claim.paid_fen), 0)).where(
-            Claim.policy_id.in_(policy_ids), Claim.status == "paid"
+            Claim.policy_id.in_(policy_ids), Claim.status == ClaimStatus.PAID
         )
     ).one()
     return ClaimsPaid(int(count), int(total))

@@ -7,9 +7,10 @@ from sqlalchemy import select
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.claims.models import Claim
+from app.claims.statuses import ClaimStatus
 from app.claims.workflow import FILED
 from app.database import get_session, transaction
-from app.errors import NotFound
+from app.error_catalogue import E
 
 
 def queue(
@@ -23,7 +24,7 @@ def queue(
     limit: int = 50,
 ) -> list[Claim]:
     q = select(Claim).where(Claim.status.in_(FILED))
-    q = q.where(Claim.status == (status or "pending_review"))
+    q = q.where(Claim.status == (status or ClaimStatus.PENDING_REVIEW))
     if assigned == "me":
         q = q.where(Claim.assigned_staff_id == actor.id)
     elif assigned == "unassigned":
@@ -44,8 +45,8 @@ def staff_get(actor: Principal, claim_id: int) -> Claim:
     """A claim with its health data: every staff read is audited in the same transaction."""
     with transaction() as s:
         claim = s.get(Claim, claim_id)
-        if claim is None or claim.status == "draft":
-            raise NotFound("理赔申请不存在", code="claim_not_found")
+        if claim is None or claim.status == ClaimStatus.DRAFT:
+            raise E.claim_not_found()
         audit(
             s,
             actor_type="staff",

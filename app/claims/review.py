@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.claims import accumulators
@@ -20,10 +22,11 @@ from app.claims.common import disclose_settled, document_labels, notify, own_cla
 from app.claims.intake import check_complete
 from app.claims.models import Claim
 from app.claims.payouts import pay
+from app.claims.statuses import ClaimStatus
 from app.claims.workflow import next_status
 from app.common.clock import SHANGHAI
 from app.database import transaction, utcnow
-from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.error_catalogue import E
 
 # --- member answers ---------------------------------------------------------------------------------
 
@@ -31,8 +34,8 @@ from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 def answer(member_id: int, claim_id: int, message: str) -> Claim:
     with transaction() as s:
         claim = own_claim(s, member_id, claim_id)
-        if claim.status != "more_info_requested":
-            raise Conflict("当前没有需要补充的材料", code="claim_state_conflict")
+        if claim.status != ClaimStatus.MORE_INFO_REQUESTED:
+            raise E.claim_state_conflict("当前没有需要补充的材料")
         wanted = (claim.info_request or {}).get("documents", [])
         have_since = {
             d.doc_type
@@ -42,9 +45,8 @@ def answer(member_id: int, claim_id: int, message: str) -> Claim:
         missing = [d for d in wanted if d not in have_since]
         if missing:
             labels = document_labels()
-            raise ValidationFailed(
+            raise E.claim_documents_missing(
                 "请先上传：" + "、".join(labels.get(m, m) for m in missing),
-                code="claim_documents_missing",
                 errors={"json": {"documents": missing}},
             )
         check_complete(claim)
@@ -74,10 +76,8 @@ def request_human_review(member_id: int, claim_id: int, reason: str) -> Claim:
     """PIPL art. 24: a person may refuse a decision made only by automated means."""
     with transaction() as s:
         claim = own_claim(s, member_id, claim_id)
-        if claim.status != "rejected" or not claim.auto_rejected:
-            raise Conflict(
-                "只有系统自动作出的拒赔决定可以申请人工复核", code="human_review_not_available"
-            )
+        if claim.status != ClaimStatus.REJECTED or not claim.auto_rejected:
+            raise E.human_review_not_available()
         transition(
             s,
             claim,
@@ -94,12 +94,12 @@ def request_human_review(member_id: int, claim_id: int, reason: str) -> Claim:
 # --- reviewers ------------------------------------------------------------------------------------
 
 
-def _reviewable(session, actor: Principal, claim_id: int) -> Claim:
+def _reviewable(session: Session, actor: Principal, claim_id: int) -> Claim:
     claim = session.get(Claim, claim_id)
-    if claim is None or claim.status == "draft":
-        raise NotFound("理赔申请不存在", code="claim_not_found")
+    if claim is None or claim.status == ClaimStatus.DRAFT:
+        raise E.claim_not_found()
     if claim.assigned_staff_id != actor.id:
-        raise DomainError("请先将该理赔申请分配给自己", code="claim_not_assigned", status=409)
+        raise E.claim_not_assigned()
     return claim
 
 
@@ -108,14 +108,14 @@ def assign(actor: Principal, claim_id: int, staff_id: int | None) -> Claim:
 
     with transaction() as s:
         claim = s.get(Claim, claim_id)
-        if claim is None or claim.status == "draft":
-            raise NotFound("理赔申请不存在", code="claim_not_found")
+        if claim is None or claim.status == ClaimStatus.DRAFT:
+            raise E.claim_not_found()
         target = staff_id if staff_id is not None else actor.id
         if actor.role == "reviewer" and target != actor.id:
-            raise DomainError("审核员只能将理赔申请分配给自己", code="forbidden", status=403)
+            raise E.claim_assign_self_only()
         account = s.get(StaffAccount, target)
         if account is None or account.role != "reviewer" or getattr(account, "disabled", False):
-            raise ValidationFailed("只能分配给有效的审核员", code="reviewer_not_found")
+            raise E.reviewer_not_found()
         claim.assigned_staff_id = target
         audit(
             s,
@@ -197,9 +197,7 @@ def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
                 claim.decision, claim.payable_fen = result.decision, result.payable_fen
                 claim.adjudication = adjudication_json(result)
                 if result.decision == "not_payable":
-                    raise Conflict(
-                        "按理赔规则本案不予赔付，请选择拒赔并说明理由", code="claim_not_payable"
-                    )
+                    raise E.claim_not_payable()
                 settle(s, claim, year, version, result)
                 transition(
                     s,
@@ -215,5 +213,5 @@ def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
         except accumulators.StaleAccumulators:
             continue
     else:
-        raise Conflict("理赔系统繁忙，请稍后重试", code="claim_busy")
+        raise E.claim_busy()
     return pay(claim_id)

@@ -31,7 +31,7 @@ from app.claims.schemas import (
     StaffClaimSchema,
     StaffClaimSummarySchema,
 )
-from app.errors import ValidationFailed
+from app.error_catalogue import E
 
 blp = Blueprint("claims", __name__, description="理赔 Claims")
 
@@ -182,7 +182,7 @@ def upload_document(form, files, claim_id):
     the bytes, images are re-encoded without metadata)."""
     upload = files["file"]
     if not hasattr(upload, "read"):
-        raise ValidationFailed("请上传文件", code="document_missing")
+        raise E.document_missing()
     data = upload.read(current_app.config["DOCUMENT_MAX_BYTES"] + 1)
     return services.upload_document(_me(), claim_id, form["doc_type"], data, upload.mimetype)
 

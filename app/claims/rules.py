@@ -13,6 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
+
+from app.common.money import yuan_plain
 
 AMOUNT_FIELDS = (
     "medfee_sumamt_fen",
@@ -33,7 +36,31 @@ BANK_ACCOUNT = re.compile(r"^\d{10,30}$")
 # --- settlement records -> amounts ----------------------------------------------------------------
 
 
-def settlement_amounts(record) -> dict[str, int]:
+class SettlementFigures(Protocol):
+    """What `settlement_amounts` reads from a bureau settlement record (the integration's
+    SettlementRecord; named here structurally, this module importing no integration)."""
+
+    @property
+    def care_kind(self) -> str | None: ...
+    @property
+    def medfee_sumamt_fen(self) -> int: ...
+    @property
+    def hifp_pay_fen(self) -> int: ...
+    @property
+    def oth_pay_fen(self) -> int: ...
+    @property
+    def hifmi_pay_fen(self) -> int: ...
+    @property
+    def hifob_pay_fen(self) -> int: ...
+    @property
+    def maf_pay_fen(self) -> int: ...
+    @property
+    def in_policy_self_pay_fen(self) -> int: ...
+    @property
+    def out_of_policy_self_pay_fen(self) -> int: ...
+
+
+def settlement_amounts(record: SettlementFigures) -> dict[str, int]:
     """The claim amounts for one bureau settlement (a SettlementRecord, fen).
 
     The member's in-policy self-pay (before medical assistance) and out-of-policy self-pay are
@@ -168,7 +195,9 @@ def fraud_flags(f: FraudFacts) -> list[Flag]:
     gap = parts_mismatch(f.amounts)
     if gap != 0:
         flags.append(
-            Flag("amounts_do_not_add_up", f"各项金额合计与医疗费用总额相差 {abs(gap) / 100:.2f} 元")
+            Flag(
+                "amounts_do_not_add_up", f"各项金额合计与医疗费用总额相差 {yuan_plain(abs(gap))} 元"
+            )
         )
     for problem in f.settlement_problems:
         flags.append(Flag("settlement_inconsistent", f"医保结算记录金额不一致：{problem}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.claims.statuses import ClaimStatus
 from app.claims.workflow import STATUS_LABELS, STATUSES
 from app.common.schemas import StrictSchema, plain_text
 from app.documents.types import DOCUMENT_TYPES
@@ -268,7 +269,7 @@ class ClaimSchema(StrictSchema):
         }
 
     def _human(self, c):
-        return c.status == "rejected" and bool(c.auto_rejected)
+        return c.status == ClaimStatus.REJECTED and bool(c.auto_rejected)
 
 
 class ClaimSummarySchema(StrictSchema):
@@ -314,13 +315,13 @@ class QueueQuerySchema(StrictSchema):
     status = ma.fields.String(
         validate=ma.validate.OneOf(
             (
-                "pending_review",
-                "more_info_requested",
-                "approved",
-                "rejected",
-                "paid",
-                "closed",
-                "submitted",
+                ClaimStatus.PENDING_REVIEW,
+                ClaimStatus.MORE_INFO_REQUESTED,
+                ClaimStatus.APPROVED,
+                ClaimStatus.REJECTED,
+                ClaimStatus.PAID,
+                ClaimStatus.CLOSED,
+                ClaimStatus.SUBMITTED,
             )
         )
     )

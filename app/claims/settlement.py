@@ -4,10 +4,13 @@ No transaction is held open across a bureau call."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
 from app.claims import rules
@@ -15,46 +18,52 @@ from app.claims.adjudication_run import process
 from app.claims.common import (
     actable_policy,
     disclose_received,
+    existing,
     new_claim_no,
     transition,
     verified_member,
 )
 from app.claims.intake import set_payee
 from app.claims.models import Claim
+from app.claims.statuses import ClaimStatus
 from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
-from app.errors import Conflict, DomainError, NotFound, UpstreamUnavailable, ValidationFailed
+from app.database import read_scope, transaction, utcnow
+from app.error_catalogue import E
 from app.members.models import Person
 from app.policies.models import Policy
 
+if TYPE_CHECKING:
+    from app.integrations.bureau.port import BureauPort
+    from app.integrations.bureau.settlements import SettlementRecord
 
-def policy_person(session, member_id: int, policy_id: int) -> tuple[Policy, Person]:
+T = TypeVar("T")
+
+
+def policy_person(session: Session, member_id: int, policy_id: int) -> tuple[Policy, Person, str]:
+    """The policy, its insured person and their bureau person number (医保个人编号)."""
     policy = actable_policy(session, member_id, policy_id)
-    person = session.get(Person, policy.person_id)
+    person = existing(session, Person, policy.person_id)
     if not person.psn_no:
-        raise DomainError("被保险人尚未完成医保身份核验", code="identity_not_verified", status=403)
-    return policy, person
+        # the insured (perhaps a relative), not the member: the detail says whose identity
+        raise E.identity_not_verified("被保险人尚未完成医保身份核验", status=403)
+    return policy, person, person.psn_no
 
 
-def _bureau_call(fn, *args):
+def _bureau_call(fn: Callable[..., T], *args: Any) -> T:
     from app.integrations.bureau.port import BureauUnavailable
 
     try:
         return fn(*args)
     except BureauUnavailable:
-        raise UpstreamUnavailable(
-            "医保部门系统暂时无法访问，请稍后重试", code="bureau_unavailable"
-        ) from None
+        raise E.bureau_unavailable() from None
 
 
-def settlement_record(port, psn_no: str, setl_id: str):
+def settlement_record(port: BureauPort, psn_no: str, setl_id: str) -> SettlementRecord:
     record = _bureau_call(port.settlement_record, psn_no, setl_id)
     if record is None or record.cancelled:
-        raise NotFound("未找到该医保结算记录（或已冲销）", code="settlement_not_found")
+        raise E.settlement_not_found()
     if record.care_kind is None:
-        raise ValidationFailed(
-            "该笔结算的医疗类别（如普通门诊）不属于惠民保保障范围", code="settlement_not_claimable"
-        )
+        raise E.settlement_not_claimable()
     return record
 
 
@@ -69,22 +78,23 @@ def settlement_records(member_id: int, policy_id: int) -> list[RecordView]:
     """The insured person's settlement records within the policy's coverage (to today)."""
     from app.integrations.registry import bureau
 
-    s = get_session()
-    policy, person = policy_person(s, member_id, policy_id)
-    end = min(policy.coverage_end, today_shanghai())
-    if end < policy.coverage_start:
+    with read_scope() as s:  # no transaction held open across the bureau call
+        policy, person, psn_no = policy_person(s, member_id, policy_id)
+        person_id, start = person.id, policy.coverage_start
+        end = min(policy.coverage_end, today_shanghai())
+    if end < start:
         return []
-    s.rollback()  # no transaction held open across the bureau call
-    records = _bureau_call(bureau().settlement_records, person.psn_no, policy.coverage_start, end)
-    claimed = dict(
-        s.execute(
-            select(Claim.setl_id, Claim.id).where(
-                Claim.person_id == person.id,
-                Claim.setl_id.in_([r.setl_id for r in records]),
-                Claim.status != "rejected",
-            )
-        ).all()
-    )
+    records = _bureau_call(bureau().settlement_records, psn_no, start, end)
+    with read_scope() as s:
+        claimed = dict(
+            s.execute(
+                select(Claim.setl_id, Claim.id).where(
+                    Claim.person_id == person_id,
+                    Claim.setl_id.in_([r.setl_id for r in records]),
+                    Claim.status != ClaimStatus.REJECTED,
+                )
+            ).all()
+        )
     views = []
     for r in sorted(records, key=lambda r: (r.begndate, r.setl_id), reverse=True):
         views.append(
@@ -107,15 +117,13 @@ def claim_from_settlement(
     document is needed), which is adjudicated and, when approved automatically, paid."""
     from app.integrations.registry import bureau
 
-    s = get_session()
-    policy, person = policy_person(s, member_id, policy_id)
-    psn_no = person.psn_no
-    s.rollback()
+    with read_scope() as s:  # ended before the bureau call
+        psn_no = policy_person(s, member_id, policy_id)[2]
     record = settlement_record(bureau(), psn_no, setl_id)
     with transaction() as s:
         member = verified_member(s, member_id)
         policy = actable_policy(s, member_id, policy_id)
-        person = s.get(Person, policy.person_id)
+        person = existing(s, Person, policy.person_id)
         amounts = rules.settlement_amounts(record)
         claim = Claim(
             claim_no=new_claim_no(),
@@ -135,7 +143,7 @@ def claim_from_settlement(
             diagnosis=record.dise_name,
             pre_existing_declared=pre_existing_declared,
             health="pre_existing" if pre_existing_declared else "healthy",
-            status="draft",
+            status=ClaimStatus.DRAFT,
             **amounts,
         )
         set_payee(claim, member, person, payee)
@@ -145,9 +153,7 @@ def claim_from_settlement(
         try:
             s.flush()
         except IntegrityError:
-            raise Conflict(
-                "该医保结算记录已提交过理赔", code="settlement_already_claimed"
-            ) from None
+            raise E.settlement_already_claimed() from None
         audit(
             s,
             actor_type="member",
@@ -164,7 +170,7 @@ def claim_from_settlement(
     return process(claim.id)
 
 
-def _record_flags(record, person: Person) -> list[dict]:
+def _record_flags(record: SettlementRecord, person: Person) -> list[dict]:
     """What the bureau record itself shows: identities it breaks, another person's record."""
     from app.integrations.bureau.settlements import INCONSISTENCIES, settlement_inconsistencies
 

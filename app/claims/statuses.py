@@ -1,7 +1,7 @@
 """Claim and payout statuses as StrEnums (members equal their strings: `claim.status ==
-ClaimStatus.PAID` holds for a row read back as plain str). New beside the claims package while it
-is being split; claims/workflow.py STATUSES and claims/models.py PAYOUT_STATUSES are to be derived
-from these (tests/test_statuses.py checks they agree meanwhile)."""
+ClaimStatus.PAID` holds for a row read back as plain str). claims/workflow.py STATUSES and
+claims/models.py PAYOUT_STATUSES (the strings the CHECK constraints are built from) are derived
+from these; tests/test_statuses.py checks they agree with the constraints."""
 
 from __future__ import annotations
 

@@ -13,65 +13,61 @@ lands in one of its three outcomes in the same transaction.
 
 from __future__ import annotations
 
-from app.errors import Conflict
+from app.claims.statuses import ClaimStatus
+from app.error_catalogue import E
 
-STATUSES = (
-    "draft",
-    "submitted",
-    "pending_review",
-    "more_info_requested",
-    "approved",
-    "rejected",
-    "paid",
-    "closed",
-)
+# The CHECK constraint on claims.status is built from these strings (same values and order as
+# the migrations wrote them).
+STATUSES = tuple(s.value for s in ClaimStatus)
 
-STATUS_LABELS = {
-    "draft": "草稿",
-    "submitted": "已提交",
-    "pending_review": "人工审核中",
-    "more_info_requested": "待补充材料",
-    "approved": "已核准，待支付",
-    "rejected": "未予赔付",
-    "paid": "已赔付",
-    "closed": "已结案（本次无赔付金额）",
+STATUS_LABELS: dict[str, str] = {
+    ClaimStatus.DRAFT: "草稿",
+    ClaimStatus.SUBMITTED: "已提交",
+    ClaimStatus.PENDING_REVIEW: "人工审核中",
+    ClaimStatus.MORE_INFO_REQUESTED: "待补充材料",
+    ClaimStatus.APPROVED: "已核准，待支付",
+    ClaimStatus.REJECTED: "未予赔付",
+    ClaimStatus.PAID: "已赔付",
+    ClaimStatus.CLOSED: "已结案（本次无赔付金额）",
 }
 
 # (status, action) -> the statuses the action may lead to
-TRANSITIONS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("draft", "submit"): ("submitted",),
-    ("submitted", "adjudicate"): ("approved", "pending_review", "rejected"),
-    ("pending_review", "request_info"): ("more_info_requested",),
-    ("more_info_requested", "answer"): ("pending_review",),
-    ("pending_review", "approve"): ("approved",),
-    ("pending_review", "reject"): ("rejected",),
-    ("pending_review", "redetermine"): ("pending_review",),
-    ("rejected", "request_human_review"): ("pending_review",),
-    ("approved", "pay"): ("paid", "closed"),
-    ("approved", "payout_failed"): ("pending_review",),
+TRANSITIONS: dict[tuple[str, str], tuple[ClaimStatus, ...]] = {
+    (ClaimStatus.DRAFT, "submit"): (ClaimStatus.SUBMITTED,),
+    (ClaimStatus.SUBMITTED, "adjudicate"): (
+        ClaimStatus.APPROVED,
+        ClaimStatus.PENDING_REVIEW,
+        ClaimStatus.REJECTED,
+    ),
+    (ClaimStatus.PENDING_REVIEW, "request_info"): (ClaimStatus.MORE_INFO_REQUESTED,),
+    (ClaimStatus.MORE_INFO_REQUESTED, "answer"): (ClaimStatus.PENDING_REVIEW,),
+    (ClaimStatus.PENDING_REVIEW, "approve"): (ClaimStatus.APPROVED,),
+    (ClaimStatus.PENDING_REVIEW, "reject"): (ClaimStatus.REJECTED,),
+    (ClaimStatus.PENDING_REVIEW, "redetermine"): (ClaimStatus.PENDING_REVIEW,),
+    (ClaimStatus.REJECTED, "request_human_review"): (ClaimStatus.PENDING_REVIEW,),
+    (ClaimStatus.APPROVED, "pay"): (ClaimStatus.PAID, ClaimStatus.CLOSED),
+    (ClaimStatus.APPROVED, "payout_failed"): (ClaimStatus.PENDING_REVIEW,),
 }
 
 # Where the member may still change the claim's contents (amounts, documents).
-EDITABLE = ("draft", "more_info_requested")
+EDITABLE = (ClaimStatus.DRAFT, ClaimStatus.MORE_INFO_REQUESTED)
 # Claims that count as "filed" for the refund rule (a draft has not been filed).
-FILED = tuple(s for s in STATUSES if s != "draft")
+FILED = tuple(s for s in ClaimStatus if s != ClaimStatus.DRAFT)
 # Claims a reviewer works on.
-REVIEWABLE = ("pending_review",)
+REVIEWABLE = (ClaimStatus.PENDING_REVIEW,)
 
 
-def next_status(status: str, action: str, outcome: str | None = None) -> str:
+def next_status(status: str, action: str, outcome: str | None = None) -> ClaimStatus:
     """The status after `action`; `outcome` picks among several possible ones. Raises a 409
     Conflict with a stable code when the action is not allowed from `status`."""
     allowed = TRANSITIONS.get((status, action))
     if allowed is None:
-        raise Conflict(
-            f"理赔当前状态为“{STATUS_LABELS.get(status, status)}”，不能执行此操作",
-            code="claim_state_conflict",
-        )
+        label = STATUS_LABELS.get(status, status)
+        raise E.claim_state_conflict(f"理赔当前状态为“{label}”，不能执行此操作")
     if outcome is None:
         if len(allowed) != 1:
             raise ValueError(f"{action} from {status} needs an outcome among {allowed}")
         return allowed[0]
     if outcome not in allowed:
         raise ValueError(f"{action} from {status} cannot lead to {outcome}")
-    return outcome
+    return ClaimStatus(outcome)

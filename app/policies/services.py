@@ -43,6 +43,12 @@ def _visible(member_id: int):
     return or_(Policy.person_id == member_person, Policy.order_item_id.in_(paid_for))
 
 
+def visible_to(member_id: int):
+    """The public name of the policies a member may see (`_visible`), for other packages'
+    queries (claims: the policies a member may claim on)."""
+    return _visible(member_id)
+
+
 def list_policies(member_id: int, plan_year: int | None = None) -> list[Policy]:
     query = select(Policy).where(_visible(member_id))
     if plan_year is not None:
