@@ -30,8 +30,17 @@ class CatalogueFormSchema(StrictSchema):
     )
     effective_from = ma.fields.Date(required=True, metadata={"description": "生效日期（含）"})
     effective_to = ma.fields.Date(
-        load_default=None, metadata={"description": "失效日期（含）；不填为长期有效"}
+        load_default=None, metadata={"description": "失效日期（含）；不填或留空为长期有效"}
     )
+
+    @ma.pre_load
+    def _empty_end_is_open(self, data, **kwargs):
+        """An HTML form sends the empty field as "": open-ended, like leaving it out."""
+        if hasattr(data, "to_dict"):
+            data = data.to_dict()
+        if isinstance(data, dict) and data.get("effective_to") == "":
+            data = {k: v for k, v in data.items() if k != "effective_to"}
+        return data
 
 
 class CatalogueFileSchema(StrictSchema):
