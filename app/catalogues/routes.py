@@ -30,7 +30,7 @@ blp = Blueprint("catalogues", __name__, url_prefix="/staff", description="目录
 @blp.arguments(CatalogueFormSchema, location="form")
 @blp.arguments(CatalogueFileSchema, location="files")
 @blp.response(201, CatalogueImportSchema)
-@blp.errors(409, 413, 422)
+@blp.errors(400, 409, 413, 422)
 def import_catalogue(form, files):
     """Import a catalogue version (multipart: kind, product_code, label, effective_from,
     effective_to?, file). Every row is checked; only when all are good is the version written,

@@ -34,13 +34,15 @@ class CatalogueFormSchema(StrictSchema):
     )
 
     @ma.pre_load
-    def _empty_end_is_open(self, data, **kwargs):
-        """An HTML form sends the empty field as "": open-ended, like leaving it out."""
-        if hasattr(data, "to_dict"):
-            data = data.to_dict()
-        if isinstance(data, dict) and data.get("effective_to") == "":
-            data = {k: v for k, v in data.items() if k != "effective_to"}
-        return data
+    def _plain_form(self, data, **kwargs):
+        """The form as a plain dict of named fields. A multipart part without a name comes as
+        the key None, which the unknown-field error could not be written out with (a 500);
+        it is dropped, like any part that names no field. An HTML form sends an empty
+        effective_to as "": open-ended, like leaving it out."""
+        form = {key: data[key] for key in data if isinstance(key, str)}
+        if form.get("effective_to") == "":
+            del form["effective_to"]
+        return form
 
 
 class CatalogueFileSchema(StrictSchema):

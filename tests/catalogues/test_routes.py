@@ -171,3 +171,18 @@ def test_only_operators_get_in(operator, seeded):
     )
     assert_problem(denied, 403, "role_forbidden")
     assert _versions(seeded) == 1
+
+
+def test_a_multipart_part_without_a_name_is_a_422_not_a_500(operator):
+    client, token = operator
+    body = (
+        b"--b\r\nContent-Disposition: form-data\r\n\r\nnull\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nnull\r\n--b--\r\n'
+    )
+    resp = client.post(
+        "/staff/catalogues",
+        headers={**bearer(token), "Content-Type": "multipart/form-data; boundary=b"},
+        data=body,
+    )
+    problem = assert_problem(resp, 422, "validation_failed")
+    assert problem["errors"]["form"]["x"] == ["不允许的字段"]
