@@ -68,6 +68,7 @@ def create_app(config: Config | str | None = None) -> Flask:
 
     from app.auth.routes import blp as auth_blp
     from app.campaigns.routes import blp as campaigns_blp
+    from app.catalogues.routes import blp as catalogues_blp
     from app.claims.routes import blp as claims_blp
     from app.disclosure.routes import blp as disclosure_blp
     from app.enrollment.routes import blp as enrollment_blp
@@ -98,6 +99,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         rosters_blp,
         jobs_blp,
         disclosure_blp,
+        catalogues_blp,
     ):
         api_instance.register_blueprint(blp)
 

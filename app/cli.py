@@ -1,6 +1,7 @@
 """Operator commands: `flask db-init`, `flask demo seed`, `flask demo settlement`, `flask staff create`,
 `flask products load`, `flask products extend-window`, `flask products close-window`,
-`flask products retire`, `flask claims ...`, `flask outbox deliver`, `flask errors doc`."""
+`flask products retire`, `flask claims ...`, `flask catalogues import|retire`,
+`flask outbox deliver`, `flask errors doc`."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ products_cli = AppGroup(
     "December, so their 2026 settlements can be claimed",
 )
 def demo_seed(family: bool) -> None:
-    """Seed the sandbox bureau's synthetic residents and demo staff (idempotent)."""
+    """Seed the sandbox bureau's synthetic residents, demo staff and the demo product's
+    catalogues (idempotent)."""
     from app.demo.seed import seed_demo
 
     summary = seed_demo()
@@ -38,6 +40,9 @@ def demo_seed(family: bool) -> None:
     from app.demo.seed import DEMO_STAFF_PASSWORD
 
     summary.update(seed_charity(DEMO_STAFF_PASSWORD))
+    from app.demo.catalogues import seed_catalogues
+
+    summary.update(seed_catalogues())
     for key, value in summary.items():
         click.echo(f"{key}: {value}")
 
@@ -282,9 +287,11 @@ def errors_doc() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from app.catalogues.cli import catalogues_cli
     from app.disclosure.cli import disclosure_cli
 
     app.cli.add_command(disclosure_cli)
+    app.cli.add_command(catalogues_cli)
     app.cli.add_command(claims_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo_cli)

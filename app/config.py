@@ -174,6 +174,11 @@ class Config:
     ROSTER_MAX_BYTES: int = 16 * 1024 * 1024
     ROSTER_MAX_ROWS: int = 100_000
     ROSTER_XLSX_MAX_UNCOMPRESSED_BYTES: int = 64 * 1024 * 1024
+    # Product catalogues (app/catalogues): the uploaded file's size (a request-level limit of its
+    # own), data rows, and the uncompressed size of an XLSX's zip members.
+    CATALOGUE_MAX_BYTES: int = 8 * 1024 * 1024
+    CATALOGUE_MAX_ROWS: int = 50_000
+    CATALOGUE_XLSX_MAX_UNCOMPRESSED_BYTES: int = 64 * 1024 * 1024
     # Public statistics (app/disclosure): counts under this many people or claims are suppressed,
     # and public caches may keep an answer this long (it carries an ETag either way).
     DISCLOSURE_MIN_CELL: int = 10

@@ -350,6 +350,31 @@ _add("campaign_already_insured", 409, "您本保障年度已投保或有未完�
 _add("campaign_not_free", 409, "该邀请无法全额资助本次投保")
 _add("campaign_budget_exhausted", 409, "资助预算已用完，该邀请暂时无法领取")
 
+# --- product catalogues: 商保目录 and 特药目录 (app/catalogues) ---------------------------------
+_add("catalogue_not_found", 404, "目录版本不存在")
+_add("catalogue_file_empty", 422, "文件为空", "detail says what is empty")
+_add("catalogue_format_xls", 422, "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后上传")
+_add("catalogue_encoding", 422, "无法识别文件编码，请使用 UTF-8 或 GB18030（GBK）编码的 CSV")
+_add("catalogue_format_unsupported", 422, "仅支持 CSV 或 XLSX 格式的目录文件")
+_add("catalogue_csv_invalid", 422, "CSV 文件格式不正确（引号不匹配或字段过长）")
+_add("catalogue_xlsx_invalid", 422, "XLSX 文件已损坏或不是有效的 Excel 文件")
+_add("catalogue_xlsx_too_large", 422, "XLSX 文件解压后过大，请拆分后上传或改用 CSV")
+_add("catalogue_too_many_rows", 422, "目录行数过多", "detail has the limit")
+_add(
+    "catalogue_rows_invalid",
+    422,
+    "目录文件有错误，整个文件未导入",
+    "Some rows (or the header) are bad: errors.report has the per-row report; nothing written",
+)
+_add(
+    "catalogue_version_conflict",
+    409,
+    "目录版本与已有版本冲突",
+    "Same label, or in force on a day an active version of the same kind already is",
+)
+_add("catalogue_dates_reversed", 422, "失效日期早于生效日期", "detail has the dates")
+_add("catalogue_label_invalid", 422, "版本号应为 1 至 40 个字符")
+
 
 class _Raisers:
     """`E.policy_not_found(...)`: attribute access to the catalogue, failing loudly on a typo."""

@@ -3,6 +3,12 @@
 from app.audit.models import AuditEvent  # noqa: F401
 from app.auth.models import RefreshToken, StaffAccount  # noqa: F401
 from app.campaigns.models import Campaign, CampaignRedemption  # noqa: F401
+from app.catalogues.models import (  # noqa: F401
+    CatalogueImportRow,
+    CatalogueVersion,
+    CommercialEntry,
+    SpecialDrugEntry,
+)
 from app.claims.models import (  # noqa: F401
     AccumulatorEntry,
     AccumulatorYear,

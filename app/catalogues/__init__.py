@@ -2,8 +2,10 @@
 the product pays for) and the 特药目录 (special drugs), each as dated versions.
 
 `app.catalogues.rules` holds the pure part: parsing spreadsheet rows into entries with a per-row
-report, and picking the version in force on a date of care. Line matching against a catalogue
-lives in app/catalogues/matching.py.
+report, and picking the version in force on a date of care; `matching` turns fee lines into the
+engine's claim lines against them. `models` + `services` store versions imported from CSV/XLSX
+(all or nothing), `routes` (operators, /staff/catalogues) and `cli` (`flask catalogues import`)
+are the ways in; `demo_sheets` builds the demo product's sheets for `flask demo seed`.
 """
 
 from app.catalogues.rules import (

@@ -701,9 +701,13 @@ class SpecialDrugCatalogue(VersionWindow):
 
 
 class Versioned(Protocol):
-    version: str
-    effective_from: date
-    effective_to: date | None
+    # Read-only members, so frozen dataclasses (VersionWindow) satisfy the protocol too.
+    @property
+    def version(self) -> str: ...
+    @property
+    def effective_from(self) -> date: ...
+    @property
+    def effective_to(self) -> date | None: ...
 
 
 V = TypeVar("V", bound=Versioned)

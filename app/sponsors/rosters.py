@@ -10,10 +10,8 @@ the name, the ID number (shape, birth date, check character: `app.identity.idnum
 category, and duplicates within the file. Whether a person is already on the programme's roster
 or already insured this plan year needs the database: `roster_services` decides that.
 
-The file type is decided by its bytes (an XLSX is a zip), never by its name. An XLSX is a zip of
-XML parts: before openpyxl opens it, the declared uncompressed sizes of its members are added up
-and refused above `max_xlsx_uncompressed` (a zip bomb). CPython's zipfile never inflates a member
-beyond its declared size (it stops there and fails the CRC), so the declared sizes bound the work.
+The file itself is read by app/common/spreadsheets.py (format by content, encodings, the XLSX
+zip-bomb check), shared with the catalogue import; its failures become `roster_*` codes here.
 
 Plaintext ID numbers live only in the returned rows of valid lines (the caller encrypts them into
 `Person`); an invalid line keeps only its masked form, for the report.
@@ -22,20 +20,18 @@ Plaintext ID numbers live only in the returned rows of valid lines (the caller e
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import re
 import unicodedata
-import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from app.common import spreadsheets
 from app.identity.idnumber import IdNumberError, mask, mask_name, normalise, parse
 from app.integrations.bureau.port import IDENTITY_CATEGORIES
 
 MAX_ROWS = 100_000
 MAX_XLSX_UNCOMPRESSED = 64 * 1024 * 1024
-MAX_XLSX_MEMBERS = 2_000
 MAX_NAME_LENGTH = 40
 MAX_COLUMNS = 50  # columns read per row; a roster needs three
 
@@ -128,95 +124,38 @@ class ParsedRoster:
         return [r for r in self.rows if r.valid]
 
 
-# --- the file --------------------------------------------------------------------------------
+# --- the file (read by app/common/spreadsheets.py; its reasons become roster_* codes) -----------
+
+
+@contextlib.contextmanager
+def _as_roster_error() -> Iterator[None]:
+    try:
+        yield
+    except spreadsheets.SheetError as exc:
+        raise RosterError(f"roster_{exc.reason}", exc.message) from None
 
 
 def sniff_format(data: bytes) -> str:
     """ "xlsx" for a zip, "csv" for text; RosterError for anything else (by content, not name)."""
-    if not data:
-        raise RosterError("roster_file_empty", "文件为空")
-    if data.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise RosterError(
-            "roster_format_xls", "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后上传"
-        )
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise RosterError(
-            "roster_encoding", "不支持 UTF-16 编码，请另存为 UTF-8 或 GB18030 编码的 CSV"
-        )
-    if b"\x00" in data[:4096]:
-        raise RosterError("roster_format_unsupported", "仅支持 CSV 或 XLSX 格式的名单文件")
-    return "csv"
+    with _as_roster_error():
+        return spreadsheets.sniff_format(data, what="名单")
 
 
 def decode_csv(data: bytes) -> str:
     """UTF-8 (a BOM is dropped), else GB18030 (what Excel on a Chinese Windows saves as CSV)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise RosterError(
-        "roster_encoding", "无法识别文件编码，请使用 UTF-8 或 GB18030（GBK）编码的 CSV"
-    )
-
-
-def _csv_records(data: bytes):
-    """(line number, cells), streamed: a file of blank lines costs no memory."""
-    reader = csv.reader(io.StringIO(decode_csv(data), newline=""))
-    try:
-        for cells in reader:
-            yield reader.line_num, cells[:MAX_COLUMNS]
-    except csv.Error:
-        raise RosterError(
-            "roster_csv_invalid", "CSV 文件格式不正确（引号不匹配或字段过长）"
-        ) from None
+    with _as_roster_error():
+        return spreadsheets.decode_csv(data)
 
 
 def check_xlsx_size(data: bytes, max_uncompressed: int) -> None:
     """Refuse a zip whose members would inflate beyond `max_uncompressed` bytes in all."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError):
-        raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件") from None
-    if len(members) > MAX_XLSX_MEMBERS:
-        raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件")
-    if sum(m.file_size for m in members) > max_uncompressed:
-        raise RosterError(
-            "roster_xlsx_too_large",
-            f"XLSX 文件解压后超过{max_uncompressed // (1024 * 1024)}MB，请拆分后上传或改用 CSV",
-        )
+    with _as_roster_error():
+        spreadsheets.check_xlsx_size(data, max_uncompressed)
 
 
-def _xlsx_records(data: bytes):
-    """(row number, cells) of the first worksheet, read as a stream (openpyxl read-only).
-    Call `check_xlsx_size` first."""
-    import openpyxl  # imported here: CSV rosters and the rest of the app do not need it
-
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:
-        raise RosterError("roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件") from None
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
-            raise RosterError("roster_file_empty", "文件中没有工作表")
-        try:
-            # `parse_rows` stops reading at the first row beyond max_rows.
-            for number, cells in enumerate(
-                sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
-            ):
-                yield number, list(cells)
-        except Exception:
-            raise RosterError(
-                "roster_xlsx_invalid", "XLSX 文件已损坏或不是有效的 Excel 文件"
-            ) from None
-    finally:
-        workbook.close()
+def _records(records: spreadsheets.Records) -> spreadsheets.Records:
+    with _as_roster_error():
+        yield from records
 
 
 # --- the rows --------------------------------------------------------------------------------
@@ -393,8 +332,8 @@ def parse_roster(
     file_format = sniff_format(data)
     if file_format == "xlsx":
         check_xlsx_size(data, max_xlsx_uncompressed)
-        records = _xlsx_records(data)
+        records = _records(spreadsheets.xlsx_records(data, max_columns=MAX_COLUMNS))
     else:
-        records = _csv_records(data)
+        records = _records(spreadsheets.csv_records(data, max_columns=MAX_COLUMNS))
     with contextlib.closing(records):  # the workbook is closed even when parsing stops early
         return ParsedRoster(file_format, parse_rows(records, today=today, max_rows=max_rows))

@@ -665,9 +665,10 @@ def _change_status_of_another_organisations_programme(client, world: World):
 
 # Claim routes register their cases from their own module (keeps this file to one concern each).
 # So do invite campaigns.
-# And rosters with their batch-enrollment jobs.
+# And rosters with their batch-enrollment jobs, and the product catalogues.
 from tests.security import (  # noqa: E402
     campaigns_cases,  # noqa: F401
+    catalogues_cases,  # noqa: F401
     claims_cases,  # noqa: F401
     rosters_cases,  # noqa: F401
 )

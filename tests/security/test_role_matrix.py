@@ -327,6 +327,12 @@ from tests.security import rosters_matrix  # noqa: E402
 MATRIX.update(rosters_matrix.ROWS)
 REQUESTS.update(rosters_matrix.REQUESTS)
 
+# And the product catalogues (operators only).
+from tests.security import catalogues_matrix  # noqa: E402
+
+MATRIX.update(catalogues_matrix.ROWS)
+REQUESTS.update(catalogues_matrix.REQUESTS)
+
 
 def _build_path(rule: str, values: dict) -> str:
     """Fill a url rule's `<converter:name>` variables from `values`."""
