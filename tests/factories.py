@@ -205,10 +205,11 @@ def order(
     pay: bool = False,
 ) -> dict:
     """An order of the member's for the current product, planned from the app's quote and written
-    by `write_enrollments` (with the audit row placing an order leaves); with `pay`, paid through
-    `start_payment` (personal account: paid, policies issued; WeChat: awaiting the payer).
-    Returns {"id", "order_no", "status", "payments": [status, ...],
-    "policies": [{"id", "policy_no", "person_id"}]}."""
+        by `write_enrollments` (with the audit row placing an order leaves); with `pay`, paid through
+        `start_payment` (personal account: paid, policies issued; WeChat: awaiting the payer) unless
+    subsidies left nothing to pay.
+        Returns {"id", "order_no", "status", "payments": [status, ...],
+        "policies": [{"id", "policy_no", "person_id"}]}."""
     with app.app_context():
         product, q, _ = get_quote(member_id, None, Selection(include_self, tuple(relative_ids)))
         assert q.all_eligible, [r.code for line in q.lines for r in line.reasons]
@@ -251,7 +252,7 @@ def order(
                 object_id=written.order_id,
                 detail={"insured": len(q.lines), "terms_version": terms.version},
             )
-        if pay:
+        if pay and q.total_pay_fen > 0:  # nothing to pay when subsidies cover the premium
             from app.payments.services import start_payment
 
             start_payment(member_id, written.order_id, method)
