@@ -35,6 +35,7 @@ from app.auth.models import ORGANISATION_ROLES, RefreshToken, StaffAccount
 from app.auth.principal import Principal, token_service
 from app.auth.services import create_staff_account
 from app.auth.tokens import new_refresh_token
+from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.services import Selection, get_quote
 from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enrollments
@@ -109,8 +110,6 @@ def login(app: Flask, code: str) -> dict:
 
 def _person(session, resident) -> tuple[int, int]:
     """The bureau's record of `resident` stored as a verified person; (person id, age today)."""
-    from app.common.clock import today_shanghai
-
     id_number = identity.parse_id_number(resident.certno)
     found = registry.bureau().lookup_person(id_number.value, resident.name)
     assert found is not None, f"the bureau does not know {resident.name}"
@@ -161,22 +160,29 @@ def relative(app: Flask, member_id: int, resident, relation: str) -> int:
     as the API asks); the relative's id."""
     with app.app_context(), transaction() as session:
         person_id, age = _person(session, resident)
-        for purpose, version in [("identity_verification", CONSENT_VERSION)] + (
-            [("guardian", GUARDIAN_VERSION)] if age < GUARDIAN_CONSENT_AGE else []
-        ):
-            consent = Consent(
+        session.add(
+            Consent(
                 member_id=member_id,
                 subject_person_id=person_id,
-                purpose=purpose,
-                text_version=version,
+                purpose="identity_verification",
+                text_version=CONSENT_VERSION,
             )
-            session.add(consent)
-        session.flush()
+        )
+        guardian = None
+        if age < GUARDIAN_CONSENT_AGE:
+            guardian = Consent(
+                member_id=member_id,
+                subject_person_id=person_id,
+                purpose="guardian",
+                text_version=GUARDIAN_VERSION,
+            )
+            session.add(guardian)
+            session.flush()
         row = Relative(
             member_id=member_id,
             person_id=person_id,
             relation=relation,
-            guardian_consent_id=consent.id if age < GUARDIAN_CONSENT_AGE else None,
+            guardian_consent_id=guardian.id if guardian else None,
         )
         session.add(row)
         audit(
