@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import bearer, login, verify
+from tests import factories
+from tests.conftest import bearer
 from tests.enrollment.conftest import family, frozen, terms_version  # noqa: F401  (fixtures)
 from tests.security.conftest import fast_password_hashing  # noqa: F401  (fixture)
 from tests.sponsors.conftest import CHARITY_USCC, Sponsors, sponsors  # noqa: F401  (fixture)
@@ -69,10 +70,9 @@ class Campaigns:
         return resp.get_json()
 
     def resident(self, name: str, code: str | None = None) -> str:
-        token = login(self.client, code or f"scan-{name}")["access_token"]
-        resp = verify(self.client, token, self.residents[name])
-        assert resp.status_code == 200, resp.get_json()
-        return token
+        """A member verified as `name` (made directly: tests/factories.py); their token."""
+        code = code or f"scan-{name}"
+        return factories.verified_member(self.app, code, self.residents[name])["access_token"]
 
     def redeem(
         self,

@@ -1,5 +1,7 @@
 """Fixtures for enrollment: demo data seeded (residents, staff, products), a member verified as
-张伟 (employee, personal account 3,560.00 yuan) with 李娜 (spouse) and 张小宝 (child) added."""
+张伟 (employee, personal account 3,560.00 yuan) with 李娜 (spouse) and 张小宝 (child) added (made
+directly, tests/factories.py: logging in, verifying and adding relatives are tested in
+tests/members and tests/identity, not here)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ import uuid
 import pytest
 import time_machine
 
-from tests.conftest import add_relative, bearer, login, verify
+from tests import factories
+from tests.conftest import bearer
 
 GUARDIAN = {"accepted": True, "text_version": "guardian-2026-01"}
 # 2026-11-23 10:00 in Asia/Shanghai: the demo product's window is open.
@@ -23,16 +26,13 @@ def frozen():
 
 @pytest.fixture
 def family(client, seeded, residents, frozen):
-    tokens = login(client, "family-zhang")
-    token = tokens["access_token"]
-    assert verify(client, token, residents["张伟"]).status_code == 200
-    spouse = add_relative(client, token, residents["李娜"], "spouse")
-    child = add_relative(client, token, residents["张小宝"], "child", guardian_consent=GUARDIAN)
-    assert spouse.status_code == 201 and child.status_code == 201
+    tokens = factories.verified_member(seeded, "family-zhang", residents["张伟"])
+    member_id = tokens["member_id"]
     return {
-        "token": token,
-        "spouse": spouse.get_json()["id"],
-        "child": child.get_json()["id"],
+        "token": tokens["access_token"],
+        "spouse": factories.relative(seeded, member_id, residents["李娜"], "spouse"),
+        # under 14: with the guardian's consent (GUARDIAN's text version), as the API asks
+        "child": factories.relative(seeded, member_id, residents["张小宝"], "child"),
         "refresh": tokens["refresh_token"],
     }
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from tests import factories
 from tests.conftest import bearer
-from tests.enrollment.conftest import key
 from tests.security.test_object_access import UNKNOWN_ID, World, cross_owner
 
 
@@ -26,28 +26,17 @@ def _campaign_world(client, world: World) -> CampaignWorld:
 
     org_a = create_organisation(world.app, "charity", "赣州市慈善总会A")
     org_b = create_organisation(world.app, "charity", "赣州市慈善总会B")
-    admin_a = world.org_admin(organisation_id=org_a)
+    factories.org_admin(world.app, "campaign-admin-a", organisation_id=org_a)
+    admin_a = world.staff("campaign-admin-a")
     admin_b = world.org_admin(organisation_id=org_b)
-    programme = client.post(
-        "/staff/programmes",
-        headers=bearer(admin_a),
-        json={
-            "name": "扫码助保专项A",
-            "plan_year": 2026,
-            "starts_on": "2026-01-01",
-            "ends_on": "2026-12-31",
-            "rule": {"kind": "full"},
-            "eligibility": {"roster_only": True},
-        },
+    # A's programme, funded (made directly: tests/factories.py); the campaign through the API.
+    programme_id = factories.programme(
+        world.app,
+        "campaign-admin-a",
+        name="扫码助保专项A",
+        eligibility={"roster_only": True},
+        budget_fen=89_000,
     )
-    assert programme.status_code == 201, programme.get_json()
-    programme_id = programme.get_json()["id"]
-    topped = client.post(
-        f"/staff/programmes/{programme_id}/top-ups",
-        headers={**bearer(admin_a), **key()},
-        json={"amount_fen": 89_000},
-    )
-    assert topped.status_code == 200, topped.get_json()
     resp = client.post(
         "/staff/campaigns",
         headers=bearer(admin_a),

@@ -12,16 +12,11 @@ import io
 
 from PIL import Image
 
+from tests import factories
 from tests.conftest import bearer
 from tests.enrollment.conftest import key
-from tests.security.support import (
-    assert_leaks_nothing,
-    assert_problem,
-    create_org_admin,
-    staff_login,
-)
+from tests.security.support import assert_leaks_nothing, assert_problem
 from tests.security.test_object_access import (
-    ORG_ADMIN_PASSWORD,
     UNKNOWN_ID,
     World,
     _intruder,
@@ -46,7 +41,7 @@ def _upload(client, token, claim_id, doc_type="invoice"):
 
 
 def _claim_of_a(client, world: World, *, submitted: bool = False) -> tuple[str, dict, list]:
-    """A (张伟) files a claim with documents for 李娜's policy."""
+    """A (张伟) files a claim with documents for 李娜's policy (made directly: tests/factories.py)."""
     a, order, policies = world.paid_family()
     spouse = [
         p
@@ -66,15 +61,15 @@ def _claim_of_a(client, world: World, *, submitted: bool = False) -> tuple[str, 
         "payee": {"name": "李娜", "bank_name": "工商银行", "bank_account": "6222020200112233999"},
         "invoices": [{"issuer": "赣州市人民医院", "number": "INV-A-0001", "amount_fen": 100_000}],
     }
-    resp = client.post("/claims", headers=bearer(a), json=body)
-    assert resp.status_code == 201, resp.get_json()
-    claim = resp.get_json()
-    for doc_type in ("invoice", "settlement_sheet"):
-        assert _upload(client, a, claim["id"], doc_type).status_code == 201
-    if submitted:
-        sub = client.post(f"/claims/{claim['id']}/submit", headers={**bearer(a), **key()})
-        assert sub.status_code == 200, sub.get_json()
-    claim = client.get(f"/claims/{claim['id']}", headers=bearer(a)).get_json()
+    made = factories.claim(
+        world.app,
+        world.id_of(a),
+        body,
+        documents=("invoice", "settlement_sheet"),
+        submit=submitted,
+    )
+    # The claim as the API shows it to A: the cases check it is unchanged afterwards.
+    claim = client.get(f"/claims/{made['id']}", headers=bearer(a)).get_json()
     secrets = world.object_secrets(order, *policies) + [
         claim["claim_no"],
         "6222020200112233999",
@@ -217,15 +212,10 @@ def _staff_claim_routes_by_role(client, world: World):
 def _claim_document_for_an_unassigned_reviewer(client, world: World):
     a, claim, secrets = _claim_of_a(client, world, submitted=True)
     doc_id = claim["documents"][0]["id"]
-    create_org_admin(world.app, "reviewer-two", role="reviewer", organisation_id=None)
-    other = staff_login(client, "reviewer-two", ORG_ADMIN_PASSWORD)["access_token"]
+    factories.staff_account(world.app, "reviewer-two", "reviewer")
+    other = world.staff("reviewer-two")
     reviewer = world.staff("demo-reviewer")
-    assert (
-        client.post(
-            f"/staff/claims/{claim['id']}/assign", headers=bearer(reviewer), json={}
-        ).status_code
-        == 200
-    )
+    factories.assign_claim(world.app, "demo-reviewer", claim["id"])
     reads = world.audit_count("claim.document.read")
     path = f"/staff/claims/{claim['id']}/documents/{doc_id}"
     resp = client.get(path, headers=bearer(other))

@@ -1,6 +1,7 @@
 """Role-matrix rows and requests for the claim routes (merged into test_role_matrix's MATRIX and
 REQUESTS). Members file and follow claims; reviewers decide; operators read and assign; an
-organisation admin is kept out of all of it."""
+organisation admin is kept out of all of it. The claims a row needs are made directly
+(tests/factories.py): only the row's own request goes through HTTP."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import time_machine
 from PIL import Image
 from sqlalchemy import select
 
-from tests.conftest import bearer, login
-from tests.enrollment.conftest import key, pay, place_order
+from tests import factories
+from tests.enrollment.conftest import key
 
 #                                                          anon member reviewer operator charity
 ROWS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
@@ -56,11 +57,11 @@ def _file() -> dict:
     }
 
 
-def _member(w) -> dict:
-    return bearer(w.tokens["member"])
-
-
-def _draft(w, *, complete: bool = False, policy_id: int | None = None, **extra) -> int:
+def _draft(
+    w, *, complete: bool = False, submit: str | bool = False, policy_id: int | None = None, **extra
+) -> int:
+    """A draft claim (`complete`: with the documents it needs); with `submit` the status the
+    submission must reach."""
     body = {
         "policy_id": policy_id or w.policy(),
         "care_kind": "emergency",
@@ -77,66 +78,57 @@ def _draft(w, *, complete: bool = False, policy_id: int | None = None, **extra) 
         ],
         **extra,
     }
-    resp = w.client.post("/claims", headers=_member(w), json=body)
-    assert resp.status_code == 201, resp.get_json()
-    claim = resp.get_json()
+    claim = factories.claim(
+        w.app,
+        w.member_id,
+        body,
+        documents=("invoice", "settlement_sheet") if complete else (),
+        submit=submit,
+    )
     w.numbers.append(claim["claim_no"])
-    if complete:
-        for doc_type in ("invoice", "settlement_sheet"):
-            up = w.client.post(
-                f"/claims/{claim['id']}/documents",
-                headers=_member(w),
-                data={"doc_type": doc_type, "file": (io.BytesIO(_jpeg()), "a.jpg", "image/jpeg")},
-                content_type="multipart/form-data",
-            )
-            assert up.status_code == 201, up.get_json()
+    if submit is not False:
+        assert claim["status"] == submit, claim
     return claim["id"]
 
 
 def _document(w, claim_id: int) -> int:
-    return w.client.get(f"/claims/{claim_id}", headers=_member(w)).get_json()["documents"][0]["id"]
+    """The claim's first document (as `GET /claims/<id>` lists them: in id order)."""
+    with w.app.app_context():
+        from app.claims.models import ClaimDocument
+        from app.database import get_session
+
+        return get_session().scalar(
+            select(ClaimDocument.id)
+            .where(ClaimDocument.claim_id == claim_id, ClaimDocument.deleted_at.is_(None))
+            .order_by(ClaimDocument.id)
+        )
 
 
 def _submitted(w) -> int:
     """A complete claim with documents, submitted: it waits for a reviewer."""
-    claim_id = _draft(w, complete=True)
-    resp = w.client.post(f"/claims/{claim_id}/submit", headers={**_member(w), **key()})
-    assert resp.status_code == 200 and resp.get_json()["status"] == "pending_review", (
-        resp.get_json()
-    )
-    return claim_id
+    return _draft(w, complete=True, submit="pending_review")
 
 
 def _assigned(w) -> int:
     """Submitted and taken by demo-reviewer (fresh per call: the actions consume it)."""
     claim_id = _submitted(w)
-    resp = w.client.post(
-        f"/staff/claims/{claim_id}/assign", headers=bearer(w.tokens["reviewer"]), json={}
-    )
-    assert resp.status_code == 200, resp.get_json()
+    factories.assign_claim(w.app, "demo-reviewer", claim_id)
     return claim_id
 
 
 def _more_info_requested(w) -> int:
     claim_id = _assigned(w)
-    resp = w.client.post(
-        f"/staff/claims/{claim_id}/request-info",
-        headers=bearer(w.tokens["reviewer"]),
-        json={"message": "请补充说明"},
-    )
-    assert resp.status_code == 200, resp.get_json()
+    factories.request_claim_info(w.app, "demo-reviewer", claim_id, "请补充说明")
     return claim_id
 
 
 def _backdated_policy(w, relative_id: int) -> int:
     """The relative enrolled last December (cover from 2026-01-01), so care in 2026 is covered."""
     with time_machine.travel("2025-12-15T02:00:00+00:00", tick=True):
-        then = {"token": login(w.client, "matrix-member")["access_token"]}  # valid on that day
-        order = place_order(w.client, then, [relative_id], False)
-        paid = pay(w.client, then, order["id"])
-        assert paid.get_json()["state"] == "paid", paid.get_json()
-    policies = w.client.get("/policies", headers=_member(w)).get_json()
-    return [p for p in policies if p["coverage_start"] == "2026-01-01"][0]["id"]
+        order = factories.order(w.app, w.member_id, [relative_id], False, pay=True)
+    assert order["status"] == "paid", order
+    [policy] = order["policies"]
+    return policy["id"]
 
 
 def _payable_assigned(w) -> int:
@@ -154,13 +146,9 @@ def _payable_assigned(w) -> int:
         hifp_pay_fen=4_000_000,
         in_policy_self_pay_fen=4_000_000,
         payee={**PAYEE, "name": "李娜"},
+        submit="pending_review",
     )
-    resp = w.client.post(f"/claims/{claim_id}/submit", headers={**_member(w), **key()})
-    assert resp.get_json()["status"] == "pending_review", resp.get_json()
-    resp = w.client.post(
-        f"/staff/claims/{claim_id}/assign", headers=bearer(w.tokens["reviewer"]), json={}
-    )
-    assert resp.status_code == 200, resp.get_json()
+    factories.assign_claim(w.app, "demo-reviewer", claim_id)
     return claim_id
 
 
@@ -193,9 +181,8 @@ def _auto_rejected(w) -> int:
         discharged_on="2026-03-08",
         care_kind="emergency",
         payee={**PAYEE},
+        submit="rejected",
     )
-    resp = w.client.post(f"/claims/{claim_id}/submit", headers={**_member(w), **key()})
-    assert resp.get_json()["status"] == "rejected", resp.get_json()
     return claim_id
 
 

@@ -15,11 +15,13 @@ HOW TO EXTEND (every new route with a `<...>` path variable needs this, or the s
         # ... then show the object still exists, unchanged, for its owner.
 
 One function may serve several methods: `@cross_owner(rule, "GET", "PATCH")`. `world` (class
-`World` below) logs members and staff in (`world.org_admin(organisation_id=2)` for another
+`World` below) makes members and staff with their tokens (`world.org_admin(organisation_id=2)` for another
 organisation), verifies identities, adds relatives and counts audit rows; add helpers there when
 a new kind of object needs them. Routes whose objects belong to nobody still get an entry:
 staff reads by role (show the wrong audience or role gets 401/403 with nothing of the object and
 an unknown id a bare 404), a public catalogue (show an unknown or unpublished id is a bare 404).
+World builds that state directly (tests/factories.py), not through the API: what is under test
+here is the attempt on another's object, so only the attempt and its checks go through HTTP.
 """
 
 from __future__ import annotations
@@ -37,25 +39,22 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.database import get_session
-from app.demo.seed import DEMO_STAFF_PASSWORD
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.identity.idnumber import mask_name
 from app.integrations.bureau.sandbox_models import SandboxResident
 from app.policies.models import Policy
-from tests.conftest import CONSENT, add_relative, bearer, login, verify
+from tests import factories
+from tests.conftest import CONSENT, add_relative, bearer
 from tests.enrollment.conftest import NOW as ENROLLMENT_NOW
-from tests.enrollment.conftest import key, pay, place_order
+from tests.enrollment.conftest import key
 from tests.security.support import (
     DB_INTEGER_MAX,
-    ORG_ADMIN_PASSWORD,
     OUT_OF_RANGE_ID_BUG_OPEN,
     api_routes,
     assert_leaks_nothing,
     assert_problem,
     assert_unauthorized,
-    create_org_admin,
     person_secrets,
-    staff_login,
 )
 
 CrossOwnerCase = Callable[[FlaskClient, "World"], None]
@@ -84,32 +83,40 @@ class World:
 
     # --- members --------------------------------------------------------------------------
     def member(self, code: str) -> str:
-        """Log a member in (created on first login); their access token."""
-        self._members[code] = login(self.client, code)
+        """The member a login with `code` makes (created on first use); their access token."""
+        self._members[code] = factories.login(self.app, code)
         return self._members[code]["access_token"]
 
     def member_id(self, code: str) -> int:
         return self._members[code]["member_id"]
 
+    def id_of(self, token: str) -> int:
+        """The member whose access token this is."""
+        [found] = [m["member_id"] for m in self._members.values() if m["access_token"] == token]
+        return found
+
     def verified_member(self, code: str, name: str) -> str:
-        token = self.member(code)
-        resp = verify(self.client, token, self.residents[name])
-        assert resp.status_code == 200, resp.get_json()
-        return token
+        self._members[code] = factories.verified_member(self.app, code, self.residents[name])
+        return self._members[code]["access_token"]
 
     def relative(self, token: str, name: str, relation: str, **extra) -> int:
-        if relation == "child" and "guardian_consent" not in extra:
-            extra["guardian_consent"] = CONSENT
-        resp = add_relative(self.client, token, self.residents[name], relation, **extra)
-        assert resp.status_code == 201, resp.get_json()
-        return resp.get_json()["id"]
+        """`name` added as the token's member's relative (a child with the guardian's consent);
+        anything `extra` goes through the API as asked."""
+        if extra:
+            if relation == "child" and "guardian_consent" not in extra:
+                extra["guardian_consent"] = CONSENT
+            resp = add_relative(self.client, token, self.residents[name], relation, **extra)
+            assert resp.status_code == 201, resp.get_json()
+            return resp.get_json()["id"]
+        return factories.relative(self.app, self.id_of(token), self.residents[name], relation)
 
     def secrets(self, name: str) -> list[str]:
         return person_secrets(self.residents[name])
 
     # --- staff ----------------------------------------------------------------------------
     def staff(self, username: str) -> str:
-        return staff_login(self.client, username, DEMO_STAFF_PASSWORD)["access_token"]
+        """An access token of an existing staff account (the demo's or one made here)."""
+        return factories.staff_token(self.app, username)
 
     def org_admin(self, organisation_id: int | None = None, role: str = "charity_admin") -> str:
         """An admin of `organisation_id` (which must be of the role's kind), or of a new
@@ -117,8 +124,8 @@ class World:
         import uuid
 
         username = f"{role}-{organisation_id or 'new'}-{uuid.uuid4().hex[:8]}"
-        create_org_admin(self.app, username, role=role, organisation_id=organisation_id)
-        return staff_login(self.client, username, ORG_ADMIN_PASSWORD)["access_token"]
+        factories.org_admin(self.app, username, role=role, organisation_id=organisation_id)
+        return factories.staff_token(self.app, username)
 
     # --- enrollment (inside `in_enrollment_window`) -----------------------------------------
     def paid_family(self, code: str = "owner-a") -> tuple[str, dict, list[dict]]:
@@ -126,12 +133,12 @@ class World:
         account (policies at once). Returns A's token, the paid order and the two policies."""
         a = self.verified_member(code, "张伟")
         spouse = self.relative(a, "李娜", "spouse")
-        order = place_order(self.client, {"token": a}, [spouse])
-        resp = pay(self.client, {"token": a}, order["id"])
-        assert resp.status_code == 200 and resp.get_json()["state"] == "paid", resp.get_json()
+        order = factories.order(self.app, self.id_of(a), [spouse], pay=True)
+        assert order["status"] == "paid", order
+        # The policies as the API shows them to A: the cases compare A's own reads with them.
         policies = self.client.get("/policies", headers=bearer(a)).get_json()
         assert len(policies) == 2 and {p["status"] for p in policies} == {"active"}, policies
-        return a, resp.get_json()["order"], policies
+        return a, order, policies
 
     def object_secrets(self, *objects: dict, names=("张伟", "李娜")) -> list[str]:
         """What identifies A's orders and policies: their numbers, and the insured people."""
@@ -316,13 +323,9 @@ def _intruder(world: World) -> str:
 def _intruder_with_a_policy(client, world: World) -> tuple[str, dict, int]:
     """B, insured by an order of her own (so she has an order and a policy to read herself)."""
     b = _intruder(world)
-    order = place_order(client, {"token": b}, [])
-    if order["status"] != "paid":  # nothing to pay when a subsidy covers the premium
-        resp = pay(client, {"token": b}, order["id"])
-        assert resp.status_code == 200 and resp.get_json()["state"] == "paid", resp.get_json()
-    policies = client.get("/policies", headers=bearer(b)).get_json()
-    assert len(policies) == 1, policies
-    return b, order, policies[0]["id"]
+    order = factories.order(world.app, world.id_of(b), [], pay=True)
+    assert order["status"] == "paid" and len(order["policies"]) == 1, order
+    return b, order, order["policies"][0]["id"]
 
 
 @cross_owner("/orders/<int:order_id>", "GET")
@@ -330,7 +333,7 @@ def _intruder_with_a_policy(client, world: World) -> tuple[str, dict, int]:
 def _read_order_of_another_member(client, world: World):
     a, paid, _ = world.paid_family()
     child = world.relative(a, "张小宝", "child")
-    unpaid = place_order(client, {"token": a}, [child], include_self=False)
+    unpaid = factories.order(world.app, world.id_of(a), [child], include_self=False)
     b, b_order, _ = _intruder_with_a_policy(client, world)
     secrets = world.object_secrets(paid, unpaid, names=("张伟", "李娜", "张小宝"))
 
@@ -354,7 +357,7 @@ def _read_order_of_another_member(client, world: World):
 def _pay_order_of_another_member(client, world: World):
     a = world.verified_member("owner-a", "张伟")
     spouse = world.relative(a, "李娜", "spouse")
-    order = place_order(client, {"token": a}, [spouse])
+    order = factories.order(world.app, world.id_of(a), [spouse])
     b = _intruder(world)
     secrets = world.object_secrets(order)
     path = f"/orders/{order['id']}/payments"
@@ -394,9 +397,8 @@ def _pay_order_of_another_member(client, world: World):
 def _simulate_wechat_payment_of_another_members_order(client, world: World):
     a = world.verified_member("owner-a", "张伟")
     spouse = world.relative(a, "李娜", "spouse")
-    order = place_order(client, {"token": a}, [spouse], method="wechat")
-    started = pay(client, {"token": a}, order["id"], "wechat")
-    assert started.status_code == 200 and started.get_json()["state"] == "awaiting_wechat"
+    order = factories.order(world.app, world.id_of(a), [spouse], method="wechat", pay=True)
+    assert order["payments"] == ["pending"], order  # awaiting the payer
     b = _intruder(world)
     secrets = world.object_secrets(order)
     path = f"/orders/{order['id']}/sandbox-wechat-payment"

@@ -8,7 +8,8 @@ builder in REQUESTS. A builder is called once per caller (denied callers first) 
 client.open keyword arguments (`json`, `query_string`, `headers`, e.g. an Idempotency-Key) plus
 path values; when the request consumes something (a refresh token, an object to delete) and more
 than one caller is allowed, build a fresh one per call. Objects a row needs (an order, a policy)
-are made once per test by World helpers, on first use. Public routes whose well-formed request is
+are made once per test by World helpers, on first use, directly (tests/factories.py: the requests
+under test are the matrix's, not the set-up's). Public routes whose well-formed request is
 refused for everyone alike (a forged notification, a garbage certificate token) name the stable
 code of that refusal in PUBLIC_REFUSALS.
 """
@@ -29,8 +30,9 @@ from app.audit.models import AuditEvent
 from app.auth.models import ORGANISATION_ROLES
 from app.database import get_session
 from app.demo.seed import DEMO_STAFF_PASSWORD
-from tests.conftest import CONSENT, add_relative, bearer, login, verify
-from tests.enrollment.conftest import key, order_body, pay, place_order
+from tests import factories
+from tests.conftest import CONSENT, bearer
+from tests.enrollment.conftest import key, order_body
 from tests.security.support import (
     ORG_ADMIN_PASSWORD,
     api_routes,
@@ -121,7 +123,7 @@ class World:
 
     def fresh_refresh_token(self) -> str:
         self._logins += 1
-        return login(self.client, f"matrix-refresh-{self._logins}")["refresh_token"]
+        return factories.login(self.app, f"matrix-refresh-{self._logins}")["refresh_token"]
 
     # --- the member's orders and policies, made once per test on first use (the window is open:
     # see _demo_window_open) -----------------------------------------------------------------
@@ -130,10 +132,8 @@ class World:
             self._made[name] = make()
         return self._made[name]
 
-    def _order(self, relative_ids: list[int], include_self: bool, method: str) -> dict:
-        order = place_order(
-            self.client, {"token": self.tokens["member"]}, relative_ids, include_self, method
-        )
+    def _order(self, relative_ids: list[int], include_self: bool, method: str, **how) -> dict:
+        order = factories.order(self.app, self.member_id, relative_ids, include_self, method, **how)
         self.numbers.append(order["order_no"])
         return order
 
@@ -147,9 +147,8 @@ class World:
         """An order for the child with a WeChat payment started (awaiting the payer)."""
 
         def make() -> int:
-            order = self._order([self.child_id], False, "wechat")
-            started = pay(self.client, {"token": self.tokens["member"]}, order["id"], "wechat")
-            assert started.get_json()["state"] == "awaiting_wechat", started.get_json()
+            order = self._order([self.child_id], False, "wechat", pay=True)
+            assert order["status"] == "pending_payment" and order["payments"] == ["pending"], order
             return order["id"]
 
         return self._once("wechat", make)
@@ -158,11 +157,9 @@ class World:
         """The member's own policy, paid from the personal account."""
 
         def make() -> int:
-            order = self._order([], True, "personal_account")
-            paid = pay(self.client, {"token": self.tokens["member"]}, order["id"])
-            assert paid.get_json()["state"] == "paid", paid.get_json()
-            policies = self.client.get("/policies", headers=bearer(self.tokens["member"]))
-            [policy] = policies.get_json()
+            order = self._order([], True, "personal_account", pay=True)
+            assert order["status"] == "paid", order
+            [policy] = order["policies"]
             self.numbers.append(policy["policy_no"])
             return policy["id"]
 
@@ -198,13 +195,10 @@ class World:
 
     def programme(self) -> int:
         def make() -> int:
-            resp = self.client.post(
-                "/staff/programmes",
-                headers=bearer(self.tokens["charity_admin"]),
-                json=self.programme_body(),
+            self.organisation()
+            return factories.programme(
+                self.app, "charity-admin-1", name="矩阵助保", eligibility={"categories": ["dibao"]}
             )
-            assert resp.status_code == 201, resp.get_json()
-            return resp.get_json()["id"]
 
         return self._once("programme", make)
 
@@ -371,49 +365,37 @@ def _demo_window_open():
 
 def _matrix_charity(app) -> int:
     """Organisation 1: the charity whose admin is the charity_admin column."""
-    from app.auth.principal import Principal
-    from app.sponsors.services import create_organisation
-
-    with app.app_context():
-        org = create_organisation(
-            Principal(kind="staff", id=1, role="operator"),
-            uscc=World.uscc("51360700MJ3333333"),
-            name="矩阵慈善总会",
-            kind="charity",
-        )
-    assert org.id == 1, "the charity_admin column is organisation 1's admin"
-    return org.id
+    org_id = factories.organisation(
+        app, "charity", "矩阵慈善总会", uscc_code=World.uscc("51360700MJ3333333")
+    )
+    assert org_id == 1, "the charity_admin column is organisation 1's admin"
+    return org_id
 
 
 @pytest.fixture
 def world(fast_password_hashing, seeded, residents) -> World:
-    client = seeded.test_client()
-    member = login(client, "matrix-member")
-    token = member["access_token"]
-    assert verify(client, token, residents["张伟"]).status_code == 200
-    spouse = add_relative(client, token, residents["李娜"], "spouse")
-    child = add_relative(client, token, residents["张小宝"], "child", guardian_consent=CONSENT)
-    assert spouse.status_code == 201 and child.status_code == 201, (
-        spouse.get_json(),
-        child.get_json(),
-    )
+    """Member 张伟 (verified) with 李娜 (spouse) and 张小宝 (child), the charity and its admin, and
+    a token per column: built directly (tests/factories.py), since none of it is under test."""
+    member = factories.verified_member(seeded, "matrix-member", residents["张伟"])
+    spouse_id = factories.relative(seeded, member["member_id"], residents["李娜"], "spouse")
+    child_id = factories.relative(seeded, member["member_id"], residents["张小宝"], "child")
     charity_id = _matrix_charity(seeded)
-    create_org_admin(seeded, "charity-admin-1", organisation_id=charity_id)
+    factories.org_admin(seeded, "charity-admin-1", organisation_id=charity_id)
     tokens = {
         "anonymous": None,
-        "member": token,
-        "reviewer": staff_login(client, "demo-reviewer", DEMO_STAFF_PASSWORD)["access_token"],
-        "operator": staff_login(client, "demo-operator", DEMO_STAFF_PASSWORD)["access_token"],
-        "charity_admin": staff_login(client, "charity-admin-1", ORG_ADMIN_PASSWORD)["access_token"],
+        "member": member["access_token"],
+        "reviewer": factories.staff_token(seeded, "demo-reviewer"),
+        "operator": factories.staff_token(seeded, "demo-operator"),
+        "charity_admin": factories.staff_token(seeded, "charity-admin-1"),
     }
     return World(
         seeded,
-        client,
+        seeded.test_client(),
         residents,
         tokens,
         member["member_id"],
-        spouse.get_json()["id"],
-        child.get_json()["id"],
+        spouse_id,
+        child_id,
         charity_id=charity_id,
     )
 

@@ -1,5 +1,7 @@
 """Fixtures for sponsorship: the operator registers organisations, their admins run programmes
-(through the API), and members enroll against them (tests/enrollment/conftest.py's window)."""
+(through the API), and members enroll against them (tests/enrollment/conftest.py's window).
+Staff accounts and their tokens are made directly (tests/factories.py): staff login is tested in
+tests/security."""
 
 from __future__ import annotations
 
@@ -7,12 +9,11 @@ import uuid
 
 import pytest
 
-from app.demo.seed import DEMO_STAFF_PASSWORD
 from app.sponsors.rules import uscc_check_char
+from tests import factories
 from tests.conftest import bearer
 from tests.enrollment.conftest import family, frozen  # noqa: F401  (fixtures)
 from tests.security.conftest import fast_password_hashing  # noqa: F401  (fixture)
-from tests.security.support import ORG_ADMIN_PASSWORD, create_org_admin, staff_login
 
 
 def uscc(first17: str) -> str:
@@ -35,7 +36,7 @@ class Sponsors:
 
     def __init__(self, app, client):
         self.app, self.client = app, client
-        self.operator = staff_login(client, "demo-operator", DEMO_STAFF_PASSWORD)["access_token"]
+        self.operator = factories.staff_token(app, "demo-operator")
         self._admins = 0
 
     def organisation(self, uscc_code: str, name: str, kind: str) -> dict:
@@ -50,8 +51,8 @@ class Sponsors:
     def admin(self, organisation_id: int, role: str = "fund_admin") -> str:
         self._admins += 1
         username = f"{role}-{organisation_id}-{self._admins}"
-        create_org_admin(self.app, username, role=role, organisation_id=organisation_id)
-        return staff_login(self.client, username, ORG_ADMIN_PASSWORD)["access_token"]
+        factories.org_admin(self.app, username, role=role, organisation_id=organisation_id)
+        return factories.staff_token(self.app, username)
 
     def programme(
         self,
