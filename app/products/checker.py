@@ -192,9 +192,3 @@ class Checker:
         if non_empty and not value:
             self.add(path, "至少需要一项")
         return value
-
-
-def yuan(fen: int) -> str:
-    """Money in an error message: 150000 -> '1,500 元', 150050 -> '1,500.50 元'."""
-    yuan, rest = divmod(fen, 100)
-    return f"{yuan:,} 元" if rest == 0 else f"{yuan:,}.{rest:02d} 元"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.products.checker import MISSING, Checker, yuan
+from app.common.money import yuan_short
+from app.products.checker import MISSING, Checker
 from app.products.definition import (
     COUNTABLE_AMOUNTS,
     Bounds,
@@ -77,7 +78,10 @@ def _bucket(
         c.add(f"{path}.ratio_pre_existing_bp", "既往症人群的赔付比例不能高于健康人群")
     cap = c.fen(get("cap_fen"), f"{path}.cap_fen", positive=True)
     if cap is not None and bounds.cap_min_fen is not None and cap < bounds.cap_min_fen:
-        c.add(f"{path}.cap_fen", f"封顶线 {yuan(cap)} 低于下限 {yuan(bounds.cap_min_fen)}")
+        c.add(
+            f"{path}.cap_fen",
+            f"封顶线 {yuan_short(cap)} 元 低于下限 {yuan_short(bounds.cap_min_fen)} 元",
+        )
     group = None
     if get("deductible_group", None) is not None:
         group = c.string(
@@ -160,7 +164,7 @@ def _deductibles(c: Checker, get, path: str, bounds: Bounds) -> tuple[int | None
         ("deductible_pre_existing_fen", deductible_pre),
     ):
         if value is not None and limit is not None and value > limit:
-            c.add(f"{path}.{key}", f"起付线 {yuan(value)} 超过上限 {yuan(limit)}")
+            c.add(f"{path}.{key}", f"起付线 {yuan_short(value)} 元 超过上限 {yuan_short(limit)} 元")
     return deductible, deductible_pre
 
 

@@ -37,6 +37,7 @@ from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common import hooks
 from app.common.clock import SHANGHAI
+from app.common.money import yuan
 from app.common.pagination import Page, paginate
 from app.database import read_scope, transaction
 from app.error_catalogue import E
@@ -300,8 +301,6 @@ def _year_bounds_utc(year: int) -> tuple[datetime, datetime]:
 
 
 def donations(actor: Principal, *, year: int | None = None) -> dict:
-    from app.policies.certificate import fen_to_yuan_text
-
     with read_scope() as session:
         org = _own_organisation(session, actor)
         e = ProgrammeLedgerEntry
@@ -322,7 +321,7 @@ def donations(actor: Principal, *, year: int | None = None) -> dict:
                     "kind_label": DONATION_LABELS[entry.kind],
                     "date": entry.created_at.astimezone(SHANGHAI).date(),
                     "amount_fen": entry.amount_fen,
-                    "amount_yuan": fen_to_yuan_text(entry.amount_fen),
+                    "amount_yuan": yuan(entry.amount_fen),
                     "organisation_name": org.name,
                     "organisation_uscc": org.uscc,
                     "programme_id": programme.id,
