@@ -103,7 +103,7 @@ def _corridor(c: Checker, raw: Any) -> Corridor | None:
             path + "cost_allowance_bp",
             "阈值以下保险公司留存（赔款加费用补偿）会超过保费，请降低阈值或费用比例",
         )
-    if None in (full, allowance, below, above):
+    if full is None or allowance is None or below is None or above is None:
         return None
     return Corridor(
         full_premium_from_bp=full,
