@@ -28,6 +28,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Select, func, select
@@ -163,7 +164,7 @@ def summary(actor: Principal, *, plan_year: int | None = None) -> dict:
                 .group_by(LedgerEntry.programme_id)
             ).all()
         )
-        rows = []
+        rows: list[dict[str, Any]] = []
         for p in programmes:
             spent_fen = spent.get(p.id, 0)
             rows.append(
@@ -261,6 +262,7 @@ def beneficiaries(
             .group_by(LedgerEntry.order_item_id, Programme.id, Programme.name)
             .order_by(Programme.id)
         ):
+            assert item_id is not None  # selected by order_item_id IN (...)
             paid.setdefault(item_id, []).append(
                 {"programme_id": pid, "programme_name": name, "subsidy_fen": int(amount)}
             )

@@ -58,7 +58,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from app.database import get_engine, utcnow
+from app.database import get_engine, rowcount, utcnow
 from app.integrations.bureau.http_envelope import BureauRejected
 from app.integrations.bureau.port import (
     DEBIT_FAILED,
@@ -396,7 +396,7 @@ class SandboxBureau:
             .values(used=True)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if rowcount(claimed) != 1:
             raise _Refused("authorisation_used")
 
         # THE balance change: one conditional UPDATE, rowcount-checked. Never read-then-write.
@@ -406,7 +406,7 @@ class SandboxBureau:
             .values(balc_fen=SandboxResident.balc_fen - amount)
             .execution_options(synchronize_session=False)
         )
-        if debited.rowcount != 1:
+        if rowcount(debited) != 1:
             raise _Refused("insufficient_balance")
         # This transaction holds the row lock now, so the value read is the one it wrote.
         balance_after = s.scalar(
@@ -451,7 +451,7 @@ class SandboxBureau:
             .values(refunded_fen=SandboxAccountTxn.refunded_fen + amount)
             .execution_options(synchronize_session=False)
         )
-        if capped.rowcount != 1:
+        if rowcount(capped) != 1:
             raise _Refused("refund_exceeds_debit")
         credited = s.execute(
             update(SandboxResident)
@@ -459,7 +459,7 @@ class SandboxBureau:
             .values(balc_fen=SandboxResident.balc_fen + amount)
             .execution_options(synchronize_session=False)
         )
-        if credited.rowcount != 1:  # pragma: no cover - a debited account does not disappear
+        if rowcount(credited) != 1:  # pragma: no cover - a debited account does not disappear
             raise BureauUnavailable("sandbox bureau could not credit the account")
         balance_after = s.scalar(
             select(SandboxResident.balc_fen).where(SandboxResident.psn_no == original.psn_no)
