@@ -91,12 +91,12 @@ def problem_response(status: int, code: str, detail: str, errors=None, headers=N
 class Api(_Api):
     ERROR_SCHEMA = ProblemSchema
 
-    def _register_error_handlers(self):
+    def _register_error_handlers(self) -> None:
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(DomainError, self.handle_domain_error)
         self._app.register_error_handler(Exception, self.handle_unexpected)
 
-    def _register_responses(self):
+    def _register_responses(self) -> None:
         """Document every error response as problem details."""
         for status in HTTPStatus:
             response: dict = {"description": status.phrase}

@@ -9,7 +9,7 @@ Times on the wire are Asia/Shanghai (``INF_TIME_FORMAT``) whatever the server's 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 from app.common import money
@@ -44,7 +44,11 @@ def code_field(row: dict, key: str) -> str:
     return value.strip()
 
 
-def date_field(row: dict, key: str, *, nullable: bool) -> date | None:
+@overload
+def date_field(row: dict[str, Any], key: str, *, nullable: Literal[False]) -> date: ...
+@overload
+def date_field(row: dict[str, Any], key: str, *, nullable: bool) -> date | None: ...
+def date_field(row: dict[str, Any], key: str, *, nullable: bool) -> date | None:
     value = row.get(key)
     if value is None or (nullable and value == ""):
         if nullable:

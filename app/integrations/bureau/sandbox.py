@@ -53,8 +53,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -532,7 +533,8 @@ def _check_id(value: str, name: str) -> None:
         raise ValueError(f"{name} must be a non-empty string of at most 64 characters")
 
 
-def to_bureau_person(row: SandboxResident, certno: str) -> BureauPerson:
+def to_bureau_person(row: SandboxResident | Row[Any], certno: str) -> BureauPerson:
+    """A resident (the mapped object, or a Core row of the same table) as the bureau answers."""
     return BureauPerson(
         psn_no=row.psn_no,
         certno=certno,
