@@ -23,7 +23,7 @@ from typing import TypeGuard
 from stdnum.cn import uscc as stdnum_uscc
 
 from app.common import money
-from app.enrollment.quote import SubsidyOffer
+from app.enrollment.quote import SubsidyOffer as SubsidyOffer
 from app.integrations.bureau.port import IDENTITY_CATEGORIES
 from app.sponsors.statuses import ProgrammeStatus
 

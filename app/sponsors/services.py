@@ -22,7 +22,6 @@ from app.auth.models import ORGANISATION_ROLES
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
 from app.database import get_session, read_scope, rowcount, transaction
-from app.enrollment.quote import SubsidyOffer
 from app.error_catalogue import E, error
 from app.policies.models import PolicyStatus
 from app.sponsors import rules
@@ -573,7 +572,7 @@ def programme_offers(session, product, defn, persons) -> list:
     rostered = rostered_programmes(
         session, [person.id for person in persons], [p.id for p in candidates if p.roster_only]
     )
-    offers: list[SubsidyOffer] = []
+    offers: list[rules.SubsidyOffer] = []
     for person in persons:
         # Several people on one order draw on the same snapshot: what earlier people were
         # offered is taken off (conservatively, at most) so the order is not refused later.
@@ -595,7 +594,7 @@ def programme_offers(session, product, defn, persons) -> list:
     return offers
 
 
-def _less(programme: rules.Programme, offers: list[SubsidyOffer]) -> rules.Programme:
+def _less(programme: rules.Programme, offers: list[rules.SubsidyOffer]) -> rules.Programme:
     taken = [o.amount_fen for o in offers if o.programme_id == programme.id]
     if not taken:
         return programme
