@@ -21,7 +21,7 @@ from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.spec import prepare_response
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 from app.auth.principal import authenticate_member, authenticate_staff
 from app.errors import (
@@ -43,12 +43,21 @@ class DatabaseIdConverter(IntegerConverter):
     An id outside it is a plain 404 raised here: werkzeug's own range check would let the router
     fall through to a sibling rule and answer 405 for a DELETE of /x/0."""
 
-    def __init__(self, map, fixed_digits=0, min=1, max=MAX_DB_ID, signed=False):
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int = 1,
+        max: int = MAX_DB_ID,
+        signed: bool = False,
+    ) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+        self.bounds = (min, max)  # always both (werkzeug's own min and max may be None)
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if not (self.min <= number <= self.max):
+        lowest, highest = self.bounds
+        if not (lowest <= number <= highest):
             from werkzeug.exceptions import NotFound
 
             raise NotFound()
@@ -82,12 +91,12 @@ def problem_response(status: int, code: str, detail: str, errors=None, headers=N
 class Api(_Api):
     ERROR_SCHEMA = ProblemSchema
 
-    def _register_error_handlers(self):
+    def _register_error_handlers(self) -> None:
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(DomainError, self.handle_domain_error)
         self._app.register_error_handler(Exception, self.handle_unexpected)
 
-    def _register_responses(self):
+    def _register_responses(self) -> None:
         """Document every error response as problem details."""
         for status in HTTPStatus:
             response: dict = {"description": status.phrase}

@@ -295,17 +295,15 @@ class Config:
 def _common_from_env(cfg: Config) -> Config:
     cfg.DATABASE_URL = _env("DATABASE_URL", cfg.DATABASE_URL) or ""
     cfg.REDIS_URL = _env("REDIS_URL", cfg.REDIS_URL)
-    if _env("JWT_KEYS"):
-        cfg.JWT_KEYS = _parse_jwt_keys(_env("JWT_KEYS"))
-    if _env("FIELD_ENCRYPTION_KEY"):
-        cfg.FIELD_ENCRYPTION_KEY = _decode_key(_env("FIELD_ENCRYPTION_KEY"), "FIELD_ENCRYPTION_KEY")
-    if _env("BLIND_INDEX_KEY"):
-        cfg.BLIND_INDEX_KEY = _decode_key(_env("BLIND_INDEX_KEY"), "BLIND_INDEX_KEY")
+    if jwt_keys := _env("JWT_KEYS"):
+        cfg.JWT_KEYS = _parse_jwt_keys(jwt_keys)
+    if field_key := _env("FIELD_ENCRYPTION_KEY"):
+        cfg.FIELD_ENCRYPTION_KEY = _decode_key(field_key, "FIELD_ENCRYPTION_KEY")
+    if index_key := _env("BLIND_INDEX_KEY"):
+        cfg.BLIND_INDEX_KEY = _decode_key(index_key, "BLIND_INDEX_KEY")
     cfg.CERTIFICATE_SIGNING_KEY = _env("CERTIFICATE_SIGNING_KEY", cfg.CERTIFICATE_SIGNING_KEY) or ""
-    if _env("DOCUMENT_ENCRYPTION_KEY"):
-        cfg.DOCUMENT_ENCRYPTION_KEY = _decode_key(
-            _env("DOCUMENT_ENCRYPTION_KEY"), "DOCUMENT_ENCRYPTION_KEY"
-        )
+    if document_key := _env("DOCUMENT_ENCRYPTION_KEY"):
+        cfg.DOCUMENT_ENCRYPTION_KEY = _decode_key(document_key, "DOCUMENT_ENCRYPTION_KEY")
     for name in (
         "STORAGE_BACKEND",
         "STORAGE_LOCAL_DIR",
@@ -317,14 +315,15 @@ def _common_from_env(cfg: Config) -> Config:
         "STORAGE_S3_ADDRESSING_STYLE",
     ):
         setattr(cfg, name, _env(name, getattr(cfg, name)) or "")
-    for name, kind in (
+    storage_numbers: tuple[tuple[str, type[int] | type[float]], ...] = (
         ("DOCUMENT_MAX_BYTES", int),
         ("STORAGE_S3_TIMEOUT_SECONDS", float),
         ("STORAGE_S3_MAX_ATTEMPTS", int),
-    ):
-        if _env(name):
+    )
+    for name, kind in storage_numbers:
+        if value := _env(name):
             try:
-                setattr(cfg, name, kind(_env(name)))
+                setattr(cfg, name, kind(value))
             except ValueError:
                 raise ConfigurationError(f"{name} must be a {kind.__name__}") from None
     cfg.CAMPAIGN_SIGNING_KEY = _env("CAMPAIGN_SIGNING_KEY", cfg.CAMPAIGN_SIGNING_KEY) or ""
@@ -362,23 +361,24 @@ def _common_from_env(cfg: Config) -> Config:
     ):
         setattr(cfg, name, _env(name, getattr(cfg, name)))
     cfg.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", cfg.CELERY_BROKER_URL)
-    for name, kind in (
+    job_settings: tuple[tuple[str, type[str] | type[int] | type[float]], ...] = (
         ("CELERY_QUEUE", str),
         ("JOB_BATCH_SIZE", int),
         ("JOB_STALE_SECONDS", int),
         ("BUREAU_CALLS_PER_SECOND", float),
-    ):
-        if _env(name):
+    )
+    for name, setting_kind in job_settings:
+        if value := _env(name):
             try:
-                setattr(cfg, name, kind(_env(name)))
+                setattr(cfg, name, setting_kind(value))
             except ValueError:
-                raise ConfigurationError(f"{name} must be a {kind.__name__}") from None
+                raise ConfigurationError(f"{name} must be a {setting_kind.__name__}") from None
     cfg.LOG_FORMAT = (_env("LOG_FORMAT", cfg.LOG_FORMAT) or "").lower()
     cfg.LOG_LEVEL = (_env("LOG_LEVEL", cfg.LOG_LEVEL) or "").upper()
     cfg.METRICS_TOKEN = _env("METRICS_TOKEN", cfg.METRICS_TOKEN) or ""
-    if _env("READINESS_TIMEOUT_SECONDS"):
+    if readiness := _env("READINESS_TIMEOUT_SECONDS"):
         try:
-            cfg.READINESS_TIMEOUT_SECONDS = float(_env("READINESS_TIMEOUT_SECONDS"))
+            cfg.READINESS_TIMEOUT_SECONDS = float(readiness)
         except ValueError:
             raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be a number") from None
     for name in ("DISCLOSURE_MIN_CELL", "DISCLOSURE_CACHE_SECONDS"):

@@ -21,7 +21,9 @@ Integers only: no float anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypedDict, TypeVar
 
 from app.adjudication import explain
 from app.adjudication.explain import KIND_NAMES, Run
@@ -32,6 +34,7 @@ from app.adjudication.model import (
     Adjudication,
     BucketResult,
     Claim,
+    ClaimLine,
     Insured,
     PolicyCover,
     SubCapKey,
@@ -48,6 +51,19 @@ __all__ = [
     "estimate",
     "ratio_schedule",
 ]
+
+
+K = TypeVar("K")
+
+
+class _Deltas(TypedDict):
+    """What one claim adds to the accumulators, built bucket by bucket (AccumulatorDeltas's
+    fields: bucket -> paid / eligible fen, deductible key -> fen, sub-cap counter -> fen)."""
+
+    paid: dict[str, int]
+    eligible: dict[str, int]
+    deductible: dict[str, int]
+    sub_caps: dict[SubCapKey, int]
 
 
 # --- small public helpers -------------------------------------------------------------------------
@@ -91,7 +107,9 @@ def ratio_schedule(bucket: Bucket, health: str) -> tuple[tuple[int, int], ...]:
     return tuple(schedule)
 
 
-def _segments(schedule: tuple[tuple[int, int], ...], start: int, end: int):
+def _segments(
+    schedule: tuple[tuple[int, int], ...], start: int, end: int
+) -> Iterator[tuple[int, int, int]]:
     """(index, length, ratio_bp) of [start, end) split at the schedule's thresholds."""
     for i, (lo, bp) in enumerate(schedule):
         hi = schedule[i + 1][0] if i + 1 < len(schedule) else None
@@ -167,7 +185,7 @@ def adjudicate(
 
     remaining_deductible: dict[str, int] = {}  # deductible key -> left, as this claim runs
     results: list[BucketResult] = []
-    deltas = {"paid": {}, "eligible": {}, "deductible": {}, "sub_caps": {}}
+    deltas: _Deltas = {"paid": {}, "eligible": {}, "deductible": {}, "sub_caps": {}}
     for bucket in product.buckets:
         result = _bucket(run, bucket, claim, insured, acc, net, remaining_deductible, deltas)
         if result is not None:
@@ -245,7 +263,7 @@ def _coordinate(run: Run, claim: Claim) -> dict[str, int]:
 # --- 3. mapping into the bucket -------------------------------------------------------------------
 
 
-def _trim(lines, limit: int) -> list[tuple[object, int]]:
+def _trim(lines: Sequence[ClaimLine], limit: int) -> list[tuple[ClaimLine, int]]:
     """Lines with their amounts, trimmed from the last line backwards to add up to <= limit."""
     amounts = [line.amount_fen for line in lines]
     excess = sum(amounts) - limit
@@ -302,7 +320,7 @@ def _bucket(
     acc: Accumulators,
     net: dict[str, int],
     remaining_deductible: dict[str, int],
-    deltas: dict,
+    deltas: _Deltas,
 ) -> BucketResult | None:
     """One bucket of the claim, step by step; None when the claim has nothing in it."""
     code = bucket.code
@@ -391,7 +409,9 @@ def _ratio(
     return sum(p.numerator for p in pieces)
 
 
-def _round(run: Run, bucket: Bucket, pieces: list[_Piece], numerator: int, *, per_item: bool):
+def _round(
+    run: Run, bucket: Bucket, pieces: list[_Piece], numerator: int, *, per_item: bool
+) -> int:
     """5. Round half up to the fen: once for the bucket, or item by item (each piece's `fen`)
     when the bucket has per-item sub-caps."""
     if per_item:
@@ -438,7 +458,8 @@ def _scope_sub_caps(run: Run, bucket: Bucket, claim: Claim, acc: Accumulators, a
                 rem = cap.cap_fen
                 explain.admission_unidentified(run, bucket, cap)
             else:
-                scope = claim.admission_id if per == "admission" else ""
+                # (an admission cap reaches here only with an admission id)
+                scope = "" if per == "year" or claim.admission_id is None else claim.admission_id
                 rem = max(
                     0, cap.cap_fen - acc.sub_cap_used_fen.get(SubCapKey(code, cap.code, scope), 0)
                 )
@@ -460,7 +481,7 @@ def _annual_cap(run: Run, bucket: Bucket, acc: Accumulators, amount: int) -> int
 
 
 def _record_deltas(
-    deltas: dict,
+    deltas: _Deltas,
     bucket: Bucket,
     claim: Claim,
     counted: int,
@@ -473,7 +494,7 @@ def _record_deltas(
     code = bucket.code
     sub_deltas: dict[SubCapKey, int] = deltas["sub_caps"]
 
-    def add(target: dict, k, v: int) -> None:
+    def add(target: dict[K, int], k: K, v: int) -> None:
         if v:
             target[k] = target.get(k, 0) + v
 

@@ -6,13 +6,15 @@ Money is integer fen everywhere; dates are Asia/Shanghai calendar dates (`dateti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from app.products.definition import CARE_KINDS, COUNTABLE_AMOUNTS
+
+K = TypeVar("K")  # an accumulator key: a bucket or deductible code, or a SubCapKey
 
 HEALTH_STATUSES = ("healthy", "pre_existing")
 BASIC_INSURANCE_STATUSES = ("active", "suspended")
@@ -137,7 +139,8 @@ class Claim:
     def amount(self, kind: str) -> int:
         """The member amount of one countable kind (see COUNTABLE_AMOUNTS)."""
         _choice("kind", kind, COUNTABLE_AMOUNTS)
-        return getattr(self, f"{kind}_fen")
+        amount: int = getattr(self, f"{kind}_fen")
+        return amount
 
     def lines_of(self, kind: str) -> tuple[ClaimLine, ...]:
         return tuple(line for line in self.lines if line.amount_kind == kind)
@@ -221,7 +224,9 @@ class SubCapKey(NamedTuple):
     scope: str
 
 
-def _frozen_map(name: str, value: Mapping, key_check) -> MappingProxyType:
+def _frozen_map(
+    name: str, value: Mapping[K, int], key_check: Callable[[K], object]
+) -> MappingProxyType[K, int]:
     data = dict(value)
     for key, amount in data.items():
         key_check(key)
@@ -281,7 +286,7 @@ class Accumulators(_Ledger):
         """These accumulators plus the deltas of one claim (a pure helper; the database caller
         applies the same deltas in one transaction)."""
 
-        def plus(a: Mapping, b: Mapping) -> dict:
+        def plus(a: Mapping[K, int], b: Mapping[K, int]) -> dict[K, int]:
             out = dict(a)
             for key, amount in b.items():
                 out[key] = out.get(key, 0) + amount

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -381,7 +381,9 @@ SPECIAL_DRUG_COLUMNS = (
 )
 
 
-def _match_header(row: Sequence[object], columns: tuple[Column, ...]) -> tuple[dict, list]:
+def _match_header(
+    row: Sequence[object], columns: tuple[Column, ...]
+) -> tuple[dict[str, int], list[str]]:
     """Canonical field -> column index for one candidate header row, and duplicate fields."""
     lookup = {_header_key(a): c.field for c in columns for a in c.aliases}
     found: dict[str, int] = {}
@@ -404,7 +406,18 @@ def _blank(row: Sequence[object]) -> bool:
 # --- parsing --------------------------------------------------------------------------------------
 
 
-def _parse(rows, columns, kind, parse_row, key_field: str) -> ParseReport:
+Cells = dict[str, object]  # canonical field -> the cell under its column (None past the row's end)
+Labels = dict[str, str]  # canonical field -> its published header, for messages
+RowParser = Callable[[Cells, Labels], tuple[list[RowError], E | None]]
+
+
+def _parse(
+    rows: Iterable[Sequence[object]],
+    columns: tuple[Column, ...],
+    kind: str,
+    parse_row: RowParser[E],
+    key_field: str,
+) -> ParseReport[E]:
     rows = [list(r) for r in rows]
     labels = {c.field: c.label for c in columns}
     required = [c.field for c in columns if c.required]
@@ -436,7 +449,7 @@ def _parse(rows, columns, kind, parse_row, key_field: str) -> ParseReport:
         for name in dict.fromkeys(duplicates)
     ]
     reports: list[RowReport] = []
-    entries = []
+    entries: list[E] = []
     first_seen: dict[str, int] = {}
     for index in range(header_index + 1, len(rows)):
         row = rows[index]
@@ -458,11 +471,13 @@ def _parse(rows, columns, kind, parse_row, key_field: str) -> ParseReport:
             else:
                 first_seen[key] = number
         reports.append(RowReport(number, tuple(errors)))
-        if not errors:
+        if not errors and entry is not None:  # a row parser returns None only with errors
             entries.append(entry)
     if not reports:
         header_errors.append(HeaderError("no_data_rows", "表头下没有数据行"))
-    report = ParseReport(kind, header_index + 1, found, tuple(header_errors), tuple(reports), ())
+    report: ParseReport[E] = ParseReport(
+        kind, header_index + 1, found, tuple(header_errors), tuple(reports), ()
+    )
     if report.ok:
         report = ParseReport(
             kind, header_index + 1, found, report.header_errors, report.rows, tuple(entries)
@@ -470,7 +485,15 @@ def _parse(rows, columns, kind, parse_row, key_field: str) -> ParseReport:
     return report
 
 
-def _text_field(cells, name, labels, errors, *, required: bool, code: str) -> str:
+def _text_field(
+    cells: Cells,
+    name: str,
+    labels: Labels,
+    errors: list[RowError],
+    *,
+    required: bool,
+    code: str,
+) -> str:
     text = clean_text(cells.get(name))
     if required and not text:
         errors.append(RowError(code, f"“{labels[name]}”不能为空", name))
@@ -479,7 +502,7 @@ def _text_field(cells, name, labels, errors, *, required: bool, code: str) -> st
     return text
 
 
-def _commercial_row(cells: dict, labels: dict) -> tuple[list[RowError], CommercialItem | None]:
+def _commercial_row(cells: Cells, labels: Labels) -> tuple[list[RowError], CommercialItem | None]:
     errors: list[RowError] = []
     raw_code = cells.get("med_list_codg")
     code = ""
@@ -540,7 +563,7 @@ def _commercial_row(cells: dict, labels: dict) -> tuple[list[RowError], Commerci
     return errors, CommercialItem(code, name, category, price, quantity, note)
 
 
-def _special_drug_row(cells: dict, labels: dict) -> tuple[list[RowError], SpecialDrug | None]:
+def _special_drug_row(cells: Cells, labels: Labels) -> tuple[list[RowError], SpecialDrug | None]:
     errors: list[RowError] = []
     name = _text_field(cells, "drug_name", labels, errors, required=True, code="drug_name_missing")
     raw = clean_text(cells.get("drug_code"))

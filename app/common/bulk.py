@@ -50,7 +50,7 @@ def allocate_ids(session, counts: dict[Table, int]) -> dict[Table, list[int]]:
         f"ARRAY(SELECT nextval(pg_get_serial_sequence(:t{k}, 'id')) FROM generate_series(1, :n{k}))"
         for k in range(len(tables))
     )
-    params = {}
+    params: dict[str, str | int] = {}
     for k, table in enumerate(tables):
         params[f"t{k}"], params[f"n{k}"] = table.name, counts[table]
     row = session.execute(text(f"SELECT {arrays}"), params).one()

@@ -73,7 +73,9 @@ def _claim(scope: str, key: str, fingerprint: str):
                     created_at=utcnow(),
                 )
             )
-            return result.inserted_primary_key[0], None
+            inserted = result.inserted_primary_key
+            assert inserted is not None  # a single-row INSERT always reports its key
+            return inserted[0], None
     except IntegrityError:
         pass
     with engine.begin() as conn:

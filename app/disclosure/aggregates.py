@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.database import utcnow
+from app.database import rowcount, utcnow
 from app.disclosure.metrics import (
     CLAIMS_PAID,
     CLAIMS_PAID_FEN,
@@ -280,20 +280,23 @@ def record_enrollments(
 def record_policy_voided(session: Session, policy_id: int) -> bool:
     """The policy is void (surrendered and fully refunded): take the person back out of the
     cells their enrollment counted in. Once per policy; returns whether it decremented."""
-    won = session.execute(
-        update(DisclosureEnrollment)
-        .where(
-            DisclosureEnrollment.policy_id == policy_id, DisclosureEnrollment.voided_at.is_(None)
+    won = rowcount(
+        session.execute(
+            update(DisclosureEnrollment)
+            .where(
+                DisclosureEnrollment.policy_id == policy_id,
+                DisclosureEnrollment.voided_at.is_(None),
+            )
+            .values(voided_at=utcnow())
         )
-        .values(voided_at=utcnow())
-    ).rowcount
+    )
     if won != 1:
         if session.get(DisclosureEnrollment, policy_id) is None:
             log.warning("voided policy was never counted", extra={"policy_id": policy_id})
         return False
-    fact = session.scalar(
+    fact = session.scalars(
         select(DisclosureEnrollment).where(DisclosureEnrollment.policy_id == policy_id)
-    )
+    ).one()  # the UPDATE above matched it
     bumps = _Bumps(fact.product_id, fact.plan_year)
     bumps.add(fact.issued_on, ENROLLED_BY_INSURANCE_TYPE, fact.insurance_type, -1)
     bumps.add(fact.issued_on, ENROLLED_BY_FUNDING_SOURCE, fact.funding_source, -1)
@@ -308,9 +311,9 @@ def record_refund_settled(session: Session, refund, *, on: date) -> None:
 
     if refund.order_item_id is None:
         return
-    order = session.get(Order, refund.order_id)
+    order = session.get_one(Order, refund.order_id)
     if refund.method == "sponsor":
-        item = session.get(OrderItem, refund.order_item_id)
+        item = session.get_one(OrderItem, refund.order_item_id)
         kinds = {s["programme_id"]: s["funder_kind"] for s in item.subsidies or []}
         source = kinds.get(refund.programme_id)
         if source is None:

@@ -38,7 +38,9 @@ class RateSchema(StrictSchema):
 class InsuranceTypeCellsSchema(StrictSchema):
     employee = ma.fields.Nested(CellSchema, required=True)
     resident = ma.fields.Nested(CellSchema, required=True)
-    unknown = ma.fields.Nested(CellSchema, required=True)
+    # The wire name "unknown" is also marshmallow's Schema option of that name; the field is
+    # collected as a field all the same (the option lives on the instance).
+    unknown = ma.fields.Nested(CellSchema, required=True)  # type: ignore[assignment]
 
 
 class FundingSourceCellsSchema(StrictSchema):

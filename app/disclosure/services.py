@@ -224,10 +224,10 @@ def member_fhir_bundle(member_id: int):
     from app.products.services import get_product_by_id
 
     with read_scope() as session:
-        resources = []
+        resources: list[fhir.Resource] = []
         for policy in list_policies(member_id):
-            item = session.get(OrderItem, policy.order_item_id)
-            order = session.get(Order, item.order_id)
+            item = session.get_one(OrderItem, policy.order_item_id)
+            order = session.get_one(Order, item.order_id)
             holder = session.get(Person, order.payer_person_id) if order.payer_person_id else None
             product = get_product_by_id(policy.product_id)
             resources.append(

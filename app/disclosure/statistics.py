@@ -63,7 +63,7 @@ class _Table:
     def raw(self, period: str, metric: str, dimension: str | None = None) -> int:
         """A metric in one period: one dimension, or all dimensions added (or the largest, for
         a maximum); the year adds (or takes the largest of) its months."""
-        found = []
+        found: list[int] = []
         for month in self.months if period == YEAR else [period]:
             cells = self.by_month_metric.get((month, metric), {})
             found += cells.values() if dimension is None else [cells.get(dimension, 0)]

@@ -20,21 +20,24 @@ and the fact that counts are non-negative may still narrow a hidden cell down to
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TypeVar
+
+Cell = TypeVar("Cell", bound=Hashable)  # a cell's key, e.g. (metric, month)
 
 
 def primary_suppressed(
-    values: Mapping[Hashable, int], count_cells: Iterable[Hashable], min_cell: int
-) -> set:
+    values: Mapping[Cell, int], count_cells: Iterable[Cell], min_cell: int
+) -> set[Cell]:
     """The count cells under the threshold (zero excepted)."""
     return {cell for cell in count_cells if 0 < values[cell] < min_cell}
 
 
 def suppress(
-    values: Mapping[Hashable, int],
-    primary: Iterable[Hashable],
-    equations: Sequence[Sequence[Hashable]],
-    links: Sequence[Sequence[Hashable]] = (),
-) -> set:
+    values: Mapping[Cell, int],
+    primary: Iterable[Cell],
+    equations: Sequence[Sequence[Cell]],
+    links: Sequence[Sequence[Cell]] = (),
+) -> set[Cell]:
     """Every cell to hide: `primary`, plus what the equations and links require (see module)."""
     hidden = set(primary)
     changed = True

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from io import BytesIO
+from typing import Any
 
 from pypdf import PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError
@@ -100,7 +101,7 @@ def check_pdf(data: bytes, *, max_pages: int, max_decoded_bytes: int) -> PdfFact
         # Truncated, or something appended after the PDF (a ZIP or HTML polyglot).
         raise DocumentCorrupt()
     _scan_raw_names(data)
-    limits = {
+    limits: dict[str, Any] = {
         "maximum_declared_stream_length": len(data),
         "zlib_maximum_output_length": max_decoded_bytes,
         "lzw_maximum_output_length": max_decoded_bytes,
@@ -185,9 +186,8 @@ def _refuse_active_dictionary(entry: DictionaryObject) -> None:
         # An explicit destination ([page /Fit]) only says where to open and many generators
         # write one; an action dictionary runs something as the file opens.
         opening = entry["/OpenAction"]
-        if isinstance(opening, IndirectObject):
-            opening = opening.get_object()
-        if isinstance(opening, DictionaryObject):
+        target = opening.get_object() if isinstance(opening, IndirectObject) else opening
+        if isinstance(target, DictionaryObject):
             raise DocumentPdfActiveContent()
 
 

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import overload
 
 from stdnum.cn import ric
 
@@ -75,6 +76,10 @@ def with_check_digit(first17: str) -> str:
     return first17 + ric.calc_check_digit(first17 + "0")
 
 
+@overload
+def mask(number: str) -> str: ...
+@overload
+def mask(number: None) -> None: ...
 def mask(number: str | None) -> str | None:
     """`360702199001010018` -> `3607**********0018`: the first 4 and last 4 characters kept."""
     if not number:
@@ -84,6 +89,10 @@ def mask(number: str | None) -> str | None:
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
+@overload
+def mask_name(name: str) -> str: ...
+@overload
+def mask_name(name: None) -> None: ...
 def mask_name(name: str | None) -> str | None:
     """`张三` -> `*三`, `欧阳娜娜` -> `**娜娜`... keep the last character only for short names."""
     if not name:

@@ -148,23 +148,25 @@ def _statements(observations: list[InsuranceObservation]) -> list[_Statement]:
     for i, obs in enumerate(observations):
         seen = obs.observed_on
         if obs.status == "active":
-            known = obs.begin_date is not None and obs.begin_date <= seen
-            start = obs.begin_date if known else seen
+            begin = obs.begin_date
+            known = begin is not None and begin <= seen
+            start = begin if begin is not None and known else seen
             if known and obs.paus_insu_date is not None and obs.paus_insu_date < start:
                 # Suspended from the pause date until the new insured period began.
                 statements.append(
                     _Statement(2 * i, "suspended", obs.paus_insu_date, start - ONE_DAY, True, None)
                 )
         else:
-            known = obs.paus_insu_date is not None and obs.paus_insu_date <= seen
-            start = obs.paus_insu_date if known else seen
+            paused = obs.paus_insu_date
+            known = paused is not None and paused <= seen
+            start = paused if paused is not None and known else seen
         statements.append(_Statement(2 * i + 1, obs.status, start, seen, known, seen))
     # A start date reaching back over a day the bureau answered differently for is not believed.
-    witnessed = [s for s in statements if s.witnessed is not None]
+    witnessed = [(w, w.witnessed) for w in statements if w.witnessed is not None]
     kept: list[_Statement] = []
     for s in statements:
-        for w in witnessed:
-            if w.order < s.order and w.status != s.status and s.start <= w.witnessed <= s.end:
+        for w, w_day in witnessed:
+            if w.order < s.order and w.status != s.status and s.start <= w_day <= s.end:
                 if s.witnessed is None:
                     s.start = s.end + ONE_DAY  # an inferred statement falls away
                     break
@@ -201,15 +203,16 @@ def _periods(
         if winner is not None:
             raw.append(InsurancePeriod(insutype, winner.status, a, b, "stated"))
             continue
-        # Gaps lie between covered segments: the first and last segments are always covered.
+        # Gaps lie between covered segments: a gap starts the day after a statement ends and
+        # ends the day before one starts, so the first and last segments are always covered.
         left = segments[index - 1][2]
         right = segments[index + 1][2]
+        assert left is not None and right is not None, "a gap between two gaps"
         status, basis = _gap_status(left, right)
         raw.append(InsurancePeriod(insutype, status, a, b, basis))
-    last = segments[-1]
-    raw.append(
-        InsurancePeriod(insutype, last[2].status, last[1] + ONE_DAY, None, "carried_forward")
-    )
+    _, last_day, last = segments[-1]
+    assert last is not None, "the last segment ends a statement"
+    raw.append(InsurancePeriod(insutype, last.status, last_day + ONE_DAY, None, "carried_forward"))
     merged: list[InsurancePeriod] = []
     for period in raw:
         prev = merged[-1] if merged else None

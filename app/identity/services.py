@@ -18,7 +18,7 @@ from app import ratelimit
 from app.common.clock import today_shanghai
 from app.database import utcnow
 from app.error_catalogue import E, error
-from app.errors import ValidationFailed
+from app.errors import DomainError
 from app.identity.idnumber import IdNumber, IdNumberError, parse
 from app.identity.models import Person
 from app.integrations import registry
@@ -30,7 +30,7 @@ ID_INDEX_PURPOSE = "person_id_number"
 _NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·•A-Za-z .]{1,40}$")
 
 
-def not_matched() -> ValidationFailed:
+def not_matched() -> DomainError:
     """A fresh error each time (a shared instance would keep every failed attempt's frames, and
     the personal data in them, alive through its traceback)."""
     return E.identity_not_matched()

@@ -115,7 +115,7 @@ def add_relative(
         member = session.get(Member, member_id)
         if member is None:
             raise E.member_not_found()
-        if member.person_id is None:
+        if member.person_id is None or member.person is None:
             raise E.identity_not_verified()
         if member.person.id_number_index == identity.person_index(id_number.value):
             raise E.relative_is_self()

@@ -103,7 +103,9 @@ def _redis_client(app: Flask):
 
 
 def check_readiness() -> Readiness:
-    app = current_app._get_current_object()
+    # The app itself, not the context-bound proxy: the probes run in worker threads.
+    # Flask annotates current_app as Flask, hiding the LocalProxy method.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     seconds = float(app.config["READINESS_TIMEOUT_SECONDS"])
     checks = {"database": run_with_deadline("database", _database_probe(app), seconds)}
     if app.config["REDIS_URL"]:

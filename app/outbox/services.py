@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.database import read_scope, transaction, utcnow
+from app.database import read_scope, rowcount, transaction, utcnow
 from app.members.models import Member
 from app.outbox.models import OutboxEvent, OutboxStatus
 
@@ -57,18 +57,22 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
             if event is None or event.status != OutboxStatus.PENDING:
                 continue
             attempts = event.attempts
-            claimed = s.execute(
-                update(OutboxEvent)
-                .where(
-                    OutboxEvent.id == event_id,
-                    OutboxEvent.attempts == attempts,
-                    OutboxEvent.status == OutboxStatus.PENDING,
+            claimed = rowcount(
+                s.execute(
+                    update(OutboxEvent)
+                    .where(
+                        OutboxEvent.id == event_id,
+                        OutboxEvent.attempts == attempts,
+                        OutboxEvent.status == OutboxStatus.PENDING,
+                    )
+                    .values(attempts=attempts + 1)
                 )
-                .values(attempts=attempts + 1)
-            ).rowcount
+            )
             if claimed != 1:
                 continue
-            openid = s.scalar(select(Member.openid).where(Member.id == event.member_id))
+            openid = s.execute(
+                select(Member.openid).where(Member.id == event.member_id)
+            ).scalar_one()
             kind, payload = event.kind, dict(event.payload)
         # the outside call runs with no transaction open
         try:
@@ -78,7 +82,7 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
             log.warning("outbox delivery error event=%s: %s", event_id, type(exc).__name__)
             status, code = "retry", type(exc).__name__
         with transaction() as s:
-            event = s.get(OutboxEvent, event_id)
+            event = s.get_one(OutboxEvent, event_id)  # claimed above; events are never deleted
             if status == "sent":
                 event.status, event.sent_at, event.last_error = OutboxStatus.SENT, utcnow(), None
             elif status == "failed" or event.attempts >= MAX_ATTEMPTS:

@@ -19,7 +19,7 @@ starred, and any other Chinese text replaced by an English label or a placeholde
 CJK font, a character the font lacks (a rare name character, say) is drawn as ``*``, never as a
 tofu box.
 
-Money: ``fen_to_yuan_text`` writes yuan with two decimals and thousands grouping
+Money: ``fen_to_yuan_text`` is app.common.money.yuan: two decimals and thousands grouping
 (``1234567`` -> ``"12,345.67"``), with integer arithmetic only.
 """
 
@@ -35,6 +35,8 @@ from zoneinfo import ZoneInfo
 import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw
+
+from app.common.money import yuan
 
 # render_png looks find_cjk_font up in this module, so replacing it here (as the tests do to
 # draw the English fallback) changes which font the certificate is drawn with.
@@ -77,14 +79,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # --------------------------------------------------------------------------------------------
 
 
-def fen_to_yuan_text(fen: int) -> str:
-    """Fen -> yuan text with two decimals and comma grouping: 0 -> "0.00", 5 -> "0.05",
-    8900 -> "89.00", 1234567 -> "12,345.67", -250 -> "-2.50". Integer arithmetic only."""
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise TypeError(f"fen must be an int, not {type(fen).__name__}")
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(fen), 100)
-    return f"{sign}{yuan:,}.{cents:02d}"
+# The one yuan formatter (app/common/money.py), under the name this module has always exported
+# (policies.services and the tests use it): two decimals, comma grouping, ints only.
+fen_to_yuan_text = yuan
 
 
 # --------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ class PolicySchema(StrictSchema):
         from app.database import get_session
         from app.members.models import Person
 
-        return mask_name(get_session().get(Person, policy.person_id).name)
+        return mask_name(get_session().get_one(Person, policy.person_id).name)
 
 
 class SurrenderResultSchema(StrictSchema):

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 MAX_BP = 10000
 MAX_FEN = 10**12  # 100 亿元: anything above is a typo
@@ -31,6 +33,28 @@ class DefinitionError(ValueError):
 MISSING = object()  # a key absent from its table (None is a value the caller may pass)
 
 
+class Get(Protocol):
+    """A table's value by key: `get("code")` is MISSING when absent, `get("x", 0)` defaults."""
+
+    def __call__(self, key: str, default: Any = ..., /) -> Any: ...
+
+
+def getter(table: dict[str, Any]) -> Get:
+    def get(key: str, default: Any = MISSING, /) -> Any:
+        return table.get(key, default)
+
+    return get
+
+
+def checked(value: T | None) -> T:
+    """A required value once the checker has recorded no error: every check returns None only
+    after recording a problem (a missing required key is recorded by `table`), so None here is a
+    bug in the parser, not in the definition."""
+    if value is None:
+        raise AssertionError("a required value is missing but no problem was recorded")
+    return value
+
+
 def join_path(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
@@ -48,7 +72,7 @@ class Checker:
 
     def table(
         self, value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
-    ) -> dict | None:
+    ) -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.add(path, "应为表（键值对）")
             return None
@@ -124,7 +148,7 @@ class Checker:
         path: str,
         *,
         max_length: int = 200,
-        pattern: re.Pattern | None = None,
+        pattern: re.Pattern[str] | None = None,
         pattern_hint: str = "",
     ) -> str | None:
         if value is MISSING:
@@ -183,7 +207,7 @@ class Checker:
                 seen.add(item)
         return tuple(value) if ok else None
 
-    def list_of_tables(self, value: Any, path: str, *, non_empty: bool = False) -> list:
+    def list_of_tables(self, value: Any, path: str, *, non_empty: bool = False) -> list[Any]:
         if value is MISSING:
             return []
         if not isinstance(value, list):
@@ -192,9 +216,3 @@ class Checker:
         if non_empty and not value:
             self.add(path, "至少需要一项")
         return value
-
-
-def yuan(fen: int) -> str:
-    """Money in an error message: 150000 -> '1,500 元', 150050 -> '1,500.50 元'."""
-    yuan, rest = divmod(fen, 100)
-    return f"{yuan:,} 元" if rest == 0 else f"{yuan:,}.{rest:02d} 元"

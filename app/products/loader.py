@@ -39,7 +39,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.products.checker import MAX_BP, MAX_FEN, MISSING, Checker, DefinitionError
+from app.products.checker import (
+    MAX_BP,
+    MAX_FEN,
+    MISSING,
+    Checker,
+    DefinitionError,
+    Get,
+    checked,
+    getter,
+)
 from app.products.definition import (
     INSURED_RELATIONS,
     PAYMENT_METHODS,
@@ -129,14 +138,14 @@ TOP_OPTIONAL = (
 )
 
 
-def parse_definition(raw: dict, terms_text: str) -> ProductDefinition:
+def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
     """Validate a raw definition (as read from TOML) and build the dataclasses.
     Raises DefinitionError listing every problem found."""
     c = Checker()
     top = c.table(raw, "", TOP_REQUIRED, TOP_OPTIONAL)
     if top is None:
         raise DefinitionError(c.errors)
-    g = lambda key, default=MISSING: top.get(key, default)  # noqa: E731
+    g = getter(top)
 
     code, name, plan_year, region_prefix = _identity(c, g)
     window_opens, window_closes, coverage_starts, coverage_ends = _dates(c, top, plan_year)
@@ -163,31 +172,31 @@ def parse_definition(raw: dict, terms_text: str) -> ProductDefinition:
     if c.errors:
         raise DefinitionError(c.errors)
     return ProductDefinition(
-        code=code,
-        name=name,
-        plan_year=plan_year,
-        region_prefix=region_prefix,
-        window_opens=window_opens,
-        window_closes=window_closes,
-        coverage_starts=coverage_starts,
-        coverage_ends=coverage_ends,
-        premium_default_fen=premium_default,
+        code=checked(code),
+        name=checked(name),
+        plan_year=checked(plan_year),
+        region_prefix=checked(region_prefix),
+        window_opens=checked(window_opens),
+        window_closes=checked(window_closes),
+        coverage_starts=checked(coverage_starts),
+        coverage_ends=checked(coverage_ends),
+        premium_default_fen=checked(premium_default),
         premium_rules=premium_rules,
-        insured_relations=insured,
-        payment_methods=methods,
-        family_pool_relations=pool,
-        refund=refund,
-        terms=terms,
+        insured_relations=checked(insured),
+        payment_methods=checked(methods),
+        family_pool_relations=checked(pool),
+        refund=checked(refund),
+        terms=checked(terms),
         buckets=buckets,
         bounds=bounds,
-        late_enrollment_waiting_days=waiting,
+        late_enrollment_waiting_days=checked(waiting),
         required_documents=documents,
         auto_approve_max_fen=auto_approve,
         disclosure=disclosure,
     )
 
 
-def _identity(c: Checker, g) -> tuple[str | None, str | None, int | None, str | None]:
+def _identity(c: Checker, g: Get) -> tuple[str | None, str | None, int | None, str | None]:
     """code, name, plan_year, region_prefix."""
     code = c.string(
         g("code"),
@@ -216,7 +225,7 @@ def _identity(c: Checker, g) -> tuple[str | None, str | None, int | None, str | 
     return code, name, plan_year, region_prefix
 
 
-def _dates(c: Checker, top: dict, plan_year: int | None) -> tuple[date | None, ...]:
+def _dates(c: Checker, top: dict[str, Any], plan_year: int | None) -> tuple[date | None, ...]:
     """[window] opens/closes and [coverage] starts/ends, in that order, and the plan year inside
     the coverage."""
     window_opens = window_closes = coverage_starts = coverage_ends = None
@@ -248,7 +257,7 @@ def _dates(c: Checker, top: dict, plan_year: int | None) -> tuple[date | None, .
     return window_opens, window_closes, coverage_starts, coverage_ends
 
 
-def _relations(c: Checker, g) -> tuple[tuple[str, ...] | None, ...]:
+def _relations(c: Checker, g: Get) -> tuple[tuple[str, ...] | None, ...]:
     """insured_relations, payment_methods and family_pool_relations (a subset of the insured
     relations, and only with personal-account payment)."""
     insured = c.choices(g("insured_relations"), "insured_relations", INSURED_RELATIONS)
@@ -318,12 +327,13 @@ def shipped_definition_paths() -> list[Path]:
 # --- stored form --------------------------------------------------------------------------------
 
 
-def definition_to_json(defn: ProductDefinition) -> dict:
+def definition_to_json(defn: ProductDefinition) -> dict[str, Any]:
     """The stored form: the dataclass fields, dates as ISO strings, tuples as lists."""
     data = asdict(defn)
     for key in ("window_opens", "window_closes", "coverage_starts", "coverage_ends"):
         data[key] = data[key].isoformat()
-    return _lists(data)
+    stored: dict[str, Any] = _lists(data)
+    return stored
 
 
 def _lists(value: Any) -> Any:
@@ -334,7 +344,7 @@ def _lists(value: Any) -> Any:
     return value
 
 
-def definition_from_json(data: dict) -> ProductDefinition:
+def definition_from_json(data: dict[str, Any]) -> ProductDefinition:
     """Inverse of definition_to_json (optional fields default, for definitions stored earlier)."""
     return ProductDefinition(
         code=data["code"],
@@ -361,14 +371,14 @@ def definition_from_json(data: dict) -> ProductDefinition:
     )
 
 
-def _disclosure_from_json(data: dict) -> Disclosure:
+def _disclosure_from_json(data: dict[str, Any]) -> Disclosure:
     fields = dict(data)
     if fields.get("corridor") is not None:
         fields["corridor"] = Corridor(**fields["corridor"])
     return Disclosure(**fields)
 
 
-def _bucket_from_json(data: dict) -> Bucket:
+def _bucket_from_json(data: dict[str, Any]) -> Bucket:
     fields = dict(data)
     fields["counts"] = tuple(fields["counts"])
     fields["tiers"] = tuple(Tier(**t) for t in fields.get("tiers", ()))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.products.checker import MISSING, Checker, yuan
+from app.common.money import yuan_short
+from app.products.checker import MISSING, Checker, Get, getter
 from app.products.definition import (
     COUNTABLE_AMOUNTS,
     Bounds,
@@ -66,7 +67,7 @@ def _bucket(
     table = c.table(item, path, BUCKET_REQUIRED, BUCKET_OPTIONAL)
     if table is None:
         return None
-    get = lambda key, default=MISSING, t=table: t.get(key, default)  # noqa: E731
+    get = getter(table)
     code = _code(c, get, path, i, codes)
     name = c.string(get("name"), f"{path}.name", max_length=100)
     counts = _counts(c, get, path, i, counted_by)
@@ -77,7 +78,10 @@ def _bucket(
         c.add(f"{path}.ratio_pre_existing_bp", "既往症人群的赔付比例不能高于健康人群")
     cap = c.fen(get("cap_fen"), f"{path}.cap_fen", positive=True)
     if cap is not None and bounds.cap_min_fen is not None and cap < bounds.cap_min_fen:
-        c.add(f"{path}.cap_fen", f"封顶线 {yuan(cap)} 低于下限 {yuan(bounds.cap_min_fen)}")
+        c.add(
+            f"{path}.cap_fen",
+            f"封顶线 {yuan_short(cap)} 元 低于下限 {yuan_short(bounds.cap_min_fen)} 元",
+        )
     group = None
     if get("deductible_group", None) is not None:
         group = c.string(
@@ -93,7 +97,18 @@ def _bucket(
     )
     tiers = _tiers(c, get("tiers"), path, healthy, pre)
     sub_caps = _sub_caps(c, get("sub_caps"), path, cap)
-    if None in (code, name, counts, deductible, healthy, pre, cap, step, floor, commercial):
+    if (
+        code is None
+        or name is None
+        or counts is None
+        or deductible is None
+        or healthy is None
+        or pre is None
+        or cap is None
+        or step is None
+        or floor is None
+        or commercial is None
+    ):
         return None
     return Bucket(
         code=code,
@@ -113,7 +128,7 @@ def _bucket(
     )
 
 
-def _code(c: Checker, get, path: str, i: int, codes: dict[str, int]) -> str | None:
+def _code(c: Checker, get: Get, path: str, i: int, codes: dict[str, int]) -> str | None:
     code = c.string(
         get("code"),
         f"{path}.code",
@@ -129,7 +144,7 @@ def _code(c: Checker, get, path: str, i: int, codes: dict[str, int]) -> str | No
 
 
 def _counts(
-    c: Checker, get, path: str, i: int, counted_by: dict[str, int]
+    c: Checker, get: Get, path: str, i: int, counted_by: dict[str, int]
 ) -> tuple[str, ...] | None:
     counts = c.choices(get("counts"), f"{path}.counts", COUNTABLE_AMOUNTS)
     # One yuan of the member's money is paid by one bucket at most: a bucket may count
@@ -146,7 +161,7 @@ def _counts(
     return counts
 
 
-def _deductibles(c: Checker, get, path: str, bounds: Bounds) -> tuple[int | None, int | None]:
+def _deductibles(c: Checker, get: Get, path: str, bounds: Bounds) -> tuple[int | None, int | None]:
     """deductible_fen and deductible_pre_existing_fen, each within bounds.deductible_max_fen."""
     deductible = c.fen(get("deductible_fen"), f"{path}.deductible_fen")
     deductible_pre = None
@@ -160,11 +175,13 @@ def _deductibles(c: Checker, get, path: str, bounds: Bounds) -> tuple[int | None
         ("deductible_pre_existing_fen", deductible_pre),
     ):
         if value is not None and limit is not None and value > limit:
-            c.add(f"{path}.{key}", f"起付线 {yuan(value)} 超过上限 {yuan(limit)}")
+            c.add(f"{path}.{key}", f"起付线 {yuan_short(value)} 元 超过上限 {yuan_short(limit)} 元")
     return deductible, deductible_pre
 
 
-def _renewal(c: Checker, get, path: str, deductible: int | None) -> tuple[int | None, int | None]:
+def _renewal(
+    c: Checker, get: Get, path: str, deductible: int | None
+) -> tuple[int | None, int | None]:
     """renewal_deductible_step_fen and renewal_deductible_floor_fen."""
     step = c.fen(get("renewal_deductible_step_fen", 0), f"{path}.renewal_deductible_step_fen")
     floor = c.fen(get("renewal_deductible_floor_fen", 0), f"{path}.renewal_deductible_floor_fen")
@@ -175,7 +192,7 @@ def _renewal(c: Checker, get, path: str, deductible: int | None) -> tuple[int | 
     return step, floor
 
 
-def _check_groups(c: Checker, buckets: list[Bucket], items: list) -> None:
+def _check_groups(c: Checker, buckets: list[Bucket], items: list[Any]) -> None:
     """Buckets sharing a deductible group share one deductible: the figures must agree."""
     if len(buckets) != len(items):
         return  # already reported; indexes would not line up
@@ -229,7 +246,7 @@ def _tiers(
             c.add(f"{path}.ratio_pre_existing_bp", "分段赔付比例不能低于前一段")
         if t_healthy is not None and t_pre is not None and t_pre > t_healthy:
             c.add(f"{path}.ratio_pre_existing_bp", "既往症人群的赔付比例不能高于健康人群")
-        if None not in (above, t_healthy, t_pre):
+        if above is not None and t_healthy is not None and t_pre is not None:
             tiers.append(
                 Tier(above_fen=above, ratio_healthy_bp=t_healthy, ratio_pre_existing_bp=t_pre)
             )
@@ -264,6 +281,12 @@ def _sub_caps(c: Checker, raw: Any, bucket_path: str, cap: int | None) -> tuple[
         if per is not MISSING and per not in SUB_CAP_PERIODS:
             c.add(f"{path}.per", f"“{per}”不是允许的取值，可选：{'、'.join(SUB_CAP_PERIODS)}")
             per = None
-        if None not in (code, name, sub_cap, per) and per is not MISSING:
+        if (
+            code is not None
+            and name is not None
+            and sub_cap is not None
+            and per is not None
+            and per is not MISSING
+        ):
             subs.append(SubCap(code=code, name=name, cap_fen=sub_cap, per=per))
     return tuple(subs)

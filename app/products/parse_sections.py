@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.products.checker import MAX_BP, MISSING, Checker, yuan
+from app.common.money import yuan_short
+from app.products.checker import MAX_BP, MISSING, Checker
 from app.products.definition import (
     CARE_KINDS,
     DOCUMENT_TYPES,
@@ -102,7 +103,7 @@ def _corridor(c: Checker, raw: Any) -> Corridor | None:
             path + "cost_allowance_bp",
             "阈值以下保险公司留存（赔款加费用补偿）会超过保费，请降低阈值或费用比例",
         )
-    if None in (full, allowance, below, above):
+    if full is None or allowance is None or below is None or above is None:
         return None
     return Corridor(
         full_premium_from_bp=full,
@@ -140,7 +141,9 @@ def parse_premium(
     default = c.fen(table.get("default_fen", MISSING), "premium.default_fen", positive=True)
     limit = bounds.premium_max_fen
     if default is not None and limit is not None and default > limit:
-        c.add("premium.default_fen", f"保费 {yuan(default)} 超过上限 {yuan(limit)}")
+        c.add(
+            "premium.default_fen", f"保费 {yuan_short(default)} 元 超过上限 {yuan_short(limit)} 元"
+        )
     rules: list[PremiumRule] = []
     unconditional_at: int | None = None
     for i, item in enumerate(c.list_of_tables(table.get("rules", MISSING), "premium.rules")):
@@ -150,7 +153,9 @@ def parse_premium(
             continue
         fen = c.fen(rule.get("premium_fen", MISSING), f"{path}.premium_fen", positive=True)
         if fen is not None and limit is not None and fen > limit:
-            c.add(f"{path}.premium_fen", f"保费 {yuan(fen)} 超过上限 {yuan(limit)}")
+            c.add(
+                f"{path}.premium_fen", f"保费 {yuan_short(fen)} 元 超过上限 {yuan_short(limit)} 元"
+            )
         itype = rule.get("insurance_type")
         if itype is not None and itype not in INSURANCE_TYPES:
             c.add(f"{path}.insurance_type", "险种只能是 employee（职工）或 resident（城乡居民）")

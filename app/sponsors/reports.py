@@ -28,6 +28,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Select, func, select
@@ -37,6 +38,7 @@ from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common import hooks
 from app.common.clock import SHANGHAI
+from app.common.money import yuan
 from app.common.pagination import Page, paginate
 from app.database import read_scope, transaction
 from app.error_catalogue import E
@@ -162,7 +164,7 @@ def summary(actor: Principal, *, plan_year: int | None = None) -> dict:
                 .group_by(LedgerEntry.programme_id)
             ).all()
         )
-        rows = []
+        rows: list[dict[str, Any]] = []
         for p in programmes:
             spent_fen = spent.get(p.id, 0)
             rows.append(
@@ -260,6 +262,7 @@ def beneficiaries(
             .group_by(LedgerEntry.order_item_id, Programme.id, Programme.name)
             .order_by(Programme.id)
         ):
+            assert item_id is not None  # selected by order_item_id IN (...)
             paid.setdefault(item_id, []).append(
                 {"programme_id": pid, "programme_name": name, "subsidy_fen": int(amount)}
             )
@@ -300,8 +303,6 @@ def _year_bounds_utc(year: int) -> tuple[datetime, datetime]:
 
 
 def donations(actor: Principal, *, year: int | None = None) -> dict:
-    from app.policies.certificate import fen_to_yuan_text
-
     with read_scope() as session:
         org = _own_organisation(session, actor)
         e = ProgrammeLedgerEntry
@@ -322,7 +323,7 @@ def donations(actor: Principal, *, year: int | None = None) -> dict:
                     "kind_label": DONATION_LABELS[entry.kind],
                     "date": entry.created_at.astimezone(SHANGHAI).date(),
                     "amount_fen": entry.amount_fen,
-                    "amount_yuan": fen_to_yuan_text(entry.amount_fen),
+                    "amount_yuan": yuan(entry.amount_fen),
                     "organisation_name": org.name,
                     "organisation_uscc": org.uscc,
                     "programme_id": programme.id,

@@ -17,6 +17,7 @@ import io
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, exists, func, select
@@ -111,10 +112,10 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
     except rosters.RosterError as exc:
         raise error(exc.code, exc.message, errors={"files": {"file": [exc.message]}}) from None
     valid = parsed.valid_rows
-    index_of = {row.id_number: person_index(row.id_number) for row in valid}
+    index_of = {row.valid_id_number: person_index(row.valid_id_number) for row in valid}
     with transaction() as session:
         person_of = _persons_for(session, valid, index_of)
-        listed = set()
+        listed: set[int] = set()
         for chunk in _chunks(list(person_of.values())):
             listed.update(
                 session.scalars(
@@ -145,7 +146,8 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
         to_add = [
             row
             for row in valid
-            if person_of[row.id_number] not in listed and person_of[row.id_number] not in insured
+            if person_of[row.valid_id_number] not in listed
+            and person_of[row.valid_id_number] not in insured
         ]
         now = utcnow()
         insert_rows_ignoring_conflicts(
@@ -154,7 +156,7 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
             [
                 {
                     "programme_id": programme.id,
-                    "person_id": person_of[row.id_number],
+                    "person_id": person_of[row.valid_id_number],
                     "upload_id": upload.id,
                     "category": row.category,
                     "id_number_masked": row.id_number_masked,
@@ -165,8 +167,8 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
         )
         # An upload running at the same time may have listed some of them first: only the
         # entries carrying this upload's id were added by it.
-        added = set()
-        for chunk in _chunks([person_of[row.id_number] for row in to_add]):
+        added: set[int] = set()
+        for chunk in _chunks([person_of[row.valid_id_number] for row in to_add]):
             added.update(
                 session.scalars(
                     select(RosterEntry.person_id).where(
@@ -182,7 +184,7 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
             if not row.valid:
                 outcome, code, message = "invalid", row.code, row.message
             else:
-                person_id = person_of[row.id_number]
+                person_id = person_of[row.valid_id_number]
                 outcome = (
                     "added"
                     if person_id in added
@@ -235,7 +237,7 @@ def _persons_for(
     enrollment job verifies them with the bureau, which then corrects the name. A known person
     never verified takes the name of the latest roster; a verified one keeps the bureau's.
     """
-    by_index = {index_of[row.id_number]: row for row in valid}
+    by_index = {index_of[row.valid_id_number]: row for row in valid}
     person_of: dict[str, int] = {}
     unverified: dict[int, str] = {}
     indexes = list(by_index)
@@ -247,22 +249,22 @@ def _persons_for(
             )
         ):
             row = by_index[index]
-            person_of[row.id_number] = person_id
+            person_of[row.valid_id_number] = person_id
             if verified_at is None and name != row.name:
                 unverified[person_id] = row.name
 
     for chunk in _chunks(indexes):
         lookup(chunk)
-    new = [row for row in valid if row.id_number not in person_of]
+    new = [row for row in valid if row.valid_id_number not in person_of]
     if new:
         seal = cipher().encrypt
         now = utcnow()
-        fresh = []
+        fresh: list[dict[str, Any]] = []
         for row in new:
             fresh.append(
                 {
-                    "id_number_enc": seal(row.id_number, ID_NUMBER_CONTEXT),
-                    "id_number_index": index_of[row.id_number],
+                    "id_number_enc": seal(row.valid_id_number, ID_NUMBER_CONTEXT),
+                    "id_number_index": index_of[row.valid_id_number],
                     "name": row.name,
                     "birth_date": row.birth_date,
                     "gender": row.gender,
@@ -273,7 +275,7 @@ def _persons_for(
             )
         for chunk in _chunks(fresh, 5000):
             insert_rows_ignoring_conflicts(session, Person.__table__, chunk)
-        for chunk in _chunks([index_of[row.id_number] for row in new]):
+        for chunk in _chunks([index_of[row.valid_id_number] for row in new]):
             lookup(chunk)
     if unverified:
         update_rows(

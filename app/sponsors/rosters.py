@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from app.common import spreadsheets
 from app.identity.idnumber import IdNumberError, mask, mask_name, normalise, parse
@@ -112,6 +113,13 @@ class RosterRow:
     @property
     def valid(self) -> bool:
         return self.code == OK
+
+    @property
+    def valid_id_number(self) -> str:
+        """The normalised ID number of a valid row (asking an invalid row is a bug)."""
+        if self.id_number is None:
+            raise ValueError(f"line {self.line} is not a valid row")
+        return self.id_number
 
 
 @dataclass(frozen=True)
@@ -278,8 +286,8 @@ def parse_rows(records, *, today: date, max_rows: int = MAX_ROWS) -> tuple[Roste
     rows: list[RosterRow] = []
     first_line_of: dict[str, int] = {}
 
-    def cell(cells: list, column: str):
-        index = columns.get(column)
+    def cell(cells: list[Any], header: dict[str, int], column: str) -> Any:
+        index = header.get(column)
         return cells[index] if index is not None and index < len(cells) else None
 
     for line, cells in records:
@@ -294,13 +302,13 @@ def parse_rows(records, *, today: date, max_rows: int = MAX_ROWS) -> tuple[Roste
             )
         row = check_row(
             line,
-            cell(cells, "name"),
-            cell(cells, "id_number"),
-            cell(cells, "category"),
+            cell(cells, columns, "name"),
+            cell(cells, columns, "id_number"),
+            cell(cells, columns, "category"),
             today=today,
         )
         if row.valid:
-            first = first_line_of.setdefault(row.id_number, line)
+            first = first_line_of.setdefault(row.valid_id_number, line)
             if first != line:
                 row = RosterRow(
                     line,

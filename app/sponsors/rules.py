@@ -18,11 +18,12 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeGuard
 
 from stdnum.cn import uscc as stdnum_uscc
 
 from app.common import money
-from app.enrollment.quote import SubsidyOffer
+from app.enrollment.quote import SubsidyOffer as SubsidyOffer
 from app.integrations.bureau.port import IDENTITY_CATEGORIES
 from app.sponsors.statuses import ProgrammeStatus
 
@@ -208,7 +209,7 @@ class RuleError(ValueError):
         self.message = message
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -271,8 +272,10 @@ def subsidy_for(rule: FundingRule, premium_fen: int) -> int:
     if rule.kind == "full":
         amount = premium_fen
     elif rule.kind == "fixed":
+        assert rule.amount_fen is not None  # FundingRule requires it of a fixed rule
         amount = rule.amount_fen
     else:
+        assert rule.basis_points is not None  # and of a percentage rule
         amount = round_half_up_div(premium_fen * rule.basis_points, FULL_BASIS_POINTS)
     return min(amount, premium_fen)
 

@@ -21,7 +21,7 @@ from app.audit.services import record as audit
 from app.auth.models import ORGANISATION_ROLES
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
-from app.database import get_session, read_scope, transaction
+from app.database import get_session, read_scope, rowcount, transaction
 from app.error_catalogue import E, error
 from app.policies.models import PolicyStatus
 from app.sponsors import rules
@@ -253,16 +253,18 @@ def top_up(actor: Principal, programme_id: int, amount_fen: int) -> Programme:
         raise E.top_up_amount()
     get_programme(actor, programme_id)
     with transaction() as session:
-        won = session.execute(
-            update(Programme)
-            .where(
-                Programme.id == programme_id,
-                Programme.organisation_id == actor.organisation_id,
-                Programme.status != ProgrammeStatus.CLOSED,
+        won = rowcount(
+            session.execute(
+                update(Programme)
+                .where(
+                    Programme.id == programme_id,
+                    Programme.organisation_id == actor.organisation_id,
+                    Programme.status != ProgrammeStatus.CLOSED,
+                )
+                .values(budget_total_fen=Programme.budget_total_fen + amount_fen)
+                .execution_options(synchronize_session=False)
             )
-            .values(budget_total_fen=Programme.budget_total_fen + amount_fen)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if won != 1:
             raise E.programme_closed()
         session.add(
@@ -293,16 +295,18 @@ def change_status(actor: Principal, programme_id: int, action: str) -> Programme
     get_programme(actor, programme_id)
     sources, target = TRANSITIONS[action]
     with transaction() as session:
-        won = session.execute(
-            update(Programme)
-            .where(
-                Programme.id == programme_id,
-                Programme.organisation_id == actor.organisation_id,
-                Programme.status.in_(sources),
+        won = rowcount(
+            session.execute(
+                update(Programme)
+                .where(
+                    Programme.id == programme_id,
+                    Programme.organisation_id == actor.organisation_id,
+                    Programme.status.in_(sources),
+                )
+                .values(status=target)
+                .execution_options(synchronize_session=False)
             )
-            .values(status=target)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if won != 1:
             raise E.programme_status_conflict()
         audit(
@@ -319,7 +323,7 @@ def change_status(actor: Principal, programme_id: int, action: str) -> Programme
 
 def _fresh(programme_id: int) -> Programme:
     session = get_session()
-    programme = session.get(Programme, programme_id)
+    programme = session.get_one(Programme, programme_id)  # programmes are never deleted
     session.refresh(programme)
     return programme
 
@@ -385,19 +389,21 @@ def reserve_budget(session, programme_id: int, amount_fen: int, order_item_id: i
 
 def release_budget(session, programme_id: int, amount_fen: int, order_item_id: int | None) -> bool:
     """Give back a reservation (order closed unpaid, or a sponsor refund succeeded)."""
-    won = session.execute(
-        update(Programme)
-        .where(
-            Programme.id == programme_id,
-            Programme.budget_reserved_fen >= amount_fen,
-            Programme.beneficiaries_reserved >= 1,
+    won = rowcount(
+        session.execute(
+            update(Programme)
+            .where(
+                Programme.id == programme_id,
+                Programme.budget_reserved_fen >= amount_fen,
+                Programme.beneficiaries_reserved >= 1,
+            )
+            .values(
+                budget_reserved_fen=Programme.budget_reserved_fen - amount_fen,
+                beneficiaries_reserved=Programme.beneficiaries_reserved - 1,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            budget_reserved_fen=Programme.budget_reserved_fen - amount_fen,
-            beneficiaries_reserved=Programme.beneficiaries_reserved - 1,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         log.error(
             "programme release found nothing to release",
@@ -566,7 +572,7 @@ def programme_offers(session, product, defn, persons) -> list:
     rostered = rostered_programmes(
         session, [person.id for person in persons], [p.id for p in candidates if p.roster_only]
     )
-    offers = []
+    offers: list[rules.SubsidyOffer] = []
     for person in persons:
         # Several people on one order draw on the same snapshot: what earlier people were
         # offered is taken off (conservatively, at most) so the order is not refused later.
@@ -588,7 +594,7 @@ def programme_offers(session, product, defn, persons) -> list:
     return offers
 
 
-def _less(programme: rules.Programme, offers) -> rules.Programme:
+def _less(programme: rules.Programme, offers: list[rules.SubsidyOffer]) -> rules.Programme:
     taken = [o.amount_fen for o in offers if o.programme_id == programme.id]
     if not taken:
         return programme

@@ -2,20 +2,20 @@
 
 Each reader raises `Malformed`, which the interface that asked turns into `BureauUnavailable`: a
 half-understood answer must not be taken as a person, a transaction or a settlement. Amounts are
-converted with `Decimal` only (never float): see `amount_field` and `fen_to_yuan`. Times on the
-wire are Asia/Shanghai (``INF_TIME_FORMAT``) whatever the server's clock zone is.
+converted by app.common.money (Decimal, never float): see `amount_field` and `fen_to_yuan`.
+Times on the wire are Asia/Shanghai (``INF_TIME_FORMAT``) whatever the server's clock zone is.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
+
+from app.common import money
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 INF_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-_FEN = Decimal("0.01")
 
 
 class Malformed(Exception):
@@ -44,7 +44,11 @@ def code_field(row: dict, key: str) -> str:
     return value.strip()
 
 
-def date_field(row: dict, key: str, *, nullable: bool) -> date | None:
+@overload
+def date_field(row: dict[str, Any], key: str, *, nullable: Literal[False]) -> date: ...
+@overload
+def date_field(row: dict[str, Any], key: str, *, nullable: bool) -> date | None: ...
+def date_field(row: dict[str, Any], key: str, *, nullable: bool) -> date | None:
     value = row.get(key)
     if value is None or (nullable and value == ""):
         if nullable:
@@ -90,7 +94,8 @@ def optional_text(row: dict, key: str) -> str:
 
 
 def yuan_to_fen(value: Any) -> int | None:
-    """Yuan (decimal string or number) to integer fen, exactly: Decimal, ROUND_HALF_UP, no float.
+    """Yuan (decimal string or number) to integer fen, exactly, halves up: app.common.money's
+    conversion (Decimal, never float), with the wire's blanks and errors handled here.
 
     JSON numbers arrive here already as Decimal (see the transport's reply parsing); a float can
     only come from a caller bypassing that, and goes through its shortest repr rather than its
@@ -102,20 +107,18 @@ def yuan_to_fen(value: Any) -> int | None:
     if isinstance(value, float):
         value = repr(value)
     try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise Malformed("balc is not an amount") from None
-    if not amount.is_finite():
-        raise Malformed("balc is not a finite amount")
-    return int((amount.quantize(_FEN, rounding=ROUND_HALF_UP) * 100).to_integral_value())
+        return money.yuan_to_fen(value, round_half_up=True)
+    except ValueError as exc:  # not a number, or not finite
+        raise Malformed(f"balc is not an amount ({exc})") from None
 
 
 def fen_to_yuan(amount_fen: int) -> str:
     """Integer fen to the wire's yuan string with exactly two decimals: 1 -> "0.01",
-    123450 -> "1234.50". Only positive integers (no bool, no float)."""
+    123450 -> "1234.50" (app.common.money.yuan_plain). Only positive integers (no bool, no
+    float)."""
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
         raise ValueError("amount_fen must be a positive integer number of fen")
-    return str(Decimal(amount_fen).scaleb(-2).quantize(_FEN))
+    return money.yuan_plain(amount_fen)
 
 
 def amount_field(row: dict, key: str) -> int:
@@ -128,15 +131,12 @@ def amount_field(row: dict, key: str) -> int:
     if isinstance(value, float):  # only when a caller bypassed the Decimal parse
         value = repr(value)
     try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise Malformed(f"{key} is not an amount") from None
-    if not amount.is_finite() or amount < 0:
+        fen = money.yuan_to_fen(value)
+    except ValueError as exc:  # not a number, not finite, or a fraction of a fen
+        raise Malformed(f"{key} is not an amount in whole fen ({exc})") from None
+    if fen < 0:
         raise Malformed(f"{key} is not a non-negative finite amount")
-    fen = amount.scaleb(2)
-    if fen != fen.to_integral_value():
-        raise Malformed(f"{key} has a fraction of a fen")
-    return int(fen)
+    return fen
 
 
 def _decimal(row: dict, key: str) -> Decimal:

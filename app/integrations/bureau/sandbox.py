@@ -56,12 +56,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from app.database import get_engine, utcnow
+from app.database import get_engine, rowcount, utcnow
 from app.integrations.bureau.fee_details import FeeDetailRecord, settled_fee_details
 from app.integrations.bureau.http_envelope import BureauRejected
 from app.integrations.bureau.port import (
@@ -419,7 +420,7 @@ class SandboxBureau:
             .values(used=True)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if rowcount(claimed) != 1:
             raise _Refused("authorisation_used")
 
         # THE balance change: one conditional UPDATE, rowcount-checked. Never read-then-write.
@@ -429,7 +430,7 @@ class SandboxBureau:
             .values(balc_fen=SandboxResident.balc_fen - amount)
             .execution_options(synchronize_session=False)
         )
-        if debited.rowcount != 1:
+        if rowcount(debited) != 1:
             raise _Refused("insufficient_balance")
         # This transaction holds the row lock now, so the value read is the one it wrote.
         balance_after = s.scalar(
@@ -474,7 +475,7 @@ class SandboxBureau:
             .values(refunded_fen=SandboxAccountTxn.refunded_fen + amount)
             .execution_options(synchronize_session=False)
         )
-        if capped.rowcount != 1:
+        if rowcount(capped) != 1:
             raise _Refused("refund_exceeds_debit")
         credited = s.execute(
             update(SandboxResident)
@@ -482,7 +483,7 @@ class SandboxBureau:
             .values(balc_fen=SandboxResident.balc_fen + amount)
             .execution_options(synchronize_session=False)
         )
-        if credited.rowcount != 1:  # pragma: no cover - a debited account does not disappear
+        if rowcount(credited) != 1:  # pragma: no cover - a debited account does not disappear
             raise BureauUnavailable("sandbox bureau could not credit the account")
         balance_after = s.scalar(
             select(SandboxResident.balc_fen).where(SandboxResident.psn_no == original.psn_no)
@@ -560,7 +561,8 @@ def _check_id(value: str, name: str) -> None:
         raise ValueError(f"{name} must be a non-empty string of at most 64 characters")
 
 
-def to_bureau_person(row: SandboxResident, certno: str) -> BureauPerson:
+def to_bureau_person(row: SandboxResident | Row[Any], certno: str) -> BureauPerson:
+    """A resident (the mapped object, or a Core row of the same table) as the bureau answers."""
     return BureauPerson(
         psn_no=row.psn_no,
         certno=certno,

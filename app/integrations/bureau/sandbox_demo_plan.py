@@ -93,6 +93,7 @@ def _random_visits(rng: random.Random, facts: ResidentFacts) -> list[Visit]:
     if not facts.basic_paid_on(last_day):
         # Suspended during the year: only care before the suspension (a bureau settles with
         # the funds only while basic insurance is active).
+        assert facts.paus_insu_date is not None  # basic_paid_on is False only after a pause
         last_day = facts.paus_insu_date - timedelta(days=1)
     if last_day < first_day + timedelta(days=30):
         return []

@@ -170,7 +170,8 @@ class HttpPayout:
             raise _Uncertain("data_missing")
         if data.get("request_id") != request_id:
             raise _Uncertain("other_request_id")
-        status = STATUSES.get(data.get("status"))
+        reported = data.get("status")
+        status = STATUSES.get(reported) if isinstance(reported, str) else None
         if status is None:
             raise _Uncertain("unknown_status")
         amount = data.get("amount_fen")

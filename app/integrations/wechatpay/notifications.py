@@ -225,15 +225,21 @@ def _transaction(txn: dict, notification_id: str, event_type: str) -> PaidNotifi
     payer = txn.get("payer")
     if not isinstance(amount, dict) or (payer is not None and not isinstance(payer, dict)):
         raise NotificationRejected(MALFORMED)
-    required = {
-        "appid": _str(txn.get("appid")),
-        "mchid": _str(txn.get("mchid")),
-        "out_trade_no": _str(txn.get("out_trade_no")),
-        "transaction_id": _str(txn.get("transaction_id")),
-        "trade_state": _str(txn.get("trade_state")),
-    }
+    appid = _str(txn.get("appid"))
+    mchid = _str(txn.get("mchid"))
+    out_trade_no = _str(txn.get("out_trade_no"))
+    transaction_id = _str(txn.get("transaction_id"))
+    trade_state = _str(txn.get("trade_state"))
     total = _int(amount.get("total"))
-    if any(v is None for v in required.values()) or total is None or total < 0:
+    if (
+        appid is None
+        or mchid is None
+        or out_trade_no is None
+        or transaction_id is None
+        or trade_state is None
+        or total is None
+        or total < 0
+    ):
         raise NotificationRejected(MALFORMED)
     payer_total = amount.get("payer_total")
     if payer_total is not None and _int(payer_total) is None:
@@ -241,11 +247,11 @@ def _transaction(txn: dict, notification_id: str, event_type: str) -> PaidNotifi
     return PaidNotification(
         notification_id=notification_id,
         event_type=event_type,
-        appid=required["appid"],
-        mchid=required["mchid"],
-        out_trade_no=required["out_trade_no"],
-        transaction_id=required["transaction_id"],
-        trade_state=required["trade_state"],
+        appid=appid,
+        mchid=mchid,
+        out_trade_no=out_trade_no,
+        transaction_id=transaction_id,
+        trade_state=trade_state,
         amount_total_fen=total,
         payer_total_fen=payer_total,
         currency=_str(amount.get("currency")) or "CNY",

@@ -173,7 +173,8 @@ class RealWeChatPay:
         state = data.get("trade_state")
         if not isinstance(state, str) or data.get("out_trade_no", out_trade_no) != out_trade_no:
             raise _invalid_response(op, "unexpected order")
-        amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}
+        raw_amount = data.get("amount")
+        amount = raw_amount if isinstance(raw_amount, dict) else {}
         total = amount.get("total")
         return TradeStatus(
             out_trade_no=out_trade_no,
@@ -225,7 +226,8 @@ class RealWeChatPay:
         status = data.get("status")
         if not isinstance(status, str) or data.get("out_refund_no", out_refund_no) != out_refund_no:
             raise _invalid_response(op, "unexpected refund")
-        amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}
+        raw_amount = data.get("amount")
+        amount = raw_amount if isinstance(raw_amount, dict) else {}
         refund = amount.get("refund")
         return RefundResult(
             out_refund_no=out_refund_no,
@@ -265,8 +267,9 @@ class RealWeChatPay:
                 raise _invalid_response(op, "body is not a JSON object")
             return data
         data = _json(text) or {}
-        code = data.get("code") if isinstance(data.get("code"), str) else f"HTTP_{status}"
-        message = data.get("message") if isinstance(data.get("message"), str) else ""
+        raw_code, raw_message = data.get("code"), data.get("message")
+        code = raw_code if isinstance(raw_code, str) else f"HTTP_{status}"
+        message = raw_message if isinstance(raw_message, str) else ""
         retryable = status >= 500 or status == 429 or code in _RETRYABLE_CODES
         raise WeChatPayError(
             f"WeChat Pay {op}: HTTP {status} {code} {message[:200]}".rstrip(),

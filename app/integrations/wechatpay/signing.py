@@ -17,6 +17,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
@@ -146,6 +147,7 @@ def load_private_key(pem: str | bytes) -> rsa.RSAPrivateKey:
 
 def load_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
     data = read_pem(pem)
+    key: PublicKeyTypes
     try:
         if b"CERTIFICATE" in data.split(b"\n", 1)[0]:
             from cryptography import x509
