@@ -20,9 +20,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -276,7 +276,7 @@ def _write_entries(
     if version.kind == CatalogueKind.COMMERCIAL:
         insert_rows(
             session,
-            cast(Table, CommercialEntry.__table__),
+            CommercialEntry.__table__,
             [
                 {
                     "version_id": version.id,
@@ -296,7 +296,7 @@ def _write_entries(
     else:
         insert_rows(
             session,
-            cast(Table, SpecialDrugEntry.__table__),
+            SpecialDrugEntry.__table__,
             [
                 {
                     "version_id": version.id,
@@ -313,7 +313,7 @@ def _write_entries(
         )
     insert_rows(
         session,
-        cast(Table, CatalogueImportRow.__table__),
+        CatalogueImportRow.__table__,
         [
             {
                 "version_id": version.id,

@@ -9,6 +9,7 @@ Times on the wire are Asia/Shanghai (``INF_TIME_FORMAT``) whatever the server's 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
 
@@ -156,10 +157,10 @@ def _decimal(row: dict, key: str) -> Decimal:
 
 def signed_amount_field(row: dict, key: str) -> int:
     """Like `amount_field`, but a negative amount is allowed (a reversal line's)."""
-    fen = _decimal(row, key).scaleb(2)
-    if fen != fen.to_integral_value():
-        raise Malformed(f"{key} has a fraction of a fen")
-    return int(fen)
+    try:
+        return money.yuan_to_fen(_decimal(row, key))
+    except ValueError:
+        raise Malformed(f"{key} has a fraction of a fen") from None
 
 
 def price_field(row: dict, key: str) -> int:
@@ -168,7 +169,7 @@ def price_field(row: dict, key: str) -> int:
     price = _decimal(row, key)
     if price < 0:
         raise Malformed(f"{key} is negative")
-    return int((price.quantize(_FEN, rounding=ROUND_HALF_UP) * 100).to_integral_value())
+    return money.yuan_to_fen(price, round_half_up=True)
 
 
 def count_field(row: dict, key: str) -> Decimal:

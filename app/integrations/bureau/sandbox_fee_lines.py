@@ -107,11 +107,14 @@ _SERVICES = {
     "special_drug": (OUTPATIENT_VISIT, BLOOD_TEST),
     None: (OUTPATIENT_VISIT, BLOOD_TEST, ASPIRIN),
 }
-_CLASS_B_DRUGS = {
+_CLASS_B_DRUGS: dict[str | None, tuple[Item, ...]] = {
     "chronic_outpatient": (ATORVASTATIN,),
     "special_drug": (GEFITINIB,),
 }
-_OVER_LIMIT = {"day_surgery": (STAPLER,), "in_patient": (STAPLER, CVC_KIT)}
+_OVER_LIMIT: dict[str | None, tuple[Item, ...]] = {
+    "day_surgery": (STAPLER,),
+    "in_patient": (STAPLER, CVC_KIT),
+}
 _SELF_PAID = {
     "in_patient": (PRIVATE_ROOM, VITAMINS, ENTERAL, TROCAR, _listed_item(ALBUMIN)),
     "day_surgery": (TROCAR, PRIVATE_ROOM),
@@ -249,7 +252,10 @@ def _record(record: SettlementRecord, n: int, draft: _Draft, count: int) -> FeeD
         pric_fen=draft.pric_fen,
         det_item_fee_sumamt_fen=draft.total,
         fee_ocur_time=datetime.combine(day, time(8, 30), SHANGHAI) + timedelta(minutes=n),
-        **draft.parts,
+        fulamt_ownpay_amt_fen=draft.parts.get("fulamt_ownpay_amt_fen", 0),
+        overlmt_amt_fen=draft.parts.get("overlmt_amt_fen", 0),
+        preselfpay_amt_fen=draft.parts.get("preselfpay_amt_fen", 0),
+        inscp_scp_amt_fen=draft.parts.get("inscp_scp_amt_fen", 0),
     )
 
 
@@ -285,7 +291,10 @@ def _with_returned_item(
             det_item_fee_sumamt_fen=-price,
             fee_ocur_time=lines[-1].fee_ocur_time + timedelta(hours=1),
             init_feedetl_sn=line.feedetl_sn,
-            **amounts,
+            fulamt_ownpay_amt_fen=amounts["fulamt_ownpay_amt_fen"],
+            overlmt_amt_fen=amounts["overlmt_amt_fen"],
+            preselfpay_amt_fen=amounts["preselfpay_amt_fen"],
+            inscp_scp_amt_fen=amounts["inscp_scp_amt_fen"],
         )
         return [*lines, reversal]
     return lines
