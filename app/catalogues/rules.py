@@ -23,282 +23,74 @@ them; add new ones, never rename one.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
+
+from app.catalogues.cells import (
+    APPROVAL_PATTERN,
+    CODE_KINDS,
+    MAX_TEXT,
+    clean_text,
+    code_problem,
+    header_key,
+    normalise_approval,
+    normalise_code,
+    parse_quantity,
+    parse_yes_no,
+    split_list,
+    yuan_to_fen,
+)
+from app.catalogues.entries import (
+    CommercialCatalogue,
+    CommercialItem,
+    SpecialDrug,
+    SpecialDrugCatalogue,
+    Versioned,
+    VersionProblem,
+    VersionWindow,
+    select_version,
+    version_problems,
+)
+from app.catalogues.reports import (
+    HeaderError,
+    ParseReport,
+    RowError,
+    RowReport,
+)
+
+# Re-exported: callers import these from app.catalogues.rules.
+__all__ = [
+    "CommercialItem",
+    "SpecialDrug",
+    "VersionWindow",
+    "CommercialCatalogue",
+    "SpecialDrugCatalogue",
+    "Versioned",
+    "VersionProblem",
+    "version_problems",
+    "select_version",
+    "clean_text",
+    "normalise_code",
+    "header_key",
+    "yuan_to_fen",
+    "parse_quantity",
+    "parse_yes_no",
+    "split_list",
+    "CODE_KINDS",
+    "code_problem",
+    "normalise_approval",
+    "MAX_TEXT",
+    "RowError",
+    "RowReport",
+    "HeaderError",
+    "ParseReport",
+]
+
+E = TypeVar("E")  # the entry type a sheet parses into
 
 HEADER_SEARCH_ROWS = 10  # a published list may carry a title row or two above its header
-MAX_TEXT = 500  # longest name / note / indication accepted from one cell
-
-# --- cells ----------------------------------------------------------------------------------------
-
-
-def clean_text(value: object) -> str:
-    """A cell as text: NFKC (full-width letters, digits and brackets become ASCII), ideographic
-    spaces and surrounding whitespace removed. None -> ""."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return unicodedata.normalize("NFKC", str(value)).strip()
-
-
-def normalise_code(value: str) -> str:
-    """The lookup form of a list code or approval number: NFKC, no whitespace, upper case.
-    Lines and catalogue entries are both compared in this form."""
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or ""))
-    return text.upper()
-
-
-def _header_key(value: object) -> str:
-    """A header cell in comparable form: '限价（元）*' -> '限价', 'Med_List_Codg' -> 'med_list_codg'."""
-    text = clean_text(value)
-    text = re.sub(r"\(.*?\)", "", text)  # units in brackets: (元), (是/否)
-    text = re.sub(r"[\s*:：]", "", text)
-    return text.lower()
-
-
-_YUAN_SIGNS = re.compile(r"^[¥￥]|元$")
-
-
-def yuan_to_fen(value: object) -> int | None:
-    """A yuan cell -> integer fen, Decimal ROUND_HALF_UP to the fen; "" / None -> None.
-
-    Accepts 12, 12.5, "1,234.56", "¥12", "12元", Decimal. Raises ValueError on anything else,
-    negative amounts included. Floats from a spreadsheet go through their shortest repr (12.35
-    stays 12.35, not 12.3499999...)."""
-    if value is None or isinstance(value, bool):
-        if value is None:
-            return None
-        raise ValueError("not an amount")
-    if isinstance(value, float):
-        value = repr(value)
-    text = _YUAN_SIGNS.sub("", clean_text(value)).replace(",", "").strip()
-    if not text:
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueError("not an amount") from exc
-    if not amount.is_finite() or amount < 0:
-        raise ValueError("not a non-negative amount")
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def parse_quantity(value: object) -> Decimal | None:
-    """A quantity limit cell -> a positive Decimal ("2", 0.5, "10支" -> 10); "" / None -> None."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError("not a quantity")
-    if isinstance(value, float):
-        value = repr(value)
-    text = clean_text(value)
-    if not text:
-        return None
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*[^\d.]{0,4}", text)  # a count with an optional unit
-    if not match:
-        raise ValueError("not a quantity")
-    quantity = Decimal(match.group(1))
-    if quantity <= 0:
-        raise ValueError("not positive")
-    return quantity
-
-
-_YES = {"是", "需要", "需", "y", "yes", "true", "1", "√"}
-_NO = {"否", "不需要", "无需", "不需", "n", "no", "false", "0", "×"}
-
-
-def parse_yes_no(value: object) -> bool:
-    text = clean_text(value).lower()
-    if text in _YES:
-        return True
-    if text in _NO:
-        return False
-    raise ValueError("not yes/no")
-
-
-def split_list(value: object, separators: str) -> tuple[str, ...]:
-    """A cell holding several values -> its non-empty parts, stripped, in order, each once."""
-    text = clean_text(value)
-    parts = re.split(f"[{re.escape(separators)}\\n\\r]", text)
-    seen: dict[str, None] = {}
-    for part in parts:
-        part = part.strip()
-        if part:
-            seen.setdefault(part, None)
-    return tuple(seen)
-
-
-# --- code shapes ----------------------------------------------------------------------------------
-
-# The national list codes (医保编码) the bureau keys items by. Checked loosely: the prefix letter
-# and the length the national dictionaries use, so a name pasted into the code column, a code
-# cut short or a service code whose leading zeros a spreadsheet dropped is caught, while local
-# codes (hospital preparations, local service items) of a sane shape still pass.
-CODE_KINDS = {
-    "X": ("西药", (23,)),
-    "Z": ("中成药", (20, 23)),
-    "C": ("医用耗材", (20, 27)),
-    "T": ("中药饮片", None),
-}
-_CODE_CHARS = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{7,39}$")
-_SCIENTIFIC = re.compile(r"^\d+(\.\d+)?E\+?\d+$")
-
-
-def code_problem(code: str) -> tuple[str, str] | None:
-    """Why a normalised national list code is malformed, as (error code, 中文 message), or None."""
-    if _SCIENTIFIC.match(code):
-        return (
-            "code_not_text",
-            f"医保编码“{code}”被表格软件记成了科学计数法，请将该列设为文本后重新导出",
-        )
-    if not _CODE_CHARS.match(code):
-        return (
-            "code_malformed",
-            f"医保编码“{code}”格式不正确：应为 8 至 40 位大写字母、数字（可含 - 或 .）",
-        )
-    kind = CODE_KINDS.get(code[0])
-    if kind is not None and kind[1] is not None and len(code) not in kind[1]:
-        lengths = " 或 ".join(str(n) for n in kind[1])
-        return (
-            "code_malformed",
-            f"医保编码“{code}”格式不正确：{kind[0]}编码以 {code[0]} 开头，应为 {lengths} 位，"
-            f"实为 {len(code)} 位",
-        )
-    if code[0].isdigit() and len(code) < 9:
-        return (
-            "code_malformed",
-            f"医保编码“{code}”格式不正确：医疗服务项目编码至少 9 位（前导零可能已丢失）",
-        )
-    return None
-
-
-# 国药准字 + 1-2 class letters (H 化学药, Z 中药, S 生物制品, J 进口分包装 ...) + 8 digits.
-_APPROVAL = re.compile(r"^(国药准字)?([HZSJBTF]{1,2})(\d{8})$")
-
-
-def normalise_approval(value: str) -> str:
-    """国药准字 numbers compared with and without the prefix: 'h20183113' -> '国药准字H20183113'.
-    Anything else is returned in normalise_code form."""
-    code = normalise_code(value)
-    match = _APPROVAL.match(code)
-    if match:
-        return f"国药准字{match.group(2)}{match.group(3)}"
-    return code
-
-
-# --- reports --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowError:
-    code: str  # stable machine code
-    message: str  # 中文, for the person who uploaded the file
-    column: str | None = None  # the canonical field name, when one column is at fault
-
-
-@dataclass(frozen=True)
-class RowReport:
-    """One data row. row_number is the spreadsheet's own (1-based, header row counted)."""
-
-    row_number: int
-    errors: tuple[RowError, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def code(self) -> str:
-        """'ok', or the first error's code."""
-        return self.errors[0].code if self.errors else "ok"
-
-    @property
-    def message(self) -> str:
-        return "；".join(e.message for e in self.errors) if self.errors else "通过"
-
-
-@dataclass(frozen=True)
-class HeaderError:
-    code: str  # header_not_found | header_duplicate_column | no_data_rows
-    message: str
-
-
-E = TypeVar("E")
-
-
-@dataclass(frozen=True)
-class ParseReport(Generic[E]):
-    """The verdict on one file. `entries` holds the parsed items only when `ok` (every row good);
-    otherwise it is empty, so nothing of a bad file can be loaded by mistake."""
-
-    kind: str  # commercial | special_drug
-    header_row: int | None
-    columns: Mapping[str, int]  # canonical field -> 0-based column index
-    header_errors: tuple[HeaderError, ...]
-    rows: tuple[RowReport, ...]
-    entries: tuple[E, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.header_errors and all(r.ok for r in self.rows)
-
-    @property
-    def error_count(self) -> int:
-        return len(self.header_errors) + sum(1 for r in self.rows if not r.ok)
-
-    @property
-    def summary(self) -> str:
-        if self.ok:
-            return f"共 {len(self.rows)} 行，全部通过，可以导入"
-        if self.header_errors:
-            return "；".join(e.message for e in self.header_errors)
-        bad = sum(1 for r in self.rows if not r.ok)
-        return f"共 {len(self.rows)} 行，其中 {bad} 行有错误，整个文件未导入"
-
-
-# --- entries --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CommercialItem:
-    """One row of the 商保目录: an item outside basic insurance that the product pays for.
-
-    price_limit_fen     the most per unit (pric) the product counts; the part of a price above it
-                        does not count (None: no limit)
-    quantity_limit      the most units (cnt) counted per settlement (None: no limit)
-    """
-
-    med_list_codg: str  # normalised (normalise_code)
-    name: str
-    category: str = ""
-    price_limit_fen: int | None = None
-    quantity_limit: Decimal | None = None
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class SpecialDrug:
-    """One row of the 特药目录.
-
-    drug_code           国药准字 number (normalise_approval form) or a national list code
-    indications         the indications the product pays the drug for
-    annual_cap_fen      per-drug annual sub-cap (None: only the bucket's cap applies)
-    pharmacies          designated pharmacies / institutions (names or codes); empty: any
-    preauth_required    the member needs the insurer's approval (事前审核) before dispensing
-    """
-
-    drug_name: str
-    drug_code: str
-    indications: tuple[str, ...]
-    annual_cap_fen: int | None
-    pharmacies: tuple[str, ...]
-    preauth_required: bool
 
 
 # --- headers --------------------------------------------------------------------------------------
@@ -385,11 +177,11 @@ def _match_header(
     row: Sequence[object], columns: tuple[Column, ...]
 ) -> tuple[dict[str, int], list[str]]:
     """Canonical field -> column index for one candidate header row, and duplicate fields."""
-    lookup = {_header_key(a): c.field for c in columns for a in c.aliases}
+    lookup = {header_key(a): c.field for c in columns for a in c.aliases}
     found: dict[str, int] = {}
     duplicates: list[str] = []
     for index, cell in enumerate(row):
-        name = lookup.get(_header_key(cell))
+        name = lookup.get(header_key(cell))
         if name is None:
             continue  # 序号 and other unknown columns are ignored
         if name in found:
@@ -571,7 +363,7 @@ def _special_drug_row(cells: Cells, labels: Labels) -> tuple[list[RowError], Spe
     if not drug_code:
         errors.append(RowError("drug_code_missing", "“批准文号”不能为空", "drug_code"))
     elif not (
-        _APPROVAL.match(drug_code)
+        APPROVAL_PATTERN.match(drug_code)
         if drug_code.startswith("国药准字")
         else code_problem(drug_code) is None
     ):
@@ -638,170 +430,3 @@ def parse_special_drug_rows(rows: Iterable[Sequence[object]]) -> ParseReport[Spe
     年度限额（元）(empty / 不限: none), 指定药店（separated by ；;、,，）, 是否需要事前审核*（是/否）.
     The same drug code twice is an error on its second row."""
     return _parse(rows, SPECIAL_DRUG_COLUMNS, "special_drug", _special_drug_row, "drug_code")
-
-
-# --- catalogues and versions ----------------------------------------------------------------------
-
-
-def _check_day(name: str, value: object, *, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise ValueError(f"{name} must be a datetime.date (Asia/Shanghai), got {value!r}")
-
-
-@dataclass(frozen=True)
-class VersionWindow:
-    """When a catalogue version is in force: effective_from .. effective_to, both inclusive
-    Asia/Shanghai dates; effective_to None = until replaced (open-ended)."""
-
-    version: str
-    effective_from: date
-    effective_to: date | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.version, str) or not self.version.strip():
-            raise ValueError("version must be a non-empty string")
-        _check_day("effective_from", self.effective_from)
-        _check_day("effective_to", self.effective_to, optional=True)
-
-    def in_force_on(self, day: date) -> bool:
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
-
-
-@dataclass(frozen=True)
-class CommercialCatalogue(VersionWindow):
-    """One version of a product's 商保目录, looked up by national list code."""
-
-    items: tuple[CommercialItem, ...] = ()
-    _index: Mapping[str, CommercialItem] = field(
-        init=False, repr=False, compare=False, default_factory=dict
-    )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "items", tuple(self.items))
-        index: dict[str, CommercialItem] = {}
-        for item in self.items:
-            if item.med_list_codg in index:
-                raise ValueError(f"duplicate code {item.med_list_codg!r} in one catalogue version")
-            index[item.med_list_codg] = item
-        object.__setattr__(self, "_index", index)
-
-    def item(self, code: str) -> CommercialItem | None:
-        return self._index.get(normalise_code(code))
-
-
-@dataclass(frozen=True)
-class SpecialDrugCatalogue(VersionWindow):
-    """One version of a product's 特药目录, looked up by approval number or list code."""
-
-    drugs: tuple[SpecialDrug, ...] = ()
-    _index: Mapping[str, SpecialDrug] = field(
-        init=False, repr=False, compare=False, default_factory=dict
-    )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "drugs", tuple(self.drugs))
-        index: dict[str, SpecialDrug] = {}
-        for drug in self.drugs:
-            if drug.drug_code in index:
-                raise ValueError(f"duplicate drug code {drug.drug_code!r} in one catalogue version")
-            index[drug.drug_code] = drug
-        object.__setattr__(self, "_index", index)
-
-    def drug(self, *codes: str | None) -> SpecialDrug | None:
-        """The drug any of these identifiers (list code, approval number) names, or None."""
-        for code in codes:
-            if code:
-                found = self._index.get(normalise_approval(code))
-                if found is not None:
-                    return found
-        return None
-
-
-class Versioned(Protocol):
-    # Read-only members, so frozen dataclasses (VersionWindow) satisfy the protocol too.
-    @property
-    def version(self) -> str: ...
-    @property
-    def effective_from(self) -> date: ...
-    @property
-    def effective_to(self) -> date | None: ...
-
-
-V = TypeVar("V", bound=Versioned)
-
-
-@dataclass(frozen=True)
-class VersionProblem:
-    code: str  # version_dates_reversed | version_duplicate | version_overlap
-    message: str  # 中文
-    versions: tuple[str, ...]
-
-
-def _end(v: Versioned) -> date:
-    return v.effective_to or date.max
-
-
-def version_problems(versions: Iterable[Versioned]) -> tuple[VersionProblem, ...]:
-    """Why this set of versions (one product, one kind of catalogue) cannot stand together:
-    an effective_to before its effective_from, a version label used twice, or two versions in
-    force on the same day. Empty when they are fine. A loader adds a version only when the
-    existing ones plus the new one give no problem."""
-    items = list(versions)
-    problems: list[VersionProblem] = []
-    seen: set[str] = set()
-    for v in items:
-        if v.effective_to is not None and v.effective_to < v.effective_from:
-            problems.append(
-                VersionProblem(
-                    "version_dates_reversed",
-                    f"版本 {v.version} 的失效日期 {v.effective_to} 早于生效日期 {v.effective_from}",
-                    (v.version,),
-                )
-            )
-        if v.version in seen:
-            problems.append(
-                VersionProblem("version_duplicate", f"版本号 {v.version} 重复", (v.version,))
-            )
-        seen.add(v.version)
-    ordered = sorted(
-        (v for v in items if v.effective_to is None or v.effective_to >= v.effective_from),
-        key=lambda v: (v.effective_from, _end(v)),
-    )
-    for i, a in enumerate(ordered):
-        for b in ordered[i + 1 :]:
-            if b.effective_from > _end(a):
-                break
-            to = "长期" if a.effective_to is None else a.effective_to.isoformat()
-            problems.append(
-                VersionProblem(
-                    "version_overlap",
-                    f"版本 {a.version}（{a.effective_from} 至 {to}）与版本 {b.version}"
-                    f"（自 {b.effective_from} 起）生效期重叠",
-                    (a.version, b.version),
-                )
-            )
-    return tuple(problems)
-
-
-def select_version(versions: Iterable[V], day: date) -> V | None:
-    """The version in force on `day` (an Asia/Shanghai date of care), or None when none is.
-
-    Raises ValueError when more than one is in force: overlapping versions must have been
-    refused by version_problems before they were stored."""
-    _check_day("day", day)
-    found = [
-        v
-        for v in versions
-        if v.effective_from <= day and (v.effective_to is None or day <= v.effective_to)
-    ]
-    if len(found) > 1:
-        raise ValueError(
-            f"versions {', '.join(v.version for v in found)} are all in force on {day}"
-        )
-    return found[0] if found else None
