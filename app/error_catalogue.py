@@ -350,6 +350,20 @@ _add("campaign_already_insured", 409, "您本保障年度已投保或有未完�
 _add("campaign_not_free", 409, "该邀请无法全额资助本次投保")
 _add("campaign_budget_exhausted", 409, "资助预算已用完，该邀请暂时无法领取")
 
+# --- claims: what the terms promise (amount kinds, parts that add up, second review) ---------
+_add(
+    "claim_amount_kind_unknown",
+    422,
+    "本产品没有这项费用",
+    "detail names the unknown kinds and the kinds the product's buckets count",
+)
+_add(
+    "claim_amounts_do_not_add_up",
+    422,
+    "各项金额合计与医疗费用总额不一致",
+    "detail has the difference; a claim filed with documents only",
+)
+
 
 class _Raisers:
     """`E.policy_not_found(...)`: attribute access to the catalogue, failing loudly on a typo."""

@@ -111,6 +111,17 @@ def _check_deductible_keys(product: ProductDefinition) -> None:
             )
 
 
+def _kinds(product: ProductDefinition, claim: Claim) -> tuple[str, ...]:
+    """The built-in amount kinds, then the product's own; a claim (or line) naming a kind the
+    product does not declare is the caller's mistake (the claims layer answers 422)."""
+    kinds = (*COUNTABLE_AMOUNTS, *product.amount_kinds)
+    named = {*claim.other_amounts_fen, *(line.amount_kind for line in claim.lines)}
+    unknown = sorted(named - set(kinds))
+    if unknown:
+        raise ValueError(f"amount kinds not declared by product {product.code}: {unknown}")
+    return kinds
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -141,7 +152,8 @@ def adjudicate(
     """
     acc = accumulators if accumulators is not None else Accumulators()
     _check_deductible_keys(product)
-    run = Run()
+    run = Run(product.amount_kinds)
+    kinds = _kinds(product, claim)
 
     # 1. eligibility -----------------------------------------------------------------------------
     explain.eligibility(run, claim, policy, insured)
@@ -157,11 +169,11 @@ def adjudicate(
         )
 
     # 2. coordination of benefits ----------------------------------------------------------------
-    net = _coordinate(run, claim)
+    net = _coordinate(run, claim, kinds)
 
     # 3.-7. buckets ------------------------------------------------------------------------------
     counted_by = {kind: b for b in product.buckets for kind in b.counts}
-    for kind in COUNTABLE_AMOUNTS:
+    for kind in kinds:
         if net[kind] > 0 and kind not in counted_by:
             explain.amount_not_covered(run, kind, net[kind])
 
@@ -209,16 +221,16 @@ def estimate(
 # --- 2. coordination ------------------------------------------------------------------------------
 
 
-def _coordinate(run: Run, claim: Claim) -> dict[str, int]:
+def _coordinate(run: Run, claim: Claim, kinds: tuple[str, ...]) -> dict[str, int]:
     """The member's remaining amounts per kind after the public layers.
 
     hifp/hifmi/hifob have already been deducted by the bureau from the member amounts in the
     settlement (they are used only in the consistency check). Medical assistance (maf_pay) paid
     part of the member's in-policy self-pay: it is subtracted from in-policy self-pay; any excess
     (which should not happen) is subtracted from the other amounts in COUNTABLE_AMOUNTS order and
-    sends the claim to review.
+    sends the claim to review. `kinds` are the built-in kinds first, then the product's own.
     """
-    net = {kind: claim.amount(kind) for kind in COUNTABLE_AMOUNTS}
+    net = {kind: claim.amount(kind) for kind in kinds}
     maf = claim.maf_pay_fen
     if maf:
         take = min(maf, net["in_policy_self_pay"])
@@ -227,14 +239,14 @@ def _coordinate(run: Run, claim: Claim) -> dict[str, int]:
         left = maf - take
         if left:
             explain.medical_assistance_excess(run, left)
-            for kind in COUNTABLE_AMOUNTS[1:]:
+            for kind in kinds[1:]:
                 take = min(left, net[kind])
                 net[kind] -= take
                 left -= take
 
     payers = claim.hifp_pay_fen + claim.hifmi_pay_fen + claim.hifob_pay_fen + claim.maf_pay_fen
     explain.settlement_sum(run, claim, payers, sum(net.values()))
-    for kind in COUNTABLE_AMOUNTS:
+    for kind in kinds:
         listed = sum(line.amount_fen for line in claim.lines_of(kind))
         if listed > claim.amount(kind):
             explain.lines_exceed_amount(run, kind, listed, claim.amount(kind))

@@ -6,6 +6,7 @@ Money is integer fen everywhere; dates are Asia/Shanghai calendar dates (`dateti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -41,6 +42,14 @@ def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
 
 
+def _kind(name: str, value: object) -> None:
+    """A built-in amount kind, or one a product declares (its [amount_kinds] code)."""
+    if value in COUNTABLE_AMOUNTS:
+        return
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_]{1,40}", value):
+        raise ValueError(f"{name} must be an amount kind code, got {value!r}")
+
+
 # --- the claim ------------------------------------------------------------------------------------
 
 
@@ -72,7 +81,7 @@ class ClaimLine:
         _fen("amount_fen", self.amount_fen)
         if type(self.on_commercial_list) is not bool:
             raise ValueError("on_commercial_list must be True or False")
-        _choice("amount_kind", self.amount_kind, COUNTABLE_AMOUNTS)
+        _kind("amount_kind", self.amount_kind)
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,8 @@ class Claim:
     out_of_policy_self_pay_fen  the member's out-of-policy self-pay (fulamt_ownpay_amt)
     special_drugs_fen           the member's own money for special drugs (特药)
     proton_heavy_ion_fen        the member's own money for proton / heavy-ion therapy
-    The four member amounts are disjoint: a yuan of special drugs is not also in the
+    other_amounts_fen           kinds a product declares beyond these four (CAR-T ...), kind -> fen
+    The member amounts are disjoint: a yuan of special drugs is not also in the
     out-of-policy figure.
     lines         itemised lines (an amount kind with at least one line is "itemised")
     admission_id  the admission (mdtrt_id) for per-admission sub-caps
@@ -107,6 +117,7 @@ class Claim:
     out_of_policy_self_pay_fen: int = 0
     special_drugs_fen: int = 0
     proton_heavy_ion_fen: int = 0
+    other_amounts_fen: Mapping[str, int] = field(default_factory=dict)
     lines: tuple[ClaimLine, ...] = ()
     admission_id: str | None = None
 
@@ -125,6 +136,14 @@ class Claim:
             "proton_heavy_ion_fen",
         ):
             _fen(name, getattr(self, name))
+        for kind in self.other_amounts_fen:
+            if kind in COUNTABLE_AMOUNTS:
+                raise ValueError(f"{kind} has its own field, not other_amounts_fen")
+        object.__setattr__(
+            self,
+            "other_amounts_fen",
+            _frozen_map("other_amounts_fen", self.other_amounts_fen, _kind_key),
+        )
         object.__setattr__(self, "lines", tuple(self.lines))
         for line in self.lines:
             if not isinstance(line, ClaimLine):
@@ -135,9 +154,11 @@ class Claim:
             raise ValueError("admission_id must be a non-empty string or None")
 
     def amount(self, kind: str) -> int:
-        """The member amount of one countable kind (see COUNTABLE_AMOUNTS)."""
-        _choice("kind", kind, COUNTABLE_AMOUNTS)
-        return getattr(self, f"{kind}_fen")
+        """The member amount of one kind (COUNTABLE_AMOUNTS, or one a product declares)."""
+        if kind in COUNTABLE_AMOUNTS:
+            return getattr(self, f"{kind}_fen")
+        _kind("kind", kind)
+        return self.other_amounts_fen.get(kind, 0)
 
     def lines_of(self, kind: str) -> tuple[ClaimLine, ...]:
         return tuple(line for line in self.lines if line.amount_kind == kind)
@@ -227,6 +248,10 @@ def _frozen_map(name: str, value: Mapping, key_check) -> MappingProxyType:
         key_check(key)
         _fen(f"{name}[{key!r}]", amount)
     return MappingProxyType(data)
+
+
+def _kind_key(key: object) -> None:
+    _kind("other_amounts_fen key", key)
 
 
 def _str_key(key: object) -> None:

@@ -57,12 +57,20 @@ def _renewal_years(session: Session, person_id: int, plan_year: int) -> int:
     return n
 
 
+def claim_amounts(claim: Claim) -> dict:
+    """The claim's AMOUNT_FIELDS and its other amounts (kind -> fen), as engine_claim takes."""
+    amounts: dict = {k: getattr(claim, k) for k in rules.AMOUNT_FIELDS}
+    amounts["other_amounts"] = dict(claim.other_amounts or {})
+    return amounts
+
+
 def engine_claim(
     amounts: dict, care_kind: str | None, care_date: date | None, admission_id: str | None
 ) -> EngineClaim:
     """The engine's view of a claim. Kind and date are set by then: a submitted claim passed
     the completeness check (or came from a bureau record), an estimate's schema requires them."""
     assert care_kind is not None and care_date is not None, "claim without kind or date"
+    other = {k: v for k, v in (amounts.get("other_amounts") or {}).items() if v}
     return EngineClaim(
         care_kind=care_kind,
         care_date=care_date,
@@ -74,6 +82,8 @@ def engine_claim(
         in_policy_self_pay_fen=amounts["in_policy_self_pay_fen"],
         out_of_policy_self_pay_fen=amounts["out_of_policy_self_pay_fen"],
         special_drugs_fen=amounts["special_drugs_fen"],
+        proton_heavy_ion_fen=other.pop("proton_heavy_ion", 0),
+        other_amounts_fen=other,
         admission_id=admission_id,
     )
 
@@ -103,7 +113,7 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
     product = existing(session, Product, claim.product_id)
     policy = existing(session, Policy, claim.policy_id)
     person = existing(session, Person, claim.person_id)
-    amounts = {k: getattr(claim, k) for k in rules.AMOUNT_FIELDS}
+    amounts = claim_amounts(claim)
     return run_engine(
         definition_of(product),
         engine_claim(amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no),
@@ -183,7 +193,7 @@ def _fraud(session: Session, claim: Claim, person: Person, policy: Policy) -> li
         care_end=claim.discharged_on or claim.admitted_on,
         coverage_start=policy.coverage_start,
         coverage_end=policy.coverage_end,
-        amounts={k: getattr(claim, k) for k in rules.AMOUNT_FIELDS},
+        amounts=claim_amounts(claim),
         insured_name=person.name,
         patient_name=claim.patient_name,
         insured_psn_no=person.psn_no,

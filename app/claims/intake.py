@@ -54,6 +54,8 @@ def _apply_fields(
     for name in INTAKE_FIELDS:
         if name in fields:
             setattr(claim, name, fields[name])
+    if "amounts" in fields:
+        apply_amounts(session, claim, fields["amounts"])
     if "pre_existing_declared" in fields and claim.health_set_by == "member":
         claim.health = "pre_existing" if fields["pre_existing_declared"] else "healthy"
     if "payee" in fields:
@@ -71,6 +73,31 @@ def _apply_fields(
         day = getattr(claim, day_field)
         if day is not None and day > today_shanghai():
             raise E.care_date_in_future(errors={"json": {day_field: ["就医日期不能晚于今天"]}})
+
+
+def checked_amounts(session: Session, product_id: int, amounts: dict) -> dict[str, int]:
+    """An `amounts` object (kind -> fen), checked against the kinds the product's buckets count:
+    an unknown kind is a 422 naming it and the kinds this product takes."""
+    product = definition_of(existing(session, Product, product_id))
+    allowed = product.claim_amount_kinds()
+    unknown = rules.unknown_amount_kinds(amounts, allowed)
+    if unknown:
+        names = "、".join(f"{k}（{product.amount_kind_name(k)}）" for k in allowed)
+        raise E.claim_amount_kind_unknown(
+            f"本产品没有“{'、'.join(unknown)}”这项费用；可填写：{names}",
+            errors={"json": {"amounts": {k: ["本产品不保障这项费用"] for k in unknown}}},
+        )
+    return dict(amounts)
+
+
+def apply_amounts(session: Session, claim: Claim, amounts: dict) -> None:
+    """Amounts by kind: a kind with a column is written to it (the same as its fixed field),
+    any other kind to `other_amounts`, merged (0 clears a kind)."""
+    columns, other = rules.split_amounts(checked_amounts(session, claim.product_id, amounts))
+    for column, fen in columns.items():
+        setattr(claim, column, fen)
+    merged = {**(claim.other_amounts or {}), **other}
+    claim.other_amounts = {k: v for k, v in merged.items() if v} or None
 
 
 def set_payee(claim: Claim, member: Member, person: Person, payee: dict) -> None:
@@ -131,7 +158,7 @@ def update_claim(member_id: int, claim_id: int, fields: dict) -> Claim:
         claim = own_claim(s, member_id, claim_id)
         if claim.status not in EDITABLE:
             raise E.claim_not_editable()
-        if claim.source == "settlement" and set(fields) & set(rules.AMOUNT_FIELDS):
+        if claim.source == "settlement" and set(fields) & {*rules.AMOUNT_FIELDS, "amounts"}:
             raise E.settlement_amounts_locked()
         member = verified_member(s, member_id)
         policy = existing(s, Policy, claim.policy_id)

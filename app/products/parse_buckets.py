@@ -39,13 +39,51 @@ BUCKET_OPTIONAL = (
 )
 
 
-def parse_buckets(c: Checker, raw: Any, bounds: Bounds) -> tuple[Bucket, ...]:
+def parse_amount_kinds(c: Checker, raw: Any) -> dict[str, str]:
+    """[amount_kinds]: kinds of the member's money the product adds to the built-in ones
+    (code = "中文名称"), e.g. car_t = "CAR-T 细胞治疗费用"."""
+    if raw is MISSING:
+        return {}
+    table = c.table(raw, "amount_kinds", (), tuple(raw) if isinstance(raw, dict) else ())
+    kinds: dict[str, str] = {}
+    for code, name in (table or {}).items():
+        path = f"amount_kinds.{code}"
+        if not BUCKET_CODE_PATTERN.fullmatch(code):
+            c.add(path, "费用类别代码只能用小写字母、数字和下划线")
+        elif code in COUNTABLE_AMOUNTS:
+            c.add(path, f"“{code}”是内置费用类别，无需声明")
+        label = c.string(name, path, max_length=100)
+        if label is not None and BUCKET_CODE_PATTERN.fullmatch(code):
+            kinds[code] = label
+    return kinds
+
+
+def parse_settlement_providers(c: Checker, raw: Any, counted: tuple[str, ...]) -> dict[str, str]:
+    """[settlement_providers]: "<fixmedins_code>" = "<amount kind>": a settlement record from
+    that provider carries its out-of-policy self-pay as the kind (a kind some bucket counts)."""
+    if raw is MISSING:
+        return {}
+    table = c.table(raw, "settlement_providers", (), tuple(raw) if isinstance(raw, dict) else ())
+    providers: dict[str, str] = {}
+    for code, kind in (table or {}).items():
+        path = f"settlement_providers.{code}"
+        if kind not in counted:
+            c.add(path, f"“{kind}”不是本产品任何责任计入的费用类别")
+        else:
+            providers[code] = kind
+    return providers
+
+
+def parse_buckets(
+    c: Checker, raw: Any, bounds: Bounds, kinds: tuple[str, ...] = COUNTABLE_AMOUNTS
+) -> tuple[Bucket, ...]:
+    """[[buckets]]; `kinds` are the amounts a bucket may count (built-in and declared)."""
     items = c.list_of_tables(raw, "buckets", non_empty=True)
     buckets: list[Bucket] = []
     codes: dict[str, int] = {}  # bucket code -> index of its first use
     counted_by: dict[str, int] = {}  # amount -> index of the bucket counting it
     for i, item in enumerate(items):
-        bucket = _bucket(c, item, i, bounds, codes, counted_by)
+        bucket = _bucket(c, item, i, bounds, codes, counted_by, kinds)
         if bucket is not None:
             buckets.append(bucket)
     _check_groups(c, buckets, items)
@@ -59,6 +97,7 @@ def _bucket(
     bounds: Bounds,
     codes: dict[str, int],
     counted_by: dict[str, int],
+    kinds: tuple[str, ...] = COUNTABLE_AMOUNTS,
 ) -> Bucket | None:
     """buckets[i], checked field by field in the order of the table; None when any required
     figure is wrong (each problem is already recorded)."""
@@ -69,7 +108,7 @@ def _bucket(
     get = lambda key, default=MISSING, t=table: t.get(key, default)  # noqa: E731
     code = _code(c, get, path, i, codes)
     name = c.string(get("name"), f"{path}.name", max_length=100)
-    counts = _counts(c, get, path, i, counted_by)
+    counts = _counts(c, get, path, i, counted_by, kinds)
     deductible, deductible_pre = _deductibles(c, get, path, bounds)
     healthy = c.ratio(get("ratio_healthy_bp"), f"{path}.ratio_healthy_bp")
     pre = c.ratio(get("ratio_pre_existing_bp"), f"{path}.ratio_pre_existing_bp")
@@ -129,9 +168,9 @@ def _code(c: Checker, get, path: str, i: int, codes: dict[str, int]) -> str | No
 
 
 def _counts(
-    c: Checker, get, path: str, i: int, counted_by: dict[str, int]
+    c: Checker, get, path: str, i: int, counted_by: dict[str, int], kinds: tuple[str, ...]
 ) -> tuple[str, ...] | None:
-    counts = c.choices(get("counts"), f"{path}.counts", COUNTABLE_AMOUNTS)
+    counts = c.choices(get("counts"), f"{path}.counts", kinds)
     # One yuan of the member's money is paid by one bucket at most: a bucket may count
     # several amounts (沪惠保's in-patient bucket counts in- and out-of-policy self-pay), but
     # two buckets may not count the same amount.

@@ -47,8 +47,9 @@ def bucket(
 
 
 def make_product(
-    *buckets: dict, code: str = "test-product", coverage: tuple[date, date] = Y2026
+    *buckets: dict, code: str = "test-product", coverage: tuple[date, date] = Y2026, **top
 ) -> ProductDefinition:
+    """A product through the real loader; `top` adds top-level keys (amount_kinds ...)."""
     starts, ends = coverage
     raw = {
         "code": code,
@@ -64,6 +65,7 @@ def make_product(
         "refund": {"within_days": 15},
         "terms": {"version": "1", "title": code},
         "buckets": list(buckets),
+        **top,
     }
     return parse_definition(raw, "# 条款\n\n测试产品。\n")
 
@@ -187,6 +189,15 @@ RENEWAL = make_product(
 )
 
 
+# A product's own amount kind: CAR-T therapy (declared in [amount_kinds]), no deductible, 60% /
+# 30%, cap 500,000 yuan; and an in-policy bucket with no annual cap at all.
+CAR_T = make_product(
+    bucket("car_t", ["car_t"], deductible=0, healthy=6000, pre=3000, cap=500_000 * Y),
+    code="car-t",
+    amount_kinds={"car_t": "CAR-T 细胞治疗费用"},
+)
+
+
 HEALTHY = Insured()
 PRE = Insured(health="pre_existing")
 
@@ -210,11 +221,12 @@ def claim(
     lines: tuple[ClaimLine, ...] = (),
     admission: str | None = None,
     kind: str = "in_patient",
+    other: dict[str, int] | None = None,
 ) -> Claim:
     """A claim; the total cost defaults to exactly the sum of its parts (consistent).
     `in_` is the in-policy self-pay BEFORE medical assistance."""
     if total is None:
-        total = hifp + hifmi + hifob + in_ + out + sp + proton
+        total = hifp + hifmi + hifob + in_ + out + sp + proton + sum((other or {}).values())
     return Claim(
         care_kind=kind,
         care_date=on,
@@ -227,6 +239,7 @@ def claim(
         out_of_policy_self_pay_fen=out,
         special_drugs_fen=sp,
         proton_heavy_ion_fen=proton,
+        other_amounts_fen=other or {},
         lines=lines,
         admission_id=admission,
     )
@@ -257,6 +270,7 @@ __all__ = [
     "GANZHOU",
     "HUIZHOU_2013",
     "BEIJING",
+    "CAR_T",
     "SHAANXI",
     "SUBCAPS",
     "ROUNDING",

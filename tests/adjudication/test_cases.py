@@ -23,6 +23,7 @@ from app.adjudication.reasons import REASONS
 from app.products.definition import ProductDefinition
 from tests.adjudication.products import (
     BEIJING,
+    CAR_T,
     GANZHOU,
     HEALTHY,
     HUHUIBAO,
@@ -724,10 +725,69 @@ CASES = [
         ),
         id="coordination-lines-exceed-amount",
     ),
-    # 赣州 has no proton bucket: 10,000 not covered -> 0
+    # 北京 has no proton bucket: 10,000 not covered -> 0
     pytest.param(
-        Case(GANZHOU, claim(DAY, proton=10_000 * Y), 0, codes=("amount_not_covered",), buckets={}),
+        Case(BEIJING, claim(DAY, proton=10_000 * Y), 0, codes=("amount_not_covered",), buckets={}),
         id="coordination-amount-not-covered",
+    ),
+    # ---- every bucket reachable: proton (赣州 demo) and a product's own kind (CAR-T) ----------
+    # 赣州 proton bucket: no deductible, 70%: 10,000 x 70% = 7,000
+    pytest.param(
+        Case(
+            GANZHOU,
+            claim(DAY, proton=10_000 * Y, hifp=5_000 * Y),
+            7_000 * Y,
+            buckets={"proton_heavy_ion": 7_000 * Y},
+            paid={"proton_heavy_ion": 7_000 * Y},
+            eligible={"proton_heavy_ion": 10_000 * Y},
+            deductible={},
+        ),
+        id="ganzhou-proton-healthy",
+    ),
+    # pre-existing 30%: 10,000 x 30% = 3,000
+    pytest.param(
+        Case(GANZHOU, claim(DAY, proton=10_000 * Y), 3_000 * Y, insured=PRE),
+        id="ganzhou-proton-pre-existing",
+    ),
+    # proton's own bucket beside in-policy: in 20,000 - shared deductible 15,000 = 5,000 x 75%
+    # = 3,750; proton 2,000 x 70% = 1,400 (no deductible, not the "main" group); total 5,150
+    pytest.param(
+        Case(
+            GANZHOU,
+            claim(DAY, in_=20_000 * Y, proton=2_000 * Y),
+            5_150 * Y,
+            buckets={"in_policy": 3_750 * Y, "proton_heavy_ion": 1_400 * Y},
+            deductible={"main": 15_000 * Y},
+        ),
+        id="ganzhou-proton-beside-in-policy",
+    ),
+    # proton over the cap: 1,000,000 cap, 990,000 paid before -> 10,000 left; 100,000 x 70% =
+    # 70,000 -> 10,000
+    pytest.param(
+        Case(
+            GANZHOU,
+            claim(DAY, proton=100_000 * Y),
+            10_000 * Y,
+            accum=acc(paid={"proton_heavy_ion": 990_000 * Y}),
+            codes=("cap_applied",),
+        ),
+        id="ganzhou-proton-cap",
+    ),
+    # CAR-T, a kind the product declares: 120,000 x 60% = 72,000
+    pytest.param(
+        Case(
+            CAR_T,
+            claim(DAY, other={"car_t": 120_000 * Y}),
+            72_000 * Y,
+            buckets={"car_t": 72_000 * Y},
+            eligible={"car_t": 120_000 * Y},
+        ),
+        id="car-t-declared-kind",
+    ),
+    # CAR-T product, in-policy money: no bucket counts it -> not covered, 0
+    pytest.param(
+        Case(CAR_T, claim(DAY, in_=5_000 * Y), 0, codes=("amount_not_covered",), buckets={}),
+        id="car-t-in-policy-not-covered",
     ),
     # ---- rounding (ROUND_HALF_UP to the fen, once per bucket) -----------------------------------
     # 0.01 x 50% = 0.005 yuan = 0.5 fen -> 1 fen

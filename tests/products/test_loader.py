@@ -329,7 +329,21 @@ def test_ganzhou_demo_is_within_its_bounds_and_open_now():
     assert all(r.premium_fen <= b.premium_max_fen for r in d.premium_rules)
     assert all(x.deductible_fen <= b.deductible_max_fen for x in d.buckets)
     assert all(x.cap_fen >= b.cap_min_fen for x in d.buckets)
-    inside, outside, drugs = d.buckets
+    inside, outside, drugs, proton = d.buckets
+    assert (proton.code, proton.counts, proton.deductible_fen, proton.cap_fen) == (
+        "proton_heavy_ion",
+        ("proton_heavy_ion",),
+        0,
+        100000000,
+    )
+    assert (proton.ratio_healthy_bp, proton.ratio_pre_existing_bp) == (7000, 3000)
+    assert d.settlement_providers == {"H31011500099": "proton_heavy_ion"}
+    assert d.claim_amount_kinds() == (
+        "in_policy_self_pay",
+        "out_of_policy_self_pay",
+        "special_drugs",
+        "proton_heavy_ion",
+    )
     assert (inside.deductible_group, outside.deductible_group) == ("main", "main")
     assert (inside.ratio_healthy_bp, inside.ratio_pre_existing_bp, inside.cap_fen) == (
         7500,
