@@ -179,7 +179,13 @@ def adjudicate(
 
     remaining_deductible: dict[str, int] = {}  # deductible key -> left, as this claim runs
     results: list[BucketResult] = []
-    deltas = {"paid": {}, "eligible": {}, "deductible": {}, "sub_caps": {}}
+    deltas: dict[str, dict] = {
+        "paid": {},
+        "eligible": {},
+        "deductible": {},
+        "sub_caps": {},
+        "above": {},
+    }
     for bucket in product.buckets:
         result = _bucket(run, bucket, claim, insured, acc, net, remaining_deductible, deltas)
         if result is not None:
@@ -198,6 +204,7 @@ def adjudicate(
             eligible_fen=deltas["eligible"],
             deductible_used_fen=deltas["deductible"],
             sub_cap_used_fen=deltas["sub_caps"],
+            above_deductible_fen=deltas["above"],
         ),
     )
 
@@ -383,23 +390,29 @@ def _ratio(
     absorbed: int,
 ) -> int:
     """5. The ratio with marginal tiers over the year's eligible spend: the deductible takes the
-    first `absorbed` fen; each piece gets its exact numerator (fen x bp). Returns their sum."""
+    first `absorbed` fen; each piece gets its exact numerator (fen x bp). Returns their sum.
+    Tiers count the year's eligible spend from its first yuan, or (tiers_from =
+    "above_deductible") only the spend above the deductible."""
     schedule = ratio_schedule(bucket, insured.health)
-    position = acc.eligible_fen.get(bucket.code, 0)
+    above = bucket.tiers_from == "above_deductible"
+    if above:
+        position = acc.above_deductible_fen.get(bucket.code, 0)
+    else:
+        position = acc.eligible_fen.get(bucket.code, 0)
     left = absorbed
     by_segment: dict[int, int] = {}
     for piece in pieces:
         piece.absorbed = min(left, piece.amount)
         left -= piece.absorbed
-        for index, length, bp in _segments(
-            schedule, position + piece.absorbed, position + piece.amount
-        ):
+        start = position if above else position + piece.absorbed
+        end = start + piece.amount - piece.absorbed
+        for index, length, bp in _segments(schedule, start, end):
             piece.numerator += length * bp
             by_segment[index] = by_segment.get(index, 0) + length
-        position += piece.amount
+        position = end
     for index in sorted(by_segment):
         lo, bp = schedule[index]
-        explain.ratio_segment(run, bucket, index, lo, bp, by_segment[index])
+        explain.ratio_segment(run, bucket, index, lo, bp, by_segment[index], above=above)
     return sum(p.numerator for p in pieces)
 
 
@@ -463,6 +476,8 @@ def _scope_sub_caps(run: Run, bucket: Bucket, claim: Claim, acc: Accumulators, a
 
 def _annual_cap(run: Run, bucket: Bucket, acc: Accumulators, amount: int) -> int:
     """7. The annual cap: what is left of it after the year's earlier payments."""
+    if bucket.cap_fen is None:  # the product states no annual cap
+        return amount
     paid_before = acc.paid_fen.get(bucket.code, 0)
     cap_left = max(0, bucket.cap_fen - paid_before)
     if amount > cap_left:
@@ -492,6 +507,8 @@ def _record_deltas(
     add(deltas["paid"], code, payable)
     add(deltas["eligible"], code, counted)
     add(deltas["deductible"], deductible_key(bucket), absorbed)
+    if bucket.tiers_from == "above_deductible":
+        add(deltas["above"], code, counted - absorbed)
     if item_caps:
         # Later limits cut the bucket's payment; the cut is taken from the pieces in reverse
         # order (last line first) so each item is charged only what was actually paid for it.

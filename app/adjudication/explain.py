@@ -287,14 +287,25 @@ def deductible(
 # --- 5. ratio and rounding ------------------------------------------------------------------------
 
 
-def ratio_segment(run: Run, bucket: Bucket, index: int, lo: int, bp: int, length: int) -> None:
+def ratio_segment(
+    run: Run, bucket: Bucket, index: int, lo: int, bp: int, length: int, *, above: bool = False
+) -> None:
     """`length` fen of the year's eligible spend paid at `bp`: the base ratio (index 0) or the
-    tier starting at `lo`."""
+    tier starting at `lo` (of the spend above the deductible when `above`)."""
     code = bucket.code
     if index == 0:
         run.add(
             "ratio_applied",
             f"{yuan(length)} 元 × {percent(bp)} = {exact_yuan(length * bp)} 元",
+            f"{yuan(length)} yuan x {percent(bp)} = {exact_yuan(length * bp)} yuan",
+            code,
+        )
+    elif above:
+        run.add(
+            "tier_applied",
+            f"超过起付线后的年度累计费用超过 {yuan(lo)} 元的部分 {yuan(length)} 元 × "
+            f"{percent(bp)} = {exact_yuan(length * bp)} 元",
+            f"the part of the year's spend above the deductible beyond {yuan(lo)} yuan, "
             f"{yuan(length)} yuan x {percent(bp)} = {exact_yuan(length * bp)} yuan",
             code,
         )

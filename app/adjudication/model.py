@@ -270,9 +270,17 @@ class _Ledger:
     eligible_fen: Mapping[str, int] = field(default_factory=dict)  # bucket -> fen
     deductible_used_fen: Mapping[str, int] = field(default_factory=dict)  # deductible key -> fen
     sub_cap_used_fen: Mapping[SubCapKey, int] = field(default_factory=dict)
+    # bucket -> eligible spend above the deductible (kept for buckets with tiers_from =
+    # "above_deductible" only)
+    above_deductible_fen: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paid_fen", _frozen_map("paid_fen", self.paid_fen, _str_key))
+        object.__setattr__(
+            self,
+            "above_deductible_fen",
+            _frozen_map("above_deductible_fen", self.above_deductible_fen, _str_key),
+        )
         object.__setattr__(
             self, "eligible_fen", _frozen_map("eligible_fen", self.eligible_fen, _str_key)
         )
@@ -317,6 +325,7 @@ class Accumulators(_Ledger):
             eligible_fen=plus(self.eligible_fen, deltas.eligible_fen),
             deductible_used_fen=plus(self.deductible_used_fen, deltas.deductible_used_fen),
             sub_cap_used_fen=plus(self.sub_cap_used_fen, deltas.sub_cap_used_fen),
+            above_deductible_fen=plus(self.above_deductible_fen, deltas.above_deductible_fen),
         )
 
 
@@ -329,7 +338,11 @@ class AccumulatorDeltas(_Ledger):
     @property
     def is_empty(self) -> bool:
         return not (
-            self.paid_fen or self.eligible_fen or self.deductible_used_fen or self.sub_cap_used_fen
+            self.paid_fen
+            or self.eligible_fen
+            or self.deductible_used_fen
+            or self.sub_cap_used_fen
+            or self.above_deductible_fen
         )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.adjudication.engine import adjudicate as run_engine
 from app.adjudication.model import Accumulators, Adjudication, BasicInsurance, Insured, PolicyCover
 from app.adjudication.model import Claim as EngineClaim
+from app.adjudication.reasons import DENY
 from app.claims import accumulators, rules
 from app.claims.common import claim_by_id, disclose_settled, existing, notify, transition
 from app.claims.models import Claim, ClaimInvoice, ClaimLedgerEntry
@@ -275,10 +276,9 @@ def _route(claim: Claim, result: Adjudication, flags: list[rules.Flag]) -> tuple
     if flags:
         return ClaimStatus.PENDING_REVIEW, "；".join(f.zh for f in flags)
     if result.decision == "not_payable":
+        # only the checks that failed: a passed check is no reason for a rejection
         return ClaimStatus.REJECTED, "；".join(
-            l.zh
-            for l in result.lines
-            if l.code in result.reason_codes and l.code not in ("payable_total",)
+            l.zh for l in result.lines if l.code in DENY
         ) or "不符合赔付条件"
     if result.decision == "review":
         return ClaimStatus.PENDING_REVIEW, "理赔规则要求人工审核"

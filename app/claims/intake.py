@@ -25,6 +25,7 @@ from app.claims.models import Claim, ClaimDocument, ClaimInvoice
 from app.claims.statuses import ClaimStatus
 from app.claims.workflow import EDITABLE
 from app.common.clock import today_shanghai
+from app.common.money import yuan_plain
 from app.database import get_session, transaction, utcnow
 from app.error_catalogue import E, error
 from app.members.models import Member, Person
@@ -234,12 +235,29 @@ def check_complete(claim: Claim) -> None:
         errors["invoices"] = ["请至少填写一张发票"]
     if errors:
         raise E.claim_incomplete(errors={"json": errors})
+    _check_parts(claim)
     missing = missing_documents(claim)
     if missing:
         labels = document_labels()
         raise E.claim_documents_missing(
             "缺少材料：" + "、".join(labels.get(m, m) for m in missing),
             errors={"json": {"documents": missing}},
+        )
+
+
+def _check_parts(claim: Claim) -> None:
+    """A photographed claim's parts must add up to its total (a settlement record's do not
+    always: there the mismatch is a review flag). The usual slip is typing the in-policy
+    self-pay after medical assistance instead of before it, which would halve the payout."""
+    from app.claims.adjudication_run import claim_amounts
+
+    gap = rules.parts_mismatch(claim_amounts(claim))
+    if claim.source == "documents" and gap:
+        hint = "；政策范围内个人自付应填写医疗救助支付之前的金额" if claim.maf_pay_fen else ""
+        raise E.claim_amounts_do_not_add_up(
+            f"基本医保、大病保险、大额补助与个人负担各项合计与医疗费用总额相差 "
+            f"{yuan_plain(abs(gap))} 元{hint}",
+            errors={"json": {"medfee_sumamt_fen": ["与各项金额合计不一致"]}},
         )
 
 

@@ -32,6 +32,15 @@ AMOUNTS_DESCRIPTION = (
 )
 
 
+# The field reviewers misread: the amount BEFORE medical assistance (the engine takes medical
+# assistance off it itself); typing the amount after assistance would take it off twice.
+IN_POLICY_DESCRIPTION = (
+    "医保政策范围内个人自付（含基本医保起付线和自付比例部分），填写医疗救助支付【之前】的金额："
+    "即结算单上的政策范围内个人自付，不扣除医疗救助（医疗救助另填 maf_pay_fen，由系统扣除）。"
+    "填写救助后的金额会被重复扣减；各项合计须等于医疗费用总额"
+)
+
+
 def _amounts(**kw):
     return ma.fields.Dict(
         keys=ma.fields.String(validate=ma.validate.Regexp(r"^[a-z0-9_]{1,40}$")),
@@ -84,7 +93,7 @@ class _ClaimFields(StrictSchema):
     hifmi_pay_fen = _fen(metadata={"description": "居民大病保险支付"})
     hifob_pay_fen = _fen(metadata={"description": "职工大额医疗补助支付"})
     maf_pay_fen = _fen(metadata={"description": "医疗救助支付"})
-    in_policy_self_pay_fen = _fen(metadata={"description": "政策范围内个人自付（医疗救助前）"})
+    in_policy_self_pay_fen = _fen(metadata={"description": IN_POLICY_DESCRIPTION})
     out_of_policy_self_pay_fen = _fen(metadata={"description": "政策范围外个人自费"})
     special_drugs_fen = _fen(metadata={"description": "特药个人负担"})
     amounts = _amounts()
@@ -121,7 +130,7 @@ class EstimateSchema(StrictSchema):
     hifmi_pay_fen = _fen()
     hifob_pay_fen = _fen()
     maf_pay_fen = _fen()
-    in_policy_self_pay_fen = _fen()
+    in_policy_self_pay_fen = _fen(metadata={"description": IN_POLICY_DESCRIPTION})
     out_of_policy_self_pay_fen = _fen()
     special_drugs_fen = _fen()
     amounts = _amounts()

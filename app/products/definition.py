@@ -53,7 +53,7 @@ class PremiumRule:
 class Tier:
     """Above `above_fen` of the year's eligible spend in this bucket, these ratios apply."""
 
-    above_fen: int
+    above_fen: int  # counted as the bucket's tiers_from says
     ratio_healthy_bp: int
     ratio_pre_existing_bp: int
 
@@ -74,7 +74,7 @@ class Bucket:
     deductible_fen: int
     ratio_healthy_bp: int
     ratio_pre_existing_bp: int
-    cap_fen: int
+    cap_fen: int | None  # None: no annual cap (`no_cap = true` in the TOML)
     deductible_pre_existing_fen: int | None = None
     # Buckets with the same group share one annual deductible (年度累计起付线).
     deductible_group: str | None = None
@@ -82,6 +82,10 @@ class Bucket:
     renewal_deductible_step_fen: int = 0
     renewal_deductible_floor_fen: int = 0
     tiers: tuple[Tier, ...] = ()
+    # Where tier thresholds are counted from: "first_yuan" (the year's eligible spend from its
+    # first yuan, deductible included) or "above_deductible" (terms saying "the first 50,000
+    # above the deductible").
+    tiers_from: str = "first_yuan"
     sub_caps: tuple[SubCap, ...] = ()
     commercial_list_required: bool = False
 

@@ -18,6 +18,7 @@ from app.products.definition import (
 
 BUCKET_CODE_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
 SUB_CAP_PERIODS = ("year", "admission", "item")
+TIERS_FROM = ("first_yuan", "above_deductible")
 
 BUCKET_REQUIRED = (
     "code",
@@ -26,9 +27,11 @@ BUCKET_REQUIRED = (
     "deductible_fen",
     "ratio_healthy_bp",
     "ratio_pre_existing_bp",
-    "cap_fen",
 )
 BUCKET_OPTIONAL = (
+    "cap_fen",  # required unless no_cap = true
+    "no_cap",
+    "tiers_from",
     "deductible_pre_existing_fen",
     "deductible_group",
     "renewal_deductible_step_fen",
@@ -114,7 +117,14 @@ def _bucket(
     pre = c.ratio(get("ratio_pre_existing_bp"), f"{path}.ratio_pre_existing_bp")
     if healthy is not None and pre is not None and pre > healthy:
         c.add(f"{path}.ratio_pre_existing_bp", "既往症人群的赔付比例不能高于健康人群")
-    cap = c.fen(get("cap_fen"), f"{path}.cap_fen", positive=True)
+    no_cap = c.boolean(get("no_cap", False), f"{path}.no_cap")
+    cap: int | None = None
+    if no_cap and get("cap_fen", None) is not None:
+        c.add(f"{path}.cap_fen", "不设封顶线（no_cap = true）时不能再设置封顶线")
+    elif not no_cap and get("cap_fen", None) is None:
+        c.add(f"{path}.cap_fen", "缺少必填项（不设封顶线时写 no_cap = true）")
+    elif not no_cap:
+        cap = c.fen(get("cap_fen"), f"{path}.cap_fen", positive=True)
     if cap is not None and bounds.cap_min_fen is not None and cap < bounds.cap_min_fen:
         c.add(f"{path}.cap_fen", f"封顶线 {yuan(cap)} 低于下限 {yuan(bounds.cap_min_fen)}")
     group = None
@@ -131,8 +141,13 @@ def _bucket(
         get("commercial_list_required", False), f"{path}.commercial_list_required"
     )
     tiers = _tiers(c, get("tiers"), path, healthy, pre)
+    tiers_from = get("tiers_from", "first_yuan")
+    if tiers_from not in TIERS_FROM:
+        c.add(f"{path}.tiers_from", f"“{tiers_from}”不是允许的取值，可选：{'、'.join(TIERS_FROM)}")
     sub_caps = _sub_caps(c, get("sub_caps"), path, cap)
-    if None in (code, name, counts, deductible, healthy, pre, cap, step, floor, commercial):
+    if None in (code, name, counts, deductible, healthy, pre, step, floor, commercial, no_cap):
+        return None
+    if (cap is None and not no_cap) or tiers_from not in TIERS_FROM:
         return None
     return Bucket(
         code=code,
@@ -147,6 +162,7 @@ def _bucket(
         renewal_deductible_step_fen=step,
         renewal_deductible_floor_fen=floor,
         tiers=tiers,
+        tiers_from=tiers_from,
         sub_caps=sub_caps,
         commercial_list_required=commercial,
     )

@@ -198,6 +198,37 @@ CAR_T = make_product(
 )
 
 
+# Tiers counted from the deductible ("the first 50,000 above the deductible at 50%, beyond it
+# 60%"): deductible 10,000; the same figures as SHAANXI's first tier, tiers_from above it.
+TIERS_ABOVE = make_product(
+    bucket(
+        "in_policy",
+        ["in_policy_self_pay"],
+        deductible=10_000 * Y,
+        healthy=5000,
+        pre=5000,
+        cap=1_000_000 * Y,
+        tiers_from="above_deductible",
+        tiers=[{"above_fen": 50_000 * Y, "ratio_healthy_bp": 6000, "ratio_pre_existing_bp": 5500}],
+    ),
+    code="tiers-above",
+)
+
+# No annual cap (`no_cap = true`): no deductible, 90%.
+NO_CAP = make_product(
+    {
+        "code": "in_policy",
+        "name": "in_policy",
+        "counts": ["in_policy_self_pay"],
+        "deductible_fen": 0,
+        "ratio_healthy_bp": 9000,
+        "ratio_pre_existing_bp": 9000,
+        "no_cap": True,
+    },
+    code="no-cap",
+)
+
+
 HEALTHY = Insured()
 PRE = Insured(health="pre_existing")
 
@@ -255,12 +286,13 @@ def drug(item: str, amount: int, listed: bool = True) -> ClaimLine:
     return line(item, amount, listed, "special_drugs")
 
 
-def acc(*, paid=None, eligible=None, deductible=None, sub_caps=None) -> Accumulators:
+def acc(*, paid=None, eligible=None, deductible=None, sub_caps=None, above=None) -> Accumulators:
     return Accumulators(
         paid_fen=paid or {},
         eligible_fen=eligible or {},
         deductible_used_fen=deductible or {},
         sub_cap_used_fen=sub_caps or {},
+        above_deductible_fen=above or {},
     )
 
 
@@ -271,6 +303,8 @@ __all__ = [
     "HUIZHOU_2013",
     "BEIJING",
     "CAR_T",
+    "NO_CAP",
+    "TIERS_ABOVE",
     "SHAANXI",
     "SUBCAPS",
     "ROUNDING",

@@ -169,3 +169,45 @@ def test_a_proton_centres_settlement_record_is_paid_by_the_proton_bucket(
     # no deductible, 70%, rounded half up to the fen
     assert proton[0]["counted_fen"] == own_pay
     assert proton[0]["payable_fen"] == (own_pay * 7000 + 5000) // 10000
+
+
+def test_photographed_parts_that_do_not_add_up_are_a_422(client, insured_family):
+    """The in-policy self-pay typed AFTER medical assistance (20,000 - 5,000 = 15,000 instead of
+    20,000): basic 10,000 + 15,000 = 25,000 != total 30,000 -> 422, naming the field to fix."""
+    token = insured_family["token"]
+    resp = client.post(
+        "/claims",
+        headers=bearer(token),
+        json={
+            "policy_id": policy_of(insured_family, "张伟")["id"],
+            "care_kind": "in_patient",
+            "hospital_name": "赣州市人民医院",
+            "admitted_on": "2026-05-06",
+            "discharged_on": "2026-05-10",
+            "diagnosis": "肺炎",
+            "patient_name": "张伟",
+            "medfee_sumamt_fen": 30_000 * Y,
+            "hifp_pay_fen": 10_000 * Y,
+            "maf_pay_fen": 5_000 * Y,
+            "in_policy_self_pay_fen": 15_000 * Y,
+            "payee": PAYEE,
+            "invoices": [{"issuer": "赣州市人民医院", "number": "36000026009999", "amount_fen": 1}],
+        },
+    )
+    assert resp.status_code == 201, resp.get_json()
+    claim_id = resp.get_json()["id"]
+    for doc_type in ("invoice", "settlement_sheet", "discharge_summary"):
+        assert upload(client, token, claim_id, doc_type).status_code == 201
+    sent = client.post(f"/claims/{claim_id}/submit", headers={**bearer(token), **key()})
+    assert sent.status_code == 422
+    body = sent.get_json()
+    assert body["code"] == "claim_amounts_do_not_add_up"
+    assert "5000.00" in body["detail"] and "医疗救助支付之前" in body["detail"]
+    fixed = client.patch(
+        f"/claims/{claim_id}", headers=bearer(token), json={"in_policy_self_pay_fen": 20_000 * Y}
+    )
+    assert fixed.status_code == 200
+    sent = client.post(f"/claims/{claim_id}/submit", headers={**bearer(token), **key()})
+    assert sent.status_code == 200, sent.get_json()
+    # (20,000 - assistance 5,000 = 15,000) - shared deductible 15,000 = 0 payable
+    assert sent.get_json()["adjudication"]["payable_fen"] == 0
