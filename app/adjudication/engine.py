@@ -179,7 +179,7 @@ def adjudicate(
 
     remaining_deductible: dict[str, int] = {}  # deductible key -> left, as this claim runs
     results: list[BucketResult] = []
-    deltas: dict[str, dict] = {
+    deltas: dict[str, dict[object, int]] = {
         "paid": {},
         "eligible": {},
         "deductible": {},

@@ -389,6 +389,7 @@ def scope_sub_cap(
 
 
 def annual_cap(run: Run, bucket: Bucket, paid_before: int, cap_left: int, amount: int) -> None:
+    assert bucket.cap_fen is not None  # a bucket with no cap never reaches its cap
     run.add(
         "cap_applied",
         f"年度封顶线 {yuan(bucket.cap_fen)} 元，此前已赔 {yuan(paid_before)} 元，尚余 "

@@ -4,6 +4,7 @@ settlement record, against the person's current accumulators; it changes nothing
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,7 +69,7 @@ def _estimate(
         )
     )
     acc = accumulators.read(s, year) if year is not None else None
-    full = {k: 0 for k in rules.AMOUNT_FIELDS} | dict(amounts or {})
+    full: dict[str, Any] = {k: 0 for k in rules.AMOUNT_FIELDS} | dict(amounts or {})
     by_kind = full.pop("amounts", None)
     if by_kind is not None:  # typed by kind: checked against the product, `amounts` wins
         columns, other = rules.split_amounts(checked_amounts(s, policy.product_id, by_kind))
