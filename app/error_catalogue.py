@@ -374,6 +374,19 @@ _add(
 )
 _add("catalogue_dates_reversed", 422, "失效日期早于生效日期", "detail has the dates")
 _add("catalogue_label_invalid", 422, "版本号应为 1 至 40 个字符")
+# --- claims: what the terms promise (amount kinds, parts that add up, second review) ---------
+_add(
+    "claim_amount_kind_unknown",
+    422,
+    "本产品没有这项费用",
+    "detail names the unknown kinds and the kinds the product's buckets count",
+)
+_add(
+    "claim_amounts_do_not_add_up",
+    422,
+    "各项金额合计与医疗费用总额不一致",
+    "detail has the difference; a claim filed with documents only",
+)
 
 
 class _Raisers:

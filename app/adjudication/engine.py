@@ -64,6 +64,7 @@ class _Deltas(TypedDict):
     eligible: dict[str, int]
     deductible: dict[str, int]
     sub_caps: dict[SubCapKey, int]
+    above: dict[str, int]
 
 
 # --- small public helpers -------------------------------------------------------------------------
@@ -129,6 +130,17 @@ def _check_deductible_keys(product: ProductDefinition) -> None:
             )
 
 
+def _kinds(product: ProductDefinition, claim: Claim) -> tuple[str, ...]:
+    """The built-in amount kinds, then the product's own; a claim (or line) naming a kind the
+    product does not declare is the caller's mistake (the claims layer answers 422)."""
+    kinds = (*COUNTABLE_AMOUNTS, *product.amount_kinds)
+    named = {*claim.other_amounts_fen, *(line.amount_kind for line in claim.lines)}
+    unknown = sorted(named - set(kinds))
+    if unknown:
+        raise ValueError(f"amount kinds not declared by product {product.code}: {unknown}")
+    return kinds
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -159,7 +171,8 @@ def adjudicate(
     """
     acc = accumulators if accumulators is not None else Accumulators()
     _check_deductible_keys(product)
-    run = Run()
+    run = Run(product.amount_kinds)
+    kinds = _kinds(product, claim)
 
     # 1. eligibility -----------------------------------------------------------------------------
     explain.eligibility(run, claim, policy, insured)
@@ -175,17 +188,17 @@ def adjudicate(
         )
 
     # 2. coordination of benefits ----------------------------------------------------------------
-    net = _coordinate(run, claim)
+    net = _coordinate(run, claim, kinds)
 
     # 3.-7. buckets ------------------------------------------------------------------------------
     counted_by = {kind: b for b in product.buckets for kind in b.counts}
-    for kind in COUNTABLE_AMOUNTS:
+    for kind in kinds:
         if net[kind] > 0 and kind not in counted_by:
             explain.amount_not_covered(run, kind, net[kind])
 
     remaining_deductible: dict[str, int] = {}  # deductible key -> left, as this claim runs
     results: list[BucketResult] = []
-    deltas: _Deltas = {"paid": {}, "eligible": {}, "deductible": {}, "sub_caps": {}}
+    deltas: _Deltas = {"paid": {}, "eligible": {}, "deductible": {}, "sub_caps": {}, "above": {}}
     for bucket in product.buckets:
         result = _bucket(run, bucket, claim, insured, acc, net, remaining_deductible, deltas)
         if result is not None:
@@ -204,6 +217,7 @@ def adjudicate(
             eligible_fen=deltas["eligible"],
             deductible_used_fen=deltas["deductible"],
             sub_cap_used_fen=deltas["sub_caps"],
+            above_deductible_fen=deltas["above"],
         ),
     )
 
@@ -227,16 +241,16 @@ def estimate(
 # --- 2. coordination ------------------------------------------------------------------------------
 
 
-def _coordinate(run: Run, claim: Claim) -> dict[str, int]:
+def _coordinate(run: Run, claim: Claim, kinds: tuple[str, ...]) -> dict[str, int]:
     """The member's remaining amounts per kind after the public layers.
 
     hifp/hifmi/hifob have already been deducted by the bureau from the member amounts in the
     settlement (they are used only in the consistency check). Medical assistance (maf_pay) paid
     part of the member's in-policy self-pay: it is subtracted from in-policy self-pay; any excess
     (which should not happen) is subtracted from the other amounts in COUNTABLE_AMOUNTS order and
-    sends the claim to review.
+    sends the claim to review. `kinds` are the built-in kinds first, then the product's own.
     """
-    net = {kind: claim.amount(kind) for kind in COUNTABLE_AMOUNTS}
+    net = {kind: claim.amount(kind) for kind in kinds}
     maf = claim.maf_pay_fen
     if maf:
         take = min(maf, net["in_policy_self_pay"])
@@ -245,14 +259,14 @@ def _coordinate(run: Run, claim: Claim) -> dict[str, int]:
         left = maf - take
         if left:
             explain.medical_assistance_excess(run, left)
-            for kind in COUNTABLE_AMOUNTS[1:]:
+            for kind in kinds[1:]:
                 take = min(left, net[kind])
                 net[kind] -= take
                 left -= take
 
     payers = claim.hifp_pay_fen + claim.hifmi_pay_fen + claim.hifob_pay_fen + claim.maf_pay_fen
     explain.settlement_sum(run, claim, payers, sum(net.values()))
-    for kind in COUNTABLE_AMOUNTS:
+    for kind in kinds:
         listed = sum(line.amount_fen for line in claim.lines_of(kind))
         if listed > claim.amount(kind):
             explain.lines_exceed_amount(run, kind, listed, claim.amount(kind))
@@ -389,23 +403,29 @@ def _ratio(
     absorbed: int,
 ) -> int:
     """5. The ratio with marginal tiers over the year's eligible spend: the deductible takes the
-    first `absorbed` fen; each piece gets its exact numerator (fen x bp). Returns their sum."""
+    first `absorbed` fen; each piece gets its exact numerator (fen x bp). Returns their sum.
+    Tiers count the year's eligible spend from its first yuan, or (tiers_from =
+    "above_deductible") only the spend above the deductible."""
     schedule = ratio_schedule(bucket, insured.health)
-    position = acc.eligible_fen.get(bucket.code, 0)
+    above = bucket.tiers_from == "above_deductible"
+    if above:
+        position = acc.above_deductible_fen.get(bucket.code, 0)
+    else:
+        position = acc.eligible_fen.get(bucket.code, 0)
     left = absorbed
     by_segment: dict[int, int] = {}
     for piece in pieces:
         piece.absorbed = min(left, piece.amount)
         left -= piece.absorbed
-        for index, length, bp in _segments(
-            schedule, position + piece.absorbed, position + piece.amount
-        ):
+        start = position if above else position + piece.absorbed
+        end = start + piece.amount - piece.absorbed
+        for index, length, bp in _segments(schedule, start, end):
             piece.numerator += length * bp
             by_segment[index] = by_segment.get(index, 0) + length
-        position += piece.amount
+        position = end
     for index in sorted(by_segment):
         lo, bp = schedule[index]
-        explain.ratio_segment(run, bucket, index, lo, bp, by_segment[index])
+        explain.ratio_segment(run, bucket, index, lo, bp, by_segment[index], above=above)
     return sum(p.numerator for p in pieces)
 
 
@@ -472,6 +492,8 @@ def _scope_sub_caps(run: Run, bucket: Bucket, claim: Claim, acc: Accumulators, a
 
 def _annual_cap(run: Run, bucket: Bucket, acc: Accumulators, amount: int) -> int:
     """7. The annual cap: what is left of it after the year's earlier payments."""
+    if bucket.cap_fen is None:  # the product states no annual cap
+        return amount
     paid_before = acc.paid_fen.get(bucket.code, 0)
     cap_left = max(0, bucket.cap_fen - paid_before)
     if amount > cap_left:
@@ -501,6 +523,8 @@ def _record_deltas(
     add(deltas["paid"], code, payable)
     add(deltas["eligible"], code, counted)
     add(deltas["deductible"], deductible_key(bucket), absorbed)
+    if bucket.tiers_from == "above_deductible":
+        add(deltas["above"], code, counted - absorbed)
     if item_caps:
         # Later limits cut the bucket's payment; the cut is taken from the pieces in reverse
         # order (last line first) so each item is charged only what was actually paid for it.

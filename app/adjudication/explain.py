@@ -25,9 +25,16 @@ class Run:
     """The lines of one adjudication, in order; a line whose code is in REVIEW marks the run
     for review."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: dict[str, str] | None = None) -> None:
         self.lines: list[Explanation] = []
         self.review = False
+        self.names = names or {}  # a product's own amount kinds: code -> Chinese name
+
+    def kind_name(self, kind: str) -> tuple[str, str]:
+        """(Chinese, English) name of an amount kind; a product's own kind is named by it."""
+        if kind in KIND_NAMES:
+            return KIND_NAMES[kind]
+        return self.names.get(kind, kind), kind.replace("_", " ")
 
     def add(self, code: str, zh: str, en: str, bucket: str | None = None) -> None:
         if code not in REASONS:
@@ -92,7 +99,7 @@ def payable_total(run: Run, total: int) -> None:
 
 
 def amount_not_covered(run: Run, kind: str, amount: int) -> None:
-    zh, en = KIND_NAMES[kind]
+    zh, en = run.kind_name(kind)
     run.add(
         "amount_not_covered",
         f"{zh} {yuan(amount)} 元不属于本产品保障责任",
@@ -152,7 +159,7 @@ def settlement_sum(run: Run, claim: Claim, payers: int, carried: int) -> None:
 
 
 def lines_exceed_amount(run: Run, kind: str, listed: int, amount: int) -> None:
-    zh, en = KIND_NAMES[kind]
+    zh, en = run.kind_name(kind)
     run.add(
         "amounts_inconsistent",
         f"{zh}明细合计 {yuan(listed)} 元超过申报金额 {yuan(amount)} 元，转人工审核",
@@ -162,8 +169,8 @@ def lines_exceed_amount(run: Run, kind: str, listed: int, amount: int) -> None:
 
 
 def coordination(run: Run, net: dict[str, int]) -> None:
-    summary_zh = "，".join(f"{KIND_NAMES[k][0]} {yuan(v)} 元" for k, v in net.items() if v)
-    summary_en = ", ".join(f"{KIND_NAMES[k][1]} {yuan(v)} yuan" for k, v in net.items() if v)
+    summary_zh = "，".join(f"{run.kind_name(k)[0]} {yuan(v)} 元" for k, v in net.items() if v)
+    summary_en = ", ".join(f"{run.kind_name(k)[1]} {yuan(v)} yuan" for k, v in net.items() if v)
     run.add(
         "coordination_applied",
         f"基本医保、大病保险、医疗救助之后个人仍负担：{summary_zh or '0.00 元'}",
@@ -176,7 +183,7 @@ def coordination(run: Run, net: dict[str, int]) -> None:
 
 
 def commercial_list_unverifiable(run: Run, bucket: Bucket, kind: str, amount: int) -> None:
-    zh, en = KIND_NAMES[kind]
+    zh, en = run.kind_name(kind)
     run.add(
         "commercial_list_unverifiable",
         f"{zh} {yuan(amount)} 元无费用明细，无法核对商保目录，不予计入",
@@ -189,7 +196,7 @@ def commercial_list_unverifiable(run: Run, bucket: Bucket, kind: str, amount: in
 def commercial_list_itemised(
     run: Run, bucket: Bucket, kind: str, counted: int, not_listed: int, unitemised: int
 ) -> None:
-    zh, en = KIND_NAMES[kind]
+    zh, en = run.kind_name(kind)
     run.add(
         "commercial_list_itemised",
         f"{zh}：商保目录内 {yuan(counted)} 元计入，目录外 {yuan(not_listed)} 元、"
@@ -202,7 +209,7 @@ def commercial_list_itemised(
 
 
 def commercial_list_not_required(run: Run, bucket: Bucket, kind: str, amount: int) -> None:
-    zh, en = KIND_NAMES[kind]
+    zh, en = run.kind_name(kind)
     run.add(
         "commercial_list_not_required",
         f"{zh}：本责任不限商保目录，{yuan(amount)} 元全部计入",
@@ -212,7 +219,7 @@ def commercial_list_not_required(run: Run, bucket: Bucket, kind: str, amount: in
 
 
 def amount_mapped(run: Run, bucket: Bucket, kind: str, counted: int) -> None:
-    zh, en = KIND_NAMES[kind]
+    zh, en = run.kind_name(kind)
     run.add(
         "amount_mapped",
         f"{zh} {yuan(counted)} 元计入“{bucket.name}”",
@@ -280,14 +287,25 @@ def deductible(
 # --- 5. ratio and rounding ------------------------------------------------------------------------
 
 
-def ratio_segment(run: Run, bucket: Bucket, index: int, lo: int, bp: int, length: int) -> None:
+def ratio_segment(
+    run: Run, bucket: Bucket, index: int, lo: int, bp: int, length: int, *, above: bool = False
+) -> None:
     """`length` fen of the year's eligible spend paid at `bp`: the base ratio (index 0) or the
-    tier starting at `lo`."""
+    tier starting at `lo` (of the spend above the deductible when `above`)."""
     code = bucket.code
     if index == 0:
         run.add(
             "ratio_applied",
             f"{yuan(length)} 元 × {percent(bp)} = {exact_yuan(length * bp)} 元",
+            f"{yuan(length)} yuan x {percent(bp)} = {exact_yuan(length * bp)} yuan",
+            code,
+        )
+    elif above:
+        run.add(
+            "tier_applied",
+            f"超过起付线后的年度累计费用超过 {yuan(lo)} 元的部分 {yuan(length)} 元 × "
+            f"{percent(bp)} = {exact_yuan(length * bp)} 元",
+            f"the part of the year's spend above the deductible beyond {yuan(lo)} yuan, "
             f"{yuan(length)} yuan x {percent(bp)} = {exact_yuan(length * bp)} yuan",
             code,
         )
@@ -371,6 +389,7 @@ def scope_sub_cap(
 
 
 def annual_cap(run: Run, bucket: Bucket, paid_before: int, cap_left: int, amount: int) -> None:
+    assert bucket.cap_fen is not None  # a bucket with no cap never reaches its cap
     run.add(
         "cap_applied",
         f"年度封顶线 {yuan(bucket.cap_fen)} 元，此前已赔 {yuan(paid_before)} 元，尚余 "

@@ -6,6 +6,7 @@ Money is integer fen everywhere; dates are Asia/Shanghai calendar dates (`dateti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,6 +44,14 @@ def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
 
 
+def _kind(name: str, value: object) -> None:
+    """A built-in amount kind, or one a product declares (its [amount_kinds] code)."""
+    if value in COUNTABLE_AMOUNTS:
+        return
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_]{1,40}", value):
+        raise ValueError(f"{name} must be an amount kind code, got {value!r}")
+
+
 # --- the claim ------------------------------------------------------------------------------------
 
 
@@ -74,7 +83,7 @@ class ClaimLine:
         _fen("amount_fen", self.amount_fen)
         if type(self.on_commercial_list) is not bool:
             raise ValueError("on_commercial_list must be True or False")
-        _choice("amount_kind", self.amount_kind, COUNTABLE_AMOUNTS)
+        _kind("amount_kind", self.amount_kind)
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,8 @@ class Claim:
     out_of_policy_self_pay_fen  the member's out-of-policy self-pay (fulamt_ownpay_amt)
     special_drugs_fen           the member's own money for special drugs (特药)
     proton_heavy_ion_fen        the member's own money for proton / heavy-ion therapy
-    The four member amounts are disjoint: a yuan of special drugs is not also in the
+    other_amounts_fen           kinds a product declares beyond these four (CAR-T ...), kind -> fen
+    The member amounts are disjoint: a yuan of special drugs is not also in the
     out-of-policy figure.
     lines         itemised lines (an amount kind with at least one line is "itemised")
     admission_id  the admission (mdtrt_id) for per-admission sub-caps
@@ -109,6 +119,7 @@ class Claim:
     out_of_policy_self_pay_fen: int = 0
     special_drugs_fen: int = 0
     proton_heavy_ion_fen: int = 0
+    other_amounts_fen: Mapping[str, int] = field(default_factory=dict)
     lines: tuple[ClaimLine, ...] = ()
     admission_id: str | None = None
 
@@ -127,6 +138,14 @@ class Claim:
             "proton_heavy_ion_fen",
         ):
             _fen(name, getattr(self, name))
+        for kind in self.other_amounts_fen:
+            if kind in COUNTABLE_AMOUNTS:
+                raise ValueError(f"{kind} has its own field, not other_amounts_fen")
+        object.__setattr__(
+            self,
+            "other_amounts_fen",
+            _frozen_map("other_amounts_fen", self.other_amounts_fen, _kind_key),
+        )
         object.__setattr__(self, "lines", tuple(self.lines))
         for line in self.lines:
             if not isinstance(line, ClaimLine):
@@ -137,10 +156,12 @@ class Claim:
             raise ValueError("admission_id must be a non-empty string or None")
 
     def amount(self, kind: str) -> int:
-        """The member amount of one countable kind (see COUNTABLE_AMOUNTS)."""
-        _choice("kind", kind, COUNTABLE_AMOUNTS)
-        amount: int = getattr(self, f"{kind}_fen")
-        return amount
+        """The member amount of one kind (COUNTABLE_AMOUNTS, or one a product declares)."""
+        if kind in COUNTABLE_AMOUNTS:
+            amount: int = getattr(self, f"{kind}_fen")
+            return amount
+        _kind("kind", kind)
+        return self.other_amounts_fen.get(kind, 0)
 
     def lines_of(self, kind: str) -> tuple[ClaimLine, ...]:
         return tuple(line for line in self.lines if line.amount_kind == kind)
@@ -234,6 +255,10 @@ def _frozen_map(
     return MappingProxyType(data)
 
 
+def _kind_key(key: object) -> None:
+    _kind("other_amounts_fen key", key)
+
+
 def _str_key(key: object) -> None:
     if not isinstance(key, str) or not key:
         raise ValueError(f"accumulator keys must be non-empty strings, got {key!r}")
@@ -250,9 +275,17 @@ class _Ledger:
     eligible_fen: Mapping[str, int] = field(default_factory=dict)  # bucket -> fen
     deductible_used_fen: Mapping[str, int] = field(default_factory=dict)  # deductible key -> fen
     sub_cap_used_fen: Mapping[SubCapKey, int] = field(default_factory=dict)
+    # bucket -> eligible spend above the deductible (kept for buckets with tiers_from =
+    # "above_deductible" only)
+    above_deductible_fen: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paid_fen", _frozen_map("paid_fen", self.paid_fen, _str_key))
+        object.__setattr__(
+            self,
+            "above_deductible_fen",
+            _frozen_map("above_deductible_fen", self.above_deductible_fen, _str_key),
+        )
         object.__setattr__(
             self, "eligible_fen", _frozen_map("eligible_fen", self.eligible_fen, _str_key)
         )
@@ -297,6 +330,7 @@ class Accumulators(_Ledger):
             eligible_fen=plus(self.eligible_fen, deltas.eligible_fen),
             deductible_used_fen=plus(self.deductible_used_fen, deltas.deductible_used_fen),
             sub_cap_used_fen=plus(self.sub_cap_used_fen, deltas.sub_cap_used_fen),
+            above_deductible_fen=plus(self.above_deductible_fen, deltas.above_deductible_fen),
         )
 
 
@@ -309,7 +343,11 @@ class AccumulatorDeltas(_Ledger):
     @property
     def is_empty(self) -> bool:
         return not (
-            self.paid_fen or self.eligible_fen or self.deductible_used_fen or self.sub_cap_used_fen
+            self.paid_fen
+            or self.eligible_fen
+            or self.deductible_used_fen
+            or self.sub_cap_used_fen
+            or self.above_deductible_fen
         )
 
 

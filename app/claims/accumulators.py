@@ -26,6 +26,7 @@ KINDS = {
     "eligible": "eligible_fen",
     "deductible": "deductible_used_fen",
     "sub_cap": "sub_cap_used_fen",
+    "above_ded": "above_deductible_fen",
 }
 
 

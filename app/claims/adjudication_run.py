@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.adjudication.engine import adjudicate as run_engine
 from app.adjudication.model import Accumulators, Adjudication, BasicInsurance, Insured, PolicyCover
 from app.adjudication.model import Claim as EngineClaim
+from app.adjudication.reasons import DENY
 from app.claims import accumulators, rules
 from app.claims.common import claim_by_id, disclose_settled, existing, notify, transition
 from app.claims.models import Claim, ClaimInvoice, ClaimLedgerEntry
@@ -57,12 +58,20 @@ def _renewal_years(session: Session, person_id: int, plan_year: int) -> int:
     return n
 
 
+def claim_amounts(claim: Claim) -> dict:
+    """The claim's AMOUNT_FIELDS and its other amounts (kind -> fen), as engine_claim takes."""
+    amounts: dict = {k: getattr(claim, k) for k in rules.AMOUNT_FIELDS}
+    amounts["other_amounts"] = dict(claim.other_amounts or {})
+    return amounts
+
+
 def engine_claim(
     amounts: dict, care_kind: str | None, care_date: date | None, admission_id: str | None
 ) -> EngineClaim:
     """The engine's view of a claim. Kind and date are set by then: a submitted claim passed
     the completeness check (or came from a bureau record), an estimate's schema requires them."""
     assert care_kind is not None and care_date is not None, "claim without kind or date"
+    other = {k: v for k, v in (amounts.get("other_amounts") or {}).items() if v}
     return EngineClaim(
         care_kind=care_kind,
         care_date=care_date,
@@ -74,6 +83,8 @@ def engine_claim(
         in_policy_self_pay_fen=amounts["in_policy_self_pay_fen"],
         out_of_policy_self_pay_fen=amounts["out_of_policy_self_pay_fen"],
         special_drugs_fen=amounts["special_drugs_fen"],
+        proton_heavy_ion_fen=other.pop("proton_heavy_ion", 0),
+        other_amounts_fen=other,
         admission_id=admission_id,
     )
 
@@ -103,7 +114,7 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
     product = existing(session, Product, claim.product_id)
     policy = existing(session, Policy, claim.policy_id)
     person = existing(session, Person, claim.person_id)
-    amounts = {k: getattr(claim, k) for k in rules.AMOUNT_FIELDS}
+    amounts = claim_amounts(claim)
     return run_engine(
         definition_of(product),
         engine_claim(amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no),
@@ -183,7 +194,7 @@ def _fraud(session: Session, claim: Claim, person: Person, policy: Policy) -> li
         care_end=claim.discharged_on or claim.admitted_on,
         coverage_start=policy.coverage_start,
         coverage_end=policy.coverage_end,
-        amounts={k: getattr(claim, k) for k in rules.AMOUNT_FIELDS},
+        amounts=claim_amounts(claim),
         insured_name=person.name,
         patient_name=claim.patient_name,
         insured_psn_no=person.psn_no,
@@ -265,10 +276,9 @@ def _route(claim: Claim, result: Adjudication, flags: list[rules.Flag]) -> tuple
     if flags:
         return ClaimStatus.PENDING_REVIEW, "；".join(f.zh for f in flags)
     if result.decision == "not_payable":
+        # only the checks that failed: a passed check is no reason for a rejection
         return ClaimStatus.REJECTED, "；".join(
-            l.zh
-            for l in result.lines
-            if l.code in result.reason_codes and l.code not in ("payable_total",)
+            l.zh for l in result.lines if l.code in DENY
         ) or "不符合赔付条件"
     if result.decision == "review":
         return ClaimStatus.PENDING_REVIEW, "理赔规则要求人工审核"

@@ -4,6 +4,7 @@ settlement record, against the person's current accumulators; it changes nothing
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from app.adjudication.model import Adjudication
 from app.claims import accumulators, rules
 from app.claims.adjudication_run import engine_claim, insured_of, policy_cover
 from app.claims.common import actable_policy, existing
+from app.claims.intake import checked_amounts
 from app.claims.settlement import policy_person, settlement_record
 from app.database import read_scope
 from app.members.models import Person
@@ -35,10 +37,11 @@ def estimate(
         from app.integrations.registry import bureau
 
         with read_scope() as s:  # ended before the bureau call
-            psn_no = policy_person(s, member_id, policy_id)[2]
+            policy, _, psn_no = policy_person(s, member_id, policy_id)
+            providers = definition_of(existing(s, Product, policy.product_id)).settlement_providers
         record = settlement_record(bureau(), psn_no, setl_id)
         amounts, care_kind, care_date = (
-            rules.settlement_amounts(record),
+            rules.settlement_amounts(record, providers),
             record.care_kind,
             record.begndate,
         )
@@ -66,7 +69,12 @@ def _estimate(
         )
     )
     acc = accumulators.read(s, year) if year is not None else None
-    full = {k: 0 for k in rules.AMOUNT_FIELDS} | dict(amounts or {})
+    full: dict[str, Any] = {k: 0 for k in rules.AMOUNT_FIELDS} | dict(amounts or {})
+    by_kind = full.pop("amounts", None)
+    if by_kind is not None:  # typed by kind: checked against the product, `amounts` wins
+        columns, other = rules.split_amounts(checked_amounts(s, policy.product_id, by_kind))
+        full |= columns
+        full["other_amounts"] = {**full.get("other_amounts", {}), **other}
     return run_engine(
         definition_of(product),
         engine_claim(full, care_kind, care_date, None),

@@ -60,6 +60,8 @@ class Claim(Base):
     in_policy_self_pay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     out_of_policy_self_pay_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     special_drugs_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The member's money of kinds without a column (proton, a product's own kinds): kind -> fen.
+    other_amounts: Mapped[dict | None] = mapped_column(JSON)
 
     pre_existing_declared: Mapped[bool] = mapped_column(Boolean, default=False)
     health: Mapped[str] = mapped_column(String(16), default="healthy")
@@ -201,13 +203,16 @@ class AccumulatorEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year_id: Mapped[int] = mapped_column(ForeignKey("accumulator_years.id"))
-    kind: Mapped[str] = mapped_column(String(12))  # paid | eligible | deductible | sub_cap
+    # paid | eligible | deductible | sub_cap | above_ded (eligible spend above the deductible)
+    kind: Mapped[str] = mapped_column(String(12))
     key: Mapped[str] = mapped_column(String(200))  # bucket / deductible key / "b|sub|scope"
     value_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (
         UniqueConstraint("year_id", "kind", "key"),
-        CheckConstraint("kind IN ('paid', 'eligible', 'deductible', 'sub_cap')", name="kind"),
+        CheckConstraint(
+            "kind IN ('paid', 'eligible', 'deductible', 'sub_cap', 'above_ded')", name="kind"
+        ),
         CheckConstraint("value_fen >= 0", name="value_nonnegative"),
     )
 

@@ -97,7 +97,8 @@ def fhir_claims(
                     )
                     for line in claim.adjudication["lines"]
                 ),
-                claimed_fen=sum(getattr(claim, k) for k in rules.MEMBER_AMOUNTS),
+                claimed_fen=sum(getattr(claim, k) for k in rules.MEMBER_AMOUNTS)
+                + sum((claim.other_amounts or {}).values()),
                 payable_fen=payable or 0,
                 paid_fen=claim.paid_fen if claim.status == ClaimStatus.PAID else None,
                 paid_on=claim.paid_at.astimezone(SHANGHAI).date() if claim.paid_at else None,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.common.money import yuan_plain
 
@@ -28,6 +28,9 @@ AMOUNT_FIELDS = (
     "special_drugs_fen",
 )
 MEMBER_AMOUNTS = ("in_policy_self_pay_fen", "out_of_policy_self_pay_fen", "special_drugs_fen")
+# The member amounts with a column of their own (kind -> column); any other kind a product's
+# buckets count (proton_heavy_ion, a product's own kinds) is kept in `other_amounts`.
+AMOUNT_COLUMNS = {column.removesuffix("_fen"): column for column in MEMBER_AMOUNTS}
 CHILD_PAYEE_AGE = 18  # below it the guardian may receive a child's money
 
 BANK_ACCOUNT = re.compile(r"^\d{10,30}$")
@@ -58,9 +61,13 @@ class SettlementFigures(Protocol):
     def in_policy_self_pay_fen(self) -> int: ...
     @property
     def out_of_policy_self_pay_fen(self) -> int: ...
+    @property
+    def fixmedins_code(self) -> str: ...
 
 
-def settlement_amounts(record: SettlementFigures) -> dict[str, int]:
+def settlement_amounts(
+    record: SettlementFigures, providers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The claim amounts for one bureau settlement (a SettlementRecord, fen).
 
     The member's in-policy self-pay (before medical assistance) and out-of-policy self-pay are
@@ -70,11 +77,21 @@ def settlement_amounts(record: SettlementFigures) -> dict[str, int]:
     enterprise supplementary) are counted with basic insurance, since both paid before 惠民保
     and the engine uses the public payers only to check that the parts add up. For special-drug
     care the out-of-policy money is the special-drug amount (特药 are outside the basic list).
+    A record from a provider the product names in `providers` (fixmedins_code -> amount kind,
+    e.g. a proton centre) carries its out-of-policy money as that kind.
     """
     out_of_policy = record.out_of_policy_self_pay_fen
     special = 0
-    if record.care_kind == "special_drug":
+    other: dict[str, int] = {}
+    kind = (providers or {}).get(record.fixmedins_code)
+    if kind == "special_drugs" or (kind is None and record.care_kind == "special_drug"):
         special, out_of_policy = out_of_policy, 0
+    elif kind is not None and kind != "out_of_policy_self_pay":
+        if kind == "in_policy_self_pay":  # a mapping to in-policy money would count it twice
+            raise ValueError("a provider's out-of-policy money cannot be in-policy self-pay")
+        if out_of_policy:
+            other[kind] = out_of_policy
+        out_of_policy = 0
     return {
         "medfee_sumamt_fen": record.medfee_sumamt_fen,
         "hifp_pay_fen": record.hifp_pay_fen + record.oth_pay_fen,
@@ -84,22 +101,39 @@ def settlement_amounts(record: SettlementFigures) -> dict[str, int]:
         "in_policy_self_pay_fen": record.in_policy_self_pay_fen,
         "out_of_policy_self_pay_fen": out_of_policy,
         "special_drugs_fen": special,
+        "other_amounts": other,
     }
 
 
-def parts_mismatch(amounts: Mapping[str, int]) -> int:
+def split_amounts(amounts: Mapping[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """An `amounts` object (kind -> fen) as (column -> fen, other kind -> fen)."""
+    columns = {AMOUNT_COLUMNS[k]: v for k, v in amounts.items() if k in AMOUNT_COLUMNS}
+    other = {k: v for k, v in amounts.items() if k not in AMOUNT_COLUMNS}
+    return columns, other
+
+
+def unknown_amount_kinds(amounts: Iterable[str], allowed: Iterable[str]) -> list[str]:
+    """The kinds in an `amounts` object that the product's buckets do not count."""
+    known = set(allowed)
+    return [kind for kind in amounts if kind not in known]
+
+
+def parts_mismatch(amounts: Mapping[str, Any]) -> int:
     """Total cost minus the sum of its parts (0 when they add up).
 
     medfee_sumamt = basic + critical illness + large amount + the member's money (in-policy,
     out-of-policy, special drugs); medical assistance is paid out of the in-policy part, so it
-    is not added again."""
+    is not added again. `other_amounts` (proton, a product's own kinds) is the member's money
+    too."""
     parts = (
         amounts["hifp_pay_fen"]
         + amounts["hifmi_pay_fen"]
         + amounts["hifob_pay_fen"]
         + sum(amounts[k] for k in MEMBER_AMOUNTS)
+        + sum((amounts.get("other_amounts") or {}).values())
     )
-    return amounts["medfee_sumamt_fen"] - parts
+    total: int = amounts["medfee_sumamt_fen"]
+    return total - int(parts)
 
 
 # --- documents ------------------------------------------------------------------------------------
@@ -159,7 +193,7 @@ class FraudFacts:
     care_end: date
     coverage_start: date
     coverage_end: date
-    amounts: Mapping[str, int]
+    amounts: Mapping[str, Any]  # the AMOUNT_FIELDS and other_amounts (kind -> fen)
     insured_name: str
     patient_name: str | None = None  # the name on the invoice / settlement
     insured_psn_no: str | None = None

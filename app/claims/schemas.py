@@ -23,6 +23,34 @@ def _fen(**kw):
     return ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_FEN), **kw)
 
 
+AMOUNTS_DESCRIPTION = (
+    "个人负担的费用，按本产品保障责任计入的费用类别填写（类别 -> 分）："
+    "in_policy_self_pay 医保政策范围内个人自付（医疗救助支付之前的金额）、"
+    "out_of_policy_self_pay 政策范围外自费、special_drugs 特药、proton_heavy_ion 质子重离子，"
+    "以及产品自定的类别（见产品的 buckets[].counts）。本产品不保障的类别返回 422 "
+    "claim_amount_kind_unknown。与同名的 *_fen 字段同时提交时以本对象为准。"
+)
+
+
+# The field reviewers misread: the amount BEFORE medical assistance (the engine takes medical
+# assistance off it itself); typing the amount after assistance would take it off twice.
+IN_POLICY_DESCRIPTION = (
+    "医保政策范围内个人自付（含基本医保起付线和自付比例部分），填写医疗救助支付【之前】的金额："
+    "即结算单上的政策范围内个人自付，不扣除医疗救助（医疗救助另填 maf_pay_fen，由系统扣除）。"
+    "填写救助后的金额会被重复扣减；各项合计须等于医疗费用总额"
+)
+
+
+def _amounts(**kw):
+    return ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Regexp(r"^[a-z0-9_]{1,40}$")),
+        values=_fen(required=True),
+        validate=ma.validate.Length(max=20),
+        metadata={"description": AMOUNTS_DESCRIPTION},
+        **kw,
+    )
+
+
 class PayeeSchema(StrictSchema):
     name = ma.fields.String(
         required=True,
@@ -65,9 +93,10 @@ class _ClaimFields(StrictSchema):
     hifmi_pay_fen = _fen(metadata={"description": "居民大病保险支付"})
     hifob_pay_fen = _fen(metadata={"description": "职工大额医疗补助支付"})
     maf_pay_fen = _fen(metadata={"description": "医疗救助支付"})
-    in_policy_self_pay_fen = _fen(metadata={"description": "政策范围内个人自付（医疗救助前）"})
+    in_policy_self_pay_fen = _fen(metadata={"description": IN_POLICY_DESCRIPTION})
     out_of_policy_self_pay_fen = _fen(metadata={"description": "政策范围外个人自费"})
     special_drugs_fen = _fen(metadata={"description": "特药个人负担"})
+    amounts = _amounts()
     payee = ma.fields.Nested(PayeeSchema)
     invoices = ma.fields.List(ma.fields.Nested(InvoiceSchema), validate=ma.validate.Length(max=50))
 
@@ -101,9 +130,10 @@ class EstimateSchema(StrictSchema):
     hifmi_pay_fen = _fen()
     hifob_pay_fen = _fen()
     maf_pay_fen = _fen()
-    in_policy_self_pay_fen = _fen()
+    in_policy_self_pay_fen = _fen(metadata={"description": IN_POLICY_DESCRIPTION})
     out_of_policy_self_pay_fen = _fen()
     special_drugs_fen = _fen()
+    amounts = _amounts()
 
     @ma.validates_schema
     def _one_way(self, data, **kwargs):
@@ -215,6 +245,15 @@ class ClaimSchema(StrictSchema):
     in_policy_self_pay_fen = ma.fields.Integer(required=True)
     out_of_policy_self_pay_fen = ma.fields.Integer(required=True)
     special_drugs_fen = ma.fields.Integer(required=True)
+    amounts = ma.fields.Method(
+        "_amounts",
+        required=True,
+        metadata={
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "个人负担的费用，按费用类别（类别 -> 分），含无单独字段的类别",
+        },
+    )
     payee = ma.fields.Method("_payee", allow_none=True)
     invoices = ma.fields.List(ma.fields.Nested(InvoiceSchema), required=True)
     documents = ma.fields.List(ma.fields.Nested(DocumentSchema), required=True)
@@ -239,6 +278,12 @@ class ClaimSchema(StrictSchema):
         from app.members.models import Person
 
         return mask_name(get_session().get(Person, c.person_id).name)
+
+    def _amounts(self, c):
+        from app.claims.rules import AMOUNT_COLUMNS
+
+        out = {kind: getattr(c, column) for kind, column in AMOUNT_COLUMNS.items()}
+        return out | dict(c.other_amounts or {})
 
     def _payee(self, c):
         if not c.payee_account_last4:

@@ -31,6 +31,8 @@ from app.database import read_scope, transaction, utcnow
 from app.error_catalogue import E
 from app.members.models import Person
 from app.policies.models import Policy
+from app.products.models import Product
+from app.products.services import definition_of
 
 if TYPE_CHECKING:
     from app.integrations.bureau.port import BureauPort
@@ -124,7 +126,8 @@ def claim_from_settlement(
         member = verified_member(s, member_id)
         policy = actable_policy(s, member_id, policy_id)
         person = existing(s, Person, policy.person_id)
-        amounts = rules.settlement_amounts(record)
+        product = definition_of(existing(s, Product, policy.product_id))
+        amounts = rules.settlement_amounts(record, product.settlement_providers)
         claim = Claim(
             claim_no=new_claim_no(),
             member_id=member_id,

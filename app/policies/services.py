@@ -233,7 +233,7 @@ def bucket_summary(bucket) -> str:
     return (
         f"起付线 {fen_to_yuan_text(bucket.deductible_fen)} 元，"
         f"比例 {bucket.ratio_healthy_bp // 100}%/{bucket.ratio_pre_existing_bp // 100}%，"
-        f"封顶 {fen_to_yuan_text(bucket.cap_fen)} 元"
+        + (f"封顶 {fen_to_yuan_text(bucket.cap_fen)} 元" if bucket.cap_fen else "不设封顶")
     )
 
 

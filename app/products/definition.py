@@ -18,6 +18,14 @@ COUNTABLE_AMOUNTS = (
     "special_drugs",  # 特药
     "proton_heavy_ion",  # 质子重离子
 )
+# The built-in amounts that have a column on the claim row; any other kind a product declares
+# (proton, CAR-T, overseas drugs ...) travels in the claim's `amounts` object.
+AMOUNT_KIND_NAMES = {
+    "in_policy_self_pay": "医保政策范围内个人自付（医疗救助前）",
+    "out_of_policy_self_pay": "医保政策范围外个人自费",
+    "special_drugs": "特定高额药品个人负担",
+    "proton_heavy_ion": "质子重离子治疗个人负担",
+}
 INSURED_RELATIONS = ("self", "spouse", "child", "parent", "grandparent", "grandchild", "sibling")
 PAYMENT_METHODS = ("personal_account", "wechat", "sponsor")
 CARE_KINDS = ("in_patient", "emergency", "day_surgery", "chronic_outpatient", "special_drug")
@@ -45,7 +53,7 @@ class PremiumRule:
 class Tier:
     """Above `above_fen` of the year's eligible spend in this bucket, these ratios apply."""
 
-    above_fen: int
+    above_fen: int  # counted as the bucket's tiers_from says
     ratio_healthy_bp: int
     ratio_pre_existing_bp: int
 
@@ -66,7 +74,7 @@ class Bucket:
     deductible_fen: int
     ratio_healthy_bp: int
     ratio_pre_existing_bp: int
-    cap_fen: int
+    cap_fen: int | None  # None: no annual cap (`no_cap = true` in the TOML)
     deductible_pre_existing_fen: int | None = None
     # Buckets with the same group share one annual deductible (年度累计起付线).
     deductible_group: str | None = None
@@ -74,6 +82,10 @@ class Bucket:
     renewal_deductible_step_fen: int = 0
     renewal_deductible_floor_fen: int = 0
     tiers: tuple[Tier, ...] = ()
+    # Where tier thresholds are counted from: "first_yuan" (the year's eligible spend from its
+    # first yuan, deductible included) or "above_deductible" (terms saying "the first 50,000
+    # above the deductible").
+    tiers_from: str = "first_yuan"
     sub_caps: tuple[SubCap, ...] = ()
     commercial_list_required: bool = False
 
@@ -148,6 +160,18 @@ class ProductDefinition:
     required_documents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     auto_approve_max_fen: int | None = None
     disclosure: Disclosure = field(default_factory=Disclosure)
+    # Amount kinds the product adds to COUNTABLE_AMOUNTS (code -> Chinese name), e.g. CAR-T.
+    amount_kinds: dict[str, str] = field(default_factory=dict)
+    # A settlement record from one of these providers (fixmedins_code) carries its out-of-policy
+    # self-pay as the named kind (e.g. a proton centre's bill is proton_heavy_ion).
+    settlement_providers: dict[str, str] = field(default_factory=dict)
+
+    def claim_amount_kinds(self) -> tuple[str, ...]:
+        """The member amounts a claim on this product may carry: what its buckets count."""
+        return tuple(kind for bucket in self.buckets for kind in bucket.counts)
+
+    def amount_kind_name(self, kind: str) -> str:
+        return self.amount_kinds.get(kind) or AMOUNT_KIND_NAMES.get(kind, kind)
 
     def premium_for(self, *, insurance_type: str | None, age: int) -> int:
         for rule in self.premium_rules:

@@ -21,6 +21,9 @@ TOML layout (money in integer fen, ratios in basis points, 7000 = 70%):
     [disclosure.corridor]?  full_premium_from_bp, cost_allowance_bp, renegotiate_below_bp,
                             renegotiate_above_bp
     [required_documents]?  <care kind> = [<document type>, ...]
+    [amount_kinds]?  <code> = "<中文名称>" (kinds a bucket may count beyond the built-in four)
+    [settlement_providers]?  "<fixmedins_code>" = "<amount kind>" (that provider's
+                             out-of-policy self-pay is the kind, e.g. a proton centre)
     [[buckets]] code, name, counts, deductible_fen, ratio_healthy_bp, ratio_pre_existing_bp,
                 cap_fen, deductible_pre_existing_fen?, deductible_group?,
                 renewal_deductible_step_fen?, renewal_deductible_floor_fen?,
@@ -50,6 +53,7 @@ from app.products.checker import (
     getter,
 )
 from app.products.definition import (
+    COUNTABLE_AMOUNTS,
     INSURED_RELATIONS,
     PAYMENT_METHODS,
     Bounds,
@@ -68,7 +72,9 @@ from app.products.parse_buckets import (
     BUCKET_OPTIONAL,
     BUCKET_REQUIRED,
     SUB_CAP_PERIODS,
+    parse_amount_kinds,
     parse_buckets,
+    parse_settlement_providers,
 )
 from app.products.parse_sections import (
     INSURANCE_TYPES,
@@ -135,6 +141,8 @@ TOP_OPTIONAL = (
     "required_documents",
     "auto_approve_max_fen",
     "disclosure",
+    "amount_kinds",
+    "settlement_providers",
 )
 
 
@@ -155,7 +163,11 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
     premium_default, premium_rules = parse_premium(c, g("premium"), bounds)
     refund = parse_refund(c, g("refund"))
     terms = parse_terms(c, g("terms"), terms_text)
-    buckets = parse_buckets(c, g("buckets"), bounds)
+    amount_kinds = parse_amount_kinds(c, g("amount_kinds"))
+    buckets = parse_buckets(c, g("buckets"), bounds, (*COUNTABLE_AMOUNTS, *amount_kinds))
+    providers = parse_settlement_providers(
+        c, g("settlement_providers"), tuple(k for b in buckets for k in b.counts)
+    )
     waiting = c.integer(
         g("late_enrollment_waiting_days", 0),
         "late_enrollment_waiting_days",
@@ -193,6 +205,8 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
         required_documents=documents,
         auto_approve_max_fen=auto_approve,
         disclosure=disclosure,
+        amount_kinds=amount_kinds,
+        settlement_providers=providers,
     )
 
 
@@ -368,6 +382,8 @@ def definition_from_json(data: dict[str, Any]) -> ProductDefinition:
         required_documents={k: tuple(v) for k, v in data.get("required_documents", {}).items()},
         auto_approve_max_fen=data.get("auto_approve_max_fen"),
         disclosure=_disclosure_from_json(data.get("disclosure") or {}),
+        amount_kinds=dict(data.get("amount_kinds") or {}),
+        settlement_providers=dict(data.get("settlement_providers") or {}),
     )
 
 

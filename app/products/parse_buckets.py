@@ -19,6 +19,7 @@ from app.products.definition import (
 
 BUCKET_CODE_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
 SUB_CAP_PERIODS = ("year", "admission", "item")
+TIERS_FROM = ("first_yuan", "above_deductible")
 
 BUCKET_REQUIRED = (
     "code",
@@ -27,9 +28,11 @@ BUCKET_REQUIRED = (
     "deductible_fen",
     "ratio_healthy_bp",
     "ratio_pre_existing_bp",
-    "cap_fen",
 )
 BUCKET_OPTIONAL = (
+    "cap_fen",  # required unless no_cap = true
+    "no_cap",
+    "tiers_from",
     "deductible_pre_existing_fen",
     "deductible_group",
     "renewal_deductible_step_fen",
@@ -40,13 +43,51 @@ BUCKET_OPTIONAL = (
 )
 
 
-def parse_buckets(c: Checker, raw: Any, bounds: Bounds) -> tuple[Bucket, ...]:
+def parse_amount_kinds(c: Checker, raw: Any) -> dict[str, str]:
+    """[amount_kinds]: kinds of the member's money the product adds to the built-in ones
+    (code = "中文名称"), e.g. car_t = "CAR-T 细胞治疗费用"."""
+    if raw is MISSING:
+        return {}
+    table = c.table(raw, "amount_kinds", (), tuple(raw) if isinstance(raw, dict) else ())
+    kinds: dict[str, str] = {}
+    for code, name in (table or {}).items():
+        path = f"amount_kinds.{code}"
+        if not BUCKET_CODE_PATTERN.fullmatch(code):
+            c.add(path, "费用类别代码只能用小写字母、数字和下划线")
+        elif code in COUNTABLE_AMOUNTS:
+            c.add(path, f"“{code}”是内置费用类别，无需声明")
+        label = c.string(name, path, max_length=100)
+        if label is not None and BUCKET_CODE_PATTERN.fullmatch(code):
+            kinds[code] = label
+    return kinds
+
+
+def parse_settlement_providers(c: Checker, raw: Any, counted: tuple[str, ...]) -> dict[str, str]:
+    """[settlement_providers]: "<fixmedins_code>" = "<amount kind>": a settlement record from
+    that provider carries its out-of-policy self-pay as the kind (a kind some bucket counts)."""
+    if raw is MISSING:
+        return {}
+    table = c.table(raw, "settlement_providers", (), tuple(raw) if isinstance(raw, dict) else ())
+    providers: dict[str, str] = {}
+    for code, kind in (table or {}).items():
+        path = f"settlement_providers.{code}"
+        if kind not in counted:
+            c.add(path, f"“{kind}”不是本产品任何责任计入的费用类别")
+        else:
+            providers[code] = kind
+    return providers
+
+
+def parse_buckets(
+    c: Checker, raw: Any, bounds: Bounds, kinds: tuple[str, ...] = COUNTABLE_AMOUNTS
+) -> tuple[Bucket, ...]:
+    """[[buckets]]; `kinds` are the amounts a bucket may count (built-in and declared)."""
     items = c.list_of_tables(raw, "buckets", non_empty=True)
     buckets: list[Bucket] = []
     codes: dict[str, int] = {}  # bucket code -> index of its first use
     counted_by: dict[str, int] = {}  # amount -> index of the bucket counting it
     for i, item in enumerate(items):
-        bucket = _bucket(c, item, i, bounds, codes, counted_by)
+        bucket = _bucket(c, item, i, bounds, codes, counted_by, kinds)
         if bucket is not None:
             buckets.append(bucket)
     _check_groups(c, buckets, items)
@@ -60,6 +101,7 @@ def _bucket(
     bounds: Bounds,
     codes: dict[str, int],
     counted_by: dict[str, int],
+    kinds: tuple[str, ...] = COUNTABLE_AMOUNTS,
 ) -> Bucket | None:
     """buckets[i], checked field by field in the order of the table; None when any required
     figure is wrong (each problem is already recorded)."""
@@ -70,13 +112,20 @@ def _bucket(
     get = getter(table)
     code = _code(c, get, path, i, codes)
     name = c.string(get("name"), f"{path}.name", max_length=100)
-    counts = _counts(c, get, path, i, counted_by)
+    counts = _counts(c, get, path, i, counted_by, kinds)
     deductible, deductible_pre = _deductibles(c, get, path, bounds)
     healthy = c.ratio(get("ratio_healthy_bp"), f"{path}.ratio_healthy_bp")
     pre = c.ratio(get("ratio_pre_existing_bp"), f"{path}.ratio_pre_existing_bp")
     if healthy is not None and pre is not None and pre > healthy:
         c.add(f"{path}.ratio_pre_existing_bp", "既往症人群的赔付比例不能高于健康人群")
-    cap = c.fen(get("cap_fen"), f"{path}.cap_fen", positive=True)
+    no_cap = c.boolean(get("no_cap", False), f"{path}.no_cap")
+    cap: int | None = None
+    if no_cap and get("cap_fen", None) is not None:
+        c.add(f"{path}.cap_fen", "不设封顶线（no_cap = true）时不能再设置封顶线")
+    elif not no_cap and get("cap_fen", None) is None:
+        c.add(f"{path}.cap_fen", "缺少必填项（不设封顶线时写 no_cap = true）")
+    elif not no_cap:
+        cap = c.fen(get("cap_fen"), f"{path}.cap_fen", positive=True)
     if cap is not None and bounds.cap_min_fen is not None and cap < bounds.cap_min_fen:
         c.add(
             f"{path}.cap_fen",
@@ -96,6 +145,9 @@ def _bucket(
         get("commercial_list_required", False), f"{path}.commercial_list_required"
     )
     tiers = _tiers(c, get("tiers"), path, healthy, pre)
+    tiers_from = get("tiers_from", "first_yuan")
+    if tiers_from not in TIERS_FROM:
+        c.add(f"{path}.tiers_from", f"“{tiers_from}”不是允许的取值，可选：{'、'.join(TIERS_FROM)}")
     sub_caps = _sub_caps(c, get("sub_caps"), path, cap)
     if (
         code is None
@@ -104,11 +156,13 @@ def _bucket(
         or deductible is None
         or healthy is None
         or pre is None
-        or cap is None
         or step is None
         or floor is None
         or commercial is None
+        or no_cap is None
     ):
+        return None
+    if (cap is None and not no_cap) or tiers_from not in TIERS_FROM:
         return None
     return Bucket(
         code=code,
@@ -123,6 +177,7 @@ def _bucket(
         renewal_deductible_step_fen=step,
         renewal_deductible_floor_fen=floor,
         tiers=tiers,
+        tiers_from=tiers_from,
         sub_caps=sub_caps,
         commercial_list_required=commercial,
     )
@@ -144,9 +199,9 @@ def _code(c: Checker, get: Get, path: str, i: int, codes: dict[str, int]) -> str
 
 
 def _counts(
-    c: Checker, get: Get, path: str, i: int, counted_by: dict[str, int]
+    c: Checker, get: Get, path: str, i: int, counted_by: dict[str, int], kinds: tuple[str, ...]
 ) -> tuple[str, ...] | None:
-    counts = c.choices(get("counts"), f"{path}.counts", COUNTABLE_AMOUNTS)
+    counts = c.choices(get("counts"), f"{path}.counts", kinds)
     # One yuan of the member's money is paid by one bucket at most: a bucket may count
     # several amounts (沪惠保's in-patient bucket counts in- and out-of-policy self-pay), but
     # two buckets may not count the same amount.

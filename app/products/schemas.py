@@ -104,8 +104,17 @@ class ProductBucketSchema(StrictSchema):
     ratio_healthy_percent = _percent("ratio_healthy_bp", "健康人群赔付比例")
     ratio_pre_existing_bp = _bp("既往症人群赔付比例")
     ratio_pre_existing_percent = _percent("ratio_pre_existing_bp", "既往症人群赔付比例")
-    cap_fen = ma.fields.Integer(required=True, metadata={"description": "年度封顶线"})
+    cap_fen = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "年度封顶线；null 为不设封顶"}
+    )
     tiers = ma.fields.List(ma.fields.Nested(BucketTierSchema), required=True)
+    tiers_from = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "分段起点的计算口径：first_yuan 年度累计符合条件的费用（含起付线内）"
+            "| above_deductible 超过起付线后的年度累计费用"
+        },
+    )
     sub_caps = ma.fields.List(ma.fields.Nested(BucketSubCapSchema), required=True)
     commercial_list_required = ma.fields.Boolean(
         required=True, metadata={"description": "仅限商保目录内的项目"}

@@ -47,8 +47,9 @@ def bucket(
 
 
 def make_product(
-    *buckets: dict, code: str = "test-product", coverage: tuple[date, date] = Y2026
+    *buckets: dict, code: str = "test-product", coverage: tuple[date, date] = Y2026, **top
 ) -> ProductDefinition:
+    """A product through the real loader; `top` adds top-level keys (amount_kinds ...)."""
     starts, ends = coverage
     raw = {
         "code": code,
@@ -64,6 +65,7 @@ def make_product(
         "refund": {"within_days": 15},
         "terms": {"version": "1", "title": code},
         "buckets": list(buckets),
+        **top,
     }
     return parse_definition(raw, "# 条款\n\n测试产品。\n")
 
@@ -187,6 +189,46 @@ RENEWAL = make_product(
 )
 
 
+# A product's own amount kind: CAR-T therapy (declared in [amount_kinds]), no deductible, 60% /
+# 30%, cap 500,000 yuan; and an in-policy bucket with no annual cap at all.
+CAR_T = make_product(
+    bucket("car_t", ["car_t"], deductible=0, healthy=6000, pre=3000, cap=500_000 * Y),
+    code="car-t",
+    amount_kinds={"car_t": "CAR-T 细胞治疗费用"},
+)
+
+
+# Tiers counted from the deductible ("the first 50,000 above the deductible at 50%, beyond it
+# 60%"): deductible 10,000; the same figures as SHAANXI's first tier, tiers_from above it.
+TIERS_ABOVE = make_product(
+    bucket(
+        "in_policy",
+        ["in_policy_self_pay"],
+        deductible=10_000 * Y,
+        healthy=5000,
+        pre=5000,
+        cap=1_000_000 * Y,
+        tiers_from="above_deductible",
+        tiers=[{"above_fen": 50_000 * Y, "ratio_healthy_bp": 6000, "ratio_pre_existing_bp": 5500}],
+    ),
+    code="tiers-above",
+)
+
+# No annual cap (`no_cap = true`): no deductible, 90%.
+NO_CAP = make_product(
+    {
+        "code": "in_policy",
+        "name": "in_policy",
+        "counts": ["in_policy_self_pay"],
+        "deductible_fen": 0,
+        "ratio_healthy_bp": 9000,
+        "ratio_pre_existing_bp": 9000,
+        "no_cap": True,
+    },
+    code="no-cap",
+)
+
+
 HEALTHY = Insured()
 PRE = Insured(health="pre_existing")
 
@@ -210,11 +252,12 @@ def claim(
     lines: tuple[ClaimLine, ...] = (),
     admission: str | None = None,
     kind: str = "in_patient",
+    other: dict[str, int] | None = None,
 ) -> Claim:
     """A claim; the total cost defaults to exactly the sum of its parts (consistent).
     `in_` is the in-policy self-pay BEFORE medical assistance."""
     if total is None:
-        total = hifp + hifmi + hifob + in_ + out + sp + proton
+        total = hifp + hifmi + hifob + in_ + out + sp + proton + sum((other or {}).values())
     return Claim(
         care_kind=kind,
         care_date=on,
@@ -227,6 +270,7 @@ def claim(
         out_of_policy_self_pay_fen=out,
         special_drugs_fen=sp,
         proton_heavy_ion_fen=proton,
+        other_amounts_fen=other or {},
         lines=lines,
         admission_id=admission,
     )
@@ -242,12 +286,13 @@ def drug(item: str, amount: int, listed: bool = True) -> ClaimLine:
     return line(item, amount, listed, "special_drugs")
 
 
-def acc(*, paid=None, eligible=None, deductible=None, sub_caps=None) -> Accumulators:
+def acc(*, paid=None, eligible=None, deductible=None, sub_caps=None, above=None) -> Accumulators:
     return Accumulators(
         paid_fen=paid or {},
         eligible_fen=eligible or {},
         deductible_used_fen=deductible or {},
         sub_cap_used_fen=sub_caps or {},
+        above_deductible_fen=above or {},
     )
 
 
@@ -257,6 +302,9 @@ __all__ = [
     "GANZHOU",
     "HUIZHOU_2013",
     "BEIJING",
+    "CAR_T",
+    "NO_CAP",
+    "TIERS_ABOVE",
     "SHAANXI",
     "SUBCAPS",
     "ROUNDING",

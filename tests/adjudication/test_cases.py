@@ -23,15 +23,18 @@ from app.adjudication.reasons import REASONS
 from app.products.definition import ProductDefinition
 from tests.adjudication.products import (
     BEIJING,
+    CAR_T,
     GANZHOU,
     HEALTHY,
     HUHUIBAO,
     HUIZHOU_2013,
+    NO_CAP,
     PRE,
     RENEWAL,
     ROUNDING,
     SHAANXI,
     SUBCAPS,
+    TIERS_ABOVE,
     BasicInsurance,
     Y,
     acc,
@@ -61,6 +64,7 @@ class Case:
     eligible: dict | None = None
     deductible: dict | None = None
     sub_caps: dict | None = None
+    above: dict | None = None  # expected above-deductible deltas
 
 
 def K(bucket: str, sub_cap: str, scope: str) -> SubCapKey:
@@ -724,10 +728,123 @@ CASES = [
         ),
         id="coordination-lines-exceed-amount",
     ),
-    # 赣州 has no proton bucket: 10,000 not covered -> 0
+    # 北京 has no proton bucket: 10,000 not covered -> 0
     pytest.param(
-        Case(GANZHOU, claim(DAY, proton=10_000 * Y), 0, codes=("amount_not_covered",), buckets={}),
+        Case(BEIJING, claim(DAY, proton=10_000 * Y), 0, codes=("amount_not_covered",), buckets={}),
         id="coordination-amount-not-covered",
+    ),
+    # ---- tiers counted from the deductible (tiers_from = "above_deductible") -------------------
+    # 70,000: deductible 10,000; above it 60,000: the first 50,000 x 50% = 25,000, the next
+    # 10,000 x 60% = 6,000 -> 31,000 (counted from the first yuan it would be 40,000 x 50% +
+    # 20,000 x 60% = 32,000, as SHAANXI-style shows)
+    pytest.param(
+        Case(
+            TIERS_ABOVE,
+            claim(DAY, in_=70_000 * Y),
+            31_000 * Y,
+            codes=("tier_applied",),
+            eligible={"in_policy": 70_000 * Y},
+            deductible={"in_policy": 10_000 * Y},
+            above={"in_policy": 60_000 * Y},
+        ),
+        id="tiers-above-deductible-first-claim",
+    ),
+    # a later claim: 45,000 above the deductible already counted; 10,000 more: 5,000 x 50% =
+    # 2,500 + 5,000 x 60% = 3,000 -> 5,500
+    pytest.param(
+        Case(
+            TIERS_ABOVE,
+            claim(DAY, in_=10_000 * Y),
+            5_500 * Y,
+            accum=acc(
+                eligible={"in_policy": 55_000 * Y},
+                deductible={"in_policy": 10_000 * Y},
+                above={"in_policy": 45_000 * Y},
+            ),
+            above={"in_policy": 10_000 * Y},
+        ),
+        id="tiers-above-deductible-later-claim",
+    ),
+    # below the deductible nothing is counted above it: 8,000 all absorbed -> 0, no above delta
+    pytest.param(
+        Case(TIERS_ABOVE, claim(DAY, in_=8_000 * Y), 0, above={}),
+        id="tiers-above-deductible-all-absorbed",
+    ),
+    # first-yuan products record no above-deductible spend
+    pytest.param(
+        Case(SHAANXI, claim(DAY, in_=70_000 * Y), 32_000 * Y, above={}),
+        id="tiers-first-yuan-no-above-delta",
+    ),
+    # ---- no annual cap (no_cap = true) --------------------------------------------------------
+    # 20,000,000 x 90% = 18,000,000 even after 50,000,000 paid this year
+    pytest.param(
+        Case(
+            NO_CAP,
+            claim(DAY, in_=20_000_000 * Y),
+            18_000_000 * Y,
+            accum=acc(paid={"in_policy": 50_000_000 * Y}),
+            absent=("cap_applied",),
+        ),
+        id="no-cap",
+    ),
+    # ---- every bucket reachable: proton (赣州 demo) and a product's own kind (CAR-T) ----------
+    # 赣州 proton bucket: no deductible, 70%: 10,000 x 70% = 7,000
+    pytest.param(
+        Case(
+            GANZHOU,
+            claim(DAY, proton=10_000 * Y, hifp=5_000 * Y),
+            7_000 * Y,
+            buckets={"proton_heavy_ion": 7_000 * Y},
+            paid={"proton_heavy_ion": 7_000 * Y},
+            eligible={"proton_heavy_ion": 10_000 * Y},
+            deductible={},
+        ),
+        id="ganzhou-proton-healthy",
+    ),
+    # pre-existing 30%: 10,000 x 30% = 3,000
+    pytest.param(
+        Case(GANZHOU, claim(DAY, proton=10_000 * Y), 3_000 * Y, insured=PRE),
+        id="ganzhou-proton-pre-existing",
+    ),
+    # proton's own bucket beside in-policy: in 20,000 - shared deductible 15,000 = 5,000 x 75%
+    # = 3,750; proton 2,000 x 70% = 1,400 (no deductible, not the "main" group); total 5,150
+    pytest.param(
+        Case(
+            GANZHOU,
+            claim(DAY, in_=20_000 * Y, proton=2_000 * Y),
+            5_150 * Y,
+            buckets={"in_policy": 3_750 * Y, "proton_heavy_ion": 1_400 * Y},
+            deductible={"main": 15_000 * Y},
+        ),
+        id="ganzhou-proton-beside-in-policy",
+    ),
+    # proton over the cap: 1,000,000 cap, 990,000 paid before -> 10,000 left; 100,000 x 70% =
+    # 70,000 -> 10,000
+    pytest.param(
+        Case(
+            GANZHOU,
+            claim(DAY, proton=100_000 * Y),
+            10_000 * Y,
+            accum=acc(paid={"proton_heavy_ion": 990_000 * Y}),
+            codes=("cap_applied",),
+        ),
+        id="ganzhou-proton-cap",
+    ),
+    # CAR-T, a kind the product declares: 120,000 x 60% = 72,000
+    pytest.param(
+        Case(
+            CAR_T,
+            claim(DAY, other={"car_t": 120_000 * Y}),
+            72_000 * Y,
+            buckets={"car_t": 72_000 * Y},
+            eligible={"car_t": 120_000 * Y},
+        ),
+        id="car-t-declared-kind",
+    ),
+    # CAR-T product, in-policy money: no bucket counts it -> not covered, 0
+    pytest.param(
+        Case(CAR_T, claim(DAY, in_=5_000 * Y), 0, codes=("amount_not_covered",), buckets={}),
+        id="car-t-in-policy-not-covered",
     ),
     # ---- rounding (ROUND_HALF_UP to the fen, once per bucket) -----------------------------------
     # 0.01 x 50% = 0.005 yuan = 0.5 fen -> 1 fen
@@ -840,6 +957,8 @@ def test_hand_computed(case: Case):
         assert dict(result.deltas.deductible_used_fen) == case.deductible
     if case.sub_caps is not None:
         assert dict(result.deltas.sub_cap_used_fen) == case.sub_caps
+    if case.above is not None:
+        assert dict(result.deltas.above_deductible_fen) == case.above
     # paid deltas are the bucket payables; every line is explained in both languages
     assert dict(result.deltas.paid_fen) == {
         b.bucket: b.payable_fen for b in result.buckets if b.payable_fen

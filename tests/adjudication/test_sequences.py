@@ -224,7 +224,31 @@ def test_other_validation():
     with pytest.raises(ValueError):
         ClaimLine("*", 100, on_commercial_list=True)
     with pytest.raises(ValueError):
-        ClaimLine("X", 100, True, amount_kind="dental")
+        ClaimLine("X", 100, True, amount_kind="Dental care")  # not a kind code
+    with pytest.raises(ValueError):  # a kind code the product does not declare
+        adjudicate(
+            GANZHOU,
+            Claim(
+                care_kind="in_patient",
+                care_date=DAY,
+                medfee_sumamt_fen=100,
+                lines=(ClaimLine("X", 100, True, amount_kind="dental"),),
+            ),
+            PolicyCover(DAY, DAY),
+            Insured(),
+        )
+    with pytest.raises(ValueError):
+        adjudicate(
+            GANZHOU,
+            Claim(
+                care_kind="in_patient",
+                care_date=DAY,
+                medfee_sumamt_fen=100,
+                other_amounts_fen={"dental": 100},
+            ),
+            PolicyCover(DAY, DAY),
+            Insured(),
+        )
     with pytest.raises(ValueError):
         PolicyCover(DAY, DAY, status="lapsed")
     with pytest.raises(ValueError):

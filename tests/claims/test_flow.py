@@ -328,6 +328,10 @@ def test_automatic_denial_and_a_human_review(app, client, insured_family, review
     claim = resp.get_json()
     assert claim["status"] == "rejected" and claim["human_review_available"] is True
     assert "basic_insurance_suspended" in claim["adjudication"]["reason_codes"]
+    # the rejection names only the failing checks (not "保单有效", not the date inside cover)
+    rejection = next(t["reason"] for t in claim["transitions"] if t["action"] == "adjudicate")
+    assert "基本医保处于暂停" in rejection and "保单有效" not in rejection
+    assert all("不" in part for part in rejection.split("；")), rejection
     assert claim["paid_fen"] == 0
 
     review = client.post(

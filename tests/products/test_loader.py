@@ -75,6 +75,31 @@ CASES = [
     ("missing code", _del("code"), "code", "缺少必填项"),
     ("missing bucket cap", _del("buckets.0.cap_fen"), "buckets[0].cap_fen", "缺少必填项"),
     ("unknown top-level key", _set("premium_fen", 8900), "premium_fen", "未知字段"),
+    ("no cap and a cap", _set("buckets.2.no_cap", True), "buckets[2].cap_fen", "不设封顶线"),
+    (
+        "tiers_from unknown",
+        _set("buckets.0.tiers_from", "deductible"),
+        "buckets[0].tiers_from",
+        "不是允许的取值",
+    ),
+    (
+        "amount kind not a code",
+        _set("amount_kinds", {"CAR-T": "CAR-T"}),
+        "amount_kinds.CAR-T",
+        "小写字母",
+    ),
+    (
+        "built-in amount kind declared",
+        _set("amount_kinds", {"special_drugs": "特药"}),
+        "amount_kinds.special_drugs",
+        "内置",
+    ),
+    (
+        "provider mapped to an uncounted kind",
+        _set("settlement_providers", {"H1": "car_t"}),
+        "settlement_providers.H1",
+        "不是本产品",
+    ),
     ("unknown bucket key (typo)", _set("buckets.0.cap", 1), "buckets[0].cap", "未知字段"),
     ("code not a slug", _set("code", "Ganzhou 2026"), "code", "格式不正确"),
     ("reserved code shadows /products/current", _set("code", "current"), "code", "保留字"),
@@ -329,7 +354,21 @@ def test_ganzhou_demo_is_within_its_bounds_and_open_now():
     assert all(r.premium_fen <= b.premium_max_fen for r in d.premium_rules)
     assert all(x.deductible_fen <= b.deductible_max_fen for x in d.buckets)
     assert all(x.cap_fen >= b.cap_min_fen for x in d.buckets)
-    inside, outside, drugs = d.buckets
+    inside, outside, drugs, proton = d.buckets
+    assert (proton.code, proton.counts, proton.deductible_fen, proton.cap_fen) == (
+        "proton_heavy_ion",
+        ("proton_heavy_ion",),
+        0,
+        100000000,
+    )
+    assert (proton.ratio_healthy_bp, proton.ratio_pre_existing_bp) == (7000, 3000)
+    assert d.settlement_providers == {"H31011500099": "proton_heavy_ion"}
+    assert d.claim_amount_kinds() == (
+        "in_policy_self_pay",
+        "out_of_policy_self_pay",
+        "special_drugs",
+        "proton_heavy_ion",
+    )
     assert (inside.deductible_group, outside.deductible_group) == ("main", "main")
     assert (inside.ratio_healthy_bp, inside.ratio_pre_existing_bp, inside.cap_fen) == (
         7500,
@@ -481,3 +520,18 @@ def test_premium_for_first_matching_rule(itype, age, expected):
 def test_rules_parse_to_dataclasses():
     assert RULED.premium_rules[0] == PremiumRule(premium_fen=5900, max_age=17)
     assert isinstance(RULED, ProductDefinition)
+
+
+def test_a_bucket_may_state_no_cap_and_tiers_above_the_deductible():
+    raw = ganzhou_raw()
+    del raw["buckets"][2]["cap_fen"]
+    raw["buckets"][2]["no_cap"] = True
+    del raw["buckets"][2]["sub_caps"]
+    raw["buckets"][0]["tiers_from"] = "above_deductible"
+    raw["amount_kinds"] = {"car_t": "CAR-T 细胞治疗费用"}
+    raw["buckets"][3]["counts"] = ["proton_heavy_ion", "car_t"]
+    d = parse_definition(raw, "# 条款")
+    assert d.buckets[2].cap_fen is None and d.buckets[0].tiers_from == "above_deductible"
+    assert d.buckets[1].tiers_from == "first_yuan"
+    assert d.amount_kind_name("car_t") == "CAR-T 细胞治疗费用"
+    assert definition_from_json(definition_to_json(d)) == d
