@@ -15,7 +15,7 @@ from app.claims.adjudication_run import (
     SETTLE_ATTEMPTS,
     adjudication_json,
     after_approval,
-    run_claim,
+    run_episode,
     settle,
 )
 from app.claims.common import disclose_settled, document_labels, notify, own_claim, transition
@@ -169,9 +169,9 @@ def redetermine(actor: Principal, claim_id: int, health: str, reason: str) -> Cl
         claim = _reviewable(s, actor, claim_id)
         claim.health, claim.health_set_by = health, "reviewer"
         year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
-        result = run_claim(s, claim, accumulators.read(s, year))
-        claim.decision, claim.payable_fen = result.decision, result.payable_fen
-        claim.adjudication = adjudication_json(result)
+        run = run_episode(s, claim, year)
+        claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
+        claim.adjudication = run.adjudication(adjudication_json(run.result))
         transition(
             s,
             claim,
@@ -193,12 +193,12 @@ def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
                 next_status(claim.status, "approve")
                 year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
                 version = year.version
-                result = run_claim(s, claim, accumulators.read(s, year))
-                claim.decision, claim.payable_fen = result.decision, result.payable_fen
-                claim.adjudication = adjudication_json(result)
-                if result.decision == "not_payable":
+                run = run_episode(s, claim, year)
+                claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
+                claim.adjudication = run.adjudication(adjudication_json(run.result))
+                if run.result.decision == "not_payable":
                     raise E.claim_not_payable()
-                settle(s, claim, year, version, result)
+                settle(s, claim, year, version, run)
                 transition(
                     s,
                     claim,

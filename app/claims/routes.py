@@ -67,6 +67,7 @@ def list_settlement_records(policy_id):
             "member_paid_fen": v.record.psn_part_amt_fen,
             "claimable": v.claimable,
             "claim_id": v.claim_id,
+            "not_claimable_reason": v.reason,
         }
         for v in views
     ]
