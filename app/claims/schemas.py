@@ -37,6 +37,10 @@ class PayeeSchema(StrictSchema):
     )
 
 
+class PayeeCorrectionSchema(StrictSchema):
+    payee = ma.fields.Nested(PayeeSchema, required=True)
+
+
 class InvoiceSchema(StrictSchema):
     issuer = ma.fields.String(
         required=True, validate=_text(100), metadata={"description": "开票单位（医院）"}
