@@ -235,11 +235,17 @@ def _fraud(session: Session, claim: Claim, person: Person, policy: Policy) -> li
 
 
 def _refresh_identity(claim_id: int) -> None:
-    """Re-verify the insured with the bureau when the snapshot is stale (a name or ID number the
-    bureau no longer matches becomes a flag, never a silent pass)."""
     with read_scope() as s:
         claim = claim_by_id(s, claim_id)
         member_id, person_id = claim.member_id, claim.person_id
+    refresh_person(member_id, person_id, f"claim {claim_id}")
+
+
+def refresh_person(member_id: int, person_id: int, what: str) -> None:
+    """Re-verify the insured with the bureau when the snapshot is stale (a name or ID number the
+    bureau no longer matches becomes a flag, never a silent pass). The claim and the estimate
+    both do this, so an estimate never quotes on facts the claim would no longer accept."""
+    with read_scope() as s:
         stale = is_stale(existing(s, Person, person_id))
     if not stale:
         return
@@ -250,7 +256,7 @@ def _refresh_identity(claim_id: int) -> None:
         with transaction() as t:
             existing(t, Person, person_id).insurance_status = None
     except (UpstreamUnavailable, DomainError):
-        log.info("re-verification skipped for claim %s: bureau unavailable", claim_id)
+        log.info("re-verification skipped for %s: bureau unavailable", what)
 
 
 def adjudicate(claim_id: int) -> Claim:

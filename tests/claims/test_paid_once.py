@@ -189,3 +189,32 @@ def test_a_different_stay_is_not_a_supplement(app, client, insured_family, revie
     staff = client.get(f"/staff/claims/{later['id']}", headers=bearer(reviewer)).get_json()
     assert "same_episode" not in [f["code"] for f in staff["flags"]]
     assert "episode" not in later["adjudication"]
+
+
+def test_the_estimate_re_verifies_a_stale_identity_as_the_claim_does(app, client, insured_family):
+    """Found: the estimator quoted on the old snapshot where the claim, which re-verifies, was
+    refused. 张伟's basic insurance is suspended from 2026-02-01 at the bureau now."""
+    from datetime import date
+
+    from app.database import transaction
+    from app.integrations.bureau.sandbox_models import SandboxResident
+    from app.members.models import Person
+
+    with app.app_context(), transaction() as s:
+        psn_no = s.scalar(select(Person.psn_no).where(Person.name == "张伟"))
+        row = s.scalar(select(SandboxResident).where(SandboxResident.psn_no == psn_no))
+        row.psn_insu_stas, row.paus_insu_date = "2", date(2026, 2, 1)
+    stroke = max(
+        (r for r in records(client, insured_family, "张伟") if r["claimable"]),
+        key=lambda r: r["medfee_sumamt_fen"],
+    )
+    est = client.post(
+        "/claims/estimate",
+        headers=bearer(insured_family["token"]),
+        json={"policy_id": policy_of(insured_family, "张伟")["id"], "setl_id": stroke["setl_id"]},
+    )
+    assert est.status_code == 200, est.get_json()
+    assert est.get_json()["payable_fen"] == 0
+    assert "basic_insurance_suspended" in est.get_json()["reason_codes"]
+    claim = one_tap(client, insured_family, "张伟", stroke["setl_id"]).get_json()
+    assert claim["status"] == "rejected" and claim["paid_fen"] == 0
