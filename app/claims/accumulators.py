@@ -61,13 +61,17 @@ def _key(kind: str, key) -> str:
     return json.dumps(list(key), ensure_ascii=False) if kind == "sub_cap" else key
 
 
+def parse_key(kind: str, key: str) -> Any:
+    """A stored key back in the engine's form (sub-cap keys are JSON lists)."""
+    return SubCapKey(*json.loads(key)) if kind == "sub_cap" else key
+
+
 def read(session: Session, year: AccumulatorYear) -> Accumulators:
     maps: dict[str, dict] = {field: {} for field in KINDS.values()}
     for entry in session.scalars(
         select(AccumulatorEntry).where(AccumulatorEntry.year_id == year.id)
     ):
-        key = SubCapKey(*json.loads(entry.key)) if entry.kind == "sub_cap" else entry.key
-        maps[KINDS[entry.kind]][key] = entry.value_fen
+        maps[KINDS[entry.kind]][parse_key(entry.kind, entry.key)] = entry.value_fen
     return Accumulators(**maps)
 
 
@@ -76,6 +80,11 @@ def apply(
 ) -> None:
     """Add one claim's deltas, or raise StaleAccumulators (the caller's transaction must then
     roll back and start again)."""
+    apply_json(session, year, version_read, deltas_to_json(deltas))
+
+
+def apply_json(session: Session, year: AccumulatorYear, version_read: int, deltas: dict) -> None:
+    """`apply` for deltas in their stored form ({kind: {key: fen}}, as `deltas_to_json`)."""
     bumped = rows_changed(
         session,
         update(AccumulatorYear)
@@ -85,12 +94,12 @@ def apply(
     if bumped != 1:
         raise StaleAccumulators()
     insert = _insert(session)
-    for kind, field in KINDS.items():
-        for key, amount in getattr(deltas, field).items():
+    for kind, amounts in deltas.items():
+        for key, amount in amounts.items():
             if not amount:
                 continue
             stmt = insert(AccumulatorEntry).values(
-                year_id=year.id, kind=kind, key=_key(kind, key), value_fen=amount
+                year_id=year.id, kind=kind, key=key, value_fen=amount
             )
             stmt = stmt.on_conflict_do_update(
                 index_elements=["year_id", "kind", "key"],

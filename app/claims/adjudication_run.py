@@ -19,8 +19,9 @@ from app.adjudication.engine import adjudicate as run_engine
 from app.adjudication.model import Accumulators, Adjudication, BasicInsurance, Insured, PolicyCover
 from app.adjudication.model import Claim as EngineClaim
 from app.adjudication.reasons import DENY
-from app.claims import accumulators, rules
+from app.claims import accumulators, rules, supplements
 from app.claims.common import claim_by_id, disclose_settled, existing, notify, transition
+from app.claims.episodes import supplement_payable
 from app.claims.models import Claim, ClaimInvoice, ClaimLedgerEntry
 from app.claims.payouts import pay
 from app.claims.statuses import ClaimStatus
@@ -124,6 +125,39 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
     )
 
 
+def run_episode(
+    session: Session, claim: Claim, year: accumulators.AccumulatorYear
+) -> supplements.EpisodeRun:
+    """The engine on the claim; for a later claim of an episode already settled, the episode
+    recomputed (without the settled claims' accumulator use) and only the difference payable."""
+    acc = accumulators.read(session, year)
+    settled = [
+        c
+        for c, _ in supplements.same_episode_claims(session, claim)
+        if c.status in supplements.SETTLED
+    ]
+    if not settled:
+        result = run_claim(session, claim, acc)
+        return supplements.EpisodeRun(
+            result, result.payable_fen, accumulators.deltas_to_json(result.deltas)
+        )
+    applied = [c.applied_deltas or {} for c in settled]
+    result = run_claim(session, claim, supplements.without(acc, applied))
+    previous = sum(c.approved_fen or 0 for c in settled)
+    recomputed = result.payable_fen if result.decision != "not_payable" else 0
+    payable = supplement_payable(previous, recomputed)
+    nos = tuple(c.claim_no for c in settled)
+    return supplements.EpisodeRun(
+        result,
+        payable,
+        supplements.net_deltas(accumulators.deltas_to_json(result.deltas), applied),
+        supplement_of=nos,
+        previous_fen=previous,
+        recomputed_fen=recomputed,
+        lines=supplements.supplement_lines("、".join(nos), previous, recomputed, payable),
+    )
+
+
 def adjudication_json(result: Adjudication) -> dict:
     return {
         "decision": result.decision,
@@ -188,6 +222,9 @@ def _fraud(session: Session, claim: Claim, person: Person, policy: Policy) -> li
     ]
     if person.insurance_status is None:
         extra.append(rules.Flag("identity_not_matched", "医保部门未能核实被保险人的身份信息"))
+    episode = supplements.same_episode_claims(session, claim)
+    if episode:  # paid once: a later claim for the same care is a supplement, never automatic
+        extra.append(rules.Flag(supplements.FLAG, supplements.flag_text(episode)))
     assert claim.admitted_on is not None  # a submitted claim passed the completeness check
     facts = rules.FraudFacts(
         care_start=claim.admitted_on,
@@ -209,11 +246,17 @@ def _fraud(session: Session, claim: Claim, person: Person, policy: Policy) -> li
 
 
 def _refresh_identity(claim_id: int) -> None:
-    """Re-verify the insured with the bureau when the snapshot is stale (a name or ID number the
-    bureau no longer matches becomes a flag, never a silent pass)."""
     with read_scope() as s:
         claim = claim_by_id(s, claim_id)
         member_id, person_id = claim.member_id, claim.person_id
+    refresh_person(member_id, person_id, f"claim {claim_id}")
+
+
+def refresh_person(member_id: int, person_id: int, what: str) -> None:
+    """Re-verify the insured with the bureau when the snapshot is stale (a name or ID number the
+    bureau no longer matches becomes a flag, never a silent pass). The claim and the estimate
+    both do this, so an estimate never quotes on facts the claim would no longer accept."""
+    with read_scope() as s:
         stale = is_stale(existing(s, Person, person_id))
     if not stale:
         return
@@ -224,7 +267,7 @@ def _refresh_identity(claim_id: int) -> None:
         with transaction() as t:
             existing(t, Person, person_id).insurance_status = None
     except (UpstreamUnavailable, DomainError):
-        log.info("re-verification skipped for claim %s: bureau unavailable", claim_id)
+        log.info("re-verification skipped for %s: bureau unavailable", what)
 
 
 def adjudicate(claim_id: int) -> Claim:
@@ -240,14 +283,15 @@ def adjudicate(claim_id: int) -> Claim:
                 policy = existing(s, Policy, claim.policy_id)
                 year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
                 version = year.version
-                result = run_claim(s, claim, accumulators.read(s, year))
+                run = run_episode(s, claim, year)
+                result = run.result
                 flags = _fraud(s, claim, person, policy)
                 claim.flags = [{"code": f.code, "zh": f.zh} for f in flags]
-                claim.decision, claim.payable_fen = result.decision, result.payable_fen
-                claim.adjudication = adjudication_json(result)
+                claim.decision, claim.payable_fen = result.decision, run.payable_fen
+                claim.adjudication = run.adjudication(adjudication_json(result))
                 outcome, reason = _route(claim, result, flags)
                 if outcome == ClaimStatus.APPROVED:
-                    settle(s, claim, year, version, result)
+                    settle(s, claim, year, version, run)
                 transition(
                     s,
                     claim,
@@ -298,16 +342,14 @@ def settle(
     claim: Claim,
     year: accumulators.AccumulatorYear,
     version: int,
-    result: Adjudication,
+    run: supplements.EpisodeRun,
 ) -> None:
-    accumulators.apply(session, year, version, result.deltas)
-    claim.approved_fen = result.payable_fen
-    claim.applied_deltas = accumulators.deltas_to_json(result.deltas)
-    if result.payable_fen > 0:
+    accumulators.apply_json(session, year, version, run.deltas)
+    claim.approved_fen = run.payable_fen
+    claim.applied_deltas = run.deltas
+    if run.payable_fen > 0:
         session.add(
-            ClaimLedgerEntry(
-                claim_id=claim.id, kind="claim_approved", amount_fen=result.payable_fen
-            )
+            ClaimLedgerEntry(claim_id=claim.id, kind="claim_approved", amount_fen=run.payable_fen)
         )
 
 
@@ -316,6 +358,7 @@ def after_approval(
 ) -> None:
     if not claim.approved_fen:
         disclose_settled(session, claim, 0)
+        supplement = (claim.adjudication or {}).get("episode")
         transition(
             session,
             claim,
@@ -323,7 +366,9 @@ def after_approval(
             actor_type=actor_type,
             actor_id=actor_id,
             outcome=ClaimStatus.CLOSED,
-            reason="本次可赔付金额为 0 元（计入年度免赔额）",
+            reason="同一次就医已足额赔付，本次无差额可补付"
+            if supplement
+            else "本次可赔付金额为 0 元（计入年度免赔额）",
             paid_at=utcnow(),
         )
         notify(session, claim, "claim_closed")
@@ -377,19 +422,18 @@ def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
         )
         for claim in claims:
             year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
-            acc = accumulators.read(s, year)
-            result = run_claim(s, claim, acc)
+            run = run_episode(s, claim, year)
             before = claim.payable_fen
             settled = claim.status in SETTLED
             if apply and not settled:
-                claim.decision, claim.payable_fen = result.decision, result.payable_fen
-                claim.adjudication = adjudication_json(result)
+                claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
+                claim.adjudication = run.adjudication(adjudication_json(run.result))
             out.append(
                 {
                     "claim_no": claim.claim_no,
                     "status": claim.status,
                     "before_fen": before,
-                    "after_fen": result.payable_fen,
+                    "after_fen": run.payable_fen,
                     "settled": settled,
                 }
             )

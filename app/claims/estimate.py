@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.adjudication.engine import adjudicate as run_engine
 from app.adjudication.model import Adjudication
 from app.claims import accumulators, rules
-from app.claims.adjudication_run import engine_claim, insured_of, policy_cover
+from app.claims.adjudication_run import engine_claim, insured_of, policy_cover, refresh_person
 from app.claims.common import actable_policy, existing
 from app.claims.intake import checked_amounts
 from app.claims.settlement import policy_person, settlement_record
@@ -32,7 +32,11 @@ def estimate(
     setl_id: str | None = None,
     pre_existing: bool = False,
 ) -> Adjudication:
-    """What a claim would pay now, against the person's current accumulators; changes nothing."""
+    """What a claim would pay now, against the person's current accumulators; changes nothing
+    (but a stale identity is re-verified with the bureau first, as the claim does)."""
+    with read_scope() as s:  # ended before the bureau call
+        person_id = actable_policy(s, member_id, policy_id).person_id
+    refresh_person(member_id, person_id, f"estimate on policy {policy_id}")
     if setl_id is not None:
         from app.integrations.registry import bureau
 

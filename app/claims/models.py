@@ -274,3 +274,20 @@ class ClaimLedgerEntry(Base):
             name="sign",
         ),
     )
+
+
+class ClaimFailedAccount(Base):
+    """A payee account the bank refused for good on a claim: never paid again on that claim.
+    Kept only as a keyed hash (blind index) and the last four digits, never in clear."""
+
+    __tablename__ = "claim_failed_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"))
+    account_index: Mapped[str] = mapped_column(String(64))
+    account_last4: Mapped[str] = mapped_column(String(4))
+    failure_code: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("claim_id", "account_index"),)

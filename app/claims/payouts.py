@@ -20,7 +20,7 @@ from app.claims.common import (
     rows_changed,
     transition,
 )
-from app.claims.models import Claim, ClaimLedgerEntry, Payout
+from app.claims.models import Claim, ClaimFailedAccount, ClaimLedgerEntry, Payout
 from app.claims.statuses import ClaimStatus, PayoutStatus
 from app.claims.workflow import FILED
 from app.common.clock import today_shanghai
@@ -60,6 +60,50 @@ def _payee(claim: Claim) -> Payee:
     )
 
 
+FAILED_ACCOUNT_PURPOSE = "claims.failed_account"
+
+
+def account_index(account: str) -> str:
+    """The keyed hash a failed account is remembered by (the number itself is never stored)."""
+    from app.security.crypto import index_of
+
+    return index_of(FAILED_ACCOUNT_PURPOSE, account)
+
+
+def failed_before(session: Session, claim_id: int, account: str) -> bool:
+    """Whether the bank has refused this account for good on this claim."""
+    return (
+        session.scalar(
+            select(ClaimFailedAccount.id).where(
+                ClaimFailedAccount.claim_id == claim_id,
+                ClaimFailedAccount.account_index == account_index(account),
+            )
+        )
+        is not None
+    )
+
+
+def _remember_failed(session: Session, claim: Claim, payout_id: int, code: str) -> None:
+    account = _payee(claim).bank_account
+    if not failed_before(session, claim.id, account):
+        session.add(
+            ClaimFailedAccount(
+                claim_id=claim.id,
+                payout_id=payout_id,
+                account_index=account_index(account),
+                account_last4=account[-4:],
+                failure_code=code,
+            )
+        )
+
+
+def payee_failed_before(session: Session, claim: Claim) -> bool:
+    """Whether the claim's current payee account was refused for good on it."""
+    return bool(claim.payee_account_enc) and failed_before(
+        session, claim.id, _payee(claim).bank_account
+    )
+
+
 def pay(claim_id: int) -> Claim:
     """Start (or resume) the transfer of an approved claim."""
     from app.integrations.registry import payout
@@ -73,6 +117,10 @@ def pay(claim_id: int) -> Claim:
         )
         if live is not None:
             return claim  # in flight: reconcile_payouts resolves it
+        if payee_failed_before(s, claim):
+            # never the same refused account again: the payee must be corrected first
+            log.warning("payout for claim %s held: the payee account was refused", claim_id)
+            return claim
         attempt = 1 + (
             s.scalar(select(func.count()).select_from(Payout).where(Payout.claim_id == claim.id))
             or 0
@@ -148,6 +196,8 @@ def record_payout(payout_id: int, result: PayoutResult) -> Claim:
             notify(s, claim, "claim_paid", amount=yuan_plain(row.amount_fen))
             paid_now = row.amount_fen
         elif result.failure_code in PERMANENT_PAYOUT_FAILURES or row.attempt >= PAYOUT_ATTEMPTS:
+            if result.failure_code in PERMANENT_PAYOUT_FAILURES:
+                _remember_failed(s, claim, row.id, result.failure_code)
             flags = list(claim.flags or []) + [
                 {"code": "payout_failed", "zh": f"理赔款转账失败（{result.failure_code}）"}
             ]

@@ -15,13 +15,13 @@ from app.claims.adjudication_run import (
     SETTLE_ATTEMPTS,
     adjudication_json,
     after_approval,
-    run_claim,
+    run_episode,
     settle,
 )
 from app.claims.common import disclose_settled, document_labels, notify, own_claim, transition
 from app.claims.intake import check_complete
 from app.claims.models import Claim
-from app.claims.payouts import pay
+from app.claims.payouts import pay, payee_failed_before
 from app.claims.statuses import ClaimStatus
 from app.claims.workflow import next_status
 from app.common.clock import SHANGHAI
@@ -94,7 +94,7 @@ def request_human_review(member_id: int, claim_id: int, reason: str) -> Claim:
 # --- reviewers ------------------------------------------------------------------------------------
 
 
-def _reviewable(session: Session, actor: Principal, claim_id: int) -> Claim:
+def reviewable(session: Session, actor: Principal, claim_id: int) -> Claim:
     claim = session.get(Claim, claim_id)
     if claim is None or claim.status == ClaimStatus.DRAFT:
         raise E.claim_not_found()
@@ -131,7 +131,7 @@ def assign(actor: Principal, claim_id: int, staff_id: int | None) -> Claim:
 
 def request_info(actor: Principal, claim_id: int, message: str, documents: list[str]) -> Claim:
     with transaction() as s:
-        claim = _reviewable(s, actor, claim_id)
+        claim = reviewable(s, actor, claim_id)
         transition(
             s,
             claim,
@@ -147,7 +147,7 @@ def request_info(actor: Principal, claim_id: int, message: str, documents: list[
 
 def reject(actor: Principal, claim_id: int, reason_code: str, reason: str) -> Claim:
     with transaction() as s:
-        claim = _reviewable(s, actor, claim_id)
+        claim = reviewable(s, actor, claim_id)
         transition(
             s,
             claim,
@@ -166,12 +166,12 @@ def reject(actor: Principal, claim_id: int, reason_code: str, reason: str) -> Cl
 def redetermine(actor: Principal, claim_id: int, health: str, reason: str) -> Claim:
     """Override the pre-existing determination; the engine re-runs (nothing is settled yet)."""
     with transaction() as s:
-        claim = _reviewable(s, actor, claim_id)
+        claim = reviewable(s, actor, claim_id)
         claim.health, claim.health_set_by = health, "reviewer"
         year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
-        result = run_claim(s, claim, accumulators.read(s, year))
-        claim.decision, claim.payable_fen = result.decision, result.payable_fen
-        claim.adjudication = adjudication_json(result)
+        run = run_episode(s, claim, year)
+        claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
+        claim.adjudication = run.adjudication(adjudication_json(run.result))
         transition(
             s,
             claim,
@@ -189,16 +189,18 @@ def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
     for _ in range(SETTLE_ATTEMPTS):
         try:
             with transaction() as s:
-                claim = _reviewable(s, actor, claim_id)
+                claim = reviewable(s, actor, claim_id)
                 next_status(claim.status, "approve")
+                if payee_failed_before(s, claim):
+                    raise E.payee_account_failed("该理赔的收款账户此前转账失败，请先更正收款账户")
                 year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
                 version = year.version
-                result = run_claim(s, claim, accumulators.read(s, year))
-                claim.decision, claim.payable_fen = result.decision, result.payable_fen
-                claim.adjudication = adjudication_json(result)
-                if result.decision == "not_payable":
+                run = run_episode(s, claim, year)
+                claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
+                claim.adjudication = run.adjudication(adjudication_json(run.result))
+                if run.result.decision == "not_payable":
                     raise E.claim_not_payable()
-                settle(s, claim, year, version, result)
+                settle(s, claim, year, version, run)
                 transition(
                     s,
                     claim,

@@ -23,6 +23,7 @@ from app.claims.schemas import (
     EstimateSchema,
     HumanReviewSchema,
     InfoRequestCreateSchema,
+    PayeeCorrectionSchema,
     QueueQuerySchema,
     RedetermineSchema,
     RejectSchema,
@@ -67,6 +68,7 @@ def list_settlement_records(policy_id):
             "member_paid_fen": v.record.psn_part_amt_fen,
             "claimable": v.claimable,
             "claim_id": v.claim_id,
+            "not_claimable_reason": v.reason,
         }
         for v in views
     ]
@@ -226,6 +228,20 @@ def human_review(body, claim_id):
     return services.request_human_review(_me(), claim_id, body["reason"])
 
 
+@blp.route("/claims/<int:claim_id>/payee", methods=["POST"])
+@blp.member_required
+@blp.idempotent
+@blp.arguments(PayeeCorrectionSchema)
+@blp.response(200, ClaimSchema)
+@blp.errors(404, 409, 422)
+def correct_payee(body, claim_id):
+    """Correct the payee after the bank refused a transfer (same payee rules as a new claim; an
+    account refused on this claim is not accepted again). An approved claim is paid at once to
+    the new account; one sent back to review is paid when the reviewer approves it.
+    Requires an Idempotency-Key header."""
+    return services.member_correct_payee(_me(), claim_id, body["payee"])
+
+
 def _file(doc, data: bytes) -> Response:
     ext = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(
         doc.media_type, "bin"
@@ -285,6 +301,18 @@ def approve(body, claim_id):
     """Approve at the engine's figure (re-run against the accumulators as they are now) and pay.
     Requires an Idempotency-Key header."""
     return services.approve(current_principal(), claim_id, body["reason"])
+
+
+@blp.route("/staff/claims/<int:claim_id>/payee", methods=["POST"])
+@blp.staff_required("reviewer")
+@blp.idempotent
+@blp.arguments(PayeeCorrectionSchema)
+@blp.response(200, StaffClaimSchema)
+@blp.errors(404, 409, 422)
+def staff_correct_payee(body, claim_id):
+    """Correct the payee of a claim assigned to the caller after a refused transfer (audited;
+    the member's account details as they gave them). Requires an Idempotency-Key header."""
+    return services.staff_correct_payee(current_principal(), claim_id, body["payee"])
 
 
 @blp.route("/staff/claims/<int:claim_id>/reject", methods=["POST"])

@@ -65,6 +65,10 @@ class PayeeSchema(StrictSchema):
     )
 
 
+class PayeeCorrectionSchema(StrictSchema):
+    payee = ma.fields.Nested(PayeeSchema, required=True)
+
+
 class InvoiceSchema(StrictSchema):
     issuer = ma.fields.String(
         required=True, validate=_text(100), metadata={"description": "开票单位（医院）"}
@@ -170,12 +174,26 @@ class BucketSchema(StrictSchema):
     payable_fen = ma.fields.Integer(required=True)
 
 
+class EpisodeSchema(StrictSchema):
+    """A supplement: the care was already claimed; only the difference is payable."""
+
+    supplement_of = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "同一次就医的已结算理赔编号"}
+    )
+    previous_fen = ma.fields.Integer(required=True, metadata={"description": "已核准金额"})
+    recomputed_fen = ma.fields.Integer(
+        required=True, metadata={"description": "整次就医重新计算的应赔金额"}
+    )
+    payable_fen = ma.fields.Integer(required=True, metadata={"description": "本次补付差额"})
+
+
 class AdjudicationSchema(StrictSchema):
     decision = ma.fields.String(required=True)
     payable_fen = ma.fields.Integer(required=True)
     reason_codes = ma.fields.List(ma.fields.String(), required=True)
     lines = ma.fields.List(ma.fields.Nested(ExplanationLineSchema), required=True)
     buckets = ma.fields.List(ma.fields.Nested(BucketSchema), required=True)
+    episode = ma.fields.Nested(EpisodeSchema, metadata={"description": "补充理赔（同一次就医）"})
 
 
 class EstimateResultSchema(AdjudicationSchema):
@@ -440,3 +458,9 @@ class SettlementRecordSchema(StrictSchema):
     )
     claimable = ma.fields.Boolean(required=True)
     claim_id = ma.fields.Integer(allow_none=True)
+    not_claimable_reason = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "不能理赔的原因（已冲销、不属保障范围的医疗类别、该次就医已申请理赔）"
+        },
+    )

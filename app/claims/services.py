@@ -10,6 +10,8 @@ module of its concern:
     review            the member's answers and human review; the reviewers' transitions
     queue             the review queue and the audited staff read
     payouts           transfers, their reconciliation, the claim ledger check
+    payee             correcting the payee after a refused transfer (payout recovery)
+    supplements       paid once: claims of the same care episode (rules in episodes.py)
     providers         what other packages read (refund check, FHIR export, sponsor reports)
     common            what they share (access, state transitions, notifications, disclosure)
 
@@ -46,6 +48,7 @@ from app.claims.intake import (
     submit,
     update_claim,
 )
+from app.claims.payee import member_correct_payee, staff_correct_payee
 from app.claims.payouts import check_claim_ledger, pay, reconcile_payouts, record_payout
 from app.claims.providers import claims_filed_on, claims_paid_on, fhir_claims
 from app.claims.queue import queue, staff_get
@@ -79,6 +82,7 @@ __all__ = [
     "fhir_claims",
     "get_claim",
     "list_claims",
+    "member_correct_payee",
     "member_document",
     "missing_documents",
     "new_claim_no",
@@ -94,6 +98,7 @@ __all__ = [
     "required_documents",
     "rerun_for_product",
     "settlement_records",
+    "staff_correct_payee",
     "staff_document",
     "staff_get",
     "submit",

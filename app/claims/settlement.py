@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
-from app.claims import rules
+from app.claims import rules, supplements
 from app.claims.adjudication_run import process
 from app.claims.common import (
     actable_policy,
@@ -23,6 +23,7 @@ from app.claims.common import (
     transition,
     verified_member,
 )
+from app.claims.episodes import EpisodeKey
 from app.claims.intake import set_payee
 from app.claims.models import Claim
 from app.claims.statuses import ClaimStatus
@@ -74,6 +75,38 @@ class RecordView:
     record: object
     claim_id: int | None
     claimable: bool
+    reason: str | None = None
+
+
+def _view(record: SettlementRecord, person_id: int, claims: list[Claim]) -> RecordView:
+    """A record is claimable when the bureau's record itself is, and no live claim already
+    covers it: by its settlement id, or as the same care episode (paid once)."""
+    for claim in claims:
+        if claim.setl_id == record.setl_id:
+            return RecordView(record, claim.id, False, f"已提交理赔申请 {claim.claim_no}")
+    if record.cancelled:
+        return RecordView(record, None, False, "该笔结算已冲销")
+    if record.care_kind is None:
+        return RecordView(record, None, False, "该医疗类别不属于惠民保保障范围")
+    key = EpisodeKey(
+        person=str(person_id),
+        care_start=record.begndate,
+        care_end=record.enddate,
+        hospital_name=record.fixmedins_name or "",
+        hospital_code=record.fixmedins_code or None,
+        mdtrt_id=record.mdtrt_id or None,
+    )
+    matches = supplements.matches_for(key, claims)
+    if matches:
+        claim = next(c for c in claims if str(c.id) == matches[0].claim.claim_id)
+        return RecordView(
+            record,
+            claim.id,
+            False,
+            f"该次就医已提交理赔申请 {claim.claim_no}（{matches[0].message}）；"
+            "如有遗漏费用，请在该申请中补充",
+        )
+    return RecordView(record, None, True)
 
 
 def settlement_records(member_id: int, policy_id: int) -> list[RecordView]:
@@ -88,23 +121,20 @@ def settlement_records(member_id: int, policy_id: int) -> list[RecordView]:
         return []
     records = _bureau_call(bureau().settlement_records, psn_no, start, end)
     with read_scope() as s:
-        claimed = dict(
-            s.execute(
-                select(Claim.setl_id, Claim.id).where(
+        # drafts too when they came from a record (the unique index counts them)
+        claims = supplements.live_claims(s, person_id) + list(
+            s.scalars(
+                select(Claim).where(
                     Claim.person_id == person_id,
-                    Claim.setl_id.in_([r.setl_id for r in records]),
-                    Claim.status != ClaimStatus.REJECTED,
+                    Claim.status == ClaimStatus.DRAFT,
+                    Claim.setl_id.is_not(None),
                 )
-            ).all()
-        )
-    views = []
-    for r in sorted(records, key=lambda r: (r.begndate, r.setl_id), reverse=True):
-        views.append(
-            RecordView(
-                r, claimed.get(r.setl_id), claimable=r.claimable and r.setl_id not in claimed
             )
         )
-    return views
+    return [
+        _view(r, person_id, claims)
+        for r in sorted(records, key=lambda r: (r.begndate, r.setl_id), reverse=True)
+    ]
 
 
 def claim_from_settlement(

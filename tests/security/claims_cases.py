@@ -106,6 +106,7 @@ def _settlement_records_of_another_members_policy(client, world: World):
 @cross_owner("/claims/<int:claim_id>/documents", "POST")
 @cross_owner("/claims/<int:claim_id>/answer", "POST")
 @cross_owner("/claims/<int:claim_id>/human-review", "POST")
+@cross_owner("/claims/<int:claim_id>/payee", "POST")
 @in_enrollment_window
 def _claim_of_another_member(client, world: World):
     a, claim, secrets = _claim_of_a(client, world)
@@ -118,14 +119,16 @@ def _claim_of_another_member(client, world: World):
         ("POST", "/submit", None),
         ("POST", "/answer", {"message": "x"}),
         ("POST", "/human-review", {"reason": "x"}),
+        ("POST", "/payee", {"payee": PAYEE_B}),
     ]
+    keyed = ("/submit", "/payee")
     for method, suffix, body in attempts:
-        headers = {**bearer(b), **(key() if suffix == "/submit" else {})}
+        headers = {**bearer(b), **(key() if suffix in keyed else {})}
         resp = client.open(f"/claims/{cid}{suffix}", method=method, headers=headers, json=body)
         same = client.open(
             f"/claims/{UNKNOWN_ID}{suffix}",
             method=method,
-            headers={**bearer(b), **(key() if suffix == "/submit" else {})},
+            headers={**bearer(b), **(key() if suffix in keyed else {})},
             json=body,
         )
         world.assert_hidden(resp, "claim_not_found", secrets=secrets, same_as=same)
@@ -162,6 +165,8 @@ def _document_of_another_member(client, world: World):
     assert len(client.get(f"/claims/{claim['id']}", headers=bearer(a)).get_json()["documents"]) == 2
 
 
+PAYEE_B = {"name": "李娜", "bank_name": "工商银行", "bank_account": "6222020200112238888"}
+
 STAFF_ROUTES = [
     ("GET", "", None),
     ("POST", "/assign", {}),
@@ -169,6 +174,7 @@ STAFF_ROUTES = [
     ("POST", "/reject", {"reason_code": "other", "reason": "x"}),
     ("POST", "/request-info", {"message": "x"}),
     ("POST", "/health-determination", {"health": "pre_existing", "reason": "x"}),
+    ("POST", "/payee", {"payee": PAYEE_B}),
 ]
 
 
@@ -178,6 +184,7 @@ STAFF_ROUTES = [
 @cross_owner("/staff/claims/<int:claim_id>/reject", "POST")
 @cross_owner("/staff/claims/<int:claim_id>/request-info", "POST")
 @cross_owner("/staff/claims/<int:claim_id>/health-determination", "POST")
+@cross_owner("/staff/claims/<int:claim_id>/payee", "POST")
 @in_enrollment_window
 def _staff_claim_routes_by_role(client, world: World):
     """A member token is 401; an operator may read and assign but not decide (403); an unknown

@@ -31,6 +31,7 @@ ROWS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/claims/<int:claim_id>/documents/<int:document_id>", "DELETE"): (401, 204, 401, 401, 401),
     ("/claims/<int:claim_id>/answer", "POST"): (401, 200, 401, 401, 401),
     ("/claims/<int:claim_id>/human-review", "POST"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>/payee", "POST"): (401, 200, 401, 401, 401),
     ("/staff/claims", "GET"): (401, 401, 200, 200, 403),
     ("/staff/claims/<int:claim_id>", "GET"): (401, 401, 200, 200, 403),
     ("/staff/claims/<int:claim_id>/assign", "POST"): (401, 401, 200, 200, 403),
@@ -38,6 +39,7 @@ ROWS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/staff/claims/<int:claim_id>/reject", "POST"): (401, 401, 200, 403, 403),
     ("/staff/claims/<int:claim_id>/request-info", "POST"): (401, 401, 200, 403, 403),
     ("/staff/claims/<int:claim_id>/health-determination", "POST"): (401, 401, 200, 403, 403),
+    ("/staff/claims/<int:claim_id>/payee", "POST"): (401, 401, 200, 403, 403),
     ("/staff/claims/<int:claim_id>/documents/<int:document_id>", "GET"): (401, 401, 200, 403, 403),
 }
 
@@ -152,6 +154,36 @@ def _payable_assigned(w) -> int:
     return claim_id
 
 
+def _payout_failed(w) -> int:
+    """李娜's claim for other care in May, approved by the reviewer (still assigned to them),
+    whose transfer the sandbox bank refused (...0000: account_invalid): back in review."""
+    policy_id = w._once("spouse_policy", lambda: _backdated_policy(w, w.spouse_id))
+    claim_id = _draft(
+        w,
+        complete=True,
+        policy_id=policy_id,
+        care_kind="emergency",
+        hospital_name="赣州市立医院",
+        admitted_on="2026-05-12",
+        discharged_on="2026-05-12",
+        medfee_sumamt_fen=8_000_000,
+        hifp_pay_fen=4_000_000,
+        in_policy_self_pay_fen=4_000_000,
+        payee={**PAYEE, "name": "李娜", "bank_account": "6222020200112230000"},
+    )
+    resp = w.client.post(f"/claims/{claim_id}/submit", headers={**_member(w), **key()})
+    assert resp.get_json()["status"] == "pending_review", resp.get_json()
+    staff = bearer(w.tokens["reviewer"])
+    assert (
+        w.client.post(f"/staff/claims/{claim_id}/assign", headers=staff, json={}).status_code == 200
+    )
+    resp = w.client.post(
+        f"/staff/claims/{claim_id}/approve", headers={**staff, **key()}, json={"reason": "核对无误"}
+    )
+    assert resp.get_json()["status"] == "pending_review", resp.get_json()
+    return claim_id
+
+
 def _auto_rejected(w) -> int:
     """张小宝 enrolled last December; his basic insurance found suspended from 2026-02-01; a claim
     for care in March is denied by the engine alone, so a human review may be asked for."""
@@ -260,6 +292,11 @@ REQUESTS = {
         "claim_id": w._once("rejected", lambda: _auto_rejected(w)),
         "json": {"reason": "请人工复核"},
     },
+    ("/claims/<int:claim_id>/payee", "POST"): lambda w: {
+        "claim_id": w._once("payout_failed", lambda: _payout_failed(w)),
+        "headers": key(),
+        "json": {"payee": {**PAYEE, "name": "李娜"}},
+    },
     ("/staff/claims", "GET"): lambda w: {"query_string": {"limit": 5}},
     ("/staff/claims/<int:claim_id>", "GET"): lambda w: {
         "claim_id": w._once("submitted", lambda: _submitted(w))
@@ -284,6 +321,11 @@ REQUESTS = {
     ("/staff/claims/<int:claim_id>/health-determination", "POST"): lambda w: {
         "claim_id": w._once("assigned", lambda: _assigned(w)),
         "json": {"health": "pre_existing", "reason": "既往病史"},
+    },
+    ("/staff/claims/<int:claim_id>/payee", "POST"): lambda w: {
+        "claim_id": w._once("payout_failed", lambda: _payout_failed(w)),
+        "headers": key(),
+        "json": {"payee": {**PAYEE, "name": "李娜", "bank_account": "6217000010012345678"}},
     },
     ("/staff/claims/<int:claim_id>/documents/<int:document_id>", "GET"): lambda w: (
         lambda cid: {"claim_id": cid, "document_id": _document(w, cid)}
