@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from tests import factories
+from tests.conftest import bearer
 from tests.enrollment.conftest import key
 
 #                                                          anon member reviewer operator charity
@@ -170,13 +171,10 @@ def _payout_failed(w) -> int:
         hifp_pay_fen=4_000_000,
         in_policy_self_pay_fen=4_000_000,
         payee={**PAYEE, "name": "李娜", "bank_account": "6222020200112230000"},
+        submit="pending_review",
     )
-    resp = w.client.post(f"/claims/{claim_id}/submit", headers={**_member(w), **key()})
-    assert resp.get_json()["status"] == "pending_review", resp.get_json()
+    factories.assign_claim(w.app, "demo-reviewer", claim_id)
     staff = bearer(w.tokens["reviewer"])
-    assert (
-        w.client.post(f"/staff/claims/{claim_id}/assign", headers=staff, json={}).status_code == 200
-    )
     resp = w.client.post(
         f"/staff/claims/{claim_id}/approve", headers={**staff, **key()}, json={"reason": "核对无误"}
     )
