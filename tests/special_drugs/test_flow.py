@@ -171,6 +171,10 @@ def test_refusals(client, catalogues, insured_family, reviewer):
     assert resp.get_json()["code"] == "special_drug_not_listed"
     resp = client.post(A, headers=bearer(token), json={**body, "indication": INDICATION})
     app_id = resp.get_json()["id"]
+    # a draft is the member's own business: staff do not see it
+    hidden = client.get(f"{S}/{app_id}", headers=bearer(reviewer))
+    assert hidden.status_code == 404
+    assert hidden.get_json()["code"] == "special_drug_application_not_found"
     again = client.post(A, headers=bearer(token), json={**body, "indication": INDICATION})
     assert (
         again.status_code == 409 and again.get_json()["code"] == "special_drug_application_exists"
