@@ -82,7 +82,7 @@ def missing_proofs(doc_types: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Reason:
+class PurchaseReason:
     code: str
     zh: str
     en: str
@@ -96,7 +96,7 @@ class PurchaseOutcome:
 
     counted_fen: int
     lines: tuple[ClaimLine, ...]
-    reasons: tuple[Reason, ...]
+    reasons: tuple[PurchaseReason, ...]
 
     def amounts(self, amount_fen: int) -> dict[str, int]:
         """The claim's amounts for a purchase of amount_fen."""
@@ -121,12 +121,12 @@ def purchase_outcome(
     if amount_fen <= 0:
         raise ValueError("amount_fen must be positive")
     listed = match.special_drugs_fen
-    reasons = [Reason(r.code, r.zh, r.en) for e in match.explanations for r in e.reasons]
+    reasons = [PurchaseReason(r.code, r.zh, r.en) for e in match.explanations for r in e.reasons]
     counted = listed if room_fen is None else min(listed, room_fen)
     if counted < listed:
         zh, en = CAP_REASON_TEXT
         reasons.append(
-            Reason(
+            PurchaseReason(
                 CAP_REASON,
                 f"{zh}：年度剩余额度 {yuan_plain(room_fen or 0)} 元，"
                 f"{yuan_plain(listed - counted)} 元不计入",
