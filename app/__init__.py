@@ -79,6 +79,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.policies.routes import blp as policies_blp
     from app.products.routes import blp as products_blp
     from app.products.routes import register_converters as register_product_converters
+    from app.special_drugs.routes import blp as special_drugs_blp
     from app.sponsors.roster_routes import blp as rosters_blp
     from app.sponsors.routes import blp as sponsors_blp
     from app.staff.routes import blp as staff_blp
@@ -100,6 +101,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         jobs_blp,
         disclosure_blp,
         catalogues_blp,
+        special_drugs_blp,
     ):
         api_instance.register_blueprint(blp)
 
@@ -136,10 +138,12 @@ def _register_hooks(app: Flask) -> None:
     declares them); then check that none is left without one."""
     from app.claims.services import claims_filed_on, claims_paid_on, fhir_claims
     from app.common import hooks
+    from app.special_drugs.purchases import claim_lines_for
     from app.sponsors.services import programme_offers
 
     hooks.register(hooks.SUBSIDY_OFFERS, programme_offers, app=app)
     hooks.register(hooks.CLAIMS_FILED, claims_filed_on, app=app)
     hooks.register(hooks.CLAIMS_PAID, claims_paid_on, app=app)
     hooks.register(hooks.MEMBER_CLAIMS, fhir_claims, app=app)
+    hooks.register(hooks.CLAIM_LINES, claim_lines_for, app=app)
     hooks.check_registered(app)

@@ -196,6 +196,9 @@ class Config:
     CLAIM_DOCUMENTS_MAX: int = 30
     CLAIMS_FREQUENCY_WINDOW_DAYS: int = 30
     CLAIMS_FREQUENCY_LIMIT: int = 4
+    # Special drugs (app/special_drugs): how many days an approval (事前审核) is valid from the
+    # day it is given (never past the end of the policy's cover).
+    SPECIAL_DRUG_APPROVAL_DAYS: int = 90
     # Member notifications (app/outbox): event kind -> WeChat subscription template id; a kind
     # without an entry is sent with the kind itself as the template (what the sandbox records).
     NOTIFY_TEMPLATES: dict[str, str] = field(default_factory=dict)

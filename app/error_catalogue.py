@@ -390,6 +390,34 @@ _add(
     "detail has the difference; a claim filed with documents only",
 )
 
+# --- special-drug service: applications, review, purchases (app/special_drugs) ------------------
+_add("special_drug_application_not_found", 404, "特药申请不存在")
+_add("special_drug_not_listed", 422, "该药品不在当前生效的特药目录内")
+_add(
+    "special_drug_indication_not_listed",
+    422,
+    "所选适应症不在该药品的目录适应症内",
+    "detail lists the catalogue's indications",
+)
+_add("special_drug_policy_not_in_force", 409, "保单不在保障期内，无法办理特药服务")
+_add(
+    "special_drug_application_exists",
+    409,
+    "该被保险人已有该药品的申请（草稿、审核中或有效期内）",
+    "One live application per insured person and drug",
+)
+_add("special_drug_application_not_editable", 409, "申请已提交，不能再修改材料")
+_add(
+    "special_drug_proof_missing",
+    422,
+    "请先上传处方和诊断证明（病理报告或基因检测报告）",
+    "detail and errors.json.documents name what is missing",
+)
+_add("special_drug_application_state_conflict", 409, "申请状态已变化，请刷新后重试")
+_add("special_drug_not_approved", 409, "特药申请尚未通过审核，不能申请购药报销")
+_add("special_drug_purchase_date_invalid", 422, "购药日期无效", "detail has the cover period")
+_add("special_drug_cap_busy", 409, "该药品同时提交的购药过多，请稍后重试")
+
 
 class _Raisers:
     """`E.policy_not_found(...)`: attribute access to the catalogue, failing loudly on a typo."""

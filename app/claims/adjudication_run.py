@@ -8,6 +8,7 @@ and a stale version re-runs the engine (up to SETTLE_ATTEMPTS times).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import date, timedelta
 
@@ -22,6 +23,7 @@ from app.adjudication.reasons import DENY
 from app.claims import accumulators, rules, supplements
 from app.claims.common import claim_by_id, disclose_settled, existing, notify, transition
 from app.claims.episodes import supplement_payable
+from app.claims.line_sources import claim_lines
 from app.claims.models import Claim, ClaimInvoice, ClaimLedgerEntry
 from app.claims.payouts import pay
 from app.claims.statuses import ClaimStatus
@@ -116,9 +118,13 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
     policy = existing(session, Policy, claim.policy_id)
     person = existing(session, Person, claim.person_id)
     amounts = claim_amounts(claim)
+    engine_view = engine_claim(
+        amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no
+    )
+    lines = claim_lines(session, claim)  # itemised by the capability that filed it, if any
     return run_engine(
         definition_of(product),
-        engine_claim(amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no),
+        dataclasses.replace(engine_view, lines=lines) if lines else engine_view,
         policy_cover(policy),
         insured_of(session, person, claim.health, claim.plan_year),
         acc,

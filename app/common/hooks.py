@@ -44,6 +44,7 @@ SUBSIDY_OFFERS = "enrollment.subsidy_offers"
 CLAIMS_FILED = "policies.claims_filed"
 CLAIMS_PAID = "sponsors.claims_paid"
 MEMBER_CLAIMS = "disclosure.member_claims"
+CLAIM_LINES = "claims.claim_lines"
 
 HOOK_POINTS: dict[str, HookPoint] = {
     point.name: point
@@ -79,6 +80,16 @@ HOOK_POINTS: dict[str, HookPoint] = {
             returns="iterable of (app.disclosure.fhir.ClaimView, AdjudicationView | None)",
             purpose="the claims in a member's FHIR export",
             provided_by="claims (app.claims.services.fhir_claims)",
+        ),
+        HookPoint(
+            CLAIM_LINES,
+            params=("session", "claim"),
+            returns="tuple of app.adjudication.model.ClaimLine: the claim's itemised lines "
+            "(empty when the provider knows nothing of this claim)",
+            purpose="itemised lines of claims filed by a capability above claims (a special-drug "
+            "purchase), so the engine can count a bucket limited to a list",
+            provided_by="special drugs (app.special_drugs.purchases.claim_lines_for)",
+            many=True,
         ),
     )
 }

@@ -673,6 +673,7 @@ from tests.security import (  # noqa: E402
     catalogues_cases,  # noqa: F401
     claims_cases,  # noqa: F401
     rosters_cases,  # noqa: F401
+    special_drugs_cases,  # noqa: F401
 )
 
 # --- the tests -----------------------------------------------------------------------------

@@ -327,6 +327,12 @@ from tests.security import catalogues_matrix  # noqa: E402
 MATRIX.update(catalogues_matrix.ROWS)
 REQUESTS.update(catalogues_matrix.REQUESTS)
 
+# And the special-drug service (members apply and claim; reviewers decide).
+from tests.security import special_drugs_matrix  # noqa: E402
+
+MATRIX.update(special_drugs_matrix.ROWS)
+REQUESTS.update(special_drugs_matrix.REQUESTS)
+
 
 def _build_path(rule: str, values: dict) -> str:
     """Fill a url rule's `<converter:name>` variables from `values`."""

@@ -1,0 +1,308 @@
+"""Purchases claimed against a special-drug approval.
+
+A purchase (pharmacy, date, quantity, amount, invoice) is matched as one fee line against the
+特药目录 in force on its date with the member's approval (app.catalogues.matching.match_lines):
+inside the approval's period, for its indication, at a designated pharmacy, it is special-drug
+money; otherwise it is not counted, and the reasons say why. What counts is limited by the
+drug's annual cap: the person's use of it in the plan year is a SpecialDrugUsage row moved only
+by a conditional UPDATE on the value read, so two purchases at once cannot both take the last of
+it. The purchase becomes an ordinary claim (care kind special_drug) filed and submitted through
+app.claims.services; its itemised lines reach the engine through the hook point
+`claims.claim_lines` (app/common/hooks.py), answered here by `claim_lines_for`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.adjudication.model import ClaimLine
+from app.catalogues.matching import FeeLine, SpecialDrugApproval, match_lines
+from app.catalogues.models import CatalogueKind
+from app.catalogues.rules import CommercialCatalogue, SpecialDrugCatalogue
+from app.catalogues.services import entries_in_force
+from app.claims import services as claims
+from app.claims.common import rows_changed
+from app.claims.models import Claim
+from app.claims.statuses import ClaimStatus
+from app.common.clock import today_shanghai
+from app.database import read_scope, transaction
+from app.error_catalogue import E
+from app.policies.models import Policy
+from app.special_drugs import rules
+from app.special_drugs.models import (
+    ApplicationStatus,
+    PurchaseStatus,
+    SpecialDrugApplication,
+    SpecialDrugDocument,
+    SpecialDrugPurchase,
+    SpecialDrugUsage,
+)
+from app.special_drugs.services import blob, own_application
+
+log = logging.getLogger(__name__)
+
+RESERVE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class PurchaseInput:
+    pharmacy: str
+    purchased_on: date
+    quantity: int
+    amount_fen: int
+    invoice_no: str
+    payee: dict
+    invoice: bytes
+    invoice_media_type: str | None
+
+
+def _match(session: Session, application: SpecialDrugApplication, p: PurchaseInput) -> Any:
+    special = entries_in_force(
+        application.product_id, CatalogueKind.SPECIAL_DRUG, p.purchased_on, session=session
+    )
+    commercial = entries_in_force(
+        application.product_id, CatalogueKind.COMMERCIAL, p.purchased_on, session=session
+    )
+    assert special is None or isinstance(special, SpecialDrugCatalogue)
+    assert commercial is None or isinstance(commercial, CommercialCatalogue)
+    approvals: tuple[SpecialDrugApproval, ...] = ()
+    if application.valid_from is not None and application.valid_to is not None:
+        approvals = (
+            SpecialDrugApproval(
+                application.drug_code,
+                application.indication,
+                application.valid_from,
+                application.valid_to,
+                application.application_no,
+            ),
+        )
+    line = FeeLine(
+        feedetl_sn="1",
+        med_list_codg=application.drug_code,
+        chrgitm_lv="03",  # a special drug is outside the basic list: wholly self-paid
+        cnt=Decimal(p.quantity),
+        pric_fen=p.amount_fen // p.quantity,
+        det_item_fee_sumamt_fen=p.amount_fen,
+        fulamt_ownpay_amt_fen=p.amount_fen,
+        name=application.drug_name,
+        fee_ocur_date=p.purchased_on,
+        approval_no=application.drug_code,
+    )
+    return match_lines(
+        [line],
+        care_date=p.purchased_on,
+        commercial=commercial,
+        special_drugs=special,
+        approvals=approvals,
+        dispensed_at=(p.pharmacy,),
+        expect_commercial=False,
+    )
+
+
+def _usage(session: Session, application: SpecialDrugApplication) -> SpecialDrugUsage | None:
+    return session.scalar(
+        select(SpecialDrugUsage).where(
+            SpecialDrugUsage.person_id == application.person_id,
+            SpecialDrugUsage.product_id == application.product_id,
+            SpecialDrugUsage.plan_year == application.plan_year,
+            SpecialDrugUsage.drug_code == application.drug_code,
+        )
+    )
+
+
+def _ensure_usage(application_id: int) -> None:
+    """The accumulator row exists (a concurrent insert of the same row is fine)."""
+    try:
+        with transaction() as s:
+            application = s.get(SpecialDrugApplication, application_id)
+            assert application is not None
+            if _usage(s, application) is None:
+                s.add(
+                    SpecialDrugUsage(
+                        person_id=application.person_id,
+                        product_id=application.product_id,
+                        plan_year=application.plan_year,
+                        drug_code=application.drug_code,
+                        cap_fen=application.annual_cap_fen,
+                        used_fen=0,
+                    )
+                )
+    except IntegrityError:
+        pass  # another purchase made it first
+
+
+def _reserve(member_id: int, application_id: int, p: PurchaseInput) -> SpecialDrugPurchase:
+    """Match the purchase and take what counts from the drug's annual cap, with the purchase
+    row, in one transaction; a concurrent use of the cap re-reads and re-computes."""
+    _ensure_usage(application_id)
+    for _ in range(RESERVE_ATTEMPTS):
+        with transaction() as s:
+            application = own_application(s, member_id, application_id)
+            usage = _usage(s, application)
+            assert usage is not None
+            outcome = rules.purchase_outcome(
+                _match(s, application, p),
+                drug_code=application.drug_code,
+                drug_name=application.drug_name,
+                amount_fen=p.amount_fen,
+                room_fen=rules.cap_room(usage.cap_fen, usage.used_fen),
+            )
+            if outcome.counted_fen:
+                moved = rows_changed(
+                    s,
+                    update(SpecialDrugUsage)
+                    .where(
+                        SpecialDrugUsage.id == usage.id,
+                        SpecialDrugUsage.used_fen == usage.used_fen,
+                    )
+                    .values(used_fen=SpecialDrugUsage.used_fen + outcome.counted_fen),
+                )
+                if moved != 1:
+                    s.rollback()  # another purchase used the cap: read it again
+                    continue
+            purchase = SpecialDrugPurchase(
+                application_id=application.id,
+                usage_id=usage.id,
+                pharmacy=p.pharmacy,
+                purchased_on=p.purchased_on,
+                quantity=p.quantity,
+                amount_fen=p.amount_fen,
+                counted_fen=outcome.counted_fen,
+                invoice_no=p.invoice_no,
+                status=PurchaseStatus.RESERVED,
+                lines=[rules.line_json(line) for line in outcome.lines],
+                reasons=[{"code": r.code, "zh": r.zh, "en": r.en} for r in outcome.reasons],
+            )
+            s.add(purchase)
+        return purchase
+    raise E.special_drug_cap_busy()
+
+
+def _release(purchase_id: int) -> None:
+    """Give the reservation back (the claim could not be filed)."""
+    with transaction() as s:
+        purchase = s.get(SpecialDrugPurchase, purchase_id)
+        assert purchase is not None
+        if purchase.status != PurchaseStatus.RESERVED:
+            return
+        purchase.status = PurchaseStatus.FAILED
+        purchase.claim_id = None  # the draft claim is deleted next
+        if purchase.counted_fen:
+            s.execute(
+                update(SpecialDrugUsage)
+                .where(SpecialDrugUsage.id == purchase.usage_id)
+                .values(used_fen=SpecialDrugUsage.used_fen - purchase.counted_fen)
+            )
+
+
+def _check(member_id: int, application_id: int, p: PurchaseInput) -> list[tuple[str, str, str]]:
+    """Refusals before anything is written; returns the application's documents to copy."""
+    with read_scope() as s:
+        application = own_application(s, member_id, application_id)
+        if application.status != ApplicationStatus.APPROVED:
+            raise E.special_drug_not_approved()
+        policy = s.get(Policy, application.policy_id)
+        assert policy is not None
+        if p.purchased_on > today_shanghai() or not (
+            policy.coverage_start <= p.purchased_on <= policy.coverage_end
+        ):
+            raise E.special_drug_purchase_date_invalid(
+                f"购药日期应在保障期间 {policy.coverage_start.isoformat()} 至 "
+                f"{policy.coverage_end.isoformat()} 内且不晚于今天"
+            )
+        return [
+            (d.doc_type, d.storage_key, d.media_type)
+            for d in s.scalars(
+                select(SpecialDrugDocument)
+                .where(SpecialDrugDocument.application_id == application.id)
+                .order_by(SpecialDrugDocument.id)
+            )
+        ]
+
+
+def purchase(member_id: int, application_id: int, p: PurchaseInput) -> SpecialDrugPurchase:
+    """Record a purchase and claim it: reserve the cap, file the claim (the invoice and the
+    application's proofs as its documents), submit it. If filing fails before the claim is
+    submitted, the reservation is given back and the draft removed."""
+    from app.documents.sanitise import sanitise
+
+    docs = _check(member_id, application_id, p)
+    invoice = sanitise(p.invoice, declared_media_type=p.invoice_media_type)  # refused early
+    reserved = _reserve(member_id, application_id, p)
+    claim_id: int | None = None
+    try:
+        with read_scope() as s:
+            application = own_application(s, member_id, application_id)
+            policy_id, indication = application.policy_id, application.indication
+        amounts = rules.PurchaseOutcome(reserved.counted_fen, (), ()).amounts(p.amount_fen)
+        claim = claims.create_claim(
+            member_id,
+            policy_id=policy_id,
+            fields={
+                "care_kind": "special_drug",
+                "hospital_name": p.pharmacy[:100],
+                "admitted_on": p.purchased_on,
+                "discharged_on": p.purchased_on,
+                "diagnosis": indication,
+                **amounts,
+                "payee": p.payee,
+                "invoices": [
+                    {"issuer": p.pharmacy[:100], "number": p.invoice_no, "amount_fen": p.amount_fen}
+                ],
+            },
+        )
+        claim_id = claim.id
+        with transaction() as s:
+            row = s.get(SpecialDrugPurchase, reserved.id)
+            assert row is not None
+            row.claim_id = claim_id
+        claims.upload_document(member_id, claim_id, "invoice", invoice.content, invoice.media_type)
+        for doc_type, key, media_type in docs:
+            claims.upload_document(
+                member_id, claim_id, rules.CLAIM_DOC_TYPE[doc_type], blob(key), media_type
+            )
+        claims.submit(member_id, claim_id)  # the engine reads the lines (claim_lines_for)
+    except Exception:
+        if not _submitted(claim_id):
+            _release(reserved.id)
+            if claim_id is not None:
+                try:
+                    claims.delete_draft(member_id, claim_id)
+                except Exception:
+                    log.warning("could not remove the draft of a failed special-drug purchase")
+        raise
+    with transaction() as s:
+        found = s.get(SpecialDrugPurchase, reserved.id)
+        assert found is not None
+        found.status = PurchaseStatus.SUBMITTED
+    return found
+
+
+def _submitted(claim_id: int | None) -> bool:
+    if claim_id is None:
+        return False
+    with read_scope() as s:
+        claim = s.get(Claim, claim_id)
+        return claim is not None and claim.status != ClaimStatus.DRAFT
+
+
+def claim_lines_for(session: Session, claim: Any) -> tuple[ClaimLine, ...]:
+    """Hook `claims.claim_lines`: the itemised lines of a claim filed for a purchase (none for
+    any other claim)."""
+    row = session.scalar(
+        select(SpecialDrugPurchase).where(
+            SpecialDrugPurchase.claim_id == claim.id,
+            SpecialDrugPurchase.status != PurchaseStatus.FAILED,
+        )
+    )
+    if row is None:
+        return ()
+    return tuple(rules.line_from_json(line) for line in row.lines)

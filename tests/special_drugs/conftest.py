@@ -1,0 +1,27 @@
+"""Fixtures for the special-drug service: the 张 family insured for 2026 (tests/claims), the demo
+product's catalogues imported (as `flask demo seed` does), a reviewer logged in."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from tests.claims.conftest import insured_family, key, reviewer  # noqa: F401
+
+
+@pytest.fixture
+def catalogues(seeded):
+    from app.demo.catalogues import seed_catalogues
+
+    with seeded.app_context():
+        seed_catalogues()
+    seeded.extensions["db_session"].remove()
+    return seeded
+
+
+def jpeg(shade: int = 40) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (shade, shade, shade)).save(buf, "JPEG")
+    return buf.getvalue()
