@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '20261205f1_special_drugs'
-down_revision = '20261205b1_catalogues'
+down_revision = '20261205c1_claims_once'
 branch_labels = None
 depends_on = None
 
