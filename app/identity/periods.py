@@ -7,7 +7,10 @@ Pure functions over frozen dataclasses (no Flask, no database). The caller store
 
     history = build_history(observations)
     history.status_on(date_of_care)             # StatusOnDate: active | suspended | unknown
-    history.basic_insurance_on(date_of_care)    # the engine's BasicInsurance, None if unknown
+    history.suspended_run(period)               # the whole run of suspended days around it
+
+(The claim engine's BasicInsurance is built from these in app/adjudication/model.py,
+`basic_insurance_on`: identity is the bottom capability and knows nothing of the engine.)
 
 What one answer says (psn_insu_stas 1 正常参保 active, 2 暂停参保 suspended, 4 终止参保 ended,
 treated as suspended: no benefit either way):
@@ -41,8 +44,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
-from app.adjudication.model import BasicInsurance
 
 STATUS_CODES = {"1": "active", "2": "suspended", "4": "suspended"}  # psn_insu_stas -> status
 STATUSES = ("active", "suspended", "unknown")
@@ -245,23 +246,17 @@ class InsuranceHistory:
         best = min(found, key=lambda p: (STATUSES.index(p.status), BASES.index(p.basis)))
         return StatusOnDate(best.status, best.basis, best.insutype, best)
 
-    def basic_insurance_on(self, day: date, insutype: str | None = None) -> BasicInsurance | None:
-        """The engine's BasicInsurance for a date of care; None when the status is unknown (the
-        caller holds the claim for a person or asks the bureau again). A suspension carries its
-        whole run of suspended days as the interval."""
-        answer = self.status_on(day, insutype)
-        if answer.status == "unknown" or answer.period is None:
-            return None
-        if answer.status == "active":
-            return BasicInsurance("active")
-        run = self.periods[answer.period.insutype]
-        index = run.index(answer.period)
+    def suspended_run(self, period: InsurancePeriod) -> tuple[date | None, date | None]:
+        """The first and last day (inclusive; None: open) of the run of consecutive suspended
+        periods that `period`, one of this history's suspended periods, belongs to."""
+        run = self.periods[period.insutype]
+        index = run.index(period)
         first = last = index
         while first > 0 and run[first - 1].status == "suspended":
             first -= 1
         while last + 1 < len(run) and run[last + 1].status == "suspended":
             last += 1
-        return BasicInsurance("suspended", run[first].starts, run[last].ends)
+        return run[first].starts, run[last].ends
 
 
 def build_history(observations: Iterable[InsuranceObservation]) -> InsuranceHistory:
