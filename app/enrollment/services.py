@@ -14,11 +14,12 @@ from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment import subsidies
 from app.enrollment.models import Order, OrderItem
 from app.enrollment.quote import Candidate, Payer, Quote, quote
+from app.enrollment.statuses import OrderStatus
 from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enrollments
 from app.error_catalogue import E, error
 from app.identity import services as identity
 from app.members.models import Member, Person, Relative
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.products import services as products
 
 
@@ -77,7 +78,7 @@ def already_insured(session, person_id: int, plan_year: int) -> bool:
             exists().where(
                 Policy.person_id == person_id,
                 Policy.plan_year == plan_year,
-                Policy.status != "void",
+                Policy.status != PolicyStatus.VOID,
             )
         )
     )
@@ -243,8 +244,8 @@ def close_order(session, order: Order, reason: str) -> bool:
     """Close an unpaid order and release its people (conditional: only from pending_payment)."""
     won = session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.status == "pending_payment")
-        .values(status="closed", closed_at=utcnow(), close_reason=reason)
+        .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
+        .values(status=OrderStatus.CLOSED, closed_at=utcnow(), close_reason=reason)
     ).rowcount
     if won:
         session.execute(update(OrderItem).where(OrderItem.order_id == order.id).values(open=False))

@@ -33,9 +33,10 @@ from app.common.bulk import allocate_ids, among, insert_rows
 from app.common.clock import today_shanghai
 from app.database import utcnow
 from app.enrollment.models import LedgerEntry, Order, OrderItem
+from app.enrollment.statuses import OrderStatus
 from app.error_catalogue import E
 from app.members.models import Person
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.policies.services import coverage_for
 from app.sponsors.models import ProgrammeLedgerEntry
 from app.sponsors.services import SUBSIDY_UNAVAILABLE, refusal_code, take_budget
@@ -208,7 +209,7 @@ def _insert_orders(session, plan: EnrollmentPlan) -> list[tuple[int, tuple[int, 
                 "payer_person_id": order.payer_person_id,
                 "product_id": plan.product_id,
                 "plan_year": plan.plan_year,
-                "status": "paid" if paid else "pending_payment",
+                "status": OrderStatus.PAID if paid else OrderStatus.PENDING_PAYMENT,
                 "payment_method": "sponsor" if paid else order.payment_method,
                 "total_premium_fen": premium,
                 "total_subsidy_fen": premium - order.pay_fen,
@@ -348,7 +349,7 @@ def record_paid(
                 "product_id": product_id,
                 "plan_year": plan_year,
                 "order_item_id": item.item_id,
-                "status": "active",
+                "status": PolicyStatus.ACTIVE,
                 "coverage_start": start,
                 "coverage_end": end,
                 "premium_fen": item.premium_fen,

@@ -64,13 +64,14 @@ from app.enrollment.writer import (
 from app.identity.services import apply_snapshot, decrypt_id_number
 from app.integrations import registry
 from app.integrations.bureau.port import BureauPerson, BureauUnavailable
-from app.jobs.models import Job, JobRow
+from app.jobs.models import Job, JobRow, JobRowStatus, JobStatus
 from app.jobs.throttle import Throttle
 from app.members.models import Person
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.sponsors import roster_services, rules
 from app.sponsors.models import Programme
 from app.sponsors.roster_services import standing_person_ids
+from app.sponsors.statuses import ProgrammeStatus
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +299,11 @@ def next_batch(ctx: Context, after: int = 0) -> list[Pending]:
                 Person.gender,
             )
             .join(Person, Person.id == JobRow.person_id)
-            .where(JobRow.job_id == ctx.job_id, JobRow.status == "pending", JobRow.id > after)
+            .where(
+                JobRow.job_id == ctx.job_id,
+                JobRow.status == JobRowStatus.PENDING,
+                JobRow.id > after,
+            )
             .order_by(JobRow.id)
             .limit(ctx.batch_size)
         ).all()
@@ -315,7 +320,7 @@ def check_programme(ctx: Context) -> None:
         session.refresh(programme)
         status, starts_on, ends_on = programme.status, programme.starts_on, programme.ends_on
     today = today_shanghai()
-    if status != "active":
+    if status != ProgrammeStatus.ACTIVE:
         raise ProgrammeStopped("programme_not_active")
     if not (starts_on <= today <= ends_on):
         raise ProgrammeStopped("programme_not_in_period")
@@ -375,7 +380,11 @@ def heartbeat(ctx: Context) -> None:
         if (
             session.execute(
                 update(Job)
-                .where(Job.id == ctx.job_id, Job.status == "running", Job.runner_token == ctx.token)
+                .where(
+                    Job.id == ctx.job_id,
+                    Job.status == JobStatus.RUNNING,
+                    Job.runner_token == ctx.token,
+                )
                 .values(heartbeat_at=utcnow())
             ).rowcount
             != 1
@@ -440,7 +449,7 @@ def write_one(ctx: Context, pending: Pending) -> None:
             [
                 Outcome(
                     pending.row_id,
-                    "failed",
+                    JobRowStatus.FAILED,
                     ALREADY_INSURED.code if insured else "enrollment_conflict",
                 )
             ],
@@ -448,7 +457,7 @@ def write_one(ctx: Context, pending: Pending) -> None:
 
 
 def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
-    outcomes = [Outcome(p.row_id, "failed", p.code) for p in batch if p.code]
+    outcomes = [Outcome(p.row_id, JobRowStatus.FAILED, p.code) for p in batch if p.code]
     verified = [p for p in batch if p.code is None]
     for pending in verified:
         apply_snapshot(pending.person, pending.found)
@@ -481,9 +490,9 @@ def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
     )
     for (pending, _), w in zip(planned, written):
         if w.refused is None:
-            outcomes.append(Outcome(pending.row_id, "succeeded", ENROLLED))
+            outcomes.append(Outcome(pending.row_id, JobRowStatus.SUCCEEDED, ENROLLED))
         else:
-            outcomes.append(Outcome(pending.row_id, "failed", w.refused))
+            outcomes.append(Outcome(pending.row_id, JobRowStatus.FAILED, w.refused))
     return outcomes
 
 
@@ -520,9 +529,9 @@ def decide(
         )
         line = quote(defn, today, Payer(None, None, False), [candidate], [offer]).lines[0]
         if not line.eligible:
-            outcomes.append(Outcome(pending.row_id, "failed", line.reasons[0].code))
+            outcomes.append(Outcome(pending.row_id, JobRowStatus.FAILED, line.reasons[0].code))
         elif line.pay_fen > 0 or line.subsidy_fen <= 0:
-            outcomes.append(Outcome(pending.row_id, "failed", "not_fully_funded"))
+            outcomes.append(Outcome(pending.row_id, JobRowStatus.FAILED, "not_fully_funded"))
         else:
             planned.append((pending, Insured.of(line, "self")))
     return planned
@@ -544,17 +553,17 @@ def record(session, ctx: Context, outcomes: list[Outcome]) -> None:
             .where(among(session, JobRow.id, row_ids))
             .values(status=status, code=code, processed_at=now)
         )
-        if status == "succeeded":  # each row's policy: the person's, for this plan year
+        if status == JobRowStatus.SUCCEEDED:  # each row's policy: the person's, for this plan year
             statement = statement.where(
                 Policy.person_id == JobRow.person_id,
                 Policy.plan_year == ctx.plan_year,
-                Policy.status != "void",
+                Policy.status != PolicyStatus.VOID,
             ).values(policy_id=Policy.id)
         session.execute(statement.execution_options(synchronize_session=False))
-    done = sum(1 for o in outcomes if o.status == "succeeded")
+    done = sum(1 for o in outcomes if o.status == JobRowStatus.SUCCEEDED)
     won = session.execute(
         update(Job)
-        .where(Job.id == ctx.job_id, Job.status == "running", Job.runner_token == ctx.token)
+        .where(Job.id == ctx.job_id, Job.status == JobStatus.RUNNING, Job.runner_token == ctx.token)
         .values(done=Job.done + done, failed=Job.failed + (len(outcomes) - done), heartbeat_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount

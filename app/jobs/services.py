@@ -26,7 +26,7 @@ from app.enrollment.models import OrderItem
 from app.error_catalogue import E
 from app.identity.idnumber import mask_name
 from app.jobs import roster_enrollment
-from app.jobs.models import ACTIVE_STATUSES, Job, JobRow, JobStatus
+from app.jobs.models import ACTIVE_STATUSES, Job, JobRow, JobRowStatus, JobStatus
 from app.jobs.throttle import bureau_throttle
 from app.members.models import Person
 from app.policies.models import Policy, PolicyStatus
@@ -119,8 +119,12 @@ def start_roster_enrollment(
             session.execute(
                 insert(JobRow).from_select(
                     ["job_id", "roster_entry_id", "person_id", "status"],
+                    # .value: literal() would give a bare enum member an Enum type.
                     select(
-                        literal(job.id), RosterEntry.id, RosterEntry.person_id, literal("pending")
+                        literal(job.id),
+                        RosterEntry.id,
+                        RosterEntry.person_id,
+                        literal(JobRowStatus.PENDING.value),
                     )
                     .where(RosterEntry.programme_id == programme.id, not_(standing))
                     .order_by(RosterEntry.id),
@@ -326,17 +330,17 @@ def run_job(job_id: int) -> str:
         log.info("job given up: cancelled or taken over", extra={"job_id": job_id})
         return "lost"
     except roster_enrollment.ProgrammeStopped as stop:
-        _finish(job_id, token, "failed", stop.code)
+        _finish(job_id, token, JobStatus.FAILED, stop.code)
         log.warning("job stopped", extra={"job_id": job_id, "error_code": stop.code})
-        return "failed"
+        return JobStatus.FAILED
     except Exception as exc:
         # No traceback: an adapter's exception text may carry the person it was asked about.
         log.error("job failed", extra={"job_id": job_id, "error_type": type(exc).__name__})
-        _finish(job_id, token, "failed", "internal_error")
-        return "failed"
-    _finish(job_id, token, "succeeded")
+        _finish(job_id, token, JobStatus.FAILED, "internal_error")
+        return JobStatus.FAILED
+    _finish(job_id, token, JobStatus.SUCCEEDED)
     log.info("job finished", extra={"job_id": job_id})
-    return "succeeded"
+    return JobStatus.SUCCEEDED
 
 
 def stale_jobs() -> list[int]:

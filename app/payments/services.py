@@ -20,6 +20,7 @@ from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.enrollment.quote import Payer, personal_account_refusal
 from app.enrollment.services import close_order, get_order
+from app.enrollment.statuses import OrderStatus, PaymentStatus
 from app.enrollment.writer import LEDGER_KIND_IN, PaidOrderFacts, record_paid
 from app.error_catalogue import E, error
 from app.errors import DomainError, ValidationFailed
@@ -69,11 +70,11 @@ def _payment_reference(order: Order, method: str, session) -> str:
 
 def _lock_order_for_payment(session, member_id: int, order_id: int, method: str) -> Order:
     order = get_order(member_id, order_id)
-    if order.status == "paid":
+    if order.status == OrderStatus.PAID:
         raise E.order_already_paid()
-    if order.status == "closed":
+    if order.status == OrderStatus.CLOSED:
         raise E.order_closed()
-    if order.status == "paying":
+    if order.status == OrderStatus.PAYING:
         raise E.payment_in_progress()
     if order.expires_at <= utcnow():
         with transaction() as s:
@@ -93,7 +94,7 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
     if method not in defn.payment_methods or method == "sponsor":
         raise E.payment_method_unavailable()
     pending = session.scalar(
-        select(Payment).where(Payment.order_id == order.id, Payment.status == "pending")
+        select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.PENDING)
     )
     if method == "personal_account":
         if pending is not None and pending.method == "wechat":
@@ -120,8 +121,8 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
     with transaction() as s:
         won = s.execute(
             update(Order)
-            .where(Order.id == order.id, Order.status == "pending_payment")
-            .values(status="paying", payment_method="personal_account")
+            .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
+            .values(status=OrderStatus.PAYING, payment_method="personal_account")
         ).rowcount
         if won != 1:
             raise E.order_state_changed()
@@ -218,8 +219,10 @@ def _close_wechat_payment(session, payment: Payment) -> None:
     with transaction() as s:
         s.execute(
             update(Payment)
-            .where(Payment.id == payment.id, Payment.status == "pending")
-            .values(status="closed", settled_at=utcnow(), failure_code="switched_method")
+            .where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
+            .values(
+                status=PaymentStatus.CLOSED, settled_at=utcnow(), failure_code="switched_method"
+            )
         )
 
 
@@ -264,8 +267,13 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
     with transaction() as s:
         won = s.execute(
             update(Payment)
-            .where(Payment.id == payment_id, Payment.status.in_(("pending", "closed")))
-            .values(status="succeeded", external_txn_id=external_txn_id, settled_at=utcnow())
+            .where(
+                Payment.id == payment_id,
+                Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.CLOSED)),
+            )
+            .values(
+                status=PaymentStatus.SUCCEEDED, external_txn_id=external_txn_id, settled_at=utcnow()
+            )
         ).rowcount
         if won != 1:
             return "duplicate"
@@ -273,8 +281,11 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
         order = s.get(Order, payment.order_id)
         paid = s.execute(
             update(Order)
-            .where(Order.id == order.id, Order.status.in_(("pending_payment", "paying")))
-            .values(status="paid", paid_at=utcnow(), payment_method=payment.method)
+            .where(
+                Order.id == order.id,
+                Order.status.in_((OrderStatus.PENDING_PAYMENT, OrderStatus.PAYING)),
+            )
+            .values(status=OrderStatus.PAID, paid_at=utcnow(), payment_method=payment.method)
         ).rowcount
         if paid == 1:
             s.refresh(order)
@@ -318,7 +329,7 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
                 object_id=order.id,
             )
             outcome = "refunding_paid_after_close"
-    payment_outcome(payment.method, "succeeded", payment.amount_fen)
+    payment_outcome(payment.method, PaymentStatus.SUCCEEDED, payment.amount_fen)
     if refund_id is not None:
         from app.payments.refunds import execute_refund
 
@@ -330,18 +341,20 @@ def settle_failure(payment_id: int, failure_code: str) -> bool:
     with transaction() as s:
         won = s.execute(
             update(Payment)
-            .where(Payment.id == payment_id, Payment.status == "pending")
-            .values(status="failed", failure_code=failure_code[:40], settled_at=utcnow())
+            .where(Payment.id == payment_id, Payment.status == PaymentStatus.PENDING)
+            .values(
+                status=PaymentStatus.FAILED, failure_code=failure_code[:40], settled_at=utcnow()
+            )
         ).rowcount
         if won == 1:
             payment = s.get(Payment, payment_id)
             s.execute(
                 update(Order)
-                .where(Order.id == payment.order_id, Order.status == "paying")
-                .values(status="pending_payment")
+                .where(Order.id == payment.order_id, Order.status == OrderStatus.PAYING)
+                .values(status=OrderStatus.PENDING_PAYMENT)
             )
     if won == 1:
-        payment_outcome(payment.method, "failed", payment.amount_fen)
+        payment_outcome(payment.method, PaymentStatus.FAILED, payment.amount_fen)
     return won == 1
 
 
@@ -353,13 +366,17 @@ def expire_orders() -> int:
     session = get_session()
     overdue = list(
         session.scalars(
-            select(Order).where(Order.status == "pending_payment", Order.expires_at <= utcnow())
+            select(Order).where(
+                Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= utcnow()
+            )
         )
     )
     closed = 0
     for order in overdue:
         pending = session.scalar(
-            select(Payment).where(Payment.order_id == order.id, Payment.status == "pending")
+            select(Payment).where(
+                Payment.order_id == order.id, Payment.status == PaymentStatus.PENDING
+            )
         )
         if pending is not None and pending.method == "wechat":
             try:
@@ -379,7 +396,9 @@ def reconcile(min_age_seconds: int = 60) -> dict[str, int]:
     with read_scope() as session:
         pending = list(
             session.scalars(
-                select(Payment).where(Payment.status == "pending", Payment.created_at <= cutoff)
+                select(Payment).where(
+                    Payment.status == PaymentStatus.PENDING, Payment.created_at <= cutoff
+                )
             )
         )
     summary = {"checked": 0, "paid": 0, "failed": 0, "still_pending": 0, "errors": 0}
@@ -434,7 +453,7 @@ def sandbox_simulate_wechat_payment(member_id: int, order_id: int) -> str:
             select(Payment).where(
                 Payment.order_id == order.id,
                 Payment.method == "wechat",
-                Payment.status == "pending",
+                Payment.status == PaymentStatus.PENDING,
             )
         )
         if payment is None:
