@@ -23,7 +23,7 @@ from app.enrollment.services import close_order, get_order
 from app.enrollment.statuses import OrderStatus, PaymentStatus
 from app.enrollment.writer import LEDGER_KIND_IN, PaidOrderFacts, record_paid
 from app.error_catalogue import E, error
-from app.errors import DomainError, ValidationFailed
+from app.errors import DomainError
 from app.integrations import registry
 from app.integrations.bureau.port import (
     DEBIT_FAILED,
@@ -44,12 +44,21 @@ from app.ops.metrics import payment_outcome
 
 log = logging.getLogger(__name__)
 
-ACCOUNT_FAILURES = {  # the bureau's failure codes (app/integrations/bureau/sandbox.py)
-    "insufficient_balance": "医保个人账户余额不足，请选择其他支付方式",
-    "insurance_suspended": "医保暂停参保期间不能使用个人账户支付",
-    "insurance_ended": "医保已终止参保，不能使用个人账户支付",
-    "no_personal_account": "未查询到医保个人账户",
-    "authorisation_expired": "扣款授权已过期，请重新支付",
+# The bureau's failure codes on a refused debit (app/integrations/bureau/sandbox.py lists them)
+# -> the catalogued error the member gets; any other code -> personal_account_debit_failed.
+BUREAU_REFUSALS = {
+    bureau_code: f"personal_account_{bureau_code}"
+    for bureau_code in (
+        "insufficient_balance",
+        "insurance_suspended",
+        "insurance_ended",
+        "no_personal_account",
+        "authorisation_expired",
+        "authorisation_not_found",
+        "authorisation_mismatch",
+        "authorisation_used",
+        "request_id_conflict",
+    )
 }
 
 
@@ -171,9 +180,7 @@ def _apply_account_result(member_id, order, payment, txn) -> PaymentStart:
     if txn.status == DEBIT_FAILED:
         code = txn.failure_code or "debit_failed"
         settle_failure(payment.id, code)
-        raise ValidationFailed(
-            ACCOUNT_FAILURES.get(code, "医保个人账户扣款失败"), code=f"personal_account_{code}"
-        )
+        raise error(BUREAU_REFUSALS.get(code, "personal_account_debit_failed"))
     return PaymentStart(get_order(member_id, order.id), payment, "processing")
 
 
