@@ -80,7 +80,7 @@ def _issue(
 
 
 def _staff_claims(account: StaffAccount) -> dict:
-    claims = {"role": account.role}
+    claims: dict[str, str | int] = {"role": account.role}
     if account.organisation_id is not None:
         claims["org"] = account.organisation_id
     return claims
@@ -226,6 +226,7 @@ def login_staff(username: str, password: str) -> tuple[TokenPair, StaffAccount]:
             ok = False
         if not ok:
             raise E.staff_credentials_invalid()
+        assert account is not None  # ok only for an account that exists
         if hasher.check_needs_rehash(account.password_hash):
             account.password_hash = hasher.hash(password)
         account.last_login_at = utcnow()

@@ -28,9 +28,10 @@ import io
 import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record as audit
@@ -189,17 +190,20 @@ def revoke(actor: Principal, campaign_id: int) -> Campaign:
     """Revoke at once: every printed QR code stops working. Revoking twice changes nothing."""
     get_campaign(actor, campaign_id)
     with transaction() as session:
-        won = session.execute(
-            update(Campaign)
-            .where(
-                Campaign.id == campaign_id,
-                Campaign.organisation_id == actor.organisation_id,
-                Campaign.status == CampaignStatus.ACTIVE,
-            )
-            .values(
-                status=CampaignStatus.REVOKED, revoked_at=utcnow(), revoked_by_staff_id=actor.id
-            )
-            .execution_options(synchronize_session=False)
+        won = cast(
+            CursorResult[Any],
+            session.execute(
+                update(Campaign)
+                .where(
+                    Campaign.id == campaign_id,
+                    Campaign.organisation_id == actor.organisation_id,
+                    Campaign.status == CampaignStatus.ACTIVE,
+                )
+                .values(
+                    status=CampaignStatus.REVOKED, revoked_at=utcnow(), revoked_by_staff_id=actor.id
+                )
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if won:
             audit(
@@ -211,7 +215,7 @@ def revoke(actor: Principal, campaign_id: int) -> Campaign:
                 object_id=campaign_id,
             )
     session = get_session()
-    campaign = session.get(Campaign, campaign_id)
+    campaign = session.get_one(Campaign, campaign_id)
     session.refresh(campaign)
     return campaign
 
@@ -436,16 +440,19 @@ def _write(
 
     today = today_shanghai()
     with transaction() as session:
-        won = session.execute(
-            update(Campaign)
-            .where(
-                Campaign.id == campaign.id,
-                Campaign.status == CampaignStatus.ACTIVE,
-                Campaign.expires_on >= today,
-                Campaign.claimed < Campaign.quota,
-            )
-            .values(claimed=Campaign.claimed + 1)
-            .execution_options(synchronize_session=False)
+        won = cast(
+            CursorResult[Any],
+            session.execute(
+                update(Campaign)
+                .where(
+                    Campaign.id == campaign.id,
+                    Campaign.status == CampaignStatus.ACTIVE,
+                    Campaign.expires_on >= today,
+                    Campaign.claimed < Campaign.quota,
+                )
+                .values(claimed=Campaign.claimed + 1)
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if won != 1:
             session.refresh(campaign)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.common.clock import age_on
+from app.common.clock import age_on as age_on
 from app.products.definition import ProductDefinition
-from app.sponsors.rules import SubsidyOffer
+from app.sponsors.rules import SubsidyOffer as SubsidyOffer
 
 # SubsidyOffer (what a sponsorship programme offers) is sponsors' type, since enrollment sits
 # above sponsors, and age_on a calendar helper (app/common/clock.py); both stay importable from
@@ -136,8 +136,11 @@ def personal_account_refusal(
     return None
 
 
-def _methods(defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_total: int):
-    available, unavailable = [], {}
+def _methods(
+    defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_total: int
+) -> tuple[tuple[str, ...], dict[str, Reason]]:
+    available: list[str] = []
+    unavailable: dict[str, Reason] = {}
     if pay_total == 0:
         return ("sponsor",) if any(line.subsidy_fen for line in lines) else (), {}
     for method in defn.payment_methods:

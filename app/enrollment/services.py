@@ -54,6 +54,7 @@ def _selected_people(session, member: Member, selection: Selection) -> list[tupl
         raise E.insured_duplicate()
     people: list[tuple[Person, str]] = []
     if selection.include_self:
+        assert member.person is not None  # _member() refuses a member not yet verified
         people.append((member.person, "self"))
     if selection.relative_ids:
         rows = {
@@ -109,6 +110,7 @@ def _candidates(session, people, plan_year: int) -> list[Candidate]:
 
 def _payer(member: Member) -> Payer:
     p = member.person
+    assert p is not None  # _member() refuses a member not yet verified
     return Payer(p.insurance_type, p.insurance_status, p.has_personal_account)
 
 
@@ -191,7 +193,7 @@ def create_order(
             [written] = write_enrollments(session, plan)
         except IntegrityError:
             raise E.already_enrolling() from None
-        order = session.get(Order, written.order_id)
+        order = session.get_one(Order, written.order_id)
         audit(
             session,
             actor_type="member",

@@ -148,9 +148,11 @@ def _statements(observations: list[InsuranceObservation]) -> list[_Statement]:
     statements: list[_Statement] = []
     for i, obs in enumerate(observations):
         seen = obs.observed_on
+        start: date = seen
         if obs.status == "active":
             known = obs.begin_date is not None and obs.begin_date <= seen
-            start = obs.begin_date if known else seen
+            if obs.begin_date is not None and known:
+                start = obs.begin_date
             if known and obs.paus_insu_date is not None and obs.paus_insu_date < start:
                 # Suspended from the pause date until the new insured period began.
                 statements.append(
@@ -158,13 +160,15 @@ def _statements(observations: list[InsuranceObservation]) -> list[_Statement]:
                 )
         else:
             known = obs.paus_insu_date is not None and obs.paus_insu_date <= seen
-            start = obs.paus_insu_date if known else seen
+            if obs.paus_insu_date is not None and known:
+                start = obs.paus_insu_date
         statements.append(_Statement(2 * i + 1, obs.status, start, seen, known, seen))
     # A start date reaching back over a day the bureau answered differently for is not believed.
     witnessed = [s for s in statements if s.witnessed is not None]
     kept: list[_Statement] = []
     for s in statements:
         for w in witnessed:
+            assert w.witnessed is not None  # (witnessed holds only those)
             if w.order < s.order and w.status != s.status and s.start <= w.witnessed <= s.end:
                 if s.witnessed is None:
                     s.start = s.end + ONE_DAY  # an inferred statement falls away
@@ -205,11 +209,13 @@ def _periods(
         # Gaps lie between covered segments: the first and last segments are always covered.
         left = segments[index - 1][2]
         right = segments[index + 1][2]
+        assert left is not None and right is not None
         status, basis = _gap_status(left, right)
         raw.append(InsurancePeriod(insutype, status, a, b, basis))
-    last = segments[-1]
+    last_start, last_end, last_winner = segments[-1]
+    assert last_winner is not None  # the last segment is always covered
     raw.append(
-        InsurancePeriod(insutype, last[2].status, last[1] + ONE_DAY, None, "carried_forward")
+        InsurancePeriod(insutype, last_winner.status, last_end + ONE_DAY, None, "carried_forward")
     )
     merged: list[InsurancePeriod] = []
     for period in raw:

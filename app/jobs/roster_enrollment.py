@@ -33,9 +33,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.common.bulk import among, update_rows
@@ -59,6 +60,7 @@ from app.enrollment.writer import (
     EnrollmentPlan,
     Insured,
     OrderSpec,
+    table_of,
     write_enrollments,
 )
 from app.identity.services import apply_snapshot, decrypt_id_number
@@ -68,6 +70,7 @@ from app.jobs.models import Job, JobRow, JobRowStatus, JobStatus
 from app.jobs.throttle import Throttle
 from app.members.models import Person
 from app.policies.models import Policy, PolicyStatus
+from app.products.definition import ProductDefinition
 from app.sponsors import roster_services, rules
 from app.sponsors.models import Programme
 from app.sponsors.roster_services import standing_person_ids
@@ -124,7 +127,7 @@ class Context:
     funder_kind: str
     rule: rules.FundingRule
     product_id: int
-    defn: object  # ProductDefinition
+    defn: ProductDefinition
     plan_year: int
     terms_version: str
     terms_sha256: str
@@ -188,7 +191,7 @@ def context(job: Job, token: str) -> Context:
     from app.products.services import definition_of, get_product_by_id
 
     session = get_session()
-    programme = session.get(Programme, job.programme_id)
+    programme = session.get_one(Programme, job.programme_id)
     cfg = current_app.config
     return Context(
         job_id=job.id,
@@ -248,7 +251,7 @@ def _verified_ahead(ctx: Context, throttle: Throttle):
     """`verified_batches` run one batch ahead in a thread of its own. Rows travel between the
     threads as plain data (PersonView, BureauPerson); a failure there is raised here; leaving
     early (an error, LostJob) stops the thread."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug proxy
     ready: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -330,7 +333,8 @@ def verify(ctx: Context, batch: list[Pending], throttle: Throttle) -> None:
     """Ask the bureau about each person (1101), within the rate: every person asked counts as
     one call, retries and batch exchanges included. A long batch keeps the heartbeat fresh."""
     bureau = registry.bureau()
-    requests = [(decrypt_id_number(p.person), p.person.name) for p in batch]
+    # A PersonView has the column decrypt_id_number reads (id_number_enc).
+    requests = [(decrypt_id_number(p.person), p.person.name) for p in batch]  # type: ignore[arg-type]
     last_beat = [time.monotonic()]
 
     def beat() -> None:  # waiting for the rate is working: keep the job's heartbeat fresh
@@ -378,14 +382,17 @@ def _take(pending: Pending, certno: str, found: BureauPerson | None) -> None:
 def heartbeat(ctx: Context) -> None:
     with transaction() as session:
         if (
-            session.execute(
-                update(Job)
-                .where(
-                    Job.id == ctx.job_id,
-                    Job.status == JobStatus.RUNNING,
-                    Job.runner_token == ctx.token,
-                )
-                .values(heartbeat_at=utcnow())
+            cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == ctx.job_id,
+                        Job.status == JobStatus.RUNNING,
+                        Job.runner_token == ctx.token,
+                    )
+                    .values(heartbeat_at=utcnow())
+                ),
             ).rowcount
             != 1
         ):
@@ -460,10 +467,12 @@ def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
     outcomes = [Outcome(p.row_id, JobRowStatus.FAILED, p.code) for p in batch if p.code]
     verified = [p for p in batch if p.code is None]
     for pending in verified:
-        apply_snapshot(pending.person, pending.found)
+        assert pending.found is not None  # verify() gave a code to everyone it did not find
+        # A PersonView has the columns apply_snapshot sets (SNAPSHOT_COLUMNS).
+        apply_snapshot(pending.person, pending.found)  # type: ignore[arg-type]
     update_rows(
         session,
-        Person.__table__,
+        table_of(Person),
         [
             {"id": p.person.id, **{name: getattr(p.person, name) for name in SNAPSHOT_COLUMNS}}
             for p in verified
@@ -561,11 +570,18 @@ def record(session, ctx: Context, outcomes: list[Outcome]) -> None:
             ).values(policy_id=Policy.id)
         session.execute(statement.execution_options(synchronize_session=False))
     done = sum(1 for o in outcomes if o.status == JobRowStatus.SUCCEEDED)
-    won = session.execute(
-        update(Job)
-        .where(Job.id == ctx.job_id, Job.status == JobStatus.RUNNING, Job.runner_token == ctx.token)
-        .values(done=Job.done + done, failed=Job.failed + (len(outcomes) - done), heartbeat_at=now)
-        .execution_options(synchronize_session=False)
+    won = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Job)
+            .where(
+                Job.id == ctx.job_id, Job.status == JobStatus.RUNNING, Job.runner_token == ctx.token
+            )
+            .values(
+                done=Job.done + done, failed=Job.failed + (len(outcomes) - done), heartbeat_at=now
+            )
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if won != 1:
         raise LostJob()

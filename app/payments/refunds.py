@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from app.common.clock import today_shanghai
 from app.database import read_scope, transaction, utcnow
 from app.enrollment.models import LedgerEntry, OrderItem, Payment, Refund
 from app.enrollment.statuses import RefundStatus
 from app.integrations import registry
-from app.integrations.bureau.port import DEBIT_FAILED, DEBIT_SUCCEEDED, BureauUnavailable
+from app.integrations.bureau.port import (
+    DEBIT_FAILED,
+    DEBIT_SUCCEEDED,
+    AccountPort,
+    BureauUnavailable,
+)
 from app.integrations.wechatpay.port import (
     REFUND_ABNORMAL,
     REFUND_CLOSED,
@@ -31,6 +37,12 @@ LEDGER_KIND_OUT = {
 }
 
 
+def account_port() -> AccountPort:
+    """The bureau's personal-account side (AccountPort). The registry hands out one bureau
+    adapter, typed as BureauPort; the sandbox and HTTP adapters implement both ports."""
+    return cast(AccountPort, registry.bureau())
+
+
 def execute_refund(refund_id: int) -> str:
     """Send one refund to its funding source; returns pending | succeeded | failed."""
     with read_scope() as session:
@@ -40,9 +52,10 @@ def execute_refund(refund_id: int) -> str:
         payment = session.get(Payment, refund.payment_id) if refund.payment_id else None
     if refund.method == "sponsor":
         return _succeeded(refund_id, None)
+    assert payment is not None  # a personal-account or WeChat refund returns a payment
     try:
         if refund.method == "personal_account":
-            txn = registry.bureau().refund(refund.reference, payment.reference, refund.amount_fen)
+            txn = account_port().refund(refund.reference, payment.reference, refund.amount_fen)
             if txn.status == DEBIT_SUCCEEDED:
                 return _succeeded(refund_id, txn.bureau_txn_id)
             if txn.status == DEBIT_FAILED:
@@ -69,16 +82,21 @@ def execute_refund(refund_id: int) -> str:
 
 def _succeeded(refund_id: int, external_id: str | None) -> str:
     with transaction() as s:
-        won = s.execute(
-            update(Refund)
-            .where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
-            .values(
-                status=RefundStatus.SUCCEEDED, external_refund_id=external_id, settled_at=utcnow()
-            )
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Refund)
+                .where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
+                .values(
+                    status=RefundStatus.SUCCEEDED,
+                    external_refund_id=external_id,
+                    settled_at=utcnow(),
+                )
+            ),
         ).rowcount
         if won != 1:
             return "duplicate"
-        refund = s.get(Refund, refund_id)
+        refund = s.get_one(Refund, refund_id)
         s.add(
             LedgerEntry(
                 order_id=refund.order_id,
@@ -118,10 +136,15 @@ def _failed(refund_id: int, code: str | None) -> str:
 def _void_if_fully_refunded(s, order_item_id: int) -> None:
     statuses = set(s.scalars(select(Refund.status).where(Refund.order_item_id == order_item_id)))
     if statuses == {RefundStatus.SUCCEEDED}:
-        voided = s.execute(
-            update(Policy)
-            .where(Policy.order_item_id == order_item_id, Policy.status == PolicyStatus.SURRENDERED)
-            .values(status=PolicyStatus.VOID, voided_at=utcnow())
+        voided = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Policy)
+                .where(
+                    Policy.order_item_id == order_item_id, Policy.status == PolicyStatus.SURRENDERED
+                )
+                .values(status=PolicyStatus.VOID, voided_at=utcnow())
+            ),
         ).rowcount
         s.execute(update(OrderItem).where(OrderItem.id == order_item_id).values(open=False))
         if voided == 1:
@@ -151,7 +174,7 @@ def reconcile_refunds(min_age_seconds: int = 60) -> int:
 
 def _query_or_retry(refund_id: int) -> str:
     with read_scope() as session:
-        refund = session.get(Refund, refund_id)
+        refund = session.get_one(Refund, refund_id)
     try:
         if refund.method == "wechat":
             result = registry.wechat_pay().query_refund(refund.reference)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from app.audit.services import record as audit
 from app.database import get_session, read_scope, transaction, utcnow
@@ -41,6 +42,7 @@ from app.integrations.wechatpay.port import (
 )
 from app.members.models import Member
 from app.ops.metrics import payment_outcome
+from app.payments.refunds import account_port
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +130,13 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
     if refusal is not None:
         raise error(refusal.code, refusal.message, status=422)
     with transaction() as s:
-        won = s.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
-            .values(status=OrderStatus.PAYING, payment_method="personal_account")
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Order)
+                .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
+                .values(status=OrderStatus.PAYING, payment_method="personal_account")
+            ),
         ).rowcount
         if won != 1:
             raise E.order_state_changed()
@@ -143,7 +148,7 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
             payer_psn_no=person.psn_no,
         )
         s.add(payment)
-    bureau = registry.bureau()
+    bureau = account_port()
     try:
         auth = bureau.authorise_debit(person.psn_no, payment.amount_fen, order.order_no)
     except BureauUnavailable:
@@ -272,27 +277,35 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
     cancel), the money is recorded and refunded in full."""
     refund_id = None
     with transaction() as s:
-        won = s.execute(
-            update(Payment)
-            .where(
-                Payment.id == payment_id,
-                Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.CLOSED)),
-            )
-            .values(
-                status=PaymentStatus.SUCCEEDED, external_txn_id=external_txn_id, settled_at=utcnow()
-            )
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Payment)
+                .where(
+                    Payment.id == payment_id,
+                    Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.CLOSED)),
+                )
+                .values(
+                    status=PaymentStatus.SUCCEEDED,
+                    external_txn_id=external_txn_id,
+                    settled_at=utcnow(),
+                )
+            ),
         ).rowcount
         if won != 1:
             return "duplicate"
-        payment = s.get(Payment, payment_id)
-        order = s.get(Order, payment.order_id)
-        paid = s.execute(
-            update(Order)
-            .where(
-                Order.id == order.id,
-                Order.status.in_((OrderStatus.PENDING_PAYMENT, OrderStatus.PAYING)),
-            )
-            .values(status=OrderStatus.PAID, paid_at=utcnow(), payment_method=payment.method)
+        payment = s.get_one(Payment, payment_id)
+        order = s.get_one(Order, payment.order_id)
+        paid = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Order)
+                .where(
+                    Order.id == order.id,
+                    Order.status.in_((OrderStatus.PENDING_PAYMENT, OrderStatus.PAYING)),
+                )
+                .values(status=OrderStatus.PAID, paid_at=utcnow(), payment_method=payment.method)
+            ),
         ).rowcount
         if paid == 1:
             s.refresh(order)
@@ -346,15 +359,18 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
 
 def settle_failure(payment_id: int, failure_code: str) -> bool:
     with transaction() as s:
-        won = s.execute(
-            update(Payment)
-            .where(Payment.id == payment_id, Payment.status == PaymentStatus.PENDING)
-            .values(
-                status=PaymentStatus.FAILED, failure_code=failure_code[:40], settled_at=utcnow()
-            )
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Payment)
+                .where(Payment.id == payment_id, Payment.status == PaymentStatus.PENDING)
+                .values(
+                    status=PaymentStatus.FAILED, failure_code=failure_code[:40], settled_at=utcnow()
+                )
+            ),
         ).rowcount
         if won == 1:
-            payment = s.get(Payment, payment_id)
+            payment = s.get_one(Payment, payment_id)
             s.execute(
                 update(Order)
                 .where(Order.id == payment.order_id, Order.status == OrderStatus.PAYING)
@@ -391,7 +407,7 @@ def expire_orders() -> int:
             except DomainError:
                 continue  # try again next run
         with transaction() as s:
-            if close_order(s, s.get(Order, order.id), "expired"):
+            if close_order(s, s.get_one(Order, order.id), "expired"):
                 closed += 1
     return closed
 
@@ -426,7 +442,7 @@ def reconcile(min_age_seconds: int = 60) -> dict[str, int]:
 
 def _reconcile_one(payment: Payment) -> str:
     if payment.method == "personal_account":
-        txn = registry.bureau().query(payment.reference)
+        txn = account_port().query(payment.reference)
         if txn.status == DEBIT_SUCCEEDED:
             settle_success(payment.id, txn.bureau_txn_id, txn.amount_fen)
             return "paid"
@@ -442,7 +458,7 @@ def _reconcile_one(payment: Payment) -> str:
         settle_success(payment.id, status.transaction_id, payment.amount_fen)
         return "paid"
     if status.trade_state in (TRADE_CLOSED, TRADE_NOTPAY):
-        order = get_session().get(Order, payment.order_id)
+        order = get_session().get_one(Order, payment.order_id)
         if status.trade_state == TRADE_CLOSED or order.expires_at <= utcnow():
             if status.trade_state == TRADE_NOTPAY:
                 registry.wechat_pay().close_order(payment.reference)
@@ -465,5 +481,7 @@ def sandbox_simulate_wechat_payment(member_id: int, order_id: int) -> str:
         )
         if payment is None:
             raise E.no_pending_wechat_payment()
-        headers, body = registry.wechat_pay().simulate_payment(payment.reference)
+        # The sandbox adapter's own method: this path is open only with the sandbox.
+        sandbox = registry.wechat_pay()
+        headers, body = sandbox.simulate_payment(payment.reference)  # type: ignore[attr-defined]
     return handle_wechat_notification(headers, body)

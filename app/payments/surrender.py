@@ -7,7 +7,9 @@ whether claims were filed through policies' services (the claims-filed hook poin
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
 
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
@@ -26,8 +28,8 @@ def surrender(member_id: int, policy_id: int) -> Policy:
 
     session = get_session()
     policy = get_policy(member_id, policy_id)
-    item = session.get(OrderItem, policy.order_item_id)
-    order = session.get(Order, item.order_id)
+    item = session.get_one(OrderItem, policy.order_item_id)
+    order = session.get_one(Order, item.order_id)
     if order.member_id != member_id:
         raise E.surrender_payer_only()
     if policy.status != PolicyStatus.ACTIVE:
@@ -39,10 +41,13 @@ def surrender(member_id: int, policy_id: int) -> Policy:
         raise E.refund_claim_exists()
     refund_ids = []
     with transaction() as s:
-        won = s.execute(
-            update(Policy)
-            .where(Policy.id == policy.id, Policy.status == PolicyStatus.ACTIVE)
-            .values(status=PolicyStatus.SURRENDERED, surrendered_at=utcnow())
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Policy)
+                .where(Policy.id == policy.id, Policy.status == PolicyStatus.ACTIVE)
+                .values(status=PolicyStatus.SURRENDERED, surrendered_at=utcnow())
+            ),
         ).rowcount
         if won != 1:
             raise E.policy_not_active("保单状态已变化，请刷新")
@@ -53,6 +58,7 @@ def surrender(member_id: int, policy_id: int) -> Policy:
         )
         refunds = []
         if item.pay_fen > 0:
+            assert payment is not None  # what the payer paid was paid by a succeeded payment
             refunds.append(
                 Refund(
                     order_id=order.id,
@@ -101,4 +107,4 @@ def surrender(member_id: int, policy_id: int) -> Policy:
         execute_refund(refund_id)
     session = get_session()
     session.expire_all()
-    return session.get(Policy, policy.id)
+    return session.get_one(Policy, policy.id)

@@ -100,8 +100,8 @@ def certificate_data(member_id: int, policy_id: int) -> CertificateData:
 
     session = get_session()
     policy = get_policy(member_id, policy_id)
-    person = session.get(Person, policy.person_id)
-    item = session.get(OrderItem, policy.order_item_id)
+    person = session.get_one(Person, policy.person_id)
+    item = session.get_one(OrderItem, policy.order_item_id)
     token = sign_token(_secret(), policy.policy_no)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return CertificateData(
@@ -127,8 +127,9 @@ def certificate_png(member_id: int, policy_id: int) -> bytes:
         policy_no=data.policy.policy_no,
         product_name=data.product_name,
         plan_year=data.policy.plan_year,
-        insured_name_masked=mask_name(data.person.name),
-        id_number_masked=mask(decrypt_id_number(data.person)),
+        # A person's name and ID number are never empty, so neither mask is None.
+        insured_name_masked=mask_name(data.person.name) or "",
+        id_number_masked=mask(decrypt_id_number(data.person)) or "",
         relation_label="本人"
         if data.relation == "self"
         else RELATION_LABELS.get(data.relation, data.relation),
@@ -167,4 +168,8 @@ def verify_certificate(token: str) -> tuple[Policy, Person, str]:
     policy = session.scalar(select(Policy).where(Policy.policy_no == policy_no))
     if policy is None:
         raise E.certificate_invalid()
-    return policy, session.get(Person, policy.person_id), get_product_by_id(policy.product_id).name
+    return (
+        policy,
+        session.get_one(Person, policy.person_id),
+        get_product_by_id(policy.product_id).name,
+    )
