@@ -418,6 +418,38 @@ _add("special_drug_not_approved", 409, "特药申请尚未通过审核，不能�
 _add("special_drug_purchase_date_invalid", 422, "购药日期无效", "detail has the cover period")
 _add("special_drug_cap_busy", 409, "该药品同时提交的购药过多，请稍后重试")
 
+# --- personal-account refusals from the bureau (app/payments/services.py BUREAU_REFUSALS) -----
+# A DEBIT_FAILED transaction (app/integrations/bureau/port.py) carries the bureau's failure
+# code; each one we know is its own code, personal_account_<bureau code>, and any other falls
+# back to personal_account_debit_failed.
+_add("personal_account_insufficient_balance", 422, "医保个人账户余额不足，请选择其他支付方式")
+_add("personal_account_insurance_suspended", 422, "医保暂停参保期间不能使用个人账户支付")
+_add("personal_account_insurance_ended", 422, "医保已终止参保，不能使用个人账户支付")
+_add("personal_account_no_personal_account", 422, "未查询到医保个人账户")
+_add("personal_account_authorisation_expired", 422, "扣款授权已过期，请重新支付")
+_add(
+    "personal_account_authorisation_not_found", 422, "医保个人账户扣款失败", "No such authorisation"
+)
+_add(
+    "personal_account_authorisation_mismatch",
+    422,
+    "医保个人账户扣款失败",
+    "Authorisation for another person, amount or order",
+)
+_add("personal_account_authorisation_used", 422, "医保个人账户扣款失败", "Authorisation used")
+_add(
+    "personal_account_request_id_conflict",
+    422,
+    "医保个人账户扣款失败",
+    "The request id was already used for a different request",
+)
+_add(
+    "personal_account_debit_failed",
+    422,
+    "医保个人账户扣款失败",
+    "The bureau refused without a code, or with one not catalogued above",
+)
+
 
 class _Raisers:
     """`E.policy_not_found(...)`: attribute access to the catalogue, failing loudly on a typo."""

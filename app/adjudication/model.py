@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from app.products.definition import CARE_KINDS, COUNTABLE_AMOUNTS
 
@@ -214,6 +214,40 @@ class BasicInsurance:
                 self.suspended_until is None or day <= self.suspended_until
             )
         return self.status == "suspended"
+
+
+class _StatusOnDate(Protocol):
+    @property
+    def status(self) -> str: ...  # active | suspended | unknown
+
+    @property
+    def period(self) -> Any: ...  # the period that answered, None when nothing did
+
+
+class InsuranceHistoryLike(Protocol):
+    """What basic_insurance_on reads of app.identity.periods.InsuranceHistory, named here as a
+    protocol so the pure engine imports nothing of identity's package."""
+
+    def status_on(self, day: date, insutype: str | None = None) -> _StatusOnDate: ...
+
+    def suspended_run(self, period: Any) -> tuple[date | None, date | None]: ...
+
+
+def basic_insurance_on(
+    history: InsuranceHistoryLike, day: date, insutype: str | None = None
+) -> BasicInsurance | None:
+    """The engine's BasicInsurance for a date of care from a person's insurance history
+    (app/identity/periods.py); None when the status is unknown (the caller holds the claim for
+    a person or asks the bureau again). A suspension carries its whole run of suspended days
+    as the interval. Here, not in identity: the engine is above identity, which knows only
+    statuses and how they were known."""
+    answer = history.status_on(day, insutype)
+    if answer.status == "unknown" or answer.period is None:
+        return None
+    if answer.status == "active":
+        return BasicInsurance("active")
+    starts, ends = history.suspended_run(answer.period)
+    return BasicInsurance("suspended", starts, ends)
 
 
 @dataclass(frozen=True)

@@ -28,21 +28,24 @@ import io
 import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.campaigns import rules, tokens
 from app.campaigns.models import Campaign, CampaignRedemption
+from app.campaigns.statuses import CampaignStatus
 from app.common.clock import today_shanghai
 from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.services import already_insured, check_terms
 from app.error_catalogue import E, error
 from app.errors import Conflict, DomainError
 from app.sponsors.models import Programme
+from app.sponsors.statuses import ProgrammeStatus
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,7 @@ def create_campaign(
         )
         if programme is None or actor.organisation_id is None:
             raise E.programme_not_found()
-        if programme.status == "closed":
+        if programme.status == ProgrammeStatus.CLOSED:
             raise E.programme_closed("资助项目已关闭，不能发起邀请")
         if programme.rule_kind != "full":
             # A resident who scans is enrolled at once with nothing to pay; a partial rule would
@@ -137,7 +140,7 @@ def create_campaign(
             quota=quota,
             claimed=0,
             expires_on=expires_on,
-            status="active",
+            status=CampaignStatus.ACTIVE,
             eligibility_categories=sorted(wanted.categories),
             min_age=wanted.min_age,
             max_age=wanted.max_age,
@@ -187,15 +190,20 @@ def revoke(actor: Principal, campaign_id: int) -> Campaign:
     """Revoke at once: every printed QR code stops working. Revoking twice changes nothing."""
     get_campaign(actor, campaign_id)
     with transaction() as session:
-        won = session.execute(
-            update(Campaign)
-            .where(
-                Campaign.id == campaign_id,
-                Campaign.organisation_id == actor.organisation_id,
-                Campaign.status == "active",
-            )
-            .values(status="revoked", revoked_at=utcnow(), revoked_by_staff_id=actor.id)
-            .execution_options(synchronize_session=False)
+        won = cast(
+            CursorResult[Any],
+            session.execute(
+                update(Campaign)
+                .where(
+                    Campaign.id == campaign_id,
+                    Campaign.organisation_id == actor.organisation_id,
+                    Campaign.status == CampaignStatus.ACTIVE,
+                )
+                .values(
+                    status=CampaignStatus.REVOKED, revoked_at=utcnow(), revoked_by_staff_id=actor.id
+                )
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if won:
             audit(
@@ -207,7 +215,7 @@ def revoke(actor: Principal, campaign_id: int) -> Campaign:
                 object_id=campaign_id,
             )
     session = get_session()
-    campaign = session.get(Campaign, campaign_id)
+    campaign = session.get_one(Campaign, campaign_id)
     session.refresh(campaign)
     return campaign
 
@@ -248,10 +256,10 @@ def _refuse_if_closed(campaign: Campaign, today: date) -> None:
 def product_for(session, programme: Programme):
     """The product a campaign enrolls into: the programme's own, or else the published product
     of the programme's plan year (the one whose window opened last)."""
-    from app.products.models import Product
+    from app.products.models import Product, ProductStatus
 
     query = select(Product).where(
-        Product.status == "published", Product.plan_year == programme.plan_year
+        Product.status == ProductStatus.PUBLISHED, Product.plan_year == programme.plan_year
     )
     if programme.product_id is not None:
         query = query.where(Product.id == programme.product_id)
@@ -432,16 +440,19 @@ def _write(
 
     today = today_shanghai()
     with transaction() as session:
-        won = session.execute(
-            update(Campaign)
-            .where(
-                Campaign.id == campaign.id,
-                Campaign.status == "active",
-                Campaign.expires_on >= today,
-                Campaign.claimed < Campaign.quota,
-            )
-            .values(claimed=Campaign.claimed + 1)
-            .execution_options(synchronize_session=False)
+        won = cast(
+            CursorResult[Any],
+            session.execute(
+                update(Campaign)
+                .where(
+                    Campaign.id == campaign.id,
+                    Campaign.status == CampaignStatus.ACTIVE,
+                    Campaign.expires_on >= today,
+                    Campaign.claimed < Campaign.quota,
+                )
+                .values(claimed=Campaign.claimed + 1)
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if won != 1:
             session.refresh(campaign)

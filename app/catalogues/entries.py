@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
-from app.catalogues.cells import normalise_approval, normalise_code
+from app.common.sheet_cells import normalise_approval, normalise_code
 
 # --- entries --------------------------------------------------------------------------------------
 

@@ -28,7 +28,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from app.catalogues.cells import (
+from app.catalogues.entries import (
+    CommercialCatalogue,
+    CommercialItem,
+    SpecialDrug,
+    SpecialDrugCatalogue,
+    Versioned,
+    VersionProblem,
+    VersionWindow,
+    select_version,
+    version_problems,
+)
+from app.catalogues.row_reports import (
+    HeaderError,
+    ParseReport,
+    RowError,
+    RowReport,
+)
+from app.common.sheet_cells import (
     APPROVAL_PATTERN,
     CODE_KINDS,
     MAX_TEXT,
@@ -41,23 +58,6 @@ from app.catalogues.cells import (
     parse_yes_no,
     split_list,
     yuan_to_fen,
-)
-from app.catalogues.entries import (
-    CommercialCatalogue,
-    CommercialItem,
-    SpecialDrug,
-    SpecialDrugCatalogue,
-    Versioned,
-    VersionProblem,
-    VersionWindow,
-    select_version,
-    version_problems,
-)
-from app.catalogues.reports import (
-    HeaderError,
-    ParseReport,
-    RowError,
-    RowReport,
 )
 
 # Re-exported: callers import these from app.catalogues.rules.

@@ -27,6 +27,11 @@ def today_shanghai() -> date:
     return now_utc().astimezone(SHANGHAI).date()
 
 
+def age_on(birth: date, day: date) -> int:
+    """Age in whole years on `day` (a birthday counts from the day itself)."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
 @contextlib.contextmanager
 def backdated(at: datetime) -> Iterator[None]:
     """Run the block as if it were `at` (an aware datetime), the clock still ticking."""

@@ -4,7 +4,7 @@ side needs no database module."""
 
 from __future__ import annotations
 
-from app.sponsors.rules import ORGANISATION_KINDS
+from app.sponsors.statuses import ORGANISATION_KINDS
 
 ENROLLED_BY_INSURANCE_TYPE = "enrolled_by_insurance_type"  # people, dim: INSURANCE_TYPES
 ENROLLED_BY_FUNDING_SOURCE = "enrolled_by_funding_source"  # people, dim: FUNDING_SOURCES

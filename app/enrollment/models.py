@@ -16,12 +16,15 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import Base, utcnow
+from app.enrollment.statuses import OrderStatus, PaymentStatus, RefundStatus
 from app.members.models import Person
 
-ORDER_STATUSES = ("pending_payment", "paying", "paid", "closed")
+# The status sets come from app/enrollment/statuses.py; the CHECK constraints below spell them
+# out as they were created (tests/test_statuses.py checks that they agree).
+ORDER_STATUSES = tuple(s.value for s in OrderStatus)
 PAYMENT_METHODS = ("personal_account", "wechat", "sponsor")
-PAYMENT_STATUSES = ("pending", "succeeded", "failed", "closed")
-REFUND_STATUSES = ("pending", "succeeded", "failed")
+PAYMENT_STATUSES = tuple(s.value for s in PaymentStatus)
+REFUND_STATUSES = tuple(s.value for s in RefundStatus)
 LEDGER_KINDS = (
     "personal_account_debit",
     "wechat_payment",
@@ -43,7 +46,7 @@ class Order(Base):
     payer_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     plan_year: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="pending_payment")
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING_PAYMENT)
     payment_method: Mapped[str | None] = mapped_column(String(16))
     total_premium_fen: Mapped[int]
     total_subsidy_fen: Mapped[int]
@@ -114,7 +117,7 @@ class Payment(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     method: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.PENDING)
     # Our idempotent reference at the other side: bureau request id or WeChat out_trade_no.
     reference: Mapped[str] = mapped_column(String(64), unique=True)
     authorisation_id: Mapped[str | None] = mapped_column(String(64))
@@ -150,7 +153,7 @@ class Refund(Base):
     amount_fen: Mapped[int]
     reference: Mapped[str] = mapped_column(String(64), unique=True)  # out_refund_no / request id
     reason: Mapped[str] = mapped_column(String(32))  # surrender | paid_after_close
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=RefundStatus.PENDING)
     external_refund_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     settled_at: Mapped[datetime | None]

@@ -13,7 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from app.common.clock import age_on as age_on
 from app.products.definition import ProductDefinition
+from app.sponsors.rules import SubsidyOffer as SubsidyOffer
+
+# SubsidyOffer (what a sponsorship programme offers) is sponsors' type, since enrollment sits
+# above sponsors, and age_on a calendar helper (app/common/clock.py); both stay importable from
+# here, as the quote's vocabulary, for the callers that build candidates and offers.
 
 
 @dataclass(frozen=True)
@@ -38,15 +44,6 @@ class Payer:
     insurance_type: str | None
     insurance_status: str | None
     has_personal_account: bool
-
-
-@dataclass(frozen=True)
-class SubsidyOffer:
-    person_id: int
-    programme_id: int
-    funder_name: str
-    funder_kind: str  # relief_fund | charity | employer | paired_assistance
-    amount_fen: int  # what the programme would pay at most for this person
 
 
 @dataclass(frozen=True)
@@ -91,10 +88,6 @@ SUSPENDED = Reason("basic_insurance_suspended", "基本医疗保险处于暂停�
 OUTSIDE_REGION = Reason("region_not_covered", "非本市基本医疗保险参保人员，不在投保范围内")
 ALREADY_INSURED = Reason("already_insured", "本保障年度已投保或有未完成的投保订单")
 RELATION_NOT_ALLOWED = Reason("relation_not_allowed", "本产品不支持为该关系的家属投保")
-
-
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def _eligibility(defn: ProductDefinition, today: date, c: Candidate) -> tuple[Reason, ...]:
@@ -143,8 +136,11 @@ def personal_account_refusal(
     return None
 
 
-def _methods(defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_total: int):
-    available, unavailable = [], {}
+def _methods(
+    defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_total: int
+) -> tuple[tuple[str, ...], dict[str, Reason]]:
+    available: list[str] = []
+    unavailable: dict[str, Reason] = {}
     if pay_total == 0:
         return ("sponsor",) if any(line.subsidy_fen for line in lines) else (), {}
     for method in defn.payment_methods:

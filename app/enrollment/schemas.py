@@ -104,7 +104,7 @@ class OrderItemSchema(StrictSchema):
     pay_fen = ma.fields.Integer(required=True)
     subsidies = ma.fields.List(ma.fields.Nested(SubsidySchema), required=True)
 
-    def _name(self, item) -> str:
+    def _name(self, item) -> str | None:
         return mask_name(item.person.name)
 
 

@@ -14,11 +14,12 @@ from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment import subsidies
 from app.enrollment.models import Order, OrderItem
 from app.enrollment.quote import Candidate, Payer, Quote, quote
+from app.enrollment.statuses import OrderStatus
 from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enrollments
 from app.error_catalogue import E, error
 from app.identity import services as identity
 from app.members.models import Member, Person, Relative
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.products import services as products
 
 
@@ -53,6 +54,7 @@ def _selected_people(session, member: Member, selection: Selection) -> list[tupl
         raise E.insured_duplicate()
     people: list[tuple[Person, str]] = []
     if selection.include_self:
+        assert member.person is not None  # _member() refuses a member not yet verified
         people.append((member.person, "self"))
     if selection.relative_ids:
         rows = {
@@ -77,7 +79,7 @@ def already_insured(session, person_id: int, plan_year: int) -> bool:
             exists().where(
                 Policy.person_id == person_id,
                 Policy.plan_year == plan_year,
-                Policy.status != "void",
+                Policy.status != PolicyStatus.VOID,
             )
         )
     )
@@ -108,6 +110,7 @@ def _candidates(session, people, plan_year: int) -> list[Candidate]:
 
 def _payer(member: Member) -> Payer:
     p = member.person
+    assert p is not None  # _member() refuses a member not yet verified
     return Payer(p.insurance_type, p.insurance_status, p.has_personal_account)
 
 
@@ -190,7 +193,7 @@ def create_order(
             [written] = write_enrollments(session, plan)
         except IntegrityError:
             raise E.already_enrolling() from None
-        order = session.get(Order, written.order_id)
+        order = session.get_one(Order, written.order_id)
         audit(
             session,
             actor_type="member",
@@ -243,8 +246,8 @@ def close_order(session, order: Order, reason: str) -> bool:
     """Close an unpaid order and release its people (conditional: only from pending_payment)."""
     won = session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.status == "pending_payment")
-        .values(status="closed", closed_at=utcnow(), close_reason=reason)
+        .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
+        .values(status=OrderStatus.CLOSED, closed_at=utcnow(), close_reason=reason)
     ).rowcount
     if won:
         session.execute(update(OrderItem).where(OrderItem.order_id == order.id).values(open=False))

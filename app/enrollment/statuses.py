@@ -1,7 +1,7 @@
 """Order, payment and refund statuses as StrEnums (members equal their strings, so rows read
-back as plain str compare equal). New beside the enrollment package while its writer is being
-rewritten; enrollment/models.py's ORDER_STATUSES, PAYMENT_STATUSES and REFUND_STATUSES are to be
-derived from these (tests/test_statuses.py checks they agree meanwhile)."""
+back as plain str compare equal). enrollment/models.py's ORDER_STATUSES, PAYMENT_STATUSES and
+REFUND_STATUSES and the column defaults derive from these; tests/test_statuses.py checks the
+CHECK constraints agree."""
 
 from __future__ import annotations
 

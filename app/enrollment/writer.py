@@ -26,19 +26,27 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 
 from app.audit.models import AuditEvent
 from app.common.bulk import allocate_ids, among, insert_rows
 from app.common.clock import today_shanghai
-from app.database import utcnow
+from app.database import Base, utcnow
 from app.enrollment.models import LedgerEntry, Order, OrderItem
+from app.enrollment.statuses import OrderStatus
 from app.error_catalogue import E
 from app.members.models import Person
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.policies.services import coverage_for
 from app.sponsors.models import ProgrammeLedgerEntry
 from app.sponsors.services import SUBSIDY_UNAVAILABLE, refusal_code, take_budget
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, as the set-based writes (app/common/bulk.py) take it (Base types
+    `__table__` as a Table, app/database.py)."""
+    return model.__table__
+
 
 LEDGER_KIND_IN = {"personal_account": "personal_account_debit", "wechat": "wechat_payment"}
 
@@ -196,7 +204,7 @@ def _insert_orders(session, plan: EnrollmentPlan) -> list[tuple[int, tuple[int, 
     expires = now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"])
     items = sum(len(o.insured) for o in plan.orders)
     order_nos = fresh_numbers(session, Order.order_no, new_order_no, len(plan.orders))
-    ids = allocate_ids(session, {Order.__table__: len(plan.orders), OrderItem.__table__: items})
+    ids = allocate_ids(session, {table_of(Order): len(plan.orders), table_of(OrderItem): items})
     order_rows = []
     for order, order_no in zip(plan.orders, order_nos):
         paid = order.pay_fen == 0
@@ -208,7 +216,7 @@ def _insert_orders(session, plan: EnrollmentPlan) -> list[tuple[int, tuple[int, 
                 "payer_person_id": order.payer_person_id,
                 "product_id": plan.product_id,
                 "plan_year": plan.plan_year,
-                "status": "paid" if paid else "pending_payment",
+                "status": OrderStatus.PAID if paid else OrderStatus.PENDING_PAYMENT,
                 "payment_method": "sponsor" if paid else order.payment_method,
                 "total_premium_fen": premium,
                 "total_subsidy_fen": premium - order.pay_fen,
@@ -221,11 +229,11 @@ def _insert_orders(session, plan: EnrollmentPlan) -> list[tuple[int, tuple[int, 
                 "paid_at": now if paid else None,
             }
         )
-    order_ids = insert_rows(session, Order.__table__, order_rows, ids.get(Order.__table__))
+    order_ids = insert_rows(session, table_of(Order), order_rows, ids.get(table_of(Order)))
     item_ids = iter(
         insert_rows(
             session,
-            OrderItem.__table__,
+            table_of(OrderItem),
             [
                 {
                     "order_id": order_id,
@@ -241,7 +249,7 @@ def _insert_orders(session, plan: EnrollmentPlan) -> list[tuple[int, tuple[int, 
                 for order_id, order in zip(order_ids, plan.orders)
                 for i in order.insured
             ],
-            ids.get(OrderItem.__table__),
+            ids.get(table_of(OrderItem)),
         )
     )
     return [
@@ -279,7 +287,7 @@ def _reserve(session, plan: EnrollmentPlan, placed) -> dict[int, str]:
     now = utcnow()
     insert_rows(
         session,
-        ProgrammeLedgerEntry.__table__,
+        table_of(ProgrammeLedgerEntry),
         [
             {
                 "programme_id": programme_id,
@@ -317,6 +325,7 @@ def record_paid(
     ledger = []
     for order, item in items:
         if item.pay_fen > 0:
+            assert order.payment_method is not None  # what the payer pays, someone paid by a method
             ledger.append(
                 _ledger_row(order, item, LEDGER_KIND_IN[order.payment_method], item.pay_fen, now)
                 | {"payment_id": payment_id}
@@ -332,15 +341,15 @@ def record_paid(
     ids = allocate_ids(
         session,
         {
-            LedgerEntry.__table__: len(ledger),
-            Policy.__table__: len(items),
-            AuditEvent.__table__: len(items),
+            table_of(LedgerEntry): len(ledger),
+            table_of(Policy): len(items),
+            table_of(AuditEvent): len(items),
         },
     )
-    insert_rows(session, LedgerEntry.__table__, ledger, ids.get(LedgerEntry.__table__))
+    insert_rows(session, table_of(LedgerEntry), ledger, ids.get(table_of(LedgerEntry)))
     policy_ids = insert_rows(
         session,
-        Policy.__table__,
+        table_of(Policy),
         [
             {
                 "policy_no": policy_no,
@@ -348,7 +357,7 @@ def record_paid(
                 "product_id": product_id,
                 "plan_year": plan_year,
                 "order_item_id": item.item_id,
-                "status": "active",
+                "status": PolicyStatus.ACTIVE,
                 "coverage_start": start,
                 "coverage_end": end,
                 "premium_fen": item.premium_fen,
@@ -357,9 +366,9 @@ def record_paid(
             }
             for (_, item), policy_no in zip(items, policy_nos)
         ],
-        ids.get(Policy.__table__),
+        ids.get(table_of(Policy)),
     )
-    _policies_issued(session, items, policy_ids, ids.get(AuditEvent.__table__), now, audit_detail)
+    _policies_issued(session, items, policy_ids, ids.get(table_of(AuditEvent)), now, audit_detail)
     _count_enrollments(session, product_id, plan_year, paid_on, items, policy_ids)
     it = iter(policy_ids)
     return [tuple(next(it) for _ in order.items) for order in orders]
@@ -383,7 +392,7 @@ def _policies_issued(session, items, policy_ids, audit_ids, now: datetime, detai
     request_id = getattr(g, "request_id", None) if has_request_context() else None
     insert_rows(
         session,
-        AuditEvent.__table__,
+        table_of(AuditEvent),
         [
             {
                 "actor_type": "system",

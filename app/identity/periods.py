@@ -7,7 +7,10 @@ Pure functions over frozen dataclasses (no Flask, no database). The caller store
 
     history = build_history(observations)
     history.status_on(date_of_care)             # StatusOnDate: active | suspended | unknown
-    history.basic_insurance_on(date_of_care)    # the engine's BasicInsurance, None if unknown
+    history.suspended_run(period)               # the whole run of suspended days around it
+
+(The claim engine's BasicInsurance is built from these in app/adjudication/model.py,
+`basic_insurance_on`: identity is the bottom capability and knows nothing of the engine.)
 
 What one answer says (psn_insu_stas 1 正常参保 active, 2 暂停参保 suspended, 4 终止参保 ended,
 treated as suspended: no benefit either way):
@@ -41,8 +44,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
-from app.adjudication.model import BasicInsurance
 
 STATUS_CODES = {"1": "active", "2": "suspended", "4": "suspended"}  # psn_insu_stas -> status
 STATUSES = ("active", "suspended", "unknown")
@@ -147,26 +148,28 @@ def _statements(observations: list[InsuranceObservation]) -> list[_Statement]:
     statements: list[_Statement] = []
     for i, obs in enumerate(observations):
         seen = obs.observed_on
+        start: date = seen
         if obs.status == "active":
-            begin = obs.begin_date
-            known = begin is not None and begin <= seen
-            start = begin if begin is not None and known else seen
+            known = obs.begin_date is not None and obs.begin_date <= seen
+            if obs.begin_date is not None and known:
+                start = obs.begin_date
             if known and obs.paus_insu_date is not None and obs.paus_insu_date < start:
                 # Suspended from the pause date until the new insured period began.
                 statements.append(
                     _Statement(2 * i, "suspended", obs.paus_insu_date, start - ONE_DAY, True, None)
                 )
         else:
-            paused = obs.paus_insu_date
-            known = paused is not None and paused <= seen
-            start = paused if paused is not None and known else seen
+            known = obs.paus_insu_date is not None and obs.paus_insu_date <= seen
+            if obs.paus_insu_date is not None and known:
+                start = obs.paus_insu_date
         statements.append(_Statement(2 * i + 1, obs.status, start, seen, known, seen))
     # A start date reaching back over a day the bureau answered differently for is not believed.
-    witnessed = [(w, w.witnessed) for w in statements if w.witnessed is not None]
+    witnessed = [s for s in statements if s.witnessed is not None]
     kept: list[_Statement] = []
     for s in statements:
-        for w, w_day in witnessed:
-            if w.order < s.order and w.status != s.status and s.start <= w_day <= s.end:
+        for w in witnessed:
+            assert w.witnessed is not None  # (witnessed holds only those)
+            if w.order < s.order and w.status != s.status and s.start <= w.witnessed <= s.end:
                 if s.witnessed is None:
                     s.start = s.end + ONE_DAY  # an inferred statement falls away
                     break
@@ -203,16 +206,17 @@ def _periods(
         if winner is not None:
             raw.append(InsurancePeriod(insutype, winner.status, a, b, "stated"))
             continue
-        # Gaps lie between covered segments: a gap starts the day after a statement ends and
-        # ends the day before one starts, so the first and last segments are always covered.
+        # Gaps lie between covered segments: the first and last segments are always covered.
         left = segments[index - 1][2]
         right = segments[index + 1][2]
-        assert left is not None and right is not None, "a gap between two gaps"
+        assert left is not None and right is not None
         status, basis = _gap_status(left, right)
         raw.append(InsurancePeriod(insutype, status, a, b, basis))
-    _, last_day, last = segments[-1]
-    assert last is not None, "the last segment ends a statement"
-    raw.append(InsurancePeriod(insutype, last.status, last_day + ONE_DAY, None, "carried_forward"))
+    last_start, last_end, last_winner = segments[-1]
+    assert last_winner is not None  # the last segment is always covered
+    raw.append(
+        InsurancePeriod(insutype, last_winner.status, last_end + ONE_DAY, None, "carried_forward")
+    )
     merged: list[InsurancePeriod] = []
     for period in raw:
         prev = merged[-1] if merged else None
@@ -248,23 +252,17 @@ class InsuranceHistory:
         best = min(found, key=lambda p: (STATUSES.index(p.status), BASES.index(p.basis)))
         return StatusOnDate(best.status, best.basis, best.insutype, best)
 
-    def basic_insurance_on(self, day: date, insutype: str | None = None) -> BasicInsurance | None:
-        """The engine's BasicInsurance for a date of care; None when the status is unknown (the
-        caller holds the claim for a person or asks the bureau again). A suspension carries its
-        whole run of suspended days as the interval."""
-        answer = self.status_on(day, insutype)
-        if answer.status == "unknown" or answer.period is None:
-            return None
-        if answer.status == "active":
-            return BasicInsurance("active")
-        run = self.periods[answer.period.insutype]
-        index = run.index(answer.period)
+    def suspended_run(self, period: InsurancePeriod) -> tuple[date | None, date | None]:
+        """The first and last day (inclusive; None: open) of the run of consecutive suspended
+        periods that `period`, one of this history's suspended periods, belongs to."""
+        run = self.periods[period.insutype]
+        index = run.index(period)
         first = last = index
         while first > 0 and run[first - 1].status == "suspended":
             first -= 1
         while last + 1 < len(run) and run[last + 1].status == "suspended":
             last += 1
-        return BasicInsurance("suspended", run[first].starts, run[last].ends)
+        return run[first].starts, run[last].ends
 
 
 def build_history(observations: Iterable[InsuranceObservation]) -> InsuranceHistory:

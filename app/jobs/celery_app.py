@@ -88,7 +88,7 @@ def celery_for(flask_app: Flask) -> Celery:
 def enqueue(job_id: int) -> None:
     """Queue the job's task (or, with no broker, run it now). A broker that cannot be reached
     leaves the job queued; `flask jobs resume` queues it again."""
-    celery = celery_for(current_app._get_current_object())
+    celery = celery_for(current_app._get_current_object())  # type: ignore[attr-defined]  # proxy
     task = celery.tasks[RUN_JOB]
     if celery.conf.task_always_eager:
         task.apply(args=(job_id,))  # in this process, now: no broker is touched

@@ -33,9 +33,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.common.bulk import among, update_rows
@@ -59,18 +60,21 @@ from app.enrollment.writer import (
     EnrollmentPlan,
     Insured,
     OrderSpec,
+    table_of,
     write_enrollments,
 )
 from app.identity.services import apply_snapshot, decrypt_id_number
 from app.integrations import registry
 from app.integrations.bureau.port import BureauPerson, BureauUnavailable
-from app.jobs.models import Job, JobRow
+from app.jobs.models import Job, JobRow, JobRowStatus, JobStatus
 from app.jobs.throttle import Throttle
 from app.members.models import Person
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
+from app.products.definition import ProductDefinition
 from app.sponsors import roster_services, rules
 from app.sponsors.models import Programme
 from app.sponsors.roster_services import standing_person_ids
+from app.sponsors.statuses import ProgrammeStatus
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +127,7 @@ class Context:
     funder_kind: str
     rule: rules.FundingRule
     product_id: int
-    defn: object  # ProductDefinition
+    defn: ProductDefinition
     plan_year: int
     terms_version: str
     terms_sha256: str
@@ -187,7 +191,7 @@ def context(job: Job, token: str) -> Context:
     from app.products.services import definition_of, get_product_by_id
 
     session = get_session()
-    programme = session.get(Programme, job.programme_id)
+    programme = session.get_one(Programme, job.programme_id)
     cfg = current_app.config
     return Context(
         job_id=job.id,
@@ -247,7 +251,7 @@ def _verified_ahead(ctx: Context, throttle: Throttle):
     """`verified_batches` run one batch ahead in a thread of its own. Rows travel between the
     threads as plain data (PersonView, BureauPerson); a failure there is raised here; leaving
     early (an error, LostJob) stops the thread."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug proxy
     ready: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -298,7 +302,11 @@ def next_batch(ctx: Context, after: int = 0) -> list[Pending]:
                 Person.gender,
             )
             .join(Person, Person.id == JobRow.person_id)
-            .where(JobRow.job_id == ctx.job_id, JobRow.status == "pending", JobRow.id > after)
+            .where(
+                JobRow.job_id == ctx.job_id,
+                JobRow.status == JobRowStatus.PENDING,
+                JobRow.id > after,
+            )
             .order_by(JobRow.id)
             .limit(ctx.batch_size)
         ).all()
@@ -315,7 +323,7 @@ def check_programme(ctx: Context) -> None:
         session.refresh(programme)
         status, starts_on, ends_on = programme.status, programme.starts_on, programme.ends_on
     today = today_shanghai()
-    if status != "active":
+    if status != ProgrammeStatus.ACTIVE:
         raise ProgrammeStopped("programme_not_active")
     if not (starts_on <= today <= ends_on):
         raise ProgrammeStopped("programme_not_in_period")
@@ -325,7 +333,8 @@ def verify(ctx: Context, batch: list[Pending], throttle: Throttle) -> None:
     """Ask the bureau about each person (1101), within the rate: every person asked counts as
     one call, retries and batch exchanges included. A long batch keeps the heartbeat fresh."""
     bureau = registry.bureau()
-    requests = [(decrypt_id_number(p.person), p.person.name) for p in batch]
+    # A PersonView has the column decrypt_id_number reads (id_number_enc).
+    requests = [(decrypt_id_number(p.person), p.person.name) for p in batch]  # type: ignore[arg-type]
     last_beat = [time.monotonic()]
 
     def beat() -> None:  # waiting for the rate is working: keep the job's heartbeat fresh
@@ -373,10 +382,17 @@ def _take(pending: Pending, certno: str, found: BureauPerson | None) -> None:
 def heartbeat(ctx: Context) -> None:
     with transaction() as session:
         if (
-            session.execute(
-                update(Job)
-                .where(Job.id == ctx.job_id, Job.status == "running", Job.runner_token == ctx.token)
-                .values(heartbeat_at=utcnow())
+            cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == ctx.job_id,
+                        Job.status == JobStatus.RUNNING,
+                        Job.runner_token == ctx.token,
+                    )
+                    .values(heartbeat_at=utcnow())
+                ),
             ).rowcount
             != 1
         ):
@@ -440,7 +456,7 @@ def write_one(ctx: Context, pending: Pending) -> None:
             [
                 Outcome(
                     pending.row_id,
-                    "failed",
+                    JobRowStatus.FAILED,
                     ALREADY_INSURED.code if insured else "enrollment_conflict",
                 )
             ],
@@ -448,13 +464,15 @@ def write_one(ctx: Context, pending: Pending) -> None:
 
 
 def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
-    outcomes = [Outcome(p.row_id, "failed", p.code) for p in batch if p.code]
+    outcomes = [Outcome(p.row_id, JobRowStatus.FAILED, p.code) for p in batch if p.code]
     verified = [p for p in batch if p.code is None]
     for pending in verified:
-        apply_snapshot(pending.person, pending.found)
+        assert pending.found is not None  # verify() gave a code to everyone it did not find
+        # A PersonView has the columns apply_snapshot sets (SNAPSHOT_COLUMNS).
+        apply_snapshot(pending.person, pending.found)  # type: ignore[arg-type]
     update_rows(
         session,
-        Person.__table__,
+        table_of(Person),
         [
             {"id": p.person.id, **{name: getattr(p.person, name) for name in SNAPSHOT_COLUMNS}}
             for p in verified
@@ -481,9 +499,9 @@ def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
     )
     for (pending, _), w in zip(planned, written):
         if w.refused is None:
-            outcomes.append(Outcome(pending.row_id, "succeeded", ENROLLED))
+            outcomes.append(Outcome(pending.row_id, JobRowStatus.SUCCEEDED, ENROLLED))
         else:
-            outcomes.append(Outcome(pending.row_id, "failed", w.refused))
+            outcomes.append(Outcome(pending.row_id, JobRowStatus.FAILED, w.refused))
     return outcomes
 
 
@@ -520,9 +538,9 @@ def decide(
         )
         line = quote(defn, today, Payer(None, None, False), [candidate], [offer]).lines[0]
         if not line.eligible:
-            outcomes.append(Outcome(pending.row_id, "failed", line.reasons[0].code))
+            outcomes.append(Outcome(pending.row_id, JobRowStatus.FAILED, line.reasons[0].code))
         elif line.pay_fen > 0 or line.subsidy_fen <= 0:
-            outcomes.append(Outcome(pending.row_id, "failed", "not_fully_funded"))
+            outcomes.append(Outcome(pending.row_id, JobRowStatus.FAILED, "not_fully_funded"))
         else:
             planned.append((pending, Insured.of(line, "self")))
     return planned
@@ -544,19 +562,26 @@ def record(session, ctx: Context, outcomes: list[Outcome]) -> None:
             .where(among(session, JobRow.id, row_ids))
             .values(status=status, code=code, processed_at=now)
         )
-        if status == "succeeded":  # each row's policy: the person's, for this plan year
+        if status == JobRowStatus.SUCCEEDED:  # each row's policy: the person's, for this plan year
             statement = statement.where(
                 Policy.person_id == JobRow.person_id,
                 Policy.plan_year == ctx.plan_year,
-                Policy.status != "void",
+                Policy.status != PolicyStatus.VOID,
             ).values(policy_id=Policy.id)
         session.execute(statement.execution_options(synchronize_session=False))
-    done = sum(1 for o in outcomes if o.status == "succeeded")
-    won = session.execute(
-        update(Job)
-        .where(Job.id == ctx.job_id, Job.status == "running", Job.runner_token == ctx.token)
-        .values(done=Job.done + done, failed=Job.failed + (len(outcomes) - done), heartbeat_at=now)
-        .execution_options(synchronize_session=False)
+    done = sum(1 for o in outcomes if o.status == JobRowStatus.SUCCEEDED)
+    won = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Job)
+            .where(
+                Job.id == ctx.job_id, Job.status == JobStatus.RUNNING, Job.runner_token == ctx.token
+            )
+            .values(
+                done=Job.done + done, failed=Job.failed + (len(outcomes) - done), heartbeat_at=now
+            )
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if won != 1:
         raise LostJob()

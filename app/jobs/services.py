@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, func, insert, literal, not_, or_, select, update
+from sqlalchemy import CursorResult, and_, func, insert, literal, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record as audit
@@ -26,7 +27,7 @@ from app.enrollment.models import OrderItem
 from app.error_catalogue import E
 from app.identity.idnumber import mask_name
 from app.jobs import roster_enrollment
-from app.jobs.models import ACTIVE_STATUSES, Job, JobRow, JobStatus
+from app.jobs.models import ACTIVE_STATUSES, Job, JobRow, JobRowStatus, JobStatus
 from app.jobs.throttle import bureau_throttle
 from app.members.models import Person
 from app.policies.models import Policy, PolicyStatus
@@ -119,16 +120,20 @@ def start_roster_enrollment(
             session.execute(
                 insert(JobRow).from_select(
                     ["job_id", "roster_entry_id", "person_id", "status"],
+                    # .value: literal() would give a bare enum member an Enum type.
                     select(
-                        literal(job.id), RosterEntry.id, RosterEntry.person_id, literal("pending")
+                        literal(job.id),
+                        RosterEntry.id,
+                        RosterEntry.person_id,
+                        literal(JobRowStatus.PENDING.value),
                     )
                     .where(RosterEntry.programme_id == programme.id, not_(standing))
                     .order_by(RosterEntry.id),
                 )
             )
-            total = session.scalar(
+            total = session.execute(
                 select(func.count()).select_from(JobRow).where(JobRow.job_id == job.id)
-            )
+            ).scalar_one()
             job.total = total
             if total == 0:
                 job.status, job.started_at, job.finished_at = JobStatus.SUCCEEDED, now, now
@@ -156,7 +161,7 @@ def start_roster_enrollment(
 
 def fresh(job_id: int) -> Job:
     session = get_session()
-    job = session.get(Job, job_id)
+    job = session.get_one(Job, job_id)
     session.refresh(job)
     return job
 
@@ -229,10 +234,13 @@ def cancel_job(actor: Principal, programme_id: int, job_id: int) -> Job:
     pending (a new job picks them up)."""
     job = get_job(actor, programme_id, job_id)
     with transaction() as session:
-        won = session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.status.in_(ACTIVE_STATUSES))
-            .values(status=JobStatus.CANCELLED, finished_at=utcnow())
+        won = cast(
+            CursorResult[Any],
+            session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.status.in_(ACTIVE_STATUSES))
+                .values(status=JobStatus.CANCELLED, finished_at=utcnow())
+            ),
         ).rowcount
         if won != 1:
             raise E.job_finished()
@@ -269,26 +277,29 @@ def claim(job_id: int) -> str | None:
     token = roster_enrollment.new_token()
     now = utcnow()
     with transaction() as session:
-        won = session.execute(
-            update(Job)
-            .where(
-                Job.id == job_id,
-                or_(
-                    Job.status == JobStatus.QUEUED,
-                    and_(
-                        Job.status == JobStatus.RUNNING,
-                        or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before),
+        won = cast(
+            CursorResult[Any],
+            session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    or_(
+                        Job.status == JobStatus.QUEUED,
+                        and_(
+                            Job.status == JobStatus.RUNNING,
+                            or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before),
+                        ),
                     ),
-                ),
-            )
-            .values(
-                status=JobStatus.RUNNING,
-                runner_token=token,
-                heartbeat_at=now,
-                runs=Job.runs + 1,
-                started_at=func.coalesce(Job.started_at, literal(now, Job.started_at.type)),
-            )
-            .execution_options(synchronize_session=False)
+                )
+                .values(
+                    status=JobStatus.RUNNING,
+                    runner_token=token,
+                    heartbeat_at=now,
+                    runs=Job.runs + 1,
+                    started_at=func.coalesce(Job.started_at, literal(now, Job.started_at.type)),
+                )
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
     return token if won == 1 else None
 
@@ -313,7 +324,7 @@ def run_job(job_id: int) -> str:
     if token is None:
         return "not_claimed"
     with read_scope() as session:
-        job = session.get(Job, job_id)
+        job = session.get_one(Job, job_id)
         session.refresh(job)
         log.info("job started", extra={"job_id": job_id, "run": job.runs})
     try:
@@ -326,17 +337,17 @@ def run_job(job_id: int) -> str:
         log.info("job given up: cancelled or taken over", extra={"job_id": job_id})
         return "lost"
     except roster_enrollment.ProgrammeStopped as stop:
-        _finish(job_id, token, "failed", stop.code)
+        _finish(job_id, token, JobStatus.FAILED, stop.code)
         log.warning("job stopped", extra={"job_id": job_id, "error_code": stop.code})
-        return "failed"
+        return JobStatus.FAILED
     except Exception as exc:
         # No traceback: an adapter's exception text may carry the person it was asked about.
         log.error("job failed", extra={"job_id": job_id, "error_type": type(exc).__name__})
-        _finish(job_id, token, "failed", "internal_error")
-        return "failed"
-    _finish(job_id, token, "succeeded")
+        _finish(job_id, token, JobStatus.FAILED, "internal_error")
+        return JobStatus.FAILED
+    _finish(job_id, token, JobStatus.SUCCEEDED)
     log.info("job finished", extra={"job_id": job_id})
-    return "succeeded"
+    return JobStatus.SUCCEEDED
 
 
 def stale_jobs() -> list[int]:

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from app.database import read_scope
 from app.enrollment.models import LedgerEntry, Order, OrderItem, Refund
-from app.policies.models import Policy
+from app.enrollment.statuses import OrderStatus, RefundStatus
+from app.policies.models import Policy, PolicyStatus
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def _problems(session) -> list[LedgerProblem]:
     pending_refunds = dict(
         session.execute(
             select(Refund.order_item_id, func.sum(Refund.amount_fen))
-            .where(Refund.status == "pending", Refund.order_item_id.is_not(None))
+            .where(Refund.status == RefundStatus.PENDING, Refund.order_item_id.is_not(None))
             .group_by(Refund.order_item_id)
         ).all()
     )
@@ -54,11 +55,11 @@ def _problems(session) -> list[LedgerProblem]:
     ).all()
     for item, order_status, policy_status in rows:
         total = item_sums.get(item.id, 0) or 0
-        if order_status != "paid":
+        if order_status != OrderStatus.PAID:
             expected = 0
-        elif policy_status == "void":
+        elif policy_status == PolicyStatus.VOID:
             expected = 0
-        elif policy_status == "surrendered":
+        elif policy_status == PolicyStatus.SURRENDERED:
             expected = pending_refunds.get(item.id, 0) or 0
         else:
             expected = item.premium_fen
@@ -78,7 +79,7 @@ def _problems(session) -> list[LedgerProblem]:
             select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
                 Refund.order_id == order_id,
                 Refund.order_item_id.is_(None),
-                Refund.status == "pending",
+                Refund.status == RefundStatus.PENDING,
             )
         )
         if total != pending:

@@ -6,21 +6,28 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from app.common.clock import today_shanghai
 from app.database import read_scope, transaction, utcnow
 from app.enrollment.models import LedgerEntry, OrderItem, Payment, Refund
+from app.enrollment.statuses import RefundStatus
 from app.integrations import registry
-from app.integrations.bureau.port import DEBIT_FAILED, DEBIT_SUCCEEDED, BureauUnavailable
+from app.integrations.bureau.port import (
+    DEBIT_FAILED,
+    DEBIT_SUCCEEDED,
+    AccountPort,
+    BureauUnavailable,
+)
 from app.integrations.wechatpay.port import (
     REFUND_ABNORMAL,
     REFUND_CLOSED,
     REFUND_SUCCESS,
     WeChatPayError,
 )
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 
 log = logging.getLogger(__name__)
 LEDGER_KIND_OUT = {
@@ -30,23 +37,30 @@ LEDGER_KIND_OUT = {
 }
 
 
+def account_port() -> AccountPort:
+    """The bureau's personal-account side (AccountPort). The registry hands out one bureau
+    adapter, typed as BureauPort; the sandbox and HTTP adapters implement both ports."""
+    return cast(AccountPort, registry.bureau())
+
+
 def execute_refund(refund_id: int) -> str:
     """Send one refund to its funding source; returns pending | succeeded | failed."""
     with read_scope() as session:
         refund = session.get(Refund, refund_id)
-        if refund is None or refund.status != "pending":
+        if refund is None or refund.status != RefundStatus.PENDING:
             return refund.status if refund else "missing"
         payment = session.get(Payment, refund.payment_id) if refund.payment_id else None
     if refund.method == "sponsor":
         return _succeeded(refund_id, None)
+    assert payment is not None  # a personal-account or WeChat refund returns a payment
     try:
         if refund.method == "personal_account":
-            txn = registry.bureau().refund(refund.reference, payment.reference, refund.amount_fen)
+            txn = account_port().refund(refund.reference, payment.reference, refund.amount_fen)
             if txn.status == DEBIT_SUCCEEDED:
                 return _succeeded(refund_id, txn.bureau_txn_id)
             if txn.status == DEBIT_FAILED:
                 return _failed(refund_id, txn.failure_code)
-            return "pending"
+            return RefundStatus.PENDING
         result = registry.wechat_pay().refund(
             out_trade_no=payment.reference,
             out_refund_no=refund.reference,
@@ -58,24 +72,31 @@ def execute_refund(refund_id: int) -> str:
         log.warning(
             "refund outcome unknown; reconciliation will retry", extra={"refund_id": refund_id}
         )
-        return "pending"
+        return RefundStatus.PENDING
     if result.status == REFUND_SUCCESS:
         return _succeeded(refund_id, result.refund_id)
     if result.status in (REFUND_ABNORMAL, REFUND_CLOSED):
         return _failed(refund_id, result.status.lower())
-    return "pending"
+    return RefundStatus.PENDING
 
 
 def _succeeded(refund_id: int, external_id: str | None) -> str:
     with transaction() as s:
-        won = s.execute(
-            update(Refund)
-            .where(Refund.id == refund_id, Refund.status == "pending")
-            .values(status="succeeded", external_refund_id=external_id, settled_at=utcnow())
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Refund)
+                .where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
+                .values(
+                    status=RefundStatus.SUCCEEDED,
+                    external_refund_id=external_id,
+                    settled_at=utcnow(),
+                )
+            ),
         ).rowcount
         if won != 1:
             return "duplicate"
-        refund = s.get(Refund, refund_id)
+        refund = s.get_one(Refund, refund_id)
         s.add(
             LedgerEntry(
                 order_id=refund.order_id,
@@ -98,27 +119,32 @@ def _succeeded(refund_id: int, external_id: str | None) -> str:
             release_budget(s, refund.programme_id, refund.amount_fen, refund.order_item_id)
         if refund.order_item_id is not None:
             _void_if_fully_refunded(s, refund.order_item_id)
-    return "succeeded"
+    return RefundStatus.SUCCEEDED
 
 
 def _failed(refund_id: int, code: str | None) -> str:
     with transaction() as s:
         s.execute(
             update(Refund)
-            .where(Refund.id == refund_id, Refund.status == "pending")
-            .values(status="failed", settled_at=utcnow())
+            .where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
+            .values(status=RefundStatus.FAILED, settled_at=utcnow())
         )
     log.error("refund refused by the funding source", extra={"refund_id": refund_id, "code": code})
-    return "failed"
+    return RefundStatus.FAILED
 
 
 def _void_if_fully_refunded(s, order_item_id: int) -> None:
     statuses = set(s.scalars(select(Refund.status).where(Refund.order_item_id == order_item_id)))
-    if statuses == {"succeeded"}:
-        voided = s.execute(
-            update(Policy)
-            .where(Policy.order_item_id == order_item_id, Policy.status == "surrendered")
-            .values(status="void", voided_at=utcnow())
+    if statuses == {RefundStatus.SUCCEEDED}:
+        voided = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Policy)
+                .where(
+                    Policy.order_item_id == order_item_id, Policy.status == PolicyStatus.SURRENDERED
+                )
+                .values(status=PolicyStatus.VOID, voided_at=utcnow())
+            ),
         ).rowcount
         s.execute(update(OrderItem).where(OrderItem.id == order_item_id).values(open=False))
         if voided == 1:
@@ -134,19 +160,21 @@ def reconcile_refunds(min_age_seconds: int = 60) -> int:
     with read_scope() as session:
         ids = list(
             session.scalars(
-                select(Refund.id).where(Refund.status == "pending", Refund.created_at <= cutoff)
+                select(Refund.id).where(
+                    Refund.status == RefundStatus.PENDING, Refund.created_at <= cutoff
+                )
             )
         )
     settled = 0
     for refund_id in ids:
-        if _query_or_retry(refund_id) in ("succeeded", "failed"):
+        if _query_or_retry(refund_id) in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
             settled += 1
     return settled
 
 
 def _query_or_retry(refund_id: int) -> str:
     with read_scope() as session:
-        refund = session.get(Refund, refund_id)
+        refund = session.get_one(Refund, refund_id)
     try:
         if refund.method == "wechat":
             result = registry.wechat_pay().query_refund(refund.reference)
@@ -154,9 +182,9 @@ def _query_or_retry(refund_id: int) -> str:
                 return _succeeded(refund_id, result.refund_id)
             if result.status in (REFUND_ABNORMAL, REFUND_CLOSED):
                 return _failed(refund_id, result.status.lower())
-            return "pending"
+            return RefundStatus.PENDING
     except WeChatPayError as exc:
         if exc.code != "RESOURCE_NOT_EXISTS":
-            return "pending"
+            return RefundStatus.PENDING
     # Personal account, sponsor, or a WeChat refund never received: repeating is idempotent.
     return execute_refund(refund_id)

@@ -11,18 +11,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from app.audit.services import record as audit
 from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.enrollment.quote import Payer, personal_account_refusal
 from app.enrollment.services import close_order, get_order
+from app.enrollment.statuses import OrderStatus, PaymentStatus
 from app.enrollment.writer import LEDGER_KIND_IN, PaidOrderFacts, record_paid
 from app.error_catalogue import E, error
-from app.errors import DomainError, ValidationFailed
+from app.errors import DomainError
 from app.integrations import registry
 from app.integrations.bureau.port import (
     DEBIT_FAILED,
@@ -40,15 +42,25 @@ from app.integrations.wechatpay.port import (
 )
 from app.members.models import Member
 from app.ops.metrics import payment_outcome
+from app.payments.refunds import account_port
 
 log = logging.getLogger(__name__)
 
-ACCOUNT_FAILURES = {  # the bureau's failure codes (app/integrations/bureau/sandbox.py)
-    "insufficient_balance": "医保个人账户余额不足，请选择其他支付方式",
-    "insurance_suspended": "医保暂停参保期间不能使用个人账户支付",
-    "insurance_ended": "医保已终止参保，不能使用个人账户支付",
-    "no_personal_account": "未查询到医保个人账户",
-    "authorisation_expired": "扣款授权已过期，请重新支付",
+# The bureau's failure codes on a refused debit (app/integrations/bureau/sandbox.py lists them)
+# -> the catalogued error the member gets; any other code -> personal_account_debit_failed.
+BUREAU_REFUSALS = {
+    bureau_code: f"personal_account_{bureau_code}"
+    for bureau_code in (
+        "insufficient_balance",
+        "insurance_suspended",
+        "insurance_ended",
+        "no_personal_account",
+        "authorisation_expired",
+        "authorisation_not_found",
+        "authorisation_mismatch",
+        "authorisation_used",
+        "request_id_conflict",
+    )
 }
 
 
@@ -69,11 +81,11 @@ def _payment_reference(order: Order, method: str, session) -> str:
 
 def _lock_order_for_payment(session, member_id: int, order_id: int, method: str) -> Order:
     order = get_order(member_id, order_id)
-    if order.status == "paid":
+    if order.status == OrderStatus.PAID:
         raise E.order_already_paid()
-    if order.status == "closed":
+    if order.status == OrderStatus.CLOSED:
         raise E.order_closed()
-    if order.status == "paying":
+    if order.status == OrderStatus.PAYING:
         raise E.payment_in_progress()
     if order.expires_at <= utcnow():
         with transaction() as s:
@@ -93,7 +105,7 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
     if method not in defn.payment_methods or method == "sponsor":
         raise E.payment_method_unavailable()
     pending = session.scalar(
-        select(Payment).where(Payment.order_id == order.id, Payment.status == "pending")
+        select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.PENDING)
     )
     if method == "personal_account":
         if pending is not None and pending.method == "wechat":
@@ -118,10 +130,13 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
     if refusal is not None:
         raise error(refusal.code, refusal.message, status=422)
     with transaction() as s:
-        won = s.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.status == "pending_payment")
-            .values(status="paying", payment_method="personal_account")
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Order)
+                .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
+                .values(status=OrderStatus.PAYING, payment_method="personal_account")
+            ),
         ).rowcount
         if won != 1:
             raise E.order_state_changed()
@@ -133,7 +148,7 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
             payer_psn_no=person.psn_no,
         )
         s.add(payment)
-    bureau = registry.bureau()
+    bureau = account_port()
     try:
         auth = bureau.authorise_debit(person.psn_no, payment.amount_fen, order.order_no)
     except BureauUnavailable:
@@ -170,9 +185,7 @@ def _apply_account_result(member_id, order, payment, txn) -> PaymentStart:
     if txn.status == DEBIT_FAILED:
         code = txn.failure_code or "debit_failed"
         settle_failure(payment.id, code)
-        raise ValidationFailed(
-            ACCOUNT_FAILURES.get(code, "医保个人账户扣款失败"), code=f"personal_account_{code}"
-        )
+        raise error(BUREAU_REFUSALS.get(code, "personal_account_debit_failed"))
     return PaymentStart(get_order(member_id, order.id), payment, "processing")
 
 
@@ -218,8 +231,10 @@ def _close_wechat_payment(session, payment: Payment) -> None:
     with transaction() as s:
         s.execute(
             update(Payment)
-            .where(Payment.id == payment.id, Payment.status == "pending")
-            .values(status="closed", settled_at=utcnow(), failure_code="switched_method")
+            .where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
+            .values(
+                status=PaymentStatus.CLOSED, settled_at=utcnow(), failure_code="switched_method"
+            )
         )
 
 
@@ -262,19 +277,35 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
     cancel), the money is recorded and refunded in full."""
     refund_id = None
     with transaction() as s:
-        won = s.execute(
-            update(Payment)
-            .where(Payment.id == payment_id, Payment.status.in_(("pending", "closed")))
-            .values(status="succeeded", external_txn_id=external_txn_id, settled_at=utcnow())
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Payment)
+                .where(
+                    Payment.id == payment_id,
+                    Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.CLOSED)),
+                )
+                .values(
+                    status=PaymentStatus.SUCCEEDED,
+                    external_txn_id=external_txn_id,
+                    settled_at=utcnow(),
+                )
+            ),
         ).rowcount
         if won != 1:
             return "duplicate"
-        payment = s.get(Payment, payment_id)
-        order = s.get(Order, payment.order_id)
-        paid = s.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.status.in_(("pending_payment", "paying")))
-            .values(status="paid", paid_at=utcnow(), payment_method=payment.method)
+        payment = s.get_one(Payment, payment_id)
+        order = s.get_one(Order, payment.order_id)
+        paid = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Order)
+                .where(
+                    Order.id == order.id,
+                    Order.status.in_((OrderStatus.PENDING_PAYMENT, OrderStatus.PAYING)),
+                )
+                .values(status=OrderStatus.PAID, paid_at=utcnow(), payment_method=payment.method)
+            ),
         ).rowcount
         if paid == 1:
             s.refresh(order)
@@ -318,7 +349,7 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
                 object_id=order.id,
             )
             outcome = "refunding_paid_after_close"
-    payment_outcome(payment.method, "succeeded", payment.amount_fen)
+    payment_outcome(payment.method, PaymentStatus.SUCCEEDED, payment.amount_fen)
     if refund_id is not None:
         from app.payments.refunds import execute_refund
 
@@ -328,20 +359,25 @@ def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int
 
 def settle_failure(payment_id: int, failure_code: str) -> bool:
     with transaction() as s:
-        won = s.execute(
-            update(Payment)
-            .where(Payment.id == payment_id, Payment.status == "pending")
-            .values(status="failed", failure_code=failure_code[:40], settled_at=utcnow())
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Payment)
+                .where(Payment.id == payment_id, Payment.status == PaymentStatus.PENDING)
+                .values(
+                    status=PaymentStatus.FAILED, failure_code=failure_code[:40], settled_at=utcnow()
+                )
+            ),
         ).rowcount
         if won == 1:
-            payment = s.get(Payment, payment_id)
+            payment = s.get_one(Payment, payment_id)
             s.execute(
                 update(Order)
-                .where(Order.id == payment.order_id, Order.status == "paying")
-                .values(status="pending_payment")
+                .where(Order.id == payment.order_id, Order.status == OrderStatus.PAYING)
+                .values(status=OrderStatus.PENDING_PAYMENT)
             )
     if won == 1:
-        payment_outcome(payment.method, "failed", payment.amount_fen)
+        payment_outcome(payment.method, PaymentStatus.FAILED, payment.amount_fen)
     return won == 1
 
 
@@ -353,13 +389,17 @@ def expire_orders() -> int:
     session = get_session()
     overdue = list(
         session.scalars(
-            select(Order).where(Order.status == "pending_payment", Order.expires_at <= utcnow())
+            select(Order).where(
+                Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= utcnow()
+            )
         )
     )
     closed = 0
     for order in overdue:
         pending = session.scalar(
-            select(Payment).where(Payment.order_id == order.id, Payment.status == "pending")
+            select(Payment).where(
+                Payment.order_id == order.id, Payment.status == PaymentStatus.PENDING
+            )
         )
         if pending is not None and pending.method == "wechat":
             try:
@@ -367,7 +407,7 @@ def expire_orders() -> int:
             except DomainError:
                 continue  # try again next run
         with transaction() as s:
-            if close_order(s, s.get(Order, order.id), "expired"):
+            if close_order(s, s.get_one(Order, order.id), "expired"):
                 closed += 1
     return closed
 
@@ -379,7 +419,9 @@ def reconcile(min_age_seconds: int = 60) -> dict[str, int]:
     with read_scope() as session:
         pending = list(
             session.scalars(
-                select(Payment).where(Payment.status == "pending", Payment.created_at <= cutoff)
+                select(Payment).where(
+                    Payment.status == PaymentStatus.PENDING, Payment.created_at <= cutoff
+                )
             )
         )
     summary = {"checked": 0, "paid": 0, "failed": 0, "still_pending": 0, "errors": 0}
@@ -400,7 +442,7 @@ def reconcile(min_age_seconds: int = 60) -> dict[str, int]:
 
 def _reconcile_one(payment: Payment) -> str:
     if payment.method == "personal_account":
-        txn = registry.bureau().query(payment.reference)
+        txn = account_port().query(payment.reference)
         if txn.status == DEBIT_SUCCEEDED:
             settle_success(payment.id, txn.bureau_txn_id, txn.amount_fen)
             return "paid"
@@ -416,7 +458,7 @@ def _reconcile_one(payment: Payment) -> str:
         settle_success(payment.id, status.transaction_id, payment.amount_fen)
         return "paid"
     if status.trade_state in (TRADE_CLOSED, TRADE_NOTPAY):
-        order = get_session().get(Order, payment.order_id)
+        order = get_session().get_one(Order, payment.order_id)
         if status.trade_state == TRADE_CLOSED or order.expires_at <= utcnow():
             if status.trade_state == TRADE_NOTPAY:
                 registry.wechat_pay().close_order(payment.reference)
@@ -434,10 +476,12 @@ def sandbox_simulate_wechat_payment(member_id: int, order_id: int) -> str:
             select(Payment).where(
                 Payment.order_id == order.id,
                 Payment.method == "wechat",
-                Payment.status == "pending",
+                Payment.status == PaymentStatus.PENDING,
             )
         )
         if payment is None:
             raise E.no_pending_wechat_payment()
-        headers, body = registry.wechat_pay().simulate_payment(payment.reference)
+        # The sandbox adapter's own method: this path is open only with the sandbox.
+        sandbox = registry.wechat_pay()
+        headers, body = sandbox.simulate_payment(payment.reference)  # type: ignore[attr-defined]
     return handle_wechat_notification(headers, body)

@@ -9,6 +9,7 @@ from app.auth.principal import current_principal
 from app.identity.idnumber import mask, mask_name
 from app.identity.services import decrypt_id_number
 from app.members.schemas import RELATION_LABELS
+from app.payments.surrender import surrender
 from app.policies import services
 from app.policies.schemas import (
     CertificateSchema,
@@ -82,7 +83,7 @@ def get_certificate_png(policy_id):
 def surrender_policy(policy_id):
     """退保 within the product's refund rule: each funding source is refunded and the policy
     becomes void. Requires an Idempotency-Key header."""
-    policy = services.surrender(current_principal().id, policy_id)
+    policy = surrender(current_principal().id, policy_id)
     return {"policy": policy, "refunds": services.refunds_of(policy)}
 
 

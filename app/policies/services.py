@@ -1,5 +1,6 @@
-"""Policy use cases (policies are issued by app/enrollment/writer.py): list and read (own as insured, or paid-for), surrender
-with refund to each funding source, and the electronic certificate."""
+"""Policy use cases: list and read (own as insured, or paid-for), the refunds of a policy, and
+the electronic certificate. Policies are issued by app/enrollment/writer.py; surrender (a
+refund to each funding source) is app/payments/surrender.py, since it drives payments' refunds."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
-from app.audit.services import record as audit
 from app.common import hooks
-from app.common.clock import today_shanghai
-from app.database import get_session, transaction, utcnow
-from app.enrollment.models import Order, OrderItem, Payment, Refund
+from app.database import get_session
+from app.enrollment.models import Order, OrderItem, Refund
 from app.error_catalogue import E
 from app.members.models import Member, Person
 from app.policies.certificate import STATUS_LABELS
@@ -29,7 +28,7 @@ def coverage_for(defn, paid_on: date) -> tuple[date, date]:
     return min(start, defn.coverage_ends), defn.coverage_ends
 
 
-def _visible(member_id: int):
+def visible_to(member_id: int):
     """Policies a member may see: their own (as the insured person) and those they paid for
     (self and the relatives they enrolled). Being able to add someone as a relative proves only
     that one knows their name and ID number, not the relationship, so a relative's policy paid
@@ -43,113 +42,26 @@ def _visible(member_id: int):
     return or_(Policy.person_id == member_person, Policy.order_item_id.in_(paid_for))
 
 
-def visible_to(member_id: int):
-    """The public name of the policies a member may see (`_visible`), for other packages'
-    queries (claims: the policies a member may claim on)."""
-    return _visible(member_id)
-
-
 def list_policies(member_id: int, plan_year: int | None = None) -> list[Policy]:
-    query = select(Policy).where(_visible(member_id))
+    query = select(Policy).where(visible_to(member_id))
     if plan_year is not None:
         query = query.where(Policy.plan_year == plan_year)
     return list(get_session().scalars(query.order_by(Policy.plan_year.desc(), Policy.id)))
 
 
 def get_policy(member_id: int, policy_id: int) -> Policy:
-    policy = get_session().scalar(select(Policy).where(Policy.id == policy_id, _visible(member_id)))
+    policy = get_session().scalar(
+        select(Policy).where(Policy.id == policy_id, visible_to(member_id))
+    )
     if policy is None:
         raise E.policy_not_found()
     return policy
 
 
-def _claims_filed(session, policy: Policy) -> bool:
+def claims_filed(session, policy: Policy) -> bool:
     """Has any claim been filed on this policy? Claims (above policies) answers through the hook
     point `hooks.CLAIMS_FILED`; the registry fails loudly when nobody registered a check."""
     return any(check(session, policy) for check in hooks.providers(hooks.CLAIMS_FILED))
-
-
-def surrender(member_id: int, policy_id: int) -> Policy:
-    """退保: within the product's refund rule, refund each funding source and void the policy."""
-    from app.payments.refunds import execute_refund
-    from app.products.services import definition_of, get_product_by_id
-
-    session = get_session()
-    policy = get_policy(member_id, policy_id)
-    item = session.get(OrderItem, policy.order_item_id)
-    order = session.get(Order, item.order_id)
-    if order.member_id != member_id:
-        raise E.surrender_payer_only()
-    if policy.status != "active":
-        raise E.policy_not_active()
-    rule = definition_of(get_product_by_id(policy.product_id)).refund
-    if (today_shanghai() - policy.paid_on).days > rule.within_days:
-        raise E.refund_window_passed(f"已超过缴费后{rule.within_days}天的退保期限")
-    if rule.requires_no_claim and _claims_filed(session, policy):
-        raise E.refund_claim_exists()
-    refund_ids = []
-    with transaction() as s:
-        won = s.execute(
-            update(Policy)
-            .where(Policy.id == policy.id, Policy.status == "active")
-            .values(status="surrendered", surrendered_at=utcnow())
-        ).rowcount
-        if won != 1:
-            raise E.policy_not_active("保单状态已变化，请刷新")
-        payment = s.scalar(
-            select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded")
-        )
-        refunds = []
-        if item.pay_fen > 0:
-            refunds.append(
-                Refund(
-                    order_id=order.id,
-                    order_item_id=item.id,
-                    payment_id=payment.id,
-                    method=payment.method,
-                    amount_fen=item.pay_fen,
-                    reason="surrender",
-                    reference=f"RF{policy.policy_no}P",
-                )
-            )
-        for n, subsidy in enumerate(item.subsidies):
-            refunds.append(
-                Refund(
-                    order_id=order.id,
-                    order_item_id=item.id,
-                    method="sponsor",
-                    programme_id=subsidy["programme_id"],
-                    amount_fen=subsidy["amount_fen"],
-                    reason="surrender",
-                    reference=f"RF{policy.policy_no}S{n}",
-                )
-            )
-        s.add_all(refunds)
-        s.flush()
-        refund_ids = [r.id for r in refunds]
-        audit(
-            s,
-            actor_type="member",
-            actor_id=member_id,
-            action="policy.surrendered",
-            object_type="policy",
-            object_id=policy.id,
-        )
-        if not refunds:  # nothing was paid for it: void at once
-            s.execute(
-                update(Policy)
-                .where(Policy.id == policy.id)
-                .values(status="void", voided_at=utcnow())
-            )
-            s.execute(update(OrderItem).where(OrderItem.id == item.id).values(open=False))
-            from app.disclosure.aggregates import record_policy_voided
-
-            record_policy_voided(s, policy.id)
-    for refund_id in refund_ids:
-        execute_refund(refund_id)
-    session = get_session()
-    session.expire_all()
-    return session.get(Policy, policy.id)
 
 
 def refunds_of(policy: Policy) -> list[Refund]:
@@ -183,8 +95,8 @@ def certificate_data(member_id: int, policy_id: int) -> CertificateData:
 
     session = get_session()
     policy = get_policy(member_id, policy_id)
-    person = session.get(Person, policy.person_id)
-    item = session.get(OrderItem, policy.order_item_id)
+    person = session.get_one(Person, policy.person_id)
+    item = session.get_one(OrderItem, policy.order_item_id)
     token = sign_token(_secret(), policy.policy_no)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return CertificateData(
@@ -210,8 +122,9 @@ def certificate_png(member_id: int, policy_id: int) -> bytes:
         policy_no=data.policy.policy_no,
         product_name=data.product_name,
         plan_year=data.policy.plan_year,
-        insured_name_masked=mask_name(data.person.name),
-        id_number_masked=mask(decrypt_id_number(data.person)),
+        # A person's name and ID number are never empty, so neither mask is None.
+        insured_name_masked=mask_name(data.person.name) or "",
+        id_number_masked=mask(decrypt_id_number(data.person)) or "",
         relation_label="本人"
         if data.relation == "self"
         else RELATION_LABELS.get(data.relation, data.relation),
@@ -250,4 +163,8 @@ def verify_certificate(token: str) -> tuple[Policy, Person, str]:
     policy = session.scalar(select(Policy).where(Policy.policy_no == policy_no))
     if policy is None:
         raise E.certificate_invalid()
-    return policy, session.get(Person, policy.person_id), get_product_by_id(policy.product_id).name
+    return (
+        policy,
+        session.get_one(Person, policy.person_id),
+        get_product_by_id(policy.product_id).name,
+    )

@@ -23,12 +23,24 @@ from typing import TypeGuard
 from stdnum.cn import uscc as stdnum_uscc
 
 from app.common import money
-from app.enrollment.quote import SubsidyOffer as SubsidyOffer
 from app.integrations.bureau.port import IDENTITY_CATEGORIES
+
+# ORGANISATION_KINDS lives with the statuses (shared vocabulary); still importable from here.
+from app.sponsors.statuses import ORGANISATION_KINDS as ORGANISATION_KINDS
 from app.sponsors.statuses import ProgrammeStatus
 
-# The kinds of organisation that fund cover (plain data: the models and disclosure use it).
-ORGANISATION_KINDS = ("employer", "charity", "relief_fund", "paired_assistance")
+
+@dataclass(frozen=True)
+class SubsidyOffer:
+    """What one programme would pay for one person's premium: the input app.enrollment.quote
+    applies in priority order. Sponsors' type, since sponsors sit below enrollment."""
+
+    person_id: int
+    programme_id: int
+    funder_name: str
+    funder_kind: str  # relief_fund | charity | employer | paired_assistance
+    amount_fen: int  # what the programme would pay at most for this person
+
 
 # =============================================================================================
 # 1. 统一社会信用代码 (GB 32100-2015)

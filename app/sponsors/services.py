@@ -20,7 +20,7 @@ from sqlalchemy import case, func, or_, select, update
 from app.audit.services import record as audit
 from app.auth.models import ORGANISATION_ROLES
 from app.auth.principal import Principal
-from app.common.clock import today_shanghai
+from app.common.clock import age_on, today_shanghai
 from app.database import get_session, read_scope, rowcount, transaction
 from app.error_catalogue import E, error
 from app.policies.models import PolicyStatus
@@ -56,46 +56,6 @@ def create_organisation(actor: Principal, *, uscc: str, name: str, kind: str) ->
             object_type="organisation",
             object_id=org.id,
             detail={"kind": kind},
-        )
-    return org
-
-
-# Which kind of organisation each organisation-admin role may act for: a charity's officer
-# cannot run an employer's staff cover, nor a relief fund's officer a charity's donations.
-ADMIN_ROLE_KIND = {
-    "employer_admin": "employer",
-    "charity_admin": "charity",
-    "fund_admin": "relief_fund",
-    "paired_admin": "paired_assistance",
-}
-KIND_LABELS = {
-    "employer": "用人单位",
-    "charity": "慈善组织",
-    "relief_fund": "政府救助资金",
-    "paired_assistance": "结对帮扶单位",
-}
-ROLE_LABELS = {
-    "employer_admin": "用人单位管理员",
-    "charity_admin": "慈善组织管理员",
-    "fund_admin": "救助资金管理员",
-    "paired_admin": "结对帮扶单位管理员",
-}
-
-
-def role_fits_kind(role: str, kind: str) -> bool:
-    return ADMIN_ROLE_KIND.get(role) == kind
-
-
-def check_admin_organisation(session, role: str, organisation_id: int) -> Organisation:
-    """The organisation an admin account of `role` is created for: it must exist and be of the
-    role's kind (ADMIN_ROLE_KIND); otherwise a 422 naming both."""
-    org = session.get(Organisation, organisation_id)
-    if org is None:
-        raise E.staff_organisation_not_found()
-    if not role_fits_kind(role, org.kind):
-        raise E.staff_role_organisation_kind(
-            f"{ROLE_LABELS.get(role, role)}只能属于{KIND_LABELS[ADMIN_ROLE_KIND[role]]}，"
-            f"而该机构是{KIND_LABELS.get(org.kind, org.kind)}"
         )
     return org
 
@@ -552,8 +512,6 @@ def to_rule_programme(p: Programme) -> rules.Programme:
 def programme_offers(session, product, defn, persons) -> list:
     """Offers from the active programmes for this product's plan year, per person, in priority
     order. A snapshot: the reservation in create_order is the authority."""
-    from app.enrollment.quote import age_on
-
     candidates = list(
         session.scalars(
             select(Programme).where(

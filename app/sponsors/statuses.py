@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# The kinds of organisation that fund cover: plain shared vocabulary (the models' CHECK, the
+# schemas, disclosure's funding sources), so it sits here with the statuses, below every service.
+ORGANISATION_KINDS = ("employer", "charity", "relief_fund", "paired_assistance")
+
 
 class ProgrammeStatus(StrEnum):
     ACTIVE = "active"  # subsidises new orders

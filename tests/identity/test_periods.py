@@ -9,7 +9,6 @@ from datetime import date
 
 import pytest
 
-from app.adjudication import BasicInsurance
 from app.identity.periods import (
     InsuranceObservation,
     InsurancePeriod,
@@ -174,19 +173,19 @@ def test_status_on_over_types(day, insutype, status, basis, decided_by):
 
 
 @pytest.mark.parametrize(
-    ("day", "expected"),
+    ("day", "status", "run"),
     [
-        # the whole run of suspended days is the interval: 3-01 (stated) .. 5-19 (inferred)
-        (d(4, 1), BasicInsurance("suspended", d(3, 1), d(5, 19))),
-        (d(5, 25), BasicInsurance("active")),
-        (d(2, 1), None),  # unknown: the caller holds the claim or asks again
+        # the whole run of suspended days: 3-01 (stated) .. 5-19 (inferred)
+        (d(3, 3), "suspended", (d(3, 1), d(5, 19))),
+        (d(4, 1), "suspended", (d(3, 1), d(5, 19))),
+        (d(5, 19), "suspended", (d(3, 1), d(5, 19))),
     ],
 )
-def test_basic_insurance_for_the_engine(day, expected):
-    got = build_history(REINSTATED).basic_insurance_on(day)
-    assert got == expected
-    if got is not None:
-        assert got.suspended_on(day) is (expected.status == "suspended")
+def test_suspended_run_spans_every_suspended_period(day, status, run):
+    history = build_history(REINSTATED)
+    answer = history.status_on(day)
+    assert answer.status == status
+    assert history.suspended_run(answer.period) == run
 
 
 def test_from_insuinfo_row():

@@ -122,11 +122,10 @@ def create_org_admin(
     organisation_id: int | None = None,
 ) -> int:
     """A staff account. An organisation admin belongs to an organisation of its role's kind
-    (app/sponsors/services.py ADMIN_ROLE_KIND): without `organisation_id`, one is registered for
+    (app/auth/services.py ADMIN_ROLE_KIND): without `organisation_id`, one is registered for
     it. Insurer roles (reviewer, operator) take no organisation."""
     from app.auth.models import ORGANISATION_ROLES
-    from app.auth.services import create_staff_account
-    from app.sponsors.services import ADMIN_ROLE_KIND
+    from app.auth.services import ADMIN_ROLE_KIND, create_staff_account
 
     if role in ORGANISATION_ROLES and organisation_id is None:
         organisation_id = create_organisation(app, ADMIN_ROLE_KIND[role])

@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
+from app.auth.services import ADMIN_ROLE_KIND, role_fits_kind
 from app.errors import ValidationFailed
-from app.sponsors.services import ADMIN_ROLE_KIND, role_fits_kind
 from tests.conftest import bearer
 from tests.security.support import assert_problem
 from tests.sponsors.conftest import CHARITY_USCC, EMPLOYER_USCC, RELIEF_USCC, uscc

@@ -58,7 +58,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from app.catalogues.rules import normalise_code
+from app.common.sheet_cells import normalise_code
 from app.integrations.bureau.port import BureauUnavailable
 from app.integrations.bureau.settlements import SHANGHAI, SettlementRecord
 
