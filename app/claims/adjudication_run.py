@@ -16,9 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.adjudication.engine import adjudicate as run_engine
-from app.adjudication.model import Accumulators, Adjudication, BasicInsurance, Insured, PolicyCover
+from app.adjudication.model import (
+    Accumulators,
+    Adjudication,
+    BasicInsurance,
+    ClaimLine,
+    Insured,
+    PolicyCover,
+)
 from app.adjudication.model import Claim as EngineClaim
 from app.claims import accumulators, rules
+from app.claims import lines as claim_lines
 from app.claims.common import claim_by_id, disclose_settled, existing, notify, transition
 from app.claims.models import Claim, ClaimInvoice, ClaimLedgerEntry
 from app.claims.payouts import pay
@@ -58,7 +66,11 @@ def _renewal_years(session: Session, person_id: int, plan_year: int) -> int:
 
 
 def engine_claim(
-    amounts: dict, care_kind: str | None, care_date: date | None, admission_id: str | None
+    amounts: dict,
+    care_kind: str | None,
+    care_date: date | None,
+    admission_id: str | None,
+    lines: tuple[ClaimLine, ...] = (),
 ) -> EngineClaim:
     """The engine's view of a claim. Kind and date are set by then: a submitted claim passed
     the completeness check (or came from a bureau record), an estimate's schema requires them."""
@@ -74,6 +86,7 @@ def engine_claim(
         in_policy_self_pay_fen=amounts["in_policy_self_pay_fen"],
         out_of_policy_self_pay_fen=amounts["out_of_policy_self_pay_fen"],
         special_drugs_fen=amounts["special_drugs_fen"],
+        lines=lines,
         admission_id=admission_id,
     )
 
@@ -103,14 +116,23 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
     product = existing(session, Product, claim.product_id)
     policy = existing(session, Policy, claim.policy_id)
     person = existing(session, Person, claim.person_id)
+    definition = definition_of(product)
+    matched = claim_lines.rematch(session, claim, definition)  # itemised lines, when it has any
     amounts = {k: getattr(claim, k) for k in rules.AMOUNT_FIELDS}
-    return run_engine(
-        definition_of(product),
-        engine_claim(amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no),
+    result = run_engine(
+        definition,
+        engine_claim(
+            amounts,
+            claim.care_kind,
+            claim.admitted_on,
+            claim.mdtrt_id or claim.claim_no,
+            claim_lines.engine_lines(matched),
+        ),
         policy_cover(policy),
         insured_of(session, person, claim.health, claim.plan_year),
         acc,
     )
+    return claim_lines.explained(result, matched, definition)
 
 
 def adjudication_json(result: Adjudication) -> dict:
@@ -173,7 +195,8 @@ def _fraud(session: Session, claim: Claim, person: Person, policy: Policy) -> li
     extra = [
         rules.Flag(f["code"], f["zh"])
         for f in claim.flags or []
-        if f.get("code") in ("settlement_inconsistent", "person_mismatch")
+        if f.get("code")
+        in ("settlement_inconsistent", "person_mismatch", claim_lines.INCONSISTENT_FLAG)
     ]
     if person.insurance_status is None:
         extra.append(rules.Flag("identity_not_matched", "医保部门未能核实被保险人的身份信息"))

@@ -20,7 +20,7 @@ def key() -> dict:
 
 
 @pytest.fixture
-def insured_family(client, seeded, residents):
+def insured_family(client, catalogued, residents):
     with time_machine.travel(ENROLLED_AT, tick=True):
         token = login(client, "claims-zhang")["access_token"]
         assert verify(client, token, residents["张伟"]).status_code == 200
