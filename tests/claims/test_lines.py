@@ -159,3 +159,43 @@ def test_without_a_catalogue_in_force_the_claim_waits_for_a_person(client, seede
     assert claim["adjudication"]["decision"] == "review"
     assert "catalogue_not_in_force" in claim["adjudication"]["reason_codes"]
     assert claim["fee_lines"]
+
+
+def _first_claimable(client, insured_family):
+    token, mine = insured_family["token"], insured_family["by_name"]["*伟"]
+    first = next(r for r in _records(client, token, mine["id"]) if r["claimable"])
+    return token, mine, first
+
+
+def test_fee_lines_that_do_not_add_up_hold_the_claim_for_a_person(
+    client, insured_family, monkeypatch
+):
+    from app.integrations.bureau.fee_details import FeeDetailsInconsistent, FeeDiscrepancy
+    from app.integrations.bureau.sandbox import SandboxBureau
+
+    def inconsistent(self, psn_no, setl_id, *, settlement=None):
+        raise FeeDetailsInconsistent(
+            setl_id, (FeeDiscrepancy("lines_total_mismatch", "medfee_sumamt_fen", 1, 2),), "test"
+        )
+
+    monkeypatch.setattr(SandboxBureau, "fee_details", inconsistent)
+    token, mine, first = _first_claimable(client, insured_family)
+    resp = _one_tap(client, token, mine["id"], first["setl_id"])
+    assert resp.status_code == 201, resp.get_json()
+    claim = resp.get_json()
+    assert claim["status"] == "pending_review" and claim["fee_lines"] == []
+    assert claim["paid_fen"] == 0
+
+
+def test_a_fee_detail_timeout_files_nothing(client, insured_family, monkeypatch):
+    from app.integrations.bureau.port import BureauUnavailable
+    from app.integrations.bureau.sandbox import SandboxBureau
+
+    def timeout(self, psn_no, setl_id, *, settlement=None):
+        raise BureauUnavailable("5204 timed out")
+
+    monkeypatch.setattr(SandboxBureau, "fee_details", timeout)
+    token, mine, first = _first_claimable(client, insured_family)
+    resp = _one_tap(client, token, mine["id"], first["setl_id"])
+    assert resp.status_code == 503 and resp.get_json()["code"] == "bureau_unavailable"
+    assert client.get("/claims", headers=bearer(token)).get_json() == []
