@@ -9,6 +9,7 @@ from app.catalogues.models import (  # noqa: F401
     CommercialEntry,
     SpecialDrugEntry,
 )
+from app.claims.line_models import ClaimFeeLine  # noqa: F401
 from app.claims.models import (  # noqa: F401
     AccumulatorEntry,
     AccumulatorYear,

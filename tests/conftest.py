@@ -452,6 +452,24 @@ def seeded(app):
     return seed_app(app)
 
 
+def seed_catalogues_on(application):
+    """The demo product's 商保目录 and 特药目录 (what `flask demo seed` imports last), for tests
+    whose claims are matched line by line. Not in `seed_app`: the catalogue tests import their
+    own versions of the same product year."""
+    from app.demo.catalogues import seed_catalogues
+
+    with application.app_context():
+        seed_catalogues()
+    application.extensions["db_session"].remove()
+    return application
+
+
+@pytest.fixture
+def catalogued(seeded):
+    """The seeded app with the demo catalogues in force for 2026 (`seed_catalogues_on`)."""
+    return seed_catalogues_on(seeded)
+
+
 def login(client, code: str = "member-a") -> dict:
     resp = client.post("/auth/wechat/login", json={"code": code})
     assert resp.status_code == 200, resp.get_json()

@@ -8,7 +8,6 @@ and a stale version re-runs the engine (up to SETTLE_ATTEMPTS times).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import date, timedelta
 
@@ -17,13 +16,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.adjudication.engine import adjudicate as run_engine
-from app.adjudication.model import Accumulators, Adjudication, BasicInsurance, Insured, PolicyCover
+from app.adjudication.model import (
+    Accumulators,
+    Adjudication,
+    BasicInsurance,
+    ClaimLine,
+    Insured,
+    PolicyCover,
+)
 from app.adjudication.model import Claim as EngineClaim
 from app.adjudication.reasons import DENY
 from app.claims import accumulators, rules, supplements
+from app.claims import lines as claim_lines
 from app.claims.common import claim_by_id, disclose_settled, existing, notify, transition
 from app.claims.episodes import supplement_payable
-from app.claims.line_sources import claim_lines
+from app.claims.line_sources import claim_lines as filed_lines
 from app.claims.models import Claim, ClaimInvoice, ClaimLedgerEntry
 from app.claims.payouts import pay
 from app.claims.statuses import ClaimStatus
@@ -69,7 +76,11 @@ def claim_amounts(claim: Claim) -> dict:
 
 
 def engine_claim(
-    amounts: dict, care_kind: str | None, care_date: date | None, admission_id: str | None
+    amounts: dict,
+    care_kind: str | None,
+    care_date: date | None,
+    admission_id: str | None,
+    lines: tuple[ClaimLine, ...] = (),
 ) -> EngineClaim:
     """The engine's view of a claim. Kind and date are set by then: a submitted claim passed
     the completeness check (or came from a bureau record), an estimate's schema requires them."""
@@ -88,6 +99,7 @@ def engine_claim(
         special_drugs_fen=amounts["special_drugs_fen"],
         proton_heavy_ion_fen=other.pop("proton_heavy_ion", 0),
         other_amounts_fen=other,
+        lines=lines,
         admission_id=admission_id,
     )
 
@@ -117,18 +129,22 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
     product = existing(session, Product, claim.product_id)
     policy = existing(session, Policy, claim.policy_id)
     person = existing(session, Person, claim.person_id)
+    definition = definition_of(product)
+    matched = claim_lines.rematch(session, claim, definition)  # itemised lines, when it has any
     amounts = claim_amounts(claim)
-    engine_view = engine_claim(
-        amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no
-    )
-    lines = claim_lines(session, claim)  # itemised by the capability that filed it, if any
-    return run_engine(
-        definition_of(product),
-        dataclasses.replace(engine_view, lines=lines) if lines else engine_view,
+    # The bureau's or the hospital's itemised lines (matched against the catalogues), and any a
+    # filing capability carries (a special-drug purchase's drug line, hook claims.claim_lines).
+    lines = claim_lines.engine_lines(matched) + filed_lines(session, claim)
+    result = run_engine(
+        definition,
+        engine_claim(
+            amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no, lines
+        ),
         policy_cover(policy),
         insured_of(session, person, claim.health, claim.plan_year),
         acc,
     )
+    return claim_lines.explained(result, matched, definition)
 
 
 def run_episode(
@@ -224,7 +240,8 @@ def _fraud(session: Session, claim: Claim, person: Person, policy: Policy) -> li
     extra = [
         rules.Flag(f["code"], f["zh"])
         for f in claim.flags or []
-        if f.get("code") in ("settlement_inconsistent", "person_mismatch")
+        if f.get("code")
+        in ("settlement_inconsistent", "person_mismatch", claim_lines.INCONSISTENT_FLAG)
     ]
     if person.insurance_status is None:
         extra.append(rules.Flag("identity_not_matched", "医保部门未能核实被保险人的身份信息"))

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.adjudication.engine import adjudicate as run_engine
 from app.adjudication.model import Adjudication
+from app.catalogues.matching import FeeLine
 from app.claims import accumulators, rules
+from app.claims import lines as claim_lines
 from app.claims.adjudication_run import engine_claim, insured_of, policy_cover, refresh_person
 from app.claims.common import actable_policy, existing
 from app.claims.intake import checked_amounts
@@ -33,10 +35,14 @@ def estimate(
     pre_existing: bool = False,
 ) -> Adjudication:
     """What a claim would pay now, against the person's current accumulators; changes nothing
-    (but a stale identity is re-verified with the bureau first, as the claim does)."""
+    (but a stale identity is re-verified with the bureau first, as the claim does). From a
+    settlement record, its fee lines are matched against the catalogues in force, as a one-tap
+    claim's would be."""
     with read_scope() as s:  # ended before the bureau call
         person_id = actable_policy(s, member_id, policy_id).person_id
     refresh_person(member_id, person_id, f"estimate on policy {policy_id}")
+    fee_lines: list[FeeLine] | None = None
+    dispensed: tuple[str, ...] = ()
     if setl_id is not None:
         from app.integrations.registry import bureau
 
@@ -49,8 +55,19 @@ def estimate(
             record.care_kind,
             record.begndate,
         )
+        fee_lines = claim_lines.bureau_fee_lines(bureau(), psn_no, record)
+        dispensed = (record.fixmedins_code, record.fixmedins_name)
     with read_scope() as s:  # reads only: the engine's answer leaves as plain data
-        return _estimate(s, member_id, policy_id, amounts, care_kind, care_date, pre_existing)
+        return _estimate(
+            s,
+            member_id,
+            policy_id,
+            amounts,
+            care_kind,
+            care_date,
+            pre_existing,
+            (fee_lines, dispensed),
+        )
 
 
 def _estimate(
@@ -61,6 +78,7 @@ def _estimate(
     care_kind: str | None,
     care_date: date | None,
     pre_existing: bool,
+    itemised: tuple[list[FeeLine] | None, tuple[str, ...]] = (None, ()),
 ) -> Adjudication:
     policy = actable_policy(s, member_id, policy_id)
     person = existing(s, Person, policy.person_id)
@@ -79,10 +97,18 @@ def _estimate(
         columns, other = rules.split_amounts(checked_amounts(s, policy.product_id, by_kind))
         full |= columns
         full["other_amounts"] = {**full.get("other_amounts", {}), **other}
-    return run_engine(
-        definition_of(product),
-        engine_claim(full, care_kind, care_date, None),
+    definition = definition_of(product)
+    fee_lines, dispensed = itemised
+    matched = None
+    if fee_lines and care_date is not None:
+        matched = claim_lines.match(s, product.id, definition, care_date, fee_lines, dispensed)
+        full["out_of_policy_self_pay_fen"] = matched.out_of_policy_self_pay_fen
+        full["special_drugs_fen"] = matched.special_drugs_fen
+    result = run_engine(
+        definition,
+        engine_claim(full, care_kind, care_date, None, claim_lines.engine_lines(matched)),
         policy_cover(policy),
         insured_of(s, person, "pre_existing" if pre_existing else "healthy", policy.plan_year),
         acc,
     )
+    return claim_lines.explained(result, matched, definition)

@@ -282,6 +282,16 @@ class ClaimSchema(StrictSchema):
     paid_fen = ma.fields.Integer(required=True)
     info_request = ma.fields.Method("_info", allow_none=True)
     human_review_available = ma.fields.Method("_human", required=True)
+    fee_lines = ma.fields.Method(
+        "_fee_lines",
+        required=True,
+        metadata={
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "the itemised fee lines (5204 shape) and what the catalogue match "
+            "made of each: amount_kind, on_list_fen, off_list_fen, reason_codes",
+        },
+    )
     transitions = ma.fields.List(ma.fields.Nested(TransitionSchema), required=True)
     created_at = ma.fields.DateTime(required=True)
     submitted_at = ma.fields.DateTime(allow_none=True)
@@ -333,6 +343,12 @@ class ClaimSchema(StrictSchema):
 
     def _human(self, c):
         return c.status == ClaimStatus.REJECTED and bool(c.auto_rejected)
+
+    def _fee_lines(self, c):
+        from app.claims.lines import view
+        from app.database import get_session
+
+        return view(get_session(), c.id)
 
 
 class ClaimSummarySchema(StrictSchema):

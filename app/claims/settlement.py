@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
+from app.claims import lines as claim_lines
 from app.claims import rules, supplements
 from app.claims.adjudication_run import process
 from app.claims.common import (
@@ -152,6 +153,7 @@ def claim_from_settlement(
     with read_scope() as s:  # ended before the bureau call
         psn_no = policy_person(s, member_id, policy_id)[2]
     record = settlement_record(bureau(), psn_no, setl_id)
+    fee_lines = claim_lines.bureau_fee_lines(bureau(), psn_no, record)  # before any transaction
     with transaction() as s:
         member = verified_member(s, member_id)
         policy = actable_policy(s, member_id, policy_id)
@@ -187,6 +189,10 @@ def claim_from_settlement(
             s.flush()
         except IntegrityError:
             raise E.settlement_already_claimed() from None
+        if fee_lines is None:
+            claim.flags = [*claim.flags, claim_lines.inconsistent_flag()]
+        else:
+            claim_lines.store(s, claim, fee_lines, "bureau")
         audit(
             s,
             actor_type="member",

@@ -20,6 +20,8 @@ from app.adjudication import (
     estimate,
 )
 from app.adjudication.reasons import REASONS
+from app.catalogues import demo_data
+from app.catalogues.matching import FeeLine, match_lines
 from app.products.definition import ProductDefinition
 from tests.adjudication.products import (
     BEIJING,
@@ -43,6 +45,31 @@ from tests.adjudication.products import (
     line,
     policy_for,
 )
+
+
+def _matched(*fee_lines: FeeLine):
+    """Fee lines -> the engine's ClaimLines through the matcher, on the demo catalogues."""
+    return match_lines(
+        fee_lines,
+        care_date=date(2026, 3, 1),
+        commercial=demo_data.DEMO_COMMERCIAL_CATALOGUE,
+        special_drugs=demo_data.DEMO_SPECIAL_DRUG_CATALOGUE,
+        dispensed_at=(demo_data.GANNAN_FIRST_HOSPITAL,),
+    ).claim_lines
+
+
+def _self_paid(sn: str, code: str, cnt: int, price_yuan: int) -> FeeLine:
+    fen = cnt * price_yuan * 100
+    return FeeLine(
+        feedetl_sn=sn,
+        med_list_codg=code,
+        chrgitm_lv="03",
+        cnt=cnt,
+        pric_fen=price_yuan * 100,
+        det_item_fee_sumamt_fen=fen,
+        fulamt_ownpay_amt_fen=fen,
+    )
+
 
 HHB_DAY = date(2021, 7, 1)  # inside 沪惠保 2021 cover (2021-06-01 .. 2022-05-31)
 DAY = date(2026, 3, 1)  # inside the 2026 products' cover
@@ -900,6 +927,60 @@ CASES = [
             },
         ),
         id="round-per-item-with-item-sub-caps",
+    ),
+    # ---- itemised fee lines through the matcher, on the demo catalogues (demo_data.py) ---------
+    # 依达拉奉右莰醇 30 x 360 (list: 28 at most, 380 a vial): 28 x 360 = 10,080 on the list, 720 off;
+    # 人血白蛋白 1 x 500 (list: 450 a bottle): 450 on, 50 off. Deductible used up:
+    # (10,080 + 450) x 60% = 10,530 x 60% = 6,318
+    pytest.param(
+        Case(
+            GANZHOU,
+            claim(
+                DAY,
+                out=11_300 * Y,
+                lines=_matched(
+                    _self_paid("1", demo_data.EDARAVONE_DEXBORNEOL, 30, 360),
+                    _self_paid("2", demo_data.ALBUMIN, 1, 500),
+                ),
+            ),
+            6_318 * Y,
+            accum=acc(deductible={"main": 15_000 * Y}),
+            codes=("commercial_list_itemised",),
+            absent=("commercial_list_unverifiable",),
+            buckets={"out_of_policy": 6_318 * Y},
+        ),
+        id="lines-commercial-quantity-and-price-limits",
+    ),
+    # 甲磺酸奥希替尼片 2 x 16,000, listed, no approval needed, at a designated hospital:
+    # special drugs 32,000, no deductible, 70% = 22,400 (per-drug sub-cap 200,000 not reached)
+    pytest.param(
+        Case(
+            GANZHOU,
+            claim(
+                DAY,
+                sp=32_000 * Y,
+                lines=_matched(_self_paid("1", demo_data.OSIMERTINIB, 2, 16_000)),
+            ),
+            22_400 * Y,
+            buckets={"special_drugs": 22_400 * Y},
+        ),
+        id="lines-special-drug-listed",
+    ),
+    # 帕博利珠单抗 needs an approval; with none it falls through to out-of-policy self-pay, where
+    # it is not on the 商保目录: 17,918 not counted, nothing paid
+    pytest.param(
+        Case(
+            GANZHOU,
+            claim(
+                DAY,
+                out=17_918 * Y,
+                lines=_matched(_self_paid("1", demo_data.PEMBROLIZUMAB, 1, 17_918)),
+            ),
+            0,
+            accum=acc(deductible={"main": 15_000 * Y}),
+            codes=("commercial_list_itemised",),
+        ),
+        id="lines-special-drug-without-approval-off-the-list",
     ),
     # ---- healthy renewal: deductible 10,000, 1,000 less per year, floor 7,000 -------------------
     # 3 years: 10,000 - 3,000 = 7,000; (20,000 - 7,000) x 70% = 9,100

@@ -22,7 +22,8 @@ def key() -> dict:
 
 
 @pytest.fixture
-def insured_family(client, seeded, residents):
+def insured_family(client, catalogued, residents):
+    seeded = catalogued  # the seeded app, with the demo catalogues in force
     with time_machine.travel(ENROLLED_AT, tick=True):
         made = factories.verified_member(seeded, "claims-zhang", residents["张伟"])
         member_id = made["member_id"]

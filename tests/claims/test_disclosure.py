@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.database import get_session
 from app.products.models import Product
 from tests.claims.conftest import key
-from tests.conftest import bearer, login, seed_app
+from tests.conftest import bearer, login, seed_app, seed_catalogues_on
 from tests.disclosure.conftest import Scenario, published, recompute
 from tests.security.conftest import fast_password_hashing  # noqa: F401  (fixture)
 
@@ -33,7 +33,7 @@ def test_claims_in_the_statistics_and_the_fhir_export(
     app_factory,
     residents,
 ):
-    app = seed_app(app_factory(DISCLOSURE_MIN_CELL=1))
+    app = seed_catalogues_on(seed_app(app_factory(DISCLOSURE_MIN_CELL=1)))
     client = app.test_client()
     Scenario(app, client, residents).run()
     with time_machine.travel(MARCH, tick=True):

@@ -18,6 +18,11 @@ def test_demo_family_is_insured_from_january_and_can_claim(app, client, seeded):
         with app.app_context():
             assert seed_family(generate(10)) == 3
             assert seed_family(generate(10)) == 0  # a second run changes nothing
+            # `flask demo seed` imports the demo catalogues too: the one-tap claim's fee lines are
+            # matched against them (without a catalogue in force it would wait for a person)
+            from app.demo.catalogues import seed_catalogues
+
+            seed_catalogues()
             from app.claims.services import check_claim_ledger
             from app.payments.ledger import check_ledger
 
