@@ -25,8 +25,8 @@ from tests.security.test_object_access import (
 
 A = "/special-drugs/applications"
 S = "/staff/special-drugs/applications"
-DRUG = "国药准字S20180006"  # the demo seed's 特药目录 (app/catalogues/demo_sheets.py)
-INDICATION = "HER2阳性乳腺癌"
+DRUG = "XL01XCE210B001010100731"  # the demo 特药目录 (app/catalogues/demo_data.py: 恩美曲妥珠单抗)
+INDICATION = "HER2阳性晚期乳腺癌"
 
 
 def _jpeg() -> bytes:
@@ -43,7 +43,7 @@ def _file(doc_type: str | None = None) -> dict:
 
 
 PURCHASE_FORM = {
-    "pharmacy": "赣州市特药定点药房(章贡店)",
+    "pharmacy": "赣州国大药房(DTP专业药房)",
     "purchased_on": "2026-11-23",
     "quantity": "1",
     "amount_fen": "1500000",

@@ -18,9 +18,9 @@ from tests.security.claims_matrix import _backdated_policy
 
 A = "/special-drugs/applications"
 S = "/staff/special-drugs/applications"
-TRASTUZUMAB = ("国药准字S20180006", "HER2阳性乳腺癌")
-OSIMERTINIB = ("国药准字H20183113", "EGFR突变阳性非小细胞肺癌")
-LENALIDOMIDE = ("国药准字H20203012", "多发性骨髓瘤")
+TRASTUZUMAB = ("XL01XCE210B001010100731", "HER2阳性晚期乳腺癌")
+OSIMERTINIB = ("XL01XEA318A001010100931", "EGFR T790M突变阳性的局部晚期或转移性非小细胞肺癌")
+PEMBROLIZUMAB = ("XL01XCP137B002010100631", "黑色素瘤")
 
 #                                                          anon member reviewer operator charity
 ROWS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
@@ -100,7 +100,7 @@ def _submitted(w, drug: tuple[str, str], policy_id: int | None = None) -> int:
 
 
 def _draft(w) -> int:
-    return w._once("sd_draft", lambda: _application(w, LENALIDOMIDE)["id"])
+    return w._once("sd_draft", lambda: _application(w, PEMBROLIZUMAB)["id"])
 
 
 def _pending(w) -> int:

@@ -15,11 +15,11 @@ from tests.special_drugs.conftest import jpeg, key
 
 A = "/special-drugs/applications"
 S = "/staff/special-drugs/applications"
-# The demo seed's 特药目录 (app/catalogues/demo_sheets.py): trastuzumab, 100,000 yuan a year.
-TRASTUZUMAB_EMTANSINE = "国药准字S20180006"
-INDICATION = "HER2阳性乳腺癌"
-DTP_PHARMACY = "赣州市特药定点药房(章贡店)"
-CAP = 10_000_000
+# The demo 特药目录 (app/catalogues/demo_data.py): 恩美曲妥珠单抗, 150,000 yuan a year.
+TRASTUZUMAB_EMTANSINE = "XL01XCE210B001010100731"
+INDICATION = "HER2阳性晚期乳腺癌"
+DTP_PHARMACY = "赣州国大药房(DTP专业药房)"
+CAP = 15_000_000
 PAYEE = {
     "payee_name": "李娜",
     "payee_bank_name": "工商银行",
@@ -150,9 +150,10 @@ def test_the_annual_cap_holds_across_purchases(client, catalogues, insured_famil
     app_id, _ = approved(client, insured_family, reviewer)
     first = _purchase(client, token, app_id, amount=6_000_000, number="FP1")
     assert first.status_code == 201 and first.get_json()["counted_fen"] == 6_000_000
-    second = _purchase(client, token, app_id, amount=8_000_000, number="FP2")
+    second = _purchase(client, token, app_id, amount=10_000_000, number="FP2")
     assert second.status_code == 201, second.get_json()
-    assert second.get_json()["counted_fen"] == 4_000_000  # 100,000 yuan a year
+    # 150,000 yuan a year: 150,000 - 60,000 already counted = 90,000 of the 100,000 counts
+    assert second.get_json()["counted_fen"] == 9_000_000
     assert second.get_json()["reasons"][-1]["code"] == "special_drug_annual_cap"
     with catalogues.app_context():
         [usage] = get_session().scalars(select(SpecialDrugUsage)).all()
