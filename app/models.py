@@ -24,7 +24,7 @@ from app.common.idempotency import IdempotencyRecord  # noqa: F401
 from app.database import Base  # noqa: F401
 from app.disclosure.models import DisclosureCounter, DisclosureEnrollment  # noqa: F401
 from app.enrollment.models import LedgerEntry, Order, OrderItem, Payment, Refund  # noqa: F401
-from app.identity.models import Person  # noqa: F401
+from app.identity.models import InsuranceAnswer, Person  # noqa: F401
 from app.integrations.bureau.sandbox_models import (  # noqa: F401
     SandboxAccountAuthorisation,
     SandboxAccountTxn,

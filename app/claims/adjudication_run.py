@@ -23,6 +23,7 @@ from app.adjudication.model import (
     ClaimLine,
     Insured,
     PolicyCover,
+    basic_insurance_on,
 )
 from app.adjudication.model import Claim as EngineClaim
 from app.adjudication.reasons import DENY
@@ -38,7 +39,7 @@ from app.common.money import yuan_plain
 from app.database import get_session, read_scope, transaction, utcnow
 from app.error_catalogue import E
 from app.errors import DomainError, UpstreamUnavailable, ValidationFailed
-from app.identity.services import is_stale, reverify
+from app.identity.services import insurance_history, is_stale, reverify
 from app.members.models import Person
 from app.ops.metrics import claim_outcome
 from app.policies.models import Policy, PolicyStatus
@@ -104,12 +105,24 @@ def engine_claim(
     )
 
 
-def insured_of(session: Session, person: Person, health: str, plan_year: int) -> Insured:
-    suspended = person.insurance_status == "suspended"
-    basic = BasicInsurance(
-        status="suspended" if suspended else "active",
-        suspended_from=person.suspended_since if suspended else None,
-    )
+def insured_of(
+    session: Session, person: Person, health: str, plan_year: int, care_date: date | None
+) -> Insured:
+    """The person cared for, with their basic insurance on the DATE OF CARE: from the bureau's
+    answers kept as history (a suspension in the past counts after a reinstatement), and from
+    today's snapshot where the history says nothing for that day (before the first answer, or
+    after the latest one: the snapshot is the newest word) or there is no date."""
+    basic = None
+    if care_date is not None:
+        history = insurance_history(session, person.id)
+        if history.status_on(care_date).basis not in ("carried_forward", "no_answer"):
+            basic = basic_insurance_on(history, care_date)
+    if basic is None:
+        suspended = person.insurance_status == "suspended"
+        basic = BasicInsurance(
+            status="suspended" if suspended else "active",
+            suspended_from=person.suspended_since if suspended else None,
+        )
     return Insured(
         basic_insurance=basic,
         health=health,
@@ -141,7 +154,7 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
             amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no, lines
         ),
         policy_cover(policy),
-        insured_of(session, person, claim.health, claim.plan_year),
+        insured_of(session, person, claim.health, claim.plan_year, claim.admitted_on),
         acc,
     )
     return claim_lines.explained(result, matched, definition)

@@ -108,7 +108,9 @@ def _estimate(
         definition,
         engine_claim(full, care_kind, care_date, None, claim_lines.engine_lines(matched)),
         policy_cover(policy),
-        insured_of(s, person, "pre_existing" if pre_existing else "healthy", policy.plan_year),
+        insured_of(
+            s, person, "pre_existing" if pre_existing else "healthy", policy.plan_year, care_date
+        ),
         acc,
     )
     return claim_lines.explained(result, matched, definition)

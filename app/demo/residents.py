@@ -37,6 +37,8 @@ class DemoResident:
     balc_fen: int | None
     idet_types: list[str] = field(default_factory=list)
     note: str = ""
+    # 1101 psn_insu_date: when the current insured period began (a reinstatement), else None.
+    psn_insu_date: date | None = None
 
 
 def _certno(area: str, born: date, seq: int, gend: str) -> str:
@@ -178,10 +180,30 @@ def _showcase() -> list[DemoResident]:
                 note=note,
             )
         )
+    # Suspended from 2026-03-01 and insured again from 2026-05-20: the bureau now says active,
+    # with both dates; care during the suspension is still not covered (insurance history).
+    born, area, i = date(1983, 5, 9), "360702", len(residents)
+    residents.append(
+        DemoResident(
+            certno=_certno(area, born, 11 + i * 2, "2"),
+            name="黄秀英",
+            gend="2",
+            brdy=born,
+            psn_no=f"3607{990000000 + i:011d}",
+            insutype="310",
+            psn_insu_stas="1",
+            paus_insu_date=date(2026, 3, 1),
+            insuplc_admdvs=area,
+            balc_fen=86_000,
+            note="employee, suspended 2026-03-01, reinstated 2026-05-20",
+            psn_insu_date=date(2026, 5, 20),
+        )
+    )
     return residents
 
 
-def generate(count: int = 240, seed: int = 20231101) -> list[DemoResident]:
+# The showcase people come first, then 230 generated ones.
+def generate(count: int = 241, seed: int = 20231101) -> list[DemoResident]:
     rng = random.Random(seed)
     residents = _showcase()
     seen = {r.certno for r in residents}

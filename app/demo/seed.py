@@ -26,7 +26,7 @@ DEMO_STAFF = [
 DEMO_STAFF_PASSWORD = "huimin-demo-2026"  # development only; the production profile never seeds
 
 
-def seed_demo(count: int = 240) -> dict[str, int]:
+def seed_demo(count: int = 241) -> dict[str, int]:
     if current_app.config["PROFILE"] == "production":
         raise RuntimeError("demo data is never seeded in production")
     from app.products.services import load_products
@@ -48,6 +48,7 @@ def seed_demo(count: int = 240) -> dict[str, int]:
             row.psn_name, row.gend, row.brdy = demo.name, demo.gend, demo.brdy
             row.insutype, row.psn_insu_stas = demo.insutype, demo.psn_insu_stas
             row.paus_insu_date, row.insuplc_admdvs = demo.paus_insu_date, demo.insuplc_admdvs
+            row.psn_insu_date = demo.psn_insu_date
             row.balc_fen, row.idet_types = demo.balc_fen, list(demo.idet_types)
     with transaction() as session:
         settlements = seed_settlements(session, residents)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base, utcnow
@@ -48,3 +48,21 @@ class Person(Base):
         ),
         CheckConstraint("gender IN ('1', '2')", name="gender"),
     )
+
+
+class InsuranceAnswer(Base):
+    """One 1101 `insuinfo` row as the bureau gave it for a person on `observed_on` (Asia/Shanghai
+    date), kept on every verification and re-verification: the snapshot on Person is only the
+    status now, these are the history a claim is judged on (status on the date of care,
+    app/identity/periods.py), so a past suspension still counts after a reinstatement."""
+
+    __tablename__ = "insurance_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    insutype: Mapped[str] = mapped_column(String(6))
+    psn_insu_stas: Mapped[str] = mapped_column(String(1))  # 1 active | 2 suspended | 4 ended
+    paus_insu_date: Mapped[date | None]
+    begin_date: Mapped[date | None]  # 1101 psn_insu_date
+    observed_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

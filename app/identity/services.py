@@ -8,7 +8,7 @@ ID number give the same answer.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,7 +20,8 @@ from app.database import utcnow
 from app.error_catalogue import E, error
 from app.errors import DomainError
 from app.identity.idnumber import IdNumber, IdNumberError, parse
-from app.identity.models import Person
+from app.identity.models import InsuranceAnswer, Person
+from app.identity.periods import InsuranceHistory, InsuranceObservation, build_history
 from app.integrations import registry
 from app.integrations.bureau.port import BureauPerson, BureauUnavailable
 from app.security.crypto import cipher, index_of
@@ -94,7 +95,71 @@ def upsert_person(session: Session, id_number: IdNumber, found: BureauPerson) ->
         session.add(person)
     apply_snapshot(person, found)
     session.flush()
+    record_answers(session, person, found)
     return person
+
+
+def record_answers(session: Session, person: Person, found: BureauPerson) -> None:
+    """Keep the bureau's insuinfo rows as history (in the caller's transaction, with the
+    snapshot). An answer the same as the person's latest for that insurance type on the same
+    day adds nothing, so re-verifying twice a day does not grow the table."""
+    today = today_shanghai()
+    latest: dict[str, InsuranceAnswer] = {}
+    for kept in session.scalars(
+        select(InsuranceAnswer)
+        .where(InsuranceAnswer.person_id == person.id, InsuranceAnswer.observed_on == today)
+        .order_by(InsuranceAnswer.id)
+    ):
+        latest[kept.insutype] = kept
+    for row in answer_rows(person.id, found, today):
+        same = latest.get(row["insutype"])
+        if same is not None and (same.psn_insu_stas, same.paus_insu_date, same.begin_date) == (
+            row["psn_insu_stas"],
+            row["paus_insu_date"],
+            row["begin_date"],
+        ):
+            continue
+        session.add(InsuranceAnswer(**row))
+    session.flush()
+
+
+def answer_rows(person_id: int, found: BureauPerson, observed_on: date) -> list[dict]:
+    """The insurance_answers rows for one 1101 answer (a bulk writer inserts them itself)."""
+    return [
+        {
+            "person_id": person_id,
+            "insutype": rec.insutype,
+            "psn_insu_stas": rec.status,
+            "paus_insu_date": rec.paused_on,
+            "begin_date": rec.begin_date,
+            "observed_on": observed_on,
+        }
+        for rec in found.insurance
+    ]
+
+
+def insurance_history(session: Session, person_id: int) -> InsuranceHistory:
+    """The person's basic-insurance periods from every answer kept (app/identity/periods.py);
+    answers the period rules cannot read (an unknown status code) are left out."""
+    observations = []
+    for row in session.scalars(
+        select(InsuranceAnswer)
+        .where(InsuranceAnswer.person_id == person_id)
+        .order_by(InsuranceAnswer.observed_on, InsuranceAnswer.id)
+    ):
+        try:
+            observations.append(
+                InsuranceObservation(
+                    insutype=row.insutype,
+                    psn_insu_stas=row.psn_insu_stas,
+                    observed_on=row.observed_on,
+                    paus_insu_date=row.paus_insu_date,
+                    begin_date=row.begin_date,
+                )
+            )
+        except ValueError:
+            continue
+    return build_history(observations)
 
 
 def apply_snapshot(person: Person, found: BureauPerson) -> None:
@@ -129,4 +194,5 @@ def reverify(session: Session, member_id: int, person: Person) -> Person:
     found = lookup_with_limits(member_id, id_number, person.name)
     apply_snapshot(person, found)
     session.flush()
+    record_answers(session, person, found)
     return person

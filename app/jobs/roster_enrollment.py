@@ -36,7 +36,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.common.bulk import among, update_rows
@@ -63,7 +63,8 @@ from app.enrollment.writer import (
     table_of,
     write_enrollments,
 )
-from app.identity.services import apply_snapshot, decrypt_id_number
+from app.identity.models import InsuranceAnswer
+from app.identity.services import answer_rows, apply_snapshot, decrypt_id_number
 from app.integrations import registry
 from app.integrations.bureau.port import BureauPerson, BureauUnavailable
 from app.jobs.models import Job, JobRow, JobRowStatus, JobStatus
@@ -466,10 +467,12 @@ def write_one(ctx: Context, pending: Pending) -> None:
 def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
     outcomes = [Outcome(p.row_id, JobRowStatus.FAILED, p.code) for p in batch if p.code]
     verified = [p for p in batch if p.code is None]
+    answers: list[dict] = []
     for pending in verified:
         assert pending.found is not None  # verify() gave a code to everyone it did not find
         # A PersonView has the columns apply_snapshot sets (SNAPSHOT_COLUMNS).
         apply_snapshot(pending.person, pending.found)  # type: ignore[arg-type]
+        answers += answer_rows(pending.person.id, pending.found, today_shanghai())
     update_rows(
         session,
         table_of(Person),
@@ -478,6 +481,8 @@ def enroll(session, ctx: Context, batch: list[Pending]) -> list[Outcome]:
             for p in verified
         ],
     )
+    if answers:  # kept as insurance history, as every verification keeps them
+        session.execute(insert(InsuranceAnswer), answers)
     planned = decide(session, ctx, verified, outcomes)
     # The enrollment writer (the member flow's own) inserts a paid order per person, takes the
     # programme's budget for the batch in one conditional UPDATE (person by person, in order,

@@ -100,7 +100,13 @@ def test_registry_covers_the_cases_the_product_must_handle(registry):
     assert {r.psn_insu_stas for r in registry} == {"1", "2"}
     suspended = [r for r in registry if r.psn_insu_stas == "2"]
     assert all(r.paus_insu_date is not None for r in suspended)
-    assert all(r.paus_insu_date is None for r in registry if r.psn_insu_stas == "1")
+    # active with a pause date only after a reinstatement, begun again after the pause
+    assert all(
+        r.paus_insu_date is None or (r.psn_insu_date or r.paus_insu_date) > r.paus_insu_date
+        for r in registry
+        if r.psn_insu_stas == "1"
+    )
+    assert [r.name for r in registry if r.psn_insu_date is not None] == ["黄秀英"]
     balances = [r.balc_fen for r in registry if r.insutype == "310"]
     assert any(b > 0 for b in balances) and any(b == 0 for b in balances)
     assert all(r.balc_fen is None for r in registry if r.insutype == "390")

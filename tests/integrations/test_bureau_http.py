@@ -386,6 +386,32 @@ def test_resident_found_suspended_with_pause_date(bureau, fake):
     assert person.identity_types == []
 
 
+def test_reinstated_resident_has_a_begin_date(bureau, fake):
+    """psn_insu_date (the start of the current insured period) is read when the bureau gives
+    it, "YYYY-MM-DD HH:MM:SS" included; absent or empty means none (the cases above)."""
+    fake.output_override = lambda output: {
+        **output,
+        "insuinfo": [
+            {
+                **output["insuinfo"][0],
+                "psn_insu_stas": "1",
+                "paus_insu_date": "2026-03-01",
+                "psn_insu_date": "2026-05-20 00:00:00",
+            }
+        ],
+    }
+    rec = bureau.lookup_person(RESIDENT_ID, "李娜").insurance[0]
+    assert rec.active and rec.paused_on == date(2026, 3, 1)
+    assert rec.begin_date == date(2026, 5, 20)
+    fake.output_override = lambda output: {
+        **output,
+        "insuinfo": [{**output["insuinfo"][0], "psn_insu_date": ""}],
+    }
+    assert bureau.lookup_person(RESIDENT_ID, "李娜").insurance[0].begin_date is None
+    fake.output_override = None
+    assert bureau.lookup_person(EMPLOYEE_ID, "张伟").insurance[0].begin_date is None
+
+
 def test_only_identities_current_today_in_shanghai_are_kept(bureau, fake):
     person = bureau.lookup_person(IDENTITY_ID, "王芳")
 

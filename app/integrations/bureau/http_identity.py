@@ -102,4 +102,5 @@ class PersonLookup(BureauTransport):
             region_code=code_field(row, "insuplc_admdvs"),
             paused_on=date_field(row, "paus_insu_date", nullable=True),
             balance_fen=yuan_to_fen(row.get("balc")),
+            begin_date=date_field(row, "psn_insu_date", nullable=True),
         )

@@ -48,6 +48,9 @@ class InsuranceRecord:
     region_code: str  # insuplc_admdvs
     paused_on: date | None  # paus_insu_date
     balance_fen: int | None  # personal-account balance (employee only), integer fen
+    # psn_insu_date: when the current insured period began (after a reinstatement, the day the
+    # person was insured again); optional in the bureau's answer.
+    begin_date: date | None = None
 
     @property
     def insurance_type(self) -> str:

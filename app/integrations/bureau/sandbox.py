@@ -576,6 +576,7 @@ def to_bureau_person(row: SandboxResident | Row[Any], certno: str) -> BureauPers
                 region_code=row.insuplc_admdvs,
                 paused_on=row.paus_insu_date,
                 balance_fen=row.balc_fen,
+                begin_date=row.psn_insu_date,
             )
         ],
         identity_types=list(row.idet_types or []),

@@ -138,6 +138,34 @@ SHOWCASE_PSN_PREFIX = "36070099"
 # The showcase people the README walks through, by name, with hand-set bills. 张伟's stroke
 # admission was settled, reversed by the hospital (a billing correction) and settled again.
 SHOWCASE_VISITS: dict[str, list[Visit]] = {
+    # Suspended 2026-03-01 .. 2026-05-19: the April stay was not settled with basic insurance
+    # and is not covered; the June stay is.
+    "黄秀英": [
+        Visit(
+            1,
+            "21",
+            date(2026, 4, 1),
+            date(2026, 4, 6),
+            0,
+            _dx("in_patient", 2),
+            6_200_000,
+            600_000,
+            0,
+            250_000,
+        ),
+        Visit(
+            2,
+            "21",
+            date(2026, 6, 1),
+            date(2026, 6, 8),
+            1,
+            _dx("in_patient", 3),
+            9_400_000,
+            900_000,
+            0,
+            380_000,
+        ),
+    ],
     "张伟": [
         Visit(
             1,

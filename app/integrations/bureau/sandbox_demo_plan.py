@@ -41,17 +41,22 @@ class ResidentFacts:
     paus_insu_date: date | None
     balc_fen: int | None
     idet_types: tuple[str, ...]
+    psn_insu_date: date | None = None  # the start of the current insured period (reinstated)
 
     @property
     def assisted(self) -> bool:
         return bool(ASSISTED_IDENTITIES & set(self.idet_types))
 
     def basic_paid_on(self, day: date) -> bool:
-        """Basic insurance paid for care on `day` unless a suspension had begun by then."""
+        """Basic insurance paid for care on `day` unless a suspension had begun by then (and,
+        for a person insured again, had not yet ended: the new period began after `day`)."""
         return not (
-            self.psn_insu_stas != STATUS_ACTIVE
-            and self.paus_insu_date is not None
+            self.paus_insu_date is not None
             and self.paus_insu_date <= day
+            and (
+                self.psn_insu_stas != STATUS_ACTIVE
+                or (self.psn_insu_date is not None and day < self.psn_insu_date)
+            )
         )
 
 
@@ -66,6 +71,7 @@ def facts_of(resident) -> ResidentFacts:
         paus_insu_date=resident.paus_insu_date,
         balc_fen=resident.balc_fen,
         idet_types=tuple(resident.idet_types or ()),
+        psn_insu_date=resident.psn_insu_date,
     )
 
 

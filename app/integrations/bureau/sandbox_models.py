@@ -25,6 +25,8 @@ class SandboxResident(Base):
     insutype: Mapped[str] = mapped_column(String(3))
     psn_insu_stas: Mapped[str] = mapped_column(String(1))
     paus_insu_date: Mapped[date | None]
+    # When the current insured period began (1101 psn_insu_date), e.g. the reinstatement day.
+    psn_insu_date: Mapped[date | None]
     insuplc_admdvs: Mapped[str] = mapped_column(String(12))
     # Personal-account balance in fen (employee insurance only).
     balc_fen: Mapped[int | None]
