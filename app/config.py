@@ -196,6 +196,9 @@ class Config:
     CLAIM_DOCUMENTS_MAX: int = 30
     CLAIMS_FREQUENCY_WINDOW_DAYS: int = 30
     CLAIMS_FREQUENCY_LIMIT: int = 4
+    # 复核 (app/claims/recheck.py): a reviewer's rejection may be taken once to a second
+    # reviewer within this many days of the decision (the period the member is told).
+    CLAIM_RECHECK_DAYS: int = 30
     # Special drugs (app/special_drugs): how many days an approval (事前审核) is valid from the
     # day it is given (never past the end of the policy's cover).
     SPECIAL_DRUG_APPROVAL_DAYS: int = 90

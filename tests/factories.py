@@ -452,6 +452,15 @@ def assign_claim(app: Flask, reviewer: str, claim_id: int) -> None:
         services.assign(actor, claim_id, None)
 
 
+def reject_claim(app: Flask, reviewer: str, claim_id: int) -> None:
+    """A claim assigned to `reviewer` rejected by them (a reviewer's rejection: 复核 may follow)."""
+    from app.claims import services
+
+    actor = staff_principal(app, reviewer)
+    with app.app_context():
+        services.reject(actor, claim_id, "not_covered", "不在保障范围")
+
+
 def request_claim_info(app: Flask, reviewer: str, claim_id: int, message: str) -> None:
     from app.claims import services
 

@@ -87,6 +87,10 @@ class Claim(Base):
     auto_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
     settlement_disclosed: Mapped[bool] = mapped_column(Boolean, default=False)  # counted once
     human_review_requested_at: Mapped[datetime | None]
+    # 复核 (app/claims/recheck.py): when the member asked for it (at most once) and the reviewer
+    # whose rejection it rechecks (who may not decide it).
+    recheck_requested_at: Mapped[datetime | None]
+    rejected_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,6 +1,7 @@
 """The human side of the workflow: the member's answer to a request for information, the
 member's request for human review of an automatic rejection (PIPL art. 24), and the reviewer's
-transitions (assign, request information, reject, redetermine, approve)."""
+transitions (assign, request information, reject, redetermine, approve). A claim in 复核
+(recheck.py) is decided with the same approve and reject, by a reviewer other than the first."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from app.claims.common import disclose_settled, document_labels, notify, own_cla
 from app.claims.intake import check_complete
 from app.claims.models import Claim
 from app.claims.payouts import pay, payee_failed_before
+from app.claims.recheck import check_second_reviewer
 from app.claims.statuses import ClaimStatus
 from app.claims.workflow import next_status
 from app.common.clock import SHANGHAI
@@ -98,6 +100,7 @@ def reviewable(session: Session, actor: Principal, claim_id: int) -> Claim:
     claim = session.get(Claim, claim_id)
     if claim is None or claim.status == ClaimStatus.DRAFT:
         raise E.claim_not_found()
+    check_second_reviewer(claim, actor.id)
     if claim.assigned_staff_id != actor.id:
         raise E.claim_not_assigned()
     return claim
@@ -116,6 +119,7 @@ def assign(actor: Principal, claim_id: int, staff_id: int | None) -> Claim:
         account = s.get(StaffAccount, target)
         if account is None or account.role != "reviewer" or getattr(account, "disabled", False):
             raise E.reviewer_not_found()
+        check_second_reviewer(claim, target)
         claim.assigned_staff_id = target
         audit(
             s,
@@ -146,12 +150,15 @@ def request_info(actor: Principal, claim_id: int, message: str, documents: list[
 
 
 def reject(actor: Principal, claim_id: int, reason_code: str, reason: str) -> Claim:
+    """Reject a claim in review; on a claim in 复核 this upholds the first rejection (final: a
+    claim is rechecked once)."""
     with transaction() as s:
         claim = reviewable(s, actor, claim_id)
+        rechecked = claim.status == ClaimStatus.RECHECK
         transition(
             s,
             claim,
-            "reject",
+            "uphold" if rechecked else "reject",
             actor_type="staff",
             actor_id=actor.id,
             reason=f"{reason_code}: {reason}",
@@ -159,7 +166,7 @@ def reject(actor: Principal, claim_id: int, reason_code: str, reason: str) -> Cl
             auto_rejected=False,
         )
         disclose_settled(s, claim, 0)
-        notify(s, claim, "claim_rejected")
+        notify(s, claim, "claim_recheck_upheld" if rechecked else "claim_rejected")
     return claim
 
 

@@ -25,6 +25,7 @@ from app.claims.schemas import (
     InfoRequestCreateSchema,
     PayeeCorrectionSchema,
     QueueQuerySchema,
+    RecheckRequestSchema,
     RedetermineSchema,
     RejectSchema,
     SettlementClaimSchema,
@@ -228,6 +229,17 @@ def human_review(body, claim_id):
     return services.request_human_review(_me(), claim_id, body["reason"])
 
 
+@blp.route("/claims/<int:claim_id>/recheck", methods=["POST"])
+@blp.member_required
+@blp.arguments(RecheckRequestSchema)
+@blp.response(200, ClaimSchema)
+@blp.errors(404, 409, 422)
+def recheck(body, claim_id):
+    """Ask for 复核 of a reviewer's rejection: once, within CLAIM_RECHECK_DAYS of the decision;
+    a reviewer other than the one who rejected decides it (approve pays, uphold is final)."""
+    return services.request_recheck(_me(), claim_id, body["reason"])
+
+
 @blp.route("/claims/<int:claim_id>/payee", methods=["POST"])
 @blp.member_required
 @blp.idempotent
@@ -285,9 +297,10 @@ def staff_claim(claim_id):
 @blp.staff_required("reviewer", "operator")
 @blp.arguments(AssignSchema)
 @blp.response(200, StaffClaimSchema)
-@blp.errors(404, 422)
+@blp.errors(403, 404, 422)
 def assign(body, claim_id):
-    """Take a claim (reviewer) or give it to a reviewer (operator)."""
+    """Take a claim (reviewer) or give it to a reviewer (operator); a claim in 复核 never to the
+    reviewer who rejected it."""
     return services.assign(current_principal(), claim_id, body.get("staff_id"))
 
 
@@ -296,9 +309,10 @@ def assign(body, claim_id):
 @blp.idempotent
 @blp.arguments(ClaimReasonSchema)
 @blp.response(200, StaffClaimSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(403, 404, 409, 422)
 def approve(body, claim_id):
-    """Approve at the engine's figure (re-run against the accumulators as they are now) and pay.
+    """Approve at the engine's figure (re-run against the accumulators as they are now) and pay;
+    a claim in 复核 only by a reviewer other than the one who rejected it.
     Requires an Idempotency-Key header."""
     return services.approve(current_principal(), claim_id, body["reason"])
 
@@ -308,7 +322,7 @@ def approve(body, claim_id):
 @blp.idempotent
 @blp.arguments(PayeeCorrectionSchema)
 @blp.response(200, StaffClaimSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(403, 404, 409, 422)
 def staff_correct_payee(body, claim_id):
     """Correct the payee of a claim assigned to the caller after a refused transfer (audited;
     the member's account details as they gave them). Requires an Idempotency-Key header."""
@@ -319,9 +333,10 @@ def staff_correct_payee(body, claim_id):
 @blp.staff_required("reviewer")
 @blp.arguments(RejectSchema)
 @blp.response(200, StaffClaimSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(403, 404, 409, 422)
 def reject(body, claim_id):
-    """Reject with a reason code and a reason the member will read."""
+    """Reject with a reason code and a reason the member will read; on a claim in 复核 this
+    upholds the rejection (final), only by a reviewer other than the one who rejected it."""
     return services.reject(current_principal(), claim_id, body["reason_code"], body["reason"])
 
 
@@ -329,7 +344,7 @@ def reject(body, claim_id):
 @blp.staff_required("reviewer")
 @blp.arguments(InfoRequestCreateSchema)
 @blp.response(200, StaffClaimSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(403, 404, 409, 422)
 def request_info(body, claim_id):
     """Ask the member for more (a message and the document types wanted)."""
     return services.request_info(current_principal(), claim_id, body["message"], body["documents"])
@@ -339,7 +354,7 @@ def request_info(body, claim_id):
 @blp.staff_required("reviewer")
 @blp.arguments(RedetermineSchema)
 @blp.response(200, StaffClaimSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(403, 404, 409, 422)
 def redetermine(body, claim_id):
     """Override the pre-existing determination; the engine re-runs."""
     return services.redetermine(current_principal(), claim_id, body["health"], body["reason"])

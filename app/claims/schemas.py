@@ -156,6 +156,12 @@ class HumanReviewSchema(StrictSchema):
     reason = ma.fields.String(required=True, validate=_text(1000))
 
 
+class RecheckRequestSchema(StrictSchema):
+    reason = ma.fields.String(
+        required=True, validate=_text(1000), metadata={"description": "申请复核的理由"}
+    )
+
+
 class ExplanationLineSchema(StrictSchema):
     code = ma.fields.String(required=True)
     zh = ma.fields.String(required=True)
@@ -282,6 +288,15 @@ class ClaimSchema(StrictSchema):
     paid_fen = ma.fields.Integer(required=True)
     info_request = ma.fields.Method("_info", allow_none=True)
     human_review_available = ma.fields.Method("_human", required=True)
+    recheck_available = ma.fields.Method(
+        "_recheck",
+        required=True,
+        metadata={
+            "type": "boolean",
+            "description": "a reviewer's rejection the member may still take to 复核 (once, "
+            "within CLAIM_RECHECK_DAYS of the decision)",
+        },
+    )
     fee_lines = ma.fields.Method(
         "_fee_lines",
         required=True,
@@ -344,6 +359,11 @@ class ClaimSchema(StrictSchema):
     def _human(self, c):
         return c.status == ClaimStatus.REJECTED and bool(c.auto_rejected)
 
+    def _recheck(self, c):
+        from app.claims.services import recheck_available
+
+        return recheck_available(c)
+
     def _fee_lines(self, c):
         from app.claims.lines import view
         from app.database import get_session
@@ -381,6 +401,10 @@ class StaffClaimSchema(ClaimSchema):
     payable_fen = ma.fields.Integer(allow_none=True)
     health_set_by = ma.fields.String(required=True)
     human_review_requested_at = ma.fields.DateTime(allow_none=True)
+    recheck_requested_at = ma.fields.DateTime(allow_none=True)
+    rejected_by_staff_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "in 复核: the reviewer who may not decide it"}
+    )
 
 
 class StaffClaimSummarySchema(ClaimSummarySchema):
@@ -388,6 +412,10 @@ class StaffClaimSummarySchema(ClaimSummarySchema):
     flags = ma.fields.List(ma.fields.Nested(FlagSchema), required=True)
     payable_fen = ma.fields.Integer(allow_none=True)
     human_review_requested_at = ma.fields.DateTime(allow_none=True)
+    recheck_requested_at = ma.fields.DateTime(allow_none=True)
+    rejected_by_staff_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "in 复核: the reviewer who may not decide it"}
+    )
 
 
 class QueueQuerySchema(StrictSchema):
@@ -395,6 +423,7 @@ class QueueQuerySchema(StrictSchema):
         validate=ma.validate.OneOf(
             (
                 ClaimStatus.PENDING_REVIEW,
+                ClaimStatus.RECHECK,
                 ClaimStatus.MORE_INFO_REQUESTED,
                 ClaimStatus.APPROVED,
                 ClaimStatus.REJECTED,

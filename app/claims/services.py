@@ -52,6 +52,7 @@ from app.claims.payee import member_correct_payee, staff_correct_payee
 from app.claims.payouts import check_claim_ledger, pay, reconcile_payouts, record_payout
 from app.claims.providers import claims_filed_on, claims_paid_on, fhir_claims
 from app.claims.queue import queue, staff_get
+from app.claims.recheck import recheck_available, request_recheck
 from app.claims.review import (
     answer,
     approve,
@@ -92,8 +93,10 @@ __all__ = [
     "reconcile_payouts",
     "record_payout",
     "redetermine",
+    "recheck_available",
     "reject",
     "request_human_review",
+    "request_recheck",
     "request_info",
     "required_documents",
     "rerun_for_product",

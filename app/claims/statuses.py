@@ -17,6 +17,8 @@ class ClaimStatus(StrEnum):
     REJECTED = "rejected"
     PAID = "paid"
     CLOSED = "closed"
+    # 复核: the member asked for a second reviewer to look at a reviewer's rejection
+    RECHECK = "recheck"
 
 
 class PayoutStatus(StrEnum):

@@ -4,6 +4,8 @@
     pending_review --request_info--> more_info_requested --answer--> pending_review
     pending_review --approve--> approved;  pending_review --reject--> rejected
     rejected (automatic) --request_human_review--> pending_review   (PIPL art. 24)
+    rejected (by a reviewer) --request_recheck--> recheck   (复核, once, within CLAIM_RECHECK_DAYS)
+    recheck --approve--> approved;  recheck --uphold--> rejected (final)   (a different reviewer)
     approved --pay--> paid | closed (nothing to pay: the deductible absorbed it)
     approved --payout_failed--> pending_review (a transfer the bank refused goes back to a person)
 
@@ -29,6 +31,7 @@ STATUS_LABELS: dict[str, str] = {
     ClaimStatus.REJECTED: "未予赔付",
     ClaimStatus.PAID: "已赔付",
     ClaimStatus.CLOSED: "已结案（本次无赔付金额）",
+    ClaimStatus.RECHECK: "复核中",
 }
 
 # (status, action) -> the statuses the action may lead to
@@ -45,6 +48,10 @@ TRANSITIONS: dict[tuple[str, str], tuple[ClaimStatus, ...]] = {
     (ClaimStatus.PENDING_REVIEW, "reject"): (ClaimStatus.REJECTED,),
     (ClaimStatus.PENDING_REVIEW, "redetermine"): (ClaimStatus.PENDING_REVIEW,),
     (ClaimStatus.REJECTED, "request_human_review"): (ClaimStatus.PENDING_REVIEW,),
+    (ClaimStatus.REJECTED, "request_recheck"): (ClaimStatus.RECHECK,),
+    (ClaimStatus.RECHECK, "approve"): (ClaimStatus.APPROVED,),
+    (ClaimStatus.RECHECK, "uphold"): (ClaimStatus.REJECTED,),
+    (ClaimStatus.RECHECK, "redetermine"): (ClaimStatus.RECHECK,),
     (ClaimStatus.APPROVED, "pay"): (ClaimStatus.PAID, ClaimStatus.CLOSED),
     (ClaimStatus.APPROVED, "payout_failed"): (ClaimStatus.PENDING_REVIEW,),
 }
@@ -54,7 +61,7 @@ EDITABLE = (ClaimStatus.DRAFT, ClaimStatus.MORE_INFO_REQUESTED)
 # Claims that count as "filed" for the refund rule (a draft has not been filed).
 FILED = tuple(s for s in ClaimStatus if s != ClaimStatus.DRAFT)
 # Claims a reviewer works on.
-REVIEWABLE = (ClaimStatus.PENDING_REVIEW,)
+REVIEWABLE = (ClaimStatus.PENDING_REVIEW, ClaimStatus.RECHECK)
 
 
 def next_status(status: str, action: str, outcome: str | None = None) -> ClaimStatus:

@@ -106,6 +106,7 @@ def _settlement_records_of_another_members_policy(client, world: World):
 @cross_owner("/claims/<int:claim_id>/documents", "POST")
 @cross_owner("/claims/<int:claim_id>/answer", "POST")
 @cross_owner("/claims/<int:claim_id>/human-review", "POST")
+@cross_owner("/claims/<int:claim_id>/recheck", "POST")
 @cross_owner("/claims/<int:claim_id>/payee", "POST")
 @in_enrollment_window
 def _claim_of_another_member(client, world: World):
@@ -119,6 +120,7 @@ def _claim_of_another_member(client, world: World):
         ("POST", "/submit", None),
         ("POST", "/answer", {"message": "x"}),
         ("POST", "/human-review", {"reason": "x"}),
+        ("POST", "/recheck", {"reason": "x"}),
         ("POST", "/payee", {"payee": PAYEE_B}),
     ]
     keyed = ("/submit", "/payee")

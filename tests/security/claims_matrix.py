@@ -32,6 +32,7 @@ ROWS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/claims/<int:claim_id>/documents/<int:document_id>", "DELETE"): (401, 204, 401, 401, 401),
     ("/claims/<int:claim_id>/answer", "POST"): (401, 200, 401, 401, 401),
     ("/claims/<int:claim_id>/human-review", "POST"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>/recheck", "POST"): (401, 200, 401, 401, 401),
     ("/claims/<int:claim_id>/payee", "POST"): (401, 200, 401, 401, 401),
     ("/staff/claims", "GET"): (401, 401, 200, 200, 403),
     ("/staff/claims/<int:claim_id>", "GET"): (401, 401, 200, 200, 403),
@@ -116,6 +117,13 @@ def _assigned(w) -> int:
     """Submitted and taken by demo-reviewer (fresh per call: the actions consume it)."""
     claim_id = _submitted(w)
     factories.assign_claim(w.app, "demo-reviewer", claim_id)
+    return claim_id
+
+
+def _reviewer_rejected(w) -> int:
+    """Taken and rejected by demo-reviewer: the member may ask for 复核 (once)."""
+    claim_id = _assigned(w)
+    factories.reject_claim(w.app, "demo-reviewer", claim_id)
     return claim_id
 
 
@@ -289,6 +297,10 @@ REQUESTS = {
     ("/claims/<int:claim_id>/human-review", "POST"): lambda w: {
         "claim_id": w._once("rejected", lambda: _auto_rejected(w)),
         "json": {"reason": "请人工复核"},
+    },
+    ("/claims/<int:claim_id>/recheck", "POST"): lambda w: {
+        "claim_id": _reviewer_rejected(w),
+        "json": {"reason": "请另一位审核员复核"},
     },
     ("/claims/<int:claim_id>/payee", "POST"): lambda w: {
         "claim_id": w._once("payout_failed", lambda: _payout_failed(w)),

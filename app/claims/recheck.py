@@ -1,0 +1,78 @@
+"""复核: a reviewer's rejection taken once, within CLAIM_RECHECK_DAYS, to a second reviewer who
+is not the first. The member asks with a reason; the claim waits in the `recheck` status; any
+other reviewer takes it (assign) and approves it (the normal approval path, payout included) or
+upholds the rejection, which is then final. Automatic rejections have their own route to a
+person (PIPL art. 24, review.request_human_review) and are not rechecked here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from app.claims.common import notify, own_claim, transition
+from app.claims.models import Claim
+from app.claims.statuses import ClaimStatus
+from app.database import transaction, utcnow
+from app.error_catalogue import E
+
+
+def recheck_deadline(claim: Claim) -> datetime | None:
+    """The last moment the member may ask (None: the claim's rejection is not one to recheck)."""
+    if claim.status != ClaimStatus.REJECTED or claim.auto_rejected or claim.decided_at is None:
+        return None
+    return claim.decided_at + timedelta(days=current_app.config["CLAIM_RECHECK_DAYS"])
+
+
+def recheck_available(claim: Claim) -> bool:
+    """What the member's claim view offers: a reviewer's rejection, never rechecked, in time."""
+    deadline = recheck_deadline(claim)
+    return (
+        deadline is not None
+        and claim.recheck_requested_at is None
+        and _rejecting_reviewer(claim) is not None
+        and utcnow() <= deadline
+    )
+
+
+def _rejecting_reviewer(claim: Claim) -> int | None:
+    """The reviewer whose decision put the claim in `rejected` (the last transition into it must
+    be a reviewer's `reject`; an engine denial or an upheld recheck is not)."""
+    last = next((t for t in reversed(claim.transitions) if t.to_status == claim.status), None)
+    if last is None or last.action != "reject" or last.actor_type != "staff":
+        return None
+    return last.actor_id
+
+
+def request_recheck(member_id: int, claim_id: int, reason: str) -> Claim:
+    with transaction() as s:
+        claim = own_claim(s, member_id, claim_id)
+        if claim.recheck_requested_at is not None:
+            raise E.recheck_already_requested()
+        deadline = recheck_deadline(claim)
+        reviewer = _rejecting_reviewer(claim) if deadline is not None else None
+        if deadline is None or reviewer is None:
+            raise E.recheck_not_available()
+        if utcnow() > deadline:
+            days = current_app.config["CLAIM_RECHECK_DAYS"]
+            raise E.recheck_period_passed(f"复核须在拒赔决定后 {days} 日内申请")
+        # Nobody holds the claim until a second reviewer takes it.
+        transition(
+            s,
+            claim,
+            "request_recheck",
+            actor_type="member",
+            actor_id=member_id,
+            reason=reason,
+            recheck_requested_at=utcnow(),
+            rejected_by_staff_id=reviewer,
+            assigned_staff_id=None,
+        )
+        notify(s, claim, "claim_recheck_requested")
+    return claim
+
+
+def check_second_reviewer(claim: Claim, staff_id: int) -> None:
+    """A claim in recheck is never taken or decided by the reviewer who rejected it."""
+    if claim.status == ClaimStatus.RECHECK and staff_id == claim.rejected_by_staff_id:
+        raise E.recheck_same_reviewer()
