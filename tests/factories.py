@@ -363,7 +363,7 @@ def org_admin(
     app: Flask, username: str, role: str = "charity_admin", organisation_id: int | None = None
 ) -> int:
     """An organisation admin (of a new organisation of the role's kind unless given); its id."""
-    from app.sponsors.services import ADMIN_ROLE_KIND
+    from app.auth.services import ADMIN_ROLE_KIND
 
     assert role in ORGANISATION_ROLES, role
     if organisation_id is None:
