@@ -454,6 +454,33 @@ _add(
     "The bureau refused without a code, or with one not catalogued above",
 )
 
+# --- claims: itemised lines given by the member or a reviewer (app/claims/line_intake.py) ------
+_add("claim_lines_file_empty", 422, "文件为空", "detail says what is empty")
+_add("claim_lines_format_xls", 422, "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后上传")
+_add("claim_lines_encoding", 422, "无法识别文件编码，请使用 UTF-8 或 GB18030（GBK）编码的 CSV")
+_add("claim_lines_format_unsupported", 422, "仅支持 CSV 或 XLSX 格式的费用明细文件")
+_add("claim_lines_csv_invalid", 422, "CSV 文件格式不正确（引号不匹配或字段过长）")
+_add("claim_lines_xlsx_invalid", 422, "XLSX 文件已损坏或不是有效的 Excel 文件")
+_add("claim_lines_xlsx_too_large", 422, "XLSX 文件解压后过大，请拆分后上传或改用 CSV")
+_add(
+    "claim_lines_rows_invalid",
+    422,
+    "费用明细清单有错误，整个清单未导入",
+    "The header or some rows are bad: errors.report has the per-row report; nothing stored",
+)
+_add(
+    "claim_lines_do_not_add_up",
+    422,
+    "费用明细合计与理赔金额不一致",
+    "detail names each difference; errors.totals has the figures in fen",
+)
+_add(
+    "claim_lines_from_bureau",
+    409,
+    "一站式理赔的费用明细来自医保结算，不能由申请人更改",
+    "A reviewer may correct them (PUT /staff/claims/{id}/lines)",
+)
+
 
 class _Raisers:
     """`E.policy_not_found(...)`: attribute access to the catalogue, failing loudly on a typo."""

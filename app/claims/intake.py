@@ -236,6 +236,10 @@ def check_complete(claim: Claim) -> None:
     if errors:
         raise E.claim_incomplete(errors={"json": errors})
     _check_parts(claim)
+    if claim.source == "documents":  # a bureau claim's lines are checked when fetched
+        from app.claims.line_intake import check_stored  # imports the review side
+
+        check_stored(get_session(), claim)
     missing = missing_documents(claim)
     if missing:
         labels = document_labels()

@@ -7,7 +7,8 @@ from flask import Response, current_app
 
 from app.api import Blueprint
 from app.auth.principal import current_principal
-from app.claims import services
+from app.claims import line_intake, services
+from app.claims.line_schemas import LinesBodySchema, LinesFileSchema, StaffLinesBodySchema
 from app.claims.schemas import (
     AnswerSchema,
     AssignSchema,
@@ -209,6 +210,36 @@ def delete_document(claim_id, document_id):
     services.delete_document(_me(), claim_id, document_id)
 
 
+@blp.route("/claims/<int:claim_id>/lines", methods=["POST"])
+@blp.member_required
+@blp.sized_body("DOCUMENT_MAX_BYTES")
+@blp.arguments(LinesFileSchema, location="files")
+@blp.response(200, ClaimSchema)
+@blp.errors(400, 404, 409, 422)
+def upload_lines(files, claim_id):
+    """Upload the hospital's itemised list (费用明细清单, CSV or XLSX, amounts in yuan) of a
+    photographed claim that can still be changed: it replaces the claim's lines, all or nothing
+    (a bad row is a 422 with the per-row report in errors.report). The lines must add up to the
+    claim: 全自费 + 超限价 to the out-of-policy self-pay plus special drugs, 金额 to the total
+    cost. A claim awaiting more information is re-adjudicated with them at once."""
+    upload = files["file"]
+    if not hasattr(upload, "read"):
+        raise E.document_missing()
+    data = upload.read(current_app.config["DOCUMENT_MAX_BYTES"] + 1)
+    return line_intake.member_lines(_me(), claim_id, lambda: line_intake.sheet_lines(data))
+
+
+@blp.route("/claims/<int:claim_id>/lines", methods=["PUT"])
+@blp.member_required
+@blp.arguments(LinesBodySchema)
+@blp.response(200, ClaimSchema)
+@blp.errors(404, 409, 422)
+def put_lines(body, claim_id):
+    """The same as uploading the list, as JSON (amounts in fen, shaped like 5204 rows)."""
+    items = body["lines"]
+    return line_intake.member_lines(_me(), claim_id, lambda: line_intake.json_lines(items))
+
+
 @blp.route("/claims/<int:claim_id>/answer", methods=["POST"])
 @blp.member_required
 @blp.arguments(AnswerSchema)
@@ -368,3 +399,18 @@ def staff_document(claim_id, document_id):
     """A document of a claim assigned to the caller (audited)."""
     doc, data = services.staff_document(current_principal(), claim_id, document_id)
     return _file(doc, data)
+
+
+@blp.route("/staff/claims/<int:claim_id>/lines", methods=["PUT"])
+@blp.staff_required("reviewer")
+@blp.arguments(StaffLinesBodySchema)
+@blp.response(200, StaffClaimSchema)
+@blp.errors(404, 409, 422)
+def staff_put_lines(body, claim_id):
+    """Enter or correct the itemised lines of a claim assigned to the caller (e.g. one held with
+    fee_details_inconsistent); they must add up to the claim's amounts. The claim is
+    re-adjudicated at once; audited with the reason."""
+    items = body["lines"]
+    return line_intake.staff_lines(
+        current_principal(), claim_id, lambda: line_intake.json_lines(items), body["reason"]
+    )

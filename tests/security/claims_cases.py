@@ -40,6 +40,26 @@ def _upload(client, token, claim_id, doc_type="invoice"):
     )
 
 
+# One 甲类 line of 1,000 yuan, all in policy (A's claim adds up to it).
+LINES = [
+    {
+        "med_list_codg": "003310000010000-331100001",
+        "chrgitm_lv": "01",
+        "det_item_fee_sumamt_fen": 100_000,
+    }
+]
+
+
+def _upload_lines(client, token, claim_id):
+    csv = "项目编码,等级,金额\n003310000010000-331100001,甲,1000\n".encode()
+    return client.post(
+        f"/claims/{claim_id}/lines",
+        headers=bearer(token),
+        data={"file": (io.BytesIO(csv), "bill.csv", "text/csv")},
+        content_type="multipart/form-data",
+    )
+
+
 def _claim_of_a(client, world: World, *, submitted: bool = False) -> tuple[str, dict, list]:
     """A (张伟) files a claim with documents for 李娜's policy (made directly: tests/factories.py)."""
     a, order, policies = world.paid_family()
@@ -108,6 +128,7 @@ def _settlement_records_of_another_members_policy(client, world: World):
 @cross_owner("/claims/<int:claim_id>/human-review", "POST")
 @cross_owner("/claims/<int:claim_id>/recheck", "POST")
 @cross_owner("/claims/<int:claim_id>/payee", "POST")
+@cross_owner("/claims/<int:claim_id>/lines", "POST", "PUT")
 @in_enrollment_window
 def _claim_of_another_member(client, world: World):
     a, claim, secrets = _claim_of_a(client, world)
@@ -122,6 +143,7 @@ def _claim_of_another_member(client, world: World):
         ("POST", "/human-review", {"reason": "x"}),
         ("POST", "/recheck", {"reason": "x"}),
         ("POST", "/payee", {"payee": PAYEE_B}),
+        ("PUT", "/lines", {"lines": LINES}),
     ]
     keyed = ("/submit", "/payee")
     for method, suffix, body in attempts:
@@ -136,6 +158,10 @@ def _claim_of_another_member(client, world: World):
         world.assert_hidden(resp, "claim_not_found", secrets=secrets, same_as=same)
     resp = _upload(client, b, cid)
     world.assert_hidden(resp, "claim_not_found", secrets=secrets)
+    resp = _upload_lines(client, b, cid)
+    world.assert_hidden(
+        resp, "claim_not_found", secrets=secrets, same_as=_upload_lines(client, b, UNKNOWN_ID)
+    )
     listed = client.get("/claims", headers=bearer(b))
     assert listed.get_json() == []
     assert_leaks_nothing(listed, secrets)
@@ -177,6 +203,7 @@ STAFF_ROUTES = [
     ("POST", "/request-info", {"message": "x"}),
     ("POST", "/health-determination", {"health": "pre_existing", "reason": "x"}),
     ("POST", "/payee", {"payee": PAYEE_B}),
+    ("PUT", "/lines", {"lines": LINES, "reason": "x"}),
 ]
 
 
@@ -187,6 +214,7 @@ STAFF_ROUTES = [
 @cross_owner("/staff/claims/<int:claim_id>/request-info", "POST")
 @cross_owner("/staff/claims/<int:claim_id>/health-determination", "POST")
 @cross_owner("/staff/claims/<int:claim_id>/payee", "POST")
+@cross_owner("/staff/claims/<int:claim_id>/lines", "PUT")
 @in_enrollment_window
 def _staff_claim_routes_by_role(client, world: World):
     """A member token is 401; an operator may read and assign but not decide (403); an unknown

@@ -34,6 +34,8 @@ ROWS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/claims/<int:claim_id>/human-review", "POST"): (401, 200, 401, 401, 401),
     ("/claims/<int:claim_id>/recheck", "POST"): (401, 200, 401, 401, 401),
     ("/claims/<int:claim_id>/payee", "POST"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>/lines", "POST"): (401, 200, 401, 401, 401),
+    ("/claims/<int:claim_id>/lines", "PUT"): (401, 200, 401, 401, 401),
     ("/staff/claims", "GET"): (401, 401, 200, 200, 403),
     ("/staff/claims/<int:claim_id>", "GET"): (401, 401, 200, 200, 403),
     ("/staff/claims/<int:claim_id>/assign", "POST"): (401, 401, 200, 200, 403),
@@ -42,6 +44,7 @@ ROWS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/staff/claims/<int:claim_id>/request-info", "POST"): (401, 401, 200, 403, 403),
     ("/staff/claims/<int:claim_id>/health-determination", "POST"): (401, 401, 200, 403, 403),
     ("/staff/claims/<int:claim_id>/payee", "POST"): (401, 401, 200, 403, 403),
+    ("/staff/claims/<int:claim_id>/lines", "PUT"): (401, 401, 200, 403, 403),
     ("/staff/claims/<int:claim_id>/documents/<int:document_id>", "GET"): (401, 401, 200, 403, 403),
 }
 
@@ -57,6 +60,26 @@ def _jpeg() -> bytes:
 def _file() -> dict:
     return {
         "data": {"doc_type": "invoice", "file": (io.BytesIO(_jpeg()), "a.jpg", "image/jpeg")},
+        "content_type": "multipart/form-data",
+    }
+
+
+# One 甲类 line of 1,000 yuan, all in policy: it adds up to the claims _draft makes.
+LINES = [
+    {
+        "med_list_codg": "003310000010000-331100001",
+        "chrgitm_lv": "01",
+        "det_item_fee_sumamt_fen": 100_000,
+    }
+]
+LINES_CSV = (
+    "项目编码,项目名称,等级,数量,单价,金额\n003310000010000-331100001,急诊处置,甲,1,1000,1000\n"
+)
+
+
+def _lines_file() -> dict:
+    return {
+        "data": {"file": (io.BytesIO(LINES_CSV.encode()), "bill.csv", "text/csv")},
         "content_type": "multipart/form-data",
     }
 
@@ -307,6 +330,14 @@ REQUESTS = {
         "headers": key(),
         "json": {"payee": {**PAYEE, "name": "李娜"}},
     },
+    ("/claims/<int:claim_id>/lines", "POST"): lambda w: {
+        "claim_id": w._once("draft", lambda: _draft(w)),
+        **_lines_file(),
+    },
+    ("/claims/<int:claim_id>/lines", "PUT"): lambda w: {
+        "claim_id": w._once("draft", lambda: _draft(w)),
+        "json": {"lines": LINES},
+    },
     ("/staff/claims", "GET"): lambda w: {"query_string": {"limit": 5}},
     ("/staff/claims/<int:claim_id>", "GET"): lambda w: {
         "claim_id": w._once("submitted", lambda: _submitted(w))
@@ -340,4 +371,8 @@ REQUESTS = {
     ("/staff/claims/<int:claim_id>/documents/<int:document_id>", "GET"): lambda w: (
         lambda cid: {"claim_id": cid, "document_id": _document(w, cid)}
     )(w._once("assigned", lambda: _assigned(w))),
+    ("/staff/claims/<int:claim_id>/lines", "PUT"): lambda w: {
+        "claim_id": w._once("assigned", lambda: _assigned(w)),
+        "json": {"lines": LINES, "reason": "按费用明细清单录入"},
+    },
 }
