@@ -2,7 +2,7 @@
 whose rejection it rechecks
 
 Revision ID: 20261205h1_claim_recheck
-Revises: 20261205e1_claim_lines
+Revises: 20261205g1_insurance_periods
 Create Date: 2026-12-05 23:50:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261205h1_claim_recheck"
-down_revision = "20261205e1_claim_lines"
+down_revision = "20261205g1_insurance_periods"
 branch_labels = None
 depends_on = None
 
