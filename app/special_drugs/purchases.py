@@ -139,50 +139,56 @@ def _ensure_usage(application_id: int) -> None:
         pass  # another purchase made it first
 
 
+class _CapMoved(Exception):
+    """Another purchase changed the cap's use between our read and our update."""
+
+
 def _reserve(member_id: int, application_id: int, p: PurchaseInput) -> SpecialDrugPurchase:
     """Match the purchase and take what counts from the drug's annual cap, with the purchase
     row, in one transaction; a concurrent use of the cap re-reads and re-computes."""
     _ensure_usage(application_id)
     for _ in range(RESERVE_ATTEMPTS):
-        with transaction() as s:
-            application = own_application(s, member_id, application_id)
-            usage = _usage(s, application)
-            assert usage is not None
-            outcome = rules.purchase_outcome(
-                _match(s, application, p),
-                drug_code=application.drug_code,
-                drug_name=application.drug_name,
-                amount_fen=p.amount_fen,
-                room_fen=rules.cap_room(usage.cap_fen, usage.used_fen),
-            )
-            if outcome.counted_fen:
-                moved = rows_changed(
-                    s,
-                    update(SpecialDrugUsage)
-                    .where(
-                        SpecialDrugUsage.id == usage.id,
-                        SpecialDrugUsage.used_fen == usage.used_fen,
-                    )
-                    .values(used_fen=SpecialDrugUsage.used_fen + outcome.counted_fen),
+        try:
+            with transaction() as s:
+                application = own_application(s, member_id, application_id)
+                usage = _usage(s, application)
+                assert usage is not None
+                outcome = rules.purchase_outcome(
+                    _match(s, application, p),
+                    drug_code=application.drug_code,
+                    drug_name=application.drug_name,
+                    amount_fen=p.amount_fen,
+                    room_fen=rules.cap_room(usage.cap_fen, usage.used_fen),
                 )
-                if moved != 1:
-                    s.rollback()  # another purchase used the cap: read it again
-                    continue
-            purchase = SpecialDrugPurchase(
-                application_id=application.id,
-                usage_id=usage.id,
-                pharmacy=p.pharmacy,
-                purchased_on=p.purchased_on,
-                quantity=p.quantity,
-                amount_fen=p.amount_fen,
-                counted_fen=outcome.counted_fen,
-                invoice_no=p.invoice_no,
-                status=PurchaseStatus.RESERVED,
-                lines=[rules.line_json(line) for line in outcome.lines],
-                reasons=[{"code": r.code, "zh": r.zh, "en": r.en} for r in outcome.reasons],
-            )
-            s.add(purchase)
-        return purchase
+                if outcome.counted_fen:
+                    moved = rows_changed(
+                        s,
+                        update(SpecialDrugUsage)
+                        .where(
+                            SpecialDrugUsage.id == usage.id,
+                            SpecialDrugUsage.used_fen == usage.used_fen,
+                        )
+                        .values(used_fen=SpecialDrugUsage.used_fen + outcome.counted_fen),
+                    )
+                    if moved != 1:
+                        raise _CapMoved  # rolls the transaction back
+                purchase = SpecialDrugPurchase(
+                    application_id=application.id,
+                    usage_id=usage.id,
+                    pharmacy=p.pharmacy,
+                    purchased_on=p.purchased_on,
+                    quantity=p.quantity,
+                    amount_fen=p.amount_fen,
+                    counted_fen=outcome.counted_fen,
+                    invoice_no=p.invoice_no,
+                    status=PurchaseStatus.RESERVED,
+                    lines=[rules.line_json(line) for line in outcome.lines],
+                    reasons=[{"code": r.code, "zh": r.zh, "en": r.en} for r in outcome.reasons],
+                )
+                s.add(purchase)
+            return purchase
+        except _CapMoved:
+            continue  # another purchase used the cap: read it again
     raise E.special_drug_cap_busy()
 
 
