@@ -15,6 +15,7 @@ from app.claims.common import own_claim
 from app.claims.models import Claim, ClaimDocument
 from app.claims.workflow import EDITABLE
 from app.database import get_session, read_scope, transaction, utcnow
+from app.documents import store as stored
 from app.error_catalogue import E
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,7 @@ log = logging.getLogger(__name__)
 def upload_document(
     member_id: int, claim_id: int, doc_type: str, data: bytes, declared_media_type: str | None
 ) -> ClaimDocument:
-    from app.documents.sanitise import sanitise
-    from app.integrations.registry import storage
-    from app.integrations.storage.port import StorageUnavailable, claim_document_key
+    from app.integrations.storage.port import claim_document_key
 
     with read_scope() as s:  # ended before the bytes are sanitised and stored
         claim = own_claim(s, member_id, claim_id)
@@ -39,29 +38,21 @@ def upload_document(
         )
         if (count or 0) >= limit:
             raise E.too_many_documents(f"每笔理赔最多上传 {limit} 份材料")
-    clean = sanitise(data, declared_media_type=declared_media_type)
     key = claim_document_key(claim_id)
-    try:
-        storage().put(key, clean.content, clean.media_type)
-    except StorageUnavailable:
-        raise E.storage_unavailable() from None
-    try:
-        with transaction() as s:
-            claim = own_claim(s, member_id, claim_id)
-            if claim.status not in EDITABLE:
-                raise E.claim_not_editable()
-            doc = ClaimDocument(
-                claim_id=claim.id,
-                doc_type=doc_type,
-                storage_key=key,
-                media_type=clean.media_type,
-                size_bytes=len(clean.content),
-                sha256=clean.sha256,
-            )
-            s.add(doc)
-    except Exception:
-        storage().delete(key)  # the row did not commit: the blob must not linger
-        raise
+    clean = stored.store(data, declared_media_type, key)
+    with stored.recorded(key), transaction() as s:
+        claim = own_claim(s, member_id, claim_id)
+        if claim.status not in EDITABLE:
+            raise E.claim_not_editable()
+        doc = ClaimDocument(
+            claim_id=claim.id,
+            doc_type=doc_type,
+            storage_key=key,
+            media_type=clean.media_type,
+            size_bytes=len(clean.content),
+            sha256=clean.sha256,
+        )
+        s.add(doc)
     return doc
 
 
@@ -79,16 +70,7 @@ def _document(session: Session, claim: Claim, doc_id: int) -> ClaimDocument:
 
 
 def _blob(key: str) -> bytes:
-    from app.integrations.registry import storage
-    from app.integrations.storage.port import ObjectNotFound, StorageUnavailable
-
-    try:
-        return storage().get(key)
-    except ObjectNotFound:
-        log.error("claim document blob missing from storage")
-        raise E.document_not_found() from None
-    except StorageUnavailable:
-        raise E.storage_unavailable() from None
+    return stored.read(key, "claim document")
 
 
 def member_document(member_id: int, claim_id: int, doc_id: int) -> tuple[ClaimDocument, bytes]:

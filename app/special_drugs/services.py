@@ -24,6 +24,7 @@ from app.catalogues.services import entries_in_force
 from app.claims.common import actable_policy, rows_changed, verified_member
 from app.common.clock import SHANGHAI, today_shanghai
 from app.database import get_session, read_scope, transaction, utcnow
+from app.documents import store as stored
 from app.error_catalogue import E
 from app.policies.models import Policy, PolicyStatus
 from app.special_drugs import rules
@@ -181,9 +182,7 @@ def upload_document(
 ) -> SpecialDrugDocument:
     """Sanitised (app.documents.sanitise: type read from the bytes, images re-encoded without
     metadata) and stored before the row is written; a row that does not commit removes the blob."""
-    from app.documents.sanitise import sanitise
-    from app.integrations.registry import storage
-    from app.integrations.storage.port import StorageUnavailable, new_key
+    from app.integrations.storage.port import new_key
 
     with read_scope() as s:  # ended before the bytes are sanitised and stored
         application = own_application(s, member_id, application_id)
@@ -197,29 +196,21 @@ def upload_document(
         )
         if (count or 0) >= limit:
             raise E.too_many_documents(f"每笔申请最多上传 {limit} 份材料")
-    clean = sanitise(data, declared_media_type=media_type)
     key = new_key(f"special-drugs/{application_id}")
-    try:
-        storage().put(key, clean.content, clean.media_type)
-    except StorageUnavailable:
-        raise E.storage_unavailable() from None
-    try:
-        with transaction() as s:
-            application = own_application(s, member_id, application_id)
-            if application.status != ApplicationStatus.DRAFT:
-                raise E.special_drug_application_not_editable()
-            doc = SpecialDrugDocument(
-                application_id=application.id,
-                doc_type=doc_type,
-                storage_key=key,
-                media_type=clean.media_type,
-                size_bytes=len(clean.content),
-                sha256=clean.sha256,
-            )
-            s.add(doc)
-    except Exception:
-        storage().delete(key)
-        raise
+    clean = stored.store(data, media_type, key)
+    with stored.recorded(key), transaction() as s:
+        application = own_application(s, member_id, application_id)
+        if application.status != ApplicationStatus.DRAFT:
+            raise E.special_drug_application_not_editable()
+        doc = SpecialDrugDocument(
+            application_id=application.id,
+            doc_type=doc_type,
+            storage_key=key,
+            media_type=clean.media_type,
+            size_bytes=len(clean.content),
+            sha256=clean.sha256,
+        )
+        s.add(doc)
     return doc
 
 
@@ -392,16 +383,7 @@ def reject(
 
 
 def blob(key: str) -> bytes:
-    from app.integrations.registry import storage
-    from app.integrations.storage.port import ObjectNotFound, StorageUnavailable
-
-    try:
-        return storage().get(key)
-    except ObjectNotFound:
-        log.error("special-drug document blob missing from storage")
-        raise E.document_not_found() from None
-    except StorageUnavailable:
-        raise E.storage_unavailable() from None
+    return stored.read(key, "special-drug document")
 
 
 def staff_document(
