@@ -210,3 +210,26 @@ def test_recheck_reason_is_required(client, insured_family, reviewer):
         f"/claims/{claim['id']}/recheck", headers=bearer(insured_family["token"]), json={}
     )
     assert resp.status_code == 422
+
+
+def test_no_recheck_once_the_settlement_is_claimed_again(client, insured_family, reviewer):
+    """A one-tap claim the reviewer rejected, then the same settlement claimed again: the new
+    claim carries it (one live claim per settlement), so the old one cannot go to 复核."""
+    _filed(client, insured_family)  # 李娜's photographed claim of the 2026-04-08 stay
+    [stay] = [
+        r for r in records(client, insured_family, "李娜") if r["admitted_on"] == "2026-04-08"
+    ]
+    payee = {"name": "李娜", "bank_name": "工商银行", "bank_account": "6222020200112233445"}
+    held = one_tap(client, insured_family, "李娜", stay["setl_id"], payee).get_json()
+    assert held["status"] == "pending_review", held  # same episode: held for a person
+    staff = bearer(reviewer)
+    assert client.post(f"/staff/claims/{held['id']}/assign", headers=staff, json={}).status_code
+    resp = client.post(
+        f"/staff/claims/{held['id']}/reject",
+        headers=staff,
+        json={"reason_code": "duplicate", "reason": "同一次住院已申请理赔"},
+    )
+    assert resp.status_code == 200, resp.get_json()
+    again = one_tap(client, insured_family, "李娜", stay["setl_id"], payee)
+    assert again.status_code == 201, again.get_json()
+    _problem(_ask(client, insured_family, held["id"]), 409, "settlement_already_claimed")
