@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, Executable, select, update
 from sqlalchemy.orm import Session
 
 from app.claims.models import Claim, ClaimTransition
+from app.claims.statuses import ClaimStatus
 from app.claims.workflow import STATUS_LABELS, next_status
 from app.common.clock import SHANGHAI, today_shanghai
 from app.database import Base, utcnow
@@ -156,3 +157,16 @@ def document_labels() -> dict[str, str]:
     from app.documents.types import DOCUMENT_TYPE_LABELS
 
     return DOCUMENT_TYPE_LABELS
+
+
+def refuse_if_settlement_claimed_again(session: Session, claim: Claim) -> None:
+    """Before a rejected claim comes back to life (human review, 复核): if its bureau settlement
+    was claimed again since, that claim carries it now (one live claim per settlement)."""
+    if claim.setl_id is not None and session.scalar(
+        select(Claim.id).where(
+            Claim.setl_id == claim.setl_id,
+            Claim.id != claim.id,
+            Claim.status != ClaimStatus.REJECTED,
+        )
+    ):
+        raise E.settlement_already_claimed("该医保结算记录已有新的理赔申请，本申请不能再送审")

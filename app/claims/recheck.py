@@ -9,9 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
 
-from app.claims.common import notify, own_claim, transition
+from app.claims.common import (
+    notify,
+    own_claim,
+    refuse_if_settlement_claimed_again,
+    transition,
+)
 from app.claims.models import Claim
 from app.claims.statuses import ClaimStatus
 from app.database import transaction, utcnow
@@ -57,16 +61,7 @@ def request_recheck(member_id: int, claim_id: int, reason: str) -> Claim:
         if utcnow() > deadline:
             days = current_app.config["CLAIM_RECHECK_DAYS"]
             raise E.recheck_period_passed(f"复核须在拒赔决定后 {days} 日内申请")
-        if claim.setl_id is not None and s.scalar(
-            select(Claim.id).where(
-                Claim.setl_id == claim.setl_id,
-                Claim.id != claim.id,
-                Claim.status != ClaimStatus.REJECTED,
-            )
-        ):
-            # The settlement was claimed again after this rejection: that claim carries it now
-            # (one live claim per settlement).
-            raise E.settlement_already_claimed("该医保结算记录已有新的理赔申请，不能再对本申请复核")
+        refuse_if_settlement_claimed_again(s, claim)
         # Nobody holds the claim until a second reviewer takes it.
         transition(
             s,

@@ -19,7 +19,14 @@ from app.claims.adjudication_run import (
     run_episode,
     settle,
 )
-from app.claims.common import disclose_settled, document_labels, notify, own_claim, transition
+from app.claims.common import (
+    disclose_settled,
+    document_labels,
+    notify,
+    own_claim,
+    refuse_if_settlement_claimed_again,
+    transition,
+)
 from app.claims.intake import check_complete
 from app.claims.models import Claim
 from app.claims.payouts import pay, payee_failed_before
@@ -80,6 +87,7 @@ def request_human_review(member_id: int, claim_id: int, reason: str) -> Claim:
         claim = own_claim(s, member_id, claim_id)
         if claim.status != ClaimStatus.REJECTED or not claim.auto_rejected:
             raise E.human_review_not_available()
+        refuse_if_settlement_claimed_again(s, claim)
         transition(
             s,
             claim,
