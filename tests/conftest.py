@@ -37,6 +37,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import app.models
+
+# prometheus_client picks its value class (single- or multi-process) when first imported, from
+# PROMETHEUS_MULTIPROC_DIR; tests/ops/test_gunicorn_conf.py sets that variable while it runs, so the
+# metrics are imported here first, in the single-process mode every other test expects.
+import app.ops.metrics
 from app import create_app
 from app.config import testing_config
 from app.database import Base
