@@ -37,8 +37,8 @@ from app.auth.services import create_staff_account
 from app.auth.tokens import new_refresh_token
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
-from app.enrollment.services import Selection, get_quote
-from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enrollments
+from app.enrollment.services import Selection, get_quote, member_order_plan, record_order_created
+from app.enrollment.writer import write_enrollments
 from app.identity import services as identity
 from app.integrations import registry
 from app.members.models import Consent, Member, Relative
@@ -231,33 +231,10 @@ def order(
             ).all()
         )
         session.rollback()
-        plan = EnrollmentPlan(
-            product_id=product.id,
-            plan_year=defn.plan_year,
-            defn=defn,
-            terms_version=terms.version,
-            terms_sha256=terms.sha256,
-            terms_agreed_at=utcnow(),
-            orders=[
-                OrderSpec(
-                    insured=tuple(Insured.of(line, relation[line.person_id]) for line in q.lines),
-                    member_id=member_id,
-                    payer_person_id=payer,
-                    payment_method=method,
-                )
-            ],
-        )
+        plan = member_order_plan(product.id, defn, terms, member_id, payer, q, relation, method)
         with transaction() as session:
             [written] = write_enrollments(session, plan)
-            audit(
-                session,
-                actor_type="member",
-                actor_id=member_id,
-                action="order.created",
-                object_type="order",
-                object_id=written.order_id,
-                detail={"insured": len(q.lines), "terms_version": terms.version},
-            )
+            record_order_created(session, member_id, written.order_id, len(q.lines), terms.version)
         if pay and q.total_pay_fen > 0:  # nothing to pay when subsidies cover the premium
             from app.payments.services import start_payment
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
@@ -21,6 +22,8 @@ from app.identity import services as identity
 from app.members.models import Member, Person, Relative
 from app.policies.models import Policy, PolicyStatus
 from app.products import services as products
+from app.products.definition import ProductDefinition
+from app.products.models import ProductTerms
 
 
 @dataclass(frozen=True)
@@ -169,21 +172,8 @@ def create_order(
     )
     _check_orderable(q, payment_method)
     relation_of = {p.id: rel for p, rel in people}
-    plan = EnrollmentPlan(
-        product_id=product.id,
-        plan_year=defn.plan_year,
-        defn=defn,
-        terms_version=terms.version,
-        terms_sha256=terms.sha256,
-        terms_agreed_at=utcnow(),
-        orders=[
-            OrderSpec(
-                insured=tuple(Insured.of(line, relation_of[line.person_id]) for line in q.lines),
-                member_id=member_id,
-                payer_person_id=member.person_id,
-                payment_method=payment_method,
-            )
-        ],
+    plan = member_order_plan(
+        product.id, defn, terms, member_id, member.person_id, q, relation_of, payment_method
     )
     with transaction() as session:
         # Sponsorship: each applied subsidy's budget and quota are reserved in this same
@@ -194,16 +184,53 @@ def create_order(
         except IntegrityError:
             raise E.already_enrolling() from None
         order = session.get_one(Order, written.order_id)
-        audit(
-            session,
-            actor_type="member",
-            actor_id=member_id,
-            action="order.created",
-            object_type="order",
-            object_id=order.id,
-            detail={"insured": len(q.lines), "terms_version": terms.version},
-        )
+        record_order_created(session, member_id, order.id, len(q.lines), terms.version)
     return order
+
+
+def member_order_plan(
+    product_id: int,
+    defn: ProductDefinition,
+    terms: ProductTerms,
+    member_id: int,
+    payer_person_id: int | None,
+    q: Quote,
+    relation_of: dict[int, str],
+    payment_method: str | None,
+) -> EnrollmentPlan:
+    """What a member's order writes (one order; the quote's lines are the insured, each with
+    their relation to the payer): the plan `write_enrollments` takes."""
+    return EnrollmentPlan(
+        product_id=product_id,
+        plan_year=defn.plan_year,
+        defn=defn,
+        terms_version=terms.version,
+        terms_sha256=terms.sha256,
+        terms_agreed_at=utcnow(),
+        orders=[
+            OrderSpec(
+                insured=tuple(Insured.of(line, relation_of[line.person_id]) for line in q.lines),
+                member_id=member_id,
+                payer_person_id=payer_person_id,
+                payment_method=payment_method,
+            )
+        ],
+    )
+
+
+def record_order_created(
+    session: Session, member_id: int, order_id: int, insured: int, terms_version: str
+) -> None:
+    """The audit row placing an order leaves (traceable sales: who, which terms, how many)."""
+    audit(
+        session,
+        actor_type="member",
+        actor_id=member_id,
+        action="order.created",
+        object_type="order",
+        object_id=order_id,
+        detail={"insured": insured, "terms_version": terms_version},
+    )
 
 
 def _check_orderable(q: Quote, payment_method: str | None) -> None:
