@@ -8,6 +8,7 @@ the person holding the phone; `errors` carries per-field messages on a 422.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -113,26 +114,84 @@ FIELD_MESSAGES_ZH: dict[str, str] = {
     "Invalid value.": "取值无效",
     "Not a valid UUID.": "应为合法的 UUID",
     "Invalid JSON body.": "JSON 格式错误",
+    "Invalid input.": "输入无效",
+    "Invalid type.": "类型错误",
+    "Not a valid number.": "应为数字",
+    "Number too large.": "数值过大",
+    "Special numeric values (nan or infinity) are not permitted.": "不允许 NaN 或无穷大",
+    "Not a valid email address.": "邮箱地址格式错误",
+    "Not a valid URL.": "网址格式错误",
+    "Not a valid time.": "时间格式错误",
+    "Not a valid aware datetime.": "时间应带时区",
+    "Not a valid naive datetime.": "时间不应带时区",
+    "Not a valid tuple.": "应为列表",
+    "Not a valid utf-8 string.": "应为 UTF-8 字符串",
+    "Not a valid period of time.": "时长格式错误",
+    "String does not match expected pattern.": "格式不正确",
 }
 
 
+# marshmallow's validator messages that carry numbers or choices, rebuilt in Chinese.
+_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
+        "应在 {0} 到 {1} 之间（含）",
+    ),
+    (re.compile(r"^Must be greater than (\S+) and less than (\S+)\.$"), "应大于 {0} 且小于 {1}"),
+    (
+        re.compile(r"^Must be greater than or equal to (\S+) and less than (\S+)\.$"),
+        "应不小于 {0} 且小于 {1}",
+    ),
+    (
+        re.compile(r"^Must be greater than (\S+) and less than or equal to (\S+)\.$"),
+        "应大于 {0} 且不大于 {1}",
+    ),
+    (re.compile(r"^Must be greater than or equal to (\S+)\.$"), "应不小于 {0}"),
+    (re.compile(r"^Must be greater than (\S+)\.$"), "应大于 {0}"),
+    (re.compile(r"^Must be less than or equal to (\S+)\.$"), "应不大于 {0}"),
+    (re.compile(r"^Must be less than (\S+)\.$"), "应小于 {0}"),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), "长度应在 {0} 到 {1} 之间"),
+    (re.compile(r"^Length must be (\d+)\.$"), "长度应为 {0}"),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), "长度不能少于 {0}"),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), "长度不能超过 {0}"),
+    (re.compile(r"^Must be one of: (.*)\.$"), "取值必须是以下之一：{0}"),
+    (re.compile(r"^Must be equal to (.*)\.$"), "应等于 {0}"),
+    (
+        re.compile(r"^One or more of the choices you made was (?:not )?in: (.*)\.$"),
+        "包含不允许的取值（可选：{0}）",
+    ),
+    (re.compile(r"^.* cannot be formatted as a .*\.$"), "格式错误"),
+)
+
+
 def translate_field_messages(messages: Any) -> Any:
-    """Recursively translate marshmallow's English messages where we know a Chinese one."""
+    """Translate marshmallow's and webargs' English messages, recursively.
+
+    A message with no Chinese rendering falls back to a generic one: a member never reads English.
+    Messages our own validators raise are Chinese already and pass through.
+    """
     if isinstance(messages, dict):
         return {k: translate_field_messages(v) for k, v in messages.items()}
     if isinstance(messages, list):
         return [translate_field_messages(m) for m in messages]
     if isinstance(messages, str):
-        if messages in FIELD_MESSAGES_ZH:
-            return FIELD_MESSAGES_ZH[messages]
-        if messages.startswith("Must be one of:"):
-            return "取值必须是以下之一：" + messages[len("Must be one of:") :].strip()
-        if messages.startswith(("Length must be", "Shorter than", "Longer than")):
-            return "长度不符合要求（" + messages + "）"
-        if messages.startswith(("Must be greater", "Must be less")):
-            return "数值超出范围（" + messages + "）"
-        return messages
+        return translate_message(messages)
     return messages
+
+
+def translate_message(message: str) -> str:
+    if message in FIELD_MESSAGES_ZH:
+        return FIELD_MESSAGES_ZH[message]
+    for pattern, template in _PATTERNS_ZH:
+        match = pattern.match(message)
+        if match:
+            return template.format(*match.groups())
+    if _HAS_HAN.search(message):
+        return message
+    return "取值无效"
+
+
+_HAS_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def problem_body(status: int, code: str, detail: str, errors: Any = None) -> dict[str, Any]:

@@ -20,6 +20,9 @@ KIND_NAMES = {
     "proton_heavy_ion": ("质子重离子费用", "proton / heavy-ion therapy"),
 }
 
+# Policy states as a member reads them (app.policies.models.PolicyStatus lives above this layer).
+_POLICY_STATUS_ZH = {"surrendered": "已退保", "void": "已作废（未生效）"}
+
 
 class Run:
     """The lines of one adjudication, in order; a line whose code is in REVIEW marks the run
@@ -85,7 +88,7 @@ def eligibility(run: Run, claim: Claim, policy: PolicyCover, insured: Insured) -
     else:
         run.add(
             "policy_not_active",
-            f"保单状态为 {policy.status}，不予赔付",
+            f"保单{_POLICY_STATUS_ZH.get(policy.status, '未生效')}，不予赔付",
             f"the policy is {policy.status}: not payable",
         )
 

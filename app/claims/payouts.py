@@ -33,6 +33,7 @@ from app.integrations.payout.port import (
     PAYOUT_SUCCEEDED,
     Payee,
     PayoutResult,
+    failure_label,
 )
 from app.ops.metrics import claim_outcome
 
@@ -199,7 +200,10 @@ def record_payout(payout_id: int, result: PayoutResult) -> Claim:
             if result.failure_code in PERMANENT_PAYOUT_FAILURES:
                 _remember_failed(s, claim, row.id, result.failure_code)
             flags = list(claim.flags or []) + [
-                {"code": "payout_failed", "zh": f"理赔款转账失败（{result.failure_code}）"}
+                {
+                    "code": "payout_failed",
+                    "zh": f"理赔款转账失败：{failure_label(result.failure_code)}",
+                }
             ]
             _reverse_approval(s, claim)
             transition(
@@ -208,7 +212,7 @@ def record_payout(payout_id: int, result: PayoutResult) -> Claim:
                 "payout_failed",
                 actor_type="system",
                 actor_id=None,
-                reason=f"转账失败：{result.failure_code}",
+                reason=f"转账失败：{failure_label(result.failure_code)}",
                 flags=flags,
             )
             notify(s, claim, "claim_payout_failed")

@@ -1061,3 +1061,14 @@ def test_there_are_at_least_thirty_cases():
 def test_policy_helper_matches_product_dates():
     policy = policy_for(GANZHOU)
     assert (policy.coverage_starts, policy.coverage_ends) == (date(2026, 1, 1), date(2026, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("status", "zh"),
+    [("surrendered", "保单已退保，不予赔付"), ("void", "保单已作废（未生效），不予赔付")],
+)
+def test_an_inactive_policy_is_explained_in_chinese_words(status: str, zh: str):
+    product = HUHUIBAO
+    policy = PolicyCover(product.coverage_starts, product.coverage_ends, status)
+    result = adjudicate(product, claim(HHB_DAY, in_=30_000 * Y), policy, Insured(), None)
+    assert [line.zh for line in result.lines if line.code == "policy_not_active"] == [zh]

@@ -37,6 +37,22 @@ PERMANENT_FAILURES = frozenset(
     {"account_invalid", "payee_name_mismatch", "account_frozen", "account_closed"}
 )
 
+# What a member or reviewer reads for a refusal; unknown codes read as a generic refusal.
+FAILURE_LABELS_ZH = {
+    "account_invalid": "收款账户无效",
+    "payee_name_mismatch": "收款人姓名与账户不符",
+    "account_frozen": "收款账户已冻结",
+    "account_closed": "收款账户已销户",
+    "invalid_request": "转账请求不符合银行要求",
+    "bank_system_error": "银行系统故障，多次重试未成功",
+}
+
+
+def failure_label(code: str | None) -> str:
+    """The Chinese reason for a failed transfer (never the raw code alone)."""
+    return FAILURE_LABELS_ZH.get(code or "", "银行拒绝了这笔转账")
+
+
 _ACCOUNT = re.compile(r"^\d{8,32}$")
 _REQUEST_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 MAX_MEMO_CHARS = 64
