@@ -98,7 +98,7 @@ def preview_campaign(query):
         "coverage_start": found.coverage_start,
         "coverage_end": found.coverage_end,
         "expires_on": campaign.expires_on,
-        "places_left": campaign.quota - campaign.claimed,
+        "places_left": services.places_left(campaign),
         "eligibility": eligibility_view(campaign),
     }
 

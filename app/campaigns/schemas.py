@@ -83,7 +83,10 @@ class CampaignSchema(StrictSchema):
     effective_status = ma.fields.Method(
         "_effective_status",
         required=True,
-        metadata={"description": "active | revoked | expired | ended | exhausted | paused"},
+        metadata={
+            "description": "active | revoked | expired | ended | exhausted | paused | "
+            "budget_exhausted"
+        },
     )
     eligibility = ma.fields.Function(eligibility_view, required=True)
     link = ma.fields.Method("_link", required=True, metadata={"description": "二维码中的签名链接"})
@@ -92,7 +95,9 @@ class CampaignSchema(StrictSchema):
     revoked_at = ma.fields.DateTime(allow_none=True)
 
     def _places_left(self, campaign) -> int:
-        return campaign.quota - campaign.claimed
+        from app.campaigns.services import places_left
+
+        return places_left(campaign)
 
     def _effective_status(self, campaign) -> str:
         from app.campaigns.services import effective_status

@@ -44,6 +44,7 @@ from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.services import already_insured, check_terms
 from app.error_catalogue import E, error
 from app.errors import Conflict, DomainError
+from app.sponsors.capacity import product_of_programme, programme_capacity
 from app.sponsors.models import Programme
 from app.sponsors.statuses import ProgrammeStatus
 
@@ -80,13 +81,19 @@ def eligibility_of(campaign: Campaign) -> rules.CampaignEligibility:
 
 
 def link_state(campaign: Campaign) -> rules.LinkState:
+    found = programme_capacity(get_session(), campaign.programme)
     return rules.LinkState(
         status=campaign.status,
         expires_on=campaign.expires_on,
         quota=campaign.quota,
         claimed=campaign.claimed,
         programme_status=campaign.programme.status,
+        budget_places=None if found is None else found.people,
     )
+
+
+def places_left(campaign: Campaign) -> int:
+    return rules.places_left(link_state(campaign))
 
 
 def effective_status(campaign: Campaign) -> str:
@@ -132,6 +139,12 @@ def create_campaign(
             raise E.campaign_programme_not_full()
         if expires_on > programme.ends_on:
             raise E.campaign_expiry_after_programme()
+        room = programme_capacity(session, programme)
+        if room is not None and not room.covers(quota):
+            raise E.campaign_quota_over_budget(
+                f"名额 {quota} 人超出项目可资助人数：{room.shortfall_text(quota)}。"
+                "请减少名额或先追加预算"
+            )
         campaign = Campaign(
             public_code=tokens.new_public_code(),
             organisation_id=programme.organisation_id,
@@ -253,19 +266,6 @@ def _refuse_if_closed(campaign: Campaign, today: date) -> None:
         raise campaign_refused(refusal)
 
 
-def product_for(session, programme: Programme):
-    """The product a campaign enrolls into: the programme's own, or else the published product
-    of the programme's plan year (the one whose window opened last)."""
-    from app.products.models import Product, ProductStatus
-
-    query = select(Product).where(
-        Product.status == ProductStatus.PUBLISHED, Product.plan_year == programme.plan_year
-    )
-    if programme.product_id is not None:
-        query = query.where(Product.id == programme.product_id)
-    return session.scalar(query.order_by(Product.window_opens.desc(), Product.id.desc()).limit(1))
-
-
 @dataclass(frozen=True)
 class Preview:
     campaign: Campaign
@@ -280,7 +280,7 @@ def preview(token: str) -> Preview:
 
     campaign = campaign_from_token(token)
     _refuse_if_closed(campaign, today_shanghai())
-    product = product_for(get_session(), campaign.programme)
+    product = product_of_programme(get_session(), campaign.programme)
     if product is None:
         return Preview(campaign, None, None, None, None)
     defn = definition_of(product)
@@ -361,7 +361,7 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
     with read_scope():
         today = today_shanghai()
         _refuse_if_closed(campaign, today)
-        product = product_for(session, campaign.programme)
+        product = product_of_programme(session, campaign.programme)
         if product is None:
             raise E.campaign_product_unavailable()
         defn = definition_of(product)
