@@ -139,6 +139,11 @@ class RedeemSchema(StrictSchema):
         required=True, validate=TOKEN, metadata={"description": "二维码链接中的 token"}
     )
     terms = ma.fields.Nested(TermsAcceptanceSchema, required=True)
+    relative_id = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "为已核验身份的家属领取（GET /me/relatives 的 id）；不填为本人"},
+    )
 
 
 class RedemptionSchema(StrictSchema):

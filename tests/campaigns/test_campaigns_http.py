@@ -22,7 +22,7 @@ from app.payments.ledger import check_ledger
 from app.policies.models import Policy
 from app.sponsors.services import check_programmes
 from tests.campaigns.conftest import PREMIUM, local, token_of
-from tests.conftest import bearer
+from tests.conftest import add_relative, bearer
 from tests.enrollment.conftest import place_order
 from tests.security.support import assert_leaks_nothing, assert_problem, person_secrets
 from tests.sponsors.conftest import EMPLOYER_USCC, uscc
@@ -496,3 +496,51 @@ def test_the_sponsor_sees_the_campaign_beneficiary_masked(campaigns, client, res
     assert row["insured_name_masked"] == "*强"
     assert row["id_number_masked"] == mask(residents["刘强"].certno)
     assert_leaks_nothing(page, person_secrets(residents["刘强"])[:2] + [residents["刘强"].psn_no])
+
+
+def test_an_invitation_enrolls_the_scanners_verified_relative(campaigns, app, client, residents):
+    admin, programme = campaigns.charity()
+    campaign = campaigns.campaign(admin, programme["id"], quota=2)
+    chen = campaigns.resident("陈静")
+    added = add_relative(client, chen, residents["周军"], "parent")
+    assert added.status_code == 201, added.get_json()
+    relative_id = added.get_json()["id"]
+
+    first = campaigns.redeem(chen, token_of(campaign["link"]), relative_id=relative_id)
+    assert first.status_code == 201, first.get_json()
+    policy = first.get_json()["policy"]
+    assert policy["insured_name_masked"] == "*军" and policy["status"] == "active"
+    # scanning again for the same relative answers with the same policy; the member's own
+    # redemption is a second person and a second place
+    again = campaigns.redeem(chen, token_of(campaign["link"]), relative_id=relative_id)
+    assert again.status_code == 200 and again.get_json()["policy"]["id"] == policy["id"]
+    mine = campaigns.redeem(chen, token_of(campaign["link"]))
+    assert mine.status_code == 201, mine.get_json()
+    assert mine.get_json()["policy"]["insured_name_masked"] == "*静"
+    with app.app_context():
+        assert get_session().get(Campaign, campaign["id"]).claimed == 2
+    # the member holds the relative's policy: it is in their list
+    listed = client.get("/policies", headers=bearer(chen)).get_json()
+    assert {p["id"] for p in listed} >= {policy["id"], mine.get_json()["policy"]["id"]}
+    _ledgers_consistent(app)
+
+
+def test_a_relative_is_held_to_the_product_and_to_the_member(campaigns, client, residents):
+    admin, programme = campaigns.charity()
+    campaign = campaigns.campaign(admin, programme["id"])
+    chen = campaigns.resident("陈静")
+    sibling = add_relative(client, chen, residents["周军"], "sibling")
+    assert sibling.status_code == 201, sibling.get_json()
+    # the demo product insures self, spouse, children and parents only
+    assert_problem(
+        campaigns.redeem(chen, token_of(campaign["link"]), relative_id=sibling.get_json()["id"]),
+        422,
+        "relation_not_allowed",
+    )
+    # someone else's relative does not exist for this member
+    other = campaigns.resident("孙丽")
+    assert_problem(
+        campaigns.redeem(other, token_of(campaign["link"]), relative_id=sibling.get_json()["id"]),
+        404,
+        "relative_not_found",
+    )
