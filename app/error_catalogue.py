@@ -353,6 +353,9 @@ _add("campaign_product_unavailable", 409, "该邀请对应的保险产品暂未�
 _add("campaign_already_insured", 409, "您本保障年度已投保或有未完成的投保订单，无需再领取")
 _add("campaign_not_free", 409, "该邀请无法全额资助本次投保")
 _add("campaign_budget_exhausted", 409, "资助预算已用完，该邀请暂时无法领取")
+_add(
+    "campaign_quota_over_budget", 422, "名额超出资助项目的预算或人数名额", "detail has the numbers"
+)
 _add("payee_account_failed", 422, "该收款账户此前转账失败，请更换收款账户")
 _add("payee_change_not_allowed", 409, "只有转账失败、尚未支付的理赔可以更正收款账户")
 

@@ -98,7 +98,7 @@ def preview_campaign(query):
         "coverage_start": found.coverage_start,
         "coverage_end": found.coverage_end,
         "expires_on": campaign.expires_on,
-        "places_left": campaign.quota - campaign.claimed,
+        "places_left": services.places_left(campaign),
         "eligibility": eligibility_view(campaign),
     }
 
@@ -115,14 +115,17 @@ def preview_campaign(query):
 )
 @blp.errors(404, 409, 410, 422, 429, 503)
 def redeem_campaign(body):
-    """Redeem a campaign link for oneself (verified identity required; re-verified with the
-    bureau when stale): if eligible, enrolled at once at the sponsor's cost. Scanning again
+    """Redeem a campaign link for oneself, or with `relative_id` for one of one's verified
+    relatives (verified identity required; re-verified with the bureau when stale): if the person
+    fits the campaign and the product, enrolled at once at the sponsor's cost, the member as
+    policy holder. Scanning again
     answers 200 with the same policy. Requires an Idempotency-Key header."""
     result = services.redeem(
         current_principal().id,
         body["token"],
         terms_version=body["terms"]["version"],
         terms_accepted=body["terms"]["accepted"],
+        relative_id=body["relative_id"],
     )
     answer = {
         "created": result.created,

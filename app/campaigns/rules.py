@@ -49,6 +49,7 @@ EXHAUSTED = Refusal("campaign_exhausted", "该邀请的名额已领完", 409)
 PROGRAMME_PAUSED = Refusal(
     "campaign_programme_paused", "该邀请所属的资助项目暂停中，请稍后再试", 409
 )
+BUDGET_SPENT = Refusal("campaign_budget_exhausted", "资助预算已用完，该邀请暂时无法领取", 409)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,16 @@ class LinkState:
     quota: int
     claimed: int
     programme_status: str  # active | paused | closed
+    # People the programme's budget and quota can still pay for (shared by every campaign and
+    # roster of the programme); None when nothing limits it or no product is on sale yet.
+    budget_places: int | None = None
+
+
+def places_left(link: LinkState) -> int:
+    """What a resident is told is left: the campaign's own places, but never more than the
+    programme can still pay for."""
+    left = max(link.quota - link.claimed, 0)
+    return left if link.budget_places is None else min(left, max(link.budget_places, 0))
 
 
 def link_refusal(link: LinkState, today: date) -> Refusal | None:
@@ -73,11 +84,14 @@ def link_refusal(link: LinkState, today: date) -> Refusal | None:
         return EXHAUSTED
     if link.programme_status != ProgrammeStatus.ACTIVE:
         return PROGRAMME_PAUSED
+    if link.budget_places is not None and link.budget_places <= 0:
+        return BUDGET_SPENT
     return None
 
 
 def effective_status(link: LinkState, today: date) -> str:
-    """One word for a staff list: active | revoked | expired | ended | exhausted | paused."""
+    """One word for a staff list: active | revoked | expired | ended | exhausted | paused |
+    budget_exhausted."""
     refusal = link_refusal(link, today)
     return {
         None: "active",
@@ -86,6 +100,7 @@ def effective_status(link: LinkState, today: date) -> str:
         PROGRAMME_CLOSED: "ended",
         EXHAUSTED: "exhausted",
         PROGRAMME_PAUSED: "paused",
+        BUDGET_SPENT: "budget_exhausted",
     }[refusal]
 
 

@@ -83,7 +83,10 @@ class CampaignSchema(StrictSchema):
     effective_status = ma.fields.Method(
         "_effective_status",
         required=True,
-        metadata={"description": "active | revoked | expired | ended | exhausted | paused"},
+        metadata={
+            "description": "active | revoked | expired | ended | exhausted | paused | "
+            "budget_exhausted"
+        },
     )
     eligibility = ma.fields.Function(eligibility_view, required=True)
     link = ma.fields.Method("_link", required=True, metadata={"description": "二维码中的签名链接"})
@@ -92,7 +95,9 @@ class CampaignSchema(StrictSchema):
     revoked_at = ma.fields.DateTime(allow_none=True)
 
     def _places_left(self, campaign) -> int:
-        return campaign.quota - campaign.claimed
+        from app.campaigns.services import places_left
+
+        return places_left(campaign)
 
     def _effective_status(self, campaign) -> str:
         from app.campaigns.services import effective_status
@@ -134,6 +139,11 @@ class RedeemSchema(StrictSchema):
         required=True, validate=TOKEN, metadata={"description": "二维码链接中的 token"}
     )
     terms = ma.fields.Nested(TermsAcceptanceSchema, required=True)
+    relative_id = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "为已核验身份的家属领取（GET /me/relatives 的 id）；不填为本人"},
+    )
 
 
 class RedemptionSchema(StrictSchema):

@@ -44,6 +44,7 @@ from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.services import already_insured, check_terms
 from app.error_catalogue import E, error
 from app.errors import Conflict, DomainError
+from app.sponsors.capacity import product_of_programme, programme_capacity
 from app.sponsors.models import Programme
 from app.sponsors.statuses import ProgrammeStatus
 
@@ -80,13 +81,19 @@ def eligibility_of(campaign: Campaign) -> rules.CampaignEligibility:
 
 
 def link_state(campaign: Campaign) -> rules.LinkState:
+    found = programme_capacity(get_session(), campaign.programme)
     return rules.LinkState(
         status=campaign.status,
         expires_on=campaign.expires_on,
         quota=campaign.quota,
         claimed=campaign.claimed,
         programme_status=campaign.programme.status,
+        budget_places=None if found is None else found.people,
     )
+
+
+def places_left(campaign: Campaign) -> int:
+    return rules.places_left(link_state(campaign))
 
 
 def effective_status(campaign: Campaign) -> str:
@@ -132,6 +139,12 @@ def create_campaign(
             raise E.campaign_programme_not_full()
         if expires_on > programme.ends_on:
             raise E.campaign_expiry_after_programme()
+        room = programme_capacity(session, programme)
+        if room is not None and not room.covers(quota):
+            raise E.campaign_quota_over_budget(
+                f"名额 {quota} 人超出项目可资助人数：{room.shortfall_text(quota)}。"
+                "请减少名额或先追加预算"
+            )
         campaign = Campaign(
             public_code=tokens.new_public_code(),
             organisation_id=programme.organisation_id,
@@ -253,19 +266,6 @@ def _refuse_if_closed(campaign: Campaign, today: date) -> None:
         raise campaign_refused(refusal)
 
 
-def product_for(session, programme: Programme):
-    """The product a campaign enrolls into: the programme's own, or else the published product
-    of the programme's plan year (the one whose window opened last)."""
-    from app.products.models import Product, ProductStatus
-
-    query = select(Product).where(
-        Product.status == ProductStatus.PUBLISHED, Product.plan_year == programme.plan_year
-    )
-    if programme.product_id is not None:
-        query = query.where(Product.id == programme.product_id)
-    return session.scalar(query.order_by(Product.window_opens.desc(), Product.id.desc()).limit(1))
-
-
 @dataclass(frozen=True)
 class Preview:
     campaign: Campaign
@@ -280,7 +280,7 @@ def preview(token: str) -> Preview:
 
     campaign = campaign_from_token(token)
     _refuse_if_closed(campaign, today_shanghai())
-    product = product_for(get_session(), campaign.programme)
+    product = product_of_programme(get_session(), campaign.programme)
     if product is None:
         return Preview(campaign, None, None, None, None)
     defn = definition_of(product)
@@ -326,23 +326,51 @@ def _redemption_of(session, campaign_id: int, person_id: int) -> CampaignRedempt
 
 
 ALREADY_INSURED = "您本保障年度已投保或有未完成的投保订单，无需再领取"
+RELATIVE_ALREADY_INSURED = "该家属本保障年度已投保或有未完成的投保订单，无需再领取"
 BUDGET_EXHAUSTED = "资助预算已用完，该邀请暂时无法领取"
 
 
-def redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: bool) -> Redemption:
-    """Enroll the member's own verified person at the sponsor's cost (see the module doc)."""
+def _already(relation: str) -> str:
+    return ALREADY_INSURED if relation == "self" else RELATIVE_ALREADY_INSURED
+
+
+def redeem(
+    member_id: int,
+    token: str,
+    *,
+    terms_version: str,
+    terms_accepted: bool,
+    relative_id: int | None = None,
+) -> Redemption:
+    """Enroll the member's own verified person, or one of their verified relatives, at the
+    sponsor's cost (see the module doc). The relative must fit the campaign's rules and the
+    product's relations like anyone else; the member is the policy holder."""
     # A refusal leaves no connection checked out: the Idempotency-Key record of the error answer
     # is written on a connection of its own, and 200 refused scans at once must not each hold one
     # while waiting for another (the pool would run dry). On success _redeem has already
     # committed its writes, so the unit of work's commit at exit finds nothing left to write.
     with transaction():
-        return _redeem(member_id, token, terms_version=terms_version, terms_accepted=terms_accepted)
+        return _redeem(
+            member_id,
+            token,
+            terms_version=terms_version,
+            terms_accepted=terms_accepted,
+            relative_id=relative_id,
+        )
 
 
-def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: bool) -> Redemption:
+def _redeem(
+    member_id: int,
+    token: str,
+    *,
+    terms_version: str,
+    terms_accepted: bool,
+    relative_id: int | None,
+) -> Redemption:
     from app.enrollment.quote import Candidate, Payer, SubsidyOffer, age_on, quote
     from app.identity import services as identity
     from app.members.models import Member
+    from app.members.services import get_relative
     from app.products.services import current_terms, definition_of
 
     campaign = campaign_from_token(token)
@@ -350,9 +378,13 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
     member = session.get(Member, member_id)
     if member is None:
         raise E.member_not_found()
-    person = member.person
-    if person is None:
+    holder = member.person
+    if holder is None:
         raise E.identity_not_verified("请先完成本人医保身份核验")
+    person, relation = holder, "self"
+    if relative_id is not None:  # another member's relative is a plain 404
+        relative = get_relative(member_id, relative_id)
+        person, relation = relative.person, relative.relation
     existing = _redemption_of(session, campaign.id, person.id)
     if existing is not None:
         return _answer(session, campaign, existing, False)
@@ -361,7 +393,7 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
     with read_scope():
         today = today_shanghai()
         _refuse_if_closed(campaign, today)
-        product = product_for(session, campaign.programme)
+        product = product_of_programme(session, campaign.programme)
         if product is None:
             raise E.campaign_product_unavailable()
         defn = definition_of(product)
@@ -383,17 +415,17 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
         if refusal is not None:
             raise campaign_refused(refusal)
         if already_insured(session, person.id, defn.plan_year):
-            raise E.campaign_already_insured(ALREADY_INSURED)
+            raise E.campaign_already_insured(_already(relation))
         org = campaign.organisation
         premium = defn.premium_for(insurance_type=person.insurance_type, age=age)
         q = quote(
             defn,
             today,
-            Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
+            Payer(holder.insurance_type, holder.insurance_status, holder.has_personal_account),
             [
                 Candidate(
                     person_id=person.id,
-                    relation="self",
+                    relation=relation,
                     birth_date=person.birth_date,
                     insurance_type=person.insurance_type,
                     insurance_status=person.insurance_status,
@@ -410,7 +442,9 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
         if q.total_pay_fen != 0 or not line.subsidies:  # pragma: no cover - full rule, premium > 0
             raise E.campaign_not_free()
     try:
-        redemption = _write(member_id, person.id, campaign, product, defn, terms, line)
+        redemption = _write(
+            member_id, holder.id, person.id, relation, campaign, product, defn, terms, line
+        )
         return _answer(get_session(), campaign, redemption, True)
     except IntegrityError:
         # Lost a race to ourselves (a double tap) or to another enrollment of this person.
@@ -419,7 +453,7 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
         if existing is not None:
             return _answer(session, campaign, existing, False)
         if already_insured(session, person.id, defn.plan_year):
-            raise E.campaign_already_insured(ALREADY_INSURED) from None
+            raise E.campaign_already_insured(_already(relation)) from None
         raise
     except Conflict as exc:
         if exc.code != "subsidy_unavailable":
@@ -434,7 +468,15 @@ def _redeem(member_id: int, token: str, *, terms_version: str, terms_accepted: b
 
 
 def _write(
-    member_id: int, person_id: int, campaign: Campaign, product, defn, terms, line
+    member_id: int,
+    holder_id: int,
+    person_id: int,
+    relation: str,
+    campaign: Campaign,
+    product,
+    defn,
+    terms,
+    line,
 ) -> CampaignRedemption:
     from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enrollments
 
@@ -469,9 +511,9 @@ def _write(
                 terms_agreed_at=utcnow(),
                 orders=[
                     OrderSpec(
-                        insured=(Insured.of(line, "self"),),
+                        insured=(Insured.of(line, relation),),
                         member_id=member_id,
-                        payer_person_id=person_id,
+                        payer_person_id=holder_id,
                     )
                 ],
             ),
@@ -493,6 +535,10 @@ def _write(
             action="campaign.redeemed",
             object_type="campaign",
             object_id=campaign.id,
-            detail={"order_id": written.order_id, "policy_id": policy_id},
+            detail={
+                "order_id": written.order_id,
+                "policy_id": policy_id,
+                "relation": relation,
+            },
         )
     return redemption

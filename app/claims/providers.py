@@ -102,8 +102,19 @@ def fhir_claims(
                 payable_fen=payable or 0,
                 paid_fen=claim.paid_fen if claim.status == ClaimStatus.PAID else None,
                 paid_on=claim.paid_at.astimezone(SHANGHAI).date() if claim.paid_at else None,
+                payor_name=_lead_insurer_name(claim.product_id),
             )
         yield view, adjudication
+
+
+def _lead_insurer_name(product_id: int) -> str:
+    """A ClaimResponse's insurer: the lead of the co-insurance group, which settles claims for
+    the group (or the generic name when the product names none)."""
+    from app.disclosure import fhir
+    from app.products.services import definition_of, get_product_by_id
+
+    lead = definition_of(get_product_by_id(product_id)).lead_insurer()
+    return lead.name if lead is not None else fhir.INSURER_NAME
 
 
 def claims_paid_on(session: Session, policy_ids: Iterable[int]) -> ClaimsPaid:

@@ -15,6 +15,7 @@ subsidies, disclosure) can use it as plain data in, plain data out. No floats an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 BP = 10_000  # basis points in 100%
@@ -110,3 +111,28 @@ def percent(bp: int) -> str:
     if rest == 0:
         return f"{whole}%"
     return f"{whole}.{f'{rest:02d}'.rstrip('0')}%"
+
+
+def split_by_shares(amount_fen: int, shares_bp: Sequence[int]) -> list[int]:
+    """Split an amount among parties by basis-point shares summing to 10000, to the fen.
+
+    The stated rounding (largest remainder): each party first gets the floor of its exact share;
+    the fen left over go one at a time to the parties with the largest remainders, ties to the
+    earlier party (the lead insurer is listed first). The parts always sum to the amount, and no
+    part differs from its exact share by a whole fen. A negative amount (money given back) is
+    split as its absolute value, with the sign applied to every part.
+    """
+    if not _is_int(amount_fen):
+        raise TypeError("amount_fen must be an int")
+    if not shares_bp or any(not _is_int(s) or s <= 0 for s in shares_bp):
+        raise ValueError("shares must be positive integers")
+    if sum(shares_bp) != 10000:
+        raise ValueError("shares must sum to 10000 basis points")
+    sign = -1 if amount_fen < 0 else 1
+    total = abs(amount_fen)
+    parts = [total * share // 10000 for share in shares_bp]
+    remainders = [total * share % 10000 for share in shares_bp]
+    left = total - sum(parts)
+    for index in sorted(range(len(parts)), key=lambda i: (-remainders[i], i))[:left]:
+        parts[index] += 1
+    return [sign * part for part in parts]

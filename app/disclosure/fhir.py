@@ -42,7 +42,7 @@ CARE_KIND_SYSTEM = f"{BASE}/CodeSystem/care-kind"
 CLAIM_AMOUNT_SYSTEM = f"{BASE}/CodeSystem/claim-amount"
 ADJUDICATION_STEP_SYSTEM = f"{BASE}/CodeSystem/adjudication-step"
 HL7 = "http://terminology.hl7.org/CodeSystem"
-# The co-insurance group that underwrites the product (共保体); products do not name it yet.
+# The payor when a product names no insurers of its own ([[insurers]] in its definition).
 INSURER_NAME = "惠民保共保体"
 # Bundle entries are urn:uuid:s derived from the business number, so one record always has the
 # same fullUrl across exports.
@@ -113,7 +113,8 @@ class PolicyView:
     beneficiary: PatientRef
     relationship: str  # the insured person to the policy holder: self, spouse, ...
     policy_holder: PatientRef | None
-    payor_name: str = INSURER_NAME
+    # The co-insurance group, lead first (the product's [[insurers]]).
+    payor_names: tuple[str, ...] = (INSURER_NAME,)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def coverage(view: PolicyView) -> Coverage:
         "beneficiary": _patient(view.beneficiary),
         "relationship": _concept(f"{HL7}/subscriber-relationship", RELATIONSHIP[view.relationship]),
         "period": {"start": view.coverage_start.isoformat(), "end": view.coverage_end.isoformat()},
-        "payor": [{"type": "Organization", "display": view.payor_name}],
+        "payor": [{"type": "Organization", "display": name} for name in view.payor_names],
         "class": [
             {
                 "type": _concept(f"{HL7}/coverage-class", "plan"),

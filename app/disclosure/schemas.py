@@ -109,6 +109,25 @@ class CorridorSchema(StrictSchema):
     renegotiate = ma.fields.Boolean(required=True)
 
 
+class InsurerShareSchema(StrictSchema):
+    """One insurer's share of the product's settlement (共保体), split to the fen."""
+
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    lead = ma.fields.Boolean(required=True, metadata={"description": "主承保公司"})
+    share_bp = ma.fields.Integer(required=True, metadata={"description": "agreed share, bp"})
+    premiums_collected_fen = ma.fields.Integer(required=True)
+    premiums_refunded_fen = ma.fields.Integer(required=True)
+    net_premium_fen = ma.fields.Integer(required=True)
+    claims_paid_fen = ma.fields.Integer(required=True)
+    floor_shortfall_fen = ma.fields.Integer(required=True)
+    insurer_keeps_fen = ma.fields.Integer(required=True, allow_none=True)
+    cost_allowance_fen = ma.fields.Integer(required=True, allow_none=True)
+    returned_fen = ma.fields.Integer(required=True, allow_none=True)
+    surplus_carried_forward_fen = ma.fields.Integer(required=True)
+    insurer_margin_fen = ma.fields.Integer(required=True, allow_none=True)
+
+
 class SettlementRowSchema(StrictSchema):
     product_code = ma.fields.String(required=True)
     product_name = ma.fields.String(required=True)
@@ -128,6 +147,14 @@ class SettlementRowSchema(StrictSchema):
     surplus_carried_forward_fen = ma.fields.Integer(required=True)
     insurer_margin_fen = ma.fields.Integer(required=True, allow_none=True)
     renegotiate = ma.fields.Boolean(required=True)
+    insurers = ma.fields.List(
+        ma.fields.Nested(InsurerShareSchema),
+        required=True,
+        metadata={
+            "description": "the co-insurance group's shares, lead first; each column sums to "
+            "the product's figure (largest-remainder rounding, ties to the lead)"
+        },
+    )
 
 
 class SettlementSchema(StrictSchema):

@@ -17,8 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.common import hooks
+from app.common.money import percent
 from app.database import read_scope
 from app.disclosure import aggregates as agg
+from app.disclosure.coinsurance import share_settlement
 from app.disclosure.corridor import settle
 from app.disclosure.statistics import product_statistics, rate_display
 from app.products.models import Product
@@ -127,6 +129,15 @@ def settlement_report(plan_year: int) -> dict:
                     "surplus_carried_forward_fen": result.surplus_carried_forward_fen,
                     "insurer_margin_fen": result.insurer_margin_fen,
                     "renegotiate": bool(result.corridor and result.corridor.renegotiate),
+                    "insurers": [
+                        asdict(share)
+                        for share in share_settlement(
+                            defn.insurers,
+                            premiums_collected_fen=sum(collected.values()),
+                            premiums_refunded_fen=sum(refunded.values()),
+                            settlement=result,
+                        )
+                    ],
                 }
             )
     return {"plan_year": plan_year, "products": rows}
@@ -140,10 +151,13 @@ SOURCE_LABELS = {
     "relief_fund": "救助资金",
     "paired_assistance": "结对帮扶",
 }
+GROUP_TOTAL = "合计"
 CSV_COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
     ("产品代码", lambda r: r["product_code"]),
     ("产品名称", lambda r: r["product_name"]),
     ("保障年度", lambda r: r["plan_year"]),
+    ("承保机构", lambda r: GROUP_TOTAL),
+    ("承保份额", lambda r: percent(10000)),
     ("保费收入（分）", lambda r: r["premiums_collected_fen"]),
     *(
         (f"其中{label}（分）", (lambda r, s=source: r["premiums_collected_by_source_fen"][s]))
@@ -171,14 +185,43 @@ def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("是" if value else "否")
 
 
+# An insurer's row of the CSV: its share of the money columns; the ratios and verdicts are the
+# group's and stay on the 合计 row.
+INSURER_COLUMNS: dict[str, Callable[[dict, dict], object]] = {
+    "承保机构": lambda r, i: i["name"] + ("（主承保）" if i["lead"] else ""),
+    "承保份额": lambda r, i: percent(i["share_bp"]),
+    "保费收入（分）": lambda r, i: i["premiums_collected_fen"],
+    "退费（分）": lambda r, i: i["premiums_refunded_fen"],
+    "净保费（分）": lambda r, i: i["net_premium_fen"],
+    "赔款支出（分）": lambda r, i: i["claims_paid_fen"],
+    "距下限差额（分）": lambda r, i: i["floor_shortfall_fen"],
+    "保险公司留存（分）": lambda r, i: i["insurer_keeps_fen"],
+    "费用补偿（分）": lambda r, i: i["cost_allowance_fen"],
+    "返还基金（分）": lambda r, i: i["returned_fen"],
+    "结转下年（分）": lambda r, i: i["surplus_carried_forward_fen"],
+}
+IDENTITY_COLUMNS = ("产品代码", "产品名称", "保障年度")
+
+
+def _insurer_cell(name: str, get: Callable[[dict], object], row: dict, insurer: dict) -> object:
+    if name in INSURER_COLUMNS:
+        return INSURER_COLUMNS[name](row, insurer)
+    return get(row) if name in IDENTITY_COLUMNS else None
+
+
 def settlement_csv(report: dict) -> str:
     """The settlement as CSV for spreadsheet users: UTF-8 with a byte-order mark (so Excel reads
-    the Chinese correctly), one row per product, amounts in fen, empty where not applicable."""
+    the Chinese correctly), amounts in fen, empty where not applicable. Per product, a 合计 row
+    with the group's figures, then one row per co-insurer (lead first) with its share of the
+    money columns; each money column of the insurers' rows sums to the 合计 row's."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([name for name, _ in CSV_COLUMNS])
     for row in report["products"]:
         writer.writerow(["" if (value := get(row)) is None else value for _, get in CSV_COLUMNS])
+        for insurer in row["insurers"]:
+            cells = (_insurer_cell(name, get, row, insurer) for name, get in CSV_COLUMNS)
+            writer.writerow(["" if value is None else value for value in cells])
     return "\ufeff" + out.getvalue()
 
 
@@ -213,6 +256,13 @@ def patient_ref(person) -> fhir.PatientRef:
     return fhir.PatientRef(pseudonym=digest[:32], display=mask_name(person.name))
 
 
+def payor_names(defn) -> tuple[str, ...]:
+    """FHIR payors: the product's insurers, lead first, or the group's generic name."""
+    from app.disclosure import fhir
+
+    return tuple(i.name for i in defn.insurers) or (fhir.INSURER_NAME,)
+
+
 def member_fhir_bundle(member_id: int):
     """The member's own records as a FHIR Bundle: a Coverage for each policy they may see (as
     the insured person or the payer), then each claim the registered provider gives, with its
@@ -221,7 +271,7 @@ def member_fhir_bundle(member_id: int):
     from app.enrollment.models import Order, OrderItem
     from app.members.models import Person
     from app.policies.services import list_policies
-    from app.products.services import get_product_by_id
+    from app.products.services import definition_of, get_product_by_id
 
     with read_scope() as session:
         resources: list[fhir.Resource] = []
@@ -243,6 +293,7 @@ def member_fhir_bundle(member_id: int):
                         beneficiary=patient_ref(session.get(Person, policy.person_id)),
                         relationship=item.relation,
                         policy_holder=patient_ref(holder) if holder is not None else None,
+                        payor_names=payor_names(definition_of(product)),
                     )
                 )
             )

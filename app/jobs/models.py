@@ -22,7 +22,8 @@ JOB_KINDS = ("roster_enrollment",)
 class JobStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
-    SUCCEEDED = "succeeded"  # every row processed (some rows may have failed)
+    SUCCEEDED = "succeeded"  # every row processed, every row enrolled
+    COMPLETED_WITH_ERRORS = "completed_with_errors"  # every row processed, some rows failed
     FAILED = "failed"  # the job itself could not go on
     CANCELLED = "cancelled"
 
@@ -47,7 +48,7 @@ class Job(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     plan_year: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    status: Mapped[str] = mapped_column(String(24), default=JobStatus.QUEUED)
     total: Mapped[int] = mapped_column(default=0)
     done: Mapped[int] = mapped_column(default=0)  # rows enrolled
     failed: Mapped[int] = mapped_column(default=0)  # rows that could not be enrolled
@@ -67,7 +68,9 @@ class Job(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('roster_enrollment')", name="kind"),
         CheckConstraint(
-            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status"
+            "status IN ('queued', 'running', 'succeeded', 'completed_with_errors', 'failed', "
+            "'cancelled')",
+            name="status",
         ),
         CheckConstraint("done >= 0 AND failed >= 0 AND done + failed <= total", name="counts"),
         # One job at a time per programme: two would race for the same roster.

@@ -29,7 +29,12 @@ class JobSchema(StrictSchema):
     product_id = ma.fields.Integer(required=True)
     plan_year = ma.fields.Integer(required=True)
     status = ma.fields.String(
-        required=True, metadata={"description": "queued | running | succeeded | failed | cancelled"}
+        required=True,
+        metadata={
+            "description": "queued | running | succeeded (every row enrolled) | "
+            "completed_with_errors (every row processed, some failed: see the rows) | failed "
+            "(the job could not go on) | cancelled"
+        },
     )
     total = ma.fields.Integer(required=True)
     done = ma.fields.Integer(required=True, metadata={"description": "rows enrolled"})
@@ -59,6 +64,19 @@ class JobRowSchema(StrictSchema):
     message = ma.fields.String(allow_none=True)
     policy_id = ma.fields.Integer(allow_none=True)
     processed_at = ma.fields.DateTime(allow_none=True)
+    upload_id = ma.fields.Integer(
+        required=True, metadata={"description": "the roster upload that first listed the person"}
+    )
+    line = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "名单文件中的行号（表头为第 1 行），便于在自己的文件中找到该行"},
+    )
+    uploaded_name_masked = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "上传文件中所写的姓名（脱敏）"},
+    )
 
 
 JobRowPageSchema = page_schema("JobRowPageSchema", JobRowSchema)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, and_, func, insert, literal, not_, or_, select, update
+from sqlalchemy import CursorResult, and_, case, func, insert, literal, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record as audit
@@ -202,7 +202,14 @@ def list_rows(
     where = [JobRow.job_id == job.id] + ([JobRow.status == status] if status else [])
     found = paginate(
         get_session(),
-        select(JobRow, RosterEntry.id_number_masked, Person.name)
+        select(
+            JobRow,
+            RosterEntry.id_number_masked,
+            Person.name,
+            RosterEntry.upload_id,
+            RosterEntry.line,
+            RosterEntry.name_masked,
+        )
         .join(RosterEntry, RosterEntry.id == JobRow.roster_entry_id)
         .join(Person, Person.id == JobRow.person_id)
         .where(*where)
@@ -223,8 +230,11 @@ def list_rows(
             "message": roster_enrollment.ROW_MESSAGES.get(row.code) if row.code else None,
             "policy_id": row.policy_id,
             "processed_at": row.processed_at,
+            "upload_id": upload_id,
+            "line": line,
+            "uploaded_name_masked": uploaded,
         }
-        for row, masked, name in rows
+        for row, masked, name, upload_id, line, uploaded in rows
     ]
     return replace(found, items=items)
 
@@ -304,13 +314,23 @@ def claim(job_id: int) -> str | None:
     return token if won == 1 else None
 
 
-def _finish(job_id: int, token: str, status: str, error_code: str | None = None) -> None:
+def _finish(job_id: int, token: str, status: str | None, error_code: str | None = None) -> str:
+    """End the run. `status` None: every row was processed, and the outcome depends on whether
+    any row failed (read in the same statement that writes it)."""
+    outcome: Any = (
+        case(
+            (Job.failed > 0, JobStatus.COMPLETED_WITH_ERRORS.value), else_=JobStatus.SUCCEEDED.value
+        )
+        if status is None
+        else status
+    )
     with transaction() as session:
         session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.runner_token == token)
-            .values(status=status, error_code=error_code, finished_at=utcnow())
+            .values(status=outcome, error_code=error_code, finished_at=utcnow())
         )
+        return session.get_one(Job, job_id, populate_existing=True).status
 
 
 def run_job(job_id: int) -> str:
@@ -345,9 +365,9 @@ def run_job(job_id: int) -> str:
         log.error("job failed", extra={"job_id": job_id, "error_type": type(exc).__name__})
         _finish(job_id, token, JobStatus.FAILED, "internal_error")
         return JobStatus.FAILED
-    _finish(job_id, token, JobStatus.SUCCEEDED)
-    log.info("job finished", extra={"job_id": job_id})
-    return JobStatus.SUCCEEDED
+    outcome = _finish(job_id, token, None)
+    log.info("job finished", extra={"job_id": job_id, "status": outcome})
+    return outcome
 
 
 def stale_jobs() -> list[int]:

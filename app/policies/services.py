@@ -134,7 +134,7 @@ def certificate_png(member_id: int, policy_id: int) -> bytes:
         status_label=STATUS_LABELS[data.policy.status],
         premium_fen=data.policy.premium_fen,
         issued_at=data.policy.issued_at,
-        insurer_line="承保：惠民保共保体（演示）",
+        insurer_line=defn.insurers_line(),
         buckets=[(b.name, bucket_summary(b)) for b in defn.buckets],
     )
     return render_png(view, data.verify_url)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from app.common.money import percent
+
 # What a bucket may count (the member's own money, in the bureau's settlement terms).
 COUNTABLE_AMOUNTS = (
     "in_policy_self_pay",  # 医保政策范围内个人自付 (incl. basic deductible and co-pay)
@@ -136,6 +138,20 @@ class Disclosure:
 
 
 @dataclass(frozen=True)
+class Insurer:
+    """One insurer of the co-insurance group (共保体) that underwrites the product.
+
+    `share_bp` is its agreed share of premiums, claims and the settlement (basis points; a
+    product's shares sum to 10000). The lead insurer (主承保) comes first and answers for the group:
+    it issues the policy, handles claims and takes the fen that rounding leaves over."""
+
+    code: str
+    name: str
+    share_bp: int
+    lead: bool = False
+
+
+@dataclass(frozen=True)
 class ProductDefinition:
     code: str
     name: str
@@ -165,6 +181,23 @@ class ProductDefinition:
     # A settlement record from one of these providers (fixmedins_code) carries its out-of-policy
     # self-pay as the named kind (e.g. a proton centre's bill is proton_heavy_ion).
     settlement_providers: dict[str, str] = field(default_factory=dict)
+    # The co-insurance group, lead first; empty for a product with a single unnamed underwriter.
+    insurers: tuple[Insurer, ...] = ()
+
+    def lead_insurer(self) -> Insurer | None:
+        return self.insurers[0] if self.insurers else None
+
+    def insurers_line(self) -> str:
+        """Who underwrites it, as a certificate or a policy prints it (empty when unnamed):
+        "主承保：甲 60%；共保：乙 40%"."""
+        lead = self.lead_insurer()
+        if lead is None:
+            return ""
+        parts = [f"主承保：{lead.name} {percent(lead.share_bp)}"]
+        others = [f"{i.name} {percent(i.share_bp)}" for i in self.insurers[1:]]
+        if others:
+            parts.append("共保：" + "、".join(others))
+        return "；".join(parts)
 
     def claim_amount_kinds(self) -> tuple[str, ...]:
         """The member amounts a claim on this product may carry: what its buckets count."""

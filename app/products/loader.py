@@ -60,6 +60,7 @@ from app.products.definition import (
     Bucket,
     Corridor,
     Disclosure,
+    Insurer,
     PremiumRule,
     ProductDefinition,
     RefundRule,
@@ -76,6 +77,7 @@ from app.products.parse_buckets import (
     parse_buckets,
     parse_settlement_providers,
 )
+from app.products.parse_insurers import parse_insurers
 from app.products.parse_sections import (
     INSURANCE_TYPES,
     TERMS_FILE_PATTERN,
@@ -141,6 +143,7 @@ TOP_OPTIONAL = (
     "required_documents",
     "auto_approve_max_fen",
     "disclosure",
+    "insurers",
     "amount_kinds",
     "settlement_providers",
 )
@@ -180,6 +183,7 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
     if g("auto_approve_max_fen", None) is not None:
         auto_approve = c.fen(g("auto_approve_max_fen"), "auto_approve_max_fen")
     disclosure = parse_disclosure(c, g("disclosure"), bounds)
+    insurers = parse_insurers(c, g("insurers"))
 
     if c.errors:
         raise DefinitionError(c.errors)
@@ -207,6 +211,7 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
         disclosure=disclosure,
         amount_kinds=amount_kinds,
         settlement_providers=providers,
+        insurers=insurers,
     )
 
 
@@ -384,6 +389,7 @@ def definition_from_json(data: dict[str, Any]) -> ProductDefinition:
         disclosure=_disclosure_from_json(data.get("disclosure") or {}),
         amount_kinds=dict(data.get("amount_kinds") or {}),
         settlement_providers=dict(data.get("settlement_providers") or {}),
+        insurers=tuple(Insurer(**i) for i in data.get("insurers") or ()),
     )
 
 

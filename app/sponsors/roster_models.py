@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base, utcnow
@@ -34,6 +34,8 @@ class RosterUpload(Base):
     added: Mapped[int]
     already_listed: Mapped[int]
     already_insured: Mapped[int]
+    # Told at upload when the programme cannot pay for everyone on the roster (the numbers).
+    budget_warning: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
@@ -54,6 +56,10 @@ class RosterEntry(Base):
     upload_id: Mapped[int] = mapped_column(ForeignKey("roster_uploads.id"))  # the first listing
     category: Mapped[str | None] = mapped_column(String(24))
     id_number_masked: Mapped[str] = mapped_column(String(24))
+    # Where the first listing put them: the line of the upload's file and the name as written
+    # there (masked), so that the HR clerk can find a failed row in their own file.
+    line: Mapped[int | None]
+    name_masked: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("programme_id", "person_id"),)

@@ -18,6 +18,22 @@ class RosterFileSchema(StrictSchema):
     )
 
 
+class BudgetWarningSchema(StrictSchema):
+    code = ma.fields.String(required=True, metadata={"description": "roster_budget_short"})
+    message = ma.fields.String(required=True)
+    people_waiting = ma.fields.Integer(
+        required=True, metadata={"description": "people on the roster not insured yet"}
+    )
+    people_covered = ma.fields.Integer(
+        required=True, metadata={"description": "people the budget and quota still pay for"}
+    )
+    budget_left_fen = ma.fields.Integer(required=True)
+    per_person_fen = ma.fields.Integer(
+        required=True, metadata={"description": "the most the programme pays for one person"}
+    )
+    quota_left = ma.fields.Integer(required=True, allow_none=True)
+
+
 class RosterUploadSchema(StrictSchema):
     id = ma.fields.Integer(required=True)
     programme_id = ma.fields.Integer(required=True)
@@ -29,6 +45,12 @@ class RosterUploadSchema(StrictSchema):
     added = ma.fields.Integer(required=True, metadata={"description": "newly listed people"})
     already_listed = ma.fields.Integer(required=True)
     already_insured = ma.fields.Integer(required=True)
+    budget_warning = ma.fields.Nested(
+        BudgetWarningSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "上传时预算不足以资助名单上全部未参保人员的提示（含数字）"},
+    )
     created_at = ma.fields.DateTime(required=True)
     report_url = ma.fields.Method("_report_url", required=True)
 

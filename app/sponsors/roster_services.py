@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, not_, select
 
 from app.audit.services import record as audit
 from app.auth.principal import Principal
@@ -160,6 +160,8 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
                     "upload_id": upload.id,
                     "category": row.category,
                     "id_number_masked": row.id_number_masked,
+                    "line": row.line,
+                    "name_masked": row.name_masked[:64],
                     "created_at": now,
                 }
                 for row in to_add
@@ -213,6 +215,7 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
         upload.added = counts["added"]
         upload.already_listed = counts["already_listed"]
         upload.already_insured = counts["already_insured"]
+        upload.budget_warning = _budget_warning(session, programme)
         audit(
             session,
             actor_type="staff",
@@ -322,6 +325,39 @@ def roster_summary(actor: Principal, programme_id: int) -> dict:
         "entries": entries,
         "insured": insured,
         "uploads": uploads,
+    }
+
+
+def _budget_warning(session, programme: Programme) -> dict | None:
+    """The numbers, when the programme cannot pay for everyone on its roster who is not insured
+    yet (the enrollment job would leave the rest failed for the budget)."""
+    from app.sponsors.capacity import programme_capacity
+
+    room = programme_capacity(session, programme)
+    if room is None:
+        return None
+    waiting = (
+        session.scalar(
+            select(func.count())
+            .select_from(RosterEntry)
+            .where(
+                RosterEntry.programme_id == programme.id,
+                not_(_insured_clause(programme.plan_year)),
+            )
+        )
+        or 0
+    )
+    if room.covers(waiting):
+        return None
+    return {
+        "code": "roster_budget_short",
+        "message": f"名单中尚未参保 {waiting} 人，{room.shortfall_text(waiting)}；"
+        "请追加预算，否则超出部分将无法参保",
+        "people_waiting": waiting,
+        "people_covered": room.people,
+        "budget_left_fen": room.budget_left_fen,
+        "per_person_fen": room.per_person_fen,
+        "quota_left": room.quota_left,
     }
 
 

@@ -496,3 +496,47 @@ def match_offers(
                 )
             )
     return offers
+
+
+# =============================================================================================
+# 5. Capacity: how many more people a programme can still pay for
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What is left of a programme, in people: its budget at the most it pays for one person
+    (its rule on the product's highest premium) and its quota of people, whichever is smaller.
+    `people` is None when neither limits it (a rule that pays nothing and no quota)."""
+
+    people: int | None
+    per_person_fen: int
+    budget_left_fen: int
+    quota_left: int | None
+
+    def covers(self, wanted: int) -> bool:
+        return self.people is None or wanted <= self.people
+
+    def shortfall_text(self, wanted: int) -> str:
+        """Why `wanted` people cannot all be paid for, with the numbers (Chinese)."""
+        parts = [f"剩余预算 {money.yuan_plain(self.budget_left_fen)} 元"]
+        if self.per_person_fen > 0:
+            parts.append(f"每人最高资助 {money.yuan_plain(self.per_person_fen)} 元")
+        if self.quota_left is not None:
+            parts.append(f"剩余资助人数名额 {self.quota_left} 人")
+        return f"需资助 {wanted} 人，但{'，'.join(parts)}，只够资助 {self.people} 人"
+
+
+def capacity(programme: Programme, premium_max_fen: int) -> Capacity:
+    per_person = subsidy_for(programme.rule, premium_max_fen)
+    limits = []
+    if per_person > 0:
+        limits.append(programme.budget_remaining_fen // per_person)
+    if programme.quota_remaining is not None:
+        limits.append(programme.quota_remaining)
+    return Capacity(
+        people=min(limits) if limits else None,
+        per_person_fen=per_person,
+        budget_left_fen=programme.budget_remaining_fen,
+        quota_left=programme.quota_remaining,
+    )

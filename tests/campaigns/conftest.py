@@ -82,6 +82,7 @@ class Campaigns:
         key: str | None = None,
         version: str | None = None,
         accepted: bool = True,
+        relative_id: int | None = None,
     ):
         return self.client.post(
             "/me/campaign-redemptions",
@@ -89,6 +90,7 @@ class Campaigns:
             json={
                 "token": campaign_token,
                 "terms": {"version": version or terms_version(self.client), "accepted": accepted},
+                **({"relative_id": relative_id} if relative_id is not None else {}),
             },
         )
 

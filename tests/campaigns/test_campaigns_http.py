@@ -22,7 +22,7 @@ from app.payments.ledger import check_ledger
 from app.policies.models import Policy
 from app.sponsors.services import check_programmes
 from tests.campaigns.conftest import PREMIUM, local, token_of
-from tests.conftest import bearer
+from tests.conftest import add_relative, bearer
 from tests.enrollment.conftest import place_order
 from tests.security.support import assert_leaks_nothing, assert_problem, person_secrets
 from tests.sponsors.conftest import EMPLOYER_USCC, uscc
@@ -236,24 +236,51 @@ def test_quota_reached_is_a_409_and_nobody_else_gets_in(campaigns, app, resident
     _ledgers_consistent(app)
 
 
-def test_budget_exhausted_is_a_409_and_rolls_the_place_back(campaigns, app):
-    """Budget for one premium, quota for five: the second person is refused and the place they
-    would have taken is not counted."""
+def test_budget_exhausted_is_a_409_and_rolls_the_place_back(campaigns, app, client):
+    """Budget for one premium shared by two campaigns of one place each: once the first is
+    redeemed, the second is refused for the budget, says so on its public page and in the staff
+    list (no place left), and the place its scan would have taken is not counted."""
     admin, programme = campaigns.charity(budget_fen=PREMIUM)
-    campaign = campaigns.campaign(admin, programme["id"], quota=5)
-    assert (
-        campaigns.redeem(campaigns.resident("刘强"), token_of(campaign["link"])).status_code == 201
-    )
+    first = campaigns.campaign(admin, programme["id"], quota=1)
+    second = campaigns.campaign(admin, programme["id"], quota=1, name="第二批")
+    assert client.get(local(second["link"])).get_json()["places_left"] == 1
+    assert campaigns.redeem(campaigns.resident("刘强"), token_of(first["link"])).status_code == 201
     body = assert_problem(
-        campaigns.redeem(campaigns.resident("陈静"), token_of(campaign["link"])),
+        campaigns.redeem(campaigns.resident("陈静"), token_of(second["link"])),
         409,
         "campaign_budget_exhausted",
     )
     assert "预算" in body["detail"]
+    assert_problem(client.get(local(second["link"])), 409, "campaign_budget_exhausted")
+    staff_view = client.get(f"/staff/campaigns/{second['id']}", headers=bearer(admin)).get_json()
+    assert (staff_view["places_left"], staff_view["effective_status"]) == (0, "budget_exhausted")
     with app.app_context():
-        assert get_session().get(Campaign, campaign["id"]).claimed == 1
+        assert get_session().get(Campaign, second["id"]).claimed == 0
     assert _count(app, Order) == 1
     _ledgers_consistent(app)
+
+
+def test_places_left_counts_the_budget_as_well_as_the_quota(campaigns, client):
+    admin, programme = campaigns.charity(budget_fen=3 * PREMIUM)
+    campaign = campaigns.campaign(admin, programme["id"], quota=3)
+    other = campaigns.campaign(admin, programme["id"], quota=2, name="第二批")
+    assert client.get(local(campaign["link"])).get_json()["places_left"] == 3
+    campaigns.redeem(campaigns.resident("刘强"), token_of(other["link"]))
+    campaigns.redeem(campaigns.resident("陈静"), token_of(other["link"]))
+    # its own three places are untouched, but the budget pays for one more person only
+    assert client.get(local(campaign["link"])).get_json()["places_left"] == 1
+
+
+def test_a_quota_the_budget_cannot_pay_for_is_refused_with_the_numbers(campaigns):
+    admin, programme = campaigns.charity(budget_fen=2 * PREMIUM + 1)
+    body = assert_problem(
+        campaigns.create(admin, programme["id"], quota=3), 422, "campaign_quota_over_budget"
+    )
+    assert body["detail"] == (
+        "名额 3 人超出项目可资助人数：需资助 3 人，但剩余预算 178.01 元，每人最高资助 89.00 元，"
+        "只够资助 2 人。请减少名额或先追加预算"
+    )
+    assert campaigns.create(admin, programme["id"], quota=2).status_code == 201
 
 
 def test_revoked_link_is_gone_but_the_policies_it_gave_stay(campaigns, app, client):
@@ -469,3 +496,51 @@ def test_the_sponsor_sees_the_campaign_beneficiary_masked(campaigns, client, res
     assert row["insured_name_masked"] == "*强"
     assert row["id_number_masked"] == mask(residents["刘强"].certno)
     assert_leaks_nothing(page, person_secrets(residents["刘强"])[:2] + [residents["刘强"].psn_no])
+
+
+def test_an_invitation_enrolls_the_scanners_verified_relative(campaigns, app, client, residents):
+    admin, programme = campaigns.charity()
+    campaign = campaigns.campaign(admin, programme["id"], quota=2)
+    chen = campaigns.resident("陈静")
+    added = add_relative(client, chen, residents["周军"], "parent")
+    assert added.status_code == 201, added.get_json()
+    relative_id = added.get_json()["id"]
+
+    first = campaigns.redeem(chen, token_of(campaign["link"]), relative_id=relative_id)
+    assert first.status_code == 201, first.get_json()
+    policy = first.get_json()["policy"]
+    assert policy["insured_name_masked"] == "*军" and policy["status"] == "active"
+    # scanning again for the same relative answers with the same policy; the member's own
+    # redemption is a second person and a second place
+    again = campaigns.redeem(chen, token_of(campaign["link"]), relative_id=relative_id)
+    assert again.status_code == 200 and again.get_json()["policy"]["id"] == policy["id"]
+    mine = campaigns.redeem(chen, token_of(campaign["link"]))
+    assert mine.status_code == 201, mine.get_json()
+    assert mine.get_json()["policy"]["insured_name_masked"] == "*静"
+    with app.app_context():
+        assert get_session().get(Campaign, campaign["id"]).claimed == 2
+    # the member holds the relative's policy: it is in their list
+    listed = client.get("/policies", headers=bearer(chen)).get_json()
+    assert {p["id"] for p in listed} >= {policy["id"], mine.get_json()["policy"]["id"]}
+    _ledgers_consistent(app)
+
+
+def test_a_relative_is_held_to_the_product_and_to_the_member(campaigns, client, residents):
+    admin, programme = campaigns.charity()
+    campaign = campaigns.campaign(admin, programme["id"])
+    chen = campaigns.resident("陈静")
+    sibling = add_relative(client, chen, residents["周军"], "sibling")
+    assert sibling.status_code == 201, sibling.get_json()
+    # the demo product insures self, spouse, children and parents only
+    assert_problem(
+        campaigns.redeem(chen, token_of(campaign["link"]), relative_id=sibling.get_json()["id"]),
+        422,
+        "relation_not_allowed",
+    )
+    # someone else's relative does not exist for this member
+    other = campaigns.resident("孙丽")
+    assert_problem(
+        campaigns.redeem(other, token_of(campaign["link"]), relative_id=sibling.get_json()["id"]),
+        404,
+        "relative_not_found",
+    )

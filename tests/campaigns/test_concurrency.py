@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.auth.principal import Principal, token_service
 from app.campaigns import services as campaign_services
@@ -95,10 +95,17 @@ def _campaign(app, *, budget_fen: int, quota: int) -> tuple[str, int, int]:
             admin,
             programme_id=programme.id,
             name="200人同时扫码",
-            quota=quota,
+            quota=min(quota, budget_fen // PREMIUM),
             expires_on=date(2026, 12, 31),
             eligibility={},
         )
+        if campaign.quota < quota:
+            # More places than the budget pays for, as when another campaign or a roster of the
+            # programme spent the budget after this one was created (creation refuses it).
+            with transaction() as session:
+                session.execute(
+                    update(Campaign).where(Campaign.id == campaign.id).values(quota=quota)
+                )
         link = campaign_services.link_for(campaign)
         return link.split("token=", 1)[1], campaign.id, programme.id
 

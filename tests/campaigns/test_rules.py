@@ -13,9 +13,14 @@ TODAY = date(2026, 11, 23)
 
 
 def link(
-    status="active", expires_on=date(2026, 12, 31), quota=10, claimed=3, programme_status="active"
+    status="active",
+    expires_on=date(2026, 12, 31),
+    quota=10,
+    claimed=3,
+    programme_status="active",
+    budget_places=None,
 ) -> LinkState:
-    return LinkState(status, expires_on, quota, claimed, programme_status)
+    return LinkState(status, expires_on, quota, claimed, programme_status, budget_places)
 
 
 @pytest.mark.parametrize(
@@ -45,12 +50,36 @@ def link(
         (link(claimed=10, programme_status="paused"), "campaign_exhausted", "exhausted"),
         (link(programme_status="closed"), "campaign_programme_closed", "ended"),
         (link(programme_status="closed", claimed=10), "campaign_programme_closed", "ended"),
+        # the programme can still pay for one more person: open
+        (link(budget_places=1), None, "active"),
+        # its budget (shared with other campaigns and rosters) pays for nobody more
+        (link(budget_places=0), "campaign_budget_exhausted", "budget_exhausted"),
+        # full and no budget: full (the campaign's own limit is named first)
+        (link(claimed=10, budget_places=0), "campaign_exhausted", "exhausted"),
+        # paused and no budget: paused (a paused programme may be topped up before it resumes)
+        (link(programme_status="paused", budget_places=0), "campaign_programme_paused", "paused"),
+        (link(status="revoked", budget_places=0), "campaign_revoked", "revoked"),
     ],
 )
 def test_link_refusal(state, expected, word):
     refusal = rules.link_refusal(state, TODAY)
     assert (refusal.code if refusal else None) == expected
     assert rules.effective_status(state, TODAY) == word
+
+
+@pytest.mark.parametrize(
+    "state, left",
+    [
+        (link(), 7),  # 10 places, 3 taken, nothing else limits
+        (link(budget_places=100), 7),
+        (link(budget_places=2), 2),  # the budget pays for two more only
+        (link(budget_places=0), 0),
+        (link(claimed=10, budget_places=5), 0),
+        (link(claimed=12), 0),  # never negative (a quota lowered below what was taken)
+    ],
+)
+def test_places_left(state, left):
+    assert rules.places_left(state) == left
 
 
 @pytest.mark.parametrize(

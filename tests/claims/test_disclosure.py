@@ -116,3 +116,19 @@ def test_claims_in_the_statistics_and_the_fhir_export(
                 FhirClaim.model_validate(resource)
             elif resource["resourceType"] == "ClaimResponse":
                 ClaimResponse.model_validate(resource)
+        # 共保体: a Coverage names every insurer, lead first; a ClaimResponse names the lead,
+        # which settles claims for the group
+        for resource in resources:
+            if resource["resourceType"] == "Coverage" and resource["class"][0]["value"] == (
+                "ganzhou-demo-2026"
+            ):
+                assert resource["payor"] == [
+                    {"type": "Organization", "display": "示范人寿赣州分公司（演示）"},
+                    {"type": "Organization", "display": "示范财险赣州分公司（演示）"},
+                ]
+            if resource["resourceType"] == "ClaimResponse":
+                assert resource["insurer"] == {
+                    "type": "Organization",
+                    "display": "示范人寿赣州分公司（演示）",
+                }
+        assert any(r["resourceType"] == "Coverage" for r in resources)

@@ -87,6 +87,30 @@ def test_settlement_before_and_after_claims(scenario):
         "renegotiate": True,
     }
     assert (row["surplus_carried_forward_fen"], row["insurer_margin_fen"]) == (2_900, 1_600)
+    # 共保体 60/40: collected 32,040/21,360, refunded 5,340/3,560, net 26,700/17,800, paid
+    # 24,000/16,000, allowance 960/640, keeps paid + allowance = 24,960/16,640, returned
+    # net - keeps = 1,740/1,160 (2,900 in all), margin 960/640.
+    shares = [
+        (
+            i["code"],
+            i["lead"],
+            i["share_bp"],
+            i["premiums_collected_fen"],
+            i["premiums_refunded_fen"],
+            i["net_premium_fen"],
+            i["claims_paid_fen"],
+            i["cost_allowance_fen"],
+            i["insurer_keeps_fen"],
+            i["returned_fen"],
+            i["surplus_carried_forward_fen"],
+            i["insurer_margin_fen"],
+        )
+        for i in row["insurers"]
+    ]
+    assert shares == [
+        ("demo-lead", True, 6000, 32_040, 5_340, 26_700, 24_000, 960, 24_960, 1_740, 1_740, 960),
+        ("demo-co", False, 4000, 21_360, 3_560, 17_800, 16_000, 640, 16_640, 1_160, 1_160, 640),
+    ]
 
     # The same figures as CSV: UTF-8 with a byte-order mark, Chinese headers, fen.
     resp = client.get("/staff/disclosure/settlement.csv?plan_year=2026", headers=_operator(client))
@@ -94,8 +118,19 @@ def test_settlement_before_and_after_claims(scenario):
     assert resp.headers["Content-Disposition"] == 'attachment; filename="settlement-2026.csv"'
     raw = resp.get_data()
     assert raw.startswith("\ufeff".encode())
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    lines = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    rows = [r for r in lines if r["承保机构"] == "合计"]
     assert [r["产品代码"] for r in rows] == ["ganzhou-demo-2026"]
+    # then one row per co-insurer, lead first, with its share of the money columns
+    insurers = [r for r in lines if r["承保机构"] != "合计"]
+    assert [
+        (r["承保机构"], r["承保份额"], r["净保费（分）"], r["赔款支出（分）"], r["返还基金（分）"])
+        for r in insurers
+    ] == [
+        ("示范人寿赣州分公司（演示）（主承保）", "60%", "26700", "24000", "1740"),
+        ("示范财险赣州分公司（演示）", "40%", "17800", "16000", "1160"),
+    ]
+    assert all(r["赔付率"] == "" and r["产品代码"] == "ganzhou-demo-2026" for r in insurers)
     assert (
         rows[0]["净保费（分）"],
         rows[0]["赔款支出（分）"],

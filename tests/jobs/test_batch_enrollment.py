@@ -44,7 +44,7 @@ def test_roster_enrolled_with_outcomes_per_row(sponsors, client, seeded):
     assert resp.status_code == 202, resp.get_json()
     job = resp.get_json()
     assert {k: job[k] for k in ("status", "total", "done", "failed", "processed", "percent")} == {
-        "status": "succeeded",
+        "status": "completed_with_errors",
         "total": 11,
         "done": 8,
         "failed": 3,
@@ -63,6 +63,17 @@ def test_roster_enrolled_with_outcomes_per_row(sponsors, client, seeded):
         ]
     )
     assert all(r["message"] and r["policy_id"] is None for r in failed["items"])
+    # each failed row points at the HR clerk's own file: its line and the name written there
+    lines = {
+        r["id_number_masked"][-4:]: (r["line"], r["uploaded_name_masked"]) for r in failed["items"]
+    }
+    order = [p.certno[-4:] for p in [*ok, suspended, outside, wrong_name]]
+    for certno_tail, (line, uploaded) in lines.items():
+        assert line == order.index(certno_tail) + 2  # the header is line 1
+        assert uploaded and "*" in uploaded
+    # the name as written in the file (here with a stray character), not the bureau's
+    assert lines[wrong_name.certno[-4:]][1].endswith("某")
+    assert all(r["upload_id"] for r in failed["items"])
     enrolled = job_rows(client, admin, programme["id"], job["id"], status="succeeded")
     assert enrolled["total"] == 8 and all(
         r["code"] == "enrolled" and r["policy_id"] for r in enrolled["items"]
@@ -133,7 +144,7 @@ def test_second_job_and_reupload_enroll_nobody_twice(sponsors, client, seeded):
     assert after["orders"] == after["items"] == 7
 
     third = start_job(client, admin, programme["id"]).get_json()
-    assert (third["status"], third["total"], third["done"]) == ("succeeded", 1, 0)
+    assert (third["status"], third["total"], third["done"]) == ("completed_with_errors", 1, 0)
     assert counts(seeded) == after
     assert sponsors.figures(programme["id"])[1:] == (PREMIUM_FEN * 7, 7)
     ledgers_consistent(seeded, programme["id"])
@@ -146,7 +157,7 @@ def test_budget_runs_out_mid_batch_and_is_never_overspent(sponsors, client):
     admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 5)
     upload(client, admin, programme["id"], roster_csv(eligible(7)))
     job = start_job(client, admin, programme["id"]).get_json()
-    assert (job["status"], job["done"], job["failed"]) == ("succeeded", 5, 2)
+    assert (job["status"], job["done"], job["failed"]) == ("completed_with_errors", 5, 2)
     rows = job_rows(client, admin, programme["id"], job["id"], status="failed")["items"]
     assert [r["code"] for r in rows] == ["budget_exhausted", "budget_exhausted"]
     assert sponsors.figures(programme["id"]) == (44_500, 44_500, 5)  # reserved == total
@@ -280,7 +291,7 @@ def test_someone_enrolled_between_the_check_and_the_insert(sponsors, client, fam
     # The job's own check does not see him (as if it had looked just before he paid).
     monkeypatch.setattr(roster_enrollment, "standing_person_ids", lambda *a, **k: set())
     with app.app_context():
-        assert job_services.run_job(job["id"]) == "succeeded"
+        assert job_services.run_job(job["id"]) == "completed_with_errors"
     done = read_job(client, admin, programme["id"], job["id"])
     assert (done["done"], done["failed"]) == (3, 1)
     [row] = job_rows(client, admin, programme["id"], job["id"], status="failed")["items"]
@@ -325,7 +336,7 @@ def test_bureau_down_fails_the_rows_and_each_person_counts_against_the_rate(
     app.extensions["bureau_throttle"] = CountingThrottle(5)
     monkeypatch.setattr(roster_enrollment, "BUREAU_RETRY_PAUSE", 0)
     job = start_job(client, admin, programme["id"]).get_json()
-    assert (job["status"], job["done"], job["failed"]) == ("succeeded", 0, 4)
+    assert (job["status"], job["done"], job["failed"]) == ("completed_with_errors", 0, 4)
     assert {r["code"] for r in job_rows(client, admin, programme["id"], job["id"])["items"]} == {
         "bureau_unavailable"
     }

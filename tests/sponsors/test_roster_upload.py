@@ -211,3 +211,24 @@ def test_only_roster_programmes_take_a_roster(sponsors, client):
     assert resp.status_code == 200
     resp = upload(client, employer, roster_programme["id"], roster_csv(eligible(1)))
     assert resp.status_code == 409 and resp.get_json()["code"] == "programme_closed"
+
+
+def test_a_roster_the_budget_cannot_cover_is_warned_at_upload_with_the_numbers(sponsors, client):
+    admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 3 + 50)
+    first = upload(client, admin, programme["id"], roster_csv(eligible(3))).get_json()
+    assert first["budget_warning"] is None  # three people, budget for three
+    more = upload(client, admin, programme["id"], roster_csv(eligible(2, skip=3))).get_json()
+    assert more["budget_warning"] == {
+        "code": "roster_budget_short",
+        "message": "名单中尚未参保 5 人，需资助 5 人，但剩余预算 267.50 元，每人最高资助 89.00 元，"
+        "只够资助 3 人；请追加预算，否则超出部分将无法参保",
+        "people_waiting": 5,
+        "people_covered": 3,
+        "budget_left_fen": PREMIUM_FEN * 3 + 50,
+        "per_person_fen": PREMIUM_FEN,
+        "quota_left": None,
+    }
+    # the warning stays with the upload it was given at
+    summary = client.get(f"/staff/programmes/{programme['id']}/roster", headers=bearer(admin))
+    uploads = {u["id"]: u["budget_warning"] for u in summary.get_json()["uploads"]}
+    assert uploads[first["id"]] is None and uploads[more["id"]]["people_covered"] == 3
