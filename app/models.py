@@ -48,3 +48,4 @@ from app.special_drugs.models import (  # noqa: F401
 )
 from app.sponsors.models import Organisation, Programme, ProgrammeLedgerEntry  # noqa: F401
 from app.sponsors.roster_models import RosterEntry, RosterReportRow, RosterUpload  # noqa: F401
+from app.renewals.models import RenewalConsent, RenewalOutcome, RenewalRun  # noqa: F401

@@ -5,7 +5,7 @@ refund to each funding source) is app/payments/surrender.py, since it drives pay
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -17,15 +17,13 @@ from app.error_catalogue import E
 from app.members.models import Member, Person
 from app.policies.certificate import STATUS_LABELS
 from app.policies.models import Policy
+from app.products.plan_years import cover_period
 
 
 def coverage_for(defn, paid_on: date) -> tuple[date, date]:
-    """Cover starts on the product's coverage start, or, for a late enrollment, the day after
-    payment plus any waiting period (次日零时生效)."""
-    start = defn.coverage_starts
-    if paid_on >= start:
-        start = paid_on + timedelta(days=1 + defn.late_enrollment_waiting_days)
-    return min(start, defn.coverage_ends), defn.coverage_ends
+    """The cover a payment on `paid_on` buys: from the coverage start, or for a payment after it
+    as the product's cover-start rule says (app/products/plan_years.py)."""
+    return cover_period(defn, paid_on)
 
 
 def visible_to(member_id: int):
