@@ -15,6 +15,7 @@ from datetime import date
 
 from app.common.clock import age_on as age_on
 from app.products.definition import ProductDefinition
+from app.products.plan_years import cover_period
 from app.sponsors.rules import SubsidyOffer as SubsidyOffer
 
 # SubsidyOffer (what a sponsorship programme offers) is sponsors' type, since enrollment sits
@@ -70,6 +71,8 @@ class QuoteLine:
 class Quote:
     product_code: str
     plan_year: int
+    coverage_start: date  # when cover paid for today starts (the plan year's rule)
+    coverage_end: date
     lines: tuple[QuoteLine, ...]
     total_premium_fen: int
     total_subsidy_fen: int
@@ -195,9 +198,12 @@ def quote(
     total_subsidy = sum(l.subsidy_fen for l in eligible_lines)
     total_pay = total_premium - total_subsidy
     methods, unavailable = _methods(defn, payer, eligible_lines, total_pay)
+    start, end = cover_period(defn, today)
     return Quote(
         product_code=defn.code,
         plan_year=defn.plan_year,
+        coverage_start=start,
+        coverage_end=end,
         lines=tuple(lines),
         total_premium_fen=total_premium,
         total_subsidy_fen=total_subsidy,

@@ -57,7 +57,11 @@ class QuoteLineSchema(StrictSchema):
 
 class QuoteSchema(StrictSchema):
     product_code = ma.fields.String(required=True)
-    plan_year = ma.fields.Integer(required=True)
+    plan_year = ma.fields.Integer(required=True, metadata={"description": "所购保障年度"})
+    coverage_start = ma.fields.Date(
+        required=True, metadata={"description": "今天缴费时的保障起始日（保费为全年保费，不折算）"}
+    )
+    coverage_end = ma.fields.Date(required=True, metadata={"description": "保障结束日（含当日）"})
     lines = ma.fields.List(ma.fields.Nested(QuoteLineSchema), required=True)
     total_premium_fen = ma.fields.Integer(required=True)
     total_subsidy_fen = ma.fields.Integer(required=True)
@@ -72,6 +76,8 @@ def quote_view(quote, persons) -> dict:
     return {
         "product_code": quote.product_code,
         "plan_year": quote.plan_year,
+        "coverage_start": quote.coverage_start,
+        "coverage_end": quote.coverage_end,
         "lines": [
             {
                 "person_id": line.person_id,

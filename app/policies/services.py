@@ -56,10 +56,11 @@ def get_policy(member_id: int, policy_id: int) -> Policy:
     return policy
 
 
-def claims_filed(session, policy: Policy) -> bool:
-    """Has any claim been filed on this policy? Claims (above policies) answers through the hook
-    point `hooks.CLAIMS_FILED`; the registry fails loudly when nobody registered a check."""
-    return any(check(session, policy) for check in hooks.providers(hooks.CLAIMS_FILED))
+def claims_filed(session, policy: Policy) -> list[date | None]:
+    """The date each claim filed on this policy says care began (None: not stated). Claims
+    (above policies) answers through the hook point `hooks.CLAIMS_FILED`; the registry fails
+    loudly when nobody registered a provider."""
+    return [start for found in hooks.providers(hooks.CLAIMS_FILED) for start in found(session, policy)]
 
 
 def refunds_of(policy: Policy) -> list[Refund]:
