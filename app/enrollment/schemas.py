@@ -68,7 +68,15 @@ class QuoteSchema(StrictSchema):
     total_pay_fen = ma.fields.Integer(required=True)
     payment_methods = ma.fields.List(ma.fields.String(), required=True)
     unavailable_methods = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Nested(ReasonSchema), required=True
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(ReasonSchema),
+        required=True,
+        metadata={"description": "不能支付的方式及原因（如个人账户余额不足），下单前即可看到"},
+    )
+    personal_account_balance_fen = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "付款人医保个人账户余额（分，医保系统实时查询，短时缓存）；无个人账户或暂不可查为 null"},
     )
 
 
@@ -97,6 +105,7 @@ def quote_view(quote, persons) -> dict:
         "total_pay_fen": quote.total_pay_fen,
         "payment_methods": list(quote.payment_methods),
         "unavailable_methods": {k: v.__dict__ for k, v in quote.unavailable_methods.items()},
+        "personal_account_balance_fen": quote.account_balance_fen,
     }
 
 

@@ -63,6 +63,24 @@ def claims_filed(session, policy: Policy) -> list[date | None]:
     return [start for found in hooks.providers(hooks.CLAIMS_FILED) for start in found(session, policy)]
 
 
+REFUND_STATUS_LABELS = {
+    "none": "无退款",
+    "pending": "退款处理中",
+    "succeeded": "已退款",
+    "failed": "退款失败，客服将联系您处理",
+}
+
+
+def refund_status(refunds: list[Refund]) -> str:
+    """One word for the member: none, or the least settled of the policy's refunds (a failed
+    one first, then one still pending), else succeeded."""
+    statuses = {r.status for r in refunds}
+    for status in ("failed", "pending", "succeeded"):
+        if status in statuses:
+            return status
+    return "none"
+
+
 def refunds_of(policy: Policy) -> list[Refund]:
     return list(
         get_session().scalars(
