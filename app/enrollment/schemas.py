@@ -26,9 +26,26 @@ class TermsAcceptanceSchema(StrictSchema):
     accepted = ma.fields.Boolean(required=True, metadata={"description": "已阅读并同意全部条款"})
 
 
+class RenewalConsentTextSchema(StrictSchema):
+    version = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    accepted = ma.fields.Boolean(required=True, metadata={"description": "已阅读并同意续保授权书"})
+
+
+class RenewalChoiceSchema(StrictSchema):
+    auto_debit = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "续保时从付款人医保个人账户扣缴下一年度保费；否则通知缴费"},
+    )
+    consent = ma.fields.Nested(RenewalConsentTextSchema, required=True)
+
+
 class CreateOrderSchema(SelectionSchema):
     payment_method = ma.fields.String(validate=ma.validate.OneOf(("personal_account", "wechat")))
     terms = ma.fields.Nested(TermsAcceptanceSchema, required=True)
+    renewal = ma.fields.Nested(
+        RenewalChoiceSchema,
+        metadata={"description": "可选：同时授权续保（续保授权书版本见 GET /renewals）"},
+    )
 
 
 class ReasonSchema(StrictSchema):
