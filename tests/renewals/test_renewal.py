@@ -221,3 +221,62 @@ def test_the_cli_runs_and_reports(app, enrolled):
     assert "awaiting_payment: 1" in report.output
     bad = runner.invoke(args=["renewals", "run", "ganzhou-demo-2026"])
     assert bad.exit_code != 0 and "renewal_not_offered" in bad.output
+
+
+def test_the_demo_family_is_the_cohort_the_run_renews(app, client, seeded):
+    """`flask demo seed` enrolls 张伟's family with an auto-debit renewal consent; in December
+    `flask renewals run ganzhou-demo-2027` renews all three, each outcome visible to him."""
+    import time_machine
+
+    from app.demo.family import DEMO_CODE, seed_family
+    from app.demo.residents import generate
+    from tests.conftest import login
+
+    with time_machine.travel(DECEMBER, tick=True):
+        with app.app_context():
+            assert seed_family(generate(10)) == 3
+        result = app.test_cli_runner().invoke(args=["renewals", "run", "ganzhou-demo-2027"])
+        assert result.exit_code == 0, result.output
+        assert "renewed: 3" in result.output
+        token = login(client, DEMO_CODE)["access_token"]
+        body = client.get("/renewals", headers=bearer(token)).get_json()
+        assert [o["status"] for o in body["outcomes"]] == ["renewed"] * 3
+        years = client.get("/policies", headers=bearer(token)).get_json()
+        assert sorted(p["plan_year"] for p in years) == [2026, 2026, 2026, 2027, 2027, 2027]
+
+
+def test_re_verification_and_eligibility_decide_each_outcome(app, client, enrolled, operator):
+    """李娜's basic insurance was suspended since she enrolled: the bureau's fresh answer makes
+    her not eligible. The son was already enrolled for 2027 by hand: nothing to renew."""
+    from sqlalchemy import update
+
+    from app.database import transaction
+    from app.integrations.bureau.sandbox_models import SandboxResident
+    from tests.enrollment.test_orders import SHOWCASE
+
+    with app.app_context(), transaction() as s:
+        s.execute(
+            update(SandboxResident)
+            .where(SandboxResident.psn_no == SHOWCASE["李娜"].psn_no)
+            .values(psn_insu_stas="2")
+        )
+    resp = client.post(
+        "/orders",
+        headers={**bearer(enrolled["token"]), **key()},
+        json=order_body(client, [enrolled["child"]], include_self=False, method="wechat"),
+    )
+    assert resp.status_code == 201 and resp.get_json()["plan_year"] == 2027
+    # One policy (or open order) per person per plan year: 2027 is taken now, 2026 was before.
+    again = client.post(
+        "/quotes",
+        headers=bearer(enrolled["token"]),
+        json={"include_self": False, "relative_ids": [enrolled["child"]]},
+    ).get_json()
+    assert (again["plan_year"], again["coverage_start"]) == (2027, "2027-01-01")
+    assert [r["code"] for r in again["lines"][0]["reasons"]] == ["already_insured"]
+    report = start(client, operator).get_json()
+    by_status = {o["status"]: o for o in report["outcomes"]}
+    assert sorted(by_status) == ["already_insured", "not_eligible", "renewed"]
+    assert by_status["not_eligible"]["reason_code"] == "basic_insurance_suspended"
+    assert "暂停" in by_status["not_eligible"]["message"]
+    assert by_status["already_insured"]["name_masked"] == "**宝"
