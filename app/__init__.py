@@ -78,8 +78,8 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.payments.routes import blp as payments_blp
     from app.policies.routes import blp as policies_blp
     from app.products.routes import blp as products_blp
-    from app.renewals.routes import blp as renewals_blp
     from app.products.routes import register_converters as register_product_converters
+    from app.renewals.routes import blp as renewals_blp
     from app.special_drugs.routes import blp as special_drugs_blp
     from app.sponsors.roster_routes import blp as rosters_blp
     from app.sponsors.routes import blp as sponsors_blp

@@ -234,7 +234,9 @@ _add("certificate_invalid", 404, "凭证无效或已被篡改")
 
 # --- renewal (app/renewals) -------------------------------------------------------------------
 _add("renewal_consent_not_accepted", 422, "请阅读并同意续保授权书")
-_add("renewal_consent_outdated", 422, "续保授权书已更新，请重新阅读并同意", "detail has the version")
+_add(
+    "renewal_consent_outdated", 422, "续保授权书已更新，请重新阅读并同意", "detail has the version"
+)
 _add("renewal_payer_only", 422, "仅投保时的付款人可以为该保单授权续保")
 _add("renewal_policy_not_active", 409, "保单不是有效状态，不能授权续保")
 _add("renewal_consent_not_found", 404, "续保授权不存在")

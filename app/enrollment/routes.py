@@ -16,12 +16,12 @@ from app.enrollment.schemas import (
 )
 from app.errors import NotFound
 from app.payments import services as payments
-from app.renewals import services as renewals
 from app.payments.schemas import (
     PaymentStartResultSchema,
     SandboxPaymentResultSchema,
     StartPaymentSchema,
 )
+from app.renewals import services as renewals
 
 blp = Blueprint("enrollment", __name__, description="投保与支付 Quotes, orders and payment")
 

@@ -93,7 +93,9 @@ class QuoteSchema(StrictSchema):
     personal_account_balance_fen = ma.fields.Integer(
         required=True,
         allow_none=True,
-        metadata={"description": "付款人医保个人账户余额（分，医保系统实时查询，短时缓存）；无个人账户或暂不可查为 null"},
+        metadata={
+            "description": "付款人医保个人账户余额（分，医保系统实时查询，短时缓存）；无个人账户或暂不可查为 null"
+        },
     )
 
 

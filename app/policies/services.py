@@ -60,7 +60,9 @@ def claims_filed(session, policy: Policy) -> list[date | None]:
     """The date each claim filed on this policy says care began (None: not stated). Claims
     (above policies) answers through the hook point `hooks.CLAIMS_FILED`; the registry fails
     loudly when nobody registered a provider."""
-    return [start for found in hooks.providers(hooks.CLAIMS_FILED) for start in found(session, policy)]
+    return [
+        start for found in hooks.providers(hooks.CLAIMS_FILED) for start in found(session, policy)
+    ]
 
 
 REFUND_STATUS_LABELS = {

@@ -54,9 +54,9 @@ from app.products.checker import (
 )
 from app.products.definition import (
     COUNTABLE_AMOUNTS,
+    COVER_START_RULES,
     INSURED_RELATIONS,
     PAYMENT_METHODS,
-    COVER_START_RULES,
     Bounds,
     Bucket,
     Corridor,
@@ -291,7 +291,9 @@ def _cover_start_rule(
     if raw is None:
         return "day_after_payment"
     if raw not in COVER_START_RULES:
-        c.add("coverage.cover_starts", f"“{raw}”不是允许的取值，可选：{'、'.join(COVER_START_RULES)}")
+        c.add(
+            "coverage.cover_starts", f"“{raw}”不是允许的取值，可选：{'、'.join(COVER_START_RULES)}"
+        )
         return "day_after_payment"
     if raw == "fixed" and window_closes and coverage_starts and window_closes > coverage_starts:
         c.add("coverage.cover_starts", "固定起保日的产品，投保窗口须在保障开始日当天或之前结束")

@@ -21,12 +21,18 @@ if TYPE_CHECKING:
 
 
 class PlanYear(Protocol):
-    plan_year: int
-    window_opens: date
-    window_closes: date  # inclusive
-    coverage_starts: date
-    coverage_ends: date  # inclusive
-    cover_start_rule: str
+    @property
+    def plan_year(self) -> int: ...
+    @property
+    def window_opens(self) -> date: ...
+    @property
+    def window_closes(self) -> date: ...  # inclusive
+    @property
+    def coverage_starts(self) -> date: ...
+    @property
+    def coverage_ends(self) -> date: ...  # inclusive
+    @property
+    def cover_start_rule(self) -> str: ...
 
 
 Y = TypeVar("Y", bound=PlanYear)

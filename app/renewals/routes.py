@@ -9,9 +9,9 @@ from app.auth.principal import current_principal
 from app.renewals import runs, services
 from app.renewals.models import OutcomeStatus
 from app.renewals.schemas import (
+    MemberRenewalsSchema,
     RenewalConsentCreateSchema,
     RenewalConsentSchema,
-    MemberRenewalsSchema,
     RenewalRunCreateSchema,
     RenewalRunReportSchema,
     RenewalRunSchema,

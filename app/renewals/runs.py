@@ -223,9 +223,7 @@ def _progress(run_id: int) -> None:
         done = s.scalar(
             select(func.count())
             .select_from(RenewalOutcome)
-            .where(
-                RenewalOutcome.run_id == run_id, RenewalOutcome.status != OutcomeStatus.PENDING
-            )
+            .where(RenewalOutcome.run_id == run_id, RenewalOutcome.status != OutcomeStatus.PENDING)
         )
         s.execute(
             update(RenewalRun)
@@ -382,8 +380,11 @@ def _settle_from_order(outcome_id: int, order_id: int) -> str:
     session.expire_all()
     order = session.get_one(Order, order_id)
     if order.status == OrderStatus.PAID:
-        item = session.scalar(select(OrderItem).where(OrderItem.order_id == order_id))
-        policy = session.scalar(select(Policy).where(Policy.order_item_id == item.id))
+        policy = session.scalars(
+            select(Policy)
+            .join(OrderItem, OrderItem.id == Policy.order_item_id)
+            .where(OrderItem.order_id == order_id)
+        ).one()
         return _conclude(
             outcome_id,
             OutcomeStatus.RENEWED,
@@ -483,4 +484,3 @@ def run_outcomes(run_id: int) -> list[RenewalOutcome]:
 
 def list_runs() -> list[RenewalRun]:
     return list(get_session().scalars(select(RenewalRun).order_by(RenewalRun.id.desc()).limit(50)))
-

@@ -16,9 +16,7 @@ def _masked_name(obj) -> str | None:
 
 
 class RenewalConsentCreateSchema(StrictSchema):
-    policy_id = ma.fields.Integer(
-        required=True, validate=ma.validate.Range(min=1, max=2**31 - 1)
-    )
+    policy_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
     auto_debit = ma.fields.Boolean(
         load_default=False, metadata={"description": "续保时从付款人医保个人账户扣缴保费"}
     )
@@ -91,9 +89,7 @@ class RenewalRunSchema(StrictSchema):
     created_at = ma.fields.DateTime(required=True)
     heartbeat_at = ma.fields.DateTime(allow_none=True)
     finished_at = ma.fields.DateTime(allow_none=True)
-    counts = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Integer(), required=True
-    )
+    counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
 
 
 class RenewalRunReportSchema(RenewalRunSchema):

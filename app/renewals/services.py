@@ -14,7 +14,7 @@ from app.database import get_session, rowcount, transaction, utcnow
 from app.enrollment import services as enrollment
 from app.enrollment.models import Order, OrderItem
 from app.error_catalogue import E
-from app.policies.models import Policy, PolicyStatus
+from app.policies.models import PolicyStatus
 from app.policies.services import get_policy
 from app.renewals.models import (
     ConsentStatus,
@@ -170,4 +170,3 @@ def member_renewals(member_id: int) -> tuple[list[RenewalConsent], list[RenewalO
         )
     )
     return consents, outcomes
-

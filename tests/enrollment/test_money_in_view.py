@@ -73,9 +73,7 @@ def test_a_resident_without_a_personal_account_sees_no_balance(app, client, seed
     from tests import factories
 
     made = factories.verified_member(seeded, "resident-liu", residents["刘强"])
-    resp = client.post(
-        "/quotes", headers=bearer(made["access_token"]), json={"relative_ids": []}
-    )
+    resp = client.post("/quotes", headers=bearer(made["access_token"]), json={"relative_ids": []})
     body = resp.get_json()
     assert body["personal_account_balance_fen"] is None
     assert body["unavailable_methods"]["personal_account"]["code"] == (

@@ -231,7 +231,9 @@ class AccountBook:
             return self.fake.reply(0, "", {"acctinfo": {"psn_no": psn, "balc": None}})
         if psn == UNKNOWN:
             return self.fake.reply(0, "", {"acctinfo": None})
-        return self.fake.reply(0, "", {"acctinfo": {"psn_no": psn, "balc": yuan(self.balances[psn])}})
+        return self.fake.reply(
+            0, "", {"acctinfo": {"psn_no": psn, "balc": yuan(self.balances[psn])}}
+        )
 
     def refund(self, env: dict) -> Response:
         data = self._data(env, "req_id", "orig_req_id", "amt")

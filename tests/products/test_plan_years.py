@@ -26,9 +26,16 @@ class Year:
 Y2026 = Year(
     2026, date(2025, 10, 1), date(2026, 12, 31), date(2026, 1, 1), date(2026, 12, 31), "payment_day"
 )
-Y2027 = Year(2027, date(2026, 12, 1), date(2026, 12, 31), date(2027, 1, 1), date(2027, 12, 31), "fixed")
+Y2027 = Year(
+    2027, date(2026, 12, 1), date(2026, 12, 31), date(2027, 1, 1), date(2027, 12, 31), "fixed"
+)
 NEXT_DAY = Year(
-    2026, date(2025, 10, 1), date(2026, 12, 31), date(2026, 1, 1), date(2026, 12, 31), "day_after_payment"
+    2026,
+    date(2025, 10, 1),
+    date(2026, 12, 31),
+    date(2026, 1, 1),
+    date(2026, 12, 31),
+    "day_after_payment",
 )
 
 

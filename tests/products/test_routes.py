@@ -75,9 +75,7 @@ def test_current_is_the_ganzhou_demo_today(client, loaded, pinned):
     ]
 
 
-def test_in_december_next_year_is_offered_from_1_january_and_this_year_still_listed(
-    client, loaded
-):
+def test_in_december_next_year_is_offered_from_1_january_and_this_year_still_listed(client, loaded):
     with time_machine.travel(datetime(2026, 12, 6, 10, 0, tzinfo=SHANGHAI), tick=False):
         current = client.get("/products/current").get_json()
         listed = client.get("/products").get_json()

@@ -146,9 +146,7 @@ def test_the_run_renews_by_consent_and_every_outcome_is_visible(app, client, enr
 def test_opting_out_before_the_run(app, client, enrolled, operator):
     body = client.get("/renewals", headers=bearer(enrolled["token"])).get_json()
     wife = next(c for c in body["consents"] if c["relation"] == "spouse")
-    resp = client.post(
-        f"/renewals/consents/{wife['id']}/revoke", headers=bearer(enrolled["token"])
-    )
+    resp = client.post(f"/renewals/consents/{wife['id']}/revoke", headers=bearer(enrolled["token"]))
     assert resp.status_code == 200 and resp.get_json()["status"] == "revoked"
     report = start(client, operator).get_json()
     assert report["total"] == 2 and report["counts"]["renewed"] == 1
@@ -173,9 +171,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(app, client, enrolled, oper
         "internal_error",
     )
     monkeypatch.setattr(runs, "process", real)
-    resp = client.post(
-        f"/staff/renewal-runs/{report['id']}/resume", headers=bearer(operator)
-    )
+    resp = client.post(f"/staff/renewal-runs/{report['id']}/resume", headers=bearer(operator))
     assert resp.status_code == 200, resp.get_json()
     resumed = resp.get_json()
     assert (resumed["status"], resumed["processed"], resumed["runs"]) == ("completed", 3, 2)

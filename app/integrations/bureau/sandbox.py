@@ -291,8 +291,9 @@ class SandboxBureau:
             raise BureauUnavailable("sandbox bureau balance timed out (fault: timeout_balance)")
         with self._bureau_session() as s:
             row = s.scalar(select(SandboxResident).where(SandboxResident.psn_no == psn_no))
-            employee = row is not None and row.insutype == INSUTYPE_EMPLOYEE
-            return row.balc_fen if employee else None
+            if row is None or row.insutype != INSUTYPE_EMPLOYEE:
+                return None
+            return row.balc_fen
 
     def query(self, request_id: str) -> AccountTransaction:
         """The recorded debit or refund, or `DEBIT_NOT_FOUND` (amount 0) if never seen."""
