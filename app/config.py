@@ -394,12 +394,17 @@ def _common_from_env(cfg: Config) -> Config:
             cfg.READINESS_TIMEOUT_SECONDS = float(readiness)
         except ValueError:
             raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be a number") from None
-    for name in ("DISCLOSURE_MIN_CELL", "DISCLOSURE_CACHE_SECONDS"):
+    for name in (
+        "DISCLOSURE_MIN_CELL",
+        "DISCLOSURE_CACHE_SECONDS",
+        "ACCOUNT_BALANCE_CACHE_SECONDS",
+    ):
         raw = _env(name)
         if raw is not None:
             if not raw.isdigit():
                 raise ConfigurationError(f"{name} must be a whole number")
             setattr(cfg, name, int(raw))
+    cfg.RENEWAL_CONSENT_VERSION = _env("RENEWAL_CONSENT_VERSION") or cfg.RENEWAL_CONSENT_VERSION
     return cfg
 
 
