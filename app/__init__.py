@@ -79,6 +79,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.policies.routes import blp as policies_blp
     from app.products.routes import blp as products_blp
     from app.products.routes import register_converters as register_product_converters
+    from app.renewals.routes import blp as renewals_blp
     from app.special_drugs.routes import blp as special_drugs_blp
     from app.sponsors.roster_routes import blp as rosters_blp
     from app.sponsors.routes import blp as sponsors_blp
@@ -102,6 +103,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         disclosure_blp,
         catalogues_blp,
         special_drugs_blp,
+        renewals_blp,
     ):
         api_instance.register_blueprint(blp)
 
@@ -129,6 +131,9 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.jobs.cli import jobs_cli
 
     app.cli.add_command(jobs_cli)
+    from app.renewals.cli import renewals_cli
+
+    app.cli.add_command(renewals_cli)
     logging.getLogger(__name__).debug("app created", extra={"profile": cfg.PROFILE})
     return app
 

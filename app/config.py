@@ -106,6 +106,11 @@ class Config:
     WECHATPAY_API_BASE: str = "https://api.mch.weixin.qq.com"
     # Unpaid orders close after this long.
     ORDER_PAYMENT_TIMEOUT_SECONDS: int = 30 * 60
+    # A personal-account balance asked of the bureau (9605) is shown in quotes for this long
+    # before it is asked again (0: ask every time). A debit or refund forgets it at once.
+    ACCOUNT_BALANCE_CACHE_SECONDS: int = 30
+    # The version of the renewal (续保) consent text a member agrees to.
+    RENEWAL_CONSENT_VERSION: str = "renewal-2026-12"
     # Member notifications: WeChat subscription messages with the mini-program's WECHAT_APPID /
     # WECHAT_SECRET / WECHAT_API_BASE ("real"), or the recording sandbox. The state is which
     # mini-program build a tap opens: developer | trial | formal.
@@ -296,6 +301,8 @@ class Config:
             )
         if self.DISCLOSURE_MIN_CELL < 1 or not 0 <= self.DISCLOSURE_CACHE_SECONDS <= 86400:
             raise ConfigurationError("DISCLOSURE_MIN_CELL >= 1, DISCLOSURE_CACHE_SECONDS 0..86400")
+        if not 0 <= self.ACCOUNT_BALANCE_CACHE_SECONDS <= 3600:
+            raise ConfigurationError("ACCOUNT_BALANCE_CACHE_SECONDS must be between 0 and 3600")
 
 
 def _common_from_env(cfg: Config) -> Config:
@@ -387,12 +394,17 @@ def _common_from_env(cfg: Config) -> Config:
             cfg.READINESS_TIMEOUT_SECONDS = float(readiness)
         except ValueError:
             raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be a number") from None
-    for name in ("DISCLOSURE_MIN_CELL", "DISCLOSURE_CACHE_SECONDS"):
+    for name in (
+        "DISCLOSURE_MIN_CELL",
+        "DISCLOSURE_CACHE_SECONDS",
+        "ACCOUNT_BALANCE_CACHE_SECONDS",
+    ):
         raw = _env(name)
         if raw is not None:
             if not raw.isdigit():
                 raise ConfigurationError(f"{name} must be a whole number")
             setattr(cfg, name, int(raw))
+    cfg.RENEWAL_CONSENT_VERSION = _env("RENEWAL_CONSENT_VERSION") or cfg.RENEWAL_CONSENT_VERSION
     return cfg
 
 

@@ -232,6 +232,20 @@ _add("refund_window_passed", 422, "已超过退保期限", "detail has the numbe
 _add("refund_claim_exists", 422, "该保单已申请理赔，不能退保")
 _add("certificate_invalid", 404, "凭证无效或已被篡改")
 
+# --- renewal (app/renewals) -------------------------------------------------------------------
+_add("renewal_consent_not_accepted", 422, "请阅读并同意续保授权书")
+_add(
+    "renewal_consent_outdated", 422, "续保授权书已更新，请重新阅读并同意", "detail has the version"
+)
+_add("renewal_payer_only", 422, "仅投保时的付款人可以为该保单授权续保")
+_add("renewal_policy_not_active", 409, "保单不是有效状态，不能授权续保")
+_add("renewal_consent_not_found", 404, "续保授权不存在")
+_add("renewal_not_offered", 422, "该产品没有可续保的上一年度产品")
+_add("renewal_window_closed", 422, "该产品当前不在投保期内，不能发起续保")
+_add("renewal_run_active", 409, "该产品已有正在进行的续保任务")
+_add("renewal_run_busy", 409, "续保任务正在运行或已完成，不能重复启动")
+_add("renewal_run_not_found", 404, "续保任务不存在")
+
 # --- claims and documents (app/claims, app/documents) ---------------------------------------
 _add("claim_not_found", 404, "理赔申请不存在")
 _add("claim_state_conflict", 409, "理赔申请当前状态不能执行此操作", "detail names the state")

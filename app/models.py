@@ -40,6 +40,7 @@ from app.members.models import Consent, Member, Relative  # noqa: F401
 from app.outbox.models import OutboxEvent  # noqa: F401
 from app.policies.models import Policy  # noqa: F401
 from app.products.models import Product, ProductTerms  # noqa: F401
+from app.renewals.models import RenewalConsent, RenewalOutcome, RenewalRun  # noqa: F401
 from app.special_drugs.models import (  # noqa: F401
     SpecialDrugApplication,
     SpecialDrugDocument,

@@ -5,6 +5,7 @@ outcomes."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -24,13 +25,12 @@ if TYPE_CHECKING:
     from app.sponsors.reports import ClaimsPaid
 
 
-def claims_filed_on(session: Session, policy: Policy) -> bool:
-    """The refund rule's hook: has a claim been filed on this policy?"""
-    return bool(
-        session.scalar(
-            select(func.count())
-            .select_from(Claim)
-            .where(Claim.policy_id == policy.id, Claim.status.in_(FILED))
+def claims_filed_on(session: Session, policy: Policy) -> list[date | None]:
+    """The refund rule's hook: when care began (admission; None when not stated) for each claim
+    filed on this policy."""
+    return list(
+        session.scalars(
+            select(Claim.admitted_on).where(Claim.policy_id == policy.id, Claim.status.in_(FILED))
         )
     )
 

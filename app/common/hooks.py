@@ -61,8 +61,9 @@ HOOK_POINTS: dict[str, HookPoint] = {
         HookPoint(
             CLAIMS_FILED,
             params=("session", "policy"),
-            returns="bool: has any claim been filed on this policy",
-            purpose="the refund rule's 'no claim filed' check on surrender",
+            returns="list[date | None]: when care began, for each claim filed on this policy",
+            purpose="the refund rule's 'no claim filed' check on surrender (a claim for care "
+            "before cover does not count: app/policies/rules.py)",
             provided_by="claims (app.claims.services.claims_filed_on)",
             many=True,
         ),

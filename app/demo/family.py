@@ -1,6 +1,7 @@
 """The showcase family for the claims walk-through: 张伟 enrolled himself, 李娜 and 张小宝 during
 last December's window (paid from his personal account), so their 2026 policies cover the
-settlements the sandbox bureau holds for them. Logging in with the sandbox code
+settlements the sandbox bureau holds for them, and agreed to renew all three from his personal
+account (the cohort the renewal run renews into 2027). Logging in with the sandbox code
 `demo-zhangwei` is being 张伟.
 
 Everything goes through the real services (verification with the sandbox bureau, the order, the
@@ -27,11 +28,12 @@ CONSENT_VERSION = "pi-2026-01"
 
 def seed_family(residents) -> int:
     """Returns the number of policies created (0 when the family is already insured)."""
-    from app.enrollment.services import Selection, create_order
+    from app.enrollment.services import Selection
     from app.integrations.registry import wechat_login
     from app.members.services import ConsentInput, add_relative, verify_self
     from app.payments.services import start_payment
     from app.products.services import current_terms, get_product
+    from app.renewals.services import create_order_with_consent
 
     by_name = {r.name: r for r in residents}
     product = get_product("ganzhou-demo-2026")
@@ -72,8 +74,17 @@ def seed_family(residents) -> int:
                     guardian_consent=consent if relation == "child" else None,
                 ).id
             )
-        order = create_order(
+        # Renewal agreed at enrollment, paid from his personal account: the cohort that
+        # `flask renewals run ganzhou-demo-2027` renews into 2027.
+        order = create_order_with_consent(
             member_id,
+            {
+                "auto_debit": True,
+                "consent": {
+                    "version": current_app.config["RENEWAL_CONSENT_VERSION"],
+                    "accepted": True,
+                },
+            },
             product_code=product.code,
             selection=Selection(include_self=True, relative_ids=tuple(relatives)),
             payment_method="personal_account",

@@ -15,6 +15,7 @@ from datetime import date
 
 from app.common.clock import age_on as age_on
 from app.products.definition import ProductDefinition
+from app.products.plan_years import cover_period
 from app.sponsors.rules import SubsidyOffer as SubsidyOffer
 
 # SubsidyOffer (what a sponsorship programme offers) is sponsors' type, since enrollment sits
@@ -44,6 +45,7 @@ class Payer:
     insurance_type: str | None
     insurance_status: str | None
     has_personal_account: bool
+    account_balance_fen: int | None = None  # as the bureau reported it; None: not known
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,15 @@ class QuoteLine:
 class Quote:
     product_code: str
     plan_year: int
+    coverage_start: date  # when cover paid for today starts (the plan year's rule)
+    coverage_end: date
     lines: tuple[QuoteLine, ...]
     total_premium_fen: int
     total_subsidy_fen: int
     total_pay_fen: int
     payment_methods: tuple[str, ...]
     unavailable_methods: dict[str, Reason] = field(default_factory=dict)
+    account_balance_fen: int | None = None  # the payer's personal account, when known
 
     @property
     def all_eligible(self) -> bool:
@@ -136,6 +141,18 @@ def personal_account_refusal(
     return None
 
 
+def balance_refusal(payer: Payer, pay_total: int) -> Reason | None:
+    """The account holds less than is to be paid (when the balance is known)."""
+    balance = payer.account_balance_fen
+    if balance is None or balance >= pay_total:
+        return None
+    return Reason(
+        "personal_account_insufficient_balance",
+        f"医保个人账户余额 {balance // 100}.{balance % 100:02d} 元，不足以支付 "
+        f"{pay_total // 100}.{pay_total % 100:02d} 元，请选择其他支付方式",
+    )
+
+
 def _methods(
     defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_total: int
 ) -> tuple[tuple[str, ...], dict[str, Reason]]:
@@ -150,6 +167,8 @@ def _methods(
             refusal = personal_account_refusal(
                 defn, payer, [line.relation for line in lines if line.pay_fen > 0]
             )
+            if refusal is None:
+                refusal = balance_refusal(payer, pay_total)
             if refusal is not None:
                 unavailable[method] = refusal
                 continue
@@ -195,13 +214,17 @@ def quote(
     total_subsidy = sum(l.subsidy_fen for l in eligible_lines)
     total_pay = total_premium - total_subsidy
     methods, unavailable = _methods(defn, payer, eligible_lines, total_pay)
+    start, end = cover_period(defn, today)
     return Quote(
         product_code=defn.code,
         plan_year=defn.plan_year,
+        coverage_start=start,
+        coverage_end=end,
         lines=tuple(lines),
         total_premium_fen=total_premium,
         total_subsidy_fen=total_subsidy,
         total_pay_fen=total_pay,
         payment_methods=methods,
         unavailable_methods=unavailable,
+        account_balance_fen=payer.account_balance_fen if payer.has_personal_account else None,
     )

@@ -21,6 +21,7 @@ from app.payments.schemas import (
     SandboxPaymentResultSchema,
     StartPaymentSchema,
 )
+from app.renewals import services as renewals
 
 blp = Blueprint("enrollment", __name__, description="投保与支付 Quotes, orders and payment")
 
@@ -49,10 +50,11 @@ def create_quote(body):
 @blp.response(201, OrderSchema)
 @blp.errors(404, 409, 422, 429, 503)
 def create_order(body):
-    """Create an order for self and relatives, recording the terms version agreed to (可回溯).
-    Requires an Idempotency-Key header."""
-    return services.create_order(
+    """Create an order for self and relatives, recording the terms version agreed to (可回溯),
+    and with `renewal`, the renewal consent for each of them. Requires an Idempotency-Key."""
+    return renewals.create_order_with_consent(
         current_principal().id,
+        body.get("renewal"),
         product_code=body.get("product_code"),
         selection=_selection(body),
         payment_method=body.get("payment_method"),

@@ -26,9 +26,26 @@ class TermsAcceptanceSchema(StrictSchema):
     accepted = ma.fields.Boolean(required=True, metadata={"description": "已阅读并同意全部条款"})
 
 
+class RenewalConsentTextSchema(StrictSchema):
+    version = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    accepted = ma.fields.Boolean(required=True, metadata={"description": "已阅读并同意续保授权书"})
+
+
+class RenewalChoiceSchema(StrictSchema):
+    auto_debit = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "续保时从付款人医保个人账户扣缴下一年度保费；否则通知缴费"},
+    )
+    consent = ma.fields.Nested(RenewalConsentTextSchema, required=True)
+
+
 class CreateOrderSchema(SelectionSchema):
     payment_method = ma.fields.String(validate=ma.validate.OneOf(("personal_account", "wechat")))
     terms = ma.fields.Nested(TermsAcceptanceSchema, required=True)
+    renewal = ma.fields.Nested(
+        RenewalChoiceSchema,
+        metadata={"description": "可选：同时授权续保（续保授权书版本见 GET /renewals）"},
+    )
 
 
 class ReasonSchema(StrictSchema):
@@ -57,14 +74,28 @@ class QuoteLineSchema(StrictSchema):
 
 class QuoteSchema(StrictSchema):
     product_code = ma.fields.String(required=True)
-    plan_year = ma.fields.Integer(required=True)
+    plan_year = ma.fields.Integer(required=True, metadata={"description": "所购保障年度"})
+    coverage_start = ma.fields.Date(
+        required=True, metadata={"description": "今天缴费时的保障起始日（保费为全年保费，不折算）"}
+    )
+    coverage_end = ma.fields.Date(required=True, metadata={"description": "保障结束日（含当日）"})
     lines = ma.fields.List(ma.fields.Nested(QuoteLineSchema), required=True)
     total_premium_fen = ma.fields.Integer(required=True)
     total_subsidy_fen = ma.fields.Integer(required=True)
     total_pay_fen = ma.fields.Integer(required=True)
     payment_methods = ma.fields.List(ma.fields.String(), required=True)
     unavailable_methods = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Nested(ReasonSchema), required=True
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(ReasonSchema),
+        required=True,
+        metadata={"description": "不能支付的方式及原因（如个人账户余额不足），下单前即可看到"},
+    )
+    personal_account_balance_fen = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "付款人医保个人账户余额（分，医保系统实时查询，短时缓存）；无个人账户或暂不可查为 null"
+        },
     )
 
 
@@ -72,6 +103,8 @@ def quote_view(quote, persons) -> dict:
     return {
         "product_code": quote.product_code,
         "plan_year": quote.plan_year,
+        "coverage_start": quote.coverage_start,
+        "coverage_end": quote.coverage_end,
         "lines": [
             {
                 "person_id": line.person_id,
@@ -91,6 +124,7 @@ def quote_view(quote, persons) -> dict:
         "total_pay_fen": quote.total_pay_fen,
         "payment_methods": list(quote.payment_methods),
         "unavailable_methods": {k: v.__dict__ for k, v in quote.unavailable_methods.items()},
+        "personal_account_balance_fen": quote.account_balance_fen,
     }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
 from app.database import get_session, read_scope, transaction, utcnow
-from app.enrollment import subsidies
+from app.enrollment import balances, subsidies
 from app.enrollment.models import Order, OrderItem
 from app.enrollment.quote import Candidate, Payer, Quote, quote
 from app.enrollment.statuses import OrderStatus
@@ -111,10 +111,16 @@ def _candidates(session, people, plan_year: int) -> list[Candidate]:
     ]
 
 
-def _payer(member: Member) -> Payer:
+def _payer(member: Member, defn: ProductDefinition | None = None) -> Payer:
+    """The payer as the quote sees them; with `defn` offering the personal account, with the
+    account's balance from the bureau (cached briefly, app/enrollment/balances.py)."""
     p = member.person
     assert p is not None  # _member() refuses a member not yet verified
-    return Payer(p.insurance_type, p.insurance_status, p.has_personal_account)
+    balance = None
+    if defn is not None and p.has_personal_account and p.psn_no:
+        if "personal_account" in defn.payment_methods:
+            balance = balances.account_balance(p.psn_no)
+    return Payer(p.insurance_type, p.insurance_status, p.has_personal_account, balance)
 
 
 def _resolve_product(code: str | None):
@@ -137,7 +143,7 @@ def get_quote(member_id: int, product_code: str | None, selection: Selection):
         result = quote(
             defn,
             today_shanghai(),
-            _payer(member),
+            _payer(member, defn),
             _candidates(session, people, defn.plan_year),
             offers,
         )
@@ -168,7 +174,11 @@ def create_order(
     session = get_session()
     offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
     q = quote(
-        defn, today_shanghai(), _payer(member), _candidates(session, people, defn.plan_year), offers
+        defn,
+        today_shanghai(),
+        _payer(member, defn if payment_method == "personal_account" else None),
+        _candidates(session, people, defn.plan_year),
+        offers,
     )
     _check_orderable(q, payment_method)
     relation_of = {p.id: rel for p, rel in people}

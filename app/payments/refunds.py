@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, select, update
 
 from app.common.clock import today_shanghai
 from app.database import read_scope, transaction, utcnow
+from app.enrollment import balances
 from app.enrollment.models import LedgerEntry, OrderItem, Payment, Refund
 from app.enrollment.statuses import RefundStatus
 from app.integrations import registry
@@ -56,6 +57,7 @@ def execute_refund(refund_id: int) -> str:
     try:
         if refund.method == "personal_account":
             txn = account_port().refund(refund.reference, payment.reference, refund.amount_fen)
+            balances.forget(payment.payer_psn_no)
             if txn.status == DEBIT_SUCCEEDED:
                 return _succeeded(refund_id, txn.bureau_txn_id)
             if txn.status == DEBIT_FAILED:

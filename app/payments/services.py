@@ -18,6 +18,7 @@ from sqlalchemy import CursorResult, func, select, update
 
 from app.audit.services import record as audit
 from app.database import get_session, read_scope, transaction, utcnow
+from app.enrollment import balances
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.enrollment.quote import Payer, personal_account_refusal
 from app.enrollment.services import close_order, get_order
@@ -160,6 +161,7 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
             .where(Payment.id == payment.id)
             .values(authorisation_id=auth.authorisation_id)
         )
+    balances.forget(person.psn_no)  # the quote asks the bureau again after this debit
     try:
         txn = bureau.debit(
             payment.reference,

@@ -19,6 +19,7 @@ from app.enrollment.statuses import PaymentStatus
 from app.error_catalogue import E
 from app.payments.refunds import execute_refund
 from app.policies.models import Policy, PolicyStatus
+from app.policies.rules import CLAIM_EXISTS, WINDOW_PASSED, refund_refusal
 from app.policies.services import claims_filed, get_policy
 
 
@@ -35,9 +36,16 @@ def surrender(member_id: int, policy_id: int) -> Policy:
     if policy.status != PolicyStatus.ACTIVE:
         raise E.policy_not_active()
     rule = definition_of(get_product_by_id(policy.product_id)).refund
-    if (today_shanghai() - policy.paid_on).days > rule.within_days:
+    refusal = refund_refusal(
+        rule,
+        paid_on=policy.paid_on,
+        today=today_shanghai(),
+        coverage_start=policy.coverage_start,
+        claim_care_starts=claims_filed(session, policy),
+    )
+    if refusal == WINDOW_PASSED:
         raise E.refund_window_passed(f"已超过缴费后{rule.within_days}天的退保期限")
-    if rule.requires_no_claim and claims_filed(session, policy):
+    if refusal == CLAIM_EXISTS:
         raise E.refund_claim_exists()
     refund_ids = []
     with transaction() as s:

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from app.common.schemas import StrictSchema
 from app.identity.idnumber import mask_name
-from app.policies.services import STATUS_LABELS
+from app.policies.services import REFUND_STATUS_LABELS, STATUS_LABELS, refund_status, refunds_of
 
 
 class PolicyQuerySchema(StrictSchema):
@@ -37,9 +37,26 @@ class PolicySchema(StrictSchema):
     issued_at = ma.fields.DateTime(required=True)
     surrendered_at = ma.fields.DateTime(allow_none=True)
     voided_at = ma.fields.DateTime(allow_none=True)
+    refund = ma.fields.Method(
+        "_refund",
+        required=True,
+        metadata={
+            "description": "退保退款：status none | pending | succeeded | failed（多笔时取最未完成的一笔），"
+            "label 中文说明，amount_fen 退款合计（分）"
+        },
+    )
 
     def _status_label(self, policy) -> str:
         return STATUS_LABELS[policy.status]
+
+    def _refund(self, policy) -> dict:
+        refunds = refunds_of(policy)
+        status = refund_status(refunds)
+        return {
+            "status": status,
+            "label": REFUND_STATUS_LABELS[status],
+            "amount_fen": sum(r.amount_fen for r in refunds),
+        }
 
     def _name(self, policy) -> str:
         from app.database import get_session

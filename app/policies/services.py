@@ -5,7 +5,7 @@ refund to each funding source) is app/payments/surrender.py, since it drives pay
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -17,15 +17,13 @@ from app.error_catalogue import E
 from app.members.models import Member, Person
 from app.policies.certificate import STATUS_LABELS
 from app.policies.models import Policy
+from app.products.plan_years import cover_period
 
 
 def coverage_for(defn, paid_on: date) -> tuple[date, date]:
-    """Cover starts on the product's coverage start, or, for a late enrollment, the day after
-    payment plus any waiting period (次日零时生效)."""
-    start = defn.coverage_starts
-    if paid_on >= start:
-        start = paid_on + timedelta(days=1 + defn.late_enrollment_waiting_days)
-    return min(start, defn.coverage_ends), defn.coverage_ends
+    """The cover a payment on `paid_on` buys: from the coverage start, or for a payment after it
+    as the product's cover-start rule says (app/products/plan_years.py)."""
+    return cover_period(defn, paid_on)
 
 
 def visible_to(member_id: int):
@@ -58,10 +56,31 @@ def get_policy(member_id: int, policy_id: int) -> Policy:
     return policy
 
 
-def claims_filed(session, policy: Policy) -> bool:
-    """Has any claim been filed on this policy? Claims (above policies) answers through the hook
-    point `hooks.CLAIMS_FILED`; the registry fails loudly when nobody registered a check."""
-    return any(check(session, policy) for check in hooks.providers(hooks.CLAIMS_FILED))
+def claims_filed(session, policy: Policy) -> list[date | None]:
+    """The date each claim filed on this policy says care began (None: not stated). Claims
+    (above policies) answers through the hook point `hooks.CLAIMS_FILED`; the registry fails
+    loudly when nobody registered a provider."""
+    return [
+        start for found in hooks.providers(hooks.CLAIMS_FILED) for start in found(session, policy)
+    ]
+
+
+REFUND_STATUS_LABELS = {
+    "none": "无退款",
+    "pending": "退款处理中",
+    "succeeded": "已退款",
+    "failed": "退款失败，客服将联系您处理",
+}
+
+
+def refund_status(refunds: list[Refund]) -> str:
+    """One word for the member: none, or the least settled of the policy's refunds (a failed
+    one first, then one still pending), else succeeded."""
+    statuses = {r.status for r in refunds}
+    for status in ("failed", "pending", "succeeded"):
+        if status in statuses:
+            return status
+    return "none"
 
 
 def refunds_of(policy: Policy) -> list[Refund]:

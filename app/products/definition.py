@@ -30,6 +30,11 @@ AMOUNT_KIND_NAMES = {
 }
 INSURED_RELATIONS = ("self", "spouse", "child", "parent", "grandparent", "grandchild", "sibling")
 PAYMENT_METHODS = ("personal_account", "wechat", "sponsor")
+# When cover starts for a payment (app/products/plan_years.py): on the coverage start for a
+# payment before it, and for a payment on or after it as the rule says: "fixed" (sold only until
+# the coverage starts: 同期参保, cover from 1 January), "payment_day" (自缴费成功之日起) or
+# "day_after_payment" (次日零时生效), plus any waiting period.
+COVER_START_RULES = ("fixed", "payment_day", "day_after_payment")
 CARE_KINDS = ("in_patient", "emergency", "day_surgery", "chronic_outpatient", "special_drug")
 DOCUMENT_TYPES = (
     "invoice",
@@ -172,6 +177,10 @@ class ProductDefinition:
     bounds: Bounds = field(default_factory=Bounds)
     # Days after payment before cover starts when enrolling after coverage_starts.
     late_enrollment_waiting_days: int = 0
+    # How cover starts for a payment on or after coverage_starts (COVER_START_RULES).
+    cover_start_rule: str = "day_after_payment"
+    # The code of the previous plan year's product this one renews (续保), if any.
+    renews: str | None = None
     # Claims: which documents each kind of care requires (used by the claims issue).
     required_documents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     auto_approve_max_fen: int | None = None
@@ -218,4 +227,7 @@ class ProductDefinition:
         return self.premium_default_fen
 
     def window_open_on(self, day: date) -> bool:
-        return self.window_opens <= day <= self.window_closes
+        """On sale on `day` (app/products/plan_years.py)."""
+        from app.products.plan_years import on_sale_on
+
+        return on_sale_on(self, day)

@@ -54,6 +54,7 @@ from app.products.checker import (
 )
 from app.products.definition import (
     COUNTABLE_AMOUNTS,
+    COVER_START_RULES,
     INSURED_RELATIONS,
     PAYMENT_METHODS,
     Bounds,
@@ -146,6 +147,7 @@ TOP_OPTIONAL = (
     "insurers",
     "amount_kinds",
     "settlement_providers",
+    "renews",
 )
 
 
@@ -160,6 +162,10 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
 
     code, name, plan_year, region_prefix = _identity(c, g)
     window_opens, window_closes, coverage_starts, coverage_ends = _dates(c, top, plan_year)
+    cover_rule = _cover_start_rule(c, top, window_closes, coverage_starts)
+    renews = None
+    if g("renews", None) is not None:
+        renews = c.string(g("renews"), "renews", max_length=40, pattern=CODE_PATTERN)
     insured, methods, pool = _relations(c, g)
 
     bounds = parse_bounds(c, g("bounds"))
@@ -206,6 +212,8 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
         buckets=buckets,
         bounds=bounds,
         late_enrollment_waiting_days=checked(waiting),
+        cover_start_rule=cover_rule,
+        renews=renews,
         required_documents=documents,
         auto_approve_max_fen=auto_approve,
         disclosure=disclosure,
@@ -253,7 +261,9 @@ def _dates(c: Checker, top: dict[str, Any], plan_year: int | None) -> tuple[date
         window_opens = c.day(window.get("opens", MISSING), "window.opens")
         window_closes = c.day(window.get("closes", MISSING), "window.closes")
     coverage = (
-        c.table(top["coverage"], "coverage", ("starts", "ends")) if "coverage" in top else None
+        c.table(top["coverage"], "coverage", ("starts", "ends"), ("cover_starts",))
+        if "coverage" in top
+        else None
     )
     if coverage is not None:
         coverage_starts = c.day(coverage.get("starts", MISSING), "coverage.starts")
@@ -274,6 +284,25 @@ def _dates(c: Checker, top: dict[str, Any], plan_year: int | None) -> tuple[date
     ):
         c.add("plan_year", "保障年度应落在保障期间内")
     return window_opens, window_closes, coverage_starts, coverage_ends
+
+
+def _cover_start_rule(
+    c: Checker, top: dict[str, Any], window_closes: date | None, coverage_starts: date | None
+) -> str:
+    """[coverage] cover_starts: fixed | payment_day | day_after_payment (the default). A fixed
+    start is sold only before cover begins, so its window must close by then."""
+    coverage = top.get("coverage")
+    raw = coverage.get("cover_starts", "day_after_payment") if isinstance(coverage, dict) else None
+    if raw is None:
+        return "day_after_payment"
+    if raw not in COVER_START_RULES:
+        c.add(
+            "coverage.cover_starts", f"“{raw}”不是允许的取值，可选：{'、'.join(COVER_START_RULES)}"
+        )
+        return "day_after_payment"
+    if raw == "fixed" and window_closes and coverage_starts and window_closes > coverage_starts:
+        c.add("coverage.cover_starts", "固定起保日的产品，投保窗口须在保障开始日当天或之前结束")
+    return str(raw)
 
 
 def _relations(c: Checker, g: Get) -> tuple[tuple[str, ...] | None, ...]:
@@ -384,6 +413,8 @@ def definition_from_json(data: dict[str, Any]) -> ProductDefinition:
         buckets=tuple(_bucket_from_json(b) for b in data["buckets"]),
         bounds=Bounds(**data.get("bounds", {})),
         late_enrollment_waiting_days=data.get("late_enrollment_waiting_days", 0),
+        cover_start_rule=data.get("cover_start_rule", "day_after_payment"),
+        renews=data.get("renews"),
         required_documents={k: tuple(v) for k, v in data.get("required_documents", {}).items()},
         auto_approve_max_fen=data.get("auto_approve_max_fen"),
         disclosure=_disclosure_from_json(data.get("disclosure") or {}),

@@ -40,6 +40,9 @@ class Product(Base):
     window_closes: Mapped[date]  # inclusive; may be later than the definition's (extended)
     coverage_starts: Mapped[date]
     coverage_ends: Mapped[date]  # inclusive
+    # When cover starts for a payment on or after coverage_starts (definition.COVER_START_RULES).
+    cover_start_rule: Mapped[str] = mapped_column(String(24), default="day_after_payment")
+    renews_code: Mapped[str | None] = mapped_column(String(40))  # last plan year's product
     definition: Mapped[dict] = mapped_column(JSON)
     definition_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -50,6 +53,10 @@ class Product(Base):
         CheckConstraint("window_opens <= window_closes", name="window_order"),
         CheckConstraint("coverage_starts <= coverage_ends", name="coverage_order"),
         CheckConstraint("window_closes <= coverage_ends", name="window_within_coverage"),
+        CheckConstraint(
+            "cover_start_rule IN ('fixed', 'payment_day', 'day_after_payment')",
+            name="cover_start_rule",
+        ),
         Index("ix_products_status_window", "status", "window_opens", "window_closes"),
     )
 

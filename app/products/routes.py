@@ -11,6 +11,7 @@ from app.common.clock import today_shanghai
 from app.error_catalogue import E
 from app.products import services
 from app.products.models import ProductStatus
+from app.products.plan_years import cover_period
 from app.products.schemas import ProductSchema, ProductTermsSchema
 
 blp = Blueprint("products", __name__, url_prefix="/products", description="产品 Products")
@@ -56,6 +57,9 @@ def _view(product) -> dict:
             "starts": defn.coverage_starts,
             "ends": defn.coverage_ends,
             "late_enrollment_waiting_days": defn.late_enrollment_waiting_days,
+            "cover_start_rule": defn.cover_start_rule,
+            "starts_if_paid_today": cover_period(defn, today_shanghai())[0],
+            "renews": defn.renews,
         },
         "premium": {"default_fen": defn.premium_default_fen, "rules": defn.premium_rules},
         "insured_relations": defn.insured_relations,
@@ -81,7 +85,8 @@ def list_products():
 @blp.response(200, ProductSchema)
 @blp.errors(404)
 def current_product():
-    """The product whose enrollment window is open today (Asia/Shanghai); 404 when none is."""
+    """The product a member is offered today (Asia/Shanghai): of the plan years on sale, the
+    latest (GET /products lists every one, with `window.open_now`); 404 when none is."""
     product = services.current_product(today_shanghai())
     if product is None:
         raise E.product_not_found()

@@ -35,6 +35,19 @@ class ProductCoverageSchema(StrictSchema):
     late_enrollment_waiting_days = ma.fields.Integer(
         required=True, metadata={"description": "保障开始后投保的等待期（天）"}
     )
+    cover_start_rule = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "起保规则：fixed 固定自保障开始日起（保障开始后不再销售）；"
+            "payment_day 保障开始后投保的，自缴费当日起；day_after_payment 自缴费次日起"
+        },
+    )
+    starts_if_paid_today = ma.fields.Date(
+        required=True, metadata={"description": "今天缴费时的保障起始日（保费为全年保费，不折算）"}
+    )
+    renews = ma.fields.String(
+        allow_none=True, required=True, metadata={"description": "续保来源：上一保障年度的产品代码"}
+    )
 
 
 class PremiumRuleSchema(StrictSchema):

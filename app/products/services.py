@@ -24,6 +24,7 @@ from app.auth.principal import Principal
 from app.database import get_session, transaction
 from app.error_catalogue import E
 from app.errors import Forbidden
+from app.products import plan_years
 from app.products.definition import ProductDefinition
 from app.products.loader import (
     CODE_PATTERN,
@@ -164,6 +165,8 @@ def _apply(product: Product, defn: ProductDefinition, sha: str, window_closes: d
     product.window_closes = window_closes
     product.coverage_starts = defn.coverage_starts
     product.coverage_ends = defn.coverage_ends
+    product.cover_start_rule = defn.cover_start_rule
+    product.renews_code = defn.renews
     product.definition = definition_to_json(defn)
     product.definition_sha256 = sha
 
@@ -194,18 +197,25 @@ def list_products() -> list[Product]:
     )
 
 
-def current_product(today: date) -> Product | None:
-    """The published product whose window is open on `today` (the latest plan year if several)."""
-    return get_session().scalar(
+def on_sale(today: date) -> list[Product]:
+    """The published plan years on sale on `today`, latest plan year first (plan_years.on_sale:
+    inside the window, and a fixed-start year only until its cover starts)."""
+    candidates = get_session().scalars(
         select(Product)
         .where(
             Product.status == ProductStatus.PUBLISHED,
             Product.window_opens <= today,
             Product.window_closes >= today,
         )
-        .order_by(Product.plan_year.desc(), Product.window_opens.desc(), Product.id.desc())
-        .limit(1)
+        .order_by(Product.id.desc())
     )
+    return plan_years.on_sale(candidates, today)
+
+
+def current_product(today: date) -> Product | None:
+    """The product a member is offered by default on `today`: the latest plan year on sale."""
+    selling = on_sale(today)
+    return selling[0] if selling else None
 
 
 def get_product(code: str, *, include_retired: bool = False) -> Product:
@@ -329,6 +339,11 @@ def extend_window(code: str, new_close: date, actor: Principal | None = None) ->
         if new_close <= product.window_closes:
             raise E.window_not_extended(
                 f"新的投保截止日期必须晚于当前截止日期 {product.window_closes.isoformat()}"
+            )
+        if product.cover_start_rule == "fixed" and new_close > product.coverage_starts:
+            raise E.window_beyond_coverage(
+                "固定起保日的产品，投保截止日期不能晚于保障开始日期 "
+                f"{product.coverage_starts.isoformat()}"
             )
         if new_close > product.coverage_ends:
             raise E.window_beyond_coverage(

@@ -77,7 +77,7 @@ def test_seeding_twice_creates_nothing_new(app):
         "settlements_created": 0,
         "settlements_updated": first["settlements_created"],
         "staff_created": 0,
-        "products_loaded": 2,
+        "products_loaded": 3,
     }
     assert again == counts
     assert ids_again == ids

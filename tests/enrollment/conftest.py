@@ -34,6 +34,7 @@ def family(client, seeded, residents, frozen):
         # under 14: with the guardian's consent (GUARDIAN's text version), as the API asks
         "child": factories.relative(seeded, member_id, residents["张小宝"], "child"),
         "refresh": tokens["refresh_token"],
+        "traveller": frozen,  # the clock, to move on (time-machine)
     }
 
 

@@ -61,7 +61,7 @@ def test_pay_for_the_family_from_the_personal_account(app, client, family):
     assert balance(app) == before - 3 * PREMIUM  # 3,560.00 - 267.00 = 3,293.00 yuan
     policies = client.get("/policies", headers=bearer(family["token"])).get_json()
     assert len(policies) == 3 and {p["status"] for p in policies} == {"active"}
-    assert {p["coverage_start"] for p in policies} == {"2026-11-24"}  # cover from the next day
+    assert {p["coverage_start"] for p in policies} == {"2026-11-23"}  # 自缴费成功之日起
     with app.app_context():
         assert check_ledger() == []
         total = get_session().scalar(select(func.sum(LedgerEntry.amount_fen)))
@@ -113,7 +113,16 @@ def test_insufficient_balance_leaves_the_order_payable_by_wechat(
     token = login(client, "sun-li")["access_token"]
     assert verify(client, token, residents["孙丽"]).status_code == 200  # account holds 0.00
     fam = {"token": token}
-    order = place_order(client, fam, [], include_self=True)
+    # Marked before ordering: the quote shows 0.00 and why the account cannot pay, and an order
+    # naming the account is refused at once.
+    q = client.post("/quotes", headers=bearer(token), json={}).get_json()
+    assert q["personal_account_balance_fen"] == 0 and q["payment_methods"] == ["wechat"]
+    resp = client.post(
+        "/orders", headers={**bearer(token), **key()}, json=order_body(client, [], True)
+    )
+    assert resp.get_json()["code"] == "personal_account_insufficient_balance"
+    # Ordered for WeChat, the account is still refused by the bureau if tried at payment.
+    order = place_order(client, fam, [], include_self=True, method="wechat")
     resp = pay(client, fam, order["id"])
     assert (
         resp.status_code == 422

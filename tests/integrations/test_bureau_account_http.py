@@ -17,6 +17,7 @@ from werkzeug import Response
 
 from app.integrations.bureau.http_adapter import (
     INFNO_ACCOUNT_AUTHORISE,
+    INFNO_ACCOUNT_BALANCE,
     INFNO_ACCOUNT_DEBIT,
     INFNO_ACCOUNT_QUERY,
     INFNO_ACCOUNT_REFUND,
@@ -82,6 +83,7 @@ class AccountBook:
             (INFNO_ACCOUNT_DEBIT, self.debit),
             (INFNO_ACCOUNT_QUERY, self.query),
             (INFNO_ACCOUNT_REFUND, self.refund),
+            (INFNO_ACCOUNT_BALANCE, self.balance),
         ):
             fake.handlers[infno] = handler
 
@@ -219,6 +221,19 @@ class AccountBook:
         if seen is None:
             return self.fake.reply(0, "", {"txninfo": None})
         return self._txn_reply(seen["info"])
+
+    def balance(self, env: dict) -> Response:
+        data = self._data(env, "psn_no")
+        if data is None:
+            return self.fake.refuse("9605入参错误")
+        psn = data["psn_no"]
+        if psn not in self.balances and psn != UNKNOWN:
+            return self.fake.reply(0, "", {"acctinfo": {"psn_no": psn, "balc": None}})
+        if psn == UNKNOWN:
+            return self.fake.reply(0, "", {"acctinfo": None})
+        return self.fake.reply(
+            0, "", {"acctinfo": {"psn_no": psn, "balc": yuan(self.balances[psn])}}
+        )
 
     def refund(self, env: dict) -> Response:
         data = self._data(env, "req_id", "orig_req_id", "amt")
@@ -621,3 +636,25 @@ def test_failure_message_echoing_an_id_number_is_masked(bureau, fake, book):
     txn = pay(bureau, EMPTY, 100, "REQ-MASK")
     assert txn.failure_code == "insufficient_balance"
     assert EMPLOYEE_ID not in txn.failure_message and "********" in txn.failure_message
+
+
+def test_balance_is_read_in_yuan_and_returned_in_fen(bureau, fake, book):
+    assert bureau.balance(PSN) == 356_000
+    assert bureau.balance(EMPTY) == 0
+    assert bureau.balance("36070000000000000777") is None  # no personal account
+    assert bureau.balance(UNKNOWN) is None
+    pay(bureau, PSN, 8_900, "REQ-BAL-1")
+    assert bureau.balance(PSN) == 356_000 - 8_900
+
+
+def test_balance_of_another_person_or_a_fraction_of_a_fen_is_unavailable(bureau, fake, book):
+    fake.handlers[INFNO_ACCOUNT_BALANCE] = lambda env: fake.reply(
+        0, "", {"acctinfo": {"psn_no": EMPTY, "balc": "1.00"}}
+    )
+    with pytest.raises(BureauUnavailable):
+        bureau.balance(PSN)
+    fake.handlers[INFNO_ACCOUNT_BALANCE] = lambda env: fake.reply(
+        0, "", {"acctinfo": {"psn_no": PSN, "balc": "1.005"}}
+    )
+    with pytest.raises(BureauUnavailable):
+        bureau.balance(PSN)

@@ -330,9 +330,32 @@ def test_not_a_table_at_all():
 # --- shipped files -------------------------------------------------------------------------------
 
 
-def test_both_shipped_files_load():
+def test_the_shipped_files_load():
     codes = [load_file(p).code for p in shipped_definition_paths()]
-    assert codes == ["ganzhou-demo-2026", "huhuibao-2021"]
+    assert codes == ["ganzhou-demo-2026", "ganzhou-demo-2027", "huhuibao-2021"]
+
+
+def test_ganzhou_2027_is_next_year_sold_with_basic_insurance_from_1_january():
+    d = load_file(GANZHOU.with_name("ganzhou-demo-2027.toml"))
+    assert (d.plan_year, d.renews, d.cover_start_rule) == (2027, "ganzhou-demo-2026", "fixed")
+    assert (d.window_opens, d.window_closes) == (date(2026, 12, 1), date(2026, 12, 31))
+    assert (d.coverage_starts, d.coverage_ends) == (date(2027, 1, 1), date(2027, 12, 31))
+    assert d.window_open_on(date(2026, 12, 6)) and not d.window_open_on(date(2026, 11, 30))
+    assert d.terms.version == "2027.1" and "2027年1月1日零时起" in d.terms.text
+
+
+@pytest.mark.parametrize(
+    "coverage, message",
+    [
+        ({"cover_starts": "someday"}, "不是允许的取值"),
+        ({"cover_starts": "fixed"}, "投保窗口须在保障开始日当天或之前结束"),
+    ],
+)
+def test_cover_start_rule_is_checked(coverage, message):
+    raw = tomllib.loads(GANZHOU.read_text(encoding="utf-8"))
+    raw["coverage"].update(coverage)  # the 2026 window runs to 2026-12-31, after 1 January
+    problems = errors_of(raw)
+    assert [where for where, text in problems if message in text] == ["coverage.cover_starts"]
 
 
 def test_ganzhou_demo_is_within_its_bounds_and_open_now():

@@ -37,6 +37,9 @@ def test_current_is_the_ganzhou_demo_today(client, loaded, pinned):
         "starts": "2026-01-01",
         "ends": "2026-12-31",
         "late_enrollment_waiting_days": 0,
+        "cover_start_rule": "payment_day",
+        "starts_if_paid_today": "2026-11-23",  # 自缴费成功之日起
+        "renews": None,
     }
     assert body["premium"] == {"default_fen": 8900, "rules": []}
     assert body["insured_relations"] == ["self", "spouse", "child", "parent"]
@@ -70,6 +73,25 @@ def test_current_is_the_ganzhou_demo_today(client, loaded, pinned):
     assert body["buckets"][2]["sub_caps"] == [
         {"code": "per_drug", "name": "单个药品年度限额", "cap_fen": 20000000, "per": "item"}
     ]
+
+
+def test_in_december_next_year_is_offered_from_1_january_and_this_year_still_listed(client, loaded):
+    with time_machine.travel(datetime(2026, 12, 6, 10, 0, tzinfo=SHANGHAI), tick=False):
+        current = client.get("/products/current").get_json()
+        listed = client.get("/products").get_json()
+    assert (current["code"], current["plan_year"]) == ("ganzhou-demo-2027", 2027)
+    assert current["coverage"]["starts_if_paid_today"] == "2027-01-01"
+    assert (current["coverage"]["cover_start_rule"], current["coverage"]["renews"]) == (
+        "fixed",
+        "ganzhou-demo-2026",
+    )
+    assert current["terms_version"] == "2027.1"
+    open_now = {p["code"]: p["window"]["open_now"] for p in listed}
+    assert open_now == {
+        "ganzhou-demo-2027": True,
+        "ganzhou-demo-2026": True,
+        "huhuibao-2021": False,
+    }
 
 
 def test_no_current_product_after_every_window(client, loaded):
@@ -129,6 +151,7 @@ def test_huhuibao_matches_the_public_table(client, loaded, pinned):
 def test_list_newest_plan_year_first(client, loaded, pinned):
     body = client.get("/products").get_json()
     assert [(p["code"], p["window"]["open_now"]) for p in body] == [
+        ("ganzhou-demo-2027", False),  # on sale from 2026-12-01
         ("ganzhou-demo-2026", True),
         ("huhuibao-2021", False),
     ]
@@ -173,7 +196,8 @@ def test_retired_product_is_a_bare_404(client, loaded):
         resp = client.get(path)
         assert resp.status_code == 404
         assert resp.get_json() == client.get("/products/never-existed").get_json()
-    assert [p["code"] for p in client.get("/products").get_json()] == ["ganzhou-demo-2026"]
+    codes = [p["code"] for p in client.get("/products").get_json()]
+    assert codes == ["ganzhou-demo-2027", "ganzhou-demo-2026"]
 
 
 def test_public_without_login_and_documented(client, loaded):

@@ -19,6 +19,7 @@ from app.products.models import Product, ProductTerms
 
 GANZHOU = "ganzhou-demo-2026"
 HUHUIBAO = "huhuibao-2021"
+GANZHOU_2027 = "ganzhou-demo-2027"
 OPERATOR = Principal(kind="staff", id=7, role="operator")
 
 
@@ -61,9 +62,9 @@ def edit(path, old, new):
 def test_load_is_idempotent(ctx):
     first = services.load_products()
     second = services.load_products()
-    assert first == {"products": 2, "created": 2, "updated": 0, "unchanged": 0, "terms_added": 2}
-    assert second == {"products": 2, "created": 0, "updated": 0, "unchanged": 2, "terms_added": 0}
-    assert counts() == (2, 2)  # one row each, one terms version each
+    assert first == {"products": 3, "created": 3, "updated": 0, "unchanged": 0, "terms_added": 3}
+    assert second == {"products": 3, "created": 0, "updated": 0, "unchanged": 3, "terms_added": 0}
+    assert counts() == (3, 3)  # one row each, one terms version each
     product = services.get_product(GANZHOU)
     assert (product.status, product.plan_year, product.region_prefix) == ("published", 2026, "3607")
     assert len(product.definition_sha256) == 64
@@ -71,7 +72,7 @@ def test_load_is_idempotent(ctx):
     assert (terms.version, terms.title) == ("2026.1", "赣州惠民保 2026（示范）保险条款")
     assert terms.sha256 == services.text_sha256(terms.text)
     created = get_session().scalars(select(AuditEvent.action)).all()
-    assert created.count("product.created") == 2
+    assert created.count("product.created") == 3
 
 
 def test_changed_definition_updates_the_row_without_a_new_terms_version(ctx, defs):
@@ -83,11 +84,11 @@ def test_changed_definition_updates_the_row_without_a_new_terms_version(ctx, def
         'name = "赣州惠民保 2026"',
     )
     summary = services.load_products(sorted(defs.glob("*.toml")))
-    assert summary == {"products": 2, "created": 0, "updated": 1, "unchanged": 1, "terms_added": 0}
+    assert summary == {"products": 3, "created": 0, "updated": 1, "unchanged": 2, "terms_added": 0}
     product = services.get_product(GANZHOU)
     assert product.name == "赣州惠民保 2026" and product.definition_sha256 != before
     assert services.definition_of(product).name == "赣州惠民保 2026"
-    assert counts() == (2, 2)
+    assert counts() == (3, 3)
 
 
 def test_new_terms_version_is_added_and_becomes_current(ctx, defs):
@@ -96,7 +97,7 @@ def test_new_terms_version_is_added_and_becomes_current(ctx, defs):
     edit(defs / "ganzhou-demo-2026.terms.md", "每人每年 89 元", "每人每年 89 元（不变）")
     summary = services.load_products(sorted(defs.glob("*.toml")))
     assert (summary["updated"], summary["terms_added"]) == (1, 1)
-    assert counts() == (2, 3)
+    assert counts() == (3, 4)
     terms = services.current_terms(services.get_product(GANZHOU))
     assert terms.version == "2026.2" and "（不变）" in terms.text
 
@@ -141,7 +142,9 @@ def test_duplicate_codes_in_one_batch_are_refused(ctx, defs):
     [
         (date(2026, 11, 23), GANZHOU),
         (date(2025, 10, 1), GANZHOU),  # opening day
-        (date(2026, 12, 31), GANZHOU),  # closing day (inclusive)
+        (date(2026, 11, 30), GANZHOU),
+        (date(2026, 12, 1), GANZHOU_2027),  # both on sale: next plan year is offered
+        (date(2026, 12, 31), GANZHOU_2027),  # closing day (inclusive)
         (date(2025, 9, 30), None),
         (date(2027, 6, 1), None),
         (date(2021, 5, 1), HUHUIBAO),
@@ -157,13 +160,13 @@ def test_retired_products_are_off_sale_and_out_of_the_catalogue(loaded):
     assert product.status == "retired"
     assert services.retire_product(GANZHOU, OPERATOR).status == "retired"  # idempotent
     assert services.current_product(date(2026, 11, 23)) is None
-    assert [p.code for p in services.list_products()] == [HUHUIBAO]
+    assert [p.code for p in services.list_products()] == [GANZHOU_2027, HUHUIBAO]
     with pytest.raises(NotFound) as info:
         services.get_product(GANZHOU)  # what enrollment and the public routes use
     assert info.value.code == "product_not_found"
     assert services.get_product(GANZHOU, include_retired=True).id == product.id
     assert services.get_product_by_id(product.id).status == "retired"  # policies keep theirs
-    assert services.load_products()["unchanged"] == 2  # reloading does not republish it
+    assert services.load_products()["unchanged"] == 3  # reloading does not republish it
     assert services.get_product_by_id(product.id).status == "retired"
     retired = (
         get_session()
@@ -265,7 +268,7 @@ def test_extend_window_needs_an_operator_and_a_known_product(loaded):
 
 def test_extension_survives_reloading(loaded, defs):
     services.extend_window(HUHUIBAO, date(2021, 6, 30), OPERATOR)
-    assert services.load_products()["unchanged"] == 2  # unchanged files: the extension stays
+    assert services.load_products()["unchanged"] == 3  # unchanged files: the extension stays
     assert services.get_product(HUHUIBAO).window_closes == date(2021, 6, 30)
     edit(defs / "huhuibao-2021.toml", 'name = "沪惠保 2021"', 'name = "沪惠保（2021）"')
     assert services.load_products(sorted(defs.glob("*.toml")))["updated"] == 1
@@ -279,9 +282,9 @@ def test_cli_load_and_extend(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["products", "load"])
     assert result.exit_code == 0, result.output
-    assert "created: 2" in result.output
+    assert "created: 3" in result.output
     result = runner.invoke(args=["products", "load"])
-    assert "unchanged: 2" in result.output
+    assert "unchanged: 3" in result.output
     result = runner.invoke(args=["products", "extend-window", HUHUIBAO, "2021-06-30"])
     assert result.exit_code == 0, result.output
     assert "2021-06-30" in result.output
@@ -309,9 +312,9 @@ def test_demo_seed_loads_the_products(app):
     from app.demo.seed import seed_demo
 
     with app.app_context():
-        assert seed_demo()["products_loaded"] == 2
-        assert seed_demo()["products_loaded"] == 2
-        assert counts() == (2, 2)
+        assert seed_demo()["products_loaded"] == 3
+        assert seed_demo()["products_loaded"] == 3
+        assert counts() == (3, 3)
 
 
 # --- close_window -------------------------------------------------------------------------------
@@ -343,3 +346,11 @@ def test_close_window_refuses(loaded, last_day, code):
         services.close_window(HUHUIBAO, last_day, OPERATOR)
     assert info.value.code == code
     assert services.get_product(HUHUIBAO).window_closes == date(2021, 5, 24)
+
+
+def test_a_fixed_start_year_cannot_be_extended_past_its_cover_start(loaded):
+    with pytest.raises(ValidationFailed) as info:
+        services.extend_window(GANZHOU_2027, date(2027, 1, 2), OPERATOR)
+    assert info.value.code == "window_beyond_coverage" and "2027-01-01" in info.value.detail
+    extended = services.extend_window(GANZHOU_2027, date(2027, 1, 1), OPERATOR)
+    assert extended.window_closes == date(2027, 1, 1)

@@ -217,7 +217,9 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
         data={"file": (io.BytesIO(roster.encode()), "roster.csv")},
     )
     assert uploaded.status_code == 201 and uploaded.get_json()["added"] == 4, uploaded.get_json()
-    terms = client.get("/products").get_json()[0]["terms_version"]
+    [terms] = [
+        p["terms_version"] for p in client.get("/products").get_json() if p["plan_year"] == 2026
+    ]
     job = client.post(
         f"/staff/programmes/{programme_id}/enrollment-jobs",
         headers={**bearer(employer), "Idempotency-Key": uuid.uuid4().hex},

@@ -13,6 +13,9 @@ to implement or to be mapped onto what the city offers (authorise -> debit -> qu
   ``fail_code`` ``request_id_conflict``.
 * ``9603`` query. input ``{"data": {"req_id"}}``; output ``{"txninfo": TXN}``, or
   ``{"txninfo": null}`` when the bureau never saw the request id (`DEBIT_NOT_FOUND`).
+* ``9605`` balance. input ``{"data": {"psn_no"}}``; output ``{"acctinfo": {"psn_no", "balc"}}``
+  with ``balc`` null when the person has no personal account (``{"acctinfo": null}`` for an
+  unknown person, the same answer).
 * ``9604`` refund. input ``{"data": {"req_id", "orig_req_id", "amt"}}`` where ``req_id`` is the
   refund's own idempotent id; output ``{"txninfo": TXN}``. Partial refunds add up; the total
   never exceeds the debit (``fail_code`` ``refund_exceeds_debit``).
@@ -57,6 +60,7 @@ INFNO_ACCOUNT_AUTHORISE = "9601"
 INFNO_ACCOUNT_DEBIT = "9602"
 INFNO_ACCOUNT_QUERY = "9603"
 INFNO_ACCOUNT_REFUND = "9604"
+INFNO_ACCOUNT_BALANCE = "9605"
 # txn_stas on the wire -> port status.
 TXN_STATUSES = {"1": DEBIT_SUCCEEDED, "2": DEBIT_FAILED, "0": DEBIT_PENDING}
 
@@ -123,6 +127,22 @@ class AccountDebit(BureauTransport):
         if output.get("txninfo") is None:
             return AccountTransaction(request_id=request_id, status=DEBIT_NOT_FOUND, amount_fen=0)
         return self._to_txn(INFNO_ACCOUNT_QUERY, output, request_id, None)
+
+    def balance(self, psn_no: str) -> int | None:
+        """9605. None when the person has no personal account (or is unknown)."""
+        check_id(psn_no, "psn_no")
+        output = self.call(INFNO_ACCOUNT_BALANCE, {"data": {"psn_no": psn_no}})
+        info = output.get("acctinfo")
+        if info is None:
+            return None
+        try:
+            if not isinstance(info, dict) or str_field(info, "psn_no") != psn_no:
+                raise Malformed("acctinfo is not this person's")
+            if info.get("balc") in (None, ""):
+                return None
+            return amount_field(info, "balc")
+        except Malformed as exc:
+            raise BureauUnavailable(f"bureau 9605 output malformed: {exc}") from None
 
     def refund(
         self, refund_request_id: str, original_request_id: str, amount_fen: int

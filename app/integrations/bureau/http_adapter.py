@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from app.integrations.bureau.http_account import (
     INFNO_ACCOUNT_AUTHORISE,
+    INFNO_ACCOUNT_BALANCE,
     INFNO_ACCOUNT_DEBIT,
     INFNO_ACCOUNT_QUERY,
     INFNO_ACCOUNT_REFUND,
@@ -48,6 +49,7 @@ from app.integrations.bureau.http_settlements import (
 
 __all__ = [
     "INFNO_ACCOUNT_AUTHORISE",
+    "INFNO_ACCOUNT_BALANCE",
     "INFNO_ACCOUNT_DEBIT",
     "INFNO_ACCOUNT_QUERY",
     "INFNO_ACCOUNT_REFUND",

@@ -174,6 +174,11 @@ class AccountPort(Protocol):
 
     def query(self, request_id: str) -> AccountTransaction: ...
 
+    def balance(self, psn_no: str) -> int | None:
+        """The personal-account balance in fen now; None when the person has no personal
+        account (resident insurance, or unknown). Raises BureauUnavailable."""
+        ...
+
     def refund(
         self, refund_request_id: str, original_request_id: str, amount_fen: int
     ) -> AccountTransaction:

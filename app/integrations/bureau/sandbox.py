@@ -40,7 +40,7 @@ Test-only faults (constructor ``faults=``): ``timeout_before_debit`` raises `Bur
 having done nothing; ``timeout_after_debit`` makes and commits the debit, then raises (the lost
 reply). ``timeout_before_refund`` / ``timeout_after_refund`` do the same for refunds.
 ``settlements_unavailable`` makes the settlement queries (fee details included) raise
-`BureauUnavailable`.
+`BureauUnavailable`. ``timeout_balance`` makes the balance query (9605) raise it.
 
 Settlement records (`settlement_records`, `settlement_record`) come from the
 `sandbox_settlements` table (sandbox_settlements.py), seeded by `flask demo seed` and added to by
@@ -102,6 +102,7 @@ FAULTS = frozenset(
         "timeout_before_refund",
         "timeout_after_refund",
         "settlements_unavailable",
+        "timeout_balance",
     }
 )
 AUTHORISATION_TTL = timedelta(minutes=15)
@@ -283,6 +284,16 @@ class SandboxBureau:
         if "timeout_after_refund" in self.faults:
             raise BureauUnavailable("sandbox bureau refund timed out (fault: timeout_after_refund)")
         return txn
+
+    def balance(self, psn_no: str) -> int | None:
+        """The resident's `balc_fen`; None without a personal account (or unknown)."""
+        if "timeout_balance" in self.faults:
+            raise BureauUnavailable("sandbox bureau balance timed out (fault: timeout_balance)")
+        with self._bureau_session() as s:
+            row = s.scalar(select(SandboxResident).where(SandboxResident.psn_no == psn_no))
+            if row is None or row.insutype != INSUTYPE_EMPLOYEE:
+                return None
+            return row.balc_fen
 
     def query(self, request_id: str) -> AccountTransaction:
         """The recorded debit or refund, or `DEBIT_NOT_FOUND` (amount 0) if never seen."""
