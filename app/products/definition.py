@@ -165,6 +165,8 @@ class ProductDefinition:
     # A settlement record from one of these providers (fixmedins_code) carries its out-of-policy
     # self-pay as the named kind (e.g. a proton centre's bill is proton_heavy_ion).
     settlement_providers: dict[str, str] = field(default_factory=dict)
+    # The insurer(s) the policy document names as issuer (承保机构); None: not stated.
+    issuer: str | None = None
 
     def claim_amount_kinds(self) -> tuple[str, ...]:
         """The member amounts a claim on this product may carry: what its buckets count."""

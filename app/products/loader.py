@@ -11,7 +11,8 @@ A definition is a TOML file in app/products/definitions/ with a Markdown terms f
 TOML layout (money in integer fen, ratios in basis points, 7000 = 70%):
 
     code, name, plan_year, region_prefix, insured_relations, payment_methods,
-    family_pool_relations, late_enrollment_waiting_days?, auto_approve_max_fen?
+    family_pool_relations, late_enrollment_waiting_days?, auto_approve_max_fen?,
+    issuer? (the insurer(s) printed on the policy, e.g. "某某保险公司（共保体主承保）")
     [window]   opens, closes               [coverage] starts, ends
     [premium]  default_fen, rules? = [{premium_fen, insurance_type?, min_age?, max_age?}]
     [refund]   within_days, requires_no_claim?
@@ -143,6 +144,7 @@ TOP_OPTIONAL = (
     "disclosure",
     "amount_kinds",
     "settlement_providers",
+    "issuer",
 )
 
 
@@ -180,6 +182,7 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
     if g("auto_approve_max_fen", None) is not None:
         auto_approve = c.fen(g("auto_approve_max_fen"), "auto_approve_max_fen")
     disclosure = parse_disclosure(c, g("disclosure"), bounds)
+    issuer = c.string(g("issuer"), "issuer", max_length=200)
 
     if c.errors:
         raise DefinitionError(c.errors)
@@ -207,6 +210,7 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
         disclosure=disclosure,
         amount_kinds=amount_kinds,
         settlement_providers=providers,
+        issuer=issuer,
     )
 
 
@@ -384,6 +388,7 @@ def definition_from_json(data: dict[str, Any]) -> ProductDefinition:
         disclosure=_disclosure_from_json(data.get("disclosure") or {}),
         amount_kinds=dict(data.get("amount_kinds") or {}),
         settlement_providers=dict(data.get("settlement_providers") or {}),
+        issuer=data.get("issuer"),
     )
 
 
