@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from app.disclosure import services as disclosure
 from app.disclosure.schemas import StatisticsQuerySchema, StatisticsSchema
 from app.disclosure.services import SOURCE_LABELS
+from app.errors import NotFound
 
 blp = Blueprint("public_pages", __name__)
 
@@ -65,11 +66,13 @@ def disclosure_page():
         query = StatisticsQuerySchema().load(request.args.to_dict())
     except ma.ValidationError:
         return _page(render_template("web/public/disclosure.html", stats=None, query={}), 400)
-    data = StatisticsSchema().dump(
-        disclosure.public_statistics(
+    try:
+        found = disclosure.public_statistics(
             plan_year=query.get("plan_year"), product_code=query.get("product")
         )
-    )
+    except NotFound:
+        return _page(render_template("web/public/disclosure.html", stats=None, query={}), 404)
+    data = StatisticsSchema().dump(found)
     return _page(
         render_template(
             "web/public/disclosure.html",
