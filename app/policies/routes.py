@@ -104,17 +104,18 @@ def get_policy_pdf(policy_id):
     )
 
 
+# The verification URL also answers browsers with a page (app/web/public.py): both bodies of
+# the 200 are documented; a 404 is problem+json for programs and a "cannot verify" page for
+# browsers (the error's ref documents the problem+json one).
 _HTML_DOC = {
     "responses": {
         "200": {
+            "description": "JSON for programs; a Chinese HTML page for browsers",
             "content": {
-                "text/html": {
-                    "schema": {"type": "string"},
-                    "example": "<!doctype html>...有效...",
-                }
-            }
+                "application/json": {"schema": {"$ref": "#/components/schemas/PublicCertificate"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
         },
-        "404": {"content": {"text/html": {"schema": {"type": "string"}}}},
     }
 }
 
