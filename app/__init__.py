@@ -107,7 +107,7 @@ def create_app(config: Config | str | None = None) -> Flask:
 
     _register_hooks(app)
 
-    # Pages (app/web): the public pages; not in the OpenAPI spec.
+    # Pages (staff console, public pages): plain blueprints, not in the OpenAPI spec.
     from app.web import register_pages
 
     register_pages(app)

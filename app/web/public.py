@@ -17,6 +17,7 @@ from app.disclosure import services as disclosure
 from app.disclosure.schemas import StatisticsQuerySchema, StatisticsSchema
 from app.disclosure.services import SOURCE_LABELS
 from app.errors import NotFound
+from app.web.session import CONTENT_SECURITY_POLICY
 
 blp = Blueprint("public_pages", __name__)
 
@@ -37,8 +38,13 @@ def wants_html() -> bool:
 
 
 def _page(html: str, status: int) -> Response:
+    """An HTML answer with the pages' security headers (the certificate page is answered by an
+    API route, so the page blueprint's after_request does not run for it)."""
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Vary"] = "Accept"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
