@@ -14,6 +14,7 @@ import marshmallow as ma
 from flask import Blueprint, Response, current_app, render_template, request
 
 from app.disclosure import services as disclosure
+from app.disclosure.metrics import FUNDING_SOURCES, INSURANCE_TYPES
 from app.disclosure.schemas import StatisticsQuerySchema, StatisticsSchema
 from app.disclosure.services import SOURCE_LABELS
 from app.errors import NotFound
@@ -84,7 +85,11 @@ def disclosure_page():
             "web/public/disclosure.html",
             stats=data,
             query=query,
-            labels={"insurance_type": INSURANCE_TYPE_LABELS, "funding_source": SOURCE_LABELS},
+            # [key, label] pairs: the charts keep this order (a JSON object's would be sorted).
+            labels={
+                "insurance_type": [[k, INSURANCE_TYPE_LABELS[k]] for k in INSURANCE_TYPES],
+                "funding_source": [[k, SOURCE_LABELS[k]] for k in FUNDING_SOURCES],
+            },
             refresh_seconds=current_app.config["DISCLOSURE_CACHE_SECONDS"],
         ),
         200,

@@ -64,23 +64,23 @@
     });
   }
 
-  function barOption(xs, values, name) {
+  function barOption(xs, values, name, fen) {
     return {
       grid: { left: 48, right: 12, top: 16, bottom: 28, containLabel: true },
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? SUPPRESSED : v.toLocaleString("zh-CN"); } },
       xAxis: { type: "category", data: xs },
-      yAxis: { type: "value" },
+      yAxis: { type: "value", minInterval: fen ? 0 : 1 },
       series: [{ name: name, type: "bar", data: values, itemStyle: { color: "#0b5c7a" },
                  label: { show: xs.length <= 6, position: "top", formatter: function (p) { return p.value === null ? SUPPRESSED : p.value; } } }]
     };
   }
 
-  function pieParts(group, labelMap) {
+  function pieParts(group, labelPairs) {
     var shown = [], hidden = [];
-    Object.keys(labelMap).forEach(function (key) {
-      var cell = group[key];
-      if (cell.suppressed) hidden.push(labelMap[key]);
-      else if (cell.value) shown.push({ name: labelMap[key], value: cell.value, key: key });
+    labelPairs.forEach(function (pair) {
+      var cell = group[pair[0]];
+      if (cell.suppressed) hidden.push(pair[1]);
+      else if (cell.value) shown.push({ name: pair[1], value: cell.value, key: pair[0] });
     });
     return { shown: shown, hidden: hidden };
   }
@@ -93,15 +93,23 @@
     renderCards(year);
     var months = product.months.map(function (m) { return m.period; });
     chart("chart-monthly").setOption(barOption(months, product.months.map(function (m) { return chartValue(m.enrolled_people, false); }), "参保人数"), true);
-    chart("chart-paid").setOption(barOption(months, product.months.map(function (m) { return chartValue(m.amount_paid_fen, true); }), "赔付金额（元）"), true);
+    chart("chart-paid").setOption(barOption(months, product.months.map(function (m) { return chartValue(m.amount_paid_fen, true); }), "赔付金额（元）", true), true);
     var types = pieParts(year.enrolled_by_insurance_type, labels.insurance_type);
     chart("chart-insurance").setOption({
       tooltip: { trigger: "item" },
       legend: { bottom: 0 },
-      series: [{ type: "pie", radius: ["35%", "65%"], data: types.shown, label: { formatter: "{b}\n{c} 人" } }]
+      series: [{ type: "pie", radius: ["35%", "62%"], center: ["50%", "45%"], data: types.shown,
+                 label: { position: "inside", formatter: "{c} 人", color: "#fff" } }]
     }, true);
     var sources = pieParts(year.enrolled_by_funding_source, labels.funding_source);
-    chart("chart-sources").setOption(barOption(sources.shown.map(function (s) { return s.name; }), sources.shown.map(function (s) { return s.value; }), "参保人数"), true);
+    chart("chart-sources").setOption({
+      grid: { left: 8, right: 36, top: 8, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis" },
+      xAxis: { type: "value", minInterval: 1 },
+      yAxis: { type: "category", inverse: true, data: sources.shown.map(function (s) { return s.name; }) },
+      series: [{ name: "参保人数", type: "bar", data: sources.shown.map(function (s) { return s.value; }),
+                 itemStyle: { color: "#2f8f6f" }, label: { show: true, position: "right" } }]
+    }, true);
     var hidden = types.hidden.concat(sources.hidden);
     document.getElementById("suppressed-note").textContent = hidden.length
       ? "全年" + SUPPRESSED + "的分项：" + hidden.join("、") + "（人数过少或可据以推算）。"
@@ -114,7 +122,7 @@
   }
 
   function refresh() {
-    return fetch(api, { headers: { Accept: "application/json" } })
+    return fetch(api, { headers: { Accept: "application/json" }, cache: "no-cache" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (fresh) {
         var code = data.products[selected].product_code, year = data.products[selected].plan_year;
