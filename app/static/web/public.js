@@ -64,8 +64,16 @@
     });
   }
 
+  function emptyNote(show) {
+    return show ? [{ type: "text", left: "center", top: "middle",
+                     style: { text: SUPPRESSED + "（人数过少）", fill: "#999", fontSize: 16 } }] : [];
+  }
+
   function barOption(xs, values, name, fen) {
+    // A hidden month still has its place on the axis, marked "不公布" instead of a bar.
+    xs = xs.map(function (x, i) { return values[i] === null ? x + "\n" + SUPPRESSED : x; });
     return {
+      graphic: emptyNote(values.length > 0 && values.every(function (v) { return v === null; })),
       grid: { left: 48, right: 12, top: 16, bottom: 28, containLabel: true },
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? SUPPRESSED : v.toLocaleString("zh-CN"); } },
       xAxis: { type: "category", data: xs },
@@ -96,13 +104,15 @@
     chart("chart-paid").setOption(barOption(months, product.months.map(function (m) { return chartValue(m.amount_paid_fen, true); }), "赔付金额（元）", true), true);
     var types = pieParts(year.enrolled_by_insurance_type, labels.insurance_type);
     chart("chart-insurance").setOption({
+      graphic: emptyNote(types.shown.length === 0 && types.hidden.length > 0),
       tooltip: { trigger: "item" },
       legend: { bottom: 0 },
-      series: [{ type: "pie", radius: ["35%", "62%"], center: ["50%", "45%"], data: types.shown,
+      series: [{ type: "pie", radius: ["35%", "62%"], center: ["50%", "45%"], data: types.shown, showEmptyCircle: false,
                  label: { position: "inside", formatter: "{c} 人", color: "#fff" } }]
     }, true);
     var sources = pieParts(year.enrolled_by_funding_source, labels.funding_source);
     chart("chart-sources").setOption({
+      graphic: emptyNote(sources.shown.length === 0 && sources.hidden.length > 0),
       grid: { left: 8, right: 36, top: 8, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis" },
       xAxis: { type: "value", minInterval: 1 },
