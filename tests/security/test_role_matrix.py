@@ -77,6 +77,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/policies/<int:policy_id>", "GET"): (401, 200, 401, 401, 401),
     ("/policies/<int:policy_id>/certificate", "GET"): (401, 200, 401, 401, 401),
     ("/policies/<int:policy_id>/certificate.png", "GET"): (401, 200, 401, 401, 401),
+    ("/policies/<int:policy_id>/policy.pdf", "GET"): (401, 200, 401, 401, 401),
     ("/policies/<int:policy_id>/surrender", "POST"): (401, 200, 401, 401, 401),
     ("/public/certificates/verify", "GET"): (404, 404, 404, 404, 404),
     ("/staff/organisations", "POST"): (401, 401, 403, 201, 403),
@@ -262,6 +263,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("/policies/<int:policy_id>", "GET"): lambda w: {"policy_id": w.policy()},
     ("/policies/<int:policy_id>/certificate", "GET"): lambda w: {"policy_id": w.policy()},
     ("/policies/<int:policy_id>/certificate.png", "GET"): lambda w: {"policy_id": w.policy()},
+    ("/policies/<int:policy_id>/policy.pdf", "GET"): lambda w: {"policy_id": w.policy()},
     ("/policies/<int:policy_id>/surrender", "POST"): lambda w: {
         "policy_id": w.policy(),
         "headers": key(),
