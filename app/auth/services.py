@@ -215,29 +215,45 @@ def _revoke_family(session, family_id: str) -> None:
     )
 
 
+def verify_staff_sign_in(session, username: str, password: str, channel: str) -> StaffAccount:
+    """The active staff account `username` whose password is `password` (401 otherwise, in the
+    same time whether or not the account exists), its hash renewed if the cost changed, its
+    sign-in recorded and audited. `channel` is "api" (tokens) or "web" (the console's session)."""
+    account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+    hasher, dummy_hash = _password_hasher()
+    try:
+        hasher.verify(account.password_hash if account else dummy_hash, password)
+        ok = account is not None and account.active
+    except (VerifyMismatchError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise E.staff_credentials_invalid()
+    assert account is not None  # ok only for an account that exists
+    if hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hasher.hash(password)
+    account.last_login_at = utcnow()
+    audit(
+        session,
+        actor_type="staff",
+        actor_id=account.id,
+        action="staff.login",
+        object_type="staff_account",
+        object_id=account.id,
+        detail=None if channel == "api" else {"channel": channel},
+    )
+    return account
+
+
+def hash_staff_password(password: str) -> str:
+    """A new staff password's hash (at least 12 characters, else 422)."""
+    if len(password) < 12:
+        raise E.staff_password_weak()
+    return _password_hasher()[0].hash(password)
+
+
 def login_staff(username: str, password: str) -> tuple[TokenPair, StaffAccount]:
     with transaction() as session:
-        account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
-        hasher, dummy_hash = _password_hasher()
-        try:
-            hasher.verify(account.password_hash if account else dummy_hash, password)
-            ok = account is not None and account.active
-        except (VerifyMismatchError, InvalidHashError):
-            ok = False
-        if not ok:
-            raise E.staff_credentials_invalid()
-        assert account is not None  # ok only for an account that exists
-        if hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = hasher.hash(password)
-        account.last_login_at = utcnow()
-        audit(
-            session,
-            actor_type="staff",
-            actor_id=account.id,
-            action="staff.login",
-            object_type="staff_account",
-            object_id=account.id,
-        )
+        account = verify_staff_sign_in(session, username, password, "api")
         pair, _ = _issue(session, "staff", account.id, extra=_staff_claims(account))
     return pair, account
 
@@ -290,13 +306,13 @@ def create_staff_account(
     password: str,
     display_name: str,
     organisation_id: int | None = None,
+    created_by: int | None = None,
 ) -> StaffAccount:
-    if role not in STAFF_ROLES:
-        raise E.staff_role_invalid(f"角色必须是以下之一：{', '.join(STAFF_ROLES)}")
-    if (role in ORGANISATION_ROLES) != (organisation_id is not None):
-        raise E.staff_organisation_scope()
-    if len(password) < 12:
-        raise E.staff_password_weak()
+    """A new staff account; `created_by` is the operator's staff id (None: the CLI or seed)."""
+    check_role_scope(role, organisation_id)
+    if not (0 < len(username.strip()) <= 64 and 0 < len(display_name.strip()) <= 64):
+        raise E.staff_account_fields()
+    password_hash = hash_staff_password(password)
     with transaction() as session:
         if session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)):
             raise E.staff_username_taken()
@@ -305,7 +321,7 @@ def create_staff_account(
         account = StaffAccount(
             username=username,
             role=role,
-            password_hash=_password_hasher()[0].hash(password),
+            password_hash=password_hash,
             display_name=display_name,
             organisation_id=organisation_id,
         )
@@ -313,11 +329,19 @@ def create_staff_account(
         session.flush()
         audit(
             session,
-            actor_type="system",
-            actor_id=None,
+            actor_type="system" if created_by is None else "staff",
+            actor_id=created_by,
             action="staff.created",
             object_type="staff_account",
             object_id=account.id,
             detail={"role": role},
         )
     return account
+
+
+def check_role_scope(role: str, organisation_id: int | None) -> None:
+    """A known role, with an organisation exactly when it is an organisation admin (422)."""
+    if role not in STAFF_ROLES:
+        raise E.staff_role_invalid(f"角色必须是以下之一：{', '.join(STAFF_ROLES)}")
+    if (role in ORGANISATION_ROLES) != (organisation_id is not None):
+        raise E.staff_organisation_scope()

@@ -13,11 +13,9 @@ Three pieces:
   encodes ``verify_url``. The output is deterministic for the same inputs and carries no
   metadata chunks: only IHDR, IDAT and IEND.
 
-Fonts (certificate_fonts.py): Chinese text needs a CJK font, which ``find_cjk_font`` looks for
-once. Without one, the certificate is drawn in English with Pillow's default font, names fully
-starred, and any other Chinese text replaced by an English label or a placeholder. Even with a
-CJK font, a character the font lacks (a rare name character, say) is drawn as ``*``, never as a
-tofu box.
+Fonts (certificate_fonts.py): always the CJK font the project ships (app/fonts), never a host
+font, so every host draws the same Chinese certificate. A character the font lacks (a rare name
+character, say) is drawn as ``*``, never as a tofu box.
 
 Money: ``fen_to_yuan_text`` is app.common.money.yuan: two decimals and thousands grouping
 (``1234567`` -> ``"12,345.67"``), with integer arithmetic only.
@@ -30,6 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import qrcode
@@ -37,10 +36,7 @@ import qrcode.constants
 from PIL import Image, ImageDraw
 
 from app.common.money import yuan
-
-# render_png looks find_cjk_font up in this module, so replacing it here (as the tests do to
-# draw the English fallback) changes which font the certificate is drawn with.
-from app.policies.certificate_fonts import CJK_FONT_CANDIDATES, find_cjk_font, has_glyph, load_font
+from app.policies.certificate_fonts import FONT_PATH, has_glyph, load_font
 from app.policies.certificate_tokens import (
     MAC_BYTES,
     POLICY_NO_RE,
@@ -51,7 +47,7 @@ from app.policies.certificate_tokens import (
 )
 
 __all__ = [
-    "CJK_FONT_CANDIDATES",
+    "FONT_PATH",
     "HEIGHT",
     "MAC_BYTES",
     "POLICY_NO_RE",
@@ -59,17 +55,19 @@ __all__ = [
     "QR_MIN_PX",
     "SHANGHAI",
     "STATUS_LABELS",
+    "VERDICT_LABELS",
     "TOKEN_MAX_LEN",
     "VERIFY_URL_MAX_LEN",
     "WIDTH",
     "CertificateTokenInvalid",
     "CertificateView",
+    "Verdict",
     "fen_to_yuan_text",
-    "find_cjk_font",
     "qr_image",
     "render_png",
     "sign_token",
     "verify_token",
+    "verdict",
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -90,17 +88,36 @@ fen_to_yuan_text = yuan
 
 # surrendered: the member surrendered and refunds are in flight; void: refunded, cover ended.
 STATUS_LABELS = {"active": "有效", "surrendered": "退保处理中", "void": "已终止"}
-_STATUS_LABELS_EN = {"active": "In force", "surrendered": "Surrender in progress", "void": "Ended"}
-_RELATION_LABELS_EN = {
-    "本人": "Self",
-    "配偶": "Spouse",
-    "子女": "Child",
-    "父母": "Parent",
-    "父亲": "Father",
-    "母亲": "Mother",
-    "儿子": "Son",
-    "女儿": "Daughter",
+
+
+class Verdict(StrEnum):
+    """What the verification page tells whoever scanned the QR code, on a given day."""
+
+    IN_FORCE = "in_force"  # active and the day is within the coverage period
+    NOT_YET_EFFECTIVE = "not_yet_effective"  # active, cover starts later
+    EXPIRED = "expired"  # active, the coverage period has ended
+    TERMINATED = "terminated"  # surrendered or void: no cover, whatever the dates say
+
+
+VERDICT_LABELS = {
+    Verdict.IN_FORCE: "有效",
+    Verdict.NOT_YET_EFFECTIVE: "未生效",
+    Verdict.EXPIRED: "已过期",
+    Verdict.TERMINATED: "已终止",
 }
+
+
+def verdict(status: str, coverage_start: date, coverage_end: date, today: date) -> Verdict:
+    """The verdict for a policy's status and period on ``today`` (an Asia/Shanghai date)."""
+    if status not in STATUS_LABELS:
+        raise ValueError(f"unknown status {status!r}")
+    if status != "active":
+        return Verdict.TERMINATED
+    if today < coverage_start:
+        return Verdict.NOT_YET_EFFECTIVE
+    if today > coverage_end:
+        return Verdict.EXPIRED
+    return Verdict.IN_FORCE
 
 
 @dataclass(frozen=True)
@@ -139,118 +156,57 @@ class CertificateView:
 
 
 # --------------------------------------------------------------------------------------------
-# Texts for the two font situations
+# Texts
 # --------------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class _Texts:
-    title: str
-    labels: tuple[str, ...]  # one per row of _rows()
-    section: str
-    footer: str
-    to: str
-    premium_unit: tuple[str, str]  # (prefix, suffix)
-    year_suffix: str
-    time_suffix: str
-    more: str
-
-
-_ZH = _Texts(
-    title="电子保险凭证",
-    labels=(
-        "保单号",
-        "产品名称",
-        "保障年度",
-        "被保险人",
-        "证件号码",
-        "与投保人关系",
-        "保障期间",
-        "保单状态",
-        "保费",
-        "签发时间",
-    ),
-    section="保障责任",
-    footer="扫码核验保单真伪",
-    to=" 至 ",
-    premium_unit=("", " 元"),
-    year_suffix=" 年度",
-    time_suffix="（北京时间）",
-    more="……更多保障责任详见保险条款",
+TITLE = "电子保险凭证"
+ROW_LABELS = (
+    "保单号",
+    "产品名称",
+    "保障年度",
+    "被保险人",
+    "证件号码",
+    "与投保人关系",
+    "保障期间",
+    "保单状态",
+    "保费",
+    "签发时间",
 )
-_EN = _Texts(
-    title="Electronic policy certificate",
-    labels=(
-        "Policy no.",
-        "Product",
-        "Plan year",
-        "Insured",
-        "ID number",
-        "Relationship",
-        "Coverage",
-        "Status",
-        "Premium",
-        "Issued at",
-    ),
-    section="Benefits",
-    footer="Scan to verify this policy",
-    to=" to ",
-    premium_unit=("CNY ", ""),
-    year_suffix="",
-    time_suffix=" (UTC+8)",
-    more="... more benefits: see the policy terms",
-)
+SECTION = "保障责任"
+FOOTER = "扫码核验保单真伪"
+MORE = "……更多保障责任详见保险条款"
+_STATUS_ROW = ROW_LABELS.index("保单状态")
 
 
 def _printable_ascii(text: str) -> bool:
     return all(" " <= ch <= "~" for ch in text)
 
 
-def _latin_or(text: str, placeholder: str) -> str:
-    return text if _printable_ascii(text) else placeholder
-
-
-def _star_non_ascii(text: str) -> str:
-    return "".join(ch if " " <= ch <= "~" else "*" for ch in text)
-
-
-def _issued_text(issued_at: datetime) -> str:
+def issued_text(issued_at: datetime) -> str:
+    """``issued_at`` (naive = UTC) as Beijing time, ``2026-01-05 09:30``."""
     aware = issued_at if issued_at.tzinfo else issued_at.replace(tzinfo=UTC)
     return aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-def _rows(view: CertificateView, t: _Texts, cjk: bool) -> list[tuple[str, str]]:
-    prefix, suffix = t.premium_unit
-    if cjk:
-        product, name, relation = view.product_name, view.insured_name_masked, view.relation_label
-        status = view.status_label
-    else:
-        product = _latin_or(view.product_name, "Huimin supplementary medical insurance")
-        name = _star_non_ascii(view.insured_name_masked)
-        relation = _RELATION_LABELS_EN.get(view.relation_label, _latin_or(view.relation_label, "-"))
-        status = _STATUS_LABELS_EN[view.status]
+def period_text(start: date, end: date) -> str:
+    return f"{start.isoformat()} 至 {end.isoformat()}"
+
+
+def rows(view: CertificateView) -> list[tuple[str, str]]:
+    """(label, value) for each field row of the certificate (the PNG and the PDF)."""
     values = (
         view.policy_no,
-        product,
-        f"{view.plan_year}{t.year_suffix}",
-        name,
+        view.product_name,
+        f"{view.plan_year} 年度",
+        view.insured_name_masked,
         view.id_number_masked,
-        relation,
-        f"{view.coverage_start.isoformat()}{t.to}{view.coverage_end.isoformat()}",
-        status,
-        f"{prefix}{fen_to_yuan_text(view.premium_fen)}{suffix}",
-        f"{_issued_text(view.issued_at)}{t.time_suffix}",
+        view.relation_label,
+        period_text(view.coverage_start, view.coverage_end),
+        view.status_label,
+        f"{fen_to_yuan_text(view.premium_fen)} 元",
+        f"{issued_text(view.issued_at)}（北京时间）",
     )
-    return list(zip(t.labels, values))
-
-
-def _buckets(view: CertificateView, cjk: bool) -> list[tuple[str, str]]:
-    if cjk:
-        return list(view.buckets)
-    out = []
-    for i, (name, summary) in enumerate(view.buckets, start=1):
-        out.append((_latin_or(name, f"Benefit {i}"), _latin_or(summary, "see the policy terms")))
-    return out
+    return list(zip(ROW_LABELS, values))
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,15 +261,14 @@ _NO_LINE_START = set("，。、；：？！）》」』”’%,.;:?!)")
 class _Pen:
     """Draws text in one typeface, starring any character the font cannot draw."""
 
-    def __init__(self, img: Image.Image, font_path: str | None):
+    def __init__(self, img: Image.Image):
         self.draw = ImageDraw.Draw(img)
-        self.path = font_path
 
     def font(self, size: int):
-        return load_font(self.path, size)
+        return load_font(size)
 
     def safe(self, text: str, size: int) -> str:
-        return "".join(ch if has_glyph(self.path, size, ch) else "*" for ch in text)
+        return "".join(ch if has_glyph(ch) else "*" for ch in text)
 
     def width(self, text: str, size: int) -> float:
         return self.draw.textlength(self.safe(text, size), font=self.font(size))
@@ -354,25 +309,21 @@ class _Pen:
 def render_png(view: CertificateView, verify_url: str) -> bytes:
     """The certificate as PNG bytes (1240x1754, RGB, no metadata, deterministic)."""
     qr = qr_image(verify_url)
-    font_path = find_cjk_font()
-    cjk = font_path is not None
-    t = _ZH if cjk else _EN
-
     img = Image.new("RGB", (WIDTH, HEIGHT), _WHITE)
-    pen = _Pen(img, font_path)
+    pen = _Pen(img)
     draw = pen.draw
     right = WIDTH - _MARGIN
 
     # Title band
     draw.rectangle((0, 0, WIDTH, 190), fill=_BAND)
-    pen.text((WIDTH // 2, 95), t.title, 64 if cjk else 56, _WHITE, anchor="mm")
+    pen.text((WIDTH // 2, 95), TITLE, 64, _WHITE, anchor="mm")
 
     # Fields
     label_size, value_size, line_h = 30, 32, 56
     value_x = _MARGIN + 270
     y = 240
-    for i, (label, value) in enumerate(_rows(view, t, cjk)):
-        fill = _RED if (i == 7 and view.status != "active") else _INK
+    for i, (label, value) in enumerate(rows(view)):
+        fill = _RED if (i == _STATUS_ROW and view.status != "active") else _INK
         pen.text((_MARGIN, y + 4), label, label_size, _GREY)
         for line in pen.wrap(value, value_size, right - value_x):
             pen.text((value_x, y), line, value_size, fill)
@@ -382,23 +333,23 @@ def render_png(view: CertificateView, verify_url: str) -> bytes:
 
     # Benefits (left) and QR code (right)
     y += 26
-    pen.text((_MARGIN, y), t.section, 34, _BAND)
+    pen.text((_MARGIN, y), SECTION, 34, _BAND)
     top = y + 60
     footer_rule = HEIGHT - 150
     qr_x = right - QR_BOX_PX + (QR_BOX_PX - qr.width) // 2
     img.paste(qr.convert("RGB"), (qr_x, top))
-    pen.text((qr_x + qr.width // 2, top + qr.height + 14), t.footer, 30, _INK, anchor="ma")
+    pen.text((qr_x + qr.width // 2, top + qr.height + 14), FOOTER, 30, _INK, anchor="ma")
 
     col_right = right - QR_BOX_PX - 40
     name_size, summary_size, summary_h = 30, 27, 40
     y = top + 10
     bottom = footer_rule - 30
-    items = _buckets(view, cjk)
+    items = list(view.buckets)
     for k, (name, summary) in enumerate(items):
         lines = pen.wrap(summary, summary_size, col_right - _MARGIN - 20)
         need = 44 + len(lines) * summary_h + 18
         if y + need > bottom - (summary_h if k < len(items) - 1 else 0):
-            pen.text((_MARGIN, y), t.more, summary_size, _GREY)
+            pen.text((_MARGIN, y), MORE, summary_size, _GREY)
             break
         draw.rectangle((_MARGIN, y + 8, _MARGIN + 6, y + 34), fill=_BAND)
         pen.text((_MARGIN + 20, y), name, name_size, _INK)
@@ -410,9 +361,8 @@ def render_png(view: CertificateView, verify_url: str) -> bytes:
 
     # Footer
     draw.line((_MARGIN, footer_rule, right, footer_rule), fill=_RULE, width=2)
-    insurer = view.insurer_line if cjk else _latin_or(view.insurer_line, "")
-    if insurer:
-        pen.text((WIDTH // 2, footer_rule + 50), insurer, 28, _INK, anchor="ma")
+    if view.insurer_line:
+        pen.text((WIDTH // 2, footer_rule + 50), view.insurer_line, 28, _INK, anchor="ma")
 
     out = io.BytesIO()
     img.save(out, format="PNG", optimize=False, compress_level=9)  # no pnginfo, no dpi

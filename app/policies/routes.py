@@ -6,7 +6,8 @@ from flask import Response
 
 from app.api import Blueprint
 from app.auth.principal import current_principal
-from app.identity.idnumber import mask, mask_name
+from app.errors import NotFound
+from app.identity.idnumber import mask
 from app.identity.services import decrypt_id_number
 from app.members.schemas import RELATION_LABELS
 from app.payments.surrender import surrender
@@ -87,18 +88,68 @@ def surrender_policy(policy_id):
     return {"policy": policy, "refunds": services.refunds_of(policy)}
 
 
+@blp.route("/policies/<int:policy_id>/policy.pdf", methods=["GET"])
+@blp.member_required
+@blp.response(200, content_type="application/pdf", description="电子保单 PDF（中文，字体内嵌）")
+@blp.errors(404)
+def get_policy_pdf(policy_id):
+    """The electronic policy (电子保单) as a PDF in Chinese: the insured person and policyholder
+    masked, the benefits from the product definition, the issuer and the verification QR code.
+    The font ships with the project and is embedded, so it reads on any host."""
+    pdf = services.policy_pdf(current_principal().id, policy_id)
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="policy-{policy_id}.pdf"'},
+    )
+
+
+# The verification URL also answers browsers with a page (app/web/public.py): both bodies of
+# the 200 are documented; a 404 is problem+json for programs and a "cannot verify" page for
+# browsers (the error's ref documents the problem+json one).
+_HTML_DOC = {
+    "responses": {
+        "200": {
+            "description": "JSON for programs; a Chinese HTML page for browsers",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/PublicCertificate"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+    }
+}
+
+
 @blp.route("/public/certificates/verify", methods=["GET"])
 @blp.arguments(VerifyQuerySchema, location="query")
 @blp.response(200, PublicCertificateSchema)
 @blp.errors(404)
+@blp.doc(**_HTML_DOC)
 def verify_certificate(query):
-    """Public check of a certificate QR code: masked name, product, period and live status."""
-    policy, person, product_name = services.verify_certificate(query["token"])
+    """Public check of a certificate QR code: masked name, product, period, live status and a
+    verdict (有效 / 未生效 / 已过期 / 已终止) on today's date. `valid` is true only while the
+    policy gives cover today. Content negotiation: a browser (Accept preferring text/html)
+    gets a Chinese page; `Accept: application/json` (or no preference) gets JSON."""
+    from app.web.public import certificate_page, wants_html
+
+    html = wants_html()
+    try:
+        found = services.verify_certificate(query["token"])
+    except NotFound:
+        if html:
+            return certificate_page(None)
+        raise
+    if html:
+        return certificate_page(found)
+    policy = found.policy
     return {
-        "valid": True,
+        "valid": found.valid,
+        "verdict": found.verdict,
+        "verdict_label": found.verdict_label,
+        "checked_on": found.checked_on,
         "policy_no": policy.policy_no,
-        "insured_name_masked": mask_name(person.name),
-        "product_name": product_name,
+        "insured_name_masked": found.insured_name_masked,
+        "product_name": found.product_name,
         "plan_year": policy.plan_year,
         "coverage_start": policy.coverage_start,
         "coverage_end": policy.coverage_end,

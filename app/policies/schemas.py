@@ -84,7 +84,20 @@ class VerifyQuerySchema(StrictSchema):
 
 
 class PublicCertificateSchema(StrictSchema):
-    valid = ma.fields.Boolean(required=True)
+    valid = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "true only while the policy gives cover today (verdict in_force)"},
+    )
+    verdict = ma.fields.String(
+        required=True,
+        metadata={"description": "in_force | not_yet_effective | expired | terminated"},
+    )
+    verdict_label = ma.fields.String(
+        required=True, metadata={"description": "有效 | 未生效 | 已过期 | 已终止"}
+    )
+    checked_on = ma.fields.Date(
+        required=True, metadata={"description": "the Asia/Shanghai date the verdict is for"}
+    )
     policy_no = ma.fields.String(required=True)
     insured_name_masked = ma.fields.String(required=True)
     product_name = ma.fields.String(required=True)

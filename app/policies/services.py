@@ -128,16 +128,21 @@ def certificate_data(member_id: int, policy_id: int) -> CertificateData:
     )
 
 
-def certificate_png(member_id: int, policy_id: int) -> bytes:
+NO_ISSUER_LINE = "承保机构：以保险条款为准"
+
+
+def certificate_view(data: CertificateData):
+    """What the certificate PNG and the policy PDF show: masked name and ID number, the
+    product's benefits (app/policies/benefits.py) and its issuer, from the product data."""
     from app.identity.idnumber import mask, mask_name
     from app.identity.services import decrypt_id_number
     from app.members.schemas import RELATION_LABELS
-    from app.policies.certificate import CertificateView, render_png
+    from app.policies.benefits import benefit_lines
+    from app.policies.certificate import CertificateView
     from app.products.services import definition_of, get_product_by_id
 
-    data = certificate_data(member_id, policy_id)
     defn = definition_of(get_product_by_id(data.policy.product_id))
-    view = CertificateView(
+    return CertificateView(
         policy_no=data.policy.policy_no,
         product_name=data.product_name,
         plan_year=data.policy.plan_year,
@@ -153,25 +158,73 @@ def certificate_png(member_id: int, policy_id: int) -> bytes:
         status_label=STATUS_LABELS[data.policy.status],
         premium_fen=data.policy.premium_fen,
         issued_at=data.policy.issued_at,
-        insurer_line=defn.insurers_line(),
-        buckets=[(b.name, bucket_summary(b)) for b in defn.buckets],
-    )
-    return render_png(view, data.verify_url)
-
-
-def bucket_summary(bucket) -> str:
-    from app.policies.certificate import fen_to_yuan_text
-
-    return (
-        f"起付线 {fen_to_yuan_text(bucket.deductible_fen)} 元，"
-        f"比例 {bucket.ratio_healthy_bp // 100}%/{bucket.ratio_pre_existing_bp // 100}%，"
-        + (f"封顶 {fen_to_yuan_text(bucket.cap_fen)} 元" if bucket.cap_fen else "不设封顶")
+        insurer_line=defn.insurers_line() or NO_ISSUER_LINE,
+        buckets=benefit_lines(defn),
     )
 
 
-def verify_certificate(token: str) -> tuple[Policy, Person, str]:
-    """Public: a forged or altered token is simply not found."""
-    from app.policies.certificate import CertificateTokenInvalid, verify_token
+def certificate_png(member_id: int, policy_id: int) -> bytes:
+    from app.policies.certificate import render_png
+
+    data = certificate_data(member_id, policy_id)
+    return render_png(certificate_view(data), data.verify_url)
+
+
+def policy_pdf(member_id: int, policy_id: int) -> bytes:
+    """The electronic policy (电子保单) as a PDF in Chinese, with the same QR link."""
+    from app.identity.idnumber import mask_name
+    from app.policies.benefits import benefit_rows
+    from app.policies.policy_pdf import render_pdf
+    from app.products.services import definition_of, get_product_by_id
+
+    data = certificate_data(member_id, policy_id)
+    defn = definition_of(get_product_by_id(data.policy.product_id))
+    session = get_session()
+    order = session.get_one(Order, session.get_one(OrderItem, data.policy.order_item_id).order_id)
+    payer = session.get(Person, order.payer_person_id) if order.payer_person_id else None
+    return render_pdf(
+        certificate_view(data),
+        data.verify_url,
+        benefits=benefit_rows(defn),
+        # An order a sponsor's batch job placed has no paying person: the programme enrolled.
+        policyholder_name_masked=mask_name(payer.name) if payer else "资助项目统一投保",
+        terms_title=defn.terms.title,
+    )
+
+
+@dataclass(frozen=True)
+class VerifiedCertificate:
+    """A genuine certificate's policy as the public check shows it, on ``checked_on``."""
+
+    policy: Policy
+    insured_name_masked: str
+    product_name: str
+    verdict: str
+    verdict_label: str
+    checked_on: date
+
+    @property
+    def valid(self) -> bool:
+        """True only while the policy gives cover today (surrendered, void, not yet effective
+        and expired policies are not valid)."""
+        return self.verdict == "in_force"
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.policy.status]
+
+
+def verify_certificate(token: str) -> VerifiedCertificate:
+    """Public: a forged or altered token is simply not found. The verdict is the policy's
+    *current* status and period on today's Asia/Shanghai date."""
+    from app.common.clock import today_shanghai
+    from app.identity.idnumber import mask_name
+    from app.policies.certificate import (
+        VERDICT_LABELS,
+        CertificateTokenInvalid,
+        verdict,
+        verify_token,
+    )
     from app.products.services import get_product_by_id
 
     try:
@@ -182,8 +235,13 @@ def verify_certificate(token: str) -> tuple[Policy, Person, str]:
     policy = session.scalar(select(Policy).where(Policy.policy_no == policy_no))
     if policy is None:
         raise E.certificate_invalid()
-    return (
-        policy,
-        session.get_one(Person, policy.person_id),
-        get_product_by_id(policy.product_id).name,
+    today = today_shanghai()
+    found = verdict(policy.status, policy.coverage_start, policy.coverage_end, today)
+    return VerifiedCertificate(
+        policy=policy,
+        insured_name_masked=mask_name(session.get_one(Person, policy.person_id).name) or "",
+        product_name=get_product_by_id(policy.product_id).name,
+        verdict=found.value,
+        verdict_label=VERDICT_LABELS[found],
+        checked_on=today,
     )

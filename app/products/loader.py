@@ -11,7 +11,8 @@ A definition is a TOML file in app/products/definitions/ with a Markdown terms f
 TOML layout (money in integer fen, ratios in basis points, 7000 = 70%):
 
     code, name, plan_year, region_prefix, insured_relations, payment_methods,
-    family_pool_relations, late_enrollment_waiting_days?, auto_approve_max_fen?
+    family_pool_relations, late_enrollment_waiting_days?, auto_approve_max_fen?,
+    [[insurers]]? code, name, share_bp, lead? (the 共保体, printed on the policy as 承保机构)
     [window]   opens, closes               [coverage] starts, ends
     [premium]  default_fen, rules? = [{premium_fen, insurance_type?, min_age?, max_age?}]
     [refund]   within_days, requires_no_claim?

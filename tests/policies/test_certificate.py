@@ -1,28 +1,28 @@
 """The electronic policy certificate: verification tokens, yuan text and the PNG.
 
-Pure code: no app, no database. The QR code is decoded back with zxing-cpp, and both font
-situations are drawn: the CJK font on this machine (fonts-wqy-microhei) and the English
-fallback (the font finder monkeypatched to None).
+Pure code: no app, no database. The QR code is decoded back with zxing-cpp. The certificate is
+drawn with the font the project ships (app/fonts), also on a "host" where every other font
+fails to open (no_host_fonts).
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import os
 import struct
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import zxingcpp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
+from app import fonts as shipped
 from app.policies import certificate as cert
-from app.policies import certificate_fonts as fonts
 from app.policies import certificate_tokens as tokens
 from app.policies.certificate import (
     CertificateTokenInvalid,
@@ -32,11 +32,11 @@ from app.policies.certificate import (
     sign_token,
     verify_token,
 )
+from app.policies.certificate_fonts import has_glyph, load_font
 
 SECRET = b"certificate-test-secret-0123456789"
 OTHER_SECRET = b"another-certificate-secret-98765"
 BASE_URL = "http://127.0.0.1:5000/public/certificates/verify?token="
-DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,25 +346,20 @@ def decode_qr(data: bytes) -> list:
 
 
 @pytest.fixture
-def cjk_font():
-    path = cert.find_cjk_font()
-    if path is None:
-        pytest.skip("no CJK font on this machine (apt-get install fonts-wqy-microhei)")
-    return path
+def no_host_fonts(monkeypatch):
+    """A host without any font: opening anything but the shipped font fails, as it would on a
+    machine with no CJK font (or none at all) installed."""
+    real_truetype = ImageFont.truetype
 
+    def shipped_only(font=None, *args, **kwargs):
+        if str(font) != cert.FONT_PATH:
+            raise OSError(f"no such font on this host: {font}")
+        return real_truetype(font, *args, **kwargs)
 
-@pytest.fixture
-def no_cjk_font(monkeypatch):
-    monkeypatch.setattr(cert, "find_cjk_font", lambda: None)
-
-
-@pytest.fixture(params=["cjk", "fallback"])
-def font_situation(request):
-    if request.param == "cjk":
-        request.getfixturevalue("cjk_font")
-    else:
-        request.getfixturevalue("no_cjk_font")
-    return request.param
+    monkeypatch.setattr(ImageFont, "truetype", shipped_only)
+    load_font.cache_clear()
+    yield
+    load_font.cache_clear()
 
 
 def check_png(data: bytes, url: str) -> None:
@@ -382,7 +377,7 @@ def check_png(data: bytes, url: str) -> None:
     assert pos.top_right.x - pos.top_left.x >= 300 * 0.8  # symbol without its quiet zone
 
 
-def test_render_png_with_the_cjk_font(cjk_font):
+def test_render_png(no_host_fonts):
     url = verify_url()
     data = render_png(make_view(), url)
     check_png(data, url)
@@ -391,25 +386,27 @@ def test_render_png_with_the_cjk_font(cjk_font):
     assert verify_token(SECRET, token) == ("HM2026000001234", 1)
 
 
-def test_render_png_fallback_without_a_cjk_font(no_cjk_font):
-    url = verify_url()
-    data = render_png(make_view(), url)
-    check_png(data, url)
+def test_the_certificate_draws_chinese_with_the_shipped_font():
+    """The title band shows the Chinese title: many dark-on-light glyph pixels in white, which
+    a font without Chinese glyphs (boxes or blanks) would not draw the same way."""
+    data = render_png(make_view(), verify_url())
+    img = Image.open(io.BytesIO(data)).convert("RGB")
+    band = img.crop((0, 0, cert.WIDTH, 190))
+    white = dict((c, n) for n, c in band.getcolors(maxcolors=1 << 20)).get((255, 255, 255), 0)
+    assert white > 5000
+    expected = Image.new("RGB", (cert.WIDTH, 190), (11, 92, 122))
+    ImageDraw.Draw(expected).text(
+        (cert.WIDTH // 2, 95), cert.TITLE, font=load_font(64), fill=(255, 255, 255), anchor="mm"
+    )
+    assert band.tobytes() == expected.tobytes()
 
 
-def test_the_two_font_situations_draw_different_pictures(cjk_font, monkeypatch):
-    url = verify_url()
-    with_cjk = render_png(make_view(), url)
-    monkeypatch.setattr(cert, "find_cjk_font", lambda: None)
-    assert render_png(make_view(), url) != with_cjk
-
-
-def test_output_is_deterministic(font_situation):
+def test_output_is_deterministic(no_host_fonts):
     url = verify_url()
     assert render_png(make_view(), url) == render_png(make_view(), url)
 
 
-def test_naive_issued_at_is_taken_as_utc(font_situation):
+def test_naive_issued_at_is_taken_as_utc():
     url = verify_url()
     naive = make_view(issued_at=datetime(2025, 12, 20, 2, 30))
     shanghai = make_view(
@@ -449,13 +446,13 @@ def test_naive_issued_at_is_taken_as_utc(font_situation):
         ),
     ],
 )
-def test_variants_render_and_scan(font_situation, changes):
+def test_variants_render_and_scan(no_host_fonts, changes):
     url = verify_url()
     data = render_png(make_view(**changes), url)
     check_png(data, url)
 
 
-def test_longest_allowed_url_still_scans(font_situation):
+def test_longest_allowed_url_still_scans():
     url = BASE_URL + sign_token(SECRET, "X" * 32, 999_999)
     url += "&" + "p" * (cert.VERIFY_URL_MAX_LEN - len(url) - 1)
     assert len(url) == cert.VERIFY_URL_MAX_LEN
@@ -477,7 +474,7 @@ def test_qr_image_is_big_enough():
     assert cert.QR_MIN_PX <= img.width <= cert.QR_BOX_PX
 
 
-def test_sample_image_for_a_human(cjk_font):
+def test_sample_image_for_a_human():
     """Writes the picture a developer looks at (outside the repository)."""
     url = verify_url()
     data = render_png(make_view(), url)
@@ -491,66 +488,56 @@ def test_sample_image_for_a_human(cjk_font):
 # --------------------------------------------------------------------------------------------
 
 
-def test_the_found_font_really_draws_chinese(cjk_font):
-    assert fonts._usable_cjk_font(cjk_font)
-    assert fonts.has_glyph(cjk_font, 32, "保")
+def test_the_shipped_font_covers_gb2312_and_the_project_texts():
+    """Every GB2312 hanzi (6,763), the CJK punctuation, ASCII, the product definitions' and the
+    demo residents' characters are in the shipped font."""
+    from app.demo import residents
+    from app.products import definitions
+
+    gb2312 = set()
+    for hi in range(0xB0, 0xF8):
+        for lo in range(0xA1, 0xFF):
+            try:
+                gb2312.add(bytes((hi, lo)).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    assert len(gb2312) == 6763
+    texts = "".join(
+        path.read_text(encoding="utf-8")
+        for path in Path(definitions.__path__[0]).iterdir()
+        if path.suffix in {".toml", ".md"}
+    ) + Path(residents.__file__).read_text(encoding="utf-8")
+    wanted = gb2312 | set("，。、；：？！（）《》“”…—·￥") | {chr(c) for c in range(0x21, 0x7F)}
+    wanted |= {ch for ch in texts if "\u4e00" <= ch <= "\u9fff"}
+    missing = sorted(ch for ch in wanted if not shipped.covers(ch))
+    assert missing == []
 
 
-@pytest.mark.skipif(not os.path.isfile(DEJAVU), reason="DejaVu Sans not installed")
-def test_a_font_without_chinese_glyphs_is_not_taken(monkeypatch):
-    """fontconfig answers DejaVu Sans for 'sans:lang=zh' when no CJK font is installed."""
-    assert not fonts._usable_cjk_font(DEJAVU)
-    monkeypatch.setattr(fonts, "CJK_FONT_CANDIDATES", ("/nonexistent/font.ttc", DEJAVU))
-    monkeypatch.setattr(fonts, "_fc_match_candidates", lambda: [DEJAVU])
-    cert.find_cjk_font.cache_clear()
-    try:
-        assert cert.find_cjk_font() is None
-    finally:
-        cert.find_cjk_font.cache_clear()
+def test_the_shipped_font_is_small_and_licensed():
+    font_dir = Path(shipped.FONT_PATH).parent
+    assert Path(shipped.FONT_PATH).stat().st_size < 3_000_000
+    assert "Apache License" in (font_dir / "LICENSE-Apache-2.0.txt").read_text()
+    assert "WenQuanYi" in (font_dir / "NOTICE.txt").read_text()
 
 
-def test_font_choice_is_cached(monkeypatch):
-    cert.find_cjk_font.cache_clear()
-    first = cert.find_cjk_font()
-    monkeypatch.setattr(
-        fonts, "_fc_match_candidates", lambda: pytest.fail("looked for fonts twice")
-    )
-    monkeypatch.setattr(fonts, "CJK_FONT_CANDIDATES", ())
-    assert cert.find_cjk_font() == first
-
-
-def test_characters_missing_from_the_font_are_starred_not_tofu(cjk_font):
-    pen = cert._Pen(Image.new("RGB", (10, 10)), cjk_font)
+def test_characters_missing_from_the_font_are_starred_not_tofu():
+    pen = cert._Pen(Image.new("RGB", (10, 10)))
     assert pen.safe("*\U00020bb7", 32) == "**"
-    assert pen.safe("张三", 32) == "张三"
-    fallback = cert._Pen(Image.new("RGB", (10, 10)), None)
-    assert fallback.safe("Policy 张三", 32) == "Policy **"
+    assert pen.safe("张三 Policy", 32) == "张三 Policy"
+    assert not has_glyph("\U00020bb7") and has_glyph("赟") and has_glyph("保")
 
 
-def test_fallback_texts_are_plain_ascii(no_cjk_font):
-    view = make_view(insured_name_masked="**娜娜", relation_label="配偶")
-    rows = dict(cert._rows(view, cert._EN, cjk=False))
-    assert all(cert._printable_ascii(label + value) for label, value in rows.items())
-    assert rows["Insured"] == "****"
-    assert rows["Relationship"] == "Spouse"
-    assert rows["Status"] == "In force"
-    assert rows["Premium"] == "CNY 89.00"
-    assert rows["Issued at"] == "2025-12-20 10:30 (UTC+8)"
-    assert rows["Coverage"] == "2026-01-01 to 2026-12-31"
-    buckets = cert._buckets(view, cjk=False)
-    assert len(buckets) == 3 and all(cert._printable_ascii(a + b) for a, b in buckets)
-
-
-def test_chinese_rows(cjk_font):
-    rows = dict(cert._rows(make_view(), cert._ZH, cjk=True))
+def test_chinese_rows():
+    rows = dict(cert.rows(make_view()))
     assert rows["保费"] == "89.00 元"
     assert rows["签发时间"] == "2025-12-20 10:30（北京时间）"
     assert rows["保障期间"] == "2026-01-01 至 2026-12-31"
     assert rows["被保险人"] == "*三"
+    assert rows["与投保人关系"] == "本人"
 
 
-def test_wrapping_keeps_numbers_whole_and_punctuation_off_line_starts(cjk_font):
-    pen = cert._Pen(Image.new("RGB", (10, 10)), cjk_font)
+def test_wrapping_keeps_numbers_whole_and_punctuation_off_line_starts():
+    pen = cert._Pen(Image.new("RGB", (10, 10)))
     text = "起付线 15,000 元，比例 75%/50%，封顶 150 万元"
     for width in range(150, 700, 7):  # a word plus its comma fits from ~114 px
         lines = pen.wrap(text, 27, width)

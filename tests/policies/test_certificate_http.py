@@ -2,8 +2,7 @@
 data and as a PNG, the QR code in the PNG decodes (zxing-cpp) to the JSON's verification link,
 and following that link shows the live status, masked, to anyone; a tampered link shows nothing.
 
-Runs with whatever font this machine has and with the English fallback (no CJK font found): the
-QR code must scan either way, so nothing here depends on fonts-wqy-microhei.
+The certificate is drawn with the font the project ships (app/fonts), never a host font.
 """
 
 from __future__ import annotations
@@ -17,19 +16,11 @@ import zxingcpp
 from PIL import Image
 
 from app.identity.idnumber import mask, mask_name
-from app.policies import certificate as cert
 from tests.conftest import bearer, login, verify
 from tests.enrollment.conftest import NOW, key, pay, place_order
 from tests.security.support import assert_leaks_nothing, assert_problem
 
 ZHANG_WEI_ID_MASKED = "3607**********0119"
-
-
-@pytest.fixture(params=["machine-font", "english-fallback"])
-def font(request, monkeypatch):
-    if request.param == "english-fallback":
-        monkeypatch.setattr(cert, "find_cjk_font", lambda: None)
-    return request.param
 
 
 @pytest.fixture
@@ -61,7 +52,7 @@ def _one_char_changed(token: str, index: int) -> str:
     return token[:index] + ("B" if token[index] == "A" else "A") + token[index + 1 :]
 
 
-def test_certificate_png_qr_links_to_the_live_public_check(client, residents, zhang_wei, font):
+def test_certificate_png_qr_links_to_the_live_public_check(client, residents, zhang_wei):
     zhang = residents["张伟"]
     policy = _insure_himself(client, zhang_wei)
 
@@ -94,7 +85,30 @@ def test_certificate_png_qr_links_to_the_live_public_check(client, residents, zh
     check = client.get(_local(results[0].text))
     assert check.status_code == 200, check.get_json()
     shown = check.get_json()
-    assert shown["valid"] is True
+    # Paid on 2026-11-23 after the coverage start: the 2026 terms give cover from the day of
+    # payment (自缴费成功之日起), so the certificate checks as in force at once.
+    assert policy["coverage_start"] == "2026-11-23"
+    assert shown["checked_on"] == "2026-11-23"
+    in_force = shown
+    with time_machine.travel("2026-11-22T12:00:00+08:00"):
+        early = client.get(_local(verify_url)).get_json()
+    assert (early["valid"], early["verdict"], early["verdict_label"]) == (
+        False,
+        "not_yet_effective",
+        "未生效",
+    )
+    assert (in_force["valid"], in_force["verdict"], in_force["verdict_label"]) == (
+        True,
+        "in_force",
+        "有效",
+    )
+    with time_machine.travel("2027-01-01T00:00:00+08:00"):
+        ended = client.get(_local(verify_url)).get_json()
+    assert (ended["valid"], ended["verdict"], ended["verdict_label"]) == (
+        False,
+        "expired",
+        "已过期",
+    )
     assert shown["policy_no"] == policy["policy_no"]
     assert shown["insured_name_masked"] == mask_name(zhang.name) == "*伟"
     assert shown["product_name"] == data["product_name"]
@@ -123,6 +137,11 @@ def test_certificate_png_qr_links_to_the_live_public_check(client, residents, zh
     assert surrendered.get_json()["policy"]["status"] == "void"
     after = client.get(_local(verify_url))
     assert after.status_code == 200, after.get_json()
-    assert after.get_json()["valid"] is True
+    # A surrendered (void) policy gives no cover: the certificate is genuine but not valid.
+    assert after.get_json()["valid"] is False
+    assert (after.get_json()["verdict"], after.get_json()["verdict_label"]) == (
+        "terminated",
+        "已终止",
+    )
     assert (after.get_json()["status"], after.get_json()["status_label"]) == ("void", "已终止")
     assert after.get_json()["policy_no"] == policy["policy_no"]

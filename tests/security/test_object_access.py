@@ -456,15 +456,16 @@ def _certificate_secrets(
 
 @cross_owner("/policies/<int:policy_id>/certificate", "GET")
 @cross_owner("/policies/<int:policy_id>/certificate.png", "GET")
+@cross_owner("/policies/<int:policy_id>/policy.pdf", "GET")
 @in_enrollment_window
 def _certificate_of_another_members_policy(client, world: World):
-    """The certificate as data and as a PNG: B gets the same problem+json 404 as for no policy
-    (never an image, never the verification link)."""
+    """The certificate as data, as a PNG and the policy as a PDF: B gets the same problem+json
+    404 as for no policy (never an image or a PDF, never the verification link)."""
     a, order, policies = world.paid_family()
     secrets = _certificate_secrets(client, world, a, order, policies)
     b = _intruder(world)
 
-    for suffix in ("/certificate", "/certificate.png"):
+    for suffix in ("/certificate", "/certificate.png", "/policy.pdf"):
         unknown = client.get(f"/policies/{UNKNOWN_ID}{suffix}", headers=bearer(b))
         for policy in policies:
             resp = client.get(f"/policies/{policy['id']}{suffix}", headers=bearer(b))
@@ -472,6 +473,8 @@ def _certificate_of_another_members_policy(client, world: World):
     for policy in policies:
         png = client.get(f"/policies/{policy['id']}/certificate.png", headers=bearer(a))
         assert png.status_code == 200 and png.mimetype == "image/png"
+        pdf = client.get(f"/policies/{policy['id']}/policy.pdf", headers=bearer(a))
+        assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
 
 
 @cross_owner("/policies/<int:policy_id>/surrender", "POST")
@@ -718,6 +721,8 @@ def test_a_relative_sees_the_policy_paid_for_her_but_only_the_payer_may_surrende
         assert cert.status_code == 200 and cert.get_json()["policy"]["id"] == hers["id"]
         png = client.get(f"/policies/{hers['id']}/certificate.png", headers=bearer(li_na))
         assert png.status_code == 200 and png.mimetype == "image/png"
+        pdf = client.get(f"/policies/{hers['id']}/policy.pdf", headers=bearer(li_na))
+        assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
 
         # 张伟's own policy and the order are not hers to see.
         his_secrets = [his["policy_no"], order["order_no"]] + world.secrets("张伟")

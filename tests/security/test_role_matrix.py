@@ -77,6 +77,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/policies/<int:policy_id>", "GET"): (401, 200, 401, 401, 401),
     ("/policies/<int:policy_id>/certificate", "GET"): (401, 200, 401, 401, 401),
     ("/policies/<int:policy_id>/certificate.png", "GET"): (401, 200, 401, 401, 401),
+    ("/policies/<int:policy_id>/policy.pdf", "GET"): (401, 200, 401, 401, 401),
     ("/policies/<int:policy_id>/surrender", "POST"): (401, 200, 401, 401, 401),
     ("/public/certificates/verify", "GET"): (404, 404, 404, 404, 404),
     ("/staff/organisations", "POST"): (401, 401, 403, 201, 403),
@@ -262,6 +263,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("/policies/<int:policy_id>", "GET"): lambda w: {"policy_id": w.policy()},
     ("/policies/<int:policy_id>/certificate", "GET"): lambda w: {"policy_id": w.policy()},
     ("/policies/<int:policy_id>/certificate.png", "GET"): lambda w: {"policy_id": w.policy()},
+    ("/policies/<int:policy_id>/policy.pdf", "GET"): lambda w: {"policy_id": w.policy()},
     ("/policies/<int:policy_id>/surrender", "POST"): lambda w: {
         "policy_id": w.policy(),
         "headers": key(),
@@ -461,7 +463,10 @@ def test_public_certificate_check_answers_every_caller_alike(world):
         )
         assert resp.status_code == 200, (role, resp.get_json())
         bodies.append(resp.get_json())
-    assert all(body == bodies[0] for body in bodies) and bodies[0]["valid"] is True
+    assert all(body == bodies[0] for body in bodies)
+    # Genuine and standing; bought after the coverage start, so cover starts the next day.
+    assert bodies[0]["status"] == "active"
+    assert (bodies[0]["verdict"], bodies[0]["valid"]) == ("not_yet_effective", False)
     assert_leaks_nothing(
         world.client.get(f"/public/certificates/verify?{query}"),
         [world.residents["张伟"].name, world.residents["张伟"].certno],
