@@ -10,7 +10,7 @@ import pytest
 
 from tests import factories
 from tests.campaigns.conftest import PREMIUM, Campaigns, token_of
-from tests.enrollment.conftest import family, frozen, terms_version  # noqa: F401  (fixtures)
+from tests.enrollment.conftest import family, frozen  # noqa: F401  (fixtures)
 from tests.security.conftest import fast_password_hashing  # noqa: F401  (fixture)
 from tests.sponsors.conftest import EMPLOYER_USCC, sponsors  # noqa: F401  (fixture)
 
