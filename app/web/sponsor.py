@@ -13,7 +13,7 @@ campaigns and donations; another organisation's object is the same 404 as the AP
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import marshmallow as ma
 from flask import (
@@ -33,7 +33,7 @@ from app.campaigns import posters
 from app.campaigns import services as campaign_services
 from app.campaigns.rules import CATEGORY_LABELS, eligibility_lines
 from app.campaigns.schemas import CampaignCreateSchema
-from app.common.clock import today_shanghai
+from app.common.clock import SHANGHAI, today_shanghai
 from app.common.money import percent, yuan
 from app.error_catalogue import E
 from app.errors import DomainError, translate_field_messages
@@ -76,10 +76,19 @@ FIELD_LABELS = {
 }
 
 
+def shanghai_time(moment: datetime | None) -> str:
+    """A stored timestamp (UTC; naive when SQLite read it back) as Beijing time."""
+    if moment is None:
+        return ""
+    stamp = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return stamp.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
 @blp.context_processor
 def _helpers() -> dict:
     return {
         "yuan": yuan,
+        "shanghai_time": shanghai_time,
         "percent": percent,
         "programme_status_labels": PROGRAMME_STATUS_LABELS,
         "job_status_labels": JOB_STATUS_LABELS,
@@ -324,6 +333,7 @@ def _render_campaigns(errors: dict | None = None, form: dict | None = None, stat
             errors=errors or {},
             form=form or {},
             today=today_shanghai(),
+            created=request.args.get("created", type=int),
         ),
         status,
     )

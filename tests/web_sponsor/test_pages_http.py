@@ -18,8 +18,8 @@ from PIL import Image
 from app.identity.idnumber import mask
 from tests.campaigns.conftest import PREMIUM
 from tests.conftest import bearer
-from tests.factories import STAFF_PASSWORD
 from tests.enrollment.conftest import terms_version
+from tests.factories import STAFF_PASSWORD
 from tests.jobs.support import eligible, roster_csv
 from tests.web.support import signed_in
 from tests.web_sponsor.conftest import PEOPLE
@@ -210,6 +210,7 @@ def test_upload_then_enroll_with_progress_and_reports(client, employer):
 
     html = client.get(f"/console/sponsor/programmes/{pid}").get_data(as_text=True)
     assert 'data-figure="insured">3<' in html
+    assert "<td>2026-11-23 10:" in html  # the upload and the job, in Beijing time
     for person in people:
         assert person.certno not in html
 
@@ -293,7 +294,13 @@ def test_create_a_campaign_and_print_its_poster(client, charity):
     pdf = client.get(f"/console/sponsor/campaigns/{created}/poster.pdf")
     assert pdf.mimetype == "application/pdf"
     text = _pdf_text(pdf.data)
-    for expected in ("低保户免费参保", "限低保对象、特困人员", "年龄18岁及以上", "名额20人", "参加步骤"):
+    for expected in (
+        "低保户免费参保",
+        "限低保对象、特困人员",
+        "年龄18岁及以上",
+        "名额20人",
+        "参加步骤",
+    ):
         assert expected in text, expected
 
 
