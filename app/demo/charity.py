@@ -62,9 +62,9 @@ def seed_charity(password: str) -> dict[str, int]:
     }
 
 
-def _seed_programme(org_id: int) -> tuple[int | None, int]:
-    """The charity's demo programme (made through the sponsor services, as its admin would),
-    or None when no product is loaded yet."""
+def _seed_programme(org_id: int) -> tuple[int, int]:
+    """The charity's demo programme (made through the sponsor services, as its admin would)
+    and whether it was made now. Needs a product (seed_demo loads them first)."""
     from datetime import date
 
     from app.auth.principal import Principal
@@ -83,9 +83,10 @@ def _seed_programme(org_id: int) -> tuple[int | None, int]:
             return found, 0
         product = s.scalar(select(Product).order_by(Product.plan_year.desc(), Product.id.desc()))
         if product is None:
-            return None, 0
+            raise RuntimeError("no product loaded: run the demo seed (it loads products) first")
         plan_year, premium = product.plan_year, definition_of(product).premium_default_fen
         admin_id = s.scalar(select(StaffAccount.id).where(StaffAccount.username == "demo-charity"))
+    assert admin_id is not None  # made by seed_charity before this
     admin = Principal(kind="staff", id=admin_id, role="charity_admin", organisation_id=org_id)
     programme = create_programme(
         admin,

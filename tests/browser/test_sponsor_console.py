@@ -98,3 +98,46 @@ def test_charity_admin_uploads_a_roster_and_watches_it_enroll(page, live_server,
     for person in people:
         assert person.certno not in html
     _shot(page, "sponsor-programme-after")
+
+
+@pytest.mark.usefixtures("frozen")
+def test_charity_admin_prints_a_poster_and_a_receipt(page, live_server):
+    """A campaign made through the form, its poster opened (PNG) and downloaded (PDF), and the
+    donation receipt of the seeded top-up downloaded; the PDFs' text read back."""
+    import pypdf
+    from playwright.sync_api import expect
+
+    with live_server.app.app_context():
+        seed_charity(DEMO_STAFF_PASSWORD)
+    signed_in(page, live_server, "demo-charity")
+    page.goto(f"{live_server.url}/console/sponsor/campaigns")
+    page.fill("input[name=name]", "困难群众扫码参保")
+    page.fill("input[name=quota]", "50")
+    page.fill("input[name=expires_on]", "2026-12-31")
+    page.check("input[name=categories][value=dibao]")
+    page.click("#new-campaign button[type=submit]")
+    row = page.locator("#campaigns tr.highlight")
+    expect(row).to_contain_text("困难群众扫码参保")
+    expect(row).to_contain_text("限低保对象")
+    _shot(page, "sponsor-campaigns")
+
+    with page.expect_download() as poster:
+        row.locator("text=PDF").click()
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(poster.value.path()).pages).replace(
+        " ", ""
+    )
+    assert "困难群众扫码参保" in text and "限低保对象" in text
+
+    png_url = row.locator("text=PNG").get_attribute("href")
+    shown = page.goto(f"{live_server.url}{png_url}")
+    assert shown.status == 200 and shown.headers["content-type"] == "image/png"
+
+    page.goto(f"{live_server.url}/console/sponsor/donations")
+    expect(page.locator("#donations tbody tr")).to_have_count(1)
+    _shot(page, "sponsor-donations")
+    with page.expect_download() as receipt:
+        page.locator("#donations a", has_text="PDF").click()
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(receipt.value.path()).pages).replace(
+        " ", ""
+    )
+    assert "捐赠凭证" in text and "人民币捌仟玖佰元整" in text
