@@ -117,25 +117,42 @@ def test_every_sponsor_page_of_another_organisation_is_not_found(client, charity
     upload_id = up.get_json()["id"]
     client.post("/console/sign-out", data={"csrf_token": csrf})
 
+    # Every sponsor page route that names an object, with the charity's objects in it.
+    concrete = {
+        "/console/sponsor/programmes/<int:programme_id>": f"/programmes/{pid}",
+        "/console/sponsor/programmes/<int:programme_id>/uploads/<int:upload_id>/report.xlsx": (
+            f"/programmes/{pid}/uploads/{upload_id}/report.xlsx"
+        ),
+        "/console/sponsor/programmes/<int:programme_id>/jobs/<int:job_id>/status.json": (
+            f"/programmes/{pid}/jobs/1/status.json"
+        ),
+        "/console/sponsor/programmes/<int:programme_id>/jobs/<int:job_id>/rows.xlsx": (
+            f"/programmes/{pid}/jobs/1/rows.xlsx"
+        ),
+        "/console/sponsor/campaigns/<int:campaign_id>/poster.png": f"/campaigns/{campaign_id}/poster.png",
+        "/console/sponsor/campaigns/<int:campaign_id>/poster.pdf": f"/campaigns/{campaign_id}/poster.pdf",
+        "/console/sponsor/donations/<int:entry_id>/receipt.pdf": f"/donations/{entry_id}/receipt.pdf",
+        "/console/sponsor/programmes/<int:programme_id>/roster": f"/programmes/{pid}/roster",
+        "/console/sponsor/programmes/<int:programme_id>/jobs": f"/programmes/{pid}/jobs",
+    }
+    routes = {
+        rule.rule
+        for rule in client.application.url_map.iter_rules()
+        if rule.endpoint.startswith("sponsor.") and "<" in rule.rule
+    }
+    assert routes == set(concrete), "a sponsor page route is missing from this sweep"
+
     csrf = sign_in_as(client, employer)
-    for path in (
-        f"/console/sponsor/programmes/{pid}",
-        f"/console/sponsor/programmes/{pid}/uploads/{upload_id}/report.xlsx",
-        f"/console/sponsor/programmes/{pid}/jobs/1/status.json",
-        f"/console/sponsor/programmes/{pid}/jobs/1/rows.xlsx",
-        f"/console/sponsor/covered.xlsx?programme_id={pid}",
-        f"/console/sponsor/campaigns/{campaign_id}/poster.png",
-        f"/console/sponsor/campaigns/{campaign_id}/poster.pdf",
-        f"/console/sponsor/donations/{entry_id}/receipt.pdf",
-    ):
-        resp = client.get(path)
-        assert resp.status_code == 404, path
-    for path, data in (
-        (f"/console/sponsor/programmes/{pid}/roster", {"file": (io.BytesIO(b"x"), "r.csv")}),
-        (f"/console/sponsor/programmes/{pid}/jobs", {"terms_accepted": "yes"}),
-    ):
-        resp = client.post(path, data={**data, "csrf_token": csrf}, headers=JSON)
-        assert resp.status_code == 404, path
+    for rule, path in concrete.items():
+        url = "/console/sponsor" + path
+        if rule.endswith(("/roster", "/jobs")):
+            data = {"file": (io.BytesIO(b"x"), "r.csv"), "terms_accepted": "yes"}
+            resp = client.post(url, data={**data, "csrf_token": csrf}, headers=JSON)
+        else:
+            resp = client.get(url)
+        assert resp.status_code == 404, url
+    resp = client.get(f"/console/sponsor/covered.xlsx?programme_id={pid}")
+    assert resp.status_code == 404
     # Its own lists do not name the charity's programme or campaign.
     for path in ("/console/sponsor/", "/console/sponsor/campaigns", "/console/sponsor/donations"):
         html = client.get(path).get_data(as_text=True)
