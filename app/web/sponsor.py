@@ -266,6 +266,17 @@ def job_status(programme_id: int, job_id: int):
     return response
 
 
+@blp.get("/programmes/<int:programme_id>/jobs/latest.json")
+@staff_page(*ORGANISATION_ROLES)
+def latest_job(programme_id: int):
+    """The programme's newest job, or null: polled while a start request is still running (with
+    no broker the job runs inside that request, committing batch by batch)."""
+    jobs = job_services.list_jobs(g.staff, programme_id)
+    response = jsonify({"job": _job_view(jobs[0]) if jobs else None})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @blp.get("/programmes/<int:programme_id>/jobs/<int:job_id>/rows.xlsx")
 @staff_page(*ORGANISATION_ROLES)
 def job_rows(programme_id: int, job_id: int):

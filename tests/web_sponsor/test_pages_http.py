@@ -126,6 +126,9 @@ def test_every_sponsor_page_of_another_organisation_is_not_found(client, charity
         "/console/sponsor/programmes/<int:programme_id>/jobs/<int:job_id>/status.json": (
             f"/programmes/{pid}/jobs/1/status.json"
         ),
+        "/console/sponsor/programmes/<int:programme_id>/jobs/latest.json": (
+            f"/programmes/{pid}/jobs/latest.json"
+        ),
         "/console/sponsor/programmes/<int:programme_id>/jobs/<int:job_id>/rows.xlsx": (
             f"/programmes/{pid}/jobs/1/rows.xlsx"
         ),
@@ -206,6 +209,8 @@ def test_upload_then_enroll_with_progress_and_reports(client, employer):
     assert [r[4] for r in rows[1:]] == ["已加入"] * 3 + ["未通过校验"]
     assert rows[1][2] == mask(people[0].certno)
 
+    latest = client.get(f"/console/sponsor/programmes/{pid}/jobs/latest.json")
+    assert latest.get_json() == {"job": None}
     started = client.post(
         f"/console/sponsor/programmes/{pid}/jobs",
         data={"terms_version": terms_version(client), "terms_accepted": "yes"},
@@ -219,6 +224,8 @@ def test_upload_then_enroll_with_progress_and_reports(client, employer):
     assert body["finished"] is True and body["status"] == "succeeded"
     assert (body["total"], body["done"], body["failed"], body["percent"]) == (3, 3, 0, 100.0)
     assert body["status_label"] == "已完成"
+    latest = client.get(f"/console/sponsor/programmes/{pid}/jobs/latest.json").get_json()
+    assert latest["job"] == body
 
     outcome = _sheet(client.get(job["rows_xlsx_url"]).data)
     assert outcome[0][:4] == ["序号", "姓名", "身份证号", "结果"]

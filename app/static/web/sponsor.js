@@ -66,16 +66,43 @@
       .catch(function (err) { fail(err.message); });
   }
 
+  /* While the start request is in flight (with no broker the job runs inside it), follow the
+     programme's newest job: a job newer than the last one the page was rendered with. */
+  function followLatest(form, pending) {
+    var lastJob = Number(form.getAttribute("data-last-job")) || 0;
+    function tick() {
+      if (!pending.open) { return; }
+      fetch(form.getAttribute("data-latest-url"), {
+        credentials: "same-origin", headers: { "Accept": "application/json" }
+      })
+        .then(function (resp) { return resp.ok ? resp.json() : { job: null }; })
+        .then(function (data) {
+          if (pending.open && data.job && data.job.id > lastJob) { drawJob(data.job); }
+        })
+        .catch(function () { /* the start request reports any failure */ })
+        .then(function () { if (pending.open) { window.setTimeout(tick, POLL_MS); } });
+    }
+    window.setTimeout(tick, POLL_MS);
+  }
+
   function startJob(form) {
     var body = new FormData();
     body.append("terms_version", form.elements.terms_version.value);
     body.append("terms_accepted", "yes");
     show($("job-progress"), true);
     $("job-status-label").textContent = "正在提交";
-    return post(form.getAttribute("data-job-url"), body).then(function (job) {
-      drawJob(job);
-      poll(job.status_url);
-    });
+    var pending = { open: true };
+    followLatest(form, pending);
+    return post(form.getAttribute("data-job-url"), body)
+      .then(function (job) {
+        pending.open = false;
+        form.setAttribute("data-last-job", String(job.id));
+        drawJob(job);
+        poll(job.status_url);
+      }, function (err) {
+        pending.open = false;
+        throw err;
+      });
   }
 
   function uploaded(upload) {
