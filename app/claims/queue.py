@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import literal, select
+from sqlalchemy import select
 
 from app.audit.services import record as audit
 from app.auth.principal import Principal
@@ -52,17 +52,13 @@ def queue(
     if before_id:
         q = q.where(Claim.id < before_id)
     filtered_later = bool(flag or insured)
-    if insured:
-        q = q.join(Person, Person.id == Claim.person_id).add_columns(Person.name)
-    else:
-        q = q.add_columns(literal(None))
+    named = q.join(Person, Person.id == Claim.person_id).add_columns(Person.name)
     rows = get_session().execute(
-        q.order_by(Claim.id.desc()).limit(QUEUE_SCAN if filtered_later else limit)
+        named.order_by(Claim.id.desc()).limit(QUEUE_SCAN if filtered_later else limit)
     )
     wanted = _masked(insured)
     found = []
-    for row in rows:
-        claim, name = row[0], row[1]
+    for claim, name in rows:
         if flag and not any(f.get("code") == flag for f in claim.flags or []):
             continue
         if wanted is not None and mask_name(name) != wanted:

@@ -257,3 +257,20 @@ def test_no_page_carries_an_id_number(seeded, pending_claim):
         for number in numbers:
             assert number not in text and number[:17] not in text, resp.request.path
             assert mask(number) not in text or True  # a masked number may be shown
+
+
+def test_the_api_queue_takes_the_same_search(seeded, pending_claim):
+    """GET /staff/claims has the page's filters (one queue service for both)."""
+    headers = {"Authorization": f"Bearer {factories.staff_token(seeded, 'demo-reviewer')}"}
+    client = seeded.test_client()
+
+    def ids(**query):
+        resp = client.get("/staff/claims", query_string=query, headers=headers)
+        assert resp.status_code == 200, resp.get_json()
+        return [c["id"] for c in resp.get_json()]
+
+    mine = [pending_claim["id"]]
+    assert ids(claim_no=pending_claim["claim_no"][:12]) == mine
+    assert ids(insured="*娜") == mine and ids(insured="*伟") == []
+    bad = client.get("/staff/claims", query_string={"min_age_days": 0}, headers=headers)
+    assert bad.status_code == 422
