@@ -15,6 +15,7 @@ from app.web.session import init_templates, prepare_blueprint
 # One plain Flask Blueprint (`blp`) per module, in this order.
 PAGE_MODULES = (
     "app.web.console",  # sign-in, sign-out, home, staff accounts
+    "app.web.review",  # the reviewer's workspace
     "app.web.sponsor",  # the sponsor console (organisation admins)
 )
 
