@@ -180,3 +180,15 @@ def test_upload_report_xlsx(app, client, employer):
     assert [r[4] for r in rows[1:]] == ["已加入", "已加入", "未通过校验"]
     assert rows[1][2] == mask(people[0].certno)
     assert people[0].certno not in data.decode("latin-1")
+
+
+def test_an_employers_receipt_is_a_funding_record(app, client, employer):
+    """An employer insuring its staff pays from welfare funds, not a donation: its receipt says
+    so in its title and purpose."""
+    with app.app_context():
+        [item] = reports.donations(employer["principal"])["items"]
+        pdf = receipts.receipt_pdf(employer["principal"], item["entry_id"])
+    text = _pdf_text(pdf).replace(" ", "")
+    assert "惠民保资助款凭证" in text and "捐赠凭证" not in text
+    assert "为本单位职工参加普惠型商业补充医疗保险" in text
+    assert "人民币肆佰肆拾伍元整" in text  # 5 premiums of 89 yuan

@@ -285,6 +285,19 @@ def test_covered_xlsx_over_http(client, charity, residents):
     assert rows[0][:3] == ["序号", "姓名", "身份证号"]
     assert sorted(r[2] for r in rows[1:]) == sorted(mask(residents[n].certno) for n in PEOPLE)
     assert all(r[7] == "慈善助保" and r[4] == "有效" for r in rows[1:])
+    # Masking decrypted every ID number: the download is audited, once, with its row count.
+    from sqlalchemy import select
+
+    from app.audit.models import AuditEvent
+    from app.database import get_session
+
+    with client.application.app_context():
+        [event] = (
+            get_session()
+            .scalars(select(AuditEvent).where(AuditEvent.action == "sponsor.covered_exported"))
+            .all()
+        )
+    assert event.detail["rows"] == len(PEOPLE)
 
 
 # --- campaigns and posters -----------------------------------------------------------------
