@@ -81,6 +81,8 @@ class Config:
     CAMPAIGN_SIGNING_KEY: str = ""
     # Sponsor reports suppress any claims count below this (and the sum that goes with it).
     SPONSOR_REPORT_MIN_CELL: int = 5
+    # Who issues the sponsors' donation receipts (捐赠凭证): the scheme's operating platform.
+    SPONSOR_RECEIPT_ISSUER: str = "赣州惠民保服务平台"
     # Adapters: "sandbox" or "real".
     WECHAT_ADAPTER: str = "sandbox"
     WECHAT_APPID: str = "wx-sandbox-appid"
@@ -376,6 +378,7 @@ def _common_from_env(cfg: Config) -> Config:
         "WECHATPAY_NOTIFY_URL",
         "WECHATPAY_API_BASE",
         "PUBLIC_BASE_URL",
+        "SPONSOR_RECEIPT_ISSUER",
         "NOTIFIER_BACKEND",
         "NOTIFIER_MINIPROGRAM_STATE",
         "PAYOUT_BACKEND",

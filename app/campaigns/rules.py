@@ -153,6 +153,20 @@ def _age_text(rules: CampaignEligibility) -> str:
     return f"{rules.max_age}岁及以下"
 
 
+def eligibility_lines(rules: CampaignEligibility) -> list[str]:
+    """Who may use the campaign, in words for a poster or a page: one line per rule, or one
+    line saying anyone the product covers may."""
+    lines = []
+    if rules.categories:
+        labels = "、".join(CATEGORY_LABELS[c] for c in sorted(rules.categories))
+        lines.append(f"限{labels}")
+    if rules.min_age is not None or rules.max_age is not None:
+        lines.append(f"年龄{_age_text(rules)}（按保障起始日计算）")
+    if rules.region_prefix:
+        lines.append(f"参保地行政区划代码以 {rules.region_prefix} 开头")
+    return lines or ["本市基本医疗保险参保人员均可参加"]
+
+
 def eligibility_refusal(rules: CampaignEligibility, person: PersonFacts) -> Refusal | None:
     """Why this person may not use the campaign, or None. The first failing rule is named."""
     if rules.categories and not (rules.categories & person.identity_flags):

@@ -136,3 +136,53 @@ def split_by_shares(amount_fen: int, shares_bp: Sequence[int]) -> list[int]:
     for index in sorted(range(len(parts)), key=lambda i: (-remainders[i], i))[:left]:
         parts[index] += 1
     return [sign * part for part in parts]
+
+
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_SMALL_UNITS = ("", "拾", "佰", "仟")
+_SECTION_UNITS = ("", "万", "亿", "万亿")
+
+
+def _uppercase_whole(number: int) -> str:
+    """A whole number of yuan in financial capitals: 100100 -> 壹拾万零壹佰."""
+    if number == 0:
+        return "零"
+    text = str(number)
+    out: list[str] = []
+    zero_pending = False
+    for i, ch in enumerate(text):
+        power = len(text) - 1 - i
+        small, section = power % 4, power // 4
+        digit = int(ch)
+        if digit == 0:
+            zero_pending = True
+        else:
+            if zero_pending:
+                out.append("零")
+                zero_pending = False
+            out.append(_DIGITS[digit] + _SMALL_UNITS[small])
+        if small == 0 and section > 0 and (number // 10 ** (4 * section)) % 10_000:
+            out.append(_SECTION_UNITS[section])
+    return "".join(out)
+
+
+def rmb_uppercase(fen: int) -> str:
+    """Fen as the amount in financial capitals (大写金额) a receipt carries, the way a bank
+    writes it: 0 -> 零元整, 5 -> 伍分, 120 -> 壹元贰角整, 105 -> 壹元零伍分,
+    10010000 -> 壹拾万零壹佰元整, 10000000100 -> 壹亿零壹元整. Not for negative amounts."""
+    if not _is_int(fen):
+        raise TypeError(f"fen must be an int, not {type(fen).__name__}")
+    if fen < 0:
+        raise ValueError("a receipt amount is never negative")
+    whole, cents = divmod(fen, 100)
+    jiao, fen_digit = divmod(cents, 10)
+    if whole >= 10**16:
+        raise ValueError("amount too large to write in capitals")
+    if whole == 0 and cents == 0:
+        return "零元整"
+    head = f"{_uppercase_whole(whole)}元" if whole else ""
+    if cents == 0:
+        return head + "整"
+    jiao_text = f"{_DIGITS[jiao]}角" if jiao else ("零" if whole else "")
+    fen_text = f"{_DIGITS[fen_digit]}分" if fen_digit else "整"
+    return head + jiao_text + fen_text

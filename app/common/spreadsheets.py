@@ -134,3 +134,44 @@ def read_records(
         check_xlsx_size(data, max_xlsx_uncompressed)
         return file_format, xlsx_records(data, max_columns=max_columns)
     return file_format, csv_records(data, max_columns=max_columns)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def xlsx_bytes(
+    title: str, header: list[str], rows: list[list[object]], *, widths: list[int] | None = None
+) -> bytes:
+    """One worksheet named `title`: a bold header row, then `rows`, as XLSX bytes.
+
+    Every text cell is stored as text, never as a formula: openpyxl would otherwise take a
+    string starting with "=" for one (a name or a message a person typed cannot run in the
+    reader's Excel). Numbers, dates and None are written as they are."""
+    import openpyxl  # imported here: most of the app does not need it
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    for column, width in enumerate(widths or [], start=1):
+        sheet.column_dimensions[openpyxl.utils.get_column_letter(column)].width = width
+    bold = Font(bold=True)
+    heading = []
+    for text in header:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        heading.append(cell)
+    sheet.append(heading)
+    for row in rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str) and value.startswith(_FORMULA_START):
+                cell.data_type = "s"
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -1,6 +1,8 @@
 """A demo charity and its admin for the sponsorship walk-through (development only): 赣州市慈善
-总会 (a charity, 统一社会信用代码 with prefix 5) and the staff account `demo-charity`
-(charity_admin, password as the other demo staff). Idempotent."""
+总会 (a charity, 统一社会信用代码 with prefix 5), the staff account `demo-charity`
+(charity_admin, password as the other demo staff), and a full-premium, roster-only programme of
+the newest product's plan year with a budget of 100 premiums, so the admin can upload a roster
+and enroll it from the sponsor console at once. Idempotent."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from app.sponsors.rules import uscc_check_char
 
 CHARITY_USCC_17 = "53360700MJ1234567"
 CHARITY_NAME = "赣州市慈善总会（演示）"
+PROGRAMME_NAME = "慈善助保·困难群众名单（演示）"
+PROGRAMME_BUDGET_PREMIUMS = 100
 
 
 def seed_charity(password: str) -> dict[str, int]:
@@ -50,4 +54,50 @@ def seed_charity(password: str) -> dict[str, int]:
             organisation_id=org_id,
         )
         created += 1
-    return {"charity_created": created, "charity_organisation_id": org_id}
+    programme_id, made = _seed_programme(org_id)
+    return {
+        "charity_created": created + made,
+        "charity_organisation_id": org_id,
+        "charity_programme_id": programme_id,
+    }
+
+
+def _seed_programme(org_id: int) -> tuple[int, int]:
+    """The charity's demo programme (made through the sponsor services, as its admin would)
+    and whether it was made now. Needs a product (seed_demo loads them first)."""
+    from datetime import date
+
+    from app.auth.principal import Principal
+    from app.products.models import Product
+    from app.products.services import definition_of
+    from app.sponsors.models import Programme
+    from app.sponsors.services import create_programme, top_up
+
+    with read_scope() as s:
+        found = s.scalar(
+            select(Programme.id).where(
+                Programme.organisation_id == org_id, Programme.name == PROGRAMME_NAME
+            )
+        )
+        if found is not None:
+            return found, 0
+        product = s.scalar(select(Product).order_by(Product.plan_year.desc(), Product.id.desc()))
+        if product is None:
+            raise RuntimeError("no product loaded: run the demo seed (it loads products) first")
+        plan_year, premium = product.plan_year, definition_of(product).premium_default_fen
+        admin_id = s.scalar(select(StaffAccount.id).where(StaffAccount.username == "demo-charity"))
+    assert admin_id is not None  # made by seed_charity before this
+    admin = Principal(kind="staff", id=admin_id, role="charity_admin", organisation_id=org_id)
+    programme = create_programme(
+        admin,
+        name=PROGRAMME_NAME,
+        plan_year=plan_year,
+        starts_on=date(plan_year, 1, 1),
+        ends_on=date(plan_year, 12, 31),
+        rule={"kind": "full"},
+        eligibility={"roster_only": True},
+        quota=None,
+        product_id=None,
+    )
+    top_up(admin, programme.id, PROGRAMME_BUDGET_PREMIUMS * premium)
+    return programme.id, 1

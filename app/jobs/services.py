@@ -61,6 +61,14 @@ def _product_for(programme: Programme):
     return product
 
 
+def enrollment_terms(actor: Principal, programme_id: int):
+    """The terms an admin agrees to for the people a batch enrollment of this programme would
+    insure (the product's current terms), to show before starting one."""
+    from app.products.services import current_terms
+
+    return current_terms(_product_for(get_programme(actor, programme_id)))
+
+
 def start_roster_enrollment(
     actor: Principal, programme_id: int, *, terms_version: str, terms_accepted: bool
 ) -> Job:

@@ -211,6 +211,66 @@ def summary(actor: Principal, *, plan_year: int | None = None) -> dict:
 
 
 # --- beneficiaries ---------------------------------------------------------------------------
+def _funded_policies(programme_ids: Select, plan_year: int | None, status: str | None) -> Select:
+    from app.members.models import Person
+    from app.policies.models import Policy
+
+    query = (
+        select(Policy, Person)
+        .join(Person, Person.id == Policy.person_id)
+        .where(Policy.order_item_id.in_(_funded_items(programme_ids)))
+    )
+    if plan_year is not None:
+        query = query.where(Policy.plan_year == plan_year)
+    if status is not None:
+        query = query.where(Policy.status == status)
+    return query.order_by(Policy.id)
+
+
+def _beneficiary_rows(session, found, programme_ids: Select) -> list[dict]:
+    """(policy, person) pairs as report rows: name and ID number masked, what each of the
+    organisation's programmes paid for the policy."""
+    from app.enrollment.models import LedgerEntry
+    from app.identity.idnumber import mask, mask_name
+    from app.identity.services import decrypt_id_number
+    from app.policies.certificate import STATUS_LABELS
+
+    item_ids = [policy.order_item_id for policy, _ in found]
+    paid: dict[int, list[dict]] = {}
+    for item_id, pid, name, amount in session.execute(
+        select(
+            LedgerEntry.order_item_id,
+            Programme.id,
+            Programme.name,
+            func.sum(LedgerEntry.amount_fen),
+        )
+        .join(Programme, Programme.id == LedgerEntry.programme_id)
+        .where(
+            LedgerEntry.order_item_id.in_(item_ids),
+            LedgerEntry.kind.in_(SPENT_KINDS),
+            Programme.id.in_(programme_ids),
+        )
+        .group_by(LedgerEntry.order_item_id, Programme.id, Programme.name)
+        .order_by(Programme.id)
+    ):
+        assert item_id is not None  # selected by order_item_id IN (...)
+        paid.setdefault(item_id, []).append(
+            {"programme_id": pid, "programme_name": name, "subsidy_fen": int(amount)}
+        )
+    return [
+        {
+            "insured_name_masked": mask_name(person.name),
+            "id_number_masked": mask(decrypt_id_number(person)),
+            "plan_year": policy.plan_year,
+            "policy_status": policy.status,
+            "policy_status_label": STATUS_LABELS[policy.status],
+            "coverage_start": policy.coverage_start,
+            "coverage_end": policy.coverage_end,
+            "programmes": paid.get(policy.order_item_id, []),
+            "subsidy_fen": sum(p["subsidy_fen"] for p in paid.get(policy.order_item_id, [])),
+        }
+        for policy, person in found
+    ]
 
 
 def beneficiaries(
@@ -222,64 +282,13 @@ def beneficiaries(
     plan_year: int | None = None,
     status: str | None = None,
 ) -> Page[dict]:
-    from app.enrollment.models import LedgerEntry
-    from app.identity.idnumber import mask, mask_name
-    from app.identity.services import decrypt_id_number
-    from app.members.models import Person
-    from app.policies.certificate import STATUS_LABELS
-    from app.policies.models import Policy
-
     with transaction() as session:
         org = _own_organisation(session, actor)
         _check_own_programme(session, org.id, programme_id)
         programme_ids = _own_programme_ids(org.id, programme_id)
-        query = (
-            select(Policy, Person)
-            .join(Person, Person.id == Policy.person_id)
-            .where(Policy.order_item_id.in_(_funded_items(programme_ids)))
-        )
-        if plan_year is not None:
-            query = query.where(Policy.plan_year == plan_year)
-        if status is not None:
-            query = query.where(Policy.status == status)
-        found_page = paginate(session, query.order_by(Policy.id), page, page_size)
-        found = found_page.items
-        item_ids = [policy.order_item_id for policy, _ in found]
-        paid: dict[int, list[dict]] = {}
-        for item_id, pid, name, amount in session.execute(
-            select(
-                LedgerEntry.order_item_id,
-                Programme.id,
-                Programme.name,
-                func.sum(LedgerEntry.amount_fen),
-            )
-            .join(Programme, Programme.id == LedgerEntry.programme_id)
-            .where(
-                LedgerEntry.order_item_id.in_(item_ids),
-                LedgerEntry.kind.in_(SPENT_KINDS),
-                Programme.id.in_(programme_ids),
-            )
-            .group_by(LedgerEntry.order_item_id, Programme.id, Programme.name)
-            .order_by(Programme.id)
-        ):
-            assert item_id is not None  # selected by order_item_id IN (...)
-            paid.setdefault(item_id, []).append(
-                {"programme_id": pid, "programme_name": name, "subsidy_fen": int(amount)}
-            )
-        rows = [
-            {
-                "insured_name_masked": mask_name(person.name),
-                "id_number_masked": mask(decrypt_id_number(person)),
-                "plan_year": policy.plan_year,
-                "policy_status": policy.status,
-                "policy_status_label": STATUS_LABELS[policy.status],
-                "coverage_start": policy.coverage_start,
-                "coverage_end": policy.coverage_end,
-                "programmes": paid.get(policy.order_item_id, []),
-                "subsidy_fen": sum(p["subsidy_fen"] for p in paid.get(policy.order_item_id, [])),
-            }
-            for policy, person in found
-        ]
+        query = _funded_policies(programme_ids, plan_year, status)
+        found_page = paginate(session, query, page, page_size)
+        rows = _beneficiary_rows(session, found_page.items, programme_ids)
         audit(
             session,
             actor_type="staff",
@@ -290,6 +299,40 @@ def beneficiaries(
             detail={"page": page, "rows": len(rows), "programme_id": programme_id},
         )
     return replace(found_page, items=rows)
+
+
+COVERED_BATCH = 1000  # policies read (and ID numbers decrypted) at a time for the full list
+
+
+def covered(
+    actor: Principal, *, programme_id: int | None = None, plan_year: int | None = None
+) -> dict:
+    """Every policy the organisation's programmes paid for ("who got covered", 已参保名单),
+    the same rows as `beneficiaries` without pages: for the XLSX download. One audit row."""
+    with transaction() as session:
+        org = _own_organisation(session, actor)
+        _check_own_programme(session, org.id, programme_id)
+        programme_ids = _own_programme_ids(org.id, programme_id)
+        query = _funded_policies(programme_ids, plan_year, None)
+        rows: list[dict] = []
+        offset = 0
+        while True:
+            found = session.execute(query.offset(offset).limit(COVERED_BATCH)).all()
+            rows.extend(_beneficiary_rows(session, found, programme_ids))
+            if len(found) < COVERED_BATCH:
+                break
+            offset += COVERED_BATCH
+        audit(
+            session,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="sponsor.covered_exported",
+            object_type="organisation",
+            object_id=org.id,
+            detail={"rows": len(rows), "programme_id": programme_id, "plan_year": plan_year},
+        )
+        organisation = {"id": org.id, "name": org.name, "uscc": org.uscc, "kind": org.kind}
+    return {"organisation": organisation, "rows": rows}
 
 
 # --- donations -------------------------------------------------------------------------------

@@ -418,28 +418,42 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def report_csv(actor: Principal, programme_id: int, upload_id: int) -> bytes:
-    """The upload's per-row report, UTF-8 with a BOM (so Excel shows the Chinese)."""
+REPORT_HEADER = ["行号", "姓名", "身份证号", "类别", "结果", "代码", "说明"]
+
+
+def report_rows(actor: Principal, programme_id: int, upload_id: int) -> list[list]:
+    """The upload's per-row report in line order: line, masked name and ID number, category,
+    outcome label, code, message (the CSV and the XLSX download share it)."""
     upload = get_upload(actor, programme_id, upload_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["行号", "姓名", "身份证号", "类别", "结果", "代码", "说明"])
     rows = get_session().scalars(
         select(RosterReportRow)
         .where(RosterReportRow.upload_id == upload.id)
         .order_by(RosterReportRow.line)
     )
-    for row in rows:
+    return [
+        [
+            row.line,
+            row.name_masked,
+            row.id_number_masked,
+            row.category,
+            OUTCOME_LABELS[row.outcome],
+            row.code,
+            row.message,
+        ]
+        for row in rows
+    ]
+
+
+def report_csv(actor: Principal, programme_id: int, upload_id: int) -> bytes:
+    """The upload's per-row report, UTF-8 with a BOM (so Excel shows the Chinese)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(REPORT_HEADER)
+    for line, name, id_number, category, outcome, code, message in report_rows(
+        actor, programme_id, upload_id
+    ):
         writer.writerow(
-            [
-                row.line,
-                _cell(row.name_masked),
-                _cell(row.id_number_masked),
-                _cell(row.category),
-                OUTCOME_LABELS[row.outcome],
-                row.code,
-                _cell(row.message),
-            ]
+            [line, _cell(name), _cell(id_number), _cell(category), outcome, code, _cell(message)]
         )
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 

@@ -202,16 +202,16 @@ def _wants_json() -> bool:
     return best == "application/json" or bool(request.headers.get("X-CSRF-Token"))
 
 
-def web_error(status: int, message: str, code: str | None = None):
+def web_error(status: int, message: str, code: str | None = None, errors=None):
     """The Chinese error page (or problem JSON for a page's fetch() call)."""
     if _wants_json():
         fallback = HTTP_ERROR_MESSAGES.get(status, ("http_error", message))[0]
-        return problem_response(status, code or fallback, message)
+        return problem_response(status, code or fallback, message, errors)
     return render_template("web/error.html", status=status, message=message), status
 
 
 def _domain_error(error: DomainError):
-    return web_error(error.status, error.detail, error.code)
+    return web_error(error.status, error.detail, error.code, error.errors)
 
 
 def _http_error(error: HTTPException):
@@ -242,10 +242,13 @@ def prepare_blueprint(blueprint) -> None:
     blueprint.register_error_handler(Exception, _unexpected)
 
 
-def shanghai(moment: datetime | None) -> str:
-    """A stored (UTC) time as people in the city read it: 2026-11-23 10:00."""
-    if moment is None:
+def shanghai(moment: datetime | str | None) -> str:
+    """A stored (UTC) time, or one dumped as ISO 8601, as people in the city read it:
+    2026-11-23 10:00."""
+    if not moment:
         return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 

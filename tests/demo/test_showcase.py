@@ -62,7 +62,7 @@ def test_demo_charity_and_its_admin(app, client, seeded):
 
     with app.app_context():
         first = seed_charity(DEMO_STAFF_PASSWORD)
-        assert first["charity_created"] == 2
+        assert first["charity_created"] == 3  # the organisation, its admin, its programme
         assert seed_charity(DEMO_STAFF_PASSWORD) == {**first, "charity_created": 0}
     resp = client.post(
         "/auth/staff/login", json={"username": "demo-charity", "password": DEMO_STAFF_PASSWORD}
@@ -73,3 +73,10 @@ def test_demo_charity_and_its_admin(app, client, seeded):
         f"/staff/organisations/{first['charity_organisation_id']}", headers=bearer(token)
     )
     assert org.status_code == 200 and org.get_json()["kind"] == "charity"
+    # Its programme is ready for a roster: roster-only, full premium, 100 premiums of budget.
+    programme = client.get(
+        f"/staff/programmes/{first['charity_programme_id']}", headers=bearer(token)
+    ).get_json()
+    assert programme["eligibility"]["roster_only"] is True
+    assert programme["rule"]["kind"] == "full"
+    assert programme["budget_total_fen"] == 100 * 8900
