@@ -10,7 +10,7 @@ from importlib import import_module
 
 from flask import Flask
 
-from app.web.session import init_templates, prepare_blueprint
+from app.web.session import init_not_found, init_templates, prepare_blueprint
 
 # One plain Flask Blueprint (`blp`) per module, in this order.
 PAGE_MODULES = (
@@ -23,6 +23,7 @@ PAGE_MODULES = (
 
 def register_pages(app: Flask) -> None:
     init_templates(app)
+    init_not_found(app)
     # The page blueprints' names: tests tell page routes from API routes by them.
     names = app.extensions.setdefault("page_blueprints", [])
     for module in PAGE_MODULES:

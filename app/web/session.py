@@ -23,7 +23,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from app.api import problem_response
 from app.auth import web_sessions
@@ -259,6 +259,19 @@ def yuan(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}{whole:,}.{cents:02d}"
+
+
+def init_not_found(app: Flask) -> None:
+    """A console URL no route matches (an unknown path, an id out of the database's range) gets
+    the Chinese 404 page too; any other path the API's problem answer."""
+    api = app.extensions["huimin_api"]
+
+    def not_found(error: NotFound):
+        if request.path.startswith(COOKIE_PATH):
+            return _http_error(error)
+        return api.handle_http_exception(error)
+
+    app.register_error_handler(NotFound, not_found)
 
 
 def init_templates(app: Flask) -> None:

@@ -16,7 +16,7 @@ DOCUMENTS = ("invoice", "settlement_sheet", "discharge_summary")
 def make_pending_claim(app, code: str = "web-zhang") -> dict:
     """张伟 insured with his wife 李娜 (enrolled last December); a photographed day-surgery claim
     for 李娜 with its three documents, submitted: pending review, unassigned.
-    Returns {"id", "claim_no", "status", "member_id"}."""
+    Returns {"id", "claim_no", "status", "member_id", "policy_id"}."""
     residents = {r.name: r for r in generate()[:11]}
     with time_machine.travel(ENROLLED_AT, tick=True):
         made = factories.verified_member(app, code, residents["张伟"])
@@ -27,6 +27,15 @@ def make_pending_claim(app, code: str = "web-zhang") -> dict:
         _person_of(app, made["member_id"])
     }
     [policy_id] = [p["id"] for p in order["policies"] if p["person_id"] in spouse_person]
+    claim = file_claim(app, made["member_id"], policy_id)
+    return claim | {"member_id": made["member_id"], "policy_id": policy_id}
+
+
+def file_claim(
+    app, member_id: int, policy_id: int, invoice_no: str = "36000026001234", submit: bool = True
+) -> dict:
+    """A photographed day-surgery claim for 李娜 with its three documents (submitted unless
+    `submit` is false: a draft)."""
     fields = {
         "policy_id": policy_id,
         "care_kind": "day_surgery",
@@ -44,14 +53,12 @@ def make_pending_claim(app, code: str = "web-zhang") -> dict:
             "bank_name": "中国工商银行赣州分行",
             "bank_account": "6222020200112233445",
         },
-        "invoices": [
-            {"issuer": "赣州市人民医院", "number": "36000026001234", "amount_fen": 8_000_000}
-        ],
+        "invoices": [{"issuer": "赣州市人民医院", "number": invoice_no, "amount_fen": 8_000_000}],
     }
     with time_machine.travel(FILED_AT, tick=True):
-        claim = factories.claim(app, made["member_id"], fields, documents=DOCUMENTS, submit=True)
-    assert claim["status"] == "pending_review", claim
-    return claim | {"member_id": made["member_id"]}
+        claim = factories.claim(app, member_id, fields, documents=DOCUMENTS, submit=submit)
+    assert claim["status"] == ("pending_review" if submit else "draft"), claim
+    return claim
 
 
 def _person_of(app, member_id: int) -> int:
@@ -62,6 +69,27 @@ def _person_of(app, member_id: int) -> int:
         person_id = get_session().get(Member, member_id).person_id
         get_session().rollback()
         return person_id
+
+
+def claim_documents(app, claim_id: int) -> list[int]:
+    """The ids of a claim's documents, in upload order."""
+    from sqlalchemy import select
+
+    from app.claims.models import ClaimDocument
+    from app.database import get_session
+
+    with app.app_context():
+        ids = (
+            get_session()
+            .scalars(
+                select(ClaimDocument.id)
+                .where(ClaimDocument.claim_id == claim_id)
+                .order_by(ClaimDocument.id)
+            )
+            .all()
+        )
+        get_session().rollback()
+        return list(ids)
 
 
 @pytest.fixture
