@@ -2,7 +2,7 @@
 CSRF token and when the session was last used or ended
 
 Revision ID: 20261206web_base_staff_web_sessions
-Revises: 20261205h1_claim_recheck
+Revises: 20261206year_calendar
 Create Date: 2026-12-06 01:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261206web_base_staff_web_sessions"
-down_revision = "20261205h1_claim_recheck"
+down_revision = "20261206year_calendar"
 branch_labels = None
 depends_on = None
 

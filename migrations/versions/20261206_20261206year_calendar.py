@@ -2,7 +2,7 @@
 renewal consents, runs and outcomes
 
 Revision ID: 20261206year_calendar
-Revises: 20261205h1_claim_recheck
+Revises: 20261206s1_roster_outcomes
 Create Date: 2026-12-06 01:10:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261206year_calendar"
-down_revision = "20261205h1_claim_recheck"
+down_revision = "20261206s1_roster_outcomes"
 branch_labels = None
 depends_on = None
 
