@@ -12,7 +12,9 @@ helpers are underscored. Environment variables (all optional):
     GUNICORN_TIMEOUT       seconds a worker may be silent before the master kills it (default 30;
                            outbound calls time out after HTTP_TIMEOUT_SECONDS = 5 s each)
     FORWARDED_ALLOW_IPS    proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1:
-                           the reverse proxy on the same host)
+                           the reverse proxy on the same host); the application reads the same
+                           variable, with PROXY_HOPS, to take the client's address from
+                           X-Forwarded-For for rate limits (app/proxy.py)
     PROMETHEUS_MULTIPROC_DIR  where workers write their metrics (see below)
 
 Access log: off. The application writes one request line itself (app/ops/logs.py) with the url

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.proxy import parse_allow_list
+
 
 class ConfigurationError(RuntimeError):
     """The service refuses to start with this configuration."""
@@ -122,11 +124,21 @@ class Config:
     # Identity verification is re-done when older than this.
     VERIFICATION_MAX_AGE_SECONDS: int = 24 * 3600
     REDIS_URL: str | None = None
+    # The reverse proxy (app/proxy.py): how many proxies append to X-Forwarded-For in front of
+    # the app (0: none, the socket address is the client), and which socket peers may say so:
+    # the same FORWARDED_ALLOW_IPS gunicorn reads (comma-separated addresses or networks, "*").
+    PROXY_HOPS: int = 1
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
     RATELIMIT_ENABLED: bool = True
     RATE_LIMIT_VERIFY_PER_USER: str = "10 per hour"
     RATE_LIMIT_VERIFY_PER_TARGET: str = "5 per hour"
     RATE_LIMIT_VERIFY_GLOBAL: str = "600 per minute"
     RATE_LIMIT_LOGIN: str = "30 per minute"
+    # Rate-limit storage (Redis) outages (app/ratelimit.py, docs/ratelimits.md): how long a
+    # call to Redis may take, and how long the service-level limits answer 503 before asking
+    # Redis again (also their Retry-After).
+    RATE_LIMIT_STORAGE_TIMEOUT_SECONDS: float = 0.5
+    RATE_LIMIT_OUTAGE_RETRY_SECONDS: int = 5
     MAX_CONTENT_LENGTH: int = 1 * 1024 * 1024
     MAX_PAGE_SIZE: int = 100
     SERVE_SWAGGER_UI: bool = True
@@ -280,6 +292,14 @@ class Config:
             raise ConfigurationError(
                 "STORAGE_S3_TIMEOUT_SECONDS 0..120, STORAGE_S3_MAX_ATTEMPTS 1..10"
             )
+        if not 0 <= self.PROXY_HOPS <= 5:
+            raise ConfigurationError("PROXY_HOPS must be between 0 and 5")
+        try:
+            parse_allow_list(self.FORWARDED_ALLOW_IPS)
+        except ValueError:
+            raise ConfigurationError(
+                "FORWARDED_ALLOW_IPS must be comma-separated IP addresses or networks, or *"
+            ) from None
         if self.LOG_FORMAT not in ("text", "json"):
             raise ConfigurationError("LOG_FORMAT must be 'text' or 'json'")
         if self.LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -301,6 +321,11 @@ class Config:
 def _common_from_env(cfg: Config) -> Config:
     cfg.DATABASE_URL = _env("DATABASE_URL", cfg.DATABASE_URL) or ""
     cfg.REDIS_URL = _env("REDIS_URL", cfg.REDIS_URL)
+    cfg.FORWARDED_ALLOW_IPS = _env("FORWARDED_ALLOW_IPS", cfg.FORWARDED_ALLOW_IPS) or ""
+    if (hops := _env("PROXY_HOPS")) is not None:
+        if not hops.isdigit():
+            raise ConfigurationError("PROXY_HOPS must be a whole number")
+        cfg.PROXY_HOPS = int(hops)
     if jwt_keys := _env("JWT_KEYS"):
         cfg.JWT_KEYS = _parse_jwt_keys(jwt_keys)
     if field_key := _env("FIELD_ENCRYPTION_KEY"):
