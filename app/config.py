@@ -150,6 +150,17 @@ class Config:
     DOCUMENT_MAX_PIXELS: int = 50_000_000
     DOCUMENT_PDF_MAX_PAGES: int = 200
     DOCUMENT_PDF_MAX_DECODED_BYTES: int = 128 * 1024 * 1024
+    # What a worker's memory holds for one photo (app/documents/images.py): a JPEG larger than
+    # this many pixels is decoded at 1/2, 1/4 or 1/8 scale (stored that size), a PNG larger is
+    # refused. 16 MP decode to 48 MB (RGB); a 48 MP phone photo is kept at 12 MP.
+    DOCUMENT_DECODE_MAX_PIXELS: int = 16_000_000
+    # Concurrent heavy document work (app/documents/throttle.py): decodes at once per worker
+    # process (an upload waits up to DOCUMENT_WORK_WAIT_SECONDS for one, then 503), and uploads
+    # at once per member across all workers (more: 429). Retry-After of both answers.
+    DOCUMENT_WORK_SLOTS: int = 2
+    DOCUMENT_WORK_WAIT_SECONDS: float = 10.0
+    DOCUMENT_WORK_PER_MEMBER: int = 2
+    DOCUMENT_WORK_RETRY_SECONDS: int = 5
     # Document storage (app/integrations/storage): AES-256-GCM key (base64 of 32 bytes in the
     # environment), backend "local" (STORAGE_LOCAL_DIR; a temporary directory in tests) or "s3"
     # (any S3-compatible endpoint; addressing style "auto", "path" or "virtual").
@@ -300,6 +311,17 @@ class Config:
             raise ConfigurationError(
                 "FORWARDED_ALLOW_IPS must be comma-separated IP addresses or networks, or *"
             ) from None
+        if not (
+            self.DOCUMENT_WORK_SLOTS >= 1
+            and self.DOCUMENT_WORK_PER_MEMBER >= 1
+            and self.DOCUMENT_WORK_WAIT_SECONDS >= 0
+            and 0 < self.DOCUMENT_DECODE_MAX_PIXELS <= self.DOCUMENT_MAX_PIXELS
+        ):
+            raise ConfigurationError(
+                "DOCUMENT_WORK_SLOTS >= 1, DOCUMENT_WORK_PER_MEMBER >= 1, "
+                "DOCUMENT_WORK_WAIT_SECONDS >= 0, 0 < DOCUMENT_DECODE_MAX_PIXELS <= "
+                "DOCUMENT_MAX_PIXELS"
+            )
         if self.LOG_FORMAT not in ("text", "json"):
             raise ConfigurationError("LOG_FORMAT must be 'text' or 'json'")
         if self.LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -348,6 +370,10 @@ def _common_from_env(cfg: Config) -> Config:
         setattr(cfg, name, _env(name, getattr(cfg, name)) or "")
     storage_numbers: tuple[tuple[str, type[int] | type[float]], ...] = (
         ("DOCUMENT_MAX_BYTES", int),
+        ("DOCUMENT_DECODE_MAX_PIXELS", int),
+        ("DOCUMENT_WORK_SLOTS", int),
+        ("DOCUMENT_WORK_WAIT_SECONDS", float),
+        ("DOCUMENT_WORK_PER_MEMBER", int),
         ("STORAGE_S3_TIMEOUT_SECONDS", float),
         ("STORAGE_S3_MAX_ATTEMPTS", int),
     )

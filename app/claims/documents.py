@@ -31,7 +31,7 @@ def upload_document(
     with read_scope() as s:
         _refuse_unless_room(s, own_claim(s, member_id, claim_id))
     key = claim_document_key(claim_id)
-    clean = stored.store(data, declared_media_type, key)
+    clean = stored.store(data, declared_media_type, key, owner=f"member:{member_id}")
     # The binding check: under the claim's row lock, in the transaction that inserts, so
     # concurrent uploads are counted one after another (45 at once store exactly the limit).
     with stored.recorded(key), transaction() as s:
