@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.proxy import parse_allow_list
+from app.proxy import valid_allow_list
 
 
 class ConfigurationError(RuntimeError):
@@ -303,25 +303,15 @@ class Config:
             raise ConfigurationError(
                 "STORAGE_S3_TIMEOUT_SECONDS 0..120, STORAGE_S3_MAX_ATTEMPTS 1..10"
             )
-        if not 0 <= self.PROXY_HOPS <= 5:
-            raise ConfigurationError("PROXY_HOPS must be between 0 and 5")
-        try:
-            parse_allow_list(self.FORWARDED_ALLOW_IPS)
-        except ValueError:
-            raise ConfigurationError(
-                "FORWARDED_ALLOW_IPS must be comma-separated IP addresses or networks, or *"
-            ) from None
+        if not (0 <= self.PROXY_HOPS <= 5 and valid_allow_list(self.FORWARDED_ALLOW_IPS)):
+            raise ConfigurationError("PROXY_HOPS 0..5, FORWARDED_ALLOW_IPS addresses/networks or *")
         if not (
             self.DOCUMENT_WORK_SLOTS >= 1
             and self.DOCUMENT_WORK_PER_MEMBER >= 1
             and self.DOCUMENT_WORK_WAIT_SECONDS >= 0
             and 0 < self.DOCUMENT_DECODE_MAX_PIXELS <= self.DOCUMENT_MAX_PIXELS
         ):
-            raise ConfigurationError(
-                "DOCUMENT_WORK_SLOTS >= 1, DOCUMENT_WORK_PER_MEMBER >= 1, "
-                "DOCUMENT_WORK_WAIT_SECONDS >= 0, 0 < DOCUMENT_DECODE_MAX_PIXELS <= "
-                "DOCUMENT_MAX_PIXELS"
-            )
+            raise ConfigurationError("DOCUMENT_WORK_* >= 1 (wait >= 0), decode max 1..MAX_PIXELS")
         if self.LOG_FORMAT not in ("text", "json"):
             raise ConfigurationError("LOG_FORMAT must be 'text' or 'json'")
         if self.LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -344,10 +334,6 @@ def _common_from_env(cfg: Config) -> Config:
     cfg.DATABASE_URL = _env("DATABASE_URL", cfg.DATABASE_URL) or ""
     cfg.REDIS_URL = _env("REDIS_URL", cfg.REDIS_URL)
     cfg.FORWARDED_ALLOW_IPS = _env("FORWARDED_ALLOW_IPS", cfg.FORWARDED_ALLOW_IPS) or ""
-    if (hops := _env("PROXY_HOPS")) is not None:
-        if not hops.isdigit():
-            raise ConfigurationError("PROXY_HOPS must be a whole number")
-        cfg.PROXY_HOPS = int(hops)
     if jwt_keys := _env("JWT_KEYS"):
         cfg.JWT_KEYS = _parse_jwt_keys(jwt_keys)
     if field_key := _env("FIELD_ENCRYPTION_KEY"):
@@ -420,6 +406,7 @@ def _common_from_env(cfg: Config) -> Config:
     cfg.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", cfg.CELERY_BROKER_URL)
     job_settings: tuple[tuple[str, type[str] | type[int] | type[float]], ...] = (
         ("CELERY_QUEUE", str),
+        ("PROXY_HOPS", int),
         ("JOB_BATCH_SIZE", int),
         ("JOB_STALE_SECONDS", int),
         ("BUREAU_CALLS_PER_SECOND", float),

@@ -28,6 +28,14 @@ def parse_allow_list(value: str) -> list[Network] | None:
     return [ipaddress.ip_network(entry, strict=False) for entry in entries]
 
 
+def valid_allow_list(value: str) -> bool:
+    try:
+        parse_allow_list(value)
+    except ValueError:
+        return False
+    return True
+
+
 def peer_is_trusted(remote_addr: str | None, allowed: Iterable[Network] | None) -> bool:
     if allowed is None:
         return True
