@@ -12,8 +12,12 @@ helpers are underscored. Environment variables (all optional):
     GUNICORN_TIMEOUT       seconds a worker may be silent before the master kills it (default 30;
                            outbound calls time out after HTTP_TIMEOUT_SECONDS = 5 s each)
     FORWARDED_ALLOW_IPS    proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1:
-                           the reverse proxy on the same host)
+                           the reverse proxy on the same host); the application reads the same
+                           variable, with PROXY_HOPS, to take the client's address from
+                           X-Forwarded-For for rate limits (app/proxy.py)
     PROMETHEUS_MULTIPROC_DIR  where workers write their metrics (see below)
+    MALLOC_ARENA_MAX       malloc arenas per worker, default 2 (app/ops/memory.py: threads
+                           decoding photos otherwise keep one high-water mark each)
 
 Access log: off. The application writes one request line itself (app/ops/logs.py) with the url
 rule, status, duration, request id and member or staff id, as JSON in production, and never the
@@ -117,6 +121,13 @@ def on_starting(server) -> None:
     for name in _os.listdir(directory):
         if name.endswith(".db"):
             _os.remove(_os.path.join(directory, name))
+
+
+def post_fork(server, worker) -> None:
+    """Worker, just forked: fewer malloc arenas (app/ops/memory.py)."""
+    from app.ops.memory import limit_malloc_arenas
+
+    limit_malloc_arenas(_int_env("MALLOC_ARENA_MAX", 2))
 
 
 def child_exit(server, worker) -> None:

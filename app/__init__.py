@@ -11,6 +11,7 @@ from app import database, ratelimit
 from app.api import Api, DatabaseIdConverter
 from app.config import Config, load_config
 from app.logging_setup import configure_logging
+from app.proxy import TrustedProxyFix
 
 
 def create_app(config: Config | str | None = None) -> Flask:
@@ -21,6 +22,10 @@ def create_app(config: Config | str | None = None) -> Flask:
     app.config.update(cfg.flask_settings())
     configure_logging(app)
 
+    # The client's address from X-Forwarded-For, when the peer is a trusted proxy (app/proxy.py).
+    app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app, cfg.PROXY_HOPS, cfg.FORWARDED_ALLOW_IPS
+    )
     database.init_app(app)
     ratelimit.init_app(app)
     # Every `<int:...>` in a path is a database id: 1 .. 2**31-1 (INTEGER on PostgreSQL), so an

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.proxy import valid_allow_list
+
 
 class ConfigurationError(RuntimeError):
     """The service refuses to start with this configuration."""
@@ -129,11 +131,21 @@ class Config:
     # Identity verification is re-done when older than this.
     VERIFICATION_MAX_AGE_SECONDS: int = 24 * 3600
     REDIS_URL: str | None = None
+    # The reverse proxy (app/proxy.py): how many proxies append to X-Forwarded-For in front of
+    # the app (0: none, the socket address is the client), and which socket peers may say so:
+    # the same FORWARDED_ALLOW_IPS gunicorn reads (comma-separated addresses or networks, "*").
+    PROXY_HOPS: int = 1
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
     RATELIMIT_ENABLED: bool = True
     RATE_LIMIT_VERIFY_PER_USER: str = "10 per hour"
     RATE_LIMIT_VERIFY_PER_TARGET: str = "5 per hour"
     RATE_LIMIT_VERIFY_GLOBAL: str = "600 per minute"
     RATE_LIMIT_LOGIN: str = "30 per minute"
+    # Rate-limit storage (Redis) outages (app/ratelimit.py, docs/ratelimits.md): how long a
+    # call to Redis may take, and how long the service-level limits answer 503 before asking
+    # Redis again (also their Retry-After).
+    RATE_LIMIT_STORAGE_TIMEOUT_SECONDS: float = 0.5
+    RATE_LIMIT_OUTAGE_RETRY_SECONDS: int = 5
     MAX_CONTENT_LENGTH: int = 1 * 1024 * 1024
     MAX_PAGE_SIZE: int = 100
     SERVE_SWAGGER_UI: bool = True
@@ -145,6 +157,17 @@ class Config:
     DOCUMENT_MAX_PIXELS: int = 50_000_000
     DOCUMENT_PDF_MAX_PAGES: int = 200
     DOCUMENT_PDF_MAX_DECODED_BYTES: int = 128 * 1024 * 1024
+    # What a worker's memory holds for one photo (app/documents/images.py): a JPEG larger than
+    # this many pixels is decoded at 1/2, 1/4 or 1/8 scale (stored that size), a PNG larger is
+    # refused. 16 MP decode to 48 MB (RGB); a 48 MP phone photo is kept at 12 MP.
+    DOCUMENT_DECODE_MAX_PIXELS: int = 16_000_000
+    # Concurrent heavy document work (app/documents/throttle.py): decodes at once per worker
+    # process (an upload waits up to DOCUMENT_WORK_WAIT_SECONDS for one, then 503), and uploads
+    # at once per member across all workers (more: 429). Retry-After of both answers.
+    DOCUMENT_WORK_SLOTS: int = 2
+    DOCUMENT_WORK_WAIT_SECONDS: float = 10.0
+    DOCUMENT_WORK_PER_MEMBER: int = 2
+    DOCUMENT_WORK_RETRY_SECONDS: int = 5
     # Document storage (app/integrations/storage): AES-256-GCM key (base64 of 32 bytes in the
     # environment), backend "local" (STORAGE_LOCAL_DIR; a temporary directory in tests) or "s3"
     # (any S3-compatible endpoint; addressing style "auto", "path" or "virtual").
@@ -294,6 +317,15 @@ class Config:
             raise ConfigurationError(
                 "STORAGE_S3_TIMEOUT_SECONDS 0..120, STORAGE_S3_MAX_ATTEMPTS 1..10"
             )
+        if not (0 <= self.PROXY_HOPS <= 5 and valid_allow_list(self.FORWARDED_ALLOW_IPS)):
+            raise ConfigurationError("PROXY_HOPS 0..5, FORWARDED_ALLOW_IPS addresses/networks or *")
+        if not (
+            self.DOCUMENT_WORK_SLOTS >= 1
+            and self.DOCUMENT_WORK_PER_MEMBER >= 1
+            and self.DOCUMENT_WORK_WAIT_SECONDS >= 0
+            and 0 < self.DOCUMENT_DECODE_MAX_PIXELS <= self.DOCUMENT_MAX_PIXELS
+        ):
+            raise ConfigurationError("DOCUMENT_WORK_* >= 1 (wait >= 0), decode max 1..MAX_PIXELS")
         if self.LOG_FORMAT not in ("text", "json"):
             raise ConfigurationError("LOG_FORMAT must be 'text' or 'json'")
         if self.LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -321,6 +353,7 @@ class Config:
 def _common_from_env(cfg: Config) -> Config:
     cfg.DATABASE_URL = _env("DATABASE_URL", cfg.DATABASE_URL) or ""
     cfg.REDIS_URL = _env("REDIS_URL", cfg.REDIS_URL)
+    cfg.FORWARDED_ALLOW_IPS = _env("FORWARDED_ALLOW_IPS", cfg.FORWARDED_ALLOW_IPS) or ""
     if jwt_keys := _env("JWT_KEYS"):
         cfg.JWT_KEYS = _parse_jwt_keys(jwt_keys)
     if field_key := _env("FIELD_ENCRYPTION_KEY"):
@@ -343,6 +376,10 @@ def _common_from_env(cfg: Config) -> Config:
         setattr(cfg, name, _env(name, getattr(cfg, name)) or "")
     storage_numbers: tuple[tuple[str, type[int] | type[float]], ...] = (
         ("DOCUMENT_MAX_BYTES", int),
+        ("DOCUMENT_DECODE_MAX_PIXELS", int),
+        ("DOCUMENT_WORK_SLOTS", int),
+        ("DOCUMENT_WORK_WAIT_SECONDS", float),
+        ("DOCUMENT_WORK_PER_MEMBER", int),
         ("STORAGE_S3_TIMEOUT_SECONDS", float),
         ("STORAGE_S3_MAX_ATTEMPTS", int),
     )
@@ -390,6 +427,7 @@ def _common_from_env(cfg: Config) -> Config:
     cfg.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", cfg.CELERY_BROKER_URL)
     job_settings: tuple[tuple[str, type[str] | type[int] | type[float]], ...] = (
         ("CELERY_QUEUE", str),
+        ("PROXY_HOPS", int),
         ("JOB_BATCH_SIZE", int),
         ("JOB_STALE_SECONDS", int),
         ("BUREAU_CALLS_PER_SECOND", float),

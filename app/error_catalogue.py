@@ -104,6 +104,12 @@ _add("unsupported_media_type", 415, "不支持的内容类型", "Unsupported con
 _add("validation_failed", 422, "提交的信息有误，请检查后重试", "Field errors in `errors`")
 _add("precondition_required", 428, "缺少必要的请求头", "A required header is missing")
 _add("rate_limited", 429, "请求过于频繁，请稍后再试", "Rate limited (see Retry-After)")
+_add(
+    "rate_limit_unavailable",
+    503,
+    "系统繁忙，暂时无法受理，请稍后再试",
+    "Rate-limit storage down on a route that refuses rather than go unlimited (Retry-After)",
+)
 _add("internal_error", 500, "服务器开小差了，请稍后再试", "Unexpected server error")
 _add("upstream_unavailable", 503, "外部系统暂时不可用，请稍后再试", "An outside system failed")
 _add("service_unavailable", 503, "服务暂时不可用，请稍后再试", "Service unavailable")
@@ -282,6 +288,18 @@ _add("payee_account_invalid", 422, "银行账号应为 10 至 30 位数字")
 _add("payee_not_allowed", 422, "理赔款只能支付给被保险人本人", "detail explains minors")
 _add("too_many_documents", 422, "理赔材料数量已达上限", "detail has the limit")
 _add("storage_unavailable", 503, "材料存储暂时无法访问，请稍后重试")
+_add(
+    "document_upload_busy",
+    429,
+    "您上传的材料正在处理中，请稍后再上传",
+    "This member already has DOCUMENT_HEAVY_PER_MEMBER uploads in work (Retry-After)",
+)
+_add(
+    "document_processing_busy",
+    503,
+    "材料处理繁忙，请稍后重试",
+    "Every document-processing slot of the worker is busy (Retry-After)",
+)
 _add("document_missing", 422, "请上传文件")
 _add("document_not_found", 404, "材料不存在")
 _add("document_rejected", 422, "文件无法接收，请重新拍照或选择文件")

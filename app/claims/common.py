@@ -86,8 +86,11 @@ def actable_policy(session: Session, member_id: int, policy_id: int) -> Policy:
     return policy
 
 
-def own_claim(session: Session, member_id: int, claim_id: int) -> Claim:
-    claim = session.scalar(select(Claim).where(Claim.id == claim_id, Claim.member_id == member_id))
+def own_claim(session: Session, member_id: int, claim_id: int, *, lock: bool = False) -> Claim:
+    """The member's claim (404 for anyone else's); `lock` takes its row FOR UPDATE (PostgreSQL)
+    for a check-then-write that must see every other writer's result."""
+    stmt = select(Claim).where(Claim.id == claim_id, Claim.member_id == member_id)
+    claim = session.scalar(stmt.with_for_update() if lock else stmt)
     if claim is None:
         raise E.claim_not_found()
     return claim

@@ -26,24 +26,17 @@ def upload_document(
 ) -> ClaimDocument:
     from app.integrations.storage.port import claim_document_key
 
-    with read_scope() as s:  # ended before the bytes are sanitised and stored
-        claim = own_claim(s, member_id, claim_id)
-        if claim.status not in EDITABLE:
-            raise E.claim_not_editable()
-        limit = current_app.config["CLAIM_DOCUMENTS_MAX"]
-        count = s.scalar(
-            select(func.count())
-            .select_from(ClaimDocument)
-            .where(ClaimDocument.claim_id == claim.id, ClaimDocument.deleted_at.is_(None))
-        )
-        if (count or 0) >= limit:
-            raise E.too_many_documents(f"每笔理赔最多上传 {limit} 份材料")
+    # A first look, ended before the bytes are sanitised and stored: a full or closed claim is
+    # refused without the expensive part.
+    with read_scope() as s:
+        _refuse_unless_room(s, own_claim(s, member_id, claim_id))
     key = claim_document_key(claim_id)
-    clean = stored.store(data, declared_media_type, key)
+    clean = stored.store(data, declared_media_type, key, owner=f"member:{member_id}")
+    # The binding check: under the claim's row lock, in the transaction that inserts, so
+    # concurrent uploads are counted one after another (45 at once store exactly the limit).
     with stored.recorded(key), transaction() as s:
-        claim = own_claim(s, member_id, claim_id)
-        if claim.status not in EDITABLE:
-            raise E.claim_not_editable()
+        claim = own_claim(s, member_id, claim_id, lock=True)
+        _refuse_unless_room(s, claim)
         doc = ClaimDocument(
             claim_id=claim.id,
             doc_type=doc_type,
@@ -54,6 +47,19 @@ def upload_document(
         )
         s.add(doc)
     return doc
+
+
+def _refuse_unless_room(session: Session, claim: Claim) -> None:
+    if claim.status not in EDITABLE:
+        raise E.claim_not_editable()
+    limit = current_app.config["CLAIM_DOCUMENTS_MAX"]
+    count = session.scalar(
+        select(func.count())
+        .select_from(ClaimDocument)
+        .where(ClaimDocument.claim_id == claim.id, ClaimDocument.deleted_at.is_(None))
+    )
+    if (count or 0) >= limit:
+        raise E.too_many_documents(f"每笔理赔最多上传 {limit} 份材料")
 
 
 def _document(session: Session, claim: Claim, doc_id: int) -> ClaimDocument:

@@ -180,7 +180,7 @@ def submit_claim(claim_id):
 @blp.arguments(DocumentUploadSchema, location="form")
 @blp.arguments(DocumentFileSchema, location="files")
 @blp.response(201, DocumentSchema)
-@blp.errors(400, 404, 409, 422, 503)
+@blp.errors(400, 404, 409, 422, 429, 503)
 def upload_document(form, files, claim_id):
     """Upload one document (JPEG, PNG or PDF up to DOCUMENT_MAX_BYTES; the type is read from
     the bytes, images are re-encoded without metadata)."""

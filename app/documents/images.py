@@ -34,11 +34,20 @@ class CleanImage:
     height: int
 
 
-def clean_image(data: bytes, pillow_format: str, *, max_pixels: int) -> CleanImage:
+def clean_image(
+    data: bytes, pillow_format: str, *, max_pixels: int, max_decoded_pixels: int | None = None
+) -> CleanImage:
     """Decode `data` as `pillow_format` ("JPEG" or "PNG") and re-encode it without metadata.
 
     The pixel count is checked from the header before any pixel is decoded, so a small file that
-    declares huge dimensions (a decompression bomb) costs nothing but the header read."""
+    declares huge dimensions (a decompression bomb) costs nothing but the header read.
+
+    `max_decoded_pixels` bounds what the decode holds in memory (3 bytes a pixel for RGB, and a
+    transposed copy for a rotated photo): a larger JPEG is decoded at 1/2, 1/4 or 1/8 scale by
+    libjpeg's DCT scaling, so the full-size pixels never exist (the stored photo is that size);
+    a larger PNG, which has no reduced decode, is refused."""
+    if max_decoded_pixels is None:
+        max_decoded_pixels = max_pixels
     try:
         # `formats` pins the decoder to the one the magic bytes chose: Pillow will not fall back
         # to another plugin that happens to accept these bytes.
@@ -54,6 +63,8 @@ def clean_image(data: bytes, pillow_format: str, *, max_pixels: int) -> CleanIma
             raise DocumentCorrupt()
         if width * height > max_pixels:
             raise DocumentTooManyPixels()
+        if width * height > max_decoded_pixels:
+            _decode_reduced(image, pillow_format, max_decoded_pixels)
         try:
             image.load()
             _apply_orientation(image)
@@ -68,6 +79,22 @@ def clean_image(data: bytes, pillow_format: str, *, max_pixels: int) -> CleanIma
         except _DECODE_ERRORS as exc:
             raise DocumentCorrupt() from exc
     return CleanImage(content=out.getvalue(), width=clean.width, height=clean.height)
+
+
+def _decode_reduced(image: Image.Image, pillow_format: str, max_decoded_pixels: int) -> None:
+    """Ask the JPEG decoder for the largest 1/2, 1/4 or 1/8 scale within `max_decoded_pixels`.
+    The decoder's result is ceil(side / divisor); `draft` picks the divisor from
+    side // requested side, so the sides asked for are the floors. A PNG cannot be decoded
+    smaller: refused."""
+    width, height = image.size
+    if pillow_format != "JPEG":
+        raise DocumentTooManyPixels()
+    for divisor in (2, 4, 8):
+        if -(-width // divisor) * -(-height // divisor) <= max_decoded_pixels:
+            # The scale only; the mode is converted later.
+            image.draft(None, (max(1, width // divisor), max(1, height // divisor)))
+            return
+    raise DocumentTooManyPixels()
 
 
 def _apply_orientation(image: Image.Image) -> None:

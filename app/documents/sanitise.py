@@ -7,7 +7,8 @@ that says "photo" while sending a PDF is either broken or probing. Images are re
 metadata (app/documents/images.py); PDFs are checked and kept as they are (app/documents/pdf.py).
 
 Limits come from the app's config when called inside an app context (DOCUMENT_MAX_BYTES,
-DOCUMENT_MAX_PIXELS, DOCUMENT_PDF_MAX_PAGES, DOCUMENT_PDF_MAX_DECODED_BYTES), else the defaults
+DOCUMENT_MAX_PIXELS, DOCUMENT_DECODE_MAX_PIXELS, DOCUMENT_PDF_MAX_PAGES,
+DOCUMENT_PDF_MAX_DECODED_BYTES), else the defaults
 below; pass `limits=` to choose them explicitly.
 """
 
@@ -57,6 +58,8 @@ class DocumentLimits:
     max_bytes: int = 10 * 1024 * 1024
     # 50 megapixels admits a 48 MP phone photo (8064 x 6048) and nothing much larger.
     max_pixels: int = 50_000_000
+    # What one decode may hold: larger JPEGs are decoded at a reduced scale, larger PNGs refused.
+    max_decoded_pixels: int = 16_000_000
     max_pdf_pages: int = 200
     max_pdf_decoded_bytes: int = 128 * 1024 * 1024
 
@@ -67,6 +70,7 @@ class DocumentLimits:
         return cls(
             max_bytes=int(config["DOCUMENT_MAX_BYTES"]),
             max_pixels=int(config["DOCUMENT_MAX_PIXELS"]),
+            max_decoded_pixels=int(config["DOCUMENT_DECODE_MAX_PIXELS"]),
             max_pdf_pages=int(config["DOCUMENT_PDF_MAX_PAGES"]),
             max_pdf_decoded_bytes=int(config["DOCUMENT_PDF_MAX_DECODED_BYTES"]),
         )
@@ -138,7 +142,10 @@ def sanitise(
         content, width, height, pages = data, None, None, facts.pages
     else:
         image = clean_image(
-            data, "JPEG" if media_type == JPEG else "PNG", max_pixels=limits.max_pixels
+            data,
+            "JPEG" if media_type == JPEG else "PNG",
+            max_pixels=limits.max_pixels,
+            max_decoded_pixels=limits.max_decoded_pixels,
         )
         content, width, height, pages = image.content, image.width, image.height, None
     return CleanDocument(

@@ -12,18 +12,21 @@ import logging
 from collections.abc import Iterator
 
 from app.documents.sanitise import CleanDocument, sanitise
+from app.documents.throttle import heavy_document_work
 from app.error_catalogue import E
 
 log = logging.getLogger(__name__)
 
 
-def store(data: bytes, declared_media_type: str | None, key: str) -> CleanDocument:
+def store(data: bytes, declared_media_type: str | None, key: str, *, owner: str) -> CleanDocument:
     """Sanitise (type read from the bytes, images re-encoded without metadata, bombs refused)
-    and store under `key`; storage down -> 503 storage_unavailable."""
+    within the caps on concurrent document work for `owner` ("member:<id>", throttle.py), and
+    store under `key`; storage down -> 503 storage_unavailable."""
     from app.integrations.registry import storage
     from app.integrations.storage.port import StorageUnavailable
 
-    clean = sanitise(data, declared_media_type=declared_media_type)
+    with heavy_document_work(owner):
+        clean = sanitise(data, declared_media_type=declared_media_type)
     try:
         storage().put(key, clean.content, clean.media_type)
     except StorageUnavailable:

@@ -7,8 +7,14 @@ a database that accepts the connection and then says nothing cannot hold the pro
 gunicorn worker thread) longer than `READINESS_TIMEOUT_SECONDS`; at most a few probes run at once,
 so a hung dependency cannot pile up threads either.
 
-Results name the dependency and a fixed word (ok, failed, timeout, not_configured); exception
-messages, which carry hosts and ports, are never returned and logged only by type.
+Results name the dependency and a fixed word (ok, failed, timeout, not_configured, degraded);
+exception messages, which carry hosts and ports, are never returned and logged only by type.
+
+Only the database decides readiness. Redis holds the shared rate-limit counters, and every route
+has a deliberate answer for its outage (app/ratelimit.py, docs/ratelimits.md), so a Redis outage
+makes the process "degraded", still ready: taking every worker out of the load balancer because
+the shared Redis is down would turn a partial outage into a whole one. `rate_limits` says whether
+this process's limits are running without their shared storage right now.
 """
 
 from __future__ import annotations
@@ -21,9 +27,14 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from sqlalchemy import text
 
+from app.ratelimit import storage_degraded
+
 log = logging.getLogger(__name__)
 
 OK, FAILED, TIMEOUT, NOT_CONFIGURED = "ok", "failed", "timeout", "not_configured"
+DEGRADED = "degraded"
+# A failure of these makes the process not ready; of the others, degraded.
+REQUIRED = ("database",)
 # Probes in flight at once, per process; past that a probe answers "timeout" at once.
 _MAX_PROBES_IN_FLIGHT = 4
 _in_flight = threading.BoundedSemaphore(_MAX_PROBES_IN_FLIGHT)
@@ -35,7 +46,11 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return all(result in (OK, NOT_CONFIGURED) for result in self.checks.values())
+        return not any(name in REQUIRED for name in self.failed)
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.failed)
 
     @property
     def failed(self) -> list[str]:
@@ -118,4 +133,5 @@ def check_readiness() -> Readiness:
         checks["redis"] = run_with_deadline("redis", ping, seconds)
     else:
         checks["redis"] = NOT_CONFIGURED
+    checks["rate_limits"] = DEGRADED if storage_degraded() else OK
     return Readiness(checks)

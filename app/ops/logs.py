@@ -2,9 +2,11 @@
 
 - Request id: a client's `X-Request-ID` is kept when it is sane (8-64 characters of
   `A-Z a-z 0-9 . _ : -`, starting with a letter or digit), so a trace can be followed from the
-  gateway; anything else is replaced by a fresh uuid4. It is echoed in the response's
-  `X-Request-Id` header (problem details included), recorded in audit rows, and added to every
-  log record made while the request is served.
+  gateway; anything else is replaced by a fresh uuid4. A kept id is masked like log text (an
+  ID-number- or phone-shaped run keeps only its ends) before anything sees it, since a client
+  may put an ID number there. It is echoed in the response's `X-Request-Id` header (problem
+  details included), recorded in audit rows, and added to every log record made while the
+  request is served.
 - Request log: `huimin.request` logs method, url rule (never the raw path or query string, which
   may carry ids, tokens or personal data), status, duration and the caller's member or staff id.
 - JSON format (`LOG_FORMAT=json`, the production default): one object per line with ts, level,
@@ -33,9 +35,9 @@ request_log = logging.getLogger("huimin.request")
 
 
 def accept_request_id(incoming: str | None) -> str:
-    """The client's request id when it is sane, otherwise a new one."""
+    """The client's request id when it is sane (masked), otherwise a new one."""
     if incoming and _SANE_REQUEST_ID.fullmatch(incoming):
-        return incoming
+        return redact(incoming)
     return uuid.uuid4().hex
 
 
@@ -97,7 +99,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         request_id = request_fields().get("request_id") or getattr(record, "request_id", None)
-        return f"{line} [request_id={request_id}]" if request_id else line
+        # The line's own text was masked when the record was made; the id is added here.
+        return f"{line} [request_id={redact(str(request_id))}]" if request_id else line
 
 
 def formatter_for(log_format: str) -> logging.Formatter:

@@ -239,9 +239,11 @@ def purchase(member_id: int, application_id: int, p: PurchaseInput) -> SpecialDr
     application's proofs as its documents), submit it. If filing fails before the claim is
     submitted, the reservation is given back and the draft removed."""
     from app.documents.sanitise import sanitise
+    from app.documents.throttle import heavy_document_work
 
     docs = _check(member_id, application_id, p)
-    invoice = sanitise(p.invoice, declared_media_type=p.invoice_media_type)  # refused early
+    with heavy_document_work(f"member:{member_id}"):  # refused early
+        invoice = sanitise(p.invoice, declared_media_type=p.invoice_media_type)
     reserved = _reserve(member_id, application_id, p)
     claim_id: int | None = None
     try:

@@ -91,7 +91,7 @@ def get_application(application_id):
 @blp.arguments(SpecialDrugDocumentUploadSchema, location="form")
 @blp.arguments(SpecialDrugDocumentFileSchema, location="files")
 @blp.response(201, SpecialDrugDocumentSchema)
-@blp.errors(400, 404, 409, 422, 503)
+@blp.errors(400, 404, 409, 422, 429, 503)
 def upload_document(form, files, application_id):
     """Upload a prescription or diagnostic proof (JPEG, PNG or PDF; checked like claim
     documents: the type is read from the bytes, images re-encoded without metadata)."""
@@ -115,7 +115,7 @@ def submit(application_id):
 @blp.arguments(SpecialDrugPurchaseFormSchema, location="form")
 @blp.arguments(SpecialDrugDocumentFileSchema, location="files")
 @blp.response(201, SpecialDrugPurchaseSchema)
-@blp.errors(400, 403, 404, 409, 422, 503)
+@blp.errors(400, 403, 404, 409, 422, 429, 503)
 def purchase(form, files, application_id):
     """Claim a purchase against an approval (the invoice is the file): a claim of care kind
     special_drug is filed and submitted. What counts as special-drug money (inside the approval's

@@ -86,14 +86,14 @@ def catalogue(member_id: int, policy_id: int) -> dict[str, Any]:
 
 
 def own_application(
-    session: Session, member_id: int, application_id: int
+    session: Session, member_id: int, application_id: int, *, lock: bool = False
 ) -> SpecialDrugApplication:
-    found = session.scalar(
-        select(SpecialDrugApplication).where(
-            SpecialDrugApplication.id == application_id,
-            SpecialDrugApplication.member_id == member_id,
-        )
+    """The member's application (404 for anyone else's); `lock` takes its row FOR UPDATE."""
+    stmt = select(SpecialDrugApplication).where(
+        SpecialDrugApplication.id == application_id,
+        SpecialDrugApplication.member_id == member_id,
     )
+    found = session.scalar(stmt.with_for_update() if lock else stmt)
     if found is None:
         raise E.special_drug_application_not_found()
     return found
@@ -184,24 +184,14 @@ def upload_document(
     metadata) and stored before the row is written; a row that does not commit removes the blob."""
     from app.integrations.storage.port import new_key
 
-    with read_scope() as s:  # ended before the bytes are sanitised and stored
-        application = own_application(s, member_id, application_id)
-        if application.status != ApplicationStatus.DRAFT:
-            raise E.special_drug_application_not_editable()
-        limit = current_app.config["CLAIM_DOCUMENTS_MAX"]
-        count = s.scalar(
-            select(func.count())
-            .select_from(SpecialDrugDocument)
-            .where(SpecialDrugDocument.application_id == application.id)
-        )
-        if (count or 0) >= limit:
-            raise E.too_many_documents(f"每笔申请最多上传 {limit} 份材料")
+    with read_scope() as s:  # a first look, ended before the bytes are sanitised and stored
+        _refuse_unless_room(s, own_application(s, member_id, application_id))
     key = new_key(f"special-drugs/{application_id}")
-    clean = stored.store(data, media_type, key)
+    clean = stored.store(data, media_type, key, owner=f"member:{member_id}")
+    # The binding check: under the application's row lock, in the transaction that inserts.
     with stored.recorded(key), transaction() as s:
-        application = own_application(s, member_id, application_id)
-        if application.status != ApplicationStatus.DRAFT:
-            raise E.special_drug_application_not_editable()
+        application = own_application(s, member_id, application_id, lock=True)
+        _refuse_unless_room(s, application)
         doc = SpecialDrugDocument(
             application_id=application.id,
             doc_type=doc_type,
@@ -212,6 +202,19 @@ def upload_document(
         )
         s.add(doc)
     return doc
+
+
+def _refuse_unless_room(session: Session, application: SpecialDrugApplication) -> None:
+    if application.status != ApplicationStatus.DRAFT:
+        raise E.special_drug_application_not_editable()
+    limit = current_app.config["CLAIM_DOCUMENTS_MAX"]
+    count = session.scalar(
+        select(func.count())
+        .select_from(SpecialDrugDocument)
+        .where(SpecialDrugDocument.application_id == application.id)
+    )
+    if (count or 0) >= limit:
+        raise E.too_many_documents(f"每笔申请最多上传 {limit} 份材料")
 
 
 def documents_of(session: Session, application_id: int) -> list[SpecialDrugDocument]:

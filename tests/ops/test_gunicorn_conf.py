@@ -132,3 +132,25 @@ def test_a_private_metrics_directory_when_none_is_given(load, monkeypatch):
     conf["on_exit"](SimpleNamespace())
 
     assert not directory.exists()
+
+
+def test_each_worker_limits_its_malloc_arenas(load, monkeypatch):
+    from app.ops import memory
+
+    asked = []
+    monkeypatch.setattr(memory, "limit_malloc_arenas", asked.append)
+    conf = load()
+    conf["post_fork"](SimpleNamespace(), SimpleNamespace(pid=4242))
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    conf["post_fork"](SimpleNamespace(), SimpleNamespace(pid=4243))
+    assert asked == [2, 4]
+
+
+def test_limiting_malloc_arenas_takes_on_glibc():
+    import platform
+
+    from app.ops.memory import limit_malloc_arenas
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")
+    assert limit_malloc_arenas(2) is True

@@ -11,7 +11,7 @@ import pytest
 
 from app.config import ConfigurationError, development_config, load_config, production_config
 from app.ops.logs import accept_request_id
-from tests.conftest import CONSENT, bearer, login
+from tests.conftest import CONSENT, bearer, login, seed_app
 
 ID_NUMBER = "360702198503120119"  # 张伟 in the sandbox bureau
 ID_MASKED = "3607**********0119"
@@ -47,6 +47,50 @@ def test_a_client_request_id_is_kept_only_when_sane(incoming, kept):
         assert result == incoming
     else:
         assert _GENERATED.fullmatch(result) and result != incoming
+
+
+@pytest.mark.parametrize(
+    ("incoming", "stored"),
+    [
+        (ID_NUMBER, ID_MASKED),  # an ID number as the whole id
+        (f"trace-{ID_NUMBER}", f"trace-{ID_MASKED}"),  # inside a sane id
+        (f"gw:{PHONE}:1", f"gw:{PHONE_MASKED}:1"),  # a mobile number
+    ],
+)
+def test_a_kept_request_id_is_masked_before_it_is_echoed_stored_or_logged(
+    app_factory, caplog, incoming, stored
+):
+    from sqlalchemy import select
+
+    from app.audit.models import AuditEvent
+    from app.database import read_scope
+    from app.ops.logs import TextFormatter
+
+    assert accept_request_id(incoming) == stored
+    application = seed_app(app_factory())
+    caplog.set_level(logging.INFO)  # the request log line
+    dev_log = io.StringIO()
+    handler = logging.StreamHandler(dev_log)
+    handler.setFormatter(TextFormatter())  # the development format appends the id
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        client = application.test_client()
+        tokens = login(client, "rid-member")
+        resp = client.post(
+            "/me/identity",
+            headers={**bearer(tokens["access_token"]), "X-Request-ID": incoming},
+            json={"name": "张伟", "id_number": ID_NUMBER, "consent": CONSENT},
+        )
+    finally:
+        root.removeHandler(handler)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.headers["X-Request-Id"] == stored
+    with application.app_context(), read_scope() as s:
+        request_ids = set(s.scalars(select(AuditEvent.request_id)))
+    assert stored in request_ids and incoming not in request_ids
+    assert f"[request_id={stored}]" in dev_log.getvalue()
+    assert ID_NUMBER not in dev_log.getvalue() and PHONE not in dev_log.getvalue()
 
 
 def test_the_request_id_is_echoed_on_every_answer(client):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import json
 import logging
 import re
@@ -23,6 +24,7 @@ from sqlalchemy import MetaData, select
 
 from app.demo.seed import DEMO_STAFF_PASSWORD, seed_demo
 from app.identity.idnumber import mask, with_check_digit
+from app.ops.logs import TextFormatter
 from tests.conftest import CONSENT, bearer, login
 from tests.security.support import api_routes, page_routes, response_text, staff_login
 from tests.web.support import signed_in
@@ -97,8 +99,16 @@ def capture_all_logs(caplog):
     return caplog
 
 
-def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, monkeypatch):
+def test_no_id_number_anywhere(
+    app_factory, residents, capture_all_logs, capfd, monkeypatch, request
+):
     caplog = capture_all_logs
+    # The development log format as well (it appends the request id to every line).
+    dev_log = io.StringIO()
+    dev_handler = logging.StreamHandler(dev_log)
+    dev_handler.setFormatter(TextFormatter())
+    logging.getLogger().addHandler(dev_handler)
+    request.addfinalizer(lambda: logging.getLogger().removeHandler(dev_handler))
     app = app_factory()
     app.test_client_class = RecordingClient
     RecordingClient.responses = []
@@ -163,10 +173,10 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
     # Staff: a reviewer opens both members, the operator reads the audit trail.
     reviewer = staff_login(client, "demo-reviewer", DEMO_STAFF_PASSWORD)["access_token"]
     operator = staff_login(client, "demo-operator", DEMO_STAFF_PASSWORD)["access_token"]
-    for member_id in (a["member_id"], b["member_id"]):
-        assert (
-            client.get(f"/staff/members/{member_id}", headers=bearer(reviewer)).status_code == 200
-        )
+    # Each read writes an audit row with the request id, which a client chose to be an ID number.
+    for member_id, request_id in ((a["member_id"], zhang.certno), (b["member_id"], liu.certno)):
+        headers = {**bearer(reviewer), "X-Request-ID": request_id}
+        assert client.get(f"/staff/members/{member_id}", headers=headers).status_code == 200
     audit = client.get(
         "/staff/audit-events", headers=bearer(operator), query_string={"page_size": 100}
     )
@@ -174,7 +184,6 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
 
     # An employer lists the same people on a roster (with the unknown and the mistyped number),
     # enrolls them in a batch job and reads the roster, the job's rows and the per-row report.
-    import io
     import uuid
 
     from tests.security.support import ORG_ADMIN_PASSWORD, create_org_admin, create_organisation
@@ -289,6 +298,8 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
 
     # Logs: the formatted text and every attribute of every record (extras, args, exc_text).
     assert not find(caplog.text), "ID number in the formatted log output"
+    assert "[request_id=" in dev_log.getvalue()
+    assert not find(dev_log.getvalue()), "ID number in the development log format"
     for record in caplog.records:
         parts = [
             record.getMessage(),
