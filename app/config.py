@@ -183,6 +183,23 @@ class Config:
     # and public caches may keep an answer this long (it carries an ETag either way).
     DISCLOSURE_MIN_CELL: int = 10
     DISCLOSURE_CACHE_SECONDS: int = 300
+    # Operator dashboard (app/disclosure/dashboard.py, /console/dashboard): how often the page
+    # fetches its figures again, how many days the daily chart shows, and the early-warning
+    # thresholds (rules in app/disclosure/early_warnings.py; ratios in basis points).
+    DASHBOARD_REFRESH_SECONDS: int = 15
+    DASHBOARD_DAYS: int = 30
+    DASHBOARD_PROJECTION_MIN_DAYS: int = 30  # days of cover before the loss ratio is projected
+    DASHBOARD_BUDGET_WARN_BP: int = 9000  # a programme's budget 90% committed
+    DASHBOARD_RECONCILIATION_AGE_SECONDS: int = 3600  # pending this long: in the backlog
+    DASHBOARD_RECONCILIATION_CRITICAL_SECONDS: int = 24 * 3600
+    DASHBOARD_PAYOUT_WINDOW_DAYS: int = 7
+    DASHBOARD_PAYOUT_FAILURE_MIN: int = 3
+    DASHBOARD_PAYOUT_FAILURE_WARN_BP: int = 1000  # 10% of the transfers that ended failed
+    DASHBOARD_PAYOUT_FAILURE_CRITICAL_BP: int = 5000
+    DASHBOARD_FRAUD_WINDOW_DAYS: int = 7
+    DASHBOARD_FRAUD_BASELINE_DAYS: int = 28
+    DASHBOARD_FRAUD_MIN_FLAGGED: int = 5
+    DASHBOARD_FRAUD_RATE_FACTOR_PCT: int = 200  # flagged share at least twice the baseline's
     # Argon2id cost for staff passwords (app/auth/services.py): passes, memory in KiB, lanes.
     # The defaults are argon2-cffi's (RFC 9106 low-memory profile); only the testing profile
     # lowers them, because hashing at this cost takes ~0.1 s of CPU and tests hash thousands.
@@ -296,6 +313,29 @@ class Config:
             )
         if self.DISCLOSURE_MIN_CELL < 1 or not 0 <= self.DISCLOSURE_CACHE_SECONDS <= 86400:
             raise ConfigurationError("DISCLOSURE_MIN_CELL >= 1, DISCLOSURE_CACHE_SECONDS 0..86400")
+        if not (5 <= self.DASHBOARD_REFRESH_SECONDS <= 3600 and 1 <= self.DASHBOARD_DAYS <= 366):
+            raise ConfigurationError("DASHBOARD_REFRESH_SECONDS 5..3600, DASHBOARD_DAYS 1..366")
+        dashboard_numbers = [n for n in DASHBOARD_NUMBERS if n not in DASHBOARD_POSITIVE]
+        if any(getattr(self, n) < 0 for n in dashboard_numbers) or any(
+            getattr(self, n) < 1 for n in DASHBOARD_POSITIVE
+        ):
+            raise ConfigurationError(
+                "DASHBOARD_* thresholds are whole numbers >= 0 (windows and minimums >= 1)"
+            )
+
+
+# The dashboard's whole-number settings, read from the environment like the disclosure ones.
+DASHBOARD_NUMBERS = tuple(
+    name for name in Config.__dataclass_fields__ if name.startswith("DASHBOARD_")
+)
+DASHBOARD_POSITIVE = (
+    "DASHBOARD_PROJECTION_MIN_DAYS",
+    "DASHBOARD_PAYOUT_WINDOW_DAYS",
+    "DASHBOARD_PAYOUT_FAILURE_MIN",
+    "DASHBOARD_FRAUD_WINDOW_DAYS",
+    "DASHBOARD_FRAUD_BASELINE_DAYS",
+    "DASHBOARD_FRAUD_MIN_FLAGGED",
+)
 
 
 def _common_from_env(cfg: Config) -> Config:
@@ -387,7 +427,7 @@ def _common_from_env(cfg: Config) -> Config:
             cfg.READINESS_TIMEOUT_SECONDS = float(readiness)
         except ValueError:
             raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be a number") from None
-    for name in ("DISCLOSURE_MIN_CELL", "DISCLOSURE_CACHE_SECONDS"):
+    for name in ("DISCLOSURE_MIN_CELL", "DISCLOSURE_CACHE_SECONDS", *DASHBOARD_NUMBERS):
         raw = _env(name)
         if raw is not None:
             if not raw.isdigit():
