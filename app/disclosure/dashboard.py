@@ -448,3 +448,14 @@ def _backlogs(
 def _age_seconds(now: datetime, then: datetime | None) -> int:
     """Whole seconds since `then` (MIN() of a UTCDateTime column comes back aware, in UTC)."""
     return 0 if then is None else max(0, int((now - then).total_seconds()))
+
+
+def product_choices() -> list[dict]:
+    """The products an operator may look at (retired ones too), newest plan year first."""
+    with read_scope() as session:
+        return [
+            {"code": p.code, "name": p.name, "plan_year": p.plan_year}
+            for p in session.scalars(
+                select(Product).order_by(Product.plan_year.desc(), Product.code)
+            )
+        ]

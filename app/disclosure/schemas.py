@@ -159,7 +159,7 @@ class DashboardQuerySchema(StrictSchema):
     )
 
 
-def _integers(*names: str, allow_none: bool = False) -> dict[str, ma.fields.Integer]:
+def _integers(*names: str, allow_none: bool = False) -> dict[str, ma.fields.Field]:
     return {n: ma.fields.Integer(required=True, allow_none=allow_none) for n in names}
 
 
