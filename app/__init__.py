@@ -107,6 +107,11 @@ def create_app(config: Config | str | None = None) -> Flask:
 
     _register_hooks(app)
 
+    # Pages (staff console, public pages): plain blueprints, not in the OpenAPI spec.
+    from app.web import register_pages
+
+    register_pages(app)
+
     # Request id, request log line and request metrics (app/ops/logs.py).
     from app import ops
 

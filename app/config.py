@@ -225,6 +225,13 @@ class Config:
     # Prefix of every Redis key the rate limiter and the bureau throttle write, so that two
     # deployments (or two test runs) can share one Redis without counting each other's calls.
     RATELIMIT_KEY_PREFIX: str = "huimin"
+    # Staff console pages (app/web): a signed-in page session ends after this many seconds
+    # without a request (idle timeout) and at most this long after sign-in; its cookie is sent
+    # over HTTPS only unless WEB_COOKIE_SECURE is off (the development and testing profiles,
+    # which serve plain http://127.0.0.1).
+    WEB_SESSION_IDLE_SECONDS: int = 30 * 60
+    WEB_SESSION_MAX_SECONDS: int = 12 * 3600
+    WEB_COOKIE_SECURE: bool = True
     # Tests only: re-raise an unexpected exception instead of answering 500 (see app/api.py).
     RAISE_UNEXPECTED: bool = False
 
@@ -321,6 +328,10 @@ class Config:
         ):
             raise ConfigurationError(
                 "DASHBOARD_* thresholds are whole numbers >= 0 (windows and minimums >= 1)"
+            )
+        if not 60 <= self.WEB_SESSION_IDLE_SECONDS <= self.WEB_SESSION_MAX_SECONDS <= 7 * 86400:
+            raise ConfigurationError(
+                "60 <= WEB_SESSION_IDLE_SECONDS <= WEB_SESSION_MAX_SECONDS <= 7 days"
             )
 
 
@@ -427,7 +438,13 @@ def _common_from_env(cfg: Config) -> Config:
             cfg.READINESS_TIMEOUT_SECONDS = float(readiness)
         except ValueError:
             raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be a number") from None
-    for name in ("DISCLOSURE_MIN_CELL", "DISCLOSURE_CACHE_SECONDS", *DASHBOARD_NUMBERS):
+    for name in (
+        "DISCLOSURE_MIN_CELL",
+        "DISCLOSURE_CACHE_SECONDS",
+        "WEB_SESSION_IDLE_SECONDS",
+        "WEB_SESSION_MAX_SECONDS",
+        *DASHBOARD_NUMBERS,
+    ):
         raw = _env(name)
         if raw is not None:
             if not raw.isdigit():
@@ -451,6 +468,7 @@ def development_config() -> Config:
         DOCUMENT_ENCRYPTION_KEY=_DEV_DOCUMENT_KEY,
         STORAGE_LOCAL_DIR=str(instance / "documents"),
         BUREAU_CALLS_PER_SECOND=0,  # the embedded sandbox bureau has no rate to keep
+        WEB_COOKIE_SECURE=False,  # `flask run` serves plain http://127.0.0.1
     )
     return _common_from_env(cfg)
 
@@ -473,6 +491,7 @@ def testing_config() -> Config:
         PASSWORD_HASH_TIME_COST=1,
         PASSWORD_HASH_MEMORY_KIB=8,
         PASSWORD_HASH_PARALLELISM=1,
+        WEB_COOKIE_SECURE=False,
     )
     cfg.DATABASE_URL = _env("TEST_DATABASE_URL", cfg.DATABASE_URL) or "sqlite://"
     return cfg

@@ -133,6 +133,14 @@ _add("staff_role_invalid", 422, "角色不正确", "Unknown staff role (detail l
 _add("staff_organisation_scope", 422, "机构管理员必须指定所属机构，保险公司人员不得指定机构")
 _add("staff_password_weak", 422, "密码至少12位")
 _add("staff_username_taken", 409, "用户名已存在")
+_add(
+    "web_csrf_invalid",
+    403,
+    "页面已过期或请求来源无效，请刷新页面后重试",
+    "Console page request without the session's CSRF token (or from another origin)",
+)
+_add("staff_account_not_found", 404, "员工账号不存在")
+_add("staff_account_self", 409, "不能停用自己的账号或修改自己的角色")
 _add("metrics_unauthorized", 401, "需要运维监控凭证", "/metrics bearer token wrong")
 
 # --- idempotency (app/common/idempotency.py) ------------------------------------------------

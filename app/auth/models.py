@@ -66,3 +66,21 @@ class RefreshToken(Base):
         CheckConstraint("subject_type IN ('member', 'staff')", name="subject_type"),
         Index("ix_refresh_tokens_subject", "subject_type", "subject_id"),
     )
+
+
+class StaffWebSession(Base):
+    """A signed-in staff console session (app/web). The browser holds an opaque random token in
+    an HttpOnly cookie; only its SHA-256 digest is stored. A new token is made at every sign-in
+    (a token the browser had before is ended, never upgraded: session fixation), and the session
+    ends on sign-out, after WEB_SESSION_IDLE_SECONDS without a request, or WEB_SESSION_MAX_SECONDS
+    after sign-in. `csrf_token` is the value every state-changing page request must echo."""
+
+    __tablename__ = "staff_web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]

@@ -215,29 +215,45 @@ def _revoke_family(session, family_id: str) -> None:
     )
 
 
+def verify_staff_sign_in(session, username: str, password: str, channel: str) -> StaffAccount:
+    """The active staff account `username` whose password is `password` (401 otherwise, in the
+    same time whether or not the account exists), its hash renewed if the cost changed, its
+    sign-in recorded and audited. `channel` is "api" (tokens) or "web" (the console's session)."""
+    account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+    hasher, dummy_hash = _password_hasher()
+    try:
+        hasher.verify(account.password_hash if account else dummy_hash, password)
+        ok = account is not None and account.active
+    except (VerifyMismatchError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise E.staff_credentials_invalid()
+    assert account is not None  # ok only for an account that exists
+    if hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hasher.hash(password)
+    account.last_login_at = utcnow()
+    audit(
+        session,
+        actor_type="staff",
+        actor_id=account.id,
+        action="staff.login",
+        object_type="staff_account",
+        object_id=account.id,
+        detail=None if channel == "api" else {"channel": channel},
+    )
+    return account
+
+
+def hash_staff_password(password: str) -> str:
+    """A new staff password's hash (at least 12 characters, else 422)."""
+    if len(password) < 12:
+        raise E.staff_password_weak()
+    return _password_hasher()[0].hash(password)
+
+
 def login_staff(username: str, password: str) -> tuple[TokenPair, StaffAccount]:
     with transaction() as session:
-        account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
-        hasher, dummy_hash = _password_hasher()
-        try:
-            hasher.verify(account.password_hash if account else dummy_hash, password)
-            ok = account is not None and account.active
-        except (VerifyMismatchError, InvalidHashError):
-            ok = False
-        if not ok:
-            raise E.staff_credentials_invalid()
-        assert account is not None  # ok only for an account that exists
-        if hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = hasher.hash(password)
-        account.last_login_at = utcnow()
-        audit(
-            session,
-            actor_type="staff",
-            actor_id=account.id,
-            action="staff.login",
-            object_type="staff_account",
-            object_id=account.id,
-        )
+        account = verify_staff_sign_in(session, username, password, "api")
         pair, _ = _issue(session, "staff", account.id, extra=_staff_claims(account))
     return pair, account
 
@@ -295,8 +311,7 @@ def create_staff_account(
         raise E.staff_role_invalid(f"角色必须是以下之一：{', '.join(STAFF_ROLES)}")
     if (role in ORGANISATION_ROLES) != (organisation_id is not None):
         raise E.staff_organisation_scope()
-    if len(password) < 12:
-        raise E.staff_password_weak()
+    password_hash = hash_staff_password(password)
     with transaction() as session:
         if session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)):
             raise E.staff_username_taken()
@@ -305,7 +320,7 @@ def create_staff_account(
         account = StaffAccount(
             username=username,
             role=role,
-            password_hash=_password_hasher()[0].hash(password),
+            password_hash=password_hash,
             display_name=display_name,
             organisation_id=organisation_id,
         )

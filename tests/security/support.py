@@ -29,15 +29,37 @@ NON_API_ENDPOINT_PREFIXES = ("api-docs.",)
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 
 
+def is_page_endpoint(app: Flask, endpoint: str) -> bool:
+    """A page route (app/web: HTML for browsers, cookie session), not an API operation."""
+    blueprint = endpoint.partition(".")[0] if "." in endpoint else ""
+    return blueprint in app.extensions.get("page_blueprints", ())
+
+
 def api_routes(app: Flask, *, with_path_variables: bool | None = None) -> Iterator[tuple[str, str]]:
-    """Every (url rule, HTTP method) the app serves, as spelled in `app.url_map`."""
+    """Every (url rule, HTTP method) of the API, as spelled in `app.url_map` (page routes are
+    swept by tests/security/test_page_matrix.py and test_page_access.py)."""
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in NON_API_ENDPOINTS or rule.endpoint.startswith(
-            NON_API_ENDPOINT_PREFIXES
+        if (
+            rule.endpoint in NON_API_ENDPOINTS
+            or rule.endpoint.startswith(NON_API_ENDPOINT_PREFIXES)
+            or is_page_endpoint(app, rule.endpoint)
         ):
             continue
         has_variable = "<" in rule.rule
         if with_path_variables is not None and has_variable != with_path_variables:
+            continue
+        for method in sorted((rule.methods or set()) - IGNORED_METHODS):
+            yield rule.rule, method
+
+
+def page_routes(
+    app: Flask, *, with_path_variables: bool | None = None
+) -> Iterator[tuple[str, str]]:
+    """Every (url rule, HTTP method) of the pages (app/web), as spelled in `app.url_map`."""
+    for rule in app.url_map.iter_rules():
+        if not is_page_endpoint(app, rule.endpoint):
+            continue
+        if with_path_variables is not None and ("<" in rule.rule) != with_path_variables:
             continue
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
             yield rule.rule, method
