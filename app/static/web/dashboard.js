@@ -40,8 +40,12 @@
     var nodes = root.querySelectorAll('[data-figure="' + name + '"]');
     for (var i = 0; i < nodes.length; i++) { nodes[i].textContent = text; }
   }
+  // Pie slices in the labels' order; an empty slice stays in the data (and the legend) unlabelled.
   function entries(map, labels) {
-    return Object.keys(labels).map(function (key) { return { name: labels[key], value: map[key] }; });
+    return Object.keys(labels).map(function (key) {
+      var shown = map[key] > 0;
+      return { name: labels[key], value: map[key], label: { show: shown }, labelLine: { show: shown } };
+    });
   }
 
   function drawKpis(d) {
@@ -120,7 +124,7 @@
     var pie = function (name, data) {
       return {
         color: PALETTE, tooltip: { trigger: "item", formatter: "{b}：{c}（{d}%）" },
-        legend: { bottom: 0, type: "scroll" },
+        legend: { bottom: 0, type: "scroll", itemWidth: 12, itemGap: 8, textStyle: { fontSize: 11 } },
         series: [{ name: name, type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"],
           label: { formatter: "{b}\n{c}" }, data: data }]
       };
@@ -154,7 +158,7 @@
       color: ["#0b6e4f", "#f0a30a"], tooltip: { trigger: "axis" }, legend: { bottom: 0 },
       grid: { left: 40, right: 70, top: 16, bottom: 50 },
       xAxis: { type: "category", data: ["成功", "失败", "处理中"] },
-      yAxis: [{ type: "value", name: "笔", minInterval: 1 }, { type: "value", name: "元" }],
+      yAxis: [{ type: "value", minInterval: 1 }, { type: "value" }],
       series: [
         { name: "转账笔数", type: "bar", data: [po.paid, po.failed, po.pending] },
         { name: "金额（元）", type: "bar", yAxisIndex: 1,
