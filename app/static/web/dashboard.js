@@ -125,8 +125,8 @@
       return {
         color: PALETTE, tooltip: { trigger: "item", formatter: "{b}：{c}（{d}%）" },
         legend: { bottom: 0, type: "scroll", itemWidth: 12, itemGap: 8, textStyle: { fontSize: 11 } },
-        series: [{ name: name, type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"],
-          label: { formatter: "{b}\n{c}" }, data: data }]
+        series: [{ name: name, type: "pie", radius: ["30%", "55%"], center: ["50%", "45%"],
+          label: { formatter: "{b}\n{c}", overflow: "none" }, data: data }]
       };
     };
     chart("chart-type").setOption(pie("参保人数", entries(d.enrollment.by_insurance_type, INSURANCE_TYPES)));
@@ -166,7 +166,10 @@
       ]
     });
 
-    var lr = d.loss_ratio, max = 150;
+    var lr = d.loss_ratio;
+    // The dial runs to 150%, or further (in steps of 50%) when a ratio is beyond it.
+    var highest = Math.max(lr.loss_ratio_bp || 0, lr.projected_bp || 0) / 100;
+    var max = Math.max(150, Math.ceil(highest / 50) * 50);
     var stops = [];
     var floor = lr.floor_bp === null ? null : lr.floor_bp / 100;
     var low = lr.corridor_low_bp === null ? null : lr.corridor_low_bp / 100;
@@ -177,16 +180,16 @@
     stops.push([1, high !== null ? "#c53030" : "#2f855a"]);
     var points = [];
     if (lr.loss_ratio_bp !== null) {
-      points.push({ name: "实际", value: lr.loss_ratio_bp / 100, title: { offsetCenter: ["-30%", "75%"] },
-        detail: { offsetCenter: ["-30%", "95%"] } });
+      points.push({ name: "实际", value: lr.loss_ratio_bp / 100, title: { offsetCenter: ["-45%", "75%"] },
+        detail: { offsetCenter: ["-45%", "98%"] } });
     }
     if (lr.projected_bp !== null) {
-      points.push({ name: "预测", value: lr.projected_bp / 100, title: { offsetCenter: ["30%", "75%"] },
-        detail: { offsetCenter: ["30%", "95%"] }, itemStyle: { color: "#2b8cbe" } });
+      points.push({ name: "预测", value: lr.projected_bp / 100, title: { offsetCenter: ["45%", "75%"] },
+        detail: { offsetCenter: ["45%", "98%"] }, itemStyle: { color: "#2b8cbe" } });
     }
     chart("chart-loss").setOption({
       series: [{
-        name: "赔付率", type: "gauge", min: 0, max: max, splitNumber: 6,
+        name: "赔付率", type: "gauge", min: 0, max: max, splitNumber: max / 25 > 8 ? max / 50 : max / 25,
         axisLine: { lineStyle: { width: 12, color: stops } },
         axisLabel: { formatter: "{value}%", distance: 16 },
         pointer: { width: 5 }, anchor: { show: true, size: 10 },
