@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from app import config as settings
 from app.disclosure.early_warnings import (
     BacklogFacts,
     BudgetFacts,
@@ -297,3 +298,40 @@ def test_fraud_warning_message():
 )
 def test_which_flags_are_fraud_flags(flags, fraud):
     assert has_fraud_flag(flags) is fraud
+
+
+# --- the thresholds' settings -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, value, accepted",
+    [
+        ("DASHBOARD_REFRESH_SECONDS", 5, True),
+        ("DASHBOARD_REFRESH_SECONDS", 4, False),  # a page hammering the server
+        ("DASHBOARD_DAYS", 0, False),
+        ("DASHBOARD_FRAUD_WINDOW_DAYS", 0, False),
+        ("DASHBOARD_PAYOUT_FAILURE_MIN", 0, False),
+        ("DASHBOARD_FRAUD_MIN_FLAGGED", 0, False),
+        ("DASHBOARD_BUDGET_WARN_BP", 0, True),  # warn on any budget used
+        ("DASHBOARD_BUDGET_WARN_BP", -1, False),
+        ("DASHBOARD_RECONCILIATION_AGE_SECONDS", 0, True),
+    ],
+)
+def test_dashboard_settings_are_checked(name, value, accepted):
+    cfg = settings.testing_config()
+    setattr(cfg, name, value)
+    if accepted:
+        cfg.validate()
+    else:
+        with pytest.raises(settings.ConfigurationError):
+            cfg.validate()
+
+
+def test_dashboard_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DASHBOARD_REFRESH_SECONDS", "30")
+    monkeypatch.setenv("DASHBOARD_FRAUD_RATE_FACTOR_PCT", "300")
+    cfg = settings.development_config()
+    assert (cfg.DASHBOARD_REFRESH_SECONDS, cfg.DASHBOARD_FRAUD_RATE_FACTOR_PCT) == (30, 300)
+    monkeypatch.setenv("DASHBOARD_DAYS", "thirty")
+    with pytest.raises(settings.ConfigurationError):
+        settings.development_config()
