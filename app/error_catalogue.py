@@ -141,6 +141,7 @@ _add(
 )
 _add("staff_account_not_found", 404, "员工账号不存在")
 _add("staff_account_self", 409, "不能停用自己的账号或修改自己的角色")
+_add("staff_account_fields", 422, "用户名和显示名称必填，且不超过64个字符")
 _add("metrics_unauthorized", 401, "需要运维监控凭证", "/metrics bearer token wrong")
 
 # --- idempotency (app/common/idempotency.py) ------------------------------------------------

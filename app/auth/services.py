@@ -306,11 +306,12 @@ def create_staff_account(
     password: str,
     display_name: str,
     organisation_id: int | None = None,
+    created_by: int | None = None,
 ) -> StaffAccount:
-    if role not in STAFF_ROLES:
-        raise E.staff_role_invalid(f"角色必须是以下之一：{', '.join(STAFF_ROLES)}")
-    if (role in ORGANISATION_ROLES) != (organisation_id is not None):
-        raise E.staff_organisation_scope()
+    """A new staff account; `created_by` is the operator's staff id (None: the CLI or seed)."""
+    check_role_scope(role, organisation_id)
+    if not (0 < len(username.strip()) <= 64 and 0 < len(display_name.strip()) <= 64):
+        raise E.staff_account_fields()
     password_hash = hash_staff_password(password)
     with transaction() as session:
         if session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)):
@@ -328,11 +329,19 @@ def create_staff_account(
         session.flush()
         audit(
             session,
-            actor_type="system",
-            actor_id=None,
+            actor_type="system" if created_by is None else "staff",
+            actor_id=created_by,
             action="staff.created",
             object_type="staff_account",
             object_id=account.id,
             detail={"role": role},
         )
     return account
+
+
+def check_role_scope(role: str, organisation_id: int | None) -> None:
+    """A known role, with an organisation exactly when it is an organisation admin (422)."""
+    if role not in STAFF_ROLES:
+        raise E.staff_role_invalid(f"角色必须是以下之一：{', '.join(STAFF_ROLES)}")
+    if (role in ORGANISATION_ROLES) != (organisation_id is not None):
+        raise E.staff_organisation_scope()

@@ -436,6 +436,18 @@ class QueueQuerySchema(StrictSchema):
     assigned = ma.fields.String(validate=ma.validate.OneOf(("me", "unassigned")))
     flag = ma.fields.String(validate=ma.validate.Length(min=1, max=40))
     care_kind = ma.fields.String(validate=ma.validate.OneOf(CARE_KINDS))
+    claim_no = ma.fields.String(
+        validate=[ma.validate.Length(min=1, max=32), plain_text()],
+        metadata={"description": "理赔编号（或其开头）"},
+    )
+    insured = ma.fields.String(
+        validate=[ma.validate.Length(min=1, max=32), plain_text()],
+        metadata={"description": "被保险人姓名（按脱敏后的形式匹配，如 *伟）"},
+    )
+    min_age_days = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=3650),
+        metadata={"description": "只看提交已满这么多天的理赔"},
+    )
     before_id = ma.fields.Integer(
         validate=ma.validate.Range(min=1, max=MAX_ID),
         metadata={"description": "keyset cursor: claims with a smaller id"},

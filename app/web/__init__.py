@@ -10,17 +10,19 @@ from importlib import import_module
 
 from flask import Flask
 
-from app.web.session import init_templates, prepare_blueprint
+from app.web.session import init_not_found, init_templates, prepare_blueprint
 
 # One plain Flask Blueprint (`blp`) per module, in this order.
 PAGE_MODULES = (
     "app.web.console",  # sign-in, sign-out, home, staff accounts
     "app.web.dashboard",  # the operator dashboard and the JSON it polls
+    "app.web.review",  # the reviewer's workspace
 )
 
 
 def register_pages(app: Flask) -> None:
     init_templates(app)
+    init_not_found(app)
     # The page blueprints' names: tests tell page routes from API routes by them.
     names = app.extensions.setdefault("page_blueprints", [])
     for module in PAGE_MODULES:

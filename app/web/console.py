@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from app.auth import web_sessions
+from app.auth import accounts, web_sessions
+from app.auth.models import STAFF_ROLES
+from app.error_catalogue import E
 from app.errors import DomainError
 from app.ratelimit import limiter
 from app.web.session import (
@@ -73,3 +75,128 @@ def sign_out():
 @staff_page()
 def home():
     return render_template("web/console/home.html")
+
+
+# --- staff accounts (operator) -----------------------------------------------------------------
+
+ACCOUNT_NOTICES = {
+    "created": "账号已创建",
+    "disabled": "账号已停用，其登录会话已全部结束",
+    "enabled": "账号已启用",
+    "password": "密码已重置，该账号需用新密码重新登录",
+    "role": "角色与机构已更新，该账号需重新登录",
+}
+
+
+def _organisation_id(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > 2**31 - 1:
+        raise E.staff_organisation_not_found()
+    return int(raw)
+
+
+def _accounts_page(status: int = 200, error: str | None = None, form: dict | None = None):
+    page = render_template(
+        "web/console/accounts.html",
+        accounts=accounts.list_accounts(g.staff),
+        organisations=accounts.organisation_choices(g.staff),
+        roles=STAFF_ROLES,
+        notice=ACCOUNT_NOTICES.get(request.args.get("done", "")),
+        error=error,
+        form=form or {},
+    )
+    return page, status
+
+
+@blp.get("/accounts")
+@staff_page("operator")
+def account_list():
+    return _accounts_page()
+
+
+@blp.post("/accounts")
+@staff_page("operator")
+def account_create():
+    form = request.form
+    try:
+        accounts.create_account(
+            g.staff,
+            username=form.get("username", "").strip(),
+            role=form.get("role", ""),
+            password=form.get("password", ""),
+            display_name=form.get("display_name", "").strip(),
+            organisation_id=_organisation_id(form.get("organisation_id")),
+        )
+    except DomainError as exc:
+        kept = {k: form.get(k, "") for k in ("username", "display_name", "role", "organisation_id")}
+        return _accounts_page(exc.status, exc.detail, kept)
+    return redirect(url_for("console.account_list", done="created"))
+
+
+def _account_page(account_id: int, status: int = 200, error: str | None = None):
+    page = render_template(
+        "web/console/account.html",
+        account=accounts.get_account(g.staff, account_id),
+        organisations=accounts.organisation_choices(g.staff),
+        roles=STAFF_ROLES,
+        notice=ACCOUNT_NOTICES.get(request.args.get("done", "")),
+        error=error,
+    )
+    return page, status
+
+
+@blp.get("/accounts/<int:account_id>")
+@staff_page("operator")
+def account_detail(account_id: int):
+    return _account_page(account_id)
+
+
+def _account_action(account_id: int, done: str, action):
+    try:
+        action()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _account_page(account_id, exc.status, exc.detail)
+    return redirect(url_for("console.account_detail", account_id=account_id, done=done))
+
+
+@blp.post("/accounts/<int:account_id>/disable")
+@staff_page("operator")
+def account_disable(account_id: int):
+    return _account_action(
+        account_id, "disabled", lambda: accounts.set_active(g.staff, account_id, False)
+    )
+
+
+@blp.post("/accounts/<int:account_id>/enable")
+@staff_page("operator")
+def account_enable(account_id: int):
+    return _account_action(
+        account_id, "enabled", lambda: accounts.set_active(g.staff, account_id, True)
+    )
+
+
+@blp.post("/accounts/<int:account_id>/password")
+@staff_page("operator")
+def account_password(account_id: int):
+    password = request.form.get("password", "")
+    return _account_action(
+        account_id, "password", lambda: accounts.reset_password(g.staff, account_id, password)
+    )
+
+
+@blp.post("/accounts/<int:account_id>/role")
+@staff_page("operator")
+def account_role(account_id: int):
+    def assign():
+        accounts.assign_role(
+            g.staff,
+            account_id,
+            request.form.get("role", ""),
+            _organisation_id(request.form.get("organisation_id")),
+        )
+
+    return _account_action(account_id, "role", assign)

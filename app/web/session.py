@@ -18,15 +18,18 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from datetime import datetime
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from app.api import problem_response
 from app.auth import web_sessions
 from app.auth.principal import Principal
+from app.auth.services import KIND_LABELS
+from app.common.clock import SHANGHAI
 from app.error_catalogue import E
 from app.errors import HTTP_ERROR_MESSAGES, DomainError
 
@@ -199,16 +202,16 @@ def _wants_json() -> bool:
     return best == "application/json" or bool(request.headers.get("X-CSRF-Token"))
 
 
-def web_error(status: int, message: str, code: str | None = None):
+def web_error(status: int, message: str, code: str | None = None, errors=None):
     """The Chinese error page (or problem JSON for a page's fetch() call)."""
     if _wants_json():
         fallback = HTTP_ERROR_MESSAGES.get(status, ("http_error", message))[0]
-        return problem_response(status, code or fallback, message)
+        return problem_response(status, code or fallback, message, errors)
     return render_template("web/error.html", status=status, message=message), status
 
 
 def _domain_error(error: DomainError):
-    return web_error(error.status, error.detail, error.code)
+    return web_error(error.status, error.detail, error.code, error.errors)
 
 
 def _http_error(error: HTTPException):
@@ -239,11 +242,45 @@ def prepare_blueprint(blueprint) -> None:
     blueprint.register_error_handler(Exception, _unexpected)
 
 
+def shanghai(moment: datetime | str | None) -> str:
+    """A stored (UTC) time, or one dumped as ISO 8601, as people in the city read it:
+    2026-11-23 10:00."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def yuan(fen: int | None) -> str:
+    """Integer fen as yuan with thousands separators: 1234567 -> 12,345.67."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def init_not_found(app: Flask) -> None:
+    """A console URL no route matches (an unknown path, an id out of the database's range) gets
+    the Chinese 404 page too; any other path the API's problem answer."""
+    api = app.extensions["huimin_api"]
+
+    def not_found(error: NotFound):
+        if request.path.startswith(COOKIE_PATH):
+            return _http_error(error)
+        return api.handle_http_exception(error)
+
+    app.register_error_handler(NotFound, not_found)
+
+
 def init_templates(app: Flask) -> None:
     app.add_template_global(csrf_token, "csrf_token")
+    app.add_template_filter(shanghai, "shanghai")
+    app.add_template_filter(yuan, "yuan")
 
     @app.context_processor
     def _console_context():
         # Only on page requests with a session looked up; API requests never render templates.
         web = g.get("web_session")
-        return {"console_staff": web, "role_labels": ROLE_LABELS}
+        return {"console_staff": web, "role_labels": ROLE_LABELS, "kind_labels": KIND_LABELS}

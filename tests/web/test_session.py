@@ -205,4 +205,7 @@ def test_page_errors_are_chinese_html(seeded):
     client = seeded.test_client()
     signed_in(client, "demo-reviewer")
     resp = client.get("/console/no-such-page")
-    assert resp.status_code == 404
+    assert resp.status_code == 404 and resp.mimetype == "text/html"
+    assert "页面或记录不存在" in resp.get_data(as_text=True)
+    api = client.get("/no-such-endpoint")  # the API keeps its problem answer
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"

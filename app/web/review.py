@@ -1,0 +1,288 @@
+"""The reviewer's workspace: the queue with filters and search, a claim with its documents,
+bureau record, explanation, fee lines, flags and history, and the review actions.
+
+Every read and action calls the service the API route calls (app/claims), with the API's own
+schemas to parse input and to dump the claim, so a page shows a reviewer exactly what
+`GET /staff/claims/{id}` would (masked the same way) and its reads are audited the same way.
+Decisions need a claim assigned to the reviewer (the service checks); a second submission of a
+decision meets the claim's state machine and changes nothing (409, shown on the page).
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+
+from app.auth import accounts
+from app.claims import line_intake, services
+from app.claims.line_schemas import StaffLinesBodySchema
+from app.claims.queue import insured_names
+from app.claims.schemas import (
+    REJECT_REASONS,
+    AssignSchema,
+    ClaimReasonSchema,
+    InfoRequestCreateSchema,
+    QueueQuerySchema,
+    RedetermineSchema,
+    RejectSchema,
+    StaffClaimSchema,
+)
+from app.claims.workflow import STATUS_LABELS
+from app.common.clock import now_utc
+from app.documents.types import DOCUMENT_TYPE_LABELS
+from app.error_catalogue import E
+from app.errors import DomainError, translate_field_messages
+from app.web.labels import (
+    CARE_KIND_LABELS,
+    FLAG_LABELS,
+    HEALTH_LABELS,
+    QUEUE_STATUSES,
+    REJECT_REASON_LABELS,
+    TRANSITION_LABELS,
+)
+from app.web.session import staff_page
+
+blp = Blueprint("review", __name__, url_prefix="/console/claims")
+
+NOTICES = {
+    "assigned": "已领取该理赔，可以查看材料并作出决定",
+    "approved": "已核准，理赔款已发起支付",
+    "rejected": "已拒赔，会员将收到通知",
+    "info": "已要求会员补充材料",
+    "health": "既往症认定已更新，引擎已重新计算",
+    "lines": "费用明细已保存，引擎已重新计算",
+}
+
+
+def _load(schema: ma.Schema, data: dict) -> dict:
+    """The API's schema over a form: its field errors as the API's 422."""
+    try:
+        return schema.load(data)
+    except ma.ValidationError as exc:
+        messages = translate_field_messages(exc.messages)
+        fields = "；".join(
+            f"{name}：{'、'.join(map(str, problems))}"
+            for name, problems in (messages.items() if isinstance(messages, dict) else [])
+        )
+        raise E.validation_failed(
+            f"提交的信息有误：{fields}" if fields else None, errors={"form": messages}
+        ) from None
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+_QUEUE_FIELDS = ("status", "assigned", "flag", "care_kind", "claim_no", "insured", "min_age_days")
+
+
+@blp.get("")
+@staff_page("reviewer", "operator")
+def queue():
+    raw = {k: v.strip() for k, v in request.args.items() if v.strip()}
+    error = None
+    try:
+        query = _load(
+            QueueQuerySchema(), {k: raw[k] for k in (*_QUEUE_FIELDS, "before_id") if k in raw}
+        )
+        claims = services.queue(g.staff, **query)
+    except DomainError as exc:
+        error, query, claims = exc.detail, {}, []
+    names = insured_names(claims)
+    now = now_utc()
+    rows = [
+        {
+            "claim": c,
+            "insured": names.get(c.id, ""),
+            "waiting_days": (now - c.submitted_at).days if c.submitted_at else None,
+        }
+        for c in claims
+    ]
+    limit = query.get("limit", 50)
+    next_args = None
+    if len(claims) == limit:
+        next_args = {k: raw[k] for k in _QUEUE_FIELDS if k in raw} | {"before_id": claims[-1].id}
+    return render_template(
+        "web/review/queue.html",
+        rows=rows,
+        filters=raw,
+        error=error,
+        next_url=url_for("review.queue", **next_args) if next_args else None,
+        statuses=QUEUE_STATUSES,
+        status_labels=STATUS_LABELS,
+        care_kinds=CARE_KIND_LABELS,
+        flag_labels=FLAG_LABELS,
+    )
+
+
+# --- a claim -----------------------------------------------------------------------------------
+
+
+def _claim_page(claim_id: int, status: int = 200, error: str | None = None):
+    claim = services.staff_get(g.staff, claim_id)  # audited, as the API's read
+    view = StaffClaimSchema().dump(claim)
+    mine = view["assigned_staff_id"] == g.staff.id
+    reviewers = []
+    if g.staff.role == "operator":
+        reviewers = [
+            a for a in accounts.list_accounts(g.staff) if a.role == "reviewer" and a.active
+        ]
+    page = render_template(
+        "web/review/claim.html",
+        c=view,
+        mine=mine,
+        assignee=_assignee(view["assigned_staff_id"]),
+        reviewers=reviewers,
+        notice=NOTICES.get(request.args.get("done", "")),
+        error=error,
+        status_labels=STATUS_LABELS,
+        care_kinds=CARE_KIND_LABELS,
+        document_labels=DOCUMENT_TYPE_LABELS,
+        reject_reasons=[(code, REJECT_REASON_LABELS[code]) for code in REJECT_REASONS],
+        health_labels=HEALTH_LABELS,
+        transition_labels=TRANSITION_LABELS,
+        decidable=mine and view["status"] in ("pending_review", "recheck"),
+    )
+    return page, status
+
+
+def _assignee(staff_id: int | None) -> str:
+    if staff_id is None:
+        return "未分配"
+    if staff_id == g.staff.id:
+        return "我"
+    return f"审核员 #{staff_id}"
+
+
+@blp.get("/<int:claim_id>")
+@staff_page("reviewer", "operator")
+def claim(claim_id: int):
+    return _claim_page(claim_id)
+
+
+def _act(claim_id: int, done: str, action):
+    """Run a review action; a refusal is shown on the claim page (a missing claim is a 404)."""
+    try:
+        action()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _claim_page(claim_id, exc.status, exc.detail)
+    return redirect(url_for("review.claim", claim_id=claim_id, done=done))
+
+
+@blp.post("/<int:claim_id>/assign")
+@staff_page("reviewer", "operator")
+def assign(claim_id: int):
+    def run():
+        body = _load(
+            AssignSchema(), {k: v for k, v in request.form.items() if k == "staff_id" and v}
+        )
+        services.assign(g.staff, claim_id, body.get("staff_id"))
+
+    return _act(claim_id, "assigned", run)
+
+
+@blp.post("/<int:claim_id>/approve")
+@staff_page("reviewer")
+def approve(claim_id: int):
+    def run():
+        body = _load(ClaimReasonSchema(), {"reason": request.form.get("reason", "")})
+        services.approve(g.staff, claim_id, body["reason"])
+
+    return _act(claim_id, "approved", run)
+
+
+@blp.post("/<int:claim_id>/reject")
+@staff_page("reviewer")
+def reject(claim_id: int):
+    def run():
+        body = _load(
+            RejectSchema(),
+            {
+                "reason_code": request.form.get("reason_code", ""),
+                "reason": request.form.get("reason", ""),
+            },
+        )
+        services.reject(g.staff, claim_id, body["reason_code"], body["reason"])
+
+    return _act(claim_id, "rejected", run)
+
+
+@blp.post("/<int:claim_id>/request-info")
+@staff_page("reviewer")
+def request_info(claim_id: int):
+    def run():
+        body = _load(
+            InfoRequestCreateSchema(),
+            {
+                "message": request.form.get("message", ""),
+                "documents": request.form.getlist("documents"),
+            },
+        )
+        services.request_info(g.staff, claim_id, body["message"], body["documents"])
+
+    return _act(claim_id, "info", run)
+
+
+@blp.post("/<int:claim_id>/health-determination")
+@staff_page("reviewer")
+def redetermine(claim_id: int):
+    def run():
+        body = _load(
+            RedetermineSchema(),
+            {"health": request.form.get("health", ""), "reason": request.form.get("reason", "")},
+        )
+        services.redetermine(g.staff, claim_id, body["health"], body["reason"])
+
+    return _act(claim_id, "health", run)
+
+
+# --- itemised lines ----------------------------------------------------------------------------
+
+
+@blp.get("/<int:claim_id>/lines")
+@staff_page("reviewer")
+def lines(claim_id: int):
+    claim = services.staff_get(g.staff, claim_id)
+    view = StaffClaimSchema().dump(claim)
+    if view["assigned_staff_id"] != g.staff.id:
+        return _claim_page(claim_id, 409, "请先领取该理赔，再录入费用明细")
+    return render_template("web/review/lines.html", c=view)
+
+
+@blp.put("/<int:claim_id>/lines")
+@staff_page("reviewer")
+def put_lines(claim_id: int):
+    """JSON from console's lines editor (X-CSRF-Token): the API's body, the API's service."""
+    body = _load(StaffLinesBodySchema(), request.get_json(silent=True) or {})
+    items = body["lines"]
+    line_intake.staff_lines(
+        g.staff, claim_id, lambda: line_intake.json_lines(items), body["reason"]
+    )
+    return {"redirect": url_for("review.claim", claim_id=claim_id, done="lines")}
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+@blp.get("/<int:claim_id>/documents/<int:document_id>")
+@staff_page("reviewer")
+def document(claim_id: int, document_id: int):
+    """The stored document, for the claim page to show inline; only to the reviewer the claim
+    is assigned to, audited (the API's service)."""
+    doc, data = services.staff_document(g.staff, claim_id, document_id)
+    ext = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(
+        doc.media_type, "bin"
+    )
+    headers = {
+        "Content-Disposition": f'inline; filename="document-{doc.id}.{ext}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+    # Images never run anything: a sandboxed answer. A PDF needs the browser's viewer, which a
+    # sandbox blocks; it stays same-origin-framed only (frame-ancestors) and script-free
+    # (the upload refused active content, app/documents/pdf.py).
+    headers["Content-Security-Policy"] = (
+        "sandbox" if doc.media_type != "application/pdf" else "frame-ancestors 'self'"
+    )
+    return Response(data, mimetype=doc.media_type, headers=headers)
