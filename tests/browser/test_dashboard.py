@@ -101,8 +101,12 @@ def test_operator_sees_live_charts(page, live_server, residents):
     assert page.locator('[data-figure="enrollment.today"]').inner_text() == "3"
     assert page.locator('[data-figure="enrollment.total"]').inner_text() == "3"
     assert page.locator('[data-figure="premiums.net"]').inner_text() == "267.00"
-    warnings = page.locator("#dash-warnings li")
-    assert warnings.count() == max(len(api["warnings"]), 1)
+    # The warnings panel: one line per warning, with its code (no claims yet: the projected loss
+    # ratio is under the floor).
+    codes = page.locator("#dash-warnings li[data-code]").evaluate_all(
+        "items => items.map(li => li.dataset.code)"
+    )
+    assert codes == [w["code"] for w in api["warnings"]] == ["loss_ratio_projected_below_floor"]
     _shot(page, "dashboard-desktop.png")
 
     # A new enrollment: the next poll redraws the charts, and the page is the same page.

@@ -107,7 +107,8 @@
         progress: { show: true, width: 14 }, axisLine: { lineStyle: { width: 14 } },
         detail: { formatter: "{value}%", fontSize: 20, offsetCenter: [0, "60%"] },
         title: { offsetCenter: [0, "85%"] },
-        data: [{ name: "已达目标 " + (p.target_people || 0).toLocaleString("zh-CN") + " 人的",
+        data: [{ name: p.target_people === null ? "未设参保目标"
+            : "目标 " + p.target_people.toLocaleString("zh-CN") + " 人的完成度",
           value: p.progress_bp === null ? 0 : Math.min(p.progress_bp, 10000) / 100 }]
       }]
     });
