@@ -36,6 +36,12 @@ def demo_seed(family: bool) -> None:
         from app.demo.residents import generate
 
         summary["family_policies_created"] = seed_family(generate(10))
+        from app.demo.claims import seed_review_claims
+        from app.demo.family import DEMO_CODE
+        from app.integrations.registry import wechat_login
+
+        openid = wechat_login().code_to_session(DEMO_CODE).openid
+        summary["claims_filed_for_review"] = seed_review_claims(openid)
     from app.demo.charity import seed_charity
     from app.demo.seed import DEMO_STAFF_PASSWORD
 

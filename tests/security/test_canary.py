@@ -24,7 +24,8 @@ from sqlalchemy import MetaData, select
 from app.demo.seed import DEMO_STAFF_PASSWORD, seed_demo
 from app.identity.idnumber import mask, with_check_digit
 from tests.conftest import CONSENT, bearer, login
-from tests.security.support import api_routes, response_text, staff_login
+from tests.security.support import api_routes, page_routes, response_text, staff_login
+from tests.web.support import signed_in
 
 LOGGERS = (
     "",
@@ -251,6 +252,13 @@ def test_no_id_number_anywhere(app_factory, residents, capture_all_logs, capfd, 
             path = path[:start] + str(ids.get(name, 1)) + path[end + 1 :]
         for token in (ta, tb, reviewer, operator, employer):
             client.get(path, headers=bearer(token))
+    # Every page (app/web) GET route, in a console session of the reviewer and the operator.
+    for username in ("demo-reviewer", "demo-operator"):
+        console = app.test_client()
+        signed_in(console, username)
+        for rule, method in page_routes(app):
+            if method == "GET":
+                console.get(re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids.get(m[1], 1)), rule))
     client.get("/openapi.json")
     client.post("/auth/refresh", json={"refresh_token": a["refresh_token"]})
 
