@@ -53,6 +53,19 @@ def demo_seed(family: bool) -> None:
         click.echo(f"{key}: {value}")
 
 
+@demo_cli.command("activity")
+@click.option("--people", default=80, show_default=True, type=click.IntRange(1, 230))
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 60))
+def demo_activity(people: int, days: int) -> None:
+    """Enroll some of the synthetic residents over the last days (for the operator dashboard;
+    development only, idempotent). Run `demo seed` first."""
+    from app.demo.activity import seed_activity
+    from app.demo.residents import generate
+
+    for key, value in seed_activity(generate(), people=people, days=days).items():
+        click.echo(f"{key}: {value}")
+
+
 @demo_cli.command("settlement")
 @click.option("--psn-no", required=True, help="the sandbox resident's psn_no")
 @click.option("--amount", required=True, help="total cost in yuan, e.g. 23680.50")

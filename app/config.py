@@ -12,38 +12,36 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The production refusals and the key material they know live in app/config_production.py
+# (imported here, re-exported for the callers of app.config).
+from app.config_production import (
+    _DEV_CAMPAIGN_KEY,
+    _DEV_CERT_KEY,
+    _DEV_DOCUMENT_KEY,
+    _DEV_FIELD_KEY,
+    _DEV_INDEX_KEY,
+    _DEV_JWT_KEY,
+    MIN_SECRET_BYTES,
+    ConfigurationError,
+    _decode_key,
+    validate_production,
+    validate_production_document_storage,
+)
 from app.proxy import valid_allow_list
 
-
-class ConfigurationError(RuntimeError):
-    """The service refuses to start with this configuration."""
-
-
-MIN_SECRET_BYTES = 32
-# Development-only key material. Deliberately recognisable so the production check can refuse it.
-_DEV_JWT_KEY = "dev-only-jwt-signing-key-do-not-use-in-production!!"
-_DEV_FIELD_KEY = base64.b64encode(b"dev-only-field-encryption-key-32").decode()
-_DEV_INDEX_KEY = base64.b64encode(b"dev-only-blind-index-key-32bytes").decode()
-_DEV_CERT_KEY = "dev-only-certificate-signing-key-do-not-use-in-prod!"
-_DEV_DOCUMENT_KEY = b"dev-only-document-storage-key-32"  # 32 bytes, refused in production
-_DEV_CAMPAIGN_KEY = "dev-only-campaign-link-signing-key-do-not-use-in-prod!"
-_DEV_KEYS = {_DEV_JWT_KEY, _DEV_FIELD_KEY, _DEV_INDEX_KEY, _DEV_CERT_KEY, _DEV_CAMPAIGN_KEY}
+__all__ = [
+    "MIN_SECRET_BYTES",
+    "Config",
+    "ConfigurationError",
+    "load_config",
+    "validate_production",
+    "validate_production_document_storage",
+]
 
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
-
-
-def _decode_key(value: str, name: str) -> bytes:
-    """Keys for AES-GCM and HMAC are base64 in the environment."""
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"{name} must be base64") from exc
-    if len(raw) < MIN_SECRET_BYTES:
-        raise ConfigurationError(f"{name} must decode to at least {MIN_SECRET_BYTES} bytes")
-    return raw
 
 
 def _parse_jwt_keys(value: str) -> dict[str, str]:
@@ -213,6 +211,21 @@ class Config:
     # and public caches may keep an answer this long (it carries an ETag either way).
     DISCLOSURE_MIN_CELL: int = 10
     DISCLOSURE_CACHE_SECONDS: int = 300
+    # Operator dashboard: page refetch, daily-chart days, warning thresholds (docs/dashboard.md).
+    DASHBOARD_REFRESH_SECONDS: int = 15
+    DASHBOARD_DAYS: int = 30
+    DASHBOARD_PROJECTION_MIN_DAYS: int = 30  # days of cover before the loss ratio is projected
+    DASHBOARD_BUDGET_WARN_BP: int = 9000  # a programme's budget 90% committed
+    DASHBOARD_RECONCILIATION_AGE_SECONDS: int = 3600  # pending this long: in the backlog
+    DASHBOARD_RECONCILIATION_CRITICAL_SECONDS: int = 24 * 3600
+    DASHBOARD_PAYOUT_WINDOW_DAYS: int = 7
+    DASHBOARD_PAYOUT_FAILURE_MIN: int = 3
+    DASHBOARD_PAYOUT_FAILURE_WARN_BP: int = 1000  # 10% of the transfers that ended failed
+    DASHBOARD_PAYOUT_FAILURE_CRITICAL_BP: int = 5000
+    DASHBOARD_FRAUD_WINDOW_DAYS: int = 7
+    DASHBOARD_FRAUD_BASELINE_DAYS: int = 28
+    DASHBOARD_FRAUD_MIN_FLAGGED: int = 5
+    DASHBOARD_FRAUD_RATE_FACTOR_PCT: int = 200  # flagged share at least twice the baseline's
     # Argon2id cost for staff passwords (app/auth/services.py): passes, memory in KiB, lanes.
     # The defaults are argon2-cffi's (RFC 9106 low-memory profile); only the testing profile
     # lowers them, because hashing at this cost takes ~0.1 s of CPU and tests hash thousands.
@@ -344,10 +357,18 @@ class Config:
             raise ConfigurationError("DISCLOSURE_MIN_CELL >= 1, DISCLOSURE_CACHE_SECONDS 0..86400")
         if not 0 <= self.ACCOUNT_BALANCE_CACHE_SECONDS <= 3600:
             raise ConfigurationError("ACCOUNT_BALANCE_CACHE_SECONDS must be between 0 and 3600")
+        at_least = lambda n: 1 if n.endswith(("_DAYS", "_MIN", "_FLAGGED")) else 0  # noqa: E731
+        if self.DASHBOARD_REFRESH_SECONDS < 5 or any(
+            getattr(self, n) < at_least(n) for n in DASHBOARD_NUMBERS
+        ):
+            raise ConfigurationError("DASHBOARD_REFRESH_SECONDS >= 5, DASHBOARD_* >= 0 (days 1)")
         if not 60 <= self.WEB_SESSION_IDLE_SECONDS <= self.WEB_SESSION_MAX_SECONDS <= 7 * 86400:
             raise ConfigurationError(
                 "60 <= WEB_SESSION_IDLE_SECONDS <= WEB_SESSION_MAX_SECONDS <= 7 days"
             )
+
+
+DASHBOARD_NUMBERS = tuple(n for n in Config.__dataclass_fields__ if n.startswith("DASHBOARD_"))
 
 
 def _common_from_env(cfg: Config) -> Config:
@@ -452,6 +473,7 @@ def _common_from_env(cfg: Config) -> Config:
         "ACCOUNT_BALANCE_CACHE_SECONDS",
         "WEB_SESSION_IDLE_SECONDS",
         "WEB_SESSION_MAX_SECONDS",
+        *DASHBOARD_NUMBERS,
     ):
         raw = _env(name)
         if raw is not None:
@@ -511,101 +533,6 @@ def production_config() -> Config:
     # Jobs never run inside a request in production: Celery on the Redis it already has.
     cfg.CELERY_BROKER_URL = cfg.CELERY_BROKER_URL or cfg.REDIS_URL
     return cfg
-
-
-def validate_production(cfg: Config) -> None:
-    """Refuse to start a production service that would be unsafe or fake."""
-    if not cfg.DATABASE_URL.startswith("postgresql"):
-        raise ConfigurationError("production needs a PostgreSQL DATABASE_URL")
-    if not cfg.JWT_KEYS:
-        raise ConfigurationError("production needs JWT_KEYS")
-    for kid, secret in cfg.JWT_KEYS.items():
-        if len(secret.encode()) < MIN_SECRET_BYTES:
-            raise ConfigurationError(f"JWT key '{kid}' is shorter than {MIN_SECRET_BYTES} bytes")
-        if secret in _DEV_KEYS:
-            raise ConfigurationError("production refuses the development JWT key")
-    if len(cfg.FIELD_ENCRYPTION_KEY) < MIN_SECRET_BYTES:
-        raise ConfigurationError("production needs FIELD_ENCRYPTION_KEY (base64, 32 bytes)")
-    if len(cfg.BLIND_INDEX_KEY) < MIN_SECRET_BYTES:
-        raise ConfigurationError("production needs BLIND_INDEX_KEY (base64, 32 bytes)")
-    if cfg.FIELD_ENCRYPTION_KEY == cfg.BLIND_INDEX_KEY:
-        raise ConfigurationError("FIELD_ENCRYPTION_KEY and BLIND_INDEX_KEY must differ")
-    if (
-        len(cfg.CERTIFICATE_SIGNING_KEY.encode()) < MIN_SECRET_BYTES
-        or cfg.CERTIFICATE_SIGNING_KEY in _DEV_KEYS
-    ):
-        raise ConfigurationError("production needs CERTIFICATE_SIGNING_KEY of 32+ bytes")
-    if (
-        len(cfg.CAMPAIGN_SIGNING_KEY.encode()) < MIN_SECRET_BYTES
-        or cfg.CAMPAIGN_SIGNING_KEY in _DEV_KEYS
-    ):
-        raise ConfigurationError("production needs CAMPAIGN_SIGNING_KEY of 32+ bytes")
-    if cfg.CAMPAIGN_SIGNING_KEY == cfg.CERTIFICATE_SIGNING_KEY:
-        raise ConfigurationError("CAMPAIGN_SIGNING_KEY and CERTIFICATE_SIGNING_KEY must differ")
-    if "sandbox" in (
-        cfg.WECHAT_ADAPTER,
-        cfg.BUREAU_ADAPTER,
-        cfg.WECHATPAY_ADAPTER,
-        cfg.NOTIFIER_BACKEND,
-        cfg.PAYOUT_BACKEND,
-    ):
-        raise ConfigurationError("production refuses sandbox adapters")
-    if not cfg.PAYOUT_BASE_URL.startswith("https://") or not cfg.PAYOUT_MERCHANT_ID:
-        raise ConfigurationError("production needs an https PAYOUT_BASE_URL and PAYOUT_MERCHANT_ID")
-    if len(cfg.PAYOUT_SECRET.encode()) < MIN_SECRET_BYTES or cfg.PAYOUT_SECRET in _DEV_KEYS:
-        raise ConfigurationError(f"production needs PAYOUT_SECRET of {MIN_SECRET_BYTES}+ bytes")
-    for name in (
-        "WECHATPAY_MERCHANT_KEY",
-        "WECHATPAY_MERCHANT_SERIAL",
-        "WECHATPAY_APIV3_KEY",
-        "WECHATPAY_PUBLIC_KEY",
-        "WECHATPAY_PUBLIC_KEY_ID",
-    ):
-        if not getattr(cfg, name):
-            raise ConfigurationError(f"production needs {name}")
-    if len(cfg.WECHATPAY_APIV3_KEY.encode()) != 32:
-        raise ConfigurationError("WECHATPAY_APIV3_KEY must be exactly 32 bytes")
-    if not cfg.PUBLIC_BASE_URL.startswith("https://"):
-        raise ConfigurationError("production needs an https PUBLIC_BASE_URL")
-    if not cfg.WECHAT_SECRET:
-        raise ConfigurationError("production needs WECHAT_SECRET")
-    if not (cfg.BUREAU_BASE_URL and cfg.BUREAU_SECRET and cfg.BUREAU_APP_ID):
-        raise ConfigurationError(
-            "production needs BUREAU_BASE_URL, BUREAU_APP_ID and BUREAU_SECRET"
-        )
-    if not cfg.REDIS_URL:
-        raise ConfigurationError(
-            "production needs REDIS_URL (rate limits are shared across workers)"
-        )
-    validate_production_document_storage(cfg)
-    if cfg.METRICS_TOKEN and (
-        len(cfg.METRICS_TOKEN.encode()) < MIN_SECRET_BYTES or cfg.METRICS_TOKEN in _DEV_KEYS
-    ):
-        raise ConfigurationError(f"METRICS_TOKEN must be at least {MIN_SECRET_BYTES} bytes")
-
-
-def validate_production_document_storage(cfg: Config) -> None:
-    """Claim documents in production: a real key of their own, and a store that persists."""
-    if len(cfg.DOCUMENT_ENCRYPTION_KEY) != 32:
-        raise ConfigurationError("production needs DOCUMENT_ENCRYPTION_KEY (base64, 32 bytes)")
-    if cfg.DOCUMENT_ENCRYPTION_KEY == _DEV_DOCUMENT_KEY:
-        raise ConfigurationError("production refuses the development DOCUMENT_ENCRYPTION_KEY")
-    if cfg.DOCUMENT_ENCRYPTION_KEY in (cfg.FIELD_ENCRYPTION_KEY, cfg.BLIND_INDEX_KEY):
-        raise ConfigurationError(
-            "DOCUMENT_ENCRYPTION_KEY must differ from the field and index keys"
-        )
-    # Local disk is a real store, not a sandbox, but the default directory under instance/ lives
-    # beside the code, where a redeploy or a new container loses it and no backup looks. So
-    # production takes local storage only when STORAGE_LOCAL_DIR names a persistent, backed-up
-    # volume explicitly (shared by every app server, if there are several).
-    if cfg.STORAGE_BACKEND == "local" and not cfg.STORAGE_LOCAL_DIR:
-        raise ConfigurationError("production local storage needs STORAGE_LOCAL_DIR set explicitly")
-    if (
-        cfg.STORAGE_BACKEND == "s3"
-        and cfg.STORAGE_S3_ENDPOINT_URL
-        and not cfg.STORAGE_S3_ENDPOINT_URL.startswith("https://")
-    ):
-        raise ConfigurationError("production needs an https STORAGE_S3_ENDPOINT_URL")
 
 
 PROFILES = {

@@ -15,7 +15,6 @@ subsidies, disclosure) can use it as plain data in, plain data out. No floats an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 BP = 10_000  # basis points in 100%
@@ -113,7 +112,7 @@ def percent(bp: int) -> str:
     return f"{whole}.{f'{rest:02d}'.rstrip('0')}%"
 
 
-def split_by_shares(amount_fen: int, shares_bp: Sequence[int]) -> list[int]:
+def split_by_shares(amount_fen: int, shares_bp: list[int] | tuple[int, ...]) -> list[int]:
     """Split an amount among parties by basis-point shares summing to 10000, to the fen.
 
     The stated rounding (largest remainder): each party first gets the floor of its exact share;

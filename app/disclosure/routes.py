@@ -1,5 +1,5 @@
 """Disclosure endpoints: public statistics (no login, cacheable, ETag), the operator's settlement
-(JSON and CSV), and the member's own records as a FHIR Bundle."""
+(JSON and CSV) and live dashboard, and the member's own records as a FHIR Bundle."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from flask import Response, current_app, request
 
 from app.api import Blueprint
 from app.auth.principal import current_principal
-from app.disclosure import services
+from app.disclosure import dashboard, services
 from app.disclosure.schemas import (
+    DashboardQuerySchema,
+    DashboardSchema,
     FhirBundleSchema,
     SettlementQuerySchema,
     SettlementSchema,
@@ -81,6 +83,18 @@ def settlement_csv(query):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@blp.route("/staff/dashboard", methods=["GET"])
+@blp.staff_required("operator")
+@blp.arguments(DashboardQuerySchema, location="query")
+@blp.response(200, DashboardSchema)
+@blp.errors(404)
+def operator_dashboard(query):
+    """运营看板（operators only）：今日及每日参保、按区县/险种/资金来源的参保人数、参保率对目标、
+    保费、理赔进度与赔款支付、赔付率对下限与结算走廊，以及资金运行风险预警（预测赔付率越出走廊、
+    资助预算将用尽、对账积压、理赔转账失败、风险标记异常）。The same figures as /console/dashboard."""
+    return dashboard.dashboard(query.get("product"))
 
 
 @blp.route("/me/fhir", methods=["GET"])

@@ -174,3 +174,136 @@ class FhirBundleSchema(StrictSchema):
     resourceType = ma.fields.String(required=True, metadata={"example": "Bundle"})
     type = ma.fields.String(required=True, metadata={"example": "collection"})
     entry = ma.fields.List(ma.fields.Nested(FhirBundleEntrySchema))
+
+
+# --- the operator dashboard (app/disclosure/dashboard.py) ---------------------------------------
+
+
+class DashboardQuerySchema(StrictSchema):
+    product = ma.fields.String(
+        validate=PRODUCT_CODE,
+        metadata={"description": "产品代码；缺省为当前在售产品（无则为最新产品）"},
+    )
+
+
+def _integers(*names: str, allow_none: bool = False) -> dict[str, ma.fields.Field]:
+    return {n: ma.fields.Integer(required=True, allow_none=allow_none) for n in names}
+
+
+DashboardProductSchema = StrictSchema.from_dict(
+    {
+        "code": ma.fields.String(required=True),
+        "name": ma.fields.String(required=True),
+        "plan_year": ma.fields.Integer(required=True),
+        "coverage_starts": ma.fields.String(required=True, metadata={"format": "date"}),
+        "coverage_ends": ma.fields.String(required=True, metadata={"format": "date"}),
+    },
+    name="DashboardProduct",
+)
+DayCountSchema = StrictSchema.from_dict(
+    {
+        "date": ma.fields.String(required=True, metadata={"format": "date"}),
+        "people": ma.fields.Integer(required=True),
+    },
+    name="DashboardDayCount",
+)
+AreaCountSchema = StrictSchema.from_dict(
+    {
+        "area_code": ma.fields.String(
+            required=True, metadata={"description": "医保参保地区划代码；unknown = 无"}
+        ),
+        "name": ma.fields.String(required=True),
+        "people": ma.fields.Integer(required=True),
+    },
+    name="DashboardAreaCount",
+)
+InsuranceTypeCountsSchema = StrictSchema.from_dict(
+    _integers("employee", "resident", "unknown"), name="DashboardInsuranceTypeCounts"
+)
+
+
+class DashboardEnrollmentSchema(StrictSchema):
+    total = ma.fields.Integer(required=True, metadata={"description": "参保且仍有效的人数"})
+    today = ma.fields.Integer(required=True, metadata={"description": "今日（北京时间）参保人数"})
+    by_day = ma.fields.List(ma.fields.Nested(DayCountSchema), required=True)
+    by_insurance_type = ma.fields.Nested(InsuranceTypeCountsSchema, required=True)
+    by_funding_source = ma.fields.Nested(SourceAmountsSchema, required=True)
+    by_area = ma.fields.List(ma.fields.Nested(AreaCountSchema), required=True)
+
+
+DashboardParticipationSchema = StrictSchema.from_dict(
+    {
+        "enrolled": ma.fields.Integer(required=True),
+        **_integers("population", "rate_bp", "target_bp", "target_people", allow_none=True),
+        "rate_display": ma.fields.String(required=True, allow_none=True),
+        "progress_bp": ma.fields.Integer(
+            required=True, allow_none=True, metadata={"description": "参保人数 / 目标人数"}
+        ),
+        "reached": ma.fields.Boolean(required=True, allow_none=True),
+    },
+    name="DashboardParticipation",
+)
+
+
+class DashboardPremiumsSchema(StrictSchema):
+    collected_fen = ma.fields.Integer(required=True)
+    refunded_fen = ma.fields.Integer(required=True)
+    net_fen = ma.fields.Integer(required=True)
+    collected_by_source_fen = ma.fields.Nested(SourceAmountsSchema, required=True)
+
+
+DashboardClaimsSchema = StrictSchema.from_dict(
+    _integers(
+        "received", "in_review", "approved", "paid", "rejected", "closed", "approved_unpaid_fen"
+    ),
+    name="DashboardClaims",
+)
+DashboardPayoutsSchema = StrictSchema.from_dict(
+    _integers("paid", "paid_fen", "failed", "failed_fen", "pending", "pending_fen"),
+    name="DashboardPayouts",
+)
+DashboardLossRatioSchema = StrictSchema.from_dict(
+    {
+        **_integers("claims_paid_fen", "net_premium_fen", "coverage_days", "elapsed_days"),
+        **_integers(
+            "loss_ratio_bp",
+            "floor_bp",
+            "corridor_low_bp",
+            "corridor_high_bp",
+            "projected_bp",
+            allow_none=True,
+        ),
+        "loss_ratio_display": ma.fields.String(required=True, allow_none=True),
+        "projected_display": ma.fields.String(required=True, allow_none=True),
+        "meets_floor": ma.fields.Boolean(required=True, allow_none=True),
+        "corridor_band": ma.fields.String(required=True, allow_none=True),
+        "projection_method": ma.fields.String(required=True),
+    },
+    name="DashboardLossRatio",
+)
+
+
+class DashboardWarningSchema(StrictSchema):
+    code = ma.fields.String(required=True, metadata={"example": "sponsor_budget_nearly_spent"})
+    level = ma.fields.String(required=True, validate=ma.validate.OneOf(("warning", "critical")))
+    message = ma.fields.String(required=True)
+    figures = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(allow_none=True),
+        required=True,
+        metadata={"description": "预警所依据的数字（金额为分，比例为基点）"},
+    )
+
+
+class DashboardSchema(StrictSchema):
+    generated_at = ma.fields.String(required=True)
+    today = ma.fields.String(required=True, metadata={"format": "date"})
+    refresh_seconds = ma.fields.Integer(required=True)
+    product = ma.fields.Nested(DashboardProductSchema, required=True)
+    enrollment = ma.fields.Nested(DashboardEnrollmentSchema, required=True)
+    participation = ma.fields.Nested(DashboardParticipationSchema, required=True)
+    premiums = ma.fields.Nested(DashboardPremiumsSchema, required=True)
+    claims = ma.fields.Nested(DashboardClaimsSchema, required=True)
+    payouts = ma.fields.Nested(DashboardPayoutsSchema, required=True)
+    loss_ratio = ma.fields.Nested(DashboardLossRatioSchema, required=True)
+    warnings = ma.fields.List(ma.fields.Nested(DashboardWarningSchema), required=True)

@@ -70,7 +70,8 @@ def public_statistics(*, plan_year: int | None = None, product_code: str | None 
 # --- insurer settlement -------------------------------------------------------------------------
 
 
-def _year_totals(cells: dict, metric: str) -> dict[str, int]:
+def year_totals(cells: dict, metric: str) -> dict[str, int]:
+    """A metric's year total per dimension, from one product's counter cells."""
     totals: dict[str, int] = {}
     for (_month, m, dimension), value in cells.items():
         if m == metric:
@@ -81,8 +82,6 @@ def _year_totals(cells: dict, metric: str) -> dict[str, int]:
 def settlement_report(plan_year: int) -> dict:
     """Per product of the plan year: premiums, claims paid, loss ratio against the floor, the
     corridor, and what carries forward (app/disclosure/corridor.py)."""
-    from app.products.services import definition_of
-
     with read_scope() as session:
         products = list(
             session.scalars(
@@ -90,57 +89,58 @@ def settlement_report(plan_year: int) -> dict:
             )
         )
         counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
-        rows = []
-        for product in products:
-            defn = definition_of(product)
-            cells = counters[(product.id, product.plan_year)]
-            collected = _year_totals(cells, agg.PREMIUMS_COLLECTED_FEN)
-            refunded = _year_totals(cells, agg.PREMIUMS_REFUNDED_FEN)
-            paid = sum(_year_totals(cells, agg.CLAIMS_PAID_FEN).values())
-            net = sum(collected.values()) - sum(refunded.values())
-            floor = defn.disclosure.loss_ratio_floor_bp or defn.bounds.loss_ratio_floor_bp
-            result = settle(
-                net_premium_fen=net,
-                claims_paid_fen=paid,
-                loss_ratio_floor_bp=floor,
-                corridor=defn.disclosure.corridor,
-            )
-            rows.append(
-                {
-                    "product_code": product.code,
-                    "product_name": product.name,
-                    "plan_year": product.plan_year,
-                    "premiums_collected_fen": sum(collected.values()),
-                    "premiums_collected_by_source_fen": {
-                        s: collected.get(s, 0) for s in agg.FUNDING_SOURCES
-                    },
-                    "premiums_refunded_fen": sum(refunded.values()),
-                    "net_premium_fen": net,
-                    "claims_paid": sum(_year_totals(cells, agg.CLAIMS_PAID).values()),
-                    "claims_paid_fen": paid,
-                    "loss_ratio_bp": result.loss_ratio_bp,
-                    "loss_ratio_display": (
-                        None if result.loss_ratio_bp is None else rate_display(result.loss_ratio_bp)
-                    ),
-                    "loss_ratio_floor_bp": result.loss_ratio_floor_bp,
-                    "meets_floor": result.meets_floor,
-                    "floor_shortfall_fen": result.floor_shortfall_fen,
-                    "corridor": None if result.corridor is None else asdict(result.corridor),
-                    "surplus_carried_forward_fen": result.surplus_carried_forward_fen,
-                    "insurer_margin_fen": result.insurer_margin_fen,
-                    "renegotiate": bool(result.corridor and result.corridor.renegotiate),
-                    "insurers": [
-                        asdict(share)
-                        for share in share_settlement(
-                            defn.insurers,
-                            premiums_collected_fen=sum(collected.values()),
-                            premiums_refunded_fen=sum(refunded.values()),
-                            settlement=result,
-                        )
-                    ],
-                }
-            )
+        rows = [settlement_row(p, counters[(p.id, p.plan_year)]) for p in products]
     return {"plan_year": plan_year, "products": rows}
+
+
+def settlement_row(product: Product, cells: dict) -> dict:
+    """One product's settlement from its counter cells (aggregates.counters_for): the row of the
+    settlement report, and the operator dashboard's loss ratio."""
+    from app.products.services import definition_of
+
+    defn = definition_of(product)
+    collected = year_totals(cells, agg.PREMIUMS_COLLECTED_FEN)
+    refunded = year_totals(cells, agg.PREMIUMS_REFUNDED_FEN)
+    paid = sum(year_totals(cells, agg.CLAIMS_PAID_FEN).values())
+    net = sum(collected.values()) - sum(refunded.values())
+    floor = defn.disclosure.loss_ratio_floor_bp or defn.bounds.loss_ratio_floor_bp
+    result = settle(
+        net_premium_fen=net,
+        claims_paid_fen=paid,
+        loss_ratio_floor_bp=floor,
+        corridor=defn.disclosure.corridor,
+    )
+    return {
+        "product_code": product.code,
+        "product_name": product.name,
+        "plan_year": product.plan_year,
+        "premiums_collected_fen": sum(collected.values()),
+        "premiums_collected_by_source_fen": {s: collected.get(s, 0) for s in agg.FUNDING_SOURCES},
+        "premiums_refunded_fen": sum(refunded.values()),
+        "net_premium_fen": net,
+        "claims_paid": sum(year_totals(cells, agg.CLAIMS_PAID).values()),
+        "claims_paid_fen": paid,
+        "loss_ratio_bp": result.loss_ratio_bp,
+        "loss_ratio_display": (
+            None if result.loss_ratio_bp is None else rate_display(result.loss_ratio_bp)
+        ),
+        "loss_ratio_floor_bp": result.loss_ratio_floor_bp,
+        "meets_floor": result.meets_floor,
+        "floor_shortfall_fen": result.floor_shortfall_fen,
+        "corridor": None if result.corridor is None else asdict(result.corridor),
+        "surplus_carried_forward_fen": result.surplus_carried_forward_fen,
+        "insurer_margin_fen": result.insurer_margin_fen,
+        "renegotiate": bool(result.corridor and result.corridor.renegotiate),
+        "insurers": [
+            asdict(share)
+            for share in share_settlement(
+                defn.insurers,
+                premiums_collected_fen=sum(collected.values()),
+                premiums_refunded_fen=sum(refunded.values()),
+                settlement=result,
+            )
+        ],
+    }
 
 
 SOURCE_LABELS = {

@@ -140,6 +140,11 @@ class Disclosure:
     region_basic_insured_population: int | None = None  # people in the city's basic insurance
     loss_ratio_floor_bp: int | None = None  # at least the city's bound (bounds.loss_ratio_floor_bp)
     corridor: Corridor | None = None
+    # The share of the basic-insured population the city aims to cover (Ganzhou's first year:
+    # 20%), in basis points; the operator dashboard measures participation against it.
+    participation_target_bp: int | None = None
+    # Names of the region's areas (县/区) by area code (admdvs), for the dashboard's breakdown.
+    areas: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

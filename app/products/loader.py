@@ -18,7 +18,9 @@ TOML layout (money in integer fen, ratios in basis points, 7000 = 70%):
     [refund]   within_days, requires_no_claim?
     [terms]    version, title, file (the Markdown file beside the TOML)
     [bounds]?  premium_max_fen?, deductible_max_fen?, cap_min_fen?, loss_ratio_floor_bp?
-    [disclosure]?  region_basic_insured_population?, loss_ratio_floor_bp?
+    [disclosure]?  region_basic_insured_population?, loss_ratio_floor_bp?,
+                   participation_target_bp?
+    [disclosure.areas]?  "<area code>" = "<区县名称>"
     [disclosure.corridor]?  full_premium_from_bp, cost_allowance_bp, renegotiate_below_bp,
                             renegotiate_above_bp
     [required_documents]?  <care kind> = [<document type>, ...]

@@ -32,7 +32,13 @@ def parse_disclosure(c: Checker, raw: Any, bounds: Bounds) -> Disclosure:
         raw,
         "disclosure",
         (),
-        ("region_basic_insured_population", "loss_ratio_floor_bp", "corridor"),
+        (
+            "region_basic_insured_population",
+            "loss_ratio_floor_bp",
+            "corridor",
+            "participation_target_bp",
+            "areas",
+        ),
     )
     if table is None:
         return Disclosure()
@@ -55,9 +61,40 @@ def parse_disclosure(c: Checker, raw: Any, bounds: Bounds) -> Disclosure:
     corridor = None
     if "corridor" in table:
         corridor = _corridor(c, table["corridor"])
-    return Disclosure(
-        region_basic_insured_population=population, loss_ratio_floor_bp=floor, corridor=corridor
+    target = c.integer(
+        table.get("participation_target_bp", MISSING),
+        "disclosure.participation_target_bp",
+        minimum=1,
+        maximum=MAX_BP,
+        message="参保率目标应在 1 到 10000 个基点之间",
     )
+    return Disclosure(
+        region_basic_insured_population=population,
+        loss_ratio_floor_bp=floor,
+        corridor=corridor,
+        participation_target_bp=target,
+        areas=_areas(c, table.get("areas", MISSING)),
+    )
+
+
+AREA_CODE = re.compile(r"\d{6}")
+
+
+def _areas(c: Checker, raw: Any) -> dict[str, str]:
+    """{area code: name}: six-digit admdvs codes, each with a name."""
+    if raw is MISSING:
+        return {}
+    if not isinstance(raw, dict):
+        c.add("disclosure.areas", "应为表（区划代码 = 名称）")
+        return {}
+    areas = {}
+    for code, name in raw.items():
+        path = f"disclosure.areas.{code}"
+        if not AREA_CODE.fullmatch(code):
+            c.add(path, "区划代码应为 6 位数字")
+        elif (text := c.string(name, path, max_length=40)) is not None:
+            areas[code] = text
+    return areas
 
 
 def _corridor(c: Checker, raw: Any) -> Corridor | None:

@@ -16,6 +16,7 @@ from app.web.session import init_not_found, init_templates, prepare_blueprint
 PAGE_MODULES = (
     "app.web.console",  # sign-in, sign-out, home, staff accounts
     "app.web.public",  # the disclosure page (/disclosure)
+    "app.web.dashboard",  # the operator dashboard and the JSON it polls
     "app.web.review",  # the reviewer's workspace
     "app.web.sponsor",  # the sponsor console (organisation admins)
 )

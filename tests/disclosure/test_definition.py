@@ -16,6 +16,12 @@ from app.products.loader import (
 )
 from tests.products.test_loader import GANZHOU, HUHUIBAO, TERMS, _del, _set, errors_of, ganzhou_raw
 
+
+def _area(code: str, name):
+    """A mutation setting one area (its code stays a string key, as TOML reads it)."""
+    return lambda raw: raw["disclosure"]["areas"].__setitem__(code, name)
+
+
 CASES = [
     # id, mutation of the shipped Ganzhou definition, error path, message fragment
     ("empty section", _set("disclosure", {}), "disclosure", "不能为空"),
@@ -66,6 +72,26 @@ CASES = [
     # 9,800 x (10,000 + 400) = 101,920,000 > 100,000,000: just under 98% the insurer would keep
     # 98% x 1.04 = 101.92% of the premium.
     (
+        "participation target above 100%",
+        _set("disclosure.participation_target_bp", 10001),
+        "disclosure.participation_target_bp",
+        "1 到 10000",
+    ),
+    (
+        "participation target as a percentage text",
+        _set("disclosure.participation_target_bp", "20%"),
+        "disclosure.participation_target_bp",
+        "应为整数",
+    ),
+    ("areas not a table", _set("disclosure.areas", ["360702"]), "disclosure.areas", "应为表"),
+    (
+        "area code of five digits",
+        _area("36070", "章贡区"),
+        "disclosure.areas.36070",
+        "6 位数字",
+    ),
+    ("area without a name", _area("360702", " "), "disclosure.areas.360702", "不能为空"),
+    (
         "allowance would pass the premium",
         _set("disclosure.corridor.full_premium_from_bp", 9800),
         "disclosure.corridor.cost_allowance_bp",
@@ -90,7 +116,12 @@ def test_shipped_definitions():
         region_basic_insured_population=8_600_000,
         loss_ratio_floor_bp=8000,
         corridor=Corridor(9500, 400, 9500, 10500),
+        participation_target_bp=2000,
+        areas=ganzhou.areas,
     )
+    # The city's 18 counties and districts, by their six-digit codes.
+    assert len(ganzhou.areas) == 18
+    assert (ganzhou.areas["360702"], ganzhou.areas["360781"]) == ("章贡区", "瑞金市")
     huhuibao = load_file(HUHUIBAO).disclosure
     assert huhuibao == Disclosure(region_basic_insured_population=19_000_000)
 

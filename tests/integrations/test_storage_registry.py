@@ -14,7 +14,8 @@ import pytest
 
 from app import config as app_config
 from app import create_app
-from app.config import ConfigurationError, validate_production_document_storage
+from app.config import ConfigurationError
+from app.config_production import validate_production_document_storage
 from app.integrations import registry
 from app.integrations.storage import EncryptedStorage, LocalDiskStorage
 

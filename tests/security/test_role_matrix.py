@@ -94,6 +94,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/public/statistics", "GET"): (200, 200, 200, 200, 200),
     ("/staff/disclosure/settlement", "GET"): (401, 401, 403, 200, 403),
     ("/staff/disclosure/settlement.csv", "GET"): (401, 401, 403, 200, 403),
+    ("/staff/dashboard", "GET"): (401, 401, 403, 200, 403),
     ("/me/fhir", "GET"): (401, 200, 401, 401, 401),
 }
 
@@ -302,6 +303,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("/public/statistics", "GET"): lambda w: {"query_string": {"plan_year": 2026}},
     ("/staff/disclosure/settlement", "GET"): lambda w: {"query_string": {"plan_year": 2026}},
     ("/staff/disclosure/settlement.csv", "GET"): lambda w: {"query_string": {"plan_year": 2026}},
+    ("/staff/dashboard", "GET"): lambda w: {},
     ("/me/fhir", "GET"): lambda w: {},
 }
 
