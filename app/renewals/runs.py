@@ -54,6 +54,7 @@ from app.members.models import Member, Person
 from app.outbox.services import enqueue
 from app.payments.services import start_payment
 from app.policies.models import Policy
+from app.products import plan_years
 from app.products import services as products
 from app.products.models import Product
 from app.renewals.models import (
@@ -85,7 +86,7 @@ def start_run(product_code: str, actor: Principal | None = None) -> RenewalRun:
     defn = products.definition_of(target)
     if not defn.renews:
         raise E.renewal_not_offered()
-    if not defn.window_open_on(today_shanghai()):
+    if not plan_years.on_sale_on(target, today_shanghai()):
         raise E.renewal_window_closed()
     source = products.get_product(defn.renews, include_retired=True)
     try:

@@ -212,7 +212,9 @@ def test_personal_account_payments_are_counted_where_they_settle(client, seeded,
 
     sun = login(client, "metrics-sun")["access_token"]  # 孙丽: an empty personal account
     assert verify(client, sun, residents["孙丽"]).status_code == 200
-    order = place_order(client, {"token": sun}, [], True, method)
+    # Ordered for WeChat (the quote refuses her empty account up front), then tried on the
+    # account at payment: the bureau's refusal is a failed personal-account payment.
+    order = place_order(client, {"token": sun}, [], True, "wechat")
     refused = pay(client, {"token": sun}, order["id"])
     assert refused.status_code == 422, refused.get_json()
 

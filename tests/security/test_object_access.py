@@ -805,3 +805,78 @@ def test_out_of_range_ids_are_a_plain_404_not_a_server_error(world):
             elif resp.status_code >= 400:
                 assert_problem(resp, resp.status_code)
     assert not failures, failures
+
+
+# --- renewal (续保) ----------------------------------------------------------------------------
+
+RENEWAL_CONSENT = {"version": "renewal-2026-12", "accepted": True}
+
+
+@cross_owner("/renewals/consents/<int:consent_id>/revoke", "POST")
+@in_enrollment_window
+def _revoke_renewal_consent_of_another_member(client, world: World):
+    a, _, policies = world.paid_family()
+    made = client.post(
+        "/renewals/consents",
+        headers=bearer(a),
+        json={"policy_id": policies[0]["id"], "auto_debit": True, "consent": RENEWAL_CONSENT},
+    )
+    assert made.status_code == 201, made.get_json()
+    consent_id = made.get_json()["id"]
+    b = _intruder(world)
+    unknown = client.post(f"/renewals/consents/{UNKNOWN_ID}/revoke", headers=bearer(b))
+    resp = client.post(f"/renewals/consents/{consent_id}/revoke", headers=bearer(b))
+    world.assert_hidden(
+        resp, "renewal_consent_not_found", secrets=world.object_secrets(), same_as=unknown
+    )
+    # B cannot consent for A's policy either; A's consent is still active for A.
+    taken = client.post(
+        "/renewals/consents",
+        headers=bearer(b),
+        json={"policy_id": policies[0]["id"], "consent": RENEWAL_CONSENT},
+    )
+    assert_problem(taken, 404, "policy_not_found")
+    mine = client.get("/renewals", headers=bearer(a)).get_json()["consents"]
+    assert [(c["id"], c["status"]) for c in mine] == [(consent_id, "active")]
+
+
+@cross_owner("/staff/renewal-runs/<int:run_id>", "GET")
+@cross_owner("/staff/renewal-runs/<int:run_id>/resume", "POST")
+def _renewal_runs_by_the_wrong_audience_or_role(client, world: World):
+    """Renewal runs belong to nobody: operators read and resume them by role. A member token gets
+    401, a reviewer or an organisation admin 403, an unknown run a bare 404."""
+    from app.renewals.models import RenewalRun
+
+    with world.app.app_context():
+        from app.database import transaction
+        from app.products.services import get_product
+
+        with transaction() as s:
+            run = RenewalRun(
+                product_id=get_product("ganzhou-demo-2027").id,
+                from_product_id=get_product("ganzhou-demo-2026").id,
+                plan_year=2027,
+                status="completed",
+            )
+            s.add(run)
+        run_id = run.id
+    member = world.verified_member("owner-a", "张伟")
+    for method, path in (
+        ("GET", f"/staff/renewal-runs/{run_id}"),
+        ("POST", f"/staff/renewal-runs/{run_id}/resume"),
+    ):
+        assert_unauthorized(client.open(path, method=method, headers=bearer(member)))
+        for token in (world.staff("demo-reviewer"), world.org_admin()):
+            assert_problem(client.open(path, method=method, headers=bearer(token)), 403)
+        operator = world.staff("demo-operator")
+        unknown = path.replace(str(run_id), str(UNKNOWN_ID))
+        assert_problem(
+            client.open(unknown, method=method, headers=bearer(operator)),
+            404,
+            "renewal_run_not_found",
+        )
+    # The operator reads it (a finished run is not resumed: 409).
+    operator = world.staff("demo-operator")
+    assert client.get(f"/staff/renewal-runs/{run_id}", headers=bearer(operator)).status_code == 200
+    resumed = client.post(f"/staff/renewal-runs/{run_id}/resume", headers=bearer(operator))
+    assert_problem(resumed, 409, "renewal_run_busy")

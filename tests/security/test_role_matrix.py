@@ -325,6 +325,12 @@ from tests.security import rosters_matrix  # noqa: E402
 MATRIX.update(rosters_matrix.ROWS)
 REQUESTS.update(rosters_matrix.REQUESTS)
 
+# And renewal (members' consents; operators' runs).
+from tests.security import renewals_matrix  # noqa: E402
+
+MATRIX.update(renewals_matrix.ROWS)
+REQUESTS.update(renewals_matrix.REQUESTS)
+
 # And the product catalogues (operators only).
 from tests.security import catalogues_matrix  # noqa: E402
 
