@@ -65,11 +65,11 @@ def seed_charity(password: str) -> dict[str, int]:
 def _seed_programme(org_id: int) -> tuple[int, int]:
     """The charity's demo programme (made through the sponsor services, as its admin would)
     and whether it was made now. Needs a product (seed_demo loads them first)."""
-    from datetime import date
 
     from app.auth.principal import Principal
+    from app.common.clock import today_shanghai
     from app.products.models import Product
-    from app.products.services import definition_of
+    from app.products.services import current_product, definition_of
     from app.sponsors.models import Programme
     from app.sponsors.services import create_programme, top_up
 
@@ -81,10 +81,16 @@ def _seed_programme(org_id: int) -> tuple[int, int]:
         )
         if found is not None:
             return found, 0
-        product = s.scalar(select(Product).order_by(Product.plan_year.desc(), Product.id.desc()))
+        # The plan year on sale today (the latest when two are), else the latest loaded.
+        product = current_product(today_shanghai()) or s.scalar(
+            select(Product).order_by(Product.plan_year.desc(), Product.id.desc())
+        )
         if product is None:
             raise RuntimeError("no product loaded: run the demo seed (it loads products) first")
-        plan_year, premium = product.plan_year, definition_of(product).premium_default_fen
+        defn = definition_of(product)
+        plan_year, premium = product.plan_year, defn.premium_default_fen
+        # The programme pays from the day the plan year goes on sale to the end of its cover.
+        starts_on, ends_on = defn.window_opens, defn.coverage_ends
         admin_id = s.scalar(select(StaffAccount.id).where(StaffAccount.username == "demo-charity"))
     assert admin_id is not None  # made by seed_charity before this
     admin = Principal(kind="staff", id=admin_id, role="charity_admin", organisation_id=org_id)
@@ -92,8 +98,8 @@ def _seed_programme(org_id: int) -> tuple[int, int]:
         admin,
         name=PROGRAMME_NAME,
         plan_year=plan_year,
-        starts_on=date(plan_year, 1, 1),
-        ends_on=date(plan_year, 12, 31),
+        starts_on=starts_on,
+        ends_on=ends_on,
         rule={"kind": "full"},
         eligibility={"roster_only": True},
         quota=None,

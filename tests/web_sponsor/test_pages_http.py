@@ -311,7 +311,7 @@ def test_create_a_campaign_and_print_its_poster(client, charity):
             "csrf_token": csrf,
             "programme_id": str(charity["programme"]["id"]),
             "name": "低保户免费参保",
-            "quota": "20",
+            "quota": "5",
             "expires_on": "2026-12-20",
             "categories": ["dibao", "tekun"],
             "min_age": "18",
@@ -335,7 +335,7 @@ def test_create_a_campaign_and_print_its_poster(client, charity):
         "低保户免费参保",
         "限低保对象、特困人员",
         "年龄18岁及以上",
-        "名额20人",
+        "名额5人",
         "参加步骤",
     ):
         assert expected in text, expected
