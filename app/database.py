@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from flask import Flask, current_app
 from sqlalchemy import DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -75,6 +76,16 @@ def rowcount(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
     return result.rowcount
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database could not be reached, or dropped the connection mid-statement (a restart, a
+    failover, pg_terminate_backend, a lock or serialization abort): the statement's transaction
+    was rolled back whole, and the same request a moment later may well succeed. Not a bug in
+    the request, so it is answered 503 with Retry-After rather than 500 (app/api.py)."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def utcnow() -> datetime:

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import Response, current_app, make_response, request
 from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 
-from app.database import Base, get_engine, get_session, utcnow
+from app.database import Base, get_engine, get_session, is_outage, utcnow
 from app.error_catalogue import E
 from app.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
@@ -169,10 +172,17 @@ def idempotent(scope_of):
             # The answer is built: give the request's connection back before recording it on a
             # second one, so concurrent requests never hold two connections each (pool safety).
             get_session().close()
-            if response.status_code >= 500:
-                _release(record_id)
-            else:
-                _complete(record_id, response)
+            try:
+                if response.status_code >= 500:
+                    _release(record_id)
+                else:
+                    _complete(record_id, response)
+            except DBAPIError as exc:
+                # The effect happened and its answer is built: a database that fails now must
+                # not turn it into an error. The claim stays in progress until its lease ends.
+                if not is_outage(exc):
+                    raise
+                log.warning("idempotency record not written: database unavailable")
             return response
 
         return wrapper

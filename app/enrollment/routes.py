@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, jsonify, url_for
 
 from app.api import Blueprint
 from app.auth.principal import current_principal
@@ -14,9 +14,11 @@ from app.enrollment.schemas import (
     SelectionSchema,
     quote_view,
 )
+from app.enrollment.statuses import PaymentStatus
 from app.errors import NotFound
 from app.payments import services as payments
 from app.payments.schemas import (
+    PaymentAcceptedSchema,
     PaymentStartResultSchema,
     SandboxPaymentResultSchema,
     StartPaymentSchema,
@@ -83,18 +85,70 @@ def get_order(order_id):
 @blp.idempotent
 @blp.arguments(StartPaymentSchema)
 @blp.response(200, PaymentStartResultSchema)
+@blp.alt_response(
+    202,
+    schema=PaymentAcceptedSchema,
+    success=True,
+    description="The outside system was called but the outcome is not recorded yet: poll",
+    headers={"Location": {"description": "poll_url", "schema": {"type": "string"}}},
+)
 @blp.errors(404, 409, 422, 503)
 def start_payment(body, order_id):
     """Pay an order from the personal account (家庭共济; settles at once, or `processing` if the
     bureau's answer is pending) or start a WeChat Pay JSAPI payment (returns the parameters for
-    wx.requestPayment). Requires an Idempotency-Key header."""
+    wx.requestPayment). Requires an Idempotency-Key header. 202 when the database failed after
+    the bureau or WeChat Pay was called: the payment stays pending (reconciliation settles it)
+    and `Location` is where to poll for its progress."""
     started = payments.start_payment(current_principal().id, order_id, body["method"])
+    if isinstance(started, payments.PaymentUnconfirmed):
+        return _accepted(started)
+    return _payment_view(started)
+
+
+def _payment_view(started: payments.PaymentStart) -> dict:
     return {
         "state": started.state,
         "order": started.order,
         "payment": started.payment,
         "wechat_js_params": started.wechat_js_params,
     }
+
+
+def _accepted(unconfirmed: payments.PaymentUnconfirmed):
+    poll = url_for(
+        "enrollment.payment_progress",
+        order_id=unconfirmed.order_id,
+        payment_id=unconfirmed.payment_id,
+    )
+    body = PaymentAcceptedSchema().dump(
+        {
+            "state": unconfirmed.state,
+            "order_id": unconfirmed.order_id,
+            "payment": {
+                "id": unconfirmed.payment_id,
+                "method": unconfirmed.method,
+                "amount_fen": unconfirmed.amount_fen,
+                "status": PaymentStatus.PENDING,
+                "failure_code": None,
+            },
+            "wechat_js_params": unconfirmed.wechat_js_params,
+            "poll_url": poll,
+        }
+    )
+    response = jsonify(body)
+    response.status_code = 202
+    response.headers["Location"] = poll
+    return response
+
+
+@blp.route("/orders/<int:order_id>/payments/<int:payment_id>", methods=["GET"])
+@blp.member_required
+@blp.response(200, PaymentStartResultSchema)
+@blp.errors(404)
+def payment_progress(order_id, payment_id):
+    """Where one of the order's payments stands (state paid, processing, awaiting_wechat or
+    failed): what to poll after a 202 or a `processing` answer."""
+    return _payment_view(payments.payment_progress(current_principal().id, order_id, payment_id))
 
 
 @blp.route("/orders/<int:order_id>/sandbox-wechat-payment", methods=["POST"])
