@@ -20,7 +20,7 @@ import secrets
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import Response, current_app, make_response, request
+from flask import Response, current_app, g, make_response, request
 from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -141,14 +141,37 @@ def _claim(scope: str, key: str, fingerprint: str):
             ).rowcount
             if taken == 1:
                 log.warning("idempotency key taken over from an abandoned claim")
+                g.idempotency_resumed = True
                 return row["id"], lease["holder"]
         raise E.idempotency_in_progress()
+
+
+def resumed() -> bool:
+    """This request retries one whose holder died: its effect may be half-way (a payment
+    started, an outside system called), so a route may answer with where that effect stands
+    instead of refusing what the first attempt already began."""
+    return bool(g.get("idempotency_resumed"))
+
+
+def _twice(write) -> None:
+    """Run a short write on its own connection; once more after a dropped connection (the pool
+    discards it and opens another), so one killed backend does not strand a key."""
+    try:
+        write()
+    except DBAPIError as exc:
+        if not is_outage(exc):
+            raise
+        write()
 
 
 def _complete(record_id: int, holder: str, response: Response) -> None:
     """Record the answer, if the claim is still ours (a claim whose lease ended may have been
     taken over by a retry, whose answer is the one to keep)."""
     body = response.get_json(silent=True)
+    _twice(lambda: _record_answer(record_id, holder, response, body))
+
+
+def _record_answer(record_id: int, holder: str, response: Response, body) -> None:
     with get_engine().begin() as conn:
         conn.execute(
             update(IdempotencyRecord.__table__)
@@ -166,12 +189,15 @@ def _complete(record_id: int, holder: str, response: Response) -> None:
 
 
 def _release(record_id: int, holder: str) -> None:
-    with get_engine().begin() as conn:
-        conn.execute(
-            delete(IdempotencyRecord.__table__).where(
-                IdempotencyRecord.id == record_id, IdempotencyRecord.holder == holder
+    def delete_claim() -> None:
+        with get_engine().begin() as conn:
+            conn.execute(
+                delete(IdempotencyRecord.__table__).where(
+                    IdempotencyRecord.id == record_id, IdempotencyRecord.holder == holder
+                )
             )
-        )
+
+    _twice(delete_claim)
 
 
 def _replay(row) -> Response:

@@ -6,6 +6,7 @@ from flask import current_app, jsonify, url_for
 
 from app.api import Blueprint
 from app.auth.principal import current_principal
+from app.common import idempotency
 from app.enrollment import services
 from app.enrollment.schemas import (
     CreateOrderSchema,
@@ -15,7 +16,7 @@ from app.enrollment.schemas import (
     quote_view,
 )
 from app.enrollment.statuses import PaymentStatus
-from app.errors import NotFound
+from app.errors import DomainError, NotFound
 from app.payments import services as payments
 from app.payments.schemas import (
     PaymentAcceptedSchema,
@@ -23,6 +24,9 @@ from app.payments.schemas import (
     SandboxPaymentResultSchema,
     StartPaymentSchema,
 )
+
+# What a payment's retry finds when its first attempt got as far as starting the payment.
+RESUMABLE = ("payment_in_progress", "order_already_paid")
 
 blp = Blueprint("enrollment", __name__, description="投保与支付 Quotes, orders and payment")
 
@@ -97,9 +101,18 @@ def start_payment(body, order_id):
     """Pay an order from the personal account (家庭共济; settles at once, or `processing` if the
     bureau's answer is pending) or start a WeChat Pay JSAPI payment (returns the parameters for
     wx.requestPayment). Requires an Idempotency-Key header. 202 when the database failed after
-    the bureau or WeChat Pay was called: the payment stays pending (reconciliation settles it)
-    and `Location` is where to poll for its progress."""
-    started = payments.start_payment(current_principal().id, order_id, body["method"])
+    the bureau or WeChat Pay was called, or when a retry (same key) finds the payment its first
+    attempt started before its worker died: the payment stays pending (reconciliation settles
+    it) and `Location` is where to poll for its progress."""
+    member_id = current_principal().id
+    try:
+        started = payments.start_payment(member_id, order_id, body["method"])
+    except DomainError as exc:
+        # A retry whose first attempt died half-way (a killed worker) finds the payment that
+        # attempt started: it answers with where that payment stands, not with a refusal.
+        if not (idempotency.resumed() and exc.code in RESUMABLE):
+            raise
+        started = payments.resume_payment(member_id, order_id)
     if isinstance(started, payments.PaymentUnconfirmed):
         return _accepted(started)
     return _payment_view(started)

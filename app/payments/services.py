@@ -192,35 +192,47 @@ def _pay_from_account(
     unconfirmed = PaymentUnconfirmed(
         order.id, payment.id, "personal_account", payment.amount_fen, "processing"
     )
+    try:
+        return _authorise_and_debit(
+            member_id, unconfirmed, person.psn_no, payment.reference, order.order_no
+        )
+    except DBAPIError as exc:
+        # From here on the payment exists, pending, with the order `paying`: whatever the bureau
+        # did, reconciliation settles it (a debit that never happened: failed, payable again).
+        if not is_outage(exc):
+            raise
+        get_session().close()
+        log.warning(
+            "database failed during a personal-account payment; left to reconciliation",
+            extra={"payment_id": unconfirmed.payment_id},
+        )
+        return unconfirmed
+
+
+def _authorise_and_debit(
+    member_id: int, known: PaymentUnconfirmed, psn_no: str, reference: str, order_no: str
+) -> PaymentStart | PaymentUnconfirmed:
     bureau = account_port()
     try:
-        auth = bureau.authorise_debit(person.psn_no, payment.amount_fen, order.order_no)
+        auth = bureau.authorise_debit(psn_no, known.amount_fen, order_no)
     except BureauUnavailable:
-        settle_failure(payment.id, "bureau_unavailable")
+        settle_failure(known.payment_id, "bureau_unavailable")
         raise E.bureau_unavailable("医保系统暂时无法扣款，请稍后再试或选择微信支付") from None
     with transaction() as s:
         s.execute(
             update(Payment)
-            .where(Payment.id == payment.id)
+            .where(Payment.id == known.payment_id)
             .values(authorisation_id=auth.authorisation_id)
         )
     try:
-        txn = bureau.debit(
-            payment.reference,
-            auth.authorisation_id,
-            person.psn_no,
-            payment.amount_fen,
-            order.order_no,
-        )
+        txn = bureau.debit(reference, auth.authorisation_id, psn_no, known.amount_fen, order_no)
     except BureauUnavailable:
         # Outcome unknown: the payment stays pending and reconciliation settles it.
-        log.warning("personal-account debit outcome unknown", extra={"payment_id": payment.id})
-        return _after_outside_call(
-            unconfirmed, lambda: _started(member_id, unconfirmed, "processing")
+        log.warning(
+            "personal-account debit outcome unknown", extra={"payment_id": known.payment_id}
         )
-    return _after_outside_call(
-        unconfirmed, lambda: _apply_account_result(member_id, unconfirmed, txn)
-    )
+        return _after_outside_call(known, lambda: _started(member_id, known, "processing"))
+    return _after_outside_call(known, lambda: _apply_account_result(member_id, known, txn))
 
 
 def _started(member_id: int, known: PaymentUnconfirmed, state: str) -> PaymentStart:
@@ -291,6 +303,26 @@ _PROGRESS = {
     PaymentStatus.FAILED: "failed",
     PaymentStatus.CLOSED: "failed",
 }
+
+
+def resume_payment(member_id: int, order_id: int) -> PaymentStart | PaymentUnconfirmed:
+    """The answer for a retry of a payment request whose first attempt died (its worker was
+    killed; app/common/idempotency.py `resumed`): that attempt's payment, the order's latest,
+    as it stands now. Still pending: the same 202 a database failure gives."""
+    order = get_order(member_id, order_id)
+    latest = get_session().scalar(
+        select(Payment.id).where(Payment.order_id == order.id).order_by(Payment.id.desc())
+    )
+    if latest is None:
+        raise E.payment_not_found()
+    started = payment_progress(member_id, order_id, latest)
+    assert started.payment is not None
+    if started.payment.status != PaymentStatus.PENDING:
+        return started
+    payment = started.payment
+    return PaymentUnconfirmed(
+        order.id, payment.id, payment.method, payment.amount_fen, started.state
+    )
 
 
 def payment_progress(member_id: int, order_id: int, payment_id: int) -> PaymentStart:

@@ -180,3 +180,27 @@ def test_polling_another_members_payment_is_404(app, client, family):
     assert own.status_code == 200 and own.get_json()["state"] == "paid"
     missing = client.get(f"/orders/{order['id']}/payments/999999", headers=bearer(family["token"]))
     assert missing.status_code == 404 and missing.get_json()["code"] == "payment_not_found"
+
+
+def test_database_dies_after_the_authorisation_answers_202_and_reconciles_to_payable(
+    app, client, family, restore_adapters
+):
+    """The bureau authorised the debit, then the database failed: the payment is pending (no
+    money moved), the member gets 202, reconciliation finds no debit and the order is payable
+    again."""
+    from app.payments.services import reconcile
+
+    before = _balance(app)
+    order = place_order(client, family, [])
+    dies = DatabaseDies(app, 10)
+    _after(app, "bureau", "authorise_debit", dies)
+    with dies.listening():
+        resp = pay(client, family, order["id"])
+    assert dies.failed >= 1
+    assert resp.status_code == 202, resp.get_json()
+    assert resp.get_json()["state"] == "processing"
+    with app.app_context():
+        assert reconcile(min_age_seconds=0)["failed"] == 1
+    assert _balance(app) == before
+    assert pay(client, family, order["id"]).get_json()["state"] == "paid"
+    assert _balance(app) == before - PREMIUM

@@ -110,3 +110,37 @@ def test_the_lease_is_the_request_timeout(monkeypatch):
     monkeypatch.delenv("GUNICORN_TIMEOUT")
     monkeypatch.delenv("IDEMPOTENCY_LEASE_SECONDS")
     assert load_config("development").IDEMPOTENCY_LEASE_SECONDS == 30
+
+
+def test_a_payment_retried_after_its_worker_died_answers_with_the_payment_it_started(
+    app, client, family, monkeypatch
+):
+    """The first attempt debited (the bureau's answer was lost) and its worker died before
+    recording the answer: the retry with the same key takes the key over and, instead of
+    409 payment_in_progress, answers 202 with that payment and where to poll."""
+    from app.integrations.bureau.sandbox import SandboxBureau
+    from tests.enrollment.conftest import place_order
+
+    order = place_order(client, family, [])
+    headers = {**bearer(family["token"]), **key()}
+    url = f"/orders/{order['id']}/payments"
+    app.extensions["bureau"] = SandboxBureau(faults={"timeout_after_debit"})
+    with monkeypatch.context() as patch:
+        patch.setattr(idempotency, "_complete", lambda *a: None)
+        first = client.post(url, headers=headers, json={"method": "personal_account"})
+    assert first.get_json()["state"] == "processing"
+    busy = client.post(url, headers=headers, json={"method": "personal_account"})
+    assert busy.status_code == 409 and busy.get_json()["code"] == "idempotency_in_progress"
+    _set_holder(app, f"{HOST}/{_exited_pid()}/{_our_start()}#dead0002")
+    retried = client.post(url, headers=headers, json={"method": "personal_account"})
+    assert retried.status_code == 202, retried.get_json()
+    body = retried.get_json()
+    assert body["state"] == "processing"
+    assert body["payment"]["id"] == first.get_json()["payment"]["id"]
+    assert retried.headers["Location"] == body["poll_url"]
+    app.extensions["bureau"] = SandboxBureau()
+    other_key = client.post(
+        url, headers={**bearer(family["token"]), **key()}, json={"method": "personal_account"}
+    )
+    assert other_key.status_code == 409  # a new request (another key) is still refused
+    assert other_key.get_json()["code"] == "payment_in_progress"
