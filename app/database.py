@@ -132,7 +132,17 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_appcontext
     def _remove_session(_exc):
-        registry.remove()
+        try:
+            registry.remove()
+        except DBAPIError as exc:
+            # The connection died after the answer was decided (ending a read transaction on a
+            # killed backend fails): nothing is lost, since whatever was not committed is gone
+            # with the backend. Drop the session and its connection; the answer stands.
+            if not is_outage(exc):
+                raise
+            with contextlib.suppress(DBAPIError):
+                registry().invalidate()
+            registry.registry.clear()
 
 
 def get_engine() -> Engine:

@@ -204,3 +204,32 @@ def test_database_dies_after_the_authorisation_answers_202_and_reconciles_to_pay
     assert _balance(app) == before
     assert pay(client, family, order["id"]).get_json()["state"] == "paid"
     assert _balance(app) == before - PREMIUM
+
+
+def test_a_connection_killed_before_the_request_ends_does_not_turn_its_answer_into_a_500(
+    app, client, family
+):
+    """The answer is built; ending the request's read transaction fails because the backend was
+    killed meanwhile (pg_terminate_backend): the member still gets the answer."""
+    from sqlalchemy.exc import OperationalError
+
+    order = place_order(client, family, [])
+    with app.app_context():
+        engine = get_engine()
+    failed = []
+
+    def rollback_fails(conn):
+        if not failed:
+            failed.append(True)
+            dbapi = conn.dialect.loaded_dbapi
+            raise OperationalError("ROLLBACK", {}, dbapi.OperationalError("terminating connection"))
+
+    event.listen(engine, "rollback", rollback_fails)
+    try:
+        resp = client.get(f"/orders/{order['id']}", headers=bearer(family["token"]))
+    finally:
+        event.remove(engine, "rollback", rollback_fails)
+    assert failed
+    assert resp.status_code == 200 and resp.get_json()["id"] == order["id"]
+    again = client.get(f"/orders/{order['id']}", headers=bearer(family["token"]))
+    assert again.status_code == 200
