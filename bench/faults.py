@@ -104,7 +104,7 @@ class Client:
     """One member's mini-program: retries with the same key, polls what is pending."""
 
     def __init__(self, base: str, member: Member, tally: Tally) -> None:
-        self.http = httpx.Client(base_url=base, timeout=OUTBOUND_TIMEOUT * 3)
+        self.http = httpx.Client(base_url=base, timeout=OUTBOUND_TIMEOUT * 6)
         self.member, self.tally = member, tally
 
     def close(self) -> None:
