@@ -34,20 +34,21 @@ def _our_start() -> str:
     return process_identity().rsplit("/", 1)[1]
 
 
-@pytest.mark.parametrize(
-    ("identity", "dead"),
-    [
-        (process_identity(), False),  # this very process
-        (f"{HOST}/{os.getpid()}/1", True),  # our pid, another start time: a reused pid
-        (f"{HOST}/{_exited_pid()}/{_our_start()}", True),  # a process that has exited
-        (f"other-boot-id/pid:[1]/{_exited_pid()}/5", False),  # another host: cannot tell
-        (f"{HOST}/{os.getpid()}/-", False),  # start time unknown: cannot tell
-        ("", False),
-        (None, False),
-    ],
-)
-def test_known_dead(identity, dead):
-    assert known_dead(identity) is dead
+HOLDERS = {
+    "this very process": (lambda: process_identity(), False),
+    "our pid, another start time: a reused pid": (lambda: f"{HOST}/{os.getpid()}/1", True),
+    "a process that has exited": (lambda: f"{HOST}/{_exited_pid()}/{_our_start()}", True),
+    "another host: cannot tell": (lambda: f"other-boot-id/pid:[1]/{_exited_pid()}/5", False),
+    "start time unknown: cannot tell": (lambda: f"{HOST}/{os.getpid()}/-", False),
+    "empty": (lambda: "", False),
+    "none": (lambda: None, False),
+}
+
+
+@pytest.mark.parametrize("holder", list(HOLDERS))
+def test_known_dead(holder):
+    identity, dead = HOLDERS[holder]
+    assert known_dead(identity()) is dead
 
 
 def _left_in_progress(app, client, family, monkeypatch):
