@@ -17,6 +17,7 @@ from app.enrollment.schemas import (
 )
 from app.enrollment.statuses import PaymentStatus
 from app.errors import DomainError, NotFound
+from app.payments import progress
 from app.payments import services as payments
 from app.payments.schemas import (
     PaymentAcceptedSchema,
@@ -112,7 +113,7 @@ def start_payment(body, order_id):
         # attempt started: it answers with where that payment stands, not with a refusal.
         if not (idempotency.resumed() and exc.code in RESUMABLE):
             raise
-        started = payments.resume_payment(member_id, order_id)
+        started = progress.resume_payment(member_id, order_id)
     if isinstance(started, payments.PaymentUnconfirmed):
         return _accepted(started)
     return _payment_view(started)
@@ -161,7 +162,7 @@ def _accepted(unconfirmed: payments.PaymentUnconfirmed):
 def payment_progress(order_id, payment_id):
     """Where one of the order's payments stands (state paid, processing, awaiting_wechat or
     failed): what to poll after a 202 or a `processing` answer."""
-    return _payment_view(payments.payment_progress(current_principal().id, order_id, payment_id))
+    return _payment_view(progress.payment_progress(current_principal().id, order_id, payment_id))
 
 
 @blp.route("/orders/<int:order_id>/sandbox-wechat-payment", methods=["POST"])
