@@ -102,8 +102,10 @@ def _fuzz(base: str, token: str, include, exclude, seconds: int) -> int:
         "examples,coverage,fuzzing",
         "--max-time",
         str(max(seconds, 5)),
+        # One worker: with threads, hypothesis's lambda descriptions call ast.parse concurrently,
+        # which CPython 3.11 can fail ("AST constructor recursion depth mismatch"): a tool crash.
         "--workers",
-        "2",
+        "1",
         "--request-timeout",
         "15",
         "--suppress-health-check",
