@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
 from app.auth.principal import authenticate_member, authenticate_staff
+from app.error_catalogue import CATALOGUE, E
 from app.errors import (
     HTTP_ERROR_MESSAGES,
     PROBLEM_CONTENT_TYPE,
@@ -115,8 +116,6 @@ class Api(_Api):
 
     def _document_error_codes(self):
         """Every stable code, once: apispec merges `options` into the root of the spec."""
-        from app.error_catalogue import CATALOGUE
-
         self.spec.options["x-error-codes"] = [
             {"code": s.code, "status": s.status, "message": s.message}
             | ({"also": list(s.also)} if s.also else {})
@@ -148,6 +147,13 @@ class Api(_Api):
     def handle_unexpected(self, error: Exception):
         if isinstance(error, HTTPException):  # pragma: no cover - routed above
             return self.handle_http_exception(error)
+        from app.database import is_outage
+
+        if is_outage(error):
+            # Logged without the driver's message, which can quote the statement's parameters.
+            cause = getattr(error, "orig", None) or error
+            log.error("database unavailable", extra={"error_type": type(cause).__name__})
+            return self.handle_domain_error(E.database_unavailable(headers={"Retry-After": "1"}))
         log.exception("unhandled error", extra={"error_type": type(error).__name__})
         if current_app.config["TESTING"] and current_app.config["RAISE_UNEXPECTED"]:
             raise error

@@ -187,6 +187,11 @@ class Config:
     LOG_LEVEL: str = "INFO"
     METRICS_TOKEN: str = ""
     READINESS_TIMEOUT_SECONDS: float = 2.0
+    # How long an Idempotency-Key stays claimed by a request that never finished, when its
+    # holder cannot be seen to be dead (another host): the request timeout, gunicorn's
+    # GUNICORN_TIMEOUT when this is not set. A holder on this host that died (a killed worker)
+    # releases the key at once (app/common/idempotency.py).
+    IDEMPOTENCY_LEASE_SECONDS: int = 30
     # Long work (app/jobs): Celery on this broker (Redis) when set, eagerly in-process otherwise.
     # Production falls back to REDIS_URL. The queue name lets tests use a queue of their own.
     CELERY_BROKER_URL: str | None = None
@@ -467,6 +472,10 @@ def _common_from_env(cfg: Config) -> Config:
             cfg.READINESS_TIMEOUT_SECONDS = float(readiness)
         except ValueError:
             raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be a number") from None
+    if lease := _env("IDEMPOTENCY_LEASE_SECONDS", _env("GUNICORN_TIMEOUT")):
+        if not lease.isdigit() or int(lease) < 1:
+            raise ConfigurationError("IDEMPOTENCY_LEASE_SECONDS must be a whole number >= 1")
+        cfg.IDEMPOTENCY_LEASE_SECONDS = int(lease)
     for name in (
         "DISCLOSURE_MIN_CELL",
         "DISCLOSURE_CACHE_SECONDS",

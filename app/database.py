@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from flask import Flask, current_app
 from sqlalchemy import DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -77,6 +78,16 @@ def rowcount(result: Result[Any]) -> int:
     return result.rowcount
 
 
+def is_outage(exc: BaseException) -> bool:
+    """The database could not be reached, or dropped the connection mid-statement (a restart, a
+    failover, pg_terminate_backend, a lock or serialization abort): the statement's transaction
+    was rolled back whole, and the same request a moment later may well succeed. Not a bug in
+    the request, so it is answered 503 with Retry-After rather than 500 (app/api.py)."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 def utcnow() -> datetime:
     from app.common.clock import now_utc  # one clock (the demo seed may backdate it)
 
@@ -121,7 +132,17 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_appcontext
     def _remove_session(_exc):
-        registry.remove()
+        try:
+            registry.remove()
+        except DBAPIError as exc:
+            # The connection died after the answer was decided (ending a read transaction on a
+            # killed backend fails): nothing is lost, since whatever was not committed is gone
+            # with the backend. Drop the session and its connection; the answer stands.
+            if not is_outage(exc):
+                raise
+            with contextlib.suppress(DBAPIError):
+                registry().invalidate()
+            registry.registry.clear()
 
 
 def get_engine() -> Engine:

@@ -113,6 +113,12 @@ _add(
 _add("internal_error", 500, "服务器开小差了，请稍后再试", "Unexpected server error")
 _add("upstream_unavailable", 503, "外部系统暂时不可用，请稍后再试", "An outside system failed")
 _add("service_unavailable", 503, "服务暂时不可用，请稍后再试", "Service unavailable")
+_add(
+    "database_unavailable",
+    503,
+    "服务暂时繁忙，请稍后再试",
+    "The database connection failed mid-request (see Retry-After); nothing was half-written",
+)
 _add("http_error", 400, "请求无法处理", "Any other HTTP error werkzeug raises")
 
 # --- sign-in and tokens (app/auth) ----------------------------------------------------------
@@ -219,6 +225,7 @@ _add("already_enrolling", 409, "被保险人本年度已投保或有未完成的
 _add("payment_method_required", 422, "请选择支付方式")
 _add("payment_method_unavailable", 422, "该产品不支持此支付方式")
 _add("order_not_found", 404, "订单不存在")
+_add("payment_not_found", 404, "支付记录不存在")
 _add("window_closed", 422, "当前不在投保期内")
 _add("basic_insurance_missing", 422, "未查询到本市基本医疗保险参保信息")
 _add("basic_insurance_suspended", 422, "基本医疗保险处于暂停参保状态，恢复参保后方可投保")

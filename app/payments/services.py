@@ -9,15 +9,17 @@ Calls to outside systems never happen inside a database transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from app.audit.services import record as audit
-from app.database import get_session, read_scope, transaction, utcnow
+from app.database import get_session, is_outage, read_scope, transaction, utcnow
 from app.enrollment import balances
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.enrollment.quote import Payer, personal_account_refusal
@@ -73,6 +75,43 @@ class PaymentStart:
     wechat_js_params: dict | None = None
 
 
+@dataclass(frozen=True)
+class PaymentUnconfirmed:
+    """The answer when the database failed after the outside system was called (the bureau may
+    have debited the account; WeChat has a prepay order): the payment as it was when the call
+    was made, in plain data captured before it (a failed transaction's rollback expires the
+    session's objects, and reading them again needs the database). The payment stays pending and
+    reconciliation settles it; the member polls `GET /orders/{id}/payments/{payment_id}`."""
+
+    order_id: int
+    payment_id: int
+    method: str
+    amount_fen: int
+    state: str  # processing | awaiting_wechat
+    wechat_js_params: dict | None = None
+
+
+def _after_outside_call(
+    unconfirmed: PaymentUnconfirmed, record: Callable[[], PaymentStart]
+) -> PaymentStart | PaymentUnconfirmed:
+    """Record what the outside system answered. Money may have moved already, so a database
+    outage here must not turn into an error: try once more (a killed backend or a failover
+    drops one connection and the pool opens a new one; every settlement is a conditional UPDATE,
+    so a second run has one effect), then answer with the pending state."""
+    for attempt in (1, 2):
+        try:
+            return record()
+        except DBAPIError as exc:
+            if not is_outage(exc):
+                raise
+            get_session().close()  # its connection is gone; the next statement takes a new one
+            log.warning(
+                "database failed after the outside call; payment left to reconciliation",
+                extra={"payment_id": unconfirmed.payment_id, "attempt": attempt},
+            )
+    return unconfirmed
+
+
 def _payment_reference(order: Order, method: str, session) -> str:
     count = session.scalar(
         select(func.count()).select_from(Payment).where(Payment.order_id == order.id)
@@ -97,7 +136,7 @@ def _lock_order_for_payment(session, member_id: int, order_id: int, method: str)
     return order
 
 
-def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
+def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart | PaymentUnconfirmed:
     session = get_session()
     order = _lock_order_for_payment(session, member_id, order_id, method)
     from app.products.services import definition_of, get_product_by_id
@@ -120,7 +159,9 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart:
 # --- personal account ---------------------------------------------------------------------
 
 
-def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentStart:
+def _pay_from_account(
+    session, member_id: int, order: Order, defn
+) -> PaymentStart | PaymentUnconfirmed:
     member = session.get(Member, member_id)
     person = member.person
     refusal = personal_account_refusal(
@@ -149,52 +190,81 @@ def _pay_from_account(session, member_id: int, order: Order, defn) -> PaymentSta
             payer_psn_no=person.psn_no,
         )
         s.add(payment)
+    unconfirmed = PaymentUnconfirmed(
+        order.id, payment.id, "personal_account", payment.amount_fen, "processing"
+    )
+    try:
+        return _authorise_and_debit(
+            member_id, unconfirmed, person.psn_no, payment.reference, order.order_no
+        )
+    except DBAPIError as exc:
+        # From here on the payment exists, pending, with the order `paying`: whatever the bureau
+        # did, reconciliation settles it (a debit that never happened: failed, payable again).
+        if not is_outage(exc):
+            raise
+        get_session().close()
+        log.warning(
+            "database failed during a personal-account payment; left to reconciliation",
+            extra={"payment_id": unconfirmed.payment_id},
+        )
+        return unconfirmed
+
+
+def _authorise_and_debit(
+    member_id: int, known: PaymentUnconfirmed, psn_no: str, reference: str, order_no: str
+) -> PaymentStart | PaymentUnconfirmed:
     bureau = account_port()
     try:
-        auth = bureau.authorise_debit(person.psn_no, payment.amount_fen, order.order_no)
+        auth = bureau.authorise_debit(psn_no, known.amount_fen, order_no)
     except BureauUnavailable:
-        settle_failure(payment.id, "bureau_unavailable")
+        settle_failure(known.payment_id, "bureau_unavailable")
         raise E.bureau_unavailable("医保系统暂时无法扣款，请稍后再试或选择微信支付") from None
     with transaction() as s:
         s.execute(
             update(Payment)
-            .where(Payment.id == payment.id)
+            .where(Payment.id == known.payment_id)
             .values(authorisation_id=auth.authorisation_id)
         )
-    balances.forget(person.psn_no)  # the quote asks the bureau again after this debit
+    balances.forget(psn_no)  # the quote asks the bureau again after this debit
     try:
-        txn = bureau.debit(
-            payment.reference,
-            auth.authorisation_id,
-            person.psn_no,
-            payment.amount_fen,
-            order.order_no,
-        )
+        txn = bureau.debit(reference, auth.authorisation_id, psn_no, known.amount_fen, order_no)
     except BureauUnavailable:
         # Outcome unknown: the payment stays pending and reconciliation settles it.
-        log.warning("personal-account debit outcome unknown", extra={"payment_id": payment.id})
-        return PaymentStart(get_order(member_id, order.id), payment, "processing")
-    return _apply_account_result(member_id, order, payment, txn)
+        log.warning(
+            "personal-account debit outcome unknown", extra={"payment_id": known.payment_id}
+        )
+        return _after_outside_call(known, lambda: _started(member_id, known, "processing"))
+    return _after_outside_call(known, lambda: _apply_account_result(member_id, known, txn))
 
 
-def _apply_account_result(member_id, order, payment, txn) -> PaymentStart:
+def _started(member_id: int, known: PaymentUnconfirmed, state: str) -> PaymentStart:
+    """The answer, read afresh (an earlier attempt may have closed the session)."""
+    payment = get_session().get(Payment, known.payment_id, populate_existing=True)
+    return PaymentStart(
+        get_order(member_id, known.order_id), payment, state, known.wechat_js_params
+    )
+
+
+def _apply_account_result(member_id: int, known: PaymentUnconfirmed, txn) -> PaymentStart:
     if txn.status == DEBIT_SUCCEEDED:
-        if txn.amount_fen != payment.amount_fen:
-            log.error("bureau debited a different amount", extra={"payment_id": payment.id})
-            return PaymentStart(get_order(member_id, order.id), payment, "processing")
-        settle_success(payment.id, txn.bureau_txn_id, txn.amount_fen)
-        return PaymentStart(get_order(member_id, order.id), payment, "paid")
+        if txn.amount_fen != known.amount_fen:
+            log.error("bureau debited a different amount", extra={"payment_id": known.payment_id})
+            return _started(member_id, known, "processing")
+        settle_success(known.payment_id, txn.bureau_txn_id, txn.amount_fen)
+        return _started(member_id, known, "paid")
     if txn.status == DEBIT_FAILED:
         code = txn.failure_code or "debit_failed"
-        settle_failure(payment.id, code)
+        settle_failure(known.payment_id, code)
         raise error(BUREAU_REFUSALS.get(code, "personal_account_debit_failed"))
-    return PaymentStart(get_order(member_id, order.id), payment, "processing")
+    return _started(member_id, known, "processing")
 
 
 # --- WeChat Pay -----------------------------------------------------------------------------
 
 
-def _pay_with_wechat(session, member_id, order, pending, description) -> PaymentStart:
+def _pay_with_wechat(
+    session, member_id, order, pending, description
+) -> PaymentStart | PaymentUnconfirmed:
     member = session.get(Member, member_id)
     if pending is None:
         with transaction() as s:
@@ -207,6 +277,7 @@ def _pay_with_wechat(session, member_id, order, pending, description) -> Payment
             s.add(pending)
             s.execute(update(Order).where(Order.id == order.id).values(payment_method="wechat"))
     cfg = current_app.config
+    order_id, payment_id, amount_fen = order.id, pending.id, pending.amount_fen
     try:
         prepay = registry.wechat_pay().create_jsapi_order(
             out_trade_no=pending.reference,
@@ -220,8 +291,11 @@ def _pay_with_wechat(session, member_id, order, pending, description) -> Payment
         if not exc.retryable:
             settle_failure(pending.id, f"wechat_{exc.code or 'rejected'}".lower()[:40])
         raise E.wechat_pay_unavailable() from None
-    return PaymentStart(
-        get_order(member_id, order.id), pending, "awaiting_wechat", prepay.js_params
+    unconfirmed = PaymentUnconfirmed(
+        order_id, payment_id, "wechat", amount_fen, "awaiting_wechat", prepay.js_params
+    )
+    return _after_outside_call(
+        unconfirmed, lambda: _started(member_id, unconfirmed, "awaiting_wechat")
     )
 
 

@@ -352,6 +352,30 @@ def _read_order_of_another_member(client, world: World):
         assert (own.get_json()["order_no"], own.get_json()["status"]) == (order["order_no"], status)
 
 
+def _payment_ids(world: World, order_id: int) -> list[int]:
+    with world.app.app_context():
+        return list(get_session().scalars(select(Payment.id).where(Payment.order_id == order_id)))
+
+
+@cross_owner("/orders/<int:order_id>/payments/<int:payment_id>", "GET")
+@in_enrollment_window
+def _read_payment_of_another_member(client, world: World):
+    a, paid, _ = world.paid_family()
+    [payment_id] = _payment_ids(world, paid["id"])
+    b, b_order, _ = _intruder_with_a_policy(client, world)
+    secrets = world.object_secrets(paid)
+    unknown = client.get(f"/orders/{UNKNOWN_ID}/payments/{payment_id}", headers=bearer(b))
+    resp = client.get(f"/orders/{paid['id']}/payments/{payment_id}", headers=bearer(b))
+    world.assert_hidden(resp, "order_not_found", secrets=secrets, same_as=unknown)
+    # A's payment under B's own order: not B's payment either.
+    mixed = client.get(f"/orders/{b_order['id']}/payments/{payment_id}", headers=bearer(b))
+    assert mixed.status_code == 404 and mixed.get_json()["code"] == "payment_not_found"
+    assert_leaks_nothing(mixed, secrets)
+    # A reads it: the 404s above were about ownership.
+    own = client.get(f"/orders/{paid['id']}/payments/{payment_id}", headers=bearer(a))
+    assert own.status_code == 200 and own.get_json()["state"] == "paid", own.get_json()
+
+
 @cross_owner("/orders/<int:order_id>/payments", "POST")
 @in_enrollment_window
 def _pay_order_of_another_member(client, world: World):

@@ -71,6 +71,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/orders", "POST"): (401, 201, 401, 401, 401),
     ("/orders/<int:order_id>", "GET"): (401, 200, 401, 401, 401),
     ("/orders/<int:order_id>/payments", "POST"): (401, 200, 401, 401, 401),
+    ("/orders/<int:order_id>/payments/<int:payment_id>", "GET"): (401, 200, 401, 401, 401),
     ("/orders/<int:order_id>/sandbox-wechat-payment", "POST"): (401, 200, 401, 401, 401),
     ("/payments/wechat/notify", "POST"): (401, 401, 401, 401, 401),
     ("/policies", "GET"): (401, 200, 401, 401, 401),
@@ -154,6 +155,15 @@ class World:
             return order["id"]
 
         return self._once("wechat", make)
+
+    def payment_of(self, order_id: int) -> int:
+        """The order's (latest) payment."""
+        from app.enrollment.models import Payment
+
+        with self.app.app_context():
+            return get_session().scalar(
+                select(Payment.id).where(Payment.order_id == order_id).order_by(Payment.id.desc())
+            )
 
     def policy(self) -> int:
         """The member's own policy, paid from the personal account."""
@@ -241,6 +251,10 @@ REQUESTS: dict[tuple[str, str], Request] = {
         "order_id": w.unpaid_order(),
         "headers": key(),
         "json": {"method": "personal_account"},
+    },
+    ("/orders/<int:order_id>/payments/<int:payment_id>", "GET"): lambda w: {
+        "order_id": w.wechat_order(),
+        "payment_id": w.payment_of(w.wechat_order()),
     },
     ("/orders/<int:order_id>/sandbox-wechat-payment", "POST"): lambda w: {
         "order_id": w.wechat_order(),
