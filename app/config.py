@@ -183,6 +183,9 @@ class Config:
     # and public caches may keep an answer this long (it carries an ETag either way).
     DISCLOSURE_MIN_CELL: int = 10
     DISCLOSURE_CACHE_SECONDS: int = 300
+    # Each counter cell is spread over this many slot rows (one chosen at random per event and
+    # added up on read), so payments of the same month do not queue on one row's lock.
+    DISCLOSURE_COUNTER_SLOTS: int = 16
     # Argon2id cost for staff passwords (app/auth/services.py): passes, memory in KiB, lanes.
     # The defaults are argon2-cffi's (RFC 9106 low-memory profile); only the testing profile
     # lowers them, because hashing at this cost takes ~0.1 s of CPU and tests hash thousands.
@@ -296,6 +299,8 @@ class Config:
             )
         if self.DISCLOSURE_MIN_CELL < 1 or not 0 <= self.DISCLOSURE_CACHE_SECONDS <= 86400:
             raise ConfigurationError("DISCLOSURE_MIN_CELL >= 1, DISCLOSURE_CACHE_SECONDS 0..86400")
+        if not 1 <= self.DISCLOSURE_COUNTER_SLOTS <= 256:
+            raise ConfigurationError("DISCLOSURE_COUNTER_SLOTS 1..256")
 
 
 def _common_from_env(cfg: Config) -> Config:
@@ -387,7 +392,7 @@ def _common_from_env(cfg: Config) -> Config:
             cfg.READINESS_TIMEOUT_SECONDS = float(readiness)
         except ValueError:
             raise ConfigurationError("READINESS_TIMEOUT_SECONDS must be a number") from None
-    for name in ("DISCLOSURE_MIN_CELL", "DISCLOSURE_CACHE_SECONDS"):
+    for name in ("DISCLOSURE_MIN_CELL", "DISCLOSURE_CACHE_SECONDS", "DISCLOSURE_COUNTER_SLOTS"):
         raw = _env(name)
         if raw is not None:
             if not raw.isdigit():
