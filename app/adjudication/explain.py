@@ -468,13 +468,14 @@ def scope_sub_cap(
 
 
 def annual_cap(run: Run, bucket: Bucket, paid_before: int, cap_left: int, amount: int) -> None:
-    assert bucket.cap_fen is not None  # a bucket with no cap never reaches its cap
+    cap = bucket.cap_fen
+    assert cap is not None  # a bucket with no cap never reaches its cap
     run.lazy(
         "cap_applied",
         lambda: (
-            f"年度封顶线 {yuan(bucket.cap_fen)} 元，此前已赔 {yuan(paid_before)} 元，尚余 "
+            f"年度封顶线 {yuan(cap)} 元，此前已赔 {yuan(paid_before)} 元，尚余 "
             f"{yuan(cap_left)} 元：{yuan(amount)} 元降为 {yuan(cap_left)} 元",
-            f"annual cap {yuan(bucket.cap_fen)} yuan, {yuan(paid_before)} paid before, "
+            f"annual cap {yuan(cap)} yuan, {yuan(paid_before)} paid before, "
             f"{yuan(cap_left)} left: {yuan(amount)} becomes {yuan(cap_left)} yuan",
         ),
         bucket.code,

@@ -401,6 +401,9 @@ class Explanation:
     __slots__ = ("_en", "_render", "_zh", "bucket", "code")
     code: str
     bucket: str | None
+    _zh: str | None
+    _en: str | None
+    _render: Callable[[], tuple[str, str]] | None
 
     def __init__(
         self,
@@ -427,7 +430,8 @@ class Explanation:
             object.__setattr__(self, "_zh", zh)
             object.__setattr__(self, "_en", en)
             object.__setattr__(self, "_render", None)
-        return self._zh, self._en  # type: ignore[return-value]
+        assert self._zh is not None and self._en is not None
+        return self._zh, self._en
 
     @property
     def zh(self) -> str:
