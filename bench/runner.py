@@ -262,6 +262,15 @@ def verify_in_process(app, members: list[Member]) -> None:
             services.verify_self(m.id, m.name, m.certno, consent)
 
 
+def fold(app) -> int:
+    """What the periodic `flask disclosure fold-counters` does."""
+    from app.database import transaction
+    from app.disclosure.aggregates import fold_counters
+
+    with app.app_context(), transaction() as session:
+        return fold_counters(session)
+
+
 def seed_statistics(app) -> None:
     """Counters as a year of 1M policies and 200k claims would leave them, for each product."""
     from sqlalchemy import select
@@ -590,6 +599,7 @@ def main() -> None:
     app = project_app(env)
     members = seed_project(app, members_needed)
     seed_statistics(app)
+    fold(app)
     pool = iter(members)
 
     # The read floor serves a body of the statistics' size: measure that size first.
@@ -670,8 +680,13 @@ def main() -> None:
                                 f"{locks['active']:.2f} / {locks['lock_waits']:.2f}",
                                 "",
                                 None,
-                                "counter lock waits ~0",
-                                not any("disclosure_counters" in k for k in locks["by_relation"]),
+                                "counter lock waits ~0 (< 0.05)",
+                                sum(
+                                    v
+                                    for k, v in locks["by_relation"].items()
+                                    if "disclosure_counters" in k
+                                )
+                                < 0.05,
                             )
                         )
                         print(f"  lock waits by relation: {locks['by_relation']}")
@@ -714,6 +729,8 @@ def main() -> None:
                     )
                 )
             if wanted("statistics"):
+                # The periodic fold (flask disclosure fold-counters) after the payments above.
+                print(f"  folded {fold(app)} counter slot rows", flush=True)
                 fr = load(
                     floor_port,
                     64,
