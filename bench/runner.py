@@ -580,7 +580,12 @@ def print_table(rows: list[Row], title: str) -> None:
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
 
+def _terminate(signum, _frame) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # runs the finally: gunicorns stopped
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     args = parse_args()
     only = set(filter(None, args.only.split(",")))
 
