@@ -231,6 +231,9 @@ class Config:
     DASHBOARD_FRAUD_BASELINE_DAYS: int = 28
     DASHBOARD_FRAUD_MIN_FLAGGED: int = 5
     DASHBOARD_FRAUD_RATE_FACTOR_PCT: int = 200  # flagged share at least twice the baseline's
+    # Each counter cell is spread over this many slot rows (one chosen at random per event and
+    # added up on read), so payments of the same month do not queue on one row's lock.
+    DISCLOSURE_COUNTER_SLOTS: int = 16
     # Argon2id cost for staff passwords (app/auth/services.py): passes, memory in KiB, lanes.
     # The defaults are argon2-cffi's (RFC 9106 low-memory profile); only the testing profile
     # lowers them, because hashing at this cost takes ~0.1 s of CPU and tests hash thousands.
@@ -371,6 +374,8 @@ class Config:
             raise ConfigurationError(
                 "60 <= WEB_SESSION_IDLE_SECONDS <= WEB_SESSION_MAX_SECONDS <= 7 days"
             )
+        if not 1 <= self.DISCLOSURE_COUNTER_SLOTS <= 256:
+            raise ConfigurationError("DISCLOSURE_COUNTER_SLOTS 1..256")
 
 
 DASHBOARD_NUMBERS = tuple(n for n in Config.__dataclass_fields__ if n.startswith("DASHBOARD_"))
@@ -479,6 +484,7 @@ def _common_from_env(cfg: Config) -> Config:
     for name in (
         "DISCLOSURE_MIN_CELL",
         "DISCLOSURE_CACHE_SECONDS",
+        "DISCLOSURE_COUNTER_SLOTS",
         "ACCOUNT_BALANCE_CACHE_SECONDS",
         "WEB_SESSION_IDLE_SECONDS",
         "WEB_SESSION_MAX_SECONDS",

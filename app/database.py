@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, MetaData, Table, create_engine, event
-from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -121,11 +121,37 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     return engine
 
 
+class ScopeSession(Session):
+    """The session of one request (or app context): it checks one connection out of the pool
+    when first used and keeps it until it is closed (at teardown, `registry.remove()`), so the
+    request's scopes (each `transaction()` and `read_scope()` ends its transaction) cost one pool
+    checkout and one pre-ping in all, not one each. Transactions are the session's own: it is
+    bound to a connection outside any transaction, so commit and rollback work as on an engine."""
+
+    def __init__(self, *args: Any, engine: Engine, **kwargs: Any) -> None:
+        self._engine = engine
+        self._own_connection: Connection | None = None
+        super().__init__(*args, **kwargs)
+
+    def get_bind(self, *args: Any, **kwargs: Any):
+        if self._own_connection is None or self._own_connection.closed:
+            self._own_connection = self._engine.connect()
+        return self._own_connection
+
+    def close(self) -> None:
+        connection, self._own_connection = self._own_connection, None
+        try:
+            super().close()
+        finally:
+            if connection is not None:
+                connection.close()
+
+
 def init_app(app: Flask) -> None:
     """Create the engine lazily-connecting (no connection is opened here), so `create_app()`
     works without a reachable database (e.g. `flask openapi write`)."""
     engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(class_=ScopeSession, engine=engine, expire_on_commit=False)
     registry = scoped_session(factory)
     app.extensions["db_engine"] = engine
     app.extensions["db_session"] = registry

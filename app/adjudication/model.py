@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -388,14 +388,80 @@ class AccumulatorDeltas(_Ledger):
 # --- output ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Explanation:
-    """One line of the explanation shown to the member and the reviewer."""
+    """One line of the explanation shown to the member and the reviewer: a reason code, its
+    Chinese and English text, and the bucket it is about.
 
+    Immutable, compared by value like the frozen dataclass it was. The engine writes its lines
+    with `render` (a function giving (zh, en)): the text is formatted on first read, so a claim
+    whose lines nobody reads (an estimate, a benchmark, the engine's own decision) costs no
+    formatting. The figures a render uses are fixed when the line is written (ints, strings and
+    frozen values, copied where mutable), so the text is the same whenever it is read."""
+
+    __slots__ = ("_en", "_render", "_zh", "bucket", "code")
     code: str
-    zh: str
-    en: str
-    bucket: str | None = None
+    bucket: str | None
+    _zh: str | None
+    _en: str | None
+    _render: Callable[[], tuple[str, str]] | None
+
+    def __init__(
+        self,
+        code: str,
+        zh: str | None = None,
+        en: str | None = None,
+        bucket: str | None = None,
+        *,
+        render: Callable[[], tuple[str, str]] | None = None,
+    ) -> None:
+        if render is None and (zh is None or en is None):
+            raise TypeError("an explanation needs its text (zh and en) or a render")
+        _set = object.__setattr__
+        _set(self, "code", code)
+        _set(self, "bucket", bucket)
+        _set(self, "_zh", zh)
+        _set(self, "_en", en)
+        _set(self, "_render", render)
+
+    def _text(self) -> tuple[str, str]:
+        if self._zh is None or self._en is None:
+            assert self._render is not None
+            zh, en = self._render()
+            object.__setattr__(self, "_zh", zh)
+            object.__setattr__(self, "_en", en)
+            object.__setattr__(self, "_render", None)
+        assert self._zh is not None and self._en is not None
+        return self._zh, self._en
+
+    @property
+    def zh(self) -> str:
+        return self._text()[0]
+
+    @property
+    def en(self) -> str:
+        return self._text()[1]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _key(self) -> tuple[str, str, str, str | None]:
+        zh, en = self._text()
+        return (self.code, zh, en, self.bucket)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Explanation):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        code, zh, en, bucket = self._key()
+        return f"Explanation(code={code!r}, zh={zh!r}, en={en!r}, bucket={bucket!r})"
 
 
 @dataclass(frozen=True)

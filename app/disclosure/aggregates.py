@@ -3,16 +3,19 @@
 Every hook takes the caller's session and writes in the caller's transaction, so a counter moves
 if and only if its event commits. A counter is changed with one statement,
 
-    INSERT ... ON CONFLICT (product_id, plan_year, month, metric, dimension)
+    INSERT ... ON CONFLICT (product_id, plan_year, month, metric, dimension, slot)
     DO UPDATE SET value = disclosure_counters.value + excluded.value
 
 (or the larger of the two for a maximum), which SQLite and PostgreSQL both run atomically: two
-transactions bumping the same cell serialise on its row, and neither loses the other's update.
-The bumps of one event are applied in key order, so two events never lock shared cells in
-opposite orders (no deadlock between them on PostgreSQL). The price: payments settling at the
-same moment queue on the month's few cells until each commits (a short transaction). 沪惠保's
-first-day peak was about 23 enrollments a second, well within that; far beyond it, each cell
-would be spread over a few slot rows added up on read.
+transactions bumping the same row serialise on it, and neither loses the other's update.
+
+No hot rows: each cell is spread over DISCLOSURE_COUNTER_SLOTS slot rows and read as their sum
+(their largest, for a maximum; `counters_for`). An event writes all its bumps to one slot drawn
+at random, so two payments of the same month meet on a row only when they draw the same slot
+(1 in 16 by default) instead of always queueing on the month's few cells until each commits.
+The bumps of one event are applied in key order within its slot, so two events never lock shared
+rows in opposite orders (no deadlock between them on PostgreSQL). Reads add up at most
+slots x cells rows with GROUP BY; the figures stay exactly the raw tables' recomputation.
 
 Months are Asia/Shanghai calendar months of the event ('YYYY-MM'):
 - an enrollment counts in the month of payment; voiding the policy (a surrender fully refunded)
@@ -29,12 +32,14 @@ source in full, whoever is counted as the person's main source.
 from __future__ import annotations
 
 import logging
+import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, insert, select, update
+from flask import current_app
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -64,7 +69,12 @@ log = logging.getLogger(__name__)
 
 # The metric names are in metrics.py (pure); imported above, and read as agg.NAME by the writers.
 
-_KEY = ("product_id", "plan_year", "month", "metric", "dimension")
+_KEY = ("product_id", "plan_year", "month", "metric", "dimension", "slot")
+_random = random.Random()  # slots only spread writes: no secret, no reproducibility needed
+
+
+def _slot() -> int:
+    return _random.randrange(current_app.config["DISCLOSURE_COUNTER_SLOTS"])
 
 
 def month_of(on: date) -> str:
@@ -90,6 +100,7 @@ def _upsert(
     dimension: str,
     amount: int,
     maximum: bool,
+    slot: int | None = None,
 ) -> None:
     table = DisclosureCounter.__table__
     dialect_insert = _insert_for(session)
@@ -99,6 +110,7 @@ def _upsert(
         month=month_of(on),
         metric=metric,
         dimension=dimension,
+        slot=_slot() if slot is None else slot,
         value=amount,
         updated_at=utcnow(),
     )
@@ -125,8 +137,10 @@ def bump(
     metric: str,
     dimension: str = "",
     amount: int = 1,
+    slot: int | None = None,
 ) -> None:
-    """Add `amount` (may be negative) to one counter cell, creating it at `amount` if absent."""
+    """Add `amount` (may be negative) to one counter cell (to one of its slot rows: `slot`, or
+    one at random), creating the row at `amount` if absent."""
     if metric in MAXIMUM_METRICS:
         raise ValueError(f"{metric} is a maximum: use bump_max")
     _upsert(
@@ -138,6 +152,7 @@ def bump(
         dimension=dimension,
         amount=amount,
         maximum=False,
+        slot=slot,
     )
 
 
@@ -150,8 +165,10 @@ def bump_max(
     metric: str,
     dimension: str = "",
     amount: int,
+    slot: int | None = None,
 ) -> None:
-    """Raise one counter cell to `amount` if that is larger (the cell starts at `amount`)."""
+    """Raise one counter cell to `amount` if that is larger (the cell starts at `amount`; the
+    cell reads as the largest of its slot rows)."""
     if metric not in MAXIMUM_METRICS:
         raise ValueError(f"{metric} is a sum: use bump")
     _upsert(
@@ -163,6 +180,7 @@ def bump_max(
         dimension=dimension,
         amount=amount,
         maximum=True,
+        slot=slot,
     )
 
 
@@ -176,7 +194,9 @@ class _Bumps:
     def add(self, on: date, metric: str, dimension: str = "", amount: int = 1) -> None:
         self._deltas[(date(on.year, on.month, 1), metric, dimension)] += amount
 
-    def apply(self, session: Session) -> None:
+    def apply(self, session: Session) -> int:
+        """Apply every bump to one slot (drawn at random); returns it."""
+        slot = _slot()
         for (on, metric, dimension), amount in sorted(self._deltas.items()):
             if amount == 0:
                 continue
@@ -188,7 +208,9 @@ class _Bumps:
                 metric=metric,
                 dimension=dimension,
                 amount=amount,
+                slot=slot,
             )
+        return slot
 
 
 # --- funding sources (pure) -------------------------------------------------------------------
@@ -371,7 +393,7 @@ def record_claim_paid(
     bumps = _Bumps(product_id, plan_year)
     bumps.add(on, CLAIMS_PAID)
     bumps.add(on, CLAIMS_PAID_FEN, amount=paid_fen)
-    bumps.apply(session)
+    slot = bumps.apply(session)
     bump_max(
         session,
         product_id=product_id,
@@ -379,7 +401,50 @@ def record_claim_paid(
         on=on,
         metric=LARGEST_CLAIM_PAID_FEN,
         amount=paid_fen,
+        slot=slot,
     )
+
+
+# --- folding slots ------------------------------------------------------------------------------
+
+
+def fold_counters(session: Session) -> int:
+    """Fold every cell's slot rows into its slot 0 (their sum; the largest, for a maximum), so
+    reads add up few rows again; returns how many slot rows were folded away. The rows folded
+    are locked first (FOR UPDATE, in key order) and deleted by id: an event that commits during
+    the fold either waits for it (its row was locked) or adds a new row, which stays for the
+    next fold; nothing is lost or counted twice. Run it now and then (`flask disclosure
+    fold-counters`); the figures read the same before and after."""
+    c = DisclosureCounter
+    rows = session.execute(
+        select(c.id, c.product_id, c.plan_year, c.month, c.metric, c.dimension, c.value)
+        .where(c.slot != 0)
+        .order_by(c.product_id, c.plan_year, c.month, c.metric, c.dimension, c.slot)
+        .with_for_update()
+    ).all()
+    folded: dict[tuple, int] = {}
+    for _id, product_id, plan_year, month, metric, dimension, value in rows:
+        cell = (product_id, plan_year, month, metric, dimension)
+        if metric in MAXIMUM_METRICS:
+            folded[cell] = max(folded.get(cell, value), value)
+        else:
+            folded[cell] = folded.get(cell, 0) + value
+    for (product_id, plan_year, month, metric, dimension), value in sorted(folded.items()):
+        _upsert(
+            session,
+            product_id=product_id,
+            plan_year=plan_year,
+            on=date(int(month[:4]), int(month[5:]), 1),
+            metric=metric,
+            dimension=dimension,
+            amount=value,
+            maximum=metric in MAXIMUM_METRICS,
+            slot=0,
+        )
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 1000):
+        session.execute(delete(c).where(c.id.in_(ids[start : start + 1000])))
+    return len(ids)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -389,22 +454,28 @@ def counters_for(
     session: Session, products: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], dict]:
     """{(product_id, plan_year): {(month, metric, dimension): value}} for the given
-    (product_id, plan_year) pairs: the only read the public statistics and the settlement make."""
+    (product_id, plan_year) pairs: the only read the public statistics and the settlement make.
+    A cell's value is the sum of its slot rows, or the largest for a maximum (module doc)."""
     wanted = set(products)
     result: dict[tuple[int, int], dict] = {key: {} for key in wanted}
     if not wanted:
         return result
+    c = DisclosureCounter
     rows = session.execute(
         select(
-            DisclosureCounter.product_id,
-            DisclosureCounter.plan_year,
-            DisclosureCounter.month,
-            DisclosureCounter.metric,
-            DisclosureCounter.dimension,
-            DisclosureCounter.value,
-        ).where(DisclosureCounter.product_id.in_({pid for pid, _ in wanted}))
+            c.product_id,
+            c.plan_year,
+            c.month,
+            c.metric,
+            c.dimension,
+            func.sum(c.value),
+            func.max(c.value),
+        )
+        .where(c.product_id.in_({pid for pid, _ in wanted}))
+        .group_by(c.product_id, c.plan_year, c.month, c.metric, c.dimension)
     )
-    for product_id, plan_year, month, metric, dimension, value in rows:
+    for product_id, plan_year, month, metric, dimension, total, largest in rows:
         if (product_id, plan_year) in result:
-            result[(product_id, plan_year)][(month, metric, dimension)] = value
+            value = largest if metric in MAXIMUM_METRICS else total
+            result[(product_id, plan_year)][(month, metric, dimension)] = int(value)
     return result

@@ -1,7 +1,9 @@
 """Maintained aggregates for public disclosure.
 
-`DisclosureCounter` holds one number per (product, plan year, month, metric, dimension): the
-public statistics read only these rows, never the raw tables. Each row is changed by an atomic
+`DisclosureCounter` holds one number per (product, plan year, month, metric, dimension, slot):
+the public statistics read only these rows, never the raw tables. A cell's value is the sum of
+its slot rows (the largest, for a maximum); an event adds to one slot, chosen at random, so
+events of the same month rarely wait on each other's row lock. Each row is changed by an atomic
 upsert in the same transaction as the event it counts (see aggregates.py), so the figures can
 never disagree with the events that committed.
 
@@ -32,11 +34,21 @@ class DisclosureCounter(Base):
     # "" when the metric has no breakdown: never NULL, or the unique key (and the upsert's
     # ON CONFLICT target) would not match.
     dimension: Mapped[str] = mapped_column(String(40), default="")
+    # 0 .. DISCLOSURE_COUNTER_SLOTS - 1: which of the cell's rows this is (see module doc).
+    slot: Mapped[int] = mapped_column(default=0, server_default="0")
     value: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("product_id", "plan_year", "month", "metric", "dimension"),
+        UniqueConstraint(
+            "product_id",
+            "plan_year",
+            "month",
+            "metric",
+            "dimension",
+            "slot",
+            name="uq_disclosure_counters_cell_slot",
+        ),
         CheckConstraint("length(month) = 7", name="month_format"),
     )
 

@@ -8,8 +8,11 @@ import csv
 import hashlib
 import hmac
 import io
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
@@ -34,36 +37,102 @@ if TYPE_CHECKING:  # fhir.resources takes a second to import: only the FHIR expo
 def public_statistics(*, plan_year: int | None = None, product_code: str | None = None) -> dict:
     """Every product (retired ones too: past years stay disclosed), or the one asked for, with
     its year and months; newest plan year first."""
-    from app.products.services import definition_of, get_product
-
     with read_scope() as session:
-        if product_code is not None:
-            products = [get_product(product_code, include_retired=True)]
-        else:
-            products = list(
-                session.scalars(select(Product).order_by(Product.plan_year.desc(), Product.code))
+        products, counters, min_cell = _statistics_inputs(session, plan_year, product_code)
+        return _statistics_body(session, products, counters, min_cell)
+
+
+@dataclass(frozen=True)
+class StatisticsAnswer:
+    """The version of one public-statistics answer and, unless the caller already holds that
+    version, its JSON body."""
+
+    version: str  # SHA-256 (hex) of everything the body is built from
+    body: bytes | None
+
+
+# Bodies built lately, by version (per worker process): while no counter moves, a 200 costs the
+# counter read and a dictionary look-up. Any event changes the version, so nothing stale is kept.
+_BODIES: OrderedDict[str, bytes] = OrderedDict()
+_BODIES_KEPT = 16
+_BODIES_LOCK = threading.Lock()
+
+
+def public_statistics_answer(
+    *,
+    plan_year: int | None = None,
+    product_code: str | None = None,
+    known: Callable[[str], bool] = lambda _version: False,
+) -> StatisticsAnswer:
+    """The public statistics as a version and a body. The version is a digest of the inputs of
+    the body (the products' rows and definitions' digests, every counter cell, the minimum cell
+    size), so it is computed from one counter read without building anything; when `known(version)`
+    (the client's If-None-Match holds it) no body is built at all."""
+    with read_scope() as session:
+        products, counters, min_cell = _statistics_inputs(session, plan_year, product_code)
+        material = repr(
+            (
+                min_cell,
+                [tuple(p) for p in products],
+                [sorted(counters[(p.id, p.plan_year)].items()) for p in products],
             )
-        if plan_year is not None:
-            products = [p for p in products if p.plan_year == plan_year]
-        counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
-        min_cell = current_app.config["DISCLOSURE_MIN_CELL"]
-        result = []
-        for product in products:
-            population = definition_of(product).disclosure.region_basic_insured_population
-            result.append(
-                {
-                    "product_code": product.code,
-                    "product_name": product.name,
-                    "plan_year": product.plan_year,
-                    "region_basic_insured_population": population,
-                    **product_statistics(
-                        counters[(product.id, product.plan_year)],
-                        plan_year=product.plan_year,
-                        population=population,
-                        min_cell=min_cell,
-                    ),
-                }
-            )
+        )
+        version = hashlib.sha256(material.encode()).hexdigest()
+        if known(version):
+            return StatisticsAnswer(version, None)
+        with _BODIES_LOCK:
+            body = _BODIES.get(version)
+        if body is None:
+            data = _statistics_body(session, products, counters, min_cell)
+            body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+            with _BODIES_LOCK:
+                _BODIES[version] = body
+                while len(_BODIES) > _BODIES_KEPT:
+                    _BODIES.popitem(last=False)
+    return StatisticsAnswer(version, body)
+
+
+def _statistics_inputs(session: Session, plan_year: int | None, product_code: str | None):
+    """(product rows, their counters, the minimum cell): the products as plain rows of the
+    columns the statistics show (not the definitions, which only their digest stands for)."""
+    from app.products.services import get_product
+
+    query = select(
+        Product.id, Product.code, Product.name, Product.plan_year, Product.definition_sha256
+    ).order_by(Product.plan_year.desc(), Product.code)
+    if product_code is not None:
+        get_product(product_code, include_retired=True)  # 404 for an unknown code
+        query = query.where(Product.code == product_code)
+    if plan_year is not None:
+        query = query.where(Product.plan_year == plan_year)
+    products = list(session.execute(query))
+    counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
+    return products, counters, current_app.config["DISCLOSURE_MIN_CELL"]
+
+
+def _statistics_body(session: Session, products, counters, min_cell: int) -> dict:
+    """The body (plain JSON data, in the shape of schemas.StatisticsSchema)."""
+    from app.products.services import definition_of
+
+    result = []
+    for row in products:
+        population = definition_of(
+            session.get_one(Product, row.id)
+        ).disclosure.region_basic_insured_population
+        result.append(
+            {
+                "product_code": row.code,
+                "product_name": row.name,
+                "plan_year": row.plan_year,
+                "region_basic_insured_population": population,
+                **product_statistics(
+                    counters[(row.id, row.plan_year)],
+                    plan_year=row.plan_year,
+                    population=population,
+                    min_cell=min_cell,
+                ),
+            }
+        )
     return {"min_cell": min_cell, "products": result}
 
 

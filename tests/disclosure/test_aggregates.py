@@ -25,6 +25,8 @@ def _product_id(app) -> int:
 
 
 def _cells(app) -> dict:
+    """Every cell's value: its slot rows added up (the largest, for a maximum), read straight
+    from the table rather than through counters_for."""
     with app.app_context():
         rows = (
             get_session()
@@ -38,7 +40,13 @@ def _cells(app) -> dict:
             )
             .all()
         )
-        return {(m, metric, d): v for m, metric, d, v in rows}
+        cells: dict = {}
+        for m, metric, d, v in rows:
+            if metric in agg.MAXIMUM_METRICS:
+                cells[(m, metric, d)] = max(cells.get((m, metric, d), v), v)
+            else:
+                cells[(m, metric, d)] = cells.get((m, metric, d), 0) + v
+        return cells
 
 
 def test_bump_creates_adds_and_subtracts(app):
@@ -371,3 +379,85 @@ def test_concurrent_bumps_lose_nothing(app):
     # Sum of (100 + n) over n = 0..19, ten times each: (2,000 + 190) x 10 = 21,900.
     assert cells[("2026-05", agg.CLAIMS_PAID_FEN, "")] == 21_900
     assert cells[("2026-05", agg.LARGEST_CLAIM_PAID_FEN, "")] == 119
+
+
+def test_folding_slots_keeps_every_figure(app):
+    """Bumps spread over several slots read the same after fold_counters, and the cell is one
+    row again."""
+    pid = _product_id(app)
+    with app.app_context():
+        with transaction() as s:
+            for slot, fen in enumerate((500, 700, 300)):
+                agg.bump(
+                    s,
+                    product_id=pid,
+                    plan_year=2026,
+                    on=date(2026, 4, 2),
+                    metric=agg.CLAIMS_PAID,
+                    slot=slot + 1,
+                )
+                agg.bump_max(
+                    s,
+                    product_id=pid,
+                    plan_year=2026,
+                    on=date(2026, 4, 2),
+                    metric=agg.LARGEST_CLAIM_PAID_FEN,
+                    amount=fen,
+                    slot=slot,
+                )
+    before = _cells(app)
+    assert before[("2026-04", agg.CLAIMS_PAID, "")] == 3
+    assert before[("2026-04", agg.LARGEST_CLAIM_PAID_FEN, "")] == 700
+    with app.app_context():
+        with transaction() as s:
+            assert agg.fold_counters(s) == 5  # slots 1-3 of the count, 1-2 of the maximum
+        with transaction() as s:
+            assert agg.fold_counters(s) == 0
+        rows = get_session().execute(select(DisclosureCounter.slot)).scalars().all()
+        get_session().rollback()
+    assert sorted(rows) == [0, 0]
+    assert _cells(app) == before
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL")
+def test_folding_while_events_commit_loses_nothing(app):
+    """Folds running while 10 threads bump: every bump is counted once."""
+    pid = _product_id(app)
+    barrier = threading.Barrier(11)
+    errors = []
+    stop = threading.Event()
+
+    def worker(n: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                for _ in range(10):
+                    with transaction() as s:
+                        agg.record_claim_paid(s, pid, 2026, date(2026, 6, 1), 100 + n)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def folder() -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                while not stop.is_set():
+                    with transaction() as s:
+                        agg.fold_counters(s)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(10)]
+    fold_thread = threading.Thread(target=folder)
+    for thread in [*threads, fold_thread]:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    fold_thread.join()
+    assert errors == []
+    cells = _cells(app)
+    assert cells[("2026-06", agg.CLAIMS_PAID, "")] == 100
+    assert cells[("2026-06", agg.CLAIMS_PAID_FEN, "")] == (1_000 + 45) * 10
+    assert cells[("2026-06", agg.LARGEST_CLAIM_PAID_FEN, "")] == 109

@@ -286,3 +286,38 @@ def test_published_breakdowns_name_every_dimension_counted():
     assert tuple(InsuranceTypeCellsSchema().fields) == INSURANCE_TYPES
     assert tuple(FundingSourceCellsSchema().fields) == FUNDING_SOURCES
     assert tuple(SourceAmountsSchema().fields) == FUNDING_SOURCES
+
+
+def test_the_body_is_what_the_schema_describes(unsuppressed):
+    """The route sends the service's data without dumping it through StatisticsSchema: dumping
+    it would change nothing, so the spec stays true."""
+    from app.disclosure import services
+    from app.disclosure.schemas import StatisticsSchema
+
+    with unsuppressed.app_context():
+        data = services.public_statistics()
+    assert data["products"] and data["products"][0]["months"]
+    assert StatisticsSchema().dump(data) == data
+    assert unsuppressed.test_client().get("/public/statistics").get_json() == data
+
+
+def test_a_304_builds_no_body_and_an_unchanged_version_builds_it_once(unsuppressed, monkeypatch):
+    from app.disclosure import services
+
+    client = unsuppressed.test_client()
+    url = "/public/statistics?product=ganzhou-demo-2026"
+    first = client.get(url)
+    built = []
+    real = services._statistics_body
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_statistics_body", counting)
+    services._BODIES.clear()
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert built == []
+    assert client.get(url).get_data() == first.get_data()
+    assert client.get(url).get_data() == first.get_data()
+    assert built == [1]

@@ -160,10 +160,11 @@ def written_rows(app) -> dict:
             + (e.insurance_type, e.funding_source, e.voided_at)
             for e in s.scalars(select(DisclosureEnrollment))
         )
-        counters = sorted(
-            (c.product_id, c.plan_year, c.month, c.metric, c.dimension, c.value)
-            for c in s.scalars(select(DisclosureCounter))
-        )
+        cell_values: dict[tuple, int] = {}  # a cell's slot rows added up (all sums here)
+        for c in s.scalars(select(DisclosureCounter)):
+            cell = (c.product_id, c.plan_year, c.month, c.metric, c.dimension)
+            cell_values[cell] = cell_values.get(cell, 0) + c.value
+        counters = sorted((*cell, value) for cell, value in cell_values.items())
         payments = s.scalars(select(Payment.id)).all()
         s.rollback()
     return {

@@ -64,7 +64,7 @@ def test_defaults(load):
     assert conf["max_requests"] == 2000 and conf["max_requests_jitter"] == 200
     assert conf["forwarded_allow_ips"] == "127.0.0.1"
     assert conf["accesslog"] is None and conf["errorlog"] == "-"
-    assert conf["preload_app"] is False
+    assert conf["preload_app"] is True  # workers fork from the built app (no boot per recycle)
     assert "logconfig_dict" not in conf  # text logs outside production
 
 
@@ -154,3 +154,18 @@ def test_limiting_malloc_arenas_takes_on_glibc():
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc only")
     assert limit_malloc_arenas(2) is True
+
+
+def test_post_fork_drops_the_inherited_pool_without_closing_it(load):
+    conf = load()
+    disposed = []
+
+    class Engine:
+        def dispose(self, close=True):
+            disposed.append(close)
+
+    app = SimpleNamespace(extensions={"db_engine": Engine()})
+    conf["post_fork"](SimpleNamespace(app=SimpleNamespace(callable=app)), SimpleNamespace())
+    assert disposed == [False]
+    conf["post_fork"](SimpleNamespace(app=SimpleNamespace()), SimpleNamespace())  # not preloaded
+    assert disposed == [False]

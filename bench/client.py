@@ -1,0 +1,220 @@
+"""A light HTTP/1.1 load client over raw asyncio sockets (benchmarks only, not a test).
+
+httpx caps near 130-360 requests a second on the shared 2-core machine and takes most of a core
+itself (LIBRARY-NOTES.md); this client parses only the status line, Content-Length (or chunked)
+and the body, over keep-alive connections, so the same client measures the floor and the project.
+
+    results = asyncio.run(closed_loop(host, port, concurrency=64, jobs=jobs, duration=10))
+
+`jobs` yields one coroutine function per unit of work (an enrollment, one request...); each of
+`concurrency` workers holds one connection and runs units one after another (a closed loop: at
+most `concurrency` requests in flight). Every request's latency is recorded under its label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+
+class HttpError(Exception):
+    pass
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class Connection:
+    """One keep-alive connection; reconnects when the server closed it."""
+
+    def __init__(self, host: str, port: int, recorder: Recorder | None = None) -> None:
+        self.host, self.port, self.recorder = host, port, recorder
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def _open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        json_body=None,
+        label: str | None = None,
+        expect: Iterable[int] = (200, 201),
+    ) -> Response:
+        if json_body is not None:
+            body = json.dumps(json_body, ensure_ascii=False).encode()
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        lines.append(f"Content-Length: {len(body or b'')}")
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+        started = time.perf_counter()
+        for attempt in (1, 2):
+            if self.writer is None:
+                await self._open()
+            assert self.reader is not None and self.writer is not None
+            try:
+                self.writer.write(raw)
+                response = await self._read()
+                break
+            except (ConnectionError, asyncio.IncompleteReadError):
+                await self.close()
+                if attempt == 2:
+                    raise
+        elapsed = time.perf_counter() - started
+        if self.recorder is not None:
+            self.recorder.add(label or f"{method} {path}", elapsed, response.status)
+        if response.status not in expect:
+            raise HttpError(f"{method} {path} -> {response.status} {response.body[:300]!r}")
+        if response.headers.get("connection", "").lower() == "close":
+            await self.close()
+        return response
+
+    async def _read(self) -> Response:
+        assert self.reader is not None
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        headers: dict[str, str] = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            body = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                chunks.append(chunk[:-2])
+            body = b"".join(chunks)
+        elif status in (204, 304):
+            body = b""
+        else:
+            body = await self.reader.read()
+            await self.close()
+        return Response(status, headers, body)
+
+
+@dataclass
+class Recorder:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def add(self, label: str, seconds: float, status: int) -> None:
+        self.latencies.setdefault(label, []).append(seconds)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    def all(self) -> list[float]:
+        return [x for values in self.latencies.values() for x in values]
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.latencies.values())
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+@dataclass
+class RunResult:
+    units: int
+    errors: int
+    seconds: float
+    recorder: Recorder
+    first_error: str | None = None
+
+    @property
+    def units_per_second(self) -> float:
+        return self.units / self.seconds
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.recorder.count() / self.seconds
+
+    def p(self, q: float, label: str | None = None) -> float:
+        values = self.recorder.all() if label is None else self.recorder.latencies.get(label, [])
+        return percentile(values, q)
+
+
+Job = Callable[[Connection], Awaitable[object]]
+
+
+async def closed_loop(
+    host: str,
+    port: int,
+    *,
+    concurrency: int,
+    jobs: Iterator[Job] | Iterable[Job],
+    duration: float | None = None,
+    warmup: Iterable[Job] = (),
+) -> RunResult:
+    """Run `jobs` over `concurrency` connections until they run out or `duration` passes.
+    `warmup` jobs run first, unrecorded (opens the connections, warms each worker)."""
+    recorder = Recorder()
+    iterator = iter(jobs)
+    done = errors = 0
+    first_error: list[str] = []
+    connections = [Connection(host, port) for _ in range(concurrency)]
+    warm = iter(warmup)
+
+    async def warm_worker(conn: Connection) -> None:
+        for job in warm:
+            try:
+                await job(conn)
+            except Exception:
+                pass
+
+    await asyncio.gather(*(warm_worker(c) for c in connections))
+    for conn in connections:
+        conn.recorder = recorder
+    deadline = None if duration is None else time.perf_counter() + duration
+
+    async def worker(conn: Connection) -> None:
+        nonlocal done, errors
+        while deadline is None or time.perf_counter() < deadline:
+            try:
+                job = next(iterator)
+            except StopIteration:
+                return
+            try:
+                await job(conn)
+                done += 1
+            except Exception as exc:
+                errors += 1
+                if not first_error:
+                    first_error.append(repr(exc)[:400])
+                await conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    for conn in connections:
+        await conn.close()
+    return RunResult(done, errors, elapsed, recorder, first_error[0] if first_error else None)
