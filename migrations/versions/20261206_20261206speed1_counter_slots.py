@@ -1,7 +1,7 @@
 """disclosure counters spread over slot rows (no hot rows): `slot` column in the unique key
 
 Revision ID: 20261206speed1_counter_slots
-Revises: 20261205h1_claim_recheck
+Revises: 20261206faults_suite_lease
 Create Date: 2026-12-06 01:15:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261206speed1_counter_slots"
-down_revision = "20261205h1_claim_recheck"
+down_revision = "20261206faults_suite_lease"
 branch_labels = None
 depends_on = None
 
