@@ -59,10 +59,9 @@ CONSENT = {"accepted": True, "text_version": "pi-2026-01"}
 CLIENT_DEADLINE_SECONDS = 40  # a member gives up on one enrolment after this long
 POLLS = 5  # a member polls a pending payment this many times, a second apart
 OUTBOUND_TIMEOUT = 5.0  # HTTP_TIMEOUT_SECONDS: the fakes' delays go past it
-# 500s the suite expects until another change lands; anything else is a failure.
-# redis_down: rate-limited routes (refresh here) answer 500 while Redis is down, until the
-# rate-limit outage handling (issue 14, finding 2) is merged.
-KNOWN_500 = {"redis_down": "rate-limited routes while Redis is down (issue 14 finding 2)"}
+# Faults whose 500s are known and documented (docs/reliability.md); none since rate limits
+# handle a Redis outage on purpose (docs/ratelimits.md).
+KNOWN_500: dict[str, str] = {}
 
 
 @dataclass
