@@ -296,7 +296,7 @@ def test_the_body_is_what_the_schema_describes(unsuppressed):
 
     with unsuppressed.app_context():
         data = services.public_statistics()
-    assert data["products"] and data["products"][0]["months"]
+    assert any(p["months"] for p in data["products"])  # a body with cells to dump
     assert StatisticsSchema().dump(data) == data
     assert unsuppressed.test_client().get("/public/statistics").get_json() == data
 

@@ -486,9 +486,10 @@ def test_public_certificate_check_answers_every_caller_alike(world):
         assert resp.status_code == 200, (role, resp.get_json())
         bodies.append(resp.get_json())
     assert all(body == bodies[0] for body in bodies)
-    # Genuine and standing; bought after the coverage start, so cover starts the next day.
+    # Genuine and standing; bought after the coverage start of a plan year whose terms give
+    # cover from the day of payment, so in force at once.
     assert bodies[0]["status"] == "active"
-    assert (bodies[0]["verdict"], bodies[0]["valid"]) == ("not_yet_effective", False)
+    assert (bodies[0]["verdict"], bodies[0]["valid"]) == ("in_force", True)
     assert_leaks_nothing(
         world.client.get(f"/public/certificates/verify?{query}"),
         [world.residents["张伟"].name, world.residents["张伟"].certno],
