@@ -120,10 +120,7 @@ def read_settlement(
         if line.reversal:
             raise BadSettlement("direct_request_invalid", "费用明细须为冲销后的净额")
     problems = [INCONSISTENCIES[c] for c in settlement_inconsistencies(record)]
-    problems += [
-        f"费用明细与结算不符（{d.code} {d.field}：应为 {d.expected}，实为 {d.actual}）"
-        for d in fee_detail_discrepancies(lines, record)
-    ]
+    problems += [f"费用明细与结算不符（{d}）" for d in fee_detail_discrepancies(lines, record)]
     if problems:
         raise BadSettlement("direct_amounts_mismatch", "；".join(problems))
     return record, lines

@@ -38,7 +38,7 @@ def stay_of(app, client, family, name="张伟") -> dict:
 
 
 @pytest.fixture
-def stay(app, client, insured_family):  # noqa: F811
+def stay(app, client, insured_family):
     return stay_of(app, client, insured_family)
 
 
