@@ -50,7 +50,7 @@ def add_sandbox_hospital(code, name) -> None:
         public_key=k.SANDBOX_PUBLIC_KEY,
         payee_name=name,
         payee_bank_name="中国银行赣州分行",
-        payee_account="6222000011112222",
+        payee_account="6222000011115678",
     )
     click.echo(f"sandbox hospital {code} registered (key {k.sandbox_key_id(code)})")
 

@@ -13,9 +13,9 @@ from app.direct_settlement.schemas import (
     CancelRequestSchema,
     ConfirmRequestSchema,
     DirectSettlementSchema,
+    ReconcileRequestSchema,
     ReconciliationQuerySchema,
     ReconciliationSchema,
-    ReconcileRequestSchema,
     TrialRequestSchema,
     TrialSchema,
 )

@@ -58,7 +58,7 @@ def hospital(app, client, stay):
             public_key=k.SANDBOX_PUBLIC_KEY,
             payee_name="沙箱医院",
             payee_bank_name="中国银行赣州分行",
-            payee_account="6222000011112222",
+            payee_account="6222000011115678",
         )
         return SandboxHospital(
             signer(), k.sandbox_key_id(code), k.SANDBOX_PRIVATE_KEY, _send(client)
