@@ -55,6 +55,47 @@ def add_sandbox_hospital(code, name) -> None:
     click.echo(f"sandbox hospital {code} registered (key {k.sandbox_key_id(code)})")
 
 
+def _sandbox(code: str, url: str):
+    """The sandbox hospital `code`, signing with the sandbox key, over HTTP to `url`."""
+    import httpx
+
+    from app.direct_settlement.sandbox_hospital import SandboxHospital
+    from app.integrations.registry import signer
+    from app.integrations.signer import sandbox_keys as k
+
+    def send(method, path, headers, body):
+        resp = httpx.request(method, url + path, headers=headers, content=body, timeout=30)
+        return resp.status_code, resp.json()
+
+    return SandboxHospital(signer(), k.sandbox_key_id(code), k.SANDBOX_PRIVATE_KEY, send)
+
+
+def _echo(name: str, status: int, body) -> None:
+    click.echo(f"{name}: {status} {json.dumps(body, ensure_ascii=False)}")
+    if status != 200:
+        raise SystemExit(1)
+
+
+@direct_settlement_cli.command("sandbox-cancel")
+@click.option("--code", required=True, help="the sandbox hospital's fixmedins_code")
+@click.option("--setl-sn", required=True)
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True)
+def sandbox_cancel(code, setl_sn, url) -> None:
+    """撤销 as the sandbox hospital: cancel a settlement by its number."""
+    _echo("cancel", *_sandbox(code, url).cancel(setl_sn))
+
+
+@direct_settlement_cli.command("sandbox-reconcile")
+@click.option("--code", required=True, help="the sandbox hospital's fixmedins_code")
+@click.option("--day", required=True, help="YYYY-MM-DD (Asia/Shanghai)")
+@click.option("--count", required=True, type=int)
+@click.option("--sum-fen", required=True, type=int)
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True)
+def sandbox_reconcile(code, day, count, sum_fen, url) -> None:
+    """对账 as the sandbox hospital: post its count and sum for a day; prints the report."""
+    _echo("reconciliation", *_sandbox(code, url).reconcile(day, count, sum_fen))
+
+
 @direct_settlement_cli.command("sandbox-discharge")
 @click.option("--psn-no", required=True, help="the patient's 医保个人编号")
 @click.option("--setl-id", required=True, help="the bureau's settlement id of the stay")
@@ -66,31 +107,21 @@ def sandbox_discharge(psn_no, setl_id, setl_sn, url, cancel) -> None:
     query (and cancel), each request signed with the sandbox key."""
     import secrets
 
-    import httpx
-
-    from app.direct_settlement.sandbox_hospital import SandboxHospital, plain
-    from app.integrations.registry import bureau, signer
-    from app.integrations.signer import sandbox_keys as k
+    from app.direct_settlement.sandbox_hospital import plain
+    from app.integrations.registry import bureau
 
     record = bureau().settlement_record(psn_no, setl_id)
     if record is None:
         raise click.ClickException(f"the sandbox bureau has no settlement {setl_id} for {psn_no}")
     lines = bureau().fee_details(psn_no, setl_id, settlement=record) or []
 
-    def send(method, path, headers, body):
-        resp = httpx.request(method, url + path, headers=headers, content=body, timeout=30)
-        return resp.status_code, resp.json()
-
-    key_id = k.sandbox_key_id(record.fixmedins_code)
-    hospital = SandboxHospital(signer(), key_id, k.SANDBOX_PRIVATE_KEY, send)
+    hospital = _sandbox(record.fixmedins_code, url)
     number = setl_sn or "SN" + secrets.token_hex(8).upper()
     steps = hospital.discharge(plain(record), [plain(line) for line in lines], number)
     if cancel and steps[-1][1] == 200:
         steps.append(("cancel", *hospital.cancel(number)))
     for name, status, body in steps:
-        click.echo(f"{name}: {status} {json.dumps(body, ensure_ascii=False)}")
-    if steps[-1][1] != 200:
-        raise SystemExit(1)
+        _echo(name, status, body)
 
 
 @direct_settlement_cli.command("reconciliations")
