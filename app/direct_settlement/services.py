@@ -193,7 +193,8 @@ def trial(inst_id: int, payload: dict) -> dict:
         if claimant(s, person, policy) is None:
             raise E.direct_person_unknown()
         refuse_if_claimed(s, person_id, record)
-        providers = definition_of(existing(s, Product, policy.product_id)).settlement_providers
+        definition = definition_of(existing(s, Product, policy.product_id))
+        providers = definition.settlement_providers
         result = quote(
             s,
             policy,
@@ -207,6 +208,11 @@ def trial(inst_id: int, payload: dict) -> dict:
         policy_id, policy_no = policy.id, policy.policy_no
     if result.decision == "review":
         raise E.direct_needs_review()
+    limit = definition.auto_approve_max_fen
+    if limit is None:
+        limit = current_app.config["CLAIMS_AUTO_APPROVE_MAX_FEN"]
+    if result.payable_fen > limit:  # what a one-tap claim would leave to a reviewer
+        raise E.direct_needs_review(f"赔付金额超过自动核准上限 {yuan_plain(limit)} 元，需人工审核")
     explanation = adjudication_json(result)
     with transaction() as s:
         row = DirectTrial(

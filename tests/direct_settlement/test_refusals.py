@@ -176,3 +176,23 @@ def test_confirming_an_unknown_trial_or_reusing_a_number(app, stay, hospital):
     assert (status, err["code"]) == (409, "direct_episode_claimed")
     status, err = hospital.confirm(first["trial_no"], "SN3")
     assert (status, err["code"]) == (409, "direct_trial_confirmed")
+
+
+def test_an_amount_above_the_automatic_limit_goes_to_a_reviewer_instead(
+    app, stay, hospital, monkeypatch
+):
+    from app.products import services as products
+
+    real = products.definition_of
+
+    def lowered(product):
+        import dataclasses
+
+        return dataclasses.replace(real(product), auto_approve_max_fen=100)
+
+    monkeypatch.setattr("app.direct_settlement.services.definition_of", lowered)
+    before = _counts(app)
+    status, err = hospital.trial(stay["setlinfo"], stay["feedetail"])
+    assert (status, err["code"]) == (409, "direct_needs_review")
+    assert "自动核准上限" in err["detail"]
+    assert _counts(app) == before
