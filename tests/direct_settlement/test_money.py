@@ -155,3 +155,36 @@ def test_the_sandbox_hospital_cli_plays_a_discharge(app, client, stay, hospital,
     assert [line.split(":")[0] for line in lines] == ["trial", "confirm", "query", "cancel"]
     assert all(" 200 " in line for line in lines)
     assert '"status": "cancelled"' in lines[-1]
+
+
+def test_a_photographed_claim_for_a_stay_settled_at_the_counter_is_held_as_a_supplement(
+    client, insured_family, stay, hospital, reviewer
+):
+    from tests.claims.conftest import key
+    from tests.claims.test_flow import _draft_for, upload
+
+    done = _discharge(hospital, stay)
+    s = stay["setlinfo"]
+    draft = _draft_for(
+        client,
+        insured_family,
+        "张伟",
+        care_kind="in_patient",
+        hospital_name=s["fixmedins_name"],
+        admitted_on=s["begndate"],
+        discharged_on=s["enddate"],
+        invoices=[{"issuer": s["fixmedins_name"], "number": "3600009", "amount_fen": 8_000_000}],
+    )
+    for doc_type in ("invoice", "settlement_sheet", "discharge_summary"):
+        assert upload(client, insured_family["token"], draft["id"], doc_type).status_code == 201
+    resp = client.post(
+        f"/claims/{draft['id']}/submit", headers={**bearer(insured_family["token"]), **key()}
+    )
+    assert resp.status_code == 200, resp.get_json()
+    claim = resp.get_json()
+    assert claim["status"] == "pending_review" and claim["paid_fen"] == 0
+    assert claim["adjudication"]["episode"]["supplement_of"] == [done["claim_no"]]
+    assert claim["adjudication"]["episode"]["previous_fen"] == done["amount_fen"]
+    staff = client.get(f"/staff/claims/{claim['id']}", headers=bearer(reviewer)).get_json()
+    flag = [f for f in staff["flags"] if f["code"] == "same_episode"]
+    assert flag and done["claim_no"] in flag[0]["zh"]
