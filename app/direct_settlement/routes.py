@@ -10,12 +10,12 @@ from flask import g, request
 from app.api import Blueprint
 from app.direct_settlement import reports, services
 from app.direct_settlement.schemas import (
-    CancelRequestSchema,
     ConfirmRequestSchema,
     DirectSettlementSchema,
     ReconcileRequestSchema,
     ReconciliationQuerySchema,
     ReconciliationSchema,
+    SettlementNumberSchema,
     TrialRequestSchema,
     TrialSchema,
 )
@@ -63,7 +63,7 @@ def confirm(body):
 
 @blp.route(P + "/cancel", methods=["POST"])
 @signed
-@blp.arguments(CancelRequestSchema)
+@blp.arguments(SettlementNumberSchema)
 @blp.response(200, DirectSettlementSchema)
 @blp.errors(404, 422)
 def cancel(body):
@@ -71,13 +71,14 @@ def cancel(body):
     return services.cancel(g.institution_id, body["setl_sn"])
 
 
-@blp.route(P + "/settlements/<string:setl_sn>", methods=["GET"])
+@blp.route(P + "/query", methods=["POST"])
 @signed
+@blp.arguments(SettlementNumberSchema)
 @blp.response(200, DirectSettlementSchema)
-@blp.errors(404)
-def query(setl_sn):
-    """查询: one settlement by the hospital's settlement number."""
-    return services.query(g.institution_id, setl_sn)
+@blp.errors(404, 422)
+def query(body):
+    """查询: one of this hospital's settlements by its settlement number."""
+    return services.query(g.institution_id, body["setl_sn"])
 
 
 @blp.route(P + "/reconciliation", methods=["POST"])

@@ -68,7 +68,7 @@ class SandboxHospital:
         return self.call("POST", BASE + "/cancel", {"setl_sn": setl_sn})
 
     def query(self, setl_sn: str) -> tuple[int, Any]:
-        return self.call("GET", f"{BASE}/settlements/{setl_sn}")
+        return self.call("POST", BASE + "/query", {"setl_sn": setl_sn})
 
     def reconcile(self, day: str, count: int, sum_fen: int, items=None) -> tuple[int, Any]:
         payload: dict = {"day": day, "count": count, "sum_fen": sum_fen}

@@ -43,7 +43,7 @@ class ConfirmRequestSchema(StrictSchema):
     setl_sn = ma.fields.String(required=True, validate=_SN)
 
 
-class CancelRequestSchema(StrictSchema):
+class SettlementNumberSchema(StrictSchema):
     setl_sn = ma.fields.String(required=True, validate=_SN)
 
 

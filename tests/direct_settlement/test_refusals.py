@@ -145,9 +145,9 @@ def test_replayed_stale_unsigned_and_forged_requests(app, client, stay, hospital
     assert (status, err["code"]) == (409, "direct_replayed")
     assert _counts(app) == after_first
 
-    stale = hospital.headers("POST", path, body, timestamp=int(time.time()) - 301)
+    stale = hospital.headers("POST", path, body, timestamp=int(time.time()) - 400)
     assert _post(client, path, stale, body)[1]["code"] == "direct_timestamp_stale"
-    future = hospital.headers("POST", path, body, timestamp=int(time.time()) + 301)
+    future = hospital.headers("POST", path, body, timestamp=int(time.time()) + 400)
     assert _post(client, path, future, body)[1]["code"] == "direct_timestamp_stale"
 
     tampered = body.replace(b'"psn_name": "', b'"psn_name": "X')
@@ -196,3 +196,32 @@ def test_an_amount_above_the_automatic_limit_goes_to_a_reviewer_instead(
     assert (status, err["code"]) == (409, "direct_needs_review")
     assert "自动核准上限" in err["detail"]
     assert _counts(app) == before
+
+
+def test_another_hospital_cannot_see_confirm_or_cancel_these_settlements(app, stay, hospital):
+    from app.direct_settlement.ledger import register_institution
+    from app.direct_settlement.sandbox_hospital import SandboxHospital
+    from app.integrations.signer import sandbox_keys as k
+
+    trial = hospital.trial(stay["setlinfo"], stay["feedetail"])[1]
+    done = hospital.confirm(trial["trial_no"], "SN1")[1]
+    with app.app_context():
+        register_institution(
+            code="H36079999999",
+            name="另一家医院",
+            key_id="other-hospital",
+            public_key=k.SANDBOX_PUBLIC_KEY,
+            payee_name="另一家医院",
+            payee_bank_name="中国银行赣州分行",
+            payee_account="6222000011115678",
+        )
+    other = SandboxHospital(hospital.signer, "other-hospital", k.SANDBOX_PRIVATE_KEY, hospital.send)
+    before = _counts(app)
+    for status, err in (other.query("SN1"), other.cancel("SN1")):
+        assert (status, err["code"]) == (404, "direct_settlement_unknown")
+    status, err = other.confirm(trial["trial_no"], "SN2")
+    assert (status, err["code"]) == (404, "direct_trial_unknown")
+    status, err = other.trial(stay["setlinfo"], stay["feedetail"])
+    assert (status, err["code"]) == (403, "direct_institution_mismatch")
+    assert _counts(app) == before
+    assert hospital.query("SN1") == (200, done)
