@@ -61,6 +61,16 @@ def create_app(config: Config | str | None = None) -> Flask:
         },
     )
     api_instance.spec.components.security_scheme(
+        "institutionSignature",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Signature",
+            "description": "A designated hospital's SM2/SM3 request signature, with X-Inst-Key-Id, "
+            "X-Timestamp and X-Nonce (docs/direct_settlement.md)",
+        },
+    )
+    api_instance.spec.components.security_scheme(
         "metricsAuth",
         {
             "type": "http",
@@ -75,6 +85,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.campaigns.routes import blp as campaigns_blp
     from app.catalogues.routes import blp as catalogues_blp
     from app.claims.routes import blp as claims_blp
+    from app.direct_settlement.routes import blp as direct_settlement_blp
     from app.disclosure.routes import blp as disclosure_blp
     from app.enrollment.routes import blp as enrollment_blp
     from app.jobs.routes import blp as jobs_blp
@@ -109,6 +120,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         catalogues_blp,
         special_drugs_blp,
         renewals_blp,
+        direct_settlement_blp,
     ):
         api_instance.register_blueprint(blp)
 

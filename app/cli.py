@@ -240,6 +240,9 @@ def ledger_check() -> None:
     from app.claims.services import check_claim_ledger
 
     problems += check_claim_ledger()
+    from app.direct_settlement.ledger import check_hospital_ledger
+
+    problems += check_hospital_ledger()
     for line in problems:
         click.echo(line)
     if problems:
@@ -307,10 +310,12 @@ def errors_doc() -> None:
 
 def register_cli(app: Flask) -> None:
     from app.catalogues.cli import catalogues_cli
+    from app.direct_settlement.cli import direct_settlement_cli
     from app.disclosure.cli import disclosure_cli
 
     app.cli.add_command(disclosure_cli)
     app.cli.add_command(catalogues_cli)
+    app.cli.add_command(direct_settlement_cli)
     app.cli.add_command(claims_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo_cli)

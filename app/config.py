@@ -253,6 +253,9 @@ class Config:
     # Special drugs (app/special_drugs): how many days an approval (事前审核) is valid from the
     # day it is given (never past the end of the policy's cover).
     SPECIAL_DRUG_APPROVAL_DAYS: int = 90
+    # 一站式 direct settlement (app/direct_settlement): a signed request is accepted only within
+    # this many seconds of its timestamp (either way); its nonce is kept at least as long.
+    DIRECT_TIMESTAMP_WINDOW_SECONDS: int = 300
     # Member notifications (app/outbox): event kind -> WeChat subscription template id; a kind
     # without an entry is sent with the kind itself as the template (what the sandbox records).
     NOTIFY_TEMPLATES: dict[str, str] = field(default_factory=dict)

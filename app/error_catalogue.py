@@ -474,6 +474,31 @@ _add("special_drug_not_approved", 409, "特药申请尚未通过审核，不能�
 _add("special_drug_purchase_date_invalid", 422, "购药日期无效", "detail has the cover period")
 _add("special_drug_cap_busy", 409, "该药品同时提交的购药过多，请稍后重试")
 
+# --- 一站式 direct settlement at the hospital counter (app/direct_settlement) ------------------
+_add(
+    "direct_signature_missing", 401, "缺少机构签名请求头", "X-Inst-Key-Id/Timestamp/Nonce/Signature"
+)
+_add("direct_institution_unknown", 401, "机构未登记或已停用")
+_add("direct_signature_invalid", 401, "请求签名验证失败")
+_add("direct_timestamp_stale", 401, "请求时间戳超出允许范围", "DIRECT_TIMESTAMP_WINDOW_SECONDS")
+_add("direct_replayed", 409, "该签名请求已使用过，请勿重放")
+_add("direct_request_invalid", 422, "结算数据格式不正确", "detail names the field")
+_add("direct_institution_mismatch", 403, "结算数据的定点机构与签名机构不一致")
+_add("direct_person_unknown", 404, "未找到该参保人的惠民保参保记录")
+_add("direct_episode_unknown", 404, "医保未找到该次就诊的结算记录")
+_add("direct_policy_not_in_force", 422, "就医日期不在惠民保保障期内")
+_add("direct_amounts_mismatch", 422, "结算金额不平衡", "detail lists what does not add up")
+_add("direct_episode_claimed", 409, "该次就医已提交理赔，不能再一站式结算")
+_add("direct_needs_review", 409, "本次就医需人工审核，请患者出院后申请理赔")
+_add("direct_trial_unknown", 404, "预结算记录不存在")
+_add("direct_trial_stale", 409, "预结算后数据已变化，请重新预结算")
+_add("direct_settlement_number_used", 409, "该结算流水号已用于其他预结算")
+_add("direct_trial_confirmed", 409, "该预结算已确认结算")
+_add("direct_settlement_unknown", 404, "结算记录不存在")
+_add("direct_cancel_blocked", 409, "同一次就医已有后续理赔，撤销需人工处理")
+_add("direct_busy", 409, "结算系统繁忙，请稍后重试")
+_add("direct_nothing_payable", 409, "本次就医惠民保无赔付金额，无需结算")
+
 # --- personal-account refusals from the bureau (app/payments/services.py BUREAU_REFUSALS) -----
 # A DEBIT_FAILED transaction (app/integrations/bureau/port.py) carries the bureau's failure
 # code; each one we know is its own code, personal_account_<bureau code>, and any other falls

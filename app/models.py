@@ -22,6 +22,15 @@ from app.claims.models import (  # noqa: F401
 )
 from app.common.idempotency import IdempotencyRecord  # noqa: F401
 from app.database import Base  # noqa: F401
+from app.direct_settlement.models import (  # noqa: F401
+    DirectNonce,
+    DirectSettlement,
+    DirectTrial,
+    HospitalLedgerEntry,
+    HospitalStatement,
+    Institution,
+    Reconciliation,
+)
 from app.disclosure.models import DisclosureCounter, DisclosureEnrollment  # noqa: F401
 from app.enrollment.models import LedgerEntry, Order, OrderItem, Payment, Refund  # noqa: F401
 from app.identity.models import InsuranceAnswer, Person  # noqa: F401

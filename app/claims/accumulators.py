@@ -108,6 +108,31 @@ def apply_json(session: Session, year: AccumulatorYear, version_read: int, delta
             session.execute(stmt)
 
 
+def withdraw_json(session: Session, year: AccumulatorYear, version_read: int, deltas: dict) -> None:
+    """Take one settled claim's deltas (stored form) back out exactly, as a reversal does; the
+    same version bump as `apply` (or StaleAccumulators)."""
+    bumped = rows_changed(
+        session,
+        update(AccumulatorYear)
+        .where(AccumulatorYear.id == year.id, AccumulatorYear.version == version_read)
+        .values(version=version_read + 1),
+    )
+    if bumped != 1:
+        raise StaleAccumulators()
+    for kind, amounts in deltas.items():
+        for key, amount in amounts.items():
+            if amount:
+                session.execute(
+                    update(AccumulatorEntry)
+                    .where(
+                        AccumulatorEntry.year_id == year.id,
+                        AccumulatorEntry.kind == kind,
+                        AccumulatorEntry.key == key,
+                    )
+                    .values(value_fen=AccumulatorEntry.value_fen - amount)
+                )
+
+
 def deltas_to_json(deltas: AccumulatorDeltas) -> dict:
     return {
         kind: {_key(kind, k): v for k, v in getattr(deltas, field).items()}

@@ -20,6 +20,7 @@ from app.claims.intake import checked_amounts
 from app.claims.settlement import policy_person, settlement_record
 from app.database import read_scope
 from app.members.models import Person
+from app.policies.models import Policy
 from app.products.models import Product
 from app.products.services import definition_of
 
@@ -81,6 +82,23 @@ def _estimate(
     itemised: tuple[list[FeeLine] | None, tuple[str, ...]] = (None, ()),
 ) -> Adjudication:
     policy = actable_policy(s, member_id, policy_id)
+    health = "pre_existing" if pre_existing else "healthy"
+    return quote(s, policy, amounts, care_kind, care_date, health, itemised)
+
+
+def quote(
+    s: Session,
+    policy: Policy,
+    amounts: dict | None,
+    care_kind: str | None,
+    care_date: date | None,
+    health: str,
+    itemised: tuple[list[FeeLine] | None, tuple[str, ...]] = (None, ()),
+    admission_id: str | None = None,
+) -> Adjudication:
+    """The engine on these amounts (and itemised lines) against the person's current
+    accumulators, explained; reads only. The estimate and the hospital's trial settlement
+    (app/direct_settlement) both quote through it."""
     person = existing(s, Person, policy.person_id)
     product = existing(s, Product, policy.product_id)
     year = s.scalar(
@@ -106,11 +124,9 @@ def _estimate(
         full["special_drugs_fen"] = matched.special_drugs_fen
     result = run_engine(
         definition,
-        engine_claim(full, care_kind, care_date, None, claim_lines.engine_lines(matched)),
+        engine_claim(full, care_kind, care_date, admission_id, claim_lines.engine_lines(matched)),
         policy_cover(policy),
-        insured_of(
-            s, person, "pre_existing" if pre_existing else "healthy", policy.plan_year, care_date
-        ),
+        insured_of(s, person, health, policy.plan_year, care_date),
         acc,
     )
     return claim_lines.explained(result, matched, definition)

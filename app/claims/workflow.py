@@ -8,6 +8,8 @@
     recheck --approve--> approved;  recheck --uphold--> rejected (final)   (a different reviewer)
     approved --pay--> paid | closed (nothing to pay: the deductible absorbed it)
     approved --payout_failed--> pending_review (a transfer the bank refused goes back to a person)
+    paid | closed --reverse--> rejected (the bureau reversed a settlement paid at the hospital
+                                counter, 撤销: app/direct_settlement restores the accumulators)
 
 "adjudicated" is not a resting status: the adjudicate action records its own transition and
 lands in one of its three outcomes in the same transaction.
@@ -54,6 +56,8 @@ TRANSITIONS: dict[tuple[str, str], tuple[ClaimStatus, ...]] = {
     (ClaimStatus.RECHECK, "redetermine"): (ClaimStatus.RECHECK,),
     (ClaimStatus.APPROVED, "pay"): (ClaimStatus.PAID, ClaimStatus.CLOSED),
     (ClaimStatus.APPROVED, "payout_failed"): (ClaimStatus.PENDING_REVIEW,),
+    (ClaimStatus.PAID, "reverse"): (ClaimStatus.REJECTED,),
+    (ClaimStatus.CLOSED, "reverse"): (ClaimStatus.REJECTED,),
 }
 
 # Where the member may still change the claim's contents (amounts, documents).

@@ -8,6 +8,7 @@ from flask import current_app
 from app.integrations.bureau.port import BureauPort
 from app.integrations.notifier.port import Notifier
 from app.integrations.payout.port import PayoutPort
+from app.integrations.signer.port import Signer
 from app.integrations.storage.port import StoragePort
 from app.integrations.wechat.port import WeChatLogin
 from app.integrations.wechatpay.port import WeChatPayPort
@@ -141,3 +142,14 @@ def storage() -> StoragePort:
 
         ext["storage"] = build_storage(current_app.config)
     return ext["storage"]
+
+
+def signer() -> Signer:
+    """Signatures on the hospitals' direct-settlement requests: SM2 with SM3 (the only scheme;
+    which institution holds which public key is data, app/direct_settlement)."""
+    ext = current_app.extensions
+    if "signer" not in ext:
+        from app.integrations.signer.sm2 import Sm2Signer
+
+        ext["signer"] = Sm2Signer()
+    return ext["signer"]

@@ -357,6 +357,13 @@ from tests.security import special_drugs_matrix  # noqa: E402
 MATRIX.update(special_drugs_matrix.ROWS)
 REQUESTS.update(special_drugs_matrix.REQUESTS)
 
+# And the hospitals' direct-settlement API (signed, no token) with the operators' reports.
+from tests.security import direct_settlement_matrix  # noqa: E402
+
+MATRIX.update(direct_settlement_matrix.ROWS)
+REQUESTS.update(direct_settlement_matrix.REQUESTS)
+PUBLIC_REFUSALS.update(direct_settlement_matrix.REFUSALS)
+
 
 def _build_path(rule: str, values: dict) -> str:
     """Fill a url rule's `<converter:name>` variables from `values`."""

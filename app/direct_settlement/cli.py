@@ -1,0 +1,155 @@
+"""`flask direct-settlement ...`: register institutions, the sandbox hospital's discharge,
+reconciliation reports and hospital statements (清算)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+direct_settlement_cli = AppGroup("direct-settlement", help="一站式结算 at the hospital counter.")
+
+
+@direct_settlement_cli.command("add-institution")
+@click.option("--code", required=True, help="fixmedins_code (定点医药机构编号)")
+@click.option("--name", required=True)
+@click.option("--key-id", required=True)
+@click.option("--public-key", required=True, help="SM2 public key, 128 hex digits (x||y)")
+@click.option("--payee-name", required=True)
+@click.option("--bank", "bank_name", required=True)
+@click.option("--account", required=True)
+def add_institution(code, name, key_id, public_key, payee_name, bank_name, account) -> None:
+    """Register (or re-key) a designated hospital."""
+    from app.direct_settlement.ledger import register_institution
+
+    register_institution(
+        code=code,
+        name=name,
+        key_id=key_id,
+        public_key=public_key,
+        payee_name=payee_name,
+        payee_bank_name=bank_name,
+        payee_account=account,
+    )
+    click.echo(f"institution {code} registered (key {key_id})")
+
+
+@direct_settlement_cli.command("add-sandbox-hospital")
+@click.option("--code", required=True, help="a demo hospital's fixmedins_code, e.g. H36070200001")
+@click.option("--name", default="沙箱定点医院", show_default=True)
+def add_sandbox_hospital(code, name) -> None:
+    """Register a sandbox hospital with the sandbox test key pair."""
+    from app.direct_settlement.ledger import register_institution
+    from app.integrations.signer import sandbox_keys as k
+
+    register_institution(
+        code=code,
+        name=name,
+        key_id=k.sandbox_key_id(code),
+        public_key=k.SANDBOX_PUBLIC_KEY,
+        payee_name=name,
+        payee_bank_name="中国银行赣州分行",
+        payee_account="6222000011115678",
+    )
+    click.echo(f"sandbox hospital {code} registered (key {k.sandbox_key_id(code)})")
+
+
+def _sandbox(code: str, url: str):
+    """The sandbox hospital `code`, signing with the sandbox key, over HTTP to `url`."""
+    import httpx
+
+    from app.direct_settlement.sandbox_hospital import SandboxHospital
+    from app.integrations.registry import signer
+    from app.integrations.signer import sandbox_keys as k
+
+    def send(method, path, headers, body):
+        resp = httpx.request(method, url + path, headers=headers, content=body, timeout=30)
+        return resp.status_code, resp.json()
+
+    return SandboxHospital(signer(), k.sandbox_key_id(code), k.SANDBOX_PRIVATE_KEY, send)
+
+
+def _echo(name: str, status: int, body) -> None:
+    click.echo(f"{name}: {status} {json.dumps(body, ensure_ascii=False)}")
+    if status != 200:
+        raise SystemExit(1)
+
+
+@direct_settlement_cli.command("sandbox-cancel")
+@click.option("--code", required=True, help="the sandbox hospital's fixmedins_code")
+@click.option("--setl-sn", required=True)
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True)
+def sandbox_cancel(code, setl_sn, url) -> None:
+    """撤销 as the sandbox hospital: cancel a settlement by its number."""
+    _echo("cancel", *_sandbox(code, url).cancel(setl_sn))
+
+
+@direct_settlement_cli.command("sandbox-reconcile")
+@click.option("--code", required=True, help="the sandbox hospital's fixmedins_code")
+@click.option("--day", required=True, help="YYYY-MM-DD (Asia/Shanghai)")
+@click.option("--count", required=True, type=int)
+@click.option("--sum-fen", required=True, type=int)
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True)
+def sandbox_reconcile(code, day, count, sum_fen, url) -> None:
+    """对账 as the sandbox hospital: post its count and sum for a day; prints the report."""
+    _echo("reconciliation", *_sandbox(code, url).reconcile(day, count, sum_fen))
+
+
+@direct_settlement_cli.command("sandbox-discharge")
+@click.option("--psn-no", required=True, help="the patient's 医保个人编号")
+@click.option("--setl-id", required=True, help="the bureau's settlement id of the stay")
+@click.option("--setl-sn", default=None, help="the hospital's settlement number (default: new)")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True)
+@click.option("--cancel", is_flag=True, help="then cancel it (撤销)")
+def sandbox_discharge(psn_no, setl_id, setl_sn, url, cancel) -> None:
+    """Play a discharge as the sandbox hospital against the running service: trial, confirm,
+    query (and cancel), each request signed with the sandbox key."""
+    import secrets
+
+    from app.direct_settlement.sandbox_hospital import plain
+    from app.integrations.registry import bureau
+
+    record = bureau().settlement_record(psn_no, setl_id)
+    if record is None:
+        raise click.ClickException(f"the sandbox bureau has no settlement {setl_id} for {psn_no}")
+    lines = bureau().fee_details(psn_no, setl_id, settlement=record) or []
+
+    hospital = _sandbox(record.fixmedins_code, url)
+    number = setl_sn or "SN" + secrets.token_hex(8).upper()
+    steps = hospital.discharge(plain(record), [plain(line) for line in lines], number)
+    if cancel and steps[-1][1] == 200:
+        steps.append(("cancel", *hospital.cancel(number)))
+    for name, status, body in steps:
+        _echo(name, status, body)
+
+
+@direct_settlement_cli.command("reconciliations")
+@click.option("--mismatched", is_flag=True, help="only the reports with a mismatch")
+def list_reconciliations(mismatched) -> None:
+    """The latest reconciliation reports (mismatches listed); exit 1 when one is mismatched."""
+    from app.direct_settlement.reports import reconciliations
+
+    rows = reconciliations(mismatched_only=mismatched)
+    for row in rows:
+        state = "matched" if row["matched"] else "MISMATCH"
+        click.echo(
+            f"{row['fixmedins_code']} {row['day']} {state}: ours {row['our_count']} / "
+            f"{row['our_sum_fen']} fen, theirs {row['their_count']} / {row['their_sum_fen']} fen"
+        )
+        for m in row["mismatches"]:
+            click.echo(
+                f"  {m['code']} {m['setl_sn'] or ''} {m['zh']} "
+                f"(ours {m['ours_fen']}, theirs {m['theirs_fen']})"
+            )
+    if any(not r["matched"] for r in rows):
+        raise SystemExit(1)
+
+
+@direct_settlement_cli.command("statements")
+def statements() -> None:
+    """清算: pay each hospital what it is owed through the payout port."""
+    from app.direct_settlement.ledger import run_statements
+
+    for row in run_statements():
+        click.echo(json.dumps(row, ensure_ascii=False))

@@ -1,0 +1,192 @@
+"""The hospitals' side of the money: registered institutions, what the insurer owes each
+(HospitalLedgerEntry), the statement (清算) that pays it through the payout port, and the check
+`flask ledger check` runs.
+
+Per hospital the ledger sums to (confirmed settlements) - (paid statements); per settlement its
+entries sum to its amount while confirmed and to 0 once cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from app.common.clock import SHANGHAI, today_shanghai
+from app.database import read_scope, transaction, utcnow
+from app.direct_settlement.models import (
+    DirectSettlement,
+    HospitalLedgerEntry,
+    HospitalStatement,
+    Institution,
+)
+from app.direct_settlement.statuses import (
+    DirectStatus,
+    HospitalEntryKind,
+    InstitutionStatus,
+    StatementStatus,
+)
+from app.integrations.payout.port import PAYOUT_FAILED, PAYOUT_SUCCEEDED, Payee
+
+log = logging.getLogger(__name__)
+
+
+def register_institution(
+    *,
+    code: str,
+    name: str,
+    key_id: str,
+    public_key: str,
+    payee_name: str,
+    payee_bank_name: str,
+    payee_account: str,
+) -> int:
+    """Add a designated hospital, or replace its key and account (a key rotation)."""
+    Payee(payee_name, payee_account, payee_bank_name)  # the payout port's own checks
+    with transaction() as s:
+        inst = s.scalar(select(Institution).where(Institution.fixmedins_code == code))
+        if inst is None:
+            inst = Institution(fixmedins_code=code)
+            s.add(inst)
+        inst.name, inst.key_id, inst.public_key = name, key_id, public_key.lower()
+        inst.payee_name, inst.payee_bank_name = payee_name, payee_bank_name
+        inst.payee_account, inst.status = payee_account, InstitutionStatus.ACTIVE
+        s.flush()
+        return inst.id
+
+
+def balance(s, inst_id: int) -> int:
+    return int(
+        s.scalar(
+            select(func.coalesce(func.sum(HospitalLedgerEntry.amount_fen), 0)).where(
+                HospitalLedgerEntry.institution_id == inst_id
+            )
+        )
+        or 0
+    )
+
+
+def run_statements() -> list[dict]:
+    """One statement per hospital owed money (none while an earlier one is unresolved): the
+    balance owed, transferred through the payout port; a paid statement is a `paid` entry."""
+    from app.integrations.registry import payout
+
+    with read_scope() as s:
+        ids = list(s.scalars(select(Institution.id).order_by(Institution.id)))
+    out = []
+    for inst_id in ids:
+        with transaction() as s:
+            inst = s.get(Institution, inst_id)
+            assert inst is not None
+            pending = s.scalar(
+                select(HospitalStatement).where(
+                    HospitalStatement.institution_id == inst_id,
+                    HospitalStatement.status == StatementStatus.PENDING,
+                )
+            )
+            if pending is None:
+                owed = balance(s, inst_id)
+                if owed <= 0:
+                    continue
+                count = s.scalar(
+                    select(func.count())
+                    .select_from(DirectSettlement)
+                    .where(
+                        DirectSettlement.institution_id == inst_id,
+                        DirectSettlement.status == DirectStatus.CONFIRMED,
+                    )
+                )
+                pending = HospitalStatement(
+                    statement_no="HS"
+                    + datetime.now(SHANGHAI).strftime("%Y%m%d")
+                    + secrets.token_hex(5).upper(),
+                    institution_id=inst_id,
+                    through=today_shanghai(),
+                    amount_fen=owed,
+                    settlements=count or 0,
+                )
+                s.add(pending)
+                s.flush()
+            statement_id, request_id, amount = pending.id, pending.statement_no, pending.amount_fen
+            payee = Payee(inst.payee_name, inst.payee_account, inst.payee_bank_name)
+            code = inst.fixmedins_code
+        try:
+            result = payout().transfer(
+                request_id, payee, amount, f"惠民保一站式结算清算 {request_id}"
+            )
+        except Exception as exc:  # left pending: the next run asks again with the same id
+            log.warning("statement %s left pending: %s", request_id, type(exc).__name__)
+            out.append({"fixmedins_code": code, "statement_no": request_id, "status": "pending"})
+            continue
+        out.append(_record(statement_id, result, code))
+    return out
+
+
+def _record(statement_id: int, result, code: str) -> dict:
+    with transaction() as s:
+        row = s.get(HospitalStatement, statement_id)
+        assert row is not None
+        if row.status == StatementStatus.PENDING and result.status == PAYOUT_SUCCEEDED:
+            row.status, row.external_id, row.paid_at = (
+                StatementStatus.PAID,
+                result.external_id,
+                utcnow(),
+            )
+            s.add(
+                HospitalLedgerEntry(
+                    institution_id=row.institution_id,
+                    statement_id=row.id,
+                    kind=HospitalEntryKind.PAID,
+                    amount_fen=-row.amount_fen,
+                )
+            )
+        elif row.status == StatementStatus.PENDING and result.status == PAYOUT_FAILED:
+            row.status, row.failure_code = StatementStatus.FAILED, result.failure_code
+        return {
+            "fixmedins_code": code,
+            "statement_no": row.statement_no,
+            "amount_fen": row.amount_fen,
+            "status": row.status,
+        }
+
+
+def check_hospital_ledger() -> list[str]:
+    """Per settlement: its entries == its amount while confirmed, 0 once cancelled. Per hospital:
+    the ledger == confirmed settlements - paid statements."""
+    problems = []
+    with read_scope() as s:
+        by_settlement = dict(
+            s.execute(
+                select(HospitalLedgerEntry.settlement_id, func.sum(HospitalLedgerEntry.amount_fen))
+                .where(HospitalLedgerEntry.settlement_id.is_not(None))
+                .group_by(HospitalLedgerEntry.settlement_id)
+            ).all()
+        )
+        for ds in s.scalars(select(DirectSettlement)):
+            expected = ds.amount_fen if ds.status == DirectStatus.CONFIRMED else 0
+            if by_settlement.get(ds.id, 0) != expected:
+                problems.append(
+                    f"direct settlement {ds.setl_sn}: ledger {by_settlement.get(ds.id, 0)} "
+                    f"!= owed {expected}"
+                )
+        for inst in s.scalars(select(Institution)):
+            confirmed = s.scalar(
+                select(func.coalesce(func.sum(DirectSettlement.amount_fen), 0)).where(
+                    DirectSettlement.institution_id == inst.id,
+                    DirectSettlement.status == DirectStatus.CONFIRMED,
+                )
+            )
+            paid = s.scalar(
+                select(func.coalesce(func.sum(HospitalStatement.amount_fen), 0)).where(
+                    HospitalStatement.institution_id == inst.id,
+                    HospitalStatement.status == StatementStatus.PAID,
+                )
+            )
+            if balance(s, inst.id) != (confirmed or 0) - (paid or 0):
+                problems.append(
+                    f"hospital {inst.fixmedins_code}: ledger {balance(s, inst.id)} "
+                    f"!= confirmed {confirmed} - paid {paid}"
+                )
+    return problems

@@ -1,0 +1,152 @@
+"""Pure rules of the hospitals' API: what is signed, the timestamp window, and reading the
+settlement (setlinfo) and its itemised fees (feedetail) into the bureau's record shapes, with
+every way they fail to add up. No Flask, no database.
+
+What an institution signs (SM2 over SM3, the signer port) is the canonical string
+
+    METHOD \\n PATH \\n TIMESTAMP \\n NONCE \\n SM3(BODY) hex
+
+TIMESTAMP is Unix seconds; NONCE 16-64 of [A-Za-z0-9_-], used once per institution.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from gmssl import sm3
+
+from app.integrations.bureau.fee_details import FeeDetailRecord, fee_detail_discrepancies
+from app.integrations.bureau.settlements import (
+    INCONSISTENCIES,
+    SettlementRecord,
+    settlement_inconsistencies,
+)
+
+NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+TIMESTAMP = re.compile(r"^\d{1,12}$")
+
+_SETL_FIELDS = {f.name: f for f in fields(SettlementRecord)}
+_LINE_FIELDS = {f.name: f for f in fields(FeeDetailRecord)}
+
+
+def body_digest(body: bytes) -> str:
+    return str(sm3.sm3_hash(list(body)))
+
+
+def canonical(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    """The bytes an institution signs for one request."""
+    return "\n".join((method.upper(), path, timestamp, nonce, body_digest(body))).encode()
+
+
+def header_problem(timestamp: str | None, nonce: str | None) -> str | None:
+    """Why the timestamp or nonce header cannot be read (None when both can)."""
+    if not timestamp or not TIMESTAMP.match(timestamp):
+        return "X-Timestamp 须为 Unix 秒数"
+    if not nonce or not NONCE.match(nonce):
+        return "X-Nonce 须为 16-64 位字母、数字、下划线或连字符"
+    return None
+
+
+def within_window(timestamp: int, now: int, window_seconds: int) -> bool:
+    """A request is fresh when its timestamp is within the window of now, either way."""
+    return abs(now - timestamp) <= window_seconds
+
+
+class BadSettlement(ValueError):
+    """The settlement or its lines cannot be read (`code` says how: request or amounts)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _value(name: str, kind: Any, raw: Any) -> Any:
+    text = str(kind)
+    if raw is None:
+        raise BadSettlement("direct_request_invalid", f"{name} 不能为空")
+    try:
+        if "Decimal" in text:
+            return Decimal(str(raw))
+        if "datetime" in text:
+            value = datetime.fromisoformat(str(raw))
+            if value.tzinfo is None:
+                raise ValueError("naive")
+            return value
+        if "date" in text:
+            return date.fromisoformat(str(raw))
+        if text.startswith("int"):
+            if type(raw) is not int:
+                raise ValueError("not int")
+            return raw
+    except (ValueError, InvalidOperation):
+        raise BadSettlement("direct_request_invalid", f"{name} 格式不正确") from None
+    return raw
+
+
+def _build(cls: Any, known: dict, data: dict, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise BadSettlement("direct_request_invalid", f"{where} 须为对象")
+    args = {}
+    for name, f in known.items():
+        if name in data:
+            args[name] = _value(f"{where}.{name}", f.type, data[name])
+    try:
+        return cls(**args)
+    except (TypeError, ValueError) as exc:
+        raise BadSettlement("direct_request_invalid", f"{where}: {exc}") from None
+
+
+def read_settlement(
+    setlinfo: dict, feedetail: list[dict]
+) -> tuple[SettlementRecord, list[FeeDetailRecord]]:
+    """The request's settlement and lines in the bureau's shapes, checked to add up: the
+    settlement's own identities, then the lines against it. Raises BadSettlement."""
+    record = _build(SettlementRecord, _SETL_FIELDS, setlinfo, "setlinfo")
+    lines = [_build(FeeDetailRecord, _LINE_FIELDS, row, "feedetail") for row in feedetail]
+    for line in lines:
+        if (line.setl_id, line.mdtrt_id, line.psn_no) != (
+            record.setl_id,
+            record.mdtrt_id,
+            record.psn_no,
+        ):
+            raise BadSettlement(
+                "direct_request_invalid", f"费用明细 {line.feedetl_sn} 不属于本次结算"
+            )
+        if line.reversal:
+            raise BadSettlement("direct_request_invalid", "费用明细须为冲销后的净额")
+    problems = [INCONSISTENCIES[c] for c in settlement_inconsistencies(record)]
+    problems += [f"费用明细与结算不符（{d}）" for d in fee_detail_discrepancies(lines, record)]
+    if problems:
+        raise BadSettlement("direct_amounts_mismatch", "；".join(problems))
+    return record, lines
+
+
+# The figures the hospital's settlement must share with the bureau's record of it.
+COMPARED = (
+    "mdtrt_id",
+    "psn_no",
+    "fixmedins_code",
+    "med_type",
+    "begndate",
+    "enddate",
+    "medfee_sumamt_fen",
+    "fulamt_ownpay_amt_fen",
+    "overlmt_selfpay_fen",
+    "preselfpay_amt_fen",
+    "inscp_scp_amt_fen",
+    "hifp_pay_fen",
+    "hifmi_pay_fen",
+    "hifob_pay_fen",
+    "maf_pay_fen",
+    "oth_pay_fen",
+)
+
+
+def differences(ours: SettlementRecord, bureau: SettlementRecord) -> list[str]:
+    """The COMPARED fields on which the hospital's settlement and the bureau's record differ."""
+    return [name for name in COMPARED if getattr(ours, name) != getattr(bureau, name)]

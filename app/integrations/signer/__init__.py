@@ -1,0 +1,1 @@
+"""Request signatures for the hospitals' direct-settlement API (port.py; SM2 with SM3 in sm2.py)."""
