@@ -72,6 +72,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.claims.routes import blp as claims_blp
     from app.disclosure.routes import blp as disclosure_blp
     from app.enrollment.routes import blp as enrollment_blp
+    from app.estimates.routes import blp as estimates_blp
     from app.jobs.routes import blp as jobs_blp
     from app.members.routes import blp as members_blp
     from app.ops.routes import blp as ops_blp
@@ -90,6 +91,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         members_blp,
         products_blp,
         enrollment_blp,
+        estimates_blp,
         payments_blp,
         policies_blp,
         staff_blp,

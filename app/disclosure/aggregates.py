@@ -47,6 +47,8 @@ from app.disclosure.metrics import (
     CLAIMS_SETTLED,
     CLAIMS_SETTLED_PAYABLE_FEN,
     ENROLLED_BY_FUNDING_SOURCE,
+    ESTIMATES_CONVERTED,
+    ESTIMATES_SHOWN,
     ENROLLED_BY_INSURANCE_TYPE,
     FUNDING_SOURCES,
     INSURANCE_TYPES,
@@ -383,6 +385,16 @@ def record_claim_paid(
 
 
 # --- reading ----------------------------------------------------------------------------------
+
+
+def record_estimate_shown(session: Session, product_id: int, plan_year: int, on: date) -> None:
+    """A value estimate was shown for this product (no person, no amount)."""
+    bump(session, product_id=product_id, plan_year=plan_year, on=on, metric=ESTIMATES_SHOWN)
+
+
+def record_estimate_converted(session: Session, product_id: int, plan_year: int, on: date) -> None:
+    """A member who was shown a value estimate enrolled in this plan year (counted once)."""
+    bump(session, product_id=product_id, plan_year=plan_year, on=on, metric=ESTIMATES_CONVERTED)
 
 
 def counters_for(
