@@ -11,6 +11,7 @@ fetch is rate-limited as identity checks are. Counters: `estimates_shown` per es
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +25,6 @@ from app.database import read_scope, transaction, utcnow
 from app.disclosure import aggregates
 from app.error_catalogue import E
 from app.estimates import rules
-from app.identity.services import person_index
 from app.members.models import Consent, Member, Person, Relative
 from app.members.services import GUARDIAN_CONSENT_AGE
 from app.products import services as products
@@ -227,7 +227,7 @@ def value_estimate(member_id: int) -> dict:
             t,
             actor_type="member",
             actor_id=member_id,
-            action="estimate.shown",
+            action=aggregates.ESTIMATE_SHOWN_ACTION,
             object_type="product",
             object_id=product_id,
             detail={"plan_year": definition.plan_year, "people": len(fetched)},
