@@ -418,7 +418,7 @@ def record_estimate_conversions(
             AuditEvent.action.in_((ESTIMATE_SHOWN_ACTION, ESTIMATE_CONVERTED_ACTION)),
         )
     ).all()
-    shown = {m for m, action in rows if action == ESTIMATE_SHOWN_ACTION}
+    shown = {m for m, action in rows if action == ESTIMATE_SHOWN_ACTION and m is not None}
     counted = {m for m, action in rows if action == ESTIMATE_CONVERTED_ACTION}
     for member_id in sorted(shown - counted):
         audit(
