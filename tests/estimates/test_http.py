@@ -227,3 +227,27 @@ def test_counters_shown_and_converted(app_factory, residents):
     assert _counter(seeded, "estimates_shown") == 2
     # the counters carry no person: only product, year, month, metric
     assert len(_audit(seeded, "estimate.converted")) == 1
+
+
+def test_nothing_fetched_is_stored(app, client, insured_family):
+    from app.claims.line_models import ClaimFeeLine
+    from app.claims.models import AccumulatorEntry, AccumulatorYear, Claim
+    from app.database import get_session
+    from app.members.models import Consent
+
+    def counts():
+        with app.app_context():
+            s = get_session()
+            out = {
+                model.__name__: s.scalar(select(func.count()).select_from(model))
+                for model in (Claim, ClaimFeeLine, AccumulatorYear, AccumulatorEntry, Consent)
+            }
+            s.rollback()
+        return out
+
+    token = insured_family["token"]
+    _consent(client, token)
+    before = counts()
+    body = _estimate(client, token).get_json()
+    assert body["total"]["payable_fen"] > 0
+    assert counts() == before  # no claim, no line, no accumulator: the records left with the answer
