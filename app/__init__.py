@@ -88,6 +88,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     from app.direct_settlement.routes import blp as direct_settlement_blp
     from app.disclosure.routes import blp as disclosure_blp
     from app.enrollment.routes import blp as enrollment_blp
+    from app.estimates.routes import blp as estimates_blp
     from app.jobs.routes import blp as jobs_blp
     from app.members.routes import blp as members_blp
     from app.ops.routes import blp as ops_blp
@@ -107,6 +108,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         members_blp,
         products_blp,
         enrollment_blp,
+        estimates_blp,
         payments_blp,
         policies_blp,
         staff_blp,

@@ -138,6 +138,13 @@ class Config:
     RATE_LIMIT_VERIFY_PER_USER: str = "10 per hour"
     RATE_LIMIT_VERIFY_PER_TARGET: str = "5 per hour"
     RATE_LIMIT_VERIFY_GLOBAL: str = "600 per minute"
+    # The value estimate fetches every family member's settlement records from the bureau: limited
+    # as identity checks are (per member, per person fetched, city-wide).
+    RATE_LIMIT_ESTIMATE_PER_USER: str = "10 per hour"
+    RATE_LIMIT_ESTIMATE_PER_TARGET: str = "5 per hour"
+    RATE_LIMIT_ESTIMATE_GLOBAL: str = "600 per minute"
+    # The consent text version the value estimate's consent screen shows.
+    ESTIMATE_CONSENT_TEXT_VERSION: str = "estimate-2026-12"
     RATE_LIMIT_LOGIN: str = "30 per minute"
     # Rate-limit storage (Redis) outages (app/ratelimit.py, docs/ratelimits.md): how long a
     # call to Redis may take, and how long the service-level limits answer 503 before asking

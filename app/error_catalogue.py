@@ -194,6 +194,26 @@ _add("bureau_unavailable", 503, "医保系统暂时无法访问，请稍后再�
 _add("member_not_found", 404, "账号不存在")
 _add("member_already_verified", 409, "该微信账号已绑定其他身份")
 _add("member_too_young", 422, "未满14周岁的未成年人请由监护人添加为家属")
+
+# --- the value estimate ("what last year would have paid", app/estimates) ---------------------
+_add(
+    "estimate_consent_required",
+    403,
+    "查看“去年能赔多少”需要您单独同意我们向医保部门查询您和家属去年的医保结算记录",
+    "No separate consent to fetch last year's settlement records",
+)
+_add(
+    "estimate_consent_withdrawn",
+    403,
+    "您已撤回查询去年医保结算记录的同意，如需查看请重新同意",
+    "The value-estimate consent was withdrawn",
+)
+_add(
+    "estimate_consent_not_given",
+    409,
+    "您尚未同意查询去年医保结算记录，无需撤回",
+    "Nothing to withdraw",
+)
 _add("relation_invalid", 422, "关系类型不正确")
 _add("relative_is_self", 409, "不能将本人添加为家属")
 _add("relative_exists", 409, "该家属已添加")

@@ -198,6 +198,14 @@ def relative(app: Flask, member_id: int, resident, relation: str) -> int:
         return row.id
 
 
+def estimate_consent(app: Flask, member_id: int) -> None:
+    """The member's separate consent to the value estimate (app/estimates), recorded."""
+    from app.estimates.services import grant_consent
+
+    with app.app_context():
+        grant_consent(member_id, True, app.config["ESTIMATE_CONSENT_TEXT_VERSION"])
+
+
 # --- orders and policies -----------------------------------------------------------------------
 
 

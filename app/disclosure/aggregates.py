@@ -44,6 +44,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.audit.models import AuditEvent
+from app.audit.services import record as audit
 from app.database import rowcount, utcnow
 from app.disclosure.metrics import (
     CLAIMS_PAID,
@@ -53,6 +55,8 @@ from app.disclosure.metrics import (
     CLAIMS_SETTLED_PAYABLE_FEN,
     ENROLLED_BY_FUNDING_SOURCE,
     ENROLLED_BY_INSURANCE_TYPE,
+    ESTIMATES_CONVERTED,
+    ESTIMATES_SHOWN,
     FUNDING_SOURCES,
     INSURANCE_TYPES,
     LARGEST_CLAIM_PAID_FEN,
@@ -448,6 +452,50 @@ def fold_counters(session: Session) -> int:
 
 
 # --- reading ----------------------------------------------------------------------------------
+
+
+# The audit actions that say a member was shown a value estimate of a product (app/estimates)
+# and that their enrollment was counted as a conversion.
+ESTIMATE_SHOWN_ACTION = "estimate.shown"
+ESTIMATE_CONVERTED_ACTION = "estimate.converted"
+
+
+def record_estimate_shown(session: Session, product_id: int, plan_year: int, on: date) -> None:
+    """A value estimate was shown for this product (no person, no amount)."""
+    bump(session, product_id=product_id, plan_year=plan_year, on=on, metric=ESTIMATES_SHOWN)
+
+
+def record_estimate_conversions(
+    session: Session, product_id: int, plan_year: int, on: date, member_ids: Iterable[int]
+) -> None:
+    """Members who were shown a value estimate of this product and now enrolled in its plan
+    year: `estimates_converted`, once per member and product (an audit row `estimate.converted`
+    marks the member as counted; the counter itself holds no person)."""
+    ids = sorted(set(member_ids))
+    if not ids:
+        return
+    rows = session.execute(
+        select(AuditEvent.actor_id, AuditEvent.action).where(
+            AuditEvent.actor_type == "member",
+            AuditEvent.actor_id.in_(ids),
+            AuditEvent.object_type == "product",
+            AuditEvent.object_id == product_id,
+            AuditEvent.action.in_((ESTIMATE_SHOWN_ACTION, ESTIMATE_CONVERTED_ACTION)),
+        )
+    ).all()
+    shown = {m for m, action in rows if action == ESTIMATE_SHOWN_ACTION and m is not None}
+    counted = {m for m, action in rows if action == ESTIMATE_CONVERTED_ACTION}
+    for member_id in sorted(shown - counted):
+        audit(
+            session,
+            actor_type="member",
+            actor_id=member_id,
+            action=ESTIMATE_CONVERTED_ACTION,
+            object_type="product",
+            object_id=product_id,
+            detail={"plan_year": plan_year},
+        )
+        bump(session, product_id=product_id, plan_year=plan_year, on=on, metric=ESTIMATES_CONVERTED)
 
 
 def counters_for(

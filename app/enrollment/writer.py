@@ -139,6 +139,7 @@ class PaidOrderFacts:
     order_id: int
     payment_method: str | None
     items: tuple[PaidItem, ...]
+    member_id: int | None = None  # None: a sponsor's batch order
 
     @classmethod
     def of(cls, order: Order) -> PaidOrderFacts:
@@ -149,6 +150,7 @@ class PaidOrderFacts:
                 PaidItem(i.id, i.person_id, i.premium_fen, i.pay_fen, tuple(i.subsidies or ()))
                 for i in order.items
             ),
+            order.member_id,
         )
 
 
@@ -194,6 +196,7 @@ def _paid_order(order: OrderSpec, order_id: int, item_ids: tuple[int, ...]) -> P
             PaidItem(item_id, i.person_id, i.premium_fen, i.pay_fen, i.subsidies)
             for item_id, i in zip(item_ids, order.insured)
         ),
+        order.member_id,
     )
 
 
@@ -413,7 +416,11 @@ def _policies_issued(session, items, policy_ids, audit_ids, now: datetime, detai
 def _count_enrollments(session, product_id, plan_year, paid_on: date, items, policy_ids) -> None:
     """The public enrollment figures, in this same transaction, with each insured person's
     verified insurance type as it stands now."""
-    from app.disclosure.aggregates import IssuedPolicy, record_enrollments
+    from app.disclosure.aggregates import (
+        IssuedPolicy,
+        record_enrollments,
+        record_estimate_conversions,
+    )
 
     person_ids = list({item.person_id for _, item in items})
     insurance_type = dict(
@@ -437,6 +444,8 @@ def _count_enrollments(session, product_id, plan_year, paid_on: date, items, pol
             for (order, item), policy_id in zip(items, policy_ids)
         ],
     )
+    members = {order.member_id for order, _ in items if order.member_id is not None}
+    record_estimate_conversions(session, product_id, plan_year, paid_on, members)
 
 
 def fresh_numbers(session, column, make, count: int) -> list[str]:

@@ -18,7 +18,15 @@ from app.identity.models import Person
 INSURANCE_TYPES = ("employee", "resident")  # bureau insutype 310 / 390
 INSURANCE_STATUSES = ("active", "suspended")
 RELATIONS = ("spouse", "child", "parent", "grandparent", "grandchild", "sibling")
-CONSENT_PURPOSES = ("identity_verification", "guardian")
+# value_estimate / value_estimate_withdrawn: the separate consent to fetch last year's
+# settlement records for the value estimate (app/estimates), and its withdrawal (append-only:
+# the member's latest row of the two decides).
+CONSENT_PURPOSES = (
+    "identity_verification",
+    "guardian",
+    "value_estimate",
+    "value_estimate_withdrawn",
+)
 
 
 class Member(Base):
@@ -73,6 +81,10 @@ class Consent(Base):
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("purpose IN ('identity_verification', 'guardian')", name="purpose"),
+        CheckConstraint(
+            "purpose IN ('identity_verification', 'guardian', 'value_estimate', "
+            "'value_estimate_withdrawn')",
+            name="purpose",
+        ),
         Index("ix_consents_member_purpose", "member_id", "purpose"),
     )

@@ -56,6 +56,10 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("/me", "GET"): (401, 200, 401, 401, 401),
     ("/me/identity", "POST"): (401, 200, 401, 401, 401),
     ("/me/identity/refresh", "POST"): (401, 200, 401, 401, 401),
+    ("/me/value-estimate", "POST"): (401, 200, 401, 401, 401),
+    ("/me/value-estimate/consent", "GET"): (401, 200, 401, 401, 401),
+    ("/me/value-estimate/consent", "POST"): (401, 200, 401, 401, 401),
+    ("/me/value-estimate/consent", "DELETE"): (401, 200, 401, 401, 401),
     ("/me/relatives", "GET"): (401, 200, 401, 401, 401),
     ("/me/relatives", "POST"): (401, 201, 401, 401, 401),
     ("/me/relatives/<int:relative_id>", "GET"): (401, 200, 401, 401, 401),
@@ -233,6 +237,12 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("/me", "GET"): lambda w: {},
     ("/me/identity", "POST"): lambda w: {"json": w.identity_body("张伟")},
     ("/me/identity/refresh", "POST"): lambda w: {},
+    ("/me/value-estimate", "POST"): lambda w: {},
+    ("/me/value-estimate/consent", "GET"): lambda w: {},
+    ("/me/value-estimate/consent", "POST"): lambda w: {
+        "json": {"consent": {"accepted": True, "text_version": "estimate-2026-12"}}
+    },
+    ("/me/value-estimate/consent", "DELETE"): lambda w: {},
     ("/me/relatives", "GET"): lambda w: {},
     ("/me/relatives", "POST"): lambda w: {"json": w.identity_body("张建国", relation="parent")},
     ("/me/relatives/<int:relative_id>", "GET"): lambda w: {"relative_id": w.spouse_id},
@@ -416,6 +426,7 @@ def world(fast_password_hashing, seeded, residents) -> World:
     member = factories.verified_member(seeded, "matrix-member", residents["张伟"])
     spouse_id = factories.relative(seeded, member["member_id"], residents["李娜"], "spouse")
     child_id = factories.relative(seeded, member["member_id"], residents["张小宝"], "child")
+    factories.estimate_consent(seeded, member["member_id"])
     charity_id = _matrix_charity(seeded)
     factories.org_admin(seeded, "charity-admin-1", organisation_id=charity_id)
     tokens = {

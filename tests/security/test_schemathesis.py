@@ -151,6 +151,7 @@ class FuzzWorld:
     member_token: str
     staff_token: str
     org_admin_token: str
+    estimator_token: str
 
     def headers_for(self, path: str) -> dict[str, str]:
         if path.startswith("/auth/"):
@@ -161,6 +162,8 @@ class FuzzWorld:
             return bearer(self.org_admin_token)
         if path.startswith("/staff/"):
             return bearer(self.staff_token)
+        if path == "/me/value-estimate":
+            return bearer(self.estimator_token)
         return bearer(self.member_token)
 
 
@@ -178,6 +181,19 @@ def fuzz_world(module_app_factory) -> FuzzWorld:
     zhang = next(r for r in generate(10) if r.name == "张伟")
     resp = verify(client, member["access_token"], zhang)
     assert resp.status_code == 200, resp.get_json()
+    # The estimate is fuzzed as a second member whose consent the fuzzing of the consent routes
+    # (listed first in the spec: DELETE withdraws it) leaves alone.
+    estimator = login(client, "fuzz-estimator")
+    resp = verify(
+        client, estimator["access_token"], next(r for r in generate(10) if r.name == "李娜")
+    )
+    assert resp.status_code == 200, resp.get_json()
+    resp = client.post(
+        "/me/value-estimate/consent",
+        headers=bearer(estimator["access_token"]),
+        json={"consent": {"accepted": True, "text_version": "estimate-2026-12"}},
+    )
+    assert resp.status_code == 200, resp.get_json()
     resp = client.post(
         "/auth/staff/login", json={"username": "demo-operator", "password": DEMO_STAFF_PASSWORD}
     )
@@ -187,7 +203,9 @@ def fuzz_world(module_app_factory) -> FuzzWorld:
     assert client.get("/openapi.json").get_json() == schema.raw_schema, (
         "the fuzzed app serves another spec than the one loaded at collection"
     )
-    return FuzzWorld(app, member["access_token"], staff_token, org_admin_token)
+    return FuzzWorld(
+        app, member["access_token"], staff_token, org_admin_token, estimator["access_token"]
+    )
 
 
 def _org_admin_with_a_programme(app, client) -> str:

@@ -1,0 +1,2 @@
+"""The value estimate: what last year's settlement records would have paid under the product on
+sale, had the family been covered (issue 17)."""
