@@ -2,7 +2,7 @@
 `value_estimate_withdrawn` (append-only; the member's latest row of the two decides)
 
 Revision ID: 20261206estimate_consent
-Revises: 20261205h1_claim_recheck
+Revises: 20261206direct_settle
 Create Date: 2026-12-06 02:10:00
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "20261206estimate_consent"
-down_revision = "20261205h1_claim_recheck"
+down_revision = "20261206direct_settle"
 branch_labels = None
 depends_on = None
 
