@@ -191,11 +191,21 @@ def dashboard(product_code: str | None = None) -> dict:
                 f"保障满 {t.projection_min_days} 天后开始预测"
             ),
         },
+        "value_estimates": _estimates(cells),
         "warnings": [
             {"code": w.code, "level": str(w.level), "message": w.message, "figures": w.figures}
             for w in warnings
         ],
     }
+
+
+def _estimates(cells: dict) -> dict:
+    """The value estimates shown for the product's year and how many of those members enrolled
+    (the disclosure counters kept by app/estimates and the enrollment writer)."""
+    shown = sum(year_totals(cells, agg.ESTIMATES_SHOWN).values())
+    converted = sum(year_totals(cells, agg.ESTIMATES_CONVERTED).values())
+    rate = round_half_up_div(converted * 10000, shown) if shown else None
+    return {"shown": shown, "converted": converted, "conversion_bp": rate}
 
 
 # --- enrollment ---------------------------------------------------------------------------------

@@ -283,6 +283,15 @@ DashboardLossRatioSchema = StrictSchema.from_dict(
 )
 
 
+DashboardEstimatesSchema = StrictSchema.from_dict(
+    {
+        **_integers("shown", "converted"),
+        **_integers("conversion_bp", allow_none=True),
+    },
+    name="DashboardEstimates",
+)
+
+
 class DashboardWarningSchema(StrictSchema):
     code = ma.fields.String(required=True, metadata={"example": "sponsor_budget_nearly_spent"})
     level = ma.fields.String(required=True, validate=ma.validate.OneOf(("warning", "critical")))
@@ -306,4 +315,12 @@ class DashboardSchema(StrictSchema):
     claims = ma.fields.Nested(DashboardClaimsSchema, required=True)
     payouts = ma.fields.Nested(DashboardPayoutsSchema, required=True)
     loss_ratio = ma.fields.Nested(DashboardLossRatioSchema, required=True)
+    value_estimates = ma.fields.Nested(
+        DashboardEstimatesSchema,
+        required=True,
+        metadata={
+            "description": "“去年能赔多少” estimates shown this plan year and the members shown "
+            "one who then enrolled (conversion); counts only, no personal data"
+        },
+    )
     warnings = ma.fields.List(ma.fields.Nested(DashboardWarningSchema), required=True)

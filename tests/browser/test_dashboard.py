@@ -101,12 +101,15 @@ def test_operator_sees_live_charts(page, live_server, residents):
     assert page.locator('[data-figure="enrollment.today"]').inner_text() == "3"
     assert page.locator('[data-figure="enrollment.total"]').inner_text() == "3"
     assert page.locator('[data-figure="premiums.net"]').inner_text() == "267.00"
-    # The warnings panel: one line per warning, with its code (no claims yet: the projected loss
-    # ratio is under the floor).
+    # The warnings panel: one line per warning, with its code, as the API gives them (which ones
+    # depends on the real date: the product on sale today may not have started its cover, and
+    # then nothing is projected), or the line saying there are none.
     codes = page.locator("#dash-warnings li[data-code]").evaluate_all(
         "items => items.map(li => li.dataset.code)"
     )
-    assert codes == [w["code"] for w in api["warnings"]] == ["loss_ratio_projected_below_floor"]
+    assert codes == [w["code"] for w in api["warnings"]]
+    if not codes:
+        assert "暂无预警" in page.locator("#dash-warnings").inner_text()
     _shot(page, "dashboard-desktop.png")
 
     # A new enrollment: the next poll redraws the charts, and the page is the same page.

@@ -9,6 +9,7 @@ figures over HTTP (GET /staff/dashboard, operators only)."""
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pytest
 import time_machine
@@ -363,3 +364,35 @@ def test_the_api_gives_the_same_figures_to_operators_only(live):
     for text in ("张伟", "李娜", "张小宝", "刘强", "孙丽", "陈静", "张建国", "6222020200"):
         assert text not in body
     assert "360702198" not in body
+
+
+def test_value_estimates_and_their_conversions_are_counted(live):
+    """Three estimates shown for the product's year, one of those members enrolled: 3 shown, 1
+    converted, 33.33%. Counts only: the figures carry no person."""
+    from app.database import transaction
+    from app.disclosure.aggregates import bump, record_estimate_shown
+    from app.disclosure.metrics import ESTIMATES_CONVERTED
+
+    app = live["app"]
+    with time_machine.travel(LOOK_AT, tick=False), app.app_context():
+        before = dashboard()
+        product = before["product"]
+        from sqlalchemy import select as sel
+
+        from app.database import get_session
+        from app.products.models import Product
+
+        product_id = get_session().scalar(sel(Product.id).where(Product.code == product["code"]))
+        with transaction() as session:
+            for _ in range(3):
+                record_estimate_shown(session, product_id, product["plan_year"], date(2026, 3, 20))
+            bump(
+                session,
+                product_id=product_id,
+                plan_year=product["plan_year"],
+                on=date(2026, 3, 20),
+                metric=ESTIMATES_CONVERTED,
+            )
+        after = dashboard()
+    assert before["value_estimates"] == {"shown": 0, "converted": 0, "conversion_bp": None}
+    assert after["value_estimates"] == {"shown": 3, "converted": 1, "conversion_bp": 3333}

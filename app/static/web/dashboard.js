@@ -61,6 +61,9 @@
     setText("loss.projected", pct(d.loss_ratio.projected_bp));
     setText("loss.method", "预测方法：" + d.loss_ratio.projection_method);
     setText("warnings.count", String(d.warnings.length));
+    setText("estimates.shown", d.value_estimates.shown.toLocaleString("zh-CN"));
+    setText("estimates.converted", d.value_estimates.converted.toLocaleString("zh-CN"));
+    setText("estimates.rate", pct(d.value_estimates.conversion_bp));
   }
 
   function drawWarnings(d) {
