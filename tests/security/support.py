@@ -164,3 +164,60 @@ def create_org_admin(
 
 def get_json(client, path: str, token: str | None) -> TestResponse:
     return client.get(path, headers=bearer(token) if token else {})
+
+
+def sponsor_objects(app: Flask, admin_username: str, terms_version: str) -> dict:
+    """The objects the sponsor console's pages name, all of the admin's organisation: a roster-only
+    full-premium programme topped up (a top-up ledger entry) with a campaign, a finished
+    enrollment job and a roster upload (one resident listed, not yet insured). Ids by the page
+    routes' path variable names. Needs the clock in
+    the demo product's window (tests/enrollment/conftest.py `frozen`)."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from app.campaigns.services import create_campaign
+    from app.database import get_session
+    from app.jobs.services import start_roster_enrollment
+    from app.sponsors.models import ProgrammeLedgerEntry
+    from app.sponsors.roster_services import upload_roster
+    from tests import factories
+    from tests.jobs.support import PREMIUM_FEN, eligible, roster_csv
+
+    actor = factories.staff_principal(app, admin_username)
+    programme_id = factories.programme(
+        app,
+        admin_username,
+        name="名单资助项目",
+        eligibility={"roster_only": True},
+        budget_fen=5 * PREMIUM_FEN,
+    )
+    with app.app_context():
+        campaign = create_campaign(
+            actor,
+            programme_id=programme_id,
+            name="扫码领取惠民保",
+            quota=3,
+            expires_on=date(2026, 12, 20),
+            eligibility={},
+        )
+        # The job first, on an empty roster: it finishes at once, enrolling nobody.
+        job = start_roster_enrollment(
+            actor, programme_id, terms_version=terms_version, terms_accepted=True
+        )
+        upload = upload_roster(actor, programme_id, roster_csv(eligible(1)))
+        entry_id = get_session().scalar(
+            select(ProgrammeLedgerEntry.id).where(
+                ProgrammeLedgerEntry.programme_id == programme_id,
+                ProgrammeLedgerEntry.kind == "top_up",
+            )
+        )
+        ids = {
+            "programme_id": programme_id,
+            "campaign_id": campaign.id,
+            "job_id": job.id,
+            "upload_id": upload.id,
+            "entry_id": entry_id,
+        }
+        get_session().rollback()
+    return ids

@@ -6,17 +6,23 @@ an id in its path needs a case here (`test_every_page_id_route_has_a_case`)."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import func, select
 
 from app.claims.models import Claim
 from app.database import get_session
+from app.jobs.models import Job
+from app.sponsors.roster_models import RosterEntry, RosterUpload
 from tests import factories
-from tests.security.support import page_routes
+from tests.enrollment.conftest import frozen, terms_version  # noqa: F401  (fixture)
+from tests.jobs.support import eligible, roster_csv
+from tests.security.support import page_routes, sponsor_objects
 from tests.web.conftest import claim_documents, file_claim, make_pending_claim
 from tests.web.support import signed_in
 
@@ -35,10 +41,14 @@ class World:
     others_document: int
     operator: object
     operator_token: str
+    sponsor: dict  # a charity's objects (tests/security/support.py sponsor_objects)
+    admin: object  # another organisation's admin's console session
+    admin_token: str  # its CSRF token
+    admin_api: dict  # that admin's bearer header
 
 
 @pytest.fixture
-def world(seeded) -> World:
+def world(seeded, frozen) -> World:
     first = make_pending_claim(seeded)
     factories.assign_claim(seeded, "demo-reviewer", first["id"])
     factories.staff_account(seeded, "other-reviewer", "reviewer")
@@ -47,6 +57,10 @@ def world(seeded) -> World:
     draft = file_claim(seeded, first["member_id"], first["policy_id"], "3600002600777", False)
     client = seeded.test_client()
     operator = seeded.test_client()
+    factories.org_admin(seeded, "access-charity-admin")
+    sponsor = sponsor_objects(seeded, "access-charity-admin", terms_version(client))
+    factories.org_admin(seeded, "access-employer-admin", role="employer_admin")
+    admin = seeded.test_client()
     return World(
         seeded,
         client,
@@ -58,6 +72,10 @@ def world(seeded) -> World:
         claim_documents(seeded, second["id"])[0],
         operator,
         signed_in(operator, "demo-operator"),
+        sponsor,
+        admin,
+        signed_in(admin, "access-employer-admin", factories.STAFF_PASSWORD),
+        {"Authorization": f"Bearer {factories.staff_token(seeded, 'access-employer-admin')}"},
     )
 
 
@@ -216,6 +234,110 @@ CASES[("/console/accounts/<int:account_id>/password", "POST")] = _account(
     "password", {"password": "long-enough-password"}
 )
 CASES[("/console/accounts/<int:account_id>/role", "POST")] = _account("role", {"role": "reviewer"})
+
+
+def _sponsor_state(app, programme_id: int) -> tuple:
+    """What a sponsor POST would change: the programme's roster, uploads and jobs."""
+    with app.app_context():
+        session = get_session()
+        state = tuple(
+            session.scalar(
+                select(func.count()).select_from(model).where(model.programme_id == programme_id)
+            )
+            for model in (RosterEntry, RosterUpload, Job)
+        )
+        session.rollback()
+        return state
+
+
+def _sponsor(page: str, api: tuple[str, str] | None, form: Callable[[], dict] | None = None):
+    """Another organisation's object (and an unknown one) through the page as that other
+    organisation's admin: 404, as the API route naming the same object answers that admin; a
+    POST changes nothing. `page` and the API path are formatted with the charity's ids."""
+
+    def check(world: World):
+        own = world.sponsor
+        for ids in (own, {key: UNKNOWN for key in own}):
+            before = _sponsor_state(world.app, own["programme_id"])
+            url = "/console/sponsor" + page.format(**ids)
+            if form is None:
+                resp = world.admin.get(url)
+            else:
+                resp = world.admin.post(url, data={**form(), "csrf_token": world.admin_token})
+            assert resp.status_code == 404, (url, resp.status_code)
+            assert resp.mimetype == "text/html"  # the error page, never the file
+            if api is not None:
+                method, path = api
+                api_resp = world.app.test_client().open(
+                    path.format(**ids),
+                    method=method,
+                    headers={**world.admin_api, "Idempotency-Key": uuid.uuid4().hex},
+                    **_API_BODY.get(path, dict)(),
+                )
+                _same_as_api(world, resp, api_resp, 404)
+            assert _sponsor_state(world.app, own["programme_id"]) == before
+
+    return check
+
+
+PROGRAMME = "/programmes/{programme_id}"
+API_PROGRAMME = "/staff/programmes/{programme_id}"
+_API_BODY: dict[str, Callable[[], dict]] = {
+    API_PROGRAMME + "/roster/uploads": lambda: {
+        "data": {"file": (io.BytesIO(roster_csv(eligible(1, skip=2))), "roster.csv")},
+        "content_type": "multipart/form-data",
+    },
+    API_PROGRAMME + "/enrollment-jobs": lambda: {
+        "json": {"terms": {"version": "x", "accepted": True}},
+    },
+}
+SPONSOR_CASES = {
+    ("/programmes/<int:programme_id>", "GET"): _sponsor(PROGRAMME, ("GET", API_PROGRAMME)),
+    ("/programmes/<int:programme_id>/roster", "POST"): _sponsor(
+        PROGRAMME + "/roster",
+        ("POST", API_PROGRAMME + "/roster/uploads"),
+        lambda: {"file": (io.BytesIO(roster_csv(eligible(1, skip=3))), "roster.csv")},
+    ),
+    ("/programmes/<int:programme_id>/uploads/<int:upload_id>/report.xlsx", "GET"): _sponsor(
+        PROGRAMME + "/uploads/{upload_id}/report.xlsx",
+        ("GET", API_PROGRAMME + "/roster/uploads/{upload_id}/report.csv"),
+    ),
+    ("/programmes/<int:programme_id>/jobs", "POST"): _sponsor(
+        PROGRAMME + "/jobs",
+        ("POST", API_PROGRAMME + "/enrollment-jobs"),
+        lambda: {"terms_version": "x", "terms_accepted": "yes"},
+    ),
+    ("/programmes/<int:programme_id>/jobs/latest.json", "GET"): _sponsor(
+        PROGRAMME + "/jobs/latest.json", ("GET", API_PROGRAMME + "/enrollment-jobs")
+    ),
+    ("/programmes/<int:programme_id>/jobs/<int:job_id>/status.json", "GET"): _sponsor(
+        PROGRAMME + "/jobs/{job_id}/status.json",
+        ("GET", API_PROGRAMME + "/enrollment-jobs/{job_id}"),
+    ),
+    ("/programmes/<int:programme_id>/jobs/<int:job_id>/rows.xlsx", "GET"): _sponsor(
+        PROGRAMME + "/jobs/{job_id}/rows.xlsx",
+        ("GET", API_PROGRAMME + "/enrollment-jobs/{job_id}/rows"),
+    ),
+    ("/campaigns/<int:campaign_id>/poster.png", "GET"): _sponsor(
+        "/campaigns/{campaign_id}/poster.png", ("GET", "/staff/campaigns/{campaign_id}/qr.png")
+    ),
+    ("/campaigns/<int:campaign_id>/poster.pdf", "GET"): _sponsor(
+        "/campaigns/{campaign_id}/poster.pdf", ("GET", "/staff/campaigns/{campaign_id}")
+    ),
+    # The API has no route per donation: the receipt is checked against the list below.
+    ("/donations/<int:entry_id>/receipt.pdf", "GET"): _sponsor(
+        "/donations/{entry_id}/receipt.pdf", None
+    ),
+}
+for (_rule, _method), _check in SPONSOR_CASES.items():
+    CASES[("/console/sponsor" + _rule, _method)] = _check
+
+
+def test_another_organisations_donation_is_not_in_its_api_list(world):
+    resp = world.app.test_client().get("/staff/reports/donations", headers=world.admin_api)
+    assert resp.status_code == 200
+    entries = {item["entry_id"] for item in resp.get_json()["items"]}
+    assert world.sponsor["entry_id"] not in entries
 
 
 @pytest.mark.parametrize("key", sorted(CASES), ids=lambda k: f"{k[1]} {k[0]}")

@@ -10,6 +10,7 @@ sign-in page (not signed in), or DONE for any other 302 (the action ran and redi
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Callable
@@ -19,7 +20,9 @@ import pytest
 
 from app.demo.seed import DEMO_STAFF_PASSWORD
 from tests import factories
-from tests.security.support import page_routes
+from tests.enrollment.conftest import frozen, terms_version  # noqa: F401  (fixture)
+from tests.jobs.support import eligible, roster_csv
+from tests.security.support import page_routes, sponsor_objects
 from tests.web.conftest import claim_documents, make_pending_claim
 from tests.web.support import page_csrf, signed_in
 
@@ -27,6 +30,11 @@ SIGN_IN = "sign-in"
 DONE = "done"
 ROLES = ("anonymous", "reviewer", "operator", "charity_admin")
 NEW_PASSWORD = "another-long-password"
+
+# The sponsor console (app/web/sponsor.py) is for organisation admins only: staff of the platform
+# (reviewer, operator) are refused, the charity admin reaches its own organisation's objects.
+SPONSOR_PAGE = (SIGN_IN, 403, 403, 200)
+SPONSOR_ACTION = (SIGN_IN, 403, 403, DONE)
 
 #                                                                  anon    reviewer operator charity
 PAGE_MATRIX: dict[tuple[str, str], tuple] = {
@@ -58,6 +66,31 @@ PAGE_MATRIX: dict[tuple[str, str], tuple] = {
         403,
         403,
     ),
+    ("/console/sponsor/", "GET"): SPONSOR_PAGE,
+    ("/console/sponsor/programmes/<int:programme_id>", "GET"): SPONSOR_PAGE,
+    ("/console/sponsor/programmes/<int:programme_id>/roster", "POST"): SPONSOR_ACTION,
+    (
+        "/console/sponsor/programmes/<int:programme_id>/uploads/<int:upload_id>/report.xlsx",
+        "GET",
+    ): SPONSOR_PAGE,
+    ("/console/sponsor/programmes/<int:programme_id>/jobs", "POST"): SPONSOR_ACTION,
+    ("/console/sponsor/programmes/<int:programme_id>/jobs/latest.json", "GET"): SPONSOR_PAGE,
+    (
+        "/console/sponsor/programmes/<int:programme_id>/jobs/<int:job_id>/status.json",
+        "GET",
+    ): SPONSOR_PAGE,
+    (
+        "/console/sponsor/programmes/<int:programme_id>/jobs/<int:job_id>/rows.xlsx",
+        "GET",
+    ): SPONSOR_PAGE,
+    ("/console/sponsor/covered.xlsx", "GET"): SPONSOR_PAGE,
+    ("/console/sponsor/campaigns", "GET"): SPONSOR_PAGE,
+    ("/console/sponsor/campaigns", "POST"): SPONSOR_ACTION,
+    ("/console/sponsor/campaigns/<int:campaign_id>/poster.png", "GET"): SPONSOR_PAGE,
+    ("/console/sponsor/campaigns/<int:campaign_id>/poster.pdf", "GET"): SPONSOR_PAGE,
+    ("/console/sponsor/donations", "GET"): SPONSOR_PAGE,
+    ("/console/sponsor/donations/<int:entry_id>/receipt.pdf", "GET"): SPONSOR_PAGE,
+    ("/disclosure", "GET"): (200, 200, 200, 200),  # public
 }
 
 LINES = [
@@ -85,6 +118,8 @@ class World:
     document_id: int
     account_id: int
     reviewer_id: int
+    terms_version: str
+    sponsor: dict  # the charity admin's objects (tests/security/support.py sponsor_objects)
 
 
 def _body(world: World, key: tuple[str, str]) -> dict:
@@ -115,6 +150,20 @@ def _body(world: World, key: tuple[str, str]) -> dict:
             "health": "pre_existing",
             "reason": "病历记载",
         },
+        ("/console/sponsor/programmes/<int:programme_id>/roster", "POST"): lambda: {
+            "file": (io.BytesIO(roster_csv(eligible(1, skip=1))), "roster.csv")
+        },
+        ("/console/sponsor/programmes/<int:programme_id>/jobs", "POST"): lambda: {
+            "terms_version": world.terms_version,
+            "terms_accepted": "yes",
+        },
+        ("/console/sponsor/campaigns", "POST"): lambda: {
+            "programme_id": str(world.sponsor["programme_id"]),
+            "name": "低保户免费参保",
+            "quota": "5",
+            "expires_on": "2026-12-20",
+            "categories": ["dibao"],
+        },
     }
     return forms.get(key, dict)()
 
@@ -125,6 +174,7 @@ def call(world: World, rule: str, method: str, role: str):
         "claim_id": world.claim_id,
         "document_id": world.document_id,
         "account_id": world.account_id,
+        **world.sponsor,
     }
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
     token = world.tokens[role]
@@ -139,7 +189,7 @@ def call(world: World, rule: str, method: str, role: str):
 
 
 @pytest.fixture
-def world(seeded) -> World:
+def world(seeded, frozen) -> World:
     claim = make_pending_claim(seeded)
     reviewer_id = factories.staff_principal(seeded, "demo-reviewer").id
     factories.assign_claim(seeded, "demo-reviewer", claim["id"])
@@ -156,7 +206,19 @@ def world(seeded) -> World:
     clients["anonymous"] = seeded.test_client()
     tokens["anonymous"] = page_csrf(clients["anonymous"])
     document_id = claim_documents(seeded, claim["id"])[0]
-    return World(seeded, clients, tokens, claim["id"], document_id, account_id, reviewer_id)
+    version = terms_version(seeded.test_client())
+    sponsor = sponsor_objects(seeded, "page-charity-admin", version)
+    return World(
+        seeded,
+        clients,
+        tokens,
+        claim["id"],
+        document_id,
+        account_id,
+        reviewer_id,
+        version,
+        sponsor,
+    )
 
 
 def _outcome(resp):
