@@ -303,7 +303,7 @@ def outbox_deliver(limit: int) -> None:
 @errors_cli.command("doc")
 def errors_doc() -> None:
     """Print docs/errors.md (code | HTTP | 中文说明): `flask errors doc > docs/errors.md`."""
-    from app.error_catalogue import markdown_table
+    from app.error_docs import markdown_table
 
     click.echo(markdown_table(), nl=False)
 

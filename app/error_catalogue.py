@@ -9,18 +9,12 @@ Raise from it instead of spelling a code inline:
     raise E.name_invalid(errors={"json": {"name": ["姓名格式不正确"]}})
     raise_error("id_number_format", exc.message)                 # a code a pure module chose
 
-The body shape is app/errors.py's (problem details); an `ErrorSpec` only builds the DomainError
-subclass that matches its status (NotFound for 404, Unauthorized for 401 with its
-`WWW-Authenticate`, ...), so `except NotFound` keeps working.
-
-A site may pass its own `detail` only where it carries data (an amount, a date, a name); otherwise
-the catalogue's message is the message. `docs/errors.md` is generated from this module
-(`flask errors doc > docs/errors.md`) and the OpenAPI spec lists the codes (app/api.py).
-tests/test_error_catalogue.py scans app/ for codes still raised inline and fails on one that is
-missing here.
-
-`also` lists other statuses a code is still raised with at sites not yet converted (owned files);
-raising with a status outside `status` + `also` is a programming error.
+The body is app/errors.py's problem details; an `ErrorSpec` builds the DomainError subclass of
+its status (NotFound for 404, ...), so `except NotFound` keeps working. A site passes its own
+`detail` only where it carries data (an amount, a date, a name). `docs/errors.md` is generated
+(app/error_docs.py, `flask errors doc`); the OpenAPI spec lists the codes (app/api.py);
+tests/test_error_catalogue.py fails on a code raised inline. `also` lists other statuses a code
+is still raised with; raising with a status outside `status` + `also` is a programming error.
 """
 
 from __future__ import annotations
@@ -604,22 +598,3 @@ def error(code: str, detail: str | None = None, **kwargs: Any) -> DomainError:
 def raise_error(code: str, detail: str | None = None, **kwargs: Any) -> NoReturn:
     """Raise the catalogued error `code`."""
     raise error(code, detail, **kwargs)
-
-
-def markdown_table() -> str:
-    """docs/errors.md: one row per code, in catalogue order (grouped by capability)."""
-    lines = [
-        "# Error codes",
-        "",
-        "Generated from `app/error_catalogue.py` by `flask errors doc > docs/errors.md`; "
-        "do not edit by hand.",
-        "Every error body is RFC 9457 problem details with a stable `code` (see `app/errors.py`).",
-        "",
-        "| code | HTTP | 中文说明 |",
-        "|---|---|---|",
-    ]
-    for spec in CATALOGUE.values():
-        status = " / ".join(str(s) for s in (spec.status, *spec.also))
-        message = spec.message.replace("|", "\\|")
-        lines.append(f"| `{spec.code}` | {status} | {message} |")
-    return "\n".join(lines) + "\n"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.error_catalogue import CATALOGUE, E, ErrorSpec, markdown_table, raise_error
+from app.error_catalogue import CATALOGUE, E, ErrorSpec, raise_error
+from app.error_docs import markdown_table
 from app.errors import HTTP_ERROR_MESSAGES, Conflict, DomainError, NotFound, Unauthorized
 from tests.error_code_scan import scan
 
