@@ -2,7 +2,7 @@
 key whose holder died is released at once, or when the lease (the request timeout) ends
 
 Revision ID: 20261206faults_suite_lease
-Revises: 20261206web_base_staff_web_sessions
+Revises: 20261206web_base_sessions
 Create Date: 2026-12-06 01:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261206faults_suite_lease"
-down_revision = "20261206web_base_staff_web_sessions"
+down_revision = "20261206web_base_sessions"
 branch_labels = None
 depends_on = None
 

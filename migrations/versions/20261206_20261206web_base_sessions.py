@@ -1,7 +1,7 @@
 """staff console sessions (app/web): an opaque cookie token's digest, the staff account, the
 CSRF token and when the session was last used or ended
 
-Revision ID: 20261206web_base_staff_web_sessions
+Revision ID: 20261206web_base_sessions
 Revises: 20261206year_calendar
 Create Date: 2026-12-06 01:00:00
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "20261206web_base_staff_web_sessions"
+revision = "20261206web_base_sessions"
 down_revision = "20261206year_calendar"
 branch_labels = None
 depends_on = None
