@@ -331,7 +331,8 @@ def healthz(smoke: Smoke) -> None:
 def readyz(smoke: Smoke) -> None:
     body = smoke.call("GET", "/readyz").json()
     check(
-        body == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}},
+        body
+        == {"status": "ready", "checks": {"database": "ok", "redis": "ok", "rate_limits": "ok"}},
         f"unexpected /readyz body {body}",
     )
 
