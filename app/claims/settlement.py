@@ -138,6 +138,41 @@ def settlement_records(member_id: int, policy_id: int) -> list[RecordView]:
     ]
 
 
+def claim_from_record(
+    record: SettlementRecord,
+    *,
+    member_id: int,
+    person_id: int,
+    policy: Policy,
+    providers: dict[str, str],
+    **extra: Any,
+) -> Claim:
+    """A draft claim for one bureau settlement record (one-tap claims and the hospital counter
+    alike): the stay, the hospital and the settlement's amounts as the product's providers map
+    them. `extra` sets the rest (payee, declarations, flags)."""
+    return Claim(
+        claim_no=new_claim_no(),
+        member_id=member_id,
+        person_id=person_id,
+        policy_id=policy.id,
+        product_id=policy.product_id,
+        plan_year=policy.plan_year,
+        source="settlement",
+        setl_id=record.setl_id,
+        mdtrt_id=record.mdtrt_id,
+        care_kind=record.care_kind,
+        hospital_name=record.fixmedins_name,
+        hospital_code=record.fixmedins_code,
+        admitted_on=record.begndate,
+        discharged_on=record.enddate,
+        diagnosis=record.dise_name,
+        patient_name=record.psn_name,
+        status=ClaimStatus.DRAFT,
+        **rules.settlement_amounts(record, providers),
+        **extra,
+    )
+
+
 def claim_from_settlement(
     member_id: int,
     *,
@@ -159,30 +194,16 @@ def claim_from_settlement(
         policy = actable_policy(s, member_id, policy_id)
         person = existing(s, Person, policy.person_id)
         product = definition_of(existing(s, Product, policy.product_id))
-        amounts = rules.settlement_amounts(record, product.settlement_providers)
-        claim = Claim(
-            claim_no=new_claim_no(),
+        claim = claim_from_record(
+            record,
             member_id=member_id,
             person_id=person.id,
-            policy_id=policy.id,
-            product_id=policy.product_id,
-            plan_year=policy.plan_year,
-            source="settlement",
-            setl_id=record.setl_id,
-            mdtrt_id=record.mdtrt_id,
-            care_kind=record.care_kind,
-            hospital_name=record.fixmedins_name,
-            hospital_code=record.fixmedins_code,
-            admitted_on=record.begndate,
-            discharged_on=record.enddate,
-            diagnosis=record.dise_name,
+            policy=policy,
+            providers=product.settlement_providers,
             pre_existing_declared=pre_existing_declared,
             health="pre_existing" if pre_existing_declared else "healthy",
-            status=ClaimStatus.DRAFT,
-            **amounts,
         )
         set_payee(claim, member, person, payee)
-        claim.patient_name = record.psn_name
         claim.flags = _record_flags(record, person)
         s.add(claim)
         try:

@@ -28,14 +28,14 @@ from app.claims.common import (
     disclose_received,
     disclose_settled,
     existing,
-    new_claim_no,
     notify,
     rows_changed,
     transition,
 )
 from app.claims.episodes import EpisodeKey
 from app.claims.estimate import quote
-from app.claims.models import Claim, ClaimLedgerEntry
+from app.claims.models import ClaimLedgerEntry
+from app.claims.settlement import claim_from_record
 from app.claims.statuses import ClaimStatus
 from app.common.clock import SHANGHAI, today_shanghai
 from app.common.money import yuan_plain
@@ -335,26 +335,13 @@ def _confirm(
     if member_id is None:
         raise E.direct_person_unknown()
     providers = definition_of(existing(s, Product, policy.product_id)).settlement_providers
-    claim = Claim(
-        claim_no=new_claim_no(),
+    claim = claim_from_record(
+        record,
         member_id=member_id,
         person_id=person.id,
-        policy_id=policy.id,
-        product_id=policy.product_id,
-        plan_year=policy.plan_year,
-        source="settlement",
-        setl_id=record.setl_id,
-        mdtrt_id=record.mdtrt_id,
-        care_kind=record.care_kind,
-        hospital_name=record.fixmedins_name,
-        hospital_code=record.fixmedins_code,
-        admitted_on=record.begndate,
-        discharged_on=record.enddate,
-        diagnosis=record.dise_name,
-        patient_name=record.psn_name,
+        policy=policy,
+        providers=providers,
         flags=[],
-        status=ClaimStatus.DRAFT,
-        **claim_rules.settlement_amounts(record, providers),
     )
     s.add(claim)
     s.flush()
