@@ -1,7 +1,7 @@
 """The hook registry: the one way a capability asks another one, lower in the layer order, for
 something it cannot import (e.g. enrollment asking sponsorship for subsidy offers, policies asking
 claims whether a claim was filed), without an import upward (see [tool.importlinter] in
-pyproject.toml and docs in /work/shared/ARCHITECTURE.md "Layer order").
+pyproject.toml and docs in ../shared/ARCHITECTURE.md "Layer order").
 
 Every hook point is declared below, up front, with the arguments its implementations take, what
 they return and who provides them. The providing capability registers its function once at app

@@ -19,10 +19,31 @@ def plain_text(multiline: bool = False):
     return check
 
 
+def _nul_paths(value, path: str) -> list[str]:
+    """Where a NUL character hides in loaded input: PostgreSQL cannot store one in text, and no
+    field of ours means one, so it is refused before any field's own rules run."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [
+            p for k, v in value.items() for p in _nul_paths(v, f"{path}.{k}" if path else str(k))
+        ]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}.{i}")]
+    return []
+
+
 class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.pre_load
+    def _refuse_nul(self, data, **kwargs):
+        found = _nul_paths(dict(data) if hasattr(data, "keys") else data, "")
+        if found:
+            raise ma.ValidationError({p or "_schema": ["不能包含空字符（NUL）"] for p in found})
+        return data
 
 
 class PageQuerySchema(StrictSchema):
@@ -36,6 +57,6 @@ class ConsentSchema(StrictSchema):
     accepted = ma.fields.Boolean(required=True, metadata={"description": "单独同意：必须为 true"})
     text_version = ma.fields.String(
         required=True,
-        validate=ma.validate.Length(min=1, max=32),
+        validate=[ma.validate.Length(min=1, max=32), plain_text()],
         metadata={"description": "The version of the consent text the member read"},
     )

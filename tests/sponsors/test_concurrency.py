@@ -1,6 +1,6 @@
 """Budget and quota are never overspent: 200 concurrent reservations against a programme with
 room for exactly 50. PostgreSQL only (with_for_update and row locks are no-ops on SQLite; the
-conditional UPDATE is what holds, see /work/shared/LIBRARY-NOTES.md)."""
+conditional UPDATE is what holds, see ../shared/LIBRARY-NOTES.md)."""
 
 from __future__ import annotations
 
