@@ -4,15 +4,26 @@ integer fen, shaped like the bureau's 5204 rows; a sheet's are yuan (app/claims/
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import marshmallow as ma
 
 from app.claims.line_sheet import MAX_ROWS
 from app.claims.schemas import MAX_FEN
 from app.common.schemas import StrictSchema, plain_text
 
+MAX_COUNT = Decimal("99999999")  # the column is Numeric(16, 4)
+
 
 def _fen(**kw):
     return ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_FEN), **kw)
+
+
+def _count(value: Decimal) -> None:
+    """A quantity as the printed list and the bureau's rows give it: positive, at most four
+    decimals, and within what a fee line can hold (the sheet's rule, line_sheet._count)."""
+    if not (0 < value <= MAX_COUNT) or value != value.quantize(Decimal("0.0001")):
+        raise ma.ValidationError("数量应为大于 0 的数（最多四位小数）")
 
 
 def _code(max_len: int, **kw):
@@ -42,7 +53,9 @@ class FeeLineInSchema(StrictSchema):
         validate=ma.validate.Length(min=1, max=4),
         metadata={"description": "01 甲类 / 02 乙类 / 03 丙类（也可写 甲、乙、丙）"},
     )
-    cnt = ma.fields.Decimal(metadata={"description": "数量（缺省 1）"})
+    cnt = ma.fields.Decimal(
+        validate=_count, metadata={"description": "数量（缺省 1，最多四位小数）"}
+    )
     pric_fen = _fen(metadata={"description": "单价（分；缺省为金额 / 数量）"})
     det_item_fee_sumamt_fen = _fen(required=True)
     fulamt_ownpay_amt_fen = _fen()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.catalogues import demo_data
@@ -274,3 +275,19 @@ def test_a_reviewer_corrects_the_lines_and_the_claim_is_readjudicated(
         )
         assert [e.detail["source"] for e in events] == ["staff"]
     assert ledger_consistent(app)
+
+
+@pytest.mark.parametrize("cnt", [-1, 0, "0.00001", "1e13", 100000000])
+def test_a_json_line_with_an_impossible_count_is_422(client, insured_family, cnt):
+    token = insured_family["token"]
+    draft = _draft(client, insured_family)
+    line = {
+        "med_list_codg": "003310000010000-331100001",
+        "chrgitm_lv": "01",
+        "cnt": cnt,
+        "det_item_fee_sumamt_fen": 8_000_000,
+    }
+    put = client.put(f"/claims/{draft['id']}/lines", headers=bearer(token), json={"lines": [line]})
+    assert put.status_code == 422, put.get_json()
+    assert put.get_json()["code"] == "validation_failed"
+    assert "数量" in str(put.get_json()["errors"])
