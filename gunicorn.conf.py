@@ -60,6 +60,10 @@ timeout = _int_env("GUNICORN_TIMEOUT", 30)
 # debit in flight completes rather than being left for reconciliation).
 graceful_timeout = _int_env("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = 5
+# The longest request line gunicorn reads (its maximum; the default is 4094). Every query field
+# is bounded far below it, so an over-long field reaches the app and gets its coded 422; a line
+# longer than this is answered by gunicorn itself (414, HTML), as a proxy in front would.
+limit_request_line = 8190
 # Recycle workers now and then (bounded memory growth); the jitter keeps them from all
 # restarting at once.
 max_requests = _int_env("GUNICORN_MAX_REQUESTS", 2000)
