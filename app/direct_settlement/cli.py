@@ -147,9 +147,33 @@ def list_reconciliations(mismatched) -> None:
 
 
 @direct_settlement_cli.command("statements")
-def statements() -> None:
-    """清算: pay each hospital what it is owed through the payout port."""
+@click.option(
+    "--through",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="cut-off day YYYY-MM-DD (Asia/Shanghai): settlements confirmed up to it [yesterday]",
+)
+def statements(through) -> None:
+    """清算: pay each hospital what it is owed for the settlements confirmed up to the cut-off
+    day, through the payout port."""
     from app.direct_settlement.ledger import run_statements
 
-    for row in run_statements():
+    for row in run_statements(through.date() if through else None):
         click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@direct_settlement_cli.command("purge-nonces")
+@click.option(
+    "--margin-seconds",
+    type=click.IntRange(min=0),
+    default=3600,
+    show_default=True,
+    help="kept beyond twice DIRECT_TIMESTAMP_WINDOW_SECONDS",
+)
+@click.option("--batch", type=click.IntRange(min=1), default=5000, show_default=True)
+def purge_nonces(margin_seconds, batch) -> None:
+    """Delete request nonces no signed request can replay any more (older than twice the
+    timestamp window plus the margin), in batches. Run it hourly from cron."""
+    from app.direct_settlement.services import purge_nonces as purge
+
+    click.echo(f"purged {purge(margin_seconds, batch)} nonces")
