@@ -58,6 +58,7 @@ from app.direct_settlement.models import (
 from app.direct_settlement.statuses import DirectStatus, HospitalEntryKind, InstitutionStatus
 from app.enrollment.models import Order, OrderItem
 from app.error_catalogue import E, raise_error
+from app.identity.services import is_stale
 from app.integrations.bureau.settlements import SettlementRecord
 from app.members.models import Member, Person
 from app.policies.models import Policy, PolicyStatus
@@ -81,19 +82,20 @@ def authenticate(method: str, path: str, headers, body: bytes) -> int:
     problem = rules.header_problem(timestamp, nonce)
     if problem:
         raise E.direct_signature_missing(problem)
-    with read_scope() as s:
-        inst = s.scalar(select(Institution).where(Institution.key_id == key_id))
-        if inst is None or inst.status != InstitutionStatus.ACTIVE:
-            raise E.direct_institution_unknown()
-        inst_id, public_key = inst.id, inst.public_key
     window = current_app.config["DIRECT_TIMESTAMP_WINDOW_SECONDS"]
-    if not rules.within_window(int(timestamp), int(utcnow().timestamp()), window):
-        raise E.direct_timestamp_stale()
     message = rules.canonical(method, path, timestamp, nonce, body)
-    if not signer().verify(public_key, message, signature):
-        raise E.direct_signature_invalid()
     try:
+        # One transaction: the key read, the checks (the signature in ~1 ms, no lock held), the
+        # nonce spent; any refusal rolls it back.
         with transaction() as s:
+            inst = s.scalar(select(Institution).where(Institution.key_id == key_id))
+            if inst is None or inst.status != InstitutionStatus.ACTIVE:
+                raise E.direct_institution_unknown()
+            if not rules.within_window(int(timestamp), int(utcnow().timestamp()), window):
+                raise E.direct_timestamp_stale()
+            if not signer().verify(inst.public_key, message, signature):
+                raise E.direct_signature_invalid()
+            inst_id = inst.id
             s.add(DirectNonce(institution_id=inst_id, nonce=nonce))
             s.flush()
     except IntegrityError:
@@ -210,11 +212,12 @@ def trial(inst_id: int, payload: dict) -> dict:
         policy = policy_on(s, person_id, record)
         if policy is None:
             raise E.direct_policy_not_in_force()
-        member_id = claimant(s, existing(s, Person, person_id), policy)
+        person = existing(s, Person, person_id)
+        member_id, stale = claimant(s, person, policy), is_stale(person)
         if member_id is None:
             raise E.direct_person_unknown()
-    # as a claim does: a stale identity snapshot is re-verified with the bureau first
-    refresh_person(member_id, person_id, f"direct trial {record.setl_id}")
+    if stale:  # as a claim does: a stale identity snapshot is re-verified with the bureau first
+        refresh_person(member_id, person_id, f"direct trial {record.setl_id}")
     with read_scope() as s:
         person = existing(s, Person, person_id)
         policy = policy_on(s, person_id, record)
@@ -337,8 +340,10 @@ def confirm(inst_id: int, trial_no: str, setl_sn: str) -> dict:
         if row.explanation.get("decision") != "payable":
             raise E.direct_nothing_payable()
         trial_id, request, person_id = row.id, row.request, row.person_id
-        member_id = claimant(s, existing(s, Person, person_id), existing(s, Policy, row.policy_id))
-    if member_id is not None:
+        person = existing(s, Person, person_id)
+        member_id = claimant(s, person, existing(s, Policy, row.policy_id))
+        stale = is_stale(person)
+    if stale and member_id is not None:
         refresh_person(member_id, person_id, f"direct confirm {trial_no}")
     record, fee_lines = _read(request)
     for _ in range(SETTLE_ATTEMPTS):
