@@ -44,13 +44,12 @@ def insure_and_hospitalise(app, members, consent_version: str) -> list[dict]:
     from app.database import read_scope
     from app.demo.catalogues import seed_catalogues
     from app.demo.family import ENROLLED_AT
-    from app.direct_settlement.ledger import register_institution
+    from app.direct_settlement.ledger import register_sandbox_hospital
     from app.direct_settlement.sandbox_hospital import plain
     from app.enrollment.services import Selection, create_order
     from app.integrations.bureau.sandbox_demo_data import HOSPITALS
     from app.integrations.bureau.sandbox_settlements import add_settlement
     from app.integrations.registry import bureau
-    from app.integrations.signer import sandbox_keys as k
     from app.members.models import Person
     from app.members.services import ConsentInput, verify_self
     from app.payments.services import start_payment
@@ -62,15 +61,7 @@ def insure_and_hospitalise(app, members, consent_version: str) -> list[dict]:
         product = get_product("ganzhou-demo-2026")
         terms = current_terms(product).version
         for code, name in HOSPITALS:
-            register_institution(
-                code=code,
-                name=name,
-                key_id=k.sandbox_key_id(code),
-                public_key=k.SANDBOX_PUBLIC_KEY,
-                payee_name=name,
-                payee_bank_name="中国银行赣州分行",
-                payee_account="6222000011115678",
-            )
+            register_sandbox_hospital(code, name)
         for n, m in enumerate(members):
             member = verify_self(m.id, m.name, m.certno, ConsentInput(True, consent_version))
             with backdated(ENROLLED_AT):

@@ -40,18 +40,10 @@ def add_institution(code, name, key_id, public_key, payee_name, bank_name, accou
 @click.option("--name", default="沙箱定点医院", show_default=True)
 def add_sandbox_hospital(code, name) -> None:
     """Register a sandbox hospital with the sandbox test key pair."""
-    from app.direct_settlement.ledger import register_institution
+    from app.direct_settlement.ledger import register_sandbox_hospital
     from app.integrations.signer import sandbox_keys as k
 
-    register_institution(
-        code=code,
-        name=name,
-        key_id=k.sandbox_key_id(code),
-        public_key=k.SANDBOX_PUBLIC_KEY,
-        payee_name=name,
-        payee_bank_name="中国银行赣州分行",
-        payee_account="6222000011115678",
-    )
+    register_sandbox_hospital(code, name)
     click.echo(f"sandbox hospital {code} registered (key {k.sandbox_key_id(code)})")
 
 

@@ -62,6 +62,22 @@ def register_institution(
         return inst.id
 
 
+def register_sandbox_hospital(code: str, name: str) -> int:
+    """A (demo) hospital that signs with the sandbox test key pair, under key id
+    `sandbox-<code>` (the CLI's add-sandbox-hospital, the tests and the benchmark)."""
+    from app.integrations.signer import sandbox_keys as k
+
+    return register_institution(
+        code=code,
+        name=name,
+        key_id=k.sandbox_key_id(code),
+        public_key=k.SANDBOX_PUBLIC_KEY,
+        payee_name=name,
+        payee_bank_name="中国银行赣州分行",
+        payee_account="6222000011115678",
+    )
+
+
 def balance(s, inst_id: int) -> int:
     return int(
         s.scalar(

@@ -23,20 +23,11 @@ def _nonces(app) -> list[str]:
 
 def test_purge_deletes_only_nonces_past_twice_the_window_and_the_margin_in_batches(app):
     from app.database import transaction, utcnow
-    from app.direct_settlement.ledger import register_institution
+    from app.direct_settlement.ledger import register_sandbox_hospital
     from app.direct_settlement.models import DirectNonce
-    from app.integrations.signer import sandbox_keys as k
 
     with app.app_context():
-        inst = register_institution(
-            code="H36070200001",
-            name="沙箱医院",
-            key_id="sandbox-H36070200001",
-            public_key=k.SANDBOX_PUBLIC_KEY,
-            payee_name="沙箱医院",
-            payee_bank_name="中国银行赣州分行",
-            payee_account="6222000011115678",
-        )
+        inst = register_sandbox_hospital("H36070200001", "沙箱医院")
         window = app.config["DIRECT_TIMESTAMP_WINDOW_SECONDS"]
         keep = 2 * window + 3600  # the default margin
         now = utcnow()
