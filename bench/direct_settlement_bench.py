@@ -1,173 +1,157 @@
-"""Benchmark (not a test): trial and confirm latency of the hospitals' API at 64 concurrent.
+"""Benchmark (not a test): 一站式 trial and confirm at 64 in flight against the write floor.
 
-    HUIMIN_PROFILE=development DATABASE_URL=... .venv/bin/python bench/direct_settlement_bench.py \\
-        --url http://127.0.0.1:5000 [--concurrency 64] [--trials 640]
+    bench/run --only direct_settlement [--repeat 1] [--duration 8]
+    (or: .venv/bin/python bench/direct_settlement_bench.py [--repeat 1] ...: the same)
 
-Against a RUNNING service seeded with `flask demo seed` (the same database, given here too):
+A scenario of bench/runner.py: the project under gunicorn with the project's gunicorn.conf.py
+on PostgreSQL (bench_project), the write floor (bench/floor_app.py) beside it, both measured with
+the raw-socket client (bench/client.py) in the same run. Per repetition:
 
-1. finds the stays of insured people the sandbox bureau holds that no claim covers yet, and
-   registers their hospitals with the sandbox key (not timed);
-2. trial: `--trials` signed trial requests, spread over those stays, sent by `--concurrency`
-   threads over keep-alive connections (each request signed beforehand, so the client's SM2
-   signing is not in the latency);
-3. confirm: one trial per free stay, then all confirmations at once (as many in flight as there
-   are stays, at most `--concurrency`), then each cancelled again (the database ends as it began,
-   apart from the trial, nonce and reconciliation rows).
+1. (not timed) `people` fresh bench residents are verified and insured for 2026 through the real
+   services (order and personal-account payment on a clock set back to the 2026 window, as the
+   demo family is), the sandbox bureau records one in-patient stay for each at one of the
+   sandbox hospitals, and those hospitals are registered with the sandbox key;
+2. trial: signed trial requests over those stays for `duration` seconds from 64 connections
+   (each request signed before the clock starts, so the client's SM2 signing is not timed; the
+   server verifies every signature);
+3. confirm: one trial per stay confirmed, 64 in flight, every stay once (distinct people, as at
+   64 hospital counters); then each cancelled (informational).
 
-Prints p50/p95/p99 (ms) and requests per second per phase. Figures: docs/performance.md.
-If `bench/client.py` (branch speed's raw-socket client) is present, compare its write floor.
+Figures: trial p99 and confirm p99 against the write floor's p99 at 64 (target <= 2x).
 """
 
 from __future__ import annotations
 
-import argparse
-import http.client
 import json
 import secrets
-import threading
-import time
-from urllib.parse import urlparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.client import Connection
+
+STAY_FEN = 20_000_000  # 200,000 yuan in-patient: past the deductible, under auto-approval
+BASE = "/direct-settlement/v1"
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def free_stays() -> list[dict]:
-    """The unclaimed, claimable stays of people with a policy, as the hospital holds them."""
-    from sqlalchemy import select
-
+def insure_and_hospitalise(app, members, consent_version: str) -> list[dict]:
+    """Each member verified and insured for 2026 (self), with one stay the sandbox bureau
+    holds; the stays' hospitals registered with the sandbox key. The stays, as the hospital
+    sends them (setlinfo, feedetail)."""
+    from app.common.clock import backdated
     from app.database import read_scope
-    from app.direct_settlement.ledger import register_institution
+    from app.demo.catalogues import seed_catalogues
+    from app.demo.family import ENROLLED_AT
+    from app.direct_settlement.ledger import register_sandbox_hospital
     from app.direct_settlement.sandbox_hospital import plain
-    from app.identity.models import Person
+    from app.enrollment.services import Selection, create_order
+    from app.integrations.bureau.sandbox_demo_data import HOSPITALS
+    from app.integrations.bureau.sandbox_settlements import add_settlement
     from app.integrations.registry import bureau
-    from app.integrations.signer import sandbox_keys as k
-    from app.policies.models import Policy
+    from app.members.models import Person
+    from app.members.services import ConsentInput, verify_self
+    from app.payments.services import start_payment
+    from app.products.services import current_terms, get_product
 
-    with read_scope() as s:
-        people = s.execute(
-            select(Person.id, Person.psn_no, Policy.coverage_start, Policy.coverage_end)
-            .join(Policy, Policy.person_id == Person.id)
-            .where(Person.psn_no.is_not(None), Policy.status == "active")
-        ).all()
-        from app.claims.models import Claim
-
-        taken = set(s.scalars(select(Claim.setl_id).where(Claim.status != "rejected")))
     stays = []
-    for _, psn_no, start, end in people:
-        for record in bureau().settlement_records(psn_no, start, end):
-            if not record.claimable or record.setl_id in taken or record.begndate < start:
-                continue
+    with app.app_context():
+        seed_catalogues()  # the demo 商保目录 the itemised lines are matched against (once)
+        product = get_product("ganzhou-demo-2026")
+        terms = current_terms(product).version
+        for code, name in HOSPITALS:
+            register_sandbox_hospital(code, name)
+        for n, m in enumerate(members):
+            member = verify_self(m.id, m.name, m.certno, ConsentInput(True, consent_version))
+            with backdated(ENROLLED_AT):
+                order = create_order(
+                    m.id,
+                    product_code=product.code,
+                    selection=Selection(include_self=True, relative_ids=()),
+                    payment_method="personal_account",
+                    terms_version=terms,
+                    terms_accepted=True,
+                )
+                start_payment(m.id, order.id, "personal_account")
+            with read_scope() as s:
+                psn_no = s.get(Person, member.person_id).psn_no
+            record = add_settlement(psn_no, STAY_FEN, hospital=n % len(HOSPITALS))
             lines = bureau().fee_details(psn_no, record.setl_id, settlement=record) or []
             stays.append({"setlinfo": plain(record), "feedetail": [plain(x) for x in lines]})
-    for code in {s["setlinfo"]["fixmedins_code"] for s in stays}:
-        register_institution(
-            code=code,
-            name="压测医院",
-            key_id=k.sandbox_key_id(code),
-            public_key=k.SANDBOX_PUBLIC_KEY,
-            payee_name="压测医院",
-            payee_bank_name="中国银行赣州分行",
-            payee_account="6222000011115678",
-        )
     return stays
 
 
-def run(url: str, requests: list[tuple[str, str, dict, bytes]], concurrency: int):
-    """Send pre-signed requests from `concurrency` threads; (latencies ms, statuses, bodies)."""
-    target = urlparse(url)
-    latencies: list[float] = []
-    results: list[tuple[int, bytes]] = [(0, b"")] * len(requests)
-    lock = threading.Lock()
-    queue = list(enumerate(requests))
+def signer_for(app):
+    """sign(stay, path, payload) -> (path, headers, body), signed as the stay's hospital."""
+    from app.direct_settlement.sandbox_hospital import SandboxHospital
+    from app.integrations.signer import sandbox_keys as k
+    from app.integrations.signer.sm2 import Sm2Signer
 
-    def worker():
-        conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=120)
-        while True:
-            with lock:
-                if not queue:
-                    break
-                index, (method, path, headers, body) = queue.pop()
-            started = time.perf_counter()
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                latencies.append(elapsed)
-                results[index] = (resp.status, data)
-        conn.close()
+    signer = Sm2Signer()
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies, results, time.perf_counter() - began
+    def sign(stay: dict, path: str, payload: dict) -> tuple[str, dict, bytes]:
+        code = stay["setlinfo"]["fixmedins_code"]
+        hospital = SandboxHospital(signer, k.sandbox_key_id(code), k.SANDBOX_PRIVATE_KEY, None)  # type: ignore[arg-type]
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        return path, hospital.headers("POST", path, body), body
+
+    return sign
 
 
-def report(name: str, latencies: list[float], seconds: float, results) -> None:
-    codes: dict[int, int] = {}
-    for status, _ in results:
-        codes[status] = codes.get(status, 0) + 1
-    print(
-        f"{name}: n={len(latencies)} p50={percentile(latencies, 50):.0f}ms "
-        f"p95={percentile(latencies, 95):.0f}ms p99={percentile(latencies, 99):.0f}ms "
-        f"{len(latencies) / seconds:.1f} req/s statuses={codes}"
+def post_job(request: tuple[str, dict, bytes], label: str, out: dict | None = None, key=None):
+    path, headers, body = request
+
+    async def job(conn: Connection) -> None:
+        resp = await conn.request("POST", path, headers=headers, body=body, label=label)
+        if out is not None:
+            out[key] = resp.json()
+
+    return job
+
+
+def measure(
+    app, port: int, members, duration: float, consent_version: str, load, concurrency: int = 64
+) -> dict:
+    """Run the scenario against the project on `port`; `load(port, concurrency, jobs,
+    duration)` is runner.load. The RunResults of trial, confirm and cancel, and the stays."""
+    stays = insure_and_hospitalise(app, members, consent_version)
+    sign = signer_for(app)
+    # Enough signed trials for `duration` at a few hundred a second; the first pass over the
+    # stays keeps each stay's trial number for the confirmations.
+    count = max(len(stays), int(duration * 250))
+    trials = [
+        sign(stays[i % len(stays)], BASE + "/trial", stays[i % len(stays)]) for i in range(count)
+    ]
+    firsts: dict[int, dict] = {}
+    jobs = (
+        post_job(req, "trial", firsts if i < len(stays) else None, i)
+        for i, req in enumerate(trials)
     )
+    warm = [post_job(sign(stay, BASE + "/trial", stay), "warm") for stay in stays[:concurrency]]
+    trial = load(port, concurrency, jobs, duration, warm)
+    numbers = ["BENCH" + secrets.token_hex(6).upper() for _ in stays]
+    confirms = [
+        sign(stay, BASE + "/confirm", {"trial_no": firsts[i]["trial_no"], "setl_sn": numbers[i]})
+        for i, stay in enumerate(stays)
+        if i in firsts
+    ]
+    confirm = load(port, concurrency, (post_job(req, "confirm") for req in confirms), None)
+    cancels = [sign(stay, BASE + "/cancel", {"setl_sn": sn}) for stay, sn in zip(stays, numbers)]
+    cancel = load(port, concurrency, (post_job(req, "cancel") for req in cancels), None)
+    return {"trial": trial, "confirm": confirm, "cancel": cancel, "stays": len(stays)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default="http://127.0.0.1:5000")
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--trials", type=int, default=640)
-    args = parser.parse_args()
+    from bench import runner
 
-    from app import create_app
-    from app.direct_settlement.sandbox_hospital import BASE, SandboxHospital
-    from app.integrations.registry import signer
-    from app.integrations.signer import sandbox_keys as k
-
-    app = create_app()
-    with app.app_context():
-        stays = free_stays()
-        if not stays:
-            raise SystemExit("no free stay: run `flask demo seed` on a fresh database")
-
-        def signed(stay: dict, path: str, payload: dict) -> tuple[str, str, dict, bytes]:
-            code = stay["setlinfo"]["fixmedins_code"]
-            hospital = SandboxHospital(
-                signer(), k.sandbox_key_id(code), k.SANDBOX_PRIVATE_KEY, None
-            )  # type: ignore[arg-type]
-            body = json.dumps(payload, ensure_ascii=False).encode()
-            return "POST", path, hospital.headers("POST", path, body), body
-
-        trials = [
-            signed(stays[i % len(stays)], BASE + "/trial", stays[i % len(stays)])
-            for i in range(args.trials)
-        ]
-        latencies, results, seconds = run(args.url, trials, args.concurrency)
-        report(f"trial x{args.concurrency}", latencies, seconds, results)
-
-        firsts = [json.loads(results[i][1]) for i in range(len(stays))]
-        numbers = ["BENCH" + secrets.token_hex(6).upper() for _ in stays]
-        confirms = [
-            signed(stay, BASE + "/confirm", {"trial_no": t["trial_no"], "setl_sn": sn})
-            for stay, t, sn in zip(stays, firsts, numbers)
-            if "trial_no" in t
-        ]
-        width = min(args.concurrency, len(confirms))
-        latencies, results, seconds = run(args.url, confirms, width)
-        report(f"confirm x{width}", latencies, seconds, results)
-        cancels = [
-            signed(stay, BASE + "/cancel", {"setl_sn": sn}) for stay, sn in zip(stays, numbers)
-        ]
-        latencies, results, seconds = run(args.url, cancels, width)
-        report(f"cancel x{width}", latencies, seconds, results)
+    args = sys.argv[1:]
+    if "--only" not in args:
+        args += ["--only", "direct_settlement"]
+    if "--repeat" not in args:
+        args += ["--repeat", "1"]
+    sys.argv = [sys.argv[0], *args]
+    runner.main()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     bench/run [--repeat 3] [--duration 10] [--pg postgresql+psycopg://postgres@127.0.0.1:5432]
 
-What it does (ALL TABLES OF THE DATABASES bench_project AND bench_floor ARE DROPPED):
+What it does (THE DATABASES bench_project AND bench_floor, or --db-prefix's, ARE DROPPED):
 1. creates the two databases; seeds the project's (products, sandbox residents, members with
    tokens, the public-statistics counters as 1M policies and 200k claims would leave them) and
    the floor's (bench/floor_app.py);
@@ -13,7 +13,8 @@ What it does (ALL TABLES OF THE DATABASES bench_project AND bench_floor ARE DROP
    64 in flight against the write floor; verify + quote p99 at 64 and the WeChat Pay
    notification's first delivery p99 at 64 against the write floor's p99 at 64;
    /public/statistics p95 (200 and 304) against a read floor of the same body size; then the
-   pure adjudication engine (bench/adjudication_bench.py) against a minimal loop, a worker's
+   pure adjudication engine (bench/adjudication_bench.py) against a minimal loop; 一站式 trial
+   and confirm p99 at 64 against the write floor's (bench/direct_settlement_bench.py); a worker's
    boot CPU against the floor app's, and the workers' RSS after the load; and samples
    pg_stat_activity during the 64-in-flight enrollment run for lock waits;
 4. prints one table per repetition (figure / project / floor / ratio / target) and the load
@@ -45,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from bench.client import Connection, closed_loop  # noqa: E402
 
 PY = Path(sys.executable)
+DIRECT_SETTLEMENT_PEOPLE = 256  # insured people with one stay each, per repetition
 GUNICORN = PY.parent / "gunicorn"
 CONSENT = {"accepted": True, "text_version": "pi-2026-01"}
 
@@ -59,6 +61,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per load scenario")
     parser.add_argument("--members", type=int, default=0, help="default: enough for the runs")
     parser.add_argument("--only", default="", help="comma list of scenario names to run")
+    parser.add_argument(
+        "--db-prefix",
+        default="bench",
+        help="the databases PREFIX_project and PREFIX_floor (dropped and made again)",
+    )
     return parser.parse_args()
 
 
@@ -592,14 +599,17 @@ def main() -> None:
     def wanted(name: str) -> bool:
         return not only or name in only
 
-    per_run_enroll = 2 * int(args.duration * 150)
-    members_needed = args.members or (
-        args.repeat * (per_run_enroll + int(args.duration * 120) + 400) + 200
+    per_run = (
+        (2 * int(args.duration * 150) if wanted("enroll") else 0)
+        + (int(args.duration * 120) if wanted("verify") else 0)
+        + (400 if wanted("notify") else 0)
+        + (DIRECT_SETTLEMENT_PEOPLE if wanted("direct_settlement") else 0)
     )
+    members_needed = args.members or (args.repeat * per_run + 200)
     print(f"loadavg at start: {os.getloadavg()}", flush=True)
     print(f"seeding: {members_needed} residents and members ...", flush=True)
-    project_url = recreate_database(args.pg, "bench_project")
-    floor_url = recreate_database(args.pg, "bench_floor")
+    project_url = recreate_database(args.pg, f"{args.db_prefix}_project")
+    floor_url = recreate_database(args.pg, f"{args.db_prefix}_floor")
     env = project_env(project_url, args.redis_url)
     app = project_app(env)
     members = seed_project(app, members_needed)
@@ -649,7 +659,7 @@ def main() -> None:
                     batch = [next(pool) for _ in range(int(d * 150))]
                     issue_tokens(app, batch)
                     verify_in_process(app, batch)
-                    sampler = LockSampler(args.pg, "bench_project") if c == 64 else None
+                    sampler = LockSampler(args.pg, f"{args.db_prefix}_project") if c == 64 else None
                     if sampler:
                         sampler.start()
                     res = load(project_port, c, (enrollment_job(m, terms) for m in batch), d)
@@ -733,6 +743,29 @@ def main() -> None:
                         p99 / floor_p99 <= 2,
                     )
                 )
+            if wanted("direct_settlement"):
+                from bench import direct_settlement_bench
+
+                batch = [next(pool) for _ in range(DIRECT_SETTLEMENT_PEOPLE)]
+                ds = direct_settlement_bench.measure(
+                    app, project_port, batch, d, CONSENT["text_version"], load
+                )
+                for name in ("trial", "confirm", "cancel"):
+                    res = ds[name]
+                    if res.errors:
+                        print(f"  direct {name}: {res.errors} errors, first: {res.first_error}")
+                    p99 = res.p(99)
+                    rows.append(
+                        Row(
+                            f"direct settlement {name} p99 at 64 (ms; n={res.recorder.count()}, "
+                            f"{res.requests_per_second:.0f}/s)",
+                            f"{p99 * 1000:.0f}",
+                            f"{floor_p99 * 1000:.0f}",
+                            p99 / floor_p99,
+                            "<= 2" if name != "cancel" else "",
+                            p99 / floor_p99 <= 2 if name != "cancel" else None,
+                        )
+                    )
             if wanted("statistics"):
                 # The periodic fold (flask disclosure fold-counters) after the payments above.
                 print(f"  folded {fold(app)} counter slot rows", flush=True)

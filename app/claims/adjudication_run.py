@@ -217,7 +217,9 @@ def adjudication_json(result: Adjudication) -> dict:
     }
 
 
-def _fraud(session: Session, claim: Claim, person: Person, policy: Policy) -> list[rules.Flag]:
+def fraud_check(session: Session, claim: Claim, person: Person, policy: Policy) -> list[rules.Flag]:
+    """The fraud checks a submitted claim meets before any automatic payment (each flag sends
+    it to a reviewer). The hospital counter runs the same on the claim it would settle."""
     cfg = current_app.config
     others = Claim.id != claim.id
     duplicate_invoices = []
@@ -321,7 +323,7 @@ def adjudicate(claim_id: int) -> Claim:
                 version = year.version
                 run = run_episode(s, claim, year)
                 result = run.result
-                flags = _fraud(s, claim, person, policy)
+                flags = fraud_check(s, claim, person, policy)
                 claim.flags = [{"code": f.code, "zh": f.zh} for f in flags]
                 claim.decision, claim.payable_fen = result.decision, run.payable_fen
                 claim.adjudication = run.adjudication(adjudication_json(result))

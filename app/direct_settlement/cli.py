@@ -40,18 +40,10 @@ def add_institution(code, name, key_id, public_key, payee_name, bank_name, accou
 @click.option("--name", default="沙箱定点医院", show_default=True)
 def add_sandbox_hospital(code, name) -> None:
     """Register a sandbox hospital with the sandbox test key pair."""
-    from app.direct_settlement.ledger import register_institution
+    from app.direct_settlement.ledger import register_sandbox_hospital
     from app.integrations.signer import sandbox_keys as k
 
-    register_institution(
-        code=code,
-        name=name,
-        key_id=k.sandbox_key_id(code),
-        public_key=k.SANDBOX_PUBLIC_KEY,
-        payee_name=name,
-        payee_bank_name="中国银行赣州分行",
-        payee_account="6222000011115678",
-    )
+    register_sandbox_hospital(code, name)
     click.echo(f"sandbox hospital {code} registered (key {k.sandbox_key_id(code)})")
 
 
@@ -147,9 +139,33 @@ def list_reconciliations(mismatched) -> None:
 
 
 @direct_settlement_cli.command("statements")
-def statements() -> None:
-    """清算: pay each hospital what it is owed through the payout port."""
+@click.option(
+    "--through",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="cut-off day YYYY-MM-DD (Asia/Shanghai): settlements confirmed up to it [yesterday]",
+)
+def statements(through) -> None:
+    """清算: pay each hospital what it is owed for the settlements confirmed up to the cut-off
+    day, through the payout port."""
     from app.direct_settlement.ledger import run_statements
 
-    for row in run_statements():
+    for row in run_statements(through.date() if through else None):
         click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@direct_settlement_cli.command("purge-nonces")
+@click.option(
+    "--margin-seconds",
+    type=click.IntRange(min=0),
+    default=3600,
+    show_default=True,
+    help="kept beyond twice DIRECT_TIMESTAMP_WINDOW_SECONDS",
+)
+@click.option("--batch", type=click.IntRange(min=1), default=5000, show_default=True)
+def purge_nonces(margin_seconds, batch) -> None:
+    """Delete request nonces no signed request can replay any more (older than twice the
+    timestamp window plus the margin), in batches. Run it hourly from cron."""
+    from app.direct_settlement.services import purge_nonces as purge
+
+    click.echo(f"purged {purge(margin_seconds, batch)} nonces")

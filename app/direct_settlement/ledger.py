@@ -4,13 +4,18 @@
 
 Per hospital the ledger sums to (confirmed settlements) - (paid statements); per settlement its
 entries sum to its amount while confirmed and to 0 once cancelled.
+
+A statement has a cut-off day (`through`, Asia/Shanghai, by default yesterday): it pays the
+entries of the settlements confirmed on or before that day (their `settled_on`, the day the
+reconciliation compares too), owed less any cancellation, less every statement already paid.
+Settlements confirmed after the cut-off wait for the next statement.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -57,6 +62,22 @@ def register_institution(
         return inst.id
 
 
+def register_sandbox_hospital(code: str, name: str) -> int:
+    """A (demo) hospital that signs with the sandbox test key pair, under key id
+    `sandbox-<code>` (the CLI's add-sandbox-hospital, the tests and the benchmark)."""
+    from app.integrations.signer import sandbox_keys as k
+
+    return register_institution(
+        code=code,
+        name=name,
+        key_id=k.sandbox_key_id(code),
+        public_key=k.SANDBOX_PUBLIC_KEY,
+        payee_name=name,
+        payee_bank_name="中国银行赣州分行",
+        payee_account="6222000011115678",
+    )
+
+
 def balance(s, inst_id: int) -> int:
     return int(
         s.scalar(
@@ -68,10 +89,58 @@ def balance(s, inst_id: int) -> int:
     )
 
 
-def run_statements() -> list[dict]:
-    """One statement per hospital owed money (none while an earlier one is unresolved): the
-    balance owed, transferred through the payout port; a paid statement is a `paid` entry."""
+def default_cut_off() -> date:
+    """Yesterday (Asia/Shanghai): a statement covers whole days the hospital has reconciled."""
+    return today_shanghai() - timedelta(days=1)
+
+
+def owed_through(s, inst_id: int, through: date) -> int:
+    """What the insurer owes the hospital for the settlements confirmed up to `through` (their
+    owed and reversed entries), less every statement already paid."""
+    settled = select(DirectSettlement.id).where(
+        DirectSettlement.institution_id == inst_id, DirectSettlement.settled_on <= through
+    )
+    covered = s.scalar(
+        select(func.coalesce(func.sum(HospitalLedgerEntry.amount_fen), 0)).where(
+            HospitalLedgerEntry.institution_id == inst_id,
+            HospitalLedgerEntry.settlement_id.in_(settled),
+        )
+    )
+    paid = s.scalar(
+        select(func.coalesce(func.sum(HospitalLedgerEntry.amount_fen), 0)).where(
+            HospitalLedgerEntry.institution_id == inst_id,
+            HospitalLedgerEntry.kind == HospitalEntryKind.PAID,
+        )
+    )
+    return int(covered or 0) + int(paid or 0)
+
+
+def _settlements_in(s, inst_id: int, through: date) -> int:
+    """The confirmed settlements a statement through `through` covers: those after the last
+    paid statement's cut-off."""
+    since = s.scalar(
+        select(func.max(HospitalStatement.through)).where(
+            HospitalStatement.institution_id == inst_id,
+            HospitalStatement.status == StatementStatus.PAID,
+        )
+    )
+    query = select(func.count()).where(
+        DirectSettlement.institution_id == inst_id,
+        DirectSettlement.status == DirectStatus.CONFIRMED,
+        DirectSettlement.settled_on <= through,
+    )
+    if since is not None:
+        query = query.where(DirectSettlement.settled_on > since)
+    return s.scalar(query) or 0
+
+
+def run_statements(through: date | None = None) -> list[dict]:
+    """One statement per hospital owed money for the settlements confirmed up to `through`
+    (default: yesterday, Asia/Shanghai), none while an earlier one is unresolved: the amount
+    transferred through the payout port; a paid statement is a `paid` entry."""
     from app.integrations.registry import payout
+
+    cut_off = through or default_cut_off()
 
     with read_scope() as s:
         ids = list(s.scalars(select(Institution.id).order_by(Institution.id)))
@@ -87,25 +156,17 @@ def run_statements() -> list[dict]:
                 )
             )
             if pending is None:
-                owed = balance(s, inst_id)
+                owed = owed_through(s, inst_id, cut_off)
                 if owed <= 0:
                     continue
-                count = s.scalar(
-                    select(func.count())
-                    .select_from(DirectSettlement)
-                    .where(
-                        DirectSettlement.institution_id == inst_id,
-                        DirectSettlement.status == DirectStatus.CONFIRMED,
-                    )
-                )
                 pending = HospitalStatement(
                     statement_no="HS"
                     + datetime.now(SHANGHAI).strftime("%Y%m%d")
                     + secrets.token_hex(5).upper(),
                     institution_id=inst_id,
-                    through=today_shanghai(),
+                    through=cut_off,
                     amount_fen=owed,
-                    settlements=count or 0,
+                    settlements=_settlements_in(s, inst_id, cut_off),
                 )
                 s.add(pending)
                 s.flush()
@@ -147,7 +208,9 @@ def _record(statement_id: int, result, code: str) -> dict:
         return {
             "fixmedins_code": code,
             "statement_no": row.statement_no,
+            "through": row.through.isoformat(),
             "amount_fen": row.amount_fen,
+            "settlements": row.settlements,
             "status": row.status,
         }
 

@@ -17,14 +17,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gmssl import sm3
-
 from app.integrations.bureau.fee_details import FeeDetailRecord, fee_detail_discrepancies
 from app.integrations.bureau.settlements import (
     INCONSISTENCIES,
     SettlementRecord,
     settlement_inconsistencies,
 )
+from app.integrations.signer.sm2 import sm3
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 TIMESTAMP = re.compile(r"^\d{1,12}$")
@@ -34,7 +33,7 @@ _LINE_FIELDS = {f.name: f for f in fields(FeeDetailRecord)}
 
 
 def body_digest(body: bytes) -> str:
-    return str(sm3.sm3_hash(list(body)))
+    return sm3(body).hex()
 
 
 def canonical(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:

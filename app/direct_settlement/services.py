@@ -10,10 +10,10 @@ accumulator year's version and the claims' unique settlement index: exactly one 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,14 @@ from app.catalogues.matching import FeeLine
 from app.claims import accumulators, supplements
 from app.claims import lines as claim_lines
 from app.claims import rules as claim_rules
-from app.claims.adjudication_run import SETTLE_ATTEMPTS, adjudication_json, run_episode, settle
+from app.claims.adjudication_run import (
+    SETTLE_ATTEMPTS,
+    adjudication_json,
+    fraud_check,
+    refresh_person,
+    run_episode,
+    settle,
+)
 from app.claims.common import (
     claim_by_id,
     disclose_received,
@@ -34,7 +41,7 @@ from app.claims.common import (
 )
 from app.claims.episodes import EpisodeKey
 from app.claims.estimate import quote
-from app.claims.models import ClaimLedgerEntry
+from app.claims.models import Claim, ClaimLedgerEntry
 from app.claims.settlement import claim_from_record
 from app.claims.statuses import ClaimStatus
 from app.common.clock import SHANGHAI, today_shanghai
@@ -51,6 +58,7 @@ from app.direct_settlement.models import (
 from app.direct_settlement.statuses import DirectStatus, HospitalEntryKind, InstitutionStatus
 from app.enrollment.models import Order, OrderItem
 from app.error_catalogue import E, raise_error
+from app.identity.services import is_stale
 from app.integrations.bureau.settlements import SettlementRecord
 from app.members.models import Member, Person
 from app.policies.models import Policy, PolicyStatus
@@ -74,19 +82,20 @@ def authenticate(method: str, path: str, headers, body: bytes) -> int:
     problem = rules.header_problem(timestamp, nonce)
     if problem:
         raise E.direct_signature_missing(problem)
-    with read_scope() as s:
-        inst = s.scalar(select(Institution).where(Institution.key_id == key_id))
-        if inst is None or inst.status != InstitutionStatus.ACTIVE:
-            raise E.direct_institution_unknown()
-        inst_id, public_key = inst.id, inst.public_key
     window = current_app.config["DIRECT_TIMESTAMP_WINDOW_SECONDS"]
-    if not rules.within_window(int(timestamp), int(utcnow().timestamp()), window):
-        raise E.direct_timestamp_stale()
     message = rules.canonical(method, path, timestamp, nonce, body)
-    if not signer().verify(public_key, message, signature):
-        raise E.direct_signature_invalid()
     try:
+        # One transaction: the key read, the checks (the signature in ~1 ms, no lock held), the
+        # nonce spent; any refusal rolls it back.
         with transaction() as s:
+            inst = s.scalar(select(Institution).where(Institution.key_id == key_id))
+            if inst is None or inst.status != InstitutionStatus.ACTIVE:
+                raise E.direct_institution_unknown()
+            if not rules.within_window(int(timestamp), int(utcnow().timestamp()), window):
+                raise E.direct_timestamp_stale()
+            if not signer().verify(inst.public_key, message, signature):
+                raise E.direct_signature_invalid()
+            inst_id = inst.id
             s.add(DirectNonce(institution_id=inst_id, nonce=nonce))
             s.flush()
     except IntegrityError:
@@ -153,6 +162,20 @@ def _lines(explanation: dict) -> list[dict]:
     return [{"code": l["code"], "zh": l["zh"]} for l in explanation.get("lines", [])]
 
 
+def refuse_if_flagged(s: Session, claim: Claim, person: Person, policy: Policy) -> None:
+    """The claims pipeline's fraud checks (claims.adjudication_run.fraud_check) on the claim the
+    counter would settle. A flag sends a member's claim to a reviewer and never pays it
+    automatically; nobody reviews at the counter, so a flagged stay is refused here (409
+    direct_needs_review, the flags in `errors.flags`, nothing changes): the patient pays the
+    hospital in full and claims afterwards, where the same flags reach a reviewer."""
+    flags = fraud_check(s, claim, person, policy)
+    if flags:
+        raise E.direct_needs_review(
+            "风险核查需人工审核，请患者出院后申请理赔：" + "；".join(f.zh for f in flags),
+            errors={"flags": [{"code": f.code, "zh": f.zh} for f in flags]},
+        )
+
+
 # --- trial ----------------------------------------------------------------------------------
 
 
@@ -186,15 +209,33 @@ def trial(inst_id: int, payload: dict) -> dict:
     if differing:
         raise E.direct_amounts_mismatch("与医保结算记录不一致：" + "、".join(differing))
     with read_scope() as s:
+        policy = policy_on(s, person_id, record)
+        if policy is None:
+            raise E.direct_policy_not_in_force()
+        person = existing(s, Person, person_id)
+        member_id, stale = claimant(s, person, policy), is_stale(person)
+        if member_id is None:
+            raise E.direct_person_unknown()
+    if stale:  # as a claim does: a stale identity snapshot is re-verified with the bureau first
+        refresh_person(member_id, person_id, f"direct trial {record.setl_id}")
+    with read_scope() as s:
         person = existing(s, Person, person_id)
         policy = policy_on(s, person_id, record)
         if policy is None:
             raise E.direct_policy_not_in_force()
-        if claimant(s, person, policy) is None:
-            raise E.direct_person_unknown()
         refuse_if_claimed(s, person_id, record)
         definition = definition_of(existing(s, Product, policy.product_id))
         providers = definition.settlement_providers
+        # the claim confirm would write, not stored: what the fraud checks look at
+        unsaved = claim_from_record(
+            record,
+            member_id=member_id,
+            person_id=person_id,
+            policy=policy,
+            providers=providers,
+            flags=[],
+        )
+        refuse_if_flagged(s, unsaved, person, policy)
         result = quote(
             s,
             policy,
@@ -298,7 +339,12 @@ def confirm(inst_id: int, trial_no: str, setl_sn: str) -> dict:
             raise E.direct_trial_confirmed()
         if row.explanation.get("decision") != "payable":
             raise E.direct_nothing_payable()
-        trial_id, request = row.id, row.request
+        trial_id, request, person_id = row.id, row.request, row.person_id
+        person = existing(s, Person, person_id)
+        member_id = claimant(s, person, existing(s, Policy, row.policy_id))
+        stale = is_stale(person)
+    if stale and member_id is not None:
+        refresh_person(member_id, person_id, f"direct confirm {trial_no}")
     record, fee_lines = _read(request)
     for _ in range(SETTLE_ATTEMPTS):
         try:
@@ -360,6 +406,7 @@ def _confirm(
     run = run_episode(s, claim, year)
     if run.result.decision != "payable" or run.payable_fen != row.payable_fen:
         raise E.direct_trial_stale()
+    refuse_if_flagged(s, claim, person, policy)  # again: claims since the trial count too
     claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
     claim.adjudication = run.adjudication(adjudication_json(run.result))
     settle(s, claim, year, version, run)
@@ -479,3 +526,40 @@ def query(inst_id: int, setl_sn: str) -> dict:
         if ds is None:
             raise E.direct_settlement_unknown()
         return _view(s, ds)
+
+
+# --- nonces ---------------------------------------------------------------------------------
+
+NONCE_PURGE_BATCH = 5000
+
+
+def nonce_keep_seconds(window_seconds: int, margin_seconds: int) -> int:
+    """How long a used nonce must be kept. A request is accepted while its timestamp is within
+    the window of now either way, so a nonce first used with a timestamp a window ahead stays
+    replayable for two windows after its use; the margin covers clock differences between the
+    web servers and the database."""
+    return 2 * window_seconds + margin_seconds
+
+
+def purge_nonces(margin_seconds: int = 3600, batch: int = NONCE_PURGE_BATCH) -> int:
+    """Delete the nonces no request can replay any more (older than `nonce_keep_seconds`), in
+    batches of `batch` rows, each its own transaction (no long lock on the table the hospitals
+    write to); how many were deleted."""
+    window = current_app.config["DIRECT_TIMESTAMP_WINDOW_SECONDS"]
+    cutoff = utcnow() - timedelta(seconds=nonce_keep_seconds(window, margin_seconds))
+    deleted = 0
+    while True:
+        with transaction() as s:
+            ids = list(
+                s.scalars(
+                    select(DirectNonce.id)
+                    .where(DirectNonce.created_at < cutoff)
+                    .order_by(DirectNonce.id)
+                    .limit(batch)
+                )
+            )
+            if ids:
+                s.execute(delete(DirectNonce).where(DirectNonce.id.in_(ids)))
+        deleted += len(ids)
+        if len(ids) < batch:
+            return deleted

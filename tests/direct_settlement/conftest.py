@@ -44,22 +44,14 @@ def stay(app, client, insured_family):
 
 @pytest.fixture
 def hospital(app, client, stay):
-    from app.direct_settlement.ledger import register_institution
+    from app.direct_settlement.ledger import register_sandbox_hospital
     from app.direct_settlement.sandbox_hospital import SandboxHospital
     from app.integrations.registry import signer
     from app.integrations.signer import sandbox_keys as k
 
     code = stay["setlinfo"]["fixmedins_code"]
     with app.app_context():
-        register_institution(
-            code=code,
-            name="沙箱医院",
-            key_id=k.sandbox_key_id(code),
-            public_key=k.SANDBOX_PUBLIC_KEY,
-            payee_name="沙箱医院",
-            payee_bank_name="中国银行赣州分行",
-            payee_account="6222000011115678",
-        )
+        register_sandbox_hospital(code, "沙箱医院")
         return SandboxHospital(
             signer(), k.sandbox_key_id(code), k.SANDBOX_PRIVATE_KEY, _send(client)
         )

@@ -95,10 +95,11 @@ def test_reconciliation_reports_a_planted_mismatch(app, client, seeded, stay, ho
 def test_the_hospital_statement_is_paid_and_the_ledgers_balance(app, stay, hospital):
     done = _discharge(hospital, stay)
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["direct-settlement", "statements"])
+    statements = ["direct-settlement", "statements", "--through", _today(app)]
+    result = runner.invoke(args=statements)
     assert result.exit_code == 0, result.output
     assert '"status": "paid"' in result.output and str(done["amount_fen"]) in result.output
-    assert runner.invoke(args=["direct-settlement", "statements"]).output == ""  # nothing owed
+    assert runner.invoke(args=statements).output == ""  # nothing owed
     check = runner.invoke(args=["ledger", "check"])
     assert check.exit_code == 0 and "ledger consistent" in check.output, check.output
 
