@@ -104,3 +104,51 @@ def test_with_redis_up_nothing_is_degraded(app_factory, residents):
         "status": "ready",
         "checks": {"database": "ok", "redis": "ok", "rate_limits": "ok"},
     }
+
+
+def test_a_request_meeting_the_outage_after_another_is_answered_not_500(outage_app, caplog):
+    """Two sign-ins meet the dead storage together. The first turns flask-limiter over to its
+    in-process copy; the second's storage error arrives after that, when flask-limiter no longer
+    falls back but raises, unless RATELIMIT_SWALLOW_ERRORS (the fault suite's one 500 per
+    outage). The order is made certain: the second's call to Redis fails only once the first has
+    switched over and been answered."""
+    import threading
+    import time
+    from unittest import mock
+
+    from app.ratelimit import limiter
+
+    caplog.set_level(logging.INFO)
+    storage = limiter.storage
+    real_incr = storage.incr
+    both_in = threading.Barrier(2, timeout=10)
+    calls: list[int] = []
+    order = threading.Lock()
+
+    def incr(*args, **kwargs):
+        with order:
+            calls.append(len(calls))
+            mine = calls[-1]
+        both_in.wait()
+        if mine == 1:
+            # The second fails only once the first has switched to the fallback and has been
+            # answered (one request at a time in the database: SQLite in tests).
+            deadline = time.monotonic() + 20
+            while not (limiter._storage_dead and answers) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return real_incr(*args, **kwargs)  # Redis is down: raises StorageError
+
+    answers: list[int] = []
+
+    def sign_in(n: int) -> None:
+        answers.append(_login(outage_app.test_client(), f"outage-pair-{n}").status_code)
+
+    with mock.patch.object(storage, "incr", incr):
+        threads = [threading.Thread(target=sign_in, args=(n,)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert len(calls) == 2 and limiter._storage_dead  # both asked Redis; the fallback is on
+    assert answers == [200, 200]
+    assert not [r for r in caplog.records if r.getMessage() == "unhandled error"]

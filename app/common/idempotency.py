@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
 
@@ -168,10 +169,10 @@ def _complete(record_id: int, holder: str, response: Response) -> None:
     """Record the answer, if the claim is still ours (a claim whose lease ended may have been
     taken over by a retry, whose answer is the one to keep)."""
     body = response.get_json(silent=True)
-    _twice(lambda: _record_answer(record_id, holder, response, body))
+    _twice(lambda: _record_answer(record_id, holder, response.status_code, body, response.mimetype))
 
 
-def _record_answer(record_id: int, holder: str, response: Response, body) -> None:
+def _record_answer(record_id: int, holder: str, status: int, body, mimetype: str | None) -> None:
     with get_engine().begin() as conn:
         conn.execute(
             update(IdempotencyRecord.__table__)
@@ -180,9 +181,9 @@ def _record_answer(record_id: int, holder: str, response: Response, body) -> Non
                 holder=None,
                 lease_until=None,
                 state="completed",
-                response_status=response.status_code,
+                response_status=status,
                 response_body=body,
-                response_mimetype=response.mimetype,
+                response_mimetype=mimetype,
                 completed_at=utcnow(),
             )
         )
@@ -255,3 +256,25 @@ def idempotent(scope_of):
         return wrapper
 
     return decorator
+
+
+def once(scope: str, key: str, fingerprint: str, run: Callable[[], dict]) -> dict:
+    """The same record for a page's form (its one-time form key, a hidden input): `run` runs
+    once per (scope, key) and its outcome (a JSON object) is recorded; the key again with the
+    same fingerprint returns that outcome without running; with another fingerprint 422
+    idempotency_key_reused, while the first still runs 409 idempotency_in_progress. `run`
+    raising records nothing and frees the key."""
+    if not _KEY.match(key):
+        raise E.idempotency_key_invalid("表单已失效，请刷新页面后重新提交")
+    record_id, claimed = _claim(scope, key, fingerprint)
+    if record_id is None:
+        return claimed["response_body"]
+    try:
+        outcome = run()
+    except BaseException:
+        get_session().close()
+        _release(record_id, claimed)
+        raise
+    get_session().close()
+    _twice(lambda: _record_answer(record_id, claimed, 200, outcome, "application/json"))
+    return outcome

@@ -26,6 +26,9 @@ No personal data: counts, amounts, area codes, programme and organisation names 
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, timedelta
 
 from flask import current_app
@@ -115,7 +118,7 @@ def dashboard(product_code: str | None = None) -> dict:
         ]
         settlement = settlement_row(product, cells)
         enrollment = _enrollment(session, product, cells, today, cfg["DASHBOARD_DAYS"])
-        enrollment["by_area"] = _by_area(session, product, defn.disclosure.areas)
+        enrollment["by_area"] = _by_area_of_version(session, product, defn.disclosure.areas, cells)
         claims = _claims(session, product, cells)
         payouts = _payouts(session, product)
         coverage_days = (product.coverage_ends - product.coverage_starts).days + 1
@@ -241,6 +244,38 @@ def _enrollment(session: Session, product: Product, cells: dict, today: date, da
         "by_insurance_type": {k: by_type.get(k, 0) for k in agg.INSURANCE_TYPES},
         "by_funding_source": {k: by_source.get(k, 0) for k in agg.FUNDING_SOURCES},
     }
+
+
+class _AreaCache:
+    """The by-area rows built lately, by counters' version (one per app, so per worker): the
+    dashboard polls every DASHBOARD_REFRESH_SECONDS and the areas are the one figure that joins
+    the enrollments to the people. Counting, voiding or refunding a policy moves the counters,
+    so a new version; a person whose area changes on re-verification moves it only with the
+    next counted event."""
+
+    KEPT = 16
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: OrderedDict[str, list[dict]] = OrderedDict()
+
+
+def _by_area_of_version(
+    session: Session, product: Product, names: dict[str, str], cells: dict
+) -> list[dict]:
+    """_by_area, computed again only when the product's counters (or its areas) have moved."""
+    material = repr((product.id, product.plan_year, sorted(names.items()), sorted(cells.items())))
+    version = hashlib.sha256(material.encode()).hexdigest()
+    cache: _AreaCache = current_app.extensions.setdefault("dashboard_by_area", _AreaCache())
+    with cache.lock:
+        rows = cache.rows.get(version)
+    if rows is None:
+        rows = _by_area(session, product, names)
+        with cache.lock:
+            cache.rows[version] = rows
+            while len(cache.rows) > _AreaCache.KEPT:
+                cache.rows.popitem(last=False)
+    return [dict(row) for row in rows]
 
 
 def _by_area(session: Session, product: Product, names: dict[str, str]) -> list[dict]:

@@ -156,10 +156,13 @@ def balance_refusal(payer: Payer, pay_total: int) -> Reason | None:
 def _methods(
     defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_total: int
 ) -> tuple[tuple[str, ...], dict[str, Reason]]:
+    """The methods the payer may name as POST /orders' payment_method, and why others are not
+    offered. Nothing to pay (sponsors pay it all): none, the order takes no method. The sponsor
+    pays through the subsidies on the lines, never as a method a member picks."""
     available: list[str] = []
     unavailable: dict[str, Reason] = {}
     if pay_total == 0:
-        return ("sponsor",) if any(line.subsidy_fen for line in lines) else (), {}
+        return (), {}
     for method in defn.payment_methods:
         if method == "sponsor":
             continue

@@ -39,8 +39,12 @@ class RenewalChoiceSchema(StrictSchema):
     consent = ma.fields.Nested(RenewalConsentTextSchema, required=True)
 
 
+# What a member may name as an order's payment_method (the sponsor pays through subsidies).
+MEMBER_PAYMENT_METHODS = ("personal_account", "wechat")
+
+
 class CreateOrderSchema(SelectionSchema):
-    payment_method = ma.fields.String(validate=ma.validate.OneOf(("personal_account", "wechat")))
+    payment_method = ma.fields.String(validate=ma.validate.OneOf(MEMBER_PAYMENT_METHODS))
     terms = ma.fields.Nested(TermsAcceptanceSchema, required=True)
     renewal = ma.fields.Nested(
         RenewalChoiceSchema,
@@ -72,6 +76,20 @@ class QuoteLineSchema(StrictSchema):
     pay_fen = ma.fields.Integer(required=True)
 
 
+class SponsoredCoverSchema(StrictSchema):
+    amount_fen = ma.fields.Integer(
+        required=True, metadata={"description": "资助项目承担的保费合计（分）"}
+    )
+    covers_all = ma.fields.Boolean(
+        required=True, metadata={"description": "是否全额资助（为 true 时下单不填 payment_method）"}
+    )
+    how = ma.fields.String(required=True, metadata={"description": "资助如何取得"})
+
+
+SPONSORED_ALL = "资助项目全额承担保费：提交订单时自动使用资助，无需选择支付方式"
+SPONSORED_PART = "资助项目承担部分保费：提交订单时自动抵扣，其余保费请选择支付方式支付"
+
+
 class QuoteSchema(StrictSchema):
     product_code = ma.fields.String(required=True)
     plan_year = ma.fields.Integer(required=True, metadata={"description": "所购保障年度"})
@@ -83,7 +101,24 @@ class QuoteSchema(StrictSchema):
     total_premium_fen = ma.fields.Integer(required=True)
     total_subsidy_fen = ma.fields.Integer(required=True)
     total_pay_fen = ma.fields.Integer(required=True)
-    payment_methods = ma.fields.List(ma.fields.String(), required=True)
+    payment_methods = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(MEMBER_PAYMENT_METHODS)),
+        required=True,
+        metadata={
+            "description": "POST /orders 的 payment_method 可选值；无需付款（全额资助）时为空，"
+            "下单不填 payment_method"
+        },
+    )
+    sponsored_cover = ma.fields.Nested(
+        SponsoredCoverSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "资助项目（见各行 subsidies）承担的保费：POST /orders 下单时自动抵扣并"
+            "预留资助额度，不是一种支付方式；没有资助时为 null。邀请链接的资助经 "
+            "POST /me/campaign-redemptions 领取，名单资助由资助方批量参保"
+        },
+    )
     unavailable_methods = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.Nested(ReasonSchema),
@@ -97,6 +132,17 @@ class QuoteSchema(StrictSchema):
             "description": "付款人医保个人账户余额（分，医保系统实时查询，短时缓存）；无个人账户或暂不可查为 null"
         },
     )
+
+
+def _sponsored_cover(quote) -> dict | None:
+    if quote.total_subsidy_fen == 0:
+        return None
+    covers_all = quote.total_pay_fen == 0
+    return {
+        "amount_fen": quote.total_subsidy_fen,
+        "covers_all": covers_all,
+        "how": SPONSORED_ALL if covers_all else SPONSORED_PART,
+    }
 
 
 def quote_view(quote, persons) -> dict:
@@ -123,6 +169,7 @@ def quote_view(quote, persons) -> dict:
         "total_subsidy_fen": quote.total_subsidy_fen,
         "total_pay_fen": quote.total_pay_fen,
         "payment_methods": list(quote.payment_methods),
+        "sponsored_cover": _sponsored_cover(quote),
         "unavailable_methods": {k: v.__dict__ for k, v in quote.unavailable_methods.items()},
         "personal_account_balance_fen": quote.account_balance_fen,
     }

@@ -31,6 +31,7 @@ from app.jobs.models import ACTIVE_STATUSES, Job, JobRow, JobRowStatus, JobStatu
 from app.jobs.throttle import bureau_throttle
 from app.members.models import Person
 from app.policies.models import Policy, PolicyStatus
+from app.sponsors.capacity import product_of_programme
 from app.sponsors.models import Programme
 from app.sponsors.roster_models import RosterEntry
 from app.sponsors.services import get_programme
@@ -43,19 +44,9 @@ log = logging.getLogger(__name__)
 
 
 def _product_for(programme: Programme):
-    from app.products.models import Product
-    from app.products.services import current_product, get_product_by_id
-
-    if programme.product_id is not None:
-        return get_product_by_id(programme.product_id)
-    product = current_product(today_shanghai())
-    if product is None or product.plan_year != programme.plan_year:
-        # No open product: any product of the programme's plan year (its window decides).
-        product = get_session().scalar(
-            select(Product)
-            .where(Product.plan_year == programme.plan_year)
-            .order_by(Product.id.desc())
-        )
+    """The product a roster job enrolls people in: the programme's, preferring the one on sale
+    today (app.sponsors.capacity.product_of_programme)."""
+    product = product_of_programme(get_session(), programme, on_sale_on=today_shanghai())
     if product is None:
         raise E.product_not_found(status=409)
     return product

@@ -8,23 +8,39 @@ its numbers when they ask for more people than it covers.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
+from app.products import plan_years
 from app.products.definition import ProductDefinition
 from app.products.models import Product, ProductStatus
 from app.sponsors import rules
 from app.sponsors.models import Programme
 
 
-def product_of_programme(session, programme: Programme) -> Product | None:
-    """The product a programme funds: its own, or else the published product of its plan year
-    (the one whose window opened last)."""
+def product_of_programme(
+    session, programme: Programme, *, on_sale_on: date | None = None
+) -> Product | None:
+    """The product a programme funds: a published product of its plan year (its own, when it
+    names one), or None. A retired product is funded by nobody (it is not sold any more).
+
+    Among several, with `on_sale_on` (what enrolls people that day: roster jobs) the one on sale
+    that day comes first; otherwise, and when none is on sale, the one whose window opened last
+    (campaign pages and places left)."""
     query = select(Product).where(
         Product.status == ProductStatus.PUBLISHED, Product.plan_year == programme.plan_year
     )
     if programme.product_id is not None:
         query = query.where(Product.id == programme.product_id)
-    return session.scalar(query.order_by(Product.window_opens.desc(), Product.id.desc()).limit(1))
+    candidates = list(
+        session.scalars(query.order_by(Product.window_opens.desc(), Product.id.desc()))
+    )
+    if on_sale_on is not None:
+        selling = plan_years.on_sale(candidates, on_sale_on)  # a stable sort: order kept
+        if selling:
+            return selling[0]
+    return candidates[0] if candidates else None
 
 
 def premium_max(defn: ProductDefinition) -> int:

@@ -5,10 +5,15 @@ Every read and action calls the service the API route calls (app/claims), with t
 schemas to parse input and to dump the claim, so a page shows a reviewer exactly what
 `GET /staff/claims/{id}` would (masked the same way) and its reads are audited the same way.
 Decisions need a claim assigned to the reviewer (the service checks); a second submission of a
-decision meets the claim's state machine and changes nothing (409, shown on the page).
+decision meets the claim's state machine and changes nothing (409, shown on the page). The
+approve form carries a one-time form key, kept like the API's Idempotency-Key: submitted twice,
+it approves once and shows the first outcome again.
 """
 
 from __future__ import annotations
+
+import hashlib
+import secrets
 
 import marshmallow as ma
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
@@ -28,6 +33,7 @@ from app.claims.schemas import (
     StaffClaimSchema,
 )
 from app.claims.workflow import STATUS_LABELS
+from app.common import idempotency
 from app.common.clock import now_utc
 from app.documents.types import DOCUMENT_TYPE_LABELS
 from app.error_catalogue import E
@@ -43,6 +49,14 @@ from app.web.labels import (
 from app.web.session import staff_page
 
 blp = Blueprint("review", __name__, url_prefix="/console/claims")
+
+# The hidden input carrying a decision form's one-time key (see _act), and what a page says
+# when the key itself is refused.
+FORM_KEY = "form_key"
+FORM_KEY_MESSAGES = {
+    "idempotency_key_reused": "该表单已提交过不同的内容，请刷新页面后重新填写",
+    "idempotency_in_progress": "该表单正在提交中，请稍后刷新页面查看结果",
+}
 
 NOTICES = {
     "assigned": "已领取该理赔，可以查看材料并作出决定",
@@ -141,6 +155,7 @@ def _claim_page(claim_id: int, status: int = 200, error: str | None = None):
         health_labels=HEALTH_LABELS,
         transition_labels=TRANSITION_LABELS,
         decidable=mine and view["status"] in ("pending_review", "recheck"),
+        form_key=secrets.token_urlsafe(16),  # one per page: a second submission acts once
     )
     return page, status
 
@@ -159,15 +174,38 @@ def claim(claim_id: int):
     return _claim_page(claim_id)
 
 
-def _act(claim_id: int, done: str, action):
-    """Run a review action; a refusal is shown on the claim page (a missing claim is a 404)."""
+def _act(claim_id: int, done: str, action, *, keyed: bool = False):
+    """Run a review action; a refusal is shown on the claim page (a missing claim is a 404).
+
+    `keyed` (approve, as the API's Idempotency-Key): the form's one-time key (FORM_KEY, a
+    hidden input made with each page) is kept in the API's idempotency record with the outcome,
+    so the form submitted twice acts once and shows the first submission's outcome again."""
+
+    def outcome() -> dict:
+        try:
+            action()
+        except DomainError as exc:
+            if exc.status == 404 or exc.status >= 500:  # not kept: the key is freed
+                raise
+            return {"status": exc.status, "detail": exc.detail}
+        return {"done": done}
+
+    key = request.form.get(FORM_KEY, "") if keyed else ""
     try:
-        action()
+        if key:
+            fingerprint = hashlib.sha256(
+                repr((request.path, sorted(request.form.items(multi=True)))).encode()
+            ).hexdigest()
+            result = idempotency.once(f"page:staff:{g.staff.id}", key, fingerprint, outcome)
+        else:
+            result = outcome()
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _claim_page(claim_id, exc.status, exc.detail)
-    return redirect(url_for("review.claim", claim_id=claim_id, done=done))
+        return _claim_page(claim_id, exc.status, FORM_KEY_MESSAGES.get(exc.code, exc.detail))
+    if "done" in result:
+        return redirect(url_for("review.claim", claim_id=claim_id, done=result["done"]))
+    return _claim_page(claim_id, result["status"], result["detail"])
 
 
 @blp.post("/<int:claim_id>/assign")
@@ -189,7 +227,7 @@ def approve(claim_id: int):
         body = _load(ClaimReasonSchema(), {"reason": request.form.get("reason", "")})
         services.approve(g.staff, claim_id, body["reason"])
 
-    return _act(claim_id, "approved", run)
+    return _act(claim_id, "approved", run, keyed=True)
 
 
 @blp.post("/<int:claim_id>/reject")

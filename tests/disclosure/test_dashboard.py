@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 import time_machine
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.claims.models import Claim
 from app.database import get_session
@@ -332,6 +332,41 @@ def test_a_new_enrollment_moves_the_figures(live, residents):
     assert area(after)["360702"] == area(before)["360702"] + 1 == 4
     assert after["premiums"]["collected_fen"] == before["premiums"]["collected_fen"] + PREMIUM
     assert after["participation"]["enrolled"] == 6
+
+
+def test_the_areas_are_counted_again_only_after_an_event(live, residents):
+    """The dashboard polls; its by-area figures (the one join of enrollments to people) are
+    kept per version of the product's counters: a refresh with nothing new does not run the
+    area query again, one after 周军 enrolls does, and counts him."""
+    app, client = live["app"], live["client"]
+    area_queries: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if "GROUP BY persons.region_code" in statement:
+            area_queries.append(statement)
+
+    area = lambda d: {r["area_code"]: r["people"] for r in d["enrollment"]["by_area"]}  # noqa: E731
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with time_machine.travel(LOOK_AT, tick=False):
+            with app.app_context():
+                first = dashboard()
+            with app.app_context():
+                again = dashboard()
+            assert len(area_queries) == 1  # the refresh used the kept rows
+            assert again["enrollment"]["by_area"] == first["enrollment"]["by_area"]
+            scenario = Scenario(app, client, residents)
+            scenario.enroll_paid(scenario.member("dashboard-zhoujun", "周军"), method="wechat")
+            with app.app_context():
+                after = dashboard()
+            assert len(area_queries) == 2  # an enrollment moved the counters: counted again
+            with app.app_context():
+                dashboard()
+            assert len(area_queries) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert area(after)["360702"] == area(first)["360702"] + 1 == 4
 
 
 def test_the_api_gives_the_same_figures_to_operators_only(live):

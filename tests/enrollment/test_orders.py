@@ -46,6 +46,7 @@ def test_quote_for_the_family_has_no_side_effects(app, client, family):
     assert [l["eligible"] for l in q["lines"]] == [True, True, True]
     assert q["total_pay_fen"] == 3 * PREMIUM  # 3 x 89 yuan = 267 yuan
     assert q["payment_methods"] == ["personal_account", "wechat"]
+    assert q["sponsored_cover"] is None  # no programme pays for this family
     assert "张伟" not in json.dumps(q, ensure_ascii=False)  # names masked
     assert count(app, Order) == 0
 

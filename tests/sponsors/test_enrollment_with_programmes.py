@@ -41,7 +41,14 @@ def checks_hold(app) -> None:
 def test_dibao_resident_is_covered_free_by_the_relief_fund(app, client, sponsors, liu):
     admin, programme = sponsors.relief_fund(budget_fen=PREMIUM * 10)
     q = quote(client, liu)
-    assert q["total_pay_fen"] == 0 and q["payment_methods"] == ["sponsor"]
+    # Nothing to pay: no method to pick (POST /orders refuses "sponsor"); the cover is shown
+    # apart, taken when the order is placed.
+    assert q["total_pay_fen"] == 0 and q["payment_methods"] == []
+    assert q["sponsored_cover"] == {
+        "amount_fen": PREMIUM,
+        "covers_all": True,
+        "how": "资助项目全额承担保费：提交订单时自动使用资助，无需选择支付方式",
+    }
     assert q["lines"][0]["subsidies"] == [
         {
             "programme_id": programme["id"],
@@ -113,6 +120,11 @@ def test_partial_percentage_subsidy_with_the_remainder_paid_by_the_member(
     ]
     assert q["total_pay_fen"] == PREMIUM - 2966  # 33.33% of 89.00 = 29.6637 -> 29.66 yuan
     assert q["payment_methods"] == ["personal_account", "wechat"]
+    assert q["sponsored_cover"] == {
+        "amount_fen": 2966,
+        "covers_all": False,
+        "how": "资助项目承担部分保费：提交订单时自动抵扣，其余保费请选择支付方式支付",
+    }
     order = place_order(client, who, [], method=method)
     assert order["status"] == "pending_payment" and order["total_subsidy_fen"] == 2966
     if method == "personal_account":

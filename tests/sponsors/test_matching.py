@@ -548,7 +548,7 @@ def test_offers_flow_through_a_quote():
         (1, "relief_fund", 4950),
         (2, "charity", 4950),
     ]
-    assert (q.total_subsidy_fen, q.total_pay_fen, q.payment_methods) == (9900, 0, ("sponsor",))
+    assert (q.total_subsidy_fen, q.total_pay_fen, q.payment_methods) == (9900, 0, ())
 
 
 # --------------------------------------------------------------------------------------------

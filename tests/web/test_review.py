@@ -7,10 +7,10 @@ import re
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
-from app.claims.models import Claim
+from app.claims.models import Claim, ClaimTransition, Payout
 from app.database import get_session
 from app.demo.residents import generate
 from app.identity.idnumber import mask
@@ -117,6 +117,45 @@ def test_take_view_documents_and_approve_to_payment(seeded, pending_claim, revie
     )
     assert again.status_code == 409 and "已赔付" in again.get_data(as_text=True)
     assert _claim(seeded, claim_id).paid_fen == claim.paid_fen
+
+
+FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
+
+
+def _count(app, model, **where) -> int:
+    with app.app_context():
+        query = select(func.count()).select_from(model).filter_by(**where)
+        return get_session().scalar(query)
+
+
+def test_the_approve_form_submitted_twice_approves_once(seeded, pending_claim, reviewer):
+    """The approve form's one-time key (a hidden input) is kept like the API's Idempotency-Key:
+    the same form sent twice (a double click, a resubmission) approves and pays once, and the
+    second answer is the first one again."""
+    client, token = reviewer
+    claim_id = pending_claim["id"]
+    client.post(f"/console/claims/{claim_id}/assign", data={"csrf_token": token})
+    page = client.get(f"/console/claims/{claim_id}").get_data(as_text=True)
+    [key] = FORM_KEY.findall(page)
+    assert FORM_KEY.findall(client.get(f"/console/claims/{claim_id}").get_data(as_text=True)) != [
+        key
+    ]  # a fresh key with each page
+    form = {"csrf_token": token, "form_key": key, "reason": "材料齐全"}
+    first = client.post(f"/console/claims/{claim_id}/approve", data=form)
+    audit_after_first = _actions(seeded)
+    second = client.post(f"/console/claims/{claim_id}/approve", data=form)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert first.headers["Location"].endswith("done=approved")
+    assert _actions(seeded) == audit_after_first  # the second wrote nothing
+    assert _count(seeded, ClaimTransition, claim_id=claim_id, action="approve") == 1
+    assert _count(seeded, Payout, claim_id=claim_id) == 1
+    assert _claim(seeded, claim_id).status == "paid"
+    # The same key with another reason: refused on the page, still one approval.
+    other = client.post(f"/console/claims/{claim_id}/approve", data={**form, "reason": "改了"})
+    assert other.status_code == 422
+    assert "该表单已提交过不同的内容" in other.get_data(as_text=True)
+    assert _count(seeded, ClaimTransition, claim_id=claim_id, action="approve") == 1
 
 
 def test_decisions_need_the_claim_assigned(seeded, pending_claim, reviewer):
