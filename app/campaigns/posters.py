@@ -17,6 +17,7 @@ from app.auth.principal import Principal
 from app.campaigns import rules
 from app.campaigns.models import Campaign
 from app.campaigns.services import eligibility_of, get_campaign, link_for
+from app.common.clock import today_shanghai
 from app.common.fonts import drawable, pillow_font, reportlab_font
 from app.database import get_session
 from app.sponsors.capacity import product_of_programme
@@ -68,7 +69,7 @@ class Box:
 
 def poster_of(actor: Principal, campaign_id: int) -> Poster:
     campaign: Campaign = get_campaign(actor, campaign_id)
-    product = product_of_programme(get_session(), campaign.programme)
+    product = product_of_programme(get_session(), campaign.programme, on_sale_on=today_shanghai())
     org = drawable(campaign.organisation.name)
     on = campaign.expires_on
     return Poster(

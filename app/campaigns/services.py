@@ -279,8 +279,9 @@ def preview(token: str) -> Preview:
     from app.products.services import definition_of
 
     campaign = campaign_from_token(token)
-    _refuse_if_closed(campaign, today_shanghai())
-    product = product_of_programme(get_session(), campaign.programme)
+    today = today_shanghai()
+    _refuse_if_closed(campaign, today)
+    product = product_of_programme(get_session(), campaign.programme, on_sale_on=today)
     if product is None:
         return Preview(campaign, None, None, None, None)
     defn = definition_of(product)
@@ -393,7 +394,7 @@ def _redeem(
     with read_scope():
         today = today_shanghai()
         _refuse_if_closed(campaign, today)
-        product = product_of_programme(session, campaign.programme)
+        product = product_of_programme(session, campaign.programme, on_sale_on=today)
         if product is None:
             raise E.campaign_product_unavailable()
         defn = definition_of(product)

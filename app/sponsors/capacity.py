@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from app.common.clock import today_shanghai
 from app.products import plan_years
 from app.products.definition import ProductDefinition
 from app.products.models import Product, ProductStatus
@@ -25,9 +26,9 @@ def product_of_programme(
     """The product a programme funds: a published product of its plan year (its own, when it
     names one), or None. A retired product is funded by nobody (it is not sold any more).
 
-    Among several, with `on_sale_on` (what enrolls people that day: roster jobs) the one on sale
-    that day comes first; otherwise, and when none is on sale, the one whose window opened last
-    (campaign pages and places left)."""
+    Among several, with `on_sale_on` (the day people are enrolled or shown the offer: roster
+    jobs, campaign pages, redemptions, posters, places left) the one on sale that day comes
+    first; without it, and when none is on sale, the one whose window opened last."""
     query = select(Product).where(
         Product.status == ProductStatus.PUBLISHED, Product.plan_year == programme.plan_year
     )
@@ -53,7 +54,7 @@ def programme_capacity(session, programme: Programme) -> rules.Capacity | None:
     from app.products.services import definition_of
     from app.sponsors.services import to_rule_programme
 
-    product = product_of_programme(session, programme)
+    product = product_of_programme(session, programme, on_sale_on=today_shanghai())
     if product is None:
         return None
     return rules.capacity(to_rule_programme(programme), premium_max(definition_of(product)))

@@ -1,7 +1,7 @@
 """Which product a programme funds (app.sponsors.capacity.product_of_programme), the one lookup
-campaign pages, redemptions, posters and roster jobs share. Each row: the products present, the
-product the programme names (if any), the day (None: no on-sale preference, the campaign pages'
-call; a date: the roster job's call) and the product found.
+campaign pages, redemptions, posters, places left and roster jobs share, each with the day as
+`on_sale_on`. Each row: the products present, the product the programme names (if any), the day
+(None: no on-sale preference) and the product found.
 
 The products (plan year 2027 unless said; the day used is 2026-11-15):
   A    window 2026-09-01..2026-12-31: on sale on 11-15
