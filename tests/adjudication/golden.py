@@ -19,6 +19,7 @@ import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from app.adjudication import (
     Accumulators,
@@ -28,6 +29,7 @@ from app.adjudication import (
     ClaimLine,
     Insured,
     PolicyCover,
+    SubCapKey,
     adjudicate,
     deductible_key,
 )
@@ -146,7 +148,7 @@ def _case(rng: random.Random, name: str, product: ProductDefinition) -> dict:
         rng.choice((0, 0, 1, 3, 6)),
         *(["suspended", day.isoformat()] if suspended else []),
     ]
-    acc: dict[str, dict] = {
+    acc: dict[str, Any] = {
         "paid": {},
         "eligible": {},
         "deductible": {},
@@ -156,9 +158,9 @@ def _case(rng: random.Random, name: str, product: ProductDefinition) -> dict:
     if rng.random() < 0.6:
         for b in product.buckets:
             if rng.random() < 0.5:
-                cap = b.cap_fen or 10_000_000
+                top = b.cap_fen or 10_000_000
                 acc["paid"][b.code] = rng.choice(
-                    (rng.randint(0, cap), cap - rng.randint(0, 20_000_00))
+                    (rng.randint(0, top), top - rng.randint(0, 20_000_00))
                 )
             if rng.random() < 0.5:
                 acc["eligible"][b.code] = rng.randint(0, 200_000_00)
@@ -210,7 +212,7 @@ def inputs(
         paid_fen=a.get("paid", {}),
         eligible_fen=a.get("eligible", {}),
         deductible_used_fen=a.get("deductible", {}),
-        sub_cap_used_fen={(b, s, scope): v for b, s, scope, v in a.get("sub_caps", ())},
+        sub_cap_used_fen={SubCapKey(b, s, scope): v for b, s, scope, v in a.get("sub_caps", ())},
         above_deductible_fen=a.get("above", {}),
     )
     return Claim(**raw), policy, Insured(basic, health, years), accumulators
