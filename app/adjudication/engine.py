@@ -88,10 +88,10 @@ def _segments(
     schedule: tuple[tuple[int, int], ...], start: int, end: int
 ) -> Iterator[tuple[int, int, int]]:
     """(index, length, ratio_bp) of [start, end) split at the schedule's thresholds."""
+    last = len(schedule) - 1
     for i, (lo, bp) in enumerate(schedule):
-        hi = schedule[i + 1][0] if i + 1 < len(schedule) else None
-        a = max(start, lo)
-        b = end if hi is None else min(end, hi)
+        a = start if start > lo else lo
+        b = end if i == last or end < schedule[i + 1][0] else schedule[i + 1][0]
         if b > a:
             yield i, b - a, bp
 
@@ -375,7 +375,8 @@ def _deductible(
     if key not in remaining_deductible:
         used = acc.deductible_used_fen.get(key, 0)
         remaining_deductible[key] = max(0, deductible - used)
-        explain.deductible_basis(run, bucket, insured, deductible)
+        if deductible != bucket.deductible_fen or insured.health == "pre_existing":
+            explain.deductible_basis(run, bucket, insured, deductible)  # why not the plain one
     before = remaining_deductible[key]
     absorbed = min(before, counted)
     remaining_deductible[key] = before - absorbed

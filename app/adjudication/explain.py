@@ -134,7 +134,8 @@ def payable_total(run: Run, total: int) -> None:
 
 
 def _payable_total_text(total: int) -> tuple[str, str]:
-    return f"本次赔付合计 {yuan(total)} 元", f"total payable {yuan(total)} yuan"
+    y = yuan(total)
+    return f"本次赔付合计 {y} 元", f"total payable {y} yuan"
 
 
 def amount_not_covered(run: Run, kind: str, amount: int) -> None:
@@ -144,10 +145,10 @@ def amount_not_covered(run: Run, kind: str, amount: int) -> None:
 
 
 def _not_covered_text(name: tuple[str, str], amount: int) -> tuple[str, str]:
-    zh, en = name
+    (zh, en), y = name, yuan(amount)
     return (
-        f"{zh} {yuan(amount)} 元不属于本产品保障责任",
-        f"{en} {yuan(amount)} yuan is not covered by any bucket of this product",
+        f"{zh} {y} 元不属于本产品保障责任",
+        f"{en} {y} yuan is not covered by any bucket of this product",
     )
 
 
@@ -161,12 +162,11 @@ def medical_assistance(run: Run, maf: int, in_policy: int, take: int) -> None:
 
 
 def _assistance_text(maf: int, in_policy: int, take: int) -> tuple[str, str]:
+    paid, before, taken, after = yuan(maf), yuan(in_policy), yuan(take), yuan(in_policy - take)
     return (
-        f"医疗救助支付 {yuan(maf)} 元，政策范围内个人自付 {yuan(in_policy)} 元"
-        f"扣除 {yuan(take)} 元后为 {yuan(in_policy - take)} 元",
-        f"medical assistance paid {yuan(maf)} yuan: in-policy self-pay "
-        f"{yuan(in_policy)} yuan less {yuan(take)} yuan is "
-        f"{yuan(in_policy - take)} yuan",
+        f"医疗救助支付 {paid} 元，政策范围内个人自付 {before} 元扣除 {taken} 元后为 {after} 元",
+        f"medical assistance paid {paid} yuan: in-policy self-pay "
+        f"{before} yuan less {taken} yuan is {after} yuan",
     )
 
 
@@ -175,10 +175,10 @@ def medical_assistance_excess(run: Run, left: int) -> None:
 
 
 def _excess_text(left: int) -> tuple[str, str]:
+    y = yuan(left)
     return (
-        f"医疗救助支付额超过政策范围内个人自付 {yuan(left)} 元，超出部分从其他自付费用中扣除，"
-        f"转人工审核",
-        f"medical assistance exceeds in-policy self-pay by {yuan(left)} yuan; the excess "
+        f"医疗救助支付额超过政策范围内个人自付 {y} 元，超出部分从其他自付费用中扣除，转人工审核",
+        f"medical assistance exceeds in-policy self-pay by {y} yuan; the excess "
         f"is deducted from the other amounts and the claim goes to review",
     )
 
@@ -194,30 +194,27 @@ def settlement_sum(run: Run, claim: Claim, payers: int, carried: int) -> None:
 
 
 def _sum_text(claim: Claim, payers: int, carried: int) -> tuple[str, str]:
+    basic, serious = yuan(claim.hifp_pay_fen), yuan(claim.hifmi_pay_fen + claim.hifob_pay_fen)
+    assistance, member, total = yuan(claim.maf_pay_fen), yuan(carried), yuan(payers + carried)
     return (
-        f"基本医保 {yuan(claim.hifp_pay_fen)} + 大病/大额 "
-        f"{yuan(claim.hifmi_pay_fen + claim.hifob_pay_fen)} + 医疗救助 "
-        f"{yuan(claim.maf_pay_fen)} + 个人负担 {yuan(carried)} = {yuan(payers + carried)} 元",
-        f"basic {yuan(claim.hifp_pay_fen)} + critical illness/large amount "
-        f"{yuan(claim.hifmi_pay_fen + claim.hifob_pay_fen)} + assistance "
-        f"{yuan(claim.maf_pay_fen)} + member {yuan(carried)} = {yuan(payers + carried)} yuan",
+        f"基本医保 {basic} + 大病/大额 {serious} + 医疗救助 {assistance} + 个人负担 {member}"
+        f" = {total} 元",
+        f"basic {basic} + critical illness/large amount {serious} + assistance {assistance}"
+        f" + member {member} = {total} yuan",
     )
 
 
 def _inconsistent_text(claim: Claim, payers: int, carried: int) -> tuple[str, str]:
-    zh, en = _sum_text(claim, payers, carried)
+    (zh, en), cost = _sum_text(claim, payers, carried), yuan(claim.medfee_sumamt_fen)
     return (
-        f"{zh}，超过医疗费用总额 {yuan(claim.medfee_sumamt_fen)} 元，转人工审核",
-        f"{en}, more than the total cost {yuan(claim.medfee_sumamt_fen)} yuan: held for review",
+        f"{zh}，超过医疗费用总额 {cost} 元，转人工审核",
+        f"{en}, more than the total cost {cost} yuan: held for review",
     )
 
 
 def _consistent_text(claim: Claim, payers: int, carried: int) -> tuple[str, str]:
-    zh, en = _sum_text(claim, payers, carried)
-    return (
-        f"{zh}，不超过医疗费用总额 {yuan(claim.medfee_sumamt_fen)} 元",
-        f"{en}, within the total cost {yuan(claim.medfee_sumamt_fen)} yuan",
-    )
+    (zh, en), cost = _sum_text(claim, payers, carried), yuan(claim.medfee_sumamt_fen)
+    return f"{zh}，不超过医疗费用总额 {cost} 元", f"{en}, within the total cost {cost} yuan"
 
 
 def lines_exceed_amount(run: Run, kind: str, listed: int, amount: int) -> None:
@@ -227,11 +224,11 @@ def lines_exceed_amount(run: Run, kind: str, listed: int, amount: int) -> None:
 
 
 def _lines_exceed_text(name: tuple[str, str], listed: int, amount: int) -> tuple[str, str]:
-    zh, en = name
+    (zh, en), lines, declared = name, yuan(listed), yuan(amount)
     return (
-        f"{zh}明细合计 {yuan(listed)} 元超过申报金额 {yuan(amount)} 元，转人工审核",
-        f"itemised {en} lines add up to {yuan(listed)} yuan, more than the amount "
-        f"{yuan(amount)} yuan: held for review",
+        f"{zh}明细合计 {lines} 元超过申报金额 {declared} 元，转人工审核",
+        f"itemised {en} lines add up to {lines} yuan, more than the amount "
+        f"{declared} yuan: held for review",
     )
 
 
@@ -245,9 +242,9 @@ def coordination(run: Run, net: dict[str, int]) -> None:
 def _coordination_text(
     names: dict[str, tuple[str, str]], net: tuple[tuple[str, int], ...]
 ) -> tuple[str, str]:
-    carried = [(k, v) for k, v in net if v]
-    summary_zh = "，".join(f"{names[k][0]} {yuan(v)} 元" for k, v in carried)
-    summary_en = ", ".join(f"{names[k][1]} {yuan(v)} yuan" for k, v in carried)
+    carried = [(names[k], yuan(v)) for k, v in net if v]
+    summary_zh = "，".join(f"{zh} {y} 元" for (zh, _), y in carried)
+    summary_en = ", ".join(f"{en} {y} yuan" for (_, en), y in carried)
     return (
         f"基本医保、大病保险、医疗救助之后个人仍负担：{summary_zh or '0.00 元'}",
         f"after basic insurance, critical-illness insurance and medical assistance the member "
@@ -270,11 +267,10 @@ def commercial_list_unverifiable(run: Run, bucket: Bucket, kind: str, amount: in
 
 
 def _unverifiable_text(name: tuple[str, str], amount: int) -> tuple[str, str]:
-    zh, en = name
+    (zh, en), y = name, yuan(amount)
     return (
-        f"{zh} {yuan(amount)} 元无费用明细，无法核对商保目录，不予计入",
-        f"{en} {yuan(amount)} yuan has no itemised lines: the commercial list "
-        f"cannot be verified, not counted",
+        f"{zh} {y} 元无费用明细，无法核对商保目录，不予计入",
+        f"{en} {y} yuan has no itemised lines: the commercial list cannot be verified, not counted",
     )
 
 
@@ -288,13 +284,11 @@ def commercial_list_itemised(
 def _itemised_text(
     name: tuple[str, str], counted: int, not_listed: int, unitemised: int
 ) -> tuple[str, str]:
-    zh, en = name
+    (zh, en), on, off, loose = name, yuan(counted), yuan(not_listed), yuan(unitemised)
     return (
-        f"{zh}：商保目录内 {yuan(counted)} 元计入，目录外 {yuan(not_listed)} 元、"
-        f"无明细 {yuan(unitemised)} 元不计入",
-        f"{en}: {yuan(counted)} yuan on the commercial list counted; "
-        f"{yuan(not_listed)} yuan off the list and {yuan(unitemised)} yuan without "
-        f"itemised lines not counted",
+        f"{zh}：商保目录内 {on} 元计入，目录外 {off} 元、无明细 {loose} 元不计入",
+        f"{en}: {on} yuan on the commercial list counted; "
+        f"{off} yuan off the list and {loose} yuan without itemised lines not counted",
     )
 
 
@@ -310,10 +304,10 @@ def commercial_list_not_required(run: Run, bucket: Bucket, kind: str, amount: in
 
 
 def _not_required_text(name: tuple[str, str], amount: int) -> tuple[str, str]:
-    zh, en = name
+    (zh, en), y = name, yuan(amount)
     return (
-        f"{zh}：本责任不限商保目录，{yuan(amount)} 元全部计入",
-        f"{en}: this bucket does not require the commercial list, all {yuan(amount)} yuan counted",
+        f"{zh}：本责任不限商保目录，{y} 元全部计入",
+        f"{en}: this bucket does not require the commercial list, all {y} yuan counted",
     )
 
 
@@ -324,11 +318,8 @@ def amount_mapped(run: Run, bucket: Bucket, kind: str, counted: int) -> None:
 
 
 def _mapped_text(name: tuple[str, str], bucket: Bucket, counted: int) -> tuple[str, str]:
-    zh, en = name
-    return (
-        f"{zh} {yuan(counted)} 元计入“{bucket.name}”",
-        f"{en} {yuan(counted)} yuan counted in bucket {bucket.code}",
-    )
+    (zh, en), y = name, yuan(counted)
+    return f"{zh} {y} 元计入“{bucket.name}”", f"{en} {y} yuan counted in bucket {bucket.code}"
 
 
 # --- 4. deductible --------------------------------------------------------------------------------
@@ -346,17 +337,15 @@ def deductible_basis(run: Run, bucket: Bucket, insured: Insured, deductible: int
 
 
 def _pre_existing_text(deductible: int) -> tuple[str, str]:
-    return (
-        f"既往症人群起付线 {yuan(deductible)} 元",
-        f"pre-existing deductible {yuan(deductible)} yuan",
-    )
+    y = yuan(deductible)
+    return f"既往症人群起付线 {y} 元", f"pre-existing deductible {y} yuan"
 
 
 def _renewal_text(years: int, plain: int, deductible: int) -> tuple[str, str]:
+    was, now = yuan(plain), yuan(deductible)
     return (
-        f"连续健康续保 {years} 年，起付线由 {yuan(plain)} 元降至 {yuan(deductible)} 元",
-        f"{years} continuous healthy renewals lower the "
-        f"deductible from {yuan(plain)} to {yuan(deductible)} yuan",
+        f"连续健康续保 {years} 年，起付线由 {was} 元降至 {now} 元",
+        f"{years} continuous healthy renewals lower the deductible from {was} to {now} yuan",
     )
 
 
@@ -390,13 +379,13 @@ def _shared(group: str | None) -> tuple[str, str]:
 
 
 def _already_met_text(deductible: int, group: str | None, counted: int) -> tuple[str, str]:
-    shared, shared_en = _shared(group)
+    (shared, shared_en), full, above = _shared(group), yuan(deductible), yuan(counted)
     return (
-        f"年度累计起付线 {yuan(deductible)} 元{shared}已累计达到（本年此前的费用或本次先计算的"
-        f"责任），{yuan(counted)} 元全部超过起付线",
-        f"the annual deductible of {yuan(deductible)} yuan{shared_en} is already met (by "
+        f"年度累计起付线 {full} 元{shared}已累计达到（本年此前的费用或本次先计算的"
+        f"责任），{above} 元全部超过起付线",
+        f"the annual deductible of {full} yuan{shared_en} is already met (by "
         f"earlier spend this year or a bucket computed before this one): all "
-        f"{yuan(counted)} yuan is above it",
+        f"{above} yuan is above it",
     )
 
 
@@ -404,13 +393,13 @@ def _deductible_text(
     deductible: int, group: str | None, before: int, absorbed: int, counted: int
 ) -> tuple[str, str]:
     shared, shared_en = _shared(group)
+    full, used, now = yuan(deductible), yuan(deductible - before), yuan(absorbed)
+    left, above = yuan(before - absorbed), yuan(counted - absorbed)
     return (
-        f"年度累计起付线 {yuan(deductible)} 元{shared}，此前已累计 "
-        f"{yuan(deductible - before)} 元，本次抵扣 {yuan(absorbed)} 元，尚余 "
-        f"{yuan(before - absorbed)} 元；超过起付线的部分 {yuan(counted - absorbed)} 元",
-        f"annual deductible {yuan(deductible)} yuan{shared_en}: {yuan(deductible - before)}"
-        f" used before, {yuan(absorbed)} used now, {yuan(before - absorbed)} left; "
-        f"{yuan(counted - absorbed)} yuan above the deductible",
+        f"年度累计起付线 {full} 元{shared}，此前已累计 {used} 元，本次抵扣 {now} 元，尚余 "
+        f"{left} 元；超过起付线的部分 {above} 元",
+        f"annual deductible {full} yuan{shared_en}: {used} used before, {now} used now, "
+        f"{left} left; {above} yuan above the deductible",
     )
 
 
@@ -431,27 +420,25 @@ def ratio_segment(
 
 
 def _ratio_text(length: int, bp: int) -> tuple[str, str]:
-    return (
-        f"{yuan(length)} 元 × {percent(bp)} = {exact_yuan(length * bp)} 元",
-        f"{yuan(length)} yuan x {percent(bp)} = {exact_yuan(length * bp)} yuan",
-    )
+    spend, ratio, paid = yuan(length), percent(bp), exact_yuan(length * bp)
+    return f"{spend} 元 × {ratio} = {paid} 元", f"{spend} yuan x {ratio} = {paid} yuan"
 
 
 def _tier_above_text(lo: int, length: int, bp: int) -> tuple[str, str]:
+    start, spend, ratio, paid = yuan(lo), yuan(length), percent(bp), exact_yuan(length * bp)
     return (
-        f"超过起付线后的年度累计费用超过 {yuan(lo)} 元的部分 {yuan(length)} 元 × "
-        f"{percent(bp)} = {exact_yuan(length * bp)} 元",
-        f"the part of the year's spend above the deductible beyond {yuan(lo)} yuan, "
-        f"{yuan(length)} yuan x {percent(bp)} = {exact_yuan(length * bp)} yuan",
+        f"超过起付线后的年度累计费用超过 {start} 元的部分 {spend} 元 × {ratio} = {paid} 元",
+        f"the part of the year's spend above the deductible beyond {start} yuan, "
+        f"{spend} yuan x {ratio} = {paid} yuan",
     )
 
 
 def _tier_text(lo: int, length: int, bp: int) -> tuple[str, str]:
+    start, spend, ratio, paid = yuan(lo), yuan(length), percent(bp), exact_yuan(length * bp)
     return (
-        f"年度累计合规费用超过 {yuan(lo)} 元的部分 {yuan(length)} 元 × {percent(bp)} = "
-        f"{exact_yuan(length * bp)} 元",
-        f"the part of the year's eligible spend above {yuan(lo)} yuan, "
-        f"{yuan(length)} yuan x {percent(bp)} = {exact_yuan(length * bp)} yuan",
+        f"年度累计合规费用超过 {start} 元的部分 {spend} 元 × {ratio} = {paid} 元",
+        f"the part of the year's eligible spend above {start} yuan, "
+        f"{spend} yuan x {ratio} = {paid} yuan",
     )
 
 
@@ -461,17 +448,18 @@ def rounding(run: Run, bucket: Bucket, numerator: int, rounded: int, *, per_item
 
 
 def _rounding_per_item_text(numerator: int, rounded: int) -> tuple[str, str]:
+    exact, fen = exact_yuan(numerator), yuan(rounded)
     return (
-        f"按项目四舍五入到分：{exact_yuan(numerator)} 元计为 {yuan(rounded)} 元",
-        f"rounded half up to the fen item by item: {exact_yuan(numerator)} yuan "
-        f"becomes {yuan(rounded)} yuan",
+        f"按项目四舍五入到分：{exact} 元计为 {fen} 元",
+        f"rounded half up to the fen item by item: {exact} yuan becomes {fen} yuan",
     )
 
 
 def _rounding_text(numerator: int, rounded: int) -> tuple[str, str]:
+    exact, fen = exact_yuan(numerator), yuan(rounded)
     return (
-        f"四舍五入到分：{exact_yuan(numerator)} 元计为 {yuan(rounded)} 元",
-        f"rounded half up to the fen: {exact_yuan(numerator)} yuan becomes {yuan(rounded)} yuan",
+        f"四舍五入到分：{exact} 元计为 {fen} 元",
+        f"rounded half up to the fen: {exact} yuan becomes {fen} yuan",
     )
 
 
@@ -497,11 +485,11 @@ def item_sub_cap(run: Run, bucket: Bucket, cap: SubCap, item: str, fen: int, rem
 
 
 def _item_sub_cap_text(cap: SubCap, item: str, fen: int, rem: int) -> tuple[str, str]:
+    limit, left, was = yuan(cap.cap_fen), yuan(rem), yuan(fen)
     return (
-        f"{cap.name}（项目 {item}）{yuan(cap.cap_fen)} 元，尚余 "
-        f"{yuan(rem)} 元：{yuan(fen)} 元降为 {yuan(rem)} 元",
-        f"sub-cap {cap.code} (item {item}) of {yuan(cap.cap_fen)} yuan "
-        f"has {yuan(rem)} yuan left: {yuan(fen)} becomes {yuan(rem)} yuan",
+        f"{cap.name}（项目 {item}）{limit} 元，尚余 {left} 元：{was} 元降为 {left} 元",
+        f"sub-cap {cap.code} (item {item}) of {limit} yuan "
+        f"has {left} yuan left: {was} becomes {left} yuan",
     )
 
 
@@ -510,9 +498,10 @@ def admission_unidentified(run: Run, bucket: Bucket, cap: SubCap) -> None:
 
 
 def _unidentified_text(cap: SubCap) -> tuple[str, str]:
+    limit = yuan(cap.cap_fen)
     return (
-        f"缺少住院号，{cap.name} {yuan(cap.cap_fen)} 元仅按本次理赔计算，转人工审核",
-        f"no admission id: sub-cap {cap.code} of {yuan(cap.cap_fen)} yuan is "
+        f"缺少住院号，{cap.name} {limit} 元仅按本次理赔计算，转人工审核",
+        f"no admission id: sub-cap {cap.code} of {limit} yuan is "
         f"checked against this claim alone; held for review",
     )
 
@@ -530,11 +519,10 @@ def _scope_sub_cap_text(
 ) -> tuple[str, str]:
     what_zh = f"（住院 {admission_id}）" if admission_id else ""
     what_en = f" (admission {admission_id})" if what_zh else ""
+    limit, left, was = yuan(cap.cap_fen), yuan(rem), yuan(amount)
     return (
-        f"{cap.name}{what_zh} {yuan(cap.cap_fen)} 元，尚余 {yuan(rem)} 元："
-        f"{yuan(amount)} 元降为 {yuan(rem)} 元",
-        f"sub-cap {cap.code}{what_en} of {yuan(cap.cap_fen)} yuan has "
-        f"{yuan(rem)} yuan left: {yuan(amount)} becomes {yuan(rem)} yuan",
+        f"{cap.name}{what_zh} {limit} 元，尚余 {left} 元：{was} 元降为 {left} 元",
+        f"sub-cap {cap.code}{what_en} of {limit} yuan has {left} yuan left: {was} becomes {left} yuan",
     )
 
 
@@ -545,11 +533,10 @@ def annual_cap(run: Run, bucket: Bucket, paid_before: int, cap_left: int, amount
 
 
 def _annual_cap_text(cap: int, paid_before: int, cap_left: int, amount: int) -> tuple[str, str]:
+    limit, paid, left, was = yuan(cap), yuan(paid_before), yuan(cap_left), yuan(amount)
     return (
-        f"年度封顶线 {yuan(cap)} 元，此前已赔 {yuan(paid_before)} 元，尚余 "
-        f"{yuan(cap_left)} 元：{yuan(amount)} 元降为 {yuan(cap_left)} 元",
-        f"annual cap {yuan(cap)} yuan, {yuan(paid_before)} paid before, "
-        f"{yuan(cap_left)} left: {yuan(amount)} becomes {yuan(cap_left)} yuan",
+        f"年度封顶线 {limit} 元，此前已赔 {paid} 元，尚余 {left} 元：{was} 元降为 {left} 元",
+        f"annual cap {limit} yuan, {paid} paid before, {left} left: {was} becomes {left} yuan",
     )
 
 
@@ -558,7 +545,5 @@ def bucket_payable(run: Run, bucket: Bucket, payable: int) -> None:
 
 
 def _bucket_payable_text(bucket: Bucket, payable: int) -> tuple[str, str]:
-    return (
-        f"“{bucket.name}”赔付 {yuan(payable)} 元",
-        f"bucket {bucket.code} pays {yuan(payable)} yuan",
-    )
+    y = yuan(payable)
+    return f"“{bucket.name}”赔付 {y} 元", f"bucket {bucket.code} pays {y} yuan"
