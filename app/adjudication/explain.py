@@ -256,14 +256,8 @@ def _coordination_text(
 
 
 def commercial_list_unverifiable(run: Run, bucket: Bucket, kind: str, amount: int) -> None:
-    run.lines.append(
-        (
-            "commercial_list_unverifiable",
-            bucket.code,
-            _unverifiable_text,
-            (run.kind_names[kind], amount),
-        )
-    )
+    args = (run.kind_names[kind], amount)
+    run.lines.append(("commercial_list_unverifiable", bucket.code, _unverifiable_text, args))
 
 
 def _unverifiable_text(name: tuple[str, str], amount: int) -> tuple[str, str]:
@@ -293,14 +287,8 @@ def _itemised_text(
 
 
 def commercial_list_not_required(run: Run, bucket: Bucket, kind: str, amount: int) -> None:
-    run.lines.append(
-        (
-            "commercial_list_not_required",
-            bucket.code,
-            _not_required_text,
-            (run.kind_names[kind], amount),
-        )
-    )
+    args = (run.kind_names[kind], amount)
+    run.lines.append(("commercial_list_not_required", bucket.code, _not_required_text, args))
 
 
 def _not_required_text(name: tuple[str, str], amount: int) -> tuple[str, str]:
