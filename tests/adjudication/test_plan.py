@@ -1,5 +1,6 @@
-"""The per-product plan the engine keeps (app/adjudication/plan.py) and the result's lines made
-on first read (model.Adjudication.written): neither may change a figure or a word."""
+"""The per-product plan the engine keeps (app/adjudication/plan.py), the result's lines made on
+first read (model.Adjudication.written) and the engine's own rounding call (money.fen_of): none
+may change a figure or a word."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.adjudication import Explanation, adjudicate
+from app.adjudication.money import BP, fen_of, round_half_up_fen
 from app.adjudication.plan import plan
 from tests.adjudication.products import (
     GANZHOU,
@@ -76,3 +80,9 @@ def test_lines_are_made_when_read_and_survive_replace():
     assert lines[-1].zh == "本次赔付合计 11,250.00 元"  # (30,000 - 15,000) x 75%
     copy = replace(result, decision="review")
     assert copy.lines == lines and copy.decision == "review" and copy != result
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**15))
+def test_the_engines_rounding_is_round_half_up_fen(numerator: int):
+    assert fen_of(numerator) == round_half_up_fen(numerator, BP)
