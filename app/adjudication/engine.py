@@ -17,6 +17,13 @@ wording is in explain.py):
   6. sub-caps: per item, per admission, per year; then 7. the annual cap (what is left of it).
 The engine never mutates anything: it returns the accumulator deltas for the caller to apply.
 Integers only: no float anywhere.
+
+Speed (issue 13, docs/performance.md): what a product's buckets need (kinds, deductible keys,
+ratio schedules, sub-caps by period) is worked out once per product (plan.py); explanation
+lines are written as plain tuples and made into Explanation objects only when
+`Adjudication.lines` is read (explain.py); the buckets' results and the deltas the engine
+computed are built without being checked again (BucketResult.computed,
+AccumulatorDeltas.computed).
 """
 
 from __future__ import annotations
@@ -39,9 +46,17 @@ from app.adjudication.model import (
     PolicyCover,
     SubCapKey,
 )
-from app.adjudication.money import BP, round_half_up_fen
-from app.adjudication.reasons import DENY
-from app.products.definition import COUNTABLE_AMOUNTS, Bucket, ProductDefinition, SubCap
+from app.adjudication.money import BP, fen_of
+from app.adjudication.plan import (
+    BucketPlan,
+    Plan,
+    deductible_key,
+    effective_deductible,
+    ratio_schedule,
+)
+from app.adjudication.plan import plan as plan_of
+from app.adjudication.reasons import REVIEW
+from app.products.definition import Bucket, ProductDefinition, SubCap
 
 __all__ = [
     "KIND_NAMES",
@@ -52,8 +67,10 @@ __all__ = [
     "ratio_schedule",
 ]
 
-
 K = TypeVar("K")
+_REVIEW = frozenset(REVIEW)
+_NO_ACCUMULATORS = Accumulators()
+_NO_DELTAS = AccumulatorDeltas()
 
 
 class _Deltas(TypedDict):
@@ -67,84 +84,43 @@ class _Deltas(TypedDict):
     above: dict[str, int]
 
 
-# --- small public helpers -------------------------------------------------------------------------
-
-
-def deductible_key(bucket: Bucket) -> str:
-    """The accumulator key of a bucket's deductible: its deductible_group, else its own code."""
-    return bucket.deductible_group or bucket.code
-
-
-def effective_deductible(bucket: Bucket, insured: Insured) -> int:
-    """The deductible that applies to this insured person for the year, in fen.
-
-    Pre-existing: deductible_pre_existing_fen when the product sets one, else deductible_fen.
-    Healthy: deductible_fen lowered by renewal_deductible_step_fen for each continuous healthy
-    renewal year, never below renewal_deductible_floor_fen (nor raised to it). The renewal step
-    does not apply to a pre-existing determination.
-    """
-    base = bucket.deductible_fen
-    if insured.health == "pre_existing":
-        if bucket.deductible_pre_existing_fen is not None:
-            base = bucket.deductible_pre_existing_fen
-        return base
-    step = bucket.renewal_deductible_step_fen
-    if step and insured.healthy_renewal_years:
-        floor = min(bucket.renewal_deductible_floor_fen, base)
-        return max(floor, base - step * insured.healthy_renewal_years)
-    return base
-
-
-def ratio_schedule(bucket: Bucket, health: str) -> tuple[tuple[int, int], ...]:
-    """((from_fen, ratio_bp), ...) for the insured's health: the base ratio from 0, then each tier
-    from its above_fen. A fen of eligible spend at position x (0-based, counted over the year in
-    this bucket) is paid at the ratio of the last entry with from_fen <= x (marginal tiers)."""
-    pre = health == "pre_existing"
-    schedule = [(0, bucket.ratio_pre_existing_bp if pre else bucket.ratio_healthy_bp)]
-    for tier in sorted(bucket.tiers, key=lambda t: t.above_fen):
-        schedule.append(
-            (tier.above_fen, tier.ratio_pre_existing_bp if pre else tier.ratio_healthy_bp)
-        )
-    return tuple(schedule)
-
-
 def _segments(
     schedule: tuple[tuple[int, int], ...], start: int, end: int
 ) -> Iterator[tuple[int, int, int]]:
     """(index, length, ratio_bp) of [start, end) split at the schedule's thresholds."""
+    last = len(schedule) - 1
     for i, (lo, bp) in enumerate(schedule):
-        hi = schedule[i + 1][0] if i + 1 < len(schedule) else None
-        a = max(start, lo)
-        b = end if hi is None else min(end, hi)
+        a = start if start > lo else lo
+        b = end if i == last or end < schedule[i + 1][0] else schedule[i + 1][0]
         if b > a:
             yield i, b - a, bp
 
 
-def _check_deductible_keys(product: ProductDefinition) -> None:
-    groups = {b.deductible_group for b in product.buckets if b.deductible_group}
-    for bucket in product.buckets:
-        if bucket.deductible_group is None and bucket.code in groups:
-            raise ValueError(
-                f"bucket {bucket.code!r} has its own deductible but a deductible "
-                f"group of the same name exists: accumulator keys would collide"
-            )
-
-
-def _kinds(product: ProductDefinition, claim: Claim) -> tuple[str, ...]:
-    """The built-in amount kinds, then the product's own; a claim (or line) naming a kind the
-    product does not declare is the caller's mistake (the claims layer answers 422)."""
-    kinds = (*COUNTABLE_AMOUNTS, *product.amount_kinds)
-    named = {*claim.other_amounts_fen, *(line.amount_kind for line in claim.lines)}
-    unknown = sorted(named - set(kinds))
-    if unknown:
+def _lines_by_kind(
+    plan: Plan, product: ProductDefinition, claim: Claim
+) -> dict[str, list[ClaimLine]]:
+    """The claim's itemised lines by amount kind, in claim order. A claim (or line) naming a
+    kind the product does not declare is the caller's mistake (the claims layer answers 422)."""
+    by_kind: dict[str, list[ClaimLine]] = {}
+    for line in claim.lines:
+        by_kind.setdefault(line.amount_kind, []).append(line)
+    if not plan.declared.issuperset(by_kind) or not plan.declared.issuperset(
+        claim.other_amounts_fen
+    ):
+        unknown = sorted({*claim.other_amounts_fen, *by_kind} - plan.declared)
         raise ValueError(f"amount kinds not declared by product {product.code}: {unknown}")
-    return kinds
+    return by_kind
+
+
+def _codes(run: Run) -> tuple[str, ...]:
+    """The codes of the run's lines, each once, in the order they first appear."""
+    return tuple(dict.fromkeys([line[0] for line in run.lines]))
 
 
 # --- the run --------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Piece:
     """A run of one bucket's counted money: one itemised line, or an un-itemised amount."""
 
@@ -155,6 +131,7 @@ class _Piece:
     numerator: int = 0  # exact ratio result, fen x bp
     fen: int = 0  # rounded and item-capped (buckets with per-item sub-caps)
     paid: int = 0  # after later limits (for per-item sub-cap usage)
+    keys: Sequence[SubCapKey] = ()  # its per-item sub-cap counters, one per item sub-cap
 
 
 def adjudicate(
@@ -169,55 +146,49 @@ def adjudicate(
     Pure: reads its arguments, returns the payable amount, per-bucket breakdown, explanation
     lines, reason codes and the accumulator deltas the caller applies atomically.
     """
-    acc = accumulators if accumulators is not None else Accumulators()
-    _check_deductible_keys(product)
-    run = Run(product.amount_kinds)
-    kinds = _kinds(product, claim)
+    acc = accumulators if accumulators is not None else _NO_ACCUMULATORS
+    plan = plan_of(product)
+    by_kind = _lines_by_kind(plan, product, claim)
+    run = Run(plan.kind_names)
 
     # 1. eligibility -----------------------------------------------------------------------------
-    explain.eligibility(run, claim, policy, insured)
-    if any(line.code in DENY for line in run.lines):
+    if not explain.eligibility(run, claim, policy, insured):
         explain.not_payable_total(run)
-        return Adjudication(
-            decision="not_payable",
-            payable_fen=0,
-            buckets=(),
-            lines=tuple(run.lines),
-            reason_codes=run.codes(),
-            deltas=AccumulatorDeltas(),
-        )
+        return Adjudication.written("not_payable", 0, (), run.lines, _codes(run), _NO_DELTAS)
 
     # 2. coordination of benefits ----------------------------------------------------------------
-    net = _coordinate(run, claim, kinds)
+    net = _coordinate(run, plan, claim, by_kind)
 
     # 3.-7. buckets ------------------------------------------------------------------------------
-    counted_by = {kind: b for b in product.buckets for kind in b.counts}
-    for kind in kinds:
-        if net[kind] > 0 and kind not in counted_by:
+    for kind in plan.uncovered:
+        if net[kind] > 0:
             explain.amount_not_covered(run, kind, net[kind])
 
     remaining_deductible: dict[str, int] = {}  # deductible key -> left, as this claim runs
     results: list[BucketResult] = []
     deltas: _Deltas = {"paid": {}, "eligible": {}, "deductible": {}, "sub_caps": {}, "above": {}}
-    for bucket in product.buckets:
-        result = _bucket(run, bucket, claim, insured, acc, net, remaining_deductible, deltas)
+    for plan_bucket in plan.buckets:
+        result = _bucket(
+            run, plan_bucket, claim, insured, acc, net, by_kind, remaining_deductible, deltas
+        )
         if result is not None:
             results.append(result)
 
-    total = sum(r.payable_fen for r in results)
+    total = sum([r.payable_fen for r in results])
     explain.payable_total(run, total)
-    return Adjudication(
-        decision="review" if run.review else "payable",
-        payable_fen=total,
-        buckets=tuple(results),
-        lines=tuple(run.lines),
-        reason_codes=run.codes(),
-        deltas=AccumulatorDeltas(
-            paid_fen=deltas["paid"],
-            eligible_fen=deltas["eligible"],
-            deductible_used_fen=deltas["deductible"],
-            sub_cap_used_fen=deltas["sub_caps"],
-            above_deductible_fen=deltas["above"],
+    codes = _codes(run)
+    return Adjudication.written(
+        "payable" if _REVIEW.isdisjoint(codes) else "review",
+        total,
+        tuple(results),
+        run.lines,
+        codes,
+        AccumulatorDeltas.computed(
+            deltas["paid"],
+            deltas["eligible"],
+            deltas["deductible"],
+            deltas["sub_caps"],
+            deltas["above"],
         ),
     )
 
@@ -241,35 +212,41 @@ def estimate(
 # --- 2. coordination ------------------------------------------------------------------------------
 
 
-def _coordinate(run: Run, claim: Claim, kinds: tuple[str, ...]) -> dict[str, int]:
+def _coordinate(
+    run: Run, plan: Plan, claim: Claim, by_kind: dict[str, list[ClaimLine]]
+) -> dict[str, int]:
     """The member's remaining amounts per kind after the public layers.
 
     hifp/hifmi/hifob have already been deducted by the bureau from the member amounts in the
     settlement (they are used only in the consistency check). Medical assistance (maf_pay) paid
     part of the member's in-policy self-pay: it is subtracted from in-policy self-pay; any excess
     (which should not happen) is subtracted from the other amounts in COUNTABLE_AMOUNTS order and
-    sends the claim to review. `kinds` are the built-in kinds first, then the product's own.
+    sends the claim to review. The plan's kinds are the built-in kinds first, then the product's.
     """
-    net = {kind: claim.amount(kind) for kind in kinds}
+    net = {kind: getattr(claim, field) for kind, field in plan.built_in}
+    for kind in plan.own:
+        net[kind] = claim.other_amounts_fen.get(kind, 0)
     maf = claim.maf_pay_fen
     if maf:
-        take = min(maf, net["in_policy_self_pay"])
-        explain.medical_assistance(run, maf, net["in_policy_self_pay"], take)
-        net["in_policy_self_pay"] -= take
+        in_policy = net["in_policy_self_pay"]
+        take = min(maf, in_policy)
+        explain.medical_assistance(run, maf, in_policy, take)
+        net["in_policy_self_pay"] = in_policy - take
         left = maf - take
         if left:
             explain.medical_assistance_excess(run, left)
-            for kind in kinds[1:]:
+            for kind in plan.kinds[1:]:
                 take = min(left, net[kind])
                 net[kind] -= take
                 left -= take
 
     payers = claim.hifp_pay_fen + claim.hifmi_pay_fen + claim.hifob_pay_fen + claim.maf_pay_fen
     explain.settlement_sum(run, claim, payers, sum(net.values()))
-    for kind in kinds:
-        listed = sum(line.amount_fen for line in claim.lines_of(kind))
-        if listed > claim.amount(kind):
-            explain.lines_exceed_amount(run, kind, listed, claim.amount(kind))
+    for kind in plan.kinds if by_kind else ():
+        if kind in by_kind:
+            listed = sum([line.amount_fen for line in by_kind[kind]])
+            if listed > claim.amount(kind):
+                explain.lines_exceed_amount(run, kind, listed, claim.amount(kind))
     explain.coordination(run, net)
     return net
 
@@ -281,6 +258,8 @@ def _trim(lines: Sequence[ClaimLine], limit: int) -> list[tuple[ClaimLine, int]]
     """Lines with their amounts, trimmed from the last line backwards to add up to <= limit."""
     amounts = [line.amount_fen for line in lines]
     excess = sum(amounts) - limit
+    if excess <= 0:
+        return list(zip(lines, amounts))
     for i in range(len(amounts) - 1, -1, -1):
         if excess <= 0:
             break
@@ -290,30 +269,37 @@ def _trim(lines: Sequence[ClaimLine], limit: int) -> list[tuple[ClaimLine, int]]
     return list(zip(lines, amounts))
 
 
-def _map(run: Run, bucket: Bucket, claim: Claim, net: dict[str, int]) -> tuple[list[_Piece], int]:
+def _map(
+    run: Run, bucket: Bucket, net: dict[str, int], by_kind: dict[str, list[ClaimLine]]
+) -> tuple[list[_Piece], int]:
     pieces: list[_Piece] = []
     excluded = 0
     for kind in bucket.counts:
         amount = net[kind]
-        lines = claim.lines_of(kind)
         if amount == 0:
             continue
-        trimmed = _trim(lines, amount)
+        lines = by_kind.get(kind, ())
         if bucket.commercial_list_required:
             if not lines:
                 excluded += amount
                 explain.commercial_list_unverifiable(run, bucket, kind, amount)
                 continue
-            listed = [(line, a) for line, a in trimmed if line.on_commercial_list and a]
-            counted = sum(a for _, a in listed)
-            not_listed = sum(a for line, a in trimmed if not line.on_commercial_list)
-            unitemised = amount - sum(a for _, a in trimmed)
+            counted = not_listed = 0
+            for line, a in _trim(lines, amount):
+                if not line.on_commercial_list:
+                    not_listed += a
+                elif a:
+                    counted += a
+                    pieces.append(_Piece(kind, line.item_code, a))
+            unitemised = amount - counted - not_listed
             excluded += amount - counted
-            pieces += [_Piece(kind, line.item_code, a) for line, a in listed]
             explain.commercial_list_itemised(run, bucket, kind, counted, not_listed, unitemised)
         else:
-            pieces += [_Piece(kind, line.item_code, a) for line, a in trimmed if a]
-            rest = amount - sum(a for _, a in trimmed)
+            rest = amount
+            if lines:
+                trimmed = _trim(lines, amount)
+                pieces += [_Piece(kind, line.item_code, a) for line, a in trimmed if a]
+                rest -= sum([a for _, a in trimmed])
             if rest:
                 pieces.append(_Piece(kind, UNITEMISED, rest))
             if kind != "in_policy_self_pay":
@@ -328,38 +314,41 @@ def _map(run: Run, bucket: Bucket, claim: Claim, net: dict[str, int]) -> tuple[l
 
 def _bucket(
     run: Run,
-    bucket: Bucket,
+    plan: BucketPlan,
     claim: Claim,
     insured: Insured,
     acc: Accumulators,
     net: dict[str, int],
+    by_kind: dict[str, list[ClaimLine]],
     remaining_deductible: dict[str, int],
     deltas: _Deltas,
 ) -> BucketResult | None:
     """One bucket of the claim, step by step; None when the claim has nothing in it."""
-    code = bucket.code
-    if not any(net[kind] for kind in bucket.counts):
+    bucket = plan.bucket
+    for kind in plan.counts:
+        if net[kind]:
+            break
+    else:
         return None
-    pieces, excluded = _map(run, bucket, claim, net)
-    counted = sum(p.amount for p in pieces)
+    pieces, excluded = _map(run, bucket, net, by_kind)
+    counted = sum([p.amount for p in pieces])
     if counted == 0:
         explain.bucket_payable(run, bucket, 0)
-        return BucketResult(code, bucket.name, 0, excluded, 0, 0, 0, 0, 0)
+        return BucketResult.computed(bucket.code, bucket.name, 0, excluded, 0, 0, 0, 0, 0)
 
-    absorbed = _deductible(run, bucket, insured, acc, counted, remaining_deductible)
-    numerator = _ratio(run, bucket, insured, acc, pieces, absorbed)
-    item_caps = [s for s in bucket.sub_caps if s.per == "item"]
-    after_ratio = _round(run, bucket, pieces, numerator, per_item=bool(item_caps))
+    absorbed = _deductible(run, plan, insured, acc, counted, remaining_deductible)
+    numerator = _ratio(run, plan, insured, acc, pieces, absorbed)
+    after_ratio = _round(run, bucket, pieces, numerator, per_item=bool(plan.item_caps))
     amount = after_ratio
-    if item_caps:
-        amount = _item_sub_caps(run, bucket, acc, pieces, item_caps)
-    after_sub_caps = _scope_sub_caps(run, bucket, claim, acc, amount)
+    if plan.item_caps:
+        amount = _item_sub_caps(run, bucket, acc, pieces, plan.item_caps)
+    after_sub_caps = _scope_sub_caps(run, plan, claim, acc, amount) if plan.scope_caps else amount
     payable = _annual_cap(run, bucket, acc, after_sub_caps)
     explain.bucket_payable(run, bucket, payable)
 
-    _record_deltas(deltas, bucket, claim, counted, absorbed, payable, pieces, item_caps)
-    return BucketResult(
-        bucket=code,
+    _record_deltas(deltas, plan, claim, counted, absorbed, payable, pieces)
+    return BucketResult.computed(
+        bucket=bucket.code,
         name=bucket.name,
         counted_fen=counted,
         excluded_fen=excluded,
@@ -373,7 +362,7 @@ def _bucket(
 
 def _deductible(
     run: Run,
-    bucket: Bucket,
+    plan: BucketPlan,
     insured: Insured,
     acc: Accumulators,
     counted: int,
@@ -381,12 +370,13 @@ def _deductible(
 ) -> int:
     """4. What the year's deductible (per bucket or shared group) absorbs of `counted`; the
     claim's running `remaining_deductible` is lowered by it."""
-    key = deductible_key(bucket)
+    bucket, key = plan.bucket, plan.key
     deductible = effective_deductible(bucket, insured)
     if key not in remaining_deductible:
         used = acc.deductible_used_fen.get(key, 0)
         remaining_deductible[key] = max(0, deductible - used)
-        explain.deductible_basis(run, bucket, insured, deductible)
+        if deductible != bucket.deductible_fen or insured.health == "pre_existing":
+            explain.deductible_basis(run, bucket, insured, deductible)  # why not the plain one
     before = remaining_deductible[key]
     absorbed = min(before, counted)
     remaining_deductible[key] = before - absorbed
@@ -396,7 +386,7 @@ def _deductible(
 
 def _ratio(
     run: Run,
-    bucket: Bucket,
+    plan: BucketPlan,
     insured: Insured,
     acc: Accumulators,
     pieces: list[_Piece],
@@ -406,13 +396,23 @@ def _ratio(
     first `absorbed` fen; each piece gets its exact numerator (fen x bp). Returns their sum.
     Tiers count the year's eligible spend from its first yuan, or (tiers_from =
     "above_deductible") only the spend above the deductible."""
-    schedule = ratio_schedule(bucket, insured.health)
-    above = bucket.tiers_from == "above_deductible"
-    if above:
-        position = acc.above_deductible_fen.get(bucket.code, 0)
-    else:
-        position = acc.eligible_fen.get(bucket.code, 0)
+    schedule = plan.pre_existing if insured.health == "pre_existing" else plan.healthy
+    above, code = plan.above, plan.bucket.code
     left = absorbed
+    if len(schedule) == 1:  # one ratio, no tiers: what the loop below does, without segments
+        ratio = schedule[0][1]
+        for piece in pieces:
+            piece.absorbed = min(left, piece.amount)
+            left -= piece.absorbed
+            piece.numerator = (piece.amount - piece.absorbed) * ratio
+        length = sum([p.amount - p.absorbed for p in pieces])
+        if length:
+            explain.ratio_segment(run, plan.bucket, 0, 0, ratio, length, above=above)
+        return length * ratio
+    if above:
+        position = acc.above_deductible_fen.get(code, 0)
+    else:
+        position = acc.eligible_fen.get(code, 0)
     by_segment: dict[int, int] = {}
     for piece in pieces:
         piece.absorbed = min(left, piece.amount)
@@ -425,8 +425,8 @@ def _ratio(
         position = end
     for index in sorted(by_segment):
         lo, bp = schedule[index]
-        explain.ratio_segment(run, bucket, index, lo, bp, by_segment[index], above=above)
-    return sum(p.numerator for p in pieces)
+        explain.ratio_segment(run, plan.bucket, index, lo, bp, by_segment[index], above=above)
+    return sum([p.numerator for p in pieces])
 
 
 def _round(
@@ -436,44 +436,50 @@ def _round(
     when the bucket has per-item sub-caps."""
     if per_item:
         for piece in pieces:
-            piece.fen = round_half_up_fen(piece.numerator, BP)
-        after_ratio = sum(p.fen for p in pieces)
-        if any(p.numerator % BP for p in pieces):
+            piece.fen = fen_of(piece.numerator)
+        after_ratio = sum([p.fen for p in pieces])
+        if [p for p in pieces if p.numerator % BP]:
             explain.rounding(run, bucket, numerator, after_ratio, per_item=True)
         return after_ratio
-    after_ratio = round_half_up_fen(numerator, BP)
+    after_ratio = fen_of(numerator)
     if numerator % BP:
         explain.rounding(run, bucket, numerator, after_ratio, per_item=False)
     return after_ratio
 
 
 def _item_sub_caps(
-    run: Run, bucket: Bucket, acc: Accumulators, pieces: list[_Piece], item_caps: list[SubCap]
+    run: Run,
+    bucket: Bucket,
+    acc: Accumulators,
+    pieces: list[_Piece],
+    item_caps: tuple[SubCap, ...],
 ) -> int:
     """6. Per-item sub-caps cut each piece (usage counted across the year and this claim's
     earlier pieces of the same item); returns the bucket's amount after them."""
     code = bucket.code
     in_claim: dict[SubCapKey, int] = {}
-    if any(p.item == UNITEMISED for p in pieces):
+    if UNITEMISED in [p.item for p in pieces]:
         explain.unitemised_as_one_item(run, bucket)
     for piece in pieces:
-        for cap in item_caps:
-            sk = SubCapKey(code, cap.code, piece.item)
+        piece.keys = [SubCapKey(code, cap.code, piece.item) for cap in item_caps]
+        for cap, sk in zip(item_caps, piece.keys):
             rem = max(0, cap.cap_fen - acc.sub_cap_used_fen.get(sk, 0) - in_claim.get(sk, 0))
             if piece.fen > rem:
                 explain.item_sub_cap(run, bucket, cap, piece.item, piece.fen, rem)
                 piece.fen = rem
-        for cap in item_caps:
-            sk = SubCapKey(code, cap.code, piece.item)
+        for sk in piece.keys:
             in_claim[sk] = in_claim.get(sk, 0) + piece.fen
-    return sum(p.fen for p in pieces)
+    return sum([p.fen for p in pieces])
 
 
-def _scope_sub_caps(run: Run, bucket: Bucket, claim: Claim, acc: Accumulators, amount: int) -> int:
+def _scope_sub_caps(
+    run: Run, plan: BucketPlan, claim: Claim, acc: Accumulators, amount: int
+) -> int:
     """6. Per-admission, then per-year sub-caps, on what is left of them."""
+    bucket = plan.bucket
     code = bucket.code
     for per in ("admission", "year"):
-        for cap in (s for s in bucket.sub_caps if s.per == per):
+        for cap in (s for s in plan.scope_caps if s.per == per):
             if per == "admission" and claim.admission_id is None:
                 rem = cap.cap_fen
                 explain.admission_unidentified(run, bucket, cap)
@@ -502,41 +508,44 @@ def _annual_cap(run: Run, bucket: Bucket, acc: Accumulators, amount: int) -> int
     return amount
 
 
+def _add(target: dict[K, int], key: K, fen: int) -> None:
+    if fen:
+        target[key] = target.get(key, 0) + fen
+
+
 def _record_deltas(
     deltas: _Deltas,
-    bucket: Bucket,
+    plan: BucketPlan,
     claim: Claim,
     counted: int,
     absorbed: int,
     payable: int,
     pieces: list[_Piece],
-    item_caps: list[SubCap],
 ) -> None:
     """What settling the bucket adds to the accumulators (only non-zero amounts)."""
-    code = bucket.code
+    code = plan.bucket.code
     sub_deltas: dict[SubCapKey, int] = deltas["sub_caps"]
-
-    def add(target: dict[K, int], k: K, v: int) -> None:
-        if v:
-            target[k] = target.get(k, 0) + v
-
-    add(deltas["paid"], code, payable)
-    add(deltas["eligible"], code, counted)
-    add(deltas["deductible"], deductible_key(bucket), absorbed)
-    if bucket.tiers_from == "above_deductible":
-        add(deltas["above"], code, counted - absorbed)
+    add = _add
+    if payable:  # (each bucket once a claim: its paid and eligible are set here only)
+        deltas["paid"][code] = payable
+    if counted:
+        deltas["eligible"][code] = counted
+    add(deltas["deductible"], plan.key, absorbed)  # a shared group's key: added to
+    if plan.above and counted > absorbed:
+        deltas["above"][code] = counted - absorbed
+    item_caps = plan.item_caps
     if item_caps:
         # Later limits cut the bucket's payment; the cut is taken from the pieces in reverse
         # order (last line first) so each item is charged only what was actually paid for it.
-        cut = sum(p.fen for p in pieces) - payable
+        cut = sum([p.fen for p in pieces]) - payable
         for piece in reversed(pieces):
             take = min(cut, piece.fen)
             piece.paid = piece.fen - take
             cut -= take
         for piece in pieces:
-            for cap in item_caps:
-                add(sub_deltas, SubCapKey(code, cap.code, piece.item), piece.paid)
-    for cap in bucket.sub_caps:
+            for sk in piece.keys:
+                add(sub_deltas, sk, piece.paid)
+    for cap in plan.scope_caps:
         if cap.per == "admission" and claim.admission_id is not None:
             add(sub_deltas, SubCapKey(code, cap.code, claim.admission_id), payable)
         elif cap.per == "year":
