@@ -101,7 +101,8 @@ class ServerCpu:
         )
         self.database = self.conn.info.dbname
 
-    def seconds(self) -> float:
+    def seconds(self, trips: RoundTrips) -> float:
+        counted = trips.count  # this connection's own round trips are not the request's
         rows = self.conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             (self.database,),
@@ -113,6 +114,7 @@ class ServerCpu:
             except OSError:
                 continue
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        trips.count = counted
         return total
 
 
@@ -124,11 +126,11 @@ def measure(
     events.now = Counter()
     rounds, server_rounds = [], []  # the least of 5: other processes only add to it
     for _round in range(5):
-        server_started, started = server.seconds(), time.process_time()
+        server_started, started = server.seconds(trips), time.process_time()
         for n in range(repeat):
             call(n)
         rounds.append((time.process_time() - started) * 1000 / repeat)
-        server_rounds.append((server.seconds() - server_started) * 1000 / repeat)
+        server_rounds.append((server.seconds(trips) - server_started) * 1000 / repeat)
     cpu_ms = min(rounds)
     repeat *= 5
     per = {k: v / repeat for k, v in sorted(events.now.items())}
@@ -177,17 +179,6 @@ def main() -> None:
         response = client.get("/public/statistics", headers={"If-None-Match": etag})
         assert response.status_code == 304, response.status_code
 
-    def verify(_n):
-        m = next(pool)
-        response = client.post(
-            "/me/identity",
-            headers={"Authorization": f"Bearer {m.token}"},
-            json={"name": m.name, "id_number": m.certno, "consent": runner.CONSENT},
-        )
-        assert response.status_code == 200, response.get_json()
-        quote = client.post("/quotes", headers={"Authorization": f"Bearer {m.token}"}, json={})
-        assert quote.status_code == 200, quote.get_json()
-
     def verify_only(_n):
         m = next(pool)
         response = client.post(
@@ -196,6 +187,12 @@ def main() -> None:
             json={"name": m.name, "id_number": m.certno, "consent": runner.CONSENT},
         )
         assert response.status_code == 200, response.get_json()
+        return m
+
+    def verify(n):
+        m = verify_only(n)
+        quote = client.post("/quotes", headers={"Authorization": f"Bearer {m.token}"}, json={})
+        assert quote.status_code == 200, quote.get_json()
 
     from sqlalchemy import func, select
 

@@ -53,11 +53,15 @@ def _kill(pid: int) -> None:
     raise AssertionError(f"backend {pid} still there")
 
 
-def _only_pooled_backend(app) -> int:
-    """The pool reduced to one connection, returned to it: its backend's pid."""
+def _pooled_backend_killed(app, monkeypatch) -> tuple[int, Pings]:
+    """The pool reduced to one connection, returned to it, whose backend is then killed: the
+    dead backend's pid, and the pre-pings counted from now on."""
     with app.app_context():
-        get_engine().dispose()
-        return autocommit_read(lambda s: s.scalar(text("SELECT pg_backend_pid()")))
+        engine = get_engine()
+        engine.dispose()
+        pid = autocommit_read(lambda s: s.scalar(text("SELECT pg_backend_pid()")))
+    _kill(pid)
+    return pid, Pings(engine, monkeypatch)
 
 
 def test_a_read_ends_its_transaction_and_sees_what_was_committed(app):
@@ -103,11 +107,7 @@ def test_on_postgres_the_read_sends_no_begin_and_the_next_unit_of_work_is_atomic
 @pytest.mark.postgres
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL")
 def test_a_read_skips_the_ping_and_reads_again_after_its_backend_was_killed(app, monkeypatch):
-    with app.app_context():
-        engine = get_engine()
-    pid = _only_pooled_backend(app)
-    _kill(pid)
-    pings = Pings(engine, monkeypatch)
+    pid, pings = _pooled_backend_killed(app, monkeypatch)
     with app.app_context():
         again = autocommit_read(lambda s: s.scalar(text("SELECT pg_backend_pid()")))
     assert again != pid  # read on a fresh connection, after the dead one failed
@@ -117,11 +117,7 @@ def test_a_read_skips_the_ping_and_reads_again_after_its_backend_was_killed(app,
 @pytest.mark.postgres
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL")
 def test_a_unit_of_work_is_pinged_and_gets_a_live_connection_after_a_kill(app, monkeypatch):
-    with app.app_context():
-        engine = get_engine()
-    pid = _only_pooled_backend(app)
-    _kill(pid)
-    pings = Pings(engine, monkeypatch)
+    pid, pings = _pooled_backend_killed(app, monkeypatch)
     with app.app_context(), transaction() as session:
         session.add(Member(openid="autocommit-read-3"))
         assert session.scalar(text("SELECT pg_backend_pid()")) != pid

@@ -7,7 +7,7 @@ in autocommit mode on PostgreSQL), then one unit of work: one read (the member, 
 this ID number and the account it is bound to), the person, its insurance answer, the audit
 row, the consent and the member's link: 7 statements, 1 commit, 2 checkouts. Before issue 13's
 change it was 10 statements (a read each for the member, the person, the person's earlier
-answers and its owner) and, on PostgreSQL, 17 round trips instead of 11."""
+answers and its owner) and, on PostgreSQL, 16 round trips instead of 10."""
 
 from __future__ import annotations
 
