@@ -12,19 +12,29 @@ ends (no bare `commit()` / `rollback()` outside this module):
   before calling an outside system): it always ends the implicit transaction at exit (rolled
   back: nothing was written), on success or error, so no transaction is held open across a
   bureau call, a long computation or the next unit of work.
+- `autocommit_read(run)`: a read of a statement or two that needs no transaction around it (one
+  statement is a consistent snapshot by itself). On PostgreSQL it runs in autocommit mode: no
+  BEGIN and no ROLLBACK round trip, and no pre-ping; if the connection turns out dead, `run` is
+  called once more on a fresh one (a read has nothing to undo). Elsewhere it is a `read_scope()`.
+
+Pre-ping: a connection taken from the pool is pinged first (one round trip) unless it was just
+opened, as SQLAlchemy's `pool_pre_ping` does, so a request after the database restarted or
+killed its backends does not fail on a dead connection. `_ping_on_checkout` does it instead of
+`pool_pre_ping`, so that `autocommit_read` alone can skip it: it has a cheaper remedy.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InvalidatePoolError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -102,8 +112,10 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             # One shared in-memory database for the whole process (tests).
             kwargs["poolclass"] = StaticPool
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        kwargs.update(pool_size=10, max_overflow=20)
     engine = create_engine(url, **kwargs)
+    if not url.startswith("sqlite"):
+        _ping_on_checkout(engine)
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
 
@@ -119,6 +131,33 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             cursor.close()
 
     return engine
+
+
+# False while `autocommit_read` takes a connection from the pool: it skips the pre-ping.
+_PING: ContextVar[bool] = ContextVar("huimin_pre_ping", default=True)
+
+
+def _ping_on_checkout(engine: Engine) -> None:
+    """The pool's pre-ping (what `pool_pre_ping=True` does), skipped while `_PING` is False: a
+    connection that is not fresh is pinged when checked out; when the ping finds it dead, every
+    pooled connection older than now is dropped and a new one is opened (the pool retries the
+    checkout on InvalidatePoolError), so the caller gets a live connection."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection, record) -> None:
+        record.info["huimin_fresh"] = True
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy) -> None:
+        if record.info.pop("huimin_fresh", False) or not _PING.get():
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise InvalidatePoolError(f"pre-ping failed: {type(exc).__name__}") from exc
+            raise
 
 
 class ScopeSession(Session):
@@ -190,6 +229,47 @@ def read_scope() -> Iterator[Session]:
         yield session
     finally:
         session.rollback()
+
+
+T = TypeVar("T")
+
+
+def autocommit_read(run: Callable[[Session], T], session: Session | None = None) -> T:
+    """`run(session)` for a read that needs no transaction around it, e.g. one statement (each is
+    its own snapshot) whose result it turns into plain data. `session` is the request's unless
+    given (the sandbox bureau passes its own). On PostgreSQL: the session's connection in
+    autocommit mode (no BEGIN, no ROLLBACK), taken from the pool without a pre-ping; when the
+    connection turns out dead (a restart, a killed backend), SQLAlchemy drops it and the pool's
+    older connections, and `run` is called once more on a fresh one. `run` must only read: in
+    autocommit mode a write would stay written. Inside an open transaction it joins it, and on
+    other databases it is a read that ends with a rollback, like `read_scope()`."""
+    if session is None:
+        session = get_session()
+    if session.in_transaction():
+        return run(session)
+    if get_engine().dialect.name != "postgresql":
+        try:
+            return run(session)
+        finally:
+            session.rollback()
+    for attempt in (1, 2):
+        ping = _PING.set(attempt > 1)
+        try:
+            connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        finally:
+            _PING.reset(ping)
+        try:
+            return run(session)
+        except DBAPIError as exc:
+            if attempt > 1 or not exc.connection_invalidated:
+                raise
+        finally:
+            session.rollback()  # ends the session's transaction: no round trip in autocommit
+            if not connection.invalidated and not connection.closed:
+                # The request's own connection stays with the session: its next transaction
+                # must be one again.
+                connection.execution_options(isolation_level=connection.default_isolation_level)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextlib.contextmanager

@@ -39,7 +39,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Subquery,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -498,32 +509,39 @@ def record_estimate_conversions(
         bump(session, product_id=product_id, plan_year=plan_year, on=on, metric=ESTIMATES_CONVERTED)
 
 
+def cell_values(product_ids: Select | Iterable[int] | None = None) -> Subquery:
+    """The counter cells as a subquery of (product_id, plan_year, month, metric, dimension,
+    value), one row per cell: its value is the sum of its slot rows, or the largest for a
+    maximum (module doc). `product_ids` (ids, or a select of them) limits it to those products."""
+    c = DisclosureCounter
+    value = case(
+        (c.metric.in_(sorted(MAXIMUM_METRICS)), func.max(c.value)), else_=func.sum(c.value)
+    )
+    query = select(
+        c.product_id,
+        c.plan_year,
+        c.month,
+        c.metric,
+        c.dimension,
+        cast(value, BigInteger).label("value"),  # PostgreSQL's sum of bigints is a numeric
+    ).group_by(c.product_id, c.plan_year, c.month, c.metric, c.dimension)
+    if product_ids is not None:
+        query = query.where(c.product_id.in_(product_ids))
+    return query.subquery("cells")
+
+
 def counters_for(
     session: Session, products: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], dict]:
     """{(product_id, plan_year): {(month, metric, dimension): value}} for the given
-    (product_id, plan_year) pairs: the only read the public statistics and the settlement make.
-    A cell's value is the sum of its slot rows, or the largest for a maximum (module doc)."""
+    (product_id, plan_year) pairs: the only read the settlement and the dashboard make (the
+    public statistics read `cell_values` joined to their products, in one statement)."""
     wanted = set(products)
     result: dict[tuple[int, int], dict] = {key: {} for key in wanted}
     if not wanted:
         return result
-    c = DisclosureCounter
-    rows = session.execute(
-        select(
-            c.product_id,
-            c.plan_year,
-            c.month,
-            c.metric,
-            c.dimension,
-            func.sum(c.value),
-            func.max(c.value),
-        )
-        .where(c.product_id.in_({pid for pid, _ in wanted}))
-        .group_by(c.product_id, c.plan_year, c.month, c.metric, c.dimension)
-    )
-    for product_id, plan_year, month, metric, dimension, total, largest in rows:
+    cells = cell_values({pid for pid, _ in wanted})
+    for product_id, plan_year, month, metric, dimension, value in session.execute(select(cells)):
         if (product_id, plan_year) in result:
-            value = largest if metric in MAXIMUM_METRICS else total
-            result[(product_id, plan_year)][(month, metric, dimension)] = int(value)
+            result[(product_id, plan_year)][(month, metric, dimension)] = value
     return result

@@ -5,6 +5,7 @@ member's FHIR export. Statistics and settlement read the maintained counters onl
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import hmac
 import io
@@ -13,15 +14,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import Select, String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.common import hooks
 from app.common.money import percent
-from app.database import read_scope
+from app.database import autocommit_read, read_scope
 from app.disclosure import aggregates as agg
 from app.disclosure.coinsurance import share_settlement
 from app.disclosure.corridor import settle
@@ -37,9 +38,13 @@ if TYPE_CHECKING:  # fhir.resources takes a second to import: only the FHIR expo
 def public_statistics(*, plan_year: int | None = None, product_code: str | None = None) -> dict:
     """Every product (retired ones too: past years stay disclosed), or the one asked for, with
     its year and months; newest plan year first."""
-    with read_scope() as session:
-        products, counters, min_cell = _statistics_inputs(session, plan_year, product_code)
+    min_cell = current_app.config["DISCLOSURE_MIN_CELL"]
+
+    def read(session: Session) -> dict:
+        products, counters = _by_product(_statistics_rows(session, plan_year, product_code))
         return _statistics_body(session, products, counters, min_cell)
+
+    return autocommit_read(read)
 
 
 @dataclass(frozen=True)
@@ -66,48 +71,117 @@ def public_statistics_answer(
 ) -> StatisticsAnswer:
     """The public statistics as a version and a body. The version is a digest of the inputs of
     the body (the products' rows and definitions' digests, every counter cell, the minimum cell
-    size), so it is computed from one counter read without building anything; when `known(version)`
-    (the client's If-None-Match holds it) no body is built at all."""
-    with read_scope() as session:
-        products, counters, min_cell = _statistics_inputs(session, plan_year, product_code)
-        material = repr(
-            (
-                min_cell,
-                [tuple(p) for p in products],
-                [sorted(counters[(p.id, p.plan_year)].items()) for p in products],
-            )
-        )
-        version = hashlib.sha256(material.encode()).hexdigest()
+    size), so it is computed from one read without building anything; when `known(version)`
+    (the client's If-None-Match holds it) no body is built at all.
+
+    One statement reads the products and their cells together (`_statistics_rows`), in
+    autocommit mode (`database.autocommit_read`): on PostgreSQL a request is that one round
+    trip, with neither BEGIN, ROLLBACK nor pre-ping (docs/performance.md, issue 13)."""
+    min_cell = current_app.config["DISCLOSURE_MIN_CELL"]
+
+    def read(session: Session) -> StatisticsAnswer:
+        rows = _statistics_rows(session, plan_year, product_code)
+        version = hashlib.sha256(repr((min_cell, rows)).encode()).hexdigest()
         if known(version):
             return StatisticsAnswer(version, None)
         with _BODIES_LOCK:
             body = _BODIES.get(version)
         if body is None:
+            products, counters = _by_product(rows)
             data = _statistics_body(session, products, counters, min_cell)
             body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
             with _BODIES_LOCK:
                 _BODIES[version] = body
                 while len(_BODIES) > _BODIES_KEPT:
                     _BODIES.popitem(last=False)
-    return StatisticsAnswer(version, body)
+        return StatisticsAnswer(version, body)
+
+    return autocommit_read(read)
 
 
-def _statistics_inputs(session: Session, plan_year: int | None, product_code: str | None):
-    """(product rows, their counters, the minimum cell): the products as plain rows of the
-    columns the statistics show (not the definitions, which only their digest stands for)."""
-    from app.products.services import get_product
+class _ProductRow(NamedTuple):
+    id: int
+    code: str
+    name: str
+    plan_year: int
+    definition_sha256: str
 
-    query = select(
-        Product.id, Product.code, Product.name, Product.plan_year, Product.definition_sha256
-    ).order_by(Product.plan_year.desc(), Product.code)
-    if product_code is not None:
+
+# A product's cells travel as one string, "month|metric|dimension|value" joined by ";" (months
+# are 'YYYY-MM'; metric and dimension names are identifiers, metrics.py), so a request reads one
+# row per product instead of one per cell: that row and its digest are all a 304 costs. The
+# database joins them in no particular order (an ordered aggregate cost PostgreSQL more than
+# the whole read); sorting the cell strings here makes the version depend on the cells alone.
+_FIELD, _CELL = "|", ";"
+
+
+def _statistics_rows(
+    session: Session, plan_year: int | None, product_code: str | None
+) -> list[tuple]:
+    """The products asked for (newest plan year first, then by code), each with its counter
+    cells of its plan year (aggregates.cell_values) as sorted cell strings (see _CELL):
+    (product id, code, name, plan year, definition digest, [cell, ...]). One statement, so
+    one snapshot. An unknown product code is a 404."""
+    query = _statistics_query(product_code is not None, plan_year is not None)
+    params = {"product_code": product_code, "plan_year": plan_year}
+    rows = [
+        (*product, sorted(joined.split(_CELL)) if joined else [])
+        for *product, joined in session.connection().execute(query, params).all()
+    ]
+    if not rows and product_code is not None:
+        from app.products.services import get_product
+
         get_product(product_code, include_retired=True)  # 404 for an unknown code
-        query = query.where(Product.code == product_code)
-    if plan_year is not None:
-        query = query.where(Product.plan_year == plan_year)
-    products = list(session.execute(query))
-    counters = agg.counters_for(session, [(p.id, p.plan_year) for p in products])
-    return products, counters, current_app.config["DISCLOSURE_MIN_CELL"]
+    return rows
+
+
+@functools.cache
+def _statistics_query(by_code: bool, by_year: bool) -> Select:
+    """The statement of `_statistics_rows` for each kind of filter, made once per process (its
+    construction cost more than its execution): bound parameters product_code, plan_year."""
+    p = Product.__table__.c
+    chosen = []
+    if by_code:
+        chosen.append(p.code == bindparam("product_code"))
+    if by_year:
+        chosen.append(p.plan_year == bindparam("plan_year"))
+    cells = agg.cell_values(select(p.id).where(*chosen) if chosen else None)
+    text = (cells.c.month + _FIELD + cells.c.metric + _FIELD + cells.c.dimension + _FIELD) + cast(
+        cells.c.value, String
+    )
+    per_product = (
+        select(
+            cells.c.product_id,
+            cells.c.plan_year,
+            func.aggregate_strings(text, _CELL).label("cells"),
+        )
+        .group_by(cells.c.product_id, cells.c.plan_year)
+        .subquery("per_product")
+    )
+    return (
+        select(p.id, p.code, p.name, p.plan_year, p.definition_sha256, per_product.c.cells)
+        .outerjoin(
+            per_product,
+            (per_product.c.product_id == p.id) & (per_product.c.plan_year == p.plan_year),
+        )
+        .where(*chosen)
+        .order_by(p.plan_year.desc(), p.code)
+    )
+
+
+def _by_product(rows: list[tuple]) -> tuple[list[_ProductRow], dict[tuple[int, int], dict]]:
+    """`_statistics_rows` split into the product rows, in order, and their counter cells:
+    {(product id, plan year): {(month, metric, dimension): value}}."""
+    products: list[_ProductRow] = []
+    counters: dict[tuple[int, int], dict] = {}
+    for *columns, cells in rows:
+        product = _ProductRow(*columns)
+        products.append(product)
+        values = counters[(product.id, product.plan_year)] = {}
+        for cell in cells:
+            month, metric, dimension, value = cell.split(_FIELD)
+            values[(month, metric, dimension)] = int(value)
+    return products, counters
 
 
 def _statistics_body(session: Session, products, counters, min_cell: int) -> dict:

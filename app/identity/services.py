@@ -82,12 +82,27 @@ def lookup_with_limits(member_id: int, id_number: IdNumber, name: str) -> Bureau
 
 def upsert_person(session: Session, id_number: IdNumber, found: BureauPerson) -> Person:
     """Find the shared person record by blind index (or create it) and store the snapshot."""
-    index = person_index(id_number.value)
-    person = session.scalar(select(Person).where(Person.id_number_index == index))
+    return store_person(session, id_number, found, find_person(session, id_number))
+
+
+def find_person(session: Session, id_number: IdNumber) -> Person | None:
+    """The person with this ID number, by blind index (`person_index`), if known."""
+    return session.scalar(
+        select(Person).where(Person.id_number_index == person_index(id_number.value))
+    )
+
+
+def store_person(
+    session: Session, id_number: IdNumber, found: BureauPerson, person: Person | None
+) -> Person:
+    """Store the bureau's snapshot on `person`, the record of this ID number as read in the
+    caller's transaction (`find_person`, or the same blind-index match joined to another read),
+    or create the record when there is none (then there are no earlier answers to compare)."""
+    created = person is None
     if person is None:
         person = Person(
             id_number_enc=cipher().encrypt(id_number.value, ID_NUMBER_CONTEXT),
-            id_number_index=index,
+            id_number_index=person_index(id_number.value),
             name=found.name,
             birth_date=id_number.birth_date,
             gender=id_number.gender,
@@ -95,22 +110,30 @@ def upsert_person(session: Session, id_number: IdNumber, found: BureauPerson) ->
         session.add(person)
     apply_snapshot(person, found)
     session.flush()
-    record_answers(session, person, found)
+    record_answers(session, person, found, earlier=not created)
     return person
 
 
-def record_answers(session: Session, person: Person, found: BureauPerson) -> None:
+def record_answers(
+    session: Session, person: Person, found: BureauPerson, *, earlier: bool = True
+) -> None:
     """Keep the bureau's insuinfo rows as history (in the caller's transaction, with the
     snapshot). An answer the same as the person's latest for that insurance type on the same
-    day adds nothing, so re-verifying twice a day does not grow the table."""
+    day adds nothing, so re-verifying twice a day does not grow the table. `earlier=False`:
+    the person was created in this transaction, so there is nothing to compare with."""
     today = today_shanghai()
     latest: dict[str, InsuranceAnswer] = {}
-    for kept in session.scalars(
-        select(InsuranceAnswer)
-        .where(InsuranceAnswer.person_id == person.id, InsuranceAnswer.observed_on == today)
-        .order_by(InsuranceAnswer.id)
-    ):
-        latest[kept.insutype] = kept
+    kept = (
+        session.scalars(
+            select(InsuranceAnswer)
+            .where(InsuranceAnswer.person_id == person.id, InsuranceAnswer.observed_on == today)
+            .order_by(InsuranceAnswer.id)
+        )
+        if earlier
+        else ()
+    )
+    for answer in kept:
+        latest[answer.insutype] = answer
     for row in answer_rows(person.id, found, today):
         same = latest.get(row["insutype"])
         if same is not None and (same.psn_insu_stas, same.paus_insu_date, same.begin_date) == (

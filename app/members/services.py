@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
 from app.database import get_session, read_scope, transaction
 from app.error_catalogue import E, ErrorSpec
 from app.identity import services as identity
-from app.members.models import RELATIONS, Consent, Member, Relative
+from app.members.models import RELATIONS, Consent, Member, Person, Relative
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31: under 14 needs a guardian's consent
 
@@ -51,37 +53,55 @@ def verify_self(
         raise E.member_too_young()
     found = identity.lookup_with_limits(member_id, id_number, name)
     with transaction() as session:
-        member = session.get(Member, member_id)
-        if member is None:
+        row = session.execute(
+            _member_and_person(),
+            {"member_id": member_id, "index": identity.person_index(id_number.value)},
+        ).one_or_none()
+        if row is None:
             raise E.member_not_found()
-        person = identity.upsert_person(session, id_number, found)
-        if member.person_id not in (None, person.id):
+        member, person, owner_id = row
+        if member.person_id not in (None, person.id if person else None):
             raise E.member_already_verified()
-        owner = session.scalar(select(Member.id).where(Member.person_id == person.id))
-        if owner not in (None, member.id):
+        if owner_id not in (None, member.id):
             raise E.identity_already_bound()
-        member.person = person
-        session.add(
-            Consent(
-                member_id=member.id,
-                subject_person_id=person.id,
-                purpose="identity_verification",
-                text_version=consent.text_version,
-            )
-        )
-        audit(
-            session,
-            actor_type="member",
-            actor_id=member.id,
-            action="identity.verified",
-            object_type="person",
-            object_id=person.id,
-        )
         try:
+            # A person created meanwhile by another verification breaks the unique blind index.
+            person = member.person = identity.store_person(session, id_number, found, person)
+            session.add(
+                Consent(
+                    member_id=member.id,
+                    subject_person_id=person.id,
+                    purpose="identity_verification",
+                    text_version=consent.text_version,
+                )
+            )
+            audit(
+                session,
+                actor_type="member",
+                actor_id=member.id,
+                action="identity.verified",
+                object_type="person",
+                object_id=person.id,
+            )
             session.flush()
         except IntegrityError:
             raise E.identity_already_bound() from None
     return member
+
+
+@functools.cache
+def _member_and_person() -> Select:
+    """One read for the member, the person with the ID number's blind index if there is one,
+    and the account that person is bound to (docs/performance.md, issue 13): (Member, Person or
+    None, member id or None). Built once (its aliases cost more to make than to run)."""
+    target, owner = aliased(Person), aliased(Member)
+    return (
+        select(Member, target, owner.id)
+        .select_from(Member)
+        .outerjoin(target, target.id_number_index == bindparam("index"))
+        .outerjoin(owner, owner.person_id == target.id)
+        .where(Member.id == bindparam("member_id"))
+    )
 
 
 def refresh_self(member_id: int) -> Member:

@@ -62,7 +62,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from app.database import get_engine, rowcount, utcnow
+from app.database import autocommit_read, get_engine, rowcount, utcnow
 from app.integrations.bureau.fee_details import FeeDetailRecord, settled_fee_details
 from app.integrations.bureau.http_envelope import BureauRejected
 from app.integrations.bureau.port import (
@@ -150,30 +150,22 @@ class SandboxBureau:
     # -- 1101 -------------------------------------------------------------------------------
 
     def lookup_person(self, certno: str, name: str) -> BureauPerson | None:
-        # The bureau's own session, like every other method: the caller's transaction is not
-        # touched, so nobody has to end a read the sandbox began on their behalf.
-        with self._bureau_session() as session:
-            row = session.scalar(
-                select(SandboxResident).where(
-                    SandboxResident.certno_index == index_of("sandbox_certno", certno)
-                )
-            )
-            if row is None or row.psn_name != name:
-                return None
-            return to_bureau_person(row, certno)
+        table = SandboxResident.__table__
+        query = select(table).where(table.c.certno_index == index_of("sandbox_certno", certno))
+        row = self._bureau_read(lambda s: s.execute(query).first())
+        if row is None or row.psn_name != name:
+            return None
+        return to_bureau_person(row, certno)
 
     def lookup_people(self, requests: list[tuple[str, str]]) -> list[BureauPerson | None]:
         """1101 for many people at once (`BatchLookup`): one answer per (certno, name), in
         order, each exactly what `lookup_person` would answer. One query for the batch."""
         indexes = [index_of("sandbox_certno", certno) for certno, _ in requests]
         table = SandboxResident.__table__  # plain rows: thousands of ORM objects cost more
-        with self._bureau_session() as session:
-            rows = {
-                row.certno_index: row
-                for row in session.execute(
-                    select(table).where(table.c.certno_index.in_(set(indexes)))
-                )
-            }
+        query = select(table).where(table.c.certno_index.in_(set(indexes)))
+        rows = {
+            row.certno_index: row for row in self._bureau_read(lambda s: s.execute(query).all())
+        }
         answers: list[BureauPerson | None] = []
         for (certno, name), index in zip(requests, indexes):
             row = rows.get(index)
@@ -289,23 +281,25 @@ class SandboxBureau:
         """The resident's `balc_fen`; None without a personal account (or unknown)."""
         if "timeout_balance" in self.faults:
             raise BureauUnavailable("sandbox bureau balance timed out (fault: timeout_balance)")
-        with self._bureau_session() as s:
-            row = s.scalar(select(SandboxResident).where(SandboxResident.psn_no == psn_no))
-            if row is None or row.insutype != INSUTYPE_EMPLOYEE:
-                return None
-            return row.balc_fen
+        table = SandboxResident.__table__
+        query = select(table.c.insutype, table.c.balc_fen).where(table.c.psn_no == psn_no)
+        row = self._bureau_read(lambda s: s.execute(query).first())
+        if row is None or row.insutype != INSUTYPE_EMPLOYEE:
+            return None
+        return row.balc_fen
 
     def query(self, request_id: str) -> AccountTransaction:
         """The recorded debit or refund, or `DEBIT_NOT_FOUND` (amount 0) if never seen."""
-        with self._bureau_session() as s:
-            row = s.scalar(
-                select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == request_id)
-            )
-            if row is None:
-                return AccountTransaction(
-                    request_id=request_id, status=DEBIT_NOT_FOUND, amount_fen=0
-                )
-            return _to_txn(row)
+        query = select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == request_id)
+
+        def read(s: Session) -> AccountTransaction | None:
+            row = s.scalar(query)
+            return None if row is None else _to_txn(row)
+
+        found = self._bureau_read(read)
+        if found is None:
+            return AccountTransaction(request_id=request_id, status=DEBIT_NOT_FOUND, amount_fen=0)
+        return found
 
     # -- internals --------------------------------------------------------------------------
 
@@ -320,6 +314,14 @@ class SandboxBureau:
             raise BureauUnavailable(
                 f"sandbox bureau storage unavailable ({type(exc.orig).__name__})"
             ) from exc
+
+    def _bureau_read(self, run: Callable[[Session], Any]) -> Any:
+        """A read of one statement in the bureau's own session, in autocommit mode
+        (database.autocommit_read): on PostgreSQL one round trip, no BEGIN, ROLLBACK or
+        pre-ping. `run` turns what it reads into plain data (the read's end expires ORM
+        objects, and the session closes)."""
+        with self._bureau_session() as session:
+            return autocommit_read(run, session)
 
     def _run(
         self,
