@@ -99,7 +99,8 @@ class QuoteSchema(StrictSchema):
     )
 
 
-def quote_view(quote, persons) -> dict:
+def quote_view(quote, names: dict[int, str]) -> dict:
+    """The quote as QuoteSchema shows it; `names`: person id -> name (masked here)."""
     return {
         "product_code": quote.product_code,
         "plan_year": quote.plan_year,
@@ -108,7 +109,7 @@ def quote_view(quote, persons) -> dict:
         "lines": [
             {
                 "person_id": line.person_id,
-                "name_masked": mask_name(persons[line.person_id].name),
+                "name_masked": mask_name(names[line.person_id]),
                 "relation": line.relation,
                 "eligible": line.eligible,
                 "reasons": [r.__dict__ for r in line.reasons],
