@@ -7,13 +7,13 @@ duplicates and races have one effect; a success pays the order through the enrol
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import update
 from sqlalchemy.orm import joinedload
 
 from app.audit.services import record as audit
-from app.database import transaction, utcnow
+from app.database import rowcount, transaction, utcnow
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.enrollment.statuses import OrderStatus, PaymentStatus
 from app.enrollment.writer import LEDGER_KIND_IN, PaidOrderFacts, record_paid
@@ -35,32 +35,22 @@ def settle_success(
     definition when the caller has it already; `on_paid(session, order, payment)` runs in the
     settling transaction once the order is paid (the payment request records its answer)."""
     refund_id = None
-    more = {} if authorisation_id is None else {"authorisation_id": authorisation_id}
     with transaction() as s:
-        won = cast(
-            CursorResult[Any],
-            s.execute(
-                update(Payment)
-                .where(
-                    Payment.id == payment_id,
-                    Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.CLOSED)),
-                )
-                .values(
-                    status=PaymentStatus.SUCCEEDED,
-                    external_txn_id=external_txn_id,
-                    settled_at=utcnow(),
-                    **more,
-                )
-            ),
-        ).rowcount
-        if won != 1:
+        won = _settle_payment(
+            s,
+            payment_id,
+            (PaymentStatus.PENDING, PaymentStatus.CLOSED),
+            authorisation_id,
+            status=PaymentStatus.SUCCEEDED,
+            external_txn_id=external_txn_id,
+        )
+        if not won:
             return "duplicate"
         # Both are usually in the session already (the payment request read them; the UPDATEs
         # here keep them current), else read once, the order with its items.
         payment = s.get_one(Payment, payment_id)
         order = s.get_one(Order, payment.order_id, options=[joinedload(Order.items)])
-        paid = cast(
-            CursorResult[Any],
+        paid = rowcount(
             s.execute(
                 update(Order)
                 .where(
@@ -68,8 +58,8 @@ def settle_success(
                     Order.status.in_((OrderStatus.PENDING_PAYMENT, OrderStatus.PAYING)),
                 )
                 .values(status=OrderStatus.PAID, paid_at=utcnow(), payment_method=payment.method)
-            ),
-        ).rowcount
+            )
+        )
         if paid == 1:
             if defn is None:
                 from app.products.services import definition_of, get_product_by_id
@@ -123,31 +113,42 @@ def settle_success(
     return outcome
 
 
+def _settle_payment(s, payment_id: int, pending, authorisation_id: str | None, **values) -> bool:
+    """The one conditional UPDATE that settles a payment still in one of the `pending` statuses,
+    with the bureau's authorisation when there is one: won (True) by exactly one caller."""
+    if authorisation_id is not None:
+        values["authorisation_id"] = authorisation_id
+    return (
+        rowcount(
+            s.execute(
+                update(Payment)
+                .where(Payment.id == payment_id, Payment.status.in_(pending))
+                .values(settled_at=utcnow(), **values)
+            )
+        )
+        == 1
+    )
+
+
 def settle_failure(
     payment_id: int, failure_code: str, *, authorisation_id: str | None = None
 ) -> bool:
-    more = {} if authorisation_id is None else {"authorisation_id": authorisation_id}
     with transaction() as s:
-        won = cast(
-            CursorResult[Any],
-            s.execute(
-                update(Payment)
-                .where(Payment.id == payment_id, Payment.status == PaymentStatus.PENDING)
-                .values(
-                    status=PaymentStatus.FAILED,
-                    failure_code=failure_code[:40],
-                    settled_at=utcnow(),
-                    **more,
-                )
-            ),
-        ).rowcount
-        if won == 1:
+        won = _settle_payment(
+            s,
+            payment_id,
+            (PaymentStatus.PENDING,),
+            authorisation_id,
+            status=PaymentStatus.FAILED,
+            failure_code=failure_code[:40],
+        )
+        if won:
             payment = s.get_one(Payment, payment_id)
             s.execute(
                 update(Order)
                 .where(Order.id == payment.order_id, Order.status == OrderStatus.PAYING)
                 .values(status=OrderStatus.PENDING_PAYMENT)
             )
-    if won == 1:
+    if won:
         payment_outcome(payment.method, PaymentStatus.FAILED, payment.amount_fen)
-    return won == 1
+    return won
