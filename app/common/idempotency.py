@@ -378,8 +378,11 @@ def idempotent(scope_of, *, mode: str = OWN):
                 return response
             if _answered(response):
                 return response
-            # The effect is committed: end whatever the route left open, then record the answer.
-            end_transaction(session, keep=False)
+            # The effect is committed. OWN: end whatever reads the route left open, then record
+            # the answer. FIRST_COMMIT: a route that committed nothing (a refusal, a payment
+            # already started) still holds the claim uncommitted: the answer commits with it.
+            if mode == OWN:
+                end_transaction(session, keep=False)
             try:
                 _twice(lambda _session: _complete(record_id, claimed, response))
             except DBAPIError as exc:
