@@ -260,13 +260,19 @@ class Blueprint(_Blueprint):
 
         return decorator
 
-    def idempotent(self, func):
+    def idempotent(self, func=None, *, mode: str = "own"):
         """Money-moving POST: requires an Idempotency-Key header (see app/common/idempotency.py).
-        Place it under member_required/staff_required so the key is scoped to the caller."""
+        Place it under member_required/staff_required so the key is scoped to the caller.
+        `@blp.idempotent(mode=...)` says how its record is written (idempotency.OWN, UNIT,
+        FIRST_COMMIT)."""
         from app.auth.principal import current_principal
         from app.common.idempotency import HEADER, idempotent
 
-        wrapper = idempotent(lambda: f"{current_principal().kind}:{current_principal().id}")(func)
+        if func is None:
+            return lambda f: self.idempotent(f, mode=mode)
+        wrapper = idempotent(
+            lambda: f"{current_principal().kind}:{current_principal().id}", mode=mode
+        )(func)
         wrapper = self.doc(
             parameters=[
                 {

@@ -21,6 +21,12 @@ Pre-ping: a connection taken from the pool is pinged first (one round trip) unle
 opened, as SQLAlchemy's `pool_pre_ping` does, so a request after the database restarted or
 killed its backends does not fail on a dead connection. `_ping_on_checkout` does it instead of
 `pool_pre_ping`, so that `autocommit_read` alone can skip it: it has a cheaper remedy.
+
+A request may instead run as one unit (`request_unit()`, used by the idempotency decorator for
+routes that call no outside system between their transactions): its scopes then end nothing
+(`transaction()` flushes, `read_scope()` keeps the transaction) and the unit commits once, with
+the request's idempotency record. `transaction(durable=True)` commits even there (work that must
+stay whatever the rest of the request does).
 """
 
 from __future__ import annotations
@@ -210,12 +216,67 @@ def init_app(app: Flask) -> None:
             registry.registry.clear()
 
 
+def request_connection(*, join: bool = False) -> Connection | None:
+    """The request's own connection, for an adapter that stands in for another system (the
+    sandbox bureau) to work on instead of checking out a second one: when the request's session
+    has no transaction open (between its scopes), the adapter's session begins and ends its own
+    transaction on it, exactly as on a connection of its own; with `join` (reads only) also
+    when a transaction is open, which the adapter's session then joins without ending it. None
+    when there is no such connection (no request session yet, or one in a transaction without
+    `join`): the adapter checks out its own."""
+    registry = current_app.extensions.get("db_session")
+    if registry is None or not registry.registry.has():
+        return None
+    session = registry()
+    if not isinstance(session, ScopeSession):
+        return None
+    connection = session._own_connection
+    if connection is None or connection.closed or connection.invalidated:
+        return None
+    if connection.in_transaction() and not join:
+        return None
+    return connection
+
+
 def get_engine() -> Engine:
     return current_app.extensions["db_engine"]
 
 
 def get_session() -> Session:
     return current_app.extensions["db_session"]()
+
+
+# Session.info key: the session's scopes are part of one unit that its owner commits.
+_IN_UNIT = "huimin.request_unit"
+
+
+@contextlib.contextmanager
+def request_unit() -> Iterator[Session]:
+    """Run the block as one unit of work on the request's session: `transaction()` scopes inside
+    flush instead of committing and `read_scope()` scopes keep the transaction open, so the
+    caller commits (or rolls back) all of it once. A scope that fails still rolls back, and
+    then the whole unit so far is gone (the caller sees the exception)."""
+    session = get_session()
+    session.info[_IN_UNIT] = True
+    try:
+        yield session
+    finally:
+        session.info.pop(_IN_UNIT, None)
+
+
+def _in_unit(session: Session) -> bool:
+    return bool(session.info.get(_IN_UNIT))
+
+
+def end_transaction(session: Session, *, keep: bool) -> None:
+    """Commit (`keep`) or roll back the session's transaction where no scope can hold it: the
+    idempotency decorator (app/common/idempotency.py) writes a keyed request's record around the
+    route's own scopes (its claim before them, its answer after them, or both with the route's
+    effect in one `request_unit`)."""
+    if keep:
+        session.commit()
+    else:
+        session.rollback()
 
 
 @contextlib.contextmanager
@@ -228,7 +289,8 @@ def read_scope() -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.rollback()
+        if not _in_unit(session):
+            session.rollback()
 
 
 T = TypeVar("T")
@@ -273,12 +335,16 @@ def autocommit_read(run: Callable[[Session], T], session: Session | None = None)
 
 
 @contextlib.contextmanager
-def transaction() -> Iterator[Session]:
-    """The unit of work: commit on success, roll back on any exception (cosmicpython style)."""
+def transaction(*, durable: bool = False) -> Iterator[Session]:
+    """The unit of work: commit on success, roll back on any exception (cosmicpython style).
+    Inside `request_unit()` it only flushes (the unit commits), unless `durable`."""
     session = get_session()
     try:
         yield session
-        session.commit()
+        if durable or not _in_unit(session):
+            session.commit()
+        else:
+            session.flush()
     except BaseException:
         session.rollback()
         raise

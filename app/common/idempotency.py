@@ -12,6 +12,7 @@ Keys are scoped to the caller (member or staff account): two members may use the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,13 +23,31 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import Response, current_app, g, make_response, request
-from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, select, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    event,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 
 from app.common.liveness import known_dead, process_identity
-from app.database import Base, get_engine, get_session, is_outage, utcnow
+from app.database import (
+    Base,
+    end_transaction,
+    get_session,
+    is_outage,
+    request_unit,
+    rowcount,
+    utcnow,
+)
 from app.error_catalogue import E
 from app.errors import DomainError
 
@@ -88,47 +107,51 @@ def _abandoned(row) -> bool:
     return utcnow() > ends  # UTCDateTime: always aware
 
 
-def _claim(scope: str, key: str, fingerprint: str):
-    """Insert the claim in its own short transaction. Returns (record_id, holder) for a new
-    claim, or (None, record) for a completed one to replay."""
-    engine = get_engine()
+def _claim(session, scope: str, key: str, fingerprint: str, *, commit: bool):
+    """Insert the claim on the request's session, committed at once when `commit` (else by the
+    request's own commit, and a duplicate's INSERT waits on the unique key until then). Returns
+    (record_id, holder) for a new claim, or (None, record) for a completed one to replay."""
     lease = _lease()
     try:
-        with engine.begin() as conn:
-            result = conn.execute(
-                IdempotencyRecord.__table__.insert().values(
-                    scope=scope,
-                    key=key,
-                    fingerprint=fingerprint,
-                    state="in_progress",
-                    created_at=utcnow(),
-                    **lease,
-                )
+        result = session.execute(
+            IdempotencyRecord.__table__.insert().values(
+                scope=scope,
+                key=key,
+                fingerprint=fingerprint,
+                state="in_progress",
+                created_at=utcnow(),
+                **lease,
             )
-            inserted = result.inserted_primary_key
-            assert inserted is not None  # a single-row INSERT always reports its key
-            return inserted[0], lease["holder"]
-    except IntegrityError:
-        pass
-    with engine.begin() as conn:
-        row = (
-            conn.execute(
-                select(IdempotencyRecord.__table__).where(
-                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-                )
-            )
-            .mappings()
-            .first()
         )
-        if row is None:  # released between our insert and this read: try once more
-            return _claim(scope, key, fingerprint)
-        if row["fingerprint"] != fingerprint:
-            raise E.idempotency_key_reused()
-        if row["state"] == "completed":
-            return None, row
-        if _abandoned(row):
-            # Conditional on the holder we judged: of two retries racing, one takes it over.
-            taken = conn.execute(
+        inserted = result.inserted_primary_key
+        assert inserted is not None  # a single-row INSERT always reports its key
+        if commit:
+            end_transaction(session, keep=True)
+        return inserted[0], lease["holder"]
+    except IntegrityError:
+        end_transaction(session, keep=False)
+    row = (
+        session.execute(
+            select(IdempotencyRecord.__table__).where(
+                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:  # released between our insert and this read: try once more
+        end_transaction(session, keep=False)
+        return _claim(session, scope, key, fingerprint, commit=commit)
+    if row["fingerprint"] != fingerprint:
+        end_transaction(session, keep=False)
+        raise E.idempotency_key_reused()
+    if row["state"] == "completed":
+        end_transaction(session, keep=False)
+        return None, row
+    if _abandoned(row):
+        # Conditional on the holder we judged: of two retries racing, one takes it over.
+        taken = rowcount(
+            session.execute(
                 update(IdempotencyRecord.__table__)
                 .where(
                     IdempotencyRecord.id == row["id"],
@@ -139,12 +162,17 @@ def _claim(scope: str, key: str, fingerprint: str):
                     else IdempotencyRecord.holder == row["holder"],
                 )
                 .values(created_at=utcnow(), **lease)
-            ).rowcount
-            if taken == 1:
-                log.warning("idempotency key taken over from an abandoned claim")
-                g.idempotency_resumed = True
-                return row["id"], lease["holder"]
-        raise E.idempotency_in_progress()
+            )
+        )
+        if taken == 1:
+            if commit:
+                end_transaction(session, keep=True)
+            log.warning("idempotency key taken over from an abandoned claim")
+            g.idempotency_resumed = True
+            g.idempotency_taken_from = row["holder"]
+            return row["id"], lease["holder"]
+    end_transaction(session, keep=False)
+    raise E.idempotency_in_progress()
 
 
 def resumed() -> bool:
@@ -155,50 +183,129 @@ def resumed() -> bool:
 
 
 def _twice(write) -> None:
-    """Run a short write on its own connection; once more after a dropped connection (the pool
-    discards it and opens another), so one killed backend does not strand a key."""
+    """Run a short write on the request's session and commit it; once more after a dropped
+    connection (the session gives it up and the pool opens another), so one killed backend does
+    not strand a key."""
+    session = get_session()
     try:
-        write()
+        write(session)
+        end_transaction(session, keep=True)
     except DBAPIError as exc:
         if not is_outage(exc):
             raise
-        write()
+        _drop_connection(session)
+        write(session)
+        end_transaction(session, keep=True)
 
 
-def _complete(record_id: int, holder: str, response: Response) -> None:
-    """Record the answer, if the claim is still ours (a claim whose lease ended may have been
-    taken over by a retry, whose answer is the one to keep)."""
-    body = response.get_json(silent=True)
-    _twice(lambda: _record_answer(record_id, holder, response.status_code, body, response.mimetype))
+def _drop_connection(session) -> None:
+    with contextlib.suppress(DBAPIError):
+        end_transaction(session, keep=False)
+    with contextlib.suppress(DBAPIError):
+        session.close()
 
 
-def _record_answer(record_id: int, holder: str, status: int, body, mimetype: str | None) -> None:
-    with get_engine().begin() as conn:
-        conn.execute(
-            update(IdempotencyRecord.__table__)
-            .where(IdempotencyRecord.id == record_id, IdempotencyRecord.holder == holder)
-            .values(
-                holder=None,
-                lease_until=None,
-                state="completed",
-                response_status=status,
-                response_body=body,
-                response_mimetype=mimetype,
-                completed_at=utcnow(),
+def _complete(record_id: int, holder: str, response: Response, unit: bool = False) -> None:
+    """Write the response as the answer on the request's session (its caller commits)."""
+    _write_answer(
+        get_session(),
+        record_id,
+        holder,
+        response.status_code,
+        response.get_json(silent=True),
+        response.mimetype,
+        unit,
+    )
+
+
+def _write_answer(session, record_id, holder, status, body, mimetype, unit) -> None:
+    """Write the answer if the claim is still ours (a claim whose lease ended may have been
+    taken over by a retry, whose answer is the one to keep). A claim written in the request's
+    own transaction may have gone with a rollback (in-memory SQLite shares one connection with
+    the sandbox bureau's session, whose end rolls it back): it is written again, as the claim
+    would be now, unless a retry holds the key; in a `unit` the effect then cannot stand either
+    (IdempotencyInProgress)."""
+    answer = {
+        "state": "completed",
+        "response_status": status,
+        "response_body": body,
+        "response_mimetype": mimetype,
+        "completed_at": utcnow(),
+        "holder": None,
+        "lease_until": None,
+    }
+    table = IdempotencyRecord.__table__
+    mine = [IdempotencyRecord.holder == holder]
+    if "idempotency_taken_from" in g:  # the claim we took over, if our takeover went too
+        taken_from = g.idempotency_taken_from
+        mine.append(
+            IdempotencyRecord.holder.is_(None)
+            if taken_from is None
+            else IdempotencyRecord.holder == taken_from
+        )
+    written = rowcount(
+        session.execute(
+            update(table)
+            .where(
+                IdempotencyRecord.id == record_id,
+                IdempotencyRecord.state == "in_progress",
+                or_(*mine),
+            )
+            .values(**answer)
+        )
+    )
+    if written == 1 or "idempotency_record" not in g:
+        return
+    scope, key, fingerprint = g.idempotency_record
+    try:
+        session.execute(
+            table.insert().values(
+                scope=scope, key=key, fingerprint=fingerprint, created_at=utcnow(), **answer
             )
         )
+    except IntegrityError:
+        # Another request holds the key now: its answer is the one kept.
+        end_transaction(session, keep=False)
+        if unit:
+            raise E.idempotency_in_progress() from None
+
+
+def record_answer(session, status: int, body: dict) -> None:
+    """For a route whose last transaction is its effect (a payment settled after the bureau's
+    answer): write the keyed request's answer (JSON `body` with `status`, as the route will
+    respond) in that transaction, so one commit records both. The decorator then writes nothing
+    more, once that transaction has committed and the response is this answer (otherwise it
+    records the response as usual). Outside a keyed request it does nothing."""
+    claim = g.get("idempotency_claim")
+    if claim is None:
+        return
+    record_id, holder = claim
+    _write_answer(session, record_id, holder, status, body, "application/json", False)
+    pending = (status, body)
+
+    def committed(_session) -> None:
+        g.idempotency_answered = pending
+
+    event.listen(session, "after_commit", committed, once=True)
+
+
+def _answered(response: Response) -> bool:
+    """The answer was committed with the effect (`record_answer`) and is this response."""
+    answered = g.pop("idempotency_answered", None)
+    return answered is not None and answered == (
+        response.status_code,
+        response.get_json(silent=True),
+    )
 
 
 def _release(record_id: int, holder: str) -> None:
-    def delete_claim() -> None:
-        with get_engine().begin() as conn:
-            conn.execute(
-                delete(IdempotencyRecord.__table__).where(
-                    IdempotencyRecord.id == record_id, IdempotencyRecord.holder == holder
-                )
+    _twice(
+        lambda session: session.execute(
+            delete(IdempotencyRecord.__table__).where(
+                IdempotencyRecord.id == record_id, IdempotencyRecord.holder == holder
             )
-
-    _twice(delete_claim)
+        )
+    )
 
 
 def _replay(row) -> Response:
@@ -212,8 +319,24 @@ def _replay(row) -> Response:
     return response
 
 
-def idempotent(scope_of):
-    """Decorator factory; `scope_of()` names the caller (e.g. "member:12")."""
+# How a keyed request's record is written (`idempotent(mode=...)`):
+OWN = "own"  # the claim committed on its own before the route runs, the answer after it
+FIRST_COMMIT = "first_commit"  # the claim committed by the route's first commit, the answer after
+UNIT = "unit"  # claim, effect and answer in one transaction (the request's, `request_unit`)
+
+
+def idempotent(scope_of, *, mode: str = OWN):
+    """Decorator factory; `scope_of()` names the caller (e.g. "member:12").
+
+    Every mode works on the request's own session and connection (no second pool checkout).
+    UNIT is for routes that call no outside system between their transactions: the record is
+    inserted in the request's transaction, so a duplicate's INSERT waits on the unique key until
+    the first commits (then replays its answer), and the answer is written by the same commit as
+    the effect; a crash leaves nothing to release. FIRST_COMMIT is for routes that call an
+    outside system after their first commit (a payment): the claim is durable, with the
+    payment it starts, before anyone is called. OWN is for any other keyed route."""
+    if mode not in (OWN, FIRST_COMMIT, UNIT):
+        raise ValueError(f"unknown idempotency mode {mode!r}")
 
     def decorator(func):
         @wraps(func)
@@ -223,28 +346,46 @@ def idempotent(scope_of):
                 raise E.idempotency_key_required()
             if not _KEY.match(key):
                 raise E.idempotency_key_invalid()
-            record_id, claimed = _claim(scope_of(), key, _fingerprint())
+            session = get_session()
+            scope, fingerprint = scope_of(), _fingerprint()
+            record_id, claimed = _claim(session, scope, key, fingerprint, commit=mode == OWN)
             if record_id is None:
                 return _replay(claimed)
+            g.idempotency_record = (scope, key, fingerprint)
+            g.idempotency_claim = (record_id, claimed)
             api = current_app.extensions["huimin_api"]
+            unit = request_unit() if mode == UNIT else contextlib.nullcontext()
             try:
-                response = make_response(func(*args, **kwargs))
-            except DomainError as exc:
-                response = api.handle_domain_error(exc)
-            except HTTPException as exc:
-                response = api.handle_http_exception(exc)
+                with unit:
+                    try:
+                        response = make_response(func(*args, **kwargs))
+                    except DomainError as exc:
+                        response = api.handle_domain_error(exc)
+                    except HTTPException as exc:
+                        response = api.handle_http_exception(exc)
             except BaseException:
-                get_session().close()
+                _drop_connection(session)
                 _release(record_id, claimed)
                 raise
-            # The answer is built: give the request's connection back before recording it on a
-            # second one, so concurrent requests never hold two connections each (pool safety).
-            get_session().close()
+            if response.status_code >= 500:
+                _drop_connection(session)
+                _release(record_id, claimed)
+                return response
+            if mode == UNIT:
+                # The effect and its answer commit together; a database that fails now took the
+                # effect with it, so the request fails (503) and a retry runs it again.
+                _complete(record_id, claimed, response, True)
+                end_transaction(session, keep=True)
+                return response
+            if _answered(response):
+                return response
+            # The effect is committed. OWN: end whatever reads the route left open, then record
+            # the answer. FIRST_COMMIT: a route that committed nothing (a refusal, a payment
+            # already started) still holds the claim uncommitted: the answer commits with it.
+            if mode == OWN:
+                end_transaction(session, keep=False)
             try:
-                if response.status_code >= 500:
-                    _release(record_id, claimed)
-                else:
-                    _complete(record_id, claimed, response)
+                _twice(lambda _session: _complete(record_id, claimed, response))
             except DBAPIError as exc:
                 # The effect happened and its answer is built: a database that fails now must
                 # not turn it into an error. The claim stays in progress until its lease ends.
@@ -266,15 +407,18 @@ def once(scope: str, key: str, fingerprint: str, run: Callable[[], dict]) -> dic
     raising records nothing and frees the key."""
     if not _KEY.match(key):
         raise E.idempotency_key_invalid("表单已失效，请刷新页面后重新提交")
-    record_id, claimed = _claim(scope, key, fingerprint)
+    session = get_session()
+    record_id, claimed = _claim(session, scope, key, fingerprint, commit=True)
     if record_id is None:
         return claimed["response_body"]
     try:
         outcome = run()
     except BaseException:
-        get_session().close()
+        _drop_connection(session)
         _release(record_id, claimed)
         raise
-    get_session().close()
-    _twice(lambda: _record_answer(record_id, claimed, 200, outcome, "application/json"))
+    end_transaction(session, keep=False)
+    _twice(
+        lambda s: _write_answer(s, record_id, claimed, 200, outcome, "application/json", False)
+    )
     return outcome

@@ -210,20 +210,36 @@ class _Bumps:
         self._deltas[(date(on.year, on.month, 1), metric, dimension)] += amount
 
     def apply(self, session: Session) -> int:
-        """Apply every bump to one slot (drawn at random); returns it."""
+        """Apply every bump to one slot (drawn at random), in one statement whose rows are in
+        key order (a multi-row upsert takes its rows' locks in that order); returns the slot."""
         slot = _slot()
-        for (on, metric, dimension), amount in sorted(self._deltas.items()):
-            if amount == 0:
-                continue
-            bump(
-                session,
-                product_id=self.product_id,
-                plan_year=self.plan_year,
-                on=on,
-                metric=metric,
-                dimension=dimension,
-                amount=amount,
-                slot=slot,
+        rows = [
+            {
+                "product_id": self.product_id,
+                "plan_year": self.plan_year,
+                "month": month_of(on),
+                "metric": metric,
+                "dimension": dimension,
+                "slot": slot,
+                "value": amount,
+                "updated_at": utcnow(),
+            }
+            for (on, metric, dimension), amount in sorted(self._deltas.items())
+            if amount != 0
+        ]
+        if any(row["metric"] in MAXIMUM_METRICS for row in rows):
+            raise ValueError("a maximum is raised with bump_max, not added up")
+        if rows:
+            table = DisclosureCounter.__table__
+            stmt = _insert_for(session)(table).values(rows)
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[table.c[name] for name in _KEY],
+                    set_={
+                        "value": table.c.value + stmt.excluded.value,
+                        "updated_at": stmt.excluded.updated_at,
+                    },
+                )
             )
         return slot
 

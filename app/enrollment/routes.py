@@ -44,15 +44,15 @@ def _selection(body) -> services.Selection:
 @blp.errors(404, 422)
 def create_quote(body):
     """Eligibility, premium, subsidies and amount to pay per insured person. No side effects."""
-    _product, quote, persons = services.get_quote(
+    _product, quote, names = services.get_quote(
         current_principal().id, body.get("product_code"), _selection(body)
     )
-    return quote_view(quote, persons)
+    return quote_view(quote, names)
 
 
 @blp.route("/orders", methods=["POST"])
 @blp.member_required
-@blp.idempotent
+@blp.idempotent(mode=idempotency.UNIT)
 @blp.arguments(CreateOrderSchema)
 @blp.response(201, OrderSchema)
 @blp.errors(404, 409, 422, 429, 503)
@@ -89,7 +89,7 @@ def get_order(order_id):
 
 @blp.route("/orders/<int:order_id>/payments", methods=["POST"])
 @blp.member_required
-@blp.idempotent
+@blp.idempotent(mode=idempotency.FIRST_COMMIT)
 @blp.arguments(StartPaymentSchema)
 @blp.response(200, PaymentStartResultSchema)
 @blp.alt_response(
@@ -109,7 +109,7 @@ def start_payment(body, order_id):
     it) and `Location` is where to poll for its progress."""
     member_id = current_principal().id
     try:
-        started = payments.start_payment(member_id, order_id, body["method"])
+        started = payments.start_payment(member_id, order_id, body["method"], _answer_paid)
     except DomainError as exc:
         # A retry whose first attempt died half-way (a killed worker) finds the payment that
         # attempt started: it answers with where that payment stands, not with a refusal.
@@ -119,6 +119,11 @@ def start_payment(body, order_id):
     if isinstance(started, payments.PaymentUnconfirmed):
         return _accepted(started)
     return _payment_view(started)
+
+
+def _answer_paid(session, started: payments.PaymentStart) -> None:
+    """The answer of a payment settled at once, recorded by the commit that settles it."""
+    idempotency.record_answer(session, 200, PaymentStartResultSchema().dump(_payment_view(started)))
 
 
 def _payment_view(started: payments.PaymentStart) -> dict:

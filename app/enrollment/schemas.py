@@ -145,7 +145,8 @@ def _sponsored_cover(quote) -> dict | None:
     }
 
 
-def quote_view(quote, persons) -> dict:
+def quote_view(quote, names: dict[int, str]) -> dict:
+    """The quote as QuoteSchema shows it; `names`: person id -> name (masked here)."""
     return {
         "product_code": quote.product_code,
         "plan_year": quote.plan_year,
@@ -154,7 +155,7 @@ def quote_view(quote, persons) -> dict:
         "lines": [
             {
                 "person_id": line.person_id,
-                "name_masked": mask_name(persons[line.person_id].name),
+                "name_masked": mask_name(names[line.person_id]),
                 "relation": line.relation,
                 "eligible": line.eligible,
                 "reasons": [r.__dict__ for r in line.reasons],

@@ -3,11 +3,12 @@ app/payments/services.py; policy issue and surrender in app/policies/services.py
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, union, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
@@ -77,26 +78,27 @@ def _selected_people(session, member: Member, selection: Selection) -> list[tupl
 
 def already_insured(session, person_id: int, plan_year: int) -> bool:
     """A standing policy or an open order for the plan year (also used by campaign redemption)."""
-    policy = session.scalar(
-        select(
-            exists().where(
-                Policy.person_id == person_id,
-                Policy.plan_year == plan_year,
-                Policy.status != PolicyStatus.VOID,
-            )
-        )
+    return person_id in insured_among(session, [person_id], plan_year)
+
+
+def insured_among(session, person_ids: list[int], plan_year: int) -> set[int]:
+    """Those of `person_ids` with a standing policy or an open order for the plan year, in one
+    statement."""
+    if not person_ids:
+        return set()
+    policies = select(Policy.person_id).where(
+        Policy.person_id.in_(person_ids),
+        Policy.plan_year == plan_year,
+        Policy.status != PolicyStatus.VOID,
     )
-    open_item = session.scalar(
-        select(
-            exists().where(
-                OrderItem.person_id == person_id, OrderItem.plan_year == plan_year, OrderItem.open
-            )
-        )
+    open_items = select(OrderItem.person_id).where(
+        OrderItem.person_id.in_(person_ids), OrderItem.plan_year == plan_year, OrderItem.open
     )
-    return bool(policy or open_item)
+    return set(session.scalars(union(policies, open_items)))
 
 
 def _candidates(session, people, plan_year: int) -> list[Candidate]:
+    insured = insured_among(session, [p.id for p, _ in people], plan_year)
     return [
         Candidate(
             person_id=p.id,
@@ -105,7 +107,7 @@ def _candidates(session, people, plan_year: int) -> list[Candidate]:
             insurance_type=p.insurance_type,
             insurance_status=p.insurance_status,
             region_code=p.region_code,
-            already_insured=already_insured(session, p.id, plan_year),
+            already_insured=p.id in insured,
         )
         for p, relation in people
     ]
@@ -133,7 +135,8 @@ def _resolve_product(code: str | None):
 
 
 def get_quote(member_id: int, product_code: str | None, selection: Selection):
-    """A quote from the stored verification snapshots. No side effects."""
+    """A quote from the stored verification snapshots, with the names of the people quoted for
+    (person id -> name). No side effects."""
     with read_scope() as session:
         member = _verified_member(session, member_id)
         product = _resolve_product(product_code)
@@ -147,7 +150,8 @@ def get_quote(member_id: int, product_code: str | None, selection: Selection):
             _candidates(session, people, defn.plan_year),
             offers,
         )
-    return product, result, {p.id: p for p, _ in people}
+        names = {p.id: p.name for p, _ in people}  # read here: the scope's end expires them
+    return product, result, names
 
 
 def create_order(
@@ -158,20 +162,24 @@ def create_order(
     payment_method: str | None,
     terms_version: str,
     terms_accepted: bool,
+    also: Callable[[Session, Order], None] | None = None,
 ) -> Order:
-    with transaction() as session:
-        member = _verified_member(session, member_id)
-        product = _resolve_product(product_code)
-        defn = products.definition_of(product)
-        terms = products.current_terms(product)
-        check_terms(terms, version=terms_version, accepted=terms_accepted)
-        people = _selected_people(session, member, selection)
-        # Eligibility is decided on a fresh bureau answer: re-verify stale snapshots first (kept
-        # even if the order is then refused).
-        for person, _ in people:
-            if identity.is_stale(person):
-                identity.reverify(session, member_id, person)
+    """Place the member's order. `also(session, order)` writes more in the order's own
+    transaction (the renewal consent given with it)."""
     session = get_session()
+    member = _verified_member(session, member_id)
+    product = _resolve_product(product_code)
+    defn = products.definition_of(product)
+    terms = products.current_terms(product)
+    check_terms(terms, version=terms_version, accepted=terms_accepted)
+    people = _selected_people(session, member, selection)
+    # Eligibility is decided on a fresh bureau answer: re-verify stale snapshots first (kept
+    # even if the order is then refused, so committed on their own).
+    stale = [person for person, _ in people if identity.is_stale(person)]
+    if stale:
+        with transaction(durable=True) as session:
+            for person in stale:
+                identity.reverify(session, member_id, person)
     offers = subsidies.offers_for(session, product, defn, [p for p, _ in people])
     q = quote(
         defn,
@@ -193,8 +201,16 @@ def create_order(
             [written] = write_enrollments(session, plan)
         except IntegrityError:
             raise E.already_enrolling() from None
-        order = session.get_one(Order, written.order_id)
+        order = (
+            session.scalars(
+                select(Order).where(Order.id == written.order_id).options(joinedload(Order.items))
+            )
+            .unique()
+            .one()
+        )
         record_order_created(session, member_id, order.id, len(q.lines), terms.version)
+        if also is not None:
+            also(session, order)
     return order
 
 
@@ -263,8 +279,16 @@ def _check_orderable(q: Quote, payment_method: str | None) -> None:
 
 
 def get_order(member_id: int, order_id: int) -> Order:
-    order = get_session().scalar(
-        select(Order).where(Order.id == order_id, Order.member_id == member_id)
+    """One of the member's orders, its items with it (one statement)."""
+    order = (
+        get_session()
+        .scalars(
+            select(Order)
+            .where(Order.id == order_id, Order.member_id == member_id)
+            .options(joinedload(Order.items))
+        )
+        .unique()
+        .first()
     )
     if order is None:
         raise E.order_not_found()

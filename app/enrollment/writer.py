@@ -130,6 +130,7 @@ class PaidItem:
     premium_fen: int
     pay_fen: int
     subsidies: tuple[dict, ...]
+    insurance_type: str | None = None  # the person's, when the caller has it loaded
 
 
 @dataclass(frozen=True)
@@ -147,11 +148,25 @@ class PaidOrderFacts:
             order.id,
             order.payment_method,
             tuple(
-                PaidItem(i.id, i.person_id, i.premium_fen, i.pay_fen, tuple(i.subsidies or ()))
+                PaidItem(
+                    i.id,
+                    i.person_id,
+                    i.premium_fen,
+                    i.pay_fen,
+                    tuple(i.subsidies or ()),
+                    _loaded_insurance_type(i),
+                )
                 for i in order.items
             ),
             order.member_id,
         )
+
+
+def _loaded_insurance_type(item: OrderItem) -> str | None:
+    """The insured person's insurance type if the item's person is loaded (it is joined to the
+    item), without a lazy load."""
+    person = item.__dict__.get("person")
+    return person.insurance_type if person is not None else None
 
 
 def write_enrollments(session, plan: EnrollmentPlan) -> list[Written]:
@@ -422,12 +437,16 @@ def _count_enrollments(session, product_id, plan_year, paid_on: date, items, pol
         record_estimate_conversions,
     )
 
-    person_ids = list({item.person_id for _, item in items})
-    insurance_type = dict(
-        session.execute(
-            select(Person.id, Person.insurance_type).where(among(session, Person.id, person_ids))
-        ).all()
-    )
+    insurance_type = {
+        item.person_id: item.insurance_type for _, item in items if item.insurance_type
+    }
+    unknown = list({item.person_id for _, item in items} - set(insurance_type))
+    if unknown:
+        insurance_type.update(
+            session.execute(
+                select(Person.id, Person.insurance_type).where(among(session, Person.id, unknown))
+            ).all()
+        )
     record_enrollments(
         session,
         product_id=product_id,

@@ -1,8 +1,9 @@
 """Paying for an order, and settling each payment exactly once.
 
-Every outcome goes through `settle_success` / `settle_failure`, whichever way it arrives (the
-bureau's direct answer, a WeChat notification, or reconciliation), and each starts with a
-conditional UPDATE of the payment's status, so duplicates and races have one effect.
+Every outcome goes through `settle_success` / `settle_failure` (app/payments/settlement.py),
+whichever way it arrives (the bureau's direct answer, a WeChat notification, or reconciliation),
+and each starts with a conditional UPDATE of the payment's status, so duplicates and races have
+one effect.
 Calls to outside systems never happen inside a database transaction.
 """
 
@@ -15,17 +16,16 @@ from datetime import timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import DBAPIError
 
 from app.audit.services import record as audit
 from app.database import get_session, is_outage, read_scope, transaction, utcnow
 from app.enrollment import balances
-from app.enrollment.models import LedgerEntry, Order, Payment, Refund
+from app.enrollment.models import Order, Payment
 from app.enrollment.quote import Payer, personal_account_refusal
 from app.enrollment.services import close_order, get_order
 from app.enrollment.statuses import OrderStatus, PaymentStatus
-from app.enrollment.writer import LEDGER_KIND_IN, PaidOrderFacts, record_paid
 from app.error_catalogue import E, error
 from app.errors import DomainError
 from app.integrations import registry
@@ -43,9 +43,9 @@ from app.integrations.wechatpay.port import (
     NotificationRejected,
     WeChatPayError,
 )
-from app.members.models import Member
-from app.ops.metrics import payment_outcome
+from app.members.models import Member, Person
 from app.payments.refunds import account_port
+from app.payments.settlement import settle_failure, settle_success
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,10 @@ def _after_outside_call(
     return unconfirmed
 
 
-def _payment_reference(order: Order, method: str, session) -> str:
-    count = session.scalar(
-        select(func.count()).select_from(Payment).where(Payment.order_id == order.id)
-    )
-    return f"{order.order_no}{'A' if method == 'personal_account' else 'W'}{count + 1:02d}"
+def _payment_reference(order: Order, method: str, earlier: int) -> str:
+    """Our reference at the other side: the order number, the method, and the payment's rank
+    among the order's payments (`earlier` made before it)."""
+    return f"{order.order_no}{'A' if method == 'personal_account' else 'W'}{earlier + 1:02d}"
 
 
 def _lock_order_for_payment(session, member_id: int, order_id: int, method: str) -> Order:
@@ -136,7 +135,14 @@ def _lock_order_for_payment(session, member_id: int, order_id: int, method: str)
     return order
 
 
-def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart | PaymentUnconfirmed:
+# Called in the transaction that settles a payment this request made, with the answer it will
+# give: the route records it there as the keyed request's answer (idempotency.record_answer).
+Answer = Callable[[Any, PaymentStart], None]
+
+
+def start_payment(
+    member_id: int, order_id: int, method: str, answer: Answer | None = None
+) -> PaymentStart | PaymentUnconfirmed:
     session = get_session()
     order = _lock_order_for_payment(session, member_id, order_id, method)
     from app.products.services import definition_of, get_product_by_id
@@ -144,26 +150,29 @@ def start_payment(member_id: int, order_id: int, method: str) -> PaymentStart | 
     defn = definition_of(get_product_by_id(order.product_id))
     if method not in defn.payment_methods or method == "sponsor":
         raise E.payment_method_unavailable()
-    pending = session.scalar(
-        select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.PENDING)
-    )
+    # The order's payments, read once: the pending one, and how many came before a new one.
+    earlier = list(session.scalars(select(Payment).where(Payment.order_id == order.id)))
+    pending = next((p for p in earlier if p.status == PaymentStatus.PENDING), None)
     if method == "personal_account":
         if pending is not None and pending.method == "wechat":
             _close_wechat_payment(session, pending)
-        return _pay_from_account(session, member_id, order, defn)
+        return _pay_from_account(session, member_id, order, defn, len(earlier), answer)
     if pending is not None and pending.method == "personal_account":
         raise E.payment_in_progress()
-    return _pay_with_wechat(session, member_id, order, pending, defn.name)
+    return _pay_with_wechat(session, member_id, order, pending, defn.name, len(earlier))
 
 
 # --- personal account ---------------------------------------------------------------------
 
 
 def _pay_from_account(
-    session, member_id: int, order: Order, defn
+    session, member_id: int, order: Order, defn, earlier: int, answer: Answer | None
 ) -> PaymentStart | PaymentUnconfirmed:
-    member = session.get(Member, member_id)
-    person = member.person
+    # The payer (the member who placed the order): usually in the session already, as one of
+    # the insured loaded with the order's items.
+    person = session.get(Person, order.payer_person_id) if order.payer_person_id else None
+    if person is None:
+        person = session.get_one(Member, member_id).person
     refusal = personal_account_refusal(
         defn,
         Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
@@ -186,7 +195,7 @@ def _pay_from_account(
             order_id=order.id,
             method="personal_account",
             amount_fen=order.total_pay_fen,
-            reference=_payment_reference(order, "personal_account", s),
+            reference=_payment_reference(order, "personal_account", earlier),
             payer_psn_no=person.psn_no,
         )
         s.add(payment)
@@ -195,7 +204,7 @@ def _pay_from_account(
     )
     try:
         return _authorise_and_debit(
-            member_id, unconfirmed, person.psn_no, payment.reference, order.order_no
+            member_id, unconfirmed, person.psn_no, payment.reference, (order, payment, defn, answer)
         )
     except DBAPIError as exc:
         # From here on the payment exists, pending, with the order `paying`: whatever the bureau
@@ -211,30 +220,44 @@ def _pay_from_account(
 
 
 def _authorise_and_debit(
-    member_id: int, known: PaymentUnconfirmed, psn_no: str, reference: str, order_no: str
+    member_id: int, known: PaymentUnconfirmed, psn_no: str, reference: str, loaded
 ) -> PaymentStart | PaymentUnconfirmed:
+    """Authorise and debit at the bureau, then settle. `loaded` is the order, the payment and
+    the product's definition as this request read them, passed down so that settling and
+    answering read none of them again."""
+    order = loaded[0]
     bureau = account_port()
     try:
-        auth = bureau.authorise_debit(psn_no, known.amount_fen, order_no)
+        auth = bureau.authorise_debit(psn_no, known.amount_fen, order.order_no)
     except BureauUnavailable:
         settle_failure(known.payment_id, "bureau_unavailable")
         raise E.bureau_unavailable("医保系统暂时无法扣款，请稍后再试或选择微信支付") from None
-    with transaction() as s:
-        s.execute(
-            update(Payment)
-            .where(Payment.id == known.payment_id)
-            .values(authorisation_id=auth.authorisation_id)
-        )
     balances.forget(psn_no)  # the quote asks the bureau again after this debit
+    # The authorisation is recorded with the outcome (settle_success / settle_failure, or below
+    # when the outcome is unknown): the reference, not it, is what reconciliation asks by.
+    authorised = auth.authorisation_id
     try:
-        txn = bureau.debit(reference, auth.authorisation_id, psn_no, known.amount_fen, order_no)
+        txn = bureau.debit(reference, authorised, psn_no, known.amount_fen, order.order_no)
     except BureauUnavailable:
         # Outcome unknown: the payment stays pending and reconciliation settles it.
         log.warning(
             "personal-account debit outcome unknown", extra={"payment_id": known.payment_id}
         )
-        return _after_outside_call(known, lambda: _started(member_id, known, "processing"))
-    return _after_outside_call(known, lambda: _apply_account_result(member_id, known, txn))
+        return _after_outside_call(known, lambda: _processing(member_id, known, authorised))
+    return _after_outside_call(
+        known, lambda: _apply_account_result(member_id, known, txn, authorised, loaded)
+    )
+
+
+def _processing(member_id: int, known: PaymentUnconfirmed, authorisation_id: str) -> PaymentStart:
+    """The debit's outcome is not known yet: record the authorisation, answer `processing`."""
+    with transaction() as s:
+        s.execute(
+            update(Payment)
+            .where(Payment.id == known.payment_id)
+            .values(authorisation_id=authorisation_id)
+        )
+    return _started(member_id, known, "processing")
 
 
 def _started(member_id: int, known: PaymentUnconfirmed, state: str) -> PaymentStart:
@@ -245,25 +268,44 @@ def _started(member_id: int, known: PaymentUnconfirmed, state: str) -> PaymentSt
     )
 
 
-def _apply_account_result(member_id: int, known: PaymentUnconfirmed, txn) -> PaymentStart:
+def _apply_account_result(
+    member_id: int, known: PaymentUnconfirmed, txn, authorisation_id: str, loaded
+) -> PaymentStart:
     if txn.status == DEBIT_SUCCEEDED:
         if txn.amount_fen != known.amount_fen:
             log.error("bureau debited a different amount", extra={"payment_id": known.payment_id})
-            return _started(member_id, known, "processing")
-        settle_success(known.payment_id, txn.bureau_txn_id, txn.amount_fen)
+            return _processing(member_id, known, authorisation_id)
+        order, payment, defn, answer = loaded
+
+        def paid(session, settled_order: Order, settled_payment: Payment) -> None:
+            if answer is not None:
+                answer(session, PaymentStart(settled_order, settled_payment, "paid"))
+
+        settled = settle_success(
+            known.payment_id,
+            txn.bureau_txn_id,
+            txn.amount_fen,
+            authorisation_id=authorisation_id,
+            defn=defn,
+            on_paid=paid,
+        )
+        if settled == "paid" and order in get_session():
+            # Settled by this request's session: the order and payment it holds were updated by
+            # the settlement's own statements (their new status, times and method).
+            return PaymentStart(order, payment, "paid")
         return _started(member_id, known, "paid")
     if txn.status == DEBIT_FAILED:
         code = txn.failure_code or "debit_failed"
-        settle_failure(known.payment_id, code)
+        settle_failure(known.payment_id, code, authorisation_id=authorisation_id)
         raise error(BUREAU_REFUSALS.get(code, "personal_account_debit_failed"))
-    return _started(member_id, known, "processing")
+    return _processing(member_id, known, authorisation_id)
 
 
 # --- WeChat Pay -----------------------------------------------------------------------------
 
 
 def _pay_with_wechat(
-    session, member_id, order, pending, description
+    session, member_id, order, pending, description, earlier: int
 ) -> PaymentStart | PaymentUnconfirmed:
     member = session.get(Member, member_id)
     if pending is None:
@@ -272,7 +314,7 @@ def _pay_with_wechat(
                 order_id=order.id,
                 method="wechat",
                 amount_fen=order.total_pay_fen,
-                reference=_payment_reference(order, "wechat", s),
+                reference=_payment_reference(order, "wechat", earlier),
             )
             s.add(pending)
             s.execute(update(Order).where(Order.id == order.id).values(payment_method="wechat"))
@@ -343,118 +385,6 @@ def handle_wechat_notification(headers: dict, body: bytes) -> str:
             )
         raise NotificationRejected("amount_mismatch")
     return settle_success(payment_id, note.transaction_id, note.amount_total_fen)
-
-
-# --- settlement -------------------------------------------------------------------------------
-
-
-def settle_success(payment_id: int, external_txn_id: str | None, amount_fen: int) -> str:
-    """Apply a confirmed payment exactly once. If the order was closed meanwhile (paid after
-    cancel), the money is recorded and refunded in full."""
-    refund_id = None
-    with transaction() as s:
-        won = cast(
-            CursorResult[Any],
-            s.execute(
-                update(Payment)
-                .where(
-                    Payment.id == payment_id,
-                    Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.CLOSED)),
-                )
-                .values(
-                    status=PaymentStatus.SUCCEEDED,
-                    external_txn_id=external_txn_id,
-                    settled_at=utcnow(),
-                )
-            ),
-        ).rowcount
-        if won != 1:
-            return "duplicate"
-        payment = s.get_one(Payment, payment_id)
-        order = s.get_one(Order, payment.order_id)
-        paid = cast(
-            CursorResult[Any],
-            s.execute(
-                update(Order)
-                .where(
-                    Order.id == order.id,
-                    Order.status.in_((OrderStatus.PENDING_PAYMENT, OrderStatus.PAYING)),
-                )
-                .values(status=OrderStatus.PAID, paid_at=utcnow(), payment_method=payment.method)
-            ),
-        ).rowcount
-        if paid == 1:
-            s.refresh(order)
-            from app.products.services import definition_of, get_product_by_id
-
-            record_paid(
-                s,
-                order.product_id,
-                order.plan_year,
-                [PaidOrderFacts.of(order)],
-                defn=definition_of(get_product_by_id(order.product_id)),
-                payment_id=payment.id,
-            )
-            outcome = "paid"
-        else:
-            s.add(
-                LedgerEntry(
-                    order_id=order.id,
-                    kind=LEDGER_KIND_IN[payment.method],
-                    amount_fen=payment.amount_fen,
-                    payment_id=payment.id,
-                )
-            )
-            refund = Refund(
-                order_id=order.id,
-                payment_id=payment.id,
-                method=payment.method,
-                amount_fen=payment.amount_fen,
-                reason="paid_after_close",
-                reference=f"RF{payment.reference}",
-            )
-            s.add(refund)
-            s.flush()
-            refund_id = refund.id
-            audit(
-                s,
-                actor_type="system",
-                actor_id=None,
-                action="payment.paid_after_close",
-                object_type="order",
-                object_id=order.id,
-            )
-            outcome = "refunding_paid_after_close"
-    payment_outcome(payment.method, PaymentStatus.SUCCEEDED, payment.amount_fen)
-    if refund_id is not None:
-        from app.payments.refunds import execute_refund
-
-        execute_refund(refund_id)
-    return outcome
-
-
-def settle_failure(payment_id: int, failure_code: str) -> bool:
-    with transaction() as s:
-        won = cast(
-            CursorResult[Any],
-            s.execute(
-                update(Payment)
-                .where(Payment.id == payment_id, Payment.status == PaymentStatus.PENDING)
-                .values(
-                    status=PaymentStatus.FAILED, failure_code=failure_code[:40], settled_at=utcnow()
-                )
-            ),
-        ).rowcount
-        if won == 1:
-            payment = s.get_one(Payment, payment_id)
-            s.execute(
-                update(Order)
-                .where(Order.id == payment.order_id, Order.status == OrderStatus.PAYING)
-                .values(status=OrderStatus.PENDING_PAYMENT)
-            )
-    if won == 1:
-        payment_outcome(payment.method, PaymentStatus.FAILED, payment.amount_fen)
-    return won == 1
 
 
 # --- expiry and reconciliation ---------------------------------------------------------------

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import Base, utcnow
+
+if TYPE_CHECKING:
+    from app.members.models import Person
 
 
 class PolicyStatus(StrEnum):
@@ -38,6 +42,8 @@ class Policy(Base):
     paid_on: Mapped[date]  # Asia/Shanghai date of payment (refund window)
     surrendered_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
+    # The insured person, read only (loaded with the policy where a listing shows the name).
+    person: Mapped[Person] = relationship(viewonly=True)
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'surrendered', 'void')", name="status"),

@@ -59,10 +59,7 @@ class PolicySchema(StrictSchema):
         }
 
     def _name(self, policy) -> str:
-        from app.database import get_session
-        from app.members.models import Person
-
-        return mask_name(get_session().get_one(Person, policy.person_id).name)
+        return mask_name(policy.person.name)
 
 
 class SurrenderResultSchema(StrictSchema):

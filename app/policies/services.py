@@ -9,6 +9,7 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from app.common import hooks
 from app.database import get_session
@@ -41,7 +42,8 @@ def visible_to(member_id: int):
 
 
 def list_policies(member_id: int, plan_year: int | None = None) -> list[Policy]:
-    query = select(Policy).where(visible_to(member_id))
+    """The policies the member may see, each with its insured person (one statement)."""
+    query = select(Policy).where(visible_to(member_id)).options(joinedload(Policy.person))
     if plan_year is not None:
         query = query.where(Policy.plan_year == plan_year)
     return list(get_session().scalars(query.order_by(Policy.plan_year.desc(), Policy.id)))

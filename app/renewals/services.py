@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
 from app.database import get_session, rowcount, transaction, utcnow
@@ -98,24 +99,26 @@ def consent_for_policy(
 
 
 def create_order_with_consent(member_id: int, renewal: dict | None, **order) -> Order:
-    """`POST /orders`: the order (enrollment.create_order, unchanged), and when the member also
-    agreed to renewal, a consent for each person on it (checked before the order is placed)."""
-    if renewal is not None:
-        check_consent_text(renewal["consent"]["version"], renewal["consent"]["accepted"])
-    placed = enrollment.create_order(member_id, **order)
-    if renewal is not None:
-        with transaction() as s:
-            for item in s.scalars(select(OrderItem).where(OrderItem.order_id == placed.id)):
-                _record(
-                    s,
-                    member_id,
-                    item.person_id,
-                    item.relation,
-                    renewal["auto_debit"],
-                    renewal["consent"]["version"],
-                    "enrollment",
-                )
-    return placed
+    """`POST /orders`: the order (enrollment.create_order), and when the member also agreed to
+    renewal, a consent for each person on it, written in the order's own transaction (checked
+    before the order is placed)."""
+    if renewal is None:
+        return enrollment.create_order(member_id, **order)
+    check_consent_text(renewal["consent"]["version"], renewal["consent"]["accepted"])
+
+    def consent(session: Session, placed: Order) -> None:
+        for item in placed.items:
+            _record(
+                session,
+                member_id,
+                item.person_id,
+                item.relation,
+                renewal["auto_debit"],
+                renewal["consent"]["version"],
+                "enrollment",
+            )
+
+    return enrollment.create_order(member_id, also=consent, **order)
 
 
 def revoke(member_id: int, consent_id: int) -> RenewalConsent:

@@ -79,6 +79,32 @@ def test_terms_must_be_agreed_in_their_current_version(client, family):
     assert resp.status_code == 422 and resp.get_json()["code"] == "terms_not_accepted"
 
 
+def test_a_payment_replays_the_answer_its_settlement_recorded(app, client, family):
+    """The answer of a payment settled at once is written by the settling commit
+    (idempotency.record_answer): the same key replays it, byte for byte the same JSON, and the
+    account is debited once."""
+    from app.common.idempotency import IdempotencyRecord
+
+    order = client.post(
+        "/orders", headers={**bearer(family["token"]), **key()}, json=order_body(client, [])
+    ).get_json()
+    before = balance(app)
+    headers = {**bearer(family["token"]), **key()}
+    url = f"/orders/{order['id']}/payments"
+    first = client.post(url, headers=headers, json={"method": "personal_account"})
+    assert first.status_code == 200 and first.get_json()["state"] == "paid"
+    with app.app_context():
+        record = get_session().scalar(
+            select(IdempotencyRecord).where(IdempotencyRecord.key == headers["Idempotency-Key"])
+        )
+        assert record.state == "completed" and record.holder is None
+        assert (record.response_status, record.response_body) == (200, first.get_json())
+    again = client.post(url, headers=headers, json={"method": "personal_account"})
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert (again.status_code, again.get_json()) == (200, first.get_json())
+    assert before - balance(app) == PREMIUM
+
+
 def test_idempotency_key_rules(app, client, family):
     headers = {**bearer(family["token"]), "Idempotency-Key": "order-key-0001"}
     body = order_body(client, [family["spouse"]])

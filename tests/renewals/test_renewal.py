@@ -276,3 +276,48 @@ def test_re_verification_and_eligibility_decide_each_outcome(app, client, enroll
     assert by_status["not_eligible"]["reason_code"] == "basic_insurance_suspended"
     assert "暂停" in by_status["not_eligible"]["message"]
     assert by_status["already_insured"]["name_masked"] == "**宝"
+
+
+def test_a_consent_given_with_an_order_is_written_in_the_orders_own_transaction(
+    app, client, family, monkeypatch
+):
+    """The order and the consents given with it commit together, whoever calls the service
+    (not only inside the keyed route's one transaction): when writing a consent is refused, no
+    order is left behind; over HTTP the refusal is the key's answer."""
+    from app.enrollment.models import Order
+    from app.enrollment.services import Selection
+    from app.error_catalogue import E
+    from app.errors import DomainError
+    from app.members.models import Relative
+    from app.renewals import services
+
+    def refuse(*args, **kwargs):
+        raise E.renewal_payer_only()
+
+    body = order_body(client, [family["spouse"]], renewal={"auto_debit": True, "consent": CONSENT})
+    monkeypatch.setattr(services, "_record", refuse)
+    with app.app_context():
+        session = get_session()
+        member_id = session.get_one(Relative, family["spouse"]).member_id
+        with pytest.raises(DomainError):
+            services.create_order_with_consent(
+                member_id,
+                body["renewal"],
+                product_code=None,
+                selection=Selection(True, (family["spouse"],)),
+                payment_method="personal_account",
+                terms_version=body["terms"]["version"],
+                terms_accepted=True,
+            )
+        assert session.scalar(select(func.count()).select_from(Order)) == 0
+    headers = {**bearer(family["token"]), **key()}
+    resp = client.post("/orders", headers=headers, json=body)
+    assert resp.status_code == 422 and resp.get_json()["code"] == "renewal_payer_only"
+    assert client.get("/orders", headers=bearer(family["token"])).get_json() == []
+    again = client.post("/orders", headers=headers, json=body)
+    assert again.status_code == 422 and again.headers.get("Idempotent-Replayed") == "true"
+    monkeypatch.undo()
+    placed = client.post("/orders", headers={**bearer(family["token"]), **key()}, json=body)
+    assert placed.status_code == 201, placed.get_json()
+    consents = client.get("/renewals", headers=bearer(family["token"])).get_json()["consents"]
+    assert len(consents) == 2  # 张伟 and his wife, with the order

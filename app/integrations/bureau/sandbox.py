@@ -4,11 +4,12 @@ refund) against those residents' `balc_fen`. Deterministic, embedded, and refuse
 production profile.
 
 The bureau is another system. Everything it does, 1101 reads included, therefore happens in the
-sandbox's **own** session on its own connection (a fresh `Session` on the app engine, committed
-or closed before the method returns), never in the caller's scoped session: callers need not
-end a transaction the sandbox began for them, and a caller that rolls back its own unit of work
-does not undo a debit "the bureau" already made, exactly as with the real bureau. Callers must
-reconcile (query by request id), not rely on a rollback.
+sandbox's **own** session and transaction (a fresh `Session`, committed or closed before the
+method returns), never in the caller's scoped session: callers need not end a transaction the
+sandbox began for them, and a caller that rolls back its own unit of work does not undo a debit
+"the bureau" already made, exactly as with the real bureau. Callers must reconcile (query by
+request id), not rely on a rollback. The account calls run it on the request's idle connection
+when there is one (`database.request_connection`; the reads also join an open transaction).
 
 Two consequences worth knowing:
 
@@ -21,9 +22,9 @@ Two consequences worth knowing:
   Isolation from the caller can only be observed on PostgreSQL.
 
 Money is integer fen throughout. The balance moves only through one conditional UPDATE
-(``balc_fen = balc_fen - :amt WHERE psn_no = :p AND balc_fen >= :amt``) checked by rowcount, so
-concurrent debits cannot overspend (LIBRARY-NOTES: a read-then-write overspent). Refunds are
-capped the same way, by a conditional UPDATE of the debit's ``refunded_fen``.
+(``balc_fen = balc_fen - :amt WHERE psn_no = :p AND balc_fen >= :amt``, checked by the row it
+returns), so concurrent debits cannot overspend (LIBRARY-NOTES: a read-then-write overspent).
+Refunds are capped the same way, by a conditional UPDATE of the debit's ``refunded_fen``.
 
 Failure codes on a `DEBIT_FAILED` transaction (recorded under the request id, so a repeat of
 the same request gives the same answer):
@@ -62,7 +63,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from app.database import autocommit_read, get_engine, rowcount, utcnow
+from app.database import autocommit_read, get_engine, request_connection, rowcount, utcnow
 from app.integrations.bureau.fee_details import FeeDetailRecord, settled_fee_details
 from app.integrations.bureau.http_envelope import BureauRejected
 from app.integrations.bureau.port import (
@@ -220,7 +221,7 @@ class SandboxBureau:
         _check_amount(amount_fen)
         _check_id(order_no, "order_no")
         _check_id(psn_no, "psn_no")
-        with self._bureau_session() as s, s.begin():
+        with self._bureau_session("idle") as s, s.begin():
             if s.scalar(select(SandboxResident.id).where(SandboxResident.psn_no == psn_no)) is None:
                 raise BureauRejected("9601", -1, "人员不存在")
             auth = SandboxAccountAuthorisation(
@@ -281,33 +282,34 @@ class SandboxBureau:
         """The resident's `balc_fen`; None without a personal account (or unknown)."""
         if "timeout_balance" in self.faults:
             raise BureauUnavailable("sandbox bureau balance timed out (fault: timeout_balance)")
-        table = SandboxResident.__table__
-        query = select(table.c.insutype, table.c.balc_fen).where(table.c.psn_no == psn_no)
-        row = self._bureau_read(lambda s: s.execute(query).first())
-        if row is None or row.insutype != INSUTYPE_EMPLOYEE:
-            return None
-        return row.balc_fen
+        with self._bureau_session("read") as s:
+            row = s.scalar(select(SandboxResident).where(SandboxResident.psn_no == psn_no))
+            if row is None or row.insutype != INSUTYPE_EMPLOYEE:
+                return None
+            return row.balc_fen
 
     def query(self, request_id: str) -> AccountTransaction:
         """The recorded debit or refund, or `DEBIT_NOT_FOUND` (amount 0) if never seen."""
-        query = select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == request_id)
-
-        def read(s: Session) -> AccountTransaction | None:
-            row = s.scalar(query)
-            return None if row is None else _to_txn(row)
-
-        found = self._bureau_read(read)
-        if found is None:
-            return AccountTransaction(request_id=request_id, status=DEBIT_NOT_FOUND, amount_fen=0)
-        return found
+        with self._bureau_session("read") as s:
+            row = s.scalar(
+                select(SandboxAccountTxn).where(SandboxAccountTxn.request_id == request_id)
+            )
+            if row is None:
+                return AccountTransaction(
+                    request_id=request_id, status=DEBIT_NOT_FOUND, amount_fen=0
+                )
+            return _to_txn(row)
 
     # -- internals --------------------------------------------------------------------------
 
     @contextmanager
-    def _bureau_session(self) -> Iterator[Session]:
-        """The bureau's own session and connection, never the caller's scoped session."""
+    def _bureau_session(self, share: str | None = None) -> Iterator[Session]:
+        """The bureau's own session and transaction, never the caller's scoped session; with
+        `share`, on the request's connection instead of a second one: "idle" only when no
+        transaction is open on it (ours is then the only one), "read" also joining one."""
+        shared = request_connection(join=share == "read") if share else None
         try:
-            with Session(get_engine(), expire_on_commit=False) as session:
+            with Session(shared or get_engine(), expire_on_commit=False) as session:
                 yield session
         except OperationalError as exc:
             # Lock timeouts, deadlocks, a vanished database: the bureau did not answer.
@@ -331,7 +333,7 @@ class SandboxBureau:
     ) -> AccountTransaction:
         """Replay a recorded request, or perform it in one transaction; a business refusal rolls
         that transaction back and is recorded on its own."""
-        with self._bureau_session() as s:
+        with self._bureau_session("idle") as s:
             try:
                 with s.begin():
                     existing = s.scalar(
@@ -395,13 +397,19 @@ class SandboxBureau:
         psn_no, amount = wanted["psn_no"], wanted["amount_fen"]
         now = self._clock()
 
-        auth = s.scalar(
-            select(SandboxAccountAuthorisation).where(
-                SandboxAccountAuthorisation.authorisation_id == wanted["authorisation_id"]
+        found = s.execute(  # the authorisation and the payer's account, in one statement
+            select(
+                SandboxAccountAuthorisation,
+                SandboxResident.insutype,
+                SandboxResident.psn_insu_stas,
+                SandboxResident.balc_fen,
             )
-        )
-        if auth is None:
+            .outerjoin(SandboxResident, SandboxResident.psn_no == psn_no)
+            .where(SandboxAccountAuthorisation.authorisation_id == wanted["authorisation_id"])
+        ).one_or_none()
+        if found is None:
             raise _Refused("authorisation_not_found")
+        auth, insutype, insurance_status, balance = found
         if (auth.psn_no, auth.amount_fen, auth.order_no) != (psn_no, amount, wanted["order_no"]):
             raise _Refused("authorisation_mismatch")
         if auth.expires_at <= now:
@@ -409,16 +417,11 @@ class SandboxBureau:
         if auth.used:
             raise _Refused("authorisation_used")
 
-        person = s.execute(
-            select(
-                SandboxResident.insutype, SandboxResident.psn_insu_stas, SandboxResident.balc_fen
-            ).where(SandboxResident.psn_no == psn_no)
-        ).one_or_none()
-        if person is None or person.insutype != INSUTYPE_EMPLOYEE or person.balc_fen is None:
+        if insutype != INSUTYPE_EMPLOYEE or balance is None:  # no such person, or no account
             raise _Refused("no_personal_account")
-        if person.psn_insu_stas != STATUS_ACTIVE:
+        if insurance_status != STATUS_ACTIVE:
             raise _Refused(
-                "insurance_ended" if person.psn_insu_stas == STATUS_ENDED else "insurance_suspended"
+                "insurance_ended" if insurance_status == STATUS_ENDED else "insurance_suspended"
             )
 
         # Claim the authorisation: a conditional UPDATE, so two requests racing on one
@@ -436,19 +439,16 @@ class SandboxBureau:
         if rowcount(claimed) != 1:
             raise _Refused("authorisation_used")
 
-        # THE balance change: one conditional UPDATE, rowcount-checked. Never read-then-write.
-        debited = s.execute(
+        # THE balance change: one conditional UPDATE returning what it wrote. Never read-then-write.
+        balance_after = s.scalar(
             update(SandboxResident)
             .where(SandboxResident.psn_no == psn_no, SandboxResident.balc_fen >= amount)
             .values(balc_fen=SandboxResident.balc_fen - amount)
+            .returning(SandboxResident.balc_fen)
             .execution_options(synchronize_session=False)
         )
-        if rowcount(debited) != 1:
+        if balance_after is None:
             raise _Refused("insufficient_balance")
-        # This transaction holds the row lock now, so the value read is the one it wrote.
-        balance_after = s.scalar(
-            select(SandboxResident.balc_fen).where(SandboxResident.psn_no == psn_no)
-        )
 
         row = SandboxAccountTxn(
             request_id=request_id,
