@@ -418,7 +418,5 @@ def once(scope: str, key: str, fingerprint: str, run: Callable[[], dict]) -> dic
         _release(record_id, claimed)
         raise
     end_transaction(session, keep=False)
-    _twice(
-        lambda s: _write_answer(s, record_id, claimed, 200, outcome, "application/json", False)
-    )
+    _twice(lambda s: _write_answer(s, record_id, claimed, 200, outcome, "application/json", False))
     return outcome
