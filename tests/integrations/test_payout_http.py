@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import secrets
+import threading
 import time
 
 import pytest
@@ -228,9 +229,13 @@ def test_processing_is_pending_until_a_query_finds_it_done(bank, fake):
 def test_timeout_after_acceptance_is_pending_and_the_query_resolves_it(
     make_payout, fake, httpserver
 ):
+    release = threading.Event()
+    done = threading.Event()
+
     def accept_then_hang(request):
         answer = fake.transfer(request)  # the bank books the transfer ...
-        time.sleep(0.6)  # ... and the reply never arrives in time
+        release.wait(30)  # ... and the reply never arrives in time
+        done.set()
         return answer
 
     httpserver.expect_oneshot_request("/v1/transfers", method="POST").respond_with_handler(
@@ -239,9 +244,12 @@ def test_timeout_after_acceptance_is_pending_and_the_query_resolves_it(
     quick = make_payout(timeout=0.2)
 
     started = time.monotonic()
-    assert quick.transfer("R1", PAYEE, 5_000, "memo") == PayoutResult("pending")
-    assert time.monotonic() - started < 0.55
-    time.sleep(0.5)  # the fake serves one request at a time: let the hung one finish
+    try:
+        assert quick.transfer("R1", PAYEE, 5_000, "memo") == PayoutResult("pending")
+        assert time.monotonic() - started < 15  # gave up at the timeout, did not wait it out
+    finally:
+        release.set()
+    done.wait(10)  # the fake serves one request at a time: let the hung one finish
     assert quick.query("R1") == PayoutResult("succeeded", "BT00000001", None)
     assert len(fake.transfers) == 1
 
