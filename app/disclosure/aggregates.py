@@ -32,7 +32,7 @@ source in full, whoever is counted as the person's main source.
 from __future__ import annotations
 
 import logging
-import random
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -85,11 +85,13 @@ log = logging.getLogger(__name__)
 # The metric names are in metrics.py (pure); imported above, and read as agg.NAME by the writers.
 
 _KEY = ("product_id", "plan_year", "month", "metric", "dimension", "slot")
-_random = random.Random()  # slots only spread writes: no secret, no reproducibility needed
 
 
 def _slot() -> int:
-    return _random.randrange(current_app.config["DISCLOSURE_COUNTER_SLOTS"])
+    # From the OS, not a `random.Random` made at import: gunicorn forks its workers from a
+    # preloaded app, and such an instance would draw the same slots in every worker, so
+    # concurrent payments of different workers met on the same rows.
+    return secrets.randbelow(current_app.config["DISCLOSURE_COUNTER_SLOTS"])
 
 
 def month_of(on: date) -> str:
