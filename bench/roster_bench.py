@@ -284,7 +284,13 @@ def run_http(base: str, data: bytes, rows: int, profile_app=None) -> dict[str, f
         headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
         json={"amount_fen": PREMIUM_FEN * rows},
     )
-    terms = client.get("/products/current").json()["terms_version"]
+    # The terms of the product the programme funds (its plan year's), not of the one on sale
+    # first: in December next year's product is on sale beside this year's.
+    terms = next(
+        p["terms_version"]
+        for p in client.get("/products").json()
+        if p["plan_year"] == PROGRAMME_BODY["plan_year"] and p["status"] == "published"
+    )
 
     started = time.perf_counter()
     upload = client.post(
