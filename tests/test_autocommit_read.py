@@ -123,3 +123,26 @@ def test_a_unit_of_work_is_pinged_and_gets_a_live_connection_after_a_kill(app, m
         assert session.scalar(text("SELECT pg_backend_pid()")) != pid
     assert pings.count == 1  # the dead connection's ping; the new one is fresh, not pinged
     assert _members(app) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="kills a PostgreSQL backend")
+def test_a_sandbox_read_joining_a_dead_transaction_is_the_requests_outage(app):
+    """The sandbox bureau's balance read joins the request's open transaction; when that
+    backend was killed the request's transaction is gone too, so the read raises the database's
+    outage (503 for the request), not BureauUnavailable, which callers swallow and then meet a
+    rolled-back session on their next statement (a 500)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.database import is_outage
+    from app.integrations.bureau.sandbox import SandboxBureau
+
+    with app.test_request_context("/x"):
+        session = get_session()
+        session.add(Member(openid="joined-read"))
+        session.flush()
+        _kill(session.scalar(text("SELECT pg_backend_pid()")))
+        with pytest.raises(DBAPIError) as raised:
+            SandboxBureau().balance("nobody")
+        assert is_outage(raised.value)
+        session.rollback()

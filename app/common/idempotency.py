@@ -34,6 +34,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
@@ -218,7 +220,7 @@ def _complete(record_id: int, holder: str, response: Response, unit: bool = Fals
     )
 
 
-def _write_answer(session, record_id, holder, status, body, mimetype, unit) -> None:
+def _write_answer(session, record_id, holder, status, body, mimetype, unit) -> bool:
     """Write the answer if the claim is still ours (a claim whose lease ended may have been
     taken over by a retry, whose answer is the one to keep). A claim written in the request's
     own transaction may have gone with a rollback (in-memory SQLite shares one connection with
@@ -254,20 +256,30 @@ def _write_answer(session, record_id, holder, status, body, mimetype, unit) -> N
             .values(**answer)
         )
     )
-    if written == 1 or "idempotency_record" not in g:
-        return
+    if written == 1:
+        return True
+    if "idempotency_record" not in g:
+        return False
     scope, key, fingerprint = g.idempotency_record
-    try:
+    dialect_insert = (
+        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    )
+    inserted = rowcount(
         session.execute(
-            table.insert().values(
-                scope=scope, key=key, fingerprint=fingerprint, created_at=utcnow(), **answer
-            )
+            dialect_insert(table)
+            .values(scope=scope, key=key, fingerprint=fingerprint, created_at=utcnow(), **answer)
+            .on_conflict_do_nothing(index_elements=[table.c.scope, table.c.key])
         )
-    except IntegrityError:
-        # Another request holds the key now: its answer is the one kept.
+    )
+    if inserted == 1:
+        return True
+    # Another request holds the key now: its answer is the one kept. Nothing else in the
+    # transaction is undone here (a payment's settlement stays: record_answer's caller); only a
+    # `unit`, whose effect cannot stand without its record, gives way.
+    if unit:
         end_transaction(session, keep=False)
-        if unit:
-            raise E.idempotency_in_progress() from None
+        raise E.idempotency_in_progress()
+    return False
 
 
 def record_answer(session, status: int, body: dict) -> None:
@@ -280,7 +292,8 @@ def record_answer(session, status: int, body: dict) -> None:
     if claim is None:
         return
     record_id, holder = claim
-    _write_answer(session, record_id, holder, status, body, "application/json", False)
+    if not _write_answer(session, record_id, holder, status, body, "application/json", False):
+        return  # a retry took the key over: its answer is kept, ours is not the stored one
     pending = (status, body)
 
     def committed(_session) -> None:
@@ -374,8 +387,16 @@ def idempotent(scope_of, *, mode: str = OWN):
             if mode == UNIT:
                 # The effect and its answer commit together; a database that fails now took the
                 # effect with it, so the request fails (503) and a retry runs it again.
-                _complete(record_id, claimed, response, True)
-                end_transaction(session, keep=True)
+                try:
+                    _complete(record_id, claimed, response, True)
+                    end_transaction(session, keep=True)
+                except DBAPIError:
+                    # Nothing committed, unless an earlier durable commit took the claim along
+                    # (a re-verification): free it, so a retry runs again instead of 409.
+                    _drop_connection(session)
+                    with contextlib.suppress(DBAPIError):
+                        _release(record_id, claimed)
+                    raise
                 return response
             if _answered(response):
                 return response

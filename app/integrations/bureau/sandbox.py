@@ -304,24 +304,24 @@ class SandboxBureau:
 
     @contextmanager
     def _bureau_session(self, share: str | None = None) -> Iterator[Session]:
-        """The bureau's own session and transaction, never the caller's scoped session; with
-        `share`, on the request's connection instead of a second one: "idle" only when no
-        transaction is open on it (ours is then the only one), "read" also joining one."""
+        """The bureau's own session and transaction (never the caller's); with `share`, on the
+        request's connection: "idle" only with no transaction open on it, "read" joining one."""
         shared = request_connection(join=share == "read") if share else None
+        joined = shared is not None and shared.in_transaction()
         try:
             with Session(shared or get_engine(), expire_on_commit=False) as session:
                 yield session
         except OperationalError as exc:
+            if joined and exc.connection_invalidated:
+                raise  # the request's own transaction died with it: its outage (503)
             # Lock timeouts, deadlocks, a vanished database: the bureau did not answer.
             raise BureauUnavailable(
                 f"sandbox bureau storage unavailable ({type(exc.orig).__name__})"
             ) from exc
 
     def _bureau_read(self, run: Callable[[Session], Any]) -> Any:
-        """A read of one statement in the bureau's own session, in autocommit mode
-        (database.autocommit_read): on PostgreSQL one round trip, no BEGIN, ROLLBACK or
-        pre-ping. `run` turns what it reads into plain data (the read's end expires ORM
-        objects, and the session closes)."""
+        """A one-statement read in the bureau's own session in autocommit mode (one round trip
+        on PostgreSQL); `run` turns what it reads into plain data (the session closes)."""
         with self._bureau_session() as session:
             return autocommit_read(run, session)
 
