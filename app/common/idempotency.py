@@ -345,7 +345,10 @@ def idempotent(scope_of, *, mode: str = OWN):
     UNIT is for routes that call no outside system between their transactions: the record is
     inserted in the request's transaction, so a duplicate's INSERT waits on the unique key until
     the first commits (then replays its answer), and the answer is written by the same commit as
-    the effect; a crash leaves nothing to release. FIRST_COMMIT is for routes that call an
+    the effect; a crash leaves nothing to release. An outside read before the route's writes
+    (POST /orders: the bureau's balance, a re-verification, which commits on its own) then runs
+    with that transaction open: it holds no row lock then, only the claim's key, which only a
+    duplicate of the same request waits for. FIRST_COMMIT is for routes that call an
     outside system after their first commit (a payment): the claim is durable, with the
     payment it starts, before anyone is called. OWN is for any other keyed route."""
     if mode not in (OWN, FIRST_COMMIT, UNIT):

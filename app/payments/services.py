@@ -20,7 +20,14 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import DBAPIError
 
 from app.audit.services import record as audit
-from app.database import get_session, is_outage, read_scope, transaction, utcnow
+from app.database import (
+    end_transaction,
+    get_session,
+    is_outage,
+    read_scope,
+    transaction,
+    utcnow,
+)
 from app.enrollment import balances
 from app.enrollment.models import Order, Payment
 from app.enrollment.quote import Payer, personal_account_refusal
@@ -318,6 +325,8 @@ def _pay_with_wechat(
             )
             s.add(pending)
             s.execute(update(Order).where(Order.id == order.id).values(payment_method="wechat"))
+    else:
+        end_transaction(session, keep=True)  # the keyed claim (FIRST_COMMIT), before WeChat Pay
     cfg = current_app.config
     order_id, payment_id, amount_fen = order.id, pending.id, pending.amount_fen
     try:
@@ -342,6 +351,7 @@ def _pay_with_wechat(
 
 
 def _close_wechat_payment(session, payment: Payment) -> None:
+    end_transaction(session, keep=True)  # the keyed claim (FIRST_COMMIT), before WeChat Pay
     try:
         registry.wechat_pay().close_order(payment.reference)
     except WeChatPayError:
