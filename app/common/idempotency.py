@@ -264,14 +264,13 @@ def _write_answer(session, record_id, holder, status, body, mimetype, unit) -> b
     dialect_insert = (
         postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     )
-    inserted = rowcount(
-        session.execute(
-            dialect_insert(table)
-            .values(scope=scope, key=key, fingerprint=fingerprint, created_at=utcnow(), **answer)
-            .on_conflict_do_nothing(index_elements=[table.c.scope, table.c.key])
-        )
-    )
-    if inserted == 1:
+    inserted = session.execute(
+        dialect_insert(table)
+        .values(scope=scope, key=key, fingerprint=fingerprint, created_at=utcnow(), **answer)
+        .on_conflict_do_nothing(index_elements=[table.c.scope, table.c.key])
+        .returning(table.c.id)
+    ).scalar()
+    if inserted is not None:
         return True
     # Another request holds the key now: its answer is the one kept. Nothing else in the
     # transaction is undone here (a payment's settlement stays: record_answer's caller); only a
