@@ -83,8 +83,9 @@ def apply(
     apply_json(session, year, version_read, deltas_to_json(deltas))
 
 
-def apply_json(session: Session, year: AccumulatorYear, version_read: int, deltas: dict) -> None:
-    """`apply` for deltas in their stored form ({kind: {key: fen}}, as `deltas_to_json`)."""
+def _bump_version(session: Session, year: AccumulatorYear, version_read: int) -> None:
+    """The year's version from the one read to the next, or StaleAccumulators (another claim of
+    the year changed it since: the caller's transaction rolls back and starts again)."""
     bumped = rows_changed(
         session,
         update(AccumulatorYear)
@@ -93,6 +94,11 @@ def apply_json(session: Session, year: AccumulatorYear, version_read: int, delta
     )
     if bumped != 1:
         raise StaleAccumulators()
+
+
+def apply_json(session: Session, year: AccumulatorYear, version_read: int, deltas: dict) -> None:
+    """`apply` for deltas in their stored form ({kind: {key: fen}}, as `deltas_to_json`)."""
+    _bump_version(session, year, version_read)
     insert = _insert(session)
     for kind, amounts in deltas.items():
         for key, amount in amounts.items():
@@ -111,14 +117,7 @@ def apply_json(session: Session, year: AccumulatorYear, version_read: int, delta
 def withdraw_json(session: Session, year: AccumulatorYear, version_read: int, deltas: dict) -> None:
     """Take one settled claim's deltas (stored form) back out exactly, as a reversal does; the
     same version bump as `apply` (or StaleAccumulators)."""
-    bumped = rows_changed(
-        session,
-        update(AccumulatorYear)
-        .where(AccumulatorYear.id == year.id, AccumulatorYear.version == version_read)
-        .values(version=version_read + 1),
-    )
-    if bumped != 1:
-        raise StaleAccumulators()
+    _bump_version(session, year, version_read)
     for kind, amounts in deltas.items():
         for key, amount in amounts.items():
             if amount:
