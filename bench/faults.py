@@ -216,10 +216,21 @@ def no_fault(suite: Suite) -> Iterator[None]:
 
 
 @contextmanager
-def kill_db_backends(suite: Suite) -> Iterator[None]:
+def _in_background(work) -> Iterator[None]:
+    """Run `work(stop)` in a thread for the block's duration; `stop` is set at its end."""
     stop = threading.Event()
+    thread = threading.Thread(target=work, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
-    def killer() -> None:
+
+@contextmanager
+def kill_db_backends(suite: Suite) -> Iterator[None]:
+    def killer(stop: threading.Event) -> None:
         while not stop.wait(0.3):
             _sql(
                 suite,
@@ -228,13 +239,8 @@ def kill_db_backends(suite: Suite) -> Iterator[None]:
                 suite.smoke.database,
             )
 
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
-    try:
+    with _in_background(killer):
         yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 @contextmanager
@@ -249,9 +255,8 @@ def redis_down(suite: Suite) -> Iterator[None]:
 @contextmanager
 def sigkill_worker(suite: Suite) -> Iterator[None]:
     suite.world.slow_debit.delay = 1.0  # requests in flight when the worker dies
-    stop = threading.Event()
 
-    def killer() -> None:
+    def killer(stop: threading.Event) -> None:
         for wait in (1.5, 3.0):
             if stop.wait(wait):
                 return
@@ -259,13 +264,10 @@ def sigkill_worker(suite: Suite) -> Iterator[None]:
             if workers:
                 os.kill(random.choice(workers), signal.SIGKILL)
 
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
     try:
-        yield
+        with _in_background(killer):
+            yield
     finally:
-        stop.set()
-        thread.join()
         suite.world.slow_debit.delay = 0.0
 
 
