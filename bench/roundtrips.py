@@ -148,14 +148,22 @@ def main() -> None:
     parser.add_argument("--redis-url", default="", help="rate-limit storage (default: memory)")
     parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative | tottime")
     parser.add_argument("--trace", action="store_true", help="print each round trip of one request")
-    parser.add_argument("--profile", default="", help="statistics | statistics304 | verify")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="statistics | statistics304 | verify | verify+quote | ds-trial | ds-confirm",
+    )
+    parser.add_argument(
+        "--only", default="", help="comma list of scenarios (default: all), e.g. ds-trial"
+    )
     args = parser.parse_args()
 
     from bench import runner
 
     env = runner.project_env(args.database, args.redis_url)
     app = runner.project_app(env)
-    members = runner.seed_project(app, 2 * 5 * args.repeat + 40)
+    stays_needed = 5 * args.repeat + 2  # one stay per confirmation (the warm-up's too)
+    members = runner.seed_project(app, 2 * 5 * args.repeat + 40 + stays_needed)
     runner.seed_statistics(app)
     runner.fold(app)
     runner.issue_tokens(app, members)
@@ -213,13 +221,56 @@ def main() -> None:
         response = floor.get("/read")
         assert response.status_code == 200, response.status_code
 
+    def floor_write(_n):
+        response = floor.post("/write", json={"amount": 1})
+        assert response.status_code == 200, response.status_code
+
+    from bench import direct_settlement_bench as ds
+
+    stays = ds.insure_and_hospitalise(
+        app, [next(pool) for _ in range(stays_needed)], runner.CONSENT["text_version"]
+    )
+    sign = ds.signer_for(app)
+
+    def post(request: tuple[str, dict, bytes]):
+        path, headers, body = request
+        return client.post(path, headers=headers, data=body, content_type="application/json")
+
+    # Every request is signed before any clock starts (the client's signing is not the server's
+    # CPU; a nonce is good once). First one trial per stay, whose number its confirmation names.
+    trial_numbers = []
+    for stay in stays:
+        response = post(sign(stay, ds.BASE + "/trial", stay))
+        assert response.status_code == 200, response.get_json()
+        trial_numbers.append(response.get_json()["trial_no"])
+    trials = iter([sign(stay, ds.BASE + "/trial", stay) for stay in stays * 6])
+    confirms = iter(
+        [
+            sign(stay, ds.BASE + "/confirm", {"trial_no": number, "setl_sn": f"RT{i:08d}"})
+            for i, (stay, number) in enumerate(zip(stays, trial_numbers))
+        ]
+    )
+
+    def ds_trial(_n):
+        response = post(next(trials))
+        assert response.status_code == 200, response.get_json()
+
+    def ds_confirm(_n):
+        response = post(next(confirms))
+        assert response.status_code == 200, response.get_json()
+
     scenarios = {
         "floor GET /read": floor_read,
+        "floor POST /write": floor_write,
         "statistics": statistics,
         "statistics304": statistics304,
         "verify": verify_only,
         "verify+quote": verify,
+        "ds-trial": ds_trial,
+        "ds-confirm": ds_confirm,
     }
+    if args.only:
+        scenarios = {k: v for k, v in scenarios.items() if k in args.only.split(",")}
     if args.trace:
         for name, call in scenarios.items():
             call(-1)
@@ -228,13 +279,36 @@ def main() -> None:
             call(-1)
             trips.trace = False
         return
+    if args.profile and args.sort == "tree":  # pyinstrument's call tree, if installed
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+        for n in range(args.repeat):
+            scenarios[args.profile](n)
+        profiler.stop()
+        print(profiler.output_text(unicode=False, show_all=False))
+        return
     if args.profile:
         profiler = cProfile.Profile(time.process_time)  # CPU, not the wait for PostgreSQL
         profiler.enable()
         for n in range(args.repeat):
             scenarios[args.profile](n)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+        stats = pstats.Stats(profiler)
+        if args.sort == "package":  # own CPU per package, per request
+            by: Counter[str] = Counter()
+            for (path, _line, _name), row in stats.stats.items():  # type: ignore[attr-defined]
+                parts = path.split("site-packages/")
+                by[
+                    parts[1].split("/")[0]
+                    if len(parts) > 1
+                    else path.split("/work/main/")[-1].split("/")[0]
+                ] += row[2]
+            for name, seconds in by.most_common(20):
+                print(f"{seconds * 1000 / args.repeat:7.2f} ms  {name}")
+            return
+        stats.sort_stats(args.sort).print_stats(int(os.environ.get("PROFILE_LINES", "40")))
         return
     half = args.repeat // 2
     server = ServerCpu(args.database)
