@@ -314,6 +314,25 @@ def autocommit_read(run: Callable[[Session], T], session: Session | None = None)
             return run(session)
         finally:
             session.rollback()
+    return _autocommit(run, session)
+
+
+def autocommit_write(run: Callable[[Session], T]) -> T:
+    """`run(session)` for ONE write statement that stands alone (it is its own transaction): on
+    PostgreSQL in autocommit mode on the request's connection, one round trip (no BEGIN, no
+    COMMIT; the pool's pre-ping skipped, as for `autocommit_read`), elsewhere in a transaction of
+    its own. The request's session must have no transaction open. A connection found dead is
+    dropped and `run` is sent once more on a fresh one: `run` must be a statement that is safe to
+    send again (an insert of a unique key, say, whose second attempt then fails on the key)."""
+    session = get_session()
+    assert not session.in_transaction(), "autocommit_write inside a transaction"
+    if get_engine().dialect.name != "postgresql":
+        with transaction() as own:
+            return run(own)
+    return _autocommit(run, session)
+
+
+def _autocommit(run: Callable[[Session], T], session: Session) -> T:
     for attempt in (1, 2):
         ping = _PING.set(attempt > 1)
         try:

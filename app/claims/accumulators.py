@@ -10,6 +10,7 @@ transaction and then sees the new version; on SQLite writers are serialised by t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -67,12 +68,38 @@ def parse_key(kind: str, key: str) -> Any:
 
 
 def read(session: Session, year: AccumulatorYear) -> Accumulators:
+    return from_entries(
+        session.execute(
+            select(AccumulatorEntry.kind, AccumulatorEntry.key, AccumulatorEntry.value_fen).where(
+                AccumulatorEntry.year_id == year.id
+            )
+        )
+    )
+
+
+def from_entries(entries: Iterable[tuple[str, str, int]]) -> Accumulators:
+    """The engine's accumulators from stored (kind, key, value_fen) rows."""
     maps: dict[str, dict] = {field: {} for field in KINDS.values()}
-    for entry in session.scalars(
-        select(AccumulatorEntry).where(AccumulatorEntry.year_id == year.id)
-    ):
-        maps[KINDS[entry.kind]][parse_key(entry.kind, entry.key)] = entry.value_fen
+    for kind, key, value_fen in entries:
+        maps[KINDS[kind]][parse_key(kind, key)] = value_fen
     return Accumulators(**maps)
+
+
+def lock_year(session: Session, person_id: int, product_id: int, plan_year: int) -> tuple[int, int]:
+    """(id, version) of the person-year row, created if missing, and locked until the
+    transaction ends (an upsert that changes nothing but takes the row's lock, one statement):
+    no other claim of the year can settle in between, so the version read stays current."""
+    stmt = (
+        _insert(session)(AccumulatorYear)
+        .values(person_id=person_id, product_id=product_id, plan_year=plan_year, version=0)
+        .on_conflict_do_update(
+            index_elements=["person_id", "product_id", "plan_year"],
+            set_={"version": AccumulatorYear.version},
+        )
+        .returning(AccumulatorYear.id, AccumulatorYear.version)
+    )
+    year_id, version = session.execute(stmt).one()
+    return year_id, version
 
 
 def apply(

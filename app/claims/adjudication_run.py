@@ -39,6 +39,7 @@ from app.common.money import yuan_plain
 from app.database import get_session, read_scope, transaction, utcnow
 from app.error_catalogue import E
 from app.errors import DomainError, UpstreamUnavailable, ValidationFailed
+from app.identity.periods import InsuranceHistory
 from app.identity.services import insurance_history, is_stale, reverify
 from app.members.models import Person
 from app.ops.metrics import claim_outcome
@@ -63,8 +64,13 @@ def _renewal_years(session: Session, person_id: int, plan_year: int) -> int:
             )
         )
     )
+    return renewal_years(years, plan_year)
+
+
+def renewal_years(earlier_years: set[int], plan_year: int) -> int:
+    """How many plan years in a row before `plan_year` the person held a (not void) policy."""
     n = 0
-    while plan_year - n - 1 in years:
+    while plan_year - n - 1 in earlier_years:
         n += 1
     return n
 
@@ -108,13 +114,26 @@ def engine_claim(
 def insured_of(
     session: Session, person: Person, health: str, plan_year: int, care_date: date | None
 ) -> Insured:
-    """The person cared for, with their basic insurance on the DATE OF CARE: from the bureau's
-    answers kept as history (a suspension in the past counts after a reinstatement), and from
-    today's snapshot where the history says nothing for that day (before the first answer, or
-    after the latest one: the snapshot is the newest word) or there is no date."""
+    """The person cared for, with their basic insurance on the DATE OF CARE (`insured_from`)."""
+    history = insurance_history(session, person.id) if care_date is not None else None
+    return insured_from(
+        person, health, care_date, history, _renewal_years(session, person.id, plan_year)
+    )
+
+
+def insured_from(
+    person: Person,
+    health: str,
+    care_date: date | None,
+    history: InsuranceHistory | None,
+    healthy_renewal_years: int,
+) -> Insured:
+    """The insured from what was read: basic insurance from the bureau's answers kept as history
+    (a suspension in the past counts after a reinstatement), and from today's snapshot where the
+    history says nothing for that day (before the first answer, or after the latest one: the
+    snapshot is the newest word) or there is no date."""
     basic = None
-    if care_date is not None:
-        history = insurance_history(session, person.id)
+    if care_date is not None and history is not None:
         if history.status_on(care_date).basis not in ("carried_forward", "no_answer"):
             basic = basic_insurance_on(history, care_date)
     if basic is None:
@@ -124,9 +143,7 @@ def insured_of(
             suspended_from=person.suspended_since if suspended else None,
         )
     return Insured(
-        basic_insurance=basic,
-        health=health,
-        healthy_renewal_years=_renewal_years(session, person.id, plan_year),
+        basic_insurance=basic, health=health, healthy_renewal_years=healthy_renewal_years
     )
 
 
@@ -251,6 +268,31 @@ def fraud_check(session: Session, claim: Claim, person: Person, policy: Policy) 
         .select_from(Claim)
         .where(Claim.person_id == person.id, others, Claim.submitted_at >= since)
     )
+    episode = supplements.same_episode_claims(session, claim)
+    return fraud_flags_of(
+        claim,
+        person,
+        policy,
+        duplicate_invoices=tuple(duplicate_invoices),
+        duplicate_settlement=duplicate_setl,
+        claims_in_window=recent or 0,
+        episode=episode,
+    )
+
+
+def fraud_flags_of(
+    claim: Claim,
+    person: Person,
+    policy: Policy,
+    *,
+    duplicate_invoices: tuple[str, ...],
+    duplicate_settlement: bool,
+    claims_in_window: int,
+    episode: list[tuple[Claim, str]],
+) -> list[rules.Flag]:
+    """The fraud rules on a claim, given what `fraud_check` reads (the hospital counter reads
+    the same facts in its own few statements)."""
+    cfg = current_app.config
     # what the bureau record itself showed when the claim was created from it
     extra = [
         rules.Flag(f["code"], f["zh"])
@@ -260,7 +302,6 @@ def fraud_check(session: Session, claim: Claim, person: Person, policy: Policy) 
     ]
     if person.insurance_status is None:
         extra.append(rules.Flag("identity_not_matched", "医保部门未能核实被保险人的身份信息"))
-    episode = supplements.same_episode_claims(session, claim)
     if episode:  # paid once: a later claim for the same care is a supplement, never automatic
         extra.append(rules.Flag(supplements.FLAG, supplements.flag_text(episode)))
     assert claim.admitted_on is not None  # a submitted claim passed the completeness check
@@ -273,11 +314,11 @@ def fraud_check(session: Session, claim: Claim, person: Person, policy: Policy) 
         insured_name=person.name,
         patient_name=claim.patient_name,
         insured_psn_no=person.psn_no,
-        duplicate_invoices=tuple(duplicate_invoices),
-        duplicate_settlement=duplicate_setl,
-        claims_in_window=recent or 0,
+        duplicate_invoices=duplicate_invoices,
+        duplicate_settlement=duplicate_settlement,
+        claims_in_window=claims_in_window,
         frequency_limit=cfg["CLAIMS_FREQUENCY_LIMIT"],
-        frequency_window_days=window,
+        frequency_window_days=cfg["CLAIMS_FREQUENCY_WINDOW_DAYS"],
         extra=tuple(extra),
     )
     return rules.fraud_flags(facts)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.adjudication.engine import adjudicate as run_engine
-from app.adjudication.model import Adjudication
-from app.catalogues.matching import FeeLine
+from app.adjudication.model import Accumulators, Adjudication, Insured
+from app.catalogues.matching import FeeLine, LineMatch
 from app.claims import accumulators, rules
 from app.claims import lines as claim_lines
 from app.claims.adjudication_run import engine_claim, insured_of, policy_cover, refresh_person
@@ -21,6 +21,7 @@ from app.claims.settlement import policy_person, settlement_record
 from app.database import read_scope
 from app.members.models import Person
 from app.policies.models import Policy
+from app.products.definition import ProductDefinition
 from app.products.models import Product
 from app.products.services import definition_of
 
@@ -120,13 +121,44 @@ def quote(
     matched = None
     if fee_lines and care_date is not None:
         matched = claim_lines.match(s, product.id, definition, care_date, fee_lines, dispensed)
-        full["out_of_policy_self_pay_fen"] = matched.out_of_policy_self_pay_fen
-        full["special_drugs_fen"] = matched.special_drugs_fen
+    return quote_on(
+        definition,
+        policy,
+        full,
+        care_kind,
+        care_date,
+        insured_of(s, person, health, policy.plan_year, care_date),
+        acc,
+        matched,
+        admission_id,
+    )
+
+
+def quote_on(
+    definition: ProductDefinition,
+    policy: Policy,
+    amounts: dict[str, Any],
+    care_kind: str | None,
+    care_date: date | None,
+    insured: Insured,
+    acc: Accumulators | None,
+    matched: LineMatch | None,
+    admission_id: str | None = None,
+) -> Adjudication:
+    """The engine and the explanation on what `quote` read (all AMOUNT_FIELDS in `amounts`);
+    the matched lines' out-of-policy and special-drug amounts replace the typed ones."""
+    if matched is not None:
+        amounts = amounts | {
+            "out_of_policy_self_pay_fen": matched.out_of_policy_self_pay_fen,
+            "special_drugs_fen": matched.special_drugs_fen,
+        }
     result = run_engine(
         definition,
-        engine_claim(full, care_kind, care_date, admission_id, claim_lines.engine_lines(matched)),
+        engine_claim(
+            amounts, care_kind, care_date, admission_id, claim_lines.engine_lines(matched)
+        ),
         policy_cover(policy),
-        insured_of(s, person, health, policy.plan_year, care_date),
+        insured,
         acc,
     )
     return claim_lines.explained(result, matched, definition)

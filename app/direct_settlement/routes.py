@@ -32,7 +32,7 @@ def signed(func):
 
     @wraps(func)
     def wrapper(*args, **kwargs):
-        g.institution_id = services.authenticate(
+        g.institution = services.authenticate(
             request.method, request.path, request.headers, request.get_data(cache=True)
         )
         return func(*args, **kwargs)
@@ -48,7 +48,7 @@ def signed(func):
 @blp.errors(403, 404, 422, 503)
 def trial(body):
     """预结算: what 惠民保 pays on the settled stay; nothing moves."""
-    return services.trial(g.institution_id, body)
+    return services.trial(g.institution, body)
 
 
 @blp.route(P + "/confirm", methods=["POST"])
@@ -58,7 +58,7 @@ def trial(body):
 @blp.errors(404, 422)
 def confirm(body):
     """结算: confirm a trial under the hospital's settlement number (idempotent by it)."""
-    return services.confirm(g.institution_id, body["trial_no"], body["setl_sn"])
+    return services.confirm(g.institution, body["trial_no"], body["setl_sn"])
 
 
 @blp.route(P + "/cancel", methods=["POST"])
@@ -68,7 +68,7 @@ def confirm(body):
 @blp.errors(404, 422)
 def cancel(body):
     """撤销: reverse a confirmed settlement (a cancelled one answers again)."""
-    return services.cancel(g.institution_id, body["setl_sn"])
+    return services.cancel(g.institution, body["setl_sn"])
 
 
 @blp.route(P + "/query", methods=["POST"])
@@ -78,7 +78,7 @@ def cancel(body):
 @blp.errors(404, 422)
 def query(body):
     """查询: one of this hospital's settlements by its settlement number."""
-    return services.query(g.institution_id, body["setl_sn"])
+    return services.query(g.institution, body["setl_sn"])
 
 
 @blp.route(P + "/reconciliation", methods=["POST"])
@@ -89,7 +89,7 @@ def query(body):
 def reconcile(body):
     """对账: the hospital's count and sum for a day (optionally each settlement) against ours."""
     return reports.reconcile(
-        g.institution_id, body["day"], body["count"], body["sum_fen"], body["items"]
+        g.institution.id, body["day"], body["count"], body["sum_fen"], body["items"]
     )
 
 

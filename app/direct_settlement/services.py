@@ -2,52 +2,37 @@
 cancel (撤销) and query. Each owns its transaction(s); no bureau call inside one.
 
 The money path reuses claims: a confirmed settlement is an ordinary claim (source `settlement`,
-the bureau's setl_id and mdtrt_id) run through claims' engine run and settled on the versioned
-accumulators, so a member's one-tap claim for the same stay and a confirmation race on the
-accumulator year's version and the claims' unique settlement index: exactly one is paid.
+the bureau's setl_id and mdtrt_id) with the same rows a one-tap claim leaves (booking.py), the
+same fraud, episode and engine rules on the same facts (stay.py, read in a few statements: the
+patient waits at the counter), settled on the versioned accumulators. The confirmation locks the
+person's accumulator year before it reads the claims, and a member's one-tap claim for the same
+stay settles through the same year's version and the claims' unique settlement index: exactly
+one is paid.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit.services import record as audit
+from app.adjudication.model import Adjudication
 from app.catalogues.matching import FeeLine
 from app.claims import accumulators, supplements
-from app.claims import lines as claim_lines
-from app.claims import rules as claim_rules
-from app.claims.adjudication_run import (
-    SETTLE_ATTEMPTS,
-    adjudication_json,
-    fraud_check,
-    refresh_person,
-    run_episode,
-    settle,
-)
-from app.claims.common import (
-    claim_by_id,
-    disclose_received,
-    disclose_settled,
-    existing,
-    notify,
-    rows_changed,
-    transition,
-)
-from app.claims.episodes import EpisodeKey
-from app.claims.estimate import quote
-from app.claims.models import Claim, ClaimLedgerEntry
-from app.claims.settlement import claim_from_record
+from app.claims.adjudication_run import SETTLE_ATTEMPTS, adjudication_json, refresh_person
+from app.claims.common import claim_by_id, existing, notify, rows_changed, transition
+from app.claims.models import AccumulatorYear
 from app.claims.statuses import ClaimStatus
 from app.common.clock import SHANGHAI, today_shanghai
 from app.common.money import yuan_plain
-from app.database import read_scope, transaction, utcnow
-from app.direct_settlement import rules
+from app.database import autocommit_read, autocommit_write, read_scope, transaction, utcnow
+from app.direct_settlement import booking, rules
+from app.direct_settlement import stay as stays
 from app.direct_settlement.models import (
     DirectNonce,
     DirectSettlement,
@@ -56,14 +41,10 @@ from app.direct_settlement.models import (
     Institution,
 )
 from app.direct_settlement.statuses import DirectStatus, HospitalEntryKind, InstitutionStatus
-from app.enrollment.models import Order, OrderItem
 from app.error_catalogue import E, raise_error
 from app.identity.services import is_stale
 from app.integrations.bureau.settlements import SettlementRecord
-from app.members.models import Member, Person
-from app.policies.models import Policy, PolicyStatus
-from app.products.models import Product
-from app.products.services import definition_of
+from app.members.models import Person
 
 HEADERS = ("X-Inst-Key-Id", "X-Timestamp", "X-Nonce", "X-Signature")
 
@@ -71,9 +52,66 @@ HEADERS = ("X-Inst-Key-Id", "X-Timestamp", "X-Nonce", "X-Signature")
 # --- authentication -------------------------------------------------------------------------
 
 
-def authenticate(method: str, path: str, headers, body: bytes) -> int:
-    """The institution that signed this request (its id), or a 401/409. The nonce is spent
-    only once the signature is good, so nobody can burn another institution's nonces."""
+@dataclass(frozen=True)
+class InstitutionKey:
+    """What a request needs of the institution that signed it (kept per process by key id)."""
+
+    id: int
+    key_id: str
+    public_key: str
+    fixmedins_code: str
+    name: str
+
+
+# key id -> the institution as last read; a spent nonce proves it still stands (see authenticate)
+_KEYS: dict[str, InstitutionKey] = {}
+_KEYS_MAX = 4096
+
+
+def _institution(key_id: str, *, fresh: bool) -> InstitutionKey:
+    key = None if fresh else _KEYS.get(key_id)
+    if key is None:
+        with read_scope() as s:
+            inst = s.scalar(select(Institution).where(Institution.key_id == key_id))
+            if inst is None or inst.status != InstitutionStatus.ACTIVE:
+                _KEYS.pop(key_id, None)
+                raise E.direct_institution_unknown()
+            key = InstitutionKey(inst.id, key_id, inst.public_key, inst.fixmedins_code, inst.name)
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        _KEYS[key_id] = key
+    return key
+
+
+def _spend_nonce(key: InstitutionKey, nonce: str) -> bool:
+    """Record the nonce as used, in one statement that also checks the institution is still
+    active under this very key; False when it is not (deactivated or re-keyed since it was
+    read). A used nonce is 409 direct_replayed."""
+    N = DirectNonce
+    stmt = (
+        insert(N)
+        .from_select(
+            ["institution_id", "nonce", "created_at"],
+            select(Institution.id, literal(nonce), literal(utcnow(), N.created_at.type)).where(
+                Institution.id == key.id,
+                Institution.key_id == key.key_id,
+                Institution.public_key == key.public_key,
+                Institution.status == InstitutionStatus.ACTIVE,
+            ),
+        )
+        .returning(N.id)
+    )
+    try:
+        return autocommit_write(lambda s: s.execute(stmt).first()) is not None
+    except IntegrityError:
+        raise E.direct_replayed() from None
+
+
+def authenticate(method: str, path: str, headers, body: bytes) -> InstitutionKey:
+    """The institution that signed this request, or a 401/409. The nonce is spent only once the
+    signature is good, so nobody can burn another institution's nonces. The institution's key
+    is kept per process; the statement spending the nonce checks it is still the active key, and
+    on a miss the key is read again (a deactivated institution is refused at once)."""
     from app.integrations.registry import signer
 
     key_id, timestamp, nonce, signature = (headers.get(h) for h in HEADERS)
@@ -84,23 +122,18 @@ def authenticate(method: str, path: str, headers, body: bytes) -> int:
         raise E.direct_signature_missing(problem)
     window = current_app.config["DIRECT_TIMESTAMP_WINDOW_SECONDS"]
     message = rules.canonical(method, path, timestamp, nonce, body)
-    try:
-        # One transaction: the key read, the checks (the signature in ~1 ms, no lock held), the
-        # nonce spent; any refusal rolls it back.
-        with transaction() as s:
-            inst = s.scalar(select(Institution).where(Institution.key_id == key_id))
-            if inst is None or inst.status != InstitutionStatus.ACTIVE:
-                raise E.direct_institution_unknown()
-            if not rules.within_window(int(timestamp), int(utcnow().timestamp()), window):
-                raise E.direct_timestamp_stale()
-            if not signer().verify(inst.public_key, message, signature):
+    for fresh in (False, True):
+        key = _institution(key_id, fresh=fresh)
+        if not rules.within_window(int(timestamp), int(utcnow().timestamp()), window):
+            raise E.direct_timestamp_stale()
+        if not signer().verify(key.public_key, message, signature):
+            if fresh:
                 raise E.direct_signature_invalid()
-            inst_id = inst.id
-            s.add(DirectNonce(institution_id=inst_id, nonce=nonce))
-            s.flush()
-    except IntegrityError:
-        raise E.direct_replayed() from None
-    return inst_id
+            continue  # perhaps re-keyed since it was read: read it again
+        if _spend_nonce(key, nonce):
+            return key
+        _KEYS.pop(key_id, None)
+    raise E.direct_institution_unknown()
 
 
 # --- shared reads ---------------------------------------------------------------------------
@@ -114,171 +147,102 @@ def _read(payload: dict) -> tuple[SettlementRecord, list[FeeLine]]:
     return record, [FeeLine(**line.fee_line_fields()) for line in lines]
 
 
-def policy_on(s: Session, person_id: int, record: SettlementRecord) -> Policy | None:
-    """The person's policy in force on the date of care (admission)."""
-    return s.scalar(
-        select(Policy).where(
-            Policy.person_id == person_id,
-            Policy.status == PolicyStatus.ACTIVE,
-            Policy.coverage_start <= record.care_date,
-            Policy.coverage_end >= record.care_date,
-        )
-    )
-
-
-def claimant(s: Session, person: Person, policy: Policy) -> int | None:
-    """The member the claim belongs to: the insured's own account, else who paid the policy."""
-    own = s.scalar(select(Member.id).where(Member.person_id == person.id).limit(1))
-    if own is not None:
-        return own
-    return s.scalar(
-        select(Order.member_id)
-        .join(OrderItem, OrderItem.order_id == Order.id)
-        .where(OrderItem.id == policy.order_item_id)
-    )
-
-
-def refuse_if_claimed(s: Session, person_id: int, record: SettlementRecord) -> None:
-    """Paid once: no live claim may already cover this settlement or this care episode."""
-    claims = supplements.live_claims(s, person_id)
-    for claim in claims:
-        if claim.setl_id == record.setl_id:
-            raise E.direct_episode_claimed(f"该次就医已提交理赔申请 {claim.claim_no}")
-    key = EpisodeKey(
-        person=str(person_id),
-        care_start=record.begndate,
-        care_end=record.enddate,
-        hospital_name=record.fixmedins_name,
-        hospital_code=record.fixmedins_code or None,
-        mdtrt_id=record.mdtrt_id,
-    )
-    matches = supplements.matches_for(key, claims)
-    if matches:
-        claim_no = next(c.claim_no for c in claims if str(c.id) == matches[0].claim.claim_id)
-        raise E.direct_episode_claimed(f"该次就医已提交理赔申请 {claim_no}（{matches[0].message}）")
-
-
 def _lines(explanation: dict) -> list[dict]:
     return [{"code": l["code"], "zh": l["zh"]} for l in explanation.get("lines", [])]
 
 
-def refuse_if_flagged(s: Session, claim: Claim, person: Person, policy: Policy) -> None:
-    """The claims pipeline's fraud checks (claims.adjudication_run.fraud_check) on the claim the
-    counter would settle. A flag sends a member's claim to a reviewer and never pays it
-    automatically; nobody reviews at the counter, so a flagged stay is refused here (409
-    direct_needs_review, the flags in `errors.flags`, nothing changes): the patient pays the
-    hospital in full and claims afterwards, where the same flags reach a reviewer."""
-    flags = fraud_check(s, claim, person, policy)
-    if flags:
-        raise E.direct_needs_review(
-            "风险核查需人工审核，请患者出院后申请理赔：" + "；".join(f.zh for f in flags),
-            errors={"flags": [{"code": f.code, "zh": f.zh} for f in flags]},
-        )
+def _checked(stay: stays.Stay, result: Adjudication) -> None:
+    """What the counter refuses after the engine ran: a stay it would not pay automatically."""
+    if result.decision == "review":
+        raise E.direct_needs_review()
+    limit = stay.definition.auto_approve_max_fen
+    if limit is None:
+        limit = current_app.config["CLAIMS_AUTO_APPROVE_MAX_FEN"]
+    if result.decision == "payable" and result.payable_fen > limit:
+        # what a one-tap claim would leave to a reviewer
+        raise E.direct_needs_review(f"赔付金额超过自动核准上限 {yuan_plain(limit)} 元，需人工审核")
 
 
 # --- trial ----------------------------------------------------------------------------------
 
 
-def trial(inst_id: int, payload: dict) -> dict:
+@dataclass(frozen=True)
+class _Stale:
+    member_id: int
+    person_id: int
+
+
+def trial(inst: InstitutionKey, payload: dict) -> dict:
     """预结算: what 惠民保 pays on this settled stay, against the person's accumulators as they
     stand; records the trial, changes nothing else."""
+    from app.integrations.bureau.port import BureauUnavailable
     from app.integrations.registry import bureau
 
     record, fee_lines = _read(payload)
-    with read_scope() as s:
-        inst = existing(s, Institution, inst_id)
-        if record.fixmedins_code != inst.fixmedins_code:
-            raise E.direct_institution_mismatch()
-        person = s.scalar(select(Person).where(Person.psn_no == record.psn_no))
-        if person is None:
-            raise E.direct_person_unknown()
-        person_id = person.id
+    if record.fixmedins_code != inst.fixmedins_code:
+        raise E.direct_institution_mismatch()
     if record.cancelled:
         raise E.direct_request_invalid("该笔结算已冲销")
     if record.care_kind is None:
         raise E.settlement_not_claimable()
-    from app.integrations.bureau.port import BureauUnavailable
-
     try:
         theirs = bureau().settlement_record(record.psn_no, record.setl_id)
     except BureauUnavailable:
         raise E.bureau_unavailable() from None
     if theirs is None or theirs.cancelled or theirs.mdtrt_id != record.mdtrt_id:
+        if not autocommit_read(lambda s: stays.person_known(s, record.psn_no)):
+            raise E.direct_person_unknown()
         raise E.direct_episode_unknown()
     differing = rules.differences(record, theirs)
     if differing:
         raise E.direct_amounts_mismatch("与医保结算记录不一致：" + "、".join(differing))
-    with read_scope() as s:
-        policy = policy_on(s, person_id, record)
-        if policy is None:
-            raise E.direct_policy_not_in_force()
-        person = existing(s, Person, person_id)
-        member_id, stale = claimant(s, person, policy), is_stale(person)
-        if member_id is None:
+
+    def quoted(s: Session, fresh: bool) -> tuple[tuple[int, int, str], Adjudication] | _Stale:
+        """The stay read and quoted (reads only, each statement its own snapshot: confirm
+        checks again under its lock); the member's id instead when the identity snapshot is
+        stale and not `fresh`."""
+        stay = stays.read_stay(s, record)
+        if stay.member_id is None:
             raise E.direct_person_unknown()
-    if stale:  # as a claim does: a stale identity snapshot is re-verified with the bureau first
-        refresh_person(member_id, person_id, f"direct trial {record.setl_id}")
-    with read_scope() as s:
-        person = existing(s, Person, person_id)
-        policy = policy_on(s, person_id, record)
-        if policy is None:
-            raise E.direct_policy_not_in_force()
-        refuse_if_claimed(s, person_id, record)
-        definition = definition_of(existing(s, Product, policy.product_id))
-        providers = definition.settlement_providers
-        # the claim confirm would write, not stored: what the fraud checks look at
-        unsaved = claim_from_record(
-            record,
-            member_id=member_id,
-            person_id=person_id,
-            policy=policy,
-            providers=providers,
-            flags=[],
-        )
-        refuse_if_flagged(s, unsaved, person, policy)
-        result = quote(
-            s,
-            policy,
-            claim_rules.settlement_amounts(record, providers),
-            record.care_kind,
-            record.care_date,
-            "healthy",
-            (fee_lines, (record.fixmedins_code, record.fixmedins_name)),
-            admission_id=record.mdtrt_id,
-        )
-        policy_id, policy_no = policy.id, policy.policy_no
-    if result.decision == "review":
-        raise E.direct_needs_review()
-    limit = definition.auto_approve_max_fen
-    if limit is None:
-        limit = current_app.config["CLAIMS_AUTO_APPROVE_MAX_FEN"]
-    if result.payable_fen > limit:  # what a one-tap claim would leave to a reviewer
-        raise E.direct_needs_review(f"赔付金额超过自动核准上限 {yuan_plain(limit)} 元，需人工审核")
+        if not fresh and is_stale(stay.person):
+            return _Stale(stay.member_id, stay.person.id)
+        stays.refuse_if_claimed(stay)
+        claim = stays.new_claim(stay)
+        stays.refuse_if_flagged(stay, claim)
+        result = stays.quote(s, stay, fee_lines, record.care_date)
+        _checked(stay, result)
+        return (stay.person.id, stay.policy.id, stay.policy.policy_no), result
+
+    answer = autocommit_read(lambda s: quoted(s, False))
+    if isinstance(answer, _Stale):
+        # as a claim does: a stale identity snapshot is re-verified with the bureau first
+        refresh_person(answer.member_id, answer.person_id, f"direct trial {record.setl_id}")
+        answer = autocommit_read(lambda s: quoted(s, True))
+    assert not isinstance(answer, _Stale)
+    ids, result = answer
     explanation = adjudication_json(result)
-    with transaction() as s:
-        row = DirectTrial(
-            trial_no="DT"
-            + datetime.now(SHANGHAI).strftime("%Y%m%d")
-            + secrets.token_hex(6).upper(),
-            institution_id=inst_id,
-            person_id=person_id,
-            policy_id=policy_id,
-            setl_id=record.setl_id,
-            mdtrt_id=record.mdtrt_id,
-            request={"setlinfo": payload["setlinfo"], "feedetail": payload["feedetail"]},
-            payable_fen=result.payable_fen if result.decision == "payable" else 0,
-            explanation=explanation,
-        )
-        s.add(row)
-        s.flush()
-        return {
-            "trial_no": row.trial_no,
-            "decision": result.decision,
-            "payable_fen": row.payable_fen,
-            "patient_pays_fen": record.psn_part_amt_fen - row.payable_fen,
-            "policy_no": policy_no,
-            "explanation": _lines(explanation),
-        }
+    payable = result.payable_fen if result.decision == "payable" else 0
+    row = {
+        "trial_no": "DT" + datetime.now(SHANGHAI).strftime("%Y%m%d") + secrets.token_hex(6).upper(),
+        "institution_id": inst.id,
+        "person_id": ids[0],
+        "policy_id": ids[1],
+        "setl_id": record.setl_id,
+        "mdtrt_id": record.mdtrt_id,
+        "request": {"setlinfo": payload["setlinfo"], "feedetail": payload["feedetail"]},
+        "payable_fen": payable,
+        "explanation": explanation,
+        "created_at": utcnow(),
+    }
+    autocommit_write(lambda s: s.execute(insert(DirectTrial), row))
+    return {
+        "trial_no": row["trial_no"],
+        "decision": result.decision,
+        "payable_fen": payable,
+        "patient_pays_fen": record.psn_part_amt_fen - payable,
+        "policy_no": ids[2],
+        "explanation": _lines(explanation),
+    }
 
 
 # --- confirm --------------------------------------------------------------------------------
@@ -309,141 +273,107 @@ def _by_number(s: Session, inst_id: int, setl_sn: str) -> DirectSettlement | Non
     )
 
 
-def _same_confirmation(inst_id: int, setl_sn: str, trial_no: str) -> dict | None:
+def _same_confirmation(s: Session, inst_id: int, setl_sn: str, trial_no: str) -> dict | None:
     """Idempotency by settlement number: the earlier answer for the same trial, a 409 for
     another one, None when the number is new."""
-    with read_scope() as s:
-        ds = _by_number(s, inst_id, setl_sn)
-        if ds is None:
-            return None
-        if existing(s, DirectTrial, ds.trial_id).trial_no != trial_no:
-            raise E.direct_settlement_number_used()
-        return _view(s, ds)
+    ds = _by_number(s, inst_id, setl_sn)
+    if ds is None:
+        return None
+    if existing(s, DirectTrial, ds.trial_id).trial_no != trial_no:
+        raise E.direct_settlement_number_used()
+    return _view(s, ds)
 
 
-def confirm(inst_id: int, trial_no: str, setl_sn: str) -> dict:
+def confirm(inst: InstitutionKey, trial_no: str, setl_sn: str) -> dict:
     """结算: the trial becomes a claim paid by the hospital (accumulators settled, the member
     notified, the amount owed to the hospital on its ledger). Idempotent by setl_sn."""
-    earlier = _same_confirmation(inst_id, setl_sn, trial_no)
-    if earlier is not None:
-        return earlier
     with read_scope() as s:
-        row = s.scalar(
-            select(DirectTrial).where(
-                DirectTrial.trial_no == trial_no, DirectTrial.institution_id == inst_id
+        # the trial, whether it was confirmed, and whether this number was used (one statement)
+        found = s.execute(
+            select(DirectTrial, DirectSettlement.id, DirectSettlement.trial_id)
+            .outerjoin(
+                DirectSettlement,
+                or_(
+                    DirectSettlement.trial_id == DirectTrial.id,
+                    and_(
+                        DirectSettlement.institution_id == inst.id,
+                        DirectSettlement.setl_sn == setl_sn,
+                    ),
+                ),
             )
-        )
-        if row is None:
-            raise E.direct_trial_unknown()
-        if s.scalar(select(DirectSettlement.id).where(DirectSettlement.trial_id == row.id)):
-            raise E.direct_trial_confirmed()
-        if row.explanation.get("decision") != "payable":
-            raise E.direct_nothing_payable()
-        trial_id, request, person_id = row.id, row.request, row.person_id
-        person = existing(s, Person, person_id)
-        member_id = claimant(s, person, existing(s, Policy, row.policy_id))
-        stale = is_stale(person)
-    if stale and member_id is not None:
-        refresh_person(member_id, person_id, f"direct confirm {trial_no}")
-    record, fee_lines = _read(request)
-    for _ in range(SETTLE_ATTEMPTS):
-        try:
-            with transaction() as s:
-                return _confirm(s, inst_id, trial_id, record, fee_lines, setl_sn)
-        except accumulators.StaleAccumulators:
-            continue
-        except IntegrityError:
-            earlier = _same_confirmation(inst_id, setl_sn, trial_no)
+            .where(DirectTrial.trial_no == trial_no, DirectTrial.institution_id == inst.id)
+        ).all()
+        if not found or any(ds_id is not None for _, ds_id, _ in found):
+            earlier = _same_confirmation(s, inst.id, setl_sn, trial_no)
             if earlier is not None:
                 return earlier
-            raise E.direct_episode_claimed() from None
-    raise E.direct_busy()
+            if not found:
+                raise E.direct_trial_unknown()
+            raise E.direct_trial_confirmed()
+        row = found[0][0]
+        if row.explanation.get("decision") != "payable":
+            raise E.direct_nothing_payable()
+        trial_id, payable, request, person_id = row.id, row.payable_fen, row.request, row.person_id
+        explanation = _lines(row.explanation)
+        person = existing(s, Person, person_id)
+        stale = is_stale(person)
+    record, fee_lines = _read(request)
+    if stale:
+        with read_scope() as s:
+            member_id = stays.read_stay(s, record, person_id=person_id).member_id
+        if member_id is not None:
+            refresh_person(member_id, person_id, f"direct confirm {trial_no}")
+    try:
+        with transaction() as s:
+            answer = _confirm(s, inst, trial_id, payable, person_id, record, fee_lines, setl_sn)
+            return answer | {"trial_no": trial_no, "explanation": explanation}
+    except IntegrityError:
+        with read_scope() as s:
+            earlier = _same_confirmation(s, inst.id, setl_sn, trial_no)
+        if earlier is not None:
+            return earlier
+        raise E.direct_episode_claimed() from None
 
 
 def _confirm(
     s: Session,
-    inst_id: int,
+    inst: InstitutionKey,
     trial_id: int,
+    trial_payable: int,
+    person_id: int,
     record: SettlementRecord,
     fee_lines: list[FeeLine],
     setl_sn: str,
 ) -> dict:
-    inst = existing(s, Institution, inst_id)
-    row = existing(s, DirectTrial, trial_id)
-    policy = existing(s, Policy, row.policy_id)
-    person = existing(s, Person, row.person_id)
-    # The version first, then the episode: a claim that settles in between bumps the version
-    # and this transaction starts again (and then sees it).
-    year = accumulators.year_of(s, person.id, policy.product_id, policy.plan_year)
-    version = year.version
-    refuse_if_claimed(s, person.id, record)
-    member_id = claimant(s, person, policy)
-    if member_id is None:
+    # The accumulator year is locked first, then the claims are read: a claim that settled
+    # before is seen (and refuses this one), and none can settle until this transaction ends.
+    stay = stays.read_stay(s, record, person_id=person_id, lock_year=True)
+    stays.refuse_if_claimed(stay)
+    if stay.member_id is None:
         raise E.direct_person_unknown()
-    providers = definition_of(existing(s, Product, policy.product_id)).settlement_providers
-    claim = claim_from_record(
-        record,
-        member_id=member_id,
-        person_id=person.id,
-        policy=policy,
-        providers=providers,
-        flags=[],
-    )
-    s.add(claim)
-    s.flush()
-    claim_lines.store(s, claim, fee_lines, "bureau")
-    audit(
-        s,
-        actor_type="system",
-        actor_id=None,
-        action="claim.created",
-        object_type="claim",
-        object_id=claim.id,
-        detail={"source": "direct_settlement", "institution": inst.fixmedins_code},
-    )
-    transition(s, claim, "submit", actor_type="system", actor_id=None, submitted_at=utcnow())
-    disclose_received(s, claim)
-    run = run_episode(s, claim, year)
-    if run.result.decision != "payable" or run.payable_fen != row.payable_fen:
+    claim = stays.new_claim(stay)
+    stays.refuse_if_flagged(stay, claim)  # again: claims since the trial count too
+    result = stays.quote(s, stay, fee_lines, record.begndate)
+    _checked(stay, result)
+    if result.decision != "payable" or result.payable_fen != trial_payable:
         raise E.direct_trial_stale()
-    refuse_if_flagged(s, claim, person, policy)  # again: claims since the trial count too
-    claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
-    claim.adjudication = run.adjudication(adjudication_json(run.result))
-    settle(s, claim, year, version, run)
-    reason = f"定点医院一站式结算（{inst.name}，结算流水号 {setl_sn}）"
+    assert stay.year is not None and stay.matched is not None
+    amount = result.payable_fen
+    deltas = accumulators.deltas_to_json(result.deltas)
     now = utcnow()
-    transition(
-        s,
-        claim,
-        "adjudicate",
-        actor_type="system",
-        actor_id=None,
-        outcome=ClaimStatus.APPROVED,
-        reason=reason,
-        decided_at=now,
-    )
-    amount = run.payable_fen
+    reason = f"定点医院一站式结算（{inst.name}，结算流水号 {setl_sn}）"
     outcome = ClaimStatus.PAID if amount else ClaimStatus.CLOSED
-    if amount:  # paid to the patient by the hospital at the counter
-        s.add(ClaimLedgerEntry(claim_id=claim.id, kind="claim_payout", amount_fen=-amount))
-    transition(
-        s,
-        claim,
-        "pay",
-        actor_type="system",
-        actor_id=None,
-        outcome=outcome,
-        reason=reason,
-        paid_at=now,
-        paid_fen=amount,
-    )
-    disclose_settled(s, claim, amount)
-    notify(s, claim, "claim_" + outcome, amount=yuan_plain(amount), direct=True)
+    settled = booking.settled_claim(claim, result, stay.matched, deltas, now)
+    s.add(settled)
+    s.flush()
+    booking.record_history(s, settled, stay.matched, fee_lines, reason, inst.fixmedins_code)
+    accumulators.apply_json(s, AccumulatorYear(id=stay.year[0]), stay.year[1], deltas)
+    notify(s, settled, "claim_" + outcome, amount=yuan_plain(amount), direct=True)
     ds = DirectSettlement(
-        institution_id=inst_id,
+        institution_id=inst.id,
         setl_sn=setl_sn,
         trial_id=trial_id,
-        claim_id=claim.id,
+        claim_id=settled.id,
         status=DirectStatus.CONFIRMED,
         amount_fen=amount,
         settled_on=today_shanghai(),
@@ -454,25 +384,34 @@ def _confirm(
     if amount:
         s.add(
             HospitalLedgerEntry(
-                institution_id=inst_id,
+                institution_id=inst.id,
                 settlement_id=ds.id,
                 kind=HospitalEntryKind.OWED,
                 amount_fen=amount,
             )
         )
-    return _view(s, ds)
+    return {
+        "setl_sn": setl_sn,
+        "status": ds.status,
+        "claim_no": settled.claim_no,
+        "claim_status": settled.status,
+        "amount_fen": amount,
+        "settled_on": ds.settled_on,
+        "confirmed_at": now,
+        "cancelled_at": None,
+    }
 
 
 # --- cancel and query -----------------------------------------------------------------------
 
 
-def cancel(inst_id: int, setl_sn: str) -> dict:
+def cancel(inst: InstitutionKey, setl_sn: str) -> dict:
     """撤销: the claim reversed, its accumulator deltas taken back exactly, the hospital owed
     nothing for it. Cancelling a cancelled settlement answers it again."""
     for _ in range(SETTLE_ATTEMPTS):
         try:
             with transaction() as s:
-                ds = _by_number(s, inst_id, setl_sn)
+                ds = _by_number(s, inst.id, setl_sn)
                 if ds is None:
                     raise E.direct_settlement_unknown()
                 if ds.status == DirectStatus.CANCELLED:
@@ -506,7 +445,7 @@ def cancel(inst_id: int, setl_sn: str) -> dict:
                 if ds.amount_fen:
                     s.add(
                         HospitalLedgerEntry(
-                            institution_id=inst_id,
+                            institution_id=inst.id,
                             settlement_id=ds.id,
                             kind=HospitalEntryKind.REVERSED,
                             amount_fen=-ds.amount_fen,
@@ -520,9 +459,9 @@ def cancel(inst_id: int, setl_sn: str) -> dict:
     raise E.direct_busy()
 
 
-def query(inst_id: int, setl_sn: str) -> dict:
+def query(inst: InstitutionKey, setl_sn: str) -> dict:
     with read_scope() as s:
-        ds = _by_number(s, inst_id, setl_sn)
+        ds = _by_number(s, inst.id, setl_sn)
         if ds is None:
             raise E.direct_settlement_unknown()
         return _view(s, ds)

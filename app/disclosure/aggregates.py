@@ -432,6 +432,19 @@ def record_claim_settled(
     bumps.apply(session)
 
 
+def record_claim_received_and_settled(
+    session: Session, product_id: int, plan_year: int, on: date, payable_fen: int
+) -> None:
+    """A claim submitted and decided at once (the hospital counter's): `record_claim_received`
+    and `record_claim_settled` on the same day, in one statement."""
+    _check_amount("payable_fen", payable_fen)
+    bumps = _Bumps(product_id, plan_year)
+    bumps.add(on, CLAIMS_RECEIVED)
+    bumps.add(on, CLAIMS_SETTLED)
+    bumps.add(on, CLAIMS_SETTLED_PAYABLE_FEN, amount=payable_fen)
+    bumps.apply(session)
+
+
 def record_claim_paid(
     session: Session, product_id: int, plan_year: int, on: date, paid_fen: int
 ) -> None:

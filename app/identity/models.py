@@ -27,7 +27,7 @@ class Person(Base):
     birth_date: Mapped[date]
     gender: Mapped[str] = mapped_column(String(1))
     # Last verification with the bureau (1101).
-    psn_no: Mapped[str | None] = mapped_column(String(40))
+    psn_no: Mapped[str | None] = mapped_column(String(40), index=True)
     insurance_type: Mapped[str | None] = mapped_column(String(16))
     insurance_status: Mapped[str | None] = mapped_column(String(16))
     suspended_since: Mapped[date | None]

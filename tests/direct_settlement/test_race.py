@@ -26,7 +26,10 @@ def test_confirm_racing_a_one_tap_claim_pays_once(app, insured_family, stay, hos
     policy_id = policy_of(insured_family, "张伟")["id"]
     with app.app_context():
         s = get_session()
-        inst_id = s.scalar(select(Institution.id))
+        row = s.scalar(select(Institution))
+        inst = services.InstitutionKey(
+            row.id, row.key_id, row.public_key, row.fixmedins_code, row.name
+        )
         person_id = s.scalar(select(DirectTrial.person_id))
         member_id = s.scalar(
             select(Member.id)
@@ -42,9 +45,7 @@ def test_confirm_racing_a_one_tap_claim_pays_once(app, insured_family, stay, hos
         with app.app_context():
             start.wait()
             try:
-                outcomes["counter"] = services.confirm(inst_id, trial["trial_no"], "SNRACE")[
-                    "status"
-                ]
+                outcomes["counter"] = services.confirm(inst, trial["trial_no"], "SNRACE")["status"]
             except Exception as exc:  # a coded refusal is one of the two allowed endings
                 outcomes["counter"] = getattr(exc, "code", repr(exc))
             finally:

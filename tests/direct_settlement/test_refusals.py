@@ -190,7 +190,7 @@ def test_an_amount_above_the_automatic_limit_goes_to_a_reviewer_instead(
 
         return dataclasses.replace(real(product), auto_approve_max_fen=100)
 
-    monkeypatch.setattr("app.direct_settlement.services.definition_of", lowered)
+    monkeypatch.setattr("app.direct_settlement.stay.definition_of", lowered)
     before = _counts(app)
     status, err = hospital.trial(stay["setlinfo"], stay["feedetail"])
     assert (status, err["code"]) == (409, "direct_needs_review")

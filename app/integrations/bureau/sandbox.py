@@ -188,8 +188,7 @@ class SandboxBureau:
         _check_id(psn_no, "psn_no")
         _check_id(setl_id, "setl_id")
         self._settlement_fault()
-        with self._bureau_session() as s:
-            return query_settlement(s, psn_no, setl_id)
+        return self._bureau_read(lambda s: query_settlement(s, psn_no, setl_id))
 
     def fee_details(
         self, psn_no: str, setl_id: str, *, settlement: SettlementRecord | None = None

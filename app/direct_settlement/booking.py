@@ -1,0 +1,118 @@
+"""Writing the claim the counter settled: the same rows a member's one-tap claim leaves behind
+when it is submitted, approved automatically and paid (the claim, its itemised lines with what
+the match made of them, the audit record, its three transitions, the claim ledger, the public
+counters), written at once in the confirmation's transaction instead of one transition at a
+time, since nothing happens to the claim between them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.adjudication.model import Adjudication
+from app.audit.services import record as audit
+from app.catalogues.matching import FeeLine, LineMatch
+from app.claims.adjudication_run import adjudication_json
+from app.claims.line_models import ClaimFeeLine
+from app.claims.lines import FEE_LINE_FIELDS
+from app.claims.models import Claim, ClaimLedgerEntry, ClaimTransition
+from app.claims.statuses import ClaimStatus
+from app.claims.workflow import next_status
+from app.common.clock import today_shanghai
+from app.disclosure.aggregates import record_claim_received_and_settled
+
+# The pipeline's path of an automatically approved settlement claim: (action, outcome).
+PATH = (("submit", None), ("adjudicate", ClaimStatus.APPROVED), ("pay", None))
+
+
+def settled_claim(
+    claim: Claim,
+    result: Adjudication,
+    matched: LineMatch,
+    deltas: dict,
+    now: datetime,
+) -> Claim:
+    """The draft `claim` as the pipeline leaves it after submit, automatic approval and payment
+    of `result` (its status paid, or closed when nothing is payable)."""
+    amount = result.payable_fen
+    claim.out_of_policy_self_pay_fen = matched.out_of_policy_self_pay_fen
+    claim.special_drugs_fen = matched.special_drugs_fen
+    claim.decision, claim.payable_fen = result.decision, amount
+    claim.adjudication = adjudication_json(result)
+    claim.approved_fen, claim.applied_deltas = amount, deltas
+    claim.status = _statuses(amount)[-1]
+    claim.submitted_at = claim.decided_at = claim.paid_at = claim.updated_at = now
+    claim.paid_fen = amount
+    claim.settlement_disclosed = True  # counted below, at its first (and final) decision
+    return claim
+
+
+def _statuses(amount: int) -> list[ClaimStatus]:
+    """draft -> submitted -> approved -> paid | closed, checked against the state machine."""
+    status, out = ClaimStatus.DRAFT, [ClaimStatus.DRAFT]
+    for action, outcome in PATH:
+        if action == "pay":
+            outcome = ClaimStatus.PAID if amount else ClaimStatus.CLOSED
+        status = next_status(status, action, outcome)
+        out.append(status)
+    return out
+
+
+def record_history(
+    session: Session,
+    claim: Claim,
+    matched: LineMatch,
+    lines: list[FeeLine],
+    reason: str,
+    fixmedins_code: str,
+) -> None:
+    """Everything else the settled claim (flushed, so it has its id) leaves behind, added to
+    the session in one go."""
+    by_sn = {e.feedetl_sn: e for e in matched.explanations}
+    rows: list[object] = []
+    for seq, line in enumerate(lines, start=1):
+        e = by_sn.get(line.feedetl_sn)
+        rows.append(
+            ClaimFeeLine(
+                claim_id=claim.id,
+                seq=seq,
+                source="bureau",
+                reason_codes=list(e.reason_codes) if e is not None else [],
+                amount_kind=e.amount_kind if e is not None else None,
+                on_list_fen=e.on_list_fen if e is not None else 0,
+                off_list_fen=e.off_list_fen if e is not None else 0,
+                **{name: getattr(line, name) for name in FEE_LINE_FIELDS},
+            )
+        )
+    statuses = _statuses(claim.paid_fen or 0)
+    for (action, _), old, new in zip(PATH, statuses[:-1], statuses[1:], strict=True):
+        rows.append(
+            ClaimTransition(
+                claim_id=claim.id,
+                action=action,
+                from_status=old,
+                to_status=new,
+                actor_type="system",
+                actor_id=None,
+                reason=None if action == "submit" else reason,
+                created_at=claim.submitted_at,
+            )
+        )
+    amount = claim.paid_fen or 0
+    if amount:
+        rows.append(ClaimLedgerEntry(claim_id=claim.id, kind="claim_approved", amount_fen=amount))
+        rows.append(ClaimLedgerEntry(claim_id=claim.id, kind="claim_payout", amount_fen=-amount))
+    session.add_all(rows)
+    audit(
+        session,
+        actor_type="system",
+        actor_id=None,
+        action="claim.created",
+        object_type="claim",
+        object_id=claim.id,
+        detail={"source": "direct_settlement", "institution": fixmedins_code},
+    )
+    record_claim_received_and_settled(
+        session, claim.product_id, claim.plan_year, today_shanghai(), amount
+    )
