@@ -22,7 +22,7 @@ from app.database import read_scope
 from app.members.models import Person
 from app.policies.models import Policy
 from app.products.models import Product
-from app.products.services import definition_of
+from app.products.services import definition_by_id, definition_of
 
 
 def estimate(
@@ -100,7 +100,6 @@ def quote(
     accumulators, explained; reads only. The estimate and the hospital's trial settlement
     (app/direct_settlement) both quote through it."""
     person = existing(s, Person, policy.person_id)
-    product = existing(s, Product, policy.product_id)
     year = s.scalar(
         select(accumulators.AccumulatorYear).where(
             accumulators.AccumulatorYear.person_id == person.id,
@@ -115,11 +114,13 @@ def quote(
         columns, other = rules.split_amounts(checked_amounts(s, policy.product_id, by_kind))
         full |= columns
         full["other_amounts"] = {**full.get("other_amounts", {}), **other}
-    definition = definition_of(product)
+    definition = definition_by_id(s, policy.product_id)
     fee_lines, dispensed = itemised
     matched = None
     if fee_lines and care_date is not None:
-        matched = claim_lines.match(s, product.id, definition, care_date, fee_lines, dispensed)
+        matched = claim_lines.match(
+            s, policy.product_id, definition, care_date, fee_lines, dispensed
+        )
         full["out_of_policy_self_pay_fen"] = matched.out_of_policy_self_pay_fen
         full["special_drugs_fen"] = matched.special_drugs_fen
     result = run_engine(
