@@ -1,9 +1,9 @@
 """The database work of a one-tap claim once the estimate has warmed the per-process caches
 (the catalogues in force, the parsed product definition), counted with before_cursor_execute:
 the catalogue entries are not read again, the product's definition JSON is not read by the
-adjudication, and the accumulators are written with one statement. Measured on SQLite: the
-one-tap request 73 statements (81 before the caches and the one-statement upsert), a repeated
-estimate 14 (17)."""
+adjudication, and the accumulators are written with one statement. Measured: the one-tap
+request 73 statements on SQLite, 65 on PostgreSQL (81 / 73 before the caches and the
+one-statement upsert), a repeated estimate 14 (17) on both."""
 
 from __future__ import annotations
 
