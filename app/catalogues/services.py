@@ -7,6 +7,10 @@ size), validates every row (app/catalogues/rules.py), and only when every row is
 version, its entries and its report in one transaction, after checking with the product row
 locked that no active version of the same kind is in force on any of the same days. A bad row,
 a bad header or a clash writes nothing.
+
+The claims engine's read, the catalogues in force on a date of care (`entries_in_force`,
+`catalogues_in_force`), lives in app/catalogues/in_force.py (built catalogues cached per
+process) and is re-exported here.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +32,8 @@ from sqlalchemy.orm import Session
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.catalogues import rules
+from app.catalogues.in_force import catalogues_in_force as catalogues_in_force
+from app.catalogues.in_force import entries_in_force as entries_in_force
 from app.catalogues.models import (
     CatalogueImportRow,
     CatalogueKind,
@@ -48,8 +53,6 @@ log = logging.getLogger(__name__)
 
 MAX_COLUMNS = 30  # a catalogue needs at most seven; a published list may carry a few more
 MAX_LABEL = 40
-
-Catalogue = rules.CommercialCatalogue | rules.SpecialDrugCatalogue
 
 # app/common/spreadsheets.py's reasons -> this capability's stable codes (all in the catalogue).
 SHEET_ERRORS = {
@@ -483,76 +486,3 @@ def report_csv(version_id: int) -> bytes:
     for number, code, message in rows:
         writer.writerow([number, "通过" if code == "ok" else "错误", code, message])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-# --- for the claims engine ------------------------------------------------------------------------
-
-
-def entries_in_force(
-    product_id: int, kind: str, care_date: date, *, session: Session | None = None
-) -> Catalogue | None:
-    """The active version of `kind` in force on `care_date` for the product, as the pure rules'
-    catalogue (rules.CommercialCatalogue / rules.SpecialDrugCatalogue, ready for
-    matching.match_lines), or None when no version is in force.
-
-    Pass the caller's `session` when called inside its transaction (the claims engine): without
-    one the read runs in its own read_scope(), which ends the request session's transaction."""
-    if session is None:
-        with read_scope() as own:
-            return entries_in_force(product_id, kind, care_date, session=own)
-    kind = CatalogueKind(kind)
-    version = session.scalar(
-        select(CatalogueVersion).where(
-            CatalogueVersion.product_id == product_id,
-            CatalogueVersion.kind == kind,
-            CatalogueVersion.status == CatalogueStatus.ACTIVE,
-            CatalogueVersion.effective_from <= care_date,
-            (CatalogueVersion.effective_to.is_(None))
-            | (CatalogueVersion.effective_to >= care_date),
-        )
-    )
-    if version is None:
-        return None
-    if kind == CatalogueKind.COMMERCIAL:
-        items = tuple(
-            rules.CommercialItem(
-                e.med_list_codg,
-                e.name,
-                e.category,
-                e.price_limit_fen,
-                None if e.quantity_limit is None else Decimal(e.quantity_limit),
-                e.note,
-            )
-            for e in session.scalars(
-                select(CommercialEntry)
-                .where(CommercialEntry.version_id == version.id)
-                .order_by(CommercialEntry.row_number)
-            )
-        )
-        return rules.CommercialCatalogue(
-            version=version.label,
-            effective_from=version.effective_from,
-            effective_to=version.effective_to,
-            items=items,
-        )
-    drugs = tuple(
-        rules.SpecialDrug(
-            e.drug_name,
-            e.drug_code,
-            tuple(e.indications),
-            e.annual_cap_fen,
-            tuple(e.pharmacies),
-            e.preauth_required,
-        )
-        for e in session.scalars(
-            select(SpecialDrugEntry)
-            .where(SpecialDrugEntry.version_id == version.id)
-            .order_by(SpecialDrugEntry.row_number)
-        )
-    )
-    return rules.SpecialDrugCatalogue(
-        version=version.label,
-        effective_from=version.effective_from,
-        effective_to=version.effective_to,
-        drugs=drugs,
-    )

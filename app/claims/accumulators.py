@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -123,40 +123,56 @@ def _bump_version(session: Session, year: AccumulatorYear, version_read: int) ->
         raise StaleAccumulators()
 
 
+def _nonzero(deltas: dict) -> list[tuple[str, str, int]]:
+    """The deltas' (kind, key, fen) that change something, in (kind, key) order: every writer of
+    a year's entries touches them in the same order (and behind the year's version bump)."""
+    return sorted(
+        (kind, key, amount)
+        for kind, amounts in deltas.items()
+        for key, amount in amounts.items()
+        if amount
+    )
+
+
 def apply_json(session: Session, year: AccumulatorYear, version_read: int, deltas: dict) -> None:
-    """`apply` for deltas in their stored form ({kind: {key: fen}}, as `deltas_to_json`)."""
+    """`apply` for deltas in their stored form ({kind: {key: fen}}, as `deltas_to_json`): one
+    multi-row INSERT .. ON CONFLICT DO UPDATE adds every delta (a missing entry starts at it)."""
     _bump_version(session, year, version_read)
-    insert = _insert(session)
-    for kind, amounts in deltas.items():
-        for key, amount in amounts.items():
-            if not amount:
-                continue
-            stmt = insert(AccumulatorEntry).values(
-                year_id=year.id, kind=kind, key=key, value_fen=amount
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["year_id", "kind", "key"],
-                set_={"value_fen": AccumulatorEntry.value_fen + stmt.excluded.value_fen},
-            )
-            session.execute(stmt)
+    rows = _nonzero(deltas)
+    if not rows:
+        return
+    stmt = _insert(session)(AccumulatorEntry).values(
+        [
+            {"year_id": year.id, "kind": kind, "key": key, "value_fen": fen}
+            for kind, key, fen in rows
+        ]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["year_id", "kind", "key"],
+        set_={"value_fen": AccumulatorEntry.value_fen + stmt.excluded.value_fen},
+    )
+    session.execute(stmt)
 
 
 def withdraw_json(session: Session, year: AccumulatorYear, version_read: int, deltas: dict) -> None:
     """Take one settled claim's deltas (stored form) back out exactly, as a reversal does; the
-    same version bump as `apply` (or StaleAccumulators)."""
+    same version bump as `apply` (or StaleAccumulators). One UPDATE: each entry named less its
+    amount (a CASE on (kind, key)); an entry that is not there is left alone, as it always was."""
     _bump_version(session, year, version_read)
-    for kind, amounts in deltas.items():
-        for key, amount in amounts.items():
-            if amount:
-                session.execute(
-                    update(AccumulatorEntry)
-                    .where(
-                        AccumulatorEntry.year_id == year.id,
-                        AccumulatorEntry.kind == kind,
-                        AccumulatorEntry.key == key,
-                    )
-                    .values(value_fen=AccumulatorEntry.value_fen - amount)
-                )
+    rows = _nonzero(deltas)
+    if not rows:
+        return
+    named = [
+        and_(AccumulatorEntry.kind == kind, AccumulatorEntry.key == key) for kind, key, _ in rows
+    ]
+    session.execute(
+        update(AccumulatorEntry)
+        .where(AccumulatorEntry.year_id == year.id, or_(*named))
+        .values(
+            value_fen=AccumulatorEntry.value_fen
+            - case(*((match, fen) for match, (_, _, fen) in zip(named, rows)), else_=0)
+        )
+    )
 
 
 def deltas_to_json(deltas: AccumulatorDeltas) -> dict:

@@ -44,8 +44,7 @@ from app.identity.services import insurance_history, is_stale, reverify
 from app.members.models import Person
 from app.ops.metrics import claim_outcome
 from app.policies.models import Policy, PolicyStatus
-from app.products.models import Product
-from app.products.services import definition_of
+from app.products.services import definition_by_id
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +155,9 @@ def policy_cover(policy: Policy) -> PolicyCover:
 
 
 def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication:
-    product = existing(session, Product, claim.product_id)
     policy = existing(session, Policy, claim.policy_id)
     person = existing(session, Person, claim.person_id)
-    definition = definition_of(product)
+    definition = definition_by_id(session, claim.product_id)
     matched = claim_lines.rematch(session, claim, definition)  # itemised lines, when it has any
     amounts = claim_amounts(claim)
     # The bureau's or the hospital's itemised lines (matched against the catalogues), and any a
@@ -407,8 +405,7 @@ def _route(claim: Claim, result: Adjudication, flags: list[rules.Flag]) -> tuple
         return ClaimStatus.PENDING_REVIEW, "理赔规则要求人工审核"
     if claim.source != "settlement":
         return ClaimStatus.PENDING_REVIEW, "材料理赔需人工审核票据"
-    product = existing(get_session(), Product, claim.product_id)
-    limit = definition_of(product).auto_approve_max_fen
+    limit = definition_by_id(get_session(), claim.product_id).auto_approve_max_fen
     if limit is None:
         limit = current_app.config["CLAIMS_AUTO_APPROVE_MAX_FEN"]
     if result.payable_fen > limit:

@@ -23,7 +23,7 @@ from app.members.models import Person
 from app.policies.models import Policy
 from app.products.definition import ProductDefinition
 from app.products.models import Product
-from app.products.services import definition_of
+from app.products.services import definition_by_id, definition_of
 
 
 def estimate(
@@ -101,7 +101,6 @@ def quote(
     accumulators, explained; reads only. The estimate and the hospital's trial settlement
     (app/direct_settlement) both quote through it."""
     person = existing(s, Person, policy.person_id)
-    product = existing(s, Product, policy.product_id)
     year = s.scalar(
         select(accumulators.AccumulatorYear).where(
             accumulators.AccumulatorYear.person_id == person.id,
@@ -116,11 +115,13 @@ def quote(
         columns, other = rules.split_amounts(checked_amounts(s, policy.product_id, by_kind))
         full |= columns
         full["other_amounts"] = {**full.get("other_amounts", {}), **other}
-    definition = definition_of(product)
+    definition = definition_by_id(s, policy.product_id)
     fee_lines, dispensed = itemised
     matched = None
     if fee_lines and care_date is not None:
-        matched = claim_lines.match(s, product.id, definition, care_date, fee_lines, dispensed)
+        matched = claim_lines.match(
+            s, policy.product_id, definition, care_date, fee_lines, dispensed
+        )
     return quote_on(
         definition,
         policy,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.adjudication.model import Adjudication, ClaimLine, Explanation
 from app.adjudication.money import yuan
-from app.catalogues import services as catalogues
+from app.catalogues.in_force import catalogues_in_force
 from app.catalogues.matching import FeeLine, LineExplanation, LineMatch, match_lines
 from app.claims.line_models import ClaimFeeLine
 from app.claims.models import Claim
@@ -115,15 +115,14 @@ def match(
         b.commercial_list_required and OUT_OF_POLICY in b.counts for b in definition.buckets
     )
     expect_special = any(SPECIAL_DRUGS in b.counts for b in definition.buckets)
-    commercial = catalogues.entries_in_force(product_id, "commercial", care_date, session=session)
-    special = catalogues.entries_in_force(product_id, "special_drug", care_date, session=session)
+    commercial, special = catalogues_in_force(product_id, care_date, session=session)
     # TODO(owned): the member's special-drug approvals (事前审核) once that service exists; until
     # then a drug that needs one falls through to out-of-policy self-pay (matching.py step 1).
     return match_lines(
         lines,
         care_date=care_date,
-        commercial=commercial,  # type: ignore[arg-type]  # entries_in_force returns by kind
-        special_drugs=special,  # type: ignore[arg-type]
+        commercial=commercial,
+        special_drugs=special,
         dispensed_at=tuple(dispensed_at),
         expect_commercial=expect_commercial,
         expect_special_drugs=expect_special,

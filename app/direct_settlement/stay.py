@@ -40,7 +40,7 @@ from app.members.models import Member, Person
 from app.policies.models import Policy, PolicyStatus
 from app.products.definition import ProductDefinition
 from app.products.models import Product
-from app.products.services import definition_of
+from app.products.services import definition_by_digest
 
 
 @dataclass
@@ -86,8 +86,9 @@ def _statements() -> dict:
         .scalar_subquery()
     )
     people = (
-        select(Person, Policy, own, payer)
+        select(Person, Policy, own, payer, Product.definition_sha256, Product.window_closes)
         .outerjoin(Policy, and_(Policy.person_id == Person.id, Policy.status != PolicyStatus.VOID))
+        .outerjoin(Product, Product.id == Policy.product_id)
         .order_by(Person.id, Policy.id)
     )
     return {
@@ -151,17 +152,17 @@ def read_stay(
         raise E.direct_person_unknown()
     person = rows[0][0]
     in_force = [
-        (policy, own, payer)
-        for _, policy, own, payer in rows
-        if policy is not None
-        and policy.status == PolicyStatus.ACTIVE
-        and policy.coverage_start <= record.care_date <= policy.coverage_end
+        row
+        for row in rows
+        if row[1] is not None
+        and row[1].status == PolicyStatus.ACTIVE
+        and row[1].coverage_start <= record.care_date <= row[1].coverage_end
     ]
     if not in_force:
         raise E.direct_policy_not_in_force()
-    policy, own, payer = in_force[0]
-    years = {p.plan_year for _, p, _, _ in rows if p is not None and p.plan_year < policy.plan_year}
-    definition = definition_of(s.get_one(Product, policy.product_id))
+    _, policy, own, payer, digest, window_closes = in_force[0]
+    years = {r[1].plan_year for r in rows if r[1] is not None and r[1].plan_year < policy.plan_year}
+    definition = definition_by_digest(s, policy.product_id, digest, window_closes)
     year = None
     if lock_year:
         year = accumulators.lock_year(s, person.id, policy.product_id, policy.plan_year)

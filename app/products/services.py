@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.audit.services import record as audit
 from app.auth.principal import Principal
@@ -247,6 +250,72 @@ def definition_of(product: Product) -> ProductDefinition:
     if defn.window_closes != product.window_closes:
         defn = replace(defn, window_closes=product.window_closes)
     return defn
+
+
+# Session.info key: (the transaction, {product id: (definition digest, window_closes)}) as
+# `definition_by_id` read them in it.
+_READ_IN_TRANSACTION = "huimin.product_definitions"
+
+
+def definition_by_id(session: Session, product_id: int) -> ProductDefinition:
+    """`definition_of` the product with this id, without loading the Product (its `definition`
+    JSON is large): a product the session already holds is used as it is; otherwise its digest
+    and window are read (two columns, once per transaction: the rest of the transaction sees
+    them as it would a loaded row) and the JSON only when its digest was never parsed here."""
+    loaded = session.identity_map.get(identity_key(Product, product_id))
+    if loaded is not None and not inspect(loaded).expired:
+        return definition_of(loaded)
+    row = _read_in_transaction(session).get(product_id)
+    if row is None:
+        found = session.execute(
+            select(Product.definition_sha256, Product.window_closes).where(Product.id == product_id)
+        ).one_or_none()
+        if found is None:
+            raise E.product_not_found()
+        row = (found.definition_sha256, found.window_closes)
+    defn, row = _parsed(session, product_id, row)
+    # kept after a statement ran: the session's transaction has begun
+    _read_in_transaction(session)[product_id] = row
+    return defn
+
+
+def definition_by_digest(
+    session: Session, product_id: int, digest: str, window_closes: date
+) -> ProductDefinition:
+    """`definition_of` the product with this id, whose digest and window the caller read along
+    with other columns: the JSON is read only when the digest was never parsed here."""
+    return _parsed(session, product_id, (digest, window_closes))[0]
+
+
+def _parsed(
+    session: Session, product_id: int, row: tuple[str, date]
+) -> tuple[ProductDefinition, tuple[str, date]]:
+    defn = _DEFINITIONS.get(row[0])
+    if defn is None:  # never parsed here: the digest, the window and the JSON read together
+        found = session.execute(
+            select(Product.definition_sha256, Product.window_closes, Product.definition).where(
+                Product.id == product_id
+            )
+        ).one_or_none()
+        if found is None:
+            raise E.product_not_found()
+        row = (found.definition_sha256, found.window_closes)
+        defn = _DEFINITIONS.setdefault(row[0], definition_from_json(found.definition))
+    if defn.window_closes != row[1]:
+        defn = replace(defn, window_closes=row[1])
+    return defn, row
+
+
+def _read_in_transaction(session: Session) -> dict[int, tuple[str, date]]:
+    """What `definition_by_id` read in the session's current transaction (empty in a new one)."""
+    current = session.get_transaction()
+    kept = session.info.get(_READ_IN_TRANSACTION)
+    if current is not None and kept is not None and kept[0]() is current:
+        return kept[1]
+    read: dict[int, tuple[str, date]] = {}
+    if current is not None:
+        session.info[_READ_IN_TRANSACTION] = (weakref.ref(current), read)
+    return read
 
 
 def current_terms(product: Product) -> ProductTerms:

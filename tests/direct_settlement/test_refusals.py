@@ -183,14 +183,14 @@ def test_an_amount_above_the_automatic_limit_goes_to_a_reviewer_instead(
 ):
     from app.products import services as products
 
-    real = products.definition_of
+    real = products.definition_by_digest
 
-    def lowered(product):
+    def lowered(*args):
         import dataclasses
 
-        return dataclasses.replace(real(product), auto_approve_max_fen=100)
+        return dataclasses.replace(real(*args), auto_approve_max_fen=100)
 
-    monkeypatch.setattr("app.direct_settlement.stay.definition_of", lowered)
+    monkeypatch.setattr("app.direct_settlement.stay.definition_by_digest", lowered)
     before = _counts(app)
     status, err = hospital.trial(stay["setlinfo"], stay["feedetail"])
     assert (status, err["code"]) == (409, "direct_needs_review")
