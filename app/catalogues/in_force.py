@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.catalogues import rules
@@ -96,22 +96,27 @@ class _Catalogues:
 CACHE = _Catalogues(CACHED_VERSIONS)
 
 
+_IN_FORCE = (
+    select(*_COLUMNS)
+    .where(
+        CatalogueVersion.product_id == bindparam("product_id"),
+        CatalogueVersion.kind.in_(bindparam("kinds", expanding=True)),
+        CatalogueVersion.status == CatalogueStatus.ACTIVE,
+        CatalogueVersion.effective_from <= bindparam("care_date"),
+        (CatalogueVersion.effective_to.is_(None))
+        | (CatalogueVersion.effective_to >= bindparam("care_date")),
+    )
+    .order_by(CatalogueVersion.id)
+)  # built once: building the expression costs more CPU than sending it
+
+
 def _versions_in_force(
     session: Session, product_id: int, kinds: tuple[CatalogueKind, ...], care_date: date
 ) -> dict[str, _VersionRow]:
     """The active version of each kind in force on `care_date`, in one statement (two active
     versions of one kind never overlap: the import refuses it; were there two, the lower id)."""
     rows = session.execute(
-        select(*_COLUMNS)
-        .where(
-            CatalogueVersion.product_id == product_id,
-            CatalogueVersion.kind.in_(kinds),
-            CatalogueVersion.status == CatalogueStatus.ACTIVE,
-            CatalogueVersion.effective_from <= care_date,
-            (CatalogueVersion.effective_to.is_(None))
-            | (CatalogueVersion.effective_to >= care_date),
-        )
-        .order_by(CatalogueVersion.id)
+        _IN_FORCE, {"product_id": product_id, "kinds": list(kinds), "care_date": care_date}
     ).all()
     found: dict[str, _VersionRow] = {}
     for row in rows:

@@ -136,17 +136,21 @@ def transition(
 
 
 def notify(session: Session, claim: Claim, kind: str, **extra: Any) -> None:
-    enqueue(
-        session,
-        member_id=claim.member_id,
-        kind=kind,
-        payload={
+    enqueue(session, **notification(claim, kind, **extra))
+
+
+def notification(claim: Claim, kind: str, **extra: Any) -> dict[str, Any]:
+    """The member's message about the claim: member_id, kind and payload (outbox.enqueue's)."""
+    return {
+        "member_id": claim.member_id,
+        "kind": kind,
+        "payload": {
             "claim_no": claim.claim_no,
             "status": STATUS_LABELS[claim.status],
             "page": f"pages/claims/detail?id={claim.id}",
             **extra,
         },
-    )
+    }
 
 
 def verified_member(session: Session, member_id: int) -> Member:

@@ -1,19 +1,26 @@
 """Writing the claim the counter settled: the same rows a member's one-tap claim leaves behind
 when it is submitted, approved automatically and paid (the claim, its itemised lines with what
 the match made of them, the audit record, its three transitions, the claim ledger, the public
-counters), written at once in the confirmation's transaction instead of one transition at a
-time, since nothing happens to the claim between them."""
+counters, the member's message), written at once in the confirmation's transaction instead of
+one transition at a time, since nothing happens to the claim between them.
+
+They are written with Core statements, one per table (the lines, the transitions and the ledger
+entries each one multi-row statement), not through the ORM's unit of work: the patient waits at
+the counter, and flushing a dozen objects cost more CPU than the whole trial."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.adjudication.model import Adjudication
-from app.audit.services import record as audit
+from app.audit.models import AuditEvent
+from app.audit.services import values as audit_values
 from app.catalogues.matching import FeeLine, LineMatch
 from app.claims.adjudication_run import adjudication_json
+from app.claims.common import notification
 from app.claims.line_models import ClaimFeeLine
 from app.claims.lines import FEE_LINE_FIELDS
 from app.claims.models import Claim, ClaimLedgerEntry, ClaimTransition
@@ -21,9 +28,19 @@ from app.claims.statuses import ClaimStatus
 from app.claims.workflow import next_status
 from app.common.clock import today_shanghai
 from app.disclosure.aggregates import record_claim_received_and_settled
+from app.outbox.models import OutboxEvent
 
 # The pipeline's path of an automatically approved settlement claim: (action, outcome).
 PATH = (("submit", None), ("adjudicate", ClaimStatus.APPROVED), ("pay", None))
+
+_INSERT = {
+    "claim": insert(Claim.__table__).returning(Claim.__table__.c.id),
+    "lines": insert(ClaimFeeLine.__table__),
+    "transitions": insert(ClaimTransition.__table__),
+    "ledger": insert(ClaimLedgerEntry.__table__),
+    "audit": insert(AuditEvent.__table__),
+    "outbox": insert(OutboxEvent.__table__),
+}  # built once
 
 
 def settled_claim(
@@ -33,8 +50,8 @@ def settled_claim(
     deltas: dict,
     now: datetime,
 ) -> Claim:
-    """The draft `claim` as the pipeline leaves it after submit, automatic approval and payment
-    of `result` (its status paid, or closed when nothing is payable)."""
+    """The draft `claim` (not in any session) as the pipeline leaves it after submit, automatic
+    approval and payment of `result` (its status paid, or closed when nothing is payable)."""
     amount = result.payable_fen
     claim.out_of_policy_self_pay_fen = matched.out_of_policy_self_pay_fen
     claim.special_drugs_fen = matched.special_drugs_fen
@@ -43,6 +60,7 @@ def settled_claim(
     claim.approved_fen, claim.applied_deltas = amount, deltas
     claim.status = _statuses(amount)[-1]
     claim.submitted_at = claim.decided_at = claim.paid_at = claim.updated_at = now
+    claim.created_at = now
     claim.paid_fen = amount
     claim.settlement_disclosed = True  # counted below, at its first (and final) decision
     return claim
@@ -59,6 +77,15 @@ def _statuses(amount: int) -> list[ClaimStatus]:
     return out
 
 
+def insert_claim(session: Session, claim: Claim) -> int:
+    """Insert the settled claim (its attributes as set; the columns' defaults for the rest) and
+    give it its id."""
+    columns = Claim.__table__.columns
+    row = {c.key: claim.__dict__[c.key] for c in columns if c.key in claim.__dict__}
+    claim.id = session.execute(_INSERT["claim"], row).scalar_one()
+    return claim.id
+
+
 def record_history(
     session: Session,
     claim: Claim,
@@ -66,53 +93,69 @@ def record_history(
     lines: list[FeeLine],
     reason: str,
     fixmedins_code: str,
+    message: tuple[str, dict],
 ) -> None:
-    """Everything else the settled claim (flushed, so it has its id) leaves behind, added to
-    the session in one go."""
+    """Everything else the inserted claim leaves behind; `message` is the member's notification
+    (kind, extra payload)."""
     by_sn = {e.feedetl_sn: e for e in matched.explanations}
-    rows: list[object] = []
+    now = claim.submitted_at
+    rows = []
     for seq, line in enumerate(lines, start=1):
         e = by_sn.get(line.feedetl_sn)
         rows.append(
-            ClaimFeeLine(
-                claim_id=claim.id,
-                seq=seq,
-                source="bureau",
-                reason_codes=list(e.reason_codes) if e is not None else [],
-                amount_kind=e.amount_kind if e is not None else None,
-                on_list_fen=e.on_list_fen if e is not None else 0,
-                off_list_fen=e.off_list_fen if e is not None else 0,
+            {
+                "claim_id": claim.id,
+                "seq": seq,
+                "source": "bureau",
+                "reason_codes": list(e.reason_codes) if e is not None else [],
+                "amount_kind": e.amount_kind if e is not None else None,
+                "on_list_fen": e.on_list_fen if e is not None else 0,
+                "off_list_fen": e.off_list_fen if e is not None else 0,
+                "created_at": now,
                 **{name: getattr(line, name) for name in FEE_LINE_FIELDS},
-            )
+            }
         )
-    statuses = _statuses(claim.paid_fen or 0)
-    for (action, _), old, new in zip(PATH, statuses[:-1], statuses[1:], strict=True):
-        rows.append(
-            ClaimTransition(
-                claim_id=claim.id,
-                action=action,
-                from_status=old,
-                to_status=new,
-                actor_type="system",
-                actor_id=None,
-                reason=None if action == "submit" else reason,
-                created_at=claim.submitted_at,
-            )
-        )
+    if rows:
+        session.execute(_INSERT["lines"], rows)
     amount = claim.paid_fen or 0
-    if amount:
-        rows.append(ClaimLedgerEntry(claim_id=claim.id, kind="claim_approved", amount_fen=amount))
-        rows.append(ClaimLedgerEntry(claim_id=claim.id, kind="claim_payout", amount_fen=-amount))
-    session.add_all(rows)
-    audit(
-        session,
-        actor_type="system",
-        actor_id=None,
-        action="claim.created",
-        object_type="claim",
-        object_id=claim.id,
-        detail={"source": "direct_settlement", "institution": fixmedins_code},
+    statuses = _statuses(amount)
+    session.execute(
+        _INSERT["transitions"],
+        [
+            {
+                "claim_id": claim.id,
+                "action": action,
+                "from_status": old,
+                "to_status": new,
+                "actor_type": "system",
+                "actor_id": None,
+                "reason": None if action == "submit" else reason,
+                "created_at": now,
+            }
+            for (action, _), old, new in zip(PATH, statuses[:-1], statuses[1:], strict=True)
+        ],
     )
+    if amount:
+        session.execute(
+            _INSERT["ledger"],
+            [
+                {"claim_id": claim.id, "kind": "claim_approved", "amount_fen": amount},
+                {"claim_id": claim.id, "kind": "claim_payout", "amount_fen": -amount},
+            ],
+        )
+    session.execute(
+        _INSERT["audit"],
+        audit_values(
+            actor_type="system",
+            actor_id=None,
+            action="claim.created",
+            object_type="claim",
+            object_id=claim.id,
+            detail={"source": "direct_settlement", "institution": fixmedins_code},
+        ),
+    )
+    kind, extra = message
+    session.execute(_INSERT["outbox"], notification(claim, kind, **extra))
     record_claim_received_and_settled(
         session, claim.product_id, claim.plan_year, today_shanghai(), amount
     )

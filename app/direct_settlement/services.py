@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,26 +83,50 @@ def _institution(key_id: str, *, fresh: bool) -> InstitutionKey:
     return key
 
 
+def _statements() -> dict:
+    """The hot statements, built once (building an expression costs more CPU than sending it)."""
+    nonces, institutions = DirectNonce.__table__, Institution.__table__
+    return {
+        # the nonce recorded only while the institution is active under this very key
+        "spend": insert(nonces)
+        .from_select(
+            ["institution_id", "nonce", "created_at"],
+            select(
+                institutions.c.id,
+                bindparam("nonce", type_=nonces.c.nonce.type),
+                bindparam("now", type_=nonces.c.created_at.type),
+            ).where(
+                institutions.c.id == bindparam("institution_id"),
+                institutions.c.key_id == bindparam("key_id"),
+                institutions.c.public_key == bindparam("public_key"),
+                institutions.c.status == InstitutionStatus.ACTIVE,
+            ),
+        )
+        .returning(nonces.c.id),
+        "trial": DirectTrial.__table__.insert(),
+        "settlement": DirectSettlement.__table__.insert().returning(
+            DirectSettlement.__table__.c.id
+        ),
+        "owed": HospitalLedgerEntry.__table__.insert(),
+    }
+
+
+_SQL = _statements()
+
+
 def _spend_nonce(key: InstitutionKey, nonce: str) -> bool:
     """Record the nonce as used, in one statement that also checks the institution is still
     active under this very key; False when it is not (deactivated or re-keyed since it was
     read). A used nonce is 409 direct_replayed."""
-    N = DirectNonce
-    stmt = (
-        insert(N)
-        .from_select(
-            ["institution_id", "nonce", "created_at"],
-            select(Institution.id, literal(nonce), literal(utcnow(), N.created_at.type)).where(
-                Institution.id == key.id,
-                Institution.key_id == key.key_id,
-                Institution.public_key == key.public_key,
-                Institution.status == InstitutionStatus.ACTIVE,
-            ),
-        )
-        .returning(N.id)
-    )
+    params = {
+        "nonce": nonce,
+        "now": utcnow(),
+        "institution_id": key.id,
+        "key_id": key.key_id,
+        "public_key": key.public_key,
+    }
     try:
-        return autocommit_write(lambda s: s.execute(stmt).first()) is not None
+        return autocommit_write(lambda s: s.execute(_SQL["spend"], params).first()) is not None
     except IntegrityError:
         raise E.direct_replayed() from None
 
@@ -234,7 +258,7 @@ def trial(inst: InstitutionKey, payload: dict) -> dict:
         "explanation": explanation,
         "created_at": utcnow(),
     }
-    autocommit_write(lambda s: s.execute(insert(DirectTrial), row))
+    autocommit_write(lambda s: s.execute(_SQL["trial"], row))
     return {
         "trial_no": row["trial_no"],
         "decision": result.decision,
@@ -364,39 +388,43 @@ def _confirm(
     reason = f"定点医院一站式结算（{inst.name}，结算流水号 {setl_sn}）"
     outcome = ClaimStatus.PAID if amount else ClaimStatus.CLOSED
     settled = booking.settled_claim(claim, result, stay.matched, deltas, now)
-    s.add(settled)
-    s.flush()
-    booking.record_history(s, settled, stay.matched, fee_lines, reason, inst.fixmedins_code)
-    accumulators.apply_json(s, AccumulatorYear(id=stay.year[0]), stay.year[1], deltas)
-    notify(s, settled, "claim_" + outcome, amount=yuan_plain(amount), direct=True)
-    ds = DirectSettlement(
-        institution_id=inst.id,
-        setl_sn=setl_sn,
-        trial_id=trial_id,
-        claim_id=settled.id,
-        status=DirectStatus.CONFIRMED,
-        amount_fen=amount,
-        settled_on=today_shanghai(),
-        confirmed_at=now,
+    booking.insert_claim(s, settled)
+    message = ("claim_" + outcome, {"amount": yuan_plain(amount), "direct": True})
+    booking.record_history(
+        s, settled, stay.matched, fee_lines, reason, inst.fixmedins_code, message
     )
-    s.add(ds)
-    s.flush()
+    accumulators.apply_json(s, AccumulatorYear(id=stay.year[0]), stay.year[1], deltas)
+    settled_on = today_shanghai()
+    ds_id = s.execute(
+        _SQL["settlement"],
+        {
+            "institution_id": inst.id,
+            "setl_sn": setl_sn,
+            "trial_id": trial_id,
+            "claim_id": settled.id,
+            "status": DirectStatus.CONFIRMED,
+            "amount_fen": amount,
+            "settled_on": settled_on,
+            "confirmed_at": now,
+        },
+    ).scalar_one()
     if amount:
-        s.add(
-            HospitalLedgerEntry(
-                institution_id=inst.id,
-                settlement_id=ds.id,
-                kind=HospitalEntryKind.OWED,
-                amount_fen=amount,
-            )
+        s.execute(
+            _SQL["owed"],
+            {
+                "institution_id": inst.id,
+                "settlement_id": ds_id,
+                "kind": HospitalEntryKind.OWED,
+                "amount_fen": amount,
+            },
         )
     return {
         "setl_sn": setl_sn,
-        "status": ds.status,
+        "status": DirectStatus.CONFIRMED,
         "claim_no": settled.claim_no,
         "claim_status": settled.status,
         "amount_fen": amount,
-        "settled_on": ds.settled_on,
+        "settled_on": settled_on,
         "confirmed_at": now,
         "cancelled_at": None,
     }

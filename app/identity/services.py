@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app import ratelimit
@@ -161,15 +161,24 @@ def answer_rows(person_id: int, found: BureauPerson, observed_on: date) -> list[
     ]
 
 
+_ANSWERS = (
+    select(
+        InsuranceAnswer.insutype,
+        InsuranceAnswer.psn_insu_stas,
+        InsuranceAnswer.observed_on,
+        InsuranceAnswer.paus_insu_date,
+        InsuranceAnswer.begin_date,
+    )
+    .where(InsuranceAnswer.person_id == bindparam("person_id"))
+    .order_by(InsuranceAnswer.observed_on, InsuranceAnswer.id)
+)  # built once: every claim adjudication and every trial at the counter reads it
+
+
 def insurance_history(session: Session, person_id: int) -> InsuranceHistory:
     """The person's basic-insurance periods from every answer kept (app/identity/periods.py);
     answers the period rules cannot read (an unknown status code) are left out."""
     observations = []
-    for row in session.scalars(
-        select(InsuranceAnswer)
-        .where(InsuranceAnswer.person_id == person_id)
-        .order_by(InsuranceAnswer.observed_on, InsuranceAnswer.id)
-    ):
+    for row in session.execute(_ANSWERS, {"person_id": person_id}):
         try:
             observations.append(
                 InsuranceObservation(

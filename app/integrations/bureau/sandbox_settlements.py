@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.common.clock import SHANGHAI, today_shanghai
@@ -192,12 +192,14 @@ def query_settlements(
     return [to_record(row) for row in rows]
 
 
+_ONE = select(SandboxSettlement).where(
+    SandboxSettlement.setl_id == bindparam("setl_id"),
+    SandboxSettlement.psn_no == bindparam("psn_no"),
+)  # built once (the hospital counter asks for one record per trial)
+
+
 def query_settlement(session: Session, psn_no: str, setl_id: str) -> SettlementRecord | None:
-    row = session.scalar(
-        select(SandboxSettlement).where(
-            SandboxSettlement.setl_id == setl_id, SandboxSettlement.psn_no == psn_no
-        )
-    )
+    row = session.scalar(_ONE, {"setl_id": setl_id, "psn_no": psn_no})
     return None if row is None else to_record(row)
 
 
