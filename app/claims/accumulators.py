@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -85,20 +85,45 @@ def from_entries(entries: Iterable[tuple[str, str, int]]) -> Accumulators:
     return Accumulators(**maps)
 
 
+_BUILT: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str) -> Any:
+    """The hot statements, built once per dialect (SQLAlchemy then compiles each once: building
+    an expression costs more CPU than sending it)."""
+    dialect = session.get_bind().dialect.name
+    stmt = _BUILT.get((dialect, name))
+    if stmt is not None:
+        return stmt
+    years, entries = AccumulatorYear.__table__, AccumulatorEntry.__table__
+    if name == "lock":
+        insert = _insert(session)(years)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[years.c.person_id, years.c.product_id, years.c.plan_year],
+            set_={"version": years.c.version},
+        ).returning(years.c.id, years.c.version)
+    elif name == "bump":
+        stmt = (
+            update(years)
+            .where(years.c.id == bindparam("year_id"), years.c.version == bindparam("read"))
+            .values(version=bindparam("read") + 1)
+        )
+    else:  # "add": one entry's delta, executed with every row (one round trip, in row order)
+        insert = _insert(session)(entries)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[entries.c.year_id, entries.c.kind, entries.c.key],
+            set_={"value_fen": entries.c.value_fen + insert.excluded.value_fen},
+        )
+    _BUILT[(dialect, name)] = stmt
+    return stmt
+
+
 def lock_year(session: Session, person_id: int, product_id: int, plan_year: int) -> tuple[int, int]:
     """(id, version) of the person-year row, created if missing, and locked until the
     transaction ends (an upsert that changes nothing but takes the row's lock, one statement):
     no other claim of the year can settle in between, so the version read stays current."""
-    stmt = (
-        _insert(session)(AccumulatorYear)
-        .values(person_id=person_id, product_id=product_id, plan_year=plan_year, version=0)
-        .on_conflict_do_update(
-            index_elements=["person_id", "product_id", "plan_year"],
-            set_={"version": AccumulatorYear.version},
-        )
-        .returning(AccumulatorYear.id, AccumulatorYear.version)
-    )
-    year_id, version = session.execute(stmt).one()
+    row = {"person_id": person_id, "product_id": product_id, "plan_year": plan_year, "version": 0}
+    year_id, version = session.execute(_statement(session, "lock"), row).one()
     return year_id, version
 
 
@@ -114,10 +139,7 @@ def _bump_version(session: Session, year: AccumulatorYear, version_read: int) ->
     """The year's version from the one read to the next, or StaleAccumulators (another claim of
     the year changed it since: the caller's transaction rolls back and starts again)."""
     bumped = rows_changed(
-        session,
-        update(AccumulatorYear)
-        .where(AccumulatorYear.id == year.id, AccumulatorYear.version == version_read)
-        .values(version=version_read + 1),
+        session, _statement(session, "bump"), {"year_id": year.id, "read": version_read}
     )
     if bumped != 1:
         raise StaleAccumulators()
@@ -136,22 +158,19 @@ def _nonzero(deltas: dict) -> list[tuple[str, str, int]]:
 
 def apply_json(session: Session, year: AccumulatorYear, version_read: int, deltas: dict) -> None:
     """`apply` for deltas in their stored form ({kind: {key: fen}}, as `deltas_to_json`): one
-    multi-row INSERT .. ON CONFLICT DO UPDATE adds every delta (a missing entry starts at it)."""
+    INSERT .. ON CONFLICT DO UPDATE per delta (a missing entry starts at it), sent together in
+    (kind, key) order with the rows as parameters (one statement compiled once)."""
     _bump_version(session, year, version_read)
     rows = _nonzero(deltas)
     if not rows:
         return
-    stmt = _insert(session)(AccumulatorEntry).values(
+    session.execute(
+        _statement(session, "add"),
         [
             {"year_id": year.id, "kind": kind, "key": key, "value_fen": fen}
             for kind, key, fen in rows
-        ]
+        ],
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["year_id", "kind", "key"],
-        set_={"value_fen": AccumulatorEntry.value_fen + stmt.excluded.value_fen},
-    )
-    session.execute(stmt)
 
 
 def withdraw_json(session: Session, year: AccumulatorYear, version_read: int, deltas: dict) -> None:

@@ -71,9 +71,9 @@ def claim_by_id(session: Session, claim_id: int) -> Claim:
     return claim
 
 
-def rows_changed(session: Session, statement: Executable) -> int:
+def rows_changed(session: Session, statement: Executable, params: dict | None = None) -> int:
     """How many rows a conditional UPDATE moved (its result is a CursorResult)."""
-    return cast(CursorResult, session.execute(statement)).rowcount
+    return cast(CursorResult, session.execute(statement, params)).rowcount
 
 
 def actable_policy(session: Session, member_id: int, policy_id: int) -> Policy:
