@@ -141,3 +141,41 @@ def test_bad_public_keys_are_refused_without_an_exception(signed):
         "zz" * 64,
     ):
         assert OURS.verify(bad, message, signature) is False, bad
+
+
+def _textbook(public_hex: str, message: bytes, signature_hex: str) -> bool:
+    """GB/T 32918.2's verification written out with two multiplications and an addition (what
+    the signer did before it used fastecdsa's combined u1 G + u2 Q)."""
+    from app.integrations.signer.sm2 import INFINITY, G, _public_point, digest_e
+
+    point = _public_point(public_hex)
+    r, s = int(signature_hex[:64], 16), int(signature_hex[64:], 16)
+    t = (r + s) % N
+    if point is None or not (1 <= r < N and 1 <= s < N) or t == 0:
+        return False
+    total = s * G + t * point
+    return total != INFINITY and (digest_e(point.x, point.y, message) + total.x) % N == r
+
+
+def test_the_combined_multiplication_answers_as_the_textbook_formula():
+    rng = random.Random(2026)
+    for n in range(CASES // 2):
+        _, public, message, signature, _ = _case(n)
+        assert OURS.verify(public, message, signature) == _textbook(public, message, signature)
+        # a random (r, s) on the same key and message: almost always refused, by both
+        other = _sig(rng.randrange(1, N), rng.randrange(1, N))
+        assert OURS.verify(public, message, other) == _textbook(public, message, other) is False
+
+
+def test_r_equal_to_e_takes_the_plain_arithmetic_and_is_refused(signed):
+    """v = (r - e) mod n = 0 cannot go through the ECDSA check (r' = 0): the plain arithmetic
+    answers, without an exception."""
+    from app.integrations.signer.sm2 import _public_point, digest_e
+
+    public, message, _, s = signed
+    point = _public_point(public)
+    e = digest_e(point.x, point.y, message) % N
+    assert e != 0
+    forged = _sig(e, s)
+    assert OURS.verify(public, message, forged) is False
+    assert _textbook(public, message, forged) is False
