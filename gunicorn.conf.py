@@ -9,6 +9,8 @@ helpers are underscored. Environment variables (all optional):
                            its own database pool, and PostgreSQL connections are the scarce thing)
     GUNICORN_THREADS       threads per worker (gthread), default 4: requests mostly wait on
                            PostgreSQL, the bureau and WeChat, so threads are cheap concurrency
+    GUNICORN_WORKER_CONNECTIONS  connections one worker holds at once, default 4 x threads (see
+                           worker_connections below)
     GUNICORN_TIMEOUT       seconds a worker may be silent before the master kills it (default 30;
                            outbound calls time out after HTTP_TIMEOUT_SECONDS = 5 s each)
     FORWARDED_ALLOW_IPS    proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1:
@@ -60,6 +62,15 @@ timeout = _int_env("GUNICORN_TIMEOUT", 30)
 # debit in flight completes rather than being left for reconciliation).
 graceful_timeout = _int_env("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = 5
+# How many connections one worker holds at once (in service or kept alive). Past it the worker
+# stops accepting, and new connections wait in the listen queue for a worker with room. Without
+# a cap (gunicorn's default is 1,000) one worker may take most of the keep-alive clients while
+# others idle: measured with 64 persistent clients (bench/run --only direct_settlement), one
+# worker held about 40 of them and their requests took 1.4 s against 50-400 ms on the others;
+# with the cap every client's mean was within 130-535 ms. Four per thread keeps every thread
+# busy with a short queue behind it. Needs gunicorn 27's event loop, which goes on serving its
+# kept-alive connections while it is full (pyproject.toml).
+worker_connections = _int_env("GUNICORN_WORKER_CONNECTIONS", 4 * threads)
 # The longest request line gunicorn reads (its maximum; the default is 4094). Every query field
 # is bounded far below it, so an over-long field reaches the app and gets its coded 422; a line
 # longer than this is answered by gunicorn itself (414, HTML), as a proxy in front would.

@@ -23,6 +23,7 @@ _VARIABLES = (
     "HUIMIN_PROFILE",
     "PROMETHEUS_MULTIPROC_DIR",
     "GUNICORN_MAX_REQUESTS",
+    "GUNICORN_WORKER_CONNECTIONS",
 )
 
 
@@ -60,6 +61,8 @@ def test_defaults(load):
     conf = load()
     assert conf["bind"] == ["0.0.0.0:8000"]
     assert conf["worker_class"] == "gthread" and conf["threads"] == 4
+    # a worker holds at most 4 connections per thread: no worker hoards the keep-alive clients
+    assert conf["worker_connections"] == 16
     assert conf["timeout"] == 30 and conf["graceful_timeout"] == 30
     assert conf["max_requests"] == 2000 and conf["max_requests_jitter"] == 200
     assert conf["forwarded_allow_ips"] == "127.0.0.1"
@@ -78,6 +81,8 @@ def test_environment_overrides(load):
     )
     assert conf["bind"] == ["0.0.0.0:9123"]
     assert (conf["workers"], conf["threads"], conf["timeout"]) == (2, 8, 60)
+    assert conf["worker_connections"] == 32  # follows the threads
+    assert load(GUNICORN_WORKER_CONNECTIONS="100")["worker_connections"] == 100
     assert conf["forwarded_allow_ips"] == "10.0.0.1,10.0.0.2"
     assert load(BIND="unix:/run/huimin.sock", PORT="9123")["bind"] == ["unix:/run/huimin.sock"]
 
