@@ -111,10 +111,27 @@ def post_job(request: tuple[str, dict, bytes], label: str, out: dict | None = No
 
 
 def measure(
-    app, port: int, members, duration: float, consent_version: str, load, concurrency: int = 64
+    app,
+    port: int,
+    members,
+    duration: float,
+    consent_version: str,
+    load,
+    concurrency: int = 64,
+    cpu=None,
 ) -> dict:
     """Run the scenario against the project on `port`; `load(port, concurrency, jobs,
-    duration)` is runner.load. The RunResults of trial, confirm and cancel, and the stays."""
+    duration)` is runner.load. The RunResults of trial, confirm and cancel, the stays, and the
+    CPU seconds each phase used by part (`cpu()` -> {part: seconds so far}, runner.cpu_split)."""
+    used: dict[str, dict[str, float]] = {}
+
+    def timed(name: str, *args):
+        before = cpu() if cpu else {}
+        result = load(*args)
+        after = cpu() if cpu else {}
+        used[name] = {k: after[k] - before[k] for k in before}
+        return result
+
     stays = insure_and_hospitalise(app, members, consent_version)
     sign = signer_for(app)
     # Enough signed trials for `duration` at a few hundred a second; the first pass over the
@@ -129,17 +146,25 @@ def measure(
         for i, req in enumerate(trials)
     )
     warm = [post_job(sign(stay, BASE + "/trial", stay), "warm") for stay in stays[:concurrency]]
-    trial = load(port, concurrency, jobs, duration, warm)
+    trial = timed("trial", port, concurrency, jobs, duration, warm)
     numbers = ["BENCH" + secrets.token_hex(6).upper() for _ in stays]
     confirms = [
         sign(stay, BASE + "/confirm", {"trial_no": firsts[i]["trial_no"], "setl_sn": numbers[i]})
         for i, stay in enumerate(stays)
         if i in firsts
     ]
-    confirm = load(port, concurrency, (post_job(req, "confirm") for req in confirms), None)
+    confirm = timed(
+        "confirm", port, concurrency, (post_job(req, "confirm") for req in confirms), None
+    )
     cancels = [sign(stay, BASE + "/cancel", {"setl_sn": sn}) for stay, sn in zip(stays, numbers)]
-    cancel = load(port, concurrency, (post_job(req, "cancel") for req in cancels), None)
-    return {"trial": trial, "confirm": confirm, "cancel": cancel, "stays": len(stays)}
+    cancel = timed("cancel", port, concurrency, (post_job(req, "cancel") for req in cancels), None)
+    return {
+        "trial": trial,
+        "confirm": confirm,
+        "cancel": cancel,
+        "stays": len(stays),
+        "cpu": used,
+    }
 
 
 def main() -> None:

@@ -56,7 +56,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--pg", default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
     )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", ""))
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", ""),
+        help="a Redis database of the run's own: it is emptied at the start",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per load scenario")
     parser.add_argument("--members", type=int, default=0, help="default: enough for the runs")
@@ -126,6 +130,23 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU a process has used so far (/proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(master: int) -> dict[str, float]:
+    """CPU seconds used so far by the project's workers, by every PostgreSQL process and by
+    this process (the client): subtract two of these to see where a phase's CPU went."""
+    postgres = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout
+    total = 0.0
+    for pid in postgres.split():
+        try:
+            total += cpu_seconds(int(pid))
+        except OSError:  # a backend that exited meanwhile
+            continue
+    return {
+        "workers": sum(cpu_seconds(p) for p in worker_pids(master)),
+        "postgres": total,
+        "client": time.process_time(),
+    }
 
 
 def rss_mib(pid: int) -> float:
@@ -610,6 +631,10 @@ def main() -> None:
     print(f"seeding: {members_needed} residents and members ...", flush=True)
     project_url = recreate_database(args.pg, f"{args.db_prefix}_project")
     floor_url = recreate_database(args.pg, f"{args.db_prefix}_floor")
+    if args.redis_url:  # the run's own Redis database: rate-limit windows of an earlier run go
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
     env = project_env(project_url, args.redis_url)
     app = project_app(env)
     members = seed_project(app, members_needed)
@@ -748,13 +773,28 @@ def main() -> None:
 
                 batch = [next(pool) for _ in range(DIRECT_SETTLEMENT_PEOPLE)]
                 ds = direct_settlement_bench.measure(
-                    app, project_port, batch, d, CONSENT["text_version"], load
+                    app,
+                    project_port,
+                    batch,
+                    d,
+                    CONSENT["text_version"],
+                    load,
+                    cpu=lambda: cpu_split(project.pid),
                 )
                 for name in ("trial", "confirm", "cancel"):
                     res = ds[name]
                     if res.errors:
                         print(f"  direct {name}: {res.errors} errors, first: {res.first_error}")
                     p99 = res.p(99)
+                    n = res.recorder.count()
+                    used = ", ".join(f"{k} {v * 1000 / n:.1f}" for k, v in ds["cpu"][name].items())
+                    print(
+                        f"  direct {name}: p50 {res.p(50) * 1000:.0f} ms, p90 "
+                        f"{res.p(90) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (floor at 64: p50 "
+                        f"{fw[64].p(50) * 1000:.0f}, p90 {fw[64].p(90) * 1000:.0f}, p99 "
+                        f"{floor_p99 * 1000:.0f}); CPU ms per request: {used}",
+                        flush=True,
+                    )
                     rows.append(
                         Row(
                             f"direct settlement {name} p99 at 64 (ms; n={res.recorder.count()}, "
