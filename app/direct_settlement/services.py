@@ -42,7 +42,7 @@ from app.direct_settlement.models import (
 )
 from app.direct_settlement.statuses import DirectStatus, HospitalEntryKind, InstitutionStatus
 from app.error_catalogue import E, raise_error
-from app.identity.services import is_stale
+from app.identity.services import is_stale, is_stale_at
 from app.integrations.bureau.settlements import SettlementRecord
 from app.members.models import Person
 
@@ -86,6 +86,7 @@ def _institution(key_id: str, *, fresh: bool) -> InstitutionKey:
 def _statements() -> dict:
     """The hot statements, built once (building an expression costs more CPU than sending it)."""
     nonces, institutions = DirectNonce.__table__, Institution.__table__
+    trials, settlements = DirectTrial.__table__, DirectSettlement.__table__
     return {
         # the nonce recorded only while the institution is active under this very key
         "spend": insert(nonces)
@@ -104,6 +105,32 @@ def _statements() -> dict:
         )
         .returning(nonces.c.id),
         "trial": DirectTrial.__table__.insert(),
+        # a confirmation's trial, whether it or this settlement number was confirmed, and when
+        # its person was last verified: one statement
+        "confirming": select(
+            trials.c.id,
+            trials.c.payable_fen,
+            trials.c.request,
+            trials.c.person_id,
+            trials.c.explanation,
+            settlements.c.id.label("settlement_id"),
+            Person.__table__.c.verified_at,
+        )
+        .join(Person.__table__, Person.__table__.c.id == trials.c.person_id)
+        .outerjoin(
+            settlements,
+            or_(
+                settlements.c.trial_id == trials.c.id,
+                and_(
+                    settlements.c.institution_id == bindparam("institution_id"),
+                    settlements.c.setl_sn == bindparam("setl_sn"),
+                ),
+            ),
+        )
+        .where(
+            trials.c.trial_no == bindparam("trial_no"),
+            trials.c.institution_id == bindparam("institution_id"),
+        ),
         "settlement": DirectSettlement.__table__.insert().returning(
             DirectSettlement.__table__.c.id
         ),
@@ -311,36 +338,22 @@ def _same_confirmation(s: Session, inst_id: int, setl_sn: str, trial_no: str) ->
 def confirm(inst: InstitutionKey, trial_no: str, setl_sn: str) -> dict:
     """结算: the trial becomes a claim paid by the hospital (accumulators settled, the member
     notified, the amount owed to the hospital on its ledger). Idempotent by setl_sn."""
-    with read_scope() as s:
-        # the trial, whether it was confirmed, and whether this number was used (one statement)
-        found = s.execute(
-            select(DirectTrial, DirectSettlement.id, DirectSettlement.trial_id)
-            .outerjoin(
-                DirectSettlement,
-                or_(
-                    DirectSettlement.trial_id == DirectTrial.id,
-                    and_(
-                        DirectSettlement.institution_id == inst.id,
-                        DirectSettlement.setl_sn == setl_sn,
-                    ),
-                ),
-            )
-            .where(DirectTrial.trial_no == trial_no, DirectTrial.institution_id == inst.id)
-        ).all()
-        if not found or any(ds_id is not None for _, ds_id, _ in found):
+    params = {"trial_no": trial_no, "institution_id": inst.id, "setl_sn": setl_sn}
+    found = autocommit_read(lambda s: s.execute(_SQL["confirming"], params).all())
+    if not found or any(row.settlement_id is not None for row in found):
+        with read_scope() as s:
             earlier = _same_confirmation(s, inst.id, setl_sn, trial_no)
-            if earlier is not None:
-                return earlier
-            if not found:
-                raise E.direct_trial_unknown()
-            raise E.direct_trial_confirmed()
-        row = found[0][0]
-        if row.explanation.get("decision") != "payable":
-            raise E.direct_nothing_payable()
-        trial_id, payable, request, person_id = row.id, row.payable_fen, row.request, row.person_id
-        explanation = _lines(row.explanation)
-        person = existing(s, Person, person_id)
-        stale = is_stale(person)
+        if earlier is not None:
+            return earlier
+        if not found:
+            raise E.direct_trial_unknown()
+        raise E.direct_trial_confirmed()
+    row = found[0]
+    if row.explanation.get("decision") != "payable":
+        raise E.direct_nothing_payable()
+    trial_id, payable, request, person_id = row.id, row.payable_fen, row.request, row.person_id
+    explanation = _lines(row.explanation)
+    stale = is_stale_at(row.verified_at)
     record, fee_lines = _read(request)
     if stale:
         with read_scope() as s:

@@ -8,7 +8,7 @@ ID number give the same answer.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select
@@ -216,8 +216,13 @@ def apply_snapshot(person: Person, found: BureauPerson) -> None:
 
 
 def is_stale(person: Person) -> bool:
+    return is_stale_at(person.verified_at)
+
+
+def is_stale_at(verified_at: datetime | None) -> bool:
+    """Whether a snapshot verified then is too old to act on (VERIFICATION_MAX_AGE_SECONDS)."""
     max_age = timedelta(seconds=current_app.config["VERIFICATION_MAX_AGE_SECONDS"])
-    return person.verified_at is None or utcnow() - person.verified_at > max_age
+    return verified_at is None or utcnow() - verified_at > max_age
 
 
 def reverify(session: Session, member_id: int, person: Person) -> Person:
