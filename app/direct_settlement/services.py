@@ -42,6 +42,7 @@ from app.direct_settlement.models import (
 )
 from app.direct_settlement.statuses import DirectStatus, HospitalEntryKind, InstitutionStatus
 from app.error_catalogue import E, raise_error
+from app.errors import DomainError
 from app.identity.services import is_stale, is_stale_at
 from app.integrations.bureau.settlements import SettlementRecord
 from app.members.models import Person
@@ -364,11 +365,22 @@ def confirm(inst: InstitutionKey, trial_no: str, setl_sn: str) -> dict:
         with transaction() as s:
             answer = _confirm(s, inst, trial_id, payable, person_id, record, fee_lines, setl_sn)
             return answer | {"trial_no": trial_no, "explanation": explanation}
-    except IntegrityError:
+    except (IntegrityError, DomainError) as refused:
+        if isinstance(refused, DomainError) and refused.code != "direct_episode_claimed":
+            raise
+        # A confirmation of this trial committed while this one waited for the year's lock (a
+        # retry racing its own first attempt): its answer, as after it finished.
         with read_scope() as s:
             earlier = _same_confirmation(s, inst.id, setl_sn, trial_no)
+            confirmed = s.scalar(
+                select(DirectSettlement.id).where(DirectSettlement.trial_id == trial_id)
+            )
         if earlier is not None:
             return earlier
+        if confirmed is not None:
+            raise E.direct_trial_confirmed() from None
+        if isinstance(refused, DomainError):
+            raise
         raise E.direct_episode_claimed() from None
 
 
