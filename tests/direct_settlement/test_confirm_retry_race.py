@@ -13,9 +13,7 @@ from app.database import get_session
 
 
 @pytest.mark.postgres
-def test_a_retry_racing_its_own_confirmation_gets_the_same_answer(
-    app, stay, hospital, monkeypatch
-):
+def test_a_retry_racing_its_own_confirmation_gets_the_same_answer(app, stay, hospital, monkeypatch):
     from app.claims import accumulators
     from app.direct_settlement import services
     from app.direct_settlement.models import Institution
