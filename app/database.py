@@ -325,7 +325,9 @@ def autocommit_write(run: Callable[[Session], T]) -> T:
     dropped and `run` is sent once more on a fresh one: `run` must be a statement that is safe to
     send again (an insert of a unique key, say, whose second attempt then fails on the key)."""
     session = get_session()
-    assert not session.in_transaction(), "autocommit_write inside a transaction"
+    if session.in_transaction() or _in_unit(session):
+        # it would commit (PostgreSQL) or be rolled back (the finally below) with the caller's
+        raise RuntimeError("autocommit_write inside a transaction or a request unit")
     if get_engine().dialect.name != "postgresql":
         with transaction() as own:
             return run(own)

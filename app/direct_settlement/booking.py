@@ -46,15 +46,16 @@ _INSERT = {
 def settled_claim(
     claim: Claim,
     result: Adjudication,
-    matched: LineMatch,
+    matched: LineMatch | None,
     deltas: dict,
     now: datetime,
 ) -> Claim:
     """The draft `claim` (not in any session) as the pipeline leaves it after submit, automatic
     approval and payment of `result` (its status paid, or closed when nothing is payable)."""
     amount = result.payable_fen
-    claim.out_of_policy_self_pay_fen = matched.out_of_policy_self_pay_fen
-    claim.special_drugs_fen = matched.special_drugs_fen
+    if matched is not None:  # the lines' amounts, as a claim's re-match writes them
+        claim.out_of_policy_self_pay_fen = matched.out_of_policy_self_pay_fen
+        claim.special_drugs_fen = matched.special_drugs_fen
     claim.decision, claim.payable_fen = result.decision, amount
     claim.adjudication = adjudication_json(result)
     claim.approved_fen, claim.applied_deltas = amount, deltas
@@ -89,7 +90,7 @@ def insert_claim(session: Session, claim: Claim) -> int:
 def record_history(
     session: Session,
     claim: Claim,
-    matched: LineMatch,
+    matched: LineMatch | None,
     lines: list[FeeLine],
     reason: str,
     fixmedins_code: str,
@@ -97,7 +98,7 @@ def record_history(
 ) -> None:
     """Everything else the inserted claim leaves behind; `message` is the member's notification
     (kind, extra payload)."""
-    by_sn = {e.feedetl_sn: e for e in matched.explanations}
+    by_sn = {e.feedetl_sn: e for e in (matched.explanations if matched else ())}
     now = claim.submitted_at
     rows = []
     for seq, line in enumerate(lines, start=1):

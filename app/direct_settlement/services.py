@@ -286,7 +286,16 @@ def trial(inst: InstitutionKey, payload: dict) -> dict:
         "explanation": explanation,
         "created_at": utcnow(),
     }
-    autocommit_write(lambda s: s.execute(_SQL["trial"], row))
+    try:
+        autocommit_write(lambda s: s.execute(_SQL["trial"], row))
+    except IntegrityError:
+        # A resend meeting its own random number: the first attempt was written and its
+        # connection died before the answer came (autocommit_write sends it once more).
+        number = row["trial_no"]
+        if not autocommit_read(
+            lambda s: s.scalar(select(DirectTrial.id).where(DirectTrial.trial_no == number))
+        ):
+            raise
     return {
         "trial_no": row["trial_no"],
         "decision": result.decision,
@@ -406,7 +415,7 @@ def _confirm(
     _checked(stay, result)
     if result.decision != "payable" or result.payable_fen != trial_payable:
         raise E.direct_trial_stale()
-    assert stay.year is not None and stay.matched is not None
+    assert stay.year is not None
     amount = result.payable_fen
     deltas = accumulators.deltas_to_json(result.deltas)
     now = utcnow()

@@ -267,16 +267,19 @@ def refuse_if_flagged(stay: Stay, claim: Claim) -> None:
 
 
 def quote(s: Session, stay: Stay, fee_lines: list[FeeLine], care_date: date):
-    """The engine on the stay, as the one-tap claim would run it (its lines matched)."""
+    """The engine on the stay, as the one-tap claim would run it (its lines matched, when it
+    has any)."""
     record = stay.record
-    stay.matched = claim_lines.match(
-        s,
-        stay.policy.product_id,
-        stay.definition,
-        care_date,
-        fee_lines,
-        (record.fixmedins_code, record.fixmedins_name),
-    )
+    stay.matched = None
+    if fee_lines:
+        stay.matched = claim_lines.match(
+            s,
+            stay.policy.product_id,
+            stay.definition,
+            care_date,
+            fee_lines,
+            (record.fixmedins_code, record.fixmedins_name),
+        )
     amounts = {k: 0 for k in claim_rules.AMOUNT_FIELDS} | claim_rules.settlement_amounts(
         record, stay.definition.settlement_providers
     )
