@@ -27,7 +27,7 @@ from app.claims.models import Claim, ClaimLedgerEntry, ClaimTransition
 from app.claims.statuses import ClaimStatus
 from app.claims.workflow import next_status
 from app.common.clock import today_shanghai
-from app.disclosure.aggregates import record_claim_received_and_settled
+from app.disclosure.aggregates import record_claim_settled_at_counter
 from app.outbox.models import OutboxEvent
 
 # The pipeline's path of an automatically approved settlement claim: (action, outcome).
@@ -157,6 +157,6 @@ def record_history(
     )
     kind, extra = message
     session.execute(_INSERT["outbox"], notification(claim, kind, **extra))
-    record_claim_received_and_settled(
+    record_claim_settled_at_counter(
         session, claim.product_id, claim.plan_year, today_shanghai(), amount
     )

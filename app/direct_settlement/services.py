@@ -41,6 +41,7 @@ from app.direct_settlement.models import (
     Institution,
 )
 from app.direct_settlement.statuses import DirectStatus, HospitalEntryKind, InstitutionStatus
+from app.disclosure.aggregates import record_counter_payment_reversed
 from app.error_catalogue import E, raise_error
 from app.errors import DomainError
 from app.identity.services import is_stale, is_stale_at
@@ -512,6 +513,10 @@ def cancel(inst: InstitutionKey, setl_sn: str) -> dict:
                             kind=HospitalEntryKind.REVERSED,
                             amount_fen=-ds.amount_fen,
                         )
+                    )
+                    # the public figures: no longer paid (taken back on the day it was counted)
+                    record_counter_payment_reversed(
+                        s, claim.product_id, claim.plan_year, ds.settled_on, ds.amount_fen
                     )
                 notify(s, claim, "claim_reversed", amount=yuan_plain(ds.amount_fen))
                 s.refresh(ds)

@@ -69,7 +69,6 @@ from app.disclosure.metrics import (
     ENROLLED_BY_INSURANCE_TYPE,
     ESTIMATES_CONVERTED,
     ESTIMATES_SHOWN,
-    FUNDING_SOURCES,
     INSURANCE_TYPES,
     LARGEST_CLAIM_PAID_FEN,
     MAXIMUM_METRICS,
@@ -77,7 +76,8 @@ from app.disclosure.metrics import (
     PREMIUMS_COLLECTED_FEN,
     PREMIUMS_REFUNDED_FEN,
     REFUNDS,
-    SPONSOR_KINDS,
+    contributions_of,
+    main_funding_source,
 )
 from app.disclosure.models import DisclosureCounter, DisclosureEnrollment
 
@@ -260,38 +260,6 @@ class _Bumps:
         return slot
 
 
-# --- funding sources (pure) -------------------------------------------------------------------
-
-
-def contributions_of(
-    payer_method: str | None, pay_fen: int, subsidies: Iterable[Mapping]
-) -> dict[str, int]:
-    """Who paid how much of one insured person's premium, per funding source (fen > 0 only).
-    `payer_method` is the order's payment method (personal_account | wechat) for the member's own
-    share; `subsidies` are the order item's [{"funder_kind", "amount_fen", ...}]."""
-    amounts: dict[str, int] = defaultdict(int)
-    if pay_fen > 0:
-        if payer_method not in ("personal_account", "wechat"):
-            raise ValueError(f"a paid share needs a payment method, not {payer_method!r}")
-        amounts[payer_method] += pay_fen
-    for subsidy in subsidies:
-        kind, fen = subsidy["funder_kind"], subsidy["amount_fen"]
-        if kind not in SPONSOR_KINDS:
-            raise ValueError(f"unknown funder kind {kind!r}")
-        if fen > 0:
-            amounts[kind] += fen
-    return dict(amounts)
-
-
-def main_funding_source(contributions: Mapping[str, int]) -> str:
-    """The source that paid most; ties go to the first in FUNDING_SOURCES."""
-    paid = {source: fen for source, fen in contributions.items() if fen > 0}
-    if not paid:
-        raise ValueError("nobody paid this premium (premiums are never zero)")
-    top = max(paid.values())
-    return next(source for source in FUNDING_SOURCES if paid.get(source) == top)
-
-
 # --- enrollment hooks -------------------------------------------------------------------------
 
 
@@ -432,16 +400,33 @@ def record_claim_settled(
     bumps.apply(session)
 
 
-def record_claim_received_and_settled(
-    session: Session, product_id: int, plan_year: int, on: date, payable_fen: int
+def record_claim_settled_at_counter(
+    session: Session, product_id: int, plan_year: int, on: date, paid_fen: int
 ) -> None:
-    """A claim submitted and decided at once (the hospital counter's): `record_claim_received`
-    and `record_claim_settled` on the same day, in one statement."""
-    _check_amount("payable_fen", payable_fen)
+    """A claim submitted, decided and paid at once (the hospital counter's, 一站式): received,
+    settled and (when something was paid) paid on one day, as the three records would."""
+    _check_amount("paid_fen", paid_fen)
     bumps = _Bumps(product_id, plan_year)
     bumps.add(on, CLAIMS_RECEIVED)
     bumps.add(on, CLAIMS_SETTLED)
-    bumps.add(on, CLAIMS_SETTLED_PAYABLE_FEN, amount=payable_fen)
+    bumps.add(on, CLAIMS_SETTLED_PAYABLE_FEN, amount=paid_fen)
+    if paid_fen:
+        bumps.add(on, CLAIMS_PAID)
+        bumps.add(on, CLAIMS_PAID_FEN, amount=paid_fen)
+    slot = bumps.apply(session)
+    if paid_fen:
+        _largest_paid(session, product_id, plan_year, on, paid_fen, slot)
+
+
+def record_counter_payment_reversed(
+    session: Session, product_id: int, plan_year: int, paid_on: date, paid_fen: int
+) -> None:
+    """A counter payment the bureau reversed (撤销): count and sum taken back on the day counted
+    (the month's largest claim is a maximum and keeps it, docs/direct_settlement.md)."""
+    _check_amount("paid_fen", paid_fen)
+    bumps = _Bumps(product_id, plan_year)
+    bumps.add(paid_on, CLAIMS_PAID, amount=-1)
+    bumps.add(paid_on, CLAIMS_PAID_FEN, amount=-paid_fen)
     bumps.apply(session)
 
 
@@ -453,16 +438,14 @@ def record_claim_paid(
     bumps = _Bumps(product_id, plan_year)
     bumps.add(on, CLAIMS_PAID)
     bumps.add(on, CLAIMS_PAID_FEN, amount=paid_fen)
-    slot = bumps.apply(session)
+    _largest_paid(session, product_id, plan_year, on, paid_fen, bumps.apply(session))
+
+
+def _largest_paid(session, product_id: int, plan_year: int, on: date, fen: int, slot: int) -> None:
     bump_max(
-        session,
-        product_id=product_id,
-        plan_year=plan_year,
-        on=on,
-        metric=LARGEST_CLAIM_PAID_FEN,
-        amount=paid_fen,
-        slot=slot,
-    )
+        session, product_id=product_id, plan_year=plan_year, on=on,
+        metric=LARGEST_CLAIM_PAID_FEN, amount=fen, slot=slot,
+    )  # fmt: skip
 
 
 # --- folding slots ------------------------------------------------------------------------------

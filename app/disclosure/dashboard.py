@@ -42,6 +42,7 @@ from app.common.money import BP, round_half_up_div
 from app.database import read_scope, utcnow
 from app.disclosure import aggregates as agg
 from app.disclosure import early_warnings as ew
+from app.disclosure.metrics import FUNDING_SOURCES
 from app.disclosure.models import DisclosureEnrollment
 from app.disclosure.services import settlement_row, year_totals
 from app.disclosure.statistics import rate_display
@@ -242,7 +243,7 @@ def _enrollment(session: Session, product: Product, cells: dict, today: date, da
         "today": per_day.get(today, 0),
         "by_day": by_day,
         "by_insurance_type": {k: by_type.get(k, 0) for k in agg.INSURANCE_TYPES},
-        "by_funding_source": {k: by_source.get(k, 0) for k in agg.FUNDING_SOURCES},
+        "by_funding_source": {k: by_source.get(k, 0) for k in FUNDING_SOURCES},
     }
 
 

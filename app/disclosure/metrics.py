@@ -1,8 +1,11 @@
 """The names of the disclosure counters (metrics) and their dimensions: plain data shared by the
 counter writers (aggregates.py) and the pure statistics over them (statistics.py), so the pure
-side needs no database module."""
+side needs no database module; and who paid a premium (pure)."""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 from app.sponsors.statuses import ORGANISATION_KINDS
 
@@ -28,3 +31,35 @@ SPONSOR_KINDS = ORGANISATION_KINDS  # employer, charity, relief_fund, paired_ass
 # Order matters: it breaks ties when two sources paid the same amount.
 FUNDING_SOURCES = ("personal_account", "wechat", *SPONSOR_KINDS)
 MAXIMUM_METRICS = frozenset({LARGEST_CLAIM_PAID_FEN})
+
+
+# --- funding sources ---------------------------------------------------------------------------
+
+
+def contributions_of(
+    payer_method: str | None, pay_fen: int, subsidies: Iterable[Mapping]
+) -> dict[str, int]:
+    """Who paid how much of one insured person's premium, per funding source (fen > 0 only).
+    `payer_method` is the order's payment method (personal_account | wechat) for the member's own
+    share; `subsidies` are the order item's [{"funder_kind", "amount_fen", ...}]."""
+    amounts: dict[str, int] = defaultdict(int)
+    if pay_fen > 0:
+        if payer_method not in ("personal_account", "wechat"):
+            raise ValueError(f"a paid share needs a payment method, not {payer_method!r}")
+        amounts[payer_method] += pay_fen
+    for subsidy in subsidies:
+        kind, fen = subsidy["funder_kind"], subsidy["amount_fen"]
+        if kind not in SPONSOR_KINDS:
+            raise ValueError(f"unknown funder kind {kind!r}")
+        if fen > 0:
+            amounts[kind] += fen
+    return dict(amounts)
+
+
+def main_funding_source(contributions: Mapping[str, int]) -> str:
+    """The source that paid most; ties go to the first in FUNDING_SOURCES."""
+    paid = {source: fen for source, fen in contributions.items() if fen > 0}
+    if not paid:
+        raise ValueError("nobody paid this premium (premiums are never zero)")
+    top = max(paid.values())
+    return next(source for source in FUNDING_SOURCES if paid.get(source) == top)

@@ -26,6 +26,7 @@ from app.database import autocommit_read, read_scope
 from app.disclosure import aggregates as agg
 from app.disclosure.coinsurance import share_settlement
 from app.disclosure.corridor import settle
+from app.disclosure.metrics import FUNDING_SOURCES
 from app.disclosure.statistics import product_statistics, rate_display
 from app.products.models import Product
 
@@ -258,7 +259,7 @@ def settlement_row(product: Product, cells: dict) -> dict:
         "product_name": product.name,
         "plan_year": product.plan_year,
         "premiums_collected_fen": sum(collected.values()),
-        "premiums_collected_by_source_fen": {s: collected.get(s, 0) for s in agg.FUNDING_SOURCES},
+        "premiums_collected_by_source_fen": {s: collected.get(s, 0) for s in FUNDING_SOURCES},
         "premiums_refunded_fen": sum(refunded.values()),
         "net_premium_fen": net,
         "claims_paid": sum(year_totals(cells, agg.CLAIMS_PAID).values()),

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app.common.clock import SHANGHAI
 from app.database import get_session
-from app.disclosure.aggregates import FUNDING_SOURCES, INSURANCE_TYPES
+from app.disclosure.metrics import FUNDING_SOURCES, INSURANCE_TYPES
 from app.enrollment.models import LedgerEntry, Refund
 from app.members.models import Person
 from app.policies.models import Policy
@@ -154,7 +154,8 @@ def recompute(app, product_id: int) -> dict[str, dict]:
     the entry; refunds: negative entries of refunds tied to an order item, by month.
     Claims, from the claim tables: received by submission month; settled by the month of each
     claim's first final transition (paid, closed or rejected); paid (count and amount) by the
-    month of each succeeded payout.
+    month of each succeeded payout, and of each settlement paid at the hospital counter and not
+    reversed.
     """
     figures: dict[str, dict] = defaultdict(
         lambda: {
@@ -227,6 +228,17 @@ def recompute(app, product_id: int) -> dict[str, dict]:
         ):
             figures[_month(payout.updated_at)]["claims_paid"] += 1
             figures[_month(payout.updated_at)]["amount_paid_fen"] += payout.amount_fen
+        from app.direct_settlement.models import DirectSettlement
+
+        for settled in s.scalars(  # paid at the hospital counter, and not reversed since
+            select(DirectSettlement).where(
+                DirectSettlement.claim_id.in_(claims),
+                DirectSettlement.status == "confirmed",
+                DirectSettlement.amount_fen > 0,
+            )
+        ):
+            figures[settled.settled_on.strftime("%Y-%m")]["claims_paid"] += 1
+            figures[settled.settled_on.strftime("%Y-%m")]["amount_paid_fen"] += settled.amount_fen
         s.rollback()
     year = figures["year"]
     for month, values in list(figures.items()):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.database import get_session
-from app.disclosure.aggregates import FUNDING_SOURCES, INSURANCE_TYPES
+from app.disclosure.metrics import FUNDING_SOURCES, INSURANCE_TYPES
 from app.products.models import Product
 from tests.conftest import seed_app
 from tests.disclosure.conftest import PREMIUM, Scenario, published, recompute
