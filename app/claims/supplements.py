@@ -68,11 +68,19 @@ def matches_for(key: EpisodeKey, claims: Iterable[Claim]) -> tuple[EpisodeMatch,
 
 def same_episode_claims(session: Session, claim: Claim) -> list[tuple[Claim, str]]:
     """The person's other live claims for the same care, with the match's message."""
+    if episode_key(claim) is None:
+        return []
+    return same_episode_among(claim, live_claims(session, claim.person_id, exclude=claim.id))
+
+
+def same_episode_among(claim: Claim, others: Iterable[Claim]) -> list[tuple[Claim, str]]:
+    """Which of `others` (the person's other live claims, read by the caller) are the same care
+    as `claim`, with the match's message."""
     key = episode_key(claim)
     if key is None:
         return []
-    others = {c.id: c for c in live_claims(session, claim.person_id, exclude=claim.id)}
-    return [(others[int(m.claim.claim_id)], m.message) for m in matches_for(key, others.values())]
+    by_id = {c.id: c for c in others}
+    return [(by_id[int(m.claim.claim_id)], m.message) for m in matches_for(key, by_id.values())]
 
 
 def flag_text(matches: list[tuple[Claim, str]]) -> str:

@@ -262,7 +262,7 @@ def trial(inst: InstitutionKey, payload: dict) -> dict:
         stays.refuse_if_claimed(stay)
         claim = stays.new_claim(stay)
         stays.refuse_if_flagged(stay, claim)
-        result = stays.quote(s, stay, fee_lines, record.care_date)
+        result, _ = stays.quote(s, stay, fee_lines, record.care_date)
         _checked(stay, result)
         return (stay.person.id, stay.policy.id, stay.policy.policy_no), result
 
@@ -412,7 +412,7 @@ def _confirm(
         raise E.direct_person_unknown()
     claim = stays.new_claim(stay)
     stays.refuse_if_flagged(stay, claim)  # again: claims since the trial count too
-    result = stays.quote(s, stay, fee_lines, record.begndate)
+    result, matched = stays.quote(s, stay, fee_lines, record.begndate)
     _checked(stay, result)
     if result.decision != "payable" or result.payable_fen != trial_payable:
         raise E.direct_trial_stale()
@@ -422,12 +422,10 @@ def _confirm(
     now = utcnow()
     reason = f"定点医院一站式结算（{inst.name}，结算流水号 {setl_sn}）"
     outcome = ClaimStatus.PAID if amount else ClaimStatus.CLOSED
-    settled = booking.settled_claim(claim, result, stay.matched, deltas, now)
+    settled = booking.settled_claim(claim, result, matched, deltas, now)
     booking.insert_claim(s, settled)
     message = ("claim_" + outcome, {"amount": yuan_plain(amount), "direct": True})
-    booking.record_history(
-        s, settled, stay.matched, fee_lines, reason, inst.fixmedins_code, message
-    )
+    booking.record_history(s, settled, matched, fee_lines, reason, inst.fixmedins_code, message)
     accumulators.apply_json(s, AccumulatorYear(id=stay.year[0]), stay.year[1], deltas)
     settled_on = today_shanghai()
     ds_id = s.execute(

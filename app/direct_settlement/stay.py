@@ -12,14 +12,14 @@ and the catalogues (claims.lines.match). Then the same rules run on them: the fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from app.adjudication.model import Accumulators
+from app.adjudication.model import Accumulators, Adjudication
 from app.catalogues.matching import FeeLine, LineMatch
 from app.claims import accumulators, supplements
 from app.claims import lines as claim_lines
@@ -58,7 +58,6 @@ class Stay:
     acc: Accumulators | None = None
     year: tuple[int, int] | None = None  # (id, version) when read under lock (confirm)
     history: InsuranceHistory | None = None
-    matched: LineMatch | None = field(default=None)
 
     @property
     def live_claims(self) -> list[Claim]:
@@ -238,12 +237,9 @@ def refuse_if_flagged(stay: Stay, claim: Claim) -> None:
     reviewer."""
     since = utcnow() - timedelta(days=current_app.config["CLAIMS_FREQUENCY_WINDOW_DAYS"])
     others = [c for c in stay.claims if c.id != claim.id]
-    key = supplements.episode_key(claim)
-    live = [c for c in stay.live_claims if c.id != claim.id]
-    episode = []
-    if key is not None:
-        by_id = {str(c.id): c for c in live}
-        episode = [(by_id[m.claim.claim_id], m.message) for m in supplements.matches_for(key, live)]
+    episode = supplements.same_episode_among(
+        claim, [c for c in stay.live_claims if c.id != claim.id]
+    )
     flags = fraud_flags_of(
         claim,
         stay.person,
@@ -266,13 +262,15 @@ def refuse_if_flagged(stay: Stay, claim: Claim) -> None:
         )
 
 
-def quote(s: Session, stay: Stay, fee_lines: list[FeeLine], care_date: date):
-    """The engine on the stay, as the one-tap claim would run it (its lines matched, when it
-    has any)."""
+def quote(
+    s: Session, stay: Stay, fee_lines: list[FeeLine], care_date: date
+) -> tuple[Adjudication, LineMatch | None]:
+    """The engine on the stay, as the one-tap claim would run it, and its lines as matched
+    (None when it has none)."""
     record = stay.record
-    stay.matched = None
+    matched = None
     if fee_lines:
-        stay.matched = claim_lines.match(
+        matched = claim_lines.match(
             s,
             stay.policy.product_id,
             stay.definition,
@@ -284,7 +282,7 @@ def quote(s: Session, stay: Stay, fee_lines: list[FeeLine], care_date: date):
         record, stay.definition.settlement_providers
     )
     insured = insured_from(stay.person, "healthy", care_date, stay.history, stay.renewal_years)
-    return quote_on(
+    result = quote_on(
         stay.definition,
         stay.policy,
         amounts,
@@ -292,6 +290,7 @@ def quote(s: Session, stay: Stay, fee_lines: list[FeeLine], care_date: date):
         care_date,
         insured,
         stay.acc,
-        stay.matched,
+        matched,
         record.mdtrt_id,
     )
+    return result, matched
