@@ -5,10 +5,9 @@ one statement. Statements are counted with a before_cursor_execute listener."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date
 
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from app.catalogues import in_force, rules, services
 from app.catalogues.in_force import CACHE, _Catalogues, catalogues_in_force, entries_in_force
@@ -16,24 +15,14 @@ from app.catalogues.models import CatalogueImportRow, CatalogueVersion, Commerci
 from app.database import get_engine, get_session, transaction
 from tests.catalogues.support import COMMERCIAL_ROWS, commercial_xlsx, special_csv
 from tests.catalogues.test_services import OPERATOR, _import
+from tests.statements import recorded
 
 ENTRY_TABLES = ("catalogue_commercial_entries", "catalogue_special_drugs")
 
 
-@contextlib.contextmanager
 def statements():
     """The SQL of every statement run on the app's engine inside the block."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:
-        seen.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return recorded(get_engine())
 
 
 def _entry_reads(seen: list[str]) -> list[str]:

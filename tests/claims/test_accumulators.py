@@ -4,33 +4,21 @@ are exact, other years' entries untouched. Statements counted with before_cursor
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.claims import accumulators
 from app.claims.models import AccumulatorEntry
 from app.database import get_engine, transaction
 from app.products.models import Product
 from tests import factories
+from tests.statements import recorded
 
 SUB_CAP = '["住院", "特药", "年度"]'  # a sub-cap key in its stored (JSON) form
 
 
-@contextlib.contextmanager
 def statements():
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:
-        seen.append(" ".join(statement.split()).upper())
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return recorded(get_engine(), lambda statement: " ".join(statement.split()).upper())
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event
-
 from app.database import get_engine
 from tests.claims.test_flow import one_tap, policy_of, records
 from tests.conftest import bearer
+from tests.statements import recorded
 
 ENTRIES = re.compile(r"catalogue_commercial_entries|catalogue_special_drugs", re.IGNORECASE)
 DEFINITION_JSON = re.compile(r"products\.definition\b(?!_)", re.IGNORECASE)
@@ -21,18 +20,10 @@ ACCUMULATOR_WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE) accumulator_entries", 
 
 
 def _statements(app, call) -> tuple[object, list[str]]:
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:
-        seen.append(statement)
-
     with app.app_context():
         engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded(engine) as seen:
         return call(), seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_warm_one_tap_claim_reads_no_entries_and_writes_the_accumulators_once(

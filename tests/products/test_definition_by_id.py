@@ -5,35 +5,24 @@ Statements are counted with a before_cursor_execute listener."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.database import get_engine, read_scope
 from app.errors import DomainError
 from app.products import services
 from app.products.models import Product
+from tests.statements import recorded
 
 # the JSON column, not definition_sha256
 DEFINITION_COLUMN = re.compile(r"products\.definition\b(?!_)", re.IGNORECASE)
 
 
-@contextlib.contextmanager
 def statements():
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:
-        seen.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return recorded(get_engine())
 
 
 @pytest.fixture
