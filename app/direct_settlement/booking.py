@@ -96,8 +96,8 @@ def record_history(
     fixmedins_code: str,
     message: tuple[str, dict],
 ) -> None:
-    """Everything else the inserted claim leaves behind; `message` is the member's notification
-    (kind, extra payload)."""
+    """Everything else the inserted claim leaves behind but the public counters
+    (count_publicly); `message` is the member's notification (kind, extra payload)."""
     by_sn = {e.feedetl_sn: e for e in (matched.explanations if matched else ())}
     now = claim.submitted_at
     rows = []
@@ -157,6 +157,12 @@ def record_history(
     )
     kind, extra = message
     session.execute(_INSERT["outbox"], notification(claim, kind, **extra))
+
+
+def count_publicly(session: Session, claim: Claim) -> None:
+    """The public figures' counters for the settled claim. The confirmation calls this last,
+    just before it commits: the counter rows are shared by every payment of the month (spread
+    over slots), and a row stays locked from its upsert to the commit."""
     record_claim_settled_at_counter(
-        session, claim.product_id, claim.plan_year, today_shanghai(), amount
+        session, claim.product_id, claim.plan_year, today_shanghai(), claim.paid_fen or 0
     )

@@ -451,6 +451,7 @@ def _confirm(
                 "amount_fen": amount,
             },
         )
+    booking.count_publicly(s, settled)  # last: its rows stay locked until the commit
     return {
         "setl_sn": setl_sn,
         "status": DirectStatus.CONFIRMED,

@@ -49,6 +49,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -108,25 +109,48 @@ def _insert_for(session: Session):
     raise RuntimeError(f"no atomic upsert for the {dialect} dialect")
 
 
-_SUM_UPSERTS: dict[str, Any] = {}
+_UPSERTS: dict[str, Any] = {}
 
 
-def _sum_upsert(session: Session):
-    """INSERT ... ON CONFLICT DO UPDATE adding to a counter row, built once per dialect so that
-    SQLAlchemy compiles it once (its statement cache keys on the statement's shape)."""
+def _cell_upsert(session: Session):
+    """INSERT ... ON CONFLICT DO UPDATE of counter rows: a sum adds the row's value, a maximum
+    (MAXIMUM_METRICS, told apart by the row's metric) keeps the larger. Built once per dialect,
+    so SQLAlchemy compiles it once, and sent with any number of rows of either kind (an event's
+    sums and its maximum in one statement)."""
     dialect = session.get_bind().dialect.name
-    stmt = _SUM_UPSERTS.get(dialect)
+    stmt = _UPSERTS.get(dialect)
     if stmt is None:
         table = DisclosureCounter.__table__
         insert = _insert_for(session)(table)
-        stmt = _SUM_UPSERTS[dialect] = insert.on_conflict_do_update(
+        new, old = insert.excluded.value, table.c.value
+        # the metric names are our constants (checked), written into the statement as literals
+        assert all(m.isidentifier() and m.islower() for m in MAXIMUM_METRICS)
+        maxima: list[Any] = [literal_column(f"'{metric}'") for metric in sorted(MAXIMUM_METRICS)]
+        stmt = _UPSERTS[dialect] = insert.on_conflict_do_update(
             index_elements=[table.c[name] for name in _KEY],
             set_={
-                "value": table.c.value + insert.excluded.value,
+                "value": case(
+                    (table.c.metric.in_(maxima), case((new > old, new), else_=old)),
+                    else_=old + new,
+                ),
                 "updated_at": insert.excluded.updated_at,
             },
         )
     return stmt
+
+
+def _row(product_id: int, plan_year: int, month: str, metric: str, dimension: str, slot: int,
+         value: int) -> dict:  # fmt: skip
+    return {
+        "product_id": product_id,
+        "plan_year": plan_year,
+        "month": month,
+        "metric": metric,
+        "dimension": dimension,
+        "slot": slot,
+        "value": value,
+        "updated_at": utcnow(),
+    }
 
 
 def _upsert(
@@ -138,32 +162,12 @@ def _upsert(
     metric: str,
     dimension: str,
     amount: int,
-    maximum: bool,
     slot: int | None = None,
 ) -> None:
-    table = DisclosureCounter.__table__
-    dialect_insert = _insert_for(session)
-    stmt = dialect_insert(table).values(
-        product_id=product_id,
-        plan_year=plan_year,
-        month=month_of(on),
-        metric=metric,
-        dimension=dimension,
-        slot=_slot() if slot is None else slot,
-        value=amount,
-        updated_at=utcnow(),
-    )
-    if maximum:
-        new_value = case(
-            (stmt.excluded.value > table.c.value, stmt.excluded.value), else_=table.c.value
-        )
-    else:
-        new_value = table.c.value + stmt.excluded.value
+    slot = _slot() if slot is None else slot
     session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[table.c[name] for name in _KEY],
-            set_={"value": new_value, "updated_at": stmt.excluded.updated_at},
-        )
+        _cell_upsert(session),
+        [_row(product_id, plan_year, month_of(on), metric, dimension, slot, amount)],
     )
 
 
@@ -190,7 +194,6 @@ def bump(
         metric=metric,
         dimension=dimension,
         amount=amount,
-        maximum=False,
         slot=slot,
     )
 
@@ -218,45 +221,44 @@ def bump_max(
         metric=metric,
         dimension=dimension,
         amount=amount,
-        maximum=True,
         slot=slot,
     )
 
 
 class _Bumps:
-    """The bumps of one event, merged per cell and applied in key order (see module doc)."""
+    """The bumps of one event (sums added, maxima raised), merged per cell and applied in key
+    order (see module doc)."""
 
     def __init__(self, product_id: int, plan_year: int) -> None:
         self.product_id, self.plan_year = product_id, plan_year
         self._deltas: dict[tuple[date, str, str], int] = defaultdict(int)
+        self._maxima: dict[tuple[date, str, str], int] = {}
 
     def add(self, on: date, metric: str, dimension: str = "", amount: int = 1) -> None:
+        if metric in MAXIMUM_METRICS:
+            raise ValueError("a maximum is raised with raise_to, not added up")
         self._deltas[(date(on.year, on.month, 1), metric, dimension)] += amount
+
+    def raise_to(self, on: date, metric: str, amount: int, dimension: str = "") -> None:
+        if metric not in MAXIMUM_METRICS:
+            raise ValueError(f"{metric} is a sum: use add")
+        cell = (date(on.year, on.month, 1), metric, dimension)
+        self._maxima[cell] = max(self._maxima.get(cell, amount), amount)
 
     def apply(self, session: Session) -> int:
         """Apply every bump to one slot (drawn at random), in one statement whose rows are in
         key order (a multi-row upsert takes its rows' locks in that order); returns the slot."""
         slot = _slot()
+        cells = [(cell, amount) for cell, amount in self._deltas.items() if amount != 0]
+        cells += self._maxima.items()
         rows = [
-            {
-                "product_id": self.product_id,
-                "plan_year": self.plan_year,
-                "month": month_of(on),
-                "metric": metric,
-                "dimension": dimension,
-                "slot": slot,
-                "value": amount,
-                "updated_at": utcnow(),
-            }
-            for (on, metric, dimension), amount in sorted(self._deltas.items())
-            if amount != 0
+            _row(self.product_id, self.plan_year, month_of(on), metric, dimension, slot, amount)
+            for (on, metric, dimension), amount in sorted(cells)
         ]
-        if any(row["metric"] in MAXIMUM_METRICS for row in rows):
-            raise ValueError("a maximum is raised with bump_max, not added up")
         if rows:
             # One prepared statement, executed with the rows (one multi-row INSERT on the wire,
             # in this order): a `.values(rows)` statement was compiled anew for every event.
-            session.execute(_sum_upsert(session), rows)
+            session.execute(_cell_upsert(session), rows)
         return slot
 
 
@@ -413,9 +415,8 @@ def record_claim_settled_at_counter(
     if paid_fen:
         bumps.add(on, CLAIMS_PAID)
         bumps.add(on, CLAIMS_PAID_FEN, amount=paid_fen)
-    slot = bumps.apply(session)
-    if paid_fen:
-        _largest_paid(session, product_id, plan_year, on, paid_fen, slot)
+        bumps.raise_to(on, LARGEST_CLAIM_PAID_FEN, paid_fen)
+    bumps.apply(session)
 
 
 def record_counter_payment_reversed(
@@ -438,14 +439,8 @@ def record_claim_paid(
     bumps = _Bumps(product_id, plan_year)
     bumps.add(on, CLAIMS_PAID)
     bumps.add(on, CLAIMS_PAID_FEN, amount=paid_fen)
-    _largest_paid(session, product_id, plan_year, on, paid_fen, bumps.apply(session))
-
-
-def _largest_paid(session, product_id: int, plan_year: int, on: date, fen: int, slot: int) -> None:
-    bump_max(
-        session, product_id=product_id, plan_year=plan_year, on=on,
-        metric=LARGEST_CLAIM_PAID_FEN, amount=fen, slot=slot,
-    )  # fmt: skip
+    bumps.raise_to(on, LARGEST_CLAIM_PAID_FEN, paid_fen)
+    bumps.apply(session)
 
 
 # --- folding slots ------------------------------------------------------------------------------
@@ -481,7 +476,6 @@ def fold_counters(session: Session) -> int:
             metric=metric,
             dimension=dimension,
             amount=value,
-            maximum=metric in MAXIMUM_METRICS,
             slot=0,
         )
     ids = [row.id for row in rows]
