@@ -320,8 +320,9 @@ class SandboxBureau:
 
     def _bureau_read(self, run: Callable[[Session], Any]) -> Any:
         """A one-statement read in the bureau's own session in autocommit mode (one round trip
-        on PostgreSQL); `run` turns what it reads into plain data (the session closes)."""
-        with self._bureau_session() as session:
+        on PostgreSQL), on the request's connection when it has no transaction open (no second
+        checkout); `run` turns what it reads into plain data (the session closes)."""
+        with self._bureau_session("idle") as session:
             return autocommit_read(run, session)
 
     def _run(

@@ -109,7 +109,8 @@ def _fill(row: SandboxSettlement, record: SettlementRecord) -> None:
         setattr(row, name, getattr(record, name))
 
 
-def to_record(row: SandboxSettlement) -> SettlementRecord:
+def to_record(row) -> SettlementRecord:
+    """The record of a SandboxSettlement, or of a row of its columns."""
     return SettlementRecord(
         setl_id=row.setl_id,
         setl_time=row.setl_time.astimezone(SHANGHAI),
@@ -192,14 +193,14 @@ def query_settlements(
     return [to_record(row) for row in rows]
 
 
-_ONE = select(SandboxSettlement).where(
+_ONE = select(*(SandboxSettlement.__table__.c[name] for name in ("setl_id", *_COLUMNS))).where(
     SandboxSettlement.setl_id == bindparam("setl_id"),
     SandboxSettlement.psn_no == bindparam("psn_no"),
-)  # built once (the hospital counter asks for one record per trial)
+)  # built once, columns not an entity (the hospital counter asks for one record per trial)
 
 
 def query_settlement(session: Session, psn_no: str, setl_id: str) -> SettlementRecord | None:
-    row = session.scalar(_ONE, {"setl_id": setl_id, "psn_no": psn_no})
+    row = session.execute(_ONE, {"setl_id": setl_id, "psn_no": psn_no}).first()
     return None if row is None else to_record(row)
 
 
