@@ -2,7 +2,8 @@
 `gmssl`, the pure-Python reference: on 240 random key pairs and messages, every signature one of
 them makes, untouched or tampered (r, s, message, key), gets the same answer from both; values
 outside the scheme's ranges (r or s zero or >= n, r + s = n, a key off the curve or >= p) are
-refused without an exception. Seeded, so a failure replays."""
+refused without an exception. Seeded, so a failure replays. Every test runs with sG + tP done by
+the system's OpenSSL (openssl_ec.py) and by fastecdsa."""
 
 from __future__ import annotations
 
@@ -13,9 +14,20 @@ from gmssl import sm2 as gm
 from gmssl import sm3 as gm_sm3
 
 from app.direct_settlement import rules
+from app.integrations.signer import openssl_ec, sm2
 from app.integrations.signer.sm2 import GX, GY, N, P, Sm2Signer, sm3
 
 OURS = Sm2Signer()
+
+
+@pytest.fixture(autouse=True, params=["openssl", "fastecdsa"])
+def backend(request, monkeypatch):
+    if request.param == "openssl" and not openssl_ec.available():
+        pytest.skip("the system's libcrypto has no SM2 curve")
+    monkeypatch.setattr(sm2, "OPENSSL", request.param == "openssl")
+    return request.param
+
+
 CASES = 240
 MUTATIONS = ("none", "r", "s", "message", "key", "swap")
 
@@ -179,3 +191,21 @@ def test_r_equal_to_e_takes_the_plain_arithmetic_and_is_refused(signed):
     forged = _sig(e, s)
     assert OURS.verify(public, message, forged) is False
     assert _textbook(public, message, forged) is False
+
+
+def test_openssl_combined_x_is_fastecdsas_and_knows_the_point_at_infinity():
+    if not openssl_ec.available():
+        pytest.skip("the system's libcrypto has no SM2 curve")
+    from app.integrations.signer.sm2 import G
+
+    rng = random.Random(32918)
+    for _ in range(50):
+        k = rng.randrange(1, N)
+        point = k * G
+        public = point.x.to_bytes(32, "big") + point.y.to_bytes(32, "big")
+        s, t = rng.randrange(1, N), rng.randrange(1, N)
+        assert openssl_ec.combined_x(s, t, public) == (s * G + t * point).x
+        # s = -t k (mod n): sG + tP = (s + t k) G is the point at infinity
+        assert openssl_ec.combined_x((-t * k) % N, t, public) is None
+    with pytest.raises(RuntimeError):
+        openssl_ec.combined_x(1, 1, b"\0" * 64)  # (0, 0) is not a point of the curve
