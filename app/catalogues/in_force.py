@@ -100,14 +100,14 @@ _IN_FORCE = (
     select(*_COLUMNS)
     .where(
         CatalogueVersion.product_id == bindparam("product_id"),
-        CatalogueVersion.kind.in_(bindparam("kinds", expanding=True)),
         CatalogueVersion.status == CatalogueStatus.ACTIVE,
         CatalogueVersion.effective_from <= bindparam("care_date"),
         (CatalogueVersion.effective_to.is_(None))
         | (CatalogueVersion.effective_to >= bindparam("care_date")),
     )
     .order_by(CatalogueVersion.id)
-)  # built once: building the expression costs more CPU than sending it
+)  # built once: building the expression costs more CPU than sending it; every kind (there
+# are two), filtered here: an expanding IN (kinds) is rendered anew at every execution
 
 
 def _versions_in_force(
@@ -115,12 +115,11 @@ def _versions_in_force(
 ) -> dict[str, _VersionRow]:
     """The active version of each kind in force on `care_date`, in one statement (two active
     versions of one kind never overlap: the import refuses it; were there two, the lower id)."""
-    rows = session.execute(
-        _IN_FORCE, {"product_id": product_id, "kinds": list(kinds), "care_date": care_date}
-    ).all()
+    rows = session.execute(_IN_FORCE, {"product_id": product_id, "care_date": care_date}).all()
     found: dict[str, _VersionRow] = {}
     for row in rows:
-        found.setdefault(row.kind, _VersionRow(*row))
+        if row.kind in kinds:
+            found.setdefault(row.kind, _VersionRow(*row))
     return found
 
 

@@ -19,6 +19,17 @@ def plain_text(multiline: bool = False):
     return check
 
 
+def _has_nul(value) -> bool:
+    """Whether a NUL hides anywhere in the value (no paths built: the common answer is no)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _nul_paths(value, path: str) -> list[str]:
     """Where a NUL character hides in loaded input: PostgreSQL cannot store one in text, and no
     field of ours means one, so it is refused before any field's own rules run."""
@@ -40,7 +51,10 @@ class StrictSchema(ma.Schema):
 
     @ma.pre_load
     def _refuse_nul(self, data, **kwargs):
-        found = _nul_paths(dict(data) if hasattr(data, "keys") else data, "")
+        plain = dict(data) if hasattr(data, "keys") else data
+        if not _has_nul(plain):
+            return data
+        found = _nul_paths(plain, "")
         if found:
             raise ma.ValidationError({p or "_schema": ["不能包含空字符（NUL）"] for p in found})
         return data
