@@ -15,7 +15,8 @@ the raw-socket client (bench/client.py) in the same run. Per repetition:
    (each request signed before the clock starts, so the client's SM2 signing is not timed; the
    server verifies every signature);
 3. confirm: one trial per stay confirmed, 64 in flight, every stay once (distinct people, as at
-   64 hospital counters); then each cancelled (informational).
+   64 hospital counters); then each cancelled (informational). The first WARM_STAYS (64) of
+   each are the phase's warm-up, not recorded, as the trials' first 64 are.
 
 Figures: trial p99 and confirm p99 against the write floor's p99 at 64 (target <= 2x).
 """
@@ -32,6 +33,7 @@ if __package__ in (None, ""):
 
 from bench.client import Connection
 
+WARM_STAYS = 64  # stays confirmed and cancelled first, unrecorded (see measure)
 STAY_FEN = 20_000_000  # 200,000 yuan in-patient: past the deductible, under auto-approval
 BASE = "/direct-settlement/v1"
 
@@ -121,15 +123,19 @@ def measure(
     cpu=None,
 ) -> dict:
     """Run the scenario against the project on `port`; `load(port, concurrency, jobs,
-    duration)` is runner.load. The RunResults of trial, confirm and cancel, the stays, and the
-    CPU seconds each phase used by part (`cpu()` -> {part: seconds so far}, runner.cpu_split)."""
+    duration)` is runner.load. The RunResults of trial, confirm and cancel, the stays, the CPU
+    seconds each phase used by part (`cpu()` -> {part: seconds so far}, runner.cpu_split) and
+    how many unrecorded warm-up requests each phase's CPU includes."""
     used: dict[str, dict[str, float]] = {}
 
-    def timed(name: str, *args):
+    warmed: dict[str, int] = {}
+
+    def timed(name: str, port, concurrency, jobs, duration, warm):
         before = cpu() if cpu else {}
-        result = load(*args)
+        result = load(port, concurrency, jobs, duration, warm)
         after = cpu() if cpu else {}
         used[name] = {k: after[k] - before[k] for k in before}
+        warmed[name] = len(warm)  # their CPU is in `used` too
         return result
 
     stays = insure_and_hospitalise(app, members, consent_version)
@@ -153,17 +159,33 @@ def measure(
         for i, stay in enumerate(stays)
         if i in firsts
     ]
+    # The first WARM_STAYS of each phase warm the workers up, unrecorded, as the trials' and
+    # the floor's first 64 requests do (each worker compiles and prepares a phase's statements
+    # on its first requests).
     confirm = timed(
-        "confirm", port, concurrency, (post_job(req, "confirm") for req in confirms), None
+        "confirm",
+        port,
+        concurrency,
+        (post_job(req, "confirm") for req in confirms[WARM_STAYS:]),
+        None,
+        [post_job(req, "warm") for req in confirms[:WARM_STAYS]],
     )
     cancels = [sign(stay, BASE + "/cancel", {"setl_sn": sn}) for stay, sn in zip(stays, numbers)]
-    cancel = timed("cancel", port, concurrency, (post_job(req, "cancel") for req in cancels), None)
+    cancel = timed(
+        "cancel",
+        port,
+        concurrency,
+        (post_job(req, "cancel") for req in cancels[WARM_STAYS:]),
+        None,
+        [post_job(req, "warm") for req in cancels[:WARM_STAYS]],
+    )
     return {
         "trial": trial,
         "confirm": confirm,
         "cancel": cancel,
         "stays": len(stays),
         "cpu": used,
+        "warm": warmed,
     }
 
 
