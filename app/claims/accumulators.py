@@ -100,7 +100,7 @@ def _statement(session: Session, name: str) -> Any:
         insert = _insert(session)(years)
         stmt = insert.on_conflict_do_update(
             index_elements=[years.c.person_id, years.c.product_id, years.c.plan_year],
-            set_={"version": years.c.version},
+            set_={"version": years.c.version + 1},
         ).returning(years.c.id, years.c.version)
     elif name == "bump":
         stmt = (
@@ -119,10 +119,12 @@ def _statement(session: Session, name: str) -> Any:
 
 
 def lock_year(session: Session, person_id: int, product_id: int, plan_year: int) -> tuple[int, int]:
-    """(id, version) of the person-year row, created if missing, and locked until the
-    transaction ends (an upsert that changes nothing but takes the row's lock, one statement):
-    no other claim of the year can settle in between, so the version read stays current."""
-    row = {"person_id": person_id, "product_id": product_id, "plan_year": plan_year, "version": 0}
+    """(id, version) of the person-year row, created at version 1 if missing or moved to its
+    next version, and locked until the transaction ends (one statement): no other claim of the
+    year can settle in between, and one that read the version before fails its bump
+    (StaleAccumulators) once this commits. The caller then adds its deltas with `add_json`
+    (the version already moved: no second bump). A rollback undoes the move."""
+    row = {"person_id": person_id, "product_id": product_id, "plan_year": plan_year, "version": 1}
     year_id, version = session.execute(_statement(session, "lock"), row).one()
     return year_id, version
 
@@ -161,13 +163,19 @@ def apply_json(session: Session, year: AccumulatorYear, version_read: int, delta
     INSERT .. ON CONFLICT DO UPDATE per delta (a missing entry starts at it), sent together in
     (kind, key) order with the rows as parameters (one statement compiled once)."""
     _bump_version(session, year, version_read)
+    add_json(session, year.id, deltas)
+
+
+def add_json(session: Session, year_id: int, deltas: dict) -> None:
+    """The deltas (stored form) added to the year's entries, with no version bump: only under
+    `lock_year`, which moved the version already."""
     rows = _nonzero(deltas)
     if not rows:
         return
     session.execute(
         _statement(session, "add"),
         [
-            {"year_id": year.id, "kind": kind, "key": key, "value_fen": fen}
+            {"year_id": year_id, "kind": kind, "key": key, "value_fen": fen}
             for kind, key, fen in rows
         ],
     )

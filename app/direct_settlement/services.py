@@ -26,7 +26,6 @@ from app.catalogues.matching import FeeLine
 from app.claims import accumulators, supplements
 from app.claims.adjudication_run import SETTLE_ATTEMPTS, adjudication_json, refresh_person
 from app.claims.common import claim_by_id, existing, notify, rows_changed, transition
-from app.claims.models import AccumulatorYear
 from app.claims.statuses import ClaimStatus
 from app.common.clock import SHANGHAI, today_shanghai
 from app.common.money import yuan_plain
@@ -426,7 +425,7 @@ def _confirm(
     booking.insert_claim(s, settled)
     message = ("claim_" + outcome, {"amount": yuan_plain(amount), "direct": True})
     booking.record_history(s, settled, matched, fee_lines, reason, inst.fixmedins_code, message)
-    accumulators.apply_json(s, AccumulatorYear(id=stay.year[0]), stay.year[1], deltas)
+    accumulators.add_json(s, stay.year[0], deltas)  # lock_year moved the version
     settled_on = today_shanghai()
     ds_id = s.execute(
         _SQL["settlement"],

@@ -56,7 +56,7 @@ class Stay:
     # the person's filed claims and any other person's claim of this settlement (not drafts)
     claims: list[Claim]
     acc: Accumulators | None = None
-    year: tuple[int, int] | None = None  # (id, version) when read under lock (confirm)
+    year: tuple[int, int] | None = None  # (id, version moved to) when locked (confirm)
     history: InsuranceHistory | None = None
 
     @property
