@@ -127,27 +127,35 @@ def worker_pids(master: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (/proc/PID/stat)."""
+def cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """User + system CPU a process has used so far (/proc/PID/stat); with `reaped`, that of its
+    children it has waited for too (a recycled gunicorn worker, an exited PostgreSQL backend)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_split(master: int) -> dict[str, float]:
     """CPU seconds used so far by the project's workers, by every PostgreSQL process and by
-    this process (the client): subtract two of these to see where a phase's CPU went."""
+    this process (the client): subtract two of these to see where a phase's CPU went. A worker
+    recycled (max_requests) or a backend that exited between the two still counts: its CPU is
+    in its parent's reaped children's (the gunicorn master's, the postmaster's)."""
     postgres = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout
     total = 0.0
     for pid in postgres.split():
         try:
-            total += cpu_seconds(int(pid))
+            total += cpu_seconds(int(pid), reaped=True)
         except OSError:  # a backend that exited meanwhile
             continue
-    return {
-        "workers": sum(cpu_seconds(p) for p in worker_pids(master)),
-        "postgres": total,
-        "client": time.process_time(),
-    }
+    workers = cpu_seconds(master, reaped=True) - cpu_seconds(master)
+    for pid in worker_pids(master):
+        try:
+            workers += cpu_seconds(pid)
+        except OSError:  # exited between the listing and the reading
+            continue
+    return {"workers": workers, "postgres": total, "client": time.process_time()}
 
 
 def rss_mib(pid: int) -> float:
