@@ -149,7 +149,8 @@ def cpu_split(master: int) -> dict[str, float]:
             total += cpu_seconds(int(pid), reaped=True)
         except OSError:  # a backend that exited meanwhile
             continue
-    workers = cpu_seconds(master, reaped=True) - cpu_seconds(master)
+    fields = Path(f"/proc/{master}/stat").read_text().rsplit(")", 1)[1].split()
+    workers = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # reaped workers
     for pid in worker_pids(master):
         try:
             workers += cpu_seconds(pid)

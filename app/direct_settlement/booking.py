@@ -10,7 +10,7 @@ the counter, and flushing a dozen objects cost more CPU than the whole trial."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -26,7 +26,6 @@ from app.claims.lines import FEE_LINE_FIELDS
 from app.claims.models import Claim, ClaimLedgerEntry, ClaimTransition
 from app.claims.statuses import ClaimStatus
 from app.claims.workflow import next_status
-from app.common.clock import today_shanghai
 from app.disclosure.aggregates import record_claim_settled_at_counter
 from app.outbox.models import OutboxEvent
 
@@ -159,10 +158,11 @@ def record_history(
     session.execute(_INSERT["outbox"], notification(claim, kind, **extra))
 
 
-def count_publicly(session: Session, claim: Claim) -> None:
-    """The public figures' counters for the settled claim. The confirmation calls this last,
-    just before it commits: the counter rows are shared by every payment of the month (spread
-    over slots), and a row stays locked from its upsert to the commit."""
+def count_publicly(session: Session, claim: Claim, settled_on: date) -> None:
+    """The public figures' counters for the claim settled on `settled_on` (the settlement's own
+    day, which a cancellation takes them back from). The confirmation calls this last, just
+    before it commits: the counter rows are shared by every payment of the month (spread over
+    slots), and a row stays locked from its upsert to the commit."""
     record_claim_settled_at_counter(
-        session, claim.product_id, claim.plan_year, today_shanghai(), claim.paid_fen or 0
+        session, claim.product_id, claim.plan_year, settled_on, claim.paid_fen or 0
     )

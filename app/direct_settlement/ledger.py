@@ -50,6 +50,11 @@ def register_institution(
 ) -> int:
     """Add a designated hospital, or replace its key and account (a key rotation)."""
     Payee(payee_name, payee_account, payee_bank_name)  # the payout port's own checks
+    from app.integrations.registry import signer
+
+    if not signer().is_public_key(public_key):
+        # else every request it signs would be refused (or worse) until it is re-keyed
+        raise ValueError("public key must be the 128 hex digits of a point of the curve (x || y)")
     with transaction() as s:
         inst = s.scalar(select(Institution).where(Institution.fixmedins_code == code))
         if inst is None:

@@ -450,7 +450,7 @@ def _confirm(
                 "amount_fen": amount,
             },
         )
-    booking.count_publicly(s, settled)  # last: its rows stay locked until the commit
+    booking.count_publicly(s, settled, settled_on)  # last: its rows stay locked until commit
     return {
         "setl_sn": setl_sn,
         "status": DirectStatus.CONFIRMED,

@@ -256,8 +256,9 @@ class _Bumps:
             for (on, metric, dimension), amount in sorted(cells)
         ]
         if rows:
-            # One prepared statement, executed with the rows (one multi-row INSERT on the wire,
-            # in this order): a `.values(rows)` statement was compiled anew for every event.
+            # One statement compiled once, executed with the rows in this order (psycopg sends
+            # them as one pipeline of single-row upserts): a `.values(rows)` statement was
+            # compiled anew for every event.
             session.execute(_cell_upsert(session), rows)
         return slot
 

@@ -225,3 +225,25 @@ def test_another_hospital_cannot_see_confirm_or_cancel_these_settlements(app, st
     assert (status, err["code"]) == (403, "direct_institution_mismatch")
     assert _counts(app) == before
     assert hospital.query("SN1") == (200, done)
+
+
+def test_a_hospital_is_not_registered_under_a_key_that_is_no_point_of_the_curve(app):
+    from app.database import read_scope
+    from app.direct_settlement.ledger import register_institution
+    from app.direct_settlement.models import Institution
+    from app.integrations.signer import sandbox_keys as k
+
+    good = k.SANDBOX_PUBLIC_KEY
+    for bad in (good[:127] + "\n", "0" * 128, good[:-2], "zz" * 64):
+        with app.app_context(), pytest.raises(ValueError, match="public key"):
+            register_institution(
+                code="H36079999998",
+                name="键入错误的医院",
+                key_id="typo-hospital",
+                public_key=bad,
+                payee_name="键入错误的医院",
+                payee_bank_name="中国银行赣州分行",
+                payee_account="6222000011115678",
+            )
+    with app.app_context(), read_scope() as s:
+        assert s.scalar(select(Institution).where(Institution.key_id == "typo-hospital")) is None

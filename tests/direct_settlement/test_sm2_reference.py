@@ -209,3 +209,15 @@ def test_openssl_combined_x_is_fastecdsas_and_knows_the_point_at_infinity():
         assert openssl_ec.combined_x((-t * k) % N, t, public) is None
     with pytest.raises(RuntimeError):
         openssl_ec.combined_x(1, 1, b"\0" * 64)  # (0, 0) is not a point of the curve
+
+
+def test_a_key_or_signature_with_a_final_newline_is_refused_without_an_exception(signed):
+    """ "^...$" let "...\n" through as hex ($ matches before a final newline); int() ignored the
+    newline, and the OpenSSL path raised on the raw text (a 500 instead of a 401)."""
+    public, message, r, s = signed
+    shortened = public[:127] + "\n"
+    assert OURS.verify(shortened, message, _sig(r, s)) is False
+    assert OURS.verify(public, message, _sig(r, s)[:127] + "\n") is False
+    assert not OURS.is_public_key(shortened)
+    assert OURS.is_public_key(public) and OURS.is_public_key(public.upper())
+    assert not OURS.is_public_key("0" * 128)  # (0, 0) is not on the curve

@@ -114,7 +114,7 @@ def combined_x(s: int, t: int, public_xy: bytes) -> int | None:
         if lib.BN_bn2binpad(x, out, 32) != 32:
             raise RuntimeError("BN_bn2binpad failed")
         return int.from_bytes(out.raw, "big")
-    except RuntimeError:
+    except (RuntimeError, MemoryError):
         lib.ERR_clear_error()
         raise
     finally:

@@ -49,11 +49,12 @@ G = CURVE.G
 INFINITY = 0 * G
 DEFAULT_USER_ID = b"1234567812345678"
 
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 def _hex(value: str, length: int) -> bool:
-    return isinstance(value, str) and len(value) == length and bool(_HEX.match(value))
+    # fullmatch: "^...$" would let a final newline through ($ matches before it)
+    return isinstance(value, str) and len(value) == length and bool(_HEX.fullmatch(value))
 
 
 def sm3(data: bytes) -> bytes:
@@ -94,6 +95,10 @@ def digest_e(x: int, y: int, message: bytes) -> int:
 class Sm2Signer:
     scheme = "SM2-SM3"
 
+    def is_public_key(self, public_key_hex: str) -> bool:
+        """128 hex digits naming a point of the curve (not the point at infinity)."""
+        return _hex(public_key_hex, 128) and _public_point(public_key_hex.lower()) is not None
+
     def public_key_of(self, private_key_hex: str) -> str:
         if not _hex(private_key_hex, 64):
             raise ValueError("an SM2 private key is 64 hex digits")
@@ -131,7 +136,10 @@ class Sm2Signer:
             return False
         e = digest_e(point.x, point.y, message)
         if OPENSSL and openssl_ec.available():
-            x1 = openssl_ec.combined_x(s, t, bytes.fromhex(public_key_hex))
+            try:
+                x1 = openssl_ec.combined_x(s, t, _b32(point.x) + _b32(point.y))
+            except (RuntimeError, MemoryError):  # not expected for a checked point: refuse
+                return False
             return x1 is not None and (e + x1) % N == r
         v = (r - e) % N
         if v == 0:  # x1 = 0 (mod n): never in practice; the plain arithmetic decides
