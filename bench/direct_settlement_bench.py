@@ -159,26 +159,18 @@ def measure(
         for i, stay in enumerate(stays)
         if i in firsts
     ]
-    # The first WARM_STAYS of each phase warm the workers up, unrecorded, as the trials' and
-    # the floor's first 64 requests do (each worker compiles and prepares a phase's statements
-    # on its first requests).
-    confirm = timed(
-        "confirm",
-        port,
-        concurrency,
-        (post_job(req, "confirm") for req in confirms[WARM_STAYS:]),
-        None,
-        [post_job(req, "warm") for req in confirms[:WARM_STAYS]],
-    )
+
+    def each_once(name: str, requests: list):
+        """Every request once at `concurrency` in flight; the first WARM_STAYS warm the workers
+        up, unrecorded, as the trials' and the floor's first 64 do (each worker compiles and
+        prepares a phase's statements on its first requests)."""
+        jobs = (post_job(req, name) for req in requests[WARM_STAYS:])
+        warm = [post_job(req, "warm") for req in requests[:WARM_STAYS]]
+        return timed(name, port, concurrency, jobs, None, warm)
+
+    confirm = each_once("confirm", confirms)
     cancels = [sign(stay, BASE + "/cancel", {"setl_sn": sn}) for stay, sn in zip(stays, numbers)]
-    cancel = timed(
-        "cancel",
-        port,
-        concurrency,
-        (post_job(req, "cancel") for req in cancels[WARM_STAYS:]),
-        None,
-        [post_job(req, "warm") for req in cancels[:WARM_STAYS]],
-    )
+    cancel = each_once("cancel", cancels)
     return {
         "trial": trial,
         "confirm": confirm,
