@@ -9,12 +9,17 @@ and the body, over keep-alive connections, so the same client measures the floor
 `jobs` yields one coroutine function per unit of work (an enrollment, one request...); each of
 `concurrency` workers holds one connection and runs units one after another (a closed loop: at
 most `concurrency` requests in flight). Every request's latency is recorded under its label.
+
+    results = asyncio.run(open_loop(host, port, rate=50, jobs=jobs, label="trial"))
+
+starts the jobs at a fixed mean rate instead (Poisson arrivals), however long each takes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -166,6 +171,31 @@ class RunResult:
 Job = Callable[[Connection], Awaitable[object]]
 
 
+@dataclass
+class _Tally:
+    """Jobs done and failed (with the first failure's text), for either loop."""
+
+    done: int = 0
+    errors: int = 0
+    first_error: str | None = None
+
+    async def run(self, job: Job, conn: Connection) -> bool:
+        """Run `job` on `conn`; a failure is counted and closes the connection."""
+        try:
+            await job(conn)
+        except Exception as exc:
+            self.errors += 1
+            if self.first_error is None:
+                self.first_error = repr(exc)[:400]
+            await conn.close()
+            return False
+        self.done += 1
+        return True
+
+    def result(self, seconds: float, recorder: Recorder) -> RunResult:
+        return RunResult(self.done, self.errors, seconds, recorder, self.first_error)
+
+
 async def closed_loop(
     host: str,
     port: int,
@@ -179,8 +209,7 @@ async def closed_loop(
     `warmup` jobs run first, unrecorded (opens the connections, warms each worker)."""
     recorder = Recorder()
     iterator = iter(jobs)
-    done = errors = 0
-    first_error: list[str] = []
+    tally = _Tally()
     connections = [Connection(host, port) for _ in range(concurrency)]
     warm = iter(warmup)
 
@@ -197,24 +226,76 @@ async def closed_loop(
     deadline = None if duration is None else time.perf_counter() + duration
 
     async def worker(conn: Connection) -> None:
-        nonlocal done, errors
         while deadline is None or time.perf_counter() < deadline:
             try:
                 job = next(iterator)
             except StopIteration:
                 return
-            try:
-                await job(conn)
-                done += 1
-            except Exception as exc:
-                errors += 1
-                if not first_error:
-                    first_error.append(repr(exc)[:400])
-                await conn.close()
+            await tally.run(job, conn)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(c) for c in connections))
     elapsed = time.perf_counter() - started
     for conn in connections:
         await conn.close()
-    return RunResult(done, errors, elapsed, recorder, first_error[0] if first_error else None)
+    return tally.result(elapsed, recorder)
+
+
+async def open_loop(
+    host: str,
+    port: int,
+    *,
+    rate: float,
+    jobs: Iterable[Job],
+    label: str,
+    max_connections: int = 64,
+    seed: int = 16,
+) -> RunResult:
+    """Start one job of `jobs` at each arrival of a Poisson process of `rate` a second until
+    they run out, whether or not earlier ones have finished (an open loop: patients reach the
+    counters independently of how fast they are served). Each job runs on an idle keep-alive
+    connection, a new one while fewer than `max_connections` are open, else it waits for one.
+    A job's latency runs from its scheduled arrival to its answer, so time spent waiting behind
+    a backlog counts (no coordinated omission). Recorded under `label`; `units_per_second` is
+    the rate achieved."""
+    recorder = Recorder()
+    arrivals = random.Random(seed)
+    idle: list[Connection] = []
+    opened: list[Connection] = []
+    freed = asyncio.Condition()
+    tally = _Tally()
+
+    async def take() -> Connection:
+        async with freed:
+            while not idle and len(opened) >= max_connections:
+                await freed.wait()
+            if idle:
+                return idle.pop()
+            conn = Connection(host, port)
+            opened.append(conn)
+            return conn
+
+    async def give(conn: Connection) -> None:
+        async with freed:
+            idle.append(conn)
+            freed.notify()
+
+    async def run(job: Job, scheduled: float) -> None:
+        conn = await take()
+        if await tally.run(job, conn):
+            recorder.add(label, time.perf_counter() - scheduled, 200)
+        await give(conn)
+
+    tasks = []
+    started = next_at = time.perf_counter()
+    for job in jobs:
+        delay = next_at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(run(job, next_at)))
+        next_at += arrivals.expovariate(rate)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    for conn in opened:
+        await conn.close()
+    return tally.result(elapsed, recorder)

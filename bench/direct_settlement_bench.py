@@ -18,11 +18,19 @@ the raw-socket client (bench/client.py) in the same run. Per repetition:
    64 hospital counters); then each cancelled (informational). The first WARM_STAYS (64) of
    each are the phase's warm-up, not recorded, as the trials' first 64 are.
 
-Figures: trial p99 and confirm p99 against the write floor's p99 at 64 (target <= 2x).
+4. open loop (informational): trials arriving independently at OPEN_TRIAL_RATES a second (a
+   Poisson process; each latency from its arrival, so a backlog counts), `duration` seconds at
+   each rate over the last OPEN_CONFIRMS stays (kept out of step 3); then those stays
+   confirmed at OPEN_CONFIRM_RATE a second. A counter does not wait for 63 others: this is
+   the answer time at a given load, beside the saturated closed loop of steps 2 and 3.
+
+Figures: trial p99 and confirm p99 against the write floor's p99 at 64 (target <= 2x); the open
+loop's p50 / p99 at each rate.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import sys
@@ -31,9 +39,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.client import Connection
+from bench.client import Connection, open_loop
 
 WARM_STAYS = 64  # stays confirmed and cancelled first, unrecorded (see measure)
+OPEN_TRIAL_RATES = (25, 50, 100)  # trials a second, open loop (step 4)
+OPEN_CONFIRM_RATE = 20  # confirmations a second, open loop
+OPEN_CONFIRMS = 120  # stays confirmed in the open loop only (bench/runner.py seeds them too)
 STAY_FEN = 20_000_000  # 200,000 yuan in-patient: past the deductible, under auto-approval
 BASE = "/direct-settlement/v1"
 
@@ -154,11 +165,14 @@ def measure(
     warm = [post_job(sign(stay, BASE + "/trial", stay), "warm") for stay in stays[:concurrency]]
     trial = timed("trial", port, concurrency, jobs, duration, warm)
     numbers = ["BENCH" + secrets.token_hex(6).upper() for _ in stays]
-    confirms = [
-        sign(stay, BASE + "/confirm", {"trial_no": firsts[i]["trial_no"], "setl_sn": numbers[i]})
-        for i, stay in enumerate(stays)
-        if i in firsts
-    ]
+    trialled = [i for i in range(len(stays)) if i in firsts]
+    at_64, arriving_ids = trialled[:-OPEN_CONFIRMS], trialled[-OPEN_CONFIRMS:]
+
+    def confirmation(i: int):
+        payload = {"trial_no": firsts[i]["trial_no"], "setl_sn": numbers[i]}
+        return sign(stays[i], BASE + "/confirm", payload)
+
+    confirms = [confirmation(i) for i in at_64]
 
     def each_once(name: str, requests: list):
         """Every request once at `concurrency` in flight; the first WARM_STAYS warm the workers
@@ -169,12 +183,37 @@ def measure(
         return timed(name, port, concurrency, jobs, None, warm)
 
     confirm = each_once("confirm", confirms)
-    cancels = [sign(stay, BASE + "/cancel", {"setl_sn": sn}) for stay, sn in zip(stays, numbers)]
+    cancels = [sign(stays[i], BASE + "/cancel", {"setl_sn": numbers[i]}) for i in at_64]
     cancel = each_once("cancel", cancels)
+
+    def arriving(name: str, rate: float, requests: list):
+        """The requests at `rate` a second, open loop (signed before the clock starts)."""
+        before = cpu() if cpu else {}
+        result = asyncio.run(
+            open_loop(
+                "127.0.0.1",
+                port,
+                rate=rate,
+                jobs=(post_job(req, name) for req in requests),
+                label=name,
+                max_connections=concurrency,
+            )
+        )
+        after = cpu() if cpu else {}
+        used[f"{name} at {rate}/s"] = {k: after[k] - before[k] for k in before}
+        return name, rate, result
+
+    opened = []
+    for rate in OPEN_TRIAL_RATES:  # over the stays not confirmed yet (a settled one is refused)
+        pick = [stays[arriving_ids[n % len(arriving_ids)]] for n in range(int(rate * duration))]
+        opened.append(arriving("trial", rate, [sign(st, BASE + "/trial", st) for st in pick]))
+    late = [confirmation(i) for i in arriving_ids]  # signed now: the window runs from it
+    opened.append(arriving("confirm", OPEN_CONFIRM_RATE, late))
     return {
         "trial": trial,
         "confirm": confirm,
         "cancel": cancel,
+        "open": opened,
         "stays": len(stays),
         "cpu": used,
         "warm": warmed,

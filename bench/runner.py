@@ -46,8 +46,9 @@ sys.path.insert(0, str(ROOT))
 from bench.client import Connection, closed_loop  # noqa: E402
 
 PY = Path(sys.executable)
-DIRECT_SETTLEMENT_PEOPLE = 256 + 64  # insured people with one stay each, per repetition: 256
-# confirmations recorded after 64 of warm-up (bench/direct_settlement_bench.py WARM_STAYS)
+DIRECT_SETTLEMENT_PEOPLE = 256 + 64 + 120  # insured people with one stay each, per repetition:
+# 256 confirmations recorded after 64 of warm-up (bench/direct_settlement_bench.py WARM_STAYS),
+# and 120 confirmed in the open loop (OPEN_CONFIRMS)
 GUNICORN = PY.parent / "gunicorn"
 CONSENT = {"accepted": True, "text_version": "pi-2026-01"}
 
@@ -817,6 +818,32 @@ def main() -> None:
                             p99 / floor_p99,
                             "<= 2" if name != "cancel" else "",
                             p99 / floor_p99 <= 2 if name != "cancel" else None,
+                        )
+                    )
+                for name, rate, res in ds["open"]:
+                    if res.errors:
+                        print(
+                            f"  direct {name} at {rate}/s: {res.errors} errors, first: {res.first_error}"
+                        )
+                    n = res.recorder.count()
+                    spent = ds["cpu"][f"{name} at {rate}/s"]
+                    used = ", ".join(f"{k} {v * 1000 / max(n, 1):.1f}" for k, v in spent.items())
+                    print(
+                        f"  direct {name} open loop at {rate}/s ({res.units_per_second:.0f}/s "
+                        f"achieved, n={n}): p50 {res.p(50) * 1000:.0f} ms, p90 "
+                        f"{res.p(90) * 1000:.0f} ms, p99 {res.p(99) * 1000:.0f} ms, max "
+                        f"{res.p(100) * 1000:.0f} ms; CPU ms per request: {used}",
+                        flush=True,
+                    )
+                    rows.append(
+                        Row(
+                            f"direct settlement {name} p50 / p99 arriving at {rate}/s, open loop "
+                            f"(ms; n={n})",
+                            f"{res.p(50) * 1000:.0f} / {res.p(99) * 1000:.0f}",
+                            "",
+                            None,
+                            "",
+                            None,
                         )
                     )
             if wanted("statistics"):
