@@ -12,7 +12,7 @@ most `concurrency` requests in flight). Every request's latency is recorded unde
 
     results = asyncio.run(open_loop(host, port, rate=50, jobs=jobs, label="trial"))
 
-starts the jobs at a fixed mean rate instead (Poisson arrivals), however long each takes.
+starts a list of jobs at a mean rate instead (Poisson arrivals), however long each takes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 
@@ -246,56 +247,66 @@ async def open_loop(
     port: int,
     *,
     rate: float,
-    jobs: Iterable[Job],
+    jobs: Sequence[Job],
     label: str,
     max_connections: int = 64,
-    seed: int = 16,
+    seed: int | None = None,
 ) -> RunResult:
-    """Start one job of `jobs` at each arrival of a Poisson process of `rate` a second until
-    they run out, whether or not earlier ones have finished (an open loop: patients reach the
-    counters independently of how fast they are served). Each job runs on an idle keep-alive
-    connection, a new one while fewer than `max_connections` are open, else it waits for one.
-    A job's latency runs from its scheduled arrival to its answer, so time spent waiting behind
-    a backlog counts (no coordinated omission). Recorded under `label`; `units_per_second` is
-    the rate achieved."""
+    """Start the `jobs` at random arrival times, `rate` a second on average, whether or not
+    earlier ones have finished (an open loop: patients reach the counters independently of how
+    fast they are served). The arrivals are a Poisson process given its count: len(jobs) times
+    drawn uniformly over len(jobs) / rate seconds, so the rate offered is exactly `rate`.
+
+    Each job runs on an idle keep-alive connection (the one freed last), on a new one while
+    fewer than `max_connections` are open, else it waits for the next one freed, first come
+    first served. A job's latency runs from its arrival time to its answer or failure, so time
+    spent waiting behind a backlog counts (no coordinated omission); every finished job is
+    recorded under `label` (a failure also under RunResult.errors). `units_per_second` counts
+    jobs answered over the whole run, arrivals and the last answers' drain."""
     recorder = Recorder()
-    arrivals = random.Random(seed)
-    idle: list[Connection] = []
-    opened: list[Connection] = []
-    freed = asyncio.Condition()
+    draw = random.Random(seed)
+    span = len(jobs) / rate
+    offsets = sorted(draw.uniform(0, span) for _ in jobs)
+    loop = asyncio.get_running_loop()
+    idle: list[Connection] = []  # a stack: the connection freed last is reused first
+    waiting: deque[asyncio.Future[Connection]] = deque()
+    opened = 0
     tally = _Tally()
 
     async def take() -> Connection:
-        async with freed:
-            while not idle and len(opened) >= max_connections:
-                await freed.wait()
-            if idle:
-                return idle.pop()
-            conn = Connection(host, port)
-            opened.append(conn)
-            return conn
+        nonlocal opened
+        if idle:
+            return idle.pop()
+        if opened < max_connections:
+            opened += 1
+            return Connection(host, port)
+        turn: asyncio.Future[Connection] = loop.create_future()
+        waiting.append(turn)
+        return await turn
 
-    async def give(conn: Connection) -> None:
-        async with freed:
+    def give(conn: Connection) -> None:
+        if waiting:
+            waiting.popleft().set_result(conn)
+        else:
             idle.append(conn)
-            freed.notify()
 
-    async def run(job: Job, scheduled: float) -> None:
+    async def run(job: Job, arrival: float) -> None:
         conn = await take()
-        if await tally.run(job, conn):
-            recorder.add(label, time.perf_counter() - scheduled, 200)
-        await give(conn)
+        try:
+            ok = await tally.run(job, conn)
+            recorder.add(label, time.perf_counter() - arrival, 200 if ok else 0)
+        finally:
+            give(conn)
 
     tasks = []
-    started = next_at = time.perf_counter()
-    for job in jobs:
-        delay = next_at - time.perf_counter()
+    started = time.perf_counter()
+    for job, offset in zip(jobs, offsets, strict=True):
+        delay = started + offset - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(run(job, next_at)))
-        next_at += arrivals.expovariate(rate)
+        tasks.append(asyncio.create_task(run(job, started + offset)))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
-    for conn in opened:
+    for conn in idle:
         await conn.close()
     return tally.result(elapsed, recorder)

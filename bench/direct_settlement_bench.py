@@ -14,15 +14,16 @@ the raw-socket client (bench/client.py) in the same run. Per repetition:
 2. trial: signed trial requests over those stays for `duration` seconds from 64 connections
    (each request signed before the clock starts, so the client's SM2 signing is not timed; the
    server verifies every signature);
-3. confirm: one trial per stay confirmed, 64 in flight, every stay once (distinct people, as at
-   64 hospital counters); then each cancelled (informational). The first WARM_STAYS (64) of
-   each are the phase's warm-up, not recorded, as the trials' first 64 are.
-
-4. open loop (informational): trials arriving independently at OPEN_TRIAL_RATES a second (a
-   Poisson process; each latency from its arrival, so a backlog counts), `duration` seconds at
-   each rate over the last OPEN_CONFIRMS stays (kept out of step 3); then those stays
-   confirmed at OPEN_CONFIRM_RATE a second. A counter does not wait for 63 others: this is
-   the answer time at a given load, beside the saturated closed loop of steps 2 and 3.
+3. confirm: one trial per stay confirmed, 64 in flight, every stay but the last OPEN_CONFIRMS
+   once (distinct people, as at 64 hospital counters); then each cancelled (informational).
+   The first WARM_STAYS (64) of each are the phase's warm-up, not recorded, as the trials'
+   first 64 are;
+4. open loop (informational): rate x `duration` trials arriving independently at each of
+   OPEN_TRIAL_RATES a second (Poisson arrivals, client.open_loop; each latency from its
+   arrival, so a backlog counts) over the last OPEN_CONFIRMS stays (kept out of step 3); then
+   those stays confirmed, arriving at OPEN_CONFIRM_RATE a second. A counter does not wait for
+   63 others: this is the answer time at a given load, beside the saturated closed loop of
+   steps 2 and 3.
 
 Figures: trial p99 and confirm p99 against the write floor's p99 at 64 (target <= 2x); the open
 loop's p50 / p99 at each rate.
@@ -134,9 +135,10 @@ def measure(
     cpu=None,
 ) -> dict:
     """Run the scenario against the project on `port`; `load(port, concurrency, jobs,
-    duration)` is runner.load. The RunResults of trial, confirm and cancel, the stays, the CPU
-    seconds each phase used by part (`cpu()` -> {part: seconds so far}, runner.cpu_split) and
-    how many unrecorded warm-up requests each phase's CPU includes."""
+    duration)` is runner.load. The RunResults of trial, confirm and cancel, the open loop's
+    (name, rate, RunResult) in `open`, the stays, the CPU seconds each phase used by part
+    (`cpu()` -> {part: seconds so far}, runner.cpu_split; the open loop's under "NAME at
+    RATE/s") and how many unrecorded warm-up requests each closed-loop phase's CPU includes."""
     used: dict[str, dict[str, float]] = {}
 
     warmed: dict[str, int] = {}
@@ -166,7 +168,13 @@ def measure(
     trial = timed("trial", port, concurrency, jobs, duration, warm)
     numbers = ["BENCH" + secrets.token_hex(6).upper() for _ in stays]
     trialled = [i for i in range(len(stays)) if i in firsts]
-    at_64, arriving_ids = trialled[:-OPEN_CONFIRMS], trialled[-OPEN_CONFIRMS:]
+    split = len(trialled) - OPEN_CONFIRMS
+    if split <= WARM_STAYS or OPEN_CONFIRMS < 1:
+        raise SystemExit(
+            f"{len(trialled)} stays trialled: {WARM_STAYS + OPEN_CONFIRMS + 1} at least are "
+            "needed (warm-up, one confirmation recorded at 64, the open loop's)"
+        )
+    at_64, arriving_ids = trialled[:split], trialled[split:]
 
     def confirmation(i: int):
         payload = {"trial_no": firsts[i]["trial_no"], "setl_sn": numbers[i]}
@@ -194,7 +202,7 @@ def measure(
                 "127.0.0.1",
                 port,
                 rate=rate,
-                jobs=(post_job(req, name) for req in requests),
+                jobs=[post_job(req, name) for req in requests],
                 label=name,
                 max_connections=concurrency,
             )

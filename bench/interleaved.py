@@ -1,15 +1,18 @@
 """Two variants of the code in one process, measured in alternating rounds (benchmarks only).
 
     python -m bench.interleaved --database postgresql+psycopg://postgres@127.0.0.1:5432/NAME \\
-        --patch variant.py [--rounds 10] [--per 20]
+        --patch variant.py [--rounds 12] [--per 20]
 
 ALL TABLES OF THAT DATABASE ARE DROPPED. On the shared 2-core machine the same request's CPU
 drifts by a fifth between runs a minute apart, more than most single changes save, so two runs one
 after the other cannot tell them apart. Here the project is seeded once (as bench.roundtrips seeds
 it), then the write floor, the counter's trial and its confirmation each run `rounds` rounds of
 `per` requests (confirmations: half as many) through Flask's test client, the variant switched on
-in every other round: A (the code as it is) and B (the variant) see the same drift. Prints the
-least and the median CPU milliseconds per request of each.
+in half the rounds, in the order A B B A A B B A ... so that a steady drift (tables growing,
+the machine slowing) favours neither: A (the code as it is) and B (the variant) see the same
+drift. Each side first serves WARM requests of each scenario unmeasured (psycopg prepares a
+statement at its fifth execution). Prints the least and the median CPU milliseconds per
+request of each: this process's CPU (the app's), not PostgreSQL's.
 
 `variant.py` is a Python file that defines `enable()` and `disable()`; it is imported after the
 app is built and may swap a function for the candidate version, say. B is the code with
@@ -26,6 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WARM = 10  # requests per scenario and side before the measured rounds
 sys.path.insert(0, str(ROOT))
 
 
@@ -45,16 +49,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", required=True)
     parser.add_argument("--patch", required=True, help="a file defining enable() and disable()")
-    parser.add_argument("--rounds", type=int, default=10, help="rounds per scenario (even)")
+    parser.add_argument("--rounds", type=int, default=12, help="rounds per scenario (x4)")
     parser.add_argument("--per", type=int, default=20, help="requests per round")
     args = parser.parse_args()
+    if args.rounds < 4 or args.rounds % 4:
+        parser.error("--rounds must be a multiple of 4 (A B B A blocks)")
 
     from bench import direct_settlement_bench as ds
     from bench import floor_app, runner
 
     app = runner.project_app(runner.project_env(args.database, ""))
-    stays_needed = args.rounds * (args.per // 2 or 1) + 2
-    members = runner.seed_project(app, stays_needed + 60)
+    stays_needed = args.rounds * (args.per // 2 or 1) + 2 * WARM
+    members = runner.seed_project(app, stays_needed)
     pool = iter(members)
     floor_app.setup(args.database, 16)
     os.environ.update(FLOOR_DATABASE_URL=args.database, FLOOR_READ_BYTES="256")
@@ -74,7 +80,7 @@ def main() -> None:
 
     # Signed before any clock starts (signing is the hospital's CPU; a nonce is good once).
     numbers = [post(sign(stay, ds.BASE + "/trial", stay))["trial_no"] for stay in stays]
-    wanted = args.rounds * args.per + 2
+    wanted = args.rounds * args.per + 2 * WARM
     trials = iter(
         [
             sign(stays[i % len(stays)], ds.BASE + "/trial", stays[i % len(stays)])
@@ -97,12 +103,14 @@ def main() -> None:
         ("ds-confirm", lambda: post(next(confirms)), args.per // 2 or 1),
     )
     for name, call, per in scenarios:
-        for switch in (variant.disable, variant.enable):  # each variant warmed once
+        for switch in (variant.disable, variant.enable):
             switch()
-            call()
+            for _ in range(WARM):
+                call()
         rounds: dict[str, list[float]] = {"A": [], "B": []}
         for k in range(args.rounds):
-            side = "B" if k % 2 else "A"
+            side = "AB"[(k + 1) // 2 % 2]  # A B B A A B B A ...
+
             (variant.enable if side == "B" else variant.disable)()
             started = time.process_time()
             for _ in range(per):

@@ -829,8 +829,8 @@ def main() -> None:
                     spent = ds["cpu"][f"{name} at {rate}/s"]
                     used = ", ".join(f"{k} {v * 1000 / max(n, 1):.1f}" for k, v in spent.items())
                     print(
-                        f"  direct {name} open loop at {rate}/s ({res.units_per_second:.0f}/s "
-                        f"achieved, n={n}): p50 {res.p(50) * 1000:.0f} ms, p90 "
+                        f"  direct {name} open loop arriving at {rate}/s (answered "
+                        f"{res.units_per_second:.0f}/s over the run, n={n}): p50 {res.p(50) * 1000:.0f} ms, p90 "
                         f"{res.p(90) * 1000:.0f} ms, p99 {res.p(99) * 1000:.0f} ms, max "
                         f"{res.p(100) * 1000:.0f} ms; CPU ms per request: {used}",
                         flush=True,
