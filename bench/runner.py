@@ -14,7 +14,8 @@ What it does (THE DATABASES bench_project AND bench_floor, or --db-prefix's, ARE
    notification's first delivery p99 at 64 against the write floor's p99 at 64;
    /public/statistics p95 (200 and 304) against a read floor of the same body size; then the
    pure adjudication engine (bench/adjudication_bench.py) against a minimal loop; 一站式 trial
-   and confirm p99 at 64 against the write floor's (bench/direct_settlement_bench.py); a worker's
+   and confirm p99 at 64 against the write floor's, and their answer times arriving at a few
+   rates, open loop (bench/direct_settlement_bench.py); a worker's
    boot CPU against the floor app's, and the workers' RSS after the load; and samples
    pg_stat_activity during the 64-in-flight enrollment run for lock waits;
 4. prints one table per repetition (figure / project / floor / ratio / target) and the load
