@@ -143,13 +143,17 @@ def measure(
 
     warmed: dict[str, int] = {}
 
-    def timed(name: str, port, concurrency, jobs, duration, warm):
+    def metered(key: str, run):
+        """run(), the CPU it used by part kept under `key`."""
         before = cpu() if cpu else {}
-        result = load(port, concurrency, jobs, duration, warm)
+        result = run()
         after = cpu() if cpu else {}
-        used[name] = {k: after[k] - before[k] for k in before}
-        warmed[name] = len(warm)  # their CPU is in `used` too
+        used[key] = {k: after[k] - before[k] for k in before}
         return result
+
+    def timed(name: str, port, concurrency, jobs, duration, warm):
+        warmed[name] = len(warm)  # their CPU is in `used` too
+        return metered(name, lambda: load(port, concurrency, jobs, duration, warm))
 
     stays = insure_and_hospitalise(app, members, consent_version)
     sign = signer_for(app)
@@ -196,20 +200,11 @@ def measure(
 
     def arriving(name: str, rate: float, requests: list):
         """The requests at `rate` a second, open loop (signed before the clock starts)."""
-        before = cpu() if cpu else {}
-        result = asyncio.run(
-            open_loop(
-                "127.0.0.1",
-                port,
-                rate=rate,
-                jobs=[post_job(req, name) for req in requests],
-                label=name,
-                max_connections=concurrency,
-            )
+        jobs = [post_job(req, name) for req in requests]
+        run = open_loop(
+            "127.0.0.1", port, rate=rate, jobs=jobs, label=name, max_connections=concurrency
         )
-        after = cpu() if cpu else {}
-        used[f"{name} at {rate}/s"] = {k: after[k] - before[k] for k in before}
-        return name, rate, result
+        return name, rate, metered(f"{name} at {rate}/s", lambda: asyncio.run(run))
 
     opened = []
     for rate in OPEN_TRIAL_RATES:  # over the stays not confirmed yet (a settled one is refused)

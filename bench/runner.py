@@ -793,16 +793,20 @@ def main() -> None:
                     load,
                     cpu=lambda: cpu_split(project.pid),
                 )
+
+                def per_request(key: str, res, served: int, ds=ds) -> str:
+                    """The phase's errors printed; its CPU by part, ms per request served."""
+                    if res.errors:
+                        print(f"  direct {key}: {res.errors} errors, first: {res.first_error}")
+                    spent = ds["cpu"][key].items()
+                    return ", ".join(f"{k} {v * 1000 / max(served, 1):.1f}" for k, v in spent)
+
                 for name in ("trial", "confirm", "cancel"):
                     res = ds[name]
-                    if res.errors:
-                        print(f"  direct {name}: {res.errors} errors, first: {res.first_error}")
                     p99 = res.p(99)
                     n = res.recorder.count()
-                    served = n + ds["warm"][name]  # the CPU measured includes the warm-up's
-                    used = ", ".join(
-                        f"{k} {v * 1000 / served:.1f}" for k, v in ds["cpu"][name].items()
-                    )
+                    # the CPU measured includes the warm-up's
+                    used = per_request(name, res, n + ds["warm"][name])
                     print(
                         f"  direct {name}: p50 {res.p(50) * 1000:.0f} ms, p90 "
                         f"{res.p(90) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (floor at 64: p50 "
@@ -822,13 +826,8 @@ def main() -> None:
                         )
                     )
                 for name, rate, res in ds["open"]:
-                    if res.errors:
-                        print(
-                            f"  direct {name} at {rate}/s: {res.errors} errors, first: {res.first_error}"
-                        )
                     n = res.recorder.count()
-                    spent = ds["cpu"][f"{name} at {rate}/s"]
-                    used = ", ".join(f"{k} {v * 1000 / max(n, 1):.1f}" for k, v in spent.items())
+                    used = per_request(f"{name} at {rate}/s", res, n)
                     print(
                         f"  direct {name} open loop arriving at {rate}/s (answered "
                         f"{res.units_per_second:.0f}/s over the run, n={n}): p50 {res.p(50) * 1000:.0f} ms, p90 "
