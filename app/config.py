@@ -554,7 +554,17 @@ def testing_config() -> Config:
 
 
 def production_config() -> Config:
-    cfg = _common_from_env(Config(PROFILE="production", SERVE_SWAGGER_UI=False, LOG_FORMAT="json"))
+    # No sandbox default for the mini-program, merchant or notify URL: each must be given.
+    cfg = _common_from_env(
+        Config(
+            PROFILE="production",
+            SERVE_SWAGGER_UI=False,
+            LOG_FORMAT="json",
+            WECHAT_APPID="",
+            WECHATPAY_MCHID="",
+            WECHATPAY_NOTIFY_URL="",
+        )
+    )
     # Jobs never run inside a request in production: Celery on the Redis it already has.
     cfg.CELERY_BROKER_URL = cfg.CELERY_BROKER_URL or cfg.REDIS_URL
     return cfg

@@ -21,6 +21,8 @@ _DEV_CERT_KEY = "dev-only-certificate-signing-key-do-not-use-in-prod!"
 _DEV_DOCUMENT_KEY = b"dev-only-document-storage-key-32"  # 32 bytes, refused in production
 _DEV_CAMPAIGN_KEY = "dev-only-campaign-link-signing-key-do-not-use-in-prod!"
 _DEV_KEYS = {_DEV_JWT_KEY, _DEV_FIELD_KEY, _DEV_INDEX_KEY, _DEV_CERT_KEY, _DEV_CAMPAIGN_KEY}
+# The field and index keys are held decoded (bytes): the base64 texts above never match them.
+_DEV_RAW_KEYS = {base64.b64decode(_DEV_FIELD_KEY), base64.b64decode(_DEV_INDEX_KEY)}
 
 
 def _decode_key(value: str, name: str) -> bytes:
@@ -49,6 +51,8 @@ def validate_production(cfg: Any) -> None:
         raise ConfigurationError("production needs FIELD_ENCRYPTION_KEY (base64, 32 bytes)")
     if len(cfg.BLIND_INDEX_KEY) < MIN_SECRET_BYTES:
         raise ConfigurationError("production needs BLIND_INDEX_KEY (base64, 32 bytes)")
+    if cfg.FIELD_ENCRYPTION_KEY in _DEV_RAW_KEYS or cfg.BLIND_INDEX_KEY in _DEV_RAW_KEYS:
+        raise ConfigurationError("production refuses the development field or index key")
     if cfg.FIELD_ENCRYPTION_KEY == cfg.BLIND_INDEX_KEY:
         raise ConfigurationError("FIELD_ENCRYPTION_KEY and BLIND_INDEX_KEY must differ")
     if (
@@ -76,6 +80,9 @@ def validate_production(cfg: Any) -> None:
     if len(cfg.PAYOUT_SECRET.encode()) < MIN_SECRET_BYTES or cfg.PAYOUT_SECRET in _DEV_KEYS:
         raise ConfigurationError(f"production needs PAYOUT_SECRET of {MIN_SECRET_BYTES}+ bytes")
     for name in (
+        "WECHAT_APPID",
+        "WECHATPAY_MCHID",
+        "WECHATPAY_NOTIFY_URL",
         "WECHATPAY_MERCHANT_KEY",
         "WECHATPAY_MERCHANT_SERIAL",
         "WECHATPAY_APIV3_KEY",

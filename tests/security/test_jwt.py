@@ -539,6 +539,8 @@ REFUSALS = {
     "index-key-missing": {"BLIND_INDEX_KEY": None},
     "index-key-short": {"BLIND_INDEX_KEY": _b64(b"I" * 31)},
     "field-and-index-key-equal": {"BLIND_INDEX_KEY": _b64(b"F" * 32)},
+    "field-key-development": {"FIELD_ENCRYPTION_KEY": _b64(b"dev-only-field-encryption-key-32")},
+    "index-key-development": {"BLIND_INDEX_KEY": _b64(b"dev-only-blind-index-key-32bytes")},
     "certificate-key-missing": {"CERTIFICATE_SIGNING_KEY": None},
     "certificate-key-short": {"CERTIFICATE_SIGNING_KEY": _SHORT},
     "certificate-key-development": {
@@ -557,6 +559,10 @@ REFUSALS = {
     "wechat-sandbox": {"WECHAT_ADAPTER": "sandbox"},
     "wechat-adapter-unknown": {"WECHAT_ADAPTER": "fake"},
     "wechat-secret-missing": {"WECHAT_SECRET": None},
+    # the sandbox's mini-program, merchant and loopback notify URL are no production defaults
+    "wechat-appid-missing": {"WECHAT_APPID": None},
+    "wechatpay-mchid-missing": {"WECHATPAY_MCHID": None},
+    "wechatpay-notify-url-missing": {"WECHATPAY_NOTIFY_URL": None},
     "bureau-sandbox": {"BUREAU_ADAPTER": "sandbox"},
     "bureau-url-missing": {"BUREAU_BASE_URL": None},
     "bureau-app-id-missing": {"BUREAU_APP_ID": None},
