@@ -17,6 +17,7 @@ import logging
 import secrets
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.common.clock import SHANGHAI, today_shanghai
@@ -55,6 +56,9 @@ def register_institution(
     if not signer().is_public_key(public_key):
         # else every request it signs would be refused (or worse) until it is re-keyed
         raise ValueError("public key must be the 128 hex digits of a point of the curve (x || y)")
+    if current_app.config["PROFILE"] == "production" and _is_sandbox_key(public_key):
+        # its private half is in the repository: anyone could sign this hospital's settlements
+        raise ValueError("production registers no hospital under the sandbox key pair")
     with transaction() as s:
         inst = s.scalar(select(Institution).where(Institution.fixmedins_code == code))
         if inst is None:
@@ -65,6 +69,12 @@ def register_institution(
         inst.payee_account, inst.status = payee_account, InstitutionStatus.ACTIVE
         s.flush()
         return inst.id
+
+
+def _is_sandbox_key(public_key: str) -> bool:
+    from app.integrations.signer import sandbox_keys as k
+
+    return public_key.strip().lower() == k.SANDBOX_PUBLIC_KEY.lower()
 
 
 def register_sandbox_hospital(code: str, name: str) -> int:

@@ -247,3 +247,37 @@ def test_a_hospital_is_not_registered_under_a_key_that_is_no_point_of_the_curve(
             )
     with app.app_context(), read_scope() as s:
         assert s.scalar(select(Institution).where(Institution.key_id == "typo-hospital")) is None
+
+
+def test_production_registers_no_hospital_under_the_sandbox_key(app_factory):
+    """The sandbox key pair's private half is in the repository: in production neither
+    `add-sandbox-hospital` nor `add-institution` with its public key may register a hospital
+    (anyone could then sign that hospital's settlements)."""
+    from app.database import read_scope
+    from app.direct_settlement.cli import direct_settlement_cli
+    from app.direct_settlement.ledger import register_institution
+    from app.direct_settlement.models import Institution
+    from app.integrations.signer import sandbox_keys as k
+
+    app = app_factory(PROFILE="production")
+    runner = app.test_cli_runner()
+    result = runner.invoke(direct_settlement_cli, ["add-sandbox-hospital", "--code", "H1"])
+    assert result.exit_code != 0 and "sandbox" in str(result.exception or result.output)
+    with app.app_context(), pytest.raises(ValueError, match="sandbox"):
+        register_institution(
+            code="H2",
+            name="某医院",
+            key_id="h2",
+            public_key=k.SANDBOX_PUBLIC_KEY.upper(),
+            payee_name="某医院",
+            payee_bank_name="中国银行赣州分行",
+            payee_account="6222000011115678",
+        )
+    with app.app_context(), read_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Institution)) == 0
+    # outside production the sandbox hospital is what the demo and the tests use
+    other = app_factory(DIRECT_TIMESTAMP_WINDOW_SECONDS=300)
+    result = other.test_cli_runner().invoke(
+        direct_settlement_cli, ["add-sandbox-hospital", "--code", "H1"]
+    )
+    assert result.exit_code == 0, result.output
