@@ -275,17 +275,19 @@ def test_api_conforms_to_its_spec(case, fuzz_world):
     )
 
 
-def test_fuzzing_got_past_authentication():
+@pytest.fixture(autouse=True)
+def _fuzzing_got_past_authentication(request):
     """The tokens worked: no operation that needs one answered every case with 401/403 (which
-    would make every check above pass without testing the operation)."""
-    if not SEEN_STATUSES:
-        pytest.skip("run together with test_api_conforms_to_its_spec")
-    stuck = sorted(
-        label
-        for (label, secured), statuses in SEEN_STATUSES.items()
-        if secured and statuses <= {401, 403}
-    )
-    assert not stuck, f"only ever denied: {stuck}"
+    would make every check above pass without testing the operation). Checked after each
+    operation's own test, so it holds under pytest-xdist too: a separate test run afterwards saw
+    only the operations its own worker had fuzzed (or none, and skipped)."""
+    yield
+    if getattr(request.node, "originalname", None) != "test_api_conforms_to_its_spec":
+        return
+    label = request.node.name.partition("[")[2].removesuffix("]")
+    statuses = SEEN_STATUSES.get((label, True))
+    if statuses is not None and statuses <= {401, 403}:
+        pytest.fail(f"only ever denied: {label} answered {sorted(statuses)}")
 
 
 def test_a_body_that_is_not_json_is_a_400_problem(fuzz_world):
