@@ -20,9 +20,30 @@ _DEV_INDEX_KEY = base64.b64encode(b"dev-only-blind-index-key-32bytes").decode()
 _DEV_CERT_KEY = "dev-only-certificate-signing-key-do-not-use-in-prod!"
 _DEV_DOCUMENT_KEY = b"dev-only-document-storage-key-32"  # 32 bytes, refused in production
 _DEV_CAMPAIGN_KEY = "dev-only-campaign-link-signing-key-do-not-use-in-prod!"
-_DEV_KEYS = {_DEV_JWT_KEY, _DEV_FIELD_KEY, _DEV_INDEX_KEY, _DEV_CERT_KEY, _DEV_CAMPAIGN_KEY}
+# The testing profile's keys are in the repository too (app/config.py testing_config).
+_TEST_JWT_KEY = "test-jwt-signing-key-0123456789abcdef"
+_TEST_FIELD_KEY = b"test-field-encryption-key-32byte"
+_TEST_INDEX_KEY = b"test-blind-index-key-32-bytes-ok"
+_TEST_CERT_KEY = "test-certificate-signing-key-0123456789"
+_TEST_CAMPAIGN_KEY = "test-campaign-link-signing-key-0123456789"
+_TEST_DOCUMENT_KEY = b"test-document-encryption-key-32b"
+_DEV_KEYS = {
+    _DEV_JWT_KEY,
+    _DEV_FIELD_KEY,
+    _DEV_INDEX_KEY,
+    _DEV_CERT_KEY,
+    _DEV_CAMPAIGN_KEY,
+    _TEST_JWT_KEY,
+    _TEST_CERT_KEY,
+    _TEST_CAMPAIGN_KEY,
+}
 # The field and index keys are held decoded (bytes): the base64 texts above never match them.
-_DEV_RAW_KEYS = {base64.b64decode(_DEV_FIELD_KEY), base64.b64decode(_DEV_INDEX_KEY)}
+_DEV_RAW_KEYS = {
+    base64.b64decode(_DEV_FIELD_KEY),
+    base64.b64decode(_DEV_INDEX_KEY),
+    _TEST_FIELD_KEY,
+    _TEST_INDEX_KEY,
+}
 
 
 def _decode_key(value: str, name: str) -> bytes:
@@ -46,13 +67,13 @@ def validate_production(cfg: Any) -> None:
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ConfigurationError(f"JWT key '{kid}' is shorter than {MIN_SECRET_BYTES} bytes")
         if secret in _DEV_KEYS:
-            raise ConfigurationError("production refuses the development JWT key")
+            raise ConfigurationError("production refuses the development or testing JWT key")
     if len(cfg.FIELD_ENCRYPTION_KEY) < MIN_SECRET_BYTES:
         raise ConfigurationError("production needs FIELD_ENCRYPTION_KEY (base64, 32 bytes)")
     if len(cfg.BLIND_INDEX_KEY) < MIN_SECRET_BYTES:
         raise ConfigurationError("production needs BLIND_INDEX_KEY (base64, 32 bytes)")
     if cfg.FIELD_ENCRYPTION_KEY in _DEV_RAW_KEYS or cfg.BLIND_INDEX_KEY in _DEV_RAW_KEYS:
-        raise ConfigurationError("production refuses the development field or index key")
+        raise ConfigurationError("production refuses a development or testing field or index key")
     if cfg.FIELD_ENCRYPTION_KEY == cfg.BLIND_INDEX_KEY:
         raise ConfigurationError("FIELD_ENCRYPTION_KEY and BLIND_INDEX_KEY must differ")
     if (
@@ -116,7 +137,7 @@ def validate_production_document_storage(cfg: Any) -> None:
     """Claim documents in production: a real key of their own, and a store that persists."""
     if len(cfg.DOCUMENT_ENCRYPTION_KEY) != 32:
         raise ConfigurationError("production needs DOCUMENT_ENCRYPTION_KEY (base64, 32 bytes)")
-    if cfg.DOCUMENT_ENCRYPTION_KEY == _DEV_DOCUMENT_KEY:
+    if cfg.DOCUMENT_ENCRYPTION_KEY in (_DEV_DOCUMENT_KEY, _TEST_DOCUMENT_KEY):
         raise ConfigurationError("production refuses the development DOCUMENT_ENCRYPTION_KEY")
     if cfg.DOCUMENT_ENCRYPTION_KEY in (cfg.FIELD_ENCRYPTION_KEY, cfg.BLIND_INDEX_KEY):
         raise ConfigurationError(

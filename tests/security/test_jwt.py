@@ -541,6 +541,9 @@ REFUSALS = {
     "field-and-index-key-equal": {"BLIND_INDEX_KEY": _b64(b"F" * 32)},
     "field-key-development": {"FIELD_ENCRYPTION_KEY": _b64(b"dev-only-field-encryption-key-32")},
     "index-key-development": {"BLIND_INDEX_KEY": _b64(b"dev-only-blind-index-key-32bytes")},
+    "field-key-testing": {"FIELD_ENCRYPTION_KEY": _b64(b"test-field-encryption-key-32byte")},
+    "jwt-testing-key": {"JWT_KEYS": "prod-1:test-jwt-signing-key-0123456789abcdef"},
+    "document-key-testing": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"test-document-encryption-key-32b")},
     "certificate-key-missing": {"CERTIFICATE_SIGNING_KEY": None},
     "certificate-key-short": {"CERTIFICATE_SIGNING_KEY": _SHORT},
     "certificate-key-development": {
