@@ -16,7 +16,8 @@ MAX_COUNT = Decimal("99999999")  # the column is Numeric(16, 4)
 
 
 def _fen(**kw):
-    return ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_FEN), **kw)
+    # strict: a JSON 100.5 or "100" is refused, never truncated to 100 fen
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=MAX_FEN), **kw)
 
 
 def _count(value: Decimal) -> None:

@@ -20,7 +20,8 @@ def _text(max_len: int):
 
 
 def _fen(**kw):
-    return ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_FEN), **kw)
+    # strict: a JSON 100.5 or "100" is refused, never truncated to 100 fen
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=MAX_FEN), **kw)
 
 
 AMOUNTS_DESCRIPTION = (

@@ -62,13 +62,15 @@ class DirectSettlementSchema(StrictSchema):
 
 class ReconcileItemSchema(StrictSchema):
     setl_sn = ma.fields.String(required=True, validate=_SN)
-    amount_fen = ma.fields.Integer(required=True, validate=ma.validate.Range(0, MAX_FEN))
+    amount_fen = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(0, MAX_FEN)
+    )
 
 
 class ReconcileRequestSchema(StrictSchema):
     day = ma.fields.Date(required=True)
-    count = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 10**7))
-    sum_fen = ma.fields.Integer(required=True, validate=ma.validate.Range(0, MAX_FEN))
+    count = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(0, 10**7))
+    sum_fen = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(0, MAX_FEN))
     items = ma.fields.List(
         ma.fields.Nested(ReconcileItemSchema),
         load_default=None,

@@ -364,6 +364,14 @@ def test_automatic_denial_and_a_human_review(app, client, insured_family, review
             "payee_account_invalid",
         ),
         ({"medfee_sumamt_fen": -1}, "validation_failed"),
+        # fen are integers: a fraction or a string is refused, not truncated (100.5 -> 100)
+        ({"medfee_sumamt_fen": 100.5}, "validation_failed"),
+        ({"in_policy_self_pay_fen": "2500000"}, "validation_failed"),
+        ({"amounts": {"in_policy_self_pay": 2500000.9}}, "validation_failed"),
+        (
+            {"invoices": [{"issuer": "赣州市人民医院", "number": "A1", "amount_fen": 80.5}]},
+            "validation_failed",
+        ),
         ({"care_kind": "dental"}, "validation_failed"),
     ],
 )

@@ -291,3 +291,19 @@ def test_a_json_line_with_an_impossible_count_is_422(client, insured_family, cnt
     assert put.status_code == 422, put.get_json()
     assert put.get_json()["code"] == "validation_failed"
     assert "数量" in str(put.get_json()["errors"])
+
+
+@pytest.mark.parametrize("amount", [8_000_000.5, "8000000"])
+def test_a_json_line_amount_that_is_not_whole_fen_is_422(client, insured_family, amount):
+    """A fraction of a fen (or a string) is refused, not truncated to 8,000,000 fen."""
+    token = insured_family["token"]
+    draft = _draft(client, insured_family)
+    line = {
+        "med_list_codg": "003310000010000-331100001",
+        "chrgitm_lv": "01",
+        "det_item_fee_sumamt_fen": amount,
+    }
+    put = client.put(f"/claims/{draft['id']}/lines", headers=bearer(token), json={"lines": [line]})
+    assert put.status_code == 422, put.get_json()
+    assert put.get_json()["code"] == "validation_failed"
+    assert "det_item_fee_sumamt_fen" in str(put.get_json()["errors"])

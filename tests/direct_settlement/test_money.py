@@ -92,6 +92,26 @@ def test_reconciliation_reports_a_planted_mismatch(app, client, seeded, stay, ho
     assert result.exit_code == 1 and "MISMATCH" in result.output and "SN9999" in result.output
 
 
+def test_a_reconciliation_in_fractions_of_a_fen_is_refused_not_matched(
+    app, client, seeded, stay, hospital
+):
+    """118800.99 fen is not 118800 fen: the hospital's figures are taken as sent or refused."""
+    done = _discharge(hospital, stay)
+    day, amount = _today(app), done["amount_fen"]
+    for count, total, items in (
+        (1, amount + 0.99, None),
+        ("1", amount, None),
+        (1, amount, [{"setl_sn": "SN0001", "amount_fen": amount + 0.5}]),
+    ):
+        status, err = hospital.reconcile(day, count, total, items)
+        assert (status, err["code"]) == (422, "validation_failed"), err
+    with app.app_context():
+        from app.database import get_session
+        from app.direct_settlement.models import Reconciliation
+
+        assert get_session().scalars(select(Reconciliation)).all() == []
+
+
 def test_the_hospital_statement_is_paid_and_the_ledgers_balance(app, stay, hospital):
     done = _discharge(hospital, stay)
     runner = app.test_cli_runner()
