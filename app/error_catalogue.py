@@ -208,6 +208,12 @@ _add(
     "您尚未同意查询去年医保结算记录，无需撤回",
     "Nothing to withdraw",
 )
+_add(
+    "estimate_consent_outdated",
+    422,
+    "查询去年医保结算记录的授权说明已更新，请重新阅读并同意",
+    "The consent names a text version other than the current one (detail has it)",
+)
 _add("relation_invalid", 422, "关系类型不正确")
 _add("relative_is_self", 409, "不能将本人添加为家属")
 _add("relative_exists", 409, "该家属已添加")

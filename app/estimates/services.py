@@ -86,6 +86,11 @@ def _change_consent(member_id: int, purpose: str, text_version: str, action: str
 def grant_consent(member_id: int, accepted: bool, text_version: str) -> dict:
     if not accepted:
         raise E.estimate_consent_required()
+    current = current_app.config["ESTIMATE_CONSENT_TEXT_VERSION"]
+    if text_version != current:  # a consent is to the text shown, not to any string
+        raise E.estimate_consent_outdated(
+            f"查询去年医保结算记录的授权说明当前版本为 {current}，请重新阅读并同意"
+        )
     _change_consent(member_id, GRANTED, text_version, "estimate.consent_granted")
     return consent_status(member_id)
 

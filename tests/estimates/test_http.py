@@ -132,6 +132,22 @@ def test_refused_consent_is_not_recorded(app, client, insured_family):
     assert _audit(app, "estimate.consent_granted") == []
 
 
+def test_consent_to_another_text_version_is_refused_and_not_recorded(app, client, insured_family):
+    """A separate consent is to the text the member was shown (current_text_version), not to
+    whatever string is sent, e.g. the null `text_version` of a member who never consented."""
+    token = insured_family["token"]
+    shown = client.get("/me/value-estimate/consent", headers=bearer(token)).get_json()
+    assert shown["text_version"] is None and shown["current_text_version"] == "estimate-2026-12"
+    for version in ("None", "estimate-2025-01"):
+        body = {"consent": {"accepted": True, "text_version": version}}
+        resp = client.post("/me/value-estimate/consent", headers=bearer(token), json=body)
+        assert resp.status_code == 422, resp.get_json()
+        assert resp.get_json()["code"] == "estimate_consent_outdated"
+        assert "estimate-2026-12" in resp.get_json()["detail"]
+    assert _audit(app, "estimate.consent_granted") == []
+    assert _estimate(client, token).get_json()["code"] == "estimate_consent_required"
+
+
 def test_each_fetch_is_audited_without_personal_data(app, client, insured_family):
     token = insured_family["token"]
     _consent(client, token)
