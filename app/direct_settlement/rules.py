@@ -12,7 +12,7 @@ TIMESTAMP is Unix seconds; NONCE 16-64 of [A-Za-z0-9_-], used once per instituti
 from __future__ import annotations
 
 import re
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -94,10 +94,21 @@ def _build(cls: Any, known: dict, data: dict, where: str) -> Any:
     for name, f in known.items():
         if name in data:
             args[name] = _value(f"{where}.{name}", f.type, data[name])
+    missing = [
+        name
+        for name, f in known.items()
+        if name not in args and f.default is MISSING and f.default_factory is MISSING
+    ]
+    if missing:
+        raise BadSettlement("direct_request_invalid", f"{where} 缺少字段：{'、'.join(missing)}")
     try:
         return cls(**args)
     except (TypeError, ValueError) as exc:
-        raise BadSettlement("direct_request_invalid", f"{where}: {exc}") from None
+        # the record's own check names the field first ("cnt must be a finite Decimal"): say
+        # which field in Chinese, keep its words as the detail
+        name = str(exc).split(" ", 1)[0]
+        field = f"{where}.{name}" if name in known else where
+        raise BadSettlement("direct_request_invalid", f"{field} 取值不合规（{exc}）") from None
 
 
 def read_settlement(

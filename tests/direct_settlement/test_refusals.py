@@ -112,6 +112,38 @@ def test_bad_settlements_are_refused_and_change_nothing(app, stay, hospital, mak
     assert _counts(app) == before
 
 
+def _line_level_unknown(stay):
+    bad = copy(stay)
+    bad["feedetail"][0]["chrgitm_lv"] = "04"
+    return bad
+
+
+def _line_count_nan(stay):
+    bad = copy(stay)
+    bad["feedetail"][0]["cnt"] = "NaN"
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (_no_amount, "setlinfo 缺少字段：medfee_sumamt_fen"),
+        (lambda stay: _set(stay, psn_no=360700990000000), "setlinfo.psn_no 取值不合规"),
+        (lambda stay: _set(stay, hifp_pay_fen=-1), "setlinfo.hifp_pay_fen 取值不合规"),
+        (_line_level_unknown, "feedetail.chrgitm_lv 取值不合规"),
+        (_line_count_nan, "feedetail.cnt 取值不合规"),
+    ],
+)
+def test_an_unreadable_settlement_is_explained_in_chinese(app, stay, hospital, make, field):
+    """The hospital's staff read the refusal: it names the field in Chinese, never only the
+    record's English check or Python's own words ("__init__() missing ... argument")."""
+    bad = make(stay)
+    got, body = hospital.trial(bad["setlinfo"], bad["feedetail"])
+    assert (got, body["code"]) == (422, "direct_request_invalid"), body
+    assert body["detail"].startswith(field), body["detail"]
+    assert "__init__" not in body["detail"]
+
+
 def test_a_policy_not_in_force_on_the_date_of_care(app, stay, hospital):
     """The bureau's own record, for care before the cover began (the policy starts 2026-01-01)."""
     with app.app_context():
