@@ -491,6 +491,9 @@ def cancel(inst: InstitutionKey, setl_sn: str) -> dict:
                     actor_id=None,
                     reason=f"定点医院撤销一站式结算（结算流水号 {setl_sn}）",
                 )
+                # nothing is paid on it any more: the member's claim must not say it was (its
+                # ledger nets to 0 already, and a rejected claim owes nothing)
+                claim.approved_fen = claim.paid_fen = 0
                 now = utcnow()
                 moved = rows_changed(
                     s,

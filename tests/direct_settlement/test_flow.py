@@ -81,5 +81,10 @@ def test_trial_confirm_query_cancel(app, client, insured_family, stay, hospital)
         k: v for k, v in before.items() if k != ("versions",)
     }
     assert _ledger_problems(app) == []
+    # the member sees it reversed, nothing paid on it
+    detail = client.get(f"/claims/{mine[0]['id']}", headers=bearer(insured_family["token"]))
+    shown = detail.get_json()
+    assert shown["status"] == "rejected"
+    assert (shown["approved_fen"], shown["paid_fen"]) == (0, 0), shown
     assert hospital.cancel("SN0001")[0] == 200  # cancelling again answers again
     assert _accumulators(app) == restored
