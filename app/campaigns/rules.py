@@ -113,9 +113,13 @@ class CampaignEligibility:
     min_age: int | None = None  # inclusive
     max_age: int | None = None  # inclusive
     region_prefix: str = ""  # e.g. "360702"; "" = anywhere the product covers
+    # The programme's bureau categories, when it pays by category (not by roster): an invitation
+    # stands in for a roster, never for the flags a relief fund or charity may pay for.
+    programme_categories: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categories", frozenset(self.categories))
+        object.__setattr__(self, "programme_categories", frozenset(self.programme_categories))
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,13 @@ def eligibility_problem(rules: CampaignEligibility) -> Refusal | None:
     unknown = rules.categories - KNOWN_CATEGORIES
     if unknown:
         return Refusal("campaign_category", "资助对象类别不正确", 422)
+    if (
+        rules.programme_categories
+        and rules.categories
+        and not (rules.categories & rules.programme_categories)
+    ):  # nobody could ever use it
+        labels = _labels(rules.programme_categories)
+        return Refusal("campaign_category", f"资助对象类别须在该资助项目的范围内（{labels}）", 422)
     for age in (rules.min_age, rules.max_age):
         if age is not None and not (isinstance(age, int) and 0 <= age <= MAX_AGE):
             return Refusal("campaign_age_range", f"年龄应为0至{MAX_AGE}岁", 422)
@@ -143,6 +154,10 @@ def eligibility_problem(rules: CampaignEligibility) -> Refusal | None:
     ):
         return Refusal("campaign_region", "地区代码应为2至6位数字（行政区划代码的前几位）", 422)
     return None
+
+
+def _labels(categories: frozenset[str]) -> str:
+    return "、".join(CATEGORY_LABELS[c] for c in sorted(categories))
 
 
 def _age_text(rules: CampaignEligibility) -> str:
@@ -158,8 +173,11 @@ def eligibility_lines(rules: CampaignEligibility) -> list[str]:
     line saying anyone the product covers may."""
     lines = []
     if rules.categories:
-        labels = "、".join(CATEGORY_LABELS[c] for c in sorted(rules.categories))
-        lines.append(f"限{labels}")
+        lines.append(f"限{_labels(rules.categories)}")
+    if rules.programme_categories and not (
+        rules.categories and rules.categories <= rules.programme_categories
+    ):
+        lines.append(f"限{_labels(rules.programme_categories)}（资助项目的资助对象）")
     if rules.min_age is not None or rules.max_age is not None:
         lines.append(f"年龄{_age_text(rules)}（按保障起始日计算）")
     if rules.region_prefix:
@@ -169,9 +187,11 @@ def eligibility_lines(rules: CampaignEligibility) -> list[str]:
 
 def eligibility_refusal(rules: CampaignEligibility, person: PersonFacts) -> Refusal | None:
     """Why this person may not use the campaign, or None. The first failing rule is named."""
-    if rules.categories and not (rules.categories & person.identity_flags):
-        labels = "、".join(CATEGORY_LABELS[c] for c in sorted(rules.categories))
-        return Refusal("campaign_not_eligible_category", f"该邀请仅限{labels}参加", 422)
+    for wanted in (rules.categories, rules.programme_categories):
+        if wanted and not (wanted & person.identity_flags):
+            return Refusal(
+                "campaign_not_eligible_category", f"该邀请仅限{_labels(wanted)}参加", 422
+            )
     too_young = rules.min_age is not None and person.age < rules.min_age
     too_old = rules.max_age is not None and person.age > rules.max_age
     if too_young or too_old:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, cast
 
@@ -71,12 +71,20 @@ def link_for(campaign: Campaign) -> str:
     return f"{base}{PREVIEW_PATH}?token={tokens.sign(_secret(), campaign.public_code)}"
 
 
+def programme_categories(programme: Programme) -> frozenset[str]:
+    """The bureau categories a programme pays for (none for a roster programme)."""
+    return (
+        frozenset() if programme.roster_only else frozenset(programme.eligibility_categories or [])
+    )
+
+
 def eligibility_of(campaign: Campaign) -> rules.CampaignEligibility:
     return rules.CampaignEligibility(
         categories=frozenset(campaign.eligibility_categories or []),
         min_age=campaign.min_age,
         max_age=campaign.max_age,
         region_prefix=campaign.region_prefix or "",
+        programme_categories=programme_categories(campaign.programme),
     )
 
 
@@ -133,6 +141,11 @@ def create_campaign(
             raise E.programme_not_found()
         if programme.status == ProgrammeStatus.CLOSED:
             raise E.programme_closed("资助项目已关闭，不能发起邀请")
+        problem = rules.eligibility_problem(
+            replace(wanted, programme_categories=programme_categories(programme))
+        )
+        if problem is not None:
+            raise error(problem.code, problem.message, status=422)
         if programme.rule_kind != "full":
             # A resident who scans is enrolled at once with nothing to pay; a partial rule would
             # leave a remainder the invitation never asked them to pay.

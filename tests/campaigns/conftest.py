@@ -41,13 +41,16 @@ class Campaigns:
         quota: int | None = None,
         uscc: str = CHARITY_USCC,
         name: str = "赣州市慈善总会",
+        categories: tuple[str, ...] = (),
     ) -> tuple[str, dict]:
+        """A charity and its full-premium programme: roster-only, or for `categories`."""
         org = self.sponsors.organisation(uscc, name, "charity")
         admin = self.sponsors.admin(org["id"], "charity_admin")
         programme = self.sponsors.programme(
             admin,
             rule={"kind": "full"},
-            roster_only=True,
+            categories=categories,
+            roster_only=not categories,
             budget_fen=budget_fen,
             quota=quota,
             name="慈善助保",

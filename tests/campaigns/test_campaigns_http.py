@@ -175,6 +175,25 @@ def test_a_person_inside_the_rules_is_enrolled(campaigns, rules):
     assert resp.status_code == 201, resp.get_json()
 
 
+def test_a_category_programme_pays_only_its_categories_whatever_the_campaign_says(campaigns, app):
+    """A programme for 低保 and 特困 people: its campaign's own rules (here only the city) do not
+    open its money to 张伟, who has no flag; 刘强 (低保) is enrolled. A campaign for a category
+    the programme does not pay for is refused when it is made."""
+    admin, programme = campaigns.charity(categories=("dibao", "tekun"))
+    link = campaigns.campaign(admin, programme["id"], eligibility={"region_prefix": "3607"})["link"]
+    body = assert_problem(
+        campaigns.redeem(campaigns.resident("张伟"), token_of(link)),
+        422,
+        "campaign_not_eligible_category",
+    )
+    assert body["detail"] == "该邀请仅限低保对象、特困人员参加"
+    assert _count(app, Order) == 0 and _count(app, Policy) == 0
+    resp = campaigns.redeem(campaigns.resident("刘强"), token_of(link))
+    assert resp.status_code == 201, resp.get_json()
+    refused = campaigns.create(admin, programme["id"], eligibility={"categories": ["disabled"]})
+    assert_problem(refused, 422, "campaign_category")
+
+
 def test_the_product_rules_still_apply(campaigns):
     """王芳's basic insurance is suspended, 赵敏 is insured outside the city: the product's own
     eligibility refuses them, with its own codes."""

@@ -154,6 +154,24 @@ def person(flags=(), age=40, region="360702") -> PersonFacts:
         ),
         # the city (3607); a county of it
         (CampaignEligibility(region_prefix="3607"), person(region="360781"), None),
+        # a programme for 低保 or 特困 and a campaign with no category of its own: its rules do
+        # not open the programme's money to everyone
+        (
+            CampaignEligibility(region_prefix="3607", programme_categories={"dibao", "tekun"}),
+            person(),
+            "campaign_not_eligible_category",
+        ),
+        (
+            CampaignEligibility(region_prefix="3607", programme_categories={"dibao", "tekun"}),
+            person({"tekun"}),
+            None,
+        ),
+        # both: the campaign's 特困 and the programme's 低保 or 特困
+        (
+            CampaignEligibility(categories={"tekun"}, programme_categories={"dibao", "tekun"}),
+            person({"dibao"}),
+            "campaign_not_eligible_category",
+        ),
         # several rules fail: the first (category) is named
         (
             CampaignEligibility(categories={"dibao"}, min_age=60, region_prefix="3601"),
@@ -215,8 +233,33 @@ def test_refusal_messages_name_the_rule():
         ),  # longer than a region code
         (CampaignEligibility(region_prefix="36O7"), "campaign_region"),  # letter O
         (CampaignEligibility(region_prefix="３６０７"), "campaign_region"),  # full-width digits
+        # a category the programme does not pay for: nobody could use the campaign
+        (
+            CampaignEligibility(categories={"disabled"}, programme_categories={"dibao"}),
+            "campaign_category",
+        ),
+        (CampaignEligibility(categories={"dibao"}, programme_categories={"dibao", "tekun"}), None),
     ],
 )
 def test_eligibility_problem(eligibility, expected):
     problem = rules.eligibility_problem(eligibility)
     assert (problem.code if problem else None) == expected
+
+
+@pytest.mark.parametrize(
+    "eligibility, expected",
+    [
+        (CampaignEligibility(), ["本市基本医疗保险参保人员均可参加"]),
+        # the programme's categories are said when the campaign's own do not already narrow them
+        (
+            CampaignEligibility(region_prefix="3607", programme_categories={"dibao", "tekun"}),
+            ["限低保对象、特困人员（资助项目的资助对象）", "参保地行政区划代码以 3607 开头"],
+        ),
+        (
+            CampaignEligibility(categories={"tekun"}, programme_categories={"dibao", "tekun"}),
+            ["限特困人员"],
+        ),
+    ],
+)
+def test_eligibility_lines(eligibility, expected):
+    assert rules.eligibility_lines(eligibility) == expected
