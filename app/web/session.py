@@ -102,11 +102,18 @@ def _principal(web: web_sessions.WebSession) -> Principal:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after sign-in: a console path on this site, never another host."""
+    """Where to go after sign-in: a console path on this site, never another host (and nothing
+    a Location header cannot carry: a control character there would be a 500)."""
     if not target:
         return url_for("console.home")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/console") or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not parts.path.startswith("/console")
+        or "\\" in target
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+    ):
         return url_for("console.home")
     return target
 

@@ -187,7 +187,13 @@ def test_a_disabled_account_loses_its_session_at_once(seeded):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/console/", "//evil.example/console/", "/other", "/console\\@evil"],
+    [
+        "https://evil.example/console/",
+        "//evil.example/console/",
+        "/other",
+        "/console\\@evil",
+        "/console/\r\nSet-Cookie: x=1",  # a header may not carry a line break: was a 500
+    ],
 )
 def test_sign_in_never_redirects_off_the_console(seeded, target):
     client = seeded.test_client()
@@ -209,3 +215,12 @@ def test_page_errors_are_chinese_html(seeded):
     assert "页面或记录不存在" in resp.get_data(as_text=True)
     api = client.get("/no-such-endpoint")  # the API keeps its problem answer
     assert api.status_code == 404 and api.mimetype == "application/problem+json"
+
+
+def test_a_signed_in_sign_in_page_with_a_line_break_in_next_goes_home(seeded):
+    """GET /console/sign-in?next=... while signed in redirects at once: a CR/LF in `next`
+    could not go into the Location header (it was a 500)."""
+    client = seeded.test_client()
+    signed_in(client, "demo-reviewer")
+    resp = client.get("/console/sign-in?next=/console/%0d%0a")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/console/"
