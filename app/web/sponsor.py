@@ -109,6 +109,25 @@ def _download(body: bytes, mimetype: str, filename: str, *, inline: bool = False
     )
 
 
+_YEAR_RANGE = (2020, 2100)  # the API's plan_year / year range (app/sponsors/schemas.py)
+
+
+def _int_arg(name: str, low: int, high: int, message: str) -> int | None:
+    """An optional integer query argument within [low, high] (as the API's schemas take it);
+    anything else is a Chinese 422, not a 500 from datetime() or the database driver."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    # ASCII digits only ('²' passes isdigit() but not int()), and short (int() refuses 4301+)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or not low <= int(raw) <= high:
+        raise E.validation_failed(message)
+    return int(raw)
+
+
+def _year_arg(name: str) -> int | None:
+    return _int_arg(name, *_YEAR_RANGE, "年度应为 2020 到 2100 之间的年份")
+
+
 def _wants_json() -> bool:
     """A fetch() from sponsor.js (it sends the CSRF header and asks for JSON)."""
     return request.accept_mimetypes.best == "application/json"
@@ -299,8 +318,8 @@ def upload_report(programme_id: int, upload_id: int):
 def covered():
     """已参保名单: every policy the organisation's programmes paid for (optionally one
     programme's, one plan year's), names and ID numbers masked."""
-    programme_id = request.args.get("programme_id", type=int)
-    plan_year = request.args.get("plan_year", type=int)
+    programme_id = _int_arg("programme_id", 1, 2**31 - 1, "资助项目编号不正确")
+    plan_year = _year_arg("plan_year")
     body = exports.covered_xlsx(g.staff, programme_id=programme_id, plan_year=plan_year)
     suffix = f"-programme-{programme_id}" if programme_id else ""
     return _download(body, XLSX, f"covered{suffix}.xlsx")
@@ -404,7 +423,7 @@ def poster_pdf(campaign_id: int):
 @blp.get("/donations")
 @staff_page(*ORGANISATION_ROLES)
 def donations():
-    year = request.args.get("year", type=int)
+    year = _year_arg("year")
     found = reports.donations(g.staff, year=year)
     for item in found["items"]:
         if item["kind"] == "top_up":

@@ -300,6 +300,42 @@ def test_covered_xlsx_over_http(client, charity, residents):
     assert event.detail["rows"] == len(PEOPLE)
 
 
+YEAR = "年度应为 2020 到 2100 之间的年份"
+PROGRAMME = "资助项目编号不正确"
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("/console/sponsor/donations?year=99999999999", YEAR),  # OverflowError: was a 500
+        ("/console/sponsor/donations?year=10000", YEAR),  # year out of range: was a 500
+        ("/console/sponsor/donations?year=0", YEAR),
+        ("/console/sponsor/donations?year=abc", YEAR),  # was ignored: every year shown
+        ("/console/sponsor/donations?year=%C2%B2", YEAR),  # '²'.isdigit(), int() refuses it
+        ("/console/sponsor/donations?year=" + "9" * 5000, YEAR),  # too long for int()
+        ("/console/sponsor/covered.xlsx?plan_year=99999999999999999999", YEAR),  # a 500
+        ("/console/sponsor/covered.xlsx?programme_id=99999999999999999999", PROGRAMME),
+        ("/console/sponsor/covered.xlsx?programme_id=abc", PROGRAMME),  # was every programme
+    ],
+)
+def test_a_filter_out_of_range_is_a_chinese_422_not_a_500(client, charity, path, message):
+    sign_in_as(client, charity)
+    resp = client.get(path)
+    assert resp.status_code == 422 and resp.mimetype == "text/html"
+    assert message in resp.get_data(as_text=True)
+
+
+def test_donations_filtered_by_a_year(client, charity):
+    sign_in_as(client, charity)
+    entry_id = _entry_id(client, charity["admin"])
+    assert f"HMB-JZ-20261123-{entry_id:08d}" in client.get(
+        "/console/sponsor/donations?year=2026"
+    ).get_data(as_text=True)
+    assert f"HMB-JZ-20261123-{entry_id:08d}" not in client.get(
+        "/console/sponsor/donations?year=2025"
+    ).get_data(as_text=True)
+
+
 # --- campaigns and posters -----------------------------------------------------------------
 
 
