@@ -13,6 +13,7 @@ campaigns and donations; another organisation's object is the same 404 as the AP
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import marshmallow as ma
@@ -27,6 +28,7 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.datastructures import MultiDict
 
 from app.auth.models import ORGANISATION_ROLES
 from app.campaigns import posters
@@ -345,7 +347,12 @@ def _campaign_form() -> dict:
     }
 
 
-def _render_campaigns(errors: dict | None = None, form: dict | None = None, status: int = 200):
+def _render_campaigns(
+    errors: dict | None = None,
+    form: MultiDict | None = None,
+    status: int = 200,
+    refusal: str | None = None,
+):
     found = campaign_services.list_campaigns(g.staff)
     choices = [
         p
@@ -361,7 +368,9 @@ def _render_campaigns(errors: dict | None = None, form: dict | None = None, stat
             programme_choices=choices,
             category_labels=CATEGORY_LABELS,
             errors=errors or {},
+            refusal=refusal,
             form=form or {},
+            chosen_categories=form.getlist("categories") if form else [],
             today=today_shanghai(),
             created=request.args.get("created", type=int),
         ),
@@ -380,14 +389,23 @@ def campaigns():
 def create_campaign():
     """The same checks and service as POST /staff/campaigns (its schema loads the form)."""
     raw = _campaign_form()
+    quota = raw["quota"]
+    # An integer in ASCII digits (a sign allowed, so "-3" meets the range check, not "应为整数");
+    # "²" passes str.isdigit() but not int(), and int() refuses thousands of digits.
+    if re.fullmatch(r"-?[0-9]{1,18}", quota):
+        quota = int(quota)
     try:
-        body = CampaignCreateSchema().load(
-            {**raw, "quota": int(raw["quota"]) if raw["quota"].isdigit() else raw["quota"]}
-        )
+        body = CampaignCreateSchema().load({**raw, "quota": quota})
     except ma.ValidationError as exc:
         messages = translate_field_messages(exc.normalized_messages())
         return _render_campaigns(_flatten(messages), request.form, 422)
-    campaign = campaign_services.create_campaign(g.staff, **body)
+    try:
+        campaign = campaign_services.create_campaign(g.staff, **body)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        # Said above the form, which keeps what was typed (the form is not lost).
+        return _render_campaigns(None, request.form, exc.status, refusal=exc.detail)
     return redirect(url_for("sponsor.campaigns", created=campaign.id))
 
 

@@ -401,7 +401,9 @@ def test_a_bad_campaign_form_is_shown_again_in_chinese(client, charity, field, v
     assert "请修改以下内容" in html and message in html
 
 
-def test_campaign_refused_by_the_service_is_a_page_error(client, charity):
+def test_campaign_refused_by_the_service_keeps_the_form(client, charity):
+    """A refusal of the service (here: an expiry before today) is said above the form, which
+    keeps what the admin typed and ticked; it used to be a bare error page (the form lost)."""
     csrf = sign_in_as(client, charity)
     resp = client.post(
         "/console/sponsor/campaigns",
@@ -411,10 +413,44 @@ def test_campaign_refused_by_the_service_is_a_page_error(client, charity):
             "name": "过期活动",
             "quota": "5",
             "expires_on": "2026-01-01",  # before today (2026-11-23)
+            "categories": ["dibao", "tekun"],
+            "min_age": "18",
         },
     )
     assert resp.status_code == 422
-    assert "<html" in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    assert "有效期不能早于今天" in html and 'id="new-campaign"' in html
+    assert 'value="过期活动"' in html and 'value="2026-01-01"' in html and 'value="18"' in html
+    assert re.search(r'value="dibao"\s+checked', html) and re.search(
+        r'value="tekun"\s+checked', html
+    )
+
+
+@pytest.mark.parametrize(
+    "quota, message",
+    [
+        ("-3", "应在 1 到 1000000 之间"),  # was "应为整数"
+        ("²", "名额"),  # '²'.isdigit() but int() refuses it: was a 500
+        ("9" * 5000, "名额"),  # longer than int() takes: was a 500
+    ],
+)
+def test_a_bad_quota_is_a_chinese_422(client, charity, quota, message):
+    csrf = sign_in_as(client, charity)
+    resp = client.post(
+        "/console/sponsor/campaigns",
+        data={
+            "csrf_token": csrf,
+            "programme_id": str(charity["programme"]["id"]),
+            "name": "活动",
+            "quota": quota,
+            "expires_on": "2026-12-20",
+            "categories": "dibao",
+        },
+    )
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "请修改以下内容" in html and message in html
+    assert re.search(r'value="dibao"\s+checked', html)  # the ticked category is kept
 
 
 # --- donations and receipts ----------------------------------------------------------------
