@@ -92,7 +92,8 @@ def _organisation_id(raw: str | None) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > 2**31 - 1:
+    # ASCII digits only ("²" passes isdigit() but not int()), and short (int() refuses 4301+)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > 2**31 - 1:
         raise E.staff_organisation_not_found()
     return int(raw)
 

@@ -100,6 +100,9 @@ def test_operator_creates_an_organisation_admin(seeded, operator):
             {"role": "employer_admin", "organisation_id": "CHARITY"},
             "用人单位管理员只能属于用人单位",
         ),
+        # '²'.isdigit() is true but int() refuses it: was a 500
+        ({"role": "charity_admin", "organisation_id": "²"}, "所属机构不存在"),
+        ({"role": "charity_admin", "organisation_id": "9" * 5000}, "所属机构不存在"),  # a 500
     ],
 )
 def test_create_refusals_keep_the_form_and_write_nothing(seeded, operator, change, message):
