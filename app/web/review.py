@@ -68,14 +68,42 @@ NOTICES = {
 }
 
 
-def _load(schema: ma.Schema, data: dict) -> dict:
-    """The API's schema over a form: its field errors as the API's 422."""
+# What the forms and filters call each field, so an error names it as the reviewer sees it
+# (not `reason`); `reason` is labelled by the form it came from (_REASON_LABELS).
+FIELD_LABELS = {
+    "status": "状态",
+    "assigned": "分配",
+    "flag": "风险标记",
+    "care_kind": "就医类别",
+    "min_age_days": "等待天数",
+    "claim_no": "理赔编号",
+    "insured": "被保险人",
+    "before_id": "翻页位置",
+    "staff_id": "审核员",
+    "reason_code": "拒赔原因",
+    "message": "需补充的说明",
+    "documents": "需补充的材料",
+    "health": "既往症认定",
+    "reason": "理由",
+}
+_REASON_LABELS = {
+    "approved": "核准理由",
+    "rejected": "给会员的说明",
+    "health": "依据",
+    "lines": "录入原因",
+}
+
+
+def _load(schema: ma.Schema, data: dict, form: str | None = None) -> dict:
+    """The API's schema over a form: its field errors as the API's 422, each field named in
+    Chinese as the form labels it."""
     try:
         return schema.load(data)
     except ma.ValidationError as exc:
         messages = translate_field_messages(exc.messages)
+        labels = FIELD_LABELS | ({"reason": _REASON_LABELS[form]} if form else {})
         fields = "；".join(
-            f"{name}：{'、'.join(map(str, problems))}"
+            f"{labels.get(name, name)}：{'、'.join(map(str, problems))}"
             for name, problems in (messages.items() if isinstance(messages, dict) else [])
         )
         raise E.validation_failed(
@@ -131,7 +159,11 @@ def queue():
 # --- a claim -----------------------------------------------------------------------------------
 
 
-def _claim_page(claim_id: int, status: int = 200, error: str | None = None):
+def _claim_page(
+    claim_id: int, status: int = 200, error: str | None = None, posted: str | None = None
+):
+    """The claim page; `posted` names the decision form (its `done` code) whose refusal this
+    page shows, and that form is filled again with what was sent (nothing typed is lost)."""
     claim = services.staff_get(g.staff, claim_id)  # audited, as the API's read
     view = StaffClaimSchema().dump(claim)
     mine = view["assigned_staff_id"] == g.staff.id
@@ -156,6 +188,8 @@ def _claim_page(claim_id: int, status: int = 200, error: str | None = None):
         transition_labels=TRANSITION_LABELS,
         decidable=mine and view["status"] in ("pending_review", "recheck"),
         form_key=secrets.token_urlsafe(16),  # one per page: a second submission acts once
+        posted=posted,
+        sent=request.form if posted else {},
     )
     return page, status
 
@@ -202,10 +236,12 @@ def _act(claim_id: int, done: str, action, *, keyed: bool = False):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _claim_page(claim_id, exc.status, FORM_KEY_MESSAGES.get(exc.code, exc.detail))
+        return _claim_page(
+            claim_id, exc.status, FORM_KEY_MESSAGES.get(exc.code, exc.detail), posted=done
+        )
     if "done" in result:
         return redirect(url_for("review.claim", claim_id=claim_id, done=result["done"]))
-    return _claim_page(claim_id, result["status"], result["detail"])
+    return _claim_page(claim_id, result["status"], result["detail"], posted=done)
 
 
 @blp.post("/<int:claim_id>/assign")
@@ -224,7 +260,7 @@ def assign(claim_id: int):
 @staff_page("reviewer")
 def approve(claim_id: int):
     def run():
-        body = _load(ClaimReasonSchema(), {"reason": request.form.get("reason", "")})
+        body = _load(ClaimReasonSchema(), {"reason": request.form.get("reason", "")}, "approved")
         services.approve(g.staff, claim_id, body["reason"])
 
     return _act(claim_id, "approved", run, keyed=True)
@@ -240,6 +276,7 @@ def reject(claim_id: int):
                 "reason_code": request.form.get("reason_code", ""),
                 "reason": request.form.get("reason", ""),
             },
+            "rejected",
         )
         services.reject(g.staff, claim_id, body["reason_code"], body["reason"])
 
@@ -269,6 +306,7 @@ def redetermine(claim_id: int):
         body = _load(
             RedetermineSchema(),
             {"health": request.form.get("health", ""), "reason": request.form.get("reason", "")},
+            "health",
         )
         services.redetermine(g.staff, claim_id, body["health"], body["reason"])
 
@@ -292,7 +330,7 @@ def lines(claim_id: int):
 @staff_page("reviewer")
 def put_lines(claim_id: int):
     """JSON from console's lines editor (X-CSRF-Token): the API's body, the API's service."""
-    body = _load(StaffLinesBodySchema(), request.get_json(silent=True) or {})
+    body = _load(StaffLinesBodySchema(), request.get_json(silent=True) or {}, "lines")
     items = body["lines"]
     line_intake.staff_lines(
         g.staff, claim_id, lambda: line_intake.json_lines(items), body["reason"]

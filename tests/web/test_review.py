@@ -215,6 +215,45 @@ def test_override_the_pre_existing_determination(seeded, pending_claim, reviewer
     assert "更改既往症认定" in page and "病历记载投保前已确诊" in page
 
 
+def test_a_refused_decision_says_which_field_in_chinese_and_keeps_what_was_typed(
+    seeded, pending_claim, reviewer
+):
+    """A reason pasted with a tab (a control character the schema refuses) or left as spaces:
+    the page names the field as the form does (not `reason`), and the text the reviewer typed,
+    the reason code and the ticked documents are still in the form, in that form only."""
+    client, token = reviewer
+    claim_id = pending_claim["id"]
+    client.post(f"/console/claims/{claim_id}/assign", data={"csrf_token": token})
+    resp = client.post(
+        f"/console/claims/{claim_id}/reject",
+        data={
+            "csrf_token": token,
+            "reason_code": "documents_invalid",
+            "reason": "发票\t与病历不符",
+        },
+    )
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "给会员的说明：" in html and "reason：" not in html
+    reject = html[html.index(f'action="/console/claims/{claim_id}/reject"') :]
+    reject = reject[: reject.index("</form>")]
+    assert 'value="发票\t与病历不符"' in reject
+    assert re.search(r'value="documents_invalid"\s+selected', reject)
+    approve = html[html.index('id="approve-form"') :]
+    assert 'value="材料齐全，金额核对无误"' in approve[: approve.index("</form>")]  # its default
+
+    resp = client.post(
+        f"/console/claims/{claim_id}/request-info",
+        data={"csrf_token": token, "message": "   ", "documents": ["itemised_bill", "invoice"]},
+    )
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "需补充的说明：" in html and "message：" not in html
+    assert re.search(r'value="itemised_bill"\s+checked', html)
+    assert re.search(r'value="invoice"\s+checked', html)
+    assert _claim(seeded, claim_id).status == "pending_review"
+
+
 def test_itemised_lines_entry(seeded, pending_claim, reviewer):
     client, token = reviewer
     claim_id = pending_claim["id"]
