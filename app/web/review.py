@@ -85,6 +85,16 @@ FIELD_LABELS = {
     "documents": "需补充的材料",
     "health": "既往症认定",
     "reason": "理由",
+    # the itemised-line editor (a row's errors read 费用明细第 N 行 + the column's heading)
+    "lines": "费用明细",
+    "med_list_codg": "医保目录编码",
+    "name": "项目名称",
+    "chrgitm_lv": "等级",
+    "cnt": "数量",
+    "det_item_fee_sumamt_fen": "金额",
+    "fulamt_ownpay_amt_fen": "全自费",
+    "overlmt_amt_fen": "超限价",
+    "inscp_scp_amt_fen": "政策范围内",
 }
 _REASON_LABELS = {
     "approved": "核准理由",
@@ -102,13 +112,26 @@ def _load(schema: ma.Schema, data: dict, form: str | None = None) -> dict:
     except ma.ValidationError as exc:
         messages = translate_field_messages(exc.messages)
         labels = FIELD_LABELS | ({"reason": _REASON_LABELS[form]} if form else {})
-        fields = "；".join(
-            f"{labels.get(name, name)}：{'、'.join(map(str, problems))}"
-            for name, problems in (messages.items() if isinstance(messages, dict) else [])
-        )
+        fields = "；".join(_problems(messages, labels) if isinstance(messages, dict) else [])
         raise E.validation_failed(
             f"提交的信息有误：{fields}" if fields else None, errors={"form": messages}
         ) from None
+
+
+def _problems(messages: dict, labels: dict, where: str = "") -> list[str]:
+    """Field errors as "label：problem" lines; a list item's (a line of the editor) as
+    "费用明细第 N 行" + its field's label."""
+    found = []
+    for name, problems in messages.items():
+        if isinstance(name, int) or str(name).isdigit():
+            place = f"{where}第 {int(name) + 1} 行"
+        else:
+            place = where + labels.get(name, name)
+        if isinstance(problems, dict):
+            found += _problems(problems, labels, place)
+        else:
+            found.append(f"{place}：{'、'.join(map(str, problems))}")
+    return found
 
 
 # --- the queue ---------------------------------------------------------------------------------

@@ -290,6 +290,24 @@ def test_itemised_lines_entry(seeded, pending_claim, reviewer):
     assert "claim.lines.replaced" in _actions(seeded)
 
 
+def test_a_bad_itemised_line_is_named_by_row_and_column(seeded, pending_claim, reviewer):
+    """The editor's row errors read 第 N 行 + the column's heading; they read "lines：0"."""
+    client, token = reviewer
+    claim_id = pending_claim["id"]
+    client.post(f"/console/claims/{claim_id}/assign", data={"csrf_token": token})
+    good = {"med_list_codg": "A0001", "chrgitm_lv": "01", "det_item_fee_sumamt_fen": 8_000_000}
+    bad = {"chrgitm_lv": "01", "cnt": "abc", "det_item_fee_sumamt_fen": 1}  # no code
+    resp = client.put(
+        f"/console/claims/{claim_id}/lines",
+        json={"lines": [good, bad], "reason": "\t"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert resp.status_code == 422
+    detail = resp.get_json()["detail"]
+    assert "费用明细第 2 行医保目录编码：" in detail and "费用明细第 2 行数量：" in detail
+    assert "录入原因：" in detail and "lines" not in detail
+
+
 def test_operator_reads_and_assigns_but_does_not_decide(seeded, pending_claim):
     client = seeded.test_client()
     token = signed_in(client, "demo-operator")
