@@ -60,6 +60,7 @@ FORM_KEY_MESSAGES = {
 
 NOTICES = {
     "assigned": "已领取该理赔，可以查看材料并作出决定",
+    "assigned_to": "已分配给审核员，由其查看材料并作出决定",
     "approved": "已核准，理赔款已发起支付",
     "rejected": "已拒赔，会员将收到通知",
     "info": "已要求会员补充材料",
@@ -276,7 +277,10 @@ def assign(claim_id: int):
         )
         services.assign(g.staff, claim_id, body.get("staff_id"))
 
-    return _act(claim_id, "assigned", run)
+    # An operator hands the claim to a reviewer; a reviewer takes it (no staff_id, or their own).
+    chosen = request.form.get("staff_id", "").strip()
+    done = "assigned_to" if chosen and chosen != str(g.staff.id) else "assigned"
+    return _act(claim_id, done, run)
 
 
 @blp.post("/<int:claim_id>/approve")

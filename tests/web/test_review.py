@@ -321,6 +321,9 @@ def test_operator_reads_and_assigns_but_does_not_decide(seeded, pending_claim):
     )
     assert resp.status_code == 302
     assert _claim(seeded, claim_id).assigned_staff_id == reviewer_id
+    # The notice says what the operator did (it said "已领取该理赔", as if they had taken it).
+    done = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "已分配给审核员" in done and "已领取该理赔" not in done
     denied = client.post(
         f"/console/claims/{claim_id}/approve", data={"csrf_token": token, "reason": "x"}
     )
