@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])")
+# 18 characters not inside a longer run of digits: letters may touch it ("ID3607..."), and so may
+# a percent-encoded character ("%223607...%22" in a logged URL or body).
+_ID_NUMBER = re.compile(r"(?:(?<!\d)|(?<=%[0-9A-Fa-f]{2}))(\d{4})\d{10}(\d{3}[\dXx])(?![0-9])")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 

@@ -235,3 +235,23 @@ def test_json_logs_hold_no_id_number_and_no_phone(json_log, residents):
     crash = next(r for r in leaky_lines if r["msg"] == "unhandled error")
     assert crash["level"] == "ERROR" and ID_MASKED in crash["exc_info"]
     assert any(r.get("route") == "/me/identity" and r["status"] == 200 for r in records)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (f"certno={ID_NUMBER}", f"certno={ID_MASKED}"),
+        (f"ID{ID_NUMBER}", f"ID{ID_MASKED}"),  # glued to letters
+        (f"{ID_NUMBER}abc", f"{ID_MASKED}abc"),
+        (f"%22{ID_NUMBER}%22", f"%22{ID_MASKED}%22"),  # a percent-encoded quote each side
+        ("36070219850312011X", "3607**********011X"),
+        ("36070219850312011x.", "3607**********011x."),
+        # not an ID number: a longer run of digits (an account number) is left to its own rule
+        ("6222020200112233445566", "6222020200112233445566"),
+        (f"{PHONE} / 1{PHONE}", f"{PHONE_MASKED} / 1{PHONE}"),
+    ],
+)
+def test_redact_masks_id_numbers_wherever_they_touch_other_text(text, expected):
+    from app.common.redaction import redact
+
+    assert redact(text) == expected
