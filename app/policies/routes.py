@@ -6,12 +6,13 @@ from flask import Response
 
 from app.api import Blueprint
 from app.auth.principal import current_principal
+from app.error_catalogue import E
 from app.errors import NotFound
 from app.identity.idnumber import mask
 from app.identity.services import decrypt_id_number
 from app.members.schemas import RELATION_LABELS
 from app.payments.surrender import surrender
-from app.policies import services
+from app.policies import schemas, services
 from app.policies.schemas import (
     CertificateSchema,
     PolicyQuerySchema,
@@ -133,8 +134,15 @@ def verify_certificate(query):
     from app.web.public import certificate_page, wants_html
 
     html = wants_html()
+    token = query.get("token", "")
+    if not 1 <= len(token) <= schemas.TOKEN_MAX:
+        if html:
+            return certificate_page(None)
+        raise E.validation_failed(
+            errors={"query": {"token": [f"应为 1 到 {schemas.TOKEN_MAX} 个字符"]}}
+        )
     try:
-        found = services.verify_certificate(query["token"])
+        found = services.verify_certificate(token)
     except NotFound:
         if html:
             return certificate_page(None)

@@ -76,8 +76,20 @@ class CertificateSchema(StrictSchema):
     png_url = ma.fields.String(required=True)
 
 
+TOKEN_MAX = 200
+
+
 class VerifyQuerySchema(StrictSchema):
-    token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    # Its shape (1-200 characters) is checked by the view, so that a phone that scanned a
+    # damaged code gets the "cannot verify" page, not a JSON error.
+    token = ma.fields.String(
+        metadata={
+            "description": "the token of the QR code's link; a browser sent none or a malformed "
+            "one gets the cannot-verify page, a program a 422",
+            "minLength": 1,
+            "maxLength": TOKEN_MAX,
+        },
+    )
 
 
 class PublicCertificateSchema(StrictSchema):

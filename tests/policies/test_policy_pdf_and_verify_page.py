@@ -159,3 +159,16 @@ def test_a_forged_link_shows_a_cannot_verify_page(client, zhang):
     assert policy["policy_no"] not in html and "*伟" not in html
     problem = client.get(forged, headers=JSON)
     assert problem.status_code == 404 and problem.get_json()["code"] == "certificate_invalid"
+
+
+@pytest.mark.parametrize("query", ["", "?token=", "?token=" + "A" * 201])
+def test_a_damaged_code_shows_the_cannot_verify_page_not_json(client, query):
+    """A phone that scanned a damaged or cut-off code gets the page; a program still gets a 422
+    naming the token."""
+    page = client.get(f"/public/certificates/verify{query}", headers=HTML)
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "无法核验" in page.get_data(as_text=True)
+    problem = client.get(f"/public/certificates/verify{query}", headers=JSON)
+    assert problem.status_code == 422
+    body = problem.get_json()
+    assert body["code"] == "validation_failed" and "token" in body["errors"]["query"]
