@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from tests import factories
 from tests.conftest import bearer
 from tests.enrollment.conftest import key
 
@@ -28,17 +29,18 @@ ROWS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
 
 
 def _campaign_body(w) -> dict:
-    """A campaign on the charity's programme (full premium), which gets a budget first."""
+    """A campaign on a roster programme of the charity (full premium, funded): an invitation
+    stands in for its roster, so the member who redeems needs no bureau category."""
 
     def funded() -> int:
-        programme_id = w.programme()
-        resp = w.client.post(
-            f"/staff/programmes/{programme_id}/top-ups",
-            headers={**bearer(w.tokens["charity_admin"]), **key()},
-            json={"amount_fen": 10 * 8900},
+        w.programme()  # the charity and its organisation
+        return factories.programme(
+            w.app,
+            "charity-admin-1",
+            name="矩阵扫码助保",
+            eligibility={"roster_only": True},
+            budget_fen=10 * 8900,
         )
-        assert resp.status_code == 200, resp.get_json()
-        return programme_id
 
     return {
         "programme_id": w._once("funded_programme", funded),
