@@ -208,12 +208,7 @@ _add(
     "您尚未同意查询去年医保结算记录，无需撤回",
     "Nothing to withdraw",
 )
-_add(
-    "estimate_consent_outdated",
-    422,
-    "查询去年医保结算记录的授权说明已更新，请重新阅读并同意",
-    "The consent names a text version other than the current one (detail has it)",
-)
+_add("estimate_consent_outdated", 422, "查询去年医保结算记录的授权说明已更新，请重新阅读并同意")
 _add("relation_invalid", 422, "关系类型不正确")
 _add("relative_is_self", 409, "不能将本人添加为家属")
 _add("relative_exists", 409, "该家属已添加")
@@ -343,11 +338,7 @@ _add(
     "PDF 含有脚本、自动操作或附件，不能接收，请另存为普通 PDF 或拍照上传",
 )
 _add("document_pdf_encrypted", 422, "PDF 已加密，请去除密码后重新上传")
-_add(
-    "document_pdf_too_complex",
-    422,
-    "PDF 结构过于复杂或解压后过大，请另存为普通 PDF 或拍照上传",
-)
+_add("document_pdf_too_complex", 422, "PDF 结构过于复杂或解压后过大，请另存为普通 PDF 或拍照上传")
 _add(
     "claim_assign_self_only",
     403,
