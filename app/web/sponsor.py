@@ -185,6 +185,11 @@ def programmes():
 @blp.get("/programmes/<int:programme_id>")
 @staff_page(*ORGANISATION_ROLES)
 def programme(programme_id: int):
+    return _programme_page(programme_id)
+
+
+def _programme_page(programme_id: int, refusal: str | None = None, status: int = 200):
+    """The programme's page; `refusal` says above it why a form posted from it was refused."""
     programme = sponsor_services.get_programme(g.staff, programme_id)
     report = sponsor_services.report(g.staff, programme_id)
     context = {
@@ -200,6 +205,7 @@ def programme(programme_id: int):
         "terms": None,
         "active_job": None,
         "highlight_upload": request.args.get("upload", type=int),
+        "refusal": refusal,
     }
     if programme.roster_only:
         context["roster"] = roster_services.roster_summary(g.staff, programme_id)
@@ -210,7 +216,7 @@ def programme(programme_id: int):
             context["terms"] = job_services.enrollment_terms(g.staff, programme_id)
         except DomainError:  # no product of the plan year: nothing to enroll into yet
             context["terms"] = None
-    return render_template("web/sponsor/programme.html", **context)
+    return render_template("web/sponsor/programme.html", **context), status
 
 
 # --- roster upload and batch enrollment ------------------------------------------------------
@@ -267,12 +273,18 @@ def _job_view(job) -> dict:
 def start_job(programme_id: int):
     """Enroll everyone on the roster not yet insured, after the admin agreed to the terms (the
     same service as POST /staff/programmes/<id>/enrollment-jobs)."""
-    job = job_services.start_roster_enrollment(
-        g.staff,
-        programme_id,
-        terms_version=request.form.get("terms_version", ""),
-        terms_accepted=request.form.get("terms_accepted") == "yes",
-    )
+    try:
+        job = job_services.start_roster_enrollment(
+            g.staff,
+            programme_id,
+            terms_version=request.form.get("terms_version", ""),
+            terms_accepted=request.form.get("terms_accepted") == "yes",
+        )
+    except DomainError as exc:
+        if _wants_json() or exc.status == 404:
+            raise
+        # the form's own page, the refusal said above it (not a bare error page)
+        return _programme_page(programme_id, exc.detail, exc.status)
     if _wants_json():
         return jsonify(_job_view(job)), 202
     return redirect(url_for("sponsor.programme", programme_id=programme_id))

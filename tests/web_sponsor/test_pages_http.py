@@ -250,6 +250,15 @@ def test_enrollment_without_accepting_the_terms_is_refused(client, employer):
     )
     assert resp.status_code == 422
     assert resp.get_json()["detail"]
+    # the form posted without JavaScript: its own page again, the refusal said above it
+    page = client.post(
+        f"/console/sponsor/programmes/{pid}/jobs",
+        data={"terms_version": terms_version(client), "csrf_token": csrf},
+    )
+    assert page.status_code == 422 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert 'class="notice error" role="alert"' in html and "条款" in html
+    assert 'id="job-form"' in html  # the page, not a bare error page
 
 
 def test_a_bad_roster_file_is_a_chinese_422(client, employer):
