@@ -342,6 +342,10 @@ def test_ganzhou_2027_is_next_year_sold_with_basic_insurance_from_1_january():
     assert (d.coverage_starts, d.coverage_ends) == (date(2027, 1, 1), date(2027, 12, 31))
     assert d.window_open_on(date(2026, 12, 6)) and not d.window_open_on(date(2026, 11, 30))
     assert d.terms.version == "2027.1" and "2027年1月1日零时起" in d.terms.text
+    # the operator's dashboard names its areas and measures it against a target, as for 2026
+    d26 = load_file(GANZHOU)
+    assert d.disclosure.areas == d26.disclosure.areas and d.disclosure.areas["360702"] == "章贡区"
+    assert d.disclosure.participation_target_bp == 2000
 
 
 @pytest.mark.parametrize(
