@@ -116,8 +116,11 @@ def match(
     )
     expect_special = any(SPECIAL_DRUGS in b.counts for b in definition.buckets)
     commercial, special = catalogues_in_force(product_id, care_date, session=session)
-    # TODO(owned): the member's special-drug approvals (事前审核) once that service exists; until
-    # then a drug that needs one falls through to out-of-policy self-pay (matching.py step 1).
+    # No special-drug approvals (事前审核) here, on purpose for now: the catalogue's per-drug
+    # annual cap is reserved only by a purchase through app/special_drugs (special_drug_usage),
+    # so a drug that needs an approval, on an itemised bill, falls through to out-of-policy
+    # self-pay (matching.py step 1) and is claimed as a special-drug purchase. Applying approvals
+    # here needs claims to reserve that cap too (docs/special_drugs.md, "Not done").
     return match_lines(
         lines,
         care_date=care_date,
