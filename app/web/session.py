@@ -275,6 +275,9 @@ def init_not_found(app: Flask) -> None:
 
     def not_found(error: NotFound):
         if request.path.startswith(COOKIE_PATH):
+            # no blueprint matched, so none looked the session up: the page's header (who is
+            # signed in, the menu, sign-out) needs it
+            current_session()
             return _http_error(error)
         return api.handle_http_exception(error)
 

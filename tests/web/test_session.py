@@ -212,7 +212,12 @@ def test_page_errors_are_chinese_html(seeded):
     signed_in(client, "demo-reviewer")
     resp = client.get("/console/no-such-page")
     assert resp.status_code == 404 and resp.mimetype == "text/html"
-    assert "页面或记录不存在" in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    assert "页面或记录不存在" in html
+    assert "退出登录" in html  # still signed in: the header, its menu and sign-out are there
+    assert "退出登录" not in seeded.test_client().get("/console/no-such-page").get_data(
+        as_text=True
+    )
     api = client.get("/no-such-endpoint")  # the API keeps its problem answer
     assert api.status_code == 404 and api.mimetype == "application/problem+json"
 
