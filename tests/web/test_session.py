@@ -229,3 +229,13 @@ def test_a_signed_in_sign_in_page_with_a_line_break_in_next_goes_home(seeded):
     signed_in(client, "demo-reviewer")
     resp = client.get("/console/sign-in?next=/console/%0d%0a")
     assert resp.status_code == 302 and resp.headers["Location"] == "/console/"
+
+
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_favicon_ico(seeded):
+    """Every page links the site icon; without it each page view logged a 404 for /favicon.ico."""
+    client = seeded.test_client()
+    for path in ("/console/sign-in", "/disclosure"):
+        html = client.get(path).get_data(as_text=True)
+        assert '<link rel="icon" type="image/svg+xml" href="/static/web/favicon.svg">' in html, path
+    icon = client.get("/static/web/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
