@@ -151,6 +151,12 @@ def test_suppressed_figures_read_not_published(fast_password_hashing, page, live
     assert monthly == _expected(api["products"][0])["chart-monthly"]
     assert None in monthly and all(v in (None, 0) for v in monthly)
     assert "不公布的分项" in page.locator("#suppressed-note").inner_text()
+    # every funding source withheld: the note alone, no empty axes drawn under it
+    axes = page.evaluate(
+        "() => { const o = window.huiminDisclosure.chart('chart-sources').getOption();"
+        " return [o.xAxis[0].show, o.yAxis[0].show, o.series[0].data.length]; }"
+    )
+    assert axes == [False, False, 0]
     _screenshot(page, "disclosure-desktop-suppressed")
 
 

@@ -111,12 +111,13 @@
                  label: { position: "inside", formatter: "{c} 人", color: "#fff" } }]
     }, true);
     var sources = pieParts(year.enrolled_by_funding_source, labels.funding_source);
+    var noBars = sources.shown.length === 0;  // every part withheld: the note, no empty axes
     chart("chart-sources").setOption({
-      graphic: emptyNote(sources.shown.length === 0 && sources.hidden.length > 0),
+      graphic: emptyNote(noBars && sources.hidden.length > 0),
       grid: { left: 8, right: 36, top: 8, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis" },
-      xAxis: { type: "value", minInterval: 1 },
-      yAxis: { type: "category", inverse: true, data: sources.shown.map(function (s) { return s.name; }) },
+      xAxis: { type: "value", minInterval: 1, show: !noBars },
+      yAxis: { type: "category", inverse: true, show: !noBars, data: sources.shown.map(function (s) { return s.name; }) },
       series: [{ name: "参保人数", type: "bar", data: sources.shown.map(function (s) { return s.value; }),
                  itemStyle: { color: "#2f8f6f" }, label: { show: true, position: "right" } }]
     }, true);
