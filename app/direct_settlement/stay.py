@@ -42,6 +42,8 @@ from app.products.definition import ProductDefinition
 from app.products.models import Product
 from app.products.services import definition_by_digest
 
+_ENDED = {PolicyStatus.SURRENDERED: "退保", PolicyStatus.VOID: "终止"}
+
 
 @dataclass
 class Stay:
@@ -158,6 +160,17 @@ def read_stay(
         and row[1].coverage_start <= record.care_date <= row[1].coverage_end
     ]
     if not in_force:
+        ended = [
+            r[1]
+            for r in rows
+            if r[1] is not None and r[1].coverage_start <= record.care_date <= r[1].coverage_end
+        ]
+        if (
+            ended
+        ):  # covered that day once, but surrendered or void since (say so, not "not covered")
+            raise E.direct_policy_not_in_force(
+                f"保单 {ended[0].policy_no} 已{_ENDED.get(ended[0].status, '终止')}，不能一站式结算"
+            )
         raise E.direct_policy_not_in_force()
     _, policy, own, payer, digest, window_closes = in_force[0]
     years = {r[1].plan_year for r in rows if r[1] is not None and r[1].plan_year < policy.plan_year}

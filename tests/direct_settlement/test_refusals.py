@@ -160,6 +160,28 @@ def test_a_policy_not_in_force_on_the_date_of_care(app, stay, hospital):
     assert _counts(app) == before
 
 
+def test_a_policy_surrendered_after_the_trial_is_named_at_the_confirmation(app, stay, hospital):
+    """The trial was quoted; the policy was surrendered before the hospital confirmed: the
+    refusal says so (not merely that the day is outside cover), and nothing is written."""
+    status, trial = hospital.trial(stay["setlinfo"], stay["feedetail"])
+    assert status == 200, trial
+    with app.app_context():
+        from app.database import get_session
+        from app.policies.models import Policy, PolicyStatus
+
+        s = get_session()
+        numbers = []
+        for policy in s.scalars(select(Policy)):
+            policy.status = PolicyStatus.SURRENDERED
+            numbers.append(policy.policy_no)
+        s.commit()
+    before = _counts(app)
+    got, body = hospital.confirm(trial["trial_no"], "SN-SURRENDERED")
+    assert (got, body["code"]) == (422, "direct_policy_not_in_force")
+    assert "已退保" in body["detail"] and any(n in body["detail"] for n in numbers)
+    assert _counts(app) == before
+
+
 def _post(client, path, headers, body):
     resp = client.post(path, headers=headers, data=body)
     return resp.status_code, resp.get_json()
