@@ -354,7 +354,11 @@ def _close_wechat_payment(session, payment: Payment) -> None:
     end_transaction(session, keep=True)  # the keyed claim (FIRST_COMMIT), before WeChat Pay
     try:
         registry.wechat_pay().close_order(payment.reference)
-    except WeChatPayError:
+    except WeChatPayError as exc:
+        # ORDERPAID: the member paid in WeChat and the notification is still on its way. Apply
+        # the payment now (as reconciliation would) rather than call WeChat Pay unavailable.
+        if exc.code == "ORDERPAID" and _settle_paid_trade(payment.id, payment.reference):
+            raise E.order_already_paid("订单已通过微信支付成功，无需再次支付") from None
         raise E.wechat_pay_unavailable() from None
     with transaction() as s:
         s.execute(
@@ -364,6 +368,22 @@ def _close_wechat_payment(session, payment: Payment) -> None:
                 status=PaymentStatus.CLOSED, settled_at=utcnow(), failure_code="switched_method"
             )
         )
+
+
+def _settle_paid_trade(payment_id: int, reference: str) -> bool:
+    """Ask WeChat about a trade it says is paid; settle it when it is, for the expected amount."""
+    try:
+        status = registry.wechat_pay().query_order(reference)
+    except WeChatPayError:
+        return False
+    if status.trade_state != TRADE_SUCCESS:
+        return False
+    with read_scope() as session:
+        expected_fen = session.get_one(Payment, payment_id).amount_fen
+    if status.amount_fen is not None and status.amount_fen != expected_fen:
+        return False
+    settle_success(payment_id, status.transaction_id, expected_fen)
+    return True
 
 
 def handle_wechat_notification(headers: dict, body: bytes) -> str:

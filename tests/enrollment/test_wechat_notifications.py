@@ -181,3 +181,23 @@ def test_concurrent_duplicate_notifications_apply_once(app, awaiting):
         codes = list(pool.map(deliver, range(10)))
     assert codes == [204] * 10
     assert state(app) == {"order": "paid", "policies": 1, "ledger": PREMIUM, "payment": "succeeded"}
+
+
+def test_switching_to_the_account_after_paying_in_wechat_settles_the_wechat_payment(
+    app, client, family, awaiting
+):
+    """The member paid in WeChat but the notification has not arrived; tapping 个人账户 then
+    must neither debit the account nor answer "WeChat Pay is unavailable": WeChat refuses to
+    close the paid trade (ORDERPAID), so the app asks WeChat and applies the payment."""
+    order, reference = awaiting
+    notification(app, reference)  # paid at WeChat; the notification is still on its way
+    resp = pay(client, family, order["id"], "personal_account")
+    assert resp.status_code == 409, resp.get_json()
+    assert resp.get_json()["code"] == "order_already_paid"
+    assert "微信支付" in resp.get_json()["detail"]
+    assert state(app) == {"order": "paid", "policies": 1, "ledger": PREMIUM, "payment": "succeeded"}
+    with app.app_context():
+        s = get_session()
+        assert s.scalar(select(Order.payment_method)) == "wechat"
+        assert s.scalar(select(func.count()).select_from(Payment)) == 1  # no account debit
+        assert check_ledger() == []
