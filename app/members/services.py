@@ -15,6 +15,7 @@ from app.database import get_session, read_scope, transaction
 from app.error_catalogue import E, ErrorSpec
 from app.identity import services as identity
 from app.members.models import RELATIONS, Consent, Member, Person, Relative
+from app.members.relation_rules import relation_refusal
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31: under 14 needs a guardian's consent
 
@@ -139,6 +140,16 @@ def add_relative(
             raise E.identity_not_verified()
         if member.person.id_number_index == identity.person_index(id_number.value):
             raise E.relative_is_self()
+        impossible = relation_refusal(
+            relation,
+            member_birth=member.person.birth_date,
+            member_gender=member.person.gender,
+            relative_birth=id_number.birth_date,
+            relative_gender=id_number.gender,
+            today=today_shanghai(),
+        )
+        if impossible is not None:
+            raise E.relation_invalid(impossible, errors={"json": {"relation": [impossible]}})
         is_minor = id_number.age_on(today_shanghai()) < GUARDIAN_CONSENT_AGE
         if is_minor:
             guardian_consent = _require_consent(

@@ -245,6 +245,24 @@ def test_missing_guardian_consent_names_the_guardian_consent_field(
     assert list(resp.get_json()["errors"]["json"]) == ["guardian_consent"]
 
 
+def test_a_child_declared_a_spouse_is_refused_before_the_bureau_is_asked(
+    client, verified_member, residents
+):
+    """张小宝 (born 2019) as 张伟's spouse: below the legal age of marriage, so not a relation a
+    personal account may pay for (家庭共济) nor one whose guardian consent 张伟 could give."""
+    app = client.application
+    before = snapshot(app)
+    resp = add_relative(
+        client, verified_member, residents["张小宝"], "spouse", guardian_consent=GUARDIAN
+    )
+    assert resp.status_code == 422, resp.get_json()
+    body = resp.get_json()
+    assert body["code"] == "relation_invalid"
+    assert "法定婚龄" in body["detail"]
+    assert list(body["errors"]["json"]) == ["relation"]
+    assert snapshot(app) == before
+
+
 def test_child_under_14_with_guardian_consent(client, verified_member, residents):
     app = client.application
     child = residents["张小宝"]
