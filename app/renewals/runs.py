@@ -50,7 +50,7 @@ from app.errors import DomainError, Forbidden
 from app.identity import services as identity
 from app.integrations import registry
 from app.integrations.bureau.port import BureauUnavailable
-from app.members.models import Member, Person
+from app.members.models import Member, Person, Relative
 from app.outbox.services import enqueue
 from app.payments.services import start_payment
 from app.policies.models import Policy
@@ -255,6 +255,13 @@ def process(outcome_id: int) -> str:
     consent = session.get_one(RenewalConsent, outcome.consent_id)
     if consent.status != ConsentStatus.ACTIVE:
         return _conclude(outcome.id, OutcomeStatus.FAILED, "renewal_revoked", "续保授权已撤回")
+    if not _still_family(session, consent):
+        return _conclude(
+            outcome.id,
+            OutcomeStatus.NOT_ELIGIBLE,
+            "relative_removed",
+            "该家庭成员已从您的账户中移除，未续保，也未扣费",
+        )
     target = session.get_one(Product, outcome.product_id)
     defn = products.definition_of(target)
     person = session.get_one(Person, outcome.person_id)
@@ -335,6 +342,20 @@ def process(outcome_id: int) -> str:
                 f"个人账户扣费未成功（{exc.detail}），请在投保期内自行缴费完成续保",
             )
     return _settle_from_order(outcome.id, order_id)
+
+
+def _still_family(session, consent: RenewalConsent) -> bool:
+    """The consent's person is still the member's own person or one of the member's relatives:
+    a relative the member removed is not renewed from the member's account (家庭共济 pays only
+    for the member's family)."""
+    if consent.relation == "self":
+        return session.get_one(Member, consent.member_id).person_id == consent.person_id
+    found = session.scalar(
+        select(Relative.id).where(
+            Relative.member_id == consent.member_id, Relative.person_id == consent.person_id
+        )
+    )
+    return found is not None
 
 
 def _reverify(session, person: Person) -> None:

@@ -321,3 +321,23 @@ def test_a_consent_given_with_an_order_is_written_in_the_orders_own_transaction(
     assert placed.status_code == 201, placed.get_json()
     consents = client.get("/renewals", headers=bearer(family["token"])).get_json()["consents"]
     assert len(consents) == 2  # 张伟 and his wife, with the order
+
+
+def test_a_relative_the_member_removed_is_not_renewed_from_his_account(
+    app, client, enrolled, operator
+):
+    """张伟 removes his wife from his relatives after consenting to renew her from his personal
+    account: the run renews him alone and debits one premium, and tells him why not her."""
+    before = balance(app)
+    resp = client.delete(f"/me/relatives/{enrolled['spouse']}", headers=bearer(enrolled["token"]))
+    assert resp.status_code == 204
+    report = start(client, operator).get_json()
+    by_name = {o["name_masked"]: o for o in report["outcomes"]}
+    assert by_name["*伟"]["status"] == "renewed"
+    assert (by_name["*娜"]["status"], by_name["*娜"]["reason_code"]) == (
+        "not_eligible",
+        "relative_removed",
+    )
+    assert by_name["*娜"]["policy_id"] is None
+    assert balance(app) == before - PREMIUM  # his own premium only
+    assert policies_of_year(app, 2027) == 1
