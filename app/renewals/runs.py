@@ -53,7 +53,7 @@ from app.integrations.bureau.port import BureauUnavailable
 from app.members.models import Member, Person, Relative
 from app.outbox.services import enqueue
 from app.payments.services import start_payment
-from app.policies.models import Policy
+from app.policies.models import Policy, PolicyStatus
 from app.products import plan_years
 from app.products import services as products
 from app.products.models import Product
@@ -283,12 +283,7 @@ def process(outcome_id: int) -> str:
     payer_person = member.person
     assert payer_person is not None  # a consent is given by a verified member
     if already_insured(session, person.id, target.plan_year):
-        return _conclude(
-            outcome.id,
-            OutcomeStatus.ALREADY_INSURED,
-            "already_insured",
-            f"{target.plan_year} 年度已投保，无需续保",
-        )
+        return _conclude_taken(outcome.id, person.id, target.plan_year)
     balance = None
     if consent.auto_debit and payer_person.has_personal_account and payer_person.psn_no:
         balances.forget(payer_person.psn_no)
@@ -323,12 +318,7 @@ def process(outcome_id: int) -> str:
         return _conclude(outcome.id, OutcomeStatus.AWAITING_PAYMENT, "payment_due", text)
     order_id = _place_order(outcome.id, consent, target, defn, q)
     if order_id is None:
-        return _conclude(
-            outcome.id,
-            OutcomeStatus.ALREADY_INSURED,
-            "already_insured",
-            f"{target.plan_year} 年度已有投保订单，无需续保",
-        )
+        return _conclude_taken(outcome.id, person.id, target.plan_year)
     if q.total_pay_fen > 0:
         try:
             start_payment(consent.member_id, order_id, "personal_account")
@@ -342,6 +332,37 @@ def process(outcome_id: int) -> str:
                 f"个人账户扣费未成功（{exc.detail}），请在投保期内自行缴费完成续保",
             )
     return _settle_from_order(outcome.id, order_id)
+
+
+def _conclude_taken(outcome_id: int, person_id: int, plan_year: int) -> str:
+    """The person's plan year is taken: by a standing policy (already insured), or only by an
+    open order not yet paid (placed by hand). That order may still close unpaid, so the member is
+    told to pay it, not that the person is insured (the outcome is final: no later run retries)."""
+    session = get_session()
+    session.expire_all()
+    policy = session.scalar(
+        select(Policy.id)
+        .where(
+            Policy.person_id == person_id,
+            Policy.plan_year == plan_year,
+            Policy.status != PolicyStatus.VOID,
+        )
+        .limit(1)
+    )
+    if policy is not None:
+        return _conclude(
+            outcome_id,
+            OutcomeStatus.ALREADY_INSURED,
+            "already_insured",
+            f"{plan_year} 年度已投保，无需续保",
+        )
+    return _conclude(
+        outcome_id,
+        OutcomeStatus.AWAITING_PAYMENT,
+        "order_unpaid",
+        f"{plan_year} 年度已有尚未支付的投保订单，本次未自动扣费；请完成该订单的支付，"
+        "如订单已关闭，请在投保期内自行投保",
+    )
 
 
 def _still_family(session, consent: RenewalConsent) -> bool:

@@ -259,9 +259,10 @@ def test_re_verification_and_eligibility_decide_each_outcome(app, client, enroll
     resp = client.post(
         "/orders",
         headers={**bearer(enrolled["token"]), **key()},
-        json=order_body(client, [enrolled["child"]], include_self=False, method="wechat"),
+        json=order_body(client, [enrolled["child"]], include_self=False),
     )
     assert resp.status_code == 201 and resp.get_json()["plan_year"] == 2027
+    assert pay(client, enrolled, resp.get_json()["id"]).get_json()["state"] == "paid"
     # One policy (or open order) per person per plan year: 2027 is taken now, 2026 was before.
     again = client.post(
         "/quotes",
@@ -340,4 +341,24 @@ def test_a_relative_the_member_removed_is_not_renewed_from_his_account(
     )
     assert by_name["*娜"]["policy_id"] is None
     assert balance(app) == before - PREMIUM  # his own premium only
+    assert policies_of_year(app, 2027) == 1
+
+
+def test_an_unpaid_order_by_hand_is_not_reported_as_insured(app, client, enrolled, operator):
+    """张伟 started a WeChat order for his wife's 2027 cover and has not paid it when the run
+    comes: her auto-debit renewal cannot be ordered (one open order per person and year), and she
+    is not insured either, so the outcome asks him to pay that order (it may still close unpaid),
+    and nothing is debited for her."""
+    before = balance(app)
+    resp = client.post(
+        "/orders",
+        headers={**bearer(enrolled["token"]), **key()},
+        json=order_body(client, [enrolled["spouse"]], include_self=False, method="wechat"),
+    )
+    assert resp.status_code == 201 and resp.get_json()["status"] == "pending_payment"
+    report = start(client, operator).get_json()
+    wife = next(o for o in report["outcomes"] if o["name_masked"] == "*娜")
+    assert (wife["status"], wife["reason_code"]) == ("awaiting_payment", "order_unpaid")
+    assert "已投保" not in wife["message"] and "尚未支付" in wife["message"]
+    assert balance(app) == before - PREMIUM  # his own renewal only
     assert policies_of_year(app, 2027) == 1
