@@ -97,9 +97,13 @@ def run_year(
     product: Product,
     cover: PolicyCover,
     fetched: Sequence[Fetched],
+    catalogue_product_id: int | None = None,
 ) -> list[RecordOutcome]:
     """Every record in order of care, each on the accumulators the earlier ones left (as if
-    each claim had been settled when filed, in that order)."""
+    each claim had been settled when filed, in that order). Fee lines are matched against the
+    catalogues in force on the date of care of `catalogue_product_id` (default: the product's
+    own): for a past year, those of the product that covered that year (catalogues belong to a
+    product and its dates, and next year's product has none for last year's dates)."""
     definition = definition_of(product)
     acc = Accumulators()
     earlier: list[tuple[EarlierClaim, dict]] = []
@@ -117,7 +121,7 @@ def run_year(
         if item.fee_lines:
             matched = claim_lines.match(
                 session,
-                product.id,
+                catalogue_product_id or product.id,
                 definition,
                 record.begndate,
                 item.fee_lines,

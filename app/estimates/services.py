@@ -225,7 +225,11 @@ def value_estimate(member_id: int) -> dict:
     with read_scope() as s:
         product = s.get(Product, product_id)
         assert product is not None
-        people = [_person_answer(s, product, period, x, fetched.get(x.person_id)) for x in subjects]
+        catalogues = _catalogue_product_id(s, product, definition.renews, period)
+        people = [
+            _person_answer(s, product, period, x, fetched.get(x.person_id), catalogues)
+            for x in subjects
+        ]
     with transaction() as t:
         aggregates.record_estimate_shown(t, product_id, definition.plan_year, today)
         audit(
@@ -274,12 +278,26 @@ def _buckets(amounts: dict[str, int]) -> list[dict]:
     return [{"bucket": k, "payable_fen": v} for k, v in amounts.items()]
 
 
+def _catalogue_product_id(
+    s: Session, product: Product, renews: str | None, period: rules.Period | None
+) -> int:
+    """Whose catalogues (商保目录, 特药目录) the past year's fee lines are matched against: those
+    in force on the date of care, i.e. of the product that covered that year. When next year's
+    product is on sale, that is the product it renews (next year's own catalogues start with
+    its cover, so none of them is in force on last year's dates)."""
+    if period is None or period.plan_year == product.plan_year or not renews:
+        return product.id
+    past = s.scalar(select(Product).where(Product.code == renews))
+    return past.id if past is not None and past.plan_year == period.plan_year else product.id
+
+
 def _person_answer(
     s: Session,
     product: Product,
     period: rules.Period | None,
     subject: Subject,
     fetched: list[as_if_covered.Fetched] | None,
+    catalogue_product_id: int | None = None,
 ) -> dict:
     definition = products.definition_of(product)
     person = s.get(Person, subject.person_id)
@@ -306,7 +324,7 @@ def _person_answer(
     cover = PolicyCover(
         coverage_starts=period.start, coverage_ends=period.cover_ends, status="active"
     )
-    outcomes = as_if_covered.run_year(s, person, product, cover, fetched)
+    outcomes = as_if_covered.run_year(s, person, product, cover, fetched, catalogue_product_id)
     records, figures = [], []
     for o in outcomes:
         record_buckets = _record_buckets(o)

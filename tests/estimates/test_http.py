@@ -267,3 +267,29 @@ def test_nothing_fetched_is_stored(app, client, insured_family):
     body = _estimate(client, token).get_json()
     assert body["total"]["payable_fen"] > 0
     assert counts() == before  # no claim, no line, no accumulator: the records left with the answer
+
+
+def test_in_december_last_year_is_matched_against_its_own_catalogues(app, client, insured_family):
+    """With next year's product on sale (December), the estimate recomputes the past year under
+    its terms, and each record's fee lines are matched against the catalogues in force on the
+    date of care: the 2026 product's (2027's own lists start with its cover). 张伟's stroke stay
+    has 依达拉奉右莰醇 on the 2026 商保目录, so the out-of-policy bucket pays for it, as a one-tap
+    claim on that record does; the terms being the same, the year pays what it paid in November."""
+    import time_machine
+
+    from tests import factories
+
+    token = insured_family["token"]
+    _consent(client, token)
+    november = _estimate(client, token).get_json()
+    with time_machine.travel("2026-12-06T02:00:00+00:00", tick=True):
+        token = factories.login(app, "claims-zhang")["access_token"]
+        resp = _estimate(client, token)
+        assert resp.status_code == 200, resp.get_json()
+        december = resp.get_json()
+    assert (december["plan_year"], december["period"]["plan_year"]) == (2027, 2026)
+    him = next(p for p in december["people"] if p["name"] == "张伟")
+    assert {b["bucket"] for b in him["by_bucket"]} >= {"in_policy", "out_of_policy"}
+    lines = [l["zh"] for r in him["records"] for l in r.get("lines", [])]
+    assert not any("无生效的商保目录版本" in line for line in lines)
+    assert december["total"] == november["total"]
