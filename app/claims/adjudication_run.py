@@ -176,11 +176,18 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
 
 
 def run_episode(
-    session: Session, claim: Claim, year: accumulators.AccumulatorYear
+    session: Session,
+    claim: Claim,
+    year: accumulators.AccumulatorYear,
+    *,
+    without_own_use: bool = False,
 ) -> supplements.EpisodeRun:
     """The engine on the claim; for a later claim of an episode already settled, the episode
-    recomputed (without the settled claims' accumulator use) and only the difference payable."""
+    recomputed (without the settled claims' accumulator use) and only the difference payable.
+    `without_own_use`: a settled claim re-run (a report) without what it added itself."""
     acc = accumulators.read(session, year)
+    if without_own_use:
+        acc = supplements.without(acc, [claim.applied_deltas or {}])
     settled = [
         c
         for c, _ in supplements.same_episode_claims(session, claim)
@@ -498,9 +505,10 @@ def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
         )
         for claim in claims:
             year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
-            run = run_episode(s, claim, year)
-            before = claim.payable_fen
             settled = claim.status in SETTLED
+            # a settled claim's own deductible and spend are in the accumulators already
+            run = run_episode(s, claim, year, without_own_use=settled)
+            before = claim.payable_fen
             if apply and not settled:
                 claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
                 claim.adjudication = run.adjudication(adjudication_json(run.result))
