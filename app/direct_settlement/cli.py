@@ -119,10 +119,12 @@ def sandbox_discharge(psn_no, setl_id, setl_sn, url, cancel) -> None:
 @direct_settlement_cli.command("reconciliations")
 @click.option("--mismatched", is_flag=True, help="only the reports with a mismatch")
 def list_reconciliations(mismatched) -> None:
-    """The latest reconciliation reports (mismatches listed); exit 1 when one is mismatched."""
+    """The latest reconciliation reports (mismatches listed); exit 1 while a hospital day's
+    latest report is mismatched (--mismatched lists only those)."""
     from app.direct_settlement.reports import reconciliations
 
     rows = reconciliations(mismatched_only=mismatched)
+    unsettled = rows if mismatched else reconciliations(mismatched_only=True)
     for row in rows:
         state = "matched" if row["matched"] else "MISMATCH"
         click.echo(
@@ -134,7 +136,7 @@ def list_reconciliations(mismatched) -> None:
                 f"  {m['code']} {m['setl_sn'] or ''} {m['zh']} "
                 f"(ours {m['ours_fen']}, theirs {m['theirs_fen']})"
             )
-    if any(not r["matched"] for r in rows):
+    if unsettled:
         raise SystemExit(1)
 
 

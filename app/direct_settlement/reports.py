@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from app.database import read_scope, transaction
 from app.direct_settlement.models import DirectSettlement, Institution, Reconciliation
@@ -97,12 +98,24 @@ def reconcile(inst_id: int, day: date, count: int, sum_fen: int, items: list[dic
 
 
 def reconciliations(*, mismatched_only: bool = False, limit: int = 100) -> list[dict]:
-    """The latest reports, newest first (for the operator: CLI and staff API)."""
+    """The latest reports, newest first (for the operator: CLI and staff API).
+    `mismatched_only`: the hospital days whose latest report is mismatched (a day the hospital
+    posted again and that now matches is settled, and its earlier mismatch no longer listed)."""
     with read_scope() as s:
         query = select(Reconciliation, Institution.fixmedins_code).join(
             Institution, Institution.id == Reconciliation.institution_id
         )
         if mismatched_only:
-            query = query.where(Reconciliation.matched.is_(False))
+            later = aliased(Reconciliation)
+            superseded = (
+                select(later.id)
+                .where(
+                    later.institution_id == Reconciliation.institution_id,
+                    later.day == Reconciliation.day,
+                    later.id > Reconciliation.id,
+                )
+                .exists()
+            )
+            query = query.where(Reconciliation.matched.is_(False), ~superseded)
         rows = s.execute(query.order_by(Reconciliation.id.desc()).limit(limit)).all()
         return [_view(row, code) for row, code in rows]

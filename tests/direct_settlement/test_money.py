@@ -209,3 +209,31 @@ def test_a_photographed_claim_for_a_stay_settled_at_the_counter_is_held_as_a_sup
     staff = client.get(f"/staff/claims/{claim['id']}", headers=bearer(reviewer)).get_json()
     flag = [f for f in staff["flags"] if f["code"] == "same_episode"]
     assert flag and done["claim_no"] in flag[0]["zh"]
+
+
+def test_a_day_the_hospital_posted_again_and_that_now_matches_is_no_longer_mismatched(
+    app, client, seeded, stay, hospital
+):
+    """The operator's cron alarm (`reconciliations --mismatched`, exit 1) clears once the
+    hospital corrects its figures for the day; the earlier report stays in the history."""
+    done = _discharge(hospital, stay)
+    day, amount = _today(app), done["amount_fen"]
+    status, bad = hospital.reconcile(day, 2, amount + 500)
+    assert status == 200 and bad["matched"] is False
+    runner = app.test_cli_runner()
+    alarm = ["direct-settlement", "reconciliations", "--mismatched"]
+    assert runner.invoke(args=alarm).exit_code == 1
+
+    status, ok = hospital.reconcile(day, 1, amount)  # the hospital re-posts the day
+    assert status == 200 and ok["matched"] is True
+    result = runner.invoke(args=alarm)
+    assert result.exit_code == 0 and result.output == "", result.output
+    token = factories.staff_token(seeded, "demo-operator")
+    resp = client.get(
+        "/staff/direct-settlement/reconciliations?mismatched_only=true", headers=bearer(token)
+    )
+    assert resp.status_code == 200 and resp.get_json() == []
+    history = runner.invoke(args=["direct-settlement", "reconciliations"])
+    assert history.exit_code == 0 and "MISMATCH" in history.output  # the old report, listed
+    resp = client.get("/staff/direct-settlement/reconciliations", headers=bearer(token))
+    assert [r["id"] for r in resp.get_json()] == [ok["id"], bad["id"]]
