@@ -34,7 +34,7 @@ from app.direct_settlement.statuses import (
     InstitutionStatus,
     StatementStatus,
 )
-from app.integrations.payout.port import PAYOUT_FAILED, PAYOUT_SUCCEEDED, Payee
+from app.integrations.payout.port import PAYOUT_FAILED, PAYOUT_NOT_FOUND, PAYOUT_SUCCEEDED, Payee
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +170,7 @@ def run_statements(through: date | None = None) -> list[dict]:
                     HospitalStatement.status == StatementStatus.PENDING,
                 )
             )
+            resumed = pending is not None
             if pending is None:
                 owed = owed_through(s, inst_id, cut_off)
                 if owed <= 0:
@@ -189,9 +190,13 @@ def run_statements(through: date | None = None) -> list[dict]:
             payee = Payee(inst.payee_name, inst.payee_account, inst.payee_bank_name)
             code = inst.fixmedins_code
         try:
-            result = payout().transfer(
-                request_id, payee, amount, f"惠民保一站式结算清算 {request_id}"
-            )
+            # A statement left pending may have been paid (its reply lost), perhaps to an
+            # account since replaced: ask the bank first, send it only if the bank never saw it.
+            result = payout().query(request_id) if resumed else None
+            if result is None or result.status == PAYOUT_NOT_FOUND:
+                result = payout().transfer(
+                    request_id, payee, amount, f"惠民保一站式结算清算 {request_id}"
+                )
         except Exception as exc:  # left pending: the next run asks again with the same id
             log.warning("statement %s left pending: %s", request_id, type(exc).__name__)
             out.append({"fixmedins_code": code, "statement_no": request_id, "status": "pending"})
