@@ -149,11 +149,15 @@ def list_reconciliations(mismatched) -> None:
 )
 def statements(through) -> None:
     """清算: pay each hospital what it is owed for the settlements confirmed up to the cut-off
-    day, through the payout port."""
+    day, through the payout port. Exit 1 when the bank refused a statement (the reason is
+    printed; correct the hospital's account with add-institution, then run it again)."""
     from app.direct_settlement.ledger import run_statements
 
-    for row in run_statements(through.date() if through else None):
+    rows = run_statements(through.date() if through else None)
+    for row in rows:
         click.echo(json.dumps(row, ensure_ascii=False))
+    if any(row["status"] == "failed" for row in rows):
+        raise SystemExit(1)
 
 
 @direct_settlement_cli.command("purge-nonces")

@@ -34,7 +34,13 @@ from app.direct_settlement.statuses import (
     InstitutionStatus,
     StatementStatus,
 )
-from app.integrations.payout.port import PAYOUT_FAILED, PAYOUT_NOT_FOUND, PAYOUT_SUCCEEDED, Payee
+from app.integrations.payout.port import (
+    PAYOUT_FAILED,
+    PAYOUT_NOT_FOUND,
+    PAYOUT_SUCCEEDED,
+    Payee,
+    failure_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +231,7 @@ def _record(statement_id: int, result, code: str) -> dict:
             )
         elif row.status == StatementStatus.PENDING and result.status == PAYOUT_FAILED:
             row.status, row.failure_code = StatementStatus.FAILED, result.failure_code
-        return {
+        out = {
             "fixmedins_code": code,
             "statement_no": row.statement_no,
             "through": row.through.isoformat(),
@@ -233,6 +239,10 @@ def _record(statement_id: int, result, code: str) -> dict:
             "settlements": row.settlements,
             "status": row.status,
         }
+        if row.status == StatementStatus.FAILED:
+            out["failure_code"] = row.failure_code
+            out["failure"] = failure_label(row.failure_code)
+        return out
 
 
 def check_hospital_ledger() -> list[str]:

@@ -53,3 +53,36 @@ def test_a_statement_whose_reply_was_lost_is_settled_after_the_account_changed(a
     assert _statements(app).output == ""  # nothing owed any more
     check = app.test_cli_runner().invoke(args=["ledger", "check"])
     assert check.exit_code == 0, check.output
+
+
+def _register(app, code: str, account: str) -> None:
+    with app.app_context():
+        from app.direct_settlement.ledger import register_institution
+        from app.integrations.signer import sandbox_keys as k
+
+        register_institution(
+            code=code,
+            name="沙箱医院",
+            key_id=k.sandbox_key_id(code),
+            public_key=k.SANDBOX_PUBLIC_KEY,
+            payee_name="沙箱医院",
+            payee_bank_name="中国银行赣州分行",
+            payee_account=account,
+        )
+
+
+def test_a_refused_statement_says_why_and_exits_non_zero(app, stay, hospital):
+    done = _discharge(hospital, stay)
+    code = stay["setlinfo"]["fixmedins_code"]
+    _register(app, code, "6222000011110000")  # ...0000: the sandbox bank refuses the account
+    result = _statements(app)
+    assert result.exit_code == 1, result.output
+    assert '"status": "failed"' in result.output
+    assert '"failure_code": "account_invalid"' in result.output and "收款账户无效" in result.output
+
+    _register(app, code, "6222000011115678")  # the operator corrects the account
+    result = _statements(app)
+    assert result.exit_code == 0 and '"status": "paid"' in result.output, result.output
+    assert str(done["amount_fen"]) in result.output
+    check = app.test_cli_runner().invoke(args=["ledger", "check"])
+    assert check.exit_code == 0, check.output
