@@ -211,7 +211,13 @@ ledger_cli = AppGroup("ledger", help="The premium ledger.")
 
 
 @payments_cli.command("reconcile")
-@click.option("--min-age", default=60, show_default=True, help="only payments older than this (s)")
+@click.option(
+    "--min-age",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="only payments older than this (s)",
+)
 def payments_reconcile(min_age: int) -> None:
     """Settle payments and refunds whose outcome is unknown; close expired orders."""
     from app.payments.services import reconcile
@@ -263,7 +269,13 @@ def claims_adjudicate_pending() -> None:
 
 
 @claims_cli.command("reconcile-payouts")
-@click.option("--min-age", default=60, show_default=True, help="only transfers older than this (s)")
+@click.option(
+    "--min-age",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="only transfers older than this (s)",
+)
 def claims_reconcile_payouts(min_age: int) -> None:
     """Resolve pending transfers by query; retry transfers that failed for a transient reason."""
     from app.claims.services import reconcile_payouts
@@ -279,8 +291,12 @@ def claims_rerun(product_code: str, apply: bool) -> None:
     """Re-run adjudication for a product's claims after a product change (dry run by default;
     settled claims are only reported)."""
     from app.claims.services import rerun_for_product
+    from app.errors import DomainError
 
-    rows = rerun_for_product(product_code, apply=apply)
+    try:
+        rows = rerun_for_product(product_code, apply=apply)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from None
     changed = [r for r in rows if r["before_fen"] != r["after_fen"]]
     for r in changed:
         click.echo(
@@ -291,7 +307,7 @@ def claims_rerun(product_code: str, apply: bool) -> None:
 
 
 @outbox_cli.command("deliver")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 def outbox_deliver(limit: int) -> None:
     """Send due member notifications through the notifier port."""
     from app.outbox.services import deliver_pending

@@ -23,15 +23,18 @@ def add_institution(code, name, key_id, public_key, payee_name, bank_name, accou
     """Register (or re-key) a designated hospital."""
     from app.direct_settlement.ledger import register_institution
 
-    register_institution(
-        code=code,
-        name=name,
-        key_id=key_id,
-        public_key=public_key,
-        payee_name=payee_name,
-        payee_bank_name=bank_name,
-        payee_account=account,
-    )
+    try:
+        register_institution(
+            code=code,
+            name=name,
+            key_id=key_id,
+            public_key=public_key,
+            payee_name=payee_name,
+            payee_bank_name=bank_name,
+            payee_account=account,
+        )
+    except ValueError as exc:  # the key or the payee, refused before anything is written
+        raise click.ClickException(str(exc)) from None
     click.echo(f"institution {code} registered (key {key_id})")
 
 
