@@ -154,8 +154,13 @@ def statements(through) -> None:
     """清算: pay each hospital what it is owed for the settlements confirmed up to the cut-off
     day, through the payout port. Exit 1 when the bank refused a statement (the reason is
     printed; correct the hospital's account with add-institution, then run it again)."""
+    from app.common.clock import today_shanghai
     from app.direct_settlement.ledger import run_statements
 
+    if through and through.date() > today_shanghai():
+        # a day still to come has no settlements to pay yet, and a cut-off stored in the
+        # future would leave every statement before it counting no settlements
+        raise click.BadParameter("the cut-off day cannot be after today", param_hint="--through")
     rows = run_statements(through.date() if through else None)
     for row in rows:
         click.echo(json.dumps(row, ensure_ascii=False))

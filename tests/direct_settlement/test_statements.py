@@ -86,3 +86,16 @@ def test_a_refused_statement_says_why_and_exits_non_zero(app, stay, hospital):
     assert str(done["amount_fen"]) in result.output
     check = app.test_cli_runner().invoke(args=["ledger", "check"])
     assert check.exit_code == 0, check.output
+
+
+def test_a_cut_off_after_today_is_refused(app, stay, hospital):
+    _discharge(hospital, stay)
+    result = app.test_cli_runner().invoke(
+        args=["direct-settlement", "statements", "--through", "2099-01-01"]
+    )
+    assert result.exit_code == 2 and "cannot be after today" in result.output, result.output
+    with app.app_context():
+        from app.database import get_session
+        from app.direct_settlement.models import HospitalStatement
+
+        assert get_session().scalars(select(HospitalStatement)).all() == []
