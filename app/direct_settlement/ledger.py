@@ -137,21 +137,25 @@ def owed_through(s, inst_id: int, through: date) -> int:
 
 
 def _settlements_in(s, inst_id: int, through: date) -> int:
-    """The confirmed settlements a statement through `through` covers: those after the last
-    paid statement's cut-off."""
-    since = s.scalar(
-        select(func.max(HospitalStatement.through)).where(
+    """The confirmed settlements a statement through `through` covers: those no paid statement
+    covered already (one covers what was confirmed before it was made, up to its cut-off; two
+    statements may share a cut-off day)."""
+    covered = (
+        select(HospitalStatement.id)
+        .where(
             HospitalStatement.institution_id == inst_id,
             HospitalStatement.status == StatementStatus.PAID,
+            HospitalStatement.through >= DirectSettlement.settled_on,
+            HospitalStatement.created_at >= DirectSettlement.confirmed_at,
         )
+        .exists()
     )
     query = select(func.count()).where(
         DirectSettlement.institution_id == inst_id,
         DirectSettlement.status == DirectStatus.CONFIRMED,
         DirectSettlement.settled_on <= through,
+        ~covered,
     )
-    if since is not None:
-        query = query.where(DirectSettlement.settled_on > since)
     return s.scalar(query) or 0
 
 

@@ -170,6 +170,23 @@ def test_a_statement_covers_the_settlements_confirmed_up_to_its_cut_off_day(
         assert total == first["amount_fen"] + second["amount_fen"]
 
 
+def test_two_statements_on_one_day_each_count_the_settlements_they_pay(app, client, stay, hospital):
+    """The README walk pays through today, then discharges again and pays through today once
+    more: the second statement pays the new settlement and says so (it said 0, since its
+    count only looked at days after the last cut-off)."""
+    from app.common.clock import today_shanghai
+
+    with app.app_context():
+        today = today_shanghai().isoformat()
+    first = _discharge(hospital, stay, "SN0001")
+    [one] = _statements(app, "--through", today)
+    assert (one["amount_fen"], one["settlements"]) == (first["amount_fen"], 1)
+    second = _discharge(hospital, _second_stay_at(app, stay), "SN0002")
+    [two] = _statements(app, "--through", today)
+    assert (two["amount_fen"], two["settlements"]) == (second["amount_fen"], 1)
+    _ledger_check(app)
+
+
 def test_a_cut_off_before_any_settlement_pays_nothing(app, client, stay, hospital):
     _discharge(hospital, stay, "SN0001")  # confirmed today
     assert _statements(app) == []  # default: yesterday
