@@ -42,7 +42,8 @@ class PolicySchema(StrictSchema):
         required=True,
         metadata={
             "description": "退保退款：status none | pending | succeeded | failed（多笔时取最未完成的一笔），"
-            "label 中文说明，amount_fen 退款合计（分）"
+            "label 中文说明，amount_fen 退回付款人（医保个人账户、微信）的合计（分），"
+            "sponsor_fen 退回资助项目的合计（分；不退给个人）"
         },
     )
 
@@ -52,10 +53,14 @@ class PolicySchema(StrictSchema):
     def _refund(self, policy) -> dict:
         refunds = refunds_of(policy)
         status = refund_status(refunds)
+        # what goes back to whoever paid (account, WeChat) apart from what goes back to a
+        # sponsor's programme: a fully sponsored policy refunds nobody's own money
+        sponsor = sum(r.amount_fen for r in refunds if r.method == "sponsor")
         return {
             "status": status,
             "label": REFUND_STATUS_LABELS[status],
-            "amount_fen": sum(r.amount_fen for r in refunds),
+            "amount_fen": sum(r.amount_fen for r in refunds) - sponsor,
+            "sponsor_fen": sponsor,
         }
 
     def _name(self, policy) -> str:

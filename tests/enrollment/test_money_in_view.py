@@ -85,11 +85,21 @@ def test_the_policy_shows_its_refund_status(app, client, family):
     order = place_order(client, family, [])
     assert pay(client, family, order["id"]).get_json()["state"] == "paid"
     [policy] = client.get("/policies", headers=bearer(family["token"])).get_json()
-    assert policy["refund"] == {"status": "none", "label": "无退款", "amount_fen": 0}
+    assert policy["refund"] == {
+        "status": "none",
+        "label": "无退款",
+        "amount_fen": 0,
+        "sponsor_fen": 0,
+    }
     resp = client.post(
         f"/policies/{policy['id']}/surrender", headers={**bearer(family["token"]), **key()}
     )
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["policy"]["refund"]["status"] == "succeeded"
     shown = client.get(f"/policies/{policy['id']}", headers=bearer(family["token"])).get_json()
-    assert shown["refund"] == {"status": "succeeded", "label": "已退款", "amount_fen": PREMIUM}
+    assert shown["refund"] == {
+        "status": "succeeded",
+        "label": "已退款",
+        "amount_fen": PREMIUM,
+        "sponsor_fen": 0,
+    }

@@ -238,6 +238,13 @@ def test_surrender_gives_the_subsidy_back_to_the_programme(app, client, sponsors
     assert [(r["method"], r["status"]) for r in resp.get_json()["refunds"]] == [
         ("sponsor", "succeeded")
     ]
+    # the member paid nothing and gets nothing back: the premium went back to the fund
+    assert resp.get_json()["policy"]["refund"] == {
+        "status": "succeeded",
+        "label": "已退款",
+        "amount_fen": 0,
+        "sponsor_fen": PREMIUM,
+    }
     after = sponsors.read(admin, programme["id"])
     assert (after["budget_reserved_fen"], after["beneficiaries_reserved"]) == (0, 0)
     report = client.get(
