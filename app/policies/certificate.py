@@ -120,6 +120,14 @@ def verdict(status: str, coverage_start: date, coverage_end: date, today: date) 
     return Verdict.IN_FORCE
 
 
+def status_text(status: str, coverage_start: date, coverage_end: date, today: date) -> str:
+    """The 保单状态 a certificate or policy PDF made on ``today`` shows: what the QR code's check
+    says that day for an active policy (有效 / 未生效 / 已过期), the stored status otherwise."""
+    if status != "active":
+        return STATUS_LABELS[status]
+    return VERDICT_LABELS[verdict(status, coverage_start, coverage_end, today)]
+
+
 @dataclass(frozen=True)
 class CertificateView:
     """What one certificate shows. Names and ID numbers arrive already masked.

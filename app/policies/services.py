@@ -136,11 +136,12 @@ NO_ISSUER_LINE = "承保机构：以保险条款为准"
 def certificate_view(data: CertificateData):
     """What the certificate PNG and the policy PDF show: masked name and ID number, the
     product's benefits (app/policies/benefits.py) and its issuer, from the product data."""
+    from app.common.clock import today_shanghai
     from app.identity.idnumber import mask, mask_name
     from app.identity.services import decrypt_id_number
     from app.members.schemas import RELATION_LABELS
     from app.policies.benefits import benefit_lines
-    from app.policies.certificate import CertificateView
+    from app.policies.certificate import CertificateView, status_text
     from app.products.services import definition_of, get_product_by_id
 
     defn = definition_of(get_product_by_id(data.policy.product_id))
@@ -157,7 +158,12 @@ def certificate_view(data: CertificateData):
         coverage_start=data.policy.coverage_start,
         coverage_end=data.policy.coverage_end,
         status=data.policy.status,
-        status_label=STATUS_LABELS[data.policy.status],
+        status_label=status_text(
+            data.policy.status,
+            data.policy.coverage_start,
+            data.policy.coverage_end,
+            today_shanghai(),
+        ),
         premium_fen=data.policy.premium_fen,
         issued_at=data.policy.issued_at,
         insurer_line=defn.insurers_line() or NO_ISSUER_LINE,

@@ -547,3 +547,21 @@ def test_wrapping_keeps_numbers_whole_and_punctuation_off_line_starts():
             assert pen.width(line, 27) <= width or " " not in line.strip()
         joined = " ".join(lines)
         assert "15,000" in joined and "75%/50%" in joined
+
+
+@pytest.mark.parametrize(
+    "status, today, expected",
+    [
+        # a 2027 policy bought in December 2026: what the QR code's check says that day
+        ("active", date(2026, 12, 6), "未生效"),
+        ("active", date(2027, 1, 1), "有效"),
+        ("active", date(2027, 12, 31), "有效"),
+        ("active", date(2028, 1, 1), "已过期"),
+        ("surrendered", date(2027, 3, 1), "退保处理中"),
+        ("void", date(2026, 12, 6), "已终止"),
+    ],
+)
+def test_the_status_a_certificate_shows_is_the_days_verdict(status, today, expected):
+    from app.policies.certificate import status_text
+
+    assert status_text(status, date(2027, 1, 1), date(2027, 12, 31), today) == expected
