@@ -39,7 +39,12 @@ def check_terms(terms, *, version: str, accepted: bool) -> None:
     if not accepted:
         raise E.terms_not_accepted()
     if version != terms.version:
-        raise E.terms_version_outdated()
+        # the version agreed to may be an older one, or another product's (2027.1 sent with an
+        # order for 2026): say which one is to be agreed to
+        raise E.terms_version_outdated(
+            f"该产品的保险条款当前版本为 {terms.version}（所同意的版本为 {version[:40]}），"
+            "请阅读并同意该版本的条款"
+        )
 
 
 def _verified_member(session, member_id: int) -> Member:

@@ -74,7 +74,12 @@ def test_terms_must_be_agreed_in_their_current_version(client, family):
     body["terms"] = {"version": "1999.1", "accepted": True}
     resp = client.post("/orders", headers={**bearer(family["token"]), **key()}, json=body)
     assert resp.status_code == 422 and resp.get_json()["code"] == "terms_version_outdated"
-    body["terms"] = {"version": order_body(client, [])["terms"]["version"], "accepted": False}
+    current = order_body(client, [])["terms"]["version"]
+    assert (
+        f"当前版本为 {current}" in resp.get_json()["detail"]
+        and "1999.1" in resp.get_json()["detail"]
+    )
+    body["terms"] = {"version": current, "accepted": False}
     resp = client.post("/orders", headers={**bearer(family["token"]), **key()}, json=body)
     assert resp.status_code == 422 and resp.get_json()["code"] == "terms_not_accepted"
 
