@@ -35,7 +35,7 @@ from app.integrations.payout.port import (
     PayoutResult,
     failure_label,
 )
-from app.ops.metrics import claim_outcome
+from app.ops.metrics import claim_outcome, payout_outcome
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def pay(claim_id: int) -> Claim:
 
 def record_payout(payout_id: int, result: PayoutResult) -> Claim:
     """Apply a transfer outcome exactly once (a conditional UPDATE from pending)."""
-    paid_now = None
+    paid_now, answered = None, None
     with transaction() as s:
         row = existing(s, Payout, payout_id)
         claim = existing(s, Claim, row.claim_id)
@@ -168,6 +168,7 @@ def record_payout(payout_id: int, result: PayoutResult) -> Claim:
         )
         if moved != 1:
             return claim
+        answered = "succeeded" if result.status == PAYOUT_SUCCEEDED else "retrying"
         if result.status == PAYOUT_SUCCEEDED:
             s.add(
                 ClaimLedgerEntry(
@@ -197,6 +198,7 @@ def record_payout(payout_id: int, result: PayoutResult) -> Claim:
             notify(s, claim, "claim_paid", amount=yuan_plain(row.amount_fen))
             paid_now = row.amount_fen
         elif result.failure_code in PERMANENT_PAYOUT_FAILURES or row.attempt >= PAYOUT_ATTEMPTS:
+            answered = "failed"
             if result.failure_code in PERMANENT_PAYOUT_FAILURES:
                 _remember_failed(s, claim, row.id, result.failure_code)
             flags = list(claim.flags or []) + [
@@ -216,6 +218,8 @@ def record_payout(payout_id: int, result: PayoutResult) -> Claim:
                 flags=flags,
             )
             notify(s, claim, "claim_payout_failed")
+    if answered is not None:
+        payout_outcome(answered, None if answered == "succeeded" else result.failure_code)
     if paid_now is not None:
         claim_outcome(ClaimStatus.PAID, paid_now)
     return claim

@@ -36,6 +36,7 @@ from app.claims.workflow import next_status
 from app.common.clock import SHANGHAI
 from app.database import transaction, utcnow
 from app.error_catalogue import E
+from app.ops.metrics import claim_outcome
 
 # --- member answers ---------------------------------------------------------------------------------
 
@@ -175,6 +176,7 @@ def reject(actor: Principal, claim_id: int, reason_code: str, reason: str) -> Cl
         )
         disclose_settled(s, claim, 0)
         notify(s, claim, "claim_recheck_upheld" if rechecked else "claim_rejected")
+    claim_outcome(ClaimStatus.REJECTED)  # a reviewer's decision counts as the engine's does
     return claim
 
 
@@ -231,4 +233,5 @@ def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
             continue
     else:
         raise E.claim_busy()
+    claim_outcome(ClaimStatus.APPROVED)
     return pay(claim_id)

@@ -59,6 +59,12 @@ CLAIM_PAID = Counter(
     "Money paid out on claims, in fen.",
     (),
 )
+CLAIM_PAYOUTS = Counter(
+    "huimin_claim_payouts_total",
+    "Claim transfers answered by the bank: succeeded, retrying (a transient failure, sent again "
+    "later) or failed (the claim went back to review), by failure code.",
+    ("outcome", "failure"),
+)
 JOB_ROWS = Counter(
     "huimin_job_rows_total",
     "Rows processed by long-running jobs, by job kind and result.",
@@ -98,6 +104,12 @@ def claim_outcome(decision: str, paid_fen: int = 0) -> None:
     CLAIM_OUTCOMES.labels(label(decision)).inc()
     if paid_fen > 0:
         CLAIM_PAID.inc(paid_fen)
+
+
+def payout_outcome(outcome: str, failure_code: str | None = None) -> None:
+    """A claim transfer's answer: `outcome` succeeded | retrying | failed; `failure_code` the
+    bank's (ACCOUNT_CLOSED, ...), as a label only when it is a short word."""
+    CLAIM_PAYOUTS.labels(label(outcome), label((failure_code or "none").lower())).inc()
 
 
 def job_progress(kind: str, done: int = 0, failed: int = 0) -> None:

@@ -39,10 +39,21 @@ def _ledger_ok(app):
         return check_claim_ledger()
 
 
+def _payouts(outcome: str, failure: str) -> float:
+    from prometheus_client import REGISTRY
+
+    found = REGISTRY.get_sample_value(
+        "huimin_claim_payouts_total", {"outcome": outcome, "failure": failure}
+    )
+    return found or 0.0
+
+
 def test_refused_account_goes_back_to_review_and_gives_back_the_accumulators(
     app, client, insured_family
 ):
+    failed_before = _payouts("failed", "account_invalid")
     claim = _tap(client, insured_family, "6222020200112230000")  # ...0000: account_invalid
+    assert _payouts("failed", "account_invalid") == failed_before + 1  # the on-call's alert
     assert claim["status"] == "pending_review"
     assert [t["action"] for t in claim["transitions"]] == ["submit", "adjudicate", "payout_failed"]
     assert claim["approved_fen"] is None and claim["paid_fen"] == 0
@@ -93,6 +104,8 @@ def test_a_lost_reply_is_resolved_by_reconciliation(app, client, insured_family)
 
 
 def test_a_transient_failure_is_retried_with_a_new_request(app, client, insured_family):
+    retrying_before = _payouts("retrying", "bank_system_error")
+    failed_before = _payouts("failed", "bank_system_error")
     claim = _tap(client, insured_family, "6222020200112233333")  # ...3333: bank_system_error
     assert claim["status"] == "approved"
     with app.app_context():
@@ -104,6 +117,8 @@ def test_a_transient_failure_is_retried_with_a_new_request(app, client, insured_
         s = get_session()
         assert [p.attempt for p in s.scalars(select(Payout).order_by(Payout.id))] == [1, 2, 3]
         assert s.get(Claim, claim["id"]).status == "pending_review"
+    assert _payouts("retrying", "bank_system_error") == retrying_before + 2
+    assert _payouts("failed", "bank_system_error") == failed_before + 1
     assert _ledger_ok(app) == []
 
 

@@ -59,10 +59,19 @@ def _problem(resp, status, code):
     assert body["title"] or body["detail"]
 
 
+def _decided(decision: str) -> float:
+    from prometheus_client import REGISTRY
+
+    found = REGISTRY.get_sample_value("huimin_claim_outcomes_total", {"decision": decision})
+    return found or 0.0
+
+
 def test_recheck_approved_by_a_second_reviewer_pays(
     app, client, insured_family, reviewer, second_reviewer
 ):
+    rejected_before, approved_before = _decided("rejected"), _decided("approved")
     claim = _rejected(client, insured_family, reviewer)
+    assert _decided("rejected") == rejected_before + 1  # reviewers' decisions are counted too
     assert claim["status"] == "rejected"
     assert claim["recheck_available"] is True and claim["human_review_available"] is False
 
@@ -119,6 +128,7 @@ def test_recheck_approved_by_a_second_reviewer_pays(
         json={"reason": "复核：属于保障范围"},
     )
     assert approved.status_code == 200, approved.get_json()
+    assert _decided("approved") == approved_before + 1
     done = approved.get_json()
     assert done["status"] == "paid" and done["paid_fen"] > 0
     actions = [t["action"] for t in done["transitions"]]
