@@ -114,7 +114,11 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
     valid = parsed.valid_rows
     index_of = {row.valid_id_number: person_index(row.valid_id_number) for row in valid}
     with transaction() as session:
-        person_of = _persons_for(session, valid, index_of)
+        mismatched: set[str] = set()
+        person_of = _persons_for(session, valid, index_of, mismatched)
+        for number in mismatched:  # refused like an invalid row: never listed
+            del person_of[number]
+        valid = [row for row in valid if row.valid_id_number not in mismatched]
         listed: set[int] = set()
         for chunk in _chunks(list(person_of.values())):
             listed.update(
@@ -185,6 +189,9 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
         for row in parsed.rows:
             if not row.valid:
                 outcome, code, message = "invalid", row.code, row.message
+            elif row.valid_id_number in mismatched:
+                code = "roster_name_mismatch"
+                outcome, message = "invalid", rosters.MESSAGES[code]
             else:
                 person_id = person_of[row.valid_id_number]
                 outcome = (
@@ -232,13 +239,15 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
 
 
 def _persons_for(
-    session, valid: list[rosters.RosterRow], index_of: dict[str, str]
+    session, valid: list[rosters.RosterRow], index_of: dict[str, str], mismatched: set[str]
 ) -> dict[str, int]:
     """The Person id of every valid row (by blind index), creating the ones not yet known.
 
     A new person gets the roster's name and the birth date and sex the ID number carries; the
     enrollment job verifies them with the bureau, which then corrects the name. A known person
-    never verified takes the name of the latest roster; a verified one keeps the bureau's.
+    never verified takes the name of the latest roster; a verified one keeps the bureau's, and a
+    row naming them otherwise is added to `mismatched` (its ID number): a mistyped number would
+    otherwise enroll a stranger at the sponsor's cost.
     """
     by_index = {index_of[row.valid_id_number]: row for row in valid}
     person_of: dict[str, int] = {}
@@ -255,6 +264,8 @@ def _persons_for(
             person_of[row.valid_id_number] = person_id
             if verified_at is None and name != row.name:
                 unverified[person_id] = row.name
+            elif verified_at is not None and not rosters.same_name(row.name, name):
+                mismatched.add(row.valid_id_number)
 
     for chunk in _chunks(indexes):
         lookup(chunk)

@@ -84,7 +84,19 @@ MESSAGES = {
     "roster_category_unknown": "人员类别不正确，可填："
     + "、".join(labels[0] for labels in CATEGORY_LABELS.values()),
     "roster_duplicate_in_file": "身份证号与文件中前面的行重复",
+    # decided with the database (roster_services): the person behind the ID number has been
+    # verified with the bureau under another name
+    "roster_name_mismatch": "姓名与该身份证号在医保登记的姓名不一致，请核对姓名和身份证号",
 }
+
+
+def same_name(written: str, registered: str) -> bool:
+    """A roster's name and a verified person's, ignoring spaces and the interpunct's variants."""
+
+    def norm(name: str) -> str:
+        return re.sub(r"[\s·•・]", "", name)
+
+    return norm(written) == norm(registered)
 
 
 class RosterError(ValueError):

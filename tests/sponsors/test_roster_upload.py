@@ -145,6 +145,30 @@ def test_an_insured_person_is_reported_and_not_listed(sponsors, client, family, 
     assert codes == {"roster_added", "roster_already_insured"}
 
 
+def test_a_row_naming_a_verified_person_otherwise_is_refused(sponsors, client, family, seeded):
+    """张伟 verified with the bureau: a row with his ID number under another name (a mistyped
+    number) is refused at upload, never listed, so no job enrolls him at the sponsor's cost;
+    his own name, written with a space, is him."""
+    admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 5)
+    zhang, li = by_name("张伟"), by_name("李娜")
+    data = roster_csv([li], f"李四,{zhang.certno},")
+    body = upload(client, admin, programme["id"], data).get_json()
+    assert (body["added"], body["rows_invalid"]) == (1, 1), body
+    with seeded.app_context():
+        rows = get_session().execute(
+            select(RosterReportRow.line, RosterReportRow.code, RosterReportRow.message).where(
+                RosterReportRow.upload_id == body["id"]
+            )
+        )
+        refused = [(line, code, message) for line, code, message in rows if code != "roster_added"]
+    assert refused == [
+        (3, "roster_name_mismatch", "姓名与该身份证号在医保登记的姓名不一致，请核对姓名和身份证号")
+    ]
+    assert db_count(seeded, RosterEntry, RosterEntry.programme_id == programme["id"]) == 1
+    again = upload(client, admin, programme["id"], roster_csv([], f"张 伟,{zhang.certno},"))
+    assert again.get_json()["added"] == 1, again.get_json()
+
+
 def test_xlsx_upload(sponsors, client):
     admin, programme = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 5)
     book = openpyxl.Workbook()
