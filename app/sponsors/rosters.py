@@ -257,7 +257,9 @@ def check_row(line: int, raw_name, raw_id, raw_category, *, today: date) -> Rost
     # A number cell: Excel keeps 15 significant digits, so an 18-digit number has lost its last
     # ones (and a wrong number passes the check character 1 time in 11): refuse it as such.
     numeric = isinstance(raw_id, (int, float)) and not isinstance(raw_id, bool)
-    id_text = normalise(_cell_text(raw_id))
+    # A leading apostrophe is the spreadsheet's "keep as text" mark (typed to stop Excel turning
+    # the number into 3.60702E+17); a CSV or a sheet written by a program keeps it in the value.
+    id_text = normalise(_cell_text(raw_id)).lstrip("'\u2018\u2019")
     masked_id = _masked_id(id_text)
 
     def fail(code: str, message: str | None = None) -> RosterRow:

@@ -49,6 +49,9 @@ ROW_CASES = [
         "ok",
         None,
     ),
+    # typed as '110105... to keep Excel from making a number of it; exported with the mark
+    ("a leading apostrophe (the text mark) is dropped", f"张伟,'{ZHANG},", "ok", None),
+    ("a typographic apostrophe too", f"张伟,\u2018{LIANG},", "ok", None),
     ("category by the bureau's code 2501", f"张伟,{LIANG},2501", "ok", "disabled"),
     ("category by its own name", f"张伟,{LIANG},low_income", "ok", "low_income"),
     ("minority name with the interpunct", f"阿依古丽·买买提,{LIANG},", "ok", None),
@@ -181,6 +184,12 @@ def test_xlsx_rows_and_a_number_cell():
         (2, "ok", "tekun"),
         (4, "id_number_not_text", None),
     ]
+
+
+def test_xlsx_id_number_with_the_text_mark_in_the_value():
+    data = workbook(["姓名", "身份证号"], ["张伟", "'" + ZHANG])
+    [row] = parse_roster(data, today=TODAY).rows
+    assert (row.code, row.id_number, row.id_number_masked) == ("ok", ZHANG, "1101**********002X")
 
 
 def test_xlsx_stops_reading_beyond_max_rows():
