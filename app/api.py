@@ -15,12 +15,14 @@ import functools
 import logging
 from functools import wraps
 from http import HTTPStatus
+from json import JSONDecodeError
 
 import marshmallow as ma
 from flask import Response, current_app, json
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.spec import prepare_response
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
@@ -178,8 +180,23 @@ def _multipart_schema(form, files) -> type[ma.Schema]:
     return _multipart_class(_schema_class(form), _schema_class(files))
 
 
+class _Parser(FlaskParser):
+    """webargs' parser, plus: JSON nested deeper than the interpreter's recursion limit (a
+    kilobyte of `[`) is the same 400 as any other body that is not JSON, not a RecursionError
+    out of json.loads answered 500."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            error = JSONDecodeError("nested too deeply", "", 0)
+            return self._handle_invalid_json_error(error, req)
+
+
 class Blueprint(_Blueprint):
     """Blueprint whose routes document the errors they can return."""
+
+    ARGUMENTS_PARSER = _Parser()
 
     def arguments(self, schema, *, location="json", **kwargs):
         """As flask-smorest's, plus: a JSON body that is not JSON at all is a documented 400."""

@@ -105,6 +105,9 @@ def test_body_larger_than_max_content_length_on_a_member_route_is_413(client, ap
         pytest.param(b"{bad json", id="broken"),
         pytest.param(b'{"code": "a",}', id="trailing-comma"),
         pytest.param(b"\xff\xfe\x00", id="not-utf8"),
+        # 3 KB of brackets: json.loads raises RecursionError, which was a 500
+        pytest.param(b"[" * 1500 + b"]" * 1500, id="nested-too-deep"),
+        pytest.param(b'{"code": ' + b"[" * 1500 + b"]" * 1500 + b"}", id="nested-field"),
     ],
 )
 def test_malformed_json(client, raw):
