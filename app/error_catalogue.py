@@ -125,6 +125,7 @@ _add("token_unknown_key", 401, "登录凭证无效，请重新登录", "JWT kid 
 _add("token_audience", 401, "登录凭证无效，请重新登录", "JWT for another audience")
 _add("token_type", 401, "登录凭证无效，请重新登录", "Not an access token")
 _add("token_stale_role", 401, "账号权限已变更，请重新登录", "Role changed since issue")
+_add("token_stale_credentials", 401, "密码已重置，请重新登录", "Password reset since issue")
 _add("account_disabled", 401, "账号已停用，请联系管理员", "Account disabled")
 _add("role_forbidden", 403, "当前账号无权执行该操作", "Role not allowed here")
 _add("refresh_token_invalid", 401, "登录凭证无效，请重新登录", "Unknown refresh token")

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from app.audit.services import record as audit
 from app.auth.models import ORGANISATION_ROLES, RefreshToken, StaffAccount
 from app.auth.principal import Principal, token_service
-from app.auth.services import create_staff_account
+from app.auth.services import create_staff_account, staff_claims
 from app.auth.tokens import new_refresh_token
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
@@ -303,9 +303,7 @@ def staff_token(app: Flask, username: str) -> str:
             select(StaffAccount).where(StaffAccount.username == username)
         )
         assert account is not None and account.active, username
-        claims = {"role": account.role}
-        if account.organisation_id is not None:
-            claims["org"] = account.organisation_id
+        claims = staff_claims(account)
         subject = ("staff", account.id)
         get_session().rollback()
     return tokens(app, *subject, extra=claims)["access_token"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 
-from app.auth.tokens import TokenInvalid, TokenService
+from app.auth.tokens import TokenInvalid, TokenService, credential_fingerprint
 from app.error_catalogue import E, error
 
 
@@ -74,6 +74,8 @@ def authenticate_staff(roles: tuple[str, ...]) -> Principal:
         raise E.account_disabled()
     if claims.get("role") != account.role or claims.get("org") != account.organisation_id:
         raise E.token_stale_role()
+    if claims.get("pwd") != credential_fingerprint(account.password_hash):
+        raise E.token_stale_credentials()  # the password was reset since the token was issued
     principal = Principal(
         kind="staff", id=account.id, role=account.role, organisation_id=account.organisation_id
     )

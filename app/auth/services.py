@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit.services import record as audit
 from app.auth.models import ORGANISATION_ROLES, STAFF_ROLES, RefreshToken, StaffAccount
 from app.auth.principal import token_service
-from app.auth.tokens import hash_refresh_token, new_refresh_token
+from app.auth.tokens import credential_fingerprint, hash_refresh_token, new_refresh_token
 from app.database import transaction, utcnow
 from app.error_catalogue import E
 from app.errors import (
@@ -79,8 +79,14 @@ def _issue(
     return TokenPair(access.token, access.expires_in, raw), row
 
 
-def _staff_claims(account: StaffAccount) -> dict:
-    claims: dict[str, str | int] = {"role": account.role}
+def staff_claims(account: StaffAccount) -> dict:
+    """What a staff access token asserts, checked against the account on every request
+    (app.auth.principal): role, organisation, and `pwd`, a digest of the password hash, so a
+    token issued before a password reset stops working at once, as the sessions do."""
+    claims: dict[str, str | int] = {
+        "role": account.role,
+        "pwd": credential_fingerprint(account.password_hash),
+    }
     if account.organisation_id is not None:
         claims["org"] = account.organisation_id
     return claims
@@ -188,7 +194,7 @@ def _rotate(session, digest: str) -> TokenPair | DomainError:
         account = session.get(StaffAccount, row.subject_id)
         if account is None or not account.active:
             raise E.account_disabled("账号已停用")
-        extra = _staff_claims(account)
+        extra = staff_claims(account)
     elif session.get(Member, row.subject_id) is None:
         raise E.refresh_token_invalid()
     pair, new_row = _issue(session, row.subject_type, row.subject_id, row.family_id, extra)
@@ -254,7 +260,7 @@ def hash_staff_password(password: str) -> str:
 def login_staff(username: str, password: str) -> tuple[TokenPair, StaffAccount]:
     with transaction() as session:
         account = verify_staff_sign_in(session, username, password, "api")
-        pair, _ = _issue(session, "staff", account.id, extra=_staff_claims(account))
+        pair, _ = _issue(session, "staff", account.id, extra=staff_claims(account))
     return pair, account
 
 

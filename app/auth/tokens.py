@@ -104,3 +104,8 @@ def new_refresh_token() -> tuple[str, str]:
 
 def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def credential_fingerprint(password_hash: str) -> str:
+    """A short digest of a staff password hash (never the hash itself) for a token to carry."""
+    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]

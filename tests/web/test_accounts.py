@@ -164,6 +164,9 @@ def test_reset_password_ends_sessions_and_the_old_password(seeded, operator):
     reviewer = seeded.test_client()
     signed_in(reviewer, "demo-reviewer")
     target = _account(seeded, "demo-reviewer")
+    api_token = factories.staff_token(seeded, "demo-reviewer")
+    api = {"Authorization": f"Bearer {api_token}"}
+    assert seeded.test_client().get("/staff/claims", headers=api).status_code == 200
     weak = client.post(
         f"/console/accounts/{target.id}/password", data={"csrf_token": token, "password": "x"}
     )
@@ -175,6 +178,9 @@ def test_reset_password_ends_sessions_and_the_old_password(seeded, operator):
     )
     assert resp.status_code == 302
     assert reviewer.get("/console/").status_code == 302
+    # the API token issued with the old password stops too, not when its 15 minutes are up
+    stale = seeded.test_client().get("/staff/claims", headers=api)
+    assert stale.status_code == 401 and stale.get_json()["code"] == "token_stale_credentials"
     assert sign_in(seeded.test_client(), "demo-reviewer").status_code == 401
     assert sign_in(seeded.test_client(), "demo-reviewer", NEW_PASSWORD).status_code == 302
     assert len(_audit(seeded, "staff.password_reset")) == 1
