@@ -357,7 +357,11 @@ def lines(claim_id: int):
 @staff_page("reviewer")
 def put_lines(claim_id: int):
     """JSON from console's lines editor (X-CSRF-Token): the API's body, the API's service."""
-    body = _load(StaffLinesBodySchema(), request.get_json(silent=True) or {}, "lines")
+    try:
+        sent = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than json.loads goes: as a body that is not JSON
+        sent = None
+    body = _load(StaffLinesBodySchema(), sent or {}, "lines")
     items = body["lines"]
     line_intake.staff_lines(
         g.staff, claim_id, lambda: line_intake.json_lines(items), body["reason"]

@@ -308,6 +308,19 @@ def test_a_bad_itemised_line_is_named_by_row_and_column(seeded, pending_claim, r
     assert "录入原因：" in detail and "lines" not in detail
 
 
+def test_lines_nested_too_deeply_for_json_are_a_422_not_a_500(seeded, pending_claim, reviewer):
+    client, token = reviewer
+    claim_id = pending_claim["id"]
+    client.post(f"/console/claims/{claim_id}/assign", data={"csrf_token": token})
+    resp = client.put(
+        f"/console/claims/{claim_id}/lines",
+        data="[" * 5000,
+        content_type="application/json",
+        headers={"X-CSRF-Token": token},
+    )
+    assert resp.status_code == 422, resp.get_data(as_text=True)[:200]
+
+
 def test_operator_reads_and_assigns_but_does_not_decide(seeded, pending_claim):
     client = seeded.test_client()
     token = signed_in(client, "demo-operator")
