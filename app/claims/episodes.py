@@ -17,6 +17,9 @@ Rules (in this order; the first that applies decides):
     (the new claim starts at most ADJACENT_DAYS after the earlier one ends, or the other way
     round). The hospital is compared by its institution code when both claims have one, else
     by its normalised name (NFKC, no spaces or punctuation, upper case; see normalise_hospital).
+    Two special-drug claims (care kind `special_drug`) are never one episode by this rule: each
+    is one dispensing with its own invoice (two purchases at one pharmacy on one day are two
+    purchases), and an invoice filed twice is the `duplicate_invoice` flag's business.
 The person is always compared: a caller that passes someone else's claim gets no match.
 """
 
@@ -28,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+SPECIAL_DRUG = "special_drug"  # a purchase at a pharmacy: one invoice, never a stay
 ADJACENT_DAYS = 1  # discharge on the 10th and a claim starting the 11th are one stay
 
 # Stable codes for why an earlier claim matched.
@@ -61,6 +65,7 @@ class EpisodeKey:
     care_start, care_end   admission and discharge (or visit) dates, Asia/Shanghai, inclusive
     mdtrt_id    the bureau's visit id when the claim came from a settlement record
     hospital_name, hospital_code   the institution (fixmedins_name / fixmedins_code)
+    care_kind   the claim's kind of care (in_patient, special_drug, ...), when known
     """
 
     person: str
@@ -69,6 +74,7 @@ class EpisodeKey:
     hospital_name: str = ""
     hospital_code: str | None = None
     mdtrt_id: str | None = None
+    care_kind: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.person, str) or not self.person.strip():
@@ -118,6 +124,8 @@ def episode_reason(new: EpisodeKey, earlier: EpisodeKey) -> str | None:
         return None
     if new.mdtrt_id and earlier.mdtrt_id:
         return "same_mdtrt_id" if new.mdtrt_id == earlier.mdtrt_id else None
+    if new.care_kind == earlier.care_kind == SPECIAL_DRUG:
+        return None  # each purchase is its own dispensing (see the module's rule 2)
     if not _same_hospital(new, earlier):
         return None
     if new.care_start <= earlier.care_end and earlier.care_start <= new.care_end:

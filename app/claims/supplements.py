@@ -43,6 +43,7 @@ def episode_key(claim: Claim) -> EpisodeKey | None:
         hospital_name=claim.hospital_name or "",
         hospital_code=claim.hospital_code or None,
         mdtrt_id=claim.mdtrt_id or None,
+        care_kind=claim.care_kind or None,
     )
 
 

@@ -200,3 +200,38 @@ def test_refusals(client, catalogues, insured_family, reviewer):
         client.post(A, headers=bearer(token), json={**body, "indication": INDICATION}).status_code
         == 201
     )
+
+
+def _approve_claim(client, reviewer, claim_id):
+    assert (
+        client.post(
+            f"/staff/claims/{claim_id}/assign", headers=bearer(reviewer), json={}
+        ).status_code
+        == 200
+    )
+    resp = client.post(
+        f"/staff/claims/{claim_id}/approve",
+        headers={**bearer(reviewer), **key()},
+        json={"reason": "特药购药"},
+    )
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def test_two_purchases_on_one_day_at_one_pharmacy_are_each_paid(
+    client, catalogues, insured_family, reviewer
+):
+    # Two invoices of the same DTP pharmacy on the same day are two purchases, not one stay:
+    # the second is not a "supplement" of the first (which paid it 0 = 35,000 - 70,000).
+    token = insured_family["token"]
+    app_id, _ = approved(client, insured_family, reviewer)
+    first = _purchase(client, token, app_id, amount=10_000_000, number="FP1").get_json()
+    second = _purchase(client, token, app_id, amount=8_000_000, number="FP2").get_json()
+    # cap 150,000: 100,000 counted, then 50,000 of 80,000
+    assert (first["counted_fen"], second["counted_fen"]) == (10_000_000, 5_000_000)
+    one = _approve_claim(client, reviewer, first["claim_id"])
+    two = _approve_claim(client, reviewer, second["claim_id"])
+    assert "same_episode" not in [f["code"] for f in two["flags"]]
+    # 100,000 x 70% = 70,000; 50,000 x 70% = 35,000 (the 30,000 above the cap: nothing)
+    assert (one["approved_fen"], two["approved_fen"]) == (7_000_000, 3_500_000)
+    assert two["status"] == "paid"
