@@ -23,7 +23,7 @@ from app.claims import accumulators
 from app.claims.episodes import EarlierClaim, EpisodeKey, EpisodeMatch, same_episode
 from app.claims.models import Claim
 from app.claims.statuses import ClaimStatus
-from app.common.money import yuan_plain
+from app.common.money import yuan
 
 # Claims that may be part of an episode: filed and not refused.
 LIVE_EXCLUDED = (ClaimStatus.DRAFT, ClaimStatus.REJECTED)
@@ -114,8 +114,31 @@ class EpisodeRun:
                 "recomputed_fen": self.recomputed_fen,
                 "payable_fen": self.payable_fen,
             },
-            "lines": [*base["lines"], *self.lines],
+            "lines": [*map(_as_recomputed, base["lines"]), *self.lines, _total(self.payable_fen)],
         }
+
+
+def _as_recomputed(line: dict) -> dict:
+    """The engine's total, on a supplement, is the whole episode's recomputed figure: said so,
+    so that the only 本次赔付合计 is what this claim pays (the last line)."""
+    if line["code"] != "payable_total":
+        return line
+    amount = line["zh"].removeprefix("本次赔付合计").strip()
+    return line | {
+        "code": "episode_recomputed_total",
+        "zh": f"整次就医重新计算合计 {amount}",
+        "en": "recomputed for the whole episode: " + line["en"].removeprefix("total payable "),
+    }
+
+
+def _total(payable_fen: int) -> dict:
+    y = yuan(payable_fen)
+    return {
+        "code": "payable_total",
+        "zh": f"本次赔付合计 {y} 元",
+        "en": f"total payable {y} yuan",
+        "bucket": None,
+    }
 
 
 def without(acc: Accumulators, applied: Iterable[dict]) -> Accumulators:
@@ -154,13 +177,13 @@ def supplement_lines(nos: str, previous: int, recomputed: int, payable: int) -> 
         {
             "code": "episode_supplement",
             "zh": (
-                f"同一次就医已由理赔 {nos} 核准 {yuan_plain(previous)} 元；按本次材料重新计算"
-                f"整次就医应赔 {yuan_plain(recomputed)} 元，本次补付差额 {yuan_plain(payable)} 元"
+                f"同一次就医已由理赔 {nos} 核准 {yuan(previous)} 元；按本次材料重新计算"
+                f"整次就医应赔 {yuan(recomputed)} 元，本次补付差额 {yuan(payable)} 元"
             ),
             "en": (
-                f"The same episode was approved for {yuan_plain(previous)} yuan on {nos}; "
-                f"recomputed in full it is {yuan_plain(recomputed)} yuan, so this claim pays "
-                f"the difference, {yuan_plain(payable)} yuan"
+                f"The same episode was approved for {yuan(previous)} yuan on {nos}; "
+                f"recomputed in full it is {yuan(recomputed)} yuan, so this claim pays "
+                f"the difference, {yuan(payable)} yuan"
             ),
             "bucket": None,
         },

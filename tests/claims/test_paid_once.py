@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.common.money import yuan
 from tests.claims.conftest import key
 from tests.claims.test_flow import (
     _draft_for,
@@ -168,7 +169,13 @@ def test_a_supplement_pays_only_the_difference_of_the_recomputation(
         "recomputed_fen": recomputed,
         "payable_fen": recomputed - first["paid_fen"],
     }
-    assert second["adjudication"]["lines"][-1]["code"] == "episode_supplement"
+    # the only 本次赔付合计 is what this claim pays; the engine's figure is the whole episode's
+    codes = [line["code"] for line in second["adjudication"]["lines"]]
+    assert codes[-3:] == ["episode_recomputed_total", "episode_supplement", "payable_total"]
+    assert codes.count("payable_total") == 1
+    assert second["adjudication"]["lines"][-1]["zh"] == (
+        f"本次赔付合计 {yuan(recomputed - first['paid_fen'])} 元"
+    )
     # the episode was paid what the terms promise for it, once
     assert _paid_total(app) == recomputed
     assert ledger_consistent(app)
