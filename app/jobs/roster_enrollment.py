@@ -36,7 +36,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.common.bulk import among, update_rows
@@ -74,6 +74,7 @@ from app.policies.models import Policy, PolicyStatus
 from app.products.definition import ProductDefinition
 from app.sponsors import roster_services, rules
 from app.sponsors.models import Programme
+from app.sponsors.roster_models import RosterEntry
 from app.sponsors.roster_services import standing_person_ids
 from app.sponsors.statuses import ProgrammeStatus
 
@@ -298,11 +299,12 @@ def next_batch(ctx: Context, after: int = 0) -> list[Pending]:
                 JobRow.id,
                 Person.id,
                 Person.id_number_enc,
-                Person.name,
+                func.coalesce(RosterEntry.name, Person.name),  # see roster_services.entry_of
                 Person.birth_date,
                 Person.gender,
             )
             .join(Person, Person.id == JobRow.person_id)
+            .outerjoin(RosterEntry, roster_services.entry_of(ctx.programme_id, JobRow.person_id))
             .where(
                 JobRow.job_id == ctx.job_id,
                 JobRow.status == JobRowStatus.PENDING,

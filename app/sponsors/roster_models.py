@@ -60,6 +60,10 @@ class RosterEntry(Base):
     # there (masked), so that the HR clerk can find a failed row in their own file.
     line: Mapped[int | None]
     name_masked: Mapped[str | None] = mapped_column(String(64))
+    # The name the latest upload gave (not masked): the batch enrolment asks the bureau with it,
+    # so a row whose name does not go with its ID number is refused there, whatever name the
+    # person has from another roster. Null on entries listed before it was kept.
+    name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("programme_id", "person_id"),)

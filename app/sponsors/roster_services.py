@@ -166,11 +166,20 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
                     "id_number_masked": row.id_number_masked,
                     "line": row.line,
                     "name_masked": row.name_masked[:64],
+                    "name": row.name[:64],
                     "created_at": now,
                 }
                 for row in to_add
             ],
         )
+        # Listed before: the name this upload gives is the one the enrolment checks (a re-upload
+        # corrects a mistyped name).
+        relisted = {
+            person_of[row.valid_id_number]: row.name[:64]
+            for row in valid
+            if person_of[row.valid_id_number] in listed
+        }
+        _rename_entries(session, programme.id, relisted)
         # An upload running at the same time may have listed some of them first: only the
         # entries carrying this upload's id were added by it.
         added: set[int] = set()
@@ -236,6 +245,38 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
         "roster uploaded", extra={"programme_id": programme.id, "upload_id": upload.id, **counts}
     )
     return upload
+
+
+def entry_of(programme_id: int, person_id: Any) -> Any:
+    """The join condition of a programme's roster entry for `person_id` (a column): the batch
+    enrolment asks the bureau with the name the entry gave, so a row whose name does not go
+    with its ID number is refused, else with the person's own (entries listed before)."""
+    return (RosterEntry.programme_id == programme_id) & (RosterEntry.person_id == person_id)
+
+
+def _rename_entries(session, programme_id: int, names: dict[int, str]) -> None:
+    """Set the programme's entries' names to `names` {person id: name} where they differ."""
+    if not names:
+        return
+    ids = list(names)
+    stale = []
+    for chunk in _chunks(ids):
+        stale += [
+            (entry_id, person_id)
+            for entry_id, person_id, name in session.execute(
+                select(RosterEntry.id, RosterEntry.person_id, RosterEntry.name).where(
+                    RosterEntry.programme_id == programme_id,
+                    among(session, RosterEntry.person_id, chunk),
+                )
+            )
+            if name != names[person_id]
+        ]
+    if stale:
+        update_rows(
+            session,
+            RosterEntry.__table__,
+            [{"id": entry_id, "name": names[person_id]} for entry_id, person_id in stale],
+        )
 
 
 def _persons_for(

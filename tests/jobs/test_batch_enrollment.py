@@ -389,3 +389,33 @@ def test_policy_numbers_already_taken_are_drawn_again(sponsors, client, monkeypa
     with sponsors.app.app_context():
         numbers = set(get_session().scalars(select(Policy.policy_no)))
     assert numbers == {taken, "HMB20269999999991", "HMB20269999999992"}
+
+
+def test_each_programme_checks_the_name_its_own_roster_gave(sponsors, client, seeded):
+    """A charity's roster names someone wrongly; an employer's then lists them rightly. The
+    person's own name became the right one, but the charity's job asks the bureau with the
+    name the charity wrote and is refused; the employer's job enrolls them. A re-upload with
+    the name corrected is what the charity's next job checks."""
+    employer, at_work = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 5)
+    charity, relief = employer_programme(sponsors, budget_fen=PREMIUM_FEN * 5, kind="charity")
+    person, other = eligible(2, skip=20)
+    wrong = f"{person.name}某,{person.certno},"
+    assert upload(client, charity, relief["id"], roster_csv([], wrong)).get_json()["added"] == 1
+    assert upload(client, employer, at_work["id"], roster_csv([person])).get_json()["added"] == 1
+
+    job = start_job(client, charity, relief["id"]).get_json()
+    [row] = job_rows(client, charity, relief["id"], job["id"])["items"]
+    assert (row["status"], row["code"]) == ("failed", "identity_not_matched")
+    job = start_job(client, employer, at_work["id"]).get_json()
+    [row] = job_rows(client, employer, at_work["id"], job["id"])["items"]
+    assert (row["status"], row["code"]) == ("succeeded", "enrolled")
+
+    # the charity corrects its file for someone else: the re-upload's name is the one checked
+    wrong = f"{other.name}某,{other.certno},"
+    assert upload(client, charity, relief["id"], roster_csv([], wrong)).get_json()["added"] == 1
+    assert (
+        upload(client, charity, relief["id"], roster_csv([other])).get_json()["already_listed"] == 1
+    )
+    job = start_job(client, charity, relief["id"]).get_json()
+    rows = job_rows(client, charity, relief["id"], job["id"])["items"]
+    assert [(r["status"], r["code"]) for r in rows] == [("succeeded", "enrolled")], rows
