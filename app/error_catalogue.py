@@ -391,7 +391,7 @@ _add("job_not_found", 404, "批量投保任务不存在")
 _add("job_already_active", 409, "该资助项目已有正在进行的批量投保任务")
 _add("job_finished", 409, "任务已结束，不能取消")
 _add("programme_not_active", 409, "资助项目已暂停或关闭，不能批量投保")
-_add("programme_partial_funding", 422, "按比例部分资助的项目不能批量投保：差额需由本人支付")
+_add("programme_partial_funding", 422, "只资助部分保费的项目不能批量投保：差额需由本人支付")
 
 # --- invite campaigns (app/campaigns) -------------------------------------------------------
 _add("campaign_not_found", 404, "邀请活动不存在")

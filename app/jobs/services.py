@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.common.clock import today_shanghai
+from app.common.money import yuan
 from app.common.pagination import Page, paginate
 from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.models import OrderItem
@@ -76,6 +77,16 @@ def start_roster_enrollment(
     if programme.rule_kind == "percentage" and (programme.rule_basis_points or 0) < 10000:
         raise E.programme_partial_funding()
     product = _product_for(programme)
+    if programme.rule_kind == "fixed":  # below every premium of the product: nobody fully paid
+        from app.products.services import definition_of
+
+        defn = definition_of(product)
+        lowest = min([defn.premium_default_fen, *(r.premium_fen for r in defn.premium_rules)])
+        if (programme.rule_amount_fen or 0) < lowest:
+            raise E.programme_partial_funding(
+                f"该项目每人资助 {yuan(programme.rule_amount_fen or 0)} 元，低于保费"
+                f"（最低 {yuan(lowest)} 元），不能批量投保：差额需由本人支付"
+            )
     terms = current_terms(product)
     check_terms(terms, version=terms_version, accepted=terms_accepted)
     now = utcnow()

@@ -204,11 +204,12 @@ def test_partial_funding_and_paused_programmes_cannot_batch_enroll(sponsors, cli
         name="定额资助",
     )
     upload(client, employer, fixed["id"], roster_csv(eligible(2)))
-    job = start_job(client, employer, fixed["id"]).get_json()  # 50 of 89 yuan: not enough
-    assert (job["done"], job["failed"]) == (0, 2)
-    assert {r["code"] for r in job_rows(client, employer, fixed["id"], job["id"])["items"]} == {
-        "not_fully_funded"
-    }
+    # 50 of 89 yuan pays nobody's premium in full: refused before a job is made, saying why
+    resp = start_job(client, employer, fixed["id"])
+    assert resp.status_code == 422 and resp.get_json()["code"] == "programme_partial_funding"
+    assert "50.00 元" in resp.get_json()["detail"] and "89.00 元" in resp.get_json()["detail"]
+    jobs = client.get(f"/staff/programmes/{fixed['id']}/enrollment-jobs", headers=bearer(employer))
+    assert jobs.status_code == 200 and jobs.get_json() == []
 
     client.post(
         f"/staff/programmes/{fixed['id']}/status",
