@@ -309,6 +309,14 @@ def fraud_flags_of(
         extra.append(rules.Flag("identity_not_matched", "医保部门未能核实被保险人的身份信息"))
     if episode:  # paid once: a later claim for the same care is a supplement, never automatic
         extra.append(rules.Flag(supplements.FLAG, supplements.flag_text(episode)))
+        typed = (claim.in_policy_self_pay_fen, claim.out_of_policy_self_pay_fen)
+        for earlier, _ in episode:  # the bureau's split of the stay, where a claim came from it
+            if earlier.source == "settlement" and claim.source != "settlement":
+                bureau = (earlier.in_policy_self_pay_fen, earlier.out_of_policy_self_pay_fen)
+                differs = rules.bureau_split_flag(earlier.claim_no, bureau, typed)
+                if differs is not None:
+                    extra.append(differs)
+                    break
     assert claim.admitted_on is not None  # a submitted claim passed the completeness check
     facts = rules.FraudFacts(
         care_start=claim.admitted_on,

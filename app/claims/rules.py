@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from app.common.money import yuan_plain
+from app.common.money import yuan, yuan_plain
 
 AMOUNT_FIELDS = (
     "medfee_sumamt_fen",
@@ -205,6 +205,22 @@ class FraudFacts:
     frequency_limit: int = 4
     frequency_window_days: int = 30
     extra: tuple[Flag, ...] = field(default_factory=tuple)
+
+
+def bureau_split_flag(
+    claim_no: str, bureau: tuple[int, int], typed: tuple[int, int]
+) -> Flag | None:
+    """A supplement whose in-policy self-pay is more than the bureau's settlement record of the
+    same stay says (claim `claim_no`, from that record): money the bureau calls out-of-policy,
+    typed as in-policy, is paid at the higher ratio. (in-policy, out-of-policy) self-pay, fen."""
+    if typed[0] <= bureau[0]:
+        return None
+    return Flag(
+        "episode_amounts_differ",
+        f"同一次就医的医保结算记录（理赔 {claim_no}）政策范围内自付 {yuan(bureau[0])} 元、"
+        f"范围外自费 {yuan(bureau[1])} 元；本申请填写 {yuan(typed[0])} 元、{yuan(typed[1])} 元，"
+        "请以医保结算记录核对",
+    )
 
 
 def fraud_flags(f: FraudFacts) -> list[Flag]:

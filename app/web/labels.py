@@ -40,6 +40,7 @@ FLAG_LABELS = {
     "fee_details_inconsistent": "费用明细不一致",
     "payout_failed": "转账失败",
     "same_episode": "同一次就医",
+    "episode_amounts_differ": "与医保结算记录不符",
     "episode_supplement": "补充理赔",
 }
 

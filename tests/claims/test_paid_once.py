@@ -115,6 +115,33 @@ def test_the_one_tap_claim_on_a_stay_already_paid_is_held_and_pays_no_more(
     assert mine["transitions"][-1]["reason"] == "同一次就医已足额赔付，本次无差额可补付"
 
 
+def test_a_supplement_typing_the_bureaus_out_of_policy_money_as_in_policy_is_flagged(
+    app, client, insured_family, reviewer
+):
+    """The one-tap claim came from the bureau's record of the stay; a photographed claim for the
+    same stay types more in-policy self-pay than that record says: the reviewer is told, with
+    both splits (it would be paid at the in-policy ratio)."""
+    [stay] = [
+        r for r in records(client, insured_family, "李娜") if r["admitted_on"] == "2026-04-08"
+    ]
+    payee = {"name": "李娜", "bank_name": "工商银行", "bank_account": "6222020200112233445"}
+    tap = one_tap(client, insured_family, "李娜", stay["setl_id"], payee).get_json()
+    whole = tap["in_policy_self_pay_fen"] + tap["out_of_policy_self_pay_fen"]
+    total = 4_000_000 + whole  # basic insurance paid 40,000 yuan in this claim's figures
+    later = _filed(
+        client,
+        insured_family,
+        medfee_sumamt_fen=total,
+        in_policy_self_pay_fen=whole,
+        out_of_policy_self_pay_fen=0,
+        invoices=[{"issuer": "赣州市人民医院", "number": "36000026009999", "amount_fen": total}],
+    )
+    assert later["status"] == "pending_review"
+    staff = client.get(f"/staff/claims/{later['id']}", headers=bearer(reviewer)).get_json()
+    [flag] = [f for f in staff["flags"] if f["code"] == "episode_amounts_differ"]
+    assert tap["claim_no"] in flag["zh"] and yuan(whole) in flag["zh"]
+
+
 def test_a_supplement_pays_only_the_difference_of_the_recomputation(
     app, client, insured_family, reviewer
 ):

@@ -261,3 +261,21 @@ def test_every_transition_lands_on_a_status():
 
     for (src, _), targets in TRANSITIONS.items():
         assert src in STATUSES and set(targets) <= set(STATUSES)
+
+
+@pytest.mark.parametrize(
+    "bureau, typed, flagged",
+    [
+        ((1_700_500, 1_210_000), (1_700_500, 1_210_000), False),  # the same split
+        ((1_700_500, 1_210_000), (1_700_500, 1_500_000), False),  # more out-of-policy: 60% anyway
+        ((1_700_500, 1_210_000), (1_600_000, 1_310_500), False),  # less in-policy
+        ((1_700_500, 1_210_000), (2_910_500, 0), True),  # all typed as in-policy
+        ((1_700_500, 1_210_000), (1_700_501, 1_209_999), True),  # one fen moved
+    ],
+)
+def test_a_supplement_typing_more_in_policy_than_the_bureau_says_is_flagged(bureau, typed, flagged):
+    flag = rules.bureau_split_flag("CL2026001", bureau, typed)
+    assert (flag is not None) == flagged
+    if flag is not None:
+        assert flag.code == "episode_amounts_differ"
+        assert "CL2026001" in flag.zh and "17,005.00 元" in flag.zh
