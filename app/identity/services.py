@@ -28,7 +28,9 @@ from app.security.crypto import cipher, index_of
 
 ID_NUMBER_CONTEXT = "persons.id_number"
 ID_INDEX_PURPOSE = "person_id_number"
-_NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·•A-Za-z .]{1,40}$")
+# 生僻字 beyond the BMP (CJK Extension B and later) and the interpuncts minority names are written
+# with (·, •, ・) are in real names: the same characters as a sponsor's roster (app/sponsors/rosters.py).
+_NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f·•・A-Za-z .]{1,40}$")
 
 
 def not_matched() -> DomainError:

@@ -478,3 +478,27 @@ def test_failed_verifications_leave_no_personal_data_in_module_state(client, mem
                 tb = tb.tb_next
     dump = "\n".join(retained)
     assert not [certno for certno in tried if certno in dump]
+
+
+@pytest.mark.parametrize("name", ["𠮷丽", "孙𪚥丽", "买买提・艾力"])
+def test_a_name_with_a_rare_character_or_another_interpunct_reaches_the_bureau(
+    app, client, seeded, residents, member, name
+):
+    """生僻字 outside the BMP (CJK Extension B and later) are in real names; the rosters accept
+    them, so must the member's own verification: the bureau, not the shape check, decides."""
+    from sqlalchemy import update
+
+    from app.database import transaction
+    from app.integrations.bureau.sandbox_models import SandboxResident
+
+    sun = residents["孙丽"]
+    with app.app_context(), transaction() as s:
+        s.execute(
+            update(SandboxResident)
+            .where(SandboxResident.psn_no == sun.psn_no)
+            .values(psn_name=name)
+        )
+    token, _ = member
+    resp = post_identity(client, token, name=name, id_number=sun.certno, consent=CONSENT)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["person"]["name"] == name
