@@ -154,8 +154,18 @@ def request_info(actor: Principal, claim_id: int, message: str, documents: list[
             reason=message,
             info_request={"message": message, "documents": documents, "at": utcnow().isoformat()},
         )
-        notify(s, claim, "claim_more_info_requested", message=message[:20])
+        notify(s, claim, "claim_more_info_requested", message=_info_request_notice(documents))
     return claim
+
+
+def _info_request_notice(documents: list[str]) -> str:
+    """The subscription message's text (at most 20 characters): what to send, by its label. Never
+    the reviewer's words: they may name the insured or carry an ID number, and cut at 20
+    characters they read as nothing; the claim's page shows them in full to the member."""
+    labels = document_labels()
+    asked = "、".join(labels.get(d, d) for d in documents)
+    text = f"请补充{asked}" if asked else "请查看审核人员的补充要求"
+    return text if len(text) <= 20 else text[:19] + "…"
 
 
 def reject(actor: Principal, claim_id: int, reason_code: str, reason: str) -> Claim:

@@ -238,9 +238,19 @@ def test_photographed_claim_for_a_relative_more_info_then_approved(
     asked = client.post(
         f"/staff/claims/{claim['id']}/request-info",
         headers=staff,
-        json={"message": "请补充费用明细清单", "documents": ["itemised_bill"]},
+        json={
+            "message": "请补充李娜（身份证360702198708210142）的费用明细清单",
+            "documents": ["itemised_bill"],
+        },
     )
     assert asked.status_code == 200 and asked.get_json()["status"] == "more_info_requested"
+    with app.app_context():  # the WeChat message names what to send, not the reviewer's words
+        from app.database import get_session
+        from app.outbox.models import OutboxEvent
+
+        event = get_session().scalars(select(OutboxEvent).order_by(OutboxEvent.id.desc())).first()
+        assert event.kind == "claim_more_info_requested"
+        assert event.payload["message"] == "请补充费用明细清单"
 
     # the member must upload what was asked before answering
     early = client.post(
