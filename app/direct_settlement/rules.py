@@ -12,6 +12,7 @@ TIMESTAMP is Unix seconds; NONCE 16-64 of [A-Za-z0-9_-], used once per instituti
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import MISSING, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -160,3 +161,37 @@ COMPARED = (
 def differences(ours: SettlementRecord, bureau: SettlementRecord) -> list[str]:
     """The COMPARED fields on which the hospital's settlement and the bureau's record differ."""
     return [name for name in COMPARED if getattr(ours, name) != getattr(bureau, name)]
+
+
+# What the engine reads of a fee line: the hospital's lines must be the bureau's 5204 lines in
+# these (the names and the hospital's own item codes may be spelt its way).
+LINE_COMPARED = (
+    "med_list_codg",
+    "chrgitm_lv",
+    "med_chrgitm_type",
+    "cnt",
+    "pric_fen",
+    "det_item_fee_sumamt_fen",
+    "fulamt_ownpay_amt_fen",
+    "overlmt_amt_fen",
+    "preselfpay_amt_fen",
+    "inscp_scp_amt_fen",
+    "fee_ocur_date",
+)
+
+
+def line_differences(ours: Sequence[Any], bureau: Sequence[FeeDetailRecord]) -> list[str]:
+    """How the hospital's fee lines differ from the bureau's (by feedetl_sn), in Chinese: a
+    member's claim for the stay is quoted on the bureau's lines, so the counter must be too."""
+    theirs = {line.feedetl_sn: line for line in bureau}
+    found = []
+    for line in ours:
+        other = theirs.pop(line.feedetl_sn, None)
+        if other is None:
+            found.append(f"{line.feedetl_sn} 医保明细中没有")
+            continue
+        fields_ = [n for n in LINE_COMPARED if getattr(line, n) != getattr(other, n)]
+        if fields_:
+            found.append(f"{line.feedetl_sn}（{'、'.join(fields_)}）")
+    found += [f"{sn} 未上传" for sn in theirs]
+    return found

@@ -199,6 +199,31 @@ def _read(payload: dict) -> tuple[SettlementRecord, list[FeeLine]]:
     return record, [FeeLine(**line.fee_line_fields()) for line in lines]
 
 
+def _same_lines_as_bureau(
+    record: SettlementRecord, theirs: SettlementRecord, fee_lines: list[FeeLine]
+) -> None:
+    """The lines the engine matches are the bureau's 5204 lines, as for a member's claim of the
+    same stay (the same totals spread otherwise over the lines would pay otherwise)."""
+    from app.integrations.bureau.fee_details import FeeDetailsInconsistent
+    from app.integrations.bureau.port import BureauUnavailable
+    from app.integrations.registry import bureau
+
+    try:
+        bureau_lines = bureau().fee_details(record.psn_no, record.setl_id, settlement=theirs)
+    except FeeDetailsInconsistent:
+        # a member's claim would wait for a reviewer to enter the lines
+        raise E.direct_needs_review("医保费用明细与结算金额不一致，需人工审核") from None
+    except BureauUnavailable:
+        raise E.bureau_unavailable() from None
+    differing = rules.line_differences(fee_lines, bureau_lines or [])
+    if differing:
+        raise E.direct_amounts_mismatch(
+            "费用明细与医保结算明细不一致，请按医保结算明细重新上传："
+            + "；".join(differing[:10])
+            + ("等" if len(differing) > 10 else "")
+        )
+
+
 def _lines(explanation: dict) -> list[dict]:
     return [{"code": l["code"], "zh": l["zh"]} for l in explanation.get("lines", [])]
 
@@ -248,6 +273,7 @@ def trial(inst: InstitutionKey, payload: dict) -> dict:
     differing = rules.differences(record, theirs)
     if differing:
         raise E.direct_amounts_mismatch("与医保结算记录不一致：" + "、".join(differing))
+    _same_lines_as_bureau(record, theirs, fee_lines)
 
     def quoted(s: Session, fresh: bool) -> tuple[tuple[int, int, str], Adjudication] | _Stale:
         """The stay read and quoted (reads only, each statement its own snapshot: confirm
