@@ -31,6 +31,8 @@ from app.claims.models import AccumulatorEntry, AccumulatorYear, Claim
 from app.claims.settlement import claim_from_record
 from app.claims.statuses import ClaimStatus
 from app.database import utcnow
+from app.direct_settlement.models import DirectSettlement
+from app.direct_settlement.statuses import DirectStatus
 from app.enrollment.models import Order, OrderItem
 from app.error_catalogue import E
 from app.identity.periods import InsuranceHistory
@@ -60,6 +62,8 @@ class Stay:
     acc: Accumulators | None = None
     year: tuple[int, int] | None = None  # (id, version moved to) when locked (confirm)
     history: InsuranceHistory | None = None
+    # claims of this settlement a hospital cancelled at the counter (撤销): no use of it any more
+    cancelled_at_counter: frozenset[int] = frozenset()
 
     @property
     def live_claims(self) -> list[Claim]:
@@ -183,6 +187,19 @@ def read_stay(
     else:
         acc = _accumulators(s, person.id, policy)
     claims = list(s.scalars(_SQL["claims"], {"person_id": person.id, "setl_id": record.setl_id}))
+    reversed_ = [
+        c.id for c in claims if c.setl_id == record.setl_id and c.status == ClaimStatus.REJECTED
+    ]
+    cancelled: frozenset[int] = frozenset()
+    if reversed_:  # rare: read only then
+        cancelled = frozenset(
+            s.scalars(
+                select(DirectSettlement.claim_id).where(
+                    DirectSettlement.claim_id.in_(reversed_),
+                    DirectSettlement.status == DirectStatus.CANCELLED,
+                )
+            )
+        )
     return Stay(
         record=record,
         person=person,
@@ -194,6 +211,7 @@ def read_stay(
         acc=acc,
         year=year,
         history=insurance_history(s, person.id),
+        cancelled_at_counter=cancelled,
     )
 
 
@@ -258,7 +276,10 @@ def refuse_if_flagged(stay: Stay, claim: Claim) -> None:
         stay.person,
         stay.policy,
         duplicate_invoices=(),  # a settlement record has no invoices
-        duplicate_settlement=any(c.setl_id == claim.setl_id for c in others),
+        # a settlement the hospital cancelled is settled again under a new number (a correction)
+        duplicate_settlement=any(
+            c.setl_id == claim.setl_id and c.id not in stay.cancelled_at_counter for c in others
+        ),
         claims_in_window=sum(
             1
             for c in others
