@@ -11,6 +11,7 @@ import base64
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # The production refusals and the key material they know live in app/config_production.py
 # (imported here, re-exported for the callers of app.config).
@@ -30,6 +31,7 @@ from app.config_production import (
     MIN_SECRET_BYTES,
     ConfigurationError,
     _decode_key,
+    _json_env,
     validate_production,
     validate_production_document_storage,
 )
@@ -269,9 +271,9 @@ class Config:
     # 一站式 direct settlement (app/direct_settlement): a signed request is accepted only within
     # this many seconds of its timestamp (either way); its nonce is kept at least as long.
     DIRECT_TIMESTAMP_WINDOW_SECONDS: int = 300
-    # Member notifications (app/outbox): event kind -> WeChat subscription template id; a kind
-    # without an entry is sent with the kind itself as the template (what the sandbox records).
-    NOTIFY_TEMPLATES: dict[str, str] = field(default_factory=dict)
+    # Member notifications (app/outbox): event kind -> WeChat subscription template and its keys
+    # (JSON, app/integrations/notifier/templates.py); the sandbox records a kind without one.
+    NOTIFY_TEMPLATES: dict[str, Any] = field(default_factory=dict)
     # Prefix of every Redis key the rate limiter and the bureau throttle write, so that two
     # deployments (or two test runs) can share one Redis without counting each other's calls.
     RATELIMIT_KEY_PREFIX: str = "huimin"
@@ -403,6 +405,8 @@ def _common_from_env(cfg: Config) -> Config:
     cfg.FORWARDED_ALLOW_IPS = _env("FORWARDED_ALLOW_IPS", cfg.FORWARDED_ALLOW_IPS) or ""
     if jwt_keys := _env("JWT_KEYS"):
         cfg.JWT_KEYS = _parse_jwt_keys(jwt_keys)
+    if templates := _env("NOTIFY_TEMPLATES"):
+        cfg.NOTIFY_TEMPLATES = _json_env("NOTIFY_TEMPLATES", templates)
     if field_key := _env("FIELD_ENCRYPTION_KEY"):
         cfg.FIELD_ENCRYPTION_KEY = _decode_key(field_key, "FIELD_ENCRYPTION_KEY")
     if index_key := _env("BLIND_INDEX_KEY"):

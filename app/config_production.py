@@ -5,7 +5,10 @@ that is not encrypted or not private)."""
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
+
+from app.integrations.notifier.templates import parse_templates
 
 
 class ConfigurationError(RuntimeError):
@@ -44,6 +47,24 @@ _DEV_RAW_KEYS = {
     _TEST_FIELD_KEY,
     _TEST_INDEX_KEY,
 }
+
+
+def _json_env(name: str, value: str) -> Any:
+    """A setting given as JSON in the environment (NOTIFY_TEMPLATES)."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} is not JSON") from None
+
+
+def _validate_templates(cfg: Any) -> None:
+    """Every member notification is a WeChat subscription message filling a template the
+    mini-program chose: without the map of kinds to templates, none could be delivered."""
+    try:
+        if not parse_templates(cfg.NOTIFY_TEMPLATES):
+            raise ValueError("production needs NOTIFY_TEMPLATES for the real notifier")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def _decode_key(value: str, name: str) -> bytes:
@@ -96,6 +117,7 @@ def validate_production(cfg: Any) -> None:
         cfg.PAYOUT_BACKEND,
     ):
         raise ConfigurationError("production refuses sandbox adapters")
+    _validate_templates(cfg)
     if not cfg.PAYOUT_BASE_URL.startswith("https://") or not cfg.PAYOUT_MERCHANT_ID:
         raise ConfigurationError("production needs an https PAYOUT_BASE_URL and PAYOUT_MERCHANT_ID")
     if len(cfg.PAYOUT_SECRET.encode()) < MIN_SECRET_BYTES or cfg.PAYOUT_SECRET in _DEV_KEYS:

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.database import read_scope, rowcount, transaction, utcnow
+from app.integrations.notifier.templates import fill, parse_templates, template_for
 from app.members.models import Member
 from app.outbox.models import OutboxEvent, OutboxStatus
 
@@ -28,8 +29,16 @@ def enqueue(session, *, member_id: int, kind: str, payload: dict) -> OutboxEvent
     return event
 
 
-def _template(kind: str) -> str:
-    return current_app.config["NOTIFY_TEMPLATES"].get(kind, kind)
+def _message(kind: str, payload: dict) -> tuple[str, dict[str, str]] | None:
+    """The template id and its keys' values for this event; None when no template is mapped and
+    the notifier is the real one (the sandbox records the kind and our payload as they are)."""
+    cfg = current_app.config
+    found = template_for(parse_templates(cfg["NOTIFY_TEMPLATES"]), kind)
+    if found is not None:
+        return found.template_id, fill(found, payload)
+    if cfg["NOTIFIER_BACKEND"] == "sandbox":
+        return kind, _data(payload)
+    return None
 
 
 def deliver_pending(limit: int = 100) -> dict[str, int]:
@@ -75,9 +84,15 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
             ).scalar_one()
             kind, payload = event.kind, dict(event.payload)
         # the outside call runs with no transaction open
+        message = _message(kind, payload)
+        code: str | None
         try:
-            result = port.send(openid, _template(kind), _data(payload), payload.get("page"))
-            status, code = result.status, result.code
+            if message is None:  # nothing to send it as: kept, failed, for the operator to see
+                log.warning("outbox event=%s kind=%s has no NOTIFY_TEMPLATES entry", event_id, kind)
+                status, code = "failed", "no_template"
+            else:
+                result = port.send(openid, message[0], message[1], payload.get("page"))
+                status, code = result.status, result.code
         except Exception as exc:
             log.warning("outbox delivery error event=%s: %s", event_id, type(exc).__name__)
             status, code = "retry", type(exc).__name__

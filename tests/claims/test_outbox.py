@@ -50,6 +50,50 @@ def test_events_are_delivered_once(app, client, insured_family):
         assert sent[-1].data["amount"] == f"{claim['paid_fen'] / 100:.2f}"
 
 
+def test_a_mapped_kind_is_sent_as_its_wechat_template_with_its_own_keys(
+    app, client, insured_family
+):
+    """NOTIFY_TEMPLATES maps our kinds and payload onto the mini-program's templates: the
+    template id and keys WeChat expects, each value within its type's limit."""
+    from app.integrations.notifier.templates import parse_templates
+
+    claim = _paid_claim(client, insured_family)
+    app.config["NOTIFY_TEMPLATES"] = {
+        "claim_paid": {
+            "template_id": "TPL-PAID-9f2",
+            "fields": {"character_string1": "claim_no", "amount2": "amount", "phrase3": "status"},
+        }
+    }
+    assert parse_templates(app.config["NOTIFY_TEMPLATES"])
+    with app.app_context():
+        from app.integrations.notifier.sandbox import recorded_messages
+        from app.outbox.services import deliver_pending
+
+        assert deliver_pending() == {"sent": 2, "retry": 0, "failed": 0}
+        approved, paid = recorded_messages()
+    assert approved.template_id == "claim_approved"  # not mapped: the sandbox records it as is
+    assert paid.template_id == "TPL-PAID-9f2"
+    assert paid.data == {
+        "character_string1": claim["claim_no"],
+        "amount2": f"{claim['paid_fen'] / 100:.2f}",
+        "phrase3": "已赔付",
+    }
+
+
+def test_the_real_notifier_never_sends_a_kind_with_no_template(app):
+    """An unmapped kind is kept, failed with no_template, for the operator (not sent as a
+    template id WeChat does not know, which it would refuse)."""
+    app.config["NOTIFIER_BACKEND"] = "real"
+    with app.test_request_context():
+        from app.outbox.services import _message
+
+        assert _message("claim_paid", {"claim_no": "CL1"}) is None
+        app.config["NOTIFY_TEMPLATES"] = {
+            "claim_*": {"template_id": "TPL", "fields": {"character_string1": "claim_no"}}
+        }
+        assert _message("claim_paid", {"claim_no": "CL1"}) == ("TPL", {"character_string1": "CL1"})
+
+
 def test_a_busy_notifier_is_retried_later_and_a_refusal_is_final(app, client, insured_family):
     _paid_claim(client, insured_family)
     with app.app_context():

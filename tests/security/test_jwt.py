@@ -420,6 +420,14 @@ def _pem_keys() -> tuple[str, str]:
     return private, public
 
 
+# What a deployment maps its member notifications onto (the mini-program's own template ids).
+NOTIFY_TEMPLATES_JSON = json.dumps(
+    {
+        "claim_*": {"template_id": "TPL-CLAIM", "fields": {"character_string1": "claim_no"}},
+        "renewal.*": {"template_id": "TPL-RENEWAL", "fields": {"thing1": "message"}},
+    }
+)
+
 PROD_JWT_SECRET = "prod-jwt-signing-secret-" + "k" * 24
 _PRIVATE_PEM, _PUBLIC_PEM = _pem_keys()
 VALID_PRODUCTION_ENV = {
@@ -451,6 +459,7 @@ VALID_PRODUCTION_ENV = {
     "PUBLIC_BASE_URL": "https://huimin.example",
     # Member notifications (WeChat subscription messages) and claim payouts (transfer API).
     "NOTIFIER_BACKEND": "real",
+    "NOTIFY_TEMPLATES": NOTIFY_TEMPLATES_JSON,
     "PAYOUT_BACKEND": "real",
     "PAYOUT_BASE_URL": "https://payout.invalid/api",
     "PAYOUT_MERCHANT_ID": "HUIMIN-GZ-01",
@@ -576,6 +585,10 @@ REFUSALS = {
     "notifier-sandbox": {"NOTIFIER_BACKEND": "sandbox"},
     "notifier-backend-unknown": {"NOTIFIER_BACKEND": "email"},
     "notifier-state-unknown": {"NOTIFIER_MINIPROGRAM_STATE": "beta"},
+    # the real notifier with no kind mapped to a WeChat template would deliver nothing
+    "notify-templates-missing": {"NOTIFY_TEMPLATES": None},
+    "notify-templates-not-json": {"NOTIFY_TEMPLATES": "claim_paid=TPL"},
+    "notify-templates-without-keys": {"NOTIFY_TEMPLATES": '{"claim_paid": {"template_id": "T"}}'},
     "payout-sandbox": {"PAYOUT_BACKEND": "sandbox"},
     "payout-url-missing": {"PAYOUT_BASE_URL": None},
     "payout-url-plain-http": {"PAYOUT_BASE_URL": "http://payout.invalid/api"},

@@ -253,6 +253,9 @@ def production_configuration(smoke: Smoke) -> None:
             # Claim notifications and payouts: no step uses them yet, but production refuses the
             # sandboxes. The payout platform is never called before a claim is paid.
             "NOTIFIER_BACKEND": "real",
+            "NOTIFY_TEMPLATES": json.dumps(
+                {"claim_*": {"template_id": "TPL-SMOKE", "fields": {"thing1": "status"}}}
+            ),
             "PAYOUT_BACKEND": "real",
             "PAYOUT_BASE_URL": "https://payout.smoke.invalid",
             "PAYOUT_MERCHANT_ID": "smoke-merchant",
