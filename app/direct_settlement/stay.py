@@ -45,6 +45,11 @@ from app.products.models import Product
 from app.products.services import definition_by_digest
 
 _ENDED = {PolicyStatus.SURRENDERED: "退保", PolicyStatus.VOID: "终止"}
+# for a cashier: the claim may be this counter's own earlier settlement, or the member's claim
+_ALREADY = (
+    "该次就医已有理赔记录 {}（已一站式结算或参保人已申请理赔），不能再次结算；"
+    "如需重新结算，请先撤销原结算"
+)
 
 
 @dataclass
@@ -231,7 +236,7 @@ def refuse_if_claimed(stay: Stay) -> None:
     record, claims = stay.record, stay.live_claims
     for claim in claims:
         if claim.setl_id == record.setl_id:
-            raise E.direct_episode_claimed(f"该次就医已提交理赔申请 {claim.claim_no}")
+            raise E.direct_episode_claimed(_ALREADY.format(claim.claim_no))
     key = EpisodeKey(
         person=str(stay.person.id),
         care_start=record.begndate,
@@ -243,7 +248,7 @@ def refuse_if_claimed(stay: Stay) -> None:
     matches = supplements.matches_for(key, claims)
     if matches:
         claim_no = next(c.claim_no for c in claims if str(c.id) == matches[0].claim.claim_id)
-        raise E.direct_episode_claimed(f"该次就医已提交理赔申请 {claim_no}（{matches[0].message}）")
+        raise E.direct_episode_claimed(_ALREADY.format(claim_no) + f"（{matches[0].message}）")
 
 
 def new_claim(stay: Stay) -> Claim:

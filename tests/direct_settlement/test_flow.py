@@ -61,6 +61,8 @@ def test_trial_confirm_query_cancel(app, client, insured_family, stay, hospital)
     assert hospital.confirm(trial["trial_no"], "SN0001") == (200, done)
     status, again = hospital.trial(stay["setlinfo"], stay["feedetail"])
     assert status == 409 and again["code"] == "direct_episode_claimed"
+    # the cashier is told it may be the counter's own settlement, and what to do
+    assert done["claim_no"] in again["detail"] and "请先撤销原结算" in again["detail"]
 
     # the member sees the claim, paid, with the same explanation
     claims = client.get("/claims", headers=bearer(insured_family["token"])).get_json()
