@@ -498,7 +498,7 @@ _add("direct_request_invalid", 422, "结算数据格式不正确", "detail names
 _add("direct_institution_mismatch", 403, "结算数据的定点机构与签名机构不一致")
 _add("direct_person_unknown", 404, "未找到该参保人的惠民保参保记录")
 _add("direct_episode_unknown", 404, "医保未找到该次就诊的结算记录")
-_add("direct_policy_not_in_force", 422, "就医日期不在惠民保保障期内")
+_add("direct_policy_not_in_force", 422, "就医日期不在惠民保保障期内，请按医保结算结果收费")
 _add("direct_amounts_mismatch", 422, "结算金额不平衡", "detail lists what does not add up")
 _add("direct_episode_claimed", 409, "该次就医已提交理赔，不能再一站式结算")
 _add("direct_needs_review", 409, "本次就医需人工审核，请患者出院后申请理赔")
