@@ -206,18 +206,23 @@ def db_upgrade() -> None:
     click.echo("database at head")
 
 
+def _min_age(what: str):
+    """--min-age for a reconciliation: how old an unresolved item must be (seconds)."""
+    return click.option(
+        "--min-age",
+        type=click.IntRange(min=0),
+        default=60,
+        show_default=True,
+        help=f"only {what} older than this (s)",
+    )
+
+
 payments_cli = AppGroup("payments", help="Payment operations for the operator on call.")
 ledger_cli = AppGroup("ledger", help="The premium ledger.")
 
 
 @payments_cli.command("reconcile")
-@click.option(
-    "--min-age",
-    type=click.IntRange(min=0),
-    default=60,
-    show_default=True,
-    help="only payments older than this (s)",
-)
+@_min_age("payments")
 def payments_reconcile(min_age: int) -> None:
     """Settle payments and refunds whose outcome is unknown; close expired orders."""
     from app.payments.services import reconcile
@@ -269,13 +274,7 @@ def claims_adjudicate_pending() -> None:
 
 
 @claims_cli.command("reconcile-payouts")
-@click.option(
-    "--min-age",
-    type=click.IntRange(min=0),
-    default=60,
-    show_default=True,
-    help="only transfers older than this (s)",
-)
+@_min_age("transfers")
 def claims_reconcile_payouts(min_age: int) -> None:
     """Resolve pending transfers by query; retry transfers that failed for a transient reason."""
     from app.claims.services import reconcile_payouts

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from app.catalogues.matching import FeeLine
 from app.integrations.bureau.fee_details import FeeDetailRecord, fee_detail_discrepancies
 from app.integrations.bureau.settlements import (
     INCONSISTENCIES,
@@ -163,20 +164,11 @@ def differences(ours: SettlementRecord, bureau: SettlementRecord) -> list[str]:
     return [name for name in COMPARED if getattr(ours, name) != getattr(bureau, name)]
 
 
-# What the engine reads of a fee line: the hospital's lines must be the bureau's 5204 lines in
-# these (the names and the hospital's own item codes may be spelt its way).
-LINE_COMPARED = (
-    "med_list_codg",
-    "chrgitm_lv",
-    "med_chrgitm_type",
-    "cnt",
-    "pric_fen",
-    "det_item_fee_sumamt_fen",
-    "fulamt_ownpay_amt_fen",
-    "overlmt_amt_fen",
-    "preselfpay_amt_fen",
-    "inscp_scp_amt_fen",
-    "fee_ocur_date",
+# What the engine reads of a fee line (every FeeLine field but the line's number, its key here,
+# and the names and item codes the hospital may spell its own way): the hospital's lines must be
+# the bureau's 5204 lines in these.
+LINE_COMPARED = tuple(
+    f.name for f in fields(FeeLine) if f.name not in ("feedetl_sn", "name", "medins_list_codg")
 )
 
 

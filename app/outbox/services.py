@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.database import read_scope, rowcount, transaction, utcnow
-from app.integrations.notifier.templates import fill, parse_templates, template_for
+from app.integrations.notifier.templates import Template, fill, parse_templates, template_for
 from app.members.models import Member
 from app.outbox.models import OutboxEvent, OutboxStatus
 
@@ -29,14 +29,15 @@ def enqueue(session, *, member_id: int, kind: str, payload: dict) -> OutboxEvent
     return event
 
 
-def _message(kind: str, payload: dict) -> tuple[str, dict[str, str]] | None:
+def _message(
+    templates: dict[str, Template], kind: str, payload: dict
+) -> tuple[str, dict[str, str]] | None:
     """The template id and its keys' values for this event; None when no template is mapped and
     the notifier is the real one (the sandbox records the kind and our payload as they are)."""
-    cfg = current_app.config
-    found = template_for(parse_templates(cfg["NOTIFY_TEMPLATES"]), kind)
+    found = template_for(templates, kind)
     if found is not None:
         return found.template_id, fill(found, payload)
-    if cfg["NOTIFIER_BACKEND"] == "sandbox":
+    if current_app.config["NOTIFIER_BACKEND"] == "sandbox":
         return kind, _data(payload)
     return None
 
@@ -60,6 +61,7 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
             )
         )
     port = notifier()
+    templates = parse_templates(current_app.config["NOTIFY_TEMPLATES"])  # once per round
     for event_id in due:
         with transaction() as s:
             event = s.get(OutboxEvent, event_id)
@@ -84,7 +86,7 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
             ).scalar_one()
             kind, payload = event.kind, dict(event.payload)
         # the outside call runs with no transaction open
-        message = _message(kind, payload)
+        message = _message(templates, kind, payload)
         code: str | None
         try:
             if message is None:  # nothing to send it as: kept, failed, for the operator to see

@@ -119,18 +119,19 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
         for number in mismatched:  # refused like an invalid row: never listed
             del person_of[number]
         valid = [row for row in valid if row.valid_id_number not in mismatched]
-        listed: set[int] = set()
+        listed: dict[int, tuple[int, str | None]] = {}  # person id -> (entry id, its name)
         for chunk in _chunks(list(person_of.values())):
             listed.update(
-                session.scalars(
-                    select(RosterEntry.person_id).where(
+                (person_id, (entry_id, name))
+                for person_id, entry_id, name in session.execute(
+                    select(RosterEntry.person_id, RosterEntry.id, RosterEntry.name).where(
                         RosterEntry.programme_id == programme.id,
                         among(session, RosterEntry.person_id, chunk),
                     )
                 )
             )
         insured = standing_person_ids(
-            session, set(person_of.values()) - listed, programme.plan_year
+            session, set(person_of.values()) - set(listed), programme.plan_year
         )
 
         upload = RosterUpload(
@@ -174,12 +175,14 @@ def upload_roster(actor: Principal, programme_id: int, data: bytes) -> RosterUpl
         )
         # Listed before: the name this upload gives is the one the enrolment checks (a re-upload
         # corrects a mistyped name).
-        relisted = {
-            person_of[row.valid_id_number]: row.name[:64]
+        renamed = [
+            {"id": listed[person_id][0], "name": row.name[:64]}
             for row in valid
-            if person_of[row.valid_id_number] in listed
-        }
-        _rename_entries(session, programme.id, relisted)
+            if (person_id := person_of[row.valid_id_number]) in listed
+            and listed[person_id][1] != row.name[:64]
+        ]
+        if renamed:
+            update_rows(session, RosterEntry.__table__, renamed)
         # An upload running at the same time may have listed some of them first: only the
         # entries carrying this upload's id were added by it.
         added: set[int] = set()
@@ -252,31 +255,6 @@ def entry_of(programme_id: int, person_id: Any) -> Any:
     enrolment asks the bureau with the name the entry gave, so a row whose name does not go
     with its ID number is refused, else with the person's own (entries listed before)."""
     return (RosterEntry.programme_id == programme_id) & (RosterEntry.person_id == person_id)
-
-
-def _rename_entries(session, programme_id: int, names: dict[int, str]) -> None:
-    """Set the programme's entries' names to `names` {person id: name} where they differ."""
-    if not names:
-        return
-    ids = list(names)
-    stale = []
-    for chunk in _chunks(ids):
-        stale += [
-            (entry_id, person_id)
-            for entry_id, person_id, name in session.execute(
-                select(RosterEntry.id, RosterEntry.person_id, RosterEntry.name).where(
-                    RosterEntry.programme_id == programme_id,
-                    among(session, RosterEntry.person_id, chunk),
-                )
-            )
-            if name != names[person_id]
-        ]
-    if stale:
-        update_rows(
-            session,
-            RosterEntry.__table__,
-            [{"id": entry_id, "name": names[person_id]} for entry_id, person_id in stale],
-        )
 
 
 def _persons_for(

@@ -85,13 +85,17 @@ def test_the_real_notifier_never_sends_a_kind_with_no_template(app):
     template id WeChat does not know, which it would refuse)."""
     app.config["NOTIFIER_BACKEND"] = "real"
     with app.test_request_context():
+        from app.integrations.notifier.templates import parse_templates
         from app.outbox.services import _message
 
-        assert _message("claim_paid", {"claim_no": "CL1"}) is None
-        app.config["NOTIFY_TEMPLATES"] = {
-            "claim_*": {"template_id": "TPL", "fields": {"character_string1": "claim_no"}}
-        }
-        assert _message("claim_paid", {"claim_no": "CL1"}) == ("TPL", {"character_string1": "CL1"})
+        assert _message({}, "claim_paid", {"claim_no": "CL1"}) is None
+        templates = parse_templates(
+            {"claim_*": {"template_id": "TPL", "fields": {"character_string1": "claim_no"}}}
+        )
+        assert _message(templates, "claim_paid", {"claim_no": "CL1"}) == (
+            "TPL",
+            {"character_string1": "CL1"},
+        )
 
 
 def test_a_busy_notifier_is_retried_later_and_a_refusal_is_final(app, client, insured_family):
