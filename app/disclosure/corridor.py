@@ -4,7 +4,8 @@ Two rules from the seeds, each optional per product (products/definition.py `Dis
 
 1. Loss-ratio floor (Ganzhou: at least 80%). loss ratio = claims paid / net premium, where net
    premium = premiums collected - premiums refunded. Below the floor, the shortfall
-   (floor x net premium - claims paid) is surplus that rolls into the next year.
+   (floor x net premium - claims paid, in whole fen rounded up: FLOOR_SHORTFALL) is surplus that
+   rolls into the next year. The floor is missed exactly when the shortfall is positive.
 
 2. Settlement corridor (Huizhou 2013), on the payout ratio (= the loss ratio):
    - payout >= 95% of premium: the insurer keeps the whole premium (it bears any loss);
@@ -16,10 +17,13 @@ Two rules from the seeds, each optional per product (products/definition.py `Dis
 When a product has a corridor, the amount carried forward is the corridor's return (the insurer
 settles by the corridor); otherwise it is the floor shortfall. Both are reported either way.
 
-Roundings, each named and half up to the fen (or basis point):
-- LOSS_RATIO:      claims paid x 10000 / net premium -> basis points;
-- FLOOR_AMOUNT:    net premium x floor / 10000 -> fen;
-- COST_ALLOWANCE:  claims paid x allowance / 10000 -> fen.
+Roundings, each named:
+- LOSS_RATIO:      claims paid x 10000 / net premium -> basis points, half up;
+- FLOOR_SHORTFALL: (net premium x floor - claims paid x 10000) / 10000 -> fen, rounded UP: the
+                   least whole fen that, paid on top, meets the floor (333 x 80% = 266.4 with
+                   200 paid: 67, since 266 would still miss it). Half up would report a missed
+                   floor with a 0-fen shortfall when it is missed by less than half a fen;
+- COST_ALLOWANCE:  claims paid x allowance / 10000 -> fen, half up.
 Threshold comparisons are exact (cross-multiplied integers), never made on rounded ratios.
 """
 
@@ -69,9 +73,9 @@ def settle(
     meets_floor = None
     shortfall = 0
     if loss_ratio_floor_bp is not None and premium > 0:
-        meets_floor = paid * BP >= loss_ratio_floor_bp * premium
-        floor_amount = round_half_up_fen(premium * loss_ratio_floor_bp, BP)  # FLOOR_AMOUNT
-        shortfall = max(floor_amount - paid, 0)
+        missing = premium * loss_ratio_floor_bp - paid * BP  # exact, in fen x basis points
+        meets_floor = missing <= 0
+        shortfall = -(-missing // BP) if missing > 0 else 0  # FLOOR_SHORTFALL (ceiling)
 
     outcome = corridor_outcome(premium, paid, corridor) if corridor is not None else None
     return Settlement(

@@ -108,6 +108,13 @@ CASES = [
     ),
     # No corridor: the floor decides what carries forward: 800,000 - 750,000 = 50,000.
     ("floor only", 1_000_000, 750_000, 8000, None, 7500, False, 50_000, None, 50_000, None),
+    # A fraction of a fen below the floor: 1,001 x 80% = 800.8 and 800 paid; not met (800 x
+    # 10,000 < 8,000 x 1,001), so the shortfall is 0.8 -> 1 fen, never 0 (half up would say 0).
+    ("0.8 fen under the floor", 1_001, 800, 8000, None, 7992, False, 1, None, 1, None),
+    # 0.4 fen under: 1,003 x 80% = 802.4, 802 paid -> 1 fen (the ratio rounds to 7,996 bp).
+    ("0.4 fen under the floor", 1_003, 802, 8000, None, 7996, False, 1, None, 1, None),
+    # Exactly on the floor: 1,005 x 80% = 804, 804 paid -> met, 0.
+    ("exactly on the floor", 1_005, 804, 8000, None, 8000, True, 0, None, 0, None),
     # Neither: nothing to check, nothing carried forward.
     ("no floor, no corridor", 1_000_000, 750_000, None, None, 7500, None, 0, None, 0, None),
     # Allowance rounding half up: 12,345 x 4% = 493.8 -> 494; keeps 12,345 + 494 = 12,839;
@@ -126,17 +133,18 @@ CASES = [
         987_161,
         494,
     ),
-    # Small premium: floor 333 x 80% = 266.4 -> 266; shortfall 266 - 200 = 66.
+    # Small premium: floor 333 x 80% = 266.4; shortfall 266.4 - 200 = 66.4 -> 67 (the least
+    # whole fen that meets the floor: 200 + 66 = 266 is still below 266.4).
     # Allowance 200 x 4% = 8; keeps 208; returned 125. Ratio 200 / 333 = 6,006.006 bp -> 6,006.
     (
-        "floor amount rounds",
+        "shortfall rounds up",
         333,
         200,
         8000,
         HUIZHOU,
         6006,
         False,
-        66,
+        67,
         (BELOW, 208, 8, 125, True),
         125,
         8,
@@ -216,3 +224,25 @@ def test_refuses_negative_or_fractional_amounts(premium, paid):
         settle(
             net_premium_fen=premium, claims_paid_fen=paid, loss_ratio_floor_bp=None, corridor=None
         )
+
+
+def test_not_met_means_a_positive_shortfall_and_met_means_none():
+    """For every small premium and payout: the floor is missed exactly when the shortfall is
+    positive, and the shortfall is the least whole fen that, paid on top, meets the floor."""
+    for floor in (8000, 7999, 9500, 1):
+        for premium in range(160):
+            for paid in range(premium + 2):
+                result = settle(
+                    net_premium_fen=premium,
+                    claims_paid_fen=paid,
+                    loss_ratio_floor_bp=floor,
+                    corridor=None,
+                )
+                if premium == 0:
+                    assert (result.meets_floor, result.floor_shortfall_fen) == (None, 0)
+                    continue
+                short = result.floor_shortfall_fen
+                assert result.meets_floor is (short == 0), (floor, premium, paid)
+                assert (paid + short) * 10000 >= floor * premium, (floor, premium, paid)
+                if short:
+                    assert (paid + short - 1) * 10000 < floor * premium, (floor, premium, paid)
