@@ -1,18 +1,23 @@
 """A plan year's settlement shared among the co-insurance group (共保体) by agreed shares (pure).
 
-Every insurer gets its share of the money figures, exact to the fen, by the largest-remainder
-rule of `app.common.money.split_by_shares` (the lead, listed first, wins ties). The figures that
-are split directly are premiums collected, premiums refunded, claims paid, the corridor's cost
-allowance and the floor shortfall; the others follow from them so that each insurer's row keeps
-the settlement's identities:
+The group's figures are sums of parts that are never negative, and what is split is the parts:
+each by the largest-remainder rule of `app.common.money.split_by_shares` (the lead, listed first,
+wins ties), so every part of every insurer is within a fen of its exact share and never below 0.
+Each insurer's figures are then the sums of its parts, which keeps the settlement's identities
+in every row and makes each column sum to the group's figure, to the fen:
 
-    net premium      = collected - refunded
-    insurer keeps    = claims paid + cost allowance   (below the corridor's full-premium band)
-                     = net premium                     (at or above it)
-    returned         = net premium - insurer keeps
-    margin           = insurer keeps - claims paid
+    premiums collected = refunded + net premium
+    net premium        = claims paid + cost allowance + returned  (below the full-premium band)
+                       = claims paid + margin                      (at or above it, no loss)
+                       = net premium; claims paid = net + loss     (at or above it, a loss)
+    insurer keeps      = claims paid + cost allowance  (below)  |  net premium  (at or above)
+    margin             = insurer keeps - claims paid: the group's sign in every row
 
-Each column of the insurers' rows sums to the group's figure, to the fen.
+Splitting each figure on its own instead left a difference of two roundings in the figures that
+follow from them: 14 fen collected at 60/40 with 13 paid returns 0 to the fund (allowance 13 x
+4% = 0.52 -> 1), yet the lead's row said 8 - 8 - 1 = -1. A figure that is a sum of parts
+(premiums collected, for one) is within as many fen of its exact share as it has parts.
+Without a corridor the net premium, claims paid and floor shortfall are split as they are.
 """
 
 from __future__ import annotations
@@ -52,41 +57,53 @@ def share_settlement(
     if not insurers:
         return []
     shares = [i.share_bp for i in insurers]
-    collected = split_by_shares(premiums_collected_fen, shares)
-    refunded = split_by_shares(premiums_refunded_fen, shares)
-    paid = split_by_shares(settlement.claims_paid_fen, shares)
-    shortfall = split_by_shares(settlement.floor_shortfall_fen, shares)
+
+    def split(amount: int) -> list[int]:
+        return split_by_shares(amount, shares)
+
+    refunded = split(premiums_refunded_fen)
+    shortfall = split(settlement.floor_shortfall_fen)
+    net_total, paid_total = settlement.net_premium_fen, settlement.claims_paid_fen
     outcome = settlement.corridor
-    allowance = split_by_shares(outcome.cost_allowance_fen if outcome else 0, shares)
+    band = outcome.band if outcome is not None else None
+    zeros = [0] * len(shares)
+    allowance = returned = zeros
+    if band == "below_full_premium":
+        assert outcome is not None
+        paid = split(paid_total)
+        allowance, returned = split(outcome.cost_allowance_fen), split(outcome.returned_fen)
+        net = [p + a + r for p, a, r in zip(paid, allowance, returned)]
+    elif band == "at_or_above_full_premium" and paid_total <= net_total:
+        paid = split(paid_total)
+        net = [p + m for p, m in zip(paid, split(net_total - paid_total))]
+    elif band == "at_or_above_full_premium":  # a loss: the claims are the net premium and more
+        net = split(net_total)
+        paid = [n + loss for n, loss in zip(net, split(paid_total - net_total))]
+    else:  # no corridor (nothing derived from claims), or no premium (nothing kept or returned)
+        net, paid = split(net_total), split(paid_total)
     rows = []
     for index, insurer in enumerate(insurers):
-        net = collected[index] - refunded[index]
-        keeps = returned = margin = cost = None
-        if outcome is not None:
-            if outcome.band == "below_full_premium":
-                keeps = paid[index] + allowance[index]
-            elif outcome.band == "at_or_above_full_premium":
-                keeps = net
-            else:  # no premium: nothing kept, nothing returned
-                keeps = 0
-            cost = allowance[index]
-            returned = net - keeps if outcome.band != "no_premium" else 0
-            margin = keeps - paid[index]
+        keeps = margin = cost = back = None
+        if band is not None:
+            keeps = {"below_full_premium": paid[index] + allowance[index], "no_premium": 0}.get(
+                band, net[index]
+            )
+            cost, back, margin = allowance[index], returned[index], keeps - paid[index]
         rows.append(
             InsurerShare(
                 code=insurer.code,
                 name=insurer.name,
                 lead=insurer.lead,
                 share_bp=insurer.share_bp,
-                premiums_collected_fen=collected[index],
+                premiums_collected_fen=refunded[index] + net[index],
                 premiums_refunded_fen=refunded[index],
-                net_premium_fen=net,
+                net_premium_fen=net[index],
                 claims_paid_fen=paid[index],
                 floor_shortfall_fen=shortfall[index],
                 insurer_keeps_fen=keeps,
                 cost_allowance_fen=cost,
-                returned_fen=returned,
-                surplus_carried_forward_fen=returned if returned is not None else shortfall[index],
+                returned_fen=back,
+                surplus_carried_forward_fen=back if back is not None else shortfall[index],
                 insurer_margin_fen=margin,
             )
         )
