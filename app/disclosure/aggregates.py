@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -500,12 +500,21 @@ def record_estimate_shown(session: Session, product_id: int, plan_year: int, on:
 
 
 def record_estimate_conversions(
-    session: Session, product_id: int, plan_year: int, on: date, member_ids: Iterable[int]
+    session: Session,
+    product_id: int,
+    plan_year: int,
+    on: date,
+    enrolled: Mapping[int, Iterable[int]],
+    renewing: Callable[[set[int]], set[int]],
 ) -> None:
-    """Members who were shown a value estimate of this product and now enrolled in its plan
-    year: `estimates_converted`, once per member and product (an audit row `estimate.converted`
-    marks the member as counted; the counter itself holds no person)."""
-    ids = sorted(set(member_ids))
+    """Members who were shown a value estimate of this product and now enrolled someone new to
+    its cover: `estimates_converted`, once per member and product (an audit row
+    `estimate.converted` marks the member as counted; the counter itself holds no person).
+    `enrolled` maps each member to the people whose enrollment they just paid for; `renewing`
+    says which of some people renew cover they held (the product this one renews). A member
+    whose people all renew is not counted now: the figure is of enrollments the estimate may have
+    won, and a renewal would have happened without it (a later new relative still counts)."""
+    ids = sorted(enrolled)
     if not ids:
         return
     rows = session.execute(
@@ -519,7 +528,11 @@ def record_estimate_conversions(
     ).all()
     shown = {m for m, action in rows if action == ESTIMATE_SHOWN_ACTION and m is not None}
     counted = {m for m, action in rows if action == ESTIMATE_CONVERTED_ACTION}
-    for member_id in sorted(shown - counted):
+    candidates = {m: set(enrolled[m]) for m in sorted(shown - counted)}
+    renewals = renewing(set().union(*candidates.values())) if candidates else set()
+    for member_id, people in candidates.items():
+        if people <= renewals:
+            continue
         audit(
             session,
             actor_type="member",

@@ -22,7 +22,7 @@ CLAIMS_PAID = "claims_paid"
 CLAIMS_PAID_FEN = "claims_paid_fen"
 LARGEST_CLAIM_PAID_FEN = "largest_claim_paid_fen"  # maximum, not a sum
 ESTIMATES_SHOWN = "estimates_shown"  # value estimates shown (app/estimates), per estimate
-ESTIMATES_CONVERTED = "estimates_converted"  # members shown one who then enrolled that year
+ESTIMATES_CONVERTED = "estimates_converted"  # members shown one who then enrolled someone new
 
 # "unknown" only if a person was enrolled without a verified insurance type (the quote refuses
 # that today; the cell exists so such a person would still be counted somewhere).

@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app, g, has_request_context
 from sqlalchemy import Table, delete, select
+from sqlalchemy.orm import aliased
 
 from app.audit.models import AuditEvent
 from app.common.bulk import allocate_ids, among, insert_rows
@@ -38,6 +39,7 @@ from app.error_catalogue import E
 from app.members.models import Person
 from app.policies.models import Policy, PolicyStatus
 from app.policies.services import coverage_for
+from app.products.models import Product
 from app.sponsors.models import ProgrammeLedgerEntry
 from app.sponsors.services import SUBSIDY_UNAVAILABLE, refusal_code, take_budget
 
@@ -463,8 +465,36 @@ def _count_enrollments(session, product_id, plan_year, paid_on: date, items, pol
             for (order, item), policy_id in zip(items, policy_ids)
         ],
     )
-    members = {order.member_id for order, _ in items if order.member_id is not None}
-    record_estimate_conversions(session, product_id, plan_year, paid_on, members)
+    enrolled: dict[int, set[int]] = defaultdict(set)
+    for order, item in items:
+        if order.member_id is not None:
+            enrolled[order.member_id].add(item.person_id)
+    record_estimate_conversions(
+        session,
+        product_id,
+        plan_year,
+        paid_on,
+        enrolled,
+        lambda people: renewing_person_ids(session, product_id, people),
+    )
+
+
+def renewing_person_ids(session, product_id: int, person_ids: set[int]) -> set[int]:
+    """Of these people, those who hold an active policy of the product this one renews
+    (`renews`, the previous plan year's): enrolling them again is a renewal."""
+    previous, current = aliased(Product), aliased(Product)
+    return set(
+        session.scalars(
+            select(Policy.person_id)
+            .join(previous, previous.id == Policy.product_id)
+            .join(current, current.renews_code == previous.code)
+            .where(
+                current.id == product_id,
+                Policy.status == PolicyStatus.ACTIVE,
+                among(session, Policy.person_id, sorted(person_ids)),
+            )
+        )
+    )
 
 
 def fresh_numbers(session, column, make, count: int) -> list[str]:

@@ -6,7 +6,8 @@ person and in total, with the premium for comparison.
 Privacy: the records and fee lines live only in this request (nothing fetched is written); the
 consent, its withdrawal and each person's fetch are audit rows without personal data; the
 fetch is rate-limited as identity checks are. Counters: `estimates_shown` per estimate, and
-`estimates_converted` when a member shown one enrolls in that plan year (app/disclosure)."""
+`estimates_converted` when a member shown one enrolls someone new to the cover in that plan year,
+not a renewal (app/disclosure)."""
 
 from __future__ import annotations
 

@@ -245,6 +245,36 @@ def test_counters_shown_and_converted(app_factory, residents):
     assert len(_audit(seeded, "estimate.converted")) == 1
 
 
+def test_a_renewal_is_not_a_conversion(app_factory, residents):
+    """The conversion counts people the estimate brought in: a member renewing next year's
+    cover for a person insured by the product it renews is not one, a newly insured relative
+    is. 2026-12-06: the 2027 product (renewing the 2026 one) is on sale."""
+    import time_machine
+
+    from tests import factories
+    from tests.conftest import seed_app, seed_catalogues_on
+    from tests.enrollment.conftest import NOW
+
+    seeded = seed_catalogues_on(seed_app(app_factory()))
+    client = seeded.test_client()
+    with time_machine.travel(NOW, tick=True):
+        made = factories.verified_member(seeded, "estimate-renew", residents["张伟"])
+        member_id = made["member_id"]
+        child = factories.relative(seeded, member_id, residents["张小宝"], "child")
+        factories.order(seeded, member_id, pay=True)  # 2026: 张伟 insured
+    with time_machine.travel("2026-12-06T02:00:00+00:00", tick=True):
+        token = factories.login(seeded, "estimate-renew")["access_token"]
+        _consent(client, token)
+        shown = _estimate(client, token)
+        assert (shown.status_code, shown.get_json()["plan_year"]) == (200, 2027)
+        renewed = factories.order(seeded, member_id, pay=True)  # 2027: 张伟 again, a renewal
+        assert renewed["status"] == "paid"
+        assert _counter(seeded, "estimates_converted") == 0
+        factories.order(seeded, member_id, [child], include_self=False, pay=True)  # new to cover
+    assert _counter(seeded, "estimates_converted") == 1
+    assert len(_audit(seeded, "estimate.converted")) == 1
+
+
 def test_nothing_fetched_is_stored(app, client, insured_family):
     from app.claims.line_models import ClaimFeeLine
     from app.claims.models import AccumulatorEntry, AccumulatorYear, Claim
