@@ -126,6 +126,8 @@ class Api(_Api):
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
+        if status == 429 and error.response is not None:
+            return error.response  # a limit's own answer (on_breach), e.g. staff_login_locked
         code, detail = HTTP_ERROR_MESSAGES.get(status, ("http_error", "请求无法处理"))
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         data = getattr(error, "data", None) or {}

@@ -154,6 +154,8 @@ class Config:
     # The consent text version the value estimate's consent screen shows.
     ESTIMATE_CONSENT_TEXT_VERSION: str = "estimate-2026-12"
     RATE_LIMIT_LOGIN: str = "30 per minute"
+    # Failed staff sign-ins per username, whatever the address (app/auth/lockout.py).
+    RATE_LIMIT_STAFF_LOGIN_FAILURES: str = "5 per 15 minutes"
     # Rate-limit storage (Redis) outages (app/ratelimit.py, docs/ratelimits.md): how long a
     # call to Redis may take, and how long the service-level limits answer 503 before asking
     # Redis again (also their Retry-After).

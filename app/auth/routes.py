@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Response, current_app
 
-from app.api import Blueprint
+from app.api import Blueprint, problem_response
 from app.auth import services
+from app.auth.lockout import locked_error, per_account_limit
 from app.auth.schemas import (
     MemberLoginSchema,
     RefreshSchema,
@@ -57,13 +58,21 @@ def logout(body):
     services.logout(body["refresh_token"])
 
 
+def _locked(request_limit) -> Response:
+    error = locked_error(request_limit)
+    return problem_response(error.status, error.code, error.detail, headers=error.headers)
+
+
 @blp.route("/staff/login", methods=["POST"])
 @limiter.limit(_login_limit)
+@per_account_limit(_locked)
 @blp.arguments(StaffLoginSchema)
 @blp.response(200, StaffLoginResultSchema)
 @blp.errors(401, 429)
 def staff_login(body):
-    """Staff login (reviewers, operators, organisation admins) with username and password."""
+    """Staff login (reviewers, operators, organisation admins) with username and password.
+    Per address RATE_LIMIT_LOGIN; per username RATE_LIMIT_STAFF_LOGIN_FAILURES failed sign-ins,
+    then 429 staff_login_locked until the window ends (app/auth/lockout.py)."""
     pair, account = services.login_staff(body["username"], body["password"])
     return {
         **pair.__dict__,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 
 from app.auth import accounts, web_sessions
+from app.auth.lockout import locked_error, per_account_limit
 from app.auth.models import STAFF_ROLES
 from app.error_catalogue import E
 from app.errors import DomainError
@@ -38,8 +39,26 @@ def sign_in():
     )
 
 
+def _sign_in_page(error: str, username: str, status: int):
+    page = render_template(
+        "web/console/sign_in.html",
+        next=safe_next(request.form.get("next")),
+        expired=False,
+        error=error,
+        username=username,
+    )
+    return page, status
+
+
+def _locked(request_limit) -> Response:
+    error = locked_error(request_limit)
+    page, status = _sign_in_page(error.detail, request.form.get("username", "").strip(), 429)
+    return Response(page, status=status, headers=error.headers, mimetype="text/html")
+
+
 @blp.post("/sign-in")
 @limiter.limit(_login_limit)
+@per_account_limit(_locked)
 def sign_in_submit():
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
@@ -47,14 +66,7 @@ def sign_in_submit():
     try:
         token, _ = web_sessions.sign_in(username, password, request.cookies.get(SESSION_COOKIE))
     except DomainError as exc:
-        page = render_template(
-            "web/console/sign_in.html",
-            next=target,
-            expired=False,
-            error=exc.detail,
-            username=username,
-        )
-        return page, exc.status
+        return _sign_in_page(exc.detail, username, exc.status)
     response = redirect(target)
     g.web_clear_cookie = False
     set_session_cookie(response, token)

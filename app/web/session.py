@@ -223,6 +223,8 @@ def _domain_error(error: DomainError):
 
 def _http_error(error: HTTPException):
     status = error.code or 500
+    if status == 429 and error.response is not None:
+        return error.response  # a limit's own answer (on_breach): the locked sign-in page
     code, message = HTTP_ERROR_MESSAGES.get(status, ("http_error", "请求无法处理"))
     return web_error(status, message, code)
 
