@@ -283,13 +283,13 @@ def seed_project(app, count: int) -> list[Member]:
 
 
 def issue_tokens(app, members: list[Member]) -> None:
-    from app.auth.principal import token_service
+    """A login's token pair for each member (a member's access token names its session)."""
+    from app.auth.services import issue_tokens as issue
+    from app.database import transaction
 
-    with app.app_context():
-        audience = app.config["JWT_MEMBER_AUDIENCE"]
-        service = token_service()
+    with app.app_context(), transaction() as session:
         for m in members:
-            m.token = service.issue_access(f"member:{m.id}", audience).token
+            m.token = issue(session, "member", m.id)[0].access_token
 
 
 def verify_in_process(app, members: list[Member]) -> None:

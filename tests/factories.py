@@ -24,17 +24,15 @@ from __future__ import annotations
 
 import io
 import secrets
-import uuid
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Flask
 from sqlalchemy import select
 
 from app.audit.services import record as audit
-from app.auth.models import ORGANISATION_ROLES, RefreshToken, StaffAccount
-from app.auth.principal import Principal, token_service
-from app.auth.services import create_staff_account, staff_claims
-from app.auth.tokens import new_refresh_token
+from app.auth.models import ORGANISATION_ROLES, StaffAccount
+from app.auth.principal import Principal
+from app.auth.services import create_staff_account, issue_tokens, staff_claims
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.services import Selection, get_quote, member_order_plan, record_order_created
@@ -69,26 +67,13 @@ def member(app: Flask, code: str) -> int:
 
 def tokens(app: Flask, subject_type: str, subject_id: int, extra: dict | None = None) -> dict:
     """An access token and a stored refresh token, as a login answers them."""
-    with app.app_context():
-        cfg = app.config
-        audience = cfg["JWT_MEMBER_AUDIENCE" if subject_type == "member" else "JWT_STAFF_AUDIENCE"]
-        access = token_service().issue_access(f"{subject_type}:{subject_id}", audience, extra)
-        raw, digest = new_refresh_token()
-        with transaction() as session:
-            session.add(
-                RefreshToken(
-                    token_hash=digest,
-                    family_id=str(uuid.uuid4()),
-                    subject_type=subject_type,
-                    subject_id=subject_id,
-                    expires_at=utcnow() + timedelta(seconds=cfg["REFRESH_TOKEN_SECONDS"]),
-                )
-            )
+    with app.app_context(), transaction() as session:
+        pair, _ = issue_tokens(session, subject_type, subject_id, extra=extra)
         return {
-            "access_token": access.token,
-            "token_type": "Bearer",
-            "expires_in": access.expires_in,
-            "refresh_token": raw,
+            "access_token": pair.access_token,
+            "token_type": pair.token_type,
+            "expires_in": pair.expires_in,
+            "refresh_token": pair.refresh_token,
         }
 
 

@@ -56,10 +56,33 @@ def _subject_id(claims: dict, prefix: str) -> int:
 
 
 def authenticate_member() -> Principal:
+    """A member's access token must name the session it was issued with (`rid`, its refresh
+    token row, app.auth.services.issue_tokens), and that session must not be revoked: one read by
+    primary key per request, so a logout ends the access token at once."""
     claims = _decode("JWT_MEMBER_AUDIENCE")
-    principal = Principal(kind="member", id=_subject_id(claims, "member"), role="member")
+    member_id = _subject_id(claims, "member")
+    rid = claims.get("rid")
+    if type(rid) is not int:
+        raise E.token_invalid()
+    if not _session_live(rid, member_id):
+        raise E.refresh_token_revoked()  # logged out, or the family revoked on reuse
+    principal = Principal(kind="member", id=member_id, role="member")
     g.principal = principal
     return principal
+
+
+def _session_live(rid: int, member_id: int) -> bool:
+    from sqlalchemy import select
+
+    from app.auth.models import RefreshToken
+    from app.database import autocommit_read
+
+    query = select(RefreshToken.revoked_at.is_(None)).where(
+        RefreshToken.id == rid,
+        RefreshToken.subject_type == "member",
+        RefreshToken.subject_id == member_id,
+    )
+    return bool(autocommit_read(lambda session: session.scalar(query)))
 
 
 def authenticate_staff(roles: tuple[str, ...]) -> Principal:

@@ -56,16 +56,18 @@ class TokenPair:
     token_type: str = "Bearer"
 
 
-def _issue(
+def issue_tokens(
     session,
     subject_type: str,
     subject_id: int,
     family_id: str | None = None,
     extra: dict | None = None,
 ) -> tuple[TokenPair, RefreshToken]:
+    """A refresh token row and the access token issued with it. A member's access token names
+    that row (`rid`), and app.auth.principal refuses it once the row is revoked: a logout (or
+    a reuse detected) ends the session's access token at once, not when it expires."""
     cfg = current_app.config
     audience = cfg["JWT_MEMBER_AUDIENCE"] if subject_type == "member" else cfg["JWT_STAFF_AUDIENCE"]
-    access = token_service().issue_access(f"{subject_type}:{subject_id}", audience, extra)
     raw, digest = new_refresh_token()
     row = RefreshToken(
         token_hash=digest,
@@ -76,6 +78,9 @@ def _issue(
     )
     session.add(row)
     session.flush()
+    if subject_type == "member":
+        extra = {**(extra or {}), "rid": row.id}
+    access = token_service().issue_access(f"{subject_type}:{subject_id}", audience, extra)
     return TokenPair(access.token, access.expires_in, raw), row
 
 
@@ -138,7 +143,7 @@ def _member_login(
     elif wx.unionid and not member.unionid:
         member.unionid = wx.unionid
     member.last_login_at = utcnow()
-    pair, _ = _issue(session, "member", member.id)
+    pair, _ = issue_tokens(session, "member", member.id)
     return pair, member, created
 
 
@@ -197,7 +202,7 @@ def _rotate(session, digest: str) -> TokenPair | DomainError:
         extra = staff_claims(account)
     elif session.get(Member, row.subject_id) is None:
         raise E.refresh_token_invalid()
-    pair, new_row = _issue(session, row.subject_type, row.subject_id, row.family_id, extra)
+    pair, new_row = issue_tokens(session, row.subject_type, row.subject_id, row.family_id, extra)
     session.execute(
         update(RefreshToken).where(RefreshToken.id == row.id).values(replaced_by_id=new_row.id)
     )
@@ -260,7 +265,7 @@ def hash_staff_password(password: str) -> str:
 def login_staff(username: str, password: str) -> tuple[TokenPair, StaffAccount]:
     with transaction() as session:
         account = verify_staff_sign_in(session, username, password, "api")
-        pair, _ = _issue(session, "staff", account.id, extra=staff_claims(account))
+        pair, _ = issue_tokens(session, "staff", account.id, extra=staff_claims(account))
     return pair, account
 
 

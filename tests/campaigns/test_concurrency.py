@@ -14,7 +14,8 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, update
 
-from app.auth.principal import Principal, token_service
+from app.auth.principal import Principal
+from app.auth.services import issue_tokens
 from app.campaigns import services as campaign_services
 from app.campaigns.models import Campaign, CampaignRedemption
 from app.database import get_session, transaction
@@ -51,7 +52,6 @@ def _members(app, count: int) -> list[str]:
     assert len(people) >= count
     tokens = []
     with app.app_context():
-        cfg = app.config
         for n, resident in enumerate(people[:count]):
             id_number = parse(resident.certno, today=date(2026, 11, 23))
             found = registry.bureau().lookup_person(resident.certno, resident.name)
@@ -61,11 +61,7 @@ def _members(app, count: int) -> list[str]:
                 s.add(member)
                 s.flush()
                 member_id = member.id
-            tokens.append(
-                token_service()
-                .issue_access(f"member:{member_id}", cfg["JWT_MEMBER_AUDIENCE"])
-                .token
-            )
+                tokens.append(issue_tokens(s, "member", member_id)[0].access_token)
     return tokens
 
 

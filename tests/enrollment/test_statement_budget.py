@@ -16,15 +16,16 @@ from app.database import get_engine
 from tests.conftest import bearer
 from tests.enrollment.conftest import key, order_body
 
-# Measured on this code, per enrollment (SQLite / PostgreSQL): 42 / 39 statements, of which 8
+# Measured on this code, per enrollment (SQLite / PostgreSQL): 46 / 43 statements, of which 8
 # are the sandbox bureau's (the balance read for the quote, the debit's authorisation and the
 # debit itself: the embedded stand-in for another system, on the same database); 5 commits (the
 # order's one, with its idempotency record and answer; the payment's first, with its claim;
 # the bureau's authorisation and debit; the settlement, with the payment's answer); one pool
 # checkout per request (the bureau's calls run on the request's connection). Per request:
-# quote 5, order 12 / 11, payment 23 / 21, policies 2. Before issue 13's changes: 63 / 60
-# statements, 11 commits, 11 checkouts.
-BUDGET = {"statements": 42, "commits": 5}
+# quote 6, order 13 / 12, payment 24 / 22, policies 3, each with the member session's check (one
+# read by primary key: a logged-out session's access token is refused at once; before it, 42 /
+# 39). Before issue 13's changes: 63 / 60 statements, 11 commits, 11 checkouts.
+BUDGET = {"statements": 46, "commits": 5}
 CHECKOUTS_PER_REQUEST = 1
 # The first delivery of a WeChat Pay notification settles the order through the same writer:
 # 13 / 11 statements (before: 20 / 18), one commit, one checkout.

@@ -5,9 +5,10 @@ and pool checkouts. Counts, not time: the same on every machine.
 A first verification is one read of the bureau's resident (the sandbox bureau's own connection,
 in autocommit mode on PostgreSQL), then one unit of work: one read (the member, the person with
 this ID number and the account it is bound to), the person, its insurance answer, the audit
-row, the consent and the member's link: 7 statements, 1 commit, 2 checkouts. Before issue 13's
+row, the consent and the member's link: 7 statements, 1 commit, 2 checkouts; and before them the
+member session's check (one read by primary key, app/auth/principal.py): 8. Before issue 13's
 change it was 10 statements (a read each for the member, the person, the person's earlier
-answers and its owner) and, on PostgreSQL, 16 round trips instead of 10."""
+answers and its owner) and, on PostgreSQL, 16 round trips instead of 10 (11 with the check)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from app.database import get_engine
 from tests.conftest import login, verify
 from tests.enrollment.test_statement_budget import Tally
 
-FIRST_VERIFICATION = {"statements": 7, "commits": 1, "checkouts": 2}
+FIRST_VERIFICATION = {"statements": 8, "commits": 1, "checkouts": 2}
 # Verifying the same identity again: the bureau, the read, the person's answers of the day, the
 # person's new snapshot (an UPDATE), the audit row and the consent; the answer and the link are
-# unchanged, so not written: 6.
-AGAIN = {"statements": 6, "commits": 1, "checkouts": 2}
+# unchanged, so not written: 6, and the session's check: 7.
+AGAIN = {"statements": 7, "commits": 1, "checkouts": 2}
 
 
 @pytest.fixture
@@ -44,7 +45,8 @@ def test_a_first_verification_stays_within_its_budget(client, seeded, residents,
 
 
 def test_a_refused_verification_writes_nothing_and_reads_once(client, seeded, residents, token):
-    """An identity already bound to another account: the one read decides, nothing is written."""
+    """An identity already bound to another account: the one read decides, nothing is written
+    (the other statement is the member session's check)."""
     other = login(client, "member-budget-other")["access_token"]
     assert verify(client, other, residents["张伟"]).status_code == 200
     with seeded.app_context():
@@ -54,4 +56,4 @@ def test_a_refused_verification_writes_nothing_and_reads_once(client, seeded, re
     assert refused.status_code == 409
     assert refused.get_json()["code"] == "identity_already_bound"
     counts = tally.per_request[0][1]
-    assert counts["statements"] == 2 and counts["commits"] == 0, dict(counts)
+    assert counts["statements"] == 3 and counts["commits"] == 0, dict(counts)

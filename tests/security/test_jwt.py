@@ -31,9 +31,27 @@ def _test_key(app) -> tuple[str, str]:
     return kid, secret
 
 
+def _rid(access_token: str) -> int:
+    """The session (refresh token row) an issued access token names."""
+    return jwt.decode(access_token, options={"verify_signature": False})["rid"]
+
+
+def _latest_rid(app, member_id: int) -> int | None:
+    with app.app_context():
+        rid = get_session().scalar(
+            select(RefreshToken.id)
+            .where(RefreshToken.subject_type == "member", RefreshToken.subject_id == member_id)
+            .order_by(RefreshToken.id.desc())
+            .limit(1)
+        )
+        get_session().rollback()
+    return rid
+
+
 def claims_for(app, member_id: int, **overrides) -> dict:
     now = int(time.time())
     claims = {
+        "rid": _latest_rid(app, member_id),
         "iss": app.config["JWT_ISSUER"],
         "aud": app.config["JWT_MEMBER_AUDIENCE"],
         "sub": f"member:{member_id}",
@@ -341,6 +359,43 @@ def test_logout_with_an_older_token_of_the_family_also_ends_the_session(client, 
         == 204
     )
     assert_unauthorized(refresh(client, second["refresh_token"]))
+
+
+def test_logout_ends_the_access_token_of_that_session_at_once(client, member):
+    """The access token issued with a refresh family stops working when the family is logged
+    out, not up to 15 minutes later; the member's other sessions keep working."""
+    _, phone = member
+    tablet = login(client, "jwt-member")
+    rotated = refresh(client, phone["refresh_token"]).get_json()
+    assert me(client, phone["access_token"]).status_code == 200
+    assert (
+        client.post("/auth/logout", json={"refresh_token": rotated["refresh_token"]}).status_code
+        == 204
+    )
+    for token in (phone["access_token"], rotated["access_token"]):  # every one of the family
+        assert_unauthorized(me(client, token), "refresh_token_revoked")
+    assert me(client, tablet["access_token"]).status_code == 200
+
+
+def test_reuse_detection_ends_the_family_access_tokens_too(client, member):
+    _, first = member
+    second = refresh(client, first["refresh_token"]).get_json()
+    assert_unauthorized(refresh(client, first["refresh_token"]), "refresh_token_reused")
+    assert_unauthorized(me(client, second["access_token"]), "refresh_token_revoked")
+
+
+def test_a_member_token_names_its_session(app, client, member):
+    """`rid` (the refresh token it came with) is required, and must be that member's."""
+    member_id, answer = member
+    assert_unauthorized(
+        me(client, craft(app, claims_for(app, member_id), drop=("rid",))), "token_invalid"
+    )
+    other = login(client, "jwt-other")
+    foreign = claims_for(app, member_id, rid=_rid(other["access_token"]))
+    assert_unauthorized(me(client, craft(app, foreign)), "refresh_token_revoked")
+    assert_unauthorized(
+        me(client, craft(app, claims_for(app, member_id, rid="1"))), "token_invalid"
+    )
 
 
 def test_logout_is_idempotent_for_unknown_tokens(client):
