@@ -85,6 +85,29 @@ class Checker:
                 self.add(join_path(path, key), "未知字段（请检查拼写）")
         return value
 
+    def code_and_name(
+        self,
+        table: dict[str, Any],
+        path: str,
+        code: tuple[int, re.Pattern[str], str],
+        name_max_length: int = 60,
+    ) -> tuple[str | None, str | None]:
+        """The `code` and `name` of an entry table (a list's item: an insurer, a condition);
+        `code` is (max length, pattern, pattern hint)."""
+        max_length, pattern, hint = code
+        return (
+            self.string(
+                table.get("code", MISSING),
+                join_path(path, "code"),
+                max_length=max_length,
+                pattern=pattern,
+                pattern_hint=hint,
+            ),
+            self.string(
+                table.get("name", MISSING), join_path(path, "name"), max_length=name_max_length
+            ),
+        )
+
     def integer(
         self,
         value: Any,

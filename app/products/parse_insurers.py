@@ -32,14 +32,7 @@ def parse_insurers(c: Checker, raw: Any) -> tuple[Insurer, ...]:
         if table is None:
             ok = False
             continue
-        code = c.string(
-            table.get("code", MISSING),
-            join_path(path, "code"),
-            max_length=40,
-            pattern=INSURER_CODE,
-            pattern_hint="小写字母、数字和连字符",
-        )
-        name = c.string(table.get("name", MISSING), join_path(path, "name"), max_length=60)
+        code, name = c.code_and_name(table, path, (40, INSURER_CODE, "小写字母、数字和连字符"))
         share = c.integer(
             table.get("share_bp", MISSING),
             join_path(path, "share_bp"),
