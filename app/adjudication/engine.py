@@ -5,7 +5,9 @@
 Rules, in order (each writes explanation lines with a stable reason code, see reasons.py; their
 wording is in explain.py):
   1. eligibility: care date inside the policy's coverage; basic insurance not suspended on the
-     date of care; policy active. Any failure -> not_payable, nothing else is computed.
+     date of care; policy active; a chronic out-patient visit only for a class-one chronic
+     condition the product lists (一类门诊慢特病). Any failure -> not_payable, nothing else is
+     computed.
   2. coordination of benefits: what the member still carries after basic insurance,
      critical-illness / large-amount insurance and medical assistance (maf_pay reduces in-policy
      self-pay first); the settlement must add up.
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from typing import TypedDict, TypeVar
 
 from app.adjudication import explain
+from app.adjudication.chronic import chronic_class
 from app.adjudication.explain import KIND_NAMES, Run
 from app.adjudication.model import (
     UNITEMISED,
@@ -56,7 +59,7 @@ from app.adjudication.plan import (
 )
 from app.adjudication.plan import plan as plan_of
 from app.adjudication.reasons import REVIEW
-from app.products.definition import Bucket, ProductDefinition, SubCap
+from app.products.definition import CHRONIC_OUTPATIENT, Bucket, ProductDefinition, SubCap
 
 __all__ = [
     "KIND_NAMES",
@@ -152,7 +155,10 @@ def adjudicate(
     run = Run(plan.kind_names)
 
     # 1. eligibility -----------------------------------------------------------------------------
-    if not explain.eligibility(run, claim, policy, insured):
+    eligible = explain.eligibility(run, claim, policy, insured)
+    if claim.care_kind == CHRONIC_OUTPATIENT:  # the one rule that depends on the kind of care
+        eligible = chronic_class(run, claim, product.class_one_chronic_conditions) and eligible
+    if not eligible:
         explain.not_payable_total(run)
         return Adjudication.written("not_payable", 0, (), run.lines, _codes(run), _NO_DELTAS)
 

@@ -107,6 +107,7 @@ class Claim:
     out-of-policy figure.
     lines         itemised lines (an amount kind with at least one line is "itemised")
     admission_id  the admission (mdtrt_id) for per-admission sub-caps
+    diagnosis_code, diagnosis_name  ICD-10 dise_codg (None: unknown) and dise_name (chronic.py)
     """
 
     care_kind: str
@@ -123,9 +124,13 @@ class Claim:
     other_amounts_fen: Mapping[str, int] = field(default_factory=dict)
     lines: tuple[ClaimLine, ...] = ()
     admission_id: str | None = None
+    diagnosis_code: str | None = None
+    diagnosis_name: str = ""
 
     def __post_init__(self) -> None:
         _choice("care_kind", self.care_kind, CARE_KINDS)
+        if not isinstance(self.diagnosis_code, str | None) or type(self.diagnosis_name) is not str:
+            raise ValueError("diagnosis_code must be a string or None, diagnosis_name a string")
         _day("care_date", self.care_date)
         for name in (
             "medfee_sumamt_fen",

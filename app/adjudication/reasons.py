@@ -35,6 +35,21 @@ REASONS: dict[str, tuple[str, str, str]] = {
     ),
     "policy_active": ("info", "保单有效", "policy active"),
     "policy_not_active": ("deny", "保单已退保或作废", "policy surrendered or void"),
+    "chronic_class_one": (
+        "info",
+        "一类门诊慢特病，视同住院保障",
+        "class-one chronic condition: covered as in-patient care",
+    ),
+    "chronic_not_class_one": (
+        "deny",
+        "门诊慢特病仅保障一类门诊慢特病，该诊断不在保障范围内",
+        "chronic out-patient care is covered only for the product's class-one conditions",
+    ),
+    "chronic_class_unverified": (
+        "review",
+        "无法确认是否属于一类门诊慢特病",
+        "cannot tell whether the chronic condition is class-one",
+    ),
     "amounts_consistent": ("info", "结算金额勾稽一致", "settlement amounts add up"),
     "amounts_inconsistent": ("review", "结算金额勾稽不一致", "settlement amounts do not add up"),
     "medical_assistance_deducted": (

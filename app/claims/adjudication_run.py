@@ -87,9 +87,12 @@ def engine_claim(
     care_date: date | None,
     admission_id: str | None,
     lines: tuple[ClaimLine, ...] = (),
+    diagnosis: tuple[str | None, str | None] = (None, None),
 ) -> EngineClaim:
     """The engine's view of a claim. Kind and date are set by then: a submitted claim passed
-    the completeness check (or came from a bureau record), an estimate's schema requires them."""
+    the completeness check (or came from a bureau record), an estimate's schema requires them.
+    `diagnosis` is (ICD-10 code, name): a chronic out-patient visit is covered only for a
+    class-one condition the product lists."""
     assert care_kind is not None and care_date is not None, "claim without kind or date"
     other = {k: v for k, v in (amounts.get("other_amounts") or {}).items() if v}
     return EngineClaim(
@@ -107,6 +110,8 @@ def engine_claim(
         other_amounts_fen=other,
         lines=lines,
         admission_id=admission_id,
+        diagnosis_code=diagnosis[0] or None,
+        diagnosis_name=diagnosis[1] or "",
     )
 
 
@@ -166,7 +171,12 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
     result = run_engine(
         definition,
         engine_claim(
-            amounts, claim.care_kind, claim.admitted_on, claim.mdtrt_id or claim.claim_no, lines
+            amounts,
+            claim.care_kind,
+            claim.admitted_on,
+            claim.mdtrt_id or claim.claim_no,
+            lines,
+            (claim.diagnosis_code, claim.diagnosis),
         ),
         policy_cover(policy),
         insured_of(session, person, claim.health, claim.plan_year, claim.admitted_on),

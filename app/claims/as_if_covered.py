@@ -140,6 +140,7 @@ def run_year(
                 record.begndate,
                 record.mdtrt_id or record.setl_id,
                 claim_lines.engine_lines(matched),
+                (record.dise_codg, record.dise_name),
             ),
             cover,
             insured_of(session, person, "healthy", product.plan_year, record.begndate),

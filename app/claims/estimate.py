@@ -35,16 +35,18 @@ def estimate(
     care_date: date | None = None,
     setl_id: str | None = None,
     pre_existing: bool = False,
+    diagnosis_code: str | None = None,
 ) -> Adjudication:
     """What a claim would pay now, against the person's current accumulators; changes nothing
     (but a stale identity is re-verified with the bureau first, as the claim does). From a
     settlement record, its fee lines are matched against the catalogues in force, as a one-tap
-    claim's would be."""
+    claim's would be (and its diagnosis is the record's)."""
     with read_scope() as s:  # ended before the bureau call
         person_id = actable_policy(s, member_id, policy_id).person_id
     refresh_person(member_id, person_id, f"estimate on policy {policy_id}")
     fee_lines: list[FeeLine] | None = None
     dispensed: tuple[str, ...] = ()
+    diagnosis: tuple[str | None, str | None] = (diagnosis_code, None)
     if setl_id is not None:
         from app.integrations.registry import bureau
 
@@ -59,6 +61,7 @@ def estimate(
         )
         fee_lines = claim_lines.bureau_fee_lines(bureau(), psn_no, record)
         dispensed = (record.fixmedins_code, record.fixmedins_name)
+        diagnosis = (record.dise_codg, record.dise_name)
     with read_scope() as s:  # reads only: the engine's answer leaves as plain data
         return _estimate(
             s,
@@ -69,6 +72,7 @@ def estimate(
             care_date,
             pre_existing,
             (fee_lines, dispensed),
+            diagnosis,
         )
 
 
@@ -81,10 +85,11 @@ def _estimate(
     care_date: date | None,
     pre_existing: bool,
     itemised: tuple[list[FeeLine] | None, tuple[str, ...]] = (None, ()),
+    diagnosis: tuple[str | None, str | None] = (None, None),
 ) -> Adjudication:
     policy = actable_policy(s, member_id, policy_id)
     health = "pre_existing" if pre_existing else "healthy"
-    return quote(s, policy, amounts, care_kind, care_date, health, itemised)
+    return quote(s, policy, amounts, care_kind, care_date, health, itemised, diagnosis=diagnosis)
 
 
 def quote(
@@ -96,6 +101,8 @@ def quote(
     health: str,
     itemised: tuple[list[FeeLine] | None, tuple[str, ...]] = (None, ()),
     admission_id: str | None = None,
+    *,
+    diagnosis: tuple[str | None, str | None] = (None, None),
 ) -> Adjudication:
     """The engine on these amounts (and itemised lines) against the person's current
     accumulators, explained; reads only. The estimate and the hospital's trial settlement
@@ -132,6 +139,7 @@ def quote(
         acc,
         matched,
         admission_id,
+        diagnosis=diagnosis,
     )
 
 
@@ -145,9 +153,12 @@ def quote_on(
     acc: Accumulators | None,
     matched: LineMatch | None,
     admission_id: str | None = None,
+    *,
+    diagnosis: tuple[str | None, str | None] = (None, None),
 ) -> Adjudication:
     """The engine and the explanation on what `quote` read (all AMOUNT_FIELDS in `amounts`);
-    the matched lines' out-of-policy and special-drug amounts replace the typed ones."""
+    the matched lines' out-of-policy and special-drug amounts replace the typed ones.
+    `diagnosis` (ICD-10 code, name) decides a chronic out-patient visit's class."""
     if matched is not None:
         amounts = amounts | {
             "out_of_policy_self_pay_fen": matched.out_of_policy_self_pay_fen,
@@ -156,7 +167,12 @@ def quote_on(
     result = run_engine(
         definition,
         engine_claim(
-            amounts, care_kind, care_date, admission_id, claim_lines.engine_lines(matched)
+            amounts,
+            care_kind,
+            care_date,
+            admission_id,
+            claim_lines.engine_lines(matched),
+            diagnosis,
         ),
         policy_cover(policy),
         insured,

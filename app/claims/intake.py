@@ -30,6 +30,7 @@ from app.database import get_session, transaction, utcnow
 from app.error_catalogue import E, error
 from app.members.models import Member, Person
 from app.policies.models import Policy
+from app.products.definition import CHRONIC_OUTPATIENT
 from app.products.models import Product
 from app.products.services import definition_of
 
@@ -43,6 +44,7 @@ INTAKE_FIELDS = (
     "admitted_on",
     "discharged_on",
     "diagnosis",
+    "diagnosis_code",
     "patient_name",
     "pre_existing_declared",
     *rules.AMOUNT_FIELDS,
@@ -229,6 +231,8 @@ def check_complete(claim: Claim) -> None:
     ):
         if not getattr(claim, name):
             errors[name.replace("_enc", "").replace("payee_account", "payee")] = [f"请填写{label}"]
+    if claim.care_kind == CHRONIC_OUTPATIENT and not claim.diagnosis_code:
+        errors["diagnosis_code"] = ["门诊慢特病请填写诊断编码（ICD-10，见门诊慢特病结算单或病历）"]
     if claim.medfee_sumamt_fen <= 0:
         errors["medfee_sumamt_fen"] = ["请填写医疗费用总额"]
     if claim.source == "documents" and not claim.invoices:

@@ -50,6 +50,9 @@ class Claim(Base):
     admitted_on: Mapped[date | None]
     discharged_on: Mapped[date | None]
     diagnosis: Mapped[str | None] = mapped_column(Text)
+    # ICD-10 (the bureau's dise_codg): a chronic out-patient visit is covered only for a class-one
+    # condition the product lists (app/adjudication/chronic.py)
+    diagnosis_code: Mapped[str | None] = mapped_column(String(20))
     patient_name: Mapped[str | None] = mapped_column(String(64))  # the name on the bill
 
     medfee_sumamt_fen: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -108,6 +108,7 @@ def estimate(body):
         care_date=care_date,
         setl_id=setl_id,
         pre_existing=pre_existing,
+        diagnosis_code=body.pop("diagnosis_code", None),
     )
     return services.adjudication_json(result)
 

@@ -70,6 +70,17 @@ class PayeeCorrectionSchema(StrictSchema):
     payee = ma.fields.Nested(PayeeSchema, required=True)
 
 
+def _diagnosis_code() -> ma.fields.String:
+    return ma.fields.String(
+        validate=[ma.validate.Length(min=1, max=20), ma.validate.Regexp(r"^[0-9A-Za-z.]+$")],
+        metadata={
+            "description": "诊断编码（ICD-10，如 N18.500）；门诊慢特病按它判断是否属于产品保障的"
+            "一类门诊慢特病",
+            "example": "N18.500",
+        },
+    )
+
+
 class InvoiceSchema(StrictSchema):
     issuer = ma.fields.String(
         required=True, validate=_text(100), metadata={"description": "开票单位（医院）"}
@@ -89,6 +100,7 @@ class _ClaimFields(StrictSchema):
     admitted_on = ma.fields.Date(metadata={"description": "入院（就诊）日期"})
     discharged_on = ma.fields.Date(metadata={"description": "出院日期"})
     diagnosis = ma.fields.String(validate=_text(500))
+    diagnosis_code = _diagnosis_code()
     patient_name = ma.fields.String(
         validate=_text(64), metadata={"description": "票据上的患者姓名"}
     )
@@ -129,6 +141,7 @@ class EstimateSchema(StrictSchema):
     )
     care_kind = ma.fields.String(validate=ma.validate.OneOf(CARE_KINDS))
     care_date = ma.fields.Date()
+    diagnosis_code = _diagnosis_code()
     pre_existing = ma.fields.Boolean(load_default=False)
     medfee_sumamt_fen = _fen()
     hifp_pay_fen = _fen()
@@ -259,6 +272,7 @@ class ClaimSchema(StrictSchema):
     admitted_on = ma.fields.Date(allow_none=True)
     discharged_on = ma.fields.Date(allow_none=True)
     diagnosis = ma.fields.String(allow_none=True)
+    diagnosis_code = ma.fields.String(allow_none=True, metadata={"description": "诊断编码 ICD-10"})
     patient_name = ma.fields.String(allow_none=True)
     pre_existing_declared = ma.fields.Boolean(required=True)
     health = ma.fields.String(required=True)

@@ -166,6 +166,7 @@ def claim_from_record(
         admitted_on=record.begndate,
         discharged_on=record.enddate,
         diagnosis=record.dise_name,
+        diagnosis_code=record.dise_codg.strip()[:20] or None,
         patient_name=record.psn_name,
         status=ClaimStatus.DRAFT,
         **rules.settlement_amounts(record, providers),

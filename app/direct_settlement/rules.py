@@ -138,12 +138,14 @@ def read_settlement(
     return record, lines
 
 
-# The figures the hospital's settlement must share with the bureau's record of it.
+# The figures the hospital's settlement must share with the bureau's record of it (the diagnosis
+# code too: it decides whether a chronic out-patient visit is a covered class-one condition).
 COMPARED = (
     "mdtrt_id",
     "psn_no",
     "fixmedins_code",
     "med_type",
+    "dise_codg",
     "begndate",
     "enddate",
     "medfee_sumamt_fen",

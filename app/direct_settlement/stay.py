@@ -331,5 +331,6 @@ def quote(
         stay.acc,
         matched,
         record.mdtrt_id,
+        diagnosis=(record.dise_codg, record.dise_name),
     )
     return result, matched

@@ -8,6 +8,7 @@ Money is integer fen; ratios are basis points (7000 = 70%).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -36,6 +37,8 @@ PAYMENT_METHODS = ("personal_account", "wechat", "sponsor")
 # "day_after_payment" (次日零时生效), plus any waiting period.
 COVER_START_RULES = ("fixed", "payment_day", "day_after_payment")
 CARE_KINDS = ("in_patient", "emergency", "day_surgery", "chronic_outpatient", "special_drug")
+# 门诊慢特病: covered only for the product's class-one conditions (class_one_chronic_conditions).
+CHRONIC_OUTPATIENT = "chronic_outpatient"
 DOCUMENT_TYPES = (
     "invoice",
     "settlement_sheet",
@@ -44,6 +47,36 @@ DOCUMENT_TYPES = (
     "prescription",
     "pathology",
 )
+
+
+def normalise_icd10(code: str) -> str:
+    """An ICD-10 code as the class-one rule compares it: full-width characters folded (NFKC),
+    upper case, no whitespace, no dots ("n18.500 " -> "N18500", "I10.x00" -> "I10X00")."""
+    folded = unicodedata.normalize("NFKC", code).upper()
+    return "".join(ch for ch in folded if not ch.isspace() and ch != ".")
+
+
+@dataclass(frozen=True)
+class ChronicCondition:
+    """One class-one chronic condition (一类门诊慢特病) a product covers as in-patient care:
+    an ICD-10 code prefix ("N18.5" covers N18.500, N18.501 ...) and its Chinese name."""
+
+    code: str
+    name: str
+
+
+def class_one_condition(
+    conditions: tuple[ChronicCondition, ...], diagnosis_code: str
+) -> ChronicCondition | None:
+    """The first of `conditions` whose prefix the diagnosis code starts with (both normalised,
+    normalise_icd10), or None when the diagnosis is not on the list (or the code is blank)."""
+    code = normalise_icd10(diagnosis_code)
+    if not code:
+        return None
+    for condition in conditions:
+        if code.startswith(normalise_icd10(condition.code)):
+            return condition
+    return None
 
 
 @dataclass(frozen=True)
@@ -197,6 +230,11 @@ class ProductDefinition:
     settlement_providers: dict[str, str] = field(default_factory=dict)
     # The co-insurance group, lead first; empty for a product with a single unnamed underwriter.
     insurers: tuple[Insurer, ...] = ()
+    # The class-one chronic conditions (一类门诊慢特病) whose out-patient visits (care kind
+    # chronic_outpatient) the product covers as in-patient care; empty: no chronic out-patient
+    # visit is covered. None: not stated (only a definition stored before the list existed; the
+    # engine holds such a visit for a reviewer, see docs/adjudication.md).
+    class_one_chronic_conditions: tuple[ChronicCondition, ...] | None = None
 
     def lead_insurer(self) -> Insurer | None:
         return self.insurers[0] if self.insurers else None

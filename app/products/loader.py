@@ -24,6 +24,9 @@ TOML layout (money in integer fen, ratios in basis points, 7000 = 70%):
     [disclosure.corridor]?  full_premium_from_bp, cost_allowance_bp, renegotiate_below_bp,
                             renegotiate_above_bp
     [required_documents]?  <care kind> = [<document type>, ...]
+    [[class_one_chronic_conditions]]? code (ICD-10 prefix, e.g. "N18.5"), name: the 一类门诊慢特病
+                whose chronic out-patient visits are covered; required (`= []` for none) when
+                [required_documents] names chronic_outpatient
     [amount_kinds]?  <code> = "<中文名称>" (kinds a bucket may count beyond the built-in four)
     [settlement_providers]?  "<fixmedins_code>" = "<amount kind>" (that provider's
                              out-of-policy self-pay is the kind, e.g. a proton centre)
@@ -62,6 +65,7 @@ from app.products.definition import (
     PAYMENT_METHODS,
     Bounds,
     Bucket,
+    ChronicCondition,
     Corridor,
     Disclosure,
     Insurer,
@@ -86,6 +90,7 @@ from app.products.parse_sections import (
     INSURANCE_TYPES,
     TERMS_FILE_PATTERN,
     parse_bounds,
+    parse_class_one_chronic,
     parse_disclosure,
     parse_premium,
     parse_refund,
@@ -151,6 +156,7 @@ TOP_OPTIONAL = (
     "amount_kinds",
     "settlement_providers",
     "renews",
+    "class_one_chronic_conditions",
 )
 
 
@@ -188,6 +194,7 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
         message="等待期应在 0 到 365 天之间",
     )
     documents = parse_required_documents(c, g("required_documents", {}))
+    chronic = parse_class_one_chronic(c, g("class_one_chronic_conditions"), documents)
     auto_approve = None
     if g("auto_approve_max_fen", None) is not None:
         auto_approve = c.fen(g("auto_approve_max_fen"), "auto_approve_max_fen")
@@ -223,6 +230,7 @@ def parse_definition(raw: dict[str, Any], terms_text: str) -> ProductDefinition:
         amount_kinds=amount_kinds,
         settlement_providers=providers,
         insurers=insurers,
+        class_one_chronic_conditions=chronic,
     )
 
 
@@ -424,7 +432,13 @@ def definition_from_json(data: dict[str, Any]) -> ProductDefinition:
         amount_kinds=dict(data.get("amount_kinds") or {}),
         settlement_providers=dict(data.get("settlement_providers") or {}),
         insurers=tuple(Insurer(**i) for i in data.get("insurers") or ()),
+        class_one_chronic_conditions=_chronic_from_json(data.get("class_one_chronic_conditions")),
     )
+
+
+def _chronic_from_json(data: list[dict[str, Any]] | None) -> tuple[ChronicCondition, ...] | None:
+    """None for a definition stored before the list existed: not stated (not "none covered")."""
+    return None if data is None else tuple(ChronicCondition(**c) for c in data)
 
 
 def _disclosure_from_json(data: dict[str, Any]) -> Disclosure:

@@ -1,5 +1,6 @@
 """Parsers of a product definition's sections other than its buckets: [bounds], [premium],
-[refund], [terms], [required_documents] and [disclosure] (pure: no Flask, no database).
+[refund], [terms], [required_documents], [[class_one_chronic_conditions]] and [disclosure]
+(pure: no Flask, no database).
 Each takes the collecting Checker and the raw section, and returns what it could build."""
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ import re
 from typing import Any
 
 from app.common.money import yuan_short
-from app.products.checker import MAX_BP, MISSING, Checker
+from app.products.checker import MAX_BP, MISSING, Checker, join_path
 from app.products.definition import (
     CARE_KINDS,
     DOCUMENT_TYPES,
     Bounds,
+    ChronicCondition,
     Corridor,
     Disclosure,
     PremiumRule,
@@ -21,6 +23,10 @@ from app.products.definition import (
 )
 
 TERMS_FILE_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,80}\.md$")
+# An ICD-10 code prefix: a chapter letter, then up to two digits, then a dot and up to four
+# characters ("C", "Z94", "N18.5", "I10.x").
+ICD10_PREFIX_PATTERN = re.compile(r"^[A-Za-z]([0-9]{1,2}(\.[0-9A-Za-z]{1,4})?)?$")
+MAX_CHRONIC_CONDITIONS = 200
 INSURANCE_TYPES = ("employee", "resident")
 
 
@@ -275,3 +281,43 @@ def parse_required_documents(c: Checker, raw: Any) -> dict[str, tuple[str, ...]]
         if checked is not None:
             documents[kind] = checked
     return documents
+
+
+def parse_class_one_chronic(
+    c: Checker, raw: Any, documents: dict[str, tuple[str, ...]]
+) -> tuple[ChronicCondition, ...]:
+    """[[class_one_chronic_conditions]] code (an ICD-10 prefix), name: the 一类门诊慢特病 whose
+    out-patient visits the product covers. A product that takes chronic out-patient claims
+    (chronic_outpatient in [required_documents]) must state it; `= []` covers none."""
+    key = "class_one_chronic_conditions"
+    if raw is MISSING:
+        if "chronic_outpatient" in documents:
+            c.add(
+                key,
+                "产品受理门诊慢特病（required_documents 含 chronic_outpatient），须列明所保障的"
+                "一类门诊慢特病（ICD-10 编码前缀及名称）；不保障门诊慢特病时写空列表 []",
+            )
+        return ()
+    items = c.list_of_tables(raw, key)
+    if len(items) > MAX_CHRONIC_CONDITIONS:
+        c.add(key, f"一类门诊慢特病最多 {MAX_CHRONIC_CONDITIONS} 项")
+        return ()
+    found: list[ChronicCondition] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        path = join_path(key, i)
+        table = c.table(item, path, ("code", "name"))
+        if table is None:
+            continue
+        code, name = c.code_and_name(
+            table, path, (10, ICD10_PREFIX_PATTERN, "应为 ICD-10 编码前缀，如 C、Z94、N18.5")
+        )
+        if code is None or name is None:
+            continue
+        normal = code.upper()
+        if normal in seen:
+            c.add(join_path(path, "code"), f"“{code}”与第 {seen[normal] + 1} 项重复")
+            continue
+        seen[normal] = i
+        found.append(ChronicCondition(code=normal, name=name))
+    return tuple(found)

@@ -70,6 +70,7 @@ def _view(product) -> dict:
         "terms_title": defn.terms.title,
         "buckets": defn.buckets,
         "required_documents": {k: list(v) for k, v in defn.required_documents.items()},
+        "class_one_chronic_conditions": defn.class_one_chronic_conditions,
         "bounds": bounds if any(v is not None for v in bounds.values()) else None,
     }
 

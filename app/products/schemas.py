@@ -134,6 +134,13 @@ class ProductBucketSchema(StrictSchema):
     )
 
 
+class ChronicConditionSchema(StrictSchema):
+    code = ma.fields.String(
+        required=True, metadata={"description": "ICD-10 编码前缀（如 N18.5）", "example": "N18.5"}
+    )
+    name = ma.fields.String(required=True, metadata={"example": "尿毒症透析（慢性肾脏病5期）"})
+
+
 class ProductBoundsSchema(StrictSchema):
     premium_max_fen = ma.fields.Integer(allow_none=True)
     deductible_max_fen = ma.fields.Integer(allow_none=True)
@@ -166,6 +173,15 @@ class ProductSchema(StrictSchema):
         values=ma.fields.List(ma.fields.String()),
         required=True,
         metadata={"description": "理赔材料：就医类型 -> 材料类型"},
+    )
+    class_one_chronic_conditions = ma.fields.List(
+        ma.fields.Nested(ChronicConditionSchema),
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "保障的一类门诊慢特病（门诊慢特病仅保障诊断编码以其中一项开头的就诊）；"
+            "空列表为不保障门诊慢特病；null 为产品未列明（由人工审核）"
+        },
     )
     bounds = ma.fields.Nested(
         ProductBoundsSchema,

@@ -80,6 +80,11 @@ def _not_in_force(stay):
     return _set(stay, begndate="2025-06-01", enddate="2025-06-05")
 
 
+def _diagnosis_differs(stay):
+    # the diagnosis decides whether a chronic out-patient visit is covered (一类门诊慢特病)
+    return _set(stay, dise_codg="N18.500")
+
+
 def _no_amount(stay):
     bad = copy(stay)
     del bad["setlinfo"]["medfee_sumamt_fen"]
@@ -99,6 +104,7 @@ def _fen_as_yuan(stay):
         (_line_off, 422, "direct_amounts_mismatch"),
         (_funds_differ, 422, "direct_amounts_mismatch"),
         (_not_in_force, 422, "direct_amounts_mismatch"),  # not the stay the bureau settled
+        (_diagnosis_differs, 422, "direct_amounts_mismatch"),
         (_no_amount, 422, "direct_request_invalid"),
         (_fen_as_yuan, 422, "direct_request_invalid"),
     ],
