@@ -2,13 +2,18 @@
 condition on the product's list (the demo product's sandbox list, docs/adjudication.md).
 
 The sandbox showcase (app/integrations/bureau/sandbox_demo_data.py): 李娜's chronic visit of
-2026-07-15 is for 2型糖尿病 E11.900 (not on the list)."""
+2026-07-15 is for 2型糖尿病 E11.900 (not on the list); 张建国's of 2026-08-11 is for 慢性肾脏病5期
+N18.500 (on it, as 尿毒症透析 N18.5)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from app.claims import as_if_covered
 from tests.claims.conftest import key
 from tests.claims.test_flow import PAYEE, _draft_for, one_tap, policy_of, records, upload
 from tests.conftest import bearer
+from tests.estimates.test_as_if_covered import records_of, run
 
 
 def _chronic(rows):
@@ -95,3 +100,29 @@ def test_a_typed_estimate_without_a_code_is_held_for_a_person(client, insured_fa
         ).get_json()
         assert typed["decision"] == decision
         assert [row["code"] for row in _lines(typed)] == [line]
+
+
+def test_last_year_would_have_paid_the_uraemia_visit_not_the_same_visit_for_hypertension(
+    catalogued, residents
+):
+    """The value estimate's run (as_if_covered) on 张建国's 2026 records: the January stay meets
+    his deductible, so the class-one chronic visit pays; the same record with a hypertension
+    code pays nothing."""
+    with records_of(catalogued, "chronic-jg", residents["张建国"]) as (person, fetched):
+        chronic = next(
+            o
+            for o in run(catalogued, person, fetched)
+            if o.record.care_kind == "chronic_outpatient"
+        )
+        assert chronic.record.dise_codg == "N18.500"
+        assert chronic.result.decision == "payable" and chronic.payable_fen > 0
+        assert "chronic_class_one" in chronic.result.reason_codes
+
+        kept = next(f for f in fetched if f.record.setl_id == chronic.record.setl_id)
+        hypertension = as_if_covered.Fetched(
+            replace(kept.record, dise_codg="I10.x00", dise_name="高血压"), kept.fee_lines
+        )
+        again = run(catalogued, person, [*(f for f in fetched if f is not kept), hypertension])
+        denied = next(o for o in again if o.record.care_kind == "chronic_outpatient")
+        assert denied.result.decision == "not_payable" and denied.payable_fen == 0
+        assert "chronic_not_class_one" in denied.result.reason_codes

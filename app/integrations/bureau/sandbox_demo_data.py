@@ -60,6 +60,8 @@ DIAGNOSES = {
     ],
     "day_surgery": [("H26.900", "白内障"), ("K40.900", "腹股沟疝"), ("N20.000", "肾结石")],
     "emergency": [("I21.900", "急性心肌梗死"), ("S06.000", "脑震荡"), ("T14.000", "多处浅表损伤")],
+    # 门诊慢特病: the demo products cover only N18.500 of these (their sandbox class-one list,
+    # docs/adjudication.md); 2型糖尿病 and 高血压 (usually 二类) are not covered.
     "chronic_outpatient": [
         ("E11.900", "2型糖尿病"),
         ("I10.x00", "高血压"),
@@ -301,7 +303,10 @@ SHOWCASE_VISITS: dict[str, list[Visit]] = {
             date(2026, 8, 11),
             date(2026, 8, 11),
             2,
-            _dx("chronic_outpatient", 1),
+            # 慢性肾脏病5期 N18.500: a class-one chronic condition on the demo product's (sandbox)
+            # list, after the January stay met his deductible: a paid chronic out-patient visit.
+            # 李娜's 2型糖尿病 visit (E11.900) is not on the list: not covered.
+            _dx("chronic_outpatient", 2),
             45_620,
             3_000,
             0,
