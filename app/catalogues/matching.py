@@ -26,7 +26,8 @@ settlement's totals. Each line's own-pay goes to exactly one place:
     hold -> one ClaimLine amount_kind "special_drugs" (on_commercial_list True: it is on the
     product's special-drug list). Conditions: when the drug needs pre-authorisation, an approval
     for this drug, for an indication the catalogue lists, valid on the line's date; when the
-    catalogue names pharmacies, the line was dispensed at one of them. When a condition fails
+    catalogue names pharmacies, the line was dispensed at one of them. The explanation names
+    the approval the line counted under (approval_id). When a condition fails
     the money falls through to step 2, so a bucket that counts all out-of-policy money still
     counts it, and a bucket limited to the commercial list counts it only if it is listed there.
  2. Otherwise amount_kind "out_of_policy_self_pay": the part on the 商保目录 within its limits
@@ -40,13 +41,17 @@ settlement's totals. Each line's own-pay goes to exactly one place:
     The on-list part is computed exactly (fractions) and rounded ONCE, half up to the fen
     (round_half_up_fen); the off-list part is the line's own-pay minus it, so the two add up.
 
+`within_caps(result, catalogue, uses)` then holds each special drug's money within the drug's
+annual cap (the catalogue's annual_cap_fen, less what the person's purchases and other claims
+took: CapUse): the part of a line above it is off any list, reason special_drug_annual_cap.
+
 Reason codes (LINE_REASONS) are stable: never rename one; add new ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -61,6 +66,8 @@ from app.catalogues.rules import (
     normalise_code,
 )
 
+SPECIAL_DRUGS = "special_drugs"
+OUT_OF_POLICY = "out_of_policy_self_pay"
 CHARGE_LEVELS = {"01": "甲类", "02": "乙类", "03": "丙类"}  # chrgitm_lv; 丙类 = wholly self-paid
 
 # code: (effect, 中文, English). effect "review": the claim should be held for a person.
@@ -82,6 +89,11 @@ LINE_REASONS: dict[str, tuple[str, str, str]] = {
         "无法确认购药机构是否为指定药店，按医保范围外自费处理",
         "dispensing place unknown, cannot check designated pharmacies: treated as "
         "out-of-policy self-pay",
+    ),
+    "special_drug_annual_cap": (
+        "info",
+        "超过该特药年度限额的部分不计入特药费用",
+        "the part above the drug's annual cap",
     ),
     "commercial_listed": ("info", "商保目录内项目，全额计入", "on the commercial list, counted"),
     "commercial_price_limit": (
@@ -215,7 +227,10 @@ class LineExplanation:
     own_pay_fen   the line's out-of-policy own-pay (fulamt_ownpay_amt + overlmt_amt)
     amount_kind   "special_drugs", "out_of_policy_self_pay", or None (no own-pay)
     on_list_fen   part on the product's list (commercial list within its limits, or the
-                  special-drug list); off_list_fen = own_pay_fen - on_list_fen
+                  special-drug list); off_list_fen = own_pay_fen - on_list_fen (on a special
+                  drug: the part above its annual cap, `within_caps`)
+    drug_code     the special-drug list's code the line counted under (None: not counted as one)
+    approval_id   the approval (事前审核) that let it count, when the drug needs one
     """
 
     feedetl_sn: str
@@ -226,10 +241,49 @@ class LineExplanation:
     on_list_fen: int
     off_list_fen: int
     reasons: tuple[LineReason, ...]
+    drug_code: str | None = None
+    approval_id: str | None = None
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
         return tuple(r.code for r in self.reasons)
+
+    @property
+    def claim_lines(self) -> tuple[ClaimLine, ...]:
+        """The engine's lines for this fee line: its on-list part (special-drug money, or the
+        commercial list's part of out-of-policy money), then its off-list part, which is
+        out-of-policy self-pay off any list either way."""
+        if self.amount_kind is None:
+            return ()
+        on = self.on_list_fen
+        off = self.off_list_fen
+        code, name = self.med_list_codg, self.name
+        return (
+            *((ClaimLine(code, on, True, self.amount_kind, name),) if on else ()),
+            *((ClaimLine(code, off, False, OUT_OF_POLICY, name),) if off else ()),
+        )
+
+
+@dataclass(frozen=True)
+class CapUse:
+    """A person's use of one special drug's annual cap in a plan year, as read (fen): the cap
+    (None: no per-drug cap) and what purchases and other claims have taken of it."""
+
+    cap_fen: int | None
+    used_fen: int = 0
+
+    @property
+    def room_fen(self) -> int | None:
+        return None if self.cap_fen is None else max(self.cap_fen - self.used_fen, 0)
+
+
+@dataclass(frozen=True)
+class SpecialDrugTerms:
+    """What a person's special-drug lines are matched with: their approvals (事前审核), and
+    their use of each drug's annual cap by drug code (a drug not named: none used yet)."""
+
+    approvals: tuple[SpecialDrugApproval, ...] = ()
+    uses: Mapping[str, CapUse] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -237,6 +291,8 @@ class LineMatch:
     claim_lines: tuple[ClaimLine, ...]
     explanations: tuple[LineExplanation, ...]
     notes: tuple[LineReason, ...]  # about the whole settlement (a catalogue not in force)
+    # The cap uses `within_caps` limited the special-drug lines by (drug code -> as read).
+    cap_uses: Mapping[str, CapUse] = field(default_factory=dict)
 
     @property
     def out_of_policy_self_pay_fen(self) -> int:
@@ -245,6 +301,15 @@ class LineMatch:
     @property
     def special_drugs_fen(self) -> int:
         return sum(l.amount_fen for l in self.claim_lines if l.amount_kind == "special_drugs")
+
+    @property
+    def special_drugs_by_drug(self) -> dict[str, int]:
+        """Special-drug money by the list's drug code (what a claim paying it takes of caps)."""
+        out: dict[str, int] = {}
+        for e in self.explanations:
+            if e.amount_kind == SPECIAL_DRUGS and e.drug_code and e.on_list_fen:
+                out[e.drug_code] = out.get(e.drug_code, 0) + e.on_list_fen
+        return out
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
@@ -278,27 +343,37 @@ def _norm_place(value: str) -> str:
     return normalise_code(value)  # NFKC, no spaces, upper case: fine for names and codes alike
 
 
-def _special_drug_refusal(
-    drug: SpecialDrug,
-    day: date,
-    approvals: Sequence[SpecialDrugApproval],
-    dispensed_at: Sequence[str],
-) -> LineReason | None:
-    """Why a listed special drug does not count as one on this line, or None when it does."""
-    if drug.preauth_required:
-        valid = [
+def valid_approval(
+    drug: SpecialDrug, day: date, approvals: Sequence[SpecialDrugApproval]
+) -> SpecialDrugApproval | None:
+    """The first of the approvals that lets this drug count on this day: for this drug, valid
+    on the day, for an indication the catalogue lists."""
+    return next(
+        (
             a
             for a in approvals
             if normalise_approval(a.drug_code) == drug.drug_code
             and a.valid_from <= day <= a.valid_to
             and (not drug.indications or a.indication.strip() in drug.indications)
-        ]
-        if not valid:
-            return _reason(
-                "special_drug_not_approved",
-                f"{drug.drug_name}，{day.isoformat()}",
-                f"{drug.drug_code} on {day.isoformat()}",
-            )
+        ),
+        None,
+    )
+
+
+def _special_drug_refusal(
+    drug: SpecialDrug,
+    day: date,
+    approval: SpecialDrugApproval | None,
+    dispensed_at: Sequence[str],
+) -> LineReason | None:
+    """Why a listed special drug does not count as one on this line, or None when it does;
+    `approval`: the valid one for the line's day (valid_approval), if any."""
+    if drug.preauth_required and approval is None:
+        return _reason(
+            "special_drug_not_approved",
+            f"{drug.drug_name}，{day.isoformat()}",
+            f"{drug.drug_code} on {day.isoformat()}",
+        )
     if drug.pharmacies:
         places = {_norm_place(p) for p in dispensed_at if p}
         if not places:
@@ -310,6 +385,17 @@ def _special_drug_refusal(
                 f"designated: {', '.join(drug.pharmacies)}",
             )
     return None
+
+
+def _listed(drug: SpecialDrug, approval: SpecialDrugApproval | None) -> LineReason:
+    """The reason a special drug counts, naming the approval it counts under (if it needs one)."""
+    if drug.preauth_required and approval is not None and approval.approval_id:
+        return _reason(
+            "special_drug_listed",
+            f"{drug.drug_name}，事前审核 {approval.approval_id}",
+            f"{drug.drug_code}, approval {approval.approval_id}",
+        )
+    return _reason("special_drug_listed", drug.drug_name, drug.drug_code)
 
 
 def match_lines(
@@ -338,7 +424,6 @@ def match_lines(
         notes.append(_reason("commercial_list_not_in_force", care_date.isoformat()))
     if special_drugs is None and expect_special_drugs:
         notes.append(_reason("special_drug_list_not_in_force", care_date.isoformat()))
-    claim_lines: list[ClaimLine] = []
     explanations: list[LineExplanation] = []
     used_quantity: dict[str, Decimal] = {}
     for line in lines:
@@ -356,23 +441,22 @@ def match_lines(
             continue
         drug = special_drugs.drug(code, line.approval_no) if special_drugs is not None else None
         if drug is not None:
-            refusal = _special_drug_refusal(
-                drug, line.fee_ocur_date or care_date, approvals, dispensed_at
-            )
+            day = line.fee_ocur_date or care_date
+            approval = valid_approval(drug, day, approvals) if drug.preauth_required else None
+            refusal = _special_drug_refusal(drug, day, approval, dispensed_at)
             if refusal is None:
-                claim_lines.append(
-                    ClaimLine(code, own, True, "special_drugs", name or drug.drug_name)
-                )
                 explanations.append(
                     LineExplanation(
                         line.feedetl_sn,
                         code,
                         name or drug.drug_name,
                         own,
-                        "special_drugs",
+                        SPECIAL_DRUGS,
                         own,
                         0,
-                        (_reason("special_drug_listed", drug.drug_name, drug.drug_code),),
+                        (_listed(drug, approval),),
+                        drug.drug_code,
+                        approval.approval_id if approval is not None else None,
                     )
                 )
                 continue
@@ -424,24 +508,81 @@ def match_lines(
                         f"{item.med_list_codg} {yuan(on_list)} yuan",
                     )
                 )
-        off_list = own - on_list
-        if on_list:
-            claim_lines.append(ClaimLine(code, on_list, True, "out_of_policy_self_pay", name))
-        if off_list:
-            claim_lines.append(ClaimLine(code, off_list, False, "out_of_policy_self_pay", name))
         explanations.append(
             LineExplanation(
                 line.feedetl_sn,
                 code,
                 name,
                 own,
-                "out_of_policy_self_pay",
+                OUT_OF_POLICY,
                 on_list,
-                off_list,
+                own - on_list,
                 tuple(reasons),
             )
         )
-    return LineMatch(tuple(claim_lines), tuple(explanations), tuple(notes))
+    return _line_match(explanations, tuple(notes))
+
+
+def _line_match(
+    explanations: Sequence[LineExplanation],
+    notes: tuple[LineReason, ...],
+    cap_uses: Mapping[str, CapUse] | None = None,
+) -> LineMatch:
+    return LineMatch(
+        tuple(l for e in explanations for l in e.claim_lines),
+        tuple(explanations),
+        notes,
+        dict(cap_uses or {}),
+    )
+
+
+def cap_reason(room_fen: int, over_fen: int) -> LineReason:
+    """special_drug_annual_cap: what was left of the cap, and what of the money is over it."""
+    return _reason(
+        "special_drug_annual_cap",
+        f"年度剩余额度 {yuan(room_fen)} 元，{yuan(over_fen)} 元不计入",
+        f"{yuan(room_fen)} yuan left this year, {yuan(over_fen)} yuan not counted",
+    )
+
+
+def within_caps(
+    match: LineMatch, catalogue: SpecialDrugCatalogue | None, uses: Mapping[str, CapUse]
+) -> LineMatch:
+    """The match with each special drug's money held within the drug's annual cap.
+
+    A drug's room is its cap (the person's use row's, `uses`, or else the catalogue's
+    annual_cap_fen, nothing used yet) less what purchases and other claims used, less what the
+    match's earlier lines of the drug took (lines in bill order). Of a special-drug line, the
+    part within the room stays special-drug money (on_list_fen); the part above it is off any
+    list (off_list_fen, out-of-policy self-pay) with reason special_drug_annual_cap, as a
+    purchase above the cap is. The result's `cap_uses` are the uses it was limited by (what a
+    claim paying it must find unchanged when it takes the cap)."""
+    seen: dict[str, CapUse] = {}
+    taken: dict[str, int] = {}
+    explanations: list[LineExplanation] = []
+    for e in match.explanations:
+        code = e.drug_code
+        if e.amount_kind != SPECIAL_DRUGS or not code:
+            explanations.append(e)
+            continue
+        if code not in seen:
+            drug = catalogue.drug(code) if catalogue is not None else None
+            seen[code] = uses.get(code) or CapUse(drug.annual_cap_fen if drug else None)
+        room = seen[code].room_fen
+        left = None if room is None else max(room - taken.get(code, 0), 0)
+        counted = e.on_list_fen if left is None else min(e.on_list_fen, left)
+        taken[code] = taken.get(code, 0) + counted
+        over = e.on_list_fen - counted
+        if over:
+            assert left is not None
+            e = replace(
+                e,
+                on_list_fen=counted,
+                off_list_fen=e.off_list_fen + over,
+                reasons=(*e.reasons, cap_reason(left, over)),
+            )
+        explanations.append(e)
+    return _line_match(explanations, match.notes, seen)
 
 
 # --- do the lines add up? -------------------------------------------------------------------------

@@ -17,8 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.adjudication.model import ClaimLine
-from app.catalogues.matching import LineMatch
-from app.common.money import yuan_plain
+from app.catalogues.matching import LineMatch, cap_reason
 
 # Document kinds an application takes: the prescription and the diagnostic proof (a pathology
 # report or a gene test). A purchase claim copies them to the claim, whose special_drug kind
@@ -44,9 +43,9 @@ REJECT_REASONS: dict[str, str] = {
     "other": "其他原因",
 }
 
-# Why some of a purchase does not count (besides the catalogue's LINE_REASONS).
+# Why the part of a purchase above the drug's annual cap does not count (one of the catalogue's
+# LINE_REASONS: an itemised claim's line above the cap says the same).
 CAP_REASON = "special_drug_annual_cap"
-CAP_REASON_TEXT = ("超过该特药年度限额的部分不计入特药费用", "the part above the drug's annual cap")
 
 
 def approval_period(approved_on: date, validity_days: int, cover_ends: date) -> tuple[date, date]:
@@ -124,16 +123,8 @@ def purchase_outcome(
     reasons = [PurchaseReason(r.code, r.zh, r.en) for e in match.explanations for r in e.reasons]
     counted = listed if room_fen is None else min(listed, room_fen)
     if counted < listed:
-        zh, en = CAP_REASON_TEXT
-        reasons.append(
-            PurchaseReason(
-                CAP_REASON,
-                f"{zh}：年度剩余额度 {yuan_plain(room_fen or 0)} 元，"
-                f"{yuan_plain(listed - counted)} 元不计入",
-                f"{en}: {yuan_plain(room_fen or 0)} yuan left this year, "
-                f"{yuan_plain(listed - counted)} yuan not counted",
-            )
-        )
+        over = cap_reason(room_fen or 0, listed - counted)
+        reasons.append(PurchaseReason(over.code, over.zh, over.en))
     lines = []
     if counted:
         lines.append(ClaimLine(drug_code, counted, True, "special_drugs", drug_name))

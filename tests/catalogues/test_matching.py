@@ -20,11 +20,13 @@ import pytest
 from app.adjudication import Accumulators, Claim, ClaimLine, Insured, PolicyCover, adjudicate
 from app.catalogues.matching import (
     LINE_REASONS,
+    CapUse,
     FeeLine,
     SettlementTotals,
     SpecialDrugApproval,
     check_line_totals,
     match_lines,
+    within_caps,
 )
 from app.catalogues.rules import (
     CommercialCatalogue,
@@ -271,6 +273,128 @@ def test_match_lines(name):
             assert reason.en.startswith(LINE_REASONS[reason.code][2])
 
 
+def test_a_counted_special_drug_names_the_approval_it_counted_under():
+    result = match_lines(
+        [
+            fee("1", SP_D, pric=500000, total=500000),
+            fee("2", SP_E_CODE, pric=300000, total=300000, approval_no="H20183113"),
+        ],
+        care_date=DAY,
+        commercial=COMMERCIAL,
+        special_drugs=SPECIAL,
+        approvals=(
+            # not valid on the day (ended before it), then the one that is
+            SpecialDrugApproval(SP_D, "肺癌", date(2025, 1, 1), date(2025, 12, 31), "A-0"),
+            APPROVED,
+        ),
+        dispensed_at=("国大药房",),
+    )
+    approved, unneeded = result.explanations
+    assert (approved.drug_code, approved.approval_id) == (SP_D, "A-1")
+    assert approved.reasons[0].zh == "特药目录内药品，计入特药费用：丁药，事前审核 A-1"
+    assert approved.reasons[0].en.endswith(f"{SP_D}, approval A-1")
+    # a drug that needs no approval counts under none, and says none
+    assert (unneeded.drug_code, unneeded.approval_id) == ("国药准字H20183113", None)
+    assert "事前审核" not in unneeded.reasons[0].zh
+    assert result.special_drugs_by_drug == {SP_D: 500000, "国药准字H20183113": 300000}
+
+
+SP_E = "国药准字H20183113"  # 戊药's code in the catalogue: no annual cap
+
+
+@dataclass
+class CapCase:
+    lines: list[FeeLine]
+    uses: dict
+    # per line: (on the list = special-drug money, off the list)
+    split: list[tuple[int, int]]
+    cap_reason: list[bool]
+    # the cap use each drug was limited by (None: `uses`, as given)
+    cap_uses: dict | None = None
+
+
+def sp_d(fen: int, sn: str = "1") -> FeeLine:
+    return fee(sn, SP_D, pric=fen, total=fen)
+
+
+CAP_D = 20_000_000  # SP_D's annual cap in the catalogue: 200,000.00 yuan
+
+CAP_CASES = {
+    # 5,000.00 of a 200,000.00 cap, none used: all counted
+    "within_room": CapCase([sp_d(500_000)], {}, [(500_000, 0)], [False], {SP_D: CapUse(CAP_D)}),
+    # 250,000.00 with nothing used: 200,000.00 counted, 50,000.00 over the cap (off the list)
+    "catalogue_cap_nothing_used": CapCase(
+        [sp_d(25_000_000)], {}, [(CAP_D, 5_000_000)], [True], {SP_D: CapUse(CAP_D)}
+    ),
+    # 198,000.00 used by purchases and other claims: room 2,000.00 of the 5,000.00 line
+    "used_by_others": CapCase(
+        [sp_d(500_000)], {SP_D: CapUse(CAP_D, 19_800_000)}, [(200_000, 300_000)], [True]
+    ),
+    # room 10,000.00: line 1 takes 6,000.00, line 2 the 4,000.00 left of its 6,000.00
+    "lines_share_the_room_in_bill_order": CapCase(
+        [sp_d(600_000), sp_d(600_000, "2")],
+        {SP_D: CapUse(CAP_D, 19_000_000)},
+        [(600_000, 0), (400_000, 200_000)],
+        [False, True],
+    ),
+    # the cap used up: nothing of the line is special-drug money
+    "cap_used_up": CapCase([sp_d(500_000)], {SP_D: CapUse(CAP_D, CAP_D)}, [(0, 500_000)], [True]),
+    # the person's use row keeps the cap it was opened with (100,000.00), not the catalogue's
+    "use_row_cap_wins": CapCase(
+        [sp_d(15_000_000)], {SP_D: CapUse(10_000_000)}, [(10_000_000, 5_000_000)], [True]
+    ),
+    # 戊药 has no per-drug cap: 3,000,000.00 all counted; the commercial line is untouched
+    # (2 x 120.00 against a 100.00 price limit: 200.00 on the list, 40.00 off)
+    "no_cap_and_other_lines": CapCase(
+        [
+            fee("1", SP_E_CODE, pric=300_000_000, total=300_000_000, approval_no="H20183113"),
+            fee("2", DRUG_A, cnt=2, pric=12000, total=24000),
+        ],
+        {},
+        [(300_000_000, 0), (20000, 4000)],
+        [False, False],
+        {SP_E: CapUse(None)},
+    ),
+}
+
+
+def _approved_match(lines):
+    return match_lines(
+        lines,
+        care_date=DAY,
+        commercial=COMMERCIAL,
+        special_drugs=SPECIAL,
+        approvals=(APPROVED,),
+        dispensed_at=("国大药房",),
+    )
+
+
+@pytest.mark.parametrize("name", list(CAP_CASES))
+def test_within_caps(name):
+    case = CAP_CASES[name]
+    result = within_caps(_approved_match(case.lines), SPECIAL, case.uses)
+    assert [(e.on_list_fen, e.off_list_fen) for e in result.explanations] == case.split
+    assert [("special_drug_annual_cap" in e.reason_codes) for e in result.explanations] == (
+        case.cap_reason
+    )
+    assert dict(result.cap_uses) == (case.uses if case.cap_uses is None else case.cap_uses)
+    # nothing lost: the own-pay is split, never dropped; what is over a cap is off any list
+    own = sum(l.own_pay_fen for l in case.lines)
+    assert result.out_of_policy_self_pay_fen + result.special_drugs_fen == own
+    special = sum(on for (on, _), e in zip(case.split, result.explanations) if e.drug_code)
+    assert result.special_drugs_fen == special
+    assert all(l.on_commercial_list for l in result.claim_lines if l.amount_kind == SD)
+
+
+def test_the_cap_reason_says_what_was_left_and_what_is_over():
+    matched = _approved_match([sp_d(500_000)])
+    (e,) = within_caps(matched, SPECIAL, {SP_D: CapUse(CAP_D, 19_800_000)}).explanations
+    assert e.reasons[-1].zh == (
+        "超过该特药年度限额的部分不计入特药费用：年度剩余额度 2,000.00 元，3,000.00 元不计入"
+    )
+    assert e.approval_id == "A-1"  # the approval is still named
+
+
 def test_explanation_texts_carry_the_figures():
     result = match_lines(
         [fee("7", DRUG_A, cnt=2, pric=12000, total=24000, name="甲药 10mg")],
@@ -306,14 +430,7 @@ def test_matched_lines_feed_the_engine():
         fee("2", OFF, total=8000),
         fee("3", SP_D, pric=500000, total=500000),
     ]
-    matched = match_lines(
-        lines,
-        care_date=DAY,
-        commercial=COMMERCIAL,
-        special_drugs=SPECIAL,
-        approvals=(APPROVED,),
-        dispensed_at=("国大药房",),
-    )
+    matched = _approved_match(lines)
     claim = Claim(
         care_kind="in_patient",
         care_date=DAY,
