@@ -25,7 +25,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.catalogues.matching import FeeLine, SettlementTotals, check_line_totals
+from app.catalogues.line_totals import SettlementTotals, check_line_totals
+from app.catalogues.matching import FeeLine
 from app.common.money import round_half_up_div, yuan_to_fen
 
 MAX_ROWS = 2_000

@@ -18,13 +18,12 @@ from decimal import Decimal
 import pytest
 
 from app.adjudication import Accumulators, Claim, ClaimLine, Insured, PolicyCover, adjudicate
+from app.catalogues.line_totals import SettlementTotals, check_line_totals
 from app.catalogues.matching import (
     LINE_REASONS,
     CapUse,
     FeeLine,
-    SettlementTotals,
     SpecialDrugApproval,
-    check_line_totals,
     match_lines,
     within_caps,
 )

@@ -1,5 +1,5 @@
 """Fee details (5204 shape) as plain data: netting reversal lines, the adding-up check (kept in
-step with app.catalogues.matching.check_line_totals), the FeeLine shape, and the demo catalogues
+step with app.catalogues.line_totals.check_line_totals), the FeeLine shape, and the demo catalogues
 as data. No database, no HTTP."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.catalogues import demo_data
-from app.catalogues.matching import FeeLine, SettlementTotals, check_line_totals, match_lines
+from app.catalogues.line_totals import SettlementTotals, check_line_totals
+from app.catalogues.matching import FeeLine, match_lines
 from app.catalogues.rules import code_problem, parse_commercial_rows, parse_special_drug_rows
 from app.integrations.bureau.fee_details import (
     DISCREPANCIES,

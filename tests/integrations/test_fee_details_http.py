@@ -18,7 +18,8 @@ import pytest
 from werkzeug import Request, Response
 
 from app.catalogues import demo_data
-from app.catalogues.matching import FeeLine, SettlementTotals, check_line_totals
+from app.catalogues.line_totals import SettlementTotals, check_line_totals
+from app.catalogues.matching import FeeLine
 from app.integrations.bureau.fee_details import FeeDetailsInconsistent
 from app.integrations.bureau.http_adapter import INFNO_FEE_DETAILS, HttpBureau
 from app.integrations.bureau.port import BureauUnavailable

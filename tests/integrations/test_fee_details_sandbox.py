@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.catalogues import demo_data
-from app.catalogues.matching import FeeLine, SettlementTotals, check_line_totals, match_lines
+from app.catalogues.line_totals import SettlementTotals, check_line_totals
+from app.catalogues.matching import FeeLine, match_lines
 from app.database import get_session
 from app.demo.residents import generate
 from app.integrations.bureau.fee_details import FeeDetailsInconsistent, net_reversals

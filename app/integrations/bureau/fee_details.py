@@ -25,8 +25,8 @@ is empty, from the first earlier line with the same list code, level and unit pr
 has the units); a reversal that matches no line, or takes a line below zero, is malformed.
 
 The lines of a settlement add up (`fee_detail_discrepancies`; the same stable codes and the
-same arithmetic as app.catalogues.matching.check_line_totals, which the adjudication side runs on
-`FeeLine`s; tests/integrations/test_fee_details.py keeps the two in step):
+same arithmetic as app.catalogues.line_totals.check_line_totals, which the adjudication side
+runs on `FeeLine`s; tests/integrations/test_fee_details.py keeps the two in step):
 
     duplicate_line_sn       two lines with one feedetl_sn
     line_split_mismatch     a line's total is not the sum of its four parts
@@ -41,7 +41,7 @@ and before that (`settled_fee_details`), the lines are this bill's and can be ne
     foreign_line            a line of another settlement, visit or person (never handed on)
     reversal_unmatched      a reversal that names no earlier line, or takes one below zero
 
-(The check cannot call lines.check_line_totals itself: app.adjudication.model imports
+(The check cannot call line_totals.check_line_totals itself: app.adjudication.model imports
 app.products, and the foundation, app.integrations included, may not import a capability even
 indirectly; see "The foundation imports no capability" in pyproject.toml [tool.importlinter].)
 
