@@ -173,6 +173,7 @@ def _register_hooks(app: Flask) -> None:
     from app.claims.services import claims_filed_on, claims_paid_on, fhir_claims
     from app.common import hooks
     from app.special_drugs.purchases import claim_lines_for
+    from app.special_drugs.usage import hold_for_claim, terms_for
     from app.sponsors.services import programme_offers
 
     hooks.register(hooks.SUBSIDY_OFFERS, programme_offers, app=app)
@@ -180,4 +181,6 @@ def _register_hooks(app: Flask) -> None:
     hooks.register(hooks.CLAIMS_PAID, claims_paid_on, app=app)
     hooks.register(hooks.MEMBER_CLAIMS, fhir_claims, app=app)
     hooks.register(hooks.CLAIM_LINES, claim_lines_for, app=app)
+    hooks.register(hooks.SPECIAL_DRUG_TERMS, terms_for, app=app)
+    hooks.register(hooks.SPECIAL_DRUG_HOLD, hold_for_claim, app=app)
     hooks.check_registered(app)

@@ -27,6 +27,7 @@ from app.adjudication.model import (
 )
 from app.adjudication.model import Claim as EngineClaim
 from app.adjudication.reasons import DENY
+from app.catalogues.matching import LineMatch
 from app.claims import accumulators, rules, supplements
 from app.claims import lines as claim_lines
 from app.claims.common import claim_by_id, disclose_settled, existing, notify, transition
@@ -160,6 +161,13 @@ def policy_cover(policy: Policy) -> PolicyCover:
 
 
 def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication:
+    return run_claim_matched(session, claim, acc)[0]
+
+
+def run_claim_matched(
+    session: Session, claim: Claim, acc: Accumulators
+) -> tuple[Adjudication, LineMatch | None]:
+    """The engine on the claim, explained, and its itemised lines as matched (None: none)."""
     policy = existing(session, Policy, claim.policy_id)
     person = existing(session, Person, claim.person_id)
     definition = definition_by_id(session, claim.product_id)
@@ -182,7 +190,7 @@ def run_claim(session: Session, claim: Claim, acc: Accumulators) -> Adjudication
         insured_of(session, person, claim.health, claim.plan_year, claim.admitted_on),
         acc,
     )
-    return claim_lines.explained(result, matched, definition)
+    return claim_lines.explained(result, matched, definition), matched
 
 
 def run_episode(
@@ -204,12 +212,12 @@ def run_episode(
         if c.status in supplements.SETTLED
     ]
     if not settled:
-        result = run_claim(session, claim, acc)
+        result, matched = run_claim_matched(session, claim, acc)
         return supplements.EpisodeRun(
-            result, result.payable_fen, accumulators.deltas_to_json(result.deltas)
+            result, result.payable_fen, accumulators.deltas_to_json(result.deltas), matched
         )
     applied = [c.applied_deltas or {} for c in settled]
-    result = run_claim(session, claim, supplements.without(acc, applied))
+    result, matched = run_claim_matched(session, claim, supplements.without(acc, applied))
     previous = sum(c.approved_fen or 0 for c in settled)
     recomputed = result.payable_fen if result.decision != "not_payable" else 0
     payable = supplement_payable(previous, recomputed)
@@ -218,6 +226,7 @@ def run_episode(
         result,
         payable,
         supplements.net_deltas(accumulators.deltas_to_json(result.deltas), applied),
+        matched,
         supplement_of=nos,
         previous_fen=previous,
         recomputed_fen=recomputed,
@@ -446,6 +455,7 @@ def settle(
     run: supplements.EpisodeRun,
 ) -> None:
     accumulators.apply_json(session, year, version, run.deltas)
+    claim_lines.hold_caps(session, claim, run.matched)  # special drugs' annual caps
     claim.approved_fen = run.payable_fen
     claim.applied_deltas = run.deltas
     if run.payable_fen > 0:

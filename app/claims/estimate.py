@@ -127,7 +127,13 @@ def quote(
     matched = None
     if fee_lines and care_date is not None:
         matched = claim_lines.match(
-            s, policy.product_id, definition, care_date, fee_lines, dispensed
+            s,
+            policy.product_id,
+            definition,
+            care_date,
+            fee_lines,
+            dispensed,
+            claim_lines.CapHolder(policy.person_id, policy.plan_year),
         )
     return quote_on(
         definition,

@@ -5,9 +5,14 @@ Where the lines come from: the bureau's 5204 fee detail of the settlement (one-t
 estimate from a settlement record), the hospital's itemised list the member uploads, or a
 reviewer's entry (app/claims/line_intake.py). Whatever the source, `rematch` runs on every
 adjudication: the lines are matched (app.catalogues.matching.match_lines) against the 商保目录 and
-特药目录 versions in force on the date of care for the policy's product, the claim's
+特药目录 versions in force on the date of care for the policy's product, with the insured's
+special-drug approvals (事前审核) and within each drug's annual cap (app/special_drugs, through
+the hooks `claims.special_drug_terms` and `claims.special_drug_hold`), the claim's
 out-of-policy and special-drug amounts become what the lines say (their sum is unchanged: the
-lines add up to it), and the engine gets the ClaimLines instead of un-itemised amounts.
+lines add up to it), and the engine gets the ClaimLines instead of un-itemised amounts. A claim
+whose money is settled holds what its lines count of each drug's cap (`hold_caps`, in the
+transaction that settles it) until the settlement is undone (`release_caps`), as a purchase
+reserves it.
 
 `explained` adds one explanation line per fee line with own-pay (what counted, in which bucket,
 why a part did not), and holds the claim for a person when a catalogue the product needs is not
@@ -17,7 +22,7 @@ in force on the date of care (decision `review`, reason `catalogue_not_in_force`
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -27,9 +32,17 @@ from sqlalchemy.orm import Session
 from app.adjudication.model import Adjudication, ClaimLine, Explanation
 from app.adjudication.money import yuan
 from app.catalogues.in_force import catalogues_in_force
-from app.catalogues.matching import FeeLine, LineExplanation, LineMatch, match_lines
+from app.catalogues.matching import (
+    FeeLine,
+    LineExplanation,
+    LineMatch,
+    SpecialDrugTerms,
+    match_lines,
+    within_caps,
+)
 from app.claims.line_models import ClaimFeeLine
 from app.claims.models import Claim
+from app.common import hooks
 from app.error_catalogue import E
 from app.products.definition import ProductDefinition
 
@@ -100,6 +113,17 @@ def own_pay_total(lines: Iterable[FeeLine]) -> int:
 # --- matching -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CapHolder:
+    """Whose special-drug approvals and annual caps the lines are matched with: the insured
+    person, in the product's plan year, and the claim itself (None for an estimate): what it
+    holds of a cap already is room for it."""
+
+    person_id: int
+    plan_year: int
+    claim_id: int | None = None
+
+
 def match(
     session: Session,
     product_id: int,
@@ -107,29 +131,57 @@ def match(
     care_date: date,
     lines: Sequence[FeeLine],
     dispensed_at: Sequence[str] = (),
+    holder: CapHolder | None = None,
 ) -> LineMatch:
-    """The lines against the catalogue versions in force on the date of care for the product.
-    A product without a bucket limited to the commercial list (or without a special-drug
-    bucket) is not held for a catalogue it never had."""
+    """The lines against the catalogue versions in force on the date of care for the product,
+    with the holder's special-drug approvals (事前审核) and within each drug's annual cap as the
+    holder's purchases and other claims left it (asked of app/special_drugs through the hook
+    `claims.special_drug_terms`, only when a line is a listed special drug). A product without
+    a bucket limited to the commercial list (or without a special-drug bucket) is not held for
+    a catalogue it never had."""
     expect_commercial = any(
         b.commercial_list_required and OUT_OF_POLICY in b.counts for b in definition.buckets
     )
     expect_special = any(SPECIAL_DRUGS in b.counts for b in definition.buckets)
     commercial, special = catalogues_in_force(product_id, care_date, session=session)
-    # No special-drug approvals (事前审核) here, on purpose for now: the catalogue's per-drug
-    # annual cap is reserved only by a purchase through app/special_drugs (special_drug_usage),
-    # so a drug that needs an approval, on an itemised bill, falls through to out-of-policy
-    # self-pay (matching.py step 1) and is claimed as a special-drug purchase. Applying approvals
-    # here needs claims to reserve that cap too (docs/special_drugs.md, "Not done").
-    return match_lines(
+    terms = SpecialDrugTerms()
+    if (
+        holder is not None
+        and special is not None
+        and any(special.drug(l.code, l.approval_no) for l in lines)
+    ):
+        terms = hooks.call(
+            hooks.SPECIAL_DRUG_TERMS,
+            session,
+            holder.person_id,
+            product_id,
+            holder.plan_year,
+            holder.claim_id,
+        )
+    matched = match_lines(
         lines,
         care_date=care_date,
         commercial=commercial,
         special_drugs=special,
+        approvals=terms.approvals,
         dispensed_at=tuple(dispensed_at),
         expect_commercial=expect_commercial,
         expect_special_drugs=expect_special,
     )
+    return within_caps(matched, special, terms.uses)
+
+
+def hold_caps(session: Session, claim: Claim, matched: LineMatch | None) -> None:
+    """The settled claim holds what its lines count of each special drug's annual cap (hook
+    `claims.special_drug_hold`); StaleAccumulators when a cap moved since the match read it."""
+    if matched is not None and matched.cap_uses:
+        hooks.call(hooks.SPECIAL_DRUG_HOLD, session, claim, matched)
+
+
+def release_caps(session: Session, claim: Claim) -> None:
+    """The claim's settlement undone: what it held of special drugs' caps is given back."""
+    if claim.special_drugs_fen:
+        hooks.call(hooks.SPECIAL_DRUG_HOLD, session, claim, None)
 
 
 def rematch(session: Session, claim: Claim, definition: ProductDefinition) -> LineMatch | None:
@@ -146,6 +198,7 @@ def rematch(session: Session, claim: Claim, definition: ProductDefinition) -> Li
         claim.admitted_on,
         [fee_line(r) for r in rows],
         [p for p in (claim.hospital_code, claim.hospital_name) if p],
+        CapHolder(claim.person_id, claim.plan_year, claim.id),
     )
     by_sn = {e.feedetl_sn: e for e in result.explanations}
     for row in rows:
@@ -187,8 +240,9 @@ def _line_explanation(e: LineExplanation, definition: ProductDefinition) -> Expl
             f"{label_en}: own-pay {yuan(e.own_pay_fen)} yuan, no bucket of the product "
             f"counts it ({why_en})",
         )
-    # a special drug's on-list part is its whole own-pay (it is on the special-drug list)
-    counted = e.on_list_fen if bucket.commercial_list_required else e.own_pay_fen
+    # a special drug's on-list part is what counts (its own-pay, within the drug's annual cap)
+    limited = bucket.commercial_list_required or e.amount_kind == SPECIAL_DRUGS
+    counted = e.on_list_fen if limited else e.own_pay_fen
     left = e.own_pay_fen - counted
     if left == 0:
         code = "fee_line_counted"

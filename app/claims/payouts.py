@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.claims import accumulators
+from app.claims import lines as claim_lines
 from app.claims.common import (
     claim_by_id,
     disclose_settled,
@@ -252,6 +253,7 @@ def _reverse_approval(session: Session, claim: Claim) -> None:
                 claim_id=claim.id, kind="approval_reversed", amount_fen=-claim.approved_fen
             )
         )
+    claim_lines.release_caps(session, claim)  # what it held of special drugs' annual caps
     claim.approved_fen, claim.applied_deltas = None, None
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.adjudication.model import Accumulators, Adjudication
+from app.catalogues.matching import LineMatch
 from app.claims import accumulators
 from app.claims.episodes import EarlierClaim, EpisodeKey, EpisodeMatch, same_episode
 from app.claims.models import Claim
@@ -97,6 +98,7 @@ class EpisodeRun:
     result: Adjudication
     payable_fen: int
     deltas: dict
+    matched: LineMatch | None = None  # the itemised lines as matched (what they hold of caps)
     supplement_of: tuple[str, ...] = ()
     previous_fen: int = 0
     recomputed_fen: int = 0

@@ -45,6 +45,8 @@ CLAIMS_FILED = "policies.claims_filed"
 CLAIMS_PAID = "sponsors.claims_paid"
 MEMBER_CLAIMS = "disclosure.member_claims"
 CLAIM_LINES = "claims.claim_lines"
+SPECIAL_DRUG_TERMS = "claims.special_drug_terms"
+SPECIAL_DRUG_HOLD = "claims.special_drug_hold"
 
 HOOK_POINTS: dict[str, HookPoint] = {
     point.name: point
@@ -91,6 +93,26 @@ HOOK_POINTS: dict[str, HookPoint] = {
             "purchase), so the engine can count a bucket limited to a list",
             provided_by="special drugs (app.special_drugs.purchases.claim_lines_for)",
             many=True,
+        ),
+        HookPoint(
+            SPECIAL_DRUG_TERMS,
+            params=("session", "person_id", "product_id", "plan_year", "claim_id"),
+            returns="app.catalogues.matching.SpecialDrugTerms: the person's special-drug "
+            "approvals for the product, and each drug's annual cap use in the plan year by "
+            "everything but the claim `claim_id` (None: an estimate, no claim)",
+            purpose="itemised lines (a claim's, an estimate's, the hospital counter's) count a "
+            "drug that needs an approval under the person's approval, within the drug's cap",
+            provided_by="special drugs (app.special_drugs.usage.terms_for)",
+        ),
+        HookPoint(
+            SPECIAL_DRUG_HOLD,
+            params=("session", "claim", "match"),
+            returns="None; raises app.claims.accumulators.StaleAccumulators when a cap's use "
+            "moved since `match` read it (run the engine again)",
+            purpose="a claim whose money is settled holds what its matched lines "
+            "(app.catalogues.matching.LineMatch) count of each drug's annual cap; match None "
+            "gives it back (the approval undone)",
+            provided_by="special drugs (app.special_drugs.usage.hold_for_claim)",
         ),
     )
 }

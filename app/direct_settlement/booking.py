@@ -2,7 +2,8 @@
 when it is submitted, approved automatically and paid (the claim, its itemised lines with what
 the match made of them, the audit record, its three transitions, the claim ledger, the public
 counters, the member's message), written at once in the confirmation's transaction instead of
-one transition at a time, since nothing happens to the claim between them.
+one transition at a time, since nothing happens to the claim between them. Like an approved
+claim, it holds what its lines count of special drugs' annual caps until it is cancelled.
 
 They are written with Core statements, one per table (the lines, the transitions and the ledger
 entries each one multi-row statement), not through the ORM's unit of work: the patient waits at
@@ -19,6 +20,8 @@ from app.adjudication.model import Adjudication
 from app.audit.models import AuditEvent
 from app.audit.services import values as audit_values
 from app.catalogues.matching import FeeLine, LineMatch
+from app.claims import lines as claim_lines
+from app.claims.accumulators import StaleAccumulators
 from app.claims.adjudication_run import adjudication_json
 from app.claims.common import notification
 from app.claims.line_models import ClaimFeeLine
@@ -27,6 +30,7 @@ from app.claims.models import Claim, ClaimLedgerEntry, ClaimTransition
 from app.claims.statuses import ClaimStatus
 from app.claims.workflow import next_status
 from app.disclosure.aggregates import record_claim_settled_at_counter
+from app.error_catalogue import E
 from app.outbox.models import OutboxEvent
 
 # The pipeline's path of an automatically approved settlement claim: (action, outcome).
@@ -166,3 +170,18 @@ def count_publicly(session: Session, claim: Claim, settled_on: date) -> None:
     record_claim_settled_at_counter(
         session, claim.product_id, claim.plan_year, settled_on, claim.paid_fen or 0
     )
+
+
+def hold_caps(session: Session, claim: Claim, matched: LineMatch | None) -> None:
+    """The settled claim holds what its lines count of special drugs' annual caps (as an
+    approved claim does, app/claims/lines.py); a purchase or claim that used a cap since the
+    quote makes the trial stale."""
+    try:
+        claim_lines.hold_caps(session, claim, matched)
+    except StaleAccumulators:
+        raise E.direct_trial_stale() from None
+
+
+def release_caps(session: Session, claim: Claim) -> None:
+    """The settlement cancelled: what the claim held of special drugs' annual caps goes back."""
+    claim_lines.release_caps(session, claim)

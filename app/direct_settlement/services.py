@@ -452,6 +452,7 @@ def _confirm(
     message = ("claim_" + outcome, {"amount": yuan_plain(amount), "direct": True})
     booking.record_history(s, settled, matched, fee_lines, reason, inst.fixmedins_code, message)
     accumulators.add_json(s, stay.year[0], deltas)  # lock_year moved the version
+    booking.hold_caps(s, settled, matched)  # what it counts of special drugs' annual caps
     settled_on = today_shanghai()
     ds_id = s.execute(
         _SQL["settlement"],
@@ -509,6 +510,7 @@ def cancel(inst: InstitutionKey, setl_sn: str) -> dict:
                 if supplements.same_episode_claims(s, claim):
                     raise E.direct_cancel_blocked()
                 accumulators.withdraw_json(s, year, version, claim.applied_deltas or {})
+                booking.release_caps(s, claim)  # what it held of special drugs' annual caps
                 transition(
                     s,
                     claim,

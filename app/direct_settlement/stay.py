@@ -316,6 +316,7 @@ def quote(
             care_date,
             fee_lines,
             (record.fixmedins_code, record.fixmedins_name),
+            claim_lines.CapHolder(stay.person.id, stay.policy.plan_year),
         )
     amounts = {k: 0 for k in claim_rules.AMOUNT_FIELDS} | claim_rules.settlement_amounts(
         record, stay.definition.settlement_providers

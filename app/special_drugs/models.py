@@ -1,6 +1,7 @@
 """Special-drug applications (事前审核), their documents, the purchases claimed against an
-approval, and the per-drug annual cap accumulator (one row per person, product, plan year and
-drug, moved only by a conditional UPDATE so concurrent purchases cannot pass the cap)."""
+approval, the per-drug annual cap accumulator (one row per person, product, plan year and
+drug, moved only by a conditional UPDATE so concurrent purchases and claims cannot pass the cap)
+and what of it each itemised claim holds."""
 
 from __future__ import annotations
 
@@ -168,4 +169,24 @@ class SpecialDrugPurchase(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("counted_fen >= 0 AND counted_fen <= amount_fen", name="counted_range"),
+    )
+
+
+class SpecialDrugClaimHold(Base):
+    """What of a drug's annual cap an itemised claim (a photographed, one-tap or counter claim
+    whose lines count the drug as special-drug money) holds while its money is settled: taken
+    in the transaction that approves it, given back when that approval is undone (a payout the
+    bank refused sends it back to review; the hospital counter cancels its settlement)."""
+
+    __tablename__ = "special_drug_claim_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    usage_id: Mapped[int] = mapped_column(ForeignKey("special_drug_usage.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("claim_id", "usage_id"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
     )

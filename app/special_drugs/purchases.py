@@ -20,16 +20,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.adjudication.model import ClaimLine
-from app.catalogues.matching import FeeLine, SpecialDrugApproval, match_lines
+from app.catalogues.matching import FeeLine, match_lines
 from app.catalogues.models import CatalogueKind
 from app.catalogues.rules import CommercialCatalogue, SpecialDrugCatalogue
 from app.catalogues.services import entries_in_force
 from app.claims import services as claims
-from app.claims.common import rows_changed
 from app.claims.models import Claim
 from app.claims.statuses import ClaimStatus
 from app.common.clock import today_shanghai
@@ -46,6 +44,7 @@ from app.special_drugs.models import (
     SpecialDrugUsage,
 )
 from app.special_drugs.services import blob, own_application
+from app.special_drugs.usage import approval_of, open_usage, take
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +72,7 @@ def _match(session: Session, application: SpecialDrugApplication, p: PurchaseInp
     )
     assert special is None or isinstance(special, SpecialDrugCatalogue)
     assert commercial is None or isinstance(commercial, CommercialCatalogue)
-    approvals: tuple[SpecialDrugApproval, ...] = ()
-    if application.valid_from is not None and application.valid_to is not None:
-        approvals = (
-            SpecialDrugApproval(
-                application.drug_code,
-                application.indication,
-                application.valid_from,
-                application.valid_to,
-                application.application_no,
-            ),
-        )
+    approval = approval_of(application)
     line = FeeLine(
         feedetl_sn="1",
         med_list_codg=application.drug_code,
@@ -101,42 +90,10 @@ def _match(session: Session, application: SpecialDrugApplication, p: PurchaseInp
         care_date=p.purchased_on,
         commercial=commercial,
         special_drugs=special,
-        approvals=approvals,
+        approvals=(approval,) if approval is not None else (),
         dispensed_at=(p.pharmacy,),
         expect_commercial=False,
     )
-
-
-def _usage(session: Session, application: SpecialDrugApplication) -> SpecialDrugUsage | None:
-    return session.scalar(
-        select(SpecialDrugUsage).where(
-            SpecialDrugUsage.person_id == application.person_id,
-            SpecialDrugUsage.product_id == application.product_id,
-            SpecialDrugUsage.plan_year == application.plan_year,
-            SpecialDrugUsage.drug_code == application.drug_code,
-        )
-    )
-
-
-def _ensure_usage(application_id: int) -> None:
-    """The accumulator row exists (a concurrent insert of the same row is fine)."""
-    try:
-        with transaction() as s:
-            application = s.get(SpecialDrugApplication, application_id)
-            assert application is not None
-            if _usage(s, application) is None:
-                s.add(
-                    SpecialDrugUsage(
-                        person_id=application.person_id,
-                        product_id=application.product_id,
-                        plan_year=application.plan_year,
-                        drug_code=application.drug_code,
-                        cap_fen=application.annual_cap_fen,
-                        used_fen=0,
-                    )
-                )
-    except IntegrityError:
-        pass  # another purchase made it first
 
 
 class _CapMoved(Exception):
@@ -146,13 +103,18 @@ class _CapMoved(Exception):
 def _reserve(member_id: int, application_id: int, p: PurchaseInput) -> SpecialDrugPurchase:
     """Match the purchase and take what counts from the drug's annual cap, with the purchase
     row, in one transaction; a concurrent use of the cap re-reads and re-computes."""
-    _ensure_usage(application_id)
     for _ in range(RESERVE_ATTEMPTS):
         try:
             with transaction() as s:
                 application = own_application(s, member_id, application_id)
-                usage = _usage(s, application)
-                assert usage is not None
+                usage = open_usage(
+                    s,
+                    application.person_id,
+                    application.product_id,
+                    application.plan_year,
+                    application.drug_code,
+                    application.annual_cap_fen,
+                )
                 outcome = rules.purchase_outcome(
                     _match(s, application, p),
                     drug_code=application.drug_code,
@@ -160,18 +122,10 @@ def _reserve(member_id: int, application_id: int, p: PurchaseInput) -> SpecialDr
                     amount_fen=p.amount_fen,
                     room_fen=rules.cap_room(usage.cap_fen, usage.used_fen),
                 )
-                if outcome.counted_fen:
-                    moved = rows_changed(
-                        s,
-                        update(SpecialDrugUsage)
-                        .where(
-                            SpecialDrugUsage.id == usage.id,
-                            SpecialDrugUsage.used_fen == usage.used_fen,
-                        )
-                        .values(used_fen=SpecialDrugUsage.used_fen + outcome.counted_fen),
-                    )
-                    if moved != 1:
-                        raise _CapMoved  # rolls the transaction back
+                if outcome.counted_fen and not take(
+                    s, usage.id, usage.used_fen, outcome.counted_fen
+                ):
+                    raise _CapMoved  # rolls the transaction back
                 purchase = SpecialDrugPurchase(
                     application_id=application.id,
                     usage_id=usage.id,
