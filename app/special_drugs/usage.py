@@ -162,7 +162,8 @@ def hold_for_claim(session: Session, claim: Claim, match: LineMatch | None) -> N
     wanted: Mapping[str, int] = match.special_drugs_by_drug if match is not None else {}
     held = {h.usage_id: h for h in _holds(session, claim.id)}
     for drug_code, fen in wanted.items():
-        seen = match.cap_uses[drug_code] if match is not None else CapUse(None)
+        assert match is not None
+        seen = match.cap_uses[drug_code]  # the use the match read (within_caps names each drug)
         usage = open_usage(
             session, claim.person_id, claim.product_id, claim.plan_year, drug_code, seen.cap_fen
         )
