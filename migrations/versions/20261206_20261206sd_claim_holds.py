@@ -2,7 +2,7 @@
 its money is settled (taken on approval, given back when the approval is undone)
 
 Revision ID: 20261206sd_claim_holds
-Revises: 20261206roster_entry_name
+Revises: 20261206claim_dx_code
 Create Date: 2026-12-06 16:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261206sd_claim_holds"
-down_revision = "20261206roster_entry_name"
+down_revision = "20261206claim_dx_code"
 branch_labels = None
 depends_on = None
 
