@@ -1,0 +1,146 @@
+"""The pure privacy rules (app/members/privacy_rules.py), table-driven: what a withdrawal stops,
+what blocks an unbind or a closure, how long records are kept."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.members import privacy_rules as r
+
+TODAY = date(2026, 12, 6)
+
+
+@pytest.mark.parametrize(
+    "action, allowed",
+    [
+        ("verify_identity", False),  # no new 1101 lookup for self or a relative
+        ("quote_or_order", False),
+        ("start_payment", False),  # a pending order is not paid into a new policy
+        ("value_estimate", False),  # no settlement records fetched
+        ("new_claim", False),
+        ("renewal", False),
+        ("view_records", True),
+        ("policy_cover", True),  # the policy stays in force
+        ("claim_in_progress", True),  # answering a reviewer, asking for 复核, being paid
+        ("refund", True),  # money owed to the member
+        ("withdraw_other", True),
+    ],
+)
+def test_what_a_withdrawal_stops(action, allowed):
+    assert r.allowed_after_withdrawal(action) is allowed
+
+
+def test_an_unlisted_action_is_a_programming_error():
+    with pytest.raises(KeyError):
+        r.allowed_after_withdrawal("print_money")
+
+
+def test_the_notice_lists_each_row_once_on_its_side():
+    notice = r.withdrawal_notice()
+    assert len(notice["stops"]) == 6 and len(notice["continues"]) == 5
+    assert "已生效的保单继续有效，保障期间和保障责任不变" in notice["continues"]
+    assert all(s not in notice["continues"] for s in notice["stops"])
+    assert "不影响撤回前" in notice["lawful_before"]
+
+
+@pytest.mark.parametrize(
+    "latest, state",
+    [
+        (None, "not_given"),  # never verified: nothing given, nothing to withdraw
+        ("identity_verification", "granted"),
+        ("identity_verification_withdrawn", "withdrawn"),
+    ],
+)
+def test_consent_state_from_the_latest_row(latest, state):
+    assert r.consent_state(latest) == state
+
+
+@pytest.mark.parametrize(
+    "dependents, codes",
+    [
+        (r.BindingDependents(), []),  # nothing rests on it: may be unbound
+        (r.BindingDependents(orders=1), ["has_orders"]),
+        (r.BindingDependents(policies=2), ["has_policies"]),
+        (r.BindingDependents(claims=1), ["has_claims"]),
+        (r.BindingDependents(sponsorships=1), ["has_sponsorships"]),
+        (
+            r.BindingDependents(orders=1, policies=1, claims=1, sponsorships=1),
+            ["has_orders", "has_policies", "has_claims", "has_sponsorships"],
+        ),
+    ],
+)
+def test_unbind_blockers(dependents, codes):
+    found = r.unbind_blockers(dependents)
+    assert [b.code for b in found] == codes
+    assert all(b.count > 0 and "不能解除绑定" in b.message for b in found)
+
+
+ACTIVE_TO_YEAR_END = ("active", date(2026, 12, 31))
+ACTIVE_NEXT_YEAR = ("active", date(2027, 12, 31))  # bought for next year, not started: blocks
+ACTIVE_ENDED = ("active", date(2025, 12, 31))  # last year's: over
+ACTIVE_ENDS_TODAY = ("active", TODAY)  # covers today still
+SURRENDERED = ("surrendered", date(2026, 12, 31))
+VOID = ("void", date(2026, 12, 31))
+
+
+@pytest.mark.parametrize(
+    "state, expected",
+    [
+        (r.AccountState(), {}),  # an empty account closes
+        (r.AccountState(policies=(ACTIVE_TO_YEAR_END,)), {"policy_in_force": 1}),
+        (r.AccountState(policies=(ACTIVE_NEXT_YEAR, ACTIVE_ENDS_TODAY)), {"policy_in_force": 2}),
+        (r.AccountState(policies=(ACTIVE_ENDED, SURRENDERED, VOID)), {}),
+        # draft, submitted, pending_review, more_info_requested, approved, recheck are open: 6
+        (
+            r.AccountState(
+                claim_statuses=(
+                    "draft",
+                    "submitted",
+                    "pending_review",
+                    "more_info_requested",
+                    "approved",
+                    "recheck",
+                    "paid",
+                    "closed",
+                    "rejected",
+                )
+            ),
+            {"claim_not_final": 6},
+        ),
+        (
+            r.AccountState(order_statuses=("pending_payment", "paying", "paid", "closed")),
+            {"order_awaiting_payment": 2},
+        ),
+        # a debit or WeChat payment pending (1) + a claim transfer pending (1) = 2
+        (r.AccountState(pending_payments=1, pending_payouts=1), {"payment_in_progress": 2}),
+        (r.AccountState(pending_refunds=1), {"refund_in_progress": 1}),
+        (
+            r.AccountState(
+                policies=(ACTIVE_TO_YEAR_END,),
+                claim_statuses=("pending_review",),
+                pending_refunds=1,
+            ),
+            {"policy_in_force": 1, "claim_not_final": 1, "refund_in_progress": 1},
+        ),
+    ],
+)
+def test_closure_blockers(state, expected):
+    found = r.closure_blockers(state, TODAY)
+    assert {b.code: b.count for b in found} == expected
+    assert all(b.message for b in found)
+
+
+@pytest.mark.parametrize(
+    "ends, has_records, until",
+    [
+        ((), False, None),  # nothing kept: nothing to date
+        ((), True, date(2031, 12, 6)),  # an order refunded, no cover: 5 years from closure
+        ((date(2025, 12, 31),), True, date(2030, 12, 31)),  # cover ended 2025-12-31, + 5 years
+        ((date(2024, 12, 31), date(2025, 12, 31)), True, date(2030, 12, 31)),  # the last end
+        ((date(2024, 2, 29),), True, date(2029, 2, 28)),  # 29 Feb + 5 years: 28 Feb
+    ],
+)
+def test_retain_until(ends, has_records, until):
+    assert r.retain_until(ends, TODAY, has_records) == until
