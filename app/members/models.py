@@ -7,7 +7,7 @@ importable from here for existing callers.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,12 +20,15 @@ INSURANCE_STATUSES = ("active", "suspended")
 RELATIONS = ("spouse", "child", "parent", "grandparent", "grandchild", "sibling")
 # value_estimate / value_estimate_withdrawn: the separate consent to fetch last year's
 # settlement records for the value estimate (app/estimates), and its withdrawal (append-only:
-# the member's latest row of the two decides).
+# the member's latest row of the two decides). identity_verification_withdrawn: the member
+# withdrew their consent to the processing of personal information (PIPL art. 15); the latest
+# of it and identity_verification decides (app/members/privacy.py).
 CONSENT_PURPOSES = (
     "identity_verification",
     "guardian",
     "value_estimate",
     "value_estimate_withdrawn",
+    "identity_verification_withdrawn",
 )
 
 
@@ -41,6 +44,11 @@ class Member(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Account closure (注销, app/members/closure.py): when, and until when the insurance records
+    # of the closed account are kept (PIPL art. 47, 保险法 art. 87); null: nothing under retention.
+    # A closed account's openid is replaced by "closed:<id>", so the next login is a new account.
+    closed_at: Mapped[datetime | None]
+    retain_until: Mapped[date | None]
 
     person: Mapped[Person | None] = relationship(lazy="joined")
 
@@ -83,7 +91,7 @@ class Consent(Base):
     __table_args__ = (
         CheckConstraint(
             "purpose IN ('identity_verification', 'guardian', 'value_estimate', "
-            "'value_estimate_withdrawn')",
+            "'value_estimate_withdrawn', 'identity_verification_withdrawn')",
             name="purpose",
         ),
         Index("ix_consents_member_purpose", "member_id", "purpose"),
