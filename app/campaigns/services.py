@@ -44,6 +44,7 @@ from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.services import already_insured, check_terms
 from app.error_catalogue import E, error
 from app.errors import Conflict, DomainError
+from app.members import privacy
 from app.sponsors.capacity import product_of_programme, programme_capacity
 from app.sponsors.models import Programme
 from app.sponsors.statuses import ProgrammeStatus
@@ -383,13 +384,13 @@ def _redeem(
 ) -> Redemption:
     from app.enrollment.quote import Candidate, Payer, SubsidyOffer, age_on, quote
     from app.identity import services as identity
-    from app.members.models import Member
     from app.members.services import get_relative
     from app.products.services import current_terms, definition_of
 
     campaign = campaign_from_token(token)
     session = get_session()
-    member = session.get(Member, member_id)
+    member, latest_consent = privacy.member_and_consent(session, member_id)
+    privacy.refuse_if_withdrawn(member, latest_consent, "quote_or_order")
     if member is None:
         raise E.member_not_found()
     holder = member.person

@@ -19,6 +19,7 @@ from app.claims.common import actable_policy, existing
 from app.claims.intake import checked_amounts
 from app.claims.settlement import policy_person, settlement_record
 from app.database import read_scope
+from app.members import privacy
 from app.members.models import Person
 from app.policies.models import Policy
 from app.products.definition import ProductDefinition
@@ -42,6 +43,7 @@ def estimate(
     settlement record, its fee lines are matched against the catalogues in force, as a one-tap
     claim's would be (and its diagnosis is the record's)."""
     with read_scope() as s:  # ended before the bureau call
+        privacy.refuse_if_withdrawn(*privacy.member_and_consent(s, member_id), "new_claim")
         person_id = actable_policy(s, member_id, policy_id).person_id
     refresh_person(member_id, person_id, f"estimate on policy {policy_id}")
     fee_lines: list[FeeLine] | None = None

@@ -28,6 +28,7 @@ from app.common.clock import today_shanghai
 from app.common.money import yuan_plain
 from app.database import get_session, transaction, utcnow
 from app.error_catalogue import E, error
+from app.members import privacy
 from app.members.models import Member, Person
 from app.policies.models import Policy
 from app.products.definition import CHRONIC_OUTPATIENT
@@ -128,6 +129,7 @@ def set_payee(claim: Claim, member: Member, person: Person, payee: dict) -> None
 def create_claim(member_id: int, *, policy_id: int, fields: dict) -> Claim:
     """A draft claim filed with documents (照片理赔)."""
     with transaction() as s:
+        privacy.refuse_if_withdrawn(*privacy.member_and_consent(s, member_id), "new_claim")
         member = verified_member(s, member_id)
         policy = actable_policy(s, member_id, policy_id)
         person = existing(s, Person, policy.person_id)
@@ -274,6 +276,7 @@ def submit(member_id: int, claim_id: int) -> Claim:
         claim = own_claim(s, member_id, claim_id)
         if claim.status != ClaimStatus.DRAFT:
             return claim  # a repeated submit is an idempotent no-op
+        privacy.refuse_if_withdrawn(*privacy.member_and_consent(s, member_id), "new_claim")
         check_complete(claim)
         transition(
             s, claim, "submit", actor_type="member", actor_id=member_id, submitted_at=utcnow()

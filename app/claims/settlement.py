@@ -31,6 +31,7 @@ from app.claims.statuses import ClaimStatus
 from app.common.clock import today_shanghai
 from app.database import read_scope, transaction, utcnow
 from app.error_catalogue import E
+from app.members import privacy
 from app.members.models import Person
 from app.policies.models import Policy
 from app.products.models import Product
@@ -187,6 +188,7 @@ def claim_from_settlement(
     from app.integrations.registry import bureau
 
     with read_scope() as s:  # ended before the bureau call
+        privacy.refuse_if_withdrawn(*privacy.member_and_consent(s, member_id), "new_claim")
         psn_no = policy_person(s, member_id, policy_id)[2]
     record = settlement_record(bureau(), psn_no, setl_id)
     fee_lines = claim_lines.bureau_fee_lines(bureau(), psn_no, record)  # before any transaction

@@ -20,6 +20,7 @@ from app.enrollment.statuses import OrderStatus
 from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enrollments
 from app.error_catalogue import E, error
 from app.identity import services as identity
+from app.members import privacy
 from app.members.models import Member, Person, Relative
 from app.policies.models import Policy, PolicyStatus
 from app.products import services as products
@@ -48,7 +49,9 @@ def check_terms(terms, *, version: str, accepted: bool) -> None:
 
 
 def _verified_member(session, member_id: int) -> Member:
-    member = session.get(Member, member_id)
+    """The member, verified and not refused by a withdrawal of consent (one read)."""
+    member, latest_consent = privacy.member_and_consent(session, member_id)
+    privacy.refuse_if_withdrawn(member, latest_consent, "quote_or_order")
     if member is None:
         raise E.member_not_found()
     if member.person is None:

@@ -26,6 +26,7 @@ from app.database import read_scope, transaction, utcnow
 from app.disclosure import aggregates
 from app.error_catalogue import E
 from app.estimates import rules
+from app.members import privacy
 from app.members.models import Consent, Member, Person, Relative
 from app.members.services import GUARDIAN_CONSENT_AGE
 from app.products import services as products
@@ -65,23 +66,7 @@ def _change_consent(member_id: int, purpose: str, text_version: str, action: str
         latest = _latest_consent(s, member_id)
         if purpose == WITHDRAWN and (latest is None or latest.purpose != GRANTED):
             raise E.estimate_consent_not_given()
-        row = Consent(
-            member_id=member_id,
-            subject_person_id=member.person_id,
-            purpose=purpose,
-            text_version=text_version,
-        )
-        s.add(row)
-        s.flush()
-        audit(
-            s,
-            actor_type="member",
-            actor_id=member_id,
-            action=action,
-            object_type="consent",
-            object_id=row.id,
-            detail={"text_version": text_version},
-        )
+        privacy.record_consent(s, member, purpose, text_version, action)
 
 
 def grant_consent(member_id: int, accepted: bool, text_version: str) -> dict:
@@ -185,7 +170,8 @@ def value_estimate(member_id: int) -> dict:
 
     today = today_shanghai()
     with read_scope() as s:  # ended before the bureau calls
-        member = s.get(Member, member_id)
+        member, latest_consent = privacy.member_and_consent(s, member_id)
+        privacy.refuse_if_withdrawn(member, latest_consent, "value_estimate")
         if member is None:
             raise E.member_not_found()
         if member.person is None:

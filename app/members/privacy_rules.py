@@ -174,6 +174,20 @@ def closure_blockers(state: AccountState, today: date) -> list[Blocker]:
     return [Blocker(code, count, message) for code, count, message in found if count > 0]
 
 
+# What a closure does, in Chinese, for the closure page and its answer.
+CLOSURE_ERASES = (
+    "注销后无法再登录此账号；微信重新登录将创建一个新账号，看不到原账号的记录",
+    "退出所有已登录的设备，停止向您发送服务通知",
+    "删除家属列表；无须依法保存的本人及家属身份信息和医保核验记录将被删除",
+    "续保授权终止，不再自动续保或扣费",
+)
+CLOSURE_KEEPS = (
+    "投保订单、保单、理赔、支付和退款记录及其涉及的身份信息，依照《保险法》自保险合同终止之日起"
+    f"保存{RETENTION_YEARS}年，期间仅作存储和必要的安全保护，不作其他处理，期满后删除",
+    "您的同意和撤回记录，以证明此前的处理依法进行",
+)
+
+
 def retain_until(coverage_ends: Iterable[date], closed_on: date, has_records: bool) -> date | None:
     """Until when a closed account's insurance records are kept: RETENTION_YEARS after the last
     cover ended (the contract's end, as the law counts), or after the closure for records that

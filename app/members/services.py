@@ -15,6 +15,7 @@ from app.database import get_session, read_scope, transaction
 from app.error_catalogue import E, ErrorSpec
 from app.identity import services as identity
 from app.members.models import RELATIONS, Consent, Member, Person, Relative
+from app.members.privacy import check_processing_allowed
 from app.members.relation_rules import relation_refusal
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31: under 14 needs a guardian's consent
@@ -52,6 +53,7 @@ def verify_self(
     id_number = identity.parse_id_number(id_number_raw)
     if id_number.age_on(today_shanghai()) < GUARDIAN_CONSENT_AGE:
         raise E.member_too_young()
+    check_processing_allowed(member_id, "verify_identity")
     found = identity.lookup_with_limits(member_id, id_number, name)
     with transaction() as session:
         row = session.execute(
@@ -107,6 +109,7 @@ def _member_and_person() -> Select:
 
 def refresh_self(member_id: int) -> Member:
     """Re-verify the member's own identity with the bureau when the snapshot is stale."""
+    check_processing_allowed(member_id, "verify_identity")
     with transaction() as session:
         member = session.get(Member, member_id)
         if member is None or member.person is None:
@@ -132,6 +135,7 @@ def add_relative(
     )
     name = identity.normalise_name(name)
     id_number = identity.parse_id_number(id_number_raw)
+    check_processing_allowed(member_id, "verify_identity")
     with read_scope() as session:
         member = session.get(Member, member_id)
         if member is None:

@@ -50,6 +50,7 @@ from app.integrations.wechatpay.port import (
     NotificationRejected,
     WeChatPayError,
 )
+from app.members import privacy
 from app.members.models import Member, Person
 from app.payments.refunds import account_port
 from app.payments.settlement import settle_failure, settle_success
@@ -151,6 +152,7 @@ def start_payment(
     member_id: int, order_id: int, method: str, answer: Answer | None = None
 ) -> PaymentStart | PaymentUnconfirmed:
     session = get_session()
+    privacy.refuse_if_withdrawn(*privacy.member_and_consent(session, member_id), "start_payment")
     order = _lock_order_for_payment(session, member_id, order_id, method)
     from app.products.services import definition_of, get_product_by_id
 

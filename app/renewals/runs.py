@@ -50,6 +50,7 @@ from app.errors import DomainError, Forbidden
 from app.identity import services as identity
 from app.integrations import registry
 from app.integrations.bureau.port import BureauUnavailable
+from app.members import privacy
 from app.members.models import Member, Person, Relative
 from app.outbox.services import enqueue
 from app.payments.services import start_payment
@@ -255,6 +256,15 @@ def process(outcome_id: int) -> str:
     consent = session.get_one(RenewalConsent, outcome.consent_id)
     if consent.status != ConsentStatus.ACTIVE:
         return _conclude(outcome.id, OutcomeStatus.FAILED, "renewal_revoked", "续保授权已撤回")
+    if privacy.processing_stopped(session, consent.member_id):
+        # the member withdrew consent to the processing of personal information (or closed the
+        # account): no bureau check, no order, no debit until they consent again
+        return _conclude(
+            outcome.id,
+            OutcomeStatus.FAILED,
+            "consent_withdrawn",
+            "您已撤回个人信息处理同意，本次未续保，也未扣费；重新同意后可在投保期内自行投保",
+        )
     if not _still_family(session, consent):
         return _conclude(
             outcome.id,

@@ -15,6 +15,7 @@ from app.database import get_session, rowcount, transaction, utcnow
 from app.enrollment import services as enrollment
 from app.enrollment.models import Order, OrderItem
 from app.error_catalogue import E
+from app.members import privacy
 from app.policies.models import PolicyStatus
 from app.policies.services import get_policy
 from app.renewals.models import (
@@ -84,6 +85,7 @@ def consent_for_policy(
     """Consent later, from a policy the member paid for."""
     check_consent_text(version, accepted)
     session = get_session()
+    privacy.refuse_if_withdrawn(*privacy.member_and_consent(session, member_id), "renewal")
     policy = get_policy(member_id, policy_id)
     item = session.get_one(OrderItem, policy.order_item_id)
     order = session.get_one(Order, item.order_id)

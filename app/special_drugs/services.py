@@ -26,6 +26,7 @@ from app.common.clock import SHANGHAI, today_shanghai
 from app.database import get_session, read_scope, transaction, utcnow
 from app.documents import store as stored
 from app.error_catalogue import E
+from app.members import privacy
 from app.policies.models import Policy, PolicyStatus
 from app.special_drugs import rules
 from app.special_drugs.models import (
@@ -119,6 +120,7 @@ def apply(
     """A draft application for one drug and one of its listed indications."""
     try:
         with transaction() as s:
+            privacy.refuse_if_withdrawn(*privacy.member_and_consent(s, member_id), "new_claim")
             verified_member(s, member_id)
             policy = actable_policy(s, member_id, policy_id)
             if policy.status != PolicyStatus.ACTIVE or policy.coverage_end < today_shanghai():
