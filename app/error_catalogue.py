@@ -190,6 +190,8 @@ _add("bureau_unavailable", 503, "医保系统暂时无法访问，请稍后再�
 _add("member_not_found", 404, "账号不存在")
 _add("member_already_verified", 409, "该微信账号已绑定其他身份")
 _add("member_too_young", 422, "未满14周岁的未成年人请由监护人添加为家属")
+_add("identity_unbind_blocked", 409, "该身份已有关联的投保、保单、理赔或资助记录，不能解除绑定")
+_add("account_closure_blocked", 409, "尚有未办结的事项，暂不能注销账号")
 
 # --- the value estimate ("what last year would have paid", app/estimates) ---------------------
 _add(

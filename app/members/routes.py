@@ -1,12 +1,17 @@
-"""The member's own account: /me, identity verification, relatives."""
+"""The member's own account: /me, identity verification, relatives; consents, withdrawal,
+unbinding and closure (docs/privacy.md)."""
 
 from __future__ import annotations
 
 from app.api import Blueprint
 from app.auth.principal import current_principal
-from app.members import services
+from app.common.schemas import ConsentSchema
+from app.members import closure, privacy, services
 from app.members.schemas import (
     AddRelativeSchema,
+    CloseAccountSchema,
+    ClosureSchema,
+    ConsentOverviewSchema,
     MemberProfileSchema,
     RelativeSchema,
     VerifyIdentitySchema,
@@ -51,6 +56,68 @@ def verify_identity(body):
 def refresh_identity():
     """Re-verify with the bureau when the stored verification is stale."""
     return services.refresh_self(current_principal().id)
+
+
+@blp.route("/identity", methods=["DELETE"])
+@blp.member_required
+@blp.response(200, MemberProfileSchema)
+@blp.errors(404, 409, 422)
+def unbind_identity():
+    """Unbind the member's own identity (bound by mistake). Refused with 409
+    identity_unbind_blocked, `errors.blockers` saying what rests on it (orders, policies,
+    claims, sponsorships); a person nobody else holds is erased."""
+    return closure.unbind_identity(current_principal().id)
+
+
+@blp.route("/consents", methods=["GET"])
+@blp.member_required
+@blp.response(200, ConsentOverviewSchema)
+@blp.errors(404)
+def list_consents():
+    """Every consent the member gave (which text version, when), the product terms agreed with
+    each order, renewal consents, and what withdrawing means."""
+    return privacy.overview(current_principal().id)
+
+
+@blp.route("/consents", methods=["POST"])
+@blp.member_required
+@blp.arguments(ConsentSchema)
+@blp.response(200, ConsentOverviewSchema)
+@blp.errors(404, 409, 422)
+def grant_consent(body):
+    """Consent again to the processing of personal information after a withdrawal."""
+    return privacy.grant_again(current_principal().id, body["accepted"], body["text_version"])
+
+
+@blp.route("/consents/withdrawal", methods=["POST"])
+@blp.member_required
+@blp.response(200, ConsentOverviewSchema)
+@blp.errors(404, 409)
+def withdraw_consent():
+    """Withdraw the consent to the processing of personal information (PIPL art. 15): nothing new
+    is processed until the member consents again; what exists stays (see `withdrawal`)."""
+    return privacy.withdraw(current_principal().id)
+
+
+@blp.route("/closure", methods=["GET"])
+@blp.member_required
+@blp.response(200, ClosureSchema)
+@blp.errors(404)
+def closure_preview():
+    """Whether the account can be closed (注销) now, what blocks it, what closing erases and
+    what is kept by law, and until when."""
+    return closure.closure_preview(current_principal().id)
+
+
+@blp.route("/closure", methods=["POST"])
+@blp.member_required
+@blp.arguments(CloseAccountSchema)
+@blp.response(200, ClosureSchema)
+@blp.errors(404, 409, 422)
+def close_account(body):
+    """Close the account (注销). Refused with 409 account_closure_blocked, `errors.blockers`
+    listing what is outstanding; idempotent once closed."""
+    return closure.close_account(current_principal().id)
 
 
 @blp.route("/relatives", methods=["GET"])

@@ -8,7 +8,9 @@ from app.common.clock import today_shanghai
 from app.common.schemas import ConsentSchema, StrictSchema
 from app.identity.idnumber import mask
 from app.members.models import RELATIONS
+from app.members.privacy_rules import withdrawal_notice
 from app.members.services import GUARDIAN_CONSENT_AGE
+from app.renewals.schemas import RenewalConsentSchema
 
 INSURANCE_TYPE_LABELS = {"employee": "职工基本医疗保险", "resident": "城乡居民基本医疗保险"}
 INSURANCE_STATUS_LABELS = {"active": "正常参保", "suspended": "暂停参保"}
@@ -91,6 +93,7 @@ class MemberProfileSchema(StrictSchema):
     verification_stale = ma.fields.Method("_stale", required=True)
     person = ma.fields.Nested(PersonSchema, allow_none=True)
     created_at = ma.fields.DateTime(required=True)
+    closed_at = ma.fields.DateTime(allow_none=True, metadata={"description": "注销时间"})
 
     def _verified(self, member) -> bool:
         return member.person_id is not None
@@ -118,3 +121,107 @@ class RelativeSchema(StrictSchema):
 
     def _guardian(self, relative) -> bool:
         return relative.guardian_consent_id is not None
+
+
+# --- consents, withdrawal, closure (app/members/privacy.py, closure.py) ---------------------------
+
+CONSENT_PURPOSE_LABELS = {
+    "identity_verification": "同意《个人信息处理规则》：处理身份证号码等敏感个人信息以核验医保身份",
+    "identity_verification_withdrawn": "撤回对个人信息处理的同意",
+    "guardian": "监护人同意处理未满14周岁家属的个人信息",
+    "value_estimate": "同意查询去年医保结算记录（去年能赔多少）",
+    "value_estimate_withdrawn": "撤回查询去年医保结算记录的同意",
+}
+CONSENT_STATE_LABELS = {
+    "granted": "已同意",
+    "withdrawn": "已撤回",
+    "not_given": "尚未同意（未核验医保身份）",
+    "closed": "账号已注销",
+}
+
+
+def _subject_label(subject: str | None) -> str | None:
+    if subject is None:
+        return None
+    return "本人" if subject == "self" else RELATION_LABELS.get(subject, subject)
+
+
+class PersonalInformationConsentSchema(StrictSchema):
+    state = ma.fields.String(
+        required=True, metadata={"description": "granted | withdrawn | not_given | closed"}
+    )
+    state_label = ma.fields.Function(lambda d: CONSENT_STATE_LABELS[d["state"]], required=True)
+    text_version = ma.fields.String(allow_none=True)
+    recorded_at = ma.fields.DateTime(allow_none=True)
+
+
+class WithdrawalNoticeSchema(StrictSchema):
+    stops = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "撤回后停止"}
+    )
+    continues = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "撤回后继续"}
+    )
+    lawful_before = ma.fields.String(required=True)
+    retained = ma.fields.String(required=True)
+    how_to_resume = ma.fields.String(required=True)
+
+
+class ConsentRecordSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    purpose = ma.fields.String(required=True)
+    purpose_label = ma.fields.Function(
+        lambda d: CONSENT_PURPOSE_LABELS.get(d["purpose"], d["purpose"]), required=True
+    )
+    text_version = ma.fields.String(required=True)
+    recorded_at = ma.fields.DateTime(required=True)
+    subject = ma.fields.String(
+        allow_none=True, metadata={"description": "self | the relative's relation | null"}
+    )
+    subject_label = ma.fields.Function(lambda d: _subject_label(d["subject"]), allow_none=True)
+
+
+class ProductTermsRecordSchema(StrictSchema):
+    order_no = ma.fields.String(required=True)
+    product_name = ma.fields.String(required=True)
+    plan_year = ma.fields.Integer(required=True)
+    terms_version = ma.fields.String(required=True)
+    agreed_at = ma.fields.DateTime(required=True)
+
+
+class ConsentOverviewSchema(StrictSchema):
+    personal_information = ma.fields.Nested(PersonalInformationConsentSchema, required=True)
+    withdrawal = ma.fields.Function(
+        lambda d: WithdrawalNoticeSchema().dump(withdrawal_notice()),
+        required=True,
+        metadata={"description": "撤回同意意味着什么（停止、继续和保存的内容）"},
+    )
+    records = ma.fields.List(ma.fields.Nested(ConsentRecordSchema), required=True)
+    product_terms = ma.fields.List(ma.fields.Nested(ProductTermsRecordSchema), required=True)
+    renewal_consents = ma.fields.List(ma.fields.Nested(RenewalConsentSchema), required=True)
+
+
+class BlockerSchema(StrictSchema):
+    code = ma.fields.String(required=True, metadata={"description": "stable, e.g. policy_in_force"})
+    count = ma.fields.Integer(required=True)
+    message = ma.fields.String(required=True)
+
+
+class ClosureSchema(StrictSchema):
+    closed = ma.fields.Boolean(required=True)
+    closed_at = ma.fields.DateTime(allow_none=True)
+    can_close = ma.fields.Boolean(required=True)
+    blockers = ma.fields.List(ma.fields.Nested(BlockerSchema), required=True)
+    retain_until = ma.fields.Date(
+        allow_none=True, metadata={"description": "依法保存的记录保存至（此后删除）"}
+    )
+    erases = ma.fields.List(ma.fields.String(), required=True)
+    keeps = ma.fields.List(ma.fields.String(), required=True)
+
+
+class CloseAccountSchema(StrictSchema):
+    confirm = ma.fields.Boolean(
+        required=True,
+        validate=ma.validate.Equal(True, error="请确认注销账号"),
+        metadata={"description": "确认注销：必须为 true"},
+    )

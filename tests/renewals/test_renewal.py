@@ -344,6 +344,21 @@ def test_a_relative_the_member_removed_is_not_renewed_from_his_account(
     assert policies_of_year(app, 2027) == 1
 
 
+def test_a_member_who_withdrew_consent_is_not_renewed(app, client, enrolled, operator):
+    """张伟 withdraws his consent to the processing of personal information (PIPL art. 15): the
+    run verifies, orders and debits nothing for his account, and tells him why."""
+    before = balance(app)
+    resp = client.post("/me/consents/withdrawal", headers=bearer(enrolled["token"]))
+    assert resp.status_code == 200
+    report = start(client, operator).get_json()
+    assert {(o["status"], o["reason_code"]) for o in report["outcomes"]} == {
+        ("failed", "consent_withdrawn")
+    }
+    assert all(o["policy_id"] is None for o in report["outcomes"])
+    assert balance(app) == before
+    assert policies_of_year(app, 2027) == 0
+
+
 def test_an_unpaid_order_by_hand_is_not_reported_as_insured(app, client, enrolled, operator):
     """张伟 started a WeChat order for his wife's 2027 cover and has not paid it when the run
     comes: her auto-debit renewal cannot be ordered (one open order per person and year), and she
