@@ -177,7 +177,8 @@ def grant_again(member_id: int, accepted: bool, text_version: str) -> dict:
     """Consent again after a withdrawal (the member read the text `text_version` and agreed).
     Given already: a no-op. Never given: it is given with the identity verification."""
     if not accepted:
-        raise E.consent_required(errors={"json": {"accepted": [E.consent_required.message]}})
+        message = "请阅读并同意《个人信息处理规则》后再提交"
+        raise E.consent_required(message, errors={"json": {"accepted": [message]}})
     with transaction() as s:
         member, latest = member_and_consent(s, member_id)
         if member is None:
