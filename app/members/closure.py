@@ -14,7 +14,9 @@ A second closure answers as the first. The audit row holds counts only.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, func, or_, select, union_all, update
+from datetime import date
+
+from sqlalchemy import CompoundSelect, Select, delete, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,7 @@ from app.auth.models import RefreshToken
 from app.campaigns.models import CampaignRedemption
 from app.claims.models import Claim, Payout
 from app.common.clock import today_shanghai
-from app.database import Base, read_scope, transaction, utcnow
+from app.database import Base, read_scope, rowcount, transaction, utcnow
 from app.enrollment.models import Order, OrderItem, Payment, Refund
 from app.error_catalogue import E
 from app.identity.models import InsuranceAnswer, Person
@@ -52,7 +54,7 @@ from app.sponsors.roster_models import RosterEntry
 _ERASED_WITH_THE_PERSON = {("insurance_answers", "person_id"), ("consents", "subject_person_id")}
 
 
-def _count(session: Session, query: Select) -> int:
+def _count(session: Session, query: Select | CompoundSelect) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
@@ -119,11 +121,13 @@ def unbind_identity(member_id: int) -> Member:
         blockers = unbind_blockers(binding_dependents(s, member_id, person_id))
         if blockers:
             raise _blocked(E.identity_unbind_blocked, blockers)
-        won = s.execute(
-            update(Member)
-            .where(Member.id == member_id, Member.person_id == person_id)
-            .values(person_id=None)
-        ).rowcount
+        won = rowcount(
+            s.execute(
+                update(Member)
+                .where(Member.id == member_id, Member.person_id == person_id)
+                .values(person_id=None)
+            )
+        )
         if won != 1:  # unbound meanwhile by a concurrent request
             raise E.identity_not_verified("您尚未绑定医保身份，无需解除")
         erased = _erase_unreferenced(s, [person_id])
@@ -186,7 +190,7 @@ def account_state(session: Session, member: Member) -> AccountState:
     )
 
 
-def _closure_view(member: Member, blockers: list[Blocker], until) -> dict:
+def _closure_view(member: Member, blockers: list[Blocker], until: date | None) -> dict:
     return {
         "closed": member.closed_at is not None,
         "closed_at": member.closed_at,
@@ -198,7 +202,7 @@ def _closure_view(member: Member, blockers: list[Blocker], until) -> dict:
     }
 
 
-def _plan(session: Session, member: Member) -> tuple[list[Blocker], AccountState, object]:
+def _plan(session: Session, member: Member) -> tuple[list[Blocker], AccountState, date | None]:
     state = account_state(session, member)
     today = today_shanghai()
     has_records = bool(state.policies or state.order_statuses or state.claim_statuses)
@@ -247,29 +251,33 @@ def _close(s: Session, member: Member) -> None:
         .order_by(Consent.id.desc())
         .limit(1)
     )
-    won = s.execute(
-        update(Member)
-        .where(Member.id == member.id, Member.closed_at.is_(None))
-        .values(
-            closed_at=now,
-            retain_until=until,
-            openid=f"closed:{member.id}",
-            unionid=None,
-            person_id=None,
+    won = rowcount(
+        s.execute(
+            update(Member)
+            .where(Member.id == member.id, Member.closed_at.is_(None))
+            .values(
+                closed_at=now,
+                retain_until=until,
+                openid=f"closed:{member.id}",
+                unionid=None,
+                person_id=None,
+            )
         )
-    ).rowcount
+    )
     if won != 1:  # closed meanwhile by a concurrent request: that one did the work
         s.refresh(member)
         return
-    revoked = s.execute(
-        update(RefreshToken)
-        .where(
-            RefreshToken.subject_type == "member",
-            RefreshToken.subject_id == member.id,
-            RefreshToken.revoked_at.is_(None),
+    revoked = rowcount(
+        s.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.subject_type == "member",
+                RefreshToken.subject_id == member.id,
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
         )
-        .values(revoked_at=now)
-    ).rowcount
+    )
     if consent_state(latest.purpose if latest else None) == "granted":
         assert latest is not None
         s.add(
