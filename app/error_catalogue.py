@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from app.error_catalogue_claims import register as _register_claims_codes
 from app.errors import (
     BadRequest,
     Conflict,
@@ -288,67 +289,7 @@ _add("renewal_run_busy", 409, "续保任务正在运行或已完成，不能重�
 _add("renewal_run_not_found", 404, "续保任务不存在")
 
 # --- claims and documents (app/claims, app/documents) ---------------------------------------
-_add("claim_not_found", 404, "理赔申请不存在")
-_add("claim_state_conflict", 409, "理赔申请当前状态不能执行此操作", "detail names the state")
-_add("claim_not_editable", 409, "理赔申请已提交，不能再修改")
-_add("claim_not_draft", 409, "只能删除草稿")
-_add("claim_incomplete", 422, "理赔申请信息不完整", "missing fields in `errors`")
-_add("claim_documents_missing", 422, "缺少材料", "detail lists the missing documents")
-_add("claim_busy", 409, "理赔系统繁忙，请稍后重试")
-_add("claim_not_assigned", 409, "请先将该理赔申请分配给自己")
-_add("claim_not_payable", 409, "按理赔规则本案不予赔付，请选择拒赔并说明理由")
-_add("care_dates_invalid", 422, "出院日期不能早于入院日期")
-_add("care_date_in_future", 422, "就医日期不能晚于今天")
-_add("settlement_amounts_locked", 422, "医保结算数据来自医保部门，不能修改")
-_add("settlement_not_found", 404, "未找到该医保结算记录（或已冲销）")
-_add("settlement_not_claimable", 422, "该笔结算的医疗类别（如普通门诊）不属于惠民保保障范围")
-_add("settlement_already_claimed", 409, "该医保结算记录已提交过理赔")
-_add("human_review_not_available", 409, "只有系统自动作出的拒赔决定可以申请人工复核")
-_add("recheck_not_available", 409, "只有审核员作出的拒赔决定可以申请复核")
-_add("recheck_already_requested", 409, "该理赔已申请过复核，复核结论为最终结论")
-_add("recheck_period_passed", 409, "已超过复核申请期限", "detail has the number of days")
-_add("recheck_same_reviewer", 403, "复核须由原拒赔审核员以外的审核员办理")
-_add("reviewer_not_found", 422, "只能分配给有效的审核员")
-_add("payout_in_progress", 409, "理赔款正在支付中")
-_add("payee_account_invalid", 422, "银行账号应为 10 至 30 位数字")
-_add("payee_not_allowed", 422, "理赔款只能支付给被保险人本人", "detail explains minors")
-_add("too_many_documents", 422, "理赔材料数量已达上限", "detail has the limit")
-_add("storage_unavailable", 503, "材料存储暂时无法访问，请稍后重试")
-_add(
-    "document_upload_busy",
-    429,
-    "您上传的材料正在处理中，请稍后再上传",
-    "This member already has DOCUMENT_HEAVY_PER_MEMBER uploads in work (Retry-After)",
-)
-_add(
-    "document_processing_busy",
-    503,
-    "材料处理繁忙，请稍后重试",
-    "Every document-processing slot of the worker is busy (Retry-After)",
-)
-_add("document_missing", 422, "请上传文件")
-_add("document_not_found", 404, "材料不存在")
-_add("document_rejected", 422, "文件无法接收，请重新拍照或选择文件")
-_add("document_empty", 422, "文件为空，请重新选择")
-_add("document_too_large", 422, "文件过大，请压缩后重新上传")
-_add("document_type_not_allowed", 422, "仅支持 JPG、PNG 图片或 PDF 文件")
-_add("document_type_mismatch", 422, "文件内容与声明的类型不符，请重新选择文件")
-_add("document_corrupt", 422, "文件已损坏或不完整，请重新拍照或选择文件")
-_add("document_too_many_pixels", 422, "图片尺寸过大，请缩小后重新上传")
-_add("document_too_many_pages", 422, "PDF 页数过多，请拆分后分别上传")
-_add(
-    "document_pdf_active_content",
-    422,
-    "PDF 含有脚本、自动操作或附件，不能接收，请另存为普通 PDF 或拍照上传",
-)
-_add("document_pdf_encrypted", 422, "PDF 已加密，请去除密码后重新上传")
-_add("document_pdf_too_complex", 422, "PDF 结构过于复杂或解压后过大，请另存为普通 PDF 或拍照上传")
-_add(
-    "claim_assign_self_only",
-    403,
-    "审核员只能将理赔申请分配给自己",
-    "A reviewer assigning a claim to someone else (operators may)",
-)
+_register_claims_codes(_add)
 
 # --- sponsors, programmes and rosters (app/sponsors) ----------------------------------------
 _add("organisation_exists", 409, "该统一社会信用代码的机构已存在")

@@ -4,7 +4,7 @@ and `identity_verification` decides) and members.closed_at / retain_until (accou
 and until when the closed account's insurance records are kept)
 
 Revision ID: 20261206member_privacy
-Revises: 20261206roster_entry_name
+Revises: 20261206sd_claim_holds
 Create Date: 2026-12-06 16:10:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261206member_privacy"
-down_revision = "20261206roster_entry_name"
+down_revision = "20261206sd_claim_holds"
 branch_labels = None
 depends_on = None
 
