@@ -58,31 +58,44 @@ def _subject_id(claims: dict, prefix: str) -> int:
 def authenticate_member() -> Principal:
     """A member's access token must name the session it was issued with (`rid`, its refresh
     token row, app.auth.services.issue_tokens), and that session must not be revoked: one read by
-    primary key per request, so a logout ends the access token at once."""
+    primary key per request, so a logout ends the access token at once. The same read takes
+    whether the account is closed and its latest personal-information consent, which the
+    consent gate uses in this request (g.member_privacy, app/members/privacy.py)."""
     claims = _decode("JWT_MEMBER_AUDIENCE")
     member_id = _subject_id(claims, "member")
     rid = claims.get("rid")
     if type(rid) is not int:
         raise E.token_invalid()
-    if not _session_live(rid, member_id):
+    state = _session_state(rid, member_id)
+    if state is None or not state[0]:
         raise E.refresh_token_revoked()  # logged out, or the family revoked on reuse
+    g.member_privacy = (member_id, state[1], state[2])
     principal = Principal(kind="member", id=member_id, role="member")
     g.principal = principal
     return principal
 
 
-def _session_live(rid: int, member_id: int) -> bool:
+def _session_state(rid: int, member_id: int) -> tuple[bool, bool, str | None] | None:
+    """(session live, account closed, latest personal-information consent purpose), or None
+    when no such session of this member exists."""
     from sqlalchemy import select
 
     from app.auth.models import RefreshToken
     from app.database import autocommit_read
+    from app.members.models import Consent, Member, latest_pi_consent
 
-    query = select(RefreshToken.revoked_at.is_(None)).where(
-        RefreshToken.id == rid,
-        RefreshToken.subject_type == "member",
-        RefreshToken.subject_id == member_id,
+    latest = latest_pi_consent(Member.id).with_only_columns(Consent.purpose).scalar_subquery()
+    query = (
+        select(RefreshToken.revoked_at.is_(None), Member.closed_at.is_not(None), latest)
+        .join(Member, Member.id == RefreshToken.subject_id)
+        .where(
+            RefreshToken.id == rid,
+            RefreshToken.subject_type == "member",
+            RefreshToken.subject_id == member_id,
+        )
     )
-    return bool(autocommit_read(lambda session: session.scalar(query)))
+    row = autocommit_read(lambda session: session.execute(query).first())
+    return None if row is None else (bool(row[0]), bool(row[1]), row[2])
 
 
 def authenticate_staff(roles: tuple[str, ...]) -> Principal:

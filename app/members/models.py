@@ -8,8 +8,9 @@ importable from here for existing callers.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Select, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import Base, utcnow
@@ -73,6 +74,27 @@ class Relative(Base):
             "relation IN ('spouse', 'child', 'parent', 'grandparent', 'grandchild', 'sibling')",
             name="relation",
         ),
+    )
+
+
+# The consent to the processing of personal information (PIPL art. 15): the member's latest row of
+# these two purposes says whether it stands (app/members/privacy.py).
+PI_CONSENT_GRANTED, PI_CONSENT_WITHDRAWN = (
+    "identity_verification",
+    "identity_verification_withdrawn",
+)
+
+
+def latest_pi_consent(member_id: Any) -> Select:
+    """The member's latest row of the two purposes (`member_id`: a value or a column)."""
+    return (
+        select(Consent)
+        .where(
+            Consent.member_id == member_id,
+            Consent.purpose.in_((PI_CONSENT_GRANTED, PI_CONSENT_WITHDRAWN)),
+        )
+        .order_by(Consent.id.desc())
+        .limit(1)
     )
 
 

@@ -12,14 +12,22 @@ Each change is an audit row without personal data.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from flask import g, has_request_context
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
 from app.database import autocommit_read, read_scope, transaction
 from app.enrollment.models import Order
 from app.error_catalogue import E
-from app.members.models import Consent, Member, Relative
+from app.members.models import (
+    PI_CONSENT_GRANTED,
+    PI_CONSENT_WITHDRAWN,
+    Consent,
+    Member,
+    Relative,
+    latest_pi_consent,
+)
 from app.members.privacy_rules import (
     AFTER_WITHDRAWAL,
     WITHDRAWAL_RESUME,
@@ -29,22 +37,13 @@ from app.members.privacy_rules import (
 from app.products.models import Product
 from app.renewals.models import RenewalConsent
 
-GRANTED, WITHDRAWN = "identity_verification", "identity_verification_withdrawn"
+GRANTED, WITHDRAWN = PI_CONSENT_GRANTED, PI_CONSENT_WITHDRAWN
 CLOSED_DETAIL = "该账号已注销，不能再办理业务；重新登录后将使用新的账号"
-
-
-def _latest(member_id) -> Select:
-    return (
-        select(Consent)
-        .where(Consent.member_id == member_id, Consent.purpose.in_((GRANTED, WITHDRAWN)))
-        .order_by(Consent.id.desc())
-        .limit(1)
-    )
 
 
 def member_and_consent(session: Session, member_id: int) -> tuple[Member | None, str | None]:
     """The member and the purpose of their latest consent row of the two, in one read."""
-    latest = _latest(Member.id).with_only_columns(Consent.purpose).scalar_subquery()
+    latest = latest_pi_consent(Member.id).with_only_columns(Consent.purpose).scalar_subquery()
     row = session.execute(select(Member, latest).where(Member.id == member_id)).one_or_none()
     return (None, None) if row is None else (row[0], row[1])
 
@@ -65,14 +64,38 @@ def processing_stopped(session: Session, member_id: int) -> bool:
 
 
 def check_processing_allowed(member_id: int, action: str) -> None:
-    """The gate as a read of its own, for a use case that calls the bureau before it opens its
-    unit of work (so a withdrawn member causes no call at all)."""
+    """The gate for a use case that calls the bureau before it opens its unit of work (so a
+    withdrawn member causes no call at all): the state the member's own request read with its
+    session check (app/auth/principal.py), else a read of its own."""
+    state = _request_state(member_id)
+    if state is None:
 
-    def read(session: Session) -> tuple[bool, str | None]:
+        def read(session: Session) -> tuple[bool, str | None]:
+            member, latest = member_and_consent(session, member_id)
+            return member is not None and member.closed_at is not None, latest
+
+        state = autocommit_read(read)
+    _refuse(*state, action)
+
+
+def check_in_session(session: Session, member_id: int, action: str) -> None:
+    """The gate inside a unit of work: the request's state as above, else read in `session`."""
+    state = _request_state(member_id)
+    if state is None:
         member, latest = member_and_consent(session, member_id)
-        return member is not None and member.closed_at is not None, latest
+        state = (member is not None and member.closed_at is not None, latest)
+    _refuse(*state, action)
 
-    _refuse(*autocommit_read(read), action)
+
+def _request_state(member_id: int) -> tuple[bool, str | None] | None:
+    """(closed, latest purpose) as authenticate_member read them for this very member in this
+    request (g.member_privacy), or None outside such a request."""
+    if not has_request_context():
+        return None
+    state = g.get("member_privacy")
+    if state is None or state[0] != member_id:
+        return None
+    return state[1], state[2]
 
 
 def _refuse(closed: bool, latest_purpose: str | None, action: str) -> None:
@@ -194,7 +217,7 @@ def grant_again(member_id: int, accepted: bool, text_version: str) -> dict:
 
 
 def _latest_version(session: Session, member_id: int) -> str:
-    row = session.scalar(_latest(member_id))
+    row = session.scalar(latest_pi_consent(member_id))
     return row.text_version if row is not None else ""
 
 

@@ -152,7 +152,7 @@ def start_payment(
     member_id: int, order_id: int, method: str, answer: Answer | None = None
 ) -> PaymentStart | PaymentUnconfirmed:
     session = get_session()
-    privacy.refuse_if_withdrawn(*privacy.member_and_consent(session, member_id), "start_payment")
+    privacy.check_in_session(session, member_id, "start_payment")
     order = _lock_order_for_payment(session, member_id, order_id, method)
     from app.products.services import definition_of, get_product_by_id
 

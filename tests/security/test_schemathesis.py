@@ -152,10 +152,18 @@ class FuzzWorld:
     staff_token: str
     org_admin_token: str
     estimator_token: str
+    closers: int = 0
 
     def headers_for(self, path: str) -> dict[str, str]:
         if path.startswith("/auth/"):
             return {}
+        if path == "/me/closure":
+            # A closure ends the account's sessions at once: each call as a member of its own,
+            # so the others' tokens keep working and every call reaches the route.
+            self.closers += 1
+            return bearer(
+                login(self.app.test_client(), f"fuzz-closer-{self.closers}")["access_token"]
+            )
         if path == "/metrics":
             return bearer(FUZZ_METRICS_TOKEN)
         if path.startswith(("/staff/programmes", "/staff/campaigns", "/staff/reports")):
