@@ -116,6 +116,7 @@ def settlement_records(member_id: int, policy_id: int) -> list[RecordView]:
     from app.integrations.registry import bureau
 
     with read_scope() as s:  # no transaction held open across the bureau call
+        privacy.check_in_session(s, member_id, "new_claim")  # a one-tap claim's first step
         policy, person, psn_no = policy_person(s, member_id, policy_id)
         person_id, start = person.id, policy.coverage_start
         end = min(policy.coverage_end, today_shanghai())

@@ -395,3 +395,21 @@ def test_each_member_acts_on_their_own_account_only(client, seeded, residents, i
 def test_anonymous_callers_are_refused(client, seeded, method, path):
     resp = client.open(path, method=method, json={"confirm": True})
     assert resp.status_code == 401 and resp.get_json()["code"] == "token_missing"
+
+
+def test_a_withdrawal_stops_fetching_settlement_records(client, insured, monkeypatch):
+    """Listing a policy's settlement records asks the bureau for health data (the one-tap claim's
+    first step): after a withdrawal it is refused before the bureau is asked."""
+    from app.integrations.bureau.sandbox import SandboxBureau
+
+    token = insured["access_token"]
+    path = f"/policies/{insured['policy_id']}/settlement-records"
+    assert client.get(path, headers=bearer(token)).status_code == 200
+    assert client.post("/me/consents/withdrawal", headers=bearer(token)).status_code == 200
+
+    def no_bureau(*args, **kwargs):
+        raise AssertionError("the bureau was asked for settlement records after a withdrawal")
+
+    monkeypatch.setattr(SandboxBureau, "settlement_records", no_bureau)
+    body = assert_problem(client.get(path, headers=bearer(token)), 422, "consent_required")
+    assert "您已撤回个人信息处理同意" in body["detail"]
