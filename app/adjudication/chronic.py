@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.adjudication.explain import Run
 from app.adjudication.model import Claim
-from app.products.definition import ChronicCondition, class_one_condition
+from app.products.definition import ChronicCondition, class_one_condition, normalise_icd10
 
 
 def chronic_class(run: Run, claim: Claim, conditions: tuple[ChronicCondition, ...] | None) -> bool:
@@ -21,7 +21,7 @@ def chronic_class(run: Run, claim: Claim, conditions: tuple[ChronicCondition, ..
     name = claim.diagnosis_name.strip()
     if conditions is None:
         reason, text, condition = "chronic_class_unverified", "unlisted", None
-    elif not code:
+    elif not normalise_icd10(code):  # blank, or dots only: no code to match
         reason, text, condition = "chronic_class_unverified", "no_code", None
     elif (condition := class_one_condition(conditions, code)) is None:
         reason, text = "chronic_not_class_one", "not_listed"

@@ -95,6 +95,19 @@ ROWS = [
         "chronic_class_unverified",
         ("慢性肾脏病", "没有诊断编码", "人工审核"),
     ),
+    # a code of dots only (the schema lets "." through) is no code: held for a reviewer, not
+    # denied; the figures (2,250) computed
+    Row(
+        "dots-only-code-review",
+        GANZHOU,
+        "chronic_outpatient",
+        "..",
+        "慢性肾脏病",
+        "review",
+        2_250 * Y,
+        "chronic_class_unverified",
+        ("没有诊断编码", "人工审核"),
+    ),
     # a product stored before it stated its list: review, whatever the diagnosis (2,250)
     Row(
         "list-not-stated-review",
