@@ -116,7 +116,8 @@ def closure_preview():
 @blp.errors(404, 409, 422)
 def close_account(body):
     """Close the account (注销). Refused with 409 account_closure_blocked, `errors.blockers`
-    listing what is outstanding; idempotent once closed."""
+    listing what is outstanding. The tokens are revoked with the account, so a repeated request
+    with them is 401 refresh_token_revoked."""
     return closure.close_account(current_principal().id)
 
 
