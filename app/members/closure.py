@@ -46,7 +46,7 @@ from app.members.privacy_rules import (
 from app.outbox.models import OutboxEvent
 from app.policies.models import Policy
 from app.renewals.models import RenewalConsent
-from app.special_drugs.models import SpecialDrugApplication
+from app.special_drugs.models import ApplicationStatus, SpecialDrugApplication
 from app.sponsors.roster_models import RosterEntry
 
 # References to a person that erasing them clears instead of keeping them: their own
@@ -186,6 +186,13 @@ def account_state(session: Session, member: Member) -> AccountState:
             select(Payout.id)
             .join(Claim, Claim.id == Payout.claim_id)
             .where(Claim.member_id == mid, Payout.status == "pending"),
+        ),
+        special_drug_reviews=_count(
+            session,
+            select(SpecialDrugApplication.id).where(
+                SpecialDrugApplication.member_id == mid,
+                SpecialDrugApplication.status == ApplicationStatus.PENDING_REVIEW,
+            ),
         ),
     )
 

@@ -135,6 +135,7 @@ class AccountState:
     pending_payments: int = 0
     pending_refunds: int = 0
     pending_payouts: int = 0
+    special_drug_reviews: int = 0  # special-drug applications submitted, not yet decided
 
 
 def policy_in_force(status: str, coverage_end: date, today: date) -> bool:
@@ -169,6 +170,11 @@ def closure_blockers(state: AccountState, today: date) -> list[Blocker]:
             "refund_in_progress",
             state.pending_refunds,
             "尚有处理中的退款，请在退款到账后再注销",
+        ),
+        (
+            "special_drug_in_review",
+            state.special_drug_reviews,
+            "尚有审核中的特药申请，请等待审核完成后再注销",
         ),
     ]
     return [Blocker(code, count, message) for code, count, message in found if count > 0]

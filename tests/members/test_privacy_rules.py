@@ -116,6 +116,8 @@ VOID = ("void", date(2026, 12, 31))
         # a debit or WeChat payment pending (1) + a claim transfer pending (1) = 2
         (r.AccountState(pending_payments=1, pending_payouts=1), {"payment_in_progress": 2}),
         (r.AccountState(pending_refunds=1), {"refund_in_progress": 1}),
+        # a special-drug application a reviewer has yet to decide (its proofs are health data)
+        (r.AccountState(special_drug_reviews=1), {"special_drug_in_review": 1}),
         (
             r.AccountState(
                 policies=(ACTIVE_TO_YEAR_END,),

@@ -235,3 +235,40 @@ def test_two_purchases_on_one_day_at_one_pharmacy_are_each_paid(
     # 100,000 x 70% = 70,000; 50,000 x 70% = 35,000 (the 30,000 above the cap: nothing)
     assert (one["approved_fen"], two["approved_fen"]) == (7_000_000, 3_500_000)
     assert two["status"] == "paid"
+
+
+def test_an_application_under_review_blocks_closing_the_account(
+    client, catalogues, insured_family, reviewer
+):
+    """An application submitted for review (prescription, gene test: health data) is still to be
+    worked by a reviewer after the cover ends: the account cannot be closed under it."""
+    import time_machine
+
+    from tests import factories
+
+    token = insured_family["token"]
+    resp = client.post(
+        A,
+        headers=bearer(token),
+        json={
+            "policy_id": _spouse_policy(insured_family),
+            "drug_code": TRASTUZUMAB_EMTANSINE,
+            "indication": INDICATION,
+        },
+    )
+    assert resp.status_code == 201, resp.get_json()
+    app_id = resp.get_json()["id"]
+    for doc_type in ("prescription", "gene_test"):
+        assert _upload(client, token, app_id, doc_type).status_code == 201
+    assert client.post(f"{A}/{app_id}/submit", headers=bearer(token)).status_code == 200
+    with time_machine.travel("2027-01-15T02:00:00+00:00", tick=True):  # the 2026 cover ended
+        token = factories.login(catalogues, "claims-zhang")["access_token"]
+        preview = client.get("/me/closure", headers=bearer(token)).get_json()
+        assert preview["can_close"] is False, preview
+        assert [b["code"] for b in preview["blockers"]] == ["special_drug_in_review"]
+        resp = client.post("/me/closure", headers=bearer(token), json={"confirm": True})
+        assert resp.status_code == 409, resp.get_json()
+        assert resp.get_json()["code"] == "account_closure_blocked"
+        reviewer = factories.staff_token(catalogues, "demo-reviewer")
+        queue = client.get(S, headers=bearer(reviewer)).get_json()
+        assert app_id in [a["id"] for a in queue]
