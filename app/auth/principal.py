@@ -7,11 +7,15 @@ call into here and document the security scheme and the 401/403 they can return.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 
 from app.auth.tokens import TokenInvalid, TokenService, credential_fingerprint
 from app.error_catalogue import E, error
+
+if TYPE_CHECKING:
+    from app.auth.models import StaffAccount
 
 
 @dataclass(frozen=True)
@@ -100,18 +104,24 @@ def _session_state(rid: int, member_id: int) -> tuple[bool, bool, str | None] | 
 
 def authenticate_staff(roles: tuple[str, ...]) -> Principal:
     """Staff are few and powerful: their account is read on every request, so a disabled or
-    re-roled account loses access at once rather than when its 15-minute token expires."""
-    from app.auth.models import StaffAccount
-    from app.database import get_session
-
+    re-roled account loses access at once rather than when its 15-minute token expires. As a
+    member's, a staff access token names the session it was issued with (`rid`), and the same
+    read (the session's refresh token row joined to the account) refuses it once that session
+    is logged out or its family revoked on reuse."""
     claims = _decode("JWT_STAFF_AUDIENCE")
-    account = get_session().get(StaffAccount, _subject_id(claims, "staff"))
+    staff_id = _subject_id(claims, "staff")
+    rid = claims.get("rid")
+    if type(rid) is not int:
+        raise E.token_invalid()
+    account, session_live = _staff_state(rid, staff_id)
     if account is None or not account.active:
         raise E.account_disabled()
     if claims.get("role") != account.role or claims.get("org") != account.organisation_id:
         raise E.token_stale_role()
     if claims.get("pwd") != credential_fingerprint(account.password_hash):
         raise E.token_stale_credentials()  # the password was reset since the token was issued
+    if not session_live:  # after the two above, which say more (each also ends the sessions)
+        raise E.refresh_token_revoked()  # logged out, or the family revoked on reuse
     principal = Principal(
         kind="staff", id=account.id, role=account.role, organisation_id=account.organisation_id
     )
@@ -119,6 +129,33 @@ def authenticate_staff(roles: tuple[str, ...]) -> Principal:
     if roles and principal.role not in roles:
         raise E.role_forbidden()
     return principal
+
+
+def _staff_state(rid: int, staff_id: int) -> tuple[StaffAccount | None, bool]:
+    """(the staff account or None, whether session `rid` of that account is live): one
+    statement, the account outer-joined to its refresh token row."""
+    from sqlalchemy import and_, select
+
+    from app.auth.models import RefreshToken, StaffAccount
+    from app.database import get_session
+
+    query = (
+        select(StaffAccount, RefreshToken.id, RefreshToken.revoked_at)
+        .outerjoin(
+            RefreshToken,
+            and_(
+                RefreshToken.id == rid,
+                RefreshToken.subject_type == "staff",
+                RefreshToken.subject_id == StaffAccount.id,
+            ),
+        )
+        .where(StaffAccount.id == staff_id)
+    )
+    row = get_session().execute(query).first()
+    if row is None:
+        return None, False
+    account, session_id, revoked_at = row
+    return account, session_id is not None and revoked_at is None
 
 
 def current_principal() -> Principal:

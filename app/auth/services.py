@@ -63,9 +63,10 @@ def issue_tokens(
     family_id: str | None = None,
     extra: dict | None = None,
 ) -> tuple[TokenPair, RefreshToken]:
-    """A refresh token row and the access token issued with it. A member's access token names
-    that row (`rid`), and app.auth.principal refuses it once the row is revoked: a logout (or
-    a reuse detected) ends the session's access token at once, not when it expires."""
+    """A refresh token row and the access token issued with it. The access token (a member's
+    or a staff member's) names that row (`rid`), and app.auth.principal refuses it once the row
+    is revoked: a logout (or a reuse detected) ends the session's access token at once, not
+    when it expires."""
     cfg = current_app.config
     audience = cfg["JWT_MEMBER_AUDIENCE"] if subject_type == "member" else cfg["JWT_STAFF_AUDIENCE"]
     raw, digest = new_refresh_token()
@@ -78,8 +79,7 @@ def issue_tokens(
     )
     session.add(row)
     session.flush()
-    if subject_type == "member":
-        extra = {**(extra or {}), "rid": row.id}
+    extra = {**(extra or {}), "rid": row.id}
     access = token_service().issue_access(f"{subject_type}:{subject_id}", audience, extra)
     return TokenPair(access.token, access.expires_in, raw), row
 

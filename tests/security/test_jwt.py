@@ -398,6 +398,49 @@ def test_a_member_token_names_its_session(app, client, member):
     )
 
 
+def _audit_events(client, token: str):
+    return client.get("/staff/audit-events", headers=bearer(token))
+
+
+def test_staff_logout_ends_the_access_token_of_that_session_at_once(seeded, client):
+    """As for members: a staff access token names its session (`rid`), and a logout (or a
+    reuse detected) ends it at once; the same account's other sessions keep working."""
+    desk = staff_login(client, "demo-operator", DEMO_STAFF_PASSWORD)
+    laptop = staff_login(client, "demo-operator", DEMO_STAFF_PASSWORD)
+    rotated = refresh(client, desk["refresh_token"]).get_json()
+    assert _audit_events(client, desk["access_token"]).status_code == 200
+    assert (
+        client.post("/auth/logout", json={"refresh_token": rotated["refresh_token"]}).status_code
+        == 204
+    )
+    for token in (desk["access_token"], rotated["access_token"]):
+        assert_unauthorized(_audit_events(client, token), "refresh_token_revoked")
+    assert _audit_events(client, laptop["access_token"]).status_code == 200
+    second = refresh(client, laptop["refresh_token"]).get_json()
+    assert_unauthorized(refresh(client, laptop["refresh_token"]), "refresh_token_reused")
+    assert_unauthorized(_audit_events(client, second["access_token"]), "refresh_token_revoked")
+
+
+def test_a_staff_token_names_its_own_session(app, seeded, client):
+    """`rid` is required on a staff token, and must be a session of that staff account: a
+    reviewer's session cannot vouch for an operator's token, nor a member's session."""
+    operator = staff_login(client, "demo-operator", DEMO_STAFF_PASSWORD)
+    reviewer = staff_login(client, "demo-reviewer", DEMO_STAFF_PASSWORD)
+    claims = jwt.decode(operator["access_token"], options={"verify_signature": False})
+    claims["jti"] = uuid.uuid4().hex
+    assert _audit_events(client, craft(app, claims)).status_code == 200
+    assert_unauthorized(
+        _audit_events(client, craft(app, {k: v for k, v in claims.items() if k != "rid"})),
+        "token_invalid",
+    )
+    foreign = {**claims, "rid": _rid(reviewer["access_token"])}
+    assert_unauthorized(_audit_events(client, craft(app, foreign)), "refresh_token_revoked")
+    member_rid = _rid(login(client, "jwt-staff-rid")["access_token"])
+    assert_unauthorized(
+        _audit_events(client, craft(app, {**claims, "rid": member_rid})), "refresh_token_revoked"
+    )
+
+
 def test_logout_is_idempotent_for_unknown_tokens(client):
     resp = client.post("/auth/logout", json={"refresh_token": "y" * 43})
     assert resp.status_code == 204
