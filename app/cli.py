@@ -1,7 +1,7 @@
 """Operator commands: `flask db-init`, `flask demo seed`, `flask demo settlement`, `flask staff create`,
 `flask products load`, `flask products extend-window`, `flask products close-window`,
 `flask products retire`, `flask claims ...`, `flask catalogues import|retire`,
-`flask outbox deliver`, `flask errors doc`."""
+`flask outbox deliver`, `flask members purge-retained`, `flask errors doc`."""
 
 from __future__ import annotations
 
@@ -219,6 +219,25 @@ def _min_age(what: str):
 
 payments_cli = AppGroup("payments", help="Payment operations for the operator on call.")
 ledger_cli = AppGroup("ledger", help="The premium ledger.")
+members_cli = AppGroup("members", help="Members' accounts: the end of retention.")
+
+
+@members_cli.command("purge-retained")
+@click.option("--dry-run", is_flag=True, help="count what would be erased; change nothing")
+@click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True)
+def members_purge_retained(dry_run: bool, batch_size: int) -> None:
+    """Erase what closed accounts past their retain_until still hold (docs/privacy.md), one
+    account per transaction; safe to rerun. Exit 1 when an account failed (it stays due)."""
+    from app.members.retention import purge_retained
+
+    counts, failures = purge_retained(dry_run=dry_run, batch_size=batch_size)
+    click.echo(f"accounts: {counts.pop('accounts', 0)}" + (" (dry run)" if dry_run else ""))
+    for key, value in sorted(counts.items()):
+        click.echo(f"{key}: {value}")
+    for line in failures:
+        click.echo(line)
+    if failures:
+        raise SystemExit(1)
 
 
 @payments_cli.command("reconcile")
@@ -340,3 +359,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(db_upgrade)
     app.cli.add_command(payments_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(members_cli)

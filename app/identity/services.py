@@ -44,6 +44,9 @@ def person_index(id_number: str) -> str:
 
 
 def decrypt_id_number(person: Person) -> str:
+    """The person's ID number; "" once erased at the end of retention (app/members/retention)."""
+    if not person.id_number_enc:
+        return ""
     return cipher().decrypt(person.id_number_enc, ID_NUMBER_CONTEXT)
 
 
