@@ -49,10 +49,11 @@ def _me() -> int:
 @blp.route("/policies/<int:policy_id>/settlement-records", methods=["GET"])
 @blp.member_required
 @blp.response(200, SettlementRecordSchema(many=True))
-@blp.errors(403, 404, 503)
+@blp.errors(403, 404, 422, 503)
 def list_settlement_records(policy_id):
     """The insured person's medical-insurance settlement records within the policy's cover
-    (from the bureau, 5203 shape); `claimable` says whether a claim can still be made from one."""
+    (from the bureau, 5203 shape); `claimable` says whether a claim can still be made from one.
+    422 consent_required once the member withdrew the personal-information consent."""
     views = services.settlement_records(_me(), policy_id)
     return [
         {
