@@ -5,7 +5,8 @@
 - listed_indication: the catalogue's spelling of the indication the member chose, or None;
 - missing_proofs: what an application still lacks (a prescription and a diagnostic proof);
 - purchase_outcome: what of a purchase counts as special-drug money, given the catalogue match
-  (app.catalogues.matching.match_lines) and what is left of the drug's annual cap.
+  (app.catalogues.matching.match_lines) and what is left of the drug's annual cap;
+- supplement_hold: what a supplement (a later claim stating a whole stay) holds of a drug's cap.
 """
 
 from __future__ import annotations
@@ -153,3 +154,10 @@ def line_from_json(data: Mapping[str, Any]) -> ClaimLine:
         str(data["amount_kind"]),
         str(data.get("name", "")),
     )
+
+
+def supplement_hold(counted_fen: int, earlier_fen: int) -> int:
+    """What a claim holds of a drug's cap when its stay's earlier settled claims hold
+    `earlier_fen` of it: what the stay counts now beyond that (a claim alone: all it counts;
+    never negative: the earlier claims keep what they hold)."""
+    return max(counted_fen - earlier_fen, 0)

@@ -12,13 +12,17 @@ for itemised claims alike.
   app/claims/lines.py): `terms_for` gives the matcher the approvals and the cap use by everything
   but the claim itself; `hold_for_claim` makes what the claim holds (SpecialDrugClaimHold) what
   its match counted, against the use the match read, or gives it all back.
+- A supplement (a later claim for a stay, app/claims/supplements.py) states the whole stay: what
+  the stay's earlier settled claims hold is room for its match too, and it holds only what the
+  stay counts beyond that (`rules.supplement_hold`), so the stay is counted once and undoing
+  the supplement gives back only its own part.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +30,8 @@ from app.catalogues.matching import CapUse, LineMatch, SpecialDrugApproval, Spec
 from app.claims.accumulators import StaleAccumulators
 from app.claims.common import rows_changed
 from app.claims.models import Claim
+from app.claims.supplements import same_episode_claims
+from app.special_drugs import rules
 from app.special_drugs.models import (
     ApplicationStatus,
     SpecialDrugApplication,
@@ -135,13 +141,37 @@ def _holds(session: Session, claim_id: int) -> list[SpecialDrugClaimHold]:
     )
 
 
+def _episode_holds(session: Session, claim: Claim) -> dict[int, int]:
+    """What the stay's other claims hold of each cap (usage id -> fen): only settled claims
+    hold, so for a supplement this is what the earlier settled claims of its stay hold."""
+    others = [c.id for c, _ in same_episode_claims(session, claim)]
+    if not others:
+        return {}
+    rows = session.execute(
+        select(SpecialDrugClaimHold.usage_id, func.sum(SpecialDrugClaimHold.amount_fen))
+        .where(SpecialDrugClaimHold.claim_id.in_(others))
+        .group_by(SpecialDrugClaimHold.usage_id)
+    )
+    return {usage_id: int(fen) for usage_id, fen in rows}
+
+
+def _room_of(session: Session, claim: Claim) -> dict[int, int]:
+    """What of each cap is room for the claim's match: its own hold, and (a supplement) what
+    the earlier settled claims of its stay hold for the same lines."""
+    room = _episode_holds(session, claim)
+    for h in _holds(session, claim.id):
+        room[h.usage_id] = room.get(h.usage_id, 0) + h.amount_fen
+    return room
+
+
 def terms_for(
     session: Session, person_id: int, product_id: int, plan_year: int, claim_id: int | None
 ) -> SpecialDrugTerms:
     """Hook `claims.special_drug_terms`: the person's approvals for the product, and each
     drug's cap use in the plan year by everything but the claim `claim_id` (what it holds
-    itself is room for it)."""
-    own = {h.usage_id: h.amount_fen for h in _holds(session, claim_id)} if claim_id else {}
+    itself, and for a supplement what its stay's earlier claims hold, is room for it)."""
+    claim = session.get(Claim, claim_id) if claim_id else None
+    own = _room_of(session, claim) if claim is not None else {}
     rows = session.scalars(
         select(SpecialDrugUsage).where(
             SpecialDrugUsage.person_id == person_id,
@@ -158,10 +188,12 @@ def terms_for(
 def hold_for_claim(session: Session, claim: Claim, match: LineMatch | None) -> None:
     """Hook `claims.special_drug_hold`: what the claim holds of each drug's cap becomes what
     `match` counts (match None: nothing, all given back). A cap whose use moved since the match
-    read it raises StaleAccumulators: the caller runs the engine again on what is there now."""
+    read it raises StaleAccumulators: the caller runs the engine again on what is there now.
+    A supplement holds only what its stay counts beyond the stay's earlier claims' holds."""
     wanted: Mapping[str, int] = match.special_drugs_by_drug if match is not None else {}
     held = {h.usage_id: h for h in _holds(session, claim.id)}
-    for drug_code, fen in wanted.items():
+    earlier = _episode_holds(session, claim) if wanted else {}
+    for drug_code, counted in wanted.items():
         assert match is not None
         seen = match.cap_uses[drug_code]  # the use the match read (within_caps names each drug)
         usage = open_usage(
@@ -169,11 +201,16 @@ def hold_for_claim(session: Session, claim: Claim, match: LineMatch | None) -> N
         )
         hold = held.pop(usage.id, None)
         have = hold.amount_fen if hold is not None else 0
+        before = earlier.get(usage.id, 0)  # the match read the use without it
+        fen = rules.supplement_hold(counted, before)
         if usage.cap_fen != seen.cap_fen:
             raise StaleAccumulators()  # the row was opened since, with another cap
-        if fen != have and not take(session, usage.id, seen.used_fen + have, fen - have):
+        if fen != have and not take(session, usage.id, seen.used_fen + have + before, fen - have):
             raise StaleAccumulators()  # another purchase or claim used the cap: read it again
-        if hold is None:
+        if fen == 0:
+            if hold is not None:
+                session.delete(hold)
+        elif hold is None:
             session.add(SpecialDrugClaimHold(claim_id=claim.id, usage_id=usage.id, amount_fen=fen))
         else:
             hold.amount_fen = fen

@@ -1,6 +1,7 @@
 """A special drug on an itemised claim counts under the insured's approval (事前审核) and within
 the drug's annual cap shared with purchases: the claim holds its part of the cap once it is
-approved and gives it back when the approval is undone (here: the bank refuses the payout).
+approved and gives it back when the approval is undone (here: the bank refuses the payout). A
+supplement (a later claim stating the whole stay) holds only what the stay adds.
 
 李娜 is approved for 恩美曲妥珠单抗 (HER2阳性晚期乳腺癌) from 2026-11-23; the demo 特药目录 caps it at
 150,000 yuan a year, at 赣州市人民医院 among other designated places. Her in-patient stay of
@@ -12,7 +13,6 @@ The special-drug bucket pays 70% with no deductible (app/products/definitions/ga
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
@@ -23,7 +23,7 @@ from app.special_drugs.models import SpecialDrugClaimHold, SpecialDrugUsage
 from tests.claims.test_flow import upload
 from tests.claims.test_photographed_lines import _bucket
 from tests.conftest import bearer
-from tests.special_drugs.conftest import key
+from tests.special_drugs.conftest import at_once, key
 from tests.special_drugs.test_flow import (
     CAP,
     PAYEE,
@@ -284,6 +284,57 @@ def test_the_counter_holds_the_cap_and_its_cancel_gives_it_back(
     assert _cap(app) == (0, [])
 
 
+def test_a_supplement_holds_only_what_the_stay_adds(
+    app, client, catalogues, insured_family, reviewer
+):
+    """The stay's first claim bills the drug for 15,000 yuan and holds it. A supplement for the
+    same stay states the whole stay, the drug now 20,000 yuan: it holds 20,000 - 15,000 = 5,000.
+    Its payout refused, it gives back its 5,000 only; approved again, it takes them again."""
+    approved(client, insured_family, reviewer)
+    first = _claim(client, insured_family, 1_500_000, number="ZY0001")
+    _approve_claim(client, reviewer, first["id"])
+    assert _cap(app) == (1_500_000, [(first["id"], 1_500_000)])
+    supplement = _claim(
+        client, insured_family, 2_000_000, number="ZY0002", account="6222020200112230000"
+    )
+    staff = bearer(reviewer)
+    client.post(f"/staff/claims/{supplement['id']}/assign", headers=staff, json={})
+    refused = client.post(
+        f"/staff/claims/{supplement['id']}/approve",
+        headers={**staff, **key()},
+        json={"reason": "补充费用"},
+    )
+    assert refused.status_code == 200 and refused.get_json()["status"] == "pending_review"
+    assert _cap(app) == (1_500_000, [(first["id"], 1_500_000)])
+    fixed = client.post(
+        f"/staff/claims/{supplement['id']}/payee",
+        headers={**staff, **key()},
+        json={"payee": {"name": "李娜", "bank_name": "工商银行", "bank_account": GOOD_ACCOUNT}},
+    )
+    assert fixed.status_code == 200, fixed.get_json()
+    paid = _approve_claim(client, reviewer, supplement["id"])
+    assert paid["adjudication"]["episode"]["supplement_of"] == [first["claim_no"]]
+    # the whole stay's drug counts 20,000 (x 70% = 14,000); 10,500 paid before: 3,500 now
+    assert paid["approved_fen"] == 350_000
+    assert _cap(app) == (2_000_000, [(first["id"], 1_500_000), (supplement["id"], 500_000)])
+
+
+def _approve_and_buy(app, reviewer, claim_id, token, app_id, amount) -> dict:
+    """The reviewer approves the claim while the member claims a purchase, at once."""
+
+    def approve(c):
+        return c.post(
+            f"/staff/claims/{claim_id}/approve",
+            headers={**bearer(reviewer), **key()},
+            json={"reason": "票据齐全"},
+        ).get_json()
+
+    def buy(c):
+        return _purchase(c, token, app_id, amount=amount).get_json()
+
+    return at_once(app, claim=approve, purchase=buy)
+
+
 @pytest.mark.postgres
 def test_a_claim_and_a_purchase_at_once_never_pass_the_cap(
     app, client, catalogues, insured_family, reviewer
@@ -301,30 +352,37 @@ def test_a_claim_and_a_purchase_at_once_never_pass_the_cap(
         ).status_code
         == 200
     )
-    start = threading.Barrier(2)
-    answers: dict[str, object] = {}
-
-    def approve():
-        with app.test_client() as c:
-            start.wait()
-            answers["claim"] = c.post(
-                f"/staff/claims/{claim['id']}/approve",
-                headers={**bearer(reviewer), **key()},
-                json={"reason": "票据齐全"},
-            ).get_json()
-
-    def buy():
-        with app.test_client() as c:
-            start.wait()
-            answers["purchase"] = _purchase(c, token, app_id, amount=10_000_000).get_json()
-
-    threads = [threading.Thread(target=approve), threading.Thread(target=buy)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = _approve_and_buy(app, reviewer, claim["id"], token, app_id, 10_000_000)
     bought = answers["purchase"]["counted_fen"]
     used, [(_, held)] = _cap(app)
     assert answers["claim"]["status"] == "paid", answers["claim"]
     assert (held, bought) in ((8_000_000, 7_000_000), (5_000_000, 10_000_000))
     assert used == held + bought == CAP
+
+
+@pytest.mark.postgres
+def test_a_supplement_and_a_purchase_at_once_count_the_stay_once(
+    app, client, catalogues, insured_family, reviewer
+):
+    """The stay's first claim holds 15,000 yuan; the reviewer approves its supplement (the drug
+    now 20,000) while the member claims a 140,000 yuan purchase. Supplement first: it holds
+    5,000, the purchase counts 150,000 - 20,000 = 130,000. Purchase first: it counts 150,000 -
+    15,000 = 135,000, the stay's drug finds 15,000 of room, all held by the first claim, so the
+    supplement holds nothing. Never more than the cap, the stay never counted twice."""
+    token = insured_family["token"]
+    app_id, _ = approved(client, insured_family, reviewer)
+    first = _claim(client, insured_family, 1_500_000, number="ZY0001")
+    _approve_claim(client, reviewer, first["id"])
+    supplement = _claim(client, insured_family, 2_000_000, number="ZY0002")
+    staff = bearer(reviewer)
+    assert client.post(
+        f"/staff/claims/{supplement['id']}/assign", headers=staff, json={}
+    ).status_code
+    answers = _approve_and_buy(app, reviewer, supplement["id"], token, app_id, 14_000_000)
+    assert answers["claim"]["status"] in ("paid", "closed"), answers["claim"]
+    bought = answers["purchase"]["counted_fen"]
+    used, holds = _cap(app)
+    held = dict(holds).get(supplement["id"], 0)
+    assert dict(holds)[first["id"]] == 1_500_000
+    assert (held, bought) in ((500_000, 13_000_000), (0, 13_500_000))
+    assert used == 1_500_000 + held + bought == CAP

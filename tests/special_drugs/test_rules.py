@@ -182,3 +182,17 @@ def test_purchase_outcome_refuses_a_zero_amount():
             amount_fen=0,
             room_fen=None,
         )
+
+
+@pytest.mark.parametrize(
+    "counted, earlier, held",
+    [
+        (1_500_000, 0, 1_500_000),  # a claim alone holds all it counts
+        (2_000_000, 1_500_000, 500_000),  # the stay now 20,000; 15,000 held: 20,000 - 15,000
+        (1_500_000, 1_500_000, 0),  # nothing new for the drug
+        (1_000_000, 1_500_000, 0),  # counts less than held: the earlier claim keeps its 15,000
+        (0, 0, 0),
+    ],
+)
+def test_supplement_hold(counted, earlier, held):
+    assert rules.supplement_hold(counted, earlier) == held
