@@ -172,7 +172,7 @@ def _register_hooks(app: Flask) -> None:
     declares them); then check that none is left without one."""
     from app.claims.services import claims_filed_on, claims_paid_on, fhir_claims
     from app.common import hooks
-    from app.special_drugs.purchases import claim_lines_for
+    from app.special_drugs.purchases import claim_lines_for, retake_for_claim
     from app.special_drugs.usage import hold_for_claim, terms_for
     from app.sponsors.services import programme_offers
 
@@ -183,4 +183,5 @@ def _register_hooks(app: Flask) -> None:
     hooks.register(hooks.CLAIM_LINES, claim_lines_for, app=app)
     hooks.register(hooks.SPECIAL_DRUG_TERMS, terms_for, app=app)
     hooks.register(hooks.SPECIAL_DRUG_HOLD, hold_for_claim, app=app)
+    hooks.register(hooks.SPECIAL_DRUG_RETAKE, retake_for_claim, app=app)
     hooks.check_registered(app)

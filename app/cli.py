@@ -1,7 +1,8 @@
 """Operator commands: `flask db-init`, `flask demo seed`, `flask demo settlement`, `flask staff create`,
 `flask products load`, `flask products extend-window`, `flask products close-window`,
-`flask products retire`, `flask claims ...`, `flask catalogues import|retire`,
-`flask outbox deliver`, `flask members purge-retained`, `flask errors doc`."""
+`flask products retire`, `flask claims ...` (incl. `release-final-rejections`),
+`flask catalogues import|retire`, `flask outbox deliver`, `flask members purge-retained`,
+`flask errors doc`."""
 
 from __future__ import annotations
 
@@ -300,6 +301,15 @@ def claims_reconcile_payouts(min_age: int) -> None:
 
     for key, value in reconcile_payouts(min_age).items():
         click.echo(f"{key}: {value}")
+
+
+@claims_cli.command("release-final-rejections")
+def claims_release_final_rejections() -> None:
+    """Give back the special-drug cap reserved by purchase claims whose rejection is final (the
+    复核 period passed with nothing asked, or the recheck upheld it); idempotent, run daily."""
+    from app.special_drugs.purchases import release_final_rejections
+
+    click.echo(f"released: {release_final_rejections()}")
 
 
 @claims_cli.command("rerun")

@@ -184,6 +184,24 @@ def release_caps(session: Session, claim: Claim) -> None:
         hooks.call(hooks.SPECIAL_DRUG_HOLD, session, claim, None)
 
 
+def retake_caps(session: Session, claim: Claim) -> tuple[dict, ...]:
+    """Before the claim is approved: a filing that gave its cap reservation back when the
+    claim's rejection became final takes it again, within what is left (hook
+    `claims.special_drug_retake`); the explanation lines of what no longer counts."""
+    if claim.care_kind != "special_drug":
+        return ()
+    return tuple(hooks.call(hooks.SPECIAL_DRUG_RETAKE, session, claim))
+
+
+def noted(adjudication: dict, notes: Sequence[dict]) -> dict:
+    """The adjudication's explanation with `notes` before its closing total."""
+    if not notes:
+        return adjudication
+    lines = list(adjudication.get("lines", []))
+    at = next((i for i, l in enumerate(lines) if l["code"] == "payable_total"), len(lines))
+    return adjudication | {"lines": [*lines[:at], *notes, *lines[at:]]}
+
+
 def rematch(session: Session, claim: Claim, definition: ProductDefinition) -> LineMatch | None:
     """Match the claim's stored lines (None when it has none) and write the result back: each
     line's amount kind, on/off-list parts and reasons, and the claim's out-of-policy and

@@ -17,6 +17,7 @@ from app.claims.common import (
     transition,
 )
 from app.claims.models import Claim
+from app.claims.rules import rejection_final
 from app.claims.statuses import ClaimStatus
 from app.database import transaction, utcnow
 from app.error_catalogue import E
@@ -27,6 +28,19 @@ def recheck_deadline(claim: Claim) -> datetime | None:
     if claim.status != ClaimStatus.REJECTED or claim.auto_rejected or claim.decided_at is None:
         return None
     return claim.decided_at + timedelta(days=current_app.config["CLAIM_RECHECK_DAYS"])
+
+
+def final_rejection(claim: Claim, now: datetime) -> bool:
+    """The claim's rejection is final at `now` (rules.rejection_final: a recheck upheld it, or
+    CLAIM_RECHECK_DAYS passed since the decision with nothing asked)."""
+    last = next((t for t in reversed(claim.transitions) if t.to_status == claim.status), None)
+    return rejection_final(
+        claim.status,
+        last.action if last is not None else None,
+        claim.decided_at,
+        now,
+        current_app.config["CLAIM_RECHECK_DAYS"],
+    )
 
 
 def recheck_available(claim: Claim) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.claims import accumulators
+from app.claims import lines as claim_lines
 from app.claims.adjudication_run import (
     SETTLE_ATTEMPTS,
     adjudication_json,
@@ -220,11 +221,15 @@ def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
                 next_status(claim.status, "approve")
                 if payee_failed_before(s, claim):
                     raise E.payee_account_failed("该理赔的收款账户此前转账失败，请先更正收款账户")
+                # a purchase whose reservation was given back takes it again, within the cap
+                notes = claim_lines.retake_caps(s, claim)
                 year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
                 version = year.version
                 run = run_episode(s, claim, year)
                 claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
-                claim.adjudication = run.adjudication(adjudication_json(run.result))
+                claim.adjudication = claim_lines.noted(
+                    run.adjudication(adjudication_json(run.result)), notes
+                )
                 if run.result.decision == "not_payable":
                     raise E.claim_not_payable()
                 settle(s, claim, year, version, run)

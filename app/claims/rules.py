@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from app.common.money import yuan, yuan_plain
@@ -260,3 +260,24 @@ def fraud_flags(f: FraudFacts) -> list[Flag]:
         )
     flags.extend(f.extra)
     return flags
+
+
+def rejection_final(
+    status: str,
+    last_action: str | None,
+    decided_at: datetime | None,
+    now: datetime,
+    recheck_days: int,
+) -> bool:
+    """Whether a claim's rejection is final (what it reserved may be given back):
+    - a claim that is not rejected: no;
+    - a recheck (复核) upheld it (its last action `uphold`): yes, at once (rechecked once);
+    - otherwise once `recheck_days` after the decision have passed: a reviewer's rejection may
+      be taken to 复核 until then (recheck.request_recheck refuses after it); an automatic one
+      may be taken to a human review at any time (PIPL art. 24), so for it this is when what it
+      reserved is given back, and a later approval takes it again within what is left."""
+    if status != "rejected":
+        return False
+    if last_action == "uphold":
+        return True
+    return decided_at is not None and now > decided_at + timedelta(days=recheck_days)

@@ -47,6 +47,7 @@ MEMBER_CLAIMS = "disclosure.member_claims"
 CLAIM_LINES = "claims.claim_lines"
 SPECIAL_DRUG_TERMS = "claims.special_drug_terms"
 SPECIAL_DRUG_HOLD = "claims.special_drug_hold"
+SPECIAL_DRUG_RETAKE = "claims.special_drug_retake"
 
 HOOK_POINTS: dict[str, HookPoint] = {
     point.name: point
@@ -113,6 +114,17 @@ HOOK_POINTS: dict[str, HookPoint] = {
             "(app.catalogues.matching.LineMatch) count of each drug's annual cap; match None "
             "gives it back (the approval undone)",
             provided_by="special drugs (app.special_drugs.usage.hold_for_claim)",
+        ),
+        HookPoint(
+            SPECIAL_DRUG_RETAKE,
+            params=("session", "claim"),
+            returns="tuple[dict, ...]: explanation lines (code, zh, en, bucket) for what of the "
+            "claim's special-drug money no longer counts; StaleAccumulators when a cap moved "
+            "since it was read (run it again)",
+            purpose="a claim about to be approved whose filing reserved a drug's annual cap and "
+            "gave it back when its rejection became final (a human review approves it later) "
+            "takes it again within what is left, and its amounts become what counts",
+            provided_by="special drugs (app.special_drugs.purchases.retake_for_claim)",
         ),
     )
 }

@@ -44,6 +44,9 @@ class PurchaseStatus(StrEnum):
     RESERVED = "reserved"  # cap reserved, the claim being filed
     SUBMITTED = "submitted"  # the claim was submitted
     FAILED = "failed"  # filing the claim failed: the reservation was given back
+    # the claim's rejection became final: the reservation was given back (a later approval,
+    # after a human review of an automatic rejection, takes it again: back to `submitted`)
+    RELEASED = "released"
 
 
 def _in(column: str, enum: type[StrEnum]) -> str:

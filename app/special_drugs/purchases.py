@@ -9,13 +9,19 @@ by a conditional UPDATE on the value read, so two purchases at once cannot both 
 it. The purchase becomes an ordinary claim (care kind special_drug) filed and submitted through
 app.claims.services; its itemised lines reach the engine through the hook point
 `claims.claim_lines` (app/common/hooks.py), answered here by `claim_lines_for`.
+
+The reservation stays while the claim's rejection is not final (复核 or a human review may still
+approve it). `release_final_rejections` (`flask claims release-final-rejections`, run daily)
+gives it back once the rejection is final (app.claims.recheck.final_rejection); a claim approved
+later (a human review of an automatic rejection has no window) takes it again within what is
+left of the cap (`retake_for_claim`, hook `claims.special_drug_retake`), never more.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,15 +29,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.adjudication.model import ClaimLine
+from app.audit.services import record as audit
 from app.catalogues.matching import FeeLine, match_lines
 from app.catalogues.models import CatalogueKind
 from app.catalogues.rules import CommercialCatalogue, SpecialDrugCatalogue
 from app.catalogues.services import entries_in_force
 from app.claims import services as claims
+from app.claims.accumulators import StaleAccumulators
+from app.claims.common import rows_changed
 from app.claims.models import Claim
+from app.claims.recheck import final_rejection
 from app.claims.statuses import ClaimStatus
 from app.common.clock import today_shanghai
-from app.database import read_scope, transaction
+from app.database import read_scope, transaction, utcnow
 from app.error_catalogue import E
 from app.policies.models import Policy
 from app.special_drugs import rules
@@ -49,6 +59,9 @@ from app.special_drugs.usage import approval_of, open_usage, take
 log = logging.getLogger(__name__)
 
 RESERVE_ATTEMPTS = 8
+# A purchase whose reservation is held: submitted, or left `reserved` by a crash after its
+# claim was submitted (a rejected claim was submitted).
+HELD = (PurchaseStatus.RESERVED, PurchaseStatus.SUBMITTED)
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,15 @@ def _reserve(member_id: int, application_id: int, p: PurchaseInput) -> SpecialDr
     raise E.special_drug_cap_busy()
 
 
+def _give_back(session: Session, purchase: SpecialDrugPurchase) -> None:
+    if purchase.counted_fen:
+        session.execute(
+            update(SpecialDrugUsage)
+            .where(SpecialDrugUsage.id == purchase.usage_id)
+            .values(used_fen=SpecialDrugUsage.used_fen - purchase.counted_fen)
+        )
+
+
 def _release(purchase_id: int) -> None:
     """Give the reservation back (the claim could not be filed)."""
     with transaction() as s:
@@ -155,12 +177,109 @@ def _release(purchase_id: int) -> None:
             return
         purchase.status = PurchaseStatus.FAILED
         purchase.claim_id = None  # the draft claim is deleted next
-        if purchase.counted_fen:
-            s.execute(
-                update(SpecialDrugUsage)
-                .where(SpecialDrugUsage.id == purchase.usage_id)
-                .values(used_fen=SpecialDrugUsage.used_fen - purchase.counted_fen)
+        _give_back(s, purchase)
+
+
+def release_final_rejections(now: datetime | None = None) -> int:
+    """Give back the reservations of purchases whose claim's rejection is final (a recheck
+    upheld it, or the 复核 period passed with nothing asked); how many. Idempotent: each is
+    given back once (a conditional UPDATE on the purchase's status), under a lock on the claim,
+    so a request for review at the same moment either comes first (nothing is given back) or
+    after (its approval takes it again)."""
+    now = now or utcnow()
+    with read_scope() as s:
+        candidates = list(
+            s.scalars(
+                select(SpecialDrugPurchase.id)
+                .join(Claim, Claim.id == SpecialDrugPurchase.claim_id)
+                .where(
+                    SpecialDrugPurchase.status.in_(HELD),
+                    Claim.status == ClaimStatus.REJECTED,
+                )
+                .order_by(SpecialDrugPurchase.id)
             )
+        )
+    released = 0
+    for purchase_id in candidates:
+        with transaction() as s:
+            purchase = s.get(SpecialDrugPurchase, purchase_id)
+            assert purchase is not None and purchase.claim_id is not None
+            claim = s.scalar(select(Claim).where(Claim.id == purchase.claim_id).with_for_update())
+            if claim is None or not final_rejection(claim, now):
+                continue
+            s.refresh(purchase)  # as it is now, under the claim's lock
+            moved = rows_changed(
+                s,
+                update(SpecialDrugPurchase)
+                .where(
+                    SpecialDrugPurchase.id == purchase_id,
+                    SpecialDrugPurchase.status.in_(HELD),
+                )
+                .values(status=PurchaseStatus.RELEASED),
+            )
+            if moved != 1:
+                continue  # given back already
+            _give_back(s, purchase)
+            audit(
+                s,
+                actor_type="system",
+                actor_id=None,
+                action="special_drug.reservation_released",
+                object_type="claim",
+                object_id=claim.id,
+                detail={"purchase_id": purchase_id, "amount_fen": purchase.counted_fen},
+            )
+            released += 1
+    return released
+
+
+def retake_for_claim(session: Session, claim: Any) -> tuple[dict, ...]:
+    """Hook `claims.special_drug_retake`: the claim of a purchase whose reservation was given
+    back (its rejection became final) is being approved: it takes the reservation again within
+    what is left of the cap (rules.retaken); the claim's amounts and the purchase's lines
+    become what counts. The explanation lines of what no longer counts; StaleAccumulators when
+    the cap moved since it was read (the approval runs again)."""
+    row = session.scalar(
+        select(SpecialDrugPurchase)
+        .where(SpecialDrugPurchase.claim_id == claim.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None or row.status != PurchaseStatus.RELEASED:
+        return ()
+    application = session.get(SpecialDrugApplication, row.application_id)
+    usage = session.scalar(
+        select(SpecialDrugUsage)
+        .where(SpecialDrugUsage.id == row.usage_id)
+        .execution_options(populate_existing=True)
+    )
+    assert application is not None and usage is not None
+    outcome = rules.retaken(
+        row.counted_fen,
+        drug_code=application.drug_code,
+        drug_name=application.drug_name,
+        amount_fen=row.amount_fen,
+        room_fen=rules.cap_room(usage.cap_fen, usage.used_fen),
+    )
+    if outcome.counted_fen and not take(session, usage.id, usage.used_fen, outcome.counted_fen):
+        raise StaleAccumulators()  # another purchase or claim used the cap: read it again
+    row.status, row.counted_fen = PurchaseStatus.SUBMITTED, outcome.counted_fen
+    row.lines = [rules.line_json(line) for line in outcome.lines]
+    row.reasons = [
+        *row.reasons,
+        *({"code": r.code, "zh": r.zh, "en": r.en} for r in outcome.reasons),
+    ]
+    for field, fen in outcome.amounts(row.amount_fen).items():
+        setattr(claim, field, fen)
+    return tuple(
+        {
+            "code": r.code,
+            "zh": f"特药 {application.drug_name} 购药（发票 {row.invoice_no}）：{r.zh}",
+            "en": f"special drug {application.drug_code} purchase ({row.invoice_no}): {r.en}",
+            "bucket": "special_drugs",
+        }
+        for r in outcome.reasons
+    )
 
 
 def _check(member_id: int, application_id: int, p: PurchaseInput) -> list[tuple[str, str, str]]:

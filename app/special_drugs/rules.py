@@ -6,6 +6,8 @@
 - missing_proofs: what an application still lacks (a prescription and a diagnostic proof);
 - purchase_outcome: what of a purchase counts as special-drug money, given the catalogue match
   (app.catalogues.matching.match_lines) and what is left of the drug's annual cap;
+- retaken: a purchase whose reservation was given back (its claim's rejection was final) and
+  whose claim is approved later: what it counted, within what is left of the cap now;
 - supplement_hold: what a supplement (a later claim stating a whole stay) holds of a drug's cap.
 """
 
@@ -120,12 +122,31 @@ def purchase_outcome(
     with the reasons why."""
     if amount_fen <= 0:
         raise ValueError("amount_fen must be positive")
-    listed = match.special_drugs_fen
     reasons = [PurchaseReason(r.code, r.zh, r.en) for e in match.explanations for r in e.reasons]
+    return _within_cap(
+        match.special_drugs_fen,
+        reasons,
+        drug_code=drug_code,
+        drug_name=drug_name,
+        amount_fen=amount_fen,
+        room_fen=room_fen,
+    )
+
+
+def _within_cap(
+    listed: int,
+    reasons: list[PurchaseReason],
+    *,
+    drug_code: str,
+    drug_name: str,
+    amount_fen: int,
+    room_fen: int | None,
+) -> PurchaseOutcome:
+    """`listed` of the purchase counted within what is left of the cap; the rest not."""
     counted = listed if room_fen is None else min(listed, room_fen)
     if counted < listed:
         over = cap_reason(room_fen or 0, listed - counted)
-        reasons.append(PurchaseReason(over.code, over.zh, over.en))
+        reasons = [*reasons, PurchaseReason(over.code, over.zh, over.en)]
     lines = []
     if counted:
         lines.append(ClaimLine(drug_code, counted, True, "special_drugs", drug_name))
@@ -153,6 +174,24 @@ def line_from_json(data: Mapping[str, Any]) -> ClaimLine:
         bool(data["on_commercial_list"]),
         str(data["amount_kind"]),
         str(data.get("name", "")),
+    )
+
+
+def retaken(
+    counted_fen: int, *, drug_code: str, drug_name: str, amount_fen: int, room_fen: int | None
+) -> PurchaseOutcome:
+    """A purchase that counted `counted_fen` when it was filed, taken again on a later approval:
+    what it counted, within what is left of the annual cap now (room_fen, None: no cap); the
+    part above is not counted, with the cap's reason."""
+    if not 0 <= counted_fen <= amount_fen:
+        raise ValueError("counted_fen must be within the purchase")
+    return _within_cap(
+        counted_fen,
+        [],
+        drug_code=drug_code,
+        drug_name=drug_name,
+        amount_fen=amount_fen,
+        room_fen=room_fen,
     )
 
 

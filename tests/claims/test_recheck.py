@@ -22,17 +22,23 @@ def second_reviewer(seeded):
     return factories.staff_token(seeded, "second-reviewer")
 
 
+def staff_reject(client, reviewer, claim_id, reason_code="not_covered", reason="手术不在保障范围"):
+    """The reviewer takes the claim and rejects it (on a claim in 复核: upholds the rejection)."""
+    staff = bearer(reviewer)
+    assert client.post(f"/staff/claims/{claim_id}/assign", headers=staff, json={}).status_code
+    resp = client.post(
+        f"/staff/claims/{claim_id}/reject",
+        headers=staff,
+        json={"reason_code": reason_code, "reason": reason},
+    )
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
 def _rejected(client, family, reviewer) -> dict:
     claim = _filed(client, family)
     assert claim["status"] == "pending_review", claim
-    staff = bearer(reviewer)
-    assert client.post(f"/staff/claims/{claim['id']}/assign", headers=staff, json={}).status_code
-    resp = client.post(
-        f"/staff/claims/{claim['id']}/reject",
-        headers=staff,
-        json={"reason_code": "not_covered", "reason": "手术不在保障范围"},
-    )
-    assert resp.status_code == 200, resp.get_json()
+    staff_reject(client, reviewer, claim["id"])
     return client.get(f"/claims/{claim['id']}", headers=bearer(family["token"])).get_json()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -279,3 +279,29 @@ def test_a_supplement_typing_more_in_policy_than_the_bureau_says_is_flagged(bure
     if flag is not None:
         assert flag.code == "episode_amounts_differ"
         assert "CL2026001" in flag.zh and "17,005.00 元" in flag.zh
+
+
+_DECIDED = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "status, last_action, decided_at, now, final",
+    [
+        # a reviewer's rejection: 复核 may be asked until 30 days after the decision
+        ("rejected", "reject", _DECIDED, _DECIDED + timedelta(days=29), False),
+        ("rejected", "reject", _DECIDED, _DECIDED + timedelta(days=30), False),  # the last moment
+        ("rejected", "reject", _DECIDED, _DECIDED + timedelta(days=30, seconds=1), True),
+        # the engine's: a human review has no window; its reservation goes after the same 30 days
+        ("rejected", "adjudicate", _DECIDED, _DECIDED + timedelta(days=1), False),
+        ("rejected", "adjudicate", _DECIDED, _DECIDED + timedelta(days=31), True),
+        # a recheck upheld it: final at once (a claim is rechecked once)
+        ("rejected", "uphold", _DECIDED, _DECIDED + timedelta(minutes=1), True),
+        # not rejected (in 复核, in review again, approved): never
+        ("recheck", "request_recheck", _DECIDED, _DECIDED + timedelta(days=90), False),
+        ("pending_review", "request_human_review", _DECIDED, _DECIDED + timedelta(days=90), False),
+        ("paid", "pay", _DECIDED, _DECIDED + timedelta(days=90), False),
+        ("rejected", "reject", None, _DECIDED + timedelta(days=90), False),  # no decision time
+    ],
+)
+def test_rejection_final(status, last_action, decided_at, now, final):
+    assert rules.rejection_final(status, last_action, decided_at, now, 30) is final

@@ -196,3 +196,38 @@ def test_purchase_outcome_refuses_a_zero_amount():
 )
 def test_supplement_hold(counted, earlier, held):
     assert rules.supplement_hold(counted, earlier) == held
+
+
+@pytest.mark.parametrize(
+    "counted, room, taken, over",
+    [
+        (10_000_000, None, 10_000_000, None),  # no cap: all it counted
+        (10_000_000, 15_000_000, 10_000_000, None),  # 150,000 left: the 100,000 again
+        (10_000_000, 7_000_000, 7_000_000, 3_000_000),  # 70,000 left: 70,000; 30,000 over
+        (10_000_000, 0, 0, 10_000_000),  # used up: nothing counts
+        (0, 15_000_000, 0, None),  # it counted nothing when filed: nothing now
+    ],
+)
+def test_retaken(counted, room, taken, over):
+    # a purchase of 120,000 yuan that counted `counted` when it was filed
+    outcome = rules.retaken(
+        counted,
+        drug_code=TRASTUZUMAB_EMTANSINE,
+        drug_name="T-DM1",
+        amount_fen=12_000_000,
+        room_fen=room,
+    )
+    assert outcome.counted_fen == taken
+    assert outcome.amounts(12_000_000)["out_of_policy_self_pay_fen"] == 12_000_000 - taken
+    assert sum(l.amount_fen for l in outcome.lines) == 12_000_000
+    assert [r.code for r in outcome.reasons] == (
+        [] if over is None else ["special_drug_annual_cap"]
+    )
+    if over is not None:
+        assert outcome.reasons[0].zh.endswith(f"{over // 100:,}.00 元不计入")
+
+
+@pytest.mark.parametrize("counted", [-1, 12_000_001])
+def test_retaken_refuses_what_the_purchase_never_counted(counted):
+    with pytest.raises(ValueError):
+        rules.retaken(counted, drug_code="X", drug_name="", amount_fen=12_000_000, room_fen=None)
