@@ -276,7 +276,7 @@ def retake_for_claim(session: Session, claim: Any) -> tuple[dict, ...]:
             "code": r.code,
             "zh": f"特药 {application.drug_name} 购药（发票 {row.invoice_no}）：{r.zh}",
             "en": f"special drug {application.drug_code} purchase ({row.invoice_no}): {r.en}",
-            "bucket": "special_drugs",
+            "bucket": None,  # the purchase as a whole, not one bucket's figure
         }
         for r in outcome.reasons
     )
