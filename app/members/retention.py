@@ -12,6 +12,10 @@ and set `retain_until`. Past that day this job, one account per transaction:
 - keeps amounts, dates, statuses, products and counts, so the ledgers (`flask ledger check`)
   and the public statistics (`disclosure_counters`) are unchanged.
 
+A person kept whole because something else held them then (a live account's binding or
+relatives list) is looked at again on every run (`left_people`): once nothing live holds them,
+they are anonymised (one `person.retention_anonymised` audit row each).
+
 A crash between the file deletions and the commit leaves the account due: the rerun deletes the
 files again (a missing file is no error) and scrubs the rows. `dry_run` runs every statement and
 rolls it back, and deletes no file.
@@ -23,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -234,26 +239,41 @@ def _reference_column(table: str, column: str):
     return Base.metadata.tables[table].c[column]
 
 
-def account_people(session: Session, member_id: int) -> set[int]:
-    """The people the account's own records name."""
-    queries = [
-        select(Order.payer_person_id).where(Order.member_id == member_id),
+def _named_people(owner: Callable[[Any], ColumnElement[bool]]) -> list[Select]:
+    """The people named by the records of the accounts `owner(member column)` selects."""
+    return [
+        select(Order.payer_person_id).where(owner(Order.member_id)),
         select(OrderItem.person_id)
         .join(Order, Order.id == OrderItem.order_id)
-        .where(Order.member_id == member_id),
-        select(Claim.person_id).where(Claim.member_id == member_id),
-        select(SpecialDrugApplication.person_id).where(
-            SpecialDrugApplication.member_id == member_id
-        ),
-        select(CampaignRedemption.person_id).where(CampaignRedemption.member_id == member_id),
-        select(RenewalConsent.person_id).where(RenewalConsent.member_id == member_id),
-        select(RenewalOutcome.person_id).where(RenewalOutcome.member_id == member_id),
-        select(Consent.subject_person_id).where(Consent.member_id == member_id),
+        .where(owner(Order.member_id)),
+        select(Claim.person_id).where(owner(Claim.member_id)),
+        select(SpecialDrugApplication.person_id).where(owner(SpecialDrugApplication.member_id)),
+        select(CampaignRedemption.person_id).where(owner(CampaignRedemption.member_id)),
+        select(RenewalConsent.person_id).where(owner(RenewalConsent.member_id)),
+        select(RenewalOutcome.person_id).where(owner(RenewalOutcome.member_id)),
+        select(Consent.subject_person_id).where(owner(Consent.member_id)),
     ]
+
+
+def account_people(session: Session, member_id: int) -> set[int]:
+    """The people the account's own records name."""
     found: set[int] = set()
-    for query in queries:
+    for query in _named_people(lambda column: column == member_id):
         found.update(p for p in session.scalars(query) if p is not None)
     return found
+
+
+def left_people(session: Session) -> list[int]:
+    """People named by the records of accounts already purged (closed, `retain_until` null) and
+    not anonymised yet: each was kept because something else held them then (a live account's
+    binding or relatives list...); once nothing does, the purge anonymises them."""
+    purged = select(Member.id).where(Member.closed_at.is_not(None), Member.retain_until.is_(None))
+    whole = select(Person.id).where(Person.id_number_index.not_like("erased:%"))
+    found: set[int] = set()
+    for query in _named_people(lambda column: column.in_(purged)):
+        column = query.selected_columns[0]
+        found.update(p for p in session.scalars(query.where(column.in_(whole))) if p is not None)
+    return sorted(found)
 
 
 def person_held(session: Session, person_id: int, member_id: int, today: date) -> bool:
@@ -372,7 +392,37 @@ def purge_retained(
                 totals.update(_purge_one(member_id, today, dry_run, registry.storage()))
             except Exception as exc:
                 failures.append(f"member {member_id}: {type(exc).__name__}")
+    try:
+        totals.update(_anonymise_left(today, dry_run))
+    except Exception as exc:
+        failures.append(f"people left: {type(exc).__name__}")
     return totals, failures
+
+
+def _anonymise_left(today: date, dry_run: bool) -> Counter[str]:
+    """Anonymise the people of purged accounts whom nothing holds any more (left_people), in
+    one transaction; `people_anonymised` counts them."""
+    counts: Counter[str] = Counter()
+    try:
+        with transaction() as s:
+            for person_id in left_people(s):
+                # member id 0 is no account's: every live account's row holds the person
+                if not person_held(s, person_id, 0, today):
+                    _anonymise(s, person_id)
+                    counts["people_anonymised"] += 1
+                    audit(
+                        s,
+                        actor_type="system",
+                        actor_id=None,
+                        action="person.retention_anonymised",
+                        object_type="person",
+                        object_id=person_id,
+                    )
+            if dry_run:
+                raise _Discard(counts)
+    except _Discard as discarded:
+        return discarded.counts
+    return counts
 
 
 def _purge_one(member_id: int, today: date, dry_run: bool, storage) -> Counter[str]:

@@ -349,3 +349,25 @@ def test_a_person_another_live_account_holds_is_not_erased(client, closed, resid
         li_before.birth_date,
     )
     assert person_of(app, residents["张伟"]) is None  # anonymised: no index of his number
+
+
+def test_a_kept_person_is_erased_once_the_last_live_holder_is_gone(
+    client, closed, residents, seeded
+):
+    """王芳 (a live account) keeps 李娜 in her relatives list, so the purge keeps 李娜 whole;
+    王芳 has since closed her account (nothing of hers kept). Nothing live holds 李娜 any more:
+    the next purge anonymises her (nothing else ever would)."""
+    app = client.application
+    with time_machine.travel(AFTER_COVER, tick=True):
+        wang = factories.verified_member(seeded, "retention-wang", residents["王芳"])
+        factories.relative(seeded, wang["member_id"], residents["李娜"], "sibling")
+    assert "people_kept: 1" in purge(app).output
+    with time_machine.travel(PURGE_DAY, tick=True):
+        token = factories.login(seeded, "retention-wang")["access_token"]
+        resp = client.post("/me/closure", headers=bearer(token), json={"confirm": True})
+    assert resp.status_code == 200, resp.get_json()
+    result = purge(app, when="2032-01-03T02:00:00+00:00")
+    assert result.exit_code == 0, result.output
+    assert person_of(app, residents["李娜"]) is None, result.output
+    assert residents["李娜"].certno not in str(snapshot(app))
+    assert len(_events(app, "person.retention_anonymised")) == 1
