@@ -347,6 +347,7 @@ def purge_account(session: Session, member_id: int, today: date) -> Counter[str]
         counts[scrub.name] += rowcount(
             session.execute(update(scrub.model).where(scrub.owned(member_id)).values(**values))
         )
+    counts["claim_flags"] += _scrub_flags(session, member_id)
     for name, model, owned in DELETES:
         counts[name] += rowcount(session.execute(delete(model).where(owned(member_id))))
     people = account_people(session, member_id)
@@ -363,6 +364,27 @@ def purge_account(session: Session, member_id: int, today: date) -> Counter[str]
     )
     counts["accounts"] += 1
     return counts
+
+
+# Flags whose text names something erased (app.claims.rules.fraud_flags: "发票 <issuer>/<number>
+# 已在其他理赔申请中使用"), and the text they keep: the code stays (statistics by flag).
+FLAG_TEXTS = {"duplicate_invoice": "发票已在其他理赔申请中使用"}
+
+
+def _scrub_flags(session: Session, member_id: int) -> int:
+    """Rewrite the account's claims' flags that name an invoice number; how many claims."""
+    changed = 0
+    for claim in session.scalars(select(Claim).where(Claim.member_id == member_id)):
+        flags = claim.flags or []
+        scrubbed = [
+            f | {"zh": FLAG_TEXTS[f.get("code")]} if f.get("code") in FLAG_TEXTS else f
+            for f in flags
+        ]
+        if scrubbed != flags:
+            claim.flags = scrubbed
+            changed += 1
+    session.flush()
+    return changed
 
 
 class _Discard(Exception):

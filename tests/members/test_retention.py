@@ -371,3 +371,30 @@ def test_a_kept_person_is_erased_once_the_last_live_holder_is_gone(
     assert person_of(app, residents["李娜"]) is None, result.output
     assert residents["李娜"].certno not in str(snapshot(app))
     assert len(_events(app, "person.retention_anonymised")) == 1
+
+
+def test_an_invoice_number_a_flag_names_is_erased_with_the_invoice(client, closed):
+    """The engine flagged the claim's invoice as used on another claim (its text names the
+    invoice, app.claims.rules.fraud_flags): the purge erases the invoice number there too."""
+    app = client.application
+    with app.app_context():
+        s = get_session()
+        claim = s.get(Claim, closed["claim_id"])
+        [invoice] = claim.invoices
+        number = invoice.number
+        # what app.claims.rules.fraud_flags writes for it
+        claim.flags = [
+            {
+                "code": "duplicate_invoice",
+                "zh": f"发票 {invoice.issuer}/{number} 已在其他理赔申请中使用",
+            }
+        ]
+        s.commit()
+    assert number and number in str(snapshot(app))
+    result = purge(app)
+    assert result.exit_code == 0, result.output
+    assert number not in str(snapshot(app))
+    with app.app_context():
+        flags = get_session().get(Claim, closed["claim_id"]).flags
+        get_session().rollback()
+    assert [f["code"] for f in flags] == ["duplicate_invoice"]  # the code stays (statistics)
