@@ -455,8 +455,11 @@ def _purge_one(member_id: int, today: date, dry_run: bool, storage) -> Counter[s
             storage.delete(key)
     try:
         with transaction() as s:
-            member = s.get(Member, member_id)
-            if member is None or member.retain_until is None or member.retain_until >= today:
+            # locked: of two runs at once, the second waits here and finds it purged
+            until = s.scalar(
+                select(Member.retain_until).where(Member.id == member_id).with_for_update()
+            )
+            if until is None or until >= today:
                 return Counter()  # purged meanwhile by another run
             counts = purge_account(s, member_id, today)
             counts["files"] += len(keys)

@@ -398,3 +398,39 @@ def test_an_invoice_number_a_flag_names_is_erased_with_the_invoice(client, close
         flags = get_session().get(Claim, closed["claim_id"]).flags
         get_session().rollback()
     assert [f["code"] for f in flags] == ["duplicate_invoice"]  # the code stays (statistics)
+
+
+@pytest.mark.postgres
+def test_two_runs_at_once_purge_an_account_once(client, closed, monkeypatch):
+    """Two cron runs overlap: both find the account due. Each holds its purge until the other
+    has read the account too (or 2 s passed): only one purges it and writes the audit row."""
+    import threading
+
+    import app.members.retention as retention
+
+    app = client.application
+    real, meet = retention.purge_account, threading.Barrier(2)
+
+    def purge_account(*args, **kwargs):
+        try:
+            meet.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass  # the other run waits for this one's account lock: go on alone
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(retention, "purge_account", purge_account)
+    outputs: list = []
+
+    def run():
+        with app.app_context():
+            outputs.append(retention.purge_retained())
+
+    with time_machine.travel(PURGE_DAY, tick=True):
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(counts["accounts"] for counts, _ in outputs) == [0, 1], outputs
+    assert all(failures == [] for _, failures in outputs)
+    assert len(_events(app, "member.retention_purged")) == 1
