@@ -274,8 +274,10 @@ def retake_for_claim(session: Session, claim: Any) -> tuple[dict, ...]:
     return tuple(
         {
             "code": r.code,
-            "zh": f"特药 {application.drug_name} 购药（发票 {row.invoice_no}）：{r.zh}",
-            "en": f"special drug {application.drug_code} purchase ({row.invoice_no}): {r.en}",
+            # no invoice number: the claim is this one purchase, and the explanation outlives
+            # the number (flask members purge-retained erases it, keeps the adjudication)
+            "zh": f"特药 {application.drug_name} 购药：{r.zh}",
+            "en": f"special drug {application.drug_code} purchase: {r.en}",
             "bucket": None,  # the purchase as a whole, not one bucket's figure
         }
         for r in outcome.reasons

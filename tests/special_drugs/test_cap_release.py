@@ -139,6 +139,8 @@ def test_a_human_review_after_the_release_takes_only_what_is_left(
         l["zh"] for l in paid["adjudication"]["lines"] if l["code"] == "special_drug_annual_cap"
     ]
     assert said and "年度剩余额度 70,000.00 元，30,000.00 元不计入" in said[0]
+    # the explanation is kept when the purge erases the invoice number: it must not name it
+    assert "FP1" not in str(paid["adjudication"])
 
 
 @pytest.mark.postgres
