@@ -291,7 +291,14 @@ def person_held(session: Session, person_id: int, member_id: int, today: date) -
     return False
 
 
-def _anonymise(session: Session, person_id: int) -> None:
+def _anonymise(session: Session, person_id: int) -> bool:
+    """Anonymise the person; False when another run did it first (the row is locked and read
+    again, so two runs at once anonymise and audit a person once)."""
+    index = session.scalar(
+        select(Person.id_number_index).where(Person.id == person_id).with_for_update()
+    )
+    if index is None or index.startswith("erased:"):
+        return False
     session.execute(delete(InsuranceAnswer).where(InsuranceAnswer.person_id == person_id))
     session.execute(
         update(Consent).where(Consent.subject_person_id == person_id).values(subject_person_id=None)
@@ -307,6 +314,7 @@ def _anonymise(session: Session, person_id: int) -> None:
             birth_date=date(birth.year, 1, 1),
         )
     )
+    return True
 
 
 # --- the job -----------------------------------------------------------------------------------
@@ -354,8 +362,7 @@ def purge_account(session: Session, member_id: int, today: date) -> Counter[str]
     for person_id in sorted(people):
         if person_held(session, person_id, member_id, today):
             counts["people_kept"] += 1
-        else:
-            _anonymise(session, person_id)
+        elif _anonymise(session, person_id):
             counts["people_anonymised"] += 1
     session.execute(
         update(Member)
@@ -429,8 +436,7 @@ def _anonymise_left(today: date, dry_run: bool) -> Counter[str]:
         with transaction() as s:
             for person_id in left_people(s):
                 # member id 0 is no account's: every live account's row holds the person
-                if not person_held(s, person_id, 0, today):
-                    _anonymise(s, person_id)
+                if not person_held(s, person_id, 0, today) and _anonymise(s, person_id):
                     counts["people_anonymised"] += 1
                     audit(
                         s,

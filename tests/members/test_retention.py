@@ -7,6 +7,8 @@ January 2027: retain_until 2031-12-31. The purge runs on 2032-01-02."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import time_machine
 from sqlalchemy import select
@@ -434,3 +436,53 @@ def test_two_runs_at_once_purge_an_account_once(client, closed, monkeypatch):
     assert sorted(counts["accounts"] for counts, _ in outputs) == [0, 1], outputs
     assert all(failures == [] for _, failures in outputs)
     assert len(_events(app, "member.retention_purged")) == 1
+
+
+@pytest.mark.postgres
+def test_two_sweeps_at_once_anonymise_a_left_person_once(
+    client, closed, residents, seeded, monkeypatch
+):
+    """The people a purge kept are swept by every run (left_people). Two runs overlap and both
+    find 李娜 no longer held: each waits for the other to have checked her (or 2 s), then only
+    one anonymises her and writes the audit row; the other reads her row again under its lock
+    and finds her anonymised already."""
+    import threading
+
+    import app.members.retention as retention
+
+    app = client.application
+    with time_machine.travel(AFTER_COVER, tick=True):
+        wang = factories.verified_member(seeded, "retention-wang", residents["王芳"])
+        factories.relative(seeded, wang["member_id"], residents["李娜"], "sibling")
+    assert "people_kept: 1" in purge(app).output
+    with time_machine.travel(PURGE_DAY, tick=True):
+        token = factories.login(seeded, "retention-wang")["access_token"]
+        assert (
+            client.post("/me/closure", headers=bearer(token), json={"confirm": True}).status_code
+            == 200
+        )
+    real, meet = retention.person_held, threading.Barrier(2)
+
+    def person_held(*args, **kwargs):
+        held = real(*args, **kwargs)
+        try:
+            meet.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass  # the other sweep waits on this one's row lock: go on alone
+        return held
+
+    monkeypatch.setattr(retention, "person_held", person_held)
+    outputs: list = []
+
+    def sweep():
+        with app.app_context():
+            outputs.append(retention._anonymise_left(date(2032, 1, 3), dry_run=False))
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert person_of(app, residents["李娜"]) is None
+    assert sorted(c["people_anonymised"] for c in outputs) == [0, 1], outputs
+    assert len(_events(app, "person.retention_anonymised")) == 1
