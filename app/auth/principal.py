@@ -7,6 +7,7 @@ call into here and document the security scheme and the 401/403 they can return.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
@@ -82,24 +83,46 @@ def authenticate_member() -> Principal:
 def _session_state(rid: int, member_id: int) -> tuple[bool, bool, str | None] | None:
     """(session live, account closed, latest personal-information consent purpose), or None
     when no such session of this member exists."""
-    from sqlalchemy import select
-
-    from app.auth.models import RefreshToken
     from app.database import autocommit_read
+
+    query, params = _statements()["member"], {"rid": rid, "subject_id": member_id}
+    row = autocommit_read(lambda session: session.execute(query, params).first())
+    return None if row is None else (bool(row[0]), bool(row[1]), row[2])
+
+
+@cache
+def _statements() -> dict:
+    """The two sessions' reads, built once (every request runs one; building a statement's
+    expression costs more CPU than sending it), with bound parameters rid and subject_id."""
+    from sqlalchemy import Integer, and_, bindparam, select
+
+    from app.auth.models import RefreshToken, StaffAccount
     from app.members.models import Consent, Member, latest_pi_consent
 
+    rid, subject = bindparam("rid", type_=Integer), bindparam("subject_id", type_=Integer)
     latest = latest_pi_consent(Member.id).with_only_columns(Consent.purpose).scalar_subquery()
-    query = (
+    member = (
         select(RefreshToken.revoked_at.is_(None), Member.closed_at.is_not(None), latest)
         .join(Member, Member.id == RefreshToken.subject_id)
         .where(
             RefreshToken.id == rid,
             RefreshToken.subject_type == "member",
-            RefreshToken.subject_id == member_id,
+            RefreshToken.subject_id == subject,
         )
     )
-    row = autocommit_read(lambda session: session.execute(query).first())
-    return None if row is None else (bool(row[0]), bool(row[1]), row[2])
+    staff = (
+        select(StaffAccount, RefreshToken.id, RefreshToken.revoked_at)
+        .outerjoin(
+            RefreshToken,
+            and_(
+                RefreshToken.id == rid,
+                RefreshToken.subject_type == "staff",
+                RefreshToken.subject_id == StaffAccount.id,
+            ),
+        )
+        .where(StaffAccount.id == subject)
+    )
+    return {"member": member, "staff": staff}
 
 
 def authenticate_staff(roles: tuple[str, ...]) -> Principal:
@@ -134,24 +157,10 @@ def authenticate_staff(roles: tuple[str, ...]) -> Principal:
 def _staff_state(rid: int, staff_id: int) -> tuple[StaffAccount | None, bool]:
     """(the staff account or None, whether session `rid` of that account is live): one
     statement, the account outer-joined to its refresh token row."""
-    from sqlalchemy import and_, select
-
-    from app.auth.models import RefreshToken, StaffAccount
     from app.database import get_session
 
-    query = (
-        select(StaffAccount, RefreshToken.id, RefreshToken.revoked_at)
-        .outerjoin(
-            RefreshToken,
-            and_(
-                RefreshToken.id == rid,
-                RefreshToken.subject_type == "staff",
-                RefreshToken.subject_id == StaffAccount.id,
-            ),
-        )
-        .where(StaffAccount.id == staff_id)
-    )
-    row = get_session().execute(query).first()
+    params = {"rid": rid, "subject_id": staff_id}
+    row = get_session().execute(_statements()["staff"], params).first()
     if row is None:
         return None, False
     account, session_id, revoked_at = row
