@@ -3,8 +3,9 @@ every way they do not (a line whose parts do not make its total, a 丙类 line w
 than 全自费, a repeated serial number, a settlement total the lines' field does not sum to).
 
 Pure functions over app.catalogues.matching.FeeLine: the adjudication side runs it on lines a
-member or reviewer gives (app/claims/line_sheet.py); the bureau adapter runs the same arithmetic
-on the bureau's 5204 records (app/integrations/bureau/fee_details.py).
+member or reviewer gives (app/claims/line_sheet.py). The arithmetic is the bureau adapter's own
+(app/integrations/bureau/fee_details.py, which checks the bureau's 5204 records with it); this
+module gives each finding its Chinese and English sentence.
 """
 
 from __future__ import annotations
@@ -14,6 +15,16 @@ from dataclasses import dataclass
 
 from app.adjudication.money import yuan
 from app.catalogues.matching import FeeLine
+from app.integrations.bureau.fee_details import TOTAL_FIELDS as BUREAU_TOTAL_FIELDS
+from app.integrations.bureau.fee_details import FeeDiscrepancy, fee_detail_discrepancies
+
+_ZH_TOTALS = {
+    "medfee_sumamt_fen": "医疗费总额",
+    "fulamt_ownpay_amt_fen": "全自费金额",
+    "overlmt_selfpay_fen": "超限价自费金额",
+    "preselfpay_amt_fen": "先行自付金额",
+    "inscp_scp_amt_fen": "符合政策范围金额",
+}
 
 
 @dataclass(frozen=True)
@@ -54,88 +65,48 @@ class Discrepancy:
         return self.actual_fen - self.expected_fen
 
 
-# settlement field -> the line field that adds up to it
+# settlement field -> the line field that adds up to it, and the field's Chinese name
 TOTAL_FIELDS: Mapping[str, tuple[str, str]] = {
-    "medfee_sumamt_fen": ("det_item_fee_sumamt_fen", "医疗费总额"),
-    "fulamt_ownpay_amt_fen": ("fulamt_ownpay_amt_fen", "全自费金额"),
-    "overlmt_selfpay_fen": ("overlmt_amt_fen", "超限价自费金额"),
-    "preselfpay_amt_fen": ("preselfpay_amt_fen", "先行自付金额"),
-    "inscp_scp_amt_fen": ("inscp_scp_amt_fen", "符合政策范围金额"),
+    total: (line_field, _ZH_TOTALS[total]) for total, line_field in BUREAU_TOTAL_FIELDS.items()
 }
+
+
+def _texts(found: FeeDiscrepancy) -> tuple[str, str]:
+    """The Chinese and English sentences for one discrepancy the arithmetic found."""
+    sn = found.feedetl_sn
+    expected, actual = yuan(found.expected_fen), yuan(found.actual_fen)
+    if found.code == "duplicate_line_sn":
+        return f"费用明细流水号 {sn} 重复", f"fee line serial {sn} appears more than once"
+    if found.code == "line_split_mismatch":
+        return (
+            f"明细 {sn} 金额 {expected} 元不等于全自费、超限价、先行自付与政策范围内金额之和 "
+            f"{actual} 元",
+            f"line {sn} total {expected} yuan is not the sum of its parts {actual} yuan",
+        )
+    if found.code == "class_c_not_self_paid":
+        return (
+            f"明细 {sn} 为丙类项目，全自费金额 {actual} 元应等于明细金额 {expected} 元",
+            f"line {sn} is class C (wholly self-paid) but its own-pay {actual} yuan is not its "
+            f"total {expected} yuan",
+        )
+    zh_name = _ZH_TOTALS[found.field]
+    return (
+        f"明细合计 {actual} 元与结算{zh_name} {expected} 元不一致",
+        f"lines add up to {actual} yuan, the settlement's "
+        f"{found.field.removesuffix('_fen')} is {expected} yuan",
+    )
 
 
 def check_line_totals(
     lines: Iterable[FeeLine], totals: SettlementTotals
 ) -> tuple[Discrepancy, ...]:
     """Every way these lines fail to add up to the settlement (empty when they do), lines first
-    in their order, then the totals in TOTAL_FIELDS order."""
-    lines = list(lines)
-    found: list[Discrepancy] = []
-    seen: set[str] = set()
-    for line in lines:
-        sn = line.feedetl_sn
-        if sn in seen:
-            found.append(
-                Discrepancy(
-                    "duplicate_line_sn",
-                    "feedetl_sn",
-                    0,
-                    0,
-                    sn,
-                    f"费用明细流水号 {sn} 重复",
-                    f"fee line serial {sn} appears more than once",
-                )
-            )
-        seen.add(sn)
-        parts = (
-            line.fulamt_ownpay_amt_fen
-            + line.overlmt_amt_fen
-            + line.preselfpay_amt_fen
-            + line.inscp_scp_amt_fen
+    in their order, then the totals in TOTAL_FIELDS order: the bureau adapter's arithmetic
+    (app.integrations.bureau.fee_details.fee_detail_discrepancies), with texts."""
+    found = []
+    for d in fee_detail_discrepancies(lines, totals):
+        zh, en = _texts(d)
+        found.append(
+            Discrepancy(d.code, d.field, d.expected_fen, d.actual_fen, d.feedetl_sn, zh, en)
         )
-        if parts != line.det_item_fee_sumamt_fen:
-            found.append(
-                Discrepancy(
-                    "line_split_mismatch",
-                    "det_item_fee_sumamt_fen",
-                    line.det_item_fee_sumamt_fen,
-                    parts,
-                    sn,
-                    f"明细 {sn} 金额 {yuan(line.det_item_fee_sumamt_fen)} 元不等于全自费、超限价、"
-                    f"先行自付与政策范围内金额之和 {yuan(parts)} 元",
-                    f"line {sn} total {yuan(line.det_item_fee_sumamt_fen)} yuan is not the sum of "
-                    f"its parts {yuan(parts)} yuan",
-                )
-            )
-        if line.chrgitm_lv == "03" and line.fulamt_ownpay_amt_fen != line.det_item_fee_sumamt_fen:
-            found.append(
-                Discrepancy(
-                    "class_c_not_self_paid",
-                    "fulamt_ownpay_amt_fen",
-                    line.det_item_fee_sumamt_fen,
-                    line.fulamt_ownpay_amt_fen,
-                    sn,
-                    f"明细 {sn} 为丙类项目，全自费金额 {yuan(line.fulamt_ownpay_amt_fen)} 元应等于"
-                    f"明细金额 {yuan(line.det_item_fee_sumamt_fen)} 元",
-                    f"line {sn} is class C (wholly self-paid) but its own-pay "
-                    f"{yuan(line.fulamt_ownpay_amt_fen)} yuan is not its total "
-                    f"{yuan(line.det_item_fee_sumamt_fen)} yuan",
-                )
-            )
-    for total_field, (line_field, zh_name) in TOTAL_FIELDS.items():
-        expected = getattr(totals, total_field)
-        actual = sum(getattr(line, line_field) for line in lines)
-        if expected != actual:
-            found.append(
-                Discrepancy(
-                    "lines_total_mismatch",
-                    total_field,
-                    expected,
-                    actual,
-                    None,
-                    f"明细合计 {yuan(actual)} 元与结算{zh_name} {yuan(expected)} 元不一致",
-                    f"lines add up to {yuan(actual)} yuan, the settlement's "
-                    f"{total_field.removesuffix('_fen')} is {yuan(expected)} yuan",
-                )
-            )
     return tuple(found)

@@ -131,8 +131,9 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_discrepancies_are_those_check_line_totals_finds(case):
-    """The bureau's check and the adjudication side's check agree, code by code and figure by
-    figure (the port cannot import app.adjudication, so the two are kept in step here)."""
+    """The bureau's records and the same lines as FeeLines (the adjudication side's check) are
+    found wanting alike, code by code and figure by figure, and every finding the adjudication
+    side reports carries its Chinese sentence."""
     change, codes = CASES[case]
     lines = change(good_lines())
     ours = fee_detail_discrepancies(lines, settlement())
@@ -144,6 +145,7 @@ def test_discrepancies_are_those_check_line_totals_finds(case):
         (d.code, d.field, d.expected_fen, d.actual_fen, d.feedetl_sn) for d in theirs
     ]
     assert set(codes) <= set(DISCREPANCIES)
+    assert all(d.zh and d.en and d.zh != d.en for d in theirs)
 
 
 def test_lines_that_do_not_add_up_are_refused_with_the_difference():

@@ -24,9 +24,10 @@ amounts. `net_reversals` subtracts it from the line it names in `init_feedetl_sn
 is empty, from the first earlier line with the same list code, level and unit price that still
 has the units); a reversal that matches no line, or takes a line below zero, is malformed.
 
-The lines of a settlement add up (`fee_detail_discrepancies`; the same stable codes and the
-same arithmetic as app.catalogues.line_totals.check_line_totals, which the adjudication side
-runs on `FeeLine`s; tests/integrations/test_fee_details.py keeps the two in step):
+The lines of a settlement add up (`fee_detail_discrepancies`, over anything shaped like a fee
+line and anything carrying the settlement's five totals: the bureau's records here, and the
+`FeeLine`s a member or reviewer gives, through app.catalogues.line_totals.check_line_totals,
+which adds the Chinese and English texts):
 
     duplicate_line_sn       two lines with one feedetl_sn
     line_split_mismatch     a line's total is not the sum of its four parts
@@ -41,9 +42,9 @@ and before that (`settled_fee_details`), the lines are this bill's and can be ne
     foreign_line            a line of another settlement, visit or person (never handed on)
     reversal_unmatched      a reversal that names no earlier line, or takes one below zero
 
-(The check cannot call line_totals.check_line_totals itself: app.adjudication.model imports
-app.products, and the foundation, app.integrations included, may not import a capability even
-indirectly; see "The foundation imports no capability" in pyproject.toml [tool.importlinter].)
+(The arithmetic lives here, not in app.catalogues: app.adjudication.model imports app.products,
+and the foundation, app.integrations included, may not import a capability even indirectly; see
+"The foundation imports no capability" in pyproject.toml [tool.importlinter].)
 
 `FeeDetailRecord` is shaped like `app.catalogues.matching.FeeLine`: the same attribute names, and
 `fee_line_fields()` gives exactly FeeLine's constructor arguments, so the claims side converts
@@ -57,6 +58,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from app.common.sheet_cells import normalise_code
 from app.integrations.bureau.port import BureauUnavailable
@@ -317,11 +319,32 @@ def _reversed_index(reversal: FeeDetailRecord, earlier: Sequence[FeeDetailRecord
 # --- adding up --------------------------------------------------------------------------------
 
 
+class LineAmounts(Protocol):
+    """What the check reads of a line: a FeeDetailRecord or an app.catalogues FeeLine."""
+
+    @property
+    def feedetl_sn(self) -> str: ...
+    @property
+    def chrgitm_lv(self) -> str: ...
+    @property
+    def det_item_fee_sumamt_fen(self) -> int: ...
+    @property
+    def fulamt_ownpay_amt_fen(self) -> int: ...
+    @property
+    def overlmt_amt_fen(self) -> int: ...
+    @property
+    def preselfpay_amt_fen(self) -> int: ...
+    @property
+    def inscp_scp_amt_fen(self) -> int: ...
+
+
 def fee_detail_discrepancies(
-    lines: Sequence[FeeDetailRecord], settlement: SettlementRecord
+    lines: Iterable[LineAmounts], settlement: object
 ) -> tuple[FeeDiscrepancy, ...]:
-    """Every way these (netted) lines fail to add up to the settlement, lines first in their
-    order, then the totals in TOTAL_FIELDS order; empty when they add up."""
+    """Every way these (netted) lines fail to add up to the settlement (anything with the
+    TOTAL_FIELDS attributes: a SettlementRecord, app.catalogues' SettlementTotals), lines first
+    in their order, then the totals in TOTAL_FIELDS order; empty when they add up."""
+    lines = list(lines)
     found: list[FeeDiscrepancy] = []
     seen: set[str] = set()
     for line in lines:
