@@ -137,7 +137,11 @@ _add("wechat_code_invalid", 401, "微信登录凭证无效或已过期，请重�
 _add("wechat_rate_limited", 429, "微信登录过于频繁，请稍后再试")
 _add("wechat_unavailable", 503, "微信服务繁忙，请稍后再试")
 _add("staff_credentials_invalid", 401, "用户名或密码错误")
-_add("staff_login_locked", 429, "该账号登录失败次数过多，已暂时锁定，请稍后再试")
+_add(
+    "staff_login_locked",
+    429,
+    "该账号登录失败次数过多，已暂时锁定，请稍后再试或联系运维人员解除锁定",
+)
 _add("staff_role_invalid", 422, "角色不正确", "Unknown staff role (detail lists the roles)")
 _add("staff_organisation_scope", 422, "机构管理员必须指定所属机构，保险公司人员不得指定机构")
 _add("staff_password_weak", 422, "密码至少12位")

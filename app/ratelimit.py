@@ -173,6 +173,23 @@ def hit_all(limits: list[tuple[str, str, str]]) -> None:
         raise RateLimited(headers={"Retry-After": str(retry_after)})
 
 
+def route_limit_counters() -> tuple[RateLimiter, RateLimiter | None]:
+    """Where the route limits (flask-limiter's decorators) count: the shared storage (Redis, or
+    this process's memory in the embedded default) and this process's in-memory fallback, which
+    flask-limiter counts in while the shared storage is down (None when the fallback is off).
+    For reading and clearing one key's window (app/auth/lockout.py); requests never use these."""
+    # flask-limiter keeps the fallback on a private attribute; read, never written.
+    return _strategy(), getattr(limiter, "_fallback_limiter", None)
+
+
+def route_limit_identifiers(key: str, scope: str) -> list[str]:
+    """The identifiers flask-limiter puts in the storage key of a route limit for (key, scope):
+    its key prefix (RATELIMIT_KEY_PREFIX as it was when the limiter was first set up), then the
+    key and the scope (flask_limiter Limiter._check_request_limit)."""
+    prefix = getattr(limiter, "_key_prefix", "")  # private, read only, as above
+    return [prefix, key, scope] if prefix else [key, scope]
+
+
 def _strategy() -> RateLimiter:
     """flask-limiter's own strategy (fixed window) over its configured storage (Redis or
     memory); cheap to make, it only holds the storage."""

@@ -1,5 +1,6 @@
 """Staff account management by the operator: list, disable or enable, reset a password, assign
-role and organisation (creation is app.auth.services.create_staff_account, which the CLI uses).
+role and organisation (creation is app.auth.services.create_staff_account, which the CLI uses),
+see and lift a sign-in lock (app/auth/lockout.py; also `flask staff unlock`).
 Each change is audited with the operator as actor, and what the account held is taken away at
 once: its console sessions end and its refresh tokens are revoked (an access token already stops
 working, since app.auth.principal reads the account on every request)."""
@@ -9,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from flask import current_app
+from limits.errors import StorageError
+from sqlalchemy import ColumnElement, select, update
 
 from app.audit.services import record as audit
+from app.auth import lockout
 from app.auth.models import RefreshToken, StaffAccount
 from app.auth.principal import Principal
 from app.auth.services import (
@@ -198,3 +202,101 @@ def get_account(actor: Principal, account_id: int) -> AccountRow:
         if row.id == account_id:
             return row
     raise E.staff_account_not_found()
+
+
+# --- sign-in lock (app/auth/lockout.py) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginLockView:
+    account_id: int
+    username: str
+    locked: bool
+    failures: int
+    limit: str  # RATE_LIMIT_STAFF_LOGIN_FAILURES, e.g. "5 per 15 minutes"
+    locked_until: datetime | None
+    storage: str  # "shared" | "fallback" (this worker only: the limit storage is down)
+
+
+def _view(account_id: int, username: str, state: lockout.LockState) -> LoginLockView:
+    return LoginLockView(
+        account_id=account_id,
+        username=username,
+        locked=state.locked,
+        failures=state.failures,
+        limit=current_app.config["RATE_LIMIT_STAFF_LOGIN_FAILURES"],
+        locked_until=state.locked_until,
+        storage=state.storage,
+    )
+
+
+def _username_of(account_id: int) -> str:
+    with read_scope() as session:
+        username = session.scalar(
+            select(StaffAccount.username).where(StaffAccount.id == account_id)
+        )
+    if username is None:
+        raise E.staff_account_not_found()
+    return username
+
+
+def login_lock(actor: Principal, account_id: int) -> LoginLockView:
+    """Whether the account's sign-ins are locked now, after how many failures, and until when."""
+    _operator_only(actor)
+    username = _username_of(account_id)
+    try:
+        state = lockout.lock_state(username)
+    except StorageError:  # no in-process fallback configured
+        raise E.rate_limit_unavailable() from None
+    return _view(account_id, username, state)
+
+
+def release_login_lock(actor: Principal, account_id: int, channel: str) -> LoginLockView:
+    """The operator lifts the account's sign-in lock (API: channel "api", console: "web")."""
+    _operator_only(actor)
+    return _release(StaffAccount.id == account_id, actor, channel)[0]
+
+
+def release_login_lock_of(username: str) -> tuple[LoginLockView, lockout.LockState]:
+    """`flask staff unlock USERNAME`: the operator on the host, audited as the system. Also
+    returns what was cleared, for the command to say."""
+    return _release(StaffAccount.username == username.strip(), None, "cli")
+
+
+def _release(
+    which: ColumnElement[bool], actor: Principal | None, channel: str
+) -> tuple[LoginLockView, lockout.LockState]:
+    """Clear the account's failure window: its sign-ins count from zero again. Audited as
+    `staff.login_unlocked` when there was anything to clear (failures counted); otherwise a
+    no-op with the same answer and no audit row, as enabling an enabled account is. The storage
+    is cleared before the audit row commits: a database failure between the two leaves the
+    account unlocked without its row (the limit storage and the database share no transaction)."""
+    with transaction() as session:
+        row = session.execute(select(StaffAccount.id, StaffAccount.username).where(which)).first()
+        if row is None:
+            raise E.staff_account_not_found()
+        account_id, username = row
+        try:
+            # A command runs in its own process, whose in-process fallback counts no sign-in:
+            # only the shared storage will do there (rate_limit_unavailable when it is down).
+            released = lockout.release(username, with_fallback=channel != "cli")
+        except StorageError:  # down, and no fallback configured or usable
+            raise E.rate_limit_unavailable(
+                "限流存储暂不可用，未能解除登录锁定，请稍后再试"
+            ) from None
+        if released.before.failures:
+            audit(
+                session,
+                actor_type="system" if actor is None else "staff",
+                actor_id=None if actor is None else actor.id,
+                action="staff.login_unlocked",
+                object_type="staff_account",
+                object_id=account_id,
+                detail={
+                    "channel": channel,
+                    "was_locked": released.before.locked,
+                    "failures": released.before.failures,
+                    "storage": released.after.storage,
+                },
+            )
+    return _view(account_id, username, released.after), released.before

@@ -31,3 +31,28 @@ class AuditEventSchema(StrictSchema):
 
 
 AuditPageSchema = page_schema("AuditPageSchema", AuditEventSchema)
+
+
+class StaffLoginLockSchema(StrictSchema):
+    """A staff account's sign-in lock (failed sign-ins per username, app/auth/lockout.py)."""
+
+    account_id = ma.fields.Integer(required=True)
+    username = ma.fields.String(required=True)
+    locked = ma.fields.Boolean(
+        required=True, metadata={"description": "sign-ins are refused with staff_login_locked"}
+    )
+    failures = ma.fields.Integer(
+        required=True, metadata={"description": "failed sign-ins in the current window"}
+    )
+    limit = ma.fields.String(required=True, metadata={"example": "5 per 15 minutes"})
+    locked_until = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "when the lock ends by itself (UTC)"}
+    )
+    storage = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "shared: the limit storage all workers use; fallback: it is "
+            "unreachable and this answer is this worker's in-process count only",
+            "enum": ["shared", "fallback"],
+        },
+    )

@@ -694,13 +694,14 @@ def _change_status_of_another_organisations_programme(client, world: World):
 
 # Claim routes register their cases from their own module (keeps this file to one concern each).
 # So do invite campaigns.
-# And rosters with their batch-enrollment jobs, and the product catalogues.
+# And rosters with their batch-enrollment jobs, the product catalogues, and staff accounts.
 from tests.security import (  # noqa: E402
     campaigns_cases,  # noqa: F401
     catalogues_cases,  # noqa: F401
     claims_cases,  # noqa: F401
     rosters_cases,  # noqa: F401
     special_drugs_cases,  # noqa: F401
+    staff_accounts_cases,  # noqa: F401
 )
 
 # --- the tests -----------------------------------------------------------------------------

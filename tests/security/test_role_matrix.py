@@ -373,6 +373,12 @@ from tests.security import catalogues_matrix  # noqa: E402
 MATRIX.update(catalogues_matrix.ROWS)
 REQUESTS.update(catalogues_matrix.REQUESTS)
 
+# And staff accounts' sign-in locks (operators only).
+from tests.security import staff_accounts_matrix  # noqa: E402
+
+MATRIX.update(staff_accounts_matrix.ROWS)
+REQUESTS.update(staff_accounts_matrix.REQUESTS)
+
 # And the special-drug service (members apply and claim; reviewers decide).
 from tests.security import special_drugs_matrix  # noqa: E402
 
