@@ -97,6 +97,9 @@ ACCOUNT_NOTICES = {
     "enabled": "账号已启用",
     "password": "密码已重置，该账号需用新密码重新登录",
     "role": "角色与机构已更新，该账号需重新登录",
+    "unlocked": "登录锁定已解除，该账号可以重新登录",
+    "unlocked_fallback": "限流存储（Redis）暂不可用：只解除了本服务进程内的锁定，"
+    "其他进程内的锁定到期后自动解除",
 }
 
 
@@ -152,6 +155,7 @@ def _account_page(account_id: int, status: int = 200, error: str | None = None):
     page = render_template(
         "web/console/account.html",
         account=accounts.get_account(g.staff, account_id),
+        login_lock=accounts.login_lock(g.staff, account_id),
         organisations=accounts.organisation_choices(g.staff),
         roles=STAFF_ROLES,
         notice=ACCOUNT_NOTICES.get(request.args.get("done", "")),
@@ -213,3 +217,13 @@ def account_role(account_id: int):
         )
 
     return _account_action(account_id, "role", assign)
+
+
+@blp.post("/accounts/<int:account_id>/login-lock/release")
+@staff_page("operator")
+def account_unlock(account_id: int):
+    """Lift the account's sign-in lock (the same service as POST /staff/accounts/{id}/
+    login-lock/release); not locked: the same notice, nothing changed."""
+    view = accounts.release_login_lock(g.staff, account_id, "web")
+    done = "unlocked" if view.storage == "shared" else "unlocked_fallback"
+    return redirect(url_for("console.account_detail", account_id=account_id, done=done))

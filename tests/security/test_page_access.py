@@ -234,6 +234,9 @@ CASES[("/console/accounts/<int:account_id>/password", "POST")] = _account(
     "password", {"password": "long-enough-password"}
 )
 CASES[("/console/accounts/<int:account_id>/role", "POST")] = _account("role", {"role": "reviewer"})
+CASES[("/console/accounts/<int:account_id>/login-lock/release", "POST")] = _account(
+    "login-lock/release"
+)
 
 
 def _sponsor_state(app, programme_id: int) -> tuple:

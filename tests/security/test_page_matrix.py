@@ -49,6 +49,7 @@ PAGE_MATRIX: dict[tuple[str, str], tuple] = {
     ("/console/accounts/<int:account_id>/enable", "POST"): (SIGN_IN, 403, DONE, 403),
     ("/console/accounts/<int:account_id>/password", "POST"): (SIGN_IN, 403, DONE, 403),
     ("/console/accounts/<int:account_id>/role", "POST"): (SIGN_IN, 403, DONE, 403),
+    ("/console/accounts/<int:account_id>/login-lock/release", "POST"): (SIGN_IN, 403, DONE, 403),
     ("/console/dashboard", "GET"): (SIGN_IN, 403, 200, 403),
     ("/console/dashboard/data.json", "GET"): (SIGN_IN, 403, 200, 403),
     ("/console/claims", "GET"): (SIGN_IN, 200, 200, 403),
