@@ -1,4 +1,5 @@
 """Operator commands: `flask db-init`, `flask demo seed`, `flask demo settlement`, `flask staff create`,
+`flask staff unlock`,
 `flask products load`, `flask products extend-window`, `flask products close-window`,
 `flask products retire`, `flask claims ...` (incl. `release-final-rejections`),
 `flask catalogues import|retire`, `flask outbox deliver`, `flask members purge-retained`,
@@ -133,6 +134,41 @@ def staff_create(username, role, display_name, organisation_id, password) -> Non
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from None
     click.echo(f"created staff account {account.id} ({account.username}, {account.role})")
+
+
+@staff_cli.command("unlock")
+@click.argument("username")
+def staff_unlock(username: str) -> None:
+    """Lift USERNAME's sign-in lock (failed sign-ins, docs/ratelimits.md): its failure window
+    starts from zero. Audited (staff.login_unlocked, channel cli) when failures were cleared.
+    Needs the shared limit storage (REDIS_URL): exit 1 when there is none or it is down
+    (rate_limit_unavailable; the console and the API can still unlock in their worker)."""
+    from flask import current_app
+
+    from app.auth.accounts import release_login_lock_of
+    from app.common.clock import SHANGHAI
+    from app.errors import DomainError
+
+    if current_app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        raise click.ClickException(
+            "the limit storage is the service process's memory (no REDIS_URL): a command "
+            "cannot reach it. Unlock on the console's account page, or with "
+            "POST /staff/accounts/<id>/login-lock/release"
+        )
+    try:
+        view, before = release_login_lock_of(username)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from None
+    if before.locked and before.locked_until is not None:
+        until = before.locked_until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{view.username}: unlocked (was locked until {until} Asia/Shanghai, "
+            f"{before.failures} failed sign-ins)"
+        )
+    elif before.failures:
+        click.echo(f"{view.username}: not locked; {before.failures} failed sign-ins cleared")
+    else:
+        click.echo(f"{view.username}: not locked; nothing to clear")
 
 
 @products_cli.command("load")
