@@ -32,6 +32,7 @@ from app.config_production import (
     ConfigurationError,
     _decode_key,
     _json_env,
+    _parse_jwt_keys,
     validate_production,
     validate_production_document_storage,
 )
@@ -50,22 +51,6 @@ __all__ = [
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
-
-
-def _parse_jwt_keys(value: str) -> dict[str, str]:
-    """`JWT_KEYS="kid1:secret1,kid2:secret2"`: the first is used to sign, all verify (rotation)."""
-    keys: dict[str, str] = {}
-    for part in value.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        kid, sep, secret = part.partition(":")
-        if not sep or not kid or not secret:
-            raise ConfigurationError("JWT_KEYS must look like 'kid:secret,kid2:secret2'")
-        keys[kid] = secret
-    if not keys:
-        raise ConfigurationError("JWT_KEYS is empty")
-    return keys
 
 
 @dataclass

@@ -67,6 +67,22 @@ def _validate_templates(cfg: Any) -> None:
         raise ConfigurationError(str(exc)) from None
 
 
+def _parse_jwt_keys(value: str) -> dict[str, str]:
+    """`JWT_KEYS="kid1:secret1,kid2:secret2"`: the first is used to sign, all verify (rotation)."""
+    keys: dict[str, str] = {}
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        kid, sep, secret = part.partition(":")
+        if not sep or not kid or not secret:
+            raise ConfigurationError("JWT_KEYS must look like 'kid:secret,kid2:secret2'")
+        keys[kid] = secret
+    if not keys:
+        raise ConfigurationError("JWT_KEYS is empty")
+    return keys
+
+
 def _decode_key(value: str, name: str) -> bytes:
     """Keys for AES-GCM and HMAC are base64 in the environment."""
     try:
