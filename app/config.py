@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.config_consents import CONSENT_TEXT_SETTINGS, validate_consent_versions
+
 # The production refusals and the key material they know live in app/config_production.py
 # (imported here, re-exported for the callers of app.config).
 from app.config_production import (
@@ -104,8 +106,11 @@ class Config:
     # A personal-account balance asked of the bureau (9605) is shown in quotes for this long
     # before it is asked again (0: ask every time). A debit or refund forgets it at once.
     ACCOUNT_BALANCE_CACHE_SECONDS: int = 30
-    # The version of the renewal (续保) consent text a member agrees to.
-    RENEWAL_CONSENT_VERSION: str = "renewal-2026-12"
+    # The consent texts in force (app/config_consents.py): another version is refused.
+    PI_CONSENT_TEXT_VERSION: str = "pi-2026-01"  # 《个人信息处理规则》 (identity, relatives)
+    GUARDIAN_CONSENT_TEXT_VERSION: str = "guardian-2026-01"  # for a relative under 14
+    RENEWAL_CONSENT_VERSION: str = "renewal-2026-12"  # 续保授权书 (GET /renewals)
+    ESTIMATE_CONSENT_TEXT_VERSION: str = "estimate-2026-12"  # GET /me/value-estimate/consent
     # Member notifications: WeChat subscription messages with the mini-program's WECHAT_APPID /
     # WECHAT_SECRET / WECHAT_API_BASE ("real"), or the recording sandbox. The state is which
     # mini-program build a tap opens: developer | trial | formal.
@@ -136,8 +141,6 @@ class Config:
     RATE_LIMIT_ESTIMATE_PER_USER: str = "10 per hour"
     RATE_LIMIT_ESTIMATE_PER_TARGET: str = "5 per hour"
     RATE_LIMIT_ESTIMATE_GLOBAL: str = "600 per minute"
-    # The consent text version the value estimate's consent screen shows.
-    ESTIMATE_CONSENT_TEXT_VERSION: str = "estimate-2026-12"
     RATE_LIMIT_LOGIN: str = "30 per minute"
     # Failed staff sign-ins per username, whatever the address (app/auth/lockout.py).
     RATE_LIMIT_STAFF_LOGIN_FAILURES: str = "5 per 15 minutes"
@@ -381,6 +384,7 @@ class Config:
             )
         if not 1 <= self.DISCLOSURE_COUNTER_SLOTS <= 256:
             raise ConfigurationError("DISCLOSURE_COUNTER_SLOTS 1..256")
+        validate_consent_versions(self)
 
 
 DASHBOARD_NUMBERS = tuple(n for n in Config.__dataclass_fields__ if n.startswith("DASHBOARD_"))
@@ -460,6 +464,7 @@ def _common_from_env(cfg: Config) -> Config:
         "PAYOUT_BASE_URL",
         "PAYOUT_MERCHANT_ID",
         "PAYOUT_SECRET",
+        *CONSENT_TEXT_SETTINGS.values(),
     ):
         setattr(cfg, name, _env(name, getattr(cfg, name)))
     cfg.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", cfg.CELERY_BROKER_URL)
@@ -502,7 +507,6 @@ def _common_from_env(cfg: Config) -> Config:
             if not raw.isdigit():
                 raise ConfigurationError(f"{name} must be a whole number")
             setattr(cfg, name, int(raw))
-    cfg.RENEWAL_CONSENT_VERSION = _env("RENEWAL_CONSENT_VERSION") or cfg.RENEWAL_CONSENT_VERSION
     return cfg
 
 

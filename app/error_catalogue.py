@@ -184,6 +184,14 @@ _add(
     "Separate consent to process the ID number is missing (detail says whose)",
 )
 _add("guardian_consent_required", 422, "添加未满14周岁的未成年人，需要监护人同意处理其个人信息")
+_add(
+    "consent_text_outdated",
+    422,
+    "同意书内容已更新，请重新阅读最新版本并同意后再提交",
+    "The consent names another text version than the one in force (an old cached text or "
+    "garbage); nothing recorded. errors.text says which text, errors.current_text_version "
+    "the version to show and send",
+)
 _add("identity_already_bound", 409, "该身份已绑定其他微信账号，如有疑问请联系客服")
 _add("name_invalid", 422, "姓名格式不正确")
 _add("id_number_format", 422, "身份证号码格式不正确", "ID number format (detail says how)")

@@ -51,11 +51,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.config import Config  # noqa: E402
 from bench import fault_checks  # noqa: E402
 from bench.fault_world import Person, PrivateRedis, World, start_world  # noqa: E402
 from tests.smoke import run as smoke  # noqa: E402
 
-CONSENT = {"accepted": True, "text_version": "pi-2026-01"}
+# The personal-information consent text in force (the service runs with the default).
+CONSENT = {"accepted": True, "text_version": Config.PI_CONSENT_TEXT_VERSION}
 CLIENT_DEADLINE_SECONDS = 40  # a member gives up on one enrolment after this long
 POLLS = 5  # a member polls a pending payment this many times, a second apart
 OUTBOUND_TIMEOUT = 5.0  # HTTP_TIMEOUT_SECONDS: the fakes' delays go past it

@@ -44,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.config import Config  # noqa: E402
 from bench.client import Connection, closed_loop  # noqa: E402
 
 PY = Path(sys.executable)
@@ -51,7 +52,8 @@ DIRECT_SETTLEMENT_PEOPLE = 256 + 64 + 120  # insured people with one stay each, 
 # 256 confirmations recorded after 64 of warm-up (bench/direct_settlement_bench.py WARM_STAYS),
 # and 120 confirmed in the open loop (OPEN_CONFIRMS)
 GUNICORN = PY.parent / "gunicorn"
-CONSENT = {"accepted": True, "text_version": "pi-2026-01"}
+# The personal-information consent text in force (the service runs with the default).
+CONSENT = {"accepted": True, "text_version": Config.PI_CONSENT_TEXT_VERSION}
 
 
 def parse_args() -> argparse.Namespace:

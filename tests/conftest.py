@@ -43,7 +43,7 @@ import app.models
 # metrics are imported here first, in the single-process mode every other test expects.
 import app.ops.metrics
 from app import create_app
-from app.config import testing_config
+from app.config import Config, testing_config
 from app.database import Base
 from app.demo.residents import generate
 
@@ -485,7 +485,8 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-CONSENT = {"accepted": True, "text_version": "pi-2026-01"}
+# A consent to the personal-information text in force (app/config.py).
+CONSENT = {"accepted": True, "text_version": Config.PI_CONSENT_TEXT_VERSION}
 
 
 def verify(client, token: str, resident):

@@ -34,6 +34,7 @@ from app.auth.models import ORGANISATION_ROLES, StaffAccount
 from app.auth.principal import Principal
 from app.auth.services import create_staff_account, issue_tokens, staff_claims
 from app.common.clock import today_shanghai
+from app.config import Config
 from app.database import get_session, transaction, utcnow
 from app.enrollment.services import Selection, get_quote, member_order_plan, record_order_created
 from app.enrollment.writer import write_enrollments
@@ -44,8 +45,9 @@ from app.members.services import GUARDIAN_CONSENT_AGE
 from app.policies.models import Policy
 from app.products import services as products
 
-CONSENT_VERSION = "pi-2026-01"
-GUARDIAN_VERSION = "guardian-2026-01"
+# The consent texts in force (app/config.py): what the API would have recorded.
+CONSENT_VERSION = Config.PI_CONSENT_TEXT_VERSION
+GUARDIAN_VERSION = Config.GUARDIAN_CONSENT_TEXT_VERSION
 STAFF_PASSWORD = "long-enough-pass"  # tests/security/support.py ORG_ADMIN_PASSWORD
 
 

@@ -72,5 +72,8 @@ class ConsentSchema(StrictSchema):
     text_version = ma.fields.String(
         required=True,
         validate=[ma.validate.Length(min=1, max=32), plain_text()],
-        metadata={"description": "The version of the consent text the member read"},
+        metadata={
+            "description": "The version of the consent text the member read: the one in force "
+            "(GET /me/consents `current_text_versions`), else it is refused and not recorded"
+        },
     )

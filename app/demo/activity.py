@@ -23,7 +23,6 @@ from app.database import read_scope, transaction
 from app.errors import DomainError
 from app.members.models import Member
 
-CONSENT_VERSION = "pi-2026-01"
 FIRST_RESIDENT = 11  # the first 11 are the showcase people (the family, the fixtures' cast)
 
 
@@ -31,6 +30,7 @@ def seed_activity(residents, *, people: int, days: int) -> dict[str, int]:
     """Enroll up to `people` residents over the last `days` days (today included)."""
     from app.enrollment.services import Selection, create_order
     from app.integrations.registry import wechat_login
+    from app.members.privacy import current_text_version
     from app.members.services import ConsentInput, verify_self
     from app.payments.services import sandbox_simulate_wechat_payment, start_payment
     from app.products.services import current_product, current_terms, definition_of
@@ -43,7 +43,7 @@ def seed_activity(residents, *, people: int, days: int) -> dict[str, int]:
         return {"activity_enrolled": 0, "activity_skipped": 0}
     premium = definition_of(product).premium_default_fen
     terms = current_terms(product).version
-    consent = ConsentInput(True, CONSENT_VERSION)
+    consent = ConsentInput(True, current_text_version("personal_information"))
     enrolled = skipped = 0
     for n, resident in enumerate(residents[FIRST_RESIDENT:]):
         if enrolled >= people:

@@ -23,13 +23,13 @@ from app.policies.models import Policy
 
 DEMO_CODE = "demo-zhangwei"
 ENROLLED_AT = datetime(2025, 12, 15, 10, 0, tzinfo=SHANGHAI)
-CONSENT_VERSION = "pi-2026-01"
 
 
 def seed_family(residents) -> int:
     """Returns the number of policies created (0 when the family is already insured)."""
     from app.enrollment.services import Selection
     from app.integrations.registry import wechat_login
+    from app.members.privacy import current_text_version
     from app.members.services import ConsentInput, add_relative, verify_self
     from app.payments.services import start_payment
     from app.products.services import current_terms, get_product
@@ -52,7 +52,9 @@ def seed_family(residents) -> int:
         )
     if already_insured:
         return 0
-    consent = ConsentInput(True, CONSENT_VERSION)
+    # The texts in force (app/config.py): a consent to any other version is refused.
+    consent = ConsentInput(True, current_text_version("personal_information"))
+    guardian_consent = ConsentInput(True, current_text_version("guardian"))
     with backdated(ENROLLED_AT):
         if member is None:
             with transaction() as s:
@@ -71,7 +73,7 @@ def seed_family(residents) -> int:
                     id_number_raw=r.certno,
                     relation=relation,
                     consent=consent,
-                    guardian_consent=consent if relation == "child" else None,
+                    guardian_consent=guardian_consent if relation == "child" else None,
                 ).id
             )
         # Renewal agreed at enrollment, paid from his personal account: the cohort that

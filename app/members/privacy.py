@@ -12,11 +12,12 @@ Each change is an audit row without personal data.
 
 from __future__ import annotations
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
+from app.config_consents import CONSENT_TEXT_SETTINGS
 from app.database import autocommit_read, read_scope, transaction
 from app.enrollment.models import Order
 from app.error_catalogue import E
@@ -30,15 +31,31 @@ from app.members.models import (
 )
 from app.members.privacy_rules import (
     AFTER_WITHDRAWAL,
+    PERSONAL_INFORMATION,
     WITHDRAWAL_RESUME,
     allowed_after_withdrawal,
     consent_state,
+    outdated_consent,
 )
 from app.products.models import Product
 from app.renewals.models import RenewalConsent
 
 GRANTED, WITHDRAWN = PI_CONSENT_GRANTED, PI_CONSENT_WITHDRAWN
 CLOSED_DETAIL = "该账号已注销，不能再办理业务；重新登录后将使用新的账号"
+
+
+def current_text_version(text: str) -> str:
+    """The version in force of a consent text, a key of CONSENT_TEXT_SETTINGS (each version is
+    one setting; GET /me/consents lists them all, `current_text_versions`)."""
+    return current_app.config[CONSENT_TEXT_SETTINGS[text]]
+
+
+def refuse_outdated_text(text: str, sent: str, location: tuple[str, ...]) -> None:
+    """422 consent_text_outdated when `sent` is not the version of `text` in force
+    (privacy_rules.outdated_consent); checked before anything is read, asked or written."""
+    refusal = outdated_consent(text, sent, current_text_version(text), location)
+    if refusal is not None:
+        raise E.consent_text_outdated(refusal.detail, errors=refusal.errors)
 
 
 def member_and_consent(session: Session, member_id: int) -> tuple[Member | None, str | None]:
@@ -176,6 +193,7 @@ def overview(member_id: int) -> dict:
             "records": records,
             "product_terms": terms,
             "renewal_consents": renewals,
+            "current_text_versions": {t: current_text_version(t) for t in CONSENT_TEXT_SETTINGS},
         }
 
 
@@ -197,11 +215,13 @@ def withdraw(member_id: int) -> dict:
 
 
 def grant_again(member_id: int, accepted: bool, text_version: str) -> dict:
-    """Consent again after a withdrawal (the member read the text `text_version` and agreed).
-    Given already: a no-op. Never given: it is given with the identity verification."""
+    """Consent again after a withdrawal (the member read the text `text_version`, which must be
+    the one in force, and agreed). Given already: a no-op. Never given: it is given with the
+    identity verification."""
     if not accepted:
         message = "请阅读并同意《个人信息处理规则》后再提交"
         raise E.consent_required(message, errors={"json": {"accepted": [message]}})
+    refuse_outdated_text(PERSONAL_INFORMATION, text_version, ())
     with transaction() as s:
         member, latest = member_and_consent(s, member_id)
         if member is None:

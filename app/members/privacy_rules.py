@@ -73,6 +73,44 @@ def consent_state(latest_purpose: str | None) -> str:
     return "withdrawn" if latest_purpose.endswith("_withdrawn") else "granted"
 
 
+# --- consent texts -------------------------------------------------------------------------------
+
+# A consent is to the text the member was shown, not to whatever string the mini-program sends:
+# one naming another version than the one in force (an old text the mini-program cached, or
+# garbage) is refused and not recorded. The versions in force are settings (app/config.py).
+PERSONAL_INFORMATION, GUARDIAN = "personal_information", "guardian"
+# text -> what the member reads it as. The renewal and value-estimate consents are checked by
+# their own capabilities (renewal_consent_outdated, estimate_consent_outdated).
+CONSENT_TEXT_TITLES = {PERSONAL_INFORMATION: "《个人信息处理规则》", GUARDIAN: "监护人同意书"}
+
+
+@dataclass(frozen=True)
+class OutdatedConsent:
+    """Why a consent is refused: the Chinese detail, and the problem body's `errors`."""
+
+    detail: str
+    errors: dict[str, object]
+
+
+def outdated_consent(
+    text: str, sent: str, current: str, location: tuple[str, ...]
+) -> OutdatedConsent | None:
+    """None when `sent` is exactly the version of `text` in force (`current`); else the refusal,
+    whose `errors` name the text and the version in force (for the mini-program to show that text
+    again) and carry the field message at `location`, the consent's place in the JSON body
+    (("consent",), or () for a body that is the consent). The version sent is not echoed: it
+    may be anything."""
+    if sent == current:
+        return None
+    detail = (
+        f"{CONSENT_TEXT_TITLES[text]}已更新（当前版本 {current}），请重新阅读最新版本并同意后再提交"
+    )
+    field: dict[str, object] = {"text_version": [detail]}
+    for key in reversed(location):
+        field = {key: field}
+    return OutdatedConsent(detail, {"text": text, "current_text_version": current, "json": field})
+
+
 # --- what blocks an unbind or a closure -----------------------------------------------------------
 
 

@@ -189,6 +189,20 @@ class ProductTermsRecordSchema(StrictSchema):
     agreed_at = ma.fields.DateTime(required=True)
 
 
+class CurrentTextVersionsSchema(StrictSchema):
+    personal_information = ma.fields.String(
+        required=True,
+        metadata={"description": "《个人信息处理规则》（核验身份、添加家属、重新同意）"},
+    )
+    guardian = ma.fields.String(
+        required=True, metadata={"description": "监护人同意书（添加未满14周岁的家属）"}
+    )
+    renewal = ma.fields.String(required=True, metadata={"description": "续保授权书"})
+    value_estimate = ma.fields.String(
+        required=True, metadata={"description": "查询去年医保结算记录的授权说明"}
+    )
+
+
 class ConsentOverviewSchema(StrictSchema):
     personal_information = ma.fields.Nested(PersonalInformationConsentSchema, required=True)
     withdrawal = ma.fields.Function(
@@ -199,6 +213,13 @@ class ConsentOverviewSchema(StrictSchema):
     records = ma.fields.List(ma.fields.Nested(ConsentRecordSchema), required=True)
     product_terms = ma.fields.List(ma.fields.Nested(ProductTermsRecordSchema), required=True)
     renewal_consents = ma.fields.List(ma.fields.Nested(RenewalConsentSchema), required=True)
+    current_text_versions = ma.fields.Nested(
+        CurrentTextVersionsSchema,
+        required=True,
+        metadata={
+            "description": "各同意书当前版本：同意时须提交该版本号，否则返回 consent_text_outdated"
+        },
+    )
 
 
 class BlockerSchema(StrictSchema):

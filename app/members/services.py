@@ -15,7 +15,8 @@ from app.database import get_session, read_scope, transaction
 from app.error_catalogue import E, ErrorSpec
 from app.identity import services as identity
 from app.members.models import RELATIONS, Consent, Member, Person, Relative
-from app.members.privacy import check_processing_allowed
+from app.members.privacy import check_processing_allowed, refuse_outdated_text
+from app.members.privacy_rules import GUARDIAN, PERSONAL_INFORMATION
 from app.members.relation_rules import relation_refusal
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31: under 14 needs a guardian's consent
@@ -28,11 +29,17 @@ class ConsentInput:
 
 
 def _require_consent(
-    consent: ConsentInput | None, refusal: ErrorSpec, message: str, field: str = "consent"
+    consent: ConsentInput | None,
+    refusal: ErrorSpec,
+    message: str,
+    field: str = "consent",
+    text: str = PERSONAL_INFORMATION,
 ) -> ConsentInput:
-    """`message` says whose information is meant (the member's own or a relative's)."""
+    """The consent, given, to the version of `text` in force (else 422 consent_text_outdated);
+    `message` says whose information is meant (the member's own or a relative's)."""
     if consent is None or not consent.accepted:
         raise refusal(message, errors={"json": {field: [message]}})
+    refuse_outdated_text(text, consent.text_version, (field,))
     return consent
 
 
@@ -161,6 +168,7 @@ def add_relative(
                 E.guardian_consent_required,
                 "添加未满14周岁的未成年人，需要监护人同意处理其个人信息",
                 field="guardian_consent",
+                text=GUARDIAN,
             )
         found = identity.lookup_with_limits(member_id, id_number, name)
     with transaction() as session:

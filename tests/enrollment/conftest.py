@@ -10,10 +10,11 @@ import uuid
 import pytest
 import time_machine
 
+from app.config import Config
 from tests import factories
 from tests.conftest import bearer
 
-GUARDIAN = {"accepted": True, "text_version": "guardian-2026-01"}
+GUARDIAN = {"accepted": True, "text_version": Config.GUARDIAN_CONSENT_TEXT_VERSION}
 # 2026-11-23 10:00 in Asia/Shanghai: the demo product's window is open.
 NOW = "2026-11-23T02:00:00+00:00"
 

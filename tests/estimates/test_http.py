@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.config import Config
 from tests.claims.conftest import insured_family, key  # noqa: F401  (fixture)
 from tests.conftest import bearer
 
-CONSENT = {"consent": {"accepted": True, "text_version": "estimate-2026-12"}}
+CONSENT = {"consent": {"accepted": True, "text_version": Config.ESTIMATE_CONSENT_TEXT_VERSION}}
 PAYEE = {"name": "张伟", "bank_name": "工商银行", "bank_account": "6222020200112233445"}
 
 

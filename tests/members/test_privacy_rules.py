@@ -146,3 +146,51 @@ def test_closure_blockers(state, expected):
 )
 def test_retain_until(ends, has_records, until):
     assert r.retain_until(ends, TODAY, has_records) == until
+
+
+# --- consent texts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, sent, current, refused",
+    [
+        ("personal_information", "pi-2026-01", "pi-2026-01", False),  # the text in force
+        ("personal_information", "pi-2025-01", "pi-2026-01", True),  # an older text, cached
+        ("personal_information", "PI-2026-01", "pi-2026-01", True),  # not the same string
+        ("personal_information", "pi-2026-01 ", "pi-2026-01", True),
+        ("personal_information", "guardian-2026-01", "pi-2026-01", True),  # another text's
+        ("personal_information", "None", "pi-2026-01", True),  # a null rendered as text
+        ("guardian", "guardian-2026-01", "guardian-2026-01", False),
+        ("guardian", "pi-2026-01", "guardian-2026-01", True),
+        ("guardian", "x", "guardian-2026-01", True),
+    ],
+)
+def test_a_consent_is_to_the_text_in_force(text, sent, current, refused):
+    refusal = r.outdated_consent(text, sent, current, ("consent",))
+    assert (refusal is not None) is refused
+    if refusal is None:
+        return
+    assert refusal.errors["text"] == text
+    assert refusal.errors["current_text_version"] == current
+    assert refusal.errors["json"] == {"consent": {"text_version": [refusal.detail]}}
+    assert current in refusal.detail and r.CONSENT_TEXT_TITLES[text] in refusal.detail
+    assert "请重新阅读" in refusal.detail
+    assert sent not in refusal.detail  # what was sent is not echoed (it may be anything)
+
+
+@pytest.mark.parametrize(
+    "location, field",
+    [
+        ((), {"text_version": ["?"]}),  # a body that is the consent (POST /me/consents)
+        (("consent",), {"consent": {"text_version": ["?"]}}),
+        (("guardian_consent",), {"guardian_consent": {"text_version": ["?"]}}),
+    ],
+)
+def test_the_refusal_names_the_field_where_the_consent_was_sent(location, field):
+    refusal = r.outdated_consent("guardian", "old", "guardian-2026-01", location)
+    assert refusal is not None
+    text_version = refusal.errors["json"]
+    for key in location:
+        text_version = text_version[key]
+    text_version["text_version"] = ["?"]
+    assert refusal.errors["json"] == field

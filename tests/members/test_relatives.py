@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
+from app.config import Config
 from app.database import get_session
 from app.identity.services import person_index
 from app.integrations.bureau.port import BureauUnavailable
@@ -13,7 +14,7 @@ from app.members.models import Consent, Person, Relative
 from tests.conftest import CONSENT, add_relative, bearer, login, verify
 
 PROBLEM = "application/problem+json"
-GUARDIAN = {"accepted": True, "text_version": "guardian-2026-01"}
+GUARDIAN = {"accepted": True, "text_version": Config.GUARDIAN_CONSENT_TEXT_VERSION}
 
 
 def count(app, model, *where) -> int:

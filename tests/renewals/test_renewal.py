@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.config import Config
 from app.database import get_session
 from app.outbox.models import OutboxEvent
 from app.policies.models import Policy
@@ -19,7 +20,7 @@ from tests.enrollment.conftest import frozen as frozen
 from tests.enrollment.conftest import key, order_body, pay
 from tests.enrollment.test_orders import PREMIUM, balance
 
-CONSENT = {"version": "renewal-2026-12", "accepted": True}
+CONSENT = {"version": Config.RENEWAL_CONSENT_VERSION, "accepted": True}
 DECEMBER = "2026-12-06T02:00:00+00:00"  # 10:00 in Shanghai: the 2027 window is open
 
 

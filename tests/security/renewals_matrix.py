@@ -8,13 +8,14 @@ from datetime import date
 
 from sqlalchemy import update
 
+from app.config import Config
 from app.database import transaction
 from app.members.models import Member
 from app.products.models import Product
 from app.renewals.models import RenewalConsent, RenewalRun
 from tests.enrollment.conftest import key
 
-CONSENT = {"version": "renewal-2026-12", "accepted": True}
+CONSENT = {"version": Config.RENEWAL_CONSENT_VERSION, "accepted": True}
 R = "/staff/renewal-runs"
 
 #                                                    anon member reviewer operator charity

@@ -38,6 +38,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
+from app.config import Config
 from app.database import get_session
 from app.enrollment.models import LedgerEntry, Order, Payment, Refund
 from app.identity.idnumber import mask_name
@@ -834,7 +835,7 @@ def test_out_of_range_ids_are_a_plain_404_not_a_server_error(world):
 
 # --- renewal (续保) ----------------------------------------------------------------------------
 
-RENEWAL_CONSENT = {"version": "renewal-2026-12", "accepted": True}
+RENEWAL_CONSENT = {"version": Config.RENEWAL_CONSENT_VERSION, "accepted": True}
 
 
 @cross_owner("/renewals/consents/<int:consent_id>/revoke", "POST")

@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.auth.models import ORGANISATION_ROLES
+from app.config import Config
 from app.database import get_session
 from app.demo.seed import DEMO_STAFF_PASSWORD
 from tests import factories
@@ -246,11 +247,13 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("/me/value-estimate", "POST"): lambda w: {},
     ("/me/value-estimate/consent", "GET"): lambda w: {},
     ("/me/value-estimate/consent", "POST"): lambda w: {
-        "json": {"consent": {"accepted": True, "text_version": "estimate-2026-12"}}
+        "json": {
+            "consent": {"accepted": True, "text_version": Config.ESTIMATE_CONSENT_TEXT_VERSION}
+        }
     },
     ("/me/value-estimate/consent", "DELETE"): lambda w: {},
     ("/me/consents", "GET"): lambda w: {},
-    ("/me/consents", "POST"): lambda w: {"json": {"accepted": True, "text_version": "pi-2026-01"}},
+    ("/me/consents", "POST"): lambda w: {"json": CONSENT},
     ("/me/consents/withdrawal", "POST"): lambda w: {},
     ("/me/identity", "DELETE"): lambda w: {},
     ("/me/closure", "GET"): lambda w: {},

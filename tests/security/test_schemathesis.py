@@ -199,7 +199,12 @@ def fuzz_world(module_app_factory) -> FuzzWorld:
     resp = client.post(
         "/me/value-estimate/consent",
         headers=bearer(estimator["access_token"]),
-        json={"consent": {"accepted": True, "text_version": "estimate-2026-12"}},
+        json={
+            "consent": {
+                "accepted": True,
+                "text_version": app.config["ESTIMATE_CONSENT_TEXT_VERSION"],
+            }
+        },
     )
     assert resp.status_code == 200, resp.get_json()
     resp = client.post(

@@ -44,7 +44,6 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_DEFINITIONS = ROOT / "app" / "products" / "definitions"
 DEMO_DEFINITION = "ganzhou-demo-2026"
-CONSENT = {"accepted": True, "text_version": "pi-2026-01"}
 SERVICE_START_SECONDS = 30
 
 
@@ -360,6 +359,14 @@ def login(smoke: Smoke) -> None:
 def verify_identity(smoke: Smoke) -> None:
     from tests.integrations.test_bureau_http import EMPLOYEE_ID
 
+    # The consent is to the text in force, whose version the consent page lists (as the
+    # mini-program reads it before showing the text).
+    versions = smoke.call("GET", "/me/consents", token=smoke.state["token"]).json()
+    consent = {
+        "accepted": True,
+        "text_version": versions["current_text_versions"]["personal_information"],
+    }
+    smoke.state["consent"] = consent
     request_id = f"smoke-{uuid.uuid4().hex}"
     smoke.state["verify_request_id"] = request_id
     resp = smoke.call(
@@ -367,7 +374,7 @@ def verify_identity(smoke: Smoke) -> None:
         "/me/identity",
         token=smoke.state["token"],
         headers={"X-Request-ID": request_id},
-        json={"name": "张伟", "id_number": EMPLOYEE_ID, "consent": CONSENT},
+        json={"name": "张伟", "id_number": EMPLOYEE_ID, "consent": consent},
     )
     check(resp.headers.get("X-Request-Id") == request_id, "the request id was not echoed")
     check(EMPLOYEE_ID not in resp.text, "the ID number came back unmasked")
@@ -386,7 +393,12 @@ def add_relative(smoke: Smoke) -> None:
         "/me/relatives",
         token=smoke.state["token"],
         expect=201,
-        json={"name": "王芳", "id_number": IDENTITY_ID, "relation": "spouse", "consent": CONSENT},
+        json={
+            "name": "王芳",
+            "id_number": IDENTITY_ID,
+            "relation": "spouse",
+            "consent": smoke.state["consent"],
+        },
     ).json()
     smoke.state["relative_id"] = body["id"]
 
