@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from app.claims.common import (
     notify,
@@ -21,6 +23,7 @@ from app.claims.rules import rejection_final
 from app.claims.statuses import ClaimStatus
 from app.database import transaction, utcnow
 from app.error_catalogue import E
+from app.members.privacy_rules import OpenRecheck
 
 
 def recheck_deadline(claim: Claim) -> datetime | None:
@@ -52,6 +55,28 @@ def recheck_available(claim: Claim) -> bool:
         and _rejecting_reviewer(claim) is not None
         and utcnow() <= deadline
     )
+
+
+def open_rechecks(session: Session, member_id: int) -> list[OpenRecheck]:
+    """The member's claims they may still take to 复核 now (`recheck_available`), with each
+    deadline: the closure preview warns that closing gives them up (hooks.OPEN_RECHECKS)."""
+    rejected = session.scalars(
+        select(Claim)
+        .where(
+            Claim.member_id == member_id,
+            Claim.status == ClaimStatus.REJECTED,
+            Claim.auto_rejected.is_(False),
+            Claim.recheck_requested_at.is_(None),
+        )
+        .options(selectinload(Claim.transitions))
+        .order_by(Claim.id)
+    )
+    found = []
+    for claim in rejected:
+        deadline = recheck_deadline(claim)
+        if deadline is not None and recheck_available(claim):
+            found.append(OpenRecheck(claim.id, claim.claim_no, deadline))
+    return found
 
 
 def _rejecting_reviewer(claim: Claim) -> int | None:

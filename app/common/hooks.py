@@ -48,6 +48,7 @@ CLAIM_LINES = "claims.claim_lines"
 SPECIAL_DRUG_TERMS = "claims.special_drug_terms"
 SPECIAL_DRUG_HOLD = "claims.special_drug_hold"
 SPECIAL_DRUG_RETAKE = "claims.special_drug_retake"
+OPEN_RECHECKS = "members.open_rechecks"
 
 HOOK_POINTS: dict[str, HookPoint] = {
     point.name: point
@@ -125,6 +126,15 @@ HOOK_POINTS: dict[str, HookPoint] = {
             "gave it back when its rejection became final (a human review approves it later) "
             "takes it again within what is left, and its amounts become what counts",
             provided_by="special drugs (app.special_drugs.purchases.retake_for_claim)",
+        ),
+        HookPoint(
+            OPEN_RECHECKS,
+            params=("session", "member_id"),
+            returns="list of app.members.privacy_rules.OpenRecheck: the member's claims a "
+            "reviewer rejected that they may still take to 复核 now, with each deadline",
+            purpose="the closure preview warns that closing the account gives up the right to "
+            "ask for those rechecks",
+            provided_by="claims (app.claims.recheck.open_rechecks)",
         ),
     )
 }

@@ -24,6 +24,7 @@ from app.audit.services import record as audit
 from app.auth.models import RefreshToken
 from app.campaigns.models import CampaignRedemption
 from app.claims.models import Claim, Payout
+from app.common import hooks
 from app.common.clock import today_shanghai
 from app.database import Base, read_scope, rowcount, transaction, utcnow
 from app.enrollment.models import Order, OrderItem, Payment, Refund
@@ -38,7 +39,9 @@ from app.members.privacy_rules import (
     AccountState,
     BindingDependents,
     Blocker,
+    ClosureWarning,
     closure_blockers,
+    closure_warnings,
     consent_state,
     retain_until,
     unbind_blockers,
@@ -197,12 +200,18 @@ def account_state(session: Session, member: Member) -> AccountState:
     )
 
 
-def _closure_view(member: Member, blockers: list[Blocker], until: date | None) -> dict:
+def _closure_view(
+    member: Member,
+    blockers: list[Blocker],
+    until: date | None,
+    warnings: list[ClosureWarning] | None = None,
+) -> dict:
     return {
         "closed": member.closed_at is not None,
         "closed_at": member.closed_at,
         "can_close": member.closed_at is None and not blockers,
         "blockers": [b.as_dict() for b in blockers],
+        "warnings": [w.as_dict() for w in warnings or []],
         "retain_until": until,
         "erases": list(CLOSURE_ERASES),
         "keeps": list(CLOSURE_KEEPS),
@@ -218,7 +227,8 @@ def _plan(session: Session, member: Member) -> tuple[list[Blocker], AccountState
 
 
 def closure_preview(member_id: int) -> dict:
-    """Whether the account can be closed now, what blocks it, and what closing erases and keeps."""
+    """Whether the account can be closed now, what blocks it, what closing gives up without
+    blocking it (a 复核 still open: privacy_rules.closure_warnings), and what it erases and keeps."""
     with read_scope() as s:
         member = s.get(Member, member_id)
         if member is None:
@@ -226,7 +236,8 @@ def closure_preview(member_id: int) -> dict:
         if member.closed_at is not None:
             return _closure_view(member, [], member.retain_until)
         blockers, _, until = _plan(s, member)
-        return _closure_view(member, blockers, until)
+        warnings = closure_warnings(hooks.call(hooks.OPEN_RECHECKS, s, member_id))
+        return _closure_view(member, blockers, until, warnings)
 
 
 def close_account(member_id: int) -> dict:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+
+from app.common.clock import SHANGHAI
 
 # 保险法 第八十七条: 保险公司应当妥善保管业务经营活动中的账簿、原始凭证和有关资料；保管期限自保险
 # 合同终止之日起计算，保险期间在一年以下的不得少于五年。惠民保 is a one-year cover.
@@ -158,7 +160,8 @@ def unbind_blockers(d: BindingDependents) -> list[Blocker]:
 
 
 # Claims that are finished: paid, closed with nothing to pay, or rejected (a rejected claim's
-# review or 复核 is the member's to ask for before closing; closing gives it up).
+# review or 复核 is the member's to ask for before closing; closing gives it up, and the closure
+# preview warns of each 复核 still open: closure_warnings).
 CLAIM_FINAL = frozenset({"paid", "closed", "rejected"})
 ORDER_AWAITING = frozenset({"pending_payment", "paying"})
 
@@ -179,6 +182,53 @@ class AccountState:
 def policy_in_force(status: str, coverage_end: date, today: date) -> bool:
     """Active and not yet over (a policy for next year, not yet started, counts too)."""
     return status == "active" and coverage_end >= today
+
+
+@dataclass(frozen=True)
+class OpenRecheck:
+    """A claim of the member's that a reviewer rejected and that they may still take to 复核."""
+
+    claim_id: int
+    claim_no: str
+    deadline: datetime  # the last moment to ask (aware)
+
+
+@dataclass(frozen=True)
+class ClosureWarning:
+    """Something closing gives up without blocking it: the member decides."""
+
+    code: str  # stable, for the mini-program
+    count: int
+    message: str  # Chinese
+    claims: tuple[OpenRecheck, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "count": self.count,
+            "message": self.message,
+            "claims": [
+                {"id": c.claim_id, "claim_no": c.claim_no, "recheck_deadline": c.deadline}
+                for c in self.claims
+            ],
+        }
+
+
+def closure_warnings(open_rechecks: Iterable[OpenRecheck]) -> list[ClosureWarning]:
+    """What closing the account gives up though it does not block it (empty: nothing). A
+    reviewer's rejection may be taken to 复核 within its period (CLAIM_RECHECK_DAYS); a closed
+    account can ask for nothing, so closing gives that right up: the member is told which claims,
+    and until when (the earliest deadline, Asia/Shanghai), so they can ask first."""
+    claims = tuple(sorted(open_rechecks, key=lambda c: (c.deadline, c.claim_id)))
+    if not claims:
+        return []
+    first = claims[0].deadline
+    first = (first if first.tzinfo else first.replace(tzinfo=UTC)).astimezone(SHANGHAI)
+    message = (
+        f"您有{len(claims)}笔被拒赔的理赔仍可申请复核（最早于{first:%Y年%m月%d日 %H:%M}截止）。"
+        "注销账号即视为放弃申请复核的权利；如需复核，请在注销前提出申请"
+    )
+    return [ClosureWarning("claim_recheck_open", len(claims), message, claims)]
 
 
 def closure_blockers(state: AccountState, today: date) -> list[Blocker]:

@@ -228,11 +228,40 @@ class BlockerSchema(StrictSchema):
     message = ma.fields.String(required=True)
 
 
+class OpenRecheckSchema(StrictSchema):
+    id = ma.fields.Integer(required=True)
+    claim_no = ma.fields.String(required=True)
+    recheck_deadline = ma.fields.DateTime(
+        required=True, metadata={"description": "申请复核的截止时间"}
+    )
+
+
+class ClosureWarningSchema(StrictSchema):
+    code = ma.fields.String(
+        required=True, metadata={"description": "stable, e.g. claim_recheck_open"}
+    )
+    count = ma.fields.Integer(required=True)
+    message = ma.fields.String(required=True)
+    claims = ma.fields.List(
+        ma.fields.Nested(OpenRecheckSchema),
+        required=True,
+        metadata={"description": "the claims concerned (claim_recheck_open: still open to 复核)"},
+    )
+
+
 class ClosureSchema(StrictSchema):
     closed = ma.fields.Boolean(required=True)
     closed_at = ma.fields.DateTime(allow_none=True)
     can_close = ma.fields.Boolean(required=True)
     blockers = ma.fields.List(ma.fields.Nested(BlockerSchema), required=True)
+    warnings = ma.fields.List(
+        ma.fields.Nested(ClosureWarningSchema),
+        required=True,
+        metadata={
+            "description": "注销将放弃、但不阻止注销的事项（如仍可申请复核的拒赔理赔）；"
+            "请在确认注销前向用户展示"
+        },
+    )
     retain_until = ma.fields.Date(
         allow_none=True, metadata={"description": "依法保存的记录保存至（此后删除）"}
     )

@@ -351,6 +351,65 @@ def test_closure_after_cover_ended_keeps_the_insurance_records(client, insured, 
     no_id_numbers(app, resp.get_data(as_text=True), residents["张伟"], residents["李娜"])
 
 
+DECIDED = "2026-12-10T02:00:00+00:00"  # 10:00 in Shanghai; 复核 may be asked until 2027-01-09
+IN_RECHECK_PERIOD = "2027-01-02T02:00:00+00:00"  # the 2026 cover has ended, 复核 still open
+
+
+def _closure_at(client, seeded, at: str) -> tuple[str, dict]:
+    with time_machine.travel(at, tick=True):
+        token = factories.login(seeded, "privacy-insured")["access_token"]
+        return token, client.get("/me/closure", headers=bearer(token)).get_json()
+
+
+def test_closure_preview_warns_that_closing_gives_up_a_recheck(client, insured, seeded):
+    """A reviewer's rejection may be taken to 复核 for CLAIM_RECHECK_DAYS; a closed account can
+    ask for nothing. The preview lists such a claim as a warning, not a blocker, with a Chinese
+    text saying closing gives the right up; closing is still allowed; once the period is over
+    there is nothing to warn of."""
+    with time_machine.travel(DECIDED, tick=True):
+        factories.assign_claim(seeded, "demo-reviewer", insured["claim_id"])
+        factories.reject_claim(seeded, "demo-reviewer", insured["claim_id"])
+        token = factories.login(seeded, "privacy-insured")["access_token"]
+        during_cover = client.get("/me/closure", headers=bearer(token)).get_json()
+    # while the cover runs it blocks; the open 复核 is a warning beside it
+    assert [b["code"] for b in during_cover["blockers"]] == ["policy_in_force"]
+    assert [w["code"] for w in during_cover["warnings"]] == ["claim_recheck_open"]
+
+    _, after_period = _closure_at(client, seeded, AFTER_COVER)
+    assert after_period["can_close"] is True and after_period["warnings"] == []
+
+    token, preview = _closure_at(client, seeded, IN_RECHECK_PERIOD)
+    assert preview["can_close"] is True and preview["blockers"] == []
+    [warning] = preview["warnings"]
+    assert warning["code"] == "claim_recheck_open" and warning["count"] == 1
+    assert "注销账号即视为放弃申请复核的权利" in warning["message"]
+    assert "2027年01月09日 10:00" in warning["message"]
+    [claim] = warning["claims"]
+    assert claim["id"] == insured["claim_id"] and claim["claim_no"]
+    assert claim["recheck_deadline"].startswith("2027-01-09T02:00:00")
+    with time_machine.travel(IN_RECHECK_PERIOD, tick=True):
+        resp = client.post("/me/closure", headers=bearer(token), json={"confirm": True})
+    assert resp.status_code == 200, resp.get_json()  # a warning, not a blocker
+    assert resp.get_json()["closed"] is True and resp.get_json()["warnings"] == []
+
+
+def test_a_recheck_asked_is_no_longer_a_warning_but_a_claim_not_final(client, insured, seeded):
+    with time_machine.travel(DECIDED, tick=True):
+        factories.assign_claim(seeded, "demo-reviewer", insured["claim_id"])
+        factories.reject_claim(seeded, "demo-reviewer", insured["claim_id"])
+    token, _ = _closure_at(client, seeded, IN_RECHECK_PERIOD)
+    with time_machine.travel(IN_RECHECK_PERIOD, tick=True):
+        asked = client.post(
+            f"/claims/{insured['claim_id']}/recheck",
+            headers=bearer(token),
+            json={"reason": "手术属于保障范围，请复核"},
+        )
+        assert asked.status_code == 200, asked.get_json()
+        preview = client.get("/me/closure", headers=bearer(token)).get_json()
+    assert preview["warnings"] == []
+    assert [b["code"] for b in preview["blockers"]] == ["claim_not_final"]
+
+
 @pytest.mark.parametrize(
     "body",
     [None, {}, {"confirm": False}, {"confirm": "yes please"}, {"confirm": True, "reason": "x"}],

@@ -3,7 +3,7 @@ what blocks an unbind or a closure, how long records are kept."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -194,3 +194,42 @@ def test_the_refusal_names_the_field_where_the_consent_was_sent(location, field)
         text_version = text_version[key]
     text_version["text_version"] = ["?"]
     assert refusal.errors["json"] == field
+
+
+# --- what closing gives up without blocking it --------------------------------------------------
+
+
+def _recheck(claim_id: int, deadline: str) -> r.OpenRecheck:
+    return r.OpenRecheck(claim_id, f"CL{claim_id:04d}", datetime.fromisoformat(deadline))
+
+
+@pytest.mark.parametrize(
+    "rechecks, count, first_deadline",
+    [
+        ([], 0, None),  # nothing open to 复核: no warning
+        # decided 2026-12-06 10:00 Shanghai (02:00 UTC) + 30 days: 2027-01-05 10:00 Shanghai
+        ([_recheck(7, "2027-01-05T02:00:00+00:00")], 1, "2027年01月05日 10:00"),
+        # two: the earliest deadline is the one to say, whatever order they come in
+        (
+            [_recheck(9, "2027-01-20T02:00:00+00:00"), _recheck(8, "2027-01-04T17:30:00+00:00")],
+            2,
+            "2027年01月05日 01:30",  # 17:30 UTC is 01:30 the next day in Shanghai
+        ),
+        # a naive deadline (SQLite) is UTC
+        ([_recheck(7, "2027-01-05T02:00:00")], 1, "2027年01月05日 10:00"),
+    ],
+)
+def test_closure_warns_of_each_recheck_still_open(rechecks, count, first_deadline):
+    warnings = r.closure_warnings(rechecks)
+    if count == 0:
+        assert warnings == []
+        return
+    [warning] = warnings
+    assert warning.code == "claim_recheck_open" and warning.count == count
+    assert first_deadline in warning.message
+    assert "注销账号即视为放弃申请复核的权利" in warning.message
+    listed = warning.as_dict()["claims"]
+    assert [c["claim_no"] for c in listed] == [
+        c.claim_no for c in sorted(rechecks, key=lambda c: c.deadline.replace(tzinfo=None))
+    ]
+    assert {c["id"] for c in listed} == {c.claim_id for c in rechecks}
