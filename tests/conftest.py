@@ -485,8 +485,9 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-# A consent to the personal-information text in force (app/config.py).
+# Consents to the personal-information and guardian texts in force (app/config.py).
 CONSENT = {"accepted": True, "text_version": Config.PI_CONSENT_TEXT_VERSION}
+GUARDIAN_CONSENT = {"accepted": True, "text_version": Config.GUARDIAN_CONSENT_TEXT_VERSION}
 
 
 def verify(client, token: str, resident):

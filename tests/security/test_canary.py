@@ -25,7 +25,7 @@ from sqlalchemy import MetaData, select
 from app.demo.seed import DEMO_STAFF_PASSWORD, seed_demo
 from app.identity.idnumber import mask, with_check_digit
 from app.ops.logs import TextFormatter
-from tests.conftest import CONSENT, bearer, login
+from tests.conftest import CONSENT, GUARDIAN_CONSENT, bearer, login
 from tests.security.support import api_routes, page_routes, response_text, staff_login
 from tests.web.support import signed_in
 
@@ -129,7 +129,7 @@ def test_no_id_number_anywhere(
     child = client.post(
         "/me/relatives",
         headers=bearer(ta),
-        json=_body(baby, relation="child", guardian_consent=CONSENT),
+        json=_body(baby, relation="child", guardian_consent=GUARDIAN_CONSENT),
     )
     assert child.status_code == 201
 

@@ -45,7 +45,7 @@ from app.identity.idnumber import mask_name
 from app.integrations.bureau.sandbox_models import SandboxResident
 from app.policies.models import Policy
 from tests import factories
-from tests.conftest import CONSENT, add_relative, bearer
+from tests.conftest import GUARDIAN_CONSENT, add_relative, bearer
 from tests.enrollment.conftest import NOW as ENROLLMENT_NOW
 from tests.enrollment.conftest import key
 from tests.security.support import (
@@ -105,7 +105,7 @@ class World:
         anything `extra` goes through the API as asked."""
         if extra:
             if relation == "child" and "guardian_consent" not in extra:
-                extra["guardian_consent"] = CONSENT
+                extra["guardian_consent"] = GUARDIAN_CONSENT
             resp = add_relative(self.client, token, self.residents[name], relation, **extra)
             assert resp.status_code == 201, resp.get_json()
             return resp.get_json()["id"]
