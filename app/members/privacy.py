@@ -52,7 +52,8 @@ def current_text_version(text: str) -> str:
 
 def refuse_outdated_text(text: str, sent: str, location: tuple[str, ...]) -> None:
     """422 consent_text_outdated when `sent` is not the version of `text` in force
-    (privacy_rules.outdated_consent); callers check before the bureau is asked or anything written."""
+    (privacy_rules.outdated_consent); callers check before the bureau is asked or anything is
+    written."""
     refusal = outdated_consent(text, sent, current_text_version(text), location)
     if refusal is not None:
         raise E.consent_text_outdated(refusal.detail, errors=refusal.errors)
