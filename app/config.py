@@ -15,18 +15,20 @@ from typing import Any
 
 from app.config_consents import CONSENT_TEXT_SETTINGS, validate_consent_versions
 
-# The production refusals and the key material they know live in app/config_production.py
-# (imported here, re-exported for the callers of app.config).
+# The production refusals, the key material they know and the parsing of keys live in
+# app/config_production.py (imported here, re-exported for the callers of app.config).
 from app.config_production import (
     _DEV_CAMPAIGN_KEY,
     _DEV_CERT_KEY,
     _DEV_DOCUMENT_KEY,
+    _DEV_DUPLICATE_KEY,
     _DEV_FIELD_KEY,
     _DEV_INDEX_KEY,
     _DEV_JWT_KEY,
     _TEST_CAMPAIGN_KEY,
     _TEST_CERT_KEY,
     _TEST_DOCUMENT_KEY,
+    _TEST_DUPLICATE_KEY,
     _TEST_FIELD_KEY,
     _TEST_INDEX_KEY,
     _TEST_JWT_KEY,
@@ -71,6 +73,8 @@ class Config:
     REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600
     FIELD_ENCRYPTION_KEY: bytes = b""
     BLIND_INDEX_KEY: bytes = b""
+    # HMAC key of the claims' duplicate digests (app/claims/digests.py, docs/privacy.md).
+    DUPLICATE_CHECK_KEY: bytes = b""
     CERTIFICATE_SIGNING_KEY: str = ""
     # Signs invite-campaign links (HMAC-SHA256); a key of its own, never the certificate's.
     CAMPAIGN_SIGNING_KEY: str = ""
@@ -261,6 +265,8 @@ class Config:
     # 一站式 direct settlement (app/direct_settlement): a signed request is accepted only within
     # this many seconds of its timestamp (either way); its nonce is kept at least as long.
     DIRECT_TIMESTAMP_WINDOW_SECONDS: int = 300
+    # Days an unconfirmed trial (预结算) is kept, past reconciliation's disputes (docs/privacy.md).
+    DIRECT_TRIAL_RETENTION_DAYS: int = 180
     # Member notifications (app/outbox): event kind -> WeChat subscription template and its keys
     # (JSON, app/integrations/notifier/templates.py); the sandbox records a kind without one.
     NOTIFY_TEMPLATES: dict[str, Any] = field(default_factory=dict)
@@ -382,8 +388,10 @@ class Config:
             raise ConfigurationError(
                 "60 <= WEB_SESSION_IDLE_SECONDS <= WEB_SESSION_MAX_SECONDS <= 7 days"
             )
-        if not 1 <= self.DISCLOSURE_COUNTER_SLOTS <= 256:
-            raise ConfigurationError("DISCLOSURE_COUNTER_SLOTS 1..256")
+        if not 1 <= self.DISCLOSURE_COUNTER_SLOTS <= 256 or self.DIRECT_TRIAL_RETENTION_DAYS < 1:
+            raise ConfigurationError(
+                "DISCLOSURE_COUNTER_SLOTS 1..256, DIRECT_TRIAL_RETENTION_DAYS >= 1"
+            )
         validate_consent_versions(self)
 
 
@@ -398,13 +406,12 @@ def _common_from_env(cfg: Config) -> Config:
         cfg.JWT_KEYS = _parse_jwt_keys(jwt_keys)
     if templates := _env("NOTIFY_TEMPLATES"):
         cfg.NOTIFY_TEMPLATES = _json_env("NOTIFY_TEMPLATES", templates)
-    if field_key := _env("FIELD_ENCRYPTION_KEY"):
-        cfg.FIELD_ENCRYPTION_KEY = _decode_key(field_key, "FIELD_ENCRYPTION_KEY")
-    if index_key := _env("BLIND_INDEX_KEY"):
-        cfg.BLIND_INDEX_KEY = _decode_key(index_key, "BLIND_INDEX_KEY")
+    for name in ("FIELD_ENCRYPTION_KEY", "BLIND_INDEX_KEY", "DOCUMENT_ENCRYPTION_KEY"):
+        if key := _env(name):
+            setattr(cfg, name, _decode_key(key, name))
+    if key := _env("DUPLICATE_CHECK_KEY"):
+        cfg.DUPLICATE_CHECK_KEY = _decode_key(key, "DUPLICATE_CHECK_KEY")
     cfg.CERTIFICATE_SIGNING_KEY = _env("CERTIFICATE_SIGNING_KEY", cfg.CERTIFICATE_SIGNING_KEY) or ""
-    if document_key := _env("DOCUMENT_ENCRYPTION_KEY"):
-        cfg.DOCUMENT_ENCRYPTION_KEY = _decode_key(document_key, "DOCUMENT_ENCRYPTION_KEY")
     for name in (
         "STORAGE_BACKEND",
         "STORAGE_LOCAL_DIR",
@@ -497,6 +504,7 @@ def _common_from_env(cfg: Config) -> Config:
         "DISCLOSURE_MIN_CELL",
         "DISCLOSURE_CACHE_SECONDS",
         "DISCLOSURE_COUNTER_SLOTS",
+        "DIRECT_TRIAL_RETENTION_DAYS",
         "ACCOUNT_BALANCE_CACHE_SECONDS",
         "WEB_SESSION_IDLE_SECONDS",
         "WEB_SESSION_MAX_SECONDS",
@@ -523,6 +531,7 @@ def development_config() -> Config:
         CAMPAIGN_SIGNING_KEY=_DEV_CAMPAIGN_KEY,
         LOAD_DEMO_DATA=True,
         DOCUMENT_ENCRYPTION_KEY=_DEV_DOCUMENT_KEY,
+        DUPLICATE_CHECK_KEY=_DEV_DUPLICATE_KEY,
         STORAGE_LOCAL_DIR=str(instance / "documents"),
         BUREAU_CALLS_PER_SECOND=0,  # the embedded sandbox bureau has no rate to keep
         WEB_COOKIE_SECURE=False,  # `flask run` serves plain http://127.0.0.1
@@ -542,6 +551,7 @@ def testing_config() -> Config:
         CAMPAIGN_SIGNING_KEY=_TEST_CAMPAIGN_KEY,
         REDIS_URL=None,
         DOCUMENT_ENCRYPTION_KEY=_TEST_DOCUMENT_KEY,
+        DUPLICATE_CHECK_KEY=_TEST_DUPLICATE_KEY,
         BUREAU_CALLS_PER_SECOND=0,
         # Cheap Argon2 (same code path): tests check who may log in, not the hash's strength;
         # tests/security/test_password_cost.py checks the production profile keeps the defaults.

@@ -22,6 +22,7 @@ _DEV_FIELD_KEY = base64.b64encode(b"dev-only-field-encryption-key-32").decode()
 _DEV_INDEX_KEY = base64.b64encode(b"dev-only-blind-index-key-32bytes").decode()
 _DEV_CERT_KEY = "dev-only-certificate-signing-key-do-not-use-in-prod!"
 _DEV_DOCUMENT_KEY = b"dev-only-document-storage-key-32"  # 32 bytes, refused in production
+_DEV_DUPLICATE_KEY = b"dev-only-duplicate-check-key-32b"
 _DEV_CAMPAIGN_KEY = "dev-only-campaign-link-signing-key-do-not-use-in-prod!"
 # The testing profile's keys are in the repository too (app/config.py testing_config).
 _TEST_JWT_KEY = "test-jwt-signing-key-0123456789abcdef"
@@ -30,6 +31,7 @@ _TEST_INDEX_KEY = b"test-blind-index-key-32-bytes-ok"
 _TEST_CERT_KEY = "test-certificate-signing-key-0123456789"
 _TEST_CAMPAIGN_KEY = "test-campaign-link-signing-key-0123456789"
 _TEST_DOCUMENT_KEY = b"test-document-encryption-key-32b"
+_TEST_DUPLICATE_KEY = b"test-duplicate-check-key-32bytes"
 _DEV_KEYS = {
     _DEV_JWT_KEY,
     _DEV_FIELD_KEY,
@@ -46,6 +48,8 @@ _DEV_RAW_KEYS = {
     base64.b64decode(_DEV_INDEX_KEY),
     _TEST_FIELD_KEY,
     _TEST_INDEX_KEY,
+    _DEV_DUPLICATE_KEY,
+    _TEST_DUPLICATE_KEY,
 }
 
 
@@ -113,6 +117,7 @@ def validate_production(cfg: Any) -> None:
         raise ConfigurationError("production refuses a development or testing field or index key")
     if cfg.FIELD_ENCRYPTION_KEY == cfg.BLIND_INDEX_KEY:
         raise ConfigurationError("FIELD_ENCRYPTION_KEY and BLIND_INDEX_KEY must differ")
+    _validate_duplicate_check_key(cfg)
     if (
         len(cfg.CERTIFICATE_SIGNING_KEY.encode()) < MIN_SECRET_BYTES
         or cfg.CERTIFICATE_SIGNING_KEY in _DEV_KEYS
@@ -169,6 +174,19 @@ def validate_production(cfg: Any) -> None:
         len(cfg.METRICS_TOKEN.encode()) < MIN_SECRET_BYTES or cfg.METRICS_TOKEN in _DEV_KEYS
     ):
         raise ConfigurationError(f"METRICS_TOKEN must be at least {MIN_SECRET_BYTES} bytes")
+
+
+def _validate_duplicate_check_key(cfg: Any) -> None:
+    """The claims' duplicate digests outlive the numbers they were made of (purge-retained): a
+    key of their own, secret, never a development one, and never rotated (a new key would
+    stop every purged number from blocking a duplicate)."""
+    key = cfg.DUPLICATE_CHECK_KEY
+    if len(key) < MIN_SECRET_BYTES:
+        raise ConfigurationError("production needs DUPLICATE_CHECK_KEY (base64, 32 bytes)")
+    if key in _DEV_RAW_KEYS:
+        raise ConfigurationError("production refuses a development or testing DUPLICATE_CHECK_KEY")
+    if key in (cfg.FIELD_ENCRYPTION_KEY, cfg.BLIND_INDEX_KEY, cfg.DOCUMENT_ENCRYPTION_KEY):
+        raise ConfigurationError("DUPLICATE_CHECK_KEY must differ from the other keys")
 
 
 def validate_production_document_storage(cfg: Any) -> None:

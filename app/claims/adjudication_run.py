@@ -270,19 +270,20 @@ def fraud_check(session: Session, claim: Claim, person: Person, policy: Policy) 
             .select_from(ClaimInvoice)
             .join(Claim, Claim.id == ClaimInvoice.claim_id)
             .where(
-                ClaimInvoice.issuer == inv.issuer,
-                ClaimInvoice.number == inv.number,
+                ClaimInvoice.number_digest == inv.number_digest,  # a purged number's too
                 others,
                 Claim.status != ClaimStatus.DRAFT,
             )
         )
         if seen:
             duplicate_invoices.append(f"{inv.issuer}/{inv.number}")
-    duplicate_setl = bool(claim.setl_id) and bool(
+    duplicate_setl = claim.setl_digest is not None and bool(
         session.scalar(
             select(func.count())
             .select_from(Claim)
-            .where(Claim.setl_id == claim.setl_id, others, Claim.status != ClaimStatus.DRAFT)
+            .where(
+                Claim.setl_digest == claim.setl_digest, others, Claim.status != ClaimStatus.DRAFT
+            )
         )
     )
     window = cfg["CLAIMS_FREQUENCY_WINDOW_DAYS"]

@@ -169,9 +169,9 @@ def document_labels() -> dict[str, str]:
 def refuse_if_settlement_claimed_again(session: Session, claim: Claim) -> None:
     """Before a rejected claim comes back to life (human review, 复核): if its bureau settlement
     was claimed again since, that claim carries it now (one live claim per settlement)."""
-    if claim.setl_id is not None and session.scalar(
+    if claim.setl_digest is not None and session.scalar(
         select(Claim.id).where(
-            Claim.setl_id == claim.setl_id,
+            Claim.setl_digest == claim.setl_digest,
             Claim.id != claim.id,
             Claim.status != ClaimStatus.REJECTED,
         )

@@ -21,6 +21,7 @@ from app.claims.common import (
     transition,
     verified_member,
 )
+from app.claims.digests import invoice_digest
 from app.claims.models import Claim, ClaimDocument, ClaimInvoice
 from app.claims.statuses import ClaimStatus
 from app.claims.workflow import EDITABLE
@@ -52,6 +53,16 @@ INTAKE_FIELDS = (
 )
 
 
+def _invoice(fields: dict) -> ClaimInvoice:
+    issuer, number = fields["issuer"].strip(), fields["number"].strip()
+    return ClaimInvoice(
+        issuer=issuer,
+        number=number,
+        number_digest=invoice_digest(issuer, number),
+        amount_fen=fields["amount_fen"],
+    )
+
+
 def _apply_fields(
     session: Session, claim: Claim, member: Member, policy: Policy, person: Person, fields: dict
 ) -> None:
@@ -65,12 +76,7 @@ def _apply_fields(
     if "payee" in fields:
         set_payee(claim, member, person, fields["payee"])
     if "invoices" in fields:
-        claim.invoices = [
-            ClaimInvoice(
-                issuer=i["issuer"].strip(), number=i["number"].strip(), amount_fen=i["amount_fen"]
-            )
-            for i in fields["invoices"]
-        ]
+        claim.invoices = [_invoice(i) for i in fields["invoices"]]
     if claim.admitted_on and claim.discharged_on and claim.discharged_on < claim.admitted_on:
         raise E.care_dates_invalid(errors={"json": {"discharged_on": ["出院日期不能早于入院日期"]}})
     for day_field in ("admitted_on", "discharged_on"):

@@ -41,7 +41,10 @@ class Claim(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     plan_year: Mapped[int]
     source: Mapped[str] = mapped_column(String(12))
-    setl_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    setl_id: Mapped[str | None] = mapped_column(String(40))
+    # Its keyed digest (app/claims/digests.py): what the duplicate checks compare; kept when the
+    # end of retention erases the number.
+    setl_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     mdtrt_id: Mapped[str | None] = mapped_column(String(40))
 
     care_kind: Mapped[str | None] = mapped_column(String(24))
@@ -124,14 +127,17 @@ class Claim(Base):
             "out_of_policy_self_pay_fen >= 0 AND special_drugs_fen >= 0",
             name="amounts_nonnegative",
         ),
-        # One live claim per settlement record and person: the one-tap path cannot file twice.
+        # A settlement number always has its digest (the number may be erased, the digest not).
+        CheckConstraint("setl_id IS NULL OR setl_digest IS NOT NULL", name="setl_digest"),
+        # One live claim per settlement record and person: the one-tap path cannot file twice
+        # (by the digest, so a claim whose number was erased still counts).
         Index(
             "uq_claims_person_setl_live",
             "person_id",
-            "setl_id",
+            "setl_digest",
             unique=True,
-            sqlite_where=text("setl_id IS NOT NULL AND status <> 'rejected'"),
-            postgresql_where=text("setl_id IS NOT NULL AND status <> 'rejected'"),
+            sqlite_where=text("setl_digest IS NOT NULL AND status <> 'rejected'"),
+            postgresql_where=text("setl_digest IS NOT NULL AND status <> 'rejected'"),
         ),
     )
 
@@ -145,12 +151,12 @@ class ClaimInvoice(Base):
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
     issuer: Mapped[str] = mapped_column(String(100))
     number: Mapped[str] = mapped_column(String(40))
+    # The keyed digest of issuer and number (app/claims/digests.py): what the duplicate check
+    # compares; kept when the end of retention erases the number.
+    number_digest: Mapped[str] = mapped_column(String(64), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (
-        Index("ix_claim_invoices_issuer_number", "issuer", "number"),
-        CheckConstraint("amount_fen >= 0", name="amount_nonnegative"),
-    )
+    __table_args__ = (CheckConstraint("amount_fen >= 0", name="amount_nonnegative"),)
 
 
 class ClaimDocument(Base):

@@ -24,6 +24,7 @@ from app.claims.common import (
     transition,
     verified_member,
 )
+from app.claims.digests import settlement_digest
 from app.claims.episodes import EpisodeKey
 from app.claims.intake import set_payee
 from app.claims.models import Claim
@@ -83,8 +84,9 @@ class RecordView:
 def _view(record: SettlementRecord, person_id: int, claims: list[Claim]) -> RecordView:
     """A record is claimable when the bureau's record itself is, and no live claim already
     covers it: by its settlement id, or as the same care episode (paid once)."""
+    digest = settlement_digest(record.setl_id)
     for claim in claims:
-        if claim.setl_id == record.setl_id:
+        if claim.setl_digest == digest:
             return RecordView(record, claim.id, False, f"已提交理赔申请 {claim.claim_no}")
     if record.cancelled:
         return RecordView(record, None, False, "该笔结算已冲销")
@@ -130,7 +132,7 @@ def settlement_records(member_id: int, policy_id: int) -> list[RecordView]:
                 select(Claim).where(
                     Claim.person_id == person_id,
                     Claim.status == ClaimStatus.DRAFT,
-                    Claim.setl_id.is_not(None),
+                    Claim.setl_digest.is_not(None),
                 )
             )
         )
@@ -161,6 +163,7 @@ def claim_from_record(
         plan_year=policy.plan_year,
         source="settlement",
         setl_id=record.setl_id,
+        setl_digest=settlement_digest(record.setl_id),
         mdtrt_id=record.mdtrt_id,
         care_kind=record.care_kind,
         hospital_name=record.fixmedins_name,

@@ -25,6 +25,7 @@ from app.claims import accumulators, supplements
 from app.claims import lines as claim_lines
 from app.claims import rules as claim_rules
 from app.claims.adjudication_run import fraud_flags_of, insured_from, renewal_years
+from app.claims.digests import settlement_digest
 from app.claims.episodes import EpisodeKey
 from app.claims.estimate import quote_on
 from app.claims.models import AccumulatorEntry, AccumulatorYear, Claim
@@ -57,6 +58,7 @@ class Stay:
     """The facts read for one settlement record of one person."""
 
     record: SettlementRecord
+    setl_digest: str | None  # the record's settlement number as claims carry it (digests.py)
     person: Person
     member_id: int | None
     policy: Policy
@@ -128,7 +130,10 @@ def _statements() -> dict:
         ),
         "claims": select(Claim)
         .where(
-            or_(Claim.person_id == bindparam("person_id"), Claim.setl_id == bindparam("setl_id")),
+            or_(
+                Claim.person_id == bindparam("person_id"),
+                Claim.setl_digest == bindparam("setl_digest"),
+            ),
             Claim.status != ClaimStatus.DRAFT,
         )
         .order_by(Claim.id),
@@ -191,9 +196,10 @@ def read_stay(
         acc: Accumulators | None = accumulators.from_entries(entries)
     else:
         acc = _accumulators(s, person.id, policy)
-    claims = list(s.scalars(_SQL["claims"], {"person_id": person.id, "setl_id": record.setl_id}))
+    digest = settlement_digest(record.setl_id)
+    claims = list(s.scalars(_SQL["claims"], {"person_id": person.id, "setl_digest": digest}))
     reversed_ = [
-        c.id for c in claims if c.setl_id == record.setl_id and c.status == ClaimStatus.REJECTED
+        c.id for c in claims if c.setl_digest == digest and c.status == ClaimStatus.REJECTED
     ]
     cancelled: frozenset[int] = frozenset()
     if reversed_:  # rare: read only then
@@ -207,6 +213,7 @@ def read_stay(
         )
     return Stay(
         record=record,
+        setl_digest=digest,
         person=person,
         member_id=own if own is not None else payer,
         policy=policy,
@@ -235,7 +242,7 @@ def refuse_if_claimed(stay: Stay) -> None:
     """Paid once: no live claim may already cover this settlement or this care episode."""
     record, claims = stay.record, stay.live_claims
     for claim in claims:
-        if claim.setl_id == record.setl_id:
+        if claim.setl_digest == stay.setl_digest:
             raise E.direct_episode_claimed(_ALREADY.format(claim.claim_no))
     key = EpisodeKey(
         person=str(stay.person.id),
@@ -283,7 +290,8 @@ def refuse_if_flagged(stay: Stay, claim: Claim) -> None:
         duplicate_invoices=(),  # a settlement record has no invoices
         # a settlement the hospital cancelled is settled again under a new number (a correction)
         duplicate_settlement=any(
-            c.setl_id == claim.setl_id and c.id not in stay.cancelled_at_counter for c in others
+            c.setl_digest == claim.setl_digest and c.id not in stay.cancelled_at_counter
+            for c in others
         ),
         claims_in_window=sum(
             1

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
@@ -42,6 +42,7 @@ from app.claims.models import (
     ClaimTransition,
 )
 from app.common.clock import today_shanghai
+from app.common.idempotency import IdempotencyRecord
 from app.database import rowcount, transaction, utcnow
 from app.enrollment.models import Order, OrderItem, Payment
 from app.identity.models import InsuranceAnswer, Person
@@ -73,10 +74,11 @@ PERSON_ANONYMISED: dict[str, object] = {
 
 @dataclass(frozen=True)
 class Scrub:
-    """Columns of `model` set to values, on the rows the account owns (`owned(member_id)`)."""
+    """Columns of `model` (or the table of that name) set to values, on the rows the account
+    owns (`owned(member_id)`)."""
 
     name: str
-    model: type
+    model: type | str
     values: dict
     owned: Callable[[int], ColumnElement[bool]]
 
@@ -105,7 +107,9 @@ SCRUBS = (
             "payee_account_enc": None,
             "payee_account_last4": None,
             "info_request": None,  # a reviewer's questions: free text
-            "setl_id": None,  # the bureau's numbers of the stay: they lead back to the person
+            # the bureau's numbers of the stay: they lead back to the person (setl_digest stays:
+            # the duplicate checks still find the settlement, app/claims/digests.py)
+            "setl_id": None,
             "mdtrt_id": None,
         },
         lambda m: Claim.member_id == m,
@@ -119,8 +123,19 @@ SCRUBS = (
     Scrub(
         "claim_invoices",
         ClaimInvoice,
-        {"number": ""},
+        {"number": ""},  # number_digest stays (the duplicate-invoice check)
         lambda m: ClaimInvoice.claim_id.in_(_claims_of(m)),
+    ),
+    Scrub(
+        "claim_lines",
+        "claim_lines",  # app.claims.line_models, by its table: members imports no claims module
+        # the bureau's fee-detail number (it embeds or leads to the settlement's); what was
+        # billed and how it was judged stays (the adjudication's figures)
+        {"feedetl_sn": ""},
+        lambda m: and_(
+            _table("claim_lines").c.claim_id.in_(_claims_of(m)),
+            _table("claim_lines").c.feedetl_sn != "",
+        ),
     ),
     Scrub(
         "claim_documents",
@@ -164,6 +179,11 @@ DELETES: tuple[tuple[str, type, Callable[[int], ColumnElement[bool]]], ...] = (
         lambda m: SpecialDrugDocument.application_id.in_(_applications_of(m)),
     ),
     ("outbox_events", OutboxEvent, lambda m: OutboxEvent.member_id == m),
+    (  # the answers kept for retried requests: claims and orders as the member saw them
+        "idempotency_records",
+        IdempotencyRecord,
+        lambda m: IdempotencyRecord.scope == f"member:{m}",
+    ),
     (
         "claim_failed_accounts",  # a refused bank account's keyed index and last digits
         ClaimFailedAccount,
@@ -233,10 +253,14 @@ PERSON_REFERENCES: dict[tuple[str, str], Held | str] = {
 }
 
 
-def _reference_column(table: str, column: str):
+def _table(name: str) -> Table:
     from app.database import Base
 
-    return Base.metadata.tables[table].c[column]
+    return Base.metadata.tables[name]
+
+
+def _reference_column(table: str, column: str):
+    return _table(table).c[column]
 
 
 def _named_people(owner: Callable[[Any], ColumnElement[bool]]) -> list[Select]:
@@ -350,12 +374,13 @@ def purge_account(session: Session, member_id: int, today: date) -> Counter[str]
     """Scrub one account's retained records (the files are deleted by the caller); counts."""
     counts: Counter[str] = Counter()
     now = utcnow()
+    counts["claim_texts"] += _scrub_claim_texts(session, member_id)  # before the lines' numbers
     for scrub in SCRUBS:
         values = {k: (now if v is NOW else v) for k, v in scrub.values.items()}
+        target = _table(scrub.model) if isinstance(scrub.model, str) else scrub.model
         counts[scrub.name] += rowcount(
-            session.execute(update(scrub.model).where(scrub.owned(member_id)).values(**values))
+            session.execute(update(target).where(scrub.owned(member_id)).values(**values))
         )
-    counts["claim_flags"] += _scrub_flags(session, member_id)
     for name, model, owned in DELETES:
         counts[name] += rowcount(session.execute(delete(model).where(owned(member_id))))
     people = account_people(session, member_id)
@@ -378,17 +403,36 @@ def purge_account(session: Session, member_id: int, today: date) -> Counter[str]
 FLAG_TEXTS = {"duplicate_invoice": "发票已在其他理赔申请中使用"}
 
 
-def _scrub_flags(session: Session, member_id: int) -> int:
-    """Rewrite the account's claims' flags that name an invoice number; how many claims."""
+def _without_numbers(value: Any, labels: list[tuple[str, str]]) -> Any:
+    if isinstance(value, str):
+        for old, new in labels:
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, list):
+        return [_without_numbers(v, labels) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_numbers(v, labels) for k, v in value.items()}
+    return value
+
+
+def _scrub_claim_texts(session: Session, member_id: int) -> int:
+    """Rewrite the texts of the account's claims that name an erased number: a flag naming an
+    invoice (FLAG_TEXTS), and the explanation's and flags' per-line labels, which name the
+    line's bureau fee-detail number ("明细 <feedetl_sn> <item>", app.claims.lines); how many
+    claims changed. Run before the lines' numbers are erased (it reads them)."""
+    lines = _table("claim_lines")
     changed = 0
     for claim in session.scalars(select(Claim).where(Claim.member_id == member_id)):
-        flags = claim.flags or []
-        scrubbed = [
+        numbers = session.scalars(select(lines.c.feedetl_sn).where(lines.c.claim_id == claim.id))
+        labels = [(f"{p} {n} ", f"{p} ") for n in set(numbers) if n for p in ("明细", "line")]
+        flags = [
             f | {"zh": FLAG_TEXTS[f.get("code")]} if f.get("code") in FLAG_TEXTS else f
-            for f in flags
+            for f in claim.flags or []
         ]
-        if scrubbed != flags:
-            claim.flags = scrubbed
+        flags = _without_numbers(flags, labels)
+        adjudication = _without_numbers(claim.adjudication, labels)
+        if (flags, adjudication) != (claim.flags or [], claim.adjudication):
+            claim.flags, claim.adjudication = flags, adjudication
             changed += 1
     session.flush()
     return changed

@@ -52,3 +52,8 @@ def cipher() -> FieldCipher:
 
 def index_of(purpose: str, value: str) -> str:
     return blind_index(current_app.config["BLIND_INDEX_KEY"], purpose, value)
+
+
+def duplicate_digest(purpose: str, value: str) -> str:
+    """The claims' duplicate checks' keyed digest (DUPLICATE_CHECK_KEY, app/claims/digests.py)."""
+    return blind_index(current_app.config["DUPLICATE_CHECK_KEY"], purpose, value)

@@ -535,6 +535,7 @@ VALID_PRODUCTION_ENV = {
     "JWT_KEYS": f"prod-1:{PROD_JWT_SECRET}",
     "FIELD_ENCRYPTION_KEY": _b64(b"F" * 32),
     "BLIND_INDEX_KEY": _b64(b"I" * 32),
+    "DUPLICATE_CHECK_KEY": _b64(b"K" * 32),
     "CERTIFICATE_SIGNING_KEY": "prod-certificate-signing-key-" + "c" * 20,
     "CAMPAIGN_SIGNING_KEY": "prod-campaign-link-signing-key-" + "q" * 20,
     "WECHAT_ADAPTER": "real",
@@ -588,6 +589,7 @@ _CONFIG_VARIABLES = set(VALID_PRODUCTION_ENV) | {
     "METRICS_TOKEN",
     "READINESS_TIMEOUT_SECONDS",
     "WECHATPAY_API_BASE",
+    "DIRECT_TRIAL_RETENTION_DAYS",
 }
 
 
@@ -651,6 +653,13 @@ REFUSALS = {
     "field-key-testing": {"FIELD_ENCRYPTION_KEY": _b64(b"test-field-encryption-key-32byte")},
     "jwt-testing-key": {"JWT_KEYS": "prod-1:test-jwt-signing-key-0123456789abcdef"},
     "document-key-testing": {"DOCUMENT_ENCRYPTION_KEY": _b64(b"test-document-encryption-key-32b")},
+    "duplicate-key-missing": {"DUPLICATE_CHECK_KEY": None},
+    "duplicate-key-short": {"DUPLICATE_CHECK_KEY": _b64(b"K" * 31)},
+    "duplicate-key-development": {"DUPLICATE_CHECK_KEY": _b64(b"dev-only-duplicate-check-key-32b")},
+    "duplicate-key-testing": {"DUPLICATE_CHECK_KEY": _b64(b"test-duplicate-check-key-32bytes")},
+    "duplicate-key-equals-index-key": {"DUPLICATE_CHECK_KEY": _b64(b"I" * 32)},
+    "duplicate-key-equals-document-key": {"DUPLICATE_CHECK_KEY": _b64(b"D" * 32)},
+    "trial-retention-zero": {"DIRECT_TRIAL_RETENTION_DAYS": "0"},
     "certificate-key-missing": {"CERTIFICATE_SIGNING_KEY": None},
     "certificate-key-short": {"CERTIFICATE_SIGNING_KEY": _SHORT},
     "certificate-key-development": {

@@ -244,6 +244,7 @@ def production_configuration(smoke: Smoke) -> None:
             "JWT_KEYS": f"smoke-1:{secrets.token_urlsafe(48)}",
             "FIELD_ENCRYPTION_KEY": _b64_key(),
             "BLIND_INDEX_KEY": _b64_key(),
+            "DUPLICATE_CHECK_KEY": _b64_key(),
             "CERTIFICATE_SIGNING_KEY": secrets.token_urlsafe(48),
             "CAMPAIGN_SIGNING_KEY": secrets.token_urlsafe(48),
             "DOCUMENT_ENCRYPTION_KEY": _b64_key(),
