@@ -263,8 +263,9 @@ members_cli = AppGroup("members", help="Members' accounts: the end of retention.
 @click.option("--dry-run", is_flag=True, help="count what would be erased; change nothing")
 @click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True)
 def members_purge_retained(dry_run: bool, batch_size: int) -> None:
-    """Erase what closed accounts past their retain_until still hold (docs/privacy.md), one
-    account per transaction; safe to rerun. Exit 1 when an account failed (it stays due)."""
+    """Erase what closed accounts past their retain_until still hold, then the hospital trials
+    and sponsor rosters past their own retention (docs/privacy.md); one account, trial batch or
+    programme per transaction; safe to rerun. Exit 1 when one failed (it stays due)."""
     from app.members.retention import purge_retained
 
     counts, failures = purge_retained(dry_run=dry_run, batch_size=batch_size)

@@ -381,9 +381,7 @@ def confirm(inst: InstitutionKey, trial_no: str, setl_sn: str) -> dict:
             earlier = _same_confirmation(s, inst.id, setl_sn, trial_no)
         if earlier is not None:
             return earlier
-        if not found:
-            raise E.direct_trial_unknown()
-        raise E.direct_trial_confirmed()
+        raise E.direct_trial_confirmed() if found else E.direct_trial_unknown()
     row = found[0]
     if row.explanation.get("decision") != "payable":
         raise E.direct_nothing_payable()
@@ -410,13 +408,14 @@ def confirm(inst: InstitutionKey, trial_no: str, setl_sn: str) -> dict:
             confirmed = s.scalar(
                 select(DirectSettlement.id).where(DirectSettlement.trial_id == trial_id)
             )
+            gone = s.get(DirectTrial, trial_id) is None  # past its retention: purge-retained
         if earlier is not None:
             return earlier
         if confirmed is not None:
             raise E.direct_trial_confirmed() from None
         if isinstance(refused, DomainError):
             raise
-        raise E.direct_episode_claimed() from None
+        raise (E.direct_trial_unknown() if gone else E.direct_episode_claimed()) from None
 
 
 def _confirm(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from app.common.clock import SHANGHAI
 
@@ -289,8 +289,34 @@ def retain_until(coverage_ends: Iterable[date], closed_on: date, has_records: bo
     is under retention."""
     if not has_records:
         return None
-    start = max(coverage_ends, default=closed_on)
+    return plus_retention(max(coverage_ends, default=closed_on))
+
+
+def plus_retention(end: date) -> date:
+    """The last day records are kept after `end` (a cover's or a programme's): RETENTION_YEARS
+    later, 29 February becoming 28 February."""
     try:
-        return start.replace(year=start.year + RETENTION_YEARS)
+        return end.replace(year=end.year + RETENTION_YEARS)
     except ValueError:  # 29 February
-        return start.replace(year=start.year + RETENTION_YEARS, day=28)
+        return end.replace(year=end.year + RETENTION_YEARS, day=28)
+
+
+def retention_cutoff(today: date) -> date:
+    """The earliest end still under retention on `today`: records of a cover that ended on `end`
+    are kept exactly while `end >= retention_cutoff(today)` (plus_retention(end) >= today), so a
+    query can compare the end column with one date."""
+    day = 28 if (today.month, today.day) == (2, 29) else today.day
+    cutoff = date(today.year - RETENTION_YEARS, today.month, day)
+    while plus_retention(cutoff - timedelta(days=1)) >= today:
+        cutoff -= timedelta(days=1)
+    while plus_retention(cutoff) < today:
+        cutoff += timedelta(days=1)
+    return cutoff
+
+
+def programme_retained_until(ends_on: date, cover_ends: Iterable[date]) -> date:
+    """Until when a sponsor programme's roster (the people it named, with their categories) and
+    its batch enrollment's rows are kept: as long as the insurance records of the cover it
+    bought, RETENTION_YEARS after the later of the programme's end and the end of its plan
+    year's cover (`cover_ends`: its product's, or every product's of that year)."""
+    return plus_retention(max([ends_on, *cover_ends]))

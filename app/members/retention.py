@@ -1,20 +1,28 @@
 """The end of retention (PIPL art. 47, 保险法 art. 87): erase what a closed account still holds
-once its `retain_until` has passed. Run from cron as `flask members purge-retained`.
+once its `retain_until` has passed, and what other bodies' records hold past their own
+retention. Run daily from cron as `flask members purge-retained` (docs/privacy.md).
 
 Closure (app/members/closure.py) kept the account's insurance records and the people they name,
 and set `retain_until`. Past that day this job, one account per transaction:
 
 - deletes the account's document files in storage (claim and special-drug documents) first, then
-  in one transaction scrubs the account's records column by column (`SCRUBS`), deletes the rows
-  that are personal data and nothing else (`DELETES`), anonymises each person the records name
-  unless someone else still holds them (`PERSON_REFERENCES`), writes one audit row with counts
-  only, and clears `retain_until` (null: nothing kept), which takes the account off the list;
+  in one transaction scrubs the account's records column by column (`SCRUBS`; a hospital trial
+  confirmed into one of its claims is part of that claim's record), deletes the rows that are
+  personal data and nothing else (`DELETES`), anonymises each person the records name unless
+  someone else still holds them (app/members/retention_holds.py), writes one audit row with
+  counts only, and clears `retain_until` (null: nothing kept), which takes the account off the
+  list;
 - keeps amounts, dates, statuses, products and counts, so the ledgers (`flask ledger check`)
-  and the public statistics (`disclosure_counters`) are unchanged.
+  and the public statistics (`disclosure_counters`) are unchanged; keeps the keyed digests of
+  the settlement and invoice numbers it erases, so the duplicate checks still find them
+  (app/claims/digests.py).
+
+Then the records of other bodies past their own retention (app/members/retention_records.py):
+hospital trials never confirmed, sponsor programmes' rosters and batch rows.
 
 A person kept whole because something else held them then (a live account's binding or
-relatives list) is looked at again on every run (`left_people`): once nothing live holds them,
-they are anonymised (one `person.retention_anonymised` audit row each).
+relatives list, a sponsor's roster...) is looked at again on every run (`left_people`): once
+nothing holds them, they are anonymised (one `person.retention_anonymised` audit row each).
 
 A crash between the file deletions and the commit leaves the account due: the rerun deletes the
 files again (a missing file is no error) and scrubs the rows. `dry_run` runs every statement and
@@ -29,11 +37,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, delete, or_, select, update
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.services import record as audit
-from app.campaigns.models import CampaignRedemption
 from app.claims.models import (
     Claim,
     ClaimDocument,
@@ -44,32 +52,26 @@ from app.claims.models import (
 from app.common.clock import today_shanghai
 from app.common.idempotency import IdempotencyRecord
 from app.database import rowcount, transaction, utcnow
-from app.enrollment.models import Order, OrderItem, Payment
-from app.identity.models import InsuranceAnswer, Person
-from app.members.models import Consent, Member
+from app.direct_settlement.models import DirectSettlement, DirectTrial
+from app.enrollment.models import Order, Payment
+from app.members.models import Member
+from app.members.retention_holds import (
+    account_people,
+    anonymise,
+    left_people,
+    person_held,
+    table,
+)
+from app.members.retention_records import delete_old_trials, due_programmes, purge_programme
 from app.outbox.models import OutboxEvent
-from app.policies.models import Policy
-from app.renewals.models import RenewalConsent, RenewalOutcome
+from app.renewals.models import RenewalOutcome
 from app.special_drugs.models import (
     SpecialDrugApplication,
     SpecialDrugDocument,
     SpecialDrugPurchase,
 )
 
-ERASED_NAME = "已删除"
 NOW = object()  # a Scrub value: the time of the purge
-
-
-# What an erased person keeps: the insurance type and status, the area code (county level,
-# for the statistics by area), the gender and the birth *year* (1 January), and the flags of
-# the cover they had; the ID number (ciphertext and index), the name, the bureau's person
-# number and the special-identity flags (low income, disability...) go.
-PERSON_ANONYMISED: dict[str, object] = {
-    "id_number_enc": "",
-    "name": ERASED_NAME,
-    "psn_no": None,
-    "identity_flags": [],
-}
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,15 @@ def _applications_of(member_id: int) -> Select:
 
 def _orders_of(member_id: int) -> Select:
     return select(Order.id).where(Order.member_id == member_id)
+
+
+def _trials_of(member_id: int) -> Select:
+    """The hospital trials confirmed into the account's claims (part of the claim's record)."""
+    return (
+        select(DirectSettlement.trial_id)
+        .join(Claim, Claim.id == DirectSettlement.claim_id)
+        .where(Claim.member_id == member_id)
+    )
 
 
 SCRUBS = (
@@ -133,9 +144,17 @@ SCRUBS = (
         # billed and how it was judged stays (the adjudication's figures)
         {"feedetl_sn": ""},
         lambda m: and_(
-            _table("claim_lines").c.claim_id.in_(_claims_of(m)),
-            _table("claim_lines").c.feedetl_sn != "",
+            table("claim_lines").c.claim_id.in_(_claims_of(m)),
+            table("claim_lines").c.feedetl_sn != "",
         ),
+    ),
+    Scrub(
+        "direct_trials",
+        DirectTrial,
+        # the hospital's request (the settlement and its billed items as sent) and the bureau's
+        # numbers; the trial number, amount and explanation stay (the hospital's queries)
+        {"request": {}, "setl_id": "", "mdtrt_id": ""},
+        lambda m: and_(DirectTrial.id.in_(_trials_of(m)), DirectTrial.setl_id != ""),
     ),
     Scrub(
         "claim_documents",
@@ -192,155 +211,6 @@ DELETES: tuple[tuple[str, type, Callable[[int], ColumnElement[bool]]], ...] = (
 )
 
 
-# --- whose people ------------------------------------------------------------------------------
-
-
-def _live_members(today: date) -> Select:
-    """Accounts whose records are still held: open, or closed and still under retention."""
-    return select(Member.id).where(or_(Member.closed_at.is_(None), Member.retain_until >= today))
-
-
-Held = Callable[[int, date], ColumnElement[bool]] | None
-
-
-def _by_member(member_column) -> Held:
-    """A row of an account holds the person when it belongs to another account still live, or
-    to no account (cover bought by a sponsor)."""
-
-    def held(member_id: int, today: date) -> ColumnElement[bool]:
-        return or_(
-            member_column.is_(None),
-            and_(member_column != member_id, member_column.in_(_live_members(today))),
-        )
-
-    return held
-
-
-_order_member = select(Order.member_id).where(Order.id == OrderItem.order_id).scalar_subquery()
-_policy_member = (
-    select(Order.member_id)
-    .join(OrderItem, OrderItem.order_id == Order.id)
-    .where(OrderItem.id == Policy.order_item_id)
-    .scalar_subquery()
-)
-ANY_ROW = "any row"
-
-# Every column pointing at a person, and whether a row of it keeps the person from being
-# anonymised (tests/members/test_retention.py checks this against the models, so a new column
-# must be decided here):
-#   a function: the row belongs to an account (_by_member);
-#   ANY_ROW:    a binding, someone's relatives list, or another body's record (a sponsor's
-#               roster and batch jobs, a hospital's direct settlement): it keeps the person;
-#   None:       figures about the person only (benefit used), or what goes with the person.
-PERSON_REFERENCES: dict[tuple[str, str], Held | str] = {
-    ("members", "person_id"): ANY_ROW,  # closure cleared this account's own binding
-    ("relatives", "person_id"): ANY_ROW,  # closure deleted this account's list
-    ("orders", "payer_person_id"): _by_member(Order.member_id),
-    ("order_items", "person_id"): _by_member(_order_member),
-    ("policies", "person_id"): _by_member(_policy_member),
-    ("claims", "person_id"): _by_member(Claim.member_id),
-    ("special_drug_applications", "person_id"): _by_member(SpecialDrugApplication.member_id),
-    ("campaign_redemptions", "person_id"): _by_member(CampaignRedemption.member_id),
-    ("renewal_consents", "person_id"): _by_member(RenewalConsent.member_id),
-    ("renewal_outcomes", "person_id"): _by_member(RenewalOutcome.member_id),
-    ("roster_entries", "person_id"): ANY_ROW,
-    ("job_rows", "person_id"): ANY_ROW,
-    ("direct_trials", "person_id"): ANY_ROW,
-    ("accumulator_years", "person_id"): None,
-    ("special_drug_usage", "person_id"): None,
-    ("insurance_answers", "person_id"): None,  # deleted with the person
-    ("consents", "subject_person_id"): None,  # the link is cleared
-}
-
-
-def _table(name: str) -> Table:
-    from app.database import Base
-
-    return Base.metadata.tables[name]
-
-
-def _reference_column(table: str, column: str):
-    return _table(table).c[column]
-
-
-def _named_people(owner: Callable[[Any], ColumnElement[bool]]) -> list[Select]:
-    """The people named by the records of the accounts `owner(member column)` selects."""
-    return [
-        select(Order.payer_person_id).where(owner(Order.member_id)),
-        select(OrderItem.person_id)
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(owner(Order.member_id)),
-        select(Claim.person_id).where(owner(Claim.member_id)),
-        select(SpecialDrugApplication.person_id).where(owner(SpecialDrugApplication.member_id)),
-        select(CampaignRedemption.person_id).where(owner(CampaignRedemption.member_id)),
-        select(RenewalConsent.person_id).where(owner(RenewalConsent.member_id)),
-        select(RenewalOutcome.person_id).where(owner(RenewalOutcome.member_id)),
-        select(Consent.subject_person_id).where(owner(Consent.member_id)),
-    ]
-
-
-def account_people(session: Session, member_id: int) -> set[int]:
-    """The people the account's own records name."""
-    found: set[int] = set()
-    for query in _named_people(lambda column: column == member_id):
-        found.update(p for p in session.scalars(query) if p is not None)
-    return found
-
-
-def left_people(session: Session) -> list[int]:
-    """People named by the records of accounts already purged (closed, `retain_until` null) and
-    not anonymised yet: each was kept because something else held them then (a live account's
-    binding or relatives list...); once nothing does, the purge anonymises them."""
-    purged = select(Member.id).where(Member.closed_at.is_not(None), Member.retain_until.is_(None))
-    whole = select(Person.id).where(Person.id_number_index.not_like("erased:%"))
-    found: set[int] = set()
-    for query in _named_people(lambda column: column.in_(purged)):
-        column = query.selected_columns[0]
-        found.update(p for p in session.scalars(query.where(column.in_(whole))) if p is not None)
-    return sorted(found)
-
-
-def person_held(session: Session, person_id: int, member_id: int, today: date) -> bool:
-    """Whether anything but the account `member_id` (or accounts past their own retention)
-    still holds the person."""
-    for (table, column), rule in PERSON_REFERENCES.items():
-        if rule is None:
-            continue
-        col = _reference_column(table, column)
-        query = select(col).where(col == person_id)
-        if callable(rule):
-            query = query.where(rule(member_id, today))
-        if session.scalar(query.limit(1)) is not None:
-            return True
-    return False
-
-
-def _anonymise(session: Session, person_id: int) -> bool:
-    """Anonymise the person; False when another run did it first (the row is locked and read
-    again, so two runs at once anonymise and audit a person once)."""
-    index = session.scalar(
-        select(Person.id_number_index).where(Person.id == person_id).with_for_update()
-    )
-    if index is None or index.startswith("erased:"):
-        return False
-    session.execute(delete(InsuranceAnswer).where(InsuranceAnswer.person_id == person_id))
-    session.execute(
-        update(Consent).where(Consent.subject_person_id == person_id).values(subject_person_id=None)
-    )
-    birth = session.scalar(select(Person.birth_date).where(Person.id == person_id))
-    assert birth is not None
-    session.execute(
-        update(Person)
-        .where(Person.id == person_id)
-        .values(
-            **PERSON_ANONYMISED,
-            id_number_index=f"erased:{person_id}",  # unique, and no digest of anything
-            birth_date=date(birth.year, 1, 1),
-        )
-    )
-    return True
-
-
 # --- the job -----------------------------------------------------------------------------------
 
 
@@ -377,7 +247,7 @@ def purge_account(session: Session, member_id: int, today: date) -> Counter[str]
     counts["claim_texts"] += _scrub_claim_texts(session, member_id)  # before the lines' numbers
     for scrub in SCRUBS:
         values = {k: (now if v is NOW else v) for k, v in scrub.values.items()}
-        target = _table(scrub.model) if isinstance(scrub.model, str) else scrub.model
+        target = table(scrub.model) if isinstance(scrub.model, str) else scrub.model
         counts[scrub.name] += rowcount(
             session.execute(update(target).where(scrub.owned(member_id)).values(**values))
         )
@@ -387,7 +257,7 @@ def purge_account(session: Session, member_id: int, today: date) -> Counter[str]
     for person_id in sorted(people):
         if person_held(session, person_id, member_id, today):
             counts["people_kept"] += 1
-        elif _anonymise(session, person_id):
+        elif anonymise(session, person_id):
             counts["people_anonymised"] += 1
     session.execute(
         update(Member)
@@ -418,9 +288,10 @@ def _without_numbers(value: Any, labels: list[tuple[str, str]]) -> Any:
 def _scrub_claim_texts(session: Session, member_id: int) -> int:
     """Rewrite the texts of the account's claims that name an erased number: a flag naming an
     invoice (FLAG_TEXTS), and the explanation's and flags' per-line labels, which name the
-    line's bureau fee-detail number ("明细 <feedetl_sn> <item>", app.claims.lines); how many
-    claims changed. Run before the lines' numbers are erased (it reads them)."""
-    lines = _table("claim_lines")
+    line's bureau fee-detail number ("明细 <feedetl_sn> <item>", app.claims.lines; a counter
+    claim's trial explains the same lines); how many claims changed. Run before the lines'
+    numbers are erased (it reads them)."""
+    lines = table("claim_lines")
     changed = 0
     for claim in session.scalars(select(Claim).where(Claim.member_id == member_id)):
         numbers = session.scalars(select(lines.c.feedetl_sn).where(lines.c.claim_id == claim.id))
@@ -434,6 +305,13 @@ def _scrub_claim_texts(session: Session, member_id: int) -> int:
         if (flags, adjudication) != (claim.flags or [], claim.adjudication):
             claim.flags, claim.adjudication = flags, adjudication
             changed += 1
+        trial = session.scalar(
+            select(DirectTrial)
+            .join(DirectSettlement, DirectSettlement.trial_id == DirectTrial.id)
+            .where(DirectSettlement.claim_id == claim.id)
+        )
+        if trial is not None:  # the counter's explanation of the same lines
+            trial.explanation = _without_numbers(trial.explanation, labels)
     session.flush()
     return changed
 
@@ -447,7 +325,9 @@ class _Discard(Exception):
 def purge_retained(
     *, dry_run: bool = False, batch_size: int = 50
 ) -> tuple[Counter[str], list[str]]:
-    """Every closed account past its retain_until, one transaction each; (counts, failures)."""
+    """Every closed account past its retain_until, one transaction each; then the other
+    bodies' records past their own retention (retention_records); then the people left
+    without a holder; (counts, failures)."""
     from app.integrations import registry
 
     today = today_shanghai()
@@ -465,11 +345,48 @@ def purge_retained(
                 totals.update(_purge_one(member_id, today, dry_run, registry.storage()))
             except Exception as exc:
                 failures.append(f"member {member_id}: {type(exc).__name__}")
+    totals.update(_purge_records(today, dry_run, failures))
     try:
         totals.update(_anonymise_left(today, dry_run))
     except Exception as exc:
         failures.append(f"people left: {type(exc).__name__}")
     return totals, failures
+
+
+def _purge_records(today: date, dry_run: bool, failures: list[str]) -> Counter[str]:
+    """Trials never confirmed past DIRECT_TRIAL_RETENTION_DAYS, a batch per transaction; then
+    each programme past its retention, one per transaction (retention_records)."""
+    counts: Counter[str] = Counter()
+    now, days = utcnow(), current_app.config["DIRECT_TRIAL_RETENTION_DAYS"]
+    after: int | None = 0
+    try:
+        while after is not None:
+            batch: Counter[str] = Counter()
+            try:
+                with transaction() as s:
+                    after, batch["direct_trials_deleted"] = delete_old_trials(s, now, days, after)
+                    if dry_run:
+                        raise _Discard(batch)
+            except _Discard:
+                pass
+            counts += batch  # (a Counter sum keeps no zero)
+    except Exception as exc:
+        failures.append(f"direct trials: {type(exc).__name__}")
+    with transaction() as s:
+        programmes = due_programmes(s, today)
+    for programme_id in programmes:
+        try:
+            with transaction() as s:
+                done = purge_programme(s, programme_id, today)
+                if dry_run:
+                    raise _Discard(done)
+        except _Discard as discarded:
+            done = discarded.counts
+        except Exception as exc:
+            failures.append(f"programme {programme_id}: {type(exc).__name__}")
+            continue
+        counts.update(done)
+    return counts
 
 
 def _anonymise_left(today: date, dry_run: bool) -> Counter[str]:
@@ -480,7 +397,7 @@ def _anonymise_left(today: date, dry_run: bool) -> Counter[str]:
         with transaction() as s:
             for person_id in left_people(s):
                 # member id 0 is no account's: every live account's row holds the person
-                if not person_held(s, person_id, 0, today) and _anonymise(s, person_id):
+                if not person_held(s, person_id, 0, today) and anonymise(s, person_id):
                     counts["people_anonymised"] += 1
                     audit(
                         s,

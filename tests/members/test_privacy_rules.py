@@ -1,11 +1,14 @@
 """The pure privacy rules (app/members/privacy_rules.py), table-driven: what a withdrawal stops,
-what blocks an unbind or a closure, how long records are kept."""
+what blocks an unbind or a closure, how long records are kept (an account's, a cover's, a
+sponsor programme's)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.members import privacy_rules as r
 
@@ -233,3 +236,44 @@ def test_closure_warns_of_each_recheck_still_open(rechecks, count, first_deadlin
         c.claim_no for c in sorted(rechecks, key=lambda c: c.deadline.replace(tzinfo=None))
     ]
     assert {c["id"] for c in listed} == {c.claim_id for c in rechecks}
+
+
+@pytest.mark.parametrize(
+    "today, cutoff",
+    [
+        (date(2032, 1, 1), date(2027, 1, 1)),  # ended 2026-12-31: kept to 2031-12-31, not today
+        (date(2031, 12, 31), date(2026, 12, 31)),  # its last day
+        (date(2032, 2, 29), date(2027, 3, 1)),  # 2027-02-28 + 5 = 2032-02-28, before today
+        (date(2029, 2, 28), date(2024, 2, 28)),  # 2024-02-29 + 5 = 2029-02-28: still kept
+        (date(2029, 3, 1), date(2024, 3, 1)),  # ... and past the next day
+    ],
+)
+def test_retention_cutoff(today, cutoff):
+    assert r.retention_cutoff(today) == cutoff
+    before = cutoff - timedelta(days=1)
+    assert r.plus_retention(cutoff) >= today > r.plus_retention(before)
+
+
+@given(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
+    st.dates(min_value=date(1995, 1, 1), max_value=date(2100, 1, 1)),
+)
+def test_an_end_is_kept_exactly_from_the_cutoff_on(today, end):
+    assert (end >= r.retention_cutoff(today)) == (r.plus_retention(end) >= today)
+
+
+@pytest.mark.parametrize(
+    "ends_on, cover_ends, until",
+    [
+        # a 2026 programme of the 2026 cover (2026-01-01..12-31): 5 years after the cover
+        (date(2026, 3, 31), [date(2026, 12, 31)], date(2031, 12, 31)),
+        # running past its cover (the enrollment of next year): from the programme's end
+        (date(2027, 1, 31), [date(2026, 12, 31)], date(2032, 1, 31)),
+        # no product of that year: the programme's own end
+        (date(2026, 3, 31), [], date(2031, 3, 31)),
+        # several products of the year (no product fixed): the last cover's end
+        (date(2026, 3, 31), [date(2026, 12, 31), date(2027, 2, 28)], date(2032, 2, 28)),
+    ],
+)
+def test_programme_retained_until(ends_on, cover_ends, until):
+    assert r.programme_retained_until(ends_on, cover_ends) == until
