@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.claims.models import Claim, ClaimTransition
 from app.claims.statuses import ClaimStatus
-from app.claims.workflow import STATUS_LABELS, next_status
+from app.claims.workflow import next_status, status_label
 from app.common.clock import SHANGHAI, today_shanghai
 from app.database import Base, utcnow
 from app.error_catalogue import E
@@ -146,7 +146,7 @@ def notification(claim: Claim, kind: str, **extra: Any) -> dict[str, Any]:
         "kind": kind,
         "payload": {
             "claim_no": claim.claim_no,
-            "status": STATUS_LABELS[claim.status],
+            "status": status_label(claim.status, claim.reversed_at),
             "page": f"pages/claims/detail?id={claim.id}",
             **extra,
         },

@@ -102,7 +102,10 @@ class Claim(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
-    paid_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]  # kept after a reversal: the counter did pay, then
+    # the hospital cancelled the settlement (撤销) at reversed_at; the views show paid_at only
+    # while the payment stands (claims/schemas.py)
+    reversed_at: Mapped[datetime | None]
 
     documents: Mapped[list[ClaimDocument]] = relationship(
         order_by="ClaimDocument.id",

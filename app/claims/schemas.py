@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.claims.statuses import ClaimStatus
-from app.claims.workflow import STATUS_LABELS, STATUSES
+from app.claims.workflow import STATUSES, status_label
 from app.common.schemas import StrictSchema, plain_text
 from app.documents.types import DOCUMENT_TYPES
 from app.identity.idnumber import mask_name
@@ -326,10 +326,27 @@ class ClaimSchema(StrictSchema):
     created_at = ma.fields.DateTime(required=True)
     submitted_at = ma.fields.DateTime(allow_none=True)
     decided_at = ma.fields.DateTime(allow_none=True)
-    paid_at = ma.fields.DateTime(allow_none=True)
+    paid_at = ma.fields.DateTime(
+        allow_none=True,
+        metadata={"description": "赔付时间；医院撤销一站式结算后为空（见 reversed_at）"},
+    )
+    reversed_at = ma.fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "医院撤销一站式结算（撤销）的时间：status 为 rejected，"
+            "status_label 为“医院已撤销结算”，本次赔付 0 元"
+        },
+    )
 
     def _label(self, c):
-        return STATUS_LABELS[c.status]
+        return status_label(c.status, c.reversed_at)
+
+    @ma.post_dump
+    def _not_paid_once_reversed(self, data, **kwargs):
+        # the record keeps when the counter paid; the member is not told it is paid
+        if data.get("reversed_at") is not None:
+            data["paid_at"] = None
+        return data
 
     def _insured(self, c):
         from app.database import get_session
@@ -396,10 +413,13 @@ class ClaimSummarySchema(StrictSchema):
     admitted_on = ma.fields.Date(allow_none=True)
     approved_fen = ma.fields.Integer(allow_none=True)
     paid_fen = ma.fields.Integer(required=True)
+    reversed_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "医院撤销一站式结算的时间"}
+    )
     created_at = ma.fields.DateTime(required=True)
 
     def _label(self, c):
-        return STATUS_LABELS[c.status]
+        return status_label(c.status, c.reversed_at)
 
 
 class FlagSchema(StrictSchema):

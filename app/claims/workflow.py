@@ -11,11 +11,17 @@
     paid | closed --reverse--> rejected (the bureau reversed a settlement paid at the hospital
                                 counter, 撤销: app/direct_settlement restores the accumulators)
 
+A reversed claim stays `rejected` in the state machine (no longer live: the stay may be settled
+or claimed again, and the unique index and the episode rules read `rejected` so), but it was
+never rejected by anyone: it carries `reversed_at` and reads 医院已撤销结算 (`status_label`).
+
 "adjudicated" is not a resting status: the adjudicate action records its own transition and
 lands in one of its three outcomes in the same transaction.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from app.claims.statuses import ClaimStatus
 from app.error_catalogue import E
@@ -35,6 +41,18 @@ STATUS_LABELS: dict[str, str] = {
     ClaimStatus.CLOSED: "已结案（本次无赔付金额）",
     ClaimStatus.RECHECK: "复核中",
 }
+
+# A settlement the hospital cancelled at the counter (撤销): `rejected`, with `reversed_at`.
+REVERSED_LABEL = "医院已撤销结算"
+
+
+def status_label(status: str, reversed_at: datetime | None = None) -> str:
+    """What the member and staff read for a claim's status: STATUS_LABELS, except that a
+    counter settlement the hospital cancelled is not presented as a denial."""
+    if status == ClaimStatus.REJECTED and reversed_at is not None:
+        return REVERSED_LABEL
+    return STATUS_LABELS[status]
+
 
 # (status, action) -> the statuses the action may lead to
 TRANSITIONS: dict[tuple[str, str], tuple[ClaimStatus, ...]] = {

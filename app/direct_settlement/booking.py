@@ -23,12 +23,14 @@ from app.catalogues.matching import FeeLine, LineMatch
 from app.claims import lines as claim_lines
 from app.claims.accumulators import StaleAccumulators
 from app.claims.adjudication_run import adjudication_json
-from app.claims.common import notification
+from app.claims.common import notification, transition
 from app.claims.line_models import ClaimFeeLine
 from app.claims.lines import FEE_LINE_FIELDS
 from app.claims.models import Claim, ClaimLedgerEntry, ClaimTransition
 from app.claims.statuses import ClaimStatus
 from app.claims.workflow import next_status
+from app.common.clock import SHANGHAI
+from app.direct_settlement.rules import cancelled_explanation
 from app.disclosure.aggregates import record_claim_settled_at_counter
 from app.error_catalogue import E
 from app.outbox.models import OutboxEvent
@@ -185,3 +187,24 @@ def hold_caps(session: Session, claim: Claim, matched: LineMatch | None) -> None
 def release_caps(session: Session, claim: Claim) -> None:
     """The settlement cancelled: what the claim held of special drugs' annual caps goes back."""
     claim_lines.release_caps(session, claim)
+
+
+def reverse_claim(session: Session, claim: Claim, setl_sn: str, now: datetime) -> None:
+    """The hospital cancelled the settlement at `now`: paid -> rejected (`reverse`), nothing
+    approved or paid on it any more (its claim ledger nets to 0 already), `reversed_at` set (it
+    reads 医院已撤销结算, not a denial), and its explanation keeps the engine's figures as what
+    had been settled, closed by the day of the cancellation and 0 paid."""
+    transition(
+        session,
+        claim,
+        "reverse",
+        actor_type="system",
+        actor_id=None,
+        reason=f"定点医院撤销一站式结算（结算流水号 {setl_sn}）",
+    )
+    claim.approved_fen = claim.paid_fen = 0
+    claim.reversed_at = claim.updated_at = now
+    if claim.adjudication is not None:
+        claim.adjudication = cancelled_explanation(
+            claim.adjudication, now.astimezone(SHANGHAI).date()
+        )

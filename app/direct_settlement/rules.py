@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.catalogues.matching import FeeLine
+from app.common.money import yuan
 from app.integrations.bureau.fee_details import FeeDetailRecord, fee_detail_discrepancies
 from app.integrations.bureau.settlements import (
     INCONSISTENCIES,
@@ -189,3 +190,40 @@ def line_differences(ours: Sequence[Any], bureau: Sequence[FeeDetailRecord]) -> 
             found.append(f"{line.feedetl_sn}（{'、'.join(fields_)}）")
     found += [f"{sn} 未上传" for sn in theirs]
     return found
+
+
+# --- the member's explanation once the hospital cancelled (撤销) ---------------------------------
+
+SETTLED_TOTAL = "counter_settled_total"
+CANCELLED = "counter_settlement_cancelled"
+
+
+def cancelled_explanation(adjudication: dict, cancelled_on: date) -> dict:
+    """The claim's explanation after the hospital cancelled its counter settlement on
+    `cancelled_on` (an Asia/Shanghai day): the engine's lines stay, as what had been settled, but
+    its total no longer says it is paid now (本次赔付合计 becomes 原一站式结算赔付合计, the figure
+    unchanged), and a closing line says when the hospital cancelled it and that 0 is paid.
+    Applied once: an explanation that already closes with the cancellation is returned as is."""
+    lines = list(adjudication.get("lines") or [])
+    if lines and lines[-1].get("code") == CANCELLED:
+        return adjudication
+    settled = yuan(int(adjudication.get("payable_fen") or 0))
+    kept = [
+        line
+        if line.get("code") != "payable_total"
+        else line
+        | {
+            "code": SETTLED_TOTAL,
+            "zh": f"原一站式结算赔付合计 {settled} 元",
+            "en": f"settled at the hospital counter: {settled} yuan",
+        }
+        for line in lines
+    ]
+    closing = {
+        "code": CANCELLED,
+        "zh": f"医院已于 {cancelled_on.isoformat()} 撤销本次一站式结算，本次实际赔付 0.00 元",
+        "en": f"the hospital cancelled this counter settlement on {cancelled_on.isoformat()}: "
+        "0.00 yuan paid",
+        "bucket": None,
+    }
+    return adjudication | {"lines": [*kept, closing]}

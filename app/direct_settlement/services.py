@@ -25,7 +25,7 @@ from app.adjudication.model import Adjudication
 from app.catalogues.matching import FeeLine
 from app.claims import accumulators, supplements
 from app.claims.adjudication_run import SETTLE_ATTEMPTS, adjudication_json, refresh_person
-from app.claims.common import claim_by_id, existing, notify, rows_changed, transition
+from app.claims.common import claim_by_id, existing, notify, rows_changed
 from app.claims.statuses import ClaimStatus
 from app.common.clock import SHANGHAI, today_shanghai
 from app.common.money import yuan_plain
@@ -510,18 +510,8 @@ def cancel(inst: InstitutionKey, setl_sn: str) -> dict:
                     raise E.direct_cancel_blocked()
                 accumulators.withdraw_json(s, year, version, claim.applied_deltas or {})
                 booking.release_caps(s, claim)  # what it held of special drugs' annual caps
-                transition(
-                    s,
-                    claim,
-                    "reverse",
-                    actor_type="system",
-                    actor_id=None,
-                    reason=f"定点医院撤销一站式结算（结算流水号 {setl_sn}）",
-                )
-                # nothing is paid on it any more: the member's claim must not say it was (its
-                # ledger nets to 0 already, and a rejected claim owes nothing)
-                claim.approved_fen = claim.paid_fen = 0
                 now = utcnow()
+                booking.reverse_claim(s, claim, setl_sn, now)
                 moved = rows_changed(
                     s,
                     update(DirectSettlement)

@@ -69,4 +69,5 @@ TRANSITION_LABELS = {
     "uphold": "复核维持拒赔",
     "pay": "支付",
     "payout_failed": "转账失败",
+    "reverse": "医院撤销一站式结算",
 }

@@ -32,7 +32,7 @@ from app.claims.schemas import (
     RejectSchema,
     StaffClaimSchema,
 )
-from app.claims.workflow import STATUS_LABELS
+from app.claims.workflow import REVERSED_LABEL, STATUS_LABELS, status_label
 from app.common import idempotency
 from app.common.clock import now_utc
 from app.documents.types import DOCUMENT_TYPE_LABELS
@@ -159,6 +159,7 @@ def queue():
         {
             "claim": c,
             "insured": names.get(c.id, ""),
+            "status_label": status_label(c.status, c.reversed_at),
             "waiting_days": (now - c.submitted_at).days if c.submitted_at else None,
         }
         for c in claims
@@ -210,6 +211,7 @@ def _claim_page(
         reject_reasons=[(code, REJECT_REASON_LABELS[code]) for code in REJECT_REASONS],
         health_labels=HEALTH_LABELS,
         transition_labels=TRANSITION_LABELS,
+        reversed_label=REVERSED_LABEL,
         decidable=mine and view["status"] in ("pending_review", "recheck"),
         form_key=secrets.token_urlsafe(16),  # one per page: a second submission acts once
         posted=posted,
