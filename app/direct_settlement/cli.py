@@ -119,6 +119,13 @@ def sandbox_discharge(psn_no, setl_id, setl_sn, url, cancel) -> None:
         _echo(name, status, body)
 
 
+def _figures(m: dict) -> str:
+    """A mismatch's two figures with their unit: settlements for a count, fen for an amount."""
+    if m["ours_count"] is not None or m["theirs_count"] is not None:
+        return f"ours {m['ours_count']}, theirs {m['theirs_count']} settlements"
+    return f"ours {m['ours_fen']} fen, theirs {m['theirs_fen']} fen"
+
+
 @direct_settlement_cli.command("reconciliations")
 @click.option("--mismatched", is_flag=True, help="only the reports with a mismatch")
 def list_reconciliations(mismatched) -> None:
@@ -135,10 +142,7 @@ def list_reconciliations(mismatched) -> None:
             f"{row['our_sum_fen']} fen, theirs {row['their_count']} / {row['their_sum_fen']} fen"
         )
         for m in row["mismatches"]:
-            click.echo(
-                f"  {m['code']} {m['setl_sn'] or ''} {m['zh']} "
-                f"(ours {m['ours_fen']}, theirs {m['theirs_fen']})"
-            )
+            click.echo(f"  {m['code']} {m['setl_sn'] or ''} {m['zh']} ({_figures(m)})")
     if unsettled:
         raise SystemExit(1)
 

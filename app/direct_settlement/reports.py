@@ -19,15 +19,23 @@ MISMATCHES = {
     "missing_there": "惠民保有、医院无",
     "amount_differs": "单笔金额不一致",
 }
+# The kinds that compare numbers of settlements (ours_count / theirs_count); every other kind
+# compares amounts in fen (ours_fen / theirs_fen).
+COUNT_KINDS = frozenset({"count_differs"})
 
 
 def _m(code: str, setl_sn: str | None = None, ours: int | None = None, theirs: int | None = None):
+    """One mismatch; its two figures in the count fields or the fen fields, by its kind (the
+    others null), so that a count is never read as money."""
+    counts = code in COUNT_KINDS
     return {
         "setl_sn": setl_sn,
         "code": code,
         "zh": MISMATCHES[code],
-        "ours_fen": ours,
-        "theirs_fen": theirs,
+        "ours_count": ours if counts else None,
+        "theirs_count": theirs if counts else None,
+        "ours_fen": None if counts else ours,
+        "theirs_fen": None if counts else theirs,
     }
 
 

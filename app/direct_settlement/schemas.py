@@ -79,11 +79,34 @@ class ReconcileRequestSchema(StrictSchema):
 
 
 class MismatchSchema(StrictSchema):
-    setl_sn = ma.fields.String(allow_none=True)
-    code = ma.fields.String(required=True)
+    """One difference. count_differs compares numbers of settlements (ours_count /
+    theirs_count); every other kind compares amounts in fen (ours_fen / theirs_fen); the fields
+    a kind does not use are null."""
+
+    setl_sn = ma.fields.String(
+        allow_none=True, metadata={"description": "结算流水号（逐笔核对的差异；合计差异为空）"}
+    )
+    code = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "count_differs 笔数不一致、sum_differs 金额合计不一致、"
+            "missing_here 医院有惠民保无（或已撤销）、missing_there 惠民保有医院无、"
+            "amount_differs 单笔金额不一致"
+        },
+    )
     zh = ma.fields.String(required=True)
-    ours_fen = ma.fields.Integer(allow_none=True)
-    theirs_fen = ma.fields.Integer(allow_none=True)
+    ours_count = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "惠民保的笔数（count_differs）"}
+    )
+    theirs_count = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "医院的笔数（count_differs）"}
+    )
+    ours_fen = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "惠民保的金额（分）"}
+    )
+    theirs_fen = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "医院的金额（分）"}
+    )
 
 
 class ReconciliationSchema(StrictSchema):

@@ -1,6 +1,7 @@
-"""Migration 20261207claim_reversed on data written before it: a claim the hospital had already
-cancelled gets reversed_at from its `reverse` transition and its explanation closed as the
-cancellation now closes it; downgrade drops the column. SQLite, and PostgreSQL when
+"""Migrations 20261207claim_reversed and 20261207recon_counts on data written before them: a
+claim the hospital had already cancelled gets reversed_at from its `reverse` transition and its
+explanation closed as the cancellation now closes it; a stored count_differs moves its counts
+out of the fen fields. Downgrade puts the counts back where the old code read them. SQLite, and PostgreSQL when
 TEST_DATABASE_URL is set (foreign keys off for the hand-made rows: only these tables matter)."""
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ ENGINE = {
         {"code": "payable_total", "zh": "本次赔付合计 4,472.47 元", "en": "t", "bucket": None},
     ],
 }
+OLD_MISMATCHES = [
+    {"setl_sn": None, "code": "count_differs", "zh": "笔数不一致", "ours_fen": 1, "theirs_fen": 2},
+    {
+        "setl_sn": None,
+        "code": "sum_differs",
+        "zh": "金额合计不一致",
+        "ours_fen": 5,
+        "theirs_fen": 9,
+    },
+]
 
 
 def _filler(column: sa.Column):
@@ -99,6 +110,7 @@ def _check(engine) -> None:
         _transition(conn, 2, "reject", REVERSED)
         _claim(conn, 3, "rejected", None)  # reversed before any explanation was kept
         _transition(conn, 3, "reverse", REVERSED)
+        _insert(conn, "direct_reconciliations", id=7, mismatches=OLD_MISMATCHES, matched=False)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
     claims = sa.table(
@@ -107,8 +119,10 @@ def _check(engine) -> None:
         sa.column("reversed_at", sa.DateTime(timezone=True)),
         sa.column("adjudication", sa.JSON),
     )
+    recs = sa.table("direct_reconciliations", sa.column("id"), sa.column("mismatches", sa.JSON))
     with engine.connect() as conn:
         rows = {r.id: r for r in conn.execute(sa.select(claims).order_by(claims.c.id))}
+        mismatches = conn.execute(sa.select(recs.c.mismatches)).scalar_one()
     at = rows[1].reversed_at
     assert (at if at.tzinfo else at.replace(tzinfo=UTC)) == REVERSED
     assert [(line["code"], line["zh"]) for line in rows[1].adjudication["lines"]] == [
@@ -121,9 +135,30 @@ def _check(engine) -> None:
     ]
     assert rows[2].reversed_at is None and rows[2].adjudication == ENGINE
     assert rows[3].reversed_at is not None and rows[3].adjudication is None
+    assert mismatches == [
+        {
+            "setl_sn": None,
+            "code": "count_differs",
+            "zh": "笔数不一致",
+            "ours_count": 1,
+            "theirs_count": 2,
+            "ours_fen": None,
+            "theirs_fen": None,
+        },
+        {
+            "setl_sn": None,
+            "code": "sum_differs",
+            "zh": "金额合计不一致",
+            "ours_count": None,
+            "theirs_count": None,
+            "ours_fen": 5,
+            "theirs_fen": 9,
+        },
+    ]
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), BEFORE)
     with engine.connect() as conn:
+        assert conn.execute(sa.select(recs.c.mismatches)).scalar_one() == OLD_MISMATCHES
         assert "reversed_at" not in {c["name"] for c in sa.inspect(conn).get_columns("claims")}
 
 

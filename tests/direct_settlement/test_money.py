@@ -73,11 +73,15 @@ def test_reconciliation_reports_a_planted_mismatch(app, client, seeded, stay, ho
     ]
     status, bad = hospital.reconcile(day, 2, amount + 501, planted)
     assert status == 200 and bad["matched"] is False
-    assert [m["code"] for m in bad["mismatches"]] == [
-        "count_differs",
-        "sum_differs",
-        "amount_differs",
-        "missing_here",
+    # counts in the count fields, amounts in the fen fields, the other pair null
+    figures = ("ours_count", "theirs_count", "ours_fen", "theirs_fen")
+    assert [
+        (m["code"], m["setl_sn"], m["zh"], *(m[f] for f in figures)) for m in bad["mismatches"]
+    ] == [
+        ("count_differs", None, "笔数不一致", 1, 2, None, None),
+        ("sum_differs", None, "金额合计不一致", None, None, amount, amount + 501),
+        ("amount_differs", "SN0001", "单笔金额不一致", None, None, amount, amount + 1),
+        ("missing_here", "SN9999", "医院有、惠民保无（或已撤销）", None, None, None, 500),
     ]
 
     token = factories.staff_token(seeded, "demo-operator")
@@ -86,10 +90,36 @@ def test_reconciliation_reports_a_planted_mismatch(app, client, seeded, stay, ho
     )
     assert resp.status_code == 200
     assert [r["id"] for r in resp.get_json()] == [bad["id"]]
+    assert resp.get_json()[0]["mismatches"] == bad["mismatches"]
     assert client.get("/staff/direct-settlement/reconciliations").status_code == 401
 
     result = app.test_cli_runner().invoke(args=["direct-settlement", "reconciliations"])
     assert result.exit_code == 1 and "MISMATCH" in result.output and "SN9999" in result.output
+    assert "count_differs  笔数不一致 (ours 1, theirs 2 settlements)" in result.output
+    assert f"sum_differs  金额合计不一致 (ours {amount} fen, theirs {amount + 501} fen)" in (
+        result.output
+    )
+
+
+def test_a_hospital_missing_a_settlement_we_hold_is_reported_in_fen(
+    app, client, seeded, stay, hospital
+):
+    done = _discharge(hospital, stay)
+    day, amount = _today(app), done["amount_fen"]
+    status, bad = hospital.reconcile(day, 0, 0, [])
+    assert status == 200 and bad["matched"] is False
+    assert [(m["code"], m["ours_count"], m["theirs_count"]) for m in bad["mismatches"]][0] == (
+        "count_differs",
+        1,
+        0,
+    )
+    [missing] = [m for m in bad["mismatches"] if m["code"] == "missing_there"]
+    assert (missing["setl_sn"], missing["ours_fen"], missing["theirs_fen"]) == (
+        "SN0001",
+        amount,
+        None,
+    )
+    assert (missing["ours_count"], missing["theirs_count"]) == (None, None)
 
 
 def test_a_reconciliation_in_fractions_of_a_fen_is_refused_not_matched(
