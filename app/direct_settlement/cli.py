@@ -128,13 +128,17 @@ def _figures(m: dict) -> str:
 
 @direct_settlement_cli.command("reconciliations")
 @click.option("--mismatched", is_flag=True, help="only the reports with a mismatch")
-def list_reconciliations(mismatched) -> None:
+@click.option(
+    "--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="only this day"
+)
+def list_reconciliations(mismatched, day) -> None:
     """The latest reconciliation reports (mismatches listed); exit 1 while a hospital day's
-    latest report is mismatched (--mismatched lists only those)."""
+    latest report is mismatched (--mismatched lists only those; --day only that day's)."""
     from app.direct_settlement.reports import reconciliations
 
-    rows = reconciliations(mismatched_only=mismatched)
-    unsettled = rows if mismatched else reconciliations(mismatched_only=True)
+    on = day.date() if day else None
+    rows = reconciliations(day=on, mismatched_only=mismatched)
+    unsettled = rows if mismatched else reconciliations(day=on, mismatched_only=True)
     for row in rows:
         state = "matched" if row["matched"] else "MISMATCH"
         click.echo(

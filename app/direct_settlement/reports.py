@@ -105,14 +105,19 @@ def reconcile(inst_id: int, day: date, count: int, sum_fen: int, items: list[dic
         return _view(row, inst.fixmedins_code)
 
 
-def reconciliations(*, mismatched_only: bool = False, limit: int = 100) -> list[dict]:
-    """The latest reports, newest first (for the operator: CLI and staff API).
-    `mismatched_only`: the hospital days whose latest report is mismatched (a day the hospital
-    posted again and that now matches is settled, and its earlier mismatch no longer listed)."""
+def reconciliations(
+    *, day: date | None = None, mismatched_only: bool = False, limit: int = 100
+) -> list[dict]:
+    """The latest reports, newest first (for the operator: CLI and staff API); `day`: only the
+    reports of that day. `mismatched_only`: the hospital days whose latest report is mismatched
+    (a day the hospital posted again and that now matches is settled, and its earlier mismatch
+    no longer listed)."""
     with read_scope() as s:
         query = select(Reconciliation, Institution.fixmedins_code).join(
             Institution, Institution.id == Reconciliation.institution_id
         )
+        if day is not None:
+            query = query.where(Reconciliation.day == day)
         if mismatched_only:
             later = aliased(Reconciliation)
             superseded = (

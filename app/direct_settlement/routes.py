@@ -97,6 +97,9 @@ def reconcile(body):
 @blp.staff_required("operator", "admin")
 @blp.arguments(ReconciliationQuerySchema, location="query")
 @blp.response(200, ReconciliationSchema(many=True))
+@blp.errors(422)
 def reconciliations(query):
-    """The latest reconciliation reports, newest first; mismatched ones only on request."""
-    return reports.reconciliations(mismatched_only=query["mismatched_only"], limit=query["limit"])
+    """The latest reconciliation reports, newest first; one day's, mismatched only, on request."""
+    return reports.reconciliations(
+        day=query.get("day"), mismatched_only=query["mismatched_only"], limit=query["limit"]
+    )

@@ -123,5 +123,8 @@ class ReconciliationSchema(StrictSchema):
 
 
 class ReconciliationQuerySchema(StrictSchema):
+    day = ma.fields.Date(
+        metadata={"description": "只看这一天（YYYY-MM-DD，医院对账的结算日，北京时间）的对账报告"}
+    )
     mismatched_only = ma.fields.Boolean(load_default=False)
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, 500))

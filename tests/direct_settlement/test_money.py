@@ -122,6 +122,42 @@ def test_a_hospital_missing_a_settlement_we_hold_is_reported_in_fen(
     assert (missing["ours_count"], missing["theirs_count"]) == (None, None)
 
 
+def test_the_operator_lists_one_day_and_a_day_that_is_no_date_is_refused(
+    app, client, seeded, stay, hospital
+):
+    done = _discharge(hospital, stay)
+    day, amount = _today(app), done["amount_fen"]
+    status, today_report = hospital.reconcile(day, 1, amount)
+    assert status == 200 and today_report["matched"] is True
+    status, other = hospital.reconcile("2026-01-05", 3, 900)  # a day with nothing of ours
+    assert status == 200 and other["matched"] is False
+    token = bearer(factories.staff_token(seeded, "demo-operator"))
+    url = "/staff/direct-settlement/reconciliations"
+
+    listed = client.get(url, headers=token, query_string={"day": day}).get_json()
+    assert [r["id"] for r in listed] == [today_report["id"]]
+    listed = client.get(url, headers=token, query_string={"day": "2026-01-05"}).get_json()
+    assert [r["id"] for r in listed] == [other["id"]]
+    listed = client.get(
+        url, headers=token, query_string={"day": day, "mismatched_only": "true"}
+    ).get_json()
+    assert listed == []
+    assert client.get(url, headers=token, query_string={"day": "2026-01-06"}).get_json() == []
+
+    for bad in ("notaday", "2026-13-01", "2026-02-30", "2026-1-5x", ""):
+        resp = client.get(url, headers=token, query_string={"day": bad})
+        assert resp.status_code == 422, (bad, resp.get_json())
+        body = resp.get_json()
+        assert body["code"] == "validation_failed"
+        assert body["errors"]["query"]["day"] == ["日期格式错误"], body
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["direct-settlement", "reconciliations", "--day", day])
+    assert result.exit_code == 0 and "2026-01-05" not in result.output, result.output
+    result = runner.invoke(args=["direct-settlement", "reconciliations", "--day", "2026-01-05"])
+    assert result.exit_code == 1 and "count_differs" in result.output
+
+
 def test_a_reconciliation_in_fractions_of_a_fen_is_refused_not_matched(
     app, client, seeded, stay, hospital
 ):
