@@ -7,7 +7,7 @@ explanation closed as app.direct_settlement.rules.cancelled_explanation does now
 Downgrade drops the column; the explanations keep their closing line (it says what happened).
 
 Revision ID: 20261207claim_reversed
-Revises: 20261206sd_purchase_released
+Revises: 20261207dup_digests
 Create Date: 2026-12-07 10:00:00
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261207claim_reversed"
-down_revision = "20261206sd_purchase_released"
+down_revision = "20261207dup_digests"
 branch_labels = None
 depends_on = None
 
