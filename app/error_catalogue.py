@@ -226,9 +226,32 @@ _add(
     "Nothing to withdraw",
 )
 _add("estimate_consent_outdated", 422, "查询去年医保结算记录的授权说明已更新，请重新阅读并同意")
-_add("relation_invalid", 422, "关系类型不正确")
+_add(
+    "relation_invalid",
+    422,
+    "关系类型不正确",
+    "Unknown relation, or a spouse (or a member adding one) below the legal age of marriage",
+)
+_add(
+    "relation_age_implausible",
+    422,
+    "该家属的出生日期与所选关系不符，请核对所选关系",
+    "A parent or child less than 12 years apart (grandparent or grandchild: 24), the older on "
+    "the wrong side; detail names the relation and the gap",
+)
+_add(
+    "spouse_already_added",
+    409,
+    "您已登记一位配偶，同一时间只能登记一位配偶；如原登记有误，请先删除后再添加",
+    "One spouse at a time",
+)
 _add("relative_is_self", 409, "不能将本人添加为家属")
-_add("relative_exists", 409, "该家属已添加")
+_add(
+    "relative_exists",
+    409,
+    "该家属已添加",
+    "The person is on the member's list already, under any relation (detail names it)",
+)
 _add("relative_not_found", 404, "家属不存在")
 
 # --- products (app/products) ----------------------------------------------------------------
@@ -267,6 +290,13 @@ _add("relation_not_allowed", 422, "本产品不支持为该关系的家属投保
 _add("personal_account_unavailable", 422, "仅职工医保参保人可使用个人账户支付")
 _add("personal_account_suspended", 422, "医保暂停参保期间不能使用个人账户支付")
 _add("family_pool_relation", 422, "个人账户家庭共济仅可为本人、配偶、父母、子女支付")
+_add(
+    "family_pool_relation_implausible",
+    422,
+    "个人账户家庭共济不能为该家属支付：所登记的关系与出生日期不符或登记了多位配偶",
+    "A relative stored before the relation rules breaks them (age gap, marriage age, a second "
+    "spouse): the personal account refuses, WeChat Pay may still pay; detail says which",
+)
 
 # --- payments (app/payments) ----------------------------------------------------------------
 _add("order_already_paid", 409, "订单已支付")

@@ -135,7 +135,12 @@ def list_relatives():
 @blp.response(201, RelativeSchema)
 @blp.errors(404, 409, 422, 429, 503)
 def add_relative(body):
-    """Add a relative, verified with the bureau. Under 14 needs a guardian consent."""
+    """Add a relative, verified with the bureau. Under 14 needs a guardian consent. The relation
+    must fit the two birth dates (422 relation_age_implausible: a parent at least 12 years older
+    than the member, a child at least 12 younger, a grandparent or grandchild 24; 422
+    relation_invalid: a spouse below the legal age of marriage), one spouse at a time (409
+    spouse_already_added), one relation per person (409 relative_exists); refused before the
+    bureau is asked, nothing written."""
     return services.add_relative(
         current_principal().id,
         name=body["name"],

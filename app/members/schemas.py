@@ -9,19 +9,12 @@ from app.common.schemas import ConsentSchema, StrictSchema
 from app.identity.idnumber import mask
 from app.members.models import RELATIONS
 from app.members.privacy_rules import withdrawal_notice
+from app.members.relation_rules import RELATION_LABELS as RELATION_LABELS
 from app.members.services import GUARDIAN_CONSENT_AGE
 from app.renewals.schemas import RenewalConsentSchema
 
 INSURANCE_TYPE_LABELS = {"employee": "职工基本医疗保险", "resident": "城乡居民基本医疗保险"}
 INSURANCE_STATUS_LABELS = {"active": "正常参保", "suspended": "暂停参保"}
-RELATION_LABELS = {
-    "spouse": "配偶",
-    "child": "子女",
-    "parent": "父母",
-    "grandparent": "祖父母/外祖父母",
-    "grandchild": "孙子女/外孙子女",
-    "sibling": "兄弟姐妹",
-}
 
 
 def _age(person) -> int:

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.audit.services import record as audit
 from app.common.clock import today_shanghai
 from app.database import get_session, read_scope, transaction
-from app.error_catalogue import E, ErrorSpec
+from app.error_catalogue import E, ErrorSpec, error
 from app.identity import services as identity
 from app.members.models import RELATIONS, Consent, Member, Person, Relative
 from app.members.privacy import check_processing_allowed, refuse_outdated_text
 from app.members.privacy_rules import GUARDIAN, PERSONAL_INFORMATION
-from app.members.relation_rules import relation_refusal
+from app.members.relation_rules import (
+    Party,
+    already_listed_message,
+    relation_refusal,
+    spouse_refusal,
+)
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31: under 14 needs a guardian's consent
 
@@ -126,6 +132,30 @@ def refresh_self(member_id: int) -> Member:
     return member
 
 
+def _check_relation(session, member: Member, relation: str, relative: Party, index: str) -> None:
+    """The member's list and the two birth dates allow this relative (app/members/
+    relation_rules.py), or raise: already listed (409 relative_exists, naming the relation), an
+    implausible relation (422), a second spouse (409 spouse_already_added). One read of the
+    member's relatives."""
+    listed = session.execute(
+        select(Relative.relation, Person.id_number_index)
+        .join(Person, Person.id == Relative.person_id)
+        .where(Relative.member_id == member.id)
+    ).all()
+    for listed_relation, listed_index in listed:
+        if listed_index == index:
+            raise E.relative_exists(already_listed_message(listed_relation))
+    assert member.person is not None  # the callers refuse a member not yet verified
+    refusal = relation_refusal(
+        relation,
+        member=Party(member.person.birth_date, member.person.gender),
+        relative=relative,
+        today=today_shanghai(),
+    ) or spouse_refusal(relation, sum(r == "spouse" for r, _ in listed))
+    if refusal is not None:
+        raise error(refusal.code, refusal.message, errors={"json": {"relation": [refusal.message]}})
+
+
 def add_relative(
     member_id: int,
     *,
@@ -142,6 +172,7 @@ def add_relative(
     )
     name = identity.normalise_name(name)
     id_number = identity.parse_id_number(id_number_raw)
+    index = identity.person_index(id_number.value)
     check_processing_allowed(member_id, "verify_identity")
     with read_scope() as session:
         member = session.get(Member, member_id)
@@ -149,18 +180,13 @@ def add_relative(
             raise E.member_not_found()
         if member.person_id is None or member.person is None:
             raise E.identity_not_verified()
-        if member.person.id_number_index == identity.person_index(id_number.value):
+        if member.person.id_number_index == index:
             raise E.relative_is_self()
-        impossible = relation_refusal(
-            relation,
-            member_birth=member.person.birth_date,
-            member_gender=member.person.gender,
-            relative_birth=id_number.birth_date,
-            relative_gender=id_number.gender,
-            today=today_shanghai(),
+        # Judged on the ID number before the bureau is asked (nothing spent on a refusal), and
+        # again below on the bureau's answer, under the member's lock.
+        _check_relation(
+            session, member, relation, Party(id_number.birth_date, id_number.gender), index
         )
-        if impossible is not None:
-            raise E.relation_invalid(impossible, errors={"json": {"relation": [impossible]}})
         is_minor = id_number.age_on(today_shanghai()) < GUARDIAN_CONSENT_AGE
         if is_minor:
             guardian_consent = _require_consent(
@@ -172,14 +198,13 @@ def add_relative(
             )
         found = identity.lookup_with_limits(member_id, id_number, name)
     with transaction() as session:
+        # The member's row locked first (FOR UPDATE on PostgreSQL; SQLite compiles it to nothing
+        # and has one writer at a time): two requests adding a spouse at once are judged one
+        # after the other, and the second sees the first's relative.
+        session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
+        member = session.get_one(Member, member_id)
         person = identity.upsert_person(session, id_number, found)
-        existing = session.scalar(
-            select(Relative.id).where(
-                Relative.member_id == member_id, Relative.person_id == person.id
-            )
-        )
-        if existing is not None:
-            raise E.relative_exists()
+        _check_relation(session, member, relation, Party(person.birth_date, person.gender), index)
         session.add(
             Consent(
                 member_id=member_id,
@@ -219,6 +244,22 @@ def add_relative(
         except IntegrityError:
             raise E.relative_exists() from None
     return relative
+
+
+def spouses_listed(session, member_id: int, relations: Iterable[str] = ("spouse",)) -> int:
+    """How many spouses the member's list holds, for the personal account's family rule
+    (app/members/relation_rules.py family_pool_refusal). `relations`: those being paid for; no
+    spouse among them, nothing to count (0, and no query)."""
+    if "spouse" not in relations:
+        return 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Relative)
+            .where(Relative.member_id == member_id, Relative.relation == "spouse")
+        )
+        or 0
+    )
 
 
 def list_relatives(member_id: int) -> list[Relative]:

@@ -189,6 +189,9 @@ def test_adding_twice_is_409(client, verified_member, residents):
     second = add_relative(client, verified_member, residents["李娜"], "sibling")
     assert second.status_code == 409
     assert second.get_json()["code"] == "relative_exists"
+    # says under which relation she is listed, and how to change it
+    assert "（关系：配偶）" in second.get_json()["detail"]
+    assert "请先删除该家属" in second.get_json()["detail"]
     assert snapshot(app) == before
     listed = client.get("/me/relatives", headers=bearer(verified_member)).get_json()
     assert [(r["id"], r["relation"]) for r in listed] == [(first.get_json()["id"], "spouse")]
@@ -262,6 +265,77 @@ def test_a_child_declared_a_spouse_is_refused_before_the_bureau_is_asked(
     assert "法定婚龄" in body["detail"]
     assert list(body["errors"]["json"]) == ["relation"]
     assert snapshot(app) == before
+
+
+class _BureauNotToBeAsked:
+    def lookup_person(self, certno, name):  # pragma: no cover - the point is it is not called
+        raise AssertionError("the bureau was asked about a relation refused by birth dates")
+
+
+@pytest.mark.parametrize(
+    ("name", "relation", "says"),
+    [
+        # 张小宝 (born 2019-06-01) as 张伟's (born 1985-03-12) parent: 34 years younger
+        ("张小宝", "parent", "父母应比您年长至少12周岁"),
+        # 张建国 (born 1942-11-05) as 张伟's child: 42 years older
+        ("张建国", "child", "子女应比您年轻至少12周岁"),
+        # 张小宝 as a grandparent, 张建国 as a grandchild
+        ("张小宝", "grandparent", "祖父母/外祖父母应比您年长至少24周岁"),
+        ("张建国", "grandchild", "孙子女/外孙子女应比您年轻至少24周岁"),
+    ],
+)
+def test_a_relation_the_birth_dates_rule_out_is_422_before_the_bureau_is_asked(
+    client, verified_member, residents, name, relation, says
+):
+    app = client.application
+    before = snapshot(app)
+    app.extensions["bureau"] = _BureauNotToBeAsked()
+    resp = add_relative(
+        client, verified_member, residents[name], relation, guardian_consent=GUARDIAN
+    )
+    assert resp.status_code == 422, resp.get_json()
+    body = resp.get_json()
+    assert body["code"] == "relation_age_implausible"
+    assert says in body["detail"]
+    assert body["errors"]["json"] == {"relation": [body["detail"]]}
+    assert residents[name].certno not in resp.get_data(as_text=True)
+    assert snapshot(app) == before
+
+
+def test_one_spouse_at_a_time(client, verified_member, residents):
+    app = client.application
+    first = add_relative(client, verified_member, residents["李娜"], "spouse")
+    assert first.status_code == 201, first.get_json()
+    before = snapshot(app)
+    second = add_relative(client, verified_member, residents["陈静"], "spouse")
+    assert second.status_code == 409, second.get_json()
+    body = second.get_json()
+    assert body["code"] == "spouse_already_added"
+    assert "同一时间只能登记一位配偶" in body["detail"]
+    assert list(body["errors"]["json"]) == ["relation"]
+    assert snapshot(app) == before
+    # the spouse removed, another may be added
+    removed = client.delete(
+        f"/me/relatives/{first.get_json()['id']}", headers=bearer(verified_member)
+    )
+    assert removed.status_code == 204
+    third = add_relative(client, verified_member, residents["陈静"], "spouse")
+    assert third.status_code == 201, third.get_json()
+
+
+def test_plausible_relatives_of_every_kind_are_added(client, verified_member, residents):
+    """张伟 (1985): 张建国 (1942, 42 years older) as parent, 张小宝 (2019, 34 years younger) as
+    child, 李娜 as spouse, 周军 (1958, 27 years older) as... a sibling (any age)."""
+    for name, relation in (
+        ("张建国", "parent"),
+        ("张小宝", "child"),
+        ("李娜", "spouse"),
+        ("周军", "sibling"),
+    ):
+        resp = add_relative(
+            client, verified_member, residents[name], relation, guardian_consent=GUARDIAN
+        )
+        assert resp.status_code == 201, (name, resp.get_json())
 
 
 def test_child_under_14_with_guardian_consent(client, verified_member, residents):
