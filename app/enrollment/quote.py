@@ -5,7 +5,8 @@ product's region, window open, relation allowed, not already insured this plan y
 the premium, which subsidies apply (a subsidy is a funding source on the order; the sponsorship
 programmes supply `SubsidyOffer`s in priority order), and what is left to pay. Then which payment
 methods can pay the remainder: the personal account only for an employee-insured payer with an
-account and only for the relations the product allows (家庭共济).
+account and only for the relations the product allows (家庭共济), each plausible by the two birth
+dates, with one spouse on the payer's list (app/members/relation_rules.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.common.clock import age_on as age_on
+from app.members.relation_rules import Party, family_pool_refusal
 from app.products.definition import ProductDefinition
 from app.products.plan_years import cover_period
 from app.sponsors.rules import SubsidyOffer as SubsidyOffer
@@ -38,6 +40,7 @@ class Candidate:
     insurance_status: str | None  # active | suspended
     region_code: str | None
     already_insured: bool  # an active policy or an open order this plan year
+    gender: str | None = None  # "1" / "2" (only a spouse's marriage age reads it)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,16 @@ class Payer:
     insurance_status: str | None
     has_personal_account: bool
     account_balance_fen: int | None = None  # as the bureau reported it; None: not known
+    # The payer as the relation rules see them (家庭共济), and the spouses on their list of
+    # relatives. Every member's payer carries a birth date; a payer without one (an
+    # organisation's roster, a fully sponsored redemption) pays with no personal account.
+    birth_date: date | None = None
+    gender: str | None = None
+    spouses_listed: int = 0
+
+    @property
+    def party(self) -> Party | None:
+        return Party(self.birth_date, self.gender) if self.birth_date is not None else None
 
 
 @dataclass(frozen=True)
@@ -128,16 +141,24 @@ def _apply_subsidies(premium: int, offers: list[SubsidyOffer]) -> tuple[AppliedS
 
 
 def personal_account_refusal(
-    defn: ProductDefinition, payer: Payer, relations_paid_for: list[str]
+    defn: ProductDefinition, payer: Payer, paid_for: list[tuple[str, Party]], today: date
 ) -> Reason | None:
     """Why the payer's personal account may not pay for these people (家庭共济), or None.
-    Used by the quote and again when a payment is started (the method may change)."""
+    `paid_for`: (relation to the payer, the person) for each person it would pay for. Used by
+    the quote and again when a payment is started (the method may change, and relatives stored
+    before the relation rules may break them)."""
     if not (payer.insurance_type == "employee" and payer.has_personal_account):
         return Reason("personal_account_unavailable", "仅职工医保参保人可使用个人账户支付")
     if payer.insurance_status != "active":
         return Reason("personal_account_suspended", "医保暂停参保期间不能使用个人账户支付")
-    if any(relation not in defn.family_pool_relations for relation in relations_paid_for):
+    if any(relation not in defn.family_pool_relations for relation, _ in paid_for):
         return Reason("family_pool_relation", "个人账户家庭共济仅可为本人、配偶、父母、子女支付")
+    if payer.party is not None:
+        refusal = family_pool_refusal(
+            payer.party, paid_for, spouses_listed=payer.spouses_listed, today=today
+        )
+        if refusal is not None:
+            return Reason(refusal.code, refusal.message)
     return None
 
 
@@ -154,7 +175,12 @@ def balance_refusal(payer: Payer, pay_total: int) -> Reason | None:
 
 
 def _methods(
-    defn: ProductDefinition, payer: Payer, lines: list[QuoteLine], pay_total: int
+    defn: ProductDefinition,
+    payer: Payer,
+    lines: list[QuoteLine],
+    pay_total: int,
+    people: dict[int, Party],
+    today: date,
 ) -> tuple[tuple[str, ...], dict[str, Reason]]:
     """The methods the payer may name as POST /orders' payment_method, and why others are not
     offered. Nothing to pay (sponsors pay it all): none, the order takes no method. The sponsor
@@ -167,9 +193,8 @@ def _methods(
         if method == "sponsor":
             continue
         if method == "personal_account":
-            refusal = personal_account_refusal(
-                defn, payer, [line.relation for line in lines if line.pay_fen > 0]
-            )
+            paid_for = [(l.relation, people[l.person_id]) for l in lines if l.pay_fen > 0]
+            refusal = personal_account_refusal(defn, payer, paid_for, today)
             if refusal is None:
                 refusal = balance_refusal(payer, pay_total)
             if refusal is not None:
@@ -216,7 +241,8 @@ def quote(
     total_premium = sum(l.premium_fen for l in eligible_lines)
     total_subsidy = sum(l.subsidy_fen for l in eligible_lines)
     total_pay = total_premium - total_subsidy
-    methods, unavailable = _methods(defn, payer, eligible_lines, total_pay)
+    people = {c.person_id: Party(c.birth_date, c.gender) for c in candidates}
+    methods, unavailable = _methods(defn, payer, eligible_lines, total_pay, people, today)
     start, end = cover_period(defn, today)
     return Quote(
         product_code=defn.code,

@@ -102,11 +102,13 @@ def get_order(order_id):
 @blp.errors(404, 409, 422, 503)
 def start_payment(body, order_id):
     """Pay an order from the personal account (家庭共济; settles at once, or `processing` if the
-    bureau's answer is pending) or start a WeChat Pay JSAPI payment (returns the parameters for
-    wx.requestPayment). Requires an Idempotency-Key header. 202 when the database failed after
-    the bureau or WeChat Pay was called, or when a retry (same key) finds the payment its first
-    attempt started before its worker died: the payment stays pending (reconciliation settles
-    it) and `Location` is where to poll for its progress."""
+    bureau's answer is pending; 422 family_pool_relation_implausible for a relative whose
+    relation breaks the relation rules, see POST /me/relatives) or start a WeChat Pay JSAPI
+    payment (returns the parameters for wx.requestPayment). Requires an Idempotency-Key header.
+    202 when the database failed after the bureau or WeChat Pay was called, or when a retry
+    (same key) finds the payment its first attempt started before its worker died: the payment
+    stays pending (reconciliation settles it) and `Location` is where to poll for its
+    progress."""
     member_id = current_principal().id
     try:
         started = payments.start_payment(member_id, order_id, body["method"], _answer_paid)

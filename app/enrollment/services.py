@@ -21,6 +21,7 @@ from app.enrollment.writer import EnrollmentPlan, Insured, OrderSpec, write_enro
 from app.error_catalogue import E, error
 from app.identity import services as identity
 from app.members import privacy
+from app.members import services as members
 from app.members.models import Member, Person, Relative
 from app.policies.models import Policy, PolicyStatus
 from app.products import services as products
@@ -116,21 +117,34 @@ def _candidates(session, people, plan_year: int) -> list[Candidate]:
             insurance_status=p.insurance_status,
             region_code=p.region_code,
             already_insured=p.id in insured,
+            gender=p.gender,
         )
         for p, relation in people
     ]
 
 
-def _payer(member: Member, defn: ProductDefinition | None = None) -> Payer:
-    """The payer as the quote sees them; with `defn` offering the personal account, with the
-    account's balance from the bureau (cached briefly, app/enrollment/balances.py)."""
+def _payer(
+    session, member: Member, people: list[tuple[Person, str]], defn: ProductDefinition | None
+) -> Payer:
+    """The payer as the quote sees them, for paying for `people`: with `defn` offering the
+    personal account, with the account's balance from the bureau (cached briefly,
+    app/enrollment/balances.py); with the birth date, sex and spouses listed that the family
+    rule of the personal account reads (app/members/relation_rules.py)."""
     p = member.person
     assert p is not None  # _member() refuses a member not yet verified
     balance = None
     if defn is not None and p.has_personal_account and p.psn_no:
         if "personal_account" in defn.payment_methods:
             balance = balances.account_balance(p.psn_no)
-    return Payer(p.insurance_type, p.insurance_status, p.has_personal_account, balance)
+    return Payer(
+        p.insurance_type,
+        p.insurance_status,
+        p.has_personal_account,
+        balance,
+        birth_date=p.birth_date,
+        gender=p.gender,
+        spouses_listed=members.spouses_listed(session, member.id, [r for _, r in people]),
+    )
 
 
 def _resolve_product(code: str | None):
@@ -154,7 +168,7 @@ def get_quote(member_id: int, product_code: str | None, selection: Selection):
         result = quote(
             defn,
             today_shanghai(),
-            _payer(member, defn),
+            _payer(session, member, people, defn),
             _candidates(session, people, defn.plan_year),
             offers,
         )
@@ -192,7 +206,7 @@ def create_order(
     q = quote(
         defn,
         today_shanghai(),
-        _payer(member, defn if payment_method == "personal_account" else None),
+        _payer(session, member, people, defn if payment_method == "personal_account" else None),
         _candidates(session, people, defn.plan_year),
         offers,
     )

@@ -20,6 +20,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import DBAPIError
 
 from app.audit.services import record as audit
+from app.common.clock import today_shanghai
 from app.database import (
     end_transaction,
     get_session,
@@ -52,6 +53,8 @@ from app.integrations.wechatpay.port import (
 )
 from app.members import privacy
 from app.members.models import Member, Person
+from app.members.relation_rules import Party
+from app.members.services import spouses_listed
 from app.payments.refunds import account_port
 from app.payments.settlement import settle_failure, settle_success
 
@@ -182,11 +185,22 @@ def _pay_from_account(
     person = session.get(Person, order.payer_person_id) if order.payer_person_id else None
     if person is None:
         person = session.get_one(Member, member_id).person
-    refusal = personal_account_refusal(
-        defn,
-        Payer(person.insurance_type, person.insurance_status, person.has_personal_account),
-        [item.relation for item in order.items if item.pay_fen > 0],
+    paid_for = [
+        (item.relation, Party(item.person.birth_date, item.person.gender))
+        for item in order.items
+        if item.pay_fen > 0
+    ]
+    payer = Payer(
+        person.insurance_type,
+        person.insurance_status,
+        person.has_personal_account,
+        birth_date=person.birth_date,
+        gender=person.gender,
+        spouses_listed=spouses_listed(session, member_id, [r for r, _ in paid_for]),
     )
+    # The order's relations as placed; one placed before the relation rules, or for a relative
+    # stored before them, may break them: the account refuses (WeChat Pay still may).
+    refusal = personal_account_refusal(defn, payer, paid_for, today_shanghai())
     if refusal is not None:
         raise error(refusal.code, refusal.message, status=422)
     with transaction() as s:

@@ -51,6 +51,7 @@ from app.identity import services as identity
 from app.integrations import registry
 from app.integrations.bureau.port import BureauUnavailable
 from app.members import privacy
+from app.members import services as members
 from app.members.models import Member, Person, Relative
 from app.outbox.services import enqueue
 from app.payments.services import start_payment
@@ -265,7 +266,8 @@ def process(outcome_id: int) -> str:
             "consent_withdrawn",
             "您已撤回个人信息处理同意，本次未续保，也未扣费；重新同意后可在投保期内自行投保",
         )
-    if not _still_family(session, consent):
+    relation = _relation_now(session, consent)
+    if relation is None:
         return _conclude(
             outcome.id,
             OutcomeStatus.NOT_ELIGIBLE,
@@ -303,15 +305,19 @@ def process(outcome_id: int) -> str:
         payer_person.insurance_status,
         payer_person.has_personal_account,
         balance,
+        birth_date=payer_person.birth_date,
+        gender=payer_person.gender,
+        spouses_listed=members.spouses_listed(session, consent.member_id, [relation]),
     )
     candidate = Candidate(
         person_id=person.id,
-        relation=consent.relation,
+        relation=relation,
         birth_date=person.birth_date,
         insurance_type=person.insurance_type,
         insurance_status=person.insurance_status,
         region_code=person.region_code,
         already_insured=False,
+        gender=person.gender,
     )
     offers = subsidies.offers_for(session, target, defn, [person])
     q = quote(defn, today_shanghai(), payer, [candidate], offers)
@@ -326,7 +332,7 @@ def process(outcome_id: int) -> str:
         if consent.auto_debit and why is not None:
             text = f"{why.message}。{text}"
         return _conclude(outcome.id, OutcomeStatus.AWAITING_PAYMENT, "payment_due", text)
-    order_id = _place_order(outcome.id, consent, target, defn, q)
+    order_id = _place_order(outcome.id, consent, relation, target, defn, q)
     if order_id is None:
         return _conclude_taken(outcome.id, person.id, target.plan_year)
     if q.total_pay_fen > 0:
@@ -375,18 +381,19 @@ def _conclude_taken(outcome_id: int, person_id: int, plan_year: int) -> str:
     )
 
 
-def _still_family(session, consent: RenewalConsent) -> bool:
-    """The consent's person is still the member's own person or one of the member's relatives:
-    a relative the member removed is not renewed from the member's account (家庭共济 pays only
-    for the member's family)."""
+def _relation_now(session, consent: RenewalConsent) -> str | None:
+    """The consent's person's relation to the member today: "self", the relation on the
+    member's list (a relation corrected since the consent was given counts as corrected), or
+    None when the member removed that relative (not renewed from the member's account: 家庭共济
+    pays only for the member's family)."""
     if consent.relation == "self":
-        return session.get_one(Member, consent.member_id).person_id == consent.person_id
-    found = session.scalar(
-        select(Relative.id).where(
+        mine = session.get_one(Member, consent.member_id).person_id == consent.person_id
+        return "self" if mine else None
+    return session.scalar(
+        select(Relative.relation).where(
             Relative.member_id == consent.member_id, Relative.person_id == consent.person_id
         )
     )
-    return found is not None
 
 
 def _reverify(session, person: Person) -> None:
@@ -399,7 +406,9 @@ def _reverify(session, person: Person) -> None:
     identity.record_answers(session, person, found)
 
 
-def _place_order(outcome_id: int, consent: RenewalConsent, target: Product, defn, q) -> int | None:
+def _place_order(
+    outcome_id: int, consent: RenewalConsent, relation: str, target: Product, defn, q
+) -> int | None:
     """The renewal order, written with the outcome's order_id in one transaction."""
     terms = products.current_terms(target)
     member = get_session().get_one(Member, consent.member_id)
@@ -410,7 +419,7 @@ def _place_order(outcome_id: int, consent: RenewalConsent, target: Product, defn
         consent.member_id,
         member.person_id,
         q,
-        {consent.person_id: consent.relation},
+        {consent.person_id: relation},
         "personal_account" if q.total_pay_fen > 0 else None,
     )
     try:

@@ -242,3 +242,56 @@ def test_family_pool_limited_to_its_relations():
     assert q.total_pay_fen == 8900 + 12900  # both eligible: 89 + 129 yuan
     assert q.payment_methods == ("wechat",)
     assert q.unavailable_methods["personal_account"].code == "family_pool_relation"
+
+
+# 杨洋 (born 1989-07-15, employee with an account), the member of the relatives hand walk: the
+# family rule of the personal account (app/members/relation_rules.py) judges each person it
+# would pay for by the two birth dates; WeChat Pay is not judged.
+YANG = Payer("employee", "active", True, birth_date=date(1989, 7, 15), gender="2")
+FAMILY_CASES = [
+    # id, payer, candidate (relation, born), methods offered, the account's refusal
+    ("a parent 29 years older: paid", YANG, ("parent", date(1960, 1, 1)), True, None),
+    (
+        "an 11-year-old 'parent' (born 2015): 26 years younger",
+        YANG,
+        ("parent", date(2015, 3, 2)),
+        False,
+        "family_pool_relation_implausible",
+    ),
+    (
+        "an 88-year-old 'child' (born 1938)",
+        YANG,
+        ("child", date(1938, 4, 1)),
+        False,
+        "family_pool_relation_implausible",
+    ),
+    (
+        "one spouse of 39 listed: paid",
+        replace(YANG, spouses_listed=1),
+        ("spouse", date(1987, 1, 1)),
+        True,
+        None,
+    ),
+    (
+        "two spouses listed: neither is paid for from the account",
+        replace(YANG, spouses_listed=2),
+        ("spouse", date(1987, 1, 1)),
+        False,
+        "family_pool_relation_implausible",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "payer,candidate,account,refusal",
+    [c[1:] for c in FAMILY_CASES],
+    ids=[c[0] for c in FAMILY_CASES],
+)
+def test_family_rule_of_the_personal_account(payer, candidate, account, refusal):
+    relation, born = candidate
+    q = quote(PRODUCT, TODAY, payer, [person(2, relation, born, "resident")])
+    (line,) = q.lines
+    assert line.eligible  # the person may be insured; only the account's paying is judged
+    assert q.payment_methods == (("personal_account", "wechat") if account else ("wechat",))
+    found = q.unavailable_methods.get("personal_account")
+    assert (found.code if found else None) == refusal
