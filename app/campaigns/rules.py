@@ -89,19 +89,22 @@ def link_refusal(link: LinkState, today: date) -> Refusal | None:
     return None
 
 
+_EFFECTIVE = {
+    None: "active",
+    REVOKED: "revoked",
+    EXPIRED: "expired",
+    PROGRAMME_CLOSED: "ended",
+    EXHAUSTED: "exhausted",
+    PROGRAMME_PAUSED: "paused",
+    BUDGET_SPENT: "budget_exhausted",
+}
+EFFECTIVE_STATUSES = tuple(_EFFECTIVE.values())
+
+
 def effective_status(link: LinkState, today: date) -> str:
-    """One word for a staff list: active | revoked | expired | ended | exhausted | paused |
-    budget_exhausted."""
-    refusal = link_refusal(link, today)
-    return {
-        None: "active",
-        REVOKED: "revoked",
-        EXPIRED: "expired",
-        PROGRAMME_CLOSED: "ended",
-        EXHAUSTED: "exhausted",
-        PROGRAMME_PAUSED: "paused",
-        BUDGET_SPENT: "budget_exhausted",
-    }[refusal]
+    """One word for a staff list: one of EFFECTIVE_STATUSES (active | revoked | expired | ended
+    | exhausted | paused | budget_exhausted)."""
+    return _EFFECTIVE[link_refusal(link, today)]
 
 
 # --- 2. the person -------------------------------------------------------------------------

@@ -41,22 +41,32 @@ from app.error_catalogue import E
 from app.errors import DomainError, translate_field_messages
 from app.jobs import exports as job_exports
 from app.jobs import services as job_services
-from app.jobs.models import ACTIVE_STATUSES
+from app.jobs.models import ACTIVE_STATUSES, JobStatus
 from app.sponsors import exports, receipts, reports, roster_services
 from app.sponsors import services as sponsor_services
+from app.sponsors.statuses import ProgrammeStatus
 from app.web.session import staff_page
 
 blp = Blueprint("sponsor", __name__, url_prefix="/console/sponsor")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PROGRAMME_STATUS_LABELS = {"active": "进行中", "paused": "已暂停", "closed": "已关闭"}
-JOB_STATUS_LABELS = {
-    "queued": "排队中",
-    "running": "进行中",
-    "succeeded": "已完成",
-    "failed": "未完成",
-    "cancelled": "已取消",
+# Keyed by the status enums (members equal their strings), every member labelled: a status the
+# model can take but the console cannot name was a KeyError (500) in the job's JSON and a blank
+# 状态 cell on the page (tests/web_sponsor/test_status_labels.py walks the enums).
+PROGRAMME_STATUS_LABELS = {
+    ProgrammeStatus.ACTIVE: "进行中",
+    ProgrammeStatus.PAUSED: "已暂停",
+    ProgrammeStatus.CLOSED: "已关闭",
 }
+JOB_STATUS_LABELS = {
+    JobStatus.QUEUED: "排队中",
+    JobStatus.RUNNING: "进行中",
+    JobStatus.SUCCEEDED: "已完成",
+    JobStatus.COMPLETED_WITH_ERRORS: "已完成（部分未投保）",
+    JobStatus.FAILED: "未完成",
+    JobStatus.CANCELLED: "已取消",
+}
+# What campaign_services.effective_status can say (app/campaigns/rules.EFFECTIVE_STATUSES).
 CAMPAIGN_STATUS_LABELS = {
     "active": "进行中",
     "revoked": "已撤销",
@@ -64,6 +74,7 @@ CAMPAIGN_STATUS_LABELS = {
     "ended": "项目已关闭",
     "exhausted": "名额已满",
     "paused": "项目已暂停",
+    "budget_exhausted": "预算已用完",
 }
 RULE_LABELS = {"full": "全额资助", "fixed": "定额资助", "percentage": "按比例资助"}
 FIELD_LABELS = {
