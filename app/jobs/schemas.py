@@ -63,6 +63,11 @@ class JobRowSchema(StrictSchema):
     code = ma.fields.String(allow_none=True)
     message = ma.fields.String(allow_none=True)
     policy_id = ma.fields.Integer(allow_none=True)
+    policy_no = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "保单号（HMB...），参保人和经办人看到的编号；未投保时为空"},
+    )
     processed_at = ma.fields.DateTime(allow_none=True)
     upload_id = ma.fields.Integer(
         required=True, metadata={"description": "the roster upload that first listed the person"}

@@ -219,9 +219,11 @@ def list_rows(
             RosterEntry.upload_id,
             RosterEntry.line,
             RosterEntry.name_masked,
+            Policy.policy_no,
         )
         .join(RosterEntry, RosterEntry.id == JobRow.roster_entry_id)
         .join(Person, Person.id == JobRow.person_id)
+        .outerjoin(Policy, Policy.id == JobRow.policy_id)
         .where(*where)
         .order_by(JobRow.id),
         page,
@@ -239,12 +241,13 @@ def list_rows(
             "code": row.code,
             "message": roster_enrollment.ROW_MESSAGES.get(row.code) if row.code else None,
             "policy_id": row.policy_id,
+            "policy_no": policy_no,
             "processed_at": row.processed_at,
             "upload_id": upload_id,
             "line": line,
             "uploaded_name_masked": uploaded,
         }
-        for row, masked, name, upload_id, line, uploaded in rows
+        for row, masked, name, upload_id, line, uploaded, policy_no in rows
     ]
     return replace(found, items=items)
 

@@ -1,6 +1,7 @@
 """A batch enrollment in which a row fails, through the sponsor console: the job ends
 `completed_with_errors` and the console names that status (it was a KeyError: a 500 on the
-start request and a blank 状态 cell after a reload). Every status the job, row, programme and
+start request and a blank 状态 cell after a reload); the outcome sheet names the line of the
+uploaded file and the policy number the member sees. Every status the job, row, programme and
 campaign models can take has a label."""
 
 from __future__ import annotations
@@ -8,11 +9,17 @@ from __future__ import annotations
 import io
 import re
 
+import openpyxl
 import pytest
+from sqlalchemy import select
 
 from app.campaigns.rules import EFFECTIVE_STATUSES
+from app.database import get_session
+from app.identity.idnumber import mask
 from app.jobs.exports import ROW_STATUS_LABELS
-from app.jobs.models import JobRowStatus, JobStatus
+from app.jobs.models import JobRow, JobRowStatus, JobStatus
+from app.policies.models import Policy
+from app.sponsors.roster_models import RosterEntry
 from app.sponsors.statuses import ProgrammeStatus
 from app.web.sponsor import CAMPAIGN_STATUS_LABELS, JOB_STATUS_LABELS, PROGRAMME_STATUS_LABELS
 from tests.enrollment.conftest import terms_version
@@ -37,6 +44,11 @@ def test_every_status_has_a_chinese_label(statuses, labels):
     missing = [s for s in statuses if s not in labels]
     assert missing == []
     assert all(re.search(r"[\u4e00-\u9fff]", labels[s]) for s in statuses)
+
+
+def _sheet(data: bytes) -> list[list]:
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
 
 
 def _roster(lines: list[str]) -> bytes:
@@ -87,6 +99,39 @@ def test_a_job_with_a_failed_row_is_named_not_a_500(client, employer):
     )
     jobs_table = html[html.index('id="jobs"') :]
     assert f"<td>{job['id']}</td>" in jobs_table and "<td>已完成（部分未投保）</td>" in jobs_table
+
+
+def test_the_outcome_sheet_names_the_file_line_and_the_policy_number(client, employer):
+    csrf, upload, (first, suspended, second) = _upload(client, employer)
+    # the JSON start answered 500 before the label fix; the job ran all the same
+    _start(client, employer, csrf)
+    job_id = client.get(
+        f"/console/sponsor/programmes/{employer['programme']['id']}/jobs/latest.json"
+    ).get_json()["job"]["id"]
+    outcome = _sheet(
+        client.get(
+            f"/console/sponsor/programmes/{employer['programme']['id']}/jobs/{job_id}/rows.xlsx"
+        ).data
+    )
+    assert outcome[0] == ["行号", "姓名", "身份证号", "结果", "代码", "说明", "保单号", "上传编号"]
+    body = outcome[1:]
+    assert [(r[0], r[2], r[3]) for r in body] == [
+        (3, mask(first.certno), "已投保"),
+        (4, mask(suspended.certno), "未投保"),
+        (5, mask(second.certno), "已投保"),
+    ]
+    assert {r[7] for r in body} == {upload["id"]}
+    assert body[1][4] == "basic_insurance_suspended" and body[1][6] is None
+    with client.application.app_context():
+        found = get_session().execute(
+            select(RosterEntry.line, Policy.policy_no)
+            .join(JobRow, JobRow.roster_entry_id == RosterEntry.id)
+            .join(Policy, Policy.id == JobRow.policy_id)
+            .where(JobRow.job_id == job_id)
+        )
+        issued = {line: policy_no for line, policy_no in found}
+    assert issued == {3: body[0][6], 5: body[2][6]}
+    assert all(re.fullmatch(r"HMB\w+", r[6]) for r in (body[0], body[2]))
 
 
 def test_a_plain_form_start_with_a_failed_row_redirects_and_the_page_names_it(client, employer):

@@ -228,7 +228,7 @@ def test_upload_then_enroll_with_progress_and_reports(client, employer):
     assert latest["job"] == body
 
     outcome = _sheet(client.get(job["rows_xlsx_url"]).data)
-    assert outcome[0][:4] == ["序号", "姓名", "身份证号", "结果"]
+    assert outcome[0][:4] == ["行号", "姓名", "身份证号", "结果"]
     assert [r[3] for r in outcome[1:]] == ["已投保"] * 3
     assert {r[2] for r in outcome[1:]} == {mask(p.certno) for p in people}
 
