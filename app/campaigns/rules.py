@@ -18,18 +18,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.campaigns.statuses import CampaignStatus
-from app.integrations.bureau.port import IDENTITY_CATEGORIES
+from app.integrations.bureau.port import CATEGORY_NAMES, IDENTITY_CATEGORIES
 from app.sponsors.statuses import ProgrammeStatus
 
 KNOWN_CATEGORIES = frozenset(IDENTITY_CATEGORIES.values())
-CATEGORY_LABELS = {
-    "dibao": "低保对象",
-    "tekun": "特困人员",
-    "low_income": "低收入人口",
-    "poverty_watch": "防返贫监测对象",
-    "entitled_group": "优抚对象",
-    "disabled": "残疾人",
-}
+CATEGORY_LABELS = CATEGORY_NAMES  # one name per category, shared with rosters and reports
 MAX_AGE = 150
 
 

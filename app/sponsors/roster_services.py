@@ -32,6 +32,7 @@ from app.enrollment.models import OrderItem
 from app.error_catalogue import E, error
 from app.identity.idnumber import mask_name
 from app.identity.services import ID_NUMBER_CONTEXT, person_index
+from app.integrations.bureau.port import CATEGORY_NAMES
 from app.members.models import Person
 from app.policies.models import Policy, PolicyStatus
 from app.security.crypto import cipher
@@ -452,7 +453,8 @@ REPORT_HEADER = ["行号", "姓名", "身份证号", "类别", "结果", "代码
 
 
 def report_rows(actor: Principal, programme_id: int, upload_id: int) -> list[list]:
-    """The upload's per-row report in line order: line, masked name and ID number, category,
+    """The upload's per-row report in line order: line, masked name and ID number, category
+    (its Chinese name: the report is read by people, and a re-upload accepts the name),
     outcome label, code, message (the CSV and the XLSX download share it)."""
     upload = get_upload(actor, programme_id, upload_id)
     rows = get_session().scalars(
@@ -465,7 +467,7 @@ def report_rows(actor: Principal, programme_id: int, upload_id: int) -> list[lis
             row.line,
             row.name_masked,
             row.id_number_masked,
-            row.category,
+            CATEGORY_NAMES.get(row.category, row.category) if row.category else None,
             OUTCOME_LABELS[row.outcome],
             row.code,
             row.message,

@@ -29,7 +29,7 @@ from typing import Any
 
 from app.common import spreadsheets
 from app.identity.idnumber import IdNumberError, mask, mask_name, normalise, parse
-from app.integrations.bureau.port import IDENTITY_CATEGORIES
+from app.integrations.bureau.port import CATEGORY_NAMES, IDENTITY_CATEGORIES
 
 MAX_ROWS = 100_000
 MAX_XLSX_UNCOMPRESSED = 64 * 1024 * 1024
@@ -53,9 +53,10 @@ HEADERS = {
     "category": ("类别", "人员类别", "category"),
 }
 
-# Accepted spellings of each bureau identity category: the category's own name, the bureau's
-# psn_idet_type code and the Chinese labels people write.
-CATEGORY_LABELS = {
+# Accepted spellings of each bureau identity category: the category's own code, the bureau's
+# psn_idet_type code, its Chinese name (CATEGORY_NAMES, what the report shows) and the Chinese
+# labels people write (the first is the short one the "unknown category" message lists).
+CATEGORY_SPELLINGS = {
     "dibao": ("低保", "低保对象", "低保户"),
     "tekun": ("特困", "特困人员", "特困供养人员"),
     "low_income": ("低收入", "低收入人口", "低收入人员"),
@@ -67,7 +68,8 @@ CATEGORY_ALIASES: dict[str, str] = {}
 for _code, _category in IDENTITY_CATEGORIES.items():
     CATEGORY_ALIASES[_category] = _category
     CATEGORY_ALIASES[_code] = _category
-    for _label in CATEGORY_LABELS[_category]:
+    CATEGORY_ALIASES[CATEGORY_NAMES[_category]] = _category
+    for _label in CATEGORY_SPELLINGS[_category]:
         CATEGORY_ALIASES[_label] = _category
 
 # Han characters (the BMP blocks and the supplementary ideograph planes), Latin letters for
@@ -82,7 +84,7 @@ MESSAGES = {
     "id_number_missing": "身份证号不能为空",
     "id_number_not_text": "身份证号被保存为数字，末几位可能已丢失，请将该列设为文本格式后重新填写",
     "roster_category_unknown": "人员类别不正确，可填："
-    + "、".join(labels[0] for labels in CATEGORY_LABELS.values()),
+    + "、".join(labels[0] for labels in CATEGORY_SPELLINGS.values()),
     "roster_duplicate_in_file": "身份证号与文件中前面的行重复",
     # decided with the database (roster_services): the person behind the ID number has been
     # verified with the bureau under another name

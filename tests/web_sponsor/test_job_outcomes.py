@@ -1,8 +1,8 @@
 """A batch enrollment in which a row fails, through the sponsor console: the job ends
 `completed_with_errors` and the console names that status (it was a KeyError: a 500 on the
 start request and a blank 状态 cell after a reload); the outcome sheet names the line of the
-uploaded file and the policy number the member sees. Every status the job, row, programme and
-campaign models can take has a label."""
+uploaded file and the policy number the member sees; the upload report names categories in
+Chinese. Every status the job, row, programme and campaign models can take has a label."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from sqlalchemy import select
 from app.campaigns.rules import EFFECTIVE_STATUSES
 from app.database import get_session
 from app.identity.idnumber import mask
+from app.integrations.bureau.port import CATEGORY_NAMES, IDENTITY_CATEGORIES
 from app.jobs.exports import ROW_STATUS_LABELS
 from app.jobs.models import JobRow, JobRowStatus, JobStatus
 from app.policies.models import Policy
+from app.sponsors import rosters
 from app.sponsors.roster_models import RosterEntry
 from app.sponsors.statuses import ProgrammeStatus
 from app.web.sponsor import CAMPAIGN_STATUS_LABELS, JOB_STATUS_LABELS, PROGRAMME_STATUS_LABELS
@@ -44,6 +46,12 @@ def test_every_status_has_a_chinese_label(statuses, labels):
     missing = [s for s in statuses if s not in labels]
     assert missing == []
     assert all(re.search(r"[\u4e00-\u9fff]", labels[s]) for s in statuses)
+
+
+def test_every_category_has_one_chinese_name_a_roster_accepts():
+    assert set(CATEGORY_NAMES) == set(IDENTITY_CATEGORIES.values())
+    for category, name in CATEGORY_NAMES.items():
+        assert rosters.CATEGORY_ALIASES[name] == category
 
 
 def _sheet(data: bytes) -> list[list]:
@@ -84,6 +92,13 @@ def _start(client, employer, csrf: str):
         data={"terms_version": terms_version(client), "terms_accepted": "yes"},
         headers={"X-CSRF-Token": csrf, **JSON},
     )
+
+
+def test_the_upload_report_names_categories_in_chinese(client, employer):
+    _, upload, _ = _upload(client, employer)
+    report = _sheet(client.get(upload["report_xlsx_url"]).data)
+    assert report[0][3] == "类别"
+    assert [r[3] for r in report[1:]] == [None, "低保对象", "特困人员", None]
 
 
 def test_a_job_with_a_failed_row_is_named_not_a_500(client, employer):

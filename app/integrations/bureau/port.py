@@ -32,12 +32,23 @@ STATUS_ENDED = "4"
 
 # idetinfo psn_idet_type codes used by the sandbox and mapped to Huimin's category names.
 IDENTITY_CATEGORIES = {
-    "2301": "dibao",  # 低保对象
-    "2302": "tekun",  # 特困人员
-    "2303": "low_income",  # 低收入人口
-    "2304": "poverty_watch",  # 防返贫监测对象
-    "2401": "entitled_group",  # 优抚对象
-    "2501": "disabled",  # 残疾人
+    "2301": "dibao",
+    "2302": "tekun",
+    "2303": "low_income",
+    "2304": "poverty_watch",
+    "2401": "entitled_group",
+    "2501": "disabled",
+}
+# Each category's Chinese name, the one every page, poster, report and download shows (a
+# category code such as `dibao` is for programs only). Other spellings a roster may carry are in
+# app/sponsors/rosters.py (CATEGORY_SPELLINGS).
+CATEGORY_NAMES = {
+    "dibao": "低保对象",
+    "tekun": "特困人员",
+    "low_income": "低收入人口",
+    "poverty_watch": "防返贫监测对象",
+    "entitled_group": "优抚对象",
+    "disabled": "残疾人",
 }
 
 
