@@ -10,6 +10,7 @@ from app.auth.models import ORGANISATION_ROLES
 from app.auth.principal import current_principal
 from app.campaigns import services
 from app.campaigns.schemas import (
+    TOKEN_MAX,
     CampaignCreateSchema,
     CampaignPreviewSchema,
     CampaignQuerySchema,
@@ -19,6 +20,8 @@ from app.campaigns.schemas import (
     RedemptionSchema,
     eligibility_view,
 )
+from app.error_catalogue import E
+from app.errors import DomainError
 
 blp = Blueprint("campaigns", __name__, description="邀请活动 Invite campaigns")
 
@@ -78,16 +81,49 @@ def revoke_campaign(campaign_id):
     return services.revoke(current_principal(), campaign_id)
 
 
+# The invitation link also answers browsers with a page (app/web/public.py), as the
+# certificate's verification link does: both bodies of the 200 are documented; a refusal is
+# problem+json for programs and a page saying why for browsers.
+_HTML_DOC = {
+    "responses": {
+        "200": {
+            "description": "JSON for programs; a Chinese HTML page for browsers",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/CampaignPreview"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+    }
+}
+
+
 @blp.route(services.PREVIEW_PATH, methods=["GET"])
 @blp.arguments(PreviewQuerySchema, location="query")
 @blp.response(200, CampaignPreviewSchema)
 @blp.errors(404, 409, 410)
+@blp.doc(**_HTML_DOC)
 def preview_campaign(query):
     """Public: what a campaign link offers (organisation, product, what it pays, expiry, places
-    left, who may join). Nothing personal. This is the link the QR code encodes."""
-    found = services.preview(query["token"])
+    left, who may join). Nothing personal. This is the link the QR code encodes. Content
+    negotiation: a browser (Accept preferring text/html: a phone's camera or browser that
+    scanned the poster) gets a Chinese page saying what to do next; `Accept: application/json`
+    (or no preference: the mini-program) gets JSON."""
+    from app.web.public import campaign_page, campaign_refused_page, wants_html
+
+    html = wants_html()
+    token = query.get("token", "")
+    if not 1 <= len(token) <= TOKEN_MAX:
+        if html:
+            return campaign_refused_page(E.campaign_link_invalid(services.LINK_INVALID))
+        raise E.validation_failed(errors={"query": {"token": [f"应为 1 到 {TOKEN_MAX} 个字符"]}})
+    try:
+        found = services.preview(token)
+    except DomainError as exc:
+        if html:
+            return campaign_refused_page(exc)
+        raise
     campaign = found.campaign
-    return {
+    view = {
         "campaign_name": campaign.name,
         "organisation_name": campaign.organisation.name,
         "organisation_kind": campaign.organisation.kind,
@@ -101,6 +137,9 @@ def preview_campaign(query):
         "places_left": services.places_left(campaign),
         "eligibility": eligibility_view(campaign),
     }
+    if html:
+        return campaign_page(view, services.eligibility_lines(campaign))
+    return view, 200, {"Vary": "Accept"}
 
 
 @blp.route("/me/campaign-redemptions", methods=["POST"])

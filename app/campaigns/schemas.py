@@ -10,7 +10,8 @@ from app.policies.schemas import PolicySchema
 from app.sponsors.schemas import MAX_ID, NAME
 
 MAX_QUOTA = 10**6
-TOKEN = ma.validate.Length(min=1, max=200)
+TOKEN_MAX = 200
+TOKEN = ma.validate.Length(min=1, max=TOKEN_MAX)
 
 
 class CampaignEligibilitySchema(StrictSchema):
@@ -114,7 +115,16 @@ class CampaignSchema(StrictSchema):
 
 
 class PreviewQuerySchema(StrictSchema):
-    token = ma.fields.String(required=True, validate=TOKEN)
+    # Its shape (1-200 characters) is checked by the view, so that a phone whose scan lost the
+    # token gets the "invitation not recognised" page, not a JSON error (as the certificate's).
+    token = ma.fields.String(
+        metadata={
+            "description": "the token of the QR code's link; a browser sent none or a malformed "
+            "one gets the invalid-invitation page, a program a 422",
+            "minLength": 1,
+            "maxLength": TOKEN_MAX,
+        },
+    )
 
 
 class CampaignPreviewSchema(StrictSchema):

@@ -89,6 +89,11 @@ def eligibility_of(campaign: Campaign) -> rules.CampaignEligibility:
     )
 
 
+def eligibility_lines(campaign: Campaign) -> list[str]:
+    """Who may use the campaign, in words (the poster's and the invitation page's lines)."""
+    return rules.eligibility_lines(eligibility_of(campaign))
+
+
 def link_state(campaign: Campaign) -> rules.LinkState:
     found = programme_capacity(get_session(), campaign.programme)
     return rules.LinkState(

@@ -1,11 +1,13 @@
-"""Public pages: the disclosure page and the certificate verification page (phone-friendly).
+"""Public pages: the disclosure page, the certificate verification page and the invitation
+page a campaign's QR code opens (phone-friendly).
 
 A way in, like a route: parse, call the same service the API calls, render. ``/disclosure``
 shows what ``GET /public/statistics`` returns (the same service and the same schema, so the
 same suppression), and its script refreshes the figures from that endpoint without a reload.
 The certificate page is rendered by the API route ``GET /public/certificates/verify`` when the
 client prefers HTML (``wants_html``): the URL the QR code encodes stays the same for browsers and
-for programs.
+for programs. So is the invitation page, by ``GET /public/campaigns/preview`` (the campaign
+poster's QR code): the same figures as its JSON, and what to do next in the mini-program.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import Blueprint, Response, current_app, render_template, request
 
+from app.common.money import yuan
 from app.disclosure import services as disclosure
 from app.disclosure.metrics import FUNDING_SOURCES, INSURANCE_TYPES
 from app.disclosure.schemas import StatisticsQuerySchema, StatisticsSchema
 from app.disclosure.services import SOURCE_LABELS
-from app.errors import NotFound
+from app.errors import DomainError, NotFound
 from app.web.session import CONTENT_SECURITY_POLICY
 
 blp = Blueprint("public_pages", __name__)
@@ -63,6 +66,42 @@ def certificate_page(found) -> Response:
         ),
         200,
     )
+
+
+def _chinese_date(day) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def campaign_page(view: dict, eligibility: list[str]) -> Response:
+    """The invitation page for a usable campaign link: `view` is the preview's JSON body (the
+    same figures), `eligibility` who may join, in words (as the poster says it)."""
+    start, end = view["coverage_start"], view["coverage_end"]
+    premium = view["premium_fen_max"]
+    html = render_template(
+        "web/public/campaign.html",
+        view=view,
+        eligibility=eligibility,
+        period=(_chinese_date(start), _chinese_date(end)) if start and end else None,
+        premium=yuan(premium) if premium else None,
+        expires=_chinese_date(view["expires_on"]),
+    )
+    return _page(html, 200)
+
+
+# The refusal's status -> the verdict's colour: gone for good (forged, revoked, expired, the
+# programme closed) or, for a conflict (places taken, paused, budget spent), perhaps later.
+REFUSAL_CLASSES = {404: "off", 410: "off", 409: "wait"}
+
+
+def campaign_refused_page(error: DomainError) -> Response:
+    """Why this invitation cannot be taken, with the refusal's own status and message."""
+    html = render_template(
+        "web/public/campaign.html",
+        view=None,
+        refusal=error,
+        verdict_class=REFUSAL_CLASSES.get(error.status, "off"),
+    )
+    return _page(html, error.status)
 
 
 @blp.get("/disclosure")

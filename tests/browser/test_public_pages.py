@@ -187,3 +187,134 @@ def test_a_certificate_scan_opens_its_verification_page_on_a_phone(phone, live_s
         assert residents["张伟"].name not in html and residents["张伟"].certno not in html
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         _screenshot(phone, "certificate-verify-phone")
+
+
+NARROW_PHONE = {"width": 375, "height": 812}
+
+
+def test_a_campaign_poster_scan_opens_the_invitation_page_on_a_phone(chromium, live_server):
+    """A charity's campaign QR code, decoded from its PNG, opened by a 375 px phone browser:
+    the invitation page (not JSON) with the campaign, the sponsor, the places left (one taken
+    of three) and the next steps, nothing wider than the screen."""
+    import uuid
+
+    from app.demo.charity import CHARITY_NAME, seed_charity
+    from app.demo.seed import DEMO_STAFF_PASSWORD
+    from tests import factories
+    from tests.campaigns.conftest import token_of
+    from tests.enrollment.conftest import terms_version
+
+    app = live_server.app
+    client = app.test_client()
+    with time_machine.travel(NOW, tick=True):
+        with app.app_context():
+            programme_id = seed_charity(DEMO_STAFF_PASSWORD)["charity_programme_id"]
+        admin = factories.staff_token(app, "demo-charity")
+        made = client.post(
+            "/staff/campaigns",
+            headers=bearer(admin),
+            json={
+                "programme_id": programme_id,
+                "name": "困难群众扫码参保",
+                "quota": 3,
+                "expires_on": "2026-12-31",
+                "eligibility": {"categories": ["dibao", "tekun"]},
+            },
+        )
+        assert made.status_code == 201, made.get_json()
+        campaign = made.get_json()
+        png = client.get(campaign["qr_png_url"], headers=bearer(admin))
+        [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.get_data())))
+        member = login(client, "browser-scan")["access_token"]
+        from app.demo.residents import generate
+
+        dibao = next(
+            r
+            for r in generate(240)
+            if "2301" in r.idet_types
+            and r.psn_insu_stas == "1"
+            and r.insuplc_admdvs.startswith("3607")
+        )
+        assert verify(client, member, dibao).status_code == 200
+        redeemed = client.post(
+            "/me/campaign-redemptions",
+            headers={**bearer(member), "Idempotency-Key": uuid.uuid4().hex},
+            json={
+                "token": token_of(code.text),
+                "terms": {"version": terms_version(client), "accepted": True},
+            },
+        )
+        assert redeemed.status_code == 201, redeemed.get_json()
+
+        scanned = urlsplit(code.text)
+        assert scanned.path == "/public/campaigns/preview"
+        context = chromium.new_context(
+            locale="zh-CN",
+            viewport=NARROW_PHONE,
+            user_agent=IPHONE_UA,
+            is_mobile=True,
+            has_touch=True,
+        )
+        phone = context.new_page()
+        try:
+            phone.goto(f"{live_server.url}{scanned.path}?{scanned.query}")
+            assert phone.locator('[data-field="campaign"]').inner_text() == "困难群众扫码参保"
+            assert phone.locator('[data-field="organisation"]').inner_text() == CHARITY_NAME
+            assert (
+                phone.locator('[data-field="places-left"]').inner_text()
+                == "剩余名额 2 人，先到先得"
+            )
+            eligibility = phone.locator('[data-field="eligibility"]').inner_text()
+            assert "低保对象" in eligibility and "特困人员" in eligibility
+            steps = phone.locator('[data-field="next-steps"] li')
+            assert steps.count() == 3 and "惠民保小程序" in steps.nth(0).inner_text()
+            assert phone.evaluate("document.documentElement.scrollWidth") <= NARROW_PHONE["width"]
+            # the title block and the steps fit the width; the text is Chinese, not escapes
+            box = phone.locator(".invite").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= NARROW_PHONE["width"]
+            assert "\\u" not in phone.content()
+            _screenshot(phone, "campaign-invite-phone")
+        finally:
+            context.close()
+
+
+def test_a_revoked_invitation_says_why_on_a_phone(chromium, live_server):
+    """A revoked campaign's printed QR code: the page says the invitation is gone and why, with
+    the 410, at 375 px."""
+    from app.demo.charity import seed_charity
+    from app.demo.seed import DEMO_STAFF_PASSWORD
+    from tests import factories
+
+    app = live_server.app
+    client = app.test_client()
+    with time_machine.travel(NOW, tick=True):
+        with app.app_context():
+            programme_id = seed_charity(DEMO_STAFF_PASSWORD)["charity_programme_id"]
+        admin = factories.staff_token(app, "demo-charity")
+        campaign = client.post(
+            "/staff/campaigns",
+            headers=bearer(admin),
+            json={
+                "programme_id": programme_id,
+                "name": "撤销的邀请",
+                "quota": 1,
+                "expires_on": "2026-12-31",
+            },
+        ).get_json()
+        client.post(f"/staff/campaigns/{campaign['id']}/revoke", headers=bearer(admin))
+        scanned = urlsplit(campaign["link"])
+        context = chromium.new_context(
+            locale="zh-CN", viewport=NARROW_PHONE, user_agent=IPHONE_UA, is_mobile=True
+        )
+        phone = context.new_page()
+        try:
+            answer = phone.goto(f"{live_server.url}{scanned.path}?{scanned.query}")
+            assert answer.status == 410
+            verdict = phone.locator("[data-verdict]")
+            assert verdict.get_attribute("data-verdict") == "campaign_revoked"
+            assert verdict.inner_text() == "邀请已失效"
+            assert "撤销" in phone.locator('[data-field="reason"]').inner_text()
+            assert phone.evaluate("document.documentElement.scrollWidth") <= NARROW_PHONE["width"]
+            _screenshot(phone, "campaign-invite-revoked-phone")
+        finally:
+            context.close()
