@@ -170,6 +170,7 @@ def create_app(config: Config | str | None = None) -> Flask:
 def _register_hooks(app: Flask) -> None:
     """Each capability's answers to the hook points another capability asks (app/common/hooks.py
     declares them); then check that none is left without one."""
+    from app.campaigns.surrender import release_place
     from app.claims.recheck import open_rechecks
     from app.claims.services import claims_filed_on, claims_paid_on, fhir_claims
     from app.common import hooks
@@ -186,4 +187,5 @@ def _register_hooks(app: Flask) -> None:
     hooks.register(hooks.SPECIAL_DRUG_HOLD, hold_for_claim, app=app)
     hooks.register(hooks.SPECIAL_DRUG_RETAKE, retake_for_claim, app=app)
     hooks.register(hooks.OPEN_RECHECKS, open_rechecks, app=app)
+    hooks.register(hooks.POLICY_SURRENDERED, release_place, app=app)
     hooks.check_registered(app)

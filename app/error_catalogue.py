@@ -398,6 +398,12 @@ _add("campaign_not_eligible_age", 422, "不符合该邀请的年龄要求", "det
 _add("campaign_not_eligible_region", 422, "不符合该邀请的参保地要求", "detail has the region")
 _add("campaign_product_unavailable", 409, "该邀请对应的保险产品暂未开放")
 _add("campaign_already_insured", 409, "您本保障年度已投保或有未完成的投保订单，无需再领取")
+_add(
+    "campaign_redemption_surrendered",
+    409,
+    "您已退保通过该邀请领取的保单，同一邀请不能再次领取；如需保障，请在投保期内自行投保",
+    "The person surrendered the cover this campaign gave; detail says whose (self or relative)",
+)
 _add("campaign_not_free", 409, "该邀请无法全额资助本次投保")
 _add("campaign_budget_exhausted", 409, "资助预算已用完，该邀请暂时无法领取")
 _add(

@@ -1,10 +1,12 @@
 """Invite campaigns and their redemptions.
 
-`claimed` counts redemptions and is changed only by the conditional UPDATE in
+`claimed` counts redemptions that hold cover. It goes up only by the conditional UPDATE in
 `services.redeem` (``claimed < quota``), in the same transaction as the redemption row, the
-sponsor-paid order, the programme's budget reservation and the policy; the CHECK constraint makes
-an over-quota campaign impossible even for a buggy writer. One redemption per person per
-campaign (unique), so scanning twice finds the first one.
+sponsor-paid order, the programme's budget reservation and the policy, and down only when that
+policy is surrendered (`surrender.release_place`, in the surrender's transaction, as the sponsor
+refund gives the programme its budget back); the CHECK constraint makes an over-quota campaign
+impossible even for a buggy writer. One redemption per person per campaign (unique), so scanning
+twice finds the first one (and a surrendered one is refused, not given again).
 """
 
 from __future__ import annotations

@@ -158,7 +158,9 @@ def redeem_campaign(body):
     relatives (verified identity required; re-verified with the bureau when stale): if the person
     fits the campaign and the product, enrolled at once at the sponsor's cost, the member as
     policy holder. Scanning again
-    answers 200 with the same policy. Requires an Idempotency-Key header."""
+    answers 200 with the same policy; once that policy was surrendered, 409
+    `campaign_redemption_surrendered` (its place went back to the campaign, and the person may
+    enroll the ordinary way). Requires an Idempotency-Key header."""
     result = services.redeem(
         current_principal().id,
         body["token"],

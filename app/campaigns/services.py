@@ -16,7 +16,8 @@ Member: redeem a link for themselves. One transaction does everything or nothing
 
 So the quota and the budget hold under any concurrency (both are conditional UPDATEs on
 PostgreSQL row versions), and a lost race rolls everything back, the claimed place included.
-Scanning again finds the first redemption and answers with the same policy.
+Scanning again finds the first redemption and answers with the same policy, or, once that policy
+was surrendered, refuses (app/campaigns/surrender.py: the place goes back, not the gift).
 
 Locks are always taken campaign row first, then programme row; order creation and top-ups
 lock only the programme row, so no two paths wait on each other in opposite order.
@@ -39,6 +40,7 @@ from app.auth.principal import Principal
 from app.campaigns import rules, tokens
 from app.campaigns.models import Campaign, CampaignRedemption
 from app.campaigns.statuses import CampaignStatus
+from app.campaigns.surrender import refuse_if_surrendered
 from app.common.clock import today_shanghai
 from app.database import get_session, read_scope, transaction, utcnow
 from app.enrollment.services import already_insured, check_terms
@@ -407,6 +409,7 @@ def _redeem(
         person, relation = relative.person, relative.relation
     existing = _redemption_of(session, campaign.id, person.id)
     if existing is not None:
+        refuse_if_surrendered(session, existing, relation)
         return _answer(session, campaign, existing, False)
     # The checks are a read, ended before the write below starts fresh (the re-verification
     # inside commits on its own).
@@ -471,6 +474,7 @@ def _redeem(
         session = get_session()
         existing = _redemption_of(session, campaign.id, person.id)
         if existing is not None:
+            refuse_if_surrendered(session, existing, relation)
             return _answer(session, campaign, existing, False)
         if already_insured(session, person.id, defn.plan_year):
             raise E.campaign_already_insured(_already(relation)) from None

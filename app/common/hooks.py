@@ -49,6 +49,7 @@ SPECIAL_DRUG_TERMS = "claims.special_drug_terms"
 SPECIAL_DRUG_HOLD = "claims.special_drug_hold"
 SPECIAL_DRUG_RETAKE = "claims.special_drug_retake"
 OPEN_RECHECKS = "members.open_rechecks"
+POLICY_SURRENDERED = "payments.policy_surrendered"
 
 HOOK_POINTS: dict[str, HookPoint] = {
     point.name: point
@@ -135,6 +136,16 @@ HOOK_POINTS: dict[str, HookPoint] = {
             purpose="the closure preview warns that closing the account gives up the right to "
             "ask for those rechecks",
             provided_by="claims (app.claims.recheck.open_rechecks)",
+        ),
+        HookPoint(
+            POLICY_SURRENDERED,
+            params=("session", "policy_id"),
+            returns="None",
+            purpose="a policy has just been surrendered (退保), in the transaction that moved it "
+            "from active, once per policy: what it held elsewhere is given back (an invite "
+            "campaign's place, as the sponsor refund gives back the programme's budget)",
+            provided_by="campaigns (app.campaigns.surrender.release_place)",
+            many=True,
         ),
     )
 }

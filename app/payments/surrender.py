@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 
 from app.audit.services import record as audit
+from app.common import hooks
 from app.common.clock import today_shanghai
 from app.database import get_session, transaction, utcnow
 from app.enrollment.models import Order, OrderItem, Payment, Refund
@@ -59,6 +60,11 @@ def surrender(member_id: int, policy_id: int) -> Policy:
         ).rowcount
         if won != 1:
             raise E.policy_not_active("保单状态已变化，请刷新")
+        # Given back with the cover, in this transaction: an invite campaign's place (the
+        # programme's budget follows when its refund succeeds). Locks the campaign row after
+        # the policy's, never after a programme's: a redemption locks campaign then programme.
+        for give_back in hooks.providers(hooks.POLICY_SURRENDERED):
+            give_back(s, policy.id)
         payment = s.scalar(
             select(Payment).where(
                 Payment.order_id == order.id, Payment.status == PaymentStatus.SUCCEEDED

@@ -210,3 +210,78 @@ def test_one_person_scanning_eight_times_at_once_gets_one_policy(app_factory):
         assert s.get(Programme, programme_id).budget_reserved_fen == PREMIUM
         assert s.scalar(select(func.count()).select_from(Order)) == 1
         assert sponsor_services.check_programmes() == [] and check_ledger() == []
+
+
+def test_surrenders_racing_new_scans_keep_places_and_budget_in_step(app_factory):
+    """A full campaign (20 places, money for 20): its 20 holders surrender while 20 others scan,
+    all at once. A surrender locks its policy then the campaign; a scan the campaign then the
+    programme: no deadlock (a 500), and afterwards the campaign's claimed places, the active
+    campaign policies and the programme's reservation are the same number."""
+    people = 20
+    app = app_factory(RATELIMIT_ENABLED=False)
+    with time_machine.travel(NOW, tick=True):
+        with app.app_context():
+            seed_demo(count=120)
+        token, campaign_id, programme_id = _campaign(app, budget_fen=people * PREMIUM, quota=people)
+        members = _members(app, 2 * people)
+        holders = members[:people]  # the rest scan while these surrender
+        client = app.test_client()
+        policies = {}
+        for member in holders:
+            resp = client.post(
+                "/me/campaign-redemptions",
+                json={"token": token, "terms": {"version": TERMS, "accepted": True}},
+                headers={"Authorization": f"Bearer {member}", "Idempotency-Key": uuid.uuid4().hex},
+            )
+            assert resp.status_code == 201, resp.get_json()
+            policies[member] = resp.get_json()["policy"]["id"]
+        start = threading.Barrier(2 * people)
+        outcomes: list[tuple[str, int, str | None]] = []
+        lock = threading.Lock()
+
+        def act(member: str) -> None:
+            c = app.test_client()
+            headers = {"Authorization": f"Bearer {member}", "Idempotency-Key": uuid.uuid4().hex}
+            start.wait()
+            if member in policies:
+                resp = c.post(f"/policies/{policies[member]}/surrender", headers=headers)
+                kind = "surrender"
+            else:
+                resp = c.post(
+                    "/me/campaign-redemptions",
+                    json={"token": token, "terms": {"version": TERMS, "accepted": True}},
+                    headers=headers,
+                )
+                kind = "scan"
+            with lock:
+                outcomes.append((kind, resp.status_code, (resp.get_json() or {}).get("code")))
+
+        threads = [threading.Thread(target=act, args=(m,)) for m in members]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+
+    assert len(outcomes) == 2 * people
+    assert [o for o in outcomes if o[0] == "surrender" and o[1] != 200] == []
+    scans = [o for o in outcomes if o[0] == "scan"]
+    assert [o for o in scans if o[1] not in (201, 409)] == []
+    enrolled = sum(1 for o in scans if o[1] == 201)
+    assert {code for _, status, code in scans if status == 409} <= {
+        "campaign_exhausted",
+        "campaign_budget_exhausted",
+    }
+    with app.app_context():
+        s = get_session()
+        active = s.scalar(
+            select(func.count())
+            .select_from(CampaignRedemption)
+            .join(Policy, Policy.id == CampaignRedemption.policy_id)
+            .where(CampaignRedemption.campaign_id == campaign_id, Policy.status == "active")
+        )
+        programme = s.get(Programme, programme_id)
+        assert active == enrolled
+        assert s.get(Campaign, campaign_id).claimed == enrolled
+        assert programme.beneficiaries_reserved == enrolled
+        assert programme.budget_reserved_fen == enrolled * PREMIUM
+        assert sponsor_services.check_programmes() == [] and check_ledger() == []
