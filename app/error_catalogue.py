@@ -297,6 +297,13 @@ _add(
     "A relative stored before the relation rules breaks them (age gap, marriage age, a second "
     "spouse): the personal account refuses, WeChat Pay may still pay; detail says which",
 )
+_add(
+    "family_pool_relative_not_listed",
+    422,
+    "订单中的家属已从家属列表中删除或关系已变更，个人账户不能按原订单为其支付",
+    "An order placed earlier names someone the member has since removed from the list (or "
+    "listed again under another relation): the personal account refuses, WeChat Pay may pay",
+)
 
 # --- payments (app/payments) ----------------------------------------------------------------
 _add("order_already_paid", 409, "订单已支付")

@@ -131,12 +131,20 @@ def family_pool_refusal(
     today: date,
 ) -> Refusal | None:
     """Why the payer's personal account may not pay for these people as family, or None.
+    Two people paid for as spouses in one order are refused whatever the list holds.
 
     `paid_for`: (relation to the payer, person) for each person the account would pay for
     ("self" is never refused here); `spouses_listed`: spouses on the payer's list of relatives.
     A relation the rules above refuse, or a spouse while the list holds more than one (which is
     the real one is the member's to say), is refused with `family_pool_relation_implausible`.
     """
+    spouses_paid_for = sum(1 for relation, _ in paid_for if relation == "spouse")
+    if spouses_paid_for > 1:
+        return Refusal(
+            "family_pool_relation_implausible",
+            f"本次订单有{spouses_paid_for}位家属登记为配偶，个人账户家庭共济只能为一位配偶支付；"
+            "请重新下单，或选择微信支付",
+        )
     for relation, person in paid_for:
         if relation == "spouse" and spouses_listed > 1:
             return Refusal(
@@ -150,5 +158,20 @@ def family_pool_refusal(
                 "family_pool_relation_implausible",
                 f"个人账户家庭共济不能为该家属支付：{found[1]}；"
                 "请删除该家属、按正确关系重新添加后重新下单，或选择微信支付",
+            )
+    return None
+
+
+def unlisted_refusal(ordered: Sequence[tuple[str, str | None]]) -> Refusal | None:
+    """A payment from the personal account for an order placed earlier: each person it pays for
+    as family must still be on the member's list under the relation the order names.
+    `ordered`: (relation on the order, relation on the list now or None when not listed) per
+    person paid for; "self" is the member's own binding, checked as any other relation."""
+    for on_order, now in ordered:
+        if now != on_order:
+            return Refusal(
+                "family_pool_relative_not_listed",
+                "订单中的家属已从您的家属列表中删除或关系已变更，个人账户家庭共济不能按原订单为其"
+                "支付；请重新下单，或选择微信支付",
             )
     return None

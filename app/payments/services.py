@@ -53,8 +53,8 @@ from app.integrations.wechatpay.port import (
 )
 from app.members import privacy
 from app.members.models import Member, Person
-from app.members.relation_rules import Party
-from app.members.services import spouses_listed
+from app.members.relation_rules import Party, unlisted_refusal
+from app.members.services import relations_now, spouses_listed
 from app.payments.refunds import account_port
 from app.payments.settlement import settle_failure, settle_success
 
@@ -185,11 +185,16 @@ def _pay_from_account(
     person = session.get(Person, order.payer_person_id) if order.payer_person_id else None
     if person is None:
         person = session.get_one(Member, member_id).person
+    items = [item for item in order.items if item.pay_fen > 0]
     paid_for = [
-        (item.relation, Party(item.person.birth_date, item.person.gender))
-        for item in order.items
-        if item.pay_fen > 0
+        (item.relation, Party(item.person.birth_date, item.person.gender)) for item in items
     ]
+    # The list may have changed since the order was placed (a relative removed, or added back
+    # under another relation): the account pays only for the family as it stands now.
+    now = relations_now(session, member_id, [item.person_id for item in items])
+    unlisted = unlisted_refusal([(item.relation, now.get(item.person_id)) for item in items])
+    if unlisted is not None:
+        raise error(unlisted.code, unlisted.message, status=422)
     payer = Payer(
         person.insurance_type,
         person.insurance_status,

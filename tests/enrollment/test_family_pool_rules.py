@@ -165,3 +165,44 @@ def test_removing_and_adding_again_with_the_right_relation_lets_the_account_pay(
     order = place_order(client, family, [added.get_json()["id"]], include_self=False)
     paid = pay(client, family, order["id"])
     assert paid.status_code == 200 and paid.get_json()["state"] == "paid"
+
+
+# --- the list as it stands when the account pays (review of the relation rules) --------------
+
+
+def test_two_spouses_on_one_order_are_not_paid_after_one_is_removed(app, client, family, residents):
+    """An order names 李娜 and 陈静 (stored before the rules) as spouses; the account refuses it;
+    removing 陈静 from the list does not make the account pay for the order's two spouses."""
+    second = stored(app, family, residents["陈静"], "spouse")
+    order = place_order(
+        client, family, [family["spouse"], second], include_self=False, method="wechat"
+    )
+    assert pay(client, family, order["id"], "personal_account").get_json()["code"] == IMPLAUSIBLE
+    headers = bearer(family["token"])
+    assert client.delete(f"/me/relatives/{second}", headers=headers).status_code == 204
+    before = balance(app, residents["张伟"])
+    refused = pay(client, family, order["id"], "personal_account")
+    assert refused.status_code == 422
+    assert refused.get_json()["code"] in (IMPLAUSIBLE, "family_pool_relative_not_listed")
+    assert balance(app, residents["张伟"]) == before
+    assert count(app, Payment, Payment.order_id == order["id"]) == 0
+
+
+def test_an_order_for_a_removed_spouse_is_not_paid_from_the_account(app, client, family, residents):
+    """Order for 李娜 left unpaid; 李娜 removed and 陈静 added as spouse: the account pays for
+    陈静's order, not for the old order of a spouse no longer listed (WeChat Pay still may)."""
+    mid = member_id(app, family)
+    old = place_order(client, family, [family["spouse"]], include_self=False, method="wechat")
+    headers = bearer(family["token"])
+    assert client.delete(f"/me/relatives/{family['spouse']}", headers=headers).status_code == 204
+    new_spouse = factories.relative(app, mid, residents["陈静"], "spouse")
+    new = place_order(client, family, [new_spouse], include_self=False, method="wechat")
+    before = balance(app, residents["张伟"])
+    refused = pay(client, family, old["id"], "personal_account")
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["code"] == "family_pool_relative_not_listed"
+    assert "重新下单" in refused.get_json()["detail"]
+    assert balance(app, residents["张伟"]) == before
+    assert count(app, Payment, Payment.order_id == old["id"]) == 0
+    assert pay(client, family, new["id"], "personal_account").status_code == 200
+    assert pay(client, family, old["id"], "wechat").status_code == 200

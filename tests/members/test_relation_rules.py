@@ -23,6 +23,7 @@ from app.members.relation_rules import (
     family_pool_refusal,
     relation_refusal,
     spouse_refusal,
+    unlisted_refusal,
 )
 
 TODAY = date(2026, 12, 6)
@@ -156,6 +157,10 @@ POOL = "family_pool_relation_implausible"
         ([("self", YANG), ("parent", born(1960, 1, 1)), ("child", born(2015, 3, 2))], 0, None),
         # one implausible person among plausible ones refuses the account for the order
         ([("self", YANG), ("parent", born(2015, 3, 2))], 0, "父母"),
+        # two people paid for as spouses in one order, whatever the list holds now (the review:
+        # the second removed from the list after the order was placed)
+        ([("spouse", born(1987, 1, 1)), ("spouse", born(1990, 5, 5, "2"))], 1, "2位家属登记为配偶"),
+        ([("spouse", born(1987, 1, 1)), ("spouse", born(1990, 5, 5, "2"))], 0, "只能为一位配偶"),
     ],
 )
 def test_family_pool_refusal(paid_for, spouses_listed, says):
@@ -167,3 +172,23 @@ def test_family_pool_refusal(paid_for, spouses_listed, says):
         assert answer.code == POOL
         assert says in answer.message
         assert "微信支付" in answer.message  # the member is told what still works
+
+
+@pytest.mark.parametrize(
+    ("ordered", "refused"),
+    [
+        ([("self", "self")], False),  # the member herself, still bound
+        ([("self", "self"), ("spouse", "spouse"), ("child", "child")], False),  # as ordered
+        ([("spouse", None)], True),  # the spouse removed from the list since the order
+        ([("self", "self"), ("parent", None)], True),  # one of several removed
+        ([("child", "parent")], True),  # removed and added back under another relation
+        ([("self", None)], True),  # the payer's own binding gone (unbound identity)
+        ([], False),  # nothing paid as family (sponsors pay it all)
+    ],
+)
+def test_a_payment_pays_only_for_the_family_as_listed_now(ordered, refused):
+    answer = unlisted_refusal(ordered)
+    assert (answer is not None) is refused
+    if answer is not None:
+        assert answer.code == "family_pool_relative_not_listed"
+        assert "重新下单" in answer.message and "微信支付" in answer.message
