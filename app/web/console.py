@@ -152,10 +152,17 @@ def account_create():
 
 
 def _account_page(account_id: int, status: int = 200, error: str | None = None):
+    account = accounts.get_account(g.staff, account_id)
+    try:
+        login_lock = accounts.login_lock(g.staff, account_id)
+    except DomainError as exc:
+        if exc.code != "rate_limit_unavailable":
+            raise
+        login_lock = None  # the page still serves disabling, roles and password resets
     page = render_template(
         "web/console/account.html",
-        account=accounts.get_account(g.staff, account_id),
-        login_lock=accounts.login_lock(g.staff, account_id),
+        account=account,
+        login_lock=login_lock,
         organisations=accounts.organisation_choices(g.staff),
         roles=STAFF_ROLES,
         notice=ACCOUNT_NOTICES.get(request.args.get("done", "")),

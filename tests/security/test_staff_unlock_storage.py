@@ -192,3 +192,23 @@ def test_the_api_unlock_reaches_redis(redis_apps):
     seen = another().test_client().get(path, headers=operator).get_json()
     assert (seen["locked"], seen["failures"], seen["storage"]) == (False, 0, "shared")
     assert _login(client, username, STAFF_PASSWORD).status_code == 200
+
+
+def test_with_redis_down_and_no_fallback_the_account_page_still_serves(app_factory):
+    """No in-process fallback either: the lock cannot be read, but the account page (disable,
+    roles, password reset) is still there, saying the lock state cannot be read now."""
+    app = seed_app(
+        app_factory(
+            REDIS_URL=dead_redis(),
+            RATE_LIMIT_STAFF_LOGIN_FAILURES=LIMIT,
+            RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=False,
+        )
+    )
+    account_id = factories.staff_account(app, "outage-none", "reviewer")
+    client = app.test_client()
+    signed_in(client, "demo-operator")
+    page = client.get(f"/console/accounts/{account_id}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "登录锁定状态暂时无法查询" in text and "停用账号" in text
+    assert "本服务进程内的计数" not in text
