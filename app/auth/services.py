@@ -283,7 +283,9 @@ KIND_LABELS = {
     "relief_fund": "政府救助资金",
     "paired_assistance": "结对帮扶单位",
 }
-ROLE_LABELS = {
+ROLE_LABELS = {  # every STAFF_ROLES role (the console shows these, never the codes)
+    "reviewer": "理赔审核员",
+    "operator": "运营人员",
     "employer_admin": "用人单位管理员",
     "charity_admin": "慈善组织管理员",
     "fund_admin": "救助资金管理员",
@@ -304,7 +306,7 @@ def check_admin_organisation(session, role: str, organisation_id: int) -> Organi
         raise E.staff_organisation_not_found()
     if not role_fits_kind(role, org.kind):
         raise E.staff_role_organisation_kind(
-            f"{ROLE_LABELS.get(role, role)}只能属于{KIND_LABELS[ADMIN_ROLE_KIND[role]]}，"
+            f"{ROLE_LABELS.get(role, '该角色')}只能属于{KIND_LABELS[ADMIN_ROLE_KIND[role]]}，"
             f"而该机构是{KIND_LABELS.get(org.kind, org.kind)}"
         )
     return org
@@ -353,6 +355,9 @@ def create_staff_account(
 def check_role_scope(role: str, organisation_id: int | None) -> None:
     """A known role, with an organisation exactly when it is an organisation admin (422)."""
     if role not in STAFF_ROLES:
-        raise E.staff_role_invalid(f"角色必须是以下之一：{', '.join(STAFF_ROLES)}")
+        raise E.staff_role_invalid(
+            "角色必须是以下之一：" + "、".join(ROLE_LABELS[r] for r in STAFF_ROLES),
+            errors={"json": {"role": list(STAFF_ROLES)}},
+        )
     if (role in ORGANISATION_ROLES) != (organisation_id is not None):
         raise E.staff_organisation_scope()

@@ -91,6 +91,7 @@ _EFFECTIVE = {
     PROGRAMME_PAUSED: "paused",
     BUDGET_SPENT: "budget_exhausted",
 }
+# Every word effective_status gives (the sponsor console labels each).
 EFFECTIVE_STATUSES = tuple(_EFFECTIVE.values())
 
 

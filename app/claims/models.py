@@ -24,6 +24,8 @@ from app.claims.workflow import STATUSES
 from app.database import Base, utcnow
 
 CLAIM_SOURCES = ("documents", "settlement")
+# Who moved a claim (claim_transitions.actor_type).
+ACTOR_TYPES = ("member", "staff", "system")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -191,9 +193,7 @@ class ClaimTransition(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (
-        CheckConstraint("actor_type IN ('member', 'staff', 'system')", name="actor_type"),
-    )
+    __table_args__ = (CheckConstraint(_in("actor_type", ACTOR_TYPES), name="actor_type"),)
 
 
 class AccumulatorYear(Base):

@@ -33,7 +33,7 @@ from app.claims.models import Claim
 from app.claims.payouts import pay, payee_failed_before
 from app.claims.recheck import check_second_reviewer
 from app.claims.statuses import ClaimStatus
-from app.claims.workflow import next_status
+from app.claims.workflow import REJECT_REASON_LABELS, next_status
 from app.common.clock import SHANGHAI
 from app.database import transaction, utcnow
 from app.error_catalogue import E
@@ -181,9 +181,18 @@ def reject(actor: Principal, claim_id: int, reason_code: str, reason: str) -> Cl
             "uphold" if rechecked else "reject",
             actor_type="staff",
             actor_id=actor.id,
-            reason=f"{reason_code}: {reason}",
+            reason=f"{REJECT_REASON_LABELS[reason_code]}：{reason}",  # what the member reads
             decided_at=utcnow(),
             auto_rejected=False,
+        )
+        audit(  # the reason code, for whoever counts rejections by reason
+            s,
+            actor_type="staff",
+            actor_id=actor.id,
+            action="claim.upheld" if rechecked else "claim.rejected",
+            object_type="claim",
+            object_id=claim.id,
+            detail={"reason_code": reason_code},
         )
         disclose_settled(s, claim, 0)
         notify(s, claim, "claim_recheck_upheld" if rechecked else "claim_rejected")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.claims.statuses import ClaimStatus
-from app.claims.workflow import STATUSES, status_label
+from app.claims.workflow import REJECT_REASONS, STATUSES, status_label
 from app.common.schemas import StrictSchema, plain_text
 from app.documents.types import DOCUMENT_TYPES
 from app.identity.idnumber import mask_name
@@ -499,17 +499,6 @@ class AssignSchema(StrictSchema):
 
 class ClaimReasonSchema(StrictSchema):
     reason = ma.fields.String(required=True, validate=_text(1000))
-
-
-REJECT_REASONS = (
-    "not_covered",
-    "outside_coverage",
-    "basic_insurance_suspended",
-    "documents_invalid",
-    "fraud_confirmed",
-    "duplicate",
-    "other",
-)
 
 
 class RejectSchema(StrictSchema):

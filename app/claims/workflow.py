@@ -54,6 +54,19 @@ def status_label(status: str, reversed_at: datetime | None = None) -> str:
     return STATUS_LABELS[status]
 
 
+# A reviewer's reasons for a rejection (the reject route's reason_code): the member reads the
+# label, in the rejection's transition (`label：the reviewer's words`).
+REJECT_REASON_LABELS: dict[str, str] = {
+    "not_covered": "不属于保险责任",
+    "outside_coverage": "超出保障期间或范围",
+    "basic_insurance_suspended": "基本医保中断",
+    "documents_invalid": "材料无效或不实",
+    "fraud_confirmed": "经核实存在欺诈",
+    "duplicate": "重复申请",
+    "other": "其他原因",
+}
+REJECT_REASONS = tuple(REJECT_REASON_LABELS)
+
 # (status, action) -> the statuses the action may lead to
 TRANSITIONS: dict[tuple[str, str], tuple[ClaimStatus, ...]] = {
     (ClaimStatus.DRAFT, "submit"): (ClaimStatus.SUBMITTED,),

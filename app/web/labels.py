@@ -1,7 +1,15 @@
-"""Chinese labels the console shows for codes (statuses have theirs in app/claims/workflow.py,
-document kinds in app/documents/types.py). Display only: no rule depends on them."""
+"""Chinese labels the console shows for codes (statuses and rejection reasons have theirs in
+app/claims/workflow.py, document kinds in app/documents/types.py, roles and organisation kinds in
+app/auth/services.py). Display only: no rule
+depends on them. tests/web/test_labels.py walks every code list a page shows (the state machine's
+actions, the engine's decisions, the flags the claims code raises ...): a new code without a
+label here fails it, so no English code reaches a Chinese page."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from app.claims.statuses import ClaimStatus
 
@@ -17,6 +25,9 @@ QUEUE_STATUSES = (
     ClaimStatus.CLOSED,
 )
 
+# The queue's assignment filter (the API's QueueQuerySchema `assigned`).
+ASSIGNED_LABELS = {"me": "分配给我", "unassigned": "未分配"}
+
 CARE_KIND_LABELS = {
     "in_patient": "住院",
     "emergency": "急诊",
@@ -25,8 +36,9 @@ CARE_KIND_LABELS = {
     "special_drug": "特药",
 }
 
-# The flags the claims code raises (app/claims/rules.py, settlement.py, lines.py, payouts.py,
-# supplements.py); a flag carries its own sentence (`zh`) too, shown on the claim page.
+# The flags the claims code raises (app/claims/rules.py, adjudication_run.py, settlement.py,
+# lines.py, payouts.py, supplements.py); a flag carries its own sentence (`zh`) too, shown on the
+# claim page beside its label.
 FLAG_LABELS = {
     "duplicate_invoice": "发票重复使用",
     "duplicate_settlement": "结算记录重复使用",
@@ -41,20 +53,20 @@ FLAG_LABELS = {
     "payout_failed": "转账失败",
     "same_episode": "同一次就医",
     "episode_amounts_differ": "与医保结算记录不符",
-    "episode_supplement": "补充理赔",
 }
 
-REJECT_REASON_LABELS = {
-    "not_covered": "不属于保险责任",
-    "outside_coverage": "超出保障期间或范围",
-    "basic_insurance_suspended": "基本医保中断",
-    "documents_invalid": "材料无效或不实",
-    "fraud_confirmed": "经核实存在欺诈",
-    "duplicate": "重复申请",
-    "other": "其他原因",
-}
 
 HEALTH_LABELS = {"healthy": "健康体", "pre_existing": "既往症"}
+
+# The engine's decisions (app/adjudication/model.py DECISIONS).
+DECISION_LABELS = {"payable": "可赔付", "not_payable": "不予赔付", "review": "需人工审核"}
+
+# A fee line's 甲/乙/丙 level (chrgitm_lv) and where it came from (app/claims/line_models.py).
+CHARGE_LEVEL_LABELS = {"01": "甲", "02": "乙", "03": "丙"}
+LINE_SOURCE_LABELS = {"bureau": "医保", "member": "会员", "staff": "审核员"}
+
+# Who moved a claim (app/claims/models.py ACTOR_TYPES).
+ACTOR_LABELS = {"member": "会员", "staff": "工作人员", "system": "系统"}
 
 TRANSITION_LABELS = {
     "submit": "提交申请",
@@ -71,3 +83,30 @@ TRANSITION_LABELS = {
     "payout_failed": "转账失败",
     "reverse": "医院撤销一站式结算",
 }
+
+
+# --- form errors ---------------------------------------------------------------------------------
+
+_ONE_OF = re.compile(r"^Must be one of: .*\.$")
+
+
+def choice_messages(
+    messages: Any, choices: Mapping[str, Mapping[str, str]], field: str = ""
+) -> Any:
+    """marshmallow's field errors (before translate_field_messages) with each "Must be one of:
+    a, b." (which would show the codes) in Chinese: 应为以下之一：人工审核中、复核中 from the
+    field's labels in `choices`, or 请从列表中选择 for a field without labels. A list item's
+    errors (keyed by index) take the list field's labels."""
+    if isinstance(messages, dict):
+        return {
+            key: choice_messages(
+                value, choices, field if isinstance(key, int) or str(key).isdigit() else str(key)
+            )
+            for key, value in messages.items()
+        }
+    if isinstance(messages, list):
+        return [choice_messages(m, choices, field) for m in messages]
+    if isinstance(messages, str) and _ONE_OF.match(messages):
+        labels = choices.get(field)
+        return "应为以下之一：" + "、".join(labels.values()) if labels else "请从列表中选择"
+    return messages

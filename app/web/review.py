@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 
 import marshmallow as ma
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
@@ -23,7 +24,6 @@ from app.claims import line_intake, services
 from app.claims.line_schemas import StaffLinesBodySchema
 from app.claims.queue import insured_names
 from app.claims.schemas import (
-    REJECT_REASONS,
     AssignSchema,
     ClaimReasonSchema,
     InfoRequestCreateSchema,
@@ -32,19 +32,24 @@ from app.claims.schemas import (
     RejectSchema,
     StaffClaimSchema,
 )
-from app.claims.workflow import REVERSED_LABEL, STATUS_LABELS, status_label
+from app.claims.workflow import REJECT_REASON_LABELS, REVERSED_LABEL, STATUS_LABELS, status_label
 from app.common import idempotency
 from app.common.clock import now_utc
 from app.documents.types import DOCUMENT_TYPE_LABELS
 from app.error_catalogue import E
 from app.errors import DomainError, translate_field_messages
 from app.web.labels import (
+    ACTOR_LABELS,
+    ASSIGNED_LABELS,
     CARE_KIND_LABELS,
+    CHARGE_LEVEL_LABELS,
+    DECISION_LABELS,
     FLAG_LABELS,
     HEALTH_LABELS,
+    LINE_SOURCE_LABELS,
     QUEUE_STATUSES,
-    REJECT_REASON_LABELS,
     TRANSITION_LABELS,
+    choice_messages,
 )
 from app.web.session import staff_page
 
@@ -97,6 +102,16 @@ FIELD_LABELS = {
     "overlmt_amt_fen": "超限价",
     "inscp_scp_amt_fen": "政策范围内",
 }
+# The labels of each field's choices: a refused choice is said with them, never with the codes.
+FIELD_CHOICES: dict[str, Mapping[str, str]] = {
+    "status": {s: STATUS_LABELS[s] for s in QUEUE_STATUSES},
+    "assigned": ASSIGNED_LABELS,
+    "flag": FLAG_LABELS,
+    "care_kind": CARE_KIND_LABELS,
+    "reason_code": REJECT_REASON_LABELS,
+    "health": HEALTH_LABELS,
+    "documents": DOCUMENT_TYPE_LABELS,
+}
 _REASON_LABELS = {
     "approved": "核准理由",
     "rejected": "给会员的说明",
@@ -111,7 +126,7 @@ def _load(schema: ma.Schema, data: dict, form: str | None = None) -> dict:
     try:
         return schema.load(data)
     except ma.ValidationError as exc:
-        messages = translate_field_messages(exc.messages)
+        messages = translate_field_messages(choice_messages(exc.messages, FIELD_CHOICES))
         labels = FIELD_LABELS | ({"reason": _REASON_LABELS[form]} if form else {})
         fields = "；".join(_problems(messages, labels) if isinstance(messages, dict) else [])
         raise E.validation_failed(
@@ -178,6 +193,7 @@ def queue():
         status_labels=STATUS_LABELS,
         care_kinds=CARE_KIND_LABELS,
         flag_labels=FLAG_LABELS,
+        assigned_labels=ASSIGNED_LABELS,
     )
 
 
@@ -208,10 +224,15 @@ def _claim_page(
         status_labels=STATUS_LABELS,
         care_kinds=CARE_KIND_LABELS,
         document_labels=DOCUMENT_TYPE_LABELS,
-        reject_reasons=[(code, REJECT_REASON_LABELS[code]) for code in REJECT_REASONS],
+        reject_reasons=list(REJECT_REASON_LABELS.items()),
         health_labels=HEALTH_LABELS,
         transition_labels=TRANSITION_LABELS,
         reversed_label=REVERSED_LABEL,
+        flag_labels=FLAG_LABELS,
+        decision_labels=DECISION_LABELS,
+        level_labels=CHARGE_LEVEL_LABELS,
+        line_source_labels=LINE_SOURCE_LABELS,
+        actor_labels=ACTOR_LABELS,
         decidable=mine and view["status"] in ("pending_review", "recheck"),
         form_key=secrets.token_urlsafe(16),  # one per page: a second submission acts once
         posted=posted,

@@ -45,7 +45,8 @@ from app.jobs.models import ACTIVE_STATUSES, JobStatus
 from app.sponsors import exports, receipts, reports, roster_services
 from app.sponsors import services as sponsor_services
 from app.sponsors.statuses import ProgrammeStatus
-from app.web.session import staff_page
+from app.web.labels import choice_messages
+from app.web.session import label, staff_page
 
 blp = Blueprint("sponsor", __name__, url_prefix="/console/sponsor")
 
@@ -268,7 +269,7 @@ def _job_view(job) -> dict:
     return {
         "id": job.id,
         "status": job.status,
-        "status_label": JOB_STATUS_LABELS[job.status],
+        "status_label": label(job.status, JOB_STATUS_LABELS),
         "finished": job.status not in ACTIVE_STATUSES,
         "total": job.total,
         "done": job.done,
@@ -420,7 +421,8 @@ def create_campaign():
     try:
         body = CampaignCreateSchema().load({**raw, "quota": quota})
     except ma.ValidationError as exc:
-        messages = translate_field_messages(exc.normalized_messages())
+        choices = {"categories": CATEGORY_LABELS}
+        messages = translate_field_messages(choice_messages(exc.normalized_messages(), choices))
         return _render_campaigns(_flatten(messages), request.form, 422)
     try:
         campaign = campaign_services.create_campaign(g.staff, **body)

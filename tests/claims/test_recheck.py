@@ -169,7 +169,7 @@ def test_recheck_upheld_is_final(app, client, insured_family, reviewer, second_r
     body = upheld.get_json()
     assert body["status"] == "rejected"
     last = body["transitions"][-1]
-    assert last["action"] == "uphold" and last["reason"] == "not_covered: 复核维持原决定"
+    assert last["action"] == "uphold" and last["reason"] == "不属于保险责任：复核维持原决定"
     assert _outbox_kinds(app)[-1] == "claim_recheck_upheld"
 
     mine = client.get(f"/claims/{claim['id']}", headers=bearer(insured_family["token"]))
