@@ -18,6 +18,13 @@ def register(add: Callable[..., None]) -> None:
     add("claim_busy", 409, "理赔系统繁忙，请稍后重试")
     add("claim_not_assigned", 409, "请先将该理赔申请分配给自己")
     add("claim_not_payable", 409, "按理赔规则本案不予赔付，请选择拒赔并说明理由")
+    add(
+        "claim_payable_changed",
+        409,
+        "理算结果已变化，请核对新的应赔金额后重新核准",
+        "Approval would pay another amount than the reviewer approved (expected_payable_fen): "
+        "detail names both, `errors.payable` has expected_fen and current_fen; nothing changed",
+    )
     add("care_dates_invalid", 422, "出院日期不能早于入院日期")
     add("care_date_in_future", 422, "就医日期不能晚于今天")
     add("settlement_amounts_locked", 422, "医保结算数据来自医保部门，不能修改")

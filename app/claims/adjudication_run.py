@@ -258,6 +258,17 @@ def adjudication_json(result: Adjudication) -> dict:
     }
 
 
+def record_figure(
+    claim: Claim, run: supplements.EpisodeRun, version: int, adjudication: dict | None = None
+) -> None:
+    """The run's figure and explanation on the claim, with the accumulator version it was
+    computed against (claims/figure.py tells a stale figure by it). `adjudication`: the
+    explanation when it is more than the run's own (approval's notes)."""
+    claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
+    claim.adjudication = adjudication or run.adjudication(adjudication_json(run.result))
+    claim.adjudicated_version = version
+
+
 def fraud_check(session: Session, claim: Claim, person: Person, policy: Policy) -> list[rules.Flag]:
     """The fraud checks a submitted claim meets before any automatic payment (each flag sends
     it to a reviewer). The hospital counter runs the same on the claim it would settle."""
@@ -399,8 +410,7 @@ def adjudicate(claim_id: int) -> Claim:
                 result = run.result
                 flags = fraud_check(s, claim, person, policy)
                 claim.flags = [{"code": f.code, "zh": f.zh} for f in flags]
-                claim.decision, claim.payable_fen = result.decision, run.payable_fen
-                claim.adjudication = run.adjudication(adjudication_json(result))
+                record_figure(claim, run, version)
                 outcome, reason = _route(claim, result, flags)
                 if outcome == ClaimStatus.APPROVED:
                     settle(s, claim, year, version, run)
@@ -539,8 +549,7 @@ def rerun_for_product(product_code: str, *, apply: bool) -> list[dict]:
             run = run_episode(s, claim, year, without_own_use=settled)
             before = claim.payable_fen
             if apply and not settled:
-                claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
-                claim.adjudication = run.adjudication(adjudication_json(run.result))
+                record_figure(claim, run, year.version)
             out.append(
                 {
                     "claim_no": claim.claim_no,

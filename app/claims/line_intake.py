@@ -23,7 +23,7 @@ from app.auth.principal import Principal
 from app.catalogues.matching import FeeLine
 from app.claims import accumulators, line_sheet
 from app.claims import lines as claim_lines
-from app.claims.adjudication_run import adjudication_json, run_episode
+from app.claims.adjudication_run import record_figure, run_episode
 from app.claims.common import own_claim
 from app.claims.models import Claim
 from app.claims.review import reviewable
@@ -133,9 +133,7 @@ def check_stored(session: Session, claim: Claim) -> None:
 def _readjudicate(session: Session, claim: Claim) -> None:
     """The engine on the new lines (nothing is settled: approval re-runs it again)."""
     year = accumulators.year_of(session, claim.person_id, claim.product_id, claim.plan_year)
-    run = run_episode(session, claim, year)
-    claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
-    claim.adjudication = run.adjudication(adjudication_json(run.result))
+    record_figure(claim, run_episode(session, claim, year), year.version)
 
 
 def _member_claim(session: Session, member_id: int, claim_id: int) -> Claim:

@@ -87,6 +87,10 @@ class Claim(Base):
     flags: Mapped[list] = mapped_column(JSON, default=list)
     decision: Mapped[str | None] = mapped_column(String(16))  # the engine's last decision
     payable_fen: Mapped[int | None] = mapped_column(BigInteger)  # the engine's last figure
+    # The person-year's accumulator version (AccumulatorYear.version) that figure was computed
+    # against: once another claim of the year settles, the version moves on and the figure is
+    # stale (the queue marks it; the claim page and approval re-run the engine: claims/figure.py).
+    adjudicated_version: Mapped[int | None]
     approved_fen: Mapped[int | None] = mapped_column(BigInteger)
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     adjudication: Mapped[dict | None] = mapped_column(JSON)  # lines, buckets, reason codes

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 from app.audit.services import record as audit
 from app.auth.principal import Principal
 from app.claims import accumulators
-from app.claims import lines as claim_lines
 from app.claims.adjudication_run import (
     SETTLE_ATTEMPTS,
-    adjudication_json,
     after_approval,
+    record_figure,
     run_episode,
     settle,
 )
@@ -28,6 +27,7 @@ from app.claims.common import (
     refuse_if_settlement_claimed_again,
     transition,
 )
+from app.claims.figure import approval_figure, check_expected
 from app.claims.intake import check_complete
 from app.claims.models import Claim
 from app.claims.payouts import pay, payee_failed_before
@@ -206,9 +206,7 @@ def redetermine(actor: Principal, claim_id: int, health: str, reason: str) -> Cl
         claim = reviewable(s, actor, claim_id)
         claim.health, claim.health_set_by = health, "reviewer"
         year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
-        run = run_episode(s, claim, year)
-        claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
-        claim.adjudication = run.adjudication(adjudication_json(run.result))
+        record_figure(claim, run_episode(s, claim, year), year.version)
         transition(
             s,
             claim,
@@ -220,9 +218,13 @@ def redetermine(actor: Principal, claim_id: int, health: str, reason: str) -> Cl
     return claim
 
 
-def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
+def approve(
+    actor: Principal, claim_id: int, reason: str, expected_payable_fen: int | None = None
+) -> Claim:
     """Settle at the engine's figure against the accumulators as they are now (other claims of
-    the year may have settled since the claim was first adjudicated)."""
+    the year may have settled since the claim was first adjudicated). `expected_payable_fen`,
+    the figure the reviewer saw: when approval would pay another amount, 409
+    claim_payable_changed and nothing changes (the reviewer looks at the new figure first)."""
     for _ in range(SETTLE_ATTEMPTS):
         try:
             with transaction() as s:
@@ -230,18 +232,13 @@ def approve(actor: Principal, claim_id: int, reason: str) -> Claim:
                 next_status(claim.status, "approve")
                 if payee_failed_before(s, claim):
                     raise E.payee_account_failed("该理赔的收款账户此前转账失败，请先更正收款账户")
-                # a purchase whose reservation was given back takes it again, within the cap
-                notes = claim_lines.retake_caps(s, claim)
-                year = accumulators.year_of(s, claim.person_id, claim.product_id, claim.plan_year)
-                version = year.version
-                run = run_episode(s, claim, year)
-                claim.decision, claim.payable_fen = run.result.decision, run.payable_fen
-                claim.adjudication = claim_lines.noted(
-                    run.adjudication(adjudication_json(run.result)), notes
-                )
+                figure = approval_figure(s, claim)
+                check_expected(expected_payable_fen, figure)
+                run = figure.run
+                record_figure(claim, run, figure.version, figure.adjudication)
                 if run.result.decision == "not_payable":
                     raise E.claim_not_payable()
-                settle(s, claim, year, version, run)
+                settle(s, claim, figure.year, figure.version, run)
                 transition(
                     s,
                     claim,

@@ -12,8 +12,8 @@ from app.claims.line_schemas import LinesBodySchema, LinesFileSchema, StaffLines
 from app.claims.schemas import (
     AnswerSchema,
     AssignSchema,
+    ClaimApproveSchema,
     ClaimCreateSchema,
-    ClaimReasonSchema,
     ClaimSchema,
     ClaimSummarySchema,
     ClaimUpdateSchema,
@@ -340,14 +340,19 @@ def assign(body, claim_id):
 @blp.route("/staff/claims/<int:claim_id>/approve", methods=["POST"])
 @blp.staff_required("reviewer")
 @blp.idempotent
-@blp.arguments(ClaimReasonSchema)
+@blp.arguments(ClaimApproveSchema)
 @blp.response(200, StaffClaimSchema)
 @blp.errors(403, 404, 409, 422)
 def approve(body, claim_id):
     """Approve at the engine's figure (re-run against the accumulators as they are now) and pay;
-    a claim in 复核 only by a reviewer other than the one who rejected it.
+    a claim in 复核 only by a reviewer other than the one who rejected it. With
+    `expected_payable_fen` (the figure the reviewer saw), a re-run that pays another amount
+    (another claim of the person-year settled since) is refused: 409 claim_payable_changed,
+    the new figure in `errors.payable.current_fen`, nothing changed.
     Requires an Idempotency-Key header."""
-    return services.approve(current_principal(), claim_id, body["reason"])
+    return services.approve(
+        current_principal(), claim_id, body["reason"], body["expected_payable_fen"]
+    )
 
 
 @blp.route("/staff/claims/<int:claim_id>/payee", methods=["POST"])

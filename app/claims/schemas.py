@@ -501,6 +501,20 @@ class ClaimReasonSchema(StrictSchema):
     reason = ma.fields.String(required=True, validate=_text(1000))
 
 
+class ClaimApproveSchema(ClaimReasonSchema):
+    expected_payable_fen = _fen(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "the payable figure (fen) the reviewer saw and approves (the claim's "
+            "payable_fen, or errors.payable.current_fen of a 409 claim_payable_changed). When "
+            "given and approval, re-run against the accumulators as they are now, would pay "
+            "another amount: 409 claim_payable_changed and nothing changes. Omitted: approval "
+            "pays whatever the re-run gives"
+        },
+    )
+
+
 class RejectSchema(StrictSchema):
     reason_code = ma.fields.String(required=True, validate=ma.validate.OneOf(REJECT_REASONS))
     reason = ma.fields.String(required=True, validate=_text(1000))

@@ -8,6 +8,7 @@ module of its concern:
     estimate          what a claim would pay now (理赔试算)
     adjudication_run  the engine against the accumulators, routing, `process`, re-runs
     review            the member's answers and human review; the reviewers' transitions
+    figure            what approval would pay now (the claim page), stale figures (the queue)
     queue             the review queue and the audited staff read
     payouts           transfers, their reconciliation, the claim ledger check
     payee             correcting the payee after a refused transfer (payout recovery)
@@ -38,6 +39,7 @@ from app.claims.documents import (
     upload_document,
 )
 from app.claims.estimate import estimate
+from app.claims.figure import current_figure, stale_claims
 from app.claims.intake import (
     create_claim,
     delete_draft,
@@ -77,6 +79,7 @@ __all__ = [
     "claims_filed_on",
     "claims_paid_on",
     "create_claim",
+    "current_figure",
     "delete_document",
     "delete_draft",
     "estimate",
@@ -103,6 +106,7 @@ __all__ = [
     "settlement_records",
     "staff_correct_payee",
     "staff_document",
+    "stale_claims",
     "staff_get",
     "submit",
     "update_claim",

@@ -13,6 +13,7 @@ it approves once and shows the first outcome again.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 
@@ -25,7 +26,7 @@ from app.claims.line_schemas import StaffLinesBodySchema
 from app.claims.queue import insured_names
 from app.claims.schemas import (
     AssignSchema,
-    ClaimReasonSchema,
+    ClaimApproveSchema,
     InfoRequestCreateSchema,
     QueueQuerySchema,
     RedetermineSchema,
@@ -91,6 +92,7 @@ FIELD_LABELS = {
     "documents": "需补充的材料",
     "health": "既往症认定",
     "reason": "理由",
+    "expected_payable_fen": "核准金额",
     # the itemised-line editor (a row's errors read 费用明细第 N 行 + the column's heading)
     "lines": "费用明细",
     "med_list_codg": "医保目录编码",
@@ -169,6 +171,7 @@ def queue():
     except DomainError as exc:
         error, query, claims = exc.detail, {}, []
     names = insured_names(claims)
+    stale = services.stale_claims(claims)  # figures older than the person-year's accumulators
     now = now_utc()
     rows = [
         {
@@ -176,6 +179,7 @@ def queue():
             "insured": names.get(c.id, ""),
             "status_label": status_label(c.status, c.reversed_at),
             "waiting_days": (now - c.submitted_at).days if c.submitted_at else None,
+            "stale": c.id in stale,
         }
         for c in claims
     ]
@@ -199,6 +203,8 @@ def queue():
 
 # --- a claim -----------------------------------------------------------------------------------
 
+_FEN = re.compile(r"[0-9]{1,12}")  # ASCII digits only: "²" passes isdigit() but not int()
+
 
 def _claim_page(
     claim_id: int, status: int = 200, error: str | None = None, posted: str | None = None
@@ -207,6 +213,9 @@ def _claim_page(
     page shows, and that form is filled again with what was sent (nothing typed is lost)."""
     claim = services.staff_get(g.staff, claim_id)  # audited, as the API's read
     view = StaffClaimSchema().dump(claim)
+    # What approval would pay now (None once decided): the engine re-run read-only, since other
+    # claims of the person-year may have settled after this one was adjudicated.
+    figure = services.current_figure(claim_id)
     mine = view["assigned_staff_id"] == g.staff.id
     reviewers = []
     if g.staff.role == "operator":
@@ -216,6 +225,8 @@ def _claim_page(
     page = render_template(
         "web/review/claim.html",
         c=view,
+        figure=figure,
+        adjudication=figure.adjudication if figure else view["adjudication"],
         mine=mine,
         assignee=_assignee(view["assigned_staff_id"]),
         reviewers=reviewers,
@@ -310,8 +321,12 @@ def assign(claim_id: int):
 @staff_page("reviewer")
 def approve(claim_id: int):
     def run():
-        body = _load(ClaimReasonSchema(), {"reason": request.form.get("reason", "")}, "approved")
-        services.approve(g.staff, claim_id, body["reason"])
+        sent = {"reason": request.form.get("reason", "")}
+        expected = request.form.get("expected_payable_fen", "").strip()
+        if expected:  # the figure the page showed (a hidden input): as the API's integer
+            sent["expected_payable_fen"] = int(expected) if _FEN.fullmatch(expected) else expected
+        body = _load(ClaimApproveSchema(), sent, "approved")
+        services.approve(g.staff, claim_id, body["reason"], body["expected_payable_fen"])
 
     return _act(claim_id, "approved", run, keyed=True)
 

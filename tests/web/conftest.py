@@ -32,16 +32,21 @@ def make_pending_claim(app, code: str = "web-zhang") -> dict:
 
 
 def file_claim(
-    app, member_id: int, policy_id: int, invoice_no: str = "36000026001234", submit: bool = True
+    app,
+    member_id: int,
+    policy_id: int,
+    invoice_no: str = "36000026001234",
+    submit: bool = True,
+    care_date: str = "2026-04-08",
 ) -> dict:
     """A photographed day-surgery claim for 李娜 with its three documents (submitted unless
-    `submit` is false: a draft)."""
+    `submit` is false: a draft), on `care_date` (another date: another care episode)."""
     fields = {
         "policy_id": policy_id,
         "care_kind": "day_surgery",
         "hospital_name": "赣州市人民医院",
-        "admitted_on": "2026-04-08",
-        "discharged_on": "2026-04-08",
+        "admitted_on": care_date,
+        "discharged_on": care_date,
         "diagnosis": "乳腺良性肿瘤切除",
         "patient_name": "李娜",
         "medfee_sumamt_fen": 8_000_000,
