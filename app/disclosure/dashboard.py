@@ -49,6 +49,7 @@ from app.disclosure.statistics import rate_display
 from app.enrollment.models import Order, Payment, Refund
 from app.enrollment.statuses import PaymentStatus, RefundStatus
 from app.error_catalogue import E
+from app.errors import DomainError
 from app.identity.models import Person
 from app.policies.models import Policy
 from app.products.models import Product, ProductStatus
@@ -494,6 +495,22 @@ def _backlogs(
 def _age_seconds(now: datetime, then: datetime | None) -> int:
     """Whole seconds since `then` (MIN() of a UTCDateTime column comes back aware, in UTC)."""
     return 0 if then is None else max(0, int((now - then).total_seconds()))
+
+
+def check_product(product_code: str | None) -> None:
+    """404 product_not_found (in words for the page) when `product_code` names no product: the
+    page answers as its data would, instead of drawing a dashboard that can never load."""
+    if product_code is None:
+        return
+    with read_scope() as session:
+        try:
+            _product(session, product_code, today_shanghai())
+        except DomainError as exc:
+            if exc.code != "product_not_found":
+                raise
+            raise E.product_not_found(
+                f"没有代码为“{product_code}”的产品，请在运营看板的产品列表中选择"
+            ) from None
 
 
 def product_choices() -> list[dict]:

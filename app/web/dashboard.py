@@ -27,6 +27,7 @@ def _product_code() -> str | None:
 @staff_page("operator")
 def page():
     code = _product_code()
+    dashboard.check_product(code)  # an unknown product: the Chinese 404 page, not a dead board
     return render_template(
         "web/dashboard/index.html",
         products=dashboard.product_choices(),

@@ -138,3 +138,32 @@ def test_reviewer_has_no_dashboard(page, live_server):
     resp = page.goto(f"{live_server.url}/console/dashboard")
     assert resp.status == 403
     assert "无权" in page.content()
+
+
+def test_a_missing_product_is_not_an_ended_session(page, live_server):
+    """The page's script tells the data's 404 (a problem body, application/problem+json) from an
+    ended session (its request sent to the sign-in page): each says what happened."""
+    signed_in(page, live_server, "demo-operator")
+    # The board's data asked for a product that is not there (the page itself answers 404 for
+    # one: tests/web/test_dashboard_pages.py), as a product deleted while the page is open.
+    missing = f"{live_server.url}/console/dashboard/data.json?product=no-such"
+    page.route("**/console/dashboard/data.json*", lambda route: route.continue_(url=missing))
+    page.goto(f"{live_server.url}/console/dashboard")
+    _wait_until(page, "window.huiminDashboard && window.huiminDashboard.error !== null")
+    error = page.evaluate("window.huiminDashboard.error")
+    assert error == {"message": "产品不存在", "expired": False}
+    badge = page.locator("#dash-error")
+    assert badge.is_visible() and badge.inner_text() == "产品不存在"
+    assert page.evaluate("window.huiminDashboard.stopped") is True  # asking again cannot help
+
+    # The same board with its session ended: its next poll meets the sign-in page.
+    page.unroute("**/console/dashboard/data.json*")
+    page.goto(f"{live_server.url}/console/dashboard")
+    _wait_until(page, "window.huiminDashboard && window.huiminDashboard.updates >= 1")
+    page.context.clear_cookies()
+    _wait_until(page, "window.huiminDashboard.error !== null", seconds=REFRESH_SECONDS * 3)
+    assert page.evaluate("window.huiminDashboard.error") == {
+        "message": "登录已失效，请重新登录",
+        "expired": True,
+    }
+    assert page.locator("#dash-error").inner_text() == "登录已失效，请重新登录"

@@ -115,6 +115,11 @@ def test_product_chosen_by_code(world):
         assert missing.status_code == 404 and missing.get_json()["code"] == "product_not_found"
         bad = client.get("/console/dashboard?product=%3Cscript%3E")
         assert bad.status_code == 422 and "<script>" not in bad.get_data(as_text=True)
+        # An unknown product: the page says so (404, in Chinese), not a board that cannot load.
+        unknown = client.get("/console/dashboard?product=nope")
+        text = unknown.get_data(as_text=True)
+        assert unknown.status_code == 404 and unknown.mimetype == "text/html"
+        assert "没有代码为“nope”的产品" in text and 'id="dashboard"' not in text
 
 
 def test_echarts_is_vendored_pinned_and_served(seeded):

@@ -85,10 +85,7 @@
       badge.textContent = w.level === "critical" ? "严重" : "关注";
       var text = document.createElement("span");
       text.textContent = w.message;
-      var code = document.createElement("span");
-      code.className = "code";
-      code.textContent = w.code;
-      li.appendChild(badge); li.appendChild(text); li.appendChild(code);
+      li.appendChild(badge); li.appendChild(text);
       list.appendChild(li);
     });
   }
@@ -210,15 +207,28 @@
     errorBadge.hidden = false;
   }
 
+  // An ended session sends the page's request to the sign-in page (a redirect) or answers 401;
+  // anything else that is not the figures is said as the server says it (a problem body's
+  // Chinese detail: 404 for a product that is not there), and a refusal that will not change
+  // by asking again (4xx other than 429) stops the polling.
+  function failure(message, status) {
+    return Object.assign(new Error(message), { stop: status >= 400 && status < 500 && status !== 429 });
+  }
   function load() {
     return fetch(source, { headers: { "Accept": "application/json" }, credentials: "same-origin",
       cache: "no-store" }).then(function (resp) {
       var type = resp.headers.get("Content-Type") || "";
-      if (resp.redirected || type.indexOf("application/json") < 0) {
-        throw Object.assign(new Error("登录已失效，请重新登录"), { stop: true });
+      var signIn = resp.redirected && resp.url.indexOf("/console/sign-in") >= 0;
+      if (signIn || resp.status === 401) {
+        throw Object.assign(new Error("登录已失效，请重新登录"), { stop: true, expired: true });
+      }
+      if (!/^application\/(problem\+)?json/.test(type)) {
+        throw failure("数据更新失败（" + resp.status + "），请稍后刷新页面", resp.status);
       }
       return resp.json().then(function (body) {
-        if (!resp.ok) { throw new Error(body.detail || ("数据更新失败（" + resp.status + "）")); }
+        if (!resp.ok) {
+          throw failure(body.detail || ("数据更新失败（" + resp.status + "）"), resp.status);
+        }
         return body;
       });
     }).then(function (d) {
@@ -231,6 +241,7 @@
       status.textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN", { hour12: false });
     }).catch(function (err) {
       showError(err.message || "数据更新失败，稍后重试");
+      window.huiminDashboard.error = { message: err.message, expired: !!err.expired };
       if (err.stop) { window.huiminDashboard.stopped = true; }
     }).then(function () {
       if (!window.huiminDashboard.stopped) { window.setTimeout(load, refreshMs); }
@@ -238,7 +249,7 @@
   }
 
   // Read by people debugging in the browser console and by the browser tests.
-  window.huiminDashboard = { data: null, updates: 0, stopped: false };
+  window.huiminDashboard = { data: null, updates: 0, stopped: false, error: null };
   var select = document.querySelector("select[data-autosubmit]");
   if (select) { select.addEventListener("change", function () { select.form.submit(); }); }
   load();
