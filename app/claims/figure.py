@@ -83,8 +83,9 @@ class CurrentFigure:
 
 def current_figure(claim_id: int) -> CurrentFigure | None:
     """The engine re-run read-only for a claim awaiting a decision (None for any other: its
-    figure is settled, or it has none yet). Nothing it computes is kept: the scope rolls back
-    (the person-year row it may create, the lines' matching it writes back, a retaken cap)."""
+    figure is settled, or it has none yet; None too if special-drug caps keep moving under it).
+    Nothing it computes is kept: the scope rolls back (the person-year row it may create, the
+    lines' matching it writes back, a retaken cap)."""
     for _ in range(SETTLE_ATTEMPTS):
         try:
             with read_scope() as s:
@@ -101,7 +102,8 @@ def current_figure(claim_id: int) -> CurrentFigure | None:
                 )
         except accumulators.StaleAccumulators:  # a cap moved while read: read it again
             continue
-    raise E.claim_busy()
+    # Still moving: the page shows the stored figure, and approval's own check stands guard.
+    return None
 
 
 def stale_claims(claims: Iterable[Claim]) -> set[int]:
