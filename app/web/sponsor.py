@@ -54,12 +54,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Keyed by the status enums (members equal their strings), every member labelled: a status the
 # model can take but the console cannot name was a KeyError (500) in the job's JSON and a blank
 # 状态 cell on the page (tests/web_sponsor/test_status_labels.py walks the enums).
-PROGRAMME_STATUS_LABELS = {
+PROGRAMME_STATUS_LABELS: dict[str, str] = {
     ProgrammeStatus.ACTIVE: "进行中",
     ProgrammeStatus.PAUSED: "已暂停",
     ProgrammeStatus.CLOSED: "已关闭",
 }
-JOB_STATUS_LABELS = {
+JOB_STATUS_LABELS: dict[str, str] = {
     JobStatus.QUEUED: "排队中",
     JobStatus.RUNNING: "进行中",
     JobStatus.SUCCEEDED: "已完成",

@@ -3,7 +3,7 @@ claim's figure was computed against, so the review queue can tell a figure that 
 the person-year have since made stale (NULL for figures computed before this revision)
 
 Revision ID: 20261207adjudicated_version
-Revises: 20261206sd_purchase_released
+Revises: 20261207recon_counts
 Create Date: 2026-12-07 10:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261207adjudicated_version"
-down_revision = "20261206sd_purchase_released"
+down_revision = "20261207recon_counts"
 branch_labels = None
 depends_on = None
 
