@@ -263,22 +263,18 @@ def spouses_listed(session, member_id: int, relations: Iterable[str] = ("spouse"
 
 
 def relations_now(session, member_id: int, person_ids: Iterable[int]) -> dict[int, str]:
-    """Each of these people's relation to the member today: "self" for the member's own
-    binding, the relation on the list for a relative; a person on neither is left out."""
+    """Each of these people's relation on the member's list of relatives today; a person not on
+    it is left out. No statement when there is nobody to look up."""
     wanted = set(person_ids)
     if not wanted:
         return {}
-    found: dict[int, str] = dict(
+    return dict(
         session.execute(
             select(Relative.person_id, Relative.relation).where(
                 Relative.member_id == member_id, Relative.person_id.in_(wanted)
             )
         ).all()
     )
-    own = session.scalar(select(Member.person_id).where(Member.id == member_id))
-    if own in wanted:
-        found[own] = "self"
-    return found
 
 
 def list_relatives(member_id: int) -> list[Relative]:

@@ -191,7 +191,10 @@ def _pay_from_account(
     ]
     # The list may have changed since the order was placed (a relative removed, or added back
     # under another relation): the account pays only for the family as it stands now.
-    now = relations_now(session, member_id, [item.person_id for item in items])
+    # The member's own item is the payer's (an identity an order rests on cannot be unbound).
+    relatives = [item for item in items if item.relation != "self"]
+    now = relations_now(session, member_id, [item.person_id for item in relatives])
+    now.update({item.person_id: "self" for item in items if item.person_id == person.id})
     unlisted = unlisted_refusal([(item.relation, now.get(item.person_id)) for item in items])
     if unlisted is not None:
         raise error(unlisted.code, unlisted.message, status=422)
