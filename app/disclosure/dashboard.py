@@ -329,11 +329,20 @@ def _of_product(product: Product):
 
 
 def _claims(session: Session, product: Product, cells: dict) -> dict:
-    by_status = dict(
-        session.execute(
-            select(Claim.status, func.count()).where(*_of_product(product)).group_by(Claim.status)
-        ).all()
-    )
+    by_status: dict[str, int] = {}
+    reversed_at_counter = 0
+    cancelled = Claim.reversed_at.is_not(None)
+    for status, was_cancelled, n in session.execute(
+        select(Claim.status, cancelled, func.count())
+        .where(*_of_product(product))
+        .group_by(Claim.status, cancelled)
+    ).all():
+        # a counter settlement the hospital cancelled is `rejected` with reversed_at: not a
+        # denial, so it is counted on its own and not in the rejected stage
+        if status == ClaimStatus.REJECTED and was_cancelled:
+            reversed_at_counter += n
+        else:
+            by_status[status] = by_status.get(status, 0) + n
     owed = session.scalar(
         select(func.coalesce(func.sum(Claim.approved_fen), 0)).where(
             *_of_product(product), Claim.status == ClaimStatus.APPROVED
@@ -345,6 +354,7 @@ def _claims(session: Session, product: Product, cells: dict) -> dict:
             stage: sum(by_status.get(s, 0) for s in statuses)
             for stage, statuses in PIPELINE.items()
         },
+        "reversed": reversed_at_counter,
         "approved_unpaid_fen": int(owed or 0),
     }
 

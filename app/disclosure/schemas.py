@@ -254,7 +254,14 @@ class DashboardPremiumsSchema(StrictSchema):
 
 DashboardClaimsSchema = StrictSchema.from_dict(
     _integers(
-        "received", "in_review", "approved", "paid", "rejected", "closed", "approved_unpaid_fen"
+        "received",
+        "in_review",
+        "approved",
+        "paid",
+        "rejected",
+        "closed",
+        "reversed",
+        "approved_unpaid_fen",
     ),
     name="DashboardClaims",
 )

@@ -170,3 +170,28 @@ def test_the_member_and_the_staff_see_a_cancelled_counter_settlement_as_cancelle
     queue = console.get("/console/claims", query_string={"status": "rejected"})
     row = queue.get_data(as_text=True).split(f'data-claim-no="{listed["claim_no"]}"')[1]
     assert "<td>医院已撤销结算</td>" in row.split("</tr>")[0]
+
+
+def test_the_operator_dashboard_counts_a_cancelled_counter_settlement_apart_from_denials(
+    app, client, seeded, insured_family, stay, hospital
+):
+    status, trial = hospital.trial(stay["setlinfo"], stay["feedetail"])
+    assert status == 200, trial
+    assert hospital.confirm(trial["trial_no"], "SN0002")[0] == 200
+    assert hospital.cancel("SN0002")[0] == 200
+    member = bearer(insured_family["token"])
+    [claim] = client.get("/claims", headers=member).get_json()
+    with app.app_context():
+        from app.claims.models import Claim
+        from app.database import get_session
+        from app.products.models import Product
+
+        row = get_session().get_one(Claim, claim["id"])
+        code = get_session().get_one(Product, row.product_id).code
+        get_session().rollback()
+    console = seeded.test_client()
+    signed_in(console, "demo-operator")
+    data = console.get("/console/dashboard/data.json", query_string={"product": code})
+    assert data.status_code == 200, data.get_data(as_text=True)[:300]
+    claims = data.get_json()["claims"]
+    assert (claims["reversed"], claims["rejected"]) == (1, 0)

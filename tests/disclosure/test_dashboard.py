@@ -224,6 +224,7 @@ def test_every_figure(live, residents):
         "paid": 1,
         "rejected": 1,
         "closed": 1,
+        "reversed": 0,
         "approved_unpaid_fen": 0,
     }
     paid_fen = paid_claim.paid_fen

@@ -15,7 +15,8 @@
   };
   var STAGES = [
     ["received", "已受理"], ["in_review", "审核中"], ["approved", "待支付"],
-    ["paid", "已赔付"], ["rejected", "已拒赔"], ["closed", "已结案（无赔款）"]
+    ["paid", "已赔付"], ["rejected", "已拒赔"], ["closed", "已结案（无赔款）"],
+    ["reversed", "医院已撤销结算"]
   ];
   var PALETTE = ["#0b6e4f", "#2b8cbe", "#f0a30a", "#9b59b6", "#e76f51", "#6c757d"];
 
