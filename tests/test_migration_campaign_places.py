@@ -5,16 +5,14 @@ redemption was surrendered has 0; one with nothing surrendered keeps its count."
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from app.migrate import alembic_config
-from tests.test_migration_digests import PG_URL, _row
+from tests.migration_support import postgres_engine, sqlite_engine
+from tests.test_migration_digests import _row
 
 BEFORE = "20261207adjudicated_version"
 # campaign id -> claimed before; redemptions (campaign id, policy id, policy status)
@@ -82,25 +80,11 @@ def _given_back(engine) -> None:
 
 
 def test_sqlite_gives_back_the_places(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
-    try:
+    with sqlite_engine(tmp_path) as engine:
         _given_back(engine)
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.postgres
 def test_postgres_gives_back_the_places():
-    url = make_url(PG_URL)
-    name = f"huimin_cpl_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url.set(database=name))
-    try:
+    with postgres_engine("huimin_cpl") as engine:
         _given_back(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()

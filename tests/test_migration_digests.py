@@ -5,20 +5,17 @@ without a settlement number none; a downgrade drops them and leaves the numbers.
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from app.claims.digests import invoice_digest, settlement_digest
 from app.migrate import alembic_config
+from tests.migration_support import postgres_engine, sqlite_engine
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 BEFORE = "20261206sd_purchase_released"
 FILLER = {int: 0, str: "x", bool: False, date: date(2026, 4, 8), object: [], list: []}
 CLAIMS = [  # (id, setl_id): one-tap, one-tap, photographed
@@ -93,25 +90,11 @@ def _backfilled(engine, app) -> None:
 
 
 def test_sqlite_backfills_the_digests(tmp_path, app):
-    engine = create_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
-    try:
+    with sqlite_engine(tmp_path) as engine:
         _backfilled(engine, app)
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.postgres
 def test_postgres_backfills_the_digests(app):
-    url = make_url(PG_URL)
-    name = f"huimin_dig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url.set(database=name))
-    try:
+    with postgres_engine("huimin_dig") as engine:
         _backfilled(engine, app)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()

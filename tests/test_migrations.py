@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from app.migrate import alembic_config
 from app.models import Base
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+from tests.migration_support import postgres_engine, sqlite_engine
 
 
 def _assert_head_matches_models(engine):
@@ -35,25 +30,11 @@ def _assert_head_matches_models(engine):
 
 
 def test_sqlite_upgrade_head_matches_models(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
-    try:
+    with sqlite_engine(tmp_path) as engine:
         _assert_head_matches_models(engine)
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.postgres
 def test_postgres_upgrade_head_matches_models():
-    url = make_url(PG_URL)
-    name = f"huimin_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url.set(database=name))
-    try:
+    with postgres_engine("huimin_mig") as engine:
         _assert_head_matches_models(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()

@@ -6,19 +6,16 @@ TEST_DATABASE_URL is set (foreign keys off for the hand-made rows: only these ta
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import make_url
 
 from app.migrate import alembic_config
+from tests.migration_support import postgres_engine, sqlite_engine
 
 BEFORE = "20261206sd_purchase_released"
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 # 2026-11-23 17:30 UTC is 2026-11-24 in Shanghai: the closing line names the Shanghai day
 REVERSED = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
 
@@ -163,25 +160,11 @@ def _check(engine) -> None:
 
 
 def test_sqlite_data_before_the_migration(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
-    try:
+    with sqlite_engine(tmp_path) as engine:
         _check(engine)
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.postgres
 def test_postgres_data_before_the_migration():
-    url = make_url(PG_URL)
-    name = f"huimin_mig_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = sa.create_engine(url.set(database=name))
-    try:
+    with postgres_engine("huimin_mig") as engine:
         _check(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
