@@ -92,7 +92,7 @@ def test_operator_sees_live_charts(page, live_server, residents):
     premiums = api["premiums"]["collected_by_source_fen"]
     assert _series(page, "premiums") == [premiums[k] / 100 for k in FUNDING_SOURCES]
     c = api["claims"]
-    stages = ["received", "in_review", "approved", "paid", "rejected", "closed"]
+    stages = ["received", "in_review", "approved", "paid", "rejected", "closed", "reversed"]
     assert _series(page, "claims") == [c[s] for s in stages]
     po = api["payouts"]
     assert _series(page, "payouts") == [po["paid"], po["failed"], po["pending"]]
