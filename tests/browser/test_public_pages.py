@@ -192,34 +192,43 @@ def test_a_certificate_scan_opens_its_verification_page_on_a_phone(phone, live_s
 NARROW_PHONE = {"width": 375, "height": 812}
 
 
+def _charity_campaign(app, client, **fields):
+    """The demo charity's staff token and its answer to creating a campaign of its programme
+    (expiring 2026-12-31) with `fields`."""
+    from app.demo.charity import seed_charity
+    from app.demo.seed import DEMO_STAFF_PASSWORD
+    from tests import factories
+
+    with app.app_context():
+        programme_id = seed_charity(DEMO_STAFF_PASSWORD)["charity_programme_id"]
+    admin = factories.staff_token(app, "demo-charity")
+    made = client.post(
+        "/staff/campaigns",
+        headers=bearer(admin),
+        json={"programme_id": programme_id, "expires_on": "2026-12-31", **fields},
+    )
+    return admin, made
+
+
 def test_a_campaign_poster_scan_opens_the_invitation_page_on_a_phone(chromium, live_server):
     """A charity's campaign QR code, decoded from its PNG, opened by a 375 px phone browser:
     the invitation page (not JSON) with the campaign, the sponsor, the places left (one taken
     of three) and the next steps, nothing wider than the screen."""
     import uuid
 
-    from app.demo.charity import CHARITY_NAME, seed_charity
-    from app.demo.seed import DEMO_STAFF_PASSWORD
-    from tests import factories
+    from app.demo.charity import CHARITY_NAME
     from tests.campaigns.conftest import token_of
     from tests.enrollment.conftest import terms_version
 
     app = live_server.app
     client = app.test_client()
     with time_machine.travel(NOW, tick=True):
-        with app.app_context():
-            programme_id = seed_charity(DEMO_STAFF_PASSWORD)["charity_programme_id"]
-        admin = factories.staff_token(app, "demo-charity")
-        made = client.post(
-            "/staff/campaigns",
-            headers=bearer(admin),
-            json={
-                "programme_id": programme_id,
-                "name": "困难群众扫码参保",
-                "quota": 3,
-                "expires_on": "2026-12-31",
-                "eligibility": {"categories": ["dibao", "tekun"]},
-            },
+        admin, made = _charity_campaign(
+            app,
+            client,
+            name="困难群众扫码参保",
+            quota=3,
+            eligibility={"categories": ["dibao", "tekun"]},
         )
         assert made.status_code == 201, made.get_json()
         campaign = made.get_json()
@@ -281,26 +290,12 @@ def test_a_campaign_poster_scan_opens_the_invitation_page_on_a_phone(chromium, l
 def test_a_revoked_invitation_says_why_on_a_phone(chromium, live_server):
     """A revoked campaign's printed QR code: the page says the invitation is gone and why, with
     the 410, at 375 px."""
-    from app.demo.charity import seed_charity
-    from app.demo.seed import DEMO_STAFF_PASSWORD
-    from tests import factories
 
     app = live_server.app
     client = app.test_client()
     with time_machine.travel(NOW, tick=True):
-        with app.app_context():
-            programme_id = seed_charity(DEMO_STAFF_PASSWORD)["charity_programme_id"]
-        admin = factories.staff_token(app, "demo-charity")
-        campaign = client.post(
-            "/staff/campaigns",
-            headers=bearer(admin),
-            json={
-                "programme_id": programme_id,
-                "name": "撤销的邀请",
-                "quota": 1,
-                "expires_on": "2026-12-31",
-            },
-        ).get_json()
+        admin, made = _charity_campaign(app, client, name="撤销的邀请", quota=1)
+        campaign = made.get_json()
         client.post(f"/staff/campaigns/{campaign['id']}/revoke", headers=bearer(admin))
         scanned = urlsplit(campaign["link"])
         context = chromium.new_context(
